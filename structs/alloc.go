@@ -1,0 +1,306 @@
+package structs
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// AllocDesiredStatus is what the servers want of an allocation.
+type AllocDesiredStatus string
+
+const (
+	AllocDesiredStatusRun  AllocDesiredStatus = "run"
+	AllocDesiredStatusStop AllocDesiredStatus = "stop"
+)
+
+// AllocClientStatus is what the client reports of an allocation.
+type AllocClientStatus string
+
+const (
+	AllocClientStatusPending  AllocClientStatus = "pending"
+	AllocClientStatusRunning  AllocClientStatus = "running"
+	AllocClientStatusComplete AllocClientStatus = "complete"
+	AllocClientStatusFailed   AllocClientStatus = "failed"
+	AllocClientStatusLost     AllocClientStatus = "lost"
+)
+
+// Allocation is one instance of a task group placed on one node.
+type Allocation struct {
+	ID        string
+	Namespace string
+	EvalID    string
+	Name      string // "<job>.<group>[<index>]"
+	NodeID    string
+	NodeName  string
+	JobID     string
+	Job       *Job // the job version the allocation runs; shared, read-only
+	TaskGroup string
+
+	AllocatedResources *AllocatedResources
+
+	DesiredStatus      AllocDesiredStatus
+	DesiredDescription string
+	ClientStatus       AllocClientStatus
+	ClientDescription  string
+	TaskStates         map[string]*TaskState
+
+	// Metrics explains the placement: how many nodes were evaluated and why the
+	// others were not chosen.
+	Metrics *AllocMetric
+
+	CreateIndex      uint64
+	ModifyIndex      uint64
+	AllocModifyIndex uint64 // last change made by the servers (not the client)
+	CreateTime       int64  // unix nanoseconds
+	ModifyTime       int64
+}
+
+// AllocatedResources are the resources the scheduler reserved for an allocation.
+type AllocatedResources struct {
+	Tasks  map[string]*Resources // by task name
+	Shared AllocatedSharedResources
+}
+
+// AllocatedSharedResources are shared by the group's tasks.
+type AllocatedSharedResources struct {
+	DiskMB int
+}
+
+// AllocName is the name of the index-th allocation of a group.
+func AllocName(job, group string, index int) string {
+	return fmt.Sprintf("%s.%s[%d]", job, group, index)
+}
+
+// Index returns the allocation's index within its group, parsed from its Name,
+// or -1 when the name has none.
+func (a *Allocation) Index() int {
+	i := len(a.Name) - 1
+	if i < 0 || a.Name[i] != ']' {
+		return -1
+	}
+	j := i - 1
+	for j >= 0 && a.Name[j] >= '0' && a.Name[j] <= '9' {
+		j--
+	}
+	if j < 0 || a.Name[j] != '[' || j+1 == i {
+		return -1
+	}
+	n := 0
+	for _, c := range a.Name[j+1 : i] {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// ClientTerminal reports whether the client has finished with the allocation.
+func (a *Allocation) ClientTerminal() bool {
+	switch a.ClientStatus {
+	case AllocClientStatusComplete, AllocClientStatusFailed, AllocClientStatusLost:
+		return true
+	}
+	return false
+}
+
+// ServerTerminal reports whether the servers want the allocation stopped.
+func (a *Allocation) ServerTerminal() bool { return a.DesiredStatus == AllocDesiredStatusStop }
+
+// TerminalStatus reports whether the allocation uses no resources any more, or
+// will not once the client has acted.
+func (a *Allocation) TerminalStatus() bool { return a.ServerTerminal() || a.ClientTerminal() }
+
+// Comparable sums what the allocation asks of its node.
+func (a *Allocation) Comparable() ComparableResources {
+	var c ComparableResources
+	if a.AllocatedResources == nil {
+		return c
+	}
+	for _, r := range a.AllocatedResources.Tasks {
+		c.CPU += r.CPU
+		c.MemoryMB += r.MemoryMB
+	}
+	c.DiskMB = a.AllocatedResources.Shared.DiskMB
+	return c
+}
+
+// Copy returns a deep copy of the allocation, except Job, which is shared.
+func (a *Allocation) Copy() *Allocation {
+	if a == nil {
+		return nil
+	}
+	c := *a
+	if a.AllocatedResources != nil {
+		ar := *a.AllocatedResources
+		ar.Tasks = make(map[string]*Resources, len(a.AllocatedResources.Tasks))
+		for k, r := range a.AllocatedResources.Tasks {
+			rc := *r
+			ar.Tasks[k] = &rc
+		}
+		c.AllocatedResources = &ar
+	}
+	if a.TaskStates != nil {
+		c.TaskStates = make(map[string]*TaskState, len(a.TaskStates))
+		for k, ts := range a.TaskStates {
+			c.TaskStates[k] = ts.Copy()
+		}
+	}
+	c.Metrics = a.Metrics.Copy()
+	return &c
+}
+
+// TaskStateName is the life-cycle state of a task on its client.
+type TaskStateName string
+
+const (
+	TaskStatePending TaskStateName = "pending"
+	TaskStateRunning TaskStateName = "running"
+	TaskStateDead    TaskStateName = "dead"
+)
+
+// TaskState is a task's life on its client, with its recent events.
+type TaskState struct {
+	State       TaskStateName
+	Failed      bool
+	Restarts    uint64
+	LastRestart int64 // unix nanoseconds
+	StartedAt   int64
+	FinishedAt  int64
+	Events      []*TaskEvent // oldest first, at most MaxTaskEvents
+}
+
+// MaxTaskEvents bounds TaskState.Events; older events are dropped.
+const MaxTaskEvents = 10
+
+// Task event types, as in Nomad.
+const (
+	TaskReceived        = "Received"
+	TaskSetup           = "Task Setup"
+	TaskStarted         = "Started"
+	TaskTerminated      = "Terminated"
+	TaskRestarting      = "Restarting"
+	TaskNotRestarting   = "Not Restarting"
+	TaskKilling         = "Killing"
+	TaskKilled          = "Killed"
+	TaskDriverFailure   = "Driver Failure"
+	TaskFailedValidate  = "Failed Validation"
+	TaskRestoreFailed   = "Failed Restoring Task"
+	TaskSiblingFailed   = "Sibling Task Failed"
+	TaskClientReconnect = "Reconnected"
+)
+
+// TaskEvent is one thing that happened to a task.
+type TaskEvent struct {
+	Type           string
+	Time           int64 // unix nanoseconds
+	DisplayMessage string
+	ExitCode       int
+	Signal         int
+	FailsTask      bool
+	RestartReason  string
+	KillTimeout    int64 // nanoseconds
+	DriverError    string
+}
+
+// AppendEvent adds ev, dropping the oldest events beyond MaxTaskEvents.
+func (ts *TaskState) AppendEvent(ev *TaskEvent) {
+	ts.Events = append(ts.Events, ev)
+	if n := len(ts.Events); n > MaxTaskEvents {
+		ts.Events = slices.Clone(ts.Events[n-MaxTaskEvents:])
+	}
+}
+
+// Copy returns a deep copy of the task state.
+func (ts *TaskState) Copy() *TaskState {
+	if ts == nil {
+		return nil
+	}
+	c := *ts
+	c.Events = make([]*TaskEvent, len(ts.Events))
+	for i, e := range ts.Events {
+		ec := *e
+		c.Events[i] = &ec
+	}
+	return &c
+}
+
+// AllocListStub is the summary of an allocation returned by list endpoints.
+type AllocListStub struct {
+	ID                 string
+	EvalID             string
+	Name               string
+	Namespace          string
+	NodeID             string
+	NodeName           string
+	JobID              string
+	JobVersion         uint64
+	TaskGroup          string
+	DesiredStatus      AllocDesiredStatus
+	DesiredDescription string
+	ClientStatus       AllocClientStatus
+	ClientDescription  string
+	TaskStates         map[string]*TaskState
+	CreateIndex        uint64
+	ModifyIndex        uint64
+	CreateTime         int64
+	ModifyTime         int64
+}
+
+// Stub summarises the allocation for list endpoints.
+func (a *Allocation) Stub() *AllocListStub {
+	s := &AllocListStub{
+		ID: a.ID, EvalID: a.EvalID, Name: a.Name, Namespace: a.Namespace, NodeID: a.NodeID,
+		NodeName: a.NodeName, JobID: a.JobID, TaskGroup: a.TaskGroup,
+		DesiredStatus: a.DesiredStatus, DesiredDescription: a.DesiredDescription,
+		ClientStatus: a.ClientStatus, ClientDescription: a.ClientDescription,
+		CreateIndex: a.CreateIndex, ModifyIndex: a.ModifyIndex, CreateTime: a.CreateTime, ModifyTime: a.ModifyTime,
+	}
+	if a.Job != nil {
+		s.JobVersion = a.Job.Version
+	}
+	if a.TaskStates != nil {
+		s.TaskStates = make(map[string]*TaskState, len(a.TaskStates))
+		for k, v := range a.TaskStates {
+			s.TaskStates[k] = v.Copy()
+		}
+	}
+	return s
+}
+
+// AllocMetric explains a placement decision, or why placement failed.
+type AllocMetric struct {
+	NodesEvaluated     int
+	NodesFiltered      int
+	NodesAvailable     map[string]int // eligible nodes per datacenter
+	ConstraintFiltered map[string]int // by constraint, "${attr.kernel.name} = linux"
+	NodesExhausted     int
+	DimensionExhausted map[string]int // "cpu", "memory", "disk"
+	// ScoreMetaData holds the best scores seen, best first.
+	ScoreMetaData     []*NodeScoreMeta
+	CoalescedFailures int // further identical failures of the same group
+	AllocationTime    int64
+}
+
+// NodeScoreMeta is the score of one node for one placement.
+type NodeScoreMeta struct {
+	NodeID    string
+	Scores    map[string]float64
+	NormScore float64
+}
+
+// Copy returns a deep copy of the metric.
+func (m *AllocMetric) Copy() *AllocMetric {
+	if m == nil {
+		return nil
+	}
+	c := *m
+	c.NodesAvailable = maps.Clone(m.NodesAvailable)
+	c.ConstraintFiltered = maps.Clone(m.ConstraintFiltered)
+	c.DimensionExhausted = maps.Clone(m.DimensionExhausted)
+	c.ScoreMetaData = make([]*NodeScoreMeta, len(m.ScoreMetaData))
+	for i, s := range m.ScoreMetaData {
+		sc := *s
+		sc.Scores = maps.Clone(s.Scores)
+		c.ScoreMetaData[i] = &sc
+	}
+	return &c
+}

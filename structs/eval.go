@@ -1,0 +1,83 @@
+package structs
+
+import "maps"
+
+// EvalStatus is where an evaluation is in its life.
+type EvalStatus string
+
+const (
+	EvalStatusPending  EvalStatus = "pending"
+	EvalStatusComplete EvalStatus = "complete"
+	EvalStatusFailed   EvalStatus = "failed"
+	EvalStatusBlocked  EvalStatus = "blocked"
+	EvalStatusCanceled EvalStatus = "canceled"
+)
+
+// Terminal reports whether an evaluation with this status is done.
+func (s EvalStatus) Terminal() bool {
+	switch s {
+	case EvalStatusComplete, EvalStatusFailed, EvalStatusCanceled:
+		return true
+	}
+	return false
+}
+
+// Evaluation triggers, as in Nomad.
+const (
+	EvalTriggerJobRegister   = "job-register"
+	EvalTriggerJobDeregister = "job-deregister"
+	EvalTriggerNodeUpdate    = "node-update"
+	EvalTriggerQueuedAllocs  = "queued-allocs"
+	EvalTriggerAllocStop     = "alloc-stop"
+	EvalTriggerRetryFailed   = "failed-eval-retry"
+	EvalTriggerMaxPlans      = "max-plan-attempts"
+)
+
+// Evaluation asks the scheduler to reconcile one job with the cluster.
+type Evaluation struct {
+	ID                string
+	Namespace         string
+	Priority          int
+	Type              JobType // selects the scheduler
+	TriggeredBy       string
+	JobID             string
+	JobModifyIndex    uint64
+	NodeID            string // set when a node update triggered it
+	Status            EvalStatus
+	StatusDescription string
+
+	// FailedTGAllocs holds, per task group, why allocations could not be placed.
+	FailedTGAllocs map[string]*AllocMetric
+	// QueuedAllocations counts, per task group, allocations not yet placed.
+	QueuedAllocations map[string]int
+
+	PreviousEval string // the evaluation this one follows up
+	BlockedEval  string // the blocked evaluation this one created
+
+	// SnapshotIndex is the state index the scheduler planned against.
+	SnapshotIndex uint64
+
+	CreateIndex uint64
+	ModifyIndex uint64
+	CreateTime  int64 // unix nanoseconds
+	ModifyTime  int64
+}
+
+// Copy returns a deep copy of the evaluation.
+func (e *Evaluation) Copy() *Evaluation {
+	if e == nil {
+		return nil
+	}
+	c := *e
+	if e.FailedTGAllocs != nil {
+		c.FailedTGAllocs = make(map[string]*AllocMetric, len(e.FailedTGAllocs))
+		for k, m := range e.FailedTGAllocs {
+			c.FailedTGAllocs[k] = m.Copy()
+		}
+	}
+	c.QueuedAllocations = maps.Clone(e.QueuedAllocations)
+	return &c
+}
+
+// TerminalStatus reports whether the evaluation is done.
+func (e *Evaluation) TerminalStatus() bool { return e.Status.Terminal() }

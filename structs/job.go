@@ -1,0 +1,266 @@
+package structs
+
+import (
+	"maps"
+	"slices"
+	"time"
+)
+
+// JobType selects the scheduler that places a job.
+type JobType string
+
+const (
+	JobTypeService JobType = "service"
+	JobTypeBatch   JobType = "batch"
+	JobTypeSystem  JobType = "system"
+)
+
+// JobStatus is derived by the server from the job's allocations and evaluations.
+type JobStatus string
+
+const (
+	JobStatusPending JobStatus = "pending" // registered, nothing running yet
+	JobStatusRunning JobStatus = "running" // allocations placed or evaluations in flight
+	JobStatusDead    JobStatus = "dead"    // stopped, or every allocation terminal
+)
+
+const (
+	DefaultNamespace   = "default"
+	DefaultRegion      = "global"
+	DefaultJobPriority = 50
+	MinJobPriority     = 1
+	MaxJobPriority     = 100
+)
+
+// Job is the unit a user submits: one or more task groups, placed together by
+// the scheduler named by Type.
+type Job struct {
+	Region      string
+	Namespace   string
+	ID          string
+	Name        string
+	Type        JobType
+	Priority    int
+	Datacenters []string // glob patterns; default ["*"]
+	Constraints []*Constraint
+	TaskGroups  []*TaskGroup
+	Meta        map[string]string
+
+	// Stop is set by a deregister without purge: the job stays, its allocations stop.
+	Stop   bool
+	Status JobStatus
+	// StatusDescription says why the job has its status, for humans.
+	StatusDescription string
+
+	// Version counts the registrations that changed the job's specification.
+	Version    uint64
+	SubmitTime int64 // unix nanoseconds
+
+	CreateIndex    uint64
+	ModifyIndex    uint64 // any change, status included
+	JobModifyIndex uint64 // changes to the specification only
+}
+
+// TaskGroup is a set of tasks always placed together on one node, Count times.
+type TaskGroup struct {
+	Name          string
+	Count         int
+	Constraints   []*Constraint
+	Tasks         []*Task
+	RestartPolicy *RestartPolicy
+	EphemeralDisk *EphemeralDisk
+	Meta          map[string]string
+}
+
+// Task is one process (or container) run by a driver.
+type Task struct {
+	Name        string
+	Driver      string
+	User        string
+	Config      map[string]any // driver specific; validated by the driver
+	Env         map[string]string
+	Meta        map[string]string
+	Constraints []*Constraint
+	Resources   *Resources
+	KillTimeout time.Duration // default 5s
+	KillSignal  string        // default SIGINT, as in Nomad
+}
+
+// Resources asked by one task.
+type Resources struct {
+	CPU      int // MHz
+	MemoryMB int
+}
+
+// EphemeralDisk is the scratch disk shared by the tasks of a group.
+type EphemeralDisk struct {
+	SizeMB int
+}
+
+// RestartPolicy modes.
+const (
+	RestartPolicyModeFail  = "fail"  // give up after Attempts in Interval: the task fails
+	RestartPolicyModeDelay = "delay" // after Attempts in Interval, wait out the interval and go on
+)
+
+// RestartPolicy says how the client restarts a task that exits, in place.
+type RestartPolicy struct {
+	Attempts int
+	Interval time.Duration
+	Delay    time.Duration
+	Mode     string
+}
+
+// Constraint operands supported so far.
+const (
+	ConstraintEqual    = "="
+	ConstraintNotEqual = "!="
+)
+
+// Constraint filters nodes: LTarget Operand RTarget, where targets may name node
+// attributes as ${attr.kernel.name}, ${node.datacenter}, ${meta.rack}, ...
+type Constraint struct {
+	LTarget string
+	RTarget string
+	Operand string
+}
+
+// LookupTaskGroup returns the group named name, or nil.
+func (j *Job) LookupTaskGroup(name string) *TaskGroup {
+	for _, tg := range j.TaskGroups {
+		if tg.Name == name {
+			return tg
+		}
+	}
+	return nil
+}
+
+// LookupTask returns the task named name, or nil.
+func (tg *TaskGroup) LookupTask(name string) *Task {
+	for _, t := range tg.Tasks {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// Stopped reports whether the job is stopped (deregistered without purge) or gone.
+func (j *Job) Stopped() bool { return j == nil || j.Stop }
+
+// Copy returns a deep copy of the job.
+func (j *Job) Copy() *Job {
+	if j == nil {
+		return nil
+	}
+	c := *j
+	c.Datacenters = slices.Clone(j.Datacenters)
+	c.Constraints = copyConstraints(j.Constraints)
+	c.Meta = maps.Clone(j.Meta)
+	c.TaskGroups = make([]*TaskGroup, len(j.TaskGroups))
+	for i, tg := range j.TaskGroups {
+		c.TaskGroups[i] = tg.Copy()
+	}
+	return &c
+}
+
+// Copy returns a deep copy of the group.
+func (tg *TaskGroup) Copy() *TaskGroup {
+	if tg == nil {
+		return nil
+	}
+	c := *tg
+	c.Constraints = copyConstraints(tg.Constraints)
+	c.Meta = maps.Clone(tg.Meta)
+	if tg.RestartPolicy != nil {
+		rp := *tg.RestartPolicy
+		c.RestartPolicy = &rp
+	}
+	if tg.EphemeralDisk != nil {
+		d := *tg.EphemeralDisk
+		c.EphemeralDisk = &d
+	}
+	c.Tasks = make([]*Task, len(tg.Tasks))
+	for i, t := range tg.Tasks {
+		c.Tasks[i] = t.Copy()
+	}
+	return &c
+}
+
+// Copy returns a deep copy of the task. Config values are copied one level deep;
+// drivers treat them as read-only.
+func (t *Task) Copy() *Task {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	c.Config = copyConfig(t.Config)
+	c.Env = maps.Clone(t.Env)
+	c.Meta = maps.Clone(t.Meta)
+	c.Constraints = copyConstraints(t.Constraints)
+	if t.Resources != nil {
+		r := *t.Resources
+		c.Resources = &r
+	}
+	return &c
+}
+
+func copyConstraints(cs []*Constraint) []*Constraint {
+	if cs == nil {
+		return nil
+	}
+	out := make([]*Constraint, len(cs))
+	for i, c := range cs {
+		cc := *c
+		out[i] = &cc
+	}
+	return out
+}
+
+func copyConfig(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		switch v := v.(type) {
+		case []any:
+			out[k] = slices.Clone(v)
+		case []string:
+			out[k] = slices.Clone(v)
+		case map[string]any:
+			out[k] = maps.Clone(v)
+		default:
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// JobListStub is the summary of a job returned by list endpoints.
+type JobListStub struct {
+	ID                string
+	Name              string
+	Namespace         string
+	Type              JobType
+	Priority          int
+	Status            JobStatus
+	StatusDescription string
+	Stop              bool
+	Datacenters       []string
+	Version           uint64
+	SubmitTime        int64
+	CreateIndex       uint64
+	ModifyIndex       uint64
+	JobModifyIndex    uint64
+}
+
+// Stub summarises the job for list endpoints.
+func (j *Job) Stub() *JobListStub {
+	return &JobListStub{
+		ID: j.ID, Name: j.Name, Namespace: j.Namespace, Type: j.Type, Priority: j.Priority,
+		Status: j.Status, StatusDescription: j.StatusDescription, Stop: j.Stop,
+		Datacenters: slices.Clone(j.Datacenters), Version: j.Version, SubmitTime: j.SubmitTime,
+		CreateIndex: j.CreateIndex, ModifyIndex: j.ModifyIndex, JobModifyIndex: j.JobModifyIndex,
+	}
+}

@@ -1,0 +1,31 @@
+package structs
+
+import (
+	"bytes"
+	"reflect"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
+)
+
+// MsgpackHandle is the one msgpack configuration orch uses everywhere inside:
+// RPC, Raft entries, FSM snapshots and the client's bbolt state.
+var MsgpackHandle = func() *codec.MsgpackHandle {
+	h := &codec.MsgpackHandle{}
+	h.RawToString = true
+	h.WriteExt = true
+	// Decode map[string]any values (task Config) as maps with string keys.
+	h.MapType = reflect.TypeOf(map[string]any(nil))
+	return h
+}()
+
+// Encode msgpack-encodes v.
+func Encode(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	err := codec.NewEncoder(&buf, MsgpackHandle).Encode(v)
+	return buf.Bytes(), err
+}
+
+// Decode msgpack-decodes buf into out.
+func Decode(buf []byte, out any) error {
+	return codec.NewDecoderBytes(buf, MsgpackHandle).Decode(out)
+}

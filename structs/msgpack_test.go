@@ -1,0 +1,33 @@
+package structs
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestMsgpackRoundTripKeepsTaskConfig(t *testing.T) {
+	job := &Job{
+		ID: "web", Type: JobTypeService,
+		TaskGroups: []*TaskGroup{{
+			Name: "web", Count: 3,
+			RestartPolicy: &RestartPolicy{Attempts: 2, Interval: 30 * time.Minute, Delay: 15 * time.Second, Mode: RestartPolicyModeFail},
+			Tasks: []*Task{{
+				Name: "srv", Driver: "raw_exec", KillTimeout: 5 * time.Second,
+				Config:    map[string]any{"command": "/bin/sh", "args": []any{"-c", "sleep 1"}},
+				Resources: &Resources{CPU: 100, MemoryMB: 64},
+			}},
+		}},
+	}
+	buf, err := Encode(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out Job
+	if err := Decode(buf, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(job, &out) {
+		t.Fatalf("round trip changed the job:\n in: %#v\nout: %#v", job.TaskGroups[0].Tasks[0], out.TaskGroups[0].Tasks[0])
+	}
+}

@@ -1,0 +1,134 @@
+package structs
+
+import "maps"
+
+// NodeStatus is the liveness of a client node, decided by the leader.
+type NodeStatus string
+
+const (
+	NodeStatusInit  NodeStatus = "initializing"
+	NodeStatusReady NodeStatus = "ready"
+	NodeStatusDown  NodeStatus = "down"
+)
+
+// NodeEligibility says whether the scheduler may place new allocations on a node.
+type NodeEligibility string
+
+const (
+	NodeEligible   NodeEligibility = "eligible"
+	NodeIneligible NodeEligibility = "ineligible"
+)
+
+// Node is a client agent's machine as it registered itself.
+type Node struct {
+	ID         string
+	SecretID   string `json:"-"` // authenticates the client's RPCs; never shown
+	Name       string
+	Datacenter string
+	NodeClass  string
+	HTTPAddr   string
+
+	// Attributes are fingerprinted facts: "kernel.name", "os.name", "cpu.arch",
+	// "cpu.numcores", "cpu.totalcompute", "memory.totalbytes", "unique.hostname",
+	// "driver.raw_exec", ...
+	Attributes map[string]string
+	Meta       map[string]string
+
+	NodeResources     *NodeResources
+	ReservedResources *NodeResources // held back for the OS and the agent
+	Drivers           map[string]*DriverInfo
+
+	Status                NodeStatus
+	StatusDescription     string
+	StatusUpdatedAt       int64 // unix seconds, as in Nomad
+	SchedulingEligibility NodeEligibility
+
+	CreateIndex uint64
+	ModifyIndex uint64
+}
+
+// NodeResources are a node's schedulable totals.
+type NodeResources struct {
+	CPU      int // MHz, all cores together
+	MemoryMB int
+	DiskMB   int
+}
+
+// DriverInfo is the fingerprint of one task driver on a node.
+type DriverInfo struct {
+	Detected          bool
+	Healthy           bool
+	HealthDescription string
+	Attributes        map[string]string
+	UpdateTime        int64
+}
+
+// Ready reports whether the scheduler may place allocations on the node.
+func (n *Node) Ready() bool {
+	return n.Status == NodeStatusReady && n.SchedulingEligibility != NodeIneligible
+}
+
+// Comparable returns the resources a node offers to allocations: totals less reserved.
+func (n *Node) Comparable() ComparableResources {
+	var c ComparableResources
+	if n.NodeResources != nil {
+		c = ComparableResources{CPU: n.NodeResources.CPU, MemoryMB: n.NodeResources.MemoryMB, DiskMB: n.NodeResources.DiskMB}
+	}
+	if r := n.ReservedResources; r != nil {
+		c.Subtract(ComparableResources{CPU: r.CPU, MemoryMB: r.MemoryMB, DiskMB: r.DiskMB})
+	}
+	return c
+}
+
+// Copy returns a deep copy of the node.
+func (n *Node) Copy() *Node {
+	if n == nil {
+		return nil
+	}
+	c := *n
+	c.Attributes = maps.Clone(n.Attributes)
+	c.Meta = maps.Clone(n.Meta)
+	if n.NodeResources != nil {
+		r := *n.NodeResources
+		c.NodeResources = &r
+	}
+	if n.ReservedResources != nil {
+		r := *n.ReservedResources
+		c.ReservedResources = &r
+	}
+	if n.Drivers != nil {
+		c.Drivers = make(map[string]*DriverInfo, len(n.Drivers))
+		for k, d := range n.Drivers {
+			dc := *d
+			dc.Attributes = maps.Clone(d.Attributes)
+			c.Drivers[k] = &dc
+		}
+	}
+	return &c
+}
+
+// NodeListStub is the summary of a node returned by list endpoints.
+type NodeListStub struct {
+	ID                    string
+	Name                  string
+	Datacenter            string
+	NodeClass             string
+	Address               string
+	Status                NodeStatus
+	StatusDescription     string
+	SchedulingEligibility NodeEligibility
+	Drivers               map[string]*DriverInfo
+	NodeResources         *NodeResources
+	CreateIndex           uint64
+	ModifyIndex           uint64
+}
+
+// Stub summarises the node for list endpoints.
+func (n *Node) Stub() *NodeListStub {
+	c := n.Copy()
+	return &NodeListStub{
+		ID: c.ID, Name: c.Name, Datacenter: c.Datacenter, NodeClass: c.NodeClass, Address: c.HTTPAddr,
+		Status: c.Status, StatusDescription: c.StatusDescription, SchedulingEligibility: c.SchedulingEligibility,
+		Drivers: c.Drivers, NodeResources: c.NodeResources, CreateIndex: c.CreateIndex, ModifyIndex: c.ModifyIndex,
+	}
+}

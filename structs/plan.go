@@ -1,0 +1,71 @@
+package structs
+
+// Plan is what a scheduler wants changed for one evaluation. The plan applier on
+// the leader checks it against the latest state and commits what still fits.
+type Plan struct {
+	EvalID   string
+	Priority int
+	Job      *Job // the job version the new allocations run
+
+	// AllAtOnce: commit everything or nothing.
+	AllAtOnce bool
+
+	// NodeUpdate holds, per node, allocations to stop (DesiredStatus stop,
+	// with DesiredDescription saying why).
+	NodeUpdate map[string][]*Allocation
+	// NodeAllocation holds, per node, allocations to place or update.
+	NodeAllocation map[string][]*Allocation
+
+	// SnapshotIndex is the state index the scheduler planned against.
+	SnapshotIndex uint64
+}
+
+// AppendStoppedAlloc records that alloc must stop, and why.
+func (p *Plan) AppendStoppedAlloc(alloc *Allocation, desc string) {
+	a := alloc.Copy()
+	a.Job = nil // the stop needs no job; keeps the Raft entry small
+	a.DesiredStatus = AllocDesiredStatusStop
+	a.DesiredDescription = desc
+	if p.NodeUpdate == nil {
+		p.NodeUpdate = make(map[string][]*Allocation)
+	}
+	p.NodeUpdate[a.NodeID] = append(p.NodeUpdate[a.NodeID], a)
+}
+
+// AppendAlloc records a placement.
+func (p *Plan) AppendAlloc(alloc *Allocation) {
+	if p.NodeAllocation == nil {
+		p.NodeAllocation = make(map[string][]*Allocation)
+	}
+	p.NodeAllocation[alloc.NodeID] = append(p.NodeAllocation[alloc.NodeID], alloc)
+}
+
+// IsNoOp reports whether the plan changes nothing.
+func (p *Plan) IsNoOp() bool { return len(p.NodeUpdate) == 0 && len(p.NodeAllocation) == 0 }
+
+// PlanResult is what the plan applier committed of a plan.
+type PlanResult struct {
+	NodeUpdate     map[string][]*Allocation
+	NodeAllocation map[string][]*Allocation
+
+	// RefreshIndex, when non-zero, says part of the plan was rejected: the
+	// scheduler must refresh its state to at least this index and plan again.
+	RefreshIndex uint64
+	// AllocIndex is the Raft index at which the result was committed.
+	AllocIndex uint64
+}
+
+// FullCommit reports whether everything in plan was committed, and counts the
+// allocations expected and actually committed.
+func (r *PlanResult) FullCommit(plan *Plan) (bool, int, int) {
+	expected, actual := 0, 0
+	for node, allocs := range plan.NodeAllocation {
+		expected += len(allocs)
+		actual += len(r.NodeAllocation[node])
+	}
+	for node, allocs := range plan.NodeUpdate {
+		expected += len(allocs)
+		actual += len(r.NodeUpdate[node])
+	}
+	return expected == actual, expected, actual
+}

@@ -1,0 +1,291 @@
+package structs
+
+import (
+	"errors"
+	"time"
+)
+
+// The internal RPC interface. The servers register net/rpc services named
+// "Job", "Node", "Alloc", "Eval" and "Status" whose methods take the request
+// types below and fill the response types; the HTTP API calls the same methods
+// in process, and client agents call them over the RPC port. Requests and
+// responses are msgpack-encoded (MsgpackHandle).
+//
+// Methods (argument → reply):
+//
+//	Job.Register      JobRegisterRequest   → JobRegisterResponse
+//	Job.Deregister    JobDeregisterRequest → JobDeregisterResponse
+//	Job.GetJob        JobSpecificRequest   → SingleJobResponse
+//	Job.List          JobListRequest       → JobListResponse
+//	Job.Allocations   JobSpecificRequest   → JobAllocationsResponse
+//	Job.Evaluations   JobSpecificRequest   → JobEvaluationsResponse
+//	Node.Register     NodeRegisterRequest  → NodeUpdateResponse
+//	Node.UpdateStatus NodeUpdateStatusRequest → NodeUpdateResponse   (the heartbeat)
+//	Node.GetClientAllocs NodeSpecificRequest → NodeClientAllocsResponse (blocking)
+//	Node.UpdateAlloc  AllocUpdateRequest   → GenericResponse
+//	Node.GetNode      NodeSpecificRequest  → SingleNodeResponse
+//	Node.List         NodeListRequest      → NodeListResponse
+//	Alloc.GetAlloc    AllocSpecificRequest → SingleAllocResponse
+//	Alloc.List        AllocListRequest     → AllocListResponse
+//	Eval.GetEval      EvalSpecificRequest  → SingleEvalResponse
+//	Eval.List         EvalListRequest      → EvalListResponse
+//	Status.Leader     GenericRequest       → string (the leader's RPC address)
+//
+// Every read takes QueryOptions and answers QueryMeta; a read with
+// MinQueryIndex > 0 blocks until the data it reads changes past that index or
+// MaxQueryTime passes. Every write answers WriteMeta with the Raft index.
+
+// RPC stream types: the first byte a connection sends to the RPC port says what
+// the rest of the connection carries.
+const (
+	RPCTypeRaft      byte = 0x01 // hashicorp/raft's network transport
+	RPCTypeMultiplex byte = 0x02 // yamux session; each stream is one msgpack net/rpc connection
+)
+
+// Errors that cross the RPC boundary. net/rpc carries errors as strings, so
+// callers compare with IsErr rather than errors.Is.
+var (
+	ErrNoLeader      = errors.New("no cluster leader")
+	ErrNotFound      = errors.New("not found")
+	ErrUnknownMethod = errors.New("unknown rpc method")
+	ErrNodeSecret    = errors.New("node secret ID does not match")
+)
+
+// IsErr reports whether err is target, or carries its text after an RPC.
+func IsErr(err, target error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, target) {
+		return true
+	}
+	return containsText(err.Error(), target.Error())
+}
+
+func containsText(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+// QueryOptions are common to every read.
+type QueryOptions struct {
+	Region    string
+	Namespace string
+	// MinQueryIndex > 0 makes the query blocking: it returns once the index of
+	// what it reads exceeds MinQueryIndex, or after MaxQueryTime.
+	MinQueryIndex uint64
+	MaxQueryTime  time.Duration
+	// AllowStale lets a follower answer from its own state.
+	AllowStale bool
+	// Prefix filters list results by ID prefix.
+	Prefix string
+}
+
+// QueryMeta is returned by every read.
+type QueryMeta struct {
+	Index       uint64 // the Raft index of the data returned; pass back as MinQueryIndex
+	KnownLeader bool
+	LastContact time.Duration
+}
+
+// WriteRequest is common to every write.
+type WriteRequest struct {
+	Region    string
+	Namespace string
+}
+
+// WriteMeta is returned by every write.
+type WriteMeta struct {
+	Index uint64 // the Raft index at which the write committed
+}
+
+// GenericRequest is for methods that take nothing else.
+type GenericRequest struct {
+	QueryOptions
+}
+
+// GenericResponse is for writes that return nothing else.
+type GenericResponse struct {
+	WriteMeta
+}
+
+// JobRegisterRequest registers (creates or updates) a job.
+type JobRegisterRequest struct {
+	Job *Job
+	// EnforceIndex: register only if the job's JobModifyIndex is JobModifyIndex
+	// (0: only if the job does not exist).
+	EnforceIndex   bool
+	JobModifyIndex uint64
+	WriteRequest
+}
+
+// JobRegisterResponse answers a registration.
+type JobRegisterResponse struct {
+	EvalID          string
+	EvalCreateIndex uint64
+	JobModifyIndex  uint64
+	Warnings        string
+	WriteMeta
+}
+
+// JobDeregisterRequest stops a job; with Purge it also removes it.
+type JobDeregisterRequest struct {
+	JobID string
+	Purge bool
+	WriteRequest
+}
+
+// JobDeregisterResponse answers a deregistration.
+type JobDeregisterResponse struct {
+	EvalID          string
+	EvalCreateIndex uint64
+	JobModifyIndex  uint64
+	WriteMeta
+}
+
+// JobSpecificRequest reads one job, or something of one job.
+type JobSpecificRequest struct {
+	JobID string
+	QueryOptions
+}
+
+// JobListRequest lists jobs (QueryOptions.Prefix filters by ID).
+type JobListRequest struct {
+	QueryOptions
+}
+
+// SingleJobResponse carries one job, nil when not found.
+type SingleJobResponse struct {
+	Job *Job
+	QueryMeta
+}
+
+// JobListResponse carries job summaries, sorted by ID.
+type JobListResponse struct {
+	Jobs []*JobListStub
+	QueryMeta
+}
+
+// JobAllocationsResponse carries the allocations of one job.
+type JobAllocationsResponse struct {
+	Allocations []*AllocListStub
+	QueryMeta
+}
+
+// JobEvaluationsResponse carries the evaluations of one job.
+type JobEvaluationsResponse struct {
+	Evaluations []*Evaluation
+	QueryMeta
+}
+
+// NodeRegisterRequest registers (or re-registers) a client node.
+type NodeRegisterRequest struct {
+	Node *Node
+	WriteRequest
+}
+
+// NodeUpdateStatusRequest is the client's heartbeat; Status is normally ready.
+type NodeUpdateStatusRequest struct {
+	NodeID   string
+	SecretID string
+	Status   NodeStatus
+	WriteRequest
+}
+
+// NodeUpdateResponse answers a registration or heartbeat.
+type NodeUpdateResponse struct {
+	// HeartbeatTTL is how long the server waits for the next heartbeat before it
+	// marks the node down.
+	HeartbeatTTL time.Duration
+	// Servers lists the RPC addresses of the known servers.
+	Servers []string
+	WriteMeta
+	QueryMeta
+}
+
+// NodeSpecificRequest reads one node, or something of one node.
+type NodeSpecificRequest struct {
+	NodeID   string
+	SecretID string
+	QueryOptions
+}
+
+// NodeClientAllocsResponse carries every allocation assigned to a node, with its job.
+type NodeClientAllocsResponse struct {
+	Allocs []*Allocation
+	QueryMeta
+}
+
+// AllocUpdateRequest carries client-side status of allocations: ClientStatus,
+// ClientDescription and TaskStates are taken; everything else is ignored.
+type AllocUpdateRequest struct {
+	Alloc []*Allocation
+	WriteRequest
+}
+
+// SingleNodeResponse carries one node, nil when not found.
+type SingleNodeResponse struct {
+	Node *Node
+	QueryMeta
+}
+
+// NodeListRequest lists nodes (QueryOptions.Prefix filters by ID).
+type NodeListRequest struct {
+	QueryOptions
+}
+
+// NodeListResponse carries node summaries, sorted by ID.
+type NodeListResponse struct {
+	Nodes []*NodeListStub
+	QueryMeta
+}
+
+// AllocSpecificRequest reads one allocation.
+type AllocSpecificRequest struct {
+	AllocID string
+	QueryOptions
+}
+
+// SingleAllocResponse carries one allocation, nil when not found.
+type SingleAllocResponse struct {
+	Alloc *Allocation
+	QueryMeta
+}
+
+// AllocListRequest lists allocations (QueryOptions.Prefix filters by ID).
+type AllocListRequest struct {
+	QueryOptions
+}
+
+// AllocListResponse carries allocation summaries, sorted by ID.
+type AllocListResponse struct {
+	Allocations []*AllocListStub
+	QueryMeta
+}
+
+// EvalSpecificRequest reads one evaluation.
+type EvalSpecificRequest struct {
+	EvalID string
+	QueryOptions
+}
+
+// SingleEvalResponse carries one evaluation, nil when not found.
+type SingleEvalResponse struct {
+	Eval *Evaluation
+	QueryMeta
+}
+
+// EvalListRequest lists evaluations (QueryOptions.Prefix filters by ID).
+type EvalListRequest struct {
+	QueryOptions
+}
+
+// EvalListResponse carries evaluations, sorted by ID.
+type EvalListResponse struct {
+	Evaluations []*Evaluation
+	QueryMeta
+}
