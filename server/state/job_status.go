@@ -1,0 +1,66 @@
+package state
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/go-memdb"
+	"github.com/orch-io/orch/structs"
+)
+
+// jobStatus derives a job's status from its allocations and evaluations, as
+// Nomad does: running while any allocation is not terminal, pending while an
+// evaluation is still open, dead once stopped or once everything has finished.
+func jobStatus(txn *memdb.Txn, job *structs.Job) structs.JobStatus {
+	allocs := list[*structs.Allocation](txn, TableAllocs, "job", job.ID)
+	for _, a := range allocs {
+		if !a.TerminalStatus() {
+			return structs.JobStatusRunning
+		}
+	}
+	for _, e := range list[*structs.Evaluation](txn, TableEvals, "job", job.ID) {
+		if !e.TerminalStatus() && e.Status != structs.EvalStatusBlocked {
+			return structs.JobStatusPending
+		}
+	}
+	if job.Stop || len(allocs) > 0 {
+		return structs.JobStatusDead
+	}
+	return structs.JobStatusPending
+}
+
+// insertJobWithStatus stores job with its derived status.
+func insertJobWithStatus(txn *memdb.Txn, job *structs.Job) error {
+	job.Status = jobStatus(txn, job)
+	if err := txn.Insert(TableJobs, job); err != nil {
+		return fmt.Errorf("state: inserting job %q: %w", job.ID, err)
+	}
+	return nil
+}
+
+// refreshJobStatuses re-derives the status of the named jobs after their
+// allocations or evaluations changed, writing only the jobs whose status moved.
+func refreshJobStatuses(txn *memdb.Txn, index uint64, jobIDs map[string]bool) error {
+	touched := false
+	for id := range jobIDs {
+		job := first[*structs.Job](txn, TableJobs, "id", id)
+		if job == nil {
+			continue
+		}
+		status := jobStatus(txn, job)
+		if status == job.Status {
+			continue
+		}
+		c := job.Copy()
+		c.Status, c.ModifyIndex = status, index
+		if err := txn.Insert(TableJobs, c); err != nil {
+			return fmt.Errorf("state: updating status of job %q: %w", id, err)
+		}
+		touched = true
+	}
+	if touched {
+		if err := txn.Insert(tableIndex, &indexEntry{Key: TableJobs, Value: index}); err != nil {
+			return fmt.Errorf("state: updating index of jobs: %w", err)
+		}
+	}
+	return nil
+}

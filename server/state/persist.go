@@ -1,0 +1,108 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/hashicorp/go-memdb"
+	"github.com/hashicorp/go-msgpack/v2/codec"
+	"github.com/orch-io/orch/structs"
+)
+
+// The snapshot format: a stream of msgpack values, each record a kind followed
+// by one object, so neither writing nor reading needs the whole state in one
+// buffer. Unknown kinds are an error: a snapshot is only ever read by a server
+// of the same or a newer version.
+type recordKind uint8
+
+const (
+	recordIndex recordKind = iota + 1
+	recordJob
+	recordNode
+	recordAlloc
+	recordEval
+)
+
+// Persist writes every object of the snapshot to w (the Raft FSM snapshot).
+func (s *Snapshot) Persist(w io.Writer) error {
+	enc := codec.NewEncoder(w, structs.MsgpackHandle)
+	put := func(kind recordKind, v any) error {
+		if err := enc.Encode(kind); err != nil {
+			return err
+		}
+		return enc.Encode(v)
+	}
+	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals} {
+		if err := put(recordIndex, &indexEntry{Key: t, Value: s.Index(t)}); err != nil {
+			return fmt.Errorf("state: persisting index of %s: %w", t, err)
+		}
+	}
+	for _, j := range s.Jobs("") {
+		if err := put(recordJob, j); err != nil {
+			return fmt.Errorf("state: persisting job %q: %w", j.ID, err)
+		}
+	}
+	for _, n := range s.Nodes("") {
+		if err := put(recordNode, n); err != nil {
+			return fmt.Errorf("state: persisting node %s: %w", n.ID, err)
+		}
+	}
+	for _, a := range s.Allocs("") {
+		if err := put(recordAlloc, a); err != nil {
+			return fmt.Errorf("state: persisting alloc %s: %w", a.ID, err)
+		}
+	}
+	for _, e := range s.Evals("") {
+		if err := put(recordEval, e); err != nil {
+			return fmt.Errorf("state: persisting eval %s: %w", e.ID, err)
+		}
+	}
+	return nil
+}
+
+// Restore replaces the whole content of the store with what Persist wrote.
+// On error the store is left as it was.
+func (s *StateStore) Restore(r io.Reader) error {
+	db, err := memdb.NewMemDB(schema())
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	txn := db.Txn(true)
+	defer txn.Abort()
+	dec := codec.NewDecoder(r, structs.MsgpackHandle)
+	for n := 0; ; n++ {
+		var kind recordKind
+		if err := dec.Decode(&kind); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return fmt.Errorf("state: restoring record %d: %w", n, err)
+		}
+		var table string
+		var obj any
+		switch kind {
+		case recordIndex:
+			table, obj = tableIndex, &indexEntry{}
+		case recordJob:
+			table, obj = TableJobs, &structs.Job{}
+		case recordNode:
+			table, obj = TableNodes, &structs.Node{}
+		case recordAlloc:
+			table, obj = TableAllocs, &structs.Allocation{}
+		case recordEval:
+			table, obj = TableEvals, &structs.Evaluation{}
+		default:
+			return fmt.Errorf("state: restoring record %d: unknown kind %d", n, kind)
+		}
+		if err := dec.Decode(obj); err != nil {
+			return fmt.Errorf("state: restoring record %d (%s): %w", n, table, err)
+		}
+		if err := txn.Insert(table, obj); err != nil {
+			return fmt.Errorf("state: restoring record %d (%s): %w", n, table, err)
+		}
+	}
+	txn.Commit()
+	s.db.Store(db)
+	s.notify()
+	return nil
+}

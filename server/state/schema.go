@@ -1,0 +1,38 @@
+package state
+
+import "github.com/hashicorp/go-memdb"
+
+// Table names, also the keys of the per-table Raft index.
+const (
+	TableJobs   = "jobs"
+	TableNodes  = "nodes"
+	TableAllocs = "allocs"
+	TableEvals  = "evals"
+	tableIndex  = "index"
+)
+
+// indexEntry records the Raft index of the last write to a table.
+type indexEntry struct {
+	Key   string
+	Value uint64
+}
+
+func schema() *memdb.DBSchema {
+	id := func(field string) *memdb.IndexSchema {
+		return &memdb.IndexSchema{Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: field}}
+	}
+	by := func(name, field string) *memdb.IndexSchema {
+		return &memdb.IndexSchema{Name: name, Indexer: &memdb.StringFieldIndex{Field: field}, AllowMissing: true}
+	}
+	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
+		TableJobs:  {Name: TableJobs, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		TableNodes: {Name: TableNodes, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		TableAllocs: {Name: TableAllocs, Indexes: map[string]*memdb.IndexSchema{
+			"id": id("ID"), "job": by("job", "JobID"), "node": by("node", "NodeID"), "eval": by("eval", "EvalID"),
+		}},
+		TableEvals: {Name: TableEvals, Indexes: map[string]*memdb.IndexSchema{
+			"id": id("ID"), "job": by("job", "JobID"),
+		}},
+		tableIndex: {Name: tableIndex, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
+	}}
+}

@@ -1,0 +1,196 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/structs"
+)
+
+func testJob(id string) *structs.Job {
+	return &structs.Job{
+		ID: id, Name: id, Namespace: structs.DefaultNamespace, Type: structs.JobTypeService, Priority: 50,
+		TaskGroups: []*structs.TaskGroup{{Name: "web", Count: 1, Tasks: []*structs.Task{{Name: "t", Driver: "raw_exec"}}}},
+	}
+}
+
+func testAlloc(job *structs.Job, node string) *structs.Allocation {
+	return &structs.Allocation{
+		ID: structs.GenerateUUID(), JobID: job.ID, NodeID: node, TaskGroup: "web", Name: structs.AllocName(job.ID, "web", 0),
+		DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusPending,
+	}
+}
+
+func TestUpsertJobBumpsVersionOnlyWhenTheSpecChanges(t *testing.T) {
+	s := NewStateStore()
+	must(t, s.UpsertJob(10, testJob("web")))
+	must(t, s.UpsertJob(11, testJob("web"))) // same spec again
+	j := s.JobByID("web")
+	if j.Version != 0 || j.JobModifyIndex != 10 || j.ModifyIndex != 11 || j.CreateIndex != 10 {
+		t.Fatalf("re-registering the same spec: version=%d jobModify=%d modify=%d create=%d, want 0/10/11/10",
+			j.Version, j.JobModifyIndex, j.ModifyIndex, j.CreateIndex)
+	}
+	changed := testJob("web")
+	changed.TaskGroups[0].Count = 3
+	must(t, s.UpsertJob(12, changed))
+	if j := s.JobByID("web"); j.Version != 1 || j.JobModifyIndex != 12 {
+		t.Fatalf("changed spec: version=%d jobModify=%d, want 1/12", j.Version, j.JobModifyIndex)
+	}
+	if got := s.Index(TableJobs); got != 12 {
+		t.Fatalf("jobs index = %d, want 12", got)
+	}
+}
+
+func TestJobStatusFollowsEvalsAndAllocs(t *testing.T) {
+	s := NewStateStore()
+	job := testJob("web")
+	must(t, s.UpsertJob(1, job))
+	status := func() structs.JobStatus { return s.JobByID("web").Status }
+	eval := &structs.Evaluation{ID: structs.GenerateUUID(), JobID: "web", Status: structs.EvalStatusPending}
+	must(t, s.UpsertEvals(2, []*structs.Evaluation{eval}))
+	if status() != structs.JobStatusPending {
+		t.Fatalf("with an open eval: %s, want pending", status())
+	}
+	alloc := testAlloc(job, "n1")
+	must(t, s.UpsertPlanResults(3, job, []*structs.Allocation{alloc}))
+	if status() != structs.JobStatusRunning {
+		t.Fatalf("with a placed alloc: %s, want running", status())
+	}
+	if a := s.AllocByID(alloc.ID); a.Job == nil || a.CreateIndex != 3 || a.AllocModifyIndex != 3 {
+		t.Fatalf("placed alloc not stored with its job and indexes: %+v", a)
+	}
+	done := &structs.Allocation{ID: alloc.ID, ClientStatus: structs.AllocClientStatusComplete}
+	must(t, s.UpdateAllocsFromClient(4, []*structs.Allocation{done}))
+	closed := eval.Copy()
+	closed.Status = structs.EvalStatusComplete
+	must(t, s.UpsertEvals(5, []*structs.Evaluation{closed}))
+	if status() != structs.JobStatusDead {
+		t.Fatalf("all allocs terminal, evals done: %s, want dead", status())
+	}
+	a := s.AllocByID(alloc.ID)
+	if a.ClientStatus != structs.AllocClientStatusComplete || a.DesiredStatus != structs.AllocDesiredStatusRun || a.AllocModifyIndex != 3 || a.ModifyIndex != 4 {
+		t.Fatalf("client update must change only client fields and ModifyIndex: %+v", a)
+	}
+}
+
+func TestPlanResultsKeepClientFieldsOfExistingAllocs(t *testing.T) {
+	s := NewStateStore()
+	job := testJob("web")
+	must(t, s.UpsertJob(1, job))
+	alloc := testAlloc(job, "n1")
+	must(t, s.UpsertPlanResults(2, job, []*structs.Allocation{alloc}))
+	running := &structs.Allocation{ID: alloc.ID, ClientStatus: structs.AllocClientStatusRunning,
+		TaskStates: map[string]*structs.TaskState{"t": {State: structs.TaskStateRunning}}}
+	must(t, s.UpdateAllocsFromClient(3, []*structs.Allocation{running}))
+
+	stop := &structs.Allocation{ID: alloc.ID, NodeID: "n1", JobID: "web", DesiredStatus: structs.AllocDesiredStatusStop, DesiredDescription: "job stopped"}
+	must(t, s.UpsertPlanResults(4, nil, []*structs.Allocation{stop}))
+	a := s.AllocByID(alloc.ID)
+	if a.DesiredStatus != structs.AllocDesiredStatusStop || a.ClientStatus != structs.AllocClientStatusRunning || a.TaskStates["t"] == nil || a.Job == nil {
+		t.Fatalf("stop must keep client status, task states and job: %+v", a)
+	}
+}
+
+func TestBlockingQueryWakesOnWrite(t *testing.T) {
+	s := NewStateStore()
+	must(t, s.UpsertJob(5, testJob("a")))
+	result := make(chan []*structs.Job, 1)
+	go func() {
+		var jobs []*structs.Job
+		err := s.BlockingQuery(context.Background(), 5, func(snap *Snapshot) (uint64, error) {
+			jobs = snap.Jobs("")
+			return snap.Index(TableJobs), nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		result <- jobs
+	}()
+	// A write to another table wakes the query but does not end it.
+	must(t, s.UpsertNode(6, &structs.Node{ID: "n1"}))
+	select {
+	case <-result:
+		t.Fatal("a node write must not end a blocking query on jobs")
+	default:
+	}
+	must(t, s.UpsertJob(7, testJob("b")))
+	select {
+	case jobs := <-result:
+		if len(jobs) != 2 {
+			t.Fatalf("got %d jobs, want 2", len(jobs))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("blocking query did not return after a job write")
+	}
+}
+
+func TestBlockingQueryEndsWithContext(t *testing.T) {
+	s := NewStateStore()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	runs := 0
+	err := s.BlockingQuery(ctx, 100, func(snap *Snapshot) (uint64, error) { runs++; return snap.Index(TableJobs), nil })
+	if err != nil || runs != 1 {
+		t.Fatalf("canceled query: err=%v runs=%d, want nil/1", err, runs)
+	}
+}
+
+func TestPersistRestoreRoundTrip(t *testing.T) {
+	s := NewStateStore()
+	job := testJob("web")
+	must(t, s.UpsertJob(1, job))
+	must(t, s.UpsertNode(2, &structs.Node{ID: "n1", Name: "node-1", Status: structs.NodeStatusReady}))
+	alloc := testAlloc(job, "n1")
+	must(t, s.UpsertPlanResults(3, job, []*structs.Allocation{alloc}))
+	must(t, s.UpsertEvals(4, []*structs.Evaluation{{ID: "e1", JobID: "web", Status: structs.EvalStatusComplete}}))
+
+	var buf bytes.Buffer
+	must(t, s.Snapshot().Persist(&buf))
+	r := NewStateStore()
+	must(t, r.Restore(&buf))
+	snap := r.Snapshot()
+	if snap.JobByID("web") == nil || snap.NodeByID("n1") == nil || snap.AllocByID(alloc.ID) == nil || snap.EvalByID("e1") == nil {
+		t.Fatal("restore lost objects")
+	}
+	if snap.LatestIndex() != 4 || snap.Index(TableAllocs) != 3 {
+		t.Fatalf("restored indexes: latest=%d allocs=%d, want 4/3", snap.LatestIndex(), snap.Index(TableAllocs))
+	}
+	if got := snap.AllocsByNode("n1"); len(got) != 1 || got[0].Job.ID != "web" {
+		t.Fatalf("restored alloc by node: %+v", got)
+	}
+	if err := r.Restore(bytes.NewReader([]byte{0x07, 0x01})); err == nil {
+		t.Fatal("restoring garbage must fail")
+	}
+	if r.JobByID("web") == nil {
+		t.Fatal("a failed restore must leave the store as it was")
+	}
+}
+
+func TestPrefixLists(t *testing.T) {
+	s := NewStateStore()
+	for i, id := range []string{"web", "web-2", "api"} {
+		must(t, s.UpsertJob(uint64(i+1), testJob(id)))
+	}
+	if got := s.Snapshot().Jobs("web"); len(got) != 2 || got[0].ID != "web" || got[1].ID != "web-2" {
+		t.Fatalf("Jobs(web) = %v", got)
+	}
+	if got := s.Snapshot().Jobs(""); len(got) != 3 {
+		t.Fatalf("Jobs() = %d jobs, want 3", len(got))
+	}
+}
+
+func TestUpdateNodeStatusOfUnknownNode(t *testing.T) {
+	s := NewStateStore()
+	if err := s.UpdateNodeStatus(1, "nope", structs.NodeStatusDown, 0); !structs.IsErr(err, structs.ErrNotFound) {
+		t.Fatalf("err = %v, want not found", err)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

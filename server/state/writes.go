@@ -1,0 +1,188 @@
+package state
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/hashicorp/go-memdb"
+	"github.com/orch-io/orch/structs"
+)
+
+// Writes. Each is called by the Raft FSM with the index of the entry it
+// applies, runs in one transaction and takes ownership of the objects passed in
+// (the FSM decoded them from the log; nobody else holds them).
+
+// UpsertJob inserts or updates a job. A registration that changes the job's
+// specification bumps Version and JobModifyIndex; one that changes nothing keeps
+// them, so re-running the same file is not a new version.
+func (s *StateStore) UpsertJob(index uint64, job *structs.Job) error {
+	return s.write(index, []string{TableJobs}, func(txn *memdb.Txn) error {
+		job.ModifyIndex = index
+		if old := first[*structs.Job](txn, TableJobs, "id", job.ID); old != nil {
+			job.CreateIndex = old.CreateIndex
+			job.Version, job.JobModifyIndex = old.Version, old.JobModifyIndex
+			if changed, err := specChanged(old, job); err != nil {
+				return err
+			} else if changed {
+				job.Version = old.Version + 1
+				job.JobModifyIndex = index
+			}
+		} else {
+			job.CreateIndex, job.JobModifyIndex, job.Version = index, index, 0
+		}
+		return insertJobWithStatus(txn, job)
+	})
+}
+
+// specChanged compares two versions of a job, ignoring what the servers own.
+func specChanged(old, job *structs.Job) (bool, error) {
+	norm := func(j *structs.Job) ([]byte, error) {
+		c := *j
+		c.Status, c.StatusDescription = "", ""
+		c.Version, c.SubmitTime = 0, 0
+		c.CreateIndex, c.ModifyIndex, c.JobModifyIndex = 0, 0, 0
+		return structs.Encode(&c)
+	}
+	a, err := norm(old)
+	if err != nil {
+		return false, fmt.Errorf("state: encoding job %q: %w", old.ID, err)
+	}
+	b, err := norm(job)
+	if err != nil {
+		return false, fmt.Errorf("state: encoding job %q: %w", job.ID, err)
+	}
+	return !bytes.Equal(a, b), nil
+}
+
+// DeleteJob removes a job (a purge). Its allocations and evaluations stay: the
+// scheduler stops the allocations, and garbage collection removes them later.
+// Deleting an absent job is not an error.
+func (s *StateStore) DeleteJob(index uint64, jobID string) error {
+	return s.write(index, []string{TableJobs}, func(txn *memdb.Txn) error {
+		if _, err := txn.DeleteAll(TableJobs, "id", jobID); err != nil {
+			return fmt.Errorf("state: deleting job %q: %w", jobID, err)
+		}
+		return nil
+	})
+}
+
+// UpsertEvals inserts or updates evaluations.
+func (s *StateStore) UpsertEvals(index uint64, evals []*structs.Evaluation) error {
+	return s.write(index, []string{TableEvals}, func(txn *memdb.Txn) error {
+		jobs := map[string]bool{}
+		for _, e := range evals {
+			e.ModifyIndex = index
+			if old := first[*structs.Evaluation](txn, TableEvals, "id", e.ID); old != nil {
+				e.CreateIndex = old.CreateIndex
+			} else {
+				e.CreateIndex = index
+			}
+			if err := txn.Insert(TableEvals, e); err != nil {
+				return fmt.Errorf("state: inserting eval %s: %w", e.ID, err)
+			}
+			jobs[e.JobID] = true
+		}
+		return refreshJobStatuses(txn, index, jobs)
+	})
+}
+
+// UpsertNode inserts a node or replaces its registration.
+func (s *StateStore) UpsertNode(index uint64, node *structs.Node) error {
+	return s.write(index, []string{TableNodes}, func(txn *memdb.Txn) error {
+		node.ModifyIndex = index
+		if old := first[*structs.Node](txn, TableNodes, "id", node.ID); old != nil {
+			node.CreateIndex = old.CreateIndex
+			if node.SchedulingEligibility == "" {
+				node.SchedulingEligibility = old.SchedulingEligibility
+			}
+		} else {
+			node.CreateIndex = index
+		}
+		if node.SchedulingEligibility == "" {
+			node.SchedulingEligibility = structs.NodeEligible
+		}
+		if err := txn.Insert(TableNodes, node); err != nil {
+			return fmt.Errorf("state: inserting node %s: %w", node.ID, err)
+		}
+		return nil
+	})
+}
+
+// UpdateNodeStatus records a node's liveness as decided by the leader.
+func (s *StateStore) UpdateNodeStatus(index uint64, nodeID string, status structs.NodeStatus, updatedAt int64) error {
+	return s.write(index, []string{TableNodes}, func(txn *memdb.Txn) error {
+		old := first[*structs.Node](txn, TableNodes, "id", nodeID)
+		if old == nil {
+			return fmt.Errorf("state: node %s: %w", nodeID, structs.ErrNotFound)
+		}
+		n := old.Copy()
+		n.Status, n.StatusUpdatedAt, n.ModifyIndex = status, updatedAt, index
+		if err := txn.Insert(TableNodes, n); err != nil {
+			return fmt.Errorf("state: updating node %s: %w", nodeID, err)
+		}
+		return nil
+	})
+}
+
+// UpsertPlanResults stores what the plan applier committed. A new allocation
+// whose Job is nil gets job. For an existing allocation the servers' fields are
+// taken (DesiredStatus, DesiredDescription, and Job, AllocatedResources when
+// set: an in-place update) and the client's are kept.
+func (s *StateStore) UpsertPlanResults(index uint64, job *structs.Job, allocs []*structs.Allocation) error {
+	return s.write(index, []string{TableAllocs}, func(txn *memdb.Txn) error {
+		jobs := map[string]bool{}
+		for _, a := range allocs {
+			if old := first[*structs.Allocation](txn, TableAllocs, "id", a.ID); old != nil {
+				u := old.Copy()
+				u.DesiredStatus, u.DesiredDescription = a.DesiredStatus, a.DesiredDescription
+				if a.Job != nil {
+					u.Job = a.Job
+				}
+				if a.AllocatedResources != nil {
+					u.AllocatedResources = a.AllocatedResources
+				}
+				if a.ModifyTime != 0 {
+					u.ModifyTime = a.ModifyTime
+				}
+				a = u
+			} else {
+				a.CreateIndex = index
+				if a.Job == nil {
+					a.Job = job
+				}
+			}
+			a.ModifyIndex, a.AllocModifyIndex = index, index
+			if err := txn.Insert(TableAllocs, a); err != nil {
+				return fmt.Errorf("state: inserting alloc %s: %w", a.ID, err)
+			}
+			jobs[a.JobID] = true
+		}
+		return refreshJobStatuses(txn, index, jobs)
+	})
+}
+
+// UpdateAllocsFromClient records what a client reports of its allocations:
+// ClientStatus, ClientDescription, TaskStates and ModifyTime. Updates for
+// allocations the store does not know (garbage collected) are skipped.
+func (s *StateStore) UpdateAllocsFromClient(index uint64, allocs []*structs.Allocation) error {
+	return s.write(index, []string{TableAllocs}, func(txn *memdb.Txn) error {
+		jobs := map[string]bool{}
+		for _, a := range allocs {
+			old := first[*structs.Allocation](txn, TableAllocs, "id", a.ID)
+			if old == nil {
+				continue
+			}
+			u := old.Copy()
+			u.ClientStatus, u.ClientDescription, u.TaskStates = a.ClientStatus, a.ClientDescription, a.TaskStates
+			if a.ModifyTime != 0 {
+				u.ModifyTime = a.ModifyTime
+			}
+			u.ModifyIndex = index
+			if err := txn.Insert(TableAllocs, u); err != nil {
+				return fmt.Errorf("state: updating alloc %s: %w", a.ID, err)
+			}
+			jobs[u.JobID] = true
+		}
+		return refreshJobStatuses(txn, index, jobs)
+	})
+}
