@@ -33,7 +33,9 @@ func (s *Snapshot) LatestIndex() uint64 {
 }
 
 // JobByID returns the job, or nil.
-func (s *Snapshot) JobByID(id string) *structs.Job { return first[*structs.Job](s.txn, TableJobs, "id", id) }
+func (s *Snapshot) JobByID(id string) *structs.Job {
+	return first[*structs.Job](s.txn, TableJobs, "id", id)
+}
 
 // Jobs returns the jobs whose ID starts with prefix ("" for all).
 func (s *Snapshot) Jobs(prefix string) []*structs.Job {
