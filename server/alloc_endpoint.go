@@ -1,0 +1,31 @@
+package server
+
+import (
+	"github.com/orch-io/orch/server/state"
+	"github.com/orch-io/orch/structs"
+)
+
+// allocEndpoint serves the "Alloc" RPC methods (structs/rpc.go).
+type allocEndpoint struct {
+	srv *Server
+}
+
+// GetAlloc returns one allocation, with its job; nil when it does not exist.
+func (a *allocEndpoint) GetAlloc(args *structs.AllocSpecificRequest, reply *structs.SingleAllocResponse) error {
+	return a.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+		reply.Alloc = snap.AllocByID(args.AllocID)
+		return snap.Index(state.TableAllocs), nil
+	})
+}
+
+// List returns the summaries of the allocations whose ID starts with Prefix.
+func (a *allocEndpoint) List(args *structs.AllocListRequest, reply *structs.AllocListResponse) error {
+	return a.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+		allocs := snap.Allocs(args.Prefix)
+		reply.Allocations = make([]*structs.AllocListStub, 0, len(allocs))
+		for _, alloc := range allocs {
+			reply.Allocations = append(reply.Allocations, alloc.Stub())
+		}
+		return snap.Index(state.TableAllocs), nil
+	})
+}

@@ -1,0 +1,281 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/orch-io/orch/server/broker"
+)
+
+// Default ports of the RPC listener and of gossip.
+const (
+	DefaultRPCPort    = 4647
+	DefaultGossipPort = 4648
+)
+
+// Config configures a Server. Build one with DefaultConfig (or DevConfig) and
+// change what differs; NewServer validates it with Validate and fills the
+// zero values it documents.
+type Config struct {
+	// DataDir holds everything the server persists, under DataDir/server/.
+	// Required.
+	DataDir string
+
+	// NodeName names this server in gossip and logs. Default: the host name.
+	NodeName string
+	// Region and Datacenter the server belongs to. Defaults: "global", "dc1".
+	Region     string
+	Datacenter string
+
+	// BindAddr is the address the RPC listener and gossip bind to.
+	BindAddr string
+	// AdvertiseAddr is the address other agents reach this server at (RPC and
+	// gossip). Default: BindAddr, or, when BindAddr is unspecified (0.0.0.0),
+	// the first private IPv4 address of the host.
+	AdvertiseAddr string
+	// RPCPort and GossipPort: 0 lets the operating system choose a free port
+	// (tests); RPCAddr and GossipAddr tell which.
+	RPCPort    int
+	GossipPort int
+
+	// BootstrapExpect is the number of servers the cluster is expected to
+	// have. 1 bootstraps a single-server cluster on a fresh data directory;
+	// 0 never bootstraps (the server waits to be added to a cluster).
+	// Multi-server bootstrap is not supported yet (TODO(#3)).
+	BootstrapExpect int
+
+	// DevMode shortens the Raft timeouts so a fresh single server is leader in
+	// well under a second.
+	DevMode bool
+
+	// NumSchedulers is the number of scheduler workers the leader runs.
+	// Default: runtime.NumCPU().
+	NumSchedulers int
+
+	// Version is advertised in gossip so that servers can tell what the others
+	// understand (DESIGN.md §4).
+	Version string
+
+	// RaftTimeouts tunes Raft; zero fields take the defaults (dev or not).
+	RaftTimeouts RaftTimeouts
+
+	// MinHeartbeatTTL is the shortest heartbeat TTL given to a client; more
+	// clients get longer TTLs so that the servers see at most
+	// MaxHeartbeatsPerSecond. HeartbeatGrace is added to the TTL before a
+	// node whose heartbeat is late is marked down. Defaults: 10s, 50, 10s.
+	MinHeartbeatTTL        time.Duration
+	MaxHeartbeatsPerSecond float64
+	HeartbeatGrace         time.Duration
+
+	// AllocUpdateBatchWindow is how long client allocation updates are
+	// coalesced into one Raft entry. Default 50ms.
+	AllocUpdateBatchWindow time.Duration
+
+	// Broker configures the eval broker (nack timeout, delivery limit).
+	Broker broker.Config
+
+	// Logger receives every log line of the server. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// RaftTimeouts are the Raft timings; see hashicorp/raft's Config.
+type RaftTimeouts struct {
+	Heartbeat   time.Duration
+	Election    time.Duration
+	LeaderLease time.Duration
+	Commit      time.Duration
+	// SnapshotInterval and SnapshotThreshold: how often Raft checks whether to
+	// snapshot, and how many new log entries make it do so.
+	SnapshotInterval  time.Duration
+	SnapshotThreshold uint64
+}
+
+// Defaults of Config.
+const (
+	DefaultMinHeartbeatTTL        = 10 * time.Second
+	DefaultMaxHeartbeatsPerSecond = 50.0
+	DefaultHeartbeatGrace         = 10 * time.Second
+	DefaultAllocUpdateBatchWindow = 50 * time.Millisecond
+)
+
+// DefaultConfig returns the configuration of a production server: standard
+// ports on all interfaces, single-server bootstrap, defaults for the rest.
+// DataDir is left for the caller.
+func DefaultConfig() Config {
+	host, _ := os.Hostname()
+	return Config{
+		NodeName:               host,
+		Region:                 "global",
+		Datacenter:             "dc1",
+		BindAddr:               "0.0.0.0",
+		RPCPort:                DefaultRPCPort,
+		GossipPort:             DefaultGossipPort,
+		BootstrapExpect:        1,
+		NumSchedulers:          runtime.NumCPU(),
+		MinHeartbeatTTL:        DefaultMinHeartbeatTTL,
+		MaxHeartbeatsPerSecond: DefaultMaxHeartbeatsPerSecond,
+		HeartbeatGrace:         DefaultHeartbeatGrace,
+		AllocUpdateBatchWindow: DefaultAllocUpdateBatchWindow,
+		Broker:                 broker.DefaultConfig(),
+	}
+}
+
+// DevConfig returns the configuration of `orch agent -dev`: loopback, standard
+// ports, fast Raft timeouts. DataDir is left for the caller.
+func DevConfig() Config {
+	c := DefaultConfig()
+	c.BindAddr = "127.0.0.1"
+	c.DevMode = true
+	return c
+}
+
+// Validate reports every impossible value at once. It does not fill defaults.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("server config: data_dir is empty: a data directory is required"))
+	}
+	if c.BindAddr != "" && net.ParseIP(c.BindAddr) == nil {
+		errs = append(errs, fmt.Errorf("server config: bind_addr = %q: must be an IP address", c.BindAddr))
+	}
+	if c.AdvertiseAddr != "" {
+		if ip := net.ParseIP(c.AdvertiseAddr); ip == nil || ip.IsUnspecified() {
+			errs = append(errs, fmt.Errorf("server config: advertise_addr = %q: must be a specific IP address", c.AdvertiseAddr))
+		}
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{"rpc_port", c.RPCPort}, {"gossip_port", c.GossipPort}} {
+		if p.v < 0 || p.v > 65535 {
+			errs = append(errs, fmt.Errorf("server config: %s = %d: must be in 0..65535 (0: any free port)", p.name, p.v))
+		}
+	}
+	if c.BootstrapExpect < 0 || c.BootstrapExpect > 1 {
+		errs = append(errs, fmt.Errorf("server config: bootstrap_expect = %d: must be 0 or 1 (multi-server bootstrap is not supported yet)", c.BootstrapExpect))
+	}
+	if c.NumSchedulers < 0 {
+		errs = append(errs, fmt.Errorf("server config: num_schedulers = %d: must be >= 0 (0: one per CPU)", c.NumSchedulers))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"min_heartbeat_ttl", c.MinHeartbeatTTL}, {"heartbeat_grace", c.HeartbeatGrace},
+		{"alloc_update_batch_window", c.AllocUpdateBatchWindow},
+		{"raft heartbeat timeout", c.RaftTimeouts.Heartbeat}, {"raft election timeout", c.RaftTimeouts.Election},
+		{"raft leader lease timeout", c.RaftTimeouts.LeaderLease}, {"raft commit timeout", c.RaftTimeouts.Commit},
+		{"raft snapshot interval", c.RaftTimeouts.SnapshotInterval},
+	} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("server config: %s = %s: must be >= 0", d.name, d.v))
+		}
+	}
+	if c.MaxHeartbeatsPerSecond < 0 {
+		errs = append(errs, fmt.Errorf("server config: max_heartbeats_per_second = %g: must be >= 0", c.MaxHeartbeatsPerSecond))
+	}
+	if err := c.Broker.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// withDefaults returns c with its zero fields filled.
+func (c Config) withDefaults() Config {
+	if c.NodeName == "" {
+		c.NodeName, _ = os.Hostname()
+		if c.NodeName == "" {
+			c.NodeName = "orch-server"
+		}
+	}
+	if c.Region == "" {
+		c.Region = "global"
+	}
+	if c.Datacenter == "" {
+		c.Datacenter = "dc1"
+	}
+	if c.BindAddr == "" {
+		c.BindAddr = "0.0.0.0"
+	}
+	if c.NumSchedulers == 0 {
+		c.NumSchedulers = runtime.NumCPU()
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	if c.MinHeartbeatTTL == 0 {
+		c.MinHeartbeatTTL = DefaultMinHeartbeatTTL
+	}
+	if c.MaxHeartbeatsPerSecond == 0 {
+		c.MaxHeartbeatsPerSecond = DefaultMaxHeartbeatsPerSecond
+	}
+	if c.HeartbeatGrace == 0 {
+		c.HeartbeatGrace = DefaultHeartbeatGrace
+	}
+	if c.AllocUpdateBatchWindow == 0 {
+		c.AllocUpdateBatchWindow = DefaultAllocUpdateBatchWindow
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	c.RaftTimeouts = c.RaftTimeouts.withDefaults(c.DevMode)
+	return c
+}
+
+func (t RaftTimeouts) withDefaults(dev bool) RaftTimeouts {
+	// Production values are hashicorp/raft's defaults. In dev mode a single
+	// voter elects itself after one heartbeat timeout, so a short one makes
+	// `orch agent -dev` usable at once.
+	def := RaftTimeouts{
+		Heartbeat: time.Second, Election: time.Second, LeaderLease: 500 * time.Millisecond,
+		Commit: 50 * time.Millisecond, SnapshotInterval: 120 * time.Second, SnapshotThreshold: 8192,
+	}
+	if dev {
+		def.Heartbeat, def.Election, def.LeaderLease = 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
+		def.Commit = 5 * time.Millisecond
+	}
+	if t.Heartbeat == 0 {
+		t.Heartbeat = def.Heartbeat
+	}
+	if t.Election == 0 {
+		t.Election = def.Election
+	}
+	if t.LeaderLease == 0 {
+		t.LeaderLease = min(def.LeaderLease, t.Heartbeat)
+	}
+	if t.Commit == 0 {
+		t.Commit = def.Commit
+	}
+	if t.SnapshotInterval == 0 {
+		t.SnapshotInterval = def.SnapshotInterval
+	}
+	if t.SnapshotThreshold == 0 {
+		t.SnapshotThreshold = def.SnapshotThreshold
+	}
+	return t
+}
+
+// advertiseIP is the address other agents use to reach this server.
+func (c *Config) advertiseIP() (string, error) {
+	if c.AdvertiseAddr != "" {
+		return c.AdvertiseAddr, nil
+	}
+	if ip := net.ParseIP(c.BindAddr); ip != nil && !ip.IsUnspecified() {
+		return c.BindAddr, nil
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return "", fmt.Errorf("server: finding an address to advertise: %w", err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsPrivate() {
+			return n.IP.String(), nil
+		}
+	}
+	return "", fmt.Errorf("server: bind_addr = %q and no private IPv4 address found: set advertise_addr", c.BindAddr)
+}

@@ -1,0 +1,27 @@
+package server
+
+import (
+	"github.com/orch-io/orch/server/state"
+	"github.com/orch-io/orch/structs"
+)
+
+// evalEndpoint serves the "Eval" RPC methods (structs/rpc.go).
+type evalEndpoint struct {
+	srv *Server
+}
+
+// GetEval returns one evaluation, nil when it does not exist.
+func (e *evalEndpoint) GetEval(args *structs.EvalSpecificRequest, reply *structs.SingleEvalResponse) error {
+	return e.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+		reply.Eval = snap.EvalByID(args.EvalID)
+		return snap.Index(state.TableEvals), nil
+	})
+}
+
+// List returns the evaluations whose ID starts with Prefix.
+func (e *evalEndpoint) List(args *structs.EvalListRequest, reply *structs.EvalListResponse) error {
+	return e.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+		reply.Evaluations = snap.Evals(args.Prefix)
+		return snap.Index(state.TableEvals), nil
+	})
+}

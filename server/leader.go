@@ -1,0 +1,231 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/orch-io/orch/server/broker"
+	"github.com/orch-io/orch/structs"
+)
+
+// Leadership. Raft tells the server through raftNotify when it gains or loses
+// leadership; monitorLeadership runs the leader's duties for exactly as long
+// as it leads: the eval broker and blocked evals, the scheduler workers, the
+// plan applier, the failed and cancelable eval reapers, and the heartbeat
+// timers of the client nodes.
+
+const (
+	// barrierTimeout bounds the wait for the FSM to catch up on a new leader.
+	barrierTimeout = time.Minute
+	// reapInterval is how often the leader marks superseded evaluations
+	// canceled.
+	reapInterval = 5 * time.Second
+)
+
+// leaderTerm is one run of leaderLoop.
+type leaderTerm struct {
+	stop context.CancelFunc
+	done chan struct{} // closed when leaderLoop has returned
+}
+
+// monitorLeadership runs until shutdown, starting and stopping leaderLoop.
+func (s *Server) monitorLeadership() {
+	defer close(s.leaderMonitorDone)
+	var term *leaderTerm
+	stopLeading := func() {
+		if term != nil {
+			term.stop()
+			<-term.done
+			term = nil
+		}
+	}
+	for {
+		select {
+		case isLeader := <-s.raftNotify:
+			switch {
+			case isLeader && term == nil:
+				ctx, stop := context.WithCancel(s.shutdownCtx)
+				term = &leaderTerm{stop: stop, done: make(chan struct{})}
+				go func(t *leaderTerm) {
+					defer close(t.done)
+					s.leaderLoop(ctx)
+				}(term)
+			case !isLeader:
+				stopLeading()
+			}
+		case <-s.shutdownCtx.Done():
+			stopLeading()
+			return
+		}
+	}
+}
+
+// leaderLoop makes this server act as leader until ctx ends: it waits until
+// the FSM has applied everything committed before (a Raft barrier), then
+// starts the leader's duties, and stops them when ctx ends.
+func (s *Server) leaderLoop(ctx context.Context) {
+	s.logger.Info("gained cluster leadership")
+	for {
+		err := s.raft.Barrier(barrierTimeout).Error()
+		if err == nil {
+			break
+		}
+		s.logger.Error("raft barrier failed; retrying", "error", err)
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return
+		}
+	}
+	s.reconcileOwnAddress()
+	var wg sync.WaitGroup
+	s.establishLeadership(ctx, &wg)
+	<-ctx.Done()
+	wg.Wait()
+	s.revokeLeadership()
+	s.logger.Info("lost cluster leadership")
+}
+
+// reconcileOwnAddress updates this server's address in the Raft
+// configuration when it changed since the configuration was written (a
+// restart on another port or IP), so that what the configuration tells
+// others (and clients, through Node.Register) is reachable.
+func (s *Server) reconcileOwnAddress() {
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		s.logger.Warn("reading raft configuration", "error", err)
+		return
+	}
+	addr := raft.ServerAddress(s.RPCAddr())
+	for _, srv := range f.Configuration().Servers {
+		if srv.ID != s.raftID || srv.Address == addr {
+			continue
+		}
+		s.logger.Info("updating this server's address in the raft configuration", "from", srv.Address, "to", addr)
+		if err := s.raft.AddVoter(srv.ID, addr, 0, 0).Error(); err != nil {
+			s.logger.Error("updating this server's raft address", "error", err)
+		}
+	}
+}
+
+// establishLeadership enables the broker, restores the evaluations the state
+// store holds into it, and starts the leader's goroutines (added to wg; they
+// end with ctx).
+func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) {
+	s.broker.SetEnabled(true)
+	s.blocked.SetEnabled(true)
+	s.restoreEvals()
+
+	plans := make(chan *pendingPlan)
+	run := func(f func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f()
+		}()
+	}
+	run(func() { s.runPlanApplier(ctx, plans) })
+	for i := range s.config.NumSchedulers {
+		w := newWorker(s, i, plans)
+		run(func() { w.run(ctx) })
+	}
+	run(func() { s.reapFailedEvals(ctx) })
+	run(func() { s.reapCancelableEvals(ctx) })
+
+	// Every known node gets a full TTL (and grace) from now: a node must not
+	// be marked down because the previous leader died with its heartbeat.
+	s.heartbeats.setEnabled(true)
+	for _, n := range s.state.Snapshot().Nodes("") {
+		if n.Status != structs.NodeStatusDown {
+			s.heartbeats.reset(n.ID)
+		}
+	}
+	s.logger.Info("leader duties started", "workers", s.config.NumSchedulers)
+}
+
+// revokeLeadership undoes establishLeadership once its goroutines have ended.
+func (s *Server) revokeLeadership() {
+	s.heartbeats.setEnabled(false)
+	s.blocked.SetEnabled(false)
+	s.broker.SetEnabled(false)
+}
+
+// restoreEvals puts the state store's open evaluations into the broker and
+// the blocked evals, as the FSM did when it applied them on the old leader.
+func (s *Server) restoreEvals() {
+	pending, blocked := 0, 0
+	for _, e := range s.state.Snapshot().Evals("") {
+		switch e.Status {
+		case structs.EvalStatusPending:
+			s.broker.Enqueue(e)
+			pending++
+		case structs.EvalStatusBlocked:
+			s.blocked.Block(e)
+			blocked++
+		}
+	}
+	if pending+blocked > 0 {
+		s.logger.Info("restored evaluations into the broker", "pending", pending, "blocked", blocked)
+	}
+}
+
+// reapFailedEvals marks failed, through Raft, the evaluations the broker gave
+// up on after its delivery limit, so that every evaluation ends (DESIGN.md §5).
+func (s *Server) reapFailedEvals(ctx context.Context) {
+	for {
+		eval, token, err := s.broker.Dequeue(ctx, []structs.JobType{broker.FailedQueue})
+		if err != nil {
+			return // ctx ended
+		}
+		failed := eval.Copy()
+		failed.Status = structs.EvalStatusFailed
+		failed.StatusDescription = "evaluation reached the eval broker's delivery limit"
+		failed.ModifyTime = time.Now().UnixNano()
+		logger := s.logger.With("eval_id", eval.ID, "job_id", eval.JobID)
+		if _, err := s.raftApply(MsgEvalUpdate, &EvalUpdateEntry{Evals: []*structs.Evaluation{failed}}); err != nil {
+			logger.Error("marking evaluation failed", "error", err)
+			_ = s.broker.Nack(eval.ID, token)
+			continue
+		}
+		logger.Warn("evaluation failed: delivery limit reached")
+		if err := s.broker.Ack(eval.ID, token); err != nil {
+			logger.Debug("acking failed evaluation", "error", err)
+		}
+	}
+}
+
+// reapCancelableEvals marks canceled, through Raft, the evaluations the broker
+// and the blocked evals dropped because newer ones of the same job superseded
+// them.
+func (s *Server) reapCancelableEvals(ctx context.Context) {
+	t := time.NewTicker(reapInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		evals := append(s.broker.Cancelable(0), s.blocked.Cancelable(0)...)
+		if len(evals) == 0 {
+			continue
+		}
+		now := time.Now().UnixNano()
+		update := make([]*structs.Evaluation, len(evals))
+		for i, e := range evals {
+			c := e.Copy()
+			c.Status = structs.EvalStatusCanceled
+			c.StatusDescription = fmt.Sprintf("superseded by a newer evaluation of job %q", e.JobID)
+			c.ModifyTime = now
+			update[i] = c
+		}
+		if _, err := s.raftApply(MsgEvalUpdate, &EvalUpdateEntry{Evals: update}); err != nil {
+			s.logger.Error("marking superseded evaluations canceled", "count", len(update), "error", err)
+			continue
+		}
+		s.logger.Debug("superseded evaluations canceled", "count", len(update))
+	}
+}

@@ -1,0 +1,90 @@
+package server
+
+import (
+	"fmt"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// The Raft log format. An entry is one MessageType byte followed by the
+// msgpack encoding (structs.MsgpackHandle) of the entry struct of that type.
+// Every entry is applied by the FSM as one unit, on every server, in log
+// order; everything an entry needs to be applied deterministically (times,
+// IDs, evaluations to create) is decided by the leader and carried in it.
+
+// MessageType is the first byte of a Raft log entry.
+type MessageType uint8
+
+//go:generate stringer -type=MessageType -trimprefix=Msg
+
+// Log entry types. Never renumber: they are on disk.
+const (
+	MsgJobRegister       MessageType = 1 // JobRegisterEntry
+	MsgJobDeregister     MessageType = 2 // JobDeregisterEntry
+	MsgEvalUpdate        MessageType = 3 // EvalUpdateEntry
+	MsgNodeRegister      MessageType = 4 // NodeRegisterEntry
+	MsgNodeUpdateStatus  MessageType = 5 // NodeUpdateStatusEntry
+	MsgApplyPlanResults  MessageType = 6 // ApplyPlanResultsEntry
+	MsgAllocClientUpdate MessageType = 7 // AllocClientUpdateEntry
+)
+
+// MsgIgnoreUnknownFlag, set on a type, lets a server that does not know the
+// type skip the entry (with a warning) instead of failing on it. New entry
+// types that only add optional information carry it, so that older servers
+// keep working during an upgrade (DESIGN.md §4).
+const MsgIgnoreUnknownFlag MessageType = 0x80
+
+// JobRegisterEntry registers a job and its evaluation at one index.
+type JobRegisterEntry struct {
+	Job  *structs.Job
+	Eval *structs.Evaluation
+}
+
+// JobDeregisterEntry stops a job (Stop set, job kept) or, with Purge, removes
+// it, and records its evaluation at the same index.
+type JobDeregisterEntry struct {
+	JobID string
+	Purge bool
+	Eval  *structs.Evaluation
+}
+
+// EvalUpdateEntry inserts or updates evaluations.
+type EvalUpdateEntry struct {
+	Evals []*structs.Evaluation
+}
+
+// NodeRegisterEntry inserts a node or replaces its registration.
+type NodeRegisterEntry struct {
+	Node *structs.Node
+}
+
+// NodeUpdateStatusEntry records a node's liveness, with the evaluations the
+// change calls for (a node going down: one per job with allocations on it).
+type NodeUpdateStatusEntry struct {
+	NodeID    string
+	Status    structs.NodeStatus
+	UpdatedAt int64 // unix seconds
+	Evals     []*structs.Evaluation
+}
+
+// ApplyPlanResultsEntry records what the plan applier accepted of a plan:
+// new and updated allocations (those with a nil Job run Job) and stops.
+type ApplyPlanResultsEntry struct {
+	EvalID string
+	Job    *structs.Job
+	Allocs []*structs.Allocation
+}
+
+// AllocClientUpdateEntry records client-side status of allocations.
+type AllocClientUpdateEntry struct {
+	Allocs []*structs.Allocation
+}
+
+// encodeEntry builds a log entry.
+func encodeEntry(t MessageType, body any) ([]byte, error) {
+	buf, err := structs.Encode(body)
+	if err != nil {
+		return nil, fmt.Errorf("server: encoding %s entry: %w", t, err)
+	}
+	return append([]byte{byte(t)}, buf...), nil
+}

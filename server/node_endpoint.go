@@ -1,0 +1,219 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/orch-io/orch/server/state"
+	"github.com/orch-io/orch/structs"
+)
+
+// nodeEndpoint serves the "Node" RPC methods (structs/rpc.go): what client
+// agents call to register, heartbeat, watch their allocations and report on
+// them, and the reads of the HTTP API.
+type nodeEndpoint struct {
+	srv *Server
+}
+
+func nodeNotFound(id string) error {
+	return fmt.Errorf("node %q %w", id, structs.ErrNotFound)
+}
+
+// checkSecret fails when the node is registered with another secret.
+func checkSecret(node *structs.Node, secretID string) error {
+	if node.SecretID != "" && node.SecretID != secretID {
+		return fmt.Errorf("node %q: %w", node.ID, structs.ErrNodeSecret)
+	}
+	return nil
+}
+
+// Register inserts a client node, or replaces its registration, with status
+// ready, and (re)starts its heartbeat timer.
+func (n *nodeEndpoint) Register(args *structs.NodeRegisterRequest, reply *structs.NodeUpdateResponse) error {
+	if args.Node == nil {
+		return errors.New("node register: the request carries no node")
+	}
+	var problems []error
+	if args.Node.ID == "" {
+		problems = append(problems, errors.New(`node register: ID = "": a node needs an ID`))
+	}
+	if args.Node.SecretID == "" {
+		problems = append(problems, errors.New(`node register: SecretID = "": a node needs a secret ID`))
+	}
+	if err := errors.Join(problems...); err != nil {
+		return err
+	}
+	if old := n.srv.state.NodeByID(args.Node.ID); old != nil {
+		if err := checkSecret(old, args.Node.SecretID); err != nil {
+			return err
+		}
+	}
+	node := args.Node.Copy()
+	node.Status = structs.NodeStatusReady
+	node.StatusDescription = ""
+	node.StatusUpdatedAt = time.Now().Unix()
+	node.CreateIndex, node.ModifyIndex = 0, 0
+	index, err := n.srv.raftApply(MsgNodeRegister, &NodeRegisterEntry{Node: node})
+	if err != nil {
+		return err
+	}
+	reply.HeartbeatTTL = n.srv.heartbeats.reset(node.ID)
+	reply.Servers = n.srv.serverAddrs()
+	reply.WriteMeta.Index = index
+	reply.QueryMeta.Index = index
+	n.srv.setQueryMeta(&reply.QueryMeta)
+	n.srv.logger.Info("node registered", "node_id", node.ID, "name", node.Name, "index", index)
+	return nil
+}
+
+// UpdateStatus is the client's heartbeat: it restarts the node's timer and,
+// when the node was down, records it ready again. A client may also report
+// itself down (leaving).
+func (n *nodeEndpoint) UpdateStatus(args *structs.NodeUpdateStatusRequest, reply *structs.NodeUpdateResponse) error {
+	status := args.Status
+	if status == "" {
+		status = structs.NodeStatusReady
+	}
+	switch status {
+	case structs.NodeStatusReady, structs.NodeStatusDown, structs.NodeStatusInit:
+	default:
+		return fmt.Errorf("node update status: status = %q: must be %q, %q or %q", status,
+			structs.NodeStatusReady, structs.NodeStatusDown, structs.NodeStatusInit)
+	}
+	node := n.srv.state.NodeByID(args.NodeID)
+	if node == nil {
+		return nodeNotFound(args.NodeID)
+	}
+	if err := checkSecret(node, args.SecretID); err != nil {
+		return err
+	}
+	// Heartbeats are only meaningful on the leader, which owns the timers.
+	// TODO(#3): forward to the leader.
+	if !n.srv.IsLeader() {
+		return fmt.Errorf("%w: this server is not the leader (forwarding is not implemented yet)", structs.ErrNoLeader)
+	}
+
+	index := node.ModifyIndex
+	switch {
+	case status == structs.NodeStatusDown:
+		n.srv.heartbeats.clear(node.ID)
+		i, err := n.srv.markNodeDown(node.ID, "client reported down")
+		if err != nil {
+			return err
+		}
+		index = max(index, i)
+	case node.Status != status:
+		i, err := n.srv.raftApply(MsgNodeUpdateStatus, &NodeUpdateStatusEntry{
+			NodeID: node.ID, Status: status, UpdatedAt: time.Now().Unix(),
+		})
+		if err != nil {
+			return err
+		}
+		index = i
+		n.srv.logger.Info("node status changed", "node_id", node.ID, "from", node.Status, "to", status, "index", index)
+	}
+	if status != structs.NodeStatusDown {
+		reply.HeartbeatTTL = n.srv.heartbeats.reset(node.ID)
+	}
+	reply.Servers = n.srv.serverAddrs()
+	reply.WriteMeta.Index = index
+	reply.QueryMeta.Index = index
+	n.srv.setQueryMeta(&reply.QueryMeta)
+	return nil
+}
+
+// GetClientAllocs returns every allocation assigned to the node, with its job.
+// It blocks (MinQueryIndex) until one of them changes.
+func (n *nodeEndpoint) GetClientAllocs(args *structs.NodeSpecificRequest, reply *structs.NodeClientAllocsResponse) error {
+	node := n.srv.state.NodeByID(args.NodeID)
+	if node == nil {
+		return nodeNotFound(args.NodeID)
+	}
+	if err := checkSecret(node, args.SecretID); err != nil {
+		return err
+	}
+	return n.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+		reply.Allocs = snap.AllocsByNode(args.NodeID)
+		// The index is that of the node's own allocations, so the client wakes
+		// for its changes only, not for every allocation in the cluster.
+		var index uint64
+		for _, a := range reply.Allocs {
+			index = max(index, a.ModifyIndex)
+		}
+		if index == 0 {
+			index = snap.Index(state.TableAllocs)
+		}
+		return index, nil
+	})
+}
+
+// UpdateAlloc records client-side status of allocations (ClientStatus,
+// ClientDescription, TaskStates). Updates arriving within
+// AllocUpdateBatchWindow share one Raft entry; the call returns once its
+// batch is committed.
+func (n *nodeEndpoint) UpdateAlloc(args *structs.AllocUpdateRequest, reply *structs.GenericResponse) error {
+	if len(args.Alloc) == 0 {
+		return errors.New("node update alloc: the request carries no allocations")
+	}
+	now := time.Now().UnixNano()
+	updates := make([]*structs.Allocation, 0, len(args.Alloc))
+	var problems []error
+	for i, a := range args.Alloc {
+		if a == nil || a.ID == "" {
+			problems = append(problems, fmt.Errorf("node update alloc: allocation %d has no ID", i))
+			continue
+		}
+		switch a.ClientStatus {
+		case structs.AllocClientStatusPending, structs.AllocClientStatusRunning, structs.AllocClientStatusComplete,
+			structs.AllocClientStatusFailed, structs.AllocClientStatusLost:
+		default:
+			problems = append(problems, fmt.Errorf("node update alloc: allocation %s: client status = %q: not a known status", a.ID, a.ClientStatus))
+			continue
+		}
+		// Only the client's fields travel; the rest is the servers'.
+		updates = append(updates, &structs.Allocation{
+			ID:                a.ID,
+			ClientStatus:      a.ClientStatus,
+			ClientDescription: a.ClientDescription,
+			TaskStates:        a.TaskStates,
+			ModifyTime:        now,
+		})
+	}
+	if err := errors.Join(problems...); err != nil {
+		return err
+	}
+	if !n.srv.IsLeader() {
+		return fmt.Errorf("%w: this server is not the leader (forwarding is not implemented yet)", structs.ErrNoLeader)
+	}
+	index, err := n.srv.allocUpdates.submit(n.srv.shutdownCtx, updates)
+	if err != nil {
+		return err
+	}
+	reply.Index = index
+	return nil
+}
+
+// GetNode returns one node (without its secret), nil when it does not exist.
+func (n *nodeEndpoint) GetNode(args *structs.NodeSpecificRequest, reply *structs.SingleNodeResponse) error {
+	return n.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+		reply.Node = nil
+		if node := snap.NodeByID(args.NodeID); node != nil {
+			reply.Node = node.Copy()
+			reply.Node.SecretID = ""
+		}
+		return snap.Index(state.TableNodes), nil
+	})
+}
+
+// List returns the summaries of the nodes whose ID starts with Prefix.
+func (n *nodeEndpoint) List(args *structs.NodeListRequest, reply *structs.NodeListResponse) error {
+	return n.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+		nodes := snap.Nodes(args.Prefix)
+		reply.Nodes = make([]*structs.NodeListStub, 0, len(nodes))
+		for _, node := range nodes {
+			reply.Nodes = append(reply.Nodes, node.Stub())
+		}
+		return snap.Index(state.TableNodes), nil
+	})
+}

@@ -1,0 +1,240 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/rpc"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
+	"github.com/hashicorp/raft"
+	"github.com/hashicorp/yamux"
+	"github.com/orch-io/orch/structs"
+)
+
+// The RPC port carries two protocols on one TCP listener. A connection's first
+// byte says which (structs.RPCTypeRaft, structs.RPCTypeMultiplex): Raft's
+// network transport, or a yamux session whose every stream is one msgpack
+// net/rpc connection (a client opens one stream per call).
+
+// firstByteTimeout bounds how long an accepted connection may take to say what
+// it carries, so that idle probes do not pin goroutines.
+const firstByteTimeout = 10 * time.Second
+
+// endpoints registers every RPC endpoint of structs/rpc.go on a net/rpc server.
+func (s *Server) registerEndpoints() error {
+	s.rpcServer = rpc.NewServer()
+	for name, rcvr := range map[string]any{
+		"Job":    &jobEndpoint{srv: s},
+		"Node":   &nodeEndpoint{srv: s},
+		"Alloc":  &allocEndpoint{srv: s},
+		"Eval":   &evalEndpoint{srv: s},
+		"Status": &statusEndpoint{srv: s},
+	} {
+		if err := s.rpcServer.RegisterName(name, rcvr); err != nil {
+			return fmt.Errorf("server: registering RPC endpoint %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// RPC calls an endpoint method ("Job.Register") in process. The call goes
+// through the same net/rpc server and msgpack codec as a network call, over an
+// in-memory pipe: args and reply are encoded, so the caller never shares
+// objects with the state store, and errors come back as text exactly as over
+// the network (compare with structs.IsErr). Safe for concurrent use.
+func (s *Server) RPC(method string, args, reply any) error {
+	serverEnd, clientEnd := net.Pipe()
+	go s.rpcServer.ServeCodec(codec.MsgpackSpecRpc.ServerCodec(serverEnd, structs.MsgpackHandle))
+	client := rpc.NewClientWithCodec(codec.MsgpackSpecRpc.ClientCodec(clientEnd, structs.MsgpackHandle))
+	defer client.Close()
+	return client.Call(method, args, reply)
+}
+
+// listenRPC opens the RPC listener. The Raft layer is created with it because
+// Raft's transport needs its address.
+func (s *Server) listenRPC(advertiseIP string) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort(s.config.BindAddr, fmt.Sprint(s.config.RPCPort)))
+	if err != nil {
+		return fmt.Errorf("server: listening for RPC on %s:%d: %w", s.config.BindAddr, s.config.RPCPort, err)
+	}
+	s.rpcListener = ln
+	port := ln.Addr().(*net.TCPAddr).Port
+	s.rpcAdvertise = &net.TCPAddr{IP: net.ParseIP(advertiseIP), Port: port}
+	s.raftLayer = newRaftLayer(s.rpcAdvertise)
+	return nil
+}
+
+// serveRPC accepts connections until the listener is closed. It runs in its
+// own goroutine.
+func (s *Server) serveRPC() {
+	defer s.wg.Done()
+	for {
+		conn, err := s.rpcListener.Accept()
+		if err != nil {
+			if s.shutdownCtx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.logger.Error("accepting RPC connection failed", "error", err)
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case <-s.shutdownCtx.Done():
+				return
+			}
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.handleConn(conn)
+		}()
+	}
+}
+
+// handleConn reads the first byte of conn and hands it to what it asks for.
+func (s *Server) handleConn(conn net.Conn) {
+	var typ [1]byte
+	_ = conn.SetReadDeadline(time.Now().Add(firstByteTimeout))
+	if _, err := io.ReadFull(conn, typ[:]); err != nil {
+		s.logger.Debug("RPC connection closed before saying what it carries", "remote", conn.RemoteAddr(), "error", err)
+		conn.Close()
+		return
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	switch typ[0] {
+	case structs.RPCTypeRaft:
+		s.raftLayer.handoff(conn)
+	case structs.RPCTypeMultiplex:
+		s.serveMultiplex(conn)
+	default:
+		s.logger.Warn("RPC connection of unknown type closed", "remote", conn.RemoteAddr(), "type", typ[0])
+		conn.Close()
+	}
+}
+
+// serveMultiplex runs a yamux server session on conn and serves each stream
+// as a net/rpc connection, until the session ends.
+func (s *Server) serveMultiplex(conn net.Conn) {
+	cfg := yamux.DefaultConfig()
+	cfg.LogOutput = nil
+	cfg.Logger = newStdLogger(s.logger, "yamux")
+	session, err := yamux.Server(conn, cfg)
+	if err != nil {
+		s.logger.Error("starting yamux session failed", "remote", conn.RemoteAddr(), "error", err)
+		conn.Close()
+		return
+	}
+	if !s.trackSession(session, true) {
+		session.Close()
+		return
+	}
+	defer s.trackSession(session, false)
+	for {
+		stream, err := session.Accept()
+		if err != nil {
+			if !session.IsClosed() && !errors.Is(err, io.EOF) {
+				s.logger.Debug("yamux session ended", "remote", conn.RemoteAddr(), "error", err)
+			}
+			session.Close()
+			return
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.rpcServer.ServeCodec(codec.MsgpackSpecRpc.ServerCodec(stream, structs.MsgpackHandle))
+		}()
+	}
+}
+
+// trackSession adds (or removes) a session to the set Shutdown closes. Adding
+// fails once shutdown has begun.
+func (s *Server) trackSession(session *yamux.Session, add bool) bool {
+	s.sessions.Lock()
+	defer s.sessions.Unlock()
+	if !add {
+		delete(s.sessions.m, session)
+		return true
+	}
+	if s.sessions.closed {
+		return false
+	}
+	s.sessions.m[session] = struct{}{}
+	return true
+}
+
+// closeSessions closes every multiplexed connection; their streams' blocked
+// calls then fail and ServeCodec returns.
+func (s *Server) closeSessions() {
+	s.sessions.Lock()
+	s.sessions.closed = true
+	list := make([]*yamux.Session, 0, len(s.sessions.m))
+	for sess := range s.sessions.m {
+		list = append(list, sess)
+	}
+	s.sessions.Unlock()
+	for _, sess := range list {
+		sess.Close()
+	}
+}
+
+// raftLayer is Raft's StreamLayer over the shared RPC listener: Accept returns
+// the connections whose first byte was RPCTypeRaft, Dial writes that byte.
+type raftLayer struct {
+	addr      net.Addr
+	conns     chan net.Conn
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+var _ raft.StreamLayer = (*raftLayer)(nil)
+
+func newRaftLayer(addr net.Addr) *raftLayer {
+	return &raftLayer{addr: addr, conns: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+// handoff gives an accepted Raft connection to Accept, or closes it when the
+// layer is closed.
+func (l *raftLayer) handoff(conn net.Conn) {
+	select {
+	case l.conns <- conn:
+	case <-l.closed:
+		conn.Close()
+	}
+}
+
+// Accept waits for the next Raft connection.
+func (l *raftLayer) Accept() (net.Conn, error) {
+	select {
+	case conn := <-l.conns:
+		return conn, nil
+	case <-l.closed:
+		return nil, fmt.Errorf("server: raft layer closed: %w", net.ErrClosed)
+	}
+}
+
+// Close stops Accept; the shared listener is closed by the server.
+func (l *raftLayer) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return nil
+}
+
+// Addr is the advertised RPC address: Raft's address for this server.
+func (l *raftLayer) Addr() net.Addr { return l.addr }
+
+// Dial opens a Raft connection to another server's RPC port.
+func (l *raftLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	conn, err := net.DialTimeout("tcp", string(address), timeout)
+	if err != nil {
+		return nil, err
+	}
+	_ = conn.SetWriteDeadline(time.Now().Add(timeout))
+	if _, err := conn.Write([]byte{structs.RPCTypeRaft}); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	_ = conn.SetWriteDeadline(time.Time{})
+	return conn, nil
+}

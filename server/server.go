@@ -1,0 +1,319 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/rpc"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/hashicorp/yamux"
+	"github.com/orch-io/orch/server/broker"
+	"github.com/orch-io/orch/server/state"
+	"github.com/orch-io/orch/structs"
+)
+
+// raftApplyTimeout bounds how long a write waits to be enqueued into Raft.
+const raftApplyTimeout = 30 * time.Second
+
+// Server is one orch server. Create it with NewServer; every exported method
+// is safe for concurrent use.
+type Server struct {
+	config Config
+	logger *slog.Logger
+
+	state   *state.StateStore
+	broker  *broker.Broker
+	blocked *broker.Blocked
+	fsm     *FSM
+
+	raft          *raft.Raft
+	raftID        raft.ServerID
+	raftStore     *raftboltdb.BoltStore
+	raftTransport *raft.NetworkTransport
+	// raftNotify receives true/false as this server gains/loses leadership.
+	raftNotify chan bool
+	// leaderMonitorDone is closed once monitorLeadership has returned, after
+	// stopping every leader goroutine.
+	leaderMonitorDone chan struct{}
+
+	rpcServer    *rpc.Server
+	rpcListener  net.Listener
+	rpcAdvertise *net.TCPAddr
+	raftLayer    *raftLayer
+	sessions     struct {
+		sync.Mutex
+		m      map[*yamux.Session]struct{}
+		closed bool // set by Shutdown: no new sessions
+	}
+
+	gossip *memberlist.Memberlist
+
+	heartbeats   *heartbeats
+	allocUpdates *allocUpdateBatcher
+
+	// shutdownCtx ends when Shutdown begins: every goroutine of the server and
+	// every blocking query select on it.
+	shutdownCtx    context.Context
+	shutdownCancel context.CancelFunc
+	shutdownOnce   sync.Once
+	shutdownErr    error
+	wg             sync.WaitGroup
+}
+
+// NewServer starts a server: Raft (bootstrapping a single-voter cluster on a
+// fresh data directory when BootstrapExpect is 1), the RPC listener, gossip
+// and the leadership monitor. It returns once all are running; leadership
+// comes shortly after, asynchronously (see Leader).
+func NewServer(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	logger := cfg.Logger.With("component", "server")
+
+	s := &Server{
+		config:     cfg,
+		logger:     logger,
+		state:      state.NewStateStore(),
+		raftNotify: make(chan bool, 16),
+
+		leaderMonitorDone: make(chan struct{}),
+	}
+	s.sessions.m = make(map[*yamux.Session]struct{})
+	s.shutdownCtx, s.shutdownCancel = context.WithCancel(context.Background())
+	s.broker = broker.New(cfg.Broker, cfg.Logger)
+	s.blocked = broker.NewBlocked(s.broker)
+	s.fsm = NewFSM(s.state, s.broker, s.blocked, cfg.Logger)
+	s.heartbeats = newHeartbeats(s)
+	s.allocUpdates = newAllocUpdateBatcher(s, cfg.AllocUpdateBatchWindow)
+
+	if err := s.registerEndpoints(); err != nil {
+		return nil, err
+	}
+	advertiseIP, err := cfg.advertiseIP()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.listenRPC(advertiseIP); err != nil {
+		return nil, err
+	}
+	if err := s.setupRaft(); err != nil {
+		s.rpcListener.Close()
+		return nil, err
+	}
+	s.wg.Add(1)
+	go s.serveRPC()
+	go s.monitorLeadership()
+	if err := s.setupGossip(advertiseIP); err != nil {
+		_ = s.Shutdown()
+		return nil, err
+	}
+	logger.Info("server started", "name", cfg.NodeName, "rpc_addr", s.RPCAddr(), "gossip_addr", s.GossipAddr(),
+		"region", cfg.Region, "datacenter", cfg.Datacenter, "data_dir", cfg.DataDir)
+	return s, nil
+}
+
+// setupRaft opens the Raft stores under <DataDir>/server/raft and starts Raft.
+func (s *Server) setupRaft() (err error) {
+	raftDir := filepath.Join(s.config.DataDir, "server", "raft")
+	if err := os.MkdirAll(raftDir, 0o700); err != nil {
+		return fmt.Errorf("server: creating %s: %w", raftDir, err)
+	}
+	id, err := s.serverID()
+	if err != nil {
+		return err
+	}
+	hclogger := newHCLogAdapter(s.config.Logger, "raft")
+
+	conf := raft.DefaultConfig()
+	conf.LocalID = raft.ServerID(id)
+	conf.Logger = hclogger
+	conf.NotifyCh = s.raftNotify
+	t := s.config.RaftTimeouts
+	conf.HeartbeatTimeout, conf.ElectionTimeout, conf.LeaderLeaseTimeout = t.Heartbeat, t.Election, t.LeaderLease
+	conf.CommitTimeout = t.Commit
+	conf.SnapshotInterval, conf.SnapshotThreshold = t.SnapshotInterval, t.SnapshotThreshold
+	if err := raft.ValidateConfig(conf); err != nil {
+		return fmt.Errorf("server: raft configuration: %w", err)
+	}
+
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(raftDir, "raft.db")})
+	if err != nil {
+		return fmt.Errorf("server: opening raft log %s: %w", filepath.Join(raftDir, "raft.db"), err)
+	}
+	defer func() {
+		if err != nil {
+			store.Close()
+		}
+	}()
+	logs, err := raft.NewLogCache(512, store)
+	if err != nil {
+		return fmt.Errorf("server: raft log cache: %w", err)
+	}
+	// The snapshot store lives in raftDir/snapshots and keeps the last two.
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(raftDir, 2, hclogger)
+	if err != nil {
+		return fmt.Errorf("server: opening raft snapshots in %s: %w", raftDir, err)
+	}
+	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: s.raftLayer, MaxPool: 3, Timeout: 10 * time.Second, Logger: hclogger,
+	})
+
+	existing, err := raft.HasExistingState(logs, store, snaps)
+	if err != nil {
+		trans.Close()
+		return fmt.Errorf("server: reading raft state: %w", err)
+	}
+	// Bootstrap only a fresh data directory: bootstrapping over existing
+	// state would fork the cluster's history.
+	if !existing && s.config.BootstrapExpect == 1 {
+		cfg := raft.Configuration{Servers: []raft.Server{{
+			Suffrage: raft.Voter, ID: conf.LocalID, Address: trans.LocalAddr(),
+		}}}
+		if err := raft.BootstrapCluster(conf, logs, store, snaps, trans, cfg); err != nil {
+			trans.Close()
+			return fmt.Errorf("server: bootstrapping raft: %w", err)
+		}
+		s.logger.Info("bootstrapped a single-server cluster", "server_id", id)
+	}
+
+	r, err := raft.NewRaft(conf, s.fsm, logs, store, snaps, trans)
+	if err != nil {
+		trans.Close()
+		return fmt.Errorf("server: starting raft: %w", err)
+	}
+	s.raft, s.raftID, s.raftStore, s.raftTransport = r, conf.LocalID, store, trans
+	return nil
+}
+
+// serverID returns this server's Raft ID, minted once and kept in
+// <DataDir>/server/server-id so that it survives restarts.
+func (s *Server) serverID() (string, error) {
+	path := filepath.Join(s.config.DataDir, "server", "server-id")
+	buf, err := os.ReadFile(path)
+	if err == nil {
+		if id := strings.TrimSpace(string(buf)); id != "" {
+			return id, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("server: reading %s: %w", path, err)
+	}
+	id := structs.GenerateUUID()
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("server: writing %s: %w", path, err)
+	}
+	return id, nil
+}
+
+// raftApply commits one log entry and returns its index once the local FSM
+// has applied it. An error from the FSM is returned with the index. On a
+// server that is not the leader it fails with structs.ErrNoLeader.
+//
+// TODO(#3): forward writes to the leader instead of failing.
+func (s *Server) raftApply(t MessageType, body any) (uint64, error) {
+	buf, err := encodeEntry(t, body)
+	if err != nil {
+		return 0, err
+	}
+	if s.raft.State() != raft.Leader {
+		return 0, fmt.Errorf("%w: this server is not the leader (forwarding is not implemented yet)", structs.ErrNoLeader)
+	}
+	f := s.raft.Apply(buf, raftApplyTimeout)
+	if err := f.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
+			return 0, fmt.Errorf("%w: %v", structs.ErrNoLeader, err)
+		}
+		return 0, fmt.Errorf("server: committing %s entry: %w", t, err)
+	}
+	if resp, ok := f.Response().(error); ok && resp != nil {
+		return f.Index(), resp
+	}
+	return f.Index(), nil
+}
+
+// IsLeader reports whether this server is the Raft leader.
+func (s *Server) IsLeader() bool { return s.raft.State() == raft.Leader }
+
+// Leader returns the RPC address of the cluster leader, "" if none is known.
+func (s *Server) Leader() string {
+	addr, _ := s.raft.LeaderWithID()
+	return string(addr)
+}
+
+// RPCAddr returns the advertised address of the RPC listener (host:port).
+func (s *Server) RPCAddr() string { return s.rpcAdvertise.String() }
+
+// Health reports the server half of the agent's health: ok once a leader is
+// known.
+func (s *Server) Health() *structs.AgentHealth {
+	if s.Leader() == "" {
+		return &structs.AgentHealth{Ok: false, Message: "no known cluster leader"}
+	}
+	return &structs.AgentHealth{Ok: true, Message: "ok"}
+}
+
+// serverAddrs returns the RPC addresses of the servers in the Raft
+// configuration.
+func (s *Server) serverAddrs() []string {
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return []string{s.RPCAddr()}
+	}
+	var out []string
+	for _, srv := range f.Configuration().Servers {
+		out = append(out, string(srv.Address))
+	}
+	return out
+}
+
+// Shutdown stops the server: it leaves gossip, gives up leadership duties,
+// stops Raft, closes the listener and every connection, and closes the Raft
+// store. Blocking queries in flight return at once. Calling it again returns
+// the first result.
+//
+// TODO(#3): transfer leadership first when other servers exist.
+func (s *Server) Shutdown() error {
+	s.shutdownOnce.Do(func() {
+		s.logger.Info("server shutting down")
+		s.shutdownCancel()
+		var errs []error
+		if s.gossip != nil {
+			if err := s.gossip.Leave(time.Second); err != nil {
+				s.logger.Warn("leaving gossip failed", "error", err)
+			}
+			if err := s.gossip.Shutdown(); err != nil {
+				errs = append(errs, fmt.Errorf("server: stopping gossip: %w", err))
+			}
+		}
+		// The leadership monitor stops the leader's goroutines on
+		// shutdownCtx; wait for it before stopping Raft under them.
+		<-s.leaderMonitorDone
+		if err := s.raft.Shutdown().Error(); err != nil {
+			errs = append(errs, fmt.Errorf("server: stopping raft: %w", err))
+		}
+		if err := s.raftTransport.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("server: closing raft transport: %w", err))
+		}
+		if err := s.rpcListener.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, fmt.Errorf("server: closing RPC listener: %w", err))
+		}
+		s.closeSessions()
+		s.wg.Wait()
+		if err := s.raftStore.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("server: closing raft store: %w", err))
+		}
+		s.shutdownErr = errors.Join(errs...)
+		s.logger.Info("server stopped")
+	})
+	return s.shutdownErr
+}
