@@ -42,7 +42,7 @@ type Backend struct {
 
 		failures   map[string]error
 		queries    map[string]structs.QueryOptions
-		onRegister func(job *structs.Job, eval *structs.Evaluation)
+		onEval     func(job *structs.Job, eval *structs.Evaluation)
 	}
 }
 
@@ -130,14 +130,15 @@ func (b *Backend) FailRPC(method string, err error) {
 	b.mu.failures[method] = err
 }
 
-// OnRegister sets fn to run after each successful Job.Register, with copies of
-// the stored job and its new evaluation. fn runs on the RPC's goroutine before
-// the RPC answers, without the Backend's lock, so it may call the Upsert
-// methods, or start a goroutine that changes state later.
-func (b *Backend) OnRegister(fn func(job *structs.Job, eval *structs.Evaluation)) {
+// OnEval sets fn to run after each Job.Register and Job.Deregister, with
+// copies of the job (as it was before a purge) and of the evaluation the call
+// created: the place for a test to play the scheduler. fn runs on the RPC's
+// goroutine before the RPC answers, without the Backend's lock, so it may
+// call the Upsert methods, or start a goroutine that changes state later.
+func (b *Backend) OnEval(fn func(job *structs.Job, eval *structs.Evaluation)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.mu.onRegister = fn
+	b.mu.onEval = fn
 }
 
 // LastQuery returns the QueryOptions of the last call of method, so tests can
@@ -394,7 +395,7 @@ func (b *Backend) register(req *structs.JobRegisterRequest, reply *structs.JobRe
 	}
 	b.mu.jobs[job.ID] = job
 	b.mu.evals[eval.ID] = eval
-	hook := b.mu.onRegister
+	hook := b.mu.onEval
 	jobCopy, evalCopy := job.Copy(), eval.Copy()
 	b.mu.Unlock()
 
@@ -408,9 +409,9 @@ func (b *Backend) register(req *structs.JobRegisterRequest, reply *structs.JobRe
 // deregister stops (or purges) the job and creates an evaluation for it.
 func (b *Backend) deregister(req *structs.JobDeregisterRequest, reply *structs.JobDeregisterResponse) error {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	job := b.mu.jobs[req.JobID]
 	if job == nil {
+		b.mu.Unlock()
 		return fmt.Errorf("job %q %w", req.JobID, structs.ErrNotFound)
 	}
 	idx := b.bumpLocked()
@@ -430,6 +431,13 @@ func (b *Backend) deregister(req *structs.JobDeregisterRequest, reply *structs.J
 		Status: structs.EvalStatusPending, CreateIndex: idx, ModifyIndex: idx, CreateTime: now, ModifyTime: now,
 	}
 	b.mu.evals[eval.ID] = eval
+	hook := b.mu.onEval
+	jobCopy, evalCopy := job.Copy(), eval.Copy()
+	b.mu.Unlock()
+
+	if hook != nil {
+		hook(jobCopy, evalCopy)
+	}
 	reply.EvalID, reply.EvalCreateIndex, reply.JobModifyIndex, reply.Index = eval.ID, idx, idx, idx
 	return nil
 }

@@ -9,6 +9,6 @@
 // (agent.NewHTTPServer) over a *Backend on 127.0.0.1:0.
 //
 // The fake schedules nothing by itself: a test seeds nodes, allocations and
-// evaluation outcomes with the Upsert methods, or reacts to registrations with
-// OnRegister. It imports only structs, so any test may use it.
+// evaluation outcomes with the Upsert methods, or plays the scheduler in
+// OnEval. It imports only structs, so any test may use it.
 package apitest
