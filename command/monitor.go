@@ -80,13 +80,14 @@ func (m *monitor) run(evalID string, createIndex uint64) (monitorResult, error) 
 			m.announce(eval)
 			announced = true
 		}
+		// Allocations first: a status change to complete sums them up.
+		if err := m.printAllocs(eval, seen); err != nil {
+			return monitorResult{}, err
+		}
 		if lastStatus != "" && eval.Status != lastStatus {
 			m.line("Evaluation status changed: %q -> %q", lastStatus, eval.Status)
 		}
 		lastStatus = eval.Status
-		if err := m.printAllocs(eval, seen); err != nil {
-			return monitorResult{}, err
-		}
 		if eval.Status.Terminal() || eval.Status == structs.EvalStatusBlocked {
 			return m.finish(eval), nil
 		}

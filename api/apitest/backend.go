@@ -40,9 +40,9 @@ type Backend struct {
 		members *structs.AgentMembersResponse
 		health  *structs.AgentHealthResponse
 
-		failures   map[string]error
-		queries    map[string]structs.QueryOptions
-		onEval     func(job *structs.Job, eval *structs.Evaluation)
+		failures map[string]error
+		queries  map[string]structs.QueryOptions
+		onEval   func(job *structs.Job, eval *structs.Evaluation)
 	}
 }
 
