@@ -75,6 +75,14 @@ func (m *monitor) run(evalID string, createIndex uint64) (monitorResult, error) 
 		if err != nil {
 			return monitorResult{}, errorf(err, "Error reading evaluation %q", evalID)
 		}
+		if meta.LastIndex == 0 {
+			// An agent that reports no index cannot block: poll, gently.
+			select {
+			case <-time.After(time.Second):
+			case <-m.ctx.Done():
+				return monitorResult{}, m.ctx.Err()
+			}
+		}
 		index = meta.LastIndex
 		if !announced {
 			m.announce(eval)
