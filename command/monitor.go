@@ -75,14 +75,6 @@ func (m *monitor) run(evalID string, createIndex uint64) (monitorResult, error) 
 		if err != nil {
 			return monitorResult{}, errorf(err, "Error reading evaluation %q", evalID)
 		}
-		if meta.LastIndex == 0 {
-			// An agent that reports no index cannot block: poll, gently.
-			select {
-			case <-time.After(time.Second):
-			case <-m.ctx.Done():
-				return monitorResult{}, m.ctx.Err()
-			}
-		}
 		index = meta.LastIndex
 		if !announced {
 			m.announce(eval)
@@ -98,6 +90,14 @@ func (m *monitor) run(evalID string, createIndex uint64) (monitorResult, error) 
 		lastStatus = eval.Status
 		if eval.Status.Terminal() || eval.Status == structs.EvalStatusBlocked {
 			return m.finish(eval), nil
+		}
+		if meta.LastIndex == 0 {
+			// An agent that reports no index cannot block: poll, gently.
+			select {
+			case <-time.After(time.Second):
+			case <-m.ctx.Done():
+				return monitorResult{}, m.ctx.Err()
+			}
 		}
 	}
 }
