@@ -1,0 +1,54 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// Status is the /v1/status endpoints.
+type Status struct{ c *Client }
+
+// Status returns the status endpoints.
+func (c *Client) Status() *Status { return &Status{c: c} }
+
+// Leader returns the RPC address of the cluster's leader, "" when there is none.
+func (s *Status) Leader() (string, error) {
+	var out string
+	_, err := s.c.query("/v1/status/leader", nil, &out)
+	return out, err
+}
+
+// Agent is the /v1/agent endpoints of the agent the client talks to.
+type Agent struct{ c *Client }
+
+// Agent returns the agent endpoints.
+func (c *Client) Agent() *Agent { return &Agent{c: c} }
+
+// Members returns the agents in the gossip pool, as the agent sees them.
+func (a *Agent) Members() (*structs.AgentMembersResponse, error) {
+	var out structs.AgentMembersResponse
+	if _, err := a.c.query("/v1/agent/members", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Health returns the health of the agent's server and client halves. An
+// unhealthy agent answers 503 with the same body: that is a result here, not
+// an error; check the Ok fields.
+func (a *Agent) Health() (*structs.AgentHealthResponse, error) {
+	var out structs.AgentHealthResponse
+	_, err := a.c.query("/v1/agent/health", nil, &out)
+	var apiErr *Error
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusServiceUnavailable {
+		if derr := decodeString(apiErr.Message, &out); derr == nil && (out.Server != nil || out.Client != nil) {
+			return &out, nil
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -1,0 +1,294 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// DefaultAddress is the agent's HTTP address when neither Config.Address nor
+// $ORCH_ADDR says otherwise.
+const DefaultAddress = "http://127.0.0.1:4646"
+
+// EnvAddress names the environment variable that sets the default address.
+const EnvAddress = "ORCH_ADDR"
+
+// Config configures a Client.
+type Config struct {
+	// Address of the agent's HTTP API: "http://host:port", or "host:port"
+	// (http assumed). Empty means $ORCH_ADDR, or DefaultAddress.
+	Address string
+	// HTTPClient sends the requests; nil means a client without a timeout
+	// (blocking queries last up to their WaitTime).
+	HTTPClient *http.Client
+}
+
+// QueryOptions are the parameters of a read.
+type QueryOptions struct {
+	// WaitIndex > 0 makes a blocking query: it returns once the data's index
+	// exceeds WaitIndex, or after WaitTime (the agent's default is 5 minutes).
+	WaitIndex uint64
+	WaitTime  time.Duration
+	// Prefix filters list results by ID prefix.
+	Prefix string
+	// AllowStale lets any server answer from its own state.
+	AllowStale bool
+	// Context, when set, cancels the request.
+	Context context.Context
+}
+
+// QueryMeta is what a read tells about the data it returned.
+type QueryMeta struct {
+	LastIndex   uint64 // pass back as QueryOptions.WaitIndex
+	KnownLeader bool
+	LastContact time.Duration
+}
+
+// Error is a response that was not 2xx: the agent's status code and its message.
+type Error struct {
+	StatusCode int
+	Message    string
+}
+
+func (e *Error) Error() string {
+	if e.Message != "" {
+		return e.Message
+	}
+	return fmt.Sprintf("unexpected response %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+}
+
+// IsNotFound reports whether err is a 404 from the agent.
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.StatusCode == http.StatusNotFound
+}
+
+// ConnError is a request that never got a response: the agent is not there,
+// not reachable, or the connection broke.
+type ConnError struct {
+	Address string
+	Err     error
+}
+
+func (e *ConnError) Error() string {
+	reason := e.Err.Error()
+	switch {
+	case errors.Is(e.Err, syscall.ECONNREFUSED):
+		reason = "connection refused"
+	case isDNSError(e.Err):
+		reason = "unknown host"
+	}
+	return fmt.Sprintf("cannot reach the orch agent at %s: %s (is \"orch agent\" running? set %s or -address)",
+		e.Address, reason, EnvAddress)
+}
+
+func (e *ConnError) Unwrap() error { return e.Err }
+
+func isDNSError(err error) bool {
+	var dns *net.DNSError
+	return errors.As(err, &dns)
+}
+
+// Client talks to one agent. It is safe for concurrent use.
+type Client struct {
+	base *url.URL
+	http *http.Client
+}
+
+// NewClient returns a client of the agent at cfg.Address (see Config). It
+// only checks the address; it does not connect.
+func NewClient(cfg *Config) (*Client, error) {
+	var c Config
+	if cfg != nil {
+		c = *cfg
+	}
+	addr := strings.TrimSpace(c.Address)
+	if addr == "" {
+		addr = os.Getenv(EnvAddress)
+	}
+	if addr == "" {
+		addr = DefaultAddress
+	}
+	base, err := parseAddress(addr)
+	if err != nil {
+		return nil, err
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{}
+	}
+	return &Client{base: base, http: c.HTTPClient}, nil
+}
+
+// parseAddress accepts "http(s)://host:port[/]" or "host:port".
+func parseAddress(addr string) (*url.URL, error) {
+	raw := addr
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("invalid agent address %q: %v", addr, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("invalid agent address %q: scheme %q: must be http or https", addr, u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("invalid agent address %q: no host: want http://host:port", addr)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("invalid agent address %q: must not have a query or fragment", addr)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return u, nil
+}
+
+// Address returns the agent's address as the client uses it, without a trailing slash.
+func (c *Client) Address() string { return c.base.String() }
+
+// query sends GET path with q's parameters and decodes the JSON body into out.
+func (c *Client) query(path string, q *QueryOptions, out any) (*QueryMeta, error) {
+	params := url.Values{}
+	var ctx context.Context
+	if q != nil {
+		if q.WaitIndex > 0 {
+			params.Set("index", strconv.FormatUint(q.WaitIndex, 10))
+		}
+		if q.WaitTime > 0 {
+			params.Set("wait", q.WaitTime.String())
+		}
+		if q.Prefix != "" {
+			params.Set("prefix", q.Prefix)
+		}
+		if q.AllowStale {
+			params.Set("stale", "true")
+		}
+		ctx = q.Context
+	}
+	resp, err := c.do(ctx, http.MethodGet, path, params, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	meta := parseMeta(resp.Header)
+	if err := c.decode(resp, path, out); err != nil {
+		return nil, err
+	}
+	return meta, nil
+}
+
+// write sends method path with in as JSON (nil: no body) and decodes the
+// response into out.
+func (c *Client) write(method, path string, params url.Values, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encoding the request to %s: %w", path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	resp, err := c.do(nil, method, path, params, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return c.decode(resp, path, out)
+}
+
+// do sends one request. A transport failure becomes a *ConnError; a non-2xx
+// response an *Error (with the body closed).
+func (c *Client) do(ctx context.Context, method, path string, params url.Values, body io.Reader) (*http.Response, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	// path is already escaped (see idPath): keep it as the raw path so that
+	// an escaped "/" in an ID stays inside its segment.
+	u := *c.base
+	u.RawPath = c.base.EscapedPath() + path
+	unescaped, err := url.PathUnescape(u.RawPath)
+	if err != nil {
+		return nil, fmt.Errorf("building request %s %s: %w", method, path, err)
+	}
+	u.Path = unescaped
+	u.RawQuery = params.Encode()
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("building request %s %s: %w", method, path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &ConnError{Address: c.Address(), Err: unwrapURLError(err)}
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return nil, &Error{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
+	}
+	return resp, nil
+}
+
+// decode reads a JSON body into out (nil: discard).
+func (c *Client) decode(resp *http.Response, path string, out any) error {
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("decoding the response of %s from %s: %w", path, c.Address(), err)
+	}
+	return nil
+}
+
+// unwrapURLError drops net/http's "Get \"url\": " wrapping, which repeats
+// what ConnError says.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// parseMeta reads the QueryMeta headers of a read.
+func parseMeta(h http.Header) *QueryMeta {
+	m := &QueryMeta{}
+	if v := h.Get("X-Orch-Index"); v != "" {
+		m.LastIndex, _ = strconv.ParseUint(v, 10, 64)
+	}
+	m.KnownLeader = h.Get("X-Orch-KnownLeader") == "true"
+	if v := h.Get("X-Orch-LastContact"); v != "" {
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+			m.LastContact = time.Duration(ms) * time.Millisecond
+		}
+	}
+	return m
+}
+
+// idPath returns prefix + the escaped id, or an error when id is empty (the
+// path would name the list endpoint's neighbour, or nothing).
+func idPath(prefix, what, id string) (string, error) {
+	if strings.TrimSpace(id) == "" {
+		return "", fmt.Errorf("empty %s ID", what)
+	}
+	return prefix + url.PathEscape(id), nil
+}
+
+// decodeString decodes JSON held in a string, such as an error response's body.
+func decodeString(s string, out any) error { return json.Unmarshal([]byte(s), out) }

@@ -1,0 +1,87 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// Jobs is the /v1/jobs and /v1/job/:id endpoints.
+type Jobs struct{ c *Client }
+
+// Jobs returns the job endpoints.
+func (c *Client) Jobs() *Jobs { return &Jobs{c: c} }
+
+// Register creates or updates job (PUT /v1/jobs) and returns the evaluation
+// the registration created. A job the agent finds invalid is an *Error with
+// status 400 whose message says what is wrong.
+func (j *Jobs) Register(job *structs.Job) (*structs.JobRegisterResponse, error) {
+	var out structs.JobRegisterResponse
+	body := map[string]any{"Job": job}
+	if err := j.c.write(http.MethodPut, "/v1/jobs", nil, body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// List returns the jobs, sorted by ID; q.Prefix filters by ID prefix.
+func (j *Jobs) List(q *QueryOptions) ([]*structs.JobListStub, *QueryMeta, error) {
+	var out []*structs.JobListStub
+	meta, err := j.c.query("/v1/jobs", q, &out)
+	return out, meta, err
+}
+
+// Info returns the job with exactly this ID (404 *Error when there is none).
+func (j *Jobs) Info(id string, q *QueryOptions) (*structs.Job, *QueryMeta, error) {
+	path, err := idPath("/v1/job/", "job", id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out structs.Job
+	meta, err := j.c.query(path, q, &out)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &out, meta, nil
+}
+
+// Deregister stops the job (DELETE /v1/job/:id); purge also removes it. It
+// returns the evaluation that stops the job's allocations.
+func (j *Jobs) Deregister(id string, purge bool) (*structs.JobDeregisterResponse, error) {
+	path, err := idPath("/v1/job/", "job", id)
+	if err != nil {
+		return nil, err
+	}
+	params := url.Values{}
+	if purge {
+		params.Set("purge", "true")
+	}
+	var out structs.JobDeregisterResponse
+	if err := j.c.write(http.MethodDelete, path, params, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Allocations returns the allocations of the job.
+func (j *Jobs) Allocations(id string, q *QueryOptions) ([]*structs.AllocListStub, *QueryMeta, error) {
+	path, err := idPath("/v1/job/", "job", id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []*structs.AllocListStub
+	meta, err := j.c.query(path+"/allocations", q, &out)
+	return out, meta, err
+}
+
+// Evaluations returns the evaluations of the job.
+func (j *Jobs) Evaluations(id string, q *QueryOptions) ([]*structs.Evaluation, *QueryMeta, error) {
+	path, err := idPath("/v1/job/", "job", id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []*structs.Evaluation
+	meta, err := j.c.query(path+"/evaluations", q, &out)
+	return out, meta, err
+}

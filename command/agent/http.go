@@ -1,0 +1,374 @@
+package agent
+
+// The HTTP API: the public JSON interface of an agent on port 4646, with
+// Nomad's paths and field names. Each endpoint translates the request into one
+// in-process RPC (structs/rpc.go) on the Backend the agent gives it, and the
+// reply into JSON. The endpoints live in http_jobs.go (jobs, the only ones
+// with request bodies), http_reads.go (nodes, allocations, evaluations) and
+// http_agent.go (status and agent).
+//
+// Errors are plain text bodies (as in Nomad), with these status codes:
+//
+//	400  the request is wrong: bad JSON, bad query parameter, job ID mismatch,
+//	     or an RPC error whose text contains "invalid job" (the convention for
+//	     validation errors of Job.Register: the server wraps them as
+//	     fmt.Errorf("invalid job: %w", err); net/rpc carries only the text, so
+//	     the marker is matched as text, like structs.IsErr)
+//	404  unknown path, or the object does not exist (nil in the reply, or an
+//	     RPC error carrying structs.ErrNotFound)
+//	405  known path, wrong method (with an Allow header)
+//	503  an RPC error carrying structs.ErrNoLeader
+//	500  anything else
+//
+// Invalid job bodies are also caught here before the RPC: the job is
+// canonicalized and validated on a copy, so that a user's mistake is a 400
+// whatever the server's error text says.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// Backend is what the HTTP API needs of the agent. *server.Server satisfies
+// RPC; the agent adapts the rest. Methods are called concurrently, one
+// goroutine per HTTP request.
+type Backend interface {
+	// RPC calls an RPC method in process (see structs/rpc.go); reads may block
+	// up to their MaxQueryTime.
+	RPC(method string, args, reply any) error
+	// Members returns the gossip members as /v1/agent/members shows them.
+	Members() *structs.AgentMembersResponse
+	// Health returns the health of the agent's server and client halves.
+	Health() *structs.AgentHealthResponse
+}
+
+// Blocking query limits: a query with ?index= and no ?wait= waits
+// defaultQueryWait; no query waits longer than maxQueryWait.
+const (
+	defaultQueryWait = 5 * time.Minute
+	maxQueryWait     = 10 * time.Minute
+)
+
+// Response headers of every read, in orch's spelling and Nomad's.
+const (
+	headerIndex       = "X-Orch-Index"
+	headerKnownLeader = "X-Orch-KnownLeader"
+	headerLastContact = "X-Orch-LastContact"
+	nomadIndex        = "X-Nomad-Index"
+	nomadKnownLeader  = "X-Nomad-KnownLeader"
+	nomadLastContact  = "X-Nomad-LastContact"
+)
+
+// errInvalidJob is the text marker of validation errors returned by Job.Register.
+var errInvalidJob = errors.New("invalid job")
+
+// HTTPServer serves the HTTP API on one listener.
+type HTTPServer struct {
+	backend Backend
+	logger  *slog.Logger
+	ln      net.Listener
+	srv     *http.Server
+	mux     *http.ServeMux
+	// served is closed when Serve has returned.
+	served chan struct{}
+}
+
+// NewHTTPServer listens on addr (host:port; port 0 picks a free port) at once
+// and serves the API on a goroutine of its own until Shutdown.
+func NewHTTPServer(addr string, backend Backend, logger *slog.Logger) (*HTTPServer, error) {
+	if backend == nil {
+		return nil, errors.New("agent: http server: nil backend")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("agent: http server: listen on %q: %w", addr, err)
+	}
+	s := &HTTPServer{
+		backend: backend,
+		logger:  logger.With("component", "http"),
+		ln:      ln,
+		mux:     http.NewServeMux(),
+		served:  make(chan struct{}),
+	}
+	s.registerRoutes()
+	s.srv = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		defer close(s.served)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("http server stopped", "error", err)
+		}
+	}()
+	s.logger.Info("http api listening", "addr", s.Addr())
+	return s, nil
+}
+
+// Addr returns the address the server listens on, host:port.
+func (s *HTTPServer) Addr() string { return s.ln.Addr().String() }
+
+// Shutdown stops accepting connections and waits for requests in flight, up to
+// ctx; blocking queries can last minutes, so when ctx ends first the remaining
+// connections are closed and ctx's error is returned.
+func (s *HTTPServer) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		_ = s.srv.Close()
+	}
+	<-s.served
+	return err
+}
+
+// registerRoutes wires every endpoint. Patterns without a method would accept
+// any method; every one here names its methods so the mux answers 405.
+func (s *HTTPServer) registerRoutes() {
+	routes := []struct {
+		pattern string
+		handler func(*http.Request) (any, error)
+	}{
+		{"GET /v1/jobs", s.jobList},
+		{"PUT /v1/jobs", s.jobRegister},
+		{"POST /v1/jobs", s.jobRegister},
+		{"GET /v1/job/{id}", s.jobGet},
+		{"PUT /v1/job/{id}", s.jobRegister},
+		{"POST /v1/job/{id}", s.jobRegister},
+		{"DELETE /v1/job/{id}", s.jobDeregister},
+		{"GET /v1/job/{id}/allocations", s.jobAllocations},
+		{"GET /v1/job/{id}/evaluations", s.jobEvaluations},
+
+		{"GET /v1/nodes", s.nodeList},
+		{"GET /v1/node/{id}", s.nodeGet},
+		{"GET /v1/allocations", s.allocList},
+		{"GET /v1/allocation/{id}", s.allocGet},
+		{"GET /v1/evaluations", s.evalList},
+		{"GET /v1/evaluation/{id}", s.evalGet},
+
+		{"GET /v1/status/leader", s.statusLeader},
+		{"GET /v1/agent/members", s.agentMembers},
+		{"GET /v1/agent/health", s.agentHealth},
+	}
+	for _, r := range routes {
+		s.mux.Handle(r.pattern, s.wrap(r.handler))
+	}
+}
+
+// ServeHTTP logs the request and routes it. Requests the mux cannot route get
+// a plain-text 404 or 405 that says what is wrong.
+func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		s.logger.Debug("http request", "method", r.Method, "path", r.URL.Path,
+			"query", r.URL.RawQuery, "status", rec.status, "duration", time.Since(start))
+	}()
+
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		// ServeMux.ServeHTTP (not h) sets the request's path values.
+		s.mux.ServeHTTP(rec, r)
+		return
+	}
+	// Let the mux decide between 404, 405 and a redirect to a cleaned path,
+	// then replace its body with ours.
+	probe := &probeWriter{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	switch probe.status {
+	case http.StatusNotFound:
+		writeError(rec, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
+	case http.StatusMethodNotAllowed:
+		allow := probe.header.Get("Allow")
+		rec.Header().Set("Allow", allow)
+		writeError(rec, http.StatusMethodNotAllowed,
+			fmt.Sprintf("method %s not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow))
+	default:
+		for k, v := range probe.header {
+			rec.Header()[k] = v
+		}
+		rec.WriteHeader(probe.status)
+	}
+}
+
+// wrap turns an endpoint that returns a value or an error into a handler: the
+// value is written as JSON, the error as text with its status code.
+func (s *HTTPServer) wrap(fn func(*http.Request) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out, err := fn(r)
+		if err != nil {
+			code, msg := errorStatus(err)
+			if code == http.StatusInternalServerError {
+				s.logger.Error("http request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+			}
+			writeError(w, code, msg)
+			return
+		}
+		code := http.StatusOK
+		if m, ok := out.(withMeta); ok {
+			setMeta(w.Header(), m.meta)
+			out = m.body
+		}
+		if st, ok := out.(withStatus); ok {
+			code, out = st.code, st.body
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		enc := json.NewEncoder(w)
+		if _, ok := r.URL.Query()["pretty"]; ok {
+			enc.SetIndent("", "    ")
+		}
+		if err := enc.Encode(out); err != nil {
+			s.logger.Warn("http response not written", "path", r.URL.Path, "error", err)
+		}
+	})
+}
+
+// withMeta is an endpoint's result that carries the QueryMeta of a read, for
+// the response headers.
+type withMeta struct {
+	body any
+	meta structs.QueryMeta
+}
+
+// withStatus is an endpoint's result answered with a status other than 200.
+type withStatus struct {
+	code int
+	body any
+}
+
+// httpError is an error with the status code it answers with.
+type httpError struct {
+	code int
+	msg  string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error {
+	return &httpError{code: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+}
+
+func notFound(format string, args ...any) error {
+	return &httpError{code: http.StatusNotFound, msg: fmt.Sprintf(format, args...)}
+}
+
+// errorStatus maps an endpoint's error to a status code and message; see the
+// table at the top of this file.
+func errorStatus(err error) (int, string) {
+	var he *httpError
+	switch {
+	case errors.As(err, &he):
+		return he.code, he.msg
+	case structs.IsErr(err, structs.ErrNoLeader):
+		return http.StatusServiceUnavailable, err.Error()
+	case structs.IsErr(err, structs.ErrNotFound):
+		return http.StatusNotFound, err.Error()
+	case structs.IsErr(err, errInvalidJob):
+		return http.StatusBadRequest, err.Error()
+	}
+	return http.StatusInternalServerError, err.Error()
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	fmt.Fprintln(w, msg)
+}
+
+// parseQueryOptions reads the query parameters every read takes:
+// ?index=N&wait=D (blocking query), ?stale, ?prefix=, ?region=, ?namespace=.
+func parseQueryOptions(r *http.Request) (structs.QueryOptions, error) {
+	q := r.URL.Query()
+	opts := structs.QueryOptions{
+		Region:       q.Get("region"),
+		Namespace:    q.Get("namespace"),
+		Prefix:       q.Get("prefix"),
+		MaxQueryTime: defaultQueryWait,
+	}
+	if v := q.Get("index"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return opts, badRequest("invalid index %q: must be a non-negative integer", v)
+		}
+		opts.MinQueryIndex = n
+	}
+	if v := q.Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return opts, badRequest("invalid wait %q: must be a non-negative duration such as 5s or 1m", v)
+		}
+		opts.MaxQueryTime = min(d, maxQueryWait)
+	}
+	if v, ok := q["stale"]; ok {
+		opts.AllowStale = len(v) == 0 || (v[0] != "false" && v[0] != "0")
+	}
+	return opts, nil
+}
+
+// setMeta writes the QueryMeta of a read as response headers.
+func setMeta(h http.Header, m structs.QueryMeta) {
+	index := strconv.FormatUint(m.Index, 10)
+	leader := strconv.FormatBool(m.KnownLeader)
+	contact := strconv.FormatInt(m.LastContact.Milliseconds(), 10)
+	h.Set(headerIndex, index)
+	h.Set(nomadIndex, index)
+	h.Set(headerKnownLeader, leader)
+	h.Set(nomadKnownLeader, leader)
+	h.Set(headerLastContact, contact)
+	h.Set(nomadLastContact, contact)
+}
+
+// pathID returns the {id} path value, or a 400 when it is empty.
+func pathID(r *http.Request, what string) (string, error) {
+	id := r.PathValue("id")
+	if strings.TrimSpace(id) == "" {
+		return "", badRequest("missing %s ID in the path", what)
+	}
+	return id, nil
+}
+
+// statusRecorder remembers the status code written, for the request log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// probeWriter captures what the mux's own 404/405/redirect handler would write.
+type probeWriter struct {
+	header http.Header
+	status int
+}
+
+func (p *probeWriter) Header() http.Header { return p.header }
+
+func (p *probeWriter) Write(b []byte) (int, error) {
+	if p.status == 0 {
+		p.status = http.StatusOK
+	}
+	return len(b), nil
+}
+
+func (p *probeWriter) WriteHeader(code int) {
+	if p.status == 0 {
+		p.status = code
+	}
+}

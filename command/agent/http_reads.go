@@ -1,0 +1,98 @@
+package agent
+
+import (
+	"net/http"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// The read endpoints of nodes, allocations and evaluations. Each takes the
+// query options of parseQueryOptions (blocking queries, ?stale, ?prefix= on
+// lists) and answers the QueryMeta headers.
+
+// nodeList is GET /v1/nodes[?prefix=] → Node.List.
+func (s *HTTPServer) nodeList(r *http.Request) (any, error) {
+	q, err := parseQueryOptions(r)
+	if err != nil {
+		return nil, err
+	}
+	var reply structs.NodeListResponse
+	if err := s.backend.RPC("Node.List", &structs.NodeListRequest{QueryOptions: q}, &reply); err != nil {
+		return nil, err
+	}
+	return withMeta{body: nonNil(reply.Nodes), meta: reply.QueryMeta}, nil
+}
+
+// nodeGet is GET /v1/node/:id → Node.GetNode.
+func (s *HTTPServer) nodeGet(r *http.Request) (any, error) {
+	id, q, err := idAndQuery(r, "node")
+	if err != nil {
+		return nil, err
+	}
+	var reply structs.SingleNodeResponse
+	if err := s.backend.RPC("Node.GetNode", &structs.NodeSpecificRequest{NodeID: id, QueryOptions: q}, &reply); err != nil {
+		return nil, err
+	}
+	if reply.Node == nil {
+		return nil, notFound("node %q not found", id)
+	}
+	return withMeta{body: reply.Node, meta: reply.QueryMeta}, nil
+}
+
+// allocList is GET /v1/allocations[?prefix=] → Alloc.List.
+func (s *HTTPServer) allocList(r *http.Request) (any, error) {
+	q, err := parseQueryOptions(r)
+	if err != nil {
+		return nil, err
+	}
+	var reply structs.AllocListResponse
+	if err := s.backend.RPC("Alloc.List", &structs.AllocListRequest{QueryOptions: q}, &reply); err != nil {
+		return nil, err
+	}
+	return withMeta{body: nonNil(reply.Allocations), meta: reply.QueryMeta}, nil
+}
+
+// allocGet is GET /v1/allocation/:id → Alloc.GetAlloc.
+func (s *HTTPServer) allocGet(r *http.Request) (any, error) {
+	id, q, err := idAndQuery(r, "allocation")
+	if err != nil {
+		return nil, err
+	}
+	var reply structs.SingleAllocResponse
+	if err := s.backend.RPC("Alloc.GetAlloc", &structs.AllocSpecificRequest{AllocID: id, QueryOptions: q}, &reply); err != nil {
+		return nil, err
+	}
+	if reply.Alloc == nil {
+		return nil, notFound("allocation %q not found", id)
+	}
+	return withMeta{body: reply.Alloc, meta: reply.QueryMeta}, nil
+}
+
+// evalList is GET /v1/evaluations[?prefix=] → Eval.List.
+func (s *HTTPServer) evalList(r *http.Request) (any, error) {
+	q, err := parseQueryOptions(r)
+	if err != nil {
+		return nil, err
+	}
+	var reply structs.EvalListResponse
+	if err := s.backend.RPC("Eval.List", &structs.EvalListRequest{QueryOptions: q}, &reply); err != nil {
+		return nil, err
+	}
+	return withMeta{body: nonNil(reply.Evaluations), meta: reply.QueryMeta}, nil
+}
+
+// evalGet is GET /v1/evaluation/:id → Eval.GetEval.
+func (s *HTTPServer) evalGet(r *http.Request) (any, error) {
+	id, q, err := idAndQuery(r, "evaluation")
+	if err != nil {
+		return nil, err
+	}
+	var reply structs.SingleEvalResponse
+	if err := s.backend.RPC("Eval.GetEval", &structs.EvalSpecificRequest{EvalID: id, QueryOptions: q}, &reply); err != nil {
+		return nil, err
+	}
+	if reply.Eval == nil {
+		return nil, notFound("evaluation %q not found", id)
+	}
+	return withMeta{body: reply.Eval, meta: reply.QueryMeta}, nil
+}

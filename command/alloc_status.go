@@ -1,0 +1,175 @@
+package command
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/orch-io/orch/structs"
+	"github.com/urfave/cli/v2"
+)
+
+// allocCommand is `orch alloc`, the group of allocation commands.
+func allocCommand() *cli.Command {
+	return &cli.Command{
+		Name:        "alloc",
+		Usage:       "Inspect allocations",
+		UsageText:   "orch alloc <subcommand> [options] [args]",
+		Subcommands: []*cli.Command{allocStatusCommand()},
+	}
+}
+
+// allocStatusCommand is `orch alloc status`.
+func allocStatusCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "status",
+		Usage:     "Show an allocation's status and its tasks' recent events",
+		UsageText: "orch alloc status [options] <alloc>",
+		Description: `Shows one allocation (its ID, or a unique prefix of one): where it runs,
+what the servers want of it and what its client reports, then each task's
+state, resources and recent events, newest first.
+
+Examples:
+  orch alloc status 8ba85cef
+  orch alloc status -verbose 8b`,
+		Flags:  []cli.Flag{addressFlag(), verboseFlag()},
+		Action: allocStatus,
+	}
+}
+
+func allocStatus(c *cli.Context) error {
+	if err := checkArgs(c, 1, 1, "one argument: an allocation ID or prefix"); err != nil {
+		return err
+	}
+	client, err := apiClient(c)
+	if err != nil {
+		return err
+	}
+	id, err := resolveAllocID(client, c.Args().First())
+	if err != nil {
+		return err
+	}
+	alloc, _, err := client.Allocations().Info(id, nil)
+	if err != nil {
+		return errorf(err, "Error querying allocation %q", id)
+	}
+	fmt.Fprint(stdout(c), formatAllocStatus(alloc, time.Now(), c.Bool("verbose")))
+	return nil
+}
+
+// formatAllocStatus renders one allocation and its tasks.
+func formatAllocStatus(a *structs.Allocation, now time.Time, verbose bool) string {
+	var b strings.Builder
+	version := "<unknown>"
+	if a.Job != nil {
+		version = strconv.FormatUint(a.Job.Version, 10)
+	}
+	b.WriteString(formatKV([]kv{
+		{"ID", shortID(a.ID, verbose)},
+		{"Eval ID", shortID(a.EvalID, verbose)},
+		{"Name", a.Name},
+		{"Node ID", shortID(a.NodeID, verbose)},
+		{"Node Name", a.NodeName},
+		{"Job ID", a.JobID},
+		{"Job Version", version},
+		{"Client Status", string(a.ClientStatus)},
+		{"Client Description", a.ClientDescription},
+		{"Desired Status", string(a.DesiredStatus)},
+		{"Desired Description", a.DesiredDescription},
+		{"Created", relUnixNano(a.CreateTime, now)},
+		{"Modified", relUnixNano(a.ModifyTime, now)},
+	}))
+
+	// Tasks in the job's order, then any others the client reports.
+	var names []string
+	if a.Job != nil {
+		if tg := a.Job.LookupTaskGroup(a.TaskGroup); tg != nil {
+			for _, t := range tg.Tasks {
+				names = append(names, t.Name)
+			}
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(a.TaskStates)) {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	for _, name := range names {
+		b.WriteString("\n")
+		b.WriteString(formatTaskState(a, name, verbose))
+	}
+	return b.String()
+}
+
+// formatTaskState renders one task of an allocation: state, resources, events.
+func formatTaskState(a *structs.Allocation, name string, verbose bool) string {
+	var b strings.Builder
+	ts := a.TaskStates[name]
+	state := string(structs.TaskStatePending)
+	if ts != nil {
+		state = string(ts.State)
+	}
+	if ts != nil && ts.Failed {
+		state += " (failed)"
+	}
+	fmt.Fprintf(&b, "Task %q is %q\n", name, state)
+
+	if a.AllocatedResources != nil {
+		if r := a.AllocatedResources.Tasks[name]; r != nil {
+			b.WriteString("Task Resources:\n")
+			b.WriteString(formatTable([]string{"CPU", "Memory", "Disk"}, [][]string{{
+				fmt.Sprintf("%d MHz", r.CPU), fmt.Sprintf("%d MB", r.MemoryMB),
+				fmt.Sprintf("%d MB", a.AllocatedResources.Shared.DiskMB),
+			}}))
+		}
+	}
+	if ts == nil {
+		return b.String()
+	}
+
+	b.WriteString("\nTask Events:\n")
+	b.WriteString(formatKV([]kv{
+		{"Started At", formatUnixNano(ts.StartedAt)},
+		{"Finished At", formatUnixNano(ts.FinishedAt)},
+		{"Total Restarts", strconv.FormatUint(ts.Restarts, 10)},
+		{"Last Restart", formatUnixNano(ts.LastRestart)},
+	}))
+	b.WriteString("\nRecent Events:\n")
+	if len(ts.Events) == 0 {
+		b.WriteString("No events\n")
+		return b.String()
+	}
+	rows := make([][]string, 0, len(ts.Events))
+	for i := len(ts.Events) - 1; i >= 0; i-- { // newest first
+		e := ts.Events[i]
+		rows = append(rows, []string{formatUnixNano(e.Time), e.Type, describeTaskEvent(e)})
+	}
+	b.WriteString(formatTable([]string{"Time", "Type", "Description"}, rows))
+	return b.String()
+}
+
+// describeTaskEvent is an event's message: the client's own, or one made
+// from the event's fields.
+func describeTaskEvent(e *structs.TaskEvent) string {
+	if e.DisplayMessage != "" {
+		return e.DisplayMessage
+	}
+	switch e.Type {
+	case structs.TaskTerminated:
+		s := fmt.Sprintf("Exit Code: %d", e.ExitCode)
+		if e.Signal != 0 {
+			s += fmt.Sprintf(", Signal: %d", e.Signal)
+		}
+		return s
+	case structs.TaskRestarting, structs.TaskNotRestarting:
+		return orNone(e.RestartReason)
+	case structs.TaskDriverFailure:
+		return orNone(e.DriverError)
+	case structs.TaskKilling:
+		return fmt.Sprintf("Sent interrupt. Waiting %v before force killing", time.Duration(e.KillTimeout))
+	}
+	return ""
+}

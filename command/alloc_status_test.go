@@ -1,0 +1,101 @@
+package command
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/api/apitest"
+	"github.com/orch-io/orch/structs"
+)
+
+func TestAllocStatus(t *testing.T) {
+	a := startAgent(t)
+	job := apitest.Job("web")
+	a.backend.UpsertJob(job)
+	node := apitest.Node("f840a518-0000-0000-0000-000000000000", "node-1")
+	a.backend.UpsertNode(node)
+	alloc := apitest.Alloc("a1b2c3d4-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 0)
+	base := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	ts := alloc.TaskStates["server"]
+	ts.StartedAt = base.Add(2 * time.Second).UnixNano()
+	ts.Restarts = 1
+	ts.Events = []*structs.TaskEvent{
+		{Type: structs.TaskReceived, Time: base.UnixNano(), DisplayMessage: "Task received by client"},
+		{Type: structs.TaskTerminated, Time: base.Add(time.Second).UnixNano(), ExitCode: 3},
+		{Type: structs.TaskStarted, Time: base.Add(2 * time.Second).UnixNano(), DisplayMessage: "Task started by client"},
+	}
+	a.backend.UpsertAlloc(alloc)
+	a.backend.UpsertAlloc(apitest.Alloc("a1c3d5e7-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 1))
+	a.backend.UpsertAlloc(apitest.Alloc("a9000000-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 2))
+
+	r := runCLI(t, "alloc", "status", "-address", a.addr, "a1b")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	mustContain(t, "alloc status", r.stdout,
+		"ID                  = a1b2c3d4\n",
+		"Eval ID             = e1e2e3e4\n",
+		"Name                = web.web[0]\n",
+		"Node ID             = f840a518\n",
+		"Node Name           = node-1\n",
+		"Job ID              = web\n",
+		"Client Status       = running\n",
+		"Client Description  = Tasks are running\n",
+		"Desired Status      = run\n",
+		"Desired Description = <none>\n",
+		"Created             = ",
+		"Modified            = ",
+		`Task "server" is "running"`,
+		"Task Resources:\nCPU      Memory  Disk\n100 MHz  128 MB  300 MB\n",
+		"Total Restarts = 1\n",
+		"Recent Events:\nTime",
+	)
+	// Recent events, newest first, with a description made up where the client gave none.
+	events := r.stdout[strings.Index(r.stdout, "Recent Events:"):]
+	lines := strings.Split(strings.TrimSpace(events), "\n")[2:]
+	want := []string{"Started Task started by client", "Terminated Exit Code: 3", "Received Task received by client"}
+	if len(lines) != len(want) {
+		t.Fatalf("events:\n%s", events)
+	}
+	for i, w := range want {
+		if f := strings.Fields(lines[i]); strings.Join(f[1:], " ") != w {
+			t.Errorf("event %d = %q, want %q", i, lines[i], w)
+		}
+	}
+
+	// -verbose shows full IDs.
+	r = runCLI(t, "alloc", "status", "-verbose", "-address", a.addr, "a1b")
+	mustContain(t, "alloc status -verbose", r.stdout, "ID                  = a1b2c3d4-0000-0000-0000-000000000000\n")
+
+	// Prefixes: ambiguous, unknown.
+	r = runCLI(t, "alloc", "status", "-address", a.addr, "a")
+	if r.code != 1 || r.stderr != "Error: prefix \"a\" matches 3 allocations: a1b2c3d4, a1c3d5e7, a9000000; use more characters\n" {
+		t.Errorf("ambiguous prefix: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = runCLI(t, "alloc", "status", "-address", a.addr, "abc")
+	if r.code != 1 || r.stderr != "Error: no allocation matches prefix \"abc\"\n" {
+		t.Errorf("unknown prefix: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestPickOne(t *testing.T) {
+	// Matches whose short forms collide are listed whole.
+	_, err := pickOne("allocation", "a", []string{"a0000000-1", "a0000000-2"}, structs.ShortID)
+	if err == nil || err.Error() != `prefix "a" matches 2 allocations: a0000000-1, a0000000-2; use more characters` {
+		t.Errorf("colliding short IDs: %v", err)
+	}
+	// A full ID among several matches is taken.
+	if id, err := pickOne("job", "web", []string{"web", "web-api"}, func(s string) string { return s }); err != nil || id != "web" {
+		t.Errorf("exact among prefixes: %q %v", id, err)
+	}
+	// Long lists are cut.
+	var ids []string
+	for i := range 12 {
+		ids = append(ids, string(rune('a'+i))+"0000000")
+	}
+	_, err = pickOne("node", "", ids, structs.ShortID)
+	if err == nil || !strings.Contains(err.Error(), "matches 12 nodes: a0000000,") || !strings.Contains(err.Error(), "j0000000, and 2 more; use more characters") {
+		t.Errorf("long list: %v", err)
+	}
+}

@@ -1,0 +1,88 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/orch-io/orch/api"
+	"github.com/urfave/cli/v2"
+)
+
+// jobRunCommand is `orch job run`: parse a job file locally, register the
+// job, and follow the evaluation it triggers.
+func jobRunCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "Run a new job or update an existing one",
+		UsageText: "orch job run [options] <path>",
+		Description: `Parses the job file locally (HCL; JSON with -json), registers the job with
+the cluster, and monitors the evaluation it triggers until the scheduler is
+done with it: allocations created, placement failures, final status.
+
+Exit codes: 0 when every allocation was placed, 2 when some could not be
+placed (or the flags and arguments are wrong), 1 on any other error.
+
+Examples:
+  orch job run web.hcl
+  orch job run -var image=nginx:1.25 -var-file prod.vars web.hcl
+  orch job run -detach -address http://10.0.0.1:4646 web.hcl`,
+		Flags: append([]cli.Flag{
+			addressFlag(),
+			&cli.BoolFlag{Name: "detach", Usage: "print the evaluation ID and return without monitoring"},
+			verboseFlag(),
+		}, jobFileFlags()...),
+		Action: jobRun,
+	}
+}
+
+func jobRun(c *cli.Context) error {
+	if err := checkArgs(c, 1, 1, "one argument: the path of the job file"); err != nil {
+		return err
+	}
+	job, err := readJobFile(c)
+	if err != nil {
+		return err
+	}
+	if err := validateJob(job); err != nil {
+		return fmt.Errorf("Job validation errors:\n%s", bulletLines(err.Error()))
+	}
+	client, err := apiClient(c)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Jobs().Register(job)
+	if err != nil {
+		return errorf(err, "Error submitting job")
+	}
+	if resp.Warnings != "" {
+		fmt.Fprintf(stderr(c), "Job Warnings:\n%s\n\n", resp.Warnings)
+	}
+	if resp.EvalID == "" {
+		fmt.Fprintln(stdout(c), "Job registration successful")
+		return nil
+	}
+	if c.Bool("detach") {
+		fmt.Fprintln(stdout(c), resp.EvalID)
+		return nil
+	}
+	return monitorEval(c, client, resp.EvalID, resp.EvalCreateIndex)
+}
+
+// monitorEval runs the evaluation monitor and turns its result into the
+// command's exit status.
+func monitorEval(c *cli.Context, client *api.Client, evalID string, createIndex uint64) error {
+	ctx := c.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	m := &monitor{client: client, out: stdout(c), now: time.Now, ctx: ctx, verbose: c.Bool("verbose")}
+	res, err := m.run(evalID, createIndex)
+	if err != nil {
+		return err
+	}
+	if code := res.exitCode(); code != exitOK {
+		return exitStatus(code)
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+package command
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/orch-io/orch/api"
+	"github.com/urfave/cli/v2"
+)
+
+// What every command that talks to an agent shares: the -address flag, the
+// API client it makes, argument checks and the output streams.
+
+// addressFlag is -address, on every command that talks to an agent (Nomad
+// style: `orch job status -address=http://10.0.0.1:4646`).
+func addressFlag() cli.Flag {
+	return &cli.StringFlag{
+		Name:    "address",
+		Usage:   "HTTP address of the orch agent",
+		Value:   api.DefaultAddress,
+		EnvVars: []string{api.EnvAddress},
+	}
+}
+
+// verboseFlag is -verbose: full IDs and more detail.
+func verboseFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "verbose", Usage: "show full IDs and more detail"}
+}
+
+// apiClient returns a client of the agent named by -address.
+func apiClient(c *cli.Context) (*api.Client, error) {
+	client, err := api.NewClient(&api.Config{Address: c.String("address")})
+	if err != nil {
+		return nil, usageErrorf(c, "-address: %v", err)
+	}
+	return client, nil
+}
+
+// checkArgs is a usage error unless the command got between min and max
+// arguments. An extra argument that looks like a flag gets a hint: flags
+// must come before arguments, as with Go's flag package.
+func checkArgs(c *cli.Context, min, max int, what string) error {
+	n := c.NArg()
+	if n >= min && n <= max {
+		return nil
+	}
+	if n > max {
+		for _, a := range c.Args().Slice()[max:] {
+			if strings.HasPrefix(a, "-") {
+				return usageErrorf(c, "flag %s must come before the arguments", a)
+			}
+		}
+	}
+	switch {
+	case min == max:
+		return usageErrorf(c, "this command takes %s (got %s)", what, plural(n, "argument"))
+	case n < min:
+		return usageErrorf(c, "missing %s", what)
+	}
+	return usageErrorf(c, "this command takes at most %s (got %s)", what, plural(n, "argument"))
+}
+
+// stdout and stderr are the command's output streams.
+func stdout(c *cli.Context) io.Writer { return c.App.Writer }
+func stderr(c *cli.Context) io.Writer { return c.App.ErrWriter }
+
+// errorf wraps err with what the command was doing, as in "Error querying job: ...".
+func errorf(err error, format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), err)
+}

@@ -1,0 +1,127 @@
+package broker
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// PlanState is what plan evaluation reads; *state.Snapshot (server/state)
+// satisfies it. Returned objects are shared and are not modified here.
+type PlanState interface {
+	NodeByID(id string) *structs.Node
+	AllocsByNode(nodeID string) []*structs.Allocation
+	LatestIndex() uint64
+}
+
+// EvaluatePlan decides what of plan can be committed on top of snap: the
+// plan applier on the leader calls it with the latest state, because the
+// scheduler planned against an older snapshot and other plans may have
+// committed since (optimistic concurrency).
+//
+// Each node the plan touches is judged whole (see EvaluateNodePlan). Stops
+// (NodeUpdate) are always accepted. A node whose placements cannot be
+// accepted contributes only its stops, and RefreshIndex is set to
+// snap.LatestIndex() so that the scheduler refreshes and plans again. If
+// plan.AllAtOnce and anything was rejected, nothing is committed.
+//
+// The result's maps and slices are new; the allocations in them are the
+// plan's own pointers. AllocIndex is left for the applier to fill.
+// EvaluatePlan is pure: it only reads snap and plan.
+func EvaluatePlan(snap PlanState, plan *structs.Plan) *structs.PlanResult {
+	result := &structs.PlanResult{
+		NodeUpdate:     make(map[string][]*structs.Allocation),
+		NodeAllocation: make(map[string][]*structs.Allocation),
+	}
+	rejected := false
+	for _, nodeID := range touchedNodes(plan) {
+		if stops := plan.NodeUpdate[nodeID]; len(stops) > 0 {
+			result.NodeUpdate[nodeID] = slices.Clone(stops)
+		}
+		places := plan.NodeAllocation[nodeID]
+		if len(places) == 0 {
+			continue
+		}
+		if fits, _ := EvaluateNodePlan(snap, plan, nodeID); !fits {
+			rejected = true
+			continue
+		}
+		result.NodeAllocation[nodeID] = slices.Clone(places)
+	}
+	if rejected {
+		result.RefreshIndex = snap.LatestIndex()
+		if plan.AllAtOnce {
+			clear(result.NodeUpdate)
+			clear(result.NodeAllocation)
+		}
+	}
+	return result
+}
+
+// touchedNodes returns the IDs of the nodes plan stops or places allocations
+// on, sorted, so that evaluation is deterministic.
+func touchedNodes(plan *structs.Plan) []string {
+	ids := make([]string, 0, len(plan.NodeAllocation)+len(plan.NodeUpdate))
+	for id := range plan.NodeAllocation {
+		ids = append(ids, id)
+	}
+	for id := range plan.NodeUpdate {
+		if _, dup := plan.NodeAllocation[id]; !dup {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// EvaluateNodePlan reports whether plan's placements on node nodeID can be
+// committed on top of snap, and if not, why (for the applier's log). A node
+// with no placements in plan always fits. Placements need the node to exist,
+// be ready and eligible, and the node's allocations after the plan to fit:
+// its non-terminal allocations in snap, less those the plan stops or
+// replaces (same ID in NodeAllocation: an in-place update), plus the plan's
+// placements.
+func EvaluateNodePlan(snap PlanState, plan *structs.Plan, nodeID string) (fits bool, reason string) {
+	places := plan.NodeAllocation[nodeID]
+	if len(places) == 0 {
+		return true, ""
+	}
+	node := snap.NodeByID(nodeID)
+	switch {
+	case node == nil:
+		return false, fmt.Sprintf("node %q does not exist", nodeID)
+	case node.Status != structs.NodeStatusReady:
+		return false, fmt.Sprintf("node %q is %s: placements need status %s", nodeID, node.Status, structs.NodeStatusReady)
+	case node.SchedulingEligibility == structs.NodeIneligible:
+		return false, fmt.Sprintf("node %q is %s for scheduling", nodeID, node.SchedulingEligibility)
+	}
+
+	removed := make(map[string]struct{}, len(plan.NodeUpdate[nodeID])+len(places))
+	for _, a := range plan.NodeUpdate[nodeID] {
+		removed[a.ID] = struct{}{}
+	}
+	for _, a := range places {
+		removed[a.ID] = struct{}{}
+	}
+	existing := snap.AllocsByNode(nodeID)
+	proposed := make([]*structs.Allocation, 0, len(existing)+len(places))
+	for _, a := range existing {
+		if a.TerminalStatus() {
+			continue
+		}
+		if _, gone := removed[a.ID]; gone {
+			continue
+		}
+		proposed = append(proposed, a)
+	}
+	proposed = append(proposed, places...)
+
+	ok, dimension, used := structs.AllocsFit(node, proposed)
+	if !ok {
+		free := node.Comparable()
+		return false, fmt.Sprintf("node %q: %s exhausted: allocations after the plan ask cpu=%d MHz memory=%d MB disk=%d MB of cpu=%d memory=%d disk=%d",
+			nodeID, dimension, used.CPU, used.MemoryMB, used.DiskMB, free.CPU, free.MemoryMB, free.DiskMB)
+	}
+	return true, ""
+}
