@@ -139,3 +139,12 @@ func registerNode(t *testing.T, s *Server, node *structs.Node) *structs.NodeUpda
 	}
 	return &resp
 }
+
+// unplaceableJob is a job no test node can run (it asks for another
+// datacenter): tests that place allocations by hand use it so that the
+// scheduler does not place its own.
+func unplaceableJob(id string, count, memoryMB int) *structs.Job {
+	j := testJob(id, count, memoryMB)
+	j.Datacenters = []string{"elsewhere"}
+	return j
+}

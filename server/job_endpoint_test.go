@@ -1,0 +1,159 @@
+package server
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/structs"
+)
+
+func TestJobEndpoint_BlockingListReturnsOnRegister(t *testing.T) {
+	s := startServer(t, testConfig(t.TempDir()))
+	var first structs.JobListResponse
+	if err := s.RPC("Job.List", &structs.JobListRequest{}, &first); err != nil {
+		t.Fatal(err)
+	}
+	if first.Index == 0 {
+		t.Fatalf("Job.List index = 0: an index of 0 would make callers spin")
+	}
+
+	type result struct {
+		resp structs.JobListResponse
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		r.err = s.RPC("Job.List", &structs.JobListRequest{QueryOptions: structs.QueryOptions{
+			MinQueryIndex: first.Index, MaxQueryTime: time.Minute,
+		}}, &r.resp)
+		done <- r
+	}()
+
+	// The query blocks while nothing changes...
+	select {
+	case r := <-done:
+		t.Fatalf("blocking Job.List returned before any change: %+v, %v", r.resp, r.err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	// ...and returns once a job is registered.
+	reg := registerJob(t, s, testJob("blocker", 1, 128))
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if len(r.resp.Jobs) != 1 || r.resp.Jobs[0].ID != "blocker" || r.resp.Index < reg.Index {
+			t.Errorf("blocking Job.List = %+v at %d, want job blocker at >= %d", r.resp.Jobs, r.resp.Index, reg.Index)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("blocking Job.List did not return after a registration")
+	}
+}
+
+func TestJobEndpoint_BlockingQueryTimesOut(t *testing.T) {
+	s := startServer(t, testConfig(t.TempDir()))
+	reg := registerJob(t, s, testJob("still", 1, 128))
+	var resp structs.JobListResponse
+	start := time.Now()
+	err := s.RPC("Job.List", &structs.JobListRequest{QueryOptions: structs.QueryOptions{
+		MinQueryIndex: reg.Index + 1000, MaxQueryTime: 100 * time.Millisecond,
+	}}, &resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) < 100*time.Millisecond {
+		t.Errorf("blocking query returned after %s, before its MaxQueryTime", time.Since(start))
+	}
+	if len(resp.Jobs) != 1 {
+		t.Errorf("timed-out query answered %d jobs, want the current 1", len(resp.Jobs))
+	}
+}
+
+func TestJobEndpoint_RegisterRejectsInvalidJobs(t *testing.T) {
+	s := startServer(t, testConfig(t.TempDir()))
+	for name, tc := range map[string]struct {
+		job  *structs.Job
+		want []string
+	}{
+		"no job":      {nil, []string{"the request carries no job"}},
+		"system type": {func() *structs.Job { j := testJob("sys", 1, 128); j.Type = structs.JobTypeSystem; return j }(), []string{`type = "system"`}},
+		"no ID and bad type": {func() *structs.Job { j := testJob("", 1, 128); j.Type = "weird"; return j }(),
+			[]string{`id = ""`, `type = "weird"`}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var resp structs.JobRegisterResponse
+			err := s.RPC("Job.Register", &structs.JobRegisterRequest{Job: tc.job}, &resp)
+			if err == nil {
+				t.Fatalf("Job.Register accepted an invalid job")
+			}
+			if !strings.HasPrefix(err.Error(), ErrInvalidJobPrefix) {
+				t.Errorf("error %q does not start with %q", err, ErrInvalidJobPrefix)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+	if jobs := s.state.Snapshot().Jobs(""); len(jobs) != 0 {
+		t.Errorf("invalid registrations stored %d jobs", len(jobs))
+	}
+}
+
+func TestJobEndpoint_EnforceIndex(t *testing.T) {
+	s := startServer(t, testConfig(t.TempDir()))
+	var resp structs.JobRegisterResponse
+	req := &structs.JobRegisterRequest{Job: testJob("cas", 1, 128), EnforceIndex: true, JobModifyIndex: 0}
+	if err := s.RPC("Job.Register", req, &resp); err != nil {
+		t.Fatalf("first register with index 0: %v", err)
+	}
+	if err := s.RPC("Job.Register", req, &resp); err == nil || !strings.Contains(err.Error(), "enforcing job modify index 0") {
+		t.Errorf("second register with index 0 = %v, want an enforce-index conflict", err)
+	}
+	changed := testJob("cas", 2, 128)
+	req = &structs.JobRegisterRequest{Job: changed, EnforceIndex: true, JobModifyIndex: resp.JobModifyIndex}
+	if err := s.RPC("Job.Register", req, &resp); err != nil {
+		t.Errorf("register with the current index: %v", err)
+	}
+}
+
+func TestJobEndpoint_DeregisterStopsOrPurges(t *testing.T) {
+	s := startServer(t, testConfig(t.TempDir()))
+	registerJob(t, s, testJob("stopme", 1, 128))
+	registerJob(t, s, testJob("purgeme", 1, 128))
+
+	var resp structs.JobDeregisterResponse
+	if err := s.RPC("Job.Deregister", &structs.JobDeregisterRequest{JobID: "stopme"}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	job := s.state.JobByID("stopme")
+	if job == nil || !job.Stop {
+		t.Errorf("after stop: job = %+v, want it kept with Stop set", job)
+	}
+	eval := s.state.Snapshot().EvalByID(resp.EvalID)
+	if eval == nil || eval.TriggeredBy != structs.EvalTriggerJobDeregister || eval.CreateIndex != resp.Index || job.ModifyIndex != resp.Index {
+		t.Errorf("stop eval = %+v, job modified at %d: want a job-deregister eval committed with the stop at %d", eval, job.ModifyIndex, resp.Index)
+	}
+
+	if err := s.RPC("Job.Deregister", &structs.JobDeregisterRequest{JobID: "purgeme", Purge: true}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if s.state.JobByID("purgeme") != nil {
+		t.Errorf("purged job still stored")
+	}
+	if s.state.Snapshot().EvalByID(resp.EvalID) == nil {
+		t.Errorf("purge stored no eval")
+	}
+
+	var get structs.SingleJobResponse
+	if err := s.RPC("Job.GetJob", &structs.JobSpecificRequest{JobID: "purgeme"}, &get); err != nil || get.Job != nil {
+		t.Errorf("Job.GetJob(purged) = %v, %v; want nil job, no error", get.Job, err)
+	}
+	var evals structs.JobEvaluationsResponse
+	if err := s.RPC("Job.Evaluations", &structs.JobSpecificRequest{JobID: "stopme"}, &evals); err != nil || len(evals.Evaluations) != 2 {
+		t.Errorf("Job.Evaluations(stopme) = %d evals, %v; want register and deregister", len(evals.Evaluations), err)
+	}
+}

@@ -1,0 +1,134 @@
+package server
+
+import (
+	"net"
+	"net/rpc"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
+	"github.com/hashicorp/yamux"
+	"github.com/orch-io/orch/structs"
+)
+
+// netRPCClient is a client as a client agent builds one: dial the RPC port,
+// say RPCTypeMultiplex, run a yamux client session, one stream per call.
+type netRPCClient struct {
+	session *yamux.Session
+}
+
+func dialRPC(t *testing.T, addr string) *netRPCClient {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	if _, err := conn.Write([]byte{structs.RPCTypeMultiplex}); err != nil {
+		t.Fatalf("writing the stream type: %v", err)
+	}
+	cfg := yamux.DefaultConfig()
+	cfg.LogOutput = nil
+	cfg.Logger = newStdLogger(testLogger(), "yamux")
+	session, err := yamux.Client(conn, cfg)
+	if err != nil {
+		t.Fatalf("yamux client: %v", err)
+	}
+	t.Cleanup(func() { session.Close() })
+	return &netRPCClient{session: session}
+}
+
+func (c *netRPCClient) call(method string, args, reply any) error {
+	stream, err := c.session.Open()
+	if err != nil {
+		return err
+	}
+	client := rpc.NewClientWithCodec(codec.MsgpackSpecRpc.ClientCodec(stream, structs.MsgpackHandle))
+	defer client.Close()
+	return client.Call(method, args, reply)
+}
+
+func TestRPC_OverTheNetwork(t *testing.T) {
+	s := startServer(t, testConfig(t.TempDir()))
+	c := dialRPC(t, s.RPCAddr())
+
+	var leader string
+	if err := c.call("Status.Leader", &structs.GenericRequest{}, &leader); err != nil {
+		t.Fatalf("Status.Leader: %v", err)
+	}
+	if leader != s.RPCAddr() {
+		t.Errorf("Status.Leader = %q, want %q", leader, s.RPCAddr())
+	}
+
+	var reg structs.JobRegisterResponse
+	if err := c.call("Job.Register", &structs.JobRegisterRequest{Job: testJob("net", 1, 128)}, &reg); err != nil {
+		t.Fatalf("Job.Register: %v", err)
+	}
+	var list structs.JobListResponse
+	if err := c.call("Job.List", &structs.JobListRequest{}, &list); err != nil {
+		t.Fatalf("Job.List: %v", err)
+	}
+	if len(list.Jobs) != 1 || list.Jobs[0].ID != "net" || list.Index < reg.Index || !list.KnownLeader {
+		t.Errorf("Job.List = %+v (meta %+v): want job net at index >= %d", list.Jobs, list.QueryMeta, reg.Index)
+	}
+
+	// Errors cross the wire as text that structs.IsErr recognises.
+	var dereg structs.JobDeregisterResponse
+	err := c.call("Job.Deregister", &structs.JobDeregisterRequest{JobID: "nope"}, &dereg)
+	if !structs.IsErr(err, structs.ErrNotFound) || err.Error() != `job "nope" not found` {
+		t.Errorf("Job.Deregister(unknown) = %v, want `job \"nope\" not found`", err)
+	}
+	if err := c.call("Job.Nope", &structs.GenericRequest{}, &leader); err == nil {
+		t.Errorf("calling an unknown method succeeded")
+	}
+
+	// Several calls in flight on one session.
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			var l structs.JobListResponse
+			errs <- c.call("Job.List", &structs.JobListRequest{}, &l)
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent Job.List: %v", err)
+		}
+	}
+}
+
+func TestRPC_UnknownStreamTypeIsClosed(t *testing.T) {
+	s := startServer(t, testConfig(t.TempDir()))
+	conn, err := net.Dial("tcp", s.RPCAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte{0x7f, 1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var buf [1]byte
+	if _, err := conn.Read(buf[:]); err == nil {
+		t.Errorf("the server answered a connection of unknown type instead of closing it")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Errorf("the server kept a connection of unknown type open")
+	}
+	// The server still serves others.
+	var leader string
+	if err := dialRPC(t, s.RPCAddr()).call("Status.Leader", &structs.GenericRequest{}, &leader); err != nil || leader == "" {
+		t.Errorf("Status.Leader after a bad connection = %q, %v", leader, err)
+	}
+}
+
+func TestRPC_InProcessCallsReturnCopies(t *testing.T) {
+	s := startServer(t, testConfig(t.TempDir()))
+	registerJob(t, s, testJob("copy", 1, 128))
+	var got structs.SingleJobResponse
+	if err := s.RPC("Job.GetJob", &structs.JobSpecificRequest{JobID: "copy"}, &got); err != nil {
+		t.Fatal(err)
+	}
+	got.Job.TaskGroups[0].Count = 99
+	if s.state.JobByID("copy").TaskGroups[0].Count != 1 {
+		t.Errorf("modifying an RPC reply changed the state store")
+	}
+}
