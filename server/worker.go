@@ -75,7 +75,7 @@ func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token st
 	seed1, seed2 := rand.Uint64(), rand.Uint64()
 	planner := &evalPlanner{w: w, ctx: ctx, evalID: eval.ID, token: token}
 	sched, err := scheduler.New(eval.Type, scheduler.Config{
-		Logger:  logger,
+		Logger:  w.logger, // the scheduler adds the eval's attributes itself
 		State:   snap,
 		Planner: planner,
 		Now:     time.Now(),

@@ -1,0 +1,62 @@
+package server
+
+import (
+	"testing"
+	"time"
+)
+
+func TestGossip_MembersListsThisServerAsLeader(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.Region, cfg.Datacenter, cfg.Version = "eu", "dc7", "1.2.3"
+	s := startServer(t, cfg)
+
+	m := s.Members()
+	if m.ServerName != cfg.NodeName || m.ServerRegion != "eu" || m.ServerDC != "dc7" {
+		t.Errorf("Members() header = %q/%q/%q, want %q/eu/dc7", m.ServerName, m.ServerRegion, m.ServerDC, cfg.NodeName)
+	}
+	if len(m.Members) != 1 {
+		t.Fatalf("Members() = %d members, want 1", len(m.Members))
+	}
+	me := m.Members[0]
+	want := map[string]string{
+		TagRole: "server", TagRegion: "eu", TagDC: "dc7", TagRPCAddr: s.RPCAddr(), TagVersion: "1.2.3", TagLeader: "true",
+	}
+	for k, v := range want {
+		if me.Tags[k] != v {
+			t.Errorf("tag %s = %q, want %q", k, me.Tags[k], v)
+		}
+	}
+	if me.Name != cfg.NodeName || me.Status != "alive" || me.Addr != "127.0.0.1" || me.Port == 0 {
+		t.Errorf("member = %+v, want this server alive on 127.0.0.1", me)
+	}
+}
+
+func TestGossip_JoinSeesTheOtherAgent(t *testing.T) {
+	a := startServer(t, testConfig(t.TempDir()))
+	cfg := testConfig(t.TempDir())
+	cfg.BootstrapExpect = 0 // never leads: only its gossip matters here
+	b, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Shutdown() })
+
+	if n, err := b.Join([]string{a.GossipAddr()}); err != nil || n != 1 {
+		t.Fatalf("Join = %d, %v; want 1 contacted", n, err)
+	}
+	waitFor(t, 10*time.Second, "both servers see each other", func() bool {
+		return len(a.Members().Members) == 2 && len(b.Members().Members) == 2
+	})
+	leaders := 0
+	for _, m := range a.Members().Members {
+		if m.Tags[TagLeader] == "true" {
+			leaders++
+			if m.Tags[TagRPCAddr] != a.RPCAddr() {
+				t.Errorf("leader tag on %s, want it on %s", m.Tags[TagRPCAddr], a.RPCAddr())
+			}
+		}
+	}
+	if leaders != 1 {
+		t.Errorf("%d members tagged leader, want 1", leaders)
+	}
+}
