@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -67,7 +68,8 @@ func sleeperJob() *structs.Job {
 }
 
 // taskPID waits for the task of alloc to have written a PID other than
-// notPID, with a live process, and returns it.
+// notPID, and for that process to have become sleep (during the exec its
+// environment reads empty), and returns it.
 func taskPID(t *testing.T, dataDir, allocID string, notPID int) int {
 	t.Helper()
 	path := filepath.Join(dataDir, "client", "allocs", allocID, "web", "pid")
@@ -78,7 +80,11 @@ func taskPID(t *testing.T, dataDir, allocID string, notPID int) int {
 			return false
 		}
 		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
-		return err == nil && pid != notPID && processAlive(pid)
+		if err != nil || pid == notPID || !processAlive(pid) {
+			return false
+		}
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		return err == nil && string(comm) == "sleep\n"
 	})
 	return pid
 }
@@ -202,6 +208,7 @@ func TestClientEndToEnd(t *testing.T) {
 		t.Errorf("after Shutdown the servers think a2 is %s, want still running", s)
 	}
 
+	queriesBefore := f.queryCount()
 	c2, err := NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -211,18 +218,18 @@ func TestClientEndToEnd(t *testing.T) {
 		t.Fatalf("node ID changed across a restart: %s → %s", nodeID, c2.NodeID())
 	}
 	newPID2 := taskPID(t, dataDir, a2.ID, pid2)
-	// Once the client has taken in the servers' current list (it blocks on a
-	// newer index), a2 runs exactly once and a1 not at all.
+	// Once the new client has registered and taken in the servers' current
+	// list (it blocks on a newer index), a2 runs exactly once and a1 not at all.
+	waitFor(t, "registration of the restarted client", func() bool { regs, _ := f.stats(); return regs == 2 })
 	idx := f.currentIndex()
-	waitFor(t, "the client to catch up with the servers", func() bool { return f.queriedSince(idx) })
+	waitFor(t, "the client to catch up with the servers", func() bool { return f.queriedSince(queriesBefore, idx) })
 	if got := processesOfAlloc(t, a2.ID); got != 1 {
-		t.Errorf("a2 runs %d times after the restart, want once", got)
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", newPID2))
+		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", newPID2))
+		t.Errorf("a2 runs %d times after the restart, want once; pid %d alive=%v environ %d bytes err %v stat %s", got, newPID2, processAlive(newPID2), len(env), err, stat)
 	}
 	if got := processesOfAlloc(t, a1.ID); got != 0 {
 		t.Errorf("the stopped a1 runs %d times after the restart", got)
-	}
-	if regs, _ := f.stats(); regs != 2 {
-		t.Errorf("%d registrations, want 2 (one per start)", regs)
 	}
 	waitClientStatus(t, f, a2.ID, structs.AllocClientStatusRunning)
 

@@ -236,12 +236,20 @@ func (f *fakeServer) stats() (registers int, heartbeats []time.Time) {
 	return f.registers, append([]time.Time(nil), f.heartbeats...)
 }
 
-// queriedSince reports whether a blocking query with MinQueryIndex >= index
-// arrived: the client has seen everything up to index and waits for more.
-func (f *fakeServer) queriedSince(index uint64) bool {
+// queryCount is the number of GetClientAllocs calls so far.
+func (f *fakeServer) queryCount() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, q := range f.queries {
+	return len(f.queries)
+}
+
+// queriedSince reports whether one of the GetClientAllocs calls after the
+// first skip had MinQueryIndex >= index: the client that made it has taken in
+// everything up to index and waits for more.
+func (f *fakeServer) queriedSince(skip int, index uint64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, q := range f.queries[skip:] {
 		if q >= index {
 			return true
 		}

@@ -125,7 +125,7 @@ func (ar *AllocRunner) Run() {
 		return
 	}
 	ar.mu.started = true
-	alloc := ar.mu.alloc
+	alloc := ar.mu.alloc.Copy() // the sync loop writes to ar.mu.alloc
 	ar.mu.Unlock()
 
 	go ar.syncLoop()
@@ -159,10 +159,14 @@ func (ar *AllocRunner) Run() {
 		return
 	}
 	ar.mu.tasks = trs
+	stop := ar.mu.alloc.ServerTerminal() // an Update during setup
 	ar.mu.Unlock()
 
 	for _, tr := range trs {
 		go tr.run()
+		if stop {
+			tr.kill(nil)
+		}
 	}
 	go func() {
 		for _, tr := range trs {
