@@ -85,6 +85,9 @@ func (d *RawExec) Start(ctx context.Context, cfg *driver.TaskConfig) (driver.Han
 		Setpgid: true,
 		// Tasks do not outlive the agent yet: should the agent die without
 		// stopping them, a restarted agent would start them a second time.
+		// (Linux sends it when the forking OS thread exits, which Go does only
+		// for goroutines that exit locked to their thread; the agent has none.
+		// The supervisor of DESIGN.md replaces this.)
 		Pdeathsig: syscall.SIGKILL,
 	}
 	if err := cmd.Start(); err != nil {
