@@ -38,31 +38,25 @@ func (c *Client) watchAllocs() {
 			err = c.reconcileAllocs(resp.Allocs)
 			if err == nil {
 				first = false
-				index = resp.Index
+				// At least 1, so that the next query blocks even while the
+				// servers have no allocation at all (index 0).
+				index = max(resp.Index, 1)
 			}
+		}
+		if err == nil {
+			failures = 0
+			continue
 		}
 
-		var wait time.Duration
-		switch {
-		case err != nil:
-			failures++
-			wait = backoff(c.cfg.RetryInterval, c.cfg.MaxRetryInterval, failures)
-			c.logger.Warn("watching allocations", "retry_in", wait, "error", err)
-		case index == 0:
-			// Nothing to block on: do not spin.
-			failures = 0
-			wait = c.cfg.RetryInterval
-		default:
-			failures = 0
-		}
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-c.ctx.Done():
-				t.Stop()
-				return
-			}
+		failures++
+		wait := backoff(c.cfg.RetryInterval, c.cfg.MaxRetryInterval, failures)
+		c.logger.Warn("watching allocations", "retry_in", wait, "error", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-c.ctx.Done():
+			t.Stop()
+			return
 		}
 	}
 }
