@@ -3,6 +3,9 @@ package jobspec
 import (
 	"reflect"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // configValue parses a job whose only task has `config { v = <expr> }`, with
@@ -103,5 +106,25 @@ func TestLengthCountsStringsObjectsAndCollections(t *testing.T) {
 		if got := configValue(t, "", expr, Options{}); got != want {
 			t.Errorf("%s = %#v, want %v", expr, got, want)
 		}
+	}
+}
+
+func TestRenderTraversal(t *testing.T) {
+	for _, src := range []string{`attr.kernel.name`, `env["HOME"]`, `attr.devices[0].name`, `NOMAD_ALLOC_ID`} {
+		trav, diags := hclsyntax.ParseTraversalAbs([]byte(src), "t.hcl", hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		if got := renderTraversal(trav); got != src {
+			t.Errorf("renderTraversal(%s) = %s", src, got)
+		}
+	}
+}
+
+func TestStringListRejectsNullElements(t *testing.T) {
+	src := "job \"j\" {\n  datacenters = [\"dc1\", null]\n  group \"g\" {\n    task \"t\" { driver = \"raw_exec\" }\n  }\n}\n"
+	_, err := Parse("job.hcl", []byte(src), Options{})
+	if want := `job.hcl:2:17: invalid value for "datacenters"; element 1 is null`; err == nil || err.Error() != want {
+		t.Fatalf("error %v, want %s", err, want)
 	}
 }
