@@ -1,12 +1,14 @@
 package jobspec
 
 import (
+	"bufio"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/orch-io/orch/structs"
@@ -164,4 +166,51 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestWebExampleRuns starts the web task's command with the client's
+// environment, reads its first line (the message, with the allocation ID the
+// shell expanded) and stops it.
+func TestWebExampleRuns(t *testing.T) {
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		t.Skip("no /bin/sh")
+	}
+	job, err := ParseFile("../examples/web.hcl", Options{Vars: []string{"message=checking"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := job.TaskGroups[0].Tasks[0]
+	var args []string
+	for _, a := range task.Config["args"].([]any) {
+		args = append(args, a.(string))
+	}
+	cmd := exec.Command(task.Config["command"].(string), args...)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "ORCH_ALLOC_ID=alloc-1"}
+	for k, v := range task.Env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	lines := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		lines <- line
+	}()
+	select {
+	case line := <-lines:
+		if !strings.Contains(line, "alloc-1: checking") {
+			t.Fatalf("first line %q, want the alloc ID and the message", line)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the web task printed nothing in 10s")
+	}
 }
