@@ -204,7 +204,6 @@ type NodeUpdateResponse struct {
 	// Servers lists the RPC addresses of the known servers.
 	Servers []string
 	WriteMeta
-	QueryMeta
 }
 
 // NodeSpecificRequest reads one node, or something of one node.

@@ -1,0 +1,90 @@
+package allocrunner
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// taskEnvInput is what a task's environment is made of.
+type taskEnvInput struct {
+	Alloc    *structs.Allocation
+	Task     *structs.Task
+	Node     *structs.Node
+	AllocDir string // the shared alloc directory
+	TaskDir  string // the task's local directory
+	Secrets  string // the task's secrets directory
+	AgentEnv []string
+}
+
+// buildTaskEnv returns a task's environment, "KEY=value" sorted by key: the
+// agent's environment (as Nomad's raw_exec passes it), overridden by the task's
+// env block, overridden by the variables orch sets, each under both the ORCH_
+// and the NOMAD_ prefix so that Nomad job files keep working. A task cannot
+// change what orch tells it about itself.
+func buildTaskEnv(in taskEnvInput) []string {
+	env := make(map[string]string, len(in.AgentEnv)+len(in.Task.Env)+32)
+	for _, kv := range in.AgentEnv {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			env[k] = v
+		}
+	}
+	for k, v := range in.Task.Env {
+		env[k] = v
+	}
+
+	a := in.Alloc
+	vars := map[string]string{
+		"ALLOC_ID":    a.ID,
+		"ALLOC_NAME":  a.Name,
+		"ALLOC_INDEX": strconv.Itoa(a.Index()),
+		"JOB_ID":      a.JobID,
+		"GROUP_NAME":  a.TaskGroup,
+		"TASK_NAME":   in.Task.Name,
+		"ALLOC_DIR":   in.AllocDir,
+		"TASK_DIR":    in.TaskDir,
+		"SECRETS_DIR": in.Secrets,
+	}
+	if a.Job != nil {
+		vars["JOB_NAME"] = a.Job.Name
+		vars["NAMESPACE"] = a.Job.Namespace
+		vars["REGION"] = a.Job.Region
+	}
+	if r := taskResources(a, in.Task); r != nil {
+		vars["CPU_LIMIT"] = strconv.Itoa(r.CPU)
+		vars["MEMORY_LIMIT"] = strconv.Itoa(r.MemoryMB)
+	}
+	if n := in.Node; n != nil {
+		vars["DC"] = n.Datacenter
+		vars["NODE_ID"] = n.ID
+		vars["NODE_NAME"] = n.Name
+	}
+	for k, v := range vars {
+		env["ORCH_"+k] = v
+		env["NOMAD_"+k] = v
+	}
+
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k + "=" + env[k]
+	}
+	return out
+}
+
+// taskResources is what the scheduler allocated to the task, or else what the
+// task asked for; nil if neither is known.
+func taskResources(a *structs.Allocation, t *structs.Task) *structs.Resources {
+	if a.AllocatedResources != nil {
+		if r := a.AllocatedResources.Tasks[t.Name]; r != nil {
+			return r
+		}
+	}
+	return t.Resources
+}

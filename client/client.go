@@ -1,0 +1,239 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/orch-io/orch/client/allocrunner"
+	"github.com/orch-io/orch/client/driver"
+	"github.com/orch-io/orch/client/driver/rawexec"
+	"github.com/orch-io/orch/client/state"
+	"github.com/orch-io/orch/structs"
+)
+
+// Client is the node agent. NewClient starts it; Shutdown stops it. Its
+// goroutines: the heartbeat loop (register, then heartbeat), the alloc watcher,
+// the alloc updater, and one garbage-collecting goroutine per allocation the
+// servers forgot, besides the alloc runners' own.
+type Client struct {
+	cfg       Config
+	logger    *slog.Logger
+	nodeID    string
+	secretID  string
+	db        *state.DB
+	allocsDir string
+	drivers   map[string]driver.Driver
+	updater   *allocUpdater
+
+	ctx    context.Context // canceled by Shutdown; every loop selects on it
+	cancel context.CancelFunc
+	// registered is closed after the first successful Node.Register: the
+	// watcher and the updater wait for it.
+	registered  chan struct{}
+	watcherDone chan struct{}
+	wg          sync.WaitGroup // heartbeat loop, updater, GC goroutines
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+
+	mu struct {
+		sync.Mutex
+		node    *structs.Node
+		runners map[string]*runnerEntry // by alloc ID
+	}
+}
+
+// runnerEntry is one allocation the client runs (or ran and still lists).
+type runnerEntry struct {
+	ar *allocrunner.AllocRunner
+	// destroying: the servers no longer list the allocation; it is being
+	// stopped and forgotten. Read and written only by the watcher goroutine.
+	destroying bool
+}
+
+// NewClient starts a client agent: it opens (or creates) the local state,
+// loads or mints the node's identity, fingerprints the machine, restarts the
+// allocations it was running before a restart, and starts registering with
+// the servers, heartbeating and watching for allocations. It returns without
+// waiting for the servers, which may not be reachable yet.
+func NewClient(cfg Config) (*Client, error) {
+	hostname, _ := os.Hostname()
+	cfg = cfg.withDefaults(hostname)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+
+	clientDir := filepath.Join(cfg.DataDir, "client")
+	allocsDir := filepath.Join(clientDir, "allocs")
+	if err := os.MkdirAll(allocsDir, 0o755); err != nil {
+		return nil, fmt.Errorf("client: data_dir %q: %w", cfg.DataDir, err)
+	}
+	db, err := state.Open(filepath.Join(clientDir, "state.db"))
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	id, err := loadOrCreateIdentity(db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	if cfg.NodeName == "" {
+		cfg.NodeName = "node-" + structs.ShortID(id.NodeID)
+	}
+
+	logger := cfg.Logger.With("node_id", id.NodeID)
+	c := &Client{
+		cfg:         cfg,
+		logger:      logger,
+		nodeID:      id.NodeID,
+		secretID:    id.SecretID,
+		db:          db,
+		allocsDir:   allocsDir,
+		drivers:     map[string]driver.Driver{rawexec.Name: rawexec.New(logger)},
+		registered:  make(chan struct{}),
+		watcherDone: make(chan struct{}),
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.updater = newAllocUpdater(c.callRPC, cfg, logger)
+	c.mu.runners = make(map[string]*runnerEntry)
+	c.mu.node = c.buildNode()
+
+	c.restoreAllocs()
+
+	c.wg.Add(2)
+	go c.heartbeatLoop()
+	go func() {
+		defer c.wg.Done()
+		c.updater.run(c.ctx, c.registered)
+	}()
+	go c.watchAllocs()
+	logger.Info("client started", "node_name", cfg.NodeName, "datacenter", cfg.Datacenter, "data_dir", cfg.DataDir)
+	return c, nil
+}
+
+// NodeID is the node's ID, the same across restarts on the same data dir.
+func (c *Client) NodeID() string { return c.nodeID }
+
+// Node returns a copy of the node as the client registers it.
+func (c *Client) Node() *structs.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.node.Copy()
+}
+
+// Shutdown stops the client: the loops stop, every task is stopped in parallel
+// (its kill signal, then SIGKILL after its kill timeout), pending status
+// updates are sent (best effort, bounded by ShutdownFlushTimeout) and the local
+// state is closed. The servers are not told the allocations ended: their
+// persisted state stays what it was (running), and the next NewClient on the
+// same data dir starts them again. Safe to call more than once; later calls
+// return the first one's result.
+func (c *Client) Shutdown() error {
+	c.shutdownOnce.Do(func() {
+		c.logger.Info("client shutting down")
+		c.cancel()
+		<-c.watcherDone // no runner is created after this
+
+		c.mu.Lock()
+		runners := make([]*allocrunner.AllocRunner, 0, len(c.mu.runners))
+		for _, e := range c.mu.runners {
+			runners = append(runners, e.ar)
+		}
+		c.mu.Unlock()
+		var wg sync.WaitGroup
+		for _, ar := range runners {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ar.Shutdown()
+			}()
+		}
+		wg.Wait()
+		c.wg.Wait()
+
+		select {
+		case <-c.registered:
+			ctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownFlushTimeout)
+			if err := c.updater.flush(ctx); err != nil {
+				c.logger.Warn("could not send the last allocation updates", "error", err)
+			}
+			cancel()
+		default:
+		}
+
+		c.shutdownErr = c.db.Close()
+		c.logger.Info("client stopped")
+	})
+	return c.shutdownErr
+}
+
+// callRPC calls the servers, giving up waiting when ctx ends. The call itself
+// cannot be interrupted: it finishes on its own goroutine, and its reply is
+// then dropped, so the caller must not read reply after an error.
+func (c *Client) callRPC(ctx context.Context, method string, args, reply any) error {
+	done := make(chan error, 1)
+	go func() { done <- c.cfg.Servers.RPC(method, args, reply) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// restoreAllocs creates a runner for every allocation in the local state and
+// runs it: unfinished ones start their unfinished tasks again; finished ones
+// just stay known, so the watcher does not run them a second time.
+func (c *Client) restoreAllocs() {
+	allocs, err := c.db.Allocations()
+	if err != nil {
+		c.logger.Error("restoring allocations", "error", err)
+	}
+	for _, a := range allocs {
+		ar := c.newAllocRunner(a)
+		c.mu.Lock()
+		c.mu.runners[a.ID] = &runnerEntry{ar: ar}
+		c.mu.Unlock()
+		c.logger.Info("restoring allocation", "alloc_id", a.ID, "job_id", a.JobID, "client_status", a.ClientStatus, "desired_status", a.DesiredStatus)
+		ar.Run()
+	}
+}
+
+// newAllocRunner returns a runner of alloc (which it keeps) wired to the local
+// state and the updater.
+func (c *Client) newAllocRunner(alloc *structs.Allocation) *allocrunner.AllocRunner {
+	return allocrunner.New(allocrunner.Config{
+		Alloc:     alloc,
+		Node:      c.Node(),
+		AllocsDir: c.allocsDir,
+		Drivers:   c.drivers,
+		Persist:   c.db.PutAllocation,
+		Send:      c.updater.update,
+		Logger:    c.logger,
+	})
+}
+
+// loadOrCreateIdentity returns the node identity saved in db, minting and
+// saving one on first start.
+func loadOrCreateIdentity(db *state.DB) (*state.NodeIdentity, error) {
+	id, err := db.NodeIdentity()
+	if err != nil {
+		return nil, err
+	}
+	if id != nil {
+		if id.NodeID == "" || id.SecretID == "" {
+			return nil, errors.New("state: saved node identity is incomplete")
+		}
+		return id, nil
+	}
+	id = &state.NodeIdentity{NodeID: structs.GenerateUUID(), SecretID: structs.GenerateUUID()}
+	if err := db.PutNodeIdentity(id); err != nil {
+		return nil, err
+	}
+	return id, nil
+}

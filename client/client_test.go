@@ -1,0 +1,367 @@
+package client
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/structs"
+)
+
+func testLogger(t *testing.T) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func testClientConfig(t *testing.T, servers RPCer, dataDir string) Config {
+	return Config{
+		DataDir:             dataDir,
+		NodeName:            "test-node",
+		Datacenter:          "dc1",
+		HTTPAddr:            "127.0.0.1:4646",
+		Meta:                map[string]string{"rack": "r1"},
+		Servers:             servers,
+		Logger:              testLogger(t),
+		RetryInterval:       20 * time.Millisecond,
+		MaxRetryInterval:    200 * time.Millisecond,
+		AllocUpdateInterval: 20 * time.Millisecond,
+		NoHeartbeatJitter:   true,
+	}
+}
+
+// sleeperJob is a service job whose task records its PID and sleeps.
+func sleeperJob() *structs.Job {
+	return &structs.Job{
+		ID: "sleeper", Name: "sleeper", Namespace: "default", Region: "global", Type: structs.JobTypeService,
+		TaskGroups: []*structs.TaskGroup{{
+			Name: "g", Count: 2,
+			Tasks: []*structs.Task{{
+				Name: "web", Driver: "raw_exec",
+				Config:      map[string]any{"command": "/bin/sh", "args": []any{"-c", "echo $$ > pid; exec sleep 1000"}},
+				Resources:   &structs.Resources{CPU: 100, MemoryMB: 32},
+				KillTimeout: 5 * time.Second, KillSignal: "SIGTERM",
+			}},
+		}},
+	}
+}
+
+// taskPID waits for the task of alloc to have written a PID other than
+// notPID, and for that process to have become sleep (during the exec its
+// environment reads empty), and returns it.
+func taskPID(t *testing.T, dataDir, allocID string, notPID int) int {
+	t.Helper()
+	path := filepath.Join(dataDir, "client", "allocs", allocID, "web", "pid")
+	var pid int
+	waitFor(t, "pid of alloc "+allocID, func() bool {
+		b, err := os.ReadFile(path)
+		if err != nil || !bytes.HasSuffix(b, []byte("\n")) {
+			return false
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid == notPID || !processAlive(pid) {
+			return false
+		}
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		return err == nil && string(comm) == "sleep\n"
+	})
+	return pid
+}
+
+func processAlive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
+}
+
+// processesOfAlloc counts the live processes whose environment names allocID.
+func processesOfAlloc(t *testing.T, allocID string) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []byte("ORCH_ALLOC_ID=" + allocID + "\x00")
+	n := 0
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err == nil && bytes.Contains(env, want) {
+			n++
+		}
+	}
+	return n
+}
+
+func waitClientStatus(t *testing.T, f *fakeServer, allocID string, want structs.AllocClientStatus) *structs.Allocation {
+	t.Helper()
+	var a *structs.Allocation
+	waitFor(t, "alloc "+allocID+" "+string(want)+" on the server", func() bool {
+		a = f.alloc(allocID)
+		return a != nil && a.ClientStatus == want
+	})
+	return a
+}
+
+func TestClientEndToEnd(t *testing.T) {
+	const ttl = time.Second
+	f := newFakeServer(t, ttl)
+	dataDir := t.TempDir()
+	cfg := testClientConfig(t, f, dataDir)
+
+	c, err := NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown()
+	nodeID := c.NodeID()
+
+	// Registration, with the fingerprint.
+	waitFor(t, "registration", func() bool { return f.node(nodeID) != nil })
+	n := f.node(nodeID)
+	if n.Name != "test-node" || n.Datacenter != "dc1" || n.HTTPAddr != "127.0.0.1:4646" || n.Meta["rack"] != "r1" ||
+		n.Status != structs.NodeStatusReady || n.SecretID == "" {
+		t.Errorf("registered node = %+v", n)
+	}
+	if n.Attributes["driver.raw_exec"] != "1" || n.Attributes["kernel.name"] != "linux" || n.Attributes["unique.hostname"] == "" {
+		t.Errorf("attributes = %v", n.Attributes)
+	}
+	if d := n.Drivers["raw_exec"]; d == nil || !d.Detected || !d.Healthy {
+		t.Errorf("drivers = %v", n.Drivers)
+	}
+	if r := n.NodeResources; r == nil || r.CPU <= 0 || r.MemoryMB <= 0 || r.DiskMB <= 0 {
+		t.Errorf("resources = %+v", r)
+	}
+	if got := c.Node(); got.ID != nodeID || got.Attributes["cpu.numcores"] == "" {
+		t.Errorf("Node() = %+v", got)
+	}
+
+	// Heartbeats, well within the TTL.
+	waitFor(t, "3 heartbeats", func() bool { _, hb := f.stats(); return len(hb) >= 3 })
+	_, hbs := f.stats()
+	for i := 1; i < len(hbs); i++ {
+		if gap := hbs[i].Sub(hbs[i-1]); gap >= ttl || gap < ttl/4 {
+			t.Errorf("heartbeats %d and %d are %v apart; want about %v (TTL %v)", i-1, i, gap, ttl/2, ttl)
+		}
+	}
+
+	// Two allocations: both run, the servers hear they run.
+	job := sleeperJob()
+	a1 := f.addAlloc(nodeID, job, 0)
+	a2 := f.addAlloc(nodeID, job, 1)
+	waitClientStatus(t, f, a1.ID, structs.AllocClientStatusRunning)
+	running := waitClientStatus(t, f, a2.ID, structs.AllocClientStatusRunning)
+	if ts := running.TaskStates["web"]; ts == nil || ts.State != structs.TaskStateRunning {
+		t.Errorf("task state on the server = %+v", ts)
+	}
+	pid1 := taskPID(t, dataDir, a1.ID, 0)
+	pid2 := taskPID(t, dataDir, a2.ID, 0)
+	if processesOfAlloc(t, a1.ID) != 1 || processesOfAlloc(t, a2.ID) != 1 {
+		t.Fatalf("processes: %d of a1, %d of a2; want 1 each", processesOfAlloc(t, a1.ID), processesOfAlloc(t, a2.ID))
+	}
+
+	// The servers stop a1: its process ends, it is complete.
+	f.stopAlloc(a1.ID)
+	done := waitClientStatus(t, f, a1.ID, structs.AllocClientStatusComplete)
+	waitFor(t, "a1's process to end", func() bool { return !processAlive(pid1) })
+	if ts := done.TaskStates["web"]; ts.State != structs.TaskStateDead || ts.Failed {
+		t.Errorf("a1 task state = %+v", ts)
+	}
+	if !processAlive(pid2) {
+		t.Fatal("a2's process died with a1")
+	}
+
+	// Agent restart: tasks are stopped, the servers are not told they ended.
+	if err := c.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if processAlive(pid2) {
+		t.Error("a2's process survived Shutdown")
+	}
+	if s := f.alloc(a2.ID).ClientStatus; s != structs.AllocClientStatusRunning {
+		t.Errorf("after Shutdown the servers think a2 is %s, want still running", s)
+	}
+
+	queriesBefore := f.queryCount()
+	c2, err := NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Shutdown()
+	if c2.NodeID() != nodeID {
+		t.Fatalf("node ID changed across a restart: %s → %s", nodeID, c2.NodeID())
+	}
+	newPID2 := taskPID(t, dataDir, a2.ID, pid2)
+	// Once the new client has registered and taken in the servers' current
+	// list (it blocks on a newer index), a2 runs exactly once and a1 not at all.
+	waitFor(t, "registration of the restarted client", func() bool { regs, _ := f.stats(); return regs == 2 })
+	idx := f.currentIndex()
+	waitFor(t, "the client to catch up with the servers", func() bool { return f.queriedSince(queriesBefore, idx) })
+	if got := processesOfAlloc(t, a2.ID); got != 1 {
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", newPID2))
+		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", newPID2))
+		t.Errorf("a2 runs %d times after the restart, want once; pid %d alive=%v environ %d bytes err %v stat %s", got, newPID2, processAlive(newPID2), len(env), err, stat)
+	}
+	if got := processesOfAlloc(t, a1.ID); got != 0 {
+		t.Errorf("the stopped a1 runs %d times after the restart", got)
+	}
+	waitClientStatus(t, f, a2.ID, structs.AllocClientStatusRunning)
+
+	// The servers garbage-collect both: their directories go, a2's process ends.
+	f.removeAlloc(a1.ID)
+	f.removeAlloc(a2.ID)
+	for _, id := range []string{a1.ID, a2.ID} {
+		dir := filepath.Join(dataDir, "client", "allocs", id)
+		waitFor(t, "alloc dir "+id+" removed", func() bool { _, err := os.Stat(dir); return os.IsNotExist(err) })
+	}
+	waitFor(t, "a2's process to end", func() bool { return !processAlive(newPID2) })
+
+	if err := c2.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	// Forgotten allocations stay forgotten.
+	c3, err := NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c3.Shutdown()
+	c3.mu.Lock()
+	left := len(c3.mu.runners)
+	c3.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d allocations restored after they were garbage-collected", left)
+	}
+}
+
+func TestClientRegistersAgainWhenServersForgetTheNode(t *testing.T) {
+	f := newFakeServer(t, 200*time.Millisecond)
+	c, err := NewClient(testClientConfig(t, f, t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown()
+	waitFor(t, "registration", func() bool { return f.node(c.NodeID()) != nil })
+	f.forgetNode(c.NodeID())
+	waitFor(t, "registration again", func() bool { regs, _ := f.stats(); return regs == 2 && f.node(c.NodeID()) != nil })
+}
+
+func TestClientRetriesUntilServersAnswer(t *testing.T) {
+	// Servers that fail the first calls: the client keeps trying and gets in.
+	f := newFakeServer(t, time.Second)
+	flaky := &flakyServers{next: f, failures: 3}
+	c, err := NewClient(testClientConfig(t, flaky, t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown()
+	waitFor(t, "registration", func() bool { return f.node(c.NodeID()) != nil })
+}
+
+// flakyServers fails the first failures calls, then passes them on.
+type flakyServers struct {
+	next     RPCer
+	mu       sync.Mutex
+	failures int
+}
+
+func (s *flakyServers) RPC(method string, args, reply any) error {
+	s.mu.Lock()
+	fail := s.failures > 0
+	s.failures--
+	s.mu.Unlock()
+	if fail {
+		return errors.New("connection refused")
+	}
+	return s.next.RPC(method, args, reply)
+}
+
+func TestShutdownWithoutServers(t *testing.T) {
+	// Nothing answers: Shutdown still returns promptly.
+	c, err := NewClient(testClientConfig(t, &flakyServers{failures: 1 << 30}, t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Shutdown(); err != nil {
+		t.Fatalf("second Shutdown: %v", err)
+	}
+}
+
+func TestNewClientConfigErrors(t *testing.T) {
+	_, err := NewClient(Config{RetryInterval: -time.Second})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"data_dir: required", "servers: required", "retry_interval = -1s: must not be negative"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
+func TestHeartbeatInterval(t *testing.T) {
+	cases := []struct {
+		ttl    time.Duration
+		jitter float64
+		want   time.Duration
+	}{
+		{10 * time.Second, 0, 5 * time.Second},
+		{10 * time.Second, 0.5, 5500 * time.Millisecond},
+		{10 * time.Second, 0.999, 5999 * time.Millisecond},
+		{0, 0, defaultHeartbeatTTL / 2},
+	}
+	for _, tc := range cases {
+		got := heartbeatInterval(tc.ttl, tc.jitter)
+		if got.Round(time.Millisecond) != tc.want {
+			t.Errorf("heartbeatInterval(%v, %v) = %v, want %v", tc.ttl, tc.jitter, got, tc.want)
+		}
+		ttl := tc.ttl
+		if ttl == 0 {
+			ttl = defaultHeartbeatTTL
+		}
+		if got >= ttl {
+			t.Errorf("interval %v not within TTL %v", got, ttl)
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	base, limit := 100*time.Millisecond, time.Second
+	want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second}
+	for i, w := range want {
+		if got := backoff(base, limit, i+1); got != w {
+			t.Errorf("backoff after %d failures = %v, want %v", i+1, got, w)
+		}
+	}
+	if got := backoff(base, limit, 1000); got != limit {
+		t.Errorf("backoff(1000) = %v", got)
+	}
+}

@@ -1,0 +1,127 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// RPCer is how the client reaches the servers: the agent passes the in-process
+// *server.Server in dev mode, or an *RPCClient over the network. Calls pass
+// pointers to the request and reply types of structs/rpc.go. RPC may block (a
+// blocking query waits up to its MaxQueryTime); the client never calls it with
+// a lock held and stops waiting for it on Shutdown.
+type RPCer interface {
+	RPC(method string, args, reply any) error
+}
+
+// Config configures a Client. The zero value of every optional field means its
+// default (see DefaultConfig); NewClient fills them in.
+type Config struct {
+	// DataDir holds the client's state: DataDir/client/state.db and
+	// DataDir/client/allocs/<alloc-id>/. Required.
+	DataDir string
+	// NodeName defaults to the hostname.
+	NodeName string
+	// Datacenter defaults to "dc1".
+	Datacenter string
+	// Region is sent with every RPC; empty lets the servers use their own.
+	Region    string
+	NodeClass string
+	Meta      map[string]string
+	// HTTPAddr is the agent's HTTP address ("host:port"), reported in the Node.
+	HTTPAddr string
+	// Servers is how the client calls the servers. Required.
+	Servers RPCer
+	// Logger defaults to discarding.
+	Logger *slog.Logger
+
+	// Tuning; tests shorten these.
+
+	// RetryInterval is the wait after a first failed RPC, doubling on every
+	// further failure up to MaxRetryInterval. Default 1s and 30s.
+	RetryInterval    time.Duration
+	MaxRetryInterval time.Duration
+	// AllocUpdateInterval is how long status updates are gathered before they
+	// are sent together; a terminal status is sent at once. Default 200ms.
+	AllocUpdateInterval time.Duration
+	// AllocQueryWait is the MaxQueryTime of the blocking query for the node's
+	// allocations. Default 5m.
+	AllocQueryWait time.Duration
+	// ShutdownFlushTimeout bounds sending the last status updates on Shutdown.
+	// Default 2s.
+	ShutdownFlushTimeout time.Duration
+	// NoHeartbeatJitter makes heartbeats exactly half the TTL apart (tests).
+	NoHeartbeatJitter bool
+}
+
+// DefaultConfig returns the defaults of every optional field.
+func DefaultConfig() Config {
+	return Config{
+		Datacenter:           "dc1",
+		RetryInterval:        time.Second,
+		MaxRetryInterval:     30 * time.Second,
+		AllocUpdateInterval:  200 * time.Millisecond,
+		AllocQueryWait:       5 * time.Minute,
+		ShutdownFlushTimeout: 2 * time.Second,
+	}
+}
+
+// withDefaults returns cfg with its unset optional fields set to the defaults,
+// and NodeName to hostname if unset.
+func (cfg Config) withDefaults(hostname string) Config {
+	d := DefaultConfig()
+	if cfg.NodeName == "" {
+		cfg.NodeName = hostname
+	}
+	if cfg.Datacenter == "" {
+		cfg.Datacenter = d.Datacenter
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RetryInterval == 0 {
+		cfg.RetryInterval = d.RetryInterval
+	}
+	if cfg.MaxRetryInterval == 0 {
+		cfg.MaxRetryInterval = d.MaxRetryInterval
+	}
+	if cfg.AllocUpdateInterval == 0 {
+		cfg.AllocUpdateInterval = d.AllocUpdateInterval
+	}
+	if cfg.AllocQueryWait == 0 {
+		cfg.AllocQueryWait = d.AllocQueryWait
+	}
+	if cfg.ShutdownFlushTimeout == 0 {
+		cfg.ShutdownFlushTimeout = d.ShutdownFlushTimeout
+	}
+	return cfg
+}
+
+// Validate reports every problem of cfg at once. It fills nothing in.
+func (cfg Config) Validate() error {
+	var errs []error
+	if cfg.DataDir == "" {
+		errs = append(errs, errors.New("client config: data_dir: required"))
+	}
+	if cfg.Servers == nil {
+		errs = append(errs, errors.New("client config: servers: required (an RPC connection to the servers)"))
+	}
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"retry_interval", cfg.RetryInterval}, {"max_retry_interval", cfg.MaxRetryInterval},
+		{"alloc_update_interval", cfg.AllocUpdateInterval}, {"alloc_query_wait", cfg.AllocQueryWait},
+		{"shutdown_flush_timeout", cfg.ShutdownFlushTimeout},
+	} {
+		if f.d < 0 {
+			errs = append(errs, fmt.Errorf("client config: %s = %v: must not be negative", f.name, f.d))
+		}
+	}
+	if cfg.MaxRetryInterval > 0 && cfg.RetryInterval > cfg.MaxRetryInterval {
+		errs = append(errs, fmt.Errorf("client config: retry_interval = %v: must not exceed max_retry_interval (%v)", cfg.RetryInterval, cfg.MaxRetryInterval))
+	}
+	return errors.Join(errs...)
+}

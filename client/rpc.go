@@ -1,0 +1,194 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/rpc"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
+	"github.com/hashicorp/yamux"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// rpcDialTimeout bounds connecting to one server.
+const rpcDialTimeout = 5 * time.Second
+
+// ErrRPCClosed is returned by RPC after Close.
+var ErrRPCClosed = errors.New("client: rpc client closed")
+
+// RPCClient calls the servers' RPC endpoints over the network: one TCP
+// connection to one server at a time, opened with the structs.RPCTypeMultiplex
+// byte and carrying a yamux session; each call is a yamux stream speaking
+// net/rpc with the msgpack codec. The session is shared by all calls and
+// reopened (on the next server in turn) when it fails.
+//
+// Safe for concurrent use. It implements RPCer.
+type RPCClient struct {
+	logger   *slog.Logger
+	yamuxCfg *yamux.Config
+
+	mu struct {
+		sync.Mutex
+		servers []string
+		next    int // index in servers of the server to try first
+		session *yamux.Session
+		addr    string // the session's server
+		closed  bool
+	}
+}
+
+var _ RPCer = (*RPCClient)(nil)
+
+// NewRPCClient returns a client of the servers at the given RPC addresses
+// ("host:port"). It does not connect until the first call.
+func NewRPCClient(servers []string, logger *slog.Logger) (*RPCClient, error) {
+	if len(servers) == 0 {
+		return nil, errors.New("client: rpc client: no server addresses")
+	}
+	for i, s := range servers {
+		if _, _, err := net.SplitHostPort(s); err != nil {
+			return nil, fmt.Errorf("client: rpc client: servers[%d] = %q: must be host:port: %w", i, s, err)
+		}
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg := yamux.DefaultConfig()
+	cfg.LogOutput = nil
+	cfg.Logger = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+	c := &RPCClient{logger: logger, yamuxCfg: cfg}
+	c.mu.servers = append([]string(nil), servers...)
+	return c, nil
+}
+
+// RPC calls method with args and fills reply. An error the server's method
+// returned comes back as an rpc.ServerError (compare with structs.IsErr). A
+// connection that fails is dropped; a call that failed on a session that had
+// served earlier calls is tried once more on a new connection, since the
+// session may have died unnoticed (a server restart).
+func (c *RPCClient) RPC(method string, args, reply any) error {
+	for attempt := 0; ; attempt++ {
+		sess, fresh, err := c.getSession()
+		if err != nil {
+			return err
+		}
+		err = c.call(sess, method, args, reply)
+		var serverErr rpc.ServerError
+		if err == nil || errors.As(err, &serverErr) {
+			return err
+		}
+		c.dropSession(sess, err)
+		if fresh || attempt > 0 {
+			return fmt.Errorf("rpc %s: %w", method, err)
+		}
+	}
+}
+
+func (c *RPCClient) call(sess *yamux.Session, method string, args, reply any) error {
+	stream, err := sess.OpenStream()
+	if err != nil {
+		return err
+	}
+	rc := rpc.NewClientWithCodec(codec.MsgpackSpecRpc.ClientCodec(stream, structs.MsgpackHandle))
+	defer rc.Close() // closes the stream
+	return rc.Call(method, args, reply)
+}
+
+// getSession returns the shared session, connecting first if there is none.
+// fresh reports that it was made by this call.
+func (c *RPCClient) getSession() (sess *yamux.Session, fresh bool, err error) {
+	c.mu.Lock()
+	if c.mu.closed {
+		c.mu.Unlock()
+		return nil, false, ErrRPCClosed
+	}
+	if s := c.mu.session; s != nil && !s.IsClosed() {
+		c.mu.Unlock()
+		return s, false, nil
+	}
+	servers := append([]string(nil), c.mu.servers...)
+	first := c.mu.next
+	c.mu.Unlock()
+
+	// Connect without the lock; if another call connected meanwhile, its session wins.
+	var errs []error
+	for i := range servers {
+		idx := (first + i) % len(servers)
+		s, err := c.dial(servers[idx])
+		if err != nil {
+			c.logger.Warn("cannot reach server", "server", servers[idx], "error", err)
+			errs = append(errs, err)
+			continue
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.mu.closed {
+			s.Close()
+			return nil, false, ErrRPCClosed
+		}
+		if cur := c.mu.session; cur != nil && !cur.IsClosed() {
+			s.Close()
+			return cur, false, nil
+		}
+		c.mu.session, c.mu.addr, c.mu.next = s, servers[idx], idx
+		c.logger.Debug("connected to server", "server", servers[idx])
+		return s, true, nil
+	}
+	return nil, false, fmt.Errorf("client: no server reachable: %w", errors.Join(errs...))
+}
+
+// dial opens a multiplexed RPC session to addr.
+func (c *RPCClient) dial(addr string) (*yamux.Session, error) {
+	conn, err := net.DialTimeout("tcp", addr, rpcDialTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.SetWriteDeadline(time.Now().Add(rpcDialTimeout)); err == nil {
+		_, err = conn.Write([]byte{structs.RPCTypeMultiplex})
+		if err == nil {
+			err = conn.SetWriteDeadline(time.Time{})
+		}
+	}
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("%s: %w", addr, err)
+	}
+	s, err := yamux.Client(conn, c.yamuxCfg)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("%s: %w", addr, err)
+	}
+	return s, nil
+}
+
+// dropSession closes sess after a failure and, if it is still the shared one,
+// forgets it and moves to the next server.
+func (c *RPCClient) dropSession(sess *yamux.Session, cause error) {
+	c.mu.Lock()
+	if c.mu.session == sess {
+		c.logger.Warn("dropping connection to server", "server", c.mu.addr, "error", cause)
+		c.mu.session = nil
+		c.mu.next = (c.mu.next + 1) % len(c.mu.servers)
+	}
+	c.mu.Unlock()
+	sess.Close()
+}
+
+// Close closes the connection; calls in flight fail, later calls return
+// ErrRPCClosed.
+func (c *RPCClient) Close() error {
+	c.mu.Lock()
+	s := c.mu.session
+	c.mu.session = nil
+	c.mu.closed = true
+	c.mu.Unlock()
+	if s != nil {
+		return s.Close()
+	}
+	return nil
+}

@@ -1,0 +1,159 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// schemaVersion is the layout this code reads and writes. A file written by a
+// newer layout is refused rather than misread.
+const schemaVersion = 1
+
+// Buckets and keys.
+var (
+	metaBucket   = []byte("meta")   // "version" → decimal schema version
+	nodeBucket   = []byte("node")   // "identity" → NodeIdentity
+	allocsBucket = []byte("allocs") // alloc ID → Allocation (with Job, ClientStatus, TaskStates)
+
+	versionKey  = []byte("version")
+	identityKey = []byte("identity")
+)
+
+// ErrLocked is returned by Open when another process holds the file.
+var ErrLocked = errors.New("state: database is locked by another process")
+
+// NodeIdentity is who the node is to the servers; generated once.
+type NodeIdentity struct {
+	NodeID   string
+	SecretID string
+}
+
+// DB is the client's state database.
+type DB struct {
+	db *bolt.DB
+}
+
+// Open opens (creating if needed) the state database at path.
+func Open(path string) (*DB, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("%w: %s", ErrLocked, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{metaBucket, nodeBucket, allocsBucket} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(metaBucket)
+		v := meta.Get(versionKey)
+		if v == nil {
+			return meta.Put(versionKey, []byte(strconv.Itoa(schemaVersion)))
+		}
+		n, err := strconv.Atoi(string(v))
+		if err != nil || n > schemaVersion {
+			return fmt.Errorf("schema version %q: this agent reads version %d or older", v, schemaVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state: %s: %w", path, err)
+	}
+	return &DB{db: db}, nil
+}
+
+// Close closes the database. Nothing may use the DB afterwards.
+func (d *DB) Close() error { return d.db.Close() }
+
+// NodeIdentity returns the node's identity, or nil if none was saved yet.
+func (d *DB) NodeIdentity() (*NodeIdentity, error) {
+	var id *NodeIdentity
+	err := d.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(nodeBucket).Get(identityKey)
+		if v == nil {
+			return nil
+		}
+		id = &NodeIdentity{}
+		return structs.Decode(v, id)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state: reading node identity: %w", err)
+	}
+	return id, nil
+}
+
+// PutNodeIdentity saves the node's identity.
+func (d *DB) PutNodeIdentity(id *NodeIdentity) error {
+	return d.put(nodeBucket, identityKey, id)
+}
+
+// PutAllocation saves an allocation, replacing what was saved under its ID. The
+// DB keeps no reference to a.
+func (d *DB) PutAllocation(a *structs.Allocation) error {
+	if a.ID == "" {
+		return errors.New("state: allocation without an ID")
+	}
+	return d.put(allocsBucket, []byte(a.ID), a)
+}
+
+// DeleteAllocation forgets an allocation; forgetting an unknown one is not an
+// error.
+func (d *DB) DeleteAllocation(id string) error {
+	return d.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(allocsBucket).Delete([]byte(id))
+	})
+}
+
+// Allocations returns every saved allocation, sorted by ID; the caller owns
+// them. Entries that cannot be decoded are left out and named in the error,
+// which comes back with the ones that could: one corrupt entry must not stop
+// the agent from restoring the others.
+func (d *DB) Allocations() ([]*structs.Allocation, error) {
+	var out []*structs.Allocation
+	var bad []string
+	err := d.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(allocsBucket).ForEach(func(k, v []byte) error {
+			a := &structs.Allocation{}
+			if err := structs.Decode(v, a); err != nil {
+				bad = append(bad, fmt.Sprintf("%s: %v", k, err))
+				return nil
+			}
+			out = append(out, a)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state: reading allocations: %w", err)
+	}
+	slices.SortFunc(out, func(a, b *structs.Allocation) int { return strings.Compare(a.ID, b.ID) })
+	if len(bad) > 0 {
+		return out, fmt.Errorf("state: %d allocation(s) could not be decoded: %s", len(bad), strings.Join(bad, "; "))
+	}
+	return out, nil
+}
+
+func (d *DB) put(bucket, key []byte, v any) error {
+	buf, err := structs.Encode(v)
+	if err != nil {
+		return fmt.Errorf("state: encoding %s/%s: %w", bucket, key, err)
+	}
+	err = d.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucket).Put(key, buf)
+	})
+	if err != nil {
+		return fmt.Errorf("state: writing %s/%s: %w", bucket, key, err)
+	}
+	return nil
+}

@@ -1,0 +1,255 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// Config is the agent's configuration: DefaultConfig (or DevConfig), then
+// each -config file applied over it with ApplyFile, then command-line flags,
+// then Validate. Nothing fills defaults after DefaultConfig.
+type Config struct {
+	DataDir    string // where the server's Raft data and the client's state live; required unless DevMode
+	BindAddr   string // IP address every listener binds to
+	Datacenter string
+	Region     string
+	NodeName   string // "" means the host name, resolved by the agent at start
+	Ports      Ports
+	Server     ServerConfig
+	Client     ClientConfig
+	LogLevel   string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
+	// DevMode is `orch agent -dev`: everything on 127.0.0.1, data in a
+	// temporary directory. It is never read from a file.
+	DevMode bool
+}
+
+// Ports are the TCP (and, for Serf, UDP) ports the agent listens on.
+type Ports struct {
+	HTTP int // public HTTP API
+	RPC  int // Raft and internal RPC
+	Serf int // gossip (memberlist)
+}
+
+// ServerConfig is the server half of the agent.
+type ServerConfig struct {
+	Enabled bool
+	// BootstrapExpect is the number of servers to wait for before the first
+	// leader election (1 for a single server).
+	BootstrapExpect int
+}
+
+// ClientConfig is the client half of the agent.
+type ClientConfig struct {
+	Enabled bool
+}
+
+// Default ports, as in Nomad.
+const (
+	DefaultHTTPPort = 4646
+	DefaultRPCPort  = 4647
+	DefaultSerfPort = 4648
+)
+
+// logLevels are the accepted log_level values, upper case.
+var logLevels = []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR"}
+
+// DefaultConfig returns Nomad's defaults: bind 0.0.0.0, datacenter "dc1",
+// region "global", ports 4646/4647/4648, log level INFO, neither server nor
+// client enabled and no data_dir (so it does not pass Validate until a file
+// or flags enable something and say where the data goes).
+func DefaultConfig() *Config {
+	return &Config{
+		BindAddr:   "0.0.0.0",
+		Datacenter: "dc1",
+		Region:     "global",
+		Ports:      Ports{HTTP: DefaultHTTPPort, RPC: DefaultRPCPort, Serf: DefaultSerfPort},
+		LogLevel:   "INFO",
+	}
+}
+
+// DevConfig is DefaultConfig for `orch agent -dev`: bound to 127.0.0.1, a
+// server that elects itself (bootstrap_expect 1) and a client in one process.
+func DevConfig() *Config {
+	c := DefaultConfig()
+	c.BindAddr = "127.0.0.1"
+	c.Server = ServerConfig{Enabled: true, BootstrapExpect: 1}
+	c.Client = ClientConfig{Enabled: true}
+	c.DevMode = true
+	return c
+}
+
+// fileConfig is the shape of an agent configuration file. Pointers tell
+// "absent" from zero, so that only what a file sets changes the Config.
+type fileConfig struct {
+	DataDir    *string     `hcl:"data_dir,optional"`
+	BindAddr   *string     `hcl:"bind_addr,optional"`
+	Datacenter *string     `hcl:"datacenter,optional"`
+	Region     *string     `hcl:"region,optional"`
+	Name       *string     `hcl:"name,optional"`
+	LogLevel   *string     `hcl:"log_level,optional"`
+	Ports      *filePorts  `hcl:"ports,block"`
+	Server     *fileServer `hcl:"server,block"`
+	Client     *fileClient `hcl:"client,block"`
+}
+
+type filePorts struct {
+	HTTP *int `hcl:"http,optional"`
+	RPC  *int `hcl:"rpc,optional"`
+	Serf *int `hcl:"serf,optional"`
+}
+
+type fileServer struct {
+	Enabled         *bool `hcl:"enabled,optional"`
+	BootstrapExpect *int  `hcl:"bootstrap_expect,optional"`
+}
+
+type fileClient struct {
+	Enabled *bool `hcl:"enabled,optional"`
+}
+
+// ApplyFile reads the agent configuration file at path (HCL, or JSON when the
+// name ends in .json) and sets in c what the file sets: data_dir, bind_addr,
+// datacenter, region, name, log_level, ports { http rpc serf },
+// server { enabled bootstrap_expect }, client { enabled }. Unknown attributes
+// and blocks, values of the wrong type and duplicate blocks are errors, listed
+// one per line as `file:line:col: summary; detail`. On any error c is left
+// unchanged. Values are checked by Validate, not here.
+func (c *Config) ApplyFile(path string) error {
+	parser := hclparse.NewParser()
+	var (
+		file  *hcl.File
+		diags hcl.Diagnostics
+	)
+	if strings.HasSuffix(path, ".json") {
+		file, diags = parser.ParseJSONFile(path)
+	} else {
+		file, diags = parser.ParseHCLFile(path)
+	}
+	if diags.HasErrors() {
+		return diagnosticsError(path, diags)
+	}
+	var fc fileConfig
+	if diags := gohcl.DecodeBody(file.Body, nil, &fc); diags.HasErrors() {
+		return diagnosticsError(path, diags)
+	}
+
+	setString := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setInt := func(dst *int, v *int) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setBool := func(dst *bool, v *bool) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setString(&c.DataDir, fc.DataDir)
+	setString(&c.BindAddr, fc.BindAddr)
+	setString(&c.Datacenter, fc.Datacenter)
+	setString(&c.Region, fc.Region)
+	setString(&c.NodeName, fc.Name)
+	setString(&c.LogLevel, fc.LogLevel)
+	if p := fc.Ports; p != nil {
+		setInt(&c.Ports.HTTP, p.HTTP)
+		setInt(&c.Ports.RPC, p.RPC)
+		setInt(&c.Ports.Serf, p.Serf)
+	}
+	if s := fc.Server; s != nil {
+		setBool(&c.Server.Enabled, s.Enabled)
+		setInt(&c.Server.BootstrapExpect, s.BootstrapExpect)
+	}
+	if cl := fc.Client; cl != nil {
+		setBool(&c.Client.Enabled, cl.Enabled)
+	}
+	return nil
+}
+
+// diagnosticsError lists diags one per line as `file:line:col: summary; detail`.
+func diagnosticsError(path string, diags hcl.Diagnostics) error {
+	sorted := slices.Clone(diags)
+	slices.SortStableFunc(sorted, func(a, b *hcl.Diagnostic) int {
+		if a.Subject == nil || b.Subject == nil {
+			return 0
+		}
+		if a.Subject.Start.Line != b.Subject.Start.Line {
+			return a.Subject.Start.Line - b.Subject.Start.Line
+		}
+		return a.Subject.Start.Column - b.Subject.Start.Column
+	})
+	var lines []string
+	for _, d := range sorted {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		line := d.Summary
+		if d.Detail != "" {
+			line += "; " + d.Detail
+		}
+		if d.Subject != nil {
+			line = fmt.Sprintf("%s:%d:%d: %s", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, line)
+		} else {
+			line = path + ": " + line
+		}
+		lines = append(lines, line)
+	}
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+// Validate reports every problem of c at once (errors.Join), each naming the
+// setting, its value and the rule. It never changes c and fills no defaults.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if c.DataDir == "" && !c.DevMode {
+		add(`data_dir = "": required (except with -dev)`)
+	}
+	if net.ParseIP(c.BindAddr) == nil {
+		add("bind_addr = %q: must be an IP address", c.BindAddr)
+	}
+	if c.Datacenter == "" {
+		add(`datacenter = "": must not be empty`)
+	}
+	if c.Region == "" {
+		add(`region = "": must not be empty`)
+	}
+	if !slices.Contains(logLevels, strings.ToUpper(c.LogLevel)) {
+		add("log_level = %q: must be one of %s", c.LogLevel, strings.Join(logLevels, ", "))
+	}
+
+	ports := []struct {
+		name string
+		port int
+	}{{"ports.http", c.Ports.HTTP}, {"ports.rpc", c.Ports.RPC}, {"ports.serf", c.Ports.Serf}}
+	for i, p := range ports {
+		if p.port < 1 || p.port > 65535 {
+			add("%s = %d: must be between 1 and 65535", p.name, p.port)
+			continue
+		}
+		for _, q := range ports[:i] {
+			if q.port == p.port {
+				add("%s = %d: must differ from %s", p.name, p.port, q.name)
+			}
+		}
+	}
+
+	if !c.Server.Enabled && !c.Client.Enabled {
+		add("server.enabled = false and client.enabled = false: enable at least one of them")
+	}
+	if c.Server.Enabled && c.Server.BootstrapExpect < 1 {
+		add("server.bootstrap_expect = %d: must be >= 1 when the server is enabled", c.Server.BootstrapExpect)
+	}
+	return errors.Join(errs...)
+}

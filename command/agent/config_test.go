@@ -1,0 +1,239 @@
+package agent
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func writeConfig(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestDefaultAndDevConfig(t *testing.T) {
+	def := DefaultConfig()
+	want := &Config{BindAddr: "0.0.0.0", Datacenter: "dc1", Region: "global", Ports: Ports{HTTP: 4646, RPC: 4647, Serf: 4648}, LogLevel: "INFO"}
+	if !reflect.DeepEqual(def, want) {
+		t.Fatalf("DefaultConfig() = %+v", def)
+	}
+	// Nothing enabled and no data_dir: the defaults alone are not a runnable agent.
+	if err := def.Validate(); err == nil {
+		t.Fatal("DefaultConfig must not validate on its own")
+	}
+	dev := DevConfig()
+	want.BindAddr, want.DevMode = "127.0.0.1", true
+	want.Server, want.Client = ServerConfig{Enabled: true, BootstrapExpect: 1}, ClientConfig{Enabled: true}
+	if !reflect.DeepEqual(dev, want) {
+		t.Fatalf("DevConfig() = %+v", dev)
+	}
+	if err := dev.Validate(); err != nil {
+		t.Fatalf("DevConfig must validate: %v", err)
+	}
+}
+
+func TestApplyFileSetsOnlyWhatTheFileSets(t *testing.T) {
+	c := DefaultConfig()
+	path := writeConfig(t, "server.hcl", `
+data_dir  = "/var/lib/orch"
+region    = "eu"
+log_level = "debug"
+ports {
+  rpc = 5647
+}
+server {
+  enabled          = true
+  bootstrap_expect = 3
+}
+`)
+	if err := c.ApplyFile(path); err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig()
+	want.DataDir, want.Region, want.LogLevel = "/var/lib/orch", "eu", "debug"
+	want.Ports.RPC = 5647
+	want.Server = ServerConfig{Enabled: true, BootstrapExpect: 3}
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("after %s:\n got %+v\nwant %+v", path, c, want)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+
+	// A second file layers over the first.
+	path2 := writeConfig(t, "client.hcl", `
+bind_addr  = "10.0.0.5"
+datacenter = "dc2"
+name       = "node-1"
+ports {
+  http = 8080
+  serf = 8301
+}
+server { enabled = false }
+client { enabled = true }
+`)
+	if err := c.ApplyFile(path2); err != nil {
+		t.Fatal(err)
+	}
+	want.BindAddr, want.Datacenter, want.NodeName = "10.0.0.5", "dc2", "node-1"
+	want.Ports = Ports{HTTP: 8080, RPC: 5647, Serf: 8301}
+	want.Server.Enabled, want.Client.Enabled = false, true
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("after %s:\n got %+v\nwant %+v", path2, c, want)
+	}
+}
+
+func TestApplyFileJSON(t *testing.T) {
+	c := DefaultConfig()
+	path := writeConfig(t, "agent.json", `{"data_dir": "/data", "client": {"enabled": true}, "ports": {"http": 9646}}`)
+	if err := c.ApplyFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "/data" || !c.Client.Enabled || c.Ports.HTTP != 9646 || c.Ports.RPC != 4647 {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+func TestApplyFileErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		want      []string // lines, the file path prefixed to each
+	}{
+		{"unknown attribute and block", `
+data_dir = "/d"
+datadir  = "/x"
+telemetry {}
+`, []string{
+			`:3:1: Unsupported argument; An argument named "datadir" is not expected here.`,
+			`:4:1: Unsupported block type; Blocks of type "telemetry" are not expected here.`,
+		}},
+		{"unknown attribute in a block", `
+server {
+  enabled = true
+  bootstrap = 3
+}
+`, []string{
+			`:4:3: Unsupported argument; An argument named "bootstrap" is not expected here.`,
+		}},
+		{"wrong types", `
+ports {
+  http = "web"
+  rpc  = 1.5
+}
+client {
+  enabled = "maybe"
+}
+`, []string{
+			`:3:11: Unsuitable value type; Unsuitable value: a number is required`,
+			`:4:10: Unsuitable value type; Unsuitable value: value must be a whole number, between -9223372036854775808 and 9223372036854775807`,
+			`:7:14: Unsuitable value type; Unsuitable value: a bool is required`,
+		}},
+		{"duplicate block", `
+client { enabled = true }
+client { enabled = false }
+`, []string{
+			`:3:1: Duplicate client block; Only one client block is allowed. Another was defined at `,
+		}},
+		{"syntax error", `
+data_dir = "/d
+`, []string{
+			`:2:15: Invalid multi-line string; Quoted strings may not be split over multiple lines.`,
+			`:2:15: Unterminated template string; No closing marker was found for the string.`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeConfig(t, "agent.hcl", tc.src)
+			c := DefaultConfig()
+			err := c.ApplyFile(path)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != len(tc.want) {
+				t.Fatalf("error:\n%v\nwant %d lines", err, len(tc.want))
+			}
+			for i, want := range tc.want {
+				if !strings.HasPrefix(lines[i], path+want) {
+					t.Errorf("line %d:\n%s\nwant prefix:\n%s", i, lines[i], path+want)
+				}
+			}
+			if !reflect.DeepEqual(c, DefaultConfig()) {
+				t.Fatalf("a bad file changed the config: %+v", c)
+			}
+		})
+	}
+
+	err := DefaultConfig().ApplyFile(filepath.Join(t.TempDir(), "missing.hcl"))
+	if err == nil || !strings.Contains(err.Error(), "missing.hcl") {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	valid := func() *Config {
+		c := DefaultConfig()
+		c.DataDir = "/var/lib/orch"
+		c.Server = ServerConfig{Enabled: true, BootstrapExpect: 3}
+		return c
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(c *Config)
+		want   []string
+	}{
+		{"valid", func(c *Config) {}, nil},
+		{"client only", func(c *Config) { c.Server = ServerConfig{}; c.Client.Enabled = true }, nil},
+		{"dev needs no data_dir", func(c *Config) { c.DataDir, c.DevMode = "", true }, nil},
+		{"IPv6 and lower-case level", func(c *Config) { c.BindAddr, c.LogLevel = "::1", "warn" }, nil},
+		{"no data_dir", func(c *Config) { c.DataDir = "" }, []string{`data_dir = "": required (except with -dev)`}},
+		{"bad bind_addr", func(c *Config) { c.BindAddr = "localhost" }, []string{`bind_addr = "localhost": must be an IP address`}},
+		{"empty names", func(c *Config) { c.Datacenter, c.Region = "", "" },
+			[]string{`datacenter = "": must not be empty`, `region = "": must not be empty`}},
+		{"bad log level", func(c *Config) { c.LogLevel = "verbose" },
+			[]string{`log_level = "verbose": must be one of TRACE, DEBUG, INFO, WARN, ERROR`}},
+		{"ports out of range", func(c *Config) { c.Ports = Ports{HTTP: 0, RPC: 65536, Serf: 65535} },
+			[]string{`ports.http = 0: must be between 1 and 65535`, `ports.rpc = 65536: must be between 1 and 65535`}},
+		{"ports not distinct", func(c *Config) { c.Ports = Ports{HTTP: 4646, RPC: 4646, Serf: 4646} },
+			[]string{`ports.rpc = 4646: must differ from ports.http`, `ports.serf = 4646: must differ from ports.http`, `ports.serf = 4646: must differ from ports.rpc`}},
+		{"nothing enabled", func(c *Config) { c.Server.Enabled = false },
+			[]string{`server.enabled = false and client.enabled = false: enable at least one of them`}},
+		{"bootstrap_expect", func(c *Config) { c.Server.BootstrapExpect = 0 },
+			[]string{`server.bootstrap_expect = 0: must be >= 1 when the server is enabled`}},
+		{"everything at once", func(c *Config) { *c = Config{} }, []string{
+			`data_dir = "": required (except with -dev)`,
+			`bind_addr = "": must be an IP address`,
+			`datacenter = "": must not be empty`,
+			`region = "": must not be empty`,
+			`log_level = "": must be one of TRACE, DEBUG, INFO, WARN, ERROR`,
+			`ports.http = 0: must be between 1 and 65535`,
+			`ports.rpc = 0: must be between 1 and 65535`,
+			`ports.serf = 0: must be between 1 and 65535`,
+			`server.enabled = false and client.enabled = false: enable at least one of them`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := valid()
+			tc.mutate(c)
+			before := *c
+			err := c.Validate()
+			if *c != before {
+				t.Fatalf("Validate changed the config: %+v", c)
+			}
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || err.Error() != strings.Join(tc.want, "\n") {
+				t.Fatalf("error:\n%v\nwant:\n%s", err, strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
