@@ -60,9 +60,7 @@ func (n *nodeEndpoint) Register(args *structs.NodeRegisterRequest, reply *struct
 	}
 	reply.HeartbeatTTL = n.srv.heartbeats.reset(node.ID)
 	reply.Servers = n.srv.serverAddrs()
-	reply.WriteMeta.Index = index
-	reply.QueryMeta.Index = index
-	n.srv.setQueryMeta(&reply.QueryMeta)
+	reply.Index = index
 	n.srv.logger.Info("node registered", "node_id", node.ID, "name", node.Name, "index", index)
 	return nil
 }
@@ -117,9 +115,7 @@ func (n *nodeEndpoint) UpdateStatus(args *structs.NodeUpdateStatusRequest, reply
 		reply.HeartbeatTTL = n.srv.heartbeats.reset(node.ID)
 	}
 	reply.Servers = n.srv.serverAddrs()
-	reply.WriteMeta.Index = index
-	reply.QueryMeta.Index = index
-	n.srv.setQueryMeta(&reply.QueryMeta)
+	reply.Index = index
 	return nil
 }
 

@@ -12,7 +12,7 @@ func TestNodeEndpoint_RegisterHeartbeatAndSecret(t *testing.T) {
 	s := startServer(t, testConfig(t.TempDir()))
 	node := testNode()
 	resp := registerNode(t, s, node)
-	if resp.HeartbeatTTL < s.config.MinHeartbeatTTL || resp.WriteMeta.Index == 0 || len(resp.Servers) != 1 || resp.Servers[0] != s.RPCAddr() {
+	if resp.HeartbeatTTL < s.config.MinHeartbeatTTL || resp.Index == 0 || len(resp.Servers) != 1 || resp.Servers[0] != s.RPCAddr() {
 		t.Errorf("Node.Register = %+v: want TTL >= %s, an index and this server", resp, s.config.MinHeartbeatTTL)
 	}
 	stored := s.state.NodeByID(node.ID)
@@ -124,8 +124,8 @@ func TestHeartbeat_ExpiryMarksNodeDownWithEvals(t *testing.T) {
 	if err := s.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: node.ID, SecretID: node.SecretID, Status: structs.NodeStatusReady}, &hb); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.state.NodeByID(node.ID); n.Status != structs.NodeStatusReady || hb.WriteMeta.Index != n.ModifyIndex {
-		t.Errorf("after a heartbeat: node %s at %d, reply index %d: want ready at the reply's index", n.Status, n.ModifyIndex, hb.WriteMeta.Index)
+	if n := s.state.NodeByID(node.ID); n.Status != structs.NodeStatusReady || hb.Index != n.ModifyIndex {
+		t.Errorf("after a heartbeat: node %s at %d, reply index %d: want ready at the reply's index", n.Status, n.ModifyIndex, hb.Index)
 	}
 }
 
