@@ -1,0 +1,70 @@
+package server
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/server/broker"
+	"github.com/orch-io/orch/structs"
+)
+
+// An evaluation nacked up to the delivery limit is marked failed through Raft
+// by the leader's reaper: every evaluation ends.
+func TestLeader_FailedEvalsAreMarkedFailed(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.Broker = broker.Config{DeliveryLimit: 2, SubsequentNackDelay: -1}
+	s := startServer(t, cfg)
+
+	// No worker dequeues this type, so the test plays a failing worker.
+	const typ structs.JobType = "test-failing"
+	eval := &structs.Evaluation{
+		ID: structs.GenerateUUID(), Namespace: structs.DefaultNamespace, Priority: 50, Type: typ,
+		TriggeredBy: structs.EvalTriggerJobRegister, JobID: "doomed", Status: structs.EvalStatusPending,
+	}
+	if _, err := s.raftApply(MsgEvalUpdate, &EvalUpdateEntry{Evals: []*structs.Evaluation{eval}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range 2 {
+		got, token, err := s.broker.Dequeue(ctx, []structs.JobType{typ})
+		if err != nil {
+			t.Fatalf("delivery %d: %v", i+1, err)
+		}
+		if err := s.broker.Nack(got.ID, token); err != nil {
+			t.Fatalf("nack %d: %v", i+1, err)
+		}
+	}
+	waitFor(t, 10*time.Second, "eval marked failed", func() bool {
+		e := s.state.Snapshot().EvalByID(eval.ID)
+		return e != nil && e.Status == structs.EvalStatusFailed
+	})
+	if st := s.broker.Stats(); st.Failed != 0 || st.Unacked != 0 {
+		t.Errorf("broker stats after the reaper = %+v, want nothing failed or unacked left", st)
+	}
+}
+
+// A new leader puts the pending and blocked evaluations of the state back
+// into the broker and the blocked evals.
+func TestLeader_RestoresEvalsAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, testConfig(dir))
+	const typ structs.JobType = "test-idle" // no worker takes it: it stays pending
+	pending := &structs.Evaluation{ID: structs.GenerateUUID(), Priority: 50, Type: typ, JobID: "p", Status: structs.EvalStatusPending}
+	blocked := &structs.Evaluation{ID: structs.GenerateUUID(), Priority: 50, Type: structs.JobTypeService, JobID: "b", Status: structs.EvalStatusBlocked, SnapshotIndex: 1 << 40}
+	if _, err := s.raftApply(MsgEvalUpdate, &EvalUpdateEntry{Evals: []*structs.Evaluation{pending, blocked}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+
+	s2 := startServer(t, testConfig(dir))
+	if st := s2.broker.Stats(); st.Ready != 1 {
+		t.Errorf("broker after restart = %+v, want the pending eval ready", st)
+	}
+	if st := s2.blocked.Stats(); st.Blocked != 1 {
+		t.Errorf("blocked evals after restart = %+v, want the blocked eval", st)
+	}
+}
