@@ -64,35 +64,29 @@ func (j *jobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.
 	return nil
 }
 
-// validateJobForServer runs the job's own validation and adds what this
-// server needs: a scheduler for the job's type. Every problem is reported,
-// behind ErrInvalidJobPrefix, separated by "; ".
+// validateJobForServer runs the job's own validation and, for a job that
+// passes it, checks what this server needs: a scheduler for the job's type
+// and an ID. Every problem is reported, behind ErrInvalidJobPrefix,
+// separated by "; ".
 func validateJobForServer(job *structs.Job) error {
 	var problems []string
 	if err := job.Validate(); err != nil {
-		problems = append(problems, flattenErrors(err)...)
-	}
-	if job.ID == "" {
-		problems = append(problems, `id = "": a job needs an ID`)
-	}
-	switch job.Type {
-	case structs.JobTypeService, structs.JobTypeBatch:
-	default:
-		problems = append(problems, fmt.Sprintf("type = %q: must be %q or %q (no other scheduler yet)", job.Type, structs.JobTypeService, structs.JobTypeBatch))
+		problems = flattenErrors(err)
+	} else {
+		if job.ID == "" {
+			problems = append(problems, `id = "": must not be empty`)
+		}
+		switch job.Type {
+		case structs.JobTypeService, structs.JobTypeBatch:
+		default:
+			problems = append(problems, fmt.Sprintf("type = %q: this server has no scheduler for it (use %q or %q)",
+				job.Type, structs.JobTypeService, structs.JobTypeBatch))
+		}
 	}
 	if len(problems) == 0 {
 		return nil
 	}
-	// Validate may already have reported the same problem.
-	seen := map[string]bool{}
-	uniq := problems[:0]
-	for _, p := range problems {
-		if !seen[p] {
-			seen[p] = true
-			uniq = append(uniq, p)
-		}
-	}
-	return errors.New(ErrInvalidJobPrefix + strings.Join(uniq, "; "))
+	return errors.New(ErrInvalidJobPrefix + strings.Join(problems, "; "))
 }
 
 // flattenErrors lists the messages of an errors.Join tree, leaves only.

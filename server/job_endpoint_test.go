@@ -81,6 +81,8 @@ func TestJobEndpoint_RegisterRejectsInvalidJobs(t *testing.T) {
 		"system type": {func() *structs.Job { j := testJob("sys", 1, 128); j.Type = structs.JobTypeSystem; return j }(), []string{`type = "system"`}},
 		"no ID and bad type": {func() *structs.Job { j := testJob("", 1, 128); j.Type = "weird"; return j }(),
 			[]string{`id = ""`, `type = "weird"`}},
+		"bad count": {func() *structs.Job { j := testJob("neg", 1, 128); j.TaskGroups[0].Count = -1; return j }(),
+			[]string{`group "web": count = -1: must be >= 0`}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var resp structs.JobRegisterResponse
