@@ -39,14 +39,39 @@ func running(allocs []*structs.AllocListStub) []*structs.AllocListStub {
 	return out
 }
 
+// heartbeatUntil heartbeats node every interval, as its client would, until
+// stop is closed.
+func heartbeatUntil(t *testing.T, s *Server, node *structs.Node, interval time.Duration, stop <-chan struct{}) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		var resp structs.NodeUpdateResponse
+		if err := s.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: node.ID, SecretID: node.SecretID, Status: structs.NodeStatusReady}, &resp); err != nil {
+			t.Errorf("heartbeat: %v", err)
+			return
+		}
+	}
+}
+
 func TestEndToEnd_PlaceThenNodeDownThenReplace(t *testing.T) {
 	cfg := testConfig(t.TempDir())
-	cfg.MinHeartbeatTTL = 200 * time.Millisecond
-	cfg.HeartbeatGrace = 100 * time.Millisecond
+	cfg.MinHeartbeatTTL = time.Second
+	cfg.HeartbeatGrace = 200 * time.Millisecond
 	s := startServer(t, cfg)
 
 	node := testNode()
 	registerNode(t, s, node)
+	stopHeartbeats := make(chan struct{})
+	heartbeatsDone := make(chan struct{})
+	go func() {
+		defer close(heartbeatsDone)
+		heartbeatUntil(t, s, node, 100*time.Millisecond, stopHeartbeats)
+	}()
 	reg := registerJob(t, s, testJob("web", 2, 256))
 
 	waitFor(t, 10*time.Second, "2 allocations placed on the node", func() bool {
@@ -86,6 +111,8 @@ func TestEndToEnd_PlaceThenNodeDownThenReplace(t *testing.T) {
 
 	// The node stops heartbeating: it goes down, a node-update eval runs and
 	// stops its allocations; with no other node their replacements block.
+	close(stopHeartbeats)
+	<-heartbeatsDone
 	waitFor(t, 10*time.Second, "node down", func() bool { return s.state.NodeByID(node.ID).Status == structs.NodeStatusDown })
 	var nodeEval *structs.Evaluation
 	waitFor(t, 10*time.Second, "node-update eval complete and allocs stopped", func() bool {

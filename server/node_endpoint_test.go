@@ -84,21 +84,21 @@ func TestHeartbeat_ExpiryMarksNodeDownWithEvals(t *testing.T) {
 	s := startServer(t, cfg)
 
 	node := testNode()
-	job := unplaceableJob("on-node", 1, 128)
-	reg := registerJob(t, s, job)
+	job := storeJobUnscheduled(t, s, testJob("on-node", 1, 128))
 	// Place an allocation on the node the way the plan applier does, so that
-	// this test does not depend on the scheduler.
-	resp := registerNode(t, s, node)
-	if resp.HeartbeatTTL < 100*time.Millisecond || resp.HeartbeatTTL >= 200*time.Millisecond {
-		t.Errorf("TTL = %s, want in [100ms, 200ms): the minimum plus a stagger", resp.HeartbeatTTL)
-	}
+	// this test does not depend on the scheduler; before the node registers,
+	// so that its timer cannot run out first.
 	alloc := &structs.Allocation{
-		ID: structs.GenerateUUID(), EvalID: reg.EvalID, Name: structs.AllocName(job.ID, "web", 0), NodeID: node.ID,
+		ID: structs.GenerateUUID(), Name: structs.AllocName(job.ID, "web", 0), NodeID: node.ID,
 		JobID: job.ID, TaskGroup: "web", DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusRunning,
 		AllocatedResources: &structs.AllocatedResources{Tasks: map[string]*structs.Resources{"server": {CPU: 100, MemoryMB: 128}}},
 	}
-	if _, err := s.raftApply(MsgApplyPlanResults, &ApplyPlanResultsEntry{Job: s.state.JobByID(job.ID), Allocs: []*structs.Allocation{alloc}}); err != nil {
+	if _, err := s.raftApply(MsgApplyPlanResults, &ApplyPlanResultsEntry{Job: job, Allocs: []*structs.Allocation{alloc}}); err != nil {
 		t.Fatal(err)
+	}
+	resp := registerNode(t, s, node)
+	if resp.HeartbeatTTL < 100*time.Millisecond || resp.HeartbeatTTL >= 200*time.Millisecond {
+		t.Errorf("TTL = %s, want in [100ms, 200ms): the minimum plus a stagger", resp.HeartbeatTTL)
 	}
 
 	waitFor(t, 10*time.Second, "node marked down after its TTL", func() bool {
@@ -156,8 +156,7 @@ func TestNodeEndpoint_UpdateAllocBatchesIntoOneEntry(t *testing.T) {
 	s := startServer(t, cfg)
 	node := testNode()
 	registerNode(t, s, node)
-	job := unplaceableJob("batched", 2, 128)
-	registerJob(t, s, job)
+	job := storeJobUnscheduled(t, s, testJob("batched", 2, 128))
 	var allocs []*structs.Allocation
 	for i := range 2 {
 		allocs = append(allocs, &structs.Allocation{
@@ -165,7 +164,7 @@ func TestNodeEndpoint_UpdateAllocBatchesIntoOneEntry(t *testing.T) {
 			DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusPending,
 		})
 	}
-	if _, err := s.raftApply(MsgApplyPlanResults, &ApplyPlanResultsEntry{Job: s.state.JobByID(job.ID), Allocs: allocs}); err != nil {
+	if _, err := s.raftApply(MsgApplyPlanResults, &ApplyPlanResultsEntry{Job: job, Allocs: allocs}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -211,8 +210,7 @@ func TestNodeEndpoint_GetClientAllocsBlocksOnTheNodesAllocs(t *testing.T) {
 	s := startServer(t, testConfig(t.TempDir()))
 	node := testNode()
 	registerNode(t, s, node)
-	job := unplaceableJob("watched", 1, 128)
-	registerJob(t, s, job)
+	job := storeJobUnscheduled(t, s, testJob("watched", 1, 128))
 
 	var first structs.NodeClientAllocsResponse
 	req := &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: node.SecretID}
@@ -236,7 +234,7 @@ func TestNodeEndpoint_GetClientAllocsBlocksOnTheNodesAllocs(t *testing.T) {
 		ID: structs.GenerateUUID(), Name: structs.AllocName(job.ID, "web", 0), NodeID: node.ID, JobID: job.ID, TaskGroup: "web",
 		DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusPending,
 	}
-	index, err := s.raftApply(MsgApplyPlanResults, &ApplyPlanResultsEntry{Job: s.state.JobByID(job.ID), Allocs: []*structs.Allocation{alloc}})
+	index, err := s.raftApply(MsgApplyPlanResults, &ApplyPlanResultsEntry{Job: job, Allocs: []*structs.Allocation{alloc}})
 	if err != nil {
 		t.Fatal(err)
 	}

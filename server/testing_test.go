@@ -140,11 +140,16 @@ func registerNode(t *testing.T, s *Server, node *structs.Node) *structs.NodeUpda
 	return &resp
 }
 
-// unplaceableJob is a job no test node can run (it asks for another
-// datacenter): tests that place allocations by hand use it so that the
-// scheduler does not place its own.
-func unplaceableJob(id string, count, memoryMB int) *structs.Job {
-	j := testJob(id, count, memoryMB)
-	j.Datacenters = []string{"elsewhere"}
-	return j
+// storeJobUnscheduled commits job through Raft with an evaluation of a type no
+// worker dequeues, so that no scheduler touches the job: tests that place
+// allocations by hand use it.
+func storeJobUnscheduled(t *testing.T, s *Server, job *structs.Job) *structs.Job {
+	t.Helper()
+	job.Canonicalize()
+	eval := newJobEval(job, structs.EvalTriggerJobRegister, time.Now().UnixNano())
+	eval.Type = "test-unscheduled"
+	if _, err := s.raftApply(MsgJobRegister, &JobRegisterEntry{Job: job, Eval: eval}); err != nil {
+		t.Fatalf("storing job %q: %v", job.ID, err)
+	}
+	return s.state.JobByID(job.ID)
 }
