@@ -24,7 +24,7 @@ import (
 // it carries, so that idle probes do not pin goroutines.
 const firstByteTimeout = 10 * time.Second
 
-// endpoints registers every RPC endpoint of structs/rpc.go on a net/rpc server.
+// registerEndpoints registers every RPC endpoint of structs/rpc.go on a net/rpc server.
 func (s *Server) registerEndpoints() error {
 	s.rpcServer = rpc.NewServer()
 	for name, rcvr := range map[string]any{
