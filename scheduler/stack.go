@@ -1,0 +1,184 @@
+package scheduler
+
+import (
+	"math/bits"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// filter is a feasibility stage: it decides whether a node can run a group at
+// all, whatever else runs there. Filters are built once per group and
+// evaluation, and must be cheap to call: they run for every node evaluated.
+type filter interface {
+	// feasible reports whether node can run the group. When it cannot, reason
+	// says why, as counted in AllocMetric.ConstraintFiltered.
+	feasible(node *structs.Node) (ok bool, reason string)
+}
+
+// scorer is a ranking stage: it scores a feasible node for one placement,
+// normalised to [-1, 1]. When applies is false the stage has no opinion on the
+// node, and its score does not enter the mean.
+type scorer interface {
+	name() string
+	score(node *structs.Node) (score float64, applies bool)
+}
+
+// Names of the scores in AllocMetric.ScoreMetaData, as in Nomad.
+const (
+	scoreBinPack         = "binpack"
+	scoreJobAntiAffinity = "job-anti-affinity"
+)
+
+// scoreMetaLimit is how many of the best-scored nodes a metric keeps.
+const scoreMetaLimit = 5
+
+// stack is the placement pipeline of one evaluation. For each placement a
+// node flows through it top to bottom:
+//
+//	nodeSource        the shuffled ready nodes of the job's datacenters, round-robin
+//	→ filters         driverFilter, constraintFilter: can the node run the group at all?
+//	→ binPack         does one more allocation fit? how tightly does it fill the node?
+//	→ scorers         jobAntiAffinity
+//	→ select          the best mean score among the first `limit` feasible nodes
+//
+// It is used by one goroutine, for one plan: the stages read the plan's usage,
+// which the caller updates after each placement.
+type stack struct {
+	job    *structs.Job
+	source *nodeSource
+	usage  *planUsage
+	limit  int
+	groups map[string]*groupPipeline // built on first use
+
+	scratch []namedScore // reused across nodes
+}
+
+// groupPipeline holds the stages built for one group.
+type groupPipeline struct {
+	filters []filter
+	fit     *binPack
+	scorers []scorer
+}
+
+type namedScore struct {
+	name  string
+	value float64
+}
+
+// newStack wires the pipeline for job. Batch jobs look at 2 feasible nodes per
+// placement; service jobs, whose placement quality matters for longer, at
+// ceil(log2(candidates)), at least 2.
+func newStack(jobType structs.JobType, job *structs.Job, source *nodeSource, usage *planUsage) *stack {
+	limit := 2
+	if jobType == structs.JobTypeService && source.len() > 1 {
+		limit = max(limit, bits.Len(uint(source.len()-1))) // ceil(log2(n))
+	}
+	return &stack{job: job, source: source, usage: usage, limit: limit, groups: map[string]*groupPipeline{}}
+}
+
+func (s *stack) pipeline(tg *structs.TaskGroup) *groupPipeline {
+	p := s.groups[tg.Name]
+	if p == nil {
+		p = &groupPipeline{
+			filters: []filter{newDriverFilter(tg), newConstraintFilter(s.job, tg)},
+			fit:     newBinPack(s.usage, tg),
+			scorers: []scorer{newJobAntiAffinity(s.usage, tg)},
+		}
+		s.groups[tg.Name] = p
+	}
+	return p
+}
+
+// selectNode picks the node for one more allocation of tg, or returns nil when
+// no candidate can take it. The metric explains the choice either way; it
+// belongs to the caller. selectNode does not record the placement: the caller
+// does, in the plan's usage, if it keeps the node.
+func (s *stack) selectNode(tg *structs.TaskGroup) (*structs.Node, *structs.AllocMetric) {
+	m := newMetric(s.source.available)
+	p := s.pipeline(tg)
+	var top []scoredNode // best first, at most scoreMetaLimit
+	feasible := 0
+	for range s.source.len() {
+		if feasible >= s.limit {
+			break
+		}
+		node := s.source.nextNode()
+		m.NodesEvaluated++
+		if reason, ok := p.feasible(node); !ok {
+			recordFiltered(m, reason)
+			continue
+		}
+		binScore, exhausted := p.fit.fit(node)
+		if exhausted != "" {
+			recordExhausted(m, exhausted)
+			continue
+		}
+		feasible++
+		s.scratch = append(s.scratch[:0], namedScore{scoreBinPack, binScore})
+		sum := binScore
+		for _, sc := range p.scorers {
+			if v, applies := sc.score(node); applies {
+				s.scratch = append(s.scratch, namedScore{sc.name(), v})
+				sum += v
+			}
+		}
+		top = insertTop(top, node, sum/float64(len(s.scratch)), s.scratch)
+	}
+	m.ScoreMetaData = scoreMetaData(top)
+	if len(top) == 0 {
+		return nil, m
+	}
+	return top[0].node, m
+}
+
+// feasible runs the filters in order; the first to reject names the reason.
+func (p *groupPipeline) feasible(node *structs.Node) (string, bool) {
+	for _, f := range p.filters {
+		if ok, reason := f.feasible(node); !ok {
+			return reason, false
+		}
+	}
+	return "", true
+}
+
+// scoredNode is a feasible node with its scores.
+type scoredNode struct {
+	node   *structs.Node
+	final  float64
+	scores []namedScore
+}
+
+// insertTop keeps top sorted by final score, best first, at most
+// scoreMetaLimit long. A node ties below the nodes already there, so the first
+// best node seen wins. scores is copied only when the node is kept.
+func insertTop(top []scoredNode, node *structs.Node, final float64, scores []namedScore) []scoredNode {
+	i := len(top)
+	for i > 0 && final > top[i-1].final {
+		i--
+	}
+	if i >= scoreMetaLimit {
+		return top
+	}
+	sn := scoredNode{node: node, final: final, scores: append([]namedScore(nil), scores...)}
+	if len(top) < scoreMetaLimit {
+		top = append(top, scoredNode{})
+	}
+	copy(top[i+1:], top[i:len(top)-1])
+	top[i] = sn
+	return top
+}
+
+func scoreMetaData(top []scoredNode) []*structs.NodeScoreMeta {
+	if len(top) == 0 {
+		return nil
+	}
+	out := make([]*structs.NodeScoreMeta, len(top))
+	for i, sn := range top {
+		scores := make(map[string]float64, len(sn.scores))
+		for _, s := range sn.scores {
+			scores[s.name] = s.value
+		}
+		out[i] = &structs.NodeScoreMeta{NodeID: sn.node.ID, Scores: scores, NormScore: sn.final}
+	}
+	return out
+}
