@@ -6,19 +6,18 @@ import "github.com/orch-io/orch/structs"
 // job and group, so that a group spreads over nodes: -(collisions+1)/count,
 // at least -1, applying only where there are collisions.
 type jobAntiAffinity struct {
-	usage *planUsage
 	group string
 	count int
 }
 
-func newJobAntiAffinity(usage *planUsage, tg *structs.TaskGroup) *jobAntiAffinity {
-	return &jobAntiAffinity{usage: usage, group: tg.Name, count: max(tg.Count, 1)}
+func newJobAntiAffinity(tg *structs.TaskGroup) *jobAntiAffinity {
+	return &jobAntiAffinity{group: tg.Name, count: max(tg.Count, 1)}
 }
 
 func (j *jobAntiAffinity) name() string { return scoreJobAntiAffinity }
 
-func (j *jobAntiAffinity) score(node *structs.Node) (float64, bool) {
-	c := j.usage.collisions(node.ID, j.group)
+func (j *jobAntiAffinity) score(nu *nodeUsage) (float64, bool) {
+	c := nu.collisions(j.group)
 	if c <= 0 {
 		return 0, false
 	}

@@ -9,24 +9,23 @@ const binPackMaxScore = 18.0
 // fit beside what runs there once the plan is applied, and scores the others
 // by how tightly the group fills them, normalised to [0, 1].
 type binPack struct {
-	usage *planUsage
-	ask   structs.ComparableResources // what one allocation of the group uses
+	ask structs.ComparableResources // what one allocation of the group uses
 }
 
-func newBinPack(usage *planUsage, tg *structs.TaskGroup) *binPack {
-	return &binPack{usage: usage, ask: groupAsk(tg)}
+func newBinPack(tg *structs.TaskGroup) *binPack {
+	return &binPack{ask: groupAsk(tg)}
 }
 
 // fit returns node's bin-packing score with one more allocation of the group,
 // or the name of the first exhausted dimension ("cpu", "memory", "disk") when
 // it does not fit.
-func (b *binPack) fit(node *structs.Node) (score float64, exhausted string) {
-	used := b.usage.used(node)
+func (b *binPack) fit(nu *nodeUsage) (score float64, exhausted string) {
+	used := nu.used
 	used.Add(b.ask)
-	if ok, dim := node.Comparable().Superset(used); !ok {
+	if ok, dim := nu.node.Comparable().Superset(used); !ok {
 		return 0, dim
 	}
-	return structs.ScoreFitBinPack(node, used) / binPackMaxScore, ""
+	return structs.ScoreFitBinPack(nu.node, used) / binPackMaxScore, ""
 }
 
 // groupAsk sums what one allocation of tg uses: its tasks' resources and its

@@ -162,7 +162,7 @@ func (s *genericScheduler) computePlan(eval *structs.Evaluation, state State) *a
 // counted as CoalescedFailures of the first.
 func (s *genericScheduler) computePlacements(eval *structs.Evaluation, job *structs.Job, state State,
 	usage *planUsage, places []placement, a *attempt) {
-	source := newNodeSource(state, job.Datacenters, s.cfg.Rand)
+	source := newNodeSource(state, job.Datacenters, s.cfg.Rand, usage)
 	stack := newStack(s.jobType, job, source, usage)
 	for _, p := range places {
 		group := p.TaskGroup.Name
@@ -175,8 +175,8 @@ func (s *genericScheduler) computePlacements(eval *structs.Evaluation, job *stru
 		if p.StopPrevious != "" {
 			usage.stop(p.Previous)
 		}
-		node, metric := stack.selectNode(p.TaskGroup)
-		if node == nil {
+		nu, metric := stack.selectNode(p.TaskGroup)
+		if nu == nil {
 			if p.StopPrevious != "" {
 				usage.unstop(p.Previous)
 			}
@@ -184,9 +184,9 @@ func (s *genericScheduler) computePlacements(eval *structs.Evaluation, job *stru
 			a.queued[group]++
 			continue
 		}
-		alloc := s.newAlloc(eval, job, p, node, metric)
+		alloc := s.newAlloc(eval, job, p, nu.node, metric)
 		a.plan.AppendAlloc(alloc)
-		usage.place(alloc)
+		usage.place(nu, alloc)
 		a.placements = append(a.placements, alloc)
 		if p.StopPrevious != "" {
 			a.plan.AppendStoppedAlloc(p.Previous, p.StopPrevious)

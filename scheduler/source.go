@@ -1,10 +1,6 @@
 package scheduler
 
-import (
-	"math/rand/v2"
-
-	"github.com/orch-io/orch/structs"
-)
+import "math/rand/v2"
 
 // nodeSource is the first stage of placement: the candidate nodes of one
 // evaluation — ready, eligible nodes in the job's datacenters — shuffled once
@@ -12,24 +8,28 @@ import (
 // placement starts where the previous one stopped, which spreads both the work
 // and the allocations over the cluster.
 type nodeSource struct {
-	nodes []*structs.Node
+	nodes []*nodeUsage
 	next  int
 	// available counts the candidates per datacenter (AllocMetric.NodesAvailable).
 	available map[string]int
 }
 
 // newNodeSource lists the candidates in state for datacenters (glob patterns
-// where * matches any run of characters; none means all).
-func newNodeSource(state State, datacenters []string, r *rand.Rand) *nodeSource {
+// where * matches any run of characters; none means all), with their usage
+// records in usage.
+func newNodeSource(state State, datacenters []string, r *rand.Rand, usage *planUsage) *nodeSource {
 	s := &nodeSource{available: map[string]int{}}
-	for _, n := range state.Nodes("") {
+	all := state.Nodes("")
+	ready := all[:0] // filter in place: the slice is ours
+	for _, n := range all {
 		if !n.Ready() || !matchAnyDatacenter(datacenters, n.Datacenter) {
 			continue
 		}
-		s.nodes = append(s.nodes, n)
+		ready = append(ready, n)
 		s.available[n.Datacenter]++
 	}
-	r.Shuffle(len(s.nodes), func(i, j int) { s.nodes[i], s.nodes[j] = s.nodes[j], s.nodes[i] })
+	r.Shuffle(len(ready), func(i, j int) { ready[i], ready[j] = ready[j], ready[i] })
+	s.nodes = usage.candidates(ready)
 	return s
 }
 
@@ -37,7 +37,7 @@ func newNodeSource(state State, datacenters []string, r *rand.Rand) *nodeSource 
 func (s *nodeSource) len() int { return len(s.nodes) }
 
 // nextNode returns the next candidate, wrapping around. There must be one.
-func (s *nodeSource) nextNode() *structs.Node {
+func (s *nodeSource) nextNode() *nodeUsage {
 	n := s.nodes[s.next]
 	s.next++
 	if s.next == len(s.nodes) {

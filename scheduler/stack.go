@@ -20,7 +20,7 @@ type filter interface {
 // node, and its score does not enter the mean.
 type scorer interface {
 	name() string
-	score(node *structs.Node) (score float64, applies bool)
+	score(nu *nodeUsage) (score float64, applies bool)
 }
 
 // Names of the scores in AllocMetric.ScoreMetaData, as in Nomad.
@@ -49,8 +49,6 @@ type stack struct {
 	usage  *planUsage
 	limit  int
 	groups map[string]*groupPipeline // built on first use
-
-	scratch []namedScore // reused across nodes
 }
 
 // groupPipeline holds the stages built for one group.
@@ -64,6 +62,9 @@ type namedScore struct {
 	name  string
 	value float64
 }
+
+// maxScores bounds the scores of one node: bin-packing and one per scorer.
+const maxScores = 4
 
 // newStack wires the pipeline for job. Batch jobs look at 2 feasible nodes per
 // placement; service jobs, whose placement quality matters for longer, at
@@ -81,8 +82,11 @@ func (s *stack) pipeline(tg *structs.TaskGroup) *groupPipeline {
 	if p == nil {
 		p = &groupPipeline{
 			filters: []filter{newDriverFilter(tg), newConstraintFilter(s.job, tg)},
-			fit:     newBinPack(s.usage, tg),
-			scorers: []scorer{newJobAntiAffinity(s.usage, tg)},
+			fit:     newBinPack(tg),
+			scorers: []scorer{newJobAntiAffinity(tg)},
+		}
+		if 1+len(p.scorers) > maxScores {
+			panic("scheduler: more scorers than maxScores")
 		}
 		s.groups[tg.Name] = p
 	}
@@ -92,8 +96,8 @@ func (s *stack) pipeline(tg *structs.TaskGroup) *groupPipeline {
 // selectNode picks the node for one more allocation of tg, or returns nil when
 // no candidate can take it. The metric explains the choice either way; it
 // belongs to the caller. selectNode does not record the placement: the caller
-// does, in the plan's usage, if it keeps the node.
-func (s *stack) selectNode(tg *structs.TaskGroup) (*structs.Node, *structs.AllocMetric) {
+// does, with planUsage.place on the returned record, if it keeps the node.
+func (s *stack) selectNode(tg *structs.TaskGroup) (*nodeUsage, *structs.AllocMetric) {
 	m := newMetric(s.source.available)
 	p := s.pipeline(tg)
 	var top []scoredNode // best first, at most scoreMetaLimit
@@ -102,33 +106,33 @@ func (s *stack) selectNode(tg *structs.TaskGroup) (*structs.Node, *structs.Alloc
 		if feasible >= s.limit {
 			break
 		}
-		node := s.source.nextNode()
+		nu := s.source.nextNode()
 		m.NodesEvaluated++
-		if reason, ok := p.feasible(node); !ok {
+		if reason, ok := p.feasible(nu.node); !ok {
 			recordFiltered(m, reason)
 			continue
 		}
-		binScore, exhausted := p.fit.fit(node)
+		s.usage.scan(nu)
+		binScore, exhausted := p.fit.fit(nu)
 		if exhausted != "" {
 			recordExhausted(m, exhausted)
 			continue
 		}
 		feasible++
-		s.scratch = append(s.scratch[:0], namedScore{scoreBinPack, binScore})
-		sum := binScore
+		sn := scoredNode{nu: nu}
+		sn.add(scoreBinPack, binScore)
 		for _, sc := range p.scorers {
-			if v, applies := sc.score(node); applies {
-				s.scratch = append(s.scratch, namedScore{sc.name(), v})
-				sum += v
+			if v, applies := sc.score(nu); applies {
+				sn.add(sc.name(), v)
 			}
 		}
-		top = insertTop(top, node, sum/float64(len(s.scratch)), s.scratch)
+		top = insertTop(top, sn.finish())
 	}
 	m.ScoreMetaData = scoreMetaData(top)
 	if len(top) == 0 {
 		return nil, m
 	}
-	return top[0].node, m
+	return top[0].nu, m
 }
 
 // feasible runs the filters in order; the first to reject names the reason.
@@ -141,25 +145,39 @@ func (p *groupPipeline) feasible(node *structs.Node) (string, bool) {
 	return "", true
 }
 
-// scoredNode is a feasible node with its scores.
+// scoredNode is a feasible node with its scores; final is their mean.
 type scoredNode struct {
-	node   *structs.Node
+	nu     *nodeUsage
 	final  float64
-	scores []namedScore
+	scores [maxScores]namedScore
+	n      int
+}
+
+func (sn *scoredNode) add(name string, v float64) {
+	sn.scores[sn.n] = namedScore{name, v}
+	sn.n++
+}
+
+func (sn scoredNode) finish() scoredNode {
+	var sum float64
+	for _, s := range sn.scores[:sn.n] {
+		sum += s.value
+	}
+	sn.final = sum / float64(sn.n)
+	return sn
 }
 
 // insertTop keeps top sorted by final score, best first, at most
 // scoreMetaLimit long. A node ties below the nodes already there, so the first
-// best node seen wins. scores is copied only when the node is kept.
-func insertTop(top []scoredNode, node *structs.Node, final float64, scores []namedScore) []scoredNode {
+// best node seen wins.
+func insertTop(top []scoredNode, sn scoredNode) []scoredNode {
 	i := len(top)
-	for i > 0 && final > top[i-1].final {
+	for i > 0 && sn.final > top[i-1].final {
 		i--
 	}
 	if i >= scoreMetaLimit {
 		return top
 	}
-	sn := scoredNode{node: node, final: final, scores: append([]namedScore(nil), scores...)}
 	if len(top) < scoreMetaLimit {
 		top = append(top, scoredNode{})
 	}
@@ -174,11 +192,11 @@ func scoreMetaData(top []scoredNode) []*structs.NodeScoreMeta {
 	}
 	out := make([]*structs.NodeScoreMeta, len(top))
 	for i, sn := range top {
-		scores := make(map[string]float64, len(sn.scores))
-		for _, s := range sn.scores {
+		scores := make(map[string]float64, sn.n)
+		for _, s := range sn.scores[:sn.n] {
 			scores[s.name] = s.value
 		}
-		out[i] = &structs.NodeScoreMeta{NodeID: sn.node.ID, Scores: scores, NormScore: sn.final}
+		out[i] = &structs.NodeScoreMeta{NodeID: sn.nu.id, Scores: scores, NormScore: sn.final}
 	}
 	return out
 }
