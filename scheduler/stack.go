@@ -32,6 +32,15 @@ const (
 // scoreMetaLimit is how many of the best-scored nodes a metric keeps.
 const scoreMetaLimit = 5
 
+// A feasible node scoring below skipScoreThreshold (a penalised one: it
+// already runs the group) does not count towards the sample limit, up to
+// maxSkip such nodes per placement: the scan looks further for a better one,
+// and picks the penalised node only if none is found.
+const (
+	skipScoreThreshold = 0.0
+	maxSkip            = 3
+)
+
 // stack is the placement pipeline of one evaluation. For each placement a
 // node flows through it top to bottom:
 //
@@ -40,6 +49,7 @@ const scoreMetaLimit = 5
 //	→ binPack         does one more allocation fit? how tightly does it fill the node?
 //	→ scorers         jobAntiAffinity
 //	→ select          the best mean score among the first `limit` feasible nodes
+//	                  (penalised nodes, up to maxSkip, do not count towards limit)
 //
 // It is used by one goroutine, for one plan: the stages read the plan's usage,
 // which the caller updates after each placement.
@@ -101,7 +111,7 @@ func (s *stack) selectNode(tg *structs.TaskGroup) (*nodeUsage, *structs.AllocMet
 	m := newMetric(s.source.available)
 	p := s.pipeline(tg)
 	var top []scoredNode // best first, at most scoreMetaLimit
-	feasible := 0
+	feasible, skipped := 0, 0
 	for range s.source.len() {
 		if feasible >= s.limit {
 			break
@@ -118,7 +128,6 @@ func (s *stack) selectNode(tg *structs.TaskGroup) (*nodeUsage, *structs.AllocMet
 			recordExhausted(m, exhausted)
 			continue
 		}
-		feasible++
 		sn := scoredNode{nu: nu}
 		sn.add(scoreBinPack, binScore)
 		for _, sc := range p.scorers {
@@ -126,7 +135,13 @@ func (s *stack) selectNode(tg *structs.TaskGroup) (*nodeUsage, *structs.AllocMet
 				sn.add(sc.name(), v)
 			}
 		}
-		top = insertTop(top, sn.finish())
+		sn = sn.finish()
+		if sn.final < skipScoreThreshold && skipped < maxSkip {
+			skipped++
+		} else {
+			feasible++
+		}
+		top = insertTop(top, sn)
 	}
 	m.ScoreMetaData = scoreMetaData(top)
 	if len(top) == 0 {
