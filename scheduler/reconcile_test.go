@@ -236,7 +236,9 @@ func TestGroupChangedDestructively(t *testing.T) {
 		{"memory", func(j *structs.Job) { j.TaskGroups[0].Tasks[0].Resources.MemoryMB++ }, true},
 		{"env", func(j *structs.Job) { j.TaskGroups[0].Tasks[0].Env = map[string]string{"A": "1"} }, true},
 		{"disk", func(j *structs.Job) { j.TaskGroups[0].EphemeralDisk.SizeMB++ }, true},
-		{"job constraint", func(j *structs.Job) { j.Constraints = []*structs.Constraint{{LTarget: "a", RTarget: "b", Operand: "="}} }, true},
+		{"job constraint", func(j *structs.Job) {
+			j.Constraints = []*structs.Constraint{{LTarget: "a", RTarget: "b", Operand: "="}}
+		}, true},
 		{"group meta", func(j *structs.Job) { j.TaskGroups[0].Meta = map[string]string{"k": "v"} }, true},
 		{"group renamed", func(j *structs.Job) { j.TaskGroups[0].Name = "other" }, true},
 	} {
