@@ -3,6 +3,8 @@ package scheduler
 import (
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 
 	"github.com/orch-io/orch/structs"
 )
@@ -95,11 +97,22 @@ func (s *genericScheduler) Process(eval *structs.Evaluation) error {
 
 // progressMade reports whether a plan result committed anything.
 func progressMade(r *structs.PlanResult) bool {
-	return len(r.NodeAllocation) > 0 || len(r.NodeUpdate) > 0
+	for _, allocs := range r.NodeAllocation {
+		if len(allocs) > 0 {
+			return true
+		}
+	}
+	for _, allocs := range r.NodeUpdate {
+		if len(allocs) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // attempt is one plan computed from one state.
 type attempt struct {
+	job           *structs.Job // nil when purged
 	plan          *structs.Plan
 	snapshotIndex uint64
 	// failed holds, per group, the metric of the first placement that failed.
@@ -124,6 +137,7 @@ func (s *genericScheduler) computePlan(eval *structs.Evaluation, state State) *a
 	})
 
 	a := &attempt{
+		job: job,
 		plan: &structs.Plan{
 			EvalID:        eval.ID,
 			Priority:      eval.Priority,
@@ -323,7 +337,16 @@ func (s *genericScheduler) finish(eval *structs.Evaluation, a *attempt, status s
 	if err := s.cfg.Planner.UpdateEval(e); err != nil {
 		return fmt.Errorf("scheduler: updating eval %s: %w", eval.ID, err)
 	}
-	s.cfg.Logger.Debug("eval done", slog.String("eval_id", eval.ID), slog.String("job_id", eval.JobID),
-		slog.String("status", string(status)))
+	logger := s.cfg.Logger.With(slog.String("eval_id", eval.ID), slog.String("job_id", eval.JobID))
+	for _, group := range slices.Sorted(maps.Keys(a.failed)) {
+		m := a.failed[group]
+		count := 0
+		if tg := a.job.LookupTaskGroup(group); tg != nil {
+			count = tg.Count
+		}
+		logger.Info("allocations not placed", slog.String("group", group),
+			slog.String("reason", FailureSummary(group, count, m.CoalescedFailures+1, m)))
+	}
+	logger.Debug("eval done", slog.String("status", string(status)), slog.String("description", desc))
 	return nil
 }

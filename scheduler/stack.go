@@ -59,6 +59,7 @@ type stack struct {
 	usage  *planUsage
 	limit  int
 	groups map[string]*groupPipeline // built on first use
+	top    []scoredNode              // reused by selectNode
 }
 
 // groupPipeline holds the stages built for one group.
@@ -110,7 +111,7 @@ func (s *stack) pipeline(tg *structs.TaskGroup) *groupPipeline {
 func (s *stack) selectNode(tg *structs.TaskGroup) (*nodeUsage, *structs.AllocMetric) {
 	m := newMetric(s.source.available)
 	p := s.pipeline(tg)
-	var top []scoredNode // best first, at most scoreMetaLimit
+	top := s.top[:0] // best first, at most scoreMetaLimit
 	feasible, skipped := 0, 0
 	for range s.source.len() {
 		if feasible >= s.limit {
@@ -118,7 +119,7 @@ func (s *stack) selectNode(tg *structs.TaskGroup) (*nodeUsage, *structs.AllocMet
 		}
 		nu := s.source.nextNode()
 		m.NodesEvaluated++
-		if reason, ok := p.feasible(nu.node); !ok {
+		if ok, reason := p.feasible(nu.node); !ok {
 			recordFiltered(m, reason)
 			continue
 		}
@@ -143,6 +144,7 @@ func (s *stack) selectNode(tg *structs.TaskGroup) (*nodeUsage, *structs.AllocMet
 		}
 		top = insertTop(top, sn)
 	}
+	s.top = top
 	m.ScoreMetaData = scoreMetaData(top)
 	if len(top) == 0 {
 		return nil, m
@@ -151,13 +153,13 @@ func (s *stack) selectNode(tg *structs.TaskGroup) (*nodeUsage, *structs.AllocMet
 }
 
 // feasible runs the filters in order; the first to reject names the reason.
-func (p *groupPipeline) feasible(node *structs.Node) (string, bool) {
+func (p *groupPipeline) feasible(node *structs.Node) (bool, string) {
 	for _, f := range p.filters {
 		if ok, reason := f.feasible(node); !ok {
-			return reason, false
+			return false, reason
 		}
 	}
-	return "", true
+	return true, ""
 }
 
 // scoredNode is a feasible node with its scores; final is their mean.
