@@ -13,14 +13,20 @@
 //  1. reconcile (reconcile.go): compare a job's allocations with its groups'
 //     counts and decide, per group, what to stop, what to place, what to update
 //     in place and what to leave alone. Pure and table-driven.
-//  2. place (stack.go and its stages): for each placement, walk the shuffled
-//     ready nodes of the job's datacenters through feasibility filters (drivers,
-//     constraints), a resource fit that also scores bin-packing, and job
-//     anti-affinity, and pick the best of a small sample. Every decision is
-//     explained in a structs.AllocMetric.
+//  2. place (stack.go wires the stages): for each placement, walk the shuffled
+//     ready nodes of the job's datacenters (source.go) through feasibility
+//     filters (driver.go, constraint.go), a resource fit that also scores
+//     bin-packing (binpack.go, over the plan's per-node usage in usage.go) and
+//     job anti-affinity (antiaffinity.go), and pick the best of a small
+//     sample. Every decision is explained in a structs.AllocMetric
+//     (metric.go, which also renders it for humans: FailureSummary).
 //  3. submit (generic.go): hand the plan to the Planner; if the plan applier
 //     committed only part of it, start again from the fresher state it returns.
 //     What cannot be placed is left to a blocked evaluation.
+//
+// Tests run the scheduler against the real state store (server/state) through
+// an in-memory Planner (harness_test.go); scenario files in
+// testdata/scenarios read as text.
 //
 // scheduler imports structs and nothing else of orch; in particular it never
 // imports server. The State and Planner interfaces it reads and writes through
