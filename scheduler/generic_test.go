@@ -325,20 +325,33 @@ func TestPartiallyCommittedPlanIsRetriedFromFreshState(t *testing.T) {
 	h.upsertNodes(mockNodes(4, "n", nil)...)
 	// The applier refuses the first node of the first plan, as if another
 	// scheduler had just filled it, and takes the rest.
+	var refused string
 	h.reject = func(plan *structs.Plan) map[string]bool {
 		if len(h.plans) > 1 {
 			return nil
 		}
-		nodes := slices.Sorted(maps.Keys(plan.NodeAllocation))
-		return map[string]bool{nodes[0]: true}
+		refused = slices.Sorted(maps.Keys(plan.NodeAllocation))[0]
+		return map[string]bool{refused: true}
 	}
 	h.run(mockJob().Count(4).Build())
 	if len(h.plans) != 2 {
 		t.Fatalf("%d plans submitted, want 2", len(h.plans))
 	}
-	first, second := planAllocs(h.plans[0].NodeAllocation), planAllocs(h.plans[1].NodeAllocation)
-	if len(second) == 0 || len(first)+len(second) <= 4 && len(second) >= len(first) {
-		t.Errorf("second plan should place only what the first lost: %d then %d", len(first), len(second))
+	lost := h.plans[0].NodeAllocation[refused]
+	second := planAllocs(h.plans[1].NodeAllocation)
+	if len(second) != len(lost) || len(h.plans[1].NodeUpdate) != 0 {
+		t.Fatalf("the second plan places %d (and stops %d), want exactly the %d refused", len(second), len(h.plans[1].NodeUpdate), len(lost))
+	}
+	names := func(allocs []*structs.Allocation) []string {
+		var out []string
+		for _, a := range allocs {
+			out = append(out, a.Name)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got, want := names(second), names(lost); !slices.Equal(got, want) {
+		t.Errorf("second plan places %v, want %v", got, want)
 	}
 	if got := h.running("job"); len(got) != 4 {
 		t.Fatalf("running %v, want 4", keys(got))
