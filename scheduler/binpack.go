@@ -1,0 +1,45 @@
+package scheduler
+
+import "github.com/orch-io/orch/structs"
+
+// binPackMaxScore is the highest structs.ScoreFitBinPack gives: a full node.
+const binPackMaxScore = 18.0
+
+// binPack is the resource stage: it rejects nodes on which the group does not
+// fit beside what runs there once the plan is applied, and scores the others
+// by how tightly the group fills them, normalised to [0, 1].
+type binPack struct {
+	ask structs.ComparableResources // what one allocation of the group uses
+}
+
+func newBinPack(tg *structs.TaskGroup) *binPack {
+	return &binPack{ask: groupAsk(tg)}
+}
+
+// fit returns node's bin-packing score with one more allocation of the group,
+// or the name of the first exhausted dimension ("cpu", "memory", "disk") when
+// it does not fit.
+func (b *binPack) fit(nu *nodeUsage) (score float64, exhausted string) {
+	used := nu.used
+	used.Add(b.ask)
+	if ok, dim := nu.node.Comparable().Superset(used); !ok {
+		return 0, dim
+	}
+	return structs.ScoreFitBinPack(nu.node, used) / binPackMaxScore, ""
+}
+
+// groupAsk sums what one allocation of tg uses: its tasks' resources and its
+// ephemeral disk. It matches allocatedResources(tg).
+func groupAsk(tg *structs.TaskGroup) structs.ComparableResources {
+	var c structs.ComparableResources
+	for _, t := range tg.Tasks {
+		if t.Resources != nil {
+			c.CPU += t.Resources.CPU
+			c.MemoryMB += t.Resources.MemoryMB
+		}
+	}
+	if tg.EphemeralDisk != nil {
+		c.DiskMB = tg.EphemeralDisk.SizeMB
+	}
+	return c
+}

@@ -1,0 +1,302 @@
+package scheduler
+
+import (
+	"reflect"
+	"slices"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// Why the scheduler stops an allocation (DesiredDescription), as Nomad words it.
+const (
+	allocNotNeeded  = "alloc not needed due to job update"
+	allocJobStopped = "alloc not needed since job is stopped"
+	allocLost       = "alloc is lost since its node is down"
+	allocUpdating   = "alloc is being updated due to job modification"
+)
+
+// reconcileInput is everything the reconciler looks at. It reads no state of
+// its own: the caller gathers these from a snapshot.
+type reconcileInput struct {
+	// Job is the job as it is now; nil when it was purged.
+	Job   *structs.Job
+	Batch bool
+	// Allocs are every allocation of the job, terminal ones included. They are
+	// shared with the state store: the reconciler never modifies them.
+	Allocs []*structs.Allocation
+	// TaintedNodes are the nodes, among those the allocations sit on, that can
+	// no longer run them: down, or gone from the state.
+	TaintedNodes map[string]bool
+}
+
+// reconcileResult is what must change for a job to match its specification.
+// Later work (deployments, rescheduling, canaries) adds buckets here.
+type reconcileResult struct {
+	// Place lists new allocations to find nodes for, ordered by group (in job
+	// order), then by index.
+	Place []placement
+	// Stop lists allocations to stop now, whatever happens to the placements.
+	Stop []stopDecision
+	// InPlace lists allocations that run an older version of the job whose
+	// group changed in nothing that needs a new allocation (a count change):
+	// they move to the current version where they are.
+	InPlace []*structs.Allocation
+	// Ignore lists allocations left as they are.
+	Ignore []*structs.Allocation
+}
+
+// placement is one allocation to place.
+type placement struct {
+	TaskGroup *structs.TaskGroup
+	Name      string // structs.AllocName(job, group, Index)
+	Index     int
+	// Previous is the allocation this one replaces (lost, or being updated),
+	// nil for an index that had none.
+	Previous *structs.Allocation
+	// StopPrevious, when not empty, is the description with which Previous is
+	// stopped if, and only if, the replacement is placed: a running allocation
+	// is not taken down for a replacement that finds no node. When empty,
+	// Previous (if any) is already in reconcileResult.Stop.
+	StopPrevious string
+}
+
+// stopDecision is one allocation to stop, and why.
+type stopDecision struct {
+	Alloc       *structs.Allocation
+	Description string
+}
+
+// allocClass is the bucket an existing allocation falls into.
+type allocClass int
+
+const (
+	// classGone: terminal and not holding its name; it does not count.
+	classGone allocClass = iota
+	// classDone: terminal, but holds its name and is never replaced.
+	classDone
+	// classOrphan: its group is no longer in the job; stop it.
+	classOrphan
+	// classLost: its node is down or gone; stop and replace it.
+	classLost
+	// classDestructive: runs an older version whose group changed; replace it.
+	classDestructive
+	// classInPlace: runs an older version; nothing that needs a new
+	// allocation changed; update it in place.
+	classInPlace
+	// classCurrent: runs the current version; keep it.
+	classCurrent
+)
+
+var allocClassNames = [...]string{"gone", "done", "orphan", "lost", "destructive", "in-place", "current"}
+
+func (c allocClass) String() string { return allocClassNames[c] }
+
+// keepPreference orders allocations that claim the same index: the lower is
+// kept. A healthy current allocation beats one that must be replaced.
+var keepPreference = map[allocClass]int{
+	classCurrent: 0, classInPlace: 1, classDestructive: 2, classDone: 3, classLost: 4,
+}
+
+// classifyRule is one row of the classification table: the first row whose
+// match is true gives an allocation its class.
+type classifyRule struct {
+	class allocClass
+	why   string
+	match func(c *classifier, a *structs.Allocation) bool
+}
+
+// classifyRules classify the allocations of a job that is not stopped. Order
+// matters: terminal states first, then the node, then the version.
+var classifyRules = []classifyRule{
+	{classGone, "the servers already stopped it",
+		func(_ *classifier, a *structs.Allocation) bool { return a.ServerTerminal() }},
+	{classGone, "its client reported it lost",
+		func(_ *classifier, a *structs.Allocation) bool {
+			return a.ClientStatus == structs.AllocClientStatusLost
+		}},
+	{classGone, "it finished under a version whose group changed (or went) since",
+		func(c *classifier, a *structs.Allocation) bool { return a.ClientTerminal() && c.destructive(a) }},
+	{classDone, "a batch allocation that completed is done",
+		func(c *classifier, a *structs.Allocation) bool {
+			return c.batch && a.ClientStatus == structs.AllocClientStatusComplete
+		}},
+	// Rescheduling failed allocations (by the group's reschedule policy) is not
+	// implemented yet: until it is, a failed allocation keeps its name.
+	{classDone, "it failed, and failed allocations are not rescheduled yet",
+		func(_ *classifier, a *structs.Allocation) bool {
+			return a.ClientStatus == structs.AllocClientStatusFailed
+		}},
+	{classGone, "a service allocation that completed must run again",
+		func(_ *classifier, a *structs.Allocation) bool { return a.ClientTerminal() }},
+	{classOrphan, "its group is no longer in the job",
+		func(c *classifier, a *structs.Allocation) bool { return c.job.LookupTaskGroup(a.TaskGroup) == nil }},
+	{classLost, "its node is down or gone",
+		func(c *classifier, a *structs.Allocation) bool { return c.tainted[a.NodeID] }},
+	{classDestructive, "it runs an older version whose group changed",
+		func(c *classifier, a *structs.Allocation) bool { return c.destructive(a) }},
+	{classInPlace, "it runs an older version whose group changed only in count",
+		func(c *classifier, a *structs.Allocation) bool { return c.versionChanged(a) }},
+	{classCurrent, "it runs the current version",
+		func(*classifier, *structs.Allocation) bool { return true }},
+}
+
+// classifier holds what the rules consult, and caches the comparison of an
+// older job version's group with the current one (many allocations share it).
+type classifier struct {
+	job     *structs.Job
+	batch   bool
+	tainted map[string]bool
+	changed map[versionGroup]bool
+}
+
+type versionGroup struct {
+	job   *structs.Job
+	group string
+}
+
+// classify returns a's class and the rule's reason.
+func (c *classifier) classify(a *structs.Allocation) (allocClass, string) {
+	for _, r := range classifyRules {
+		if r.match(c, a) {
+			return r.class, r.why
+		}
+	}
+	panic("scheduler: classifyRules has no catch-all row") // the last row always matches
+}
+
+// versionChanged reports whether a runs another version of the job than the current one.
+func (c *classifier) versionChanged(a *structs.Allocation) bool {
+	return a.Job != nil && a.Job.JobModifyIndex != c.job.JobModifyIndex
+}
+
+// destructive reports whether a runs an older version whose group changed in
+// a way that needs a new allocation.
+func (c *classifier) destructive(a *structs.Allocation) bool {
+	if !c.versionChanged(a) {
+		return false
+	}
+	key := versionGroup{a.Job, a.TaskGroup}
+	v, ok := c.changed[key]
+	if !ok {
+		v = groupChangedDestructively(a.Job, c.job, a.TaskGroup)
+		c.changed[key] = v
+	}
+	return v
+}
+
+// groupChangedDestructively reports whether group changed between two versions
+// of a job in a way an allocation cannot follow where it runs: its tasks
+// (driver, config, resources, env, ...), its disk, its constraints or the meta
+// its tasks see. A change of count, or of the restart policy, is not one.
+func groupChangedDestructively(old, cur *structs.Job, group string) bool {
+	og, cg := old.LookupTaskGroup(group), cur.LookupTaskGroup(group)
+	if og == nil || cg == nil {
+		return true
+	}
+	return !reflect.DeepEqual(og.Tasks, cg.Tasks) ||
+		!reflect.DeepEqual(og.EphemeralDisk, cg.EphemeralDisk) ||
+		!reflect.DeepEqual(og.Constraints, cg.Constraints) ||
+		!reflect.DeepEqual(og.Meta, cg.Meta) ||
+		!reflect.DeepEqual(old.Constraints, cur.Constraints) ||
+		!reflect.DeepEqual(old.Meta, cur.Meta)
+}
+
+// reconcile decides what must change for the job to match its specification.
+// It is a pure function of its input.
+func reconcile(in reconcileInput) *reconcileResult {
+	res := &reconcileResult{}
+	if in.Job.Stopped() {
+		for _, a := range in.Allocs {
+			if a.TerminalStatus() {
+				res.Ignore = append(res.Ignore, a)
+			} else {
+				res.Stop = append(res.Stop, stopDecision{a, allocJobStopped})
+			}
+		}
+		return res
+	}
+
+	c := &classifier{job: in.Job, batch: in.Batch, tainted: in.TaintedNodes, changed: map[versionGroup]bool{}}
+	byGroup := map[string][]classified{}
+	for _, a := range in.Allocs {
+		class, _ := c.classify(a)
+		switch class {
+		case classGone:
+			res.Ignore = append(res.Ignore, a)
+		case classOrphan:
+			res.Stop = append(res.Stop, stopDecision{a, allocNotNeeded})
+		default:
+			byGroup[a.TaskGroup] = append(byGroup[a.TaskGroup], classified{a, class, a.Index()})
+		}
+	}
+	for _, tg := range in.Job.TaskGroups {
+		reconcileGroup(in.Job, tg, byGroup[tg.Name], res)
+	}
+	return res
+}
+
+// classified is an allocation with its class and its index in the group.
+type classified struct {
+	alloc *structs.Allocation
+	class allocClass
+	index int // -1 when the name carries none
+}
+
+// reconcileGroup decides for one group: keep the count lowest distinct
+// indexes among the allocations that hold a name, stop the rest (so a count
+// going down stops the highest indexes), replace the kept ones that are lost or
+// changed, and place the missing indexes, lowest first.
+func reconcileGroup(job *structs.Job, tg *structs.TaskGroup, allocs []classified, res *reconcileResult) {
+	slices.SortStableFunc(allocs, func(x, y classified) int {
+		if x.index != y.index {
+			switch {
+			case x.index < 0:
+				return 1
+			case y.index < 0:
+				return -1
+			}
+			return x.index - y.index
+		}
+		return keepPreference[x.class] - keepPreference[y.class]
+	})
+
+	used := make(map[int]bool, len(allocs))
+	var places []placement
+	for _, ca := range allocs {
+		a := ca.alloc
+		keep := len(used) < tg.Count && ca.index >= 0 && !used[ca.index]
+		if !keep {
+			switch ca.class {
+			case classDone: // already terminal: nothing to stop
+				res.Ignore = append(res.Ignore, a)
+			case classLost:
+				res.Stop = append(res.Stop, stopDecision{a, allocLost})
+			default:
+				res.Stop = append(res.Stop, stopDecision{a, allocNotNeeded})
+			}
+			continue
+		}
+		used[ca.index] = true
+		switch ca.class {
+		case classCurrent, classDone:
+			res.Ignore = append(res.Ignore, a)
+		case classInPlace:
+			res.InPlace = append(res.InPlace, a)
+		case classDestructive:
+			places = append(places, placement{TaskGroup: tg, Name: a.Name, Index: ca.index, Previous: a, StopPrevious: allocUpdating})
+		case classLost:
+			res.Stop = append(res.Stop, stopDecision{a, allocLost})
+			places = append(places, placement{TaskGroup: tg, Name: a.Name, Index: ca.index, Previous: a})
+		default:
+			panic("scheduler: reconcileGroup got an allocation of class " + ca.class.String())
+		}
+	}
+	for i := 0; len(used) < tg.Count; i++ {
+		if !used[i] {
+			used[i] = true
+			places = append(places, placement{TaskGroup: tg, Name: structs.AllocName(job.ID, tg.Name, i), Index: i})
+		}
+	}
+	slices.SortStableFunc(places, func(x, y placement) int { return x.Index - y.Index })
+	res.Place = append(res.Place, places...)
+}

@@ -1,0 +1,219 @@
+package scheduler
+
+import (
+	"math/bits"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// filter is a feasibility stage: it decides whether a node can run a group at
+// all, whatever else runs there. Filters are built once per group and
+// evaluation, and must be cheap to call: they run for every node evaluated.
+type filter interface {
+	// feasible reports whether node can run the group. When it cannot, reason
+	// says why, as counted in AllocMetric.ConstraintFiltered.
+	feasible(node *structs.Node) (ok bool, reason string)
+}
+
+// scorer is a ranking stage: it scores a feasible node for one placement,
+// normalised to [-1, 1]. When applies is false the stage has no opinion on the
+// node, and its score does not enter the mean.
+type scorer interface {
+	name() string
+	score(nu *nodeUsage) (score float64, applies bool)
+}
+
+// Names of the scores in AllocMetric.ScoreMetaData, as in Nomad.
+const (
+	scoreBinPack         = "binpack"
+	scoreJobAntiAffinity = "job-anti-affinity"
+)
+
+// scoreMetaLimit is how many of the best-scored nodes a metric keeps.
+const scoreMetaLimit = 5
+
+// A feasible node scoring below skipScoreThreshold (a penalised one: it
+// already runs the group) does not count towards the sample limit, up to
+// maxSkip such nodes per placement: the scan looks further for a better one,
+// and picks the penalised node only if none is found.
+const (
+	skipScoreThreshold = 0.0
+	maxSkip            = 3
+)
+
+// stack is the placement pipeline of one evaluation. For each placement a
+// node flows through it top to bottom:
+//
+//	nodeSource        the shuffled ready nodes of the job's datacenters, round-robin
+//	→ filters         driverFilter, constraintFilter: can the node run the group at all?
+//	→ binPack         does one more allocation fit? how tightly does it fill the node?
+//	→ scorers         jobAntiAffinity
+//	→ select          the best mean score among the first `limit` feasible nodes
+//	                  (penalised nodes, up to maxSkip, do not count towards limit)
+//
+// It is used by one goroutine, for one plan: the stages read the plan's usage,
+// which the caller updates after each placement.
+type stack struct {
+	job    *structs.Job
+	source *nodeSource
+	usage  *planUsage
+	limit  int
+	groups map[string]*groupPipeline // built on first use
+	top    []scoredNode              // reused by selectNode
+}
+
+// groupPipeline holds the stages built for one group.
+type groupPipeline struct {
+	filters []filter
+	fit     *binPack
+	scorers []scorer
+}
+
+type namedScore struct {
+	name  string
+	value float64
+}
+
+// maxScores bounds the scores of one node: bin-packing and one per scorer.
+const maxScores = 4
+
+// newStack wires the pipeline for job. Batch jobs look at 2 feasible nodes per
+// placement; service jobs, whose placement quality matters for longer, at
+// ceil(log2(candidates)), at least 2.
+func newStack(jobType structs.JobType, job *structs.Job, source *nodeSource, usage *planUsage) *stack {
+	limit := 2
+	if jobType == structs.JobTypeService && source.len() > 1 {
+		limit = max(limit, bits.Len(uint(source.len()-1))) // ceil(log2(n))
+	}
+	return &stack{job: job, source: source, usage: usage, limit: limit, groups: map[string]*groupPipeline{}}
+}
+
+func (s *stack) pipeline(tg *structs.TaskGroup) *groupPipeline {
+	p := s.groups[tg.Name]
+	if p == nil {
+		p = &groupPipeline{
+			filters: []filter{newDriverFilter(tg), newConstraintFilter(s.job, tg)},
+			fit:     newBinPack(tg),
+			scorers: []scorer{newJobAntiAffinity(tg)},
+		}
+		if 1+len(p.scorers) > maxScores {
+			panic("scheduler: more scorers than maxScores")
+		}
+		s.groups[tg.Name] = p
+	}
+	return p
+}
+
+// selectNode picks the node for one more allocation of tg, or returns nil when
+// no candidate can take it. The metric explains the choice either way; it
+// belongs to the caller. selectNode does not record the placement: the caller
+// does, with planUsage.place on the returned record, if it keeps the node.
+func (s *stack) selectNode(tg *structs.TaskGroup) (*nodeUsage, *structs.AllocMetric) {
+	m := newMetric(s.source.available)
+	p := s.pipeline(tg)
+	top := s.top[:0] // best first, at most scoreMetaLimit
+	feasible, skipped := 0, 0
+	for range s.source.len() {
+		if feasible >= s.limit {
+			break
+		}
+		nu := s.source.nextNode()
+		m.NodesEvaluated++
+		if ok, reason := p.feasible(nu.node); !ok {
+			recordFiltered(m, reason)
+			continue
+		}
+		s.usage.scan(nu)
+		binScore, exhausted := p.fit.fit(nu)
+		if exhausted != "" {
+			recordExhausted(m, exhausted)
+			continue
+		}
+		sn := scoredNode{nu: nu}
+		sn.add(scoreBinPack, binScore)
+		for _, sc := range p.scorers {
+			if v, applies := sc.score(nu); applies {
+				sn.add(sc.name(), v)
+			}
+		}
+		sn = sn.finish()
+		if sn.final < skipScoreThreshold && skipped < maxSkip {
+			skipped++
+		} else {
+			feasible++
+		}
+		top = insertTop(top, sn)
+	}
+	s.top = top
+	m.ScoreMetaData = scoreMetaData(top)
+	if len(top) == 0 {
+		return nil, m
+	}
+	return top[0].nu, m
+}
+
+// feasible runs the filters in order; the first to reject names the reason.
+func (p *groupPipeline) feasible(node *structs.Node) (bool, string) {
+	for _, f := range p.filters {
+		if ok, reason := f.feasible(node); !ok {
+			return false, reason
+		}
+	}
+	return true, ""
+}
+
+// scoredNode is a feasible node with its scores; final is their mean.
+type scoredNode struct {
+	nu     *nodeUsage
+	final  float64
+	scores [maxScores]namedScore
+	n      int
+}
+
+func (sn *scoredNode) add(name string, v float64) {
+	sn.scores[sn.n] = namedScore{name, v}
+	sn.n++
+}
+
+func (sn scoredNode) finish() scoredNode {
+	var sum float64
+	for _, s := range sn.scores[:sn.n] {
+		sum += s.value
+	}
+	sn.final = sum / float64(sn.n)
+	return sn
+}
+
+// insertTop keeps top sorted by final score, best first, at most
+// scoreMetaLimit long. A node ties below the nodes already there, so the first
+// best node seen wins.
+func insertTop(top []scoredNode, sn scoredNode) []scoredNode {
+	i := len(top)
+	for i > 0 && sn.final > top[i-1].final {
+		i--
+	}
+	if i >= scoreMetaLimit {
+		return top
+	}
+	if len(top) < scoreMetaLimit {
+		top = append(top, scoredNode{})
+	}
+	copy(top[i+1:], top[i:len(top)-1])
+	top[i] = sn
+	return top
+}
+
+func scoreMetaData(top []scoredNode) []*structs.NodeScoreMeta {
+	if len(top) == 0 {
+		return nil
+	}
+	out := make([]*structs.NodeScoreMeta, len(top))
+	for i, sn := range top {
+		scores := make(map[string]float64, sn.n)
+		for _, s := range sn.scores[:sn.n] {
+			scores[s.name] = s.value
+		}
+		out[i] = &structs.NodeScoreMeta{NodeID: sn.nu.id, Scores: scores, NormScore: sn.final}
+	}
+	return out
+}

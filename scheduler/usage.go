@@ -1,0 +1,134 @@
+package scheduler
+
+import (
+	"fmt"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// planUsage accounts for what runs on each node while a plan is being built:
+// what the snapshot's non-terminal allocations use, less what the plan stops,
+// plus what it places. A node's snapshot usage is summed once, the first time
+// the node is looked at; after that the plan's changes are applied to it, so
+// checking a candidate costs one map lookup, not a scan of its allocations.
+//
+// It also counts, per node and group, the allocations of the job being placed
+// (for job anti-affinity). Used by one goroutine, for one plan.
+type planUsage struct {
+	state State
+	// jobNodes holds the records of the nodes that run allocations of the job
+	// (in the snapshot), the only ones stop and unstop may look up by ID.
+	// Other candidates' records live in the node source only: no map insert
+	// per candidate.
+	jobNodes map[string]*nodeUsage
+}
+
+// nodeUsage is one node as the plan leaves it. The pipeline's stages read it.
+type nodeUsage struct {
+	id      string
+	node    *structs.Node // nil unless the node is a candidate
+	scanned bool          // used includes the snapshot's allocations
+	// used is what allocations use on the node: the snapshot's (once
+	// scanned) plus what the plan placed, less what it stopped.
+	used structs.ComparableResources
+	// jobAllocs counts the job's allocations on the node per group, once the
+	// plan is applied; nil while there are none.
+	jobAllocs map[string]int
+}
+
+// newPlanUsage starts an empty plan over state. jobAllocs are the allocations
+// of the job being planned, as in the state.
+func newPlanUsage(state State, jobAllocs []*structs.Allocation) *planUsage {
+	u := &planUsage{state: state, jobNodes: map[string]*nodeUsage{}}
+	for _, a := range jobAllocs {
+		if a.TerminalStatus() {
+			continue
+		}
+		nu := u.jobNodes[a.NodeID]
+		if nu == nil {
+			nu = &nodeUsage{id: a.NodeID}
+			u.jobNodes[a.NodeID] = nu
+		}
+		nu.addJobAlloc(a.TaskGroup, 1)
+	}
+	return u
+}
+
+// jobNode returns the record of a node that runs a's allocation of the job.
+// Invariant: a is one of the non-terminal job allocations newPlanUsage was
+// given; anything else is a bug in the caller.
+func (u *planUsage) jobNode(a *structs.Allocation) *nodeUsage {
+	nu := u.jobNodes[a.NodeID]
+	if nu == nil {
+		panic(fmt.Sprintf("scheduler: plan usage: allocation %s on node %s is not a live allocation of the job", a.ID, a.NodeID))
+	}
+	return nu
+}
+
+// candidates returns the usage records of nodes, in order, creating them
+// all at once (the pipeline looks at candidates through them, without map
+// lookups). Their snapshot allocations are summed later, on first use: see scan.
+func (u *planUsage) candidates(nodes []*structs.Node) []*nodeUsage {
+	out := make([]*nodeUsage, len(nodes))
+	fresh := make([]nodeUsage, len(nodes))
+	for i, n := range nodes {
+		nu := u.jobNodes[n.ID]
+		if nu == nil {
+			nu = &fresh[i]
+			nu.id = n.ID
+		}
+		nu.node = n
+		out[i] = nu
+	}
+	return out
+}
+
+// scan sums the snapshot allocations of the candidate into its usage, once.
+func (u *planUsage) scan(nu *nodeUsage) {
+	if !nu.scanned {
+		_, _, base := structs.AllocsFit(nu.node, u.state.AllocsByNode(nu.id))
+		nu.used.Add(base)
+		nu.scanned = true
+	}
+}
+
+// collisions returns how many allocations of group of the job the node runs
+// once the plan is applied.
+func (nu *nodeUsage) collisions(group string) int { return nu.jobAllocs[group] }
+
+func (nu *nodeUsage) addJobAlloc(group string, n int) {
+	if nu.jobAllocs == nil {
+		nu.jobAllocs = map[string]int{}
+	}
+	nu.jobAllocs[group] += n
+}
+
+// place records that the plan places a on the candidate nu.
+func (u *planUsage) place(nu *nodeUsage, a *structs.Allocation) {
+	if nu.id != a.NodeID {
+		panic(fmt.Sprintf("scheduler: plan usage: allocation %s placed on node %s recorded on %s", a.ID, a.NodeID, nu.id))
+	}
+	nu.used.Add(a.Comparable())
+	nu.addJobAlloc(a.TaskGroup, 1)
+}
+
+// stop records that the plan stops a. Stopping a terminal allocation frees
+// nothing: it was not counted.
+func (u *planUsage) stop(a *structs.Allocation) {
+	if a.TerminalStatus() {
+		return
+	}
+	nu := u.jobNode(a)
+	nu.used.Subtract(a.Comparable())
+	nu.addJobAlloc(a.TaskGroup, -1)
+}
+
+// unstop takes back a stop recorded with stop.
+func (u *planUsage) unstop(a *structs.Allocation) {
+	if a.TerminalStatus() {
+		return
+	}
+	nu := u.jobNode(a)
+	nu.used.Add(a.Comparable())
+	nu.addJobAlloc(a.TaskGroup, 1)
+}
