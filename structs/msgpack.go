@@ -15,6 +15,10 @@ var MsgpackHandle = func() *codec.MsgpackHandle {
 	h.WriteExt = true
 	// Decode map[string]any values (task Config) as maps with string keys.
 	h.MapType = reflect.TypeOf(map[string]any(nil))
+	// Field names come from `codec` tags only. By default go-msgpack falls
+	// back to `json` tags, which would drop Node.SecretID (`json:"-"`, hidden
+	// from the HTTP API) from every RPC, Raft entry and snapshot.
+	h.TypeInfos = codec.NewTypeInfos([]string{"codec"})
 	return h
 }()
 
