@@ -1,14 +1,110 @@
 package command
 
-import "github.com/urfave/cli/v2"
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 
-// agentCommand is `orch agent`. Owned by the agent wiring work (command/agent).
+	"github.com/urfave/cli/v2"
+
+	"github.com/orch-io/orch/command/agent"
+)
+
+// agentCommand is `orch agent`: runs a server, a client, or both, until SIGINT
+// or SIGTERM, then stops gracefully and exits 0.
 func agentCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "agent",
-		Usage: "Run an orch agent (server, client, or both)",
-		Action: func(c *cli.Context) error {
-			return cli.Exit("orch agent: not wired yet", 1)
+		Name:      "agent",
+		Usage:     "Run an orch agent (server, client, or both)",
+		UsageText: "orch agent -dev\n   orch agent -config FILE [options]",
+		Description: "Runs an agent until it receives SIGINT or SIGTERM, then stops it gracefully.\n" +
+			"Flags override the config file.\n\nExample:\n   orch agent -dev -data-dir /tmp/orch",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "dev", Usage: "one server and one client in this process on 127.0.0.1, state in a temporary directory unless -data-dir is given"},
+			&cli.StringFlag{Name: "config", Usage: "agent configuration `FILE` (HCL)"},
+			&cli.StringFlag{Name: "data-dir", Usage: "`DIR` for the agent's state"},
+			&cli.StringFlag{Name: "bind", Usage: "`ADDR` to bind all listeners to"},
+			&cli.StringFlag{Name: "dc", Usage: "`DATACENTER` of the agent"},
+			&cli.StringFlag{Name: "region", Usage: "`REGION` of the agent"},
+			&cli.StringFlag{Name: "node", Usage: "`NAME` of the agent (default: hostname)"},
+			&cli.IntFlag{Name: "http-port", Usage: "HTTP API `PORT`"},
+			&cli.IntFlag{Name: "rpc-port", Usage: "RPC and Raft `PORT`"},
+			&cli.IntFlag{Name: "gossip-port", Usage: "gossip `PORT` (UDP and TCP)"},
+			&cli.StringFlag{Name: "log-level", Usage: "`LEVEL`: debug, info, warn, error"},
 		},
+		Action: runAgent,
 	}
+}
+
+func runAgent(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageErrorf(c, "orch agent takes no arguments, got %q", c.Args().Slice())
+	}
+	cfg := agent.DefaultConfig()
+	if c.Bool("dev") {
+		cfg = agent.DevConfig()
+	}
+	if path := c.String("config"); path != "" {
+		if err := cfg.ApplyFile(path); err != nil {
+			return err
+		}
+	}
+	applyAgentFlags(c, cfg)
+	cfg.Version = Version
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid agent configuration:\n%w", err)
+	}
+	logger, err := newLogger(cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+
+	// Listen for signals before starting, so none is lost in between.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	a, err := agent.New(cfg, logger)
+	if err != nil {
+		return fmt.Errorf("orch agent: %w", err)
+	}
+	fmt.Fprintf(c.App.Writer, "==> orch agent started: HTTP API at http://%s\n", a.HTTPAddr())
+	sig := <-sigs
+	logger.Info("caught signal, shutting down gracefully", "signal", sig.String())
+	if err := a.Shutdown(); err != nil {
+		return fmt.Errorf("orch agent: shutdown: %w", err)
+	}
+	logger.Info("agent stopped")
+	return nil
+}
+
+// applyAgentFlags lets the flags that were given override the config.
+func applyAgentFlags(c *cli.Context, cfg *agent.Config) {
+	str := map[string]*string{"data-dir": &cfg.DataDir, "bind": &cfg.BindAddr, "dc": &cfg.Datacenter,
+		"region": &cfg.Region, "node": &cfg.NodeName, "log-level": &cfg.LogLevel}
+	for name, field := range str {
+		if c.IsSet(name) {
+			*field = c.String(name)
+		}
+	}
+	ints := map[string]*int{"http-port": &cfg.Ports.HTTP, "rpc-port": &cfg.Ports.RPC, "gossip-port": &cfg.Ports.Serf}
+	for name, field := range ints {
+		if c.IsSet(name) {
+			*field = c.Int(name)
+		}
+	}
+}
+
+// newLogger returns the agent's structured logger, writing text to stderr.
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if strings.EqualFold(level, "trace") {
+		l = slog.LevelDebug - 4
+	} else if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		return nil, fmt.Errorf("log_level = %q: must be one of trace, debug, info, warn, error", level)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/scheduler"
 	"github.com/orch-io/orch/structs"
 	"github.com/urfave/cli/v2"
 )
@@ -115,11 +116,11 @@ func formatJobStatus(job *structs.Job, allocs []*structs.AllocListStub, evals []
 			if q := latest.QueuedAllocations[tg]; q > failed {
 				failed = q
 			}
+			count := failed
 			if group := job.LookupTaskGroup(tg); group != nil {
-				fmt.Fprintf(&b, "Task Group %q: could not place %d of %s:\n", tg, failed, plural(group.Count, "allocation"))
-			} else {
-				fmt.Fprintf(&b, "Task Group %q: could not place %s:\n", tg, plural(failed, "allocation"))
+				count = group.Count
 			}
+			fmt.Fprintf(&b, "%s\n", scheduler.FailureSummary(tg, count, failed, metric))
 			b.WriteString(formatAllocMetric(metric, "  "))
 		}
 	}
@@ -145,10 +146,15 @@ func formatJobStatus(job *structs.Job, allocs []*structs.AllocListStub, evals []
 	return b.String()
 }
 
-// latestEval is the evaluation created last, or nil.
+// latestEval is the evaluation created last, or nil. A blocked evaluation
+// is skipped: it has no results of its own yet, and the evaluation that
+// created it holds the placement failures it waits to resolve.
 func latestEval(evals []*structs.Evaluation) *structs.Evaluation {
 	var latest *structs.Evaluation
 	for _, e := range evals {
+		if e.Status == structs.EvalStatusBlocked {
+			continue
+		}
 		if latest == nil || e.CreateIndex > latest.CreateIndex {
 			latest = e
 		}

@@ -28,6 +28,8 @@ type Config struct {
 	// DevMode is `orch agent -dev`: everything on 127.0.0.1, data in a
 	// temporary directory. It is never read from a file.
 	DevMode bool
+	// Version is the build's version, advertised in gossip. Not read from the file.
+	Version string
 }
 
 // Ports are the TCP (and, for Serf, UDP) ports the agent listens on.

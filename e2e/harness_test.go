@@ -1,0 +1,269 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// orchBin is the binary under test, built once by TestMain.
+var orchBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "orch-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	orchBin = filepath.Join(dir, "orch")
+	build := exec.Command("go", "build", "-o", orchBin, ".")
+	build.Dir = repoRoot()
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building orch: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func repoRoot() string {
+	if root := os.Getenv("ORCH_REPO_ROOT"); root != "" {
+		return root
+	}
+	wd, _ := os.Getwd()
+	return filepath.Dir(wd) // tests run in e2e/
+}
+
+// agentProc is one `orch agent` process.
+type agentProc struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	dataDir string
+	ports   [3]int // http, rpc, gossip
+	logPath string
+	exited  chan struct{}
+	waitErr error
+}
+
+func (a *agentProc) addr() string { return fmt.Sprintf("http://127.0.0.1:%d", a.ports[0]) }
+
+// startDevAgent starts `orch agent -dev` on the given data dir and ports and
+// waits until its client node is ready.
+func startDevAgent(t *testing.T, dataDir string, ports [3]int) *agentProc {
+	t.Helper()
+	a := &agentProc{t: t, dataDir: dataDir, ports: ports, exited: make(chan struct{})}
+	a.logPath = filepath.Join(t.TempDir(), "agent.log")
+	logf, err := os.Create(a.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.cmd = exec.Command(orchBin, "agent", "-dev", "-data-dir", dataDir,
+		"-http-port", strconv.Itoa(ports[0]), "-rpc-port", strconv.Itoa(ports[1]), "-gossip-port", strconv.Itoa(ports[2]),
+		"-node", "e2e-node", "-log-level", "debug")
+	a.cmd.Stdout, a.cmd.Stderr = logf, logf
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		a.waitErr = a.cmd.Wait()
+		logf.Close()
+		close(a.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-a.exited:
+		default:
+			a.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-a.exited:
+			case <-time.After(30 * time.Second):
+				a.cmd.Process.Kill()
+				<-a.exited
+			}
+		}
+		if t.Failed() {
+			a.dumpLog()
+		}
+	})
+	a.waitFor("the client node to be ready", 30*time.Second, func() (bool, error) {
+		var nodes []*structs.NodeListStub
+		if err := a.get("/v1/nodes", &nodes); err != nil {
+			return false, nil // not listening yet
+		}
+		return len(nodes) == 1 && nodes[0].Status == structs.NodeStatusReady, nil
+	})
+	return a
+}
+
+func (a *agentProc) dumpLog() {
+	b, _ := os.ReadFile(a.logPath)
+	if len(b) > 20000 {
+		b = b[len(b)-20000:]
+	}
+	a.t.Logf("agent log (tail):\n%s", b)
+}
+
+// stop sends SIGTERM and waits for a graceful exit with status 0.
+func (a *agentProc) stop() {
+	a.t.Helper()
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		a.t.Fatal(err)
+	}
+	select {
+	case <-a.exited:
+	case <-time.After(60 * time.Second):
+		a.t.Fatal("agent did not stop within 60s of SIGTERM")
+	}
+	if a.waitErr != nil {
+		a.dumpLog()
+		a.t.Fatalf("agent did not exit cleanly after SIGTERM: %v", a.waitErr)
+	}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func (a *agentProc) waitFor(what string, timeout time.Duration, cond func() (bool, error)) {
+	a.t.Helper()
+	waitFor(a.t, what, timeout, cond)
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool, error)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		ok, err := cond()
+		if ok {
+			return
+		}
+		lastErr = err
+		time.Sleep(50 * time.Millisecond) // poll interval, not a wait for an event
+	}
+	t.Fatalf("timed out after %s waiting for %s (last error: %v)", timeout, what, lastErr)
+}
+
+// get decodes a JSON GET of the agent's HTTP API into out.
+func (a *agentProc) get(path string, out any) error {
+	resp, err := http.Get(a.addr() + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, b.String())
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// orch runs the CLI against the agent and returns its stdout, stderr and exit code.
+func (a *agentProc) orch(args ...string) (string, string, int) {
+	a.t.Helper()
+	cmd := exec.Command(orchBin, args...)
+	cmd.Dir = repoRoot()
+	cmd.Env = append(os.Environ(), "ORCH_ADDR="+a.addr())
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		code = exitErr.ExitCode()
+	} else if err != nil {
+		a.t.Fatalf("running orch %v: %v", args, err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// freePorts returns three ports free on 127.0.0.1 for TCP (and UDP for gossip).
+func freePorts(t *testing.T) [3]int {
+	t.Helper()
+	var ports [3]int
+	var held []net.Listener
+	defer func() {
+		for _, l := range held {
+			l.Close()
+		}
+	}()
+	for i := 0; i < 3; {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			l.Close()
+			continue
+		}
+		u.Close()
+		held = append(held, l)
+		ports[i] = port
+		i++
+	}
+	return ports
+}
+
+// allocPIDs returns the PIDs of the processes whose environment names allocID:
+// the tasks of that allocation, as the machine sees them.
+func allocPIDs(allocID string) []int {
+	needle := []byte("ORCH_ALLOC_ID=" + allocID + "\x00")
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil || !bytes.Contains(append(env, 0), needle) {
+			continue
+		}
+		if stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && isZombie(stat) {
+			continue
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+func isZombie(stat []byte) bool {
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && len(stat) > i+2 && stat[i+2] == 'Z'
+}
+
+func runningAllocs(allocs []*structs.AllocListStub) []*structs.AllocListStub {
+	var out []*structs.AllocListStub
+	for _, a := range allocs {
+		if a.ClientStatus == structs.AllocClientStatusRunning && a.DesiredStatus == structs.AllocDesiredStatusRun {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func mustContain(t *testing.T, what, s string, subs ...string) {
+	t.Helper()
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			t.Fatalf("%s does not contain %q:\n%s", what, sub, s)
+		}
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
