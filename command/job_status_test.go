@@ -66,6 +66,12 @@ func TestJobStatusDetail(t *testing.T) {
 		NodesEvaluated: 1, NodesExhausted: 1, DimensionExhausted: map[string]int{"memory": 1}, CoalescedFailures: 1,
 	}}
 	a.backend.UpsertEval(latest)
+	// The blocked eval the latest one left behind has no results of its own:
+	// the failures shown must still be the latest evaluated one's.
+	blocked := apitest.Eval("e2222222-0000-0000-0000-000000000000", job)
+	blocked.Status = structs.EvalStatusBlocked
+	blocked.PreviousEval = latest.ID
+	a.backend.UpsertEval(blocked)
 
 	running := apitest.Alloc("a1111111-0000-0000-0000-000000000000", latest.ID, job, node, "web", 0)
 	running.CreateTime = time.Now().Add(-2 * time.Minute).UnixNano()
@@ -87,7 +93,7 @@ func TestJobStatusDetail(t *testing.T) {
 		"Datacenters = dc1\n",
 		"Status      = running\n",
 		"\nSummary\nTask Group  Queued  Starting  Running  Failed  Complete  Lost\n",
-		"\nPlacement Failure\n"+`Task Group "web": could not place 2 of 3 allocations:`+"\n"+
+		"\nPlacement Failure\ncould not place 2 of 3 allocations of group web: memory exhausted on 1 node\n"+
 			"  * Resources exhausted on 1 nodes\n"+
 			`  * Dimension "memory" exhausted on 1 nodes`+"\n",
 		"\nAllocations\nID        Node ID   Task Group  Version  Desired  Status   Created",
