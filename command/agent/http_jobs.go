@@ -33,16 +33,8 @@ func (s *HTTPServer) jobRegister(r *http.Request) (any, error) {
 	if pathID := r.PathValue("id"); pathID != "" && pathID != job.ID {
 		return nil, badRequest("job ID %q in the body does not match %q in the path", job.ID, pathID)
 	}
-	// Validate a canonicalized copy here, so that a bad job is a 400 whatever
-	// text the server's error carries; the server canonicalizes the original.
-	check := job.Copy()
-	check.Canonicalize()
-	if err := check.Validate(); err != nil {
-		return nil, badRequest("invalid job: %v", err)
-	}
-	if check.ID == "" {
-		return nil, badRequest("invalid job: ID is empty: a job needs an ID")
-	}
+	// The server canonicalizes and validates the job; its "invalid job: ..."
+	// errors come back here as 400s.
 	req := &structs.JobRegisterRequest{
 		Job:            job,
 		EnforceIndex:   body.EnforceIndex,
@@ -186,6 +178,7 @@ func decodeJobBody(r io.Reader) (*jobRegisterBody, error) {
 	if body.Job == nil {
 		return nil, badRequest(`invalid request body: missing "Job": expected {"Job": {...}}`)
 	}
+	defaultAbsentCounts(raw, body.Job)
 	return &body, nil
 }
 
@@ -391,4 +384,24 @@ func describeValue(v string) string {
 		return "an object"
 	}
 	return v
+}
+
+// defaultAbsentCounts gives Count = 1 to every group whose JSON has no Count,
+// as Nomad's API does: after decoding, an absent Count and an explicit 0 are
+// both 0, and only the raw body can tell them apart. raw has been decoded once
+// already, so it is valid JSON of the same shape.
+func defaultAbsentCounts(raw []byte, job *structs.Job) {
+	var counts struct {
+		Job struct {
+			TaskGroups []struct{ Count *int }
+		}
+	}
+	if json.Unmarshal(raw, &counts) != nil {
+		return
+	}
+	for i, tg := range counts.Job.TaskGroups {
+		if tg.Count == nil && i < len(job.TaskGroups) && job.TaskGroups[i] != nil {
+			job.TaskGroups[i].Count = 1
+		}
+	}
 }

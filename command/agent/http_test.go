@@ -451,3 +451,21 @@ func TestHTTPShutdownEndsBlockingQueries(t *testing.T) {
 		t.Fatal("blocking query still open after shutdown")
 	}
 }
+
+func TestHTTPJobRegisterDefaultsAbsentCount(t *testing.T) {
+	b := apitest.NewBackend()
+	url := startHTTP(t, b)
+	body := `{"Job": {"ID": "web", "TaskGroups": [` +
+		`{"Name": "absent", "Tasks": [{"Name": "t", "Driver": "raw_exec"}]},` +
+		`{"Name": "zero", "Count": 0, "Tasks": [{"Name": "t", "Driver": "raw_exec"}]}]}}`
+	if r := do(t, "PUT", url+"/v1/jobs", body); r.code != http.StatusOK {
+		t.Fatalf("register: %d %s", r.code, r.body)
+	}
+	job := b.Job("web")
+	if got := job.LookupTaskGroup("absent").Count; got != 1 {
+		t.Errorf("group without Count: Count = %d, want 1 (Nomad's default)", got)
+	}
+	if got := job.LookupTaskGroup("zero").Count; got != 0 {
+		t.Errorf("group with Count 0: Count = %d, want 0 as given", got)
+	}
+}
