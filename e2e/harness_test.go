@@ -51,7 +51,7 @@ func repoRoot() string {
 
 // agentProc is one `orch agent` process.
 type agentProc struct {
-	t       *testing.T
+	t       testing.TB
 	cmd     *exec.Cmd
 	dataDir string
 	ports   [3]int // http, rpc, gossip
@@ -64,7 +64,7 @@ func (a *agentProc) addr() string { return fmt.Sprintf("http://127.0.0.1:%d", a.
 
 // startDevAgent starts `orch agent -dev` on the given data dir and ports and
 // waits until its client node is ready.
-func startDevAgent(t *testing.T, dataDir string, ports [3]int) *agentProc {
+func startDevAgent(t testing.TB, dataDir string, ports [3]int) *agentProc {
 	t.Helper()
 	a := &agentProc{t: t, dataDir: dataDir, ports: ports, exited: make(chan struct{})}
 	a.logPath = filepath.Join(t.TempDir(), "agent.log")
@@ -141,7 +141,7 @@ func (a *agentProc) waitFor(what string, timeout time.Duration, cond func() (boo
 	waitFor(a.t, what, timeout, cond)
 }
 
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool, error)) {
+func waitFor(t testing.TB, what string, timeout time.Duration, cond func() (bool, error)) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var lastErr error
@@ -191,7 +191,7 @@ func (a *agentProc) orch(args ...string) (string, string, int) {
 }
 
 // freePorts returns three ports free on 127.0.0.1 for TCP (and UDP for gossip).
-func freePorts(t *testing.T) [3]int {
+func freePorts(t testing.TB) [3]int {
 	t.Helper()
 	var ports [3]int
 	var held []net.Listener
@@ -257,7 +257,7 @@ func runningAllocs(allocs []*structs.AllocListStub) []*structs.AllocListStub {
 	return out
 }
 
-func mustContain(t *testing.T, what, s string, subs ...string) {
+func mustContain(t testing.TB, what, s string, subs ...string) {
 	t.Helper()
 	for _, sub := range subs {
 		if !strings.Contains(s, sub) {
