@@ -126,6 +126,17 @@ func (c *Client) Node() *structs.Node {
 	return c.mu.node.Copy()
 }
 
+// Registered reports whether the servers have accepted this node's
+// registration since the client started. Safe for concurrent use.
+func (c *Client) Registered() bool {
+	select {
+	case <-c.registered:
+		return true
+	default:
+		return false
+	}
+}
+
 // Shutdown stops the client: the loops stop, every task is stopped in parallel
 // (its kill signal, then SIGKILL after its kill timeout), pending status
 // updates are sent (best effort, bounded by ShutdownFlushTimeout) and the local

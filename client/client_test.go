@@ -144,6 +144,7 @@ func TestClientEndToEnd(t *testing.T) {
 
 	// Registration, with the fingerprint.
 	waitFor(t, "registration", func() bool { return f.node(nodeID) != nil })
+	waitFor(t, "the client to know it registered", c.Registered)
 	n := f.node(nodeID)
 	if n.Name != "test-node" || n.Datacenter != "dc1" || n.HTTPAddr != "127.0.0.1:4646" || n.Meta["rack"] != "r1" ||
 		n.Status != structs.NodeStatusReady || n.SecretID == "" {

@@ -21,6 +21,12 @@ done
 
 set -x
 "$orch" job run examples/hello.hcl
+set +x
+for _ in $(seq 1 100); do # until the batch task has finished and the client said so
+  "$orch" job status hello | grep -q '^Status *= dead' && break
+  sleep 0.1
+done
+set -x
 "$orch" job status hello
 "$orch" node status
 set +x

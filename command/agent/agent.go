@@ -131,8 +131,11 @@ func (b backend) Members() *structs.AgentMembersResponse { return b.a.server.Mem
 
 func (b backend) Health() *structs.AgentHealthResponse {
 	h := &structs.AgentHealthResponse{Server: b.a.server.Health()}
-	if b.a.client != nil {
+	if c := b.a.client; c != nil {
 		h.Client = &structs.AgentHealth{Ok: true, Message: "ok"}
+		if !c.Registered() {
+			h.Client = &structs.AgentHealth{Message: "the node has not registered with the servers yet"}
+		}
 	}
 	return h
 }
