@@ -23,7 +23,7 @@ job "web" {
     count = var.count
 
     # Restart a crashed instance up to 2 times in 30 minutes, 15s apart, then
-    # give up on it (and let the scheduler place a replacement).
+    # mark it failed (placing a replacement elsewhere comes with reschedule).
     restart {
       attempts = 2
       interval = "30m"
