@@ -37,7 +37,7 @@ func testConfig(dir string) Config {
 
 // startServer starts a server and waits until it leads. It is shut down when
 // the test ends (Shutdown is idempotent, so tests may also shut it down).
-func startServer(t *testing.T, cfg Config) *Server {
+func startServer(t testing.TB, cfg Config) *Server {
 	t.Helper()
 	s, err := NewServer(cfg)
 	if err != nil {
@@ -55,7 +55,7 @@ func startServer(t *testing.T, cfg Config) *Server {
 }
 
 // waitFor polls cond until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
