@@ -19,12 +19,15 @@ func agentCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "agent",
 		Usage:     "Run an orch agent (server, client, or both)",
-		UsageText: "orch agent -dev\n   orch agent -config FILE [options]",
+		UsageText: "orch agent -dev\n   orch agent -config FILE [options]\n   orch agent -client -servers HOST:PORT -data-dir DIR [options]",
 		Description: "Runs an agent until it receives SIGINT or SIGTERM, then stops it gracefully.\n" +
 			"Flags override the config file.\n\nExample:\n   orch agent -dev -data-dir /tmp/orch",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "dev", Usage: "one server and one client in this process on 127.0.0.1, state in a temporary directory unless -data-dir is given"},
 			&cli.StringFlag{Name: "config", Usage: "agent configuration `FILE` (HCL)"},
+			&cli.BoolFlag{Name: "server", Usage: "run a server"},
+			&cli.BoolFlag{Name: "client", Usage: "run a client"},
+			&cli.StringFlag{Name: "servers", Usage: "comma-separated RPC `ADDRS` (host:port) of the servers, for a client-only agent"},
 			&cli.StringFlag{Name: "data-dir", Usage: "`DIR` for the agent's state"},
 			&cli.StringFlag{Name: "bind", Usage: "`ADDR` to bind all listeners to"},
 			&cli.StringFlag{Name: "dc", Usage: "`DATACENTER` of the agent"},
@@ -89,6 +92,15 @@ func applyAgentFlags(c *cli.Context, cfg *agent.Config) {
 		if c.IsSet(name) {
 			*field = c.String(name)
 		}
+	}
+	bools := map[string]*bool{"server": &cfg.Server.Enabled, "client": &cfg.Client.Enabled}
+	for name, field := range bools {
+		if c.IsSet(name) {
+			*field = c.Bool(name)
+		}
+	}
+	if c.IsSet("servers") {
+		cfg.Client.Servers = strings.Split(c.String("servers"), ",")
 	}
 	ints := map[string]*int{"http-port": &cfg.Ports.HTTP, "rpc-port": &cfg.Ports.RPC, "gossip-port": &cfg.Ports.Serf}
 	for name, field := range ints {

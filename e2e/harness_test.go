@@ -66,15 +66,31 @@ func (a *agentProc) addr() string { return fmt.Sprintf("http://127.0.0.1:%d", a.
 // waits until its client node is ready.
 func startDevAgent(t testing.TB, dataDir string, ports [3]int) *agentProc {
 	t.Helper()
+	a := startAgent(t, dataDir, ports, "-dev", "-node", "e2e-node")
+	a.waitFor("the client node to be ready", 30*time.Second, func() (bool, error) {
+		var nodes []*structs.NodeListStub
+		if err := a.get("/v1/nodes", &nodes); err != nil {
+			return false, nil // not listening yet
+		}
+		return len(nodes) == 1 && nodes[0].Status == structs.NodeStatusReady, nil
+	})
+	return a
+}
+
+// startAgent starts `orch agent` with args on the given data dir and ports.
+// The agent is stopped (SIGTERM, then SIGKILL) when the test ends.
+func startAgent(t testing.TB, dataDir string, ports [3]int, args ...string) *agentProc {
+	t.Helper()
 	a := &agentProc{t: t, dataDir: dataDir, ports: ports, exited: make(chan struct{})}
 	a.logPath = filepath.Join(t.TempDir(), "agent.log")
 	logf, err := os.Create(a.logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.cmd = exec.Command(orchBin, "agent", "-dev", "-data-dir", dataDir,
+	args = append([]string{"agent", "-data-dir", dataDir,
 		"-http-port", strconv.Itoa(ports[0]), "-rpc-port", strconv.Itoa(ports[1]), "-gossip-port", strconv.Itoa(ports[2]),
-		"-node", "e2e-node", "-log-level", "debug")
+		"-log-level", "debug"}, args...)
+	a.cmd = exec.Command(orchBin, args...)
 	a.cmd.Stdout, a.cmd.Stderr = logf, logf
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -99,13 +115,6 @@ func startDevAgent(t testing.TB, dataDir string, ports [3]int) *agentProc {
 		if t.Failed() {
 			a.dumpLog()
 		}
-	})
-	a.waitFor("the client node to be ready", 30*time.Second, func() (bool, error) {
-		var nodes []*structs.NodeListStub
-		if err := a.get("/v1/nodes", &nodes); err != nil {
-			return false, nil // not listening yet
-		}
-		return len(nodes) == 1 && nodes[0].Status == structs.NodeStatusReady, nil
 	})
 	return a
 }

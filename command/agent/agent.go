@@ -25,6 +25,11 @@ type Agent struct {
 	client *client.Client
 	http   *HTTPServer
 
+	// rpc reaches the servers: the in-process server, or rpcClient for a
+	// client-only agent.
+	rpc       client.RPCer
+	rpcClient *client.RPCClient
+
 	// tmpDataDir is removed on shutdown: dev mode without -data-dir.
 	tmpDataDir string
 }
@@ -35,10 +40,6 @@ type Agent struct {
 func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
-	}
-	if !cfg.Server.Enabled {
-		// TODO(#3): client-only agents find the servers through gossip.
-		return nil, errors.New("agent: a client-only agent is not supported yet: enable the server too (server { enabled = true }) or use -dev")
 	}
 	a = &Agent{cfg: cfg, logger: logger}
 	defer func() {
@@ -59,6 +60,42 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 	logger.Info("starting agent", "data_dir", dataDir, "bind", cfg.BindAddr, "dev", cfg.DevMode,
 		"server", cfg.Server.Enabled, "client", cfg.Client.Enabled)
 
+	if cfg.Server.Enabled {
+		if a.server, err = startServer(cfg, dataDir, logger); err != nil {
+			return nil, err
+		}
+		a.rpc = a.server // in process: the same endpoints the network RPC reaches
+	} else {
+		// TODO(#3): find the servers through gossip.
+		if a.rpcClient, err = client.NewRPCClient(cfg.Client.Servers, logger.With("component", "rpc")); err != nil {
+			return nil, err
+		}
+		a.rpc = a.rpcClient
+	}
+	httpAddr := net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.Ports.HTTP))
+	if cfg.Client.Enabled {
+		a.client, err = client.NewClient(client.Config{
+			DataDir:    dataDir,
+			NodeName:   cfg.NodeName,
+			Datacenter: cfg.Datacenter,
+			Region:     cfg.Region,
+			HTTPAddr:   httpAddr,
+			Servers:    a.rpc,
+			Logger:     logger.With("component", "client"),
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if a.http, err = NewHTTPServer(httpAddr, backend{a}, logger); err != nil {
+		return nil, err
+	}
+	logger.Info("agent started", "http", a.http.Addr())
+	return a, nil
+}
+
+// startServer starts the server half of the agent.
+func startServer(cfg *Config, dataDir string, logger *slog.Logger) (*server.Server, error) {
 	sc := server.DefaultConfig()
 	if cfg.DevMode {
 		sc = server.DevConfig()
@@ -71,29 +108,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 	sc.RPCPort, sc.GossipPort = cfg.Ports.RPC, cfg.Ports.Serf
 	sc.BootstrapExpect, sc.Version = cfg.Server.BootstrapExpect, cfg.Version
 	sc.Logger = logger // the server names its components itself
-	if a.server, err = server.NewServer(sc); err != nil {
-		return nil, err
-	}
-	httpAddr := net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.Ports.HTTP))
-	if cfg.Client.Enabled {
-		a.client, err = client.NewClient(client.Config{
-			DataDir:    dataDir,
-			NodeName:   cfg.NodeName,
-			Datacenter: cfg.Datacenter,
-			Region:     cfg.Region,
-			HTTPAddr:   httpAddr,
-			Servers:    a.server, // in process: the same endpoints the network RPC reaches
-			Logger:     logger.With("component", "client"),
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	if a.http, err = NewHTTPServer(httpAddr, backend{a}, logger); err != nil {
-		return nil, err
-	}
-	logger.Info("agent started", "http", a.http.Addr(), "rpc", a.server.RPCAddr())
-	return a, nil
+	return server.NewServer(sc)
 }
 
 // HTTPAddr is the address the HTTP API listens on.
@@ -113,6 +128,9 @@ func (a *Agent) Shutdown() error {
 	}
 	if a.server != nil {
 		errs = append(errs, a.server.Shutdown())
+	}
+	if a.rpcClient != nil {
+		errs = append(errs, a.rpcClient.Close())
 	}
 	if a.tmpDataDir != "" {
 		errs = append(errs, os.RemoveAll(a.tmpDataDir))

@@ -50,6 +50,10 @@ type ServerConfig struct {
 // ClientConfig is the client half of the agent.
 type ClientConfig struct {
 	Enabled bool
+	// Servers are the RPC addresses (host:port) of servers a client-only agent
+	// talks to. An agent that also runs a server uses it in process.
+	// TODO(#3): found through gossip instead.
+	Servers []string
 }
 
 // Default ports, as in Nomad.
@@ -113,13 +117,14 @@ type fileServer struct {
 }
 
 type fileClient struct {
-	Enabled *bool `hcl:"enabled,optional"`
+	Enabled *bool     `hcl:"enabled,optional"`
+	Servers *[]string `hcl:"servers,optional"`
 }
 
 // ApplyFile reads the agent configuration file at path (HCL, or JSON when the
 // name ends in .json) and sets in c what the file sets: data_dir, bind_addr,
 // datacenter, region, name, log_level, ports { http rpc serf },
-// server { enabled bootstrap_expect }, client { enabled }. Unknown attributes
+// server { enabled bootstrap_expect }, client { enabled servers }. Unknown attributes
 // and blocks, values of the wrong type and duplicate blocks are errors, listed
 // one per line as `file:line:col: summary; detail`. On any error c is left
 // unchanged. Values are checked by Validate, not here.
@@ -174,6 +179,9 @@ func (c *Config) ApplyFile(path string) error {
 	}
 	if cl := fc.Client; cl != nil {
 		setBool(&c.Client.Enabled, cl.Enabled)
+		if cl.Servers != nil {
+			c.Client.Servers = *cl.Servers
+		}
 	}
 	return nil
 }
@@ -249,6 +257,14 @@ func (c *Config) Validate() error {
 
 	if !c.Server.Enabled && !c.Client.Enabled {
 		add("server.enabled = false and client.enabled = false: enable at least one of them")
+	}
+	if c.Client.Enabled && !c.Server.Enabled && len(c.Client.Servers) == 0 {
+		add("client.servers = []: a client-only agent needs the RPC address (host:port) of at least one server")
+	}
+	for i, addr := range c.Client.Servers {
+		if host, port, err := net.SplitHostPort(addr); err != nil || host == "" || port == "" {
+			add("client.servers[%d] = %q: must be host:port", i, addr)
+		}
 	}
 	if c.Server.Enabled && c.Server.BootstrapExpect < 1 {
 		add("server.bootstrap_expect = %d: must be >= 1 when the server is enabled", c.Server.BootstrapExpect)

@@ -76,14 +76,18 @@ ports {
   serf = 8301
 }
 server { enabled = false }
-client { enabled = true }
+client {
+  enabled = true
+  servers = ["10.0.0.1:4647", "10.0.0.2:4647"]
+}
 `)
 	if err := c.ApplyFile(path2); err != nil {
 		t.Fatal(err)
 	}
 	want.BindAddr, want.Datacenter, want.NodeName = "10.0.0.5", "dc2", "node-1"
 	want.Ports = Ports{HTTP: 8080, RPC: 5647, Serf: 8301}
-	want.Server.Enabled, want.Client.Enabled = false, true
+	want.Server.Enabled = false
+	want.Client = ClientConfig{Enabled: true, Servers: []string{"10.0.0.1:4647", "10.0.0.2:4647"}}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("after %s:\n got %+v\nwant %+v", path2, c, want)
 	}
@@ -188,7 +192,14 @@ func TestValidate(t *testing.T) {
 		want   []string
 	}{
 		{"valid", func(c *Config) {}, nil},
-		{"client only", func(c *Config) { c.Server = ServerConfig{}; c.Client.Enabled = true }, nil},
+		{"client only", func(c *Config) {
+			c.Server = ServerConfig{}
+			c.Client = ClientConfig{Enabled: true, Servers: []string{"10.0.0.1:4647"}}
+		}, nil},
+		{"client only without servers", func(c *Config) { c.Server = ServerConfig{}; c.Client.Enabled = true },
+			[]string{`client.servers = []: a client-only agent needs the RPC address (host:port) of at least one server`}},
+		{"bad server address", func(c *Config) { c.Client = ClientConfig{Enabled: true, Servers: []string{"10.0.0.1"}} },
+			[]string{`client.servers[0] = "10.0.0.1": must be host:port`}},
 		{"dev needs no data_dir", func(c *Config) { c.DataDir, c.DevMode = "", true }, nil},
 		{"IPv6 and lower-case level", func(c *Config) { c.BindAddr, c.LogLevel = "::1", "warn" }, nil},
 		{"no data_dir", func(c *Config) { c.DataDir = "" }, []string{`data_dir = "": required (except with -dev)`}},
@@ -222,7 +233,7 @@ func TestValidate(t *testing.T) {
 			tc.mutate(c)
 			before := *c
 			err := c.Validate()
-			if *c != before {
+			if !reflect.DeepEqual(*c, before) {
 				t.Fatalf("Validate changed the config: %+v", c)
 			}
 			if tc.want == nil {
