@@ -169,7 +169,8 @@ func (s *systemScheduler) computePlan(eval *structs.Evaluation, state State) *at
 	one := &nodeSource{nodes: make([]*nodeUsage, 1), available: nodes.available}
 	for _, tg := range job.TaskGroups {
 		a.queued[tg.Name] = 0
-		gp := &systemGroupPlan{s: s, eval: eval, job: job, tg: tg, st: st, usage: usage, one: one, a: a}
+		gp := &systemGroupPlan{s: s, eval: eval, job: job, tg: tg, st: st, usage: usage, one: one, a: a,
+			name: structs.AllocName(job.ID, tg.Name, 0)}
 		byNode := existing[tg.Name]
 		onCandidate := make(map[string]bool, len(source.nodes))
 		for _, nu := range source.nodes {
@@ -208,6 +209,7 @@ type systemGroupPlan struct {
 	usage *planUsage
 	one   *nodeSource // the single-node source selectNode runs on
 	a     *attempt
+	name  string // of every allocation of the group: job.group[0], as in Nomad
 }
 
 // node decides for one candidate node, given the group's allocations there.
@@ -237,9 +239,8 @@ func (gp *systemGroupPlan) node(nu *nodeUsage, cas []classified) {
 			a.stopped++
 		}
 	}
-	name := structs.AllocName(gp.job.ID, gp.tg.Name, 0)
 	if keep == nil {
-		gp.place(nu, placement{TaskGroup: gp.tg, Name: name})
+		gp.place(nu, placement{TaskGroup: gp.tg, Name: gp.name})
 		return
 	}
 	switch keep.class {
