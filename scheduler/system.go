@@ -167,10 +167,13 @@ func (s *systemScheduler) computePlan(eval *structs.Evaluation, state State) *at
 	source := &nodeSource{nodes: usage.candidates(nodes.candidates), available: nodes.available}
 	st := newStack(s.g.jobType, job, source, usage)
 	one := &nodeSource{nodes: make([]*nodeUsage, 1), available: nodes.available}
+	// Every stop is decided (and its room freed) before any placement.
+	var groups []*systemGroupPlan
 	for _, tg := range job.TaskGroups {
 		a.queued[tg.Name] = 0
 		gp := &systemGroupPlan{s: s, eval: eval, job: job, tg: tg, st: st, usage: usage, one: one, a: a,
 			name: structs.AllocName(job.ID, tg.Name, 0)}
+		groups = append(groups, gp)
 		byNode := existing[tg.Name]
 		onCandidate := make(map[string]bool, len(source.nodes))
 		for _, nu := range source.nodes {
@@ -196,6 +199,11 @@ func (s *systemScheduler) computePlan(eval *structs.Evaluation, state State) *at
 			}
 		}
 	}
+	for _, gp := range groups {
+		for _, pp := range gp.pending {
+			gp.place(pp.nu, pp.p)
+		}
+	}
 	return a
 }
 
@@ -210,15 +218,24 @@ type systemGroupPlan struct {
 	one   *nodeSource // the single-node source selectNode runs on
 	a     *attempt
 	name  string // of every allocation of the group: job.group[0], as in Nomad
+	// pending are the placements decided, made once every stop is known.
+	pending []pendingPlacement
 }
 
-// node decides for one candidate node, given the group's allocations there.
+type pendingPlacement struct {
+	nu *nodeUsage
+	p  placement
+}
+
+// node decides for one candidate node, given the group's allocations there:
+// it records stops at once, and placements in pending.
 func (gp *systemGroupPlan) node(nu *nodeUsage, cas []classified) {
 	a := gp.a
 	if ok, _ := gp.st.pipeline(gp.tg).feasible(nu.node); !ok {
 		for _, ca := range cas {
 			if !ca.alloc.TerminalStatus() {
 				a.plan.AppendStoppedAlloc(ca.alloc, allocNodeInfeasible)
+				gp.usage.stop(ca.alloc)
 				a.stopped++
 			}
 		}
@@ -240,7 +257,7 @@ func (gp *systemGroupPlan) node(nu *nodeUsage, cas []classified) {
 		}
 	}
 	if keep == nil {
-		gp.place(nu, placement{TaskGroup: gp.tg, Name: gp.name})
+		gp.pending = append(gp.pending, pendingPlacement{nu, placement{TaskGroup: gp.tg, Name: gp.name}})
 		return
 	}
 	switch keep.class {
@@ -249,7 +266,8 @@ func (gp *systemGroupPlan) node(nu *nodeUsage, cas []classified) {
 		a.plan.AppendAlloc(gp.s.g.inPlaceUpdate(gp.eval, gp.job, keep.alloc))
 		a.inPlace++
 	case classDestructive:
-		gp.place(nu, placement{TaskGroup: gp.tg, Name: keep.alloc.Name, Previous: keep.alloc, StopPrevious: allocUpdating})
+		gp.pending = append(gp.pending, pendingPlacement{nu,
+			placement{TaskGroup: gp.tg, Name: keep.alloc.Name, Previous: keep.alloc, StopPrevious: allocUpdating}})
 	default: // classLost cannot reach a candidate node: it is not tainted
 		panic("scheduler: system scheduler got an allocation of class " + keep.class.String() + " on a candidate node")
 	}

@@ -379,3 +379,27 @@ func checkSystemInvariants(t *testing.T, h *harness, plans []*structs.Plan, even
 		}
 	}
 }
+
+// Stops are decided before placements: a group that no longer fits a node
+// leaves room to a group placed there in the same plan, whatever the order of
+// the groups in the job.
+func TestSystemStopsFreeRoomForPlacements(t *testing.T) {
+	h := newHarness(t)
+	h.upsertNodes(mockNode("n1").Mem(700).Build())
+	job := h.run(systemJob().Mem(400).Build())
+	next := job.Copy()
+	web := next.TaskGroups[0]
+	web.Constraints = []*structs.Constraint{{LTarget: "${attr.kernel.name}", Operand: "=", RTarget: "windows"}}
+	api := web.Copy()
+	api.Name, api.Constraints = "api", nil
+	next.TaskGroups = []*structs.TaskGroup{api, web}
+	job = h.run(next)
+	e := h.lastEval()
+	live := h.live(job.ID)
+	if e.FailedTGAllocs != nil || len(live) != 1 || live[0].TaskGroup != "api" {
+		t.Fatalf("failures %v, live %d (first %+v); want api alone on n1", e.FailedTGAllocs, len(live), live)
+	}
+	if stops := planAllocs(h.lastPlan().NodeUpdate); len(stops) != 1 || stops[0].DesiredDescription != allocNodeInfeasible {
+		t.Errorf("stops %+v, want web's, as infeasible", stops)
+	}
+}
