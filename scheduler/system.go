@@ -167,6 +167,10 @@ func (s *systemScheduler) computePlan(eval *structs.Evaluation, state State) *at
 	source := &nodeSource{nodes: usage.candidates(nodes.candidates), available: nodes.available}
 	st := newStack(s.g.jobType, job, source, usage)
 	one := &nodeSource{nodes: make([]*nodeUsage, 1), available: nodes.available}
+	isCandidate := make(map[string]bool, len(nodes.candidates))
+	for _, n := range nodes.candidates {
+		isCandidate[n.ID] = true
+	}
 	// Every stop is decided (and its room freed) before any placement.
 	var groups []*systemGroupPlan
 	for _, tg := range job.TaskGroups {
@@ -175,14 +179,12 @@ func (s *systemScheduler) computePlan(eval *structs.Evaluation, state State) *at
 			name: structs.AllocName(job.ID, tg.Name, 0)}
 		groups = append(groups, gp)
 		byNode := existing[tg.Name]
-		onCandidate := make(map[string]bool, len(source.nodes))
 		for _, nu := range source.nodes {
-			onCandidate[nu.id] = true
 			gp.node(nu, byNode[nu.id])
 		}
 		// Nodes that are not candidates: keep, or stop, what runs there.
 		for nodeID, cas := range byNode {
-			if onCandidate[nodeID] {
+			if isCandidate[nodeID] {
 				continue
 			}
 			for _, ca := range cas {
