@@ -154,6 +154,26 @@ job "web" {
 			}(),
 		},
 		{
+			name: "system job",
+			src:  "job \"j\" {\n  type = \"system\"\n  group \"g\" {\n    task \"t\" { driver = \"raw_exec\" }\n  }\n}\n",
+			want: task1(structs.JobTypeSystem, rawExec("t")),
+		},
+		{
+			name: "sysbatch job takes the batch restart defaults",
+			src: `job "j" {
+  type = "sysbatch"
+  group "g" {
+    restart { attempts = 1 }
+    task "t" { driver = "raw_exec" }
+  }
+}`,
+			want: func() *structs.Job {
+				j := task1(structs.JobTypeSysBatch, rawExec("t"))
+				j.TaskGroups[0].RestartPolicy = &structs.RestartPolicy{Attempts: 1, Interval: 24 * time.Hour, Delay: 15 * time.Second, Mode: "fail"}
+				return j
+			}(),
+		},
+		{
 			name: "partial restart block takes the service defaults for the rest",
 			src: `job "j" {
   group "g" {
@@ -484,7 +504,7 @@ job.hcl:10:7: duplicate "config" block: only one is allowed here, the first is a
 		{
 			name: "validation problems point at the attribute",
 			src: `job "j" {
-  type        = "system"
+  type        = "daemon"
   datacenters = ["dc1", ""]
   group "web" {
     count = -1
@@ -500,7 +520,7 @@ job.hcl:10:7: duplicate "config" block: only one is allowed here, the first is a
     }
   }
 }`,
-			want: `job.hcl:2:3: type = "system": system jobs are not supported yet (use service or batch)
+			want: `job.hcl:2:3: type = "daemon": must be "service", "batch", "system" or "sysbatch"
 job.hcl:3:3: datacenters[1] = "": must not be empty
 job.hcl:5:5: group "web": count = -1: must be >= 0
 job.hcl:6:22: group "web": ephemeral_disk.size = 5: must be >= 10 (MB)

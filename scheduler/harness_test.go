@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -217,6 +218,31 @@ func (h *harness) running(jobID string) map[string]*structs.Allocation {
 		}
 	}
 	return out
+}
+
+// live returns the job's allocations that are not terminal; a system job's
+// share their name, one per node.
+func (h *harness) live(jobID string) []*structs.Allocation {
+	var out []*structs.Allocation
+	for _, a := range h.store.Snapshot().AllocsByJob(jobID) {
+		if !a.TerminalStatus() {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// liveAlloc finds a live allocation by "job.group[i]", or by
+// "job.group[i]@node" among the same-named allocations of a system job.
+func (h *harness) liveAlloc(ref string) *structs.Allocation {
+	name, node, _ := strings.Cut(ref, "@")
+	jobID := strings.SplitN(name, ".", 2)[0]
+	for _, a := range h.live(jobID) {
+		if a.Name == name && (node == "" || a.NodeName == node) {
+			return a
+		}
+	}
+	return nil
 }
 
 // perNode counts the job's live allocations per node name.

@@ -36,7 +36,8 @@ import (
 //	job [id=job] [type=batch] [group=web] [count=] [cpu=] [mem=] [disk=] [dcs=a,b]
 //	    [driver=] [command=] [constraint=L,OP,R] [group-constraint=L,OP,R] [stop] [start]
 //	    registers the job, or changes it (the named group is added if new)
-//	client-status ALLOC-NAME running|complete|failed
+//	client-status ALLOC-NAME[@NODE] running|complete|failed
+//	    (@NODE picks one of the same-named allocations of a system job)
 //	eval [job=job]   processes an eval and prints the plan, the eval and the live allocations
 var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of scenario files")
 
@@ -153,7 +154,7 @@ func (sc *scenario) do(t *testing.T, pos, cmd string) string {
 		if len(args) != 2 {
 			fail("want client-status ALLOC-NAME STATUS")
 		}
-		a := sc.h.running(strings.SplitN(args[0], ".", 2)[0])[args[0]]
+		a := sc.h.liveAlloc(args[0])
 		if a == nil {
 			fail("no live allocation %s", args[0])
 		}
@@ -292,13 +293,22 @@ func (sc *scenario) render(jobID string, plans []*structs.Plan, created []*struc
 		if tg := job.LookupTaskGroup(g); tg != nil {
 			count = tg.Count
 		}
+		if job.Type == structs.JobTypeSystem || job.Type == structs.JobTypeSysBatch {
+			// One per node: the count is what runs plus what failed.
+			count = m.CoalescedFailures + 1
+			for _, a := range sc.h.live(jobID) {
+				if a.TaskGroup == g {
+					count++
+				}
+			}
+		}
 		lines = append(lines, FailureSummary(g, count, m.CoalescedFailures+1, m))
 	}
 	for _, b := range created {
 		lines = append(lines, fmt.Sprintf("blocked eval (%s)", b.TriggeredBy))
 	}
 	perNode := map[string][]string{}
-	for _, a := range sc.h.running(jobID) {
+	for _, a := range sc.h.live(jobID) {
 		perNode[a.NodeName] = append(perNode[a.NodeName], a.Name)
 	}
 	for _, n := range slices.Sorted(maps.Keys(perNode)) {

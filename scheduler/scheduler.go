@@ -79,7 +79,7 @@ var (
 	ErrNoRefreshState = errors.New("scheduler: planner asked for a refresh but returned no state")
 )
 
-// New returns the scheduler for jobType: service and batch for now.
+// New returns the scheduler for jobType: service, batch, system or sysbatch.
 func New(jobType structs.JobType, cfg Config) (Scheduler, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -90,6 +90,8 @@ func New(jobType structs.JobType, cfg Config) (Scheduler, error) {
 	switch jobType {
 	case structs.JobTypeService, structs.JobTypeBatch:
 		return newGenericScheduler(jobType, cfg), nil
+	case structs.JobTypeSystem, structs.JobTypeSysBatch:
+		return newSystemScheduler(jobType, cfg), nil
 	}
 	return nil, fmt.Errorf("%w %q", ErrUnknownJobType, jobType)
 }

@@ -154,6 +154,12 @@ func (f *FSM) applyNodeRegister(index uint64, body []byte) error {
 	if err := f.state.UpsertNode(index, e.Node); err != nil {
 		return err
 	}
+	if len(e.Evals) > 0 {
+		if err := f.state.UpsertEvals(index, e.Evals); err != nil {
+			return err
+		}
+		f.handleEvals(e.Evals...)
+	}
 	if e.Node.Ready() {
 		f.blocked.Unblock(index) // capacity may have appeared
 	}

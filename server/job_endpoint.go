@@ -77,10 +77,10 @@ func validateJobForServer(job *structs.Job) error {
 			problems = append(problems, `id = "": must not be empty`)
 		}
 		switch job.Type {
-		case structs.JobTypeService, structs.JobTypeBatch:
+		case structs.JobTypeService, structs.JobTypeBatch, structs.JobTypeSystem, structs.JobTypeSysBatch:
 		default:
-			problems = append(problems, fmt.Sprintf("type = %q: this server has no scheduler for it (use %q or %q)",
-				job.Type, structs.JobTypeService, structs.JobTypeBatch))
+			problems = append(problems, fmt.Sprintf("type = %q: this server has no scheduler for it (use %q, %q, %q or %q)",
+				job.Type, structs.JobTypeService, structs.JobTypeBatch, structs.JobTypeSystem, structs.JobTypeSysBatch))
 		}
 	}
 	if len(problems) == 0 {

@@ -77,8 +77,7 @@ func TestJobEndpoint_RegisterRejectsInvalidJobs(t *testing.T) {
 		job  *structs.Job
 		want []string
 	}{
-		"no job":      {nil, []string{"the request carries no job"}},
-		"system type": {func() *structs.Job { j := testJob("sys", 1, 128); j.Type = structs.JobTypeSystem; return j }(), []string{`type = "system"`}},
+		"no job": {nil, []string{"the request carries no job"}},
 		"no ID and bad type": {func() *structs.Job { j := testJob("", 1, 128); j.Type = "weird"; return j }(),
 			[]string{`id = ""`, `type = "weird"`}},
 		"bad count": {func() *structs.Job { j := testJob("neg", 1, 128); j.TaskGroups[0].Count = -1; return j }(),

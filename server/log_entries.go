@@ -53,9 +53,11 @@ type EvalUpdateEntry struct {
 	Evals []*structs.Evaluation
 }
 
-// NodeRegisterEntry inserts a node or replaces its registration.
+// NodeRegisterEntry inserts a node or replaces its registration, with the
+// evaluations the change calls for (system jobs placing on the node).
 type NodeRegisterEntry struct {
-	Node *structs.Node
+	Node  *structs.Node
+	Evals []*structs.Evaluation // optional: absent in entries of older servers
 }
 
 // NodeUpdateStatusEntry records a node's liveness, with the evaluations the

@@ -44,24 +44,31 @@ func (n *nodeEndpoint) Register(args *structs.NodeRegisterRequest, reply *struct
 	if err := errors.Join(problems...); err != nil {
 		return err
 	}
-	if old := n.srv.state.NodeByID(args.Node.ID); old != nil {
+	snap := n.srv.state.Snapshot()
+	old := snap.NodeByID(args.Node.ID)
+	if old != nil {
 		if err := checkSecret(old, args.Node.SecretID); err != nil {
 			return err
 		}
 	}
+	now := time.Now()
 	node := args.Node.Copy()
 	node.Status = structs.NodeStatusReady
 	node.StatusDescription = ""
-	node.StatusUpdatedAt = time.Now().Unix()
+	node.StatusUpdatedAt = now.Unix()
 	node.CreateIndex, node.ModifyIndex = 0, 0
-	index, err := n.srv.raftApply(MsgNodeRegister, &NodeRegisterEntry{Node: node})
+	entry := &NodeRegisterEntry{Node: node}
+	if nodeChangeNeedsSystemEvals(old, node) {
+		entry.Evals = systemJobEvals(snap, node.ID, now)
+	}
+	index, err := n.srv.raftApply(MsgNodeRegister, entry)
 	if err != nil {
 		return err
 	}
 	reply.HeartbeatTTL = n.srv.heartbeats.reset(node.ID)
 	reply.Servers = n.srv.serverAddrs()
 	reply.Index = index
-	n.srv.logger.Info("node registered", "node_id", node.ID, "name", node.Name, "index", index)
+	n.srv.logger.Info("node registered", "node_id", node.ID, "name", node.Name, "index", index, "system_evals", len(entry.Evals))
 	return nil
 }
 
@@ -102,9 +109,13 @@ func (n *nodeEndpoint) UpdateStatus(args *structs.NodeUpdateStatusRequest, reply
 		}
 		index = max(index, i)
 	case node.Status != status:
-		i, err := n.srv.raftApply(MsgNodeUpdateStatus, &NodeUpdateStatusEntry{
-			NodeID: node.ID, Status: status, UpdatedAt: time.Now().Unix(),
-		})
+		now := time.Now()
+		entry := &NodeUpdateStatusEntry{NodeID: node.ID, Status: status, UpdatedAt: now.Unix()}
+		if status == structs.NodeStatusReady && node.SchedulingEligibility != structs.NodeIneligible {
+			// Back (or first) ready: system jobs place there.
+			entry.Evals = systemJobEvals(n.srv.state.Snapshot(), node.ID, now)
+		}
+		i, err := n.srv.raftApply(MsgNodeUpdateStatus, entry)
 		if err != nil {
 			return err
 		}

@@ -20,7 +20,7 @@ import (
 // updates go through Raft.
 
 // workerJobTypes are the scheduler types workers dequeue.
-var workerJobTypes = []structs.JobType{structs.JobTypeService, structs.JobTypeBatch}
+var workerJobTypes = []structs.JobType{structs.JobTypeService, structs.JobTypeBatch, structs.JobTypeSystem, structs.JobTypeSysBatch}
 
 // stateWaitTimeout bounds how long a worker waits for the local state to reach
 // an index it needs (the evaluation's, or a plan's refresh index).

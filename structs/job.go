@@ -13,6 +13,9 @@ const (
 	JobTypeService JobType = "service"
 	JobTypeBatch   JobType = "batch"
 	JobTypeSystem  JobType = "system"
+	// JobTypeSysBatch is a system job that runs to completion: one allocation
+	// per node, not run again on a node where it completed.
+	JobTypeSysBatch JobType = "sysbatch"
 )
 
 // JobStatus is derived by the server from the job's allocations and evaluations.

@@ -14,14 +14,14 @@ const (
 // DefaultRestartPolicy returns a fresh copy of the restart policy a group of a
 // job of type jobType gets when it has no restart block (Nomad's defaults):
 // service jobs 2 attempts in 30m with a 15s delay, batch jobs 3 attempts in 24h
-// with a 15s delay, both in mode "fail". Any other type (including "" and
-// "system") gets the service policy.
+// with a 15s delay, both in mode "fail". sysbatch jobs get the batch policy;
+// any other type (including "" and "system") gets the service policy.
 //
 // A parser that reads a restart block setting only some fields starts from this
 // value and overrides what the block sets; that is how a partial block is merged
 // with the defaults, because a RestartPolicy cannot tell "unset" from zero.
 func DefaultRestartPolicy(jobType JobType) *RestartPolicy {
-	if jobType == JobTypeBatch {
+	if jobType == JobTypeBatch || jobType == JobTypeSysBatch {
 		return &RestartPolicy{Attempts: 3, Interval: 24 * time.Hour, Delay: 15 * time.Second, Mode: RestartPolicyModeFail}
 	}
 	return &RestartPolicy{Attempts: 2, Interval: 30 * time.Minute, Delay: 15 * time.Second, Mode: RestartPolicyModeFail}

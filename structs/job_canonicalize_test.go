@@ -82,6 +82,8 @@ func TestCanonicalizeRestartPolicyPerJobType(t *testing.T) {
 		{JobTypeService, RestartPolicy{Attempts: 2, Interval: 30 * time.Minute, Delay: 15 * time.Second, Mode: "fail"}},
 		{"", RestartPolicy{Attempts: 2, Interval: 30 * time.Minute, Delay: 15 * time.Second, Mode: "fail"}},
 		{JobTypeBatch, RestartPolicy{Attempts: 3, Interval: 24 * time.Hour, Delay: 15 * time.Second, Mode: "fail"}},
+		{JobTypeSystem, RestartPolicy{Attempts: 2, Interval: 30 * time.Minute, Delay: 15 * time.Second, Mode: "fail"}},
+		{JobTypeSysBatch, RestartPolicy{Attempts: 3, Interval: 24 * time.Hour, Delay: 15 * time.Second, Mode: "fail"}},
 	} {
 		job := &Job{ID: "j", Type: tc.typ, TaskGroups: []*TaskGroup{{Name: "g"}}}
 		job.Canonicalize()

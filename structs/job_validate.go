@@ -132,11 +132,9 @@ func (v *validator) job(j *Job) {
 		v.add("namespace", `""`, "must not be empty")
 	}
 	switch j.Type {
-	case JobTypeService, JobTypeBatch:
-	case JobTypeSystem:
-		v.add("type", strconv.Quote(string(j.Type)), "system jobs are not supported yet (use service or batch)")
+	case JobTypeService, JobTypeBatch, JobTypeSystem, JobTypeSysBatch:
 	default:
-		v.add("type", strconv.Quote(string(j.Type)), `must be "service" or "batch"`)
+		v.add("type", strconv.Quote(string(j.Type)), `must be "service", "batch", "system" or "sysbatch"`)
 	}
 	if j.Priority < MinJobPriority || j.Priority > MaxJobPriority {
 		v.add("priority", strconv.Itoa(j.Priority), fmt.Sprintf("must be between %d and %d", MinJobPriority, MaxJobPriority))

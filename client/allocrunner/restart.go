@@ -48,7 +48,7 @@ const (
 // defaultRestartPolicy is Nomad's default for a job type, used when a group has
 // none (the job was not canonicalized).
 func defaultRestartPolicy(jobType structs.JobType) structs.RestartPolicy {
-	if jobType == structs.JobTypeBatch {
+	if jobType == structs.JobTypeBatch || jobType == structs.JobTypeSysBatch {
 		return structs.RestartPolicy{Attempts: 3, Interval: 24 * time.Hour, Delay: 15 * time.Second, Mode: structs.RestartPolicyModeFail}
 	}
 	return structs.RestartPolicy{Attempts: 2, Interval: 30 * time.Minute, Delay: 15 * time.Second, Mode: structs.RestartPolicyModeFail}
@@ -57,7 +57,7 @@ func defaultRestartPolicy(jobType structs.JobType) structs.RestartPolicy {
 // restartTracker applies a group's restart policy to one task: at most Attempts
 // restarts within any Interval, Delay apart; when the attempts are used up, mode
 // "fail" fails the task and mode "delay" waits for the interval to end and
-// starts a new one. A batch task that exits 0 is complete and never restarted;
+// starts a new one. A batch (or sysbatch) task that exits 0 is complete and never restarted;
 // a service (or system) task is restarted whatever its exit code.
 //
 // It is pure: time comes in as arguments. Not safe for concurrent use; its task
@@ -79,7 +79,7 @@ func newRestartTracker(policy *structs.RestartPolicy, jobType structs.JobType, n
 	if policy != nil {
 		p = *policy
 	}
-	return &restartTracker{policy: p, batch: jobType == structs.JobTypeBatch, intervalStart: now}
+	return &restartTracker{policy: p, batch: jobType == structs.JobTypeBatch || jobType == structs.JobTypeSysBatch, intervalStart: now}
 }
 
 // exited decides what follows the task's exit at now. res is nil when the task

@@ -42,6 +42,12 @@ func TestRestartTracker(t *testing.T) {
 			{1 * time.Second, bad, actionRestart, 5 * time.Second},
 			{2 * time.Second, ok, actionComplete, 0},
 		}},
+		{"sysbatch exit 0 completes", failPolicy, structs.JobTypeSysBatch, []exit{
+			{1 * time.Second, ok, actionComplete, 0},
+		}},
+		{"system restarts even after exit 0", failPolicy, structs.JobTypeSystem, []exit{
+			{1 * time.Second, ok, actionRestart, 5 * time.Second},
+		}},
 		{"batch killed by a signal is a failure", failPolicy, structs.JobTypeBatch, []exit{
 			{1 * time.Second, killed, actionRestart, 5 * time.Second},
 		}},
