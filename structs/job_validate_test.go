@@ -130,7 +130,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 			`group "web": network.port["big"].static = 65536: must be between 1 and 65535`,
 			`group "web": network.port["zero"].static = 0: must be between 1 and 65535`,
 			`group "web": network.port["db"]: another port of the group has the same label`,
-			`group "web": network.port = "1x": label must be letters, digits and underscores, not starting with a digit`,
+			`group "web": network.port["1x"]: label must be letters, digits and underscores, not starting with a digit`,
 			`group "web": network.port["y"].static = 3: must not be set on a dynamic port`,
 			`group "web": network.port["y"].to = -1: must be between 0 and 65535`,
 		}},

@@ -220,7 +220,7 @@ func (v *validator) networks(ns []*NetworkResource) {
 			pf := fmt.Sprintf("%s.port[%q]", field, p.Label)
 			switch {
 			case !validPortLabel(p.Label):
-				v.add(field+".port", strconv.Quote(p.Label), "label must be letters, digits and underscores, not starting with a digit")
+				v.add(pf, "", "label must be letters, digits and underscores, not starting with a digit")
 			case labels[p.Label]:
 				v.add(pf, "", "another port of the group has the same label")
 			}
