@@ -261,36 +261,39 @@ func (a *Allocation) hostPorts() AllocatedPorts {
 	return a.AllocatedResources.Shared.Ports
 }
 
-// portsFit reports whether the non-terminal allocations hold no host port
-// twice and none of the node's reserved ports. It costs nothing when no
-// allocation holds a port.
-func portsFit(node *Node, allocs []*Allocation) bool {
-	var used map[int]bool
+// PortCollision returns "" when the non-terminal allocations hold no host
+// port twice and none of the node's reserved ports; otherwise it says which
+// port collides, as in `host port 80 is held by allocations a1 and a2` or
+// `host port 22 is reserved on the node`. It costs nothing when no
+// allocation holds a port. AllocsFit reports a collision as dimension "ports".
+func PortCollision(node *Node, allocs []*Allocation) string {
+	var holder map[int]string // host port → ID of the allocation holding it
 	for _, a := range allocs {
 		if a.TerminalStatus() {
 			continue
 		}
 		for _, p := range a.hostPorts() {
-			if used == nil {
-				used = map[int]bool{}
+			if holder == nil {
+				holder = map[int]string{}
 			}
-			if used[p.Value] {
-				return false
+			if other, taken := holder[p.Value]; taken {
+				return fmt.Sprintf("host port %d is held by allocations %s and %s", p.Value, other, a.ID)
 			}
-			used[p.Value] = true
+			holder[p.Value] = a.ID
 		}
 	}
-	if used == nil {
-		return true
+	if holder == nil {
+		return ""
 	}
 	reserved, err := node.ReservedPorts()
 	if err != nil {
-		return false // cannot tell which ports are free: place nothing with ports
+		// Which ports are free cannot be told: place nothing with ports.
+		return fmt.Sprintf("reserved host ports of the node cannot be read: %v", err)
 	}
 	for _, p := range reserved {
-		if used[p] {
-			return false
+		if id, taken := holder[p]; taken {
+			return fmt.Sprintf("host port %d of allocation %s is reserved on the node", p, id)
 		}
 	}
-	return true
+	return ""
 }

@@ -51,7 +51,7 @@ func AllocsFit(node *Node, allocs []*Allocation) (fit bool, dimension string, us
 		used.Add(a.Comparable())
 	}
 	ok, dim := node.Comparable().Superset(used)
-	if ok && !portsFit(node, allocs) {
+	if ok && PortCollision(node, allocs) != "" {
 		ok, dim = false, DimensionPorts
 	}
 	return ok, dim, used
