@@ -3,6 +3,7 @@ package structs
 import (
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -108,6 +109,22 @@ func (n *Node) DynamicPortRange() (lo, hi int) {
 		}
 	}
 	return lo, hi
+}
+
+// HostIP is the address allocations' ports are reachable at on the node: the
+// host of its HTTP address, or 127.0.0.1 when that is unknown or a wildcard
+// (0.0.0.0, ::).
+// TODO(#4): use the node's fingerprinted or advertised network address once
+// clients report one.
+func (n *Node) HostIP() string {
+	host, _, err := net.SplitHostPort(n.HTTPAddr)
+	if err != nil || host == "" {
+		return "127.0.0.1"
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return "127.0.0.1"
+	}
+	return host
 }
 
 // ReservedPorts returns the host ports no allocation may use on the node, from

@@ -125,3 +125,11 @@ func TestCanonicalizeDefaultsNetworkModeToHost(t *testing.T) {
 		t.Fatalf("mode %q", m)
 	}
 }
+
+func TestNodeHostIP(t *testing.T) {
+	for addr, want := range map[string]string{"10.1.2.3:4646": "10.1.2.3", "0.0.0.0:4646": "127.0.0.1", "": "127.0.0.1", "[::]:4646": "127.0.0.1", "[fd00::1]:1": "fd00::1"} {
+		if got := (&Node{HTTPAddr: addr}).HostIP(); got != want {
+			t.Errorf("HostIP(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}
