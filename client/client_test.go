@@ -328,6 +328,34 @@ func TestNewClientConfigErrors(t *testing.T) {
 	}
 }
 
+func TestClientConfigPorts(t *testing.T) {
+	valid := Config{DataDir: "d", Servers: newFakeServer(t, time.Minute), MinDynamicPort: 30000, ReservedPorts: "22, 80,8000-8100"}
+	if err := valid.Validate(); err != nil {
+		t.Fatalf("valid port settings: %v", err)
+	}
+	bad := valid
+	bad.MinDynamicPort, bad.MaxDynamicPort, bad.ReservedPorts = 40000, 30000, "80-70"
+	err := bad.Validate()
+	for _, want := range []string{
+		"min_dynamic_port = 40000: must not exceed max_dynamic_port (30000)",
+		`reserved.reserved_ports = "80-70": structs: invalid port specification "80-70": range "80-70": low end above high end`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+	bad = valid
+	bad.MaxDynamicPort = 70000
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "max_dynamic_port = 70000: must be between 1 and 65535") {
+		t.Errorf("max out of range: %v", err)
+	}
+	bad = valid
+	bad.MinDynamicPort = 33000 // above the default maximum
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "min_dynamic_port = 33000: must not exceed max_dynamic_port (32000)") {
+		t.Errorf("min above the default max: %v", err)
+	}
+}
+
 func TestHeartbeatInterval(t *testing.T) {
 	cases := []struct {
 		ttl    time.Duration
