@@ -18,17 +18,16 @@ func (c *Client) buildNode() *structs.Node {
 	fp := fingerprintFromFacts(facts)
 
 	node := &structs.Node{
-		ID:            c.nodeID,
-		SecretID:      c.secretID,
-		Name:          c.cfg.NodeName,
-		Datacenter:    c.cfg.Datacenter,
-		NodeClass:     c.cfg.NodeClass,
-		HTTPAddr:      c.cfg.HTTPAddr,
-		Attributes:    fp.Attributes,
-		Meta:          maps.Clone(c.cfg.Meta),
-		NodeResources: fp.Resources,
-		// Nomad reserves nothing by default.
-		ReservedResources:     &structs.NodeResources{ReservedHostPorts: c.cfg.ReservedPorts},
+		ID:                    c.nodeID,
+		SecretID:              c.secretID,
+		Name:                  c.cfg.NodeName,
+		Datacenter:            c.cfg.Datacenter,
+		NodeClass:             c.cfg.NodeClass,
+		HTTPAddr:              c.cfg.HTTPAddr,
+		Attributes:            fp.Attributes,
+		Meta:                  maps.Clone(c.cfg.Meta),
+		NodeResources:         fp.Resources,
+		ReservedResources:     &structs.NodeResources{}, // Nomad reserves nothing by default
 		Drivers:               make(map[string]*structs.DriverInfo, len(c.drivers)),
 		Status:                structs.NodeStatusReady,
 		StatusUpdatedAt:       time.Now().Unix(),
@@ -37,6 +36,7 @@ func (c *Client) buildNode() *structs.Node {
 	if node.Meta == nil {
 		node.Meta = map[string]string{}
 	}
+	node.ReservedResources.ReservedHostPorts = c.cfg.ReservedPorts
 	if node.NodeResources != nil {
 		node.NodeResources.MinDynamicPort, node.NodeResources.MaxDynamicPort = c.cfg.MinDynamicPort, c.cfg.MaxDynamicPort
 	}
