@@ -134,6 +134,7 @@ func TestClientEndToEnd(t *testing.T) {
 	f := newFakeServer(t, ttl)
 	dataDir := t.TempDir()
 	cfg := testClientConfig(t, f, dataDir)
+	cfg.MinDynamicPort, cfg.MaxDynamicPort, cfg.ReservedPorts = 30000, 31000, "22,80"
 
 	c, err := NewClient(cfg)
 	if err != nil {
@@ -158,6 +159,9 @@ func TestClientEndToEnd(t *testing.T) {
 	}
 	if r := n.NodeResources; r == nil || r.CPU <= 0 || r.MemoryMB <= 0 || r.DiskMB <= 0 {
 		t.Errorf("resources = %+v", r)
+	}
+	if lo, hi := n.DynamicPortRange(); lo != 30000 || hi != 31000 || n.ReservedResources.ReservedHostPorts != "22,80" {
+		t.Errorf("port range %d-%d, reserved %+v", lo, hi, n.ReservedResources)
 	}
 	if got := c.Node(); got.ID != nodeID || got.Attributes["cpu.numcores"] == "" {
 		t.Errorf("Node() = %+v", got)
