@@ -134,6 +134,7 @@ func TestClientEndToEnd(t *testing.T) {
 	f := newFakeServer(t, ttl)
 	dataDir := t.TempDir()
 	cfg := testClientConfig(t, f, dataDir)
+	cfg.MinDynamicPort, cfg.MaxDynamicPort, cfg.ReservedPorts = 30000, 31000, "22,80"
 
 	c, err := NewClient(cfg)
 	if err != nil {
@@ -158,6 +159,9 @@ func TestClientEndToEnd(t *testing.T) {
 	}
 	if r := n.NodeResources; r == nil || r.CPU <= 0 || r.MemoryMB <= 0 || r.DiskMB <= 0 {
 		t.Errorf("resources = %+v", r)
+	}
+	if lo, hi := n.DynamicPortRange(); lo != 30000 || hi != 31000 || n.ReservedResources.ReservedHostPorts != "22,80" {
+		t.Errorf("port range %d-%d, reserved %+v", lo, hi, n.ReservedResources)
 	}
 	if got := c.Node(); got.ID != nodeID || got.Attributes["cpu.numcores"] == "" {
 		t.Errorf("Node() = %+v", got)
@@ -325,6 +329,34 @@ func TestNewClientConfigErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
+	}
+}
+
+func TestClientConfigPorts(t *testing.T) {
+	valid := Config{DataDir: "d", Servers: newFakeServer(t, time.Minute), MinDynamicPort: 30000, ReservedPorts: "22, 80,8000-8100"}
+	if err := valid.Validate(); err != nil {
+		t.Fatalf("valid port settings: %v", err)
+	}
+	bad := valid
+	bad.MinDynamicPort, bad.MaxDynamicPort, bad.ReservedPorts = 40000, 30000, "80-70"
+	err := bad.Validate()
+	for _, want := range []string{
+		"min_dynamic_port = 40000: must not exceed max_dynamic_port (30000)",
+		`reserved.reserved_ports = "80-70": structs: invalid port specification "80-70": range "80-70": low end above high end`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+	bad = valid
+	bad.MaxDynamicPort = 70000
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "max_dynamic_port = 70000: must be between 1 and 65535") {
+		t.Errorf("max out of range: %v", err)
+	}
+	bad = valid
+	bad.MinDynamicPort = 33000 // above the default maximum
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "min_dynamic_port = 33000: must not exceed max_dynamic_port (32000)") {
+		t.Errorf("min above the default max: %v", err)
 	}
 }
 

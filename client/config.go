@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/orch-io/orch/structs"
 )
 
 // RPCer is how the client reaches the servers: the agent passes the in-process
@@ -32,6 +34,12 @@ type Config struct {
 	Meta      map[string]string
 	// HTTPAddr is the agent's HTTP address ("host:port"), reported in the Node.
 	HTTPAddr string
+	// MinDynamicPort and MaxDynamicPort bound the host ports the scheduler
+	// picks dynamic ports from on this node; zero means Nomad's default
+	// (20000 and 32000).
+	MinDynamicPort, MaxDynamicPort int
+	// ReservedPorts are host ports no allocation may use, as "22,80,8000-8100".
+	ReservedPorts string
 	// Servers is how the client calls the servers. Required.
 	Servers RPCer
 	// Logger defaults to discarding.
@@ -120,8 +128,30 @@ func (cfg Config) Validate() error {
 			errs = append(errs, fmt.Errorf("client config: %s = %v: must not be negative", f.name, f.d))
 		}
 	}
+	errs = append(errs, cfg.validatePorts()...)
 	if cfg.MaxRetryInterval > 0 && cfg.RetryInterval > cfg.MaxRetryInterval {
 		errs = append(errs, fmt.Errorf("client config: retry_interval = %v: must not exceed max_retry_interval (%v)", cfg.RetryInterval, cfg.MaxRetryInterval))
 	}
 	return errors.Join(errs...)
+}
+
+// validatePorts checks the dynamic port range and the reserved ports.
+func (cfg Config) validatePorts() []error {
+	var errs []error
+	for _, f := range []struct {
+		name string
+		port int
+	}{{"min_dynamic_port", cfg.MinDynamicPort}, {"max_dynamic_port", cfg.MaxDynamicPort}} {
+		if f.port != 0 && (f.port < structs.MinPort || f.port > structs.MaxPort) {
+			errs = append(errs, fmt.Errorf("client config: %s = %d: must be between %d and %d", f.name, f.port, structs.MinPort, structs.MaxPort))
+		}
+	}
+	lo, hi := (&structs.Node{NodeResources: &structs.NodeResources{MinDynamicPort: cfg.MinDynamicPort, MaxDynamicPort: cfg.MaxDynamicPort}}).DynamicPortRange()
+	if lo > hi {
+		errs = append(errs, fmt.Errorf("client config: min_dynamic_port = %d: must not exceed max_dynamic_port (%d)", lo, hi))
+	}
+	if _, err := structs.ParsePortRanges(cfg.ReservedPorts); err != nil {
+		errs = append(errs, fmt.Errorf("client config: reserved.reserved_ports = %q: %w", cfg.ReservedPorts, err))
+	}
+	return errs
 }

@@ -36,6 +36,10 @@ func (c *Client) buildNode() *structs.Node {
 	if node.Meta == nil {
 		node.Meta = map[string]string{}
 	}
+	node.ReservedResources.ReservedHostPorts = c.cfg.ReservedPorts
+	if node.NodeResources != nil {
+		node.NodeResources.MinDynamicPort, node.NodeResources.MaxDynamicPort = c.cfg.MinDynamicPort, c.cfg.MaxDynamicPort
+	}
 	for name, d := range c.drivers {
 		info := d.Fingerprint()
 		node.Drivers[name] = info

@@ -3,6 +3,7 @@ package command
 import (
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,6 +83,7 @@ func formatAllocStatus(a *structs.Allocation, now time.Time, verbose bool) strin
 		{"Created", relUnixNano(a.CreateTime, now)},
 		{"Modified", relUnixNano(a.ModifyTime, now)},
 	}))
+	b.WriteString(formatAllocAddresses(a))
 
 	// Tasks in the job's order, then any others the client reports.
 	var names []string
@@ -102,6 +104,43 @@ func formatAllocStatus(a *structs.Allocation, now time.Time, verbose bool) strin
 		b.WriteString(formatTaskState(a, name, verbose))
 	}
 	return b.String()
+}
+
+// formatAllocAddresses renders the allocation's host ports as Nomad does:
+//
+//	Allocation Addresses:
+//	Label  Dynamic  Address
+//	*http  yes      10.0.0.7:24001
+//	*db    no       10.0.0.7:5432 -> 6000
+//
+// It is empty for an allocation without ports.
+func formatAllocAddresses(a *structs.Allocation) string {
+	if a.AllocatedResources == nil || len(a.AllocatedResources.Shared.Ports) == 0 {
+		return ""
+	}
+	dynamic := map[string]bool{}
+	if a.Job != nil {
+		if tg := a.Job.LookupTaskGroup(a.TaskGroup); tg != nil {
+			for _, n := range tg.Networks {
+				for _, p := range n.DynamicPorts {
+					dynamic[p.Label] = true
+				}
+			}
+		}
+	}
+	rows := make([][]string, 0, len(a.AllocatedResources.Shared.Ports))
+	for _, p := range a.AllocatedResources.Shared.Ports {
+		addr := net.JoinHostPort(p.HostIP, strconv.Itoa(p.Value))
+		if p.To > 0 && p.To != p.Value {
+			addr += " -> " + strconv.Itoa(p.To)
+		}
+		yes := "no"
+		if dynamic[p.Label] {
+			yes = "yes"
+		}
+		rows = append(rows, []string{"*" + p.Label, yes, addr})
+	}
+	return "\nAllocation Addresses:\n" + formatTable([]string{"Label", "Dynamic", "Address"}, rows)
 }
 
 // formatTaskState renders one task of an allocation: state, resources, events.

@@ -25,6 +25,11 @@ func TestAllocStatus(t *testing.T) {
 		{Type: structs.TaskTerminated, Time: base.Add(time.Second).UnixNano(), ExitCode: 3},
 		{Type: structs.TaskStarted, Time: base.Add(2 * time.Second).UnixNano(), DisplayMessage: "Task started by client"},
 	}
+	alloc.Job.TaskGroups[0].Networks = []*structs.NetworkResource{{Mode: "host",
+		ReservedPorts: []structs.Port{{Label: "db", Value: 5432, To: 6000}}, DynamicPorts: []structs.Port{{Label: "http"}}}}
+	alloc.AllocatedResources.Shared.Ports = structs.AllocatedPorts{
+		{Label: "db", Value: 5432, To: 6000, HostIP: "10.0.0.7"}, {Label: "http", Value: 24001, HostIP: "10.0.0.7"},
+	}
 	a.backend.UpsertAlloc(alloc)
 	a.backend.UpsertAlloc(apitest.Alloc("a1c3d5e7-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 1))
 	a.backend.UpsertAlloc(apitest.Alloc("a9000000-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 2))
@@ -46,6 +51,7 @@ func TestAllocStatus(t *testing.T) {
 		"Desired Description = <none>\n",
 		"Created             = ",
 		"Modified            = ",
+		"\nAllocation Addresses:\nLabel  Dynamic  Address\n*db    no       10.0.0.7:5432 -> 6000\n*http  yes      10.0.0.7:24001\n\nTask \"server\"",
 		`Task "server" is "running"`,
 		"Task Resources:\nCPU      Memory  Disk\n100 MHz  128 MB  300 MB\n",
 		"Total Restarts = 1\n",

@@ -49,6 +49,7 @@ func TestDevAgentRunsJobsAcrossRestart(t *testing.T) {
 		t.Fatalf("orch job run examples/web.hcl: exit %d\n%s\n%s", code, out, stderr)
 	}
 	before := waitWebRunning(t, a)
+	checkWebPorts(t, a, before)
 
 	status, _, code := a.orch("job", "status", "web")
 	if code != 0 {
@@ -129,4 +130,44 @@ func waitWebRunning(t *testing.T, a *agentProc) map[string][]int {
 		}
 	}
 	return procs
+}
+
+// checkWebPorts checks that every allocation of web got its own dynamic http
+// port from the default range, and that its task shell sees it in
+// ORCH_PORT_http and NOMAD_PORT_http.
+func checkWebPorts(t *testing.T, a *agentProc, procs map[string][]int) {
+	t.Helper()
+	seen := map[int]string{}
+	for id, pids := range procs {
+		var alloc structs.Allocation
+		if err := a.get("/v1/allocation/"+id, &alloc); err != nil {
+			t.Fatal(err)
+		}
+		var ports structs.AllocatedPorts
+		if alloc.AllocatedResources != nil {
+			ports = alloc.AllocatedResources.Shared.Ports
+		}
+		http, ok := ports.Get("http")
+		if !ok || http.Value < structs.DefaultMinDynamicPort || http.Value > structs.DefaultMaxDynamicPort {
+			t.Fatalf("alloc %s: ports %+v, want a dynamic http port in the default range", id, ports)
+		}
+		if other, dup := seen[http.Value]; dup {
+			t.Fatalf("allocs %s and %s both hold port %d", other, id, http.Value)
+		}
+		seen[http.Value] = id
+		found := false
+		for _, pid := range pids {
+			environ, err := os.ReadFile(filepath.Join("/proc", itoa(pid), "environ"))
+			if err != nil {
+				continue // a sleep child that has just ended
+			}
+			vars := strings.Split(string(environ), "\x00")
+			if slices.Contains(vars, "ORCH_PORT_http="+itoa(http.Value)) && slices.Contains(vars, "NOMAD_PORT_http="+itoa(http.Value)) {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("alloc %s: no task process has ORCH_PORT_http=%d and NOMAD_PORT_http in its environment", id, http.Value)
+		}
+	}
 }

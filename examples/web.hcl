@@ -1,5 +1,6 @@
-# web: a long-running service, three instances. Each prints the time and a
-# message every 5 seconds; none binds a port, so all three fit on one machine.
+# web: a long-running service, three instances. Each gets a dynamic port
+# "http" (a different one per instance, so all three fit on one machine) and
+# prints the time, the port and a message every 5 seconds.
 #
 #   orch job run examples/web.hcl
 #   orch job run -var 'message=hi there' -var count=5 examples/web.hcl
@@ -22,6 +23,12 @@ job "web" {
   group "web" {
     count = var.count
 
+    # A dynamic host port, labelled http: the task finds it in $ORCH_PORT_http
+    # (and NOMAD_PORT_http), its address in $ORCH_ADDR_http.
+    network {
+      port "http" {}
+    }
+
     # Restart a crashed instance up to 2 times in 30 minutes, 15s apart, then
     # mark it failed (placing a replacement elsewhere comes with reschedule).
     restart {
@@ -36,7 +43,7 @@ job "web" {
 
       config {
         command = "/bin/sh"
-        args    = ["-c", "while true; do echo \"$(date) ${ORCH_ALLOC_ID}: $MESSAGE\"; sleep 5; done"]
+        args    = ["-c", "while true; do echo \"$(date) ${ORCH_ALLOC_ID} on port $ORCH_PORT_http: $MESSAGE\"; sleep 5; done"]
       }
 
       env {

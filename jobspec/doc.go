@@ -4,11 +4,12 @@
 // (file:line:col) before anything leaves their machine.
 //
 // The syntax is Nomad's job specification, for the parts orch supports: job,
-// group and task blocks, constraint, restart, ephemeral_disk, resources, meta,
-// env and config, plus variable and locals blocks, -var / -var-file / ORCH_VAR_
+// group and task blocks, constraint, restart, ephemeral_disk, a group's network
+// (mode "host", port blocks with static and to), resources, meta, env and
+// config, plus variable and locals blocks, -var / -var-file / ORCH_VAR_
 // values and the HCL standard functions (upper, format, join, merge, ...).
 // Blocks and arguments of Nomad that orch does not implement yet (vault,
-// service, network, template, update, ...) are reported as such, by position,
+// service, template, update, a task's network, ...) are reported as such, by position,
 // instead of being silently dropped.
 //
 // Runtime interpolations are not HCL variables: `${attr.kernel.name}`,

@@ -33,13 +33,27 @@ var (
 			Attributes: []hcl.AttributeSchema{{Name: "count"}, {Name: "meta"}},
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "task", LabelNames: []string{"name"}}, {Type: "restart"}, {Type: "ephemeral_disk"},
-				{Type: "constraint"}, {Type: "meta"},
+				{Type: "constraint"}, {Type: "meta"}, {Type: "network"},
 			},
 		},
 		unsupportedAttrs: []string{"max_client_disconnect", "stop_after_client_disconnect", "shutdown_delay",
 			"prevent_reschedule_on_lost"},
-		unsupportedBlocks: []string{"affinity", "spread", "update", "migrate", "reschedule", "network", "service",
+		unsupportedBlocks: []string{"affinity", "spread", "update", "migrate", "reschedule", "service",
 			"volume", "scaling", "consul", "vault", "disconnect"},
+	}
+
+	networkSchema = bodySchema{
+		BodySchema: hcl.BodySchema{
+			Attributes: []hcl.AttributeSchema{{Name: "mode"}},
+			Blocks:     []hcl.BlockHeaderSchema{{Type: "port", LabelNames: []string{"label"}}},
+		},
+		unsupportedAttrs:  []string{"hostname", "mbits"},
+		unsupportedBlocks: []string{"dns", "cni"},
+	}
+
+	portSchema = bodySchema{
+		BodySchema:       hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "static"}, {Name: "to"}}},
+		unsupportedAttrs: []string{"host_network", "ignore_collision"},
 	}
 
 	taskSchema = bodySchema{
@@ -166,10 +180,57 @@ func (d *decoder) group(b *hcl.Block, jobType structs.JobType) *structs.TaskGrou
 	}
 	tg.Meta = d.mapAttrOrBlock(c, "meta")
 	tg.Constraints = d.constraints(c.Blocks.OfType("constraint"), loc)
+	for _, nb := range d.atMostOne(c.Blocks.OfType("network")) {
+		tg.Networks = []*structs.NetworkResource{d.network(nb, loc)}
+	}
 	for _, tb := range c.Blocks.OfType("task") {
 		tg.Tasks = append(tg.Tasks, d.task(tb))
 	}
 	return tg
+}
+
+// network decodes a group's network block: `port "label" {}` is a dynamic
+// port, `port "label" { static = N }` a static one, `to` the port the task
+// listens on. Only mode "host" is supported; Nomad's other modes are reported
+// at the mode.
+func (d *decoder) network(b *hcl.Block, loc *scope) *structs.NetworkResource {
+	loc.field("network", b.DefRange)
+	n := &structs.NetworkResource{Mode: structs.NetworkModeHost}
+	c := d.content(b.Body, networkSchema)
+	if a := c.Attributes["mode"]; a != nil {
+		loc.field("network.mode", a.Range)
+		if mode, ok := d.str(a); ok {
+			switch {
+			case mode == structs.NetworkModeHost:
+			case mode == "bridge" || mode == "none" || strings.HasPrefix(mode, "cni/"):
+				d.invalid(a, "mode %q is not supported yet; use %q", mode, structs.NetworkModeHost)
+			default:
+				d.invalid(a, "unknown mode %q; use %q", mode, structs.NetworkModeHost)
+			}
+			n.Mode = mode
+		}
+	}
+	for _, pb := range c.Blocks.OfType("port") {
+		p := structs.Port{Label: pb.Labels[0]}
+		prefix := fmt.Sprintf("network.port[%q]", p.Label)
+		loc.field(prefix, pb.LabelRanges[0])
+		pc := d.content(pb.Body, portSchema)
+		static := pc.Attributes["static"]
+		if static != nil {
+			loc.field(prefix+".static", static.Range)
+			p.Value, _ = d.integer(static)
+		}
+		if a := pc.Attributes["to"]; a != nil {
+			loc.field(prefix+".to", a.Range)
+			p.To, _ = d.integer(a)
+		}
+		if static != nil {
+			n.ReservedPorts = append(n.ReservedPorts, p)
+		} else {
+			n.DynamicPorts = append(n.DynamicPorts, p)
+		}
+	}
+	return n
 }
 
 // restart decodes a restart block over the default policy of jobType, so that

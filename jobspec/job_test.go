@@ -294,6 +294,42 @@ job "web" {
 			}()),
 		},
 		{
+			name: "group network with dynamic, static and mapped ports",
+			src: `job "j" {
+  group "g" {
+    network {
+      mode = "host"
+      port "http" {}
+      port "db" { static = 5432 }
+      port "x" { to = 8080 }
+      port "y" {
+        static = 9000
+        to     = 90
+      }
+    }
+    task "t" { driver = "raw_exec" }
+  }
+}`,
+			want: func() *structs.Job {
+				j := task1("", rawExec("t"))
+				j.TaskGroups[0].Networks = []*structs.NetworkResource{{
+					Mode:          "host",
+					ReservedPorts: []structs.Port{{Label: "db", Value: 5432}, {Label: "y", Value: 9000, To: 90}},
+					DynamicPorts:  []structs.Port{{Label: "http"}, {Label: "x", To: 8080}},
+				}}
+				return j
+			}(),
+		},
+		{
+			name: "network mode defaults to host",
+			src:  "job \"j\" {\n  group \"g\" {\n    network {}\n    task \"t\" { driver = \"raw_exec\" }\n  }\n}\n",
+			want: func() *structs.Job {
+				j := task1("", rawExec("t"))
+				j.TaskGroups[0].Networks = []*structs.NetworkResource{{Mode: "host"}}
+				return j
+			}(),
+		},
+		{
 			name: "functions",
 			src: `variable "tags" {
   type    = list(string)
@@ -395,7 +431,7 @@ job.hcl:6:7: Unsupported argument; An argument named "bar" is not expected here.
   update { max_parallel = 1 }
   group "g" {
     network {
-      port "http" {}
+      port "http" { host_network = "public" }
     }
     volume "data" { type = "host" }
     task "t" {
@@ -413,7 +449,7 @@ job.hcl:6:7: Unsupported argument; An argument named "bar" is not expected here.
 }`,
 			want: `job.hcl:2:3: argument "all_at_once" is not supported yet
 job.hcl:3:3: block "update" is not supported yet
-job.hcl:5:5: block "network" is not supported yet
+job.hcl:6:21: argument "host_network" is not supported yet
 job.hcl:8:5: block "volume" is not supported yet
 job.hcl:11:7: block "vault" is not supported yet
 job.hcl:12:7: block "template" is not supported yet
@@ -548,6 +584,55 @@ job.hcl:4:5: group "g": task "t": driver = "": must not be empty
 job.hcl:6:3: group "g": another group of the job has the same name
 job.hcl:8:7: group "g": task "u": driver = "": must not be empty
 job.hcl:11:3: group "empty": task: a group needs at least one task`,
+		},
+		{
+			name: "network problems",
+			src: `job "j" {
+  group "a" {
+    network { mode = "bridge" }
+    network {}
+    task "t" {
+      driver = "raw_exec"
+      resources {
+        network { mbits = 10 }
+      }
+    }
+  }
+  group "b" {
+    network {
+      mode = "weird"
+      dns { servers = ["1.1.1.1"] }
+      port "p" { static = "x" }
+    }
+    task "t" { driver = "raw_exec" }
+  }
+}`,
+			want: `job.hcl:3:22: invalid value for "mode"; mode "bridge" is not supported yet; use "host"
+job.hcl:4:5: duplicate "network" block: only one is allowed here, the first is at job.hcl:3:5
+job.hcl:8:9: block "network" is not supported yet
+job.hcl:14:14: invalid value for "mode"; unknown mode "weird"; use "host"
+job.hcl:15:7: block "dns" is not supported yet
+job.hcl:16:27: invalid value for "static"; a number is required`,
+		},
+		{
+			name: "network validation points at the port",
+			src: `job "j" {
+  group "g" {
+    network {
+      port "a" { static = 80 }
+      port "b" { static = 80 }
+      port "c" { static = 70000 }
+      port "a" {}
+      port "9x" { to = -1 }
+    }
+    task "t" { driver = "raw_exec" }
+  }
+}`,
+			want: `job.hcl:5:18: group "g": network.port["b"].static = 80: port "a" of the group has the same static port
+job.hcl:6:18: group "g": network.port["c"].static = 70000: must be between 1 and 65535
+job.hcl:7:12: group "g": network.port["a"]: another port of the group has the same label
+job.hcl:8:12: group "g": network.port["9x"]: label must be letters, digits and underscores, not starting with a digit
+job.hcl:8:19: group "g": network.port["9x"].to = -1: must be between 0 and 65535`,
 		},
 		{
 			name: "job without groups",

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -92,8 +93,14 @@ func TestExamplesParse(t *testing.T) {
 	if wt.Driver != "raw_exec" || *wt.Resources != (structs.Resources{CPU: 100, MemoryMB: 64}) || wt.Env["MESSAGE"] != "still serving" {
 		t.Fatalf("web task: %s", dump(wt))
 	}
+	// Three instances must fit on one machine: a dynamic port only, and no
+	// process that binds it.
+	if len(wg.Networks) != 1 || len(wg.Networks[0].ReservedPorts) != 0 ||
+		!reflect.DeepEqual(wg.Networks[0].DynamicPorts, []structs.Port{{Label: "http"}}) {
+		t.Fatalf("web.hcl network: %s", dump(wg.Networks))
+	}
 	for _, arg := range wt.Config["args"].([]any) {
-		if s := arg.(string); strings.Contains(s, "port") || strings.Contains(s, "nc ") {
+		if s := arg.(string); strings.Contains(s, "nc ") {
 			t.Fatalf("web.hcl must not bind a port: %q", s)
 		}
 	}
@@ -185,7 +192,7 @@ func TestWebExampleRuns(t *testing.T) {
 		args = append(args, a.(string))
 	}
 	cmd := exec.Command(task.Config["command"].(string), args...)
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "ORCH_ALLOC_ID=alloc-1"}
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "ORCH_ALLOC_ID=alloc-1", "ORCH_PORT_http=23456"}
 	for k, v := range task.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -207,8 +214,8 @@ func TestWebExampleRuns(t *testing.T) {
 	}()
 	select {
 	case line := <-lines:
-		if !strings.Contains(line, "alloc-1: checking") {
-			t.Fatalf("first line %q, want the alloc ID and the message", line)
+		if !strings.Contains(line, "alloc-1 on port 23456: checking") {
+			t.Fatalf("first line %q, want the alloc ID, the port and the message", line)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the web task printed nothing in 10s")

@@ -9,21 +9,26 @@ const binPackMaxScore = 18.0
 // fit beside what runs there once the plan is applied, and scores the others
 // by how tightly the group fills them, normalised to [0, 1].
 type binPack struct {
-	ask structs.ComparableResources // what one allocation of the group uses
+	ask   structs.ComparableResources // what one allocation of the group uses
+	ports *portAsk                    // the host ports it needs; nil when none
 }
 
 func newBinPack(tg *structs.TaskGroup) *binPack {
-	return &binPack{ask: groupAsk(tg)}
+	return &binPack{ask: groupAsk(tg), ports: newPortAsk(tg)}
 }
 
 // fit returns node's bin-packing score with one more allocation of the group,
-// or the name of the first exhausted dimension ("cpu", "memory", "disk") when
-// it does not fit.
+// or the name of the first exhausted dimension ("cpu", "memory", "disk",
+// "ports": a static port taken or reserved, or the dynamic range used up)
+// when it does not fit.
 func (b *binPack) fit(nu *nodeUsage) (score float64, exhausted string) {
 	used := nu.used
 	used.Add(b.ask)
 	if ok, dim := nu.node.Comparable().Superset(used); !ok {
 		return 0, dim
+	}
+	if b.ports != nil && !b.ports.fit(nu) {
+		return 0, structs.DimensionPorts
 	}
 	return structs.ScoreFitBinPack(nu.node, used) / binPackMaxScore, ""
 }

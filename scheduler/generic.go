@@ -199,6 +199,13 @@ func (s *genericScheduler) computePlacements(eval *structs.Evaluation, job *stru
 			continue
 		}
 		alloc := s.newAlloc(eval, job, p, nu.node, metric)
+		if ask := stack.pipeline(p.TaskGroup).fit.ports; ask != nil {
+			ports, ok := ask.assign(nu, s.cfg.Rand, nu.node.HostIP())
+			if !ok {
+				panic(fmt.Sprintf("scheduler: node %s passed the ports fit for group %s but cannot give its ports", nu.id, group))
+			}
+			alloc.AllocatedResources.Shared.Ports = ports
+		}
 		a.plan.AppendAlloc(alloc)
 		usage.place(nu, alloc)
 		a.placements = append(a.placements, alloc)

@@ -15,6 +15,7 @@ import (
 //
 //   - no node is over-committed (the harness checks every committed plan
 //     against a naive sum of the node's allocations);
+//   - no host port is held twice on a node, nor one the node reserves;
 //   - no group has more live allocations than its count, nor two with one name;
 //   - every evaluation ends complete;
 //   - a group with no recorded failure has all its names held;
@@ -50,6 +51,13 @@ func runRandomScenario(t *testing.T, seed uint64) {
 		if r.IntN(8) == 0 {
 			b.Ineligible()
 		}
+		if r.IntN(2) == 0 { // a small dynamic range, to run out of
+			b.n.NodeResources.MinDynamicPort = 20000
+			b.n.NodeResources.MaxDynamicPort = 20000 + r.IntN(6)
+		}
+		if r.IntN(3) == 0 {
+			b.n.ReservedResources = &structs.NodeResources{ReservedHostPorts: []string{"22", "80,20001", "20000-20002"}[r.IntN(3)]}
+		}
 		nodes = append(nodes, b.Build())
 	}
 	h.upsertNodes(nodes...)
@@ -68,7 +76,20 @@ func runRandomScenario(t *testing.T, seed uint64) {
 			jb.Driver("docker")
 		}
 	}
-	job := h.upsertJob(jb.Build())
+	built := jb.Build()
+	for _, tg := range built.TaskGroups {
+		if r.IntN(2) == 0 {
+			n := &structs.NetworkResource{Mode: structs.NetworkModeHost}
+			if r.IntN(2) == 0 {
+				n.ReservedPorts = []structs.Port{{Label: "s", Value: []int{22, 80, 20001}[r.IntN(3)]}}
+			}
+			for i := range r.IntN(3) {
+				n.DynamicPorts = append(n.DynamicPorts, structs.Port{Label: fmt.Sprintf("d%d", i)})
+			}
+			tg.Networks = []*structs.NetworkResource{n}
+		}
+	}
+	job := h.upsertJob(built)
 	check := func(event string) {
 		t.Helper()
 		h.process(job.Type, h.newEval(job, structs.EvalTriggerJobRegister))
@@ -147,6 +168,7 @@ func checkInvariants(t *testing.T, h *harness, event string) {
 		}
 	}
 	h.running(job.ID) // reports duplicate live names
+	checkNoDoubleBookedPorts(t, snap, event)
 	for _, tg := range job.TaskGroups {
 		want := tg.Count
 		if job.Stop {
@@ -198,6 +220,11 @@ func nodeWithRoomFor(snap State, job *structs.Job, tg *structs.TaskGroup) *struc
 			continue
 		}
 		extra := &structs.Allocation{AllocatedResources: allocatedResources(tg), DesiredStatus: structs.AllocDesiredStatusRun}
+		ports, ok := naivePorts(n, snap.AllocsByNode(n.ID), tg)
+		if !ok {
+			continue
+		}
+		extra.AllocatedResources.Shared.Ports = ports
 		if fit, _, _ := structs.AllocsFit(n, append(snap.AllocsByNode(n.ID), extra)); fit {
 			return n
 		}
@@ -222,4 +249,83 @@ func dumpState(h *harness) string {
 		fmt.Fprintf(&b, "  alloc %s %s on %s: %s/%s version %d %q\n", a.ID[:8], a.Name, a.NodeName, a.DesiredStatus, a.ClientStatus, a.Job.JobModifyIndex, a.DesiredDescription)
 	}
 	return b.String()
+}
+
+// naivePorts is the reference port assignment: the group's static ports, and
+// its dynamic ports from a walk of the node's range over everything held or
+// reserved. ok is false when the range has too few free ports; a static port
+// taken is left for AllocsFit to find.
+func naivePorts(n *structs.Node, allocs []*structs.Allocation, tg *structs.TaskGroup) (structs.AllocatedPorts, bool) {
+	taken := map[int]bool{}
+	reserved, _ := n.ReservedPorts()
+	for _, p := range reserved {
+		taken[p] = true
+	}
+	for _, a := range allocs {
+		if !a.TerminalStatus() && a.AllocatedResources != nil {
+			for _, p := range a.AllocatedResources.Shared.Ports {
+				taken[p.Value] = true
+			}
+		}
+	}
+	var out structs.AllocatedPorts
+	for _, nw := range tg.Networks {
+		for _, p := range nw.ReservedPorts {
+			out = append(out, structs.AllocatedPortMapping{Label: p.Label, Value: p.Value})
+		}
+	}
+	for _, p := range out {
+		taken[p.Value] = true
+	}
+	lo, hi := n.DynamicPortRange()
+	port := lo
+	for _, nw := range tg.Networks {
+		for _, p := range nw.DynamicPorts {
+			for port <= hi && taken[port] {
+				port++
+			}
+			if port > hi {
+				return nil, false
+			}
+			out = append(out, structs.AllocatedPortMapping{Label: p.Label, Value: port})
+			port++
+		}
+	}
+	return out, true
+}
+
+// checkNoDoubleBookedPorts checks, without AllocsFit, that no two live
+// allocations on a node hold the same host port, none holds a port the node
+// reserves, and every dynamic port is within the node's range.
+func checkNoDoubleBookedPorts(t *testing.T, snap State, event string) {
+	t.Helper()
+	for _, n := range snap.Nodes("") {
+		holder := map[int]string{}
+		reserved, _ := n.ReservedPorts()
+		for _, p := range reserved {
+			holder[p] = "the node's reservation"
+		}
+		lo, hi := n.DynamicPortRange()
+		for _, a := range snap.AllocsByNode(n.ID) {
+			if a.TerminalStatus() || a.AllocatedResources == nil {
+				continue
+			}
+			tg := a.Job.LookupTaskGroup(a.TaskGroup)
+			for _, p := range a.AllocatedResources.Shared.Ports {
+				if other, taken := holder[p.Value]; taken {
+					t.Fatalf("%s: node %s: port %d of %s is also held by %s", event, n.Name, p.Value, a.Name, other)
+				}
+				holder[p.Value] = a.Name
+				static := false
+				for _, nw := range tg.Networks {
+					for _, s := range nw.ReservedPorts {
+						static = static || s.Label == p.Label
+					}
+				}
+				if !static && (p.Value < lo || p.Value > hi) {
+					t.Fatalf("%s: node %s: dynamic port %s=%d of %s outside %d-%d", event, n.Name, p.Label, p.Value, a.Name, lo, hi)
+				}
+			}
+		}
+	}
 }

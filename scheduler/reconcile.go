@@ -186,8 +186,8 @@ func (c *classifier) destructive(a *structs.Allocation) bool {
 
 // groupChangedDestructively reports whether group changed between two versions
 // of a job in a way an allocation cannot follow where it runs: its tasks
-// (driver, config, resources, env, ...), its disk, its constraints or the meta
-// its tasks see. A change of count, or of the restart policy, is not one.
+// (driver, config, resources, env, ...), its disk, its network (ports), its
+// constraints or the meta its tasks see. A change of count, or of the restart policy, is not one.
 func groupChangedDestructively(old, cur *structs.Job, group string) bool {
 	og, cg := old.LookupTaskGroup(group), cur.LookupTaskGroup(group)
 	if og == nil || cg == nil {
@@ -195,6 +195,7 @@ func groupChangedDestructively(old, cur *structs.Job, group string) bool {
 	}
 	return !reflect.DeepEqual(og.Tasks, cg.Tasks) ||
 		!reflect.DeepEqual(og.EphemeralDisk, cg.EphemeralDisk) ||
+		!reflect.DeepEqual(og.Networks, cg.Networks) ||
 		!reflect.DeepEqual(og.Constraints, cg.Constraints) ||
 		!reflect.DeepEqual(og.Meta, cg.Meta) ||
 		!reflect.DeepEqual(old.Constraints, cur.Constraints) ||

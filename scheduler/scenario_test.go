@@ -32,9 +32,11 @@ import (
 //
 //	node NAME [cpu=] [mem=] [disk=] [dc=] [class=] [attr.K=V] [meta.K=V]
 //	          [driver=D] [sick-driver=D] [no-driver=D] [ineligible] [status=down]
+//	          [ports=MIN-MAX] [reserved-ports=22,80,8000-8100]
 //	node-status NAME ready|down
 //	job [id=job] [type=batch] [group=web] [count=] [cpu=] [mem=] [disk=] [dcs=a,b]
 //	    [driver=] [command=] [constraint=L,OP,R] [group-constraint=L,OP,R] [stop] [start]
+//	    [static=LABEL:PORT]... [dynamic=LABEL]...
 //	    registers the job, or changes it (the named group is added if new)
 //	client-status ALLOC-NAME[@NODE] running|complete|failed
 //	    (@NODE picks one of the same-named allocations of a system job)
@@ -134,6 +136,11 @@ func (sc *scenario) do(t *testing.T, pos, cmd string) string {
 				b.Ineligible()
 			case k == "status":
 				b.Status(structs.NodeStatus(v))
+			case k == "ports":
+				lo, hi, _ := strings.Cut(v, "-")
+				b.n.NodeResources.MinDynamicPort, b.n.NodeResources.MaxDynamicPort = atoi(lo), atoi(hi)
+			case k == "reserved-ports":
+				b.n.ReservedResources = &structs.NodeResources{ReservedHostPorts: v}
 			case strings.HasPrefix(k, "attr."):
 				b.Attr(strings.TrimPrefix(k, "attr."), v)
 			case strings.HasPrefix(k, "meta."):
@@ -237,6 +244,16 @@ func (sc *scenario) job(args []string, fail func(string, ...any), atoi func(stri
 			job.Stop = true
 		case "start":
 			job.Stop = false
+		case "static", "dynamic":
+			if len(tg.Networks) == 0 {
+				tg.Networks = []*structs.NetworkResource{{Mode: structs.NetworkModeHost}}
+			}
+			n := tg.Networks[0]
+			if label, port, ok := strings.Cut(v, ":"); ok && k == "static" {
+				n.ReservedPorts = append(n.ReservedPorts, structs.Port{Label: label, Value: atoi(port)})
+			} else {
+				n.DynamicPorts = append(n.DynamicPorts, structs.Port{Label: v})
+			}
 		default:
 			fail("unknown job argument %q", arg)
 		}
@@ -260,7 +277,13 @@ func (sc *scenario) render(jobID string, plans []*structs.Plan, created []*struc
 				if a.CreateIndex != 0 { // an allocation the state already has
 					verb = "update in place"
 				}
-				ops = append(ops, fmt.Sprintf("%s %s on %s", verb, a.Name, nodeName(node)))
+				op := fmt.Sprintf("%s %s on %s", verb, a.Name, nodeName(node))
+				if a.AllocatedResources != nil {
+					for _, port := range a.AllocatedResources.Shared.Ports {
+						op += fmt.Sprintf(" %s=%d", port.Label, port.Value)
+					}
+				}
+				ops = append(ops, op)
 			}
 		}
 		for node, allocs := range p.NodeUpdate {

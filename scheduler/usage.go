@@ -34,6 +34,8 @@ type nodeUsage struct {
 	// jobAllocs counts the job's allocations on the node per group, once the
 	// plan is applied; nil while there are none.
 	jobAllocs map[string]int
+	// ports are the node's host ports in use, as the plan leaves them (see ports.go).
+	ports nodePorts
 }
 
 // newPlanUsage starts an empty plan over state. jobAllocs are the allocations
@@ -86,8 +88,12 @@ func (u *planUsage) candidates(nodes []*structs.Node) []*nodeUsage {
 // scan sums the snapshot allocations of the candidate into its usage, once.
 func (u *planUsage) scan(nu *nodeUsage) {
 	if !nu.scanned {
-		_, _, base := structs.AllocsFit(nu.node, u.state.AllocsByNode(nu.id))
-		nu.used.Add(base)
+		for _, a := range u.state.AllocsByNode(nu.id) {
+			if !a.TerminalStatus() {
+				nu.used.Add(a.Comparable())
+				nu.addPorts(a, 1)
+			}
+		}
 		nu.scanned = true
 	}
 }
@@ -109,6 +115,7 @@ func (u *planUsage) place(nu *nodeUsage, a *structs.Allocation) {
 		panic(fmt.Sprintf("scheduler: plan usage: allocation %s placed on node %s recorded on %s", a.ID, a.NodeID, nu.id))
 	}
 	nu.used.Add(a.Comparable())
+	nu.addPorts(a, 1)
 	nu.addJobAlloc(a.TaskGroup, 1)
 }
 
@@ -120,6 +127,7 @@ func (u *planUsage) stop(a *structs.Allocation) {
 	}
 	nu := u.jobNode(a)
 	nu.used.Subtract(a.Comparable())
+	nu.addPorts(a, -1)
 	nu.addJobAlloc(a.TaskGroup, -1)
 }
 
@@ -130,5 +138,6 @@ func (u *planUsage) unstop(a *structs.Allocation) {
 	}
 	nu := u.jobNode(a)
 	nu.used.Add(a.Comparable())
+	nu.addPorts(a, 1)
 	nu.addJobAlloc(a.TaskGroup, 1)
 }

@@ -65,6 +65,10 @@ type AllocatedResources struct {
 // AllocatedSharedResources are shared by the group's tasks.
 type AllocatedSharedResources struct {
 	DiskMB int
+	// Ports are the host ports allocated to the group's network block.
+	// Invariant: no two non-terminal allocations on a node share a Value, and
+	// none is reserved on the node (AllocsFit checks it).
+	Ports AllocatedPorts
 }
 
 // AllocName is the name of the index-th allocation of a group.
@@ -136,6 +140,7 @@ func (a *Allocation) Copy() *Allocation {
 			rc := *r
 			ar.Tasks[k] = &rc
 		}
+		ar.Shared.Ports = slices.Clone(a.AllocatedResources.Shared.Ports)
 		c.AllocatedResources = &ar
 	}
 	if a.TaskStates != nil {

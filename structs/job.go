@@ -73,6 +73,9 @@ type TaskGroup struct {
 	RestartPolicy *RestartPolicy
 	EphemeralDisk *EphemeralDisk
 	Meta          map[string]string
+	// Networks holds the group's network block (at most one): the host ports
+	// its allocations need. See network.go.
+	Networks []*NetworkResource
 }
 
 // Task is one process (or container) run by a driver.
@@ -183,6 +186,7 @@ func (tg *TaskGroup) Copy() *TaskGroup {
 		d := *tg.EphemeralDisk
 		c.EphemeralDisk = &d
 	}
+	c.Networks = copyNetworks(tg.Networks)
 	c.Tasks = make([]*Task, len(tg.Tasks))
 	for i, t := range tg.Tasks {
 		c.Tasks[i] = t.Copy()

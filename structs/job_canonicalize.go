@@ -32,7 +32,7 @@ func DefaultRestartPolicy(jobType JobType) *RestartPolicy {
 //   - job: Namespace "default", Region "global", Name = ID, Type "service",
 //     Priority 50, Datacenters ["*"], when empty or zero;
 //   - group: RestartPolicy = DefaultRestartPolicy(Type) and EphemeralDisk 300 MB
-//     when nil;
+//     when nil; network Mode "host" when empty;
 //   - task: KillTimeout 5s when zero, KillSignal "SIGINT" when empty, Resources
 //     cpu 100 MHz and memory 300 MB when nil, and each of cpu and memory that is
 //     zero gets its default;
@@ -86,6 +86,11 @@ func (tg *TaskGroup) canonicalize(jobType JobType) {
 		tg.EphemeralDisk = &EphemeralDisk{SizeMB: DefaultEphemeralDiskMB}
 	}
 	canonicalizeConstraints(tg.Constraints)
+	for _, n := range tg.Networks {
+		if n != nil && n.Mode == "" {
+			n.Mode = NetworkModeHost
+		}
+	}
 	for _, t := range tg.Tasks {
 		t.canonicalize()
 	}

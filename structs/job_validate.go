@@ -183,6 +183,7 @@ func (v *validator) taskGroup(tg *TaskGroup) {
 		v.add("ephemeral_disk.size", strconv.Itoa(tg.EphemeralDisk.SizeMB), fmt.Sprintf("must be >= %d (MB)", MinEphemeralDiskMB))
 	}
 	v.constraints(tg.Constraints)
+	v.networks(tg.Networks)
 
 	if len(tg.Tasks) == 0 {
 		v.add("task", "", "a group needs at least one task")

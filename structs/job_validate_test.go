@@ -42,6 +42,12 @@ func TestValidateAcceptsValidJobs(t *testing.T) {
 		"smallest disk":              func(j *Job) { j.TaskGroups[0].EphemeralDisk.SizeMB = 10 },
 		"not-equal constraint":       func(j *Job) { j.Constraints[0].Operand = "!=" },
 		"same task name in 2 groups": func(j *Job) { j.TaskGroups[1].Tasks[0].Name = "server" },
+		"ports": func(j *Job) {
+			j.TaskGroups[0].Networks = []*NetworkResource{{Mode: "host",
+				ReservedPorts: []Port{{Label: "db", Value: 5432}, {Label: "ssh", Value: 65535}},
+				DynamicPorts:  []Port{{Label: "http"}, {Label: "x_2", To: 8080}}}}
+			j.TaskGroups[1].Networks = []*NetworkResource{{Mode: "host", ReservedPorts: []Port{{Label: "db", Value: 5432}}}}
+		},
 	} {
 		job := validJob()
 		mutate(job)
@@ -111,6 +117,26 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 			`constraint[1]: must not be null`,
 			`group "web": constraint[0].attribute = "": must not be empty`,
 			`group "web": task "sidecar": constraint[0].operator = "regexp": must be "=" or "!=" (other operators are not supported yet)`,
+		}},
+		{"bad ports", func(j *Job) {
+			j.TaskGroups[0].Networks = []*NetworkResource{{Mode: "bridge",
+				ReservedPorts: []Port{{Label: "db", Value: 5432}, {Label: "db2", Value: 5432}, {Label: "big", Value: 65536}, {Label: "zero"}},
+				DynamicPorts:  []Port{{Label: "db"}, {Label: "1x"}, {Label: "y", Value: 3, To: -1}}}}
+		}, []string{
+			`group "web": network.mode = "bridge": must be "host" (other modes are not supported yet)`,
+			`group "web": network.port["db2"].static = 5432: port "db" of the group has the same static port`,
+			`group "web": network.port["big"].static = 65536: must be between 1 and 65535`,
+			`group "web": network.port["zero"].static = 0: must be between 1 and 65535`,
+			`group "web": network.port["db"]: another port of the group has the same label`,
+			`group "web": network.port["1x"]: label must be letters, digits and underscores, not starting with a digit`,
+			`group "web": network.port["y"].static = 3: must not be set on a dynamic port`,
+			`group "web": network.port["y"].to = -1: must be between 0 and 65535`,
+		}},
+		{"two networks", func(j *Job) {
+			j.TaskGroups[1].Networks = []*NetworkResource{{Mode: "host"}, nil}
+		}, []string{
+			`group "db": network: a group may have only one network block (has 2)`,
+			`group "db": network[1]: must not be null`,
 		}},
 		{"many at once", func(j *Job) {
 			j.Priority = -5

@@ -47,11 +47,21 @@ type Node struct {
 	ModifyIndex uint64
 }
 
-// NodeResources are a node's schedulable totals.
+// NodeResources are a node's schedulable totals (Node.NodeResources), or what
+// is held back of them (Node.ReservedResources).
 type NodeResources struct {
 	CPU      int // MHz, all cores together
 	MemoryMB int
 	DiskMB   int
+
+	// MinDynamicPort and MaxDynamicPort bound the host ports the scheduler
+	// picks dynamic ports from (Node.NodeResources only; zero means Nomad's
+	// default, 20000 and 32000). See Node.DynamicPortRange.
+	MinDynamicPort int `json:",omitempty"`
+	MaxDynamicPort int `json:",omitempty"`
+	// ReservedHostPorts lists host ports no allocation may use, as
+	// "22,80,8000-8100" (Node.ReservedResources only). See Node.ReservedPorts.
+	ReservedHostPorts string `json:",omitempty"`
 }
 
 // DriverInfo is the fingerprint of one task driver on a node.

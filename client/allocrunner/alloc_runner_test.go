@@ -106,6 +106,26 @@ func TestAllocRunnerRunsTasksAndStopsOnServerStop(t *testing.T) {
 	}
 }
 
+func TestAllocRunnerGivesTasksTheirPorts(t *testing.T) {
+	job := testJob(structs.JobTypeBatch, nil,
+		shellTask("web", `echo "$ORCH_PORT_http $NOMAD_PORT_http $ORCH_HOST_PORT_db $ORCH_PORT_db $ORCH_IP_http $ORCH_ADDR_http $NOMAD_ADDR_db" > ports`))
+	alloc := testAlloc(job)
+	alloc.AllocatedResources = &structs.AllocatedResources{
+		Tasks: map[string]*structs.Resources{"web": {CPU: 100, MemoryMB: 64}},
+		Shared: structs.AllocatedSharedResources{Ports: structs.AllocatedPorts{
+			{Label: "http", Value: 24001, HostIP: "127.0.0.1"},
+			{Label: "db", Value: 5432, To: 6000, HostIP: "127.0.0.1"},
+		}},
+	}
+	ar, rec, allocsDir := newTestAllocRunner(t, alloc.Copy())
+	ar.Run()
+	waitStatus(t, rec, structs.AllocClientStatusComplete)
+	b, err := os.ReadFile(filepath.Join(allocsDir, alloc.ID, "web", "ports"))
+	if want := "24001 24001 5432 6000 127.0.0.1 127.0.0.1:24001 127.0.0.1:5432\n"; err != nil || string(b) != want {
+		t.Fatalf("task saw %q (%v), want %q", b, err, want)
+	}
+}
+
 func TestAllocRunnerFailedTaskKillsSiblings(t *testing.T) {
 	policy := &structs.RestartPolicy{Attempts: 0, Interval: time.Hour, Mode: structs.RestartPolicyModeFail}
 	job := testJob(structs.JobTypeService, policy,

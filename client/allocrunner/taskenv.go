@@ -1,6 +1,7 @@
 package allocrunner
 
 import (
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,6 +62,7 @@ func buildTaskEnv(in taskEnvInput) []string {
 		vars["NODE_ID"] = n.ID
 		vars["NODE_NAME"] = n.Name
 	}
+	addPortVars(vars, a, in.Node)
 	for k, v := range vars {
 		env["ORCH_"+k] = v
 		env["NOMAD_"+k] = v
@@ -76,6 +78,39 @@ func buildTaskEnv(in taskEnvInput) []string {
 		out[i] = k + "=" + env[k]
 	}
 	return out
+}
+
+// addPortVars sets, for each host port allocated to the group, as Nomad does:
+// PORT_<label> the port the task listens on (the mapping's "to" when set,
+// else the host port), HOST_PORT_<label> the host port, IP_<label> and
+// HOST_IP_<label> the address it is reachable at, ADDR_<label> and
+// HOST_ADDR_<label> "ip:hostport". The address is the one the scheduler
+// recorded, else the node's (structs.Node.HostIP; 127.0.0.1 when unknown).
+func addPortVars(vars map[string]string, a *structs.Allocation, node *structs.Node) {
+	if a.AllocatedResources == nil {
+		return
+	}
+	for _, p := range a.AllocatedResources.Shared.Ports {
+		ip := p.HostIP
+		if ip == "" {
+			ip = "127.0.0.1"
+			if node != nil {
+				ip = node.HostIP()
+			}
+		}
+		host := strconv.Itoa(p.Value)
+		listen := host
+		if p.To > 0 {
+			listen = strconv.Itoa(p.To)
+		}
+		addr := net.JoinHostPort(ip, host)
+		vars["PORT_"+p.Label] = listen
+		vars["HOST_PORT_"+p.Label] = host
+		vars["IP_"+p.Label] = ip
+		vars["HOST_IP_"+p.Label] = ip
+		vars["ADDR_"+p.Label] = addr
+		vars["HOST_ADDR_"+p.Label] = addr
+	}
 }
 
 // taskResources is what the scheduler allocated to the task, or else what the

@@ -52,6 +52,36 @@ func TestBuildTaskEnv(t *testing.T) {
 	}
 }
 
+func TestBuildTaskEnvPorts(t *testing.T) {
+	task := shellTask("web", "true")
+	alloc := testAlloc(testJob(structs.JobTypeService, nil, task))
+	alloc.AllocatedResources = &structs.AllocatedResources{Shared: structs.AllocatedSharedResources{Ports: structs.AllocatedPorts{
+		{Label: "http", Value: 23456, HostIP: "10.0.0.7"},
+		{Label: "db", Value: 5432, To: 6543, HostIP: "10.0.0.7"},
+		{Label: "v6", Value: 30000, HostIP: "fd00::1"},
+		{Label: "old", Value: 30001}, // recorded before the scheduler knew the address
+	}}}
+	env := buildTaskEnv(taskEnvInput{Alloc: alloc, Task: task, Node: &structs.Node{HTTPAddr: "192.168.1.2:4646"}})
+	got := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		got[k] = v
+	}
+	for _, prefix := range []string{"ORCH_", "NOMAD_"} {
+		for k, want := range map[string]string{
+			"PORT_http": "23456", "HOST_PORT_http": "23456", "IP_http": "10.0.0.7", "ADDR_http": "10.0.0.7:23456",
+			"HOST_IP_http": "10.0.0.7", "HOST_ADDR_http": "10.0.0.7:23456",
+			"PORT_db": "6543", "HOST_PORT_db": "5432", "ADDR_db": "10.0.0.7:5432",
+			"ADDR_v6": "[fd00::1]:30000", "IP_v6": "fd00::1",
+			"IP_old": "192.168.1.2", "ADDR_old": "192.168.1.2:30001",
+		} {
+			if got[prefix+k] != want {
+				t.Errorf("%s%s = %q, want %q", prefix, k, got[prefix+k], want)
+			}
+		}
+	}
+}
+
 func TestCheckTaskName(t *testing.T) {
 	for _, ok := range []string{"web", "web-1", "a.b"} {
 		if err := checkTaskName(ok); err != nil {

@@ -75,13 +75,16 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 	httpAddr := net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.Ports.HTTP))
 	if cfg.Client.Enabled {
 		a.client, err = client.NewClient(client.Config{
-			DataDir:    dataDir,
-			NodeName:   cfg.NodeName,
-			Datacenter: cfg.Datacenter,
-			Region:     cfg.Region,
-			HTTPAddr:   httpAddr,
-			Servers:    a.rpc,
-			Logger:     logger.With("component", "client"),
+			DataDir:        dataDir,
+			NodeName:       cfg.NodeName,
+			Datacenter:     cfg.Datacenter,
+			Region:         cfg.Region,
+			HTTPAddr:       httpAddr,
+			Servers:        a.rpc,
+			MinDynamicPort: cfg.Client.MinDynamicPort,
+			MaxDynamicPort: cfg.Client.MaxDynamicPort,
+			ReservedPorts:  cfg.Client.ReservedPorts,
+			Logger:         logger.With("component", "client"),
 		})
 		if err != nil {
 			return nil, err

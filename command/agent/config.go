@@ -54,6 +54,12 @@ type ClientConfig struct {
 	// talks to. An agent that also runs a server uses it in process.
 	// TODO(#3): found through gossip instead.
 	Servers []string
+	// MinDynamicPort and MaxDynamicPort bound the node's dynamic ports (0:
+	// Nomad's default, 20000 and 32000); ReservedPorts ("22,80,8000-8100")
+	// are never given to allocations. The client validates them at start.
+	MinDynamicPort int
+	MaxDynamicPort int
+	ReservedPorts  string
 }
 
 // Default ports, as in Nomad.
@@ -117,14 +123,24 @@ type fileServer struct {
 }
 
 type fileClient struct {
-	Enabled *bool     `hcl:"enabled,optional"`
-	Servers *[]string `hcl:"servers,optional"`
+	Enabled        *bool         `hcl:"enabled,optional"`
+	Servers        *[]string     `hcl:"servers,optional"`
+	MinDynamicPort *int          `hcl:"min_dynamic_port,optional"`
+	MaxDynamicPort *int          `hcl:"max_dynamic_port,optional"`
+	Reserved       *fileReserved `hcl:"reserved,block"`
+}
+
+// fileReserved is Nomad's client { reserved { ... } } block; only
+// reserved_ports is supported so far.
+type fileReserved struct {
+	ReservedPorts *string `hcl:"reserved_ports,optional"`
 }
 
 // ApplyFile reads the agent configuration file at path (HCL, or JSON when the
 // name ends in .json) and sets in c what the file sets: data_dir, bind_addr,
 // datacenter, region, name, log_level, ports { http rpc serf },
-// server { enabled bootstrap_expect }, client { enabled servers }. Unknown attributes
+// server { enabled bootstrap_expect }, client { enabled servers min_dynamic_port
+// max_dynamic_port reserved { reserved_ports } }. Unknown attributes
 // and blocks, values of the wrong type and duplicate blocks are errors, listed
 // one per line as `file:line:col: summary; detail`. On any error c is left
 // unchanged. Values are checked by Validate, not here.
@@ -181,6 +197,11 @@ func (c *Config) ApplyFile(path string) error {
 		setBool(&c.Client.Enabled, cl.Enabled)
 		if cl.Servers != nil {
 			c.Client.Servers = *cl.Servers
+		}
+		setInt(&c.Client.MinDynamicPort, cl.MinDynamicPort)
+		setInt(&c.Client.MaxDynamicPort, cl.MaxDynamicPort)
+		if r := cl.Reserved; r != nil {
+			setString(&c.Client.ReservedPorts, r.ReservedPorts)
 		}
 	}
 	return nil

@@ -118,6 +118,9 @@ func EvaluateNodePlan(snap PlanState, plan *structs.Plan, nodeID string) (fits b
 	proposed = append(proposed, places...)
 
 	ok, dimension, used := structs.AllocsFit(node, proposed)
+	if !ok && dimension == structs.DimensionPorts {
+		return false, fmt.Sprintf("node %q: %s exhausted: %s", nodeID, dimension, structs.PortCollision(node, proposed))
+	}
 	if !ok {
 		free := node.Comparable()
 		return false, fmt.Sprintf("node %q: %s exhausted: allocations after the plan ask cpu=%d MHz memory=%d MB disk=%d MB of cpu=%d memory=%d disk=%d",

@@ -371,3 +371,51 @@ func BenchmarkEvaluatePlan1k(b *testing.B) {
 		}
 	}
 }
+
+// withPorts gives a the host ports, as the scheduler records them.
+func withPorts(a *structs.Allocation, ports ...int) *structs.Allocation {
+	for _, p := range ports {
+		a.AllocatedResources.Shared.Ports = append(a.AllocatedResources.Shared.Ports,
+			structs.AllocatedPortMapping{Label: fmt.Sprintf("p%d", p), Value: p, HostIP: "10.0.0.1"})
+	}
+	return a
+}
+
+func TestEvaluatePlanRejectsDoubleBookedPorts(t *testing.T) {
+	snap := newFakePlanState(9)
+	snap.addNode(testNode("n1", 4000, 8192))
+	reserved := snap.addNode(testNode("n2", 4000, 8192))
+	reserved.ReservedResources = &structs.NodeResources{ReservedHostPorts: "22,8000-8100"}
+	snap.addNode(testNode("n3", 4000, 8192))
+	snap.addAlloc(withPorts(testAlloc("existing", "n1", 100, 100), 5432))
+	snap.addAlloc(withPorts(testAlloc("old", "n3", 100, 100), 5432))
+
+	plan := planOf([]*structs.Allocation{stopOf(snap.allocs["n3"][0])}, []*structs.Allocation{
+		withPorts(testAlloc("clash", "n1", 100, 100), 20001, 5432), // 5432 is taken on n1
+		withPorts(testAlloc("onreserved", "n2", 100, 100), 8080),   // 8080 is reserved on n2
+		withPorts(testAlloc("freed", "n3", 100, 100), 5432),        // the plan stops the holder on n3
+	})
+	result := EvaluatePlan(snap, plan)
+	if result.RefreshIndex != 9 {
+		t.Fatalf("RefreshIndex = %d, want 9", result.RefreshIndex)
+	}
+	if got := sortedKeys(result.NodeAllocation); !slices.Equal(got, []string{"n3"}) {
+		t.Fatalf("committed placements on %v, want only n3", got)
+	}
+	for node, want := range map[string]string{
+		"n1": `node "n1": ports exhausted: host port 5432 is held by allocations existing and clash`,
+		"n2": `node "n2": ports exhausted: host port 8080 of allocation onreserved is reserved on the node`,
+	} {
+		if fits, reason := EvaluateNodePlan(snap, plan, node); fits || reason != want {
+			t.Errorf("EvaluateNodePlan(%s) = %v, %q; want %q", node, fits, reason, want)
+		}
+	}
+
+	// Two placements of the same plan on one node may not share a port either.
+	twice := planOf(nil, []*structs.Allocation{
+		withPorts(testAlloc("a", "n3", 100, 100), 9000), withPorts(testAlloc("b", "n3", 100, 100), 9000),
+	})
+	if fits, reason := EvaluateNodePlan(snap, twice, "n3"); fits || !strings.Contains(reason, "host port 9000") {
+		t.Fatalf("two placements on port 9000: %v, %q", fits, reason)
+	}
+}
