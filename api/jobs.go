@@ -17,8 +17,26 @@ func (c *Client) Jobs() *Jobs { return &Jobs{c: c} }
 // the registration created. A job the agent finds invalid is an *Error with
 // status 400 whose message says what is wrong.
 func (j *Jobs) Register(job *structs.Job) (*structs.JobRegisterResponse, error) {
+	return j.RegisterOpts(job, nil)
+}
+
+// RegisterOptions are the optional parameters of a registration.
+type RegisterOptions struct {
+	// EnforceIndex: register only if the job's JobModifyIndex is still
+	// ModifyIndex (0: only if the job does not exist yet). A job that changed
+	// in between is an *Error with status 409.
+	EnforceIndex bool
+	ModifyIndex  uint64
+}
+
+// RegisterOpts is Register with options; nil opts is Register.
+func (j *Jobs) RegisterOpts(job *structs.Job, opts *RegisterOptions) (*structs.JobRegisterResponse, error) {
 	var out structs.JobRegisterResponse
 	body := map[string]any{"Job": job}
+	if opts != nil && opts.EnforceIndex {
+		body["EnforceIndex"] = true
+		body["JobModifyIndex"] = opts.ModifyIndex
+	}
 	if err := j.c.write(http.MethodPut, "/v1/jobs", nil, body, &out); err != nil {
 		return nil, err
 	}

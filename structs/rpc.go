@@ -19,6 +19,7 @@ import (
 //	Job.List          JobListRequest       → JobListResponse
 //	Job.Allocations   JobSpecificRequest   → JobAllocationsResponse
 //	Job.Evaluations   JobSpecificRequest   → JobEvaluationsResponse
+//	Job.Plan          JobPlanRequest       → JobPlanResponse (a dry run: commits nothing)
 //	Node.Register     NodeRegisterRequest  → NodeUpdateResponse
 //	Node.UpdateStatus NodeUpdateStatusRequest → NodeUpdateResponse   (the heartbeat)
 //	Node.GetClientAllocs NodeSpecificRequest → NodeClientAllocsResponse (blocking)
@@ -49,6 +50,9 @@ var (
 	ErrNotFound      = errors.New("not found")
 	ErrUnknownMethod = errors.New("unknown rpc method")
 	ErrNodeSecret    = errors.New("node secret ID does not match")
+	// ErrJobModifyIndex starts the error of a registration whose EnforceIndex
+	// check failed (`job run -check-index`); the HTTP API maps it to 409.
+	ErrJobModifyIndex = errors.New("enforcing job modify index")
 )
 
 // IsErr reports whether err is target, or carries its text after an RPC.

@@ -377,6 +377,17 @@ func (b *Backend) register(req *structs.JobRegisterRequest, reply *structs.JobRe
 		return errors.New("invalid job: missing job ID")
 	}
 	b.mu.Lock()
+	if req.EnforceIndex {
+		old := b.mu.jobs[job.ID]
+		switch {
+		case old == nil && req.JobModifyIndex != 0:
+			b.mu.Unlock()
+			return fmt.Errorf("%w %d: job %q does not exist", structs.ErrJobModifyIndex, req.JobModifyIndex, job.ID)
+		case old != nil && old.JobModifyIndex != req.JobModifyIndex:
+			b.mu.Unlock()
+			return fmt.Errorf("%w %d: job %q exists with index %d", structs.ErrJobModifyIndex, req.JobModifyIndex, job.ID, old.JobModifyIndex)
+		}
+	}
 	idx := b.bumpLocked()
 	if old := b.mu.jobs[job.ID]; old != nil {
 		job.Version = old.Version + 1

@@ -186,6 +186,15 @@ func TestHTTPErrorMapping(t *testing.T) {
 	}
 	b.FailRPC("Job.Register", nil)
 
+	// A failed -check-index is a conflict: 409, with the body's EnforceIndex
+	// and JobModifyIndex reaching the server.
+	enforce := `{"Job": ` + strings.TrimPrefix(strings.TrimSuffix(jobBody(t, apitest.Job("web")), "}"), `{"Job":`) +
+		`, "EnforceIndex": true, "JobModifyIndex": 9}`
+	if r := do(t, "PUT", url+"/v1/jobs", enforce); r.code != 409 ||
+		strings.TrimSpace(r.body) != `enforcing job modify index 9: job "web" does not exist` {
+		t.Errorf("enforce index conflict: %d %q", r.code, r.body)
+	}
+
 	// No leader: 503, unless the read allows stale data.
 	b.SetLeader("")
 	if r := do(t, "GET", url+"/v1/jobs", ""); r.code != 503 || !strings.Contains(r.body, "no cluster leader") {
