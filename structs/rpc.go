@@ -292,3 +292,28 @@ type EvalListResponse struct {
 	Evaluations []*Evaluation
 	QueryMeta
 }
+
+// JobPlanRequest asks what registering Job would do, without doing it: the
+// scheduler runs against a snapshot and nothing is committed.
+type JobPlanRequest struct {
+	Job  *Job
+	Diff bool // also return the field-level diff against the stored job
+	WriteRequest
+}
+
+// JobPlanResponse is the outcome of a dry run.
+type JobPlanResponse struct {
+	// Annotations count, per group, what the scheduler would change.
+	Annotations *PlanAnnotations
+	// FailedTGAllocs holds, per group, why allocations could not be placed.
+	FailedTGAllocs map[string]*AllocMetric
+	// JobModifyIndex is the stored job's (0 when it does not exist yet): the
+	// value to pass to `job run -check-index`.
+	JobModifyIndex uint64
+	// CreatedEvals are the evaluations the scheduler would create (a blocked
+	// one for what it could not place).
+	CreatedEvals []*Evaluation
+	Diff         *JobDiff // nil unless the request asked for it
+	Warnings     string
+	WriteMeta
+}
