@@ -43,6 +43,22 @@ func (j *Jobs) RegisterOpts(job *structs.Job, opts *RegisterOptions) (*structs.J
 	return &out, nil
 }
 
+// Plan asks what registering job would change, without changing anything
+// (PUT /v1/job/:id/plan); with diff the answer carries the field-level diff
+// against the stored job.
+func (j *Jobs) Plan(job *structs.Job, diff bool) (*structs.JobPlanResponse, error) {
+	path, err := idPath("/v1/job/", "job", job.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out structs.JobPlanResponse
+	body := map[string]any{"Job": job, "Diff": diff}
+	if err := j.c.write(http.MethodPut, path+"/plan", nil, body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // List returns the jobs, sorted by ID; q.Prefix filters by ID prefix.
 func (j *Jobs) List(q *QueryOptions) ([]*structs.JobListStub, *QueryMeta, error) {
 	var out []*structs.JobListStub

@@ -152,6 +152,8 @@ func (s *HTTPServer) registerRoutes() {
 		{"DELETE /v1/job/{id}", s.jobDeregister},
 		{"GET /v1/job/{id}/allocations", s.jobAllocations},
 		{"GET /v1/job/{id}/evaluations", s.jobEvaluations},
+		{"PUT /v1/job/{id}/plan", s.jobPlan},
+		{"POST /v1/job/{id}/plan", s.jobPlan},
 
 		{"GET /v1/nodes", s.nodeList},
 		{"GET /v1/node/{id}", s.nodeGet},
