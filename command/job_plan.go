@@ -123,11 +123,7 @@ func formatPlanDryRun(resp *structs.JobPlanResponse, verbose bool) string {
 		return b.String()
 	}
 	b.WriteString("- WARNING: Failed to place all allocations.\n")
-	for _, tg := range slices.Sorted(maps.Keys(resp.FailedTGAllocs)) {
-		m := resp.FailedTGAllocs[tg]
-		fmt.Fprintf(&b, "  Task Group %q (failed to place %s):\n", tg, plural(failedCount(m), "allocation"))
-		b.WriteString(formatAllocMetric(m, "    "))
-	}
+	b.WriteString(formatFailedTGAllocs(resp.FailedTGAllocs, "  "))
 	for _, e := range resp.CreatedEvals {
 		if e.Status == structs.EvalStatusBlocked {
 			fmt.Fprintf(&b, "\n  Evaluation %q waiting for additional capacity to place remainder\n", shortID(e.ID, verbose))
