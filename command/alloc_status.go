@@ -114,12 +114,15 @@ func formatAllocStatus(a *structs.Allocation, now time.Time, verbose bool) strin
 func formatPlacementMetrics(m *structs.AllocMetric, verbose bool) string {
 	var b strings.Builder
 	b.WriteString("Placement Metrics\n")
-	b.WriteString(formatKV([]kv{
+	rows := []kv{
 		{"Nodes Evaluated", strconv.Itoa(m.NodesEvaluated)},
 		{"Nodes Filtered", strconv.Itoa(m.NodesFiltered)},
 		{"Nodes Exhausted", strconv.Itoa(m.NodesExhausted)},
-		{"Allocation Time", time.Duration(m.AllocationTime).String()},
-	}))
+	}
+	if m.AllocationTime > 0 { // the scheduler reads no clock; a caller may time it
+		rows = append(rows, kv{"Allocation Time", time.Duration(m.AllocationTime).String()})
+	}
+	b.WriteString(formatKV(rows))
 	b.WriteString(formatAllocMetric(m, ""))
 	if len(m.ScoreMetaData) == 0 {
 		return b.String()
@@ -131,7 +134,7 @@ func formatPlacementMetrics(m *structs.AllocMetric, verbose bool) string {
 		}
 	}
 	columns := slices.Sorted(maps.Keys(names))
-	rows := make([][]string, len(m.ScoreMetaData))
+	table := make([][]string, len(m.ScoreMetaData))
 	for i, s := range m.ScoreMetaData {
 		row := []string{shortID(s.NodeID, verbose)}
 		for _, n := range columns {
@@ -142,10 +145,10 @@ func formatPlacementMetrics(m *structs.AllocMetric, verbose bool) string {
 			}
 			row = append(row, formatScore(v))
 		}
-		rows[i] = append(row, formatScore(s.NormScore))
+		table[i] = append(row, formatScore(s.NormScore))
 	}
 	b.WriteString("\n")
-	b.WriteString(formatTable(append(append([]string{"Node"}, columns...), "final score"), rows))
+	b.WriteString(formatTable(append(append([]string{"Node"}, columns...), "final score"), table))
 	return b.String()
 }
 
