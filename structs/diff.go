@@ -103,14 +103,14 @@ const (
 // ErrDiffIDs: DiffJobs was given two different jobs.
 var ErrDiffIDs = errors.New("structs: cannot diff jobs with different IDs")
 
-// DiffJobs returns what changed from old to new, either of which may be nil
+// DiffJobs returns what changed from old to next, either of which may be nil
 // (a job being created or removed). Both are read, never modified; both
 // should be canonicalized, or defaults show as changes. Unchanged groups and
 // tasks are listed with DiffTypeNone (a plan counts their allocations);
 // unchanged fields and objects are left out.
-func DiffJobs(old, new *Job) (*JobDiff, error) {
-	if old != nil && new != nil && old.ID != new.ID {
-		return nil, fmt.Errorf("%w: %q and %q", ErrDiffIDs, old.ID, new.ID)
+func DiffJobs(old, next *Job) (*JobDiff, error) {
+	if old != nil && next != nil && old.ID != next.ID {
+		return nil, fmt.Errorf("%w: %q and %q", ErrDiffIDs, old.ID, next.ID)
 	}
 	d := &JobDiff{}
 	var oldGroups, newGroups []*TaskGroup
@@ -120,11 +120,11 @@ func DiffJobs(old, new *Job) (*JobDiff, error) {
 		d.ID = old.ID
 		oldGroups, oldDCs, oldCons = old.TaskGroups, old.Datacenters, old.Constraints
 	}
-	if new != nil {
-		d.ID = new.ID
-		newGroups, newDCs, newCons = new.TaskGroups, new.Datacenters, new.Constraints
+	if next != nil {
+		d.ID = next.ID
+		newGroups, newDCs, newCons = next.TaskGroups, next.Datacenters, next.Constraints
 	}
-	d.Fields = diffFields(jobFields(old), jobFields(new))
+	d.Fields = diffFields(jobFields(old), jobFields(next))
 	d.Objects = appendObject(d.Objects, diffStringSet("Datacenters", oldDCs, newDCs))
 	d.Objects = append(d.Objects, diffConstraints(oldCons, newCons)...)
 	sortObjects(d.Objects)
@@ -137,12 +137,12 @@ func DiffJobs(old, new *Job) (*JobDiff, error) {
 		changed = changed || gd.Type != DiffTypeNone
 		d.TaskGroups = append(d.TaskGroups, gd)
 	}
-	d.Type = diffType(old == nil, new == nil, changed)
+	d.Type = diffType(old == nil, next == nil, changed)
 	return d, nil
 }
 
 // diffGroup diffs two versions of a group; either may be nil, not both.
-func diffGroup(old, new *TaskGroup) *TaskGroupDiff {
+func diffGroup(old, next *TaskGroup) *TaskGroupDiff {
 	d := &TaskGroupDiff{}
 	var oldTasks, newTasks []*Task
 	var oldCons, newCons []*Constraint
@@ -152,11 +152,11 @@ func diffGroup(old, new *TaskGroup) *TaskGroupDiff {
 		d.Name = old.Name
 		oldTasks, oldCons, oldRP, oldDisk = old.Tasks, old.Constraints, old.RestartPolicy, old.EphemeralDisk
 	}
-	if new != nil {
-		d.Name = new.Name
-		newTasks, newCons, newRP, newDisk = new.Tasks, new.Constraints, new.RestartPolicy, new.EphemeralDisk
+	if next != nil {
+		d.Name = next.Name
+		newTasks, newCons, newRP, newDisk = next.Tasks, next.Constraints, next.RestartPolicy, next.EphemeralDisk
 	}
-	d.Fields = diffFields(groupFields(old), groupFields(new))
+	d.Fields = diffFields(groupFields(old), groupFields(next))
 	d.Objects = diffConstraints(oldCons, newCons)
 	d.Objects = appendObject(d.Objects, diffObject("RestartPolicy", restartPolicyFields(oldRP), restartPolicyFields(newRP)))
 	d.Objects = appendObject(d.Objects, diffObject("EphemeralDisk", ephemeralDiskFields(oldDisk), ephemeralDiskFields(newDisk)))
@@ -170,12 +170,12 @@ func diffGroup(old, new *TaskGroup) *TaskGroupDiff {
 		changed = changed || td.Type != DiffTypeNone
 		d.Tasks = append(d.Tasks, td)
 	}
-	d.Type = diffType(old == nil, new == nil, changed)
+	d.Type = diffType(old == nil, next == nil, changed)
 	return d
 }
 
 // diffTask diffs two versions of a task; either may be nil, not both.
-func diffTask(old, new *Task) *TaskDiff {
+func diffTask(old, next *Task) *TaskDiff {
 	d := &TaskDiff{}
 	var oldCons, newCons []*Constraint
 	var oldRes, newRes *Resources
@@ -184,16 +184,16 @@ func diffTask(old, new *Task) *TaskDiff {
 		d.Name = old.Name
 		oldCons, oldRes, oldConfig = old.Constraints, old.Resources, old.Config
 	}
-	if new != nil {
-		d.Name = new.Name
-		newCons, newRes, newConfig = new.Constraints, new.Resources, new.Config
+	if next != nil {
+		d.Name = next.Name
+		newCons, newRes, newConfig = next.Constraints, next.Resources, next.Config
 	}
-	d.Fields = diffFields(taskFields(old), taskFields(new))
+	d.Fields = diffFields(taskFields(old), taskFields(next))
 	d.Objects = diffConstraints(oldCons, newCons)
 	d.Objects = appendObject(d.Objects, diffObject("Config", configFields(oldConfig), configFields(newConfig)))
 	d.Objects = appendObject(d.Objects, diffObject("Resources", resourcesFields(oldRes), resourcesFields(newRes)))
 	sortObjects(d.Objects)
-	d.Type = diffType(old == nil, new == nil, len(d.Fields) > 0 || len(d.Objects) > 0)
+	d.Type = diffType(old == nil, next == nil, len(d.Fields) > 0 || len(d.Objects) > 0)
 	return d
 }
 
@@ -332,11 +332,11 @@ func addMap(f map[string]string, name string, m map[string]string) {
 
 // diffFields compares two flattenings, field by field, sorted by name. An
 // empty value added or deleted (a new task without a user) is not listed.
-func diffFields(old, new map[string]string) []*FieldDiff {
+func diffFields(old, next map[string]string) []*FieldDiff {
 	var out []*FieldDiff
-	for _, name := range unionKeys(old, new) {
+	for _, name := range unionKeys(old, next) {
 		o, inOld := old[name]
-		n, inNew := new[name]
+		n, inNew := next[name]
 		switch {
 		case inOld && inNew && o == n:
 		case !inOld && n == "", !inNew && o == "":
@@ -354,24 +354,24 @@ func diffFields(old, new map[string]string) []*FieldDiff {
 
 // diffObject compares two flattenings of a block; nil means the block is
 // absent. It returns nil when nothing changed.
-func diffObject(name string, old, new map[string]string) *ObjectDiff {
-	fields := diffFields(old, new)
+func diffObject(name string, old, next map[string]string) *ObjectDiff {
+	fields := diffFields(old, next)
 	if len(fields) == 0 {
 		return nil
 	}
-	return &ObjectDiff{Type: diffType(old == nil, new == nil, true), Name: name, Fields: fields}
+	return &ObjectDiff{Type: diffType(old == nil, next == nil, true), Name: name, Fields: fields}
 }
 
 // diffStringSet compares two lists as sets: one field named name per value
 // added or deleted. It returns nil when the sets are equal.
-func diffStringSet(name string, old, new []string) *ObjectDiff {
+func diffStringSet(name string, old, next []string) *ObjectDiff {
 	var fields []*FieldDiff
 	for _, v := range old {
-		if !slices.Contains(new, v) {
+		if !slices.Contains(next, v) {
 			fields = append(fields, &FieldDiff{Type: DiffTypeDeleted, Name: name, Old: v})
 		}
 	}
-	for _, v := range new {
+	for _, v := range next {
 		if !slices.Contains(old, v) {
 			fields = append(fields, &FieldDiff{Type: DiffTypeAdded, Name: name, New: v})
 		}
@@ -380,19 +380,19 @@ func diffStringSet(name string, old, new []string) *ObjectDiff {
 		return nil
 	}
 	slices.SortFunc(fields, func(a, b *FieldDiff) int { return cmp.Compare(a.Old+a.New, b.Old+b.New) })
-	return &ObjectDiff{Type: diffType(len(old) == 0, len(new) == 0, true), Name: name, Fields: fields}
+	return &ObjectDiff{Type: diffType(len(old) == 0, len(next) == 0, true), Name: name, Fields: fields}
 }
 
 // diffConstraints compares two lists of constraints as sets: each one only
-// in old is Deleted, each one only in new is Added.
-func diffConstraints(old, new []*Constraint) []*ObjectDiff {
+// in old is Deleted, each one only in next is Added.
+func diffConstraints(old, next []*Constraint) []*ObjectDiff {
 	key := func(c *Constraint) string { return c.LTarget + "\x00" + c.Operand + "\x00" + c.RTarget }
 	oldKeys := map[string]bool{}
 	for _, c := range old {
 		oldKeys[key(c)] = true
 	}
 	newKeys := map[string]bool{}
-	for _, c := range new {
+	for _, c := range next {
 		newKeys[key(c)] = true
 	}
 	var out []*ObjectDiff
@@ -401,7 +401,7 @@ func diffConstraints(old, new []*Constraint) []*ObjectDiff {
 			out = appendObject(out, diffObject("Constraint", constraintFields(c), nil))
 		}
 	}
-	for _, c := range new {
+	for _, c := range next {
 		if !oldKeys[key(c)] {
 			out = appendObject(out, diffObject("Constraint", nil, constraintFields(c)))
 		}
@@ -409,7 +409,7 @@ func diffConstraints(old, new []*Constraint) []*ObjectDiff {
 	return out
 }
 
-// diffType is the type of an object absent from old (oldNil) or new
+// diffType is the type of an object absent from old (oldNil) or next
 // (newNil), or present in both and changed or not.
 func diffType(oldNil, newNil, changed bool) DiffType {
 	switch {
