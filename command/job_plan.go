@@ -75,7 +75,7 @@ func jobPlan(c *cli.Context) error {
 		b.WriteString(formatJobDiff(resp.Diff, verbose))
 		b.WriteString("\n")
 	}
-	b.WriteString(formatPlanDryRun(resp, verbose))
+	b.WriteString(formatPlanDryRun(resp))
 	b.WriteString(formatCheckIndexHint(resp.JobModifyIndex, c.Args().First(), c.Bool("json")))
 	fmt.Fprint(stdout(c), b.String())
 	if planHasChanges(resp) {
@@ -115,7 +115,7 @@ func planHasChanges(resp *structs.JobPlanResponse) bool {
 
 // formatPlanDryRun is the "Scheduler dry-run" section: all placed, or which
 // groups could not be placed and why (the same detail as `job status`).
-func formatPlanDryRun(resp *structs.JobPlanResponse, verbose bool) string {
+func formatPlanDryRun(resp *structs.JobPlanResponse) string {
 	var b strings.Builder
 	b.WriteString("Scheduler dry-run:\n")
 	if len(resp.FailedTGAllocs) == 0 {
@@ -124,9 +124,11 @@ func formatPlanDryRun(resp *structs.JobPlanResponse, verbose bool) string {
 	}
 	b.WriteString("- WARNING: Failed to place all allocations.\n")
 	b.WriteString(formatFailedTGAllocs(resp.FailedTGAllocs, "  "))
+	// The blocked evaluation of a dry run is never created: no ID to show.
 	for _, e := range resp.CreatedEvals {
 		if e.Status == structs.EvalStatusBlocked {
-			fmt.Fprintf(&b, "\n  Evaluation %q waiting for additional capacity to place remainder\n", shortID(e.ID, verbose))
+			b.WriteString("\n  A blocked evaluation would wait for additional capacity to place the remainder.\n")
+			break
 		}
 	}
 	return b.String()

@@ -149,7 +149,7 @@ func TestJobPlanPlacementFailures(t *testing.T) {
     * Resources exhausted on 1 nodes
     * Dimension "memory" exhausted on 1 nodes
 
-  Evaluation "4a1ba3c5" waiting for additional capacity to place remainder
+  A blocked evaluation would wait for additional capacity to place the remainder.
 `
 	if r.code != 1 || !strings.Contains(r.stdout, want) {
 		t.Errorf("exit %d, want 1\nstdout:\n%s\nwant:\n%s", r.code, r.stdout, want)
