@@ -3,6 +3,8 @@ package structs
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -275,5 +277,141 @@ func TestDiffJobsDoesNotModifyItsInputs(t *testing.T) {
 	}
 	if dumpJob(old)+dumpJob(next) != before {
 		t.Error("DiffJobs modified a job")
+	}
+}
+
+// serverOwnedJobFields are the fields of Job the servers set; a diff of two
+// specifications leaves them out. (ID is not server-owned, but two versions
+// of one job share it: DiffJobs refuses different IDs.)
+var serverOwnedJobFields = map[string]bool{
+	"ID":     true,
+	"Status": true, "StatusDescription": true, "Version": true, "SubmitTime": true,
+	"CreateIndex": true, "ModifyIndex": true, "JobModifyIndex": true,
+}
+
+// TestDiffJobsSeesEveryField changes, one at a time, every field of a job and
+// of everything it holds (groups, tasks, constraints, resources, ...), and
+// checks that DiffJobs reports a change. A field added to Job, TaskGroup,
+// Task or their blocks without a line in diff.go's flatteners fails here,
+// naming the field: `job plan` must never say "no change" for a change that
+// the scheduler acts on.
+func TestDiffJobsSeesEveryField(t *testing.T) {
+	var paths [][]string
+	var walk func(prefix []string, typ reflect.Type)
+	walk = func(prefix []string, typ reflect.Type) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			if !f.IsExported() || (len(prefix) == 0 && serverOwnedJobFields[f.Name]) {
+				continue
+			}
+			path := append(slices.Clone(prefix), f.Name)
+			paths = append(paths, path)
+			ft := f.Type
+			if ft.Kind() == reflect.Slice {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct {
+				walk(path, ft.Elem())
+			}
+		}
+	}
+	walk(nil, reflect.TypeFor[Job]())
+
+	for _, path := range paths {
+		name := strings.Join(path, ".")
+		t.Run(name, func(t *testing.T) {
+			old, next := validJob(), validJob()
+			if !mutateField(reflect.ValueOf(next).Elem(), path) {
+				t.Skipf("%s: nothing to change (an empty list or a nil block on the way)", name)
+			}
+			d, err := DiffJobs(old, next)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Type == DiffTypeNone {
+				t.Errorf("changing %s is not in the diff: add it to its struct's flattener in diff.go", name)
+			}
+		})
+	}
+}
+
+// mutateField changes the field at path below v (a struct), following the
+// first element of lists and allocating nil blocks. It reports whether it
+// found the field.
+func mutateField(v reflect.Value, path []string) bool {
+	f := v.FieldByName(path[0])
+	if len(path) == 1 {
+		mutateValue(f)
+		return true
+	}
+	if f.Kind() == reflect.Slice {
+		if f.Len() == 0 {
+			return false
+		}
+		f = f.Index(0)
+	}
+	if f.IsNil() {
+		f.Set(reflect.New(f.Type().Elem()))
+	}
+	return mutateField(f.Elem(), path[1:])
+}
+
+// mutateValue gives v a different value, whatever its kind.
+func mutateValue(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(v.String() + "-changed")
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(v.Int() + 7)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(v.Uint() + 7)
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(v.Float() + 0.5)
+	case reflect.Bool:
+		v.SetBool(!v.Bool())
+	case reflect.Slice:
+		e := reflect.New(v.Type().Elem()).Elem()
+		fill(e)
+		v.Set(reflect.Append(v, e))
+	case reflect.Map:
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+		e := reflect.New(v.Type().Elem()).Elem()
+		fill(e)
+		v.SetMapIndex(reflect.ValueOf("changed-key"), e)
+	case reflect.Pointer:
+		if v.IsNil() {
+			p := reflect.New(v.Type().Elem())
+			fill(p.Elem())
+			v.Set(p)
+		} else {
+			v.Set(reflect.Zero(v.Type()))
+		}
+	case reflect.Interface:
+		v.Set(reflect.ValueOf("changed"))
+	default:
+		panic("mutateValue: no way to change a " + v.Kind().String())
+	}
+}
+
+// fill gives every field of a new value a non-zero value, so that an added
+// element is not an empty one.
+func fill(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i))
+			}
+		}
+	case reflect.Pointer:
+		p := reflect.New(v.Type().Elem())
+		fill(p.Elem())
+		v.Set(p)
+	case reflect.Slice, reflect.Map:
+		// Left empty: one level of content is enough to be noticed.
+	default:
+		mutateValue(v)
 	}
 }
