@@ -377,9 +377,11 @@ func mutateValue(v reflect.Value) {
 		if v.IsNil() {
 			v.Set(reflect.MakeMap(v.Type()))
 		}
+		k := reflect.New(v.Type().Key()).Elem()
+		fill(k)
 		e := reflect.New(v.Type().Elem()).Elem()
 		fill(e)
-		v.SetMapIndex(reflect.ValueOf("changed-key"), e)
+		v.SetMapIndex(k, e)
 	case reflect.Pointer:
 		if v.IsNil() {
 			p := reflect.New(v.Type().Elem())
@@ -390,6 +392,12 @@ func mutateValue(v reflect.Value) {
 		}
 	case reflect.Interface:
 		v.Set(reflect.ValueOf("changed"))
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				mutateValue(v.Field(i))
+			}
+		}
 	default:
 		panic("mutateValue: no way to change a " + v.Kind().String())
 	}
