@@ -157,49 +157,76 @@ potentially invalid.
 // formatJobDiff prints a job diff as Nomad does: one line per job, group,
 // task, block and field, marked "+" (added), "-" (deleted) or "+/-"
 // (edited), nested by two spaces. Fields and blocks of an element are shown
-// when it was edited, or always with verbose.
+// when it was edited, or always with verbose; with verbose, the unchanged
+// ones of a contextual diff too, unmarked.
 func formatJobDiff(d *structs.JobDiff, verbose bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%sJob: %q\n", diffMarker(d.Type), d.ID)
 	if d.Type == structs.DiffTypeEdited || verbose {
-		writeFieldsAndObjects(&b, "", d.Fields, d.Objects)
+		writeFieldsAndObjects(&b, "", d.Fields, d.Objects, verbose, 0)
 	}
 	for _, g := range d.TaskGroups {
 		fmt.Fprintf(&b, "%sTask Group: %q%s\n", diffMarker(g.Type), g.Name, formatGroupUpdates(g.Updates))
 		if g.Type == structs.DiffTypeEdited || verbose {
-			writeFieldsAndObjects(&b, "  ", g.Fields, g.Objects)
+			writeFieldsAndObjects(&b, "  ", g.Fields, g.Objects, verbose, 0)
 		}
 		for _, t := range g.Tasks {
 			fmt.Fprintf(&b, "  %sTask: %q%s\n", diffMarker(t.Type), t.Name, parenthesized(t.Annotations))
 			if t.Type == structs.DiffTypeEdited || verbose {
-				writeFieldsAndObjects(&b, "    ", t.Fields, t.Objects)
+				writeFieldsAndObjects(&b, "    ", t.Fields, t.Objects, verbose, 0)
 			}
 		}
 	}
 	return b.String()
 }
 
-func writeFieldsAndObjects(b *strings.Builder, indent string, fields []*structs.FieldDiff, objects []*structs.ObjectDiff) {
+// writeFieldsAndObjects prints fields, then blocks, at indent; what did not
+// change (a contextual diff's DiffTypeNone) only with verbose, unmarked but
+// indented as deep as the widest marker of its level (at least minWidth, the
+// parent level's), as Nomad does.
+func writeFieldsAndObjects(b *strings.Builder, indent string, fields []*structs.FieldDiff, objects []*structs.ObjectDiff, verbose bool, minWidth int) {
+	show := func(t structs.DiffType) bool { return t != structs.DiffTypeNone || verbose }
+	width := minWidth
 	for _, f := range fields {
-		b.WriteString(indent + formatFieldDiff(f) + "\n")
+		if show(f.Type) {
+			width = max(width, len(diffMarker(f.Type)))
+		}
 	}
 	for _, o := range objects {
-		fmt.Fprintf(b, "%s%s%s {\n", indent, diffMarker(o.Type), o.Name)
-		writeFieldsAndObjects(b, indent+"  ", o.Fields, o.Objects)
-		fmt.Fprintf(b, "%s}\n", indent)
+		if show(o.Type) {
+			width = max(width, len(diffMarker(o.Type)))
+		}
+	}
+	marker := func(t structs.DiffType) string {
+		if t == structs.DiffTypeNone {
+			return strings.Repeat(" ", width)
+		}
+		return diffMarker(t)
+	}
+	for _, f := range fields {
+		if show(f.Type) {
+			fmt.Fprintf(b, "%s%s%s\n", indent, marker(f.Type), formatFieldDiff(f))
+		}
+	}
+	for _, o := range objects {
+		if !show(o.Type) {
+			continue
+		}
+		fmt.Fprintf(b, "%s%s%s {\n", indent, marker(o.Type), o.Name)
+		writeFieldsAndObjects(b, indent+"  ", o.Fields, o.Objects, verbose, width)
+		fmt.Fprintf(b, "%s%s}\n", indent, strings.Repeat(" ", len(marker(o.Type))))
 	}
 }
 
-// formatFieldDiff is `+/- Count: "3" => "5"`, `+ Name: "new"` or `- Name: "old"`.
+// formatFieldDiff is a field without its marker: `Count: "3" => "5"` when
+// edited, `Name: "value"` otherwise, with its annotations.
 func formatFieldDiff(f *structs.FieldDiff) string {
 	var s string
 	switch f.Type {
-	case structs.DiffTypeAdded:
-		s = fmt.Sprintf("%s%s: %q", diffMarker(f.Type), f.Name, f.New)
 	case structs.DiffTypeDeleted:
-		s = fmt.Sprintf("%s%s: %q", diffMarker(f.Type), f.Name, f.Old)
+		s = fmt.Sprintf("%s: %q", f.Name, f.Old)
 	case structs.DiffTypeEdited:
-		s = fmt.Sprintf("%s%s: %q => %q", diffMarker(f.Type), f.Name, f.Old, f.New)
+		s = fmt.Sprintf("%s: %q => %q", f.Name, f.Old, f.New)
 	default:
 		s = fmt.Sprintf("%s: %q", f.Name, f.New)
 	}

@@ -97,7 +97,7 @@ func TestJobPlanChangedJob(t *testing.T) {
     + Env[PORT]: "80"
     +/- Resources {
       +/- CPU: "100" => "200"
-    }
+        }
 
 Scheduler dry-run:
 - All tasks successfully allocated.
@@ -107,6 +107,26 @@ Scheduler dry-run:
 	}
 	mustContain(t, "plan output", r.stdout, "Job Modify Index: "+itoa(stored.JobModifyIndex)+"\n",
 		"orch job run -check-index "+itoa(stored.JobModifyIndex)+" -json "+path+"\n")
+
+	// -verbose shows what did not change around what did.
+	r = runCLI(t, "job", "plan", "-verbose", "-json", "-address", a.addr, path)
+	mustContain(t, "plan -verbose", r.stdout, `+/- Job: "web"
+    ID: "web"
+    Name: "web"
+    Namespace: "default"
++/- Priority: "50" => "70"
+`, `  +/- Task: "server" (forces create/destroy update)
+        Driver: "raw_exec"
+    + Env[PORT]: "80"
+`, `        Config {
+          args[0]: "3600"
+          command: "/bin/sleep"
+        }
+    +/- Resources {
+      +/- CPU: "100" => "200"
+          MemoryMB: "128"
+        }
+`)
 
 	// Without the diff: only the dry run and the index.
 	r = runCLI(t, "job", "plan", "-diff=false", "-json", "-address", a.addr, path)

@@ -66,7 +66,7 @@ func (j *jobEndpoint) Plan(args *structs.JobPlanRequest, reply *structs.JobPlanR
 		reply.JobModifyIndex = existing.JobModifyIndex
 	}
 	if args.Diff {
-		diff, err := structs.DiffJobs(existing, job)
+		diff, err := structs.DiffJobsContextual(existing, job)
 		if err != nil {
 			return fmt.Errorf("job plan: %w", err)
 		}

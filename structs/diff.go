@@ -109,6 +109,24 @@ var ErrDiffIDs = errors.New("structs: cannot diff jobs with different IDs")
 // tasks are listed with DiffTypeNone (a plan counts their allocations);
 // unchanged fields and objects are left out.
 func DiffJobs(old, next *Job) (*JobDiff, error) {
+	d, err := DiffJobsContextual(old, next)
+	if err != nil {
+		return nil, err
+	}
+	d.Fields, d.Objects = pruneUnchanged(d.Fields, d.Objects)
+	for _, g := range d.TaskGroups {
+		g.Fields, g.Objects = pruneUnchanged(g.Fields, g.Objects)
+		for _, t := range g.Tasks {
+			t.Fields, t.Objects = pruneUnchanged(t.Fields, t.Objects)
+		}
+	}
+	return d, nil
+}
+
+// DiffJobsContextual is DiffJobs with the context: the fields and objects
+// that did not change are listed too, with DiffTypeNone, so that a reader
+// sees a changed value among its neighbours (`job plan -verbose`).
+func DiffJobsContextual(old, next *Job) (*JobDiff, error) {
 	if old != nil && next != nil && old.ID != next.ID {
 		return nil, fmt.Errorf("%w: %q and %q", ErrDiffIDs, old.ID, next.ID)
 	}
@@ -131,7 +149,7 @@ func DiffJobs(old, next *Job) (*JobDiff, error) {
 
 	oldByName := groupsByName(oldGroups)
 	newByName := groupsByName(newGroups)
-	changed := len(d.Fields) > 0 || len(d.Objects) > 0
+	changed := anyChange(d.Fields, d.Objects)
 	for _, name := range unionKeys(oldByName, newByName) {
 		gd := diffGroup(oldByName[name], newByName[name])
 		changed = changed || gd.Type != DiffTypeNone
@@ -164,7 +182,7 @@ func diffGroup(old, next *TaskGroup) *TaskGroupDiff {
 
 	oldByName := tasksByName(oldTasks)
 	newByName := tasksByName(newTasks)
-	changed := len(d.Fields) > 0 || len(d.Objects) > 0
+	changed := anyChange(d.Fields, d.Objects)
 	for _, name := range unionKeys(oldByName, newByName) {
 		td := diffTask(oldByName[name], newByName[name])
 		changed = changed || td.Type != DiffTypeNone
@@ -193,7 +211,7 @@ func diffTask(old, next *Task) *TaskDiff {
 	d.Objects = appendObject(d.Objects, diffObject("Config", configFields(oldConfig), configFields(newConfig)))
 	d.Objects = appendObject(d.Objects, diffObject("Resources", resourcesFields(oldRes), resourcesFields(newRes)))
 	sortObjects(d.Objects)
-	d.Type = diffType(old == nil, next == nil, len(d.Fields) > 0 || len(d.Objects) > 0)
+	d.Type = diffType(old == nil, next == nil, anyChange(d.Fields, d.Objects))
 	return d
 }
 
@@ -330,8 +348,9 @@ func addMap(f map[string]string, name string, m map[string]string) {
 	}
 }
 
-// diffFields compares two flattenings, field by field, sorted by name. An
-// empty value added or deleted (a new task without a user) is not listed.
+// diffFields compares two flattenings, field by field, sorted by name;
+// equal values are listed as DiffTypeNone. An empty value, added, deleted or
+// kept (a task without a user) is not listed.
 func diffFields(old, next map[string]string) []*FieldDiff {
 	var out []*FieldDiff
 	for _, name := range unionKeys(old, next) {
@@ -339,8 +358,11 @@ func diffFields(old, next map[string]string) []*FieldDiff {
 		n, inNew := next[name]
 		switch {
 		case inOld && inNew && o == n:
+			if o != "" {
+				out = append(out, &FieldDiff{Type: DiffTypeNone, Name: name, Old: o, New: n})
+			}
 		case !inOld && n == "", !inNew && o == "":
-			// An empty value appearing or going says nothing.
+			// An empty value appearing or going, or staying, says nothing.
 		case !inOld:
 			out = append(out, &FieldDiff{Type: DiffTypeAdded, Name: name, New: n})
 		case !inNew:
@@ -353,21 +375,28 @@ func diffFields(old, next map[string]string) []*FieldDiff {
 }
 
 // diffObject compares two flattenings of a block; nil means the block is
-// absent. It returns nil when nothing changed.
+// absent. It returns nil when the block is absent from both, or added or
+// deleted with nothing in it.
 func diffObject(name string, old, next map[string]string) *ObjectDiff {
 	fields := diffFields(old, next)
-	if len(fields) == 0 {
+	changed := anyChange(fields, nil)
+	if !changed && (old == nil || next == nil) {
 		return nil
 	}
-	return &ObjectDiff{Type: diffType(old == nil, next == nil, true), Name: name, Fields: fields}
+	return &ObjectDiff{Type: diffType(old == nil, next == nil, changed), Name: name, Fields: fields}
 }
 
-// diffStringSet compares two lists as sets: one field named name per value
-// added or deleted. It returns nil when the sets are equal.
+// diffStringSet compares two lists as sets: one field named name per value,
+// added, deleted or (in both) unchanged. It returns nil when both are empty.
 func diffStringSet(name string, old, next []string) *ObjectDiff {
+	if len(old) == 0 && len(next) == 0 {
+		return nil
+	}
 	var fields []*FieldDiff
 	for _, v := range old {
-		if !slices.Contains(next, v) {
+		if slices.Contains(next, v) {
+			fields = append(fields, &FieldDiff{Type: DiffTypeNone, Name: name, Old: v, New: v})
+		} else {
 			fields = append(fields, &FieldDiff{Type: DiffTypeDeleted, Name: name, Old: v})
 		}
 	}
@@ -376,15 +405,14 @@ func diffStringSet(name string, old, next []string) *ObjectDiff {
 			fields = append(fields, &FieldDiff{Type: DiffTypeAdded, Name: name, New: v})
 		}
 	}
-	if len(fields) == 0 {
-		return nil
-	}
-	slices.SortFunc(fields, func(a, b *FieldDiff) int { return cmp.Compare(a.Old+a.New, b.Old+b.New) })
-	return &ObjectDiff{Type: diffType(len(old) == 0, len(next) == 0, true), Name: name, Fields: fields}
+	value := func(f *FieldDiff) string { return cmp.Or(f.New, f.Old) }
+	slices.SortFunc(fields, func(a, b *FieldDiff) int { return cmp.Compare(value(a), value(b)) })
+	return &ObjectDiff{Type: diffType(len(old) == 0, len(next) == 0, anyChange(fields, nil)), Name: name, Fields: fields}
 }
 
 // diffConstraints compares two lists of constraints as sets: each one only
-// in old is Deleted, each one only in next is Added.
+// in old is Deleted, each one only in next is Added, each one in both is
+// listed unchanged.
 func diffConstraints(old, next []*Constraint) []*ObjectDiff {
 	key := func(c *Constraint) string { return c.LTarget + "\x00" + c.Operand + "\x00" + c.RTarget }
 	oldKeys := map[string]bool{}
@@ -402,11 +430,45 @@ func diffConstraints(old, next []*Constraint) []*ObjectDiff {
 		}
 	}
 	for _, c := range next {
-		if !oldKeys[key(c)] {
+		if oldKeys[key(c)] {
+			out = appendObject(out, diffObject("Constraint", constraintFields(c), constraintFields(c)))
+		} else {
 			out = appendObject(out, diffObject("Constraint", nil, constraintFields(c)))
 		}
 	}
 	return out
+}
+
+// anyChange reports whether any of fields or objects changed.
+func anyChange(fields []*FieldDiff, objects []*ObjectDiff) bool {
+	for _, f := range fields {
+		if f.Type != DiffTypeNone {
+			return true
+		}
+	}
+	for _, o := range objects {
+		if o.Type != DiffTypeNone {
+			return true
+		}
+	}
+	return false
+}
+
+// pruneUnchanged drops what did not change: unchanged fields, unchanged
+// objects, and the unchanged fields of changed objects.
+func pruneUnchanged(fields []*FieldDiff, objects []*ObjectDiff) ([]*FieldDiff, []*ObjectDiff) {
+	fields = slices.DeleteFunc(fields, func(f *FieldDiff) bool { return f.Type == DiffTypeNone })
+	objects = slices.DeleteFunc(objects, func(o *ObjectDiff) bool { return o.Type == DiffTypeNone })
+	for _, o := range objects {
+		o.Fields, o.Objects = pruneUnchanged(o.Fields, o.Objects)
+	}
+	if len(fields) == 0 {
+		fields = nil
+	}
+	if len(objects) == 0 {
+		objects = nil
+	}
+	return fields, objects
 }
 
 // diffType is the type of an object absent from old (oldNil) or next

@@ -233,6 +233,48 @@ Edited job web
 	}
 }
 
+func TestDiffJobsContextualListsWhatDidNotChange(t *testing.T) {
+	old, next := validJob(), validJob()
+	next.TaskGroups[1].Count = 2
+	next.TaskGroups[1].RestartPolicy.Attempts = 5
+	next.TaskGroups[1].Tasks[0].Constraints = nil
+	next.TaskGroups = next.TaskGroups[1:]
+	d, err := DiffJobsContextual(old, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only group db, edited, is shown in full.
+	d.TaskGroups = slices.DeleteFunc(d.TaskGroups, func(g *TaskGroupDiff) bool { return g.Name != "db" })
+	d.Fields, d.Objects = nil, nil
+	want := `Edited job web
+  Edited group db
+    Edited Count: "1" => "2"
+    None object EphemeralDisk
+      None SizeMB: "300" => "300"
+    Edited object RestartPolicy
+      Edited Attempts: "2" => "5"
+      None Delay: "15s" => "15s"
+      None Interval: "30m0s" => "30m0s"
+      None Mode: "fail" => "fail"
+    Edited task db
+      None Driver: "raw_exec" => "raw_exec"
+      None KillSignal: "SIGINT" => "SIGINT"
+      None KillTimeout: "5s" => "5s"
+      None object Config
+        None command: "/bin/true" => "/bin/true"
+      Deleted object Constraint
+        Deleted LTarget: "${attr.kernel.name}" => ""
+        Deleted Operand: "=" => ""
+        Deleted RTarget: "linux" => ""
+      None object Resources
+        None CPU: "100" => "100"
+        None MemoryMB: "300" => "300"
+`
+	if got := renderDiff(d); got != want {
+		t.Errorf("contextual diff:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 func TestDiffJobsNewAndRemovedJob(t *testing.T) {
 	job := validJob()
 	d, err := DiffJobs(nil, job)

@@ -313,7 +313,9 @@ type JobPlanResponse struct {
 	// CreatedEvals are the evaluations the scheduler would create (a blocked
 	// one for what it could not place).
 	CreatedEvals []*Evaluation
-	Diff         *JobDiff // nil unless the request asked for it
-	Warnings     string
+	// Diff is the contextual diff (structs.DiffJobsContextual) against the
+	// stored job; nil unless the request asked for it.
+	Diff     *JobDiff
+	Warnings string
 	WriteMeta
 }

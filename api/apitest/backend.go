@@ -142,11 +142,11 @@ func (b *Backend) OnEval(fn func(job *structs.Job, eval *structs.Evaluation)) {
 	b.mu.onEval = fn
 }
 
-// OnPlan sets fn to answer Job.Plan, playing the scheduler: the Backend fills
-// JobModifyIndex (the stored job's) and, when asked, the diff against the
-// stored job (structs.DiffJobs); fn adds annotations, failures and evaluations,
-// and may change anything. Without fn the plan has no annotations. fn runs
-// without the Backend's lock.
+// OnPlan sets fn to answer Job.Plan, playing the scheduler: the Backend
+// fills JobModifyIndex (the stored job's) and, when asked, the diff against
+// the stored job (structs.DiffJobsContextual); fn adds annotations, failures
+// and evaluations, and may change anything. Without fn the plan has no
+// annotations. fn runs without the Backend's lock.
 func (b *Backend) OnPlan(fn func(req *structs.JobPlanRequest, reply *structs.JobPlanResponse)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -450,7 +450,7 @@ func (b *Backend) plan(req *structs.JobPlanRequest, reply *structs.JobPlanRespon
 		reply.JobModifyIndex = old.JobModifyIndex
 	}
 	if req.Diff {
-		d, err := structs.DiffJobs(old, job)
+		d, err := structs.DiffJobsContextual(old, job)
 		if err != nil {
 			return err
 		}
