@@ -17,9 +17,43 @@ func (c *Client) Jobs() *Jobs { return &Jobs{c: c} }
 // the registration created. A job the agent finds invalid is an *Error with
 // status 400 whose message says what is wrong.
 func (j *Jobs) Register(job *structs.Job) (*structs.JobRegisterResponse, error) {
+	return j.RegisterOpts(job, nil)
+}
+
+// RegisterOptions are the optional parameters of a registration.
+type RegisterOptions struct {
+	// EnforceIndex: register only if the job's JobModifyIndex is still
+	// ModifyIndex (0: only if the job does not exist yet). A job that changed
+	// in between is an *Error with status 409.
+	EnforceIndex bool
+	ModifyIndex  uint64
+}
+
+// RegisterOpts is Register with options; nil opts is Register.
+func (j *Jobs) RegisterOpts(job *structs.Job, opts *RegisterOptions) (*structs.JobRegisterResponse, error) {
 	var out structs.JobRegisterResponse
 	body := map[string]any{"Job": job}
+	if opts != nil && opts.EnforceIndex {
+		body["EnforceIndex"] = true
+		body["JobModifyIndex"] = opts.ModifyIndex
+	}
 	if err := j.c.write(http.MethodPut, "/v1/jobs", nil, body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Plan asks what registering job would change, without changing anything
+// (PUT /v1/job/:id/plan); with diff the answer carries the field-level diff
+// against the stored job.
+func (j *Jobs) Plan(job *structs.Job, diff bool) (*structs.JobPlanResponse, error) {
+	path, err := idPath("/v1/job/", "job", job.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out structs.JobPlanResponse
+	body := map[string]any{"Job": job, "Diff": diff}
+	if err := j.c.write(http.MethodPut, path+"/plan", nil, body, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -103,6 +103,10 @@ func formatAllocStatus(a *structs.Allocation, now time.Time, verbose bool) strin
 		b.WriteString("\n")
 		b.WriteString(formatTaskState(a, name, verbose))
 	}
+	if verbose && a.Metrics != nil {
+		b.WriteString("\n")
+		b.WriteString(formatPlacementMetrics(a.Metrics, verbose))
+	}
 	return b.String()
 }
 
@@ -142,6 +146,53 @@ func formatAllocAddresses(a *structs.Allocation) string {
 	}
 	return "\nAllocation Addresses:\n" + formatTable([]string{"Label", "Dynamic", "Address"}, rows)
 }
+
+// formatPlacementMetrics explains how the scheduler chose the allocation's
+// node: how many nodes it looked at, and the best scores it saw, one row per
+// node (best first), one column per score, then the final (mean) score.
+func formatPlacementMetrics(m *structs.AllocMetric, verbose bool) string {
+	var b strings.Builder
+	b.WriteString("Placement Metrics\n")
+	rows := []kv{
+		{"Nodes Evaluated", strconv.Itoa(m.NodesEvaluated)},
+		{"Nodes Filtered", strconv.Itoa(m.NodesFiltered)},
+		{"Nodes Exhausted", strconv.Itoa(m.NodesExhausted)},
+	}
+	if m.AllocationTime > 0 { // the scheduler reads no clock; a caller may time it
+		rows = append(rows, kv{"Allocation Time", time.Duration(m.AllocationTime).String()})
+	}
+	b.WriteString(formatKV(rows))
+	b.WriteString(formatAllocMetric(m, ""))
+	if len(m.ScoreMetaData) == 0 {
+		return b.String()
+	}
+	names := map[string]bool{}
+	for _, s := range m.ScoreMetaData {
+		for n := range s.Scores {
+			names[n] = true
+		}
+	}
+	columns := slices.Sorted(maps.Keys(names))
+	table := make([][]string, len(m.ScoreMetaData))
+	for i, s := range m.ScoreMetaData {
+		row := []string{shortID(s.NodeID, verbose)}
+		for _, n := range columns {
+			v, ok := s.Scores[n]
+			if !ok {
+				row = append(row, "-")
+				continue
+			}
+			row = append(row, formatScore(v))
+		}
+		table[i] = append(row, formatScore(s.NormScore))
+	}
+	b.WriteString("\n")
+	b.WriteString(formatTable(append(append([]string{"Node"}, columns...), "final score"), table))
+	return b.String()
+}
+
+// formatScore prints a score with three significant digits.
+func formatScore(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
 
 // formatTaskState renders one task of an allocation: state, resources, events.
 func formatTaskState(a *structs.Allocation, name string, verbose bool) string {

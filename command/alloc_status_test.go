@@ -105,3 +105,37 @@ func TestPickOne(t *testing.T) {
 		t.Errorf("long list: %v", err)
 	}
 }
+
+func TestAllocStatusVerboseShowsPlacementScores(t *testing.T) {
+	a := startAgent(t)
+	job := apitest.Job("web")
+	a.backend.UpsertJob(job)
+	node := apitest.Node("f840a518-0000-0000-0000-000000000000", "node-1")
+	alloc := apitest.Alloc("a1b2c3d4-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 0)
+	alloc.Metrics = &structs.AllocMetric{
+		NodesEvaluated: 3, NodesFiltered: 1, AllocationTime: int64(1500 * time.Microsecond),
+		ConstraintFiltered: map[string]int{"${attr.kernel.name} = linux": 1},
+		ScoreMetaData: []*structs.NodeScoreMeta{
+			{NodeID: "f840a518-0000-0000-0000-000000000000", Scores: map[string]float64{"binpack": 0.3333333, "job-anti-affinity": 0}, NormScore: 0.1666666},
+			{NodeID: "c0ffee00-0000-0000-0000-000000000000", Scores: map[string]float64{"binpack": 0.125}, NormScore: 0.125},
+		},
+	}
+	a.backend.UpsertAlloc(alloc)
+
+	r := runCLI(t, "alloc", "status", "-address", a.addr, "a1b")
+	if strings.Contains(r.stdout, "Placement Metrics") {
+		t.Errorf("placement metrics without -verbose:\n%s", r.stdout)
+	}
+	r = runCLI(t, "alloc", "status", "-verbose", "-address", a.addr, "a1b")
+	mustContain(t, "alloc status -verbose", r.stdout, `Placement Metrics
+Nodes Evaluated = 3
+Nodes Filtered  = 1
+Nodes Exhausted = 0
+Allocation Time = 1.5ms
+* Constraint "${attr.kernel.name} = linux": 1 nodes excluded by filter
+
+Node                                  binpack  job-anti-affinity  final score
+f840a518-0000-0000-0000-000000000000  0.333    0                  0.167
+c0ffee00-0000-0000-0000-000000000000  0.125    -                  0.125
+`)
+}

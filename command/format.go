@@ -175,6 +175,21 @@ func formatAllocMetric(m *structs.AllocMetric, indent string) string {
 	return b.String()
 }
 
+// formatFailedTGAllocs explains, group by group, the placements that failed,
+// as Nomad's `eval status` and `job plan` do:
+//
+//	Task Group "web" (failed to place 2 allocations):
+//	  * Dimension "memory" exhausted on 1 nodes
+func formatFailedTGAllocs(failed map[string]*structs.AllocMetric, indent string) string {
+	var b strings.Builder
+	for _, tg := range slices.Sorted(maps.Keys(failed)) {
+		m := failed[tg]
+		fmt.Fprintf(&b, "%sTask Group %q (failed to place %s):\n", indent, tg, plural(failedCount(m), "allocation"))
+		b.WriteString(formatAllocMetric(m, indent+"  "))
+	}
+	return b.String()
+}
+
 // failedCount is how many placements of a group a metric stands for: the
 // failure itself and the identical ones coalesced into it.
 func failedCount(m *structs.AllocMetric) int {

@@ -10,6 +10,7 @@ func jobCommand() *cli.Command {
 		UsageText: "orch job <subcommand> [options] [args]",
 		Subcommands: []*cli.Command{
 			jobRunCommand(),
+			jobPlanCommand(),
 			jobValidateCommand(),
 			jobStatusCommand(),
 			jobStopCommand(),

@@ -26,10 +26,16 @@ placed (or the flags and arguments are wrong), 1 on any other error.
 Examples:
   orch job run web.hcl
   orch job run -var image=nginx:1.25 -var-file prod.vars web.hcl
-  orch job run -detach -address http://10.0.0.1:4646 web.hcl`,
+  orch job run -detach -address http://10.0.0.1:4646 web.hcl
+  orch job run -check-index 15 web.hcl   (the index "orch job plan" printed)
+
+With -check-index N the job is registered only if its job modify index is
+still N (0: only if the job does not exist yet); otherwise nothing changes
+and the command fails.`,
 		Flags: append([]cli.Flag{
 			addressFlag(),
 			&cli.BoolFlag{Name: "detach", Usage: "print the evaluation ID and return without monitoring"},
+			&cli.Uint64Flag{Name: "check-index", Usage: "register only if the job's modify index is still `N` (0: only if it does not exist)"},
 			verboseFlag(),
 		}, jobFileFlags()...),
 		Action: jobRun,
@@ -51,7 +57,11 @@ func jobRun(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	resp, err := client.Jobs().Register(job)
+	var opts *api.RegisterOptions
+	if c.IsSet("check-index") {
+		opts = &api.RegisterOptions{EnforceIndex: true, ModifyIndex: c.Uint64("check-index")}
+	}
+	resp, err := client.Jobs().RegisterOpts(job, opts)
 	if err != nil {
 		return errorf(err, "Error submitting job")
 	}

@@ -3,6 +3,7 @@ package command
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -304,5 +305,38 @@ func TestJobStop(t *testing.T) {
 
 	if r := runCLI(t, "job", "stop", "-address", a.addr, "nope"); r.code != 1 || r.stderr != "Error: no job matches prefix \"nope\"\n" {
 		t.Errorf("unknown job: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestJobRunCheckIndex(t *testing.T) {
+	a := startAgent(t)
+	path := writeJSONJob(t, apitest.Job("web"), true)
+
+	// A wrong index for a job that does not exist registers nothing.
+	r := runCLI(t, "job", "run", "-detach", "-check-index", "7", "-json", "-address", a.addr, path)
+	if r.code != 1 || !strings.Contains(r.stderr, `enforcing job modify index 7: job "web" does not exist`) {
+		t.Errorf("index 7 on a new job: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if a.backend.Job("web") != nil {
+		t.Fatal("a failed -check-index registered the job")
+	}
+	// 0 means "must not exist yet".
+	r = runCLI(t, "job", "run", "-detach", "-check-index", "0", "-json", "-address", a.addr, path)
+	if r.code != 0 {
+		t.Fatalf("index 0 on a new job: exit %d, stderr %q", r.code, r.stderr)
+	}
+	stored := a.backend.Job("web")
+	r = runCLI(t, "job", "run", "-detach", "-check-index", "0", "-json", "-address", a.addr, path)
+	want := fmt.Sprintf(`enforcing job modify index 0: job "web" exists with index %d`, stored.JobModifyIndex)
+	if r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("index 0 on an existing job: exit %d, stderr %q, want %q", r.code, r.stderr, want)
+	}
+	// The current index succeeds.
+	r = runCLI(t, "job", "run", "-detach", "-check-index", fmt.Sprint(stored.JobModifyIndex), "-json", "-address", a.addr, path)
+	if r.code != 0 {
+		t.Errorf("current index: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if got := a.backend.Job("web"); got.JobModifyIndex == stored.JobModifyIndex {
+		t.Errorf("registration with the current index did not update the job")
 	}
 }

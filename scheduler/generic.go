@@ -53,7 +53,7 @@ func (s *genericScheduler) Process(eval *structs.Evaluation) error {
 				return fmt.Errorf("scheduler: creating blocked eval for eval %s: %w", eval.ID, err)
 			}
 		}
-		if a.plan.IsNoOp() {
+		if a.plan.IsNoOp() && !eval.AnnotatePlan {
 			logger.Debug("nothing to change", "failed_groups", len(a.failed))
 			return s.finish(eval, a, structs.EvalStatusComplete, "", blocked)
 		}
@@ -148,6 +148,9 @@ func (s *genericScheduler) computePlan(eval *structs.Evaluation, state State) *a
 		queued: map[string]int{},
 	}
 	a.snapshotIndex = a.plan.SnapshotIndex
+	if eval.AnnotatePlan {
+		a.plan.Annotations = annotate(rec)
+	}
 	if !job.Stopped() {
 		for _, tg := range job.TaskGroups {
 			a.queued[tg.Name] = 0

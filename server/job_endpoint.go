@@ -34,11 +34,8 @@ func (j *jobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.
 	snap := j.srv.state.Snapshot()
 	existing := snap.JobByID(job.ID)
 	if args.EnforceIndex {
-		switch {
-		case existing == nil && args.JobModifyIndex != 0:
-			return fmt.Errorf("enforcing job modify index %d: job %q does not exist", args.JobModifyIndex, job.ID)
-		case existing != nil && existing.JobModifyIndex != args.JobModifyIndex:
-			return fmt.Errorf("enforcing job modify index %d: job %q exists with job modify index %d", args.JobModifyIndex, job.ID, existing.JobModifyIndex)
+		if err := checkJobModifyIndex(job.ID, existing, args.JobModifyIndex); err != nil {
+			return err
 		}
 	}
 
@@ -61,6 +58,19 @@ func (j *jobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.
 	}
 	reply.Index = index
 	j.srv.logger.Info("job registered", "job_id", job.ID, "eval_id", eval.ID, "index", index)
+	return nil
+}
+
+// checkJobModifyIndex is the check of a registration with EnforceIndex: with
+// want 0 the job must not exist, otherwise the stored job's JobModifyIndex
+// must be want. The error wraps structs.ErrJobModifyIndex.
+func checkJobModifyIndex(id string, existing *structs.Job, want uint64) error {
+	switch {
+	case existing == nil && want != 0:
+		return fmt.Errorf("%w %d: job %q does not exist", structs.ErrJobModifyIndex, want, id)
+	case existing != nil && existing.JobModifyIndex != want:
+		return fmt.Errorf("%w %d: job %q exists with index %d", structs.ErrJobModifyIndex, want, id, existing.JobModifyIndex)
+	}
 	return nil
 }
 

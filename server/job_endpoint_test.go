@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -111,8 +112,16 @@ func TestJobEndpoint_EnforceIndex(t *testing.T) {
 	if err := s.RPC("Job.Register", req, &resp); err != nil {
 		t.Fatalf("first register with index 0: %v", err)
 	}
-	if err := s.RPC("Job.Register", req, &resp); err == nil || !strings.Contains(err.Error(), "enforcing job modify index 0") {
-		t.Errorf("second register with index 0 = %v, want an enforce-index conflict", err)
+	want := fmt.Sprintf(`enforcing job modify index 0: job "cas" exists with index %d`, resp.JobModifyIndex)
+	if err := s.RPC("Job.Register", req, &resp); err == nil || err.Error() != want || !structs.IsErr(err, structs.ErrJobModifyIndex) {
+		t.Errorf("second register with index 0 = %v, want %q", err, want)
+	}
+	stale := &structs.JobRegisterRequest{Job: testJob("cas", 3, 128), EnforceIndex: true, JobModifyIndex: resp.JobModifyIndex + 100}
+	if err := s.RPC("Job.Register", stale, &resp); !structs.IsErr(err, structs.ErrJobModifyIndex) {
+		t.Errorf("register with a stale index = %v, want an enforce-index conflict", err)
+	}
+	if got := s.state.JobByID("cas"); got.TaskGroups[0].Count != 1 {
+		t.Errorf("a rejected registration changed the job: count %d", got.TaskGroups[0].Count)
 	}
 	changed := testJob("cas", 2, 128)
 	req = &structs.JobRegisterRequest{Job: changed, EnforceIndex: true, JobModifyIndex: resp.JobModifyIndex}

@@ -57,6 +57,10 @@ type Evaluation struct {
 	// SnapshotIndex is the state index the scheduler planned against.
 	SnapshotIndex uint64
 
+	// AnnotatePlan asks the scheduler to annotate its plan and to submit it
+	// even when it changes nothing: set by `job plan`, never stored.
+	AnnotatePlan bool
+
 	CreateIndex uint64
 	ModifyIndex uint64
 	CreateTime  int64 // unix nanoseconds

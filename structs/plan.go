@@ -18,6 +18,30 @@ type Plan struct {
 
 	// SnapshotIndex is the state index the scheduler planned against.
 	SnapshotIndex uint64
+
+	// Annotations say, per group, what the plan changes; filled only for an
+	// evaluation with AnnotatePlan (a `job plan` dry run).
+	Annotations *PlanAnnotations
+}
+
+// PlanAnnotations explain a plan to a person.
+type PlanAnnotations struct {
+	// DesiredTGUpdates counts the decisions per task group.
+	DesiredTGUpdates map[string]*DesiredUpdates
+}
+
+// DesiredUpdates counts what a plan does to one group's allocations. A
+// destructive update is a placement that replaces an allocation (and stops it);
+// it is not also counted in Place and Stop.
+type DesiredUpdates struct {
+	Ignore            uint64 // running the current version; left alone
+	Place             uint64 // new allocations (count up, lost replacements)
+	Migrate           uint64
+	Stop              uint64 // stopped (count down, lost, job stopped)
+	InPlaceUpdate     uint64 // moved to the new version where they run
+	DestructiveUpdate uint64 // replaced by a new allocation
+	Canary            uint64
+	Preemptions       uint64
 }
 
 // AppendStoppedAlloc records that alloc must stop, and why.

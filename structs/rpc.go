@@ -19,6 +19,7 @@ import (
 //	Job.List          JobListRequest       → JobListResponse
 //	Job.Allocations   JobSpecificRequest   → JobAllocationsResponse
 //	Job.Evaluations   JobSpecificRequest   → JobEvaluationsResponse
+//	Job.Plan          JobPlanRequest       → JobPlanResponse (a dry run: commits nothing)
 //	Node.Register     NodeRegisterRequest  → NodeUpdateResponse
 //	Node.UpdateStatus NodeUpdateStatusRequest → NodeUpdateResponse   (the heartbeat)
 //	Node.GetClientAllocs NodeSpecificRequest → NodeClientAllocsResponse (blocking)
@@ -49,6 +50,9 @@ var (
 	ErrNotFound      = errors.New("not found")
 	ErrUnknownMethod = errors.New("unknown rpc method")
 	ErrNodeSecret    = errors.New("node secret ID does not match")
+	// ErrJobModifyIndex starts the error of a registration whose EnforceIndex
+	// check failed (`job run -check-index`); the HTTP API maps it to 409.
+	ErrJobModifyIndex = errors.New("enforcing job modify index")
 )
 
 // IsErr reports whether err is target, or carries its text after an RPC.
@@ -287,4 +291,31 @@ type EvalListRequest struct {
 type EvalListResponse struct {
 	Evaluations []*Evaluation
 	QueryMeta
+}
+
+// JobPlanRequest asks what registering Job would do, without doing it: the
+// scheduler runs against a snapshot and nothing is committed.
+type JobPlanRequest struct {
+	Job  *Job
+	Diff bool // also return the field-level diff against the stored job
+	WriteRequest
+}
+
+// JobPlanResponse is the outcome of a dry run.
+type JobPlanResponse struct {
+	// Annotations count, per group, what the scheduler would change.
+	Annotations *PlanAnnotations
+	// FailedTGAllocs holds, per group, why allocations could not be placed.
+	FailedTGAllocs map[string]*AllocMetric
+	// JobModifyIndex is the stored job's (0 when it does not exist yet): the
+	// value to pass to `job run -check-index`.
+	JobModifyIndex uint64
+	// CreatedEvals are the evaluations the scheduler would create (a blocked
+	// one for what it could not place).
+	CreatedEvals []*Evaluation
+	// Diff is the contextual diff (structs.DiffJobsContextual) against the
+	// stored job; nil unless the request asked for it.
+	Diff     *JobDiff
+	Warnings string
+	WriteMeta
 }

@@ -43,6 +43,7 @@ type Backend struct {
 		failures map[string]error
 		queries  map[string]structs.QueryOptions
 		onEval   func(job *structs.Job, eval *structs.Evaluation)
+		onPlan   func(req *structs.JobPlanRequest, reply *structs.JobPlanResponse)
 	}
 }
 
@@ -139,6 +140,17 @@ func (b *Backend) OnEval(fn func(job *structs.Job, eval *structs.Evaluation)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.mu.onEval = fn
+}
+
+// OnPlan sets fn to answer Job.Plan, playing the scheduler: the Backend
+// fills JobModifyIndex (the stored job's) and, when asked, the diff against
+// the stored job (structs.DiffJobsContextual); fn adds annotations, failures
+// and evaluations, and may change anything. Without fn the plan has no
+// annotations. fn runs without the Backend's lock.
+func (b *Backend) OnPlan(fn func(req *structs.JobPlanRequest, reply *structs.JobPlanResponse)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.mu.onPlan = fn
 }
 
 // LastQuery returns the QueryOptions of the last call of method, so tests can
@@ -268,6 +280,8 @@ func (b *Backend) RPC(method string, args, reply any) error {
 		return b.register(args.(*structs.JobRegisterRequest), reply.(*structs.JobRegisterResponse))
 	case "Job.Deregister":
 		return b.deregister(args.(*structs.JobDeregisterRequest), reply.(*structs.JobDeregisterResponse))
+	case "Job.Plan":
+		return b.plan(args.(*structs.JobPlanRequest), reply.(*structs.JobPlanResponse))
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -377,6 +391,17 @@ func (b *Backend) register(req *structs.JobRegisterRequest, reply *structs.JobRe
 		return errors.New("invalid job: missing job ID")
 	}
 	b.mu.Lock()
+	if req.EnforceIndex {
+		old := b.mu.jobs[job.ID]
+		switch {
+		case old == nil && req.JobModifyIndex != 0:
+			b.mu.Unlock()
+			return fmt.Errorf("%w %d: job %q does not exist", structs.ErrJobModifyIndex, req.JobModifyIndex, job.ID)
+		case old != nil && old.JobModifyIndex != req.JobModifyIndex:
+			b.mu.Unlock()
+			return fmt.Errorf("%w %d: job %q exists with index %d", structs.ErrJobModifyIndex, req.JobModifyIndex, job.ID, old.JobModifyIndex)
+		}
+	}
 	idx := b.bumpLocked()
 	if old := b.mu.jobs[job.ID]; old != nil {
 		job.Version = old.Version + 1
@@ -403,6 +428,38 @@ func (b *Backend) register(req *structs.JobRegisterRequest, reply *structs.JobRe
 		hook(jobCopy, evalCopy)
 	}
 	reply.EvalID, reply.EvalCreateIndex, reply.JobModifyIndex, reply.Index = eval.ID, idx, idx, idx
+	return nil
+}
+
+// plan answers a dry run: it validates like register, changes nothing, and
+// leaves the scheduler's part to the OnPlan hook.
+func (b *Backend) plan(req *structs.JobPlanRequest, reply *structs.JobPlanResponse) error {
+	if req.Job == nil {
+		return errors.New("invalid job: missing job")
+	}
+	job := req.Job.Copy()
+	job.Canonicalize()
+	if err := job.Validate(); err != nil {
+		return fmt.Errorf("invalid job: %w", err)
+	}
+	b.mu.Lock()
+	old := b.mu.jobs[job.ID].Copy()
+	idx, hook := b.mu.index, b.mu.onPlan
+	b.mu.Unlock()
+	if old != nil {
+		reply.JobModifyIndex = old.JobModifyIndex
+	}
+	if req.Diff {
+		d, err := structs.DiffJobsContextual(old, job)
+		if err != nil {
+			return err
+		}
+		reply.Diff = d
+	}
+	reply.Index = idx
+	if hook != nil {
+		hook(req, reply)
+	}
 	return nil
 }
 

@@ -17,6 +17,8 @@ package agent
 //	404  unknown path, or the object does not exist (nil in the reply, or an
 //	     RPC error carrying structs.ErrNotFound)
 //	405  known path, wrong method (with an Allow header)
+//	409  a registration whose EnforceIndex check failed (structs.ErrJobModifyIndex:
+//	     the job changed since the index the caller gave; Nomad answers 500)
 //	503  an RPC error carrying structs.ErrNoLeader
 //	500  anything else
 //
@@ -150,6 +152,8 @@ func (s *HTTPServer) registerRoutes() {
 		{"DELETE /v1/job/{id}", s.jobDeregister},
 		{"GET /v1/job/{id}/allocations", s.jobAllocations},
 		{"GET /v1/job/{id}/evaluations", s.jobEvaluations},
+		{"PUT /v1/job/{id}/plan", s.jobPlan},
+		{"POST /v1/job/{id}/plan", s.jobPlan},
 
 		{"GET /v1/nodes", s.nodeList},
 		{"GET /v1/node/{id}", s.nodeGet},
@@ -278,6 +282,8 @@ func errorStatus(err error) (int, string) {
 		return http.StatusNotFound, err.Error()
 	case structs.IsErr(err, errInvalidJob):
 		return http.StatusBadRequest, err.Error()
+	case structs.IsErr(err, structs.ErrJobModifyIndex):
+		return http.StatusConflict, err.Error()
 	}
 	return http.StatusInternalServerError, err.Error()
 }

@@ -16,11 +16,13 @@ import (
 // maxJobBody bounds the body of a job registration.
 const maxJobBody = 8 << 20
 
-// jobRegisterBody is the body of PUT /v1/jobs and PUT /v1/job/:id, as in Nomad.
+// jobRegisterBody is the body of PUT /v1/jobs and PUT /v1/job/:id, and of
+// PUT /v1/job/:id/plan, as in Nomad.
 type jobRegisterBody struct {
 	Job            *structs.Job
 	EnforceIndex   bool
 	JobModifyIndex uint64
+	Diff           bool // plan only: also return the diff against the stored job
 }
 
 // jobRegister is PUT/POST /v1/jobs and PUT/POST /v1/job/:id → Job.Register.
@@ -46,6 +48,28 @@ func (s *HTTPServer) jobRegister(r *http.Request) (any, error) {
 		return nil, err
 	}
 	s.logger.Debug("job registered", "job_id", job.ID, "eval_id", reply.EvalID)
+	return withMeta{body: &reply, meta: structs.QueryMeta{Index: reply.Index, KnownLeader: true}}, nil
+}
+
+// jobPlan is PUT/POST /v1/job/:id/plan → Job.Plan: a dry run of the
+// registration, with body {"Job": {...}, "Diff": true}.
+func (s *HTTPServer) jobPlan(r *http.Request) (any, error) {
+	id, err := pathID(r, "job")
+	if err != nil {
+		return nil, err
+	}
+	body, err := decodeJobBody(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	if body.Job.ID != id {
+		return nil, badRequest("job ID %q in the body does not match %q in the path", body.Job.ID, id)
+	}
+	req := &structs.JobPlanRequest{Job: body.Job, Diff: body.Diff, WriteRequest: writeRequest(r)}
+	var reply structs.JobPlanResponse
+	if err := s.backend.RPC("Job.Plan", req, &reply); err != nil {
+		return nil, err
+	}
 	return withMeta{body: &reply, meta: structs.QueryMeta{Index: reply.Index, KnownLeader: true}}, nil
 }
 

@@ -186,6 +186,15 @@ func TestHTTPErrorMapping(t *testing.T) {
 	}
 	b.FailRPC("Job.Register", nil)
 
+	// A failed -check-index is a conflict: 409, with the body's EnforceIndex
+	// and JobModifyIndex reaching the server.
+	enforce := `{"Job": ` + strings.TrimPrefix(strings.TrimSuffix(jobBody(t, apitest.Job("web")), "}"), `{"Job":`) +
+		`, "EnforceIndex": true, "JobModifyIndex": 9}`
+	if r := do(t, "PUT", url+"/v1/jobs", enforce); r.code != 409 ||
+		strings.TrimSpace(r.body) != `enforcing job modify index 9: job "web" does not exist` {
+		t.Errorf("enforce index conflict: %d %q", r.code, r.body)
+	}
+
 	// No leader: 503, unless the read allows stale data.
 	b.SetLeader("")
 	if r := do(t, "GET", url+"/v1/jobs", ""); r.code != 503 || !strings.Contains(r.body, "no cluster leader") {
@@ -467,5 +476,41 @@ func TestHTTPJobRegisterDefaultsAbsentCount(t *testing.T) {
 	}
 	if got := job.LookupTaskGroup("zero").Count; got != 0 {
 		t.Errorf("group with Count 0: Count = %d, want 0 as given", got)
+	}
+}
+
+func TestHTTPJobPlan(t *testing.T) {
+	b := apitest.NewBackend()
+	url := startHTTP(t, b)
+	stored := apitest.Job("web")
+	b.UpsertJob(stored)
+	var gotDiff bool
+	b.OnPlan(func(req *structs.JobPlanRequest, reply *structs.JobPlanResponse) {
+		gotDiff = req.Diff
+		reply.Annotations = &structs.PlanAnnotations{DesiredTGUpdates: map[string]*structs.DesiredUpdates{"web": {Place: 2}}}
+	})
+	next := apitest.Job("web")
+	next.TaskGroups[0].Count = 3
+	body := strings.TrimSuffix(jobBody(t, next), "}") + `, "Diff": true}`
+	r := do(t, "PUT", url+"/v1/job/web/plan", body)
+	if r.code != 200 || !gotDiff {
+		t.Fatalf("plan: %d %q (diff asked: %v)", r.code, r.body, gotDiff)
+	}
+	resp := decode[structs.JobPlanResponse](t, r.body)
+	if resp.JobModifyIndex != b.Job("web").JobModifyIndex || resp.Diff == nil || resp.Diff.Type != structs.DiffTypeEdited ||
+		resp.Annotations.DesiredTGUpdates["web"].Place != 2 {
+		t.Errorf("plan response: %s", r.body)
+	}
+	if r.header.Get("X-Orch-Index") == "" {
+		t.Errorf("plan response has no index header")
+	}
+	if got := b.Job("web"); got.TaskGroups[0].Count != 1 {
+		t.Errorf("plan changed the stored job: count %d", got.TaskGroups[0].Count)
+	}
+	if r := do(t, "POST", url+"/v1/job/other/plan", body); r.code != 400 || !strings.Contains(r.body, `does not match "other"`) {
+		t.Errorf("ID mismatch: %d %q", r.code, r.body)
+	}
+	if r := do(t, "GET", url+"/v1/job/web/plan", ""); r.code != 405 {
+		t.Errorf("GET plan: %d %q", r.code, r.body)
 	}
 }

@@ -43,6 +43,26 @@ func TestUpsertJobBumpsVersionOnlyWhenTheSpecChanges(t *testing.T) {
 	}
 }
 
+func TestUpsertJobIgnoresMapOrder(t *testing.T) {
+	// Maps encode in random order; a spec with several keys in its maps must
+	// still compare equal to itself, every time.
+	withMaps := func() *structs.Job {
+		j := testJob("web")
+		j.Meta = map[string]string{"a": "1", "b": "2", "c": "3", "d": "4"}
+		j.TaskGroups[0].Tasks[0].Config = map[string]any{"command": "/bin/sleep", "args": []any{"1"}, "x": 1, "y": "z"}
+		j.TaskGroups[0].Tasks[0].Env = map[string]string{"A": "1", "B": "2", "C": "3"}
+		return j
+	}
+	s := NewStateStore()
+	must(t, s.UpsertJob(1, withMaps()))
+	for i := uint64(2); i < 30; i++ {
+		must(t, s.UpsertJob(i, withMaps()))
+	}
+	if j := s.JobByID("web"); j.Version != 0 || j.JobModifyIndex != 1 {
+		t.Fatalf("re-registering the same spec 28 times: version=%d jobModify=%d, want 0/1", j.Version, j.JobModifyIndex)
+	}
+}
+
 func TestJobStatusFollowsEvalsAndAllocs(t *testing.T) {
 	s := NewStateStore()
 	job := testJob("web")

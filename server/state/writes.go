@@ -41,7 +41,7 @@ func specChanged(old, job *structs.Job) (bool, error) {
 		c.Status, c.StatusDescription = "", ""
 		c.Version, c.SubmitTime = 0, 0
 		c.CreateIndex, c.ModifyIndex, c.JobModifyIndex = 0, 0, 0
-		return structs.Encode(&c)
+		return structs.EncodeCanonical(&c) // map order must not count as a change
 	}
 	a, err := norm(old)
 	if err != nil {

@@ -1,0 +1,201 @@
+package command
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/orch-io/orch/api/apitest"
+	"github.com/orch-io/orch/structs"
+)
+
+// planAs makes the fake cluster answer Job.Plan with these per-group counts,
+// copied into the diff's groups as the server does.
+func planAs(a *testAgent, updates map[string]*structs.DesiredUpdates, taskAnnotation string) {
+	a.backend.OnPlan(func(req *structs.JobPlanRequest, reply *structs.JobPlanResponse) {
+		reply.Annotations = &structs.PlanAnnotations{DesiredTGUpdates: updates}
+		if reply.Diff == nil {
+			return
+		}
+		for _, g := range reply.Diff.TaskGroups {
+			u := updates[g.Name]
+			if u == nil {
+				continue
+			}
+			g.Updates = map[string]uint64{}
+			for name, n := range map[string]uint64{"create": u.Place, "destroy": u.Stop, "ignore": u.Ignore,
+				"in-place update": u.InPlaceUpdate, "create/destroy update": u.DestructiveUpdate} {
+				if n > 0 {
+					g.Updates[name] = n
+				}
+			}
+			for _, t := range g.Tasks {
+				if t.Type != structs.DiffTypeNone && taskAnnotation != "" {
+					t.Annotations = []string{taskAnnotation}
+				}
+			}
+		}
+	})
+}
+
+const checkIndexText = `When running the job with the check-index flag, the job will only be run if the
+job modify index given matches the server-side version. If the index has
+changed, another user has modified the job and the plan's results are
+potentially invalid.
+`
+
+func TestJobPlanNewJob(t *testing.T) {
+	a := startAgent(t)
+	planAs(a, map[string]*structs.DesiredUpdates{"web": {Place: 1}}, "forces create")
+	path := writeJSONJob(t, apitest.Job("web"), true)
+	r := runCLI(t, "job", "plan", "-json", "-address", a.addr, path)
+	want := `+ Job: "web"
++ Task Group: "web" (1 create)
+  + Task: "server" (forces create)
+
+Scheduler dry-run:
+- All tasks successfully allocated.
+
+Job Modify Index: 0
+To submit the job with version verification run:
+
+orch job run -check-index 0 -json ` + path + `
+
+` + checkIndexText
+	if r.code != 1 || r.stdout != want || r.stderr != "" {
+		t.Errorf("exit %d, want 1\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", r.code, r.stdout, want, r.stderr)
+	}
+	if a.backend.Job("web") != nil {
+		t.Error("job plan registered the job")
+	}
+}
+
+func storeCanonical(a *testAgent, job *structs.Job) *structs.Job {
+	job.Canonicalize()
+	a.backend.UpsertJob(job)
+	return a.backend.Job(job.ID)
+}
+
+func TestJobPlanChangedJob(t *testing.T) {
+	a := startAgent(t)
+	stored := storeCanonical(a, apitest.Job("web"))
+	planAs(a, map[string]*structs.DesiredUpdates{"web": {Place: 2, DestructiveUpdate: 1}}, "forces create/destroy update")
+	next := apitest.Job("web")
+	next.Priority = 70
+	next.TaskGroups[0].Count = 3
+	next.TaskGroups[0].Tasks[0].Env = map[string]string{"PORT": "80"}
+	next.TaskGroups[0].Tasks[0].Resources.CPU = 200
+	path := writeJSONJob(t, next, true)
+
+	r := runCLI(t, "job", "plan", "-json", "-address", a.addr, path)
+	want := `+/- Job: "web"
++/- Priority: "50" => "70"
++/- Task Group: "web" (2 create, 1 create/destroy update)
+  +/- Count: "1" => "3"
+  +/- Task: "server" (forces create/destroy update)
+    + Env[PORT]: "80"
+    +/- Resources {
+      +/- CPU: "100" => "200"
+        }
+
+Scheduler dry-run:
+- All tasks successfully allocated.
+`
+	if r.code != 1 || !strings.HasPrefix(r.stdout, want) {
+		t.Errorf("exit %d, want 1\nstdout:\n%s\nwant prefix:\n%s\nstderr:\n%s", r.code, r.stdout, want, r.stderr)
+	}
+	mustContain(t, "plan output", r.stdout, "Job Modify Index: "+itoa(stored.JobModifyIndex)+"\n",
+		"orch job run -check-index "+itoa(stored.JobModifyIndex)+" -json "+path+"\n")
+
+	// -verbose shows what did not change around what did.
+	r = runCLI(t, "job", "plan", "-verbose", "-json", "-address", a.addr, path)
+	mustContain(t, "plan -verbose", r.stdout, `+/- Job: "web"
+    ID: "web"
+    Name: "web"
+    Namespace: "default"
++/- Priority: "50" => "70"
+`, `  +/- Task: "server" (forces create/destroy update)
+        Driver: "raw_exec"
+    + Env[PORT]: "80"
+`, `        Config {
+          args[0]: "3600"
+          command: "/bin/sleep"
+        }
+    +/- Resources {
+      +/- CPU: "100" => "200"
+          MemoryMB: "128"
+        }
+`)
+
+	// Without the diff: only the dry run and the index.
+	r = runCLI(t, "job", "plan", "-diff=false", "-json", "-address", a.addr, path)
+	if r.code != 1 || !strings.HasPrefix(r.stdout, "Scheduler dry-run:\n") {
+		t.Errorf("-diff=false: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+func TestJobPlanNoChangesExitsZero(t *testing.T) {
+	a := startAgent(t)
+	storeCanonical(a, apitest.Job("web"))
+	planAs(a, map[string]*structs.DesiredUpdates{"web": {Ignore: 1}}, "")
+	r := runCLI(t, "job", "plan", "-json", "-address", a.addr, writeJSONJob(t, apitest.Job("web"), true))
+	want := `Job: "web"
+Task Group: "web" (1 ignore)
+  Task: "server"
+
+Scheduler dry-run:
+- All tasks successfully allocated.
+`
+	if r.code != 0 || !strings.HasPrefix(r.stdout, want) {
+		t.Errorf("exit %d, want 0\nstdout:\n%s\nwant prefix:\n%s", r.code, r.stdout, want)
+	}
+}
+
+func TestJobPlanPlacementFailures(t *testing.T) {
+	a := startAgent(t)
+	a.backend.OnPlan(func(req *structs.JobPlanRequest, reply *structs.JobPlanResponse) {
+		reply.Annotations = &structs.PlanAnnotations{DesiredTGUpdates: map[string]*structs.DesiredUpdates{"web": {Place: 3}}}
+		reply.FailedTGAllocs = map[string]*structs.AllocMetric{"web": {
+			NodesEvaluated: 1, NodesExhausted: 1, DimensionExhausted: map[string]int{"memory": 1},
+			NodesAvailable: map[string]int{"dc1": 1}, CoalescedFailures: 1,
+		}}
+		reply.CreatedEvals = []*structs.Evaluation{{ID: "4a1ba3c5-0000-0000-0000-000000000000", Status: structs.EvalStatusBlocked}}
+	})
+	r := runCLI(t, "job", "plan", "-json", "-address", a.addr, writeJSONJob(t, apitest.Job("web"), true))
+	want := `Scheduler dry-run:
+- WARNING: Failed to place all allocations.
+  Task Group "web" (failed to place 2 allocations):
+    * Resources exhausted on 1 nodes
+    * Dimension "memory" exhausted on 1 nodes
+
+  A blocked evaluation would wait for additional capacity to place the remainder.
+`
+	if r.code != 1 || !strings.Contains(r.stdout, want) {
+		t.Errorf("exit %d, want 1\nstdout:\n%s\nwant:\n%s", r.code, r.stdout, want)
+	}
+}
+
+func TestJobPlanErrorsExit255(t *testing.T) {
+	a := startAgent(t)
+	a.backend.FailRPC("Job.Plan", errors.New("raft: boom"))
+	r := runCLI(t, "job", "plan", "-json", "-address", a.addr, writeJSONJob(t, apitest.Job("web"), true))
+	if r.code != 255 || r.stderr != "Error during plan: raft: boom\n" || r.stdout != "" {
+		t.Errorf("failed RPC: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, "job", "plan", "-address", a.addr, "/nonexistent/job.hcl")
+	if r.code != 255 || !strings.Contains(r.stderr, "Error parsing job file /nonexistent/job.hcl") {
+		t.Errorf("missing file: exit %d, stderr %q", r.code, r.stderr)
+	}
+	bad := apitest.Job("web")
+	bad.TaskGroups[0].Count = -1
+	r = runCLI(t, "job", "plan", "-json", "-address", a.addr, writeJSONJob(t, bad, true))
+	if r.code != 255 || !strings.Contains(r.stderr, "Job validation errors:") {
+		t.Errorf("invalid job: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := runCLI(t, "job", "plan", "-address", a.addr); r.code != 2 {
+		t.Errorf("no argument: exit %d, want 2 (usage)", r.code)
+	}
+}
+
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
