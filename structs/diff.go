@@ -166,18 +166,22 @@ func diffGroup(old, next *TaskGroup) *TaskGroupDiff {
 	var oldCons, newCons []*Constraint
 	var oldRP, newRP *RestartPolicy
 	var oldDisk, newDisk *EphemeralDisk
+	var oldNets, newNets []*NetworkResource
 	if old != nil {
 		d.Name = old.Name
 		oldTasks, oldCons, oldRP, oldDisk = old.Tasks, old.Constraints, old.RestartPolicy, old.EphemeralDisk
+		oldNets = old.Networks
 	}
 	if next != nil {
 		d.Name = next.Name
 		newTasks, newCons, newRP, newDisk = next.Tasks, next.Constraints, next.RestartPolicy, next.EphemeralDisk
+		newNets = next.Networks
 	}
 	d.Fields = diffFields(groupFields(old), groupFields(next))
 	d.Objects = diffConstraints(oldCons, newCons)
 	d.Objects = appendObject(d.Objects, diffObject("RestartPolicy", restartPolicyFields(oldRP), restartPolicyFields(newRP)))
 	d.Objects = appendObject(d.Objects, diffObject("EphemeralDisk", ephemeralDiskFields(oldDisk), ephemeralDiskFields(newDisk)))
+	d.Objects = appendObject(d.Objects, diffObject("Network", networkFields(oldNets), networkFields(newNets)))
 	sortObjects(d.Objects)
 
 	oldByName := tasksByName(oldTasks)
@@ -290,6 +294,32 @@ func ephemeralDiskFields(d *EphemeralDisk) map[string]string {
 	return map[string]string{
 		"SizeMB": strconv.Itoa(d.SizeMB),
 	}
+}
+
+// networkFields flattens a group's network (validation allows one):
+// "Mode", and per port "Static[label]" or "Dynamic[label]" with the port
+// and, when set, "To[label]".
+func networkFields(nets []*NetworkResource) map[string]string {
+	f := map[string]string{}
+	for _, n := range nets {
+		f["Mode"] = n.Mode
+		for _, p := range n.ReservedPorts {
+			f["Static["+p.Label+"]"] = strconv.Itoa(p.Value)
+			if p.To != 0 {
+				f["To["+p.Label+"]"] = strconv.Itoa(p.To)
+			}
+		}
+		for _, p := range n.DynamicPorts {
+			f["Dynamic["+p.Label+"]"] = "dynamic"
+			if p.To != 0 {
+				f["To["+p.Label+"]"] = strconv.Itoa(p.To)
+			}
+		}
+	}
+	if len(f) == 0 {
+		return nil
+	}
+	return f
 }
 
 func constraintFields(c *Constraint) map[string]string {
