@@ -194,7 +194,7 @@ func nodeWithRoomFor(snap State, job *structs.Job, tg *structs.TaskGroup) *struc
 		if ok, _ := newDriverFilter(tg).feasible(n); !ok {
 			continue
 		}
-		if ok, _ := newConstraintFilter(job, tg).feasible(n); !ok {
+		if ok, _ := newConstraintFilter(job, tg, nil, nil).feasible(n); !ok {
 			continue
 		}
 		extra := &structs.Allocation{AllocatedResources: allocatedResources(tg), DesiredStatus: structs.AllocDesiredStatusRun}

@@ -114,14 +114,21 @@ func (t *Task) canonicalize() {
 }
 
 // NormalizeConstraintOperand maps the spellings Nomad accepts for the operands
-// orch supports to their canonical form: "", "=", "==", "is" → "=" and "!=",
-// "not" → "!=". ok is false for anything else (op is then returned unchanged).
+// to their canonical form: "", "=", "==", "is" → "=" and "!=", "not" → "!=";
+// every other operand Nomad documents (structs/constraint.go) is itself. ok is
+// false for anything else (op is then returned unchanged).
 func NormalizeConstraintOperand(op string) (canonical string, ok bool) {
 	switch op {
 	case "", ConstraintEqual, "==", "is":
 		return ConstraintEqual, true
 	case ConstraintNotEqual, "not":
 		return ConstraintNotEqual, true
+	case ConstraintLess, ConstraintLessEqual, ConstraintGreater, ConstraintGreaterEqual,
+		ConstraintRegex, ConstraintVersion, ConstraintSemver,
+		ConstraintSetContains, ConstraintSetContainsAll, ConstraintSetContainsAny,
+		ConstraintAttributeIsSet, ConstraintAttributeIsNot,
+		ConstraintDistinctHosts, ConstraintDistinctProperty:
+		return op, true
 	}
 	return op, false
 }

@@ -43,6 +43,12 @@ type Node struct {
 	StatusUpdatedAt       int64 // unix seconds, as in Nomad
 	SchedulingEligibility NodeEligibility
 
+	// NodePool is the pool the node belongs to; "" means "default" (see Pool).
+	NodePool string
+	// ComputedClass is the hash of what the scheduler's feasibility checks
+	// read (ComputeClass, node_class.go); set when the node registers.
+	ComputedClass string
+
 	CreateIndex uint64
 	ModifyIndex uint64
 }
