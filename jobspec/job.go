@@ -18,13 +18,13 @@ var (
 		BodySchema: hcl.BodySchema{
 			Attributes: []hcl.AttributeSchema{
 				{Name: "region"}, {Name: "namespace"}, {Name: "type"}, {Name: "priority"},
-				{Name: "datacenters"}, {Name: "meta"},
+				{Name: "datacenters"}, {Name: "meta"}, {Name: "node_pool"},
 			},
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "group", LabelNames: []string{"name"}}, {Type: "constraint"}, {Type: "meta"},
 			},
 		},
-		unsupportedAttrs: []string{"all_at_once", "node_pool", "vault_token", "consul_token", "consul_namespace"},
+		unsupportedAttrs: []string{"all_at_once", "vault_token", "consul_token", "consul_namespace"},
 		unsupportedBlocks: []string{"affinity", "spread", "update", "migrate", "reschedule", "periodic",
 			"parameterized", "multiregion", "vault", "consul", "ui"},
 	}
@@ -101,7 +101,7 @@ func (d *decoder) job(b *hcl.Block) *structs.Job {
 	for _, f := range []struct {
 		name string
 		dst  *string
-	}{{"region", &job.Region}, {"namespace", &job.Namespace}} {
+	}{{"region", &job.Region}, {"namespace", &job.Namespace}, {"node_pool", &job.NodePool}} {
 		if a := c.Attributes[f.name]; a != nil {
 			loc.field(f.name, a.Range)
 			if s, ok := d.str(a); ok {

@@ -210,6 +210,7 @@ job "web" {
 		{
 			name: "every constraint operator and Nomad's shorthands",
 			src: `job "j" {
+  node_pool = "gpu"
   constraint {
     attribute = "${attr.cpu.numcores}"
     operator  = ">="
@@ -259,6 +260,7 @@ job "web" {
 }`,
 			want: func() *structs.Job {
 				j := task1("", rawExec("t"))
+				j.NodePool = "gpu"
 				j.Constraints = []*structs.Constraint{
 					{LTarget: "${attr.cpu.numcores}", Operand: ">=", RTarget: "4"},
 					{LTarget: "${attr.kernel.version}", Operand: "version", RTarget: ">= 5.4, < 6"},

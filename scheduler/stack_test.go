@@ -55,7 +55,7 @@ func stackOver(t *testing.T, job *structs.Job, nodes []*structs.Node, jobAllocs 
 	}
 	snap := store.Snapshot()
 	usage := newPlanUsage(snap, jobAllocs)
-	src := newNodeSource(snap, job.Datacenters, rand.New(rand.NewPCG(3, 3)), usage)
+	src := newNodeSource(snap, job.Datacenters, job.NodePool, rand.New(rand.NewPCG(3, 3)), usage)
 	return newStack(job.Type, job, src, usage)
 }
 

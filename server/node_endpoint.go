@@ -54,6 +54,10 @@ func (n *nodeEndpoint) Register(args *structs.NodeRegisterRequest, reply *struct
 	node.StatusDescription = ""
 	node.StatusUpdatedAt = time.Now().Unix()
 	node.CreateIndex, node.ModifyIndex = 0, 0
+	if node.NodePool == "" {
+		node.NodePool = structs.NodePoolDefault
+	}
+	node.ComputeClass() // the scheduler caches feasibility per computed class
 	index, err := n.srv.raftApply(MsgNodeRegister, &NodeRegisterEntry{Node: node})
 	if err != nil {
 		return err

@@ -30,7 +30,7 @@ func DefaultRestartPolicy(jobType JobType) *RestartPolicy {
 // Canonicalize fills the defaults of a job and everything in it, as Nomad does:
 //
 //   - job: Namespace "default", Region "global", Name = ID, Type "service",
-//     Priority 50, Datacenters ["*"], when empty or zero;
+//     Priority 50, Datacenters ["*"], NodePool "default", when empty or zero;
 //   - group: RestartPolicy = DefaultRestartPolicy(Type) and EphemeralDisk 300 MB
 //     when nil;
 //   - task: KillTimeout 5s when zero, KillSignal "SIGINT" when empty, Resources
@@ -68,6 +68,9 @@ func (j *Job) Canonicalize() {
 	}
 	if len(j.Datacenters) == 0 {
 		j.Datacenters = []string{"*"}
+	}
+	if j.NodePool == "" {
+		j.NodePool = NodePoolDefault
 	}
 	canonicalizeConstraints(j.Constraints)
 	for _, tg := range j.TaskGroups {

@@ -125,6 +125,7 @@ type NodeListStub struct {
 	SchedulingEligibility NodeEligibility
 	Drivers               map[string]*DriverInfo
 	NodeResources         *NodeResources
+	NodePool              string
 	CreateIndex           uint64
 	ModifyIndex           uint64
 }
@@ -135,6 +136,6 @@ func (n *Node) Stub() *NodeListStub {
 	return &NodeListStub{
 		ID: c.ID, Name: c.Name, Datacenter: c.Datacenter, NodeClass: c.NodeClass, Address: c.HTTPAddr,
 		Status: c.Status, StatusDescription: c.StatusDescription, SchedulingEligibility: c.SchedulingEligibility,
-		Drivers: c.Drivers, NodeResources: c.NodeResources, CreateIndex: c.CreateIndex, ModifyIndex: c.ModifyIndex,
+		Drivers: c.Drivers, NodeResources: c.NodeResources, NodePool: c.Pool(), CreateIndex: c.CreateIndex, ModifyIndex: c.ModifyIndex,
 	}
 }

@@ -66,3 +66,27 @@ func (n *Node) ComputeClass() {
 	}
 	n.ComputedClass = fmt.Sprintf("v1:%016x", h.Sum64())
 }
+
+// NodePoolStub is one node pool as GET /v1/node/pools lists it: its name and
+// how many registered nodes it holds.
+type NodePoolStub struct {
+	Name  string
+	Nodes int
+}
+
+// NodePools lists the pools the nodes are in, by name, with their node counts.
+func NodePools(nodes []*NodeListStub) []*NodePoolStub {
+	counts := map[string]int{}
+	for _, n := range nodes {
+		pool := n.NodePool
+		if pool == "" {
+			pool = NodePoolDefault
+		}
+		counts[pool]++
+	}
+	out := make([]*NodePoolStub, 0, len(counts))
+	for _, name := range slices.Sorted(maps.Keys(counts)) {
+		out = append(out, &NodePoolStub{Name: name, Nodes: counts[name]})
+	}
+	return out
+}

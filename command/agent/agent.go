@@ -81,6 +81,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			NodeName:   cfg.NodeName,
 			Datacenter: cfg.Datacenter,
 			Region:     cfg.Region,
+			NodePool:   cfg.Client.NodePool,
 			HTTPAddr:   httpAddr,
 			Servers:    a.server, // in process: the same endpoints the network RPC reaches
 			Logger:     logger.With("component", "client"),

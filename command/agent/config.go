@@ -50,6 +50,8 @@ type ServerConfig struct {
 // ClientConfig is the client half of the agent.
 type ClientConfig struct {
 	Enabled bool
+	// NodePool is the pool the client's node joins; "" means "default".
+	NodePool string
 }
 
 // Default ports, as in Nomad.
@@ -113,13 +115,14 @@ type fileServer struct {
 }
 
 type fileClient struct {
-	Enabled *bool `hcl:"enabled,optional"`
+	Enabled  *bool   `hcl:"enabled,optional"`
+	NodePool *string `hcl:"node_pool,optional"`
 }
 
 // ApplyFile reads the agent configuration file at path (HCL, or JSON when the
 // name ends in .json) and sets in c what the file sets: data_dir, bind_addr,
 // datacenter, region, name, log_level, ports { http rpc serf },
-// server { enabled bootstrap_expect }, client { enabled }. Unknown attributes
+// server { enabled bootstrap_expect }, client { enabled node_pool }. Unknown attributes
 // and blocks, values of the wrong type and duplicate blocks are errors, listed
 // one per line as `file:line:col: summary; detail`. On any error c is left
 // unchanged. Values are checked by Validate, not here.
@@ -174,6 +177,9 @@ func (c *Config) ApplyFile(path string) error {
 	}
 	if cl := fc.Client; cl != nil {
 		setBool(&c.Client.Enabled, cl.Enabled)
+		if cl.NodePool != nil {
+			c.Client.NodePool = *cl.NodePool
+		}
 	}
 	return nil
 }

@@ -76,14 +76,17 @@ ports {
   serf = 8301
 }
 server { enabled = false }
-client { enabled = true }
+client {
+  enabled   = true
+  node_pool = "gpu"
+}
 `)
 	if err := c.ApplyFile(path2); err != nil {
 		t.Fatal(err)
 	}
 	want.BindAddr, want.Datacenter, want.NodeName = "10.0.0.5", "dc2", "node-1"
 	want.Ports = Ports{HTTP: 8080, RPC: 5647, Serf: 8301}
-	want.Server.Enabled, want.Client.Enabled = false, true
+	want.Server.Enabled, want.Client.Enabled, want.Client.NodePool = false, true, "gpu"
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("after %s:\n got %+v\nwant %+v", path2, c, want)
 	}
