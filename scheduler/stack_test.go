@@ -51,6 +51,8 @@ func stackOver(t *testing.T, job *structs.Job, nodes []*structs.Node, jobAllocs 
 	t.Helper()
 	store := state.NewStateStore()
 	for i, n := range nodes {
+		n = n.Copy()
+		n.ComputeClass()
 		must(t, store.UpsertNode(uint64(i+1), n))
 	}
 	snap := store.Snapshot()
