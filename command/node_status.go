@@ -34,7 +34,11 @@ func nodePoolCommand() *cli.Command {
 			UsageText: "orch node pool list [options]",
 			Description: `Lists the node pools the registered client nodes are in, with how many
 nodes each holds. A job runs in the pool its node_pool names ("default"
-unless set; "all" for any node).`,
+unless set; "all" for any node).
+
+Examples:
+  orch node pool list
+  orch node pool list -address http://10.0.0.5:4646`,
 			Flags:  []cli.Flag{addressFlag()},
 			Action: nodePoolList,
 		}},

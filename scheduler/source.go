@@ -20,7 +20,7 @@ type nodeSource struct {
 
 // newNodeSource lists the candidates in state for datacenters (glob patterns
 // where * matches any run of characters; none means all) and the node pool
-// pool ("all" and "" mean any pool), with their usage records in usage.
+// pool ("all" means any), with their usage records in usage.
 func newNodeSource(state State, datacenters []string, pool string, r *rand.Rand, usage *planUsage) *nodeSource {
 	s := &nodeSource{available: map[string]int{}}
 	all := state.Nodes("")
@@ -50,10 +50,13 @@ func (s *nodeSource) nextNode() *nodeUsage {
 	return n
 }
 
-// inPool reports whether node is in pool; pool "all" (or "", for a job
-// stored before pools) holds every node.
+// inPool reports whether node is in pool: pool "all" holds every node, ""
+// is "default" (a job not canonicalized).
 func inPool(pool string, node *structs.Node) bool {
-	return pool == structs.NodePoolAll || pool == "" || node.Pool() == pool
+	if pool == "" {
+		pool = structs.NodePoolDefault
+	}
+	return pool == structs.NodePoolAll || node.Pool() == pool
 }
 
 func matchAnyDatacenter(patterns []string, dc string) bool {
