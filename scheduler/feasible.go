@@ -24,6 +24,10 @@ type feasibility struct {
 	nodeFilters  []filter
 	planFilters  []planFilter
 	classCache   map[string]classVerdict // by computed class
+	// last is the class and verdict of the previous lookup: on a cluster of
+	// few classes most lookups hit it, at the cost of a string comparison.
+	lastClass   string
+	lastVerdict classVerdict
 	// classChecks counts how many times the class checks ran (a test hook:
 	// once per computed class and group).
 	classChecks int
@@ -68,10 +72,15 @@ func (f *feasibility) check(nu *nodeUsage, m *structs.AllocMetric) bool {
 	node := nu.node
 	var v classVerdict
 	if class := node.ComputedClass; class != "" {
-		var seen bool
-		if v, seen = f.classCache[class]; !seen {
-			v = f.classCheck(node)
-			f.classCache[class] = v
+		if class == f.lastClass {
+			v = f.lastVerdict
+		} else {
+			var seen bool
+			if v, seen = f.classCache[class]; !seen {
+				v = f.classCheck(node)
+				f.classCache[class] = v
+			}
+			f.lastClass, f.lastVerdict = class, v
 		}
 	} else {
 		v = f.classCheck(node)
