@@ -186,6 +186,7 @@ func formatNodeStatus(n *structs.Node, allocs []*structs.AllocListStub, running 
 		{"Name", n.Name},
 		{"Class", n.NodeClass},
 		{"DC", n.Datacenter},
+		{"Node Pool", n.Pool()},
 		{"Drain", "false"},
 		{"Eligibility", string(n.SchedulingEligibility)},
 		{"Status", string(n.Status)},

@@ -66,6 +66,7 @@ func TestNodeStatus(t *testing.T) {
 		"Name              = node-1\n",
 		"Class             = <none>\n",
 		"DC                = dc1\n",
+		"Node Pool         = default\n",
 		"Drain             = false\n",
 		"Eligibility       = eligible\n",
 		"Status            = ready\n",
