@@ -36,11 +36,15 @@ func newConstraintFilter(job *structs.Job, tg *structs.TaskGroup, cache *operand
 	return f
 }
 
-// groupConstraints are the constraints that apply to tg: the job's, the
-// group's and its tasks', in that order.
+// groupConstraints are the constraints that apply to tg: the job's, then
+// ownConstraints(tg).
 func groupConstraints(job *structs.Job, tg *structs.TaskGroup) []*structs.Constraint {
-	out := append([]*structs.Constraint(nil), job.Constraints...)
-	out = append(out, tg.Constraints...)
+	return append(append([]*structs.Constraint(nil), job.Constraints...), ownConstraints(tg)...)
+}
+
+// ownConstraints are the constraints of tg and of its tasks, in that order.
+func ownConstraints(tg *structs.TaskGroup) []*structs.Constraint {
+	out := append([]*structs.Constraint(nil), tg.Constraints...)
 	for _, t := range tg.Tasks {
 		out = append(out, t.Constraints...)
 	}

@@ -16,18 +16,17 @@ const reasonDistinctHosts = structs.ConstraintDistinctHosts
 // newDistinctHosts returns nil when no enabled distinct_hosts constraint
 // applies to tg.
 func newDistinctHosts(job *structs.Job, tg *structs.TaskGroup) *distinctHosts {
-	var d *distinctHosts
 	for _, c := range job.Constraints {
 		if c.DistinctHostsEnabled() {
 			return &distinctHosts{group: tg.Name, jobLevel: true}
 		}
 	}
-	for _, c := range groupConstraints(&structs.Job{}, tg) {
+	for _, c := range ownConstraints(tg) {
 		if c.DistinctHostsEnabled() {
-			d = &distinctHosts{group: tg.Name}
+			return &distinctHosts{group: tg.Name}
 		}
 	}
-	return d
+	return nil
 }
 
 func (d *distinctHosts) feasible(nu *nodeUsage) (bool, string) {
@@ -87,7 +86,7 @@ func newDistinctProperties(job *structs.Job, tg *structs.TaskGroup, usage *planU
 	for _, c := range job.Constraints {
 		add(c, "")
 	}
-	for _, c := range groupConstraints(&structs.Job{}, tg) {
+	for _, c := range ownConstraints(tg) {
 		add(c, tg.Name)
 	}
 	return out

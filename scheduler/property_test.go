@@ -255,7 +255,7 @@ func distinctScopes(job *structs.Job, tg *structs.TaskGroup) (hosts *structs.Tas
 			props[c] = nil
 		}
 	}
-	for _, c := range groupConstraints(&structs.Job{}, tg) {
+	for _, c := range ownConstraints(tg) {
 		if c.DistinctHostsEnabled() && !hostsOn {
 			hosts, hostsOn = tg, true
 		}
