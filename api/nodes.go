@@ -15,6 +15,14 @@ func (n *Nodes) List(q *QueryOptions) ([]*structs.NodeListStub, *QueryMeta, erro
 	return out, meta, err
 }
 
+// Pools returns the node pools of the registered nodes, by name, with their
+// node counts (GET /v1/node/pools).
+func (n *Nodes) Pools(q *QueryOptions) ([]*structs.NodePoolStub, *QueryMeta, error) {
+	var out []*structs.NodePoolStub
+	meta, err := n.c.query("/v1/node/pools", q, &out)
+	return out, meta, err
+}
+
 // Info returns the node with exactly this ID (404 *Error when there is none).
 func (n *Nodes) Info(id string, q *QueryOptions) (*structs.Node, *QueryMeta, error) {
 	path, err := idPath("/v1/node/", "node", id)

@@ -32,6 +32,8 @@ type Config struct {
 	Region    string
 	NodeClass string
 	Meta      map[string]string
+	// NodePool is the node pool the node registers in; "" means "default".
+	NodePool string
 	// HTTPAddr is the agent's HTTP address ("host:port"), reported in the Node.
 	HTTPAddr string
 	// MinDynamicPort and MaxDynamicPort bound the host ports the scheduler

@@ -23,6 +23,7 @@ func (c *Client) buildNode() *structs.Node {
 		Name:                  c.cfg.NodeName,
 		Datacenter:            c.cfg.Datacenter,
 		NodeClass:             c.cfg.NodeClass,
+		NodePool:              c.cfg.NodePool,
 		HTTPAddr:              c.cfg.HTTPAddr,
 		Attributes:            fp.Attributes,
 		Meta:                  maps.Clone(c.cfg.Meta),

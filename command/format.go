@@ -163,6 +163,9 @@ func formatAllocMetric(m *structs.AllocMetric, indent string) string {
 			line("No nodes are available in datacenter %q", dc)
 		}
 	}
+	for _, c := range slices.Sorted(maps.Keys(m.ClassFiltered)) {
+		line("Class %q: %d nodes excluded by filter", c, m.ClassFiltered[c])
+	}
 	for _, c := range slices.Sorted(maps.Keys(m.ConstraintFiltered)) {
 		line("Constraint %q: %d nodes excluded by filter", c, m.ConstraintFiltered[c])
 	}

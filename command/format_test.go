@@ -54,10 +54,12 @@ func TestFormatAllocMetric(t *testing.T) {
 		NodesEvaluated:     3,
 		NodesAvailable:     map[string]int{"dc1": 3, "dc2": 0},
 		ConstraintFiltered: map[string]int{"${attr.kernel.name} = windows": 2},
+		ClassFiltered:      map[string]int{"large": 2},
 		NodesExhausted:     1,
 		DimensionExhausted: map[string]int{"memory": 1, "cpu": 1},
 	}
 	want := `  * No nodes are available in datacenter "dc2"
+  * Class "large": 2 nodes excluded by filter
   * Constraint "${attr.kernel.name} = windows": 2 nodes excluded by filter
   * Resources exhausted on 1 nodes
   * Dimension "cpu" exhausted on 1 nodes

@@ -18,8 +18,55 @@ func nodeCommand() *cli.Command {
 		Name:        "node",
 		Usage:       "Inspect client nodes",
 		UsageText:   "orch node <subcommand> [options] [args]",
-		Subcommands: []*cli.Command{nodeStatusCommand()},
+		Subcommands: []*cli.Command{nodeStatusCommand(), nodePoolCommand()},
 	}
+}
+
+// nodePoolCommand is `orch node pool`.
+func nodePoolCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "pool",
+		Usage:     "Inspect node pools",
+		UsageText: "orch node pool <subcommand> [options]",
+		Subcommands: []*cli.Command{{
+			Name:      "list",
+			Usage:     "List the node pools of the registered nodes",
+			UsageText: "orch node pool list [options]",
+			Description: `Lists the node pools the registered client nodes are in, with how many
+nodes each holds. A job runs in the pool its node_pool names ("default"
+unless set; "all" for any node).
+
+Examples:
+  orch node pool list
+  orch node pool list -address http://10.0.0.5:4646`,
+			Flags:  []cli.Flag{addressFlag()},
+			Action: nodePoolList,
+		}},
+	}
+}
+
+func nodePoolList(c *cli.Context) error {
+	if err := checkArgs(c, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	client, err := apiClient(c)
+	if err != nil {
+		return err
+	}
+	pools, _, err := client.Nodes().Pools(nil)
+	if err != nil {
+		return errorf(err, "Error querying node pools")
+	}
+	if len(pools) == 0 {
+		fmt.Fprintln(stdout(c), "No node pools: no nodes registered")
+		return nil
+	}
+	rows := make([][]string, len(pools))
+	for i, p := range pools {
+		rows[i] = []string{p.Name, fmt.Sprint(p.Nodes)}
+	}
+	fmt.Fprint(stdout(c), formatTable([]string{"Name", "Nodes"}, rows))
+	return nil
 }
 
 // nodeStatusCommand is `orch node status`.
@@ -139,6 +186,7 @@ func formatNodeStatus(n *structs.Node, allocs []*structs.AllocListStub, running 
 		{"Name", n.Name},
 		{"Class", n.NodeClass},
 		{"DC", n.Datacenter},
+		{"Node Pool", n.Pool()},
 		{"Drain", "false"},
 		{"Eligibility", string(n.SchedulingEligibility)},
 		{"Status", string(n.Status)},

@@ -13,6 +13,9 @@ func TestNodeStatus(t *testing.T) {
 	if r := runCLI(t, "node", "status", "-address", a.addr); r.code != 0 || r.stdout != "No nodes registered\n" {
 		t.Errorf("no nodes: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}
+	if r := runCLI(t, "node", "pool", "list", "-address", a.addr); r.code != 0 || r.stdout != "No node pools: no nodes registered\n" {
+		t.Errorf("no pools: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
 
 	n1 := apitest.Node("f840a518-0000-0000-0000-000000000000", "node-1")
 	n1.ReservedResources = &structs.NodeResources{CPU: 500, MemoryMB: 512}
@@ -20,6 +23,7 @@ func TestNodeStatus(t *testing.T) {
 	n1.Meta = map[string]string{"rack": "r1"}
 	n2 := apitest.Node("f9000000-0000-0000-0000-000000000000", "node-2")
 	n2.NodeClass = "gpu"
+	n2.NodePool = "gpu"
 	n2.Status = structs.NodeStatusDown
 	n2.SchedulingEligibility = structs.NodeIneligible
 	a.backend.UpsertNode(n1)
@@ -33,7 +37,12 @@ func TestNodeStatus(t *testing.T) {
 	a.backend.UpsertAlloc(stopped)
 	a.backend.UpsertAlloc(apitest.Alloc("a3000000-0000-0000-0000-000000000000", "e1", job, n2, "web", 2))
 
-	r := runCLI(t, "node", "status", "-address", a.addr)
+	r := runCLI(t, "node", "pool", "list", "-address", a.addr)
+	if r.code != 0 || r.stdout != "Name     Nodes\ndefault  1\ngpu      1\n" {
+		t.Errorf("node pool list: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+
+	r = runCLI(t, "node", "status", "-address", a.addr)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -57,6 +66,7 @@ func TestNodeStatus(t *testing.T) {
 		"Name              = node-1\n",
 		"Class             = <none>\n",
 		"DC                = dc1\n",
+		"Node Pool         = default\n",
 		"Drain             = false\n",
 		"Eligibility       = eligible\n",
 		"Status            = ready\n",

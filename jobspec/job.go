@@ -2,12 +2,13 @@ package jobspec
 
 import (
 	"fmt"
-	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/orch-io/orch/structs"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // The schemas follow Nomad's job specification. The unsupported lists hold
@@ -17,13 +18,13 @@ var (
 		BodySchema: hcl.BodySchema{
 			Attributes: []hcl.AttributeSchema{
 				{Name: "region"}, {Name: "namespace"}, {Name: "type"}, {Name: "priority"},
-				{Name: "datacenters"}, {Name: "meta"},
+				{Name: "datacenters"}, {Name: "meta"}, {Name: "node_pool"},
 			},
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "group", LabelNames: []string{"name"}}, {Type: "constraint"}, {Type: "meta"},
 			},
 		},
-		unsupportedAttrs: []string{"all_at_once", "node_pool", "vault_token", "consul_token", "consul_namespace"},
+		unsupportedAttrs: []string{"all_at_once", "vault_token", "consul_token", "consul_namespace"},
 		unsupportedBlocks: []string{"affinity", "spread", "update", "migrate", "reschedule", "periodic",
 			"parameterized", "multiregion", "vault", "consul", "ui"},
 	}
@@ -93,17 +94,12 @@ var (
 	constraintSchema = bodySchema{
 		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 			{Name: "attribute"}, {Name: "operator"}, {Name: "value"},
+			// Nomad's shorthands: `version = ">= 1.2"` is operator "version" with that value, ...
+			{Name: "version"}, {Name: "semver"}, {Name: "regexp"}, {Name: "set_contains"},
+			{Name: "distinct_hosts"}, {Name: "distinct_property"},
 		}},
-		unsupportedAttrs: []string{"distinct_hosts", "distinct_property"},
 	}
 )
-
-// nomadOperators are the constraint operators of Nomad that orch does not
-// support yet (the supported ones are in structs.NormalizeConstraintOperand).
-var nomadOperators = []string{
-	">", ">=", "<", "<=", "distinct_hosts", "distinct_property", "regexp", "set_contains",
-	"set_contains_all", "set_contains_any", "version", "semver", "is_set", "is_not_set",
-}
 
 // job decodes a job block. Fields the file does not set stay zero, for
 // Canonicalize, except where zero is legal and differs from the default:
@@ -119,7 +115,7 @@ func (d *decoder) job(b *hcl.Block) *structs.Job {
 	for _, f := range []struct {
 		name string
 		dst  *string
-	}{{"region", &job.Region}, {"namespace", &job.Namespace}} {
+	}{{"region", &job.Region}, {"namespace", &job.Namespace}, {"node_pool", &job.NodePool}} {
 		if a := c.Attributes[f.name]; a != nil {
 			loc.field(f.name, a.Range)
 			if s, ok := d.str(a); ok {
@@ -321,8 +317,15 @@ func (d *decoder) task(b *hcl.Block) *structs.Task {
 }
 
 // constraints decodes constraint blocks, normalizing the operator ("==" and
-// "is" to "=", "not" to "!="). An operator orch does not support is an error
-// here, at the operator.
+// "is" to "=", "not" to "!="). An unknown operator is an error here, at the
+// operator; the other rules (a value that must be set, a regexp that must
+// compile, ...) are Job.Validate's, placed at the block's fields by the caller.
+//
+// Nomad's shorthand attributes are accepted: `version`, `semver`, `regexp`
+// and `set_contains` set the operator and the value (`regexp = "amd.*"`);
+// `distinct_hosts = true` sets the operator distinct_hosts (false turns it
+// off); `distinct_property = "${meta.rack}"` sets the operator
+// distinct_property and the attribute, `value` being the limit.
 func (d *decoder) constraints(blocks hcl.Blocks, loc *scope) []*structs.Constraint {
 	var out []*structs.Constraint
 	for i, b := range blocks {
@@ -341,20 +344,46 @@ func (d *decoder) constraints(blocks hcl.Blocks, loc *scope) []*structs.Constrai
 		if a := c.Attributes["operator"]; a != nil {
 			loc.field(prefix+".operator", a.Range)
 			if op, ok := d.str(a); ok {
-				canonical, supported := structs.NormalizeConstraintOperand(op)
-				switch {
-				case supported:
+				if canonical, known := structs.NormalizeConstraintOperand(op); known {
 					con.Operand = canonical
-				case slices.Contains(nomadOperators, op):
-					d.invalid(a, "operator %q is not supported yet; use one of %s", op, supportedOperators)
-				default:
+				} else {
 					d.invalid(a, "unknown operator %q; use one of %s", op, supportedOperators)
 				}
 			}
+		}
+		for _, op := range []string{structs.ConstraintVersion, structs.ConstraintSemver, structs.ConstraintRegex, structs.ConstraintSetContains} {
+			if a := c.Attributes[op]; a != nil {
+				loc.field(prefix+".operator", a.Range)
+				loc.field(prefix+".value", a.Range)
+				con.Operand = op
+				con.RTarget, _ = d.str(a)
+			}
+		}
+		if a := c.Attributes["distinct_hosts"]; a != nil {
+			loc.field(prefix+".operator", a.Range)
+			loc.field(prefix+".value", a.Range)
+			con.Operand = structs.ConstraintDistinctHosts
+			if v, ok := d.value(a, cty.Bool); ok {
+				con.RTarget = strconv.FormatBool(v.True())
+			}
+		}
+		if a := c.Attributes["distinct_property"]; a != nil {
+			loc.field(prefix+".operator", a.Range)
+			loc.field(prefix+".attribute", a.Range)
+			con.Operand = structs.ConstraintDistinctProperty
+			con.LTarget, _ = d.str(a)
 		}
 		out = append(out, con)
 	}
 	return out
 }
 
-var supportedOperators = strings.Join([]string{`"="`, `"=="`, `"is"`, `"!="`, `"not"`}, ", ")
+var supportedOperators = strings.Join(quoted(structs.ConstraintOperands), ", ")
+
+func quoted(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
+}

@@ -228,6 +228,76 @@ job "web" {
 			}(),
 		},
 		{
+			name: "every constraint operator and Nomad's shorthands",
+			src: `job "j" {
+  node_pool = "gpu"
+  constraint {
+    attribute = "${attr.cpu.numcores}"
+    operator  = ">="
+    value     = 4
+  }
+  constraint {
+    attribute = "${attr.kernel.version}"
+    version   = ">= 5.4, < 6"
+  }
+  constraint {
+    attribute = "${attr.app}"
+    semver    = ">= 1.2.0"
+  }
+  constraint {
+    attribute = "${attr.kernel.name}"
+    regexp    = "^lin"
+  }
+  constraint {
+    attribute    = "${meta.tags}"
+    set_contains = "ssd,gpu"
+  }
+  constraint {
+    attribute = "${meta.tags}"
+    operator  = "set_contains_any"
+    value     = "ssd,gpu"
+  }
+  constraint {
+    attribute = "${meta.gpu}"
+    operator  = "is_not_set"
+  }
+  constraint { distinct_hosts = true }
+  constraint {
+    operator = "distinct_hosts"
+    value    = "true"
+  }
+  constraint {
+    distinct_property = "${meta.rack}"
+    value             = 2
+  }
+  constraint {
+    attribute = "${meta.zone}"
+    operator  = "distinct_property"
+  }
+  group "g" {
+    task "t" { driver = "raw_exec" }
+  }
+}`,
+			want: func() *structs.Job {
+				j := task1("", rawExec("t"))
+				j.NodePool = "gpu"
+				j.Constraints = []*structs.Constraint{
+					{LTarget: "${attr.cpu.numcores}", Operand: ">=", RTarget: "4"},
+					{LTarget: "${attr.kernel.version}", Operand: "version", RTarget: ">= 5.4, < 6"},
+					{LTarget: "${attr.app}", Operand: "semver", RTarget: ">= 1.2.0"},
+					{LTarget: "${attr.kernel.name}", Operand: "regexp", RTarget: "^lin"},
+					{LTarget: "${meta.tags}", Operand: "set_contains", RTarget: "ssd,gpu"},
+					{LTarget: "${meta.tags}", Operand: "set_contains_any", RTarget: "ssd,gpu"},
+					{LTarget: "${meta.gpu}", Operand: "is_not_set"},
+					{Operand: "distinct_hosts", RTarget: "true"},
+					{Operand: "distinct_hosts", RTarget: "true"},
+					{LTarget: "${meta.rack}", Operand: "distinct_property", RTarget: "2"},
+					{LTarget: "${meta.zone}", Operand: "distinct_property"},
+				}
+				return j
+			}(),
+		},
+		{
 			name: "constraint operators are normalized",
 			src: `job "j" {
   constraint {
@@ -498,25 +568,75 @@ job.hcl:18:12: invalid value for "meta"; "c" is null
 job.hcl:24:17: invalid value for "attribute"; string required, but have tuple`,
 		},
 		{
-			name: "constraint operators not supported",
+			name: "constraint operators and values are checked",
 			src: `job "j" {
-  constraint {
-    attribute = "${attr.cpu.arch}"
-    operator  = "regexp"
-    value     = "amd.*"
-  }
   constraint {
     attribute = "a"
     operator  = "~="
   }
-  constraint { distinct_hosts = true }
+  constraint {
+    attribute = "${attr.cpu.arch}"
+    operator  = "regexp"
+    value     = "amd("
+  }
+  constraint { distinct_hosts = "maybe" }
   group "g" {
-    task "t" { driver = "raw_exec" }
+    constraint {
+      attribute = "${attr.kernel.version}"
+      version   = ">= banana"
+    }
+    constraint {
+      attribute = "${meta.x}"
+      operator  = "is_set"
+      value     = "y"
+    }
+    task "t" {
+      driver = "raw_exec"
+      constraint {
+        distinct_property = "${meta.rack}"
+        value             = "0"
+      }
+      constraint { operator = "set_contains" }
+    }
   }
 }`,
-			want: `job.hcl:4:17: invalid value for "operator"; operator "regexp" is not supported yet; use one of "=", "==", "is", "!=", "not"
-job.hcl:9:17: invalid value for "operator"; unknown operator "~="; use one of "=", "==", "is", "!=", "not"
-job.hcl:11:16: argument "distinct_hosts" is not supported yet`,
+			want: `job.hcl:4:17: invalid value for "operator"; unknown operator "~="; use one of "=", "==", "is", "!=", "not", "<", "<=", ">", ">=", "regexp", "version", "semver", "set_contains", "set_contains_all", "set_contains_any", "is_set", "is_not_set", "distinct_hosts", "distinct_property"
+job.hcl:11:33: invalid value for "distinct_hosts"; a bool is required`,
+		},
+		{
+			name: "constraint values are validated where they are written",
+			src: `job "j" {
+  constraint {
+    attribute = "${attr.cpu.arch}"
+    operator  = "regexp"
+    value     = "amd("
+  }
+  group "g" {
+    constraint {
+      attribute = "${attr.kernel.version}"
+      version   = ">= banana"
+    }
+    constraint {
+      attribute = "${meta.x}"
+      operator  = "is_set"
+      value     = "y"
+    }
+    task "t" {
+      driver = "raw_exec"
+      constraint {
+        distinct_property = "${meta.rack}"
+        value             = "0"
+      }
+      constraint { operator = "set_contains" }
+    }
+  }
+}`,
+			want: "job.hcl:5:5: constraint[0].value = \"amd(\": must be a valid regular expression: error parsing regexp: missing closing ): `amd(`\n" +
+				`job.hcl:10:7: group "g": constraint[0].value = ">= banana": must be a version constraint such as ">= 1.2, < 2.0": malformed constraint: >= banana
+job.hcl:15:7: group "g": constraint[1].value = "y": must not be set for operator "is_set"
+job.hcl:21:9: group "g": task "t": constraint[0].value = "0": must be a positive integer (allocations allowed per property value) for distinct_property
+job.hcl:23:7: group "g": task "t": constraint[1].attribute = "": must not be empty
+job.hcl:23:7: group "g": task "t": constraint[1].value = "": must be set for operator "set_contains"`,
 		},
 		{
 			name: "duplicates",

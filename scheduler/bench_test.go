@@ -32,6 +32,7 @@ func BenchmarkServiceCount1000On5000Nodes(b *testing.B) {
 	for i := range 5000 {
 		n := mockNode(fmt.Sprintf("n%05d", i)).CPU(4000).Mem(8192).Build()
 		n.ID = fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
+		n.ComputeClass() // as the server does on register
 		if err := store.UpsertNode(next(), n); err != nil {
 			b.Fatal(err)
 		}

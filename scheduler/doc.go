@@ -14,8 +14,10 @@
 //     counts and decide, per group, what to stop, what to place, what to update
 //     in place and what to leave alone. Pure and table-driven.
 //  2. place (stack.go wires the stages): for each placement, walk the shuffled
-//     ready nodes of the job's datacenters (source.go) through feasibility
-//     filters (driver.go, constraint.go), a resource fit that also scores
+//     ready nodes of the job's datacenters and node pool (source.go) through
+//     feasibility (feasible.go: drivers and constraints, driver.go and
+//     constraint.go, cached per computed node class; distinct_hosts and
+//     distinct_property over the plan, distinct.go), a resource fit that also scores
 //     bin-packing (binpack.go, over the plan's per-node usage in usage.go) and
 //     job anti-affinity (antiaffinity.go), and pick the best of a small
 //     sample. Every decision is explained in a structs.AllocMetric

@@ -179,7 +179,7 @@ func (s *genericScheduler) computePlan(eval *structs.Evaluation, state State) *a
 // counted as CoalescedFailures of the first.
 func (s *genericScheduler) computePlacements(eval *structs.Evaluation, job *structs.Job, state State,
 	usage *planUsage, places []placement, a *attempt) {
-	source := newNodeSource(state, job.Datacenters, s.cfg.Rand, usage)
+	source := newNodeSource(state, job.Datacenters, job.NodePool, s.cfg.Rand, usage)
 	stack := newStack(s.jobType, job, source, usage)
 	for _, p := range places {
 		group := p.TaskGroup.Name

@@ -52,9 +52,12 @@ func (h *harness) nextIndex() uint64 {
 	return h.index
 }
 
+// upsertNodes registers nodes as the server does: with their computed class.
 func (h *harness) upsertNodes(nodes ...*structs.Node) {
 	h.t.Helper()
 	for _, n := range nodes {
+		n = n.Copy()
+		n.ComputeClass()
 		must(h.t, h.store.UpsertNode(h.nextIndex(), n))
 	}
 }

@@ -20,7 +20,9 @@ import (
 //   - every evaluation ends complete;
 //   - a group with no recorded failure has all its names held;
 //   - a recorded failure is honest: no eligible node has room for one more
-//     allocation of the group (checked the naive way).
+//     allocation of the group (checked the naive way);
+//   - distinct_hosts and distinct_property (drawn with a separate source, so
+//     the other draws stay as they were) hold over the live allocations.
 func TestPropertyRandomClusters(t *testing.T) {
 	scenarios := 150
 	if testing.Short() {
@@ -60,6 +62,12 @@ func runRandomScenario(t *testing.T, seed uint64) {
 		}
 		nodes = append(nodes, b.Build())
 	}
+	dr := rand.New(rand.NewPCG(seed, 43)) // distinct_* and racks
+	for _, n := range nodes {
+		if dr.IntN(6) > 0 {
+			n.Meta["rack"] = fmt.Sprint("r", dr.IntN(3))
+		}
+	}
 	h.upsertNodes(nodes...)
 
 	jb := mockJob().DCs([]string{"dc*", "*", "eu-*"}[r.IntN(3)]).Count(r.IntN(8)).
@@ -75,6 +83,18 @@ func runRandomScenario(t *testing.T, seed uint64) {
 		if r.IntN(3) == 0 {
 			jb.Driver("docker")
 		}
+	}
+	switch dr.IntN(5) {
+	case 0:
+		jb.Constraint("", "distinct_hosts", "true")
+	case 1:
+		jb.GroupConstraint("", "distinct_hosts", "")
+	}
+	switch dr.IntN(5) {
+	case 0:
+		jb.Constraint("${meta.rack}", "distinct_property", fmt.Sprint(1+dr.IntN(3)))
+	case 1:
+		jb.TaskConstraint("${meta.rack}", "distinct_property", fmt.Sprint(1+dr.IntN(4)))
 	}
 	built := jb.Build()
 	for _, tg := range built.TaskGroups {
@@ -169,6 +189,9 @@ func checkInvariants(t *testing.T, h *harness, event string) {
 	}
 	h.running(job.ID) // reports duplicate live names
 	checkNoDoubleBookedPorts(t, snap, event)
+	if err := distinctViolation(snap, job); err != "" {
+		t.Fatalf("%s: %s\n%s", event, err, dumpState(h))
+	}
 	for _, tg := range job.TaskGroups {
 		want := tg.Count
 		if job.Stop {
@@ -210,13 +233,16 @@ func planHadDestructiveStops(h *harness) bool {
 // which one more allocation of tg fits beside everything there.
 func nodeWithRoomFor(snap State, job *structs.Job, tg *structs.TaskGroup) *structs.Node {
 	for _, n := range snap.Nodes("") {
-		if !n.Ready() || !matchAnyDatacenter(job.Datacenters, n.Datacenter) {
+		if !n.Ready() || !matchAnyDatacenter(job.Datacenters, n.Datacenter) || !inPool(job.NodePool, n) {
 			continue
 		}
 		if ok, _ := newDriverFilter(tg).feasible(n); !ok {
 			continue
 		}
-		if ok, _ := newConstraintFilter(job, tg).feasible(n); !ok {
+		if ok, _ := newConstraintFilter(job, tg, nil, nil).feasible(n); !ok {
+			continue
+		}
+		if !distinctAllows(snap, job, tg, n) {
 			continue
 		}
 		extra := &structs.Allocation{AllocatedResources: allocatedResources(tg), DesiredStatus: structs.AllocDesiredStatusRun}
@@ -230,6 +256,102 @@ func nodeWithRoomFor(snap State, job *structs.Job, tg *structs.TaskGroup) *struc
 		}
 	}
 	return nil
+}
+
+// liveOf returns the live allocations of job, of group tg or (tg nil) of
+// every group.
+func liveOf(snap State, job *structs.Job, tg *structs.TaskGroup) []*structs.Allocation {
+	var out []*structs.Allocation
+	for _, a := range snap.AllocsByJob(job.ID) {
+		if !a.TerminalStatus() && (tg == nil || a.TaskGroup == tg.Name) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// distinctScopes returns, for tg, the enabled distinct_hosts and the
+// distinct_property constraints with the group they count (nil: the job).
+func distinctScopes(job *structs.Job, tg *structs.TaskGroup) (hosts *structs.TaskGroup, hostsOn bool, props map[*structs.Constraint]*structs.TaskGroup) {
+	props = map[*structs.Constraint]*structs.TaskGroup{}
+	for _, c := range job.Constraints {
+		if c.DistinctHostsEnabled() {
+			hostsOn = true
+		}
+		if c.Operand == structs.ConstraintDistinctProperty {
+			props[c] = nil
+		}
+	}
+	for _, c := range ownConstraints(tg) {
+		if c.DistinctHostsEnabled() && !hostsOn {
+			hosts, hostsOn = tg, true
+		}
+		if c.Operand == structs.ConstraintDistinctProperty {
+			props[c] = tg
+		}
+	}
+	return hosts, hostsOn, props
+}
+
+// distinctAllows is the naive check that one more allocation of tg on n
+// keeps distinct_hosts and distinct_property, against snap.
+func distinctAllows(snap State, job *structs.Job, tg *structs.TaskGroup, n *structs.Node) bool {
+	hosts, hostsOn, props := distinctScopes(job, tg)
+	if hostsOn {
+		for _, a := range liveOf(snap, job, hosts) {
+			if a.NodeID == n.ID {
+				return false
+			}
+		}
+	}
+	for c, scope := range props {
+		v, ok := n.Meta["rack"]
+		if !ok {
+			return false
+		}
+		limit, _ := c.DistinctPropertyLimit()
+		count := 0
+		for _, a := range liveOf(snap, job, scope) {
+			if snap.NodeByID(a.NodeID).Meta["rack"] == v {
+				count++
+			}
+		}
+		if count >= limit {
+			return false
+		}
+	}
+	return true
+}
+
+// distinctViolation checks distinct_hosts and distinct_property (on
+// ${meta.rack}) over the live allocations of job; "" when they hold.
+func distinctViolation(snap State, job *structs.Job) string {
+	for _, tg := range job.TaskGroups {
+		hosts, hostsOn, props := distinctScopes(job, tg)
+		if hostsOn {
+			seen := map[string]bool{}
+			for _, a := range liveOf(snap, job, hosts) {
+				if seen[a.NodeID] {
+					return fmt.Sprintf("distinct_hosts: two allocations on node %s", a.NodeName)
+				}
+				seen[a.NodeID] = true
+			}
+		}
+		for c, scope := range props {
+			limit, _ := c.DistinctPropertyLimit()
+			count := map[string]int{}
+			for _, a := range liveOf(snap, job, scope) {
+				v, ok := snap.NodeByID(a.NodeID).Meta["rack"]
+				if !ok {
+					return fmt.Sprintf("distinct_property: allocation %s on node %s without a rack", a.Name, a.NodeName)
+				}
+				if count[v]++; count[v] > limit {
+					return fmt.Sprintf("%s: %d allocations in rack %s", constraintKey(c), count[v], v)
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // dumpState renders the job's allocations and the nodes, for failure messages.

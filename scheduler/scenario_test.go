@@ -30,12 +30,13 @@ import (
 //
 // Commands:
 //
-//	node NAME [cpu=] [mem=] [disk=] [dc=] [class=] [attr.K=V] [meta.K=V]
+//	node NAME [cpu=] [mem=] [disk=] [dc=] [class=] [pool=] [attr.K=V] [meta.K=V]
 //	          [driver=D] [sick-driver=D] [no-driver=D] [ineligible] [status=down]
 //	          [ports=MIN-MAX] [reserved-ports=22,80,8000-8100]
 //	node-status NAME ready|down
 //	job [id=job] [type=batch] [group=web] [count=] [cpu=] [mem=] [disk=] [dcs=a,b]
-//	    [driver=] [command=] [constraint=L,OP,R] [group-constraint=L,OP,R] [stop] [start]
+//	    [driver=] [command=] [pool=] [stop] [start]
+//	    [constraint=L,OP,R] [group-constraint=L,OP,R] (R may hold commas)
 //	    [static=LABEL:PORT]... [dynamic=LABEL]...
 //	    registers the job, or changes it (the named group is added if new)
 //	client-status ALLOC-NAME[@NODE] running|complete|failed
@@ -113,6 +114,7 @@ func (sc *scenario) do(t *testing.T, pos, cmd string) string {
 			fail("node needs a name")
 		}
 		b := mockNode(args[0])
+		pool := ""
 		for _, arg := range args[1:] {
 			k, v, _ := strings.Cut(arg, "=")
 			switch {
@@ -126,6 +128,8 @@ func (sc *scenario) do(t *testing.T, pos, cmd string) string {
 				b.DC(v)
 			case k == "class":
 				b.Class(v)
+			case k == "pool":
+				pool = v
 			case k == "driver":
 				b.Driver(v, true)
 			case k == "sick-driver":
@@ -149,7 +153,9 @@ func (sc *scenario) do(t *testing.T, pos, cmd string) string {
 				fail("unknown node argument %q", arg)
 			}
 		}
-		sc.h.upsertNodes(b.Build())
+		n := b.Build()
+		n.NodePool = pool
+		sc.h.upsertNodes(n)
 	case "node-status":
 		if len(args) != 2 {
 			fail("want node-status NAME STATUS")
@@ -210,7 +216,7 @@ func (sc *scenario) job(args []string, fail func(string, ...any), atoi func(stri
 	}
 	task := tg.Tasks[0]
 	constraint := func(v string) *structs.Constraint {
-		parts := strings.Split(v, ",")
+		parts := strings.SplitN(v, ",", 3)
 		if len(parts) != 3 {
 			fail("constraint %q: want L,OP,R", v)
 		}
@@ -232,6 +238,8 @@ func (sc *scenario) job(args []string, fail func(string, ...any), atoi func(stri
 			tg.EphemeralDisk.SizeMB = atoi(v)
 		case "dcs":
 			job.Datacenters = strings.Split(v, ",")
+		case "pool":
+			job.NodePool = v
 		case "driver":
 			task.Driver = v
 		case "command":

@@ -1,6 +1,10 @@
 package scheduler
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+
+	"github.com/orch-io/orch/structs"
+)
 
 // nodeSource is the first stage of placement: the candidate nodes of one
 // evaluation — ready, eligible nodes in the job's datacenters — shuffled once
@@ -15,14 +19,14 @@ type nodeSource struct {
 }
 
 // newNodeSource lists the candidates in state for datacenters (glob patterns
-// where * matches any run of characters; none means all), with their usage
-// records in usage.
-func newNodeSource(state State, datacenters []string, r *rand.Rand, usage *planUsage) *nodeSource {
+// where * matches any run of characters; none means all) and the node pool
+// pool ("all" means any), with their usage records in usage.
+func newNodeSource(state State, datacenters []string, pool string, r *rand.Rand, usage *planUsage) *nodeSource {
 	s := &nodeSource{available: map[string]int{}}
 	all := state.Nodes("")
 	ready := all[:0] // filter in place: the slice is ours
 	for _, n := range all {
-		if !n.Ready() || !matchAnyDatacenter(datacenters, n.Datacenter) {
+		if !n.Ready() || !matchAnyDatacenter(datacenters, n.Datacenter) || !inPool(pool, n) {
 			continue
 		}
 		ready = append(ready, n)
@@ -44,6 +48,15 @@ func (s *nodeSource) nextNode() *nodeUsage {
 		s.next = 0
 	}
 	return n
+}
+
+// inPool reports whether node is in pool: pool "all" holds every node, ""
+// is "default" (a job not canonicalized).
+func inPool(pool string, node *structs.Node) bool {
+	if pool == "" {
+		pool = structs.NodePoolDefault
+	}
+	return pool == structs.NodePoolAll || node.Pool() == pool
 }
 
 func matchAnyDatacenter(patterns []string, dc string) bool {

@@ -52,7 +52,7 @@ func TestNodeSourceKeepsReadyEligibleNodesOfTheJobsDatacenters(t *testing.T) {
 	}
 	snap := store.Snapshot()
 	names := func(dcs ...string) []string {
-		s := newNodeSource(snap, dcs, rand.New(rand.NewPCG(1, 1)), newPlanUsage(snap, nil))
+		s := newNodeSource(snap, dcs, "", rand.New(rand.NewPCG(1, 1)), newPlanUsage(snap, nil))
 		var out []string
 		for range s.len() {
 			out = append(out, s.nextNode().node.Name)
@@ -69,9 +69,61 @@ func TestNodeSourceKeepsReadyEligibleNodesOfTheJobsDatacenters(t *testing.T) {
 	if got := names("eu-1", "dc2"); !slices.Equal(got, []string{"b", "c"}) {
 		t.Errorf("eu-1, dc2: %v", got)
 	}
-	s := newNodeSource(snap, []string{"*"}, rand.New(rand.NewPCG(1, 1)), newPlanUsage(snap, nil))
+	s := newNodeSource(snap, []string{"*"}, "", rand.New(rand.NewPCG(1, 1)), newPlanUsage(snap, nil))
 	if want := map[string]int{"dc1": 1, "dc2": 1, "eu-1": 1}; !equalMaps(s.available, want) {
 		t.Errorf("available %v, want %v", s.available, want)
+	}
+}
+
+func TestNodeSourceKeepsTheJobsNodePool(t *testing.T) {
+	store := state.NewStateStore()
+	gpu1 := mockNode("gpu1").Build()
+	gpu1.NodePool = "gpu"
+	gpu2 := mockNode("gpu2").Build()
+	gpu2.NodePool = "gpu"
+	def := mockNode("def").Build()
+	def.NodePool = "default"
+	for i, n := range []*structs.Node{gpu1, gpu2, def, mockNode("unset").Build()} {
+		must(t, store.UpsertNode(uint64(i+1), n))
+	}
+	snap := store.Snapshot()
+	names := func(pool string) []string {
+		s := newNodeSource(snap, nil, pool, rand.New(rand.NewPCG(1, 1)), newPlanUsage(snap, nil))
+		var out []string
+		for range s.len() {
+			out = append(out, s.nextNode().node.Name)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for pool, want := range map[string][]string{
+		"gpu":     {"gpu1", "gpu2"},
+		"default": {"def", "unset"}, // a node without a pool is in "default"
+		"all":     {"def", "gpu1", "gpu2", "unset"},
+		"none":    nil,
+	} {
+		if got := names(pool); !slices.Equal(got, want) {
+			t.Errorf("pool %q: %v, want %v", pool, got, want)
+		}
+	}
+}
+
+func TestJobsOnlyRunInTheirNodePool(t *testing.T) {
+	h := newHarness(t)
+	gpu := mockNode("gpu").Build()
+	gpu.NodePool = "gpu"
+	h.upsertNodes(gpu, mockNode("plain").Build())
+	job := mockJob().Count(3).CPU(100).Mem(100).Build()
+	job.NodePool = "gpu"
+	h.run(job)
+	if per := h.perNode(job.ID); len(per) != 1 || per["gpu"] != 3 {
+		t.Fatalf("per node %v, want 3 on gpu", per)
+	}
+	other := mockJob().ID("other").Count(3).CPU(100).Mem(100).Build()
+	other.NodePool = "default"
+	h.run(other)
+	if per := h.perNode(other.ID); len(per) != 1 || per["plain"] != 3 {
+		t.Fatalf("per node %v, want 3 on plain", per)
 	}
 }
 
@@ -82,7 +134,7 @@ func TestNodeSourceShufflesWithTheSeedAndWrapsAround(t *testing.T) {
 	}
 	snap := store.Snapshot()
 	order := func(seed uint64) []string {
-		s := newNodeSource(snap, nil, rand.New(rand.NewPCG(seed, 1)), newPlanUsage(snap, nil))
+		s := newNodeSource(snap, nil, "", rand.New(rand.NewPCG(seed, 1)), newPlanUsage(snap, nil))
 		var out []string
 		for range 2 * s.len() {
 			out = append(out, s.nextNode().id)

@@ -45,7 +45,8 @@ const (
 // node flows through it top to bottom:
 //
 //	nodeSource        the shuffled ready nodes of the job's datacenters, round-robin
-//	→ filters         driverFilter, constraintFilter: can the node run the group at all?
+//	→ feasibility     drivers, constraints (cached per computed node class),
+//	                  distinct_hosts, distinct_property: can the node run the group at all?
 //	→ binPack         does one more allocation fit? how tightly does it fill the node?
 //	→ scorers         jobAntiAffinity
 //	→ select          the best mean score among the first `limit` feasible nodes
@@ -59,12 +60,14 @@ type stack struct {
 	usage  *planUsage
 	limit  int
 	groups map[string]*groupPipeline // built on first use
-	top    []scoredNode              // reused by selectNode
+	// operands caches the regexps and versions of constraints (constraint.go).
+	operands *operandCache
+	top      []scoredNode // reused by selectNode
 }
 
 // groupPipeline holds the stages built for one group.
 type groupPipeline struct {
-	filters []filter
+	feas    *feasibility // feasible.go
 	fit     *binPack
 	scorers []scorer
 }
@@ -85,14 +88,15 @@ func newStack(jobType structs.JobType, job *structs.Job, source *nodeSource, usa
 	if jobType == structs.JobTypeService && source.len() > 1 {
 		limit = max(limit, bits.Len(uint(source.len()-1))) // ceil(log2(n))
 	}
-	return &stack{job: job, source: source, usage: usage, limit: limit, groups: map[string]*groupPipeline{}}
+	return &stack{job: job, source: source, usage: usage, limit: limit, groups: map[string]*groupPipeline{},
+		operands: newOperandCache()}
 }
 
 func (s *stack) pipeline(tg *structs.TaskGroup) *groupPipeline {
 	p := s.groups[tg.Name]
 	if p == nil {
 		p = &groupPipeline{
-			filters: []filter{newDriverFilter(tg), newConstraintFilter(s.job, tg)},
+			feas:    newFeasibility(s.job, tg, s.usage, s.operands),
 			fit:     newBinPack(tg),
 			scorers: []scorer{newJobAntiAffinity(tg)},
 		}
@@ -119,8 +123,7 @@ func (s *stack) selectNode(tg *structs.TaskGroup) (*nodeUsage, *structs.AllocMet
 		}
 		nu := s.source.nextNode()
 		m.NodesEvaluated++
-		if ok, reason := p.feasible(nu.node); !ok {
-			recordFiltered(m, reason)
+		if !p.feas.check(nu, m) {
 			continue
 		}
 		s.usage.scan(nu)
@@ -150,16 +153,6 @@ func (s *stack) selectNode(tg *structs.TaskGroup) (*nodeUsage, *structs.AllocMet
 		return nil, m
 	}
 	return top[0].nu, m
-}
-
-// feasible runs the filters in order; the first to reject names the reason.
-func (p *groupPipeline) feasible(node *structs.Node) (bool, string) {
-	for _, f := range p.filters {
-		if ok, reason := f.feasible(node); !ok {
-			return false, reason
-		}
-	}
-	return true, ""
 }
 
 // scoredNode is a feasible node with its scores; final is their mean.

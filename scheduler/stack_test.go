@@ -51,11 +51,13 @@ func stackOver(t *testing.T, job *structs.Job, nodes []*structs.Node, jobAllocs 
 	t.Helper()
 	store := state.NewStateStore()
 	for i, n := range nodes {
+		n = n.Copy()
+		n.ComputeClass()
 		must(t, store.UpsertNode(uint64(i+1), n))
 	}
 	snap := store.Snapshot()
 	usage := newPlanUsage(snap, jobAllocs)
-	src := newNodeSource(snap, job.Datacenters, rand.New(rand.NewPCG(3, 3)), usage)
+	src := newNodeSource(snap, job.Datacenters, job.NodePool, rand.New(rand.NewPCG(3, 3)), usage)
 	return newStack(job.Type, job, src, usage)
 }
 

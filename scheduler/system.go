@@ -233,7 +233,7 @@ type pendingPlacement struct {
 // it records stops at once, and placements in pending.
 func (gp *systemGroupPlan) node(nu *nodeUsage, cas []classified) {
 	a := gp.a
-	if ok, _ := gp.st.pipeline(gp.tg).feasible(nu.node); !ok {
+	if !gp.st.pipeline(gp.tg).feas.nodeFeasible(nu.node) {
 		for _, ca := range cas {
 			if !ca.alloc.TerminalStatus() {
 				a.plan.AppendStoppedAlloc(ca.alloc, allocNodeInfeasible)

@@ -347,7 +347,7 @@ func checkSystemInvariants(t *testing.T, h *harness, plans []*structs.Plan, even
 		case tg == nil || !matchAnyDatacenter(job.Datacenters, node.Datacenter):
 			t.Fatalf("%s: node %s runs an allocation of %s it should not", event, node.Name, k.group)
 		}
-		if ok, why := newConstraintFilter(job, tg).feasible(node); !ok {
+		if ok, why := newConstraintFilter(job, tg, nil, nil).feasible(node); !ok {
 			t.Fatalf("%s: node %s runs %s though %s", event, node.Name, k.group, why)
 		}
 	}
@@ -367,7 +367,7 @@ func checkSystemInvariants(t *testing.T, h *harness, plans []*structs.Plan, even
 			if ok, _ := newDriverFilter(tg).feasible(n); !ok {
 				continue
 			}
-			if ok, _ := newConstraintFilter(job, tg).feasible(n); !ok {
+			if ok, _ := newConstraintFilter(job, tg, nil, nil).feasible(n); !ok {
 				continue
 			}
 			extra := &structs.Allocation{AllocatedResources: allocatedResources(tg), DesiredStatus: structs.AllocDesiredStatusRun}

@@ -21,6 +21,24 @@ type planUsage struct {
 	// Other candidates' records live in the node source only: no map insert
 	// per candidate.
 	jobNodes map[string]*nodeUsage
+	// log lists every change to the job's allocation counts, the snapshot's
+	// first, in order, for the stages that aggregate them over nodes
+	// (distinct_property reads the entries it has not seen yet).
+	log []jobAllocChange
+}
+
+// jobAllocChange is one entry of planUsage.log: delta allocations of group of
+// the job on the node nu.
+type jobAllocChange struct {
+	nu    *nodeUsage
+	group string
+	delta int
+}
+
+// addJobAlloc changes the count of group's allocations on nu, and logs it.
+func (u *planUsage) addJobAlloc(nu *nodeUsage, group string, n int) {
+	nu.addJobAlloc(group, n)
+	u.log = append(u.log, jobAllocChange{nu, group, n})
 }
 
 // nodeUsage is one node as the plan leaves it. The pipeline's stages read it.
@@ -51,7 +69,7 @@ func newPlanUsage(state State, jobAllocs []*structs.Allocation) *planUsage {
 			nu = &nodeUsage{id: a.NodeID}
 			u.jobNodes[a.NodeID] = nu
 		}
-		nu.addJobAlloc(a.TaskGroup, 1)
+		u.addJobAlloc(nu, a.TaskGroup, 1)
 	}
 	return u
 }
@@ -116,7 +134,7 @@ func (u *planUsage) place(nu *nodeUsage, a *structs.Allocation) {
 	}
 	nu.used.Add(a.Comparable())
 	nu.addPorts(a, 1)
-	nu.addJobAlloc(a.TaskGroup, 1)
+	u.addJobAlloc(nu, a.TaskGroup, 1)
 }
 
 // stop records that the plan stops a. Stopping a terminal allocation frees
@@ -128,7 +146,7 @@ func (u *planUsage) stop(a *structs.Allocation) {
 	nu := u.jobNode(a)
 	nu.used.Subtract(a.Comparable())
 	nu.addPorts(a, -1)
-	nu.addJobAlloc(a.TaskGroup, -1)
+	u.addJobAlloc(nu, a.TaskGroup, -1)
 }
 
 // unstop takes back a stop recorded with stop.
@@ -139,5 +157,5 @@ func (u *planUsage) unstop(a *structs.Allocation) {
 	nu := u.jobNode(a)
 	nu.used.Add(a.Comparable())
 	nu.addPorts(a, 1)
-	nu.addJobAlloc(a.TaskGroup, 1)
+	u.addJobAlloc(nu, a.TaskGroup, 1)
 }

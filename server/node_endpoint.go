@@ -57,6 +57,10 @@ func (n *nodeEndpoint) Register(args *structs.NodeRegisterRequest, reply *struct
 	node.StatusDescription = ""
 	node.StatusUpdatedAt = now.Unix()
 	node.CreateIndex, node.ModifyIndex = 0, 0
+	if node.NodePool == "" {
+		node.NodePool = structs.NodePoolDefault
+	}
+	node.ComputeClass() // the scheduler caches feasibility per computed class
 	entry := &NodeRegisterEntry{Node: node}
 	if nodeChangeNeedsSystemEvals(old, node) {
 		entry.Evals = systemJobEvals(snap, node.ID, now)

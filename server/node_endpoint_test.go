@@ -19,6 +19,13 @@ func TestNodeEndpoint_RegisterHeartbeatAndSecret(t *testing.T) {
 	if stored == nil || stored.Status != structs.NodeStatusReady || stored.StatusUpdatedAt == 0 {
 		t.Fatalf("stored node = %+v, want it ready", stored)
 	}
+	// The server fills the pool and computes the class the scheduler caches by.
+	want := node.Copy()
+	want.NodePool = structs.NodePoolDefault
+	want.ComputeClass()
+	if stored.NodePool != "default" || stored.ComputedClass == "" || stored.ComputedClass != want.ComputedClass {
+		t.Errorf("stored pool %q, class %q; want pool default, class %q", stored.NodePool, stored.ComputedClass, want.ComputedClass)
+	}
 	if s.heartbeats.activeTimers() != 1 {
 		t.Errorf("%d heartbeat timers, want 1", s.heartbeats.activeTimers())
 	}

@@ -279,6 +279,10 @@ type AllocMetric struct {
 	ConstraintFiltered map[string]int // by constraint, "${attr.kernel.name} = linux"
 	NodesExhausted     int
 	DimensionExhausted map[string]int // "cpu", "memory", "disk"
+	// ClassFiltered counts the nodes rejected by the checks cached per computed
+	// class (drivers, constraints), by node class (nodes without one are not
+	// counted), as in Nomad.
+	ClassFiltered map[string]int
 	// ScoreMetaData holds the best scores seen, best first.
 	ScoreMetaData     []*NodeScoreMeta
 	CoalescedFailures int // further identical failures of the same group
@@ -301,6 +305,7 @@ func (m *AllocMetric) Copy() *AllocMetric {
 	c.NodesAvailable = maps.Clone(m.NodesAvailable)
 	c.ConstraintFiltered = maps.Clone(m.ConstraintFiltered)
 	c.DimensionExhausted = maps.Clone(m.DimensionExhausted)
+	c.ClassFiltered = maps.Clone(m.ClassFiltered)
 	c.ScoreMetaData = make([]*NodeScoreMeta, len(m.ScoreMetaData))
 	for i, s := range m.ScoreMetaData {
 		sc := *s

@@ -234,6 +234,7 @@ func jobFields(j *Job) map[string]string {
 		"Type":      string(j.Type),
 		"Priority":  strconv.Itoa(j.Priority),
 		"Stop":      strconv.FormatBool(j.Stop),
+		"NodePool":  j.NodePool,
 	}
 	addMap(f, "Meta", j.Meta)
 	return f

@@ -45,6 +45,9 @@ type Job struct {
 	Type        JobType
 	Priority    int
 	Datacenters []string // glob patterns; default ["*"]
+	// NodePool is the pool of nodes the job may run on: "default" unless set;
+	// "all" means any node.
+	NodePool    string
 	Constraints []*Constraint
 	TaskGroups  []*TaskGroup
 	Meta        map[string]string

@@ -30,7 +30,7 @@ func DefaultRestartPolicy(jobType JobType) *RestartPolicy {
 // Canonicalize fills the defaults of a job and everything in it, as Nomad does:
 //
 //   - job: Namespace "default", Region "global", Name = ID, Type "service",
-//     Priority 50, Datacenters ["*"], when empty or zero;
+//     Priority 50, Datacenters ["*"], NodePool "default", when empty or zero;
 //   - group: RestartPolicy = DefaultRestartPolicy(Type) and EphemeralDisk 300 MB
 //     when nil; network Mode "host" when empty;
 //   - task: KillTimeout 5s when zero, KillSignal "SIGINT" when empty, Resources
@@ -68,6 +68,9 @@ func (j *Job) Canonicalize() {
 	}
 	if len(j.Datacenters) == 0 {
 		j.Datacenters = []string{"*"}
+	}
+	if j.NodePool == "" {
+		j.NodePool = NodePoolDefault
 	}
 	canonicalizeConstraints(j.Constraints)
 	for _, tg := range j.TaskGroups {
@@ -119,14 +122,21 @@ func (t *Task) canonicalize() {
 }
 
 // NormalizeConstraintOperand maps the spellings Nomad accepts for the operands
-// orch supports to their canonical form: "", "=", "==", "is" → "=" and "!=",
-// "not" → "!=". ok is false for anything else (op is then returned unchanged).
+// to their canonical form: "", "=", "==", "is" → "=" and "!=", "not" → "!=";
+// every other operand Nomad documents (structs/constraint.go) is itself. ok is
+// false for anything else (op is then returned unchanged).
 func NormalizeConstraintOperand(op string) (canonical string, ok bool) {
 	switch op {
 	case "", ConstraintEqual, "==", "is":
 		return ConstraintEqual, true
 	case ConstraintNotEqual, "not":
 		return ConstraintNotEqual, true
+	case ConstraintLess, ConstraintLessEqual, ConstraintGreater, ConstraintGreaterEqual,
+		ConstraintRegex, ConstraintVersion, ConstraintSemver,
+		ConstraintSetContains, ConstraintSetContainsAll, ConstraintSetContainsAny,
+		ConstraintAttributeIsSet, ConstraintAttributeIsNot,
+		ConstraintDistinctHosts, ConstraintDistinctProperty:
+		return op, true
 	}
 	return op, false
 }

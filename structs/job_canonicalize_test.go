@@ -19,7 +19,7 @@ func TestCanonicalizeFillsNomadDefaults(t *testing.T) {
 	job.Canonicalize()
 	want := &Job{
 		ID: "web", Name: "web", Namespace: "default", Region: "global",
-		Type: JobTypeService, Priority: 50, Datacenters: []string{"*"},
+		Type: JobTypeService, Priority: 50, Datacenters: []string{"*"}, NodePool: "default",
 		TaskGroups: []*TaskGroup{{
 			Name:          "web",
 			Count:         0,
@@ -44,7 +44,7 @@ func TestCanonicalizeKeepsWhatIsSet(t *testing.T) {
 	rp := &RestartPolicy{Attempts: 0, Interval: time.Minute, Delay: 0, Mode: "delay"}
 	job := &Job{
 		ID: "j", Name: "other", Namespace: "ns", Region: "eu", Type: JobTypeBatch, Priority: 70,
-		Datacenters: []string{"dc1"},
+		Datacenters: []string{"dc1"}, NodePool: "gpu",
 		Constraints: []*Constraint{{LTarget: "${attr.kernel.name}", Operand: "==", RTarget: "linux"}},
 		TaskGroups: []*TaskGroup{{
 			Name: "g", Count: 4, RestartPolicy: rp, EphemeralDisk: &EphemeralDisk{SizeMB: 50},
@@ -57,7 +57,7 @@ func TestCanonicalizeKeepsWhatIsSet(t *testing.T) {
 		}},
 	}
 	job.Canonicalize()
-	if job.Name != "other" || job.Namespace != "ns" || job.Region != "eu" || job.Type != JobTypeBatch || job.Priority != 70 || !reflect.DeepEqual(job.Datacenters, []string{"dc1"}) {
+	if job.Name != "other" || job.Namespace != "ns" || job.Region != "eu" || job.Type != JobTypeBatch || job.Priority != 70 || !reflect.DeepEqual(job.Datacenters, []string{"dc1"}) || job.NodePool != "gpu" {
 		t.Fatalf("job fields overwritten: %+v", job)
 	}
 	tg := job.TaskGroups[0]

@@ -255,11 +255,8 @@ func (v *validator) constraints(cs []*Constraint) {
 			v.add(field, "", "must not be null")
 			continue
 		}
-		if c.LTarget == "" {
-			v.add(field+".attribute", `""`, "must not be empty")
-		}
-		if c.Operand != ConstraintEqual && c.Operand != ConstraintNotEqual {
-			v.add(field+".operator", strconv.Quote(c.Operand), fmt.Sprintf("must be %q or %q (other operators are not supported yet)", ConstraintEqual, ConstraintNotEqual))
+		for _, p := range c.problems() { // structs/constraint.go
+			v.add(field+"."+p.field, p.value, p.rule)
 		}
 	}
 }

@@ -112,11 +112,11 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		{"bad constraints at every level", func(j *Job) {
 			j.Constraints = append(j.Constraints, nil)
 			j.TaskGroups[0].Constraints[0].LTarget = ""
-			j.TaskGroups[0].Tasks[1].Constraints[0].Operand = "regexp"
+			j.TaskGroups[0].Tasks[1].Constraints[0].Operand = "~="
 		}, []string{
 			`constraint[1]: must not be null`,
 			`group "web": constraint[0].attribute = "": must not be empty`,
-			`group "web": task "sidecar": constraint[0].operator = "regexp": must be "=" or "!=" (other operators are not supported yet)`,
+			`group "web": task "sidecar": constraint[0].operator = "~=": must be one of "=", "==", "is", "!=", "not", "<", "<=", ">", ">=", "regexp", "version", "semver", "set_contains", "set_contains_all", "set_contains_any", "is_set", "is_not_set", "distinct_hosts", "distinct_property"`,
 		}},
 		{"bad ports", func(j *Job) {
 			j.TaskGroups[0].Networks = []*NetworkResource{{Mode: "bridge",

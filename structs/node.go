@@ -43,6 +43,12 @@ type Node struct {
 	StatusUpdatedAt       int64 // unix seconds, as in Nomad
 	SchedulingEligibility NodeEligibility
 
+	// NodePool is the pool the node belongs to; "" means "default" (see Pool).
+	NodePool string
+	// ComputedClass is the hash of what the scheduler's feasibility checks
+	// read (ComputeClass, node_class.go); set when the node registers.
+	ComputedClass string
+
 	CreateIndex uint64
 	ModifyIndex uint64
 }
@@ -129,6 +135,7 @@ type NodeListStub struct {
 	SchedulingEligibility NodeEligibility
 	Drivers               map[string]*DriverInfo
 	NodeResources         *NodeResources
+	NodePool              string
 	CreateIndex           uint64
 	ModifyIndex           uint64
 }
@@ -139,6 +146,6 @@ func (n *Node) Stub() *NodeListStub {
 	return &NodeListStub{
 		ID: c.ID, Name: c.Name, Datacenter: c.Datacenter, NodeClass: c.NodeClass, Address: c.HTTPAddr,
 		Status: c.Status, StatusDescription: c.StatusDescription, SchedulingEligibility: c.SchedulingEligibility,
-		Drivers: c.Drivers, NodeResources: c.NodeResources, CreateIndex: c.CreateIndex, ModifyIndex: c.ModifyIndex,
+		Drivers: c.Drivers, NodeResources: c.NodeResources, NodePool: c.Pool(), CreateIndex: c.CreateIndex, ModifyIndex: c.ModifyIndex,
 	}
 }

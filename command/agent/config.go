@@ -60,6 +60,8 @@ type ClientConfig struct {
 	MinDynamicPort int
 	MaxDynamicPort int
 	ReservedPorts  string
+	// NodePool is the pool the client's node joins; "" means "default".
+	NodePool string
 }
 
 // Default ports, as in Nomad.
@@ -128,6 +130,7 @@ type fileClient struct {
 	MinDynamicPort *int          `hcl:"min_dynamic_port,optional"`
 	MaxDynamicPort *int          `hcl:"max_dynamic_port,optional"`
 	Reserved       *fileReserved `hcl:"reserved,block"`
+	NodePool       *string       `hcl:"node_pool,optional"`
 }
 
 // fileReserved is Nomad's client { reserved { ... } } block; only
@@ -139,8 +142,8 @@ type fileReserved struct {
 // ApplyFile reads the agent configuration file at path (HCL, or JSON when the
 // name ends in .json) and sets in c what the file sets: data_dir, bind_addr,
 // datacenter, region, name, log_level, ports { http rpc serf },
-// server { enabled bootstrap_expect }, client { enabled servers min_dynamic_port
-// max_dynamic_port reserved { reserved_ports } }. Unknown attributes
+// server { enabled bootstrap_expect }, client { enabled servers node_pool
+// min_dynamic_port max_dynamic_port reserved { reserved_ports } }. Unknown attributes
 // and blocks, values of the wrong type and duplicate blocks are errors, listed
 // one per line as `file:line:col: summary; detail`. On any error c is left
 // unchanged. Values are checked by Validate, not here.
@@ -195,6 +198,9 @@ func (c *Config) ApplyFile(path string) error {
 	}
 	if cl := fc.Client; cl != nil {
 		setBool(&c.Client.Enabled, cl.Enabled)
+		if cl.NodePool != nil {
+			c.Client.NodePool = *cl.NodePool
+		}
 		if cl.Servers != nil {
 			c.Client.Servers = *cl.Servers
 		}

@@ -78,6 +78,7 @@ ports {
 server { enabled = false }
 client {
   enabled          = true
+  node_pool        = "gpu"
   servers          = ["10.0.0.1:4647", "10.0.0.2:4647"]
   min_dynamic_port = 30000
   max_dynamic_port = 31000
@@ -91,7 +92,7 @@ client {
 	want.Ports = Ports{HTTP: 8080, RPC: 5647, Serf: 8301}
 	want.Server.Enabled = false
 	want.Client = ClientConfig{Enabled: true, Servers: []string{"10.0.0.1:4647", "10.0.0.2:4647"},
-		MinDynamicPort: 30000, MaxDynamicPort: 31000, ReservedPorts: "22,8000-8100"}
+		NodePool: "gpu", MinDynamicPort: 30000, MaxDynamicPort: 31000, ReservedPorts: "22,8000-8100"}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("after %s:\n got %+v\nwant %+v", path2, c, want)
 	}

@@ -157,6 +157,7 @@ func (s *HTTPServer) registerRoutes() {
 
 		{"GET /v1/nodes", s.nodeList},
 		{"GET /v1/node/{id}", s.nodeGet},
+		{"GET /v1/node/pools", s.nodePools},
 		{"GET /v1/allocations", s.allocList},
 		{"GET /v1/allocation/{id}", s.allocGet},
 		{"GET /v1/evaluations", s.evalList},

@@ -23,6 +23,20 @@ func (s *HTTPServer) nodeList(r *http.Request) (any, error) {
 	return withMeta{body: nonNil(reply.Nodes), meta: reply.QueryMeta}, nil
 }
 
+// nodePools is GET /v1/node/pools: the pools of the registered nodes, with
+// their node counts, from Node.List.
+func (s *HTTPServer) nodePools(r *http.Request) (any, error) {
+	q, err := parseQueryOptions(r)
+	if err != nil {
+		return nil, err
+	}
+	var reply structs.NodeListResponse
+	if err := s.backend.RPC("Node.List", &structs.NodeListRequest{QueryOptions: q}, &reply); err != nil {
+		return nil, err
+	}
+	return withMeta{body: structs.NodePools(reply.Nodes), meta: reply.QueryMeta}, nil
+}
+
 // nodeGet is GET /v1/node/:id → Node.GetNode.
 func (s *HTTPServer) nodeGet(r *http.Request) (any, error) {
 	id, q, err := idAndQuery(r, "node")

@@ -1,0 +1,148 @@
+package scheduler
+
+import "github.com/orch-io/orch/structs"
+
+// feasibility decides whether a candidate node can run one group, as the
+// first stage after the node source. Its checks come in three kinds:
+//
+//   - class checks (the drivers, and the constraints whose targets do not
+//     name anything unique to a node) read only what the node's computed
+//     class hashes (structs.Node.ComputeClass): they run once per computed
+//     class and group in an evaluation, and their verdict is cached, so 5,000
+//     identical nodes cost one check. A node without a computed class is
+//     checked on its own.
+//   - node checks: constraints on ${node.unique.*}, ${attr.unique.*} or
+//     ${meta.unique.*}, run for every node.
+//   - plan checks: distinct_hosts and distinct_property, which depend on what
+//     the plan placed so far (distinct.go), run for every node and placement.
+//
+// A node the class checks reject counts in AllocMetric.ClassFiltered under
+// its node class (when it has one, as in Nomad) and, like every rejection, in
+// ConstraintFiltered under the reason.
+type feasibility struct {
+	classFilters []filter
+	nodeFilters  []filter
+	planFilters  []planFilter
+	classCache   map[string]classVerdict // by computed class
+	// last is the class and verdict of the previous lookup: on a cluster of
+	// few classes most lookups hit it, at the cost of a string comparison.
+	lastClass   string
+	lastVerdict classVerdict
+	// classChecks counts how many times the class checks ran (a test hook:
+	// once per computed class and group).
+	classChecks int
+}
+
+// planFilter is a feasibility check that depends on the plan in progress.
+type planFilter interface {
+	feasible(nu *nodeUsage) (ok bool, reason string)
+}
+
+type classVerdict struct {
+	ok     bool
+	reason string
+}
+
+// newFeasibility builds the checks of tg of job for one evaluation. usage is
+// the plan's; operands caches compiled regexps and versions across groups.
+func newFeasibility(job *structs.Job, tg *structs.TaskGroup, usage *planUsage, operands *operandCache) *feasibility {
+	unique := func(c *structs.Constraint) bool { return isUniqueTarget(c.LTarget) || isUniqueTarget(c.RTarget) }
+	f := &feasibility{
+		classFilters: []filter{
+			newDriverFilter(tg),
+			newConstraintFilter(job, tg, operands, func(c *structs.Constraint) bool { return !unique(c) }),
+		},
+		classCache: map[string]classVerdict{},
+	}
+	if nf := newConstraintFilter(job, tg, operands, unique); len(nf.constraints) > 0 {
+		f.nodeFilters = append(f.nodeFilters, nf)
+	}
+	if dh := newDistinctHosts(job, tg); dh != nil {
+		f.planFilters = append(f.planFilters, dh)
+	}
+	for _, dp := range newDistinctProperties(job, tg, usage) {
+		f.planFilters = append(f.planFilters, dp)
+	}
+	return f
+}
+
+// check reports whether the candidate nu can run the group, recording in m
+// why not.
+func (f *feasibility) check(nu *nodeUsage, m *structs.AllocMetric) bool {
+	node := nu.node
+	var v classVerdict
+	if class := node.ComputedClass; class != "" {
+		if class == f.lastClass {
+			v = f.lastVerdict
+		} else {
+			var seen bool
+			if v, seen = f.classCache[class]; !seen {
+				v = f.classCheck(node)
+				f.classCache[class] = v
+			}
+			f.lastClass, f.lastVerdict = class, v
+		}
+	} else {
+		v = f.classCheck(node)
+	}
+	if !v.ok {
+		recordFiltered(m, v.reason)
+		if node.NodeClass != "" {
+			if m.ClassFiltered == nil {
+				m.ClassFiltered = map[string]int{}
+			}
+			m.ClassFiltered[node.NodeClass]++
+		}
+		return false
+	}
+	for _, nf := range f.nodeFilters {
+		if ok, reason := nf.feasible(node); !ok {
+			recordFiltered(m, reason)
+			return false
+		}
+	}
+	for _, pf := range f.planFilters {
+		if ok, reason := pf.feasible(nu); !ok {
+			recordFiltered(m, reason)
+			return false
+		}
+	}
+	return true
+}
+
+// nodeFeasible reports whether the node itself can run the group: the class
+// and per-node checks of check, without the checks that depend on the plan
+// (distinct_hosts, distinct_property). The system scheduler asks it of nodes
+// that may already run the group, where those would count the node's own
+// allocation against it.
+func (f *feasibility) nodeFeasible(node *structs.Node) bool {
+	var v classVerdict
+	if class := node.ComputedClass; class != "" {
+		var seen bool
+		if v, seen = f.classCache[class]; !seen {
+			v = f.classCheck(node)
+			f.classCache[class] = v
+		}
+	} else {
+		v = f.classCheck(node)
+	}
+	if !v.ok {
+		return false
+	}
+	for _, nf := range f.nodeFilters {
+		if ok, _ := nf.feasible(node); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (f *feasibility) classCheck(node *structs.Node) classVerdict {
+	f.classChecks++
+	for _, cf := range f.classFilters {
+		if ok, reason := cf.feasible(node); !ok {
+			return classVerdict{false, reason}
+		}
+	}
+	return classVerdict{ok: true}
+}
