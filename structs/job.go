@@ -45,6 +45,8 @@ type Job struct {
 	Constraints []*Constraint
 	TaskGroups  []*TaskGroup
 	Meta        map[string]string
+	Affinities  []*Affinity // placement preferences; see affinity.go
+	Spreads     []*Spread   // see spread.go
 
 	// Stop is set by a deregister without purge: the job stays, its allocations stop.
 	Stop   bool
@@ -70,6 +72,8 @@ type TaskGroup struct {
 	RestartPolicy *RestartPolicy
 	EphemeralDisk *EphemeralDisk
 	Meta          map[string]string
+	Affinities    []*Affinity
+	Spreads       []*Spread
 }
 
 // Task is one process (or container) run by a driver.
@@ -81,6 +85,7 @@ type Task struct {
 	Env         map[string]string
 	Meta        map[string]string
 	Constraints []*Constraint
+	Affinities  []*Affinity
 	Resources   *Resources
 	KillTimeout time.Duration // default 5s
 	KillSignal  string        // default SIGINT, as in Nomad
@@ -157,6 +162,7 @@ func (j *Job) Copy() *Job {
 	c.Datacenters = slices.Clone(j.Datacenters)
 	c.Constraints = copyConstraints(j.Constraints)
 	c.Meta = maps.Clone(j.Meta)
+	c.Affinities, c.Spreads = copyAffinities(j.Affinities), copySpreads(j.Spreads)
 	c.TaskGroups = make([]*TaskGroup, len(j.TaskGroups))
 	for i, tg := range j.TaskGroups {
 		c.TaskGroups[i] = tg.Copy()
@@ -172,6 +178,7 @@ func (tg *TaskGroup) Copy() *TaskGroup {
 	c := *tg
 	c.Constraints = copyConstraints(tg.Constraints)
 	c.Meta = maps.Clone(tg.Meta)
+	c.Affinities, c.Spreads = copyAffinities(tg.Affinities), copySpreads(tg.Spreads)
 	if tg.RestartPolicy != nil {
 		rp := *tg.RestartPolicy
 		c.RestartPolicy = &rp
@@ -198,6 +205,7 @@ func (t *Task) Copy() *Task {
 	c.Env = maps.Clone(t.Env)
 	c.Meta = maps.Clone(t.Meta)
 	c.Constraints = copyConstraints(t.Constraints)
+	c.Affinities = copyAffinities(t.Affinities)
 	if t.Resources != nil {
 		r := *t.Resources
 		c.Resources = &r

@@ -1,0 +1,86 @@
+package structs
+
+// Spread asks the scheduler to spread a group's allocations over the values
+// of a node attribute, as Nomad's `spread` block: either evenly over the
+// values seen among feasible nodes, or by the percentages of its targets.
+// Job-level spreads apply to every group.
+type Spread struct {
+	// Attribute names the node value to spread over: "${meta.rack}",
+	// "${node.datacenter}", ...
+	Attribute string
+	// Weight (0..100) sets the spread's importance relative to the job's
+	// other spreads. Default 50 (set by jobspec).
+	Weight int8
+	// SpreadTarget lists desired shares of the allocations per value; empty
+	// means an even spread. Values not listed share what is left of 100%.
+	SpreadTarget []*SpreadTarget
+}
+
+// SpreadTarget is the share of a group's allocations wanted on nodes whose
+// spread attribute has Value.
+type SpreadTarget struct {
+	Value   string
+	Percent uint8
+}
+
+// Limits of spreads, checked by Validate.
+const (
+	MaxSpreadWeight     = 100
+	DefaultSpreadWeight = 50
+)
+
+// Affinity expresses a preference (positive weight) or an aversion (negative
+// weight) for nodes on which LTarget Operand RTarget holds, as Nomad's
+// `affinity` block. Weight is in -100..100 and never 0.
+type Affinity struct {
+	LTarget string
+	RTarget string
+	Operand string
+	Weight  int8
+}
+
+// Limits of affinities, checked by Validate.
+const (
+	MaxAffinityWeight     = 100
+	DefaultAffinityWeight = 50
+)
+
+func copySpreads(ss []*Spread) []*Spread {
+	if ss == nil {
+		return nil
+	}
+	out := make([]*Spread, len(ss))
+	for i, s := range ss {
+		if s == nil {
+			continue
+		}
+		c := *s
+		if s.SpreadTarget != nil {
+			c.SpreadTarget = make([]*SpreadTarget, len(s.SpreadTarget))
+			for j, t := range s.SpreadTarget {
+				if t == nil {
+					continue
+				}
+				tc := *t
+				c.SpreadTarget[j] = &tc
+			}
+		}
+		out[i] = &c
+	}
+	return out
+}
+
+func copyAffinities(as []*Affinity) []*Affinity {
+	if as == nil {
+		return nil
+	}
+	out := make([]*Affinity, len(as))
+	for i, a := range as {
+		if a == nil {
+			continue
+		}
+		c := *a
+		out[i] = &c
+	}
+	return out
+}
