@@ -82,11 +82,10 @@ const (
 	benchAllocMemory = 6000
 )
 
-// benchCluster builds the state of n nodes of the benchmark shape. Nodes of
-// racks r0..r24 also carry meta.rackgroup = "a".
-func benchCluster(tb testing.TB, n int) *state.StateStore {
-	tb.Helper()
-	store := state.NewStateStore()
+// benchNodes builds n nodes of the benchmark shape. Nodes of racks r0..r24
+// also carry meta.rackgroup = "a".
+func benchNodes(n int) []*structs.Node {
+	out := make([]*structs.Node, n)
 	for i := range n {
 		dc := "dc-1"
 		if i >= n/2 {
@@ -98,8 +97,17 @@ func benchCluster(tb testing.TB, n int) *state.StateStore {
 		if rack < benchEligible {
 			b.Meta("rackgroup", "a")
 		}
-		node := b.Build()
-		node.ID = fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
+		out[i] = b.Build()
+		out[i].ID = fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
+	}
+	return out
+}
+
+// benchCluster returns a state store holding benchNodes(n).
+func benchCluster(tb testing.TB, n int) *state.StateStore {
+	tb.Helper()
+	store := state.NewStateStore()
+	for i, node := range benchNodes(n) {
 		if err := store.UpsertNode(uint64(i+1), node); err != nil {
 			tb.Fatal(err)
 		}

@@ -1,6 +1,11 @@
 package scheduler
 
-import "github.com/orch-io/orch/structs"
+import (
+	"fmt"
+	"testing"
+
+	"github.com/orch-io/orch/structs"
+)
 
 // Spread adds a job-level spread over attribute with weight and targets
 // ("value", percent, "value", percent, ...).
@@ -22,4 +27,146 @@ func newSpread(attribute string, weight int8, targets ...any) *structs.Spread {
 		s.SpreadTarget = append(s.SpreadTarget, &structs.SpreadTarget{Value: targets[i].(string), Percent: uint8(targets[i+1].(int))})
 	}
 	return s
+}
+
+// perMeta counts the job's live allocations per value of the nodes' meta key.
+func (h *harness) perMeta(jobID, key string) map[string]int {
+	out := map[string]int{}
+	snap := h.store.Snapshot()
+	for _, a := range h.running(jobID) {
+		out[snap.NodeByID(a.NodeID).Meta[key]]++
+	}
+	return out
+}
+
+// checkEven fails unless counts holds exactly the values want and the
+// most and least used differ by at most 1.
+func checkEven(t *testing.T, counts map[string]int, want []string) {
+	t.Helper()
+	lo, hi := -1, -1
+	for _, v := range want {
+		c := counts[v]
+		if lo < 0 || c < lo {
+			lo = c
+		}
+		hi = max(hi, c)
+	}
+	if len(counts) != len(want) || hi-lo > 1 {
+		t.Fatalf("allocations per value %v: want each of the %d values %v within 1 of the others (min %d, max %d)",
+			counts, len(want), want, lo, hi)
+	}
+}
+
+func eligibleRacks() []string {
+	var racks []string
+	for i := range benchEligible {
+		racks = append(racks, fmt.Sprintf("r%d", i))
+	}
+	return racks
+}
+
+// The quality bar: in the /spread benchmark's shape, the allocations
+// are even across the 25 eligible racks, so that speed never comes from
+// skipping the spread. Checked at several counts and seeds, on 500 nodes
+// (10 eligible nodes per rack) and on the benchmark's own 5,000.
+func TestSpreadEvenAcrossRacksInBenchmarkShape(t *testing.T) {
+	for _, tc := range []struct{ nodes, count int }{
+		{500, 100}, {500, 37}, {500, 499}, {5000, benchCount},
+	} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			t.Run(fmt.Sprintf("%d_nodes_count_%d_seed_%d", tc.nodes, tc.count, seed), func(t *testing.T) {
+				h := newHarness(t)
+				h.seed = seed
+				h.upsertNodes(benchNodes(tc.nodes)...)
+				h.run(benchJob(structs.JobTypeService, tc.count, true))
+				if got := len(h.running("bench")); got != tc.count {
+					t.Fatalf("placed %d allocations, want %d", got, tc.count)
+				}
+				checkEven(t, h.perMeta("bench", "rack"), eligibleRacks())
+			})
+		}
+	}
+}
+
+// Without the spread, the same job is not even across racks: the test above
+// can fail.
+func TestWithoutSpreadRacksAreUneven(t *testing.T) {
+	h := newHarness(t)
+	h.upsertNodes(benchNodes(500)...)
+	h.run(benchJob(structs.JobTypeService, 100, false))
+	counts := h.perMeta("bench", "rack")
+	lo, hi := 100, 0
+	for _, r := range eligibleRacks() {
+		lo, hi = min(lo, counts[r]), max(hi, counts[r])
+	}
+	if hi-lo <= 1 {
+		t.Fatalf("racks %v are even without a spread: the spread test proves nothing", counts)
+	}
+}
+
+// Scaling up keeps the spread even: the allocations already running count.
+func TestSpreadCountsExistingAllocations(t *testing.T) {
+	h := newHarness(t)
+	h.upsertNodes(benchNodes(500)...)
+	job := benchJob(structs.JobTypeService, 30, true)
+	h.run(job)
+	checkEven(t, h.perMeta("bench", "rack"), eligibleRacks())
+	job = job.Copy()
+	job.TaskGroups[0].Count = 80
+	h.run(job)
+	if got := len(h.running("bench")); got != 80 {
+		t.Fatalf("placed %d allocations, want 80", got)
+	}
+	checkEven(t, h.perMeta("bench", "rack"), eligibleRacks())
+}
+
+// Targets: 70% on dc-1, 30% on dc-2.
+func TestSpreadTargets(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		targets []any
+		want    map[string]int
+	}{
+		{"70/30", []any{"dc-1", 70, "dc-2", 30}, map[string]int{"dc-1": 70, "dc-2": 30}},
+		{"one listed, the rest to the others", []any{"dc-2", 20}, map[string]int{"dc-1": 80, "dc-2": 20}},
+		{"group level", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.upsertNodes(benchNodes(500)...)
+			b := mockJob().ID("bench").DCs("dc-1", "dc-2").Count(100).CPU(1000).Mem(1000)
+			if tc.targets != nil {
+				b.Spread("${node.datacenter}", 50, tc.targets...)
+			} else {
+				b.GroupSpread("${node.datacenter}", 80, "dc-1", 10, "dc-2", 90)
+				tc.want = map[string]int{"dc-1": 10, "dc-2": 90}
+			}
+			h.run(b.Build())
+			got := map[string]int{}
+			for _, a := range h.running("bench") {
+				got[h.store.NodeByID(a.NodeID).Datacenter]++
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("allocations per datacenter %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// Two spreads: the primary (higher weight) orders the search, the other
+// still scores. Even over racks and over datacenters at once.
+func TestTwoSpreads(t *testing.T) {
+	h := newHarness(t)
+	h.upsertNodes(benchNodes(500)...)
+	job := benchJob(structs.JobTypeService, 50, true)
+	job.Spreads = append(job.Spreads, newSpread("${node.datacenter}", 20))
+	h.run(job)
+	checkEven(t, h.perMeta("bench", "rack"), eligibleRacks())
+	got := map[string]int{}
+	for _, a := range h.running("bench") {
+		got[h.store.NodeByID(a.NodeID).Datacenter]++
+	}
+	if d := got["dc-1"] - got["dc-2"]; d < -2 || d > 2 {
+		t.Fatalf("allocations per datacenter %v: want within 2", got)
+	}
 }

@@ -67,6 +67,8 @@ type groupPipeline struct {
 	filters []filter
 	fit     *binPack
 	scorers []scorer
+	spread  *spreadScorer // nil without spreads; also orders the search
+	pass    spreadPass    // the spread scorer's state for one placement
 }
 
 type namedScore struct {
@@ -85,7 +87,19 @@ func newStack(jobType structs.JobType, job *structs.Job, source *nodeSource, usa
 	if jobType == structs.JobTypeService && source.len() > 1 {
 		limit = max(limit, bits.Len(uint(source.len()-1))) // ceil(log2(n))
 	}
-	return &stack{job: job, source: source, usage: usage, limit: limit, groups: map[string]*groupPipeline{}}
+	s := &stack{job: job, source: source, usage: usage, limit: limit, groups: map[string]*groupPipeline{}}
+	if usage != nil {
+		usage.observe = s.observe
+	}
+	return s
+}
+
+// observe keeps the spread counts of the group's pipeline up to date with the
+// plan's placements and stops.
+func (s *stack) observe(nu *nodeUsage, group string, delta int) {
+	if p := s.groups[group]; p != nil && p.spread != nil {
+		p.spread.add(nu, s.usage, delta)
+	}
 }
 
 func (s *stack) pipeline(tg *structs.TaskGroup) *groupPipeline {
@@ -95,6 +109,9 @@ func (s *stack) pipeline(tg *structs.TaskGroup) *groupPipeline {
 			filters: []filter{newDriverFilter(tg), newConstraintFilter(s.job, tg)},
 			fit:     newBinPack(tg),
 			scorers: []scorer{newJobAntiAffinity(tg)},
+		}
+		if p.spread = newSpreadScorer(s.job, tg, s.source.nodes, s.usage); p.spread != nil {
+			p.scorers = append(p.scorers, &p.pass)
 		}
 		if 1+len(p.scorers) > maxScores {
 			panic("scheduler: more scorers than maxScores")
@@ -111,45 +128,65 @@ func (s *stack) pipeline(tg *structs.TaskGroup) *groupPipeline {
 func (s *stack) selectNode(tg *structs.TaskGroup) (*nodeUsage, *structs.AllocMetric) {
 	m := newMetric(s.source.available)
 	p := s.pipeline(tg)
-	top := s.top[:0] // best first, at most scoreMetaLimit
-	feasible, skipped := 0, 0
-	for range s.source.len() {
-		if feasible >= s.limit {
-			break
-		}
-		nu := s.source.nextNode()
-		m.NodesEvaluated++
-		if ok, reason := p.feasible(nu.node); !ok {
-			recordFiltered(m, reason)
-			continue
-		}
-		s.usage.scan(nu)
-		binScore, exhausted := p.fit.fit(nu)
-		if exhausted != "" {
-			recordExhausted(m, exhausted)
-			continue
-		}
-		sn := scoredNode{nu: nu}
-		sn.add(scoreBinPack, binScore)
-		for _, sc := range p.scorers {
-			if v, applies := sc.score(nu); applies {
-				sn.add(sc.name(), v)
+	sel := selection{stack: s, p: p, m: m, top: s.top[:0]} // top: best first, at most scoreMetaLimit
+	if p.spread != nil {
+		p.spread.prepare(&p.pass)
+		p.spread.walk(sel.visit)
+	} else {
+		for range s.source.len() {
+			if _, stop := sel.visit(s.source.nextNode()); stop {
+				break
 			}
 		}
-		sn = sn.finish()
-		if sn.final < skipScoreThreshold && skipped < maxSkip {
-			skipped++
-		} else {
-			feasible++
-		}
-		top = insertTop(top, sn)
 	}
+	top := sel.top
 	s.top = top
 	m.ScoreMetaData = scoreMetaData(top)
 	if len(top) == 0 {
 		return nil, m
 	}
 	return top[0].nu, m
+}
+
+// selection is the state of one selectNode.
+type selection struct {
+	stack             *stack
+	p                 *groupPipeline
+	m                 *structs.AllocMetric
+	top               []scoredNode
+	feasible, skipped int
+}
+
+// visit evaluates one candidate. It reports whether a filter rejected the
+// node, and whether the sample is complete (limit feasible nodes seen).
+func (sel *selection) visit(nu *nodeUsage) (infeasible, stop bool) {
+	p, m := sel.p, sel.m
+	m.NodesEvaluated++
+	if ok, reason := p.feasible(nu.node); !ok {
+		recordFiltered(m, reason)
+		return true, false
+	}
+	sel.stack.usage.scan(nu)
+	binScore, exhausted := p.fit.fit(nu)
+	if exhausted != "" {
+		recordExhausted(m, exhausted)
+		return false, false
+	}
+	sn := scoredNode{nu: nu}
+	sn.add(scoreBinPack, binScore)
+	for _, sc := range p.scorers {
+		if v, applies := sc.score(nu); applies {
+			sn.add(sc.name(), v)
+		}
+	}
+	sn = sn.finish()
+	if sn.final < skipScoreThreshold && sel.skipped < maxSkip {
+		sel.skipped++
+	} else {
+		sel.feasible++
+	}
+	sel.top = insertTop(sel.top, sn)
+	return false, sel.feasible >= sel.stack.limit
 }
 
 // feasible runs the filters in order; the first to reject names the reason.

@@ -21,12 +21,17 @@ type planUsage struct {
 	// Other candidates' records live in the node source only: no map insert
 	// per candidate.
 	jobNodes map[string]*nodeUsage
+	// observe, when set, is told of every change to the job's allocation
+	// counts (placements, stops, unstops): the spread scorer keeps its
+	// per-value counts with it.
+	observe func(nu *nodeUsage, group string, delta int)
 }
 
 // nodeUsage is one node as the plan leaves it. The pipeline's stages read it.
 type nodeUsage struct {
 	id      string
 	node    *structs.Node // nil unless the node is a candidate
+	cand    int           // 1 + the node's index among the candidates; 0 if not one
 	scanned bool          // used includes the snapshot's allocations
 	// used is what allocations use on the node: the snapshot's (once
 	// scanned) plus what the plan placed, less what it stopped.
@@ -78,6 +83,7 @@ func (u *planUsage) candidates(nodes []*structs.Node) []*nodeUsage {
 			nu.id = n.ID
 		}
 		nu.node = n
+		nu.cand = i + 1
 		out[i] = nu
 	}
 	return out
@@ -109,7 +115,7 @@ func (u *planUsage) place(nu *nodeUsage, a *structs.Allocation) {
 		panic(fmt.Sprintf("scheduler: plan usage: allocation %s placed on node %s recorded on %s", a.ID, a.NodeID, nu.id))
 	}
 	nu.used.Add(a.Comparable())
-	nu.addJobAlloc(a.TaskGroup, 1)
+	u.addJobAlloc(nu, a.TaskGroup, 1)
 }
 
 // stop records that the plan stops a. Stopping a terminal allocation frees
@@ -120,7 +126,7 @@ func (u *planUsage) stop(a *structs.Allocation) {
 	}
 	nu := u.jobNode(a)
 	nu.used.Subtract(a.Comparable())
-	nu.addJobAlloc(a.TaskGroup, -1)
+	u.addJobAlloc(nu, a.TaskGroup, -1)
 }
 
 // unstop takes back a stop recorded with stop.
@@ -130,5 +136,13 @@ func (u *planUsage) unstop(a *structs.Allocation) {
 	}
 	nu := u.jobNode(a)
 	nu.used.Add(a.Comparable())
-	nu.addJobAlloc(a.TaskGroup, 1)
+	u.addJobAlloc(nu, a.TaskGroup, 1)
+}
+
+// addJobAlloc changes nu's count of the group's allocations and tells the observer.
+func (u *planUsage) addJobAlloc(nu *nodeUsage, group string, delta int) {
+	nu.addJobAlloc(group, delta)
+	if u.observe != nil {
+		u.observe(nu, group, delta)
+	}
 }
