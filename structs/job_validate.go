@@ -150,6 +150,8 @@ func (v *validator) job(j *Job) {
 		}
 	}
 	v.constraints(j.Constraints)
+	v.affinities(j.Affinities)
+	v.spreads(j.Spreads)
 
 	if len(j.TaskGroups) == 0 {
 		v.add("group", "", "a job needs at least one group")
@@ -185,6 +187,8 @@ func (v *validator) taskGroup(tg *TaskGroup) {
 		v.add("ephemeral_disk.size", strconv.Itoa(tg.EphemeralDisk.SizeMB), fmt.Sprintf("must be >= %d (MB)", MinEphemeralDiskMB))
 	}
 	v.constraints(tg.Constraints)
+	v.affinities(tg.Affinities)
+	v.spreads(tg.Spreads)
 
 	if len(tg.Tasks) == 0 {
 		v.add("task", "", "a group needs at least one task")
@@ -247,6 +251,7 @@ func (v *validator) taskFields(t *Task) {
 		}
 	}
 	v.constraints(t.Constraints)
+	v.affinities(t.Affinities)
 }
 
 func (v *validator) constraints(cs []*Constraint) {

@@ -1,5 +1,10 @@
 package structs
 
+import (
+	"fmt"
+	"strconv"
+)
+
 // Spread asks the scheduler to spread a group's allocations over the values
 // of a node attribute, as Nomad's `spread` block: either evenly over the
 // values seen among feasible nodes, or by the percentages of its targets.
@@ -83,4 +88,63 @@ func copyAffinities(as []*Affinity) []*Affinity {
 		out[i] = &c
 	}
 	return out
+}
+
+func (v *validator) spreads(ss []*Spread) {
+	for i, s := range ss {
+		field := fmt.Sprintf("spread[%d]", i)
+		if s == nil {
+			v.add(field, "", "must not be null")
+			continue
+		}
+		if s.Attribute == "" {
+			v.add(field+".attribute", `""`, "must not be empty")
+		}
+		if s.Weight < 0 || s.Weight > MaxSpreadWeight {
+			v.add(field+".weight", strconv.Itoa(int(s.Weight)), fmt.Sprintf("must be between 0 and %d", MaxSpreadWeight))
+		}
+		seen := map[string]bool{}
+		percent := 0
+		for j, t := range s.SpreadTarget {
+			tf := fmt.Sprintf("%s.target[%d]", field, j)
+			if t == nil {
+				v.add(tf, "", "must not be null")
+				continue
+			}
+			switch {
+			case t.Value == "":
+				v.add(tf, `""`, "the target's value must not be empty")
+			case seen[t.Value]:
+				v.add(tf, strconv.Quote(t.Value), "another target of the spread has the same value")
+			}
+			seen[t.Value] = true
+			if t.Percent > 100 {
+				v.add(tf+".percent", strconv.Itoa(int(t.Percent)), "must be between 0 and 100")
+			}
+			percent += int(t.Percent)
+		}
+		if percent > 100 {
+			v.add(field+".target", "", fmt.Sprintf("the targets' percentages must sum to at most 100 (they sum to %d)", percent))
+		}
+	}
+}
+
+func (v *validator) affinities(as []*Affinity) {
+	for i, a := range as {
+		field := fmt.Sprintf("affinity[%d]", i)
+		if a == nil {
+			v.add(field, "", "must not be null")
+			continue
+		}
+		if a.LTarget == "" {
+			v.add(field+".attribute", `""`, "must not be empty")
+		}
+		if _, ok := NormalizeConstraintOperand(a.Operand); !ok {
+			v.add(field+".operator", strconv.Quote(a.Operand), "must be a supported constraint operator")
+		}
+		if a.Weight == 0 || a.Weight < -MaxAffinityWeight || a.Weight > MaxAffinityWeight {
+			v.add(field+".weight", strconv.Itoa(int(a.Weight)),
+				fmt.Sprintf("must be between -%d and %d, and not 0", MaxAffinityWeight, MaxAffinityWeight))
+		}
+	}
 }
