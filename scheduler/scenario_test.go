@@ -35,6 +35,7 @@ import (
 //	node-status NAME ready|down
 //	job [id=job] [type=batch] [group=web] [count=] [cpu=] [mem=] [disk=] [dcs=a,b]
 //	    [driver=] [command=] [constraint=L,OP,R] [group-constraint=L,OP,R] [stop] [start]
+//	    [affinity=L,OP,R,WEIGHT] (job level) [spread=ATTR,WEIGHT[,VALUE:PERCENT...]] (group level)
 //	    registers the job, or changes it (the named group is added if new)
 //	client-status ALLOC-NAME running|complete|failed
 //	eval [job=job]   processes an eval and prints the plan, the eval and the live allocations
@@ -232,6 +233,24 @@ func (sc *scenario) job(args []string, fail func(string, ...any), atoi func(stri
 			job.Constraints = append(job.Constraints, constraint(v))
 		case "group-constraint":
 			tg.Constraints = append(tg.Constraints, constraint(v))
+		case "affinity": // L,OP,R,WEIGHT
+			parts := strings.Split(v, ",")
+			if len(parts) != 4 {
+				fail("affinity %q: want L,OP,R,WEIGHT", v)
+			}
+			job.Affinities = append(job.Affinities, &structs.Affinity{
+				LTarget: parts[0], Operand: parts[1], RTarget: parts[2], Weight: int8(atoi(parts[3]))})
+		case "spread": // ATTR,WEIGHT[,VALUE:PERCENT...]
+			parts := strings.Split(v, ",")
+			if len(parts) < 2 {
+				fail("spread %q: want ATTR,WEIGHT[,VALUE:PERCENT...]", v)
+			}
+			sp := &structs.Spread{Attribute: parts[0], Weight: int8(atoi(parts[1]))}
+			for _, t := range parts[2:] {
+				val, pct, _ := strings.Cut(t, ":")
+				sp.SpreadTarget = append(sp.SpreadTarget, &structs.SpreadTarget{Value: val, Percent: uint8(atoi(pct))})
+			}
+			tg.Spreads = append(tg.Spreads, sp)
 		case "stop":
 			job.Stop = true
 		case "start":

@@ -44,12 +44,14 @@ const (
 // stack is the placement pipeline of one evaluation. For each placement a
 // node flows through it top to bottom:
 //
-//	nodeSource        the shuffled ready nodes of the job's datacenters, round-robin
+//	nodeSource        the shuffled ready nodes of the job's datacenters, round-robin;
+//	                  with spreads, spreadScorer.walk instead: best spread value first
 //	→ filters         driverFilter, constraintFilter: can the node run the group at all?
 //	→ binPack         does one more allocation fit? how tightly does it fill the node?
-//	→ scorers         jobAntiAffinity
+//	→ scorers         jobAntiAffinity, nodeAffinity, spread
 //	→ select          the best mean score among the first `limit` feasible nodes
-//	                  (penalised nodes, up to maxSkip, do not count towards limit)
+//	                  (penalised nodes, up to maxSkip, do not count towards limit;
+//	                  the limit is at least affinitySample with affinities)
 //
 // It is used by one goroutine, for one plan: the stages read the plan's usage,
 // which the caller updates after each placement.
@@ -67,6 +69,7 @@ type groupPipeline struct {
 	filters []filter
 	fit     *binPack
 	scorers []scorer
+	limit   int           // feasible nodes to sample per placement
 	spread  *spreadScorer // nil without spreads; also orders the search
 	pass    spreadPass    // the spread scorer's state for one placement
 }
@@ -108,7 +111,12 @@ func (s *stack) pipeline(tg *structs.TaskGroup) *groupPipeline {
 		p = &groupPipeline{
 			filters: []filter{newDriverFilter(tg), newConstraintFilter(s.job, tg)},
 			fit:     newBinPack(tg),
+			limit:   s.limit,
 			scorers: []scorer{newJobAntiAffinity(tg)},
+		}
+		if aff := newNodeAffinity(s.job, tg, s.source.len()); aff != nil {
+			p.scorers = append(p.scorers, aff)
+			p.limit = max(p.limit, min(affinitySample, s.source.len()))
 		}
 		if p.spread = newSpreadScorer(s.job, tg, s.source.nodes, s.usage); p.spread != nil {
 			p.scorers = append(p.scorers, &p.pass)
@@ -186,7 +194,7 @@ func (sel *selection) visit(nu *nodeUsage) (infeasible, stop bool) {
 		sel.feasible++
 	}
 	sel.top = insertTop(sel.top, sn)
-	return false, sel.feasible >= sel.stack.limit
+	return false, sel.feasible >= p.limit
 }
 
 // feasible runs the filters in order; the first to reject names the reason.
