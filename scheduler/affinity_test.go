@@ -29,9 +29,9 @@ func TestNodeAffinityScore(t *testing.T) {
 		want    float64
 		applies bool
 	}{
-		{mockNode("a").Build(), 0.8, true},                                               // dc1, amd64
-		{mockNode("b").Meta("kind", "spot").Build(), 0.6, true},                          // dc1, amd64, spot
-		{mockNode("c").DC("dc2").Attr("cpu.arch", "arm64").Build(), 0, false},            // matches none
+		{mockNode("a").Build(), 0.8, true},                                    // dc1, amd64
+		{mockNode("b").Meta("kind", "spot").Build(), 0.6, true},               // dc1, amd64, spot
+		{mockNode("c").DC("dc2").Attr("cpu.arch", "arm64").Build(), 0, false}, // matches none
 		{mockNode("d").DC("dc2").Attr("cpu.arch", "arm64").Meta("kind", "spot").Build(), -0.2, true},
 	} {
 		for range 2 { // computed, then cached
