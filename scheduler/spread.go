@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"math"
 	"slices"
 
 	"github.com/orch-io/orch/structs"
@@ -300,4 +301,19 @@ func (s *spreadScorer) walk(visit func(nu *nodeUsage) (infeasible, stop bool)) {
 			}
 		}
 	}
+}
+
+// spreadFitScore is the fit score of the spread scheduler algorithm, in
+// [0, 1]: the mirror of bin-packing's, highest on the emptiest node.
+// (10^freeCPU + 10^freeMem - 2) / 18, from the free fractions once used is
+// placed.
+func spreadFitScore(node *structs.Node, used structs.ComparableResources) float64 {
+	total := node.Comparable()
+	if total.CPU <= 0 || total.MemoryMB <= 0 {
+		return 0
+	}
+	freeCPU := 1 - float64(used.CPU)/float64(total.CPU)
+	freeMem := 1 - float64(used.MemoryMB)/float64(total.MemoryMB)
+	score := math.Exp(freeCPU*math.Ln10) + math.Exp(freeMem*math.Ln10) - 2
+	return math.Max(0, math.Min(18, score)) / binPackMaxScore
 }

@@ -170,3 +170,66 @@ func TestTwoSpreads(t *testing.T) {
 		t.Fatalf("allocations per datacenter %v: want within 2", got)
 	}
 }
+
+// The cluster's algorithm decides the fit: binpack fills nodes, spread
+// prefers the emptiest. Three one-allocation jobs (no job anti-affinity
+// between them) on two nodes, both of which every placement samples.
+func TestSchedulerAlgorithm(t *testing.T) {
+	for _, tc := range []struct {
+		algorithm structs.SchedulerAlgorithm
+		wantNodes int
+	}{
+		{structs.SchedulerAlgorithmBinpack, 1},
+		{structs.SchedulerAlgorithmSpread, 2},
+	} {
+		t.Run(string(tc.algorithm), func(t *testing.T) {
+			h := newHarness(t)
+			h.upsertNodes(mockNodes(2, "n", nil)...)
+			cfg := &structs.SchedulerConfiguration{SchedulerAlgorithm: tc.algorithm}
+			if _, err := h.store.UpsertSchedulerConfig(h.nextIndex(), cfg, false); err != nil {
+				t.Fatal(err)
+			}
+			nodes := map[string]bool{}
+			for _, id := range []string{"a", "b", "c"} {
+				h.run(mockJob().ID(id).CPU(1000).Mem(2048).Build())
+				for n := range h.perNode(id) {
+					nodes[n] = true
+				}
+			}
+			if len(nodes) != tc.wantNodes {
+				t.Fatalf("allocations on nodes %v: want them on %d nodes", nodes, tc.wantNodes)
+			}
+		})
+	}
+}
+
+func TestSpreadFitScore(t *testing.T) {
+	n := mockNode("n").CPU(1000).Mem(1000).Build()
+	empty := spreadFitScore(n, structs.ComparableResources{})
+	half := spreadFitScore(n, structs.ComparableResources{CPU: 500, MemoryMB: 500})
+	full := spreadFitScore(n, structs.ComparableResources{CPU: 1000, MemoryMB: 1000})
+	if !(empty == 1 && half > 0 && half < empty && full == 0) {
+		t.Fatalf("spread fit: empty %v, half %v, full %v: want 1 > half > 0 = full", empty, half, full)
+	}
+}
+
+// SampleSize in the scheduler configuration widens the sample, never narrows it.
+func TestSampleSizeSetting(t *testing.T) {
+	for _, tc := range []struct {
+		typ              structs.JobType
+		nodes, size, want int
+	}{
+		{structs.JobTypeBatch, 5000, 0, 2},
+		{structs.JobTypeBatch, 5000, 50, 50},
+		{structs.JobTypeService, 5000, 5, 13},
+		{structs.JobTypeService, 5000, 100, 100},
+		{structs.JobTypeService, 20, 100, 20},
+	} {
+		src := &nodeSource{nodes: make([]*nodeUsage, tc.nodes)}
+		s := newStack(tc.typ, mockJob().Build(), src, nil)
+		s.configure(&structs.SchedulerConfiguration{SampleSize: tc.size})
+		if s.limit != tc.want {
+			t.Errorf("%s on %d nodes, sample size %d: limit %d, want %d", tc.typ, tc.nodes, tc.size, s.limit, tc.want)
+		}
+	}
+}

@@ -62,6 +62,9 @@ type stack struct {
 	limit  int
 	groups map[string]*groupPipeline // built on first use
 	top    []scoredNode              // reused by selectNode
+	// spreadFit scores the resource fit with the spread algorithm (emptier
+	// nodes first) instead of bin-packing.
+	spreadFit bool
 }
 
 // groupPipeline holds the stages built for one group.
@@ -97,6 +100,15 @@ func newStack(jobType structs.JobType, job *structs.Job, source *nodeSource, usa
 	return s
 }
 
+// configure applies the cluster's scheduler configuration: the fit
+// algorithm, and a sample size that widens the default sample.
+func (s *stack) configure(cfg *structs.SchedulerConfiguration) {
+	s.spreadFit = cfg.EffectiveAlgorithm() == structs.SchedulerAlgorithmSpread
+	if cfg != nil && cfg.SampleSize > 0 {
+		s.limit = max(s.limit, min(cfg.SampleSize, s.source.len()))
+	}
+}
+
 // observe keeps the spread counts of the group's pipeline up to date with the
 // plan's placements and stops.
 func (s *stack) observe(nu *nodeUsage, group string, delta int) {
@@ -110,7 +122,7 @@ func (s *stack) pipeline(tg *structs.TaskGroup) *groupPipeline {
 	if p == nil {
 		p = &groupPipeline{
 			filters: []filter{newDriverFilter(tg), newConstraintFilter(s.job, tg)},
-			fit:     newBinPack(tg),
+			fit:     newBinPack(tg, s.spreadFit),
 			limit:   s.limit,
 			scorers: []scorer{newJobAntiAffinity(tg)},
 		}

@@ -33,6 +33,7 @@ func schema() *memdb.DBSchema {
 		TableEvals: {Name: TableEvals, Indexes: map[string]*memdb.IndexSchema{
 			"id": id("ID"), "job": by("job", "JobID"),
 		}},
+		TableSchedulerConfig: schedulerConfigTable(),
 		tableIndex: {Name: tableIndex, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 	}}
 }
