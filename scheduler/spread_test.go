@@ -216,7 +216,7 @@ func TestSpreadFitScore(t *testing.T) {
 // SampleSize in the scheduler configuration widens the sample, never narrows it.
 func TestSampleSizeSetting(t *testing.T) {
 	for _, tc := range []struct {
-		typ              structs.JobType
+		typ               structs.JobType
 		nodes, size, want int
 	}{
 		{structs.JobTypeBatch, 5000, 0, 2},

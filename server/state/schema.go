@@ -34,6 +34,6 @@ func schema() *memdb.DBSchema {
 			"id": id("ID"), "job": by("job", "JobID"),
 		}},
 		TableSchedulerConfig: schedulerConfigTable(),
-		tableIndex: {Name: tableIndex, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
+		tableIndex:           {Name: tableIndex, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 	}}
 }
