@@ -24,7 +24,7 @@ func schema() *memdb.DBSchema {
 	by := func(name, field string) *memdb.IndexSchema {
 		return &memdb.IndexSchema{Name: name, Indexer: &memdb.StringFieldIndex{Field: field}, AllowMissing: true}
 	}
-	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
+	db := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 		TableJobs:  {Name: TableJobs, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
 		TableNodes: {Name: TableNodes, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
 		TableAllocs: {Name: TableAllocs, Indexes: map[string]*memdb.IndexSchema{
@@ -33,7 +33,8 @@ func schema() *memdb.DBSchema {
 		TableEvals: {Name: TableEvals, Indexes: map[string]*memdb.IndexSchema{
 			"id": id("ID"), "job": by("job", "JobID"),
 		}},
-		TableSchedulerConfig: schedulerConfigTable(),
-		tableIndex:           {Name: tableIndex, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
+		tableIndex: {Name: tableIndex, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 	}}
+	db.Tables[TableSchedulerConfig] = schedulerConfigTable()
+	return db
 }
