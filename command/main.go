@@ -60,6 +60,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			nodeCommand(),
 			serverCommand(),
 			versionCommand(),
+			operatorCommand(),
 		},
 	}
 	prepareCommands(app.Commands)
