@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/orch-io/orch/structs"
@@ -231,5 +232,95 @@ func TestSampleSizeSetting(t *testing.T) {
 		if s.limit != tc.want {
 			t.Errorf("%s on %d nodes, sample size %d: limit %d, want %d", tc.typ, tc.nodes, tc.size, s.limit, tc.want)
 		}
+	}
+}
+
+// The spread ordering never misses a better value: on random small clusters
+// (random racks, capacities, infeasible nodes, some allocations already
+// running), the walk samples a node of the best spread value whenever one
+// can take the allocation, so the chosen node scores at least as well as the
+// worst of those (by the mean of all scores, which the choice maximises over
+// its sample). A naive scan of every candidate is the reference.
+func TestPropertySpreadOrderingMatchesFullScan(t *testing.T) {
+	for seed := range uint64(200) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, 7))
+			var nodes []*structs.Node
+			for i := range 2 + r.IntN(30) {
+				b := mockNode(fmt.Sprintf("n%d", i)).CPU(1000 * (1 + r.IntN(4))).Mem(4096)
+				if r.IntN(6) != 0 { // some nodes lack the attribute
+					b.Meta("rack", fmt.Sprintf("r%d", r.IntN(6)))
+				}
+				if r.IntN(5) == 0 {
+					b.Attr("kernel.name", "windows") // filtered by the constraint
+				}
+				nodes = append(nodes, b.Build())
+			}
+			jb := mockJob().Count(1 + r.IntN(40)).CPU(500).Mem(100).Constraint("${attr.kernel.name}", "=", "linux")
+			if r.IntN(2) == 0 {
+				jb.GroupSpread("${meta.rack}", 50)
+			} else {
+				jb.GroupSpread("${meta.rack}", 50, "r0", 30, "r1", 20)
+			}
+			job := jb.Build()
+			tg := job.TaskGroups[0]
+			// A few allocations of the group already run.
+			var existing []*structs.Allocation
+			for i := range r.IntN(4) {
+				n := nodes[r.IntN(len(nodes))]
+				existing = append(existing, &structs.Allocation{ID: fmt.Sprintf("old%d", i), NodeID: n.ID, JobID: job.ID,
+					TaskGroup: tg.Name, DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusRunning,
+					AllocatedResources: allocatedResources(tg)})
+			}
+			s := stackOver(t, job, nodes, existing)
+			for i := range tg.Count {
+				nu, _ := s.selectNode(tg)
+				p := s.groups[tg.Name]
+				// The naive scan, with the scores of this placement.
+				score := func(c *nodeUsage) (final, spread float64, ok bool) {
+					if feasible, _ := p.feasible(c.node); !feasible {
+						return 0, 0, false
+					}
+					s.usage.scan(c)
+					bin, exhausted := p.fit.fit(c)
+					if exhausted != "" {
+						return 0, 0, false
+					}
+					sn := scoredNode{nu: c}
+					sn.add(scoreBinPack, bin)
+					for _, sc := range p.scorers {
+						if v, applies := sc.score(c); applies {
+							sn.add(sc.name(), v)
+						}
+					}
+					spread, _ = p.pass.score(c)
+					return sn.finish().final, spread, true
+				}
+				bestSpread, worstOfBest, found := -2.0, 2.0, false
+				for _, c := range s.source.nodes {
+					if _, sp, ok := score(c); ok {
+						bestSpread, found = max(bestSpread, sp), true
+					}
+				}
+				for _, c := range s.source.nodes {
+					if f, sp, ok := score(c); ok && sp >= bestSpread-1e-9 {
+						worstOfBest = min(worstOfBest, f)
+					}
+				}
+				if nu == nil {
+					if found {
+						t.Fatalf("placement %d: nothing selected, but a candidate fits", i)
+					}
+					return
+				}
+				if got, _, _ := score(nu); got < worstOfBest-1e-9 {
+					t.Fatalf("placement %d: node %s scores %v; every node of the best spread value (%v) scores at least %v",
+						i, nu.node.Name, got, bestSpread, worstOfBest)
+				}
+				alloc := &structs.Allocation{ID: fmt.Sprintf("new%d", i), NodeID: nu.id, JobID: job.ID, TaskGroup: tg.Name,
+					DesiredStatus: structs.AllocDesiredStatusRun, AllocatedResources: allocatedResources(tg)}
+				s.usage.place(nu, alloc)
+			}
+		})
 	}
 }
