@@ -256,7 +256,7 @@ func TestPropertySpreadOrderingMatchesFullScan(t *testing.T) {
 				}
 				nodes = append(nodes, b.Build())
 			}
-			jb := mockJob().Count(1 + r.IntN(40)).CPU(500).Mem(100).Constraint("${attr.kernel.name}", "=", "linux")
+			jb := mockJob().Count(1+r.IntN(40)).CPU(500).Mem(100).Constraint("${attr.kernel.name}", "=", "linux")
 			if r.IntN(2) == 0 {
 				jb.GroupSpread("${meta.rack}", 50)
 			} else {
