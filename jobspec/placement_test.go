@@ -104,6 +104,15 @@ func TestParseBadAffinityAndSpread(t *testing.T) {
     task "t" { driver = "raw_exec" }
   }
 }`, `job.hcl:5:12: spread[0].target[1] = "r1": another target of the spread has the same value`},
+		{"spread weight 0", `job "j" {
+  spread {
+    attribute = "${meta.rack}"
+    weight    = 0
+  }
+  group "g" {
+    task "t" { driver = "raw_exec" }
+  }
+}`, `job.hcl:4:5: spread[0].weight = 0: must be between 1 and 100`},
 		{"spread without attribute", `job "j" {
   group "g" {
     spread { weight = 10 }

@@ -13,7 +13,7 @@ type Spread struct {
 	// Attribute names the node value to spread over: "${meta.rack}",
 	// "${node.datacenter}", ...
 	Attribute string
-	// Weight (0..100) sets the spread's importance relative to the job's
+	// Weight (1..100) sets the spread's importance relative to the group's
 	// other spreads. Default 50 (set by jobspec).
 	Weight int8
 	// SpreadTarget lists desired shares of the allocations per value; empty
@@ -100,8 +100,10 @@ func (v *validator) spreads(ss []*Spread) {
 		if s.Attribute == "" {
 			v.add(field+".attribute", `""`, "must not be empty")
 		}
-		if s.Weight < 0 || s.Weight > MaxSpreadWeight {
-			v.add(field+".weight", strconv.Itoa(int(s.Weight)), fmt.Sprintf("must be between 0 and %d", MaxSpreadWeight))
+		if s.Weight <= 0 || s.Weight > MaxSpreadWeight {
+			// As in Nomad: a spread of weight 0 would have no say, and in
+			// JSON a missing weight reads as 0, which must not pass silently.
+			v.add(field+".weight", strconv.Itoa(int(s.Weight)), fmt.Sprintf("must be between 1 and %d", MaxSpreadWeight))
 		}
 		seen := map[string]bool{}
 		percent := 0
