@@ -16,9 +16,11 @@
 //  2. place (stack.go wires the stages): for each placement, walk the shuffled
 //     ready nodes of the job's datacenters (source.go) through feasibility
 //     filters (driver.go, constraint.go), a resource fit that also scores
-//     bin-packing (binpack.go, over the plan's per-node usage in usage.go) and
-//     job anti-affinity (antiaffinity.go), and pick the best of a small
-//     sample. Every decision is explained in a structs.AllocMetric
+//     bin-packing (binpack.go, over the plan's per-node usage in usage.go; or
+//     the spread algorithm of the cluster's SchedulerConfiguration), job
+//     anti-affinity (antiaffinity.go), affinities (affinity.go) and spreads
+//     (spread.go, which also orders the search by the values it wants most),
+//     and pick the best mean score of a small sample. Every decision is explained in a structs.AllocMetric
 //     (metric.go, which also renders it for humans: FailureSummary).
 //  3. submit (generic.go): hand the plan to the Planner; if the plan applier
 //     committed only part of it, start again from the fresher state it returns.

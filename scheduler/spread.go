@@ -83,7 +83,7 @@ func newSpreadScorer(job *structs.Job, tg *structs.TaskGroup, candidates []*node
 	spreads := slices.Concat(job.Spreads, tg.Spreads)
 	var sum float64
 	for _, sp := range spreads {
-		sum += float64(sp.Weight)
+		sum += float64(max(sp.Weight, 0))
 	}
 	if len(spreads) == 0 || sum <= 0 {
 		return nil
