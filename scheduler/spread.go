@@ -37,10 +37,13 @@ const scoreSpread = "allocation-spread"
 type spreadScorer struct {
 	specs   []*spreadSpec
 	primary *spreadSpec
-	// buckets hold the candidates (not yet found infeasible) by primary value;
-	// order is the buckets' visiting order, recomputed per placement.
+	// buckets hold the candidates (not yet found infeasible) by primary value.
 	buckets []*spreadBucket
-	order   []*spreadBucket
+	// pass counts placements; a bucket visited in this one has seen == pass.
+	pass int
+	// feasible[i] is set once candidate i (by nodeUsage.cand-1) passed the
+	// filters: they depend on the node alone, so it is not checked again.
+	feasible []bool
 }
 
 // spreadSpec is one spread with its per-value counts.
@@ -74,6 +77,7 @@ type spreadBucket struct {
 	nodes  []*nodeUsage
 	cursor int
 	score  float64 // primary score of the value, for this placement
+	seen   int     // the last pass that visited the bucket
 }
 
 // newSpreadScorer builds the scorer of tg's spreads (job's first), or returns
@@ -140,7 +144,7 @@ func newSpreadScorer(job *structs.Job, tg *structs.TaskGroup, candidates []*node
 			p.live[v]++
 		}
 	}
-	s.order = make([]*spreadBucket, len(s.buckets))
+	s.feasible = make([]bool, len(candidates))
 	return s
 }
 
@@ -239,28 +243,21 @@ type spreadPass struct {
 }
 
 // prepare computes, once per placement, each spec's bounds and the buckets'
-// visiting order: best primary score first, ties in bucket order.
+// primary scores, which order walk.
 func (s *spreadScorer) prepare(pass *spreadPass) {
 	pass.s = s
 	pass.lo, pass.hi = pass.lo[:0], pass.hi[:0]
-	for _, sp := range s.specs {
+	pi := 0
+	for i, sp := range s.specs {
 		lo, hi := sp.bounds(sp == s.primary)
 		pass.lo, pass.hi = append(pass.lo, lo), append(pass.hi, hi)
+		if sp == s.primary {
+			pi = i
+		}
 	}
-	pi := slices.Index(s.specs, s.primary)
 	for _, b := range s.buckets {
 		b.score = s.primary.valueScore(b.val, pass.lo[pi], pass.hi[pi])
 	}
-	copy(s.order, s.buckets)
-	slices.SortStableFunc(s.order, func(a, b *spreadBucket) int {
-		switch {
-		case a.score > b.score:
-			return -1
-		case a.score < b.score:
-			return 1
-		}
-		return 0
-	})
 }
 
 func (p *spreadPass) name() string { return scoreSpread }
@@ -273,19 +270,34 @@ func (p *spreadPass) score(nu *nodeUsage) (float64, bool) {
 	return total, true
 }
 
-// walk visits the candidates best primary value first, each bucket from
-// where the previous placement left it, until visit asks to stop. A node
-// visit reports infeasible is dropped for the rest of the evaluation:
-// filters depend on the node alone.
-func (s *spreadScorer) walk(visit func(nu *nodeUsage) (infeasible, stop bool)) {
+// walk visits the candidates best primary value first (ties in bucket
+// order), each bucket from where the previous placement left it, until visit
+// asks to stop. The next best bucket is found by a linear scan: a placement
+// usually visits one or two buckets, so this is cheaper than sorting them.
+//
+// Filters depend on the node alone (filter.feasible sees only the node), so
+// a node visit reports infeasible is dropped for the rest of the evaluation,
+// and a node that passed them is not filtered again: visit is told so.
+func (s *spreadScorer) walk(visit func(nu *nodeUsage, knownFeasible bool) (infeasible, stop bool)) {
 	p := s.primary
-	for _, b := range s.order {
+	s.pass++
+	for {
+		var b *spreadBucket
+		for _, c := range s.buckets {
+			if c.seen != s.pass && len(c.nodes) > 0 && (b == nil || c.score > b.score) {
+				b = c
+			}
+		}
+		if b == nil {
+			return
+		}
+		b.seen = s.pass
 		for n := len(b.nodes); n > 0; n-- {
 			if b.cursor >= len(b.nodes) {
 				b.cursor = 0
 			}
 			nu := b.nodes[b.cursor]
-			infeasible, stop := visit(nu)
+			infeasible, stop := visit(nu, s.feasible[nu.cand-1])
 			if infeasible {
 				last := len(b.nodes) - 1
 				b.nodes[b.cursor] = b.nodes[last]
@@ -294,6 +306,7 @@ func (s *spreadScorer) walk(visit func(nu *nodeUsage) (infeasible, stop bool)) {
 					p.live[b.val]--
 				}
 			} else {
+				s.feasible[nu.cand-1] = true
 				b.cursor++
 			}
 			if stop {

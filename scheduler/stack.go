@@ -154,7 +154,7 @@ func (s *stack) selectNode(tg *structs.TaskGroup) (*nodeUsage, *structs.AllocMet
 		p.spread.walk(sel.visit)
 	} else {
 		for range s.source.len() {
-			if _, stop := sel.visit(s.source.nextNode()); stop {
+			if _, stop := sel.visit(s.source.nextNode(), false); stop {
 				break
 			}
 		}
@@ -177,14 +177,17 @@ type selection struct {
 	feasible, skipped int
 }
 
-// visit evaluates one candidate. It reports whether a filter rejected the
-// node, and whether the sample is complete (limit feasible nodes seen).
-func (sel *selection) visit(nu *nodeUsage) (infeasible, stop bool) {
+// visit evaluates one candidate; knownFeasible skips the filters of a node
+// that already passed them. It reports whether a filter rejected the node,
+// and whether the sample is complete (limit feasible nodes seen).
+func (sel *selection) visit(nu *nodeUsage, knownFeasible bool) (infeasible, stop bool) {
 	p, m := sel.p, sel.m
 	m.NodesEvaluated++
-	if ok, reason := p.feasible(nu.node); !ok {
-		recordFiltered(m, reason)
-		return true, false
+	if !knownFeasible {
+		if ok, reason := p.feasible(nu.node); !ok {
+			recordFiltered(m, reason)
+			return true, false
+		}
 	}
 	sel.stack.usage.scan(nu)
 	binScore, exhausted := p.fit.fit(nu)
