@@ -44,6 +44,9 @@ type spreadScorer struct {
 	// feasible[i] is set once candidate i (by nodeUsage.cand-1) passed the
 	// filters: they depend on the node alone, so it is not checked again.
 	feasible []bool
+	// pruned counts, by filter reason, the candidates dropped as infeasible
+	// so far, so that a failed placement still explains them.
+	pruned map[string]int
 }
 
 // spreadSpec is one spread with its per-value counts.
@@ -145,6 +148,7 @@ func newSpreadScorer(job *structs.Job, tg *structs.TaskGroup, candidates []*node
 		}
 	}
 	s.feasible = make([]bool, len(candidates))
+	s.pruned = map[string]int{}
 	return s
 }
 
@@ -278,7 +282,7 @@ func (p *spreadPass) score(nu *nodeUsage) (float64, bool) {
 // Filters depend on the node alone (filter.feasible sees only the node), so
 // a node visit reports infeasible is dropped for the rest of the evaluation,
 // and a node that passed them is not filtered again: visit is told so.
-func (s *spreadScorer) walk(visit func(nu *nodeUsage, knownFeasible bool) (infeasible, stop bool)) {
+func (s *spreadScorer) walk(visit func(nu *nodeUsage, knownFeasible bool) (filteredBy string, stop bool)) {
 	p := s.primary
 	s.pass++
 	for {
@@ -297,8 +301,9 @@ func (s *spreadScorer) walk(visit func(nu *nodeUsage, knownFeasible bool) (infea
 				b.cursor = 0
 			}
 			nu := b.nodes[b.cursor]
-			infeasible, stop := visit(nu, s.feasible[nu.cand-1])
-			if infeasible {
+			reason, stop := visit(nu, s.feasible[nu.cand-1])
+			if reason != "" {
+				s.pruned[reason]++
 				last := len(b.nodes) - 1
 				b.nodes[b.cursor] = b.nodes[last]
 				b.nodes = b.nodes[:last]
@@ -314,6 +319,23 @@ func (s *spreadScorer) walk(visit func(nu *nodeUsage, knownFeasible bool) (infea
 			}
 		}
 	}
+}
+
+// explainPruned adds to m, the metric of a placement that failed, the
+// candidates dropped as infeasible by earlier placements: m then counts every
+// candidate, as a failure explanation must. prunedNow are those this
+// placement dropped itself (already in m).
+func (s *spreadScorer) explainPruned(m *structs.AllocMetric, prunedNow int) {
+	total := 0
+	for reason, n := range s.pruned {
+		total += n
+		if m.ConstraintFiltered == nil {
+			m.ConstraintFiltered = map[string]int{}
+		}
+		m.ConstraintFiltered[reason] = n
+	}
+	m.NodesEvaluated += total - prunedNow
+	m.NodesFiltered = total
 }
 
 // spreadFitScore is the fit score of the spread scheduler algorithm, in

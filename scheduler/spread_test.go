@@ -324,3 +324,24 @@ func TestPropertySpreadOrderingMatchesFullScan(t *testing.T) {
 		})
 	}
 }
+
+// A spread placement that fails explains every candidate, including those
+// earlier placements found infeasible and dropped: 100 nodes of the benchmark
+// shape, 50 filtered by the rack constraint, 50 with room for 2 each.
+func TestSpreadFailureExplainsEveryNode(t *testing.T) {
+	h := newHarness(t)
+	h.upsertNodes(benchNodes(100)...)
+	h.run(benchJob(structs.JobTypeService, 120, true))
+	if got := len(h.running("bench")); got != 100 {
+		t.Fatalf("placed %d, want 100", got)
+	}
+	m := h.lastEval().FailedTGAllocs["web"]
+	if m == nil {
+		t.Fatal("no failure recorded")
+	}
+	if m.NodesEvaluated != 100 || m.NodesFiltered != 50 || m.ConstraintFiltered["${meta.rackgroup} = a"] != 50 ||
+		m.NodesExhausted != 50 || m.DimensionExhausted["cpu"] != 50 || m.CoalescedFailures != 19 {
+		t.Fatalf("failure metric: evaluated %d, filtered %d %v, exhausted %d %v, coalesced %d", m.NodesEvaluated,
+			m.NodesFiltered, m.ConstraintFiltered, m.NodesExhausted, m.DimensionExhausted, m.CoalescedFailures)
+	}
+}

@@ -152,6 +152,9 @@ func (s *stack) selectNode(tg *structs.TaskGroup) (*nodeUsage, *structs.AllocMet
 	if p.spread != nil {
 		p.spread.prepare(&p.pass)
 		p.spread.walk(sel.visit)
+		if len(sel.top) == 0 {
+			p.spread.explainPruned(m, m.NodesFiltered)
+		}
 	} else {
 		for range s.source.len() {
 			if _, stop := sel.visit(s.source.nextNode(), false); stop {
@@ -178,22 +181,23 @@ type selection struct {
 }
 
 // visit evaluates one candidate; knownFeasible skips the filters of a node
-// that already passed them. It reports whether a filter rejected the node,
-// and whether the sample is complete (limit feasible nodes seen).
-func (sel *selection) visit(nu *nodeUsage, knownFeasible bool) (infeasible, stop bool) {
+// that already passed them. It reports the reason of the filter that rejected
+// the node ("" when none did), and whether the sample is complete (limit
+// feasible nodes seen).
+func (sel *selection) visit(nu *nodeUsage, knownFeasible bool) (filteredBy string, stop bool) {
 	p, m := sel.p, sel.m
 	m.NodesEvaluated++
 	if !knownFeasible {
 		if ok, reason := p.feasible(nu.node); !ok {
 			recordFiltered(m, reason)
-			return true, false
+			return reason, false
 		}
 	}
 	sel.stack.usage.scan(nu)
 	binScore, exhausted := p.fit.fit(nu)
 	if exhausted != "" {
 		recordExhausted(m, exhausted)
-		return false, false
+		return "", false
 	}
 	sn := scoredNode{nu: nu}
 	sn.add(scoreBinPack, binScore)
@@ -209,7 +213,7 @@ func (sel *selection) visit(nu *nodeUsage, knownFeasible bool) (infeasible, stop
 		sel.feasible++
 	}
 	sel.top = insertTop(sel.top, sn)
-	return false, sel.feasible >= p.limit
+	return "", sel.feasible >= p.limit
 }
 
 // feasible runs the filters in order; the first to reject names the reason.
