@@ -114,6 +114,7 @@ Scheduler dry-run:
     ID: "web"
     Name: "web"
     Namespace: "default"
+    NodePool: "default"
 +/- Priority: "50" => "70"
 `, `  +/- Task: "server" (forces create/destroy update)
         Driver: "raw_exec"

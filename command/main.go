@@ -61,6 +61,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			nodeCommand(),
 			serverCommand(),
 			versionCommand(),
+			operatorCommand(),
 		},
 	}
 	prepareCommands(app.Commands)

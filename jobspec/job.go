@@ -22,10 +22,11 @@ var (
 			},
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "group", LabelNames: []string{"name"}}, {Type: "constraint"}, {Type: "meta"},
+				{Type: "affinity"}, {Type: "spread"},
 			},
 		},
 		unsupportedAttrs: []string{"all_at_once", "vault_token", "consul_token", "consul_namespace"},
-		unsupportedBlocks: []string{"affinity", "spread", "update", "migrate", "reschedule", "periodic",
+		unsupportedBlocks: []string{"update", "migrate", "reschedule", "periodic",
 			"parameterized", "multiregion", "vault", "consul", "ui"},
 	}
 
@@ -35,11 +36,12 @@ var (
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "task", LabelNames: []string{"name"}}, {Type: "restart"}, {Type: "ephemeral_disk"},
 				{Type: "constraint"}, {Type: "meta"}, {Type: "network"},
+				{Type: "affinity"}, {Type: "spread"},
 			},
 		},
 		unsupportedAttrs: []string{"max_client_disconnect", "stop_after_client_disconnect", "shutdown_delay",
 			"prevent_reschedule_on_lost"},
-		unsupportedBlocks: []string{"affinity", "spread", "update", "migrate", "reschedule", "service",
+		unsupportedBlocks: []string{"update", "migrate", "reschedule", "service",
 			"volume", "scaling", "consul", "vault", "disconnect"},
 	}
 
@@ -65,11 +67,12 @@ var (
 			},
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "config"}, {Type: "env"}, {Type: "meta"}, {Type: "resources"}, {Type: "constraint"},
+				{Type: "affinity"},
 			},
 		},
 		unsupportedAttrs: []string{"leader", "kind", "shutdown_delay"},
 		unsupportedBlocks: []string{"artifact", "template", "service", "vault", "consul", "lifecycle", "logs",
-			"volume_mount", "dispatch_payload", "affinity", "scaling", "csi_plugin", "identity", "restart",
+			"volume_mount", "dispatch_payload", "scaling", "csi_plugin", "identity", "restart",
 			"action", "schedule"},
 	}
 
@@ -143,6 +146,8 @@ func (d *decoder) job(b *hcl.Block) *structs.Job {
 	}
 	job.Meta = d.mapAttrOrBlock(c, "meta")
 	job.Constraints = d.constraints(c.Blocks.OfType("constraint"), loc)
+	job.Affinities = d.affinities(c.Blocks.OfType("affinity"), loc)
+	job.Spreads = d.spreads(c.Blocks.OfType("spread"), loc)
 	for _, gb := range c.Blocks.OfType("group") {
 		job.TaskGroups = append(job.TaskGroups, d.group(gb, job.Type))
 	}
@@ -179,6 +184,8 @@ func (d *decoder) group(b *hcl.Block, jobType structs.JobType) *structs.TaskGrou
 	for _, nb := range d.atMostOne(c.Blocks.OfType("network")) {
 		tg.Networks = []*structs.NetworkResource{d.network(nb, loc)}
 	}
+	tg.Affinities = d.affinities(c.Blocks.OfType("affinity"), loc)
+	tg.Spreads = d.spreads(c.Blocks.OfType("spread"), loc)
 	for _, tb := range c.Blocks.OfType("task") {
 		tg.Tasks = append(tg.Tasks, d.task(tb))
 	}
@@ -313,6 +320,7 @@ func (d *decoder) task(b *hcl.Block) *structs.Task {
 		}
 	}
 	t.Constraints = d.constraints(c.Blocks.OfType("constraint"), loc)
+	t.Affinities = d.affinities(c.Blocks.OfType("affinity"), loc)
 	return t
 }
 

@@ -8,13 +8,17 @@ const binPackMaxScore = 18.0
 // binPack is the resource stage: it rejects nodes on which the group does not
 // fit beside what runs there once the plan is applied, and scores the others
 // by how tightly the group fills them, normalised to [0, 1].
+//
+// With the spread algorithm (SchedulerConfiguration.SchedulerAlgorithm) the
+// score is reversed: the emptier the node, the higher (spreadFitScore).
 type binPack struct {
-	ask   structs.ComparableResources // what one allocation of the group uses
-	ports *portAsk                    // the host ports it needs; nil when none
+	ask    structs.ComparableResources // what one allocation of the group uses
+	ports  *portAsk                    // the host ports it needs; nil when none
+	spread bool
 }
 
-func newBinPack(tg *structs.TaskGroup) *binPack {
-	return &binPack{ask: groupAsk(tg), ports: newPortAsk(tg)}
+func newBinPack(tg *structs.TaskGroup, spread bool) *binPack {
+	return &binPack{ask: groupAsk(tg), ports: newPortAsk(tg), spread: spread}
 }
 
 // fit returns node's bin-packing score with one more allocation of the group,
@@ -29,6 +33,9 @@ func (b *binPack) fit(nu *nodeUsage) (score float64, exhausted string) {
 	}
 	if b.ports != nil && !b.ports.fit(nu) {
 		return 0, structs.DimensionPorts
+	}
+	if b.spread {
+		return spreadFitScore(nu.node, used), ""
 	}
 	return structs.ScoreFitBinPack(nu.node, used) / binPackMaxScore, ""
 }

@@ -8,7 +8,7 @@ import (
 
 func TestBinPackRejectsWhatDoesNotFitAndPrefersFullerNodes(t *testing.T) {
 	job := mockJob().CPU(1000).Mem(1024).Disk(500).Build()
-	b := newBinPack(job.TaskGroups[0])
+	b := newBinPack(job.TaskGroups[0], false)
 	if b.ask != (structs.ComparableResources{CPU: 1000, MemoryMB: 1024, DiskMB: 500}) {
 		t.Fatalf("ask %+v", b.ask)
 	}

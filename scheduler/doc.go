@@ -17,9 +17,12 @@
 //     ready nodes of the job's datacenters and node pool (source.go) through
 //     feasibility (feasible.go: drivers and constraints, driver.go and
 //     constraint.go, cached per computed node class; distinct_hosts and
-//     distinct_property over the plan, distinct.go), a resource fit that also scores
-//     bin-packing (binpack.go, over the plan's per-node usage in usage.go) and
-//     job anti-affinity (antiaffinity.go), and pick the best of a small
+//     distinct_property over the plan, distinct.go), a resource fit that also
+//     scores bin-packing (binpack.go, over the plan's per-node usage in
+//     usage.go; or the spread algorithm of the cluster's
+//     SchedulerConfiguration), job anti-affinity (antiaffinity.go), affinities
+//     (affinity.go) and spreads (spread.go, which also orders the search by
+//     the values it wants most), and pick the best mean score of a small
 //     sample. Every decision is explained in a structs.AllocMetric
 //     (metric.go, which also renders it for humans: FailureSummary).
 //  3. submit (generic.go): hand the plan to the Planner; if the plan applier

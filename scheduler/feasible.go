@@ -69,7 +69,16 @@ func newFeasibility(job *structs.Job, tg *structs.TaskGroup, usage *planUsage, o
 // check reports whether the candidate nu can run the group, recording in m
 // why not.
 func (f *feasibility) check(nu *nodeUsage, m *structs.AllocMetric) bool {
-	node := nu.node
+	if ok, _ := f.checkNode(nu.node, m); !ok {
+		return false
+	}
+	return f.checkPlan(nu, m)
+}
+
+// checkNode runs the class checks (cached per computed class) and the node
+// checks: what the node itself decides, whatever the plan does. When the node
+// is rejected it records why in m and returns the reason.
+func (f *feasibility) checkNode(node *structs.Node, m *structs.AllocMetric) (bool, string) {
 	var v classVerdict
 	if class := node.ComputedClass; class != "" {
 		if class == f.lastClass {
@@ -93,14 +102,21 @@ func (f *feasibility) check(nu *nodeUsage, m *structs.AllocMetric) bool {
 			}
 			m.ClassFiltered[node.NodeClass]++
 		}
-		return false
+		return false, v.reason
 	}
 	for _, nf := range f.nodeFilters {
 		if ok, reason := nf.feasible(node); !ok {
 			recordFiltered(m, reason)
-			return false
+			return false, reason
 		}
 	}
+	return true, ""
+}
+
+// checkPlan runs the plan checks (distinct_hosts, distinct_property): their
+// verdict on a node changes as the plan places allocations, so they run for
+// every node and placement, never cached.
+func (f *feasibility) checkPlan(nu *nodeUsage, m *structs.AllocMetric) bool {
 	for _, pf := range f.planFilters {
 		if ok, reason := pf.feasible(nu); !ok {
 			recordFiltered(m, reason)
@@ -110,31 +126,13 @@ func (f *feasibility) check(nu *nodeUsage, m *structs.AllocMetric) bool {
 	return true
 }
 
-// nodeFeasible reports whether the node itself can run the group: the class
-// and per-node checks of check, without the checks that depend on the plan
-// (distinct_hosts, distinct_property). The system scheduler asks it of nodes
-// that may already run the group, where those would count the node's own
-// allocation against it.
+// nodeFeasible reports whether the node itself can run the group: checkNode
+// without a metric. The system scheduler asks it of nodes that may already
+// run the group, where the plan checks would count the node's own allocation
+// against it.
 func (f *feasibility) nodeFeasible(node *structs.Node) bool {
-	var v classVerdict
-	if class := node.ComputedClass; class != "" {
-		var seen bool
-		if v, seen = f.classCache[class]; !seen {
-			v = f.classCheck(node)
-			f.classCache[class] = v
-		}
-	} else {
-		v = f.classCheck(node)
-	}
-	if !v.ok {
-		return false
-	}
-	for _, nf := range f.nodeFilters {
-		if ok, _ := nf.feasible(node); !ok {
-			return false
-		}
-	}
-	return true
+	ok, _ := f.checkNode(node, &structs.AllocMetric{})
+	return ok
 }
 
 func (f *feasibility) classCheck(node *structs.Node) classVerdict {

@@ -181,6 +181,7 @@ func (s *genericScheduler) computePlacements(eval *structs.Evaluation, job *stru
 	usage *planUsage, places []placement, a *attempt) {
 	source := newNodeSource(state, job.Datacenters, job.NodePool, s.cfg.Rand, usage)
 	stack := newStack(s.jobType, job, source, usage)
+	stack.configure(state.SchedulerConfig())
 	for _, p := range places {
 		group := p.TaskGroup.Name
 		if m, ok := a.failed[group]; ok {

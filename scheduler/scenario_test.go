@@ -38,6 +38,7 @@ import (
 //	    [driver=] [command=] [pool=] [stop] [start]
 //	    [constraint=L,OP,R] [group-constraint=L,OP,R] (R may hold commas)
 //	    [static=LABEL:PORT]... [dynamic=LABEL]...
+//	    [affinity=L,OP,R,WEIGHT] (job level) [spread=ATTR,WEIGHT[,VALUE:PERCENT...]] (group level)
 //	    registers the job, or changes it (the named group is added if new)
 //	client-status ALLOC-NAME[@NODE] running|complete|failed
 //	    (@NODE picks one of the same-named allocations of a system job)
@@ -248,6 +249,24 @@ func (sc *scenario) job(args []string, fail func(string, ...any), atoi func(stri
 			job.Constraints = append(job.Constraints, constraint(v))
 		case "group-constraint":
 			tg.Constraints = append(tg.Constraints, constraint(v))
+		case "affinity": // L,OP,R,WEIGHT
+			parts := strings.Split(v, ",")
+			if len(parts) != 4 {
+				fail("affinity %q: want L,OP,R,WEIGHT", v)
+			}
+			job.Affinities = append(job.Affinities, &structs.Affinity{
+				LTarget: parts[0], Operand: parts[1], RTarget: parts[2], Weight: int8(atoi(parts[3]))})
+		case "spread": // ATTR,WEIGHT[,VALUE:PERCENT...]
+			parts := strings.Split(v, ",")
+			if len(parts) < 2 {
+				fail("spread %q: want ATTR,WEIGHT[,VALUE:PERCENT...]", v)
+			}
+			sp := &structs.Spread{Attribute: parts[0], Weight: int8(atoi(parts[1]))}
+			for _, t := range parts[2:] {
+				val, pct, _ := strings.Cut(t, ":")
+				sp.SpreadTarget = append(sp.SpreadTarget, &structs.SpreadTarget{Value: val, Percent: uint8(atoi(pct))})
+			}
+			tg.Spreads = append(tg.Spreads, sp)
 		case "stop":
 			job.Stop = true
 		case "start":

@@ -24,6 +24,9 @@ type State interface {
 	AllocsByNode(nodeID string) []*structs.Allocation
 	EvalByID(id string) *structs.Evaluation
 	LatestIndex() uint64
+	// SchedulerConfig returns the cluster's scheduler configuration (the
+	// default when none was set); never nil.
+	SchedulerConfig() *structs.SchedulerConfiguration
 }
 
 // Planner is how the scheduler writes. The server's worker implements it by

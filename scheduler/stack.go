@@ -44,13 +44,15 @@ const (
 // stack is the placement pipeline of one evaluation. For each placement a
 // node flows through it top to bottom:
 //
-//	nodeSource        the shuffled ready nodes of the job's datacenters, round-robin
+//	nodeSource        the shuffled ready nodes of the job's datacenters, round-robin;
+//	                  with spreads, spreadScorer.walk instead: best spread value first
 //	→ feasibility     drivers, constraints (cached per computed node class),
 //	                  distinct_hosts, distinct_property: can the node run the group at all?
 //	→ binPack         does one more allocation fit? how tightly does it fill the node?
-//	→ scorers         jobAntiAffinity
+//	→ scorers         jobAntiAffinity, nodeAffinity, spread
 //	→ select          the best mean score among the first `limit` feasible nodes
-//	                  (penalised nodes, up to maxSkip, do not count towards limit)
+//	                  (penalised nodes, up to maxSkip, do not count towards limit;
+//	                  the limit is at least affinitySample with affinities)
 //
 // It is used by one goroutine, for one plan: the stages read the plan's usage,
 // which the caller updates after each placement.
@@ -63,6 +65,9 @@ type stack struct {
 	// operands caches the regexps and versions of constraints (constraint.go).
 	operands *operandCache
 	top      []scoredNode // reused by selectNode
+	// spreadFit scores the resource fit with the spread algorithm (emptier
+	// nodes first) instead of bin-packing.
+	spreadFit bool
 }
 
 // groupPipeline holds the stages built for one group.
@@ -70,6 +75,9 @@ type groupPipeline struct {
 	feas    *feasibility // feasible.go
 	fit     *binPack
 	scorers []scorer
+	limit   int           // feasible nodes to sample per placement
+	spread  *spreadScorer // nil without spreads; also orders the search
+	pass    spreadPass    // the spread scorer's state for one placement
 }
 
 type namedScore struct {
@@ -88,8 +96,29 @@ func newStack(jobType structs.JobType, job *structs.Job, source *nodeSource, usa
 	if jobType == structs.JobTypeService && source.len() > 1 {
 		limit = max(limit, bits.Len(uint(source.len()-1))) // ceil(log2(n))
 	}
-	return &stack{job: job, source: source, usage: usage, limit: limit, groups: map[string]*groupPipeline{},
+	s := &stack{job: job, source: source, usage: usage, limit: limit, groups: map[string]*groupPipeline{},
 		operands: newOperandCache()}
+	if usage != nil {
+		usage.observe = s.observe
+	}
+	return s
+}
+
+// configure applies the cluster's scheduler configuration: the fit
+// algorithm, and a sample size that widens the default sample.
+func (s *stack) configure(cfg *structs.SchedulerConfiguration) {
+	s.spreadFit = cfg.EffectiveAlgorithm() == structs.SchedulerAlgorithmSpread
+	if cfg != nil && cfg.SampleSize > 0 {
+		s.limit = max(s.limit, min(cfg.SampleSize, s.source.len()))
+	}
+}
+
+// observe keeps the spread counts of the group's pipeline up to date with the
+// plan's placements and stops.
+func (s *stack) observe(nu *nodeUsage, group string, delta int) {
+	if p := s.groups[group]; p != nil && p.spread != nil {
+		p.spread.add(nu, s.usage, delta)
+	}
 }
 
 func (s *stack) pipeline(tg *structs.TaskGroup) *groupPipeline {
@@ -97,8 +126,16 @@ func (s *stack) pipeline(tg *structs.TaskGroup) *groupPipeline {
 	if p == nil {
 		p = &groupPipeline{
 			feas:    newFeasibility(s.job, tg, s.usage, s.operands),
-			fit:     newBinPack(tg),
+			fit:     newBinPack(tg, s.spreadFit),
+			limit:   s.limit,
 			scorers: []scorer{newJobAntiAffinity(tg)},
+		}
+		if aff := newNodeAffinity(s.job, tg, s.source.len()); aff != nil {
+			p.scorers = append(p.scorers, aff)
+			p.limit = max(p.limit, min(affinitySample, s.source.len()))
+		}
+		if p.spread = newSpreadScorer(s.job, tg, s.source.nodes, s.usage); p.spread != nil {
+			p.scorers = append(p.scorers, &p.pass)
 		}
 		if 1+len(p.scorers) > maxScores {
 			panic("scheduler: more scorers than maxScores")
@@ -115,44 +152,77 @@ func (s *stack) pipeline(tg *structs.TaskGroup) *groupPipeline {
 func (s *stack) selectNode(tg *structs.TaskGroup) (*nodeUsage, *structs.AllocMetric) {
 	m := newMetric(s.source.available)
 	p := s.pipeline(tg)
-	top := s.top[:0] // best first, at most scoreMetaLimit
-	feasible, skipped := 0, 0
-	for range s.source.len() {
-		if feasible >= s.limit {
-			break
+	sel := selection{stack: s, p: p, m: m, top: s.top[:0]} // top: best first, at most scoreMetaLimit
+	if p.spread != nil {
+		p.spread.prepare(&p.pass)
+		p.spread.walk(sel.visit)
+		if len(sel.top) == 0 {
+			p.spread.explainPruned(m, m.NodesFiltered)
 		}
-		nu := s.source.nextNode()
-		m.NodesEvaluated++
-		if !p.feas.check(nu, m) {
-			continue
-		}
-		s.usage.scan(nu)
-		binScore, exhausted := p.fit.fit(nu)
-		if exhausted != "" {
-			recordExhausted(m, exhausted)
-			continue
-		}
-		sn := scoredNode{nu: nu}
-		sn.add(scoreBinPack, binScore)
-		for _, sc := range p.scorers {
-			if v, applies := sc.score(nu); applies {
-				sn.add(sc.name(), v)
+	} else {
+		for range s.source.len() {
+			if _, stop := sel.visit(s.source.nextNode(), false); stop {
+				break
 			}
 		}
-		sn = sn.finish()
-		if sn.final < skipScoreThreshold && skipped < maxSkip {
-			skipped++
-		} else {
-			feasible++
-		}
-		top = insertTop(top, sn)
 	}
+	top := sel.top
 	s.top = top
 	m.ScoreMetaData = scoreMetaData(top)
 	if len(top) == 0 {
 		return nil, m
 	}
 	return top[0].nu, m
+}
+
+// selection is the state of one selectNode.
+type selection struct {
+	stack             *stack
+	p                 *groupPipeline
+	m                 *structs.AllocMetric
+	top               []scoredNode
+	feasible, skipped int
+}
+
+// visit evaluates one candidate; knownFeasible skips the filters of a node
+// that already passed them. It reports the reason of the filter that rejected
+// the node ("" when none did), and whether the sample is complete (limit
+// feasible nodes seen).
+func (sel *selection) visit(nu *nodeUsage, knownFeasible bool) (filteredBy string, stop bool) {
+	p, m := sel.p, sel.m
+	m.NodesEvaluated++
+	// A node rejected by its own checks is dropped by the spread walk for the
+	// rest of the evaluation (its verdict cannot change); one rejected by the
+	// plan checks is not, and the plan checks run again on every visit.
+	if !knownFeasible {
+		if ok, reason := p.feas.checkNode(nu.node, m); !ok {
+			return reason, false
+		}
+	}
+	if !p.feas.checkPlan(nu, m) {
+		return "", false
+	}
+	sel.stack.usage.scan(nu)
+	binScore, exhausted := p.fit.fit(nu)
+	if exhausted != "" {
+		recordExhausted(m, exhausted)
+		return "", false
+	}
+	sn := scoredNode{nu: nu}
+	sn.add(scoreBinPack, binScore)
+	for _, sc := range p.scorers {
+		if v, applies := sc.score(nu); applies {
+			sn.add(sc.name(), v)
+		}
+	}
+	sn = sn.finish()
+	if sn.final < skipScoreThreshold && sel.skipped < maxSkip {
+		sel.skipped++
+	} else {
+		sel.feasible++
+	}
+	sel.top = insertTop(sel.top, sn)
+	return "", sel.feasible >= p.limit
 }
 
 // scoredNode is a feasible node with its scores; final is their mean.

@@ -25,6 +25,10 @@ type planUsage struct {
 	// first, in order, for the stages that aggregate them over nodes
 	// (distinct_property reads the entries it has not seen yet).
 	log []jobAllocChange
+	// observe, when set, is told of every change to the job's allocation
+	// counts (placements, stops, unstops): the spread scorer keeps its
+	// per-value counts with it.
+	observe func(nu *nodeUsage, group string, delta int)
 }
 
 // jobAllocChange is one entry of planUsage.log: delta allocations of group of
@@ -35,16 +39,21 @@ type jobAllocChange struct {
 	delta int
 }
 
-// addJobAlloc changes the count of group's allocations on nu, and logs it.
+// addJobAlloc changes the count of group's allocations on nu, logs it and
+// tells the observer.
 func (u *planUsage) addJobAlloc(nu *nodeUsage, group string, n int) {
 	nu.addJobAlloc(group, n)
 	u.log = append(u.log, jobAllocChange{nu, group, n})
+	if u.observe != nil {
+		u.observe(nu, group, n)
+	}
 }
 
 // nodeUsage is one node as the plan leaves it. The pipeline's stages read it.
 type nodeUsage struct {
 	id      string
 	node    *structs.Node // nil unless the node is a candidate
+	cand    int           // 1 + the node's index among the candidates; 0 if not one
 	scanned bool          // used includes the snapshot's allocations
 	// used is what allocations use on the node: the snapshot's (once
 	// scanned) plus what the plan placed, less what it stopped.
@@ -98,6 +107,7 @@ func (u *planUsage) candidates(nodes []*structs.Node) []*nodeUsage {
 			nu.id = n.ID
 		}
 		nu.node = n
+		nu.cand = i + 1
 		out[i] = nu
 	}
 	return out

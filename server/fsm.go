@@ -61,6 +61,8 @@ func (f *FSM) Apply(l *raft.Log) any {
 		err = f.applyPlanResults(l.Index, body)
 	case MsgAllocClientUpdate:
 		err = f.applyAllocClientUpdate(l.Index, body)
+	case MsgSchedulerConfig:
+		err = f.applySchedulerConfig(l.Index, body)
 	default:
 		if t&MsgIgnoreUnknownFlag != 0 {
 			f.logger.Warn("skipping raft entry of unknown type marked ignorable", "index", l.Index, "type", uint8(t))

@@ -26,6 +26,7 @@ const (
 	MsgNodeUpdateStatus  MessageType = 5 // NodeUpdateStatusEntry
 	MsgApplyPlanResults  MessageType = 6 // ApplyPlanResultsEntry
 	MsgAllocClientUpdate MessageType = 7 // AllocClientUpdateEntry
+	MsgSchedulerConfig   MessageType = 8 // SchedulerConfigEntry
 )
 
 // MsgIgnoreUnknownFlag, set on a type, lets a server that does not know the
@@ -80,6 +81,13 @@ type ApplyPlanResultsEntry struct {
 // AllocClientUpdateEntry records client-side status of allocations.
 type AllocClientUpdateEntry struct {
 	Allocs []*structs.Allocation
+}
+
+// SchedulerConfigEntry sets the scheduler configuration; with CAS only if the
+// stored one's ModifyIndex is Config.ModifyIndex.
+type SchedulerConfigEntry struct {
+	Config *structs.SchedulerConfiguration
+	CAS    bool
 }
 
 // encodeEntry builds a log entry.

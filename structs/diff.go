@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // The field-level difference between two versions of a job, in Nomad's shape,
@@ -144,7 +145,15 @@ func DiffJobsContextual(old, next *Job) (*JobDiff, error) {
 	}
 	d.Fields = diffFields(jobFields(old), jobFields(next))
 	d.Objects = appendObject(d.Objects, diffStringSet("Datacenters", oldDCs, newDCs))
-	d.Objects = append(d.Objects, diffConstraints(oldCons, newCons)...)
+	var oldAff, newAff []*Affinity
+	var oldSpr, newSpr []*Spread
+	if old != nil {
+		oldAff, oldSpr = old.Affinities, old.Spreads
+	}
+	if next != nil {
+		newAff, newSpr = next.Affinities, next.Spreads
+	}
+	d.Objects = append(d.Objects, diffPlacement(oldCons, newCons, oldAff, newAff, oldSpr, newSpr)...)
 	sortObjects(d.Objects)
 
 	oldByName := groupsByName(oldGroups)
@@ -167,18 +176,20 @@ func diffGroup(old, next *TaskGroup) *TaskGroupDiff {
 	var oldRP, newRP *RestartPolicy
 	var oldDisk, newDisk *EphemeralDisk
 	var oldNets, newNets []*NetworkResource
+	var oldAff, newAff []*Affinity
+	var oldSpr, newSpr []*Spread
 	if old != nil {
 		d.Name = old.Name
 		oldTasks, oldCons, oldRP, oldDisk = old.Tasks, old.Constraints, old.RestartPolicy, old.EphemeralDisk
-		oldNets = old.Networks
+		oldNets, oldAff, oldSpr = old.Networks, old.Affinities, old.Spreads
 	}
 	if next != nil {
 		d.Name = next.Name
 		newTasks, newCons, newRP, newDisk = next.Tasks, next.Constraints, next.RestartPolicy, next.EphemeralDisk
-		newNets = next.Networks
+		newNets, newAff, newSpr = next.Networks, next.Affinities, next.Spreads
 	}
 	d.Fields = diffFields(groupFields(old), groupFields(next))
-	d.Objects = diffConstraints(oldCons, newCons)
+	d.Objects = diffPlacement(oldCons, newCons, oldAff, newAff, oldSpr, newSpr)
 	d.Objects = appendObject(d.Objects, diffObject("RestartPolicy", restartPolicyFields(oldRP), restartPolicyFields(newRP)))
 	d.Objects = appendObject(d.Objects, diffObject("EphemeralDisk", ephemeralDiskFields(oldDisk), ephemeralDiskFields(newDisk)))
 	d.Objects = appendObject(d.Objects, diffObject("Network", networkFields(oldNets), networkFields(newNets)))
@@ -202,16 +213,17 @@ func diffTask(old, next *Task) *TaskDiff {
 	var oldCons, newCons []*Constraint
 	var oldRes, newRes *Resources
 	var oldConfig, newConfig map[string]any
+	var oldAff, newAff []*Affinity
 	if old != nil {
 		d.Name = old.Name
-		oldCons, oldRes, oldConfig = old.Constraints, old.Resources, old.Config
+		oldCons, oldRes, oldConfig, oldAff = old.Constraints, old.Resources, old.Config, old.Affinities
 	}
 	if next != nil {
 		d.Name = next.Name
-		newCons, newRes, newConfig = next.Constraints, next.Resources, next.Config
+		newCons, newRes, newConfig, newAff = next.Constraints, next.Resources, next.Config, next.Affinities
 	}
 	d.Fields = diffFields(taskFields(old), taskFields(next))
-	d.Objects = diffConstraints(oldCons, newCons)
+	d.Objects = diffPlacement(oldCons, newCons, oldAff, newAff, nil, nil)
 	d.Objects = appendObject(d.Objects, diffObject("Config", configFields(oldConfig), configFields(newConfig)))
 	d.Objects = appendObject(d.Objects, diffObject("Resources", resourcesFields(oldRes), resourcesFields(newRes)))
 	sortObjects(d.Objects)
@@ -441,33 +453,73 @@ func diffStringSet(name string, old, next []string) *ObjectDiff {
 	return &ObjectDiff{Type: diffType(len(old) == 0, len(next) == 0, anyChange(fields, nil)), Name: name, Fields: fields}
 }
 
-// diffConstraints compares two lists of constraints as sets: each one only
-// in old is Deleted, each one only in next is Added, each one in both is
-// listed unchanged.
+// diffConstraints compares two lists of constraints as sets.
 func diffConstraints(old, next []*Constraint) []*ObjectDiff {
-	key := func(c *Constraint) string { return c.LTarget + "\x00" + c.Operand + "\x00" + c.RTarget }
+	return diffObjectSet("Constraint", old, next, constraintFields)
+}
+
+// diffPlacement compares the constraints, affinities and spreads of two
+// versions of a job, group or task, each list as a set.
+func diffPlacement(oldCons, newCons []*Constraint, oldAff, newAff []*Affinity, oldSpr, newSpr []*Spread) []*ObjectDiff {
+	out := diffConstraints(oldCons, newCons)
+	out = append(out, diffObjectSet("Affinity", oldAff, newAff, affinityFields)...)
+	return append(out, diffObjectSet("Spread", oldSpr, newSpr, spreadFields)...)
+}
+
+// diffObjectSet compares two lists as sets of objects named name, each
+// flattened by fields: each one only in old is Deleted, each one only in next
+// is Added, each one in both is listed unchanged.
+func diffObjectSet[T any](name string, old, next []T, fields func(T) map[string]string) []*ObjectDiff {
+	key := func(f map[string]string) string {
+		var b strings.Builder
+		for _, k := range slices.Sorted(maps.Keys(f)) {
+			b.WriteString(k + "\x00" + f[k] + "\x00")
+		}
+		return b.String()
+	}
 	oldKeys := map[string]bool{}
-	for _, c := range old {
-		oldKeys[key(c)] = true
+	for _, o := range old {
+		oldKeys[key(fields(o))] = true
 	}
 	newKeys := map[string]bool{}
-	for _, c := range next {
-		newKeys[key(c)] = true
+	for _, o := range next {
+		newKeys[key(fields(o))] = true
 	}
 	var out []*ObjectDiff
-	for _, c := range old {
-		if !newKeys[key(c)] {
-			out = appendObject(out, diffObject("Constraint", constraintFields(c), nil))
+	for _, o := range old {
+		if f := fields(o); !newKeys[key(f)] {
+			out = appendObject(out, diffObject(name, f, nil))
 		}
 	}
-	for _, c := range next {
-		if oldKeys[key(c)] {
-			out = appendObject(out, diffObject("Constraint", constraintFields(c), constraintFields(c)))
+	for _, o := range next {
+		f := fields(o)
+		if oldKeys[key(f)] {
+			out = appendObject(out, diffObject(name, f, f))
 		} else {
-			out = appendObject(out, diffObject("Constraint", nil, constraintFields(c)))
+			out = appendObject(out, diffObject(name, nil, f))
 		}
 	}
 	return out
+}
+
+func affinityFields(a *Affinity) map[string]string {
+	return map[string]string{
+		"LTarget": a.LTarget,
+		"RTarget": a.RTarget,
+		"Operand": a.Operand,
+		"Weight":  strconv.Itoa(int(a.Weight)),
+	}
+}
+
+func spreadFields(sp *Spread) map[string]string {
+	f := map[string]string{
+		"Attribute": sp.Attribute,
+		"Weight":    strconv.Itoa(int(sp.Weight)),
+	}
+	for _, t := range sp.SpreadTarget {
+		f["Target["+t.Value+"]"] = strconv.Itoa(int(t.Percent))
+	}
+	return f
 }
 
 // anyChange reports whether any of fields or objects changed.

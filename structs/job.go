@@ -51,6 +51,8 @@ type Job struct {
 	Constraints []*Constraint
 	TaskGroups  []*TaskGroup
 	Meta        map[string]string
+	Affinities  []*Affinity // placement preferences; see affinity.go
+	Spreads     []*Spread   // see spread.go
 
 	// Stop is set by a deregister without purge: the job stays, its allocations stop.
 	Stop   bool
@@ -78,7 +80,9 @@ type TaskGroup struct {
 	Meta          map[string]string
 	// Networks holds the group's network block (at most one): the host ports
 	// its allocations need. See network.go.
-	Networks []*NetworkResource
+	Networks   []*NetworkResource
+	Affinities []*Affinity
+	Spreads    []*Spread
 }
 
 // Task is one process (or container) run by a driver.
@@ -90,6 +94,7 @@ type Task struct {
 	Env         map[string]string
 	Meta        map[string]string
 	Constraints []*Constraint
+	Affinities  []*Affinity
 	Resources   *Resources
 	KillTimeout time.Duration // default 5s
 	KillSignal  string        // default SIGINT, as in Nomad
@@ -166,6 +171,7 @@ func (j *Job) Copy() *Job {
 	c.Datacenters = slices.Clone(j.Datacenters)
 	c.Constraints = copyConstraints(j.Constraints)
 	c.Meta = maps.Clone(j.Meta)
+	c.Affinities, c.Spreads = copyAffinities(j.Affinities), copySpreads(j.Spreads)
 	c.TaskGroups = make([]*TaskGroup, len(j.TaskGroups))
 	for i, tg := range j.TaskGroups {
 		c.TaskGroups[i] = tg.Copy()
@@ -181,6 +187,7 @@ func (tg *TaskGroup) Copy() *TaskGroup {
 	c := *tg
 	c.Constraints = copyConstraints(tg.Constraints)
 	c.Meta = maps.Clone(tg.Meta)
+	c.Affinities, c.Spreads = copyAffinities(tg.Affinities), copySpreads(tg.Spreads)
 	if tg.RestartPolicy != nil {
 		rp := *tg.RestartPolicy
 		c.RestartPolicy = &rp
@@ -208,6 +215,7 @@ func (t *Task) Copy() *Task {
 	c.Env = maps.Clone(t.Env)
 	c.Meta = maps.Clone(t.Meta)
 	c.Constraints = copyConstraints(t.Constraints)
+	c.Affinities = copyAffinities(t.Affinities)
 	if t.Resources != nil {
 		r := *t.Resources
 		c.Resources = &r

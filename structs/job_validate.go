@@ -148,6 +148,8 @@ func (v *validator) job(j *Job) {
 		}
 	}
 	v.constraints(j.Constraints)
+	v.affinities(j.Affinities)
+	v.spreads(j.Spreads)
 
 	if len(j.TaskGroups) == 0 {
 		v.add("group", "", "a job needs at least one group")
@@ -184,6 +186,8 @@ func (v *validator) taskGroup(tg *TaskGroup) {
 	}
 	v.constraints(tg.Constraints)
 	v.networks(tg.Networks)
+	v.affinities(tg.Affinities)
+	v.spreads(tg.Spreads)
 
 	if len(tg.Tasks) == 0 {
 		v.add("task", "", "a group needs at least one task")
@@ -246,6 +250,7 @@ func (v *validator) taskFields(t *Task) {
 		}
 	}
 	v.constraints(t.Constraints)
+	v.affinities(t.Affinities)
 }
 
 func (v *validator) constraints(cs []*Constraint) {

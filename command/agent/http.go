@@ -166,6 +166,10 @@ func (s *HTTPServer) registerRoutes() {
 		{"GET /v1/status/leader", s.statusLeader},
 		{"GET /v1/agent/members", s.agentMembers},
 		{"GET /v1/agent/health", s.agentHealth},
+
+		{"GET /v1/operator/scheduler/configuration", s.schedulerConfigGet},
+		{"PUT /v1/operator/scheduler/configuration", s.schedulerConfigPut},
+		{"POST /v1/operator/scheduler/configuration", s.schedulerConfigPut},
 	}
 	for _, r := range routes {
 		s.mux.Handle(r.pattern, s.wrap(r.handler))

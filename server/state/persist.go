@@ -22,6 +22,7 @@ const (
 	recordNode
 	recordAlloc
 	recordEval
+	recordSchedulerConfig // appended: see scheduler_config.go
 )
 
 // Persist writes every object of the snapshot to w (the Raft FSM snapshot).
@@ -33,7 +34,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		}
 		return enc.Encode(v)
 	}
-	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals} {
+	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableSchedulerConfig} {
 		if err := put(recordIndex, &indexEntry{Key: t, Value: s.Index(t)}); err != nil {
 			return fmt.Errorf("state: persisting index of %s: %w", t, err)
 		}
@@ -57,6 +58,9 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		if err := put(recordEval, e); err != nil {
 			return fmt.Errorf("state: persisting eval %s: %w", e.ID, err)
 		}
+	}
+	if err := s.persistSchedulerConfig(put); err != nil {
+		return err
 	}
 	return nil
 }
@@ -91,6 +95,8 @@ func (s *StateStore) Restore(r io.Reader) error {
 			table, obj = TableAllocs, &structs.Allocation{}
 		case recordEval:
 			table, obj = TableEvals, &structs.Evaluation{}
+		case recordSchedulerConfig:
+			table, obj = TableSchedulerConfig, &structs.SchedulerConfiguration{}
 		default:
 			return fmt.Errorf("state: restoring record %d: unknown kind %d", n, kind)
 		}

@@ -24,7 +24,7 @@ func schema() *memdb.DBSchema {
 	by := func(name, field string) *memdb.IndexSchema {
 		return &memdb.IndexSchema{Name: name, Indexer: &memdb.StringFieldIndex{Field: field}, AllowMissing: true}
 	}
-	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
+	db := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 		TableJobs:  {Name: TableJobs, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
 		TableNodes: {Name: TableNodes, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
 		TableAllocs: {Name: TableAllocs, Indexes: map[string]*memdb.IndexSchema{
@@ -35,4 +35,6 @@ func schema() *memdb.DBSchema {
 		}},
 		tableIndex: {Name: tableIndex, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 	}}
+	db.Tables[TableSchedulerConfig] = schedulerConfigTable()
+	return db
 }
