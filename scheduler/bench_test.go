@@ -3,6 +3,7 @@ package scheduler
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/orch-io/orch/server/state"
@@ -83,8 +84,8 @@ const (
 	benchAllocMemory = 6000
 )
 
-// benchNodes builds n nodes of the benchmark shape. Nodes of racks r0..r24
-// also carry meta.rackgroup = "a".
+// benchNodes builds n nodes of the benchmark shape, with their computed
+// class as the server gives it on registration.
 func benchNodes(n int) []*structs.Node {
 	out := make([]*structs.Node, n)
 	for i := range n {
@@ -95,11 +96,9 @@ func benchNodes(n int) []*structs.Node {
 		rack := i % benchRacks
 		b := mockNode(fmt.Sprintf("node-%05d", i)).DC(dc).CPU(14_000).Mem(32_000).Disk(100_000).
 			Meta("rack", fmt.Sprintf("r%d", rack))
-		if rack < benchEligible {
-			b.Meta("rackgroup", "a")
-		}
 		out[i] = b.Build()
 		out[i].ID = fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
+		out[i].ComputeClass()
 	}
 	return out
 }
@@ -120,9 +119,7 @@ func benchCluster(tb testing.TB, n int) *state.StateStore {
 // 6,000 MB on racks r0..r24, spread over ${meta.rack} when spread is set.
 func benchJob(jobType structs.JobType, count int, spread bool) *structs.Job {
 	b := mockJob().ID("bench").DCs("dc-1", "dc-2").Count(count).CPU(benchAllocCPU).Mem(benchAllocMemory).
-		// TODO: switch to `${meta.rack} set_contains_any r0,...,r24` once the
-		// feas branch (every constraint operator) lands; the node set is the same.
-		Constraint("${meta.rackgroup}", "=", "a")
+		Constraint("${meta.rack}", structs.ConstraintSetContainsAny, strings.Join(eligibleRacks(), ","))
 	if jobType == structs.JobTypeBatch {
 		b.Batch()
 	}

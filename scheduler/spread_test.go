@@ -339,7 +339,7 @@ func TestSpreadFailureExplainsEveryNode(t *testing.T) {
 	if m == nil {
 		t.Fatal("no failure recorded")
 	}
-	if m.NodesEvaluated != 100 || m.NodesFiltered != 50 || m.ConstraintFiltered["${meta.rackgroup} = a"] != 50 ||
+	if m.NodesEvaluated != 100 || m.NodesFiltered != 50 || m.ConstraintFiltered[constraintKey(benchJob(structs.JobTypeService, 1, true).Constraints[0])] != 50 ||
 		m.NodesExhausted != 50 || m.DimensionExhausted["cpu"] != 50 || m.CoalescedFailures != 19 {
 		t.Fatalf("failure metric: evaluated %d, filtered %d %v, exhausted %d %v, coalesced %d", m.NodesEvaluated,
 			m.NodesFiltered, m.ConstraintFiltered, m.NodesExhausted, m.DimensionExhausted, m.CoalescedFailures)
