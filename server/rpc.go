@@ -28,11 +28,12 @@ const firstByteTimeout = 10 * time.Second
 func (s *Server) registerEndpoints() error {
 	s.rpcServer = rpc.NewServer()
 	for name, rcvr := range map[string]any{
-		"Job":    &jobEndpoint{srv: s},
-		"Node":   &nodeEndpoint{srv: s},
-		"Alloc":  &allocEndpoint{srv: s},
-		"Eval":   &evalEndpoint{srv: s},
-		"Status": &statusEndpoint{srv: s},
+		"Job":      &jobEndpoint{srv: s},
+		"Node":     &nodeEndpoint{srv: s},
+		"Alloc":    &allocEndpoint{srv: s},
+		"Eval":     &evalEndpoint{srv: s},
+		"Status":   &statusEndpoint{srv: s},
+		"Operator": &operatorEndpoint{srv: s},
 	} {
 		if err := s.rpcServer.RegisterName(name, rcvr); err != nil {
 			return fmt.Errorf("server: registering RPC endpoint %s: %w", name, err)
