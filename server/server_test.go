@@ -100,6 +100,7 @@ func TestServer_RestartFromRaftSnapshot(t *testing.T) {
 func TestServer_NoBootstrapWithoutBootstrapExpect(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.BootstrapExpect = 0
+	cfg.LeaderWaitTimeout = 100 * time.Millisecond // no leader will come
 	s, err := NewServer(cfg)
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
