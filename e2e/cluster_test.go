@@ -137,23 +137,41 @@ func TestCluster(t *testing.T) {
 	checkJobs(t, rest[1], acked)
 	t.Logf("restarted: leader %s, %d jobs back", leader.name, len(acked))
 
-	// A client agent given one server's RPC address runs a job.
-	client := startAgent(t, t.TempDir(), freePorts(t), "-client", "-servers", anyFollower(rest, leader).rpcAddr(), "-node", "e2e-cluster-client")
-	_ = client
-	c = apiClient(t, rest[0])
-	job := apitest.Job("cluster-sleep")
+	// A client agent given one server's RPC address runs a job; when that
+	// server goes away, the client carries on with the other one, which it
+	// learned from the servers' replies.
+	clientServer := anyFollower(rest, leader)
+	startAgent(t, t.TempDir(), freePorts(t), "-client", "-servers", clientServer.rpcAddr(), "-node", "e2e-cluster-client")
+	runOnClient(t, rest, "cluster-sleep")
+
+	clientServer.proc.stop()
+	clientServer.proc = nil
+	other := anyFollower(rest, clientServer)
+	waitForCluster(t, []*clusterServer{other}, 1)
+	runOnClient(t, []*clusterServer{other}, "after-failover")
+}
+
+// runOnClient registers a sleep job through the first running server and
+// waits until its allocation runs.
+func runOnClient(t *testing.T, servers []*clusterServer, id string) {
+	t.Helper()
+	s := anyFollower(servers, nil)
+	job := apitest.Job(id)
 	job.Datacenters = []string{"*"}
-	if _, err := c.Jobs().Register(job); err != nil {
-		t.Fatalf("registering cluster-sleep: %v", err)
+	job.TaskGroups[0].Tasks[0].Resources.MemoryMB = 32
+	if _, err := apiClient(t, s).Jobs().Register(job); err != nil {
+		t.Fatalf("registering %s: %v", id, err)
 	}
-	waitFor(t, "cluster-sleep to run on the client", 30*time.Second, func() (bool, error) {
+	start := time.Now()
+	waitFor(t, id+" to run on the client", 30*time.Second, func() (bool, error) {
 		var allocs []*structs.AllocListStub
-		if err := rest[1].proc.get("/v1/job/cluster-sleep/allocations", &allocs); err != nil {
+		if err := s.proc.get("/v1/job/"+id+"/allocations", &allocs); err != nil {
 			return false, err
 		}
 		running := runningAllocs(allocs)
 		return len(running) == 1 && len(allocPIDs(running[0].ID)) > 0, nil
 	})
+	t.Logf("%s running on the client after %s", id, time.Since(start).Round(time.Millisecond))
 }
 
 // waitForCluster waits until every running server sees n alive servers in
