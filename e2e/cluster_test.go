@@ -74,6 +74,13 @@ func TestCluster(t *testing.T) {
 		w := startWriter(t, via, fmt.Sprintf("kill%d", round))
 		w.waitAcks(t, 5)
 		victim := leader
+		var addr string
+		if err := victim.proc.get("/v1/status/leader", &addr); err != nil || addr != victim.rpcAddr() {
+			// Leadership moved since waitForCluster (the restarted server's
+			// return can cause an election): kill whoever leads now.
+			leader = waitForCluster(t, servers, 3)
+			victim = leader
+		}
 		killed := time.Now()
 		victim.proc.cmd.Process.Kill()
 		<-victim.proc.exited
@@ -103,6 +110,7 @@ func TestCluster(t *testing.T) {
 	termed := time.Now()
 	leader.proc.stop()
 	leader.proc = nil
+	departed := leader
 	n := len(w.ackedIDs())
 	w.waitAcks(t, n+10)
 	w.stop()
@@ -121,8 +129,15 @@ func TestCluster(t *testing.T) {
 			rest = append(rest, s)
 		}
 	}
-	waitForCluster(t, rest, 2)
+	leader = waitForCluster(t, rest, 2)
 	checkJobs(t, rest[0], acked)
+	var members structs.AgentMembersResponse
+	if err := leader.proc.get("/v1/agent/members", &members); err != nil {
+		t.Fatal(err)
+	}
+	if m := findMember(members.Members, departed.name); m == nil || m.Status != "left" {
+		t.Errorf("the leader lists the server that left as %+v, want status left", m)
+	}
 
 	// Full stop and restart of the survivors on their data dirs.
 	for _, s := range rest {
@@ -278,7 +293,8 @@ type writer struct {
 
 	mu     sync.Mutex
 	ids    []string
-	times  []time.Time
+	starts []time.Time // when each acknowledged write was sent
+	times  []time.Time // when it was acknowledged
 	failed int
 	errs   []string
 }
@@ -294,11 +310,13 @@ func startWriter(t *testing.T, via *clusterServer, prefix string) *writer {
 			default:
 			}
 			id := fmt.Sprintf("%s-%d", w.prefix, i)
+			sent := time.Now()
 			_, err := w.c.Jobs().Register(emptyJob(id))
 			now := time.Now()
 			w.mu.Lock()
 			if err == nil {
 				w.ids = append(w.ids, id)
+				w.starts = append(w.starts, sent)
 				w.times = append(w.times, now)
 			} else {
 				w.failed++
@@ -343,16 +361,17 @@ func (w *writer) waitAcks(t *testing.T, n int) {
 	})
 }
 
-// firstAckAfter waits for the first write acknowledged after since.
+// firstAckAfter waits for the first acknowledgement of a write sent after
+// since, and returns when it came.
 func (w *writer) firstAckAfter(t *testing.T, since time.Time) time.Time {
 	t.Helper()
 	var first time.Time
 	waitFor(t, "a write acknowledged after the kill", 20*time.Second, func() (bool, error) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		for _, at := range w.times {
-			if at.After(since) {
-				first = at
+		for i, sent := range w.starts {
+			if sent.After(since) {
+				first = w.times[i]
 				return true, nil
 			}
 		}
@@ -373,4 +392,13 @@ func (w *writer) maxGapAfter(since time.Time) time.Duration {
 		}
 	}
 	return gap
+}
+
+func findMember(members []*structs.AgentMember, name string) *structs.AgentMember {
+	for _, m := range members {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
 }

@@ -36,6 +36,10 @@ const (
 	// TagRaftState is "existing" once the server has Raft state: servers
 	// that see one never bootstrap a cluster of their own.
 	TagRaftState = "raft"
+	// TagLeaving is set to "true" by a server shutting down gracefully just
+	// before it leaves gossip, so that the others record a leave, not a
+	// failure (memberlist does not tell them apart in its events).
+	TagLeaving = "leaving"
 	// TagLeader is set to "true" on the leader by Members; it is not gossiped.
 	TagLeader = "leader"
 )
@@ -43,6 +47,8 @@ const (
 // serverMember is a server as gossip last reported it.
 type serverMember struct {
 	Name  string
+	Addr  string
+	Port  uint16
 	Tags  map[string]string
 	State memberlist.NodeStateType
 }
@@ -110,7 +116,7 @@ func (s *Server) markRaftExisting() {
 	already := s.raftExisting
 	s.raftExisting = true
 	s.members.Unlock()
-	if !already && s.gossip != nil {
+	if !already && s.gossip != nil && s.shutdownCtx.Err() == nil {
 		s.setGossipTag(TagRaftState, "existing")
 	}
 }
@@ -124,10 +130,10 @@ func (e gossipEvents) NotifyLeave(n *memberlist.Node)  { e.s.memberEvent(n, memb
 func (e gossipEvents) NotifyUpdate(n *memberlist.Node) { e.s.memberEvent(n, memberlist.StateSuspect) }
 
 // memberEvent records what gossip says of a member: alive on join; on leave,
-// dead (memberlist does not tell a graceful leave from a failure here; a
-// server leaving gracefully asks the leader to remove it, see
-// Operator.RaftRemovePeer, and markMemberLeft records it); an update keeps
-// the state and takes the new tags.
+// left when the member said it was leaving (TagLeaving) or asked the leader
+// to remove it (markMemberLeft), failed otherwise (memberlist does not tell a
+// graceful leave from a failure in its events); an update keeps the state and
+// takes the new tags.
 func (s *Server) memberEvent(n *memberlist.Node, st memberlist.NodeStateType) {
 	tags := map[string]string{}
 	if len(n.Meta) > 0 {
@@ -146,10 +152,10 @@ func (s *Server) memberEvent(n *memberlist.Node, st memberlist.NodeStateType) {
 		st = old.State // an update: tags only
 	case st == memberlist.StateSuspect:
 		st = memberlist.StateAlive
-	case st == memberlist.StateDead && old != nil && old.State == memberlist.StateLeft:
+	case st == memberlist.StateDead && (tags[TagLeaving] == "true" || old != nil && old.State == memberlist.StateLeft):
 		st = memberlist.StateLeft
 	}
-	s.members.m[n.Name] = &serverMember{Name: n.Name, Tags: tags, State: st}
+	s.members.m[n.Name] = &serverMember{Name: n.Name, Addr: n.Addr.String(), Port: n.Port, Tags: tags, State: st}
 	s.members.Unlock()
 	if old == nil || old.State != st {
 		s.logger.Info("server member", "member", n.Name, "status", memberStatus(st), "rpc_addr", tags[TagRPCAddr], "id", tags[TagServerID])
@@ -277,7 +283,8 @@ func (s *Server) Join(addrs []string) (int, error) {
 }
 
 // Members lists the agents gossip knows, sorted by name, this server
-// included. The leader's entry carries the tag leader=true.
+// included, and the servers it knew that failed or left. The leader's entry
+// carries the tag leader=true.
 func (s *Server) Members() *structs.AgentMembersResponse {
 	resp := &structs.AgentMembersResponse{
 		ServerName:   s.config.NodeName,
@@ -301,6 +308,18 @@ func (s *Server) Members() *structs.AgentMembersResponse {
 			Port:   n.Port,
 			Status: memberStatus(n.State),
 			Tags:   tags,
+		})
+	}
+	seen := map[string]bool{}
+	for _, m := range resp.Members {
+		seen[m.Name] = true
+	}
+	for _, m := range s.serverMembers() {
+		if seen[m.Name] || m.State == memberlist.StateAlive {
+			continue
+		}
+		resp.Members = append(resp.Members, &structs.AgentMember{
+			Name: m.Name, Addr: m.Addr, Port: m.Port, Status: memberStatus(m.State), Tags: m.Tags,
 		})
 	}
 	slices.SortFunc(resp.Members, func(a, b *structs.AgentMember) int { return strings.Compare(a.Name, b.Name) })

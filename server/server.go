@@ -324,6 +324,7 @@ func (s *Server) Shutdown() error {
 		s.shutdownCancel()
 		var errs []error
 		if s.gossip != nil {
+			s.setGossipTag(TagLeaving, "true") // waits (bounded) for the update to go out
 			if err := s.gossip.Leave(time.Second); err != nil {
 				s.logger.Warn("leaving gossip failed", "error", err)
 			}
