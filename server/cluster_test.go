@@ -9,7 +9,7 @@ import (
 
 // startCluster starts n servers expecting n, joins them by gossip and waits
 // until one leads with all n as voters.
-func startCluster(t *testing.T, n int) []*Server {
+func startCluster(t testing.TB, n int) []*Server {
 	t.Helper()
 	servers := make([]*Server, n)
 	for i := range servers {
