@@ -32,7 +32,22 @@ type Config struct {
 	// HTTPClient sends the requests; nil means a client without a timeout
 	// (blocking queries last up to their WaitTime).
 	HTTPClient *http.Client
+	// NoLeaderRetry bounds how long a write the agent answers with 503 (no
+	// cluster leader: an election is in progress) is retried, with backoff
+	// from 100ms, before the 503 is returned. 0 means DefaultNoLeaderRetry;
+	// a negative value disables retrying.
+	NoLeaderRetry time.Duration
 }
+
+// DefaultNoLeaderRetry is how long writes are retried while the cluster has
+// no leader, unless Config.NoLeaderRetry says otherwise.
+const DefaultNoLeaderRetry = 10 * time.Second
+
+// Backoff between retries of a write that found no leader.
+const (
+	noLeaderBackoffMin = 100 * time.Millisecond
+	noLeaderBackoffMax = time.Second
+)
 
 // QueryOptions are the parameters of a read.
 type QueryOptions struct {
@@ -102,8 +117,9 @@ func isDNSError(err error) bool {
 
 // Client talks to one agent. It is safe for concurrent use.
 type Client struct {
-	base *url.URL
-	http *http.Client
+	base          *url.URL
+	http          *http.Client
+	noLeaderRetry time.Duration
 }
 
 // NewClient returns a client of the agent at cfg.Address (see Config). It
@@ -127,7 +143,10 @@ func NewClient(cfg *Config) (*Client, error) {
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{}
 	}
-	return &Client{base: base, http: c.HTTPClient}, nil
+	if c.NoLeaderRetry == 0 {
+		c.NoLeaderRetry = DefaultNoLeaderRetry
+	}
+	return &Client{base: base, http: c.HTTPClient, noLeaderRetry: c.NoLeaderRetry}, nil
 }
 
 // parseAddress accepts "http(s)://host:port[/]" or "host:port".
@@ -188,22 +207,37 @@ func (c *Client) query(path string, q *QueryOptions, out any) (*QueryMeta, error
 }
 
 // write sends method path with in as JSON (nil: no body) and decodes the
-// response into out.
+// response into out. A 503 (no cluster leader, as during a leader election)
+// is retried with backoff for up to the client's NoLeaderRetry, so that a
+// write during a failover succeeds once a new leader is elected.
 func (c *Client) write(method, path string, params url.Values, in, out any) error {
-	var body io.Reader
+	var payload []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return fmt.Errorf("encoding the request to %s: %w", path, err)
 		}
-		body = bytes.NewReader(b)
+		payload = b
 	}
-	resp, err := c.do(nil, method, path, params, body)
-	if err != nil {
-		return err
+	deadline := time.Now().Add(c.noLeaderRetry)
+	wait := noLeaderBackoffMin
+	for {
+		var body io.Reader
+		if payload != nil {
+			body = bytes.NewReader(payload)
+		}
+		resp, err := c.do(nil, method, path, params, body)
+		if err == nil {
+			defer resp.Body.Close()
+			return c.decode(resp, path, out)
+		}
+		var apiErr *Error
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		time.Sleep(wait) // backoff between retries
+		wait = min(2*wait, noLeaderBackoffMax)
 	}
-	defer resp.Body.Close()
-	return c.decode(resp, path, out)
 }
 
 // do sends one request. A transport failure becomes a *ConnError; a non-2xx

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -273,5 +276,40 @@ func TestStatusAndAgent(t *testing.T) {
 	h, err = c.Agent().Health()
 	if err != nil || h.Server.Ok || h.Server.Message != "no leader" || h.Client != nil {
 		t.Errorf("unhealthy: %+v %v", h, err)
+	}
+}
+
+func TestWritesRetryWhileThereIsNoLeader(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 2 {
+			http.Error(w, "no cluster leader", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte(`{"EvalID":"e1"}`))
+	}))
+	defer srv.Close()
+	c, err := api.NewClient(&api.Config{Address: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := c.Jobs().Register(apitest.Job("web"))
+	if err != nil || reg.EvalID != "e1" || calls.Load() != 3 {
+		t.Fatalf("Register = %+v, %v after %d calls; want e1 after 3", reg, err, calls.Load())
+	}
+
+	// Past the bound the 503 is returned.
+	calls.Store(-1000)
+	c, _ = api.NewClient(&api.Config{Address: srv.URL, NoLeaderRetry: 250 * time.Millisecond})
+	_, err = c.Jobs().Register(apitest.Job("web"))
+	var apiErr *api.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 || calls.Load() < -998 {
+		t.Fatalf("Register with no leader for good = %v after %d calls; want 503 after retries", err, calls.Load()+1000)
+	}
+	// Retrying is off with a negative bound.
+	calls.Store(0)
+	c, _ = api.NewClient(&api.Config{Address: srv.URL, NoLeaderRetry: -1})
+	if _, err := c.Jobs().Register(apitest.Job("web")); !errors.As(err, &apiErr) || calls.Load() != 1 {
+		t.Fatalf("Register without retry = %v after %d calls; want 503 after 1", err, calls.Load())
 	}
 }

@@ -75,6 +75,7 @@ func (c *Client) register() (time.Duration, error) {
 		return 0, err
 	}
 	c.logger.Info("node registered", "heartbeat_ttl", resp.HeartbeatTTL)
+	c.learnServers(resp.Servers)
 	return resp.HeartbeatTTL, nil
 }
 
@@ -88,7 +89,20 @@ func (c *Client) heartbeat() (time.Duration, error) {
 	if err := c.callRPC(c.ctx, "Node.UpdateStatus", req, &resp); err != nil {
 		return 0, err
 	}
+	c.learnServers(resp.Servers)
 	return resp.HeartbeatTTL, nil
+}
+
+// serverLister is what of the RPC client learns the servers' addresses
+// (RPCClient); the in-process server of a combined agent does not need to.
+type serverLister interface{ SetServers([]string) }
+
+// learnServers gives the server list the servers reported to the RPC client,
+// so that a client started with one server fails over to the others.
+func (c *Client) learnServers(servers []string) {
+	if l, ok := c.cfg.Servers.(serverLister); ok && len(servers) > 0 {
+		l.SetServers(servers)
+	}
 }
 
 // heartbeatJitter is a random fraction in [0, 1), or 0 when jitter is off.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/rpc"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,6 +32,10 @@ var ErrRPCClosed = errors.New("client: rpc client closed")
 type RPCClient struct {
 	logger   *slog.Logger
 	yamuxCfg *yamux.Config
+
+	// seeds are the addresses the client was started with; SetServers keeps
+	// them at the end of the list, as a way back in.
+	seeds []string
 
 	mu struct {
 		sync.Mutex
@@ -61,9 +66,44 @@ func NewRPCClient(servers []string, logger *slog.Logger) (*RPCClient, error) {
 	cfg := yamux.DefaultConfig()
 	cfg.LogOutput = nil
 	cfg.Logger = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
-	c := &RPCClient{logger: logger, yamuxCfg: cfg}
+	c := &RPCClient{logger: logger, yamuxCfg: cfg, seeds: append([]string(nil), servers...)}
 	c.mu.servers = append([]string(nil), servers...)
 	return c, nil
+}
+
+// SetServers replaces the list of servers to fail over between with servers
+// (the RPC addresses the servers report, in Node.Register and heartbeat
+// replies), followed by the addresses the client was started with that are
+// not among them. Invalid addresses are dropped; an empty list changes
+// nothing. The current connection is kept.
+func (c *RPCClient) SetServers(servers []string) {
+	var list []string
+	seen := map[string]bool{}
+	for _, s := range append(append([]string(nil), servers...), c.seeds...) {
+		if _, _, err := net.SplitHostPort(s); err != nil || seen[s] {
+			continue
+		}
+		seen[s] = true
+		list = append(list, s)
+	}
+	if len(servers) == 0 || len(list) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if slices.Equal(list, c.mu.servers) {
+		return
+	}
+	c.mu.servers = list
+	c.mu.next = max(0, slices.Index(list, c.mu.addr))
+	c.logger.Debug("server list updated", "servers", list)
+}
+
+// Servers returns the list of servers the client fails over between.
+func (c *RPCClient) Servers() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.mu.servers...)
 }
 
 // RPC calls method with args and fills reply. An error the server's method

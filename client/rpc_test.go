@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/rpc"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -252,5 +253,29 @@ func TestNewRPCClientChecksAddresses(t *testing.T) {
 	}
 	if _, err := NewRPCClient([]string{"127.0.0.1"}, nil); err == nil {
 		t.Error("no error for an address without a port")
+	}
+}
+
+func TestRPCClientSetServersFailsOverToLearnedServers(t *testing.T) {
+	a, b := startTestRPCServer(t), startTestRPCServer(t)
+	c := newTestRPCClient(t, a.addr())
+	var reply structs.NodeUpdateResponse
+	if err := c.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &reply); err != nil {
+		t.Fatal(err)
+	}
+	c.SetServers([]string{b.addr(), a.addr(), "not-an-address"})
+	if got, want := c.Servers(), []string{b.addr(), a.addr()}; !slices.Equal(got, want) {
+		t.Fatalf("Servers() = %v, want %v", got, want)
+	}
+	c.SetServers(nil) // nothing learned: the list stays
+	if got := c.Servers(); len(got) != 2 {
+		t.Fatalf("Servers() after SetServers(nil) = %v", got)
+	}
+	a.close() // the server the client was started with dies
+	if err := c.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &reply); err != nil {
+		t.Fatalf("RPC after the first server died: %v", err)
+	}
+	if b.accepts.Load() != 1 {
+		t.Errorf("learned server accepted %d connections, want 1", b.accepts.Load())
 	}
 }

@@ -19,7 +19,7 @@ func agentCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "agent",
 		Usage:     "Run an orch agent (server, client, or both)",
-		UsageText: "orch agent -dev\n   orch agent -config FILE [options]\n   orch agent -client -servers HOST:PORT -data-dir DIR [options]",
+		UsageText: "orch agent -dev\n   orch agent -config FILE [options]\n   orch agent -server -bootstrap-expect 3 -join HOST:PORT -data-dir DIR [options]\n   orch agent -client -servers HOST:PORT -data-dir DIR [options]",
 		Description: "Runs an agent until it receives SIGINT or SIGTERM, then stops it gracefully.\n" +
 			"Flags override the config file.\n\nExample:\n   orch agent -dev -data-dir /tmp/orch",
 		Flags: []cli.Flag{
@@ -27,7 +27,9 @@ func agentCommand() *cli.Command {
 			&cli.StringFlag{Name: "config", Usage: "agent configuration `FILE` (HCL)"},
 			&cli.BoolFlag{Name: "server", Usage: "run a server"},
 			&cli.BoolFlag{Name: "client", Usage: "run a client"},
+			&cli.StringSliceFlag{Name: "join", Usage: "gossip `ADDR` (host:port) of a server to join; repeat or separate with commas"},
 			&cli.StringFlag{Name: "servers", Usage: "comma-separated RPC `ADDRS` (host:port) of the servers, for a client-only agent"},
+			&cli.IntFlag{Name: "bootstrap-expect", Usage: "`N` servers to wait for before bootstrapping the cluster"},
 			&cli.StringFlag{Name: "data-dir", Usage: "`DIR` for the agent's state"},
 			&cli.StringFlag{Name: "bind", Usage: "`ADDR` to bind all listeners to"},
 			&cli.StringFlag{Name: "dc", Usage: "`DATACENTER` of the agent"},
@@ -99,10 +101,21 @@ func applyAgentFlags(c *cli.Context, cfg *agent.Config) {
 			*field = c.Bool(name)
 		}
 	}
+	if c.IsSet("join") {
+		var addrs []string
+		for _, v := range c.StringSlice("join") {
+			for _, a := range strings.Split(v, ",") {
+				if a = strings.TrimSpace(a); a != "" {
+					addrs = append(addrs, a)
+				}
+			}
+		}
+		cfg.ServerJoin.RetryJoin = addrs
+	}
 	if c.IsSet("servers") {
 		cfg.Client.Servers = strings.Split(c.String("servers"), ",")
 	}
-	ints := map[string]*int{"http-port": &cfg.Ports.HTTP, "rpc-port": &cfg.Ports.RPC, "gossip-port": &cfg.Ports.Serf}
+	ints := map[string]*int{"bootstrap-expect": &cfg.Server.BootstrapExpect, "http-port": &cfg.Ports.HTTP, "rpc-port": &cfg.Ports.RPC, "gossip-port": &cfg.Ports.Serf}
 	for name, field := range ints {
 		if c.IsSet(name) {
 			*field = c.Int(name)

@@ -12,6 +12,9 @@ type allocEndpoint struct {
 
 // GetAlloc returns one allocation, with its job; nil when it does not exist.
 func (a *allocEndpoint) GetAlloc(args *structs.AllocSpecificRequest, reply *structs.SingleAllocResponse) error {
+	if done, err := a.srv.forward("Alloc.GetAlloc", args, reply); done {
+		return err
+	}
 	return a.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.Alloc = snap.AllocByID(args.AllocID)
 		return snap.Index(state.TableAllocs), nil
@@ -20,6 +23,9 @@ func (a *allocEndpoint) GetAlloc(args *structs.AllocSpecificRequest, reply *stru
 
 // List returns the summaries of the allocations whose ID starts with Prefix.
 func (a *allocEndpoint) List(args *structs.AllocListRequest, reply *structs.AllocListResponse) error {
+	if done, err := a.srv.forward("Alloc.List", args, reply); done {
+		return err
+	}
 	return a.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		allocs := snap.Allocs(args.Prefix)
 		reply.Allocations = make([]*structs.AllocListStub, 0, len(allocs))

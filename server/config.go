@@ -45,9 +45,14 @@ type Config struct {
 
 	// BootstrapExpect is the number of servers the cluster is expected to
 	// have. 1 bootstraps a single-server cluster on a fresh data directory;
-	// 0 never bootstraps (the server waits to be added to a cluster).
-	// Multi-server bootstrap is not supported yet (TODO(#3)).
+	// N > 1 bootstraps once gossip shows N servers of the region that all
+	// expect N and none of which has Raft state yet; 0 never bootstraps (the
+	// server waits to be added to a cluster by its leader).
 	BootstrapExpect int
+
+	// LeaderWaitTimeout bounds how long a request that must go to the leader
+	// waits for one to be known. Default 5s.
+	LeaderWaitTimeout time.Duration
 
 	// DevMode shortens the Raft timeouts so a fresh single server is leader in
 	// well under a second.
@@ -101,6 +106,7 @@ const (
 	DefaultMaxHeartbeatsPerSecond = 50.0
 	DefaultHeartbeatGrace         = 10 * time.Second
 	DefaultAllocUpdateBatchWindow = 50 * time.Millisecond
+	DefaultLeaderWaitTimeout      = 5 * time.Second
 )
 
 // DefaultConfig returns the configuration of a production server: standard
@@ -156,8 +162,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("server config: %s = %d: must be in 0..65535 (0: any free port)", p.name, p.v))
 		}
 	}
-	if c.BootstrapExpect < 0 || c.BootstrapExpect > 1 {
-		errs = append(errs, fmt.Errorf("server config: bootstrap_expect = %d: must be 0 or 1 (multi-server bootstrap is not supported yet)", c.BootstrapExpect))
+	if c.BootstrapExpect < 0 {
+		errs = append(errs, fmt.Errorf("server config: bootstrap_expect = %d: must be >= 0 (0: never bootstrap)", c.BootstrapExpect))
 	}
 	if c.NumSchedulers < 0 {
 		errs = append(errs, fmt.Errorf("server config: num_schedulers = %d: must be >= 0 (0: one per CPU)", c.NumSchedulers))
@@ -167,7 +173,7 @@ func (c *Config) Validate() error {
 		v    time.Duration
 	}{
 		{"min_heartbeat_ttl", c.MinHeartbeatTTL}, {"heartbeat_grace", c.HeartbeatGrace},
-		{"alloc_update_batch_window", c.AllocUpdateBatchWindow},
+		{"alloc_update_batch_window", c.AllocUpdateBatchWindow}, {"leader_wait_timeout", c.LeaderWaitTimeout},
 		{"raft heartbeat timeout", c.RaftTimeouts.Heartbeat}, {"raft election timeout", c.RaftTimeouts.Election},
 		{"raft leader lease timeout", c.RaftTimeouts.LeaderLease}, {"raft commit timeout", c.RaftTimeouts.Commit},
 		{"raft snapshot interval", c.RaftTimeouts.SnapshotInterval},
@@ -219,6 +225,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AllocUpdateBatchWindow == 0 {
 		c.AllocUpdateBatchWindow = DefaultAllocUpdateBatchWindow
+	}
+	if c.LeaderWaitTimeout == 0 {
+		c.LeaderWaitTimeout = DefaultLeaderWaitTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

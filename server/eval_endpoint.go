@@ -12,6 +12,9 @@ type evalEndpoint struct {
 
 // GetEval returns one evaluation, nil when it does not exist.
 func (e *evalEndpoint) GetEval(args *structs.EvalSpecificRequest, reply *structs.SingleEvalResponse) error {
+	if done, err := e.srv.forward("Eval.GetEval", args, reply); done {
+		return err
+	}
 	return e.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.Eval = snap.EvalByID(args.EvalID)
 		return snap.Index(state.TableEvals), nil
@@ -20,6 +23,9 @@ func (e *evalEndpoint) GetEval(args *structs.EvalSpecificRequest, reply *structs
 
 // List returns the evaluations whose ID starts with Prefix.
 func (e *evalEndpoint) List(args *structs.EvalListRequest, reply *structs.EvalListResponse) error {
+	if done, err := e.srv.forward("Eval.List", args, reply); done {
+		return err
+	}
 	return e.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.Evaluations = snap.Evals(args.Prefix)
 		return snap.Index(state.TableEvals), nil

@@ -1,20 +1,27 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/hashicorp/raft"
 	"github.com/orch-io/orch/structs"
 )
 
 // Gossip: every agent runs memberlist on its gossip port and advertises what
 // it is in its node metadata (tags): role, region, datacenter, RPC address,
-// version. Clients find servers through it; servers will find each other
-// through it for bootstrap_expect (TODO(#3)).
+// version, bootstrap_expect, whether it has Raft state. Servers find each
+// other through it: a fresh server bootstraps Raft once it sees
+// bootstrap_expect servers (bootstrapLoop), and the leader adds the servers
+// gossip shows to the Raft configuration and removes those that left
+// (reconcileServers in leader.go).
 
 // Gossip tag keys.
 const (
@@ -24,9 +31,27 @@ const (
 	TagRPCAddr  = "rpc_addr"
 	TagVersion  = "version"
 	TagServerID = "id"
+	// TagBootstrapExpect is the server's bootstrap_expect.
+	TagBootstrapExpect = "expect"
+	// TagRaftState is "existing" once the server has Raft state: servers
+	// that see one never bootstrap a cluster of their own.
+	TagRaftState = "raft"
+	// TagLeaving is set to "true" by a server shutting down gracefully just
+	// before it leaves gossip, so that the others record a leave, not a
+	// failure (memberlist does not tell them apart in its events).
+	TagLeaving = "leaving"
 	// TagLeader is set to "true" on the leader by Members; it is not gossiped.
 	TagLeader = "leader"
 )
+
+// serverMember is a server as gossip last reported it.
+type serverMember struct {
+	Name  string
+	Addr  string
+	Port  uint16
+	Tags  map[string]string
+	State memberlist.NodeStateType
+}
 
 // setupGossip starts memberlist on BindAddr:GossipPort.
 func (s *Server) setupGossip(advertiseIP string) error {
@@ -35,19 +60,20 @@ func (s *Server) setupGossip(advertiseIP string) error {
 		return err
 	}
 	tags := map[string]string{
-		TagRole:     "server",
-		TagRegion:   s.config.Region,
-		TagDC:       s.config.Datacenter,
-		TagRPCAddr:  s.RPCAddr(),
-		TagVersion:  s.config.Version,
-		TagServerID: id,
+		TagRole:            "server",
+		TagRegion:          s.config.Region,
+		TagDC:              s.config.Datacenter,
+		TagRPCAddr:         s.RPCAddr(),
+		TagVersion:         s.config.Version,
+		TagServerID:        id,
+		TagBootstrapExpect: strconv.Itoa(s.config.BootstrapExpect),
 	}
-	meta, err := structs.Encode(tags)
-	if err != nil {
-		return fmt.Errorf("server: encoding gossip tags: %w", err)
+	if s.raftExisting {
+		tags[TagRaftState] = "existing"
 	}
-	if len(meta) > memberlist.MetaMaxSize {
-		return fmt.Errorf("server: gossip tags take %d bytes: more than memberlist's %d", len(meta), memberlist.MetaMaxSize)
+	delegate := &gossipDelegate{tags: tags}
+	if err := delegate.encode(); err != nil {
+		return err
 	}
 
 	conf := memberlist.DefaultLANConfig()
@@ -56,15 +82,185 @@ func (s *Server) setupGossip(advertiseIP string) error {
 	conf.BindPort = s.config.GossipPort
 	conf.AdvertiseAddr = advertiseIP
 	conf.AdvertisePort = s.config.GossipPort // 0: memberlist uses the port it bound
-	conf.Delegate = &gossipDelegate{meta: meta}
+	conf.Delegate = delegate
+	conf.Events = gossipEvents{s}
 	conf.LogOutput = nil
 	conf.Logger = newStdLogger(s.config.Logger, "memberlist")
 	ml, err := memberlist.Create(conf)
 	if err != nil {
 		return fmt.Errorf("server: starting gossip on %s:%d: %w", s.config.BindAddr, s.config.GossipPort, err)
 	}
-	s.gossip = ml
+	s.gossip, s.gossipDelegate = ml, delegate
 	return nil
+}
+
+// setGossipTag changes one of this server's tags and tells the others.
+func (s *Server) setGossipTag(key, value string) {
+	changed, err := s.gossipDelegate.setTag(key, value)
+	if err != nil {
+		s.logger.Error("updating gossip tags", "error", err)
+		return
+	}
+	if changed {
+		if err := s.gossip.UpdateNode(time.Second); err != nil {
+			s.logger.Warn("advertising gossip tags", "error", err)
+		}
+	}
+}
+
+// markRaftExisting advertises that this server has Raft state (it
+// bootstrapped, or a leader added it), so that no fresh server bootstraps a
+// second cluster alongside.
+func (s *Server) markRaftExisting() {
+	s.members.Lock()
+	already := s.raftExisting
+	s.raftExisting = true
+	s.members.Unlock()
+	if !already && s.gossip != nil && s.shutdownCtx.Err() == nil {
+		s.setGossipTag(TagRaftState, "existing")
+	}
+}
+
+// gossipEvents keeps Server.members up to date and wakes the loops that
+// depend on membership. Memberlist calls it synchronously: it must not block.
+type gossipEvents struct{ s *Server }
+
+func (e gossipEvents) NotifyJoin(n *memberlist.Node)   { e.s.memberEvent(n, memberlist.StateAlive) }
+func (e gossipEvents) NotifyLeave(n *memberlist.Node)  { e.s.memberEvent(n, memberlist.StateDead) }
+func (e gossipEvents) NotifyUpdate(n *memberlist.Node) { e.s.memberEvent(n, memberlist.StateSuspect) }
+
+// memberEvent records what gossip says of a member: alive on join; on leave,
+// left when the member said it was leaving (TagLeaving) or asked the leader
+// to remove it (markMemberLeft), failed otherwise (memberlist does not tell a
+// graceful leave from a failure in its events); an update keeps the state and
+// takes the new tags.
+func (s *Server) memberEvent(n *memberlist.Node, st memberlist.NodeStateType) {
+	tags := map[string]string{}
+	if len(n.Meta) > 0 {
+		if err := structs.Decode(n.Meta, &tags); err != nil {
+			s.logger.Warn("undecodable gossip tags", "member", n.Name, "error", err)
+			return
+		}
+	}
+	if tags[TagRole] != "server" {
+		return
+	}
+	s.members.Lock()
+	old := s.members.m[n.Name]
+	switch {
+	case st == memberlist.StateSuspect && old != nil:
+		st = old.State // an update: tags only
+	case st == memberlist.StateSuspect:
+		st = memberlist.StateAlive
+	case st == memberlist.StateDead && (tags[TagLeaving] == "true" || old != nil && old.State == memberlist.StateLeft):
+		st = memberlist.StateLeft
+	}
+	s.members.m[n.Name] = &serverMember{Name: n.Name, Addr: n.Addr.String(), Port: n.Port, Tags: tags, State: st}
+	s.members.Unlock()
+	if old == nil || old.State != st {
+		s.logger.Info("server member", "member", n.Name, "status", memberStatus(st), "rpc_addr", tags[TagRPCAddr], "id", tags[TagServerID])
+	}
+	for _, ch := range []chan struct{}{s.bootstrapKick, s.reconcileKick} {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// markMemberLeft records that the server with this Raft ID left gracefully:
+// the leader does not add it back until gossip sees it join again.
+func (s *Server) markMemberLeft(id string) {
+	s.members.Lock()
+	defer s.members.Unlock()
+	for _, m := range s.members.m {
+		if m.Tags[TagServerID] == id {
+			m.State = memberlist.StateLeft
+		}
+	}
+}
+
+// serverMembers returns a copy of the servers of this region gossip knows.
+func (s *Server) serverMembers() []serverMember {
+	s.members.Lock()
+	defer s.members.Unlock()
+	out := make([]serverMember, 0, len(s.members.m))
+	for _, m := range s.members.m {
+		if m.Tags[TagRegion] == s.config.Region {
+			out = append(out, *m)
+		}
+	}
+	slices.SortFunc(out, func(a, b serverMember) int { return strings.Compare(a.Tags[TagServerID], b.Tags[TagServerID]) })
+	return out
+}
+
+// bootstrapLoop runs on a fresh server with BootstrapExpect > 1 until it has
+// bootstrapped the cluster, learned that one exists, or shuts down.
+func (s *Server) bootstrapLoop() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.bootstrapKick:
+		case <-s.shutdownCtx.Done():
+			return
+		}
+		if s.tryBootstrap() {
+			return
+		}
+	}
+}
+
+// tryBootstrap bootstraps Raft with every server gossip shows as voters once
+// there are exactly BootstrapExpect of them alive, all expecting as many and
+// none with Raft state. Every such server computes the same configuration, so
+// each bootstrapping with it is safe. It reports whether the loop is done.
+func (s *Server) tryBootstrap() bool {
+	s.members.Lock()
+	existing := s.raftExisting
+	s.members.Unlock()
+	if existing {
+		return true
+	}
+	expect := s.config.BootstrapExpect
+	var voters []raft.Server
+	for _, m := range s.serverMembers() {
+		if m.State != memberlist.StateAlive {
+			continue
+		}
+		if m.Tags[TagRaftState] == "existing" {
+			s.logger.Info("a server with raft state exists: not bootstrapping, waiting to be added to its cluster", "member", m.Name)
+			return true
+		}
+		if m.Tags[TagBootstrapExpect] != strconv.Itoa(expect) {
+			s.logger.Warn("server expects another cluster size: not bootstrapping", "member", m.Name,
+				"its_bootstrap_expect", m.Tags[TagBootstrapExpect], "bootstrap_expect", expect)
+			return false
+		}
+		voters = append(voters, raft.Server{
+			Suffrage: raft.Voter, ID: raft.ServerID(m.Tags[TagServerID]), Address: raft.ServerAddress(m.Tags[TagRPCAddr]),
+		})
+	}
+	switch {
+	case len(voters) < expect:
+		s.logger.Debug("waiting for servers to bootstrap", "have", len(voters), "bootstrap_expect", expect)
+		return false
+	case len(voters) > expect:
+		s.logger.Warn("more servers than bootstrap_expect: not bootstrapping", "have", len(voters), "bootstrap_expect", expect)
+		return false
+	}
+	err := s.raft.BootstrapCluster(raft.Configuration{Servers: voters}).Error()
+	if errors.Is(err, raft.ErrCantBootstrap) {
+		s.logger.Info("raft has state already: not bootstrapping")
+		s.markRaftExisting()
+		return true
+	}
+	if err != nil {
+		s.logger.Error("bootstrapping raft", "error", err)
+		return false
+	}
+	s.logger.Info("bootstrapped the cluster", "voters", len(voters))
+	s.markRaftExisting()
+	return true
 }
 
 // GossipAddr returns the advertised gossip address (host:port).
@@ -87,7 +283,8 @@ func (s *Server) Join(addrs []string) (int, error) {
 }
 
 // Members lists the agents gossip knows, sorted by name, this server
-// included. The leader's entry carries the tag leader=true.
+// included, and the servers it knew that failed or left. The leader's entry
+// carries the tag leader=true.
 func (s *Server) Members() *structs.AgentMembersResponse {
 	resp := &structs.AgentMembersResponse{
 		ServerName:   s.config.NodeName,
@@ -113,6 +310,18 @@ func (s *Server) Members() *structs.AgentMembersResponse {
 			Tags:   tags,
 		})
 	}
+	seen := map[string]bool{}
+	for _, m := range resp.Members {
+		seen[m.Name] = true
+	}
+	for _, m := range s.serverMembers() {
+		if seen[m.Name] || m.State == memberlist.StateAlive {
+			continue
+		}
+		resp.Members = append(resp.Members, &structs.AgentMember{
+			Name: m.Name, Addr: m.Addr, Port: m.Port, Status: memberStatus(m.State), Tags: m.Tags,
+		})
+	}
 	slices.SortFunc(resp.Members, func(a, b *structs.AgentMember) int { return strings.Compare(a.Name, b.Name) })
 	return resp
 }
@@ -132,14 +341,42 @@ func memberStatus(st memberlist.NodeStateType) string {
 // gossipDelegate advertises this server's tags; it carries no user messages
 // and no state exchange (yet).
 type gossipDelegate struct {
+	mu   sync.Mutex
+	tags map[string]string
 	meta []byte
 }
 
 var _ memberlist.Delegate = (*gossipDelegate)(nil)
 
+// encode refreshes meta from tags; call with mu held (or before sharing d).
+func (d *gossipDelegate) encode() error {
+	meta, err := structs.Encode(d.tags)
+	if err != nil {
+		return fmt.Errorf("server: encoding gossip tags: %w", err)
+	}
+	if len(meta) > memberlist.MetaMaxSize {
+		return fmt.Errorf("server: gossip tags take %d bytes: more than memberlist's %d", len(meta), memberlist.MetaMaxSize)
+	}
+	d.meta = meta
+	return nil
+}
+
+// setTag sets one tag; changed reports whether its value changed.
+func (d *gossipDelegate) setTag(key, value string) (changed bool, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.tags[key] == value {
+		return false, nil
+	}
+	d.tags[key] = value
+	return true, d.encode()
+}
+
 func (d *gossipDelegate) NodeMeta(limit int) []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if len(d.meta) > limit {
-		return nil // checked against MetaMaxSize at start; never happens
+		return nil // checked against MetaMaxSize at encode; never happens
 	}
 	return d.meta
 }

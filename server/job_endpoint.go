@@ -22,6 +22,9 @@ type jobEndpoint struct {
 // Register canonicalizes and validates a job, then commits it with a
 // job-register evaluation in one Raft entry.
 func (j *jobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.JobRegisterResponse) error {
+	if done, err := j.srv.forward("Job.Register", args, reply); done {
+		return err
+	}
 	if args.Job == nil {
 		return errors.New(ErrInvalidJobPrefix + "the request carries no job")
 	}
@@ -135,6 +138,9 @@ func jobNotFound(id string) error {
 // Deregister stops a job (or, with Purge, removes it) and commits a
 // job-deregister evaluation with it in one Raft entry.
 func (j *jobEndpoint) Deregister(args *structs.JobDeregisterRequest, reply *structs.JobDeregisterResponse) error {
+	if done, err := j.srv.forward("Job.Deregister", args, reply); done {
+		return err
+	}
 	if args.JobID == "" {
 		return errors.New("job deregister: job ID is empty")
 	}
@@ -160,6 +166,9 @@ func (j *jobEndpoint) Deregister(args *structs.JobDeregisterRequest, reply *stru
 
 // GetJob returns one job, nil when it does not exist.
 func (j *jobEndpoint) GetJob(args *structs.JobSpecificRequest, reply *structs.SingleJobResponse) error {
+	if done, err := j.srv.forward("Job.GetJob", args, reply); done {
+		return err
+	}
 	return j.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.Job = snap.JobByID(args.JobID)
 		return snap.Index(state.TableJobs), nil
@@ -168,6 +177,9 @@ func (j *jobEndpoint) GetJob(args *structs.JobSpecificRequest, reply *structs.Si
 
 // List returns the summaries of the jobs whose ID starts with Prefix.
 func (j *jobEndpoint) List(args *structs.JobListRequest, reply *structs.JobListResponse) error {
+	if done, err := j.srv.forward("Job.List", args, reply); done {
+		return err
+	}
 	return j.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		jobs := snap.Jobs(args.Prefix)
 		reply.Jobs = make([]*structs.JobListStub, 0, len(jobs))
@@ -180,6 +192,9 @@ func (j *jobEndpoint) List(args *structs.JobListRequest, reply *structs.JobListR
 
 // Allocations returns the summaries of a job's allocations.
 func (j *jobEndpoint) Allocations(args *structs.JobSpecificRequest, reply *structs.JobAllocationsResponse) error {
+	if done, err := j.srv.forward("Job.Allocations", args, reply); done {
+		return err
+	}
 	return j.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		allocs := snap.AllocsByJob(args.JobID)
 		reply.Allocations = make([]*structs.AllocListStub, 0, len(allocs))
@@ -192,6 +207,9 @@ func (j *jobEndpoint) Allocations(args *structs.JobSpecificRequest, reply *struc
 
 // Evaluations returns a job's evaluations.
 func (j *jobEndpoint) Evaluations(args *structs.JobSpecificRequest, reply *structs.JobEvaluationsResponse) error {
+	if done, err := j.srv.forward("Job.Evaluations", args, reply); done {
+		return err
+	}
 	return j.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.Evaluations = snap.EvalsByJob(args.JobID)
 		return snap.Index(state.TableEvals), nil

@@ -20,6 +20,9 @@ import (
 // `job run -check-index` so that the run fails if the job changed in
 // between. Any server answers from its own state.
 func (j *jobEndpoint) Plan(args *structs.JobPlanRequest, reply *structs.JobPlanResponse) error {
+	if done, err := j.srv.forward("Job.Plan", args, reply); done {
+		return err
+	}
 	if args.Job == nil {
 		return errors.New(ErrInvalidJobPrefix + "the request carries no job")
 	}

@@ -31,6 +31,9 @@ func checkSecret(node *structs.Node, secretID string) error {
 // Register inserts a client node, or replaces its registration, with status
 // ready, and (re)starts its heartbeat timer.
 func (n *nodeEndpoint) Register(args *structs.NodeRegisterRequest, reply *structs.NodeUpdateResponse) error {
+	if done, err := n.srv.forward("Node.Register", args, reply); done {
+		return err
+	}
 	if args.Node == nil {
 		return errors.New("node register: the request carries no node")
 	}
@@ -80,6 +83,9 @@ func (n *nodeEndpoint) Register(args *structs.NodeRegisterRequest, reply *struct
 // when the node was down, records it ready again. A client may also report
 // itself down (leaving).
 func (n *nodeEndpoint) UpdateStatus(args *structs.NodeUpdateStatusRequest, reply *structs.NodeUpdateResponse) error {
+	if done, err := n.srv.forward("Node.UpdateStatus", args, reply); done {
+		return err
+	}
 	status := args.Status
 	if status == "" {
 		status = structs.NodeStatusReady
@@ -97,10 +103,10 @@ func (n *nodeEndpoint) UpdateStatus(args *structs.NodeUpdateStatusRequest, reply
 	if err := checkSecret(node, args.SecretID); err != nil {
 		return err
 	}
-	// Heartbeats are only meaningful on the leader, which owns the timers.
-	// TODO(#3): forward to the leader.
+	// Heartbeats are only meaningful on the leader, which owns the timers
+	// (forward sent them there; this one lost leadership meanwhile).
 	if !n.srv.IsLeader() {
-		return fmt.Errorf("%w: this server is not the leader (forwarding is not implemented yet)", structs.ErrNoLeader)
+		return fmt.Errorf("%w: this server is not the leader", structs.ErrNoLeader)
 	}
 
 	index := node.ModifyIndex
@@ -137,6 +143,9 @@ func (n *nodeEndpoint) UpdateStatus(args *structs.NodeUpdateStatusRequest, reply
 // GetClientAllocs returns every allocation assigned to the node, with its job.
 // It blocks (MinQueryIndex) until one of them changes.
 func (n *nodeEndpoint) GetClientAllocs(args *structs.NodeSpecificRequest, reply *structs.NodeClientAllocsResponse) error {
+	if done, err := n.srv.forward("Node.GetClientAllocs", args, reply); done {
+		return err
+	}
 	node := n.srv.state.NodeByID(args.NodeID)
 	if node == nil {
 		return nodeNotFound(args.NodeID)
@@ -164,6 +173,9 @@ func (n *nodeEndpoint) GetClientAllocs(args *structs.NodeSpecificRequest, reply 
 // AllocUpdateBatchWindow share one Raft entry; the call returns once its
 // batch is committed.
 func (n *nodeEndpoint) UpdateAlloc(args *structs.AllocUpdateRequest, reply *structs.GenericResponse) error {
+	if done, err := n.srv.forward("Node.UpdateAlloc", args, reply); done {
+		return err
+	}
 	if len(args.Alloc) == 0 {
 		return errors.New("node update alloc: the request carries no allocations")
 	}
@@ -195,7 +207,7 @@ func (n *nodeEndpoint) UpdateAlloc(args *structs.AllocUpdateRequest, reply *stru
 		return err
 	}
 	if !n.srv.IsLeader() {
-		return fmt.Errorf("%w: this server is not the leader (forwarding is not implemented yet)", structs.ErrNoLeader)
+		return fmt.Errorf("%w: this server is not the leader", structs.ErrNoLeader)
 	}
 	index, err := n.srv.allocUpdates.submit(n.srv.shutdownCtx, updates)
 	if err != nil {
@@ -207,6 +219,9 @@ func (n *nodeEndpoint) UpdateAlloc(args *structs.AllocUpdateRequest, reply *stru
 
 // GetNode returns one node (without its secret), nil when it does not exist.
 func (n *nodeEndpoint) GetNode(args *structs.NodeSpecificRequest, reply *structs.SingleNodeResponse) error {
+	if done, err := n.srv.forward("Node.GetNode", args, reply); done {
+		return err
+	}
 	return n.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.Node = nil
 		if node := snap.NodeByID(args.NodeID); node != nil {
@@ -219,6 +234,9 @@ func (n *nodeEndpoint) GetNode(args *structs.NodeSpecificRequest, reply *structs
 
 // List returns the summaries of the nodes whose ID starts with Prefix.
 func (n *nodeEndpoint) List(args *structs.NodeListRequest, reply *structs.NodeListResponse) error {
+	if done, err := n.srv.forward("Node.List", args, reply); done {
+		return err
+	}
 	return n.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		nodes := snap.Nodes(args.Prefix)
 		reply.Nodes = make([]*structs.NodeListStub, 0, len(nodes))

@@ -1,54 +1,53 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 
-	"github.com/orch-io/orch/server/state"
+	"github.com/hashicorp/raft"
 	"github.com/orch-io/orch/structs"
 )
 
-// operatorEndpoint serves the "Operator" RPC methods (structs/scheduler_config.go).
+// operatorEndpoint serves the "Operator" RPC methods: Raft membership here,
+// the scheduler configuration in operator_scheduler.go.
 type operatorEndpoint struct {
 	srv *Server
 }
 
-// SchedulerGetConfiguration returns the scheduler configuration: the stored
-// one, or the default (with zero indexes) when none was ever set.
-func (o *operatorEndpoint) SchedulerGetConfiguration(args *structs.GenericRequest, reply *structs.SchedulerConfigurationResponse) error {
-	return o.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		reply.SchedulerConfig = snap.SchedulerConfig().Copy()
-		return snap.Index(state.TableSchedulerConfig), nil
-	})
-}
-
-// SchedulerSetConfiguration validates and stores a scheduler configuration
-// through Raft. Schedulers use it from the next evaluation they process.
-func (o *operatorEndpoint) SchedulerSetConfiguration(args *structs.SchedulerSetConfigRequest, reply *structs.SchedulerSetConfigurationResponse) error {
-	config := args.Config.Copy()
-	if err := config.Validate(); err != nil {
-		return fmt.Errorf("invalid scheduler configuration: %w", err)
-	}
-	if config.SchedulerAlgorithm == "" {
-		config.SchedulerAlgorithm = structs.SchedulerAlgorithmBinpack
-	}
-	index, err := o.srv.raftApply(MsgSchedulerConfig, &SchedulerConfigEntry{Config: config, CAS: args.CAS})
-	if err != nil {
+// RaftRemovePeer removes a server from the Raft configuration. A server
+// leaving gracefully calls it for itself; the leader then also stops adding
+// it back while gossip still shows it alive.
+//
+// TODO(#3): `orch operator raft remove-peer` on top of it (ACL, by address).
+func (o *operatorEndpoint) RaftRemovePeer(args *structs.RaftRemovePeerRequest, reply *structs.GenericResponse) error {
+	if done, err := o.srv.forward("Operator.RaftRemovePeer", args, reply); done {
 		return err
 	}
-	reply.Index = index
-	// The FSM stored the configuration at index unless a CAS check failed.
-	reply.Updated = o.srv.state.SchedulerConfig().ModifyIndex == index
+	if args.ID == "" {
+		return errors.New(`raft remove peer: ID = "": the server's raft ID is required`)
+	}
+	s := o.srv
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return fmt.Errorf("raft remove peer: reading the configuration: %w", err)
+	}
+	s.markMemberLeft(args.ID)
+	found := false
+	for _, srv := range f.Configuration().Servers {
+		found = found || srv.ID == raft.ServerID(args.ID)
+	}
+	if !found {
+		reply.Index = f.Index()
+		return nil
+	}
+	rf := s.raft.RemoveServer(raft.ServerID(args.ID), 0, 0)
+	if err := rf.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return fmt.Errorf("%w: %v", structs.ErrNoLeader, err)
+		}
+		return fmt.Errorf("raft remove peer %s: %w", args.ID, err)
+	}
+	reply.Index = rf.Index()
+	s.logger.Info("server removed from the raft configuration", "server_id", args.ID, "index", reply.Index)
 	return nil
-}
-
-func (f *FSM) applySchedulerConfig(index uint64, body []byte) error {
-	var e SchedulerConfigEntry
-	if err := decodeEntry(MsgSchedulerConfig, body, &e); err != nil {
-		return err
-	}
-	if e.Config == nil {
-		return fmt.Errorf("server: SchedulerConfig entry at index %d lacks its configuration", index)
-	}
-	_, err := f.state.UpsertSchedulerConfig(index, e.Config, e.CAS)
-	return err
 }

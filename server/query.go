@@ -48,10 +48,9 @@ func (s *Server) blockingQuery(opts *structs.QueryOptions, meta *structs.QueryMe
 	return err
 }
 
-// setQueryMeta fills what every read reports about the cluster.
-//
-// TODO(#3): reads without AllowStale on a follower are answered locally; they
-// should be forwarded to the leader.
+// setQueryMeta fills what every read reports about the cluster: whether a
+// leader is known and, on a follower (a read with AllowStale; the others are
+// forwarded to the leader), how long ago it last heard from the leader.
 func (s *Server) setQueryMeta(meta *structs.QueryMeta) {
 	meta.KnownLeader = s.Leader() != ""
 	if s.IsLeader() {

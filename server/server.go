@@ -56,7 +56,29 @@ type Server struct {
 		closed bool // set by Shutdown: no new sessions
 	}
 
-	gossip *memberlist.Memberlist
+	gossip         *memberlist.Memberlist
+	gossipDelegate *gossipDelegate
+	// members are the servers gossip knows, by node name, with their last
+	// state (left and failed ones included), kept by gossipEvents.
+	members struct {
+		sync.Mutex
+		m map[string]*serverMember
+	}
+	// raftExisting: Raft had state when the server started (or has since
+	// bootstrapped or joined a cluster); advertised in gossip.
+	raftExisting bool
+	// bootstrapKick and reconcileKick wake the bootstrap loop and the
+	// leader's reconcile loop when gossip membership changes.
+	bootstrapKick chan struct{}
+	reconcileKick chan struct{}
+
+	// pool holds the connections used to forward requests to the leader.
+	pool *connPool
+	// leaderObs.ch is closed (and replaced) at every leader change Raft reports.
+	leaderObs struct {
+		sync.Mutex
+		ch chan struct{}
+	}
 
 	heartbeats   *heartbeats
 	allocUpdates *allocUpdateBatcher
@@ -90,6 +112,11 @@ func NewServer(cfg Config) (*Server, error) {
 		leaderMonitorDone: make(chan struct{}),
 	}
 	s.sessions.m = make(map[*yamux.Session]struct{})
+	s.members.m = make(map[string]*serverMember)
+	s.leaderObs.ch = make(chan struct{})
+	s.bootstrapKick = make(chan struct{}, 1)
+	s.reconcileKick = make(chan struct{}, 1)
+	s.pool = newConnPool(logger)
 	s.shutdownCtx, s.shutdownCancel = context.WithCancel(context.Background())
 	s.broker = broker.New(cfg.Broker, cfg.Logger)
 	s.blocked = broker.NewBlocked(s.broker)
@@ -118,6 +145,11 @@ func NewServer(cfg Config) (*Server, error) {
 		_ = s.Shutdown()
 		return nil, err
 	}
+	if !s.raftExisting && s.config.BootstrapExpect > 1 {
+		s.wg.Add(1)
+		go s.bootstrapLoop()
+	}
+	s.observeLeader()
 	logger.Info("server started", "name", cfg.NodeName, "rpc_addr", s.RPCAddr(), "gossip_addr", s.GossipAddr(),
 		"region", cfg.Region, "datacenter", cfg.Datacenter, "data_dir", cfg.DataDir)
 	return s, nil
@@ -193,6 +225,7 @@ func (s *Server) setupRaft() (err error) {
 		return fmt.Errorf("server: starting raft: %w", err)
 	}
 	s.raft, s.raftID, s.raftStore, s.raftTransport = r, conf.LocalID, store, trans
+	s.raftExisting = existing || s.config.BootstrapExpect == 1
 	return nil
 }
 
@@ -217,16 +250,15 @@ func (s *Server) serverID() (string, error) {
 
 // raftApply commits one log entry and returns its index once the local FSM
 // has applied it. An error from the FSM is returned with the index. On a
-// server that is not the leader it fails with structs.ErrNoLeader.
-//
-// TODO(#3): forward writes to the leader instead of failing.
+// server that is not the leader it fails with structs.ErrNoLeader (the
+// endpoints forward writes to the leader before they get here; see forward).
 func (s *Server) raftApply(t MessageType, body any) (uint64, error) {
 	buf, err := encodeEntry(t, body)
 	if err != nil {
 		return 0, err
 	}
 	if s.raft.State() != raft.Leader {
-		return 0, fmt.Errorf("%w: this server is not the leader (forwarding is not implemented yet)", structs.ErrNoLeader)
+		return 0, fmt.Errorf("%w: this server is not the leader", structs.ErrNoLeader)
 	}
 	f := s.raft.Apply(buf, raftApplyTimeout)
 	if err := f.Error(); err != nil {
@@ -276,18 +308,23 @@ func (s *Server) serverAddrs() []string {
 	return out
 }
 
-// Shutdown stops the server: it leaves gossip, gives up leadership duties,
-// stops Raft, closes the listener and every connection, and closes the Raft
-// store. Blocking queries in flight return at once. Calling it again returns
-// the first result.
-//
-// TODO(#3): transfer leadership first when other servers exist.
+// Shutdown stops the server gracefully: a leader with other voters first
+// hands leadership to one of them (bounded by leadershipTransferTimeout), so
+// that the cluster has no election timeout; then the server asks the leader
+// to remove it from the Raft configuration (Operator.RaftRemovePeer: a
+// graceful leave shrinks the cluster, and the leader adds the server back
+// when gossip sees it join again), leaves gossip, gives up leadership duties, stops Raft, closes the listener and every connection,
+// and closes the Raft store. Blocking queries in flight return at once.
+// Calling it again returns the first result.
 func (s *Server) Shutdown() error {
 	s.shutdownOnce.Do(func() {
 		s.logger.Info("server shutting down")
+		s.transferLeadership()
+		s.leaveRaft()
 		s.shutdownCancel()
 		var errs []error
 		if s.gossip != nil {
+			s.setGossipTag(TagLeaving, "true") // waits (bounded) for the update to go out
 			if err := s.gossip.Leave(time.Second); err != nil {
 				s.logger.Warn("leaving gossip failed", "error", err)
 			}
@@ -308,6 +345,7 @@ func (s *Server) Shutdown() error {
 			errs = append(errs, fmt.Errorf("server: closing RPC listener: %w", err))
 		}
 		s.closeSessions()
+		s.pool.Close()
 		s.wg.Wait()
 		if err := s.raftStore.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("server: closing raft store: %w", err))
@@ -316,4 +354,69 @@ func (s *Server) Shutdown() error {
 		s.logger.Info("server stopped")
 	})
 	return s.shutdownErr
+}
+
+// leadershipTransferTimeout bounds the wait for another server to take over
+// leadership when the leader shuts down.
+const leadershipTransferTimeout = 5 * time.Second
+
+// transferLeadership hands leadership to the most up-to-date other voter when
+// this server leads and has one.
+func (s *Server) transferLeadership() {
+	if s.raft == nil || !s.IsLeader() {
+		return
+	}
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return
+	}
+	others := 0
+	for _, srv := range f.Configuration().Servers {
+		if srv.ID != s.raftID && srv.Suffrage == raft.Voter {
+			others++
+		}
+	}
+	if others == 0 {
+		return
+	}
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- s.raft.LeadershipTransfer().Error() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			s.logger.Warn("leadership transfer failed", "error", err)
+			return
+		}
+		s.logger.Info("leadership transferred", "took", time.Since(start), "leader", s.Leader())
+	case <-time.After(leadershipTransferTimeout):
+		s.logger.Warn("leadership transfer did not finish in time; shutting down anyway", "timeout", leadershipTransferTimeout)
+	}
+}
+
+// leaveRaft asks the leader to remove this server from the Raft
+// configuration, when it is a follower of a cluster with other voters. Bounded
+// by LeaderWaitTimeout; a failure is logged: the server then stays in the
+// configuration as if it had failed.
+func (s *Server) leaveRaft() {
+	if s.raft == nil || s.IsLeader() {
+		return
+	}
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return
+	}
+	member := false
+	for _, srv := range f.Configuration().Servers {
+		member = member || srv.ID == s.raftID
+	}
+	if !member || len(f.Configuration().Servers) < 2 {
+		return
+	}
+	var resp structs.GenericResponse
+	if err := s.RPC("Operator.RaftRemovePeer", &structs.RaftRemovePeerRequest{ID: string(s.raftID)}, &resp); err != nil {
+		s.logger.Warn("leaving the raft configuration failed", "error", err)
+		return
+	}
+	s.logger.Info("left the raft configuration", "index", resp.Index)
 }

@@ -100,6 +100,7 @@ func TestServer_RestartFromRaftSnapshot(t *testing.T) {
 func TestServer_NoBootstrapWithoutBootstrapExpect(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.BootstrapExpect = 0
+	cfg.LeaderWaitTimeout = 100 * time.Millisecond // no leader will come
 	s, err := NewServer(cfg)
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
@@ -119,12 +120,12 @@ func TestServer_NoBootstrapWithoutBootstrapExpect(t *testing.T) {
 }
 
 func TestConfig_ValidateReportsEveryProblem(t *testing.T) {
-	cfg := Config{BindAddr: "not-an-ip", RPCPort: -1, GossipPort: 70000, BootstrapExpect: 3, NumSchedulers: -2, MinHeartbeatTTL: -time.Second}
+	cfg := Config{BindAddr: "not-an-ip", RPCPort: -1, GossipPort: 70000, BootstrapExpect: -1, NumSchedulers: -2, MinHeartbeatTTL: -time.Second}
 	err := cfg.Validate()
 	if err == nil {
 		t.Fatal("Validate() = nil, want errors")
 	}
-	for _, want := range []string{"data_dir", `bind_addr = "not-an-ip"`, "rpc_port = -1", "gossip_port = 70000", "bootstrap_expect = 3", "num_schedulers = -2", "min_heartbeat_ttl = -1s"} {
+	for _, want := range []string{"data_dir", `bind_addr = "not-an-ip"`, "rpc_port = -1", "gossip_port = 70000", "bootstrap_expect = -1", "num_schedulers = -2", "min_heartbeat_ttl = -1s"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %q, want it to mention %q", err, want)
 		}

@@ -31,6 +31,7 @@ import (
 //	Eval.GetEval      EvalSpecificRequest  → SingleEvalResponse
 //	Eval.List         EvalListRequest      → EvalListResponse
 //	Status.Leader     GenericRequest       → string (the leader's RPC address)
+//	Operator.RaftRemovePeer RaftRemovePeerRequest → GenericResponse
 //
 // Every read takes QueryOptions and answers QueryMeta; a read with
 // MinQueryIndex > 0 blocks until the data it reads changes past that index or
@@ -87,6 +88,9 @@ type QueryOptions struct {
 	AllowStale bool
 	// Prefix filters list results by ID prefix.
 	Prefix string
+	// Forwarded is set by a server that forwards the read to the leader, so
+	// that the leader never forwards it again.
+	Forwarded bool
 }
 
 // QueryMeta is returned by every read.
@@ -100,7 +104,28 @@ type QueryMeta struct {
 type WriteRequest struct {
 	Region    string
 	Namespace string
+	// Forwarded is set by a server that forwards the write to the leader, so
+	// that the leader never forwards it again.
+	Forwarded bool
 }
+
+// RPCInfo is what servers need to know of a request to route it: every
+// request embedding QueryOptions or WriteRequest implements it.
+type RPCInfo interface {
+	IsRead() bool
+	AllowStaleRead() bool
+	IsForwarded() bool
+	SetForwarded()
+}
+
+func (q *QueryOptions) IsRead() bool         { return true }
+func (q *QueryOptions) AllowStaleRead() bool { return q.AllowStale }
+func (q *QueryOptions) IsForwarded() bool    { return q.Forwarded }
+func (q *QueryOptions) SetForwarded()        { q.Forwarded = true }
+func (w *WriteRequest) IsRead() bool         { return false }
+func (w *WriteRequest) AllowStaleRead() bool { return false }
+func (w *WriteRequest) IsForwarded() bool    { return w.Forwarded }
+func (w *WriteRequest) SetForwarded()        { w.Forwarded = true }
 
 // WriteMeta is returned by every write.
 type WriteMeta struct {
@@ -318,4 +343,11 @@ type JobPlanResponse struct {
 	Diff     *JobDiff
 	Warnings string
 	WriteMeta
+}
+
+// RaftRemovePeerRequest asks the leader to remove a server from the Raft
+// configuration (a server leaving gracefully sends it for itself).
+type RaftRemovePeerRequest struct {
+	ID string // the server's Raft ID
+	WriteRequest
 }

@@ -32,6 +32,11 @@ type Agent struct {
 
 	// tmpDataDir is removed on shutdown: dev mode without -data-dir.
 	tmpDataDir string
+
+	// stopJoin ends the background join of server_join.retry_join; joinDone
+	// is closed when it has returned.
+	stopJoin context.CancelFunc
+	joinDone chan struct{}
 }
 
 // New starts an agent from a validated config: the server first (the client
@@ -65,6 +70,15 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			return nil, err
 		}
 		a.rpc = a.server // in process: the same endpoints the network RPC reaches
+		if len(cfg.ServerJoin.RetryJoin) > 0 {
+			var ctx context.Context
+			ctx, a.stopJoin = context.WithCancel(context.Background())
+			a.joinDone = make(chan struct{})
+			go func() {
+				defer close(a.joinDone)
+				retryJoin(ctx, a.server, cfg.ServerJoin, logger)
+			}()
+		}
 	} else {
 		// TODO(#3): find the servers through gossip.
 		if a.rpcClient, err = client.NewRPCClient(cfg.Client.Servers, logger.With("component", "rpc")); err != nil {
@@ -114,6 +128,43 @@ func startServer(cfg *Config, dataDir string, logger *slog.Logger) (*server.Serv
 	return server.NewServer(sc)
 }
 
+// retryJoin joins the servers' gossip at join.RetryJoin until one of them
+// answers or ctx ends. Attempts start 1s apart and back off to
+// join.RetryInterval; failures are logged on the first attempt and then once
+// every ten, so a long wait does not flood the log.
+func retryJoin(ctx context.Context, s *server.Server, join ServerJoin, logger *slog.Logger) {
+	limit := join.RetryInterval
+	if limit <= 0 {
+		limit = DefaultRetryInterval
+	}
+	addrs := make([]string, len(join.RetryJoin))
+	for i, addr := range join.RetryJoin {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			addr = net.JoinHostPort(addr, strconv.Itoa(DefaultSerfPort))
+		}
+		addrs[i] = addr
+	}
+	wait := time.Second
+	for attempt := 1; ; attempt++ {
+		n, err := s.Join(addrs)
+		if n > 0 {
+			logger.Info("joined the cluster's gossip", "contacted", n, "addrs", addrs)
+			return
+		}
+		if attempt == 1 || attempt%10 == 0 {
+			logger.Warn("joining the cluster's gossip failed; retrying", "addrs", addrs, "attempt", attempt, "retry_in", wait, "error", err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		wait = min(2*wait, limit)
+	}
+}
+
 // HTTPAddr is the address the HTTP API listens on.
 func (a *Agent) HTTPAddr() string { return a.http.Addr() }
 
@@ -125,6 +176,10 @@ func (a *Agent) Shutdown() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		errs = append(errs, a.http.Shutdown(ctx))
 		cancel()
+	}
+	if a.stopJoin != nil {
+		a.stopJoin()
+		<-a.joinDone
 	}
 	if a.client != nil {
 		errs = append(errs, a.client.Shutdown())

@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -23,6 +24,7 @@ type Config struct {
 	NodeName   string // "" means the host name, resolved by the agent at start
 	Ports      Ports
 	Server     ServerConfig
+	ServerJoin ServerJoin
 	Client     ClientConfig
 	LogLevel   string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
 	// DevMode is `orch agent -dev`: everything on 127.0.0.1, data in a
@@ -46,6 +48,19 @@ type ServerConfig struct {
 	// leader election (1 for a single server).
 	BootstrapExpect int
 }
+
+// ServerJoin says how a server finds the others: the gossip addresses
+// (host:port, or host for the default gossip port) it joins at start,
+// retrying in the background until one answers.
+type ServerJoin struct {
+	RetryJoin []string
+	// RetryInterval is the longest wait between two attempts (they start at
+	// 1s and double). 0 means DefaultRetryInterval.
+	RetryInterval time.Duration
+}
+
+// DefaultRetryInterval is Nomad's server_join.retry_interval default.
+const DefaultRetryInterval = 30 * time.Second
 
 // ClientConfig is the client half of the agent.
 type ClientConfig struct {
@@ -111,6 +126,12 @@ type fileConfig struct {
 	Ports      *filePorts  `hcl:"ports,block"`
 	Server     *fileServer `hcl:"server,block"`
 	Client     *fileClient `hcl:"client,block"`
+	ServerJoin *fileJoin   `hcl:"server_join,block"`
+}
+
+type fileJoin struct {
+	RetryJoin     *[]string `hcl:"retry_join,optional"`
+	RetryInterval *string   `hcl:"retry_interval,optional"`
 }
 
 type filePorts struct {
@@ -142,8 +163,9 @@ type fileReserved struct {
 // ApplyFile reads the agent configuration file at path (HCL, or JSON when the
 // name ends in .json) and sets in c what the file sets: data_dir, bind_addr,
 // datacenter, region, name, log_level, ports { http rpc serf },
-// server { enabled bootstrap_expect }, client { enabled servers node_pool
-// min_dynamic_port max_dynamic_port reserved { reserved_ports } }. Unknown attributes
+// server { enabled bootstrap_expect }, server_join { retry_join retry_interval },
+// client { enabled servers node_pool min_dynamic_port max_dynamic_port
+// reserved { reserved_ports } }. Unknown attributes
 // and blocks, values of the wrong type and duplicate blocks are errors, listed
 // one per line as `file:line:col: summary; detail`. On any error c is left
 // unchanged. Values are checked by Validate, not here.
@@ -195,6 +217,18 @@ func (c *Config) ApplyFile(path string) error {
 	if s := fc.Server; s != nil {
 		setBool(&c.Server.Enabled, s.Enabled)
 		setInt(&c.Server.BootstrapExpect, s.BootstrapExpect)
+	}
+	if j := fc.ServerJoin; j != nil {
+		if j.RetryJoin != nil {
+			c.ServerJoin.RetryJoin = *j.RetryJoin
+		}
+		if j.RetryInterval != nil {
+			d, err := time.ParseDuration(*j.RetryInterval)
+			if err != nil {
+				return fmt.Errorf("%s: server_join.retry_interval = %q: must be a duration such as \"30s\"", path, *j.RetryInterval)
+			}
+			c.ServerJoin.RetryInterval = d
+		}
 	}
 	if cl := fc.Client; cl != nil {
 		setBool(&c.Client.Enabled, cl.Enabled)
@@ -292,6 +326,17 @@ func (c *Config) Validate() error {
 		if host, port, err := net.SplitHostPort(addr); err != nil || host == "" || port == "" {
 			add("client.servers[%d] = %q: must be host:port", i, addr)
 		}
+	}
+	for i, addr := range c.ServerJoin.RetryJoin {
+		if addr == "" || strings.ContainsAny(addr, " \t,") {
+			add("server_join.retry_join[%d] = %q: must be host:port or host", i, addr)
+		}
+	}
+	if c.ServerJoin.RetryInterval < 0 {
+		add("server_join.retry_interval = %s: must be >= 0 (0: %s)", c.ServerJoin.RetryInterval, DefaultRetryInterval)
+	}
+	if len(c.ServerJoin.RetryJoin) > 0 && !c.Server.Enabled {
+		add("server_join.retry_join = %q: only servers join by gossip (a client-only agent takes client.servers)", c.ServerJoin.RetryJoin)
 	}
 	if c.Server.Enabled && c.Server.BootstrapExpect < 1 {
 		add("server.bootstrap_expect = %d: must be >= 1 when the server is enabled", c.Server.BootstrapExpect)

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func writeConfig(t *testing.T, name, content string) string {
@@ -251,5 +252,39 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("error:\n%v\nwant:\n%s", err, strings.Join(tc.want, "\n"))
 			}
 		})
+	}
+}
+
+func TestApplyFileServerJoin(t *testing.T) {
+	c := DefaultConfig()
+	path := writeConfig(t, "join.hcl", `
+data_dir = "/var/lib/orch"
+server {
+  enabled          = true
+  bootstrap_expect = 3
+}
+server_join {
+  retry_join     = ["10.0.0.1:4648", "10.0.0.2"]
+  retry_interval = "15s"
+}
+`)
+	if err := c.ApplyFile(path); err != nil {
+		t.Fatal(err)
+	}
+	want := ServerJoin{RetryJoin: []string{"10.0.0.1:4648", "10.0.0.2"}, RetryInterval: 15 * time.Second}
+	if !reflect.DeepEqual(c.ServerJoin, want) || c.Server.BootstrapExpect != 3 {
+		t.Fatalf("server_join = %+v, bootstrap_expect = %d; want %+v, 3", c.ServerJoin, c.Server.BootstrapExpect, want)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+
+	bad := writeConfig(t, "bad.hcl", `server_join { retry_interval = "soon" }`)
+	if err := c.ApplyFile(bad); err == nil || !strings.Contains(err.Error(), `server_join.retry_interval = "soon"`) {
+		t.Errorf("bad retry_interval: err = %v", err)
+	}
+	c.Server.Enabled, c.Client = false, ClientConfig{Enabled: true, Servers: []string{"10.0.0.1:4647"}}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "only servers join by gossip") {
+		t.Errorf("retry_join on a client-only agent: err = %v", err)
 	}
 }

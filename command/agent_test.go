@@ -1,0 +1,31 @@
+package command
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/orch-io/orch/command/agent"
+)
+
+func TestAgentFlagsJoinAndBootstrapExpect(t *testing.T) {
+	var got *agent.Config
+	cmd := agentCommand()
+	cmd.Action = func(c *cli.Context) error {
+		got = agent.DefaultConfig()
+		applyAgentFlags(c, got)
+		return nil
+	}
+	app := &cli.App{Commands: []*cli.Command{cmd}}
+	args := []string{"orch", "agent", "-server", "-bootstrap-expect", "3",
+		"-join", "127.0.0.1:4648,127.0.0.2:4648", "-join", "127.0.0.3"}
+	if err := app.Run(args); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"127.0.0.1:4648", "127.0.0.2:4648", "127.0.0.3"}
+	if !reflect.DeepEqual(got.ServerJoin.RetryJoin, want) || got.Server.BootstrapExpect != 3 || !got.Server.Enabled {
+		t.Fatalf("join = %v, bootstrap_expect = %d, server = %v; want %v, 3, true",
+			got.ServerJoin.RetryJoin, got.Server.BootstrapExpect, got.Server.Enabled, want)
+	}
+}

@@ -1,0 +1,55 @@
+package server
+
+import (
+	"fmt"
+
+	"github.com/orch-io/orch/server/state"
+	"github.com/orch-io/orch/structs"
+)
+
+// SchedulerGetConfiguration returns the scheduler configuration: the stored
+// one, or the default (with zero indexes) when none was ever set.
+func (o *operatorEndpoint) SchedulerGetConfiguration(args *structs.GenericRequest, reply *structs.SchedulerConfigurationResponse) error {
+	if done, err := o.srv.forward("Operator.SchedulerGetConfiguration", args, reply); done {
+		return err
+	}
+	return o.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+		reply.SchedulerConfig = snap.SchedulerConfig().Copy()
+		return snap.Index(state.TableSchedulerConfig), nil
+	})
+}
+
+// SchedulerSetConfiguration validates and stores a scheduler configuration
+// through Raft. Schedulers use it from the next evaluation they process.
+func (o *operatorEndpoint) SchedulerSetConfiguration(args *structs.SchedulerSetConfigRequest, reply *structs.SchedulerSetConfigurationResponse) error {
+	if done, err := o.srv.forward("Operator.SchedulerSetConfiguration", args, reply); done {
+		return err
+	}
+	config := args.Config.Copy()
+	if err := config.Validate(); err != nil {
+		return fmt.Errorf("invalid scheduler configuration: %w", err)
+	}
+	if config.SchedulerAlgorithm == "" {
+		config.SchedulerAlgorithm = structs.SchedulerAlgorithmBinpack
+	}
+	index, err := o.srv.raftApply(MsgSchedulerConfig, &SchedulerConfigEntry{Config: config, CAS: args.CAS})
+	if err != nil {
+		return err
+	}
+	reply.Index = index
+	// The FSM stored the configuration at index unless a CAS check failed.
+	reply.Updated = o.srv.state.SchedulerConfig().ModifyIndex == index
+	return nil
+}
+
+func (f *FSM) applySchedulerConfig(index uint64, body []byte) error {
+	var e SchedulerConfigEntry
+	if err := decodeEntry(MsgSchedulerConfig, body, &e); err != nil {
+		return err
+	}
+	if e.Config == nil {
+		return fmt.Errorf("server: SchedulerConfig entry at index %d lacks its configuration", index)
+	}
+	_, err := f.state.UpsertSchedulerConfig(index, e.Config, e.CAS)
+	return err
+}
