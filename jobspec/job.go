@@ -18,14 +18,14 @@ var (
 		BodySchema: hcl.BodySchema{
 			Attributes: []hcl.AttributeSchema{
 				{Name: "region"}, {Name: "namespace"}, {Name: "type"}, {Name: "priority"},
-				{Name: "datacenters"}, {Name: "meta"}, {Name: "node_pool"},
+				{Name: "datacenters"}, {Name: "meta"}, {Name: "node_pool"}, {Name: "all_at_once"},
 			},
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "group", LabelNames: []string{"name"}}, {Type: "constraint"}, {Type: "meta"},
 				{Type: "affinity"}, {Type: "spread"},
 			},
 		},
-		unsupportedAttrs: []string{"all_at_once", "vault_token", "consul_token", "consul_namespace"},
+		unsupportedAttrs: []string{"vault_token", "consul_token", "consul_namespace"},
 		unsupportedBlocks: []string{"update", "migrate", "reschedule", "periodic",
 			"parameterized", "multiregion", "vault", "consul", "ui"},
 	}
@@ -136,6 +136,12 @@ func (d *decoder) job(b *hcl.Block) *structs.Job {
 		loc.field("priority", a.Range)
 		if n, ok := d.integer(a); ok {
 			job.Priority = n
+		}
+	}
+	if a := c.Attributes["all_at_once"]; a != nil {
+		loc.field("all_at_once", a.Range)
+		if v, ok := d.value(a, cty.Bool); ok {
+			job.AllAtOnce = v.True()
 		}
 	}
 	if a := c.Attributes["datacenters"]; a != nil {

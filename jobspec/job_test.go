@@ -391,6 +391,15 @@ job "web" {
 			}(),
 		},
 		{
+			name: "all_at_once",
+			src:  "job \"j\" {\n  all_at_once = true\n  group \"g\" {\n    task \"t\" { driver = \"raw_exec\" }\n  }\n}\n",
+			want: func() *structs.Job {
+				j := task1("", rawExec("t"))
+				j.AllAtOnce = true
+				return j
+			}(),
+		},
+		{
 			name: "network mode defaults to host",
 			src:  "job \"j\" {\n  group \"g\" {\n    network {}\n    task \"t\" { driver = \"raw_exec\" }\n  }\n}\n",
 			want: func() *structs.Job {
@@ -497,7 +506,7 @@ job.hcl:6:7: Unsupported argument; An argument named "bar" is not expected here.
 		{
 			name: "not supported yet",
 			src: `job "j" {
-  all_at_once = true
+  vault_token = "x"
   update { max_parallel = 1 }
   group "g" {
     network {
@@ -517,7 +526,7 @@ job.hcl:6:7: Unsupported argument; An argument named "bar" is not expected here.
     ephemeral_disk { sticky = true }
   }
 }`,
-			want: `job.hcl:2:3: argument "all_at_once" is not supported yet
+			want: `job.hcl:2:3: argument "vault_token" is not supported yet
 job.hcl:3:3: block "update" is not supported yet
 job.hcl:6:21: argument "host_network" is not supported yet
 job.hcl:8:5: block "volume" is not supported yet

@@ -142,6 +142,7 @@ func (s *genericScheduler) computePlan(eval *structs.Evaluation, state State) *a
 			EvalID:        eval.ID,
 			Priority:      eval.Priority,
 			Job:           job,
+			AllAtOnce:     job != nil && job.AllAtOnce,
 			SnapshotIndex: state.LatestIndex(),
 		},
 		failed: map[string]*structs.AllocMetric{},

@@ -89,6 +89,21 @@ func TestPlacesThreeAllocationsOnOneNode(t *testing.T) {
 	}
 }
 
+func TestAllAtOnceJobMakesAllOrNothingPlans(t *testing.T) {
+	h := newHarness(t)
+	h.upsertNodes(mockNode("n1").CPU(4000).Mem(8192).Build())
+	job := mockJob().Count(2).Build()
+	job.AllAtOnce = true
+	h.run(job)
+	if plan := h.lastPlan(); !plan.AllAtOnce {
+		t.Fatal("the plan of an all_at_once job must be all or nothing (Plan.AllAtOnce)")
+	}
+	h.run(mockJob().ID("other").Count(1).Build())
+	if plan := h.lastPlan(); plan.AllAtOnce {
+		t.Fatal("a job without all_at_once must allow partial commits")
+	}
+}
+
 func TestCountUpPlacesMissingIndexesAndCountDownStopsHighest(t *testing.T) {
 	h := newHarness(t)
 	h.upsertNodes(mockNodes(3, "n", nil)...)

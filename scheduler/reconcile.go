@@ -187,7 +187,9 @@ func (c *classifier) destructive(a *structs.Allocation) bool {
 // groupChangedDestructively reports whether group changed between two versions
 // of a job in a way an allocation cannot follow where it runs: its tasks
 // (driver, config, resources, env, ...), its disk, its network (ports), its
-// constraints or the meta its tasks see. A change of count, or of the restart policy, is not one.
+// constraints, affinities and spreads (as in Nomad: where it should run
+// changed) or the meta its tasks see. A change of count, or of the restart
+// policy, is not one.
 func groupChangedDestructively(old, cur *structs.Job, group string) bool {
 	og, cg := old.LookupTaskGroup(group), cur.LookupTaskGroup(group)
 	if og == nil || cg == nil {
@@ -198,7 +200,11 @@ func groupChangedDestructively(old, cur *structs.Job, group string) bool {
 		!reflect.DeepEqual(og.Networks, cg.Networks) ||
 		!reflect.DeepEqual(og.Constraints, cg.Constraints) ||
 		!reflect.DeepEqual(og.Meta, cg.Meta) ||
+		!reflect.DeepEqual(og.Affinities, cg.Affinities) ||
+		!reflect.DeepEqual(og.Spreads, cg.Spreads) ||
 		!reflect.DeepEqual(old.Constraints, cur.Constraints) ||
+		!reflect.DeepEqual(old.Affinities, cur.Affinities) ||
+		!reflect.DeepEqual(old.Spreads, cur.Spreads) ||
 		!reflect.DeepEqual(old.Meta, cur.Meta)
 }
 

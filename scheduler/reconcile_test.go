@@ -241,6 +241,10 @@ func TestGroupChangedDestructively(t *testing.T) {
 		}, true},
 		{"group meta", func(j *structs.Job) { j.TaskGroups[0].Meta = map[string]string{"k": "v"} }, true},
 		{"group renamed", func(j *structs.Job) { j.TaskGroups[0].Name = "other" }, true},
+		{"group affinity", func(j *structs.Job) {
+			j.TaskGroups[0].Affinities = []*structs.Affinity{{LTarget: "${node.class}", RTarget: "big", Operand: "=", Weight: 50}}
+		}, true},
+		{"job spread", func(j *structs.Job) { j.Spreads = []*structs.Spread{{Attribute: "${meta.rack}", Weight: 50}} }, true},
 	} {
 		cur := base.Copy()
 		tc.change(cur)

@@ -124,6 +124,7 @@ func (s *systemScheduler) computePlan(eval *structs.Evaluation, state State) *at
 			EvalID:        eval.ID,
 			Priority:      eval.Priority,
 			Job:           job,
+			AllAtOnce:     job != nil && job.AllAtOnce,
 			SnapshotIndex: state.LatestIndex(),
 		},
 		failed: map[string]*structs.AllocMetric{},

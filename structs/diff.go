@@ -245,6 +245,7 @@ func jobFields(j *Job) map[string]string {
 		"Namespace": j.Namespace,
 		"Type":      string(j.Type),
 		"Priority":  strconv.Itoa(j.Priority),
+		"AllAtOnce": strconv.FormatBool(j.AllAtOnce),
 		"Stop":      strconv.FormatBool(j.Stop),
 		"NodePool":  j.NodePool,
 	}

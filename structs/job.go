@@ -38,12 +38,15 @@ const (
 // Job is the unit a user submits: one or more task groups, placed together by
 // the scheduler named by Type.
 type Job struct {
-	Region      string
-	Namespace   string
-	ID          string
-	Name        string
-	Type        JobType
-	Priority    int
+	Region    string
+	Namespace string
+	ID        string
+	Name      string
+	Type      JobType
+	Priority  int
+	// AllAtOnce makes each of the job's plans all or nothing: the plan applier
+	// commits every placement or none.
+	AllAtOnce   bool
 	Datacenters []string // glob patterns; default ["*"]
 	// NodePool is the pool of nodes the job may run on: "default" unless set;
 	// "all" means any node.
