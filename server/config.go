@@ -84,6 +84,12 @@ type Config struct {
 	// Broker configures the eval broker (nack timeout, delivery limit).
 	Broker broker.Config
 
+	// MaxEntryVersionForTest, when not 0, makes the server behave as a build
+	// that reads Raft entry versions up to it only: it advertises it in
+	// gossip, its FSM treats entry types introduced later as unknown, and as
+	// leader it refuses to write them. Tests simulate an old server with it.
+	MaxEntryVersionForTest EntryVersion
+
 	// Logger receives every log line of the server. Default: slog.Default().
 	Logger *slog.Logger
 }
@@ -181,6 +187,9 @@ func (c *Config) Validate() error {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("server config: %s = %s: must be >= 0", d.name, d.v))
 		}
+	}
+	if c.MaxEntryVersionForTest > MaxEntryVersion {
+		errs = append(errs, fmt.Errorf("server config: MaxEntryVersionForTest = %d: must be <= %d, the highest entry version this build reads (0: unset)", c.MaxEntryVersionForTest, MaxEntryVersion))
 	}
 	if c.MaxHeartbeatsPerSecond < 0 {
 		errs = append(errs, fmt.Errorf("server config: max_heartbeats_per_second = %g: must be >= 0", c.MaxHeartbeatsPerSecond))

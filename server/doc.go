@@ -23,4 +23,16 @@
 // snapshot and submits the plan; the plan applier re-checks the plan against
 // the latest state and commits what fits in one Raft entry; clients see their
 // new allocations through a blocking Node.GetClientAllocs.
+//
+// Upgrades. A cluster is upgraded one server at a time, so servers of
+// different builds share one Raft log. Every log entry type has an entry
+// version, the release of the log format that introduced it
+// (entry_versions.go); a server reads every type up to its MaxEntryVersion
+// and advertises that number in gossip. The rule: a new entry type is
+// written only once every server of the Raft configuration reads it —
+// raftApply on the leader refuses it before that, naming the servers to
+// upgrade — except types flagged MsgIgnoreUnknownFlag, which older servers
+// skip and which must therefore carry only information they can do without.
+// Entries of the first version are read by every server and never gated. A
+// server is never downgraded below a version the log already holds.
 package server

@@ -29,45 +29,41 @@ type FSM struct {
 	broker  *broker.Broker
 	blocked *broker.Blocked
 	logger  *slog.Logger
+	// maxVersion is the highest entry version this FSM reads: entry types
+	// introduced later are unknown to it (entry_versions.go).
+	maxVersion EntryVersion
 }
 
 var _ raft.FSM = (*FSM)(nil)
 
 // NewFSM returns an FSM writing to st and feeding evaluations to b and bl.
 func NewFSM(st *state.StateStore, b *broker.Broker, bl *broker.Blocked, logger *slog.Logger) *FSM {
-	return &FSM{state: st, broker: b, blocked: bl, logger: logger.With("component", "fsm")}
+	return &FSM{state: st, broker: b, blocked: bl, logger: logger.With("component", "fsm"), maxVersion: MaxEntryVersion}
 }
 
-// Apply applies one entry. It returns nil or an error, which raft hands to
-// whoever submitted the entry (see Server.raftApply).
+// Apply applies one entry: it dispatches on the entry's type through
+// entryTypes. An entry of a type it does not know is skipped with a warning
+// when the type carries MsgIgnoreUnknownFlag, and is an ErrUnknownMessageType
+// otherwise. It returns nil or an error, which raft hands to whoever
+// submitted the entry (see Server.raftApply).
 func (f *FSM) Apply(l *raft.Log) any {
 	if len(l.Data) == 0 {
 		return fmt.Errorf("server: raft entry %d is empty", l.Index)
 	}
 	t, body := MessageType(l.Data[0]), l.Data[1:]
+	et, known := entryTypes[t.Number()]
+	if known && et.version > f.maxVersion {
+		known = false // a server simulating an older build (Config.MaxEntryVersionForTest)
+	}
 	var err error
-	switch t &^ MsgIgnoreUnknownFlag {
-	case MsgJobRegister:
-		err = f.applyJobRegister(l.Index, body)
-	case MsgJobDeregister:
-		err = f.applyJobDeregister(l.Index, body)
-	case MsgEvalUpdate:
-		err = f.applyEvalUpdate(l.Index, body)
-	case MsgNodeRegister:
-		err = f.applyNodeRegister(l.Index, body)
-	case MsgNodeUpdateStatus:
-		err = f.applyNodeUpdateStatus(l.Index, body)
-	case MsgApplyPlanResults:
-		err = f.applyPlanResults(l.Index, body)
-	case MsgAllocClientUpdate:
-		err = f.applyAllocClientUpdate(l.Index, body)
-	case MsgSchedulerConfig:
-		err = f.applySchedulerConfig(l.Index, body)
+	switch {
+	case known:
+		err = et.apply(f, l.Index, body)
+	case t.Ignorable():
+		f.logger.Warn("skipping raft entry of unknown type marked ignorable (written by a newer server)",
+			"index", l.Index, "type", uint8(t), "max_entry_version", f.maxVersion)
+		return nil
 	default:
-		if t&MsgIgnoreUnknownFlag != 0 {
-			f.logger.Warn("skipping raft entry of unknown type marked ignorable", "index", l.Index, "type", uint8(t))
-			return nil
-		}
 		err = fmt.Errorf("%w: type %d at index %d (this server may be older than the one that wrote it)", ErrUnknownMessageType, uint8(t), l.Index)
 	}
 	if err != nil {

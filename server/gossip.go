@@ -17,7 +17,8 @@ import (
 
 // Gossip: every agent runs memberlist on its gossip port and advertises what
 // it is in its node metadata (tags): role, region, datacenter, RPC address,
-// version, bootstrap_expect, whether it has Raft state. Servers find each
+// version, bootstrap_expect, whether it has Raft state, the highest Raft entry
+// version it reads (TagEntryVersion, entry_versions.go). Servers find each
 // other through it: a fresh server bootstraps Raft once it sees
 // bootstrap_expect servers (bootstrapLoop), and the leader adds the servers
 // gossip shows to the Raft configuration and removes those that left
@@ -67,6 +68,7 @@ func (s *Server) setupGossip(advertiseIP string) error {
 		TagVersion:         s.config.Version,
 		TagServerID:        id,
 		TagBootstrapExpect: strconv.Itoa(s.config.BootstrapExpect),
+		TagEntryVersion:    strconv.Itoa(int(s.maxEntryVersion())),
 	}
 	if s.raftExisting {
 		tags[TagRaftState] = "existing"

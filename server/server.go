@@ -121,6 +121,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.broker = broker.New(cfg.Broker, cfg.Logger)
 	s.blocked = broker.NewBlocked(s.broker)
 	s.fsm = NewFSM(s.state, s.broker, s.blocked, cfg.Logger)
+	s.fsm.maxVersion = s.maxEntryVersion()
 	s.heartbeats = newHeartbeats(s)
 	s.allocUpdates = newAllocUpdateBatcher(s, cfg.AllocUpdateBatchWindow)
 
@@ -252,13 +253,18 @@ func (s *Server) serverID() (string, error) {
 // has applied it. An error from the FSM is returned with the index. On a
 // server that is not the leader it fails with structs.ErrNoLeader (the
 // endpoints forward writes to the leader before they get here; see forward).
+// An entry of a type some server of the cluster may not read yet is refused
+// with an *EntryVersionError (checkEntryVersion).
 func (s *Server) raftApply(t MessageType, body any) (uint64, error) {
+	if s.raft.State() != raft.Leader {
+		return 0, fmt.Errorf("%w: this server is not the leader", structs.ErrNoLeader)
+	}
+	if err := s.checkEntryVersion(t); err != nil {
+		return 0, err
+	}
 	buf, err := encodeEntry(t, body)
 	if err != nil {
 		return 0, err
-	}
-	if s.raft.State() != raft.Leader {
-		return 0, fmt.Errorf("%w: this server is not the leader", structs.ErrNoLeader)
 	}
 	f := s.raft.Apply(buf, raftApplyTimeout)
 	if err := f.Error(); err != nil {
