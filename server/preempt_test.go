@@ -1,0 +1,74 @@
+package server
+
+import (
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// A system job of high priority preempts a low-priority service job on a full
+// node, through the real workers, plan applier and Raft: the victim is
+// evicted and names its preemptor, and the victim's job gets a follow-up
+// evaluation (TriggeredBy preemption) that cannot place it and blocks.
+func TestPreemption_SystemJobEvictsLowPriorityAlloc(t *testing.T) {
+	s := startServer(t, testConfig(t.TempDir()))
+	node := testNode() // 8 GiB
+	registerNode(t, s, node)
+
+	low := testJob("low", 2, 4000)
+	low.Priority = 20
+	registerJob(t, s, low)
+	waitFor(t, 10*time.Second, "both low allocations placed", func() bool {
+		return len(running(jobAllocs(t, s, "low"))) == 2
+	})
+
+	sys := testJob("sys", 1, 1000)
+	sys.Type, sys.Priority = structs.JobTypeSystem, 80
+	registerJob(t, s, sys)
+	var placed *structs.Allocation
+	waitFor(t, 10*time.Second, "system allocation placed", func() bool {
+		for _, a := range s.state.Snapshot().AllocsByJob("sys") {
+			if !a.TerminalStatus() {
+				placed = a
+				return true
+			}
+		}
+		return false
+	})
+
+	snap := s.state.Snapshot()
+	var evicted []*structs.Allocation
+	for _, a := range snap.AllocsByJob("low") {
+		if a.DesiredStatus == structs.AllocDesiredStatusEvict {
+			evicted = append(evicted, a)
+		}
+	}
+	if len(evicted) != 1 {
+		t.Fatalf("%d low allocations evicted, want 1 (one frees enough)", len(evicted))
+	}
+	if evicted[0].PreemptedByAllocation != placed.ID {
+		t.Errorf("evicted PreemptedByAllocation = %q, want the system allocation %q", evicted[0].PreemptedByAllocation, placed.ID)
+	}
+	if len(placed.PreemptedAllocations) != 1 || placed.PreemptedAllocations[0] != evicted[0].ID {
+		t.Errorf("system allocation PreemptedAllocations = %v, want [%s]", placed.PreemptedAllocations, evicted[0].ID)
+	}
+
+	var follow *structs.Evaluation
+	waitFor(t, 10*time.Second, "the preemption eval of job low completes", func() bool {
+		for _, e := range s.state.Snapshot().EvalsByJob("low") {
+			if e.TriggeredBy == structs.EvalTriggerPreemption && e.Status == structs.EvalStatusComplete {
+				follow = e
+				return true
+			}
+		}
+		return false
+	})
+	if follow.QueuedAllocations["web"] != 1 || follow.BlockedEval == "" {
+		t.Errorf("preemption eval: queued %v, blocked eval %q; want 1 queued and a blocked eval (no room left)",
+			follow.QueuedAllocations, follow.BlockedEval)
+	}
+	if n := len(running(jobAllocs(t, s, "low"))); n != 1 {
+		t.Errorf("%d low allocations live, want 1", n)
+	}
+}
