@@ -157,3 +157,16 @@ func TestFormatAllocStatusShowsPreemption(t *testing.T) {
 		t.Errorf("an allocation without preemption shows preemption fields")
 	}
 }
+
+func TestFormatPlanPreemptions(t *testing.T) {
+	if got := formatPlanPreemptions(&structs.JobPlanResponse{}, false); got != "" {
+		t.Errorf("no preemptions: got %q, want nothing", got)
+	}
+	resp := &structs.JobPlanResponse{Annotations: &structs.PlanAnnotations{PreemptedAllocs: []*structs.AllocListStub{
+		{ID: "a1b2c3d4-0000-0000-0000-000000000000", JobID: "low", TaskGroup: "web"},
+	}}}
+	want := "\nPreemptions:\n\nAlloc ID  Job ID  Task Group\na1b2c3d4  low     web\n"
+	if got := formatPlanPreemptions(resp, false); got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}

@@ -334,5 +334,8 @@ func recordPreemptions(plan *structs.Plan, alloc *structs.Allocation, victims []
 			plan.Annotations.DesiredTGUpdates[alloc.TaskGroup] = du
 		}
 		du.Preemptions += uint64(len(victims))
+		for _, v := range victims {
+			plan.Annotations.PreemptedAllocs = append(plan.Annotations.PreemptedAllocs, v.Stub())
+		}
 	}
 }

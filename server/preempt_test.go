@@ -72,3 +72,39 @@ func TestPreemption_SystemJobEvictsLowPriorityAlloc(t *testing.T) {
 		t.Errorf("%d low allocations live, want 1", n)
 	}
 }
+
+// `job plan` shows the allocations a placement would evict, and commits
+// nothing. (A service job: preemption enabled for service jobs in the
+// scheduler configuration, through the operator endpoint.)
+func TestPreemption_JobPlanListsPreemptedAllocs(t *testing.T) {
+	s := startServer(t, testConfig(t.TempDir()))
+	registerNode(t, s, testNode())
+	low := testJob("low", 2, 4000)
+	low.Priority = 20
+	registerJob(t, s, low)
+	waitFor(t, 10*time.Second, "both low allocations placed", func() bool {
+		return len(running(jobAllocs(t, s, "low"))) == 2
+	})
+
+	cfg := structs.DefaultSchedulerConfiguration()
+	cfg.PreemptionConfig.ServiceSchedulerEnabled = true
+	var setReply structs.SchedulerSetConfigurationResponse
+	if err := s.RPC("Operator.SchedulerSetConfiguration", &structs.SchedulerSetConfigRequest{Config: *cfg}, &setReply); err != nil {
+		t.Fatalf("Operator.SchedulerSetConfiguration: %v", err)
+	}
+	high := testJob("high", 1, 1000)
+	high.Priority = 80
+	var reply structs.JobPlanResponse
+	if err := s.RPC("Job.Plan", &structs.JobPlanRequest{Job: high}, &reply); err != nil {
+		t.Fatalf("Job.Plan: %v", err)
+	}
+	if reply.Annotations == nil || len(reply.Annotations.PreemptedAllocs) != 1 || reply.Annotations.PreemptedAllocs[0].JobID != "low" {
+		t.Fatalf("plan annotations = %+v, want one preempted allocation of job low", reply.Annotations)
+	}
+	if u := reply.Annotations.DesiredTGUpdates["web"]; u == nil || u.Preemptions != 1 || u.Place != 1 {
+		t.Errorf("group web updates = %+v, want 1 place and 1 preemption", u)
+	}
+	if n := len(running(jobAllocs(t, s, "low"))); n != 2 {
+		t.Errorf("%d low allocations live after a dry run, want 2", n)
+	}
+}

@@ -33,6 +33,9 @@ type Plan struct {
 type PlanAnnotations struct {
 	// DesiredTGUpdates counts the decisions per task group.
 	DesiredTGUpdates map[string]*DesiredUpdates
+	// PreemptedAllocs are the allocations of other jobs the plan would
+	// evict (preemption), as in Nomad.
+	PreemptedAllocs []*AllocListStub
 }
 
 // DesiredUpdates counts what a plan does to one group's allocations. A
