@@ -1,7 +1,6 @@
 package server
 
 import (
-	"cmp"
 	"context"
 	"maps"
 	"slices"
@@ -96,7 +95,7 @@ func planResultAllocs(snap *state.Snapshot, plan *structs.Plan, result *structs.
 		for _, a := range result.NodePreemptions[node] {
 			c := a.Copy()
 			c.Job = nil
-			c.ModifyTime = cmp.Or(c.ModifyTime, now)
+			c.ModifyTime = now // when it was evicted
 			out = append(out, c)
 		}
 	}

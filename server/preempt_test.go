@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orch-io/orch/server/state"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -64,6 +65,9 @@ func TestPreemption_SystemJobEvictsLowPriorityAlloc(t *testing.T) {
 		}
 		return false
 	})
+	if follow.CreateTime == 0 || follow.CreateTime != evicted[0].ModifyTime {
+		t.Errorf("preemption eval CreateTime = %d, want the eviction's time %d", follow.CreateTime, evicted[0].ModifyTime)
+	}
 	if follow.QueuedAllocations["web"] != 1 || follow.BlockedEval == "" {
 		t.Errorf("preemption eval: queued %v, blocked eval %q; want 1 queued and a blocked eval (no room left)",
 			follow.QueuedAllocations, follow.BlockedEval)
@@ -106,5 +110,37 @@ func TestPreemption_JobPlanListsPreemptedAllocs(t *testing.T) {
 	}
 	if n := len(running(jobAllocs(t, s, "low"))); n != 2 {
 		t.Errorf("%d low allocations live after a dry run, want 2", n)
+	}
+}
+
+// The follow-up evaluations are the same on every server: one per preempted
+// job still in the state, with IDs derived from the entry's index.
+func TestPreemptionEvalsAreDeterministic(t *testing.T) {
+	st := state.NewStateStore()
+	for i, id := range []string{"a", "b"} {
+		if err := st.UpsertJob(uint64(i+1), testJob(id, 1, 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evict := func(id, job string) *structs.Allocation {
+		return &structs.Allocation{ID: id, JobID: job, Namespace: structs.DefaultNamespace,
+			DesiredStatus: structs.AllocDesiredStatusEvict, ModifyTime: 42}
+	}
+	allocs := []*structs.Allocation{
+		evict("1", "a"), evict("2", "a"), evict("3", "b"), evict("4", "purged"),
+		{ID: "5", JobID: "c", DesiredStatus: structs.AllocDesiredStatusStop},
+	}
+	first, again := preemptionEvals(st, 7, allocs), preemptionEvals(st, 7, allocs)
+	if len(first) != 2 || first[0].JobID != "a" || first[1].JobID != "b" {
+		t.Fatalf("evals for jobs %v, want a and b", first)
+	}
+	for i := range first {
+		if first[i].ID != again[i].ID || first[i].TriggeredBy != structs.EvalTriggerPreemption ||
+			first[i].Status != structs.EvalStatusPending || first[i].CreateTime != 42 {
+			t.Errorf("eval %d = %+v / %+v: want the same pending preemption eval, created at 42", i, first[i], again[i])
+		}
+	}
+	if other := preemptionEvals(st, 8, allocs); other[0].ID == first[0].ID {
+		t.Errorf("evals of two entries share ID %s", other[0].ID)
 	}
 }
