@@ -299,6 +299,13 @@ func (gp *systemGroupPlan) place(nu *nodeUsage, p placement) {
 		return
 	}
 	alloc := gp.s.g.newAlloc(gp.eval, gp.job, p, chosen.node, metric)
+	if ask := gp.st.pipeline(gp.tg).fit.ports; ask != nil {
+		ports, ok := ask.assign(chosen, gp.s.g.cfg.Rand, chosen.node.HostIP())
+		if !ok {
+			panic(fmt.Sprintf("scheduler: node %s passed the ports fit for group %s but cannot give its ports", chosen.id, gp.tg.Name))
+		}
+		alloc.AllocatedResources.Shared.Ports = ports
+	}
 	if gp.st.preempt != nil {
 		recordPreemptions(a.plan, alloc, gp.st.preempt.victims)
 	}
