@@ -76,7 +76,9 @@ func (p *Plan) AppendAlloc(alloc *Allocation) {
 // allocation preemptorID.
 func (p *Plan) AppendPreemptedAlloc(alloc *Allocation, preemptorID string) {
 	a := alloc.Copy()
-	a.Job = nil
+	// The eviction needs neither the job nor the client's fields (the state
+	// store keeps those): they would only swell the Raft entry.
+	a.Job, a.TaskStates, a.Metrics = nil, nil, nil
 	a.DesiredStatus = AllocDesiredStatusEvict
 	a.DesiredDescription = "preempted by alloc ID " + preemptorID
 	a.PreemptedByAllocation = preemptorID
