@@ -264,6 +264,25 @@ func TestClientEndToEnd(t *testing.T) {
 	}
 }
 
+// An allocation evicted by preemption is stopped like a stopped one.
+func TestClientStopsEvictedAlloc(t *testing.T) {
+	f := newFakeServer(t, time.Second)
+	dataDir := t.TempDir()
+	c, err := NewClient(testClientConfig(t, f, dataDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown()
+	waitFor(t, "the client to know it registered", c.Registered)
+	a := f.addAlloc(c.NodeID(), sleeperJob(), 0)
+	waitClientStatus(t, f, a.ID, structs.AllocClientStatusRunning)
+	pid := taskPID(t, dataDir, a.ID, 0)
+
+	f.evictAlloc(a.ID, "other")
+	waitClientStatus(t, f, a.ID, structs.AllocClientStatusComplete)
+	waitFor(t, "the evicted allocation's process to end", func() bool { return !processAlive(pid) })
+}
+
 func TestClientRegistersAgainWhenServersForgetTheNode(t *testing.T) {
 	f := newFakeServer(t, 200*time.Millisecond)
 	c, err := NewClient(testClientConfig(t, f, t.TempDir()))

@@ -186,12 +186,21 @@ func (f *fakeServer) addAlloc(nodeID string, job *structs.Job, index int) *struc
 
 // stopAlloc sets an allocation's desired status to stop.
 func (f *fakeServer) stopAlloc(id string) {
+	f.setDesired(id, structs.AllocDesiredStatusStop, "alloc is being stopped by a test")
+}
+
+// evictAlloc sets an allocation's desired status to evict, as a preemption does.
+func (f *fakeServer) evictAlloc(id, by string) {
+	f.setDesired(id, structs.AllocDesiredStatusEvict, "preempted by alloc ID "+by)
+}
+
+func (f *fakeServer) setDesired(id string, status structs.AllocDesiredStatus, desc string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	idx := f.bumpLocked()
 	a := f.allocs[id].Copy()
-	a.DesiredStatus = structs.AllocDesiredStatusStop
-	a.DesiredDescription = "alloc is being stopped by a test"
+	a.DesiredStatus = status
+	a.DesiredDescription = desc
 	a.ModifyIndex, a.AllocModifyIndex = idx, idx
 	f.allocs[id] = a
 }

@@ -68,7 +68,7 @@ func formatAllocStatus(a *structs.Allocation, now time.Time, verbose bool) strin
 	if a.Job != nil {
 		version = strconv.FormatUint(a.Job.Version, 10)
 	}
-	b.WriteString(formatKV([]kv{
+	kvs := []kv{
 		{"ID", shortID(a.ID, verbose)},
 		{"Eval ID", shortID(a.EvalID, verbose)},
 		{"Name", a.Name},
@@ -82,7 +82,19 @@ func formatAllocStatus(a *structs.Allocation, now time.Time, verbose bool) strin
 		{"Desired Description", a.DesiredDescription},
 		{"Created", relUnixNano(a.CreateTime, now)},
 		{"Modified", relUnixNano(a.ModifyTime, now)},
-	}))
+	}
+	// Preemption, as Nomad shows it: who evicted this one, whom this one evicted.
+	if a.PreemptedByAllocation != "" {
+		kvs = append(kvs, kv{"Preempted By Allocation", shortID(a.PreemptedByAllocation, verbose)})
+	}
+	if len(a.PreemptedAllocations) > 0 {
+		ids := make([]string, len(a.PreemptedAllocations))
+		for i, id := range a.PreemptedAllocations {
+			ids[i] = shortID(id, verbose)
+		}
+		kvs = append(kvs, kv{"Preempted Allocations", strings.Join(ids, ", ")})
+	}
+	b.WriteString(formatKV(kvs))
 	b.WriteString(formatAllocAddresses(a))
 
 	// Tasks in the job's order, then any others the client reports.

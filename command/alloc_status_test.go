@@ -139,3 +139,34 @@ f840a518-0000-0000-0000-000000000000  0.333    0                  0.167
 c0ffee00-0000-0000-0000-000000000000  0.125    -                  0.125
 `)
 }
+
+func TestFormatAllocStatusShowsPreemption(t *testing.T) {
+	job := apitest.Job("web")
+	node := apitest.Node("f840a518-0000-0000-0000-000000000000", "node-1")
+	victim := apitest.Alloc("a1b2c3d4-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 0)
+	victim.DesiredStatus = structs.AllocDesiredStatusEvict
+	victim.PreemptedByAllocation = "b5b6b7b8-0000-0000-0000-000000000000"
+	out := formatAllocStatus(victim, time.Now(), false)
+	mustContain(t, "evicted alloc", out, "Desired Status          = evict\n", "Preempted By Allocation = b5b6b7b8\n")
+
+	preemptor := apitest.Alloc("b5b6b7b8-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 1)
+	preemptor.PreemptedAllocations = []string{victim.ID, "c0c0c0c0-0000-0000-0000-000000000000"}
+	out = formatAllocStatus(preemptor, time.Now(), false)
+	mustContain(t, "preempting alloc", out, "Preempted Allocations = a1b2c3d4, c0c0c0c0\n")
+	if strings.Contains(formatAllocStatus(apitest.Alloc("d0000000-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 2), time.Now(), false), "Preempt") {
+		t.Errorf("an allocation without preemption shows preemption fields")
+	}
+}
+
+func TestFormatPlanPreemptions(t *testing.T) {
+	if got := formatPlanPreemptions(&structs.JobPlanResponse{}, false); got != "" {
+		t.Errorf("no preemptions: got %q, want nothing", got)
+	}
+	resp := &structs.JobPlanResponse{Annotations: &structs.PlanAnnotations{PreemptedAllocs: []*structs.AllocListStub{
+		{ID: "a1b2c3d4-0000-0000-0000-000000000000", JobID: "low", TaskGroup: "web"},
+	}}}
+	want := "\nPreemptions:\n\nAlloc ID  Job ID  Task Group\na1b2c3d4  low     web\n"
+	if got := formatPlanPreemptions(resp, false); got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}

@@ -76,6 +76,7 @@ func jobPlan(c *cli.Context) error {
 		b.WriteString("\n")
 	}
 	b.WriteString(formatPlanDryRun(resp))
+	b.WriteString(formatPlanPreemptions(resp, verbose))
 	b.WriteString(formatCheckIndexHint(resp.JobModifyIndex, c.Args().First(), c.Bool("json")))
 	fmt.Fprint(stdout(c), b.String())
 	if planHasChanges(resp) {
@@ -132,6 +133,19 @@ func formatPlanDryRun(resp *structs.JobPlanResponse) string {
 		}
 	}
 	return b.String()
+}
+
+// formatPlanPreemptions lists the allocations of other jobs the plan would
+// evict, as `nomad job plan` does; empty when none.
+func formatPlanPreemptions(resp *structs.JobPlanResponse, verbose bool) string {
+	if resp.Annotations == nil || len(resp.Annotations.PreemptedAllocs) == 0 {
+		return ""
+	}
+	rows := make([][]string, 0, len(resp.Annotations.PreemptedAllocs))
+	for _, a := range resp.Annotations.PreemptedAllocs {
+		rows = append(rows, []string{shortID(a.ID, verbose), a.JobID, a.TaskGroup})
+	}
+	return "\nPreemptions:\n\n" + formatTable([]string{"Alloc ID", "Job ID", "Task Group"}, rows)
 }
 
 // formatCheckIndexHint says how to run the planned job only if it did not

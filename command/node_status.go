@@ -139,7 +139,8 @@ func nodeAllocs(client *api.Client, nodeID string) ([]*structs.AllocListStub, []
 			continue
 		}
 		onNode = append(onNode, s)
-		if s.DesiredStatus == structs.AllocDesiredStatusStop || isClientTerminal(s.ClientStatus) {
+		if s.DesiredStatus == structs.AllocDesiredStatusStop || s.DesiredStatus == structs.AllocDesiredStatusEvict ||
+			isClientTerminal(s.ClientStatus) {
 			continue
 		}
 		a, _, err := client.Allocations().Info(s.ID, nil)

@@ -25,6 +25,10 @@
 //     the values it wants most), and pick the best mean score of a small
 //     sample. Every decision is explained in a structs.AllocMetric
 //     (metric.go, which also renders it for humans: FailureSummary).
+//     When no node fits and the cluster's configuration enables preemption
+//     for the job's type, preempt.go picks a node and a minimal set of
+//     allocations of jobs at least 10 priority lower to evict
+//     (Plan.NodePreemptions).
 //  3. submit (generic.go): hand the plan to the Planner; if the plan applier
 //     committed only part of it, start again from the fresher state it returns.
 //     What cannot be placed is left to a blocked evaluation.

@@ -183,6 +183,9 @@ func (s *genericScheduler) computePlacements(eval *structs.Evaluation, job *stru
 	source := newNodeSource(state, job.Datacenters, job.NodePool, s.cfg.Rand, usage)
 	stack := newStack(s.jobType, job, source, usage)
 	stack.configure(state.SchedulerConfig())
+	if preemptionEnabled(state.SchedulerConfig(), s.jobType) {
+		stack.enablePreemption(state)
+	}
 	for _, p := range places {
 		group := p.TaskGroup.Name
 		if m, ok := a.failed[group]; ok {
@@ -210,6 +213,9 @@ func (s *genericScheduler) computePlacements(eval *structs.Evaluation, job *stru
 				panic(fmt.Sprintf("scheduler: node %s passed the ports fit for group %s but cannot give its ports", nu.id, group))
 			}
 			alloc.AllocatedResources.Shared.Ports = ports
+		}
+		if stack.preempt != nil {
+			recordPreemptions(a.plan, alloc, stack.preempt.victims)
 		}
 		a.plan.AppendAlloc(alloc)
 		usage.place(nu, alloc)

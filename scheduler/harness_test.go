@@ -152,6 +152,10 @@ func (h *harness) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, State, er
 		}
 	}
 	take(result.NodeUpdate, plan.NodeUpdate)
+	if len(plan.NodePreemptions) > 0 {
+		result.NodePreemptions = map[string][]*structs.Allocation{}
+		take(result.NodePreemptions, plan.NodePreemptions)
+	}
 	take(result.NodeAllocation, plan.NodeAllocation)
 	if h.noCommit {
 		return result, nil, nil
@@ -166,6 +170,14 @@ func (h *harness) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, State, er
 		return result, h.store.Snapshot(), nil
 	}
 	return result, nil, nil
+}
+
+// setSchedulerConfig stores the cluster's scheduler configuration.
+func (h *harness) setSchedulerConfig(cfg *structs.SchedulerConfiguration) {
+	h.t.Helper()
+	if _, err := h.store.UpsertSchedulerConfig(h.nextIndex(), cfg, false); err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 // UpdateEval implements Planner.

@@ -35,7 +35,7 @@ import (
 //	          [ports=MIN-MAX] [reserved-ports=22,80,8000-8100]
 //	node-status NAME ready|down
 //	job [id=job] [type=batch] [group=web] [count=] [cpu=] [mem=] [disk=] [dcs=a,b]
-//	    [driver=] [command=] [pool=] [stop] [start]
+//	    [driver=] [command=] [pool=] [priority=] [stop] [start]
 //	    [constraint=L,OP,R] [group-constraint=L,OP,R] (R may hold commas)
 //	    [static=LABEL:PORT]... [dynamic=LABEL]...
 //	    [affinity=L,OP,R,WEIGHT] (job level) [spread=ATTR,WEIGHT[,VALUE:PERCENT...]] (group level)
@@ -43,6 +43,9 @@ import (
 //	client-status ALLOC-NAME[@NODE] running|complete|failed
 //	    (@NODE picks one of the same-named allocations of a system job)
 //	eval [job=job]   processes an eval and prints the plan, the eval and the live allocations
+//	scheduler-config [preempt=system,sysbatch,batch,service]
+//	    sets the cluster's scheduler configuration: preemption enabled for the
+//	    listed scheduler types only (default configuration: system)
 var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of scenario files")
 
 func TestScenarios(t *testing.T) {
@@ -164,6 +167,31 @@ func (sc *scenario) do(t *testing.T, pos, cmd string) string {
 		sc.h.setNodeStatus("node-"+args[0], structs.NodeStatus(args[1]))
 	case "job":
 		sc.job(args, fail, atoi)
+	case "scheduler-config":
+		cfg := structs.DefaultSchedulerConfiguration()
+		cfg.PreemptionConfig = structs.PreemptionConfig{}
+		for _, arg := range args {
+			k, v, _ := strings.Cut(arg, "=")
+			if k != "preempt" {
+				fail("unknown scheduler-config argument %q", arg)
+			}
+			for _, typ := range strings.Split(v, ",") {
+				switch structs.JobType(typ) {
+				case structs.JobTypeSystem:
+					cfg.PreemptionConfig.SystemSchedulerEnabled = true
+				case structs.JobTypeSysBatch:
+					cfg.PreemptionConfig.SysBatchSchedulerEnabled = true
+				case structs.JobTypeBatch:
+					cfg.PreemptionConfig.BatchSchedulerEnabled = true
+				case structs.JobTypeService:
+					cfg.PreemptionConfig.ServiceSchedulerEnabled = true
+				case "":
+				default:
+					fail("unknown job type %q", typ)
+				}
+			}
+		}
+		sc.h.setSchedulerConfig(cfg)
 	case "client-status":
 		if len(args) != 2 {
 			fail("want client-status ALLOC-NAME STATUS")
@@ -231,6 +259,8 @@ func (sc *scenario) job(args []string, fail func(string, ...any), atoi func(stri
 			job.Type = structs.JobType(v)
 		case "count":
 			tg.Count = atoi(v)
+		case "priority":
+			job.Priority = atoi(v)
 		case "cpu":
 			task.Resources.CPU = atoi(v)
 		case "mem":
@@ -316,6 +346,15 @@ func (sc *scenario) render(jobID string, plans []*structs.Plan, created []*struc
 		for node, allocs := range p.NodeUpdate {
 			for _, a := range allocs {
 				ops = append(ops, fmt.Sprintf("stop %s on %s: %s", a.Name, nodeName(node), a.DesiredDescription))
+			}
+		}
+		names := map[string]string{} // of the plan's placements, by ID
+		for _, a := range planAllocs(p.NodeAllocation) {
+			names[a.ID] = a.Name
+		}
+		for node, allocs := range p.NodePreemptions {
+			for _, a := range allocs {
+				ops = append(ops, fmt.Sprintf("preempt %s on %s for %s", a.Name, nodeName(node), names[a.PreemptedByAllocation]))
 			}
 		}
 		slices.Sort(ops)

@@ -68,6 +68,9 @@ type stack struct {
 	// spreadFit scores the resource fit with the spread algorithm (emptier
 	// nodes first) instead of bin-packing.
 	spreadFit bool
+	// preempt, when set, is the fallback that evicts allocations of
+	// lower-priority jobs when no node fits (preempt.go).
+	preempt *preemptor
 }
 
 // groupPipeline holds the stages built for one group.
@@ -153,6 +156,9 @@ func (s *stack) selectNode(tg *structs.TaskGroup) (*nodeUsage, *structs.AllocMet
 	m := newMetric(s.source.available)
 	p := s.pipeline(tg)
 	sel := selection{stack: s, p: p, m: m, top: s.top[:0]} // top: best first, at most scoreMetaLimit
+	if s.preempt != nil {
+		s.preempt.reset()
+	}
 	if p.spread != nil {
 		p.spread.prepare(&p.pass)
 		p.spread.walk(sel.visit)
@@ -167,6 +173,11 @@ func (s *stack) selectNode(tg *structs.TaskGroup) (*nodeUsage, *structs.AllocMet
 		}
 	}
 	top := sel.top
+	if len(top) == 0 && s.preempt != nil {
+		if sn := s.preempt.place(p); sn != nil {
+			top = append(top, *sn)
+		}
+	}
 	s.top = top
 	m.ScoreMetaData = scoreMetaData(top)
 	if len(top) == 0 {
@@ -206,6 +217,9 @@ func (sel *selection) visit(nu *nodeUsage, knownFeasible bool) (filteredBy strin
 	binScore, exhausted := p.fit.fit(nu)
 	if exhausted != "" {
 		recordExhausted(m, exhausted)
+		if sel.stack.preempt != nil {
+			sel.stack.preempt.consider(nu)
+		}
 		return "", false
 	}
 	sn := scoredNode{nu: nu}

@@ -167,6 +167,9 @@ func (s *systemScheduler) computePlan(eval *structs.Evaluation, state State) *at
 	usage := newPlanUsage(state, allocs)
 	source := &nodeSource{nodes: usage.candidates(nodes.candidates), available: nodes.available}
 	st := newStack(s.g.jobType, job, source, usage)
+	if preemptionEnabled(state.SchedulerConfig(), s.g.jobType) {
+		st.enablePreemption(state)
+	}
 	one := &nodeSource{nodes: make([]*nodeUsage, 1), available: nodes.available}
 	isCandidate := make(map[string]bool, len(nodes.candidates))
 	for _, n := range nodes.candidates {
@@ -297,6 +300,16 @@ func (gp *systemGroupPlan) place(nu *nodeUsage, p placement) {
 		return
 	}
 	alloc := gp.s.g.newAlloc(gp.eval, gp.job, p, chosen.node, metric)
+	if ask := gp.st.pipeline(gp.tg).fit.ports; ask != nil {
+		ports, ok := ask.assign(chosen, gp.s.g.cfg.Rand, chosen.node.HostIP())
+		if !ok {
+			panic(fmt.Sprintf("scheduler: node %s passed the ports fit for group %s but cannot give its ports", chosen.id, gp.tg.Name))
+		}
+		alloc.AllocatedResources.Shared.Ports = ports
+	}
+	if gp.st.preempt != nil {
+		recordPreemptions(a.plan, alloc, gp.st.preempt.victims)
+	}
 	a.plan.AppendAlloc(alloc)
 	gp.usage.place(chosen, alloc)
 	a.placements = append(a.placements, alloc)

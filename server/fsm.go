@@ -192,6 +192,12 @@ func (f *FSM) applyPlanResults(index uint64, body []byte) error {
 	if err := f.state.UpsertPlanResults(index, e.Job, e.Allocs); err != nil {
 		return err
 	}
+	if evals := preemptionEvals(f.state, index, e.Allocs); len(evals) > 0 {
+		if err := f.state.UpsertEvals(index, evals); err != nil {
+			return err
+		}
+		f.handleEvals(evals...)
+	}
 	for _, a := range e.Allocs {
 		if a.ServerTerminal() {
 			f.blocked.Unblock(index) // a stop frees its resources for the scheduler

@@ -135,7 +135,7 @@ var _ scheduler.Planner = (*dryRunPlanner)(nil)
 // SubmitPlan implements scheduler.Planner.
 func (p *dryRunPlanner) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, scheduler.State, error) {
 	p.plans = append(p.plans, plan)
-	return &structs.PlanResult{NodeUpdate: plan.NodeUpdate, NodeAllocation: plan.NodeAllocation}, nil, nil
+	return &structs.PlanResult{NodeUpdate: plan.NodeUpdate, NodeAllocation: plan.NodeAllocation, NodePreemptions: plan.NodePreemptions}, nil, nil
 }
 
 // UpdateEval implements scheduler.Planner.

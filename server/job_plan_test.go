@@ -51,8 +51,13 @@ func TestJobPlanRunsTheSchedulerAndCommitsNothing(t *testing.T) {
 	}
 
 	// The job runs; planning it unchanged ignores its allocations.
-	registerJob(t, s, testJob("web", 2, 256))
-	waitFor(t, 10*time.Second, "two allocations of web", func() bool { return len(liveAllocs(s, "web")) == 2 })
+	ran := registerJob(t, s, testJob("web", 2, 256))
+	// The eval's completion commits after its allocations: wait for both, or
+	// it may land between the index checks below.
+	waitFor(t, 10*time.Second, "two allocations of web, and their eval complete", func() bool {
+		e := s.state.Snapshot().EvalByID(ran.EvalID)
+		return len(liveAllocs(s, "web")) == 2 && e != nil && e.Status == structs.EvalStatusComplete
+	})
 	stored := s.state.JobByID("web")
 	resp = planJob(t, s, testJob("web", 2, 256))
 	if u := resp.Annotations.DesiredTGUpdates["web"]; u == nil || *u != (structs.DesiredUpdates{Ignore: 2}) {

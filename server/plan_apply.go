@@ -74,7 +74,8 @@ func (s *Server) applyPlan(plan *structs.Plan) (*structs.PlanResult, error) {
 }
 
 // planResultAllocs flattens the accepted part of a plan into the allocations
-// of one ApplyPlanResults entry, stops first, in node order. New allocations
+// of one ApplyPlanResults entry, stops and evictions first, in node order
+// (evictions keep their PreemptedByAllocation). New allocations
 // that run the plan's job are sent without it (the FSM gives them the entry's
 // Job), which keeps the entry small; updates of existing allocations keep
 // their Job, which is how an in-place update changes it.
@@ -87,6 +88,14 @@ func planResultAllocs(snap *state.Snapshot, plan *structs.Plan, result *structs.
 			if c.ModifyTime == 0 {
 				c.ModifyTime = now
 			}
+			out = append(out, c)
+		}
+	}
+	for _, node := range slices.Sorted(maps.Keys(result.NodePreemptions)) {
+		for _, a := range result.NodePreemptions[node] {
+			c := a.Copy()
+			c.Job = nil
+			c.ModifyTime = now // when it was evicted
 			out = append(out, c)
 		}
 	}

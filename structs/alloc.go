@@ -12,6 +12,9 @@ type AllocDesiredStatus string
 const (
 	AllocDesiredStatusRun  AllocDesiredStatus = "run"
 	AllocDesiredStatusStop AllocDesiredStatus = "stop"
+	// AllocDesiredStatusEvict: stopped to make room for an allocation of a
+	// job of higher priority (preemption); PreemptedByAllocation says which.
+	AllocDesiredStatusEvict AllocDesiredStatus = "evict"
 )
 
 // AllocClientStatus is what the client reports of an allocation.
@@ -44,6 +47,12 @@ type Allocation struct {
 	ClientStatus       AllocClientStatus
 	ClientDescription  string
 	TaskStates         map[string]*TaskState
+
+	// PreemptedAllocations lists the allocations this one evicted to make
+	// room on its node (preemption); PreemptedByAllocation is the allocation
+	// that evicted this one (DesiredStatus evict).
+	PreemptedAllocations  []string
+	PreemptedByAllocation string
 
 	// Metrics explains the placement: how many nodes were evaluated and why the
 	// others were not chosen.
@@ -106,8 +115,11 @@ func (a *Allocation) ClientTerminal() bool {
 	return false
 }
 
-// ServerTerminal reports whether the servers want the allocation stopped.
-func (a *Allocation) ServerTerminal() bool { return a.DesiredStatus == AllocDesiredStatusStop }
+// ServerTerminal reports whether the servers want the allocation stopped
+// (stop, or evict by preemption).
+func (a *Allocation) ServerTerminal() bool {
+	return a.DesiredStatus == AllocDesiredStatusStop || a.DesiredStatus == AllocDesiredStatusEvict
+}
 
 // TerminalStatus reports whether the allocation uses no resources any more, or
 // will not once the client has acted.
@@ -149,6 +161,7 @@ func (a *Allocation) Copy() *Allocation {
 			c.TaskStates[k] = ts.Copy()
 		}
 	}
+	c.PreemptedAllocations = slices.Clone(a.PreemptedAllocations)
 	c.Metrics = a.Metrics.Copy()
 	return &c
 }

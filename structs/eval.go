@@ -31,6 +31,9 @@ const (
 	EvalTriggerAllocStop     = "alloc-stop"
 	EvalTriggerRetryFailed   = "failed-eval-retry"
 	EvalTriggerMaxPlans      = "max-plan-attempts"
+	// EvalTriggerPreemption: allocations of the job were evicted to make
+	// room for a job of higher priority; the job places them again.
+	EvalTriggerPreemption = "preemption"
 )
 
 // Evaluation asks the scheduler to reconcile one job with the cluster.

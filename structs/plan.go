@@ -15,6 +15,11 @@ type Plan struct {
 	NodeUpdate map[string][]*Allocation
 	// NodeAllocation holds, per node, allocations to place or update.
 	NodeAllocation map[string][]*Allocation
+	// NodePreemptions holds, per node, allocations of lower-priority jobs
+	// evicted to make room for the plan's placements there (DesiredStatus
+	// evict, PreemptedByAllocation set). They are committed only with the
+	// node's placements.
+	NodePreemptions map[string][]*Allocation
 
 	// SnapshotIndex is the state index the scheduler planned against.
 	SnapshotIndex uint64
@@ -28,6 +33,9 @@ type Plan struct {
 type PlanAnnotations struct {
 	// DesiredTGUpdates counts the decisions per task group.
 	DesiredTGUpdates map[string]*DesiredUpdates
+	// PreemptedAllocs are the allocations of other jobs the plan would
+	// evict (preemption), as in Nomad.
+	PreemptedAllocs []*AllocListStub
 }
 
 // DesiredUpdates counts what a plan does to one group's allocations. A
@@ -64,13 +72,31 @@ func (p *Plan) AppendAlloc(alloc *Allocation) {
 	p.NodeAllocation[alloc.NodeID] = append(p.NodeAllocation[alloc.NodeID], alloc)
 }
 
-// IsNoOp reports whether the plan changes nothing.
+// AppendPreemptedAlloc records that alloc is evicted to make room for the
+// allocation preemptorID.
+func (p *Plan) AppendPreemptedAlloc(alloc *Allocation, preemptorID string) {
+	a := alloc.Copy()
+	// The eviction needs neither the job nor the client's fields (the state
+	// store keeps those): they would only swell the Raft entry.
+	a.Job, a.TaskStates, a.Metrics = nil, nil, nil
+	a.DesiredStatus = AllocDesiredStatusEvict
+	a.DesiredDescription = "preempted by alloc ID " + preemptorID
+	a.PreemptedByAllocation = preemptorID
+	if p.NodePreemptions == nil {
+		p.NodePreemptions = make(map[string][]*Allocation)
+	}
+	p.NodePreemptions[a.NodeID] = append(p.NodePreemptions[a.NodeID], a)
+}
+
+// IsNoOp reports whether the plan changes nothing. (Preemptions come only
+// with placements.)
 func (p *Plan) IsNoOp() bool { return len(p.NodeUpdate) == 0 && len(p.NodeAllocation) == 0 }
 
 // PlanResult is what the plan applier committed of a plan.
 type PlanResult struct {
-	NodeUpdate     map[string][]*Allocation
-	NodeAllocation map[string][]*Allocation
+	NodeUpdate      map[string][]*Allocation
+	NodeAllocation  map[string][]*Allocation
+	NodePreemptions map[string][]*Allocation
 
 	// RefreshIndex, when non-zero, says part of the plan was rejected: the
 	// scheduler must refresh its state to at least this index and plan again.

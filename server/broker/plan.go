@@ -21,8 +21,11 @@ type PlanState interface {
 // committed since (optimistic concurrency).
 //
 // Each node the plan touches is judged whole (see EvaluateNodePlan). Stops
-// (NodeUpdate) are always accepted. A node whose placements cannot be
-// accepted contributes only its stops, and RefreshIndex is set to
+// (NodeUpdate) are always accepted. Preemptions (NodePreemptions) free room
+// for the node's placements and are accepted with them, less those whose
+// allocation is already terminal (or gone) in snap. A node whose placements
+// cannot be accepted contributes only its stops (its preemptions are
+// dropped: the evictions were only for those placements), and RefreshIndex is set to
 // snap.LatestIndex() so that the scheduler refreshes and plans again. If
 // plan.AllAtOnce and anything was rejected, nothing is committed.
 //
@@ -48,15 +51,43 @@ func EvaluatePlan(snap PlanState, plan *structs.Plan) *structs.PlanResult {
 			continue
 		}
 		result.NodeAllocation[nodeID] = slices.Clone(places)
+		if evicts := livePreemptions(snap, nodeID, plan.NodePreemptions[nodeID]); len(evicts) > 0 {
+			if result.NodePreemptions == nil {
+				result.NodePreemptions = make(map[string][]*structs.Allocation)
+			}
+			result.NodePreemptions[nodeID] = evicts
+		}
 	}
 	if rejected {
 		result.RefreshIndex = snap.LatestIndex()
 		if plan.AllAtOnce {
 			clear(result.NodeUpdate)
 			clear(result.NodeAllocation)
+			clear(result.NodePreemptions)
 		}
 	}
 	return result
+}
+
+// livePreemptions returns those of evicts whose allocation is live on the
+// node in snap: evicting one that already stopped changes nothing.
+func livePreemptions(snap PlanState, nodeID string, evicts []*structs.Allocation) []*structs.Allocation {
+	if len(evicts) == 0 {
+		return nil
+	}
+	live := map[string]bool{}
+	for _, a := range snap.AllocsByNode(nodeID) {
+		if !a.TerminalStatus() {
+			live[a.ID] = true
+		}
+	}
+	var out []*structs.Allocation
+	for _, a := range evicts {
+		if live[a.ID] {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // touchedNodes returns the IDs of the nodes plan stops or places allocations
@@ -79,9 +110,9 @@ func touchedNodes(plan *structs.Plan) []string {
 // committed on top of snap, and if not, why (for the applier's log). A node
 // with no placements in plan always fits. Placements need the node to exist,
 // be ready and eligible, and the node's allocations after the plan to fit:
-// its non-terminal allocations in snap, less those the plan stops or
-// replaces (same ID in NodeAllocation: an in-place update), plus the plan's
-// placements.
+// its non-terminal allocations in snap, less those the plan stops, preempts
+// or replaces (same ID in NodeAllocation: an in-place update), plus the
+// plan's placements.
 func EvaluateNodePlan(snap PlanState, plan *structs.Plan, nodeID string) (fits bool, reason string) {
 	places := plan.NodeAllocation[nodeID]
 	if len(places) == 0 {
@@ -97,8 +128,11 @@ func EvaluateNodePlan(snap PlanState, plan *structs.Plan, nodeID string) (fits b
 		return false, fmt.Sprintf("node %q is %s for scheduling", nodeID, node.SchedulingEligibility)
 	}
 
-	removed := make(map[string]struct{}, len(plan.NodeUpdate[nodeID])+len(places))
+	removed := make(map[string]struct{}, len(plan.NodeUpdate[nodeID])+len(plan.NodePreemptions[nodeID])+len(places))
 	for _, a := range plan.NodeUpdate[nodeID] {
+		removed[a.ID] = struct{}{}
+	}
+	for _, a := range plan.NodePreemptions[nodeID] {
 		removed[a.ID] = struct{}{}
 	}
 	for _, a := range places {

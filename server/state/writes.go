@@ -126,8 +126,9 @@ func (s *StateStore) UpdateNodeStatus(index uint64, nodeID string, status struct
 
 // UpsertPlanResults stores what the plan applier committed. A new allocation
 // whose Job is nil gets job. For an existing allocation the servers' fields are
-// taken (DesiredStatus, DesiredDescription, and Job, AllocatedResources when
-// set: an in-place update) and the client's are kept.
+// taken (DesiredStatus, DesiredDescription, and Job, AllocatedResources,
+// PreemptedByAllocation when set: an in-place update, an eviction) and the
+// client's are kept.
 func (s *StateStore) UpsertPlanResults(index uint64, job *structs.Job, allocs []*structs.Allocation) error {
 	return s.write(index, []string{TableAllocs}, func(txn *memdb.Txn) error {
 		jobs := map[string]bool{}
@@ -135,6 +136,9 @@ func (s *StateStore) UpsertPlanResults(index uint64, job *structs.Job, allocs []
 			if old := first[*structs.Allocation](txn, TableAllocs, "id", a.ID); old != nil {
 				u := old.Copy()
 				u.DesiredStatus, u.DesiredDescription = a.DesiredStatus, a.DesiredDescription
+				if a.PreemptedByAllocation != "" { // evicted by preemption
+					u.PreemptedByAllocation = a.PreemptedByAllocation
+				}
 				if a.Job != nil {
 					u.Job = a.Job
 				}

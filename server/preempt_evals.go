@@ -1,0 +1,53 @@
+package server
+
+import (
+	"strconv"
+
+	"github.com/google/uuid"
+	"github.com/orch-io/orch/server/state"
+	"github.com/orch-io/orch/structs"
+)
+
+// preemptionNamespace seeds the IDs of the evaluations preemptionEvals mints.
+var preemptionNamespace = uuid.MustParse("5f0c6e52-3a8e-4c1b-9a57-0d1f2a4b6c8e")
+
+// preemptionEvals returns, for a plan-results entry committed at index, one
+// pending evaluation (TriggeredBy "preemption") per job that had allocations
+// evicted by it (DesiredStatus evict), so the job places them again
+// elsewhere, or blocks. Jobs gone from the state get none.
+//
+// The FSM calls it on every server, so it is deterministic: the IDs are
+// derived from the index and the job, the times from the evicted allocations
+// (stamped by the plan applier).
+func preemptionEvals(st *state.StateStore, index uint64, allocs []*structs.Allocation) []*structs.Evaluation {
+	var out []*structs.Evaluation
+	seen := map[string]bool{}
+	for _, a := range allocs {
+		if a.DesiredStatus != structs.AllocDesiredStatusEvict {
+			continue
+		}
+		key := a.Namespace + "/" + a.JobID
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		job := st.JobByID(a.JobID)
+		if job == nil {
+			continue
+		}
+		id := uuid.NewSHA1(preemptionNamespace, []byte(strconv.FormatUint(index, 10)+"/"+key)).String()
+		out = append(out, &structs.Evaluation{
+			ID:             id,
+			Namespace:      job.Namespace,
+			Priority:       job.Priority,
+			Type:           job.Type,
+			TriggeredBy:    structs.EvalTriggerPreemption,
+			JobID:          job.ID,
+			JobModifyIndex: job.JobModifyIndex,
+			Status:         structs.EvalStatusPending,
+			CreateTime:     a.ModifyTime,
+			ModifyTime:     a.ModifyTime,
+		})
+	}
+	return out
+}
