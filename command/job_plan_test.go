@@ -111,6 +111,7 @@ Scheduler dry-run:
 	// -verbose shows what did not change around what did.
 	r = runCLI(t, "job", "plan", "-verbose", "-json", "-address", a.addr, path)
 	mustContain(t, "plan -verbose", r.stdout, `+/- Job: "web"
+    AllAtOnce: "false"
     ID: "web"
     Name: "web"
     Namespace: "default"
