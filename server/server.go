@@ -42,6 +42,9 @@ type Server struct {
 	raftTransport *raft.NetworkTransport
 	// raftNotify receives true/false as this server gains/loses leadership.
 	raftNotify chan bool
+	// reassertLeader asks monitorLeadership to restart the leader's duties
+	// (see reassertLeadership).
+	reassertLeader chan chan error
 	// leaderMonitorDone is closed once monitorLeadership has returned, after
 	// stopping every leader goroutine.
 	leaderMonitorDone chan struct{}
@@ -108,6 +111,8 @@ func NewServer(cfg Config) (*Server, error) {
 		logger:     logger,
 		state:      state.NewStateStore(),
 		raftNotify: make(chan bool, 16),
+
+		reassertLeader: make(chan chan error),
 
 		leaderMonitorDone: make(chan struct{}),
 	}

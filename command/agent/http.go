@@ -179,6 +179,7 @@ func (s *HTTPServer) registerRoutes() {
 	for _, r := range routes {
 		s.mux.Handle(r.pattern, s.wrap(r.handler))
 	}
+	s.registerSnapshotRoutes()
 }
 
 // ServeHTTP logs the request and routes it. Requests the mux cannot route get
