@@ -78,6 +78,15 @@ func (s *Server) restoreSnapshot(data []byte) (uint64, error) {
 	if _, err := decodeSnapshotState(payload); err != nil {
 		return 0, fmt.Errorf("snapshot restore: %w", err)
 	}
+	// Raft restores only once the latest configuration entry is committed;
+	// a barrier commits it (on a leader that has just been elected, it may
+	// not be yet).
+	if err := s.raft.Barrier(barrierTimeout).Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return 0, fmt.Errorf("%w: snapshot restore: %v", structs.ErrNoLeader, err)
+		}
+		return 0, fmt.Errorf("snapshot restore: waiting for the log to be applied: %w", err)
+	}
 	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: h.Index, Term: h.Term, Size: int64(h.Size)}
 	if err := s.raft.Restore(meta, bytes.NewReader(payload), snapshotRestoreTimeout); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
