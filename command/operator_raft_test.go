@@ -40,7 +40,7 @@ func TestOperatorRaftCLI(t *testing.T) {
 		t.Fatalf("transfer with a single server: exit %d, stderr %s", r.code, r.stderr)
 	}
 	r = runCLI(t, "operator", "raft", "remove-peer", "-address", addr, "-peer-address", "127.0.0.1:1")
-	if r.code != 0 || !strings.Contains(r.stdout, `Removed peer with address "127.0.0.1:1"`) {
+	if r.code != 1 || !strings.Contains(r.stderr, `"127.0.0.1:1": not found`) {
 		t.Fatalf("removing an absent peer: exit %d, stdout %s stderr %s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -18,7 +18,8 @@ type operatorEndpoint struct {
 // configuration. A server leaving gracefully calls it for itself; the leader
 // then also stops adding it back while gossip still shows it alive. The
 // leader refuses to remove itself (transfer leadership first). Removing a
-// server the configuration does not hold succeeds and changes nothing.
+// server the configuration does not hold fails with structs.ErrNotFound
+// (after recording, for an ID, that it left).
 func (o *operatorEndpoint) RaftRemovePeer(args *structs.RaftRemovePeerRequest, reply *structs.GenericResponse) error {
 	if done, err := o.srv.forward("Operator.RaftRemovePeer", args, reply); done {
 		return err
@@ -44,9 +45,9 @@ func (o *operatorEndpoint) RaftRemovePeer(args *structs.RaftRemovePeerRequest, r
 	if target == nil {
 		if args.ID != "" {
 			s.markMemberLeft(args.ID)
+			return fmt.Errorf("raft remove peer: ID = %q: %w in the raft configuration", args.ID, structs.ErrNotFound)
 		}
-		reply.Index = f.Index()
-		return nil
+		return fmt.Errorf("raft remove peer: Address = %q: %w in the raft configuration", args.Address, structs.ErrNotFound)
 	}
 	if target.ID == s.raftID {
 		return fmt.Errorf("raft remove peer: %s (%s) is the leader: it cannot remove itself; "+

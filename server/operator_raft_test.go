@@ -75,6 +75,10 @@ func TestOperatorRaft_ListTransferRemove(t *testing.T) {
 			t.Fatalf("removed server %s still in %+v", addr, peers.Servers)
 		}
 	}
+	err = follower.RPC("Operator.RaftRemovePeer", &structs.RaftRemovePeerRequest{Address: addr}, &resp)
+	if !structs.IsErr(err, structs.ErrNotFound) || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("removing %s again: err = %v, want not found naming it", addr, err)
+	}
 	follower.reconcileMembers()
 	if n := len(raftPeers(t, follower).Servers); n != 2 {
 		t.Fatalf("after a reconcile, %d servers: the removed one was added back", n)

@@ -431,7 +431,11 @@ func (s *Server) leaveRaft() {
 		return
 	}
 	var resp structs.GenericResponse
-	if err := s.RPC("Operator.RaftRemovePeer", &structs.RaftRemovePeerRequest{ID: string(s.raftID)}, &resp); err != nil {
+	err := s.RPC("Operator.RaftRemovePeer", &structs.RaftRemovePeerRequest{ID: string(s.raftID)}, &resp)
+	if structs.IsErr(err, structs.ErrNotFound) {
+		return // already removed
+	}
+	if err != nil {
 		s.logger.Warn("leaving the raft configuration failed", "error", err)
 		return
 	}
