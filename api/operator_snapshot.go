@@ -7,16 +7,24 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 )
 
 // SnapshotSave returns the cluster's state as a snapshot file (see
-// `orch operator snapshot`); the caller closes it.
+// `orch operator snapshot`); the caller closes it. With q.AllowStale the
+// agent's server snapshots its own state, leader or not.
 func (o *Operator) SnapshotSave(q *QueryOptions) (io.ReadCloser, error) {
 	ctx := context.Background()
-	if q != nil && q.Context != nil {
-		ctx = q.Context
+	params := url.Values{}
+	if q != nil {
+		if q.Context != nil {
+			ctx = q.Context
+		}
+		if q.AllowStale {
+			params.Set("stale", "true")
+		}
 	}
-	resp, err := o.c.do(ctx, http.MethodGet, "/v1/operator/snapshot", nil, nil)
+	resp, err := o.c.do(ctx, http.MethodGet, "/v1/operator/snapshot", params, nil)
 	if err != nil {
 		return nil, err
 	}

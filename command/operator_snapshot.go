@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/server"
 	"github.com/urfave/cli/v2"
 )
@@ -35,11 +36,16 @@ func operatorSnapshotSaveCommand() *cli.Command {
 		Description: `Asks the leader for a snapshot of the whole cluster state (jobs, nodes,
 allocations, evaluations, scheduler configuration) and writes it to FILE,
 with a checksum. The file is written under a temporary name and renamed once
-complete and verified, so FILE is never half written.
+complete and verified, so FILE is never half written. With -stale, the
+agent's server snapshots its own state even if it is not the leader (for
+when there is none); its state may lag the leader's.
 
 Example:
   orch operator snapshot save backup.snap`,
-		Flags:  []cli.Flag{addressFlag()},
+		Flags: []cli.Flag{
+			addressFlag(),
+			&cli.BoolFlag{Name: "stale", Usage: "let the agent's server snapshot its own state, leader or not (when there is no leader)"},
+		},
 		Action: operatorSnapshotSave,
 	}
 }
@@ -53,7 +59,7 @@ func operatorSnapshotSave(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	body, err := client.Operator().SnapshotSave(nil)
+	body, err := client.Operator().SnapshotSave(&api.QueryOptions{AllowStale: c.Bool("stale")})
 	if err != nil {
 		return errorf(err, "Error saving the snapshot")
 	}

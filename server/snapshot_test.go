@@ -154,4 +154,15 @@ func TestSnapshot_RestoreReachesFollowers(t *testing.T) {
 	})
 	// The cluster keeps committing after the restore.
 	registerJob(t, leaderOf(servers), testJob("api", 1, 256))
+
+	// A stale save is answered by the follower itself, from its own state.
+	f := followerOf(servers)
+	waitFor(t, 10*time.Second, "the follower applies the new job", func() bool { return f.state.Snapshot().JobByID("api") != nil })
+	var stale structs.SnapshotSaveResponse
+	if err := f.RPC("Operator.SnapshotSave", &structs.GenericRequest{QueryOptions: structs.QueryOptions{AllowStale: true}}, &stale); err != nil {
+		t.Fatalf("stale Operator.SnapshotSave on a follower: %v", err)
+	}
+	if sum, err := InspectSnapshot(stale.Snapshot); err != nil || sum.Jobs != 2 {
+		t.Fatalf("follower's snapshot: %+v, %v; want 2 jobs", sum, err)
+	}
 }
