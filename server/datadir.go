@@ -29,7 +29,9 @@ func unreadable(what, path string, err error) error {
 // holds what was compacted into the snapshot.
 func checkDataDir(raftDir string) error {
 	logPath := filepath.Join(raftDir, "raft.db")
-	if err := boltcheck.Check(logPath); err != nil {
+	if err := boltcheck.Check(logPath); errors.Is(err, boltcheck.ErrLocked) {
+		return fmt.Errorf("server: raft log %s: %w", logPath, err)
+	} else if err != nil {
 		return unreadable("raft log", logPath, err)
 	}
 	snapDir := filepath.Join(raftDir, "snapshots")

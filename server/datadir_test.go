@@ -91,3 +91,19 @@ func TestDataDir_RestartKeepsState(t *testing.T) {
 		}
 	}
 }
+
+func TestDataDir_RaftLogInUseIsNotCalledDamaged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the lock timeout")
+	}
+	dir := t.TempDir()
+	startServer(t, testConfig(dir))
+	s, err := NewServer(testConfig(dir))
+	if err == nil {
+		s.Shutdown()
+		t.Fatal("a second server started on a data dir in use")
+	}
+	if !strings.Contains(err.Error(), "locked by another process") || strings.Contains(err.Error(), "unreadable") {
+		t.Fatalf("error %q: want it to say the raft log is locked, not damaged", err)
+	}
+}
