@@ -46,20 +46,34 @@ func (s *Server) monitorLeadership() {
 			term = nil
 		}
 	}
+	startLeading := func() {
+		ctx, stop := context.WithCancel(s.shutdownCtx)
+		term = &leaderTerm{stop: stop, done: make(chan struct{})}
+		go func(t *leaderTerm) {
+			defer close(t.done)
+			s.leaderLoop(ctx)
+		}(term)
+	}
 	for {
 		select {
 		case isLeader := <-s.raftNotify:
 			switch {
 			case isLeader && term == nil:
-				ctx, stop := context.WithCancel(s.shutdownCtx)
-				term = &leaderTerm{stop: stop, done: make(chan struct{})}
-				go func(t *leaderTerm) {
-					defer close(t.done)
-					s.leaderLoop(ctx)
-				}(term)
+				startLeading()
 			case !isLeader:
 				stopLeading()
 			}
+		case done := <-s.reassertLeader:
+			// The state was replaced under the leader (a snapshot
+			// restore): stop its duties and start them again from the
+			// new state.
+			if term == nil {
+				done <- fmt.Errorf("%w: this server no longer leads", structs.ErrNoLeader)
+				continue
+			}
+			stopLeading()
+			startLeading()
+			done <- nil
 		case <-s.shutdownCtx.Done():
 			stopLeading()
 			return

@@ -20,6 +20,7 @@ import (
 	"github.com/orch-io/orch/server/broker"
 	"github.com/orch-io/orch/server/state"
 	"github.com/orch-io/orch/structs"
+	"go.etcd.io/bbolt"
 )
 
 // raftApplyTimeout bounds how long a write waits to be enqueued into Raft.
@@ -42,6 +43,9 @@ type Server struct {
 	raftTransport *raft.NetworkTransport
 	// raftNotify receives true/false as this server gains/loses leadership.
 	raftNotify chan bool
+	// reassertLeader asks monitorLeadership to restart the leader's duties
+	// (see reassertLeadership).
+	reassertLeader chan chan error
 	// leaderMonitorDone is closed once monitorLeadership has returned, after
 	// stopping every leader goroutine.
 	leaderMonitorDone chan struct{}
@@ -108,6 +112,8 @@ func NewServer(cfg Config) (*Server, error) {
 		logger:     logger,
 		state:      state.NewStateStore(),
 		raftNotify: make(chan bool, 16),
+
+		reassertLeader: make(chan chan error),
 
 		leaderMonitorDone: make(chan struct{}),
 	}
@@ -180,9 +186,15 @@ func (s *Server) setupRaft() (err error) {
 		return fmt.Errorf("server: raft configuration: %w", err)
 	}
 
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(raftDir, "raft.db")})
+	// A raft log left by an earlier run must be readable: opening an empty
+	// or damaged one for good would start the server on nothing.
+	if err := checkDataDir(raftDir); err != nil {
+		return err
+	}
+	logPath := filepath.Join(raftDir, "raft.db")
+	store, err := raftboltdb.New(raftboltdb.Options{Path: logPath, BoltOptions: &bbolt.Options{Timeout: 2 * time.Second}})
 	if err != nil {
-		return fmt.Errorf("server: opening raft log %s: %w", filepath.Join(raftDir, "raft.db"), err)
+		return unreadable("raft log", logPath, err)
 	}
 	defer func() {
 		if err != nil {
@@ -205,7 +217,7 @@ func (s *Server) setupRaft() (err error) {
 	existing, err := raft.HasExistingState(logs, store, snaps)
 	if err != nil {
 		trans.Close()
-		return fmt.Errorf("server: reading raft state: %w", err)
+		return unreadable("raft log", logPath, err)
 	}
 	// Bootstrap only a fresh data directory: bootstrapping over existing
 	// state would fork the cluster's history.
@@ -231,19 +243,24 @@ func (s *Server) setupRaft() (err error) {
 }
 
 // serverID returns this server's Raft ID, minted once and kept in
-// <DataDir>/server/server-id so that it survives restarts.
+// <DataDir>/server/server-id so that it survives restarts. A server-id file
+// that is there but does not hold an ID is an error, never replaced: the
+// server would rejoin its cluster as a stranger.
 func (s *Server) serverID() (string, error) {
 	path := filepath.Join(s.config.DataDir, "server", "server-id")
 	buf, err := os.ReadFile(path)
 	if err == nil {
-		if id := strings.TrimSpace(string(buf)); id != "" {
-			return id, nil
+		id := strings.TrimSpace(string(buf))
+		if err := validServerID(id); err != nil {
+			return "", unreadable("server ID file", path, err)
 		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("server: reading %s: %w", path, err)
+		return id, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", unreadable("server ID file", path, err)
 	}
 	id := structs.GenerateUUID()
-	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+	if err := writeFileAtomic(path, []byte(id+"\n")); err != nil {
 		return "", fmt.Errorf("server: writing %s: %w", path, err)
 	}
 	return id, nil
@@ -420,7 +437,11 @@ func (s *Server) leaveRaft() {
 		return
 	}
 	var resp structs.GenericResponse
-	if err := s.RPC("Operator.RaftRemovePeer", &structs.RaftRemovePeerRequest{ID: string(s.raftID)}, &resp); err != nil {
+	err := s.RPC("Operator.RaftRemovePeer", &structs.RaftRemovePeerRequest{ID: string(s.raftID)}, &resp)
+	if structs.IsErr(err, structs.ErrNotFound) {
+		return // already removed
+	}
+	if err != nil {
 		s.logger.Warn("leaving the raft configuration failed", "error", err)
 		return
 	}

@@ -32,6 +32,7 @@ import (
 //	Eval.List         EvalListRequest      → EvalListResponse
 //	Status.Leader     GenericRequest       → string (the leader's RPC address)
 //	Operator.RaftRemovePeer RaftRemovePeerRequest → GenericResponse
+//	Operator.*        Raft membership and snapshots: see structs/operator.go
 //
 // Every read takes QueryOptions and answers QueryMeta; a read with
 // MinQueryIndex > 0 blocks until the data it reads changes past that index or
@@ -349,5 +350,7 @@ type JobPlanResponse struct {
 // configuration (a server leaving gracefully sends it for itself).
 type RaftRemovePeerRequest struct {
 	ID string // the server's Raft ID
+	// Address removes the server with this Raft address instead (ID "").
+	Address string
 	WriteRequest
 }

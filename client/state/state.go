@@ -10,6 +10,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/orch-io/orch/internal/boltcheck"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -41,14 +42,22 @@ type DB struct {
 	db *bolt.DB
 }
 
-// Open opens (creating if needed) the state database at path.
+// Open opens (creating if needed) the state database at path. A file an
+// earlier run left that cannot be read (empty, not a database, truncated) is
+// an error naming it, never reinitialised: the allocations it records would
+// be forgotten while their tasks still run.
 func Open(path string) (*DB, error) {
+	if err := boltcheck.Check(path); errors.Is(err, boltcheck.ErrLocked) {
+		return nil, fmt.Errorf("%w: %s", ErrLocked, path)
+	} else if err != nil {
+		return nil, unreadable(path, err)
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s", ErrLocked, path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("state: open %s: %w", path, err)
+		return nil, unreadable(path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{metaBucket, nodeBucket, allocsBucket} {
@@ -69,9 +78,14 @@ func Open(path string) (*DB, error) {
 	})
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("state: %s: %w", path, err)
+		return nil, unreadable(path, err)
 	}
 	return &DB{db: db}, nil
+}
+
+// unreadable is the error of a state database the client cannot use.
+func unreadable(path string, err error) error {
+	return fmt.Errorf("state: state database %s is unreadable: %w: refusing to start (move it away to start over)", path, err)
 }
 
 // Close closes the database. Nothing may use the DB afterwards.

@@ -1,7 +1,9 @@
 package state
 
 import (
+	"bytes"
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -163,5 +165,41 @@ func TestOpenLockedFile(t *testing.T) {
 	defer db.Close()
 	if _, err := Open(path); !errors.Is(err, ErrLocked) {
 		t.Fatalf("second Open = %v, want ErrLocked", err)
+	}
+}
+
+func TestDamagedFileIsRefusedNamingIt(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		damage func([]byte) []byte
+	}{
+		{"truncated", func(b []byte) []byte { return b[:len(b)/2] }},
+		{"garbage", func(b []byte) []byte { return bytes.Repeat([]byte("garbage!"), len(b)/8+1) }},
+		{"empty", func([]byte) []byte { return nil }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			db, path := openTemp(t)
+			if err := db.PutNodeIdentity(&NodeIdentity{NodeID: "n", SecretID: "s"}); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			orig, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			damaged := c.damage(orig)
+			if err := os.WriteFile(path, damaged, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err = Open(path)
+			if err == nil || !strings.Contains(err.Error(), "state database "+path+" is unreadable") ||
+				!strings.HasSuffix(err.Error(), "refusing to start (move it away to start over)") {
+				t.Fatalf("Open of a %s file = %v, want an error naming %s and refusing to start", c.name, err, path)
+			}
+			after, err := os.ReadFile(path)
+			if err != nil || !bytes.Equal(after, damaged) {
+				t.Fatalf("%s changed by the failed open (err %v)", path, err)
+			}
+		})
 	}
 }

@@ -46,10 +46,13 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a = &Agent{cfg: cfg, logger: logger}
+	// The error returns below set a to nil: stop what was started through
+	// a variable of their own.
+	started := &Agent{cfg: cfg, logger: logger}
+	a = started
 	defer func() {
 		if err != nil {
-			a.Shutdown()
+			started.Shutdown()
 		}
 	}()
 	dataDir := cfg.DataDir

@@ -170,10 +170,16 @@ func (s *HTTPServer) registerRoutes() {
 		{"GET /v1/operator/scheduler/configuration", s.schedulerConfigGet},
 		{"PUT /v1/operator/scheduler/configuration", s.schedulerConfigPut},
 		{"POST /v1/operator/scheduler/configuration", s.schedulerConfigPut},
+
+		{"GET /v1/operator/raft/configuration", s.raftConfiguration},
+		{"DELETE /v1/operator/raft/peer", s.raftRemovePeer},
+		{"PUT /v1/operator/raft/transfer-leadership", s.raftTransferLeadership},
+		{"POST /v1/operator/raft/transfer-leadership", s.raftTransferLeadership},
 	}
 	for _, r := range routes {
 		s.mux.Handle(r.pattern, s.wrap(r.handler))
 	}
+	s.registerSnapshotRoutes()
 }
 
 // ServeHTTP logs the request and routes it. Requests the mux cannot route get

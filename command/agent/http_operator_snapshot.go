@@ -1,0 +1,86 @@
+package agent
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// maxSnapshotBody bounds a snapshot uploaded for restore. The snapshot
+// travels in one RPC message (structs.SnapshotRestoreRequest), so it must fit
+// in memory.
+const maxSnapshotBody = 1 << 30
+
+// badSnapshotMarker starts the server's errors about an unusable snapshot
+// file (server.ReadSnapshot's, wrapped by the restore), answered with 400.
+const badSnapshotMarker = "snapshot restore: snapshot: "
+
+// registerSnapshotRoutes wires the snapshot endpoints, whose bodies are
+// snapshot files (application/octet-stream), not JSON.
+func (s *HTTPServer) registerSnapshotRoutes() {
+	s.mux.Handle("GET /v1/operator/snapshot", http.HandlerFunc(s.snapshotSave))
+	s.mux.Handle("PUT /v1/operator/snapshot", http.HandlerFunc(s.snapshotRestore))
+	s.mux.Handle("POST /v1/operator/snapshot", http.HandlerFunc(s.snapshotRestore))
+}
+
+// snapshotSave is GET /v1/operator/snapshot → Operator.SnapshotSave: the body
+// is the snapshot file; X-Orch-Index (and X-Nomad-Index) the Raft index it is at.
+func (s *HTTPServer) snapshotSave(w http.ResponseWriter, r *http.Request) {
+	q, err := parseQueryOptions(r)
+	if err != nil {
+		s.writeRawError(w, r, err)
+		return
+	}
+	var reply structs.SnapshotSaveResponse
+	if err := s.backend.RPC("Operator.SnapshotSave", &structs.GenericRequest{QueryOptions: q}, &reply); err != nil {
+		s.writeRawError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(len(reply.Snapshot)))
+	w.Header().Set(headerIndex, strconv.FormatUint(reply.Index, 10))
+	w.Header().Set(nomadIndex, strconv.FormatUint(reply.Index, 10))
+	if _, err := w.Write(reply.Snapshot); err != nil {
+		s.logger.Warn("sending a snapshot failed", "error", err)
+	}
+}
+
+// snapshotRestore is PUT/POST /v1/operator/snapshot → Operator.SnapshotRestore:
+// the body is a snapshot file; the answer {"Index": N}.
+func (s *HTTPServer) snapshotRestore(w http.ResponseWriter, r *http.Request) {
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxSnapshotBody+1))
+	if err != nil {
+		s.writeRawError(w, r, badRequest("reading the snapshot: %v", err))
+		return
+	}
+	if len(data) > maxSnapshotBody {
+		s.writeRawError(w, r, badRequest("snapshot larger than %d bytes", maxSnapshotBody))
+		return
+	}
+	var reply structs.GenericResponse
+	req := &structs.SnapshotRestoreRequest{Snapshot: data, WriteRequest: writeRequest(r)}
+	if err := s.backend.RPC("Operator.SnapshotRestore", req, &reply); err != nil {
+		// The server's errors about the file itself (not a snapshot, bad
+		// checksum, undecodable state) all start so; net/rpc carries only
+		// the text.
+		if strings.Contains(err.Error(), badSnapshotMarker) {
+			err = badRequest("%s", err.Error())
+		}
+		s.writeRawError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, "{\"Index\":%d}\n", reply.Index)
+}
+
+func (s *HTTPServer) writeRawError(w http.ResponseWriter, r *http.Request, err error) {
+	code, msg := errorStatus(err)
+	if code == http.StatusInternalServerError {
+		s.logger.Error("http request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	writeError(w, code, msg)
+}
