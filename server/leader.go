@@ -123,7 +123,8 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) {
 	s.blocked.SetEnabled(true)
 	s.restoreEvals()
 
-	plans := make(chan *pendingPlan)
+	plans := newPlanQueue()
+	plans.SetEnabled(true)
 	run := func(f func()) {
 		wg.Add(1)
 		go func() {
