@@ -1,6 +1,9 @@
 package structs
 
-import "maps"
+import (
+	"maps"
+	"time"
+)
 
 // EvalStatus is where an evaluation is in its life.
 type EvalStatus string
@@ -52,7 +55,11 @@ type Evaluation struct {
 	QueuedAllocations map[string]int
 
 	PreviousEval string // the evaluation this one follows up
-	BlockedEval  string // the blocked evaluation this one created
+	NextEval     string // the evaluation that follows this one up
+	// WaitUntil, when set and in the future, holds the evaluation in the eval
+	// broker until then (a failed evaluation's follow-up is delayed so).
+	WaitUntil   time.Time
+	BlockedEval string // the blocked evaluation this one created
 
 	// SnapshotIndex is the state index the scheduler planned against.
 	SnapshotIndex uint64
