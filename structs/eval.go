@@ -61,6 +61,11 @@ type Evaluation struct {
 	WaitUntil   time.Time
 	BlockedEval string // the blocked evaluation this one created
 
+	// ClassEligibility, on a blocked evaluation, holds per computed node
+	// class whether capacity there could help: false when every group that
+	// failed found the class infeasible, true otherwise. Classes not in it
+	// were not seen. Capacity appearing on a false class does not unblock it.
+	ClassEligibility map[string]bool
 	// SnapshotIndex is the state index the scheduler planned against.
 	SnapshotIndex uint64
 
@@ -87,6 +92,7 @@ func (e *Evaluation) Copy() *Evaluation {
 		}
 	}
 	c.QueuedAllocations = maps.Clone(e.QueuedAllocations)
+	c.ClassEligibility = maps.Clone(e.ClassEligibility)
 	return &c
 }
 
