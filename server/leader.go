@@ -132,7 +132,7 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) {
 			f()
 		}()
 	}
-	run(func() { s.runPlanApplier(ctx, plans) })
+	run(func() { s.runPlanApplier(ctx, plans, planApplyWindow) })
 	for i := range s.config.NumSchedulers {
 		w := newWorker(s, i, plans)
 		run(func() { w.run(ctx) })

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"testing"
 
 	"github.com/orch-io/orch/structs"
@@ -56,7 +55,7 @@ func TestPlanApply_OverlapSeesPlanInFlight(t *testing.T) {
 	if err != nil || inflight1 == nil {
 		t.Fatalf("first plan: inflight=%v err=%v", inflight1, err)
 	}
-	inflight2, err := s.applyPlanAsync(p2, inflight1)
+	inflight2, err := s.applyPlanAsync(p2, []*inflightPlan{inflight1})
 	if err != nil || inflight2 == nil {
 		t.Fatalf("second plan: inflight=%v err=%v", inflight2, err)
 	}
@@ -71,8 +70,10 @@ func TestPlanApply_OverlapSeesPlanInFlight(t *testing.T) {
 	if placedOn(r2, full.ID) != 0 || placedOn(r2, other.ID) != 1 {
 		t.Fatalf("second plan placed %d on the full node and %d on the other, want 0 and 1", placedOn(r2, full.ID), placedOn(r2, other.ID))
 	}
-	if r2.RefreshIndex < r1.AllocIndex || r2.AllocIndex <= r1.AllocIndex {
-		t.Fatalf("second plan: refresh index %d, alloc index %d; the first committed at %d: the refresh must include it and the commit follow it", r2.RefreshIndex, r2.AllocIndex, r1.AllocIndex)
+	// The worker refreshes to max(RefreshIndex, AllocIndex): it must hold the
+	// first plan, and the second's commit follows the first's.
+	if r2.RefreshIndex == 0 || r2.AllocIndex <= r1.AllocIndex {
+		t.Fatalf("second plan: refresh index %d, alloc index %d; the first committed at %d: want a refresh, and the commit after the first", r2.RefreshIndex, r2.AllocIndex, r1.AllocIndex)
 	}
 	var used int
 	for _, a := range s.state.Snapshot().AllocsByNode(full.ID) {
@@ -96,7 +97,7 @@ func TestPlanApply_OverlayReplacesByID(t *testing.T) {
 	}
 	<-inflight1.done // committed and applied: the overlay repeats what the snapshot holds
 	p2 := &pendingPlan{plan: memPlan(job, 4000, node), done: make(chan planOutcome, 1)}
-	if _, err := s.applyPlanAsync(p2, inflight1); err != nil {
+	if _, err := s.applyPlanAsync(p2, []*inflightPlan{inflight1}); err != nil {
 		t.Fatal(err)
 	}
 	r2, err := p2.Wait(context.Background())
@@ -105,26 +106,44 @@ func TestPlanApply_OverlayReplacesByID(t *testing.T) {
 	}
 }
 
-// When the previous plan failed to commit, the next is checked again on the
-// state that was committed, not rejected for allocations that do not exist.
-func TestPlanApply_PreviousCommitFailedRechecks(t *testing.T) {
+// With several plans in flight, the next is checked against all of them:
+// three plans of 3000 MB on an 8 GiB node, sent without waiting, commit two.
+func TestPlanApply_OverlapSeesEveryPlanInFlight(t *testing.T) {
 	s := startServer(t, testConfig(t.TempDir()))
-	job := testJob("recheck", 1, 8000)
+	job := testJob("window", 3, 3000)
 	job.Canonicalize()
 	node := readyNode(t, s)
-	failed := &inflightPlan{
-		allocs: memPlan(job, 8000, node).NodeAllocation[node.ID],
-		done:   make(chan struct{}),
-		err:    errors.New("commit failed"),
+	var inflight []*inflightPlan
+	var pendings []*pendingPlan
+	for range 3 {
+		p := &pendingPlan{plan: memPlan(job, 3000, node), done: make(chan planOutcome, 1)}
+		next, err := s.applyPlanAsync(p, inflight)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next != nil {
+			inflight = append(inflight, next)
+		}
+		pendings = append(pendings, p)
 	}
-	close(failed.done)
-	p := &pendingPlan{plan: memPlan(job, 8000, node), done: make(chan planOutcome, 1)}
-	if _, err := s.applyPlanAsync(p, failed); err != nil {
-		t.Fatal(err)
+	var placed int
+	var lastIndex uint64
+	for i, p := range pendings {
+		r, err := p.Wait(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		placed += placedOn(r, node.ID)
+		if i < 2 {
+			lastIndex = max(lastIndex, r.AllocIndex)
+			continue
+		}
+		if placedOn(r, node.ID) != 0 || r.RefreshIndex < lastIndex {
+			t.Fatalf("third plan: placed %d, refresh index %d; want it rejected with a refresh index >= %d (the plans it was checked against)", placedOn(r, node.ID), r.RefreshIndex, lastIndex)
+		}
 	}
-	r, err := p.Wait(context.Background())
-	if err != nil || placedOn(r, node.ID) != 1 {
-		t.Fatalf("result %+v err %v, want the plan placed on the recheck", r, err)
+	if placed != 2 || len(s.state.Snapshot().AllocsByNode(node.ID)) != 2 {
+		t.Fatalf("placed %d, state holds %d allocations on the node; want 2", placed, len(s.state.Snapshot().AllocsByNode(node.ID)))
 	}
 }
 
@@ -138,7 +157,7 @@ func TestPlanApply_QueueConcurrentPlans(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.runPlanApplier(ctx, q)
+		s.runPlanApplier(ctx, q, planApplyWindow)
 	}()
 	job := testJob("concurrent", 8, 1000)
 	job.Canonicalize()
