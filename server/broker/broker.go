@@ -86,6 +86,9 @@ type delayedEval struct {
 //     delivered again, after InitialNackDelay (first nack) or
 //     SubsequentNackDelay (later ones), until it has been delivered
 //     DeliveryLimit times; then it goes to the FailedQueue.
+//   - An evaluation enqueued with a WaitUntil in the future (the follow-up
+//     of a failed one) is held until then, and only then counts as its job's
+//     in-flight evaluation or waits behind it.
 //
 // Ownership: Enqueue keeps the pointer it is given and Dequeue and Cancelable
 // return that same pointer: nobody may modify it; Copy it first.
