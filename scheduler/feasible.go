@@ -135,6 +135,19 @@ func (f *feasibility) nodeFeasible(node *structs.Node) bool {
 	return ok
 }
 
+// classEligibility returns the cached class verdicts, by computed class (see
+// structs.AllocMetric.ClassEligibility). Nil when none is cached.
+func (f *feasibility) classEligibility() map[string]bool {
+	if len(f.classCache) == 0 {
+		return nil
+	}
+	out := make(map[string]bool, len(f.classCache))
+	for class, v := range f.classCache {
+		out[class] = v.ok
+	}
+	return out
+}
+
 func (f *feasibility) classCheck(node *structs.Node) classVerdict {
 	f.classChecks++
 	for _, cf := range f.classFilters {

@@ -49,6 +49,7 @@ func (s *genericScheduler) Process(eval *structs.Evaluation) error {
 		a := s.computePlan(eval, state)
 		if len(a.failed) > 0 && blocked == nil {
 			blocked = s.newBlockedEval(eval, a.snapshotIndex, structs.EvalTriggerQueuedAllocs, blockedEvalDesc)
+			blocked.ClassEligibility = blockedClassEligibility(a.failed)
 			if err := s.cfg.Planner.CreateEval(blocked); err != nil {
 				return fmt.Errorf("scheduler: creating blocked eval for eval %s: %w", eval.ID, err)
 			}

@@ -26,13 +26,45 @@ func recordFiltered(m *structs.AllocMetric, reason string) {
 }
 
 // recordExhausted counts a node on which the allocation did not fit, under the
-// first dimension that ran out.
-func recordExhausted(m *structs.AllocMetric, dimension string) {
+// first dimension that ran out and under the node's class.
+func recordExhausted(m *structs.AllocMetric, node *structs.Node, dimension string) {
 	m.NodesExhausted++
 	if m.DimensionExhausted == nil {
 		m.DimensionExhausted = map[string]int{}
 	}
 	m.DimensionExhausted[dimension]++
+	if node.NodeClass != "" {
+		if m.ClassExhausted == nil {
+			m.ClassExhausted = map[string]int{}
+		}
+		m.ClassExhausted[node.NodeClass]++
+	}
+}
+
+// blockedClassEligibility merges the class verdicts of the failed groups'
+// metrics into a blocked evaluation's ClassEligibility: a computed class is
+// false (capacity there cannot help) only when every failed group found it
+// infeasible; a class some failed group did not see, or found feasible, is
+// true. Nil when no group failed.
+func blockedClassEligibility(failed map[string]*structs.AllocMetric) map[string]bool {
+	if len(failed) == 0 {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, m := range failed {
+		for class := range m.ClassEligibility {
+			out[class] = false
+		}
+	}
+	for class := range out {
+		for _, m := range failed {
+			if ok, seen := m.ClassEligibility[class]; !seen || ok {
+				out[class] = true
+				break
+			}
+		}
+	}
+	return out
 }
 
 // FailureSummary explains in one line why failed of count allocations of

@@ -181,6 +181,7 @@ func (s *stack) selectNode(tg *structs.TaskGroup) (*nodeUsage, *structs.AllocMet
 	s.top = top
 	m.ScoreMetaData = scoreMetaData(top)
 	if len(top) == 0 {
+		m.ClassEligibility = p.feas.classEligibility()
 		return nil, m
 	}
 	return top[0].nu, m
@@ -216,7 +217,7 @@ func (sel *selection) visit(nu *nodeUsage, knownFeasible bool) (filteredBy strin
 	sel.stack.usage.scan(nu)
 	binScore, exhausted := p.fit.fit(nu)
 	if exhausted != "" {
-		recordExhausted(m, exhausted)
+		recordExhausted(m, nu.node, exhausted)
 		if sel.stack.preempt != nil {
 			sel.stack.preempt.consider(nu)
 		}

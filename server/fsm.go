@@ -159,7 +159,7 @@ func (f *FSM) applyNodeRegister(index uint64, body []byte) error {
 		f.handleEvals(e.Evals...)
 	}
 	if e.Node.Ready() {
-		f.blocked.Unblock(index) // capacity may have appeared
+		f.blocked.Unblock(e.Node.ComputedClass, index) // capacity may have appeared
 	}
 	return nil
 }
@@ -179,7 +179,7 @@ func (f *FSM) applyNodeUpdateStatus(index uint64, body []byte) error {
 		f.handleEvals(e.Evals...)
 	}
 	if e.Status == structs.NodeStatusReady {
-		f.blocked.Unblock(index)
+		f.unblockNodes(index, e.NodeID)
 	}
 	return nil
 }
@@ -198,11 +198,14 @@ func (f *FSM) applyPlanResults(index uint64, body []byte) error {
 		}
 		f.handleEvals(evals...)
 	}
+	var freed []string // nodes where a stop frees resources for the scheduler
 	for _, a := range e.Allocs {
 		if a.ServerTerminal() {
-			f.blocked.Unblock(index) // a stop frees its resources for the scheduler
-			break
+			freed = append(freed, a.NodeID)
 		}
+	}
+	if len(freed) > 0 {
+		f.unblockNodes(index, freed...)
 	}
 	return nil
 }
@@ -215,17 +218,17 @@ func (f *FSM) applyAllocClientUpdate(index uint64, body []byte) error {
 	// Which updates make an allocation terminal for the first time: those
 	// free capacity.
 	before := f.state.Snapshot()
-	freed := false
+	var freed []string // the nodes of those allocations
 	for _, a := range e.Allocs {
 		if old := before.AllocByID(a.ID); old != nil && !old.ClientTerminal() && a.ClientTerminal() {
-			freed = true
+			freed = append(freed, old.NodeID)
 		}
 	}
 	if err := f.state.UpdateAllocsFromClient(index, e.Allocs); err != nil {
 		return err
 	}
-	if freed {
-		f.blocked.Unblock(index)
+	if len(freed) > 0 {
+		f.unblockNodes(index, freed...)
 	}
 	return nil
 }

@@ -137,7 +137,8 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) {
 	s.blocked.SetEnabled(true)
 	s.restoreEvals()
 
-	plans := make(chan *pendingPlan)
+	plans := newPlanQueue()
+	plans.SetEnabled(true)
 	run := func(f func()) {
 		wg.Add(1)
 		go func() {
@@ -145,7 +146,7 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) {
 			f()
 		}()
 	}
-	run(func() { s.runPlanApplier(ctx, plans) })
+	run(func() { s.runPlanApplier(ctx, plans, planApplyWindow) })
 	for i := range s.config.NumSchedulers {
 		w := newWorker(s, i, plans)
 		run(func() { w.run(ctx) })
@@ -193,26 +194,52 @@ func (s *Server) restoreEvals() {
 
 // reapFailedEvals marks failed, through Raft, the evaluations the broker gave
 // up on after its delivery limit, so that every evaluation ends (DESIGN.md §5).
+// In the same entry it creates a follow-up evaluation of the job (triggered by
+// failed-eval-retry, PreviousEval the failed one) that the broker holds until
+// its WaitUntil (broker.FollowupWaitUntil): the job is scheduled again later,
+// when what made its scheduler fail may have passed, without spinning.
 func (s *Server) reapFailedEvals(ctx context.Context) {
 	for {
 		eval, token, err := s.broker.Dequeue(ctx, []structs.JobType{broker.FailedQueue})
 		if err != nil {
 			return // ctx ended
 		}
+		now := time.Now().UnixNano()
 		failed := eval.Copy()
 		failed.Status = structs.EvalStatusFailed
 		failed.StatusDescription = "evaluation reached the eval broker's delivery limit"
-		failed.ModifyTime = time.Now().UnixNano()
+		failed.ModifyTime = now
+		followup := failedEvalFollowup(failed, s.broker.FollowupWaitUntil(), now)
+		failed.NextEval = followup.ID
 		logger := s.logger.With("eval_id", eval.ID, "job_id", eval.JobID)
-		if _, err := s.raftApply(MsgEvalUpdate, &EvalUpdateEntry{Evals: []*structs.Evaluation{failed}}); err != nil {
+		if _, err := s.raftApply(MsgEvalUpdate, &EvalUpdateEntry{Evals: []*structs.Evaluation{failed, followup}}); err != nil {
 			logger.Error("marking evaluation failed", "error", err)
 			_ = s.broker.Nack(eval.ID, token)
 			continue
 		}
-		logger.Warn("evaluation failed: delivery limit reached")
+		logger.Warn("evaluation failed: delivery limit reached; follow-up created", "followup_eval_id", followup.ID, "wait_until", followup.WaitUntil)
 		if err := s.broker.Ack(eval.ID, token); err != nil {
 			logger.Debug("acking failed evaluation", "error", err)
 		}
+	}
+}
+
+// failedEvalFollowup returns the pending evaluation that retries failed's
+// job at waitUntil.
+func failedEvalFollowup(failed *structs.Evaluation, waitUntil time.Time, now int64) *structs.Evaluation {
+	return &structs.Evaluation{
+		ID:             structs.GenerateUUID(),
+		Namespace:      failed.Namespace,
+		Priority:       failed.Priority,
+		Type:           failed.Type,
+		TriggeredBy:    structs.EvalTriggerRetryFailed,
+		JobID:          failed.JobID,
+		JobModifyIndex: failed.JobModifyIndex,
+		Status:         structs.EvalStatusPending,
+		PreviousEval:   failed.ID,
+		WaitUntil:      waitUntil,
+		CreateTime:     now,
+		ModifyTime:     now,
 	}
 }
 

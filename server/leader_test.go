@@ -10,10 +10,12 @@ import (
 )
 
 // An evaluation nacked up to the delivery limit is marked failed through Raft
-// by the leader's reaper: every evaluation ends.
+// by the leader's reaper: every evaluation ends. A follow-up evaluation of
+// its job is created with it, and runs only after its delay.
 func TestLeader_FailedEvalsAreMarkedFailed(t *testing.T) {
 	cfg := testConfig(t.TempDir())
-	cfg.Broker = broker.Config{DeliveryLimit: 2, SubsequentNackDelay: -1}
+	const followupDelay = 300 * time.Millisecond
+	cfg.Broker = broker.Config{DeliveryLimit: 2, SubsequentNackDelay: -1, FailedFollowupDelay: followupDelay, FailedFollowupDelayRange: -1}
 	s := startServer(t, cfg)
 
 	// No worker dequeues this type, so the test plays a failing worker.
@@ -42,6 +44,32 @@ func TestLeader_FailedEvalsAreMarkedFailed(t *testing.T) {
 	})
 	if st := s.broker.Stats(); st.Failed != 0 || st.Unacked != 0 {
 		t.Errorf("broker stats after the reaper = %+v, want nothing failed or unacked left", st)
+	}
+
+	failed := s.state.Snapshot().EvalByID(eval.ID)
+	followup := s.state.Snapshot().EvalByID(failed.NextEval)
+	switch {
+	case followup == nil:
+		t.Fatalf("failed eval's NextEval %q: no such eval in the state", failed.NextEval)
+	case followup.Status != structs.EvalStatusPending || followup.TriggeredBy != structs.EvalTriggerRetryFailed ||
+		followup.PreviousEval != eval.ID || followup.JobID != eval.JobID || followup.Type != typ || followup.Priority != eval.Priority:
+		t.Fatalf("follow-up = %+v, want a pending %s eval of job %s following %s", followup, structs.EvalTriggerRetryFailed, eval.JobID, eval.ID)
+	case followup.WaitUntil.Before(time.Unix(0, failed.ModifyTime).Add(followupDelay)):
+		t.Fatalf("follow-up WaitUntil %s, want at least %s after the failure (%s)", followup.WaitUntil, followupDelay, time.Unix(0, failed.ModifyTime))
+	}
+	got, token, err := s.broker.Dequeue(ctx, []structs.JobType{typ})
+	dequeued := time.Now()
+	if err != nil {
+		t.Fatalf("dequeue follow-up: %v", err)
+	}
+	if got.ID != followup.ID {
+		t.Fatalf("dequeued %s, want the follow-up %s", got.ID, followup.ID)
+	}
+	if dequeued.Before(followup.WaitUntil) {
+		t.Fatalf("follow-up handed out at %s, before its WaitUntil %s", dequeued, followup.WaitUntil)
+	}
+	if err := s.broker.Ack(got.ID, token); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -32,11 +32,11 @@ var errStateWaitTimeout = errors.New("server: timed out waiting for the state st
 type worker struct {
 	srv    *Server
 	id     int
-	plans  chan<- *pendingPlan
+	plans  *planQueue
 	logger *slog.Logger
 }
 
-func newWorker(s *Server, id int, plans chan<- *pendingPlan) *worker {
+func newWorker(s *Server, id int, plans *planQueue) *worker {
 	return &worker{srv: s, id: id, plans: plans, logger: s.config.Logger.With("component", "worker", "worker", id)}
 }
 
@@ -148,29 +148,22 @@ func (p *evalPlanner) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, sched
 	if err := srv.broker.OutstandingReset(p.evalID, p.token); err != nil {
 		return nil, nil, fmt.Errorf("server: evaluation %s no longer held by this worker: %w", p.evalID, err)
 	}
-	pending := &pendingPlan{plan: plan, done: make(chan planOutcome, 1)}
-	select {
-	case p.w.plans <- pending:
-	case <-p.ctx.Done():
-		return nil, nil, fmt.Errorf("%w: leadership lost before the plan was applied", structs.ErrNoLeader)
-	}
-	var out planOutcome
-	select {
-	case out = <-pending.done:
-	case <-p.ctx.Done():
-		return nil, nil, fmt.Errorf("%w: leadership lost while the plan was applied", structs.ErrNoLeader)
-	}
-	if out.err != nil {
-		return nil, nil, out.err
-	}
-	if out.result.RefreshIndex == 0 {
-		return out.result, nil, nil
-	}
-	snap, err := srv.waitForIndex(p.ctx, max(out.result.RefreshIndex, out.result.AllocIndex), stateWaitTimeout)
+	pending, err := p.w.plans.Enqueue(plan)
 	if err != nil {
 		return nil, nil, err
 	}
-	return out.result, snap, nil
+	result, err := pending.Wait(p.ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if result.RefreshIndex == 0 {
+		return result, nil, nil
+	}
+	snap, err := srv.waitForIndex(p.ctx, max(result.RefreshIndex, result.AllocIndex), stateWaitTimeout)
+	if err != nil {
+		return nil, nil, err
+	}
+	return result, snap, nil
 }
 
 // UpdateEval commits the evaluation's new status.

@@ -296,6 +296,15 @@ type AllocMetric struct {
 	// class (drivers, constraints), by node class (nodes without one are not
 	// counted), as in Nomad.
 	ClassFiltered map[string]int
+	// ClassExhausted counts the nodes that passed every check but had no room
+	// left, by node class (nodes without one are not counted), as in Nomad.
+	ClassExhausted map[string]int
+	// ClassEligibility records, for a failed placement, the verdict of the
+	// class checks per computed class seen in the evaluation: false when the
+	// class can never run the group (whatever its free capacity), true when
+	// it passed them. Classes not in it were not seen. The blocked evals use
+	// it to ignore capacity that appears on infeasible classes.
+	ClassEligibility map[string]bool
 	// ScoreMetaData holds the best scores seen, best first.
 	ScoreMetaData     []*NodeScoreMeta
 	CoalescedFailures int // further identical failures of the same group
@@ -319,6 +328,8 @@ func (m *AllocMetric) Copy() *AllocMetric {
 	c.ConstraintFiltered = maps.Clone(m.ConstraintFiltered)
 	c.DimensionExhausted = maps.Clone(m.DimensionExhausted)
 	c.ClassFiltered = maps.Clone(m.ClassFiltered)
+	c.ClassExhausted = maps.Clone(m.ClassExhausted)
+	c.ClassEligibility = maps.Clone(m.ClassEligibility)
 	c.ScoreMetaData = make([]*NodeScoreMeta, len(m.ScoreMetaData))
 	for i, s := range m.ScoreMetaData {
 		sc := *s

@@ -1,6 +1,9 @@
 package structs
 
-import "maps"
+import (
+	"maps"
+	"time"
+)
 
 // EvalStatus is where an evaluation is in its life.
 type EvalStatus string
@@ -55,8 +58,17 @@ type Evaluation struct {
 	QueuedAllocations map[string]int
 
 	PreviousEval string // the evaluation this one follows up
-	BlockedEval  string // the blocked evaluation this one created
+	NextEval     string // the evaluation that follows this one up
+	// WaitUntil, when set and in the future, holds the evaluation in the eval
+	// broker until then (a failed evaluation's follow-up is delayed so).
+	WaitUntil   time.Time
+	BlockedEval string // the blocked evaluation this one created
 
+	// ClassEligibility, on a blocked evaluation, holds per computed node
+	// class whether capacity there could help: false when every group that
+	// failed found the class infeasible, true otherwise. Classes not in it
+	// were not seen. Capacity appearing on a false class does not unblock it.
+	ClassEligibility map[string]bool
 	// SnapshotIndex is the state index the scheduler planned against.
 	SnapshotIndex uint64
 
@@ -83,6 +95,7 @@ func (e *Evaluation) Copy() *Evaluation {
 		}
 	}
 	c.QueuedAllocations = maps.Clone(e.QueuedAllocations)
+	c.ClassEligibility = maps.Clone(e.ClassEligibility)
 	return &c
 }
 

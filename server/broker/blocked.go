@@ -15,8 +15,18 @@ import (
 // no room, and asks for a blocked evaluation; if capacity appeared at an index
 // U > S before Block is called, the Unblock(U) already happened and a naive
 // Block would wait for a capacity change that may never come. Blocked records
-// the highest index Unblock has seen and enqueues at once any evaluation
-// blocked with a SnapshotIndex below it.
+// the highest index Unblock has seen, per computed node class, and enqueues at
+// once any evaluation blocked with a SnapshotIndex below that of a class that
+// could help it.
+//
+// Capacity helps a blocked evaluation only on a node class its scheduler did
+// not find infeasible (Evaluation.ClassEligibility false: the class checks,
+// drivers and constraints, reject every node of that class whatever its free
+// resources, as in Nomad). Unblock(class, index) therefore leaves alone the
+// evaluations that found class infeasible, and re-enqueues those that found
+// it eligible but exhausted, or never saw it. A class the scheduler judged by
+// its class checks cannot become feasible without its nodes changing the
+// attributes it hashes, which gives them another computed class.
 //
 // Every method is safe for concurrent use. Blocked calls into the Broker, never
 // the reverse.
@@ -29,8 +39,12 @@ type Blocked struct {
 		enabled bool
 		// byJob holds the one blocked evaluation of each job.
 		byJob map[jobKey]*structs.Evaluation
-		// unblockIndex is the highest index passed to Unblock since enabled.
+		// unblockIndex is the highest index passed to Unblock with no class
+		// (capacity that may help every evaluation) since enabled.
 		unblockIndex uint64
+		// classIndex is, per computed class, the highest index passed to
+		// Unblock for that class since enabled.
+		classIndex map[string]uint64
 		// cancelable holds superseded or untracked evaluations until
 		// Cancelable drains them.
 		cancelable []*structs.Evaluation
@@ -42,6 +56,7 @@ type Blocked struct {
 func NewBlocked(b *Broker) *Blocked {
 	bl := &Blocked{broker: b, logger: b.logger.With("component", "blocked_evals")}
 	bl.mu.byJob = make(map[jobKey]*structs.Evaluation)
+	bl.mu.classIndex = make(map[string]uint64)
 	return bl
 }
 
@@ -58,6 +73,7 @@ func (bl *Blocked) SetEnabled(enabled bool) {
 	if !enabled {
 		bl.mu.byJob = make(map[jobKey]*structs.Evaluation)
 		bl.mu.unblockIndex = 0
+		bl.mu.classIndex = make(map[string]uint64)
 		bl.mu.cancelable = nil
 	}
 }
@@ -72,9 +88,9 @@ func (bl *Blocked) Enabled() bool {
 // Block tracks eval (status blocked, SnapshotIndex set) until capacity may
 // have appeared. If its job already has a blocked evaluation, the newer of
 // the two (by CreateIndex, then ModifyIndex; the incoming one on a tie) is
-// kept and the other becomes cancelable. If an Unblock at an index above
-// eval.SnapshotIndex has already happened, eval is enqueued into the Broker
-// at once (see Blocked). Ignored when disabled. Blocked keeps eval; nobody may
+// kept and the other becomes cancelable. If an Unblock that would have
+// released eval (see Unblock) already happened at an index above
+// eval.SnapshotIndex, eval is enqueued into the Broker at once (see Blocked). Ignored when disabled. Blocked keeps eval; nobody may
 // modify it afterwards.
 func (bl *Blocked) Block(eval *structs.Evaluation) {
 	bl.mu.Lock()
@@ -99,17 +115,40 @@ func (bl *Blocked) Block(eval *structs.Evaluation) {
 		bl.mu.cancelable = append(bl.mu.cancelable, old)
 		bl.logger.Debug("blocked eval superseded", "eval_id", old.ID, "job_id", old.JobID, "superseded_by", eval.ID)
 	}
-	if eval.SnapshotIndex < bl.mu.unblockIndex {
-		unblockIndex := bl.mu.unblockIndex
+	if missed, class, index := bl.missedUnblockLocked(eval); missed {
 		bl.mu.Unlock()
 		bl.logger.Debug("capacity appeared after the eval's snapshot: enqueued at once",
-			"eval_id", eval.ID, "job_id", eval.JobID, "snapshot_index", eval.SnapshotIndex, "unblock_index", unblockIndex)
+			"eval_id", eval.ID, "job_id", eval.JobID, "snapshot_index", eval.SnapshotIndex, "class", class, "unblock_index", index)
 		bl.broker.Enqueue(unblockedCopy(eval))
 		return
 	}
 	bl.mu.byJob[key] = eval
 	bl.mu.Unlock()
 	bl.logger.Debug("eval blocked", "eval_id", eval.ID, "job_id", eval.JobID, "snapshot_index", eval.SnapshotIndex)
+}
+
+// missedUnblockLocked reports whether an Unblock after eval's snapshot would
+// have released eval, and which (class "" for an Unblock of every class).
+func (bl *Blocked) missedUnblockLocked(eval *structs.Evaluation) (missed bool, class string, index uint64) {
+	if eval.SnapshotIndex < bl.mu.unblockIndex {
+		return true, "", bl.mu.unblockIndex
+	}
+	for c, i := range bl.mu.classIndex {
+		if eval.SnapshotIndex < i && classMayHelp(eval, c) {
+			return true, c, i
+		}
+	}
+	return false, "", 0
+}
+
+// classMayHelp reports whether capacity on computed class class may help
+// eval: unless eval's scheduler found class infeasible.
+func classMayHelp(eval *structs.Evaluation, class string) bool {
+	if class == "" {
+		return true
+	}
+	eligible, seen := eval.ClassEligibility[class]
+	return !seen || eligible
 }
 
 // olderBlocked reports whether a is strictly older than b by CreateIndex,
@@ -130,21 +169,27 @@ func unblockedCopy(eval *structs.Evaluation) *structs.Evaluation {
 	return c
 }
 
-// Unblock reports that capacity may have appeared at Raft index index (a node
-// became ready, an allocation became terminal): every blocked evaluation that
-// planned against an older snapshot (SnapshotIndex < index) is enqueued into
-// the Broker as a pending copy. The index is remembered for Block. Ignored
-// when disabled.
-func (bl *Blocked) Unblock(index uint64) {
+// Unblock reports that capacity may have appeared at Raft index index on a
+// node of computed class class (the node became ready, or one of its
+// allocations became terminal): every blocked evaluation that planned against
+// an older snapshot (SnapshotIndex < index) and did not find class infeasible
+// is enqueued into the Broker as a pending copy. Class "" (a node without a
+// computed class) releases every such evaluation. The index is remembered,
+// per class, for Block. Ignored when disabled.
+func (bl *Blocked) Unblock(class string, index uint64) {
 	bl.mu.Lock()
 	if !bl.mu.enabled {
 		bl.mu.Unlock()
 		return
 	}
-	bl.mu.unblockIndex = max(bl.mu.unblockIndex, index)
+	if class == "" {
+		bl.mu.unblockIndex = max(bl.mu.unblockIndex, index)
+	} else {
+		bl.mu.classIndex[class] = max(bl.mu.classIndex[class], index)
+	}
 	var unblocked []*structs.Evaluation
 	for key, eval := range bl.mu.byJob {
-		if eval.SnapshotIndex < index {
+		if eval.SnapshotIndex < index && classMayHelp(eval, class) {
 			delete(bl.mu.byJob, key)
 			unblocked = append(unblocked, eval)
 		}
@@ -154,7 +199,7 @@ func (bl *Blocked) Unblock(index uint64) {
 	// Enqueue outside our lock. A Block racing with us either saw the new
 	// unblockIndex (and enqueues itself) or was in byJob before we scanned.
 	for _, eval := range unblocked {
-		bl.logger.Debug("eval unblocked", "eval_id", eval.ID, "job_id", eval.JobID, "index", index)
+		bl.logger.Debug("eval unblocked", "eval_id", eval.ID, "job_id", eval.JobID, "class", class, "index", index)
 		bl.broker.Enqueue(unblockedCopy(eval))
 	}
 }

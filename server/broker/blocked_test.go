@@ -32,11 +32,11 @@ func TestBlockedUnblockEnqueuesPendingCopiesOfOlderSnapshots(t *testing.T) {
 	bl.Block(fresh)
 	wantBlocked(t, bl, 2, 0)
 
-	bl.Unblock(5) // old planned at 5 already saw what changed at 5
+	bl.Unblock("", 5) // old planned at 5 already saw what changed at 5
 	wantBlocked(t, bl, 2, 0)
 	wantTotals(t, b, totals{})
 
-	bl.Unblock(10)
+	bl.Unblock("", 10)
 	wantBlocked(t, bl, 1, 0)
 	got, _ := mustDequeue(t, b, serviceOnly)
 	if got.ID != old.ID || got.Status != structs.EvalStatusPending || got.SnapshotIndex != 5 {
@@ -48,7 +48,7 @@ func TestBlockedUnblockEnqueuesPendingCopiesOfOlderSnapshots(t *testing.T) {
 	if s := bl.Stats(); s.ByType[structs.JobTypeService] != 1 {
 		t.Fatalf("ByType = %+v, want 1 service eval still blocked", s.ByType)
 	}
-	bl.Unblock(11)
+	bl.Unblock("", 11)
 	wantBlocked(t, bl, 0, 0)
 	mustDequeueID(t, b, serviceOnly, fresh.ID)
 }
@@ -75,7 +75,7 @@ func TestBlockedOnePerJob(t *testing.T) {
 	}
 	wantBlocked(t, bl, 2, 0)
 
-	bl.Unblock(100)
+	bl.Unblock("", 100)
 	ids := map[string]bool{}
 	for range 2 {
 		e, _ := mustDequeue(t, b, serviceOnly)
@@ -89,7 +89,7 @@ func TestBlockedOnePerJob(t *testing.T) {
 func TestBlockedNoLostUnblock(t *testing.T) {
 	bl, b := testBlocked(t)
 	// Capacity appears at 10 while a scheduler that planned at 7 is still running.
-	bl.Unblock(10)
+	bl.Unblock("", 10)
 	missed := newEval("missed").Blocked(7).Build()
 	bl.Block(missed)
 	wantBlocked(t, bl, 0, 0)
@@ -99,7 +99,7 @@ func TestBlockedNoLostUnblock(t *testing.T) {
 	bl.Block(saw)
 	wantBlocked(t, bl, 1, 0)
 	// A lower Unblock later must not lower the recorded index.
-	bl.Unblock(3)
+	bl.Unblock("", 3)
 	late := newEval("late").Blocked(8).Build()
 	bl.Block(late)
 	wantBlocked(t, bl, 1, 0)
@@ -110,7 +110,7 @@ func TestBlockedMissedUnblockStillSupersedesOlder(t *testing.T) {
 	bl, b := testBlocked(t)
 	older := newEval("web").Index(5, 5).Blocked(4).Build()
 	bl.Block(older)
-	bl.Unblock(4) // not above older's snapshot: it stays blocked
+	bl.Unblock("", 4) // not above older's snapshot: it stays blocked
 	wantBlocked(t, bl, 1, 0)
 	// A newer blocked eval of the job, planned at 3, before the unblock at 4:
 	// it replaces older and, having missed that unblock, goes straight to the
@@ -145,7 +145,7 @@ func TestBlockedDisabled(t *testing.T) {
 		t.Fatal("NewBlocked must start disabled")
 	}
 	bl.Block(newEval("web").Blocked(1).Build())
-	bl.Unblock(100) // ignored: not even recorded
+	bl.Unblock("", 100) // ignored: not even recorded
 	wantBlocked(t, bl, 0, 0)
 	bl.SetEnabled(true)
 	bl.Block(newEval("web").Blocked(1).Build())
@@ -153,7 +153,7 @@ func TestBlockedDisabled(t *testing.T) {
 	wantTotals(t, b, totals{})
 
 	bl.Block(newEval("web").Index(9, 9).Blocked(2).Build()) // supersedes: one cancelable
-	bl.Unblock(50)
+	bl.Unblock("", 50)
 	bl.Block(newEval("api").Blocked(60).Build())
 	wantBlocked(t, bl, 1, 1)
 	mustDequeue(t, b, serviceOnly)
@@ -198,7 +198,7 @@ func TestBlockedConcurrentBlockAndUnblock(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := uint64(1); i <= maxIndex; i++ {
-			bl.Unblock(i)
+			bl.Unblock("", i)
 		}
 	}()
 	wg.Wait()

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/orch-io/orch/structs"
 )
@@ -58,7 +60,8 @@ type unackedEval struct {
 	timerSeq uint64
 }
 
-// delayedEval is a nacked evaluation waiting out its redelivery delay.
+// delayedEval is a nacked evaluation waiting out its redelivery delay, or an
+// evaluation held until its WaitUntil.
 type delayedEval struct {
 	eval  *structs.Evaluation
 	timer Stopper
@@ -83,6 +86,9 @@ type delayedEval struct {
 //     delivered again, after InitialNackDelay (first nack) or
 //     SubsequentNackDelay (later ones), until it has been delivered
 //     DeliveryLimit times; then it goes to the FailedQueue.
+//   - An evaluation enqueued with a WaitUntil in the future (the follow-up
+//     of a failed one) is held until then, and only then counts as its job's
+//     in-flight evaluation or waits behind it.
 //
 // Ownership: Enqueue keeps the pointer it is given and Dequeue and Cancelable
 // return that same pointer: nobody may modify it; Copy it first.
@@ -113,6 +119,9 @@ type Broker struct {
 		ready   map[structs.JobType]*readyQueue // FailedQueue included
 		unacked map[string]*unackedEval         // by evaluation ID
 		delayed map[string]*delayedEval         // by evaluation ID
+		// waiting holds, by ID, evaluations enqueued with a WaitUntil in the
+		// future; they are not in flight for their job until then.
+		waiting map[string]*delayedEval
 
 		// cancelable holds superseded evaluations until Cancelable drains them.
 		cancelable []*structs.Evaluation
@@ -145,12 +154,16 @@ func (b *Broker) resetLocked() {
 	for _, d := range b.mu.delayed {
 		d.timer.Stop()
 	}
+	for _, d := range b.mu.waiting {
+		d.timer.Stop()
+	}
 	b.mu.deliveries = make(map[string]int)
 	b.mu.inFlight = make(map[jobKey]string)
 	b.mu.pending = make(map[jobKey][]*structs.Evaluation)
 	b.mu.ready = make(map[structs.JobType]*readyQueue)
 	b.mu.unacked = make(map[string]*unackedEval)
 	b.mu.delayed = make(map[string]*delayedEval)
+	b.mu.waiting = make(map[string]*delayedEval)
 	b.mu.cancelable = nil
 }
 
@@ -185,7 +198,9 @@ func (b *Broker) Enabled() bool {
 }
 
 // Enqueue adds eval to the broker: ready at once, or pending while another
-// evaluation of its job is in flight. It is a no-op when the broker is
+// evaluation of its job is in flight. An evaluation whose WaitUntil is in the
+// future (by the broker's Clock) is held until then first, and only then
+// takes its place behind its job's in-flight evaluation. It is a no-op when the broker is
 // disabled or already tracks an evaluation with eval's ID. The broker keeps
 // eval; see Broker for ownership.
 func (b *Broker) Enqueue(eval *structs.Evaluation) {
@@ -199,6 +214,35 @@ func (b *Broker) Enqueue(eval *structs.Evaluation) {
 		return
 	}
 	b.mu.deliveries[eval.ID] = 0
+	if wait := eval.WaitUntil.Sub(b.cfg.Clock.Now()); !eval.WaitUntil.IsZero() && wait > 0 {
+		b.mu.seq++
+		seq := b.mu.seq
+		d := &delayedEval{eval: eval, seq: seq}
+		id := eval.ID
+		d.timer = b.cfg.Clock.AfterFunc(wait, func() { b.waitElapsed(id, seq) })
+		b.mu.waiting[id] = d
+		b.logger.Debug("eval held until its wait_until", "eval_id", eval.ID, "job_id", eval.JobID, "wait_until", eval.WaitUntil)
+		return
+	}
+	b.enqueueLocked(eval)
+}
+
+// waitElapsed runs on the clock's goroutine when an evaluation held for its
+// WaitUntil may run.
+func (b *Broker) waitElapsed(id string, seq uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d, ok := b.mu.waiting[id]
+	if !ok || d.seq != seq {
+		return // dropped by a disable meanwhile
+	}
+	delete(b.mu.waiting, id)
+	b.enqueueLocked(d.eval)
+}
+
+// enqueueLocked makes a tracked evaluation ready, or pending behind its job's
+// in-flight evaluation.
+func (b *Broker) enqueueLocked(eval *structs.Evaluation) {
 	key := jobKeyOf(eval)
 	if _, busy := b.mu.inFlight[key]; busy {
 		b.mu.pending[key] = append(b.mu.pending[key], eval)
@@ -504,6 +548,7 @@ type Stats struct {
 	Ready      int // may be dequeued now
 	Unacked    int // dequeued, not yet acked or nacked
 	Delayed    int // nacked, waiting out the redelivery delay
+	Waiting    int // held until their WaitUntil
 	Pending    int // waiting for an in-flight evaluation of the same job
 	Failed     int // reached the delivery limit, in FailedQueue
 	Cancelable int // superseded, not yet drained by Cancelable
@@ -512,7 +557,7 @@ type Stats struct {
 
 // TypeStats counts the evaluations of one scheduler type; see Stats.
 type TypeStats struct {
-	Ready, Unacked, Delayed, Pending, Failed int
+	Ready, Unacked, Delayed, Waiting, Pending, Failed int
 }
 
 // Stats returns a snapshot of the broker's counters. ByType is the caller's.
@@ -544,6 +589,10 @@ func (b *Broker) Stats() Stats {
 		s.Delayed++
 		count(d.eval, func(ts *TypeStats) { ts.Delayed++ })
 	}
+	for _, d := range b.mu.waiting {
+		s.Waiting++
+		count(d.eval, func(ts *TypeStats) { ts.Waiting++ })
+	}
 	for _, list := range b.mu.pending {
 		for _, e := range list {
 			s.Pending++
@@ -551,4 +600,15 @@ func (b *Broker) Stats() Stats {
 		}
 	}
 	return s
+}
+
+// FollowupWaitUntil returns when the follow-up of an evaluation failed at the
+// delivery limit should run: now (by the broker's Clock) plus
+// FailedFollowupDelay plus a random part of FailedFollowupDelayRange.
+func (b *Broker) FollowupWaitUntil() time.Time {
+	d := b.cfg.FailedFollowupDelay
+	if r := b.cfg.FailedFollowupDelayRange; r > 0 {
+		d += rand.N(r)
+	}
+	return b.cfg.Clock.Now().Add(d)
 }

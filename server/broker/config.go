@@ -8,10 +8,12 @@ import (
 
 // Defaults of Config, as DefaultConfig returns them.
 const (
-	DefaultNackTimeout                       = 60 * time.Second
-	DefaultDeliveryLimit                     = 3
-	DefaultInitialNackDelay    time.Duration = 0
-	DefaultSubsequentNackDelay               = time.Second
+	DefaultNackTimeout                            = 60 * time.Second
+	DefaultDeliveryLimit                          = 3
+	DefaultInitialNackDelay         time.Duration = 0
+	DefaultSubsequentNackDelay                    = time.Second
+	DefaultFailedFollowupDelay                    = time.Minute
+	DefaultFailedFollowupDelayRange               = 5 * time.Minute
 )
 
 // Config tunes the Broker. The zero value is usable: New replaces every zero
@@ -37,6 +39,14 @@ type Config struct {
 	// negative value means no delay.
 	SubsequentNackDelay time.Duration
 
+	// FailedFollowupDelay and FailedFollowupDelayRange set when the follow-up
+	// of an evaluation failed at the delivery limit runs: after the delay plus
+	// a random part of the range (FollowupWaitUntil), so that a failing job
+	// does not spin and many of them do not return at once. Zero means the
+	// default (one minute, and five minutes); a negative range means none.
+	FailedFollowupDelay      time.Duration
+	FailedFollowupDelayRange time.Duration
+
 	// Clock schedules the nack timers and delays. Nil means real time; tests
 	// pass a fake clock and advance it.
 	Clock Clock
@@ -45,11 +55,13 @@ type Config struct {
 // DefaultConfig returns the configuration a server uses unless told otherwise.
 func DefaultConfig() Config {
 	return Config{
-		NackTimeout:         DefaultNackTimeout,
-		DeliveryLimit:       DefaultDeliveryLimit,
-		InitialNackDelay:    DefaultInitialNackDelay,
-		SubsequentNackDelay: DefaultSubsequentNackDelay,
-		Clock:               RealClock(),
+		NackTimeout:              DefaultNackTimeout,
+		DeliveryLimit:            DefaultDeliveryLimit,
+		InitialNackDelay:         DefaultInitialNackDelay,
+		SubsequentNackDelay:      DefaultSubsequentNackDelay,
+		FailedFollowupDelay:      DefaultFailedFollowupDelay,
+		FailedFollowupDelayRange: DefaultFailedFollowupDelayRange,
+		Clock:                    RealClock(),
 	}
 }
 
@@ -65,6 +77,9 @@ func (c Config) Validate() error {
 	}
 	if c.InitialNackDelay < 0 {
 		errs = append(errs, fmt.Errorf("broker: InitialNackDelay = %s: must be >= 0", c.InitialNackDelay))
+	}
+	if c.FailedFollowupDelay < 0 {
+		errs = append(errs, fmt.Errorf("broker: FailedFollowupDelay = %s: must be >= 0 (0 means %s)", c.FailedFollowupDelay, DefaultFailedFollowupDelay))
 	}
 	return errors.Join(errs...)
 }
@@ -87,6 +102,15 @@ func (c Config) withDefaults() Config {
 		c.SubsequentNackDelay = DefaultSubsequentNackDelay
 	case c.SubsequentNackDelay < 0:
 		c.SubsequentNackDelay = 0
+	}
+	if c.FailedFollowupDelay <= 0 {
+		c.FailedFollowupDelay = DefaultFailedFollowupDelay
+	}
+	switch {
+	case c.FailedFollowupDelayRange == 0:
+		c.FailedFollowupDelayRange = DefaultFailedFollowupDelayRange
+	case c.FailedFollowupDelayRange < 0:
+		c.FailedFollowupDelayRange = 0
 	}
 	if c.Clock == nil {
 		c.Clock = RealClock()
