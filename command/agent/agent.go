@@ -124,6 +124,7 @@ func startServer(cfg *Config, dataDir string, logger *slog.Logger) (*server.Serv
 	sc.Region, sc.Datacenter, sc.BindAddr = cfg.Region, cfg.Datacenter, cfg.BindAddr
 	sc.RPCPort, sc.GossipPort = cfg.Ports.RPC, cfg.Ports.Serf
 	sc.BootstrapExpect, sc.Version = cfg.Server.BootstrapExpect, cfg.Version
+	sc.RaftMultiplier = cfg.Server.RaftMultiplier
 	sc.Logger = logger // the server names its components itself
 	return server.NewServer(sc)
 }

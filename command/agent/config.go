@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/orch-io/orch/server"
 )
 
 // Config is the agent's configuration: DefaultConfig (or DevConfig), then
@@ -47,6 +48,9 @@ type ServerConfig struct {
 	// BootstrapExpect is the number of servers to wait for before the first
 	// leader election (1 for a single server).
 	BootstrapExpect int
+	// RaftMultiplier scales the Raft timings (1, the default, is tuned for a
+	// LAN: a crashed leader is replaced in about a second; up to 10). 0 means 1.
+	RaftMultiplier int
 }
 
 // ServerJoin says how a server finds the others: the gossip addresses
@@ -143,6 +147,7 @@ type filePorts struct {
 type fileServer struct {
 	Enabled         *bool `hcl:"enabled,optional"`
 	BootstrapExpect *int  `hcl:"bootstrap_expect,optional"`
+	RaftMultiplier  *int  `hcl:"raft_multiplier,optional"`
 }
 
 type fileClient struct {
@@ -163,7 +168,7 @@ type fileReserved struct {
 // ApplyFile reads the agent configuration file at path (HCL, or JSON when the
 // name ends in .json) and sets in c what the file sets: data_dir, bind_addr,
 // datacenter, region, name, log_level, ports { http rpc serf },
-// server { enabled bootstrap_expect }, server_join { retry_join retry_interval },
+// server { enabled bootstrap_expect raft_multiplier }, server_join { retry_join retry_interval },
 // client { enabled servers node_pool min_dynamic_port max_dynamic_port
 // reserved { reserved_ports } }. Unknown attributes
 // and blocks, values of the wrong type and duplicate blocks are errors, listed
@@ -217,6 +222,7 @@ func (c *Config) ApplyFile(path string) error {
 	if s := fc.Server; s != nil {
 		setBool(&c.Server.Enabled, s.Enabled)
 		setInt(&c.Server.BootstrapExpect, s.BootstrapExpect)
+		setInt(&c.Server.RaftMultiplier, s.RaftMultiplier)
 	}
 	if j := fc.ServerJoin; j != nil {
 		if j.RetryJoin != nil {
@@ -340,6 +346,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.Enabled && c.Server.BootstrapExpect < 1 {
 		add("server.bootstrap_expect = %d: must be >= 1 when the server is enabled", c.Server.BootstrapExpect)
+	}
+	if c.Server.RaftMultiplier < 0 || c.Server.RaftMultiplier > server.MaxRaftMultiplier {
+		add("server.raft_multiplier = %d: must be between 1 and %d (0: 1)", c.Server.RaftMultiplier, server.MaxRaftMultiplier)
 	}
 	return errors.Join(errs...)
 }

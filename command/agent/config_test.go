@@ -51,6 +51,7 @@ ports {
 server {
   enabled          = true
   bootstrap_expect = 3
+  raft_multiplier  = 2
 }
 `)
 	if err := c.ApplyFile(path); err != nil {
@@ -59,7 +60,7 @@ server {
 	want := DefaultConfig()
 	want.DataDir, want.Region, want.LogLevel = "/var/lib/orch", "eu", "debug"
 	want.Ports.RPC = 5647
-	want.Server = ServerConfig{Enabled: true, BootstrapExpect: 3}
+	want.Server = ServerConfig{Enabled: true, BootstrapExpect: 3, RaftMultiplier: 2}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("after %s:\n got %+v\nwant %+v", path, c, want)
 	}
@@ -222,6 +223,8 @@ func TestValidate(t *testing.T) {
 			[]string{`server.enabled = false and client.enabled = false: enable at least one of them`}},
 		{"bootstrap_expect", func(c *Config) { c.Server.BootstrapExpect = 0 },
 			[]string{`server.bootstrap_expect = 0: must be >= 1 when the server is enabled`}},
+		{"raft_multiplier", func(c *Config) { c.Server.RaftMultiplier = 11 },
+			[]string{`server.raft_multiplier = 11: must be between 1 and 10 (0: 1)`}},
 		{"everything at once", func(c *Config) { *c = Config{} }, []string{
 			`data_dir = "": required (except with -dev)`,
 			`bind_addr = "": must be an IP address`,
