@@ -52,22 +52,32 @@ func (h *heartbeats) setEnabled(enabled bool) {
 	}
 }
 
-// ttlLocked is the heartbeat interval handed to clients: at least
-// MinHeartbeatTTL, longer when there are so many nodes that the servers would
-// see more than MaxHeartbeatsPerSecond, plus a random stagger of up to the
-// same again so that clients restarted together do not heartbeat together.
+// ttlLocked is the heartbeat TTL handed to the next client (see heartbeatTTL),
+// scaled with the number of nodes that have a timer.
 func (h *heartbeats) ttlLocked() time.Duration {
 	cfg := h.srv.config
-	ttl := cfg.MinHeartbeatTTL
-	if n := len(h.mu.timers); n > 0 {
-		if scaled := time.Duration(float64(n) / cfg.MaxHeartbeatsPerSecond * float64(time.Second)); scaled > ttl {
+	return heartbeatTTL(cfg.MinHeartbeatTTL, cfg.MaxHeartbeatsPerSecond, len(h.mu.timers), rand.Float64())
+}
+
+// heartbeatTTL is the heartbeat TTL for a cluster of nodes clients, as Nomad
+// computes it: long enough that the leader sees at most maxPerSecond
+// heartbeats a second (nodes / maxPerSecond), never shorter than minTTL, plus
+// a stagger of stagger (in [0, 1)) times that again, so that clients
+// restarted together do not heartbeat together. The leader's load is thus
+// bounded (about maxPerSecond heartbeats a second on average, whatever the
+// cluster's size) and the TTL grows only once the cluster is large: with the
+// defaults (10s, 50/s), beyond 500 nodes.
+func heartbeatTTL(minTTL time.Duration, maxPerSecond float64, nodes int, stagger float64) time.Duration {
+	ttl := minTTL
+	if nodes > 0 && maxPerSecond > 0 {
+		if scaled := time.Duration(float64(nodes) / maxPerSecond * float64(time.Second)); scaled > ttl {
 			ttl = scaled
 		}
 	}
 	if ttl <= 0 {
-		return ttl
+		return 0
 	}
-	return ttl + rand.N(ttl)
+	return ttl + time.Duration(stagger*float64(ttl))
 }
 
 // reset (re)starts the timer of node nodeID and returns the TTL to give the
