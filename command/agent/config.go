@@ -325,8 +325,8 @@ func (c *Config) Validate() error {
 	if !c.Server.Enabled && !c.Client.Enabled {
 		add("server.enabled = false and client.enabled = false: enable at least one of them")
 	}
-	if c.Client.Enabled && !c.Server.Enabled && len(c.Client.Servers) == 0 {
-		add("client.servers = []: a client-only agent needs the RPC address (host:port) of at least one server")
+	if c.Client.Enabled && !c.Server.Enabled && len(c.Client.Servers) == 0 && len(c.ServerJoin.RetryJoin) == 0 {
+		add("client.servers = [] and server_join.retry_join = []: a client-only agent needs the RPC address (host:port) of a server or the gossip address of an agent to join (-join)")
 	}
 	for i, addr := range c.Client.Servers {
 		if host, port, err := net.SplitHostPort(addr); err != nil || host == "" || port == "" {
@@ -340,9 +340,6 @@ func (c *Config) Validate() error {
 	}
 	if c.ServerJoin.RetryInterval < 0 {
 		add("server_join.retry_interval = %s: must be >= 0 (0: %s)", c.ServerJoin.RetryInterval, DefaultRetryInterval)
-	}
-	if len(c.ServerJoin.RetryJoin) > 0 && !c.Server.Enabled {
-		add("server_join.retry_join = %q: only servers join by gossip (a client-only agent takes client.servers)", c.ServerJoin.RetryJoin)
 	}
 	if c.Server.Enabled && c.Server.BootstrapExpect < 1 {
 		add("server.bootstrap_expect = %d: must be >= 1 when the server is enabled", c.Server.BootstrapExpect)

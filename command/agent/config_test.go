@@ -204,7 +204,12 @@ func TestValidate(t *testing.T) {
 			c.Client = ClientConfig{Enabled: true, Servers: []string{"10.0.0.1:4647"}}
 		}, nil},
 		{"client only without servers", func(c *Config) { c.Server = ServerConfig{}; c.Client.Enabled = true },
-			[]string{`client.servers = []: a client-only agent needs the RPC address (host:port) of at least one server`}},
+			[]string{`client.servers = [] and server_join.retry_join = []: a client-only agent needs the RPC address (host:port) of a server or the gossip address of an agent to join (-join)`}},
+		{"client only joining by gossip", func(c *Config) {
+			c.Server = ServerConfig{}
+			c.Client = ClientConfig{Enabled: true}
+			c.ServerJoin.RetryJoin = []string{"10.0.0.1:4648"}
+		}, nil},
 		{"bad server address", func(c *Config) { c.Client = ClientConfig{Enabled: true, Servers: []string{"10.0.0.1"}} },
 			[]string{`client.servers[0] = "10.0.0.1": must be host:port`}},
 		{"dev needs no data_dir", func(c *Config) { c.DataDir, c.DevMode = "", true }, nil},
@@ -286,8 +291,9 @@ server_join {
 	if err := c.ApplyFile(bad); err == nil || !strings.Contains(err.Error(), `server_join.retry_interval = "soon"`) {
 		t.Errorf("bad retry_interval: err = %v", err)
 	}
-	c.Server.Enabled, c.Client = false, ClientConfig{Enabled: true, Servers: []string{"10.0.0.1:4647"}}
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "only servers join by gossip") {
-		t.Errorf("retry_join on a client-only agent: err = %v", err)
+	// A client-only agent joins by gossip too, with or without client.servers.
+	c.Server.Enabled, c.Client = false, ClientConfig{Enabled: true}
+	if err := c.Validate(); err != nil {
+		t.Errorf("retry_join on a client-only agent: %v", err)
 	}
 }
