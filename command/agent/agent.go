@@ -170,6 +170,15 @@ func startServer(cfg *Config, dataDir string, logger *slog.Logger) (*server.Serv
 	sc.RPCPort, sc.GossipPort = cfg.Ports.RPC, cfg.Ports.Serf
 	sc.BootstrapExpect, sc.Version = cfg.Server.BootstrapExpect, cfg.Version
 	sc.RaftMultiplier = cfg.Server.RaftMultiplier
+	if cfg.Server.MinHeartbeatTTL > 0 {
+		sc.MinHeartbeatTTL = cfg.Server.MinHeartbeatTTL
+	}
+	if cfg.Server.HeartbeatGrace > 0 {
+		sc.HeartbeatGrace = cfg.Server.HeartbeatGrace
+	}
+	if cfg.Server.MaxHeartbeatsPerSecond > 0 {
+		sc.MaxHeartbeatsPerSecond = cfg.Server.MaxHeartbeatsPerSecond
+	}
 	sc.Logger = logger // the server names its components itself
 	return server.NewServer(sc)
 }
