@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/orch-io/orch/server"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -54,7 +55,7 @@ func startClientGossip(cfg gossipConfig) (*clientGossip, error) {
 	g := &clientGossip{delegate: d, logger: cfg.Logger}
 	events := &clientGossipEvents{region: cfg.Region, onServers: cfg.OnServers, logger: cfg.Logger, servers: map[string]string{}}
 
-	conf := memberlist.DefaultLANConfig()
+	conf := server.GossipLANConfig() // the same timings as the servers'
 	conf.Name = cfg.Name
 	conf.BindAddr = cfg.BindAddr
 	conf.BindPort = cfg.Port
