@@ -47,9 +47,12 @@ func TestFailureDetection(t *testing.T) {
 
 	// Two client-only agents that know nothing but the gossip addresses.
 	clients := map[string]*agentProc{}
-	for _, name := range []string{"fd-a", "fd-b"} {
-		clients[name] = startAgent(t, t.TempDir(), freePorts(t), "-client", "-bind", "127.0.0.1", "-node", name,
+	startClient := func(name, dataDir string, ports [3]int) {
+		clients[name] = startAgent(t, dataDir, ports, "-client", "-bind", "127.0.0.1", "-node", name,
 			"-join", strings.Join(join, ","))
+	}
+	for _, name := range []string{"fd-a", "fd-b"} {
+		startClient(name, t.TempDir(), freePorts(t))
 	}
 	via := anyFollower(servers, leader)
 	waitFor(t, "both client nodes ready", 30*time.Second, func() (bool, error) {
@@ -143,6 +146,20 @@ func TestFailureDetection(t *testing.T) {
 	}
 	if n := nodeUpdateEvals(t, via, survivor); n != 0 {
 		t.Errorf("%d node-update evaluations for the survivor %s, want 0", n, survivor)
+	}
+
+	// The killed client comes back on its data dir: its node is ready again,
+	// the replaced allocation has no process, and only the replacement runs.
+	startClient(victim, clients[victim].dataDir, clients[victim].ports)
+	waitFor(t, "the restarted client's node ready", 30*time.Second, func() (bool, error) {
+		nodes, err := nodeStatuses(via)
+		return err == nil && nodes[victim] == structs.NodeStatusReady, fmt.Errorf("nodes %v: %v", nodes, err)
+	})
+	waitFor(t, "the replaced allocation's tasks gone", 30*time.Second, func() (bool, error) {
+		return len(allocPIDs(first.ID)) == 0, fmt.Errorf("processes of %s: %v", first.ID, allocPIDs(first.ID))
+	})
+	if again := waitRunningAlloc(t, via, "fd-web", first.ID); again.ID != replacement.ID {
+		t.Errorf("running allocation %s, want the replacement %s", again.ID, replacement.ID)
 	}
 }
 
