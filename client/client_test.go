@@ -417,3 +417,22 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("backoff(1000) = %v", got)
 	}
 }
+
+// The first retry of a failed heartbeat is quick (a leader change, a server
+// gone: the node must reach the new leader within its grace); later ones back
+// off from the configured interval.
+func TestHeartbeatRetry(t *testing.T) {
+	base, limit := time.Second, 30*time.Second
+	want := []time.Duration{200 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second}
+	for i, w := range want {
+		if got := heartbeatRetry(base, limit, i+1); got != w {
+			t.Errorf("heartbeatRetry(failure %d) = %v, want %v", i+1, got, w)
+		}
+	}
+	if got := heartbeatRetry(50*time.Millisecond, limit, 1); got != 50*time.Millisecond {
+		t.Errorf("first retry with a 50ms base = %v, want 50ms", got)
+	}
+	if got := heartbeatRetry(base, limit, 1000); got != limit {
+		t.Errorf("heartbeatRetry(1000) = %v, want %v", got, limit)
+	}
+}

@@ -48,7 +48,7 @@ func (c *Client) heartbeatLoop() {
 			needRegister = true
 		default:
 			failures++
-			wait = backoff(c.cfg.RetryInterval, c.cfg.MaxRetryInterval, failures)
+			wait = heartbeatRetry(c.cfg.RetryInterval, c.cfg.MaxRetryInterval, failures)
 			c.logger.Warn("cannot reach the servers", "registering", needRegister, "retry_in", wait, "error", err)
 		}
 
@@ -121,6 +121,23 @@ func heartbeatInterval(ttl time.Duration, jitter float64) time.Duration {
 		ttl = defaultHeartbeatTTL
 	}
 	return ttl/2 + time.Duration(jitter*float64(ttl/10))
+}
+
+// firstHeartbeatRetry is the wait before the first retry of a failed
+// registration or heartbeat. It is short: the failure is most often a server
+// that went away or a leader that changed, the RPC client has already moved
+// to the next server, and the new leader must hear from the node well within
+// the grace it gave it.
+const firstHeartbeatRetry = 200 * time.Millisecond
+
+// heartbeatRetry is the wait before retry number failures of a registration
+// or heartbeat: firstHeartbeatRetry (or base, if shorter) the first time,
+// then backoff from base.
+func heartbeatRetry(base, limit time.Duration, failures int) time.Duration {
+	if failures <= 1 {
+		return min(firstHeartbeatRetry, base, limit)
+	}
+	return backoff(base, limit, failures-1)
 }
 
 // backoff is the wait before retry number failures (1 is the first): base,

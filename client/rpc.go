@@ -22,6 +22,9 @@ const rpcDialTimeout = 5 * time.Second
 // ErrRPCClosed is returned by RPC after Close.
 var ErrRPCClosed = errors.New("client: rpc client closed")
 
+// ErrNoServers is returned by RPC while the client knows no server address.
+var ErrNoServers = errors.New("client: rpc client: no server address known yet")
+
 // RPCClient calls the servers' RPC endpoints over the network: one TCP
 // connection to one server at a time, opened with the structs.RPCTypeMultiplex
 // byte and carrying a yamux session; each call is a yamux stream speaking
@@ -50,11 +53,10 @@ type RPCClient struct {
 var _ RPCer = (*RPCClient)(nil)
 
 // NewRPCClient returns a client of the servers at the given RPC addresses
-// ("host:port"). It does not connect until the first call.
+// ("host:port"). It does not connect until the first call. With no address,
+// calls fail with ErrNoServers until SetServers gives some (a client agent
+// that finds the servers through gossip).
 func NewRPCClient(servers []string, logger *slog.Logger) (*RPCClient, error) {
-	if len(servers) == 0 {
-		return nil, errors.New("client: rpc client: no server addresses")
-	}
 	for i, s := range servers {
 		if _, _, err := net.SplitHostPort(s); err != nil {
 			return nil, fmt.Errorf("client: rpc client: servers[%d] = %q: must be host:port: %w", i, s, err)
@@ -154,6 +156,9 @@ func (c *RPCClient) getSession() (sess *yamux.Session, fresh bool, err error) {
 	servers := append([]string(nil), c.mu.servers...)
 	first := c.mu.next
 	c.mu.Unlock()
+	if len(servers) == 0 {
+		return nil, false, ErrNoServers
+	}
 
 	// Connect without the lock; if another call connected meanwhile, its session wins.
 	var errs []error
@@ -213,7 +218,7 @@ func (c *RPCClient) dropSession(sess *yamux.Session, cause error) {
 	if c.mu.session == sess {
 		c.logger.Warn("dropping connection to server", "server", c.mu.addr, "error", cause)
 		c.mu.session = nil
-		c.mu.next = (c.mu.next + 1) % len(c.mu.servers)
+		c.mu.next = (c.mu.next + 1) % max(1, len(c.mu.servers))
 	}
 	c.mu.Unlock()
 	sess.Close()

@@ -248,9 +248,21 @@ func TestRPCClientNoServerReachable(t *testing.T) {
 }
 
 func TestNewRPCClientChecksAddresses(t *testing.T) {
-	if _, err := NewRPCClient(nil, nil); err == nil {
-		t.Error("no error without servers")
+	// Without servers (a client finding them through gossip), calls fail
+	// until SetServers gives some.
+	c, err := NewRPCClient(nil, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if err := c.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{}, &structs.NodeUpdateResponse{}); !errors.Is(err, ErrNoServers) {
+		t.Errorf("without servers: %v, want ErrNoServers", err)
+	}
+	srv := startTestRPCServer(t)
+	c.SetServers([]string{srv.addr()})
+	if err := c.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &structs.NodeUpdateResponse{}); errors.Is(err, ErrNoServers) {
+		t.Errorf("after SetServers: %v", err)
+	}
+	c.Close()
 	if _, err := NewRPCClient([]string{"127.0.0.1"}, nil); err == nil {
 		t.Error("no error for an address without a port")
 	}

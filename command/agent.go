@@ -19,7 +19,7 @@ func agentCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "agent",
 		Usage:     "Run an orch agent (server, client, or both)",
-		UsageText: "orch agent -dev\n   orch agent -config FILE [options]\n   orch agent -server -bootstrap-expect 3 -join HOST:PORT -data-dir DIR [options]\n   orch agent -client -servers HOST:PORT -data-dir DIR [options]",
+		UsageText: "orch agent -dev\n   orch agent -config FILE [options]\n   orch agent -server -bootstrap-expect 3 -join HOST:PORT -data-dir DIR [options]\n   orch agent -client -join HOST:PORT -data-dir DIR [options]\n   orch agent -client -servers HOST:PORT -data-dir DIR [options]",
 		Description: "Runs an agent until it receives SIGINT or SIGTERM, then stops it gracefully.\n" +
 			"Flags override the config file.\n\nExample:\n   orch agent -dev -data-dir /tmp/orch",
 		Flags: []cli.Flag{
@@ -27,7 +27,7 @@ func agentCommand() *cli.Command {
 			&cli.StringFlag{Name: "config", Usage: "agent configuration `FILE` (HCL)"},
 			&cli.BoolFlag{Name: "server", Usage: "run a server"},
 			&cli.BoolFlag{Name: "client", Usage: "run a client"},
-			&cli.StringSliceFlag{Name: "join", Usage: "gossip `ADDR` (host:port) of a server to join; repeat or separate with commas"},
+			&cli.StringSliceFlag{Name: "join", Usage: "gossip `ADDR` (host:port) of an agent to join (servers and clients); repeat or separate with commas"},
 			&cli.StringFlag{Name: "servers", Usage: "comma-separated RPC `ADDRS` (host:port) of the servers, for a client-only agent"},
 			&cli.IntFlag{Name: "bootstrap-expect", Usage: "`N` servers to wait for before bootstrapping the cluster"},
 			&cli.StringFlag{Name: "data-dir", Usage: "`DIR` for the agent's state"},

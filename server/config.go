@@ -66,7 +66,16 @@ type Config struct {
 	// understand (DESIGN.md §4).
 	Version string
 
-	// RaftTimeouts tunes Raft; zero fields take the defaults (dev or not).
+	// RaftMultiplier scales the Raft timings, as Nomad's raft_multiplier: 1
+	// (the default, for a LAN) gives a heartbeat and election timeout of
+	// 500ms and a leader lease of 250ms, so a crashed leader is replaced in
+	// about a second; N multiplies them by N, for slower networks or busy
+	// machines. Must be 0 (meaning 1) to 10. Ignored in dev mode, which is
+	// faster still, and for the fields RaftTimeouts sets.
+	RaftMultiplier int
+
+	// RaftTimeouts tunes Raft; zero fields take the defaults (dev or not,
+	// scaled by RaftMultiplier).
 	RaftTimeouts RaftTimeouts
 
 	// MinHeartbeatTTL is the shortest heartbeat TTL given to a client; more
@@ -113,6 +122,13 @@ const (
 	DefaultHeartbeatGrace         = 10 * time.Second
 	DefaultAllocUpdateBatchWindow = 50 * time.Millisecond
 	DefaultLeaderWaitTimeout      = 5 * time.Second
+
+	// Raft timings at RaftMultiplier 1; see RaftMultiplier.
+	BaseRaftHeartbeatTimeout = 500 * time.Millisecond
+	BaseRaftElectionTimeout  = 500 * time.Millisecond
+	BaseRaftLeaderLease      = 250 * time.Millisecond
+	// MaxRaftMultiplier is the largest RaftMultiplier accepted (Nomad's).
+	MaxRaftMultiplier = 10
 )
 
 // DefaultConfig returns the configuration of a production server: standard
@@ -191,6 +207,9 @@ func (c *Config) Validate() error {
 	if c.MaxEntryVersionForTest > MaxEntryVersion {
 		errs = append(errs, fmt.Errorf("server config: MaxEntryVersionForTest = %d: must be <= %d, the highest entry version this build reads (0: unset)", c.MaxEntryVersionForTest, MaxEntryVersion))
 	}
+	if c.RaftMultiplier < 0 || c.RaftMultiplier > MaxRaftMultiplier {
+		errs = append(errs, fmt.Errorf("server config: raft_multiplier = %d: must be in 1..%d (0: 1)", c.RaftMultiplier, MaxRaftMultiplier))
+	}
 	if c.MaxHeartbeatsPerSecond < 0 {
 		errs = append(errs, fmt.Errorf("server config: max_heartbeats_per_second = %g: must be >= 0", c.MaxHeartbeatsPerSecond))
 	}
@@ -241,16 +260,21 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	c.RaftTimeouts = c.RaftTimeouts.withDefaults(c.DevMode)
+	if c.RaftMultiplier == 0 {
+		c.RaftMultiplier = 1
+	}
+	c.RaftTimeouts = c.RaftTimeouts.withDefaults(c.DevMode, c.RaftMultiplier)
 	return c
 }
 
-func (t RaftTimeouts) withDefaults(dev bool) RaftTimeouts {
-	// Production values are hashicorp/raft's defaults. In dev mode a single
-	// voter elects itself after one heartbeat timeout, so a short one makes
+func (t RaftTimeouts) withDefaults(dev bool, multiplier int) RaftTimeouts {
+	// Production values are tuned for a LAN (half of hashicorp/raft's
+	// defaults) and scaled by the multiplier. In dev mode a single voter
+	// elects itself after one heartbeat timeout, so a short one makes
 	// `orch agent -dev` usable at once.
+	m := time.Duration(max(multiplier, 1))
 	def := RaftTimeouts{
-		Heartbeat: time.Second, Election: time.Second, LeaderLease: 500 * time.Millisecond,
+		Heartbeat: m * BaseRaftHeartbeatTimeout, Election: m * BaseRaftElectionTimeout, LeaderLease: m * BaseRaftLeaderLease,
 		Commit: 50 * time.Millisecond, SnapshotInterval: 120 * time.Second, SnapshotThreshold: 8192,
 	}
 	if dev {

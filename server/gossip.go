@@ -24,23 +24,23 @@ import (
 // gossip shows to the Raft configuration and removes those that left
 // (reconcileServers in leader.go).
 
-// Gossip tag keys.
+// Gossip tag keys; the shared ones (and their encoding) are in structs, where
+// the client agents' gossip finds them too.
 const (
-	TagRole     = "role"
-	TagRegion   = "region"
-	TagDC       = "dc"
-	TagRPCAddr  = "rpc_addr"
-	TagVersion  = "version"
-	TagServerID = "id"
+	TagRole     = structs.GossipTagRole
+	TagRegion   = structs.GossipTagRegion
+	TagDC       = structs.GossipTagDC
+	TagRPCAddr  = structs.GossipTagRPCAddr
+	TagVersion  = structs.GossipTagVersion
+	TagServerID = structs.GossipTagServerID
+	TagNodeID   = structs.GossipTagNodeID
 	// TagBootstrapExpect is the server's bootstrap_expect.
 	TagBootstrapExpect = "expect"
 	// TagRaftState is "existing" once the server has Raft state: servers
 	// that see one never bootstrap a cluster of their own.
 	TagRaftState = "raft"
-	// TagLeaving is set to "true" by a server shutting down gracefully just
-	// before it leaves gossip, so that the others record a leave, not a
-	// failure (memberlist does not tell them apart in its events).
-	TagLeaving = "leaving"
+	// TagLeaving: see structs.GossipTagLeaving.
+	TagLeaving = structs.GossipTagLeaving
 	// TagLeader is set to "true" on the leader by Members; it is not gossiped.
 	TagLeader = "leader"
 )
@@ -61,7 +61,7 @@ func (s *Server) setupGossip(advertiseIP string) error {
 		return err
 	}
 	tags := map[string]string{
-		TagRole:            "server",
+		TagRole:            structs.GossipRoleServer,
 		TagRegion:          s.config.Region,
 		TagDC:              s.config.Datacenter,
 		TagRPCAddr:         s.RPCAddr(),
@@ -78,7 +78,7 @@ func (s *Server) setupGossip(advertiseIP string) error {
 		return err
 	}
 
-	conf := memberlist.DefaultLANConfig()
+	conf := GossipLANConfig()
 	conf.Name = s.config.NodeName
 	conf.BindAddr = s.config.BindAddr
 	conf.BindPort = s.config.GossipPort
@@ -94,6 +94,21 @@ func (s *Server) setupGossip(advertiseIP string) error {
 	}
 	s.gossip, s.gossipDelegate = ml, delegate
 	return nil
+}
+
+// GossipLANConfig is the memberlist configuration of every agent (servers
+// and client agents), tuned for a LAN: memberlist's LAN defaults probing
+// twice as often (every 500ms, 250ms for an ack), so that a dead agent is
+// declared dead in about 2 to 3 s instead of 5 to 10. Suspicion still needs
+// confirmations from other members (SuspicionMult 4) and a suspected member
+// that is alive refutes it, so a busy member is not declared dead for a slow
+// ack. The caller sets the name, addresses, delegates and logger.
+func GossipLANConfig() *memberlist.Config {
+	conf := memberlist.DefaultLANConfig()
+	conf.ProbeInterval = 500 * time.Millisecond
+	conf.ProbeTimeout = 250 * time.Millisecond
+	conf.GossipInterval = 100 * time.Millisecond
+	return conf
 }
 
 // setGossipTag changes one of this server's tags and tells the others.
@@ -137,14 +152,16 @@ func (e gossipEvents) NotifyUpdate(n *memberlist.Node) { e.s.memberEvent(n, memb
 // graceful leave from a failure in its events); an update keeps the state and
 // takes the new tags.
 func (s *Server) memberEvent(n *memberlist.Node, st memberlist.NodeStateType) {
-	tags := map[string]string{}
-	if len(n.Meta) > 0 {
-		if err := structs.Decode(n.Meta, &tags); err != nil {
-			s.logger.Warn("undecodable gossip tags", "member", n.Name, "error", err)
-			return
-		}
+	tags, err := structs.DecodeGossipTags(n.Meta)
+	if err != nil {
+		s.logger.Warn("undecodable gossip tags", "member", n.Name, "error", err)
+		return
 	}
-	if tags[TagRole] != "server" {
+	if tags[TagRole] == structs.GossipRoleClient {
+		s.clientMemberEvent(n.Name, tags, st)
+		return
+	}
+	if tags[TagRole] != structs.GossipRoleServer {
 		return
 	}
 	s.members.Lock()
@@ -295,13 +312,15 @@ func (s *Server) Members() *structs.AgentMembersResponse {
 	}
 	leader := s.Leader()
 	for _, n := range s.gossip.Members() {
-		tags := map[string]string{}
-		if len(n.Meta) > 0 {
-			if err := structs.Decode(n.Meta, &tags); err != nil {
-				s.logger.Warn("undecodable gossip tags", "member", n.Name, "error", err)
-			}
+		tags, err := structs.DecodeGossipTags(n.Meta)
+		if err != nil {
+			s.logger.Warn("undecodable gossip tags", "member", n.Name, "error", err)
+			tags = map[string]string{}
 		}
-		if tags[TagRole] == "server" && leader != "" && tags[TagRPCAddr] == leader {
+		if tags[TagRole] == structs.GossipRoleClient {
+			continue // the members are the servers, as in Nomad
+		}
+		if tags[TagRole] == structs.GossipRoleServer && leader != "" && tags[TagRPCAddr] == leader {
 			tags[TagLeader] = "true"
 		}
 		resp.Members = append(resp.Members, &structs.AgentMember{
@@ -352,12 +371,9 @@ var _ memberlist.Delegate = (*gossipDelegate)(nil)
 
 // encode refreshes meta from tags; call with mu held (or before sharing d).
 func (d *gossipDelegate) encode() error {
-	meta, err := structs.Encode(d.tags)
+	meta, err := structs.EncodeGossipTags(d.tags)
 	if err != nil {
-		return fmt.Errorf("server: encoding gossip tags: %w", err)
-	}
-	if len(meta) > memberlist.MetaMaxSize {
-		return fmt.Errorf("server: gossip tags take %d bytes: more than memberlist's %d", len(meta), memberlist.MetaMaxSize)
+		return fmt.Errorf("server: %w", err)
 	}
 	d.meta = meta
 	return nil

@@ -5,14 +5,32 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/memberlist"
 	"github.com/orch-io/orch/structs"
 )
 
 // Node liveness. The leader keeps one timer per client node, reset by every
 // registration and heartbeat. A timer that runs out (TTL + grace without a
 // heartbeat) marks its node down through Raft, with an evaluation for every
-// job that had allocations there, so the schedulers replace them. Timers only
-// run on the leader; a new leader gives every node a full TTL.
+// job that had allocations there, so the schedulers replace them. The TTL
+// scales with the number of nodes (heartbeatTTL) so that the leader's load
+// stays bounded.
+//
+// Gossip shortens detection: client agents are memberlist members (tags
+// role=client, node_id); when memberlist declares one dead, and it did not
+// announce a graceful leave, the leader expires its node's timer at once
+// (clientMemberEvent). Every server records those failures, so that a new
+// leader acts on the ones it saw as a follower.
+//
+// The rule after a leader change: timers only run on the leader, and a new
+// leader starts every node that is not down afresh, with a full TTL + grace
+// from the moment it becomes leader (it cannot know when the old leader last
+// heard from a node), so no healthy node is marked down because of the
+// failover; clients retry a failed heartbeat after 200ms on the next server
+// (client.heartbeatRetry), so they reach the new leader well within that
+// grace. Nodes whose agents gossip saw fail are then expired at once
+// (expireGossipFailed): a client that died during the failover is not given
+// the grace.
 
 // heartbeats owns the per-node timers.
 type heartbeats struct {
@@ -25,6 +43,10 @@ type heartbeats struct {
 		// replaced, never reset, so a timer that fired late can tell it is
 		// stale by not finding itself here.
 		timers map[string]*heartbeatTimer
+		// gossipFailed holds the nodes whose client agent gossip last
+		// reported failed (not left gracefully), kept on every server so
+		// that a new leader acts on failures it saw as a follower.
+		gossipFailed map[string]bool
 	}
 }
 
@@ -35,6 +57,7 @@ type heartbeatTimer struct {
 func newHeartbeats(s *Server) *heartbeats {
 	h := &heartbeats{srv: s}
 	h.mu.timers = make(map[string]*heartbeatTimer)
+	h.mu.gossipFailed = make(map[string]bool)
 	return h
 }
 
@@ -52,22 +75,32 @@ func (h *heartbeats) setEnabled(enabled bool) {
 	}
 }
 
-// ttlLocked is the heartbeat interval handed to clients: at least
-// MinHeartbeatTTL, longer when there are so many nodes that the servers would
-// see more than MaxHeartbeatsPerSecond, plus a random stagger of up to the
-// same again so that clients restarted together do not heartbeat together.
+// ttlLocked is the heartbeat TTL handed to the next client (see heartbeatTTL),
+// scaled with the number of nodes that have a timer.
 func (h *heartbeats) ttlLocked() time.Duration {
 	cfg := h.srv.config
-	ttl := cfg.MinHeartbeatTTL
-	if n := len(h.mu.timers); n > 0 {
-		if scaled := time.Duration(float64(n) / cfg.MaxHeartbeatsPerSecond * float64(time.Second)); scaled > ttl {
+	return heartbeatTTL(cfg.MinHeartbeatTTL, cfg.MaxHeartbeatsPerSecond, len(h.mu.timers), rand.Float64())
+}
+
+// heartbeatTTL is the heartbeat TTL for a cluster of nodes clients, as Nomad
+// computes it: long enough that the leader sees at most maxPerSecond
+// heartbeats a second (nodes / maxPerSecond), never shorter than minTTL, plus
+// a stagger of stagger (in [0, 1)) times that again, so that clients
+// restarted together do not heartbeat together. The leader's load is thus
+// bounded (about maxPerSecond heartbeats a second on average, whatever the
+// cluster's size) and the TTL grows only once the cluster is large: with the
+// defaults (10s, 50/s), beyond 500 nodes.
+func heartbeatTTL(minTTL time.Duration, maxPerSecond float64, nodes int, stagger float64) time.Duration {
+	ttl := minTTL
+	if nodes > 0 && maxPerSecond > 0 {
+		if scaled := time.Duration(float64(nodes) / maxPerSecond * float64(time.Second)); scaled > ttl {
 			ttl = scaled
 		}
 	}
 	if ttl <= 0 {
-		return ttl
+		return 0
 	}
-	return ttl + rand.N(ttl)
+	return ttl + time.Duration(stagger*float64(ttl))
 }
 
 // reset (re)starts the timer of node nodeID and returns the TTL to give the
@@ -108,12 +141,85 @@ func (h *heartbeats) expired(nodeID string, ht *heartbeatTimer) {
 	}
 	delete(h.mu.timers, nodeID)
 	h.mu.Unlock()
+	h.markDown(nodeID, "missed heartbeat")
+}
 
+// markDown marks a node whose timer ran out down through Raft.
+func (h *heartbeats) markDown(nodeID, why string) {
 	logger := h.srv.logger.With("node_id", nodeID)
-	logger.Warn("node missed its heartbeat; marking it down")
-	if _, err := h.srv.markNodeDown(nodeID, "missed heartbeat"); err != nil {
+	logger.Warn("marking node down", "reason", why)
+	if _, err := h.srv.markNodeDown(nodeID, why); err != nil {
 		logger.Error("marking node down failed", "error", err)
 	}
+}
+
+// clientMemberEvent acts on what gossip says of a client agent (tags
+// role=client, node_id): when memberlist declares it dead (and it did not
+// announce a graceful leave) the leader expires the node's timer at once,
+// instead of waiting out its TTL and grace. Called from memberlist's event
+// delegate: it must not block, so the Raft write runs on its own goroutine.
+func (s *Server) clientMemberEvent(name string, tags map[string]string, st memberlist.NodeStateType) {
+	nodeID := tags[TagNodeID]
+	if nodeID == "" || tags[TagRegion] != "" && tags[TagRegion] != s.config.Region {
+		return
+	}
+	switch {
+	case st == memberlist.StateAlive:
+		s.heartbeats.gossipAlive(nodeID)
+	case st == memberlist.StateDead && tags[TagLeaving] != "true":
+		s.logger.Info("gossip reports a client agent failed", "member", name, "node_id", nodeID)
+		s.heartbeats.gossipFailed(nodeID)
+	case st == memberlist.StateDead:
+		// A graceful leave (a restart, an upgrade): the node keeps its TTL.
+		s.heartbeats.gossipAlive(nodeID)
+	}
+}
+
+// gossipAlive forgets a gossip failure of a node's agent (it joined again).
+func (h *heartbeats) gossipAlive(nodeID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.mu.gossipFailed, nodeID)
+}
+
+// gossipFailed records that gossip declared the agent of nodeID dead and, on
+// the leader, expires the node's timer now.
+func (h *heartbeats) gossipFailed(nodeID string) {
+	h.mu.Lock()
+	h.mu.gossipFailed[nodeID] = true
+	h.mu.Unlock()
+	h.expireNow(nodeID, "gossip: client agent failed")
+}
+
+// expireGossipFailed expires the timers of the nodes whose agents gossip
+// reported failed, on a new leader, once it has resumed every timer: a
+// client that died during the failover is noticed at once, not after a TTL.
+func (h *heartbeats) expireGossipFailed() {
+	h.mu.Lock()
+	var ids []string
+	for id := range h.mu.gossipFailed {
+		ids = append(ids, id)
+	}
+	h.mu.Unlock()
+	for _, id := range ids {
+		h.expireNow(id, "gossip: client agent failed")
+	}
+}
+
+// expireNow runs out the timer of nodeID at once, when this server leads and
+// the node has one (it is not down already). The Raft write runs on its own
+// goroutine.
+func (h *heartbeats) expireNow(nodeID, why string) {
+	h.mu.Lock()
+	ht := h.mu.timers[nodeID]
+	if !h.mu.enabled || ht == nil {
+		h.mu.Unlock()
+		return
+	}
+	ht.t.Stop()
+	delete(h.mu.timers, nodeID)
+	h.mu.Unlock()
+	go h.markDown(nodeID, why)
 }
 
 // activeTimers returns the number of nodes with a running timer.

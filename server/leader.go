@@ -163,6 +163,9 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) {
 			s.heartbeats.reset(n.ID)
 		}
 	}
+	// A client whose agent gossip saw fail (during the failover, say) does
+	// not get that grace.
+	s.heartbeats.expireGossipFailed()
 	s.logger.Info("leader duties started", "workers", s.config.NumSchedulers)
 }
 

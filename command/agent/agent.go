@@ -33,6 +33,10 @@ type Agent struct {
 	// tmpDataDir is removed on shutdown: dev mode without -data-dir.
 	tmpDataDir string
 
+	// gossip is the memberlist of a client-only agent (see clientGossip);
+	// a server's is the server's own.
+	gossip *clientGossip
+
 	// stopJoin ends the background join of server_join.retry_join; joinDone
 	// is closed when it has returned.
 	stopJoin context.CancelFunc
@@ -73,17 +77,9 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			return nil, err
 		}
 		a.rpc = a.server // in process: the same endpoints the network RPC reaches
-		if len(cfg.ServerJoin.RetryJoin) > 0 {
-			var ctx context.Context
-			ctx, a.stopJoin = context.WithCancel(context.Background())
-			a.joinDone = make(chan struct{})
-			go func() {
-				defer close(a.joinDone)
-				retryJoin(ctx, a.server, cfg.ServerJoin, logger)
-			}()
-		}
+		a.startJoin(a.server)
 	} else {
-		// TODO(#3): find the servers through gossip.
+		// With no -servers the client waits for gossip to name them.
 		if a.rpcClient, err = client.NewRPCClient(cfg.Client.Servers, logger.With("component", "rpc")); err != nil {
 			return nil, err
 		}
@@ -96,6 +92,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			NodeName:       cfg.NodeName,
 			Datacenter:     cfg.Datacenter,
 			Region:         cfg.Region,
+			NodePool:       cfg.Client.NodePool,
 			HTTPAddr:       httpAddr,
 			Servers:        a.rpc,
 			MinDynamicPort: cfg.Client.MinDynamicPort,
@@ -106,12 +103,61 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 		if err != nil {
 			return nil, err
 		}
+		if !cfg.Server.Enabled {
+			if err := a.startClientGossip(); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if a.http, err = NewHTTPServer(httpAddr, backend{a}, logger); err != nil {
 		return nil, err
 	}
 	logger.Info("agent started", "http", a.http.Addr())
 	return a, nil
+}
+
+// startClientGossip runs memberlist on the gossip port of a client-only
+// agent and joins server_join.retry_join (-join) in the background: the
+// servers then mark the node down as soon as gossip declares the agent dead,
+// and the agent learns the servers' RPC addresses from gossip.
+func (a *Agent) startClientGossip() error {
+	node := a.client.Node()
+	g, err := startClientGossip(gossipConfig{
+		Name:       node.Name + ".client",
+		BindAddr:   a.cfg.BindAddr,
+		Port:       a.cfg.Ports.Serf,
+		Region:     a.cfg.Region,
+		Datacenter: a.cfg.Datacenter,
+		NodeID:     node.ID,
+		Version:    a.cfg.Version,
+		OnServers:  a.rpcClient.SetServers,
+		Logger:     a.logger,
+	})
+	if err != nil {
+		return err
+	}
+	a.gossip = g
+	a.startJoin(g)
+	return nil
+}
+
+// joiner joins the cluster's gossip: the server, or a client's clientGossip.
+type joiner interface {
+	Join(addrs []string) (int, error)
+}
+
+// startJoin joins server_join.retry_join in the background, when given.
+func (a *Agent) startJoin(j joiner) {
+	if len(a.cfg.ServerJoin.RetryJoin) == 0 {
+		return
+	}
+	var ctx context.Context
+	ctx, a.stopJoin = context.WithCancel(context.Background())
+	a.joinDone = make(chan struct{})
+	go func() {
+		defer close(a.joinDone)
+		retryJoin(ctx, j, a.cfg.ServerJoin, a.logger)
+	}()
 }
 
 // startServer starts the server half of the agent.
@@ -127,6 +173,16 @@ func startServer(cfg *Config, dataDir string, logger *slog.Logger) (*server.Serv
 	sc.Region, sc.Datacenter, sc.BindAddr = cfg.Region, cfg.Datacenter, cfg.BindAddr
 	sc.RPCPort, sc.GossipPort = cfg.Ports.RPC, cfg.Ports.Serf
 	sc.BootstrapExpect, sc.Version = cfg.Server.BootstrapExpect, cfg.Version
+	sc.RaftMultiplier = cfg.Server.RaftMultiplier
+	if cfg.Server.MinHeartbeatTTL > 0 {
+		sc.MinHeartbeatTTL = cfg.Server.MinHeartbeatTTL
+	}
+	if cfg.Server.HeartbeatGrace > 0 {
+		sc.HeartbeatGrace = cfg.Server.HeartbeatGrace
+	}
+	if cfg.Server.MaxHeartbeatsPerSecond > 0 {
+		sc.MaxHeartbeatsPerSecond = cfg.Server.MaxHeartbeatsPerSecond
+	}
 	sc.Logger = logger // the server names its components itself
 	return server.NewServer(sc)
 }
@@ -135,7 +191,7 @@ func startServer(cfg *Config, dataDir string, logger *slog.Logger) (*server.Serv
 // answers or ctx ends. Attempts start 1s apart and back off to
 // join.RetryInterval; failures are logged on the first attempt and then once
 // every ten, so a long wait does not flood the log.
-func retryJoin(ctx context.Context, s *server.Server, join ServerJoin, logger *slog.Logger) {
+func retryJoin(ctx context.Context, s joiner, join ServerJoin, logger *slog.Logger) {
 	limit := join.RetryInterval
 	if limit <= 0 {
 		limit = DefaultRetryInterval
@@ -184,6 +240,11 @@ func (a *Agent) Shutdown() error {
 		a.stopJoin()
 		<-a.joinDone
 	}
+	if a.gossip != nil {
+		// Leave first, announcing it: the servers must not take the agent's
+		// going away for a failure.
+		errs = append(errs, a.gossip.Leave())
+	}
 	if a.client != nil {
 		errs = append(errs, a.client.Shutdown())
 	}
@@ -202,14 +263,23 @@ func (a *Agent) Shutdown() error {
 // backend is what the HTTP API sees of the agent.
 type backend struct{ a *Agent }
 
-func (b backend) RPC(method string, args, reply any) error {
-	return b.a.server.RPC(method, args, reply)
+func (b backend) RPC(method string, args, reply any) error { return b.a.rpc.RPC(method, args, reply) }
+
+// Members lists the gossip members a server sees. A client-only agent lists
+// none of its own: ask a server.
+func (b backend) Members() *structs.AgentMembersResponse {
+	if b.a.server != nil {
+		return b.a.server.Members()
+	}
+	return &structs.AgentMembersResponse{ServerName: b.a.cfg.NodeName, ServerRegion: b.a.cfg.Region,
+		ServerDC: b.a.cfg.Datacenter, Members: []*structs.AgentMember{}}
 }
 
-func (b backend) Members() *structs.AgentMembersResponse { return b.a.server.Members() }
-
 func (b backend) Health() *structs.AgentHealthResponse {
-	h := &structs.AgentHealthResponse{Server: b.a.server.Health()}
+	h := &structs.AgentHealthResponse{}
+	if b.a.server != nil {
+		h.Server = b.a.server.Health()
+	}
 	if c := b.a.client; c != nil {
 		h.Client = &structs.AgentHealth{Ok: true, Message: "ok"}
 		if !c.Registered() {

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/orch-io/orch/server"
 )
 
 // Config is the agent's configuration: DefaultConfig (or DevConfig), then
@@ -47,6 +48,15 @@ type ServerConfig struct {
 	// BootstrapExpect is the number of servers to wait for before the first
 	// leader election (1 for a single server).
 	BootstrapExpect int
+	// RaftMultiplier scales the Raft timings (1, the default, is tuned for a
+	// LAN: a crashed leader is replaced in about a second; up to 10). 0 means 1.
+	RaftMultiplier int
+	// MinHeartbeatTTL, MaxHeartbeatsPerSecond and HeartbeatGrace tune client
+	// failure detection, as Nomad's settings of the same names (0: the
+	// server's defaults, 10s, 50 and 10s).
+	MinHeartbeatTTL        time.Duration
+	MaxHeartbeatsPerSecond float64
+	HeartbeatGrace         time.Duration
 }
 
 // ServerJoin says how a server finds the others: the gossip addresses
@@ -143,6 +153,11 @@ type filePorts struct {
 type fileServer struct {
 	Enabled         *bool `hcl:"enabled,optional"`
 	BootstrapExpect *int  `hcl:"bootstrap_expect,optional"`
+	RaftMultiplier  *int  `hcl:"raft_multiplier,optional"`
+
+	MinHeartbeatTTL        *string  `hcl:"min_heartbeat_ttl,optional"`
+	MaxHeartbeatsPerSecond *float64 `hcl:"max_heartbeats_per_second,optional"`
+	HeartbeatGrace         *string  `hcl:"heartbeat_grace,optional"`
 }
 
 type fileClient struct {
@@ -163,7 +178,8 @@ type fileReserved struct {
 // ApplyFile reads the agent configuration file at path (HCL, or JSON when the
 // name ends in .json) and sets in c what the file sets: data_dir, bind_addr,
 // datacenter, region, name, log_level, ports { http rpc serf },
-// server { enabled bootstrap_expect }, server_join { retry_join retry_interval },
+// server { enabled bootstrap_expect raft_multiplier min_heartbeat_ttl
+// max_heartbeats_per_second heartbeat_grace }, server_join { retry_join retry_interval },
 // client { enabled servers node_pool min_dynamic_port max_dynamic_port
 // reserved { reserved_ports } }. Unknown attributes
 // and blocks, values of the wrong type and duplicate blocks are errors, listed
@@ -217,6 +233,24 @@ func (c *Config) ApplyFile(path string) error {
 	if s := fc.Server; s != nil {
 		setBool(&c.Server.Enabled, s.Enabled)
 		setInt(&c.Server.BootstrapExpect, s.BootstrapExpect)
+		setInt(&c.Server.RaftMultiplier, s.RaftMultiplier)
+		for _, d := range []struct {
+			name string
+			v    *string
+			dst  *time.Duration
+		}{{"min_heartbeat_ttl", s.MinHeartbeatTTL, &c.Server.MinHeartbeatTTL}, {"heartbeat_grace", s.HeartbeatGrace, &c.Server.HeartbeatGrace}} {
+			if d.v == nil {
+				continue
+			}
+			v, err := time.ParseDuration(*d.v)
+			if err != nil {
+				return fmt.Errorf("%s: server.%s = %q: must be a duration such as \"10s\"", path, d.name, *d.v)
+			}
+			*d.dst = v
+		}
+		if s.MaxHeartbeatsPerSecond != nil {
+			c.Server.MaxHeartbeatsPerSecond = *s.MaxHeartbeatsPerSecond
+		}
 	}
 	if j := fc.ServerJoin; j != nil {
 		if j.RetryJoin != nil {
@@ -319,8 +353,8 @@ func (c *Config) Validate() error {
 	if !c.Server.Enabled && !c.Client.Enabled {
 		add("server.enabled = false and client.enabled = false: enable at least one of them")
 	}
-	if c.Client.Enabled && !c.Server.Enabled && len(c.Client.Servers) == 0 {
-		add("client.servers = []: a client-only agent needs the RPC address (host:port) of at least one server")
+	if c.Client.Enabled && !c.Server.Enabled && len(c.Client.Servers) == 0 && len(c.ServerJoin.RetryJoin) == 0 {
+		add("client.servers = [] and server_join.retry_join = []: a client-only agent needs the RPC address (host:port) of a server or the gossip address of an agent to join (-join)")
 	}
 	for i, addr := range c.Client.Servers {
 		if host, port, err := net.SplitHostPort(addr); err != nil || host == "" || port == "" {
@@ -335,11 +369,20 @@ func (c *Config) Validate() error {
 	if c.ServerJoin.RetryInterval < 0 {
 		add("server_join.retry_interval = %s: must be >= 0 (0: %s)", c.ServerJoin.RetryInterval, DefaultRetryInterval)
 	}
-	if len(c.ServerJoin.RetryJoin) > 0 && !c.Server.Enabled {
-		add("server_join.retry_join = %q: only servers join by gossip (a client-only agent takes client.servers)", c.ServerJoin.RetryJoin)
-	}
 	if c.Server.Enabled && c.Server.BootstrapExpect < 1 {
 		add("server.bootstrap_expect = %d: must be >= 1 when the server is enabled", c.Server.BootstrapExpect)
+	}
+	if c.Server.MinHeartbeatTTL < 0 {
+		add("server.min_heartbeat_ttl = %s: must be >= 0 (0: the default)", c.Server.MinHeartbeatTTL)
+	}
+	if c.Server.HeartbeatGrace < 0 {
+		add("server.heartbeat_grace = %s: must be >= 0 (0: the default)", c.Server.HeartbeatGrace)
+	}
+	if c.Server.MaxHeartbeatsPerSecond < 0 {
+		add("server.max_heartbeats_per_second = %g: must be >= 0 (0: the default)", c.Server.MaxHeartbeatsPerSecond)
+	}
+	if c.Server.RaftMultiplier < 0 || c.Server.RaftMultiplier > server.MaxRaftMultiplier {
+		add("server.raft_multiplier = %d: must be between 1 and %d (0: 1)", c.Server.RaftMultiplier, server.MaxRaftMultiplier)
 	}
 	return errors.Join(errs...)
 }

@@ -51,6 +51,10 @@ ports {
 server {
   enabled          = true
   bootstrap_expect = 3
+  raft_multiplier  = 2
+  min_heartbeat_ttl = "5s"
+  heartbeat_grace   = "2s"
+  max_heartbeats_per_second = 100.5
 }
 `)
 	if err := c.ApplyFile(path); err != nil {
@@ -59,7 +63,8 @@ server {
 	want := DefaultConfig()
 	want.DataDir, want.Region, want.LogLevel = "/var/lib/orch", "eu", "debug"
 	want.Ports.RPC = 5647
-	want.Server = ServerConfig{Enabled: true, BootstrapExpect: 3}
+	want.Server = ServerConfig{Enabled: true, BootstrapExpect: 3, RaftMultiplier: 2,
+		MinHeartbeatTTL: 5 * time.Second, HeartbeatGrace: 2 * time.Second, MaxHeartbeatsPerSecond: 100.5}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("after %s:\n got %+v\nwant %+v", path, c, want)
 	}
@@ -203,7 +208,12 @@ func TestValidate(t *testing.T) {
 			c.Client = ClientConfig{Enabled: true, Servers: []string{"10.0.0.1:4647"}}
 		}, nil},
 		{"client only without servers", func(c *Config) { c.Server = ServerConfig{}; c.Client.Enabled = true },
-			[]string{`client.servers = []: a client-only agent needs the RPC address (host:port) of at least one server`}},
+			[]string{`client.servers = [] and server_join.retry_join = []: a client-only agent needs the RPC address (host:port) of a server or the gossip address of an agent to join (-join)`}},
+		{"client only joining by gossip", func(c *Config) {
+			c.Server = ServerConfig{}
+			c.Client = ClientConfig{Enabled: true}
+			c.ServerJoin.RetryJoin = []string{"10.0.0.1:4648"}
+		}, nil},
 		{"bad server address", func(c *Config) { c.Client = ClientConfig{Enabled: true, Servers: []string{"10.0.0.1"}} },
 			[]string{`client.servers[0] = "10.0.0.1": must be host:port`}},
 		{"dev needs no data_dir", func(c *Config) { c.DataDir, c.DevMode = "", true }, nil},
@@ -222,6 +232,15 @@ func TestValidate(t *testing.T) {
 			[]string{`server.enabled = false and client.enabled = false: enable at least one of them`}},
 		{"bootstrap_expect", func(c *Config) { c.Server.BootstrapExpect = 0 },
 			[]string{`server.bootstrap_expect = 0: must be >= 1 when the server is enabled`}},
+		{"heartbeat settings", func(c *Config) {
+			c.Server.MinHeartbeatTTL, c.Server.HeartbeatGrace, c.Server.MaxHeartbeatsPerSecond = -time.Second, -time.Second, -1
+		}, []string{
+			`server.min_heartbeat_ttl = -1s: must be >= 0 (0: the default)`,
+			`server.heartbeat_grace = -1s: must be >= 0 (0: the default)`,
+			`server.max_heartbeats_per_second = -1: must be >= 0 (0: the default)`,
+		}},
+		{"raft_multiplier", func(c *Config) { c.Server.RaftMultiplier = 11 },
+			[]string{`server.raft_multiplier = 11: must be between 1 and 10 (0: 1)`}},
 		{"everything at once", func(c *Config) { *c = Config{} }, []string{
 			`data_dir = "": required (except with -dev)`,
 			`bind_addr = "": must be an IP address`,
@@ -279,12 +298,17 @@ server_join {
 		t.Fatalf("valid config: %v", err)
 	}
 
+	badTTL := writeConfig(t, "badttl.hcl", `server { min_heartbeat_ttl = "often" }`)
+	if err := c.ApplyFile(badTTL); err == nil || !strings.Contains(err.Error(), `server.min_heartbeat_ttl = "often": must be a duration`) {
+		t.Errorf("bad min_heartbeat_ttl: err = %v", err)
+	}
 	bad := writeConfig(t, "bad.hcl", `server_join { retry_interval = "soon" }`)
 	if err := c.ApplyFile(bad); err == nil || !strings.Contains(err.Error(), `server_join.retry_interval = "soon"`) {
 		t.Errorf("bad retry_interval: err = %v", err)
 	}
-	c.Server.Enabled, c.Client = false, ClientConfig{Enabled: true, Servers: []string{"10.0.0.1:4647"}}
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "only servers join by gossip") {
-		t.Errorf("retry_join on a client-only agent: err = %v", err)
+	// A client-only agent joins by gossip too, with or without client.servers.
+	c.Server.Enabled, c.Client = false, ClientConfig{Enabled: true}
+	if err := c.Validate(); err != nil {
+		t.Errorf("retry_join on a client-only agent: %v", err)
 	}
 }

@@ -1,0 +1,166 @@
+package server
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/orch-io/orch/structs"
+)
+
+func TestHeartbeatTTLScalesWithClusterSize(t *testing.T) {
+	for _, tc := range []struct {
+		min     time.Duration
+		rate    float64
+		nodes   int
+		stagger float64
+		want    time.Duration
+	}{
+		{10 * time.Second, 50, 0, 0, 10 * time.Second},
+		{10 * time.Second, 50, 1, 0, 10 * time.Second},
+		{10 * time.Second, 50, 500, 0, 10 * time.Second},    // 500/50 = 10s: the floor still
+		{10 * time.Second, 50, 1000, 0, 20 * time.Second},   // 1000/50 = 20s
+		{10 * time.Second, 50, 10000, 0, 200 * time.Second}, // 10000/50
+		{10 * time.Second, 50, 1000, 0.5, 30 * time.Second}, // 20s + half again
+		{10 * time.Second, 50, 1, 0.999, 10*time.Second + 9990*time.Millisecond},
+		{2 * time.Second, 100, 50, 0, 2 * time.Second},
+		{0, 50, 0, 0.5, 0},
+	} {
+		if got := heartbeatTTL(tc.min, tc.rate, tc.nodes, tc.stagger); got != tc.want {
+			t.Errorf("heartbeatTTL(%s, %g/s, %d nodes, stagger %g) = %s, want %s", tc.min, tc.rate, tc.nodes, tc.stagger, got, tc.want)
+		}
+	}
+}
+
+// The leader's heartbeat load stays bounded: with every node heartbeating once
+// per TTL, the rate never exceeds the configured maximum, whatever the size.
+func TestHeartbeatTTLBoundsLeaderLoad(t *testing.T) {
+	const rate = 50.0
+	for _, nodes := range []int{100, 1000, 5000, 20000} {
+		ttl := heartbeatTTL(10*time.Second, rate, nodes, 0)
+		perSecond := float64(nodes) / ttl.Seconds()
+		if perSecond > rate+1e-9 {
+			t.Errorf("%d nodes: TTL %s gives %.1f heartbeats/s, more than %g", nodes, ttl, perSecond, rate)
+		}
+	}
+}
+
+// clientMember is the memberlist node of a client agent as gossip reports it.
+func clientMember(t *testing.T, nodeID string, extra map[string]string) *memberlist.Node {
+	t.Helper()
+	tags := map[string]string{TagRole: structs.GossipRoleClient, TagRegion: "global", TagNodeID: nodeID}
+	for k, v := range extra {
+		tags[k] = v
+	}
+	meta, err := structs.EncodeGossipTags(tags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &memberlist.Node{Name: "client-" + nodeID, Meta: meta}
+}
+
+func nodeStatus(s *Server, nodeID string) structs.NodeStatus {
+	if n := s.state.Snapshot().NodeByID(nodeID); n != nil {
+		return n.Status
+	}
+	return ""
+}
+
+// When gossip declares a client agent dead, the leader marks its node down at
+// once (the TTL here is an hour), with a node-update evaluation for the job
+// that ran there; a client that comes back is ready again.
+func TestGossipDeadClientIsMarkedDownAtOnce(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.MinHeartbeatTTL, cfg.HeartbeatGrace = time.Hour, time.Hour
+	s := startServer(t, cfg)
+	node := testNode()
+	registerNode(t, s, node)
+	registerJob(t, s, testJob("web", 1, 256))
+	waitFor(t, 10*time.Second, "the job's allocation is placed on the node", func() bool {
+		return len(s.state.Snapshot().AllocsByNode(node.ID)) == 1
+	})
+
+	gossipEvents{s}.NotifyJoin(clientMember(t, node.ID, nil))
+	gossipEvents{s}.NotifyLeave(clientMember(t, node.ID, nil))
+	waitFor(t, 10*time.Second, "the node is marked down", func() bool { return nodeStatus(s, node.ID) == structs.NodeStatusDown })
+	found := false
+	for _, e := range s.state.Snapshot().EvalsByJob("web") {
+		found = found || e.TriggeredBy == structs.EvalTriggerNodeUpdate && e.NodeID == node.ID
+	}
+	if !found {
+		t.Error("no node-update evaluation for the job on the dead node")
+	}
+
+	// The client comes back: its heartbeat makes the node ready again.
+	gossipEvents{s}.NotifyJoin(clientMember(t, node.ID, nil))
+	var resp structs.NodeUpdateResponse
+	req := &structs.NodeUpdateStatusRequest{NodeID: node.ID, SecretID: node.SecretID, Status: structs.NodeStatusReady}
+	if err := s.RPC("Node.UpdateStatus", req, &resp); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the node is ready again", func() bool { return nodeStatus(s, node.ID) == structs.NodeStatusReady })
+}
+
+// A client agent that leaves gossip gracefully (a restart) keeps its timer:
+// it is not marked down at once.
+func TestGossipGracefulClientLeaveKeepsTheTimer(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.MinHeartbeatTTL, cfg.HeartbeatGrace = time.Hour, time.Hour
+	s := startServer(t, cfg)
+	node := testNode()
+	registerNode(t, s, node)
+	if n := s.heartbeats.activeTimers(); n != 1 {
+		t.Fatalf("%d timers, want 1", n)
+	}
+	gossipEvents{s}.NotifyLeave(clientMember(t, node.ID, map[string]string{TagLeaving: "true"}))
+	// The expiry is decided synchronously in the event handler.
+	if n := s.heartbeats.activeTimers(); n != 1 {
+		t.Errorf("%d timers after a graceful leave, want 1 (the node keeps its TTL)", n)
+	}
+	// A client of another region is not this cluster's business.
+	gossipEvents{s}.NotifyLeave(clientMember(t, node.ID, map[string]string{TagRegion: "eu"}))
+	if n := s.heartbeats.activeTimers(); n != 1 {
+		t.Errorf("%d timers after another region's client failed, want 1", n)
+	}
+	if st := nodeStatus(s, node.ID); st != structs.NodeStatusReady {
+		t.Errorf("node status %q, want ready", st)
+	}
+}
+
+// A client whose agent gossip saw fail while this server was not leading is
+// marked down as soon as it leads (after resuming every timer), not after a
+// full TTL; the others keep theirs.
+func TestNewLeaderExpiresClientsGossipSawFail(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.MinHeartbeatTTL, cfg.HeartbeatGrace = time.Hour, time.Hour
+	s := startServer(t, cfg)
+	dead, alive := testNode(), testNode()
+	registerNode(t, s, dead)
+	registerNode(t, s, alive)
+
+	// As a follower: gossip reports the failure, no timer runs.
+	s.heartbeats.setEnabled(false)
+	gossipEvents{s}.NotifyLeave(clientMember(t, dead.ID, nil))
+	if st := nodeStatus(s, dead.ID); st != structs.NodeStatusReady {
+		t.Fatalf("a follower changed the node's status to %q", st)
+	}
+	// Leadership again, as establishLeadership resumes it.
+	s.heartbeats.setEnabled(true)
+	for _, id := range []string{dead.ID, alive.ID} {
+		s.heartbeats.reset(id)
+	}
+	s.heartbeats.expireGossipFailed()
+	waitFor(t, 10*time.Second, "the failed client's node is marked down", func() bool { return nodeStatus(s, dead.ID) == structs.NodeStatusDown })
+	if st := nodeStatus(s, alive.ID); st != structs.NodeStatusReady {
+		t.Errorf("the live client's node is %q, want ready", st)
+	}
+	if n := s.heartbeats.activeTimers(); n != 1 {
+		t.Errorf("%d timers, want 1 (the live node's)", n)
+	}
+}
+
+func TestGossipMetaLimitIsMemberlists(t *testing.T) {
+	if structs.GossipMetaMaxSize != memberlist.MetaMaxSize {
+		t.Errorf("structs.GossipMetaMaxSize = %d, memberlist.MetaMaxSize = %d", structs.GossipMetaMaxSize, memberlist.MetaMaxSize)
+	}
+}
