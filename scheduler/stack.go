@@ -49,7 +49,7 @@ const (
 //	→ feasibility     drivers, constraints (cached per computed node class),
 //	                  distinct_hosts, distinct_property: can the node run the group at all?
 //	→ binPack         does one more allocation fit? how tightly does it fill the node?
-//	→ scorers         jobAntiAffinity, nodeAffinity, spread
+//	→ scorers         jobAntiAffinity, reschedulePenalty, nodeAffinity, spread
 //	→ select          the best mean score among the first `limit` feasible nodes
 //	                  (penalised nodes, up to maxSkip, do not count towards limit;
 //	                  the limit is at least affinitySample with affinities)
@@ -68,6 +68,10 @@ type stack struct {
 	// spreadFit scores the resource fit with the spread algorithm (emptier
 	// nodes first) instead of bin-packing.
 	spreadFit bool
+	// avoid is the node the placement in hand should avoid (its predecessor
+	// failed there; see reschedulePenalty), "" for none. The caller sets it
+	// before each selectNode.
+	avoid string
 	// preempt, when set, is the fallback that evicts allocations of
 	// lower-priority jobs when no node fits (preempt.go).
 	preempt *preemptor
@@ -89,7 +93,7 @@ type namedScore struct {
 }
 
 // maxScores bounds the scores of one node: bin-packing and one per scorer.
-const maxScores = 4
+const maxScores = 5
 
 // newStack wires the pipeline for job. Batch jobs look at 2 feasible nodes per
 // placement; service jobs, whose placement quality matters for longer, at
@@ -131,7 +135,7 @@ func (s *stack) pipeline(tg *structs.TaskGroup) *groupPipeline {
 			feas:    newFeasibility(s.job, tg, s.usage, s.operands),
 			fit:     newBinPack(tg, s.spreadFit),
 			limit:   s.limit,
-			scorers: []scorer{newJobAntiAffinity(tg)},
+			scorers: []scorer{newJobAntiAffinity(tg), &reschedulePenalty{stack: s}},
 		}
 		if aff := newNodeAffinity(s.job, tg, s.source.len()); aff != nil {
 			p.scorers = append(p.scorers, aff)
