@@ -219,26 +219,28 @@ func (c *Config) ApplyFile(path string) error {
 			*dst = *v
 		}
 	}
-	setString(&c.DataDir, fc.DataDir)
-	setString(&c.BindAddr, fc.BindAddr)
-	setString(&c.Datacenter, fc.Datacenter)
-	setString(&c.Region, fc.Region)
-	setString(&c.NodeName, fc.Name)
-	setString(&c.LogLevel, fc.LogLevel)
+	// Apply to a copy, so that a bad value leaves c as it was.
+	n := *c
+	setString(&n.DataDir, fc.DataDir)
+	setString(&n.BindAddr, fc.BindAddr)
+	setString(&n.Datacenter, fc.Datacenter)
+	setString(&n.Region, fc.Region)
+	setString(&n.NodeName, fc.Name)
+	setString(&n.LogLevel, fc.LogLevel)
 	if p := fc.Ports; p != nil {
-		setInt(&c.Ports.HTTP, p.HTTP)
-		setInt(&c.Ports.RPC, p.RPC)
-		setInt(&c.Ports.Serf, p.Serf)
+		setInt(&n.Ports.HTTP, p.HTTP)
+		setInt(&n.Ports.RPC, p.RPC)
+		setInt(&n.Ports.Serf, p.Serf)
 	}
 	if s := fc.Server; s != nil {
-		setBool(&c.Server.Enabled, s.Enabled)
-		setInt(&c.Server.BootstrapExpect, s.BootstrapExpect)
-		setInt(&c.Server.RaftMultiplier, s.RaftMultiplier)
+		setBool(&n.Server.Enabled, s.Enabled)
+		setInt(&n.Server.BootstrapExpect, s.BootstrapExpect)
+		setInt(&n.Server.RaftMultiplier, s.RaftMultiplier)
 		for _, d := range []struct {
 			name string
 			v    *string
 			dst  *time.Duration
-		}{{"min_heartbeat_ttl", s.MinHeartbeatTTL, &c.Server.MinHeartbeatTTL}, {"heartbeat_grace", s.HeartbeatGrace, &c.Server.HeartbeatGrace}} {
+		}{{"min_heartbeat_ttl", s.MinHeartbeatTTL, &n.Server.MinHeartbeatTTL}, {"heartbeat_grace", s.HeartbeatGrace, &n.Server.HeartbeatGrace}} {
 			if d.v == nil {
 				continue
 			}
@@ -249,35 +251,36 @@ func (c *Config) ApplyFile(path string) error {
 			*d.dst = v
 		}
 		if s.MaxHeartbeatsPerSecond != nil {
-			c.Server.MaxHeartbeatsPerSecond = *s.MaxHeartbeatsPerSecond
+			n.Server.MaxHeartbeatsPerSecond = *s.MaxHeartbeatsPerSecond
 		}
 	}
 	if j := fc.ServerJoin; j != nil {
 		if j.RetryJoin != nil {
-			c.ServerJoin.RetryJoin = *j.RetryJoin
+			n.ServerJoin.RetryJoin = *j.RetryJoin
 		}
 		if j.RetryInterval != nil {
 			d, err := time.ParseDuration(*j.RetryInterval)
 			if err != nil {
 				return fmt.Errorf("%s: server_join.retry_interval = %q: must be a duration such as \"30s\"", path, *j.RetryInterval)
 			}
-			c.ServerJoin.RetryInterval = d
+			n.ServerJoin.RetryInterval = d
 		}
 	}
 	if cl := fc.Client; cl != nil {
-		setBool(&c.Client.Enabled, cl.Enabled)
+		setBool(&n.Client.Enabled, cl.Enabled)
 		if cl.NodePool != nil {
-			c.Client.NodePool = *cl.NodePool
+			n.Client.NodePool = *cl.NodePool
 		}
 		if cl.Servers != nil {
-			c.Client.Servers = *cl.Servers
+			n.Client.Servers = *cl.Servers
 		}
-		setInt(&c.Client.MinDynamicPort, cl.MinDynamicPort)
-		setInt(&c.Client.MaxDynamicPort, cl.MaxDynamicPort)
+		setInt(&n.Client.MinDynamicPort, cl.MinDynamicPort)
+		setInt(&n.Client.MaxDynamicPort, cl.MaxDynamicPort)
 		if r := cl.Reserved; r != nil {
-			setString(&c.Client.ReservedPorts, r.ReservedPorts)
+			setString(&n.Client.ReservedPorts, r.ReservedPorts)
 		}
 	}
+	*c = n
 	return nil
 }
 

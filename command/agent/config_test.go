@@ -312,3 +312,22 @@ server_join {
 		t.Errorf("retry_join on a client-only agent: %v", err)
 	}
 }
+
+func TestApplyFileWithABadDurationChangesNothing(t *testing.T) {
+	c := DefaultConfig()
+	before := *c
+	path := writeConfig(t, "agent.hcl", `
+data_dir = "/data"
+server {
+  enabled           = true
+  min_heartbeat_ttl = "soon"
+}
+`)
+	err := c.ApplyFile(path)
+	if err == nil || !strings.Contains(err.Error(), `server.min_heartbeat_ttl = "soon"`) {
+		t.Fatalf("err = %v, want it to name server.min_heartbeat_ttl", err)
+	}
+	if !reflect.DeepEqual(*c, before) {
+		t.Fatalf("a file with a bad value half-applied: %+v", c)
+	}
+}
