@@ -174,6 +174,9 @@ func startServer(cfg *Config, dataDir string, logger *slog.Logger) (*server.Serv
 	sc.RPCPort, sc.GossipPort = cfg.Ports.RPC, cfg.Ports.Serf
 	sc.BootstrapExpect, sc.Version = cfg.Server.BootstrapExpect, cfg.Version
 	sc.RaftMultiplier = cfg.Server.RaftMultiplier
+	if cfg.Server.NumSchedulers > 0 {
+		sc.NumSchedulers = cfg.Server.NumSchedulers
+	}
 	if cfg.Server.MinHeartbeatTTL > 0 {
 		sc.MinHeartbeatTTL = cfg.Server.MinHeartbeatTTL
 	}

@@ -51,6 +51,9 @@ type ServerConfig struct {
 	// RaftMultiplier scales the Raft timings (1, the default, is tuned for a
 	// LAN: a crashed leader is replaced in about a second; up to 10). 0 means 1.
 	RaftMultiplier int
+	// NumSchedulers is how many scheduler workers the server runs (0: one per
+	// CPU core, Nomad's default).
+	NumSchedulers int
 	// MinHeartbeatTTL, MaxHeartbeatsPerSecond and HeartbeatGrace tune client
 	// failure detection, as Nomad's settings of the same names (0: the
 	// server's defaults, 10s, 50 and 10s).
@@ -154,6 +157,7 @@ type fileServer struct {
 	Enabled         *bool `hcl:"enabled,optional"`
 	BootstrapExpect *int  `hcl:"bootstrap_expect,optional"`
 	RaftMultiplier  *int  `hcl:"raft_multiplier,optional"`
+	NumSchedulers   *int  `hcl:"num_schedulers,optional"`
 
 	MinHeartbeatTTL        *string  `hcl:"min_heartbeat_ttl,optional"`
 	MaxHeartbeatsPerSecond *float64 `hcl:"max_heartbeats_per_second,optional"`
@@ -236,6 +240,7 @@ func (c *Config) ApplyFile(path string) error {
 		setBool(&n.Server.Enabled, s.Enabled)
 		setInt(&n.Server.BootstrapExpect, s.BootstrapExpect)
 		setInt(&n.Server.RaftMultiplier, s.RaftMultiplier)
+		setInt(&n.Server.NumSchedulers, s.NumSchedulers)
 		for _, d := range []struct {
 			name string
 			v    *string
@@ -383,6 +388,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.MaxHeartbeatsPerSecond < 0 {
 		add("server.max_heartbeats_per_second = %g: must be >= 0 (0: the default)", c.Server.MaxHeartbeatsPerSecond)
+	}
+	if c.Server.NumSchedulers < 0 {
+		add("server.num_schedulers = %d: must be >= 0 (0: one per CPU core)", c.Server.NumSchedulers)
 	}
 	if c.Server.RaftMultiplier < 0 || c.Server.RaftMultiplier > server.MaxRaftMultiplier {
 		add("server.raft_multiplier = %d: must be between 1 and %d (0: 1)", c.Server.RaftMultiplier, server.MaxRaftMultiplier)

@@ -52,6 +52,7 @@ server {
   enabled          = true
   bootstrap_expect = 3
   raft_multiplier  = 2
+  num_schedulers   = 4
   min_heartbeat_ttl = "5s"
   heartbeat_grace   = "2s"
   max_heartbeats_per_second = 100.5
@@ -63,7 +64,7 @@ server {
 	want := DefaultConfig()
 	want.DataDir, want.Region, want.LogLevel = "/var/lib/orch", "eu", "debug"
 	want.Ports.RPC = 5647
-	want.Server = ServerConfig{Enabled: true, BootstrapExpect: 3, RaftMultiplier: 2,
+	want.Server = ServerConfig{Enabled: true, BootstrapExpect: 3, RaftMultiplier: 2, NumSchedulers: 4,
 		MinHeartbeatTTL: 5 * time.Second, HeartbeatGrace: 2 * time.Second, MaxHeartbeatsPerSecond: 100.5}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("after %s:\n got %+v\nwant %+v", path, c, want)
@@ -239,6 +240,8 @@ func TestValidate(t *testing.T) {
 			`server.heartbeat_grace = -1s: must be >= 0 (0: the default)`,
 			`server.max_heartbeats_per_second = -1: must be >= 0 (0: the default)`,
 		}},
+		{"num_schedulers", func(c *Config) { c.Server.NumSchedulers = -1 },
+			[]string{`server.num_schedulers = -1: must be >= 0 (0: one per CPU core)`}},
 		{"raft_multiplier", func(c *Config) { c.Server.RaftMultiplier = 11 },
 			[]string{`server.raft_multiplier = 11: must be between 1 and 10 (0: 1)`}},
 		{"everything at once", func(c *Config) { *c = Config{} }, []string{
