@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/internal/atomicfile"
 	"github.com/orch-io/orch/server"
 	"github.com/urfave/cli/v2"
 )
@@ -72,35 +72,11 @@ func operatorSnapshotSave(c *cli.Context) error {
 	if _, _, err := server.ReadSnapshot(data); err != nil {
 		return errorf(err, "Error verifying the received snapshot")
 	}
-	if err := writeFileAtomic(path, data); err != nil {
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
 		return errorf(err, "Error writing the snapshot")
 	}
 	fmt.Fprintf(stdout(c), "State file written to %s\n", path)
 	return nil
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory, synced and renamed.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }
 
 func operatorSnapshotInspectCommand() *cli.Command {

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/hashicorp/yamux"
+	"github.com/orch-io/orch/internal/atomicfile"
 	"github.com/orch-io/orch/server/broker"
 	"github.com/orch-io/orch/server/state"
 	"github.com/orch-io/orch/structs"
@@ -260,7 +261,7 @@ func (s *Server) serverID() (string, error) {
 		return "", unreadable("server ID file", path, err)
 	}
 	id := structs.GenerateUUID()
-	if err := writeFileAtomic(path, []byte(id+"\n")); err != nil {
+	if err := atomicfile.Write(path, []byte(id+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("server: writing %s: %w", path, err)
 	}
 	return id, nil
