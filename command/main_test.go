@@ -188,12 +188,12 @@ func TestServerMembers(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("want a header and two servers (the client left out):\n%s", r.stdout)
 	}
-	mustContain(t, "header", lines[0], "Name", "Address", "Port", "Status", "Leader", "Raft Version", "Build", "Datacenter", "Region")
+	mustContain(t, "header", lines[0], "Name", "Address", "Port", "Status", "Leader", "Voter", "Build", "Datacenter", "Region")
 	// s1 leads by its RPC address (no leader tag); s2 does not.
-	if f := strings.Fields(lines[1]); f[0] != "s1.global" || f[1] != "10.0.0.1" || f[2] != "4648" || f[3] != "alive" || f[4] != "true" || f[7] != "dc1" {
+	if f := strings.Fields(lines[1]); f[0] != "s1.global" || f[1] != "10.0.0.1" || f[2] != "4648" || f[3] != "alive" || f[4] != "true" || f[5] != "true" || f[7] != "dc1" {
 		t.Errorf("s1 row: %q", lines[1])
 	}
-	if f := strings.Fields(lines[2]); f[0] != "s2.global" || f[3] != "failed" || f[4] != "false" {
+	if f := strings.Fields(lines[2]); f[0] != "s2.global" || f[3] != "failed" || f[4] != "false" || f[5] != "-" {
 		t.Errorf("s2 row: %q", lines[2])
 	}
 }
@@ -204,7 +204,7 @@ var structsMembers = structs.AgentMembersResponse{
 		{Name: "s2.global", Addr: "10.0.0.2", Port: 4648, Status: "failed",
 			Tags: map[string]string{"role": "server", "dc": "dc1", "region": "global", "rpc_addr": "10.0.0.2:4647"}},
 		{Name: "s1.global", Addr: "10.0.0.1", Port: 4648, Status: "alive",
-			Tags: map[string]string{"role": "server", "dc": "dc1", "region": "global", "rpc_addr": apitest.DefaultLeader, "version": "0.1.0"}},
+			Tags: map[string]string{"role": "server", "dc": "dc1", "region": "global", "rpc_addr": apitest.DefaultLeader, "version": "0.1.0", "voter": "true"}},
 		{Name: "c1", Addr: "10.0.0.9", Port: 4648, Status: "alive", Tags: map[string]string{"role": "client"}},
 	},
 }

@@ -74,9 +74,9 @@ func formatMembers(members []*structs.AgentMember, leader string) string {
 	rows := make([][]string, len(servers))
 	for i, m := range servers {
 		rows[i] = []string{m.Name, m.Addr, strconv.Itoa(int(m.Port)), m.Status, strconv.FormatBool(isLeader(m, leader)),
-			tagOr(m, "raft_vsn", "-"), tagOr(m, "version", "-"), tagOr(m, "dc", "-"), tagOr(m, "region", "-")}
+			tagOr(m, "voter", "-"), tagOr(m, "version", "-"), tagOr(m, "dc", "-"), tagOr(m, "region", "-")}
 	}
-	return formatTable([]string{"Name", "Address", "Port", "Status", "Leader", "Raft Version", "Build", "Datacenter", "Region"}, rows)
+	return formatTable([]string{"Name", "Address", "Port", "Status", "Leader", "Voter", "Build", "Datacenter", "Region"}, rows)
 }
 
 // isLeader reports whether m is the leader: its "leader" tag, or its RPC

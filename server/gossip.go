@@ -43,6 +43,9 @@ const (
 	TagLeaving = structs.GossipTagLeaving
 	// TagLeader is set to "true" on the leader by Members; it is not gossiped.
 	TagLeader = "leader"
+	// TagVoter is set by Members to "true" or "false" on servers in the Raft
+	// configuration (a voter, or a non-voter catching up); it is not gossiped.
+	TagVoter = "voter"
 )
 
 // serverMember is a server as gossip last reported it.
@@ -311,6 +314,12 @@ func (s *Server) Members() *structs.AgentMembersResponse {
 		ServerDC:     s.config.Datacenter,
 	}
 	leader := s.Leader()
+	voters := map[string]string{} // server ID -> "true" / "false"
+	if f := s.raft.GetConfiguration(); f.Error() == nil {
+		for _, srv := range f.Configuration().Servers {
+			voters[string(srv.ID)] = strconv.FormatBool(srv.Suffrage == raft.Voter)
+		}
+	}
 	for _, n := range s.gossip.Members() {
 		tags, err := structs.DecodeGossipTags(n.Meta)
 		if err != nil {
@@ -322,6 +331,9 @@ func (s *Server) Members() *structs.AgentMembersResponse {
 		}
 		if tags[TagRole] == structs.GossipRoleServer && leader != "" && tags[TagRPCAddr] == leader {
 			tags[TagLeader] = "true"
+		}
+		if v, ok := voters[tags[TagServerID]]; ok {
+			tags[TagVoter] = v
 		}
 		resp.Members = append(resp.Members, &structs.AgentMember{
 			Name:   n.Name,

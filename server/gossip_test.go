@@ -20,6 +20,7 @@ func TestGossip_MembersListsThisServerAsLeader(t *testing.T) {
 	me := m.Members[0]
 	want := map[string]string{
 		TagRole: "server", TagRegion: "eu", TagDC: "dc7", TagRPCAddr: s.RPCAddr(), TagVersion: "1.2.3", TagLeader: "true",
+		TagVoter: "true",
 	}
 	for k, v := range want {
 		if me.Tags[k] != v {
