@@ -28,11 +28,7 @@ const (
 // dead by gossip, its node is marked down at once (not after its TTL) and its
 // allocation runs again on the other client.
 func TestFailureDetection(t *testing.T) {
-	cfgFile := filepath.Join(t.TempDir(), "server.hcl")
-	conf := fmt.Sprintf("server {\n  min_heartbeat_ttl = %q\n  heartbeat_grace = %q\n}\n", fdMinHeartbeatTTL, fdHeartbeatGrace)
-	if err := os.WriteFile(cfgFile, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgFile := fdServerConfig(t)
 	servers := make([]*clusterServer, 3)
 	var join []string
 	for i := range servers {
@@ -161,6 +157,18 @@ func TestFailureDetection(t *testing.T) {
 	if again := waitRunningAlloc(t, via, "fd-web", first.ID); again.ID != replacement.ID {
 		t.Errorf("running allocation %s, want the replacement %s", again.ID, replacement.ID)
 	}
+}
+
+// fdServerConfig writes a server configuration file with the failure
+// detection settings above and returns its path.
+func fdServerConfig(t *testing.T) string {
+	t.Helper()
+	cfgFile := filepath.Join(t.TempDir(), "server.hcl")
+	conf := fmt.Sprintf("server {\n  min_heartbeat_ttl = %q\n  heartbeat_grace = %q\n}\n", fdMinHeartbeatTTL, fdHeartbeatGrace)
+	if err := os.WriteFile(cfgFile, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfgFile
 }
 
 // nodeStatuses returns each node's status by name, as s's API reports it.
