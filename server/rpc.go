@@ -43,16 +43,61 @@ func (s *Server) registerEndpoints() error {
 }
 
 // RPC calls an endpoint method ("Job.Register") in process. The call goes
-// through the same net/rpc server and msgpack codec as a network call, over an
-// in-memory pipe: args and reply are encoded, so the caller never shares
-// objects with the state store, and errors come back as text exactly as over
-// the network (compare with structs.IsErr). Safe for concurrent use.
+// through the same net/rpc server as a network call, with args and reply
+// msgpack-encoded on the way (so the caller never shares objects with the
+// state store) and errors coming back as text exactly as over the network
+// (compare with structs.IsErr). It runs on the caller's goroutine: no pipe,
+// no goroutine per call. Safe for concurrent use.
 func (s *Server) RPC(method string, args, reply any) error {
-	serverEnd, clientEnd := net.Pipe()
-	go s.rpcServer.ServeCodec(codec.MsgpackSpecRpc.ServerCodec(serverEnd, structs.MsgpackHandle))
-	client := rpc.NewClientWithCodec(codec.MsgpackSpecRpc.ClientCodec(clientEnd, structs.MsgpackHandle))
-	defer client.Close()
-	return client.Call(method, args, reply)
+	c := &inmemCodec{method: method, args: args, reply: reply}
+	if err := s.rpcServer.ServeRequest(c); err != nil && c.err == nil {
+		return err
+	}
+	return c.err
+}
+
+// inmemCodec is a net/rpc ServerCodec for one request made in process.
+type inmemCodec struct {
+	method      string
+	args, reply any
+	err         error // the call's error, as text, like a network call's
+}
+
+func (c *inmemCodec) ReadRequestHeader(r *rpc.Request) error {
+	r.ServiceMethod, r.Seq = c.method, 0
+	return nil
+}
+
+// ReadRequestBody copies the caller's args into the endpoint's argument
+// through msgpack. net/rpc passes nil to discard the body of a request it
+// rejects.
+func (c *inmemCodec) ReadRequestBody(body any) error {
+	if body == nil {
+		return nil
+	}
+	return roundTrip(c.args, body)
+}
+
+func (c *inmemCodec) WriteResponse(r *rpc.Response, body any) error {
+	if r.Error != "" {
+		c.err = rpc.ServerError(r.Error)
+		return nil
+	}
+	if err := roundTrip(body, c.reply); err != nil {
+		c.err = fmt.Errorf("server: decoding the reply of %s: %w", c.method, err)
+	}
+	return nil
+}
+
+func (c *inmemCodec) Close() error { return nil }
+
+// roundTrip copies from into to by encoding and decoding, as the wire would.
+func roundTrip(from, to any) error {
+	buf, err := structs.Encode(from)
+	if err != nil {
+		return err
+	}
+	return structs.Decode(buf, to)
 }
 
 // listenRPC opens the RPC listener. The Raft layer is created with it because
