@@ -252,3 +252,43 @@ func raftServers(l *Server) []raft.Server {
 	}
 	return f.Configuration().Servers
 }
+
+func TestAutopilot_DeadServerCleanupKeepsTheQuorumOfBootstrapExpect(t *testing.T) {
+	// bootstrap_expect 4: at least 3 voters must remain. The first failed
+	// server is removed (4 → 3 voters); the second is not (3 → 2 would be
+	// fewer), although the cluster still has a working majority (2 of 3).
+	servers := startTunedCluster(t, 4, func(c *Config) {
+		fastAutopilot(c)
+		c.Autopilot.DeadServerCleanupTime = 200 * time.Millisecond
+	})
+	first := followerOf(servers)
+	rest := without(servers, first)
+	crash(t, first)
+	waitFor(t, 20*time.Second, "the first failed server removed", func() bool {
+		l := leaderOf(rest)
+		return l != nil && suffrageIn(l, first.raftID) == "" && len(raftServers(l)) == 3
+	})
+	second := followerOf(rest)
+	rest = without(rest, second)
+	crash(t, second)
+	waitFor(t, 20*time.Second, "the leader refuses to remove the second failed server", func() bool {
+		l := leaderOf(rest)
+		if l == nil {
+			return false
+		}
+		ap := l.autopilot.Load()
+		return ap != nil && ap.removalRefused(second.raftID)
+	})
+	l := leaderOf(rest)
+	if l == nil {
+		t.Fatal("no leader after the refusal")
+	}
+	if suffrageIn(l, second.raftID) != "voter" || len(raftServers(l)) != 3 {
+		t.Fatalf("after the refusal the configuration is %+v; want 3 voters, the second failed one among them", raftServers(l))
+	}
+	// The majority left still commits.
+	var reg structs.JobRegisterResponse
+	if err := l.RPC("Job.Register", &structs.JobRegisterRequest{Job: testJob("still", 1, 64)}, &reg); err != nil {
+		t.Fatalf("Job.Register with 2 of 3 voters alive: %v", err)
+	}
+}
