@@ -151,6 +151,15 @@ func TestAutopilot_NewServerJoinsAsNonVoterThenPromoted(t *testing.T) {
 		t.Errorf("promoted %s after being seen a non-voter; want at least part of the 300ms stabilization", voterSeen.Sub(nonvoterSeen))
 	}
 	waitFor(t, 5*time.Second, "the promoted server has the jobs", func() bool { return fourth.state.JobByID("c") != nil })
+
+	// Status.RaftStats is answered by the server asked, not the leader.
+	var stats structs.RaftStatsResponse
+	if err := fourth.RPC("Status.RaftStats", &structs.GenericRequest{}, &stats); err != nil {
+		t.Fatal(err)
+	}
+	if stats.ServerID != string(fourth.raftID) || stats.LastIndex == 0 || stats.AppliedIndex == 0 {
+		t.Errorf("Status.RaftStats on the 4th server = %+v; want its own ID and indexes", stats)
+	}
 	if fourth.Leader() != leaderOf(servers).RPCAddr() {
 		t.Errorf("4th server follows %q, want the leader %q", fourth.Leader(), leaderOf(servers).RPCAddr())
 	}
