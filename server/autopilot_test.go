@@ -301,3 +301,35 @@ func TestAutopilot_DeadServerCleanupKeepsTheQuorumOfBootstrapExpect(t *testing.T
 		t.Fatalf("Job.Register with 2 of 3 voters alive: %v", err)
 	}
 }
+
+func TestAutopilot_FailedNonVoterRemovedRegardlessOfMinQuorum(t *testing.T) {
+	// A non-voter never counts towards quorum: its removal keeps every
+	// voter, so MinQuorum (3 here, as many voters as there are) does not
+	// hold it back. A stabilization time of an hour keeps it a non-voter.
+	tune := func(c *Config) {
+		fastAutopilot(c)
+		c.Autopilot.ServerStabilizationTime = time.Hour
+		c.Autopilot.DeadServerCleanupTime = 200 * time.Millisecond
+		c.Autopilot.MinQuorum = 3
+	}
+	servers := startTunedCluster(t, 3, tune)
+	cfg := testConfig(t.TempDir())
+	cfg.BootstrapExpect = 3
+	tune(&cfg)
+	fourth := startJoined(t, cfg, servers)
+	waitFor(t, 15*time.Second, "the 4th server follows the leader as a non-voter", func() bool {
+		l := leaderOf(servers)
+		return l != nil && suffrageIn(l, fourth.raftID) == "nonvoter" && fourth.Leader() == l.RPCAddr()
+	})
+	crash(t, fourth)
+	waitFor(t, 20*time.Second, "the failed non-voter removed", func() bool {
+		l := leaderOf(servers)
+		if l == nil {
+			return false
+		}
+		if suffrageIn(l, fourth.raftID) == "voter" {
+			t.Fatal("the 4th server was promoted within an hour's stabilization time")
+		}
+		return suffrageIn(l, fourth.raftID) == "" && len(raftServers(l)) == 3
+	})
+}
