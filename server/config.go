@@ -93,6 +93,11 @@ type Config struct {
 	// Broker configures the eval broker (nack timeout, delivery limit).
 	Broker broker.Config
 
+	// Autopilot configures how the leader manages the servers of the Raft
+	// configuration: promotion of new servers, removal of dead ones
+	// (autopilot.go).
+	Autopilot AutopilotConfig
+
 	// MaxEntryVersionForTest, when not 0, makes the server behave as a build
 	// that reads Raft entry versions up to it only: it advertises it in
 	// gossip, its FSM treats entry types introduced later as unknown, and as
@@ -101,6 +106,57 @@ type Config struct {
 
 	// Logger receives every log line of the server. Default: slog.Default().
 	Logger *slog.Logger
+}
+
+// AutopilotConfig configures the leader's management of the Raft
+// configuration (autopilot.go). Zero fields take the defaults.
+type AutopilotConfig struct {
+	// ServerStabilizationTime is how long a server that joined a running
+	// cluster (added as a non-voter) must stay healthy, alive in gossip and
+	// caught up, before the leader promotes it to voter. Default 2s.
+	ServerStabilizationTime time.Duration
+	// MaxTrailingLogs is how many entries a non-voter's Raft log may trail
+	// the leader's and still count as caught up. Default 100.
+	MaxTrailingLogs uint64
+	// DisableDeadServerCleanup keeps failed servers in the Raft
+	// configuration until an operator removes them (or they come back).
+	DisableDeadServerCleanup bool
+	// DeadServerCleanupTime is how long a server gossip declares failed
+	// (not left) stays in the Raft configuration before the leader removes
+	// it; it is removed at once when a server joined and was promoted after
+	// it failed (its replacement). Default 5m.
+	DeadServerCleanupTime time.Duration
+	// MinQuorum is the fewest voters dead-server cleanup ever leaves: a
+	// failed voter is not removed when fewer would remain. Default 0:
+	// the quorum of bootstrap_expect, (bootstrap_expect / 2) + 1.
+	MinQuorum int
+	// Interval is how often the leader checks the servers' health (it also
+	// checks at every gossip membership change). Default 1s.
+	Interval time.Duration
+}
+
+// Defaults of AutopilotConfig.
+const (
+	DefaultServerStabilizationTime = 2 * time.Second
+	DefaultMaxTrailingLogs         = 100
+	DefaultDeadServerCleanupTime   = 5 * time.Minute
+	DefaultAutopilotInterval       = time.Second
+)
+
+func (a AutopilotConfig) withDefaults() AutopilotConfig {
+	if a.ServerStabilizationTime == 0 {
+		a.ServerStabilizationTime = DefaultServerStabilizationTime
+	}
+	if a.MaxTrailingLogs == 0 {
+		a.MaxTrailingLogs = DefaultMaxTrailingLogs
+	}
+	if a.DeadServerCleanupTime == 0 {
+		a.DeadServerCleanupTime = DefaultDeadServerCleanupTime
+	}
+	if a.Interval == 0 {
+		a.Interval = DefaultAutopilotInterval
+	}
+	return a
 }
 
 // RaftTimeouts are the Raft timings; see hashicorp/raft's Config.
@@ -199,6 +255,9 @@ func (c *Config) Validate() error {
 		{"raft heartbeat timeout", c.RaftTimeouts.Heartbeat}, {"raft election timeout", c.RaftTimeouts.Election},
 		{"raft leader lease timeout", c.RaftTimeouts.LeaderLease}, {"raft commit timeout", c.RaftTimeouts.Commit},
 		{"raft snapshot interval", c.RaftTimeouts.SnapshotInterval},
+		{"autopilot server_stabilization_time", c.Autopilot.ServerStabilizationTime},
+		{"autopilot dead_server_cleanup_time", c.Autopilot.DeadServerCleanupTime},
+		{"autopilot interval", c.Autopilot.Interval},
 	} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("server config: %s = %s: must be >= 0", d.name, d.v))
@@ -209,6 +268,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RaftMultiplier < 0 || c.RaftMultiplier > MaxRaftMultiplier {
 		errs = append(errs, fmt.Errorf("server config: raft_multiplier = %d: must be in 1..%d (0: 1)", c.RaftMultiplier, MaxRaftMultiplier))
+	}
+	if c.Autopilot.MinQuorum < 0 {
+		errs = append(errs, fmt.Errorf("server config: autopilot min_quorum = %d: must be >= 0 (0: the quorum of bootstrap_expect)", c.Autopilot.MinQuorum))
 	}
 	if c.MaxHeartbeatsPerSecond < 0 {
 		errs = append(errs, fmt.Errorf("server config: max_heartbeats_per_second = %g: must be >= 0", c.MaxHeartbeatsPerSecond))
@@ -264,6 +326,7 @@ func (c Config) withDefaults() Config {
 		c.RaftMultiplier = 1
 	}
 	c.RaftTimeouts = c.RaftTimeouts.withDefaults(c.DevMode, c.RaftMultiplier)
+	c.Autopilot = c.Autopilot.withDefaults()
 	return c
 }
 

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/raft"
 	"github.com/orch-io/orch/server/broker"
 	"github.com/orch-io/orch/structs"
@@ -24,9 +23,6 @@ const (
 	// reapInterval is how often the leader marks superseded evaluations
 	// canceled.
 	reapInterval = 5 * time.Second
-	// reconcileInterval is how often the leader compares the Raft
-	// configuration with gossip even when gossip reports no change.
-	reconcileInterval = 10 * time.Second
 )
 
 // leaderTerm is one run of leaderLoop.
@@ -280,63 +276,22 @@ func (s *Server) reapCancelableEvals(ctx context.Context) {
 }
 
 // reconcileServers keeps the Raft configuration in line with gossip for as
-// long as this server leads: at every membership change (and every
-// reconcileInterval) it adds the alive servers of the region that are not
-// voters yet, and removes those recorded as left (see markMemberLeft).
-//
-// A server that fails (rather than leaves) stays in the configuration: it
-// counts against quorum until it comes back or an operator removes it.
-// TODO(#3): remove a failed server once a replacement has joined or after a
-// configurable time, never below quorum for bootstrap_expect.
-// TODO(#3): add new servers as non-voters first and promote them once they
-// have caught up (autopilot).
+// long as this server leads, at every membership change and every
+// Autopilot.Interval: see autopilot.go for what it adds, promotes and
+// removes.
 func (s *Server) reconcileServers(ctx context.Context) {
-	t := time.NewTicker(reconcileInterval)
+	ap := newAutopilot(s)
+	s.setAutopilot(ap)
+	defer s.setAutopilot(nil)
+	t := time.NewTicker(s.config.Autopilot.Interval)
 	defer t.Stop()
 	for {
-		s.reconcileMembers()
+		ap.reconcile()
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.reconcileKick:
 		case <-t.C:
-		}
-	}
-}
-
-func (s *Server) reconcileMembers() {
-	f := s.raft.GetConfiguration()
-	if err := f.Error(); err != nil {
-		s.logger.Warn("reading raft configuration", "error", err)
-		return
-	}
-	inConfig := map[raft.ServerID]raft.ServerAddress{}
-	for _, srv := range f.Configuration().Servers {
-		inConfig[srv.ID] = srv.Address
-	}
-	for _, m := range s.serverMembers() {
-		id, addr := raft.ServerID(m.Tags[TagServerID]), raft.ServerAddress(m.Tags[TagRPCAddr])
-		if id == "" || addr == "" || id == s.raftID {
-			continue
-		}
-		have, ok := inConfig[id]
-		switch m.State {
-		case memberlist.StateAlive:
-			if ok && have == addr {
-				continue
-			}
-			s.logger.Info("adding server to the raft configuration", "member", m.Name, "server_id", id, "rpc_addr", addr)
-			if err := s.raft.AddVoter(id, addr, 0, 0).Error(); err != nil {
-				s.logger.Error("adding server to the raft configuration", "member", m.Name, "error", err)
-			}
-		case memberlist.StateLeft:
-			if !ok {
-				continue
-			}
-			s.logger.Info("removing server that left from the raft configuration", "member", m.Name, "server_id", id)
-			if err := s.raft.RemoveServer(id, 0, 0).Error(); err != nil {
-				s.logger.Error("removing server from the raft configuration", "member", m.Name, "error", err)
-			}
 		}
 	}
 }

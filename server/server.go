@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -87,6 +88,8 @@ type Server struct {
 
 	heartbeats   *heartbeats
 	allocUpdates *allocUpdateBatcher
+	// autopilot is the leader's autopilot (autopilot.go), nil when not leading.
+	autopilot atomic.Pointer[autopilot]
 
 	// shutdownCtx ends when Shutdown begins: every goroutine of the server and
 	// every blocking query select on it.

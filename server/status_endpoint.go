@@ -12,3 +12,18 @@ func (s *statusEndpoint) Leader(args *structs.GenericRequest, reply *string) err
 	*reply = s.srv.Leader()
 	return nil
 }
+
+// RaftStats reports this server's own Raft log and FSM progress (the leader's
+// autopilot compares it with its own before promoting a non-voter). It has
+// no forward line on purpose: the question is about the server asked, so it
+// must answer locally.
+func (s *statusEndpoint) RaftStats(args *structs.GenericRequest, reply *structs.RaftStatsResponse) error {
+	r := s.srv.raft
+	*reply = structs.RaftStatsResponse{
+		ServerID:     string(s.srv.raftID),
+		LastIndex:    r.LastIndex(),
+		AppliedIndex: r.AppliedIndex(),
+		Leader:       s.srv.Leader(),
+	}
+	return nil
+}

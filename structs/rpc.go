@@ -31,6 +31,7 @@ import (
 //	Eval.GetEval      EvalSpecificRequest  → SingleEvalResponse
 //	Eval.List         EvalListRequest      → EvalListResponse
 //	Status.Leader     GenericRequest       → string (the leader's RPC address)
+//	Status.RaftStats  GenericRequest       → RaftStatsResponse (answered locally, never forwarded)
 //	Operator.RaftRemovePeer RaftRemovePeerRequest → GenericResponse
 //	Operator.*        Raft membership and snapshots: see structs/operator.go
 //

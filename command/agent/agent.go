@@ -186,6 +186,13 @@ func startServer(cfg *Config, dataDir string, logger *slog.Logger) (*server.Serv
 	if cfg.Server.MaxHeartbeatsPerSecond > 0 {
 		sc.MaxHeartbeatsPerSecond = cfg.Server.MaxHeartbeatsPerSecond
 	}
+	sc.Autopilot = server.AutopilotConfig{
+		DisableDeadServerCleanup: !cfg.Autopilot.CleanupDeadServers,
+		DeadServerCleanupTime:    cfg.Autopilot.DeadServerCleanupTime,
+		ServerStabilizationTime:  cfg.Autopilot.ServerStabilizationTime,
+		MaxTrailingLogs:          uint64(cfg.Autopilot.MaxTrailingLogs),
+		MinQuorum:                cfg.Autopilot.MinQuorum,
+	}
 	sc.Logger = logger // the server names its components itself
 	return server.NewServer(sc)
 }

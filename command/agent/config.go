@@ -26,6 +26,7 @@ type Config struct {
 	Ports      Ports
 	Server     ServerConfig
 	ServerJoin ServerJoin
+	Autopilot  AutopilotConfig
 	Client     ClientConfig
 	LogLevel   string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
 	// DevMode is `orch agent -dev`: everything on 127.0.0.1, data in a
@@ -60,6 +61,28 @@ type ServerConfig struct {
 	MinHeartbeatTTL        time.Duration
 	MaxHeartbeatsPerSecond float64
 	HeartbeatGrace         time.Duration
+}
+
+// AutopilotConfig is Nomad's top-level autopilot block: how the leader
+// manages the servers of the Raft configuration (server/autopilot.go). Zero
+// durations and counts mean the server's defaults.
+type AutopilotConfig struct {
+	// CleanupDeadServers (cleanup_dead_servers, default true) removes a
+	// server gossip declares failed from the Raft configuration once a
+	// replacement was promoted or after DeadServerCleanupTime.
+	CleanupDeadServers bool
+	// DeadServerCleanupTime (dead_server_cleanup_time, default 5m): how long
+	// a failed server stays before it is removed.
+	DeadServerCleanupTime time.Duration
+	// ServerStabilizationTime (server_stabilization_time, default 2s): how
+	// long a new server must be healthy before it becomes a voter.
+	ServerStabilizationTime time.Duration
+	// MaxTrailingLogs (max_trailing_logs, default 100): how many entries a
+	// new server may trail the leader by and count as caught up.
+	MaxTrailingLogs int
+	// MinQuorum (min_quorum, default the quorum of bootstrap_expect): the
+	// fewest voters dead-server cleanup leaves.
+	MinQuorum int
 }
 
 // ServerJoin says how a server finds the others: the gossip addresses
@@ -113,6 +136,7 @@ func DefaultConfig() *Config {
 		Region:     "global",
 		Ports:      Ports{HTTP: DefaultHTTPPort, RPC: DefaultRPCPort, Serf: DefaultSerfPort},
 		LogLevel:   "INFO",
+		Autopilot:  AutopilotConfig{CleanupDeadServers: true},
 	}
 }
 
@@ -130,16 +154,25 @@ func DevConfig() *Config {
 // fileConfig is the shape of an agent configuration file. Pointers tell
 // "absent" from zero, so that only what a file sets changes the Config.
 type fileConfig struct {
-	DataDir    *string     `hcl:"data_dir,optional"`
-	BindAddr   *string     `hcl:"bind_addr,optional"`
-	Datacenter *string     `hcl:"datacenter,optional"`
-	Region     *string     `hcl:"region,optional"`
-	Name       *string     `hcl:"name,optional"`
-	LogLevel   *string     `hcl:"log_level,optional"`
-	Ports      *filePorts  `hcl:"ports,block"`
-	Server     *fileServer `hcl:"server,block"`
-	Client     *fileClient `hcl:"client,block"`
-	ServerJoin *fileJoin   `hcl:"server_join,block"`
+	DataDir    *string        `hcl:"data_dir,optional"`
+	BindAddr   *string        `hcl:"bind_addr,optional"`
+	Datacenter *string        `hcl:"datacenter,optional"`
+	Region     *string        `hcl:"region,optional"`
+	Name       *string        `hcl:"name,optional"`
+	LogLevel   *string        `hcl:"log_level,optional"`
+	Ports      *filePorts     `hcl:"ports,block"`
+	Server     *fileServer    `hcl:"server,block"`
+	Client     *fileClient    `hcl:"client,block"`
+	ServerJoin *fileJoin      `hcl:"server_join,block"`
+	Autopilot  *fileAutopilot `hcl:"autopilot,block"`
+}
+
+type fileAutopilot struct {
+	CleanupDeadServers      *bool   `hcl:"cleanup_dead_servers,optional"`
+	DeadServerCleanupTime   *string `hcl:"dead_server_cleanup_time,optional"`
+	ServerStabilizationTime *string `hcl:"server_stabilization_time,optional"`
+	MaxTrailingLogs         *int    `hcl:"max_trailing_logs,optional"`
+	MinQuorum               *int    `hcl:"min_quorum,optional"`
 }
 
 type fileJoin struct {
@@ -184,6 +217,8 @@ type fileReserved struct {
 // datacenter, region, name, log_level, ports { http rpc serf },
 // server { enabled bootstrap_expect raft_multiplier min_heartbeat_ttl
 // max_heartbeats_per_second heartbeat_grace }, server_join { retry_join retry_interval },
+// autopilot { cleanup_dead_servers dead_server_cleanup_time
+// server_stabilization_time max_trailing_logs min_quorum },
 // client { enabled servers node_pool min_dynamic_port max_dynamic_port
 // reserved { reserved_ports } }. Unknown attributes
 // and blocks, values of the wrong type and duplicate blocks are errors, listed
@@ -269,6 +304,28 @@ func (c *Config) ApplyFile(path string) error {
 				return fmt.Errorf("%s: server_join.retry_interval = %q: must be a duration such as \"30s\"", path, *j.RetryInterval)
 			}
 			n.ServerJoin.RetryInterval = d
+		}
+	}
+	if a := fc.Autopilot; a != nil {
+		setBool(&n.Autopilot.CleanupDeadServers, a.CleanupDeadServers)
+		setInt(&n.Autopilot.MaxTrailingLogs, a.MaxTrailingLogs)
+		setInt(&n.Autopilot.MinQuorum, a.MinQuorum)
+		for _, d := range []struct {
+			name string
+			v    *string
+			dst  *time.Duration
+		}{
+			{"dead_server_cleanup_time", a.DeadServerCleanupTime, &n.Autopilot.DeadServerCleanupTime},
+			{"server_stabilization_time", a.ServerStabilizationTime, &n.Autopilot.ServerStabilizationTime},
+		} {
+			if d.v == nil {
+				continue
+			}
+			v, err := time.ParseDuration(*d.v)
+			if err != nil {
+				return fmt.Errorf("%s: autopilot.%s = %q: must be a duration such as \"10s\"", path, d.name, *d.v)
+			}
+			*d.dst = v
 		}
 	}
 	if cl := fc.Client; cl != nil {
@@ -391,6 +448,18 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.NumSchedulers < 0 {
 		add("server.num_schedulers = %d: must be >= 0 (0: one per CPU core)", c.Server.NumSchedulers)
+	}
+	if c.Autopilot.DeadServerCleanupTime < 0 {
+		add("autopilot.dead_server_cleanup_time = %s: must be >= 0 (0: %s)", c.Autopilot.DeadServerCleanupTime, server.DefaultDeadServerCleanupTime)
+	}
+	if c.Autopilot.ServerStabilizationTime < 0 {
+		add("autopilot.server_stabilization_time = %s: must be >= 0 (0: %s)", c.Autopilot.ServerStabilizationTime, server.DefaultServerStabilizationTime)
+	}
+	if c.Autopilot.MaxTrailingLogs < 0 {
+		add("autopilot.max_trailing_logs = %d: must be >= 0 (0: %d)", c.Autopilot.MaxTrailingLogs, server.DefaultMaxTrailingLogs)
+	}
+	if c.Autopilot.MinQuorum < 0 {
+		add("autopilot.min_quorum = %d: must be >= 0 (0: the quorum of bootstrap_expect)", c.Autopilot.MinQuorum)
 	}
 	if c.Server.RaftMultiplier < 0 || c.Server.RaftMultiplier > server.MaxRaftMultiplier {
 		add("server.raft_multiplier = %d: must be between 1 and %d (0: 1)", c.Server.RaftMultiplier, server.MaxRaftMultiplier)

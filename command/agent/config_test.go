@@ -20,7 +20,8 @@ func writeConfig(t *testing.T, name, content string) string {
 
 func TestDefaultAndDevConfig(t *testing.T) {
 	def := DefaultConfig()
-	want := &Config{BindAddr: "0.0.0.0", Datacenter: "dc1", Region: "global", Ports: Ports{HTTP: 4646, RPC: 4647, Serf: 4648}, LogLevel: "INFO"}
+	want := &Config{BindAddr: "0.0.0.0", Datacenter: "dc1", Region: "global", Ports: Ports{HTTP: 4646, RPC: 4647, Serf: 4648}, LogLevel: "INFO",
+		Autopilot: AutopilotConfig{CleanupDeadServers: true}}
 	if !reflect.DeepEqual(def, want) {
 		t.Fatalf("DefaultConfig() = %+v", def)
 	}
