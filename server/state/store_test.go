@@ -214,3 +214,37 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestStoppingAnAllocationOnADownNodeMarksItLost(t *testing.T) {
+	s := NewStateStore()
+	job := testJob("web")
+	must(t, s.UpsertJob(1, job))
+	must(t, s.UpsertNode(2, &structs.Node{ID: "up", Status: structs.NodeStatusReady}))
+	must(t, s.UpsertNode(3, &structs.Node{ID: "down", Status: structs.NodeStatusReady}))
+	onUp, onDown, done := testAlloc(job, "up"), testAlloc(job, "down"), testAlloc(job, "down")
+	must(t, s.UpsertPlanResults(4, job, []*structs.Allocation{onUp, onDown, done}))
+	must(t, s.UpdateAllocsFromClient(5, []*structs.Allocation{
+		{ID: onUp.ID, ClientStatus: structs.AllocClientStatusRunning},
+		{ID: onDown.ID, ClientStatus: structs.AllocClientStatusRunning},
+		{ID: done.ID, ClientStatus: structs.AllocClientStatusComplete},
+	}))
+	must(t, s.UpdateNodeStatus(6, "down", structs.NodeStatusDown, 0))
+	var stops []*structs.Allocation
+	for _, a := range []*structs.Allocation{onUp, onDown, done} {
+		stops = append(stops, &structs.Allocation{ID: a.ID, NodeID: a.NodeID, JobID: "web",
+			DesiredStatus: structs.AllocDesiredStatusStop, DesiredDescription: "stop"})
+	}
+	must(t, s.UpsertPlanResults(7, nil, stops))
+	for _, c := range []struct {
+		alloc *structs.Allocation
+		want  structs.AllocClientStatus
+	}{
+		{onUp, structs.AllocClientStatusRunning},  // its client will stop it and say so
+		{onDown, structs.AllocClientStatusLost},   // nobody will report it
+		{done, structs.AllocClientStatusComplete}, // it had finished: nothing lost
+	} {
+		if got := s.AllocByID(c.alloc.ID).ClientStatus; got != c.want {
+			t.Errorf("alloc on %s (was %s): client status %s, want %s", c.alloc.NodeID, c.alloc.ClientStatus, got, c.want)
+		}
+	}
+}

@@ -148,6 +148,7 @@ func (s *StateStore) UpsertPlanResults(index uint64, job *structs.Job, allocs []
 				if a.ModifyTime != 0 {
 					u.ModifyTime = a.ModifyTime
 				}
+				markLostIfNodeDown(txn, u)
 				a = u
 			} else {
 				a.CreateIndex = index
@@ -163,6 +164,21 @@ func (s *StateStore) UpsertPlanResults(index uint64, job *structs.Job, allocs []
 		}
 		return refreshJobStatuses(txn, index, jobs)
 	})
+}
+
+// markLostIfNodeDown gives an allocation the servers stop the client status
+// lost when its client cannot report any more: its node is down, and it had
+// not finished. The client, if it comes back, reports what really
+// happened.
+func markLostIfNodeDown(txn *memdb.Txn, a *structs.Allocation) {
+	if !a.ServerTerminal() || a.ClientTerminal() {
+		return
+	}
+	if node := first[*structs.Node](txn, TableNodes, "id", a.NodeID); node == nil || node.Status != structs.NodeStatusDown {
+		return
+	}
+	a.ClientStatus = structs.AllocClientStatusLost
+	a.ClientDescription = "alloc is lost since its node is down"
 }
 
 // UpdateAllocsFromClient records what a client reports of its allocations:
