@@ -177,6 +177,12 @@ func startServer(cfg *Config, dataDir string, logger *slog.Logger) (*server.Serv
 	if cfg.Server.NumSchedulers > 0 {
 		sc.NumSchedulers = cfg.Server.NumSchedulers
 	}
+	if cfg.Server.RaftSnapshotThreshold > 0 {
+		sc.RaftTimeouts.SnapshotThreshold = uint64(cfg.Server.RaftSnapshotThreshold)
+	}
+	if cfg.Server.RaftSnapshotInterval > 0 {
+		sc.RaftTimeouts.SnapshotInterval = cfg.Server.RaftSnapshotInterval
+	}
 	if cfg.Server.MinHeartbeatTTL > 0 {
 		sc.MinHeartbeatTTL = cfg.Server.MinHeartbeatTTL
 	}

@@ -55,6 +55,11 @@ type ServerConfig struct {
 	// NumSchedulers is how many scheduler workers the server runs (0: one per
 	// CPU core, Nomad's default).
 	NumSchedulers int
+	// RaftSnapshotThreshold and RaftSnapshotInterval: Raft takes a snapshot
+	// (and compacts its log) once this many entries were written since the
+	// last one, checking at this interval (0: 8192 entries, 120s).
+	RaftSnapshotThreshold int
+	RaftSnapshotInterval  time.Duration
 	// MinHeartbeatTTL, MaxHeartbeatsPerSecond and HeartbeatGrace tune client
 	// failure detection, as Nomad's settings of the same names (0: the
 	// server's defaults, 10s, 50 and 10s).
@@ -192,6 +197,9 @@ type fileServer struct {
 	RaftMultiplier  *int  `hcl:"raft_multiplier,optional"`
 	NumSchedulers   *int  `hcl:"num_schedulers,optional"`
 
+	RaftSnapshotThreshold *int    `hcl:"raft_snapshot_threshold,optional"`
+	RaftSnapshotInterval  *string `hcl:"raft_snapshot_interval,optional"`
+
 	MinHeartbeatTTL        *string  `hcl:"min_heartbeat_ttl,optional"`
 	MaxHeartbeatsPerSecond *float64 `hcl:"max_heartbeats_per_second,optional"`
 	HeartbeatGrace         *string  `hcl:"heartbeat_grace,optional"`
@@ -276,11 +284,13 @@ func (c *Config) ApplyFile(path string) error {
 		setInt(&n.Server.BootstrapExpect, s.BootstrapExpect)
 		setInt(&n.Server.RaftMultiplier, s.RaftMultiplier)
 		setInt(&n.Server.NumSchedulers, s.NumSchedulers)
+		setInt(&n.Server.RaftSnapshotThreshold, s.RaftSnapshotThreshold)
 		for _, d := range []struct {
 			name string
 			v    *string
 			dst  *time.Duration
-		}{{"min_heartbeat_ttl", s.MinHeartbeatTTL, &n.Server.MinHeartbeatTTL}, {"heartbeat_grace", s.HeartbeatGrace, &n.Server.HeartbeatGrace}} {
+		}{{"min_heartbeat_ttl", s.MinHeartbeatTTL, &n.Server.MinHeartbeatTTL}, {"heartbeat_grace", s.HeartbeatGrace, &n.Server.HeartbeatGrace},
+			{"raft_snapshot_interval", s.RaftSnapshotInterval, &n.Server.RaftSnapshotInterval}} {
 			if d.v == nil {
 				continue
 			}
@@ -445,6 +455,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.MaxHeartbeatsPerSecond < 0 {
 		add("server.max_heartbeats_per_second = %g: must be >= 0 (0: the default)", c.Server.MaxHeartbeatsPerSecond)
+	}
+	if c.Server.RaftSnapshotThreshold < 0 {
+		add("server.raft_snapshot_threshold = %d: must be >= 0 (0: 8192)", c.Server.RaftSnapshotThreshold)
+	}
+	if c.Server.RaftSnapshotInterval < 0 {
+		add("server.raft_snapshot_interval = %s: must be >= 0 (0: 120s)", c.Server.RaftSnapshotInterval)
 	}
 	if c.Server.NumSchedulers < 0 {
 		add("server.num_schedulers = %d: must be >= 0 (0: one per CPU core)", c.Server.NumSchedulers)

@@ -54,6 +54,8 @@ server {
   bootstrap_expect = 3
   raft_multiplier  = 2
   num_schedulers   = 4
+  raft_snapshot_threshold = 100
+  raft_snapshot_interval  = "30s"
   min_heartbeat_ttl = "5s"
   heartbeat_grace   = "2s"
   max_heartbeats_per_second = 100.5
@@ -66,6 +68,7 @@ server {
 	want.DataDir, want.Region, want.LogLevel = "/var/lib/orch", "eu", "debug"
 	want.Ports.RPC = 5647
 	want.Server = ServerConfig{Enabled: true, BootstrapExpect: 3, RaftMultiplier: 2, NumSchedulers: 4,
+		RaftSnapshotThreshold: 100, RaftSnapshotInterval: 30 * time.Second,
 		MinHeartbeatTTL: 5 * time.Second, HeartbeatGrace: 2 * time.Second, MaxHeartbeatsPerSecond: 100.5}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("after %s:\n got %+v\nwant %+v", path, c, want)
