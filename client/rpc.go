@@ -10,10 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/hashicorp/yamux"
-
-	"github.com/orch-io/orch/structs"
+	"github.com/orch-io/orch/internal/rpcwire"
 )
 
 // rpcDialTimeout bounds connecting to one server.
@@ -132,13 +130,7 @@ func (c *RPCClient) RPC(method string, args, reply any) error {
 }
 
 func (c *RPCClient) call(sess *yamux.Session, method string, args, reply any) error {
-	stream, err := sess.OpenStream()
-	if err != nil {
-		return err
-	}
-	rc := rpc.NewClientWithCodec(codec.MsgpackSpecRpc.ClientCodec(stream, structs.MsgpackHandle))
-	defer rc.Close() // closes the stream
-	return rc.Call(method, args, reply)
+	return rpcwire.Call(sess, method, args, reply)
 }
 
 // getSession returns the shared session, connecting first if there is none.
@@ -189,26 +181,7 @@ func (c *RPCClient) getSession() (sess *yamux.Session, fresh bool, err error) {
 
 // dial opens a multiplexed RPC session to addr.
 func (c *RPCClient) dial(addr string) (*yamux.Session, error) {
-	conn, err := net.DialTimeout("tcp", addr, rpcDialTimeout)
-	if err != nil {
-		return nil, err
-	}
-	if err := conn.SetWriteDeadline(time.Now().Add(rpcDialTimeout)); err == nil {
-		_, err = conn.Write([]byte{structs.RPCTypeMultiplex})
-		if err == nil {
-			err = conn.SetWriteDeadline(time.Time{})
-		}
-	}
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("%s: %w", addr, err)
-	}
-	s, err := yamux.Client(conn, c.yamuxCfg)
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("%s: %w", addr, err)
-	}
-	return s, nil
+	return rpcwire.Dial(addr, rpcDialTimeout, c.yamuxCfg)
 }
 
 // dropSession closes sess after a failure and, if it is still the shared one,

@@ -4,14 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/rpc"
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/hashicorp/yamux"
-	"github.com/orch-io/orch/structs"
+	"github.com/orch-io/orch/internal/rpcwire"
 )
 
 // poolDialTimeout bounds connecting to another server's RPC port.
@@ -60,13 +58,7 @@ func (p *connPool) RPC(addr, method string, args, reply any) error {
 }
 
 func (p *connPool) call(sess *yamux.Session, method string, args, reply any) error {
-	stream, err := sess.OpenStream()
-	if err != nil {
-		return err
-	}
-	rc := rpc.NewClientWithCodec(codec.MsgpackSpecRpc.ClientCodec(stream, structs.MsgpackHandle))
-	defer rc.Close() // closes the stream
-	return rc.Call(method, args, reply)
+	return rpcwire.Call(sess, method, args, reply)
 }
 
 // session returns the session to addr, dialing when there is none; fresh
@@ -102,26 +94,7 @@ func (p *connPool) session(addr string) (*yamux.Session, bool, error) {
 }
 
 func (p *connPool) dial(addr string) (*yamux.Session, error) {
-	conn, err := net.DialTimeout("tcp", addr, poolDialTimeout)
-	if err != nil {
-		return nil, err
-	}
-	if err := conn.SetWriteDeadline(time.Now().Add(poolDialTimeout)); err == nil {
-		_, err = conn.Write([]byte{structs.RPCTypeMultiplex})
-		if err == nil {
-			err = conn.SetWriteDeadline(time.Time{})
-		}
-	}
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	s, err := yamux.Client(conn, p.yamuxCfg)
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return s, nil
+	return rpcwire.Dial(addr, poolDialTimeout, p.yamuxCfg)
 }
 
 // drop forgets and closes sess if it is still addr's session.
