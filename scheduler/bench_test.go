@@ -27,46 +27,16 @@ func (p *acceptAll) CreateEval(*structs.Evaluation) error { return nil }
 // count-1000 service job (100 MHz, 256 MB each) processed from a snapshot of
 // 5,000 empty nodes (4000 MHz, 8192 MB, one datacenter) to a complete plan.
 func BenchmarkServiceCount1000On5000Nodes(b *testing.B) {
-	store := state.NewStateStore()
-	var index uint64
-	next := func() uint64 { index++; return index }
-	for i := range 5000 {
-		n := mockNode(fmt.Sprintf("n%05d", i)).CPU(4000).Mem(8192).Build()
-		n.ID = fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
-		n.ComputeClass() // as the server does on register
-		if err := store.UpsertNode(next(), n); err != nil {
-			b.Fatal(err)
-		}
+	nodes := make([]*structs.Node, 5000)
+	for i := range nodes {
+		nodes[i] = mockNode(fmt.Sprintf("n%05d", i)).CPU(4000).Mem(8192).Build()
+		nodes[i].ID = fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
+		nodes[i].ComputeClass() // as the server does on register
 	}
-	job := mockJob().Count(1000).CPU(100).Mem(256).Build()
-	if err := store.UpsertJob(next(), job); err != nil {
-		b.Fatal(err)
+	placed := runPlacementBench(b, storeOf(b, nodes), mockJob().Count(1000).CPU(100).Mem(256).Build())
+	if placed != 1000*b.N {
+		b.Fatalf("placed %d allocations in %d ops, want 1000 per op", placed, b.N)
 	}
-	eval := &structs.Evaluation{
-		ID: "bench-eval", Namespace: "default", Priority: 50, Type: structs.JobTypeService,
-		TriggeredBy: structs.EvalTriggerJobRegister, JobID: job.ID, Status: structs.EvalStatusPending,
-	}
-	snap := store.Snapshot()
-
-	planner := &acceptAll{}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		s, err := New(structs.JobTypeService, Config{
-			State: snap, Planner: planner, Now: testNow, Rand: rand.New(rand.NewPCG(uint64(i), 1)),
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Process(eval); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	if planner.placed != 1000*b.N {
-		b.Fatalf("placed %d allocations in %d ops, want 1000 per op", planner.placed, b.N)
-	}
-	b.ReportMetric(float64(planner.placed)/b.Elapsed().Seconds(), "placements/s")
 }
 
 // The benchmarks (keep the names): one op is one evaluation of one
@@ -104,10 +74,13 @@ func benchNodes(n int) []*structs.Node {
 }
 
 // benchCluster returns a state store holding benchNodes(n).
-func benchCluster(tb testing.TB, n int) *state.StateStore {
+func benchCluster(tb testing.TB, n int) *state.StateStore { return storeOf(tb, benchNodes(n)) }
+
+// storeOf returns a state store holding nodes.
+func storeOf(tb testing.TB, nodes []*structs.Node) *state.StateStore {
 	tb.Helper()
 	store := state.NewStateStore()
-	for i, node := range benchNodes(n) {
+	for i, node := range nodes {
 		if err := store.UpsertNode(uint64(i+1), node); err != nil {
 			tb.Fatal(err)
 		}
@@ -129,8 +102,11 @@ func benchJob(jobType structs.JobType, count int, spread bool) *structs.Job {
 	return b.Build()
 }
 
-// runPlacementBench processes an evaluation of job against store b.N times.
-func runPlacementBench(b *testing.B, store *state.StateStore, job *structs.Job) {
+// runPlacementBench registers job in store, then processes an evaluation of
+// it from one snapshot b.N times (one op: snapshot to complete plan, nothing
+// committed). It reports placed/op and placements/s, and returns the
+// allocations placed over all ops.
+func runPlacementBench(b *testing.B, store *state.StateStore, job *structs.Job) int {
 	if err := store.UpsertJob(store.Snapshot().LatestIndex()+1, job); err != nil {
 		b.Fatal(err)
 	}
@@ -159,6 +135,7 @@ func runPlacementBench(b *testing.B, store *state.StateStore, job *structs.Job) 
 	}
 	b.ReportMetric(float64(planner.placed)/float64(b.N), "placed/op")
 	b.ReportMetric(float64(planner.placed)/b.Elapsed().Seconds(), "placements/s")
+	return planner.placed
 }
 
 func benchService(b *testing.B, nodes int) {
