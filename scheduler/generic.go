@@ -41,13 +41,22 @@ func newGenericScheduler(jobType structs.JobType, cfg Config) *genericScheduler 
 
 // Process implements Scheduler.
 func (s *genericScheduler) Process(eval *structs.Evaluation) error {
+	return s.process(eval, s.computePlan, true)
+}
+
+// process is the loop every scheduler runs: compute a plan from the state,
+// submit it, and when the plan applier committed only part of it, plan again
+// from the fresher state it returns, until the plan commits whole or plans
+// keep conflicting. With blocks, groups that cannot be placed leave one
+// blocked evaluation (created at most once per call).
+func (s *genericScheduler) process(eval *structs.Evaluation, computePlan func(*structs.Evaluation, State) *attempt, blocks bool) error {
 	logger := s.cfg.Logger.With("eval_id", eval.ID, "job_id", eval.JobID)
 	state := s.cfg.State
-	var blocked *structs.Evaluation // created at most once per Process
+	var blocked *structs.Evaluation
 	withoutProgress := 0
 	for submissions := 1; ; submissions++ {
-		a := s.computePlan(eval, state)
-		if len(a.failed) > 0 && blocked == nil {
+		a := computePlan(eval, state)
+		if blocks && len(a.failed) > 0 && blocked == nil {
 			blocked = s.newBlockedEval(eval, a.snapshotIndex, structs.EvalTriggerQueuedAllocs, blockedEvalDesc)
 			blocked.ClassEligibility = blockedClassEligibility(a.failed)
 			if err := s.cfg.Planner.CreateEval(blocked); err != nil {
@@ -79,7 +88,7 @@ func (s *genericScheduler) Process(eval *structs.Evaluation) error {
 			"attempts_without_progress", withoutProgress)
 		if withoutProgress >= maxPlanAttempts || submissions >= maxPlanSubmissions {
 			desc := fmt.Sprintf("maximum attempts reached (%d)", maxPlanAttempts)
-			if blocked == nil {
+			if blocks && blocked == nil {
 				blocked = s.newBlockedEval(eval, a.snapshotIndex, structs.EvalTriggerMaxPlans, blockedEvalMaxPlanDesc)
 				if err := s.cfg.Planner.CreateEval(blocked); err != nil {
 					return fmt.Errorf("scheduler: creating blocked eval for eval %s: %w", eval.ID, err)

@@ -53,39 +53,9 @@ func newSystemScheduler(jobType structs.JobType, cfg Config) *systemScheduler {
 // scheduler took the capacity first) is planned again from fresher state, as
 // in the generic scheduler, within the same bounds.
 func (s *systemScheduler) Process(eval *structs.Evaluation) error {
-	logger := s.g.cfg.Logger.With("eval_id", eval.ID, "job_id", eval.JobID)
-	state := s.g.cfg.State
-	withoutProgress := 0
-	for submissions := 1; ; submissions++ {
-		a := s.computePlan(eval, state)
-		if a.plan.IsNoOp() {
-			logger.Debug("nothing to change", "failed_groups", len(a.failed))
-			return s.g.finish(eval, a, structs.EvalStatusComplete, "", nil)
-		}
-		result, newState, err := s.g.cfg.Planner.SubmitPlan(a.plan)
-		if err != nil {
-			return fmt.Errorf("scheduler: submitting plan of eval %s: %w", eval.ID, err)
-		}
-		if result.RefreshIndex == 0 {
-			logger.Debug("plan committed", "placed", len(a.placements), "stopped", a.stopped, "in_place", a.inPlace,
-				"failed_groups", len(a.failed), "alloc_index", result.AllocIndex)
-			return s.g.finish(eval, a, structs.EvalStatusComplete, "", nil)
-		}
-		if progressMade(result) {
-			withoutProgress = 0
-		} else {
-			withoutProgress++
-		}
-		if withoutProgress >= maxPlanAttempts || submissions >= maxPlanSubmissions {
-			a.requeueRejected(result)
-			logger.Warn("giving up on eval: plans keep conflicting", "attempts", submissions)
-			return s.g.finish(eval, a, structs.EvalStatusFailed, fmt.Sprintf("maximum attempts reached (%d)", maxPlanAttempts), nil)
-		}
-		if newState == nil {
-			return fmt.Errorf("%w (eval %s, refresh index %d)", ErrNoRefreshState, eval.ID, result.RefreshIndex)
-		}
-		state = newState
-	}
+	// No blocked evaluation: a node that joins or comes back triggers an
+	// evaluation of every system job anyway.
+	return s.g.process(eval, s.computePlan, false)
 }
 
 // systemNodes sorts the nodes of the state for a system job.
