@@ -330,6 +330,33 @@ func (d *decoder) task(b *hcl.Block) *structs.Task {
 	return t
 }
 
+// predicate decodes the attribute, value and operator of a constraint or
+// affinity block at prefix, normalizing the operator ("==" and "is" to "=",
+// "not" to "!="; "=" when absent). An unknown operator is an error at it;
+// opAttr is the operator attribute, nil when absent.
+func (d *decoder) predicate(c *hcl.BodyContent, loc *scope, prefix string) (ltarget, rtarget, op string, opAttr *hcl.Attribute) {
+	op = structs.ConstraintEqual
+	if a := c.Attributes["attribute"]; a != nil {
+		loc.field(prefix+".attribute", a.Range)
+		ltarget, _ = d.str(a)
+	}
+	if a := c.Attributes["value"]; a != nil {
+		loc.field(prefix+".value", a.Range)
+		rtarget, _ = d.str(a)
+	}
+	if opAttr = c.Attributes["operator"]; opAttr != nil {
+		loc.field(prefix+".operator", opAttr.Range)
+		if raw, ok := d.str(opAttr); ok {
+			if canonical, known := structs.NormalizeConstraintOperand(raw); known {
+				op = canonical
+			} else {
+				d.invalid(opAttr, "unknown operator %q; use one of %s", raw, supportedOperators)
+			}
+		}
+	}
+	return ltarget, rtarget, op, opAttr
+}
+
 // constraints decodes constraint blocks, normalizing the operator ("==" and
 // "is" to "=", "not" to "!="). An unknown operator is an error here, at the
 // operator; the other rules (a value that must be set, a regexp that must
@@ -345,26 +372,9 @@ func (d *decoder) constraints(blocks hcl.Blocks, loc *scope) []*structs.Constrai
 	for i, b := range blocks {
 		prefix := fmt.Sprintf("constraint[%d]", i)
 		loc.field(prefix, b.DefRange)
-		con := &structs.Constraint{Operand: structs.ConstraintEqual}
+		con := &structs.Constraint{}
 		c := d.content(b.Body, constraintSchema)
-		if a := c.Attributes["attribute"]; a != nil {
-			loc.field(prefix+".attribute", a.Range)
-			con.LTarget, _ = d.str(a)
-		}
-		if a := c.Attributes["value"]; a != nil {
-			loc.field(prefix+".value", a.Range)
-			con.RTarget, _ = d.str(a)
-		}
-		if a := c.Attributes["operator"]; a != nil {
-			loc.field(prefix+".operator", a.Range)
-			if op, ok := d.str(a); ok {
-				if canonical, known := structs.NormalizeConstraintOperand(op); known {
-					con.Operand = canonical
-				} else {
-					d.invalid(a, "unknown operator %q; use one of %s", op, supportedOperators)
-				}
-			}
-		}
+		con.LTarget, con.RTarget, con.Operand, _ = d.predicate(c, loc, prefix)
 		for _, op := range []string{structs.ConstraintVersion, structs.ConstraintSemver, structs.ConstraintRegex, structs.ConstraintSetContains} {
 			if a := c.Attributes[op]; a != nil {
 				loc.field(prefix+".operator", a.Range)

@@ -37,29 +37,12 @@ func (d *decoder) affinities(blocks hcl.Blocks, loc *scope) []*structs.Affinity 
 	for i, b := range blocks {
 		prefix := fmt.Sprintf("affinity[%d]", i)
 		loc.field(prefix, b.DefRange)
-		aff := &structs.Affinity{Operand: structs.ConstraintEqual, Weight: structs.DefaultAffinityWeight}
+		aff := &structs.Affinity{Weight: structs.DefaultAffinityWeight}
 		c := d.content(b.Body, affinitySchema)
-		if a := c.Attributes["attribute"]; a != nil {
-			loc.field(prefix+".attribute", a.Range)
-			aff.LTarget, _ = d.str(a)
-		}
-		if a := c.Attributes["value"]; a != nil {
-			loc.field(prefix+".value", a.Range)
-			aff.RTarget, _ = d.str(a)
-		}
-		if a := c.Attributes["operator"]; a != nil {
-			loc.field(prefix+".operator", a.Range)
-			if op, ok := d.str(a); ok {
-				canonical, known := structs.NormalizeConstraintOperand(op)
-				switch {
-				case canonical == structs.ConstraintDistinctHosts || canonical == structs.ConstraintDistinctProperty:
-					d.invalid(a, "operator %q is not valid in an affinity (it is a constraint on the plan)", op)
-				case known:
-					aff.Operand = canonical
-				default:
-					d.invalid(a, "unknown operator %q; use one of %s", op, supportedOperators)
-				}
-			}
+		var opAttr *hcl.Attribute
+		aff.LTarget, aff.RTarget, aff.Operand, opAttr = d.predicate(c, loc, prefix)
+		if aff.Operand == structs.ConstraintDistinctHosts || aff.Operand == structs.ConstraintDistinctProperty {
+			d.invalid(opAttr, "operator %q is not valid in an affinity (it is a constraint on the plan)", aff.Operand)
 		}
 		if a := c.Attributes["weight"]; a != nil {
 			loc.field(prefix+".weight", a.Range)
