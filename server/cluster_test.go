@@ -11,10 +11,20 @@ import (
 // until one leads with all n as voters.
 func startCluster(t testing.TB, n int) []*Server {
 	t.Helper()
-	servers := make([]*Server, n)
-	for i := range servers {
-		cfg := testConfig(t.TempDir())
-		cfg.BootstrapExpect = n
+	cfgs := make([]Config, n)
+	for i := range cfgs {
+		cfgs[i] = testConfig(t.TempDir())
+	}
+	return startClusterOf(t, cfgs...)
+}
+
+// startClusterOf is startCluster with a configuration per server
+// (BootstrapExpect is set to their number).
+func startClusterOf(t testing.TB, cfgs ...Config) []*Server {
+	t.Helper()
+	servers := make([]*Server, len(cfgs))
+	for i, cfg := range cfgs {
+		cfg.BootstrapExpect = len(cfgs)
 		s, err := NewServer(cfg)
 		if err != nil {
 			t.Fatalf("NewServer: %v", err)
@@ -33,7 +43,7 @@ func startCluster(t testing.TB, n int) []*Server {
 			return false
 		}
 		f := l.raft.GetConfiguration()
-		if f.Error() != nil || len(f.Configuration().Servers) != n {
+		if f.Error() != nil || len(f.Configuration().Servers) != len(servers) {
 			return false
 		}
 		for _, s := range servers {

@@ -272,45 +272,6 @@ func TestEntryVersions_GateJudgesServersByTheirGossipTags(t *testing.T) {
 	}
 }
 
-// startClusterOf starts one server per configuration, all expecting
-// len(cfgs), joins them by gossip and waits until one leads with all of them
-// as voters.
-func startClusterOf(t *testing.T, cfgs ...Config) []*Server {
-	t.Helper()
-	servers := make([]*Server, len(cfgs))
-	for i, cfg := range cfgs {
-		cfg.BootstrapExpect = len(cfgs)
-		s, err := NewServer(cfg)
-		if err != nil {
-			t.Fatalf("NewServer: %v", err)
-		}
-		t.Cleanup(func() { s.Shutdown() })
-		servers[i] = s
-		if i > 0 {
-			if _, err := s.Join([]string{servers[0].GossipAddr()}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	waitFor(t, 15*time.Second, "one leader with every server a voter", func() bool {
-		l := leaderOf(servers)
-		if l == nil || !l.broker.Enabled() {
-			return false
-		}
-		f := l.raft.GetConfiguration()
-		if f.Error() != nil || len(f.Configuration().Servers) != len(servers) {
-			return false
-		}
-		for _, s := range servers {
-			if s.Leader() != l.RPCAddr() {
-				return false
-			}
-		}
-		return true
-	})
-	return servers
-}
-
 // TestEntryVersions_RollingUpgrade runs a two-server cluster whose second
 // server simulates a build that reads entry version 1 only, then upgrades it:
 // (a) a SchedulerConfig write (version 2) is refused, naming the old server;
