@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/orch-io/orch/server"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Config is the agent's configuration: DefaultConfig (or DevConfig), then
@@ -173,16 +174,16 @@ type fileConfig struct {
 }
 
 type fileAutopilot struct {
-	CleanupDeadServers      *bool   `hcl:"cleanup_dead_servers,optional"`
-	DeadServerCleanupTime   *string `hcl:"dead_server_cleanup_time,optional"`
-	ServerStabilizationTime *string `hcl:"server_stabilization_time,optional"`
-	MaxTrailingLogs         *int    `hcl:"max_trailing_logs,optional"`
-	MinQuorum               *int    `hcl:"min_quorum,optional"`
+	CleanupDeadServers      *bool          `hcl:"cleanup_dead_servers,optional"`
+	DeadServerCleanupTime   hcl.Expression `hcl:"dead_server_cleanup_time,optional"`
+	ServerStabilizationTime hcl.Expression `hcl:"server_stabilization_time,optional"`
+	MaxTrailingLogs         *int           `hcl:"max_trailing_logs,optional"`
+	MinQuorum               *int           `hcl:"min_quorum,optional"`
 }
 
 type fileJoin struct {
-	RetryJoin     *[]string `hcl:"retry_join,optional"`
-	RetryInterval *string   `hcl:"retry_interval,optional"`
+	RetryJoin     *[]string      `hcl:"retry_join,optional"`
+	RetryInterval hcl.Expression `hcl:"retry_interval,optional"`
 }
 
 type filePorts struct {
@@ -197,12 +198,12 @@ type fileServer struct {
 	RaftMultiplier  *int  `hcl:"raft_multiplier,optional"`
 	NumSchedulers   *int  `hcl:"num_schedulers,optional"`
 
-	RaftSnapshotThreshold *int    `hcl:"raft_snapshot_threshold,optional"`
-	RaftSnapshotInterval  *string `hcl:"raft_snapshot_interval,optional"`
+	RaftSnapshotThreshold *int           `hcl:"raft_snapshot_threshold,optional"`
+	RaftSnapshotInterval  hcl.Expression `hcl:"raft_snapshot_interval,optional"`
 
-	MinHeartbeatTTL        *string  `hcl:"min_heartbeat_ttl,optional"`
-	MaxHeartbeatsPerSecond *float64 `hcl:"max_heartbeats_per_second,optional"`
-	HeartbeatGrace         *string  `hcl:"heartbeat_grace,optional"`
+	MinHeartbeatTTL        hcl.Expression `hcl:"min_heartbeat_ttl,optional"`
+	MaxHeartbeatsPerSecond *float64       `hcl:"max_heartbeats_per_second,optional"`
+	HeartbeatGrace         hcl.Expression `hcl:"heartbeat_grace,optional"`
 }
 
 type fileClient struct {
@@ -285,20 +286,12 @@ func (c *Config) ApplyFile(path string) error {
 		setInt(&n.Server.RaftMultiplier, s.RaftMultiplier)
 		setInt(&n.Server.NumSchedulers, s.NumSchedulers)
 		setInt(&n.Server.RaftSnapshotThreshold, s.RaftSnapshotThreshold)
-		for _, d := range []struct {
-			name string
-			v    *string
-			dst  *time.Duration
-		}{{"min_heartbeat_ttl", s.MinHeartbeatTTL, &n.Server.MinHeartbeatTTL}, {"heartbeat_grace", s.HeartbeatGrace, &n.Server.HeartbeatGrace},
-			{"raft_snapshot_interval", s.RaftSnapshotInterval, &n.Server.RaftSnapshotInterval}} {
-			if d.v == nil {
-				continue
-			}
-			v, err := time.ParseDuration(*d.v)
-			if err != nil {
-				return fmt.Errorf("%s: server.%s = %q: must be a duration such as \"10s\"", path, d.name, *d.v)
-			}
-			*d.dst = v
+		if err := errors.Join(
+			decodeDuration(s.MinHeartbeatTTL, "server.min_heartbeat_ttl", &n.Server.MinHeartbeatTTL),
+			decodeDuration(s.HeartbeatGrace, "server.heartbeat_grace", &n.Server.HeartbeatGrace),
+			decodeDuration(s.RaftSnapshotInterval, "server.raft_snapshot_interval", &n.Server.RaftSnapshotInterval),
+		); err != nil {
+			return err
 		}
 		if s.MaxHeartbeatsPerSecond != nil {
 			n.Server.MaxHeartbeatsPerSecond = *s.MaxHeartbeatsPerSecond
@@ -308,34 +301,19 @@ func (c *Config) ApplyFile(path string) error {
 		if j.RetryJoin != nil {
 			n.ServerJoin.RetryJoin = *j.RetryJoin
 		}
-		if j.RetryInterval != nil {
-			d, err := time.ParseDuration(*j.RetryInterval)
-			if err != nil {
-				return fmt.Errorf("%s: server_join.retry_interval = %q: must be a duration such as \"30s\"", path, *j.RetryInterval)
-			}
-			n.ServerJoin.RetryInterval = d
+		if err := decodeDuration(j.RetryInterval, "server_join.retry_interval", &n.ServerJoin.RetryInterval); err != nil {
+			return err
 		}
 	}
 	if a := fc.Autopilot; a != nil {
 		setBool(&n.Autopilot.CleanupDeadServers, a.CleanupDeadServers)
 		setInt(&n.Autopilot.MaxTrailingLogs, a.MaxTrailingLogs)
 		setInt(&n.Autopilot.MinQuorum, a.MinQuorum)
-		for _, d := range []struct {
-			name string
-			v    *string
-			dst  *time.Duration
-		}{
-			{"dead_server_cleanup_time", a.DeadServerCleanupTime, &n.Autopilot.DeadServerCleanupTime},
-			{"server_stabilization_time", a.ServerStabilizationTime, &n.Autopilot.ServerStabilizationTime},
-		} {
-			if d.v == nil {
-				continue
-			}
-			v, err := time.ParseDuration(*d.v)
-			if err != nil {
-				return fmt.Errorf("%s: autopilot.%s = %q: must be a duration such as \"10s\"", path, d.name, *d.v)
-			}
-			*d.dst = v
+		if err := errors.Join(
+			decodeDuration(a.DeadServerCleanupTime, "autopilot.dead_server_cleanup_time", &n.Autopilot.DeadServerCleanupTime),
+			decodeDuration(a.ServerStabilizationTime, "autopilot.server_stabilization_time", &n.Autopilot.ServerStabilizationTime),
+		); err != nil {
+			return err
 		}
 	}
 	if cl := fc.Client; cl != nil {
@@ -353,6 +331,30 @@ func (c *Config) ApplyFile(path string) error {
 		}
 	}
 	*c = n
+	return nil
+}
+
+// decodeDuration sets dst from a duration attribute ("10s") that gohcl left
+// as an expression, so that a bad value is reported at its file:line:col.
+// An absent attribute leaves dst alone.
+func decodeDuration(expr hcl.Expression, name string, dst *time.Duration) error {
+	if expr == nil {
+		return nil
+	}
+	v, diags := expr.Value(nil)
+	if !diags.HasErrors() && v.IsNull() {
+		return nil
+	}
+	r := expr.Range()
+	at := fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+	if diags.HasErrors() || v.Type() != cty.String || !v.IsKnown() {
+		return fmt.Errorf(`%s: %s: must be a duration string such as "10s"`, at, name)
+	}
+	d, err := time.ParseDuration(v.AsString())
+	if err != nil {
+		return fmt.Errorf(`%s: %s = %q: must be a duration such as "10s"`, at, name, v.AsString())
+	}
+	*dst = d
 	return nil
 }
 

@@ -312,6 +312,12 @@ server_join {
 	bad := writeConfig(t, "bad.hcl", `server_join { retry_interval = "soon" }`)
 	if err := c.ApplyFile(bad); err == nil || !strings.Contains(err.Error(), `server_join.retry_interval = "soon"`) {
 		t.Errorf("bad retry_interval: err = %v", err)
+	} else if want := bad + ":1:32: "; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("bad retry_interval: err = %v, want it to start with the position %s", err, want)
+	}
+	notString := writeConfig(t, "num.hcl", "autopilot {\n  server_stabilization_time = 10\n}\n")
+	if err := c.ApplyFile(notString); err == nil || err.Error() != notString+`:2:31: autopilot.server_stabilization_time: must be a duration string such as "10s"` {
+		t.Errorf("numeric server_stabilization_time: err = %v", err)
 	}
 	// A client-only agent joins by gossip too, with or without client.servers.
 	c.Server.Enabled, c.Client = false, ClientConfig{Enabled: true}
