@@ -106,6 +106,11 @@ type QueryMeta struct {
 type WriteRequest struct {
 	Region    string
 	Namespace string
+	// RequestID names one logical write: a caller generates it once and sends
+	// it again on every retry, and the servers apply a write with a given ID
+	// at most once, answering a retry with the first outcome. Empty: no
+	// deduplication (a retry may apply twice).
+	RequestID string
 	// Forwarded is set by a server that forwards the write to the leader, so
 	// that the leader never forwards it again.
 	Forwarded bool
