@@ -175,7 +175,7 @@ func (u *allocUpdater) send(ctx context.Context, allocs []*structs.Allocation) (
 		u.logger.Debug("sent allocation updates", "count", len(allocs))
 		return nil, nil
 	}
-	if !structs.IsErr(err, structs.ErrNotFound) {
+	if !errors.Is(err, structs.ErrNotFound) {
 		return allocs, err
 	}
 	var errs []error
@@ -183,7 +183,7 @@ func (u *allocUpdater) send(ctx context.Context, allocs []*structs.Allocation) (
 		err := u.call(ctx, []*structs.Allocation{a})
 		switch {
 		case err == nil:
-		case structs.IsErr(err, structs.ErrNotFound):
+		case errors.Is(err, structs.ErrNotFound):
 			u.logger.Warn("servers do not know the allocation; dropping its update", "alloc_id", a.ID, "error", err)
 		default:
 			failed = append(failed, a)

@@ -183,18 +183,9 @@ func (c *Client) Shutdown() error {
 	return c.shutdownErr
 }
 
-// callRPC calls the servers, giving up waiting when ctx ends. The call itself
-// cannot be interrupted: it finishes on its own goroutine, and its reply is
-// then dropped, so the caller must not read reply after an error.
+// callRPC calls the servers within ctx.
 func (c *Client) callRPC(ctx context.Context, method string, args, reply any) error {
-	done := make(chan error, 1)
-	go func() { done <- c.cfg.Servers.RPC(method, args, reply) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return c.cfg.Servers.RPC(ctx, method, args, reply)
 }
 
 // restoreAllocs creates a runner for every allocation in the local state and

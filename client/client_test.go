@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -314,7 +315,7 @@ type flakyServers struct {
 	failures int
 }
 
-func (s *flakyServers) RPC(method string, args, reply any) error {
+func (s *flakyServers) RPC(ctx context.Context, method string, args, reply any) error {
 	s.mu.Lock()
 	fail := s.failures > 0
 	s.failures--
@@ -322,7 +323,7 @@ func (s *flakyServers) RPC(method string, args, reply any) error {
 	if fail {
 		return errors.New("connection refused")
 	}
-	return s.next.RPC(method, args, reply)
+	return s.next.RPC(ctx, method, args, reply)
 }
 
 func TestShutdownWithoutServers(t *testing.T) {

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,10 +13,11 @@ import (
 // RPCer is how the client reaches the servers: the agent passes the in-process
 // *server.Server in dev mode, or an *RPCClient over the network. Calls pass
 // pointers to the request and reply types of structs/rpc.go. RPC may block (a
-// blocking query waits up to its MaxQueryTime); the client never calls it with
-// a lock held and stops waiting for it on Shutdown.
+// blocking query waits up to its MaxQueryTime) and returns when ctx ends; the
+// client never calls it with a lock held, and every call's ctx ends on
+// Shutdown. Errors of the servers' methods carry a code (structs.CodeOf).
 type RPCer interface {
-	RPC(method string, args, reply any) error
+	RPC(ctx context.Context, method string, args, reply any) error
 }
 
 // Config configures a Client. The zero value of every optional field means its

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -48,18 +49,18 @@ func newFakeServer(t *testing.T, ttl time.Duration) *fakeServer {
 }
 
 // RPC implements RPCer.
-func (f *fakeServer) RPC(method string, args, reply any) error {
+func (f *fakeServer) RPC(ctx context.Context, method string, args, reply any) error {
 	switch method {
 	case "Node.Register":
 		return f.register(args.(*structs.NodeRegisterRequest), reply.(*structs.NodeUpdateResponse))
 	case "Node.UpdateStatus":
 		return f.updateStatus(args.(*structs.NodeUpdateStatusRequest), reply.(*structs.NodeUpdateResponse))
 	case "Node.GetClientAllocs":
-		return f.getClientAllocs(args.(*structs.NodeSpecificRequest), reply.(*structs.NodeClientAllocsResponse))
+		return f.getClientAllocs(ctx, args.(*structs.NodeSpecificRequest), reply.(*structs.NodeClientAllocsResponse))
 	case "Node.UpdateAlloc":
 		return f.updateAlloc(args.(*structs.AllocUpdateRequest), reply.(*structs.GenericResponse))
 	}
-	return fmt.Errorf("%w: %s", structs.ErrUnknownMethod, method)
+	return structs.NewError(structs.CodeInvalid, "unknown RPC method %q", method)
 }
 
 // bumpLocked moves the index on and wakes blocking queries.
@@ -77,7 +78,7 @@ func (f *fakeServer) register(req *structs.NodeRegisterRequest, resp *structs.No
 		return fmt.Errorf("node register: missing node ID or secret")
 	}
 	if old := f.nodes[req.Node.ID]; old != nil && old.SecretID != req.Node.SecretID {
-		return structs.ErrNodeSecret
+		return structs.ErrPermissionDenied
 	}
 	f.nodes[req.Node.ID] = req.Node.Copy()
 	f.registers++
@@ -91,17 +92,17 @@ func (f *fakeServer) updateStatus(req *structs.NodeUpdateStatusRequest, resp *st
 	defer f.mu.Unlock()
 	n := f.nodes[req.NodeID]
 	if n == nil {
-		return fmt.Errorf("node %s: %w", req.NodeID, structs.ErrNotFound)
+		return structs.NewError(structs.CodeNotFound, "node %s not found", req.NodeID)
 	}
 	if n.SecretID != req.SecretID {
-		return structs.ErrNodeSecret
+		return structs.ErrPermissionDenied
 	}
 	f.heartbeats = append(f.heartbeats, time.Now())
 	resp.HeartbeatTTL = f.ttl
 	return nil
 }
 
-func (f *fakeServer) getClientAllocs(req *structs.NodeSpecificRequest, resp *structs.NodeClientAllocsResponse) error {
+func (f *fakeServer) getClientAllocs(ctx context.Context, req *structs.NodeSpecificRequest, resp *structs.NodeClientAllocsResponse) error {
 	deadline := time.NewTimer(req.MaxQueryTime)
 	defer deadline.Stop()
 	f.mu.Lock()
@@ -109,7 +110,7 @@ func (f *fakeServer) getClientAllocs(req *structs.NodeSpecificRequest, resp *str
 	for {
 		if n := f.nodes[req.NodeID]; n == nil || n.SecretID != req.SecretID {
 			f.mu.Unlock()
-			return fmt.Errorf("node %s: %w", req.NodeID, structs.ErrNotFound)
+			return structs.NewError(structs.CodeNotFound, "node %s not found", req.NodeID)
 		}
 		if req.MinQueryIndex < f.index {
 			break
@@ -126,6 +127,8 @@ func (f *fakeServer) getClientAllocs(req *structs.NodeSpecificRequest, resp *str
 			return nil
 		case <-f.closed:
 			return fmt.Errorf("server shut down")
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 		f.mu.Lock()
 	}

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"math/rand/v2"
 	"time"
 
@@ -43,7 +44,7 @@ func (c *Client) heartbeatLoop() {
 		case err == nil:
 			failures = 0
 			wait = heartbeatInterval(ttl, c.heartbeatJitter())
-		case !needRegister && structs.IsErr(err, structs.ErrNotFound):
+		case !needRegister && errors.Is(err, structs.ErrNotFound):
 			c.logger.Warn("servers do not know this node; registering again", "error", err)
 			needRegister = true
 		default:

@@ -1,17 +1,18 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/rpc"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/yamux"
 	"github.com/orch-io/orch/internal/rpcwire"
+	"github.com/orch-io/orch/structs"
 )
 
 // rpcDialTimeout bounds connecting to one server.
@@ -106,21 +107,25 @@ func (c *RPCClient) Servers() []string {
 	return append([]string(nil), c.mu.servers...)
 }
 
-// RPC calls method with args and fills reply. An error the server's method
-// returned comes back as an rpc.ServerError (compare with structs.IsErr). A
-// connection that fails is dropped; a call that failed on a session that had
-// served earlier calls is tried once more on a new connection, since the
-// session may have died unnoticed (a server restart).
-func (c *RPCClient) RPC(method string, args, reply any) error {
+// RPC calls method with args and fills reply, within ctx (its deadline is
+// the call's; cancelling it abandons the call and cancels it on the server).
+// An error the server's method returned comes back as a *structs.Error with
+// its code. A connection that fails is dropped; a call whose stream failed on
+// a session that had served earlier calls is tried once more on a new
+// connection, since the session may have died unnoticed (a server restart).
+func (c *RPCClient) RPC(ctx context.Context, method string, args, reply any) error {
 	for attempt := 0; ; attempt++ {
-		sess, fresh, err := c.getSession()
+		sess, fresh, err := c.getSession(ctx)
 		if err != nil {
 			return err
 		}
-		err = c.call(sess, method, args, reply)
-		var serverErr rpc.ServerError
-		if err == nil || errors.As(err, &serverErr) {
+		err = rpcwire.Call(ctx, sess, method, args, reply)
+		var coded *structs.Error
+		if err == nil || errors.As(err, &coded) {
 			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("rpc %s: %w", method, err)
 		}
 		c.dropSession(sess, err)
 		if fresh || attempt > 0 {
@@ -129,13 +134,9 @@ func (c *RPCClient) RPC(method string, args, reply any) error {
 	}
 }
 
-func (c *RPCClient) call(sess *yamux.Session, method string, args, reply any) error {
-	return rpcwire.Call(sess, method, args, reply)
-}
-
 // getSession returns the shared session, connecting first if there is none.
 // fresh reports that it was made by this call.
-func (c *RPCClient) getSession() (sess *yamux.Session, fresh bool, err error) {
+func (c *RPCClient) getSession(ctx context.Context) (sess *yamux.Session, fresh bool, err error) {
 	c.mu.Lock()
 	if c.mu.closed {
 		c.mu.Unlock()
@@ -156,7 +157,9 @@ func (c *RPCClient) getSession() (sess *yamux.Session, fresh bool, err error) {
 	var errs []error
 	for i := range servers {
 		idx := (first + i) % len(servers)
-		s, err := c.dial(servers[idx])
+		dctx, cancel := context.WithTimeout(ctx, rpcDialTimeout)
+		s, err := rpcwire.Dial(dctx, servers[idx], c.yamuxCfg)
+		cancel()
 		if err != nil {
 			c.logger.Warn("cannot reach server", "server", servers[idx], "error", err)
 			errs = append(errs, err)
@@ -177,11 +180,6 @@ func (c *RPCClient) getSession() (sess *yamux.Session, fresh bool, err error) {
 		return s, true, nil
 	}
 	return nil, false, fmt.Errorf("client: no server reachable: %w", errors.Join(errs...))
-}
-
-// dial opens a multiplexed RPC session to addr.
-func (c *RPCClient) dial(addr string) (*yamux.Session, error) {
-	return rpcwire.Dial(addr, rpcDialTimeout, c.yamuxCfg)
 }
 
 // dropSession closes sess after a failure and, if it is still the shared one,

@@ -47,7 +47,8 @@ func (testNodeEndpoint) Register(args *structs.NodeRegisterRequest, reply *struc
 
 func (testNodeEndpoint) UpdateStatus(args *structs.NodeUpdateStatusRequest, reply *structs.NodeUpdateResponse) error {
 	if args.NodeID == "unknown" {
-		return fmt.Errorf("node %q: %w", args.NodeID, structs.ErrNotFound)
+		// As the real dispatcher sends it: the code travels in the text.
+		return errors.New(structs.WireText(structs.NewError(structs.CodeNotFound, "node %q not found", args.NodeID)))
 	}
 	reply.HeartbeatTTL = 10 * time.Second
 	return nil
@@ -157,7 +158,7 @@ func TestRPCClientCallsAndReusesSession(t *testing.T) {
 	c := newTestRPCClient(t, srv.addr())
 
 	var reg structs.NodeUpdateResponse
-	if err := c.RPC("Node.Register", &structs.NodeRegisterRequest{Node: &structs.Node{ID: "n1"}}, &reg); err != nil {
+	if err := c.RPC(t.Context(), "Node.Register", &structs.NodeRegisterRequest{Node: &structs.Node{ID: "n1"}}, &reg); err != nil {
 		t.Fatal(err)
 	}
 	if reg.HeartbeatTTL != 10*time.Second || len(reg.Servers) != 1 {
@@ -166,7 +167,7 @@ func TestRPCClientCallsAndReusesSession(t *testing.T) {
 
 	// A reply with a job, its durations and its free-form config survives msgpack.
 	var allocs structs.NodeClientAllocsResponse
-	if err := c.RPC("Node.GetClientAllocs", &structs.NodeSpecificRequest{NodeID: "n1", QueryOptions: structs.QueryOptions{MinQueryIndex: 41}}, &allocs); err != nil {
+	if err := c.RPC(t.Context(), "Node.GetClientAllocs", &structs.NodeSpecificRequest{NodeID: "n1", QueryOptions: structs.QueryOptions{MinQueryIndex: 41}}, &allocs); err != nil {
 		t.Fatal(err)
 	}
 	if len(allocs.Allocs) != 1 || allocs.Index != 42 {
@@ -178,11 +179,11 @@ func TestRPCClientCallsAndReusesSession(t *testing.T) {
 	}
 
 	// Errors of the server's method come back as such, and do not drop the session.
-	err := c.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "unknown"}, &structs.NodeUpdateResponse{})
-	if !structs.IsErr(err, structs.ErrNotFound) {
+	err := c.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "unknown"}, &structs.NodeUpdateResponse{})
+	if !errors.Is(err, structs.ErrNotFound) {
 		t.Errorf("error = %v, want not found", err)
 	}
-	err = c.RPC("Node.Nope", &structs.GenericRequest{}, &structs.GenericResponse{})
+	err = c.RPC(t.Context(), "Node.Nope", &structs.GenericRequest{}, &structs.GenericResponse{})
 	if err == nil {
 		t.Error("no error for an unknown method")
 	}
@@ -195,7 +196,7 @@ func TestRPCClientCallsAndReusesSession(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			var r structs.NodeUpdateResponse
-			errs <- c.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: fmt.Sprint("n", i)}, &r)
+			errs <- c.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: fmt.Sprint("n", i)}, &r)
 		}()
 	}
 	wg.Wait()
@@ -214,7 +215,7 @@ func TestRPCClientTriesNextServer(t *testing.T) {
 	srv := startTestRPCServer(t)
 	c := newTestRPCClient(t, deadAddr(t), srv.addr())
 	var r structs.NodeUpdateResponse
-	if err := c.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &r); err != nil {
+	if err := c.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &r); err != nil {
 		t.Fatalf("RPC with the first server down: %v", err)
 	}
 }
@@ -223,11 +224,11 @@ func TestRPCClientReconnectsAfterServerDropsConnection(t *testing.T) {
 	srv := startTestRPCServer(t)
 	c := newTestRPCClient(t, srv.addr())
 	var r structs.NodeUpdateResponse
-	if err := c.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &r); err != nil {
+	if err := c.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &r); err != nil {
 		t.Fatal(err)
 	}
 	srv.dropConns()
-	if err := c.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &r); err != nil {
+	if err := c.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &r); err != nil {
 		t.Fatalf("RPC after the connection dropped: %v", err)
 	}
 	if n := srv.accepts.Load(); n != 2 {
@@ -237,12 +238,12 @@ func TestRPCClientReconnectsAfterServerDropsConnection(t *testing.T) {
 
 func TestRPCClientNoServerReachable(t *testing.T) {
 	c := newTestRPCClient(t, deadAddr(t), deadAddr(t))
-	err := c.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &structs.NodeUpdateResponse{})
+	err := c.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &structs.NodeUpdateResponse{})
 	if err == nil {
 		t.Fatal("no error with every server down")
 	}
 	c.Close()
-	if err := c.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{}, &structs.NodeUpdateResponse{}); !errors.Is(err, ErrRPCClosed) {
+	if err := c.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{}, &structs.NodeUpdateResponse{}); !errors.Is(err, ErrRPCClosed) {
 		t.Errorf("after Close: %v", err)
 	}
 }
@@ -254,12 +255,12 @@ func TestNewRPCClientChecksAddresses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{}, &structs.NodeUpdateResponse{}); !errors.Is(err, ErrNoServers) {
+	if err := c.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{}, &structs.NodeUpdateResponse{}); !errors.Is(err, ErrNoServers) {
 		t.Errorf("without servers: %v, want ErrNoServers", err)
 	}
 	srv := startTestRPCServer(t)
 	c.SetServers([]string{srv.addr()})
-	if err := c.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &structs.NodeUpdateResponse{}); errors.Is(err, ErrNoServers) {
+	if err := c.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &structs.NodeUpdateResponse{}); errors.Is(err, ErrNoServers) {
 		t.Errorf("after SetServers: %v", err)
 	}
 	c.Close()
@@ -272,7 +273,7 @@ func TestRPCClientSetServersFailsOverToLearnedServers(t *testing.T) {
 	a, b := startTestRPCServer(t), startTestRPCServer(t)
 	c := newTestRPCClient(t, a.addr())
 	var reply structs.NodeUpdateResponse
-	if err := c.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &reply); err != nil {
+	if err := c.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &reply); err != nil {
 		t.Fatal(err)
 	}
 	c.SetServers([]string{b.addr(), a.addr(), "not-an-address"})
@@ -284,7 +285,7 @@ func TestRPCClientSetServersFailsOverToLearnedServers(t *testing.T) {
 		t.Fatalf("Servers() after SetServers(nil) = %v", got)
 	}
 	a.close() // the server the client was started with dies
-	if err := c.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &reply); err != nil {
+	if err := c.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &reply); err != nil {
 		t.Fatalf("RPC after the first server died: %v", err)
 	}
 	if b.accepts.Load() != 1 {

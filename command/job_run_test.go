@@ -1,6 +1,7 @@
 package command
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -121,7 +122,7 @@ func TestJobRunMonitorsTheEvaluation(t *testing.T) {
 
 func jobEvals(a *testAgent, jobID string) ([]*structs.Evaluation, error) {
 	var reply structs.JobEvaluationsResponse
-	err := a.backend.RPC("Job.Evaluations", &structs.JobSpecificRequest{JobID: jobID}, &reply)
+	err := a.backend.RPC(context.Background(), "Job.Evaluations", &structs.JobSpecificRequest{JobID: jobID}, &reply)
 	return reply.Evaluations, err
 }
 

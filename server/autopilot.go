@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"slices"
 	"strconv"
 	"strings"
@@ -150,13 +151,19 @@ func (a *autopilot) reconcile() {
 	a.cleanupDead(f.Configuration(), names)
 }
 
+// raftStatsTimeout bounds autopilot's question to a non-voter, so that a
+// server that does not answer cannot stall the leader loop.
+const raftStatsTimeout = 2 * time.Second
+
 // considerPromotion promotes the non-voter id once it has been healthy for
 // the stabilization time.
 func (a *autopilot) considerPromotion(name string, id raft.ServerID, addr raft.ServerAddress) {
 	s := a.s
 	logger := s.logger.With("member", name, "server_id", id)
 	var stats structs.RaftStatsResponse
-	err := s.pool.RPC(string(addr), "Status.RaftStats", &structs.GenericRequest{}, &stats)
+	ctx, cancel := context.WithTimeout(s.shutdownCtx, raftStatsTimeout)
+	err := s.pool.RPC(ctx, string(addr), "Status.RaftStats", &structs.GenericRequest{}, &stats)
+	cancel()
 	leaderLast := s.raft.LastIndex()
 	var why string
 	switch {

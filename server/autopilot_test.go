@@ -112,7 +112,7 @@ func TestAutopilot_NewServerJoinsAsNonVoterThenPromoted(t *testing.T) {
 	// Some entries so that the new server has a log to catch up on.
 	for _, id := range []string{"a", "b", "c"} {
 		var reg structs.JobRegisterResponse
-		if err := leader.RPC("Job.Register", &structs.JobRegisterRequest{Job: testJob(id, 1, 64)}, &reg); err != nil {
+		if err := leader.RPC(t.Context(), "Job.Register", &structs.JobRegisterRequest{Job: testJob(id, 1, 64)}, &reg); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -154,7 +154,7 @@ func TestAutopilot_NewServerJoinsAsNonVoterThenPromoted(t *testing.T) {
 
 	// Status.RaftStats is answered by the server asked, not the leader.
 	var stats structs.RaftStatsResponse
-	if err := fourth.RPC("Status.RaftStats", &structs.GenericRequest{}, &stats); err != nil {
+	if err := fourth.RPC(t.Context(), "Status.RaftStats", &structs.GenericRequest{}, &stats); err != nil {
 		t.Fatal(err)
 	}
 	if stats.ServerID != string(fourth.raftID) || stats.LastIndex == 0 || stats.AppliedIndex == 0 {
@@ -185,7 +185,7 @@ func TestAutopilot_DeadServerRemovedAfterCleanupTime(t *testing.T) {
 	}
 	// The two left still commit.
 	var reg structs.JobRegisterResponse
-	if err := followerOf(rest).RPC("Job.Register", &structs.JobRegisterRequest{Job: testJob("after", 1, 64)}, &reg); err != nil {
+	if err := followerOf(rest).RPC(t.Context(), "Job.Register", &structs.JobRegisterRequest{Job: testJob("after", 1, 64)}, &reg); err != nil {
 		t.Fatalf("Job.Register after the removal: %v", err)
 	}
 }
@@ -297,7 +297,7 @@ func TestAutopilot_DeadServerCleanupKeepsTheQuorumOfBootstrapExpect(t *testing.T
 	}
 	// The majority left still commits.
 	var reg structs.JobRegisterResponse
-	if err := l.RPC("Job.Register", &structs.JobRegisterRequest{Job: testJob("still", 1, 64)}, &reg); err != nil {
+	if err := l.RPC(t.Context(), "Job.Register", &structs.JobRegisterRequest{Job: testJob("still", 1, 64)}, &reg); err != nil {
 		t.Fatalf("Job.Register with 2 of 3 voters alive: %v", err)
 	}
 }

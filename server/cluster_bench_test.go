@@ -32,7 +32,7 @@ func BenchmarkClusterJobRegister64(b *testing.B) {
 				}
 				job := testJob(fmt.Sprintf("bench-%d", i), 0, 64)
 				var resp structs.JobRegisterResponse
-				if err := leader.RPC("Job.Register", &structs.JobRegisterRequest{Job: job}, &resp); err != nil {
+				if err := leader.RPC(b.Context(), "Job.Register", &structs.JobRegisterRequest{Job: job}, &resp); err != nil {
 					errs <- err
 					return
 				}

@@ -88,7 +88,7 @@ func TestCluster_BootstrapExpectForwardingAndGracefulLeave(t *testing.T) {
 	// A write on a follower is forwarded to the leader.
 	f := followerOf(servers)
 	var reg structs.JobRegisterResponse
-	if err := f.RPC("Job.Register", &structs.JobRegisterRequest{Job: testJob("web", 1, 64)}, &reg); err != nil {
+	if err := f.RPC(t.Context(), "Job.Register", &structs.JobRegisterRequest{Job: testJob("web", 1, 64)}, &reg); err != nil {
 		t.Fatalf("Job.Register on a follower: %v", err)
 	}
 	if reg.Index == 0 || reg.EvalID == "" {
@@ -96,7 +96,7 @@ func TestCluster_BootstrapExpectForwardingAndGracefulLeave(t *testing.T) {
 	}
 	// A read without stale is answered by the leader: it sees the write.
 	var job structs.SingleJobResponse
-	if err := f.RPC("Job.GetJob", &structs.JobSpecificRequest{JobID: "web"}, &job); err != nil || job.Job == nil {
+	if err := f.RPC(t.Context(), "Job.GetJob", &structs.JobSpecificRequest{JobID: "web"}, &job); err != nil || job.Job == nil {
 		t.Fatalf("Job.GetJob on a follower = %v, %v; want the job", job.Job, err)
 	}
 	if !job.KnownLeader || job.Index < reg.Index {
@@ -105,7 +105,7 @@ func TestCluster_BootstrapExpectForwardingAndGracefulLeave(t *testing.T) {
 	// A stale read is answered locally, with the follower's last contact.
 	waitFor(t, 5*time.Second, "the follower applies the write", func() bool { return f.state.JobByID("web") != nil })
 	var stale structs.JobListResponse
-	if err := f.RPC("Job.List", &structs.JobListRequest{QueryOptions: structs.QueryOptions{AllowStale: true}}, &stale); err != nil || len(stale.Jobs) != 1 {
+	if err := f.RPC(t.Context(), "Job.List", &structs.JobListRequest{QueryOptions: structs.QueryOptions{AllowStale: true}}, &stale); err != nil || len(stale.Jobs) != 1 {
 		t.Fatalf("stale Job.List on a follower = %d jobs, %v; want 1", len(stale.Jobs), err)
 	}
 	if !stale.KnownLeader {
@@ -139,7 +139,7 @@ func TestCluster_BootstrapExpectForwardingAndGracefulLeave(t *testing.T) {
 		}
 		return len(f.Configuration().Servers) == 2
 	})
-	if err := followerOf(rest).RPC("Job.Register", &structs.JobRegisterRequest{Job: testJob("api", 1, 64)}, &reg); err != nil {
+	if err := followerOf(rest).RPC(t.Context(), "Job.Register", &structs.JobRegisterRequest{Job: testJob("api", 1, 64)}, &reg); err != nil {
 		t.Fatalf("Job.Register on a follower after the leader left: %v", err)
 	}
 }
@@ -166,7 +166,7 @@ func TestCluster_NoBootstrapNextToExistingState(t *testing.T) {
 		t.Fatalf("raft configuration = %+v, %v; want a and b", f.Configuration(), err)
 	}
 	var reg structs.JobRegisterResponse
-	if err := b.RPC("Job.Register", &structs.JobRegisterRequest{Job: testJob("web", 1, 64)}, &reg); err != nil {
+	if err := b.RPC(t.Context(), "Job.Register", &structs.JobRegisterRequest{Job: testJob("web", 1, 64)}, &reg); err != nil {
 		t.Fatalf("Job.Register on b: %v", err)
 	}
 }

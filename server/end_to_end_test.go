@@ -14,7 +14,7 @@ import (
 func jobAllocs(t *testing.T, s *Server, jobID string) []*structs.AllocListStub {
 	t.Helper()
 	var resp structs.JobAllocationsResponse
-	if err := s.RPC("Job.Allocations", &structs.JobSpecificRequest{JobID: jobID}, &resp); err != nil {
+	if err := s.RPC(t.Context(), "Job.Allocations", &structs.JobSpecificRequest{JobID: jobID}, &resp); err != nil {
 		t.Fatalf("Job.Allocations: %v", err)
 	}
 	return resp.Allocations
@@ -23,7 +23,7 @@ func jobAllocs(t *testing.T, s *Server, jobID string) []*structs.AllocListStub {
 func getEval(t *testing.T, s *Server, id string) *structs.Evaluation {
 	t.Helper()
 	var resp structs.SingleEvalResponse
-	if err := s.RPC("Eval.GetEval", &structs.EvalSpecificRequest{EvalID: id}, &resp); err != nil {
+	if err := s.RPC(t.Context(), "Eval.GetEval", &structs.EvalSpecificRequest{EvalID: id}, &resp); err != nil {
 		t.Fatalf("Eval.GetEval: %v", err)
 	}
 	return resp.Eval
@@ -51,7 +51,7 @@ func heartbeatUntil(t *testing.T, s *Server, node *structs.Node, interval time.D
 		case <-tick.C:
 		}
 		var resp structs.NodeUpdateResponse
-		if err := s.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: node.ID, SecretID: node.SecretID, Status: structs.NodeStatusReady}, &resp); err != nil {
+		if err := s.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: node.ID, SecretID: node.SecretID, Status: structs.NodeStatusReady}, &resp); err != nil {
 			t.Errorf("heartbeat: %v", err)
 			return
 		}
@@ -87,13 +87,13 @@ func TestEndToEnd_PlaceThenNodeDownThenReplace(t *testing.T) {
 		return e != nil && e.Status == structs.EvalStatusComplete
 	})
 	var job structs.SingleJobResponse
-	if err := s.RPC("Job.GetJob", &structs.JobSpecificRequest{JobID: "web"}, &job); err != nil || job.Job.Status != structs.JobStatusRunning {
+	if err := s.RPC(t.Context(), "Job.GetJob", &structs.JobSpecificRequest{JobID: "web"}, &job); err != nil || job.Job.Status != structs.JobStatusRunning {
 		t.Errorf("job status = %v (%v), want running", job.Job, err)
 	}
 
 	// The client sees its allocations, with their job.
 	var ca structs.NodeClientAllocsResponse
-	if err := s.RPC("Node.GetClientAllocs", &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: node.SecretID}, &ca); err != nil {
+	if err := s.RPC(t.Context(), "Node.GetClientAllocs", &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: node.SecretID}, &ca); err != nil {
 		t.Fatal(err)
 	}
 	if len(ca.Allocs) != 2 || ca.Allocs[0].Job == nil || ca.Allocs[0].Job.ID != "web" {
@@ -105,7 +105,7 @@ func TestEndToEnd_PlaceThenNodeDownThenReplace(t *testing.T) {
 	for _, a := range ca.Allocs {
 		report = append(report, &structs.Allocation{ID: a.ID, ClientStatus: structs.AllocClientStatusRunning})
 	}
-	if err := s.RPC("Node.UpdateAlloc", &structs.AllocUpdateRequest{Alloc: report}, &upd); err != nil {
+	if err := s.RPC(t.Context(), "Node.UpdateAlloc", &structs.AllocUpdateRequest{Alloc: report}, &upd); err != nil {
 		t.Fatal(err)
 	}
 
@@ -198,7 +198,7 @@ func TestEndToEnd_StopJobStopsAllocsAndTerminalAllocFreesCapacity(t *testing.T) 
 	// Stopping first stops its allocation: the capacity it frees unblocks
 	// second.
 	var dereg structs.JobDeregisterResponse
-	if err := s.RPC("Job.Deregister", &structs.JobDeregisterRequest{JobID: "first"}, &dereg); err != nil {
+	if err := s.RPC(t.Context(), "Job.Deregister", &structs.JobDeregisterRequest{JobID: "first"}, &dereg); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "first stopped, second placed", func() bool {
@@ -229,7 +229,7 @@ func TestEndToEnd_ClientTerminalAllocFreesCapacity(t *testing.T) {
 	// The batch task finishes on the client: its capacity is free again.
 	done := jobAllocs(t, s, "batch-first")[0]
 	var upd structs.GenericResponse
-	if err := s.RPC("Node.UpdateAlloc", &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{{
+	if err := s.RPC(t.Context(), "Node.UpdateAlloc", &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{{
 		ID: done.ID, ClientStatus: structs.AllocClientStatusComplete,
 	}}}, &upd); err != nil {
 		t.Fatal(err)
@@ -239,7 +239,7 @@ func TestEndToEnd_ClientTerminalAllocFreesCapacity(t *testing.T) {
 	})
 	var job structs.SingleJobResponse
 	waitFor(t, 5*time.Second, "finished batch job is dead", func() bool {
-		if err := s.RPC("Job.GetJob", &structs.JobSpecificRequest{JobID: "batch-first"}, &job); err != nil {
+		if err := s.RPC(t.Context(), "Job.GetJob", &structs.JobSpecificRequest{JobID: "batch-first"}, &job); err != nil {
 			t.Fatal(err)
 		}
 		return job.Job.Status == structs.JobStatusDead

@@ -258,7 +258,7 @@ func TestEntryVersions_GateJudgesServersByTheirGossipTags(t *testing.T) {
 	}
 	before := s.raft.LastIndex()
 	var resp structs.SchedulerSetConfigurationResponse
-	err := s.RPC("Operator.SchedulerSetConfiguration", &structs.SchedulerSetConfigRequest{
+	err := s.RPC(t.Context(), "Operator.SchedulerSetConfiguration", &structs.SchedulerSetConfigRequest{
 		Config: structs.SchedulerConfiguration{SchedulerAlgorithm: structs.SchedulerAlgorithmSpread}}, &resp)
 	if err == nil || !strings.Contains(err.Error(), "cannot write SchedulerConfig entries until every server reads entry version 2") {
 		t.Fatalf("SchedulerSetConfiguration behind an old server: err = %v", err)
@@ -294,7 +294,7 @@ func TestEntryVersions_RollingUpgrade(t *testing.T) {
 		v, old.config.NodeName, old.RPCAddr(), BaseEntryVersion)
 	for _, s := range servers {
 		var resp structs.SchedulerSetConfigurationResponse
-		err := s.RPC("Operator.SchedulerSetConfiguration", &structs.SchedulerSetConfigRequest{
+		err := s.RPC(t.Context(), "Operator.SchedulerSetConfiguration", &structs.SchedulerSetConfigRequest{
 			Config: structs.SchedulerConfiguration{SchedulerAlgorithm: structs.SchedulerAlgorithmSpread}}, &resp)
 		if err == nil || !strings.HasSuffix(err.Error(), want) {
 			t.Fatalf("SchedulerSetConfiguration through %s: err = %v\nwant one ending in %q", s.config.NodeName, err, want)

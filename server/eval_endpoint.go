@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"github.com/orch-io/orch/server/state"
 	"github.com/orch-io/orch/structs"
 )
@@ -11,22 +12,22 @@ type evalEndpoint struct {
 }
 
 // GetEval returns one evaluation, nil when it does not exist.
-func (e *evalEndpoint) GetEval(args *structs.EvalSpecificRequest, reply *structs.SingleEvalResponse) error {
-	if done, err := e.srv.forward("Eval.GetEval", args, reply); done {
+func (e *evalEndpoint) GetEval(ctx context.Context, args *structs.EvalSpecificRequest, reply *structs.SingleEvalResponse) error {
+	if done, err := e.srv.forward(ctx, "Eval.GetEval", args, reply); done {
 		return err
 	}
-	return e.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return e.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.Eval = snap.EvalByID(args.EvalID)
 		return snap.Index(state.TableEvals), nil
 	})
 }
 
 // List returns the evaluations whose ID starts with Prefix.
-func (e *evalEndpoint) List(args *structs.EvalListRequest, reply *structs.EvalListResponse) error {
-	if done, err := e.srv.forward("Eval.List", args, reply); done {
+func (e *evalEndpoint) List(ctx context.Context, args *structs.EvalListRequest, reply *structs.EvalListResponse) error {
+	if done, err := e.srv.forward(ctx, "Eval.List", args, reply); done {
 		return err
 	}
-	return e.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return e.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.Evaluations = snap.Evals(args.Prefix)
 		return snap.Index(state.TableEvals), nil
 	})

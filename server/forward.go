@@ -1,32 +1,41 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"net/rpc"
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/orch-io/orch/internal/rpcwire"
 	"github.com/orch-io/orch/structs"
 )
 
 // Forwarding. Every write, and every read that does not allow stale data, is
 // served by the leader: an endpoint method's first line is
 //
-//	if done, err := x.srv.forward("Job.Register", args, reply); done {
+//	if done, err := x.srv.forward(ctx, "Job.Register", args, reply); done {
 //		return err
 //	}
 //
 // which, on a follower, sends the call to the leader over the connection pool
 // and answers with the leader's reply. A request is forwarded at most once:
 // a forwarded request that reaches a server that is not (or no longer) the
-// leader fails there with structs.ErrNoLeader; the forwarding server then
+// leader fails there with structs.CodeNoLeader; the forwarding server then
 // waits for another leader and tries again, within Config.LeaderWaitTimeout.
+//
+// A leader that stops answering (paused, cut off one way) must not hold the
+// request: an attempt is abandoned as soon as this server's Raft learns of
+// another leader (or loses the one it sent to), and in any case after
+// forwardAttemptTimeout. Abandoning a write after it was sent leaves its
+// outcome unknown, so every forwarded write carries a request ID (this server
+// gives it one if the caller did not): the FSM applies a request ID at most
+// once, and the retry on the new leader answers with the first outcome.
 
 // forward sends the call to the leader when this server must not answer it
 // itself. forwarded reports that it did (or failed trying): the caller then
 // returns err as is.
-func (s *Server) forward(method string, args, reply any) (forwarded bool, err error) {
+func (s *Server) forward(ctx context.Context, method string, args, reply any) (forwarded bool, err error) {
 	info, ok := args.(structs.RPCInfo)
 	if !ok {
 		return false, nil
@@ -38,45 +47,101 @@ func (s *Server) forward(method string, args, reply any) (forwarded bool, err er
 		return false, nil
 	}
 	if info.IsForwarded() {
-		return true, fmt.Errorf("%w: %s was forwarded to this server, which is not the leader", structs.ErrNoLeader, method)
+		return true, structs.NewError(structs.CodeNoLeader, "%s was forwarded to this server, which is not the leader", method)
 	}
-	// Retry within the bound while the leader we reach turns out not to lead
-	// (or not to answer): during an election the next attempt finds the new one.
-	deadline := time.Now().Add(s.config.LeaderWaitTimeout)
+	if !info.IsRead() && info.GetRequestID() == "" {
+		info.SetRequestID(structs.GenerateUUID())
+	}
 	info.SetForwarded()
-	var failed string
-	var lastErr error
+	deadline := time.Now().Add(s.config.LeaderWaitTimeout)
+	var (
+		failed  string // the leader the last attempt went to, if it failed
+		lastErr error
+		unknown bool // a write was sent and its outcome not learned
+	)
 	for {
-		leader, isSelf := s.waitForLeader(deadline, failed)
+		leader, isSelf := s.waitForLeader(ctx, deadline, failed)
 		if isSelf {
 			return false, nil
 		}
 		if leader == "" {
-			if lastErr != nil {
-				return true, fmt.Errorf("%w: forwarding %s to the leader: %v", structs.ErrNoLeader, method, lastErr)
-			}
-			return true, fmt.Errorf("%w: none elected within %s", structs.ErrNoLeader, s.config.LeaderWaitTimeout)
+			return true, s.forwardGaveUp(ctx, method, lastErr, unknown)
 		}
-		err := s.pool.RPC(leader, method, args, reply)
-		if err == nil || (isServerError(err) && !structs.IsErr(err, structs.ErrNoLeader)) {
+		err := s.forwardOnce(ctx, leader, method, info, args, reply)
+		var coded *structs.Error
+		if err == nil || (errors.As(err, &coded) && coded.Code != structs.CodeNoLeader) {
 			return true, err
+		}
+		if !info.IsRead() && errors.Is(err, rpcwire.ErrSent) {
+			unknown = true
 		}
 		s.logger.Debug("forwarding to the leader failed; waiting for another", "method", method, "leader", leader, "error", err)
 		failed, lastErr = leader, err
 	}
 }
 
-// isServerError reports whether err is an error the remote method returned
-// (as opposed to a failure to reach it).
-func isServerError(err error) bool {
-	var se rpc.ServerError
-	return errors.As(err, &se)
+// forwardAttemptTimeout bounds one forwarded write (or non-blocking read)
+// when the leader does not answer and Raft does not notice: a leader cut
+// off from this server alone. A blocking read gets its wait on top.
+func (s *Server) forwardAttemptTimeout(info structs.RPCInfo, args any) time.Duration {
+	t := s.config.LeaderWaitTimeout
+	if q, ok := args.(interface{ QueryOpts() *structs.QueryOptions }); ok && info.IsRead() {
+		if o := q.QueryOpts(); o.MinQueryIndex > 0 {
+			t += min(max(o.MaxQueryTime, 0), MaxQueryTime) + MaxQueryTime/16
+			if o.MaxQueryTime <= 0 {
+				t += DefaultQueryTime
+			}
+		}
+	}
+	return t
 }
 
-// waitForLeader waits, until deadline, for a leader other than notAddr to be
-// known. It returns the leader's RPC address, or isSelf when this server
-// leads, or "" when none was known in time (or the server is shutting down).
-func (s *Server) waitForLeader(deadline time.Time, notAddr string) (addr string, isSelf bool) {
+// forwardOnce makes one attempt at the leader, abandoned when ctx ends, when
+// forwardAttemptTimeout passes, or when Raft reports a leader other than
+// leader (or none).
+func (s *Server) forwardOnce(ctx context.Context, leader, method string, info structs.RPCInfo, args, reply any) error {
+	actx, cancel := context.WithTimeout(ctx, s.forwardAttemptTimeout(info, args))
+	defer cancel()
+	go func() {
+		for {
+			changed := s.leaderChanged()
+			if s.Leader() != leader {
+				cancel()
+				return
+			}
+			select {
+			case <-changed:
+			case <-actx.Done():
+				return
+			}
+		}
+	}()
+	return s.pool.RPC(actx, leader, method, args, reply)
+}
+
+// forwardGaveUp is the error of a forward that found no leader to answer in
+// time.
+func (s *Server) forwardGaveUp(ctx context.Context, method string, lastErr error, unknown bool) error {
+	why := fmt.Sprintf("none elected within %s", s.config.LeaderWaitTimeout)
+	if ctx.Err() != nil {
+		why = "the caller gave up: " + ctx.Err().Error()
+	}
+	if lastErr != nil {
+		why = fmt.Sprintf("forwarding %s to the leader: %v", method, lastErr)
+	}
+	if unknown {
+		return structs.NewError(structs.CodeIndeterminate,
+			"no cluster leader answered: %s; the write may have been applied (retry with the same request ID to learn its outcome)", why)
+	}
+	return structs.NewError(structs.CodeNoLeader, "no cluster leader: %s", why)
+}
+
+// waitForLeader waits, until deadline or the end of ctx, for a leader to be
+// known. A leader equal to notAddr (the one that just failed) is taken only
+// once Raft reported a change since: it was elected again. It returns the
+// leader's RPC address, or isSelf when this server leads, or "" when none was
+// known in time (or the server is shutting down).
+func (s *Server) waitForLeader(ctx context.Context, deadline time.Time, notAddr string) (addr string, isSelf bool) {
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	for {
@@ -91,7 +156,10 @@ func (s *Server) waitForLeader(deadline time.Time, notAddr string) (addr string,
 		}
 		select {
 		case <-changed:
+			notAddr = ""
 		case <-timer.C:
+			return "", false
+		case <-ctx.Done():
 			return "", false
 		case <-s.shutdownCtx.Done():
 			return "", false

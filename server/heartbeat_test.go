@@ -95,7 +95,7 @@ func TestGossipDeadClientIsMarkedDownAtOnce(t *testing.T) {
 	gossipEvents{s}.NotifyJoin(clientMember(t, node.ID, nil))
 	var resp structs.NodeUpdateResponse
 	req := &structs.NodeUpdateStatusRequest{NodeID: node.ID, SecretID: node.SecretID, Status: structs.NodeStatusReady}
-	if err := s.RPC("Node.UpdateStatus", req, &resp); err != nil {
+	if err := s.RPC(t.Context(), "Node.UpdateStatus", req, &resp); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "the node is ready again", func() bool { return nodeStatus(s, node.ID) == structs.NodeStatusReady })

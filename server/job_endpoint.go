@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,7 +12,7 @@ import (
 )
 
 // ErrInvalidJobPrefix starts the text of every error Job.Register returns for
-// a job that fails validation; the HTTP API maps it to 400.
+// a job that fails validation (code structs.CodeInvalid), for the reader.
 const ErrInvalidJobPrefix = "invalid job: "
 
 // jobEndpoint serves the "Job" RPC methods (structs/rpc.go).
@@ -21,12 +22,12 @@ type jobEndpoint struct {
 
 // Register canonicalizes and validates a job, then commits it with a
 // job-register evaluation in one Raft entry.
-func (j *jobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.JobRegisterResponse) error {
-	if done, err := j.srv.forward("Job.Register", args, reply); done {
+func (j *jobEndpoint) Register(ctx context.Context, args *structs.JobRegisterRequest, reply *structs.JobRegisterResponse) error {
+	if done, err := j.srv.forward(ctx, "Job.Register", args, reply); done {
 		return err
 	}
 	if args.Job == nil {
-		return errors.New(ErrInvalidJobPrefix + "the request carries no job")
+		return structs.NewError(structs.CodeInvalid, "%sthe request carries no job", ErrInvalidJobPrefix)
 	}
 	job := args.Job.Copy()
 	job.Canonicalize()
@@ -66,13 +67,13 @@ func (j *jobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.
 
 // checkJobModifyIndex is the check of a registration with EnforceIndex: with
 // want 0 the job must not exist, otherwise the stored job's JobModifyIndex
-// must be want. The error wraps structs.ErrJobModifyIndex.
+// must be want. The error has structs.CodeConflict.
 func checkJobModifyIndex(id string, existing *structs.Job, want uint64) error {
 	switch {
 	case existing == nil && want != 0:
-		return fmt.Errorf("%w %d: job %q does not exist", structs.ErrJobModifyIndex, want, id)
+		return structs.NewError(structs.CodeConflict, "enforcing job modify index %d: job %q does not exist", want, id)
 	case existing != nil && existing.JobModifyIndex != want:
-		return fmt.Errorf("%w %d: job %q exists with index %d", structs.ErrJobModifyIndex, want, id, existing.JobModifyIndex)
+		return structs.NewError(structs.CodeConflict, "enforcing job modify index %d: job %q exists with index %d", want, id, existing.JobModifyIndex)
 	}
 	return nil
 }
@@ -99,7 +100,7 @@ func validateJobForServer(job *structs.Job) error {
 	if len(problems) == 0 {
 		return nil
 	}
-	return errors.New(ErrInvalidJobPrefix + strings.Join(problems, "; "))
+	return structs.NewError(structs.CodeInvalid, "%s%s", ErrInvalidJobPrefix, strings.Join(problems, "; "))
 }
 
 // flattenErrors lists the messages of an errors.Join tree, leaves only.
@@ -129,16 +130,15 @@ func newJobEval(job *structs.Job, trigger string, now int64) *structs.Evaluation
 	}
 }
 
-// jobNotFound is the error for an unknown job; its text contains "not found"
-// (structs.ErrNotFound), which the HTTP API maps to 404.
+// jobNotFound is the error for an unknown job.
 func jobNotFound(id string) error {
-	return fmt.Errorf("job %q %w", id, structs.ErrNotFound)
+	return structs.NewError(structs.CodeNotFound, "job %q not found", id)
 }
 
 // Deregister stops a job (or, with Purge, removes it) and commits a
 // job-deregister evaluation with it in one Raft entry.
-func (j *jobEndpoint) Deregister(args *structs.JobDeregisterRequest, reply *structs.JobDeregisterResponse) error {
-	if done, err := j.srv.forward("Job.Deregister", args, reply); done {
+func (j *jobEndpoint) Deregister(ctx context.Context, args *structs.JobDeregisterRequest, reply *structs.JobDeregisterResponse) error {
+	if done, err := j.srv.forward(ctx, "Job.Deregister", args, reply); done {
 		return err
 	}
 	if args.JobID == "" {
@@ -165,22 +165,22 @@ func (j *jobEndpoint) Deregister(args *structs.JobDeregisterRequest, reply *stru
 }
 
 // GetJob returns one job, nil when it does not exist.
-func (j *jobEndpoint) GetJob(args *structs.JobSpecificRequest, reply *structs.SingleJobResponse) error {
-	if done, err := j.srv.forward("Job.GetJob", args, reply); done {
+func (j *jobEndpoint) GetJob(ctx context.Context, args *structs.JobSpecificRequest, reply *structs.SingleJobResponse) error {
+	if done, err := j.srv.forward(ctx, "Job.GetJob", args, reply); done {
 		return err
 	}
-	return j.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return j.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.Job = snap.JobByID(args.JobID)
 		return snap.Index(state.TableJobs), nil
 	})
 }
 
 // List returns the summaries of the jobs whose ID starts with Prefix.
-func (j *jobEndpoint) List(args *structs.JobListRequest, reply *structs.JobListResponse) error {
-	if done, err := j.srv.forward("Job.List", args, reply); done {
+func (j *jobEndpoint) List(ctx context.Context, args *structs.JobListRequest, reply *structs.JobListResponse) error {
+	if done, err := j.srv.forward(ctx, "Job.List", args, reply); done {
 		return err
 	}
-	return j.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return j.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		jobs := snap.Jobs(args.Prefix)
 		reply.Jobs = make([]*structs.JobListStub, 0, len(jobs))
 		for _, job := range jobs {
@@ -191,11 +191,11 @@ func (j *jobEndpoint) List(args *structs.JobListRequest, reply *structs.JobListR
 }
 
 // Allocations returns the summaries of a job's allocations.
-func (j *jobEndpoint) Allocations(args *structs.JobSpecificRequest, reply *structs.JobAllocationsResponse) error {
-	if done, err := j.srv.forward("Job.Allocations", args, reply); done {
+func (j *jobEndpoint) Allocations(ctx context.Context, args *structs.JobSpecificRequest, reply *structs.JobAllocationsResponse) error {
+	if done, err := j.srv.forward(ctx, "Job.Allocations", args, reply); done {
 		return err
 	}
-	return j.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return j.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		allocs := snap.AllocsByJob(args.JobID)
 		reply.Allocations = make([]*structs.AllocListStub, 0, len(allocs))
 		for _, a := range allocs {
@@ -206,11 +206,11 @@ func (j *jobEndpoint) Allocations(args *structs.JobSpecificRequest, reply *struc
 }
 
 // Evaluations returns a job's evaluations.
-func (j *jobEndpoint) Evaluations(args *structs.JobSpecificRequest, reply *structs.JobEvaluationsResponse) error {
-	if done, err := j.srv.forward("Job.Evaluations", args, reply); done {
+func (j *jobEndpoint) Evaluations(ctx context.Context, args *structs.JobSpecificRequest, reply *structs.JobEvaluationsResponse) error {
+	if done, err := j.srv.forward(ctx, "Job.Evaluations", args, reply); done {
 		return err
 	}
-	return j.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return j.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.Evaluations = snap.EvalsByJob(args.JobID)
 		return snap.Index(state.TableEvals), nil
 	})

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -12,7 +13,7 @@ import (
 func TestJobEndpoint_BlockingListReturnsOnRegister(t *testing.T) {
 	s := startServer(t, testConfig(t.TempDir()))
 	var first structs.JobListResponse
-	if err := s.RPC("Job.List", &structs.JobListRequest{}, &first); err != nil {
+	if err := s.RPC(t.Context(), "Job.List", &structs.JobListRequest{}, &first); err != nil {
 		t.Fatal(err)
 	}
 	if first.Index == 0 {
@@ -26,7 +27,7 @@ func TestJobEndpoint_BlockingListReturnsOnRegister(t *testing.T) {
 	done := make(chan result, 1)
 	go func() {
 		var r result
-		r.err = s.RPC("Job.List", &structs.JobListRequest{QueryOptions: structs.QueryOptions{
+		r.err = s.RPC(t.Context(), "Job.List", &structs.JobListRequest{QueryOptions: structs.QueryOptions{
 			MinQueryIndex: first.Index, MaxQueryTime: time.Minute,
 		}}, &r.resp)
 		done <- r
@@ -58,7 +59,7 @@ func TestJobEndpoint_BlockingQueryTimesOut(t *testing.T) {
 	reg := registerJob(t, s, testJob("still", 1, 128))
 	var resp structs.JobListResponse
 	start := time.Now()
-	err := s.RPC("Job.List", &structs.JobListRequest{QueryOptions: structs.QueryOptions{
+	err := s.RPC(t.Context(), "Job.List", &structs.JobListRequest{QueryOptions: structs.QueryOptions{
 		MinQueryIndex: reg.Index + 1000, MaxQueryTime: 100 * time.Millisecond,
 	}}, &resp)
 	if err != nil {
@@ -86,7 +87,7 @@ func TestJobEndpoint_RegisterRejectsInvalidJobs(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			var resp structs.JobRegisterResponse
-			err := s.RPC("Job.Register", &structs.JobRegisterRequest{Job: tc.job}, &resp)
+			err := s.RPC(t.Context(), "Job.Register", &structs.JobRegisterRequest{Job: tc.job}, &resp)
 			if err == nil {
 				t.Fatalf("Job.Register accepted an invalid job")
 			}
@@ -109,15 +110,15 @@ func TestJobEndpoint_EnforceIndex(t *testing.T) {
 	s := startServer(t, testConfig(t.TempDir()))
 	var resp structs.JobRegisterResponse
 	req := &structs.JobRegisterRequest{Job: testJob("cas", 1, 128), EnforceIndex: true, JobModifyIndex: 0}
-	if err := s.RPC("Job.Register", req, &resp); err != nil {
+	if err := s.RPC(t.Context(), "Job.Register", req, &resp); err != nil {
 		t.Fatalf("first register with index 0: %v", err)
 	}
 	want := fmt.Sprintf(`enforcing job modify index 0: job "cas" exists with index %d`, resp.JobModifyIndex)
-	if err := s.RPC("Job.Register", req, &resp); err == nil || err.Error() != want || !structs.IsErr(err, structs.ErrJobModifyIndex) {
+	if err := s.RPC(t.Context(), "Job.Register", req, &resp); err == nil || err.Error() != want || !errors.Is(err, structs.ErrConflict) {
 		t.Errorf("second register with index 0 = %v, want %q", err, want)
 	}
 	stale := &structs.JobRegisterRequest{Job: testJob("cas", 3, 128), EnforceIndex: true, JobModifyIndex: resp.JobModifyIndex + 100}
-	if err := s.RPC("Job.Register", stale, &resp); !structs.IsErr(err, structs.ErrJobModifyIndex) {
+	if err := s.RPC(t.Context(), "Job.Register", stale, &resp); !errors.Is(err, structs.ErrConflict) {
 		t.Errorf("register with a stale index = %v, want an enforce-index conflict", err)
 	}
 	if got := s.state.JobByID("cas"); got.TaskGroups[0].Count != 1 {
@@ -125,7 +126,7 @@ func TestJobEndpoint_EnforceIndex(t *testing.T) {
 	}
 	changed := testJob("cas", 2, 128)
 	req = &structs.JobRegisterRequest{Job: changed, EnforceIndex: true, JobModifyIndex: resp.JobModifyIndex}
-	if err := s.RPC("Job.Register", req, &resp); err != nil {
+	if err := s.RPC(t.Context(), "Job.Register", req, &resp); err != nil {
 		t.Errorf("register with the current index: %v", err)
 	}
 }
@@ -136,7 +137,7 @@ func TestJobEndpoint_DeregisterStopsOrPurges(t *testing.T) {
 	registerJob(t, s, testJob("purgeme", 1, 128))
 
 	var resp structs.JobDeregisterResponse
-	if err := s.RPC("Job.Deregister", &structs.JobDeregisterRequest{JobID: "stopme"}, &resp); err != nil {
+	if err := s.RPC(t.Context(), "Job.Deregister", &structs.JobDeregisterRequest{JobID: "stopme"}, &resp); err != nil {
 		t.Fatal(err)
 	}
 	job := s.state.JobByID("stopme")
@@ -148,7 +149,7 @@ func TestJobEndpoint_DeregisterStopsOrPurges(t *testing.T) {
 		t.Errorf("stop eval = %+v, job modified at %d: want a job-deregister eval committed with the stop at %d", eval, job.ModifyIndex, resp.Index)
 	}
 
-	if err := s.RPC("Job.Deregister", &structs.JobDeregisterRequest{JobID: "purgeme", Purge: true}, &resp); err != nil {
+	if err := s.RPC(t.Context(), "Job.Deregister", &structs.JobDeregisterRequest{JobID: "purgeme", Purge: true}, &resp); err != nil {
 		t.Fatal(err)
 	}
 	if s.state.JobByID("purgeme") != nil {
@@ -159,11 +160,11 @@ func TestJobEndpoint_DeregisterStopsOrPurges(t *testing.T) {
 	}
 
 	var get structs.SingleJobResponse
-	if err := s.RPC("Job.GetJob", &structs.JobSpecificRequest{JobID: "purgeme"}, &get); err != nil || get.Job != nil {
+	if err := s.RPC(t.Context(), "Job.GetJob", &structs.JobSpecificRequest{JobID: "purgeme"}, &get); err != nil || get.Job != nil {
 		t.Errorf("Job.GetJob(purged) = %v, %v; want nil job, no error", get.Job, err)
 	}
 	var evals structs.JobEvaluationsResponse
-	if err := s.RPC("Job.Evaluations", &structs.JobSpecificRequest{JobID: "stopme"}, &evals); err != nil {
+	if err := s.RPC(t.Context(), "Job.Evaluations", &structs.JobSpecificRequest{JobID: "stopme"}, &evals); err != nil {
 		t.Fatal(err)
 	}
 	triggers := map[string]int{}

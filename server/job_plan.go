@@ -1,7 +1,7 @@
 package server
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -19,12 +19,12 @@ import (
 // group, what it could not place, and the job modify index to pass to
 // `job run -check-index` so that the run fails if the job changed in
 // between. Any server answers from its own state.
-func (j *jobEndpoint) Plan(args *structs.JobPlanRequest, reply *structs.JobPlanResponse) error {
-	if done, err := j.srv.forward("Job.Plan", args, reply); done {
+func (j *jobEndpoint) Plan(ctx context.Context, args *structs.JobPlanRequest, reply *structs.JobPlanResponse) error {
+	if done, err := j.srv.forward(ctx, "Job.Plan", args, reply); done {
 		return err
 	}
 	if args.Job == nil {
-		return errors.New(ErrInvalidJobPrefix + "the request carries no job")
+		return structs.NewError(structs.CodeInvalid, "%sthe request carries no job", ErrInvalidJobPrefix)
 	}
 	job := args.Job.Copy()
 	job.Canonicalize()

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -10,7 +11,7 @@ import (
 func planJob(t *testing.T, s *Server, job *structs.Job) *structs.JobPlanResponse {
 	t.Helper()
 	var resp structs.JobPlanResponse
-	if err := s.RPC("Job.Plan", &structs.JobPlanRequest{Job: job, Diff: true}, &resp); err != nil {
+	if err := s.RPC(t.Context(), "Job.Plan", &structs.JobPlanRequest{Job: job, Diff: true}, &resp); err != nil {
 		t.Fatalf("Job.Plan %q: %v", job.ID, err)
 	}
 	return &resp
@@ -99,7 +100,7 @@ func TestJobPlanRunsTheSchedulerAndCommitsNothing(t *testing.T) {
 	// The index the plan returned is the one -check-index passes.
 	var reg structs.JobRegisterResponse
 	req := &structs.JobRegisterRequest{Job: testJob("web", 3, 256), EnforceIndex: true, JobModifyIndex: resp.JobModifyIndex}
-	if err := s.RPC("Job.Register", req, &reg); err != nil {
+	if err := s.RPC(t.Context(), "Job.Register", req, &reg); err != nil {
 		t.Errorf("register with the plan's job modify index: %v", err)
 	}
 }
@@ -107,12 +108,12 @@ func TestJobPlanRunsTheSchedulerAndCommitsNothing(t *testing.T) {
 func TestJobPlanRejectsInvalidJobs(t *testing.T) {
 	s := startServer(t, testConfig(t.TempDir()))
 	var resp structs.JobPlanResponse
-	if err := s.RPC("Job.Plan", &structs.JobPlanRequest{}, &resp); err == nil {
+	if err := s.RPC(t.Context(), "Job.Plan", &structs.JobPlanRequest{}, &resp); err == nil {
 		t.Error("plan without a job succeeded")
 	}
 	bad := testJob("web", -1, 256)
-	err := s.RPC("Job.Plan", &structs.JobPlanRequest{Job: bad}, &resp)
-	if err == nil || !structs.IsErr(err, errorString(ErrInvalidJobPrefix)) {
+	err := s.RPC(t.Context(), "Job.Plan", &structs.JobPlanRequest{Job: bad}, &resp)
+	if err == nil || !errors.Is(err, errorString(ErrInvalidJobPrefix)) {
 		t.Errorf("plan of a job with count -1 = %v, want an invalid job error", err)
 	}
 }

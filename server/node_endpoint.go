@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -17,21 +18,21 @@ type nodeEndpoint struct {
 }
 
 func nodeNotFound(id string) error {
-	return fmt.Errorf("node %q %w", id, structs.ErrNotFound)
+	return structs.NewError(structs.CodeNotFound, "node %q not found", id)
 }
 
 // checkSecret fails when the node is registered with another secret.
 func checkSecret(node *structs.Node, secretID string) error {
 	if node.SecretID != "" && node.SecretID != secretID {
-		return fmt.Errorf("node %q: %w", node.ID, structs.ErrNodeSecret)
+		return structs.NewError(structs.CodePermissionDenied, "node %q: node secret ID does not match", node.ID)
 	}
 	return nil
 }
 
 // Register inserts a client node, or replaces its registration, with status
 // ready, and (re)starts its heartbeat timer.
-func (n *nodeEndpoint) Register(args *structs.NodeRegisterRequest, reply *structs.NodeUpdateResponse) error {
-	if done, err := n.srv.forward("Node.Register", args, reply); done {
+func (n *nodeEndpoint) Register(ctx context.Context, args *structs.NodeRegisterRequest, reply *structs.NodeUpdateResponse) error {
+	if done, err := n.srv.forward(ctx, "Node.Register", args, reply); done {
 		return err
 	}
 	if args.Node == nil {
@@ -82,8 +83,8 @@ func (n *nodeEndpoint) Register(args *structs.NodeRegisterRequest, reply *struct
 // UpdateStatus is the client's heartbeat: it restarts the node's timer and,
 // when the node was down, records it ready again. A client may also report
 // itself down (leaving).
-func (n *nodeEndpoint) UpdateStatus(args *structs.NodeUpdateStatusRequest, reply *structs.NodeUpdateResponse) error {
-	if done, err := n.srv.forward("Node.UpdateStatus", args, reply); done {
+func (n *nodeEndpoint) UpdateStatus(ctx context.Context, args *structs.NodeUpdateStatusRequest, reply *structs.NodeUpdateResponse) error {
+	if done, err := n.srv.forward(ctx, "Node.UpdateStatus", args, reply); done {
 		return err
 	}
 	status := args.Status
@@ -142,8 +143,8 @@ func (n *nodeEndpoint) UpdateStatus(args *structs.NodeUpdateStatusRequest, reply
 
 // GetClientAllocs returns every allocation assigned to the node, with its job.
 // It blocks (MinQueryIndex) until one of them changes.
-func (n *nodeEndpoint) GetClientAllocs(args *structs.NodeSpecificRequest, reply *structs.NodeClientAllocsResponse) error {
-	if done, err := n.srv.forward("Node.GetClientAllocs", args, reply); done {
+func (n *nodeEndpoint) GetClientAllocs(ctx context.Context, args *structs.NodeSpecificRequest, reply *structs.NodeClientAllocsResponse) error {
+	if done, err := n.srv.forward(ctx, "Node.GetClientAllocs", args, reply); done {
 		return err
 	}
 	node := n.srv.state.NodeByID(args.NodeID)
@@ -153,7 +154,7 @@ func (n *nodeEndpoint) GetClientAllocs(args *structs.NodeSpecificRequest, reply 
 	if err := checkSecret(node, args.SecretID); err != nil {
 		return err
 	}
-	return n.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return n.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.Allocs = snap.AllocsByNode(args.NodeID)
 		// The index is that of the node's own allocations, so the client wakes
 		// for its changes only, not for every allocation in the cluster.
@@ -172,8 +173,8 @@ func (n *nodeEndpoint) GetClientAllocs(args *structs.NodeSpecificRequest, reply 
 // ClientDescription, TaskStates). Updates arriving within
 // AllocUpdateBatchWindow share one Raft entry; the call returns once its
 // batch is committed.
-func (n *nodeEndpoint) UpdateAlloc(args *structs.AllocUpdateRequest, reply *structs.GenericResponse) error {
-	if done, err := n.srv.forward("Node.UpdateAlloc", args, reply); done {
+func (n *nodeEndpoint) UpdateAlloc(ctx context.Context, args *structs.AllocUpdateRequest, reply *structs.GenericResponse) error {
+	if done, err := n.srv.forward(ctx, "Node.UpdateAlloc", args, reply); done {
 		return err
 	}
 	if len(args.Alloc) == 0 {
@@ -218,11 +219,11 @@ func (n *nodeEndpoint) UpdateAlloc(args *structs.AllocUpdateRequest, reply *stru
 }
 
 // GetNode returns one node (without its secret), nil when it does not exist.
-func (n *nodeEndpoint) GetNode(args *structs.NodeSpecificRequest, reply *structs.SingleNodeResponse) error {
-	if done, err := n.srv.forward("Node.GetNode", args, reply); done {
+func (n *nodeEndpoint) GetNode(ctx context.Context, args *structs.NodeSpecificRequest, reply *structs.SingleNodeResponse) error {
+	if done, err := n.srv.forward(ctx, "Node.GetNode", args, reply); done {
 		return err
 	}
-	return n.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return n.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.Node = nil
 		if node := snap.NodeByID(args.NodeID); node != nil {
 			reply.Node = node.Copy()
@@ -233,11 +234,11 @@ func (n *nodeEndpoint) GetNode(args *structs.NodeSpecificRequest, reply *structs
 }
 
 // List returns the summaries of the nodes whose ID starts with Prefix.
-func (n *nodeEndpoint) List(args *structs.NodeListRequest, reply *structs.NodeListResponse) error {
-	if done, err := n.srv.forward("Node.List", args, reply); done {
+func (n *nodeEndpoint) List(ctx context.Context, args *structs.NodeListRequest, reply *structs.NodeListResponse) error {
+	if done, err := n.srv.forward(ctx, "Node.List", args, reply); done {
 		return err
 	}
-	return n.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return n.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		nodes := snap.Nodes(args.Prefix)
 		reply.Nodes = make([]*structs.NodeListStub, 0, len(nodes))
 		for _, node := range nodes {

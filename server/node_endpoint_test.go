@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -31,35 +32,35 @@ func TestNodeEndpoint_RegisterHeartbeatAndSecret(t *testing.T) {
 	}
 
 	var hb structs.NodeUpdateResponse
-	if err := s.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: node.ID, SecretID: node.SecretID, Status: structs.NodeStatusReady}, &hb); err != nil {
+	if err := s.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: node.ID, SecretID: node.SecretID, Status: structs.NodeStatusReady}, &hb); err != nil {
 		t.Fatalf("heartbeat: %v", err)
 	}
 	if hb.HeartbeatTTL == 0 {
 		t.Errorf("heartbeat reply has no TTL")
 	}
-	err := s.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: node.ID, SecretID: "wrong"}, &hb)
-	if !structs.IsErr(err, structs.ErrNodeSecret) {
-		t.Errorf("heartbeat with a wrong secret: err = %v, want %q", err, structs.ErrNodeSecret)
+	err := s.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: node.ID, SecretID: "wrong"}, &hb)
+	if !errors.Is(err, structs.ErrPermissionDenied) {
+		t.Errorf("heartbeat with a wrong secret: err = %v, want %q", err, structs.ErrPermissionDenied)
 	}
 	impostor := testNode()
 	impostor.ID = node.ID
-	if err := s.RPC("Node.Register", &structs.NodeRegisterRequest{Node: impostor}, &hb); !structs.IsErr(err, structs.ErrNodeSecret) {
-		t.Errorf("re-register with another secret: err = %v, want %q", err, structs.ErrNodeSecret)
+	if err := s.RPC(t.Context(), "Node.Register", &structs.NodeRegisterRequest{Node: impostor}, &hb); !errors.Is(err, structs.ErrPermissionDenied) {
+		t.Errorf("re-register with another secret: err = %v, want %q", err, structs.ErrPermissionDenied)
 	}
-	err = s.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "unknown"}, &hb)
-	if !structs.IsErr(err, structs.ErrNotFound) {
+	err = s.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "unknown"}, &hb)
+	if !errors.Is(err, structs.ErrNotFound) {
 		t.Errorf("heartbeat of an unknown node: err = %v, want not found", err)
 	}
 
 	var get structs.SingleNodeResponse
-	if err := s.RPC("Node.GetNode", &structs.NodeSpecificRequest{NodeID: node.ID}, &get); err != nil {
+	if err := s.RPC(t.Context(), "Node.GetNode", &structs.NodeSpecificRequest{NodeID: node.ID}, &get); err != nil {
 		t.Fatal(err)
 	}
 	if get.Node == nil || get.Node.ID != node.ID || get.Node.SecretID != "" {
 		t.Errorf("Node.GetNode = %+v: want the node without its secret", get.Node)
 	}
 	var list structs.NodeListResponse
-	if err := s.RPC("Node.List", &structs.NodeListRequest{}, &list); err != nil || len(list.Nodes) != 1 {
+	if err := s.RPC(t.Context(), "Node.List", &structs.NodeListRequest{}, &list); err != nil || len(list.Nodes) != 1 {
 		t.Errorf("Node.List = %d nodes, %v; want 1", len(list.Nodes), err)
 	}
 }
@@ -69,7 +70,7 @@ func TestNodeEndpoint_RegisterValidates(t *testing.T) {
 	var resp structs.NodeUpdateResponse
 	bad := testNode()
 	bad.ID, bad.SecretID = "", ""
-	err := s.RPC("Node.Register", &structs.NodeRegisterRequest{Node: bad}, &resp)
+	err := s.RPC(t.Context(), "Node.Register", &structs.NodeRegisterRequest{Node: bad}, &resp)
 	if err == nil {
 		t.Fatal("registered a node without ID and secret")
 	}
@@ -128,7 +129,7 @@ func TestHeartbeat_ExpiryMarksNodeDownWithEvals(t *testing.T) {
 
 	// A heartbeat from the down node makes it ready again.
 	var hb structs.NodeUpdateResponse
-	if err := s.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: node.ID, SecretID: node.SecretID, Status: structs.NodeStatusReady}, &hb); err != nil {
+	if err := s.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: node.ID, SecretID: node.SecretID, Status: structs.NodeStatusReady}, &hb); err != nil {
 		t.Fatal(err)
 	}
 	if n := s.state.NodeByID(node.ID); n.Status != structs.NodeStatusReady || hb.Index != n.ModifyIndex {
@@ -180,7 +181,7 @@ func TestNodeEndpoint_UpdateAllocBatchesIntoOneEntry(t *testing.T) {
 	for _, a := range allocs {
 		go func() {
 			var resp structs.GenericResponse
-			err := s.RPC("Node.UpdateAlloc", &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{{
+			err := s.RPC(t.Context(), "Node.UpdateAlloc", &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{{
 				ID: a.ID, ClientStatus: structs.AllocClientStatusRunning, ClientDescription: "running", DesiredStatus: structs.AllocDesiredStatusStop,
 			}}}, &resp)
 			errs <- err
@@ -207,7 +208,7 @@ func TestNodeEndpoint_UpdateAllocBatchesIntoOneEntry(t *testing.T) {
 	}
 
 	var resp structs.GenericResponse
-	err := s.RPC("Node.UpdateAlloc", &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{{ID: allocs[0].ID, ClientStatus: "exploded"}}}, &resp)
+	err := s.RPC(t.Context(), "Node.UpdateAlloc", &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{{ID: allocs[0].ID, ClientStatus: "exploded"}}}, &resp)
 	if err == nil || !strings.Contains(err.Error(), `client status = "exploded"`) {
 		t.Errorf("update with an unknown client status: err = %v", err)
 	}
@@ -221,7 +222,7 @@ func TestNodeEndpoint_GetClientAllocsBlocksOnTheNodesAllocs(t *testing.T) {
 
 	var first structs.NodeClientAllocsResponse
 	req := &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: node.SecretID}
-	if err := s.RPC("Node.GetClientAllocs", req, &first); err != nil {
+	if err := s.RPC(t.Context(), "Node.GetClientAllocs", req, &first); err != nil {
 		t.Fatal(err)
 	}
 	if len(first.Allocs) != 0 || first.Index == 0 {
@@ -232,7 +233,7 @@ func TestNodeEndpoint_GetClientAllocsBlocksOnTheNodesAllocs(t *testing.T) {
 		var resp structs.NodeClientAllocsResponse
 		r := *req
 		r.MinQueryIndex, r.MaxQueryTime = first.Index, time.Minute
-		if err := s.RPC("Node.GetClientAllocs", &r, &resp); err != nil {
+		if err := s.RPC(t.Context(), "Node.GetClientAllocs", &r, &resp); err != nil {
 			t.Error(err)
 		}
 		done <- &resp
@@ -255,7 +256,7 @@ func TestNodeEndpoint_GetClientAllocsBlocksOnTheNodesAllocs(t *testing.T) {
 	}
 
 	var resp structs.NodeClientAllocsResponse
-	if err := s.RPC("Node.GetClientAllocs", &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: "wrong"}, &resp); !structs.IsErr(err, structs.ErrNodeSecret) {
+	if err := s.RPC(t.Context(), "Node.GetClientAllocs", &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: "wrong"}, &resp); !errors.Is(err, structs.ErrPermissionDenied) {
 		t.Errorf("GetClientAllocs with a wrong secret: err = %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -20,8 +21,8 @@ type operatorEndpoint struct {
 // leader refuses to remove itself (transfer leadership first). Removing a
 // server the configuration does not hold fails with structs.ErrNotFound
 // (after recording, for an ID, that it left).
-func (o *operatorEndpoint) RaftRemovePeer(args *structs.RaftRemovePeerRequest, reply *structs.GenericResponse) error {
-	if done, err := o.srv.forward("Operator.RaftRemovePeer", args, reply); done {
+func (o *operatorEndpoint) RaftRemovePeer(ctx context.Context, args *structs.RaftRemovePeerRequest, reply *structs.GenericResponse) error {
+	if done, err := o.srv.forward(ctx, "Operator.RaftRemovePeer", args, reply); done {
 		return err
 	}
 	if args.ID == "" && args.Address == "" {
@@ -45,9 +46,9 @@ func (o *operatorEndpoint) RaftRemovePeer(args *structs.RaftRemovePeerRequest, r
 	if target == nil {
 		if args.ID != "" {
 			s.markMemberLeft(args.ID)
-			return fmt.Errorf("raft remove peer: ID = %q: %w in the raft configuration", args.ID, structs.ErrNotFound)
+			return structs.NewError(structs.CodeNotFound, "raft remove peer: ID = %q: not found in the raft configuration", args.ID)
 		}
-		return fmt.Errorf("raft remove peer: Address = %q: %w in the raft configuration", args.Address, structs.ErrNotFound)
+		return structs.NewError(structs.CodeNotFound, "raft remove peer: Address = %q: not found in the raft configuration", args.Address)
 	}
 	if target.ID == s.raftID {
 		return fmt.Errorf("raft remove peer: %s (%s) is the leader: it cannot remove itself; "+

@@ -12,7 +12,7 @@ import (
 func getSchedulerConfig(t *testing.T, s *Server) *structs.SchedulerConfigurationResponse {
 	t.Helper()
 	var resp structs.SchedulerConfigurationResponse
-	if err := s.RPC("Operator.SchedulerGetConfiguration", &structs.GenericRequest{}, &resp); err != nil {
+	if err := s.RPC(t.Context(), "Operator.SchedulerGetConfiguration", &structs.GenericRequest{}, &resp); err != nil {
 		t.Fatalf("Operator.SchedulerGetConfiguration: %v", err)
 	}
 	return &resp
@@ -21,7 +21,7 @@ func getSchedulerConfig(t *testing.T, s *Server) *structs.SchedulerConfiguration
 func setSchedulerConfig(t *testing.T, s *Server, req *structs.SchedulerSetConfigRequest) *structs.SchedulerSetConfigurationResponse {
 	t.Helper()
 	var resp structs.SchedulerSetConfigurationResponse
-	if err := s.RPC("Operator.SchedulerSetConfiguration", req, &resp); err != nil {
+	if err := s.RPC(t.Context(), "Operator.SchedulerSetConfiguration", req, &resp); err != nil {
 		t.Fatalf("Operator.SchedulerSetConfiguration: %v", err)
 	}
 	return &resp
@@ -66,7 +66,7 @@ func TestOperator_SchedulerConfigurationGetSetCAS(t *testing.T) {
 
 	// Invalid configurations are refused, naming the field.
 	var resp structs.SchedulerSetConfigurationResponse
-	err := s.RPC("Operator.SchedulerSetConfiguration", &structs.SchedulerSetConfigRequest{
+	err := s.RPC(t.Context(), "Operator.SchedulerSetConfiguration", &structs.SchedulerSetConfigRequest{
 		Config: structs.SchedulerConfiguration{SchedulerAlgorithm: "random"}}, &resp)
 	if err == nil || !strings.Contains(err.Error(), `SchedulerAlgorithm = "random"`) {
 		t.Fatalf("invalid algorithm: err = %v", err)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -16,8 +17,8 @@ const raftProtocolVersion = "3"
 
 // RaftGetConfiguration returns the servers of the Raft configuration, with
 // their gossip names, which one leads and which ones vote.
-func (o *operatorEndpoint) RaftGetConfiguration(args *structs.GenericRequest, reply *structs.RaftConfigurationResponse) error {
-	if done, err := o.srv.forward("Operator.RaftGetConfiguration", args, reply); done {
+func (o *operatorEndpoint) RaftGetConfiguration(ctx context.Context, args *structs.GenericRequest, reply *structs.RaftConfigurationResponse) error {
+	if done, err := o.srv.forward(ctx, "Operator.RaftGetConfiguration", args, reply); done {
 		return err
 	}
 	s := o.srv
@@ -64,8 +65,8 @@ func (s *Server) memberNamesByID() map[string]string {
 // RaftTransferLeadership hands leadership to the server args.ID names (a
 // voter of the configuration), or to the most up-to-date voter when ID is "".
 // It returns once the transfer has finished or failed.
-func (o *operatorEndpoint) RaftTransferLeadership(args *structs.RaftTransferLeadershipRequest, reply *structs.GenericResponse) error {
-	if done, err := o.srv.forward("Operator.RaftTransferLeadership", args, reply); done {
+func (o *operatorEndpoint) RaftTransferLeadership(ctx context.Context, args *structs.RaftTransferLeadershipRequest, reply *structs.GenericResponse) error {
+	if done, err := o.srv.forward(ctx, "Operator.RaftTransferLeadership", args, reply); done {
 		return err
 	}
 	s := o.srv
@@ -94,7 +95,7 @@ func (o *operatorEndpoint) RaftTransferLeadership(args *structs.RaftTransferLead
 		}
 		switch {
 		case target == nil:
-			return fmt.Errorf("raft transfer leadership: ID = %q: %w: no server of the raft configuration has it", args.ID, structs.ErrNotFound)
+			return structs.NewError(structs.CodeNotFound, "raft transfer leadership: ID = %q: not found: no server of the raft configuration has it", args.ID)
 		case target.ID == s.raftID:
 			return fmt.Errorf("raft transfer leadership: ID = %q: that server already leads", args.ID)
 		case target.Suffrage != raft.Voter:

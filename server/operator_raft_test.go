@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,7 @@ import (
 func raftPeers(t *testing.T, s *Server) *structs.RaftConfigurationResponse {
 	t.Helper()
 	var resp structs.RaftConfigurationResponse
-	if err := s.RPC("Operator.RaftGetConfiguration", &structs.GenericRequest{}, &resp); err != nil {
+	if err := s.RPC(t.Context(), "Operator.RaftGetConfiguration", &structs.GenericRequest{}, &resp); err != nil {
 		t.Fatalf("Operator.RaftGetConfiguration: %v", err)
 	}
 	return &resp
@@ -45,17 +46,17 @@ func TestOperatorRaft_ListTransferRemove(t *testing.T) {
 
 	// The leader is never removed: the operator must transfer leadership first.
 	var resp structs.GenericResponse
-	err := follower.RPC("Operator.RaftRemovePeer", &structs.RaftRemovePeerRequest{ID: string(leader.raftID)}, &resp)
+	err := follower.RPC(t.Context(), "Operator.RaftRemovePeer", &structs.RaftRemovePeerRequest{ID: string(leader.raftID)}, &resp)
 	if err == nil || !strings.Contains(err.Error(), "transfer leadership first") {
 		t.Fatalf("removing the leader: err = %v, want a refusal that says to transfer leadership first", err)
 	}
-	err = leader.RPC("Operator.RaftTransferLeadership", &structs.RaftTransferLeadershipRequest{ID: "no-such-server"}, &resp)
-	if !structs.IsErr(err, structs.ErrNotFound) || !strings.Contains(err.Error(), "no-such-server") {
+	err = leader.RPC(t.Context(), "Operator.RaftTransferLeadership", &structs.RaftTransferLeadershipRequest{ID: "no-such-server"}, &resp)
+	if !errors.Is(err, structs.ErrNotFound) || !strings.Contains(err.Error(), "no-such-server") {
 		t.Fatalf("transfer to an unknown ID: err = %v, want not found naming it", err)
 	}
 
 	// Transfer to a chosen follower.
-	if err := leader.RPC("Operator.RaftTransferLeadership", &structs.RaftTransferLeadershipRequest{ID: string(follower.raftID)}, &resp); err != nil {
+	if err := leader.RPC(t.Context(), "Operator.RaftTransferLeadership", &structs.RaftTransferLeadershipRequest{ID: string(follower.raftID)}, &resp); err != nil {
 		t.Fatalf("transfer leadership to %s: %v", follower.raftID, err)
 	}
 	waitFor(t, 10*time.Second, "the chosen follower leads", func() bool { return follower.IsLeader() })
@@ -63,7 +64,7 @@ func TestOperatorRaft_ListTransferRemove(t *testing.T) {
 	// Remove the old leader, now a follower, by address. It is still alive
 	// in gossip: the leader must not add it back.
 	addr := leader.RPCAddr()
-	if err := follower.RPC("Operator.RaftRemovePeer", &structs.RaftRemovePeerRequest{Address: addr}, &resp); err != nil {
+	if err := follower.RPC(t.Context(), "Operator.RaftRemovePeer", &structs.RaftRemovePeerRequest{Address: addr}, &resp); err != nil {
 		t.Fatalf("remove peer at %s: %v", addr, err)
 	}
 	peers = raftPeers(t, follower)
@@ -75,8 +76,8 @@ func TestOperatorRaft_ListTransferRemove(t *testing.T) {
 			t.Fatalf("removed server %s still in %+v", addr, peers.Servers)
 		}
 	}
-	err = follower.RPC("Operator.RaftRemovePeer", &structs.RaftRemovePeerRequest{Address: addr}, &resp)
-	if !structs.IsErr(err, structs.ErrNotFound) || !strings.Contains(err.Error(), addr) {
+	err = follower.RPC(t.Context(), "Operator.RaftRemovePeer", &structs.RaftRemovePeerRequest{Address: addr}, &resp)
+	if !errors.Is(err, structs.ErrNotFound) || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("removing %s again: err = %v, want not found naming it", addr, err)
 	}
 	follower.reconcileMembers()

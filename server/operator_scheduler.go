@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/orch-io/orch/server/state"
@@ -9,11 +10,11 @@ import (
 
 // SchedulerGetConfiguration returns the scheduler configuration: the stored
 // one, or the default (with zero indexes) when none was ever set.
-func (o *operatorEndpoint) SchedulerGetConfiguration(args *structs.GenericRequest, reply *structs.SchedulerConfigurationResponse) error {
-	if done, err := o.srv.forward("Operator.SchedulerGetConfiguration", args, reply); done {
+func (o *operatorEndpoint) SchedulerGetConfiguration(ctx context.Context, args *structs.GenericRequest, reply *structs.SchedulerConfigurationResponse) error {
+	if done, err := o.srv.forward(ctx, "Operator.SchedulerGetConfiguration", args, reply); done {
 		return err
 	}
-	return o.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return o.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.SchedulerConfig = snap.SchedulerConfig().Copy()
 		return snap.Index(state.TableSchedulerConfig), nil
 	})
@@ -21,8 +22,8 @@ func (o *operatorEndpoint) SchedulerGetConfiguration(args *structs.GenericReques
 
 // SchedulerSetConfiguration validates and stores a scheduler configuration
 // through Raft. Schedulers use it from the next evaluation they process.
-func (o *operatorEndpoint) SchedulerSetConfiguration(args *structs.SchedulerSetConfigRequest, reply *structs.SchedulerSetConfigurationResponse) error {
-	if done, err := o.srv.forward("Operator.SchedulerSetConfiguration", args, reply); done {
+func (o *operatorEndpoint) SchedulerSetConfiguration(ctx context.Context, args *structs.SchedulerSetConfigRequest, reply *structs.SchedulerSetConfigurationResponse) error {
+	if done, err := o.srv.forward(ctx, "Operator.SchedulerSetConfiguration", args, reply); done {
 		return err
 	}
 	config := args.Config.Copy()

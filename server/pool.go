@@ -1,15 +1,16 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/rpc"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/yamux"
 	"github.com/orch-io/orch/internal/rpcwire"
+	"github.com/orch-io/orch/structs"
 )
 
 // poolDialTimeout bounds connecting to another server's RPC port.
@@ -35,35 +36,33 @@ func newConnPool(logger *slog.Logger) *connPool {
 	return &connPool{logger: logger, yamuxCfg: cfg, sessions: make(map[string]*yamux.Session)}
 }
 
-// RPC calls method on the server at addr. An error the remote method returned
-// comes back as an rpc.ServerError. A call that fails on a session that had
-// served earlier calls is tried once more on a new one, since the remote
-// server may have restarted since.
-func (p *connPool) RPC(addr, method string, args, reply any) error {
+// RPC calls method on the server at addr, within ctx. An error the remote
+// method returned comes back as a *structs.Error with its code; a transport
+// failure after the stream opened wraps rpcwire.ErrSent. A call whose stream
+// cannot even open on a session that had served earlier calls is tried once
+// more on a new one, since the remote server may have restarted since: it was
+// not sent, so that is safe for writes too.
+func (p *connPool) RPC(ctx context.Context, addr, method string, args, reply any) error {
 	for attempt := 0; ; attempt++ {
-		sess, fresh, err := p.session(addr)
+		sess, fresh, err := p.session(ctx, addr)
 		if err != nil {
 			return err
 		}
-		err = p.call(sess, method, args, reply)
-		var serverErr rpc.ServerError
-		if err == nil || errors.As(err, &serverErr) {
+		err = rpcwire.Call(ctx, sess, method, args, reply)
+		var coded *structs.Error
+		if err == nil || errors.As(err, &coded) {
 			return err
 		}
 		p.drop(addr, sess)
-		if fresh || attempt > 0 {
+		if fresh || attempt > 0 || errors.Is(err, rpcwire.ErrSent) || ctx.Err() != nil {
 			return fmt.Errorf("server: rpc %s to %s: %w", method, addr, err)
 		}
 	}
 }
 
-func (p *connPool) call(sess *yamux.Session, method string, args, reply any) error {
-	return rpcwire.Call(sess, method, args, reply)
-}
-
 // session returns the session to addr, dialing when there is none; fresh
 // reports that this call dialed it.
-func (p *connPool) session(addr string) (*yamux.Session, bool, error) {
+func (p *connPool) session(ctx context.Context, addr string) (*yamux.Session, bool, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -75,7 +74,9 @@ func (p *connPool) session(addr string) (*yamux.Session, bool, error) {
 	}
 	p.mu.Unlock()
 
-	s, err := p.dial(addr)
+	dctx, cancel := context.WithTimeout(ctx, poolDialTimeout)
+	s, err := rpcwire.Dial(dctx, addr, p.yamuxCfg)
+	cancel()
 	if err != nil {
 		return nil, false, fmt.Errorf("server: connecting to server %s: %w", addr, err)
 	}
@@ -91,10 +92,6 @@ func (p *connPool) session(addr string) (*yamux.Session, bool, error) {
 	}
 	p.sessions[addr] = s
 	return s, true, nil
-}
-
-func (p *connPool) dial(addr string) (*yamux.Session, error) {
-	return rpcwire.Dial(addr, poolDialTimeout, p.yamuxCfg)
 }
 
 // drop forgets and closes sess if it is still addr's session.

@@ -93,13 +93,13 @@ func TestPreemption_JobPlanListsPreemptedAllocs(t *testing.T) {
 	cfg := structs.DefaultSchedulerConfiguration()
 	cfg.PreemptionConfig.ServiceSchedulerEnabled = true
 	var setReply structs.SchedulerSetConfigurationResponse
-	if err := s.RPC("Operator.SchedulerSetConfiguration", &structs.SchedulerSetConfigRequest{Config: *cfg}, &setReply); err != nil {
+	if err := s.RPC(t.Context(), "Operator.SchedulerSetConfiguration", &structs.SchedulerSetConfigRequest{Config: *cfg}, &setReply); err != nil {
 		t.Fatalf("Operator.SchedulerSetConfiguration: %v", err)
 	}
 	high := testJob("high", 1, 1000)
 	high.Priority = 80
 	var reply structs.JobPlanResponse
-	if err := s.RPC("Job.Plan", &structs.JobPlanRequest{Job: high}, &reply); err != nil {
+	if err := s.RPC(t.Context(), "Job.Plan", &structs.JobPlanRequest{Job: high}, &reply); err != nil {
 		t.Fatalf("Job.Plan: %v", err)
 	}
 	if reply.Annotations == nil || len(reply.Annotations.PreemptedAllocs) != 1 || reply.Annotations.PreemptedAllocs[0].JobID != "low" {

@@ -25,8 +25,13 @@ const (
 // index of the tables it read; it fills the reply as a side effect, and may
 // run several times. An index of 0 is reported as 1, so that a caller passing
 // it back as MinQueryIndex blocks instead of spinning.
-func (s *Server) blockingQuery(opts *structs.QueryOptions, meta *structs.QueryMeta, query func(snap *state.Snapshot) (uint64, error)) error {
-	ctx := s.shutdownCtx
+//
+// ctx ends the wait early (the caller hung up); the query then answers what it
+// has, as at the end of its wait.
+func (s *Server) blockingQuery(ctx context.Context, opts *structs.QueryOptions, meta *structs.QueryMeta, query func(snap *state.Snapshot) (uint64, error)) error {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	defer context.AfterFunc(s.shutdownCtx, stop)()
 	if opts.MinQueryIndex > 0 {
 		wait := opts.MaxQueryTime
 		if wait <= 0 {

@@ -1,15 +1,14 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/rpc"
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/hashicorp/raft"
 	"github.com/hashicorp/yamux"
 	"github.com/orch-io/orch/structs"
@@ -24,9 +23,10 @@ import (
 // it carries, so that idle probes do not pin goroutines.
 const firstByteTimeout = 10 * time.Second
 
-// registerEndpoints registers every RPC endpoint of structs/rpc.go on a net/rpc server.
+// registerEndpoints registers every RPC endpoint of structs/rpc.go with the
+// dispatcher (dispatch.go).
 func (s *Server) registerEndpoints() error {
-	s.rpcServer = rpc.NewServer()
+	s.endpoints = &dispatcher{logger: s.logger, methods: map[string]*endpointMethod{}}
 	for name, rcvr := range map[string]any{
 		"Job":      &jobEndpoint{srv: s},
 		"Node":     &nodeEndpoint{srv: s},
@@ -35,61 +35,22 @@ func (s *Server) registerEndpoints() error {
 		"Status":   &statusEndpoint{srv: s},
 		"Operator": &operatorEndpoint{srv: s},
 	} {
-		if err := s.rpcServer.RegisterName(name, rcvr); err != nil {
-			return fmt.Errorf("server: registering RPC endpoint %s: %w", name, err)
+		if err := s.endpoints.register(name, rcvr); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// RPC calls an endpoint method ("Job.Register") in process. The call goes
-// through the same net/rpc server as a network call, with args and reply
-// msgpack-encoded on the way (so the caller never shares objects with the
-// state store) and errors coming back as text exactly as over the network
-// (compare with structs.IsErr). It runs on the caller's goroutine: no pipe,
-// no goroutine per call. Safe for concurrent use.
-func (s *Server) RPC(method string, args, reply any) error {
-	c := &inmemCodec{method: method, args: args, reply: reply}
-	if err := s.rpcServer.ServeRequest(c); err != nil && c.err == nil {
-		return err
-	}
-	return c.err
+// RPC calls an endpoint method ("Job.Register") in process, on the caller's
+// goroutine. Args and reply are copied through msgpack as over the network
+// (the caller never shares objects with the state store), and an error comes
+// back as a *structs.Error with its code, exactly as a network caller sees
+// it. ctx ends the call: a blocking query returns, a forwarded call is
+// abandoned. Safe for concurrent use.
+func (s *Server) RPC(ctx context.Context, method string, args, reply any) error {
+	return s.endpoints.inProcess(ctx, method, args, reply)
 }
-
-// inmemCodec is a net/rpc ServerCodec for one request made in process.
-type inmemCodec struct {
-	method      string
-	args, reply any
-	err         error // the call's error, as text, like a network call's
-}
-
-func (c *inmemCodec) ReadRequestHeader(r *rpc.Request) error {
-	r.ServiceMethod, r.Seq = c.method, 0
-	return nil
-}
-
-// ReadRequestBody copies the caller's args into the endpoint's argument
-// through msgpack. net/rpc passes nil to discard the body of a request it
-// rejects.
-func (c *inmemCodec) ReadRequestBody(body any) error {
-	if body == nil {
-		return nil
-	}
-	return roundTrip(c.args, body)
-}
-
-func (c *inmemCodec) WriteResponse(r *rpc.Response, body any) error {
-	if r.Error != "" {
-		c.err = rpc.ServerError(r.Error)
-		return nil
-	}
-	if err := roundTrip(body, c.reply); err != nil {
-		c.err = fmt.Errorf("server: decoding the reply of %s: %w", c.method, err)
-	}
-	return nil
-}
-
-func (c *inmemCodec) Close() error { return nil }
 
 // roundTrip copies from into to by encoding and decoding, as the wire would.
 func roundTrip(from, to any) error {
@@ -162,7 +123,7 @@ func (s *Server) handleConn(conn net.Conn) {
 }
 
 // serveMultiplex runs a yamux server session on conn and serves each stream
-// as a net/rpc connection, until the session ends.
+// with the dispatcher, until the session ends.
 func (s *Server) serveMultiplex(conn net.Conn) {
 	cfg := yamux.DefaultConfig()
 	cfg.LogOutput = nil
@@ -190,7 +151,7 @@ func (s *Server) serveMultiplex(conn net.Conn) {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.rpcServer.ServeCodec(codec.MsgpackSpecRpc.ServerCodec(stream, structs.MsgpackHandle))
+			s.endpoints.serveStream(s.shutdownCtx, stream)
 		}()
 	}
 }
@@ -211,8 +172,8 @@ func (s *Server) trackSession(session *yamux.Session, add bool) bool {
 	return true
 }
 
-// closeSessions closes every multiplexed connection; their streams' blocked
-// calls then fail and ServeCodec returns.
+// closeSessions closes every multiplexed connection; their streams end, and
+// the calls still running for them are cancelled.
 func (s *Server) closeSessions() {
 	s.sessions.Lock()
 	s.sessions.closed = true

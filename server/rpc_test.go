@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net"
 	"net/rpc"
 	"testing"
@@ -74,7 +75,7 @@ func TestRPC_OverTheNetwork(t *testing.T) {
 	// Errors cross the wire as text that structs.IsErr recognises.
 	var dereg structs.JobDeregisterResponse
 	err := c.call("Job.Deregister", &structs.JobDeregisterRequest{JobID: "nope"}, &dereg)
-	if !structs.IsErr(err, structs.ErrNotFound) || err.Error() != `job "nope" not found` {
+	if !errors.Is(err, structs.ErrNotFound) || err.Error() != `job "nope" not found` {
 		t.Errorf("Job.Deregister(unknown) = %v, want `job \"nope\" not found`", err)
 	}
 	if err := c.call("Job.Nope", &structs.GenericRequest{}, &leader); err == nil {
@@ -124,7 +125,7 @@ func TestRPC_InProcessCallsReturnCopies(t *testing.T) {
 	s := startServer(t, testConfig(t.TempDir()))
 	registerJob(t, s, testJob("copy", 1, 128))
 	var got structs.SingleJobResponse
-	if err := s.RPC("Job.GetJob", &structs.JobSpecificRequest{JobID: "copy"}, &got); err != nil {
+	if err := s.RPC(t.Context(), "Job.GetJob", &structs.JobSpecificRequest{JobID: "copy"}, &got); err != nil {
 		t.Fatal(err)
 	}
 	got.Job.TaskGroups[0].Count = 99

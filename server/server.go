@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/rpc"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,7 +51,7 @@ type Server struct {
 	// stopping every leader goroutine.
 	leaderMonitorDone chan struct{}
 
-	rpcServer    *rpc.Server
+	endpoints    *dispatcher
 	rpcListener  net.Listener
 	rpcAdvertise *net.TCPAddr
 	raftLayer    *raftLayer
@@ -441,8 +440,10 @@ func (s *Server) leaveRaft() {
 		return
 	}
 	var resp structs.GenericResponse
-	err := s.RPC("Operator.RaftRemovePeer", &structs.RaftRemovePeerRequest{ID: string(s.raftID)}, &resp)
-	if structs.IsErr(err, structs.ErrNotFound) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*s.config.LeaderWaitTimeout)
+	defer cancel()
+	err := s.RPC(ctx, "Operator.RaftRemovePeer", &structs.RaftRemovePeerRequest{ID: string(s.raftID)}, &resp)
+	if errors.Is(err, structs.ErrNotFound) {
 		return // already removed
 	}
 	if err != nil {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,7 +48,7 @@ func TestServer_RegisterCommitsJobAndEvalInOneEntryAndSurvivesRestart(t *testing
 	}
 
 	var got structs.SingleJobResponse
-	if err := s.RPC("Job.GetJob", &structs.JobSpecificRequest{JobID: "web"}, &got); err != nil {
+	if err := s.RPC(t.Context(), "Job.GetJob", &structs.JobSpecificRequest{JobID: "web"}, &got); err != nil {
 		t.Fatalf("Job.GetJob: %v", err)
 	}
 	if got.Job == nil || got.Job.ID != "web" || got.Index < resp.Index || !got.KnownLeader {
@@ -110,8 +111,8 @@ func TestServer_NoBootstrapWithoutBootstrapExpect(t *testing.T) {
 		t.Errorf("raft last index = %d on a server that must not bootstrap, want 0", has)
 	}
 	var resp structs.JobRegisterResponse
-	err = s.RPC("Job.Register", &structs.JobRegisterRequest{Job: testJob("x", 1, 128)}, &resp)
-	if !structs.IsErr(err, structs.ErrNoLeader) {
+	err = s.RPC(t.Context(), "Job.Register", &structs.JobRegisterRequest{Job: testJob("x", 1, 128)}, &resp)
+	if !errors.Is(err, structs.ErrNoLeader) {
 		t.Errorf("Job.Register without a leader: err = %v, want %q", err, structs.ErrNoLeader)
 	}
 	if h := s.Health(); h.Ok {

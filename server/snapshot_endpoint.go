@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -15,8 +16,8 @@ const snapshotRestoreTimeout = 2 * time.Minute
 
 // SnapshotSave takes a Raft snapshot on the leader and returns it as a
 // snapshot file (see snapshot.go).
-func (o *operatorEndpoint) SnapshotSave(args *structs.GenericRequest, reply *structs.SnapshotSaveResponse) error {
-	if done, err := o.srv.forward("Operator.SnapshotSave", args, reply); done {
+func (o *operatorEndpoint) SnapshotSave(ctx context.Context, args *structs.GenericRequest, reply *structs.SnapshotSaveResponse) error {
+	if done, err := o.srv.forward(ctx, "Operator.SnapshotSave", args, reply); done {
 		return err
 	}
 	data, h, err := o.srv.saveSnapshot()
@@ -58,8 +59,8 @@ func (s *Server) saveSnapshot() ([]byte, SnapshotHeader, error) {
 // unreadable may reach it), restores it through Raft, which installs it on
 // the followers, and then restarts its leader duties so that the eval broker,
 // blocked evaluations and heartbeat timers come from the restored state.
-func (o *operatorEndpoint) SnapshotRestore(args *structs.SnapshotRestoreRequest, reply *structs.GenericResponse) error {
-	if done, err := o.srv.forward("Operator.SnapshotRestore", args, reply); done {
+func (o *operatorEndpoint) SnapshotRestore(ctx context.Context, args *structs.SnapshotRestoreRequest, reply *structs.GenericResponse) error {
+	if done, err := o.srv.forward(ctx, "Operator.SnapshotRestore", args, reply); done {
 		return err
 	}
 	index, err := o.srv.restoreSnapshot(args.Snapshot)

@@ -67,7 +67,7 @@ func TestSnapshot_SaveWipeRestore(t *testing.T) {
 	})
 
 	var saved structs.SnapshotSaveResponse
-	if err := src.RPC("Operator.SnapshotSave", &structs.GenericRequest{}, &saved); err != nil {
+	if err := src.RPC(t.Context(), "Operator.SnapshotSave", &structs.GenericRequest{}, &saved); err != nil {
 		t.Fatalf("Operator.SnapshotSave: %v", err)
 	}
 	sum, err := InspectSnapshot(saved.Snapshot)
@@ -86,7 +86,7 @@ func TestSnapshot_SaveWipeRestore(t *testing.T) {
 	bad := slices.Clone(saved.Snapshot)
 	bad[len(bad)/2] ^= 0x40
 	var resp structs.GenericResponse
-	err = dst.RPC("Operator.SnapshotRestore", &structs.SnapshotRestoreRequest{Snapshot: bad}, &resp)
+	err = dst.RPC(t.Context(), "Operator.SnapshotRestore", &structs.SnapshotRestoreRequest{Snapshot: bad}, &resp)
 	if err == nil || !strings.Contains(err.Error(), "checksum") {
 		t.Fatalf("restoring a corrupt snapshot: err = %v, want a checksum error", err)
 	}
@@ -94,7 +94,7 @@ func TestSnapshot_SaveWipeRestore(t *testing.T) {
 		t.Fatalf("%d jobs after a refused restore, want 0", n)
 	}
 
-	if err := dst.RPC("Operator.SnapshotRestore", &structs.SnapshotRestoreRequest{Snapshot: saved.Snapshot}, &resp); err != nil {
+	if err := dst.RPC(t.Context(), "Operator.SnapshotRestore", &structs.SnapshotRestoreRequest{Snapshot: saved.Snapshot}, &resp); err != nil {
 		t.Fatalf("Operator.SnapshotRestore: %v", err)
 	}
 	got := dst.state.Snapshot()
@@ -133,7 +133,7 @@ func TestSnapshot_RestoreReachesFollowers(t *testing.T) {
 	src := startServer(t, testConfig(t.TempDir()))
 	registerJob(t, src, testJob("web", 1, 256))
 	var saved structs.SnapshotSaveResponse
-	if err := src.RPC("Operator.SnapshotSave", &structs.GenericRequest{}, &saved); err != nil {
+	if err := src.RPC(t.Context(), "Operator.SnapshotSave", &structs.GenericRequest{}, &saved); err != nil {
 		t.Fatalf("Operator.SnapshotSave: %v", err)
 	}
 
@@ -141,7 +141,7 @@ func TestSnapshot_RestoreReachesFollowers(t *testing.T) {
 	// Sent to a follower, the restore is forwarded to the leader, which
 	// installs the snapshot on every follower.
 	var resp structs.GenericResponse
-	if err := followerOf(servers).RPC("Operator.SnapshotRestore", &structs.SnapshotRestoreRequest{Snapshot: saved.Snapshot}, &resp); err != nil {
+	if err := followerOf(servers).RPC(t.Context(), "Operator.SnapshotRestore", &structs.SnapshotRestoreRequest{Snapshot: saved.Snapshot}, &resp); err != nil {
 		t.Fatalf("Operator.SnapshotRestore: %v", err)
 	}
 	waitFor(t, 15*time.Second, "every server holds the restored job", func() bool {
@@ -159,7 +159,7 @@ func TestSnapshot_RestoreReachesFollowers(t *testing.T) {
 	f := followerOf(servers)
 	waitFor(t, 10*time.Second, "the follower applies the new job", func() bool { return f.state.Snapshot().JobByID("api") != nil })
 	var stale structs.SnapshotSaveResponse
-	if err := f.RPC("Operator.SnapshotSave", &structs.GenericRequest{QueryOptions: structs.QueryOptions{AllowStale: true}}, &stale); err != nil {
+	if err := f.RPC(t.Context(), "Operator.SnapshotSave", &structs.GenericRequest{QueryOptions: structs.QueryOptions{AllowStale: true}}, &stale); err != nil {
 		t.Fatalf("stale Operator.SnapshotSave on a follower: %v", err)
 	}
 	if sum, err := InspectSnapshot(stale.Snapshot); err != nil || sum.Jobs != 2 {

@@ -1,6 +1,10 @@
 package server
 
-import "github.com/orch-io/orch/structs"
+import (
+	"context"
+
+	"github.com/orch-io/orch/structs"
+)
 
 // statusEndpoint serves the "Status" RPC methods (structs/rpc.go).
 type statusEndpoint struct {
@@ -8,7 +12,7 @@ type statusEndpoint struct {
 }
 
 // Leader returns the RPC address of the cluster leader, "" when none is known.
-func (s *statusEndpoint) Leader(args *structs.GenericRequest, reply *string) error {
+func (s *statusEndpoint) Leader(ctx context.Context, args *structs.GenericRequest, reply *string) error {
 	*reply = s.srv.Leader()
 	return nil
 }
@@ -17,7 +21,7 @@ func (s *statusEndpoint) Leader(args *structs.GenericRequest, reply *string) err
 // autopilot compares it with its own before promoting a non-voter). It has
 // no forward line on purpose: the question is about the server asked, so it
 // must answer locally.
-func (s *statusEndpoint) RaftStats(args *structs.GenericRequest, reply *structs.RaftStatsResponse) error {
+func (s *statusEndpoint) RaftStats(ctx context.Context, args *structs.GenericRequest, reply *structs.RaftStatsResponse) error {
 	r := s.srv.raft
 	*reply = structs.RaftStatsResponse{
 		ServerID:     string(s.srv.raftID),

@@ -36,7 +36,7 @@ func TestEndToEnd_SystemJobFollowsNodes(t *testing.T) {
 	// A stopped system job must not be evaluated when nodes join.
 	registerJob(t, s, systemJob("stopped"))
 	var dereg structs.JobDeregisterResponse
-	if err := s.RPC("Job.Deregister", &structs.JobDeregisterRequest{JobID: "stopped"}, &dereg); err != nil {
+	if err := s.RPC(t.Context(), "Job.Deregister", &structs.JobDeregisterRequest{JobID: "stopped"}, &dereg); err != nil {
 		t.Fatal(err)
 	}
 
@@ -71,14 +71,14 @@ func TestEndToEnd_SystemJobFollowsNodes(t *testing.T) {
 
 	// Node 3 leaves: its allocation stops. It comes back: it gets a new one.
 	var resp structs.NodeUpdateResponse
-	if err := s.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: n3.ID, SecretID: n3.SecretID, Status: structs.NodeStatusDown}, &resp); err != nil {
+	if err := s.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: n3.ID, SecretID: n3.SecretID, Status: structs.NodeStatusDown}, &resp); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "the allocation on the departed node stopped", func() bool {
 		live := liveByNode(t, s, "sys")
 		return len(live) == 2 && live[n3.ID] == nil
 	})
-	if err := s.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: n3.ID, SecretID: n3.SecretID, Status: structs.NodeStatusReady}, &resp); err != nil {
+	if err := s.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: n3.ID, SecretID: n3.SecretID, Status: structs.NodeStatusReady}, &resp); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "an allocation on the returned node", func() bool {

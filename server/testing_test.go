@@ -124,7 +124,7 @@ func testNode() *structs.Node {
 func registerJob(t *testing.T, s *Server, job *structs.Job) *structs.JobRegisterResponse {
 	t.Helper()
 	var resp structs.JobRegisterResponse
-	if err := s.RPC("Job.Register", &structs.JobRegisterRequest{Job: job}, &resp); err != nil {
+	if err := s.RPC(t.Context(), "Job.Register", &structs.JobRegisterRequest{Job: job}, &resp); err != nil {
 		t.Fatalf("Job.Register %q: %v", job.ID, err)
 	}
 	return &resp
@@ -134,7 +134,7 @@ func registerJob(t *testing.T, s *Server, job *structs.Job) *structs.JobRegister
 func registerNode(t *testing.T, s *Server, node *structs.Node) *structs.NodeUpdateResponse {
 	t.Helper()
 	var resp structs.NodeUpdateResponse
-	if err := s.RPC("Node.Register", &structs.NodeRegisterRequest{Node: node}, &resp); err != nil {
+	if err := s.RPC(t.Context(), "Node.Register", &structs.NodeRegisterRequest{Node: node}, &resp); err != nil {
 		t.Fatalf("Node.Register %s: %v", node.ID, err)
 	}
 	return &resp

@@ -38,20 +38,21 @@ const (
 // travels beside it (see WireText and FromWire). Wrap causes with %w in
 // NewError's format so errors.Is still sees them on the side that made it.
 type Error struct {
-	Code ErrorCode
-	Msg  string
-	err  error // the wrapped cause, on the side that made it; nil after the wire
+	Code     ErrorCode
+	Msg      string
+	err      error // the wrapped cause, on the side that made it; nil after the wire
+	sentinel bool  // one of the Err* values below: matches every error of its code
 }
 
 func (e *Error) Error() string { return e.Msg }
 func (e *Error) Unwrap() error { return e.err }
 
-// Is makes errors.Is(err, &Error{Code: c}) match any error of code c, and
-// keeps the sentinels below working after an RPC: errors.Is(err, ErrNotFound)
-// is true for every not-found error, whatever its message.
+// Is makes errors.Is(err, ErrNotFound) (any of the sentinels below) true for
+// every error of the sentinel's code, whatever its message, on either side of
+// the wire.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Msg == "" && t.Code == e.Code
+	return ok && t.sentinel && t.Code == e.Code
 }
 
 // NewError makes an error of code with a formatted message (%w wraps).
@@ -59,6 +60,20 @@ func NewError(code ErrorCode, format string, args ...any) error {
 	cause := fmt.Errorf(format, args...)
 	return &Error{Code: code, Msg: cause.Error(), err: errors.Unwrap(cause)}
 }
+
+// Sentinels for errors.Is: each matches every error of its code, on either
+// side of the wire (errors.Is(err, structs.ErrNotFound)).
+// They can also be wrapped: fmt.Errorf("%w: this server is not the leader",
+// ErrNoLeader) has code no_leader.
+var (
+	ErrNotFound         = &Error{Code: CodeNotFound, Msg: "not found", sentinel: true}
+	ErrPermissionDenied = &Error{Code: CodePermissionDenied, Msg: "permission denied", sentinel: true}
+	ErrInvalid          = &Error{Code: CodeInvalid, Msg: "invalid request", sentinel: true}
+	ErrConflict         = &Error{Code: CodeConflict, Msg: "conflict", sentinel: true}
+	ErrNoLeader         = &Error{Code: CodeNoLeader, Msg: "no cluster leader", sentinel: true}
+	ErrIndeterminate    = &Error{Code: CodeIndeterminate, Msg: "outcome unknown", sentinel: true}
+	ErrInternal         = &Error{Code: CodeInternal, Msg: "internal error", sentinel: true}
+)
 
 // CodeOf returns err's code: the code of the first *Error in its chain, the
 // code carried by an RPC error's text, or CodeInternal for any other error

@@ -1,7 +1,6 @@
 package structs
 
 import (
-	"errors"
 	"time"
 )
 
@@ -46,37 +45,7 @@ const (
 	RPCTypeMultiplex byte = 0x02 // yamux session; each stream is one msgpack net/rpc connection
 )
 
-// Errors that cross the RPC boundary. net/rpc carries errors as strings, so
-// callers compare with IsErr rather than errors.Is.
-var (
-	ErrNoLeader      = errors.New("no cluster leader")
-	ErrNotFound      = errors.New("not found")
-	ErrUnknownMethod = errors.New("unknown rpc method")
-	ErrNodeSecret    = errors.New("node secret ID does not match")
-	// ErrJobModifyIndex starts the error of a registration whose EnforceIndex
-	// check failed (`job run -check-index`); the HTTP API maps it to 409.
-	ErrJobModifyIndex = errors.New("enforcing job modify index")
-)
-
-// IsErr reports whether err is target, or carries its text after an RPC.
-func IsErr(err, target error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, target) {
-		return true
-	}
-	return containsText(err.Error(), target.Error())
-}
-
-func containsText(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
-}
+// Errors that cross the RPC boundary carry a code: see errors.go.
 
 // QueryOptions are common to every read.
 type QueryOptions struct {
@@ -123,16 +92,28 @@ type RPCInfo interface {
 	AllowStaleRead() bool
 	IsForwarded() bool
 	SetForwarded()
+	// GetRequestID is a write's request ID ("" for reads and for writes whose
+	// caller gave none); SetRequestID gives a write one (no-op on reads).
+	GetRequestID() string
+	SetRequestID(string)
 }
 
-func (q *QueryOptions) IsRead() bool         { return true }
-func (q *QueryOptions) AllowStaleRead() bool { return q.AllowStale }
-func (q *QueryOptions) IsForwarded() bool    { return q.Forwarded }
-func (q *QueryOptions) SetForwarded()        { q.Forwarded = true }
-func (w *WriteRequest) IsRead() bool         { return false }
-func (w *WriteRequest) AllowStaleRead() bool { return false }
-func (w *WriteRequest) IsForwarded() bool    { return w.Forwarded }
-func (w *WriteRequest) SetForwarded()        { w.Forwarded = true }
+func (q *QueryOptions) IsRead() bool           { return true }
+func (q *QueryOptions) AllowStaleRead() bool   { return q.AllowStale }
+func (q *QueryOptions) IsForwarded() bool      { return q.Forwarded }
+func (q *QueryOptions) SetForwarded()          { q.Forwarded = true }
+func (w *WriteRequest) IsRead() bool           { return false }
+func (w *WriteRequest) AllowStaleRead() bool   { return false }
+func (w *WriteRequest) IsForwarded() bool      { return w.Forwarded }
+func (w *WriteRequest) SetForwarded()          { w.Forwarded = true }
+func (q *QueryOptions) GetRequestID() string   { return "" }
+func (q *QueryOptions) SetRequestID(string)    {}
+func (w *WriteRequest) GetRequestID() string   { return w.RequestID }
+func (w *WriteRequest) SetRequestID(id string) { w.RequestID = id }
+
+// QueryOpts returns the options of a read (every request embedding
+// QueryOptions has it).
+func (q *QueryOptions) QueryOpts() *QueryOptions { return q }
 
 // WriteMeta is returned by every write.
 type WriteMeta struct {

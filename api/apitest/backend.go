@@ -1,8 +1,7 @@
 package apitest
 
 import (
-	"errors"
-	"fmt"
+	"context"
 	"slices"
 	"strings"
 	"sync"
@@ -257,7 +256,7 @@ func (b *Backend) bumpLocked() uint64 {
 
 // RPC answers method as the servers would. args and reply are the pointer
 // types structs/rpc.go lists for method.
-func (b *Backend) RPC(method string, args, reply any) error {
+func (b *Backend) RPC(_ context.Context, method string, args, reply any) error {
 	q, isRead := queryOptionsOf(args)
 	b.mu.Lock()
 	if isRead {
@@ -270,7 +269,7 @@ func (b *Backend) RPC(method string, args, reply any) error {
 		return failure
 	}
 	if noLeader {
-		return structs.ErrNoLeader
+		return structs.NewError(structs.CodeNoLeader, "no cluster leader")
 	}
 	if isRead {
 		b.block(q)
@@ -344,7 +343,7 @@ func (b *Backend) RPC(method string, args, reply any) error {
 	case "Status.Leader":
 		*reply.(*string) = b.mu.leader
 	default:
-		return fmt.Errorf("%w: %s", structs.ErrUnknownMethod, method)
+		return structs.NewError(structs.CodeInvalid, "unknown RPC method %q", method)
 	}
 	return nil
 }
@@ -380,15 +379,15 @@ func (b *Backend) block(q structs.QueryOptions) {
 // come back as "invalid job: ...", the convention the HTTP API maps to 400.
 func (b *Backend) register(req *structs.JobRegisterRequest, reply *structs.JobRegisterResponse) error {
 	if req.Job == nil {
-		return errors.New("invalid job: missing job")
+		return structs.NewError(structs.CodeInvalid, "invalid job: missing job")
 	}
 	job := req.Job.Copy()
 	job.Canonicalize()
 	if err := job.Validate(); err != nil {
-		return fmt.Errorf("invalid job: %w", err)
+		return structs.NewError(structs.CodeInvalid, "invalid job: %w", err)
 	}
 	if job.ID == "" {
-		return errors.New("invalid job: missing job ID")
+		return structs.NewError(structs.CodeInvalid, "invalid job: missing job ID")
 	}
 	b.mu.Lock()
 	if req.EnforceIndex {
@@ -396,10 +395,10 @@ func (b *Backend) register(req *structs.JobRegisterRequest, reply *structs.JobRe
 		switch {
 		case old == nil && req.JobModifyIndex != 0:
 			b.mu.Unlock()
-			return fmt.Errorf("%w %d: job %q does not exist", structs.ErrJobModifyIndex, req.JobModifyIndex, job.ID)
+			return structs.NewError(structs.CodeConflict, "enforcing job modify index %d: job %q does not exist", req.JobModifyIndex, job.ID)
 		case old != nil && old.JobModifyIndex != req.JobModifyIndex:
 			b.mu.Unlock()
-			return fmt.Errorf("%w %d: job %q exists with index %d", structs.ErrJobModifyIndex, req.JobModifyIndex, job.ID, old.JobModifyIndex)
+			return structs.NewError(structs.CodeConflict, "enforcing job modify index %d: job %q exists with index %d", req.JobModifyIndex, job.ID, old.JobModifyIndex)
 		}
 	}
 	idx := b.bumpLocked()
@@ -435,12 +434,12 @@ func (b *Backend) register(req *structs.JobRegisterRequest, reply *structs.JobRe
 // leaves the scheduler's part to the OnPlan hook.
 func (b *Backend) plan(req *structs.JobPlanRequest, reply *structs.JobPlanResponse) error {
 	if req.Job == nil {
-		return errors.New("invalid job: missing job")
+		return structs.NewError(structs.CodeInvalid, "invalid job: missing job")
 	}
 	job := req.Job.Copy()
 	job.Canonicalize()
 	if err := job.Validate(); err != nil {
-		return fmt.Errorf("invalid job: %w", err)
+		return structs.NewError(structs.CodeInvalid, "invalid job: %w", err)
 	}
 	b.mu.Lock()
 	old := b.mu.jobs[job.ID].Copy()
@@ -469,7 +468,7 @@ func (b *Backend) deregister(req *structs.JobDeregisterRequest, reply *structs.J
 	job := b.mu.jobs[req.JobID]
 	if job == nil {
 		b.mu.Unlock()
-		return fmt.Errorf("job %q %w", req.JobID, structs.ErrNotFound)
+		return structs.NewError(structs.CodeNotFound, "job %q not found", req.JobID)
 	}
 	idx := b.bumpLocked()
 	if req.Purge {

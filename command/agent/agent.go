@@ -279,7 +279,9 @@ func (a *Agent) Shutdown() error {
 // backend is what the HTTP API sees of the agent.
 type backend struct{ a *Agent }
 
-func (b backend) RPC(method string, args, reply any) error { return b.a.rpc.RPC(method, args, reply) }
+func (b backend) RPC(ctx context.Context, method string, args, reply any) error {
+	return b.a.rpc.RPC(ctx, method, args, reply)
+}
 
 // Members lists the gossip members a server sees. A client-only agent lists
 // none of its own: ask a server.

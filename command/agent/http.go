@@ -7,20 +7,14 @@ package agent
 // with request bodies), http_reads.go (nodes, allocations, evaluations) and
 // http_agent.go (status and agent).
 //
-// Errors are plain text bodies (as in Nomad), with these status codes:
-//
-//	400  the request is wrong: bad JSON, bad query parameter, job ID mismatch,
-//	     or an RPC error whose text contains "invalid job" (the convention for
-//	     validation errors of Job.Register: the server wraps them as
-//	     fmt.Errorf("invalid job: %w", err); net/rpc carries only the text, so
-//	     the marker is matched as text, like structs.IsErr)
-//	404  unknown path, or the object does not exist (nil in the reply, or an
-//	     RPC error carrying structs.ErrNotFound)
-//	405  known path, wrong method (with an Allow header)
-//	409  a registration whose EnforceIndex check failed (structs.ErrJobModifyIndex:
-//	     the job changed since the index the caller gave; Nomad answers 500)
-//	503  an RPC error carrying structs.ErrNoLeader
-//	500  anything else
+// Errors are plain text bodies (as in Nomad). The status code comes from the
+// error's code (structs.ErrorCode.HTTPStatus, the one place codes meet HTTP):
+// 400 invalid, 403 permission denied, 404 not found, 409 conflict (a
+// registration whose check-index failed; Nomad answers 500), 503 no leader or
+// outcome unknown, 500 anything else; plus 404 for an unknown path and 405 for
+// a known path with the wrong method. The code itself is sent in the
+// X-Orch-Error-Code header, so that a client tells "not applied, safe to
+// retry" (no_leader) from "outcome unknown" (indeterminate).
 //
 // Invalid job bodies are also caught here before the RPC: the job is
 // canonicalized and validated on a copy, so that a user's mistake is a 400
@@ -46,8 +40,9 @@ import (
 // goroutine per HTTP request.
 type Backend interface {
 	// RPC calls an RPC method in process (see structs/rpc.go); reads may block
-	// up to their MaxQueryTime.
-	RPC(method string, args, reply any) error
+	// up to their MaxQueryTime. ctx is the HTTP request's: a caller that hangs
+	// up cancels its call.
+	RPC(ctx context.Context, method string, args, reply any) error
 	// Members returns the gossip members as /v1/agent/members shows them.
 	Members() *structs.AgentMembersResponse
 	// Health returns the health of the agent's server and client halves.
@@ -70,9 +65,6 @@ const (
 	nomadKnownLeader  = "X-Nomad-KnownLeader"
 	nomadLastContact  = "X-Nomad-LastContact"
 )
-
-// errInvalidJob is the text marker of validation errors returned by Job.Register.
-var errInvalidJob = errors.New("invalid job")
 
 // HTTPServer serves the HTTP API on one listener.
 type HTTPServer struct {
@@ -224,11 +216,7 @@ func (s *HTTPServer) wrap(fn func(*http.Request) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		out, err := fn(r)
 		if err != nil {
-			code, msg := errorStatus(err)
-			if code == http.StatusInternalServerError {
-				s.logger.Error("http request failed", "method", r.Method, "path", r.URL.Path, "error", err)
-			}
-			writeError(w, code, msg)
+			s.writeRawError(w, r, err)
 			return
 		}
 		code := http.StatusOK
@@ -280,24 +268,32 @@ func notFound(format string, args ...any) error {
 	return &httpError{code: http.StatusNotFound, msg: fmt.Sprintf(format, args...)}
 }
 
-// errorStatus maps an endpoint's error to a status code and message; see the
-// table at the top of this file.
-func errorStatus(err error) (int, string) {
+// errorStatus maps an endpoint's error to a status code, the error's code
+// (for the X-Orch-Error-Code header) and message; see the top of this file.
+func errorStatus(err error) (int, structs.ErrorCode, string) {
 	var he *httpError
-	switch {
-	case errors.As(err, &he):
-		return he.code, he.msg
-	case structs.IsErr(err, structs.ErrNoLeader):
-		return http.StatusServiceUnavailable, err.Error()
-	case structs.IsErr(err, structs.ErrNotFound):
-		return http.StatusNotFound, err.Error()
-	case structs.IsErr(err, errInvalidJob):
-		return http.StatusBadRequest, err.Error()
-	case structs.IsErr(err, structs.ErrJobModifyIndex):
-		return http.StatusConflict, err.Error()
+	if errors.As(err, &he) {
+		return he.code, "", he.msg
 	}
-	return http.StatusInternalServerError, err.Error()
+	code := structs.CodeOf(err)
+	return code.HTTPStatus(), code, err.Error()
 }
+
+// writeRawError answers err as text with its status code and, for a coded
+// error, the X-Orch-Error-Code header.
+func (s *HTTPServer) writeRawError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, msg := errorStatus(err)
+	if status == http.StatusInternalServerError {
+		s.logger.Error("http request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	if code != "" {
+		w.Header().Set(HeaderErrorCode, string(code))
+	}
+	writeError(w, status, msg)
+}
+
+// HeaderErrorCode carries the structs.ErrorCode of an error answer.
+const HeaderErrorCode = "X-Orch-Error-Code"
 
 func writeError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

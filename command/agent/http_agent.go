@@ -17,7 +17,7 @@ func (s *HTTPServer) statusLeader(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var leader string
-	if err := s.backend.RPC("Status.Leader", &structs.GenericRequest{QueryOptions: q}, &leader); err != nil {
+	if err := s.backend.RPC(r.Context(), "Status.Leader", &structs.GenericRequest{QueryOptions: q}, &leader); err != nil {
 		return nil, err
 	}
 	return leader, nil

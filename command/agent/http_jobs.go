@@ -44,7 +44,7 @@ func (s *HTTPServer) jobRegister(r *http.Request) (any, error) {
 		WriteRequest:   writeRequest(r),
 	}
 	var reply structs.JobRegisterResponse
-	if err := s.backend.RPC("Job.Register", req, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Job.Register", req, &reply); err != nil {
 		return nil, err
 	}
 	s.logger.Debug("job registered", "job_id", job.ID, "eval_id", reply.EvalID)
@@ -67,7 +67,7 @@ func (s *HTTPServer) jobPlan(r *http.Request) (any, error) {
 	}
 	req := &structs.JobPlanRequest{Job: body.Job, Diff: body.Diff, WriteRequest: writeRequest(r)}
 	var reply structs.JobPlanResponse
-	if err := s.backend.RPC("Job.Plan", req, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Job.Plan", req, &reply); err != nil {
 		return nil, err
 	}
 	return withMeta{body: &reply, meta: structs.QueryMeta{Index: reply.Index, KnownLeader: true}}, nil
@@ -91,7 +91,7 @@ func (s *HTTPServer) jobDeregister(r *http.Request) (any, error) {
 	}
 	req := &structs.JobDeregisterRequest{JobID: id, Purge: purge, WriteRequest: writeRequest(r)}
 	var reply structs.JobDeregisterResponse
-	if err := s.backend.RPC("Job.Deregister", req, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Job.Deregister", req, &reply); err != nil {
 		return nil, err
 	}
 	return withMeta{body: &reply, meta: structs.QueryMeta{Index: reply.Index, KnownLeader: true}}, nil
@@ -104,7 +104,7 @@ func (s *HTTPServer) jobList(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var reply structs.JobListResponse
-	if err := s.backend.RPC("Job.List", &structs.JobListRequest{QueryOptions: q}, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Job.List", &structs.JobListRequest{QueryOptions: q}, &reply); err != nil {
 		return nil, err
 	}
 	return withMeta{body: nonNil(reply.Jobs), meta: reply.QueryMeta}, nil
@@ -117,7 +117,7 @@ func (s *HTTPServer) jobGet(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var reply structs.SingleJobResponse
-	if err := s.backend.RPC("Job.GetJob", &structs.JobSpecificRequest{JobID: id, QueryOptions: q}, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Job.GetJob", &structs.JobSpecificRequest{JobID: id, QueryOptions: q}, &reply); err != nil {
 		return nil, err
 	}
 	if reply.Job == nil {
@@ -133,7 +133,7 @@ func (s *HTTPServer) jobAllocations(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var reply structs.JobAllocationsResponse
-	if err := s.backend.RPC("Job.Allocations", &structs.JobSpecificRequest{JobID: id, QueryOptions: q}, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Job.Allocations", &structs.JobSpecificRequest{JobID: id, QueryOptions: q}, &reply); err != nil {
 		return nil, err
 	}
 	return withMeta{body: nonNil(reply.Allocations), meta: reply.QueryMeta}, nil
@@ -146,7 +146,7 @@ func (s *HTTPServer) jobEvaluations(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var reply structs.JobEvaluationsResponse
-	if err := s.backend.RPC("Job.Evaluations", &structs.JobSpecificRequest{JobID: id, QueryOptions: q}, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Job.Evaluations", &structs.JobSpecificRequest{JobID: id, QueryOptions: q}, &reply); err != nil {
 		return nil, err
 	}
 	return withMeta{body: nonNil(reply.Evaluations), meta: reply.QueryMeta}, nil

@@ -21,7 +21,7 @@ func (s *HTTPServer) schedulerConfigGet(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var reply structs.SchedulerConfigurationResponse
-	if err := s.backend.RPC("Operator.SchedulerGetConfiguration", &structs.GenericRequest{QueryOptions: q}, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Operator.SchedulerGetConfiguration", &structs.GenericRequest{QueryOptions: q}, &reply); err != nil {
 		return nil, err
 	}
 	return withMeta{body: &reply, meta: reply.QueryMeta}, nil
@@ -56,7 +56,7 @@ func (s *HTTPServer) schedulerConfigPut(r *http.Request) (any, error) {
 		req.CAS, req.Config.ModifyIndex = true, n
 	}
 	var reply structs.SchedulerSetConfigurationResponse
-	if err := s.backend.RPC("Operator.SchedulerSetConfiguration", req, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Operator.SchedulerSetConfiguration", req, &reply); err != nil {
 		return nil, err
 	}
 	return withMeta{body: &reply, meta: structs.QueryMeta{Index: reply.Index, KnownLeader: true}}, nil

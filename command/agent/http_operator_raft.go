@@ -15,7 +15,7 @@ func (s *HTTPServer) raftConfiguration(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var reply structs.RaftConfigurationResponse
-	if err := s.backend.RPC("Operator.RaftGetConfiguration", &structs.GenericRequest{QueryOptions: q}, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Operator.RaftGetConfiguration", &structs.GenericRequest{QueryOptions: q}, &reply); err != nil {
 		return nil, err
 	}
 	return &reply, nil
@@ -33,7 +33,7 @@ func (s *HTTPServer) raftRemovePeer(r *http.Request) (any, error) {
 		return nil, badRequest("both ?id=%q and ?address=%q: give one of them", req.ID, req.Address)
 	}
 	var reply structs.GenericResponse
-	if err := s.backend.RPC("Operator.RaftRemovePeer", req, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Operator.RaftRemovePeer", req, &reply); err != nil {
 		return nil, err
 	}
 	return &reply, nil
@@ -44,7 +44,7 @@ func (s *HTTPServer) raftRemovePeer(r *http.Request) (any, error) {
 func (s *HTTPServer) raftTransferLeadership(r *http.Request) (any, error) {
 	req := &structs.RaftTransferLeadershipRequest{ID: r.URL.Query().Get("id"), WriteRequest: writeRequest(r)}
 	var reply structs.GenericResponse
-	if err := s.backend.RPC("Operator.RaftTransferLeadership", req, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Operator.RaftTransferLeadership", req, &reply); err != nil {
 		return nil, err
 	}
 	return &reply, nil

@@ -36,7 +36,7 @@ func (s *HTTPServer) snapshotSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var reply structs.SnapshotSaveResponse
-	if err := s.backend.RPC("Operator.SnapshotSave", &structs.GenericRequest{QueryOptions: q}, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Operator.SnapshotSave", &structs.GenericRequest{QueryOptions: q}, &reply); err != nil {
 		s.writeRawError(w, r, err)
 		return
 	}
@@ -63,7 +63,7 @@ func (s *HTTPServer) snapshotRestore(w http.ResponseWriter, r *http.Request) {
 	}
 	var reply structs.GenericResponse
 	req := &structs.SnapshotRestoreRequest{Snapshot: data, WriteRequest: writeRequest(r)}
-	if err := s.backend.RPC("Operator.SnapshotRestore", req, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Operator.SnapshotRestore", req, &reply); err != nil {
 		// The server's errors about the file itself (not a snapshot, bad
 		// checksum, undecodable state) all start so; net/rpc carries only
 		// the text.
@@ -75,12 +75,4 @@ func (s *HTTPServer) snapshotRestore(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, "{\"Index\":%d}\n", reply.Index)
-}
-
-func (s *HTTPServer) writeRawError(w http.ResponseWriter, r *http.Request, err error) {
-	code, msg := errorStatus(err)
-	if code == http.StatusInternalServerError {
-		s.logger.Error("http request failed", "method", r.Method, "path", r.URL.Path, "error", err)
-	}
-	writeError(w, code, msg)
 }

@@ -17,7 +17,7 @@ func (s *HTTPServer) nodeList(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var reply structs.NodeListResponse
-	if err := s.backend.RPC("Node.List", &structs.NodeListRequest{QueryOptions: q}, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Node.List", &structs.NodeListRequest{QueryOptions: q}, &reply); err != nil {
 		return nil, err
 	}
 	return withMeta{body: nonNil(reply.Nodes), meta: reply.QueryMeta}, nil
@@ -31,7 +31,7 @@ func (s *HTTPServer) nodePools(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var reply structs.NodeListResponse
-	if err := s.backend.RPC("Node.List", &structs.NodeListRequest{QueryOptions: q}, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Node.List", &structs.NodeListRequest{QueryOptions: q}, &reply); err != nil {
 		return nil, err
 	}
 	return withMeta{body: structs.NodePools(reply.Nodes), meta: reply.QueryMeta}, nil
@@ -44,7 +44,7 @@ func (s *HTTPServer) nodeGet(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var reply structs.SingleNodeResponse
-	if err := s.backend.RPC("Node.GetNode", &structs.NodeSpecificRequest{NodeID: id, QueryOptions: q}, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Node.GetNode", &structs.NodeSpecificRequest{NodeID: id, QueryOptions: q}, &reply); err != nil {
 		return nil, err
 	}
 	if reply.Node == nil {
@@ -60,7 +60,7 @@ func (s *HTTPServer) allocList(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var reply structs.AllocListResponse
-	if err := s.backend.RPC("Alloc.List", &structs.AllocListRequest{QueryOptions: q}, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Alloc.List", &structs.AllocListRequest{QueryOptions: q}, &reply); err != nil {
 		return nil, err
 	}
 	return withMeta{body: nonNil(reply.Allocations), meta: reply.QueryMeta}, nil
@@ -73,7 +73,7 @@ func (s *HTTPServer) allocGet(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var reply structs.SingleAllocResponse
-	if err := s.backend.RPC("Alloc.GetAlloc", &structs.AllocSpecificRequest{AllocID: id, QueryOptions: q}, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Alloc.GetAlloc", &structs.AllocSpecificRequest{AllocID: id, QueryOptions: q}, &reply); err != nil {
 		return nil, err
 	}
 	if reply.Alloc == nil {
@@ -89,7 +89,7 @@ func (s *HTTPServer) evalList(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var reply structs.EvalListResponse
-	if err := s.backend.RPC("Eval.List", &structs.EvalListRequest{QueryOptions: q}, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Eval.List", &structs.EvalListRequest{QueryOptions: q}, &reply); err != nil {
 		return nil, err
 	}
 	return withMeta{body: nonNil(reply.Evaluations), meta: reply.QueryMeta}, nil
@@ -102,7 +102,7 @@ func (s *HTTPServer) evalGet(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var reply structs.SingleEvalResponse
-	if err := s.backend.RPC("Eval.GetEval", &structs.EvalSpecificRequest{EvalID: id, QueryOptions: q}, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Eval.GetEval", &structs.EvalSpecificRequest{EvalID: id, QueryOptions: q}, &reply); err != nil {
 		return nil, err
 	}
 	if reply.Eval == nil {

@@ -3,9 +3,15 @@
 // a TCP connection to the RPC port opened with the multiplex byte, one yamux
 // session over it, and one msgpack net/rpc call per yamux stream. The serving
 // side is server/rpc.go.
+//
+// Cancellation crosses the wire by closing the call's stream: when the
+// caller's context ends, Call closes the stream, and the server, which reads
+// the stream for the rest of the call, cancels the handler's context.
 package rpcwire
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/rpc"
@@ -17,17 +23,21 @@ import (
 )
 
 // Dial opens a multiplexed RPC session to addr (host:port of an RPC port).
-// timeout bounds the TCP connect and the write of the protocol byte.
-func Dial(addr string, timeout time.Duration, cfg *yamux.Config) (*yamux.Session, error) {
-	conn, err := net.DialTimeout("tcp", addr, timeout)
+// ctx bounds the TCP connect and the write of the protocol byte.
+func Dial(ctx context.Context, addr string, cfg *yamux.Config) (*yamux.Session, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	if err := conn.SetWriteDeadline(time.Now().Add(timeout)); err == nil {
+	if dl, ok := ctx.Deadline(); ok {
+		err = conn.SetWriteDeadline(dl)
+	}
+	if err == nil {
 		_, err = conn.Write([]byte{structs.RPCTypeMultiplex})
-		if err == nil {
-			err = conn.SetWriteDeadline(time.Time{})
-		}
+	}
+	if err == nil {
+		err = conn.SetWriteDeadline(time.Time{})
 	}
 	if err != nil {
 		conn.Close()
@@ -41,15 +51,39 @@ func Dial(addr string, timeout time.Duration, cfg *yamux.Config) (*yamux.Session
 	return s, nil
 }
 
+// ErrSent wraps the error of a call that failed once its stream was open:
+// the request may have reached the server, which may have acted on it.
+var ErrSent = errors.New("the request may have been received")
+
 // Call makes one call of method ("Job.Register") on a new stream of sess,
-// and closes the stream. An error from the endpoint comes back as an
-// rpc.ServerError holding its text.
-func Call(sess *yamux.Session, method string, args, reply any) error {
+// and closes the stream. An error the endpoint returned comes back as a
+// *structs.Error with its code. Any other error is the transport's (or ctx's,
+// wrapped); it wraps ErrSent when the request had been written by then.
+func Call(ctx context.Context, sess *yamux.Session, method string, args, reply any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	stream, err := sess.OpenStream()
 	if err != nil {
 		return err
 	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = stream.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { stream.Close() })
+	defer stop()
 	rc := rpc.NewClientWithCodec(codec.MsgpackSpecRpc.ClientCodec(stream, structs.MsgpackHandle))
 	defer rc.Close() // closes the stream
-	return rc.Call(method, args, reply)
+	err = rc.Call(method, args, reply)
+	var se rpc.ServerError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se):
+		return structs.FromWire(string(se))
+	case ctx.Err() != nil:
+		return fmt.Errorf("%w (%w)", ctx.Err(), ErrSent)
+	default:
+		return fmt.Errorf("%w (%w)", err, ErrSent)
+	}
 }

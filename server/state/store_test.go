@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -203,7 +204,7 @@ func TestPrefixLists(t *testing.T) {
 
 func TestUpdateNodeStatusOfUnknownNode(t *testing.T) {
 	s := NewStateStore()
-	if err := s.UpdateNodeStatus(1, "nope", structs.NodeStatusDown, 0); !structs.IsErr(err, structs.ErrNotFound) {
+	if err := s.UpdateNodeStatus(1, "nope", structs.NodeStatusDown, 0); !errors.Is(err, structs.ErrNotFound) {
 		t.Fatalf("err = %v, want not found", err)
 	}
 }

@@ -113,7 +113,7 @@ func (s *StateStore) UpdateNodeStatus(index uint64, nodeID string, status struct
 	return s.write(index, []string{TableNodes}, func(txn *memdb.Txn) error {
 		old := first[*structs.Node](txn, TableNodes, "id", nodeID)
 		if old == nil {
-			return fmt.Errorf("state: node %s: %w", nodeID, structs.ErrNotFound)
+			return structs.NewError(structs.CodeNotFound, "state: node %s not found", nodeID)
 		}
 		n := old.Copy()
 		n.Status, n.StatusUpdatedAt, n.ModifyIndex = status, updatedAt, index

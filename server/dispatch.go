@@ -1,0 +1,184 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/rpc"
+	"reflect"
+	"runtime/debug"
+	"sync"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
+	"github.com/orch-io/orch/structs"
+)
+
+// The RPC dispatcher: orch's own replacement for net/rpc's server, speaking
+// the same wire protocol (msgpack-rpc request and response headers, so
+// net/rpc clients work unchanged) with three things net/rpc cannot do:
+//
+//   - every endpoint method takes a context.Context, cancelled when the
+//     caller hangs up (its stream closes) or, in process, when the caller's
+//     context ends;
+//   - errors cross the wire with their code (structs.WireText), so callers
+//     decide by code, never by text;
+//   - a panicking endpoint fails its request with an internal error and a log
+//     line naming the method, and the server lives.
+//
+// An endpoint method has the shape
+//
+//	func (e *jobEndpoint) Register(ctx context.Context, args *structs.JobRegisterRequest, reply *structs.JobRegisterResponse) error
+
+// endpointMethod is one registered method.
+type endpointMethod struct {
+	rcvr      reflect.Value
+	fn        reflect.Method
+	argType   reflect.Type // the pointed-to type of args
+	replyType reflect.Type // the pointed-to type of reply
+}
+
+// dispatcher holds the registered endpoint methods by "Service.Method". It
+// is filled once, before the server serves, and only read after.
+type dispatcher struct {
+	logger  *slog.Logger
+	methods map[string]*endpointMethod
+}
+
+var (
+	ctxType   = reflect.TypeFor[context.Context]()
+	errorType = reflect.TypeFor[error]()
+)
+
+// register adds every method of rcvr with the endpoint shape under name. A
+// receiver with no such method is a programming error.
+func (d *dispatcher) register(name string, rcvr any) error {
+	v := reflect.ValueOf(rcvr)
+	t := v.Type()
+	n := 0
+	for i := range t.NumMethod() {
+		m := t.Method(i)
+		mt := m.Type
+		if mt.NumIn() != 4 || mt.NumOut() != 1 || mt.In(1) != ctxType || mt.Out(0) != errorType ||
+			mt.In(2).Kind() != reflect.Pointer || mt.In(3).Kind() != reflect.Pointer {
+			continue
+		}
+		d.methods[name+"."+m.Name] = &endpointMethod{rcvr: v, fn: m, argType: mt.In(2).Elem(), replyType: mt.In(3).Elem()}
+		n++
+	}
+	if n == 0 {
+		return fmt.Errorf("server: RPC endpoint %s (%s) has no method of the endpoint shape", name, t)
+	}
+	return nil
+}
+
+// call runs one method. args and reply are pointers of the method's types.
+// A panic is recovered into an internal error.
+func (d *dispatcher) call(ctx context.Context, name string, m *endpointMethod, args, reply reflect.Value) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			d.logger.Error("RPC handler panicked; the request fails, the server goes on",
+				"method", name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = structs.NewError(structs.CodeInternal, "internal error in %s: %v", name, r)
+		}
+	}()
+	out := m.fn.Func.Call([]reflect.Value{m.rcvr, reflect.ValueOf(ctx), args, reply})
+	if e := out[0].Interface(); e != nil {
+		return e.(error)
+	}
+	return nil
+}
+
+// lookup finds a method, or returns the error the caller gets for an unknown one.
+func (d *dispatcher) lookup(name string) (*endpointMethod, error) {
+	m := d.methods[name]
+	if m == nil {
+		return nil, structs.NewError(structs.CodeInvalid, "unknown RPC method %q", name)
+	}
+	return m, nil
+}
+
+// inProcess calls name with the caller's args and reply. They are copied
+// through msgpack on the way in and out, as over the network, so the caller
+// never shares objects with the state store, and the error comes back as a
+// network caller would see it (code and text, nothing else).
+func (d *dispatcher) inProcess(ctx context.Context, name string, args, reply any) error {
+	m, err := d.lookup(name)
+	if err != nil {
+		return err
+	}
+	argv := reflect.New(m.argType)
+	if err := roundTrip(args, argv.Interface()); err != nil {
+		return structs.NewError(structs.CodeInvalid, "decoding the arguments of %s: %v", name, err)
+	}
+	replyv := reflect.New(m.replyType)
+	if err := d.call(ctx, name, m, argv, replyv); err != nil {
+		return structs.FromWire(structs.WireText(err))
+	}
+	if err := roundTrip(replyv.Interface(), reply); err != nil {
+		return structs.NewError(structs.CodeInternal, "decoding the reply of %s: %v", name, err)
+	}
+	return nil
+}
+
+// serveStream serves the calls of one yamux stream (in practice one call:
+// rpcwire opens a stream per call) until the caller closes it. Calls run
+// concurrently; their context ends when the stream does, so a caller that
+// hangs up cancels what it asked for (a blocking query, a forwarded write
+// still waiting). parent ends every call at server shutdown.
+func (d *dispatcher) serveStream(parent context.Context, conn io.ReadWriteCloser) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	cdc := codec.MsgpackSpecRpc.ServerCodec(conn, structs.MsgpackHandle)
+	defer cdc.Close()
+	var (
+		writeMu sync.Mutex
+		calls   sync.WaitGroup
+	)
+	respond := func(req *rpc.Request, body any, err error) {
+		resp := &rpc.Response{ServiceMethod: req.ServiceMethod, Seq: req.Seq}
+		if err != nil {
+			resp.Error = structs.WireText(err)
+			body = struct{}{}
+		}
+		writeMu.Lock()
+		defer writeMu.Unlock()
+		if werr := cdc.WriteResponse(resp, body); werr != nil && ctx.Err() == nil {
+			d.logger.Debug("writing an RPC response failed", "method", req.ServiceMethod, "error", werr)
+		}
+	}
+	for {
+		req := new(rpc.Request)
+		if err := cdc.ReadRequestHeader(req); err != nil {
+			if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+				d.logger.Debug("RPC stream ended", "error", err)
+			}
+			break
+		}
+		m, err := d.lookup(req.ServiceMethod)
+		if err != nil {
+			if err := cdc.ReadRequestBody(nil); err != nil {
+				break
+			}
+			respond(req, nil, err)
+			continue
+		}
+		argv := reflect.New(m.argType)
+		if err := cdc.ReadRequestBody(argv.Interface()); err != nil {
+			respond(req, nil, structs.NewError(structs.CodeInvalid, "decoding the arguments of %s: %v", req.ServiceMethod, err))
+			continue
+		}
+		calls.Add(1)
+		go func() {
+			defer calls.Done()
+			replyv := reflect.New(m.replyType)
+			err := d.call(ctx, req.ServiceMethod, m, argv, replyv)
+			respond(req, replyv.Interface(), err)
+		}()
+	}
+	// The caller closed its side (or the session died): cancel what still
+	// runs for it, and wait so responses are not written to a closed codec.
+	cancel()
+	calls.Wait()
+}
