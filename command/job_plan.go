@@ -58,7 +58,7 @@ func jobPlan(c *cli.Context) error {
 		return planFailed(err)
 	}
 	if err := validateJob(job); err != nil {
-		return planFailed(fmt.Errorf("Job validation errors:\n%s", bulletLines(err.Error())))
+		return planFailed(validationFailed(err))
 	}
 	client, err := apiClient(c)
 	if err != nil {

@@ -134,12 +134,12 @@ func TestAllocRunnerFailedTaskKillsSiblings(t *testing.T) {
 	ar, rec, _ := newTestAllocRunner(t, testAlloc(job))
 	ar.Run()
 	waitClosed(t, "tasks to finish", ar.WaitCh())
-	failed := waitStatus(t, rec, structs.AllocClientStatusFailed)
+	waitStatus(t, rec, structs.AllocClientStatusFailed)
 	waitFor(t, "final state sent", func() bool {
 		a := rec.lastSent()
 		return a.TaskStates["server"].State == structs.TaskStateDead
 	})
-	failed = rec.lastSent()
+	failed := rec.lastSent()
 	if failed.ClientStatus != structs.AllocClientStatusFailed {
 		t.Fatalf("status = %s", failed.ClientStatus)
 	}

@@ -23,7 +23,7 @@ func Dial(addr string, timeout time.Duration, cfg *yamux.Config) (*yamux.Session
 	if err != nil {
 		return nil, err
 	}
-	if err := conn.SetWriteDeadline(time.Now().Add(timeout)); err == nil {
+	if err = conn.SetWriteDeadline(time.Now().Add(timeout)); err == nil {
 		_, err = conn.Write([]byte{structs.RPCTypeMultiplex})
 		if err == nil {
 			err = conn.SetWriteDeadline(time.Time{})
