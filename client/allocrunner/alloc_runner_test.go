@@ -152,6 +152,30 @@ func TestAllocRunnerFailedTaskKillsSiblings(t *testing.T) {
 	}
 }
 
+// An allocation whose task ran twice and now waits out its restart interval
+// is pending, and says its tasks wait to restart, not that none started.
+func TestAllocRunnerTaskWaitingToRestartAgain(t *testing.T) {
+	policy := &structs.RestartPolicy{Attempts: 1, Delay: 0, Interval: time.Hour, Mode: structs.RestartPolicyModeDelay}
+	job := testJob(structs.JobTypeService, policy, shellTask("main", `exit 3`))
+	ar, rec, _ := newTestAllocRunner(t, testAlloc(job))
+	ar.Run()
+	var a *structs.Allocation
+	waitFor(t, "the task's second exit", func() bool {
+		if a = rec.lastSent(); a == nil {
+			return false
+		}
+		ts := a.TaskStates["main"]
+		return ts != nil && ts.Restarts == 2 && ts.State == structs.TaskStatePending
+	})
+	events := eventTypes(a.TaskStates["main"])
+	if started := len(slices.DeleteFunc(slices.Clone(events), func(e string) bool { return e != structs.TaskStarted })); started != 2 {
+		t.Fatalf("task started %d times, want 2: events %v", started, events)
+	}
+	if a.ClientStatus != structs.AllocClientStatusPending || a.ClientDescription != descRestarting {
+		t.Errorf("client status %s (%q), want pending (%q)", a.ClientStatus, a.ClientDescription, descRestarting)
+	}
+}
+
 func TestAllocRunnerShutdownFreezesState(t *testing.T) {
 	job := testJob(structs.JobTypeService, nil, shellTask("web", `echo $$ > pid; exec sleep 1000`))
 	ar, rec, allocsDir := newTestAllocRunner(t, testAlloc(job))
