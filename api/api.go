@@ -226,7 +226,7 @@ func (c *Client) write(method, path string, params url.Values, in, out any) erro
 		if payload != nil {
 			body = bytes.NewReader(payload)
 		}
-		resp, err := c.do(nil, method, path, params, body)
+		resp, err := c.do(context.Background(), method, path, params, body)
 		if err == nil {
 			defer resp.Body.Close()
 			return c.decode(resp, path, out)

@@ -34,7 +34,7 @@ func (o *Operator) SnapshotSave(q *QueryOptions) (io.ReadCloser, error) {
 // SnapshotRestore replaces the whole cluster's state with the snapshot file's
 // and returns the Raft index of the restore.
 func (o *Operator) SnapshotRestore(snapshot []byte) (uint64, error) {
-	resp, err := o.c.do(nil, http.MethodPut, "/v1/operator/snapshot", nil, bytes.NewReader(snapshot))
+	resp, err := o.c.do(context.Background(), http.MethodPut, "/v1/operator/snapshot", nil, bytes.NewReader(snapshot))
 	if err != nil {
 		return 0, err
 	}

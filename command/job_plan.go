@@ -58,7 +58,7 @@ func jobPlan(c *cli.Context) error {
 		return planFailed(err)
 	}
 	if err := validateJob(job); err != nil {
-		return planFailed(fmt.Errorf("Job validation errors:\n%s", bulletLines(err.Error())))
+		return planFailed(validationFailed(err))
 	}
 	client, err := apiClient(c)
 	if err != nil {
@@ -77,7 +77,7 @@ func jobPlan(c *cli.Context) error {
 	}
 	b.WriteString(formatPlanDryRun(resp))
 	b.WriteString(formatPlanPreemptions(resp, verbose))
-	b.WriteString(formatCheckIndexHint(resp.JobModifyIndex, c.Args().First(), c.Bool("json")))
+	b.WriteString(formatCheckIndexHint(resp.JobModifyIndex, jobFileArgs(c)))
 	fmt.Fprint(stdout(c), b.String())
 	if planHasChanges(resp) {
 		return exitStatus(exitPlanChanges)
@@ -148,24 +148,50 @@ func formatPlanPreemptions(resp *structs.JobPlanResponse, verbose bool) string {
 	return "\nPreemptions:\n\n" + formatTable([]string{"Alloc ID", "Job ID", "Task Group"}, rows)
 }
 
-// formatCheckIndexHint says how to run the planned job only if it did not
-// change in between.
-func formatCheckIndexHint(index uint64, path string, json bool) string {
-	flags := ""
-	if json {
-		flags = "-json "
+// jobFileArgs are the arguments of `job run` that read the same job as the
+// planned one: -var, -var-file and -json as the user gave them, then the
+// path, each quoted for a POSIX shell where needed.
+func jobFileArgs(c *cli.Context) []string {
+	var args []string
+	for _, v := range c.StringSlice("var") {
+		args = append(args, "-var", v)
 	}
+	for _, f := range c.StringSlice("var-file") {
+		args = append(args, "-var-file", f)
+	}
+	if c.Bool("json") {
+		args = append(args, "-json")
+	}
+	args = append(args, c.Args().First())
+	for i, a := range args {
+		args[i] = shellQuote(a)
+	}
+	return args
+}
+
+// shellQuote returns s as one word of a POSIX shell: unchanged when it holds
+// only characters no shell treats specially, else in single quotes.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=:,./@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// formatCheckIndexHint says how to run the planned job only if it did not
+// change in between; args are the job file's arguments (jobFileArgs).
+func formatCheckIndexHint(index uint64, args []string) string {
 	return fmt.Sprintf(`
 Job Modify Index: %d
 To submit the job with version verification run:
 
-orch job run -check-index %d %s%s
+orch job run -check-index %d %s
 
 When running the job with the check-index flag, the job will only be run if the
 job modify index given matches the server-side version. If the index has
 changed, another user has modified the job and the plan's results are
 potentially invalid.
-`, index, index, flags, path)
+`, index, index, strings.Join(args, " "))
 }
 
 // formatJobDiff prints a job diff as Nomad does: one line per job, group,

@@ -2,6 +2,10 @@ package command
 
 import (
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -201,3 +205,73 @@ func TestJobPlanErrorsExit255(t *testing.T) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// The check-index hint repeats the -var, -var-file and -json flags of the
+// plan, so that the command it prints runs the job that was planned; each
+// word is quoted so that a shell splits the line back into the same words.
+func TestJobPlanHintRepeatsTheJobFileFlags(t *testing.T) {
+	a := startAgent(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "my web.hcl")
+	src := `variable "greeting" { type = string }
+variable "count" { type = number }
+
+job "hello" {
+  group "hello" {
+    count = var.count
+    task "echo" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/echo"
+        args    = [var.greeting]
+      }
+    }
+  }
+}
+`
+	varFile := filepath.Join(dir, "vars.hcl")
+	for name, content := range map[string]string{path: src, varFile: "count = 3\n"} {
+		if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := runCLI(t, "job", "plan", "-address", a.addr, "-var-file", varFile, "-var", "greeting=it's me", "-var", "count=2", path)
+	if r.code != 1 {
+		t.Fatalf("plan: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	const prefix = "orch job run -check-index 0 "
+	var hint string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(line, prefix) {
+			hint = strings.TrimPrefix(line, prefix)
+		}
+	}
+	if hint == "" {
+		t.Fatalf("no line %q in the plan output:\n%s", prefix, r.stdout)
+	}
+	out, err := exec.Command("/bin/sh", "-c", `printf '%s\n' `+hint).Output()
+	if err != nil {
+		t.Fatalf("sh cannot read the hint %q: %v", hint, err)
+	}
+	got := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	want := []string{"-var", "greeting=it's me", "-var", "count=2", "-var-file", varFile, path}
+	if !slices.Equal(got, want) {
+		t.Errorf("hint %q reads as %q, want %q", hint, got, want)
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"count=2":         "count=2",
+		"/tmp/web.hcl":    "/tmp/web.hcl",
+		"":                "''",
+		"a b":             "'a b'",
+		"it's":            `'it'\''s'`,
+		"$HOME":           "'$HOME'",
+		"x=`id`;rm -rf /": "'x=`id`;rm -rf /'",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -51,7 +51,7 @@ func jobRun(c *cli.Context) error {
 		return err
 	}
 	if err := validateJob(job); err != nil {
-		return fmt.Errorf("Job validation errors:\n%s", bulletLines(err.Error()))
+		return validationFailed(err)
 	}
 	client, err := apiClient(c)
 	if err != nil {

@@ -35,10 +35,17 @@ func jobValidate(c *cli.Context) error {
 		return err
 	}
 	if err := validateJob(job); err != nil {
-		return fmt.Errorf("Job validation errors:\n%s", bulletLines(err.Error()))
+		return validationFailed(err)
 	}
 	fmt.Fprintln(stdout(c), "Job validation successful")
 	return nil
+}
+
+// validationFailed is the error of a job that fails validateJob, printed as
+// Nomad prints it: a heading and one bullet per problem.
+func validationFailed(err error) error {
+	//lint:ignore ST1005 the message is printed as is, with Nomad's capitalised heading.
+	return fmt.Errorf("Job validation errors:\n%s", bulletLines(err.Error()))
 }
 
 // bulletLines makes each line of a multi-line error (errors.Join) a "  * " bullet.

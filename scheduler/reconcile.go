@@ -114,6 +114,8 @@ var classifyRules = []classifyRule{
 		func(_ *classifier, a *structs.Allocation) bool {
 			return a.ClientStatus == structs.AllocClientStatusLost
 		}},
+	{classGone, "it finished under an earlier job of the same ID, since purged",
+		func(c *classifier, a *structs.Allocation) bool { return a.ClientTerminal() && c.earlierJob(a) }},
 	{classGone, "it finished under a version whose group changed (or went) since",
 		func(c *classifier, a *structs.Allocation) bool { return a.ClientTerminal() && c.destructive(a) }},
 	{classDone, "a batch allocation that completed is done",
@@ -167,6 +169,13 @@ func (c *classifier) classify(a *structs.Allocation) (allocClass, string) {
 // versionChanged reports whether a runs another version of the job than the current one.
 func (c *classifier) versionChanged(a *structs.Allocation) bool {
 	return a.Job != nil && a.Job.JobModifyIndex != c.job.JobModifyIndex
+}
+
+// earlierJob reports whether a was placed for an earlier job registered
+// under the same ID, purged since: a job registered again after a purge is
+// created anew, at a later index, and starts from nothing.
+func (c *classifier) earlierJob(a *structs.Allocation) bool {
+	return a.Job != nil && a.Job.CreateIndex != c.job.CreateIndex
 }
 
 // destructive reports whether a runs an older version whose group changed in

@@ -18,6 +18,7 @@ const (
 	oldCount                   // an older version that differs only in count
 	oldCommand                 // an older version whose task command differs
 	oldRestarts                // an older version whose restart policy differs
+	purged                     // the same specification, of an earlier job of the same ID, since purged
 )
 
 // as describes one existing allocation compactly.
@@ -102,6 +103,12 @@ func TestReconcile(t *testing.T) {
 		{name: "batch done under a destructively changed version runs again", count: 1, batch: true,
 			allocs: []as{{idx: 0, client: complete, v: oldCommand}},
 			place:  []string{"[0]"}, ignored: 1},
+		{name: "what a purged job of the same ID finished holds no index", count: 2, batch: true,
+			allocs: []as{{idx: 0, client: complete, v: purged}, {idx: 1, client: failed, v: purged}},
+			place:  []string{"[0]", "[1]"}, ignored: 2},
+		{name: "a purged job's allocation still running is adopted", count: 1, batch: true,
+			allocs:  []as{{idx: 0, client: running, v: purged}},
+			inPlace: []string{"[0]"}},
 		{name: "group removed from the job", count: 1,
 			allocs: []as{{idx: 0, client: running}, {idx: 0, client: running, group: "gone"}, {idx: 1, client: complete, group: "gone"}},
 			stops:  []string{"gone[0]:" + allocNotNeeded}, ignored: 2},
@@ -119,7 +126,7 @@ func TestReconcile(t *testing.T) {
 
 func runReconcileCase(t *testing.T, tc reconcileCase) {
 	job := mockJob().Count(tc.count).Build()
-	job.JobModifyIndex, job.Stop = 10, tc.stop
+	job.CreateIndex, job.JobModifyIndex, job.Stop = 8, 10, tc.stop
 	if tc.batch {
 		job.Type = structs.JobTypeBatch
 	}
@@ -135,6 +142,8 @@ func runReconcileCase(t *testing.T, tc reconcileCase) {
 			j.JobModifyIndex = 5 + uint64(v)
 		}
 	}
+	versions[purged] = job.Copy()
+	versions[purged].CreateIndex, versions[purged].JobModifyIndex = 2, 2
 
 	var allocs []*structs.Allocation
 	for i, s := range tc.allocs {

@@ -43,6 +43,8 @@ import (
 //	client-status ALLOC-NAME[@NODE] running|complete|failed
 //	    (@NODE picks one of the same-named allocations of a system job)
 //	eval [job=job]   processes an eval and prints the plan, the eval and the live allocations
+//	purge [job=job]  deletes the job, as `job stop -purge` does, and processes
+//	                 its deregister eval like eval
 //	scheduler-config [preempt=system,sysbatch,batch,service]
 //	    sets the cluster's scheduler configuration: preemption enabled for the
 //	    listed scheduler types only (default configuration: system)
@@ -201,7 +203,7 @@ func (sc *scenario) do(t *testing.T, pos, cmd string) string {
 			fail("no live allocation %s", args[0])
 		}
 		sc.h.setClientStatus(a.ID, structs.AllocClientStatus(args[1]))
-	case "eval":
+	case "eval", "purge":
 		id := "job"
 		if len(args) == 1 {
 			id = strings.TrimPrefix(args[0], "job=")
@@ -210,8 +212,13 @@ func (sc *scenario) do(t *testing.T, pos, cmd string) string {
 		if job == nil {
 			fail("no job %s", id)
 		}
+		trigger := structs.EvalTriggerJobRegister
+		if name == "purge" {
+			must(t, sc.h.store.DeleteJob(sc.h.nextIndex(), id))
+			trigger = structs.EvalTriggerJobDeregister
+		}
 		plans, created := len(sc.h.plans), len(sc.h.created)
-		sc.h.process(job.Type, sc.h.newEval(job, structs.EvalTriggerJobRegister))
+		sc.h.process(job.Type, sc.h.newEval(job, trigger))
 		return sc.render(job.ID, sc.h.plans[plans:], sc.h.created[created:])
 	default:
 		fail("unknown command")

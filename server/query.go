@@ -64,12 +64,3 @@ func (s *Server) setQueryMeta(meta *structs.QueryMeta) {
 		meta.LastContact = time.Since(s.raft.LastContact())
 	}
 }
-
-// maxIndex returns the largest index of the named tables in snap.
-func maxIndex(snap *state.Snapshot, tables ...string) uint64 {
-	var m uint64
-	for _, t := range tables {
-		m = max(m, snap.Index(t))
-	}
-	return m
-}

@@ -134,12 +134,12 @@ func TestAllocRunnerFailedTaskKillsSiblings(t *testing.T) {
 	ar, rec, _ := newTestAllocRunner(t, testAlloc(job))
 	ar.Run()
 	waitClosed(t, "tasks to finish", ar.WaitCh())
-	failed := waitStatus(t, rec, structs.AllocClientStatusFailed)
+	waitStatus(t, rec, structs.AllocClientStatusFailed)
 	waitFor(t, "final state sent", func() bool {
 		a := rec.lastSent()
 		return a.TaskStates["server"].State == structs.TaskStateDead
 	})
-	failed = rec.lastSent()
+	failed := rec.lastSent()
 	if failed.ClientStatus != structs.AllocClientStatusFailed {
 		t.Fatalf("status = %s", failed.ClientStatus)
 	}
@@ -149,6 +149,30 @@ func TestAllocRunnerFailedTaskKillsSiblings(t *testing.T) {
 	}
 	if !failed.TaskStates["crasher"].Failed {
 		t.Error("crasher not failed")
+	}
+}
+
+// An allocation whose task ran twice and now waits out its restart interval
+// is pending, and says its tasks wait to restart, not that none started.
+func TestAllocRunnerTaskWaitingToRestartAgain(t *testing.T) {
+	policy := &structs.RestartPolicy{Attempts: 1, Delay: 0, Interval: time.Hour, Mode: structs.RestartPolicyModeDelay}
+	job := testJob(structs.JobTypeService, policy, shellTask("main", `exit 3`))
+	ar, rec, _ := newTestAllocRunner(t, testAlloc(job))
+	ar.Run()
+	var a *structs.Allocation
+	waitFor(t, "the task's second exit", func() bool {
+		if a = rec.lastSent(); a == nil {
+			return false
+		}
+		ts := a.TaskStates["main"]
+		return ts != nil && ts.Restarts == 2 && ts.State == structs.TaskStatePending
+	})
+	events := eventTypes(a.TaskStates["main"])
+	if started := len(slices.DeleteFunc(slices.Clone(events), func(e string) bool { return e != structs.TaskStarted })); started != 2 {
+		t.Fatalf("task started %d times, want 2: events %v", started, events)
+	}
+	if a.ClientStatus != structs.AllocClientStatusPending || a.ClientDescription != descRestarting {
+		t.Errorf("client status %s (%q), want pending (%q)", a.ClientStatus, a.ClientDescription, descRestarting)
 	}
 }
 

@@ -37,7 +37,7 @@ func checkPathElement(what, name string) error {
 	case name == "":
 		return fmt.Errorf("%s is empty", what)
 	case name == "." || name == "..":
-		return fmt.Errorf("%s %q: must not be . or ..", what, name)
+		return fmt.Errorf(`%s %q: must not be "." or ".."`, what, name)
 	case strings.ContainsAny(name, "/\x00"):
 		return fmt.Errorf("%s %q: must not contain / or NUL", what, name)
 	}

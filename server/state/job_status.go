@@ -9,7 +9,13 @@ import (
 
 // jobStatus derives a job's status from its allocations and evaluations, as
 // Nomad does: running while any allocation is not terminal, pending while an
-// evaluation is still open, dead once stopped or once everything has finished.
+// evaluation is still open (a blocked one too: its allocations are queued,
+// waiting for room), dead once stopped or once everything has finished.
+//
+// A blocked evaluation of a stopped job does not count: it will place
+// nothing, and the leader cancels it once the job's deregister evaluation
+// completes (the blocked evals untrack it; reapCancelableEvals commits the
+// cancel a few seconds later), which the job's status need not wait for.
 func jobStatus(txn *memdb.Txn, job *structs.Job) structs.JobStatus {
 	allocs := list[*structs.Allocation](txn, TableAllocs, "job", job.ID)
 	for _, a := range allocs {
@@ -18,9 +24,10 @@ func jobStatus(txn *memdb.Txn, job *structs.Job) structs.JobStatus {
 		}
 	}
 	for _, e := range list[*structs.Evaluation](txn, TableEvals, "job", job.ID) {
-		if !e.TerminalStatus() && e.Status != structs.EvalStatusBlocked {
-			return structs.JobStatusPending
+		if e.TerminalStatus() || (job.Stop && e.Status == structs.EvalStatusBlocked) {
+			continue
 		}
+		return structs.JobStatusPending
 	}
 	if job.Stop || len(allocs) > 0 {
 		return structs.JobStatusDead
