@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+
 	"github.com/orch-io/orch/server/state"
 	"github.com/orch-io/orch/structs"
 )
@@ -15,9 +17,9 @@ func (a *allocEndpoint) GetAlloc(args *structs.AllocSpecificRequest, reply *stru
 	if done, err := a.srv.forward("Alloc.GetAlloc", args, reply); done {
 		return err
 	}
-	return a.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return a.srv.blockingQuery(context.TODO(), &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) { // TODO(#7): the RPC's ctx
 		reply.Alloc = snap.AllocByID(args.AllocID)
-		return snap.Index(state.TableAllocs), nil
+		return snap.IndexUnwatched(state.TableAllocs), nil
 	})
 }
 
@@ -26,12 +28,12 @@ func (a *allocEndpoint) List(args *structs.AllocListRequest, reply *structs.Allo
 	if done, err := a.srv.forward("Alloc.List", args, reply); done {
 		return err
 	}
-	return a.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return a.srv.blockingQuery(context.TODO(), &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) { // TODO(#7): the RPC's ctx
 		allocs := snap.Allocs(args.Prefix)
 		reply.Allocations = make([]*structs.AllocListStub, 0, len(allocs))
 		for _, alloc := range allocs {
 			reply.Allocations = append(reply.Allocations, alloc.Stub())
 		}
-		return snap.Index(state.TableAllocs), nil
+		return snap.IndexUnwatched(state.TableAllocs), nil
 	})
 }

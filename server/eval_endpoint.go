@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+
 	"github.com/orch-io/orch/server/state"
 	"github.com/orch-io/orch/structs"
 )
@@ -15,9 +17,9 @@ func (e *evalEndpoint) GetEval(args *structs.EvalSpecificRequest, reply *structs
 	if done, err := e.srv.forward("Eval.GetEval", args, reply); done {
 		return err
 	}
-	return e.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return e.srv.blockingQuery(context.TODO(), &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) { // TODO(#7): the RPC's ctx
 		reply.Eval = snap.EvalByID(args.EvalID)
-		return snap.Index(state.TableEvals), nil
+		return snap.IndexUnwatched(state.TableEvals), nil
 	})
 }
 
@@ -26,8 +28,8 @@ func (e *evalEndpoint) List(args *structs.EvalListRequest, reply *structs.EvalLi
 	if done, err := e.srv.forward("Eval.List", args, reply); done {
 		return err
 	}
-	return e.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return e.srv.blockingQuery(context.TODO(), &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) { // TODO(#7): the RPC's ctx
 		reply.Evaluations = snap.Evals(args.Prefix)
-		return snap.Index(state.TableEvals), nil
+		return snap.IndexUnwatched(state.TableEvals), nil
 	})
 }

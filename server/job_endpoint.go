@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -169,9 +170,9 @@ func (j *jobEndpoint) GetJob(args *structs.JobSpecificRequest, reply *structs.Si
 	if done, err := j.srv.forward("Job.GetJob", args, reply); done {
 		return err
 	}
-	return j.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return j.srv.blockingQuery(context.TODO(), &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) { // TODO(#7): the RPC's ctx
 		reply.Job = snap.JobByID(args.JobID)
-		return snap.Index(state.TableJobs), nil
+		return snap.IndexUnwatched(state.TableJobs), nil
 	})
 }
 
@@ -180,13 +181,13 @@ func (j *jobEndpoint) List(args *structs.JobListRequest, reply *structs.JobListR
 	if done, err := j.srv.forward("Job.List", args, reply); done {
 		return err
 	}
-	return j.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return j.srv.blockingQuery(context.TODO(), &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) { // TODO(#7): the RPC's ctx
 		jobs := snap.Jobs(args.Prefix)
 		reply.Jobs = make([]*structs.JobListStub, 0, len(jobs))
 		for _, job := range jobs {
 			reply.Jobs = append(reply.Jobs, job.Stub())
 		}
-		return snap.Index(state.TableJobs), nil
+		return snap.IndexUnwatched(state.TableJobs), nil
 	})
 }
 
@@ -195,13 +196,13 @@ func (j *jobEndpoint) Allocations(args *structs.JobSpecificRequest, reply *struc
 	if done, err := j.srv.forward("Job.Allocations", args, reply); done {
 		return err
 	}
-	return j.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return j.srv.blockingQuery(context.TODO(), &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) { // TODO(#7): the RPC's ctx
 		allocs := snap.AllocsByJob(args.JobID)
 		reply.Allocations = make([]*structs.AllocListStub, 0, len(allocs))
 		for _, a := range allocs {
 			reply.Allocations = append(reply.Allocations, a.Stub())
 		}
-		return snap.Index(state.TableAllocs), nil
+		return snap.IndexUnwatched(state.TableAllocs), nil
 	})
 }
 
@@ -210,8 +211,8 @@ func (j *jobEndpoint) Evaluations(args *structs.JobSpecificRequest, reply *struc
 	if done, err := j.srv.forward("Job.Evaluations", args, reply); done {
 		return err
 	}
-	return j.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return j.srv.blockingQuery(context.TODO(), &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) { // TODO(#7): the RPC's ctx
 		reply.Evaluations = snap.EvalsByJob(args.JobID)
-		return snap.Index(state.TableEvals), nil
+		return snap.IndexUnwatched(state.TableEvals), nil
 	})
 }

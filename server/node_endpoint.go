@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -153,7 +154,7 @@ func (n *nodeEndpoint) GetClientAllocs(args *structs.NodeSpecificRequest, reply 
 	if err := checkSecret(node, args.SecretID); err != nil {
 		return err
 	}
-	return n.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return n.srv.blockingQuery(context.TODO(), &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) { // TODO(#7): the RPC's ctx
 		reply.Allocs = snap.AllocsByNode(args.NodeID)
 		// The index is that of the node's own allocations, so the client wakes
 		// for its changes only, not for every allocation in the cluster.
@@ -162,7 +163,7 @@ func (n *nodeEndpoint) GetClientAllocs(args *structs.NodeSpecificRequest, reply 
 			index = max(index, a.ModifyIndex)
 		}
 		if index == 0 {
-			index = snap.Index(state.TableAllocs)
+			index = snap.IndexUnwatched(state.TableAllocs)
 		}
 		return index, nil
 	})
@@ -222,13 +223,13 @@ func (n *nodeEndpoint) GetNode(args *structs.NodeSpecificRequest, reply *structs
 	if done, err := n.srv.forward("Node.GetNode", args, reply); done {
 		return err
 	}
-	return n.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return n.srv.blockingQuery(context.TODO(), &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) { // TODO(#7): the RPC's ctx
 		reply.Node = nil
 		if node := snap.NodeByID(args.NodeID); node != nil {
 			reply.Node = node.Copy()
 			reply.Node.SecretID = ""
 		}
-		return snap.Index(state.TableNodes), nil
+		return snap.IndexUnwatched(state.TableNodes), nil
 	})
 }
 
@@ -237,12 +238,12 @@ func (n *nodeEndpoint) List(args *structs.NodeListRequest, reply *structs.NodeLi
 	if done, err := n.srv.forward("Node.List", args, reply); done {
 		return err
 	}
-	return n.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return n.srv.blockingQuery(context.TODO(), &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) { // TODO(#7): the RPC's ctx
 		nodes := snap.Nodes(args.Prefix)
 		reply.Nodes = make([]*structs.NodeListStub, 0, len(nodes))
 		for _, node := range nodes {
 			reply.Nodes = append(reply.Nodes, node.Stub())
 		}
-		return snap.Index(state.TableNodes), nil
+		return snap.IndexUnwatched(state.TableNodes), nil
 	})
 }

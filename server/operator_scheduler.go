@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/orch-io/orch/server/state"
@@ -13,9 +14,9 @@ func (o *operatorEndpoint) SchedulerGetConfiguration(args *structs.GenericReques
 	if done, err := o.srv.forward("Operator.SchedulerGetConfiguration", args, reply); done {
 		return err
 	}
-	return o.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return o.srv.blockingQuery(context.TODO(), &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) { // TODO(#7): the RPC's ctx
 		reply.SchedulerConfig = snap.SchedulerConfig().Copy()
-		return snap.Index(state.TableSchedulerConfig), nil
+		return snap.IndexUnwatched(state.TableSchedulerConfig), nil
 	})
 }
 
