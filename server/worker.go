@@ -65,8 +65,8 @@ func (w *worker) run(ctx context.Context) {
 // delivery limit the reaper marks it failed with the panic as the reason.
 func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token string) {
 	logger := w.logger.With("eval_id", eval.ID, "job_id", eval.JobID, "eval_type", eval.Type, "triggered_by", eval.TriggeredBy)
-	nack := func(why string, err error) {
-		logger.Error(why, "error", err)
+	nack := func(why string, err error, attrs ...any) {
+		logger.Error(why, append([]any{"error", err}, attrs...)...)
 		w.failures.record(eval.ID, fmt.Sprintf("%s: %v", why, err))
 		if err := w.srv.broker.Nack(eval.ID, token); err != nil {
 			logger.Debug("nack failed", "error", err)
@@ -75,8 +75,7 @@ func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token st
 	var seed string // set once drawn: it reproduces the scheduler's choices
 	defer func() {
 		if r := recover(); r != nil {
-			logger.Error("scheduler panicked", "panic", r, "seed", seed, "stack", string(debug.Stack()))
-			nack("scheduler panicked", fmt.Errorf("%v", r))
+			nack("scheduler panicked", fmt.Errorf("%v", r), "seed", seed, "stack", string(debug.Stack()))
 		}
 	}()
 

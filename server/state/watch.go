@@ -15,6 +15,12 @@ import (
 // list, that the read covered) into a Watch, which fires when one of them is
 // closed.
 //
+// A watch is exact for changes to what was read and nearly exact against
+// the rest: a write that inserts a new key may split the tree edge leading
+// to a neighbouring subtree and so rewrite (and fire) that subtree's root. A
+// node's first allocation can thus wake the query of a node whose ID shares
+// a prefix with it; writes to existing keys never wake other subtrees.
+//
 // Restore swaps in a new database whose trees share no channel with the old
 // one, so a Watch also holds the store's abandon channel, which Restore
 // closes: after a snapshot restore every waiting query runs again.
