@@ -18,7 +18,7 @@ func (a *allocEndpoint) GetAlloc(ctx context.Context, args *structs.AllocSpecifi
 	}
 	return a.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.Alloc = snap.AllocByID(args.AllocID)
-		return snap.Index(state.TableAllocs), nil
+		return snap.IndexUnwatched(state.TableAllocs), nil
 	})
 }
 
@@ -33,6 +33,6 @@ func (a *allocEndpoint) List(ctx context.Context, args *structs.AllocListRequest
 		for _, alloc := range allocs {
 			reply.Allocations = append(reply.Allocations, alloc.Stub())
 		}
-		return snap.Index(state.TableAllocs), nil
+		return snap.IndexUnwatched(state.TableAllocs), nil
 	})
 }

@@ -104,6 +104,9 @@ type Config struct {
 	// leader it refuses to write them. Tests simulate an old server with it.
 	MaxEntryVersionForTest EntryVersion
 
+	// testHooks are injection points for this package's tests (testhooks.go).
+	testHooks testHooks
+
 	// Logger receives every log line of the server. Default: slog.Default().
 	Logger *slog.Logger
 }

@@ -18,7 +18,7 @@ func (e *evalEndpoint) GetEval(ctx context.Context, args *structs.EvalSpecificRe
 	}
 	return e.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.Eval = snap.EvalByID(args.EvalID)
-		return snap.Index(state.TableEvals), nil
+		return snap.IndexUnwatched(state.TableEvals), nil
 	})
 }
 
@@ -29,6 +29,6 @@ func (e *evalEndpoint) List(ctx context.Context, args *structs.EvalListRequest, 
 	}
 	return e.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.Evaluations = snap.Evals(args.Prefix)
-		return snap.Index(state.TableEvals), nil
+		return snap.IndexUnwatched(state.TableEvals), nil
 	})
 }

@@ -171,7 +171,7 @@ func (j *jobEndpoint) GetJob(ctx context.Context, args *structs.JobSpecificReque
 	}
 	return j.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.Job = snap.JobByID(args.JobID)
-		return snap.Index(state.TableJobs), nil
+		return snap.IndexUnwatched(state.TableJobs), nil
 	})
 }
 
@@ -186,7 +186,7 @@ func (j *jobEndpoint) List(ctx context.Context, args *structs.JobListRequest, re
 		for _, job := range jobs {
 			reply.Jobs = append(reply.Jobs, job.Stub())
 		}
-		return snap.Index(state.TableJobs), nil
+		return snap.IndexUnwatched(state.TableJobs), nil
 	})
 }
 
@@ -201,7 +201,7 @@ func (j *jobEndpoint) Allocations(ctx context.Context, args *structs.JobSpecific
 		for _, a := range allocs {
 			reply.Allocations = append(reply.Allocations, a.Stub())
 		}
-		return snap.Index(state.TableAllocs), nil
+		return snap.IndexUnwatched(state.TableAllocs), nil
 	})
 }
 
@@ -212,6 +212,6 @@ func (j *jobEndpoint) Evaluations(ctx context.Context, args *structs.JobSpecific
 	}
 	return j.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.Evaluations = snap.EvalsByJob(args.JobID)
-		return snap.Index(state.TableEvals), nil
+		return snap.IndexUnwatched(state.TableEvals), nil
 	})
 }

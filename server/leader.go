@@ -143,11 +143,12 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) {
 		}()
 	}
 	run(func() { s.runPlanApplier(ctx, plans, planApplyWindow) })
+	failures := newEvalFailures()
 	for i := range s.config.NumSchedulers {
-		w := newWorker(s, i, plans)
+		w := newWorker(s, i, plans, failures)
 		run(func() { w.run(ctx) })
 	}
-	run(func() { s.reapFailedEvals(ctx) })
+	run(func() { s.reapFailedEvals(ctx, failures) })
 	run(func() { s.reapCancelableEvals(ctx) })
 	run(func() { s.reconcileServers(ctx) })
 
@@ -197,7 +198,7 @@ func (s *Server) restoreEvals() {
 // failed-eval-retry, PreviousEval the failed one) that the broker holds until
 // its WaitUntil (broker.FollowupWaitUntil): the job is scheduled again later,
 // when what made its scheduler fail may have passed, without spinning.
-func (s *Server) reapFailedEvals(ctx context.Context) {
+func (s *Server) reapFailedEvals(ctx context.Context, failures *evalFailures) {
 	for {
 		eval, token, err := s.broker.Dequeue(ctx, []structs.JobType{broker.FailedQueue})
 		if err != nil {
@@ -207,12 +208,17 @@ func (s *Server) reapFailedEvals(ctx context.Context) {
 		failed := eval.Copy()
 		failed.Status = structs.EvalStatusFailed
 		failed.StatusDescription = "evaluation reached the eval broker's delivery limit"
+		why := failures.take(eval.ID) // the worker's last nack, a scheduler panic say
+		if why != "" {
+			failed.StatusDescription += "; last failure: " + why
+		}
 		failed.ModifyTime = now
 		followup := failedEvalFollowup(failed, s.broker.FollowupWaitUntil(), now)
 		failed.NextEval = followup.ID
 		logger := s.logger.With("eval_id", eval.ID, "job_id", eval.JobID)
 		if _, err := s.raftApply(MsgEvalUpdate, &EvalUpdateEntry{Evals: []*structs.Evaluation{failed, followup}}); err != nil {
 			logger.Error("marking evaluation failed", "error", err)
+			failures.record(eval.ID, why)
 			_ = s.broker.Nack(eval.ID, token)
 			continue
 		}

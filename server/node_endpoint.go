@@ -163,7 +163,7 @@ func (n *nodeEndpoint) GetClientAllocs(ctx context.Context, args *structs.NodeSp
 			index = max(index, a.ModifyIndex)
 		}
 		if index == 0 {
-			index = snap.Index(state.TableAllocs)
+			index = snap.IndexUnwatched(state.TableAllocs)
 		}
 		return index, nil
 	})
@@ -229,7 +229,7 @@ func (n *nodeEndpoint) GetNode(ctx context.Context, args *structs.NodeSpecificRe
 			reply.Node = node.Copy()
 			reply.Node.SecretID = ""
 		}
-		return snap.Index(state.TableNodes), nil
+		return snap.IndexUnwatched(state.TableNodes), nil
 	})
 }
 
@@ -244,6 +244,6 @@ func (n *nodeEndpoint) List(ctx context.Context, args *structs.NodeListRequest, 
 		for _, node := range nodes {
 			reply.Nodes = append(reply.Nodes, node.Stub())
 		}
-		return snap.Index(state.TableNodes), nil
+		return snap.IndexUnwatched(state.TableNodes), nil
 	})
 }

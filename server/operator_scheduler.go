@@ -16,7 +16,7 @@ func (o *operatorEndpoint) SchedulerGetConfiguration(ctx context.Context, args *
 	}
 	return o.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
 		reply.SchedulerConfig = snap.SchedulerConfig().Copy()
-		return snap.Index(state.TableSchedulerConfig), nil
+		return snap.IndexUnwatched(state.TableSchedulerConfig), nil
 	})
 }
 

@@ -11,7 +11,10 @@ import (
 
 // Blocking queries: every read endpoint runs through blockingQuery, which
 // answers at once when MinQueryIndex is 0 and otherwise waits until what the
-// read covers changes past MinQueryIndex, or MaxQueryTime passes.
+// read covers changes past MinQueryIndex, or MaxQueryTime passes. The query
+// reads through a watched snapshot (state.WatchSnapshot): it wakes only when a
+// write changes something it read (or a snapshot restore replaces the state),
+// so a write costs the same however many queries wait on other objects.
 
 const (
 	// DefaultQueryTime is the wait of a blocking query that names none.
@@ -20,18 +23,18 @@ const (
 	MaxQueryTime = 10 * time.Minute
 )
 
-// blockingQuery runs query on state snapshots (see state.BlockingQuery) and
-// fills meta. query returns the index of what it read, normally the largest
-// index of the tables it read; it fills the reply as a side effect, and may
-// run several times. An index of 0 is reported as 1, so that a caller passing
-// it back as MinQueryIndex blocks instead of spinning.
-//
-// ctx ends the wait early (the caller hung up); the query then answers what it
-// has, as at the end of its wait.
+// blockingQuery runs query (see runBlockingQuery) until its index passes
+// opts.MinQueryIndex, the query's wait passes, ctx ends or the server shuts
+// down, and fills meta. query returns the index of what it read (see
+// state.Snapshot.IndexUnwatched for labelling a result with a table's index);
+// it fills the reply as a side effect, and may run several times. An index of
+// 0 is reported as 1, so that a caller passing it back as MinQueryIndex blocks
+// instead of spinning. The reply holds the last result when the wait ends
+// first; only an error from query is returned.
 func (s *Server) blockingQuery(ctx context.Context, opts *structs.QueryOptions, meta *structs.QueryMeta, query func(snap *state.Snapshot) (uint64, error)) error {
-	ctx, stop := context.WithCancel(ctx)
-	defer stop()
-	defer context.AfterFunc(s.shutdownCtx, stop)()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.shutdownCtx, cancel)()
 	if opts.MinQueryIndex > 0 {
 		wait := opts.MaxQueryTime
 		if wait <= 0 {
@@ -40,17 +43,42 @@ func (s *Server) blockingQuery(ctx context.Context, opts *structs.QueryOptions, 
 		wait = min(wait, MaxQueryTime)
 		// Jitter spreads out the wake-ups of many watchers started together.
 		wait += rand.N(wait/16 + 1)
-		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, wait)
 		defer cancel()
 	}
-	err := s.state.BlockingQuery(ctx, opts.MinQueryIndex, func(snap *state.Snapshot) (uint64, error) {
+	err := runBlockingQuery(ctx, s.state, opts.MinQueryIndex, s.config.testHooks.queryWaiting, func(snap *state.Snapshot) (uint64, error) {
 		index, err := query(snap)
 		meta.Index = max(index, 1)
 		return meta.Index, err
 	})
 	s.setQueryMeta(meta)
 	return err
+}
+
+// runBlockingQuery runs query on a watched snapshot of st and returns once
+// query reports an index greater than minIndex (at once when minIndex is 0),
+// or when ctx ends (then without error: the caller answers with the last
+// result). An error from query is returned at once. Between runs it waits
+// for a change to what the last run read; waiting, when not nil, is called
+// with it before each wait (a test hook).
+func runBlockingQuery(ctx context.Context, st *state.StateStore, minIndex uint64, waiting func(*state.Watch), query func(snap *state.Snapshot) (uint64, error)) error {
+	if minIndex == 0 {
+		_, err := query(st.Snapshot())
+		return err
+	}
+	for {
+		snap, watch := st.WatchSnapshot()
+		index, err := query(snap)
+		if err != nil || index > minIndex {
+			return err
+		}
+		if waiting != nil {
+			waiting(watch)
+		}
+		if watch.Wait(ctx) != nil {
+			return nil
+		}
+	}
 }
 
 // setQueryMeta fills what every read reports about the cluster: whether a

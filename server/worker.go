@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/orch-io/orch/scheduler"
@@ -30,14 +32,15 @@ var errStateWaitTimeout = errors.New("server: timed out waiting for the state st
 
 // worker is one scheduler worker. It lives for one leadership term.
 type worker struct {
-	srv    *Server
-	id     int
-	plans  *planQueue
-	logger *slog.Logger
+	srv      *Server
+	id       int
+	plans    *planQueue
+	failures *evalFailures
+	logger   *slog.Logger
 }
 
-func newWorker(s *Server, id int, plans *planQueue) *worker {
-	return &worker{srv: s, id: id, plans: plans, logger: s.config.Logger.With("component", "worker", "worker", id)}
+func newWorker(s *Server, id int, plans *planQueue, failures *evalFailures) *worker {
+	return &worker{srv: s, id: id, plans: plans, failures: failures, logger: s.config.Logger.With("component", "worker", "worker", id)}
 }
 
 // run processes evaluations until ctx ends (leadership lost or shutdown).
@@ -54,15 +57,27 @@ func (w *worker) run(ctx context.Context) {
 	}
 }
 
-// process runs the scheduler on one evaluation and acks or nacks it.
+// process runs the scheduler on one evaluation and acks or nacks it. A panic
+// in the scheduler is a bug, but one evaluation must not take the leader down
+// with it (and every next leader, to which the evaluation would move): it is
+// recovered, logged with what reproduces it (the eval and the seed), and the
+// evaluation nacked like one whose scheduler failed; past the broker's
+// delivery limit the reaper marks it failed with the panic as the reason.
 func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token string) {
 	logger := w.logger.With("eval_id", eval.ID, "job_id", eval.JobID, "eval_type", eval.Type, "triggered_by", eval.TriggeredBy)
-	nack := func(why string, err error) {
-		logger.Error(why, "error", err)
+	nack := func(why string, err error, attrs ...any) {
+		logger.Error(why, append([]any{"error", err}, attrs...)...)
+		w.failures.record(eval.ID, fmt.Sprintf("%s: %v", why, err))
 		if err := w.srv.broker.Nack(eval.ID, token); err != nil {
 			logger.Debug("nack failed", "error", err)
 		}
 	}
+	var seed string // set once drawn: it reproduces the scheduler's choices
+	defer func() {
+		if r := recover(); r != nil {
+			nack("scheduler panicked", fmt.Errorf("%v", r), "seed", seed, "stack", string(debug.Stack()))
+		}
+	}()
 
 	// The broker may hand out an evaluation before this server's FSM has
 	// applied it (not on a single server, but after a leader change); the
@@ -73,8 +88,13 @@ func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token st
 		return
 	}
 	seed1, seed2 := rand.Uint64(), rand.Uint64()
+	seed = fmt.Sprintf("%x-%x", seed1, seed2)
+	newScheduler := scheduler.New
+	if f := w.srv.config.testHooks.newScheduler; f != nil {
+		newScheduler = f
+	}
 	planner := &evalPlanner{w: w, ctx: ctx, evalID: eval.ID, token: token}
-	sched, err := scheduler.New(eval.Type, scheduler.Config{
+	sched, err := newScheduler(eval.Type, scheduler.Config{
 		Logger:  w.logger, // the scheduler adds the eval's attributes itself
 		State:   snap,
 		Planner: planner,
@@ -92,11 +112,48 @@ func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token st
 		nack("scheduler failed", err)
 		return
 	}
+	w.failures.forget(eval.ID)
 	if err := w.srv.broker.Ack(eval.ID, token); err != nil {
 		logger.Warn("ack failed", "error", err)
 		return
 	}
-	logger.Debug("evaluation processed", "duration", time.Since(start), "snapshot_index", snap.LatestIndex(), "seed", fmt.Sprintf("%x-%x", seed1, seed2))
+	logger.Debug("evaluation processed", "duration", time.Since(start), "snapshot_index", snap.LatestIndex(), "seed", seed)
+}
+
+// evalFailures remembers why each evaluation was last nacked by a worker, so
+// that the reaper can say why in the evaluation it marks failed at the
+// broker's delivery limit. One per leadership term, shared by its workers and
+// its reaper. An entry ends with its evaluation's ack or reap; one of an
+// evaluation the broker cancels (superseded by a newer one of its job) lives
+// until the term ends.
+type evalFailures struct {
+	mu struct {
+		sync.Mutex
+		why map[string]string // by eval ID
+	}
+}
+
+func newEvalFailures() *evalFailures {
+	f := &evalFailures{}
+	f.mu.why = map[string]string{}
+	return f
+}
+
+func (f *evalFailures) record(evalID, why string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mu.why[evalID] = why
+}
+
+func (f *evalFailures) forget(evalID string) { f.take(evalID) }
+
+// take returns and forgets why the evaluation was last nacked ("" if unknown).
+func (f *evalFailures) take(evalID string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	why := f.mu.why[evalID]
+	delete(f.mu.why, evalID)
+	return why
 }
 
 // waitForIndex returns a snapshot of the state once it has applied index, or
@@ -105,23 +162,14 @@ func (s *Server) waitForIndex(ctx context.Context, index uint64, timeout time.Du
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		snap := s.state.Snapshot()
-		latest := snap.LatestIndex()
-		if latest >= index {
-			return snap, nil
+		watched, watch := s.state.WatchSnapshot()
+		if watched.LatestIndex() >= index {
+			// A plain snapshot: the caller may share it between goroutines.
+			return s.state.Snapshot(), nil
 		}
-		if latest == 0 {
-			// An empty store cannot block on a change of index 0; poll.
-			select {
-			case <-time.After(10 * time.Millisecond):
-			case <-ctx.Done():
-			}
-		} else {
-			_ = s.state.BlockingQuery(ctx, latest, func(sn *state.Snapshot) (uint64, error) { return sn.LatestIndex(), nil })
-		}
-		if ctx.Err() != nil {
-			if s.state.LatestIndex() >= index {
-				return s.state.Snapshot(), nil
+		if watch.Wait(ctx) != nil {
+			if snap := s.state.Snapshot(); snap.LatestIndex() >= index {
+				return snap, nil
 			}
 			return nil, fmt.Errorf("%w: want %d, have %d", errStateWaitTimeout, index, s.state.LatestIndex())
 		}

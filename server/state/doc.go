@@ -6,9 +6,10 @@
 // all or nothing. Readers take a Snapshot, a consistent read-only view that
 // costs nothing to take and never blocks writers: the scheduler plans against
 // one, the plan applier checks plans against one, the RPC endpoints answer from
-// one. BlockingQuery re-runs a read on fresh snapshots until what it reads
-// changes, which is how `?index=N` blocking queries and the client's allocation
-// watch work.
+// one. A WatchSnapshot also records what each read covered into a Watch that
+// fires when that changes (watch.go): the server's blocking queries
+// (`?index=N`, the client's allocation watch) re-run on it, so a write wakes
+// only the queries that read what it changed.
 //
 // The store exposes typed methods only; memdb stays inside this package.
 package state

@@ -109,6 +109,6 @@ func (s *StateStore) Restore(r io.Reader) error {
 	}
 	txn.Commit()
 	s.db.Store(db)
-	s.notify()
+	s.abandonWatches()
 	return nil
 }

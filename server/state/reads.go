@@ -8,17 +8,32 @@ import (
 // Reads. Returned objects are shared with the store and with every other
 // reader: never modify them, Copy them first. Returned slices belong to the
 // caller. Lists are sorted by ID.
+//
+// On a snapshot from WatchSnapshot every read also records what it covered
+// (the object, or the prefix of the list, present or not) into the Watch, so
+// that a blocking query wakes when that changes and not otherwise.
 
 // Index returns the Raft index of the last write to table (TableJobs, ...).
+// It is a read like the others: watched, it fires at every write to the
+// table. Use it where the index is what the query waits for.
 func (s *Snapshot) Index(table string) uint64 {
-	raw, err := s.txn.First(tableIndex, "id", table)
-	if err != nil {
-		panic(err)
+	if e := watchedFirst[*indexEntry](s, tableIndex, "id", table); e != nil {
+		return e.Value
 	}
-	if raw == nil {
-		return 0
+	return 0
+}
+
+// IndexUnwatched returns the Raft index of the last write to table without
+// adding it to the Watch. It labels the result of a blocking query that
+// watches the objects it read: a write that changes one of them also raises
+// their table's index, so the label passes the caller's MinQueryIndex exactly
+// when the query wakes for a change of its own; writes to other objects of
+// the table must not wake it.
+func (s *Snapshot) IndexUnwatched(table string) uint64 {
+	if e := first[*indexEntry](s.txn, tableIndex, "id", table); e != nil {
+		return e.Value
 	}
-	return raw.(*indexEntry).Value
+	return 0
 }
 
 // LatestIndex returns the Raft index of the last write to any table.
@@ -34,77 +49,105 @@ func (s *Snapshot) LatestIndex() uint64 {
 
 // JobByID returns the job, or nil.
 func (s *Snapshot) JobByID(id string) *structs.Job {
-	return first[*structs.Job](s.txn, TableJobs, "id", id)
+	return watchedFirst[*structs.Job](s, TableJobs, "id", id)
 }
 
 // Jobs returns the jobs whose ID starts with prefix ("" for all).
 func (s *Snapshot) Jobs(prefix string) []*structs.Job {
-	return list[*structs.Job](s.txn, TableJobs, "id_prefix", prefix)
+	return watchedList[*structs.Job](s, TableJobs, "id_prefix", prefix)
 }
 
 // NodeByID returns the node, or nil.
 func (s *Snapshot) NodeByID(id string) *structs.Node {
-	return first[*structs.Node](s.txn, TableNodes, "id", id)
+	return watchedFirst[*structs.Node](s, TableNodes, "id", id)
 }
 
 // Nodes returns the nodes whose ID starts with prefix ("" for all).
 func (s *Snapshot) Nodes(prefix string) []*structs.Node {
-	return list[*structs.Node](s.txn, TableNodes, "id_prefix", prefix)
+	return watchedList[*structs.Node](s, TableNodes, "id_prefix", prefix)
 }
 
 // AllocByID returns the allocation, or nil.
 func (s *Snapshot) AllocByID(id string) *structs.Allocation {
-	return first[*structs.Allocation](s.txn, TableAllocs, "id", id)
+	return watchedFirst[*structs.Allocation](s, TableAllocs, "id", id)
 }
 
 // Allocs returns the allocations whose ID starts with prefix ("" for all).
 func (s *Snapshot) Allocs(prefix string) []*structs.Allocation {
-	return list[*structs.Allocation](s.txn, TableAllocs, "id_prefix", prefix)
+	return watchedList[*structs.Allocation](s, TableAllocs, "id_prefix", prefix)
 }
 
 // AllocsByJob returns every allocation of the job, terminal ones included.
 func (s *Snapshot) AllocsByJob(jobID string) []*structs.Allocation {
-	return list[*structs.Allocation](s.txn, TableAllocs, "job", jobID)
+	return watchedList[*structs.Allocation](s, TableAllocs, "job", jobID)
 }
 
 // AllocsByNode returns every allocation on the node, terminal ones included.
 func (s *Snapshot) AllocsByNode(nodeID string) []*structs.Allocation {
-	return list[*structs.Allocation](s.txn, TableAllocs, "node", nodeID)
+	return watchedList[*structs.Allocation](s, TableAllocs, "node", nodeID)
 }
 
 // AllocsByEval returns the allocations an evaluation created or updated.
 func (s *Snapshot) AllocsByEval(evalID string) []*structs.Allocation {
-	return list[*structs.Allocation](s.txn, TableAllocs, "eval", evalID)
+	return watchedList[*structs.Allocation](s, TableAllocs, "eval", evalID)
 }
 
 // EvalByID returns the evaluation, or nil.
 func (s *Snapshot) EvalByID(id string) *structs.Evaluation {
-	return first[*structs.Evaluation](s.txn, TableEvals, "id", id)
+	return watchedFirst[*structs.Evaluation](s, TableEvals, "id", id)
 }
 
 // Evals returns the evaluations whose ID starts with prefix ("" for all).
 func (s *Snapshot) Evals(prefix string) []*structs.Evaluation {
-	return list[*structs.Evaluation](s.txn, TableEvals, "id_prefix", prefix)
+	return watchedList[*structs.Evaluation](s, TableEvals, "id_prefix", prefix)
 }
 
 // EvalsByJob returns every evaluation of the job.
 func (s *Snapshot) EvalsByJob(jobID string) []*structs.Evaluation {
-	return list[*structs.Evaluation](s.txn, TableEvals, "job", jobID)
+	return watchedList[*structs.Evaluation](s, TableEvals, "job", jobID)
+}
+
+// watchedFirst is first on a snapshot, adding what it read to its Watch.
+func watchedFirst[T any](s *Snapshot, table, index string, args ...any) T {
+	v, ch := firstWatch[T](s.txn, table, index, args...)
+	s.watch.add(ch)
+	return v
+}
+
+// watchedList is list on a snapshot, adding what it read to its Watch.
+func watchedList[T any](s *Snapshot, table, index string, args ...any) []T {
+	v, ch := listWatch[T](s.txn, table, index, args...)
+	s.watch.add(ch)
+	return v
 }
 
 func first[T any](txn *memdb.Txn, table, index string, args ...any) T {
+	v, _ := firstWatch[T](txn, table, index, args...)
+	return v
+}
+
+func list[T any](txn *memdb.Txn, table, index string, args ...any) []T {
+	v, _ := listWatch[T](txn, table, index, args...)
+	return v
+}
+
+// firstWatch returns the first object of the index matching args, or the
+// zero T, and the channel closed when that key (or its absence) changes.
+func firstWatch[T any](txn *memdb.Txn, table, index string, args ...any) (T, <-chan struct{}) {
 	var zero T
-	raw, err := txn.First(table, index, args...)
+	ch, raw, err := txn.FirstWatch(table, index, args...)
 	if err != nil {
 		panic(err) // only a schema mistake gets here
 	}
 	if raw == nil {
-		return zero
+		return zero, ch
 	}
-	return raw.(T)
+	return raw.(T), ch
 }
 
-func list[T any](txn *memdb.Txn, table, index string, args ...any) []T {
+// listWatch returns the objects of the index matching args, and the channel
+// closed when any object under that key prefix is written or deleted.
+func listWatch[T any](txn *memdb.Txn, table, index string, args ...any) ([]T, <-chan struct{}) {
 	it, err := txn.Get(table, index, args...)
 	if err != nil {
 		panic(err) // only a schema mistake gets here
@@ -113,7 +156,7 @@ func list[T any](txn *memdb.Txn, table, index string, args ...any) []T {
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		out = append(out, raw.(T))
 	}
-	return out
+	return out, it.WatchCh()
 }
 
 // The latest state, read through a fresh snapshot. For several reads that

@@ -26,14 +26,10 @@ func schedulerConfigTable() *memdb.TableSchema {
 // SchedulerConfig returns the stored scheduler configuration, or the default
 // (with zero indexes) when none was ever set. Never nil.
 func (s *Snapshot) SchedulerConfig() *structs.SchedulerConfiguration {
-	raw, err := s.txn.First(TableSchedulerConfig, "id")
-	if err != nil {
-		panic(err)
+	if c := watchedFirst[*structs.SchedulerConfiguration](s, TableSchedulerConfig, "id"); c != nil {
+		return c
 	}
-	if raw == nil {
-		return structs.DefaultSchedulerConfiguration()
-	}
-	return raw.(*structs.SchedulerConfiguration)
+	return structs.DefaultSchedulerConfiguration()
 }
 
 // SchedulerConfig returns the stored scheduler configuration, or the default.

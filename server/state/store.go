@@ -1,7 +1,6 @@
 package state
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -18,9 +17,10 @@ type StateStore struct {
 
 	mu struct {
 		sync.Mutex
-		// changed is closed, and replaced, after every committed write: a
-		// broadcast that wakes blocking queries.
-		changed chan struct{}
+		// abandon is closed, and replaced, when Restore replaces the
+		// database: it wakes the blocking queries whose watch channels
+		// belong to the old one (watch.go).
+		abandon chan struct{}
 	}
 }
 
@@ -32,45 +32,22 @@ func NewStateStore() *StateStore {
 	}
 	s := &StateStore{}
 	s.db.Store(db)
-	s.mu.changed = make(chan struct{})
+	s.mu.abandon = make(chan struct{})
 	return s
 }
 
 // Snapshot is a consistent read-only view of the store at one moment.
-// It is safe for concurrent use and never changes.
+// It never changes. One from StateStore.Snapshot is safe for concurrent use;
+// one from WatchSnapshot records its reads and belongs to one goroutine.
 type Snapshot struct {
 	txn *memdb.Txn
-	// changed is closed once a write commits after the snapshot was taken.
-	changed <-chan struct{}
+	// watch, when not nil, collects the watch channels of every read.
+	watch *Watch
 }
 
 // Snapshot returns a view of the latest committed state.
 func (s *StateStore) Snapshot() *Snapshot {
-	// Take the channel before the transaction: a write committing in between
-	// only causes a spurious wake-up, never a missed one.
-	s.mu.Lock()
-	ch := s.mu.changed
-	s.mu.Unlock()
-	return &Snapshot{txn: s.db.Load().Txn(false), changed: ch}
-}
-
-// BlockingQuery runs query on a snapshot and returns once query reports an
-// index greater than minIndex, or when ctx ends (then without error: the caller
-// answers with the last result, as a blocking query that timed out does). An
-// error from query is returned at once. With minIndex 0 query runs once.
-func (s *StateStore) BlockingQuery(ctx context.Context, minIndex uint64, query func(snap *Snapshot) (uint64, error)) error {
-	for {
-		snap := s.Snapshot()
-		index, err := query(snap)
-		if err != nil || minIndex == 0 || index > minIndex {
-			return err
-		}
-		select {
-		case <-snap.changed:
-		case <-ctx.Done():
-			return nil
-		}
-	}
+	return &Snapshot{txn: s.db.Load().Txn(false)}
 }
 
 // write runs fn in one write transaction and commits it, or aborts on error.
@@ -86,15 +63,6 @@ func (s *StateStore) write(index uint64, touched []string, fn func(txn *memdb.Tx
 			return fmt.Errorf("state: updating index of %s: %w", table, err)
 		}
 	}
-	txn.Commit()
-	s.notify()
+	txn.Commit() // closes the watch channels of what it changed
 	return nil
-}
-
-// notify wakes every blocking query.
-func (s *StateStore) notify() {
-	s.mu.Lock()
-	close(s.mu.changed)
-	s.mu.changed = make(chan struct{})
-	s.mu.Unlock()
 }

@@ -2,10 +2,8 @@ package state
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/orch-io/orch/structs"
 )
@@ -111,50 +109,6 @@ func TestPlanResultsKeepClientFieldsOfExistingAllocs(t *testing.T) {
 	a := s.AllocByID(alloc.ID)
 	if a.DesiredStatus != structs.AllocDesiredStatusStop || a.ClientStatus != structs.AllocClientStatusRunning || a.TaskStates["t"] == nil || a.Job == nil {
 		t.Fatalf("stop must keep client status, task states and job: %+v", a)
-	}
-}
-
-func TestBlockingQueryWakesOnWrite(t *testing.T) {
-	s := NewStateStore()
-	must(t, s.UpsertJob(5, testJob("a")))
-	result := make(chan []*structs.Job, 1)
-	go func() {
-		var jobs []*structs.Job
-		err := s.BlockingQuery(context.Background(), 5, func(snap *Snapshot) (uint64, error) {
-			jobs = snap.Jobs("")
-			return snap.Index(TableJobs), nil
-		})
-		if err != nil {
-			t.Error(err)
-		}
-		result <- jobs
-	}()
-	// A write to another table wakes the query but does not end it.
-	must(t, s.UpsertNode(6, &structs.Node{ID: "n1"}))
-	select {
-	case <-result:
-		t.Fatal("a node write must not end a blocking query on jobs")
-	default:
-	}
-	must(t, s.UpsertJob(7, testJob("b")))
-	select {
-	case jobs := <-result:
-		if len(jobs) != 2 {
-			t.Fatalf("got %d jobs, want 2", len(jobs))
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("blocking query did not return after a job write")
-	}
-}
-
-func TestBlockingQueryEndsWithContext(t *testing.T) {
-	s := NewStateStore()
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	runs := 0
-	err := s.BlockingQuery(ctx, 100, func(snap *Snapshot) (uint64, error) { runs++; return snap.Index(TableJobs), nil })
-	if err != nil || runs != 1 {
-		t.Fatalf("canceled query: err=%v runs=%d, want nil/1", err, runs)
 	}
 }
 

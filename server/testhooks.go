@@ -1,0 +1,18 @@
+package server
+
+import (
+	"github.com/orch-io/orch/scheduler"
+	"github.com/orch-io/orch/server/state"
+	"github.com/orch-io/orch/structs"
+)
+
+// testHooks are the injection points of this package's tests, set through the
+// unexported Config.testHooks; outside this package they are always zero,
+// which is production behaviour.
+type testHooks struct {
+	// queryWaiting, when set, is called each time a blocking query is about
+	// to wait, with what it waits on.
+	queryWaiting func(*state.Watch)
+	// newScheduler, when set, replaces scheduler.New in the workers.
+	newScheduler func(structs.JobType, scheduler.Config) (scheduler.Scheduler, error)
+}

@@ -1,0 +1,64 @@
+package server
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/scheduler"
+	"github.com/orch-io/orch/server/broker"
+	"github.com/orch-io/orch/structs"
+)
+
+// panickingScheduler panics on the evaluations of one job and hands the
+// others to the real scheduler.
+type panickingScheduler struct {
+	jobID string
+	real  scheduler.Scheduler
+}
+
+func (p *panickingScheduler) Process(eval *structs.Evaluation) error {
+	if eval.JobID == p.jobID {
+		var m map[string]int
+		m["boom"]++ // a nil map write: the kind of bug a scheduler might have
+	}
+	return p.real.Process(eval)
+}
+
+// A scheduler panic fails its evaluation, not the leader: the worker recovers,
+// nacks the evaluation until the broker's delivery limit, the reaper marks it
+// failed with the panic as the reason, and the same worker goes on to
+// schedule other jobs.
+func TestWorker_SchedulerPanicFailsOnlyItsEval(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.NumSchedulers = 1 // the worker that panicked must be the one that goes on
+	cfg.Broker = broker.Config{DeliveryLimit: 2, SubsequentNackDelay: -1, FailedFollowupDelay: time.Hour, FailedFollowupDelayRange: -1}
+	cfg.testHooks.newScheduler = func(typ structs.JobType, c scheduler.Config) (scheduler.Scheduler, error) {
+		real, err := scheduler.New(typ, c)
+		return &panickingScheduler{jobID: "doomed", real: real}, err
+	}
+	s := startServer(t, cfg)
+	registerNode(t, s, testNode())
+
+	doomed := registerJob(t, s, testJob("doomed", 1, 128))
+	waitFor(t, 20*time.Second, "the panicking job's eval is failed", func() bool {
+		e := s.state.Snapshot().EvalByID(doomed.EvalID)
+		return e != nil && e.Status == structs.EvalStatusFailed
+	})
+	failed := s.state.Snapshot().EvalByID(doomed.EvalID)
+	if !strings.Contains(failed.StatusDescription, "scheduler panicked") || !strings.Contains(failed.StatusDescription, "assignment to entry in nil map") {
+		t.Errorf("failed eval's description = %q, want the panic", failed.StatusDescription)
+	}
+
+	fine := registerJob(t, s, testJob("fine", 2, 128))
+	waitFor(t, 20*time.Second, "the other job's eval is complete", func() bool {
+		e := s.state.Snapshot().EvalByID(fine.EvalID)
+		return e != nil && e.Status == structs.EvalStatusComplete
+	})
+	if n := len(s.state.Snapshot().AllocsByJob("fine")); n != 2 {
+		t.Errorf("job fine: %d allocations, want 2", n)
+	}
+	if !s.IsLeader() {
+		t.Error("the server lost its leadership")
+	}
+}
