@@ -42,14 +42,14 @@ func (o *operatorEndpoint) SchedulerSetConfiguration(args *structs.SchedulerSetC
 	return nil
 }
 
-func (f *FSM) applySchedulerConfig(index uint64, body []byte) error {
+func (f *FSM) applySchedulerConfig(a *entryApply, body []byte) error {
 	var e SchedulerConfigEntry
 	if err := decodeEntry(MsgSchedulerConfig, body, &e); err != nil {
 		return err
 	}
 	if e.Config == nil {
-		return fmt.Errorf("server: SchedulerConfig entry at index %d lacks its configuration", index)
+		return fmt.Errorf("server: SchedulerConfig entry at index %d lacks its configuration", a.index)
 	}
-	_, err := f.state.UpsertSchedulerConfig(index, e.Config, e.CAS)
+	_, err := a.txn.UpsertSchedulerConfig(e.Config, e.CAS)
 	return err
 }
