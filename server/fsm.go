@@ -149,9 +149,7 @@ func (f *FSM) applyWrite(a *entryApply, body []byte) error {
 			a.outcome = first
 			if first.Type != uint8(e.Type.Number()) {
 				a.outcome = &state.RequestOutcome{ID: e.RequestID, Type: uint8(e.Type.Number()), Index: a.index, Time: e.Time}
-				a.outcome.SetErr(structs.NewError(structs.CodeInvalid,
-					"request ID %q was already used, for a %s write at index %d: a request ID names one logical write",
-					e.RequestID, MessageType(first.Type), first.Index))
+				a.outcome.SetErr(errRequestReused(first))
 			}
 			return nil
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/orch-io/orch/server/state"
@@ -32,13 +33,14 @@ func (o *operatorEndpoint) SchedulerSetConfiguration(args *structs.SchedulerSetC
 	if config.SchedulerAlgorithm == "" {
 		config.SchedulerAlgorithm = structs.SchedulerAlgorithmBinpack
 	}
-	index, err := o.srv.raftApply(MsgSchedulerConfig, &SchedulerConfigEntry{Config: config, CAS: args.CAS})
+	out, err := o.srv.raftApplyWrite(context.Background(), MsgSchedulerConfig, &SchedulerConfigEntry{Config: config, CAS: args.CAS}, args.RequestID)
 	if err != nil {
 		return err
 	}
-	reply.Index = index
-	// The FSM stored the configuration at index unless a CAS check failed.
-	reply.Updated = o.srv.state.SchedulerConfig().ModifyIndex == index
+	reply.Index = out.Index
+	// The FSM stored the configuration at the entry's index unless a CAS
+	// check failed (or, for a retry, unless it changed again since).
+	reply.Updated = o.srv.state.SchedulerConfig().ModifyIndex == out.Index
 	return nil
 }
 
