@@ -66,11 +66,16 @@ func waitApplied(ctx context.Context, t MessageType, f raft.ApplyFuture) error {
 	}
 }
 
+// MaxRequestIDLen bounds a request ID (a UUID is 36 bytes): the window
+// keeps each one in the replicated state.
+const MaxRequestIDLen = 128
+
 // recordedOutcome returns the outcome of the write of type t with this
 // request ID when the request window holds it (nil, nil when not; and
 // always for ""): then the write must not be applied again, and the caller
 // answers with the outcome and its error. A request ID the window holds for a
-// write of another type is a CodeInvalid error.
+// write of another type, or longer than MaxRequestIDLen, is a CodeInvalid
+// error.
 //
 // Endpoints call it before the checks that a retry of a write that applied
 // would fail (the job is gone, its index moved), so that the retry gets the
@@ -78,6 +83,9 @@ func waitApplied(ctx context.Context, t MessageType, f raft.ApplyFuture) error {
 func (s *Server) recordedOutcome(t MessageType, requestID string) (*state.RequestOutcome, error) {
 	if requestID == "" {
 		return nil, nil
+	}
+	if len(requestID) > MaxRequestIDLen {
+		return nil, structs.NewError(structs.CodeInvalid, "request ID %.16q...: %d bytes: must be at most %d", requestID, len(requestID), MaxRequestIDLen)
 	}
 	o := s.state.RequestByID(requestID)
 	switch {

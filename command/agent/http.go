@@ -19,8 +19,21 @@ package agent
 //	405  known path, wrong method (with an Allow header)
 //	409  a registration whose EnforceIndex check failed (structs.ErrJobModifyIndex:
 //	     the job changed since the index the caller gave; Nomad answers 500)
-//	503  an RPC error carrying structs.ErrNoLeader
+//	503  no leader (structs.CodeNoLeader: the write was not applied) or an
+//	     indeterminate outcome (structs.CodeIndeterminate: it may have been);
+//	     retry the latter only with the same request ID
 //	500  anything else
+//
+// An error with a code (structs.CodeOf) answers code.HTTPStatus(), and every
+// error response carries its code in the X-Orch-Error-Code header
+// (HeaderErrorCode), so that clients tell "not applied" from "outcome
+// unknown" without reading the text. Errors that crossed net/rpc as bare
+// text fall back to the text table above.
+//
+// Writes read their request ID (structs.WriteRequest.RequestID) from the
+// X-Orch-Request-ID header (HeaderRequestID; X-Request-ID is accepted too); a
+// write without one gets a fresh ID here, so that the servers' own retries
+// (forwarding to a new leader) apply it at most once.
 //
 // Invalid job bodies are also caught here before the RPC: the job is
 // canonicalized and validated on a copy, so that a user's mistake is a 400
@@ -225,6 +238,7 @@ func (s *HTTPServer) wrap(fn func(*http.Request) (any, error)) http.Handler {
 		out, err := fn(r)
 		if err != nil {
 			code, msg := errorStatus(err)
+			w.Header().Set(HeaderErrorCode, string(errorCode(err, code)))
 			if code == http.StatusInternalServerError {
 				s.logger.Error("http request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 			}
@@ -280,13 +294,33 @@ func notFound(format string, args ...any) error {
 	return &httpError{code: http.StatusNotFound, msg: fmt.Sprintf(format, args...)}
 }
 
+// HTTP headers of the request-ID and error-code protocol (see the top of
+// this file). The api package uses the same names.
+const (
+	HeaderRequestID    = "X-Orch-Request-ID"
+	headerRequestIDAlt = "X-Request-ID"
+	HeaderErrorCode    = "X-Orch-Error-Code"
+)
+
+// indeterminateText marks, in the text of an error that crossed net/rpc
+// without its code, a write whose outcome is unknown (the server's
+// classifyApplyError says it).
+// TODO(#7): remove once the RPC layer carries codes.
+const indeterminateText = "retrying is safe only with the same request ID"
+
 // errorStatus maps an endpoint's error to a status code and message; see the
 // table at the top of this file.
 func errorStatus(err error) (int, string) {
 	var he *httpError
-	switch {
-	case errors.As(err, &he):
+	if errors.As(err, &he) {
 		return he.code, he.msg
+	}
+	if code := structs.CodeOf(err); code != structs.CodeInternal {
+		return code.HTTPStatus(), err.Error()
+	}
+	switch {
+	case strings.Contains(err.Error(), indeterminateText):
+		return http.StatusServiceUnavailable, err.Error()
 	case structs.IsErr(err, structs.ErrNoLeader):
 		return http.StatusServiceUnavailable, err.Error()
 	case structs.IsErr(err, structs.ErrNotFound):
@@ -297,6 +331,40 @@ func errorStatus(err error) (int, string) {
 		return http.StatusConflict, err.Error()
 	}
 	return http.StatusInternalServerError, err.Error()
+}
+
+// errorCode is the code an error answered with status is sent with in
+// HeaderErrorCode: its own, or for a bare-text error the code of its
+// status (a bare 503 is no_leader unless its text says indeterminate).
+func errorCode(err error, status int) structs.ErrorCode {
+	if code := structs.CodeOf(err); code != structs.CodeInternal {
+		return code
+	}
+	switch status {
+	case http.StatusBadRequest, http.StatusMethodNotAllowed:
+		return structs.CodeInvalid
+	case http.StatusNotFound:
+		return structs.CodeNotFound
+	case http.StatusConflict:
+		return structs.CodeConflict
+	case http.StatusServiceUnavailable:
+		if strings.Contains(err.Error(), indeterminateText) {
+			return structs.CodeIndeterminate
+		}
+		return structs.CodeNoLeader
+	}
+	return structs.CodeInternal
+}
+
+// requestID is the request ID of a write: the client's (HeaderRequestID, or
+// X-Request-ID), or a fresh one.
+func requestID(r *http.Request) string {
+	for _, h := range []string{HeaderRequestID, headerRequestIDAlt} {
+		if id := r.Header.Get(h); id != "" {
+			return id
+		}
+	}
+	return structs.GenerateUUID()
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
