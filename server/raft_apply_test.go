@@ -49,13 +49,7 @@ func TestRaftApplyWrite_RetryAfterLeaderChangeAppliesOnce(t *testing.T) {
 			t.Errorf("retry via %s = %+v, want the first reply %+v", via.config.NodeName, again, first)
 		}
 	}
-	var evals []*structs.Evaluation
-	for _, e := range newLeader.state.Snapshot().EvalsByJob("retried") {
-		if e.TriggeredBy == structs.EvalTriggerJobRegister {
-			evals = append(evals, e)
-		}
-	}
-	if len(evals) != 1 {
+	if evals := registerEvals(newLeader, "retried"); len(evals) != 1 {
 		t.Errorf("%d job-register evals after a retried register, want 1", len(evals))
 	}
 
@@ -96,7 +90,19 @@ func TestJobEndpoint_ConcurrentCheckIndexOneWins(t *testing.T) {
 	if won != 1 {
 		t.Errorf("%d of %d registrations with check index 0 succeeded, want exactly 1", won, n)
 	}
-	if evals := s.state.Snapshot().EvalsByJob("race"); len(evals) != 1 {
-		t.Errorf("%d evals, want 1", len(evals))
+	if evals := registerEvals(s, "race"); len(evals) != 1 {
+		t.Errorf("%d job-register evals, want 1", len(evals))
 	}
+}
+
+// registerEvals returns the job-register evaluations of a job (the
+// scheduler adds others: blocked, follow-ups).
+func registerEvals(s *Server, jobID string) []*structs.Evaluation {
+	var out []*structs.Evaluation
+	for _, e := range s.state.Snapshot().EvalsByJob(jobID) {
+		if e.TriggeredBy == structs.EvalTriggerJobRegister {
+			out = append(out, e)
+		}
+	}
+	return out
 }
