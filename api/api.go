@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // DefaultAddress is the agent's HTTP address when neither Config.Address nor
@@ -74,7 +76,26 @@ type QueryMeta struct {
 type Error struct {
 	StatusCode int
 	Message    string
+	// Code is the error's code from the X-Orch-Error-Code header ("no_leader",
+	// "indeterminate", "conflict", ...); "" from an agent that predates codes.
+	Code string
 }
+
+// The headers of the request-ID protocol. Every write carries a request ID
+// (a UUID made once per logical write, the same on each retry), with which
+// the servers apply the write at most once and answer a retry with the first
+// outcome. Error responses say in HeaderErrorCode whether the write was
+// certainly not applied ("no_leader") or may have been ("indeterminate").
+const (
+	HeaderRequestID = "X-Orch-Request-ID"
+	HeaderErrorCode = "X-Orch-Error-Code"
+)
+
+// Error codes of HeaderErrorCode a write is retried on (see retryWrite).
+const (
+	codeNoLeader      = "no_leader"
+	codeIndeterminate = "indeterminate"
+)
 
 func (e *Error) Error() string {
 	if e.Message != "" {
@@ -207,9 +228,11 @@ func (c *Client) query(path string, q *QueryOptions, out any) (*QueryMeta, error
 }
 
 // write sends method path with in as JSON (nil: no body) and decodes the
-// response into out. A 503 (no cluster leader, as during a leader election)
-// is retried with backoff for up to the client's NoLeaderRetry, so that a
-// write during a failover succeeds once a new leader is elected.
+// response into out. The write carries a request ID made here, once, and
+// sent again on every retry. A 503 the write may be sent again on
+// (retryWrite) is retried with backoff for up to the client's NoLeaderRetry,
+// so that a write during a failover succeeds once a new leader is elected,
+// and is applied once.
 func (c *Client) write(method, path string, params url.Values, in, out any) error {
 	var payload []byte
 	if in != nil {
@@ -221,18 +244,18 @@ func (c *Client) write(method, path string, params url.Values, in, out any) erro
 	}
 	deadline := time.Now().Add(c.noLeaderRetry)
 	wait := noLeaderBackoffMin
+	hdr := http.Header{HeaderRequestID: {uuid.NewString()}}
 	for {
 		var body io.Reader
 		if payload != nil {
 			body = bytes.NewReader(payload)
 		}
-		resp, err := c.do(context.Background(), method, path, params, body)
+		resp, err := c.doHeader(context.Background(), method, path, params, body, hdr)
 		if err == nil {
 			defer resp.Body.Close()
 			return c.decode(resp, path, out)
 		}
-		var apiErr *Error
-		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable || time.Now().Add(wait).After(deadline) {
+		if !retryWrite(err) || time.Now().Add(wait).After(deadline) {
 			return err
 		}
 		time.Sleep(wait) // backoff between retries
@@ -240,9 +263,32 @@ func (c *Client) write(method, path string, params url.Values, in, out any) erro
 	}
 }
 
+// retryWrite reports whether a write that failed with err may be sent again
+// with the same request ID: the agent answered 503 with code no_leader (not
+// applied) or indeterminate (perhaps applied: the request ID makes the servers
+// answer the retry with the first outcome instead of applying it again), or
+// without a code (an agent that predates codes, which answered every
+// leaderless write so).
+func retryWrite(err error) bool {
+	var apiErr *Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable {
+		return false
+	}
+	switch apiErr.Code {
+	case codeNoLeader, codeIndeterminate, "":
+		return true
+	}
+	return false
+}
+
 // do sends one request. A transport failure becomes a *ConnError; a non-2xx
 // response an *Error (with the body closed).
 func (c *Client) do(ctx context.Context, method, path string, params url.Values, body io.Reader) (*http.Response, error) {
+	return c.doHeader(ctx, method, path, params, body, nil)
+}
+
+// doHeader is do with extra request headers.
+func (c *Client) doHeader(ctx context.Context, method, path string, params url.Values, body io.Reader, hdr http.Header) (*http.Response, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -263,6 +309,9 @@ func (c *Client) do(ctx context.Context, method, path string, params url.Values,
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -273,7 +322,7 @@ func (c *Client) do(ctx context.Context, method, path string, params url.Values,
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return nil, &Error{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
+		return nil, &Error{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(msg)), Code: resp.Header.Get(HeaderErrorCode)}
 	}
 	return resp, nil
 }

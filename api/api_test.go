@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -311,5 +312,62 @@ func TestWritesRetryWhileThereIsNoLeader(t *testing.T) {
 	c, _ = api.NewClient(&api.Config{Address: srv.URL, NoLeaderRetry: -1})
 	if _, err := c.Jobs().Register(apitest.Job("web")); !errors.As(err, &apiErr) || calls.Load() != 1 {
 		t.Fatalf("Register without retry = %v after %d calls; want 503 after 1", err, calls.Load())
+	}
+}
+
+// A write answered "indeterminate" is retried with the request ID it was
+// first sent with, which is what makes the retry safe; each logical write has
+// its own ID.
+func TestWritesRetryIndeterminateWithTheSameRequestID(t *testing.T) {
+	var mu sync.Mutex
+	var ids []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		ids = append(ids, r.Header.Get(api.HeaderRequestID))
+		n := len(ids)
+		mu.Unlock()
+		switch n {
+		case 1:
+			w.Header().Set(api.HeaderErrorCode, "indeterminate")
+			http.Error(w, "leadership lost while committing log", http.StatusServiceUnavailable)
+		case 2:
+			w.Header().Set(api.HeaderErrorCode, "no_leader")
+			http.Error(w, "no cluster leader", http.StatusServiceUnavailable)
+		default:
+			w.Write([]byte(`{"EvalID":"e1"}`))
+		}
+	}))
+	defer srv.Close()
+	c, err := api.NewClient(&api.Config{Address: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Jobs().Register(apitest.Job("web")); err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	if _, err := c.Jobs().Register(apitest.Job("web")); err != nil {
+		t.Fatalf("second Register: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ids) != 4 || ids[0] == "" || ids[1] != ids[0] || ids[2] != ids[0] || ids[3] == ids[0] {
+		t.Errorf("request IDs sent = %q; want one ID on the 3 attempts of the first write, another for the second", ids)
+	}
+}
+
+// A 409 (or any error that is not a 503) is not retried.
+func TestWritesDoNotRetryConflicts(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set(api.HeaderErrorCode, "conflict")
+		http.Error(w, "enforcing job modify index 0", http.StatusConflict)
+	}))
+	defer srv.Close()
+	c, _ := api.NewClient(&api.Config{Address: srv.URL})
+	_, err := c.Jobs().Register(apitest.Job("web"))
+	var apiErr *api.Error
+	if !errors.As(err, &apiErr) || apiErr.Code != "conflict" || calls.Load() != 1 {
+		t.Fatalf("Register = %v (%+v) after %d calls; want one 409 with code conflict", err, apiErr, calls.Load())
 	}
 }

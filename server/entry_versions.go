@@ -43,7 +43,7 @@ const (
 	// tags carry no entry version reads exactly this.
 	BaseEntryVersion EntryVersion = 1
 	// MaxEntryVersion is the highest entry version this build reads.
-	MaxEntryVersion EntryVersion = 2
+	MaxEntryVersion EntryVersion = 3
 )
 
 // TagEntryVersion is the gossip tag in which a server advertises the highest
@@ -54,9 +54,9 @@ const TagEntryVersion = "ev"
 type entryType struct {
 	// version is the EntryVersion that introduced the type.
 	version EntryVersion
-	// apply applies an entry of the type at index (its body without the
-	// type byte); see FSM.Apply.
-	apply func(f *FSM, index uint64, body []byte) error
+	// apply applies an entry of the type (its body without the type byte)
+	// in the entry's transaction; see FSM.Apply.
+	apply func(f *FSM, a *entryApply, body []byte) error
 }
 
 // entryTypes lists every entry type this build reads, by number (the type
@@ -71,6 +71,12 @@ var entryTypes = map[MessageType]entryType{
 	MsgApplyPlanResults:  {version: 1, apply: (*FSM).applyPlanResults},
 	MsgAllocClientUpdate: {version: 1, apply: (*FSM).applyAllocClientUpdate},
 	MsgSchedulerConfig:   {version: 2, apply: (*FSM).applySchedulerConfig},
+}
+
+func init() {
+	// Set here, not in the literal: applyWrite applies the entry it wraps
+	// through entryTypes, which the literal cannot refer to.
+	entryTypes[MsgWrite] = entryType{version: 3, apply: (*FSM).applyWrite}
 }
 
 // Number returns the type's number: the type without MsgIgnoreUnknownFlag.

@@ -31,7 +31,7 @@ var testNotes struct {
 
 func init() {
 	testNotes.m = map[*FSM][]string{}
-	entryTypes[msgTestNote.Number()] = entryType{version: MaxEntryVersion, apply: func(f *FSM, index uint64, body []byte) error {
+	entryTypes[msgTestNote.Number()] = entryType{version: MaxEntryVersion, apply: func(f *FSM, _ *entryApply, body []byte) error {
 		var e testNoteEntry
 		if err := decodeEntry(msgTestNote, body, &e); err != nil {
 			return err

@@ -68,11 +68,15 @@ func (s *Server) forward(ctx context.Context, method string, args, reply any) (f
 			return true, s.forwardGaveUp(ctx, method, lastErr, unknown)
 		}
 		err := s.forwardOnce(ctx, leader, method, info, args, reply)
+		// The leader's own answer is final, but for "not applied" and "outcome
+		// unknown": with the request ID, the next leader either applies the
+		// write or answers its first outcome.
+		code := structs.CodeOf(err)
 		var coded *structs.Error
-		if err == nil || (errors.As(err, &coded) && coded.Code != structs.CodeNoLeader) {
+		if err == nil || (errors.As(err, &coded) && code != structs.CodeNoLeader && code != structs.CodeIndeterminate) {
 			return true, err
 		}
-		if !info.IsRead() && errors.Is(err, rpcwire.ErrSent) {
+		if !info.IsRead() && (errors.Is(err, rpcwire.ErrSent) || code == structs.CodeIndeterminate) {
 			unknown = true
 		}
 		s.logger.Debug("forwarding to the leader failed; waiting for another", "method", method, "leader", leader, "error", err)

@@ -41,36 +41,88 @@ func NewFSM(st *state.StateStore, b *broker.Broker, bl *broker.Blocked, logger *
 	return &FSM{state: st, broker: b, blocked: bl, logger: logger.With("component", "fsm"), maxVersion: MaxEntryVersion}
 }
 
-// Apply applies one entry: it dispatches on the entry's type through
-// entryTypes. An entry of a type it does not know is skipped with a warning
-// when the type carries MsgIgnoreUnknownFlag, and is an ErrUnknownMessageType
-// otherwise. It returns nil or an error, which raft hands to whoever
-// submitted the entry (see Server.raftApply).
+// Apply applies one entry in one state-store transaction, committed once:
+// readers see all of the entry or none of it, and an entry that fails
+// part-way leaves nothing behind. It dispatches on the entry's type through
+// entryTypes (applyType). The broker and the blocked evals hear of the
+// entry's evaluations only after the commit.
+//
+// It returns, for raft to hand to whoever submitted the entry (see
+// Server.raftApply): a *state.RequestOutcome for a WriteEntry (carrying the
+// inner entry's error, if any), otherwise nil or an error.
 func (f *FSM) Apply(l *raft.Log) any {
 	if len(l.Data) == 0 {
 		return fmt.Errorf("server: raft entry %d is empty", l.Index)
 	}
-	t, body := MessageType(l.Data[0]), l.Data[1:]
-	et, known := entryTypes[t.Number()]
-	if known && et.version > f.maxVersion {
-		known = false // a server simulating an older build (Config.MaxEntryVersionForTest)
-	}
-	var err error
-	switch {
-	case known:
-		err = et.apply(f, l.Index, body)
-	case t.Ignorable():
-		f.logger.Warn("skipping raft entry of unknown type marked ignorable (written by a newer server)",
-			"index", l.Index, "type", uint8(t), "max_entry_version", f.maxVersion)
-		return nil
-	default:
-		err = fmt.Errorf("%w: type %d at index %d (this server may be older than the one that wrote it)", ErrUnknownMessageType, uint8(t), l.Index)
+	t := MessageType(l.Data[0])
+	a := &entryApply{f: f, index: l.Index, txn: f.state.Begin(l.Index)}
+	defer func() { a.txn.Abort() }() // a.txn changes on restart
+	err := f.applyType(a, t, l.Data[1:])
+	if err == nil {
+		err = a.txn.Commit()
 	}
 	if err != nil {
 		f.logger.Error("applying raft entry failed", "index", l.Index, "type", t, "error", err)
 		return err
 	}
+	for _, fn := range a.afterCommit {
+		fn()
+	}
+	if a.outcome != nil {
+		return a.outcome
+	}
 	return nil
+}
+
+// entryApply is one entry being applied: its transaction, what it produced
+// for the reply, and what to do once it is committed. FSM goroutine only.
+type entryApply struct {
+	f     *FSM
+	index uint64
+	txn   *state.WriteTxn
+	// wrapped is set inside a WriteEntry, where the entry fields of version 3
+	// (JobRegisterEntry.EnforceIndex) are honoured.
+	wrapped bool
+	// evalID and jobModifyIndex are the reply of a job write.
+	evalID         string
+	jobModifyIndex uint64
+	// outcome is the response of a WriteEntry.
+	outcome *state.RequestOutcome
+	// afterCommit runs, in order, once the transaction committed: the
+	// broker and blocked-evals effects, which must never see an entry
+	// that did not commit.
+	afterCommit []func()
+}
+
+// restart discards everything applied so far and opens a fresh transaction
+// at the same index.
+func (a *entryApply) restart() {
+	a.txn.Abort()
+	a.txn = a.f.state.Begin(a.index)
+	a.evalID, a.jobModifyIndex, a.afterCommit = "", 0, nil
+}
+
+// then schedules fn for after the commit.
+func (a *entryApply) then(fn func()) { a.afterCommit = append(a.afterCommit, fn) }
+
+// applyType applies an entry of type t. An entry of a type this FSM does not
+// know is skipped with a warning when the type carries MsgIgnoreUnknownFlag,
+// and is an ErrUnknownMessageType otherwise.
+func (f *FSM) applyType(a *entryApply, t MessageType, body []byte) error {
+	et, known := entryTypes[t.Number()]
+	if known && et.version > f.maxVersion {
+		known = false // a server simulating an older build (Config.MaxEntryVersionForTest)
+	}
+	switch {
+	case known:
+		return et.apply(f, a, body)
+	case t.Ignorable():
+		f.logger.Warn("skipping raft entry of unknown type marked ignorable (written by a newer server)",
+			"index", a.index, "type", uint8(t), "max_entry_version", f.maxVersion)
+		return nil
+	default:
+		return fmt.Errorf("%w: type %d at index %d (this server may be older than the one that wrote it)", ErrUnknownMessageType, uint8(t), a.index)
+	}
 }
 
 func decodeEntry(t MessageType, body []byte, out any) error {
@@ -80,155 +132,203 @@ func decodeEntry(t MessageType, body []byte, out any) error {
 	return nil
 }
 
-func (f *FSM) applyJobRegister(index uint64, body []byte) error {
+// applyWrite applies a WriteEntry: its inner entry, unless its request ID is
+// in the request window, and records the outcome there. An inner entry that
+// fails is discarded whole; its error is the recorded outcome, so that a
+// retry gets the same error (a check-index conflict stays a conflict).
+func (f *FSM) applyWrite(a *entryApply, body []byte) error {
+	var e WriteEntry
+	if err := decodeEntry(MsgWrite, body, &e); err != nil {
+		return err
+	}
+	if e.Type.Number() == MsgWrite {
+		return fmt.Errorf("server: Write entry at index %d wraps another Write entry", a.index)
+	}
+	if e.RequestID != "" {
+		if first := a.txn.Read().RequestByID(e.RequestID); first != nil {
+			a.outcome = first
+			if first.Type != uint8(e.Type.Number()) {
+				a.outcome = &state.RequestOutcome{ID: e.RequestID, Type: uint8(e.Type.Number()), Index: a.index, Time: e.Time}
+				a.outcome.SetErr(errRequestReused(first))
+			}
+			return nil
+		}
+	}
+	a.wrapped = true
+	err := f.applyType(a, e.Type, e.Body)
+	if err != nil {
+		a.restart()
+	}
+	o := &state.RequestOutcome{ID: e.RequestID, Type: uint8(e.Type.Number()), Index: a.index, Time: e.Time,
+		EvalID: a.evalID, JobModifyIndex: a.jobModifyIndex}
+	o.SetErr(err)
+	a.outcome = o
+	if e.RequestID == "" {
+		return nil
+	}
+	return a.txn.RecordRequest(o)
+}
+
+func (f *FSM) applyJobRegister(a *entryApply, body []byte) error {
 	var e JobRegisterEntry
 	if err := decodeEntry(MsgJobRegister, body, &e); err != nil {
 		return err
 	}
 	if e.Job == nil || e.Eval == nil {
-		return fmt.Errorf("server: JobRegister entry at index %d lacks its job or eval", index)
+		return fmt.Errorf("server: JobRegister entry at index %d lacks its job or eval", a.index)
 	}
-	if err := f.state.UpsertJob(index, e.Job); err != nil {
+	if a.wrapped && e.EnforceIndex {
+		if err := checkJobModifyIndex(e.Job.ID, a.txn.Read().JobByID(e.Job.ID), e.JobModifyIndex); err != nil {
+			return err
+		}
+	}
+	if err := a.txn.UpsertJob(e.Job); err != nil {
 		return err
 	}
 	// The state store keeps JobModifyIndex when the specification did not
 	// change; the eval plans that version.
 	e.Eval.JobModifyIndex = e.Job.JobModifyIndex
-	if err := f.state.UpsertEvals(index, []*structs.Evaluation{e.Eval}); err != nil {
+	if err := a.txn.UpsertEvals([]*structs.Evaluation{e.Eval}); err != nil {
 		return err
 	}
-	f.handleEvals(e.Eval)
+	a.evalID, a.jobModifyIndex = e.Eval.ID, e.Job.JobModifyIndex
+	a.then(func() { f.handleEvals(e.Eval) })
 	return nil
 }
 
-func (f *FSM) applyJobDeregister(index uint64, body []byte) error {
+func (f *FSM) applyJobDeregister(a *entryApply, body []byte) error {
 	var e JobDeregisterEntry
 	if err := decodeEntry(MsgJobDeregister, body, &e); err != nil {
 		return err
 	}
 	if e.Eval == nil {
-		return fmt.Errorf("server: JobDeregister entry at index %d lacks its eval", index)
+		return fmt.Errorf("server: JobDeregister entry at index %d lacks its eval", a.index)
 	}
+	a.jobModifyIndex = a.index
 	if e.Purge {
-		if err := f.state.DeleteJob(index, e.JobID); err != nil {
+		if err := a.txn.DeleteJob(e.JobID); err != nil {
 			return err
 		}
-	} else if job := f.state.JobByID(e.JobID); job != nil {
+	} else if job := a.txn.Read().JobByID(e.JobID); job != nil {
 		stopped := job.Copy()
 		stopped.Stop = true
-		if err := f.state.UpsertJob(index, stopped); err != nil {
+		if err := a.txn.UpsertJob(stopped); err != nil {
 			return err
 		}
 		e.Eval.JobModifyIndex = stopped.JobModifyIndex
+		a.jobModifyIndex = stopped.JobModifyIndex
 	}
-	if err := f.state.UpsertEvals(index, []*structs.Evaluation{e.Eval}); err != nil {
+	if err := a.txn.UpsertEvals([]*structs.Evaluation{e.Eval}); err != nil {
 		return err
 	}
-	f.blocked.Untrack(e.JobID)
-	f.handleEvals(e.Eval)
+	a.evalID = e.Eval.ID
+	a.then(func() {
+		f.blocked.Untrack(e.JobID)
+		f.handleEvals(e.Eval)
+	})
 	return nil
 }
 
-func (f *FSM) applyEvalUpdate(index uint64, body []byte) error {
+func (f *FSM) applyEvalUpdate(a *entryApply, body []byte) error {
 	var e EvalUpdateEntry
 	if err := decodeEntry(MsgEvalUpdate, body, &e); err != nil {
 		return err
 	}
-	if err := f.state.UpsertEvals(index, e.Evals); err != nil {
+	return a.upsertEvals(e.Evals)
+}
+
+// upsertEvals writes evaluations and hands them to the broker and the
+// blocked evals after the commit.
+func (a *entryApply) upsertEvals(evals []*structs.Evaluation) error {
+	if len(evals) == 0 {
+		return nil
+	}
+	if err := a.txn.UpsertEvals(evals); err != nil {
 		return err
 	}
-	f.handleEvals(e.Evals...)
+	a.then(func() { a.f.handleEvals(evals...) })
 	return nil
 }
 
-func (f *FSM) applyNodeRegister(index uint64, body []byte) error {
+func (f *FSM) applyNodeRegister(a *entryApply, body []byte) error {
 	var e NodeRegisterEntry
 	if err := decodeEntry(MsgNodeRegister, body, &e); err != nil {
 		return err
 	}
 	if e.Node == nil {
-		return fmt.Errorf("server: NodeRegister entry at index %d lacks its node", index)
+		return fmt.Errorf("server: NodeRegister entry at index %d lacks its node", a.index)
 	}
-	if err := f.state.UpsertNode(index, e.Node); err != nil {
+	if err := a.txn.UpsertNode(e.Node); err != nil {
 		return err
 	}
-	if len(e.Evals) > 0 {
-		if err := f.state.UpsertEvals(index, e.Evals); err != nil {
-			return err
-		}
-		f.handleEvals(e.Evals...)
+	if err := a.upsertEvals(e.Evals); err != nil {
+		return err
 	}
 	if e.Node.Ready() {
-		f.blocked.Unblock(e.Node.ComputedClass, index) // capacity may have appeared
+		a.then(func() { f.blocked.Unblock(e.Node.ComputedClass, a.index) }) // capacity may have appeared
 	}
 	return nil
 }
 
-func (f *FSM) applyNodeUpdateStatus(index uint64, body []byte) error {
+func (f *FSM) applyNodeUpdateStatus(a *entryApply, body []byte) error {
 	var e NodeUpdateStatusEntry
 	if err := decodeEntry(MsgNodeUpdateStatus, body, &e); err != nil {
 		return err
 	}
-	if err := f.state.UpdateNodeStatus(index, e.NodeID, e.Status, e.UpdatedAt); err != nil {
+	if err := a.txn.UpdateNodeStatus(e.NodeID, e.Status, e.UpdatedAt); err != nil {
 		return err
 	}
-	if len(e.Evals) > 0 {
-		if err := f.state.UpsertEvals(index, e.Evals); err != nil {
-			return err
-		}
-		f.handleEvals(e.Evals...)
+	if err := a.upsertEvals(e.Evals); err != nil {
+		return err
 	}
 	if e.Status == structs.NodeStatusReady {
-		f.unblockNodes(index, e.NodeID)
+		a.then(func() { f.unblockNodes(a.index, e.NodeID) })
 	}
 	return nil
 }
 
-func (f *FSM) applyPlanResults(index uint64, body []byte) error {
+func (f *FSM) applyPlanResults(a *entryApply, body []byte) error {
 	var e ApplyPlanResultsEntry
 	if err := decodeEntry(MsgApplyPlanResults, body, &e); err != nil {
 		return err
 	}
-	if err := f.state.UpsertPlanResults(index, e.Job, e.Allocs); err != nil {
+	if err := a.txn.UpsertPlanResults(e.Job, e.Allocs); err != nil {
 		return err
 	}
-	if evals := preemptionEvals(f.state, index, e.Allocs); len(evals) > 0 {
-		if err := f.state.UpsertEvals(index, evals); err != nil {
-			return err
-		}
-		f.handleEvals(evals...)
+	if err := a.upsertEvals(preemptionEvals(a.txn.Read(), a.index, e.Allocs)); err != nil {
+		return err
 	}
 	var freed []string // nodes where a stop frees resources for the scheduler
-	for _, a := range e.Allocs {
-		if a.ServerTerminal() {
-			freed = append(freed, a.NodeID)
+	for _, al := range e.Allocs {
+		if al.ServerTerminal() {
+			freed = append(freed, al.NodeID)
 		}
 	}
 	if len(freed) > 0 {
-		f.unblockNodes(index, freed...)
+		a.then(func() { f.unblockNodes(a.index, freed...) })
 	}
 	return nil
 }
 
-func (f *FSM) applyAllocClientUpdate(index uint64, body []byte) error {
+func (f *FSM) applyAllocClientUpdate(a *entryApply, body []byte) error {
 	var e AllocClientUpdateEntry
 	if err := decodeEntry(MsgAllocClientUpdate, body, &e); err != nil {
 		return err
 	}
 	// Which updates make an allocation terminal for the first time: those
 	// free capacity.
-	before := f.state.Snapshot()
+	before := a.txn.Read()
 	var freed []string // the nodes of those allocations
-	for _, a := range e.Allocs {
-		if old := before.AllocByID(a.ID); old != nil && !old.ClientTerminal() && a.ClientTerminal() {
+	for _, al := range e.Allocs {
+		if old := before.AllocByID(al.ID); old != nil && !old.ClientTerminal() && al.ClientTerminal() {
 			freed = append(freed, old.NodeID)
 		}
 	}
-	if err := f.state.UpdateAllocsFromClient(index, e.Allocs); err != nil {
+	if err := a.txn.UpdateAllocsFromClient(e.Allocs); err != nil {
 		return err
 	}
 	if len(freed) > 0 {
-		f.unblockNodes(index, freed...)
+		a.then(func() { f.unblockNodes(a.index, freed...) })
 	}
 	return nil
 }

@@ -96,28 +96,7 @@ func TestFSM_SnapshotRestoreRoundTrip(t *testing.T) {
 		}
 	}
 
-	snap, err := f.Snapshot()
-	if err != nil {
-		t.Fatalf("Snapshot: %v", err)
-	}
-	store := raft.NewInmemSnapshotStore()
-	sink, err := store.Create(raft.SnapshotVersionMax, 4, 1, raft.Configuration{}, 1, nil)
-	if err != nil {
-		t.Fatalf("creating snapshot sink: %v", err)
-	}
-	if err := snap.Persist(sink); err != nil {
-		t.Fatalf("Persist: %v", err)
-	}
-	snap.Release()
-	_, rc, err := store.Open(sink.ID())
-	if err != nil {
-		t.Fatalf("opening snapshot: %v", err)
-	}
-
-	g := testFSM(t)
-	if err := g.Restore(rc); err != nil {
-		t.Fatalf("Restore: %v", err)
-	}
+	g := restoredCopy(t, f)
 	got := g.state.Snapshot()
 	if j := got.JobByID("round"); j == nil || j.TaskGroups[0].Count != 2 || j.CreateIndex != 1 {
 		t.Errorf("restored job = %+v, want job round with count 2 created at 1", j)
@@ -135,6 +114,33 @@ func TestFSM_SnapshotRestoreRoundTrip(t *testing.T) {
 	if got.LatestIndex() != 4 {
 		t.Errorf("restored latest index = %d, want 4", got.LatestIndex())
 	}
+}
+
+// restoredCopy returns a new FSM restored from a raft snapshot of f.
+func restoredCopy(t *testing.T, f *FSM) *FSM {
+	t.Helper()
+	snap, err := f.Snapshot()
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	store := raft.NewInmemSnapshotStore()
+	sink, err := store.Create(raft.SnapshotVersionMax, 4, 1, raft.Configuration{}, 1, nil)
+	if err != nil {
+		t.Fatalf("creating snapshot sink: %v", err)
+	}
+	if err := snap.Persist(sink); err != nil {
+		t.Fatalf("Persist: %v", err)
+	}
+	snap.Release()
+	_, rc, err := store.Open(sink.ID())
+	if err != nil {
+		t.Fatalf("opening snapshot: %v", err)
+	}
+	g := testFSM(t)
+	if err := g.Restore(rc); err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	return g
 }
 
 func TestFSM_RestoreRejectsGarbage(t *testing.T) {

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -34,13 +33,23 @@ func (j *jobEndpoint) Register(ctx context.Context, args *structs.JobRegisterReq
 	if err := validateJobForServer(job); err != nil {
 		return err
 	}
-
-	snap := j.srv.state.Snapshot()
-	existing := snap.JobByID(job.ID)
-	if args.EnforceIndex {
-		if err := checkJobModifyIndex(job.ID, existing, args.JobModifyIndex); err != nil {
+	if first, err := j.srv.recordedOutcome(MsgJobRegister, args.RequestID); first != nil || err != nil {
+		if err != nil {
 			return err
 		}
+		r := j.jobWriteReply(first, "", job.ID)
+		reply.EvalID, reply.EvalCreateIndex, reply.JobModifyIndex, reply.Index = r.evalID, r.index, r.jobModifyIndex, r.index
+		return nil
+	}
+
+	entry := &JobRegisterEntry{}
+	if args.EnforceIndex {
+		// A fast answer for a stale index; the decisive check is the FSM's,
+		// in the transaction that writes the job.
+		if err := checkJobModifyIndex(job.ID, j.srv.state.JobByID(job.ID), args.JobModifyIndex); err != nil {
+			return err
+		}
+		entry.EnforceIndex, entry.JobModifyIndex = true, args.JobModifyIndex
 	}
 
 	now := time.Now().UnixNano()
@@ -49,25 +58,44 @@ func (j *jobEndpoint) Register(ctx context.Context, args *structs.JobRegisterReq
 	job.SubmitTime = now
 	job.Version, job.CreateIndex, job.ModifyIndex, job.JobModifyIndex = 0, 0, 0, 0
 
-	eval := newJobEval(job, structs.EvalTriggerJobRegister, now)
-	index, err := j.srv.raftApply(MsgJobRegister, &JobRegisterEntry{Job: job, Eval: eval})
+	entry.Job, entry.Eval = job, newJobEval(job, structs.EvalTriggerJobRegister, now)
+	out, err := j.srv.raftApplyWrite(ctx, MsgJobRegister, entry, args.RequestID)
 	if err != nil {
 		return err
 	}
-	reply.EvalID = eval.ID
-	reply.EvalCreateIndex = index
-	reply.JobModifyIndex = index
-	if stored := j.srv.state.JobByID(job.ID); stored != nil {
-		reply.JobModifyIndex = stored.JobModifyIndex
-	}
-	reply.Index = index
-	j.srv.logger.Info("job registered", "job_id", job.ID, "eval_id", eval.ID, "index", index)
+	r := j.jobWriteReply(out, entry.Eval.ID, job.ID)
+	reply.EvalID, reply.EvalCreateIndex, reply.JobModifyIndex, reply.Index = r.evalID, r.index, r.jobModifyIndex, r.index
+	j.srv.logger.Info("job registered", "job_id", job.ID, "eval_id", r.evalID, "index", r.index, "request_id", args.RequestID)
 	return nil
+}
+
+// jobWriteResult is the reply of a job register or deregister.
+type jobWriteResult struct {
+	evalID         string
+	index          uint64 // of the entry, which also created the eval
+	jobModifyIndex uint64
+}
+
+// jobWriteReply is the reply of a job write whose outcome is o. An outcome
+// without an eval ID is that of a bare entry (raftApplyWrite, during a
+// rolling upgrade): its eval is evalID, and the job's modify index is read
+// from the state, as before request IDs.
+func (j *jobEndpoint) jobWriteReply(o *state.RequestOutcome, evalID, jobID string) jobWriteResult {
+	r := jobWriteResult{evalID: o.EvalID, index: o.Index, jobModifyIndex: o.JobModifyIndex}
+	if r.evalID == "" {
+		r.evalID, r.jobModifyIndex = evalID, o.Index
+		if stored := j.srv.state.JobByID(jobID); stored != nil {
+			r.jobModifyIndex = stored.JobModifyIndex
+		}
+	}
+	return r
 }
 
 // checkJobModifyIndex is the check of a registration with EnforceIndex: with
 // want 0 the job must not exist, otherwise the stored job's JobModifyIndex
-// must be want. The error has structs.CodeConflict.
+// must be want. The error has code structs.CodeConflict. The FSM calls it in
+// the transaction of the entry (JobRegisterEntry.EnforceIndex); Register,
+// before, for a fast error.
 func checkJobModifyIndex(id string, existing *structs.Job, want uint64) error {
 	switch {
 	case existing == nil && want != 0:
@@ -142,25 +170,32 @@ func (j *jobEndpoint) Deregister(ctx context.Context, args *structs.JobDeregiste
 		return err
 	}
 	if args.JobID == "" {
-		return errors.New("job deregister: job ID is empty")
+		return structs.NewError(structs.CodeInvalid, "job deregister: job ID is empty")
 	}
-	job := j.srv.state.JobByID(args.JobID)
-	if job == nil {
-		return jobNotFound(args.JobID)
-	}
-	eval := newJobEval(job, structs.EvalTriggerJobDeregister, time.Now().UnixNano())
-	index, err := j.srv.raftApply(MsgJobDeregister, &JobDeregisterEntry{JobID: args.JobID, Purge: args.Purge, Eval: eval})
+	// A retry of a deregister that applied finds the job gone (purged):
+	// the first outcome answers it.
+	first, err := j.srv.recordedOutcome(MsgJobDeregister, args.RequestID)
 	if err != nil {
 		return err
 	}
-	reply.EvalID = eval.ID
-	reply.EvalCreateIndex = index
-	reply.JobModifyIndex = index
-	if stored := j.srv.state.JobByID(args.JobID); stored != nil {
-		reply.JobModifyIndex = stored.JobModifyIndex
+	var r jobWriteResult
+	if first != nil {
+		r = j.jobWriteReply(first, "", args.JobID)
+	} else {
+		job := j.srv.state.JobByID(args.JobID)
+		if job == nil {
+			return jobNotFound(args.JobID)
+		}
+		eval := newJobEval(job, structs.EvalTriggerJobDeregister, time.Now().UnixNano())
+		out, err := j.srv.raftApplyWrite(ctx, MsgJobDeregister,
+			&JobDeregisterEntry{JobID: args.JobID, Purge: args.Purge, Eval: eval}, args.RequestID)
+		if err != nil {
+			return err
+		}
+		r = j.jobWriteReply(out, eval.ID, args.JobID)
+		j.srv.logger.Info("job deregistered", "job_id", args.JobID, "purge", args.Purge, "eval_id", r.evalID, "index", r.index, "request_id", args.RequestID)
 	}
-	reply.Index = index
-	j.srv.logger.Info("job deregistered", "job_id", args.JobID, "purge", args.Purge, "eval_id", eval.ID, "index", index)
+	reply.EvalID, reply.EvalCreateIndex, reply.JobModifyIndex, reply.Index = r.evalID, r.index, r.jobModifyIndex, r.index
 	return nil
 }
 

@@ -27,6 +27,7 @@ const (
 	MsgApplyPlanResults  MessageType = 6 // ApplyPlanResultsEntry
 	MsgAllocClientUpdate MessageType = 7 // AllocClientUpdateEntry
 	MsgSchedulerConfig   MessageType = 8 // SchedulerConfigEntry
+	MsgWrite             MessageType = 9 // WriteEntry
 )
 
 // MsgIgnoreUnknownFlag, set on a type, lets a server that does not know the
@@ -39,6 +40,14 @@ const MsgIgnoreUnknownFlag MessageType = 0x80
 type JobRegisterEntry struct {
 	Job  *structs.Job
 	Eval *structs.Evaluation
+	// EnforceIndex (entry version 3) makes the registration a compare-and-set
+	// decided by the FSM: with JobModifyIndex 0 the job must not exist,
+	// otherwise its JobModifyIndex must be JobModifyIndex; if not, the entry
+	// applies nothing and fails with structs.CodeConflict. Honoured only in
+	// an entry wrapped in a WriteEntry: a bare entry may be read by a server
+	// that predates these fields and would ignore them.
+	EnforceIndex   bool
+	JobModifyIndex uint64
 }
 
 // JobDeregisterEntry stops a job (Stop set, job kept) or, with Purge, removes
@@ -88,6 +97,24 @@ type AllocClientUpdateEntry struct {
 type SchedulerConfigEntry struct {
 	Config *structs.SchedulerConfiguration
 	CAS    bool
+}
+
+// WriteEntry (entry version 3) wraps the entry of a write a client asked
+// for (Type and Body: the inner entry's type and msgpack body) with what makes
+// the write idempotent. The FSM applies the inner entry and records its
+// outcome under RequestID in the request window (state.RequestOutcome); an
+// entry whose RequestID is already there is not applied again and answers
+// the recorded outcome. Its FSM response is always a *state.RequestOutcome,
+// which carries the inner entry's error, if any.
+type WriteEntry struct {
+	// RequestID is structs.WriteRequest.RequestID; "" records nothing.
+	RequestID string
+	// Time is the leader's clock when it wrote the entry (unix nanoseconds):
+	// the request window ages by it, so that every server, replaying the log
+	// whenever it does, keeps the same window.
+	Time int64
+	Type MessageType
+	Body []byte
 }
 
 // encodeEntry builds a log entry.

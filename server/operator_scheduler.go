@@ -33,24 +33,25 @@ func (o *operatorEndpoint) SchedulerSetConfiguration(ctx context.Context, args *
 	if config.SchedulerAlgorithm == "" {
 		config.SchedulerAlgorithm = structs.SchedulerAlgorithmBinpack
 	}
-	index, err := o.srv.raftApply(MsgSchedulerConfig, &SchedulerConfigEntry{Config: config, CAS: args.CAS})
+	out, err := o.srv.raftApplyWrite(ctx, MsgSchedulerConfig, &SchedulerConfigEntry{Config: config, CAS: args.CAS}, args.RequestID)
 	if err != nil {
 		return err
 	}
-	reply.Index = index
-	// The FSM stored the configuration at index unless a CAS check failed.
-	reply.Updated = o.srv.state.SchedulerConfig().ModifyIndex == index
+	reply.Index = out.Index
+	// The FSM stored the configuration at the entry's index unless a CAS
+	// check failed (or, for a retry, unless it changed again since).
+	reply.Updated = o.srv.state.SchedulerConfig().ModifyIndex == out.Index
 	return nil
 }
 
-func (f *FSM) applySchedulerConfig(index uint64, body []byte) error {
+func (f *FSM) applySchedulerConfig(a *entryApply, body []byte) error {
 	var e SchedulerConfigEntry
 	if err := decodeEntry(MsgSchedulerConfig, body, &e); err != nil {
 		return err
 	}
 	if e.Config == nil {
-		return fmt.Errorf("server: SchedulerConfig entry at index %d lacks its configuration", index)
+		return fmt.Errorf("server: SchedulerConfig entry at index %d lacks its configuration", a.index)
 	}
-	_, err := f.state.UpsertSchedulerConfig(index, e.Config, e.CAS)
+	_, err := a.txn.UpsertSchedulerConfig(e.Config, e.CAS)
 	return err
 }

@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -185,7 +183,7 @@ func (s *Server) raftApplyAsync(t MessageType, body any) (raft.ApplyFuture, erro
 		return nil, err
 	}
 	if s.raft.State() != raft.Leader {
-		return nil, fmt.Errorf("%w: this server is not the leader", structs.ErrNoLeader)
+		return nil, errNotLeader()
 	}
 	return s.raft.Apply(buf, raftApplyTimeout), nil
 }
@@ -193,11 +191,8 @@ func (s *Server) raftApplyAsync(t MessageType, body any) (raft.ApplyFuture, erro
 // raftApplyResult waits for f and returns its index, with the errors of
 // raftApply.
 func raftApplyResult(t MessageType, f raft.ApplyFuture) (uint64, error) {
-	if err := f.Error(); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
-			return 0, fmt.Errorf("%w: %v", structs.ErrNoLeader, err)
-		}
-		return 0, fmt.Errorf("server: committing %s entry: %w", t, err)
+	if err := waitApplied(context.Background(), t, f); err != nil {
+		return 0, err
 	}
 	if resp, ok := f.Response().(error); ok && resp != nil {
 		return f.Index(), resp

@@ -72,7 +72,7 @@ func TestRPC_OverTheNetwork(t *testing.T) {
 		t.Errorf("Job.List = %+v (meta %+v): want job net at index >= %d", list.Jobs, list.QueryMeta, reg.Index)
 	}
 
-	// Errors cross the wire as text that structs.IsErr recognises.
+	// Errors cross the wire with their code.
 	var dereg structs.JobDeregisterResponse
 	err := c.call("Job.Deregister", &structs.JobDeregisterRequest{JobID: "nope"}, &dereg)
 	if !errors.Is(err, structs.ErrNotFound) || err.Error() != `job "nope" not found` {

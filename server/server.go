@@ -271,13 +271,14 @@ func (s *Server) serverID() (string, error) {
 
 // raftApply commits one log entry and returns its index once the local FSM
 // has applied it. An error from the FSM is returned with the index. On a
-// server that is not the leader it fails with structs.ErrNoLeader (the
+// server that is not the leader it fails with structs.CodeNoLeader; a
+// failure to commit is classified by classifyApplyError (the
 // endpoints forward writes to the leader before they get here; see forward).
 // An entry of a type some server of the cluster may not read yet is refused
 // with an *EntryVersionError (checkEntryVersion).
 func (s *Server) raftApply(t MessageType, body any) (uint64, error) {
 	if s.raft.State() != raft.Leader {
-		return 0, fmt.Errorf("%w: this server is not the leader", structs.ErrNoLeader)
+		return 0, errNotLeader()
 	}
 	if err := s.checkEntryVersion(t); err != nil {
 		return 0, err
@@ -287,11 +288,8 @@ func (s *Server) raftApply(t MessageType, body any) (uint64, error) {
 		return 0, err
 	}
 	f := s.raft.Apply(buf, raftApplyTimeout)
-	if err := f.Error(); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
-			return 0, fmt.Errorf("%w: %v", structs.ErrNoLeader, err)
-		}
-		return 0, fmt.Errorf("server: committing %s entry: %w", t, err)
+	if err := waitApplied(context.Background(), t, f); err != nil {
+		return 0, err
 	}
 	if resp, ok := f.Response().(error); ok && resp != nil {
 		return f.Index(), resp

@@ -16,6 +16,11 @@ package agent
 // X-Orch-Error-Code header, so that a client tells "not applied, safe to
 // retry" (no_leader) from "outcome unknown" (indeterminate).
 //
+// Writes read their request ID (structs.WriteRequest.RequestID) from the
+// X-Orch-Request-ID header (HeaderRequestID; X-Request-ID is accepted too); a
+// write without one gets a fresh ID here, so that the servers' own retries
+// (forwarding to a new leader) apply it at most once.
+//
 // Invalid job bodies are also caught here before the RPC: the job is
 // canonicalized and validated on a copy, so that a user's mistake is a 400
 // whatever the server's error text says.
@@ -273,14 +278,19 @@ func notFound(format string, args ...any) error {
 func errorStatus(err error) (int, structs.ErrorCode, string) {
 	var he *httpError
 	if errors.As(err, &he) {
-		return he.code, "", he.msg
+		code := structs.CodeInvalid
+		if he.code == http.StatusNotFound {
+			code = structs.CodeNotFound
+		}
+		return he.code, code, he.msg
 	}
 	code := structs.CodeOf(err)
 	return code.HTTPStatus(), code, err.Error()
 }
 
 // writeRawError answers err as text with its status code and, for a coded
-// error, the X-Orch-Error-Code header.
+// error, the X-Orch-Error-Code header (the HTTP layer's own 400s and 404s
+// are sent as invalid and not_found).
 func (s *HTTPServer) writeRawError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := errorStatus(err)
 	if status == http.StatusInternalServerError {
@@ -292,8 +302,23 @@ func (s *HTTPServer) writeRawError(w http.ResponseWriter, r *http.Request, err e
 	writeError(w, status, msg)
 }
 
-// HeaderErrorCode carries the structs.ErrorCode of an error answer.
-const HeaderErrorCode = "X-Orch-Error-Code"
+// HTTP headers of the request-ID and error-code protocol (see the top of
+// this file). The api package uses the same names.
+const (
+	HeaderRequestID    = "X-Orch-Request-ID"
+	headerRequestIDAlt = "X-Request-ID"
+	HeaderErrorCode    = "X-Orch-Error-Code"
+)
+
+// requestID is the write's request ID from its headers, or a fresh one.
+func requestID(r *http.Request) string {
+	for _, h := range []string{HeaderRequestID, headerRequestIDAlt} {
+		if id := r.Header.Get(h); id != "" {
+			return id
+		}
+	}
+	return structs.GenerateUUID()
+}
 
 func writeError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

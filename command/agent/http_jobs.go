@@ -152,10 +152,11 @@ func (s *HTTPServer) jobEvaluations(r *http.Request) (any, error) {
 	return withMeta{body: nonNil(reply.Evaluations), meta: reply.QueryMeta}, nil
 }
 
-// writeRequest reads the write parameters (?region=, ?namespace=).
+// writeRequest reads the write parameters (?region=, ?namespace=) and the
+// request ID (see requestID).
 func writeRequest(r *http.Request) structs.WriteRequest {
 	q := r.URL.Query()
-	return structs.WriteRequest{Region: q.Get("region"), Namespace: q.Get("namespace")}
+	return structs.WriteRequest{Region: q.Get("region"), Namespace: q.Get("namespace"), RequestID: requestID(r)}
 }
 
 // idAndQuery reads the {id} path value and the query options of a read.

@@ -23,6 +23,7 @@ const (
 	recordAlloc
 	recordEval
 	recordSchedulerConfig // appended: see scheduler_config.go
+	recordRequest         // appended: see requests.go
 )
 
 // Persist writes every object of the snapshot to w (the Raft FSM snapshot).
@@ -62,7 +63,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 	if err := s.persistSchedulerConfig(put); err != nil {
 		return err
 	}
-	return nil
+	return s.persistRequests(put)
 }
 
 // Restore replaces the whole content of the store with what Persist wrote.
@@ -97,6 +98,8 @@ func (s *StateStore) Restore(r io.Reader) error {
 			table, obj = TableEvals, &structs.Evaluation{}
 		case recordSchedulerConfig:
 			table, obj = TableSchedulerConfig, &structs.SchedulerConfiguration{}
+		case recordRequest:
+			table, obj = TableRequests, &RequestOutcome{}
 		default:
 			return fmt.Errorf("state: restoring record %d: unknown kind %d", n, kind)
 		}

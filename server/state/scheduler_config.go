@@ -42,33 +42,41 @@ func (s *StateStore) SchedulerConfig() *structs.SchedulerConfiguration {
 // config.ModifyIndex (0 when none is stored), and reports whether it did.
 func (s *StateStore) UpsertSchedulerConfig(index uint64, config *structs.SchedulerConfiguration, cas bool) (bool, error) {
 	updated := false
-	err := s.write(index, []string{TableSchedulerConfig}, func(txn *memdb.Txn) error {
-		var old *structs.SchedulerConfiguration
-		if raw, err := txn.First(TableSchedulerConfig, "id"); err != nil {
-			return fmt.Errorf("state: reading scheduler config: %w", err)
-		} else if raw != nil {
-			old = raw.(*structs.SchedulerConfiguration)
-		}
-		if cas {
-			var current uint64
-			if old != nil {
-				current = old.ModifyIndex
-			}
-			if current != config.ModifyIndex {
-				return nil
-			}
-		}
-		config.CreateIndex, config.ModifyIndex = index, index
-		if old != nil {
-			config.CreateIndex = old.CreateIndex
-		}
-		if err := txn.Insert(TableSchedulerConfig, config); err != nil {
-			return fmt.Errorf("state: inserting scheduler config: %w", err)
-		}
-		updated = true
-		return nil
+	err := s.write(index, func(w *WriteTxn) error {
+		var err error
+		updated, err = w.UpsertSchedulerConfig(config, cas)
+		return err
 	})
 	return updated, err
+}
+
+// UpsertSchedulerConfig is StateStore.UpsertSchedulerConfig inside the
+// transaction.
+func (w *WriteTxn) UpsertSchedulerConfig(config *structs.SchedulerConfiguration, cas bool) (bool, error) {
+	var old *structs.SchedulerConfiguration
+	if raw, err := w.txn.First(TableSchedulerConfig, "id"); err != nil {
+		return false, fmt.Errorf("state: reading scheduler config: %w", err)
+	} else if raw != nil {
+		old = raw.(*structs.SchedulerConfiguration)
+	}
+	if cas {
+		var current uint64
+		if old != nil {
+			current = old.ModifyIndex
+		}
+		if current != config.ModifyIndex {
+			return false, nil
+		}
+	}
+	w.touch(TableSchedulerConfig)
+	config.CreateIndex, config.ModifyIndex = w.index, w.index
+	if old != nil {
+		config.CreateIndex = old.CreateIndex
+	}
+	if err := w.txn.Insert(TableSchedulerConfig, config); err != nil {
+		return false, fmt.Errorf("state: inserting scheduler config: %w", err)
+	}
+	return true, nil
 }
 
 // persistSchedulerConfig writes the stored configuration, if any, to a snapshot.

@@ -36,5 +36,6 @@ func schema() *memdb.DBSchema {
 		tableIndex: {Name: tableIndex, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 	}}
 	db.Tables[TableSchedulerConfig] = schedulerConfigTable()
+	db.Tables[TableRequests] = requestsTable()
 	return db
 }

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -50,19 +51,74 @@ func (s *StateStore) Snapshot() *Snapshot {
 	return &Snapshot{txn: s.db.Load().Txn(false)}
 }
 
-// write runs fn in one write transaction and commits it, or aborts on error.
-// Tables listed in touched get their index set to index.
-func (s *StateStore) write(index uint64, touched []string, fn func(txn *memdb.Txn) error) error {
-	txn := s.db.Load().Txn(true)
-	defer txn.Abort()
-	if err := fn(txn); err != nil {
-		return err
+// WriteTxn is one write transaction: everything one Raft log entry does to
+// the store. The FSM opens it with Begin, applies every part of the entry
+// through its methods (writes.go) and commits once, so that a reader sees
+// all of an entry or none of it, and an entry that fails half-way leaves
+// nothing behind (Abort).
+//
+// A WriteTxn belongs to the goroutine that began it (the FSM's); it is not
+// safe for concurrent use. Only one is open at a time: Begin blocks while
+// another is open.
+type WriteTxn struct {
+	store   *StateStore
+	txn     *memdb.Txn
+	index   uint64
+	touched map[string]bool // tables whose index becomes index on commit
+	done    bool
+}
+
+// Begin opens the write transaction of the log entry at index. The caller
+// ends it with Commit or Abort (Abort after Commit does nothing, so
+// `defer w.Abort()` is the idiom).
+func (s *StateStore) Begin(index uint64) *WriteTxn {
+	return &WriteTxn{store: s, txn: s.db.Load().Txn(true), index: index, touched: map[string]bool{}}
+}
+
+// Index returns the Raft index of the entry the transaction applies.
+func (w *WriteTxn) Index() uint64 { return w.index }
+
+// Read returns a view of the transaction, its own writes included, for the
+// reads an entry needs while it is applied. It is valid until the
+// transaction ends, on the transaction's goroutine only.
+func (w *WriteTxn) Read() *Snapshot { return &Snapshot{txn: w.txn} }
+
+// touch records that table changes at the transaction's index.
+func (w *WriteTxn) touch(table string) { w.touched[table] = true }
+
+// Commit sets the index of every table written to the transaction's index,
+// commits (which wakes the blocking queries that read what it changed). After an error the
+// transaction is aborted.
+func (w *WriteTxn) Commit() error {
+	if w.done {
+		return errors.New("state: commit of a transaction that already ended")
 	}
-	for _, table := range touched {
-		if err := txn.Insert(tableIndex, &indexEntry{Key: table, Value: index}); err != nil {
+	defer w.Abort()
+	for table := range w.touched {
+		if err := w.txn.Insert(tableIndex, &indexEntry{Key: table, Value: w.index}); err != nil {
 			return fmt.Errorf("state: updating index of %s: %w", table, err)
 		}
 	}
-	txn.Commit() // closes the watch channels of what it changed
+	w.done = true
+	w.txn.Commit() // closes the watch channels of what it changed
 	return nil
+}
+
+// Abort discards the transaction; after Commit it does nothing.
+func (w *WriteTxn) Abort() {
+	if !w.done {
+		w.done = true
+		w.txn.Abort()
+	}
+}
+
+// write runs fn in a transaction of its own at index and commits it, or
+// aborts on error: the single-part writes of tests and tools.
+func (s *StateStore) write(index uint64, fn func(w *WriteTxn) error) error {
+	w := s.Begin(index)
+	defer w.Abort()
+	if err := fn(w); err != nil {
+		return err
+	}
+	return w.Commit()
 }

@@ -8,30 +8,37 @@ import (
 	"github.com/orch-io/orch/structs"
 )
 
-// Writes. Each is called by the Raft FSM with the index of the entry it
-// applies, runs in one transaction and takes ownership of the objects passed in
-// (the FSM decoded them from the log; nobody else holds them).
+// Writes. The Raft FSM calls the WriteTxn methods, all parts of one entry in
+// the transaction of that entry (WriteTxn); each StateStore method of the same
+// name runs one of them in a transaction of its own. They take ownership of
+// the objects passed in (the FSM decoded them from the log; nobody else holds
+// them). An error leaves the transaction to be aborted.
 
 // UpsertJob inserts or updates a job. A registration that changes the job's
 // specification bumps Version and JobModifyIndex; one that changes nothing keeps
 // them, so re-running the same file is not a new version.
-func (s *StateStore) UpsertJob(index uint64, job *structs.Job) error {
-	return s.write(index, []string{TableJobs}, func(txn *memdb.Txn) error {
-		job.ModifyIndex = index
-		if old := first[*structs.Job](txn, TableJobs, "id", job.ID); old != nil {
-			job.CreateIndex = old.CreateIndex
-			job.Version, job.JobModifyIndex = old.Version, old.JobModifyIndex
-			if changed, err := specChanged(old, job); err != nil {
-				return err
-			} else if changed {
-				job.Version = old.Version + 1
-				job.JobModifyIndex = index
-			}
-		} else {
-			job.CreateIndex, job.JobModifyIndex, job.Version = index, index, 0
+func (w *WriteTxn) UpsertJob(job *structs.Job) error {
+	w.touch(TableJobs)
+	txn, index := w.txn, w.index
+	job.ModifyIndex = index
+	if old := first[*structs.Job](txn, TableJobs, "id", job.ID); old != nil {
+		job.CreateIndex = old.CreateIndex
+		job.Version, job.JobModifyIndex = old.Version, old.JobModifyIndex
+		if changed, err := specChanged(old, job); err != nil {
+			return err
+		} else if changed {
+			job.Version = old.Version + 1
+			job.JobModifyIndex = index
 		}
-		return insertJobWithStatus(txn, job)
-	})
+	} else {
+		job.CreateIndex, job.JobModifyIndex, job.Version = index, index, 0
+	}
+	return insertJobWithStatus(txn, job)
+}
+
+// UpsertJob runs WriteTxn.UpsertJob in a transaction of its own at index.
+func (s *StateStore) UpsertJob(index uint64, job *structs.Job) error {
+	return s.write(index, func(w *WriteTxn) error { return w.UpsertJob(job) })
 }
 
 // specChanged compares two versions of a job, ignoring what the servers own.
@@ -57,71 +64,90 @@ func specChanged(old, job *structs.Job) (bool, error) {
 // DeleteJob removes a job (a purge). Its allocations and evaluations stay: the
 // scheduler stops the allocations, and garbage collection removes them later.
 // Deleting an absent job is not an error.
+func (w *WriteTxn) DeleteJob(jobID string) error {
+	w.touch(TableJobs)
+	if _, err := w.txn.DeleteAll(TableJobs, "id", jobID); err != nil {
+		return fmt.Errorf("state: deleting job %q: %w", jobID, err)
+	}
+	return nil
+}
+
+// DeleteJob runs WriteTxn.DeleteJob in a transaction of its own at index.
 func (s *StateStore) DeleteJob(index uint64, jobID string) error {
-	return s.write(index, []string{TableJobs}, func(txn *memdb.Txn) error {
-		if _, err := txn.DeleteAll(TableJobs, "id", jobID); err != nil {
-			return fmt.Errorf("state: deleting job %q: %w", jobID, err)
-		}
-		return nil
-	})
+	return s.write(index, func(w *WriteTxn) error { return w.DeleteJob(jobID) })
 }
 
 // UpsertEvals inserts or updates evaluations.
-func (s *StateStore) UpsertEvals(index uint64, evals []*structs.Evaluation) error {
-	return s.write(index, []string{TableEvals}, func(txn *memdb.Txn) error {
-		jobs := map[string]bool{}
-		for _, e := range evals {
-			e.ModifyIndex = index
-			if old := first[*structs.Evaluation](txn, TableEvals, "id", e.ID); old != nil {
-				e.CreateIndex = old.CreateIndex
-			} else {
-				e.CreateIndex = index
-			}
-			if err := txn.Insert(TableEvals, e); err != nil {
-				return fmt.Errorf("state: inserting eval %s: %w", e.ID, err)
-			}
-			jobs[e.JobID] = true
+func (w *WriteTxn) UpsertEvals(evals []*structs.Evaluation) error {
+	w.touch(TableEvals)
+	txn, index := w.txn, w.index
+	jobs := map[string]bool{}
+	for _, e := range evals {
+		e.ModifyIndex = index
+		if old := first[*structs.Evaluation](txn, TableEvals, "id", e.ID); old != nil {
+			e.CreateIndex = old.CreateIndex
+		} else {
+			e.CreateIndex = index
 		}
-		return refreshJobStatuses(txn, index, jobs)
-	})
+		if err := txn.Insert(TableEvals, e); err != nil {
+			return fmt.Errorf("state: inserting eval %s: %w", e.ID, err)
+		}
+		jobs[e.JobID] = true
+	}
+	return refreshJobStatuses(txn, index, jobs)
+}
+
+// UpsertEvals runs WriteTxn.UpsertEvals in a transaction of its own at index.
+func (s *StateStore) UpsertEvals(index uint64, evals []*structs.Evaluation) error {
+	return s.write(index, func(w *WriteTxn) error { return w.UpsertEvals(evals) })
 }
 
 // UpsertNode inserts a node or replaces its registration.
-func (s *StateStore) UpsertNode(index uint64, node *structs.Node) error {
-	return s.write(index, []string{TableNodes}, func(txn *memdb.Txn) error {
-		node.ModifyIndex = index
-		if old := first[*structs.Node](txn, TableNodes, "id", node.ID); old != nil {
-			node.CreateIndex = old.CreateIndex
-			if node.SchedulingEligibility == "" {
-				node.SchedulingEligibility = old.SchedulingEligibility
-			}
-		} else {
-			node.CreateIndex = index
-		}
+func (w *WriteTxn) UpsertNode(node *structs.Node) error {
+	w.touch(TableNodes)
+	txn, index := w.txn, w.index
+	node.ModifyIndex = index
+	if old := first[*structs.Node](txn, TableNodes, "id", node.ID); old != nil {
+		node.CreateIndex = old.CreateIndex
 		if node.SchedulingEligibility == "" {
-			node.SchedulingEligibility = structs.NodeEligible
+			node.SchedulingEligibility = old.SchedulingEligibility
 		}
-		if err := txn.Insert(TableNodes, node); err != nil {
-			return fmt.Errorf("state: inserting node %s: %w", node.ID, err)
-		}
-		return nil
-	})
+	} else {
+		node.CreateIndex = index
+	}
+	if node.SchedulingEligibility == "" {
+		node.SchedulingEligibility = structs.NodeEligible
+	}
+	if err := txn.Insert(TableNodes, node); err != nil {
+		return fmt.Errorf("state: inserting node %s: %w", node.ID, err)
+	}
+	return nil
+}
+
+// UpsertNode runs WriteTxn.UpsertNode in a transaction of its own at index.
+func (s *StateStore) UpsertNode(index uint64, node *structs.Node) error {
+	return s.write(index, func(w *WriteTxn) error { return w.UpsertNode(node) })
 }
 
 // UpdateNodeStatus records a node's liveness as decided by the leader.
+func (w *WriteTxn) UpdateNodeStatus(nodeID string, status structs.NodeStatus, updatedAt int64) error {
+	w.touch(TableNodes)
+	txn, index := w.txn, w.index
+	old := first[*structs.Node](txn, TableNodes, "id", nodeID)
+	if old == nil {
+		return structs.NewError(structs.CodeNotFound, "state: node %s not found", nodeID)
+	}
+	n := old.Copy()
+	n.Status, n.StatusUpdatedAt, n.ModifyIndex = status, updatedAt, index
+	if err := txn.Insert(TableNodes, n); err != nil {
+		return fmt.Errorf("state: updating node %s: %w", nodeID, err)
+	}
+	return nil
+}
+
+// UpdateNodeStatus runs WriteTxn.UpdateNodeStatus in a transaction of its own at index.
 func (s *StateStore) UpdateNodeStatus(index uint64, nodeID string, status structs.NodeStatus, updatedAt int64) error {
-	return s.write(index, []string{TableNodes}, func(txn *memdb.Txn) error {
-		old := first[*structs.Node](txn, TableNodes, "id", nodeID)
-		if old == nil {
-			return structs.NewError(structs.CodeNotFound, "state: node %s not found", nodeID)
-		}
-		n := old.Copy()
-		n.Status, n.StatusUpdatedAt, n.ModifyIndex = status, updatedAt, index
-		if err := txn.Insert(TableNodes, n); err != nil {
-			return fmt.Errorf("state: updating node %s: %w", nodeID, err)
-		}
-		return nil
-	})
+	return s.write(index, func(w *WriteTxn) error { return w.UpdateNodeStatus(nodeID, status, updatedAt) })
 }
 
 // UpsertPlanResults stores what the plan applier committed. A new allocation
@@ -129,41 +155,46 @@ func (s *StateStore) UpdateNodeStatus(index uint64, nodeID string, status struct
 // taken (DesiredStatus, DesiredDescription, and Job, AllocatedResources,
 // PreemptedByAllocation when set: an in-place update, an eviction) and the
 // client's are kept.
-func (s *StateStore) UpsertPlanResults(index uint64, job *structs.Job, allocs []*structs.Allocation) error {
-	return s.write(index, []string{TableAllocs}, func(txn *memdb.Txn) error {
-		jobs := map[string]bool{}
-		for _, a := range allocs {
-			if old := first[*structs.Allocation](txn, TableAllocs, "id", a.ID); old != nil {
-				u := old.Copy()
-				u.DesiredStatus, u.DesiredDescription = a.DesiredStatus, a.DesiredDescription
-				if a.PreemptedByAllocation != "" { // evicted by preemption
-					u.PreemptedByAllocation = a.PreemptedByAllocation
-				}
-				if a.Job != nil {
-					u.Job = a.Job
-				}
-				if a.AllocatedResources != nil {
-					u.AllocatedResources = a.AllocatedResources
-				}
-				if a.ModifyTime != 0 {
-					u.ModifyTime = a.ModifyTime
-				}
-				markLostIfNodeDown(txn, u)
-				a = u
-			} else {
-				a.CreateIndex = index
-				if a.Job == nil {
-					a.Job = job
-				}
+func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocation) error {
+	w.touch(TableAllocs)
+	txn, index := w.txn, w.index
+	jobs := map[string]bool{}
+	for _, a := range allocs {
+		if old := first[*structs.Allocation](txn, TableAllocs, "id", a.ID); old != nil {
+			u := old.Copy()
+			u.DesiredStatus, u.DesiredDescription = a.DesiredStatus, a.DesiredDescription
+			if a.PreemptedByAllocation != "" { // evicted by preemption
+				u.PreemptedByAllocation = a.PreemptedByAllocation
 			}
-			a.ModifyIndex, a.AllocModifyIndex = index, index
-			if err := txn.Insert(TableAllocs, a); err != nil {
-				return fmt.Errorf("state: inserting alloc %s: %w", a.ID, err)
+			if a.Job != nil {
+				u.Job = a.Job
 			}
-			jobs[a.JobID] = true
+			if a.AllocatedResources != nil {
+				u.AllocatedResources = a.AllocatedResources
+			}
+			if a.ModifyTime != 0 {
+				u.ModifyTime = a.ModifyTime
+			}
+			markLostIfNodeDown(txn, u)
+			a = u
+		} else {
+			a.CreateIndex = index
+			if a.Job == nil {
+				a.Job = job
+			}
 		}
-		return refreshJobStatuses(txn, index, jobs)
-	})
+		a.ModifyIndex, a.AllocModifyIndex = index, index
+		if err := txn.Insert(TableAllocs, a); err != nil {
+			return fmt.Errorf("state: inserting alloc %s: %w", a.ID, err)
+		}
+		jobs[a.JobID] = true
+	}
+	return refreshJobStatuses(txn, index, jobs)
+}
+
+// UpsertPlanResults runs WriteTxn.UpsertPlanResults in a transaction of its own at index.
+func (s *StateStore) UpsertPlanResults(index uint64, job *structs.Job, allocs []*structs.Allocation) error {
+	return s.write(index, func(w *WriteTxn) error { return w.UpsertPlanResults(job, allocs) })
 }
 
 // markLostIfNodeDown gives an allocation the servers stop the client status
@@ -184,25 +215,30 @@ func markLostIfNodeDown(txn *memdb.Txn, a *structs.Allocation) {
 // UpdateAllocsFromClient records what a client reports of its allocations:
 // ClientStatus, ClientDescription, TaskStates and ModifyTime. Updates for
 // allocations the store does not know (garbage collected) are skipped.
-func (s *StateStore) UpdateAllocsFromClient(index uint64, allocs []*structs.Allocation) error {
-	return s.write(index, []string{TableAllocs}, func(txn *memdb.Txn) error {
-		jobs := map[string]bool{}
-		for _, a := range allocs {
-			old := first[*structs.Allocation](txn, TableAllocs, "id", a.ID)
-			if old == nil {
-				continue
-			}
-			u := old.Copy()
-			u.ClientStatus, u.ClientDescription, u.TaskStates = a.ClientStatus, a.ClientDescription, a.TaskStates
-			if a.ModifyTime != 0 {
-				u.ModifyTime = a.ModifyTime
-			}
-			u.ModifyIndex = index
-			if err := txn.Insert(TableAllocs, u); err != nil {
-				return fmt.Errorf("state: updating alloc %s: %w", a.ID, err)
-			}
-			jobs[u.JobID] = true
+func (w *WriteTxn) UpdateAllocsFromClient(allocs []*structs.Allocation) error {
+	w.touch(TableAllocs)
+	txn, index := w.txn, w.index
+	jobs := map[string]bool{}
+	for _, a := range allocs {
+		old := first[*structs.Allocation](txn, TableAllocs, "id", a.ID)
+		if old == nil {
+			continue
 		}
-		return refreshJobStatuses(txn, index, jobs)
-	})
+		u := old.Copy()
+		u.ClientStatus, u.ClientDescription, u.TaskStates = a.ClientStatus, a.ClientDescription, a.TaskStates
+		if a.ModifyTime != 0 {
+			u.ModifyTime = a.ModifyTime
+		}
+		u.ModifyIndex = index
+		if err := txn.Insert(TableAllocs, u); err != nil {
+			return fmt.Errorf("state: updating alloc %s: %w", a.ID, err)
+		}
+		jobs[u.JobID] = true
+	}
+	return refreshJobStatuses(txn, index, jobs)
+}
+
+// UpdateAllocsFromClient runs WriteTxn.UpdateAllocsFromClient in a transaction of its own at index.
+func (s *StateStore) UpdateAllocsFromClient(index uint64, allocs []*structs.Allocation) error {
+	return s.write(index, func(w *WriteTxn) error { return w.UpdateAllocsFromClient(allocs) })
 }
