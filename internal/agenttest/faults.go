@@ -32,16 +32,23 @@ type Faults struct {
 
 var _ agent.Backend = (*Faults)(nil)
 
-// ServeFaults serves the agent's HTTP API on a second listener of its own
-// (127.0.0.1, free port), over a Faults wrapping the agent's backend; it
-// returns the wrapper and an API client of that listener. Both stop when the
-// test ends.
-func (a *Agent) ServeFaults(t testing.TB) (*Faults, *api.Client, string) {
-	t.Helper()
+// Faults returns a new wrapper of the agent's backend that lets every call
+// through; serve it with agent.NewHTTPServer, or use ServeFaults.
+func (a *Agent) Faults() *Faults {
 	f := &Faults{inner: a.Agent.Backend()}
 	f.mu.fail = map[string]error{}
 	f.mu.hang = map[string]chan struct{}{}
 	f.mu.queries = map[string]structs.QueryOptions{}
+	return f
+}
+
+// ServeFaults serves the agent's HTTP API on a second listener of its own
+// (127.0.0.1, free port), over a.Faults(); it returns the wrapper, an API
+// client of that listener (which does not retry 503s) and the listener's URL.
+// They stop when the test ends; hung calls are released then.
+func (a *Agent) ServeFaults(t testing.TB) (*Faults, *api.Client, string) {
+	t.Helper()
+	f := a.Faults()
 	s, err := agent.NewHTTPServer("127.0.0.1:0", f, nil)
 	if err != nil {
 		t.Fatal(err)
