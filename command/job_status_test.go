@@ -66,15 +66,9 @@ func TestJobStatusDetailCLI(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	mustContain(t, "job status", r.stdout,
-		"ID          = web\n",
-		"Type        = service\n",
-		"Priority    = 50\n",
-		"Datacenters = dc1\n",
-		"Status      = running\n",
-		"\nSummary\nTask Group  Queued  Starting  Running  Failed  Complete  Lost\n",
+	mustContain(t, "job status", r.stdout, append(runningWebHead,
 		"\nAllocations\nID        Node ID   Task Group  Version  Desired  Status   Created",
-	)
+	)...)
 	if f := strings.Fields(lineAfter(r.stdout, "Task Group  Queued")); strings.Join(f, " ") != "web 0 0 1 0 0 0" {
 		t.Errorf("summary row %q, want web 0 0 1 0 0 0", strings.Join(f, " "))
 	}
@@ -86,6 +80,16 @@ func TestJobStatusDetailCLI(t *testing.T) {
 	}
 	r = runCLI(t, "job", "status", "-verbose", "-address", a.addr, "web")
 	mustContain(t, "job status -verbose", r.stdout, "\nEvaluations\n", evalID, allocs[0].ID)
+}
+
+// runningWebHead is how job status starts for a running structstest.Job("web").
+var runningWebHead = []string{
+		"ID          = web\n",
+		"Type        = service\n",
+		"Priority    = 50\n",
+		"Datacenters = dc1\n",
+		"Status      = running\n",
+		"\nSummary\nTask Group  Queued  Starting  Running  Failed  Complete  Lost\n",
 }
 
 func TestFormatJobStatus(t *testing.T) {
@@ -120,18 +124,12 @@ func TestFormatJobStatus(t *testing.T) {
 	evals := []*structs.Evaluation{old, latest, blocked}
 
 	out := formatJobStatus(job, allocs, evals, time.Now(), false)
-	mustContain(t, "job status", out,
-		"ID          = web\n",
-		"Type        = service\n",
-		"Priority    = 50\n",
-		"Datacenters = dc1\n",
-		"Status      = running\n",
-		"\nSummary\nTask Group  Queued  Starting  Running  Failed  Complete  Lost\n",
+	mustContain(t, "job status", out, append(runningWebHead,
 		"\nPlacement Failure\ncould not place 2 of 3 allocations of group web: memory exhausted on 1 node\n"+
 			"  * Resources exhausted on 1 nodes\n"+
 			`  * Dimension "memory" exhausted on 1 nodes`+"\n",
 		"\nAllocations\nID        Node ID   Task Group  Version  Desired  Status   Created",
-	)
+	)...)
 	summary := lineAfter(out, "Task Group  Queued")
 	if f := strings.Fields(summary); strings.Join(f, " ") != "web 2 0 1 1 0 0" {
 		t.Errorf("summary row %q, want web 2 0 1 1 0 0", summary)
