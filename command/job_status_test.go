@@ -84,12 +84,12 @@ func TestJobStatusDetailCLI(t *testing.T) {
 
 // runningWebHead is how job status starts for a running structstest.Job("web").
 var runningWebHead = []string{
-		"ID          = web\n",
-		"Type        = service\n",
-		"Priority    = 50\n",
-		"Datacenters = dc1\n",
-		"Status      = running\n",
-		"\nSummary\nTask Group  Queued  Starting  Running  Failed  Complete  Lost\n",
+	"ID          = web\n",
+	"Type        = service\n",
+	"Priority    = 50\n",
+	"Datacenters = dc1\n",
+	"Status      = running\n",
+	"\nSummary\nTask Group  Queued  Starting  Running  Failed  Complete  Lost\n",
 }
 
 func TestFormatJobStatus(t *testing.T) {
