@@ -13,32 +13,19 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/api"
-	"github.com/orch-io/orch/api/apitest"
-	"github.com/orch-io/orch/command/agent"
+	"github.com/orch-io/orch/internal/agenttest"
+	"github.com/orch-io/orch/internal/structstest"
 	"github.com/orch-io/orch/structs"
 )
 
-// The client is tested against the real HTTP server of command/agent, over
-// apitest.Backend, an in-memory fake of the cluster (the real server is
-// written in parallel).
+// The client is tested against the HTTP API of a real in-process dev agent
+// (internal/agenttest).
 
-func startAgent(t *testing.T) (*api.Client, *apitest.Backend) {
+// startAgent starts a server-only agent and returns a client of its API.
+func startAgent(t *testing.T) (*api.Client, *agenttest.Agent) {
 	t.Helper()
-	b := apitest.NewBackend()
-	s, err := agent.NewHTTPServer("127.0.0.1:0", b, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	})
-	c, err := api.NewClient(&api.Config{Address: "http://" + s.Addr()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, b
+	a := agenttest.Start(t, agenttest.Options{})
+	return a.API, a
 }
 
 func TestNewClientAddress(t *testing.T) {
@@ -93,8 +80,9 @@ func TestConnectionRefused(t *testing.T) {
 }
 
 func TestJobsRoundTrip(t *testing.T) {
-	c, b := startAgent(t)
-	job := apitest.Job("web")
+	a := agenttest.Start(t, agenttest.Options{Client: true})
+	c := a.API
+	job := structstest.Job("web")
 
 	reg, err := c.Jobs().Register(job)
 	if err != nil {
@@ -112,7 +100,9 @@ func TestJobsRoundTrip(t *testing.T) {
 		t.Errorf("info: %+v %+v", got, meta)
 	}
 
-	b.UpsertJob(apitest.Job("worker"))
+	if _, err := c.Jobs().Register(structstest.Job("worker")); err != nil {
+		t.Fatal(err)
+	}
 	list, _, err := c.Jobs().List(&api.QueryOptions{Prefix: "wor"})
 	if err != nil || len(list) != 1 || list[0].ID != "worker" {
 		t.Errorf("list prefix wor: %v %v", list, err)
@@ -122,24 +112,33 @@ func TestJobsRoundTrip(t *testing.T) {
 	if err != nil || len(evals) != 1 || evals[0].ID != reg.EvalID {
 		t.Errorf("evaluations: %v %v", evals, err)
 	}
-	node := apitest.Node("11111111-0000-0000-0000-000000000000", "node-1")
-	b.UpsertAlloc(apitest.Alloc("22222222-0000-0000-0000-000000000000", reg.EvalID, got, node, "web", 0))
-	allocs, _, err := c.Jobs().Allocations("web", nil)
-	if err != nil || len(allocs) != 1 || allocs[0].EvalID != reg.EvalID || allocs[0].TaskGroup != "web" {
+	// The scheduler places the allocation on the agent's node.
+	var allocs []*structs.AllocListStub
+	err = agenttest.WaitFor(30*time.Second, func() (bool, string) {
+		allocs, _, err = c.Jobs().Allocations("web", nil)
+		return err == nil && len(allocs) == 1, "no allocation of web"
+	})
+	if err != nil || allocs[0].EvalID != reg.EvalID || allocs[0].TaskGroup != "web" || allocs[0].NodeID != a.NodeID {
 		t.Errorf("allocations: %v %v", allocs, err)
 	}
 
 	dereg, err := c.Jobs().Deregister("web", false)
-	if err != nil || dereg.EvalID == "" || !b.Job("web").Stop {
+	if err != nil || dereg.EvalID == "" {
 		t.Errorf("deregister: %+v %v", dereg, err)
 	}
-	if _, err := c.Jobs().Deregister("worker", true); err != nil || b.Job("worker") != nil {
+	if j, _, err := c.Jobs().Info("web", nil); err != nil || !j.Stop {
+		t.Errorf("job after deregister: %+v %v", j, err)
+	}
+	if _, err := c.Jobs().Deregister("worker", true); err != nil {
 		t.Errorf("purge: %v", err)
+	}
+	if _, _, err := c.Jobs().Info("worker", nil); !api.IsNotFound(err) {
+		t.Errorf("job after purge: %v", err)
 	}
 }
 
 func TestErrorsCarryTheAgentsMessage(t *testing.T) {
-	c, b := startAgent(t)
+	c, a := startAgent(t)
 
 	_, _, err := c.Jobs().Info("nope", nil)
 	var apiErr *api.Error
@@ -147,11 +146,20 @@ func TestErrorsCarryTheAgentsMessage(t *testing.T) {
 		t.Errorf("unknown job: %#v", err)
 	}
 
-	msg := `invalid job: group "web": count = -1: must be >= 0`
-	b.FailRPC("Job.Register", errors.New(msg))
-	_, err = c.Jobs().Register(apitest.Job("web"))
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || err.Error() != msg {
+	// The server's validation error reaches the caller whole.
+	bad := structstest.Job("web")
+	bad.TaskGroups[0].Count = -1
+	_, err = c.Jobs().Register(bad)
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.HasPrefix(err.Error(), "invalid job: ") ||
+		!strings.Contains(err.Error(), "count") {
 		t.Errorf("invalid job: %#v", err)
+	}
+	// So does a coded error of any RPC.
+	faults, fc, _ := a.ServeFaults(t)
+	faults.Fail("Job.Register", structs.NewError(structs.CodeConflict, "enforcing job modify index 3: job \"web\" exists with index 4"))
+	_, err = fc.Jobs().Register(structstest.Job("web"))
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 409 || !strings.Contains(err.Error(), "exists with index 4") {
+		t.Errorf("conflict: %#v", err)
 	}
 
 	if _, _, err := c.Jobs().Info("", nil); err == nil || err.Error() != "empty job ID" {
@@ -164,45 +172,52 @@ func TestErrorsCarryTheAgentsMessage(t *testing.T) {
 }
 
 func TestBlockingQueryOptions(t *testing.T) {
-	c, b := startAgent(t)
-	job := apitest.Job("web")
-	b.UpsertJob(job)
-	eval := apitest.Eval("33333333-0000-0000-0000-000000000000", job)
-	eval.Status = structs.EvalStatusPending
-	b.UpsertEval(eval)
+	_, a := startAgent(t)
+	faults, c, _ := a.ServeFaults(t)
+	if _, err := c.Jobs().Register(structstest.Job("web")); err != nil {
+		t.Fatal(err)
+	}
 
-	got, meta, err := c.Evaluations().Info(eval.ID, nil)
-	if err != nil || got.Status != structs.EvalStatusPending {
+	got, meta, err := c.Jobs().Info("web", nil)
+	if err != nil || got.Priority != structs.DefaultJobPriority {
 		t.Fatalf("info: %+v %v", got, err)
 	}
 
 	// The options reach the server as QueryOptions.
-	_, meta2, err := c.Evaluations().Info(eval.ID, &api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: 50 * time.Millisecond, AllowStale: true})
-	if err != nil || meta2.LastIndex != meta.LastIndex {
+	_, meta2, err := c.Jobs().Info("web", &api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: 50 * time.Millisecond, AllowStale: true})
+	if err != nil || meta2.LastIndex < meta.LastIndex {
 		t.Fatalf("timed-out blocking query: %+v %v", meta2, err)
 	}
-	q, _ := b.LastQuery("Eval.GetEval")
+	q, _ := faults.LastQuery("Job.GetJob")
 	if q.MinQueryIndex != meta.LastIndex || q.MaxQueryTime != 50*time.Millisecond || !q.AllowStale {
 		t.Errorf("query options at the server: %+v", q)
 	}
 
 	// A change wakes the query.
 	type result struct {
-		eval *structs.Evaluation
+		job  *structs.Job
 		meta *api.QueryMeta
 		err  error
 	}
+	_, meta, err = c.Jobs().Info("web", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan result, 1)
 	go func() {
-		e, m, err := c.Evaluations().Info(eval.ID, &api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: time.Minute})
-		done <- result{e, m, err}
+		j, m, err := c.Jobs().Info("web", &api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: time.Minute})
+		done <- result{j, m, err}
 	}()
-	eval.Status = structs.EvalStatusComplete
-	idx := b.UpsertEval(eval)
+	changed := structstest.Job("web")
+	changed.Priority = 70
+	reg, err := c.Jobs().Register(changed)
+	if err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case r := <-done:
-		if r.err != nil || r.eval.Status != structs.EvalStatusComplete || r.meta.LastIndex != idx {
-			t.Errorf("woken query: %+v %+v %v", r.eval, r.meta, r.err)
+		if r.err != nil || r.job.Priority != 70 || r.meta.LastIndex <= meta.LastIndex || r.meta.LastIndex > reg.Index {
+			t.Errorf("woken query (write at %d): %+v %+v %v", reg.Index, r.job, r.meta, r.err)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("blocking query not woken")
@@ -212,7 +227,7 @@ func TestBlockingQueryOptions(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
-		_, _, err := c.Evaluations().Info(eval.ID, &api.QueryOptions{WaitIndex: idx, WaitTime: time.Minute, Context: ctx})
+		_, _, err := c.Jobs().Info("web", &api.QueryOptions{WaitIndex: reg.Index + 1000, WaitTime: time.Minute, Context: ctx})
 		errc <- err
 	}()
 	cancel()
@@ -227,42 +242,52 @@ func TestBlockingQueryOptions(t *testing.T) {
 }
 
 func TestNodesAllocationsEvaluations(t *testing.T) {
-	c, b := startAgent(t)
-	job := apitest.Job("web")
-	b.UpsertJob(job)
-	n1 := apitest.Node("aa000000-0000-0000-0000-000000000000", "node-1")
-	n2 := apitest.Node("ab000000-0000-0000-0000-000000000000", "node-2")
-	b.UpsertNode(n1)
-	b.UpsertNode(n2)
-	ev := apitest.Eval("ee000000-0000-0000-0000-000000000000", job)
-	b.UpsertEval(ev)
-	b.UpsertAlloc(apitest.Alloc("cc000000-0000-0000-0000-000000000000", ev.ID, job, n1, "web", 0))
+	a := agenttest.Start(t, agenttest.Options{Client: true, NodeName: "node-1"})
+	c := a.API
+	reg, err := c.Jobs().Register(structstest.Job("web"))
+	if err != nil {
+		t.Fatal(err)
+	}
 
-	nodes, _, err := c.Nodes().List(&api.QueryOptions{Prefix: "a"})
-	if err != nil || len(nodes) != 2 {
+	nodes, _, err := c.Nodes().List(&api.QueryOptions{Prefix: a.NodeID[:2]})
+	if err != nil || len(nodes) != 1 {
 		t.Errorf("nodes: %v %v", nodes, err)
 	}
-	node, _, err := c.Nodes().Info(n2.ID, nil)
-	if err != nil || node.Name != "node-2" || node.NodeResources.CPU != 4000 || !node.Drivers["raw_exec"].Healthy {
+	node, _, err := c.Nodes().Info(a.NodeID, nil)
+	if err != nil || node.Name != "node-1" || node.NodeResources.CPU <= 0 || !node.Drivers["raw_exec"].Healthy {
 		t.Errorf("node: %+v %v", node, err)
 	}
-	allocs, _, err := c.Allocations().List(&api.QueryOptions{Prefix: "cc"})
-	if err != nil || len(allocs) != 1 || allocs[0].NodeID != n1.ID {
-		t.Errorf("allocs: %v %v", allocs, err)
+	var alloc *structs.Allocation
+	err = agenttest.WaitFor(30*time.Second, func() (bool, string) {
+		allocs, _, err := c.Allocations().List(nil)
+		if err != nil || len(allocs) != 1 {
+			return false, "no allocation"
+		}
+		if alloc, _, err = c.Allocations().Info(allocs[0].ID, nil); err != nil {
+			return false, err.Error()
+		}
+		ts := alloc.TaskStates["server"]
+		return ts != nil && ts.State == structs.TaskStateRunning, "task server not running"
+	})
+	if err != nil || alloc.NodeID != a.NodeID || alloc.Job == nil {
+		t.Fatalf("alloc: %+v %v", alloc, err)
 	}
-	alloc, _, err := c.Allocations().Info(allocs[0].ID, nil)
-	if err != nil || alloc.TaskStates["server"].State != structs.TaskStateRunning || alloc.Job == nil {
-		t.Errorf("alloc: %+v %v", alloc, err)
+	if allocs, _, err := c.Allocations().List(&api.QueryOptions{Prefix: alloc.ID[:4]}); err != nil || len(allocs) != 1 {
+		t.Errorf("allocs with prefix %s: %v %v", alloc.ID[:4], allocs, err)
 	}
-	evals, _, err := c.Evaluations().List(&api.QueryOptions{Prefix: "ee"})
+	evals, _, err := c.Evaluations().List(&api.QueryOptions{Prefix: reg.EvalID[:4]})
 	if err != nil || len(evals) != 1 || evals[0].JobID != "web" {
 		t.Errorf("evals: %v %v", evals, err)
+	}
+	if ev, _, err := c.Evaluations().Info(reg.EvalID, nil); err != nil || ev.Status != structs.EvalStatusComplete {
+		t.Errorf("eval: %+v %v", ev, err)
 	}
 }
 
 func TestStatusAndAgent(t *testing.T) {
-	c, b := startAgent(t)
-	if leader, err := c.Status().Leader(); err != nil || leader != apitest.DefaultLeader {
+	c, _ := startAgent(t)
+	leader, err := c.Status().Leader()
+	if err != nil || !strings.HasPrefix(leader, "127.0.0.1:") {
 		t.Errorf("leader: %q %v", leader, err)
 	}
 	m, err := c.Agent().Members()
@@ -270,12 +295,14 @@ func TestStatusAndAgent(t *testing.T) {
 		t.Errorf("members: %+v %v", m, err)
 	}
 	h, err := c.Agent().Health()
-	if err != nil || !h.Server.Ok || !h.Client.Ok {
-		t.Errorf("health: %+v %v", h, err)
+	if err != nil || !h.Server.Ok || h.Client != nil {
+		t.Errorf("health of a server-only agent: %+v %v", h, err)
 	}
-	b.SetHealth(&structs.AgentHealthResponse{Server: &structs.AgentHealth{Ok: false, Message: "no leader"}})
-	h, err = c.Agent().Health()
-	if err != nil || h.Server.Ok || h.Server.Message != "no leader" || h.Client != nil {
+
+	// A server without a leader is unhealthy; the client says why.
+	none := agenttest.Start(t, agenttest.Options{NoLeader: true})
+	h, err = none.API.Agent().Health()
+	if err != nil || h.Server.Ok || h.Server.Message != "no known cluster leader" || h.Client != nil {
 		t.Errorf("unhealthy: %+v %v", h, err)
 	}
 }
@@ -294,7 +321,7 @@ func TestWritesRetryWhileThereIsNoLeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := c.Jobs().Register(apitest.Job("web"))
+	reg, err := c.Jobs().Register(structstest.Job("web"))
 	if err != nil || reg.EvalID != "e1" || calls.Load() != 3 {
 		t.Fatalf("Register = %+v, %v after %d calls; want e1 after 3", reg, err, calls.Load())
 	}
@@ -302,7 +329,7 @@ func TestWritesRetryWhileThereIsNoLeader(t *testing.T) {
 	// Past the bound the 503 is returned.
 	calls.Store(-1000)
 	c, _ = api.NewClient(&api.Config{Address: srv.URL, NoLeaderRetry: 250 * time.Millisecond})
-	_, err = c.Jobs().Register(apitest.Job("web"))
+	_, err = c.Jobs().Register(structstest.Job("web"))
 	var apiErr *api.Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 || calls.Load() < -998 {
 		t.Fatalf("Register with no leader for good = %v after %d calls; want 503 after retries", err, calls.Load()+1000)
@@ -310,7 +337,7 @@ func TestWritesRetryWhileThereIsNoLeader(t *testing.T) {
 	// Retrying is off with a negative bound.
 	calls.Store(0)
 	c, _ = api.NewClient(&api.Config{Address: srv.URL, NoLeaderRetry: -1})
-	if _, err := c.Jobs().Register(apitest.Job("web")); !errors.As(err, &apiErr) || calls.Load() != 1 {
+	if _, err := c.Jobs().Register(structstest.Job("web")); !errors.As(err, &apiErr) || calls.Load() != 1 {
 		t.Fatalf("Register without retry = %v after %d calls; want 503 after 1", err, calls.Load())
 	}
 }
@@ -342,10 +369,10 @@ func TestWritesRetryIndeterminateWithTheSameRequestID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Jobs().Register(apitest.Job("web")); err != nil {
+	if _, err := c.Jobs().Register(structstest.Job("web")); err != nil {
 		t.Fatalf("Register: %v", err)
 	}
-	if _, err := c.Jobs().Register(apitest.Job("web")); err != nil {
+	if _, err := c.Jobs().Register(structstest.Job("web")); err != nil {
 		t.Fatalf("second Register: %v", err)
 	}
 	mu.Lock()
@@ -365,7 +392,7 @@ func TestWritesDoNotRetryConflicts(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, _ := api.NewClient(&api.Config{Address: srv.URL})
-	_, err := c.Jobs().Register(apitest.Job("web"))
+	_, err := c.Jobs().Register(structstest.Job("web"))
 	var apiErr *api.Error
 	if !errors.As(err, &apiErr) || apiErr.Code != "conflict" || calls.Load() != 1 {
 		t.Fatalf("Register = %v (%+v) after %d calls; want one 409 with code conflict", err, apiErr, calls.Load())

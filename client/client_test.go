@@ -296,18 +296,6 @@ func TestClientRegistersAgainWhenServersForgetTheNode(t *testing.T) {
 	waitFor(t, "registration again", func() bool { regs, _ := f.stats(); return regs == 2 && f.node(c.NodeID()) != nil })
 }
 
-func TestClientRetriesUntilServersAnswer(t *testing.T) {
-	// Servers that fail the first calls: the client keeps trying and gets in.
-	f := newFakeServer(t, time.Second)
-	flaky := &flakyServers{next: f, failures: 3}
-	c, err := NewClient(testClientConfig(t, flaky, t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Shutdown()
-	waitFor(t, "registration", func() bool { return f.node(c.NodeID()) != nil })
-}
-
 // flakyServers fails the first failures calls, then passes them on.
 type flakyServers struct {
 	next     RPCer

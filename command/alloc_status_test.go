@@ -5,17 +5,62 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/api/apitest"
+	"github.com/orch-io/orch/internal/structstest"
 	"github.com/orch-io/orch/structs"
 )
 
-func TestAllocStatus(t *testing.T) {
-	a := startAgent(t)
-	job := apitest.Job("web")
-	a.backend.UpsertJob(job)
-	node := apitest.Node("f840a518-0000-0000-0000-000000000000", "node-1")
-	a.backend.UpsertNode(node)
-	alloc := apitest.Alloc("a1b2c3d4-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 0)
+func TestAllocStatusCLI(t *testing.T) {
+	a := startClientAgent(t)
+	job := structstest.Job("web")
+	job.TaskGroups[0].Count = 2
+	a.register(t, job)
+	var allocs []*structs.AllocListStub
+	waitFor(t, "two running allocations of web", func() bool {
+		allocs, _, _ = a.API.Jobs().Allocations("web", nil)
+		running := 0
+		for _, al := range allocs {
+			if al.ClientStatus == structs.AllocClientStatusRunning {
+				running++
+			}
+		}
+		return running == 2
+	})
+	id := allocs[0].ID
+	r := runCLI(t, "alloc", "status", "-address", a.addr, id[:6])
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	mustContain(t, "alloc status", r.stdout,
+		"ID                  = "+id[:8]+"\n",
+		"Eval ID             = "+allocs[0].EvalID[:8]+"\n",
+		"Node ID             = "+a.NodeID[:8]+"\n",
+		"Node Name           = node-1\n",
+		"Job ID              = web\n",
+		"Client Status       = running\n",
+		"Desired Status      = run\n",
+		`Task "server" is "running"`,
+		"Task Resources:\nCPU      Memory  Disk\n100 MHz  128 MB  300 MB\n",
+		"Recent Events:\nTime",
+		"Started",
+	)
+	if strings.Contains(r.stdout, "Placement Metrics") {
+		t.Errorf("placement metrics without -verbose:\n%s", r.stdout)
+	}
+	// -verbose shows full IDs and how the scheduler placed it.
+	r = runCLI(t, "alloc", "status", "-verbose", "-address", a.addr, id[:6])
+	mustContain(t, "alloc status -verbose", r.stdout, "ID                  = "+id+"\n",
+		"Placement Metrics\nNodes Evaluated = 1\n", a.NodeID+"  ", "binpack", "final score")
+
+	r = runCLI(t, "alloc", "status", "-address", a.addr, "zzz")
+	if r.code != 1 || r.stderr != "Error: no allocation matches prefix \"zzz\"\n" {
+		t.Errorf("unknown prefix: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestFormatAllocStatus(t *testing.T) {
+	job := structstest.Job("web")
+	node := structstest.Node("f840a518-0000-0000-0000-000000000000", "node-1")
+	alloc := structstest.Alloc("a1b2c3d4-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 0)
 	base := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 	ts := alloc.TaskStates["server"]
 	ts.StartedAt = base.Add(2 * time.Second).UnixNano()
@@ -30,15 +75,8 @@ func TestAllocStatus(t *testing.T) {
 	alloc.AllocatedResources.Shared.Ports = structs.AllocatedPorts{
 		{Label: "db", Value: 5432, To: 6000, HostIP: "10.0.0.7"}, {Label: "http", Value: 24001, HostIP: "10.0.0.7"},
 	}
-	a.backend.UpsertAlloc(alloc)
-	a.backend.UpsertAlloc(apitest.Alloc("a1c3d5e7-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 1))
-	a.backend.UpsertAlloc(apitest.Alloc("a9000000-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 2))
-
-	r := runCLI(t, "alloc", "status", "-address", a.addr, "a1b")
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
-	}
-	mustContain(t, "alloc status", r.stdout,
+	out := formatAllocStatus(alloc, time.Now(), false)
+	mustContain(t, "alloc status", out,
 		"ID                  = a1b2c3d4\n",
 		"Eval ID             = e1e2e3e4\n",
 		"Name                = web.web[0]\n",
@@ -58,7 +96,7 @@ func TestAllocStatus(t *testing.T) {
 		"Recent Events:\nTime",
 	)
 	// Recent events, newest first, with a description made up where the client gave none.
-	events := r.stdout[strings.Index(r.stdout, "Recent Events:"):]
+	events := out[strings.Index(out, "Recent Events:"):]
 	lines := strings.Split(strings.TrimSpace(events), "\n")[2:]
 	want := []string{"Started Task started by client", "Terminated Exit Code: 3", "Received Task received by client"}
 	if len(lines) != len(want) {
@@ -71,18 +109,7 @@ func TestAllocStatus(t *testing.T) {
 	}
 
 	// -verbose shows full IDs.
-	r = runCLI(t, "alloc", "status", "-verbose", "-address", a.addr, "a1b")
-	mustContain(t, "alloc status -verbose", r.stdout, "ID                  = a1b2c3d4-0000-0000-0000-000000000000\n")
-
-	// Prefixes: ambiguous, unknown.
-	r = runCLI(t, "alloc", "status", "-address", a.addr, "a")
-	if r.code != 1 || r.stderr != "Error: prefix \"a\" matches 3 allocations: a1b2c3d4, a1c3d5e7, a9000000; use more characters\n" {
-		t.Errorf("ambiguous prefix: exit %d, stderr %q", r.code, r.stderr)
-	}
-	r = runCLI(t, "alloc", "status", "-address", a.addr, "abc")
-	if r.code != 1 || r.stderr != "Error: no allocation matches prefix \"abc\"\n" {
-		t.Errorf("unknown prefix: exit %d, stderr %q", r.code, r.stderr)
-	}
+	mustContain(t, "alloc status -verbose", formatAllocStatus(alloc, time.Now(), true), "ID                  = a1b2c3d4-0000-0000-0000-000000000000\n")
 }
 
 func TestPickOne(t *testing.T) {
@@ -106,12 +133,10 @@ func TestPickOne(t *testing.T) {
 	}
 }
 
-func TestAllocStatusVerboseShowsPlacementScores(t *testing.T) {
-	a := startAgent(t)
-	job := apitest.Job("web")
-	a.backend.UpsertJob(job)
-	node := apitest.Node("f840a518-0000-0000-0000-000000000000", "node-1")
-	alloc := apitest.Alloc("a1b2c3d4-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 0)
+func TestFormatAllocStatusVerboseShowsPlacementScores(t *testing.T) {
+	job := structstest.Job("web")
+	node := structstest.Node("f840a518-0000-0000-0000-000000000000", "node-1")
+	alloc := structstest.Alloc("a1b2c3d4-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 0)
 	alloc.Metrics = &structs.AllocMetric{
 		NodesEvaluated: 3, NodesFiltered: 1, AllocationTime: int64(1500 * time.Microsecond),
 		ConstraintFiltered: map[string]int{"${attr.kernel.name} = linux": 1},
@@ -120,14 +145,10 @@ func TestAllocStatusVerboseShowsPlacementScores(t *testing.T) {
 			{NodeID: "c0ffee00-0000-0000-0000-000000000000", Scores: map[string]float64{"binpack": 0.125}, NormScore: 0.125},
 		},
 	}
-	a.backend.UpsertAlloc(alloc)
-
-	r := runCLI(t, "alloc", "status", "-address", a.addr, "a1b")
-	if strings.Contains(r.stdout, "Placement Metrics") {
-		t.Errorf("placement metrics without -verbose:\n%s", r.stdout)
+	if out := formatAllocStatus(alloc, time.Now(), false); strings.Contains(out, "Placement Metrics") {
+		t.Errorf("placement metrics without -verbose:\n%s", out)
 	}
-	r = runCLI(t, "alloc", "status", "-verbose", "-address", a.addr, "a1b")
-	mustContain(t, "alloc status -verbose", r.stdout, `Placement Metrics
+	mustContain(t, "alloc status -verbose", formatAllocStatus(alloc, time.Now(), true), `Placement Metrics
 Nodes Evaluated = 3
 Nodes Filtered  = 1
 Nodes Exhausted = 0
@@ -141,19 +162,19 @@ c0ffee00-0000-0000-0000-000000000000  0.125    -                  0.125
 }
 
 func TestFormatAllocStatusShowsPreemption(t *testing.T) {
-	job := apitest.Job("web")
-	node := apitest.Node("f840a518-0000-0000-0000-000000000000", "node-1")
-	victim := apitest.Alloc("a1b2c3d4-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 0)
+	job := structstest.Job("web")
+	node := structstest.Node("f840a518-0000-0000-0000-000000000000", "node-1")
+	victim := structstest.Alloc("a1b2c3d4-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 0)
 	victim.DesiredStatus = structs.AllocDesiredStatusEvict
 	victim.PreemptedByAllocation = "b5b6b7b8-0000-0000-0000-000000000000"
 	out := formatAllocStatus(victim, time.Now(), false)
 	mustContain(t, "evicted alloc", out, "Desired Status          = evict\n", "Preempted By Allocation = b5b6b7b8\n")
 
-	preemptor := apitest.Alloc("b5b6b7b8-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 1)
+	preemptor := structstest.Alloc("b5b6b7b8-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 1)
 	preemptor.PreemptedAllocations = []string{victim.ID, "c0c0c0c0-0000-0000-0000-000000000000"}
 	out = formatAllocStatus(preemptor, time.Now(), false)
 	mustContain(t, "preempting alloc", out, "Preempted Allocations = a1b2c3d4, c0c0c0c0\n")
-	if strings.Contains(formatAllocStatus(apitest.Alloc("d0000000-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 2), time.Now(), false), "Preempt") {
+	if strings.Contains(formatAllocStatus(structstest.Alloc("d0000000-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 2), time.Now(), false), "Preempt") {
 		t.Errorf("an allocation without preemption shows preemption fields")
 	}
 }

@@ -1,7 +1,6 @@
 package command
 
 import (
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,38 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/orch-io/orch/api/apitest"
+	"github.com/orch-io/orch/internal/structstest"
 	"github.com/orch-io/orch/structs"
 )
-
-// planAs makes the fake cluster answer Job.Plan with these per-group counts,
-// copied into the diff's groups as the server does.
-func planAs(a *testAgent, updates map[string]*structs.DesiredUpdates, taskAnnotation string) {
-	a.backend.OnPlan(func(req *structs.JobPlanRequest, reply *structs.JobPlanResponse) {
-		reply.Annotations = &structs.PlanAnnotations{DesiredTGUpdates: updates}
-		if reply.Diff == nil {
-			return
-		}
-		for _, g := range reply.Diff.TaskGroups {
-			u := updates[g.Name]
-			if u == nil {
-				continue
-			}
-			g.Updates = map[string]uint64{}
-			for name, n := range map[string]uint64{"create": u.Place, "destroy": u.Stop, "ignore": u.Ignore,
-				"in-place update": u.InPlaceUpdate, "create/destroy update": u.DestructiveUpdate} {
-				if n > 0 {
-					g.Updates[name] = n
-				}
-			}
-			for _, t := range g.Tasks {
-				if t.Type != structs.DiffTypeNone && taskAnnotation != "" {
-					t.Annotations = []string{taskAnnotation}
-				}
-			}
-		}
-	})
-}
 
 const checkIndexText = `When running the job with the check-index flag, the job will only be run if the
 job modify index given matches the server-side version. If the index has
@@ -50,9 +20,8 @@ potentially invalid.
 `
 
 func TestJobPlanNewJob(t *testing.T) {
-	a := startAgent(t)
-	planAs(a, map[string]*structs.DesiredUpdates{"web": {Place: 1}}, "forces create")
-	path := writeJSONJob(t, apitest.Job("web"), true)
+	a := startClientAgent(t)
+	path := writeJSONJob(t, structstest.Job("web"), true)
 	r := runCLI(t, "job", "plan", "-json", "-address", a.addr, path)
 	want := `+ Job: "web"
 + Task Group: "web" (1 create)
@@ -70,22 +39,26 @@ orch job run -check-index 0 -json ` + path + `
 	if r.code != 1 || r.stdout != want || r.stderr != "" {
 		t.Errorf("exit %d, want 1\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", r.code, r.stdout, want, r.stderr)
 	}
-	if a.backend.Job("web") != nil {
+	if a.job(t, "web") != nil {
 		t.Error("job plan registered the job")
 	}
 }
 
-func storeCanonical(a *testAgent, job *structs.Job) *structs.Job {
-	job.Canonicalize()
-	a.backend.UpsertJob(job)
-	return a.backend.Job(job.ID)
+// storeRunning registers job and waits until its evaluation is complete.
+func storeRunning(t *testing.T, a *testAgent, job *structs.Job) *structs.Job {
+	t.Helper()
+	evalID := a.register(t, job)
+	waitFor(t, "the evaluation of "+job.ID, func() bool {
+		e, _, err := a.API.Evaluations().Info(evalID, nil)
+		return err == nil && e.Status == structs.EvalStatusComplete
+	})
+	return a.job(t, job.ID)
 }
 
 func TestJobPlanChangedJob(t *testing.T) {
-	a := startAgent(t)
-	stored := storeCanonical(a, apitest.Job("web"))
-	planAs(a, map[string]*structs.DesiredUpdates{"web": {Place: 2, DestructiveUpdate: 1}}, "forces create/destroy update")
-	next := apitest.Job("web")
+	a := startClientAgent(t)
+	stored := storeRunning(t, a, structstest.Job("web"))
+	next := structstest.Job("web")
 	next.Priority = 70
 	next.TaskGroups[0].Count = 3
 	next.TaskGroups[0].Tasks[0].Env = map[string]string{"PORT": "80"}
@@ -96,7 +69,7 @@ func TestJobPlanChangedJob(t *testing.T) {
 	want := `+/- Job: "web"
 +/- Priority: "50" => "70"
 +/- Task Group: "web" (2 create, 1 create/destroy update)
-  +/- Count: "1" => "3"
+  +/- Count: "1" => "3" (forces create)
   +/- Task: "server" (forces create/destroy update)
     + Env[PORT]: "80"
     +/- Resources {
@@ -142,10 +115,9 @@ Scheduler dry-run:
 }
 
 func TestJobPlanNoChangesExitsZero(t *testing.T) {
-	a := startAgent(t)
-	storeCanonical(a, apitest.Job("web"))
-	planAs(a, map[string]*structs.DesiredUpdates{"web": {Ignore: 1}}, "")
-	r := runCLI(t, "job", "plan", "-json", "-address", a.addr, writeJSONJob(t, apitest.Job("web"), true))
+	a := startClientAgent(t)
+	storeRunning(t, a, structstest.Job("web"))
+	r := runCLI(t, "job", "plan", "-json", "-address", a.addr, writeJSONJob(t, structstest.Job("web"), true))
 	want := `Job: "web"
 Task Group: "web" (1 ignore)
   Task: "server"
@@ -159,19 +131,19 @@ Scheduler dry-run:
 }
 
 func TestJobPlanPlacementFailures(t *testing.T) {
-	a := startAgent(t)
-	a.backend.OnPlan(func(req *structs.JobPlanRequest, reply *structs.JobPlanResponse) {
-		reply.Annotations = &structs.PlanAnnotations{DesiredTGUpdates: map[string]*structs.DesiredUpdates{"web": {Place: 3}}}
-		reply.FailedTGAllocs = map[string]*structs.AllocMetric{"web": {
-			NodesEvaluated: 1, NodesExhausted: 1, DimensionExhausted: map[string]int{"memory": 1},
-			NodesAvailable: map[string]int{"dc1": 1}, CoalescedFailures: 1,
-		}}
-		reply.CreatedEvals = []*structs.Evaluation{{ID: "4a1ba3c5-0000-0000-0000-000000000000", Status: structs.EvalStatusBlocked}}
-	})
-	r := runCLI(t, "job", "plan", "-json", "-address", a.addr, writeJSONJob(t, apitest.Job("web"), true))
+	a := startClientAgent(t)
+	// Three allocations of which the node fits two by memory.
+	node, _, err := a.API.Nodes().Info(a.NodeID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := structstest.Job("web")
+	job.TaskGroups[0].Count = 3
+	job.TaskGroups[0].Tasks[0].Resources.MemoryMB = (node.NodeResources.MemoryMB - reservedMemory(node)) * 2 / 5
+	r := runCLI(t, "job", "plan", "-json", "-address", a.addr, writeJSONJob(t, job, true))
 	want := `Scheduler dry-run:
 - WARNING: Failed to place all allocations.
-  Task Group "web" (failed to place 2 allocations):
+  Task Group "web" (failed to place 1 allocation):
     * Resources exhausted on 1 nodes
     * Dimension "memory" exhausted on 1 nodes
 
@@ -184,8 +156,9 @@ func TestJobPlanPlacementFailures(t *testing.T) {
 
 func TestJobPlanErrorsExit255(t *testing.T) {
 	a := startAgent(t)
-	a.backend.FailRPC("Job.Plan", errors.New("raft: boom"))
-	r := runCLI(t, "job", "plan", "-json", "-address", a.addr, writeJSONJob(t, apitest.Job("web"), true))
+	faults, _, faultAddr := a.ServeFaults(t)
+	faults.Fail("Job.Plan", structs.NewError(structs.CodeInternal, "raft: boom"))
+	r := runCLI(t, "job", "plan", "-json", "-address", faultAddr, writeJSONJob(t, structstest.Job("web"), true))
 	if r.code != 255 || r.stderr != "Error during plan: raft: boom\n" || r.stdout != "" {
 		t.Errorf("failed RPC: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
@@ -193,7 +166,7 @@ func TestJobPlanErrorsExit255(t *testing.T) {
 	if r.code != 255 || !strings.Contains(r.stderr, "Error parsing job file /nonexistent/job.hcl") {
 		t.Errorf("missing file: exit %d, stderr %q", r.code, r.stderr)
 	}
-	bad := apitest.Job("web")
+	bad := structstest.Job("web")
 	bad.TaskGroups[0].Count = -1
 	r = runCLI(t, "job", "plan", "-json", "-address", a.addr, writeJSONJob(t, bad, true))
 	if r.code != 255 || !strings.Contains(r.stderr, "Job validation errors:") {
@@ -202,6 +175,14 @@ func TestJobPlanErrorsExit255(t *testing.T) {
 	if r := runCLI(t, "job", "plan", "-address", a.addr); r.code != 2 {
 		t.Errorf("no argument: exit %d, want 2 (usage)", r.code)
 	}
+}
+
+// reservedMemory is the memory a node keeps for itself, in MB.
+func reservedMemory(n *structs.Node) int {
+	if n.ReservedResources == nil {
+		return 0
+	}
+	return n.ReservedResources.MemoryMB
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }

@@ -5,22 +5,26 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/api/apitest"
+	"github.com/orch-io/orch/internal/structstest"
 	"github.com/orch-io/orch/structs"
 )
 
 func TestJobStatusList(t *testing.T) {
-	a := startAgent(t)
+	a := startClientAgent(t)
 	if r := runCLI(t, "job", "status", "-address", a.addr); r.code != 0 || r.stdout != "No running jobs\n" {
 		t.Errorf("no jobs: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
-	web := apitest.Job("web")
-	web.Status = structs.JobStatusRunning
-	web.SubmitTime = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC).UnixNano()
-	a.backend.UpsertJob(web)
-	batch := apitest.Job("report")
-	batch.Type, batch.Priority, batch.Status, batch.Stop = structs.JobTypeBatch, 70, structs.JobStatusDead, true
-	a.backend.UpsertJob(batch)
+	a.register(t, structstest.Job("web"))
+	batch := structstest.Job("report")
+	batch.Type, batch.Priority = structs.JobTypeBatch, 70
+	a.register(t, batch)
+	if _, err := a.API.Jobs().Deregister("report", false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "web running and report dead", func() bool {
+		return a.job(t, "web").Status == structs.JobStatusRunning && a.job(t, "report").Status == structs.JobStatusDead
+	})
+	web := a.job(t, "web")
 
 	r := runCLI(t, "job", "status", "-address", a.addr)
 	if r.code != 0 {
@@ -49,55 +53,83 @@ func TestJobStatusList(t *testing.T) {
 	}
 }
 
-func TestJobStatusDetail(t *testing.T) {
-	a := startAgent(t)
-	job := apitest.Job("web")
-	job.TaskGroups[0].Count = 3
-	job.Status = structs.JobStatusRunning
-	a.backend.UpsertJob(job)
-	node := apitest.Node("f840a518-1111-0000-0000-000000000000", "node-1")
-	a.backend.UpsertNode(node)
-
-	old := apitest.Eval("e0000000-0000-0000-0000-000000000000", job)
-	a.backend.UpsertEval(old)
-	latest := apitest.Eval("e1111111-0000-0000-0000-000000000000", job)
-	latest.QueuedAllocations = map[string]int{"web": 2}
-	latest.FailedTGAllocs = map[string]*structs.AllocMetric{"web": {
-		NodesEvaluated: 1, NodesExhausted: 1, DimensionExhausted: map[string]int{"memory": 1}, CoalescedFailures: 1,
-	}}
-	a.backend.UpsertEval(latest)
-	// The blocked eval the latest one left behind has no results of its own:
-	// the failures shown must still be the latest evaluated one's.
-	blocked := apitest.Eval("e2222222-0000-0000-0000-000000000000", job)
-	blocked.Status = structs.EvalStatusBlocked
-	blocked.PreviousEval = latest.ID
-	a.backend.UpsertEval(blocked)
-
-	running := apitest.Alloc("a1111111-0000-0000-0000-000000000000", latest.ID, job, node, "web", 0)
-	running.CreateTime = time.Now().Add(-2 * time.Minute).UnixNano()
-	a.backend.UpsertAlloc(running)
-	failed := apitest.Alloc("a2222222-0000-0000-0000-000000000000", old.ID, job, node, "web", 1)
-	failed.ClientStatus = structs.AllocClientStatusFailed
-	failed.DesiredStatus = structs.AllocDesiredStatusStop
-	a.backend.UpsertAlloc(failed)
-
+func TestJobStatusDetailCLI(t *testing.T) {
+	a := startClientAgent(t)
+	evalID := a.register(t, structstest.Job("web"))
+	var allocs []*structs.AllocListStub
+	waitFor(t, "web running", func() bool {
+		allocs, _, _ = a.API.Jobs().Allocations("web", nil)
+		return a.job(t, "web").Status == structs.JobStatusRunning && len(allocs) == 1 &&
+			allocs[0].ClientStatus == structs.AllocClientStatusRunning
+	})
 	r := runCLI(t, "job", "status", "-address", a.addr, "web")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	out := r.stdout
-	mustContain(t, "job status", out,
-		"ID          = web\n",
-		"Type        = service\n",
-		"Priority    = 50\n",
-		"Datacenters = dc1\n",
-		"Status      = running\n",
-		"\nSummary\nTask Group  Queued  Starting  Running  Failed  Complete  Lost\n",
+	mustContain(t, "job status", r.stdout, append(runningWebHead,
+		"\nAllocations\nID        Node ID   Task Group  Version  Desired  Status   Created",
+	)...)
+	if f := strings.Fields(lineAfter(r.stdout, "Task Group  Queued")); strings.Join(f, " ") != "web 0 0 1 0 0 0" {
+		t.Errorf("summary row %q, want web 0 0 1 0 0 0", strings.Join(f, " "))
+	}
+	if f := strings.Fields(lineAfter(r.stdout, "ID        Node ID")); len(f) < 6 || f[0] != allocs[0].ID[:8] || f[1] != a.NodeID[:8] || f[4] != "run" || f[5] != "running" {
+		t.Errorf("allocation row %q", lineAfter(r.stdout, "ID        Node ID"))
+	}
+	if strings.Contains(r.stdout, "Placement Failure") {
+		t.Errorf("placement failures of a job that was placed:\n%s", r.stdout)
+	}
+	r = runCLI(t, "job", "status", "-verbose", "-address", a.addr, "web")
+	mustContain(t, "job status -verbose", r.stdout, "\nEvaluations\n", evalID, allocs[0].ID)
+}
+
+// runningWebHead is how job status starts for a running structstest.Job("web").
+var runningWebHead = []string{
+	"ID          = web\n",
+	"Type        = service\n",
+	"Priority    = 50\n",
+	"Datacenters = dc1\n",
+	"Status      = running\n",
+	"\nSummary\nTask Group  Queued  Starting  Running  Failed  Complete  Lost\n",
+}
+
+func TestFormatJobStatus(t *testing.T) {
+	job := structstest.Job("web")
+	job.TaskGroups[0].Count = 3
+	job.Status = structs.JobStatusRunning
+	node := structstest.Node("f840a518-1111-0000-0000-000000000000", "node-1")
+
+	old := structstest.Eval("e0000000-0000-0000-0000-000000000000", job)
+	old.CreateIndex, old.ModifyIndex = 10, 10
+	latest := structstest.Eval("e1111111-0000-0000-0000-000000000000", job)
+	latest.QueuedAllocations = map[string]int{"web": 2}
+	latest.FailedTGAllocs = map[string]*structs.AllocMetric{"web": {
+		NodesEvaluated: 1, NodesExhausted: 1, DimensionExhausted: map[string]int{"memory": 1}, CoalescedFailures: 1,
+	}}
+	latest.CreateIndex, latest.ModifyIndex = 11, 11
+	// The blocked eval the latest one left behind has no results of its own:
+	// the failures shown must still be the latest evaluated one's.
+	blocked := structstest.Eval("e2222222-0000-0000-0000-000000000000", job)
+	blocked.Status = structs.EvalStatusBlocked
+	blocked.PreviousEval = latest.ID
+	blocked.CreateIndex, blocked.ModifyIndex = 12, 12
+
+	running := structstest.Alloc("a1111111-0000-0000-0000-000000000000", latest.ID, job, node, "web", 0)
+	running.CreateTime = time.Now().Add(-2 * time.Minute).UnixNano()
+	running.CreateIndex = 13
+	failed := structstest.Alloc("a2222222-0000-0000-0000-000000000000", old.ID, job, node, "web", 1)
+	failed.ClientStatus = structs.AllocClientStatusFailed
+	failed.DesiredStatus = structs.AllocDesiredStatusStop
+	failed.CreateIndex = 14
+	allocs := []*structs.AllocListStub{running.Stub(), failed.Stub()}
+	evals := []*structs.Evaluation{old, latest, blocked}
+
+	out := formatJobStatus(job, allocs, evals, time.Now(), false)
+	mustContain(t, "job status", out, append(runningWebHead,
 		"\nPlacement Failure\ncould not place 2 of 3 allocations of group web: memory exhausted on 1 node\n"+
 			"  * Resources exhausted on 1 nodes\n"+
 			`  * Dimension "memory" exhausted on 1 nodes`+"\n",
 		"\nAllocations\nID        Node ID   Task Group  Version  Desired  Status   Created",
-	)
+	)...)
 	summary := lineAfter(out, "Task Group  Queued")
 	if f := strings.Fields(summary); strings.Join(f, " ") != "web 2 0 1 1 0 0" {
 		t.Errorf("summary row %q, want web 2 0 1 1 0 0", summary)
@@ -114,8 +146,8 @@ func TestJobStatusDetail(t *testing.T) {
 		t.Error("evaluations shown without -verbose")
 	}
 
-	r = runCLI(t, "job", "status", "-verbose", "-address", a.addr, "web")
-	mustContain(t, "job status -verbose", r.stdout, "\nEvaluations\n", latest.ID, "a1111111-0000-0000-0000-000000000000")
+	mustContain(t, "job status -verbose", formatJobStatus(job, allocs, evals, time.Now(), true),
+		"\nEvaluations\n", latest.ID, "a1111111-0000-0000-0000-000000000000")
 }
 
 // lineAfter returns the line that follows the line containing marker.
@@ -132,7 +164,7 @@ func lineAfter(s, marker string) string {
 func TestJobStatusPrefix(t *testing.T) {
 	a := startAgent(t)
 	for _, id := range []string{"web", "web-api", "worker"} {
-		a.backend.UpsertJob(apitest.Job(id))
+		a.register(t, structstest.Job(id))
 	}
 	tests := []struct {
 		arg      string

@@ -2,41 +2,76 @@ package command
 
 import (
 	"bytes"
-	"context"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/api/apitest"
-	"github.com/orch-io/orch/command/agent"
+	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/internal/agenttest"
 	"github.com/orch-io/orch/structs"
 	"github.com/urfave/cli/v2"
 )
 
-// The commands run in process (run with captured output) against the real
-// HTTP server of command/agent over apitest.Backend, an in-memory fake of the
-// cluster: the real server is written in parallel.
+// The commands run in process (run with captured output) against the HTTP
+// API of a real in-process dev agent (internal/agenttest). Exact layouts of
+// states the real cluster does not reach on demand (a down node, a failed
+// evaluation) are tested on the pure format functions with fixtures
+// (internal/structstest).
 
-// testAgent is an HTTP API over a fake cluster.
+// testAgent is a real agent and the address the commands are given.
 type testAgent struct {
-	addr    string
-	backend *apitest.Backend
+	*agenttest.Agent
+	addr string
 }
 
+// startAgent starts a server-only agent: jobs and evaluations, no node.
 func startAgent(t *testing.T) *testAgent {
 	t.Helper()
-	b := apitest.NewBackend()
-	s, err := agent.NewHTTPServer("127.0.0.1:0", b, nil)
-	if err != nil {
-		t.Fatal(err)
+	a := agenttest.Start(t, agenttest.Options{})
+	return &testAgent{Agent: a, addr: a.URL}
+}
+
+// startClientAgent starts a server and a client whose node is "node-1":
+// jobs are placed, and their raw_exec tasks run until the test ends.
+func startClientAgent(t *testing.T) *testAgent {
+	t.Helper()
+	a := agenttest.Start(t, agenttest.Options{Client: true, NodeName: "node-1"})
+	return &testAgent{Agent: a, addr: a.URL}
+}
+
+// job returns the stored job id, or nil when there is none.
+func (a *testAgent) job(t *testing.T, id string) *structs.Job {
+	t.Helper()
+	job, _, err := a.API.Jobs().Info(id, nil)
+	if api.IsNotFound(err) {
+		return nil
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	})
-	return &testAgent{addr: "http://" + s.Addr(), backend: b}
+	if err != nil {
+		t.Fatalf("reading job %q: %v", id, err)
+	}
+	return job
+}
+
+// register registers job and returns the registration's evaluation ID.
+func (a *testAgent) register(t *testing.T, job *structs.Job) string {
+	t.Helper()
+	resp, err := a.API.Jobs().Register(job)
+	if err != nil {
+		t.Fatalf("registering %q: %v", job.ID, err)
+	}
+	return resp.EvalID
+}
+
+// waitFor polls cond until it holds or the deadline passes; it fails the
+// test with what it waited for when the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) bool {
+	t.Helper()
+	if err := agenttest.WaitFor(30*time.Second, func() (bool, string) { return cond(), "waiting for " + what }); err != nil {
+		t.Error(err)
+		return false
+	}
+	return true
 }
 
 // result is what one CLI run produced.
@@ -178,17 +213,27 @@ func TestUnreachableAgent(t *testing.T) {
 }
 
 func TestServerMembers(t *testing.T) {
-	a := startAgent(t)
-	a.backend.SetMembers(&structsMembers)
-	r := runCLI(t, "server", "members", "-address", a.addr)
+	a := agenttest.Start(t, agenttest.Options{NodeName: "s1"})
+	r := runCLI(t, "server", "members", "-address", a.URL)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if len(lines) != 3 {
-		t.Fatalf("want a header and two servers (the client left out):\n%s", r.stdout)
+	if len(lines) != 2 {
+		t.Fatalf("want a header and the one server:\n%s", r.stdout)
 	}
 	mustContain(t, "header", lines[0], "Name", "Address", "Port", "Status", "Leader", "Voter", "Build", "Datacenter", "Region")
+	if f := strings.Fields(lines[1]); len(f) != 9 || !strings.HasPrefix(f[0], "s1") || f[1] != "127.0.0.1" || f[3] != "alive" || f[4] != "true" || f[7] != "dc1" || f[8] != "global" {
+		t.Errorf("server row: %q", lines[1])
+	}
+}
+
+func TestFormatMembers(t *testing.T) {
+	out := formatMembers(structsMembers.Members, "10.0.0.1:4647")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want a header and two servers (the client left out):\n%s", out)
+	}
 	// s1 leads by its RPC address (no leader tag); s2 does not.
 	if f := strings.Fields(lines[1]); f[0] != "s1.global" || f[1] != "10.0.0.1" || f[2] != "4648" || f[3] != "alive" || f[4] != "true" || f[5] != "true" || f[7] != "dc1" {
 		t.Errorf("s1 row: %q", lines[1])
@@ -204,7 +249,7 @@ var structsMembers = structs.AgentMembersResponse{
 		{Name: "s2.global", Addr: "10.0.0.2", Port: 4648, Status: "failed",
 			Tags: map[string]string{"role": "server", "dc": "dc1", "region": "global", "rpc_addr": "10.0.0.2:4647"}},
 		{Name: "s1.global", Addr: "10.0.0.1", Port: 4648, Status: "alive",
-			Tags: map[string]string{"role": "server", "dc": "dc1", "region": "global", "rpc_addr": apitest.DefaultLeader, "version": "0.1.0", "voter": "true"}},
+			Tags: map[string]string{"role": "server", "dc": "dc1", "region": "global", "rpc_addr": "10.0.0.1:4647", "version": "0.1.0", "voter": "true"}},
 		{Name: "c1", Addr: "10.0.0.9", Port: 4648, Status: "alive", Tags: map[string]string{"role": "client"}},
 	},
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/orch-io/orch/api"
-	"github.com/orch-io/orch/api/apitest"
+	"github.com/orch-io/orch/internal/structstest"
 )
 
 func TestOperatorSnapshotCLI(t *testing.T) {
@@ -17,7 +17,7 @@ func TestOperatorSnapshotCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"web", "api"} {
-		if _, err := client.Jobs().Register(apitest.Job(id)); err != nil {
+		if _, err := client.Jobs().Register(structstest.Job(id)); err != nil {
 			t.Fatalf("register %s: %v", id, err)
 		}
 	}

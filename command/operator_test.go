@@ -1,56 +1,21 @@
 package command
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/orch-io/orch/command/agent"
-	"github.com/orch-io/orch/server"
-	"github.com/orch-io/orch/structs"
+	"github.com/orch-io/orch/internal/agenttest"
 )
 
-// serverBackend is the HTTP API over a real server (Raft, state store), for
-// the operator commands, which the fake backend does not serve.
-type serverBackend struct{ *server.Server }
-
-func (serverBackend) Members() *structs.AgentMembersResponse { return &structs.AgentMembersResponse{} }
-func (serverBackend) Health() *structs.AgentHealthResponse   { return &structs.AgentHealthResponse{} }
-
-// startServerAgent starts a single-server cluster and its HTTP API; it
-// returns the API's address once the server leads.
+// startServerAgent starts a server-only agent named operator-test and
+// returns its API's address once the server leads.
 func startServerAgent(t *testing.T) string {
 	t.Helper()
-	cfg := server.DevConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.NodeName = "operator-test"
-	cfg.RPCPort, cfg.GossipPort = 0, 0
-	cfg.NumSchedulers = 1
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	s, err := server.NewServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Shutdown() })
-	h, err := agent.NewHTTPServer("127.0.0.1:0", serverBackend{s}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = h.Shutdown(ctx)
-	})
-	if !waitFor(t, "server leads", s.IsLeader) {
-		t.FailNow()
-	}
-	return "http://" + h.Addr()
+	return agenttest.Start(t, agenttest.Options{NodeName: "operator-test"}).URL
 }
 
 func TestOperatorSchedulerConfigCLIAndHTTP(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/api"
-	"github.com/orch-io/orch/api/apitest"
+	"github.com/orch-io/orch/internal/structstest"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -171,7 +171,7 @@ func TestCluster(t *testing.T) {
 func runOnClient(t *testing.T, servers []*clusterServer, id string) {
 	t.Helper()
 	s := anyFollower(servers, nil)
-	job := apitest.Job(id)
+	job := structstest.Job(id)
 	job.Datacenters = []string{"*"}
 	job.TaskGroups[0].Tasks[0].Resources.MemoryMB = 32
 	if _, err := apiClient(t, s).Jobs().Register(job); err != nil {
@@ -254,7 +254,7 @@ func apiClient(t *testing.T, s *clusterServer) *api.Client {
 // emptyJob is a service job of count 0: registering it is a Raft write and
 // an evaluation, and places nothing.
 func emptyJob(id string) *structs.Job {
-	job := apitest.Job(id)
+	job := structstest.Job(id)
 	job.TaskGroups[0].Count = 0
 	return job
 }

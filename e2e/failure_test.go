@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/api/apitest"
+	"github.com/orch-io/orch/internal/structstest"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -65,7 +65,7 @@ func TestFailureDetection(t *testing.T) {
 		t.Errorf("agent members lists %d members, want the 3 servers: %+v", len(members.Members), members.Members)
 	}
 
-	job := apitest.Job("fd-web")
+	job := structstest.Job("fd-web")
 	job.Datacenters = []string{"*"}
 	job.TaskGroups[0].Tasks[0].Resources.MemoryMB = 32
 	if _, err := apiClient(t, via).Jobs().Register(job); err != nil {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/api/apitest"
+	"github.com/orch-io/orch/internal/structstest"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -53,7 +53,7 @@ func TestSoakNoFalseDown(t *testing.T) {
 		return err == nil && nodes["soak-a"] == structs.NodeStatusReady && nodes["soak-b"] == structs.NodeStatusReady,
 			fmt.Errorf("nodes %v: %v", nodes, err)
 	})
-	job := apitest.Job("soak-web")
+	job := structstest.Job("soak-web")
 	job.Datacenters = []string{"*"}
 	job.TaskGroups[0].Tasks[0].Resources.MemoryMB = 32
 	if _, err := apiClient(t, via).Jobs().Register(job); err != nil {

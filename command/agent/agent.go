@@ -243,6 +243,10 @@ func retryJoin(ctx context.Context, s joiner, join ServerJoin, logger *slog.Logg
 // HTTPAddr is the address the HTTP API listens on.
 func (a *Agent) HTTPAddr() string { return a.http.Addr() }
 
+// Backend is what the agent's HTTP API calls: a test serves the same API over
+// a wrapper of it to inject failures (internal/agenttest).
+func (a *Agent) Backend() Backend { return backend{a} }
+
 // Shutdown stops the agent gracefully: the HTTP API, then the client (which
 // stops its tasks cleanly), then the server. It returns the first error.
 func (a *Agent) Shutdown() error {
