@@ -44,6 +44,8 @@ type endpointMethod struct {
 type dispatcher struct {
 	logger  *slog.Logger
 	methods map[string]*endpointMethod
+	// received, when set, runs before each network call (testHooks.rpcReceived).
+	received func(ctx context.Context, method string)
 }
 
 var (
@@ -172,6 +174,9 @@ func (d *dispatcher) serveStream(parent context.Context, conn io.ReadWriteCloser
 		calls.Add(1)
 		go func() {
 			defer calls.Done()
+			if d.received != nil {
+				d.received(ctx, req.ServiceMethod)
+			}
 			replyv := reflect.New(m.replyType)
 			err := d.call(ctx, req.ServiceMethod, m, argv, replyv)
 			respond(req, replyv.Interface(), err)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,11 +114,7 @@ func TestJobPlanRejectsInvalidJobs(t *testing.T) {
 	}
 	bad := testJob("web", -1, 256)
 	err := s.RPC(t.Context(), "Job.Plan", &structs.JobPlanRequest{Job: bad}, &resp)
-	if err == nil || !errors.Is(err, errorString(ErrInvalidJobPrefix)) {
+	if !errors.Is(err, structs.ErrInvalid) || !strings.HasPrefix(err.Error(), ErrInvalidJobPrefix) {
 		t.Errorf("plan of a job with count -1 = %v, want an invalid job error", err)
 	}
 }
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }

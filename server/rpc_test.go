@@ -1,14 +1,14 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net"
-	"net/rpc"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/hashicorp/yamux"
+	"github.com/orch-io/orch/internal/rpcwire"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -39,13 +39,9 @@ func dialRPC(t *testing.T, addr string) *netRPCClient {
 }
 
 func (c *netRPCClient) call(method string, args, reply any) error {
-	stream, err := c.session.Open()
-	if err != nil {
-		return err
-	}
-	client := rpc.NewClientWithCodec(codec.MsgpackSpecRpc.ClientCodec(stream, structs.MsgpackHandle))
-	defer client.Close()
-	return client.Call(method, args, reply)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return rpcwire.Call(ctx, c.session, method, args, reply)
 }
 
 func TestRPC_OverTheNetwork(t *testing.T) {

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+
 	"github.com/orch-io/orch/scheduler"
 	"github.com/orch-io/orch/server/state"
 	"github.com/orch-io/orch/structs"
@@ -15,4 +17,8 @@ type testHooks struct {
 	queryWaiting func(*state.Watch)
 	// newScheduler, when set, replaces scheduler.New in the workers.
 	newScheduler func(structs.JobType, scheduler.Config) (scheduler.Scheduler, error)
+	// rpcReceived, when set, is called before the dispatcher runs a call that
+	// came over the network, with the call's context: a test can hold it (a
+	// leader that stops answering) until ctx ends.
+	rpcReceived func(ctx context.Context, method string)
 }

@@ -79,10 +79,12 @@ func Call(ctx context.Context, sess *yamux.Session, method string, args, reply a
 	switch {
 	case err == nil:
 		return nil
+	case ctx.Err() != nil:
+		// Whatever came back (a closed stream, or the server's answer to the
+		// cancellation), the caller gave up first.
+		return fmt.Errorf("%w (%w)", ctx.Err(), ErrSent)
 	case errors.As(err, &se):
 		return structs.FromWire(string(se))
-	case ctx.Err() != nil:
-		return fmt.Errorf("%w (%w)", ctx.Err(), ErrSent)
 	default:
 		return fmt.Errorf("%w (%w)", err, ErrSent)
 	}

@@ -1,0 +1,90 @@
+package server
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// A leader that stops answering (paused, cut off one way) must not hold a
+// forwarded write until it comes back: the follower abandons the attempt as
+// soon as its Raft knows another leader, and the write is applied once, by
+// the new leader.
+func TestForward_AbandonsALeaderThatStopsAnswering(t *testing.T) {
+	hold := make(chan struct{})
+	t.Cleanup(func() { close(hold) })
+	var held, abandoned atomic.Int32
+	cfgs := make([]Config, 3)
+	for i := range cfgs {
+		cfgs[i] = testConfig(t.TempDir())
+		cfgs[i].testHooks.rpcReceived = func(ctx context.Context, method string) {
+			// Only the first call is held: the old leader stops answering,
+			// the new one answers.
+			if method != "Job.Register" || held.Add(1) > 1 {
+				return
+			}
+			select {
+			case <-hold:
+			case <-ctx.Done():
+				abandoned.Add(1)
+			}
+		}
+	}
+	servers := startClusterOf(t, cfgs...)
+	old := leaderOf(servers)
+	var follower *Server
+	for _, s := range servers {
+		if s != old {
+			follower = s
+			break
+		}
+	}
+	waitFor(t, 10*time.Second, "the request-ID entry type to be usable", func() bool { return old.checkEntryVersion(MsgWrite) == nil })
+
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	type result struct {
+		reply structs.JobRegisterResponse
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		r.err = follower.RPC(ctx, "Job.Register", &structs.JobRegisterRequest{Job: testJob("held", 1, 64)}, &r.reply)
+		done <- r
+	}()
+	waitFor(t, 10*time.Second, "the write to reach the old leader", func() bool { return held.Load() >= 1 })
+
+	// Another server takes over; the old leader still holds the call.
+	waitFor(t, 20*time.Second, "another leader", func() bool {
+		if l := leaderOf(servers); l != nil && l != old {
+			return true
+		}
+		_ = old.raft.LeadershipTransfer().Error() // a timeout under load: try again
+		return false
+	})
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		t.Fatal("the forwarded write was still held by the old leader")
+	}
+	if r.err != nil {
+		t.Fatalf("Job.Register through the follower = %v", r.err)
+	}
+	waitFor(t, 10*time.Second, "the old leader's held call to be cancelled", func() bool { return abandoned.Load() >= 1 })
+
+	leader := leaderOf(servers)
+	evals := 0
+	for _, e := range leader.state.Snapshot().EvalsByJob("held") {
+		if e.TriggeredBy == structs.EvalTriggerJobRegister {
+			evals++
+		}
+	}
+	if leader.state.JobByID("held") == nil || evals != 1 {
+		t.Errorf("after the takeover: job stored = %v, %d job-register evaluations; want the job and exactly 1", leader.state.JobByID("held") != nil, evals)
+	}
+}
