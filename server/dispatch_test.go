@@ -25,9 +25,7 @@ func (e *testEndpoint) Echo(_ context.Context, args *structs.JobSpecificRequest,
 }
 
 func (e *testEndpoint) Panic(_ context.Context, args *structs.JobSpecificRequest, _ *structs.SingleJobResponse) error {
-	var m map[string]int
-	m[args.JobID] = 1 // a nil-map write: a handler bug
-	return nil
+	panic("handler bug on " + args.JobID)
 }
 
 func (e *testEndpoint) Conflict(_ context.Context, _ *structs.JobSpecificRequest, _ *structs.SingleJobResponse) error {
@@ -123,7 +121,7 @@ func TestDispatch_InProcessAndNetworkAgree(t *testing.T) {
 
 		// A panicking handler fails its request; the dispatcher goes on.
 		err = call("Test.Panic", &structs.JobSpecificRequest{JobID: "x"}, &reply)
-		if structs.CodeOf(err) != structs.CodeInternal || !strings.Contains(err.Error(), "Test.Panic") || !strings.Contains(err.Error(), "nil map") {
+		if structs.CodeOf(err) != structs.CodeInternal || !strings.Contains(err.Error(), "Test.Panic") || !strings.Contains(err.Error(), "handler bug on x") {
 			t.Errorf("%s: Panic = %v (code %q), want an internal error naming the method and the panic", name, err, structs.CodeOf(err))
 		}
 		if err := call("Test.Echo", &structs.JobSpecificRequest{JobID: "after"}, &reply); err != nil || reply.Job.ID != "after" {
