@@ -2,6 +2,9 @@
 // built FROM scratch and so has no other program. It does two things:
 //
 //	e2ehelper sleep             run until SIGTERM or SIGINT (a raw_exec task)
+//	e2ehelper allocs            print the ORCH_ALLOC_ID of every live process
+//	                            of the container, one a line (the tasks the
+//	                            machine really runs)
 //	e2ehelper http METHOD URL   send one request, the body read from stdin, and
 //	                            print the status code on the first line, then
 //	                            the response body (to reach an agent from
@@ -10,12 +13,13 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -29,6 +33,8 @@ func main() {
 		sigs := make(chan os.Signal, 1)
 		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 		<-sigs
+	case "allocs":
+		printAllocs()
 	case "http":
 		if len(os.Args) != 4 {
 			fail("usage: e2ehelper http METHOD URL")
@@ -42,11 +48,7 @@ func main() {
 func doHTTP(method, url string) {
 	var body io.Reader
 	if method != http.MethodGet {
-		b, err := io.ReadAll(os.Stdin)
-		if err != nil {
-			fail(err.Error())
-		}
-		body = strings.NewReader(string(b))
+		body = os.Stdin
 	}
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
@@ -59,6 +61,35 @@ func doHTTP(method, url string) {
 	defer resp.Body.Close()
 	fmt.Println(resp.StatusCode)
 	io.Copy(os.Stdout, resp.Body)
+}
+
+// printAllocs reads /proc: zombies and processes gone meanwhile are skipped.
+func printAllocs() {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		fail(err.Error())
+	}
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		if i := bytes.LastIndexByte(stat, ')'); i < 0 || len(stat) < i+3 || stat[i+2] == 'Z' {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(env, []byte{0}) {
+			if id, ok := bytes.CutPrefix(kv, []byte("ORCH_ALLOC_ID=")); ok {
+				fmt.Printf("%s\n", id)
+			}
+		}
+	}
 }
 
 func fail(msg string) {
