@@ -135,8 +135,15 @@ type Report struct {
 	UnknownApplied int
 	// RegisterEvals counts job-register evaluations of the history's jobs.
 	RegisterEvals int
-	Evals         int
+	// ExtraRegisterEvals counts job-register evaluations beyond one per
+	// write, plus every one of a write reported failed: the issue's
+	// "duplicates" figure, 0 in a correct run.
+	ExtraRegisterEvals int
+	Evals              int
 	Allocs        int
+
+	// DuplicatedJobs are the job IDs of AppliedTwice, to look them up.
+	DuplicatedJobs []string
 
 	Lost             []string // acknowledged, but the job is not there
 	MissingEval      []string // acknowledged and stored, but no job-register evaluation
@@ -167,9 +174,9 @@ func (r Report) Problems() []string {
 
 // Summary is one line of counts, for the log.
 func (r Report) Summary() string {
-	return fmt.Sprintf("attempts=%d acked=%d failed=%d unknown=%d (applied %d) register_evals=%d evals=%d allocs=%d "+
+	return fmt.Sprintf("attempts=%d acked=%d failed=%d unknown=%d (applied %d) register_evals=%d extra_register_evals=%d evals=%d allocs=%d "+
 		"lost=%d missing_eval=%d applied_twice=%d failed_but_applied=%d overcommitted=%d not_terminal=%d diverged=%d",
-		r.Attempts, r.Acked, r.Failed, r.Unknown, r.UnknownApplied, r.RegisterEvals, r.Evals, r.Allocs,
+		r.Attempts, r.Acked, r.Failed, r.Unknown, r.UnknownApplied, r.RegisterEvals, r.ExtraRegisterEvals, r.Evals, r.Allocs,
 		len(r.Lost), len(r.MissingEval), len(r.AppliedTwice), len(r.FailedButApplied), len(r.OverCommitted),
 		len(r.NotTerminal), len(r.Diverged))
 }
@@ -208,6 +215,8 @@ func Check(attempts []WriteAttempt, st ClusterState) Report {
 		r.RegisterEvals += n
 		what := fmt.Sprintf("job %s (writer %s, request %q)", a.JobID, a.Writer, a.RequestID)
 		if n > 1 {
+			r.ExtraRegisterEvals += n - 1
+			r.DuplicatedJobs = append(r.DuplicatedJobs, a.JobID)
 			r.AppliedTwice = append(r.AppliedTwice, fmt.Sprintf("%s: %d job-register evaluations, outcome %s", what, n, a.Outcome))
 		}
 		switch a.Outcome {
@@ -221,6 +230,7 @@ func Check(attempts []WriteAttempt, st ClusterState) Report {
 			}
 		case OutcomeFailed:
 			r.Failed++
+			r.ExtraRegisterEvals += min(n, 1) // the rest counted above
 			if jobs[a.JobID] || n > 0 {
 				r.FailedButApplied = append(r.FailedButApplied,
 					fmt.Sprintf("%s: stored=%t, %d job-register evaluations, error %q", what, jobs[a.JobID], n, a.Detail))

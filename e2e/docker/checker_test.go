@@ -1,6 +1,7 @@
 package dockere2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -63,6 +64,11 @@ func TestCheckFindsEachViolation(t *testing.T) {
 		{"acknowledged job without its evaluation", func(_ *[]WriteAttempt, st *ClusterState) {
 			st.Evals = st.Evals[1:]
 		}, "acknowledged writes without a job-register evaluation", "job a"},
+		{"acknowledged write applied three times", func(_ *[]WriteAttempt, st *ClusterState) {
+			for i := range 2 {
+				st.Evals = append(st.Evals, EvalView{ID: fmt.Sprint("ea", i), JobID: "a", TriggeredBy: "job-register", Status: "complete"})
+			}
+		}, "writes applied more than once", "3 job-register evaluations"},
 		{"acknowledged write applied twice", func(_ *[]WriteAttempt, st *ClusterState) {
 			st.Evals = append(st.Evals, EvalView{ID: "ea2", JobID: "a", TriggeredBy: "job-register", Status: "complete"})
 		}, "writes applied more than once", "job a (writer w1, request \"r-a\"): 2 job-register evaluations"},
@@ -106,6 +112,18 @@ func TestCheckFindsEachViolation(t *testing.T) {
 				t.Errorf("problem %q: want it to start with %q and name %q", p[0], tc.what, tc.names)
 			}
 		})
+	}
+}
+
+func TestCheckCountsExtraRegisterEvals(t *testing.T) {
+	attempts, st := cleanRun()
+	st.Evals = append(st.Evals,
+		EvalView{ID: "ea2", JobID: "a", TriggeredBy: "job-register", Status: "complete"}, // acked, twice: 1 extra
+		EvalView{ID: "ec", JobID: "c", TriggeredBy: "job-register", Status: "complete"},  // failed, once: 1 extra
+		EvalView{ID: "ec2", JobID: "c", TriggeredBy: "job-register", Status: "complete"}, // failed, twice: 1 more
+	)
+	if r := Check(attempts, st); r.ExtraRegisterEvals != 3 {
+		t.Errorf("ExtraRegisterEvals = %d, want 3 (%s)", r.ExtraRegisterEvals, r.Summary())
 	}
 }
 

@@ -647,5 +647,28 @@ func (c *cluster) check() Report {
 	for _, p := range r.Problems() {
 		c.t.Errorf("checker: %s", p)
 	}
+	c.logDuplicates(r.DuplicatedJobs)
 	return r
+}
+
+// logDuplicates logs the evaluations of each job registered more than once
+// and what the history says of its write, for whoever fixes it.
+func (c *cluster) logDuplicates(jobIDs []string) {
+	attempts := map[string]WriteAttempt{}
+	for _, a := range c.hist.Attempts() {
+		attempts[a.JobID] = a
+	}
+	for _, id := range jobIDs {
+		var evals []*structs.Evaluation
+		if _, err := c.get(c.servers[0], "/v1/job/"+id+"/evaluations?stale", &evals); err != nil {
+			c.t.Logf("duplicate %s: %v", id, err)
+			continue
+		}
+		a := attempts[id]
+		c.t.Logf("duplicate %s: write sent %s, answered after %s: %s %s", id, a.Start.Format("15:04:05.000"),
+			a.End.Sub(a.Start).Round(time.Millisecond), a.Outcome, a.Detail)
+		for _, e := range evals {
+			c.t.Logf("  eval %s %s status=%s create_index=%d", e.ID, e.TriggeredBy, e.Status, e.CreateIndex)
+		}
+	}
 }

@@ -76,9 +76,9 @@ func TestLeaderPartition(t *testing.T) {
 	c.connect(leader)
 	healed := time.Now()
 	c.waitHealthy()
+	figure(t, "partition_heal_rejoin", time.Since(healed).Seconds(), "s")
 	w.waitAcksAfter(t, healed, 5)
 	w.stop()
-	figure(t, "partition_heal_rejoin", time.Since(healed).Seconds(), "s")
 	c.check()
 }
 
