@@ -140,7 +140,7 @@ type Report struct {
 	// "duplicates" figure, 0 in a correct run.
 	ExtraRegisterEvals int
 	Evals              int
-	Allocs        int
+	Allocs             int
 
 	// DuplicatedJobs are the job IDs of AppliedTwice, to look them up.
 	DuplicatedJobs []string
