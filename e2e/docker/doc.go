@@ -19,7 +19,7 @@
 // and skips, saying why, when no Docker engine answers. Variables:
 //
 //	ORCH_E2E_DOCKER=1         run the container tests at all
-//	ORCH_DOCKER_SCHEDULES=N   randomized fault schedules to run (default 6)
+//	ORCH_DOCKER_SCHEDULES=N   randomized fault schedules to run (default 20)
 //	ORCH_DOCKER_SEED=S        seed of the schedules (default: from the clock; always printed)
 //
 // Figures are printed as lines `FIGURE name=... value=... unit=...`.
