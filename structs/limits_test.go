@@ -173,7 +173,7 @@ func jobWithNullEverywhere() *Job {
 	return &Job{
 		ID: "nulls", Datacenters: []string{"dc1"},
 		Constraints: []*Constraint{nil}, Affinities: []*Affinity{nil},
-		Spreads:    []*Spread{nil, {Attribute: "${node.datacenter}", Weight: 50, SpreadTarget: []*SpreadTarget{nil}}},
+		Spreads: []*Spread{nil, {Attribute: "${node.datacenter}", Weight: 50, SpreadTarget: []*SpreadTarget{nil}}},
 		TaskGroups: []*TaskGroup{nil, {
 			Name: "g", Count: 1, Constraints: []*Constraint{nil}, Affinities: []*Affinity{nil}, Spreads: []*Spread{nil},
 			Networks: []*NetworkResource{nil},
