@@ -152,10 +152,15 @@ func TestHTTPJobRegisterRejectsBadInput(t *testing.T) {
 			`invalid job: Job.TaskGroups[0].Tasks[0].Resources.CPU = 1.5`},
 		{"object for list", "/v1/jobs", `{"Job": {"ID": "x", "TaskGroups": {"web": {}}}}`,
 			`invalid job: Job.TaskGroups = {...} at line 1, column 35: must be a list, not an object`},
-		{"missing job", "/v1/jobs", `{"job_id": "x"}`, `missing "Job"`},
+		{"missing job", "/v1/jobs", `{}`, `missing "Job"`},
+		{"unknown top-level field", "/v1/jobs", `{"job_id": "x"}`, `invalid job: job_id at line 1, column 2: unknown field`},
+		{"misspelt field", "/v1/jobs", "{\"Job\": {\"ID\": \"x\", \"TaskGroups\": [{\"Name\": \"g\",\n \"Tasks\": [{\"Name\": \"t\", \"Resoruces\": {\"CPU\": 100}}]}]}}",
+			`invalid job: Job.TaskGroups[0].Tasks[0].Resoruces at line 2, column 26: unknown field`},
+		{"unknown field of a port", "/v1/jobs", `{"Job": {"ID": "x", "TaskGroups": [{"Networks": [{"ReservedPorts": [{"Label": "a", "Port": 1}]}]}]}}`,
+			`invalid job: Job.TaskGroups[0].Networks[0].ReservedPorts[0].Port at line 1, column 84: unknown field`},
 		{"empty", "/v1/jobs", ``, "empty request body"},
 		{"truncated", "/v1/jobs", `{"Job": {"ID": "x"`, "unexpected end of input"},
-		{"trailing", "/v1/jobs", `{"Job": {"ID": "x"}} {}`, "unexpected data after the top-level object"},
+		{"trailing", "/v1/jobs", `{"Job": {"ID": "x"}} {}`, "unexpected data after the top-level value"},
 		// The text is Validate's once it lands; the status is what matters.
 		{"no id", "/v1/jobs", `{"Job": {"Name": "x"}}`, "invalid job: "},
 	}
