@@ -180,10 +180,11 @@ func nonNil[T any](s []T) []T {
 // (413 when too large) whose message says where the body is wrong.
 func decodeJobBody(r io.Reader) (*jobRegisterBody, error) {
 	raw, err := io.ReadAll(io.LimitReader(r, maxJobBody+1))
-	if err != nil {
+	var tooLarge *http.MaxBytesError
+	if err != nil && !errors.As(err, &tooLarge) {
 		return nil, badRequest("reading the request body: %v", err)
 	}
-	if len(raw) > maxJobBody {
+	if len(raw) > maxJobBody || tooLarge != nil {
 		return nil, &httpError{code: http.StatusRequestEntityTooLarge,
 			msg: fmt.Sprintf("request body larger than %d bytes", maxJobBody)}
 	}
