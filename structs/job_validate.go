@@ -141,7 +141,10 @@ func (v *validator) job(j *Job) {
 		}
 	}
 	v.nameLength("id", j.ID)
-	v.text("name", j.Name, v.limits.JobMaxNameLength)
+	v.nameLength("name", j.Name) // the ID's, unless set
+	if strings.ContainsRune(j.Name, 0) {
+		v.add("name", strconv.Quote(j.Name), "must not contain a NUL character")
+	}
 	if j.Region == "" {
 		v.add("region", `""`, "must not be empty")
 	}
@@ -189,7 +192,7 @@ func (v *validator) job(j *Job) {
 			v.segmentName(tg.Name)
 		}
 		seen[tg.Name] = true
-		if tg.Count > 0 {
+		if tg.Count > 0 && tg.Count <= v.limits.JobMaxGroupCount { // a count beyond is reported by itself
 			allocs = addSaturating(allocs, tg.Count)
 		}
 		v.taskGroup(tg)

@@ -50,8 +50,13 @@ func TestValidateEnforcesLimitsAndSafeNames(t *testing.T) {
 	}{
 		{"count of a billion", func(j *Job) { j.TaskGroups[0].Count = 1_000_000_000 },
 			`group "web": count = 1000000000: must be at most 10000 (limits.job_max_group_count)`},
-		{"allocations of the job", func(j *Job) { j.TaskGroups[0].Count, j.TaskGroups[1].Count = 10_000, math.MaxInt },
-			`group[*].count: the counts of the job's groups sum to 9223372036854775807: must be at most 50000 (limits.job_max_allocations)`},
+		{"allocations of the job", func(j *Job) {
+			for i := range 5 {
+				j.TaskGroups = append(j.TaskGroups, &TaskGroup{Name: fmt.Sprint("more", i), Count: 10_000,
+					RestartPolicy: DefaultRestartPolicy(j.Type), EphemeralDisk: &EphemeralDisk{SizeMB: 300},
+					Tasks: []*Task{{Name: "t", Driver: "raw_exec", Resources: &Resources{CPU: 1, MemoryMB: 10}}}})
+			}
+		}, `group[*].count: the counts of the job's groups sum to 50004: must be at most 50000 (limits.job_max_allocations)`},
 		{"config 1015 levels deep", func(j *Job) { j.TaskGroups[0].Tasks[0].Config = nestedConfig(1015) },
 			`group "web": task "server": config` + deep + `: is nested more than 32 levels deep (limits.task_config_max_depth)`},
 		{"config deep through lists", func(j *Job) {
@@ -124,6 +129,7 @@ func TestValidateEnforcesLimitsAndSafeNames(t *testing.T) {
 func TestValidateAcceptsWhatIsWithinTheLimits(t *testing.T) {
 	job := validJob()
 	job.ID = "parent/periodic-1700000000" // Nomad's child job IDs
+	job.Name = strings.Repeat("é", 128)   // characters, not bytes
 	job.TaskGroups[0].Count = 10_000
 	job.TaskGroups[1].Count = 10_000
 	job.TaskGroups[0].Tasks[0].Config = nestedConfig(32)
@@ -138,16 +144,18 @@ func TestValidateAcceptsWhatIsWithinTheLimits(t *testing.T) {
 func TestValidateWithLimitsTakesTheConfiguredLimits(t *testing.T) {
 	job := validJob()
 	job.TaskGroups[0].Tasks[0].Config = nestedConfig(5)
-	limits := Limits{JobMaxGroupCount: 2, JobMaxAllocations: 3, TaskConfigMaxDepth: 4, JobMaxNameLength: 5, JobMaxSize: 100}
+	limits := Limits{JobMaxGroupCount: 3, JobMaxAllocations: 3, TaskConfigMaxDepth: 4, JobMaxNameLength: 5, JobMaxSize: 100}
+	job.TaskGroups[1].Count = 1
 	msgs := validationMessages(t, job.ValidateWithLimits(limits))
 	for _, want := range []string{
-		`group "web": count = 3: must be at most 2 (limits.job_max_group_count)`,
 		`group[*].count: the counts of the job's groups sum to 4: must be at most 3 (limits.job_max_allocations)`,
 		`group "web": task "server": config.a.a.a.a: is nested more than 4 levels deep (limits.task_config_max_depth)`,
 		`group "web": task "sidecar": name = "sidecar": must be at most 5 characters long (has 7; limits.job_max_name_length)`,
 	} {
 		wantMessage(t, msgs, want)
 	}
+	wantMessage(t, validationMessages(t, job.ValidateWithLimits(Limits{JobMaxGroupCount: 2})),
+		`group "web": count = 3: must be at most 2 (limits.job_max_group_count)`)
 	// Zero fields are the defaults.
 	if err := validJob().ValidateWithLimits(Limits{}); err != nil {
 		t.Fatalf("zero limits: %v", err)
