@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/server/broker"
+	"github.com/orch-io/orch/structs"
 )
 
 // Default ports of the RPC listener and of gossip.
@@ -97,6 +98,11 @@ type Config struct {
 	// configuration: promotion of new servers, removal of dead ones
 	// (autopilot.go).
 	Autopilot AutopilotConfig
+
+	// Limits bound what a job may ask for (counts, sizes, config depth, name
+	// lengths); Job.Register and Job.Plan reject a job beyond them. Zero
+	// fields take structs.DefaultLimits.
+	Limits structs.Limits
 
 	// MaxEntryVersionForTest, when not 0, makes the server behave as a build
 	// that reads Raft entry versions up to it only: it advertises it in
@@ -280,6 +286,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Broker.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	for _, p := range c.Limits.Validate() {
+		errs = append(errs, errors.New("server config: "+p))
 	}
 	return errors.Join(errs...)
 }

@@ -30,7 +30,7 @@ func (j *jobEndpoint) Register(ctx context.Context, args *structs.JobRegisterReq
 	}
 	job := args.Job.Copy()
 	job.Canonicalize()
-	if err := validateJobForServer(job); err != nil {
+	if err := validateJobForServer(job, j.srv.config.Limits); err != nil {
 		return err
 	}
 	if first, err := j.srv.recordedOutcome(MsgJobRegister, args.RequestID); first != nil || err != nil {
@@ -106,13 +106,13 @@ func checkJobModifyIndex(id string, existing *structs.Job, want uint64) error {
 	return nil
 }
 
-// validateJobForServer runs the job's own validation and, for a job that
-// passes it, checks what this server needs: a scheduler for the job's type
-// and an ID. Every problem is reported, behind ErrInvalidJobPrefix,
-// separated by "; ".
-func validateJobForServer(job *structs.Job) error {
+// validateJobForServer runs the job's own validation within the server's
+// limits and, for a job that passes it, checks what this server needs: a
+// scheduler for the job's type and an ID. Every problem is reported, behind
+// ErrInvalidJobPrefix, separated by "; ", in an error of code CodeInvalid.
+func validateJobForServer(job *structs.Job, limits structs.Limits) error {
 	var problems []string
-	if err := job.Validate(); err != nil {
+	if err := job.ValidateWithLimits(limits); err != nil {
 		problems = flattenErrors(err)
 	} else {
 		if job.ID == "" {

@@ -171,13 +171,17 @@ func (j *Job) Copy() *Job {
 		return nil
 	}
 	c := *j
+	// Every list may hold nil entries (a job as decoded from JSON, before
+	// Validate rejects it); they are copied as nil, never dereferenced.
 	c.Datacenters = slices.Clone(j.Datacenters)
 	c.Constraints = copyConstraints(j.Constraints)
 	c.Meta = maps.Clone(j.Meta)
 	c.Affinities, c.Spreads = copyAffinities(j.Affinities), copySpreads(j.Spreads)
-	c.TaskGroups = make([]*TaskGroup, len(j.TaskGroups))
-	for i, tg := range j.TaskGroups {
-		c.TaskGroups[i] = tg.Copy()
+	if j.TaskGroups != nil {
+		c.TaskGroups = make([]*TaskGroup, len(j.TaskGroups))
+		for i, tg := range j.TaskGroups {
+			c.TaskGroups[i] = tg.Copy()
+		}
 	}
 	return &c
 }
@@ -191,18 +195,14 @@ func (tg *TaskGroup) Copy() *TaskGroup {
 	c.Constraints = copyConstraints(tg.Constraints)
 	c.Meta = maps.Clone(tg.Meta)
 	c.Affinities, c.Spreads = copyAffinities(tg.Affinities), copySpreads(tg.Spreads)
-	if tg.RestartPolicy != nil {
-		rp := *tg.RestartPolicy
-		c.RestartPolicy = &rp
-	}
-	if tg.EphemeralDisk != nil {
-		d := *tg.EphemeralDisk
-		c.EphemeralDisk = &d
-	}
+	c.RestartPolicy = clonePtr(tg.RestartPolicy)
+	c.EphemeralDisk = clonePtr(tg.EphemeralDisk)
 	c.Networks = copyNetworks(tg.Networks)
-	c.Tasks = make([]*Task, len(tg.Tasks))
-	for i, t := range tg.Tasks {
-		c.Tasks[i] = t.Copy()
+	if tg.Tasks != nil {
+		c.Tasks = make([]*Task, len(tg.Tasks))
+		for i, t := range tg.Tasks {
+			c.Tasks[i] = t.Copy()
+		}
 	}
 	return &c
 }
@@ -219,10 +219,7 @@ func (t *Task) Copy() *Task {
 	c.Meta = maps.Clone(t.Meta)
 	c.Constraints = copyConstraints(t.Constraints)
 	c.Affinities = copyAffinities(t.Affinities)
-	if t.Resources != nil {
-		r := *t.Resources
-		c.Resources = &r
-	}
+	c.Resources = clonePtr(t.Resources)
 	return &c
 }
 
@@ -232,10 +229,18 @@ func copyConstraints(cs []*Constraint) []*Constraint {
 	}
 	out := make([]*Constraint, len(cs))
 	for i, c := range cs {
-		cc := *c
-		out[i] = &cc
+		out[i] = clonePtr(c) // a nil entry stays nil: Validate reports it
 	}
 	return out
+}
+
+// clonePtr returns a shallow copy of *p in a new variable, nil for nil.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
 }
 
 func copyConfig(m map[string]any) map[string]any {

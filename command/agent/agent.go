@@ -192,6 +192,7 @@ func startServer(cfg *Config, dataDir string, logger *slog.Logger) (*server.Serv
 	if cfg.Server.MaxHeartbeatsPerSecond > 0 {
 		sc.MaxHeartbeatsPerSecond = cfg.Server.MaxHeartbeatsPerSecond
 	}
+	sc.Limits = cfg.Limits
 	sc.Autopilot = server.AutopilotConfig{
 		DisableDeadServerCleanup: !cfg.Autopilot.CleanupDeadServers,
 		DeadServerCleanupTime:    cfg.Autopilot.DeadServerCleanupTime,

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/orch-io/orch/server"
+	"github.com/orch-io/orch/structs"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -29,7 +30,10 @@ type Config struct {
 	ServerJoin ServerJoin
 	Autopilot  AutopilotConfig
 	Client     ClientConfig
-	LogLevel   string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
+	// Limits is the limits block: what a job may ask for (structs.Limits;
+	// zero fields are the defaults). The servers enforce it.
+	Limits   structs.Limits
+	LogLevel string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
 	// DevMode is `orch agent -dev`: everything on 127.0.0.1, data in a
 	// temporary directory. It is never read from a file.
 	DevMode bool
@@ -171,6 +175,18 @@ type fileConfig struct {
 	Client     *fileClient    `hcl:"client,block"`
 	ServerJoin *fileJoin      `hcl:"server_join,block"`
 	Autopilot  *fileAutopilot `hcl:"autopilot,block"`
+	Limits     *fileLimits    `hcl:"limits,block"`
+}
+
+// fileLimits is the limits block (structs.Limits, README "Limits").
+type fileLimits struct {
+	JobMaxGroupCount   *int `hcl:"job_max_group_count,optional"`
+	JobMaxAllocations  *int `hcl:"job_max_allocations,optional"`
+	JobMaxSize         *int `hcl:"job_max_size,optional"`
+	JobMaxNameLength   *int `hcl:"job_max_name_length,optional"`
+	JobMaxMapEntries   *int `hcl:"job_max_map_entries,optional"`
+	JobMaxStringLength *int `hcl:"job_max_string_length,optional"`
+	TaskConfigMaxDepth *int `hcl:"task_config_max_depth,optional"`
 }
 
 type fileAutopilot struct {
@@ -229,7 +245,9 @@ type fileReserved struct {
 // autopilot { cleanup_dead_servers dead_server_cleanup_time
 // server_stabilization_time max_trailing_logs min_quorum },
 // client { enabled servers node_pool min_dynamic_port max_dynamic_port
-// reserved { reserved_ports } }. Unknown attributes
+// reserved { reserved_ports } }, limits { job_max_group_count
+// job_max_allocations job_max_size job_max_name_length job_max_map_entries
+// job_max_string_length task_config_max_depth }. Unknown attributes
 // and blocks, values of the wrong type and duplicate blocks are errors, listed
 // one per line as `file:line:col: summary; detail`. On any error c is left
 // unchanged. Values are checked by Validate, not here.
@@ -315,6 +333,15 @@ func (c *Config) ApplyFile(path string) error {
 		); err != nil {
 			return err
 		}
+	}
+	if l := fc.Limits; l != nil {
+		setInt(&n.Limits.JobMaxGroupCount, l.JobMaxGroupCount)
+		setInt(&n.Limits.JobMaxAllocations, l.JobMaxAllocations)
+		setInt(&n.Limits.JobMaxSize, l.JobMaxSize)
+		setInt(&n.Limits.JobMaxNameLength, l.JobMaxNameLength)
+		setInt(&n.Limits.JobMaxMapEntries, l.JobMaxMapEntries)
+		setInt(&n.Limits.JobMaxStringLength, l.JobMaxStringLength)
+		setInt(&n.Limits.TaskConfigMaxDepth, l.TaskConfigMaxDepth)
 	}
 	if cl := fc.Client; cl != nil {
 		setBool(&n.Client.Enabled, cl.Enabled)
@@ -409,6 +436,9 @@ func (c *Config) Validate() error {
 	}
 	if !slices.Contains(logLevels, strings.ToUpper(c.LogLevel)) {
 		add("log_level = %q: must be one of %s", c.LogLevel, strings.Join(logLevels, ", "))
+	}
+	for _, p := range c.Limits.Validate() {
+		add("%s", p)
 	}
 
 	ports := []struct {

@@ -24,15 +24,22 @@ package agent
 // Invalid job bodies are also caught here before the RPC: the job is
 // canonicalized and validated on a copy, so that a user's mistake is a 400
 // whatever the server's error text says.
+//
+// Every request goes through ServeHTTP, which guards the agent against what a
+// request can do to it: a handler that panics answers 500 ("internal error")
+// and is logged with its route and stack, and the agent keeps serving; a body
+// is bounded in size and must keep arriving (httpLimits).
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -71,10 +78,39 @@ const (
 	nomadLastContact  = "X-Nomad-LastContact"
 )
 
+// httpLimits bound what one request may hold of the agent.
+//
+// There is deliberately no server-wide ReadTimeout or WriteTimeout: a
+// blocking query legitimately answers after up to maxQueryWait, and a
+// snapshot download can take long, so a WriteTimeout would cut them; and
+// net/http cancels a request's context when a ReadTimeout expires while the
+// handler runs (its background read of the connection fails), which would
+// cancel blocking queries too. Instead headers must arrive within
+// readHeaderTimeout, a body must make progress (bodyReadTimeout between two
+// reads that return data, so a body shorter than its Content-Length cannot
+// hold a connection forever), and an idle keep-alive connection is closed
+// after idleTimeout.
+type httpLimits struct {
+	readHeaderTimeout time.Duration
+	bodyReadTimeout   time.Duration
+	idleTimeout       time.Duration
+	maxBody           int64 // bytes; the snapshot upload has its own bound
+}
+
+func defaultHTTPLimits() httpLimits {
+	return httpLimits{
+		readHeaderTimeout: 10 * time.Second,
+		bodyReadTimeout:   30 * time.Second,
+		idleTimeout:       2 * time.Minute,
+		maxBody:           maxJobBody,
+	}
+}
+
 // HTTPServer serves the HTTP API on one listener.
 type HTTPServer struct {
 	backend Backend
 	logger  *slog.Logger
+	limits  httpLimits
 	ln      net.Listener
 	srv     *http.Server
 	mux     *http.ServeMux
@@ -85,6 +121,11 @@ type HTTPServer struct {
 // NewHTTPServer listens on addr (host:port; port 0 picks a free port) at once
 // and serves the API on a goroutine of its own until Shutdown.
 func NewHTTPServer(addr string, backend Backend, logger *slog.Logger) (*HTTPServer, error) {
+	return newHTTPServer(addr, backend, logger, defaultHTTPLimits())
+}
+
+// newHTTPServer is NewHTTPServer with limits (tests shorten them).
+func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits httpLimits) (*HTTPServer, error) {
 	if backend == nil {
 		return nil, errors.New("agent: http server: nil backend")
 	}
@@ -98,6 +139,7 @@ func NewHTTPServer(addr string, backend Backend, logger *slog.Logger) (*HTTPServ
 	s := &HTTPServer{
 		backend: backend,
 		logger:  logger.With("component", "http"),
+		limits:  limits,
 		ln:      ln,
 		mux:     http.NewServeMux(),
 		served:  make(chan struct{}),
@@ -105,7 +147,9 @@ func NewHTTPServer(addr string, backend Backend, logger *slog.Logger) (*HTTPServ
 	s.registerRoutes()
 	s.srv = &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: limits.readHeaderTimeout,
+		IdleTimeout:       limits.idleTimeout,
+		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
 	go func() {
@@ -179,8 +223,9 @@ func (s *HTTPServer) registerRoutes() {
 	s.registerSnapshotRoutes()
 }
 
-// ServeHTTP logs the request and routes it. Requests the mux cannot route get
-// a plain-text 404 or 405 that says what is wrong.
+// ServeHTTP logs the request, bounds its body, recovers a panic of its
+// handler and routes it. Requests the mux cannot route get a plain-text 404
+// or 405 that says what is wrong.
 func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
@@ -190,6 +235,8 @@ func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	h, pattern := s.mux.Handler(r)
+	defer s.recoverPanic(rec, r, pattern)
+	s.limitBody(rec, r, pattern)
 	if pattern != "" {
 		// ServeMux.ServeHTTP (not h) sets the request's path values.
 		s.mux.ServeHTTP(rec, r)
@@ -214,6 +261,86 @@ func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.WriteHeader(probe.status)
 	}
 }
+
+// recoverPanic, deferred by ServeHTTP, turns a panic of a handler into a 500
+// whose body says it is an internal error, and a log line with the route, the
+// panic and its stack; the agent goes on serving. When the response had
+// already started, the connection is aborted instead, so that the client does
+// not take a truncated answer for a whole one. http.ErrAbortHandler (a
+// handler's deliberate abort) is left to net/http.
+func (s *HTTPServer) recoverPanic(w *statusRecorder, r *http.Request, route string) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	if route == "" {
+		route = "(unrouted)"
+	}
+	s.logger.Error("http handler panicked", "route", route, "method", r.Method, "path", r.URL.Path,
+		"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	if w.wroteHeader {
+		panic(http.ErrAbortHandler)
+	}
+	writeError(w, http.StatusInternalServerError,
+		fmt.Sprintf("internal error: %s %s failed: %v (a bug in the agent; it is logged with its stack)", r.Method, r.URL.Path, v))
+}
+
+// limitBody bounds the request's body: at most s.limits.maxBody bytes (the
+// snapshot upload has its own, larger bound), and no more than
+// bodyReadTimeout without progress.
+func (s *HTTPServer) limitBody(w http.ResponseWriter, r *http.Request, route string) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	limit := s.limits.maxBody
+	if strings.HasSuffix(route, " /v1/operator/snapshot") {
+		limit = maxSnapshotBody + 1 // the handler reports a larger one itself
+	}
+	b := &progressBody{
+		body:    http.MaxBytesReader(w, r.Body, limit),
+		w:       w,
+		rc:      http.NewResponseController(w),
+		timeout: s.limits.bodyReadTimeout,
+	}
+	// Also bounds what net/http discards of a body the handler did not read.
+	_ = b.rc.SetReadDeadline(time.Now().Add(b.timeout))
+	r.Body = b
+}
+
+// progressBody is a request body whose every read must return within
+// timeout: it sets the connection's read deadline before each read and
+// clears it once the body has been read whole, so that it never applies to
+// net/http's own read of the idle connection while the handler runs (which
+// cancels the request's context when it fails). A body that fails (too slow,
+// too large, cut) leaves the deadline as it is and makes the response close
+// the connection: net/http would otherwise try to read and discard the rest
+// of the body after the handler, waiting on a client that sends nothing.
+type progressBody struct {
+	body    io.ReadCloser
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (b *progressBody) Read(p []byte) (int, error) {
+	_ = b.rc.SetReadDeadline(time.Now().Add(b.timeout))
+	n, err := b.body.Read(p)
+	switch {
+	case err == io.EOF:
+		_ = b.rc.SetReadDeadline(time.Time{})
+	case err != nil:
+		b.w.Header().Set("Connection", "close")
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			err = fmt.Errorf("no data received for %s: %w", b.timeout, err)
+		}
+	}
+	return n, err
+}
+
+func (b *progressBody) Close() error { return b.body.Close() }
 
 // wrap turns an endpoint that returns a value or an error into a handler: the
 // value is written as JSON, the error as text with its status code.
@@ -379,16 +506,28 @@ func pathID(r *http.Request, what string) (string, error) {
 	return id, nil
 }
 
-// statusRecorder remembers the status code written, for the request log.
+// statusRecorder remembers the status code written, for the request log, and
+// whether the response has started, for recoverPanic.
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
+	status      int
+	wroteHeader bool
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = code, true
+	}
 	r.ResponseWriter.WriteHeader(code)
 }
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wroteHeader = true
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap gives http.ResponseController the connection's writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // probeWriter captures what the mux's own 404/405/redirect handler would write.
 type probeWriter struct {

@@ -1,11 +1,11 @@
 package agent
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
 
+	"github.com/orch-io/orch/jobspec"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -41,7 +41,7 @@ func (s *HTTPServer) schedulerConfigPut(r *http.Request) (any, error) {
 		return nil, badRequest("body larger than %d bytes", maxOperatorBody)
 	}
 	var cfg structs.SchedulerConfiguration
-	if err := json.Unmarshal(data, &cfg); err != nil {
+	if err := jobspec.DecodeJSON(data, &cfg); err != nil { // strict: unknown fields are errors
 		return nil, badRequest("invalid scheduler configuration JSON: %v", err)
 	}
 	if err := cfg.Validate(); err != nil {
