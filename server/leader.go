@@ -274,24 +274,3 @@ func (s *Server) reapCancelableEvals(ctx context.Context) {
 		s.logger.Debug("superseded evaluations canceled", "count", len(update))
 	}
 }
-
-// reconcileServers keeps the Raft configuration in line with gossip for as
-// long as this server leads, at every membership change and every
-// Autopilot.Interval: see autopilot.go for what it adds, promotes and
-// removes.
-func (s *Server) reconcileServers(ctx context.Context) {
-	ap := newAutopilot(s)
-	s.setAutopilot(ap)
-	defer s.setAutopilot(nil)
-	t := time.NewTicker(s.config.Autopilot.Interval)
-	defer t.Stop()
-	for {
-		ap.reconcile()
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.reconcileKick:
-		case <-t.C:
-		}
-	}
-}
