@@ -35,20 +35,6 @@ func onFakeClock(clk *clocktest.Fake) func(*Config) {
 	}
 }
 
-// autopilotOf waits for the autopilot of the leader of servers.
-func autopilotOf(t *testing.T, servers []*Server) (*Server, *autopilot) {
-	t.Helper()
-	var l *Server
-	var ap *autopilot
-	waitFor(t, 10*time.Second, "a leader running autopilot", func() bool {
-		if l = leaderOf(servers); l != nil {
-			ap = l.autopilot.Load()
-		}
-		return ap != nil
-	})
-	return l, ap
-}
-
 // kickAutopilot asks s's autopilot loop for a pass, as a gossip event does.
 func kickAutopilot(s *Server) {
 	select {
@@ -62,14 +48,26 @@ func kickAutopilot(s *Server) {
 // move) and returns the state it left.
 func autopilotPass(t *testing.T, servers []*Server) autopilotState {
 	t.Helper()
-	l, ap := autopilotOf(t, servers)
-	_, n := ap.observed()
+	var ap *autopilot
+	var n uint64
 	var st autopilotState
-	// Pass n+1 may have started before the call; n+2 started after it.
 	waitFor(t, 10*time.Second, "an autopilot pass", func() bool {
+		l := leaderOf(servers)
+		if l == nil {
+			return false
+		}
+		cur := l.autopilot.Load()
+		if cur == nil {
+			return false
+		}
+		if cur != ap { // the first poll, or a new leader: count its passes
+			ap = cur
+			_, n = ap.observed()
+		}
 		kickAutopilot(l)
 		var passes uint64
 		st, passes = ap.observed()
+		// Pass n+1 may have started before the call; n+2 started after it.
 		return passes >= n+2
 	})
 	return st
@@ -91,6 +89,36 @@ func waitAutopilot(t *testing.T, servers []*Server, what string, cond func(autop
 		kickAutopilot(l)
 		st, _ := ap.observed()
 		return cond(st)
+	})
+}
+
+// waitAfterCleanup is waitAutopilot that moves the fake clock to the end of
+// id's cleanup time once the leader counts id failed (and again if a new
+// leader starts counting afresh).
+func waitAfterCleanup(t *testing.T, clk *clocktest.Fake, servers []*Server, id raft.ServerID, what string, cond func(autopilotState) bool) {
+	t.Helper()
+	waitAutopilot(t, servers, what, func(st autopilotState) bool {
+		if since, ok := st.failedSince[id]; ok {
+			if due := since.Add(fakeCleanup); clk.Now().Before(due) {
+				clk.Advance(due.Sub(clk.Now()))
+			}
+		}
+		return cond(st)
+	})
+}
+
+// waitPromoted waits until the leader has promoted id and cond holds,
+// moving the fake clock an interval at a time while the leader counts id
+// healthy (and only then, so that the clock moves no further than the
+// stabilization needs).
+func waitPromoted(t *testing.T, clk *clocktest.Fake, servers []*Server, id raft.ServerID, cond func(l *Server) bool) {
+	t.Helper()
+	waitAutopilot(t, servers, "server "+string(id)+" promoted to voter", func(st autopilotState) bool {
+		if _, ok := st.healthySince[id]; ok {
+			clk.Advance(time.Second)
+		}
+		l := leaderOf(servers)
+		return l != nil && suffrageIn(l, id) == "voter" && cond(l)
 	})
 }
 
@@ -134,13 +162,16 @@ func startTunedCluster(t *testing.T, n int, tune func(*Config)) []*Server {
 }
 
 // startJoined starts a server and joins it to the first of others, if any.
+// The server is crashed when the test ends: these tests are not about
+// graceful leaves, which cost a second per cluster, or, in a cluster left
+// with a failed voter, LeaderWaitTimeout per server once quorum is lost.
 func startJoined(t *testing.T, cfg Config, others []*Server) *Server {
 	t.Helper()
 	s, err := NewServer(cfg)
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}
-	t.Cleanup(func() { s.Shutdown() })
+	t.Cleanup(func() { crash(t, s) })
 	if len(others) > 0 {
 		if _, err := s.Join([]string{others[0].GossipAddr()}); err != nil {
 			t.Fatal(err)
@@ -188,18 +219,6 @@ func crash(t *testing.T, s *Server) {
 	})
 }
 
-// crashAtEnd crashes servers when the test ends instead of shutting them
-// down: a cluster left with a failed voter may have lost its quorum once one
-// more leaves, and each graceful leave would then wait out
-// LeaderWaitTimeout for a leader to remove it.
-func crashAtEnd(t *testing.T, servers []*Server) {
-	t.Cleanup(func() {
-		for _, s := range servers {
-			crash(t, s)
-		}
-	})
-}
-
 func without(servers []*Server, gone *Server) []*Server {
 	var out []*Server
 	for _, s := range servers {
@@ -223,6 +242,7 @@ func registerJobs(t *testing.T, s *Server, ids ...string) {
 // A server joining a running cluster is added as a non-voter, and promoted
 // once it has been healthy for the stabilization time, by the fake clock.
 func TestAutopilot_NewServerJoinsAsNonVoterThenPromoted(t *testing.T) {
+	t.Parallel()
 	clk := clocktest.NewFake()
 	servers := startTunedCluster(t, 3, onFakeClock(clk))
 	// Some entries so that the new server has a log to catch up on.
@@ -248,11 +268,7 @@ func TestAutopilot_NewServerJoinsAsNonVoterThenPromoted(t *testing.T) {
 	if l := leaderOf(servers); l == nil || suffrageIn(l, id) != "nonvoter" {
 		t.Fatalf("the 4th server is %q a nanosecond before its stabilization time, want a non-voter", suffrageIn(l, id))
 	}
-	waitFor(t, 15*time.Second, "the 4th server is promoted to voter", func() bool {
-		clk.Advance(time.Second) // an interval: a pass
-		l := leaderOf(servers)
-		return l != nil && suffrageIn(l, id) == "voter"
-	})
+	waitPromoted(t, clk, servers, id, func(*Server) bool { return true })
 	waitFor(t, 5*time.Second, "the promoted server has the jobs", func() bool { return fourth.state.JobByID("c") != nil })
 
 	// Status.RaftStats is answered by the server asked, not the leader.
@@ -271,6 +287,7 @@ func TestAutopilot_NewServerJoinsAsNonVoterThenPromoted(t *testing.T) {
 // The wiring on real time: a real crash, found by real gossip, removed after
 // a real cleanup time. (The other tests drive a fake clock.)
 func TestAutopilot_DeadServerRemovedAfterCleanupTime(t *testing.T) {
+	t.Parallel()
 	const cleanup = 1500 * time.Millisecond
 	servers := startTunedCluster(t, 3, func(c *Config) {
 		fastAutopilot(c)
@@ -298,6 +315,7 @@ func TestAutopilot_DeadServerRemovedAfterCleanupTime(t *testing.T) {
 // A failed voter is kept (its cleanup time is an hour away) until a new
 // server is promoted after it failed: then it goes at once.
 func TestAutopilot_DeadServerRemovedOnceReplaced(t *testing.T) {
+	t.Parallel()
 	clk := clocktest.NewFake()
 	servers := startTunedCluster(t, 3, onFakeClock(clk))
 	victim := followerOf(servers)
@@ -316,11 +334,8 @@ func TestAutopilot_DeadServerRemovedOnceReplaced(t *testing.T) {
 	onFakeClock(clk)(&cfg)
 	replacement := startJoined(t, cfg, rest)
 	all := append(rest, replacement)
-	waitFor(t, 20*time.Second, "the replacement promoted and the failed server removed", func() bool {
-		clk.Advance(time.Second) // an interval: a pass
-		l := leaderOf(all)
-		return l != nil && suffrageIn(l, replacement.raftID) == "voter" && suffrageIn(l, victim.raftID) == "" &&
-			len(raftServers(l)) == 3
+	waitPromoted(t, clk, all, replacement.raftID, func(l *Server) bool {
+		return suffrageIn(l, victim.raftID) == "" && len(raftServers(l)) == 3
 	})
 	if elapsed := clk.Now().Sub(clocktest.Start); elapsed >= fakeCleanup {
 		t.Fatalf("the clock moved %s, past the cleanup time: the test proves nothing of the replacement rule", elapsed)
@@ -330,22 +345,17 @@ func TestAutopilot_DeadServerRemovedOnceReplaced(t *testing.T) {
 // A failed voter due for removal is kept when fewer than MinQuorum voters
 // would remain.
 func TestAutopilot_DeadServerRemovalRefusedBelowMinimum(t *testing.T) {
+	t.Parallel()
 	clk := clocktest.NewFake()
 	// MinQuorum 3 on a cluster of 3 voters: removing any would leave 2.
 	servers := startTunedCluster(t, 3, func(c *Config) {
 		onFakeClock(clk)(c)
 		c.Autopilot.MinQuorum = 3
 	})
-	crashAtEnd(t, servers)
 	victim := followerOf(servers)
 	rest := without(servers, victim)
 	crashAndReportFailed(t, victim, rest)
-	waitAutopilot(t, rest, "the leader records the crashed server failed", func(st autopilotState) bool {
-		_, ok := st.failedSince[victim.raftID]
-		return ok
-	})
-	clk.Advance(fakeCleanup)
-	waitAutopilot(t, rest, "the leader refuses to remove the failed server", func(st autopilotState) bool {
+	waitAfterCleanup(t, clk, rest, victim.raftID, "the leader refuses to remove the failed server", func(st autopilotState) bool {
 		return st.refused[victim.raftID]
 	})
 	if l := leaderOf(rest); l == nil || suffrageIn(l, victim.raftID) != "voter" {
@@ -354,36 +364,23 @@ func TestAutopilot_DeadServerRemovalRefusedBelowMinimum(t *testing.T) {
 }
 
 func TestAutopilot_DeadServerCleanupKeepsTheQuorumOfBootstrapExpect(t *testing.T) {
+	t.Parallel()
 	// bootstrap_expect 4: at least 3 voters must remain. The first failed
 	// server is removed (4 → 3 voters); the second is not (3 → 2 would be
 	// fewer), although the cluster still has a working majority (2 of 3).
 	clk := clocktest.NewFake()
 	servers := startTunedCluster(t, 4, onFakeClock(clk))
-	crashAtEnd(t, servers)
 	first := followerOf(servers)
 	rest := without(servers, first)
 	crashAndReportFailed(t, first, rest)
-	waitAutopilot(t, rest, "the leader records the first crashed server failed", func(st autopilotState) bool {
-		_, ok := st.failedSince[first.raftID]
-		return ok
-	})
-	clk.Advance(fakeCleanup)
-	waitFor(t, 20*time.Second, "the first failed server removed", func() bool {
+	waitAfterCleanup(t, clk, rest, first.raftID, "the first failed server removed", func(autopilotState) bool {
 		l := leaderOf(rest)
-		if l != nil {
-			kickAutopilot(l)
-		}
 		return l != nil && suffrageIn(l, first.raftID) == "" && len(raftServers(l)) == 3
 	})
 	second := followerOf(rest)
 	rest = without(rest, second)
 	crashAndReportFailed(t, second, rest)
-	waitAutopilot(t, rest, "the leader records the second crashed server failed", func(st autopilotState) bool {
-		_, ok := st.failedSince[second.raftID]
-		return ok
-	})
-	clk.Advance(fakeCleanup)
-	waitAutopilot(t, rest, "the leader refuses to remove the second failed server", func(st autopilotState) bool {
+	waitAfterCleanup(t, clk, rest, second.raftID, "the leader refuses to remove the second failed server", func(st autopilotState) bool {
 		return st.refused[second.raftID]
 	})
 	l := leaderOf(rest)
@@ -398,6 +395,7 @@ func TestAutopilot_DeadServerCleanupKeepsTheQuorumOfBootstrapExpect(t *testing.T
 }
 
 func TestAutopilot_FailedNonVoterRemovedRegardlessOfMinQuorum(t *testing.T) {
+	t.Parallel()
 	// A non-voter never counts towards quorum: its removal keeps every
 	// voter, so MinQuorum (3 here, as many voters as there are) does not
 	// hold it back. The clock never reaches its stabilization time.
@@ -417,17 +415,11 @@ func TestAutopilot_FailedNonVoterRemovedRegardlessOfMinQuorum(t *testing.T) {
 		return l != nil && suffrageIn(l, fourth.raftID) == "nonvoter" && fourth.Leader() == l.RPCAddr()
 	})
 	crashAndReportFailed(t, fourth, servers)
-	waitAutopilot(t, servers, "the leader records the 4th server failed", func(st autopilotState) bool {
-		_, ok := st.failedSince[fourth.raftID]
-		return ok
-	})
-	clk.Advance(fakeCleanup)
-	waitFor(t, 20*time.Second, "the failed non-voter removed", func() bool {
+	waitAfterCleanup(t, clk, servers, fourth.raftID, "the failed non-voter removed", func(autopilotState) bool {
 		l := leaderOf(servers)
 		if l == nil {
 			return false
 		}
-		kickAutopilot(l)
 		if suffrageIn(l, fourth.raftID) == "voter" {
 			t.Fatal("the 4th server was promoted within its stabilization time")
 		}
