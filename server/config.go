@@ -111,8 +111,10 @@ type Config struct {
 	// Clock is the server's source of time for its timers and the decisions
 	// taken on them: the heartbeat timers (and the time a node is marked
 	// down), autopilot's stabilization and cleanup times and its interval,
-	// and the eval broker's (it replaces Broker.Clock). Default: the real
-	// clock; tests pass a clocktest.Fake.
+	// the eval broker's timers (it replaces Broker.Clock), the schedulers'
+	// Now, and the times of failed and canceled evaluations. Default: the
+	// real clock; tests pass a clocktest.Fake. Plumbing timers (the batching
+	// window of allocation updates, RPC and Raft timeouts) stay on real time.
 	Clock clock.Clock
 }
 

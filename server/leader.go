@@ -203,7 +203,7 @@ func (s *Server) reapFailedEvals(ctx context.Context) {
 		if err != nil {
 			return // ctx ended
 		}
-		now := time.Now().UnixNano()
+		now := s.config.Clock.Now().UnixNano()
 		failed := eval.Copy()
 		failed.Status = structs.EvalStatusFailed
 		failed.StatusDescription = "evaluation reached the eval broker's delivery limit"
@@ -258,7 +258,7 @@ func (s *Server) reapCancelableEvals(ctx context.Context) {
 		if len(evals) == 0 {
 			continue
 		}
-		now := time.Now().UnixNano()
+		now := s.config.Clock.Now().UnixNano()
 		update := make([]*structs.Evaluation, len(evals))
 		for i, e := range evals {
 			c := e.Copy()
