@@ -43,6 +43,16 @@ func kickAutopilot(s *Server) {
 	}
 }
 
+// leaderAutopilot returns the leader of servers and its running autopilot,
+// or nils while there is none.
+func leaderAutopilot(servers []*Server) (*Server, *autopilot) {
+	l := leaderOf(servers)
+	if l == nil {
+		return nil, nil
+	}
+	return l, l.autopilot.Load()
+}
+
 // autopilotPass waits for a pass of the leader's autopilot that started
 // after the call (so it saw the fake clock as it is now; the clock does not
 // move) and returns the state it left.
@@ -52,11 +62,7 @@ func autopilotPass(t *testing.T, servers []*Server) autopilotState {
 	var n uint64
 	var st autopilotState
 	waitFor(t, 10*time.Second, "an autopilot pass", func() bool {
-		l := leaderOf(servers)
-		if l == nil {
-			return false
-		}
-		cur := l.autopilot.Load()
+		l, cur := leaderAutopilot(servers)
 		if cur == nil {
 			return false
 		}
@@ -78,11 +84,7 @@ func autopilotPass(t *testing.T, servers []*Server) autopilotState {
 func waitAutopilot(t *testing.T, servers []*Server, what string, cond func(autopilotState) bool) {
 	t.Helper()
 	waitFor(t, 15*time.Second, what, func() bool {
-		l := leaderOf(servers)
-		if l == nil {
-			return false
-		}
-		ap := l.autopilot.Load()
+		l, ap := leaderAutopilot(servers)
 		if ap == nil {
 			return false
 		}
