@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/orch-io/orch/internal/clock"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -66,6 +67,9 @@ type Config struct {
 	ShutdownFlushTimeout time.Duration
 	// NoHeartbeatJitter makes heartbeats exactly half the TTL apart (tests).
 	NoHeartbeatJitter bool
+	// Clock times the heartbeat loop: its waits and the node's status
+	// time. Default: the real clock; tests pass a clocktest.Fake.
+	Clock clock.Clock
 }
 
 // DefaultConfig returns the defaults of every optional field.
@@ -107,6 +111,9 @@ func (cfg Config) withDefaults(hostname string) Config {
 	}
 	if cfg.ShutdownFlushTimeout == 0 {
 		cfg.ShutdownFlushTimeout = d.ShutdownFlushTimeout
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real()
 	}
 	return cfg
 }

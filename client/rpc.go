@@ -125,6 +125,12 @@ func (c *RPCClient) RPC(ctx context.Context, method string, args, reply any) err
 			return err
 		}
 		if ctx.Err() != nil {
+			// A server that let the deadline pass is not answering: the next
+			// call goes to the next server. A caller that merely gave up
+			// (shutdown) says nothing about the server.
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				c.dropSession(sess, err)
+			}
 			return fmt.Errorf("rpc %s: %w", method, err)
 		}
 		c.dropSession(sess, err)

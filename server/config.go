@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/orch-io/orch/internal/clock"
 	"github.com/orch-io/orch/server/broker"
 	"github.com/orch-io/orch/structs"
 )
@@ -115,6 +116,15 @@ type Config struct {
 
 	// Logger receives every log line of the server. Default: slog.Default().
 	Logger *slog.Logger
+
+	// Clock is the server's source of time for its timers and the decisions
+	// taken on them: the heartbeat timers (and the time a node is marked
+	// down), autopilot's stabilization and cleanup times and its interval,
+	// the eval broker's timers (it replaces Broker.Clock), the schedulers'
+	// Now, and the times of failed and canceled evaluations. Default: the
+	// real clock; tests pass a clocktest.Fake. Plumbing timers (the batching
+	// window of allocation updates, RPC and Raft timeouts) stay on real time.
+	Clock clock.Clock
 }
 
 // AutopilotConfig configures the leader's management of the Raft
@@ -334,6 +344,10 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Clock == nil {
+		c.Clock = clock.Real()
+	}
+	c.Broker.Clock = c.Clock
 	if c.RaftMultiplier == 0 {
 		c.RaftMultiplier = 1
 	}
