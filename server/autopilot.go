@@ -201,7 +201,7 @@ func (a *autopilot) apply(act apAction) error {
 	panic(fmt.Sprintf("autopilot: unknown action %v", act.Kind))
 }
 
-// publish makes a copy of the state readable by observed and removalRefused.
+// publish makes a copy of the state readable by observed.
 func (a *autopilot) publish() {
 	st := a.state.clone()
 	a.mu.Lock()
@@ -216,13 +216,6 @@ func (a *autopilot) observed() (autopilotState, uint64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.mu.published, a.mu.passes
-}
-
-// removalRefused reports whether this leader refuses to remove the failed
-// server id to keep the minimum of voters.
-func (a *autopilot) removalRefused(id raft.ServerID) bool {
-	st, _ := a.observed()
-	return st.refused[id]
 }
 
 // setAutopilot publishes the running autopilot (nil when not leading).
