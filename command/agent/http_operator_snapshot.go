@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/orch-io/orch/structs"
 )
@@ -14,10 +13,6 @@ import (
 // travels in one RPC message (structs.SnapshotRestoreRequest), so it must fit
 // in memory.
 const maxSnapshotBody = 1 << 30
-
-// badSnapshotMarker starts the server's errors about an unusable snapshot
-// file (server.ReadSnapshot's, wrapped by the restore), answered with 400.
-const badSnapshotMarker = "snapshot restore: snapshot: "
 
 // registerSnapshotRoutes wires the snapshot endpoints, whose bodies are
 // snapshot files (application/octet-stream), not JSON.
@@ -64,12 +59,8 @@ func (s *HTTPServer) snapshotRestore(w http.ResponseWriter, r *http.Request) {
 	var reply structs.GenericResponse
 	req := &structs.SnapshotRestoreRequest{Snapshot: data, WriteRequest: writeRequest(r)}
 	if err := s.backend.RPC(r.Context(), "Operator.SnapshotRestore", req, &reply); err != nil {
-		// The server's errors about the file itself (not a snapshot, bad
-		// checksum, undecodable state) all start so; net/rpc carries only
-		// the text.
-		if strings.Contains(err.Error(), badSnapshotMarker) {
-			err = badRequest("%s", err.Error())
-		}
+		// An unusable file (not a snapshot, bad checksum, undecodable
+		// state) comes back invalid: a 400.
 		s.writeRawError(w, r, err)
 		return
 	}
