@@ -116,6 +116,9 @@ type HTTPServer struct {
 	mux     *http.ServeMux
 	// served is closed when Serve has returned.
 	served chan struct{}
+	// stopping ends every request's context at Shutdown, so blocking
+	// queries answer at once instead of holding the shutdown.
+	stopping context.CancelFunc
 }
 
 // NewHTTPServer listens on addr (host:port; port 0 picks a free port) at once
@@ -152,6 +155,9 @@ func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits htt
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
+	base, stopping := context.WithCancel(context.Background())
+	s.srv.BaseContext = func(net.Listener) context.Context { return base }
+	s.stopping = stopping
 	go func() {
 		defer close(s.served)
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -165,16 +171,18 @@ func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits htt
 // Addr returns the address the server listens on, host:port.
 func (s *HTTPServer) Addr() string { return s.ln.Addr().String() }
 
-// Shutdown stops accepting connections and waits for requests in flight, up to
-// ctx; blocking queries can last minutes, so when ctx ends first the remaining
-// connections are closed and ctx's error is returned.
+// Shutdown stops accepting connections, ends the requests in flight (their
+// contexts are cancelled: a blocking query answers what it has) and waits for
+// them, up to ctx. Connections still open when ctx ends (a client that
+// connected and never sent a request) are closed: the API is down either way.
 func (s *HTTPServer) Shutdown(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
+	s.stopping()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		s.logger.Debug("closing the HTTP connections still open at shutdown", "error", err)
 		_ = s.srv.Close()
 	}
 	<-s.served
-	return err
+	return nil
 }
 
 // registerRoutes wires every endpoint. Patterns without a method would accept

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -598,5 +599,49 @@ func TestHTTPJobPlan(t *testing.T) {
 	}
 	if r := do(t, "GET", url+"/v1/job/web/plan", ""); r.code != 405 {
 		t.Errorf("GET plan: %d %q", r.code, r.body)
+	}
+}
+
+// A blocking query whose caller hangs up ends on the server at once, not
+// when its wait runs out: the request's context reaches the query.
+func TestHTTPBlockingQueryEndsWhenTheCallerHangsUp(t *testing.T) {
+	_, url := startServer(t)
+	const n = 50
+	baseline := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			req, err := http.NewRequestWithContext(ctx, "GET", url+"/v1/jobs?index=1000000&wait=5m", nil)
+			if err == nil {
+				var resp *http.Response
+				if resp, err = http.DefaultClient.Do(req); err == nil {
+					resp.Body.Close()
+				}
+			}
+			errs <- err
+		}()
+	}
+	// Each waiting query holds goroutines on both sides of the connection.
+	waitUntil(t, 10*time.Second, "the queries to be waiting", func() bool { return runtime.NumGoroutine() >= baseline+2*n })
+	cancel()
+	for range n {
+		if err := <-errs; !errors.Is(err, context.Canceled) {
+			t.Fatalf("a blocking query answered before its caller hung up: %v", err)
+		}
+	}
+	// Well before the 5-minute wait: the server let go of every query.
+	waitUntil(t, 20*time.Second, "the server to end the abandoned queries", func() bool { return runtime.NumGoroutine() < baseline+n/2 })
+}
+
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s (goroutines: %d)", timeout, what, runtime.NumGoroutine())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
