@@ -522,15 +522,21 @@ func TestHTTPShutdownEndsBlockingQueries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
+	type result struct {
+		code int
+		err  error
+	}
+	done := make(chan result, 1)
 	go func() {
 		resp, err := http.Get("http://" + s.Addr() + "/v1/jobs?index=1000000&wait=5m")
-		if err == nil {
-			resp.Body.Close()
+		if err != nil {
+			done <- result{err: err}
+			return
 		}
-		done <- err
+		resp.Body.Close()
+		done <- result{code: resp.StatusCode}
 	}()
-	// Wait until the query is in the backend, then shut down with a short deadline.
+	// Wait until the query is in the backend, then shut down.
 	err = agenttest.WaitFor(10*time.Second, func() (bool, string) {
 		q, ok := faults.LastQuery("Job.List")
 		return ok && q.MinQueryIndex == 1000000, "the blocking query not at the backend"
@@ -538,15 +544,17 @@ func TestHTTPShutdownEndsBlockingQueries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	// Shutdown ends the query (it answers what it has) instead of waiting
+	// out its 5 minutes or the shutdown's deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("shutdown with a query in flight: %v, want deadline exceeded", err)
+	if err := s.Shutdown(ctx); err != nil || ctx.Err() != nil {
+		t.Errorf("shutdown with a query in flight: %v (deadline passed: %v)", err, ctx.Err() != nil)
 	}
 	select {
-	case err := <-done:
-		if err == nil {
-			t.Error("blocking query answered normally after a forced shutdown")
+	case r := <-done:
+		if r.err != nil || r.code != http.StatusOK {
+			t.Errorf("blocking query at shutdown: %d, %v; want it answered (200)", r.code, r.err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("blocking query still open after shutdown")

@@ -70,7 +70,13 @@ func Call(ctx context.Context, sess *yamux.Session, method string, args, reply a
 	if dl, ok := ctx.Deadline(); ok {
 		_ = stream.SetDeadline(dl)
 	}
-	stop := context.AfterFunc(ctx, func() { stream.Close() })
+	// Closing a yamux stream only half-closes it (FIN): a read waiting for
+	// a reply from a peer that stopped answering would go on waiting. A
+	// deadline in the past wakes it; the FIN tells the server to cancel.
+	stop := context.AfterFunc(ctx, func() {
+		_ = stream.SetDeadline(time.Unix(1, 0))
+		stream.Close()
+	})
 	defer stop()
 	rc := rpc.NewClientWithCodec(codec.MsgpackSpecRpc.ClientCodec(stream, structs.MsgpackHandle))
 	defer rc.Close() // closes the stream
