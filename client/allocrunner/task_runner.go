@@ -192,7 +192,7 @@ func (tr *taskRunner) run() {
 			case err != nil && tr.killCtx.Err() != nil:
 				tr.killedWhileNotRunning()
 				return
-			case errors.Is(err, driver.ErrInvalidConfig):
+			case errors.Is(err, driver.ErrUnrecoverable):
 				tr.failNow(structs.TaskDriverFailure, err)
 				return
 			case err != nil:

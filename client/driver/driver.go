@@ -14,6 +14,11 @@ import (
 // to fix: the task runner fails the task at once instead of restarting it.
 var ErrInvalidConfig = errors.New("driver: invalid task config")
 
+// ErrUnrecoverable is wrapped by every start error that retrying cannot fix
+// (every ErrInvalidConfig error among them): the task runner fails the task
+// at once instead of restarting it.
+var ErrUnrecoverable = errors.New("driver: unrecoverable")
+
 // ErrTaskNotFound is returned (wrapped) by Recover when the task a handle names
 // no longer exists (or this driver's tasks never outlive the agent): the task
 // runner starts the task again.
@@ -37,7 +42,8 @@ type Driver interface {
 	Fingerprint(ctx context.Context) *structs.DriverInfo
 	// Start starts the task and returns once it runs (or failed to start). ctx
 	// bounds the start only; the task outlives it. An error wrapping
-	// ErrInvalidConfig means the configuration can never work.
+	// ErrUnrecoverable (ErrInvalidConfig: the configuration can never work)
+	// fails the task without restarts.
 	Start(ctx context.Context, cfg *TaskConfig) (Handle, error)
 	// Recover reattaches to a task this driver started, perhaps in an earlier
 	// agent process, from the TaskHandle its Handle reported (and the client
@@ -193,15 +199,29 @@ type ExecResult struct {
 }
 
 // InvalidConfig marks err as a configuration error: the result reads exactly as
-// err and satisfies errors.Is(result, ErrInvalidConfig).
+// err and satisfies errors.Is with ErrInvalidConfig and ErrUnrecoverable. Nil
+// stays nil.
 func InvalidConfig(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &invalidConfigError{err: err}
+	return &markedError{err: err, marks: []error{ErrInvalidConfig, ErrUnrecoverable}}
 }
 
-type invalidConfigError struct{ err error }
+// Unrecoverable marks err as a start error retrying cannot fix: the result
+// reads exactly as err and satisfies errors.Is(result, ErrUnrecoverable). Nil
+// stays nil.
+func Unrecoverable(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &markedError{err: err, marks: []error{ErrUnrecoverable}}
+}
 
-func (e *invalidConfigError) Error() string   { return e.err.Error() }
-func (e *invalidConfigError) Unwrap() []error { return []error{ErrInvalidConfig, e.err} }
+type markedError struct {
+	err   error
+	marks []error
+}
+
+func (e *markedError) Error() string   { return e.err.Error() }
+func (e *markedError) Unwrap() []error { return append(append([]error(nil), e.marks...), e.err) }

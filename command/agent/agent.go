@@ -98,6 +98,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			MinDynamicPort: cfg.Client.MinDynamicPort,
 			MaxDynamicPort: cfg.Client.MaxDynamicPort,
 			ReservedPorts:  cfg.Client.ReservedPorts,
+			Drivers:        buildDrivers(cfg.Plugins, logger.With("component", "client")),
 			Logger:         logger.With("component", "client"),
 		})
 		if err != nil {

@@ -29,7 +29,9 @@ type Config struct {
 	ServerJoin ServerJoin
 	Autopilot  AutopilotConfig
 	Client     ClientConfig
-	LogLevel   string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
+	// Plugins configure the task drivers (plugins.go).
+	Plugins  PluginsConfig
+	LogLevel string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
 	// DevMode is `orch agent -dev`: everything on 127.0.0.1, data in a
 	// temporary directory. It is never read from a file.
 	DevMode bool
@@ -153,6 +155,7 @@ func DevConfig() *Config {
 	c.BindAddr = "127.0.0.1"
 	c.Server = ServerConfig{Enabled: true, BootstrapExpect: 1}
 	c.Client = ClientConfig{Enabled: true}
+	c.Plugins.Mock = true
 	c.DevMode = true
 	return c
 }
@@ -171,6 +174,7 @@ type fileConfig struct {
 	Client     *fileClient    `hcl:"client,block"`
 	ServerJoin *fileJoin      `hcl:"server_join,block"`
 	Autopilot  *fileAutopilot `hcl:"autopilot,block"`
+	Plugins    []*filePlugin  `hcl:"plugin,block"`
 }
 
 type fileAutopilot struct {
@@ -229,7 +233,8 @@ type fileReserved struct {
 // autopilot { cleanup_dead_servers dead_server_cleanup_time
 // server_stabilization_time max_trailing_logs min_quorum },
 // client { enabled servers node_pool min_dynamic_port max_dynamic_port
-// reserved { reserved_ports } }. Unknown attributes
+// reserved { reserved_ports } }, plugin "NAME" { config { ... } } (plugins.go).
+// Unknown attributes
 // and blocks, values of the wrong type and duplicate blocks are errors, listed
 // one per line as `file:line:col: summary; detail`. On any error c is left
 // unchanged. Values are checked by Validate, not here.
@@ -329,6 +334,9 @@ func (c *Config) ApplyFile(path string) error {
 		if r := cl.Reserved; r != nil {
 			setString(&n.Client.ReservedPorts, r.ReservedPorts)
 		}
+	}
+	if err := applyPlugins(&n.Plugins, fc.Plugins); err != nil {
+		return err
 	}
 	*c = n
 	return nil

@@ -32,6 +32,7 @@ func TestDefaultAndDevConfig(t *testing.T) {
 	dev := DevConfig()
 	want.BindAddr, want.DevMode = "127.0.0.1", true
 	want.Server, want.Client = ServerConfig{Enabled: true, BootstrapExpect: 1}, ClientConfig{Enabled: true}
+	want.Plugins.Mock = true
 	if !reflect.DeepEqual(dev, want) {
 		t.Fatalf("DevConfig() = %+v", dev)
 	}
