@@ -104,6 +104,7 @@ func NewClient(cfg Config) (*Client, error) {
 	c.mu.node = c.buildNode()
 
 	c.restoreAllocs()
+	c.startReconcilers()
 
 	c.wg.Add(2)
 	go c.heartbeatLoop()

@@ -230,6 +230,17 @@ func (ar *AllocRunner) newTaskRunners(alloc *structs.Allocation, tg *structs.Tas
 			Secrets:  ar.dir.secretsDir(task.Name),
 			AgentEnv: ar.cfg.AgentEnv,
 		})
+		// Isolating drivers: the directories as mounted in the task, and
+		// nothing of the agent's environment.
+		taskEnv := buildTaskEnv(taskEnvInput{
+			Alloc:    alloc,
+			Task:     task,
+			Node:     ar.cfg.Node,
+			AllocDir: "/alloc",
+			TaskDir:  "/local",
+			Secrets:  "/secrets",
+			AgentEnv: []string{},
+		})
 		trs[i] = newTaskRunner(taskRunnerConfig{
 			Alloc:         alloc,
 			Task:          task,
@@ -237,7 +248,7 @@ func (ar *AllocRunner) newTaskRunners(alloc *structs.Allocation, tg *structs.Tas
 			RestartPolicy: tg.RestartPolicy,
 			Driver:        ar.cfg.Drivers[task.Driver],
 			Handles:       ar.cfg.Handles,
-			TaskConfig:    ar.taskConfig(alloc, task, env),
+			TaskConfig:    ar.taskConfig(alloc, task, env, taskEnv),
 			State:         alloc.TaskStates[task.Name],
 			Notify:        ar.requestSync,
 			Now:           ar.cfg.Now,
@@ -248,13 +259,14 @@ func (ar *AllocRunner) newTaskRunners(alloc *structs.Allocation, tg *structs.Tas
 }
 
 // taskConfig is what task's driver starts it with.
-func (ar *AllocRunner) taskConfig(alloc *structs.Allocation, task *structs.Task, env []string) *driver.TaskConfig {
+func (ar *AllocRunner) taskConfig(alloc *structs.Allocation, task *structs.Task, env, taskEnv []string) *driver.TaskConfig {
 	tc := &driver.TaskConfig{
 		AllocID:    alloc.ID,
 		JobID:      alloc.JobID,
 		TaskName:   task.Name,
 		Config:     task.Config,
 		Env:        env,
+		TaskEnv:    taskEnv,
 		Dir:        ar.dir.taskDir(task.Name),
 		AllocDir:   ar.dir.sharedDir(),
 		LocalDir:   ar.dir.localDir(task.Name),

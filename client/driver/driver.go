@@ -53,6 +53,17 @@ type Driver interface {
 	Recover(ctx context.Context, cfg *TaskConfig, th *TaskHandle) (Handle, error)
 }
 
+// Reconciler is implemented by drivers whose tasks can outlive their
+// allocation's record on the client (containers): the client calls
+// ReconcileDangling every DanglingPeriod with owned, which reports whether
+// the client knows an allocation, and the driver removes tasks of the others.
+type Reconciler interface {
+	// DanglingPeriod is how often to reconcile; 0 disables it.
+	DanglingPeriod() time.Duration
+	// ReconcileDangling returns how many tasks it removed.
+	ReconcileDangling(ctx context.Context, owned func(allocID string) bool) (int, error)
+}
+
 // Capabilities say what a driver's tasks can do beyond the interface's
 // minimum.
 type Capabilities struct {
@@ -102,8 +113,11 @@ type TaskConfig struct {
 	TaskName string
 	// Config is the task's driver-specific configuration (the job's config block).
 	Config map[string]any
-	// Env is the task's complete environment, "KEY=value" entries.
-	Env []string
+	// Env is the task's complete environment, "KEY=value" entries, the
+	// agent's own included (raw_exec). TaskEnv is the task's without the
+	// agent's (drivers that isolate the task: docker).
+	Env     []string
+	TaskEnv []string
 	// Dir is the task's working directory; it exists. AllocDir, LocalDir and
 	// SecretsDir are the task's /alloc, /local and /secrets.
 	Dir        string

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/orch-io/orch/client/driver/docker"
 	"github.com/orch-io/orch/server"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -145,6 +146,7 @@ func DefaultConfig() *Config {
 		Ports:      Ports{HTTP: DefaultHTTPPort, RPC: DefaultRPCPort, Serf: DefaultSerfPort},
 		LogLevel:   "INFO",
 		Autopilot:  AutopilotConfig{CleanupDeadServers: true},
+		Plugins:    PluginsConfig{Docker: docker.DefaultPluginConfig()},
 	}
 }
 
@@ -486,6 +488,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Autopilot.MinQuorum < 0 {
 		add("autopilot.min_quorum = %d: must be >= 0 (0: the quorum of bootstrap_expect)", c.Autopilot.MinQuorum)
+	}
+	if err := c.Plugins.Docker.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Server.RaftMultiplier < 0 || c.Server.RaftMultiplier > server.MaxRaftMultiplier {
 		add("server.raft_multiplier = %d: must be between 1 and %d (0: 1)", c.Server.RaftMultiplier, server.MaxRaftMultiplier)

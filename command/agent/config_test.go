@@ -2,6 +2,8 @@ package agent
 
 import (
 	"os"
+
+	"github.com/orch-io/orch/client/driver/docker"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -21,7 +23,7 @@ func writeConfig(t *testing.T, name, content string) string {
 func TestDefaultAndDevConfig(t *testing.T) {
 	def := DefaultConfig()
 	want := &Config{BindAddr: "0.0.0.0", Datacenter: "dc1", Region: "global", Ports: Ports{HTTP: 4646, RPC: 4647, Serf: 4648}, LogLevel: "INFO",
-		Autopilot: AutopilotConfig{CleanupDeadServers: true}}
+		Autopilot: AutopilotConfig{CleanupDeadServers: true}, Plugins: PluginsConfig{Docker: docker.DefaultPluginConfig()}}
 	if !reflect.DeepEqual(def, want) {
 		t.Fatalf("DefaultConfig() = %+v", def)
 	}

@@ -3,6 +3,9 @@ package agent
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/orch-io/orch/client/driver/docker"
 )
 
 func TestPluginBlocks(t *testing.T) {
@@ -18,6 +21,18 @@ plugin "raw_exec" {}
 plugin "mock" {
   config {}
 }
+plugin "docker" {
+  config {
+    endpoint = "unix:///run/docker.sock"
+    volumes { enabled = true }
+    gc {
+      dangling_containers {
+        period = "1m"
+        creation_grace = "30s"
+      }
+    }
+  }
+}
 `)
 	if err := c.ApplyFile(path); err != nil {
 		t.Fatal(err)
@@ -25,11 +40,20 @@ plugin "mock" {
 	if !c.Plugins.Mock {
 		t.Error(`plugin "mock" did not enable the mock driver`)
 	}
+	want := docker.PluginConfig{Endpoint: "unix:///run/docker.sock", VolumesEnabled: true,
+		Dangling: docker.DanglingConfig{Enabled: true, Period: time.Minute, CreationGrace: 30 * time.Second}}
+	if c.Plugins.Docker != want {
+		t.Errorf("docker plugin config = %+v, want %+v", c.Plugins.Docker, want)
+	}
 	names := map[string]bool{}
-	for _, d := range buildDrivers(c.Plugins, nil) {
+	ds, err := buildDrivers(c.Plugins, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
 		names[d.Name()] = true
 	}
-	if !names["raw_exec"] || !names["mock"] {
+	if !names["raw_exec"] || !names["mock"] || !names["docker"] {
 		t.Errorf("drivers %v, want raw_exec and mock", names)
 	}
 }
@@ -43,6 +67,13 @@ plugin "mock" {
   }
 }
 plugin "mock" {}
+plugin "docker" {
+  config {
+    gc {
+      dangling_containers { period = "often" }
+    }
+  }
+}
 `)
 	c := DefaultConfig()
 	err := c.ApplyFile(path)
@@ -50,7 +81,7 @@ plugin "mock" {}
 		t.Fatal("want an error")
 	}
 	for _, want := range []string{
-		path + `:2:1: plugin "podman": unknown plugin; known plugins: raw_exec, mock`,
+		path + `:2:1: plugin "podman": unknown plugin; known plugins: raw_exec, mock, docker`,
 		path + `:5:5: Unsupported argument; An argument named "run_for" is not expected here.`,
 		path + `:8:1: plugin "mock": duplicate block; first defined at ` + path + `:3:1`,
 	} {
