@@ -110,4 +110,3 @@ func parseConfig(cfg *driver.TaskConfig, volumesEnabled bool) (taskConfig, error
 	}
 	return tc, r.Err()
 }
-
