@@ -52,6 +52,19 @@ func (n *mockNode) runner(t *testing.T, alloc *structs.Allocation) (*AllocRunner
 	return ar, rec
 }
 
+// runThenShutdown runs a mock service task on the node until it runs, shuts
+// its runner down (the agent stops) and returns the allocation as persisted.
+func (n *mockNode) runThenShutdown(t *testing.T) *structs.Allocation {
+	t.Helper()
+	job := testJob(structs.JobTypeService, nil, mockTask("web", map[string]any{}))
+	ar, rec := n.runner(t, testAlloc(job))
+	ar.Run()
+	waitStatus(t, rec, structs.AllocClientStatusRunning)
+	ar.Shutdown()
+	persisted, _ := rec.lastPersisted()
+	return persisted
+}
+
 func TestMockTaskExitsFollowTheRestartPolicy(t *testing.T) {
 	n := newMockNode(t)
 	policy := &structs.RestartPolicy{Attempts: 2, Interval: time.Hour, Delay: time.Millisecond, Mode: structs.RestartPolicyModeFail}
@@ -133,13 +146,7 @@ func TestShutdownLeavesReattachableTaskAndNextRunnerReattaches(t *testing.T) {
 
 func TestReattachToTaskGoneStartsItAgain(t *testing.T) {
 	n := newMockNode(t)
-	job := testJob(structs.JobTypeService, nil, mockTask("web", map[string]any{}))
-	alloc := testAlloc(job)
-	ar, rec := n.runner(t, alloc)
-	ar.Run()
-	waitStatus(t, rec, structs.AllocClientStatusRunning)
-	ar.Shutdown()
-	persisted, _ := rec.lastPersisted()
+	persisted := n.runThenShutdown(t)
 
 	// A new agent process: a new mock driver, which knows no task.
 	n.driver = mock.New(nil)
@@ -155,13 +162,10 @@ func TestReattachToTaskGoneStartsItAgain(t *testing.T) {
 
 func TestRestoredStoppedAllocDestroysTaskLeftRunning(t *testing.T) {
 	n := newMockNode(t)
-	job := testJob(structs.JobTypeService, nil, mockTask("web", map[string]any{}))
-	alloc := testAlloc(job)
-	ar, rec := n.runner(t, alloc)
-	ar.Run()
-	waitStatus(t, rec, structs.AllocClientStatusRunning)
-	ar.Shutdown()
-	persisted, _ := rec.lastPersisted()
+	persisted := n.runThenShutdown(t)
+	if n.driver.Running() != 1 {
+		t.Fatalf("%d mock tasks run after Shutdown, want 1", n.driver.Running())
+	}
 
 	stopped := persisted.Copy()
 	stopped.DesiredStatus = structs.AllocDesiredStatusStop

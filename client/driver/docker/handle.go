@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -32,12 +31,8 @@ type handle struct {
 	id      string
 	started time.Time
 	logger  *slog.Logger
-	done    chan struct{} // closed once the container exited and its output is copied
-
-	mu struct {
-		sync.Mutex
-		result *driver.ExitResult
-	}
+	// exit is set once the container exited and its output is copied.
+	exit *driver.Exit
 }
 
 var _ driver.Handle = (*handle)(nil)
@@ -46,7 +41,7 @@ var _ driver.Handle = (*handle)(nil)
 // beginning if zero) into the task's log files, and its exit.
 func (d *Docker) newHandle(cfg *driver.TaskConfig, id string, started, logsSince time.Time) *handle {
 	h := &handle{
-		d: d, id: id, started: started, done: make(chan struct{}),
+		d: d, id: id, started: started, exit: driver.NewExit(),
 		logger: d.logger.With("alloc_id", cfg.AllocID, "task", cfg.TaskName, "container_id", short(id)),
 	}
 	logsDone := make(chan struct{})
@@ -103,10 +98,7 @@ func (h *handle) wait(logsDone <-chan struct{}) {
 	case <-time.After(logDrainTimeout):
 		h.logger.Warn("the container's last output did not arrive in time")
 	}
-	h.mu.Lock()
-	h.mu.result = res
-	h.mu.Unlock()
-	close(h.done)
+	h.exit.Set(res)
 	h.logger.Debug("container exited", "result", res.String())
 }
 
@@ -163,45 +155,18 @@ func (h *handle) TaskHandle() *driver.TaskHandle {
 }
 
 // Wait implements driver.Handle.
-func (h *handle) Wait(ctx context.Context) (*driver.ExitResult, error) {
-	select {
-	case <-h.done:
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		r := *h.mu.result
-		return &r, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
+func (h *handle) Wait(ctx context.Context) (*driver.ExitResult, error) { return h.exit.Wait(ctx) }
 
 // Stop implements driver.Handle: the kill signal, then SIGKILL after the
 // timeout. An unknown signal name is reported after the container was killed.
 func (h *handle) Stop(signal string, timeout time.Duration) error {
-	sig, parseErr := driver.ParseSignal(signal)
-	if parseErr != nil {
-		sig = syscall.SIGKILL
-	}
-	h.kill(sig)
-	if sig != syscall.SIGKILL {
-		t := time.NewTimer(timeout)
-		defer t.Stop()
-		select {
-		case <-h.done:
-			return parseErr
-		case <-t.C:
-			h.logger.Info("container did not exit within its kill timeout; killing it", "kill_timeout", timeout)
-			h.kill(syscall.SIGKILL)
-		}
-	}
-	<-h.done
-	return parseErr
+	return driver.StopWithTimeout(h.exit, signal, timeout, h.kill, h.logger)
 }
 
 // kill sends sig to the container unless it has exited.
 func (h *handle) kill(sig syscall.Signal) {
 	select {
-	case <-h.done:
+	case <-h.exit.Done():
 		return
 	default:
 	}
@@ -229,7 +194,7 @@ func (h *handle) Destroy(ctx context.Context) error {
 		return fmt.Errorf("docker: removing container %s: %w", short(h.id), err)
 	}
 	select { // the waiter sees the removal
-	case <-h.done:
+	case <-h.exit.Done():
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("docker: removing container %s: %w", short(h.id), ctx.Err())

@@ -62,7 +62,7 @@ func (m *Mock) Running() int {
 	n := 0
 	for _, h := range m.mu.tasks {
 		select {
-		case <-h.done:
+		case <-h.exit.Done():
 		default:
 			n++
 		}
@@ -92,7 +92,7 @@ func (m *Mock) Start(ctx context.Context, cfg *driver.TaskConfig) (driver.Handle
 		cfg:     tc,
 		stdout:  cfg.StdoutPath,
 		stopCh:  make(chan stopRequest, 1),
-		done:    make(chan struct{}),
+		exit:    driver.NewExit(),
 	}
 	h.logger = m.logger.With("alloc_id", cfg.AllocID, "task", cfg.TaskName, "mock_id", h.id)
 	m.mu.Lock()
@@ -134,11 +134,10 @@ type handle struct {
 	logger  *slog.Logger
 	remove  func()
 	stopCh  chan stopRequest // capacity 1; the first request counts
-	done    chan struct{}    // closed when the task has exited
+	exit    *driver.Exit
 
 	mu struct {
 		sync.Mutex
-		result  *driver.ExitResult
 		signals []string
 	}
 }
@@ -181,10 +180,7 @@ func (h *handle) run() {
 			res = h.stopped(req, runFor)
 		}
 	}
-	h.mu.Lock()
-	h.mu.result = res
-	h.mu.Unlock()
-	close(h.done)
+	h.exit.Set(res)
 	h.logger.Debug("mock task exited", "result", res.String())
 }
 
@@ -235,17 +231,7 @@ func (h *handle) TaskHandle() *driver.TaskHandle {
 }
 
 // Wait implements driver.Handle.
-func (h *handle) Wait(ctx context.Context) (*driver.ExitResult, error) {
-	select {
-	case <-h.done:
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		r := *h.mu.result
-		return &r, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
+func (h *handle) Wait(ctx context.Context) (*driver.ExitResult, error) { return h.exit.Wait(ctx) }
 
 // Stop implements driver.Handle. An unknown signal is reported after the task
 // was killed.
@@ -258,7 +244,7 @@ func (h *handle) Stop(signal string, timeout time.Duration) error {
 	case h.stopCh <- stopRequest{signal: sig, timeout: timeout}:
 	default: // a stop is already under way
 	}
-	<-h.done
+	<-h.exit.Done()
 	return err
 }
 
@@ -291,7 +277,7 @@ func (h *handle) Signals() []string {
 // Stats implements driver.Handle: a mock task uses nothing.
 func (h *handle) Stats(context.Context) (*driver.TaskStats, error) {
 	select {
-	case <-h.done:
+	case <-h.exit.Done():
 		return nil, errors.New("mock: stats: task exited")
 	default:
 		return &driver.TaskStats{Time: time.Now()}, nil
