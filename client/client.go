@@ -94,7 +94,7 @@ func NewClient(cfg Config) (*Client, error) {
 		secretID:    id.SecretID,
 		db:          db,
 		allocsDir:   allocsDir,
-		drivers:     map[string]driver.Driver{rawexec.Name: rawexec.New(logger)},
+		drivers:     driversByName(cfg.Drivers, logger),
 		registered:  make(chan struct{}),
 		watcherDone: make(chan struct{}),
 	}
@@ -104,6 +104,7 @@ func NewClient(cfg Config) (*Client, error) {
 	c.mu.node = c.buildNode()
 
 	c.restoreAllocs()
+	c.startReconcilers()
 
 	c.wg.Add(2)
 	go c.heartbeatLoop()
@@ -214,10 +215,24 @@ func (c *Client) newAllocRunner(alloc *structs.Allocation) *allocrunner.AllocRun
 		Node:      c.Node(),
 		AllocsDir: c.allocsDir,
 		Drivers:   c.drivers,
+		Handles:   c.db,
 		Persist:   c.db.PutAllocation,
 		Send:      c.updater.update,
 		Logger:    c.logger,
 	})
+}
+
+// driversByName indexes the configured drivers; none configured means
+// raw_exec alone.
+func driversByName(ds []driver.Driver, logger *slog.Logger) map[string]driver.Driver {
+	if len(ds) == 0 {
+		ds = []driver.Driver{rawexec.New(logger)}
+	}
+	m := make(map[string]driver.Driver, len(ds))
+	for _, d := range ds {
+		m[d.Name()] = d
+	}
+	return m
 }
 
 // loadOrCreateIdentity returns the node identity saved in db, minting and

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/orch-io/orch/client/driver"
 	"github.com/orch-io/orch/internal/clock"
 	"github.com/orch-io/orch/structs"
 )
@@ -45,6 +46,10 @@ type Config struct {
 	MinDynamicPort, MaxDynamicPort int
 	// ReservedPorts are host ports no allocation may use, as "22,80,8000-8100".
 	ReservedPorts string
+	// Drivers are the task drivers the node offers, each under its own Name;
+	// empty means raw_exec alone. The agent builds them from its plugin
+	// blocks.
+	Drivers []driver.Driver
 	// Servers is how the client calls the servers. Required.
 	Servers RPCer
 	// Logger defaults to discarding.
@@ -140,6 +145,13 @@ func (cfg Config) Validate() error {
 		}
 	}
 	errs = append(errs, cfg.validatePorts()...)
+	seen := map[string]bool{}
+	for _, d := range cfg.Drivers {
+		if seen[d.Name()] {
+			errs = append(errs, fmt.Errorf("client config: drivers: %q given twice", d.Name()))
+		}
+		seen[d.Name()] = true
+	}
 	if cfg.MaxRetryInterval > 0 && cfg.RetryInterval > cfg.MaxRetryInterval {
 		errs = append(errs, fmt.Errorf("client config: retry_interval = %v: must not exceed max_retry_interval (%v)", cfg.RetryInterval, cfg.MaxRetryInterval))
 	}

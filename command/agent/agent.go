@@ -87,6 +87,10 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 	}
 	httpAddr := net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.Ports.HTTP))
 	if cfg.Client.Enabled {
+		drivers, err := buildDrivers(cfg.Plugins, logger.With("component", "client"))
+		if err != nil {
+			return nil, err
+		}
 		a.client, err = client.NewClient(client.Config{
 			DataDir:        dataDir,
 			NodeName:       cfg.NodeName,
@@ -98,6 +102,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			MinDynamicPort: cfg.Client.MinDynamicPort,
 			MaxDynamicPort: cfg.Client.MaxDynamicPort,
 			ReservedPorts:  cfg.Client.ReservedPorts,
+			Drivers:        drivers,
 			Logger:         logger.With("component", "client"),
 		})
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/orch-io/orch/client/driver/docker"
 	"github.com/orch-io/orch/server"
 	"github.com/orch-io/orch/structs"
 	"github.com/zclconf/go-cty/cty"
@@ -32,7 +33,9 @@ type Config struct {
 	Client     ClientConfig
 	// Limits is the limits block: what a job may ask for (structs.Limits;
 	// zero fields are the defaults). The servers enforce it.
-	Limits   structs.Limits
+	Limits structs.Limits
+	// Plugins configure the task drivers (plugins.go).
+	Plugins  PluginsConfig
 	LogLevel string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
 	// DevMode is `orch agent -dev`: everything on 127.0.0.1, data in a
 	// temporary directory. It is never read from a file.
@@ -147,6 +150,7 @@ func DefaultConfig() *Config {
 		Ports:      Ports{HTTP: DefaultHTTPPort, RPC: DefaultRPCPort, Serf: DefaultSerfPort},
 		LogLevel:   "INFO",
 		Autopilot:  AutopilotConfig{CleanupDeadServers: true},
+		Plugins:    PluginsConfig{Docker: docker.DefaultPluginConfig()},
 	}
 }
 
@@ -157,6 +161,7 @@ func DevConfig() *Config {
 	c.BindAddr = "127.0.0.1"
 	c.Server = ServerConfig{Enabled: true, BootstrapExpect: 1}
 	c.Client = ClientConfig{Enabled: true}
+	c.Plugins.Mock = true
 	c.DevMode = true
 	return c
 }
@@ -176,6 +181,7 @@ type fileConfig struct {
 	ServerJoin *fileJoin      `hcl:"server_join,block"`
 	Autopilot  *fileAutopilot `hcl:"autopilot,block"`
 	Limits     *fileLimits    `hcl:"limits,block"`
+	Plugins    []*filePlugin  `hcl:"plugin,block"`
 }
 
 // fileLimits is the limits block (structs.Limits, README "Limits").
@@ -247,7 +253,8 @@ type fileReserved struct {
 // client { enabled servers node_pool min_dynamic_port max_dynamic_port
 // reserved { reserved_ports } }, limits { job_max_group_count
 // job_max_allocations job_max_size job_max_name_length job_max_map_entries
-// job_max_string_length task_config_max_depth }. Unknown attributes
+// job_max_string_length task_config_max_depth }, plugin "NAME" { config { ... } }
+// (plugins.go). Unknown attributes
 // and blocks, values of the wrong type and duplicate blocks are errors, listed
 // one per line as `file:line:col: summary; detail`. On any error c is left
 // unchanged. Values are checked by Validate, not here.
@@ -356,6 +363,9 @@ func (c *Config) ApplyFile(path string) error {
 		if r := cl.Reserved; r != nil {
 			setString(&n.Client.ReservedPorts, r.ReservedPorts)
 		}
+	}
+	if err := applyPlugins(&n.Plugins, fc.Plugins); err != nil {
+		return err
 	}
 	*c = n
 	return nil
@@ -508,6 +518,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Autopilot.MinQuorum < 0 {
 		add("autopilot.min_quorum = %d: must be >= 0 (0: the quorum of bootstrap_expect)", c.Autopilot.MinQuorum)
+	}
+	if err := c.Plugins.Docker.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Server.RaftMultiplier < 0 || c.Server.RaftMultiplier > server.MaxRaftMultiplier {
 		add("server.raft_multiplier = %d: must be between 1 and %d (0: 1)", c.Server.RaftMultiplier, server.MaxRaftMultiplier)

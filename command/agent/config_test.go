@@ -2,6 +2,8 @@ package agent
 
 import (
 	"os"
+
+	"github.com/orch-io/orch/client/driver/docker"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -23,7 +25,7 @@ func writeConfig(t *testing.T, name, content string) string {
 func TestDefaultAndDevConfig(t *testing.T) {
 	def := DefaultConfig()
 	want := &Config{BindAddr: "0.0.0.0", Datacenter: "dc1", Region: "global", Ports: Ports{HTTP: 4646, RPC: 4647, Serf: 4648}, LogLevel: "INFO",
-		Autopilot: AutopilotConfig{CleanupDeadServers: true}}
+		Autopilot: AutopilotConfig{CleanupDeadServers: true}, Plugins: PluginsConfig{Docker: docker.DefaultPluginConfig()}}
 	if !reflect.DeepEqual(def, want) {
 		t.Fatalf("DefaultConfig() = %+v", def)
 	}
@@ -34,6 +36,7 @@ func TestDefaultAndDevConfig(t *testing.T) {
 	dev := DevConfig()
 	want.BindAddr, want.DevMode = "127.0.0.1", true
 	want.Server, want.Client = ServerConfig{Enabled: true, BootstrapExpect: 1}, ClientConfig{Enabled: true}
+	want.Plugins.Mock = true
 	if !reflect.DeepEqual(dev, want) {
 		t.Fatalf("DevConfig() = %+v", dev)
 	}

@@ -40,7 +40,7 @@ func (d *RawExec) Name() string { return Name }
 
 // Fingerprint implements driver.Driver: raw_exec needs nothing but fork and
 // exec, so it is always detected and healthy.
-func (d *RawExec) Fingerprint() *structs.DriverInfo {
+func (d *RawExec) Fingerprint(context.Context) *structs.DriverInfo {
 	return &structs.DriverInfo{
 		Detected:          true,
 		Healthy:           true,
@@ -95,10 +95,11 @@ func (d *RawExec) Start(ctx context.Context, cfg *driver.TaskConfig) (driver.Han
 	}
 
 	h := &handle{
-		cmd:    cmd,
-		pid:    cmd.Process.Pid,
-		done:   make(chan struct{}),
-		logger: d.logger.With("alloc_id", cfg.AllocID, "task", cfg.TaskName, "pid", cmd.Process.Pid),
+		cmd:     cmd,
+		pid:     cmd.Process.Pid,
+		started: time.Now(),
+		done:    make(chan struct{}),
+		logger:  d.logger.With("alloc_id", cfg.AllocID, "task", cfg.TaskName, "pid", cmd.Process.Pid),
 	}
 	go h.reap()
 	h.logger.Debug("task started", "command", tc.Command)
@@ -116,10 +117,11 @@ func openLog(path string) (*os.File, error) {
 // handle is one running raw_exec task. The process group ID is the main
 // process's PID (Setpgid).
 type handle struct {
-	cmd    *exec.Cmd
-	pid    int
-	logger *slog.Logger
-	done   chan struct{} // closed once the main process is reaped
+	cmd     *exec.Cmd
+	pid     int
+	started time.Time
+	logger  *slog.Logger
+	done    chan struct{} // closed once the main process is reaped
 
 	mu struct {
 		sync.Mutex

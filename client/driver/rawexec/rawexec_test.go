@@ -74,8 +74,8 @@ func TestRunsCommandWithOutputFilesAndExitCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Pid() <= 0 {
-		t.Fatalf("Pid = %d", h.Pid())
+	if h.(*handle).pid <= 0 {
+		t.Fatalf("Pid = %d", h.(*handle).pid)
 	}
 	res := waitExit(t, h)
 	if res.ExitCode != 3 || res.Signal != 0 || res.Successful() {
@@ -134,8 +134,8 @@ func TestStopSendsKillSignalThenKills(t *testing.T) {
 	if got := readFile(t, filepath.Join(cfg.Dir, "trapped")); got != "got-int\n" {
 		t.Errorf("the task did not see SIGINT first: %q", got)
 	}
-	if processExists(h.Pid()) {
-		t.Errorf("process %d still exists", h.Pid())
+	if processExists(h.(*handle).pid) {
+		t.Errorf("process %d still exists", h.(*handle).pid)
 	}
 }
 
@@ -280,7 +280,7 @@ func TestFingerprint(t *testing.T) {
 	if d.Name() != "raw_exec" {
 		t.Errorf("Name = %q", d.Name())
 	}
-	fp := d.Fingerprint()
+	fp := d.Fingerprint(context.Background())
 	if !fp.Detected || !fp.Healthy {
 		t.Errorf("Fingerprint = %+v", fp)
 	}
