@@ -203,14 +203,17 @@ func (s *HTTPServer) registerRoutes() {
 		{"GET /v1/job/{id}/evaluations", s.jobEvaluations},
 		{"PUT /v1/job/{id}/plan", s.jobPlan},
 		{"POST /v1/job/{id}/plan", s.jobPlan},
+		{"GET /v1/job/{id}/summary", s.jobSummary},
 
 		{"GET /v1/nodes", s.nodeList},
 		{"GET /v1/node/{id}", s.nodeGet},
+		{"GET /v1/node/{id}/allocations", s.nodeAllocations},
 		{"GET /v1/node/pools", s.nodePools},
 		{"GET /v1/allocations", s.allocList},
 		{"GET /v1/allocation/{id}", s.allocGet},
 		{"GET /v1/evaluations", s.evalList},
 		{"GET /v1/evaluation/{id}", s.evalGet},
+		{"GET /v1/evaluation/{id}/allocations", s.evalAllocations},
 
 		{"GET /v1/status/leader", s.statusLeader},
 		{"GET /v1/agent/members", s.agentMembers},
@@ -367,6 +370,7 @@ func (s *HTTPServer) wrap(fn func(*http.Request) (any, error)) http.Handler {
 		if st, ok := out.(withStatus); ok {
 			code, out = st.code, st.body
 		}
+		out = toWire(out)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
 		enc := json.NewEncoder(w)
