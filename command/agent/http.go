@@ -40,6 +40,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -114,6 +115,7 @@ type HTTPServer struct {
 	ln      net.Listener
 	srv     *http.Server
 	mux     *http.ServeMux
+	routes  []string // every pattern registered (handle); written before serving
 	// served is closed when Serve has returned.
 	served chan struct{}
 	// stopping ends every request's context at Shutdown, so blocking
@@ -229,10 +231,21 @@ func (s *HTTPServer) registerRoutes() {
 		{"POST /v1/operator/raft/transfer-leadership", s.raftTransferLeadership},
 	}
 	for _, r := range routes {
-		s.mux.Handle(r.pattern, s.wrap(r.handler))
+		s.handle(r.pattern, s.wrap(r.handler))
 	}
 	s.registerSnapshotRoutes()
 }
+
+// handle registers a route. Every route goes through it, so that Routes
+// lists them all (the conformance tests check that each has a case).
+func (s *HTTPServer) handle(pattern string, h http.Handler) {
+	s.routes = append(s.routes, pattern)
+	s.mux.Handle(pattern, h)
+}
+
+// Routes returns the patterns of every route, "METHOD /path/{id}", in the
+// order they were registered. The caller owns the slice.
+func (s *HTTPServer) Routes() []string { return slices.Clone(s.routes) }
 
 // ServeHTTP logs the request, bounds its body, recovers a panic of its
 // handler and routes it. Requests the mux cannot route get a plain-text 404
