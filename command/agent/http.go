@@ -218,6 +218,9 @@ func (s *HTTPServer) registerRoutes() {
 		{"GET /v1/evaluation/{id}/allocations", s.evalAllocations},
 
 		{"GET /v1/status/leader", s.statusLeader},
+		{"GET /v1/status/peers", s.statusPeers},
+		{"GET /v1/regions", s.regions},
+		{"GET /v1/agent/servers", s.agentServers},
 		{"GET /v1/agent/members", s.agentMembers},
 		{"GET /v1/agent/health", s.agentHealth},
 

@@ -43,6 +43,7 @@ var cases = []conformanceCase{
 	{[]string{"PUT /v1/job/{id}/plan", "POST /v1/job/{id}/plan"}, testJobPlan},
 	{[]string{"GET /v1/nodes", "GET /v1/node/{id}", "GET /v1/node/{id}/allocations", "GET /v1/node/pools"}, testNodes},
 	{[]string{"GET /v1/status/leader", "GET /v1/agent/members", "GET /v1/agent/health"}, testStatusAndAgent},
+	{[]string{"GET /v1/status/peers", "GET /v1/regions", "GET /v1/agent/servers"}, testPeersRegionsServers},
 	{[]string{"GET /v1/operator/scheduler/configuration", "PUT /v1/operator/scheduler/configuration", "POST /v1/operator/scheduler/configuration"}, testSchedulerConfig},
 	{[]string{"GET /v1/operator/raft/configuration", "DELETE /v1/operator/raft/peer", "PUT /v1/operator/raft/transfer-leadership", "POST /v1/operator/raft/transfer-leadership"}, testRaft},
 	{[]string{"GET /v1/operator/snapshot", "PUT /v1/operator/snapshot", "POST /v1/operator/snapshot"}, testSnapshot},
@@ -420,4 +421,26 @@ func testSnapshot(t *testing.T, e *env) {
 	if job, _, err := e.nomad.Jobs().Info("web", nil); err != nil || *job.ID != "web" {
 		t.Errorf("job after restoring the snapshot: %v", err)
 	}
+}
+
+func testPeersRegionsServers(t *testing.T, e *env) {
+	leader, err := e.nomad.Status().Leader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	peers, err := e.nomad.Status().Peers()
+	if err != nil || !slices.Equal(peers, []string{leader}) {
+		t.Errorf("peers: %q %v, want the leader %q alone", peers, err, leader)
+	}
+	strictGet[[]string](t, e.agent.URL, "/v1/status/peers")
+	regions, err := e.nomad.Regions().List()
+	if err != nil || !slices.Equal(regions, []string{"global"}) {
+		t.Errorf("regions: %q %v", regions, err)
+	}
+	strictGet[[]string](t, e.agent.URL, "/v1/regions")
+	servers, err := e.nomad.Agent().Servers()
+	if err != nil || !slices.Equal(servers, []string{leader}) {
+		t.Errorf("agent servers: %q %v, want the leader %q", servers, err, leader)
+	}
+	strictGet[[]string](t, e.agent.URL, "/v1/agent/servers")
 }
