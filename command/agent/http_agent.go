@@ -53,14 +53,11 @@ func (s *HTTPServer) agentHealth(r *http.Request) (any, error) {
 // statusPeers is GET /v1/status/peers: the RPC addresses of the Raft peers
 // (from Operator.RaftGetConfiguration), as in Nomad.
 func (s *HTTPServer) statusPeers(r *http.Request) (any, error) {
-	q, err := parseQueryOptions(r)
+	out, err := s.raftConfiguration(r)
 	if err != nil {
 		return nil, err
 	}
-	var reply structs.RaftConfigurationResponse
-	if err := s.backend.RPC(r.Context(), "Operator.RaftGetConfiguration", &structs.GenericRequest{QueryOptions: q}, &reply); err != nil {
-		return nil, err
-	}
+	reply := out.(*structs.RaftConfigurationResponse)
 	peers := make([]string, 0, len(reply.Servers))
 	for _, srv := range reply.Servers {
 		peers = append(peers, srv.Address)
