@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/jobspec"
 	"github.com/orch-io/orch/structs"
 	"github.com/urfave/cli/v2"
@@ -64,21 +65,23 @@ func readJobFile(c *cli.Context) (*structs.Job, error) {
 	return job, nil
 }
 
-// readJSONJob decodes a JSON job file strictly, as the HTTP API decodes a
-// job body (jobspec.DecodeJSON): an unknown field is an error naming its
-// path. Errors carry path:line:col.
+// readJSONJob decodes a JSON job file as the HTTP API decodes a job body:
+// strictly (jobspec.DecodeJSON: an unknown field is an error naming its
+// path), refusing the fields of Nomad's JSON orch does not act on, and with
+// the API's defaults (api.JobToStructs: a group without Count runs one
+// instance). Errors carry path:line:col.
 func readJSONJob(path string) (*structs.Job, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var job structs.Job
-	var target any = &job
+	var wire api.Job
+	var target any = &wire
 	var probe map[string]json.RawMessage
 	if json.Unmarshal(raw, &probe) == nil {
 		for k := range probe {
 			if strings.EqualFold(k, "Job") {
-				target = &struct{ Job *structs.Job }{Job: &job}
+				target = &struct{ Job *api.Job }{Job: &wire}
 			}
 		}
 	}
@@ -93,10 +96,14 @@ func readJSONJob(path string) (*structs.Job, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if err := api.CheckSupported("Job", &wire); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	job := api.JobToStructs(&wire)
 	if job.ID == "" {
 		return nil, fmt.Errorf("%s: the job has no \"ID\"", path)
 	}
-	return &job, nil
+	return job, nil
 }
 
 // validateJob canonicalizes a copy of job and validates it: the checks the

@@ -247,3 +247,17 @@ func (n *nodeEndpoint) List(ctx context.Context, args *structs.NodeListRequest, 
 		return snap.IndexUnwatched(state.TableNodes), nil
 	})
 }
+
+// Allocations returns every allocation assigned to a node, with its job, for
+// the API (GET /v1/node/:id/allocations): GetClientAllocs without the
+// node's secret, which only the node itself has. A node that does not exist
+// has none.
+func (n *nodeEndpoint) Allocations(ctx context.Context, args *structs.NodeSpecificRequest, reply *structs.NodeClientAllocsResponse) error {
+	if done, err := n.srv.forward(ctx, "Node.Allocations", args, reply); done {
+		return err
+	}
+	return n.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+		reply.Allocs = snap.AllocsByNode(args.NodeID)
+		return snap.IndexUnwatched(state.TableAllocs), nil
+	})
+}

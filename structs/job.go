@@ -279,6 +279,9 @@ type JobListStub struct {
 	CreateIndex       uint64
 	ModifyIndex       uint64
 	JobModifyIndex    uint64
+	// JobSummary counts the job's allocations (SummarizeJob); filled by the
+	// servers' Job.List.
+	JobSummary *JobSummary
 }
 
 // Stub summarises the job for list endpoints.

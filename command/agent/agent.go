@@ -249,6 +249,9 @@ func retryJoin(ctx context.Context, s joiner, join ServerJoin, logger *slog.Logg
 // HTTPAddr is the address the HTTP API listens on.
 func (a *Agent) HTTPAddr() string { return a.http.Addr() }
 
+// HTTPRoutes lists the HTTP API's routes (HTTPServer.Routes).
+func (a *Agent) HTTPRoutes() []string { return a.http.Routes() }
+
 // Backend is what the agent's HTTP API calls: a test serves the same API over
 // a wrapper of it to inject failures (internal/agenttest).
 func (a *Agent) Backend() Backend { return backend{a} }

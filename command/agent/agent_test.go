@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -48,7 +49,7 @@ func TestClientOnlyAgentServesTheAPIThroughItsServers(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	var pool string
 	for pool == "" {
-		var nodes []*structs.NodeListStub
+		var nodes []*api.NodeListStub
 		if code, err := get("/v1/nodes", &nodes); err == nil && code == http.StatusOK {
 			for _, n := range nodes {
 				if n.Name == "client-only" {

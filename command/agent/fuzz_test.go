@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -39,11 +40,11 @@ func FuzzJobBody(f *testing.F) {
 	f.Add([]byte(`[null]`))
 
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		body, err := decodeJobBody(bytes.NewReader(raw))
+		decoded, err := decodeJobBody(bytes.NewReader(raw), &api.JobRegisterRequest{})
 		if err != nil {
 			return
 		}
-		job := body.Job.Copy()
+		job := decoded.Copy()
 		job.Canonicalize()
 		if job.Validate() != nil {
 			return

@@ -40,6 +40,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -114,6 +115,7 @@ type HTTPServer struct {
 	ln      net.Listener
 	srv     *http.Server
 	mux     *http.ServeMux
+	routes  []string // every pattern registered (handle); written before serving
 	// served is closed when Serve has returned.
 	served chan struct{}
 	// stopping ends every request's context at Shutdown, so blocking
@@ -203,16 +205,22 @@ func (s *HTTPServer) registerRoutes() {
 		{"GET /v1/job/{id}/evaluations", s.jobEvaluations},
 		{"PUT /v1/job/{id}/plan", s.jobPlan},
 		{"POST /v1/job/{id}/plan", s.jobPlan},
+		{"GET /v1/job/{id}/summary", s.jobSummary},
 
 		{"GET /v1/nodes", s.nodeList},
 		{"GET /v1/node/{id}", s.nodeGet},
+		{"GET /v1/node/{id}/allocations", s.nodeAllocations},
 		{"GET /v1/node/pools", s.nodePools},
 		{"GET /v1/allocations", s.allocList},
 		{"GET /v1/allocation/{id}", s.allocGet},
 		{"GET /v1/evaluations", s.evalList},
 		{"GET /v1/evaluation/{id}", s.evalGet},
+		{"GET /v1/evaluation/{id}/allocations", s.evalAllocations},
 
 		{"GET /v1/status/leader", s.statusLeader},
+		{"GET /v1/status/peers", s.statusPeers},
+		{"GET /v1/regions", s.regions},
+		{"GET /v1/agent/servers", s.agentServers},
 		{"GET /v1/agent/members", s.agentMembers},
 		{"GET /v1/agent/health", s.agentHealth},
 
@@ -226,10 +234,21 @@ func (s *HTTPServer) registerRoutes() {
 		{"POST /v1/operator/raft/transfer-leadership", s.raftTransferLeadership},
 	}
 	for _, r := range routes {
-		s.mux.Handle(r.pattern, s.wrap(r.handler))
+		s.handle(r.pattern, s.wrap(r.handler))
 	}
 	s.registerSnapshotRoutes()
 }
+
+// handle registers a route. Every route goes through it, so that Routes
+// lists them all (the conformance tests check that each has a case).
+func (s *HTTPServer) handle(pattern string, h http.Handler) {
+	s.routes = append(s.routes, pattern)
+	s.mux.Handle(pattern, h)
+}
+
+// Routes returns the patterns of every route, "METHOD /path/{id}", in the
+// order they were registered. The caller owns the slice.
+func (s *HTTPServer) Routes() []string { return slices.Clone(s.routes) }
 
 // ServeHTTP logs the request, bounds its body, recovers a panic of its
 // handler and routes it. Requests the mux cannot route get a plain-text 404
@@ -367,6 +386,7 @@ func (s *HTTPServer) wrap(fn func(*http.Request) (any, error)) http.Handler {
 		if st, ok := out.(withStatus); ok {
 			code, out = st.code, st.body
 		}
+		out = toWire(out)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
 		enc := json.NewEncoder(w)

@@ -2,12 +2,12 @@ package agent
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/jobspec"
 	"github.com/orch-io/orch/structs"
 )
@@ -15,22 +15,13 @@ import (
 // maxJobBody bounds the body of a job registration.
 const maxJobBody = 8 << 20
 
-// jobRegisterBody is the body of PUT /v1/jobs and PUT /v1/job/:id, and of
-// PUT /v1/job/:id/plan, as in Nomad.
-type jobRegisterBody struct {
-	Job            *structs.Job
-	EnforceIndex   bool
-	JobModifyIndex uint64
-	Diff           bool // plan only: also return the diff against the stored job
-}
-
 // jobRegister is PUT/POST /v1/jobs and PUT/POST /v1/job/:id → Job.Register.
 func (s *HTTPServer) jobRegister(r *http.Request) (any, error) {
-	body, err := decodeJobBody(r.Body)
+	var body api.JobRegisterRequest
+	job, err := decodeJobBody(r.Body, &body)
 	if err != nil {
 		return nil, err
 	}
-	job := body.Job
 	if pathID := r.PathValue("id"); pathID != "" && pathID != job.ID {
 		return nil, badRequest("job ID %q in the body does not match %q in the path", job.ID, pathID)
 	}
@@ -57,14 +48,15 @@ func (s *HTTPServer) jobPlan(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := decodeJobBody(r.Body)
+	var body api.JobPlanRequest
+	job, err := decodeJobBody(r.Body, &body)
 	if err != nil {
 		return nil, err
 	}
-	if body.Job.ID != id {
-		return nil, badRequest("job ID %q in the body does not match %q in the path", body.Job.ID, id)
+	if job.ID != id {
+		return nil, badRequest("job ID %q in the body does not match %q in the path", job.ID, id)
 	}
-	req := &structs.JobPlanRequest{Job: body.Job, Diff: body.Diff, WriteRequest: writeRequest(r)}
+	req := &structs.JobPlanRequest{Job: job, Diff: body.Diff, WriteRequest: writeRequest(r)}
 	var reply structs.JobPlanResponse
 	if err := s.backend.RPC(r.Context(), "Job.Plan", req, &reply); err != nil {
 		return nil, err
@@ -176,10 +168,14 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// decodeJobBody reads a registration body, strictly (jobspec.DecodeJSON: an
-// unknown field anywhere is an error naming its path). Every error is a 400
-// (413 when too large) whose message says where the body is wrong.
-func decodeJobBody(r io.Reader) (*jobRegisterBody, error) {
+// decodeJobBody reads a registration or plan body (body: an
+// *api.JobRegisterRequest or *api.JobPlanRequest) strictly (jobspec.DecodeJSON:
+// an unknown field anywhere is an error naming its path), refuses the fields
+// of Nomad's JSON orch does not act on (api.CheckSupported) and returns the
+// job as orch's, with the API's defaults (api.JobToStructs: a group without
+// Count runs one instance). Every error is a 400 (413 when too large) whose
+// message says where the body is wrong.
+func decodeJobBody(r io.Reader, body any) (*structs.Job, error) {
 	raw, err := io.ReadAll(io.LimitReader(r, maxJobBody+1))
 	var tooLarge *http.MaxBytesError
 	if err != nil && !errors.As(err, &tooLarge) {
@@ -192,15 +188,25 @@ func decodeJobBody(r io.Reader) (*jobRegisterBody, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, badRequest(`empty request body: expected {"Job": {...}}`)
 	}
-	var body jobRegisterBody
-	if err := jobspec.DecodeJSON(raw, &body); err != nil {
+	if err := jobspec.DecodeJSON(raw, body); err != nil {
 		return nil, jsonBodyError(err)
 	}
-	if body.Job == nil {
+	var wire *api.Job
+	switch b := body.(type) {
+	case *api.JobRegisterRequest:
+		wire = b.Job
+	case *api.JobPlanRequest:
+		wire = b.Job
+	default:
+		panic(fmt.Sprintf("agent: decodeJobBody: unexpected body type %T", body))
+	}
+	if wire == nil {
 		return nil, badRequest(`invalid request body: missing "Job": expected {"Job": {...}}`)
 	}
-	defaultAbsentCounts(raw, body.Job)
-	return &body, nil
+	if err := api.CheckSupported("", body); err != nil {
+		return nil, badRequest("invalid job: %v", err)
+	}
+	return api.JobToStructs(wire), nil
 }
 
 // jsonBodyError words a decoding error of a request body: syntax errors as
@@ -222,22 +228,18 @@ func jsonBodyError(err error) error {
 	return badRequest("invalid JSON body at line %d, column %d: %s", je.Line, je.Column, je.Rule)
 }
 
-// defaultAbsentCounts gives Count = 1 to every group whose JSON has no Count,
-// as Nomad's API does: after decoding, an absent Count and an explicit 0 are
-// both 0, and only the raw body can tell them apart. raw has been decoded once
-// already, so it is valid JSON of the same shape.
-func defaultAbsentCounts(raw []byte, job *structs.Job) {
-	var counts struct {
-		Job struct {
-			TaskGroups []struct{ Count *int }
-		}
+// jobSummary is GET /v1/job/:id/summary → Job.Summary.
+func (s *HTTPServer) jobSummary(r *http.Request) (any, error) {
+	id, q, err := idAndQuery(r, "job")
+	if err != nil {
+		return nil, err
 	}
-	if json.Unmarshal(raw, &counts) != nil {
-		return
+	var reply structs.JobSummaryResponse
+	if err := s.backend.RPC(r.Context(), "Job.Summary", &structs.JobSpecificRequest{JobID: id, QueryOptions: q}, &reply); err != nil {
+		return nil, err
 	}
-	for i, tg := range counts.Job.TaskGroups {
-		if tg.Count == nil && i < len(job.TaskGroups) && job.TaskGroups[i] != nil {
-			job.TaskGroups[i].Count = 1
-		}
+	if reply.JobSummary == nil {
+		return nil, notFound("job %q not found", id)
 	}
+	return withMeta{body: reply.JobSummary, meta: reply.QueryMeta}, nil
 }

@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,9 +19,9 @@ const maxSnapshotBody = 1 << 30
 // registerSnapshotRoutes wires the snapshot endpoints, whose bodies are
 // snapshot files (application/octet-stream), not JSON.
 func (s *HTTPServer) registerSnapshotRoutes() {
-	s.mux.Handle("GET /v1/operator/snapshot", http.HandlerFunc(s.snapshotSave))
-	s.mux.Handle("PUT /v1/operator/snapshot", http.HandlerFunc(s.snapshotRestore))
-	s.mux.Handle("POST /v1/operator/snapshot", http.HandlerFunc(s.snapshotRestore))
+	s.handle("GET /v1/operator/snapshot", http.HandlerFunc(s.snapshotSave))
+	s.handle("PUT /v1/operator/snapshot", http.HandlerFunc(s.snapshotRestore))
+	s.handle("POST /v1/operator/snapshot", http.HandlerFunc(s.snapshotRestore))
 }
 
 // snapshotSave is GET /v1/operator/snapshot → Operator.SnapshotSave: the body
@@ -37,6 +39,9 @@ func (s *HTTPServer) snapshotSave(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.Itoa(len(reply.Snapshot)))
+	// Nomad's client checks the download against this digest (RFC 3230).
+	sum := sha256.Sum256(reply.Snapshot)
+	w.Header().Set("Digest", "sha-256="+base64.StdEncoding.EncodeToString(sum[:]))
 	w.Header().Set(headerIndex, strconv.FormatUint(reply.Index, 10))
 	w.Header().Set(nomadIndex, strconv.FormatUint(reply.Index, 10))
 	if _, err := w.Write(reply.Snapshot); err != nil {

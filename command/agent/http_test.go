@@ -477,7 +477,7 @@ func TestHTTPLists(t *testing.T) {
 	}
 
 	n := decode[map[string]any](t, do(t, "GET", url+"/v1/node/"+a.NodeID, "").body)
-	if n["Datacenter"] != "dc1" || n["NodeResources"].(map[string]any)["MemoryMB"].(float64) <= 0 {
+	if n["Datacenter"] != "dc1" || n["NodeResources"].(map[string]any)["Memory"].(map[string]any)["MemoryMB"].(float64) <= 0 {
 		t.Errorf("node JSON: %v", n)
 	}
 	if _, ok := n["SecretID"]; ok {
