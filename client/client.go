@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/orch-io/orch/client/allocrunner"
 	"github.com/orch-io/orch/client/driver"
 	"github.com/orch-io/orch/client/driver/rawexec"
 	"github.com/orch-io/orch/client/state"
+	"github.com/orch-io/orch/client/supervisor"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -29,6 +32,10 @@ type Client struct {
 	allocsDir string
 	drivers   map[string]driver.Driver
 	updater   *allocUpdater
+	sup       *supervisor.Client
+	// supDone is closed when the embedded supervisor returns (nil: none).
+	supDone   chan struct{}
+	supCancel context.CancelFunc
 
 	ctx    context.Context // canceled by Shutdown; every loop selects on it
 	cancel context.CancelFunc
@@ -87,14 +94,22 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 
 	logger := cfg.Logger.With("node_id", id.NodeID)
+	sup, supDone, supCancel, err := startSupervisor(cfg, logger)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("client: %w", err)
+	}
 	c := &Client{
+		sup:         sup,
+		supDone:     supDone,
+		supCancel:   supCancel,
 		cfg:         cfg,
 		logger:      logger,
 		nodeID:      id.NodeID,
 		secretID:    id.SecretID,
 		db:          db,
 		allocsDir:   allocsDir,
-		drivers:     map[string]driver.Driver{rawexec.Name: rawexec.New(logger)},
+		drivers:     map[string]driver.Driver{rawexec.Name: rawexec.New(logger, sup)},
 		registered:  make(chan struct{}),
 		watcherDone: make(chan struct{}),
 	}
@@ -137,13 +152,16 @@ func (c *Client) Registered() bool {
 	}
 }
 
-// Shutdown stops the client: the loops stop, every task is stopped in parallel
-// (its kill signal, then SIGKILL after its kill timeout), pending status
-// updates are sent (best effort, bounded by ShutdownFlushTimeout) and the local
-// state is closed. The servers are not told the allocations ended: their
-// persisted state stays what it was (running), and the next NewClient on the
-// same data dir starts them again. Safe to call more than once; later calls
-// return the first one's result.
+// Shutdown stops the client: the loops stop, the alloc runners let go of
+// their tasks, which run on under the supervisor (or, with
+// StopTasksOnShutdown or an embedded supervisor, every task is stopped in
+// parallel: its kill signal, then SIGKILL after its kill timeout), pending
+// status updates are sent (best effort, bounded by ShutdownFlushTimeout) and
+// the local state is closed. The servers are not told the allocations ended:
+// their persisted state stays what it was (running), and the next NewClient
+// on the same data dir re-attaches to the tasks (or starts them again if they
+// were stopped). Safe to call more than once; later calls return the first
+// one's result.
 func (c *Client) Shutdown() error {
 	c.shutdownOnce.Do(func() {
 		c.logger.Info("client shutting down")
@@ -156,16 +174,22 @@ func (c *Client) Shutdown() error {
 			runners = append(runners, e.ar)
 		}
 		c.mu.Unlock()
+		stopTasks := c.cfg.StopTasksOnShutdown || c.cfg.EmbeddedSupervisor
 		var wg sync.WaitGroup
 		for _, ar := range runners {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ar.Shutdown()
+				if stopTasks {
+					ar.Shutdown()
+				} else {
+					ar.Detach()
+				}
 			}()
 		}
 		wg.Wait()
 		c.wg.Wait()
+		c.stopSupervisor(stopTasks)
 
 		select {
 		case <-c.registered:
@@ -181,6 +205,53 @@ func (c *Client) Shutdown() error {
 		c.logger.Info("client stopped")
 	})
 	return c.shutdownErr
+}
+
+// startSupervisor connects to the node's supervisor, starting it (in this
+// process when cfg.EmbeddedSupervisor). done and cancel are nil unless embedded.
+func startSupervisor(cfg Config, logger *slog.Logger) (sup *supervisor.Client, done chan struct{}, cancel context.CancelFunc, err error) {
+	dir := filepath.Join(cfg.DataDir, "supervisor")
+	sc := supervisor.ClientConfig{Dir: dir, Command: cfg.SupervisorCommand, Logger: logger}
+	if cfg.EmbeddedSupervisor {
+		var ctx context.Context
+		ctx, cancel = context.WithCancel(context.Background())
+		done = make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := supervisor.RunEmbedded(ctx, dir, logger.With("component", "supervisor")); err != nil {
+				logger.Error("embedded supervisor", "error", err)
+			}
+		}()
+		sc.Command = func() *exec.Cmd { return nil }
+	}
+	ctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stop()
+	sup, err = supervisor.Dial(ctx, sc)
+	if err != nil {
+		if cancel != nil {
+			cancel()
+			<-done
+		}
+		return nil, nil, nil, err
+	}
+	return sup, done, cancel, nil
+}
+
+// stopSupervisor lets go of the supervisor; when the tasks were stopped, the
+// supervisor is stopped too.
+func (c *Client) stopSupervisor(tasksStopped bool) {
+	if tasksStopped {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := c.sup.StopSupervisor(ctx, true); err != nil {
+			c.logger.Warn("stopping the supervisor", "error", err)
+		}
+		cancel()
+	}
+	c.sup.Close()
+	if c.supCancel != nil {
+		c.supCancel()
+		<-c.supDone
+	}
 }
 
 // callRPC calls the servers within ctx.

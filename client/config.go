@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os/exec"
 	"time"
 
 	"github.com/orch-io/orch/structs"
@@ -44,6 +45,19 @@ type Config struct {
 	MinDynamicPort, MaxDynamicPort int
 	// ReservedPorts are host ports no allocation may use, as "22,80,8000-8100".
 	ReservedPorts string
+	// SupervisorCommand starts the node's supervisor when none runs (see
+	// package client/supervisor); nil means `<this executable> supervisor
+	// -dir <data_dir>/supervisor`.
+	SupervisorCommand func() *exec.Cmd
+	// EmbeddedSupervisor runs the supervisor inside this process
+	// (supervisor.RunEmbedded) instead: for in-process test agents, whose
+	// executable is a test binary. Tasks then cannot outlive the process, and
+	// Shutdown stops them.
+	EmbeddedSupervisor bool
+	// StopTasksOnShutdown makes Shutdown stop every task and the supervisor
+	// (a dev agent on a temporary data dir, which nothing will restart on).
+	// Otherwise tasks run on and the next agent re-attaches to them.
+	StopTasksOnShutdown bool
 	// Servers is how the client calls the servers. Required.
 	Servers RPCer
 	// Logger defaults to discarding.

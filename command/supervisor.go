@@ -21,6 +21,8 @@ func supervisorCommand() *cli.Command {
 		Name:   "supervisor",
 		Usage:  "Run the node's task supervisor (started by the client agent)",
 		Hidden: true,
+		Description: "The client agent starts the supervisor itself, in a session of its own, and\n" +
+			"re-attaches to it after a restart; run by hand only to debug.\n\nExample:\n   orch supervisor -dir /var/lib/orch/supervisor",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Usage: "the supervisor's `DIR` (<data_dir>/supervisor)", Required: true},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "`LEVEL`: debug, info, warn, error"},

@@ -1,6 +1,7 @@
 package allocrunner
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -134,11 +135,13 @@ func (ar *AllocRunner) Run() {
 		close(ar.waitCh)
 		return
 	}
-	if alloc.ServerTerminal() {
+	if alloc.ServerTerminal() && !anyRunning(alloc) {
 		ar.stoppedWhileDown()
 		close(ar.waitCh)
 		return
 	}
+	// A restored allocation the servers stopped while the agent was down, with
+	// tasks that may still run: the task runners re-attach and kill them.
 
 	tg, err := ar.setup(alloc)
 	if err != nil {
@@ -235,12 +238,22 @@ func (ar *AllocRunner) newTaskRunners(alloc *structs.Allocation, tg *structs.Tas
 			StderrPath:    ar.dir.stderrPath(task.Name),
 			Env:           env,
 			State:         alloc.TaskStates[task.Name],
+			Logs:          task.LogConfig,
 			Notify:        ar.requestSync,
 			Now:           ar.cfg.Now,
 			Logger:        ar.logger,
 		})
 	}
 	return trs
+}
+
+func anyRunning(a *structs.Allocation) bool {
+	for _, ts := range a.TaskStates {
+		if ts.State == structs.TaskStateRunning {
+			return true
+		}
+	}
+	return false
 }
 
 // stoppedWhileDown handles an allocation restored from local state that the
@@ -305,11 +318,33 @@ func (ar *AllocRunner) Shutdown() {
 	<-ar.loopDone
 }
 
-// Destroy stops the allocation's tasks like Shutdown, then removes the
-// allocation's directory. The client calls it when the servers no longer list
-// the allocation (they garbage-collected it).
+// Detach lets go of the allocation because the agent is stopping, leaving its
+// tasks running under their driver: the next agent re-attaches to them. The
+// client state is frozen first, as with Shutdown. Returns once the runner's
+// goroutines have returned.
+func (ar *AllocRunner) Detach() {
+	ar.freeze()
+	for _, tr := range ar.taskRunners() {
+		tr.detach()
+	}
+	<-ar.waitCh
+	<-ar.loopDone
+}
+
+// Destroy stops the allocation's tasks like Shutdown, then has their drivers
+// forget them and removes the allocation's directory. The client calls it
+// when the servers no longer list the allocation (they garbage-collected it).
 func (ar *AllocRunner) Destroy() error {
 	ar.Shutdown()
+	for _, tr := range ar.taskRunners() {
+		if rec, ok := tr.cfg.Driver.(driver.Recoverer); ok {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := rec.Forget(ctx, tr.driverConfig()); err != nil {
+				ar.logger.Warn("driver could not forget the task", "task", tr.cfg.Task.Name, "error", err)
+			}
+			cancel()
+		}
+	}
 	dir, err := newAllocDir(ar.cfg.AllocsDir, ar.cfg.Alloc.ID)
 	if err != nil {
 		return nil // no directory was ever made

@@ -32,9 +32,12 @@ type taskRunnerConfig struct {
 	StderrPath string
 	Env        []string
 	// State is the task's state restored from the client's local state; nil for a
-	// task never run. A restored task that is dead stays dead; any other is
-	// started again (tasks do not survive the agent yet).
+	// task never run. A restored task that is dead stays dead; one that was
+	// running is re-attached to through the driver (a driver.Recoverer), and
+	// only started again when the driver no longer has it.
 	State *structs.TaskState
+	// Logs is the task's logs block (nil: defaults).
+	Logs *structs.LogConfig
 	// Notify is called after every change of the task's state, on the task
 	// runner's goroutine. It must not block.
 	Notify func()
@@ -55,7 +58,12 @@ type taskRunner struct {
 	// killCtx is canceled by kill; every wait of run selects on it.
 	killCtx    context.Context
 	killCancel context.CancelFunc
-	done       chan struct{} // closed when run returns
+	// detachCtx is canceled by detach (the agent stops, the task runs on);
+	// waitCtx ends with either.
+	detachCtx    context.Context
+	detachCancel context.CancelFunc
+	waitCtx      context.Context
+	done         chan struct{} // closed when run returns
 
 	mu struct {
 		sync.Mutex
@@ -72,6 +80,10 @@ func newTaskRunner(cfg taskRunnerConfig) *taskRunner {
 		done:   make(chan struct{}),
 	}
 	tr.killCtx, tr.killCancel = context.WithCancel(context.Background())
+	tr.detachCtx, tr.detachCancel = context.WithCancel(context.Background())
+	var stop context.CancelFunc
+	tr.waitCtx, stop = context.WithCancel(tr.killCtx)
+	context.AfterFunc(tr.detachCtx, stop)
 	if cfg.State != nil {
 		tr.mu.state = cfg.State.Copy()
 	} else {
@@ -100,6 +112,11 @@ func (tr *taskRunner) kill(reason *structs.TaskEvent) {
 	tr.killCancel()
 }
 
+// detach makes the runner return without touching the task, which runs on
+// (the agent is stopping; its next run re-attaches). Returns at once; wait on
+// doneCh.
+func (tr *taskRunner) detach() { tr.detachCancel() }
+
 // doneCh is closed once the task is dead for good and the runner has returned.
 func (tr *taskRunner) doneCh() <-chan struct{} { return tr.done }
 
@@ -123,16 +140,11 @@ func (tr *taskRunner) run() {
 	if st.State == structs.TaskStateDead {
 		return // finished before the agent restarted
 	}
-	if len(st.Events) == 0 {
+	restored := len(st.Events) > 0
+	if !restored {
 		tr.update(func(st *structs.TaskState) {
 			st.AppendEvent(tr.event(structs.TaskReceived, "Task received by client"))
 			st.AppendEvent(tr.event(structs.TaskSetup, "Building Task Directory"))
-		})
-	} else {
-		tr.update(func(st *structs.TaskState) {
-			ev := tr.event(structs.TaskRestarting, "Task restarted because the client agent restarted")
-			ev.RestartReason = "Client agent restarted"
-			st.AppendEvent(ev)
 		})
 	}
 
@@ -147,22 +159,30 @@ func (tr *taskRunner) run() {
 	}
 
 	tracker := newRestartTracker(tr.cfg.RestartPolicy, tr.cfg.JobType, tr.cfg.Now())
+	var recovered driver.Handle
+	if restored && st.State == structs.TaskStateRunning {
+		recovered = tr.recover()
+	} else if restored {
+		tr.update(func(st *structs.TaskState) {
+			ev := tr.event(structs.TaskRestarting, "Task restarted because the client agent restarted")
+			ev.RestartReason = "Client agent restarted"
+			st.AppendEvent(ev)
+		})
+	}
 	for {
-		if tr.killCtx.Err() != nil {
+		if tr.detachCtx.Err() != nil {
+			return
+		}
+		if tr.killCtx.Err() != nil && recovered == nil {
 			tr.killedWhileNotRunning()
 			return
 		}
 
 		var decision restartDecision
-		h, err := tr.cfg.Driver.Start(tr.killCtx, &driver.TaskConfig{
-			AllocID:    tr.cfg.Alloc.ID,
-			TaskName:   tr.cfg.Task.Name,
-			Config:     tr.cfg.Task.Config,
-			Env:        tr.cfg.Env,
-			Dir:        tr.cfg.Dir,
-			StdoutPath: tr.cfg.StdoutPath,
-			StderrPath: tr.cfg.StderrPath,
-		})
+		h, err := recovered, error(nil)
+		if h == nil {
+			h, err = tr.cfg.Driver.Start(tr.killCtx, tr.driverConfig())
+		}
 		switch {
 		case err != nil && tr.killCtx.Err() != nil:
 			tr.killedWhileNotRunning()
@@ -179,19 +199,64 @@ func (tr *taskRunner) run() {
 			})
 			decision = tracker.exited(tr.cfg.Now(), nil)
 		default:
-			res, killed := tr.waitRunning(h)
-			if killed {
+			res, interrupted := tr.waitRunning(h, h == recovered)
+			if interrupted && tr.detachCtx.Err() != nil {
+				return
+			}
+			if interrupted {
 				tr.stop(h, killSignal, killTimeout)
 				return
 			}
 			decision = tracker.exited(tr.cfg.Now(), res)
 		}
+		recovered = nil
 
 		if !tr.afterExit(decision) {
 			return
 		}
 	}
 }
+
+func (tr *taskRunner) driverConfig() *driver.TaskConfig {
+	return &driver.TaskConfig{
+		AllocID:    tr.cfg.Alloc.ID,
+		TaskName:   tr.cfg.Task.Name,
+		Config:     tr.cfg.Task.Config,
+		Env:        tr.cfg.Env,
+		Dir:        tr.cfg.Dir,
+		StdoutPath: tr.cfg.StdoutPath,
+		StderrPath: tr.cfg.StderrPath,
+		Logs:       tr.cfg.Logs,
+	}
+}
+
+// recover re-attaches to the task a previous agent left running. It returns
+// nil when the driver cannot (the task is then started again, as after an
+// exit whose status is unknown: the restart policy decides).
+func (tr *taskRunner) recover() driver.Handle {
+	rec, ok := tr.cfg.Driver.(driver.Recoverer)
+	var h driver.Handle
+	err := fmt.Errorf("driver %q cannot re-attach to tasks", tr.cfg.Driver.Name())
+	if ok {
+		h, err = rec.Recover(tr.killCtx, tr.driverConfig())
+	}
+	if err == nil {
+		tr.logger.Info("re-attached to task", "pid", h.Pid())
+		return h
+	}
+	tr.logger.Warn("cannot re-attach to task; it is lost", "error", err)
+	return lostHandle{reason: "the task could not be re-attached after the client agent restarted: " + err.Error()}
+}
+
+// lostHandle stands for a task a restarted agent could not find: it has
+// ended, status unknown.
+type lostHandle struct{ reason string }
+
+func (lostHandle) Pid() int { return 0 }
+func (l lostHandle) Wait(context.Context) (*driver.ExitResult, error) {
+	return &driver.ExitResult{ExitCode: -1, Unknown: l.reason}, nil
+}
+func (lostHandle) Stop(string, time.Duration) error { return nil }
 
 // killSettings returns the task's kill signal and timeout, defaulted.
 func (tr *taskRunner) killSettings() (string, time.Duration, error) {
@@ -208,25 +273,32 @@ func (tr *taskRunner) killSettings() (string, time.Duration, error) {
 	return sig, timeout, nil
 }
 
-// waitRunning records the start of h and waits for it to exit. killed reports
-// that kill was called first; the task is then still running.
-func (tr *taskRunner) waitRunning(h driver.Handle) (res *driver.ExitResult, killed bool) {
-	tr.logger.Info("task started", "pid", h.Pid())
-	tr.update(func(st *structs.TaskState) {
-		now := tr.cfg.Now().UnixNano()
-		st.State = structs.TaskStateRunning
-		st.StartedAt = now
-		st.FinishedAt = 0
-		st.AppendEvent(tr.event(structs.TaskStarted, "Task started by client"))
-	})
+// waitRunning records the start of h (unless it was re-attached to) and waits
+// for it to exit. interrupted reports that kill or detach was called first;
+// the task is then still running.
+func (tr *taskRunner) waitRunning(h driver.Handle, reattached bool) (res *driver.ExitResult, interrupted bool) {
+	if !reattached {
+		tr.logger.Info("task started", "pid", h.Pid())
+		tr.update(func(st *structs.TaskState) {
+			now := tr.cfg.Now().UnixNano()
+			st.State = structs.TaskStateRunning
+			st.StartedAt = now
+			st.FinishedAt = 0
+			st.AppendEvent(tr.event(structs.TaskStarted, "Task started by client"))
+		})
+	}
 
-	res, err := h.Wait(tr.killCtx)
+	res, err := h.Wait(tr.waitCtx)
 	if err != nil {
 		return nil, true
 	}
-	tr.logger.Info("task exited", "exit_code", res.ExitCode, "signal", res.Signal)
+	tr.logger.Info("task exited", "exit_code", res.ExitCode, "signal", res.Signal, "unknown", res.Unknown)
+	msg := fmt.Sprintf("Exit Code: %d, Signal: %d", res.ExitCode, res.Signal)
+	if res.Unknown != "" {
+		msg = "Unknown exit: " + res.Unknown
+	}
 	tr.update(func(st *structs.TaskState) {
-		ev := tr.event(structs.TaskTerminated, fmt.Sprintf("Exit Code: %d, Signal: %d", res.ExitCode, res.Signal))
+		ev := tr.event(structs.TaskTerminated, msg)
 		ev.ExitCode = res.ExitCode
 		ev.Signal = res.Signal
 		st.AppendEvent(ev)
@@ -331,6 +403,8 @@ func (tr *taskRunner) afterExit(d restartDecision) bool {
 	select {
 	case <-t.C:
 		return true
+	case <-tr.detachCtx.Done():
+		return false
 	case <-tr.killCtx.Done():
 		tr.killedWhileNotRunning()
 		return false

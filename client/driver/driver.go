@@ -55,9 +55,13 @@ type TaskConfig struct {
 	Env []string
 	// Dir is the task's working directory; it exists.
 	Dir string
-	// StdoutPath and StderrPath are the files the task's output is appended to.
+	// StdoutPath and StderrPath are the files the task's output is appended to
+	// (<logdir>/<task>.stdout.0); a driver that rotates logs writes
+	// <task>.stdout.N next to it, as Logs says.
 	StdoutPath string
 	StderrPath string
+	// Logs is the task's logs block; nil means Nomad's defaults.
+	Logs *structs.LogConfig
 }
 
 // ExitResult is how a task ended.
@@ -67,16 +71,43 @@ type ExitResult struct {
 	ExitCode int
 	// Signal is the signal that killed the process, 0 if it exited by itself.
 	Signal int
+	// Unknown, when not empty, says why the exit status is not known (the
+	// task ended while nothing that could observe it watched, or the node
+	// rebooted); ExitCode is then -1.
+	Unknown string
 }
 
 // Successful reports whether the task exited by itself with status 0.
-func (r *ExitResult) Successful() bool { return r.ExitCode == 0 && r.Signal == 0 }
+func (r *ExitResult) Successful() bool { return r.ExitCode == 0 && r.Signal == 0 && r.Unknown == "" }
 
 func (r *ExitResult) String() string {
+	if r.Unknown != "" {
+		return "unknown exit: " + r.Unknown
+	}
 	if r.Signal != 0 {
 		return fmt.Sprintf("exit code %d, signal %d", r.ExitCode, r.Signal)
 	}
 	return fmt.Sprintf("exit code %d", r.ExitCode)
+}
+
+// ErrTaskNotFound is returned by a Recoverer when the task it was asked to
+// re-attach to is not known.
+var ErrTaskNotFound = errors.New("driver: task not found")
+
+// Recoverer is a driver whose tasks outlive the agent. The task runner of a
+// restarted agent calls Recover for a task it had left running, instead of
+// starting it again.
+type Recoverer interface {
+	// Recover returns the handle of the task cfg names, running or exited
+	// while the agent was away; ErrTaskNotFound if the driver has no such task.
+	Recover(ctx context.Context, cfg *TaskConfig) (Handle, error)
+	// Forget drops what the driver keeps of an exited task (the alloc is gone).
+	Forget(ctx context.Context, cfg *TaskConfig) error
+}
+
+// Signaler is a handle that can deliver a signal to its task.
+type Signaler interface {
+	Signal(signal string) error
 }
 
 // InvalidConfig marks err as a configuration error: the result reads exactly as

@@ -23,7 +23,9 @@ type ClientConfig struct {
 	Dir string
 	// Command starts a supervisor on Dir when none answers; its output is
 	// appended to <Dir>/supervisor.log and it runs in a session of its own.
-	// Nil means `<this executable> supervisor -dir <Dir>`.
+	// Nil means `<this executable> supervisor -dir <Dir>`. A Command that
+	// returns nil starts nothing: the supervisor is embedded (RunEmbedded),
+	// and the client waits for it.
 	Command func() *exec.Cmd
 	Logger  *slog.Logger
 }
@@ -214,6 +216,9 @@ func (c *Client) startSupervisor() error {
 	}
 	defer logf.Close()
 	cmd := c.cfg.Command()
+	if cmd == nil {
+		return nil
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

@@ -62,10 +62,30 @@ func peekExited() (int, error) {
 		if err != nil {
 			return 0, err // ECHILD: no children at all
 		}
-		// siginfo_t for SIGCHLD: si_pid is the first field of the union,
-		// at offset 16 on 64-bit Linux (after signo, errno, code and padding).
-		return int(*(*int32)(unsafe.Pointer(uintptr(unsafe.Pointer(&info)) + 16))), nil
+		return siginfoPID(&info), nil
 	}
+}
+
+// peekExitedPID reports whether child pid has exited, leaving it a zombie.
+func peekExitedPID(pid int) (bool, error) {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		return siginfoPID(&info) == pid, nil
+	}
+}
+
+// siginfoPID is si_pid of a SIGCHLD siginfo: the first field of the union, at
+// offset 16 on 64-bit Linux (after signo, errno, code and padding); 0 when
+// waitid found no child.
+func siginfoPID(info *unix.Siginfo) int {
+	return int(*(*int32)(unsafe.Pointer(uintptr(unsafe.Pointer(info)) + 16)))
 }
 
 // reap collects the exit status of child pid, which has exited.

@@ -42,6 +42,8 @@ type Supervisor struct {
 	bootID string
 	logger *slog.Logger
 	exit   context.CancelFunc // ends Run (the exit request)
+	// embedded: RunEmbedded; reap only the tasks' PIDs.
+	embedded bool
 
 	mu struct {
 		sync.Mutex
@@ -64,6 +66,19 @@ type task struct {
 // tasks its records say run, and serves the socket until ctx ends or an exit
 // request came. Tasks keep running when it returns.
 func Run(ctx context.Context, dir string, logger *slog.Logger) error {
+	return run(ctx, dir, logger, false)
+}
+
+// RunEmbedded is Run inside a process that is not only the supervisor (the
+// in-process agents of tests): it does not become a subreaper and reaps only
+// the tasks it started, leaving the process's other children alone. Tasks do
+// not outlive the process's own exit any better than its other children:
+// the agent kills them on shutdown.
+func RunEmbedded(ctx context.Context, dir string, logger *slog.Logger) error {
+	return run(ctx, dir, logger, true)
+}
+
+func run(ctx context.Context, dir string, logger *slog.Logger, embedded bool) error {
 	if err := os.MkdirAll(filepath.Join(dir, tasksDir), 0o700); err != nil {
 		return fmt.Errorf("supervisor: %w", err)
 	}
@@ -75,13 +90,15 @@ func Run(ctx context.Context, dir string, logger *slog.Logger) error {
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		return fmt.Errorf("%w (%s)", ErrRunning, dir)
 	}
-	if err := becomeSubreaper(); err != nil {
+	if embedded {
+		// no subreaper: the process's other children are not ours
+	} else if err := becomeSubreaper(); err != nil {
 		return fmt.Errorf("supervisor: becoming a child subreaper: %w", err)
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s := &Supervisor{dir: dir, bootID: currentBootID(), logger: logger, exit: cancel}
+	s := &Supervisor{dir: dir, bootID: currentBootID(), logger: logger, exit: cancel, embedded: embedded}
 	s.mu.tasks = make(map[string]*task)
 	s.mu.children = make(map[int]*task)
 	s.mu.conns = make(map[*conn]struct{})
@@ -135,7 +152,7 @@ func (s *Supervisor) reapLoop(ctx context.Context, sigchld <-chan os.Signal) {
 // being reused meanwhile), so a task never leaves processes behind.
 func (s *Supervisor) reapAll() {
 	for {
-		pid, err := peekExited()
+		pid, err := s.nextExited()
 		if err != nil || pid == 0 {
 			return
 		}
@@ -161,6 +178,25 @@ func (s *Supervisor) reapAll() {
 			s.finish(t, st)
 		}
 	}
+}
+
+// nextExited returns a child that exited (a zombie), 0 if none.
+func (s *Supervisor) nextExited() (int, error) {
+	if !s.embedded {
+		return peekExited()
+	}
+	s.mu.Lock()
+	pids := make([]int, 0, len(s.mu.children))
+	for pid := range s.mu.children {
+		pids = append(pids, pid)
+	}
+	s.mu.Unlock()
+	for _, pid := range pids {
+		if exited, err := peekExitedPID(pid); err == nil && exited {
+			return pid, nil
+		}
+	}
+	return 0, nil
 }
 
 // finish persists an exit, then tells the task's waiters and the agent.
