@@ -18,9 +18,10 @@ func becomeSubreaper() error {
 	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 }
 
-// procStartTicks returns the start time of process pid in clock ticks after
-// boot (field 22 of /proc/<pid>/stat).
-func procStartTicks(pid int) (uint64, error) {
+// StartTicks returns the start time of process pid in clock ticks after
+// boot (field 22 of /proc/<pid>/stat): with the PID, it names one process
+// for the life of the machine.
+func StartTicks(pid int) (uint64, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0, err

@@ -1,49 +1,28 @@
-package supervisor
+package supervisor_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	. "github.com/orch-io/orch/client/supervisor"
+	"github.com/orch-io/orch/client/supervisor/supervisortest"
 )
 
-// The test binary doubles as the supervisor: with this variable set, it runs
-// Run on the directory named and exits.
-const runAsSupervisorEnv = "ORCH_TEST_RUN_SUPERVISOR"
-
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(runAsSupervisorEnv); dir != "" {
-		ctx, stop := signalContext()
-		defer stop()
-		logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-		if err := Run(ctx, dir, logger); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	supervisortest.MaybeRun()
 	os.Exit(m.Run())
 }
 
-func signalContext() (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.Background())
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGTERM)
-	go func() { <-ch; cancel() }()
-	return ctx, cancel
-}
-
-// node is a supervisor directory and the processes a test started on it.
+// node is a supervisor directory and the task log directory of a test.
 type node struct {
 	t   *testing.T
 	dir string // supervisor dir
@@ -57,8 +36,7 @@ func newNode(t *testing.T) *node {
 	if err := os.MkdirAll(n.log, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// Whatever happens, every supervisor and task on this directory goes.
-	t.Cleanup(n.killEverything)
+	supervisortest.Cleanup(t, n.dir)
 	return n
 }
 
@@ -66,55 +44,12 @@ func (n *node) dial() *Client {
 	n.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, ClientConfig{Dir: n.dir, Command: func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), runAsSupervisorEnv+"="+n.dir)
-		return cmd
-	}})
+	c, err := Dial(ctx, ClientConfig{Dir: n.dir, Command: supervisortest.Command(n.dir)})
 	if err != nil {
 		n.t.Fatal(err)
 	}
 	n.t.Cleanup(c.Close)
 	return c
-}
-
-// killEverything kills the supervisor holding the directory's lock and the
-// process group of every task recorded running.
-func (n *node) killEverything() {
-	entries, _ := os.ReadDir(filepath.Join(n.dir, tasksDir))
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(n.dir, tasksDir, e.Name()))
-		if err != nil {
-			continue
-		}
-		var st TaskStatus
-		if json.Unmarshal(b, &st) == nil && st.State == TaskRunning && st.PID > 1 {
-			if ticks, err := procStartTicks(st.PID); err == nil && ticks == st.StartTicks {
-				syscall.Kill(-st.PID, syscall.SIGKILL)
-			}
-		}
-	}
-	for _, pid := range supervisorPIDs(n.dir) {
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
-}
-
-// supervisorPIDs are the processes running as the supervisor of dir.
-func supervisorPIDs(dir string) []int {
-	needle := runAsSupervisorEnv + "=" + dir + "\x00"
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err == nil && strings.Contains(string(env)+"\x00", needle) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
 
 func (n *node) spec(id, script string) *TaskSpec {
@@ -150,6 +85,14 @@ func alive(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i > 0 && i+2 < len(s) && s[i+2] != 'Z'
+}
+
+func bootID(t *testing.T) string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
 }
 
 func readLog(t *testing.T, dir, name string) string {
@@ -316,20 +259,20 @@ func TestAdoptionRejectsAReusedPID(t *testing.T) {
 	n := newNode(t)
 	// A record of a task "running" as this very process, started at another
 	// time: a reused PID.
-	self, err := procStartTicks(os.Getpid())
+	self, err := StartTicks(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Join(n.dir, tasksDir), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Join(n.dir, "tasks"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	for id, rec := range map[string]TaskStatus{
-		"reused":   {PID: os.Getpid(), StartTicks: self + 1, BootID: currentBootID()},
+		"reused":   {PID: os.Getpid(), StartTicks: self + 1, BootID: bootID(t)},
 		"rebooted": {PID: os.Getpid(), StartTicks: self, BootID: "another-boot"},
 	} {
 		rec.ID, rec.Nonce, rec.State, rec.Logs = id, "n", TaskRunning, LogSpec{Disabled: true}
 		b, _ := json.Marshal(rec)
-		if err := os.WriteFile(filepath.Join(n.dir, tasksDir, id+".json"), b, 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(n.dir, "tasks", id+".json"), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -339,39 +282,6 @@ func TestAdoptionRejectsAReusedPID(t *testing.T) {
 		if !ok || st.State != TaskExited || !st.ExitUnknown || st.Lost != want {
 			t.Errorf("%s = %+v, want lost: %q", id, st, want)
 		}
-	}
-}
-
-func TestRotation(t *testing.T) {
-	dir := t.TempDir()
-	r, err := newRotator(LogSpec{Dir: dir, Name: "web", MaxFiles: 2, MaxFileSizeMB: 1}, "stdout")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.maxSize = 10 // bytes, for the test
-	if _, err := r.Write([]byte("0123456789abcdefghij0123")); err != nil {
-		t.Fatal(err)
-	}
-	r.Close()
-	idx, sizes, err := LogFiles(dir, "web.stdout.")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(idx, sizes) != "[1 2] [10 4]" {
-		t.Fatalf("files = %v %v, want [1 2] [10 4] (file 0 rotated away)", idx, sizes)
-	}
-	if got := readLog(t, dir, "web.stdout.2"); got != "0123" {
-		t.Fatalf("newest = %q", got)
-	}
-	// A new writer continues the newest file.
-	r2, err := newRotator(LogSpec{Dir: dir, Name: "web", MaxFiles: 2}, "stdout")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r2.Write([]byte("x"))
-	r2.Close()
-	if got := readLog(t, dir, "web.stdout.2"); got != "0123x" {
-		t.Fatalf("continued = %q", got)
 	}
 }
 

@@ -84,7 +84,7 @@ func (s *Supervisor) start(spec *TaskSpec) (*TaskStatus, error) {
 	}
 	pid := proc.Pid
 	_ = proc.Release() // reaped by the reaper, never through os.Process
-	ticks, err := procStartTicks(pid)
+	ticks, err := StartTicks(pid)
 	if err != nil {
 		// It cannot be reaped before we release s.mu, so /proc has it.
 		s.logger.Warn("reading task start time", "pid", pid, "error", err)
@@ -237,7 +237,7 @@ func (s *Supervisor) adopt(t *task) {
 		return
 	}
 	// Checked after the pidfd is open: the pidfd then holds this very process.
-	if ticks, err := procStartTicks(st.PID); err != nil || ticks != st.StartTicks {
+	if ticks, err := StartTicks(st.PID); err != nil || ticks != st.StartTicks {
 		pidfd.Close()
 		lost("exited while no supervisor watched it")
 		return

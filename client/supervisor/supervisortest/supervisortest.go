@@ -91,7 +91,7 @@ func KillAll(dir string) {
 		if json.Unmarshal(b, &st) != nil || st.State != supervisor.TaskRunning || st.PID <= 1 {
 			continue
 		}
-		if ticks, err := startTicks(st.PID); err == nil && ticks == st.StartTicks {
+		if ticks, err := supervisor.StartTicks(st.PID); err == nil && ticks == st.StartTicks {
 			syscall.Kill(-st.PID, syscall.SIGKILL)
 		}
 	}
@@ -115,21 +115,4 @@ func SupervisorPIDs(dir string) []int {
 		}
 	}
 	return pids
-}
-
-func startTicks(pid int) (uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("bad stat")
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return 0, fmt.Errorf("bad stat")
-	}
-	return strconv.ParseUint(f[19], 10, 64)
 }
