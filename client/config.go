@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os/exec"
 	"time"
 
 	"github.com/orch-io/orch/client/driver"
+	"github.com/orch-io/orch/client/driver/rawexec"
 	"github.com/orch-io/orch/internal/clock"
 	"github.com/orch-io/orch/structs"
 )
@@ -46,10 +48,25 @@ type Config struct {
 	MinDynamicPort, MaxDynamicPort int
 	// ReservedPorts are host ports no allocation may use, as "22,80,8000-8100".
 	ReservedPorts string
-	// Drivers are the task drivers the node offers, each under its own Name;
-	// empty means raw_exec alone. The agent builds them from its plugin
-	// blocks.
+	// Drivers are the task drivers the node offers besides raw_exec, each
+	// under its own Name. The agent builds them from its plugin blocks.
+	// raw_exec is the client's own: it runs on the node's supervisor, which
+	// the client connects to (and starts).
 	Drivers []driver.Driver
+	// SupervisorCommand starts the node's supervisor when none runs (see
+	// package client/supervisor); nil means `<this executable> supervisor
+	// -dir <data_dir>/supervisor`.
+	SupervisorCommand func() *exec.Cmd
+	// EmbeddedSupervisor runs the supervisor inside this process
+	// (supervisor.RunEmbedded) instead: for in-process test agents, whose
+	// executable is a test binary. Tasks then cannot outlive the process, and
+	// Shutdown stops them.
+	EmbeddedSupervisor bool
+	// StopTasksOnShutdown makes Shutdown stop every task and the supervisor
+	// (a dev agent on a temporary data dir, which nothing will restart on).
+	// Otherwise tasks whose driver can reattach run on, and the next agent
+	// reattaches to them.
+	StopTasksOnShutdown bool
 	// Servers is how the client calls the servers. Required.
 	Servers RPCer
 	// Logger defaults to discarding.
@@ -147,7 +164,10 @@ func (cfg Config) Validate() error {
 	errs = append(errs, cfg.validatePorts()...)
 	seen := map[string]bool{}
 	for _, d := range cfg.Drivers {
-		if seen[d.Name()] {
+		switch {
+		case d.Name() == rawexec.Name:
+			errs = append(errs, fmt.Errorf("client config: drivers: %q: must not be given: the client runs it on the node's supervisor", d.Name()))
+		case seen[d.Name()]:
 			errs = append(errs, fmt.Errorf("client config: drivers: %q given twice", d.Name()))
 		}
 		seen[d.Name()] = true

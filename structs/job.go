@@ -101,6 +101,7 @@ type Task struct {
 	Resources   *Resources
 	KillTimeout time.Duration // default 5s
 	KillSignal  string        // default SIGINT, as in Nomad
+	LogConfig   *LogConfig    // nil: DefaultLogConfig
 }
 
 // Resources asked by one task.
@@ -220,6 +221,7 @@ func (t *Task) Copy() *Task {
 	c.Constraints = copyConstraints(t.Constraints)
 	c.Affinities = copyAffinities(t.Affinities)
 	c.Resources = clonePtr(t.Resources)
+	c.LogConfig = clonePtr(t.LogConfig)
 	return &c
 }
 
@@ -292,4 +294,23 @@ func (j *Job) Stub() *JobListStub {
 		Datacenters: slices.Clone(j.Datacenters), Version: j.Version, SubmitTime: j.SubmitTime,
 		CreateIndex: j.CreateIndex, ModifyIndex: j.ModifyIndex, JobModifyIndex: j.JobModifyIndex,
 	}
+}
+
+// LogConfig is a task's logs block: its stdout and stderr are each kept in at
+// most MaxFiles files of at most MaxFileSizeMB, as Nomad's.
+type LogConfig struct {
+	MaxFiles      int
+	MaxFileSizeMB int
+	Disabled      bool
+}
+
+// Nomad's defaults for a task's logs block.
+const (
+	DefaultLogMaxFiles      = 10
+	DefaultLogMaxFileSizeMB = 10
+)
+
+// DefaultLogConfig returns Nomad's defaults.
+func DefaultLogConfig() *LogConfig {
+	return &LogConfig{MaxFiles: DefaultLogMaxFiles, MaxFileSizeMB: DefaultLogMaxFileSizeMB}
 }

@@ -27,6 +27,10 @@ type Config struct {
 	// Handles persists the handles of running tasks, so that a restarted
 	// agent reattaches to them; nil keeps them nowhere (tests).
 	Handles HandleStore
+	// StopTasksOnShutdown makes Shutdown stop every task, even those whose
+	// driver could reattach to them (an agent nothing will restart on the
+	// same data dir: -dev).
+	StopTasksOnShutdown bool
 	// Persist saves the allocation with its client state (a copy the callee
 	// may keep). It is called after every change, on the runner's own goroutine,
 	// never after Shutdown or Destroy have begun. An error is logged.
@@ -141,8 +145,10 @@ func (ar *AllocRunner) Run() {
 		return
 	}
 	if alloc.ServerTerminal() {
-		ar.stoppedWhileDown()
-		close(ar.waitCh)
+		go func() {
+			ar.stoppedWhileDown()
+			close(ar.waitCh)
+		}()
 		return
 	}
 
@@ -274,6 +280,7 @@ func (ar *AllocRunner) taskConfig(alloc *structs.Allocation, task *structs.Task,
 		StdoutPath: ar.dir.stdoutPath(task.Name),
 		StderrPath: ar.dir.stderrPath(task.Name),
 		Resources:  task.Resources,
+		Logs:       task.LogConfig,
 	}
 	if r := alloc.AllocatedResources; r != nil {
 		if tr := r.Tasks[task.Name]; tr != nil {
@@ -286,8 +293,9 @@ func (ar *AllocRunner) taskConfig(alloc *structs.Allocation, task *structs.Task,
 
 // stoppedWhileDown handles an allocation restored from local state that the
 // servers had told to stop but whose tasks had not finished when the agent
-// shut down: tasks left running for this agent to reattach to are destroyed,
-// and every unfinished task is recorded killed.
+// shut down: tasks left running for this agent to reattach to are stopped
+// and destroyed, and every unfinished task is recorded killed. It runs on a
+// goroutine of its own: stopping takes up to the tasks' kill timeouts.
 func (ar *AllocRunner) stoppedWhileDown() {
 	ar.destroyLeftRunning()
 	ar.mu.Lock()
@@ -299,7 +307,7 @@ func (ar *AllocRunner) stoppedWhileDown() {
 		}
 		ts.State = structs.TaskStateDead
 		ts.FinishedAt = now
-		ts.AppendEvent(&structs.TaskEvent{Type: structs.TaskKilled, Time: now, DisplayMessage: "Task stopped while the client agent was down"})
+		ts.AppendEvent(&structs.TaskEvent{Type: structs.TaskKilled, Time: now, DisplayMessage: "Task killed: the servers stopped the allocation while the client agent was down"})
 	}
 	ar.mu.Unlock()
 	ar.requestSync()
@@ -336,14 +344,18 @@ func (ar *AllocRunner) Update(alloc *structs.Allocation) {
 
 // Shutdown ends the runner because the agent is shutting down, and returns
 // once its task runners have returned. Tasks whose driver reattaches are left
-// running; the others are stopped (kill signal, then SIGKILL after the kill
-// timeout). The client state is frozen first: the allocation stays persisted
+// running (unless StopTasksOnShutdown); the others are stopped (kill signal,
+// then SIGKILL after the kill timeout). The client state is frozen first: the allocation stays persisted
 // as it was (e.g. running), so that the agent, when it comes back, reattaches
 // to its tasks or runs them again, and the servers are not told it ended.
 func (ar *AllocRunner) Shutdown() {
 	ar.freeze()
 	for _, tr := range ar.taskRunners() {
-		tr.shutdown()
+		if ar.cfg.StopTasksOnShutdown {
+			tr.kill(nil)
+		} else {
+			tr.shutdown()
+		}
 	}
 	<-ar.waitCh
 	<-ar.loopDone

@@ -3,6 +3,7 @@ package allocrunner
 import (
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,19 +145,47 @@ func TestShutdownLeavesReattachableTaskAndNextRunnerReattaches(t *testing.T) {
 	}
 }
 
-func TestReattachToTaskGoneStartsItAgain(t *testing.T) {
+func TestTaskGoneAfterRestartIsLostAndRestartPolicyApplies(t *testing.T) {
 	n := newMockNode(t)
 	persisted := n.runThenShutdown(t)
 
-	// A new agent process: a new mock driver, which knows no task.
+	// A new agent process: a new mock driver, which knows no task (the node
+	// rebooted). The lost run is an unknown exit, which the restart policy
+	// judges: here, a restart.
 	n.driver = mock.New(nil)
 	n.drivers = map[string]driver.Driver{mock.Name: n.driver}
-	ar2, rec2 := n.runner(t, persisted.Copy())
+	restored := persisted.Copy()
+	restored.Job.TaskGroups[0].RestartPolicy = &structs.RestartPolicy{Attempts: 1, Interval: time.Hour, Delay: time.Millisecond, Mode: structs.RestartPolicyModeFail}
+	ar2, rec2 := n.runner(t, restored)
 	ar2.Run()
 	waitFor(t, "task started again", func() bool { return n.driver.Running() == 1 })
 	a := waitStatus(t, rec2, structs.AllocClientStatusRunning)
-	if got := eventTypes(a.TaskStates["web"]); !slices.Contains(got, structs.TaskRestarting) {
-		t.Errorf("events %v, want a Restarting event for the agent restart", got)
+	ts := a.TaskStates["web"]
+	if got := eventTypes(ts); !slices.Contains(got, structs.TaskRestarting) || ts.Restarts != 1 {
+		t.Errorf("events %v, restarts %d: want the lost run to count as a restart", got, ts.Restarts)
+	}
+	var lost *structs.TaskEvent
+	for _, e := range ts.Events {
+		if e.Type == structs.TaskTerminated {
+			lost = e
+		}
+	}
+	if lost == nil || lost.ExitCode != -1 || !strings.HasPrefix(lost.DisplayMessage, "Unknown exit: ") {
+		t.Errorf("terminated event %+v, want an unknown exit", lost)
+	}
+
+	// A policy without restarts fails the task at the next loss.
+	ar2.Shutdown()
+	persisted2, _ := rec2.lastPersisted()
+	n.driver = mock.New(nil)
+	n.drivers = map[string]driver.Driver{mock.Name: n.driver}
+	restored2 := persisted2.Copy()
+	restored2.Job.TaskGroups[0].RestartPolicy = &structs.RestartPolicy{Attempts: 0, Interval: time.Hour, Mode: structs.RestartPolicyModeFail}
+	ar3, rec3 := n.runner(t, restored2)
+	ar3.Run()
+	a = waitStatus(t, rec3, structs.AllocClientStatusFailed)
+	if ts := a.TaskStates["web"]; !ts.Failed || n.driver.Running() != 0 {
+		t.Errorf("task state %+v, %d running: want failed, not started again", ts, n.driver.Running())
 	}
 }
 

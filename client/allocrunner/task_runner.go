@@ -34,8 +34,10 @@ type taskRunnerConfig struct {
 	TaskConfig *driver.TaskConfig
 	// State is the task's state restored from the client's local state; nil for a
 	// task never run. A restored task that is dead stays dead; one whose
-	// driver reattaches to its persisted handle goes on running; any other is
-	// started again.
+	// driver reattaches to its persisted handle goes on running (or has its
+	// exit while the agent was down recorded); one whose driver no longer has
+	// it is lost, an exit of unknown status that the restart policy judges;
+	// any other (it was stopped with the agent) is started again.
 	State *structs.TaskState
 	// Notify is called after every change of the task's state, on the task
 	// runner's goroutine. It must not block.
@@ -153,9 +155,10 @@ func (tr *taskRunner) run() {
 	}
 	// A task restored from the local state may still run: reattach.
 	var h driver.Handle
+	var lost *driver.ExitResult // a restored task its driver no longer has
 	if len(st.Events) > 0 {
-		h = tr.recover()
-		if h == nil {
+		h, lost = tr.recover()
+		if h == nil && lost == nil {
 			tr.update(func(st *structs.TaskState) {
 				ev := tr.event(structs.TaskRestarting, "Task restarted because the client agent restarted")
 				ev.RestartReason = "Client agent restarted"
@@ -181,7 +184,12 @@ func (tr *taskRunner) run() {
 	tracker := newRestartTracker(tr.cfg.RestartPolicy, tr.cfg.JobType, tr.cfg.Now())
 	for {
 		var decision restartDecision
-		if h == nil {
+		switch {
+		case lost != nil:
+			tr.recordExit(lost)
+			decision = tracker.exited(tr.cfg.Now(), lost)
+			lost = nil
+		case h == nil:
 			if tr.killCtx.Err() != nil {
 				tr.killedWhileNotRunning()
 				return
@@ -227,10 +235,13 @@ func (tr *taskRunner) run() {
 }
 
 // recover reattaches to the task instance whose handle the local state keeps,
-// and returns its handle; nil if there is none to reattach to.
-func (tr *taskRunner) recover() driver.Handle {
+// and returns its handle. When the driver cannot reattach to it, the
+// instance is lost (it ended while the agent was down, or with the node) and
+// recover returns its unknown exit instead. Both are nil if no handle was
+// kept: the task was not left running.
+func (tr *taskRunner) recover() (driver.Handle, *driver.ExitResult) {
 	if tr.cfg.Driver == nil {
-		return nil
+		return nil, nil
 	}
 	name := tr.cfg.Task.Name
 	th, err := tr.cfg.Handles.TaskHandle(tr.cfg.Alloc.ID, name)
@@ -238,23 +249,23 @@ func (tr *taskRunner) recover() driver.Handle {
 		tr.logger.Warn("reading the task's handle", "error", err)
 	}
 	if th == nil {
-		return nil
+		return nil, nil
 	}
 	if th.Driver != tr.cfg.Driver.Name() {
 		tr.logger.Warn("task handle of another driver; starting the task again", "handle_driver", th.Driver)
 		tr.forgetHandle()
-		return nil
+		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(tr.killCtx, recoverTimeout)
 	defer cancel()
 	h, err := tr.cfg.Driver.Recover(ctx, tr.cfg.TaskConfig, th)
 	if err != nil {
-		tr.logger.Info("could not reattach to the task; starting it again", "handle", th.ID, "error", err)
+		tr.logger.Warn("could not reattach to the task; it is lost", "handle", th.ID, "error", err)
 		tr.forgetHandle()
-		return nil
+		return nil, driver.Lost("the client agent restarted and could not reattach to the task: " + err.Error())
 	}
 	tr.logger.Info("reattached to the task", "handle", th.ID)
-	return h
+	return h, nil
 }
 
 // recoverTimeout bounds one Recover call.
@@ -298,8 +309,11 @@ func (tr *taskRunner) forgetHandle() {
 }
 
 // killSettings returns the task's kill signal and timeout, defaulted.
-func (tr *taskRunner) killSettings() (string, time.Duration, error) {
-	sig, timeout := tr.cfg.Task.KillSignal, tr.cfg.Task.KillTimeout
+func (tr *taskRunner) killSettings() (string, time.Duration, error) { return killSettings(tr.cfg.Task) }
+
+// killSettings returns task's kill signal and timeout, defaulted.
+func killSettings(task *structs.Task) (string, time.Duration, error) {
+	sig, timeout := task.KillSignal, task.KillTimeout
 	if sig == "" {
 		sig = defaultKillSignal
 	}
@@ -307,7 +321,7 @@ func (tr *taskRunner) killSettings() (string, time.Duration, error) {
 		timeout = defaultKillTimeout
 	}
 	if _, err := driver.ParseSignal(sig); err != nil {
-		return "", 0, fmt.Errorf("task %q: %w", tr.cfg.Task.Name, err)
+		return "", 0, fmt.Errorf("task %q: %w", task.Name, err)
 	}
 	return sig, timeout, nil
 }
@@ -320,7 +334,13 @@ func (tr *taskRunner) waitRunning(h driver.Handle) (res *driver.ExitResult, kill
 	if err != nil {
 		return nil, true
 	}
-	tr.logger.Info("task exited", "exit_code", res.ExitCode, "signal", res.Signal)
+	tr.recordExit(res)
+	return res, false
+}
+
+// recordExit records the task's exit as a Terminated event.
+func (tr *taskRunner) recordExit(res *driver.ExitResult) {
+	tr.logger.Info("task exited", "result", res.String())
 	tr.update(func(st *structs.TaskState) {
 		msg := fmt.Sprintf("Exit Code: %d, Signal: %d", res.ExitCode, res.Signal)
 		if res.OOMKilled {
@@ -329,12 +349,14 @@ func (tr *taskRunner) waitRunning(h driver.Handle) (res *driver.ExitResult, kill
 		if res.Err != "" {
 			msg += ": " + res.Err
 		}
+		if res.Unknown != "" {
+			msg = "Unknown exit: " + res.Unknown
+		}
 		ev := tr.event(structs.TaskTerminated, msg)
 		ev.ExitCode = res.ExitCode
 		ev.Signal = res.Signal
 		st.AppendEvent(ev)
 	})
-	return res, false
 }
 
 // stop kills the running task h after kill was called, and records it dead.

@@ -17,17 +17,17 @@ import (
 func newTestTaskRunner(t *testing.T, jobType structs.JobType, policy *structs.RestartPolicy, task *structs.Task) *taskRunner {
 	t.Helper()
 	dir := t.TempDir()
-	job := testJob(jobType, policy, task)
+	alloc := testAlloc(testJob(jobType, policy, task))
 	return newTaskRunner(taskRunnerConfig{
-		Alloc:         testAlloc(job),
+		Alloc:         alloc,
 		Task:          task,
 		JobType:       jobType,
 		RestartPolicy: policy,
-		Driver:        testDrivers[task.Driver],
+		Driver:        testDrivers(t)[task.Driver],
 		Handles:       noHandles{},
 		TaskConfig: &driver.TaskConfig{
-			AllocID: "alloc-1", TaskName: task.Name, Config: task.Config, Env: os.Environ(),
-			Dir: dir, StdoutPath: filepath.Join(dir, "out"), StderrPath: filepath.Join(dir, "err"),
+			AllocID: alloc.ID, TaskName: task.Name, Config: task.Config, Env: os.Environ(), Dir: dir,
+			StdoutPath: filepath.Join(dir, task.Name+".stdout.0"), StderrPath: filepath.Join(dir, task.Name+".stderr.0"),
 		},
 		Notify: func() {},
 		Now:    time.Now,

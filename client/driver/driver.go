@@ -124,9 +124,13 @@ type TaskConfig struct {
 	AllocDir   string
 	LocalDir   string
 	SecretsDir string
-	// StdoutPath and StderrPath are the files the task's output is appended to.
+	// StdoutPath and StderrPath are the first of the files the task's output
+	// is written to, <logdir>/<task>.stdout.0; drivers rotate them as Logs
+	// says with package tasklog (<task>.stdout.1, ...).
 	StdoutPath string
 	StderrPath string
+	// Logs is the task's logs block; nil means Nomad's defaults.
+	Logs *structs.LogConfig
 	// Resources are the task's: CPU (MHz, used as shares) and MemoryMB (the
 	// limit). Nil means no limits.
 	Resources *structs.Resources
@@ -172,15 +176,29 @@ type ExitResult struct {
 	Signal int
 	// OOMKilled: the kernel killed the task for exceeding its memory limit.
 	OOMKilled bool
-	// Err, if set, explains an exit the driver could not observe normally
-	// (the container was removed behind the agent's back).
+	// Err, if set, is what the runtime says went wrong with the task (the
+	// container engine's error), next to its exit status.
 	Err string
+	// Unknown, if set, says why the exit status is not known: the task ended
+	// while nothing that could observe it watched (a supervisor that adopted
+	// it, a node reboot), was lost, or its container was removed behind the
+	// agent's back. ExitCode is then -1.
+	Unknown string
 }
 
-// Successful reports whether the task exited by itself with status 0.
-func (r *ExitResult) Successful() bool { return r.ExitCode == 0 && r.Signal == 0 && !r.OOMKilled }
+// Successful reports whether the task exited by itself with status 0; an
+// unknown exit is no success.
+func (r *ExitResult) Successful() bool {
+	return r.ExitCode == 0 && r.Signal == 0 && !r.OOMKilled && r.Unknown == ""
+}
+
+// Lost returns the exit of a task that ended unobserved, for reason.
+func Lost(reason string) *ExitResult { return &ExitResult{ExitCode: -1, Unknown: reason} }
 
 func (r *ExitResult) String() string {
+	if r.Unknown != "" {
+		return "unknown exit: " + r.Unknown
+	}
 	s := fmt.Sprintf("exit code %d", r.ExitCode)
 	if r.Signal != 0 {
 		s += fmt.Sprintf(", signal %d", r.Signal)

@@ -51,3 +51,16 @@ func TestStopWithTimeoutEscalates(t *testing.T) {
 		t.Errorf("unknown signal: task got %d, want SIGKILL", r.Signal)
 	}
 }
+
+func TestLostExitIsUnknownAndNoSuccess(t *testing.T) {
+	r := Lost("the node rebooted")
+	if r.Successful() || r.ExitCode != -1 {
+		t.Errorf("Lost = %+v: want exit code -1, not successful", r)
+	}
+	if got := r.String(); got != "unknown exit: the node rebooted" {
+		t.Errorf("String = %q", got)
+	}
+	if !(&ExitResult{}).Successful() {
+		t.Error("exit 0: want successful")
+	}
+}

@@ -104,6 +104,9 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			ReservedPorts:  cfg.Client.ReservedPorts,
 			Drivers:        drivers,
 			Logger:         logger.With("component", "client"),
+			// Nothing restarts on a temporary data dir: its tasks go with it.
+			StopTasksOnShutdown: a.tmpDataDir != "",
+			EmbeddedSupervisor:  cfg.Client.EmbeddedSupervisor,
 		})
 		if err != nil {
 			return nil, err

@@ -21,6 +21,7 @@ func TestClientOnlyAgentServesTheAPIThroughItsServers(t *testing.T) {
 	devCfg := DevConfig()
 	devCfg.DataDir = t.TempDir()
 	devCfg.Ports = testPorts(t)
+	devCfg.Client.EmbeddedSupervisor = true // the test binary is no orch
 	dev, err := New(devCfg, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +32,7 @@ func TestClientOnlyAgentServesTheAPIThroughItsServers(t *testing.T) {
 	cfg.DataDir, cfg.BindAddr, cfg.NodeName = t.TempDir(), "127.0.0.1", "client-only"
 	cfg.Ports = testPorts(t)
 	cfg.Client = ClientConfig{Enabled: true, NodePool: "batch-pool",
-		Servers: []string{fmt.Sprintf("127.0.0.1:%d", devCfg.Ports.RPC)}}
+		Servers: []string{fmt.Sprintf("127.0.0.1:%d", devCfg.Ports.RPC)}, EmbeddedSupervisor: true}
 	c, err := New(cfg, logger)
 	if err != nil {
 		t.Fatal(err)

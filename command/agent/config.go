@@ -126,6 +126,9 @@ type ClientConfig struct {
 	ReservedPorts  string
 	// NodePool is the pool the client's node joins; "" means "default".
 	NodePool string
+	// EmbeddedSupervisor runs the task supervisor inside the agent (tests of
+	// in-process agents; not settable from a file): see client.Config.
+	EmbeddedSupervisor bool
 }
 
 // Default ports, as in Nomad.

@@ -122,14 +122,14 @@ func applyPlugins(p *PluginsConfig, blocks []*filePlugin) error {
 	return errors.Join(errs...)
 }
 
-// buildDrivers returns the drivers the configuration enables, raw_exec first.
+// buildDrivers returns the drivers the configuration enables besides
+// raw_exec, which the client runs on its supervisor.
 func buildDrivers(p PluginsConfig, logger *slog.Logger) ([]driver.Driver, error) {
-	ds := []driver.Driver{rawexec.New(logger)}
 	dk, err := docker.New(p.Docker, logger)
 	if err != nil {
 		return nil, err
 	}
-	ds = append(ds, dk)
+	ds := []driver.Driver{dk}
 	if p.Mock {
 		ds = append(ds, mock.New(logger))
 	}

@@ -6,8 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"os"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -18,6 +19,8 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/orch-io/orch/client/driver"
+	"github.com/orch-io/orch/client/tasklog"
+	"github.com/orch-io/orch/structs"
 )
 
 // logDrainTimeout bounds how long an exit waits for the container's last
@@ -47,26 +50,21 @@ func (d *Docker) newHandle(cfg *driver.TaskConfig, id string, started, logsSince
 	logsDone := make(chan struct{})
 	go func() {
 		defer close(logsDone)
-		h.copyLogs(cfg.StdoutPath, cfg.StderrPath, logsSince)
+		h.copyLogs(cfg, logsSince)
 	}()
 	go h.wait(logsDone)
 	return h
 }
 
-// copyLogs streams the container's stdout and stderr into the task's files
-// until the container stops.
-func (h *handle) copyLogs(stdoutPath, stderrPath string, since time.Time) {
-	stdout, err := openLog(stdoutPath)
+// copyLogs streams the container's stdout and stderr into the task's rotated
+// log files until the container stops.
+func (h *handle) copyLogs(cfg *driver.TaskConfig, since time.Time) {
+	stdout, stderr, err := openLogs(cfg)
 	if err != nil {
 		h.logger.Warn("task logs", "error", err)
 		return
 	}
 	defer stdout.Close()
-	stderr, err := openLog(stderrPath)
-	if err != nil {
-		h.logger.Warn("task logs", "error", err)
-		return
-	}
 	defer stderr.Close()
 	opts := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: true}
 	if !since.IsZero() {
@@ -83,12 +81,41 @@ func (h *handle) copyLogs(stdoutPath, stderrPath string, since time.Time) {
 	}
 }
 
-func openLog(path string) (*os.File, error) {
-	if path == "" {
-		return nil, errors.New("no log file path")
+// openLogs opens the writers of the task's stdout and stderr files in the
+// directory of cfg.StdoutPath, rotated as cfg.Logs says (discarding the
+// output when it disables logs).
+func openLogs(cfg *driver.TaskConfig) (stdout, stderr io.WriteCloser, err error) {
+	logs := cfg.Logs
+	if logs == nil {
+		logs = structs.DefaultLogConfig()
 	}
-	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if logs.Disabled {
+		return nopCloser{io.Discard}, nopCloser{io.Discard}, nil
+	}
+	if cfg.StdoutPath == "" {
+		return nil, nil, errors.New("no log file path")
+	}
+	open := func(stream string) (*tasklog.Writer, error) {
+		return tasklog.NewWriter(tasklog.Config{
+			Dir: filepath.Dir(cfg.StdoutPath), Task: cfg.TaskName, Stream: stream,
+			MaxFiles: logs.MaxFiles, MaxFileSizeMB: logs.MaxFileSizeMB,
+		})
+	}
+	out, err := open(tasklog.Stdout)
+	if err != nil {
+		return nil, nil, err
+	}
+	errw, err := open(tasklog.Stderr)
+	if err != nil {
+		out.Close()
+		return nil, nil, err
+	}
+	return out, errw, nil
 }
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
 
 // wait waits for the container to exit, then records how it ended.
 func (h *handle) wait(logsDone <-chan struct{}) {
@@ -113,7 +140,7 @@ func (h *handle) waitExit() *driver.ExitResult {
 		case <-w.Result:
 		case err := <-w.Error:
 			if errdefs.IsNotFound(err) {
-				return &driver.ExitResult{ExitCode: -1, Err: "container " + short(h.id) + " was removed"}
+				return driver.Lost("container " + short(h.id) + " was removed")
 			}
 			h.logger.Warn("waiting for the container; retrying", "error", err)
 			time.Sleep(backoff) // not a test wait: backing off from an unreachable daemon
@@ -123,7 +150,7 @@ func (h *handle) waitExit() *driver.ExitResult {
 		// The wait result lacks OOMKilled; inspect has everything.
 		res, err := h.d.api.ContainerInspect(context.Background(), h.id, client.ContainerInspectOptions{})
 		if errdefs.IsNotFound(err) {
-			return &driver.ExitResult{ExitCode: -1, Err: "container " + short(h.id) + " was removed"}
+			return driver.Lost("container " + short(h.id) + " was removed")
 		}
 		if err != nil || res.Container.State == nil {
 			h.logger.Warn("inspecting the exited container; retrying", "error", err)
