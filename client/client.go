@@ -119,6 +119,9 @@ func NewClient(cfg Config) (*Client, error) {
 	c.mu.node = c.buildNode()
 
 	c.restoreAllocs()
+	if s, ok := cfg.Servers.(streamServer); ok {
+		s.ServeClientStreams(c.nodeID, c.ServeStream)
+	}
 
 	c.wg.Add(2)
 	go c.heartbeatLoop()

@@ -70,6 +70,10 @@ type taskRunner struct {
 		state *structs.TaskState
 		// killReason, if set by kill, is recorded as an event before Killing.
 		killReason *structs.TaskEvent
+		// running is the handle of the task while run waits for it (nil
+		// otherwise); restartAsked is set by restart (task_control.go).
+		running      driver.Handle
+		restartAsked bool
 	}
 }
 
@@ -199,13 +203,20 @@ func (tr *taskRunner) run() {
 			})
 			decision = tracker.exited(tr.cfg.Now(), nil)
 		default:
+			tr.setRunning(h)
 			res, interrupted := tr.waitRunning(h, h == recovered)
+			tr.setRunning(nil)
 			if interrupted && tr.detachCtx.Err() != nil {
 				return
 			}
 			if interrupted {
 				tr.stop(h, killSignal, killTimeout)
 				return
+			}
+			if tr.takeRestartAsked() {
+				recovered = nil
+				tr.restartingAsked()
+				continue
 			}
 			decision = tracker.exited(tr.cfg.Now(), res)
 		}

@@ -30,6 +30,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -52,6 +53,10 @@ type Backend interface {
 	Members() *structs.AgentMembersResponse
 	// Health returns the health of the agent's server and client halves.
 	Health() *structs.AgentHealthResponse
+	// DialNode opens a byte stream to the client endpoints of a node's client
+	// agent (structs/client_rpc.go), for one streaming call; ctx bounds the
+	// stream's life. A node no server reaches is a CodeNotFound error.
+	DialNode(ctx context.Context, nodeID string) (io.ReadWriteCloser, error)
 }
 
 // Blocking query limits: a query with ?index= and no ?wait= waits
@@ -177,6 +182,7 @@ func (s *HTTPServer) registerRoutes() {
 		s.mux.Handle(r.pattern, s.wrap(r.handler))
 	}
 	s.registerSnapshotRoutes()
+	s.registerClientRoutes()
 }
 
 // ServeHTTP logs the request and routes it. Requests the mux cannot route get
@@ -389,6 +395,10 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection's writer (to
+// flush streamed responses).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // probeWriter captures what the mux's own 404/405/redirect handler would write.
 type probeWriter struct {
