@@ -25,6 +25,9 @@ func (ar *AllocRunner) RestartTasks(task string) error {
 // SignalTasks sends sig to the task named task, or, with task "", to every
 // task that runs.
 func (ar *AllocRunner) SignalTasks(task, sig string) error {
+	if err := checkSignal(sig); err != nil {
+		return err
+	}
 	trs, err := ar.pickTasks(task)
 	if err != nil {
 		return err

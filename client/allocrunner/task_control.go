@@ -79,8 +79,8 @@ func (tr *taskRunner) restart() error {
 
 // signal sends sig ("SIGHUP") to the running task.
 func (tr *taskRunner) signal(sig string) error {
-	if _, err := driver.ParseSignal(sig); err != nil {
-		return structs.NewError(structs.CodeInvalid, "signal: %v", err)
+	if err := checkSignal(sig); err != nil {
+		return err
 	}
 	h, err := tr.runningHandle()
 	if err != nil {
@@ -94,4 +94,12 @@ func (tr *taskRunner) signal(sig string) error {
 		st.AppendEvent(tr.event(structs.TaskSignaling, fmt.Sprintf("Task being sent signal %s", sig)))
 	})
 	return s.Signal(sig)
+}
+
+// checkSignal rejects a signal name the drivers do not know.
+func checkSignal(sig string) error {
+	if _, err := driver.ParseSignal(sig); err != nil {
+		return structs.NewError(structs.CodeInvalid, "signal %q: not a known signal (use one of SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGKILL, SIGUSR1, SIGUSR2, ...)", sig)
+	}
+	return nil
 }
