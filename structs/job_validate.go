@@ -249,6 +249,14 @@ func (v *validator) taskFields(t *Task) {
 			v.add("resources.memory", strconv.Itoa(r.MemoryMB), fmt.Sprintf("must be >= %d (MB)", MinTaskMemoryMB))
 		}
 	}
+	if l := t.LogConfig; l != nil {
+		if l.MaxFiles < 1 {
+			v.add("logs.max_files", strconv.Itoa(l.MaxFiles), "must be >= 1")
+		}
+		if l.MaxFileSizeMB < 1 {
+			v.add("logs.max_file_size", strconv.Itoa(l.MaxFileSizeMB), "must be >= 1 (MB)")
+		}
+	}
 	v.constraints(t.Constraints)
 	v.affinities(t.Affinities)
 }
