@@ -109,40 +109,40 @@ func fileInfo(fi fs.FileInfo) *structs.AllocFileInfo {
 	return out
 }
 
+// statAlloc opens the allocation directory of args and describes args.Path
+// in it. The caller closes root.
+func (c *Client) statAlloc(args *structs.FSRequest) (root *os.Root, rel string, fi fs.FileInfo, err error) {
+	if rel, err = cleanAllocPath(args.Path); err != nil {
+		return nil, "", nil, err
+	}
+	if root, err = c.allocRoot(args.AllocID); err != nil {
+		return nil, "", nil, err
+	}
+	if fi, err = root.Stat(rel); err != nil {
+		root.Close()
+		return nil, "", nil, rootErr(args.AllocID, args.Path, err)
+	}
+	return root, rel, fi, nil
+}
+
 // fsStat describes one path of an allocation directory.
 func (c *Client) fsStat(args *structs.FSRequest) (*structs.AllocFileInfo, error) {
-	rel, err := cleanAllocPath(args.Path)
+	root, _, fi, err := c.statAlloc(args)
 	if err != nil {
 		return nil, err
 	}
-	root, err := c.allocRoot(args.AllocID)
-	if err != nil {
-		return nil, err
-	}
-	defer root.Close()
-	fi, err := root.Stat(rel)
-	if err != nil {
-		return nil, rootErr(args.AllocID, args.Path, err)
-	}
+	root.Close()
 	return fileInfo(fi), nil
 }
 
 // fsList lists a directory of an allocation, sorted by name (a file's path
 // lists the file).
 func (c *Client) fsList(args *structs.FSRequest) ([]*structs.AllocFileInfo, error) {
-	rel, err := cleanAllocPath(args.Path)
-	if err != nil {
-		return nil, err
-	}
-	root, err := c.allocRoot(args.AllocID)
+	root, rel, fi, err := c.statAlloc(args)
 	if err != nil {
 		return nil, err
 	}
 	defer root.Close()
-	fi, err := root.Stat(rel)
-	if err != nil {
-		return nil, rootErr(args.AllocID, args.Path, err)
-	}
 	if !fi.IsDir() {
 		return []*structs.AllocFileInfo{fileInfo(fi)}, nil
 	}
@@ -166,22 +166,14 @@ func (c *Client) fsList(args *structs.FSRequest) ([]*structs.AllocFileInfo, erro
 
 // fsOpen opens a regular file of an allocation for fsCat.
 func (c *Client) fsOpen(args *structs.FSRequest) (*os.File, error) {
-	rel, err := cleanAllocPath(args.Path)
-	if err != nil {
-		return nil, err
-	}
 	if args.Offset < 0 || args.Limit < 0 {
 		return nil, structs.NewError(structs.CodeInvalid, "offset = %d, limit = %d: must be >= 0", args.Offset, args.Limit)
 	}
-	root, err := c.allocRoot(args.AllocID)
+	root, rel, fi, err := c.statAlloc(args)
 	if err != nil {
 		return nil, err
 	}
 	defer root.Close()
-	fi, err := root.Stat(rel)
-	if err != nil {
-		return nil, rootErr(args.AllocID, args.Path, err)
-	}
 	if !fi.Mode().IsRegular() {
 		return nil, structs.NewError(structs.CodeInvalid, "allocation %s: path %q is a %s, not a file", args.AllocID, args.Path, kindOf(fi))
 	}

@@ -3,6 +3,7 @@ package command
 import (
 	"fmt"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/structs"
 	"github.com/urfave/cli/v2"
 )
@@ -31,7 +32,8 @@ Examples:
 }
 
 func allocRestart(c *cli.Context) error {
-	if err := checkArgs(c, 1, 2, "an allocation ID or prefix, and optionally a task"); err != nil {
+	client, id, err := allocArgs(c, "an allocation ID or prefix, and optionally a task")
+	if err != nil {
 		return err
 	}
 	task, err := taskArg(c)
@@ -40,14 +42,6 @@ func allocRestart(c *cli.Context) error {
 	}
 	if task != "" && c.Bool("all-tasks") {
 		return usageErrorf(c, "-all-tasks and a task %q: give one or the other", task)
-	}
-	client, err := apiClient(c)
-	if err != nil {
-		return err
-	}
-	id, err := resolveAllocID(client, c.Args().First())
-	if err != nil {
-		return err
 	}
 	if err := client.Allocations().Restart(id, task); err != nil {
 		return errorf(err, "Error restarting allocation %s", structs.ShortID(id))
@@ -78,18 +72,11 @@ Examples:
 }
 
 func allocSignal(c *cli.Context) error {
-	if err := checkArgs(c, 1, 2, "an allocation ID or prefix, and optionally a task"); err != nil {
+	client, id, err := allocArgs(c, "an allocation ID or prefix, and optionally a task")
+	if err != nil {
 		return err
 	}
 	task, err := taskArg(c)
-	if err != nil {
-		return err
-	}
-	client, err := apiClient(c)
-	if err != nil {
-		return err
-	}
-	id, err := resolveAllocID(client, c.Args().First())
 	if err != nil {
 		return err
 	}
@@ -110,4 +97,18 @@ func taskArg(c *cli.Context) (string, error) {
 		return flag, nil
 	}
 	return task, nil
+}
+
+// allocArgs checks that the command got an allocation and at most one more
+// argument (what says which), and resolves the allocation's ID.
+func allocArgs(c *cli.Context, what string) (*api.Client, string, error) {
+	if err := checkArgs(c, 1, 2, what); err != nil {
+		return nil, "", err
+	}
+	client, err := apiClient(c)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := resolveAllocID(client, c.Args().First())
+	return client, id, err
 }

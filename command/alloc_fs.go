@@ -34,14 +34,7 @@ Examples:
 }
 
 func allocFS(c *cli.Context) error {
-	if err := checkArgs(c, 1, 2, "an allocation ID or prefix, and optionally a path"); err != nil {
-		return err
-	}
-	client, err := apiClient(c)
-	if err != nil {
-		return err
-	}
-	id, err := resolveAllocID(client, c.Args().First())
+	client, id, err := allocArgs(c, "an allocation ID or prefix, and optionally a path")
 	if err != nil {
 		return err
 	}

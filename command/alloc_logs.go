@@ -44,9 +44,6 @@ Examples:
 }
 
 func allocLogs(c *cli.Context) error {
-	if err := checkArgs(c, 1, 2, "an allocation ID or prefix, and optionally a task"); err != nil {
-		return err
-	}
 	lines, nbytes := c.Int("n"), c.Int64("c")
 	if lines < 0 || nbytes < 0 {
 		return usageErrorf(c, "-n = %d, -c = %d: must be >= 0", lines, nbytes)
@@ -54,11 +51,11 @@ func allocLogs(c *cli.Context) error {
 	if c.IsSet("n") && c.IsSet("c") {
 		return usageErrorf(c, "-n and -c: give one or the other")
 	}
-	client, err := apiClient(c)
+	client, id, err := allocArgs(c, "an allocation ID or prefix, and optionally a task")
 	if err != nil {
 		return err
 	}
-	alloc, task, err := allocAndTask(c, client)
+	alloc, task, err := allocAndTask(c, client, id)
 	if err != nil {
 		return err
 	}
@@ -145,13 +142,9 @@ func lastLines(b []byte, n int) []byte {
 	return b
 }
 
-// allocAndTask resolves the allocation argument and picks the task: the
+// allocAndTask reads the allocation id and picks the task: the
 // second argument or -task, else the allocation's only task.
-func allocAndTask(c *cli.Context, client *api.Client) (*structs.Allocation, string, error) {
-	id, err := resolveAllocID(client, c.Args().First())
-	if err != nil {
-		return nil, "", err
-	}
+func allocAndTask(c *cli.Context, client *api.Client, id string) (*structs.Allocation, string, error) {
 	alloc, _, err := client.Allocations().Info(id, nil)
 	if err != nil {
 		return nil, "", errorf(err, "Error querying allocation %q", id)
