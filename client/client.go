@@ -120,6 +120,9 @@ func NewClient(cfg Config) (*Client, error) {
 
 	c.restoreAllocs()
 	c.startReconcilers()
+	if s, ok := cfg.Servers.(streamServer); ok {
+		s.ServeClientStreams(c.nodeID, c.ServeStream)
+	}
 
 	c.wg.Add(2)
 	go c.heartbeatLoop()

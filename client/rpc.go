@@ -39,6 +39,8 @@ type RPCClient struct {
 	// them at the end of the list, as a way back in.
 	seeds []string
 
+	serveFields // the streams servers open to this client (clientrpc.go)
+
 	mu struct {
 		sync.Mutex
 		servers []string
@@ -182,6 +184,7 @@ func (c *RPCClient) getSession(ctx context.Context) (sess *yamux.Session, fresh 
 			return cur, false, nil
 		}
 		c.mu.session, c.mu.addr, c.mu.next = s, servers[idx], idx
+		go c.acceptStreams(s)
 		c.logger.Debug("connected to server", "server", servers[idx])
 		return s, true, nil
 	}

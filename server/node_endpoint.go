@@ -29,9 +29,21 @@ func checkSecret(node *structs.Node, secretID string) error {
 	return nil
 }
 
+// noteConn remembers, once the node's call succeeded (its secret checked),
+// the session the node called over: the way back to its client
+// (client_forward.go). Forwarded calls come from servers and are skipped.
+func (n *nodeEndpoint) noteConn(ctx context.Context, nodeID string, err *error) {
+	if *err == nil {
+		n.srv.nodeConns.note(ctx, nodeID)
+	}
+}
+
 // Register inserts a client node, or replaces its registration, with status
 // ready, and (re)starts its heartbeat timer.
-func (n *nodeEndpoint) Register(ctx context.Context, args *structs.NodeRegisterRequest, reply *structs.NodeUpdateResponse) error {
+func (n *nodeEndpoint) Register(ctx context.Context, args *structs.NodeRegisterRequest, reply *structs.NodeUpdateResponse) (err error) {
+	if !args.Forwarded && args.Node != nil {
+		defer n.noteConn(ctx, args.Node.ID, &err)
+	}
 	if done, err := n.srv.forward(ctx, "Node.Register", args, reply); done {
 		return err
 	}
@@ -83,7 +95,10 @@ func (n *nodeEndpoint) Register(ctx context.Context, args *structs.NodeRegisterR
 // UpdateStatus is the client's heartbeat: it restarts the node's timer and,
 // when the node was down, records it ready again. A client may also report
 // itself down (leaving).
-func (n *nodeEndpoint) UpdateStatus(ctx context.Context, args *structs.NodeUpdateStatusRequest, reply *structs.NodeUpdateResponse) error {
+func (n *nodeEndpoint) UpdateStatus(ctx context.Context, args *structs.NodeUpdateStatusRequest, reply *structs.NodeUpdateResponse) (err error) {
+	if !args.Forwarded {
+		defer n.noteConn(ctx, args.NodeID, &err)
+	}
 	if done, err := n.srv.forward(ctx, "Node.UpdateStatus", args, reply); done {
 		return err
 	}

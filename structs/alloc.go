@@ -202,6 +202,8 @@ const (
 	TaskRestoreFailed   = "Failed Restoring Task"
 	TaskSiblingFailed   = "Sibling Task Failed"
 	TaskClientReconnect = "Reconnected"
+	TaskRestartSignal   = "Restart Signaled"
+	TaskSignaling       = "Signaling"
 )
 
 // TaskEvent is one thing that happened to a task.

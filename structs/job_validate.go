@@ -285,6 +285,14 @@ func (v *validator) taskFields(t *Task) {
 	v.stringMap("env", t.Env)
 	v.stringMap("meta", t.Meta)
 	v.taskConfig(t.Config)
+	if l := t.LogConfig; l != nil {
+		if l.MaxFiles < 1 {
+			v.add("logs.max_files", strconv.Itoa(l.MaxFiles), "must be >= 1")
+		}
+		if l.MaxFileSizeMB < 1 {
+			v.add("logs.max_file_size", strconv.Itoa(l.MaxFileSizeMB), "must be >= 1 (MB)")
+		}
+	}
 	v.constraints(t.Constraints)
 	v.affinities(t.Affinities)
 }

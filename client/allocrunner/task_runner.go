@@ -69,6 +69,10 @@ type taskRunner struct {
 		// detach, set by shutdown, makes run leave a running task running
 		// (its driver reattaches to it after the agent restarts).
 		detach bool
+		// running is the handle of the task while run waits for it (nil
+		// otherwise); restartAsked is set by restart (task_control.go).
+		running      driver.Handle
+		restartAsked bool
 	}
 }
 
@@ -214,7 +218,9 @@ func (tr *taskRunner) run() {
 			}
 		}
 		if h != nil {
+			tr.setRunning(h)
 			res, killed := tr.waitRunning(h)
+			tr.setRunning(nil)
 			switch {
 			case killed && tr.detaching():
 				tr.logger.Info("agent shutting down; task left running", "handle", h.TaskHandle().ID)
@@ -225,6 +231,10 @@ func (tr *taskRunner) run() {
 			}
 			tr.release(h)
 			h = nil
+			if tr.takeRestartAsked() {
+				tr.restartingAsked()
+				continue
+			}
 			decision = tracker.exited(tr.cfg.Now(), res)
 		}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -20,6 +21,9 @@ import (
 type Agent struct {
 	cfg    *Config
 	logger *slog.Logger
+	// dataDir is the absolute data directory in use (a temporary one in dev
+	// mode without -data-dir).
+	dataDir string
 
 	server *server.Server
 	client *client.Client
@@ -69,6 +73,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 	if dataDir, err = filepath.Abs(dataDir); err != nil {
 		return nil, fmt.Errorf("agent: data_dir %q: %w", cfg.DataDir, err)
 	}
+	a.dataDir = dataDir
 	logger.Info("starting agent", "data_dir", dataDir, "bind", cfg.BindAddr, "dev", cfg.DevMode,
 		"server", cfg.Server.Enabled, "client", cfg.Client.Enabled)
 
@@ -249,6 +254,10 @@ func retryJoin(ctx context.Context, s joiner, join ServerJoin, logger *slog.Logg
 	}
 }
 
+// DataDir is the data directory the agent uses, absolute; in dev mode
+// without -data-dir a temporary one, removed at shutdown.
+func (a *Agent) DataDir() string { return a.dataDir }
+
 // HTTPAddr is the address the HTTP API listens on.
 func (a *Agent) HTTPAddr() string { return a.http.Addr() }
 
@@ -307,6 +316,22 @@ func (b backend) Members() *structs.AgentMembersResponse {
 	}
 	return &structs.AgentMembersResponse{ServerName: b.a.cfg.NodeName, ServerRegion: b.a.cfg.Region,
 		ServerDC: b.a.cfg.Datacenter, Members: []*structs.AgentMember{}}
+}
+
+// DialNode reaches a node's client: this agent's own client directly, else
+// through this agent's server, else through the server this client-only
+// agent is connected to.
+func (b backend) DialNode(ctx context.Context, nodeID string) (io.ReadWriteCloser, error) {
+	switch {
+	case b.a.client != nil && b.a.client.NodeID() == nodeID:
+		mine, theirs := net.Pipe()
+		go b.a.client.ServeStream(theirs)
+		return mine, nil
+	case b.a.server != nil:
+		return b.a.server.DialNode(ctx, nodeID)
+	default:
+		return b.a.rpcClient.DialNode(ctx, nodeID)
+	}
 }
 
 func (b backend) Health() *structs.AgentHealthResponse {

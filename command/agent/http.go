@@ -60,6 +60,10 @@ type Backend interface {
 	Members() *structs.AgentMembersResponse
 	// Health returns the health of the agent's server and client halves.
 	Health() *structs.AgentHealthResponse
+	// DialNode opens a byte stream to the client endpoints of a node's client
+	// agent (structs/client_rpc.go), for one streaming call; ctx bounds the
+	// stream's life. A node no server reaches is a CodeNotFound error.
+	DialNode(ctx context.Context, nodeID string) (io.ReadWriteCloser, error)
 }
 
 // Blocking query limits: a query with ?index= and no ?wait= waits
@@ -237,6 +241,7 @@ func (s *HTTPServer) registerRoutes() {
 		s.handle(r.pattern, s.wrap(r.handler))
 	}
 	s.registerSnapshotRoutes()
+	s.registerClientRoutes()
 }
 
 // handle registers a route. Every route goes through it, so that Routes
