@@ -63,7 +63,7 @@ func Call(ctx context.Context, sess *yamux.Session, method string, args, reply a
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	stream, err := sess.OpenStream()
+	stream, err := openStream(ctx, sess)
 	if err != nil {
 		return err
 	}
@@ -93,5 +93,33 @@ func Call(ctx context.Context, sess *yamux.Session, method string, args, reply a
 		return structs.FromWire(string(se))
 	default:
 		return fmt.Errorf("%w (%w)", err, ErrSent)
+	}
+}
+
+// openStream opens a stream of sess, giving up when ctx ends. yamux's
+// OpenStream takes no context and blocks while the session has as many
+// unacknowledged opens as its accept backlog (a peer that is overloaded or
+// stopped answering); the open then goes on in the background and its
+// stream, if it comes, is closed.
+func openStream(ctx context.Context, sess *yamux.Session) (*yamux.Stream, error) {
+	type opened struct {
+		stream *yamux.Stream
+		err    error
+	}
+	done := make(chan opened, 1)
+	go func() {
+		st, err := sess.OpenStream()
+		done <- opened{st, err}
+	}()
+	select {
+	case o := <-done:
+		return o.stream, o.err
+	case <-ctx.Done():
+		go func() {
+			if o := <-done; o.stream != nil {
+				o.stream.Close()
+			}
+		}()
+		return nil, ctx.Err()
 	}
 }
