@@ -37,10 +37,20 @@ func (j *Jobs) RegisterOpts(job *structs.Job, opts *RegisterOptions) (*structs.J
 		body["EnforceIndex"] = true
 		body["JobModifyIndex"] = opts.ModifyIndex
 	}
-	if err := j.c.write(http.MethodPut, "/v1/jobs", nil, body, &out); err != nil {
+	if err := j.c.write(http.MethodPut, "/v1/jobs", jobNamespaceParam(job), body, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
+}
+
+// jobNamespaceParam is ?namespace= of the job's namespace, as Nomad's
+// client sends it: with ACLs the agent checks the token's submit-job
+// capability in it before the servers check it in the job's.
+func jobNamespaceParam(job *structs.Job) url.Values {
+	if job == nil || job.Namespace == "" {
+		return nil
+	}
+	return url.Values{"namespace": {job.Namespace}}
 }
 
 // Plan asks what registering job would change, without changing anything
@@ -53,7 +63,7 @@ func (j *Jobs) Plan(job *structs.Job, diff bool) (*structs.JobPlanResponse, erro
 	}
 	var out structs.JobPlanResponse
 	body := map[string]any{"Job": job, "Diff": diff}
-	if err := j.c.write(http.MethodPut, path+"/plan", nil, body, &out); err != nil {
+	if err := j.c.write(http.MethodPut, path+"/plan", jobNamespaceParam(job), body, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

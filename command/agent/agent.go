@@ -109,7 +109,11 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			}
 		}
 	}
-	if a.http, err = NewHTTPServer(httpAddr, backend{a}, logger); err != nil {
+	var httpOpts []HTTPOption
+	if cfg.ACL.Enabled {
+		httpOpts = append(httpOpts, WithACL(cfg.ACL.aclCacheTTL()))
+	}
+	if a.http, err = NewHTTPServer(httpAddr, backend{a}, logger, httpOpts...); err != nil {
 		return nil, err
 	}
 	logger.Info("agent started", "http", a.http.Addr())
@@ -193,6 +197,7 @@ func startServer(cfg *Config, dataDir string, logger *slog.Logger) (*server.Serv
 		sc.MaxHeartbeatsPerSecond = cfg.Server.MaxHeartbeatsPerSecond
 	}
 	sc.Limits = cfg.Limits
+	sc.ACLEnabled = cfg.ACL.Enabled
 	sc.Autopilot = server.AutopilotConfig{
 		DisableDeadServerCleanup: !cfg.Autopilot.CleanupDeadServers,
 		DeadServerCleanupTime:    cfg.Autopilot.DeadServerCleanupTime,

@@ -113,7 +113,9 @@ type HTTPServer struct {
 	limits  httpLimits
 	ln      net.Listener
 	srv     *http.Server
-	mux     *http.ServeMux
+	mux     *routeMux
+	// acl, when set (acl.enabled), authorizes every request (http_acl.go).
+	acl *httpACL
 	// served is closed when Serve has returned.
 	served chan struct{}
 	// stopping ends every request's context at Shutdown, so blocking
@@ -123,12 +125,12 @@ type HTTPServer struct {
 
 // NewHTTPServer listens on addr (host:port; port 0 picks a free port) at once
 // and serves the API on a goroutine of its own until Shutdown.
-func NewHTTPServer(addr string, backend Backend, logger *slog.Logger) (*HTTPServer, error) {
-	return newHTTPServer(addr, backend, logger, defaultHTTPLimits())
+func NewHTTPServer(addr string, backend Backend, logger *slog.Logger, opts ...HTTPOption) (*HTTPServer, error) {
+	return newHTTPServer(addr, backend, logger, defaultHTTPLimits(), opts...)
 }
 
 // newHTTPServer is NewHTTPServer with limits (tests shorten them).
-func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits httpLimits) (*HTTPServer, error) {
+func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits httpLimits, opts ...HTTPOption) (*HTTPServer, error) {
 	if backend == nil {
 		return nil, errors.New("agent: http server: nil backend")
 	}
@@ -140,12 +142,15 @@ func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits htt
 		return nil, fmt.Errorf("agent: http server: listen on %q: %w", addr, err)
 	}
 	s := &HTTPServer{
-		backend: backend,
+		backend: authBackend{backend},
 		logger:  logger.With("component", "http"),
 		limits:  limits,
 		ln:      ln,
-		mux:     http.NewServeMux(),
+		mux:     &routeMux{ServeMux: http.NewServeMux()},
 		served:  make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(s)
 	}
 	s.registerRoutes()
 	s.srv = &http.Server{
@@ -229,6 +234,19 @@ func (s *HTTPServer) registerRoutes() {
 		s.mux.Handle(r.pattern, s.wrap(r.handler))
 	}
 	s.registerSnapshotRoutes()
+	s.registerACLRoutes()
+}
+
+// routeMux is the API's ServeMux, remembering the patterns it serves (for
+// the test that every route declares its ACL rule).
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
 }
 
 // ServeHTTP logs the request, bounds its body, recovers a panic of its
@@ -245,6 +263,12 @@ func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, pattern := s.mux.Handler(r)
 	defer s.recoverPanic(rec, r, pattern)
 	s.limitBody(rec, r, pattern)
+	if tok := requestToken(r); tok != "" {
+		r = r.WithContext(withToken(r.Context(), tok))
+	}
+	if pattern != "" && !s.authorize(rec, r, pattern) {
+		return
+	}
 	if pattern != "" {
 		// ServeMux.ServeHTTP (not h) sets the request's path values.
 		s.mux.ServeHTTP(rec, r)
