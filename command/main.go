@@ -62,6 +62,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			serverCommand(),
 			versionCommand(),
 			operatorCommand(),
+			aclCommand(),
 		},
 	}
 	prepareCommands(app.Commands)
@@ -78,6 +79,7 @@ func prepareCommands(cmds []*cli.Command) {
 		if len(c.Subcommands) > 0 && c.Action == nil {
 			c.Action = parentAction
 		}
+		addTokenFlag(c)
 		prepareCommands(c.Subcommands)
 	}
 }
