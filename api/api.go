@@ -26,8 +26,22 @@ const DefaultAddress = "http://127.0.0.1:4646"
 // EnvAddress names the environment variable that sets the default address.
 const EnvAddress = "ORCH_ADDR"
 
+// EnvToken and EnvNomadToken name the environment variables that set the
+// default ACL token (ORCH_TOKEN first).
+const (
+	EnvToken      = "ORCH_TOKEN"
+	EnvNomadToken = "NOMAD_TOKEN"
+)
+
+// HeaderToken carries the ACL token of every request (Nomad's header, which
+// orch agents read).
+const HeaderToken = "X-Nomad-Token"
+
 // Config configures a Client.
 type Config struct {
+	// SecretID is the ACL token sent with every request. Empty means
+	// $ORCH_TOKEN, else $NOMAD_TOKEN, else none (anonymous).
+	SecretID string
 	// Address of the agent's HTTP API: "http://host:port", or "host:port"
 	// (http assumed). Empty means $ORCH_ADDR, or DefaultAddress.
 	Address string
@@ -108,6 +122,13 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("unexpected response %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 }
 
+// IsPermissionDenied reports whether err is a 403 from the agent: no token,
+// an unknown or expired one, or one whose policies do not allow the request.
+func IsPermissionDenied(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.StatusCode == http.StatusForbidden
+}
+
 // IsNotFound reports whether err is a 404 from the agent.
 func IsNotFound(err error) bool {
 	var e *Error
@@ -142,6 +163,7 @@ func isDNSError(err error) bool {
 
 // Client talks to one agent. It is safe for concurrent use.
 type Client struct {
+	token          string
 	base           *url.URL
 	http           *http.Client
 	noLeaderRetry  time.Duration
@@ -175,7 +197,13 @@ func NewClient(cfg *Config) (*Client, error) {
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
 	}
-	return &Client{base: base, http: c.HTTPClient, noLeaderRetry: c.NoLeaderRetry, requestTimeout: c.RequestTimeout}, nil
+	token := c.SecretID
+	for _, env := range []string{EnvToken, EnvNomadToken} {
+		if token == "" {
+			token = strings.TrimSpace(os.Getenv(env))
+		}
+	}
+	return &Client{token: token, base: base, http: c.HTTPClient, noLeaderRetry: c.NoLeaderRetry, requestTimeout: c.RequestTimeout}, nil
 }
 
 // parseAddress accepts "http(s)://host:port[/]" or "host:port".
@@ -318,6 +346,9 @@ func (c *Client) doHeader(ctx context.Context, method, path string, params url.V
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set(HeaderToken, c.token)
 	}
 	for k, v := range hdr {
 		req.Header[k] = v

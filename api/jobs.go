@@ -37,11 +37,21 @@ func (j *Jobs) RegisterOpts(job *structs.Job, opts *RegisterOptions) (*structs.J
 		body.EnforceIndex = true
 		body.JobModifyIndex = opts.ModifyIndex
 	}
-	if err := j.c.write(http.MethodPut, "/v1/jobs", nil, body, &out); err != nil {
+	if err := j.c.write(http.MethodPut, "/v1/jobs", jobNamespaceParam(job), body, &out); err != nil {
 		return nil, err
 	}
 	return &structs.JobRegisterResponse{EvalID: out.EvalID, EvalCreateIndex: out.EvalCreateIndex,
 		JobModifyIndex: out.JobModifyIndex, Warnings: out.Warnings, WriteMeta: structs.WriteMeta{Index: out.Index}}, nil
+}
+
+// jobNamespaceParam is ?namespace= of the job's namespace, as Nomad's
+// client sends it: with ACLs the agent checks the token's submit-job
+// capability in it before the servers check it in the job's.
+func jobNamespaceParam(job *structs.Job) url.Values {
+	if job == nil || job.Namespace == "" {
+		return nil
+	}
+	return url.Values{"namespace": {job.Namespace}}
 }
 
 // Plan asks what registering job would change, without changing anything
@@ -54,7 +64,7 @@ func (j *Jobs) Plan(job *structs.Job, diff bool) (*structs.JobPlanResponse, erro
 	}
 	var out JobPlanResponse
 	body := &JobPlanRequest{Job: JobFromStructs(job), Diff: diff}
-	if err := j.c.write(http.MethodPut, path+"/plan", nil, body, &out); err != nil {
+	if err := j.c.write(http.MethodPut, path+"/plan", jobNamespaceParam(job), body, &out); err != nil {
 		return nil, err
 	}
 	return PlanToStructs(&out), nil

@@ -261,8 +261,12 @@ func (c *Client) stopSupervisor(tasksStopped bool) {
 	}
 }
 
-// callRPC calls the servers within ctx.
+// callRPC calls the servers within ctx. Every call authenticates with the
+// node's secret ID (the servers' ACLs let a node act for itself only).
 func (c *Client) callRPC(ctx context.Context, method string, args, reply any) error {
+	if a, ok := args.(structs.Authenticated); ok && a.GetAuthToken() == "" {
+		a.SetAuthToken(c.secretID)
+	}
 	return c.cfg.Servers.RPC(ctx, method, args, reply)
 }
 

@@ -188,9 +188,10 @@ type serveFields struct {
 
 // DialNode opens a stream to the client endpoints of another node's client,
 // through the server this client is connected to (a client-only agent's
-// HTTP API serving a request about an allocation on another node). ctx
-// bounds the dial and the stream's life.
-func (c *RPCClient) DialNode(ctx context.Context, nodeID string) (io.ReadWriteCloser, error) {
+// HTTP API serving a request about an allocation on another node), for the
+// call req names, which the server authorizes. ctx bounds the dial and the
+// stream's life.
+func (c *RPCClient) DialNode(ctx context.Context, req *structs.DialNodeRequest) (io.ReadWriteCloser, error) {
 	sess, _, err := c.getSession(ctx)
 	if err != nil {
 		return nil, err
@@ -200,7 +201,7 @@ func (c *RPCClient) DialNode(ctx context.Context, nodeID string) (io.ReadWriteCl
 		c.dropSession(sess, err)
 		return nil, err
 	}
-	st, err := rpcwire.OpenStream(ctx, stream, structs.ServerDialNode, &structs.DialNodeRequest{NodeID: nodeID})
+	st, err := rpcwire.OpenStream(ctx, stream, structs.ServerDialNode, req)
 	if err != nil {
 		return nil, err
 	}

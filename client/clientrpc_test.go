@@ -17,12 +17,12 @@ import (
 // callNode opens method on the node's client through the server, the way
 // the HTTP API does.
 type nodeDialer interface {
-	DialNode(ctx context.Context, nodeID string) (io.ReadWriteCloser, error)
+	DialNode(ctx context.Context, req *structs.DialNodeRequest) (io.ReadWriteCloser, error)
 }
 
-func callNode(t *testing.T, s nodeDialer, nodeID, method string, args any) (*rpcwire.Stream, error) {
+func callNode(t *testing.T, s nodeDialer, nodeID, method string, args structs.ClientCallArgs) (*rpcwire.Stream, error) {
 	t.Helper()
-	conn, err := s.DialNode(t.Context(), nodeID)
+	conn, err := s.DialNode(t.Context(), &structs.DialNodeRequest{NodeID: nodeID, AllocID: args.CallAllocID(), Method: method})
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func TestServerReachesClientOverItsOwnConnection(t *testing.T) {
 	// Errors come back with their codes.
 	for _, tc := range []struct {
 		method string
-		args   any
+		args   structs.ClientCallArgs
 		want   error
 	}{
 		{structs.ClientFSStat, &structs.FSRequest{AllocID: alloc.ID, Path: "web/../../x"}, structs.ErrInvalid},
@@ -119,8 +119,8 @@ func TestServerReachesClientOverItsOwnConnection(t *testing.T) {
 			t.Errorf("%s %+v: error %v, want %v", tc.method, tc.args, err, tc.want)
 		}
 	}
-	if _, err := s.DialNode(t.Context(), "no-such-node"); !errors.Is(err, structs.ErrNotFound) {
-		t.Errorf("DialNode of an unknown node: %v, want not found", err)
+	if _, err := s.DialNode(t.Context(), &structs.DialNodeRequest{NodeID: "no-such-node", AllocID: alloc.ID, Method: structs.ClientFSList}); !errors.Is(err, structs.ErrInvalid) {
+		t.Errorf("DialNode of a node the allocation is not on: %v, want invalid", err)
 	}
 
 	// A symlink out of the allocation directory is refused.

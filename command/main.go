@@ -63,6 +63,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			versionCommand(),
 			operatorCommand(),
 			supervisorCommand(),
+			aclCommand(),
 		},
 	}
 	prepareCommands(app.Commands)
@@ -79,6 +80,7 @@ func prepareCommands(cmds []*cli.Command) {
 		if len(c.Subcommands) > 0 && c.Action == nil {
 			c.Action = parentAction
 		}
+		addTokenFlag(c)
 		prepareCommands(c.Subcommands)
 	}
 }

@@ -28,9 +28,37 @@ func verboseFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "verbose", Usage: "show full IDs and more detail"}
 }
 
-// apiClient returns a client of the agent named by -address.
+// tokenFlag is -token, the ACL token's secret ID, on every command that has
+// -address (addTokenFlag); default $ORCH_TOKEN, else $NOMAD_TOKEN.
+func tokenFlag() cli.Flag {
+	return &cli.StringFlag{
+		Name:    "token",
+		Usage:   "ACL token (secret ID) to send",
+		EnvVars: []string{api.EnvToken, api.EnvNomadToken},
+	}
+}
+
+// addTokenFlag gives cmd -token when it talks to an agent (has -address).
+func addTokenFlag(cmd *cli.Command) {
+	has := func(name string) bool {
+		for _, f := range cmd.Flags {
+			for _, n := range f.Names() {
+				if n == name {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if has("address") && !has("token") {
+		cmd.Flags = append(cmd.Flags, tokenFlag())
+	}
+}
+
+// apiClient returns a client of the agent named by -address, with the
+// -token.
 func apiClient(c *cli.Context) (*api.Client, error) {
-	client, err := api.NewClient(&api.Config{Address: c.String("address")})
+	client, err := api.NewClient(&api.Config{Address: c.String("address"), SecretID: c.String("token")})
 	if err != nil {
 		return nil, usageErrorf(c, "-address: %v", err)
 	}

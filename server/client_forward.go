@@ -3,12 +3,16 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/yamux"
+	"github.com/orch-io/orch/acl"
 	"github.com/orch-io/orch/internal/rpcwire"
+	"github.com/orch-io/orch/server/state"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -79,12 +83,17 @@ func (s *Server) ServeClientStreams(nodeID string, serve func(io.ReadWriteCloser
 	s.nodeConns.mu.Unlock()
 }
 
-// DialNode returns a byte stream to the client endpoints of nodeID's client
-// agent, on which the caller opens one streaming call (rpcwire.OpenStream)
-// and which it closes. ctx bounds the dial and the life of the stream. It fails with a CodeNotFound error when no server
+// DialNode returns a byte stream to the client endpoints of req.NodeID's
+// client agent, on which the caller opens the one streaming call req names
+// (rpcwire.OpenStream of req.Method on req.AllocID) and which it closes. The
+// call is authorized first (authorizeClientCall). ctx bounds the dial and
+// the life of the stream. It fails with a CodeNotFound error when no server
 // holds a connection to the node.
-func (s *Server) DialNode(ctx context.Context, nodeID string) (io.ReadWriteCloser, error) {
-	conn, err := s.dialNodeHere(nodeID)
+func (s *Server) DialNode(ctx context.Context, req *structs.DialNodeRequest) (io.ReadWriteCloser, error) {
+	if err := s.authorizeClientCall(ctx, req); err != nil {
+		return nil, err
+	}
+	conn, err := s.dialNodeHere(req.NodeID)
 	if err == nil || !errors.Is(err, structs.ErrNotFound) {
 		return conn, err
 	}
@@ -93,15 +102,55 @@ func (s *Server) DialNode(ctx context.Context, nodeID string) (io.ReadWriteClose
 		if addr == self {
 			continue
 		}
-		conn, err := s.dialNodeVia(ctx, addr, nodeID)
+		conn, err := s.dialNodeVia(ctx, addr, req)
 		if err == nil {
 			return conn, nil
 		}
 		if !errors.Is(err, structs.ErrNotFound) {
-			s.logger.Debug("asking a server for a node connection failed", "server", addr, "node_id", nodeID, "error", err)
+			s.logger.Debug("asking a server for a node connection failed", "server", addr, "node_id", req.NodeID, "error", err)
 		}
 	}
-	return nil, structs.NewError(structs.CodeNotFound, "node %s is not connected to any server (down, or its agent is restarting)", nodeID)
+	return nil, structs.NewError(structs.CodeNotFound, "node %s is not connected to any server (down, or its agent is restarting)", req.NodeID)
+}
+
+// clientCallStateWait bounds how long a server waits to apply the
+// allocation a client call names (DialNodeRequest.AllocIndex).
+const clientCallStateWait = 10 * time.Second
+
+// authorizeClientCall decides whether the client call req names may be
+// made: the method is a client call, the allocation exists (once this
+// server's state has reached req.AllocIndex) and runs on req.NodeID, and,
+// with ACLs, req's token has the method's capability in the allocation's
+// namespace. Every server a request passes through decides again, from its
+// own state: none trusts another's decision.
+func (s *Server) authorizeClientCall(ctx context.Context, req *structs.DialNodeRequest) error {
+	capability, ok := clientCallCapability[req.Method]
+	if !ok {
+		return structs.NewError(structs.CodeInvalid, "%s: method = %q: not a client call", structs.ServerDialNode, req.Method)
+	}
+	ctx, cancel := context.WithTimeout(ctx, clientCallStateWait)
+	defer cancel()
+	var alloc *structs.Allocation
+	var snap *state.Snapshot
+	// minIndex 1 and answers of 0 or 2: wait until the allocation appears
+	// or the state reaches the caller's index.
+	_ = runBlockingQuery(ctx, s.state, 1, nil, func(sn *state.Snapshot) (uint64, error) {
+		snap, alloc = sn, sn.AllocByID(req.AllocID)
+		if alloc != nil || sn.IndexUnwatched(state.TableAllocs) >= req.AllocIndex {
+			return 2, nil
+		}
+		return 0, nil
+	})
+	switch {
+	case alloc == nil:
+		return structs.NewError(structs.CodeNotFound, "allocation %q not found", req.AllocID)
+	case alloc.NodeID != req.NodeID:
+		return structs.NewError(structs.CodeInvalid, "allocation %s runs on node %q, not %q", req.AllocID, alloc.NodeID, req.NodeID)
+	case !s.config.ACLEnabled:
+		return nil
+	}
+	z := &authz{srv: s, snap: snap, secret: req.AuthToken}
+	return z.allow(func(a *acl.ACL) bool { return a.AllowNamespaceOperation(alloc.Namespace, capability) })
 }
 
 // dialNodeHere opens a stream to nodeID over a connection this server holds.
@@ -125,8 +174,8 @@ func (s *Server) dialNodeHere(nodeID string) (io.ReadWriteCloser, error) {
 	return stream, nil
 }
 
-// dialNodeVia asks the server at addr for a stream to nodeID.
-func (s *Server) dialNodeVia(ctx context.Context, addr, nodeID string) (io.ReadWriteCloser, error) {
+// dialNodeVia asks the server at addr for a stream for req.
+func (s *Server) dialNodeVia(ctx context.Context, addr string, req *structs.DialNodeRequest) (io.ReadWriteCloser, error) {
 	sess, _, err := s.pool.session(ctx, addr)
 	if err != nil {
 		return nil, err
@@ -136,7 +185,9 @@ func (s *Server) dialNodeVia(ctx context.Context, addr, nodeID string) (io.ReadW
 		s.pool.drop(addr, sess)
 		return nil, err
 	}
-	st, err := rpcwire.OpenStream(ctx, stream, structs.ServerDialNode, &structs.DialNodeRequest{NodeID: nodeID, Forwarded: true})
+	fwd := *req
+	fwd.Forwarded = true
+	st, err := rpcwire.OpenStream(ctx, stream, structs.ServerDialNode, &fwd)
 	if err != nil {
 		return nil, err
 	}
@@ -168,9 +219,11 @@ func (s *Server) serveStreamCall(ctx context.Context, conn io.ReadWriteCloser) {
 	}
 	var node io.ReadWriteCloser
 	if args.Forwarded {
-		node, err = s.dialNodeHere(args.NodeID)
+		if err = s.authorizeClientCall(ctx, &args); err == nil {
+			node, err = s.dialNodeHere(args.NodeID)
+		}
 	} else {
-		node, err = s.DialNode(ctx, args.NodeID)
+		node, err = s.DialNode(ctx, &args)
 	}
 	if err != nil {
 		_ = st.Answer(err)
@@ -182,7 +235,47 @@ func (s *Server) serveStreamCall(ctx context.Context, conn io.ReadWriteCloser) {
 		st.Close()
 		return
 	}
+	if err := passClientCall(conn, node, &args); err != nil {
+		s.logger.Warn("client call refused after the dial", "node_id", args.NodeID, "error", err)
+		node.Close()
+		conn.Close()
+		return
+	}
 	stop := context.AfterFunc(ctx, func() { conn.Close(); node.Close() })
 	defer stop()
 	rpcwire.Splice(conn, node)
+}
+
+// passClientCall reads the client call the caller opens on conn once
+// Server.DialNode said yes and sends it on to node, if it is the call that
+// was authorized (req's method, on req's allocation); otherwise it answers
+// the caller with a permission error and returns it. The caller's stream
+// is opaque to the server after that: this is where it holds the caller to
+// what it asked for.
+func passClientCall(conn, node io.ReadWriteCloser, req *structs.DialNodeRequest) error {
+	var marker [1]byte
+	if _, err := io.ReadFull(conn, marker[:]); err != nil {
+		return err
+	}
+	if marker[0] != rpcwire.StreamMarker {
+		return fmt.Errorf("the caller sent %#x, not a streaming call", marker[0])
+	}
+	method, st, err := rpcwire.ReadStreamHeader(conn)
+	if err != nil {
+		return err
+	}
+	args, ok := structs.NewClientCallArgs(method)
+	if ok {
+		err = st.Recv(args)
+	}
+	switch {
+	case err != nil:
+		return err
+	case !ok || method != req.Method || args.CallAllocID() != req.AllocID:
+		err := structs.NewError(structs.CodePermissionDenied,
+			"Permission denied: the stream was opened for %s on allocation %s", req.Method, req.AllocID)
+		_ = st.Answer(err)
+		return err
+	}
+	return rpcwire.StartStream(node, method, args)
 }

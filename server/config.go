@@ -105,6 +105,11 @@ type Config struct {
 	// fields take structs.DefaultLimits.
 	Limits structs.Limits
 
+	// ACLEnabled makes every RPC authorize its caller's credential
+	// (AuthToken) against the ACL tokens and policies of the state
+	// (acl_rpc.go). Every server of a cluster must agree on it.
+	ACLEnabled bool
+
 	// MaxEntryVersionForTest, when not 0, makes the server behave as a build
 	// that reads Raft entry versions up to it only: it advertises it in
 	// gossip, its FSM treats entry types introduced later as unknown, and as

@@ -46,6 +46,10 @@ type dispatcher struct {
 	methods map[string]*endpointMethod
 	// received, when set, runs before each network call (testHooks.rpcReceived).
 	received func(ctx context.Context, method string)
+	// authorize, when set (ACLs enabled), runs before every call, in process
+	// or not: an error fails the call, and the filter it returns, if any,
+	// runs on the reply (Server.authorizeRPC).
+	authorize func(ctx context.Context, method string, args any) (filter func(reply any), err error)
 }
 
 var (
@@ -85,9 +89,18 @@ func (d *dispatcher) call(ctx context.Context, name string, m *endpointMethod, a
 			err = structs.NewError(structs.CodeInternal, "internal error in %s: %v", name, r)
 		}
 	}()
+	var filter func(any)
+	if d.authorize != nil {
+		if filter, err = d.authorize(ctx, name, args.Interface()); err != nil {
+			return err
+		}
+	}
 	out := m.fn.Func.Call([]reflect.Value{m.rcvr, reflect.ValueOf(ctx), args, reply})
 	if e := out[0].Interface(); e != nil {
 		return e.(error)
+	}
+	if filter != nil {
+		filter(reply.Interface())
 	}
 	return nil
 }

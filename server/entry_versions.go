@@ -43,7 +43,7 @@ const (
 	// tags carry no entry version reads exactly this.
 	BaseEntryVersion EntryVersion = 1
 	// MaxEntryVersion is the highest entry version this build reads.
-	MaxEntryVersion EntryVersion = 3
+	MaxEntryVersion EntryVersion = 4
 )
 
 // TagEntryVersion is the gossip tag in which a server advertises the highest
@@ -71,6 +71,11 @@ var entryTypes = map[MessageType]entryType{
 	MsgApplyPlanResults:  {version: 1, apply: (*FSM).applyPlanResults},
 	MsgAllocClientUpdate: {version: 1, apply: (*FSM).applyAllocClientUpdate},
 	MsgSchedulerConfig:   {version: 2, apply: (*FSM).applySchedulerConfig},
+	MsgACLPolicyUpsert:   {version: 4, apply: (*FSM).applyACLPolicyUpsert},
+	MsgACLPolicyDelete:   {version: 4, apply: (*FSM).applyACLPolicyDelete},
+	MsgACLTokenUpsert:    {version: 4, apply: (*FSM).applyACLTokenUpsert},
+	MsgACLTokenDelete:    {version: 4, apply: (*FSM).applyACLTokenDelete},
+	MsgACLBootstrap:      {version: 4, apply: (*FSM).applyACLBootstrap},
 }
 
 func init() {

@@ -28,6 +28,14 @@ const (
 	MsgAllocClientUpdate MessageType = 7 // AllocClientUpdateEntry
 	MsgSchedulerConfig   MessageType = 8 // SchedulerConfigEntry
 	MsgWrite             MessageType = 9 // WriteEntry
+
+	// ACL entries (acl_endpoint.go) start at 40, leaving 10-39 to the
+	// entry types other work adds meanwhile.
+	MsgACLPolicyUpsert MessageType = 40 // ACLPolicyUpsertEntry
+	MsgACLPolicyDelete MessageType = 41 // ACLPolicyDeleteEntry
+	MsgACLTokenUpsert  MessageType = 42 // ACLTokenUpsertEntry
+	MsgACLTokenDelete  MessageType = 43 // ACLTokenDeleteEntry
+	MsgACLBootstrap    MessageType = 44 // ACLBootstrapEntry
 )
 
 // MsgIgnoreUnknownFlag, set on a type, lets a server that does not know the
@@ -115,6 +123,36 @@ type WriteEntry struct {
 	Time int64
 	Type MessageType
 	Body []byte
+}
+
+// ACLPolicyUpsertEntry (entry version 4) creates or replaces policies,
+// validated by the leader.
+type ACLPolicyUpsertEntry struct {
+	Policies []*structs.ACLPolicy
+}
+
+// ACLPolicyDeleteEntry (entry version 4) deletes policies by name.
+type ACLPolicyDeleteEntry struct {
+	Names []string
+}
+
+// ACLTokenUpsertEntry (entry version 4) creates or replaces tokens; the
+// leader made their IDs, secrets and times.
+type ACLTokenUpsertEntry struct {
+	Tokens []*structs.ACLToken
+}
+
+// ACLTokenDeleteEntry (entry version 4) deletes tokens by accessor ID.
+type ACLTokenDeleteEntry struct {
+	AccessorIDs []string
+}
+
+// ACLBootstrapEntry (entry version 4) stores the first management token,
+// provided the recorded bootstrap index is still ResetIndex (0: never
+// bootstrapped), so that two racing bootstraps make one token.
+type ACLBootstrapEntry struct {
+	Token      *structs.ACLToken
+	ResetIndex uint64
 }
 
 // encodeEntry builds a log entry.

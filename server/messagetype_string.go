@@ -17,16 +17,23 @@ func _() {
 	_ = x[MsgAllocClientUpdate-7]
 	_ = x[MsgSchedulerConfig-8]
 	_ = x[MsgWrite-9]
+	_ = x[MsgACLPolicyUpsert-40]
+	_ = x[MsgACLPolicyDelete-41]
+	_ = x[MsgACLTokenUpsert-42]
+	_ = x[MsgACLTokenDelete-43]
+	_ = x[MsgACLBootstrap-44]
 	_ = x[MsgIgnoreUnknownFlag-128]
 }
 
 const (
 	_MessageType_name_0 = "JobRegisterJobDeregisterEvalUpdateNodeRegisterNodeUpdateStatusApplyPlanResultsAllocClientUpdateSchedulerConfigWrite"
-	_MessageType_name_1 = "IgnoreUnknownFlag"
+	_MessageType_name_1 = "ACLPolicyUpsertACLPolicyDeleteACLTokenUpsertACLTokenDeleteACLBootstrap"
+	_MessageType_name_2 = "IgnoreUnknownFlag"
 )
 
 var (
 	_MessageType_index_0 = [...]uint8{0, 11, 24, 34, 46, 62, 78, 95, 110, 115}
+	_MessageType_index_1 = [...]uint8{0, 15, 30, 44, 58, 70}
 )
 
 func (i MessageType) String() string {
@@ -34,8 +41,11 @@ func (i MessageType) String() string {
 	case 1 <= i && i <= 9:
 		i -= 1
 		return _MessageType_name_0[_MessageType_index_0[i]:_MessageType_index_0[i+1]]
+	case 40 <= i && i <= 44:
+		i -= 40
+		return _MessageType_name_1[_MessageType_index_1[i]:_MessageType_index_1[i+1]]
 	case i == 128:
-		return _MessageType_name_1
+		return _MessageType_name_2
 	default:
 		return "MessageType(" + strconv.FormatInt(int64(i), 10) + ")"
 	}

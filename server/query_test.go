@@ -33,7 +33,7 @@ func nextWait(t *testing.T, waits <-chan *state.Watch, what string) *state.Watch
 func placeAlloc(t *testing.T, s *Server, job *structs.Job, nodeID string) (*structs.Allocation, uint64) {
 	t.Helper()
 	a := &structs.Allocation{
-		ID: structs.GenerateUUID(), Name: structs.AllocName(job.ID, "web", 0), NodeID: nodeID, JobID: job.ID, TaskGroup: "web",
+		ID: structs.GenerateUUID(), Name: structs.AllocName(job.ID, "web", 0), NodeID: nodeID, Namespace: job.Namespace, JobID: job.ID, TaskGroup: "web",
 		DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusPending,
 	}
 	index, err := s.raftApply(MsgApplyPlanResults, &ApplyPlanResultsEntry{Job: job, Allocs: []*structs.Allocation{a}})

@@ -123,6 +123,10 @@ func (s *Server) raftApplyWrite(ctx context.Context, t MessageType, body any, re
 	if o, err := s.recordedOutcome(t, requestID); o != nil || err != nil {
 		return o, err
 	}
+	// The inner type is gated as a bare entry of it would be.
+	if err := s.checkEntryVersion(t); err != nil {
+		return nil, err
+	}
 	if err := s.checkEntryVersion(MsgWrite); err != nil {
 		index, err := s.raftApply(t, body)
 		return &state.RequestOutcome{ID: requestID, Type: uint8(t), Index: index}, err

@@ -28,6 +28,9 @@ const firstByteTimeout = 10 * time.Second
 // dispatcher (dispatch.go).
 func (s *Server) registerEndpoints() error {
 	s.endpoints = &dispatcher{logger: s.logger, methods: map[string]*endpointMethod{}, received: s.config.testHooks.rpcReceived}
+	if s.config.ACLEnabled {
+		s.endpoints.authorize = s.authorizeRPC
+	}
 	for name, rcvr := range map[string]any{
 		"Job":      &jobEndpoint{srv: s},
 		"Node":     &nodeEndpoint{srv: s},
@@ -35,6 +38,7 @@ func (s *Server) registerEndpoints() error {
 		"Eval":     &evalEndpoint{srv: s},
 		"Status":   &statusEndpoint{srv: s},
 		"Operator": &operatorEndpoint{srv: s},
+		"ACL":      &aclEndpoint{srv: s},
 	} {
 		if err := s.endpoints.register(name, rcvr); err != nil {
 			return err

@@ -51,7 +51,9 @@ type Server struct {
 	// stopping every leader goroutine.
 	leaderMonitorDone chan struct{}
 
-	endpoints    *dispatcher
+	endpoints *dispatcher
+	// aclCache holds resolved ACL tokens (acl.go).
+	aclCache     aclCache
 	rpcListener  net.Listener
 	rpcAdvertise *net.TCPAddr
 	raftLayer    *raftLayer

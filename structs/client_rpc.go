@@ -30,13 +30,54 @@ const (
 	ServerDialNode     = "Server.DialNode"
 )
 
-// DialNodeRequest asks a server for a stream to the client of NodeID.
+// DialNodeRequest asks a server for a stream to the client of NodeID, for
+// one client call: Method on allocation AllocID. The server authorizes that
+// call before it answers (the allocation must run on NodeID; with ACLs,
+// AuthToken needs the method's capability in the allocation's namespace:
+// server/acl_rpc.go clientCallCapability), and once it has said yes it
+// lets through only a call of that method on that allocation.
 type DialNodeRequest struct {
-	NodeID string
+	NodeID  string
+	AllocID string
+	Method  string
+	// AllocIndex is the index at which the caller read the allocation: a
+	// server whose state is behind waits for it before deciding.
+	AllocIndex uint64
+	// AuthToken is the credential of whoever the call is made for (the
+	// HTTP request's token).
+	AuthToken string
 	// Forwarded is set by a server passing the request to another one, which
 	// must then answer from its own connections only (no loops).
 	Forwarded bool
 }
+
+func (r *DialNodeRequest) GetAuthToken() string    { return r.AuthToken }
+func (r *DialNodeRequest) SetAuthToken(tok string) { r.AuthToken = tok }
+
+// ClientCallArgs is the argument of a client call: every one names the
+// allocation it is about.
+type ClientCallArgs interface{ CallAllocID() string }
+
+// NewClientCallArgs returns a new argument of client method, for decoding;
+// false when method is no client call.
+func NewClientCallArgs(method string) (ClientCallArgs, bool) {
+	switch method {
+	case ClientFSList, ClientFSStat, ClientFSCat:
+		return new(FSRequest), true
+	case ClientFSLogs:
+		return new(FSLogsRequest), true
+	case ClientAllocRestart:
+		return new(AllocRestartRequest), true
+	case ClientAllocSignal:
+		return new(AllocSignalRequest), true
+	}
+	return nil, false
+}
+
+func (r *FSRequest) CallAllocID() string           { return r.AllocID }
+func (r *FSLogsRequest) CallAllocID() string       { return r.AllocID }
+func (r *AllocRestartRequest) CallAllocID() string { return r.AllocID }
+func (r *AllocSignalRequest) CallAllocID() string  { return r.AllocID }
 
 // FSRequest names a path inside an allocation's directory.
 type FSRequest struct {

@@ -65,6 +65,9 @@ type QueryOptions struct {
 	// Forwarded is set by a server that forwards the read to the leader, so
 	// that the leader never forwards it again.
 	Forwarded bool
+	// AuthToken is the caller's credential when ACLs are enabled: an ACL
+	// token's secret ID, or a client node's secret ID (see acl.go).
+	AuthToken string
 }
 
 // QueryMeta is returned by every read.
@@ -86,6 +89,8 @@ type WriteRequest struct {
 	// Forwarded is set by a server that forwards the write to the leader, so
 	// that the leader never forwards it again.
 	Forwarded bool
+	// AuthToken is the caller's credential (see QueryOptions.AuthToken).
+	AuthToken string
 }
 
 // RPCInfo is what servers need to know of a request to route it: every
@@ -99,20 +104,36 @@ type RPCInfo interface {
 	// caller gave none); SetRequestID gives a write one (no-op on reads).
 	GetRequestID() string
 	SetRequestID(string)
+	// RequestNamespace is the namespace the request names ("" when none).
+	RequestNamespace() string
+	Authenticated
 }
 
-func (q *QueryOptions) IsRead() bool           { return true }
-func (q *QueryOptions) AllowStaleRead() bool   { return q.AllowStale }
-func (q *QueryOptions) IsForwarded() bool      { return q.Forwarded }
-func (q *QueryOptions) SetForwarded()          { q.Forwarded = true }
-func (w *WriteRequest) IsRead() bool           { return false }
-func (w *WriteRequest) AllowStaleRead() bool   { return false }
-func (w *WriteRequest) IsForwarded() bool      { return w.Forwarded }
-func (w *WriteRequest) SetForwarded()          { w.Forwarded = true }
-func (q *QueryOptions) GetRequestID() string   { return "" }
-func (q *QueryOptions) SetRequestID(string)    {}
-func (w *WriteRequest) GetRequestID() string   { return w.RequestID }
-func (w *WriteRequest) SetRequestID(id string) { w.RequestID = id }
+// Authenticated is a request that carries a credential: every request
+// embedding QueryOptions or WriteRequest.
+type Authenticated interface {
+	GetAuthToken() string
+	SetAuthToken(string)
+}
+
+func (q *QueryOptions) IsRead() bool             { return true }
+func (q *QueryOptions) AllowStaleRead() bool     { return q.AllowStale }
+func (q *QueryOptions) IsForwarded() bool        { return q.Forwarded }
+func (q *QueryOptions) SetForwarded()            { q.Forwarded = true }
+func (w *WriteRequest) IsRead() bool             { return false }
+func (w *WriteRequest) AllowStaleRead() bool     { return false }
+func (w *WriteRequest) IsForwarded() bool        { return w.Forwarded }
+func (w *WriteRequest) SetForwarded()            { w.Forwarded = true }
+func (q *QueryOptions) GetRequestID() string     { return "" }
+func (q *QueryOptions) SetRequestID(string)      {}
+func (w *WriteRequest) GetRequestID() string     { return w.RequestID }
+func (w *WriteRequest) SetRequestID(id string)   { w.RequestID = id }
+func (q *QueryOptions) RequestNamespace() string { return q.Namespace }
+func (w *WriteRequest) RequestNamespace() string { return w.Namespace }
+func (q *QueryOptions) GetAuthToken() string     { return q.AuthToken }
+func (q *QueryOptions) SetAuthToken(t string)    { q.AuthToken = t }
+func (w *WriteRequest) GetAuthToken() string     { return w.AuthToken }
+func (w *WriteRequest) SetAuthToken(t string)    { w.AuthToken = t }
 
 // QueryOpts returns the options of a read (every request embedding
 // QueryOptions has it).

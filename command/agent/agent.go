@@ -122,7 +122,11 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			}
 		}
 	}
-	if a.http, err = NewHTTPServer(httpAddr, backend{a}, logger); err != nil {
+	var httpOpts []HTTPOption
+	if cfg.ACL.Enabled {
+		httpOpts = append(httpOpts, WithACL(cfg.ACL.aclCacheTTL()))
+	}
+	if a.http, err = NewHTTPServer(httpAddr, backend{a}, logger, httpOpts...); err != nil {
 		return nil, err
 	}
 	logger.Info("agent started", "http", a.http.Addr())
@@ -206,6 +210,7 @@ func startServer(cfg *Config, dataDir string, logger *slog.Logger) (*server.Serv
 		sc.MaxHeartbeatsPerSecond = cfg.Server.MaxHeartbeatsPerSecond
 	}
 	sc.Limits = cfg.Limits
+	sc.ACLEnabled = cfg.ACL.Enabled
 	sc.Autopilot = server.AutopilotConfig{
 		DisableDeadServerCleanup: !cfg.Autopilot.CleanupDeadServers,
 		DeadServerCleanupTime:    cfg.Autopilot.DeadServerCleanupTime,
@@ -318,19 +323,20 @@ func (b backend) Members() *structs.AgentMembersResponse {
 		ServerDC: b.a.cfg.Datacenter, Members: []*structs.AgentMember{}}
 }
 
-// DialNode reaches a node's client: this agent's own client directly, else
-// through this agent's server, else through the server this client-only
-// agent is connected to.
-func (b backend) DialNode(ctx context.Context, nodeID string) (io.ReadWriteCloser, error) {
+// DialNode reaches a node's client: this agent's own client directly (the
+// HTTP API authorized the call: openClientCall), else through this agent's
+// server, else through the server this client-only agent is connected to
+// (both authorize it again).
+func (b backend) DialNode(ctx context.Context, req *structs.DialNodeRequest) (io.ReadWriteCloser, error) {
 	switch {
-	case b.a.client != nil && b.a.client.NodeID() == nodeID:
+	case b.a.client != nil && b.a.client.NodeID() == req.NodeID:
 		mine, theirs := net.Pipe()
 		go b.a.client.ServeStream(theirs)
 		return mine, nil
 	case b.a.server != nil:
-		return b.a.server.DialNode(ctx, nodeID)
+		return b.a.server.DialNode(ctx, req)
 	default:
-		return b.a.rpcClient.DialNode(ctx, nodeID)
+		return b.a.rpcClient.DialNode(ctx, req)
 	}
 }
 

@@ -35,7 +35,9 @@ type Config struct {
 	// zero fields are the defaults). The servers enforce it.
 	Limits structs.Limits
 	// Plugins configure the task drivers (plugins.go).
-	Plugins  PluginsConfig
+	Plugins PluginsConfig
+	// ACL is the acl block (README "Securing a cluster").
+	ACL      ACLConfig
 	LogLevel string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
 	// DevMode is `orch agent -dev`: everything on 127.0.0.1, data in a
 	// temporary directory. It is never read from a file.
@@ -43,6 +45,24 @@ type Config struct {
 	// Version is the build's version, advertised in gossip. Not read from the file.
 	Version string
 }
+
+// ACLConfig is Nomad's acl block. With Enabled every HTTP route and RPC
+// needs a token whose policies allow it (command/agent/http_acl.go,
+// server/acl_rpc.go). The agent caches the tokens it resolved for its HTTP
+// API for TokenTTL and their policies for PolicyTTL (0: 30s each; the
+// shorter of the two bounds an entry); the servers resolve from their
+// replicated state and see a revocation at once.
+type ACLConfig struct {
+	Enabled   bool
+	TokenTTL  time.Duration
+	PolicyTTL time.Duration
+}
+
+// Nomad's defaults of acl.token_ttl and acl.policy_ttl.
+const (
+	DefaultACLTokenTTL  = 30 * time.Second
+	DefaultACLPolicyTTL = 30 * time.Second
+)
 
 // Ports are the TCP (and, for Serf, UDP) ports the agent listens on.
 type Ports struct {
@@ -185,6 +205,13 @@ type fileConfig struct {
 	Autopilot  *fileAutopilot `hcl:"autopilot,block"`
 	Limits     *fileLimits    `hcl:"limits,block"`
 	Plugins    []*filePlugin  `hcl:"plugin,block"`
+	ACL        *fileACL       `hcl:"acl,block"`
+}
+
+type fileACL struct {
+	Enabled   *bool          `hcl:"enabled,optional"`
+	TokenTTL  hcl.Expression `hcl:"token_ttl,optional"`
+	PolicyTTL hcl.Expression `hcl:"policy_ttl,optional"`
 }
 
 // fileLimits is the limits block (structs.Limits, README "Limits").
@@ -257,7 +284,7 @@ type fileReserved struct {
 // reserved { reserved_ports } }, limits { job_max_group_count
 // job_max_allocations job_max_size job_max_name_length job_max_map_entries
 // job_max_string_length task_config_max_depth }, plugin "NAME" { config { ... } }
-// (plugins.go). Unknown attributes
+// (plugins.go), acl { enabled token_ttl policy_ttl }. Unknown attributes
 // and blocks, values of the wrong type and duplicate blocks are errors, listed
 // one per line as `file:line:col: summary; detail`. On any error c is left
 // unchanged. Values are checked by Validate, not here.
@@ -353,6 +380,15 @@ func (c *Config) ApplyFile(path string) error {
 		setInt(&n.Limits.JobMaxStringLength, l.JobMaxStringLength)
 		setInt(&n.Limits.TaskConfigMaxDepth, l.TaskConfigMaxDepth)
 	}
+	if a := fc.ACL; a != nil {
+		setBool(&n.ACL.Enabled, a.Enabled)
+		if err := errors.Join(
+			decodeDuration(a.TokenTTL, "acl.token_ttl", &n.ACL.TokenTTL),
+			decodeDuration(a.PolicyTTL, "acl.policy_ttl", &n.ACL.PolicyTTL),
+		); err != nil {
+			return err
+		}
+	}
 	if cl := fc.Client; cl != nil {
 		setBool(&n.Client.Enabled, cl.Enabled)
 		if cl.NodePool != nil {
@@ -429,6 +465,18 @@ func diagnosticsError(path string, diags hcl.Diagnostics) error {
 	return errors.New(strings.Join(lines, "\n"))
 }
 
+// aclCacheTTL is how long the HTTP API keeps a resolved token.
+func (c ACLConfig) aclCacheTTL() time.Duration {
+	token, policy := c.TokenTTL, c.PolicyTTL
+	if token == 0 {
+		token = DefaultACLTokenTTL
+	}
+	if policy == 0 {
+		policy = DefaultACLPolicyTTL
+	}
+	return min(token, policy)
+}
+
 // Validate reports every problem of c at once (errors.Join), each naming the
 // setting, its value and the rule. It never changes c and fills no defaults.
 func (c *Config) Validate() error {
@@ -491,6 +539,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.Enabled && c.Server.BootstrapExpect < 1 {
 		add("server.bootstrap_expect = %d: must be >= 1 when the server is enabled", c.Server.BootstrapExpect)
+	}
+	if c.ACL.TokenTTL < 0 {
+		add("acl.token_ttl = %s: must be >= 0 (0: %s)", c.ACL.TokenTTL, DefaultACLTokenTTL)
+	}
+	if c.ACL.PolicyTTL < 0 {
+		add("acl.policy_ttl = %s: must be >= 0 (0: %s)", c.ACL.PolicyTTL, DefaultACLPolicyTTL)
 	}
 	if c.Server.MinHeartbeatTTL < 0 {
 		add("server.min_heartbeat_ttl = %s: must be >= 0 (0: the default)", c.Server.MinHeartbeatTTL)

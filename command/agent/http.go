@@ -61,9 +61,10 @@ type Backend interface {
 	// Health returns the health of the agent's server and client halves.
 	Health() *structs.AgentHealthResponse
 	// DialNode opens a byte stream to the client endpoints of a node's client
-	// agent (structs/client_rpc.go), for one streaming call; ctx bounds the
-	// stream's life. A node no server reaches is a CodeNotFound error.
-	DialNode(ctx context.Context, nodeID string) (io.ReadWriteCloser, error)
+	// agent (structs/client_rpc.go), for the one streaming call req names;
+	// ctx bounds the stream's life. A node no server reaches is a
+	// CodeNotFound error; a call req's token may not make is refused.
+	DialNode(ctx context.Context, req *structs.DialNodeRequest) (io.ReadWriteCloser, error)
 }
 
 // Blocking query limits: a query with ?index= and no ?wait= waits
@@ -118,8 +119,11 @@ type HTTPServer struct {
 	limits  httpLimits
 	ln      net.Listener
 	srv     *http.Server
-	mux     *http.ServeMux
-	routes  []string // every pattern registered (handle); written before serving
+	// mux is the one registry of routes: whatever is registered on it is
+	// served, listed by Routes and held to an ACL rule (http_acl.go).
+	mux *routeMux
+	// acl, when set (acl.enabled), authorizes every request (http_acl.go).
+	acl *httpACL
 	// served is closed when Serve has returned.
 	served chan struct{}
 	// stopping ends every request's context at Shutdown, so blocking
@@ -129,12 +133,12 @@ type HTTPServer struct {
 
 // NewHTTPServer listens on addr (host:port; port 0 picks a free port) at once
 // and serves the API on a goroutine of its own until Shutdown.
-func NewHTTPServer(addr string, backend Backend, logger *slog.Logger) (*HTTPServer, error) {
-	return newHTTPServer(addr, backend, logger, defaultHTTPLimits())
+func NewHTTPServer(addr string, backend Backend, logger *slog.Logger, opts ...HTTPOption) (*HTTPServer, error) {
+	return newHTTPServer(addr, backend, logger, defaultHTTPLimits(), opts...)
 }
 
 // newHTTPServer is NewHTTPServer with limits (tests shorten them).
-func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits httpLimits) (*HTTPServer, error) {
+func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits httpLimits, opts ...HTTPOption) (*HTTPServer, error) {
 	if backend == nil {
 		return nil, errors.New("agent: http server: nil backend")
 	}
@@ -146,12 +150,15 @@ func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits htt
 		return nil, fmt.Errorf("agent: http server: listen on %q: %w", addr, err)
 	}
 	s := &HTTPServer{
-		backend: backend,
+		backend: authBackend{backend},
 		logger:  logger.With("component", "http"),
 		limits:  limits,
 		ln:      ln,
-		mux:     http.NewServeMux(),
+		mux:     &routeMux{mux: http.NewServeMux()},
 		served:  make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(s)
 	}
 	s.registerRoutes()
 	s.srv = &http.Server{
@@ -238,22 +245,34 @@ func (s *HTTPServer) registerRoutes() {
 		{"POST /v1/operator/raft/transfer-leadership", s.raftTransferLeadership},
 	}
 	for _, r := range routes {
-		s.handle(r.pattern, s.wrap(r.handler))
+		s.mux.Handle(r.pattern, s.wrap(r.handler))
 	}
 	s.registerSnapshotRoutes()
 	s.registerClientRoutes()
+	s.registerACLRoutes()
 }
 
-// handle registers a route. Every route goes through it, so that Routes
-// lists them all (the conformance tests check that each has a case).
-func (s *HTTPServer) handle(pattern string, h http.Handler) {
-	s.routes = append(s.routes, pattern)
-	s.mux.Handle(pattern, h)
+// routeMux is the API's ServeMux, remembering every pattern registered on
+// it, so that no route can be served without being listed by Routes (which
+// the ACL rule test and the conformance tests enumerate). It offers no other
+// way to register. Handle is called only before serving.
+type routeMux struct {
+	mux      *http.ServeMux
+	patterns []string
 }
+
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.mux.Handle(pattern, h)
+}
+
+func (m *routeMux) Handler(r *http.Request) (http.Handler, string) { return m.mux.Handler(r) }
+
+func (m *routeMux) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.mux.ServeHTTP(w, r) }
 
 // Routes returns the patterns of every route, "METHOD /path/{id}", in the
 // order they were registered. The caller owns the slice.
-func (s *HTTPServer) Routes() []string { return slices.Clone(s.routes) }
+func (s *HTTPServer) Routes() []string { return slices.Clone(s.mux.patterns) }
 
 // ServeHTTP logs the request, bounds its body, recovers a panic of its
 // handler and routes it. Requests the mux cannot route get a plain-text 404
@@ -269,6 +288,12 @@ func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, pattern := s.mux.Handler(r)
 	defer s.recoverPanic(rec, r, pattern)
 	s.limitBody(rec, r, pattern)
+	if tok := requestToken(r); tok != "" {
+		r = r.WithContext(withToken(r.Context(), tok))
+	}
+	if pattern != "" && !s.authorize(rec, r, pattern) {
+		return
+	}
 	if pattern != "" {
 		// ServeMux.ServeHTTP (not h) sets the request's path values.
 		s.mux.ServeHTTP(rec, r)

@@ -49,6 +49,17 @@ func (s *HTTPServer) registerClientRoutes() {
 // openClientCall finds the node of the allocation named in the path and
 // opens method on its client.
 func (s *HTTPServer) openClientCall(ctx context.Context, r *http.Request, method string, args func(allocID string) any) (*rpcwire.Stream, error) {
+	dial, err := s.clientCallDial(ctx, r, method)
+	if err != nil {
+		return nil, err
+	}
+	return s.dialClientCall(ctx, dial, args(dial.AllocID))
+}
+
+// clientCallDial reads the allocation named in the path, checks that the
+// request may make method on it (authorizeClientCall) and returns the dial
+// to its node.
+func (s *HTTPServer) clientCallDial(ctx context.Context, r *http.Request, method string) (*structs.DialNodeRequest, error) {
 	id, err := pathID(r, "allocation")
 	if err != nil {
 		return nil, err
@@ -63,11 +74,20 @@ func (s *HTTPServer) openClientCall(ctx context.Context, r *http.Request, method
 	if reply.Alloc.NodeID == "" {
 		return nil, notFound("allocation %s is not placed on a node", id)
 	}
-	conn, err := s.backend.DialNode(ctx, reply.Alloc.NodeID)
+	if err := s.authorizeClientCall(ctx, r, method, reply.Alloc.Namespace); err != nil {
+		return nil, err
+	}
+	return &structs.DialNodeRequest{NodeID: reply.Alloc.NodeID, AllocID: id, Method: method,
+		AllocIndex: reply.Index, AuthToken: requestToken(r)}, nil
+}
+
+// dialClientCall opens dial's call with args on the allocation's node.
+func (s *HTTPServer) dialClientCall(ctx context.Context, dial *structs.DialNodeRequest, args any) (*rpcwire.Stream, error) {
+	conn, err := s.backend.DialNode(ctx, dial)
 	if err != nil {
 		return nil, err
 	}
-	return rpcwire.OpenStream(ctx, conn, method, args(id))
+	return rpcwire.OpenStream(ctx, conn, dial.Method, args)
 }
 
 // clientUnary makes a call whose answer is one frame.
@@ -121,14 +141,19 @@ func (s *HTTPServer) fsCat(w http.ResponseWriter, r *http.Request) {
 	s.copyFrames(w, st, true)
 }
 
-// fsLogs is GET /v1/client/fs/logs/:alloc_id.
+// fsLogs is GET /v1/client/fs/logs/:alloc_id. The caller's right to the
+// logs is decided before its query is read.
 func (s *HTTPServer) fsLogs(w http.ResponseWriter, r *http.Request) {
+	dial, err := s.clientCallDial(r.Context(), r, structs.ClientFSLogs)
+	if err != nil {
+		s.writeRawError(w, r, err)
+		return
+	}
 	q := r.URL.Query()
-	args := &structs.FSLogsRequest{Task: q.Get("task"), LogType: q.Get("type"), Origin: q.Get("origin")}
+	args := &structs.FSLogsRequest{AllocID: dial.AllocID, Task: q.Get("task"), LogType: q.Get("type"), Origin: q.Get("origin")}
 	if args.Origin == "" {
 		args.Origin = structs.LogOriginStart
 	}
-	var err error
 	if args.Follow, err = queryBool(r, "follow"); err != nil {
 		s.writeRawError(w, r, err)
 		return
@@ -148,7 +173,7 @@ func (s *HTTPServer) fsLogs(w http.ResponseWriter, r *http.Request) {
 		s.writeRawError(w, r, badRequest("missing task name: ?task="))
 		return
 	}
-	st, err := s.openClientCall(r.Context(), r, structs.ClientFSLogs, func(id string) any { args.AllocID = id; return args })
+	st, err := s.dialClientCall(r.Context(), dial, args)
 	if err != nil {
 		s.writeRawError(w, r, err)
 		return

@@ -19,9 +19,9 @@ const maxSnapshotBody = 1 << 30
 // registerSnapshotRoutes wires the snapshot endpoints, whose bodies are
 // snapshot files (application/octet-stream), not JSON.
 func (s *HTTPServer) registerSnapshotRoutes() {
-	s.handle("GET /v1/operator/snapshot", http.HandlerFunc(s.snapshotSave))
-	s.handle("PUT /v1/operator/snapshot", http.HandlerFunc(s.snapshotRestore))
-	s.handle("POST /v1/operator/snapshot", http.HandlerFunc(s.snapshotRestore))
+	s.mux.Handle("GET /v1/operator/snapshot", http.HandlerFunc(s.snapshotSave))
+	s.mux.Handle("PUT /v1/operator/snapshot", http.HandlerFunc(s.snapshotRestore))
+	s.mux.Handle("POST /v1/operator/snapshot", http.HandlerFunc(s.snapshotRestore))
 }
 
 // snapshotSave is GET /v1/operator/snapshot → Operator.SnapshotSave: the body

@@ -33,6 +33,9 @@ type Options struct {
 	// (bootstrap_expect = 3) that never come: it has no leader, ever, so
 	// every read without ?stale and every write fails with no_leader.
 	NoLeader bool
+	// ACL enables ACLs (acl { enabled = true }) and bootstraps them: API
+	// then carries the management token, also in ManagementToken.
+	ACL bool
 	// Logger receives the agent's log; nil discards it.
 	Logger *slog.Logger
 }
@@ -47,6 +50,8 @@ type Agent struct {
 	API *api.Client
 	// NodeID is the client node's ID; empty without Options.Client.
 	NodeID string
+	// ManagementToken is the bootstrap token's secret with Options.ACL.
+	ManagementToken string
 
 	stopOnce sync.Once
 	stopErr  error
@@ -84,6 +89,7 @@ func New(dataDir string, opts Options) (*Agent, error) {
 	cfg.Client.Enabled = opts.Client
 	// The test binary cannot be started as `orch supervisor`.
 	cfg.Client.EmbeddedSupervisor = true
+	cfg.ACL.Enabled = opts.ACL
 	if opts.NoLeader {
 		cfg.Server.BootstrapExpect = 3
 	}
@@ -110,6 +116,11 @@ func New(dataDir string, opts Options) (*Agent, error) {
 	if a.API, err = api.NewClient(&api.Config{Address: a.URL}); err != nil {
 		return nil, errors.Join(err, a.Stop())
 	}
+	if opts.ACL && !opts.NoLeader {
+		if err := a.bootstrapACL(); err != nil {
+			return nil, errors.Join(err, a.Stop())
+		}
+	}
 	if err := a.waitReady(opts, cfg.NodeName); err != nil {
 		return nil, errors.Join(err, a.Stop())
 	}
@@ -121,6 +132,25 @@ func New(dataDir string, opts Options) (*Agent, error) {
 func (a *Agent) Stop() error {
 	a.stopOnce.Do(func() { a.stopErr = a.Agent.Shutdown() })
 	return a.stopErr
+}
+
+// bootstrapACL waits for a leader, bootstraps the ACLs and gives API the
+// management token.
+func (a *Agent) bootstrapACL() error {
+	var tok *structs.ACLToken
+	err := WaitFor(readyTimeout, func() (bool, string) {
+		var err error
+		if tok, err = a.API.ACL().Bootstrap(); err != nil {
+			return false, fmt.Sprintf("ACL bootstrap failing: %v", err)
+		}
+		return true, ""
+	})
+	if err != nil {
+		return err
+	}
+	a.ManagementToken = tok.SecretID
+	a.API, err = api.NewClient(&api.Config{Address: a.URL, SecretID: tok.SecretID})
+	return err
 }
 
 // waitReady polls the HTTP API until the agent is as ready as opts asks.

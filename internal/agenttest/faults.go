@@ -145,8 +145,8 @@ func (f *Faults) RPC(ctx context.Context, method string, args, reply any) error 
 func (f *Faults) Members() *structs.AgentMembersResponse { return f.inner.Members() }
 
 // DialNode implements agent.Backend.
-func (f *Faults) DialNode(ctx context.Context, nodeID string) (io.ReadWriteCloser, error) {
-	return f.inner.DialNode(ctx, nodeID)
+func (f *Faults) DialNode(ctx context.Context, req *structs.DialNodeRequest) (io.ReadWriteCloser, error) {
+	return f.inner.DialNode(ctx, req)
 }
 
 // Health implements agent.Backend.

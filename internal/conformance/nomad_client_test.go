@@ -22,6 +22,8 @@ type env struct {
 	job     *napi.Job
 	reg     *napi.JobRegisterResponse
 	allocID string
+	// token, when set, goes with every request of rawDo and strictGet.
+	token string
 }
 
 // conformanceCase exercises the routes it names through Nomad's client.
@@ -44,6 +46,9 @@ var cases = []conformanceCase{
 	{[]string{"GET /v1/nodes", "GET /v1/node/{id}", "GET /v1/node/{id}/allocations", "GET /v1/node/pools"}, testNodes},
 	{[]string{"GET /v1/status/leader", "GET /v1/agent/members", "GET /v1/agent/health"}, testStatusAndAgent},
 	{[]string{"GET /v1/status/peers", "GET /v1/regions", "GET /v1/agent/servers"}, testPeersRegionsServers},
+	{[]string{"GET /v1/client/fs/ls/{id}", "GET /v1/client/fs/stat/{id}", "GET /v1/client/fs/cat/{id}", "GET /v1/client/fs/logs/{id}"}, testClientFS},
+	{[]string{"PUT /v1/client/allocation/{id}/signal", "POST /v1/client/allocation/{id}/signal",
+		"PUT /v1/client/allocation/{id}/restart", "POST /v1/client/allocation/{id}/restart"}, testClientAllocLifecycle},
 	{[]string{"GET /v1/operator/scheduler/configuration", "PUT /v1/operator/scheduler/configuration", "POST /v1/operator/scheduler/configuration"}, testSchedulerConfig},
 	{[]string{"GET /v1/operator/raft/configuration", "DELETE /v1/operator/raft/peer", "PUT /v1/operator/raft/transfer-leadership", "POST /v1/operator/raft/transfer-leadership"}, testRaft},
 	{[]string{"GET /v1/operator/snapshot", "PUT /v1/operator/snapshot", "POST /v1/operator/snapshot"}, testSnapshot},
@@ -70,7 +75,7 @@ func TestNomadClient(t *testing.T) {
 
 	t.Run("every route has a case", func(t *testing.T) {
 		var covered []string
-		for _, c := range cases {
+		for _, c := range slices.Concat(cases, aclCases) {
 			covered = append(covered, c.routes...)
 		}
 		var missing []string
@@ -132,6 +137,9 @@ func rawDo(t *testing.T, e *env, method, path string, in any) []byte {
 	req, err := http.NewRequest(method, e.agent.URL+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if e.token != "" {
+		req.Header.Set("X-Nomad-Token", e.token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -443,4 +451,83 @@ func testPeersRegionsServers(t *testing.T, e *env) {
 		t.Errorf("agent servers: %q %v, want the leader %q", servers, err, leader)
 	}
 	strictGet[[]string](t, e.agent.URL, "/v1/agent/servers")
+}
+
+func testClientFS(t *testing.T, e *env) {
+	alloc, _, err := e.nomad.Allocations().Info(e.allocID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _, err := e.nomad.AllocFS().List(alloc, "/", nil)
+	if err != nil || !slices.ContainsFunc(root, func(f *napi.AllocFileInfo) bool { return f.Name == "server" && f.IsDir }) {
+		t.Errorf("ls /: %+v %v", root, err)
+	}
+	strictGet[[]*napi.AllocFileInfo](t, e.agent.URL, "/v1/client/fs/ls/"+e.allocID+"?path=/")
+	logs, _, err := e.nomad.AllocFS().Stat(alloc, "alloc/logs", nil)
+	if err != nil || !logs.IsDir || logs.Name != "logs" {
+		t.Errorf("stat alloc/logs: %+v %v", logs, err)
+	}
+	strictGet[napi.AllocFileInfo](t, e.agent.URL, "/v1/client/fs/stat/"+e.allocID+"?path=alloc/logs")
+	rc, err := e.nomad.AllocFS().Cat(alloc, "alloc/logs/server.stdout.0", nil)
+	if err != nil {
+		t.Fatalf("cat the task's stdout: %v", err)
+	}
+	if _, err := io.ReadAll(rc); err != nil {
+		t.Errorf("reading the task's stdout: %v", err)
+	}
+	rc.Close()
+	cancel := make(chan struct{})
+	defer close(cancel)
+	frames, errs := e.nomad.AllocFS().Logs(alloc, false, "server", "stdout", "start", 0, cancel, nil)
+	for range frames { // sleep writes nothing: the stream ends at once
+	}
+	select {
+	case err := <-errs:
+		t.Errorf("logs: %v", err)
+	default:
+	}
+}
+
+func testClientAllocLifecycle(t *testing.T, e *env) {
+	alloc, _, err := e.nomad.Allocations().Info(e.allocID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sleep ignores SIGWINCH: signalling leaves the task running.
+	if err := e.nomad.Allocations().Signal(alloc, nil, "server", "SIGWINCH"); err != nil {
+		t.Errorf("signal (PUT): %v", err)
+	}
+	raw := rawDo(t, e, "POST", "/v1/client/allocation/"+e.allocID+"/signal", &napi.AllocSignalRequest{Task: "server", Signal: "SIGWINCH"})
+	strictDecode[napi.GenericResponse](t, "POST signal", raw)
+	for i, restart := range []func() error{
+		func() error { return e.nomad.Allocations().Restart(alloc, "server", nil) },
+		func() error {
+			rawDo(t, e, "POST", "/v1/client/allocation/"+e.allocID+"/restart", &napi.AllocationRestartRequest{TaskName: "server"})
+			return nil
+		},
+	} {
+		if err := restart(); err != nil {
+			t.Fatalf("restart %d: %v", i+1, err)
+		}
+		waitTaskRestarted(t, e, uint64(i+1))
+	}
+}
+
+// waitTaskRestarted follows the allocation until its task runs again after
+// its n-th restart.
+func waitTaskRestarted(t *testing.T, e *env, n uint64) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	var index uint64
+	for time.Now().Before(deadline) {
+		alloc, meta, err := e.nomad.Allocations().Info(e.allocID, &napi.QueryOptions{WaitIndex: index, WaitTime: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := alloc.TaskStates["server"]; st != nil && st.Restarts == n && st.State == "running" {
+			return
+		}
+		index = meta.LastIndex
+	}
+	t.Fatalf("the task did not run again after restart %d within 60s", n)
 }

@@ -26,7 +26,20 @@ var orchExtensions = []string{"SchedulerConfig.SampleSize"}
 // so does a key T has no field for (unknownKeys).
 func strictGet[T any](t *testing.T, base, path string) *T {
 	t.Helper()
-	resp, err := http.Get(base + path)
+	return strictGetAuth[T](t, base, "", path)
+}
+
+// strictGetAuth is strictGet with a token.
+func strictGetAuth[T any](t *testing.T, base, token, path string) *T {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("X-Nomad-Token", token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}

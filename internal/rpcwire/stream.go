@@ -122,13 +122,7 @@ func OpenStream(ctx context.Context, conn io.ReadWriteCloser, method string, arg
 		}
 		return nil, err
 	}
-	if _, err := conn.Write([]byte{StreamMarker}); err != nil {
-		return fail(err)
-	}
-	if err := s.Send(&streamHeader{Method: method}); err != nil {
-		return fail(err)
-	}
-	if err := s.Send(args); err != nil {
+	if err := StartStream(conn, method, args); err != nil {
 		return fail(err)
 	}
 	var st streamStatus
@@ -139,6 +133,20 @@ func OpenStream(ctx context.Context, conn io.ReadWriteCloser, method string, arg
 		return fail(structs.FromWire(st.Error))
 	}
 	return s, nil
+}
+
+// StartStream writes the start of the streaming call method with args on
+// conn and does not wait for the answer: a forwarder that checked a call
+// sends it on this way and splices the rest (the callee's answer included).
+func StartStream(conn io.ReadWriteCloser, method string, args any) error {
+	if _, err := conn.Write([]byte{StreamMarker}); err != nil {
+		return err
+	}
+	s := NewStream(conn)
+	if err := s.Send(&streamHeader{Method: method}); err != nil {
+		return err
+	}
+	return s.Send(args)
 }
 
 // ReadStreamHeader reads the method of a streaming call from conn, whose

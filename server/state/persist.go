@@ -24,6 +24,9 @@ const (
 	recordEval
 	recordSchedulerConfig // appended: see scheduler_config.go
 	recordRequest         // appended: see requests.go
+	recordACLPolicy       // appended: see acl.go
+	recordACLToken
+	recordACLBootstrap
 )
 
 // Persist writes every object of the snapshot to w (the Raft FSM snapshot).
@@ -35,7 +38,8 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		}
 		return enc.Encode(v)
 	}
-	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableSchedulerConfig} {
+	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableSchedulerConfig,
+		TableACLPolicies, TableACLTokens, TableACLBootstrap} {
 		if err := put(recordIndex, &indexEntry{Key: t, Value: s.Index(t)}); err != nil {
 			return fmt.Errorf("state: persisting index of %s: %w", t, err)
 		}
@@ -61,6 +65,9 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		}
 	}
 	if err := s.persistSchedulerConfig(put); err != nil {
+		return err
+	}
+	if err := s.persistACL(put); err != nil {
 		return err
 	}
 	return s.persistRequests(put)
@@ -100,6 +107,12 @@ func (s *StateStore) Restore(r io.Reader) error {
 			table, obj = TableSchedulerConfig, &structs.SchedulerConfiguration{}
 		case recordRequest:
 			table, obj = TableRequests, &RequestOutcome{}
+		case recordACLPolicy:
+			table, obj = TableACLPolicies, &structs.ACLPolicy{}
+		case recordACLToken:
+			table, obj = TableACLTokens, &structs.ACLToken{}
+		case recordACLBootstrap:
+			table, obj = TableACLBootstrap, &ACLBootstrap{}
 		default:
 			return fmt.Errorf("state: restoring record %d: unknown kind %d", n, kind)
 		}

@@ -1,0 +1,278 @@
+package agent
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/orch-io/orch/acl"
+	"github.com/orch-io/orch/server"
+	"github.com/orch-io/orch/structs"
+)
+
+// ACLs on the HTTP API. With acl.enabled every request is authorized in
+// ServeHTTP before its handler runs, by the rule its route declares in
+// routeRules: the caller's token (X-Nomad-Token, X-Orch-Token or
+// Authorization: Bearer) is resolved through the servers (ACL.ResolveToken,
+// cached for acl.token_ttl) and the rule decides; a route without a rule is
+// refused (and TestEveryRouteHasAnACLRule fails). Whoever adds a route adds
+// its rule here. The token then travels with every RPC the handler makes
+// (authBackend), and the servers check it again, authoritatively: in the
+// namespace of the object named, with revocations seen at once.
+
+// Request headers that carry a token.
+const (
+	HeaderNomadToken = "X-Nomad-Token"
+	HeaderOrchToken  = "X-Orch-Token"
+)
+
+// HTTPOption configures an HTTPServer.
+type HTTPOption func(*HTTPServer)
+
+// WithACL makes the server authorize every request (see the top of this
+// file), caching resolved tokens for tokenTTL.
+func WithACL(tokenTTL time.Duration) HTTPOption {
+	return func(s *HTTPServer) { s.acl = &httpACL{ttl: tokenTTL, now: time.Now} }
+}
+
+// routeRule decides whether a resolved token may use a route.
+type routeRule func(a *acl.ACL, r *http.Request) bool
+
+// Route rules.
+var (
+	ruleOpen = routeRule(nil) // no token needed
+	// ruleToken: any valid token (or the anonymous policy).
+	ruleToken         routeRule = func(*acl.ACL, *http.Request) bool { return true }
+	ruleManagement    routeRule = func(a *acl.ACL, _ *http.Request) bool { return a.IsManagement() }
+	ruleNodeRead      routeRule = func(a *acl.ACL, _ *http.Request) bool { return a.AllowNodeRead() }
+	ruleOperatorRead  routeRule = func(a *acl.ACL, _ *http.Request) bool { return a.AllowOperatorRead() }
+	ruleOperatorWrite routeRule = func(a *acl.ACL, _ *http.Request) bool { return a.AllowOperatorWrite() }
+	ruleAgentRead     routeRule = func(a *acl.ACL, _ *http.Request) bool { return a.AllowAgentRead() }
+	// ruleInAllocNamespace: a valid token here; the handler decides in the
+	// namespace of the allocation named (the client routes: read-fs,
+	// read-logs, alloc-lifecycle; authorizeClientCall), and so do the
+	// servers. No ?namespace= is needed.
+	ruleInAllocNamespace = ruleToken
+)
+
+// ruleNamespace needs capability op in the request's ?namespace= (default
+// "default"; a job's registration carries its job's namespace there, as
+// Nomad's client sends it). The servers check again in the namespace of the
+// object itself.
+func ruleNamespace(op string) routeRule {
+	return func(a *acl.ACL, r *http.Request) bool {
+		ns := r.URL.Query().Get("namespace")
+		if ns == "" {
+			ns = structs.DefaultNamespace
+		}
+		return a.AllowNamespaceOperation(ns, op)
+	}
+}
+
+// routeRules holds the rule of every route pattern the mux serves.
+var routeRules = map[string]routeRule{
+	"GET /v1/jobs":                            ruleNamespace(acl.CapListJobs),
+	"PUT /v1/jobs":                            ruleNamespace(acl.CapSubmitJob),
+	"POST /v1/jobs":                           ruleNamespace(acl.CapSubmitJob),
+	"GET /v1/job/{id}":                        ruleNamespace(acl.CapReadJob),
+	"PUT /v1/job/{id}":                        ruleNamespace(acl.CapSubmitJob),
+	"POST /v1/job/{id}":                       ruleNamespace(acl.CapSubmitJob),
+	"DELETE /v1/job/{id}":                     ruleNamespace(acl.CapSubmitJob),
+	"GET /v1/job/{id}/allocations":            ruleNamespace(acl.CapReadJob),
+	"GET /v1/job/{id}/evaluations":            ruleNamespace(acl.CapReadJob),
+	"GET /v1/job/{id}/summary":                ruleNamespace(acl.CapReadJob),
+	"PUT /v1/job/{id}/plan":                   ruleNamespace(acl.CapSubmitJob),
+	"POST /v1/job/{id}/plan":                  ruleNamespace(acl.CapSubmitJob),
+	"GET /v1/nodes":                           ruleNodeRead,
+	"GET /v1/node/{id}":                       ruleNodeRead,
+	"GET /v1/node/{id}/allocations":           ruleNodeRead, // the servers filter by read-job
+	"GET /v1/node/pools":                      ruleNodeRead,
+	"GET /v1/allocations":                     ruleNamespace(acl.CapReadJob),
+	"GET /v1/allocation/{id}":                 ruleNamespace(acl.CapReadJob),
+	"GET /v1/evaluations":                     ruleNamespace(acl.CapReadJob),
+	"GET /v1/evaluation/{id}":                 ruleNamespace(acl.CapReadJob),
+	"GET /v1/evaluation/{id}/allocations":     ruleNamespace(acl.CapReadJob),
+	"GET /v1/client/fs/ls/{id}":               ruleInAllocNamespace,
+	"GET /v1/client/fs/stat/{id}":             ruleInAllocNamespace,
+	"GET /v1/client/fs/cat/{id}":              ruleInAllocNamespace,
+	"GET /v1/client/fs/logs/{id}":             ruleInAllocNamespace,
+	"PUT /v1/client/allocation/{id}/restart":  ruleInAllocNamespace,
+	"POST /v1/client/allocation/{id}/restart": ruleInAllocNamespace,
+	"PUT /v1/client/allocation/{id}/signal":   ruleInAllocNamespace,
+	"POST /v1/client/allocation/{id}/signal":  ruleInAllocNamespace,
+	"GET /v1/status/leader":                   ruleOpen,
+	"GET /v1/agent/health":                    ruleOpen,
+	"GET /v1/agent/members":                   ruleNodeRead,
+	// Nomad leaves /v1/regions and /v1/status/peers open; orch opens only
+	// health and the leader (README "Securing a cluster"). Both the regions
+	// and the servers are the agent's gossip view; the peers are Raft's.
+	"GET /v1/agent/servers":                      ruleAgentRead,
+	"GET /v1/regions":                            ruleAgentRead,
+	"GET /v1/status/peers":                       ruleOperatorRead,
+	"GET /v1/operator/scheduler/configuration":   ruleOperatorRead,
+	"PUT /v1/operator/scheduler/configuration":   ruleOperatorWrite,
+	"POST /v1/operator/scheduler/configuration":  ruleOperatorWrite,
+	"GET /v1/operator/raft/configuration":        ruleOperatorRead,
+	"DELETE /v1/operator/raft/peer":              ruleOperatorWrite,
+	"PUT /v1/operator/raft/transfer-leadership":  ruleOperatorWrite,
+	"POST /v1/operator/raft/transfer-leadership": ruleOperatorWrite,
+	"GET /v1/operator/snapshot":                  ruleManagement,
+	"PUT /v1/operator/snapshot":                  ruleManagement,
+	"POST /v1/operator/snapshot":                 ruleManagement,
+	"PUT /v1/acl/bootstrap":                      ruleOpen, // once; the servers refuse a second
+	"POST /v1/acl/bootstrap":                     ruleOpen,
+	"GET /v1/acl/policies":                       ruleManagement,
+	"GET /v1/acl/policy/{name}":                  ruleManagement,
+	"PUT /v1/acl/policy/{name}":                  ruleManagement,
+	"POST /v1/acl/policy/{name}":                 ruleManagement,
+	"DELETE /v1/acl/policy/{name}":               ruleManagement,
+	"GET /v1/acl/tokens":                         ruleManagement,
+	"PUT /v1/acl/token":                          ruleManagement,
+	"POST /v1/acl/token":                         ruleManagement,
+	"GET /v1/acl/token/self":                     ruleToken,
+	"GET /v1/acl/token/{id}":                     ruleManagement,
+	"PUT /v1/acl/token/{id}":                     ruleManagement,
+	"POST /v1/acl/token/{id}":                    ruleManagement,
+	"DELETE /v1/acl/token/{id}":                  ruleManagement,
+}
+
+// requestToken is the request's token: X-Nomad-Token, X-Orch-Token, or an
+// Authorization: Bearer header, in that order; "" for none.
+func requestToken(r *http.Request) string {
+	for _, h := range []string{HeaderNomadToken, HeaderOrchToken} {
+		if v := strings.TrimSpace(r.Header.Get(h)); v != "" {
+			return v
+		}
+	}
+	if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return strings.TrimSpace(v)
+	}
+	return ""
+}
+
+type tokenKey struct{}
+
+// withToken carries the request's token to the RPCs of its handler.
+func withToken(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, tokenKey{}, token)
+}
+
+// authBackend gives every RPC of a handler the token of its request.
+type authBackend struct{ Backend }
+
+func (b authBackend) RPC(ctx context.Context, method string, args, reply any) error {
+	if tok, _ := ctx.Value(tokenKey{}).(string); tok != "" {
+		if a, ok := args.(structs.Authenticated); ok && a.GetAuthToken() == "" {
+			a.SetAuthToken(tok)
+		}
+	}
+	return b.Backend.RPC(ctx, method, args, reply)
+}
+
+// httpACL resolves tokens for the HTTP API and caches them.
+type httpACL struct {
+	ttl time.Duration
+	now func() time.Time
+	mu  struct {
+		sync.Mutex
+		m map[string]cachedACL
+	}
+}
+
+type cachedACL struct {
+	acl     *acl.ACL
+	expires time.Time
+}
+
+// httpACLCacheSize bounds the cache; full, it starts over.
+const httpACLCacheSize = 4096
+
+// resolve returns the ACL of token from the cache or the servers.
+func (c *httpACL) resolve(ctx context.Context, backend Backend, token string) (*acl.ACL, error) {
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.mu.m[token]
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.acl, nil
+	}
+	var reply structs.ResolveACLTokenResponse
+	if err := backend.RPC(ctx, "ACL.ResolveToken", &structs.GenericRequest{QueryOptions: structs.QueryOptions{AuthToken: token}}, &reply); err != nil {
+		return nil, err
+	}
+	var a *acl.ACL
+	switch {
+	case !reply.Enabled:
+		// The servers run without ACLs: they would not check either.
+		a = acl.Management
+	case reply.Token != nil && reply.Token.Type == structs.ACLManagementToken:
+		a = acl.Management
+	default:
+		ps := make([]*acl.Policy, 0, len(reply.Policies))
+		for _, p := range reply.Policies {
+			if parsed, err := acl.Parse(p.Name, p.Rules); err == nil {
+				ps = append(ps, parsed)
+			}
+		}
+		a = acl.New(ps)
+	}
+	c.mu.Lock()
+	if c.mu.m == nil || len(c.mu.m) >= httpACLCacheSize {
+		c.mu.m = map[string]cachedACL{}
+	}
+	c.mu.m[token] = cachedACL{acl: a, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return a, nil
+}
+
+// authorizeClientCall checks, with ACLs, that the request's token has the
+// capability of client method in namespace, the allocation's: the route's
+// rule saw only ?namespace=. It is the only check of a call the agent's
+// own client serves in process; the servers check the others again
+// (Server.DialNode).
+func (s *HTTPServer) authorizeClientCall(ctx context.Context, r *http.Request, method, namespace string) error {
+	if s.acl == nil {
+		return nil
+	}
+	capability, ok := server.ClientCallCapability(method)
+	if !ok {
+		return structs.NewError(structs.CodeInternal, "%s is no client call", method)
+	}
+	a, err := s.acl.resolve(ctx, s.backend, requestToken(r))
+	if err != nil {
+		return err
+	}
+	if !a.AllowNamespaceOperation(namespace, capability) {
+		return structs.NewError(structs.CodePermissionDenied, "Permission denied")
+	}
+	return nil
+}
+
+// authorize decides a request routed to pattern. It answers 403 itself and
+// returns false when the request may not proceed.
+func (s *HTTPServer) authorize(w http.ResponseWriter, r *http.Request, pattern string) bool {
+	if s.acl == nil {
+		return true
+	}
+	rule, declared := routeRules[pattern]
+	if declared && rule == nil {
+		return true // ruleOpen
+	}
+	if !declared {
+		s.logger.Error("HTTP route has no ACL rule: refused (declare it in command/agent/http_acl.go)", "route", pattern)
+		s.writeRawError(w, r, structs.NewError(structs.CodePermissionDenied, "Permission denied"))
+		return false
+	}
+	a, err := s.acl.resolve(r.Context(), s.backend, requestToken(r))
+	if err != nil {
+		s.writeRawError(w, r, err)
+		return false
+	}
+	if !rule(a, r) {
+		s.writeRawError(w, r, structs.NewError(structs.CodePermissionDenied, "Permission denied"))
+		return false
+	}
+	return true
+}

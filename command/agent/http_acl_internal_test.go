@@ -1,0 +1,139 @@
+package agent
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/acl"
+	"github.com/orch-io/orch/server"
+)
+
+// startACLHTTP starts a single server with ACLs and the HTTP API over it,
+// with ACL checks on, and returns the API and its base URL once the server
+// leads.
+func startACLHTTP(t *testing.T) (*HTTPServer, string) {
+	t.Helper()
+	cfg := server.DevConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.NodeName = "acl-http-test"
+	cfg.RPCPort, cfg.GossipPort = 0, 0
+	cfg.NumSchedulers = 1
+	cfg.ACLEnabled = true
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	s, err := server.NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Shutdown() })
+	h, err := NewHTTPServer("127.0.0.1:0", realBackend{Server: s}, nil, WithACL(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = h.Shutdown(ctx)
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for !s.IsLeader() {
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not become leader within 30s")
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval
+	}
+	return h, "http://" + h.Addr()
+}
+
+// TestEveryRouteHasAnACLRule enumerates the routes of the router: each must
+// declare its ACL rule in routeRules, and every rule must name a route.
+func TestEveryRouteHasAnACLRule(t *testing.T) {
+	h, _ := startACLHTTP(t)
+	served := map[string]bool{}
+	for _, p := range h.Routes() {
+		served[p] = true
+		if _, ok := routeRules[p]; !ok {
+			t.Errorf("route %q has no ACL rule: declare the capability it needs in routeRules (command/agent/http_acl.go)", p)
+		}
+	}
+	for p := range routeRules {
+		if !served[p] {
+			t.Errorf("routeRules names %q, which no handler serves", p)
+		}
+	}
+}
+
+// TestAnonymousRequestsRefusedOnEveryRoute sends a request without a token
+// to every route of the router: only the open ones answer anything but 403.
+func TestAnonymousRequestsRefusedOnEveryRoute(t *testing.T) {
+	h, base := startACLHTTP(t)
+	open := map[string]bool{"GET /v1/status/leader": true, "GET /v1/agent/health": true,
+		"PUT /v1/acl/bootstrap": true, "POST /v1/acl/bootstrap": true}
+	for _, p := range h.Routes() {
+		method, path, _ := strings.Cut(p, " ")
+		path = strings.NewReplacer("{id}", "x", "{name}", "x").Replace(path)
+		if open[p] {
+			continue
+		}
+		for _, tok := range []string{"", "00000000-0000-0000-0000-000000000000"} {
+			req, err := http.NewRequest(method, base+path, strings.NewReader("{}"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok != "" {
+				req.Header.Set(HeaderNomadToken, tok)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "Permission denied") {
+				t.Errorf("%s (token %q): %d %q, want 403 Permission denied", p, tok, resp.StatusCode, body)
+			}
+		}
+	}
+	for _, p := range []string{"/v1/status/leader", "/v1/agent/health"} {
+		resp, err := http.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s is open: %d", p, resp.StatusCode)
+		}
+	}
+}
+
+// BenchmarkHTTPACLCheck is the ACL check of one HTTP request whose token is
+// in the agent's cache: header read, cache lookup, the route's rule.
+func BenchmarkHTTPACLCheck(b *testing.B) {
+	c := &httpACL{ttl: time.Hour, now: time.Now}
+	tok := "11111111-2222-3333-4444-555555555555"
+	a := mustCompile(b, `namespace "default" { policy = "read" }`)
+	c.mu.m = map[string]cachedACL{tok: {acl: a, expires: time.Now().Add(time.Hour)}}
+	r, _ := http.NewRequest(http.MethodGet, "http://x/v1/job/web?namespace=default", nil)
+	r.Header.Set(HeaderNomadToken, tok)
+	rule := routeRules["GET /v1/job/{id}"]
+	b.ReportAllocs()
+	for b.Loop() {
+		got, err := c.resolve(context.Background(), nil, requestToken(r))
+		if err != nil || !rule(got, r) {
+			b.Fatal("denied")
+		}
+	}
+}
+
+func mustCompile(t testing.TB, rules string) *acl.ACL {
+	t.Helper()
+	p, err := acl.Parse("bench.hcl", rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acl.New([]*acl.Policy{p})
+}

@@ -1,0 +1,178 @@
+package agent_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/internal/agenttest"
+	"github.com/orch-io/orch/internal/structstest"
+	"github.com/orch-io/orch/structs"
+)
+
+// TestACLTourWithTokens runs a real agent with ACLs on: the management token
+// does everything; a read-only token reads and cannot register; a token of
+// one namespace neither sees nor reads another's jobs; a deleted token stops
+// working.
+func TestACLTourWithTokens(t *testing.T) {
+	a := agenttest.Start(t, agenttest.Options{ACL: true})
+	mgmt := a.API
+	if _, err := mgmt.Jobs().Register(structstest.Job("web")); err != nil {
+		t.Fatalf("management registers: %v", err)
+	}
+	prod := structstest.Job("billing")
+	prod.Namespace = "prod"
+	if _, err := mgmt.Jobs().Register(prod); err != nil {
+		t.Fatalf("management registers in prod: %v", err)
+	}
+
+	anon, err := api.NewClient(&api.Config{Address: a.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := anon.Jobs().List(nil); !api.IsPermissionDenied(err) {
+		t.Fatalf("anonymous list: %v", err)
+	}
+
+	for name, rules := range map[string]string{
+		"readonly": `namespace "default" { policy = "read" }`,
+		"prod":     `namespace "prod" { policy = "write" }`,
+	} {
+		if err := mgmt.ACL().PolicyUpsert(&structs.ACLPolicy{Name: name, Rules: rules}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	token := func(policy string) (*structs.ACLToken, *api.Client) { return tokenClient(t, a, policy) }
+
+	roTok, ro := token("readonly")
+	if j, _, err := ro.Jobs().Info("web", nil); err != nil || j.ID != "web" {
+		t.Fatalf("read-only reads: %v", err)
+	}
+	if _, err := ro.Jobs().Register(structstest.Job("web2")); !api.IsPermissionDenied(err) {
+		t.Fatalf("read-only registers: %v", err)
+	}
+	if jobs, _, err := ro.Jobs().List(nil); err != nil || len(jobs) != 1 || jobs[0].ID != "web" {
+		t.Fatalf("read-only lists only default's jobs: %v %v", jobs, err)
+	}
+	if _, _, err := ro.Jobs().Info("billing", nil); !api.IsPermissionDenied(err) {
+		t.Fatalf("read-only reads prod's job: %v", err)
+	}
+
+	_, pr := token("prod")
+	if _, _, err := pr.Jobs().Info("web", nil); !api.IsPermissionDenied(err) {
+		t.Fatalf("prod token reads default's job: %v", err)
+	}
+	again := structstest.Job("billing")
+	again.Namespace = "prod"
+	if _, err := pr.Jobs().Register(again); err != nil {
+		t.Fatalf("prod token registers in prod: %v", err)
+	}
+	if self, _, err := pr.ACL().TokenSelf(nil); err != nil || self.Name != "prod" {
+		t.Fatalf("token self: %v", err)
+	}
+	if _, _, err := pr.ACL().Tokens(nil); !api.IsPermissionDenied(err) {
+		t.Fatalf("a client token lists tokens: %v", err)
+	}
+
+	if err := mgmt.ACL().TokenDelete(roTok.AccessorID); err != nil {
+		t.Fatal(err)
+	}
+	// The agent's cache may still admit the token at the HTTP layer (up to
+	// acl.token_ttl); the servers refuse it at once.
+	if _, _, err := ro.Jobs().Info("web", nil); !api.IsPermissionDenied(err) {
+		t.Fatalf("deleted token reads: %v", err)
+	}
+	if _, err := mgmt.ACL().Bootstrap(); err == nil {
+		t.Fatal("a second bootstrap succeeded")
+	}
+}
+
+// tokenClient creates a client token of policy (named after it) and returns
+// it with an API client that sends it.
+func tokenClient(t *testing.T, a *agenttest.Agent, policy string) (*structs.ACLToken, *api.Client) {
+	t.Helper()
+	tok, err := a.API.ACL().TokenCreate(&structs.ACLToken{Name: policy, Type: structs.ACLClientToken, Policies: []string{policy}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := api.NewClient(&api.Config{Address: a.URL, SecretID: tok.SecretID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok, c
+}
+
+// TestACLClientRoutes: the files,
+// logs, restart and signal of an allocation need Nomad's read-fs, read-logs
+// and alloc-lifecycle in the allocation's namespace, whatever namespace the
+// request names.
+func TestACLClientRoutes(t *testing.T) {
+	a := agenttest.Start(t, agenttest.Options{ACL: true, Client: true})
+	mgmt := a.API
+	job := structstest.Job("billing")
+	job.Namespace = "prod"
+	if _, err := mgmt.Jobs().Register(job); err != nil {
+		t.Fatal(err)
+	}
+	var allocID string
+	if err := agenttest.WaitFor(60*time.Second, func() (bool, string) {
+		allocs, _, err := mgmt.Jobs().Allocations("billing", nil)
+		if err != nil || len(allocs) == 0 || allocs[0].ClientStatus != structs.AllocClientStatusRunning {
+			return false, fmt.Sprintf("billing's allocation is not running: %v %v", allocs, err)
+		}
+		allocID = allocs[0].ID
+		return true, ""
+	}); err != nil {
+		t.Fatal(err)
+	}
+	client := func(name, rules string) *api.Client {
+		if err := mgmt.ACL().PolicyUpsert(&structs.ACLPolicy{Name: name, Rules: rules}); err != nil {
+			t.Fatal(err)
+		}
+		_, c := tokenClient(t, a, name)
+		return c
+	}
+	// Reads prod's jobs, and has the client capabilities in default only.
+	elsewhere := client("elsewhere", `namespace "prod" { policy = "read" }
+namespace "default" { capabilities = ["read-fs", "read-logs", "alloc-lifecycle"] }`)
+	logsOnly := client("logs-only", `namespace "prod" { capabilities = ["read-job", "read-logs"] }`)
+	prodWriter := client("prod-writer", `namespace "prod" { policy = "write" }`)
+
+	ctx := t.Context()
+	fs := func(c *api.Client) error { _, err := c.AllocFS().List(ctx, allocID, "/"); return err }
+	logs := func(c *api.Client) error {
+		f, err := c.AllocFS().Logs(ctx, allocID, api.LogsOptions{Task: "server"})
+		if err == nil {
+			f.Close()
+		}
+		return err
+	}
+	signal := func(c *api.Client) error { return c.Allocations().Signal(allocID, "server", "SIGWINCH") }
+	for _, tc := range []struct {
+		who     string
+		c       *api.Client
+		call    string
+		do      func(*api.Client) error
+		allowed bool
+	}{
+		{"elsewhere", elsewhere, "fs", fs, false},
+		{"elsewhere", elsewhere, "logs", logs, false},
+		{"elsewhere", elsewhere, "signal", signal, false},
+		{"logs-only", logsOnly, "logs", logs, true},
+		{"logs-only", logsOnly, "fs", fs, false},
+		{"logs-only", logsOnly, "signal", signal, false},
+		{"prod-writer", prodWriter, "fs", fs, true},
+		{"prod-writer", prodWriter, "logs", logs, true},
+		{"prod-writer", prodWriter, "signal", signal, true},
+		{"management", mgmt, "signal", signal, true},
+	} {
+		err := tc.do(tc.c)
+		if tc.allowed && err != nil {
+			t.Errorf("%s %s: %v", tc.who, tc.call, err)
+		}
+		if !tc.allowed && !api.IsPermissionDenied(err) {
+			t.Errorf("%s %s: %v, want permission denied", tc.who, tc.call, err)
+		}
+	}
+}

@@ -1,0 +1,329 @@
+package server
+
+import (
+	"context"
+
+	"github.com/orch-io/orch/acl"
+	"github.com/orch-io/orch/server/state"
+	"github.com/orch-io/orch/structs"
+)
+
+// Authorizing RPC calls: one rule per method, in one table. When ACLs are
+// enabled the dispatcher runs the rule of a call before its endpoint (and
+// the rule's filter on its reply), so an endpoint never sees a call its
+// caller may not make. A method without a rule is refused: whoever adds an
+// endpoint declares its rule here (TestEveryRPCMethodHasAnACLRule fails
+// otherwise).
+//
+// Jobs, allocations and evaluations are checked in the namespace of the
+// object they name, read from the state, not in the namespace the request
+// claims; lists are filtered to the namespaces the token may read.
+
+// rpcRule authorizes one method's calls.
+type rpcRule struct {
+	// check refuses a call with a CodePermissionDenied error.
+	check func(z *authz, args any) error
+	// filter, when set, removes from the reply what the caller may not see.
+	filter func(z *authz, reply any)
+}
+
+// authz is what a rule decides with: the caller's credential, resolved on
+// demand (a client's node secret is no ACL token), and the state.
+type authz struct {
+	srv    *Server
+	secret string
+	snap   *state.Snapshot
+	r      *resolvedToken
+	err    error
+}
+
+// acl resolves the caller's token (once).
+func (z *authz) acl() (*acl.ACL, error) {
+	if z.r == nil && z.err == nil {
+		z.r, z.err = z.srv.resolveToken(z.snap, z.secret)
+	}
+	if z.err != nil {
+		return nil, z.err
+	}
+	return z.r.acl, nil
+}
+
+func errPermissionDenied() error {
+	return structs.NewError(structs.CodePermissionDenied, "Permission denied")
+}
+
+// allow turns a decision into the rule's error.
+func (z *authz) allow(decide func(a *acl.ACL) bool) error {
+	a, err := z.acl()
+	if err != nil {
+		return err
+	}
+	if !decide(a) {
+		return errPermissionDenied()
+	}
+	return nil
+}
+
+// namespaceOf is a request's namespace, "default" when it names none.
+func namespaceOf(args any) string {
+	if info, ok := args.(structs.RPCInfo); ok && info.RequestNamespace() != "" {
+		return info.RequestNamespace()
+	}
+	return structs.DefaultNamespace
+}
+
+// Rules.
+var (
+	open = rpcRule{check: func(*authz, any) error { return nil }}
+	// anyToken: any valid token (or the anonymous policy).
+	anyToken      = rpcRule{check: func(z *authz, _ any) error { _, err := z.acl(); return err }}
+	management    = level((*acl.ACL).IsManagement)
+	nodeRead      = level((*acl.ACL).AllowNodeRead)
+	operatorRead  = level((*acl.ACL).AllowOperatorRead)
+	operatorWrite = level((*acl.ACL).AllowOperatorWrite)
+)
+
+func level(decide func(*acl.ACL) bool) rpcRule {
+	return rpcRule{check: func(z *authz, _ any) error { return z.allow(decide) }}
+}
+
+// inNamespace checks capability op in the namespace of the object the
+// request names (nsOf; "" when it does not exist: the request's namespace).
+func inNamespace(op string, nsOf func(snap *state.Snapshot, args any) string) rpcRule {
+	return rpcRule{check: func(z *authz, args any) error {
+		ns := nsOf(z.snap, args)
+		if ns == "" {
+			ns = namespaceOf(args)
+		}
+		return z.allow(func(a *acl.ACL) bool { return a.AllowNamespaceOperation(ns, op) })
+	}}
+}
+
+func jobNamespace(snap *state.Snapshot, id string) string {
+	if j := snap.JobByID(id); j != nil {
+		return j.Namespace
+	}
+	return ""
+}
+
+// submitJob checks submit-job in the job's namespace and, when a job of that
+// ID exists in another namespace, there too (IDs are unique across
+// namespaces: registering would replace it).
+var submitJob = rpcRule{check: func(z *authz, args any) error {
+	var job *structs.Job
+	switch a := args.(type) {
+	case *structs.JobRegisterRequest:
+		job = a.Job
+	case *structs.JobPlanRequest:
+		job = a.Job
+	}
+	if job == nil {
+		return nil // the endpoint refuses a request without a job
+	}
+	namespaces := []string{job.Namespace}
+	if job.Namespace == "" {
+		namespaces[0] = structs.DefaultNamespace
+	}
+	if old := jobNamespace(z.snap, job.ID); old != "" && old != namespaces[0] {
+		namespaces = append(namespaces, old)
+	}
+	return z.allow(func(a *acl.ACL) bool {
+		for _, ns := range namespaces {
+			if !a.AllowNamespaceOperation(ns, acl.CapSubmitJob) {
+				return false
+			}
+		}
+		return true
+	})
+}}
+
+// nodeSecret lets a client node act for itself only: the credential must be
+// the secret of the node the request names (nodeOf), or a token with node
+// write. A node not yet registered may register with any credential: its
+// secret becomes the one it must present afterwards.
+func nodeSecret(nodeOf func(args any) string) rpcRule {
+	return rpcRule{check: func(z *authz, args any) error {
+		id := nodeOf(args)
+		node := z.snap.NodeByID(id)
+		switch {
+		case node == nil:
+			if _, register := args.(*structs.NodeRegisterRequest); register {
+				return nil
+			}
+		case node.SecretID != "" && node.SecretID == z.secret:
+			return nil
+		}
+		return z.allow((*acl.ACL).AllowNodeWrite)
+	}}
+}
+
+// allocUpdate lets a client report on the allocations of its own node only.
+var allocUpdate = rpcRule{check: func(z *authz, args any) error {
+	for _, a := range args.(*structs.AllocUpdateRequest).Alloc {
+		if a == nil {
+			continue
+		}
+		stored := z.snap.AllocByID(a.ID)
+		if stored == nil {
+			continue // the endpoint skips unknown allocations
+		}
+		node := z.snap.NodeByID(stored.NodeID)
+		if node == nil || node.SecretID == "" || node.SecretID != z.secret {
+			if err := z.allow((*acl.ACL).AllowNodeWrite); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}}
+
+// Reply filters of lists: keep what the token may read.
+func keepNamespaces[T any](z *authz, items []T, op string, nsOf func(T) string) []T {
+	a, err := z.acl()
+	if err != nil {
+		return nil
+	}
+	out := items[:0]
+	for _, it := range items {
+		if a.AllowNamespaceOperation(nsOf(it), op) {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// rpcRules is the rule of every RPC method.
+var rpcRules = map[string]rpcRule{
+	"Job.Register": submitJob,
+	"Job.Plan":     submitJob,
+	"Job.Deregister": inNamespace(acl.CapSubmitJob, func(s *state.Snapshot, a any) string {
+		return jobNamespace(s, a.(*structs.JobDeregisterRequest).JobID)
+	}),
+	"Job.GetJob":      jobRead,
+	"Job.Allocations": jobRead,
+	"Job.Evaluations": jobRead,
+	"Job.Summary":     jobRead,
+	"Job.List": {check: anyToken.check, filter: func(z *authz, reply any) {
+		r := reply.(*structs.JobListResponse)
+		r.Jobs = keepNamespaces(z, r.Jobs, acl.CapListJobs, func(j *structs.JobListStub) string { return j.Namespace })
+	}},
+
+	"Node.Register":        nodeSecret(func(a any) string { return nodeID(a.(*structs.NodeRegisterRequest).Node) }),
+	"Node.UpdateStatus":    nodeSecret(func(a any) string { return a.(*structs.NodeUpdateStatusRequest).NodeID }),
+	"Node.GetClientAllocs": nodeSecret(func(a any) string { return a.(*structs.NodeSpecificRequest).NodeID }),
+	"Node.UpdateAlloc":     allocUpdate,
+	"Node.GetNode":         nodeRead,
+	"Node.List":            nodeRead,
+	// Node.Allocations is the API's view of a node (Nomad's node read); of
+	// its allocations it shows those whose namespace the token may read.
+	"Node.Allocations": {check: nodeRead.check, filter: func(z *authz, reply any) {
+		r := reply.(*structs.NodeClientAllocsResponse)
+		r.Allocs = keepNamespaces(z, r.Allocs, acl.CapReadJob, func(a *structs.Allocation) string { return a.Namespace })
+	}},
+
+	"Alloc.GetAlloc": inNamespace(acl.CapReadJob, func(s *state.Snapshot, a any) string {
+		if al := s.AllocByID(a.(*structs.AllocSpecificRequest).AllocID); al != nil {
+			return al.Namespace
+		}
+		return ""
+	}),
+	"Alloc.List": {check: anyToken.check, filter: func(z *authz, reply any) {
+		r := reply.(*structs.AllocListResponse)
+		r.Allocations = keepNamespaces(z, r.Allocations, acl.CapReadJob, func(a *structs.AllocListStub) string { return a.Namespace })
+	}},
+	"Eval.GetEval":     evalRead,
+	"Eval.Allocations": evalRead,
+	"Eval.List": {check: anyToken.check, filter: func(z *authz, reply any) {
+		r := reply.(*structs.EvalListResponse)
+		r.Evaluations = keepNamespaces(z, r.Evaluations, acl.CapReadJob, func(e *structs.Evaluation) string { return e.Namespace })
+	}},
+
+	// Status.Leader is open as in Nomad; Status.RaftStats (indexes and
+	// terms) is what a leader's autopilot asks the other servers, which
+	// present no token.
+	"Status.Leader":    open,
+	"Status.RaftStats": open,
+
+	"Operator.RaftGetConfiguration":      operatorRead,
+	"Operator.RaftRemovePeer":            operatorWrite,
+	"Operator.RaftTransferLeadership":    operatorWrite,
+	"Operator.SchedulerGetConfiguration": operatorRead,
+	"Operator.SchedulerSetConfiguration": operatorWrite,
+	"Operator.SnapshotSave":              management,
+	"Operator.SnapshotRestore":           management,
+
+	"ACL.Bootstrap":      open, // once; the endpoint refuses a second one
+	"ACL.UpsertPolicies": management,
+	"ACL.DeletePolicies": management,
+	"ACL.ListPolicies":   management,
+	"ACL.GetPolicy":      management,
+	"ACL.UpsertTokens":   management,
+	"ACL.DeleteTokens":   management,
+	"ACL.ListTokens":     management,
+	"ACL.GetToken":       management,
+	"ACL.GetTokenSelf":   anyToken,
+	"ACL.ResolveToken":   open, // answers the caller about its own credential
+}
+
+// evalRead needs read-job in the evaluation's namespace.
+var evalRead = inNamespace(acl.CapReadJob, func(s *state.Snapshot, a any) string {
+	if e := s.EvalByID(a.(*structs.EvalSpecificRequest).EvalID); e != nil {
+		return e.Namespace
+	}
+	return ""
+})
+
+// clientCallCapability is the namespace capability each client call needs
+// in its allocation's namespace, as Nomad's (Server.DialNode authorizes the
+// calls it lets through: authorizeClientCall). The streams themselves run
+// over the session the client agent holds to a server; the client trusts
+// the servers it dialled and checks no token.
+var clientCallCapability = map[string]string{
+	structs.ClientFSList:       acl.CapReadFS,
+	structs.ClientFSStat:       acl.CapReadFS,
+	structs.ClientFSCat:        acl.CapReadFS,
+	structs.ClientFSLogs:       acl.CapReadLogs,
+	structs.ClientAllocRestart: acl.CapAllocLifecycle,
+	structs.ClientAllocSignal:  acl.CapAllocLifecycle,
+}
+
+// ClientCallCapability is the capability client method needs in its
+// allocation's namespace (for the HTTP API's own check of calls it makes to
+// its agent's client in process); false for no client call.
+func ClientCallCapability(method string) (string, bool) {
+	c, ok := clientCallCapability[method]
+	return c, ok
+}
+
+var jobRead = inNamespace(acl.CapReadJob, func(s *state.Snapshot, a any) string {
+	return jobNamespace(s, a.(*structs.JobSpecificRequest).JobID)
+})
+
+func nodeID(n *structs.Node) string {
+	if n == nil {
+		return ""
+	}
+	return n.ID
+}
+
+// authorizeRPC runs the rule of method on a call; it returns the reply
+// filter to run after the endpoint, if any. Called by the dispatcher before
+// every call when ACLs are enabled.
+func (s *Server) authorizeRPC(_ context.Context, method string, args any) (func(reply any), error) {
+	rule, ok := rpcRules[method]
+	if !ok {
+		s.logger.Error("RPC method has no ACL rule: refused (declare it in server/acl_rpc.go)", "method", method)
+		return nil, errPermissionDenied()
+	}
+	z := &authz{srv: s, snap: s.state.Snapshot()}
+	if a, ok := args.(structs.Authenticated); ok {
+		z.secret = a.GetAuthToken()
+	}
+	if err := rule.check(z, args); err != nil {
+		return nil, err
+	}
+	if rule.filter == nil {
+		return nil, nil
+	}
+	return func(reply any) { rule.filter(z, reply) }, nil
+}
