@@ -81,6 +81,9 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
 		dir := cfg.Dir
 		cfg.Command = func() *exec.Cmd { return exec.Command(exe, "supervisor", "-dir", dir) }
 	}
+	if _, err := socketPath(cfg.Dir); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("supervisor: %w", err)
 	}

@@ -23,6 +23,9 @@ import (
 // Files in the supervisor's directory.
 const (
 	SocketName = "supervisor.sock"
+	// maxSocketPath is the longest path a Unix socket may have on Linux
+	// (sun_path is 108 bytes with its terminating NUL).
+	maxSocketPath = 107
 	lockName   = "supervisor.lock"
 	tasksDir   = "tasks"
 	// LogName is where the agent sends the supervisor's own output.
@@ -109,7 +112,10 @@ func run(ctx context.Context, dir string, logger *slog.Logger, embedded bool) er
 
 	s.loadRecords()
 
-	sock := filepath.Join(dir, SocketName)
+	sock, err := socketPath(dir)
+	if err != nil {
+		return err
+	}
 	os.Remove(sock) // a dead predecessor's; the lock says none runs
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
@@ -478,4 +484,15 @@ func (c *conn) close() {
 	c.mu.closed = true
 	c.mu.Unlock()
 	c.nc.Close()
+}
+
+// socketPath is the supervisor's socket in dir, or a clear error when the
+// path is longer than a Unix socket allows (a deep data_dir): without it,
+// listening and dialing fail with an obscure "invalid argument".
+func socketPath(dir string) (string, error) {
+	sock := filepath.Join(dir, SocketName)
+	if len(sock) > maxSocketPath {
+		return "", fmt.Errorf("supervisor: socket path %q is %d bytes; a Unix socket path may have at most %d: use a shorter data_dir", sock, len(sock), maxSocketPath)
+	}
+	return sock, nil
 }

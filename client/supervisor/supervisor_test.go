@@ -294,3 +294,11 @@ func TestSecondSupervisorRefuses(t *testing.T) {
 		t.Fatalf("Run = %v, want ErrRunning", err)
 	}
 }
+
+func TestDialRefusesASocketPathTooLong(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("d", 120))
+	_, err := Dial(t.Context(), ClientConfig{Dir: dir})
+	if err == nil || !strings.Contains(err.Error(), "use a shorter data_dir") {
+		t.Fatalf("Dial in a %d-byte directory = %v, want the socket path limit named", len(dir), err)
+	}
+}
