@@ -26,8 +26,8 @@ const (
 	// maxSocketPath is the longest path a Unix socket may have on Linux
 	// (sun_path is 108 bytes with its terminating NUL).
 	maxSocketPath = 107
-	lockName   = "supervisor.lock"
-	tasksDir   = "tasks"
+	lockName      = "supervisor.lock"
+	tasksDir      = "tasks"
 	// LogName is where the agent sends the supervisor's own output.
 	LogName = "supervisor.log"
 )
