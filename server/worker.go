@@ -65,6 +65,8 @@ func (w *worker) run(ctx context.Context) {
 // delivery limit the reaper marks it failed with the panic as the reason.
 func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token string) {
 	logger := w.logger.With("eval_id", eval.ID, "job_id", eval.JobID, "eval_type", eval.Type, "triggered_by", eval.TriggeredBy)
+	acked := false
+	defer func(start time.Time) { w.srv.metrics.observeEval(eval.Type, start, acked) }(time.Now())
 	nack := func(why string, err error, attrs ...any) {
 		logger.Error(why, append([]any{"error", err}, attrs...)...)
 		w.failures.record(eval.ID, fmt.Sprintf("%s: %v", why, err))
@@ -117,6 +119,7 @@ func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token st
 		logger.Warn("ack failed", "error", err)
 		return
 	}
+	acked = true
 	logger.Debug("evaluation processed", "duration", time.Since(start), "snapshot_index", snap.LatestIndex(), "seed", seed)
 }
 
@@ -227,6 +230,7 @@ func (p *evalPlanner) CreateEval(eval *structs.Evaluation) error {
 
 func (p *evalPlanner) commitEval(eval *structs.Evaluation) error {
 	c := eval.Copy()
+	p.w.srv.metrics.observePlacementFailures(c)
 	c.ModifyTime = time.Now().UnixNano()
 	if c.CreateTime == 0 {
 		c.CreateTime = c.ModifyTime

@@ -45,6 +45,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/orch-io/orch/internal/metrics"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -116,6 +117,8 @@ type HTTPServer struct {
 	backend Backend
 	logger  *slog.Logger
 	limits  httpLimits
+	opts    HTTPOptions
+	metrics *httpMetrics
 	ln      net.Listener
 	srv     *http.Server
 	mux     *http.ServeMux
@@ -130,11 +133,17 @@ type HTTPServer struct {
 // NewHTTPServer listens on addr (host:port; port 0 picks a free port) at once
 // and serves the API on a goroutine of its own until Shutdown.
 func NewHTTPServer(addr string, backend Backend, logger *slog.Logger) (*HTTPServer, error) {
-	return newHTTPServer(addr, backend, logger, defaultHTTPLimits())
+	return NewHTTPServerWithOptions(addr, backend, logger, HTTPOptions{})
+}
+
+// NewHTTPServerWithOptions is NewHTTPServer with the agent's telemetry and
+// debug settings.
+func NewHTTPServerWithOptions(addr string, backend Backend, logger *slog.Logger, opts HTTPOptions) (*HTTPServer, error) {
+	return newHTTPServer(addr, backend, logger, defaultHTTPLimits(), opts)
 }
 
 // newHTTPServer is NewHTTPServer with limits (tests shorten them).
-func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits httpLimits) (*HTTPServer, error) {
+func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits httpLimits, opts HTTPOptions) (*HTTPServer, error) {
 	if backend == nil {
 		return nil, errors.New("agent: http server: nil backend")
 	}
@@ -145,10 +154,15 @@ func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits htt
 	if err != nil {
 		return nil, fmt.Errorf("agent: http server: listen on %q: %w", addr, err)
 	}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.NewRegistry(nil)
+	}
 	s := &HTTPServer{
 		backend: backend,
 		logger:  logger.With("component", "http"),
 		limits:  limits,
+		opts:    opts,
+		metrics: newHTTPMetrics(opts.Metrics),
 		ln:      ln,
 		mux:     http.NewServeMux(),
 		served:  make(chan struct{}),
@@ -242,6 +256,7 @@ func (s *HTTPServer) registerRoutes() {
 	}
 	s.registerSnapshotRoutes()
 	s.registerClientRoutes()
+	s.registerMetricsRoutes()
 }
 
 // handle registers a route. Every route goes through it, so that Routes
@@ -267,6 +282,7 @@ func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	h, pattern := s.mux.Handler(r)
+	defer s.metrics.track(pattern, rec)()
 	defer s.recoverPanic(rec, r, pattern)
 	s.limitBody(rec, r, pattern)
 	if pattern != "" {
