@@ -167,6 +167,7 @@ func (f *FSM) applyWrite(a *entryApply, body []byte) error {
 	}
 	o := &state.RequestOutcome{ID: e.RequestID, Type: uint8(e.Type.Number()), Index: a.index, Time: e.Time,
 		EvalID: a.evalID, JobModifyIndex: a.jobModifyIndex}
+	f.logger.Debug("write applied", "request_id", e.RequestID, "type", e.Type, "index", a.index, "eval_id", a.evalID, "error", err)
 	o.SetErr(err)
 	a.outcome = o
 	if e.RequestID == "" {

@@ -120,7 +120,7 @@ func (s *Server) applyPlan(plan *structs.Plan) (*structs.PlanResult, error) {
 // answered here.
 func (s *Server) applyPlanAsync(p *pendingPlan, inflight []*inflightPlan) (*inflightPlan, error) {
 	plan := p.plan
-	logger := s.logger.With("eval_id", plan.EvalID)
+	logger := s.logger.With("eval_id", plan.EvalID, "request_id", plan.RequestID)
 	if plan.Job != nil {
 		logger = logger.With("job_id", plan.Job.ID)
 	}

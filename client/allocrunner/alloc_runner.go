@@ -103,7 +103,7 @@ func New(cfg Config) *AllocRunner {
 	a := cfg.Alloc
 	ar := &AllocRunner{
 		cfg:      cfg,
-		logger:   cfg.Logger.With("alloc_id", a.ID, "job_id", a.JobID),
+		logger:   cfg.Logger.With("alloc_id", a.ID, "job_id", a.JobID, "eval_id", a.EvalID, "request_id", a.RequestID),
 		syncCh:   make(chan struct{}, 1),
 		frozenCh: make(chan struct{}),
 		loopDone: make(chan struct{}),

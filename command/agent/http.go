@@ -278,7 +278,7 @@ func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
 		s.logger.Debug("http request", "method", r.Method, "path", r.URL.Path,
-			"query", r.URL.RawQuery, "status", rec.status, "duration", time.Since(start))
+			"query", r.URL.RawQuery, "status", rec.status, "duration", time.Since(start), "request_id", r.Header.Get(HeaderRequestID))
 	}()
 
 	h, pattern := s.mux.Handler(r)
@@ -486,14 +486,18 @@ const (
 	HeaderErrorCode    = "X-Orch-Error-Code"
 )
 
-// requestID is the write's request ID from its headers, or a fresh one.
+// requestID is the write's request ID from its headers, or a fresh one. It
+// is left in r's X-Orch-Request-ID header, for the request's log line.
 func requestID(r *http.Request) string {
 	for _, h := range []string{HeaderRequestID, headerRequestIDAlt} {
 		if id := r.Header.Get(h); id != "" {
+			r.Header.Set(HeaderRequestID, id)
 			return id
 		}
 	}
-	return structs.GenerateUUID()
+	id := structs.GenerateUUID()
+	r.Header.Set(HeaderRequestID, id)
+	return id
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {

@@ -251,7 +251,7 @@ func (b *Broker) enqueueLocked(eval *structs.Evaluation) {
 	}
 	b.mu.inFlight[key] = eval.ID
 	b.readyLocked(eval, eval.Type)
-	b.logger.Debug("eval enqueued", "eval_id", eval.ID, "job_id", eval.JobID, "type", eval.Type, "priority", eval.Priority)
+	b.logger.Debug("eval enqueued", "eval_id", eval.ID, "job_id", eval.JobID, "request_id", eval.RequestID, "type", eval.Type, "priority", eval.Priority)
 }
 
 // readyLocked queues eval under queue and wakes waiting Dequeue calls.
@@ -296,7 +296,7 @@ func (b *Broker) Dequeue(ctx context.Context, types []structs.JobType) (eval *st
 				b.startNackTimerLocked(u)
 				delivery := b.mu.deliveries[eval.ID]
 				b.mu.Unlock()
-				b.logger.Debug("eval dequeued", "eval_id", eval.ID, "job_id", eval.JobID, "delivery", delivery)
+				b.logger.Debug("eval dequeued", "eval_id", eval.ID, "job_id", eval.JobID, "request_id", eval.RequestID, "delivery", delivery)
 				return eval, token, nil
 			}
 		}
