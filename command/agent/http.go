@@ -486,18 +486,14 @@ const (
 	HeaderErrorCode    = "X-Orch-Error-Code"
 )
 
-// requestID is the write's request ID from its headers, or a fresh one. It
-// is left in r's X-Orch-Request-ID header, for the request's log line.
+// requestID is the write's request ID from its headers, or a fresh one.
 func requestID(r *http.Request) string {
 	for _, h := range []string{HeaderRequestID, headerRequestIDAlt} {
 		if id := r.Header.Get(h); id != "" {
-			r.Header.Set(HeaderRequestID, id)
 			return id
 		}
 	}
-	id := structs.GenerateUUID()
-	r.Header.Set(HeaderRequestID, id)
-	return id
+	return structs.GenerateUUID()
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
