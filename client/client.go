@@ -32,6 +32,7 @@ type Client struct {
 	allocsDir string
 	drivers   map[string]driver.Driver
 	updater   *allocUpdater
+	metrics   *clientMetrics
 	sup       *supervisor.Client
 	// supDone is closed when the embedded supervisor returns (nil: none).
 	supDone   chan struct{}
@@ -114,6 +115,7 @@ func NewClient(cfg Config) (*Client, error) {
 		watcherDone: make(chan struct{}),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.metrics = newClientMetrics(c)
 	c.updater = newAllocUpdater(c.callRPC, cfg, logger)
 	c.mu.runners = make(map[string]*runnerEntry)
 	c.mu.node = c.buildNode()
@@ -263,7 +265,8 @@ func (c *Client) stopSupervisor(tasksStopped bool) {
 
 // callRPC calls the servers within ctx. Every call authenticates with the
 // node's secret ID (the servers' ACLs let a node act for itself only).
-func (c *Client) callRPC(ctx context.Context, method string, args, reply any) error {
+func (c *Client) callRPC(ctx context.Context, method string, args, reply any) (err error) {
+	defer func(start time.Time) { c.metrics.observeRPC(method, start, err) }(time.Now())
 	if a, ok := args.(structs.Authenticated); ok && a.GetAuthToken() == "" {
 		a.SetAuthToken(c.secretID)
 	}
@@ -301,6 +304,7 @@ func (c *Client) newAllocRunner(alloc *structs.Allocation) *allocrunner.AllocRun
 		Persist:             c.db.PutAllocation,
 		Send:                c.updater.update,
 		Logger:              c.logger,
+		Metrics:             c.metrics.tasks,
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/orch-io/orch/internal/metrics"
 	"log/slog"
 	"os/exec"
 	"time"
@@ -71,6 +72,12 @@ type Config struct {
 	Servers RPCer
 	// Logger defaults to discarding.
 	Logger *slog.Logger
+	// Metrics is the agent's registry the client defines its series in
+	// (client/metrics.go). Default: a registry of its own.
+	Metrics *metrics.Registry
+	// PublishNodeMetrics adds the host's memory and disk gauges
+	// (telemetry.publish_node_metrics).
+	PublishNodeMetrics bool
 
 	// Tuning; tests shorten these.
 
@@ -118,6 +125,9 @@ func (cfg Config) withDefaults(hostname string) Config {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.NewRegistry(nil)
 	}
 	if cfg.RetryInterval == 0 {
 		cfg.RetryInterval = d.RetryInterval

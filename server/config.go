@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"github.com/orch-io/orch/internal/metrics"
 	"log/slog"
 	"net"
 	"os"
@@ -121,6 +122,10 @@ type Config struct {
 
 	// Logger receives every log line of the server. Default: slog.Default().
 	Logger *slog.Logger
+
+	// Metrics is the agent's registry the server defines its series in
+	// (server/metrics.go). Default: a registry of its own.
+	Metrics *metrics.Registry
 
 	// Clock is the server's source of time for its timers and the decisions
 	// taken on them: the heartbeat timers (and the time a node is marked
@@ -348,6 +353,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.NewRegistry(nil)
 	}
 	if c.Clock == nil {
 		c.Clock = clock.Real()

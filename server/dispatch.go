@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/orch-io/orch/structs"
@@ -50,6 +51,8 @@ type dispatcher struct {
 	// or not: an error fails the call, and the filter it returns, if any,
 	// runs on the reply (Server.authorizeRPC).
 	authorize func(ctx context.Context, method string, args any) (filter func(reply any), err error)
+	// metrics are the server's: every call is counted and timed.
+	metrics *serverMetrics
 }
 
 var (
@@ -82,6 +85,9 @@ func (d *dispatcher) register(name string, rcvr any) error {
 // call runs one method. args and reply are pointers of the method's types.
 // A panic is recovered into an internal error.
 func (d *dispatcher) call(ctx context.Context, name string, m *endpointMethod, args, reply reflect.Value) (err error) {
+	rc := &rpcCall{}
+	ctx = context.WithValue(ctx, rpcCallKey{}, rc)
+	defer func(start time.Time) { d.metrics.observeRPC(name, rc, start, err) }(time.Now())
 	defer func() {
 		if r := recover(); r != nil {
 			d.logger.Error("RPC handler panicked; the request fails, the server goes on",

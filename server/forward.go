@@ -49,6 +49,7 @@ func (s *Server) forward(ctx context.Context, method string, args, reply any) (f
 	if info.IsForwarded() {
 		return true, structs.NewError(structs.CodeNoLeader, "%s was forwarded to this server, which is not the leader", method)
 	}
+	markForwarded(ctx)
 	if !info.IsRead() && info.GetRequestID() == "" {
 		info.SetRequestID(structs.GenerateUUID())
 	}

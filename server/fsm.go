@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"github.com/orch-io/orch/server/broker"
@@ -32,6 +33,8 @@ type FSM struct {
 	// maxVersion is the highest entry version this FSM reads: entry types
 	// introduced later are unknown to it (entry_versions.go).
 	maxVersion EntryVersion
+	// metrics is the server's; nil in tests of the FSM alone.
+	metrics *serverMetrics
 }
 
 var _ raft.FSM = (*FSM)(nil)
@@ -55,6 +58,9 @@ func (f *FSM) Apply(l *raft.Log) any {
 		return fmt.Errorf("server: raft entry %d is empty", l.Index)
 	}
 	t := MessageType(l.Data[0])
+	if f.metrics != nil {
+		defer since(f.metrics.fsmApply, time.Now(), t.String())
+	}
 	a := &entryApply{f: f, index: l.Index, txn: f.state.Begin(l.Index)}
 	defer func() { a.txn.Abort() }() // a.txn changes on restart
 	err := f.applyType(a, t, l.Data[1:])
@@ -161,6 +167,7 @@ func (f *FSM) applyWrite(a *entryApply, body []byte) error {
 	}
 	o := &state.RequestOutcome{ID: e.RequestID, Type: uint8(e.Type.Number()), Index: a.index, Time: e.Time,
 		EvalID: a.evalID, JobModifyIndex: a.jobModifyIndex}
+	f.logger.Debug("write applied", "request_id", e.RequestID, "type", e.Type, "index", a.index, "eval_id", a.evalID, "error", err)
 	o.SetErr(err)
 	a.outcome = o
 	if e.RequestID == "" {

@@ -143,6 +143,7 @@ func (h *heartbeats) expired(nodeID string, ht *heartbeatTimer) {
 	}
 	delete(h.mu.timers, nodeID)
 	h.mu.Unlock()
+	h.srv.metrics.heartbeatExpirations.WithLabelValues("ttl").Inc()
 	h.markDown(nodeID, "missed heartbeat")
 }
 
@@ -221,6 +222,7 @@ func (h *heartbeats) expireNow(nodeID, why string) {
 	ht.t.Stop()
 	delete(h.mu.timers, nodeID)
 	h.mu.Unlock()
+	h.srv.metrics.heartbeatExpirations.WithLabelValues("gossip").Inc()
 	go h.markDown(nodeID, why)
 }
 

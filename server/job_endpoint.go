@@ -59,6 +59,7 @@ func (j *jobEndpoint) Register(ctx context.Context, args *structs.JobRegisterReq
 	job.Version, job.CreateIndex, job.ModifyIndex, job.JobModifyIndex = 0, 0, 0, 0
 
 	entry.Job, entry.Eval = job, newJobEval(job, structs.EvalTriggerJobRegister, now)
+	entry.Eval.RequestID = args.RequestID
 	out, err := j.srv.raftApplyWrite(ctx, MsgJobRegister, entry, args.RequestID)
 	if err != nil {
 		return err
@@ -187,6 +188,7 @@ func (j *jobEndpoint) Deregister(ctx context.Context, args *structs.JobDeregiste
 			return jobNotFound(args.JobID)
 		}
 		eval := newJobEval(job, structs.EvalTriggerJobDeregister, time.Now().UnixNano())
+		eval.RequestID = args.RequestID
 		out, err := j.srv.raftApplyWrite(ctx, MsgJobDeregister,
 			&JobDeregisterEntry{JobID: args.JobID, Purge: args.Purge, Eval: eval}, args.RequestID)
 		if err != nil {

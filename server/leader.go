@@ -82,6 +82,7 @@ func (s *Server) monitorLeadership() {
 // starts the leader's duties, and stops them when ctx ends.
 func (s *Server) leaderLoop(ctx context.Context) {
 	s.logger.Info("gained cluster leadership")
+	s.metrics.leaderChanges.WithLabelValues("acquired").Inc()
 	for {
 		err := s.raft.Barrier(barrierTimeout).Error()
 		if err == nil {
@@ -101,6 +102,7 @@ func (s *Server) leaderLoop(ctx context.Context) {
 	wg.Wait()
 	s.revokeLeadership()
 	s.logger.Info("lost cluster leadership")
+	s.metrics.leaderChanges.WithLabelValues("lost").Inc()
 }
 
 // reconcileOwnAddress updates this server's address in the Raft
@@ -135,6 +137,7 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) {
 
 	plans := newPlanQueue()
 	plans.SetEnabled(true)
+	s.plans.Store(plans)
 	run := func(f func()) {
 		wg.Add(1)
 		go func() {
@@ -168,6 +171,7 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) {
 
 // revokeLeadership undoes establishLeadership once its goroutines have ended.
 func (s *Server) revokeLeadership() {
+	s.plans.Store(nil)
 	s.heartbeats.setEnabled(false)
 	s.blocked.SetEnabled(false)
 	s.broker.SetEnabled(false)

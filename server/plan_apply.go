@@ -120,7 +120,7 @@ func (s *Server) applyPlan(plan *structs.Plan) (*structs.PlanResult, error) {
 // answered here.
 func (s *Server) applyPlanAsync(p *pendingPlan, inflight []*inflightPlan) (*inflightPlan, error) {
 	plan := p.plan
-	logger := s.logger.With("eval_id", plan.EvalID)
+	logger := s.logger.With("eval_id", plan.EvalID, "request_id", plan.RequestID)
 	if plan.Job != nil {
 		logger = logger.With("job_id", plan.Job.ID)
 	}
@@ -129,7 +129,9 @@ func (s *Server) applyPlanAsync(p *pendingPlan, inflight []*inflightPlan) (*infl
 	if len(inflight) > 0 {
 		view = newPlanOverlay(snap, inflight)
 	}
+	verifyStart := time.Now()
 	result := broker.EvaluatePlan(view, plan)
+	s.metrics.observePlan(plan, result, verifyStart)
 	if result.RefreshIndex != 0 {
 		logger.Debug("plan partly rejected: the scheduler will refresh", "refresh_index", result.RefreshIndex)
 	}
@@ -150,6 +152,7 @@ func (s *Server) applyPlanAsync(p *pendingPlan, inflight []*inflightPlan) (*infl
 		p.respond(result, nil)
 		return nil, nil
 	}
+	sent := time.Now()
 	f, err := s.raftApplyAsync(MsgApplyPlanResults, &ApplyPlanResultsEntry{EvalID: plan.EvalID, Job: plan.Job, Allocs: allocs})
 	if err != nil {
 		p.respond(nil, err)
@@ -169,6 +172,7 @@ func (s *Server) applyPlanAsync(p *pendingPlan, inflight []*inflightPlan) (*infl
 			return
 		}
 		result.AllocIndex = index
+		s.metrics.observePlanCommitted(plan, result, sent)
 		logger.Debug("plan committed", "index", index, "allocs", len(allocs))
 		p.respond(result, nil)
 	}()

@@ -135,6 +135,7 @@ func (s *Server) raftApplyWrite(ctx context.Context, t MessageType, body any, re
 	if err != nil {
 		return nil, fmt.Errorf("server: encoding %s entry: %w", t, err)
 	}
+	defer since(s.metrics.raftCommit, time.Now(), t.String())
 	f, err := s.raftApplyAsync(MsgWrite, &WriteEntry{RequestID: requestID, Time: time.Now().UnixNano(), Type: t, Body: inner})
 	if err != nil {
 		return nil, err

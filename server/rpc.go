@@ -27,7 +27,7 @@ const firstByteTimeout = 10 * time.Second
 // registerEndpoints registers every RPC endpoint of structs/rpc.go with the
 // dispatcher (dispatch.go).
 func (s *Server) registerEndpoints() error {
-	s.endpoints = &dispatcher{logger: s.logger, methods: map[string]*endpointMethod{}, received: s.config.testHooks.rpcReceived}
+	s.endpoints = &dispatcher{logger: s.logger, methods: map[string]*endpointMethod{}, received: s.config.testHooks.rpcReceived, metrics: s.metrics}
 	if s.config.ACLEnabled {
 		s.endpoints.authorize = s.authorizeRPC
 	}

@@ -92,6 +92,10 @@ type Server struct {
 
 	heartbeats   *heartbeats
 	allocUpdates *allocUpdateBatcher
+	metrics      *serverMetrics
+	// plans is the plan queue of the current leadership term (nil when not
+	// leading), for the metrics.
+	plans atomic.Pointer[planQueue]
 	// autopilot is the leader's autopilot (autopilot.go), nil when not leading.
 	autopilot atomic.Pointer[autopilot]
 
@@ -133,10 +137,15 @@ func NewServer(cfg Config) (*Server, error) {
 	s.pool = newConnPool(logger)
 	s.nodeConns = newNodeConns()
 	s.shutdownCtx, s.shutdownCancel = context.WithCancel(context.Background())
+	s.metrics = newServerMetrics(cfg.Metrics)
+	cfg.Broker.ObserveWait = func(t structs.JobType, d time.Duration) {
+		s.metrics.brokerWait.WithLabelValues(string(t)).Observe(d.Seconds())
+	}
 	s.broker = broker.New(cfg.Broker, cfg.Logger)
 	s.blocked = broker.NewBlocked(s.broker)
 	s.fsm = NewFSM(s.state, s.broker, s.blocked, cfg.Logger)
 	s.fsm.maxVersion = s.maxEntryVersion()
+	s.fsm.metrics = s.metrics
 	s.heartbeats = newHeartbeats(s)
 	s.allocUpdates = newAllocUpdateBatcher(s, cfg.AllocUpdateBatchWindow)
 
@@ -166,6 +175,7 @@ func NewServer(cfg Config) (*Server, error) {
 		go s.bootstrapLoop()
 	}
 	s.observeLeader()
+	s.registerGauges(cfg.Metrics)
 	logger.Info("server started", "name", cfg.NodeName, "rpc_addr", s.RPCAddr(), "gossip_addr", s.GossipAddr(),
 		"region", cfg.Region, "datacenter", cfg.Datacenter, "data_dir", cfg.DataDir)
 	return s, nil
@@ -293,6 +303,7 @@ func (s *Server) raftApply(t MessageType, body any) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	defer since(s.metrics.raftCommit, time.Now(), t.String())
 	f := s.raft.Apply(buf, raftApplyTimeout)
 	if err := waitApplied(context.Background(), t, f); err != nil {
 		return 0, err

@@ -64,7 +64,9 @@ func (w *worker) run(ctx context.Context) {
 // evaluation nacked like one whose scheduler failed; past the broker's
 // delivery limit the reaper marks it failed with the panic as the reason.
 func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token string) {
-	logger := w.logger.With("eval_id", eval.ID, "job_id", eval.JobID, "eval_type", eval.Type, "triggered_by", eval.TriggeredBy)
+	logger := w.logger.With("eval_id", eval.ID, "job_id", eval.JobID, "request_id", eval.RequestID, "eval_type", eval.Type, "triggered_by", eval.TriggeredBy)
+	acked := false
+	defer func(start time.Time) { w.srv.metrics.observeEval(eval.Type, start, acked) }(time.Now())
 	nack := func(why string, err error, attrs ...any) {
 		logger.Error(why, append([]any{"error", err}, attrs...)...)
 		w.failures.record(eval.ID, fmt.Sprintf("%s: %v", why, err))
@@ -93,7 +95,7 @@ func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token st
 	if f := w.srv.config.testHooks.newScheduler; f != nil {
 		newScheduler = f
 	}
-	planner := &evalPlanner{w: w, ctx: ctx, evalID: eval.ID, token: token}
+	planner := &evalPlanner{w: w, ctx: ctx, evalID: eval.ID, requestID: eval.RequestID, token: token}
 	sched, err := newScheduler(eval.Type, scheduler.Config{
 		Logger:  w.logger, // the scheduler adds the eval's attributes itself
 		State:   snap,
@@ -117,6 +119,7 @@ func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token st
 		logger.Warn("ack failed", "error", err)
 		return
 	}
+	acked = true
 	logger.Debug("evaluation processed", "duration", time.Since(start), "snapshot_index", snap.LatestIndex(), "seed", seed)
 }
 
@@ -178,10 +181,11 @@ func (s *Server) waitForIndex(ctx context.Context, index uint64, timeout time.Du
 
 // evalPlanner is the scheduler.Planner of one evaluation being processed.
 type evalPlanner struct {
-	w      *worker
-	ctx    context.Context
-	evalID string
-	token  string
+	w         *worker
+	ctx       context.Context
+	evalID    string
+	requestID string // the evaluation's, carried onto its plans and allocations
+	token     string
 }
 
 var _ scheduler.Planner = (*evalPlanner)(nil)
@@ -196,6 +200,7 @@ func (p *evalPlanner) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, sched
 	if err := srv.broker.OutstandingReset(p.evalID, p.token); err != nil {
 		return nil, nil, fmt.Errorf("server: evaluation %s no longer held by this worker: %w", p.evalID, err)
 	}
+	stampRequestID(plan, p.requestID)
 	pending, err := p.w.plans.Enqueue(plan)
 	if err != nil {
 		return nil, nil, err
@@ -214,6 +219,19 @@ func (p *evalPlanner) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, sched
 	return result, snap, nil
 }
 
+// stampRequestID carries the evaluation's request ID onto the plan and its
+// new allocations, for the plan applier's and the clients' logs.
+func stampRequestID(plan *structs.Plan, requestID string) {
+	plan.RequestID = requestID
+	for _, allocs := range plan.NodeAllocation {
+		for _, a := range allocs {
+			if a.RequestID == "" && a.CreateIndex == 0 {
+				a.RequestID = requestID
+			}
+		}
+	}
+}
+
 // UpdateEval commits the evaluation's new status.
 func (p *evalPlanner) UpdateEval(eval *structs.Evaluation) error {
 	return p.commitEval(eval)
@@ -227,6 +245,7 @@ func (p *evalPlanner) CreateEval(eval *structs.Evaluation) error {
 
 func (p *evalPlanner) commitEval(eval *structs.Evaluation) error {
 	c := eval.Copy()
+	p.w.srv.metrics.observePlacementFailures(c)
 	c.ModifyTime = time.Now().UnixNano()
 	if c.CreateTime == 0 {
 		c.CreateTime = c.ModifyTime

@@ -33,6 +33,9 @@ type Allocation struct {
 	ID        string
 	Namespace string
 	EvalID    string
+	// RequestID is the request ID of the evaluation that placed the
+	// allocation (Evaluation.RequestID), for the client's logs.
+	RequestID string
 	Name      string // "<job>.<group>[<index>]"
 	NodeID    string
 	NodeName  string

@@ -41,14 +41,19 @@ const (
 
 // Evaluation asks the scheduler to reconcile one job with the cluster.
 type Evaluation struct {
-	ID                string
-	Namespace         string
-	Priority          int
-	Type              JobType // selects the scheduler
-	TriggeredBy       string
-	JobID             string
-	JobModifyIndex    uint64
-	NodeID            string // set when a node update triggered it
+	ID             string
+	Namespace      string
+	Priority       int
+	Type           JobType // selects the scheduler
+	TriggeredBy    string
+	JobID          string
+	JobModifyIndex uint64
+	NodeID         string // set when a node update triggered it
+	// RequestID is the request ID of the write that created the
+	// evaluation (WriteRequest.RequestID), "" for the servers' own: the
+	// workers, the plan applier and the clients log it, so that one grep
+	// follows a request from the API to its tasks.
+	RequestID         string
 	Status            EvalStatus
 	StatusDescription string
 

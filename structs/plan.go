@@ -3,9 +3,12 @@ package structs
 // Plan is what a scheduler wants changed for one evaluation. The plan applier on
 // the leader checks it against the latest state and commits what still fits.
 type Plan struct {
-	EvalID   string
-	Priority int
-	Job      *Job // the job version the new allocations run
+	EvalID string
+	// RequestID is the evaluation's (Evaluation.RequestID), set by the
+	// worker, for the plan applier's logs.
+	RequestID string
+	Priority  int
+	Job       *Job // the job version the new allocations run
 
 	// AllAtOnce: commit everything or nothing.
 	AllAtOnce bool

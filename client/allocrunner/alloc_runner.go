@@ -45,6 +45,8 @@ type Config struct {
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Metrics are the client's task metrics; nil records nothing.
+	Metrics *Metrics
 }
 
 // AllocRunner runs one allocation: it builds its directory, runs a task runner
@@ -101,7 +103,7 @@ func New(cfg Config) *AllocRunner {
 	a := cfg.Alloc
 	ar := &AllocRunner{
 		cfg:      cfg,
-		logger:   cfg.Logger.With("alloc_id", a.ID, "job_id", a.JobID),
+		logger:   cfg.Logger.With("alloc_id", a.ID, "job_id", a.JobID, "eval_id", a.EvalID, "request_id", a.RequestID),
 		syncCh:   make(chan struct{}, 1),
 		frozenCh: make(chan struct{}),
 		loopDone: make(chan struct{}),
@@ -254,6 +256,7 @@ func (ar *AllocRunner) newTaskRunners(alloc *structs.Allocation, tg *structs.Tas
 			RestartPolicy: tg.RestartPolicy,
 			Driver:        ar.cfg.Drivers[task.Driver],
 			Handles:       ar.cfg.Handles,
+			Metrics:       ar.cfg.Metrics,
 			TaskConfig:    ar.taskConfig(alloc, task, env, taskEnv),
 			State:         alloc.TaskStates[task.Name],
 			Notify:        ar.requestSync,

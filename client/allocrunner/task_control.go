@@ -44,6 +44,7 @@ func (tr *taskRunner) takeRestartAsked() bool {
 // restartingAsked records the restart run is about to do for a user.
 func (tr *taskRunner) restartingAsked() {
 	tr.logger.Info("task restarting on request")
+	tr.cfg.Metrics.taskRestarted(tr.cfg.Task.Driver)
 	tr.update(func(st *structs.TaskState) {
 		ev := tr.event(structs.TaskRestarting, "Task restarting in 0s")
 		ev.RestartReason = "User requested restart"

@@ -44,6 +44,8 @@ type taskRunnerConfig struct {
 	Notify func()
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Metrics records starts, restarts and driver errors; nil records nothing.
+	Metrics *Metrics
 }
 
 // taskRunner drives one task through its life: start it with its driver, wait
@@ -283,7 +285,9 @@ const recoverTimeout = 30 * time.Second
 
 // start starts the task and persists its handle.
 func (tr *taskRunner) start() (driver.Handle, error) {
+	started := time.Now()
 	h, err := tr.cfg.Driver.Start(tr.killCtx, tr.cfg.TaskConfig)
+	tr.cfg.Metrics.taskStarted(tr.cfg.Task.Driver, started, err)
 	if err != nil {
 		return nil, err
 	}
@@ -454,6 +458,7 @@ func (tr *taskRunner) afterExit(d restartDecision) bool {
 	}
 
 	tr.logger.Info("task restarting", "delay", d.Delay, "reason", d.Reason)
+	tr.cfg.Metrics.taskRestarted(tr.cfg.Task.Driver)
 	tr.update(func(st *structs.TaskState) {
 		ev := tr.event(structs.TaskRestarting, fmt.Sprintf("Task restarting in %v", d.Delay))
 		ev.RestartReason = d.Reason

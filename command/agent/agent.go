@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/client"
+	"github.com/orch-io/orch/internal/metrics"
 	"github.com/orch-io/orch/server"
 	"github.com/orch-io/orch/structs"
 )
@@ -36,6 +37,10 @@ type Agent struct {
 
 	// tmpDataDir is removed on shutdown: dev mode without -data-dir.
 	tmpDataDir string
+
+	// metrics is the agent's one registry: the server, the client and the
+	// HTTP API define their series in it.
+	metrics *metrics.Registry
 
 	// gossip is the memberlist of a client-only agent (see clientGossip);
 	// a server's is the server's own.
@@ -74,11 +79,12 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 		return nil, fmt.Errorf("agent: data_dir %q: %w", cfg.DataDir, err)
 	}
 	a.dataDir = dataDir
+	a.metrics = newAgentRegistry(cfg)
 	logger.Info("starting agent", "data_dir", dataDir, "bind", cfg.BindAddr, "dev", cfg.DevMode,
 		"server", cfg.Server.Enabled, "client", cfg.Client.Enabled)
 
 	if cfg.Server.Enabled {
-		if a.server, err = startServer(cfg, dataDir, logger); err != nil {
+		if a.server, err = startServer(cfg, dataDir, logger, a.metrics); err != nil {
 			return nil, err
 		}
 		a.rpc = a.server // in process: the same endpoints the network RPC reaches
@@ -112,6 +118,8 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			// Nothing restarts on a temporary data dir: its tasks go with it.
 			StopTasksOnShutdown: a.tmpDataDir != "",
 			EmbeddedSupervisor:  cfg.Client.EmbeddedSupervisor,
+			Metrics:             a.metrics,
+			PublishNodeMetrics:  cfg.Telemetry.PublishNodeMetrics,
 		})
 		if err != nil {
 			return nil, err
@@ -122,11 +130,11 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			}
 		}
 	}
-	var httpOpts []HTTPOption
+	httpOpts := HTTPOptions{Metrics: a.metrics, PrometheusMetrics: cfg.Telemetry.PrometheusMetrics}
 	if cfg.ACL.Enabled {
-		httpOpts = append(httpOpts, WithACL(cfg.ACL.aclCacheTTL()))
+		httpOpts.ACL, httpOpts.ACLTokenTTL = true, cfg.ACL.aclCacheTTL()
 	}
-	if a.http, err = NewHTTPServer(httpAddr, backend{a}, logger, httpOpts...); err != nil {
+	if a.http, err = NewHTTPServerWithOptions(httpAddr, backend{a}, logger, httpOpts); err != nil {
 		return nil, err
 	}
 	logger.Info("agent started", "http", a.http.Addr())
@@ -178,7 +186,7 @@ func (a *Agent) startJoin(j joiner) {
 }
 
 // startServer starts the server half of the agent.
-func startServer(cfg *Config, dataDir string, logger *slog.Logger) (*server.Server, error) {
+func startServer(cfg *Config, dataDir string, logger *slog.Logger, reg *metrics.Registry) (*server.Server, error) {
 	sc := server.DefaultConfig()
 	if cfg.DevMode {
 		sc = server.DevConfig()
@@ -219,6 +227,7 @@ func startServer(cfg *Config, dataDir string, logger *slog.Logger) (*server.Serv
 		MinQuorum:                cfg.Autopilot.MinQuorum,
 	}
 	sc.Logger = logger // the server names its components itself
+	sc.Metrics = reg
 	return server.NewServer(sc)
 }
 
@@ -258,6 +267,22 @@ func retryJoin(ctx context.Context, s joiner, join ServerJoin, logger *slog.Logg
 		wait = min(2*wait, limit)
 	}
 }
+
+// newAgentRegistry is the agent's metrics registry: every series carries the
+// label host (the agent's name) unless telemetry.disable_hostname.
+func newAgentRegistry(cfg *Config) *metrics.Registry {
+	if cfg.Telemetry.DisableHostname {
+		return metrics.NewRegistry(nil)
+	}
+	host := cfg.NodeName
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	return metrics.NewRegistry(map[string]string{"host": host})
+}
+
+// Metrics is the agent's metrics registry.
+func (a *Agent) Metrics() *metrics.Registry { return a.metrics }
 
 // DataDir is the data directory the agent uses, absolute; in dev mode
 // without -data-dir a temporary one, removed at shutdown.

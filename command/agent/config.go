@@ -37,8 +37,11 @@ type Config struct {
 	// Plugins configure the task drivers (plugins.go).
 	Plugins PluginsConfig
 	// ACL is the acl block (README "Securing a cluster").
-	ACL      ACLConfig
-	LogLevel string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
+	ACL ACLConfig
+	// Telemetry is the telemetry block: what the agent publishes of its
+	// metrics.
+	Telemetry TelemetryConfig
+	LogLevel  string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
 	// DevMode is `orch agent -dev`: everything on 127.0.0.1, data in a
 	// temporary directory. It is never read from a file.
 	DevMode bool
@@ -118,6 +121,30 @@ type AutopilotConfig struct {
 	MinQuorum int
 }
 
+// TelemetryConfig is Nomad's telemetry block. orch always keeps its
+// metrics (one registry per agent, docs/metrics.md); these say how it
+// publishes them.
+type TelemetryConfig struct {
+	// PrometheusMetrics (prometheus_metrics) serves
+	// /v1/metrics?format=prometheus. Default false, as in Nomad; -dev sets it.
+	PrometheusMetrics bool
+	// CollectionInterval (collection_interval, default 1s) is accepted for
+	// Nomad's configurations; orch reads its gauges at scrape time, so it
+	// changes nothing.
+	CollectionInterval time.Duration
+	// PublishAllocationMetrics (publish_allocation_metrics) is accepted;
+	// per-allocation resource usage is not published yet (drivers report
+	// no usage). TODO(#16).
+	PublishAllocationMetrics bool
+	// PublishNodeMetrics (publish_node_metrics) adds the host's memory and
+	// disk gauges of a client.
+	PublishNodeMetrics bool
+	// DisableHostname (disable_hostname) drops the host label every series
+	// carries otherwise (the agent's name: orch adds a label where Nomad's
+	// statsd sinks prefixed the name).
+	DisableHostname bool
+}
+
 // ServerJoin says how a server finds the others: the gossip addresses
 // (host:port, or host for the default gossip port) it joins at start,
 // retrying in the background until one answers.
@@ -185,6 +212,8 @@ func DevConfig() *Config {
 	c.Server = ServerConfig{Enabled: true, BootstrapExpect: 1}
 	c.Client = ClientConfig{Enabled: true}
 	c.Plugins.Mock = true
+	c.Telemetry.PrometheusMetrics = true
+	c.Telemetry.PublishNodeMetrics = true
 	c.DevMode = true
 	return c
 }
@@ -206,12 +235,21 @@ type fileConfig struct {
 	Limits     *fileLimits    `hcl:"limits,block"`
 	Plugins    []*filePlugin  `hcl:"plugin,block"`
 	ACL        *fileACL       `hcl:"acl,block"`
+	Telemetry  *fileTelemetry `hcl:"telemetry,block"`
 }
 
 type fileACL struct {
 	Enabled   *bool          `hcl:"enabled,optional"`
 	TokenTTL  hcl.Expression `hcl:"token_ttl,optional"`
 	PolicyTTL hcl.Expression `hcl:"policy_ttl,optional"`
+}
+
+type fileTelemetry struct {
+	PrometheusMetrics        *bool          `hcl:"prometheus_metrics,optional"`
+	CollectionInterval       hcl.Expression `hcl:"collection_interval,optional"`
+	PublishAllocationMetrics *bool          `hcl:"publish_allocation_metrics,optional"`
+	PublishNodeMetrics       *bool          `hcl:"publish_node_metrics,optional"`
+	DisableHostname          *bool          `hcl:"disable_hostname,optional"`
 }
 
 // fileLimits is the limits block (structs.Limits, README "Limits").
@@ -283,8 +321,10 @@ type fileReserved struct {
 // client { enabled servers node_pool min_dynamic_port max_dynamic_port
 // reserved { reserved_ports } }, limits { job_max_group_count
 // job_max_allocations job_max_size job_max_name_length job_max_map_entries
-// job_max_string_length task_config_max_depth }, plugin "NAME" { config { ... } }
-// (plugins.go), acl { enabled token_ttl policy_ttl }. Unknown attributes
+// job_max_string_length task_config_max_depth }, telemetry { prometheus_metrics
+// collection_interval publish_allocation_metrics publish_node_metrics
+// disable_hostname }, plugin "NAME" { config { ... } } (plugins.go),
+// acl { enabled token_ttl policy_ttl }. Unknown attributes
 // and blocks, values of the wrong type and duplicate blocks are errors, listed
 // one per line as `file:line:col: summary; detail`. On any error c is left
 // unchanged. Values are checked by Validate, not here.
@@ -401,6 +441,15 @@ func (c *Config) ApplyFile(path string) error {
 		setInt(&n.Client.MaxDynamicPort, cl.MaxDynamicPort)
 		if r := cl.Reserved; r != nil {
 			setString(&n.Client.ReservedPorts, r.ReservedPorts)
+		}
+	}
+	if t := fc.Telemetry; t != nil {
+		setBool(&n.Telemetry.PrometheusMetrics, t.PrometheusMetrics)
+		setBool(&n.Telemetry.PublishAllocationMetrics, t.PublishAllocationMetrics)
+		setBool(&n.Telemetry.PublishNodeMetrics, t.PublishNodeMetrics)
+		setBool(&n.Telemetry.DisableHostname, t.DisableHostname)
+		if err := decodeDuration(t.CollectionInterval, "telemetry.collection_interval", &n.Telemetry.CollectionInterval); err != nil {
+			return err
 		}
 	}
 	if err := applyPlugins(&n.Plugins, fc.Plugins); err != nil {
@@ -578,6 +627,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Plugins.Docker.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Telemetry.CollectionInterval < 0 {
+		add("telemetry.collection_interval = %s: must be >= 0", c.Telemetry.CollectionInterval)
 	}
 	if c.Server.RaftMultiplier < 0 || c.Server.RaftMultiplier > server.MaxRaftMultiplier {
 		add("server.raft_multiplier = %d: must be between 1 and %d (0: 1)", c.Server.RaftMultiplier, server.MaxRaftMultiplier)

@@ -37,6 +37,7 @@ func TestDefaultAndDevConfig(t *testing.T) {
 	want.BindAddr, want.DevMode = "127.0.0.1", true
 	want.Server, want.Client = ServerConfig{Enabled: true, BootstrapExpect: 1}, ClientConfig{Enabled: true}
 	want.Plugins.Mock = true
+	want.Telemetry = TelemetryConfig{PrometheusMetrics: true, PublishNodeMetrics: true}
 	if !reflect.DeepEqual(dev, want) {
 		t.Fatalf("DevConfig() = %+v", dev)
 	}
@@ -133,10 +134,10 @@ func TestApplyFileErrors(t *testing.T) {
 		{"unknown attribute and block", `
 data_dir = "/d"
 datadir  = "/x"
-telemetry {}
+vault {}
 `, []string{
 			`:3:1: Unsupported argument; An argument named "datadir" is not expected here.`,
-			`:4:1: Unsupported block type; Blocks of type "telemetry" are not expected here.`,
+			`:4:1: Unsupported block type; Blocks of type "vault" are not expected here.`,
 		}},
 		{"unknown attribute in a block", `
 server {

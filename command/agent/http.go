@@ -45,6 +45,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/orch-io/orch/internal/metrics"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -117,6 +118,8 @@ type HTTPServer struct {
 	backend Backend
 	logger  *slog.Logger
 	limits  httpLimits
+	opts    HTTPOptions
+	metrics *httpMetrics
 	ln      net.Listener
 	srv     *http.Server
 	// mux is the one registry of routes: whatever is registered on it is
@@ -133,12 +136,18 @@ type HTTPServer struct {
 
 // NewHTTPServer listens on addr (host:port; port 0 picks a free port) at once
 // and serves the API on a goroutine of its own until Shutdown.
-func NewHTTPServer(addr string, backend Backend, logger *slog.Logger, opts ...HTTPOption) (*HTTPServer, error) {
-	return newHTTPServer(addr, backend, logger, defaultHTTPLimits(), opts...)
+func NewHTTPServer(addr string, backend Backend, logger *slog.Logger) (*HTTPServer, error) {
+	return NewHTTPServerWithOptions(addr, backend, logger, HTTPOptions{})
+}
+
+// NewHTTPServerWithOptions is NewHTTPServer with the agent's telemetry and
+// debug settings.
+func NewHTTPServerWithOptions(addr string, backend Backend, logger *slog.Logger, opts HTTPOptions) (*HTTPServer, error) {
+	return newHTTPServer(addr, backend, logger, defaultHTTPLimits(), opts)
 }
 
 // newHTTPServer is NewHTTPServer with limits (tests shorten them).
-func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits httpLimits, opts ...HTTPOption) (*HTTPServer, error) {
+func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits httpLimits, opts HTTPOptions) (*HTTPServer, error) {
 	if backend == nil {
 		return nil, errors.New("agent: http server: nil backend")
 	}
@@ -149,16 +158,21 @@ func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits htt
 	if err != nil {
 		return nil, fmt.Errorf("agent: http server: listen on %q: %w", addr, err)
 	}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.NewRegistry(nil)
+	}
 	s := &HTTPServer{
 		backend: authBackend{backend},
 		logger:  logger.With("component", "http"),
 		limits:  limits,
+		opts:    opts,
+		metrics: newHTTPMetrics(opts.Metrics),
 		ln:      ln,
 		mux:     &routeMux{mux: http.NewServeMux()},
 		served:  make(chan struct{}),
 	}
-	for _, o := range opts {
-		o(s)
+	if opts.ACL {
+		s.acl = &httpACL{ttl: opts.ACLTokenTTL, now: time.Now}
 	}
 	s.registerRoutes()
 	s.srv = &http.Server{
@@ -250,6 +264,7 @@ func (s *HTTPServer) registerRoutes() {
 	s.registerSnapshotRoutes()
 	s.registerClientRoutes()
 	s.registerACLRoutes()
+	s.registerMetricsRoutes()
 }
 
 // routeMux is the API's ServeMux, remembering every pattern registered on
@@ -282,10 +297,11 @@ func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
 		s.logger.Debug("http request", "method", r.Method, "path", r.URL.Path,
-			"query", r.URL.RawQuery, "status", rec.status, "duration", time.Since(start))
+			"query", r.URL.RawQuery, "status", rec.status, "duration", time.Since(start), "request_id", r.Header.Get(HeaderRequestID))
 	}()
 
 	h, pattern := s.mux.Handler(r)
+	defer s.metrics.track(pattern, rec)()
 	defer s.recoverPanic(rec, r, pattern)
 	s.limitBody(rec, r, pattern)
 	if tok := requestToken(r); tok != "" {

@@ -28,15 +28,6 @@ const (
 	HeaderOrchToken  = "X-Orch-Token"
 )
 
-// HTTPOption configures an HTTPServer.
-type HTTPOption func(*HTTPServer)
-
-// WithACL makes the server authorize every request (see the top of this
-// file), caching resolved tokens for tokenTTL.
-func WithACL(tokenTTL time.Duration) HTTPOption {
-	return func(s *HTTPServer) { s.acl = &httpACL{ttl: tokenTTL, now: time.Now} }
-}
-
 // routeRule decides whether a resolved token may use a route.
 type routeRule func(a *acl.ACL, r *http.Request) bool
 
@@ -109,6 +100,7 @@ var routeRules = map[string]routeRule{
 	// health and the leader (README "Securing a cluster"). Both the regions
 	// and the servers are the agent's gossip view; the peers are Raft's.
 	"GET /v1/agent/servers":                      ruleAgentRead,
+	"GET /v1/metrics":                            ruleAgentRead,
 	"GET /v1/regions":                            ruleAgentRead,
 	"GET /v1/status/peers":                       ruleOperatorRead,
 	"GET /v1/operator/scheduler/configuration":   ruleOperatorRead,

@@ -30,7 +30,7 @@ func startACLHTTP(t *testing.T) (*HTTPServer, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Shutdown() })
-	h, err := NewHTTPServer("127.0.0.1:0", realBackend{Server: s}, nil, WithACL(time.Minute))
+	h, err := NewHTTPServerWithOptions("127.0.0.1:0", realBackend{Server: s}, nil, HTTPOptions{ACL: true, ACLTokenTTL: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

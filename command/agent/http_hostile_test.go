@@ -102,7 +102,7 @@ func startRealHTTP(t *testing.T, panicOn string, limits httpLimits) (string, *sy
 	}
 	t.Cleanup(func() { _ = s.Shutdown() })
 	logs := &syncBuffer{}
-	h, err := newHTTPServer("127.0.0.1:0", realBackend{Server: s, panicOn: panicOn}, slog.New(slog.NewTextHandler(logs, nil)), limits)
+	h, err := newHTTPServer("127.0.0.1:0", realBackend{Server: s, panicOn: panicOn}, slog.New(slog.NewTextHandler(logs, nil)), limits, HTTPOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,9 @@ type Options struct {
 	ACL bool
 	// Logger receives the agent's log; nil discards it.
 	Logger *slog.Logger
+	// Configure, when set, changes the dev config before the agent starts
+	// (telemetry, enable_debug, log level).
+	Configure func(*agent.Config)
 }
 
 // Agent is a running in-process agent.
@@ -92,6 +95,9 @@ func New(dataDir string, opts Options) (*Agent, error) {
 	cfg.ACL.Enabled = opts.ACL
 	if opts.NoLeader {
 		cfg.Server.BootstrapExpect = 3
+	}
+	if opts.Configure != nil {
+		opts.Configure(cfg)
 	}
 	logger := opts.Logger
 	if logger == nil {

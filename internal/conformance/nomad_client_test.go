@@ -52,6 +52,7 @@ var cases = []conformanceCase{
 	{[]string{"GET /v1/operator/scheduler/configuration", "PUT /v1/operator/scheduler/configuration", "POST /v1/operator/scheduler/configuration"}, testSchedulerConfig},
 	{[]string{"GET /v1/operator/raft/configuration", "DELETE /v1/operator/raft/peer", "PUT /v1/operator/raft/transfer-leadership", "POST /v1/operator/raft/transfer-leadership"}, testRaft},
 	{[]string{"GET /v1/operator/snapshot", "PUT /v1/operator/snapshot", "POST /v1/operator/snapshot"}, testSnapshot},
+	{[]string{"GET /v1/metrics"}, testMetrics},
 }
 
 // TestNomadClient drives a real dev agent through Nomad's Go client, one
@@ -356,6 +357,18 @@ func testStatusAndAgent(t *testing.T, e *env) {
 		t.Errorf("health: %+v %v", health, err)
 	}
 	strictGet[napi.AgentHealthResponse](t, e.agent.URL, "/v1/agent/health")
+}
+
+func testMetrics(t *testing.T, e *env) {
+	sum, _, err := e.nomad.Operator().MetricsSummary(nil)
+	if err != nil || len(sum.Gauges) == 0 || len(sum.Counters) == 0 || len(sum.Samples) == 0 {
+		t.Fatalf("metrics summary: %+v %v", sum, err)
+	}
+	strictGet[napi.MetricsSummary](t, e.agent.URL, "/v1/metrics")
+	text, err := e.nomad.Operator().Metrics(&napi.QueryOptions{Params: map[string]string{"format": "prometheus"}})
+	if err != nil || !strings.Contains(string(text), "# TYPE orch_http_requests_total counter") {
+		t.Errorf("prometheus metrics: %.300q %v", text, err)
+	}
 }
 
 func testSchedulerConfig(t *testing.T, e *env) {

@@ -251,7 +251,7 @@ func (b *Broker) enqueueLocked(eval *structs.Evaluation) {
 	}
 	b.mu.inFlight[key] = eval.ID
 	b.readyLocked(eval, eval.Type)
-	b.logger.Debug("eval enqueued", "eval_id", eval.ID, "job_id", eval.JobID, "type", eval.Type, "priority", eval.Priority)
+	b.logger.Debug("eval enqueued", "eval_id", eval.ID, "job_id", eval.JobID, "request_id", eval.RequestID, "type", eval.Type, "priority", eval.Priority)
 }
 
 // readyLocked queues eval under queue and wakes waiting Dequeue calls.
@@ -262,7 +262,7 @@ func (b *Broker) readyLocked(eval *structs.Evaluation, queue structs.JobType) {
 		b.mu.ready[queue] = q
 	}
 	b.mu.seq++
-	q.push(readyEval{eval: eval, seq: b.mu.seq})
+	q.push(readyEval{eval: eval, seq: b.mu.seq, readyAt: b.cfg.Clock.Now()})
 	b.wakeLocked()
 }
 
@@ -296,7 +296,7 @@ func (b *Broker) Dequeue(ctx context.Context, types []structs.JobType) (eval *st
 				b.startNackTimerLocked(u)
 				delivery := b.mu.deliveries[eval.ID]
 				b.mu.Unlock()
-				b.logger.Debug("eval dequeued", "eval_id", eval.ID, "job_id", eval.JobID, "delivery", delivery)
+				b.logger.Debug("eval dequeued", "eval_id", eval.ID, "job_id", eval.JobID, "request_id", eval.RequestID, "delivery", delivery)
 				return eval, token, nil
 			}
 		}
@@ -312,6 +312,14 @@ func (b *Broker) Dequeue(ctx context.Context, types []structs.JobType) (eval *st
 
 // popReadyLocked removes and returns the first ready evaluation among types.
 func (b *Broker) popReadyLocked(types []structs.JobType) (*structs.Evaluation, bool) {
+	r, ok := b.popReadyEvalLocked(types)
+	if ok && b.cfg.ObserveWait != nil {
+		b.cfg.ObserveWait(r.eval.Type, b.cfg.Clock.Now().Sub(r.readyAt))
+	}
+	return r.eval, ok
+}
+
+func (b *Broker) popReadyEvalLocked(types []structs.JobType) (readyEval, bool) {
 	var (
 		best      readyEval
 		bestQueue *readyQueue
@@ -327,9 +335,9 @@ func (b *Broker) popReadyLocked(types []structs.JobType) (*structs.Evaluation, b
 		}
 	}
 	if bestQueue == nil {
-		return nil, false
+		return readyEval{}, false
 	}
-	return bestQueue.pop().eval, true
+	return bestQueue.pop(), true
 }
 
 // startNackTimerLocked (re)starts u's nack timer.

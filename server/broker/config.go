@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/internal/clock"
+	"github.com/orch-io/orch/structs"
 )
 
 // Defaults of Config, as DefaultConfig returns them.
@@ -52,6 +53,11 @@ type Config struct {
 	// Clock schedules the nack timers and delays. Nil means real time; tests
 	// pass a fake clock and advance it.
 	Clock Clock
+
+	// ObserveWait, when set, is told how long each dequeued evaluation
+	// waited ready (by Clock), for the server's metrics. It runs with the
+	// broker's lock held: it must be quick and must not call the broker.
+	ObserveWait func(t structs.JobType, wait time.Duration)
 }
 
 // DefaultConfig returns the configuration a server uses unless told otherwise.

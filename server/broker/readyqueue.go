@@ -2,6 +2,7 @@ package broker
 
 import (
 	"container/heap"
+	"time"
 
 	"github.com/orch-io/orch/structs"
 )
@@ -9,8 +10,9 @@ import (
 // readyEval is an evaluation waiting in a readyQueue. seq is the broker-wide
 // order in which it became ready, the last tie-breaker.
 type readyEval struct {
-	eval *structs.Evaluation
-	seq  uint64
+	eval    *structs.Evaluation
+	seq     uint64
+	readyAt time.Time // by the broker's Clock, for Config.ObserveWait
 }
 
 // before reports whether a should be handed out before b: higher priority
