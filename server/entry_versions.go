@@ -43,7 +43,7 @@ const (
 	// tags carry no entry version reads exactly this.
 	BaseEntryVersion EntryVersion = 1
 	// MaxEntryVersion is the highest entry version this build reads.
-	MaxEntryVersion EntryVersion = 3
+	MaxEntryVersion EntryVersion = 4
 )
 
 // TagEntryVersion is the gossip tag in which a server advertises the highest
@@ -63,14 +63,15 @@ type entryType struct {
 // without MsgIgnoreUnknownFlag). Tests check that every MessageType constant
 // is here. Never change the version of a type that has been released.
 var entryTypes = map[MessageType]entryType{
-	MsgJobRegister:       {version: 1, apply: (*FSM).applyJobRegister},
-	MsgJobDeregister:     {version: 1, apply: (*FSM).applyJobDeregister},
-	MsgEvalUpdate:        {version: 1, apply: (*FSM).applyEvalUpdate},
-	MsgNodeRegister:      {version: 1, apply: (*FSM).applyNodeRegister},
-	MsgNodeUpdateStatus:  {version: 1, apply: (*FSM).applyNodeUpdateStatus},
-	MsgApplyPlanResults:  {version: 1, apply: (*FSM).applyPlanResults},
-	MsgAllocClientUpdate: {version: 1, apply: (*FSM).applyAllocClientUpdate},
-	MsgSchedulerConfig:   {version: 2, apply: (*FSM).applySchedulerConfig},
+	MsgJobRegister:          {version: 1, apply: (*FSM).applyJobRegister},
+	MsgJobDeregister:        {version: 1, apply: (*FSM).applyJobDeregister},
+	MsgEvalUpdate:           {version: 1, apply: (*FSM).applyEvalUpdate},
+	MsgNodeRegister:         {version: 1, apply: (*FSM).applyNodeRegister},
+	MsgNodeUpdateStatus:     {version: 1, apply: (*FSM).applyNodeUpdateStatus},
+	MsgApplyPlanResults:     {version: 1, apply: (*FSM).applyPlanResults},
+	MsgAllocClientUpdate:    {version: 1, apply: (*FSM).applyAllocClientUpdate},
+	MsgSchedulerConfig:      {version: 2, apply: (*FSM).applySchedulerConfig},
+	MsgServiceRegistrations: {version: 4, apply: (*FSM).applyServiceRegistrations},
 }
 
 func init() {

@@ -28,6 +28,8 @@ const (
 	MsgAllocClientUpdate MessageType = 7 // AllocClientUpdateEntry
 	MsgSchedulerConfig   MessageType = 8 // SchedulerConfigEntry
 	MsgWrite             MessageType = 9 // WriteEntry
+	// MsgServiceRegistrations: ServiceRegistrationsEntry (services.go).
+	MsgServiceRegistrations MessageType = 10
 )
 
 // MsgIgnoreUnknownFlag, set on a type, lets a server that does not know the

@@ -323,3 +323,44 @@ type ServiceRegistrationNamespaceList struct {
 	Namespace string
 	Services  []*ServiceRegistrationListStub
 }
+
+// ServiceList groups instances by namespace and service name, with the union
+// of each service's tags, sorted, as GET /v1/services lists them. namespace
+// "" or "*" keeps every namespace.
+func ServiceList(regs []*ServiceRegistration, namespace string) []*ServiceRegistrationNamespaceList {
+	byNS := map[string]map[string]map[string]bool{} // namespace → service → tags
+	for _, r := range regs {
+		if namespace != "" && namespace != "*" && r.Namespace != namespace {
+			continue
+		}
+		svcs := byNS[r.Namespace]
+		if svcs == nil {
+			svcs = map[string]map[string]bool{}
+			byNS[r.Namespace] = svcs
+		}
+		tags := svcs[r.ServiceName]
+		if tags == nil {
+			tags = map[string]bool{}
+			svcs[r.ServiceName] = tags
+		}
+		for _, t := range r.Tags {
+			tags[t] = true
+		}
+	}
+	out := make([]*ServiceRegistrationNamespaceList, 0, len(byNS))
+	for ns, svcs := range byNS {
+		l := &ServiceRegistrationNamespaceList{Namespace: ns}
+		for name, tags := range svcs {
+			stub := &ServiceRegistrationListStub{ServiceName: name, Tags: make([]string, 0, len(tags))}
+			for t := range tags {
+				stub.Tags = append(stub.Tags, t)
+			}
+			slices.Sort(stub.Tags)
+			l.Services = append(l.Services, stub)
+		}
+		slices.SortFunc(l.Services, func(a, b *ServiceRegistrationListStub) int { return strings.Compare(a.ServiceName, b.ServiceName) })
+		out = append(out, l)
+	}
+	slices.SortFunc(out, func(a, b *ServiceRegistrationNamespaceList) int { return strings.Compare(a.Namespace, b.Namespace) })
+	return out
+}

@@ -22,8 +22,9 @@ const (
 	recordNode
 	recordAlloc
 	recordEval
-	recordSchedulerConfig // appended: see scheduler_config.go
-	recordRequest         // appended: see requests.go
+	recordSchedulerConfig     // appended: see scheduler_config.go
+	recordRequest             // appended: see requests.go
+	recordServiceRegistration // appended: see services.go
 )
 
 // Persist writes every object of the snapshot to w (the Raft FSM snapshot).
@@ -35,7 +36,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		}
 		return enc.Encode(v)
 	}
-	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableSchedulerConfig} {
+	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableSchedulerConfig, TableServiceRegistrations} {
 		if err := put(recordIndex, &indexEntry{Key: t, Value: s.Index(t)}); err != nil {
 			return fmt.Errorf("state: persisting index of %s: %w", t, err)
 		}
@@ -61,6 +62,9 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		}
 	}
 	if err := s.persistSchedulerConfig(put); err != nil {
+		return err
+	}
+	if err := s.persistServiceRegistrations(put); err != nil {
 		return err
 	}
 	return s.persistRequests(put)
@@ -100,6 +104,8 @@ func (s *StateStore) Restore(r io.Reader) error {
 			table, obj = TableSchedulerConfig, &structs.SchedulerConfiguration{}
 		case recordRequest:
 			table, obj = TableRequests, &RequestOutcome{}
+		case recordServiceRegistration:
+			table, obj = TableServiceRegistrations, &structs.ServiceRegistration{}
 		default:
 			return fmt.Errorf("state: restoring record %d: unknown kind %d", n, kind)
 		}
