@@ -12,6 +12,7 @@ import (
 	"github.com/orch-io/orch/client/allocrunner"
 	"github.com/orch-io/orch/client/driver"
 	"github.com/orch-io/orch/client/driver/rawexec"
+	"github.com/orch-io/orch/client/serviceregistration"
 	"github.com/orch-io/orch/client/state"
 	"github.com/orch-io/orch/structs"
 )
@@ -29,6 +30,8 @@ type Client struct {
 	allocsDir string
 	drivers   map[string]driver.Driver
 	updater   *allocUpdater
+	// services registers the allocations' service instances.
+	services *serviceregistration.Registrar
 
 	ctx    context.Context // canceled by Shutdown; every loop selects on it
 	cancel context.CancelFunc
@@ -100,17 +103,25 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.updater = newAllocUpdater(c.callRPC, cfg, logger)
+	c.services = serviceregistration.NewRegistrar(serviceregistration.Config{
+		RPC: c.callRPC, Region: cfg.Region, Window: cfg.AllocUpdateInterval,
+		RetryInterval: cfg.RetryInterval, MaxRetryInterval: cfg.MaxRetryInterval, Logger: logger,
+	})
 	c.mu.runners = make(map[string]*runnerEntry)
 	c.mu.node = c.buildNode()
 
 	c.restoreAllocs()
 	c.startReconcilers()
 
-	c.wg.Add(2)
+	c.wg.Add(3)
 	go c.heartbeatLoop()
 	go func() {
 		defer c.wg.Done()
 		c.updater.run(c.ctx, c.registered)
+	}()
+	go func() {
+		defer c.wg.Done()
+		c.services.Run(c.ctx, c.registered)
 	}()
 	go c.watchAllocs()
 	logger.Info("client started", "node_name", cfg.NodeName, "datacenter", cfg.Datacenter, "data_dir", cfg.DataDir)
@@ -174,6 +185,9 @@ func (c *Client) Shutdown() error {
 			if err := c.updater.flush(ctx); err != nil {
 				c.logger.Warn("could not send the last allocation updates", "error", err)
 			}
+			if err := c.services.Flush(ctx); err != nil {
+				c.logger.Warn("could not send the last service registrations", "error", err)
+			}
 			cancel()
 		default:
 		}
@@ -210,15 +224,19 @@ func (c *Client) restoreAllocs() {
 // newAllocRunner returns a runner of alloc (which it keeps) wired to the local
 // state and the updater.
 func (c *Client) newAllocRunner(alloc *structs.Allocation) *allocrunner.AllocRunner {
+	node := c.Node()
 	return allocrunner.New(allocrunner.Config{
 		Alloc:     alloc,
-		Node:      c.Node(),
+		Node:      node,
 		AllocsDir: c.allocsDir,
 		Drivers:   c.drivers,
 		Handles:   c.db,
 		Persist:   c.db.PutAllocation,
-		Send:      c.updater.update,
-		Logger:    c.logger,
+		Send: func(a *structs.Allocation) {
+			c.services.AllocUpdated(a, node)
+			c.updater.update(a)
+		},
+		Logger: c.logger,
 	})
 }
 

@@ -1,8 +1,12 @@
 package structs
 
 import (
+	"cmp"
+	"fmt"
+	"hash/fnv"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -363,4 +367,54 @@ func ServiceList(regs []*ServiceRegistration, namespace string) []*ServiceRegist
 	}
 	slices.SortFunc(out, func(a, b *ServiceRegistrationNamespaceList) int { return strings.Compare(a.Namespace, b.Namespace) })
 	return out
+}
+
+// ServicesWithTag returns the instances that carry tag ("" keeps all).
+func ServicesWithTag(regs []*ServiceRegistration, tag string) []*ServiceRegistration {
+	if tag == "" {
+		return regs
+	}
+	var out []*ServiceRegistration
+	for _, r := range regs {
+		if slices.Contains(r.Tags, tag) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ChooseServices picks n instances for key by rendezvous hashing (as
+// Nomad's ?choose=N|key): every instance is scored by a hash of key and its
+// ID, and the n best are returned, best first. The same key gets the same
+// instances while they exist, and losing one instance moves only the keys
+// that had it.
+func ChooseServices(regs []*ServiceRegistration, n int, key string) []*ServiceRegistration {
+	type scored struct {
+		r     *ServiceRegistration
+		score uint64
+	}
+	all := make([]scored, len(regs))
+	for i, r := range regs {
+		h := fnv.New64a()
+		h.Write([]byte(key))
+		h.Write([]byte{0})
+		h.Write([]byte(r.ID))
+		all[i] = scored{r, h.Sum64()}
+	}
+	slices.SortFunc(all, func(a, b scored) int { return cmp.Compare(b.score, a.score) })
+	out := make([]*ServiceRegistration, 0, min(n, len(all)))
+	for _, s := range all[:min(max(n, 0), len(all))] {
+		out = append(out, s.r)
+	}
+	return out
+}
+
+// ParseChoose parses a ?choose= value, "N|key" with N >= 1.
+func ParseChoose(v string) (int, string, error) {
+	ns, key, ok := strings.Cut(v, "|")
+	n, err := strconv.Atoi(ns)
+	if !ok || err != nil || n < 1 || key == "" {
+		return 0, "", fmt.Errorf("choose = %q: must be N|key, N a number >= 1 and key not empty", v)
+	}
+	return n, key, nil
 }

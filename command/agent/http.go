@@ -212,6 +212,10 @@ func (s *HTTPServer) registerRoutes() {
 		{"GET /v1/evaluations", s.evalList},
 		{"GET /v1/evaluation/{id}", s.evalGet},
 
+		{"GET /v1/services", s.serviceList},
+		{"GET /v1/service/{id}", s.serviceGet},
+		{"DELETE /v1/service/{id}/{regid}", s.serviceDelete},
+
 		{"GET /v1/status/leader", s.statusLeader},
 		{"GET /v1/agent/members", s.agentMembers},
 		{"GET /v1/agent/health", s.agentHealth},
