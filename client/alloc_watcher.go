@@ -136,6 +136,7 @@ func (c *Client) destroyAlloc(id string, e *runnerEntry) {
 	}
 	c.updater.drop(id)
 	c.services.AllocRemoved(id)
+	c.checks.AllocRemoved(id)
 	if err := c.db.DeleteAllocation(id); err != nil {
 		c.logger.Error("forgetting allocation", "alloc_id", id, "error", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/orch-io/orch/client/allocrunner"
+	"github.com/orch-io/orch/client/checks"
 	"github.com/orch-io/orch/client/driver"
 	"github.com/orch-io/orch/client/driver/rawexec"
 	"github.com/orch-io/orch/client/serviceregistration"
@@ -32,6 +33,8 @@ type Client struct {
 	updater   *allocUpdater
 	// services registers the allocations' service instances.
 	services *serviceregistration.Registrar
+	// checks runs the checks of those services.
+	checks *checks.Runner
 
 	ctx    context.Context // canceled by Shutdown; every loop selects on it
 	cancel context.CancelFunc
@@ -107,13 +110,18 @@ func NewClient(cfg Config) (*Client, error) {
 		RPC: c.callRPC, Region: cfg.Region, Window: cfg.AllocUpdateInterval,
 		RetryInterval: cfg.RetryInterval, MaxRetryInterval: cfg.MaxRetryInterval, Logger: logger,
 	})
+	c.checks = checks.NewRunner(checks.Config{Clock: cfg.Clock, Logger: logger})
 	c.mu.runners = make(map[string]*runnerEntry)
 	c.mu.node = c.buildNode()
 
 	c.restoreAllocs()
 	c.startReconcilers()
 
-	c.wg.Add(3)
+	c.wg.Add(4)
+	go func() {
+		defer c.wg.Done()
+		c.checks.Run(c.ctx)
+	}()
 	go c.heartbeatLoop()
 	go func() {
 		defer c.wg.Done()
@@ -225,7 +233,8 @@ func (c *Client) restoreAllocs() {
 // state and the updater.
 func (c *Client) newAllocRunner(alloc *structs.Allocation) *allocrunner.AllocRunner {
 	node := c.Node()
-	return allocrunner.New(allocrunner.Config{
+	var ar *allocrunner.AllocRunner // Send is called only once ar runs
+	ar = allocrunner.New(allocrunner.Config{
 		Alloc:     alloc,
 		Node:      node,
 		AllocsDir: c.allocsDir,
@@ -234,10 +243,28 @@ func (c *Client) newAllocRunner(alloc *structs.Allocation) *allocrunner.AllocRun
 		Persist:   c.db.PutAllocation,
 		Send: func(a *structs.Allocation) {
 			c.services.AllocUpdated(a, node)
+			c.checks.AllocUpdated(a, node, ar)
 			c.updater.update(a)
 		},
 		Logger: c.logger,
 	})
+	return ar
+}
+
+// AllocChecks returns the latest results of the checks of an allocation
+// this client runs, sorted by ID; empty when it runs none. The deployment
+// health tracker judges them with checks.Healthy.
+func (c *Client) AllocChecks(allocID string) []*structs.CheckQueryResult {
+	return c.checks.AllocChecks(allocID)
+}
+
+// HasAlloc reports whether this client runs (or ran and still lists) the
+// allocation.
+func (c *Client) HasAlloc(allocID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.mu.runners[allocID]
+	return ok
 }
 
 // driversByName indexes the configured drivers; none configured means

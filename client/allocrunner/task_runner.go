@@ -67,6 +67,9 @@ type taskRunner struct {
 		// detach, set by shutdown, makes run leave a running task running
 		// (its driver reattaches to it after the agent restarts).
 		detach bool
+		// handle is the running instance's, nil while none runs; set and
+		// cleared by run, read by exec and restart (task_control.go).
+		handle driver.Handle
 	}
 }
 
@@ -155,6 +158,7 @@ func (tr *taskRunner) run() {
 	var h driver.Handle
 	if len(st.Events) > 0 {
 		h = tr.recover()
+		tr.setHandle(h)
 		if h == nil {
 			tr.update(func(st *structs.TaskState) {
 				ev := tr.event(structs.TaskRestarting, "Task restarted because the client agent restarted")
@@ -270,6 +274,7 @@ func (tr *taskRunner) start() (driver.Handle, error) {
 		// The task runs; only reattaching after an agent restart is lost.
 		tr.logger.Error("persisting the task's handle", "error", err)
 	}
+	tr.setHandle(h)
 	tr.update(func(st *structs.TaskState) {
 		st.State = structs.TaskStateRunning
 		st.StartedAt = tr.cfg.Now().UnixNano()
@@ -283,6 +288,7 @@ func (tr *taskRunner) start() (driver.Handle, error) {
 // release has the driver release an exited task's resources and forgets its
 // handle.
 func (tr *taskRunner) release(h driver.Handle) {
+	tr.setHandle(nil)
 	ctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
 	defer cancel()
 	if err := h.Destroy(ctx); err != nil {

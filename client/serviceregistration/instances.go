@@ -6,12 +6,23 @@ import (
 	"github.com/orch-io/orch/structs"
 )
 
-// Instances returns the service instances alloc should have registered in
-// its present state, on node: none once the allocation is terminal (on
-// either side); its group's services while its client status is running;
-// each task's services while that task runs. The result is sorted as the
-// job lists the services; the caller owns it.
-func Instances(alloc *structs.Allocation, node *structs.Node) []*structs.ServiceRegistration {
+// Active is one service of an allocation that should be registered now.
+type Active struct {
+	Service *structs.Service // read only: the job's
+	// Task is the task of a task service, "" for a group service; Owner
+	// names the service's owner in its registration ID ("group-<group>" or
+	// the task).
+	Task, Owner string
+	// Name is the service's name, interpolated.
+	Name string
+}
+
+// ActiveServices returns the services alloc should have registered in its
+// present state: none once the allocation is terminal (on either side); its
+// group's services while its client status is running; each task's
+// services while that task runs; only those of provider "nomad". In the
+// job's order; the caller owns the slice.
+func ActiveServices(alloc *structs.Allocation) []Active {
 	if alloc == nil || alloc.Job == nil || alloc.TerminalStatus() {
 		return nil
 	}
@@ -19,10 +30,16 @@ func Instances(alloc *structs.Allocation, node *structs.Node) []*structs.Service
 	if tg == nil {
 		return nil
 	}
-	var out []*structs.ServiceRegistration
+	var out []Active
+	add := func(s *structs.Service, task, owner string) {
+		if s == nil || (s.Provider != "" && s.Provider != structs.ServiceProviderNomad) {
+			return
+		}
+		out = append(out, Active{Service: s, Task: task, Owner: owner, Name: s.ServiceName(alloc.Job.Name, alloc.TaskGroup, task)})
+	}
 	if alloc.ClientStatus == structs.AllocClientStatusRunning {
 		for _, s := range tg.Services {
-			out = appendInstance(out, alloc, node, s, "", "group-"+tg.Name)
+			add(s, "", "group-"+tg.Name)
 		}
 	}
 	for _, t := range tg.Tasks {
@@ -30,20 +47,18 @@ func Instances(alloc *structs.Allocation, node *structs.Node) []*structs.Service
 			continue
 		}
 		for _, s := range t.Services {
-			out = appendInstance(out, alloc, node, s, t.Name, t.Name)
+			add(s, t.Name, t.Name)
 		}
 	}
 	return out
 }
 
-func appendInstance(out []*structs.ServiceRegistration, alloc *structs.Allocation, node *structs.Node, s *structs.Service, task, owner string) []*structs.ServiceRegistration {
-	if s == nil || (s.Provider != "" && s.Provider != structs.ServiceProviderNomad) {
-		return out
-	}
-	name := s.ServiceName(alloc.Job.Name, alloc.TaskGroup, task)
-	addr, port := Address(alloc, node, s.PortLabel, s.AddressMode)
-	if s.Address != "" {
-		addr = s.Address
+// Instances returns the service instances alloc should have registered in
+// its present state, on node (see ActiveServices). The caller owns them.
+func Instances(alloc *structs.Allocation, node *structs.Node) []*structs.ServiceRegistration {
+	active := ActiveServices(alloc)
+	if len(active) == 0 {
+		return nil
 	}
 	ns := alloc.Namespace
 	if ns == "" {
@@ -53,12 +68,21 @@ func appendInstance(out []*structs.ServiceRegistration, alloc *structs.Allocatio
 	if node != nil {
 		dc = node.Datacenter
 	}
-	return append(out, &structs.ServiceRegistration{
-		ID:          structs.ServiceRegistrationID(alloc.ID, owner, name, s.PortLabel),
-		ServiceName: name, Namespace: ns, NodeID: alloc.NodeID, Datacenter: dc,
-		JobID: alloc.JobID, AllocID: alloc.ID, Tags: append([]string(nil), s.Tags...),
-		Address: addr, Port: port,
-	})
+	out := make([]*structs.ServiceRegistration, 0, len(active))
+	for _, as := range active {
+		s := as.Service
+		addr, port := Address(alloc, node, s.PortLabel, s.AddressMode)
+		if s.Address != "" {
+			addr = s.Address
+		}
+		out = append(out, &structs.ServiceRegistration{
+			ID:          structs.ServiceRegistrationID(alloc.ID, as.Owner, as.Name, s.PortLabel),
+			ServiceName: as.Name, Namespace: ns, NodeID: alloc.NodeID, Datacenter: dc,
+			JobID: alloc.JobID, AllocID: alloc.ID, Tags: append([]string(nil), s.Tags...),
+			Address: addr, Port: port,
+		})
+	}
+	return out
 }
 
 // Address returns where a service or check of alloc on node answers: the

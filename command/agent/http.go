@@ -212,6 +212,8 @@ func (s *HTTPServer) registerRoutes() {
 		{"GET /v1/evaluations", s.evalList},
 		{"GET /v1/evaluation/{id}", s.evalGet},
 
+		{"GET /v1/client/allocation/{id}/checks", s.allocChecks},
+
 		{"GET /v1/services", s.serviceList},
 		{"GET /v1/service/{id}", s.serviceGet},
 		{"DELETE /v1/service/{id}/{regid}", s.serviceDelete},
