@@ -241,6 +241,7 @@ func (c *Client) newAllocRunner(alloc *structs.Allocation) *allocrunner.AllocRun
 		Drivers:   c.drivers,
 		Handles:   c.db,
 		Persist:   c.db.PutAllocation,
+		Services:  registrySource{rpc: c.callRPC, region: c.cfg.Region},
 		Send: func(a *structs.Allocation) {
 			c.services.AllocUpdated(a, node)
 			c.checks.AllocUpdated(a, node, ar)

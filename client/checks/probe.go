@@ -98,7 +98,7 @@ func probeHTTP(ctx context.Context, client *http.Client, t *target) result {
 
 // insecureClient is for https checks with tls_skip_verify.
 var insecureClient = &http.Client{
-	Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true}, //nolint:gosec // the user asked
+	Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true}, //nolint:gosec // the user asked
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
