@@ -192,18 +192,23 @@ job.hcl:6:9: group "g": task "t": template[0].data: function "secret" is not sup
 job.hcl:5:7: group "g": task "t": template[0].destination = "": must be set
 job.hcl:6:9: group "g": task "t": template[0].change_mode = "reload": must be "restart", "signal" or "noop"`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			job, err := Parse("job.hcl", []byte(tc.src), Options{})
-			if err == nil {
-				t.Fatalf("no error; job %s", dump(job))
-			}
-			var perr *Error
-			if !errors.As(err, &perr) {
-				t.Fatalf("%T is not an *Error: %v", err, err)
-			}
-			if got := err.Error(); got != tc.want {
-				t.Fatalf("error:\n%s\nwant:\n%s", got, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { wantParseError(t, tc.src, tc.want) })
+	}
+}
+
+// wantParseError fails the test unless parsing src fails with an *Error
+// reading exactly want.
+func wantParseError(t *testing.T, src, want string) {
+	t.Helper()
+	job, err := Parse("job.hcl", []byte(src), Options{})
+	if err == nil {
+		t.Fatalf("no error; job %s", dump(job))
+	}
+	var perr *Error
+	if !errors.As(err, &perr) {
+		t.Fatalf("%T is not an *Error: %v", err, err)
+	}
+	if got := err.Error(); got != want {
+		t.Fatalf("error:\n%s\nwant:\n%s", got, want)
 	}
 }
