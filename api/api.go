@@ -234,7 +234,15 @@ func (c *Client) Address() string { return c.base.String() }
 
 // query sends GET path with q's parameters and decodes the JSON body into out.
 func (c *Client) query(path string, q *QueryOptions, out any) (*QueryMeta, error) {
+	return c.queryWith(path, q, nil, out)
+}
+
+// queryWith is query with extra parameters of the endpoint's own.
+func (c *Client) queryWith(path string, q *QueryOptions, extra url.Values, out any) (*QueryMeta, error) {
 	params := url.Values{}
+	for k, vs := range extra {
+		params[k] = vs
+	}
 	var ctx context.Context
 	if q != nil {
 		if q.WaitIndex > 0 {

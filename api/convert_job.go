@@ -60,7 +60,7 @@ func taskGroupToStructs(w *TaskGroup, jobType structs.JobType) *structs.TaskGrou
 	tg := &structs.TaskGroup{
 		Name: deref(w.Name, ""), Count: deref(w.Count, 1),
 		Constraints: constraintsToStructs(w.Constraints), Affinities: affinitiesToStructs(w.Affinities),
-		Spreads: spreadsToStructs(w.Spreads), Meta: w.Meta,
+		Spreads: spreadsToStructs(w.Spreads), Meta: w.Meta, Services: servicesToStructs(w.Services),
 	}
 	if rp := w.RestartPolicy; rp != nil {
 		def := structs.DefaultRestartPolicy(jobType)
@@ -97,6 +97,7 @@ func taskToStructs(w *Task) *structs.Task {
 		Name: w.Name, Driver: w.Driver, User: w.User, Config: w.Config, Env: w.Env, Meta: w.Meta,
 		Constraints: constraintsToStructs(w.Constraints), Affinities: affinitiesToStructs(w.Affinities),
 		KillTimeout: deref(w.KillTimeout, 0), KillSignal: w.KillSignal,
+		Services: servicesToStructs(w.Services), Templates: templatesToStructs(w.Templates),
 	}
 	if r := w.Resources; r != nil {
 		t.Resources = &structs.Resources{CPU: deref(r.CPU, 0), MemoryMB: deref(r.MemoryMB, 0)}
@@ -196,7 +197,7 @@ func taskGroupFromStructs(tg *structs.TaskGroup) *TaskGroup {
 	w := &TaskGroup{
 		Name: ptr(tg.Name), Count: ptr(tg.Count),
 		Constraints: constraintsFromStructs(tg.Constraints), Affinities: affinitiesFromStructs(tg.Affinities),
-		Spreads: spreadsFromStructs(tg.Spreads), Meta: tg.Meta,
+		Spreads: spreadsFromStructs(tg.Spreads), Meta: tg.Meta, Services: servicesFromStructs(tg.Services),
 	}
 	if rp := tg.RestartPolicy; rp != nil {
 		w.RestartPolicy = &RestartPolicy{Attempts: ptr(rp.Attempts), Interval: ptr(rp.Interval), Delay: ptr(rp.Delay), Mode: ptr(rp.Mode)}
@@ -229,6 +230,7 @@ func taskFromStructs(t *structs.Task) *Task {
 		Name: t.Name, Driver: t.Driver, User: t.User, Config: t.Config, Env: t.Env, Meta: t.Meta,
 		Constraints: constraintsFromStructs(t.Constraints), Affinities: affinitiesFromStructs(t.Affinities),
 		KillTimeout: ptr(t.KillTimeout), KillSignal: t.KillSignal,
+		Services: servicesFromStructs(t.Services), Templates: templatesFromStructs(t.Templates),
 	}
 	if r := t.Resources; r != nil {
 		w.Resources = &Resources{CPU: ptr(r.CPU), MemoryMB: ptr(r.MemoryMB)}

@@ -70,7 +70,7 @@ type TaskGroup struct {
 	Migrate                   Unsupported
 	Networks                  []*NetworkResource
 	Meta                      map[string]string
-	Services                  Unsupported
+	Services                  []*Service
 	ShutdownDelay             Unsupported
 	MaxRunDuration            Unsupported
 	StopAfterClientDisconnect Unsupported
@@ -90,7 +90,7 @@ type Task struct {
 	Constraints     []*Constraint
 	Affinities      []*Affinity
 	Env             map[string]string
-	Services        Unsupported
+	Services        []*Service
 	Resources       *Resources
 	RestartPolicy   Unsupported
 	Meta            map[string]string
@@ -99,7 +99,7 @@ type Task struct {
 	Artifacts       Unsupported
 	Vault           Unsupported
 	Consul          Unsupported
-	Templates       Unsupported
+	Templates       []*Template
 	DispatchPayload Unsupported
 	VolumeMounts    Unsupported
 	CSIPluginConfig Unsupported

@@ -37,6 +37,19 @@ func TestWireRoundTrip(t *testing.T) {
 	job.TaskGroups[0].Networks = []*structs.NetworkResource{{Mode: "host",
 		ReservedPorts: []structs.Port{{Label: "http", Value: 8080}}, DynamicPorts: []structs.Port{{Label: "admin", To: 9000}}}}
 	job.TaskGroups[0].Tasks[0].Env = map[string]string{"A": "1"}
+	job.TaskGroups[0].Services = []*structs.Service{{Name: "${NOMAD_JOB_NAME}-web", TaskName: "server", PortLabel: "http",
+		AddressMode: "host", Address: "10.0.0.1", Tags: []string{"v1"}, CanaryTags: []string{"canary"}, Provider: "nomad",
+		Meta: map[string]string{"m": "1"}, Checks: []*structs.ServiceCheck{{
+			Name: "h", Type: "http", Command: "x", Args: []string{"-a"}, TaskName: "server", Path: "/health", Method: "HEAD",
+			Protocol: "https", Header: map[string][]string{"X": {"1", "2"}}, PortLabel: "admin", AddressMode: "host",
+			Interval: 10 * time.Second, Timeout: 2 * time.Second, InitialStatus: "warning", SuccessBeforePassing: 2,
+			FailuresBeforeCritical: 3, OnUpdate: "ignore_warnings", GRPCService: "svc", GRPCUseTLS: true, TLSSkipVerify: true,
+			CheckRestart: &structs.CheckRestart{Limit: 3, Grace: 30 * time.Second, IgnoreWarnings: true},
+		}}}}
+	job.TaskGroups[0].Tasks[0].Services = []*structs.Service{{Name: "task-svc", TaskName: "server", Provider: "nomad", AddressMode: "auto"}}
+	job.TaskGroups[0].Tasks[0].Templates = []*structs.Template{{EmbeddedTmpl: "{{ env \"A\" }}", DestPath: "local/a", ChangeMode: "signal",
+		ChangeSignal: "SIGHUP", Splay: time.Second, Perms: "0600", LeftDelim: "[[", RightDelim: "]]", Envvars: true, ErrMissingKey: true},
+		{SourcePath: "local/in.tpl", DestPath: "local/out", ChangeMode: "noop", Perms: "0644", LeftDelim: "{{", RightDelim: "}}"}}
 	job.Version, job.SubmitTime, job.CreateIndex, job.ModifyIndex, job.JobModifyIndex = 3, 1_700_000_000_123_456_789, 4, 9, 8
 	job.Status, job.Stop = structs.JobStatusRunning, true
 	if got := api.JobToStructs(throughJSON[api.Job](t, api.JobFromStructs(job))); !reflect.DeepEqual(got, job) {
@@ -135,5 +148,65 @@ func TestCheckSupported(t *testing.T) {
 	}
 	if err := api.CheckSupported("", &clean); err != nil {
 		t.Errorf("null and zero fields refused: %v", err)
+	}
+}
+
+// A service's check_restart, on_update and task are the defaults of its
+// checks' (Nomad's service-level settings); an absent template splay is 5s;
+// a Connect block is refused by name.
+func TestServicesToStructsDefaults(t *testing.T) {
+	var body api.JobRegisterRequest
+	if err := json.Unmarshal([]byte(`{"Job": {"ID": "j", "TaskGroups": [{"Name": "g",
+		"Services": [{"Name": "s", "TaskName": "t", "OnUpdate": "ignore", "CheckRestart": {"Limit": 2, "Grace": 1000000000},
+			"Checks": [{"Name": "a", "Type": "tcp"}, {"Name": "b", "Type": "tcp", "OnUpdate": "require_healthy", "TaskName": "u",
+				"CheckRestart": {"Limit": 5}}]}],
+		"Tasks": [{"Name": "t", "Templates": [{"EmbeddedTmpl": "x", "DestPath": "local/x"}]}]}]}}`), &body); err != nil {
+		t.Fatal(err)
+	}
+	if err := api.CheckSupported("", &body); err != nil {
+		t.Fatalf("a plain service refused: %v", err)
+	}
+	j := api.JobToStructs(body.Job)
+	checks := j.TaskGroups[0].Services[0].Checks
+	want := []*structs.ServiceCheck{
+		{Name: "a", Type: "tcp", TaskName: "t", OnUpdate: "ignore", CheckRestart: &structs.CheckRestart{Limit: 2, Grace: time.Second}},
+		{Name: "b", Type: "tcp", TaskName: "u", OnUpdate: "require_healthy", CheckRestart: &structs.CheckRestart{Limit: 5}},
+	}
+	if !reflect.DeepEqual(checks, want) {
+		t.Errorf("checks:\n got %+v %+v\nwant %+v %+v", checks[0], checks[1], want[0], want[1])
+	}
+	if tm := j.TaskGroups[0].Tasks[0].Templates[0]; tm.Splay != structs.DefaultTemplateSplay || tm.EmbeddedTmpl != "x" || tm.DestPath != "local/x" {
+		t.Errorf("template: %+v", tm)
+	}
+
+	var connect api.JobRegisterRequest
+	if err := json.Unmarshal([]byte(`{"Job": {"ID": "j", "TaskGroups": [{"Name": "g",
+		"Services": [{"Name": "s", "Connect": {"Native": true}, "Checks": [{"Name": "a", "Expose": true}]}]}]}}`), &connect); err != nil {
+		t.Fatal(err)
+	}
+	got := api.UnsupportedFields("", &connect)
+	if w := []string{"Job.TaskGroups[0].Services[0].Checks[0].Expose", "Job.TaskGroups[0].Services[0].Connect"}; !reflect.DeepEqual(got, w) {
+		t.Errorf("unsupported fields: %q, want %q", got, w)
+	}
+}
+
+// Check results go out keyed by ID with Nomad's unix-second timestamps.
+func TestChecksWire(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	in := []*structs.CheckQueryResult{{ID: "c1", Check: "h", Group: "g", Task: "t", Service: "s", Type: "http", Mode: "healthiness",
+		OnUpdate: "require_healthy", Status: "passing", StatusCode: 200, Output: "ok", Timestamp: at.UnixNano() + 7, HealthySince: 1},
+		{ID: "c2", Check: "never-ran", Status: "critical"}}
+	w := throughJSON[map[string]*api.AllocCheckStatus](t, api.ChecksFromStructs(in))
+	if got := (*w)["c1"].Timestamp; got != at.Unix() {
+		t.Errorf("timestamp %d, want unix seconds %d", got, at.Unix())
+	}
+	got := api.ChecksToStructs(*w)
+	want := map[string]*structs.CheckQueryResult{
+		"c1": {ID: "c1", Check: "h", Group: "g", Task: "t", Service: "s", Mode: "healthiness", Status: "passing", StatusCode: 200,
+			Output: "ok", Timestamp: at.UnixNano()},
+		"c2": {ID: "c2", Check: "never-ran", Status: "critical"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("check results: got %+v %+v", got["c1"], got["c2"])
 	}
 }

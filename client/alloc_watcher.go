@@ -135,6 +135,8 @@ func (c *Client) destroyAlloc(id string, e *runnerEntry) {
 		c.logger.Warn("removing allocation directory", "alloc_id", id, "error", err)
 	}
 	c.updater.drop(id)
+	c.services.AllocRemoved(id)
+	c.checks.AllocRemoved(id)
 	if err := c.db.DeleteAllocation(id); err != nil {
 		c.logger.Error("forgetting allocation", "alloc_id", id, "error", err)
 	}

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/client/allocrunner"
+	"github.com/orch-io/orch/client/checks"
 	"github.com/orch-io/orch/client/driver"
 	"github.com/orch-io/orch/client/driver/rawexec"
+	"github.com/orch-io/orch/client/serviceregistration"
 	"github.com/orch-io/orch/client/state"
 	"github.com/orch-io/orch/client/supervisor"
 	"github.com/orch-io/orch/structs"
@@ -37,6 +39,10 @@ type Client struct {
 	// supDone is closed when the embedded supervisor returns (nil: none).
 	supDone   chan struct{}
 	supCancel context.CancelFunc
+	// services registers the allocations' service instances.
+	services *serviceregistration.Registrar
+	// checks runs the checks of those services.
+	checks *checks.Runner
 
 	ctx    context.Context // canceled by Shutdown; every loop selects on it
 	cancel context.CancelFunc
@@ -117,6 +123,11 @@ func NewClient(cfg Config) (*Client, error) {
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.metrics = newClientMetrics(c)
 	c.updater = newAllocUpdater(c.callRPC, cfg, logger)
+	c.services = serviceregistration.NewRegistrar(serviceregistration.Config{
+		RPC: c.callRPC, Region: cfg.Region, Window: cfg.AllocUpdateInterval,
+		RetryInterval: cfg.RetryInterval, MaxRetryInterval: cfg.MaxRetryInterval, Logger: logger,
+	})
+	c.checks = checks.NewRunner(checks.Config{Clock: cfg.Clock, Logger: logger})
 	c.mu.runners = make(map[string]*runnerEntry)
 	c.mu.node = c.buildNode()
 
@@ -126,11 +137,19 @@ func NewClient(cfg Config) (*Client, error) {
 		s.ServeClientStreams(c.nodeID, c.ServeStream)
 	}
 
-	c.wg.Add(2)
+	c.wg.Add(4)
+	go func() {
+		defer c.wg.Done()
+		c.checks.Run(c.ctx)
+	}()
 	go c.heartbeatLoop()
 	go func() {
 		defer c.wg.Done()
 		c.updater.run(c.ctx, c.registered)
+	}()
+	go func() {
+		defer c.wg.Done()
+		c.services.Run(c.ctx, c.registered)
 	}()
 	go c.watchAllocs()
 	logger.Info("client started", "node_name", cfg.NodeName, "datacenter", cfg.Datacenter, "data_dir", cfg.DataDir)
@@ -198,6 +217,9 @@ func (c *Client) Shutdown() error {
 			ctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownFlushTimeout)
 			if err := c.updater.flush(ctx); err != nil {
 				c.logger.Warn("could not send the last allocation updates", "error", err)
+			}
+			if err := c.services.Flush(ctx); err != nil {
+				c.logger.Warn("could not send the last service registrations", "error", err)
 			}
 			cancel()
 		default:
@@ -294,18 +316,33 @@ func (c *Client) restoreAllocs() {
 // newAllocRunner returns a runner of alloc (which it keeps) wired to the local
 // state and the updater.
 func (c *Client) newAllocRunner(alloc *structs.Allocation) *allocrunner.AllocRunner {
-	return allocrunner.New(allocrunner.Config{
+	node := c.Node()
+	var ar *allocrunner.AllocRunner // Send is called only once ar runs
+	ar = allocrunner.New(allocrunner.Config{
 		Alloc:               alloc,
-		Node:                c.Node(),
+		Node:                node,
 		AllocsDir:           c.allocsDir,
 		Drivers:             c.drivers,
 		Handles:             c.db,
-		StopTasksOnShutdown: c.stopTasksOnShutdown(),
 		Persist:             c.db.PutAllocation,
-		Send:                c.updater.update,
-		Logger:              c.logger,
-		Metrics:             c.metrics.tasks,
+		StopTasksOnShutdown: c.stopTasksOnShutdown(),
+		Services:            registrySource{rpc: c.callRPC, region: c.cfg.Region},
+		Send: func(a *structs.Allocation) {
+			c.services.AllocUpdated(a, node)
+			c.checks.AllocUpdated(a, node, ar)
+			c.updater.update(a)
+		},
+		Logger:  c.logger,
+		Metrics: c.metrics.tasks,
 	})
+	return ar
+}
+
+// AllocChecks returns the latest results of the checks of an allocation
+// this client runs, sorted by ID; empty when it runs none. The deployment
+// health tracker judges them with checks.Healthy.
+func (c *Client) AllocChecks(allocID string) []*structs.CheckQueryResult {
+	return c.checks.AllocChecks(allocID)
 }
 
 // driversByName indexes the node's drivers: raw_exec and the configured ones.

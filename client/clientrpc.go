@@ -111,6 +111,15 @@ func (c *Client) serveCall(ctx context.Context, cancel context.CancelFunc, metho
 			return err
 		}
 		return one(&structs.GenericResponse{}, c.signalAlloc(&args))
+	case structs.ClientAllocChecks:
+		var args structs.AllocChecksRequest
+		if err := recvArgs(&args); err != nil {
+			return err
+		}
+		if _, err := c.runner(args.AllocID); err != nil {
+			return st.Answer(err)
+		}
+		return one(c.AllocChecks(args.AllocID), nil)
 	}
 	var skip struct{}
 	_ = st.Recv(&skip)

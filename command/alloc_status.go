@@ -19,7 +19,7 @@ func allocCommand() *cli.Command {
 		Name:        "alloc",
 		Usage:       "Inspect allocations",
 		UsageText:   "orch alloc <subcommand> [options] [args]",
-		Subcommands: []*cli.Command{allocStatusCommand(), allocLogsCommand(), allocFSCommand(), allocRestartCommand(), allocSignalCommand()},
+		Subcommands: []*cli.Command{allocStatusCommand(), allocChecksCommand(), allocLogsCommand(), allocFSCommand(), allocRestartCommand(), allocSignalCommand()},
 	}
 }
 
@@ -58,6 +58,10 @@ func allocStatus(c *cli.Context) error {
 		return errorf(err, "Error querying allocation %q", id)
 	}
 	fmt.Fprint(stdout(c), formatAllocStatus(alloc, time.Now(), c.Bool("verbose")))
+	// Check results are the client's: shown when this agent runs it.
+	if checks, err := client.Allocations().Checks(id); err == nil && len(checks) > 0 {
+		fmt.Fprint(stdout(c), "\nChecks\n"+formatChecks(checks, time.Now(), c.Bool("verbose")))
+	}
 	return nil
 }
 

@@ -58,6 +58,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			jobCommand(),
 			allocCommand(),
 			evalCommand(),
+			serviceCommand(),
 			nodeCommand(),
 			serverCommand(),
 			versionCommand(),

@@ -8,8 +8,9 @@
 // (mode "host", port blocks with static and to), resources, meta, env and
 // config, plus variable and locals blocks, -var / -var-file / ORCH_VAR_
 // values and the HCL standard functions (upper, format, join, merge, ...).
+// Service (with checks) and template blocks are decoded too (service.go).
 // Blocks and arguments of Nomad that orch does not implement yet (vault,
-// service, template, update, a task's network, ...) are reported as such, by position,
+// update, a task's network, ...) are reported as such, by position,
 // instead of being silently dropped.
 //
 // Runtime interpolations are not HCL variables: `${attr.kernel.name}`,

@@ -36,12 +36,12 @@ var (
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "task", LabelNames: []string{"name"}}, {Type: "restart"}, {Type: "ephemeral_disk"},
 				{Type: "constraint"}, {Type: "meta"}, {Type: "network"},
-				{Type: "affinity"}, {Type: "spread"},
+				{Type: "affinity"}, {Type: "spread"}, {Type: "service"},
 			},
 		},
 		unsupportedAttrs: []string{"max_client_disconnect", "stop_after_client_disconnect", "shutdown_delay",
 			"prevent_reschedule_on_lost"},
-		unsupportedBlocks: []string{"update", "migrate", "reschedule", "service",
+		unsupportedBlocks: []string{"update", "migrate", "reschedule",
 			"volume", "scaling", "consul", "vault", "disconnect"},
 	}
 
@@ -67,11 +67,11 @@ var (
 			},
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "config"}, {Type: "env"}, {Type: "meta"}, {Type: "resources"}, {Type: "constraint"},
-				{Type: "affinity"}, {Type: "logs"},
+				{Type: "affinity"}, {Type: "logs"}, {Type: "service"}, {Type: "template"},
 			},
 		},
 		unsupportedAttrs: []string{"leader", "kind", "shutdown_delay"},
-		unsupportedBlocks: []string{"artifact", "template", "service", "vault", "consul", "lifecycle",
+		unsupportedBlocks: []string{"artifact", "vault", "consul", "lifecycle",
 			"volume_mount", "dispatch_payload", "scaling", "csi_plugin", "identity", "restart",
 			"action", "schedule"},
 	}
@@ -199,6 +199,7 @@ func (d *decoder) group(b *hcl.Block, jobType structs.JobType) *structs.TaskGrou
 	}
 	tg.Affinities = d.affinities(c.Blocks.OfType("affinity"), loc)
 	tg.Spreads = d.spreads(c.Blocks.OfType("spread"), loc)
+	tg.Services = d.services(c.Blocks.OfType("service"), loc)
 	for _, tb := range c.Blocks.OfType("task") {
 		tg.Tasks = append(tg.Tasks, d.task(tb))
 	}
@@ -337,6 +338,8 @@ func (d *decoder) task(b *hcl.Block) *structs.Task {
 	}
 	t.Constraints = d.constraints(c.Blocks.OfType("constraint"), loc)
 	t.Affinities = d.affinities(c.Blocks.OfType("affinity"), loc)
+	t.Services = d.services(c.Blocks.OfType("service"), loc)
+	t.Templates = d.templates(c.Blocks.OfType("template"), loc)
 	return t
 }
 

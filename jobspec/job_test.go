@@ -521,7 +521,7 @@ job.hcl:6:7: Unsupported argument; An argument named "bar" is not expected here.
     task "t" {
       driver = "raw_exec"
       vault { policies = ["x"] }
-      template { data = "x" }
+      artifact { source = "x" }
       leader = true
       resources {
         cpu        = 100
@@ -536,7 +536,7 @@ job.hcl:3:3: block "update" is not supported yet
 job.hcl:6:21: argument "host_network" is not supported yet
 job.hcl:8:5: block "volume" is not supported yet
 job.hcl:11:7: block "vault" is not supported yet
-job.hcl:12:7: block "template" is not supported yet
+job.hcl:12:7: block "artifact" is not supported yet
 job.hcl:13:7: argument "leader" is not supported yet
 job.hcl:16:9: argument "memory_max" is not supported yet
 job.hcl:19:22: argument "sticky" is not supported yet`,

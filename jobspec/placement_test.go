@@ -1,7 +1,6 @@
 package jobspec
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/orch-io/orch/structs"
@@ -120,18 +119,6 @@ func TestParseBadAffinityAndSpread(t *testing.T) {
   }
 }`, `job.hcl:3:5: group "g": spread[0].attribute = "": must not be empty`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			job, err := Parse("job.hcl", []byte(tc.src), Options{})
-			if err == nil {
-				t.Fatalf("no error; job %s", dump(job))
-			}
-			var perr *Error
-			if !errors.As(err, &perr) {
-				t.Fatalf("%T is not an *Error: %v", err, err)
-			}
-			if got := err.Error(); got != tc.want {
-				t.Fatalf("error:\n%s\nwant:\n%s", got, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { wantParseError(t, tc.src, tc.want) })
 	}
 }

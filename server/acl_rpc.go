@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"slices"
 
 	"github.com/orch-io/orch/acl"
 	"github.com/orch-io/orch/server/state"
@@ -177,6 +178,53 @@ var allocUpdate = rpcRule{check: func(z *authz, args any) error {
 	return nil
 }}
 
+// clientNode is the node whose secret the caller presents, nil when the
+// caller is no client.
+func (z *authz) clientNode() *structs.Node { return z.snap.NodeBySecret(z.secret) }
+
+// registryRead lets the caller read the service registry in namespace ns:
+// a token with read-job there, or a client that runs allocations of ns (its
+// templates read the services; Nomad's clients read them with the
+// allocations' workload identities, which grant the same).
+func (z *authz) registryRead(ns string) error {
+	if node := z.clientNode(); node != nil {
+		if slices.ContainsFunc(z.snap.AllocsByNode(node.ID), func(a *structs.Allocation) bool { return a.Namespace == ns }) {
+			return nil
+		}
+	}
+	return z.allow(func(a *acl.ACL) bool { return a.AllowNamespaceOperation(ns, acl.CapReadJob) })
+}
+
+// serviceUpsert lets a client register and remove the service instances of
+// its own node's allocations only: the node each instance names, the node
+// of its allocation and the node of each instance removed must all be the
+// caller's (or the token must have node write).
+var serviceUpsert = rpcRule{check: func(z *authz, args any) error {
+	r := args.(*structs.ServiceRegistrationUpsertRequest)
+	nodes := map[string]bool{}
+	for _, s := range r.Services {
+		if s == nil {
+			continue // the endpoint refuses it
+		}
+		nodes[s.NodeID] = true
+		if a := z.snap.AllocByID(s.AllocID); a != nil {
+			nodes[a.NodeID] = true
+		}
+	}
+	for _, id := range r.DeleteIDs {
+		if reg := z.snap.ServiceRegistrationByID(id); reg != nil {
+			nodes[reg.NodeID] = true
+		}
+	}
+	for id := range nodes {
+		node := z.snap.NodeByID(id)
+		if node == nil || node.SecretID == "" || node.SecretID != z.secret {
+			return z.allow((*acl.ACL).AllowNodeWrite)
+		}
+	}
+	return nil
+}}
+
 // Reply filters of lists: keep what the token may read.
 func keepNamespaces[T any](z *authz, items []T, op string, nsOf func(T) string) []T {
 	a, err := z.acl()
@@ -252,6 +300,37 @@ var rpcRules = map[string]rpcRule{
 	"Operator.SnapshotSave":              management,
 	"Operator.SnapshotRestore":           management,
 
+	// The service registry: clients write the instances of their own
+	// allocations; reads are read-job's, or a client's for its templates.
+	"ServiceRegistration.Upsert": serviceUpsert,
+	"ServiceRegistration.DeleteByID": inNamespace(acl.CapSubmitJob, func(s *state.Snapshot, a any) string {
+		if r := s.ServiceRegistrationByID(a.(*structs.ServiceRegistrationDeleteRequest).ID); r != nil {
+			return r.Namespace
+		}
+		return ""
+	}),
+	"ServiceRegistration.GetService": {check: func(z *authz, args any) error { return z.registryRead(namespaceOf(args)) }},
+	"ServiceRegistration.AllocServices": {check: func(z *authz, args any) error {
+		ns := namespaceOf(args)
+		if al := z.snap.AllocByID(args.(*structs.AllocSpecificRequest).AllocID); al != nil {
+			ns = al.Namespace
+		}
+		return z.registryRead(ns)
+	}},
+	"ServiceRegistration.List": {check: func(z *authz, args any) error {
+		if ns := namespaceOf(args); ns != "*" {
+			return z.registryRead(ns)
+		}
+		_, err := z.acl()
+		return err
+	}, filter: func(z *authz, reply any) {
+		if z.clientNode() != nil {
+			return // a client, let through for its namespace alone
+		}
+		r := reply.(*structs.ServiceRegistrationListResponse)
+		r.Services = keepNamespaces(z, r.Services, acl.CapReadJob, func(l *structs.ServiceRegistrationNamespaceList) string { return l.Namespace })
+	}},
+
 	"ACL.Bootstrap":      open, // once; the endpoint refuses a second one
 	"ACL.UpsertPolicies": management,
 	"ACL.DeletePolicies": management,
@@ -285,6 +364,7 @@ var clientCallCapability = map[string]string{
 	structs.ClientFSLogs:       acl.CapReadLogs,
 	structs.ClientAllocRestart: acl.CapAllocLifecycle,
 	structs.ClientAllocSignal:  acl.CapAllocLifecycle,
+	structs.ClientAllocChecks:  acl.CapReadJob,
 }
 
 // ClientCallCapability is the capability client method needs in its

@@ -63,19 +63,20 @@ type entryType struct {
 // without MsgIgnoreUnknownFlag). Tests check that every MessageType constant
 // is here. Never change the version of a type that has been released.
 var entryTypes = map[MessageType]entryType{
-	MsgJobRegister:       {version: 1, apply: (*FSM).applyJobRegister},
-	MsgJobDeregister:     {version: 1, apply: (*FSM).applyJobDeregister},
-	MsgEvalUpdate:        {version: 1, apply: (*FSM).applyEvalUpdate},
-	MsgNodeRegister:      {version: 1, apply: (*FSM).applyNodeRegister},
-	MsgNodeUpdateStatus:  {version: 1, apply: (*FSM).applyNodeUpdateStatus},
-	MsgApplyPlanResults:  {version: 1, apply: (*FSM).applyPlanResults},
-	MsgAllocClientUpdate: {version: 1, apply: (*FSM).applyAllocClientUpdate},
-	MsgSchedulerConfig:   {version: 2, apply: (*FSM).applySchedulerConfig},
-	MsgACLPolicyUpsert:   {version: 4, apply: (*FSM).applyACLPolicyUpsert},
-	MsgACLPolicyDelete:   {version: 4, apply: (*FSM).applyACLPolicyDelete},
-	MsgACLTokenUpsert:    {version: 4, apply: (*FSM).applyACLTokenUpsert},
-	MsgACLTokenDelete:    {version: 4, apply: (*FSM).applyACLTokenDelete},
-	MsgACLBootstrap:      {version: 4, apply: (*FSM).applyACLBootstrap},
+	MsgJobRegister:          {version: 1, apply: (*FSM).applyJobRegister},
+	MsgJobDeregister:        {version: 1, apply: (*FSM).applyJobDeregister},
+	MsgEvalUpdate:           {version: 1, apply: (*FSM).applyEvalUpdate},
+	MsgNodeRegister:         {version: 1, apply: (*FSM).applyNodeRegister},
+	MsgNodeUpdateStatus:     {version: 1, apply: (*FSM).applyNodeUpdateStatus},
+	MsgApplyPlanResults:     {version: 1, apply: (*FSM).applyPlanResults},
+	MsgAllocClientUpdate:    {version: 1, apply: (*FSM).applyAllocClientUpdate},
+	MsgSchedulerConfig:      {version: 2, apply: (*FSM).applySchedulerConfig},
+	MsgACLPolicyUpsert:      {version: 4, apply: (*FSM).applyACLPolicyUpsert},
+	MsgACLPolicyDelete:      {version: 4, apply: (*FSM).applyACLPolicyDelete},
+	MsgACLTokenUpsert:       {version: 4, apply: (*FSM).applyACLTokenUpsert},
+	MsgACLTokenDelete:       {version: 4, apply: (*FSM).applyACLTokenDelete},
+	MsgACLBootstrap:         {version: 4, apply: (*FSM).applyACLBootstrap},
+	MsgServiceRegistrations: {version: 4, apply: (*FSM).applyServiceRegistrations},
 }
 
 func init() {

@@ -28,6 +28,8 @@ const (
 	MsgAllocClientUpdate MessageType = 7 // AllocClientUpdateEntry
 	MsgSchedulerConfig   MessageType = 8 // SchedulerConfigEntry
 	MsgWrite             MessageType = 9 // WriteEntry
+	// MsgServiceRegistrations: ServiceRegistrationsEntry (services.go).
+	MsgServiceRegistrations MessageType = 10
 
 	// ACL entries (acl_endpoint.go) start at 40, leaving 10-39 to the
 	// entry types other work adds meanwhile.

@@ -17,6 +17,7 @@ func _() {
 	_ = x[MsgAllocClientUpdate-7]
 	_ = x[MsgSchedulerConfig-8]
 	_ = x[MsgWrite-9]
+	_ = x[MsgServiceRegistrations-10]
 	_ = x[MsgACLPolicyUpsert-40]
 	_ = x[MsgACLPolicyDelete-41]
 	_ = x[MsgACLTokenUpsert-42]
@@ -26,19 +27,19 @@ func _() {
 }
 
 const (
-	_MessageType_name_0 = "JobRegisterJobDeregisterEvalUpdateNodeRegisterNodeUpdateStatusApplyPlanResultsAllocClientUpdateSchedulerConfigWrite"
+	_MessageType_name_0 = "JobRegisterJobDeregisterEvalUpdateNodeRegisterNodeUpdateStatusApplyPlanResultsAllocClientUpdateSchedulerConfigWriteServiceRegistrations"
 	_MessageType_name_1 = "ACLPolicyUpsertACLPolicyDeleteACLTokenUpsertACLTokenDeleteACLBootstrap"
 	_MessageType_name_2 = "IgnoreUnknownFlag"
 )
 
 var (
-	_MessageType_index_0 = [...]uint8{0, 11, 24, 34, 46, 62, 78, 95, 110, 115}
+	_MessageType_index_0 = [...]uint8{0, 11, 24, 34, 46, 62, 78, 95, 110, 115, 135}
 	_MessageType_index_1 = [...]uint8{0, 15, 30, 44, 58, 70}
 )
 
 func (i MessageType) String() string {
 	switch {
-	case 1 <= i && i <= 9:
+	case 1 <= i && i <= 10:
 		i -= 1
 		return _MessageType_name_0[_MessageType_index_0[i]:_MessageType_index_0[i+1]]
 	case 40 <= i && i <= 44:

@@ -32,13 +32,14 @@ func (s *Server) registerEndpoints() error {
 		s.endpoints.authorize = s.authorizeRPC
 	}
 	for name, rcvr := range map[string]any{
-		"Job":      &jobEndpoint{srv: s},
-		"Node":     &nodeEndpoint{srv: s},
-		"Alloc":    &allocEndpoint{srv: s},
-		"Eval":     &evalEndpoint{srv: s},
-		"Status":   &statusEndpoint{srv: s},
-		"Operator": &operatorEndpoint{srv: s},
-		"ACL":      &aclEndpoint{srv: s},
+		"Job":                 &jobEndpoint{srv: s},
+		"Node":                &nodeEndpoint{srv: s},
+		"Alloc":               &allocEndpoint{srv: s},
+		"Eval":                &evalEndpoint{srv: s},
+		"Status":              &statusEndpoint{srv: s},
+		"Operator":            &operatorEndpoint{srv: s},
+		"ACL":                 &aclEndpoint{srv: s},
+		"ServiceRegistration": &serviceEndpoint{srv: s},
 	} {
 		if err := s.endpoints.register(name, rcvr); err != nil {
 			return err

@@ -16,6 +16,7 @@ import "time"
 //	ClientFS.Logs     FSLogsRequest      → StreamFrame ... (follows when asked; empty frames are heartbeats)
 //	ClientAlloc.Restart AllocRestartRequest → one GenericResponse
 //	ClientAlloc.Signal  AllocSignalRequest  → one GenericResponse
+//	ClientAlloc.Checks  AllocChecksRequest  → one []*CheckQueryResult
 //
 // A server's own streaming method, Server.DialNode (DialNodeRequest),
 // answers and then pipes the stream to the node's client: see
@@ -27,6 +28,7 @@ const (
 	ClientFSLogs       = "ClientFS.Logs"
 	ClientAllocRestart = "ClientAlloc.Restart"
 	ClientAllocSignal  = "ClientAlloc.Signal"
+	ClientAllocChecks  = "ClientAlloc.Checks"
 	ServerDialNode     = "Server.DialNode"
 )
 
@@ -70,6 +72,8 @@ func NewClientCallArgs(method string) (ClientCallArgs, bool) {
 		return new(AllocRestartRequest), true
 	case ClientAllocSignal:
 		return new(AllocSignalRequest), true
+	case ClientAllocChecks:
+		return new(AllocChecksRequest), true
 	}
 	return nil, false
 }
@@ -78,6 +82,7 @@ func (r *FSRequest) CallAllocID() string           { return r.AllocID }
 func (r *FSLogsRequest) CallAllocID() string       { return r.AllocID }
 func (r *AllocRestartRequest) CallAllocID() string { return r.AllocID }
 func (r *AllocSignalRequest) CallAllocID() string  { return r.AllocID }
+func (r *AllocChecksRequest) CallAllocID() string  { return r.AllocID }
 
 // FSRequest names a path inside an allocation's directory.
 type FSRequest struct {
@@ -153,4 +158,10 @@ type AllocSignalRequest struct {
 	AllocID string
 	Task    string
 	Signal  string
+}
+
+// AllocChecksRequest asks for the latest results of the checks of an
+// allocation (its client runs them).
+type AllocChecksRequest struct {
+	AllocID string
 }

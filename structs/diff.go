@@ -193,6 +193,7 @@ func diffGroup(old, next *TaskGroup) *TaskGroupDiff {
 	d.Objects = appendObject(d.Objects, diffObject("RestartPolicy", restartPolicyFields(oldRP), restartPolicyFields(newRP)))
 	d.Objects = appendObject(d.Objects, diffObject("EphemeralDisk", ephemeralDiskFields(oldDisk), ephemeralDiskFields(newDisk)))
 	d.Objects = appendObject(d.Objects, diffObject("Network", networkFields(oldNets), networkFields(newNets)))
+	d.Objects = append(d.Objects, diffObjectSet("Service", groupServices(old), groupServices(next), serviceFields)...)
 	sortObjects(d.Objects)
 
 	oldByName := tasksByName(oldTasks)
@@ -226,6 +227,8 @@ func diffTask(old, next *Task) *TaskDiff {
 	d.Objects = diffPlacement(oldCons, newCons, oldAff, newAff, nil, nil)
 	d.Objects = appendObject(d.Objects, diffObject("Config", configFields(oldConfig), configFields(newConfig)))
 	d.Objects = appendObject(d.Objects, diffObject("Resources", resourcesFields(oldRes), resourcesFields(newRes)))
+	d.Objects = append(d.Objects, diffObjectSet("Service", taskServices(old), taskServices(next), serviceFields)...)
+	d.Objects = append(d.Objects, diffObjectSet("Template", taskTemplates(old), taskTemplates(next), templateFields)...)
 	sortObjects(d.Objects)
 	d.Type = diffType(old == nil, next == nil, anyChange(d.Fields, d.Objects))
 	return d

@@ -86,6 +86,8 @@ type TaskGroup struct {
 	Networks   []*NetworkResource
 	Affinities []*Affinity
 	Spreads    []*Spread
+	// Services are the group's service blocks (services.go).
+	Services []*Service
 }
 
 // Task is one process (or container) run by a driver.
@@ -102,6 +104,10 @@ type Task struct {
 	KillTimeout time.Duration // default 5s
 	KillSignal  string        // default SIGINT, as in Nomad
 	LogConfig   *LogConfig    // nil: DefaultLogConfig
+	// Services are the task's service blocks (services.go).
+	Services []*Service
+	// Templates are the task's template blocks (templates.go).
+	Templates []*Template
 }
 
 // Resources asked by one task.
@@ -199,6 +205,7 @@ func (tg *TaskGroup) Copy() *TaskGroup {
 	c.RestartPolicy = clonePtr(tg.RestartPolicy)
 	c.EphemeralDisk = clonePtr(tg.EphemeralDisk)
 	c.Networks = copyNetworks(tg.Networks)
+	c.Services = copyServices(tg.Services)
 	if tg.Tasks != nil {
 		c.Tasks = make([]*Task, len(tg.Tasks))
 		for i, t := range tg.Tasks {
@@ -222,6 +229,8 @@ func (t *Task) Copy() *Task {
 	c.Affinities = copyAffinities(t.Affinities)
 	c.Resources = clonePtr(t.Resources)
 	c.LogConfig = clonePtr(t.LogConfig)
+	c.Services = copyServices(t.Services)
+	c.Templates = copyTemplates(t.Templates)
 	return &c
 }
 

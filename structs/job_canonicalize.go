@@ -75,6 +75,15 @@ func (j *Job) Canonicalize() {
 	canonicalizeConstraints(j.Constraints)
 	for _, tg := range j.TaskGroups {
 		tg.canonicalize(j.Type)
+		if tg != nil {
+			canonicalizeServices(tg.Services, j.Name, tg.Name, "")
+			for _, t := range tg.Tasks {
+				if t != nil {
+					canonicalizeServices(t.Services, j.Name, tg.Name, t.Name)
+					canonicalizeTemplates(t.Templates)
+				}
+			}
+		}
 	}
 }
 

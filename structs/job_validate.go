@@ -112,6 +112,7 @@ type validator struct {
 	group      string
 	taskIndex  int
 	task       string
+	jobName    string // for the services' names
 }
 
 func (v *validator) add(field, value, rule string) {
@@ -124,6 +125,7 @@ func (v *validator) add(field, value, rule string) {
 
 func (v *validator) job(j *Job) {
 	v.groupIndex, v.taskIndex = -1, -1
+	v.jobName = j.Name
 
 	switch {
 	case j.ID == "":
@@ -223,6 +225,7 @@ func (v *validator) taskGroup(tg *TaskGroup) {
 	v.networks(tg.Networks)
 	v.affinities(tg.Affinities)
 	v.spreads(tg.Spreads)
+	v.services(tg.Services, v.jobName, tg, nil)
 
 	if len(tg.Tasks) == 0 {
 		v.add("task", "", "a group needs at least one task")
@@ -244,6 +247,8 @@ func (v *validator) taskGroup(tg *TaskGroup) {
 		}
 		seen[t.Name] = true
 		v.taskFields(t)
+		v.services(t.Services, v.jobName, tg, t)
+		v.templates(t.Templates)
 	}
 	v.taskIndex, v.task = -1, ""
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/client/driver"
+	"github.com/orch-io/orch/client/template"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -42,6 +43,9 @@ type Config struct {
 	// AgentEnv is the environment tasks inherit (raw_exec passes the agent's);
 	// nil means os.Environ().
 	AgentEnv []string
+	// Services reads the service registry for the tasks' templates; nil
+	// when there is none (a template that reads it fails to render).
+	Services template.ServiceSource
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -250,6 +254,7 @@ func (ar *AllocRunner) newTaskRunners(alloc *structs.Allocation, tg *structs.Tas
 			AgentEnv: []string{},
 		})
 		trs[i] = newTaskRunner(taskRunnerConfig{
+			Templates:     ar.newTemplates(alloc, task, env, func() *taskRunner { return trs[i] }),
 			Alloc:         alloc,
 			Task:          task,
 			JobType:       alloc.Job.Type,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/client/driver"
+	"github.com/orch-io/orch/client/template"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -32,6 +33,9 @@ type taskRunnerConfig struct {
 	// TaskConfig is what the driver is started with (the runner reads it
 	// only).
 	TaskConfig *driver.TaskConfig
+	// Templates renders the task's templates before each start; nil when
+	// it has none (templates.go).
+	Templates *template.Manager
 	// State is the task's state restored from the client's local state; nil for a
 	// task never run. A restored task that is dead stays dead; one whose
 	// driver reattaches to its persisted handle goes on running (or has its
@@ -62,6 +66,8 @@ type taskRunner struct {
 	killCtx    context.Context
 	killCancel context.CancelFunc
 	done       chan struct{} // closed when run returns
+	// templatesOnce starts the watch of the task's templates once.
+	templatesOnce sync.Once
 
 	mu struct {
 		sync.Mutex
@@ -285,8 +291,12 @@ const recoverTimeout = 30 * time.Second
 
 // start starts the task and persists its handle.
 func (tr *taskRunner) start() (driver.Handle, error) {
+	tc, err := tr.renderTemplates()
+	if err != nil {
+		return nil, err
+	}
 	started := time.Now()
-	h, err := tr.cfg.Driver.Start(tr.killCtx, tr.cfg.TaskConfig)
+	h, err := tr.cfg.Driver.Start(tr.killCtx, tc)
 	tr.cfg.Metrics.taskStarted(tr.cfg.Task.Driver, started, err)
 	if err != nil {
 		return nil, err

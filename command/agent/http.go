@@ -242,6 +242,12 @@ func (s *HTTPServer) registerRoutes() {
 		{"GET /v1/evaluation/{id}", s.evalGet},
 		{"GET /v1/evaluation/{id}/allocations", s.evalAllocations},
 
+		{"GET /v1/client/allocation/{id}/checks", s.allocChecks},
+
+		{"GET /v1/services", s.serviceList},
+		{"GET /v1/service/{id}", s.serviceGet},
+		{"DELETE /v1/service/{id}/{regid}", s.serviceDelete},
+
 		{"GET /v1/status/leader", s.statusLeader},
 		{"GET /v1/status/peers", s.statusPeers},
 		{"GET /v1/regions", s.regions},

@@ -43,8 +43,8 @@ var (
 	ruleAgentRead     routeRule = func(a *acl.ACL, _ *http.Request) bool { return a.AllowAgentRead() }
 	// ruleInAllocNamespace: a valid token here; the handler decides in the
 	// namespace of the allocation named (the client routes: read-fs,
-	// read-logs, alloc-lifecycle; authorizeClientCall), and so do the
-	// servers. No ?namespace= is needed.
+	// read-logs, alloc-lifecycle, read-job for checks; authorizeClientCall),
+	// and so do the servers. No ?namespace= is needed.
 	ruleInAllocNamespace = ruleToken
 )
 
@@ -93,9 +93,15 @@ var routeRules = map[string]routeRule{
 	"POST /v1/client/allocation/{id}/restart": ruleInAllocNamespace,
 	"PUT /v1/client/allocation/{id}/signal":   ruleInAllocNamespace,
 	"POST /v1/client/allocation/{id}/signal":  ruleInAllocNamespace,
-	"GET /v1/status/leader":                   ruleOpen,
-	"GET /v1/agent/health":                    ruleOpen,
-	"GET /v1/agent/members":                   ruleNodeRead,
+	"GET /v1/client/allocation/{id}/checks":   ruleInAllocNamespace,
+	// The registry: reads need read-job, deleting an instance submit-job,
+	// in the ?namespace= (the servers check again in the instance's).
+	"GET /v1/services":                ruleNamespace(acl.CapReadJob),
+	"GET /v1/service/{id}":            ruleNamespace(acl.CapReadJob),
+	"DELETE /v1/service/{id}/{regid}": ruleNamespace(acl.CapSubmitJob),
+	"GET /v1/status/leader":           ruleOpen,
+	"GET /v1/agent/health":            ruleOpen,
+	"GET /v1/agent/members":           ruleNodeRead,
 	// Nomad leaves /v1/regions and /v1/status/peers open; orch opens only
 	// health and the leader (README "Securing a cluster"). Both the regions
 	// and the servers are the agent's gossip view; the peers are Raft's.

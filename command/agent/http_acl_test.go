@@ -2,6 +2,8 @@ package agent_test
 
 import (
 	"fmt"
+	"io"
+	"net/url"
 	"testing"
 	"time"
 
@@ -112,20 +114,7 @@ func TestACLClientRoutes(t *testing.T) {
 	mgmt := a.API
 	job := structstest.Job("billing")
 	job.Namespace = "prod"
-	if _, err := mgmt.Jobs().Register(job); err != nil {
-		t.Fatal(err)
-	}
-	var allocID string
-	if err := agenttest.WaitFor(60*time.Second, func() (bool, string) {
-		allocs, _, err := mgmt.Jobs().Allocations("billing", nil)
-		if err != nil || len(allocs) == 0 || allocs[0].ClientStatus != structs.AllocClientStatusRunning {
-			return false, fmt.Sprintf("billing's allocation is not running: %v %v", allocs, err)
-		}
-		allocID = allocs[0].ID
-		return true, ""
-	}); err != nil {
-		t.Fatal(err)
-	}
+	allocID := runningAlloc(t, a, job).ID
 	client := func(name, rules string) *api.Client {
 		if err := mgmt.ACL().PolicyUpsert(&structs.ACLPolicy{Name: name, Rules: rules}); err != nil {
 			t.Fatal(err)
@@ -174,5 +163,67 @@ namespace "default" { capabilities = ["read-fs", "read-logs", "alloc-lifecycle"]
 		if !tc.allowed && !api.IsPermissionDenied(err) {
 			t.Errorf("%s %s: %v, want permission denied", tc.who, tc.call, err)
 		}
+	}
+}
+
+// TestACLServicesAndChecks: with ACLs on, the client registers a service
+// and reads the registry for a template with its node's secret; the
+// registry and the check results need read-job in the namespace.
+func TestACLServicesAndChecks(t *testing.T) {
+	a := agenttest.Start(t, agenttest.Options{ACL: true, Client: true})
+	mgmt := a.API
+	u, err := url.Parse(a.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := structstest.Job("api")
+	tg := job.TaskGroups[0]
+	tg.Services = []*structs.Service{{Name: "api", PortLabel: u.Port(), Checks: []*structs.ServiceCheck{{
+		Name: "health", Type: structs.CheckTypeHTTP, Path: "/v1/agent/health", Interval: time.Second, Timeout: time.Second,
+	}}}}
+	tg.Tasks[0].Templates = []*structs.Template{{EmbeddedTmpl: `{{ range nomadService "api" }}{{ .Port }}{{ end }}`,
+		DestPath: "local/port.txt", ChangeMode: structs.TemplateChangeModeNoop}}
+	allocID := runningAlloc(t, a, job).ID
+	// The client registered the instance, and its template read it back.
+	if err := agenttest.WaitFor(60*time.Second, func() (bool, string) {
+		rc, err := mgmt.AllocFS().Cat(t.Context(), allocID, "server/local/port.txt")
+		if err != nil {
+			return false, err.Error()
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		return string(b) == u.Port(), fmt.Sprintf("the template reads %q, want the service's port %s", b, u.Port())
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, p := range []struct{ name, rules string }{
+		{"reader", `namespace "default" { policy = "read" }`},
+		{"other", `namespace "prod" { policy = "write" }`},
+	} {
+		if err := mgmt.ACL().PolicyUpsert(&structs.ACLPolicy{Name: p.name, Rules: p.rules}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, reader := tokenClient(t, a, "reader")
+	_, other := tokenClient(t, a, "other")
+	if regs, _, err := reader.Services().Get("api", nil, nil); err != nil || len(regs) != 1 {
+		t.Errorf("read-job reads the service: %+v %v", regs, err)
+	}
+	if _, _, err := other.Services().Get("api", nil, nil); !api.IsPermissionDenied(err) {
+		t.Errorf("another namespace's token reads the service: %v, want permission denied", err)
+	}
+	if checks, err := reader.Allocations().Checks(allocID); err != nil || len(checks) != 1 {
+		t.Errorf("read-job reads the checks: %+v %v", checks, err)
+	}
+	if _, err := other.Allocations().Checks(allocID); !api.IsPermissionDenied(err) {
+		t.Errorf("another namespace's token reads the checks: %v, want permission denied", err)
+	}
+	regs, _, err := mgmt.Services().Get("api", nil, nil)
+	if err != nil || len(regs) != 1 {
+		t.Fatalf("the instance: %+v %v", regs, err)
+	}
+	if err := reader.Services().Delete("api", regs[0].ID); !api.IsPermissionDenied(err) {
+		t.Errorf("read-only deletes an instance: %v, want permission denied", err)
 	}
 }

@@ -42,6 +42,8 @@ func toWire(v any) any {
 		return api.EvalFromStructs(v)
 	case []*structs.Evaluation:
 		return mapStubs(v, api.EvalFromStructs)
+	case []*structs.CheckQueryResult:
+		return api.ChecksFromStructs(v)
 	case []*structs.NodePoolStub:
 		return mapStubs(v, func(p *structs.NodePoolStub) *api.NodePool {
 			return &api.NodePool{Name: p.Name, Description: fmt.Sprintf("%d registered node(s)", p.Nodes)}

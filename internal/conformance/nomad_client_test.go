@@ -49,6 +49,8 @@ var cases = []conformanceCase{
 	{[]string{"GET /v1/client/fs/ls/{id}", "GET /v1/client/fs/stat/{id}", "GET /v1/client/fs/cat/{id}", "GET /v1/client/fs/logs/{id}"}, testClientFS},
 	{[]string{"PUT /v1/client/allocation/{id}/signal", "POST /v1/client/allocation/{id}/signal",
 		"PUT /v1/client/allocation/{id}/restart", "POST /v1/client/allocation/{id}/restart"}, testClientAllocLifecycle},
+	{[]string{"GET /v1/services", "GET /v1/service/{id}", "DELETE /v1/service/{id}/{regid}",
+		"GET /v1/client/allocation/{id}/checks"}, testServices},
 	{[]string{"GET /v1/operator/scheduler/configuration", "PUT /v1/operator/scheduler/configuration", "POST /v1/operator/scheduler/configuration"}, testSchedulerConfig},
 	{[]string{"GET /v1/operator/raft/configuration", "DELETE /v1/operator/raft/peer", "PUT /v1/operator/raft/transfer-leadership", "POST /v1/operator/raft/transfer-leadership"}, testRaft},
 	{[]string{"GET /v1/operator/snapshot", "PUT /v1/operator/snapshot", "POST /v1/operator/snapshot"}, testSnapshot},

@@ -27,6 +27,7 @@ const (
 	recordACLPolicy       // appended: see acl.go
 	recordACLToken
 	recordACLBootstrap
+	recordServiceRegistration // appended: see services.go
 )
 
 // Persist writes every object of the snapshot to w (the Raft FSM snapshot).
@@ -39,7 +40,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		return enc.Encode(v)
 	}
 	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableSchedulerConfig,
-		TableACLPolicies, TableACLTokens, TableACLBootstrap} {
+		TableACLPolicies, TableACLTokens, TableACLBootstrap, TableServiceRegistrations} {
 		if err := put(recordIndex, &indexEntry{Key: t, Value: s.Index(t)}); err != nil {
 			return fmt.Errorf("state: persisting index of %s: %w", t, err)
 		}
@@ -68,6 +69,9 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		return err
 	}
 	if err := s.persistACL(put); err != nil {
+		return err
+	}
+	if err := s.persistServiceRegistrations(put); err != nil {
 		return err
 	}
 	return s.persistRequests(put)
@@ -113,6 +117,8 @@ func (s *StateStore) Restore(r io.Reader) error {
 			table, obj = TableACLTokens, &structs.ACLToken{}
 		case recordACLBootstrap:
 			table, obj = TableACLBootstrap, &ACLBootstrap{}
+		case recordServiceRegistration:
+			table, obj = TableServiceRegistrations, &structs.ServiceRegistration{}
 		default:
 			return fmt.Errorf("state: restoring record %d: unknown kind %d", n, kind)
 		}

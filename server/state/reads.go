@@ -62,6 +62,15 @@ func (s *Snapshot) NodeByID(id string) *structs.Node {
 	return watchedFirst[*structs.Node](s, TableNodes, "id", id)
 }
 
+// NodeBySecret returns the node whose secret ID is secret, or nil (always
+// for "").
+func (s *Snapshot) NodeBySecret(secret string) *structs.Node {
+	if secret == "" {
+		return nil
+	}
+	return watchedFirst[*structs.Node](s, TableNodes, "secret", secret)
+}
+
 // Nodes returns the nodes whose ID starts with prefix ("" for all).
 func (s *Snapshot) Nodes(prefix string) []*structs.Node {
 	return watchedList[*structs.Node](s, TableNodes, "id_prefix", prefix)

@@ -25,8 +25,9 @@ func schema() *memdb.DBSchema {
 		return &memdb.IndexSchema{Name: name, Indexer: &memdb.StringFieldIndex{Field: field}, AllowMissing: true}
 	}
 	db := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
-		TableJobs:  {Name: TableJobs, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
-		TableNodes: {Name: TableNodes, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		TableJobs: {Name: TableJobs, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		// secret: the ACL rules recognise a client by its node's secret.
+		TableNodes: {Name: TableNodes, Indexes: map[string]*memdb.IndexSchema{"id": id("ID"), "secret": by("secret", "SecretID")}},
 		TableAllocs: {Name: TableAllocs, Indexes: map[string]*memdb.IndexSchema{
 			"id": id("ID"), "job": by("job", "JobID"), "node": by("node", "NodeID"), "eval": by("eval", "EvalID"),
 		}},
@@ -38,5 +39,6 @@ func schema() *memdb.DBSchema {
 	db.Tables[TableSchedulerConfig] = schedulerConfigTable()
 	db.Tables[TableRequests] = requestsTable()
 	aclTables(db)
+	db.Tables[TableServiceRegistrations] = serviceRegistrationsTable()
 	return db
 }

@@ -142,7 +142,7 @@ func (w *WriteTxn) UpdateNodeStatus(nodeID string, status structs.NodeStatus, up
 	if err := txn.Insert(TableNodes, n); err != nil {
 		return fmt.Errorf("state: updating node %s: %w", nodeID, err)
 	}
-	return nil
+	return w.pruneServicesOfNode(nodeID, status)
 }
 
 // UpdateNodeStatus runs WriteTxn.UpdateNodeStatus in a transaction of its own at index.
@@ -186,6 +186,9 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 		a.ModifyIndex, a.AllocModifyIndex = index, index
 		if err := txn.Insert(TableAllocs, a); err != nil {
 			return fmt.Errorf("state: inserting alloc %s: %w", a.ID, err)
+		}
+		if err := w.pruneServicesOfAlloc(a); err != nil {
+			return err
 		}
 		jobs[a.JobID] = true
 	}
@@ -232,6 +235,9 @@ func (w *WriteTxn) UpdateAllocsFromClient(allocs []*structs.Allocation) error {
 		u.ModifyIndex = index
 		if err := txn.Insert(TableAllocs, u); err != nil {
 			return fmt.Errorf("state: updating alloc %s: %w", a.ID, err)
+		}
+		if err := w.pruneServicesOfAlloc(u); err != nil {
+			return err
 		}
 		jobs[u.JobID] = true
 	}

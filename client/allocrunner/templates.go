@@ -1,0 +1,82 @@
+package allocrunner
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/orch-io/orch/client/driver"
+	"github.com/orch-io/orch/client/template"
+	"github.com/orch-io/orch/structs"
+)
+
+// newTemplates returns the template manager of a task with templates, nil
+// for one without. tr is the task's runner, for signals; env its
+// environment.
+func (ar *AllocRunner) newTemplates(alloc *structs.Allocation, task *structs.Task, env []string, tr func() *taskRunner) *template.Manager {
+	if len(task.Templates) == 0 {
+		return nil
+	}
+	envMap := make(map[string]string, len(env))
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			envMap[k] = v
+		}
+	}
+	ns := alloc.Namespace
+	if ns == "" && alloc.Job != nil {
+		ns = alloc.Job.Namespace
+	}
+	return template.New(template.Config{
+		Templates: task.Templates,
+		TaskDir:   ar.dir.taskDir(task.Name),
+		Env:       envMap,
+		Namespace: ns,
+		Source:    ar.cfg.Services,
+		Restart:   func(reason string) error { return ar.RestartTask(task.Name, reason) },
+		Signal: func(sig string) error {
+			h := tr().runningNow()
+			if h == nil {
+				return fmt.Errorf("task %q: %w", task.Name, ErrTaskNotRunning)
+			}
+			return h.Signal(sig)
+		},
+		Logger: ar.logger.With("task", task.Name),
+	})
+}
+
+// renderTemplates renders the task's templates before a start and returns
+// the config to start it with: the task's, with the environment of its env
+// = true templates added. The first successful render starts the watch of
+// what the templates read, for the task runner's life.
+func (tr *taskRunner) renderTemplates() (*driver.TaskConfig, error) {
+	m := tr.cfg.Templates
+	if m == nil {
+		return tr.cfg.TaskConfig, nil
+	}
+	env, err := m.RenderAll(tr.killCtx)
+	if err != nil {
+		return nil, fmt.Errorf("rendering templates: %w", err)
+	}
+	tr.templatesOnce.Do(func() { go m.Run(tr.killCtx) })
+	if len(env) == 0 {
+		return tr.cfg.TaskConfig, nil
+	}
+	tc := *tr.cfg.TaskConfig
+	tc.Env, tc.TaskEnv = withEnv(tc.Env, env), withEnv(tc.TaskEnv, env)
+	return &tc, nil
+}
+
+// withEnv returns base ("KEY=value" entries) with the keys of extra set.
+func withEnv(base []string, extra map[string]string) []string {
+	out := slices.DeleteFunc(slices.Clone(base), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		_, over := extra[k]
+		return over
+	})
+	for k, v := range extra {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
+}

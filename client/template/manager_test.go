@@ -1,0 +1,166 @@
+package template
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// registry is a ServiceSource in memory: set changes a service and wakes
+// the blocking reads.
+type registry struct {
+	mu      sync.Mutex
+	index   uint64
+	regs    map[string][]*structs.ServiceRegistration
+	changed chan struct{}
+}
+
+func newRegistry() *registry {
+	return &registry{index: 1, regs: map[string][]*structs.ServiceRegistration{}, changed: make(chan struct{})}
+}
+
+func (r *registry) set(name string, addrs ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var regs []*structs.ServiceRegistration
+	for i, a := range addrs {
+		regs = append(regs, &structs.ServiceRegistration{ID: name + string(rune('a'+i)), ServiceName: name, Address: a, Port: 80, Tags: []string{"t" + a}})
+	}
+	r.regs[name] = regs
+	r.index++
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+func (r *registry) Service(ctx context.Context, _, name string, minIndex uint64) (ServiceQuery, error) {
+	for {
+		r.mu.Lock()
+		q, ch := ServiceQuery{Instances: r.regs[name], Index: r.index}, r.changed
+		r.mu.Unlock()
+		if q.Index > minIndex || minIndex == 0 {
+			return q, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return q, ctx.Err()
+		}
+	}
+}
+
+func (r *registry) Services(ctx context.Context, ns string, minIndex uint64) (ServiceQuery, error) {
+	q, err := r.Service(ctx, ns, "", minIndex)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name, regs := range r.regs {
+		if len(regs) > 0 {
+			q.Services = append(q.Services, &structs.ServiceRegistrationListStub{ServiceName: name})
+		}
+	}
+	return q, err
+}
+
+func TestRenderFunctionsAndReRenderOnChange(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "greeting.txt"), []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reg := newRegistry()
+	reg.set("db", "10.0.0.1", "10.0.0.2")
+	reg.set("cache", "10.0.0.9")
+	tmpls := []*structs.Template{
+		{EmbeddedTmpl: `{{ range nomadService "db" }}{{ .Address }}:{{ .Port }} {{ end }}|{{ range nomadServices }}{{ .ServiceName }},{{ end }}|{{ env "NAME" }}|{{ file "greeting.txt" | toUpper }}|{{ join "+" (split "," "a,b") }}|{{ len (nomadService "t10.0.0.2.db") }}|{{ len (nomadService 1 "k" "db") }}`,
+			DestPath: "local/out.txt", ChangeMode: structs.TemplateChangeModeSignal, ChangeSignal: "SIGHUP", Perms: "0600", LeftDelim: "{{", RightDelim: "}}"},
+		{EmbeddedTmpl: "DBS=[[ len (nomadService \"db\") ]]\n# comment\n", DestPath: "local/env", Envvars: true,
+			ChangeMode: structs.TemplateChangeModeNoop, Perms: "0644", LeftDelim: "[[", RightDelim: "]]"},
+	}
+	signals := make(chan string, 10)
+	m := New(Config{Templates: tmpls, TaskDir: dir, Env: map[string]string{"NAME": "web"}, Source: reg,
+		Signal:  func(s string) error { signals <- s; return nil },
+		Restart: func(string) error { t.Error("restart asked by a signal template"); return nil }})
+	env, err := m.RenderAll(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func() string {
+		b, _ := os.ReadFile(filepath.Join(dir, "local", "out.txt"))
+		return string(b)
+	}
+	want := "10.0.0.1:80 10.0.0.2:80 |cache,db,|web|HELLO|a+b|1|1"
+	if got := read(); got != want {
+		t.Fatalf("rendered %q, want %q", got, want)
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, "local", "out.txt")); fi.Mode().Perm() != 0o600 {
+		t.Errorf("perms %v", fi.Mode().Perm())
+	}
+	if env["DBS"] != "2" || len(env) != 1 {
+		t.Errorf("env %v", env)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	reg.set("db", "10.0.0.3")
+	select {
+	case sig := <-signals:
+		if sig != "SIGHUP" {
+			t.Fatalf("signal %q", sig)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no signal after the service changed")
+	}
+	if got := read(); !strings.HasPrefix(got, "10.0.0.3:80 |") {
+		t.Fatalf("re-rendered %q", got)
+	}
+	// A change the files do not show (cache's address: the templates list
+	// only its name) renders nothing new.
+	reg.set("cache", "10.9.9.9")
+	reg.set("db", "10.0.0.3")
+	select {
+	case sig := <-signals:
+		t.Fatalf("signalled %q though no file changed", sig)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "src.tmpl"), []byte(`{{ key "a" }}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		tmpl *structs.Template
+		want string
+	}{
+		{&structs.Template{SourcePath: "src.tmpl", DestPath: "out"}, `function "key" is not supported (Consul KV)`},
+		{&structs.Template{EmbeddedTmpl: `{{ .Nope.Deeper }}`, DestPath: "out", ErrMissingKey: true}, `no entry for key "Nope"`},
+		{&structs.Template{EmbeddedTmpl: `{{ nomadService }}`, DestPath: "out"}, "nomadService takes a service name"},
+	} {
+		tc.tmpl.LeftDelim, tc.tmpl.RightDelim, tc.tmpl.Perms = "{{", "}}", "0644"
+		m := New(Config{Templates: []*structs.Template{tc.tmpl}, TaskDir: dir, Source: newRegistry()})
+		if _, err := m.RenderAll(t.Context()); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err %v, want %q", tc.tmpl.DestPath, err, tc.want)
+		}
+	}
+}
+
+func TestFunctionsMatchTheValidatedList(t *testing.T) {
+	r := &render{}
+	got := r.funcs()
+	for _, name := range structs.TemplateFunctions {
+		if got[name] == nil {
+			t.Errorf("structs.TemplateFunctions lists %q; the renderer lacks it", name)
+		}
+		delete(got, name)
+	}
+	for name := range got {
+		t.Errorf("the renderer offers %q; add it to structs.TemplateFunctions", name)
+	}
+}
