@@ -54,6 +54,16 @@ type Allocation struct {
 	PreemptedAllocations  []string
 	PreemptedByAllocation string
 
+	// Rescheduling (reschedule.go): PreviousAllocation is the failed (or
+	// stopped, or lost) allocation this one replaces, NextAllocation its own
+	// replacement; RescheduleTracker the replacements that led here;
+	// FollowupEvalID the delayed evaluation that will replace this failed
+	// allocation once its policy's delay has passed.
+	PreviousAllocation string
+	NextAllocation     string
+	RescheduleTracker  *RescheduleTracker
+	FollowupEvalID     string
+
 	// Metrics explains the placement: how many nodes were evaluated and why the
 	// others were not chosen.
 	Metrics *AllocMetric
@@ -163,6 +173,7 @@ func (a *Allocation) Copy() *Allocation {
 	}
 	c.PreemptedAllocations = slices.Clone(a.PreemptedAllocations)
 	c.Metrics = a.Metrics.Copy()
+	c.RescheduleTracker = a.RescheduleTracker.Copy()
 	return &c
 }
 

@@ -191,6 +191,7 @@ func diffGroup(old, next *TaskGroup) *TaskGroupDiff {
 	d.Fields = diffFields(groupFields(old), groupFields(next))
 	d.Objects = diffPlacement(oldCons, newCons, oldAff, newAff, oldSpr, newSpr)
 	d.Objects = appendObject(d.Objects, diffObject("RestartPolicy", restartPolicyFields(oldRP), restartPolicyFields(newRP)))
+	d.Objects = appendObject(d.Objects, diffObject("ReschedulePolicy", reschedulePolicyFields(old), reschedulePolicyFields(next)))
 	d.Objects = appendObject(d.Objects, diffObject("EphemeralDisk", ephemeralDiskFields(oldDisk), ephemeralDiskFields(newDisk)))
 	d.Objects = appendObject(d.Objects, diffObject("Network", networkFields(oldNets), networkFields(newNets)))
 	sortObjects(d.Objects)
@@ -298,6 +299,22 @@ func restartPolicyFields(p *RestartPolicy) map[string]string {
 		"Interval": p.Interval.String(),
 		"Delay":    p.Delay.String(),
 		"Mode":     p.Mode,
+	}
+}
+
+// reschedulePolicyFields flattens the reschedule policy of tg (nil-safe).
+func reschedulePolicyFields(tg *TaskGroup) map[string]string {
+	if tg == nil || tg.ReschedulePolicy == nil {
+		return nil
+	}
+	p := tg.ReschedulePolicy
+	return map[string]string{
+		"Attempts":      strconv.Itoa(p.Attempts),
+		"Interval":      p.Interval.String(),
+		"Delay":         p.Delay.String(),
+		"DelayFunction": p.DelayFunction,
+		"MaxDelay":      p.MaxDelay.String(),
+		"Unlimited":     strconv.FormatBool(p.Unlimited),
 	}
 }
 

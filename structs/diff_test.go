@@ -167,6 +167,13 @@ Edited job web
     Deleted Count: "1" => ""
     Deleted object EphemeralDisk
       Deleted SizeMB: "300" => ""
+    Deleted object ReschedulePolicy
+      Deleted Attempts: "0" => ""
+      Deleted Delay: "30s" => ""
+      Deleted DelayFunction: "exponential" => ""
+      Deleted Interval: "0s" => ""
+      Deleted MaxDelay: "1h0m0s" => ""
+      Deleted Unlimited: "true" => ""
     Deleted object RestartPolicy
       Deleted Attempts: "2" => ""
       Deleted Delay: "15s" => ""
@@ -251,6 +258,13 @@ func TestDiffJobsContextualListsWhatDidNotChange(t *testing.T) {
     Edited Count: "1" => "2"
     None object EphemeralDisk
       None SizeMB: "300" => "300"
+    None object ReschedulePolicy
+      None Attempts: "0" => "0"
+      None Delay: "30s" => "30s"
+      None DelayFunction: "exponential" => "exponential"
+      None Interval: "0s" => "0s"
+      None MaxDelay: "1h0m0s" => "1h0m0s"
+      None Unlimited: "true" => "true"
     Edited object RestartPolicy
       Edited Attempts: "2" => "5"
       None Delay: "15s" => "15s"

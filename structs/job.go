@@ -79,8 +79,11 @@ type TaskGroup struct {
 	Constraints   []*Constraint
 	Tasks         []*Task
 	RestartPolicy *RestartPolicy
-	EphemeralDisk *EphemeralDisk
-	Meta          map[string]string
+	// ReschedulePolicy replaces failed allocations (reschedule.go); nil in
+	// system and sysbatch jobs.
+	ReschedulePolicy *ReschedulePolicy
+	EphemeralDisk    *EphemeralDisk
+	Meta             map[string]string
 	// Networks holds the group's network block (at most one): the host ports
 	// its allocations need. See network.go.
 	Networks   []*NetworkResource
@@ -195,6 +198,7 @@ func (tg *TaskGroup) Copy() *TaskGroup {
 		rp := *tg.RestartPolicy
 		c.RestartPolicy = &rp
 	}
+	c.ReschedulePolicy = tg.ReschedulePolicy.Copy()
 	if tg.EphemeralDisk != nil {
 		d := *tg.EphemeralDisk
 		c.EphemeralDisk = &d
