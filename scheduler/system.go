@@ -112,7 +112,8 @@ func (s *systemScheduler) computePlan(eval *structs.Evaluation, state State) *at
 	}
 
 	tainted := taintedNodes(state, allocs)
-	c := &classifier{job: job, batch: s.sysbatch, tainted: tainted, changed: map[versionGroup]bool{}}
+	// System groups have no reschedule policy: a failed allocation is done.
+	c := newClassifier(job, s.sysbatch, tainted, s.g.cfg.Now, eval.ID)
 	// existing[group][node] holds the allocations that still count there.
 	existing := map[string]map[string][]classified{}
 	for _, al := range allocs {

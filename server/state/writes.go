@@ -166,6 +166,9 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 			if a.PreemptedByAllocation != "" { // evicted by preemption
 				u.PreemptedByAllocation = a.PreemptedByAllocation
 			}
+			if a.FollowupEvalID != "" { // a failed allocation's delayed replacement
+				u.FollowupEvalID = a.FollowupEvalID
+			}
 			if a.Job != nil {
 				u.Job = a.Job
 			}
@@ -182,6 +185,9 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 			if a.Job == nil {
 				a.Job = job
 			}
+			if err := linkPrevious(txn, index, a); err != nil {
+				return err
+			}
 		}
 		a.ModifyIndex, a.AllocModifyIndex = index, index
 		if err := txn.Insert(TableAllocs, a); err != nil {
@@ -195,6 +201,25 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 // UpsertPlanResults runs WriteTxn.UpsertPlanResults in a transaction of its own at index.
 func (s *StateStore) UpsertPlanResults(index uint64, job *structs.Job, allocs []*structs.Allocation) error {
 	return s.write(index, func(w *WriteTxn) error { return w.UpsertPlanResults(job, allocs) })
+}
+
+// linkPrevious points the allocation a new one replaces forward to it
+// (NextAllocation), so that the reconciler no longer counts the failed one.
+func linkPrevious(txn *memdb.Txn, index uint64, a *structs.Allocation) error {
+	if a.PreviousAllocation == "" {
+		return nil
+	}
+	prev := first[*structs.Allocation](txn, TableAllocs, "id", a.PreviousAllocation)
+	if prev == nil || prev.NextAllocation == a.ID {
+		return nil
+	}
+	u := prev.Copy()
+	u.NextAllocation = a.ID
+	u.ModifyIndex = index
+	if err := txn.Insert(TableAllocs, u); err != nil {
+		return fmt.Errorf("state: linking alloc %s to its replacement %s: %w", prev.ID, a.ID, err)
+	}
+	return nil
 }
 
 // markLostIfNodeDown gives an allocation the servers stop the client status
