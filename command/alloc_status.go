@@ -83,6 +83,13 @@ func formatAllocStatus(a *structs.Allocation, now time.Time, verbose bool) strin
 		{"Created", relUnixNano(a.CreateTime, now)},
 		{"Modified", relUnixNano(a.ModifyTime, now)},
 	}
+	if a.PreviousAllocation != "" {
+		kvs = append(kvs, kv{"Previous Allocation", shortID(a.PreviousAllocation, verbose)})
+	}
+	if a.NextAllocation != "" {
+		kvs = append(kvs, kv{"Replacement Alloc ID", shortID(a.NextAllocation, verbose)})
+	}
+	kvs = append(kvs, rescheduleKVs(a, groupReschedulePolicy(a.Job, a.TaskGroup), now)...)
 	// Preemption, as Nomad shows it: who evicted this one, whom this one evicted.
 	if a.PreemptedByAllocation != "" {
 		kvs = append(kvs, kv{"Preempted By Allocation", shortID(a.PreemptedByAllocation, verbose)})

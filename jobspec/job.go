@@ -296,7 +296,8 @@ func (d *decoder) restart(b *hcl.Block, jobType structs.JobType, loc *scope) *st
 }
 
 // reschedule decodes a reschedule block over base (a job-level block, or the
-// default policy of the job's type), for the same reason as restart. In a
+// default policy of the job's type), for the same reason as restart; setting
+// attempts or interval without unlimited makes the policy limited. In a
 // system job there is no default: the block yields a policy that validation
 // rejects, naming the field.
 func (d *decoder) reschedule(b *hcl.Block, base *structs.ReschedulePolicy, loc *scope) *structs.ReschedulePolicy {
@@ -328,6 +329,11 @@ func (d *decoder) reschedule(b *hcl.Block, base *structs.ReschedulePolicy, loc *
 		if s, ok := d.str(a); ok {
 			p.DelayFunction = s
 		}
+	}
+	// A block that bounds the attempts means them: `attempts = 2` in a
+	// service job (whose default is unlimited) needs no `unlimited = false`.
+	if c.Attributes["attempts"] != nil || c.Attributes["interval"] != nil {
+		p.Unlimited = false
 	}
 	if a := c.Attributes["unlimited"]; a != nil {
 		loc.field("reschedule.unlimited", a.Range)

@@ -43,6 +43,35 @@ func TestParseReschedule(t *testing.T) {
 	}
 }
 
+func TestParseRescheduleAttemptsMakeAServicePolicyLimited(t *testing.T) {
+	src := `job "j" {
+  group "a" {
+    reschedule {
+      attempts = 2
+      interval = "1m"
+      delay    = "1s"
+    }
+    task "t" { driver = "raw_exec" }
+  }
+  group "b" {
+    reschedule { delay = "1m" }
+    task "t" { driver = "raw_exec" }
+  }
+}`
+	job, err := Parse("job.hcl", []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantA := &structs.ReschedulePolicy{Attempts: 2, Interval: time.Minute, Delay: time.Second,
+		DelayFunction: structs.DelayExponential, MaxDelay: time.Hour}
+	if got := job.TaskGroups[0].ReschedulePolicy; *got != *wantA {
+		t.Errorf("group a: %+v, want %+v", got, wantA)
+	}
+	if got := job.TaskGroups[1].ReschedulePolicy; !got.Unlimited || got.Delay != time.Minute {
+		t.Errorf("group b: %+v, want the unlimited default with a 1m delay", got)
+	}
+}
+
 func TestParseRescheduleErrors(t *testing.T) {
 	for _, tc := range []struct{ name, src, want string }{
 		{"system job", `job "j" {

@@ -268,6 +268,11 @@ type AllocListStub struct {
 	ClientStatus       AllocClientStatus
 	ClientDescription  string
 	TaskStates         map[string]*TaskState
+	// Rescheduling, as on the allocation (see Allocation).
+	PreviousAllocation string
+	NextAllocation     string
+	RescheduleTracker  *RescheduleTracker
+	FollowupEvalID     string
 	CreateIndex        uint64
 	ModifyIndex        uint64
 	CreateTime         int64
@@ -281,6 +286,8 @@ func (a *Allocation) Stub() *AllocListStub {
 		NodeName: a.NodeName, JobID: a.JobID, TaskGroup: a.TaskGroup,
 		DesiredStatus: a.DesiredStatus, DesiredDescription: a.DesiredDescription,
 		ClientStatus: a.ClientStatus, ClientDescription: a.ClientDescription,
+		PreviousAllocation: a.PreviousAllocation, NextAllocation: a.NextAllocation,
+		RescheduleTracker: a.RescheduleTracker.Copy(), FollowupEvalID: a.FollowupEvalID,
 		CreateIndex: a.CreateIndex, ModifyIndex: a.ModifyIndex, CreateTime: a.CreateTime, ModifyTime: a.ModifyTime,
 	}
 	if a.Job != nil {

@@ -3,6 +3,7 @@ package structs
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -60,7 +61,7 @@ func (p *ReschedulePolicy) Copy() *ReschedulePolicy {
 	return &c
 }
 
-// String describes the policy for humans: "3 in 1h0m0s", "unlimited".
+// String describes the policy for humans: "3 in 1h", "unlimited".
 func (p *ReschedulePolicy) String() string {
 	switch {
 	case p == nil:
@@ -68,7 +69,19 @@ func (p *ReschedulePolicy) String() string {
 	case p.Unlimited:
 		return "unlimited"
 	}
-	return fmt.Sprintf("%d in %s", p.Attempts, p.Interval)
+	return fmt.Sprintf("%d in %s", p.Attempts, shortDuration(p.Interval))
+}
+
+// shortDuration writes d without its zero trailing units: "1h", "1h30m", "45s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // RescheduleTracker is the history of replacements that led to an
