@@ -22,11 +22,11 @@ var (
 			},
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "group", LabelNames: []string{"name"}}, {Type: "constraint"}, {Type: "meta"},
-				{Type: "affinity"}, {Type: "spread"}, {Type: "reschedule"},
+				{Type: "affinity"}, {Type: "spread"}, {Type: "reschedule"}, {Type: "migrate"},
 			},
 		},
 		unsupportedAttrs: []string{"vault_token", "consul_token", "consul_namespace"},
-		unsupportedBlocks: []string{"update", "migrate", "periodic",
+		unsupportedBlocks: []string{"update", "periodic",
 			"parameterized", "multiregion", "vault", "consul", "ui"},
 	}
 
@@ -36,12 +36,12 @@ var (
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "task", LabelNames: []string{"name"}}, {Type: "restart"}, {Type: "ephemeral_disk"},
 				{Type: "constraint"}, {Type: "meta"}, {Type: "network"},
-				{Type: "affinity"}, {Type: "spread"}, {Type: "reschedule"},
+				{Type: "affinity"}, {Type: "spread"}, {Type: "reschedule"}, {Type: "migrate"},
 			},
 		},
 		unsupportedAttrs: []string{"max_client_disconnect", "stop_after_client_disconnect", "shutdown_delay",
 			"prevent_reschedule_on_lost"},
-		unsupportedBlocks: []string{"update", "migrate", "service",
+		unsupportedBlocks: []string{"update", "service",
 			"volume", "scaling", "consul", "vault", "disconnect"},
 	}
 
@@ -80,6 +80,12 @@ var (
 		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 			{Name: "attempts"}, {Name: "interval"}, {Name: "delay"}, {Name: "delay_function"},
 			{Name: "max_delay"}, {Name: "unlimited"},
+		}},
+	}
+
+	migrateSchema = bodySchema{
+		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+			{Name: "max_parallel"}, {Name: "health_check"}, {Name: "min_healthy_time"}, {Name: "healthy_deadline"},
 		}},
 	}
 
@@ -163,18 +169,29 @@ func (d *decoder) job(b *hcl.Block) *structs.Job {
 	job.Spreads = d.spreads(c.Blocks.OfType("spread"), loc)
 	// A job-level reschedule block is every group's starting point (Nomad's
 	// merge); a group's own block overrides the fields it sets.
-	var reschedule *structs.ReschedulePolicy
+	// So is a job-level migrate block.
+	var inherited groupDefaults
 	for _, rb := range d.atMostOne(c.Blocks.OfType("reschedule")) {
-		reschedule = d.reschedule(rb, structs.DefaultReschedulePolicy(job.Type), loc)
+		inherited.reschedule = d.reschedule(rb, structs.DefaultReschedulePolicy(job.Type), loc)
+	}
+	for _, mb := range d.atMostOne(c.Blocks.OfType("migrate")) {
+		inherited.migrate = d.migrate(mb, structs.DefaultMigrateStrategy(job.Type), loc)
 	}
 	for _, gb := range c.Blocks.OfType("group") {
-		job.TaskGroups = append(job.TaskGroups, d.group(gb, job.Type, reschedule))
+		job.TaskGroups = append(job.TaskGroups, d.group(gb, job.Type, inherited))
 	}
 	return job
 }
 
-func (d *decoder) group(b *hcl.Block, jobType structs.JobType, reschedule *structs.ReschedulePolicy) *structs.TaskGroup {
-	tg := &structs.TaskGroup{Name: b.Labels[0], Count: 1, ReschedulePolicy: reschedule.Copy()}
+// groupDefaults are the job-level blocks every group starts from.
+type groupDefaults struct {
+	reschedule *structs.ReschedulePolicy
+	migrate    *structs.MigrateStrategy
+}
+
+func (d *decoder) group(b *hcl.Block, jobType structs.JobType, inherited groupDefaults) *structs.TaskGroup {
+	tg := &structs.TaskGroup{Name: b.Labels[0], Count: 1, ReschedulePolicy: inherited.reschedule.Copy(),
+		Migrate: inherited.migrate.Copy()}
 	loc := d.loc.addGroup(b)
 
 	c := d.content(b.Body, groupSchema)
@@ -193,6 +210,13 @@ func (d *decoder) group(b *hcl.Block, jobType structs.JobType, reschedule *struc
 			base = structs.DefaultReschedulePolicy(jobType)
 		}
 		tg.ReschedulePolicy = d.reschedule(rb, base, loc)
+	}
+	for _, mb := range d.atMostOne(c.Blocks.OfType("migrate")) {
+		base := tg.Migrate
+		if base == nil {
+			base = structs.DefaultMigrateStrategy(jobType)
+		}
+		tg.Migrate = d.migrate(mb, base, loc)
 	}
 	for _, eb := range d.atMostOne(c.Blocks.OfType("ephemeral_disk")) {
 		loc.field("ephemeral_disk", eb.DefRange)
@@ -342,6 +366,42 @@ func (d *decoder) reschedule(b *hcl.Block, base *structs.ReschedulePolicy, loc *
 		}
 	}
 	return p
+}
+
+// migrate decodes a migrate block over base (a job-level block, or the
+// service default). Outside service jobs there is no default: the block
+// yields a strategy that validation rejects, naming the field.
+func (d *decoder) migrate(b *hcl.Block, base *structs.MigrateStrategy, loc *scope) *structs.MigrateStrategy {
+	loc.field("migrate", b.DefRange)
+	m := base.Copy()
+	if m == nil {
+		m = structs.DefaultMigrateStrategy(structs.JobTypeService)
+	}
+	c := d.content(b.Body, migrateSchema)
+	if a := c.Attributes["max_parallel"]; a != nil {
+		loc.field("migrate.max_parallel", a.Range)
+		if n, ok := d.integer(a); ok {
+			m.MaxParallel = n
+		}
+	}
+	if a := c.Attributes["health_check"]; a != nil {
+		loc.field("migrate.health_check", a.Range)
+		if s, ok := d.str(a); ok {
+			m.HealthCheck = s
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"min_healthy_time", &m.MinHealthyTime}, {"healthy_deadline", &m.HealthyDeadline}} {
+		if a := c.Attributes[f.name]; a != nil {
+			loc.field("migrate."+f.name, a.Range)
+			if dur, ok := d.duration(a); ok {
+				*f.dst = dur
+			}
+		}
+	}
+	return m
 }
 
 func (d *decoder) task(b *hcl.Block) *structs.Task {

@@ -14,6 +14,7 @@ const (
 	allocJobStopped = "alloc not needed since job is stopped"
 	allocLost       = "alloc is lost since its node is down"
 	allocUpdating   = "alloc is being updated due to job modification"
+	allocMigrating  = "alloc is being migrated"
 )
 
 // reconcileInput is everything the reconciler looks at. It reads no state of
@@ -104,17 +105,20 @@ const (
 	// classRescheduleLater: failed, and its policy allows a replacement
 	// once its delay has passed; it holds its name until then.
 	classRescheduleLater
+	// classMigrate: marked for migration (node drain, alloc stop); replace
+	// it, stopping it once the replacement is placed.
+	classMigrate
 )
 
 var allocClassNames = [...]string{"gone", "done", "orphan", "lost", "destructive", "in-place", "current",
-	"reschedule-now", "reschedule-later"}
+	"reschedule-now", "reschedule-later", "migrate"}
 
 func (c allocClass) String() string { return allocClassNames[c] }
 
 // keepPreference orders allocations that claim the same index: the lower is
 // kept. A healthy current allocation beats one that must be replaced.
 var keepPreference = map[allocClass]int{
-	classCurrent: 0, classInPlace: 1, classDestructive: 2, classDone: 3, classRescheduleLater: 3,
+	classCurrent: 0, classInPlace: 1, classDestructive: 2, classMigrate: 2, classDone: 3, classRescheduleLater: 3,
 	classRescheduleNow: 4, classLost: 5,
 }
 
@@ -159,6 +163,8 @@ var classifyRules = []classifyRule{
 		func(c *classifier, a *structs.Allocation) bool { return c.job.LookupTaskGroup(a.TaskGroup) == nil }},
 	{classLost, "its node is down or gone",
 		func(c *classifier, a *structs.Allocation) bool { return c.tainted[a.NodeID] }},
+	{classMigrate, "it is marked for migration (node drain, alloc stop)",
+		func(_ *classifier, a *structs.Allocation) bool { return a.DesiredTransition.Migrate }},
 	{classDestructive, "it runs an older version whose group changed",
 		func(c *classifier, a *structs.Allocation) bool { return c.destructive(a) }},
 	{classInPlace, "it runs an older version whose group changed only in count",
@@ -335,6 +341,8 @@ func reconcileGroup(c *classifier, tg *structs.TaskGroup, allocs []classified, r
 			res.InPlace = append(res.InPlace, a)
 		case classDestructive:
 			places = append(places, placement{TaskGroup: tg, Name: a.Name, Index: ca.index, Previous: a, StopPrevious: allocUpdating})
+		case classMigrate:
+			places = append(places, placement{TaskGroup: tg, Name: a.Name, Index: ca.index, Previous: a, StopPrevious: allocMigrating})
 		case classLost:
 			res.Stop = append(res.Stop, stopDecision{a, allocLost})
 			places = append(places, placement{TaskGroup: tg, Name: a.Name, Index: ca.index, Previous: a})

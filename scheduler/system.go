@@ -168,6 +168,9 @@ func (s *systemScheduler) computePlan(eval *structs.Evaluation, state State) *at
 				case tainted[nodeID]:
 					a.plan.AppendStoppedAlloc(ca.alloc, allocLost)
 					a.stopped++
+				case nodes.notReady[nodeID] && ca.alloc.DesiredTransition.Migrate: // drained
+					a.plan.AppendStoppedAlloc(ca.alloc, allocMigrating)
+					a.stopped++
 				case nodes.notReady[nodeID]:
 				default:
 					a.plan.AppendStoppedAlloc(ca.alloc, allocNodeInfeasible)
@@ -245,6 +248,9 @@ func (gp *systemGroupPlan) node(nu *nodeUsage, cas []classified) {
 	case classDestructive:
 		gp.pending = append(gp.pending, pendingPlacement{nu,
 			placement{TaskGroup: gp.tg, Name: keep.alloc.Name, Previous: keep.alloc, StopPrevious: allocUpdating}})
+	case classMigrate: // alloc stop: replaced where it runs
+		gp.pending = append(gp.pending, pendingPlacement{nu,
+			placement{TaskGroup: gp.tg, Name: keep.alloc.Name, Previous: keep.alloc, StopPrevious: allocMigrating}})
 	default: // classLost cannot reach a candidate node: it is not tainted
 		panic("scheduler: system scheduler got an allocation of class " + keep.class.String() + " on a candidate node")
 	}

@@ -54,6 +54,12 @@ type Allocation struct {
 	PreemptedAllocations  []string
 	PreemptedByAllocation string
 
+	// DesiredTransition asks the scheduler to migrate the allocation
+	// (migrate.go).
+	DesiredTransition DesiredTransition
+	// DeploymentStatus is the allocation's health (alloc_health.go).
+	DeploymentStatus *AllocDeploymentStatus
+
 	// Rescheduling (reschedule.go): PreviousAllocation is the failed (or
 	// stopped, or lost) allocation this one replaces, NextAllocation its own
 	// replacement; RescheduleTracker the replacements that led here;
@@ -174,6 +180,14 @@ func (a *Allocation) Copy() *Allocation {
 	c.PreemptedAllocations = slices.Clone(a.PreemptedAllocations)
 	c.Metrics = a.Metrics.Copy()
 	c.RescheduleTracker = a.RescheduleTracker.Copy()
+	if a.DeploymentStatus != nil {
+		ds := *a.DeploymentStatus
+		if ds.Healthy != nil {
+			h := *ds.Healthy
+			ds.Healthy = &h
+		}
+		c.DeploymentStatus = &ds
+	}
 	return &c
 }
 

@@ -192,6 +192,7 @@ func diffGroup(old, next *TaskGroup) *TaskGroupDiff {
 	d.Objects = diffPlacement(oldCons, newCons, oldAff, newAff, oldSpr, newSpr)
 	d.Objects = appendObject(d.Objects, diffObject("RestartPolicy", restartPolicyFields(oldRP), restartPolicyFields(newRP)))
 	d.Objects = appendObject(d.Objects, diffObject("ReschedulePolicy", reschedulePolicyFields(old), reschedulePolicyFields(next)))
+	d.Objects = appendObject(d.Objects, diffObject("Migrate", migrateFields(old), migrateFields(next)))
 	d.Objects = appendObject(d.Objects, diffObject("EphemeralDisk", ephemeralDiskFields(oldDisk), ephemeralDiskFields(newDisk)))
 	d.Objects = appendObject(d.Objects, diffObject("Network", networkFields(oldNets), networkFields(newNets)))
 	sortObjects(d.Objects)
@@ -315,6 +316,20 @@ func reschedulePolicyFields(tg *TaskGroup) map[string]string {
 		"DelayFunction": p.DelayFunction,
 		"MaxDelay":      p.MaxDelay.String(),
 		"Unlimited":     strconv.FormatBool(p.Unlimited),
+	}
+}
+
+// migrateFields flattens the migrate strategy of tg (nil-safe).
+func migrateFields(tg *TaskGroup) map[string]string {
+	if tg == nil || tg.Migrate == nil {
+		return nil
+	}
+	m := tg.Migrate
+	return map[string]string{
+		"MaxParallel":     strconv.Itoa(m.MaxParallel),
+		"HealthCheck":     m.HealthCheck,
+		"MinHealthyTime":  m.MinHealthyTime.String(),
+		"HealthyDeadline": m.HealthyDeadline.String(),
 	}
 }
 

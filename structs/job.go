@@ -82,8 +82,10 @@ type TaskGroup struct {
 	// ReschedulePolicy replaces failed allocations (reschedule.go); nil in
 	// system and sysbatch jobs.
 	ReschedulePolicy *ReschedulePolicy
-	EphemeralDisk    *EphemeralDisk
-	Meta             map[string]string
+	// Migrate paces drains (migrate.go); nil outside service jobs.
+	Migrate       *MigrateStrategy
+	EphemeralDisk *EphemeralDisk
+	Meta          map[string]string
 	// Networks holds the group's network block (at most one): the host ports
 	// its allocations need. See network.go.
 	Networks   []*NetworkResource
@@ -199,6 +201,7 @@ func (tg *TaskGroup) Copy() *TaskGroup {
 		c.RestartPolicy = &rp
 	}
 	c.ReschedulePolicy = tg.ReschedulePolicy.Copy()
+	c.Migrate = tg.Migrate.Copy()
 	if tg.EphemeralDisk != nil {
 		d := *tg.EphemeralDisk
 		c.EphemeralDisk = &d

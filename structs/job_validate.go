@@ -170,6 +170,7 @@ func (v *validator) job(j *Job) {
 		seen[tg.Name] = true
 		v.taskGroup(tg)
 		v.reschedulePolicy(j.Type, tg.ReschedulePolicy)
+		v.migrateStrategy(tg.Migrate)
 	}
 }
 

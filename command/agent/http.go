@@ -177,6 +177,7 @@ func (s *HTTPServer) registerRoutes() {
 		s.mux.Handle(r.pattern, s.wrap(r.handler))
 	}
 	s.registerSnapshotRoutes()
+	s.registerDrainRoutes()
 }
 
 // ServeHTTP logs the request and routes it. Requests the mux cannot route get

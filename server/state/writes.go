@@ -109,9 +109,10 @@ func (w *WriteTxn) UpsertNode(node *structs.Node) error {
 	node.ModifyIndex = index
 	if old := first[*structs.Node](txn, TableNodes, "id", node.ID); old != nil {
 		node.CreateIndex = old.CreateIndex
-		if node.SchedulingEligibility == "" {
-			node.SchedulingEligibility = old.SchedulingEligibility
-		}
+		// Eligibility, drain and events belong to the servers once the node
+		// exists: a client registering again does not undo a drain.
+		node.SchedulingEligibility = old.SchedulingEligibility
+		node.DrainStrategy, node.LastDrain, node.Events = old.DrainStrategy, old.LastDrain, old.Events
 	} else {
 		node.CreateIndex = index
 	}

@@ -1,0 +1,51 @@
+package server
+
+import (
+	"time"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// FSM appliers of the drain and eligibility entries (entry version 4).
+
+func (f *FSM) applyAllocDesiredTransition(a *entryApply, body []byte) error {
+	var e AllocDesiredTransitionEntry
+	if err := decodeEntry(MsgAllocDesiredTransition, body, &e); err != nil {
+		return err
+	}
+	if err := a.txn.UpdateAllocsDesiredTransitions(e.Transitions); err != nil {
+		return err
+	}
+	if len(e.Evals) == 1 { // an alloc stop: its reply names the evaluation
+		a.evalID = e.Evals[0].ID
+	}
+	return a.upsertEvals(e.Evals)
+}
+
+func (f *FSM) applyNodeEligibility(a *entryApply, body []byte) error {
+	var e NodeEligibilityEntry
+	if err := decodeEntry(MsgNodeEligibility, body, &e); err != nil {
+		return err
+	}
+	if err := a.txn.UpdateNodeEligibility(e.NodeID, e.Eligibility, e.Event); err != nil {
+		return err
+	}
+	if e.Eligibility == structs.NodeEligible { // capacity for blocked evaluations
+		a.then(func() { f.unblockNodes(a.index, e.NodeID) })
+	}
+	return nil
+}
+
+func (f *FSM) applyNodeDrain(a *entryApply, body []byte) error {
+	var e NodeDrainEntry
+	if err := decodeEntry(MsgNodeDrain, body, &e); err != nil {
+		return err
+	}
+	if err := a.txn.UpdateNodeDrain(e.NodeID, e.DrainStrategy, e.MarkEligible, e.Complete, e.Event, time.Unix(0, e.UpdatedAt)); err != nil {
+		return err
+	}
+	if e.DrainStrategy == nil && e.MarkEligible {
+		a.then(func() { f.unblockNodes(a.index, e.NodeID) })
+	}
+	return nil
+}
