@@ -1,6 +1,8 @@
 package server
 
 import (
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/orch-io/orch/structs"
@@ -15,6 +17,25 @@ func (f *FSM) applyAllocDesiredTransition(a *entryApply, body []byte) error {
 	}
 	if err := a.txn.UpdateAllocsDesiredTransitions(e.Transitions); err != nil {
 		return err
+	}
+	if len(e.Stop) > 0 {
+		before := a.txn.Read()
+		var stops []*structs.Allocation
+		var freed []string
+		for _, id := range slices.Sorted(maps.Keys(e.Stop)) {
+			if old := before.AllocByID(id); old != nil && !old.TerminalStatus() {
+				c := old.Copy()
+				c.Job, c.DesiredStatus, c.DesiredDescription = nil, structs.AllocDesiredStatusStop, e.Stop[id]
+				stops = append(stops, c)
+				freed = append(freed, old.NodeID)
+			}
+		}
+		if err := a.txn.UpsertPlanResults(nil, stops); err != nil {
+			return err
+		}
+		if len(freed) > 0 {
+			a.then(func() { f.unblockNodes(a.index, freed...) })
+		}
 	}
 	if len(e.Evals) == 1 { // an alloc stop: its reply names the evaluation
 		a.evalID = e.Evals[0].ID

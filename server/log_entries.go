@@ -58,7 +58,10 @@ type JobRegisterEntry struct {
 // (by ID) and records the evaluations that act on it, at one index.
 type AllocDesiredTransitionEntry struct {
 	Transitions map[string]structs.DesiredTransition
-	Evals       []*structs.Evaluation
+	// Stop stops allocations at once, by ID, with the description given
+	// (a drain's deadline): they are not waiting for replacements.
+	Stop  map[string]string
+	Evals []*structs.Evaluation
 }
 
 // NodeEligibilityEntry sets a node's scheduling eligibility, recording Event

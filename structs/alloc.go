@@ -180,14 +180,7 @@ func (a *Allocation) Copy() *Allocation {
 	c.PreemptedAllocations = slices.Clone(a.PreemptedAllocations)
 	c.Metrics = a.Metrics.Copy()
 	c.RescheduleTracker = a.RescheduleTracker.Copy()
-	if a.DeploymentStatus != nil {
-		ds := *a.DeploymentStatus
-		if ds.Healthy != nil {
-			h := *ds.Healthy
-			ds.Healthy = &h
-		}
-		c.DeploymentStatus = &ds
-	}
+	c.DeploymentStatus = a.DeploymentStatus.Copy()
 	return &c
 }
 
@@ -282,6 +275,8 @@ type AllocListStub struct {
 	ClientStatus       AllocClientStatus
 	ClientDescription  string
 	TaskStates         map[string]*TaskState
+	DesiredTransition  DesiredTransition
+	DeploymentStatus   *AllocDeploymentStatus
 	// Rescheduling, as on the allocation (see Allocation).
 	PreviousAllocation string
 	NextAllocation     string
@@ -300,6 +295,7 @@ func (a *Allocation) Stub() *AllocListStub {
 		NodeName: a.NodeName, JobID: a.JobID, TaskGroup: a.TaskGroup,
 		DesiredStatus: a.DesiredStatus, DesiredDescription: a.DesiredDescription,
 		ClientStatus: a.ClientStatus, ClientDescription: a.ClientDescription,
+		DesiredTransition: a.DesiredTransition, DeploymentStatus: a.DeploymentStatus.Copy(),
 		PreviousAllocation: a.PreviousAllocation, NextAllocation: a.NextAllocation,
 		RescheduleTracker: a.RescheduleTracker.Copy(), FollowupEvalID: a.FollowupEvalID,
 		CreateIndex: a.CreateIndex, ModifyIndex: a.ModifyIndex, CreateTime: a.CreateTime, ModifyTime: a.ModifyTime,

@@ -15,6 +15,19 @@ type AllocDeploymentStatus struct {
 	ModifyIndex uint64
 }
 
+// Copy returns a deep copy of the status.
+func (d *AllocDeploymentStatus) Copy() *AllocDeploymentStatus {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	if d.Healthy != nil {
+		h := *d.Healthy
+		c.Healthy = &h
+	}
+	return &c
+}
+
 // HealthyByTaskStates is the servers' stand-in for client-reported health,
 // to be replaced by DeploymentStatus.Healthy once clients report it
 // (TODO(#8)): the allocation is healthy at now when it runs and every task
