@@ -191,3 +191,24 @@ func TestPropertyNeverMoreThanMaxParallelOutOfService(t *testing.T) {
 		}
 	}
 }
+
+// A node that goes down while draining: the scheduler stops its allocations
+// and the servers mark them lost (its client cannot report); lost is
+// terminal, so the drain completes.
+func TestNodeDownWhileDrainingCompletes(t *testing.T) {
+	s := newSim(&structs.DrainStrategy{})
+	web := s.job("web", structs.JobTypeService, 2, migrate(1, time.Second))
+	a := s.run(web, "drained", 0)
+	b := s.run(web, "drained", 1)
+	s.apply(Decide(s.input()))
+	if d := Decide(s.input()); d.Complete {
+		t.Fatal("complete with allocations running")
+	}
+	for _, x := range []*structs.Allocation{a, b} {
+		x.DesiredStatus = structs.AllocDesiredStatusStop
+		x.ClientStatus = structs.AllocClientStatusLost
+	}
+	if d := Decide(s.input()); !d.Complete {
+		t.Fatalf("node down, allocations lost: %+v, want complete", d)
+	}
+}
