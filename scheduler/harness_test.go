@@ -22,7 +22,7 @@ var testNow = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 // Planner that applies plans to it at increasing Raft indexes, the way the
 // plan applier and the FSM would, recording every plan and evaluation.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	store *state.StateStore
 	index uint64
 	seed  uint64
@@ -45,7 +45,7 @@ type harness struct {
 
 var _ Planner = (*harness)(nil)
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	return &harness{t: t, store: state.NewStateStore(), seed: 1, now: testNow}
 }
 
@@ -279,7 +279,7 @@ func planAllocs(m map[string][]*structs.Allocation) []*structs.Allocation {
 	return out
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
