@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/server/drainer"
 	"github.com/orch-io/orch/structs"
 	"github.com/urfave/cli/v2"
 )
@@ -183,6 +184,46 @@ type drainMonitor struct {
 	verbose bool
 	ctx     context.Context
 	jobs    map[string]*structs.Job // by ID, fetched once, for their migrate blocks
+	waiting string                  // the reasons last printed
+}
+
+// explain prints, when they change, the reasons the drain waits: the
+// servers' own decision (drainer.Decide) computed here from what the API
+// shows.
+func (m *drainMonitor) explain(node *structs.Node, all []*structs.AllocListStub) {
+	in := drainer.Input{Now: time.Now(), Node: node, Jobs: map[string]*structs.Job{}, JobAllocs: map[string][]*structs.Allocation{}}
+	for _, s := range all {
+		a := allocFromStub(s)
+		if s.NodeID == m.nodeID {
+			in.Allocs = append(in.Allocs, a)
+			if job := m.job(s.JobID); job != nil {
+				in.Jobs[s.JobID] = job
+			}
+		}
+		in.JobAllocs[s.JobID] = append(in.JobAllocs[s.JobID], a)
+	}
+	if w := strings.Join(drainer.Decide(in).Waiting, "; "); w != "" && w != m.waiting {
+		m.waiting = w
+		m.line("Drain waiting: %s", w)
+	}
+}
+
+// allocFromStub is the part of an allocation a list shows.
+func allocFromStub(s *structs.AllocListStub) *structs.Allocation {
+	return &structs.Allocation{ID: s.ID, Name: s.Name, NodeID: s.NodeID, JobID: s.JobID, TaskGroup: s.TaskGroup,
+		DesiredStatus: s.DesiredStatus, ClientStatus: s.ClientStatus, TaskStates: s.TaskStates,
+		DesiredTransition: s.DesiredTransition, DeploymentStatus: s.DeploymentStatus,
+		PreviousAllocation: s.PreviousAllocation, NextAllocation: s.NextAllocation, ModifyTime: s.ModifyTime}
+}
+
+// job returns the job with ID id, fetched once (nil when gone).
+func (m *drainMonitor) job(id string) *structs.Job {
+	job, ok := m.jobs[id]
+	if !ok {
+		job, _, _ = m.client.Jobs().Info(id, &api.QueryOptions{Context: m.ctx})
+		m.jobs[id] = job // nil (gone, or an error) is remembered too
+	}
+	return job
 }
 
 // allocSeen is what the monitor last printed of an allocation.
@@ -209,6 +250,9 @@ func (m *drainMonitor) run() error {
 			return errorf(err, "Error querying allocations")
 		}
 		pending := m.report(all, seen)
+		if node.DrainStrategy != nil {
+			m.explain(node, all)
+		}
 		if node.DrainStrategy == nil {
 			if node.LastDrain == nil || node.LastDrain.Status != structs.DrainStatusComplete {
 				m.line("No drain strategy set for node %q", shortID(m.nodeID, m.verbose))
@@ -290,17 +334,12 @@ func (m *drainMonitor) healthy(r *structs.AllocListStub) bool {
 	if ds := r.DeploymentStatus; ds != nil && ds.Healthy != nil {
 		return *ds.Healthy
 	}
-	job, ok := m.jobs[r.JobID]
-	if !ok {
-		job, _, _ = m.client.Jobs().Info(r.JobID, &api.QueryOptions{Context: m.ctx})
-		m.jobs[r.JobID] = job // nil (gone, or an error) is remembered too
-	}
+	job := m.job(r.JobID)
 	minHealthy := structs.DefaultMigrateStrategy(structs.JobTypeService).MinHealthyTime
 	if tg := groupOf(job, r.TaskGroup); tg != nil && tg.Migrate != nil {
 		minHealthy = tg.Migrate.MinHealthyTime
 	}
-	a := &structs.Allocation{ClientStatus: r.ClientStatus, TaskStates: r.TaskStates}
-	ok, _ = a.HealthyByTaskStates(minHealthy, time.Now())
+	ok, _ := allocFromStub(r).HealthyByTaskStates(minHealthy, time.Now())
 	return ok
 }
 

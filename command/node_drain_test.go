@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/orch-io/orch/internal/structstest"
 	"github.com/orch-io/orch/structs"
@@ -118,6 +119,33 @@ func TestDrainHTTPErrors(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != tc.status {
 			t.Errorf("POST %s %s: %d, want %d", tc.path, tc.body, resp.StatusCode, tc.status)
+		}
+	}
+}
+
+// A drain whose allocation can go nowhere waits, says why, and the deadline
+// ends it.
+func TestDrainWithNowhereToGoWaitsUntilTheDeadline(t *testing.T) {
+	a := startClientAgent(t)
+	job := structstest.Job("web")
+	job.TaskGroups[0].Migrate = &structs.MigrateStrategy{MaxParallel: 1, HealthCheck: structs.MigrateHealthTaskStates,
+		MinHealthyTime: time.Millisecond, HealthyDeadline: time.Minute}
+	a.register(t, job)
+	waitFor(t, "web running", func() bool {
+		allocs, _, _ := a.API.Jobs().Allocations("web", nil)
+		return len(allocs) == 1 && allocs[0].ClientStatus == structs.AllocClientStatusRunning
+	})
+	r := runCLI(t, "node", "drain", "-address", a.addr, "-enable", "-yes", "-deadline", "2s", a.NodeID[:8])
+	if r.code != 0 {
+		t.Fatalf("drain: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	mustContain(t, "drain monitor", r.stdout, "marked for migration",
+		`Drain waiting: job "web" group "web": 1 replacement(s) not placed yet: no other node fits them`,
+		"status running -> complete", "Drain complete for node")
+	allocs, _, _ := a.API.Jobs().Allocations("web", nil)
+	for _, al := range allocs {
+		if al.ClientStatus == structs.AllocClientStatusRunning {
+			t.Errorf("allocation %s still running after the deadline", al.ID)
 		}
 	}
 }

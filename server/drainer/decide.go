@@ -215,15 +215,18 @@ func (d *Decision) migrateGroup(in Input, k groupKey, onNode []*structs.Allocati
 	n := min(max(allowed, 0), len(candidates))
 	d.Migrate = append(d.Migrate, candidates[:n]...)
 	if waiting := len(candidates) - n; waiting > 0 {
-		why := fmt.Sprintf("%d of %d healthy, migrate max_parallel = %d", healthy, tg.Count, m.MaxParallel)
-		for _, a := range marked {
-			if replaced[a.ID] == nil {
-				why += fmt.Sprintf("; the replacement of %s is not placed yet (no node fits? see orch job status %s)",
-					structs.ShortID(a.ID), k.job)
-				break
-			}
+		d.wait("job %q group %q: %d allocation(s) wait for replacements to be healthy (%d of %d healthy, migrate max_parallel = %d)",
+			k.job, k.group, waiting, healthy, tg.Count, m.MaxParallel)
+	}
+	unplaced := 0
+	for _, a := range marked {
+		if replaced[a.ID] == nil {
+			unplaced++
 		}
-		d.wait("job %q group %q: %d allocation(s) wait for replacements to be healthy (%s)", k.job, k.group, waiting, why)
+	}
+	if unplaced > 0 {
+		d.wait("job %q group %q: %d replacement(s) not placed yet: no other node fits them (see orch job status %s); the deadline stops what is left",
+			k.job, k.group, unplaced, k.job)
 	}
 }
 
