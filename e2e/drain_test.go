@@ -13,6 +13,19 @@ import (
 	"github.com/orch-io/orch/structs"
 )
 
+// sleepTask is a small raw_exec task that sleeps for an hour.
+const sleepTask = `    task "sleep" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sleep"
+        args    = ["3600"]
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }`
+
 // A 2-client cluster: `node drain -enable -yes -deadline 1m` on the first
 // client moves a count-4 service (migrate max_parallel 2) to the second,
 // stops the system job's allocation there last, and reports complete only
@@ -53,33 +66,13 @@ func TestDrainMovesServiceAndStopsSystemLast(t *testing.T) {
       max_parallel     = 2
       min_healthy_time = "1s"
     }
-    task "sleep" {
-      driver = "raw_exec"
-      config {
-        command = "/bin/sleep"
-        args    = ["3600"]
-      }
-      resources {
-        cpu    = 50
-        memory = 32
-      }
-    }
+` + sleepTask + `
   }
 }`)
 	sys := write("agent.hcl", `job "agent" {
   type = "system"
   group "agent" {
-    task "sleep" {
-      driver = "raw_exec"
-      config {
-        command = "/bin/sleep"
-        args    = ["3600"]
-      }
-      resources {
-        cpu    = 50
-        memory = 32
-      }
-    }
+` + sleepTask + `
   }
 }`)
 	for _, p := range []string{web, sys} {

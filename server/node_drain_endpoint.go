@@ -8,6 +8,17 @@ import (
 	"github.com/orch-io/orch/structs"
 )
 
+// replayIndex answers a retried write from its recorded outcome: done when
+// requestID was applied already (index set to its index) or the lookup
+// failed.
+func (s *Server) replayIndex(t MessageType, requestID string, index *uint64) (done bool, err error) {
+	first, err := s.recordedOutcome(t, requestID)
+	if first != nil {
+		*index = first.Index
+	}
+	return first != nil || err != nil, err
+}
+
 // UpdateEligibility marks a node eligible or ineligible for new allocations;
 // an ineligible node keeps what it runs. A draining node cannot be made
 // eligible: cancelling the drain does that (POST /v1/node/:id/eligibility).
@@ -22,10 +33,7 @@ func (n *nodeEndpoint) UpdateEligibility(ctx context.Context, args *structs.Node
 		return structs.NewError(structs.CodeInvalid, "node eligibility: Eligibility = %q: must be %q or %q",
 			args.Eligibility, structs.NodeEligible, structs.NodeIneligible)
 	}
-	if first, err := n.srv.recordedOutcome(MsgNodeEligibility, args.RequestID); err != nil || first != nil {
-		if first != nil {
-			reply.Index = first.Index
-		}
+	if done, err := n.srv.replayIndex(MsgNodeEligibility, args.RequestID, &reply.Index); done {
 		return err
 	}
 	node := n.srv.state.NodeByID(args.NodeID)
@@ -61,10 +69,7 @@ func (n *nodeEndpoint) UpdateDrain(ctx context.Context, args *structs.NodeUpdate
 	if done, err := n.srv.forward(ctx, "Node.UpdateDrain", args, reply); done {
 		return err
 	}
-	if first, err := n.srv.recordedOutcome(MsgNodeDrain, args.RequestID); err != nil || first != nil {
-		if first != nil {
-			reply.Index = first.Index
-		}
+	if done, err := n.srv.replayIndex(MsgNodeDrain, args.RequestID, &reply.Index); done {
 		return err
 	}
 	node := n.srv.state.NodeByID(args.NodeID)

@@ -52,19 +52,25 @@ func allocFailureEvals(st interface {
 			continue
 		}
 		seen[key] = true
-		id := uuid.NewSHA1(allocFailureNamespace, []byte(strconv.FormatUint(index, 10)+"/"+key)).String()
-		out = append(out, &structs.Evaluation{
-			ID:             id,
-			Namespace:      job.Namespace,
-			Priority:       job.Priority,
-			Type:           job.Type,
-			TriggeredBy:    structs.EvalTriggerRetryFailedAlloc,
-			JobID:          job.ID,
-			JobModifyIndex: job.JobModifyIndex,
-			Status:         structs.EvalStatusPending,
-			CreateTime:     u.ModifyTime,
-			ModifyTime:     u.ModifyTime,
-		})
+		out = append(out, fsmJobEval(allocFailureNamespace, index, key, job, structs.EvalTriggerRetryFailedAlloc, u.ModifyTime))
 	}
 	return out
+}
+
+// fsmJobEval is a pending evaluation of job that the FSM creates while
+// applying the entry at index: its ID derives from ns, the index and key,
+// so every server mints the same one; at (unix nanoseconds) stamps it.
+func fsmJobEval(ns uuid.UUID, index uint64, key string, job *structs.Job, trigger string, at int64) *structs.Evaluation {
+	return &structs.Evaluation{
+		ID:             uuid.NewSHA1(ns, []byte(strconv.FormatUint(index, 10)+"/"+key)).String(),
+		Namespace:      job.Namespace,
+		Priority:       job.Priority,
+		Type:           job.Type,
+		TriggeredBy:    trigger,
+		JobID:          job.ID,
+		JobModifyIndex: job.JobModifyIndex,
+		Status:         structs.EvalStatusPending,
+		CreateTime:     at,
+		ModifyTime:     at,
+	}
 }
