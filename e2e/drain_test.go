@@ -66,13 +66,13 @@ func TestDrainMovesServiceAndStopsSystemLast(t *testing.T) {
       max_parallel     = 2
       min_healthy_time = "1s"
     }
-` + sleepTask + `
+`+sleepTask+`
   }
 }`)
 	sys := write("agent.hcl", `job "agent" {
   type = "system"
   group "agent" {
-` + sleepTask + `
+`+sleepTask+`
   }
 }`)
 	for _, p := range []string{web, sys} {
