@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/go-memdb"
 	"github.com/orch-io/orch/structs"
@@ -140,6 +141,10 @@ func (w *WriteTxn) UpdateNodeStatus(nodeID string, status structs.NodeStatus, up
 	}
 	n := old.Copy()
 	n.Status, n.StatusUpdatedAt, n.ModifyIndex = status, updatedAt, index
+	if old.Status != status {
+		n.AddEvent(&structs.NodeEvent{Message: "Node status " + string(status), Subsystem: structs.NodeEventSubsystemCluster,
+			Timestamp: time.Unix(updatedAt, 0), CreateIndex: index})
+	}
 	if err := txn.Insert(TableNodes, n); err != nil {
 		return fmt.Errorf("state: updating node %s: %w", nodeID, err)
 	}
