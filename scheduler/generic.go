@@ -219,7 +219,7 @@ func (s *genericScheduler) computePlacements(eval *structs.Evaluation, job *stru
 		if p.StopPrevious != "" {
 			usage.stop(p.Previous)
 		}
-		stack.avoid = penaltyNode(p.Previous)
+		stack.avoid = penaltyNodes(p.Previous)
 		nu, metric := stack.selectNode(p.TaskGroup)
 		if nu == nil {
 			if p.StopPrevious != "" {

@@ -221,3 +221,22 @@ func TestBatchFollowupsNeverReleasesEarly(t *testing.T) {
 		t.Fatalf("%d allocs in %d evals", seen, len(fs))
 	}
 }
+
+func TestRescheduleAvoidsEveryNodeTheChainFailedOn(t *testing.T) {
+	h := newHarness(t)
+	h.upsertNodes(mockNodes(3, "n", nil)...)
+	job := h.run(mockJob().Reschedule(&structs.ReschedulePolicy{
+		Attempts: 5, Interval: time.Hour, Delay: time.Second, DelayFunction: structs.DelayConstant}).Build())
+	seen := map[string]bool{}
+	cur := h.onlyLive(job.ID)
+	for range 2 {
+		seen[cur.NodeID] = true
+		h.now = h.now.Add(time.Minute)
+		h.failAlloc(cur.ID, h.now.Add(-10*time.Second))
+		h.process(job.Type, h.newEval(job, structs.EvalTriggerRetryFailedAlloc))
+		cur = h.onlyLive(job.ID)
+		if seen[cur.NodeID] {
+			t.Fatalf("replacement placed on %s, where an earlier allocation of the chain failed (%v)", cur.NodeID, seen)
+		}
+	}
+}
