@@ -43,7 +43,7 @@ const (
 	// tags carry no entry version reads exactly this.
 	BaseEntryVersion EntryVersion = 1
 	// MaxEntryVersion is the highest entry version this build reads.
-	MaxEntryVersion EntryVersion = 3
+	MaxEntryVersion EntryVersion = 4
 )
 
 // TagEntryVersion is the gossip tag in which a server advertises the highest
@@ -71,6 +71,10 @@ var entryTypes = map[MessageType]entryType{
 	MsgApplyPlanResults:  {version: 1, apply: (*FSM).applyPlanResults},
 	MsgAllocClientUpdate: {version: 1, apply: (*FSM).applyAllocClientUpdate},
 	MsgSchedulerConfig:   {version: 2, apply: (*FSM).applySchedulerConfig},
+
+	MsgAllocDesiredTransition: {version: 4, apply: (*FSM).applyAllocDesiredTransition},
+	MsgNodeEligibility:        {version: 4, apply: (*FSM).applyNodeEligibility},
+	MsgNodeDrain:              {version: 4, apply: (*FSM).applyNodeDrain},
 }
 
 func init() {

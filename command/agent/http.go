@@ -242,6 +242,7 @@ func (s *HTTPServer) registerRoutes() {
 	}
 	s.registerSnapshotRoutes()
 	s.registerClientRoutes()
+	s.registerDrainRoutes()
 }
 
 // handle registers a route. Every route goes through it, so that Routes
