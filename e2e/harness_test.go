@@ -2,9 +2,9 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/orch-io/orch/api"
 	"net"
 	"net/http"
 	"os"
@@ -181,7 +181,8 @@ func (a *agentProc) get(path string, out any) error {
 		b.ReadFrom(resp.Body)
 		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, b.String())
 	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	// The API speaks Nomad's JSON; the tests read orch's own types.
+	return api.DecodeStructs(resp.Body, out)
 }
 
 // orch runs the CLI against the agent and returns its stdout, stderr and exit code.

@@ -2,7 +2,6 @@ package dockere2e
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -215,7 +214,7 @@ func (c *cluster) get(a *agent, path string, out any) (uint64, error) {
 		return 0, fmt.Errorf("%s: GET %s: %s: %s", a.name, path, resp.Status, strings.TrimSpace(string(b)))
 	}
 	index, _ := strconv.ParseUint(resp.Header.Get("X-Orch-Index"), 10, 64)
-	return index, json.NewDecoder(resp.Body).Decode(out)
+	return index, api.DecodeStructs(resp.Body, out)
 }
 
 // execHTTP sends a request to a's HTTP API from inside its container, which
