@@ -19,7 +19,10 @@ func AllocFromStructs(a *structs.Allocation) *Allocation {
 		JobID: a.JobID, Job: JobFromStructs(a.Job), TaskGroup: a.TaskGroup,
 		AllocatedResources: allocatedFromStructs(a.AllocatedResources), Metrics: MetricFromStructs(a.Metrics),
 		DesiredStatus: string(a.DesiredStatus), DesiredDescription: a.DesiredDescription,
-		ClientStatus: string(a.ClientStatus), ClientDescription: a.ClientDescription, TaskStates: taskStatesFromStructs(a.TaskStates),
+		DesiredTransition: transitionFromStructs(a.DesiredTransition),
+		ClientStatus:      string(a.ClientStatus), ClientDescription: a.ClientDescription, TaskStates: taskStatesFromStructs(a.TaskStates),
+		DeploymentStatus: deploymentStatusFromStructs(a.DeploymentStatus), FollowupEvalID: a.FollowupEvalID,
+		PreviousAllocation: a.PreviousAllocation, NextAllocation: a.NextAllocation, RescheduleTracker: trackerFromStructs(a.RescheduleTracker),
 		PreemptedAllocations: a.PreemptedAllocations, PreemptedByAllocation: a.PreemptedByAllocation,
 		CreateIndex: a.CreateIndex, ModifyIndex: a.ModifyIndex, AllocModifyIndex: a.AllocModifyIndex,
 		CreateTime: a.CreateTime, ModifyTime: a.ModifyTime,
@@ -36,8 +39,11 @@ func AllocToStructs(w *Allocation) *structs.Allocation {
 		JobID: w.JobID, Job: JobToStructs(w.Job), TaskGroup: w.TaskGroup,
 		AllocatedResources: allocatedToStructs(w.AllocatedResources), Metrics: MetricToStructs(w.Metrics),
 		DesiredStatus: structs.AllocDesiredStatus(w.DesiredStatus), DesiredDescription: w.DesiredDescription,
-		ClientStatus: structs.AllocClientStatus(w.ClientStatus), ClientDescription: w.ClientDescription,
-		TaskStates: taskStatesToStructs(w.TaskStates), PreemptedAllocations: w.PreemptedAllocations,
+		DesiredTransition: transitionToStructs(w.DesiredTransition),
+		ClientStatus:      structs.AllocClientStatus(w.ClientStatus), ClientDescription: w.ClientDescription,
+		TaskStates: taskStatesToStructs(w.TaskStates), DeploymentStatus: deploymentStatusToStructs(w.DeploymentStatus),
+		FollowupEvalID: w.FollowupEvalID, PreviousAllocation: w.PreviousAllocation, NextAllocation: w.NextAllocation,
+		RescheduleTracker: trackerToStructs(w.RescheduleTracker), PreemptedAllocations: w.PreemptedAllocations,
 		PreemptedByAllocation: w.PreemptedByAllocation, CreateIndex: w.CreateIndex, ModifyIndex: w.ModifyIndex,
 		AllocModifyIndex: w.AllocModifyIndex, CreateTime: w.CreateTime, ModifyTime: w.ModifyTime,
 	}
@@ -49,7 +55,9 @@ func AllocStubFromStructs(s *structs.AllocListStub) *AllocationListStub {
 		ID: s.ID, EvalID: s.EvalID, Name: s.Name, Namespace: s.Namespace, NodeID: s.NodeID, NodeName: s.NodeName,
 		JobID: s.JobID, JobVersion: s.JobVersion, TaskGroup: s.TaskGroup,
 		DesiredStatus: string(s.DesiredStatus), DesiredDescription: s.DesiredDescription,
-		ClientStatus: string(s.ClientStatus), ClientDescription: s.ClientDescription, TaskStates: taskStatesFromStructs(s.TaskStates),
+		ClientStatus: string(s.ClientStatus), ClientDescription: s.ClientDescription, DesiredTransition: transitionFromStructs(s.DesiredTransition),
+		TaskStates: taskStatesFromStructs(s.TaskStates), DeploymentStatus: deploymentStatusFromStructs(s.DeploymentStatus),
+		FollowupEvalID: s.FollowupEvalID, NextAllocation: s.NextAllocation, RescheduleTracker: trackerFromStructs(s.RescheduleTracker),
 		CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex, CreateTime: s.CreateTime, ModifyTime: s.ModifyTime,
 	}
 }
@@ -61,9 +69,54 @@ func AllocStubToStructs(w *AllocationListStub) *structs.AllocListStub {
 		JobID: w.JobID, JobVersion: w.JobVersion, TaskGroup: w.TaskGroup,
 		DesiredStatus: structs.AllocDesiredStatus(w.DesiredStatus), DesiredDescription: w.DesiredDescription,
 		ClientStatus: structs.AllocClientStatus(w.ClientStatus), ClientDescription: w.ClientDescription,
-		TaskStates: taskStatesToStructs(w.TaskStates), CreateIndex: w.CreateIndex, ModifyIndex: w.ModifyIndex,
-		CreateTime: w.CreateTime, ModifyTime: w.ModifyTime,
+		DesiredTransition: transitionToStructs(w.DesiredTransition), TaskStates: taskStatesToStructs(w.TaskStates),
+		DeploymentStatus: deploymentStatusToStructs(w.DeploymentStatus), FollowupEvalID: w.FollowupEvalID,
+		NextAllocation: w.NextAllocation, RescheduleTracker: trackerToStructs(w.RescheduleTracker),
+		CreateIndex: w.CreateIndex, ModifyIndex: w.ModifyIndex, CreateTime: w.CreateTime, ModifyTime: w.ModifyTime,
 	}
+}
+
+func transitionFromStructs(t structs.DesiredTransition) DesiredTransition {
+	if !t.Migrate {
+		return DesiredTransition{}
+	}
+	return DesiredTransition{Migrate: ptr(true)}
+}
+
+func transitionToStructs(w DesiredTransition) structs.DesiredTransition {
+	return structs.DesiredTransition{Migrate: deref(w.Migrate, false)}
+}
+
+func deploymentStatusFromStructs(d *structs.AllocDeploymentStatus) *AllocDeploymentStatus {
+	if d == nil {
+		return nil
+	}
+	return &AllocDeploymentStatus{Healthy: clonePtr(d.Healthy), Timestamp: d.Timestamp, Canary: d.Canary, ModifyIndex: d.ModifyIndex}
+}
+
+func deploymentStatusToStructs(w *AllocDeploymentStatus) *structs.AllocDeploymentStatus {
+	if w == nil {
+		return nil
+	}
+	return &structs.AllocDeploymentStatus{Healthy: clonePtr(w.Healthy), Timestamp: w.Timestamp, Canary: w.Canary, ModifyIndex: w.ModifyIndex}
+}
+
+func trackerFromStructs(t *structs.RescheduleTracker) *RescheduleTracker {
+	if t == nil {
+		return nil
+	}
+	return &RescheduleTracker{Events: mapList(t.Events, func(e *structs.RescheduleEvent) *RescheduleEvent {
+		return &RescheduleEvent{RescheduleTime: e.RescheduleTime, PrevAllocID: e.PrevAllocID, PrevNodeID: e.PrevNodeID, Delay: e.Delay}
+	})}
+}
+
+func trackerToStructs(w *RescheduleTracker) *structs.RescheduleTracker {
+	if w == nil {
+		return nil
+	}
+	return &structs.RescheduleTracker{Events: mapList(w.Events, func(e *RescheduleEvent) *structs.RescheduleEvent {
+		return &structs.RescheduleEvent{RescheduleTime: e.RescheduleTime, PrevAllocID: e.PrevAllocID, PrevNodeID: e.PrevNodeID, Delay: e.Delay}
+	})}
 }
 
 func allocatedFromStructs(r *structs.AllocatedResources) *AllocatedResources {

@@ -47,13 +47,13 @@ func JobToStructs(w *Job) *structs.Job {
 	if w.TaskGroups != nil {
 		j.TaskGroups = make([]*structs.TaskGroup, len(w.TaskGroups))
 		for i, tg := range w.TaskGroups {
-			j.TaskGroups[i] = taskGroupToStructs(tg, j.Type)
+			j.TaskGroups[i] = taskGroupToStructs(tg, w, j.Type)
 		}
 	}
 	return j
 }
 
-func taskGroupToStructs(w *TaskGroup, jobType structs.JobType) *structs.TaskGroup {
+func taskGroupToStructs(w *TaskGroup, job *Job, jobType structs.JobType) *structs.TaskGroup {
 	if w == nil {
 		return nil // Validate names it
 	}
@@ -61,6 +61,8 @@ func taskGroupToStructs(w *TaskGroup, jobType structs.JobType) *structs.TaskGrou
 		Name: deref(w.Name, ""), Count: deref(w.Count, 1),
 		Constraints: constraintsToStructs(w.Constraints), Affinities: affinitiesToStructs(w.Affinities),
 		Spreads: spreadsToStructs(w.Spreads), Meta: w.Meta, Services: servicesToStructs(w.Services),
+		ReschedulePolicy: rescheduleToStructs(jobType, job.Reschedule, w.ReschedulePolicy),
+		Migrate:          migrateToStructs(jobType, job.Migrate, w.Migrate),
 	}
 	if rp := w.RestartPolicy; rp != nil {
 		def := structs.DefaultRestartPolicy(jobType)
@@ -87,6 +89,54 @@ func taskGroupToStructs(w *TaskGroup, jobType structs.JobType) *structs.TaskGrou
 		}
 	}
 	return tg
+}
+
+// rescheduleToStructs is a group's reschedule policy from the blocks that
+// apply to it, the job's then the group's (either may be nil): each block's
+// fields override the ones before, starting from the job type's default
+// policy, as the job file's blocks do (jobspec). Setting Attempts or Interval
+// bounds the policy unless the same block sets Unlimited. No block at all is
+// nil (Canonicalize gives the default). In a system job, which has no
+// default, a block yields a policy validation refuses by name.
+func rescheduleToStructs(jobType structs.JobType, blocks ...*ReschedulePolicy) *structs.ReschedulePolicy {
+	var p *structs.ReschedulePolicy
+	for _, b := range blocks {
+		if b == nil {
+			continue
+		}
+		if p == nil {
+			if p = structs.DefaultReschedulePolicy(jobType); p == nil {
+				p = &structs.ReschedulePolicy{DelayFunction: structs.DelayConstant}
+			}
+		}
+		p.Attempts, p.Interval = deref(b.Attempts, p.Attempts), deref(b.Interval, p.Interval)
+		p.Delay, p.DelayFunction, p.MaxDelay = deref(b.Delay, p.Delay), deref(b.DelayFunction, p.DelayFunction), deref(b.MaxDelay, p.MaxDelay)
+		if b.Attempts != nil || b.Interval != nil {
+			p.Unlimited = false
+		}
+		p.Unlimited = deref(b.Unlimited, p.Unlimited)
+	}
+	return p
+}
+
+// migrateToStructs is a group's migrate strategy from the blocks that apply
+// to it, as rescheduleToStructs; outside service jobs the base is the service
+// default (the block is allowed there and has no effect).
+func migrateToStructs(jobType structs.JobType, blocks ...*MigrateStrategy) *structs.MigrateStrategy {
+	var m *structs.MigrateStrategy
+	for _, b := range blocks {
+		if b == nil {
+			continue
+		}
+		if m == nil {
+			if m = structs.DefaultMigrateStrategy(jobType); m == nil {
+				m = structs.DefaultMigrateStrategy(structs.JobTypeService)
+			}
+		}
+		m.MaxParallel, m.HealthCheck = deref(b.MaxParallel, m.MaxParallel), deref(b.HealthCheck, m.HealthCheck)
+		m.MinHealthyTime, m.HealthyDeadline = deref(b.MinHealthyTime, m.MinHealthyTime), deref(b.HealthyDeadline, m.HealthyDeadline)
+	}
+	return m
 }
 
 func taskToStructs(w *Task) *structs.Task {
@@ -166,7 +216,8 @@ func portsToStructs(w []Port) []structs.Port {
 	return out
 }
 
-// JobFromStructs is orch's job on the wire.
+// JobFromStructs is orch's job on the wire. The job-level Reschedule and
+// Migrate stay nil: orch keeps those blocks merged into each group's.
 func JobFromStructs(j *structs.Job) *Job {
 	if j == nil {
 		return nil
@@ -201,6 +252,14 @@ func taskGroupFromStructs(tg *structs.TaskGroup) *TaskGroup {
 	}
 	if rp := tg.RestartPolicy; rp != nil {
 		w.RestartPolicy = &RestartPolicy{Attempts: ptr(rp.Attempts), Interval: ptr(rp.Interval), Delay: ptr(rp.Delay), Mode: ptr(rp.Mode)}
+	}
+	if p := tg.ReschedulePolicy; p != nil {
+		w.ReschedulePolicy = &ReschedulePolicy{Attempts: ptr(p.Attempts), Interval: ptr(p.Interval), Delay: ptr(p.Delay),
+			DelayFunction: ptr(p.DelayFunction), MaxDelay: ptr(p.MaxDelay), Unlimited: ptr(p.Unlimited)}
+	}
+	if m := tg.Migrate; m != nil {
+		w.Migrate = &MigrateStrategy{MaxParallel: ptr(m.MaxParallel), HealthCheck: ptr(m.HealthCheck),
+			MinHealthyTime: ptr(m.MinHealthyTime), HealthyDeadline: ptr(m.HealthyDeadline)}
 	}
 	if d := tg.EphemeralDisk; d != nil {
 		w.EphemeralDisk = &EphemeralDisk{SizeMB: ptr(d.SizeMB)}

@@ -13,6 +13,8 @@ func NodeFromStructs(n *structs.Node) *Node {
 		ID: n.ID, Datacenter: n.Datacenter, Name: n.Name, HTTPAddr: n.HTTPAddr, Attributes: n.Attributes,
 		NodeResources: nodeResourcesFromStructs(n.NodeResources), ReservedResources: reservedFromStructs(n.ReservedResources),
 		Meta: n.Meta, NodeClass: n.NodeClass, NodePool: n.Pool(), SchedulingEligibility: string(n.SchedulingEligibility),
+		Drain: n.Draining(), DrainStrategy: drainStrategyFromStructs(n.DrainStrategy), LastDrain: drainMetadataFromStructs(n.LastDrain),
+		Events: mapList(n.Events, nodeEventFromStructs),
 		Status: string(n.Status), StatusDescription: n.StatusDescription, StatusUpdatedAt: n.StatusUpdatedAt,
 		Drivers: driversFromStructs(n.Drivers), CreateIndex: n.CreateIndex, ModifyIndex: n.ModifyIndex,
 	}
@@ -28,6 +30,8 @@ func NodeToStructs(w *Node) *structs.Node {
 		ID: w.ID, Datacenter: w.Datacenter, Name: w.Name, HTTPAddr: w.HTTPAddr, Attributes: w.Attributes,
 		NodeResources: nodeResourcesToStructs(w.NodeResources), ReservedResources: reservedToStructs(w.ReservedResources),
 		Meta: w.Meta, NodeClass: w.NodeClass, NodePool: w.NodePool, SchedulingEligibility: structs.NodeEligibility(w.SchedulingEligibility),
+		DrainStrategy: drainStrategyToStructs(w.DrainStrategy), LastDrain: drainMetadataToStructs(w.LastDrain),
+		Events: mapList(w.Events, nodeEventToStructs),
 		Status: structs.NodeStatus(w.Status), StatusDescription: w.StatusDescription, StatusUpdatedAt: w.StatusUpdatedAt,
 		Drivers: driversToStructs(w.Drivers), CreateIndex: w.CreateIndex, ModifyIndex: w.ModifyIndex,
 	}
@@ -38,6 +42,7 @@ func NodeStubFromStructs(s *structs.NodeListStub) *NodeListStub {
 	return &NodeListStub{
 		Address: s.Address, ID: s.ID, Datacenter: s.Datacenter, Name: s.Name, NodeClass: s.NodeClass, NodePool: s.NodePool,
 		SchedulingEligibility: string(s.SchedulingEligibility), Status: string(s.Status), StatusDescription: s.StatusDescription,
+		Drain: s.Drain, LastDrain: drainMetadataFromStructs(s.LastDrain),
 		Drivers: driversFromStructs(s.Drivers), NodeResources: nodeResourcesFromStructs(s.NodeResources),
 		CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex,
 	}
@@ -48,6 +53,7 @@ func NodeStubToStructs(w *NodeListStub) *structs.NodeListStub {
 	return &structs.NodeListStub{
 		Address: w.Address, ID: w.ID, Datacenter: w.Datacenter, Name: w.Name, NodeClass: w.NodeClass, NodePool: w.NodePool,
 		SchedulingEligibility: structs.NodeEligibility(w.SchedulingEligibility), Status: structs.NodeStatus(w.Status),
+		Drain: w.Drain, LastDrain: drainMetadataToStructs(w.LastDrain),
 		StatusDescription: w.StatusDescription, Drivers: driversToStructs(w.Drivers),
 		NodeResources: nodeResourcesToStructs(w.NodeResources), CreateIndex: w.CreateIndex, ModifyIndex: w.ModifyIndex,
 	}
@@ -118,4 +124,40 @@ func driversToStructs(ws map[string]*DriverInfo) map[string]*structs.DriverInfo 
 		}
 	}
 	return out
+}
+
+func drainStrategyFromStructs(d *structs.DrainStrategy) *DrainStrategy {
+	if d == nil {
+		return nil
+	}
+	return &DrainStrategy{DrainSpec: DrainSpec(d.DrainSpec), ForceDeadline: d.ForceDeadline, StartedAt: d.StartedAt}
+}
+
+func drainStrategyToStructs(w *DrainStrategy) *structs.DrainStrategy {
+	if w == nil {
+		return nil
+	}
+	return &structs.DrainStrategy{DrainSpec: structs.DrainSpec(w.DrainSpec), ForceDeadline: w.ForceDeadline, StartedAt: w.StartedAt}
+}
+
+func drainMetadataFromStructs(m *structs.DrainMetadata) *DrainMetadata {
+	if m == nil {
+		return nil
+	}
+	return &DrainMetadata{StartedAt: m.StartedAt, UpdatedAt: m.UpdatedAt, Status: string(m.Status), Meta: m.Meta}
+}
+
+func drainMetadataToStructs(w *DrainMetadata) *structs.DrainMetadata {
+	if w == nil {
+		return nil
+	}
+	return &structs.DrainMetadata{StartedAt: w.StartedAt, UpdatedAt: w.UpdatedAt, Status: structs.DrainStatus(w.Status), Meta: w.Meta}
+}
+
+func nodeEventFromStructs(e *structs.NodeEvent) *NodeEvent {
+	return &NodeEvent{Message: e.Message, Subsystem: e.Subsystem, Details: e.Details, Timestamp: e.Timestamp, CreateIndex: e.CreateIndex}
+}
+
+func nodeEventToStructs(w *NodeEvent) *structs.NodeEvent {
+	return &structs.NodeEvent{Message: w.Message, Subsystem: w.Subsystem, Details: w.Details, Timestamp: w.Timestamp, CreateIndex: w.CreateIndex}
 }

@@ -153,6 +153,14 @@ func timeNanos(t time.Time) int64 {
 // ptr returns a pointer to a copy of v.
 func ptr[T any](v T) *T { return &v }
 
+// clonePtr returns a pointer to a copy of *p, or nil.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	return ptr(*p)
+}
+
 // deref returns *p, or def when p is nil.
 func deref[T any](p *T, def T) T {
 	if p == nil {

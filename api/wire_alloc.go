@@ -17,9 +17,15 @@ type Allocation struct {
 	Metrics               *AllocationMetric
 	DesiredStatus         string
 	DesiredDescription    string
+	DesiredTransition     DesiredTransition
 	ClientStatus          string
 	ClientDescription     string
 	TaskStates            map[string]*TaskState
+	DeploymentStatus      *AllocDeploymentStatus
+	FollowupEvalID        string
+	PreviousAllocation    string
+	NextAllocation        string
+	RescheduleTracker     *RescheduleTracker
 	PreemptedAllocations  []string
 	PreemptedByAllocation string
 	CreateIndex           uint64
@@ -31,28 +37,66 @@ type Allocation struct {
 
 // AllocationListStub is an entry of the allocation lists.
 type AllocationListStub struct {
-	ID                    string
-	EvalID                string
-	Name                  string
-	Namespace             string
-	NodeID                string
-	NodeName              string
-	JobID                 string
-	JobType               string
-	JobVersion            uint64
-	TaskGroup             string
-	AllocatedResources    *AllocatedResources `json:",omitempty"`
-	DesiredStatus         string
-	DesiredDescription    string
-	ClientStatus          string
-	ClientDescription     string
+	ID                 string
+	EvalID             string
+	Name               string
+	Namespace          string
+	NodeID             string
+	NodeName           string
+	JobID              string
+	JobType            string
+	JobVersion         uint64
+	TaskGroup          string
+	AllocatedResources *AllocatedResources `json:",omitempty"`
+	DesiredStatus      string
+	DesiredDescription string
+	ClientStatus       string
+	ClientDescription  string
+	// DesiredTransition is in the list entries Nomad's servers send, though
+	// not in its Go client's type.
+	DesiredTransition     DesiredTransition
 	TaskStates            map[string]*TaskState
+	DeploymentStatus      *AllocDeploymentStatus
+	FollowupEvalID        string
+	NextAllocation        string
+	RescheduleTracker     *RescheduleTracker
 	PreemptedAllocations  []string
 	PreemptedByAllocation string
 	CreateIndex           uint64
 	ModifyIndex           uint64
 	CreateTime            int64
 	ModifyTime            int64
+}
+
+// DesiredTransition is what the servers want of a running allocation beyond
+// its desired status; Migrate is null until set, as Nomad sends it.
+type DesiredTransition struct {
+	Migrate *bool
+}
+
+// AllocDeploymentStatus is an allocation's health as its client reports it;
+// Healthy is null until the client decides.
+type AllocDeploymentStatus struct {
+	Healthy     *bool
+	Timestamp   time.Time
+	Canary      bool
+	ModifyIndex uint64
+}
+
+// RescheduleTracker lists the replacements of failed allocations that led
+// to an allocation, oldest first.
+type RescheduleTracker struct {
+	Events []*RescheduleEvent
+}
+
+// RescheduleEvent is one replacement. Delay, the wait the policy imposed
+// before it, is in the events Nomad's servers send, though not in its Go
+// client's type.
+type RescheduleEvent struct {
+	RescheduleTime int64 // unix nanoseconds
+	PrevAllocID    string
+	PrevNodeID     string
+	Delay          time.Duration
 }
 
 // AllocatedResources are what the scheduler reserved for an allocation,

@@ -29,8 +29,8 @@ type Job struct {
 	Spreads          []*Spread
 	Periodic         Unsupported
 	ParameterizedJob Unsupported
-	Reschedule       Unsupported
-	Migrate          Unsupported
+	Reschedule       *ReschedulePolicy
+	Migrate          *MigrateStrategy
 	Meta             map[string]string
 	UI               Unsupported
 
@@ -64,10 +64,10 @@ type TaskGroup struct {
 	Volumes                   Unsupported
 	RestartPolicy             *RestartPolicy
 	Disconnect                Unsupported
-	ReschedulePolicy          Unsupported
+	ReschedulePolicy          *ReschedulePolicy
 	EphemeralDisk             *EphemeralDisk
 	Update                    Unsupported
-	Migrate                   Unsupported
+	Migrate                   *MigrateStrategy
 	Networks                  []*NetworkResource
 	Meta                      map[string]string
 	Services                  []*Service
@@ -136,6 +136,26 @@ type RestartPolicy struct {
 	Delay           *time.Duration
 	Mode            *string
 	RenderTemplates Unsupported
+}
+
+// ReschedulePolicy is a reschedule block on the wire: a group's, or the
+// job's (which every group starts from).
+type ReschedulePolicy struct {
+	Attempts      *int
+	Interval      *time.Duration
+	Delay         *time.Duration
+	DelayFunction *string
+	MaxDelay      *time.Duration
+	Unlimited     *bool
+}
+
+// MigrateStrategy is a migrate block on the wire: a group's, or the job's
+// (which every group starts from).
+type MigrateStrategy struct {
+	MaxParallel     *int
+	HealthCheck     *string
+	MinHealthyTime  *time.Duration
+	HealthyDeadline *time.Duration
 }
 
 // EphemeralDisk is a group's ephemeral_disk block on the wire.

@@ -14,13 +14,51 @@ type Node struct {
 	Meta                  map[string]string
 	NodeClass             string
 	NodePool              string
+	Drain                 bool
+	DrainStrategy         *DrainStrategy
 	SchedulingEligibility string
 	Status                string
 	StatusDescription     string
 	StatusUpdatedAt       int64 // unix seconds
+	Events                []*NodeEvent
 	Drivers               map[string]*DriverInfo
+	LastDrain             *DrainMetadata
 	CreateIndex           uint64
 	ModifyIndex           uint64
+}
+
+// DrainSpec is what a drain is asked to do: Deadline is a duration (integer
+// nanoseconds; negative: now, 0: none).
+type DrainSpec struct {
+	Deadline         time.Duration
+	IgnoreSystemJobs bool
+}
+
+// DrainStrategy is the drain in progress on a node.
+type DrainStrategy struct {
+	DrainSpec
+	ForceDeadline time.Time
+	StartedAt     time.Time
+}
+
+// DrainMetadata describes a node's latest drain; Status is "draining",
+// "complete" or "canceled". AccessorID (the ACL token that asked) is always
+// empty: orch has no ACLs.
+type DrainMetadata struct {
+	StartedAt  time.Time
+	UpdatedAt  time.Time
+	Status     string
+	AccessorID string
+	Meta       map[string]string
+}
+
+// NodeEvent is one thing that happened to a node.
+type NodeEvent struct {
+	Message     string
+	Subsystem   string
+	Details     map[string]string
+	Timestamp   time.Time
+	CreateIndex uint64
 }
 
 // NodeResources are a node's schedulable totals, nested as Nomad's.
@@ -84,6 +122,7 @@ type NodeListStub struct {
 	StatusDescription     string
 	Drivers               map[string]*DriverInfo
 	NodeResources         *NodeResources `json:",omitempty"`
+	LastDrain             *DrainMetadata
 	CreateIndex           uint64
 	ModifyIndex           uint64
 }

@@ -61,6 +61,12 @@ func TestWireRoundTrip(t *testing.T) {
 	node.ReservedResources = &structs.NodeResources{CPU: 100, MemoryMB: 256, DiskMB: 10, ReservedHostPorts: "22"}
 	node.Drivers = map[string]*structs.DriverInfo{"raw_exec": {Detected: true, Healthy: true, UpdateTime: 1_700_000_000_000_000_001}}
 	node.NodePool = "default"
+	node.DrainStrategy = &structs.DrainStrategy{DrainSpec: structs.DrainSpec{Deadline: time.Hour, IgnoreSystemJobs: true},
+		ForceDeadline: time.Unix(1_700_003_600, 0).UTC(), StartedAt: time.Unix(1_700_000_000, 0).UTC()}
+	node.LastDrain = &structs.DrainMetadata{StartedAt: time.Unix(1_700_000_000, 0).UTC(), UpdatedAt: time.Unix(1_700_000_001, 0).UTC(),
+		Status: structs.DrainStatusDraining, Meta: map[string]string{"message": "kernel upgrade"}}
+	node.Events = []*structs.NodeEvent{{Message: structs.NodeEventDrainStarted, Subsystem: structs.NodeEventSubsystemDrain,
+		Details: map[string]string{"deadline": "1h0m0s"}, Timestamp: time.Unix(1_700_000_000, 0).UTC(), CreateIndex: 7}}
 	if got := api.NodeToStructs(throughJSON[api.Node](t, api.NodeFromStructs(node))); !reflect.DeepEqual(got, node) {
 		t.Errorf("node round trip:\n got %+v\nwant %+v", got, node)
 	}
@@ -79,8 +85,63 @@ func TestWireRoundTrip(t *testing.T) {
 		StartedAt: 1_700_000_000_000_000_002, LastRestart: 1_700_000_000_000_000_003,
 		Events: []*structs.TaskEvent{{Type: structs.TaskStarted, Time: 1_700_000_000_000_000_004, KillTimeout: int64(5 * time.Second)}}}}
 	alloc.CreateTime, alloc.ModifyTime = 1_700_000_000_000_000_005, 1_700_000_000_000_000_006
+	healthy := true
+	alloc.DesiredTransition = structs.DesiredTransition{Migrate: true}
+	alloc.DeploymentStatus = &structs.AllocDeploymentStatus{Healthy: &healthy, Timestamp: time.Unix(1_700_000_000, 0).UTC(), ModifyIndex: 3}
+	alloc.PreviousAllocation, alloc.NextAllocation, alloc.FollowupEvalID = "a0", "a2", "e9"
+	alloc.RescheduleTracker = &structs.RescheduleTracker{Events: []*structs.RescheduleEvent{
+		{RescheduleTime: 1_700_000_000_000_000_007, PrevAllocID: "a0", PrevNodeID: "n0", Delay: 30 * time.Second}}}
 	if got := api.AllocToStructs(throughJSON[api.Allocation](t, api.AllocFromStructs(alloc))); !reflect.DeepEqual(got, alloc) {
 		t.Errorf("alloc round trip:\n got %+v\nwant %+v", got, alloc)
+	}
+}
+
+// A group's reschedule and migrate blocks start from the job's, over the job
+// type's defaults (Nomad's merge, as in job files); setting attempts bounds
+// a service job's unlimited default; a system job's block is kept for
+// validation to refuse; no block at all is left to Canonicalize.
+func TestWireRescheduleMigrateMerge(t *testing.T) {
+	ptr := func(d time.Duration) *time.Duration { return &d }
+	three, two := 3, 2
+	w := &api.Job{ID: new(string), Type: new(string),
+		Reschedule: &api.ReschedulePolicy{MaxDelay: ptr(2 * time.Hour)},
+		Migrate:    &api.MigrateStrategy{MaxParallel: &two},
+		TaskGroups: []*api.TaskGroup{
+			{ReschedulePolicy: &api.ReschedulePolicy{Attempts: &three, Interval: ptr(time.Hour)}},
+			{},
+		}}
+	*w.Type = string(structs.JobTypeService)
+	job := api.JobToStructs(w)
+	want := &structs.ReschedulePolicy{Attempts: 3, Interval: time.Hour, Delay: 30 * time.Second,
+		DelayFunction: structs.DelayExponential, MaxDelay: 2 * time.Hour}
+	if got := job.TaskGroups[0].ReschedulePolicy; !reflect.DeepEqual(got, want) {
+		t.Errorf("group 0 reschedule: %+v, want %+v", got, want)
+	}
+	want = &structs.ReschedulePolicy{Delay: 30 * time.Second, DelayFunction: structs.DelayExponential, MaxDelay: 2 * time.Hour, Unlimited: true}
+	if got := job.TaskGroups[1].ReschedulePolicy; !reflect.DeepEqual(got, want) {
+		t.Errorf("group 1 reschedule (the job's): %+v, want %+v", got, want)
+	}
+	wantM := structs.DefaultMigrateStrategy(structs.JobTypeService)
+	wantM.MaxParallel = 2
+	for i, tg := range job.TaskGroups {
+		if !reflect.DeepEqual(tg.Migrate, wantM) {
+			t.Errorf("group %d migrate: %+v, want %+v", i, tg.Migrate, wantM)
+		}
+	}
+
+	*w.Type = string(structs.JobTypeSystem)
+	w.Migrate, w.TaskGroups[0].ReschedulePolicy = nil, nil
+	job = api.JobToStructs(w)
+	if p := job.TaskGroups[0].ReschedulePolicy; p == nil || p.MaxDelay != 2*time.Hour {
+		t.Errorf("a system job's reschedule block: %+v, want it kept for validation", p)
+	}
+	job.Canonicalize()
+	if err := job.Validate(); err == nil || !strings.Contains(err.Error(), "reschedule") {
+		t.Errorf("a system job with a reschedule block validates: %v", err)
+	}
+	w.Reschedule = nil
+	if job := api.JobToStructs(w); job.TaskGroups[0].ReschedulePolicy != nil || job.TaskGroups[0].Migrate != nil {
+		t.Errorf("no block: %+v", job.TaskGroups[0])
 	}
 }
 

@@ -112,3 +112,12 @@ func allocArgs(c *cli.Context, what string) (*api.Client, string, error) {
 	id, err := resolveAllocID(client, c.Args().First())
 	return client, id, err
 }
+
+// oneAllocArg is allocArgs for the commands that take the allocation alone.
+func oneAllocArg(c *cli.Context) (*api.Client, string, error) {
+	const what = "one argument: an allocation ID or prefix"
+	if err := checkArgs(c, 1, 1, what); err != nil {
+		return nil, "", err
+	}
+	return allocArgs(c, what)
+}

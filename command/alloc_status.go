@@ -19,7 +19,7 @@ func allocCommand() *cli.Command {
 		Name:        "alloc",
 		Usage:       "Inspect allocations",
 		UsageText:   "orch alloc <subcommand> [options] [args]",
-		Subcommands: []*cli.Command{allocStatusCommand(), allocChecksCommand(), allocLogsCommand(), allocFSCommand(), allocRestartCommand(), allocSignalCommand()},
+		Subcommands: []*cli.Command{allocStatusCommand(), allocChecksCommand(), allocLogsCommand(), allocFSCommand(), allocRestartCommand(), allocSignalCommand(), allocStopCommand()},
 	}
 }
 
@@ -42,14 +42,7 @@ Examples:
 }
 
 func allocStatus(c *cli.Context) error {
-	if err := checkArgs(c, 1, 1, "one argument: an allocation ID or prefix"); err != nil {
-		return err
-	}
-	client, err := apiClient(c)
-	if err != nil {
-		return err
-	}
-	id, err := resolveAllocID(client, c.Args().First())
+	client, id, err := oneAllocArg(c)
 	if err != nil {
 		return err
 	}
@@ -87,6 +80,13 @@ func formatAllocStatus(a *structs.Allocation, now time.Time, verbose bool) strin
 		{"Created", relUnixNano(a.CreateTime, now)},
 		{"Modified", relUnixNano(a.ModifyTime, now)},
 	}
+	if a.PreviousAllocation != "" {
+		kvs = append(kvs, kv{"Previous Allocation", shortID(a.PreviousAllocation, verbose)})
+	}
+	if a.NextAllocation != "" {
+		kvs = append(kvs, kv{"Replacement Alloc ID", shortID(a.NextAllocation, verbose)})
+	}
+	kvs = append(kvs, rescheduleKVs(a, groupReschedulePolicy(a.Job, a.TaskGroup), now)...)
 	// Preemption, as Nomad shows it: who evicted this one, whom this one evicted.
 	if a.PreemptedByAllocation != "" {
 		kvs = append(kvs, kv{"Preempted By Allocation", shortID(a.PreemptedByAllocation, verbose)})

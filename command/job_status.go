@@ -143,6 +143,7 @@ func formatJobStatus(job *structs.Job, allocs []*structs.AllocListStub, evals []
 		return b.String()
 	}
 	b.WriteString(formatAllocTable(allocs, now, verbose, false))
+	b.WriteString(formatJobReschedules(job, allocs, now, verbose))
 	return b.String()
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,7 +19,7 @@ func nodeCommand() *cli.Command {
 		Name:        "node",
 		Usage:       "Inspect client nodes",
 		UsageText:   "orch node <subcommand> [options] [args]",
-		Subcommands: []*cli.Command{nodeStatusCommand(), nodePoolCommand()},
+		Subcommands: []*cli.Command{nodeStatusCommand(), nodePoolCommand(), nodeEligibilityCommand(), nodeDrainCommand()},
 	}
 }
 
@@ -165,7 +166,7 @@ func isClientTerminal(s structs.AllocClientStatus) bool {
 func formatNodeList(nodes []*structs.NodeListStub, verbose bool) string {
 	rows := make([][]string, len(nodes))
 	for i, n := range nodes {
-		rows[i] = []string{shortID(n.ID, verbose), n.Datacenter, n.Name, orNone(n.NodeClass), "false",
+		rows[i] = []string{shortID(n.ID, verbose), n.Datacenter, n.Name, orNone(n.NodeClass), strconv.FormatBool(n.Drain),
 			string(n.SchedulingEligibility), string(n.Status)}
 	}
 	return formatTable([]string{"ID", "DC", "Name", "Class", "Drain", "Eligibility", "Status"}, rows)
@@ -190,9 +191,13 @@ func formatNodeStatus(n *structs.Node, allocs []*structs.AllocListStub, running 
 		{"Class", n.NodeClass},
 		{"DC", n.Datacenter},
 		{"Node Pool", n.Pool()},
-		{"Drain", "false"},
+		{"Drain", formatDrain(n, now)},
 		{"Eligibility", string(n.SchedulingEligibility)},
 		{"Status", string(n.Status)},
+	}
+	if n.LastDrain != nil {
+		rows = append(rows, kv{"Last Drain", fmt.Sprintf("%s (started %s, updated %s)", n.LastDrain.Status,
+			formatTime(n.LastDrain.StartedAt), formatTime(n.LastDrain.UpdatedAt))})
 	}
 	if n.StatusDescription != "" {
 		rows = append(rows, kv{"Status Description", n.StatusDescription})
@@ -238,6 +243,7 @@ func formatNodeStatus(n *structs.Node, allocs []*structs.AllocListStub, running 
 			}
 			b.WriteString(formatTable([]string{"Driver", "Detected", "Healthy", "Message"}, drows))
 		}
+		b.WriteString(formatNodeEvents(n.Events))
 		b.WriteString("\nAttributes\n")
 		b.WriteString(formatMap(n.Attributes))
 		b.WriteString("\nMeta\n")

@@ -22,11 +22,11 @@ var (
 			},
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "group", LabelNames: []string{"name"}}, {Type: "constraint"}, {Type: "meta"},
-				{Type: "affinity"}, {Type: "spread"},
+				{Type: "affinity"}, {Type: "spread"}, {Type: "reschedule"}, {Type: "migrate"},
 			},
 		},
 		unsupportedAttrs: []string{"vault_token", "consul_token", "consul_namespace"},
-		unsupportedBlocks: []string{"update", "migrate", "reschedule", "periodic",
+		unsupportedBlocks: []string{"update", "periodic",
 			"parameterized", "multiregion", "vault", "consul", "ui"},
 	}
 
@@ -36,12 +36,12 @@ var (
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "task", LabelNames: []string{"name"}}, {Type: "restart"}, {Type: "ephemeral_disk"},
 				{Type: "constraint"}, {Type: "meta"}, {Type: "network"},
-				{Type: "affinity"}, {Type: "spread"}, {Type: "service"},
+				{Type: "affinity"}, {Type: "spread"}, {Type: "service"}, {Type: "reschedule"}, {Type: "migrate"},
 			},
 		},
 		unsupportedAttrs: []string{"max_client_disconnect", "stop_after_client_disconnect", "shutdown_delay",
 			"prevent_reschedule_on_lost"},
-		unsupportedBlocks: []string{"update", "migrate", "reschedule",
+		unsupportedBlocks: []string{"update",
 			"volume", "scaling", "consul", "vault", "disconnect"},
 	}
 
@@ -81,6 +81,19 @@ var (
 			{Name: "max_files"}, {Name: "max_file_size"}, {Name: "disabled"},
 		}},
 		unsupportedAttrs: []string{"enabled"},
+	}
+
+	rescheduleSchema = bodySchema{
+		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+			{Name: "attempts"}, {Name: "interval"}, {Name: "delay"}, {Name: "delay_function"},
+			{Name: "max_delay"}, {Name: "unlimited"},
+		}},
+	}
+
+	migrateSchema = bodySchema{
+		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+			{Name: "max_parallel"}, {Name: "health_check"}, {Name: "min_healthy_time"}, {Name: "healthy_deadline"},
+		}},
 	}
 
 	restartSchema = bodySchema{
@@ -161,14 +174,31 @@ func (d *decoder) job(b *hcl.Block) *structs.Job {
 	job.Constraints = d.constraints(c.Blocks.OfType("constraint"), loc)
 	job.Affinities = d.affinities(c.Blocks.OfType("affinity"), loc)
 	job.Spreads = d.spreads(c.Blocks.OfType("spread"), loc)
+	// A job-level reschedule block is every group's starting point (Nomad's
+	// merge); a group's own block overrides the fields it sets.
+	// So is a job-level migrate block.
+	var inherited groupDefaults
+	for _, rb := range d.atMostOne(c.Blocks.OfType("reschedule")) {
+		inherited.reschedule = d.reschedule(rb, structs.DefaultReschedulePolicy(job.Type), loc)
+	}
+	for _, mb := range d.atMostOne(c.Blocks.OfType("migrate")) {
+		inherited.migrate = d.migrate(mb, structs.DefaultMigrateStrategy(job.Type), loc)
+	}
 	for _, gb := range c.Blocks.OfType("group") {
-		job.TaskGroups = append(job.TaskGroups, d.group(gb, job.Type))
+		job.TaskGroups = append(job.TaskGroups, d.group(gb, job.Type, inherited))
 	}
 	return job
 }
 
-func (d *decoder) group(b *hcl.Block, jobType structs.JobType) *structs.TaskGroup {
-	tg := &structs.TaskGroup{Name: b.Labels[0], Count: 1}
+// groupDefaults are the job-level blocks every group starts from.
+type groupDefaults struct {
+	reschedule *structs.ReschedulePolicy
+	migrate    *structs.MigrateStrategy
+}
+
+func (d *decoder) group(b *hcl.Block, jobType structs.JobType, inherited groupDefaults) *structs.TaskGroup {
+	tg := &structs.TaskGroup{Name: b.Labels[0], Count: 1, ReschedulePolicy: inherited.reschedule.Copy(),
+		Migrate: inherited.migrate.Copy()}
 	loc := d.loc.addGroup(b)
 
 	c := d.content(b.Body, groupSchema)
@@ -180,6 +210,20 @@ func (d *decoder) group(b *hcl.Block, jobType structs.JobType) *structs.TaskGrou
 	}
 	for _, rb := range d.atMostOne(c.Blocks.OfType("restart")) {
 		tg.RestartPolicy = d.restart(rb, jobType, loc)
+	}
+	for _, rb := range d.atMostOne(c.Blocks.OfType("reschedule")) {
+		base := tg.ReschedulePolicy
+		if base == nil {
+			base = structs.DefaultReschedulePolicy(jobType)
+		}
+		tg.ReschedulePolicy = d.reschedule(rb, base, loc)
+	}
+	for _, mb := range d.atMostOne(c.Blocks.OfType("migrate")) {
+		base := tg.Migrate
+		if base == nil {
+			base = structs.DefaultMigrateStrategy(jobType)
+		}
+		tg.Migrate = d.migrate(mb, base, loc)
 	}
 	for _, eb := range d.atMostOne(c.Blocks.OfType("ephemeral_disk")) {
 		loc.field("ephemeral_disk", eb.DefRange)
@@ -281,6 +325,91 @@ func (d *decoder) restart(b *hcl.Block, jobType structs.JobType, loc *scope) *st
 		}
 	}
 	return rp
+}
+
+// reschedule decodes a reschedule block over base (a job-level block, or the
+// default policy of the job's type), for the same reason as restart; setting
+// attempts or interval without unlimited makes the policy limited. In a
+// system job there is no default: the block yields a policy that validation
+// rejects, naming the field.
+func (d *decoder) reschedule(b *hcl.Block, base *structs.ReschedulePolicy, loc *scope) *structs.ReschedulePolicy {
+	loc.field("reschedule", b.DefRange)
+	p := base.Copy()
+	if p == nil {
+		p = &structs.ReschedulePolicy{DelayFunction: structs.DelayConstant}
+	}
+	c := d.content(b.Body, rescheduleSchema)
+	if a := c.Attributes["attempts"]; a != nil {
+		loc.field("reschedule.attempts", a.Range)
+		if n, ok := d.integer(a); ok {
+			p.Attempts = n
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"interval", &p.Interval}, {"delay", &p.Delay}, {"max_delay", &p.MaxDelay}} {
+		if a := c.Attributes[f.name]; a != nil {
+			loc.field("reschedule."+f.name, a.Range)
+			if dur, ok := d.duration(a); ok {
+				*f.dst = dur
+			}
+		}
+	}
+	if a := c.Attributes["delay_function"]; a != nil {
+		loc.field("reschedule.delay_function", a.Range)
+		if s, ok := d.str(a); ok {
+			p.DelayFunction = s
+		}
+	}
+	// A block that bounds the attempts means them: `attempts = 2` in a
+	// service job (whose default is unlimited) needs no `unlimited = false`.
+	if c.Attributes["attempts"] != nil || c.Attributes["interval"] != nil {
+		p.Unlimited = false
+	}
+	if a := c.Attributes["unlimited"]; a != nil {
+		loc.field("reschedule.unlimited", a.Range)
+		if v, ok := d.value(a, cty.Bool); ok {
+			p.Unlimited = v.True()
+		}
+	}
+	return p
+}
+
+// migrate decodes a migrate block over base (a job-level block, or the
+// service default). Outside service jobs there is no default: the block
+// yields a strategy that validation rejects, naming the field.
+func (d *decoder) migrate(b *hcl.Block, base *structs.MigrateStrategy, loc *scope) *structs.MigrateStrategy {
+	loc.field("migrate", b.DefRange)
+	m := base.Copy()
+	if m == nil {
+		m = structs.DefaultMigrateStrategy(structs.JobTypeService)
+	}
+	c := d.content(b.Body, migrateSchema)
+	if a := c.Attributes["max_parallel"]; a != nil {
+		loc.field("migrate.max_parallel", a.Range)
+		if n, ok := d.integer(a); ok {
+			m.MaxParallel = n
+		}
+	}
+	if a := c.Attributes["health_check"]; a != nil {
+		loc.field("migrate.health_check", a.Range)
+		if s, ok := d.str(a); ok {
+			m.HealthCheck = s
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"min_healthy_time", &m.MinHealthyTime}, {"healthy_deadline", &m.HealthyDeadline}} {
+		if a := c.Attributes[f.name]; a != nil {
+			loc.field("migrate."+f.name, a.Range)
+			if dur, ok := d.duration(a); ok {
+				*f.dst = dur
+			}
+		}
+	}
+	return m
 }
 
 func (d *decoder) task(b *hcl.Block) *structs.Task {

@@ -56,6 +56,11 @@ func (s *genericScheduler) process(eval *structs.Evaluation, computePlan func(*s
 	withoutProgress := 0
 	for submissions := 1; ; submissions++ {
 		a := computePlan(eval, state)
+		for _, f := range a.followups {
+			if err := s.cfg.Planner.CreateEval(f.Eval); err != nil {
+				return fmt.Errorf("scheduler: creating follow-up eval for eval %s: %w", eval.ID, err)
+			}
+		}
 		if blocks && len(a.failed) > 0 && blocked == nil {
 			blocked = s.newBlockedEval(eval, a.snapshotIndex, structs.EvalTriggerQueuedAllocs, blockedEvalDesc)
 			blocked.ClassEligibility = blockedClassEligibility(a.failed)
@@ -132,6 +137,9 @@ type attempt struct {
 	// placements are the new allocations in plan.
 	placements       []*structs.Allocation
 	stopped, inPlace int
+	// followups are the evaluations to create before submitting plan, which
+	// points failed allocations at them.
+	followups []followup
 }
 
 // computePlan reconciles the job with state and places what is missing. It
@@ -144,6 +152,8 @@ func (s *genericScheduler) computePlan(eval *structs.Evaluation, state State) *a
 		Batch:        s.batch,
 		Allocs:       allocs,
 		TaintedNodes: taintedNodes(state, allocs),
+		Now:          s.cfg.Now,
+		EvalID:       eval.ID,
 	})
 
 	a := &attempt{
@@ -181,6 +191,8 @@ func (s *genericScheduler) computePlan(eval *structs.Evaluation, state State) *a
 	if len(rec.Place) > 0 {
 		s.computePlacements(eval, job, state, usage, rec.Place, a)
 	}
+	a.followups = batchFollowups(eval, s.jobType, rec.RescheduleLater, s.cfg.Now, s.cfg.Rand)
+	appendFollowups(a.plan, a.followups)
 	return a
 }
 
@@ -207,7 +219,7 @@ func (s *genericScheduler) computePlacements(eval *structs.Evaluation, job *stru
 		if p.StopPrevious != "" {
 			usage.stop(p.Previous)
 		}
-		stack.avoid = penaltyNode(p.Previous)
+		stack.avoid = penaltyNodes(p.Previous)
 		nu, metric := stack.selectNode(p.TaskGroup)
 		if nu == nil {
 			if p.StopPrevious != "" {
@@ -257,7 +269,7 @@ func (a *attempt) requeueRejected(result *structs.PlanResult) {
 func (s *genericScheduler) newAlloc(eval *structs.Evaluation, job *structs.Job, p placement,
 	node *structs.Node, metric *structs.AllocMetric) *structs.Allocation {
 	now := s.cfg.Now.UnixNano()
-	return &structs.Allocation{
+	alloc := &structs.Allocation{
 		ID:                 newID(s.cfg.Rand),
 		Namespace:          job.Namespace,
 		EvalID:             eval.ID,
@@ -274,6 +286,13 @@ func (s *genericScheduler) newAlloc(eval *structs.Evaluation, job *structs.Job, 
 		CreateTime:         now,
 		ModifyTime:         now,
 	}
+	if p.Previous != nil {
+		alloc.PreviousAllocation = p.Previous.ID
+	}
+	if p.Reschedule {
+		alloc.RescheduleTracker = structs.NextTracker(p.Previous, p.TaskGroup.ReschedulePolicy, s.cfg.Now, p.Delay)
+	}
+	return alloc
 }
 
 // inPlaceUpdate moves an existing allocation to the current version of the

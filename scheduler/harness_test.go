@@ -22,7 +22,7 @@ var testNow = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 // Planner that applies plans to it at increasing Raft indexes, the way the
 // plan applier and the FSM would, recording every plan and evaluation.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	store *state.StateStore
 	index uint64
 	seed  uint64
@@ -39,12 +39,14 @@ type harness struct {
 	// noCommit makes SubmitPlan accept everything and commit nothing, as
 	// `job plan` does.
 	noCommit bool
+	// now is the time the schedulers run at; testNow unless a test moves it.
+	now time.Time
 }
 
 var _ Planner = (*harness)(nil)
 
-func newHarness(t *testing.T) *harness {
-	return &harness{t: t, store: state.NewStateStore(), seed: 1}
+func newHarness(t testing.TB) *harness {
+	return &harness{t: t, store: state.NewStateStore(), seed: 1, now: testNow}
 }
 
 func (h *harness) nextIndex() uint64 {
@@ -103,7 +105,7 @@ func (h *harness) process(jobType structs.JobType, eval *structs.Evaluation) {
 
 func (h *harness) tryProcess(jobType structs.JobType, eval *structs.Evaluation) error {
 	s, err := New(jobType, Config{
-		State: h.store.Snapshot(), Planner: h, Now: testNow, Rand: evalRand(h.seed, eval.ID),
+		State: h.store.Snapshot(), Planner: h, Now: h.now, Rand: evalRand(h.seed, eval.ID),
 	})
 	if err != nil {
 		h.t.Fatalf("New: %v", err)
@@ -277,7 +279,7 @@ func planAllocs(m map[string][]*structs.Allocation) []*structs.Allocation {
 	return out
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"reflect"
 	"slices"
+	"time"
 
 	"github.com/orch-io/orch/structs"
 )
@@ -13,6 +14,7 @@ const (
 	allocJobStopped = "alloc not needed since job is stopped"
 	allocLost       = "alloc is lost since its node is down"
 	allocUpdating   = "alloc is being updated due to job modification"
+	allocMigrating  = "alloc is being migrated"
 )
 
 // reconcileInput is everything the reconciler looks at. It reads no state of
@@ -27,6 +29,11 @@ type reconcileInput struct {
 	// TaintedNodes are the nodes, among those the allocations sit on, that can
 	// no longer run them: down, or gone from the state.
 	TaintedNodes map[string]bool
+	// Now decides whether a failed allocation's reschedule delay has passed.
+	Now time.Time
+	// EvalID is the evaluation being processed: a failed allocation whose
+	// follow-up evaluation it is may be replaced now (see reconcile_reschedule.go).
+	EvalID string
 }
 
 // reconcileResult is what must change for a job to match its specification.
@@ -43,6 +50,9 @@ type reconcileResult struct {
 	InPlace []*structs.Allocation
 	// Ignore lists allocations left as they are.
 	Ignore []*structs.Allocation
+	// RescheduleLater lists failed allocations to replace once their
+	// policy's delay has passed, and that have no follow-up evaluation yet.
+	RescheduleLater []delayedReschedule
 }
 
 // placement is one allocation to place.
@@ -58,6 +68,10 @@ type placement struct {
 	// is not taken down for a replacement that finds no node. When empty,
 	// Previous (if any) is already in reconcileResult.Stop.
 	StopPrevious string
+	// Reschedule: Previous failed and its reschedule policy allows this
+	// replacement, after waiting Delay; the replacement carries its tracker.
+	Reschedule bool
+	Delay      time.Duration
 }
 
 // stopDecision is one allocation to stop, and why.
@@ -85,16 +99,27 @@ const (
 	classInPlace
 	// classCurrent: runs the current version; keep it.
 	classCurrent
+	// classRescheduleNow: failed, and its reschedule policy allows a
+	// replacement now; replace it (it is already terminal: nothing to stop).
+	classRescheduleNow
+	// classRescheduleLater: failed, and its policy allows a replacement
+	// once its delay has passed; it holds its name until then.
+	classRescheduleLater
+	// classMigrate: marked for migration (node drain, alloc stop); replace
+	// it, stopping it once the replacement is placed.
+	classMigrate
 )
 
-var allocClassNames = [...]string{"gone", "done", "orphan", "lost", "destructive", "in-place", "current"}
+var allocClassNames = [...]string{"gone", "done", "orphan", "lost", "destructive", "in-place", "current",
+	"reschedule-now", "reschedule-later", "migrate"}
 
 func (c allocClass) String() string { return allocClassNames[c] }
 
 // keepPreference orders allocations that claim the same index: the lower is
 // kept. A healthy current allocation beats one that must be replaced.
 var keepPreference = map[allocClass]int{
-	classCurrent: 0, classInPlace: 1, classDestructive: 2, classDone: 3, classLost: 4,
+	classCurrent: 0, classInPlace: 1, classDestructive: 2, classMigrate: 2, classDone: 3, classRescheduleLater: 3,
+	classRescheduleNow: 4, classLost: 5,
 }
 
 // classifyRule is one row of the classification table: the first row whose
@@ -122,18 +147,24 @@ var classifyRules = []classifyRule{
 		func(c *classifier, a *structs.Allocation) bool {
 			return c.batch && a.ClientStatus == structs.AllocClientStatusComplete
 		}},
-	// Rescheduling failed allocations (by the group's reschedule policy) is not
-	// implemented yet: until it is, a failed allocation keeps its name.
-	{classDone, "it failed, and failed allocations are not rescheduled yet",
-		func(_ *classifier, a *structs.Allocation) bool {
-			return a.ClientStatus == structs.AllocClientStatusFailed
-		}},
+	// Failed allocations are replaced by the group's reschedule policy
+	// (reconcile_reschedule.go).
+	{classGone, "it failed and was replaced already",
+		func(_ *classifier, a *structs.Allocation) bool { return failed(a) && a.NextAllocation != "" }},
+	{classRescheduleNow, "it failed and its reschedule policy allows a replacement now",
+		func(c *classifier, a *structs.Allocation) bool { return failed(a) && c.rescheduleNow(a) }},
+	{classRescheduleLater, "it failed and its reschedule policy allows a replacement after a delay",
+		func(c *classifier, a *structs.Allocation) bool { return failed(a) && c.verdict(a).Possible }},
+	{classDone, "it failed and its reschedule policy allows no more replacements",
+		func(_ *classifier, a *structs.Allocation) bool { return failed(a) }},
 	{classGone, "a service allocation that completed must run again",
 		func(_ *classifier, a *structs.Allocation) bool { return a.ClientTerminal() }},
 	{classOrphan, "its group is no longer in the job",
 		func(c *classifier, a *structs.Allocation) bool { return c.job.LookupTaskGroup(a.TaskGroup) == nil }},
 	{classLost, "its node is down or gone",
 		func(c *classifier, a *structs.Allocation) bool { return c.tainted[a.NodeID] }},
+	{classMigrate, "it is marked for migration (node drain, alloc stop)",
+		func(_ *classifier, a *structs.Allocation) bool { return a.DesiredTransition.Migrate }},
 	{classDestructive, "it runs an older version whose group changed",
 		func(c *classifier, a *structs.Allocation) bool { return c.destructive(a) }},
 	{classInPlace, "it runs an older version whose group changed only in count",
@@ -149,11 +180,20 @@ type classifier struct {
 	batch   bool
 	tainted map[string]bool
 	changed map[versionGroup]bool
+	// now and evalID decide reschedules; verdicts caches them by alloc ID.
+	now      time.Time
+	evalID   string
+	verdicts map[string]structs.RescheduleVerdict
 }
 
 type versionGroup struct {
 	job   *structs.Job
 	group string
+}
+
+func newClassifier(job *structs.Job, batch bool, tainted map[string]bool, now time.Time, evalID string) *classifier {
+	return &classifier{job: job, batch: batch, tainted: tainted, changed: map[versionGroup]bool{},
+		now: now, evalID: evalID, verdicts: map[string]structs.RescheduleVerdict{}}
 }
 
 // classify returns a's class and the rule's reason.
@@ -232,7 +272,7 @@ func reconcile(in reconcileInput) *reconcileResult {
 		return res
 	}
 
-	c := &classifier{job: in.Job, batch: in.Batch, tainted: in.TaintedNodes, changed: map[versionGroup]bool{}}
+	c := newClassifier(in.Job, in.Batch, in.TaintedNodes, in.Now, in.EvalID)
 	byGroup := map[string][]classified{}
 	for _, a := range in.Allocs {
 		class, _ := c.classify(a)
@@ -246,7 +286,7 @@ func reconcile(in reconcileInput) *reconcileResult {
 		}
 	}
 	for _, tg := range in.Job.TaskGroups {
-		reconcileGroup(in.Job, tg, byGroup[tg.Name], res)
+		reconcileGroup(c, tg, byGroup[tg.Name], res)
 	}
 	return res
 }
@@ -262,7 +302,8 @@ type classified struct {
 // indexes among the allocations that hold a name, stop the rest (so a count
 // going down stops the highest indexes), replace the kept ones that are lost or
 // changed, and place the missing indexes, lowest first.
-func reconcileGroup(job *structs.Job, tg *structs.TaskGroup, allocs []classified, res *reconcileResult) {
+func reconcileGroup(c *classifier, tg *structs.TaskGroup, allocs []classified, res *reconcileResult) {
+	job := c.job
 	slices.SortStableFunc(allocs, func(x, y classified) int {
 		if x.index != y.index {
 			switch {
@@ -283,7 +324,7 @@ func reconcileGroup(job *structs.Job, tg *structs.TaskGroup, allocs []classified
 		keep := len(used) < tg.Count && ca.index >= 0 && !used[ca.index]
 		if !keep {
 			switch ca.class {
-			case classDone: // already terminal: nothing to stop
+			case classDone, classRescheduleNow, classRescheduleLater: // already terminal: nothing to stop
 				res.Ignore = append(res.Ignore, a)
 			case classLost:
 				res.Stop = append(res.Stop, stopDecision{a, allocLost})
@@ -300,9 +341,18 @@ func reconcileGroup(job *structs.Job, tg *structs.TaskGroup, allocs []classified
 			res.InPlace = append(res.InPlace, a)
 		case classDestructive:
 			places = append(places, placement{TaskGroup: tg, Name: a.Name, Index: ca.index, Previous: a, StopPrevious: allocUpdating})
+		case classMigrate:
+			places = append(places, placement{TaskGroup: tg, Name: a.Name, Index: ca.index, Previous: a, StopPrevious: allocMigrating})
 		case classLost:
 			res.Stop = append(res.Stop, stopDecision{a, allocLost})
 			places = append(places, placement{TaskGroup: tg, Name: a.Name, Index: ca.index, Previous: a})
+		case classRescheduleNow:
+			places = append(places, c.reschedulePlacement(tg, ca))
+		case classRescheduleLater:
+			res.Ignore = append(res.Ignore, a)
+			if later, ok := c.delayed(a); ok {
+				res.RescheduleLater = append(res.RescheduleLater, later)
+			}
 		default:
 			panic("scheduler: reconcileGroup got an allocation of class " + ca.class.String())
 		}

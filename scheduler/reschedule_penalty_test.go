@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/orch-io/orch/structs"
@@ -13,7 +15,7 @@ func TestReschedulePenaltySteersAReplacementOffTheNodeItFailedOn(t *testing.T) {
 	for _, avoid := range []string{"node-a", "node-b"} {
 		s := stackOver(t, job, nodes, nil)
 		s.limit = 2 // look at both
-		s.avoid = avoid
+		s.avoid = map[string]bool{avoid: true}
 		nu, m := s.selectNode(job.TaskGroups[0])
 		if nu == nil {
 			t.Fatal("no node selected")
@@ -33,18 +35,21 @@ func TestReschedulePenaltySteersAReplacementOffTheNodeItFailedOn(t *testing.T) {
 	}
 }
 
-func TestPenaltyNodeOnlyForFailedPredecessors(t *testing.T) {
+func TestPenaltyNodesOnlyForFailedPredecessors(t *testing.T) {
 	for _, tc := range []struct {
 		prev *structs.Allocation
-		want string
+		want []string
 	}{
-		{nil, ""},
-		{&structs.Allocation{NodeID: "n1", ClientStatus: structs.AllocClientStatusFailed}, "n1"},
-		{&structs.Allocation{NodeID: "n1", ClientStatus: structs.AllocClientStatusLost}, ""},
-		{&structs.Allocation{NodeID: "n1", ClientStatus: structs.AllocClientStatusRunning}, ""},
+		{nil, nil},
+		{&structs.Allocation{NodeID: "n1", ClientStatus: structs.AllocClientStatusFailed}, []string{"n1"}},
+		{&structs.Allocation{NodeID: "n1", ClientStatus: structs.AllocClientStatusFailed, RescheduleTracker: &structs.RescheduleTracker{
+			Events: []*structs.RescheduleEvent{{PrevNodeID: "n0"}, {PrevNodeID: "n2"}}}}, []string{"n0", "n1", "n2"}},
+		{&structs.Allocation{NodeID: "n1", ClientStatus: structs.AllocClientStatusLost}, nil},
+		{&structs.Allocation{NodeID: "n1", ClientStatus: structs.AllocClientStatusRunning}, nil},
 	} {
-		if got := penaltyNode(tc.prev); got != tc.want {
-			t.Errorf("penaltyNode(%+v) = %q, want %q", tc.prev, got, tc.want)
+		got := slices.Sorted(maps.Keys(penaltyNodes(tc.prev)))
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("penaltyNodes(%+v) = %q, want %q", tc.prev, got, tc.want)
 		}
 	}
 }

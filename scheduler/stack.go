@@ -68,10 +68,10 @@ type stack struct {
 	// spreadFit scores the resource fit with the spread algorithm (emptier
 	// nodes first) instead of bin-packing.
 	spreadFit bool
-	// avoid is the node the placement in hand should avoid (its predecessor
-	// failed there; see reschedulePenalty), "" for none. The caller sets it
-	// before each selectNode.
-	avoid string
+	// avoid holds the nodes the placement in hand should avoid (its
+	// predecessors failed there; see reschedulePenalty), nil for none. The
+	// caller sets it before each selectNode.
+	avoid map[string]bool
 	// preempt, when set, is the fallback that evicts allocations of
 	// lower-priority jobs when no node fits (preempt.go).
 	preempt *preemptor

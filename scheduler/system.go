@@ -112,7 +112,8 @@ func (s *systemScheduler) computePlan(eval *structs.Evaluation, state State) *at
 	}
 
 	tainted := taintedNodes(state, allocs)
-	c := &classifier{job: job, batch: s.sysbatch, tainted: tainted, changed: map[versionGroup]bool{}}
+	// System groups have no reschedule policy: a failed allocation is done.
+	c := newClassifier(job, s.sysbatch, tainted, s.g.cfg.Now, eval.ID)
 	// existing[group][node] holds the allocations that still count there.
 	existing := map[string]map[string][]classified{}
 	for _, al := range allocs {
@@ -166,6 +167,9 @@ func (s *systemScheduler) computePlan(eval *structs.Evaluation, state State) *at
 				case ca.alloc.TerminalStatus(): // done: nothing to stop
 				case tainted[nodeID]:
 					a.plan.AppendStoppedAlloc(ca.alloc, allocLost)
+					a.stopped++
+				case nodes.notReady[nodeID] && ca.alloc.DesiredTransition.Migrate: // drained
+					a.plan.AppendStoppedAlloc(ca.alloc, allocMigrating)
 					a.stopped++
 				case nodes.notReady[nodeID]:
 				default:
@@ -244,6 +248,9 @@ func (gp *systemGroupPlan) node(nu *nodeUsage, cas []classified) {
 	case classDestructive:
 		gp.pending = append(gp.pending, pendingPlacement{nu,
 			placement{TaskGroup: gp.tg, Name: keep.alloc.Name, Previous: keep.alloc, StopPrevious: allocUpdating}})
+	case classMigrate: // alloc stop: replaced where it runs
+		gp.pending = append(gp.pending, pendingPlacement{nu,
+			placement{TaskGroup: gp.tg, Name: keep.alloc.Name, Previous: keep.alloc, StopPrevious: allocMigrating}})
 	default: // classLost cannot reach a candidate node: it is not tainted
 		panic("scheduler: system scheduler got an allocation of class " + keep.class.String() + " on a candidate node")
 	}

@@ -80,6 +80,7 @@ var (
 	anyToken      = rpcRule{check: func(z *authz, _ any) error { _, err := z.acl(); return err }}
 	management    = level((*acl.ACL).IsManagement)
 	nodeRead      = level((*acl.ACL).AllowNodeRead)
+	nodeWrite     = level((*acl.ACL).AllowNodeWrite)
 	operatorRead  = level((*acl.ACL).AllowOperatorRead)
 	operatorWrite = level((*acl.ACL).AllowOperatorWrite)
 )
@@ -261,7 +262,10 @@ var rpcRules = map[string]rpcRule{
 	"Node.GetClientAllocs": nodeSecret(func(a any) string { return a.(*structs.NodeSpecificRequest).NodeID }),
 	"Node.UpdateAlloc":     allocUpdate,
 	"Node.GetNode":         nodeRead,
-	"Node.List":            nodeRead,
+	// Draining a node and its eligibility are node write, as in Nomad.
+	"Node.UpdateDrain":       nodeWrite,
+	"Node.UpdateEligibility": nodeWrite,
+	"Node.List":              nodeRead,
 	// Node.Allocations is the API's view of a node (Nomad's node read); of
 	// its allocations it shows those whose namespace the token may read.
 	"Node.Allocations": {check: nodeRead.check, filter: func(z *authz, reply any) {
@@ -271,6 +275,13 @@ var rpcRules = map[string]rpcRule{
 
 	"Alloc.GetAlloc": inNamespace(acl.CapReadJob, func(s *state.Snapshot, a any) string {
 		if al := s.AllocByID(a.(*structs.AllocSpecificRequest).AllocID); al != nil {
+			return al.Namespace
+		}
+		return ""
+	}),
+	// Stopping an allocation is alloc-lifecycle in its namespace, as in Nomad.
+	"Alloc.Stop": inNamespace(acl.CapAllocLifecycle, func(s *state.Snapshot, a any) string {
+		if al := s.AllocByID(a.(*structs.AllocStopRequest).AllocID); al != nil {
 			return al.Namespace
 		}
 		return ""

@@ -77,6 +77,10 @@ var entryTypes = map[MessageType]entryType{
 	MsgACLTokenDelete:       {version: 4, apply: (*FSM).applyACLTokenDelete},
 	MsgACLBootstrap:         {version: 4, apply: (*FSM).applyACLBootstrap},
 	MsgServiceRegistrations: {version: 4, apply: (*FSM).applyServiceRegistrations},
+
+	MsgAllocDesiredTransition: {version: 4, apply: (*FSM).applyAllocDesiredTransition},
+	MsgNodeEligibility:        {version: 4, apply: (*FSM).applyNodeEligibility},
+	MsgNodeDrain:              {version: 4, apply: (*FSM).applyNodeDrain},
 }
 
 func init() {

@@ -331,7 +331,11 @@ func (f *FSM) applyAllocClientUpdate(a *entryApply, body []byte) error {
 			freed = append(freed, old.NodeID)
 		}
 	}
+	evals := allocFailureEvals(before, a.index, e.Allocs)
 	if err := a.txn.UpdateAllocsFromClient(e.Allocs); err != nil {
+		return err
+	}
+	if err := a.upsertEvals(evals); err != nil {
 		return err
 	}
 	if len(freed) > 0 {

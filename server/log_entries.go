@@ -38,6 +38,11 @@ const (
 	MsgACLTokenUpsert  MessageType = 42 // ACLTokenUpsertEntry
 	MsgACLTokenDelete  MessageType = 43 // ACLTokenDeleteEntry
 	MsgACLBootstrap    MessageType = 44 // ACLBootstrapEntry
+
+	// Entry version 4: alloc stop, node eligibility and drain (drain.go).
+	MsgAllocDesiredTransition MessageType = 11 // AllocDesiredTransitionEntry
+	MsgNodeEligibility        MessageType = 12 // NodeEligibilityEntry
+	MsgNodeDrain              MessageType = 13 // NodeDrainEntry
 )
 
 // MsgIgnoreUnknownFlag, set on a type, lets a server that does not know the
@@ -58,6 +63,42 @@ type JobRegisterEntry struct {
 	// that predates these fields and would ignore them.
 	EnforceIndex   bool
 	JobModifyIndex uint64
+}
+
+// AllocDesiredTransitionEntry sets the desired transition of allocations
+// (by ID) and records the evaluations that act on it, at one index.
+type AllocDesiredTransitionEntry struct {
+	Transitions map[string]structs.DesiredTransition
+	// Stop stops allocations at once, by ID, with the description given
+	// (a drain's deadline): they are not waiting for replacements.
+	Stop  map[string]string
+	Evals []*structs.Evaluation
+}
+
+// NodeEligibilityEntry sets a node's scheduling eligibility, recording Event
+// (when not nil) in its events.
+type NodeEligibilityEntry struct {
+	NodeID      string
+	Eligibility structs.NodeEligibility
+	Event       *structs.NodeEvent
+}
+
+// NodeDrainEntry starts (DrainStrategy set) or ends (nil) a node's drain.
+// Starting makes the node ineligible; ending makes it eligible again when
+// MarkEligible. Event (when not nil) is recorded in its events; Evals are
+// the evaluations to create at the same index.
+type NodeDrainEntry struct {
+	NodeID        string
+	DrainStrategy *structs.DrainStrategy
+	MarkEligible  bool
+	// Complete records LastDrain as complete (drain finished) rather than
+	// canceled, when DrainStrategy is nil.
+	Complete  bool
+	Event     *structs.NodeEvent
+	UpdatedAt int64
+	// Meta, when not nil, is the drain's metadata in the node's LastDrain
+	// (the user's, from the request).
+	Meta map[string]string
 }
 
 // JobDeregisterEntry stops a job (Stop set, job kept) or, with Purge, removes

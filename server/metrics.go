@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/internal/metrics"
+	"github.com/orch-io/orch/server/drainer"
 	"github.com/orch-io/orch/structs"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -36,6 +37,8 @@ type serverMetrics struct {
 	planRejections *prometheus.CounterVec
 
 	heartbeatExpirations *prometheus.CounterVec
+
+	drainActions *prometheus.CounterVec
 }
 
 func newServerMetrics(r *metrics.Registry) *serverMetrics {
@@ -73,6 +76,9 @@ func newServerMetrics(r *metrics.Registry) *serverMetrics {
 
 		heartbeatExpirations: r.Counter("orch_heartbeat_expirations_total",
 			"Client heartbeat timers that expired (the node is marked down), by cause (ttl, gossip).", "cause"),
+
+		drainActions: r.Counter("orch_drain_actions_total",
+			"What the drainer committed (leader only): allocations marked to migrate (migrate), stopped (stop), drains completed (complete), and steps that failed and are retried (error).", "action"),
 	}
 }
 
@@ -110,6 +116,16 @@ func (s *Server) registerGauges(r *metrics.Registry) {
 		})
 	r.GaugeFunc("orch_heartbeat_active_timers", "Client nodes whose heartbeat timer runs on this server (leader only).", nil,
 		func(emit func(float64, ...string)) { emit(float64(s.heartbeats.activeTimers())) })
+	r.GaugeFunc("orch_drain_nodes", "Nodes being drained.", nil,
+		func(emit func(float64, ...string)) {
+			n := 0
+			for _, node := range s.state.Snapshot().Nodes("") {
+				if node.DrainStrategy != nil {
+					n++
+				}
+			}
+			emit(float64(n))
+		})
 	r.GaugeFunc("orch_gossip_members", "Servers gossip knows, by state (alive, suspect, left, failed).", []string{"state"},
 		func(emit func(float64, ...string)) {
 			if s.gossip == nil {
@@ -214,4 +230,17 @@ func (m *serverMetrics) observePlanCommitted(plan *structs.Plan, result *structs
 // since observes the time since start on h under labels.
 func since(h *prometheus.HistogramVec, start time.Time, labels ...string) {
 	h.WithLabelValues(labels...).Observe(time.Since(start).Seconds())
+}
+
+// drained counts what one drain step committed (or its failure).
+func (m *serverMetrics) drained(d drainer.Decision, err error) {
+	switch {
+	case err != nil:
+		m.drainActions.WithLabelValues("error").Inc()
+	case d.Complete:
+		m.drainActions.WithLabelValues("complete").Inc()
+	default:
+		m.drainActions.WithLabelValues("migrate").Add(float64(len(d.Migrate)))
+		m.drainActions.WithLabelValues("stop").Add(float64(len(d.Stop)))
+	}
 }

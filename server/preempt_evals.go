@@ -1,8 +1,6 @@
 package server
 
 import (
-	"strconv"
-
 	"github.com/google/uuid"
 	"github.com/orch-io/orch/structs"
 )
@@ -34,19 +32,7 @@ func preemptionEvals(st interface{ JobByID(string) *structs.Job }, index uint64,
 		if job == nil {
 			continue
 		}
-		id := uuid.NewSHA1(preemptionNamespace, []byte(strconv.FormatUint(index, 10)+"/"+key)).String()
-		out = append(out, &structs.Evaluation{
-			ID:             id,
-			Namespace:      job.Namespace,
-			Priority:       job.Priority,
-			Type:           job.Type,
-			TriggeredBy:    structs.EvalTriggerPreemption,
-			JobID:          job.ID,
-			JobModifyIndex: job.JobModifyIndex,
-			Status:         structs.EvalStatusPending,
-			CreateTime:     a.ModifyTime,
-			ModifyTime:     a.ModifyTime,
-		})
+		out = append(out, fsmJobEval(preemptionNamespace, index, key, job, structs.EvalTriggerPreemption, a.ModifyTime))
 	}
 	return out
 }

@@ -21,6 +21,8 @@ type AgentMembersResponse struct {
 type AgentHealth struct {
 	Ok      bool   `json:"ok"`
 	Message string `json:"message"`
+	// NodeID is the client half's node (the CLI's -self); empty for a server.
+	NodeID string `json:"node_id,omitempty"`
 }
 
 // AgentHealthResponse is the body of GET /v1/agent/health; a half the agent does

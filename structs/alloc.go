@@ -57,6 +57,22 @@ type Allocation struct {
 	PreemptedAllocations  []string
 	PreemptedByAllocation string
 
+	// DesiredTransition asks the scheduler to migrate the allocation
+	// (migrate.go).
+	DesiredTransition DesiredTransition
+	// DeploymentStatus is the allocation's health (alloc_health.go).
+	DeploymentStatus *AllocDeploymentStatus
+
+	// Rescheduling (reschedule.go): PreviousAllocation is the failed (or
+	// stopped, or lost) allocation this one replaces, NextAllocation its own
+	// replacement; RescheduleTracker the replacements that led here;
+	// FollowupEvalID the delayed evaluation that will replace this failed
+	// allocation once its policy's delay has passed.
+	PreviousAllocation string
+	NextAllocation     string
+	RescheduleTracker  *RescheduleTracker
+	FollowupEvalID     string
+
 	// Metrics explains the placement: how many nodes were evaluated and why the
 	// others were not chosen.
 	Metrics *AllocMetric
@@ -164,6 +180,8 @@ func (a *Allocation) Copy() *Allocation {
 	}
 	c.PreemptedAllocations = slices.Clone(a.PreemptedAllocations)
 	c.Metrics = a.Metrics.Copy()
+	c.RescheduleTracker = a.RescheduleTracker.Copy()
+	c.DeploymentStatus = a.DeploymentStatus.Copy()
 	return &c
 }
 
@@ -259,10 +277,18 @@ type AllocListStub struct {
 	ClientStatus       AllocClientStatus
 	ClientDescription  string
 	TaskStates         map[string]*TaskState
-	CreateIndex        uint64
-	ModifyIndex        uint64
-	CreateTime         int64
-	ModifyTime         int64
+	DesiredTransition  DesiredTransition
+	DeploymentStatus   *AllocDeploymentStatus
+	// Rescheduling, as on the allocation (see Allocation); as in Nomad,
+	// a replacement's PreviousAllocation is not in its list entry (its
+	// predecessor's NextAllocation names it).
+	NextAllocation    string
+	RescheduleTracker *RescheduleTracker
+	FollowupEvalID    string
+	CreateIndex       uint64
+	ModifyIndex       uint64
+	CreateTime        int64
+	ModifyTime        int64
 }
 
 // Stub summarises the allocation for list endpoints.
@@ -272,6 +298,9 @@ func (a *Allocation) Stub() *AllocListStub {
 		NodeName: a.NodeName, JobID: a.JobID, TaskGroup: a.TaskGroup,
 		DesiredStatus: a.DesiredStatus, DesiredDescription: a.DesiredDescription,
 		ClientStatus: a.ClientStatus, ClientDescription: a.ClientDescription,
+		DesiredTransition: a.DesiredTransition, DeploymentStatus: a.DeploymentStatus.Copy(),
+		NextAllocation:    a.NextAllocation,
+		RescheduleTracker: a.RescheduleTracker.Copy(), FollowupEvalID: a.FollowupEvalID,
 		CreateIndex: a.CreateIndex, ModifyIndex: a.ModifyIndex, CreateTime: a.CreateTime, ModifyTime: a.ModifyTime,
 	}
 	if a.Job != nil {

@@ -191,6 +191,8 @@ func diffGroup(old, next *TaskGroup) *TaskGroupDiff {
 	d.Fields = diffFields(groupFields(old), groupFields(next))
 	d.Objects = diffPlacement(oldCons, newCons, oldAff, newAff, oldSpr, newSpr)
 	d.Objects = appendObject(d.Objects, diffObject("RestartPolicy", restartPolicyFields(oldRP), restartPolicyFields(newRP)))
+	d.Objects = appendObject(d.Objects, diffObject("ReschedulePolicy", reschedulePolicyFields(old), reschedulePolicyFields(next)))
+	d.Objects = appendObject(d.Objects, diffObject("Migrate", migrateFields(old), migrateFields(next)))
 	d.Objects = appendObject(d.Objects, diffObject("EphemeralDisk", ephemeralDiskFields(oldDisk), ephemeralDiskFields(newDisk)))
 	d.Objects = appendObject(d.Objects, diffObject("Network", networkFields(oldNets), networkFields(newNets)))
 	d.Objects = append(d.Objects, diffObjectSet("Service", groupServices(old), groupServices(next), serviceFields)...)
@@ -306,6 +308,36 @@ func restartPolicyFields(p *RestartPolicy) map[string]string {
 		"Interval": p.Interval.String(),
 		"Delay":    p.Delay.String(),
 		"Mode":     p.Mode,
+	}
+}
+
+// reschedulePolicyFields flattens the reschedule policy of tg (nil-safe).
+func reschedulePolicyFields(tg *TaskGroup) map[string]string {
+	if tg == nil || tg.ReschedulePolicy == nil {
+		return nil
+	}
+	p := tg.ReschedulePolicy
+	return map[string]string{
+		"Attempts":      strconv.Itoa(p.Attempts),
+		"Interval":      p.Interval.String(),
+		"Delay":         p.Delay.String(),
+		"DelayFunction": p.DelayFunction,
+		"MaxDelay":      p.MaxDelay.String(),
+		"Unlimited":     strconv.FormatBool(p.Unlimited),
+	}
+}
+
+// migrateFields flattens the migrate strategy of tg (nil-safe).
+func migrateFields(tg *TaskGroup) map[string]string {
+	if tg == nil || tg.Migrate == nil {
+		return nil
+	}
+	m := tg.Migrate
+	return map[string]string{
+		"MaxParallel":     strconv.Itoa(m.MaxParallel),
+		"HealthCheck":     m.HealthCheck,
+		"MinHealthyTime":  m.MinHealthyTime.String(),
+		"HealthyDeadline": m.HealthyDeadline.String(),
 	}
 }
 

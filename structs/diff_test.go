@@ -167,6 +167,18 @@ Edited job web
     Deleted Count: "1" => ""
     Deleted object EphemeralDisk
       Deleted SizeMB: "300" => ""
+    Deleted object Migrate
+      Deleted HealthCheck: "checks" => ""
+      Deleted HealthyDeadline: "5m0s" => ""
+      Deleted MaxParallel: "1" => ""
+      Deleted MinHealthyTime: "10s" => ""
+    Deleted object ReschedulePolicy
+      Deleted Attempts: "0" => ""
+      Deleted Delay: "30s" => ""
+      Deleted DelayFunction: "exponential" => ""
+      Deleted Interval: "0s" => ""
+      Deleted MaxDelay: "1h0m0s" => ""
+      Deleted Unlimited: "true" => ""
     Deleted object RestartPolicy
       Deleted Attempts: "2" => ""
       Deleted Delay: "15s" => ""
@@ -251,6 +263,18 @@ func TestDiffJobsContextualListsWhatDidNotChange(t *testing.T) {
     Edited Count: "1" => "2"
     None object EphemeralDisk
       None SizeMB: "300" => "300"
+    None object Migrate
+      None HealthCheck: "checks" => "checks"
+      None HealthyDeadline: "5m0s" => "5m0s"
+      None MaxParallel: "1" => "1"
+      None MinHealthyTime: "10s" => "10s"
+    None object ReschedulePolicy
+      None Attempts: "0" => "0"
+      None Delay: "30s" => "30s"
+      None DelayFunction: "exponential" => "exponential"
+      None Interval: "0s" => "0s"
+      None MaxDelay: "1h0m0s" => "1h0m0s"
+      None Unlimited: "true" => "true"
     Edited object RestartPolicy
       Edited Attempts: "2" => "5"
       None Delay: "15s" => "15s"

@@ -33,7 +33,13 @@ const (
 	EvalTriggerQueuedAllocs  = "queued-allocs"
 	EvalTriggerAllocStop     = "alloc-stop"
 	EvalTriggerRetryFailed   = "failed-eval-retry"
-	EvalTriggerMaxPlans      = "max-plan-attempts"
+	// EvalTriggerRetryFailedAlloc: a follow-up evaluation that replaces
+	// failed allocations once their reschedule policy's delay has passed.
+	EvalTriggerRetryFailedAlloc = "alloc-failure"
+	// EvalTriggerNodeDrain: the drainer marked allocations of the job for
+	// migration off a draining node, or stopped them at its deadline.
+	EvalTriggerNodeDrain = "node-drain"
+	EvalTriggerMaxPlans  = "max-plan-attempts"
 	// EvalTriggerPreemption: allocations of the job were evicted to make
 	// room for a job of higher priority; the job places them again.
 	EvalTriggerPreemption = "preemption"

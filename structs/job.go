@@ -79,6 +79,11 @@ type TaskGroup struct {
 	Constraints   []*Constraint
 	Tasks         []*Task
 	RestartPolicy *RestartPolicy
+	// ReschedulePolicy replaces failed allocations (reschedule.go); nil in
+	// system and sysbatch jobs.
+	ReschedulePolicy *ReschedulePolicy
+	// Migrate paces drains (migrate.go); nil outside service jobs.
+	Migrate       *MigrateStrategy
 	EphemeralDisk *EphemeralDisk
 	Meta          map[string]string
 	// Networks holds the group's network block (at most one): the host ports
@@ -204,6 +209,8 @@ func (tg *TaskGroup) Copy() *TaskGroup {
 	c.Affinities, c.Spreads = copyAffinities(tg.Affinities), copySpreads(tg.Spreads)
 	c.RestartPolicy = clonePtr(tg.RestartPolicy)
 	c.EphemeralDisk = clonePtr(tg.EphemeralDisk)
+	c.ReschedulePolicy = tg.ReschedulePolicy.Copy()
+	c.Migrate = tg.Migrate.Copy()
 	c.Networks = copyNetworks(tg.Networks)
 	c.Services = copyServices(tg.Services)
 	if tg.Tasks != nil {

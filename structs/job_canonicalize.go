@@ -31,8 +31,9 @@ func DefaultRestartPolicy(jobType JobType) *RestartPolicy {
 //
 //   - job: Namespace "default", Region "global", Name = ID, Type "service",
 //     Priority 50, Datacenters ["*"], NodePool "default", when empty or zero;
-//   - group: RestartPolicy = DefaultRestartPolicy(Type) and EphemeralDisk 300 MB
-//     when nil; network Mode "host" when empty;
+//   - group: RestartPolicy = DefaultRestartPolicy(Type), ReschedulePolicy =
+//     DefaultReschedulePolicy(Type), Migrate = DefaultMigrateStrategy(Type)
+//     and EphemeralDisk 300 MB when nil; network Mode "host" when empty;
 //   - task: KillTimeout 5s when zero, KillSignal "SIGINT" when empty, Resources
 //     cpu 100 MHz and memory 300 MB when nil, and each of cpu and memory that is
 //     zero gets its default;
@@ -93,6 +94,12 @@ func (tg *TaskGroup) canonicalize(jobType JobType) {
 	}
 	if tg.RestartPolicy == nil {
 		tg.RestartPolicy = DefaultRestartPolicy(jobType)
+	}
+	if tg.ReschedulePolicy == nil {
+		tg.ReschedulePolicy = DefaultReschedulePolicy(jobType)
+	}
+	if tg.Migrate == nil {
+		tg.Migrate = DefaultMigrateStrategy(jobType)
 	}
 	if tg.EphemeralDisk == nil {
 		tg.EphemeralDisk = &EphemeralDisk{SizeMB: DefaultEphemeralDiskMB}

@@ -24,6 +24,10 @@ func TestCanonicalizeFillsNomadDefaults(t *testing.T) {
 			Name:          "web",
 			Count:         0,
 			RestartPolicy: &RestartPolicy{Attempts: 2, Interval: 30 * time.Minute, Delay: 15 * time.Second, Mode: "fail"},
+			ReschedulePolicy: &ReschedulePolicy{Delay: 30 * time.Second, DelayFunction: "exponential",
+				MaxDelay: time.Hour, Unlimited: true},
+			Migrate: &MigrateStrategy{MaxParallel: 1, HealthCheck: "checks", MinHealthyTime: 10 * time.Second,
+				HealthyDeadline: 5 * time.Minute},
 			EphemeralDisk: &EphemeralDisk{SizeMB: 300},
 			Tasks: []*Task{{
 				Name: "srv", Driver: "raw_exec",

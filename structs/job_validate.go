@@ -198,6 +198,8 @@ func (v *validator) job(j *Job) {
 			allocs = addSaturating(allocs, tg.Count)
 		}
 		v.taskGroup(tg)
+		v.reschedulePolicy(j.Type, tg.ReschedulePolicy)
+		v.migrateStrategy(tg.Migrate)
 	}
 	v.groupIndex, v.group, v.taskIndex, v.task = -1, "", -1, ""
 	if allocs > v.limits.JobMaxAllocations {

@@ -53,7 +53,7 @@ func TestValidateEnforcesLimitsAndSafeNames(t *testing.T) {
 		{"allocations of the job", func(j *Job) {
 			for i := range 5 {
 				j.TaskGroups = append(j.TaskGroups, &TaskGroup{Name: fmt.Sprint("more", i), Count: 10_000,
-					RestartPolicy: DefaultRestartPolicy(j.Type), EphemeralDisk: &EphemeralDisk{SizeMB: 300},
+					RestartPolicy: DefaultRestartPolicy(j.Type), ReschedulePolicy: DefaultReschedulePolicy(j.Type), EphemeralDisk: &EphemeralDisk{SizeMB: 300},
 					Tasks: []*Task{{Name: "t", Driver: "raw_exec", Resources: &Resources{CPU: 1, MemoryMB: 10}}}})
 			}
 		}, `group[*].count: the counts of the job's groups sum to 50004: must be at most 50000 (limits.job_max_allocations)`},
@@ -105,7 +105,7 @@ func TestValidateEnforcesLimitsAndSafeNames(t *testing.T) {
 		{"encoded size", func(j *Job) {
 			for i := range 100 {
 				j.TaskGroups = append(j.TaskGroups, &TaskGroup{Name: fmt.Sprintf("%s%d", strings.Repeat("g", 100), i),
-					RestartPolicy: DefaultRestartPolicy(j.Type), EphemeralDisk: &EphemeralDisk{SizeMB: 300},
+					RestartPolicy: DefaultRestartPolicy(j.Type), ReschedulePolicy: DefaultReschedulePolicy(j.Type), EphemeralDisk: &EphemeralDisk{SizeMB: 300},
 					Tasks: []*Task{{Name: "t", Driver: "raw_exec", Resources: &Resources{CPU: 1, MemoryMB: 10},
 						Config: map[string]any{"args": []any{strings.Repeat("x", 60<<10)}}}}})
 			}

@@ -42,6 +42,12 @@ type Node struct {
 	StatusDescription     string
 	StatusUpdatedAt       int64 // unix seconds, as in Nomad
 	SchedulingEligibility NodeEligibility
+	// DrainStrategy is the drain in progress, nil when none; LastDrain
+	// describes the latest drain (drain.go). Both belong to the servers.
+	DrainStrategy *DrainStrategy
+	LastDrain     *DrainMetadata
+	// Events are the latest things that happened to the node, oldest first.
+	Events []*NodeEvent
 
 	// NodePool is the pool the node belongs to; "" means "default" (see Pool).
 	NodePool string
@@ -104,6 +110,13 @@ func (n *Node) Copy() *Node {
 	c := *n
 	c.Attributes = maps.Clone(n.Attributes)
 	c.Meta = maps.Clone(n.Meta)
+	c.DrainStrategy, c.LastDrain = n.DrainStrategy.Copy(), n.LastDrain.Copy()
+	c.Events = make([]*NodeEvent, len(n.Events))
+	for i, e := range n.Events {
+		ec := *e
+		ec.Details = maps.Clone(e.Details)
+		c.Events[i] = &ec
+	}
 	if n.NodeResources != nil {
 		r := *n.NodeResources
 		c.NodeResources = &r
@@ -136,11 +149,14 @@ type NodeListStub struct {
 	Status                NodeStatus
 	StatusDescription     string
 	SchedulingEligibility NodeEligibility
-	Drivers               map[string]*DriverInfo
-	NodeResources         *NodeResources
-	NodePool              string
-	CreateIndex           uint64
-	ModifyIndex           uint64
+	// Drain: a drain is in progress (Nomad's field); LastDrain as on the node.
+	Drain         bool
+	LastDrain     *DrainMetadata
+	Drivers       map[string]*DriverInfo
+	NodeResources *NodeResources
+	NodePool      string
+	CreateIndex   uint64
+	ModifyIndex   uint64
 }
 
 // Stub summarises the node for list endpoints.
@@ -149,6 +165,7 @@ func (n *Node) Stub() *NodeListStub {
 	return &NodeListStub{
 		ID: c.ID, Name: c.Name, Datacenter: c.Datacenter, NodeClass: c.NodeClass, Address: c.HTTPAddr,
 		Status: c.Status, StatusDescription: c.StatusDescription, SchedulingEligibility: c.SchedulingEligibility,
+		Drain: c.DrainStrategy != nil, LastDrain: c.LastDrain,
 		Drivers: c.Drivers, NodeResources: c.NodeResources, NodePool: c.Pool(), CreateIndex: c.CreateIndex, ModifyIndex: c.ModifyIndex,
 	}
 }

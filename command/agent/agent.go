@@ -375,6 +375,7 @@ func (b backend) Health() *structs.AgentHealthResponse {
 		if !c.Registered() {
 			h.Client = &structs.AgentHealth{Message: "the node has not registered with the servers yet"}
 		}
+		h.Client.NodeID = c.NodeID()
 	}
 	return h
 }

@@ -271,6 +271,7 @@ func (s *HTTPServer) registerRoutes() {
 	s.registerClientRoutes()
 	s.registerACLRoutes()
 	s.registerMetricsRoutes()
+	s.registerDrainRoutes()
 }
 
 // routeMux is the API's ServeMux, remembering every pattern registered on

@@ -38,6 +38,7 @@ var (
 	ruleToken         routeRule = func(*acl.ACL, *http.Request) bool { return true }
 	ruleManagement    routeRule = func(a *acl.ACL, _ *http.Request) bool { return a.IsManagement() }
 	ruleNodeRead      routeRule = func(a *acl.ACL, _ *http.Request) bool { return a.AllowNodeRead() }
+	ruleNodeWrite     routeRule = func(a *acl.ACL, _ *http.Request) bool { return a.AllowNodeWrite() }
 	ruleOperatorRead  routeRule = func(a *acl.ACL, _ *http.Request) bool { return a.AllowOperatorRead() }
 	ruleOperatorWrite routeRule = func(a *acl.ACL, _ *http.Request) bool { return a.AllowOperatorWrite() }
 	ruleAgentRead     routeRule = func(a *acl.ACL, _ *http.Request) bool { return a.AllowAgentRead() }
@@ -105,8 +106,15 @@ var routeRules = map[string]routeRule{
 	// Nomad leaves /v1/regions and /v1/status/peers open; orch opens only
 	// health and the leader (README "Securing a cluster"). Both the regions
 	// and the servers are the agent's gossip view; the peers are Raft's.
-	"GET /v1/agent/servers":                      ruleAgentRead,
-	"GET /v1/metrics":                            ruleAgentRead,
+	"GET /v1/agent/servers":          ruleAgentRead,
+	"GET /v1/metrics":                ruleAgentRead,
+	"PUT /v1/node/{id}/drain":        ruleNodeWrite,
+	"POST /v1/node/{id}/drain":       ruleNodeWrite,
+	"PUT /v1/node/{id}/eligibility":  ruleNodeWrite,
+	"POST /v1/node/{id}/eligibility": ruleNodeWrite,
+	// The server checks alloc-lifecycle in the allocation's namespace.
+	"PUT /v1/allocation/{id}/stop":               ruleToken,
+	"POST /v1/allocation/{id}/stop":              ruleToken,
 	"GET /v1/regions":                            ruleAgentRead,
 	"GET /v1/status/peers":                       ruleOperatorRead,
 	"GET /v1/operator/scheduler/configuration":   ruleOperatorRead,

@@ -1,17 +1,12 @@
 package agent
 
 import (
-	"io"
 	"net/http"
 	"strconv"
 
 	"github.com/orch-io/orch/api"
-	"github.com/orch-io/orch/jobspec"
 	"github.com/orch-io/orch/structs"
 )
-
-// maxOperatorBody bounds the body of an operator write.
-const maxOperatorBody = 1 << 20
 
 // schedulerConfigGet is GET /v1/operator/scheduler/configuration →
 // Operator.SchedulerGetConfiguration. The body is Nomad's:
@@ -34,19 +29,9 @@ func (s *HTTPServer) schedulerConfigGet(r *http.Request) (any, error) {
 // write happens only if the stored configuration's ModifyIndex is N. The
 // answer is {"Updated": bool, "Index": N}.
 func (s *HTTPServer) schedulerConfigPut(r *http.Request) (any, error) {
-	data, err := io.ReadAll(io.LimitReader(r.Body, maxOperatorBody+1))
-	if err != nil {
-		return nil, badRequest("reading the body: %v", err)
-	}
-	if len(data) > maxOperatorBody {
-		return nil, badRequest("body larger than %d bytes", maxOperatorBody)
-	}
 	var wire api.SchedulerConfiguration
-	if err := jobspec.DecodeJSON(data, &wire); err != nil { // strict: unknown fields are errors
-		return nil, badRequest("invalid scheduler configuration JSON: %v", err)
-	}
-	if err := api.CheckSupported("", &wire); err != nil {
-		return nil, badRequest("invalid scheduler configuration: %v", err)
+	if err := decodeWireBody(r.Body, "scheduler configuration", &wire); err != nil {
+		return nil, err
 	}
 	cfg := api.SchedulerConfigToStructs(&wire)
 	if err := cfg.Validate(); err != nil {

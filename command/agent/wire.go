@@ -44,6 +44,10 @@ func toWire(v any) any {
 		return mapStubs(v, api.EvalFromStructs)
 	case []*structs.CheckQueryResult:
 		return api.ChecksFromStructs(v)
+	case *structs.NodeDrainUpdateResponse:
+		return &api.NodeDrainUpdateResponse{NodeModifyIndex: v.Index, Index: v.Index}
+	case *structs.AllocStopResponse:
+		return &api.AllocStopResponse{EvalID: v.EvalID, Index: v.Index}
 	case []*structs.NodePoolStub:
 		return mapStubs(v, func(p *structs.NodePoolStub) *api.NodePool {
 			return &api.NodePool{Name: p.Name, Description: fmt.Sprintf("%d registered node(s)", p.Nodes)}

@@ -53,6 +53,9 @@ var cases = []conformanceCase{
 		"GET /v1/client/allocation/{id}/checks"}, testServices},
 	{[]string{"GET /v1/operator/scheduler/configuration", "PUT /v1/operator/scheduler/configuration", "POST /v1/operator/scheduler/configuration"}, testSchedulerConfig},
 	{[]string{"GET /v1/operator/raft/configuration", "DELETE /v1/operator/raft/peer", "PUT /v1/operator/raft/transfer-leadership", "POST /v1/operator/raft/transfer-leadership"}, testRaft},
+	{[]string{"PUT /v1/allocation/{id}/stop", "POST /v1/allocation/{id}/stop"}, testRescheduleMigrateAndStop},
+	{[]string{"PUT /v1/node/{id}/eligibility", "POST /v1/node/{id}/eligibility"}, testEligibility},
+	{[]string{"PUT /v1/node/{id}/drain", "POST /v1/node/{id}/drain"}, testDrain},
 	{[]string{"GET /v1/operator/snapshot", "PUT /v1/operator/snapshot", "POST /v1/operator/snapshot"}, testSnapshot},
 	{[]string{"GET /v1/metrics"}, testMetrics},
 }
@@ -137,7 +140,17 @@ func rawDo(t *testing.T, e *env, method, path string, in any) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest(method, e.agent.URL+path, bytes.NewReader(body))
+	code, out := rawStatus(t, e, method, path, string(body))
+	if code != http.StatusOK {
+		t.Fatalf("%s %s: %d %s", method, path, code, out)
+	}
+	return []byte(out)
+}
+
+// rawStatus sends a request with a body and returns the status and body.
+func rawStatus(t *testing.T, e *env, method, path, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, e.agent.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,10 +163,7 @@ func rawDo(t *testing.T, e *env, method, path string, in any) []byte {
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, out)
-	}
-	return out
+	return resp.StatusCode, string(out)
 }
 
 func testJobRegister(t *testing.T, e *env) {

@@ -16,10 +16,36 @@ import (
 // headers): allowed in every object.
 var bodyFieldsNomadSends = []string{"Index"}
 
+// serverFieldsNomadSends are fields Nomad's own server sends (its structs
+// have them) that its client's types lack, as paths without list indices or
+// map keys, matched at the end of a field's path: an allocation list entry's
+// DesiredTransition, and the Delay of each reschedule event.
+var serverFieldsNomadSends = []string{"DesiredTransition", "RescheduleTracker.Events.Delay"}
+
 // orchExtensions are the paths of fields orch sends that Nomad's types do
 // not have: orch's own settings, documented where they are defined. Nomad's
-// client ignores them.
-var orchExtensions = []string{"SchedulerConfig.SampleSize"}
+// client ignores them. client.node_id is the agent's node in
+// /v1/agent/health (structs.AgentHealth), which `orch node drain -self` reads.
+var orchExtensions = []string{"SchedulerConfig.SampleSize", "client.node_id"}
+
+// isServerField reports whether the field at path (as unknownKeys builds
+// it) is one of serverFieldsNomadSends.
+func isServerField(path string) bool {
+	var b strings.Builder
+	depth := 0
+	for _, r := range path { // drop [i] and ["key"]
+		switch {
+		case r == '[':
+			depth++
+		case r == ']':
+			depth--
+		case depth == 0:
+			b.WriteRune(r)
+		}
+	}
+	p := strings.TrimPrefix(b.String(), ".")
+	return slices.ContainsFunc(serverFieldsNomadSends, func(f string) bool { return p == f || strings.HasSuffix(p, "."+f) })
+}
 
 // strictGet GETs path from the agent and decodes its JSON into a new T (a
 // type of Nomad's client) strictly: a JSON type that does not fit fails, and
@@ -90,7 +116,8 @@ func unknownKeys(path string, v any, typ reflect.Type) []string {
 				switch {
 				case ok:
 					out = append(out, unknownKeys(path+"."+k, e, ft)...)
-				case slices.Contains(bodyFieldsNomadSends, k), slices.Contains(orchExtensions, strings.TrimPrefix(path+"."+k, ".")):
+				case slices.Contains(bodyFieldsNomadSends, k), slices.Contains(orchExtensions, strings.TrimPrefix(path+"."+k, ".")),
+					isServerField(path + "." + k):
 				default:
 					out = append(out, strings.TrimPrefix(path+"."+k, "."))
 				}
@@ -152,6 +179,12 @@ func TestUnknownKeys(t *testing.T) {
 	want := []string{"E", "In.B", "List[0].C", `M["k"].D`}
 	if !slices.Equal(got, want) {
 		t.Errorf("unknown keys %q, want %q", got, want)
+	}
+	// Fields Nomad's server sends are allowed where they belong, not elsewhere.
+	raw = map[string]any{"List": []any{map[string]any{"A": 1.0, "DesiredTransition": map[string]any{"Migrate": true},
+		"RescheduleTracker": map[string]any{"Events": []any{map[string]any{"Delay": 1.0}}}, "Delay": 2.0}}}
+	if got := unknownKeys("", raw, reflect.TypeFor[outer]()); !slices.Equal(got, []string{"List[0].Delay", "List[0].RescheduleTracker"}) {
+		t.Errorf("unknown keys with Nomad's server fields: %q", got)
 	}
 	if err := json.Unmarshal([]byte(`{"In": {"A": "1"}}`), new(outer)); err == nil {
 		t.Error("a string decoded into an int")

@@ -112,9 +112,14 @@ func touchedNodes(plan *structs.Plan) []string {
 // be ready and eligible, and the node's allocations after the plan to fit:
 // its non-terminal allocations in snap, less those the plan stops, preempts
 // or replaces (same ID in NodeAllocation: an in-place update), plus the
-// plan's placements.
+// plan's placements. Terminal allocations in NodeAllocation (updates of
+// their server fields) always fit.
 func EvaluateNodePlan(snap PlanState, plan *structs.Plan, nodeID string) (fits bool, reason string) {
-	places := plan.NodeAllocation[nodeID]
+	// An allocation already terminal uses nothing: its update (a failed
+	// allocation pointed at its follow-up evaluation) fits any node, even
+	// one that is down or ineligible.
+	places := slices.DeleteFunc(slices.Clone(plan.NodeAllocation[nodeID]),
+		func(a *structs.Allocation) bool { return a.TerminalStatus() })
 	if len(places) == 0 {
 		return true, ""
 	}

@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/go-memdb"
 	"github.com/orch-io/orch/structs"
@@ -109,9 +110,10 @@ func (w *WriteTxn) UpsertNode(node *structs.Node) error {
 	node.ModifyIndex = index
 	if old := first[*structs.Node](txn, TableNodes, "id", node.ID); old != nil {
 		node.CreateIndex = old.CreateIndex
-		if node.SchedulingEligibility == "" {
-			node.SchedulingEligibility = old.SchedulingEligibility
-		}
+		// Eligibility, drain and events belong to the servers once the node
+		// exists: a client registering again does not undo a drain.
+		node.SchedulingEligibility = old.SchedulingEligibility
+		node.DrainStrategy, node.LastDrain, node.Events = old.DrainStrategy, old.LastDrain, old.Events
 	} else {
 		node.CreateIndex = index
 	}
@@ -139,6 +141,10 @@ func (w *WriteTxn) UpdateNodeStatus(nodeID string, status structs.NodeStatus, up
 	}
 	n := old.Copy()
 	n.Status, n.StatusUpdatedAt, n.ModifyIndex = status, updatedAt, index
+	if old.Status != status {
+		n.AddEvent(&structs.NodeEvent{Message: "Node status " + string(status), Subsystem: structs.NodeEventSubsystemCluster,
+			Timestamp: time.Unix(updatedAt, 0), CreateIndex: index})
+	}
 	if err := txn.Insert(TableNodes, n); err != nil {
 		return fmt.Errorf("state: updating node %s: %w", nodeID, err)
 	}
@@ -166,6 +172,9 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 			if a.PreemptedByAllocation != "" { // evicted by preemption
 				u.PreemptedByAllocation = a.PreemptedByAllocation
 			}
+			if a.FollowupEvalID != "" { // a failed allocation's delayed replacement
+				u.FollowupEvalID = a.FollowupEvalID
+			}
 			if a.Job != nil {
 				u.Job = a.Job
 			}
@@ -181,6 +190,9 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 			a.CreateIndex = index
 			if a.Job == nil {
 				a.Job = job
+			}
+			if err := linkPrevious(txn, index, a); err != nil {
+				return err
 			}
 		}
 		a.ModifyIndex, a.AllocModifyIndex = index, index
@@ -198,6 +210,25 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 // UpsertPlanResults runs WriteTxn.UpsertPlanResults in a transaction of its own at index.
 func (s *StateStore) UpsertPlanResults(index uint64, job *structs.Job, allocs []*structs.Allocation) error {
 	return s.write(index, func(w *WriteTxn) error { return w.UpsertPlanResults(job, allocs) })
+}
+
+// linkPrevious points the allocation a new one replaces forward to it
+// (NextAllocation), so that the reconciler no longer counts the failed one.
+func linkPrevious(txn *memdb.Txn, index uint64, a *structs.Allocation) error {
+	if a.PreviousAllocation == "" {
+		return nil
+	}
+	prev := first[*structs.Allocation](txn, TableAllocs, "id", a.PreviousAllocation)
+	if prev == nil || prev.NextAllocation == a.ID {
+		return nil
+	}
+	u := prev.Copy()
+	u.NextAllocation = a.ID
+	u.ModifyIndex = index
+	if err := txn.Insert(TableAllocs, u); err != nil {
+		return fmt.Errorf("state: linking alloc %s to its replacement %s: %w", prev.ID, a.ID, err)
+	}
+	return nil
 }
 
 // markLostIfNodeDown gives an allocation the servers stop the client status

@@ -1,0 +1,68 @@
+package scheduler
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// BenchmarkReschedule1000FailuresOn5000Nodes is the figure: 1,000
+// allocations of a service job (the default policy: 30s, exponential) fail
+// at once (within one second) on a 5,000-node cluster. One op is the whole
+// story on the harness (real state store, plans committed): the evaluation
+// that sees the failures makes the follow-ups, then each follow-up,
+// released at its WaitUntil, places replacements. It reports the follow-up
+// evaluations created, and the time from the failures until every
+// replacement is placed: the policy's delay (virtual time) plus the
+// scheduler's compute time of the follow-ups (wall time).
+func BenchmarkReschedule1000FailuresOn5000Nodes(b *testing.B) {
+	var followups int
+	var compute time.Duration
+	var wait time.Duration
+	for range b.N {
+		b.StopTimer()
+		h := newHarness(b)
+		nodes := make([]*structs.Node, 5000)
+		for i := range nodes {
+			nodes[i] = mockNode(fmt.Sprintf("n%05d", i)).CPU(4000).Mem(8192).Build()
+			nodes[i].ID = fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
+		}
+		h.upsertNodes(nodes...)
+		job := h.run(mockJob().Count(1000).CPU(100).Mem(256).Reschedule(structs.DefaultReschedulePolicy(structs.JobTypeService)).Build())
+		live := h.live(job.ID)
+		var failed []*structs.Allocation
+		for i, a := range live {
+			u := a.Copy()
+			u.ClientStatus = structs.AllocClientStatusFailed
+			u.TaskStates = map[string]*structs.TaskState{"web": {State: structs.TaskStateDead, Failed: true,
+				FinishedAt: testNow.Add(time.Duration(i) * time.Millisecond).UnixNano()}}
+			failed = append(failed, u)
+		}
+		must(h.t, h.store.UpdateAllocsFromClient(h.nextIndex(), failed))
+		b.StartTimer()
+
+		start := time.Now()
+		h.process(job.Type, h.newEval(job, structs.EvalTriggerRetryFailedAlloc))
+		created := append([]*structs.Evaluation(nil), h.created...)
+		for _, f := range created {
+			h.now = f.WaitUntil
+			must(h.t, h.store.UpsertEvals(h.nextIndex(), []*structs.Evaluation{f.Copy()}))
+			h.process(job.Type, f)
+		}
+		compute += time.Since(start)
+		followups += len(created)
+		if last := created[len(created)-1].WaitUntil; last.Sub(testNow) > wait {
+			wait = last.Sub(testNow)
+		}
+		if n := len(h.live(job.ID)); n != 1000 {
+			b.Fatalf("%d live allocations after the follow-ups, want 1000 replacements", n)
+		}
+	}
+	b.ReportMetric(float64(followups)/float64(b.N), "followup-evals")
+	fmt.Printf("FIGURE name=reschedule_1000_failures_followup_evals value=%d unit=evals\n", followups/b.N)
+	fmt.Printf("FIGURE name=reschedule_1000_failures_policy_wait value=%.1f unit=s\n", wait.Seconds())
+	fmt.Printf("FIGURE name=reschedule_1000_failures_scheduler_time value=%.0f unit=ms\n",
+		float64(compute.Milliseconds())/float64(b.N))
+}

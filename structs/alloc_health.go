@@ -1,0 +1,49 @@
+package structs
+
+import "time"
+
+// AllocDeploymentStatus is an allocation's health as its client reports it
+// (Nomad's field): Healthy is nil until the client decided.
+//
+// TODO(#8): the client-side health tracker (the deployments issue) fills
+// it; until then it is never set, and the drainer uses the stand-in
+// HealthyByTaskStates.
+type AllocDeploymentStatus struct {
+	Healthy     *bool
+	Timestamp   time.Time
+	Canary      bool
+	ModifyIndex uint64
+}
+
+// Copy returns a deep copy of the status.
+func (d *AllocDeploymentStatus) Copy() *AllocDeploymentStatus {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	if d.Healthy != nil {
+		h := *d.Healthy
+		c.Healthy = &h
+	}
+	return &c
+}
+
+// HealthyByTaskStates is the servers' stand-in for client-reported health,
+// to be replaced by DeploymentStatus.Healthy once clients report it
+// (TODO(#8)): the allocation is healthy at now when it runs and every task
+// has been running for at least minHealthy. It also returns when that will
+// be (or was) the case, zero when it cannot tell (a task not running).
+func (a *Allocation) HealthyByTaskStates(minHealthy time.Duration, now time.Time) (bool, time.Time) {
+	if a.ClientStatus != AllocClientStatusRunning || len(a.TaskStates) == 0 {
+		return false, time.Time{}
+	}
+	var latest int64
+	for _, ts := range a.TaskStates {
+		if ts == nil || ts.State != TaskStateRunning || ts.StartedAt == 0 {
+			return false, time.Time{}
+		}
+		latest = max(latest, ts.StartedAt)
+	}
+	at := time.Unix(0, latest).Add(minHealthy)
+	return !at.After(now), at
+}
