@@ -148,11 +148,31 @@ func taskToStructs(w *Task) *structs.Task {
 		Constraints: constraintsToStructs(w.Constraints), Affinities: affinitiesToStructs(w.Affinities),
 		KillTimeout: deref(w.KillTimeout, 0), KillSignal: w.KillSignal,
 		Services: servicesToStructs(w.Services), Templates: templatesToStructs(w.Templates),
+		LogConfig: logConfigToStructs(w.LogConfig),
 	}
 	if r := w.Resources; r != nil {
 		t.Resources = &structs.Resources{CPU: deref(r.CPU, 0), MemoryMB: deref(r.MemoryMB, 0)}
 	}
 	return t
+}
+
+// logConfigToStructs fills what the block leaves out with Nomad's defaults.
+func logConfigToStructs(w *LogConfig) *structs.LogConfig {
+	if w == nil {
+		return nil
+	}
+	return &structs.LogConfig{
+		MaxFiles:      deref(w.MaxFiles, structs.DefaultLogMaxFiles),
+		MaxFileSizeMB: deref(w.MaxFileSizeMB, structs.DefaultLogMaxFileSizeMB),
+		Disabled:      deref(w.Disabled, false) || (w.Enabled != nil && !*w.Enabled),
+	}
+}
+
+func logConfigFromStructs(l *structs.LogConfig) *LogConfig {
+	if l == nil {
+		return nil
+	}
+	return &LogConfig{MaxFiles: ptr(l.MaxFiles), MaxFileSizeMB: ptr(l.MaxFileSizeMB), Disabled: ptr(l.Disabled)}
 }
 
 func constraintsToStructs(w []*Constraint) []*structs.Constraint {
@@ -290,6 +310,7 @@ func taskFromStructs(t *structs.Task) *Task {
 		Constraints: constraintsFromStructs(t.Constraints), Affinities: affinitiesFromStructs(t.Affinities),
 		KillTimeout: ptr(t.KillTimeout), KillSignal: t.KillSignal,
 		Services: servicesFromStructs(t.Services), Templates: templatesFromStructs(t.Templates),
+		LogConfig: logConfigFromStructs(t.LogConfig),
 	}
 	if r := t.Resources; r != nil {
 		w.Resources = &Resources{CPU: ptr(r.CPU), MemoryMB: ptr(r.MemoryMB)}

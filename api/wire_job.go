@@ -95,7 +95,7 @@ type Task struct {
 	RestartPolicy   Unsupported
 	Meta            map[string]string
 	KillTimeout     *time.Duration
-	LogConfig       Unsupported
+	LogConfig       *LogConfig
 	Artifacts       Unsupported
 	Vault           Unsupported
 	Consul          Unsupported
@@ -329,4 +329,13 @@ type JobPlanResponse struct {
 type PlanAnnotations struct {
 	DesiredTGUpdates map[string]*structs.DesiredUpdates
 	PreemptedAllocs  []*AllocationListStub
+}
+
+// LogConfig is a task's logs block, as Nomad's JSON has it (Enabled is
+// Nomad's older spelling of !Disabled, still accepted).
+type LogConfig struct {
+	MaxFiles      *int  `json:",omitempty"`
+	MaxFileSizeMB *int  `json:",omitempty"`
+	Enabled       *bool `json:",omitempty"`
+	Disabled      *bool `json:",omitempty"`
 }

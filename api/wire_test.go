@@ -50,6 +50,7 @@ func TestWireRoundTrip(t *testing.T) {
 	job.TaskGroups[0].Tasks[0].Templates = []*structs.Template{{EmbeddedTmpl: "{{ env \"A\" }}", DestPath: "local/a", ChangeMode: "signal",
 		ChangeSignal: "SIGHUP", Splay: time.Second, Perms: "0600", LeftDelim: "[[", RightDelim: "]]", Envvars: true, ErrMissingKey: true},
 		{SourcePath: "local/in.tpl", DestPath: "local/out", ChangeMode: "noop", Perms: "0644", LeftDelim: "{{", RightDelim: "}}"}}
+	job.TaskGroups[0].Tasks[0].LogConfig = &structs.LogConfig{MaxFiles: 3, MaxFileSizeMB: 7, Disabled: true}
 	job.Version, job.SubmitTime, job.CreateIndex, job.ModifyIndex, job.JobModifyIndex = 3, 1_700_000_000_123_456_789, 4, 9, 8
 	job.Status, job.Stop = structs.JobStatusRunning, true
 	if got := api.JobToStructs(throughJSON[api.Job](t, api.JobFromStructs(job))); !reflect.DeepEqual(got, job) {
