@@ -231,11 +231,21 @@ func without(servers []*Server, gone *Server) []*Server {
 	return out
 }
 
+// registerJobs registers each job through s. A loaded machine can cost the
+// cluster its leader meanwhile: a write that was not applied, or whose
+// outcome is unknown, is sent again with its request ID (applied once).
 func registerJobs(t *testing.T, s *Server, ids ...string) {
 	t.Helper()
 	for _, id := range ids {
-		var reg structs.JobRegisterResponse
-		if err := s.RPC(t.Context(), "Job.Register", &structs.JobRegisterRequest{Job: testJob(id, 1, 64)}, &reg); err != nil {
+		req := &structs.JobRegisterRequest{Job: testJob(id, 1, 64), WriteRequest: structs.WriteRequest{RequestID: structs.GenerateUUID()}}
+		var err error
+		waitFor(t, 20*time.Second, "job "+id+" registered", func() bool {
+			var reg structs.JobRegisterResponse
+			err = s.RPC(t.Context(), "Job.Register", req, &reg)
+			code := structs.CodeOf(err)
+			return err == nil || (code != structs.CodeNoLeader && code != structs.CodeIndeterminate)
+		})
+		if err != nil {
 			t.Fatalf("Job.Register %s: %v", id, err)
 		}
 	}
