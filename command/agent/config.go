@@ -37,7 +37,9 @@ type Config struct {
 	// Plugins configure the task drivers (plugins.go).
 	Plugins PluginsConfig
 	// ACL is the acl block (README "Securing a cluster").
-	ACL      ACLConfig
+	ACL ACLConfig
+	// TLS is the tls block (config_tls.go).
+	TLS      TLSConfig
 	LogLevel string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
 	// DevMode is `orch agent -dev`: everything on 127.0.0.1, data in a
 	// temporary directory. It is never read from a file.
@@ -206,6 +208,7 @@ type fileConfig struct {
 	Limits     *fileLimits    `hcl:"limits,block"`
 	Plugins    []*filePlugin  `hcl:"plugin,block"`
 	ACL        *fileACL       `hcl:"acl,block"`
+	TLS        *fileTLS       `hcl:"tls,block"`
 }
 
 type fileACL struct {
@@ -284,7 +287,9 @@ type fileReserved struct {
 // reserved { reserved_ports } }, limits { job_max_group_count
 // job_max_allocations job_max_size job_max_name_length job_max_map_entries
 // job_max_string_length task_config_max_depth }, plugin "NAME" { config { ... } }
-// (plugins.go), acl { enabled token_ttl policy_ttl }. Unknown attributes
+// (plugins.go), acl { enabled token_ttl policy_ttl }, tls { http rpc
+// ca_file cert_file key_file verify_server_hostname verify_https_client }
+// (config_tls.go). Unknown attributes
 // and blocks, values of the wrong type and duplicate blocks are errors, listed
 // one per line as `file:line:col: summary; detail`. On any error c is left
 // unchanged. Values are checked by Validate, not here.
@@ -386,6 +391,11 @@ func (c *Config) ApplyFile(path string) error {
 			decodeDuration(a.TokenTTL, "acl.token_ttl", &n.ACL.TokenTTL),
 			decodeDuration(a.PolicyTTL, "acl.policy_ttl", &n.ACL.PolicyTTL),
 		); err != nil {
+			return err
+		}
+	}
+	if t := fc.TLS; t != nil {
+		if err := applyTLS(&n.TLS, t); err != nil {
 			return err
 		}
 	}
@@ -576,6 +586,7 @@ func (c *Config) Validate() error {
 	if c.Autopilot.MinQuorum < 0 {
 		add("autopilot.min_quorum = %d: must be >= 0 (0: the quorum of bootstrap_expect)", c.Autopilot.MinQuorum)
 	}
+	errs = append(errs, c.TLS.validate()...)
 	if err := c.Plugins.Docker.Validate(); err != nil {
 		errs = append(errs, err)
 	}

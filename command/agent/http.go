@@ -32,6 +32,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -124,6 +125,8 @@ type HTTPServer struct {
 	mux *routeMux
 	// acl, when set (acl.enabled), authorizes every request (http_acl.go).
 	acl *httpACL
+	// tls, when set (tls.http), is the listener's TLS configuration.
+	tls *tls.Config
 	// served is closed when Serve has returned.
 	served chan struct{}
 	// stopping ends every request's context at Shutdown, so blocking
@@ -160,6 +163,11 @@ func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits htt
 	for _, o := range opts {
 		o(s)
 	}
+	if s.tls != nil {
+		// A plain HTTP request to this port is answered "400 Client sent an
+		// HTTP request to an HTTPS server" by net/http.
+		s.ln = tls.NewListener(ln, s.tls)
+	}
 	s.registerRoutes()
 	s.srv = &http.Server{
 		Handler:           s,
@@ -177,12 +185,25 @@ func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits htt
 			s.logger.Error("http server stopped", "error", err)
 		}
 	}()
-	s.logger.Info("http api listening", "addr", s.Addr())
+	s.logger.Info("http api listening", "addr", s.Addr(), "tls", s.tls != nil)
 	return s, nil
 }
 
 // Addr returns the address the server listens on, host:port.
 func (s *HTTPServer) Addr() string { return s.ln.Addr().String() }
+
+// URL is the API's base URL: https://host:port with TLS, else http://.
+func (s *HTTPServer) URL() string {
+	if s.tls != nil {
+		return "https://" + s.Addr()
+	}
+	return "http://" + s.Addr()
+}
+
+// WithTLS serves the API over TLS with cfg (tlsutil.Store.IncomingHTTP).
+func WithTLS(cfg *tls.Config) HTTPOption {
+	return func(s *HTTPServer) { s.tls = cfg }
+}
 
 // Shutdown stops accepting connections, ends the requests in flight (their
 // contexts are cancelled: a blocking query answers what it has) and waits for
