@@ -181,7 +181,7 @@ func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits htt
 	s.stopping = stopping
 	go func() {
 		defer close(s.served)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.logger.Error("http server stopped", "error", err)
 		}
 	}()
