@@ -42,14 +42,20 @@ var (
 	EnvSkipVerify    = []string{"ORCH_SKIP_VERIFY", "NOMAD_SKIP_VERIFY"}
 )
 
-// firstEnv is the first of names that is set and not empty.
+// firstEnv is the first of names that is set and not empty: its value.
 func firstEnv(names []string) string {
+	_, v := firstEnvNamed(names)
+	return v
+}
+
+// firstEnvNamed is firstEnv with the variable's name.
+func firstEnvNamed(names []string) (name, value string) {
 	for _, n := range names {
 		if v := strings.TrimSpace(os.Getenv(n)); v != "" {
-			return v
+			return n, v
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // withEnv fills the fields c leaves empty from the environment.
@@ -62,10 +68,10 @@ func (c TLSConfig) withEnv() (TLSConfig, error) {
 			*f.dst = firstEnv(f.env)
 		}
 	}
-	if v := firstEnv(EnvSkipVerify); v != "" && !c.Insecure {
+	if n, v := firstEnvNamed(EnvSkipVerify); v != "" && !c.Insecure {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return c, fmt.Errorf("%s = %q: must be true or false", EnvSkipVerify[0], v)
+			return c, fmt.Errorf("%s = %q: must be true or false", n, v)
 		}
 		c.Insecure = b
 	}
