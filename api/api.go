@@ -225,6 +225,10 @@ func NewClient(cfg *Config) (*Client, error) {
 	return &Client{token: token, base: base, http: c.HTTPClient, noLeaderRetry: c.NoLeaderRetry, requestTimeout: c.RequestTimeout}, nil
 }
 
+// ErrInvalidAddress is wrapped by NewClient's error for an unusable
+// Config.Address.
+var ErrInvalidAddress = errors.New("invalid agent address")
+
 // parseAddress accepts "http(s)://host:port[/]" or "host:port".
 func parseAddress(addr string) (*url.URL, error) {
 	raw := addr
@@ -233,16 +237,16 @@ func parseAddress(addr string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("invalid agent address %q: %v", addr, err)
+		return nil, fmt.Errorf("%w %q: %v", ErrInvalidAddress, addr, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("invalid agent address %q: scheme %q: must be http or https", addr, u.Scheme)
+		return nil, fmt.Errorf("%w %q: scheme %q: must be http or https", ErrInvalidAddress, addr, u.Scheme)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("invalid agent address %q: no host: want http://host:port", addr)
+		return nil, fmt.Errorf("%w %q: no host: want http://host:port", ErrInvalidAddress, addr)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("invalid agent address %q: must not have a query or fragment", addr)
+		return nil, fmt.Errorf("%w %q: must not have a query or fragment", ErrInvalidAddress, addr)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	return u, nil

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -88,7 +89,10 @@ func apiClient(c *cli.Context) (*api.Client, error) {
 			Insecure:      c.Bool("tls-skip-verify"),
 		},
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, api.ErrInvalidAddress):
+		return nil, usageErrorf(c, "-address: %v", err)
+	case err != nil:
 		return nil, usageErrorf(c, "%v", err)
 	}
 	return client, nil

@@ -45,11 +45,7 @@ func GenerateCA(days int, now time.Time) (PEM, error) {
 	if days < 1 {
 		return PEM{}, fmt.Errorf("tlsutil: -days = %d: must be >= 1", days)
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return PEM{}, err
-	}
-	serial, err := newSerial()
+	key, serial, err := newKey()
 	if err != nil {
 		return PEM{}, err
 	}
@@ -110,11 +106,7 @@ func GenerateCert(req CertRequest, now time.Time) (PEM, error) {
 	if err != nil {
 		return PEM{}, err
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return PEM{}, err
-	}
-	serial, err := newSerial()
+	key, serial, err := newKey()
 	if err != nil {
 		return PEM{}, err
 	}
@@ -179,8 +171,17 @@ func encode(der []byte, key *ecdsa.PrivateKey) (PEM, error) {
 	}, nil
 }
 
-func newSerial() (*big.Int, error) {
-	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+// newKey makes the key and the random serial number of a new certificate.
+func newKey() (*ecdsa.PrivateKey, *big.Int, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, nil, err
+	}
+	return key, serial, nil
 }
 
 // subjectKeyID is the SHA-256 (truncated to 20 bytes) of the public key.
