@@ -52,6 +52,9 @@ type Config struct {
 	// queries get their wait plus a margin instead (timeouts.go). 0 means
 	// DefaultRequestTimeout; a negative value means no bound.
 	RequestTimeout time.Duration
+	// TLSConfig, for an https:// address: the CA and the client
+	// certificate (tls.go). Its empty fields are read from the environment.
+	TLSConfig TLSConfig
 	// NoLeaderRetry bounds how long a write the agent answers with 503 (no
 	// cluster leader: an election is in progress) is retried, with backoff
 	// from 100ms, before the 503 is returned. 0 means DefaultNoLeaderRetry;
@@ -149,6 +152,9 @@ func (e *ConnError) Error() string {
 		reason = "connection refused"
 	case isDNSError(e.Err):
 		reason = "unknown host"
+	case isTLSError(e.Err):
+		return fmt.Sprintf("TLS with the orch agent at %s failed: %s (set -ca-cert or %s to the cluster's CA, and -client-cert/-client-key if the agent verifies clients)",
+			e.Address, reason, EnvCACert[0])
 	}
 	return fmt.Sprintf("cannot reach the orch agent at %s: %s (is \"orch agent\" running? set %s or -address)",
 		e.Address, reason, EnvAddress)
@@ -188,8 +194,21 @@ func NewClient(cfg *Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	tlsc, err := c.TLSConfig.withEnv()
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg, err := tlsc.build()
+	if err != nil {
+		return nil, err
+	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = defaultHTTPClient()
+		if err := applyTLS(c.HTTPClient, tlsCfg); err != nil {
+			return nil, err
+		}
+	} else if tlsCfg != nil {
+		return nil, errors.New("api: Config.TLSConfig and Config.HTTPClient: give the TLS configuration in the HTTPClient's transport")
 	}
 	if c.NoLeaderRetry == 0 {
 		c.NoLeaderRetry = DefaultNoLeaderRetry
@@ -206,6 +225,10 @@ func NewClient(cfg *Config) (*Client, error) {
 	return &Client{token: token, base: base, http: c.HTTPClient, noLeaderRetry: c.NoLeaderRetry, requestTimeout: c.RequestTimeout}, nil
 }
 
+// ErrInvalidAddress is wrapped by NewClient's error for an unusable
+// Config.Address.
+var ErrInvalidAddress = errors.New("invalid agent address")
+
 // parseAddress accepts "http(s)://host:port[/]" or "host:port".
 func parseAddress(addr string) (*url.URL, error) {
 	raw := addr
@@ -214,16 +237,16 @@ func parseAddress(addr string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("invalid agent address %q: %v", addr, err)
+		return nil, fmt.Errorf("%w %q: %v", ErrInvalidAddress, addr, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("invalid agent address %q: scheme %q: must be http or https", addr, u.Scheme)
+		return nil, fmt.Errorf("%w %q: scheme %q: must be http or https", ErrInvalidAddress, addr, u.Scheme)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("invalid agent address %q: no host: want http://host:port", addr)
+		return nil, fmt.Errorf("%w %q: no host: want http://host:port", ErrInvalidAddress, addr)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("invalid agent address %q: must not have a query or fragment", addr)
+		return nil, fmt.Errorf("%w %q: must not have a query or fragment", ErrInvalidAddress, addr)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	return u, nil
@@ -377,7 +400,7 @@ func (c *Client) doHeader(ctx context.Context, method, path string, params url.V
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return nil, &Error{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(msg)), Code: resp.Header.Get(HeaderErrorCode)}
+		return nil, &Error{StatusCode: resp.StatusCode, Message: httpsHint(c, resp.StatusCode, strings.TrimSpace(string(msg))), Code: resp.Header.Get(HeaderErrorCode)}
 	}
 	return resp, nil
 }

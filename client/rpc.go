@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +35,9 @@ var ErrNoServers = errors.New("client: rpc client: no server address known yet")
 type RPCClient struct {
 	logger   *slog.Logger
 	yamuxCfg *yamux.Config
+	// tlsConfig gives each new connection its TLS configuration; nil, or a
+	// nil result, means plain (RPCWithTLS).
+	tlsConfig func() *tls.Config
 
 	// seeds are the addresses the client was started with; SetServers keeps
 	// them at the end of the list, as a way back in.
@@ -53,11 +57,21 @@ type RPCClient struct {
 
 var _ RPCer = (*RPCClient)(nil)
 
+// RPCOption configures an RPCClient.
+type RPCOption func(*RPCClient)
+
+// RPCWithTLS makes every connection to a server mutual TLS, configured by
+// config at each dial (tlsutil.Store.OutgoingRPC, so reloaded certificates
+// apply to the next connection).
+func RPCWithTLS(config func() *tls.Config) RPCOption {
+	return func(c *RPCClient) { c.tlsConfig = config }
+}
+
 // NewRPCClient returns a client of the servers at the given RPC addresses
 // ("host:port"). It does not connect until the first call. With no address,
 // calls fail with ErrNoServers until SetServers gives some (a client agent
 // that finds the servers through gossip).
-func NewRPCClient(servers []string, logger *slog.Logger) (*RPCClient, error) {
+func NewRPCClient(servers []string, logger *slog.Logger, opts ...RPCOption) (*RPCClient, error) {
 	for i, s := range servers {
 		if _, _, err := net.SplitHostPort(s); err != nil {
 			return nil, fmt.Errorf("client: rpc client: servers[%d] = %q: must be host:port: %w", i, s, err)
@@ -70,6 +84,9 @@ func NewRPCClient(servers []string, logger *slog.Logger) (*RPCClient, error) {
 	cfg.LogOutput = nil
 	cfg.Logger = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
 	c := &RPCClient{logger: logger, yamuxCfg: cfg, seeds: append([]string(nil), servers...)}
+	for _, o := range opts {
+		o(c)
+	}
 	c.mu.servers = append([]string(nil), servers...)
 	return c, nil
 }
@@ -166,7 +183,11 @@ func (c *RPCClient) getSession(ctx context.Context) (sess *yamux.Session, fresh 
 	for i := range servers {
 		idx := (first + i) % len(servers)
 		dctx, cancel := context.WithTimeout(ctx, rpcDialTimeout)
-		s, err := rpcwire.Dial(dctx, servers[idx], c.yamuxCfg)
+		var tlsCfg *tls.Config
+		if c.tlsConfig != nil {
+			tlsCfg = c.tlsConfig()
+		}
+		s, err := rpcwire.Dial(dctx, servers[idx], c.yamuxCfg, tlsCfg)
 		cancel()
 		if err != nil {
 			c.logger.Warn("cannot reach server", "server", servers[idx], "error", err)

@@ -14,7 +14,8 @@ import (
 )
 
 // agentCommand is `orch agent`: runs a server, a client, or both, until SIGINT
-// or SIGTERM, then stops gracefully and exits 0.
+// or SIGTERM, then stops gracefully and exits 0. SIGHUP reloads the TLS
+// certificates.
 func agentCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "agent",
@@ -69,20 +70,27 @@ func runAgent(c *cli.Context) error {
 
 	// Listen for signals before starting, so none is lost in between.
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
 	a, err := agent.New(cfg, logger)
 	if err != nil {
 		return fmt.Errorf("orch agent: %w", err)
 	}
-	fmt.Fprintf(c.App.Writer, "==> orch agent started: HTTP API at http://%s\n", a.HTTPAddr())
+	fmt.Fprintf(c.App.Writer, "==> orch agent started: HTTP API at %s\n", a.HTTPURL())
 	if cfg.DevMode && cfg.DataDir == "" {
 		fmt.Fprintf(c.App.Writer, "==> data dir: %s (temporary: removed, with the tasks, when the agent stops)\n", a.DataDir())
 	} else {
 		fmt.Fprintf(c.App.Writer, "==> data dir: %s\n", a.DataDir())
 	}
 	sig := <-sigs
+	for sig == syscall.SIGHUP {
+		logger.Info("caught SIGHUP, reloading")
+		if err := a.Reload(); err != nil {
+			logger.Error("reload failed; going on with the previous certificates", "error", err)
+		}
+		sig = <-sigs
+	}
 	logger.Info("caught signal, shutting down gracefully", "signal", sig.String())
 	if err := a.Shutdown(); err != nil {
 		return fmt.Errorf("orch agent: shutdown: %w", err)

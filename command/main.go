@@ -65,6 +65,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			operatorCommand(),
 			supervisorCommand(),
 			aclCommand(),
+			tlsCommand(),
 		},
 	}
 	prepareCommands(app.Commands)
@@ -81,7 +82,7 @@ func prepareCommands(cmds []*cli.Command) {
 		if len(c.Subcommands) > 0 && c.Action == nil {
 			c.Action = parentAction
 		}
-		addTokenFlag(c)
+		addAgentFlags(c)
 		prepareCommands(c.Subcommands)
 	}
 }

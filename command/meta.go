@@ -1,6 +1,7 @@
 package command
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -29,7 +30,7 @@ func verboseFlag() cli.Flag {
 }
 
 // tokenFlag is -token, the ACL token's secret ID, on every command that has
-// -address (addTokenFlag); default $ORCH_TOKEN, else $NOMAD_TOKEN.
+// -address (addAgentFlags); default $ORCH_TOKEN, else $NOMAD_TOKEN.
 func tokenFlag() cli.Flag {
 	return &cli.StringFlag{
 		Name:    "token",
@@ -38,8 +39,21 @@ func tokenFlag() cli.Flag {
 	}
 }
 
-// addTokenFlag gives cmd -token when it talks to an agent (has -address).
-func addTokenFlag(cmd *cli.Command) {
+// tlsFlags are the flags of a client of an agent whose HTTP API serves TLS
+// (Nomad's names; defaults from the environment, api.TLSConfig).
+func tlsFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "ca-cert", Usage: "PEM `FILE` of the CA that signed the agent's certificate", EnvVars: api.EnvCACert},
+		&cli.StringFlag{Name: "client-cert", Usage: "PEM `FILE` of this client's certificate (agents with verify_https_client)", EnvVars: api.EnvClientCert},
+		&cli.StringFlag{Name: "client-key", Usage: "PEM `FILE` of this client's key", EnvVars: api.EnvClientKey},
+		&cli.StringFlag{Name: "tls-server-name", Usage: "`NAME` to verify the agent's certificate against instead of the address's host", EnvVars: api.EnvTLSServerName},
+		&cli.BoolFlag{Name: "tls-skip-verify", Usage: "do not verify the agent's certificate (tests only)", EnvVars: api.EnvSkipVerify},
+	}
+}
+
+// addAgentFlags gives cmd -token and the TLS flags when it talks to an
+// agent (has -address).
+func addAgentFlags(cmd *cli.Command) {
 	has := func(name string) bool {
 		for _, f := range cmd.Flags {
 			for _, n := range f.Names() {
@@ -50,17 +64,36 @@ func addTokenFlag(cmd *cli.Command) {
 		}
 		return false
 	}
-	if has("address") && !has("token") {
+	if !has("address") {
+		return
+	}
+	if !has("token") {
 		cmd.Flags = append(cmd.Flags, tokenFlag())
+	}
+	if !has("ca-cert") {
+		cmd.Flags = append(cmd.Flags, tlsFlags()...)
 	}
 }
 
 // apiClient returns a client of the agent named by -address, with the
-// -token.
+// -token and the TLS flags.
 func apiClient(c *cli.Context) (*api.Client, error) {
-	client, err := api.NewClient(&api.Config{Address: c.String("address"), SecretID: c.String("token")})
-	if err != nil {
+	client, err := api.NewClient(&api.Config{
+		Address:  c.String("address"),
+		SecretID: c.String("token"),
+		TLSConfig: api.TLSConfig{
+			CACert:        c.String("ca-cert"),
+			ClientCert:    c.String("client-cert"),
+			ClientKey:     c.String("client-key"),
+			TLSServerName: c.String("tls-server-name"),
+			Insecure:      c.Bool("tls-skip-verify"),
+		},
+	})
+	switch {
+	case errors.Is(err, api.ErrInvalidAddress):
 		return nil, usageErrorf(c, "-address: %v", err)
+	case err != nil:
+		return nil, usageErrorf(c, "%v", err)
 	}
 	return client, nil
 }

@@ -218,11 +218,15 @@ func (s *Server) serveStreamCall(ctx context.Context, conn io.ReadWriteCloser) {
 		return
 	}
 	var node io.ReadWriteCloser
-	if args.Forwarded {
-		if err = s.authorizeClientCall(ctx, &args); err == nil {
+	switch {
+	case args.Forwarded:
+		if err = s.checkServerOnly(ctx, method, &args); err == nil {
+			err = s.authorizeClientCall(ctx, &args)
+		}
+		if err == nil {
 			node, err = s.dialNodeHere(args.NodeID)
 		}
-	} else {
+	default:
 		node, err = s.DialNode(ctx, &args)
 	}
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 // the method and its node.
 func fakeClientAgent(t *testing.T, s *Server, node *structs.Node) *yamux.Session {
 	t.Helper()
-	sess, err := rpcwire.Dial(t.Context(), s.RPCAddr(), yamux.DefaultConfig())
+	sess, err := rpcwire.Dial(t.Context(), s.RPCAddr(), yamux.DefaultConfig(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestDialNodeLetsThroughOnlyTheCallAuthorized(t *testing.T) {
 	}
 
 	// Over the wire: dial for a List of alloc, then open something else.
-	sess, err := rpcwire.Dial(t.Context(), s.RPCAddr(), yamux.DefaultConfig())
+	sess, err := rpcwire.Dial(t.Context(), s.RPCAddr(), yamux.DefaultConfig(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/orch-io/orch/internal/tlsutil/tlstest"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -14,7 +15,31 @@ import (
 // 64 concurrent writers calling Job.Register on the leader. Jobs have count
 // 0, so the schedulers add an evaluation each and place nothing.
 func BenchmarkClusterJobRegister64(b *testing.B) {
-	servers := startCluster(b, 3)
+	cfgs := make([]Config, 3)
+	for i := range cfgs {
+		cfgs[i] = testConfig(b.TempDir())
+	}
+	benchJobRegister64(b, startClusterOf(b, lanTimings(cfgs)...))
+}
+
+// BenchmarkClusterJobRegister64TLS is BenchmarkClusterJobRegister64 with
+// mutual TLS on the RPC port: Raft replication runs inside TLS.
+func BenchmarkClusterJobRegister64TLS(b *testing.B) {
+	benchJobRegister64(b, startClusterOf(b, lanTimings(tlsConfigs(b, tlstest.NewCA(b), 3))...))
+}
+
+// lanTimings gives cfgs the production Raft timings (not dev mode's), so
+// that a loaded machine does not cost the benchmark its leader.
+func lanTimings(cfgs []Config) []Config {
+	for i := range cfgs {
+		cfgs[i].DevMode = false
+	}
+	return cfgs
+}
+
+// benchJobRegister64 registers b.N jobs on the leader of servers from 64
+// concurrent writers and reports commits per second.
+func benchJobRegister64(b *testing.B, servers []*Server) {
 	leader := leaderOf(servers)
 	const writers = 64
 	var next atomic.Int64

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/internal/clock"
+	"github.com/orch-io/orch/internal/tlsutil"
 	"github.com/orch-io/orch/server/broker"
 	"github.com/orch-io/orch/structs"
 )
@@ -110,6 +111,12 @@ type Config struct {
 	// (AuthToken) against the ACL tokens and policies of the state
 	// (acl_rpc.go). Every server of a cluster must agree on it.
 	ACLEnabled bool
+
+	// TLS, when set, is the server's TLS material and checks (the agent's
+	// tls block with rpc = true): every RPC connection, accepted or dialled
+	// (Raft, forwarding, clients), is mutual TLS, and plain ones are
+	// refused (rpc_tls.go). Every server of a cluster must agree on it.
+	TLS *tlsutil.Store
 
 	// MaxEntryVersionForTest, when not 0, makes the server behave as a build
 	// that reads Raft entry versions up to it only: it advertises it in

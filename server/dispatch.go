@@ -47,6 +47,9 @@ type dispatcher struct {
 	methods map[string]*endpointMethod
 	// received, when set, runs before each network call (testHooks.rpcReceived).
 	received func(ctx context.Context, method string)
+	// checkPeer, when set, runs before each network call: an error fails
+	// the call (Server.checkServerOnly: who may send server-only traffic).
+	checkPeer func(ctx context.Context, method string, args any) error
 	// authorize, when set (ACLs enabled), runs before every call, in process
 	// or not: an error fails the call, and the filter it returns, if any,
 	// runs on the reply (Server.authorizeRPC).
@@ -197,7 +200,13 @@ func (d *dispatcher) serveStream(parent context.Context, conn io.ReadWriteCloser
 				d.received(ctx, req.ServiceMethod)
 			}
 			replyv := reflect.New(m.replyType)
-			err := d.call(ctx, req.ServiceMethod, m, argv, replyv)
+			var err error
+			if d.checkPeer != nil {
+				err = d.checkPeer(ctx, req.ServiceMethod, argv.Interface())
+			}
+			if err == nil {
+				err = d.call(ctx, req.ServiceMethod, m, argv, replyv)
+			}
 			respond(req, replyv.Interface(), err)
 		}()
 	}

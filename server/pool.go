@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,17 +24,19 @@ const poolDialTimeout = 5 * time.Second
 type connPool struct {
 	logger   *slog.Logger
 	yamuxCfg *yamux.Config
+	// tlsConfig gives each new connection its TLS configuration (nil: plain).
+	tlsConfig func() *tls.Config
 
 	mu       sync.Mutex
 	sessions map[string]*yamux.Session
 	closed   bool
 }
 
-func newConnPool(logger *slog.Logger) *connPool {
+func newConnPool(logger *slog.Logger, tlsConfig func() *tls.Config) *connPool {
 	cfg := yamux.DefaultConfig()
 	cfg.LogOutput = nil
 	cfg.Logger = newStdLogger(logger, "yamux")
-	return &connPool{logger: logger, yamuxCfg: cfg, sessions: make(map[string]*yamux.Session)}
+	return &connPool{logger: logger, yamuxCfg: cfg, tlsConfig: tlsConfig, sessions: make(map[string]*yamux.Session)}
 }
 
 // RPC calls method on the server at addr, within ctx. An error the remote
@@ -75,7 +78,7 @@ func (p *connPool) session(ctx context.Context, addr string) (*yamux.Session, bo
 	p.mu.Unlock()
 
 	dctx, cancel := context.WithTimeout(ctx, poolDialTimeout)
-	s, err := rpcwire.Dial(dctx, addr, p.yamuxCfg)
+	s, err := rpcwire.Dial(dctx, addr, p.yamuxCfg, p.tlsConfig())
 	cancel()
 	if err != nil {
 		return nil, false, fmt.Errorf("server: connecting to server %s: %w", addr, err)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +19,8 @@ import (
 // The RPC port carries two protocols on one TCP listener. A connection's first
 // byte says which (structs.RPCTypeRaft, structs.RPCTypeMultiplex): Raft's
 // network transport, or a yamux session whose every stream is one msgpack
-// net/rpc connection (a client opens one stream per call).
+// net/rpc connection (a client opens one stream per call). A first byte of
+// structs.RPCTypeTLS wraps either in TLS (rpc_tls.go).
 
 // firstByteTimeout bounds how long an accepted connection may take to say what
 // it carries, so that idle probes do not pin goroutines.
@@ -27,7 +29,8 @@ const firstByteTimeout = 10 * time.Second
 // registerEndpoints registers every RPC endpoint of structs/rpc.go with the
 // dispatcher (dispatch.go).
 func (s *Server) registerEndpoints() error {
-	s.endpoints = &dispatcher{logger: s.logger, methods: map[string]*endpointMethod{}, received: s.config.testHooks.rpcReceived, metrics: s.metrics}
+	s.endpoints = &dispatcher{logger: s.logger, methods: map[string]*endpointMethod{}, received: s.config.testHooks.rpcReceived,
+		metrics: s.metrics, checkPeer: s.checkServerOnly}
 	if s.config.ACLEnabled {
 		s.endpoints.authorize = s.authorizeRPC
 	}
@@ -77,7 +80,7 @@ func (s *Server) listenRPC(advertiseIP string) error {
 	s.rpcListener = ln
 	port := ln.Addr().(*net.TCPAddr).Port
 	s.rpcAdvertise = &net.TCPAddr{IP: net.ParseIP(advertiseIP), Port: port}
-	s.raftLayer = newRaftLayer(s.rpcAdvertise)
+	s.raftLayer = newRaftLayer(s.rpcAdvertise, s.outgoingTLS)
 	return nil
 }
 
@@ -108,29 +111,62 @@ func (s *Server) serveRPC() {
 }
 
 // handleConn reads the first byte of conn and hands it to what it asks for.
+// A TLS connection (rpc_tls.go) is read again for the byte inside it; with
+// TLS configured, a plain connection is refused.
 func (s *Server) handleConn(conn net.Conn) {
+	typ, ok := s.readConnType(conn)
+	if !ok {
+		return
+	}
+	var p peer
+	switch {
+	case typ == structs.RPCTypeTLS:
+		if conn, p, ok = s.acceptTLS(conn); !ok {
+			return
+		}
+		if typ, ok = s.readConnType(conn); !ok {
+			return
+		}
+	case s.config.TLS != nil && (typ == structs.RPCTypeRaft || typ == structs.RPCTypeMultiplex):
+		s.logger.Warn("refused a plaintext RPC connection: this server requires TLS (tls { rpc = true }); configure the caller's tls block with the cluster's CA and a certificate",
+			"remote", conn.RemoteAddr())
+		conn.Close()
+		return
+	}
+	switch typ {
+	case structs.RPCTypeRaft:
+		if !s.mayActAsServer(p) {
+			s.logger.Warn("refused a Raft connection from a peer whose certificate is not a server's (verify_server_hostname)",
+				"remote", conn.RemoteAddr(), "peer_role", p.role)
+			conn.Close()
+			return
+		}
+		s.raftLayer.handoff(conn)
+	case structs.RPCTypeMultiplex:
+		s.serveMultiplex(conn, p)
+	default:
+		s.logger.Warn("RPC connection of unknown type closed", "remote", conn.RemoteAddr(), "type", typ, "tls", p.tls)
+		conn.Close()
+	}
+}
+
+// readConnType reads the byte that says what conn carries, within
+// firstByteTimeout; false means conn was closed.
+func (s *Server) readConnType(conn net.Conn) (byte, bool) {
 	var typ [1]byte
 	_ = conn.SetReadDeadline(time.Now().Add(firstByteTimeout))
 	if _, err := io.ReadFull(conn, typ[:]); err != nil {
 		s.logger.Debug("RPC connection closed before saying what it carries", "remote", conn.RemoteAddr(), "error", err)
 		conn.Close()
-		return
+		return 0, false
 	}
 	_ = conn.SetReadDeadline(time.Time{})
-	switch typ[0] {
-	case structs.RPCTypeRaft:
-		s.raftLayer.handoff(conn)
-	case structs.RPCTypeMultiplex:
-		s.serveMultiplex(conn)
-	default:
-		s.logger.Warn("RPC connection of unknown type closed", "remote", conn.RemoteAddr(), "type", typ[0])
-		conn.Close()
-	}
+	return typ[0], true
 }
 
 // serveMultiplex runs a yamux server session on conn and serves each stream
-// with the dispatcher, until the session ends.
-func (s *Server) serveMultiplex(conn net.Conn) {
+// with the dispatcher, until the session ends. p is who is on the other end.
+func (s *Server) serveMultiplex(conn net.Conn, p peer) {
 	cfg := yamux.DefaultConfig()
 	cfg.LogOutput = nil
 	cfg.Logger = newStdLogger(s.logger, "yamux")
@@ -146,7 +182,7 @@ func (s *Server) serveMultiplex(conn net.Conn) {
 	}
 	defer s.trackSession(session, false)
 	defer s.nodeConns.forget(session)
-	ctx := withSession(s.shutdownCtx, session)
+	ctx := withPeer(withSession(s.shutdownCtx, session), p)
 	for {
 		stream, err := session.Accept()
 		if err != nil {
@@ -211,9 +247,11 @@ func (s *Server) closeSessions() {
 }
 
 // raftLayer is Raft's StreamLayer over the shared RPC listener: Accept returns
-// the connections whose first byte was RPCTypeRaft, Dial writes that byte.
+// the connections whose first byte was RPCTypeRaft (inside TLS or not), Dial
+// writes that byte (inside TLS when tlsConfig gives a configuration).
 type raftLayer struct {
 	addr      net.Addr
+	tlsConfig func() *tls.Config
 	conns     chan net.Conn
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -221,8 +259,8 @@ type raftLayer struct {
 
 var _ raft.StreamLayer = (*raftLayer)(nil)
 
-func newRaftLayer(addr net.Addr) *raftLayer {
-	return &raftLayer{addr: addr, conns: make(chan net.Conn), closed: make(chan struct{})}
+func newRaftLayer(addr net.Addr, tlsConfig func() *tls.Config) *raftLayer {
+	return &raftLayer{addr: addr, tlsConfig: tlsConfig, conns: make(chan net.Conn), closed: make(chan struct{})}
 }
 
 // handoff gives an accepted Raft connection to Accept, or closes it when the
@@ -256,15 +294,7 @@ func (l *raftLayer) Addr() net.Addr { return l.addr }
 
 // Dial opens a Raft connection to another server's RPC port.
 func (l *raftLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	conn, err := net.DialTimeout("tcp", string(address), timeout)
-	if err != nil {
-		return nil, err
-	}
-	_ = conn.SetWriteDeadline(time.Now().Add(timeout))
-	if _, err := conn.Write([]byte{structs.RPCTypeRaft}); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	_ = conn.SetWriteDeadline(time.Time{})
-	return conn, nil
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return rpcwire.DialConn(ctx, string(address), structs.RPCTypeRaft, l.tlsConfig())
 }

@@ -134,7 +134,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.leaderObs.ch = make(chan struct{})
 	s.bootstrapKick = make(chan struct{}, 1)
 	s.reconcileKick = make(chan struct{}, 1)
-	s.pool = newConnPool(logger)
+	s.pool = newConnPool(logger, s.outgoingTLS)
 	s.nodeConns = newNodeConns()
 	s.shutdownCtx, s.shutdownCancel = context.WithCancel(context.Background())
 	s.metrics = newServerMetrics(cfg.Metrics)

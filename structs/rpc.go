@@ -46,6 +46,9 @@ import (
 const (
 	RPCTypeRaft      byte = 0x01 // hashicorp/raft's network transport
 	RPCTypeMultiplex byte = 0x02 // yamux session; each stream is one msgpack net/rpc connection
+	// RPCTypeTLS (Nomad's value) starts a TLS handshake; inside the TLS
+	// connection the first byte is again RPCTypeRaft or RPCTypeMultiplex.
+	RPCTypeTLS byte = 0x04
 )
 
 // Errors that cross the RPC boundary carry a code: see errors.go.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/orch-io/orch/client"
 	"github.com/orch-io/orch/internal/metrics"
+	"github.com/orch-io/orch/internal/tlsutil"
 	"github.com/orch-io/orch/server"
 	"github.com/orch-io/orch/structs"
 )
@@ -41,6 +42,9 @@ type Agent struct {
 	// metrics is the agent's one registry: the server, the client and the
 	// HTTP API define their series in it.
 	metrics *metrics.Registry
+	// tls is the agent's TLS material (tls block with http or rpc), nil
+	// without; Reload reloads it.
+	tls *tlsutil.Store
 
 	// gossip is the memberlist of a client-only agent (see clientGossip);
 	// a server's is the server's own.
@@ -83,15 +87,28 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 	logger.Info("starting agent", "data_dir", dataDir, "bind", cfg.BindAddr, "dev", cfg.DevMode,
 		"server", cfg.Server.Enabled, "client", cfg.Client.Enabled)
 
+	if cfg.TLS.Enabled() {
+		if a.tls, err = cfg.TLS.store(cfg.Region); err != nil {
+			return nil, fmt.Errorf("agent: tls: %w", err)
+		}
+	}
+	var rpcTLS *tlsutil.Store // nil: plain RPC
+	if cfg.TLS.RPC {
+		rpcTLS = a.tls
+	}
 	if cfg.Server.Enabled {
-		if a.server, err = startServer(cfg, dataDir, logger, a.metrics); err != nil {
+		if a.server, err = startServer(cfg, dataDir, rpcTLS, logger, a.metrics); err != nil {
 			return nil, err
 		}
 		a.rpc = a.server // in process: the same endpoints the network RPC reaches
 		a.startJoin(a.server)
 	} else {
 		// With no -servers the client waits for gossip to name them.
-		if a.rpcClient, err = client.NewRPCClient(cfg.Client.Servers, logger.With("component", "rpc")); err != nil {
+		var opts []client.RPCOption
+		if rpcTLS != nil {
+			opts = append(opts, client.RPCWithTLS(rpcTLS.OutgoingRPC))
+		}
+		if a.rpcClient, err = client.NewRPCClient(cfg.Client.Servers, logger.With("component", "rpc"), opts...); err != nil {
 			return nil, err
 		}
 		a.rpc = a.rpcClient
@@ -134,10 +151,13 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 	if cfg.ACL.Enabled {
 		httpOpts.ACL, httpOpts.ACLTokenTTL = true, cfg.ACL.aclCacheTTL()
 	}
+	if cfg.TLS.HTTP {
+		httpOpts.TLS = a.tls.IncomingHTTP()
+	}
 	if a.http, err = NewHTTPServerWithOptions(httpAddr, backend{a}, logger, httpOpts); err != nil {
 		return nil, err
 	}
-	logger.Info("agent started", "http", a.http.Addr())
+	logger.Info("agent started", "http", a.http.URL())
 	return a, nil
 }
 
@@ -185,8 +205,9 @@ func (a *Agent) startJoin(j joiner) {
 	}()
 }
 
-// startServer starts the server half of the agent.
-func startServer(cfg *Config, dataDir string, logger *slog.Logger, reg *metrics.Registry) (*server.Server, error) {
+// startServer starts the server half of the agent; rpcTLS, when set, makes
+// its RPC port mutual TLS.
+func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slog.Logger, reg *metrics.Registry) (*server.Server, error) {
 	sc := server.DefaultConfig()
 	if cfg.DevMode {
 		sc = server.DevConfig()
@@ -219,6 +240,7 @@ func startServer(cfg *Config, dataDir string, logger *slog.Logger, reg *metrics.
 	}
 	sc.Limits = cfg.Limits
 	sc.ACLEnabled = cfg.ACL.Enabled
+	sc.TLS = rpcTLS
 	sc.Autopilot = server.AutopilotConfig{
 		DisableDeadServerCleanup: !cfg.Autopilot.CleanupDeadServers,
 		DeadServerCleanupTime:    cfg.Autopilot.DeadServerCleanupTime,
@@ -290,6 +312,23 @@ func (a *Agent) DataDir() string { return a.dataDir }
 
 // HTTPAddr is the address the HTTP API listens on.
 func (a *Agent) HTTPAddr() string { return a.http.Addr() }
+
+// HTTPURL is the HTTP API's base URL (https:// with tls.http).
+func (a *Agent) HTTPURL() string { return a.http.URL() }
+
+// Reload re-reads what the agent can change while it runs (SIGHUP): the TLS
+// certificate, key and CA. New connections use them; open ones are kept. On
+// error the agent goes on with what it had.
+func (a *Agent) Reload() error {
+	if a.tls == nil {
+		return nil
+	}
+	if err := a.tls.Reload(); err != nil {
+		return fmt.Errorf("agent: reloading TLS: %w", err)
+	}
+	a.logger.Info("reloaded the TLS certificate, key and CA")
+	return nil
+}
 
 // HTTPRoutes lists the HTTP API's routes (HTTPServer.Routes).
 func (a *Agent) HTTPRoutes() []string { return a.http.Routes() }

@@ -41,7 +41,9 @@ type Config struct {
 	// Telemetry is the telemetry block: what the agent publishes of its
 	// metrics.
 	Telemetry TelemetryConfig
-	LogLevel  string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
+	// TLS is the tls block (config_tls.go).
+	TLS      TLSConfig
+	LogLevel string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
 	// DevMode is `orch agent -dev`: everything on 127.0.0.1, data in a
 	// temporary directory. It is never read from a file.
 	DevMode bool
@@ -236,6 +238,7 @@ type fileConfig struct {
 	Plugins    []*filePlugin  `hcl:"plugin,block"`
 	ACL        *fileACL       `hcl:"acl,block"`
 	Telemetry  *fileTelemetry `hcl:"telemetry,block"`
+	TLS        *fileTLS       `hcl:"tls,block"`
 }
 
 type fileACL struct {
@@ -324,7 +327,9 @@ type fileReserved struct {
 // job_max_string_length task_config_max_depth }, telemetry { prometheus_metrics
 // collection_interval publish_allocation_metrics publish_node_metrics
 // disable_hostname }, plugin "NAME" { config { ... } } (plugins.go),
-// acl { enabled token_ttl policy_ttl }. Unknown attributes
+// acl { enabled token_ttl policy_ttl }, tls { http rpc ca_file cert_file
+// key_file verify_server_hostname verify_https_client } (config_tls.go).
+// Unknown attributes
 // and blocks, values of the wrong type and duplicate blocks are errors, listed
 // one per line as `file:line:col: summary; detail`. On any error c is left
 // unchanged. Values are checked by Validate, not here.
@@ -426,6 +431,11 @@ func (c *Config) ApplyFile(path string) error {
 			decodeDuration(a.TokenTTL, "acl.token_ttl", &n.ACL.TokenTTL),
 			decodeDuration(a.PolicyTTL, "acl.policy_ttl", &n.ACL.PolicyTTL),
 		); err != nil {
+			return err
+		}
+	}
+	if t := fc.TLS; t != nil {
+		if err := applyTLS(&n.TLS, t); err != nil {
 			return err
 		}
 	}
@@ -625,6 +635,7 @@ func (c *Config) Validate() error {
 	if c.Autopilot.MinQuorum < 0 {
 		add("autopilot.min_quorum = %d: must be >= 0 (0: the quorum of bootstrap_expect)", c.Autopilot.MinQuorum)
 	}
+	errs = append(errs, c.TLS.validate()...)
 	if err := c.Plugins.Docker.Validate(); err != nil {
 		errs = append(errs, err)
 	}

@@ -32,6 +32,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -127,6 +128,8 @@ type HTTPServer struct {
 	mux *routeMux
 	// acl, when set (acl.enabled), authorizes every request (http_acl.go).
 	acl *httpACL
+	// tls, when set (tls.http), is the listener's TLS configuration.
+	tls *tls.Config
 	// served is closed when Serve has returned.
 	served chan struct{}
 	// stopping ends every request's context at Shutdown, so blocking
@@ -174,6 +177,12 @@ func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits htt
 	if opts.ACL {
 		s.acl = &httpACL{ttl: opts.ACLTokenTTL, now: time.Now}
 	}
+	s.tls = opts.TLS
+	if s.tls != nil {
+		// A plain HTTP request to this port is answered "400 Client sent an
+		// HTTP request to an HTTPS server" by net/http.
+		s.ln = tls.NewListener(ln, s.tls)
+	}
 	s.registerRoutes()
 	s.srv = &http.Server{
 		Handler:           s,
@@ -187,16 +196,24 @@ func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits htt
 	s.stopping = stopping
 	go func() {
 		defer close(s.served)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.logger.Error("http server stopped", "error", err)
 		}
 	}()
-	s.logger.Info("http api listening", "addr", s.Addr())
+	s.logger.Info("http api listening", "addr", s.Addr(), "tls", s.tls != nil)
 	return s, nil
 }
 
 // Addr returns the address the server listens on, host:port.
 func (s *HTTPServer) Addr() string { return s.ln.Addr().String() }
+
+// URL is the API's base URL: https://host:port with TLS, else http://.
+func (s *HTTPServer) URL() string {
+	if s.tls != nil {
+		return "https://" + s.Addr()
+	}
+	return "http://" + s.Addr()
+}
 
 // Shutdown stops accepting connections, ends the requests in flight (their
 // contexts are cancelled: a blocking query answers what it has) and waits for

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"crypto/tls"
 	"net/http"
 	"strconv"
 	"time"
@@ -22,6 +23,8 @@ type HTTPOptions struct {
 	// resolved tokens for ACLTokenTTL.
 	ACL         bool
 	ACLTokenTTL time.Duration
+	// TLS, when set, serves HTTPS with it (tls { http = true }).
+	TLS *tls.Config
 }
 
 // httpMetrics are the API's series: requests per route pattern (the mux's,

@@ -1,6 +1,7 @@
 // Package rpcwire is the calling side of orch's RPC protocol, shared by the
 // client agent (reaching servers) and the servers (forwarding to the leader):
-// a TCP connection to the RPC port opened with the multiplex byte, one yamux
+// a TCP connection to the RPC port opened with the multiplex byte (inside
+// TLS when the cluster uses it: DialConn), one yamux
 // session over it, and one msgpack net/rpc call per yamux stream. The serving
 // side is server/rpc.go.
 //
@@ -11,6 +12,7 @@ package rpcwire
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -22,26 +24,13 @@ import (
 	"github.com/orch-io/orch/structs"
 )
 
-// Dial opens a multiplexed RPC session to addr (host:port of an RPC port).
-// ctx bounds the TCP connect and the write of the protocol byte.
-func Dial(ctx context.Context, addr string, cfg *yamux.Config) (*yamux.Session, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+// Dial opens a multiplexed RPC session to addr (host:port of an RPC port),
+// inside TLS when tlsCfg is not nil (DialConn). ctx bounds the connect, the
+// handshake and the protocol bytes.
+func Dial(ctx context.Context, addr string, cfg *yamux.Config, tlsCfg *tls.Config) (*yamux.Session, error) {
+	conn, err := DialConn(ctx, addr, structs.RPCTypeMultiplex, tlsCfg)
 	if err != nil {
 		return nil, err
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		err = conn.SetWriteDeadline(dl)
-	}
-	if err == nil {
-		_, err = conn.Write([]byte{structs.RPCTypeMultiplex})
-	}
-	if err == nil {
-		err = conn.SetWriteDeadline(time.Time{})
-	}
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("%s: %w", addr, err)
 	}
 	s, err := yamux.Client(conn, cfg)
 	if err != nil {
@@ -49,6 +38,42 @@ func Dial(ctx context.Context, addr string, cfg *yamux.Config) (*yamux.Session, 
 		return nil, fmt.Errorf("%s: %w", addr, err)
 	}
 	return s, nil
+}
+
+// DialConn connects to the RPC port at addr for what inner says
+// (structs.RPCTypeRaft or RPCTypeMultiplex). Without tlsCfg the connection
+// starts with inner; with it, with structs.RPCTypeTLS, then a TLS handshake
+// (tlsCfg, from tlsutil.Store.OutgoingRPC), then inner inside. ctx bounds
+// all of it; the returned connection has no deadline.
+func DialConn(ctx context.Context, addr string, inner byte, tlsCfg *tls.Config) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		err = conn.SetDeadline(dl)
+	}
+	if err == nil && tlsCfg != nil {
+		if _, err = conn.Write([]byte{structs.RPCTypeTLS}); err == nil {
+			tconn := tls.Client(conn, tlsCfg)
+			if err = tconn.HandshakeContext(ctx); err != nil {
+				err = fmt.Errorf("TLS handshake: %w", err)
+			}
+			conn = tconn
+		}
+	}
+	if err == nil {
+		_, err = conn.Write([]byte{inner})
+	}
+	if err == nil {
+		err = conn.SetDeadline(time.Time{})
+	}
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("%s: %w", addr, err)
+	}
+	return conn, nil
 }
 
 // ErrSent wraps the error of a call that failed once its stream was open:
