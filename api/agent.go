@@ -52,3 +52,36 @@ func (a *Agent) Health() (*structs.AgentHealthResponse, error) {
 	}
 	return &out, nil
 }
+
+// ListKeys lists the gossip keys installed on the servers
+// (GET /v1/agent/keyring/list).
+func (a *Agent) ListKeys() (*structs.KeyringResponse, error) {
+	var out structs.KeyringResponse
+	if _, err := a.c.query("/v1/agent/keyring/list", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// InstallKey adds a gossip key to every server's keyring.
+func (a *Agent) InstallKey(key string) (*structs.KeyringResponse, error) {
+	return a.keyringWrite("install", key)
+}
+
+// UseKey makes an installed key the one every server encrypts gossip with.
+func (a *Agent) UseKey(key string) (*structs.KeyringResponse, error) {
+	return a.keyringWrite("use", key)
+}
+
+// RemoveKey removes a key that is not in use from every server's keyring.
+func (a *Agent) RemoveKey(key string) (*structs.KeyringResponse, error) {
+	return a.keyringWrite("remove", key)
+}
+
+func (a *Agent) keyringWrite(op, key string) (*structs.KeyringResponse, error) {
+	var out structs.KeyringResponse
+	if err := a.c.write(http.MethodPut, "/v1/agent/keyring/"+op, nil, map[string]string{"Key": key}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -40,6 +40,7 @@ func agentCommand() *cli.Command {
 			&cli.IntFlag{Name: "rpc-port", Usage: "RPC and Raft `PORT`"},
 			&cli.IntFlag{Name: "gossip-port", Usage: "gossip `PORT` (UDP and TCP)"},
 			&cli.StringFlag{Name: "log-level", Usage: "`LEVEL`: debug, info, warn, error"},
+			&cli.StringFlag{Name: "encrypt", Usage: "gossip encryption `KEY` (base64, 16/24/32 bytes; see operator gossip keyring -generate); servers and clients"},
 		},
 		Action: runAgent,
 	}
@@ -102,7 +103,7 @@ func runAgent(c *cli.Context) error {
 // applyAgentFlags lets the flags that were given override the config.
 func applyAgentFlags(c *cli.Context, cfg *agent.Config) {
 	str := map[string]*string{"data-dir": &cfg.DataDir, "bind": &cfg.BindAddr, "dc": &cfg.Datacenter,
-		"region": &cfg.Region, "node": &cfg.NodeName, "log-level": &cfg.LogLevel}
+		"region": &cfg.Region, "node": &cfg.NodeName, "log-level": &cfg.LogLevel, "encrypt": &cfg.Server.Encrypt}
 	for name, field := range str {
 		if c.IsSet(name) {
 			*field = c.String(name)

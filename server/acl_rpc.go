@@ -83,6 +83,8 @@ var (
 	nodeWrite     = level((*acl.ACL).AllowNodeWrite)
 	operatorRead  = level((*acl.ACL).AllowOperatorRead)
 	operatorWrite = level((*acl.ACL).AllowOperatorWrite)
+	agentRead     = level((*acl.ACL).AllowAgentRead)
+	agentWrite    = level((*acl.ACL).AllowAgentWrite)
 )
 
 func level(decide func(*acl.ACL) bool) rpcRule {
@@ -310,6 +312,12 @@ var rpcRules = map[string]rpcRule{
 	"Operator.SchedulerSetConfiguration": operatorWrite,
 	"Operator.SnapshotSave":              management,
 	"Operator.SnapshotRestore":           management,
+	// The gossip keyring is the agent's, as in Nomad: agent read to list,
+	// agent write to change.
+	"Keyring.List":    agentRead,
+	"Keyring.Install": agentWrite,
+	"Keyring.Use":     agentWrite,
+	"Keyring.Remove":  agentWrite,
 
 	// The service registry: clients write the instances of their own
 	// allocations; reads are read-job's, or a client's for its templates.

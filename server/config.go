@@ -118,6 +118,14 @@ type Config struct {
 	// refused (rpc_tls.go). Every server of a cluster must agree on it.
 	TLS *tlsutil.Store
 
+	// GossipEncrypt is the agent's server.encrypt: a base64 key (16, 24 or
+	// 32 bytes) that encrypts gossip. The server keeps its keyring in
+	// DataDir/server/keyring from the first start on, and that file wins
+	// over this key afterwards (a rotation may have replaced it). "" with no
+	// keyring file: gossip in plain text. Every agent of a cluster's gossip
+	// must hold the key in use.
+	GossipEncrypt string
+
 	// MaxEntryVersionForTest, when not 0, makes the server behave as a build
 	// that reads Raft entry versions up to it only: it advertises it in
 	// gossip, its FSM treats entry types introduced later as unknown, and as

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/raft"
+	"github.com/orch-io/orch/internal/gossipkey"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -91,6 +93,17 @@ func (s *Server) setupGossip(advertiseIP string) error {
 	conf.Events = gossipEvents{s}
 	conf.LogOutput = nil
 	conf.Logger = newStdLogger(s.config.Logger, "memberlist")
+	ring, ignored, err := gossipkey.Open(filepath.Join(s.config.DataDir, "server", gossipkey.FileName), s.config.GossipEncrypt)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	if ignored {
+		s.logger.Warn("server.encrypt is not in the keyring file, which wins: the cluster's keys were rotated since it was set", "keyring", filepath.Join(s.config.DataDir, "server", gossipkey.FileName))
+	}
+	if ring != nil {
+		conf.Keyring = ring.Keyring()
+		s.keyring = ring
+	}
 	ml, err := memberlist.Create(conf)
 	if err != nil {
 		return fmt.Errorf("server: starting gossip on %s:%d: %w", s.config.BindAddr, s.config.GossipPort, err)
@@ -299,7 +312,7 @@ func (s *Server) GossipAddr() string {
 func (s *Server) Join(addrs []string) (int, error) {
 	n, err := s.gossip.Join(addrs)
 	if err != nil {
-		return n, fmt.Errorf("server: joining %s: %w", strings.Join(addrs, ", "), err)
+		return n, fmt.Errorf("server: joining %s: %w", strings.Join(addrs, ", "), gossipkey.ExplainJoinError(err))
 	}
 	return n, nil
 }

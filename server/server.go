@@ -18,6 +18,7 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/hashicorp/yamux"
 	"github.com/orch-io/orch/internal/atomicfile"
+	"github.com/orch-io/orch/internal/gossipkey"
 	"github.com/orch-io/orch/server/broker"
 	"github.com/orch-io/orch/server/state"
 	"github.com/orch-io/orch/structs"
@@ -65,6 +66,8 @@ type Server struct {
 
 	gossip         *memberlist.Memberlist
 	gossipDelegate *gossipDelegate
+	// keyring encrypts gossip; nil when gossip is plain text.
+	keyring *gossipkey.Ring
 	// members are the servers gossip knows, by node name, with their last
 	// state (left and failed ones included), kept by gossipEvents.
 	members struct {

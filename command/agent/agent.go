@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/client"
+	"github.com/orch-io/orch/internal/gossipkey"
 	"github.com/orch-io/orch/internal/metrics"
 	"github.com/orch-io/orch/internal/tlsutil"
 	"github.com/orch-io/orch/server"
@@ -168,15 +169,17 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 func (a *Agent) startClientGossip() error {
 	node := a.client.Node()
 	g, err := startClientGossip(gossipConfig{
-		Name:       node.Name + ".client",
-		BindAddr:   a.cfg.BindAddr,
-		Port:       a.cfg.Ports.Serf,
-		Region:     a.cfg.Region,
-		Datacenter: a.cfg.Datacenter,
-		NodeID:     node.ID,
-		Version:    a.cfg.Version,
-		OnServers:  a.rpcClient.SetServers,
-		Logger:     a.logger,
+		Name:        node.Name + ".client",
+		BindAddr:    a.cfg.BindAddr,
+		Port:        a.cfg.Ports.Serf,
+		Region:      a.cfg.Region,
+		Datacenter:  a.cfg.Datacenter,
+		NodeID:      node.ID,
+		Version:     a.cfg.Version,
+		OnServers:   a.rpcClient.SetServers,
+		Logger:      a.logger,
+		Encrypt:     a.cfg.Server.Encrypt,
+		KeyringFile: filepath.Join(a.dataDir, "client", gossipkey.FileName),
 	})
 	if err != nil {
 		return err
@@ -241,6 +244,7 @@ func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slo
 	sc.Limits = cfg.Limits
 	sc.ACLEnabled = cfg.ACL.Enabled
 	sc.TLS = rpcTLS
+	sc.GossipEncrypt = cfg.Server.Encrypt
 	sc.Autopilot = server.AutopilotConfig{
 		DisableDeadServerCleanup: !cfg.Autopilot.CleanupDeadServers,
 		DeadServerCleanupTime:    cfg.Autopilot.DeadServerCleanupTime,

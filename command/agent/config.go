@@ -99,6 +99,9 @@ type ServerConfig struct {
 	MinHeartbeatTTL        time.Duration
 	MaxHeartbeatsPerSecond float64
 	HeartbeatGrace         time.Duration
+	// Encrypt is the gossip encryption key, base64 (config_gossip.go); a
+	// client-only agent reads it too.
+	Encrypt string
 }
 
 // AutopilotConfig is Nomad's top-level autopilot block: how the leader
@@ -297,6 +300,7 @@ type fileServer struct {
 	MinHeartbeatTTL        hcl.Expression `hcl:"min_heartbeat_ttl,optional"`
 	MaxHeartbeatsPerSecond *float64       `hcl:"max_heartbeats_per_second,optional"`
 	HeartbeatGrace         hcl.Expression `hcl:"heartbeat_grace,optional"`
+	Encrypt                hcl.Expression `hcl:"encrypt,optional"`
 }
 
 type fileClient struct {
@@ -318,7 +322,7 @@ type fileReserved struct {
 // name ends in .json) and sets in c what the file sets: data_dir, bind_addr,
 // datacenter, region, name, log_level, ports { http rpc serf },
 // server { enabled bootstrap_expect raft_multiplier min_heartbeat_ttl
-// max_heartbeats_per_second heartbeat_grace }, server_join { retry_join retry_interval },
+// max_heartbeats_per_second heartbeat_grace encrypt }, server_join { retry_join retry_interval },
 // autopilot { cleanup_dead_servers dead_server_cleanup_time
 // server_stabilization_time max_trailing_logs min_quorum },
 // client { enabled servers node_pool min_dynamic_port max_dynamic_port
@@ -390,6 +394,7 @@ func (c *Config) ApplyFile(path string) error {
 			decodeDuration(s.MinHeartbeatTTL, "server.min_heartbeat_ttl", &n.Server.MinHeartbeatTTL),
 			decodeDuration(s.HeartbeatGrace, "server.heartbeat_grace", &n.Server.HeartbeatGrace),
 			decodeDuration(s.RaftSnapshotInterval, "server.raft_snapshot_interval", &n.Server.RaftSnapshotInterval),
+			decodeEncrypt(s.Encrypt, &n.Server.Encrypt),
 		); err != nil {
 			return err
 		}
@@ -636,6 +641,9 @@ func (c *Config) Validate() error {
 		add("autopilot.min_quorum = %d: must be >= 0 (0: the quorum of bootstrap_expect)", c.Autopilot.MinQuorum)
 	}
 	errs = append(errs, c.TLS.validate()...)
+	if err := validateEncrypt(c.Server.Encrypt); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.Plugins.Docker.Validate(); err != nil {
 		errs = append(errs, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/orch-io/orch/internal/gossipkey"
 	"github.com/orch-io/orch/server"
 	"github.com/orch-io/orch/structs"
 )
@@ -23,6 +24,8 @@ type clientGossip struct {
 	ml       *memberlist.Memberlist
 	delegate *clientGossipDelegate
 	logger   *slog.Logger
+	// keyring encrypts gossip; nil when it is plain text.
+	keyring *gossipkey.Ring
 }
 
 // gossipConfig says what the client agent gossips and where.
@@ -38,6 +41,10 @@ type gossipConfig struct {
 	// gossip shows alive, whenever they change (never an empty list).
 	OnServers func([]string)
 	Logger    *slog.Logger
+	// Encrypt is server.encrypt and KeyringFile where the agent keeps its
+	// keyring (gossipkey.Open).
+	Encrypt     string
+	KeyringFile string
 }
 
 func startClientGossip(cfg gossipConfig) (*clientGossip, error) {
@@ -67,6 +74,17 @@ func startClientGossip(cfg gossipConfig) (*clientGossip, error) {
 	if cfg.Logger != nil {
 		conf.Logger = slog.NewLogLogger(cfg.Logger.With("component", "memberlist").Handler(), slog.LevelDebug)
 	}
+	ring, ignored, err := gossipkey.Open(cfg.KeyringFile, cfg.Encrypt)
+	if err != nil {
+		return nil, fmt.Errorf("agent: client gossip: %w", err)
+	}
+	if ignored {
+		cfg.Logger.Warn("server.encrypt is not in the keyring file, which wins: the cluster's keys were rotated since it was set", "keyring", cfg.KeyringFile)
+	}
+	if ring != nil {
+		conf.Keyring = ring.Keyring()
+		g.keyring = ring
+	}
 	ml, err := memberlist.Create(conf)
 	if err != nil {
 		return nil, fmt.Errorf("agent: starting client gossip on %s:%d: %w", cfg.BindAddr, cfg.Port, err)
@@ -76,7 +94,11 @@ func startClientGossip(cfg gossipConfig) (*clientGossip, error) {
 }
 
 // Join contacts the agents at addrs (host:port of their gossip ports).
-func (g *clientGossip) Join(addrs []string) (int, error) { return g.ml.Join(addrs) }
+// A refusal for a key mismatch says so (gossipkey.ErrKeyMismatch).
+func (g *clientGossip) Join(addrs []string) (int, error) {
+	n, err := g.ml.Join(addrs)
+	return n, gossipkey.ExplainJoinError(err)
+}
 
 // Leave announces a graceful leave (so that the servers do not take it for a
 // failure and mark the node down at once) and stops gossip.

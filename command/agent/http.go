@@ -289,6 +289,7 @@ func (s *HTTPServer) registerRoutes() {
 	s.registerACLRoutes()
 	s.registerMetricsRoutes()
 	s.registerDrainRoutes()
+	s.registerKeyringRoutes()
 }
 
 // routeMux is the API's ServeMux, remembering every pattern registered on

@@ -42,6 +42,7 @@ var (
 	ruleOperatorRead  routeRule = func(a *acl.ACL, _ *http.Request) bool { return a.AllowOperatorRead() }
 	ruleOperatorWrite routeRule = func(a *acl.ACL, _ *http.Request) bool { return a.AllowOperatorWrite() }
 	ruleAgentRead     routeRule = func(a *acl.ACL, _ *http.Request) bool { return a.AllowAgentRead() }
+	ruleAgentWrite    routeRule = func(a *acl.ACL, _ *http.Request) bool { return a.AllowAgentWrite() }
 	// ruleInAllocNamespace: a valid token here; the handler decides in the
 	// namespace of the allocation named (the client routes: read-fs,
 	// read-logs, alloc-lifecycle, read-job for checks; authorizeClientCall),
@@ -106,8 +107,17 @@ var routeRules = map[string]routeRule{
 	// Nomad leaves /v1/regions and /v1/status/peers open; orch opens only
 	// health and the leader (README "Securing a cluster"). Both the regions
 	// and the servers are the agent's gossip view; the peers are Raft's.
-	"GET /v1/agent/servers":          ruleAgentRead,
-	"GET /v1/metrics":                ruleAgentRead,
+	"GET /v1/agent/servers": ruleAgentRead,
+	"GET /v1/metrics":       ruleAgentRead,
+	// The gossip keyring: agent read to list, agent write to change (as in
+	// Nomad); the servers check again.
+	"GET /v1/agent/keyring/list":     ruleAgentRead,
+	"PUT /v1/agent/keyring/install":  ruleAgentWrite,
+	"POST /v1/agent/keyring/install": ruleAgentWrite,
+	"PUT /v1/agent/keyring/use":      ruleAgentWrite,
+	"POST /v1/agent/keyring/use":     ruleAgentWrite,
+	"PUT /v1/agent/keyring/remove":   ruleAgentWrite,
+	"POST /v1/agent/keyring/remove":  ruleAgentWrite,
 	"PUT /v1/node/{id}/drain":        ruleNodeWrite,
 	"POST /v1/node/{id}/drain":       ruleNodeWrite,
 	"PUT /v1/node/{id}/eligibility":  ruleNodeWrite,

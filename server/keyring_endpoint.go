@@ -1,0 +1,123 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/orch-io/orch/internal/gossipkey"
+	"github.com/orch-io/orch/structs"
+)
+
+// keyringEndpoint changes and lists the gossip keyring of every server
+// (`orch operator gossip keyring`). The server a call reaches applies it
+// and passes it on, marked Local, to every other server gossip shows alive
+// in its region, in parallel; the reply counts each key's holders. A
+// rotation is install (every server can then read the new key), use (they
+// send with it), remove (the old one): each step must have reached every
+// server before the next, which the reply's NumNodes and Messages tell.
+type keyringEndpoint struct{ srv *Server }
+
+// List reports the keys installed on every server.
+func (e *keyringEndpoint) List(ctx context.Context, args *structs.KeyringRequest, reply *structs.KeyringResponse) error {
+	return e.srv.keyringOp(ctx, "Keyring.List", args, reply, func(*gossipkey.Ring, string) error { return nil })
+}
+
+// Install adds args.Key to every server's keyring.
+func (e *keyringEndpoint) Install(ctx context.Context, args *structs.KeyringRequest, reply *structs.KeyringResponse) error {
+	return e.srv.keyringOp(ctx, "Keyring.Install", args, reply, (*gossipkey.Ring).Install)
+}
+
+// Use makes args.Key, installed everywhere, the key every server sends with.
+func (e *keyringEndpoint) Use(ctx context.Context, args *structs.KeyringRequest, reply *structs.KeyringResponse) error {
+	return e.srv.keyringOp(ctx, "Keyring.Use", args, reply, (*gossipkey.Ring).Use)
+}
+
+// Remove removes args.Key, not in use, from every server's keyring.
+func (e *keyringEndpoint) Remove(ctx context.Context, args *structs.KeyringRequest, reply *structs.KeyringResponse) error {
+	return e.srv.keyringOp(ctx, "Keyring.Remove", args, reply, (*gossipkey.Ring).Remove)
+}
+
+// keyringOp applies op here and, unless args.Local, on the other servers;
+// reply gathers what each server holds afterwards. A failure on any server
+// is an error listing them (reply still says what each holds).
+func (s *Server) keyringOp(ctx context.Context, method string, args *structs.KeyringRequest, reply *structs.KeyringResponse, op func(*gossipkey.Ring, string) error) error {
+	if method != "Keyring.List" {
+		if _, err := gossipkey.Parse(args.Key); err != nil {
+			return structs.NewError(structs.CodeInvalid, "Key: %v", err)
+		}
+	}
+	*reply = structs.KeyringResponse{Messages: map[string]string{}, Keys: map[string]int{}}
+	if args.Local {
+		return s.keyringApplyLocal(args.Key, reply, op)
+	}
+	var mu sync.Mutex
+	add := func(name string, r *structs.KeyringResponse, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reply.NumNodes++
+		if err != nil {
+			reply.Messages[name] = err.Error()
+		}
+		for k, n := range r.Keys {
+			reply.Keys[k] += n
+		}
+	}
+	var local structs.KeyringResponse
+	add(s.config.NodeName, &local, s.keyringApplyLocal(args.Key, &local, op))
+	var wg sync.WaitGroup
+	for _, m := range s.serverMembers() {
+		if m.Name == s.config.NodeName || m.State != memberlist.StateAlive {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fwd := *args
+			fwd.Local = true
+			var r structs.KeyringResponse
+			err := s.pool.RPC(ctx, m.Tags[TagRPCAddr], method, &fwd, &r)
+			add(m.Name, &r, err)
+		}()
+	}
+	wg.Wait()
+	if len(reply.Messages) == 0 {
+		return nil
+	}
+	var msgs []string
+	for _, name := range slices.Sorted(maps.Keys(reply.Messages)) {
+		msgs = append(msgs, name+": "+reply.Messages[name])
+	}
+	code := structs.CodeInternal
+	if len(reply.Messages) == reply.NumNodes {
+		code = structs.CodeInvalid // refused everywhere: the request, not a server, is at fault
+	}
+	return structs.NewError(code, "%s failed on %d of %d servers: %s", method, len(reply.Messages), reply.NumNodes, strings.Join(msgs, "; "))
+}
+
+// keyringApplyLocal applies op to this server's keyring and lists it.
+func (s *Server) keyringApplyLocal(key string, reply *structs.KeyringResponse, op func(*gossipkey.Ring, string) error) error {
+	if s.keyring == nil {
+		return structs.NewError(structs.CodeInvalid, "gossip encryption is not enabled on server %s: set server.encrypt on every agent and restart them (a keyring cannot be turned on at run time)", s.config.NodeName)
+	}
+	if err := op(s.keyring, key); err != nil {
+		if errors.Is(err, gossipkey.ErrKeyNotInstalled) || errors.Is(err, gossipkey.ErrPrimaryKey) {
+			return structs.NewError(structs.CodeInvalid, "%v", err)
+		}
+		return fmt.Errorf("server: keyring: %w", err)
+	}
+	if reply.Keys == nil {
+		reply.Keys = map[string]int{}
+	}
+	keys, _ := s.keyring.List()
+	for _, k := range keys {
+		reply.Keys[k]++
+	}
+	reply.NumNodes = 1
+	return nil
+}
