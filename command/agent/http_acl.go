@@ -113,11 +113,8 @@ var routeRules = map[string]routeRule{
 	// Nomad); the servers check again.
 	"GET /v1/agent/keyring/list":     ruleAgentRead,
 	"PUT /v1/agent/keyring/install":  ruleAgentWrite,
-	"POST /v1/agent/keyring/install": ruleAgentWrite,
 	"PUT /v1/agent/keyring/use":      ruleAgentWrite,
-	"POST /v1/agent/keyring/use":     ruleAgentWrite,
 	"PUT /v1/agent/keyring/remove":   ruleAgentWrite,
-	"POST /v1/agent/keyring/remove":  ruleAgentWrite,
 	"PUT /v1/node/{id}/drain":        ruleNodeWrite,
 	"POST /v1/node/{id}/drain":       ruleNodeWrite,
 	"PUT /v1/node/{id}/eligibility":  ruleNodeWrite,

@@ -7,7 +7,7 @@ import (
 )
 
 // The gossip keyring routes, Nomad's: GET /v1/agent/keyring/list and PUT
-// (or POST) /v1/agent/keyring/install|use|remove with {"Key": "<base64>"};
+// /v1/agent/keyring/install|use|remove with {"Key": "<base64>"};
 // each answers a KeyringResponse. The agent sends the operation to a server
 // (its own, on a server agent), which applies it on every server
 // (server/keyring_endpoint.go).
@@ -15,9 +15,7 @@ import (
 func (s *HTTPServer) registerKeyringRoutes() {
 	s.mux.Handle("GET /v1/agent/keyring/list", s.wrap(s.keyringCall("Keyring.List")))
 	for op, method := range map[string]string{"install": "Keyring.Install", "use": "Keyring.Use", "remove": "Keyring.Remove"} {
-		h := s.wrap(s.keyringCall(method))
-		s.mux.Handle("PUT /v1/agent/keyring/"+op, h)
-		s.mux.Handle("POST /v1/agent/keyring/"+op, h)
+		s.mux.Handle("PUT /v1/agent/keyring/"+op, s.wrap(s.keyringCall(method)))
 	}
 }
 
