@@ -63,6 +63,23 @@ func TestKeyringRotationLosesNoMember(t *testing.T) {
 		}
 	}
 
+	// An operation reaches the servers its receiver's gossip shows alive:
+	// wait until each sees the others (Raft may agree before gossip has
+	// told every server of every other).
+	waitFor(t, 15*time.Second, "every server sees the others alive in gossip", func() bool {
+		for _, s := range servers {
+			alive := 0
+			for _, m := range s.serverMembers() {
+				if m.State == memberlist.StateAlive {
+					alive++
+				}
+			}
+			if alive != 3 {
+				return false
+			}
+		}
+		return true
+	})
 	newKey := genKey(t)
 	r := keyringCall(t, servers[1], "Keyring.Install", newKey)
 	if r.NumNodes != 3 || r.Keys[newKey] != 3 || r.Keys[oldKey] != 3 {
