@@ -19,7 +19,8 @@ type Options struct {
 	// applied in order before Vars.
 	VarFiles []string
 	// Env is the environment as os.Environ returns it ("KEY=VALUE"); entries
-	// ORCH_VAR_name=value set variables, before VarFiles and Vars. Entries
+	// NOMAD_VAR_name=value then ORCH_VAR_name=value set variables, before
+	// VarFiles and Vars. Entries
 	// naming variables the file does not declare are ignored. nil reads none:
 	// the parser never reads the process environment itself.
 	Env []string
