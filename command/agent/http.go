@@ -248,6 +248,9 @@ func (s *HTTPServer) registerRoutes() {
 		{"PUT /v1/job/{id}/plan", s.jobPlan},
 		{"POST /v1/job/{id}/plan", s.jobPlan},
 		{"GET /v1/job/{id}/summary", s.jobSummary},
+		{"GET /v1/job/{id}/scale", s.jobScaleStatus},
+		{"PUT /v1/job/{id}/scale", s.jobScale},
+		{"POST /v1/job/{id}/scale", s.jobScale},
 
 		{"GET /v1/nodes", s.nodeList},
 		{"GET /v1/node/{id}", s.nodeGet},
