@@ -115,7 +115,18 @@ func (e *evaluator) resolveVariables(blocks hcl.Blocks, opts Options) hcl.Diagno
 	}
 
 	for _, path := range opts.VarFiles {
-		diags = append(diags, e.applyVarFile(path, vars, setValue)...)
+		file, d := e.parser.ParseHCLFile(path)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			diags = append(diags, applyVarFile(file, "-var-file "+path, vars, setValue)...)
+		}
+	}
+	for _, src := range opts.VarSources {
+		file, d := e.parser.ParseHCL(src.Src, src.Name)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			diags = append(diags, applyVarFile(file, src.Name, vars, setValue)...)
+		}
 	}
 
 	for _, arg := range opts.Vars {
@@ -176,12 +187,10 @@ func declareVariable(b *hcl.Block) (*variable, hcl.Diagnostics) {
 	return v, diags
 }
 
-// applyVarFile reads an HCL file of `name = value` attributes.
-func (e *evaluator) applyVarFile(path string, vars map[string]*variable, setValue func(*variable, cty.Value, *hcl.Range, string)) hcl.Diagnostics {
-	file, diags := e.parser.ParseHCLFile(path)
-	if diags.HasErrors() {
-		return diags
-	}
+// applyVarFile sets variables from a parsed file of `name = value`
+// attributes; what names the file in errors.
+func applyVarFile(file *hcl.File, what string, vars map[string]*variable, setValue func(*variable, cty.Value, *hcl.Range, string)) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	attrs, d := file.Body.JustAttributes()
 	diags = append(diags, d...)
 	sorted := make([]*hcl.Attribute, 0, len(attrs))
@@ -198,7 +207,7 @@ func (e *evaluator) applyVarFile(path string, vars map[string]*variable, setValu
 		val, d := a.Expr.Value(nil)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
-			setValue(v, val, a.Expr.Range().Ptr(), "-var-file "+path)
+			setValue(v, val, a.Expr.Range().Ptr(), what)
 		}
 	}
 	return diags

@@ -249,6 +249,10 @@ func (s *HTTPServer) registerRoutes() {
 		{"POST /v1/job/{id}/plan", s.jobPlan},
 		{"GET /v1/job/{id}/summary", s.jobSummary},
 		{"GET /v1/job/{id}/scale", s.jobScaleStatus},
+		{"PUT /v1/validate/job", s.jobValidate},
+		{"POST /v1/validate/job", s.jobValidate},
+		{"PUT /v1/jobs/parse", s.jobsParse},
+		{"POST /v1/jobs/parse", s.jobsParse},
 		{"PUT /v1/job/{id}/scale", s.jobScale},
 		{"POST /v1/job/{id}/scale", s.jobScale},
 

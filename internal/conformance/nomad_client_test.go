@@ -41,6 +41,8 @@ var cases = []conformanceCase{
 	{[]string{"GET /v1/job/{id}"}, testJobInfo},
 	{[]string{"GET /v1/job/{id}/summary"}, testJobSummary},
 	{[]string{"GET /v1/job/{id}/scale", "PUT /v1/job/{id}/scale", "POST /v1/job/{id}/scale"}, testJobScale},
+	{[]string{"PUT /v1/validate/job", "POST /v1/validate/job"}, testJobValidate},
+	{[]string{"PUT /v1/jobs/parse", "POST /v1/jobs/parse"}, testJobsParse},
 	{[]string{"GET /v1/job/{id}/allocations", "GET /v1/allocations", "GET /v1/allocation/{id}"}, testAllocs},
 	{[]string{"GET /v1/job/{id}/evaluations", "GET /v1/evaluations", "GET /v1/evaluation/{id}", "GET /v1/evaluation/{id}/allocations"}, testEvals},
 	{[]string{"PUT /v1/job/{id}/plan", "POST /v1/job/{id}/plan"}, testJobPlan},
