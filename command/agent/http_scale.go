@@ -89,23 +89,9 @@ func (s *HTTPServer) jobScale(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := io.ReadAll(io.LimitReader(r.Body, maxScaleBody+1))
-	if err != nil {
-		return nil, badRequest("reading the request body: %v", err)
-	}
-	if len(raw) > maxScaleBody {
-		return nil, &httpError{code: http.StatusRequestEntityTooLarge, msg: "request body larger than 64 KiB"}
-	}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, badRequest(`empty request body: expected {"Count": N, "Target": {"Group": "..."}}`)
-	}
 	var body api.ScalingRequest
-	if err := jobspec.DecodeJSON(raw, &body); err != nil {
-		var je *jobspec.JSONError
-		if errors.As(err, &je) {
-			return nil, badRequest("invalid scaling request at line %d, column %d: %s: %s", je.Line, je.Column, je.Path, je.Rule)
-		}
-		return nil, badRequest("invalid scaling request: %v", err)
+	if err := decodeStrictBody(r.Body, maxScaleBody, "scaling request", `{"Count": N, "Target": {"Group": "..."}}`, &body); err != nil {
+		return nil, err
 	}
 	group, err := checkScalingRequest(id, &body)
 	if err != nil {
@@ -184,4 +170,30 @@ func checkScalingRequest(id string, b *api.ScalingRequest) (string, error) {
 		return "", badRequest("invalid scaling request: %s", strings.Join(problems, "; "))
 	}
 	return group, nil
+}
+
+// decodeStrictBody reads a JSON request body of at most limit bytes into out
+// strictly (jobspec.DecodeJSON: an unknown field or a wrong type is an
+// error). Errors are 400s (413 when too large) naming what the body is, the
+// line, column and path of the mistake; expected shows an empty body the
+// shape wanted.
+func decodeStrictBody(r io.Reader, limit int, what, expected string, out any) error {
+	raw, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return badRequest("reading the request body: %v", err)
+	}
+	if len(raw) > limit {
+		return &httpError{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("request body larger than %d bytes", limit)}
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return badRequest("empty request body: expected %s", expected)
+	}
+	if err := jobspec.DecodeJSON(raw, out); err != nil {
+		var je *jobspec.JSONError
+		if errors.As(err, &je) {
+			return badRequest("invalid %s at line %d, column %d: %s: %s", what, je.Line, je.Column, je.Path, je.Rule)
+		}
+		return badRequest("invalid %s: %v", what, err)
+	}
+	return nil
 }

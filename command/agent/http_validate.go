@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"errors"
-	"io"
 	"net/http"
 	"strings"
 
@@ -46,20 +44,9 @@ func (s *HTTPServer) jobValidate(r *http.Request) (any, error) {
 // HCL job (and its variables) parsed by the agent into a Job's JSON. Errors
 // are 400s positioned in the text (job.hcl:LINE:COL).
 func (s *HTTPServer) jobsParse(r *http.Request) (any, error) {
-	raw, err := io.ReadAll(io.LimitReader(r.Body, maxJobBody+1))
-	if err != nil {
-		return nil, badRequest("reading the request body: %v", err)
-	}
-	if len(raw) > maxJobBody {
-		return nil, &httpError{code: http.StatusRequestEntityTooLarge, msg: "request body larger than 8 MiB"}
-	}
 	var body api.JobsParseRequest
-	if err := jobspec.DecodeJSON(raw, &body); err != nil {
-		var je *jobspec.JSONError
-		if errors.As(err, &je) {
-			return nil, badRequest("invalid parse request at line %d, column %d: %s: %s", je.Line, je.Column, je.Path, je.Rule)
-		}
-		return nil, badRequest("invalid parse request: %v", err)
+	if err := decodeStrictBody(r.Body, maxJobBody, "parse request", `{"JobHCL": "job \"...\" {...}"}`, &body); err != nil {
+		return nil, err
 	}
 	if body.HCLv1 {
 		return nil, badRequest("hclv1 = true: not supported: orch reads HCL2 job files only")
