@@ -146,3 +146,35 @@ func (j *Jobs) Summary(id string, q *QueryOptions) (*structs.JobSummary, *QueryM
 	}
 	return JobSummaryToStructs(&out), meta, nil
 }
+
+// Scale sets the count of one group of job id (PUT /v1/job/:id/scale) and
+// returns the evaluation of the change. A group the job lacks is an *Error
+// with status 400; a job changed since it was read, 409.
+func (j *Jobs) Scale(id, group string, count int64, message string) (*structs.JobRegisterResponse, error) {
+	path, err := idPath("/v1/job/", "job", id)
+	if err != nil {
+		return nil, err
+	}
+	body := &ScalingRequest{Count: &count, Target: map[string]string{"Job": id, "Group": group}, Message: message}
+	var out JobRegisterResponse
+	if err := j.c.write(http.MethodPut, path+"/scale", nil, body, &out); err != nil {
+		return nil, err
+	}
+	return &structs.JobRegisterResponse{EvalID: out.EvalID, EvalCreateIndex: out.EvalCreateIndex, JobModifyIndex: out.JobModifyIndex,
+		Warnings: out.Warnings, WriteMeta: structs.WriteMeta{Index: out.Index}}, nil
+}
+
+// ScaleStatus returns each group's desired count and allocation progress
+// (GET /v1/job/:id/scale).
+func (j *Jobs) ScaleStatus(id string, q *QueryOptions) (*JobScaleStatusResponse, *QueryMeta, error) {
+	path, err := idPath("/v1/job/", "job", id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out JobScaleStatusResponse
+	meta, err := j.c.query(path+"/scale", q, &out)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &out, meta, nil
+}

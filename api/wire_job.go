@@ -339,3 +339,32 @@ type LogConfig struct {
 	Enabled       *bool `json:",omitempty"`
 	Disabled      *bool `json:",omitempty"`
 }
+
+// JobValidateRequest is the body of PUT/POST /v1/validate/job (Nomad's).
+type JobValidateRequest struct {
+	Job              *Job
+	Region           string `json:",omitempty"`
+	Namespace        string `json:",omitempty"`
+	SecretID         string `json:",omitempty"`
+	IdempotencyToken string `json:",omitempty"`
+}
+
+// JobValidateResponse is the answer of /v1/validate/job: a job that fails
+// validation is a 200 whose ValidationErrors list every problem (Error joins
+// them), as Nomad answers; a body that is not a job is a 400.
+type JobValidateResponse struct {
+	DriverConfigValidated bool
+	ValidationErrors      []string
+	Error                 string
+	Warnings              string
+}
+
+// JobsParseRequest is the body of PUT/POST /v1/jobs/parse: an HCL job file
+// (and, optionally, the text of a variable file) that the agent parses into
+// the JSON of a Job. HCLv1 is refused: orch reads HCL2 only.
+type JobsParseRequest struct {
+	JobHCL       string
+	HCLv1        bool `json:"hclv1,omitempty"`
+	Variables    string
+	Canonicalize bool
+}

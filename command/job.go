@@ -14,6 +14,7 @@ func jobCommand() *cli.Command {
 			jobValidateCommand(),
 			jobStatusCommand(),
 			jobStopCommand(),
+			jobScaleCommand(),
 		},
 	}
 }

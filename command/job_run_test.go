@@ -227,12 +227,30 @@ job "web" {
 	if r.code != 0 || r.stdout != "Job validation successful\n" {
 		t.Fatalf("validate: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// The environment feeds variables with -var's type checks, the error
+	// pointing at the variable's declaration.
+	t.Setenv("NOMAD_VAR_count", "many")
+	r = runCLI(t, "job", "validate", path)
+	if want := path + `:1:1: invalid value for variable "count" from environment variable NOMAD_VAR_count; a number is required`; r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("bad NOMAD_VAR_count: exit %d, stderr %q, want %q", r.code, r.stderr, want)
+	}
+	// -var wins over the environment.
+	t.Setenv("NOMAD_VAR_count", "3")
 	r = runCLI(t, "job", "run", "-var", "count=2", "-address", a.addr, path)
 	if r.code != 0 {
 		t.Fatalf("run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if j := a.job(t, "web"); j == nil || j.TaskGroups[0].Count != 2 {
 		t.Errorf("registered job: %+v", j)
+	}
+	// Without -var the environment sets it.
+	t.Setenv("ORCH_VAR_count", "3")
+	r = runCLI(t, "job", "run", "-detach", "-address", a.addr, path)
+	if r.code != 0 {
+		t.Fatalf("run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if j := a.job(t, "web"); j == nil || j.TaskGroups[0].Count != 3 {
+		t.Errorf("registered job with ORCH_VAR_count=3: %+v", j)
 	}
 
 	// Errors are positioned.

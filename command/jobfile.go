@@ -58,7 +58,7 @@ func readJobFile(c *cli.Context) (*structs.Job, error) {
 			return nil, usageErrorf(c, "-var %q: must be key=value", v)
 		}
 	}
-	job, err := jobspec.ParseFile(path, jobspec.Options{Vars: vars, VarFiles: varFiles})
+	job, err := jobspec.ParseFile(path, jobspec.Options{Vars: vars, VarFiles: varFiles, Env: os.Environ()})
 	if err != nil {
 		return nil, &jobFileError{path: path, err: err}
 	}

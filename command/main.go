@@ -87,21 +87,98 @@ func prepareCommands(cmds []*cli.Command) {
 	}
 }
 
-// rootAction runs for `orch` given no known command.
+// rootAction runs for `orch` given no known command. Without arguments it
+// prints the usage on stderr and exits 1, as Nomad does: a script that runs
+// `orch` with an empty command line has made a mistake.
 func rootAction(c *cli.Context) error {
 	if c.Args().Present() {
-		return usageErrorf(c, "unknown command %q", c.Args().First())
+		return unknownCommand(c, c.App.Commands)
 	}
-	return cli.ShowAppHelp(c)
+	return helpOnStderr(c, cli.ShowAppHelp)
 }
 
-// parentAction runs for a command group given no known subcommand: help when
-// it got no arguments, a usage error when it got an unknown one.
+// parentAction runs for a command group given no known subcommand: its help
+// on stderr and exit 1 when it got no arguments, a usage error when it got an
+// unknown one.
 func parentAction(c *cli.Context) error {
 	if c.Args().Present() {
-		return usageErrorf(c, "unknown command %q", c.Args().First())
+		return unknownCommand(c, c.Command.Subcommands)
 	}
-	return cli.ShowSubcommandHelp(c)
+	return helpOnStderr(c, cli.ShowSubcommandHelp)
+}
+
+// helpOnStderr prints a help text on stderr instead of stdout and ends the
+// command with exit code 1.
+func helpOnStderr(c *cli.Context, show func(*cli.Context) error) error {
+	out := c.App.Writer
+	c.App.Writer = c.App.ErrWriter
+	defer func() { c.App.Writer = out }()
+	if err := show(c); err != nil {
+		return err
+	}
+	return exitStatus(exitError)
+}
+
+// unknownCommand is the usage error for a first argument that names none of
+// cmds, suggesting the nearest name when one is close enough.
+func unknownCommand(c *cli.Context, cmds []*cli.Command) error {
+	name := c.Args().First()
+	if s := suggestCommand(cmds, name); s != "" {
+		return usageErrorf(c, "unknown command %q: did you mean %q?", name, s)
+	}
+	return usageErrorf(c, "unknown command %q", name)
+}
+
+// suggestCommand returns the visible command name nearest to typed, or ""
+// when none is near: within an edit distance of a third of the longer name
+// (at least 1), or a name that typed is a prefix of.
+func suggestCommand(cmds []*cli.Command, typed string) string {
+	best, bestDist := "", -1
+	for _, cmd := range cmds {
+		if cmd.Hidden {
+			continue
+		}
+		for _, name := range cmd.Names() {
+			d := editDistance(typed, name)
+			if strings.HasPrefix(name, typed) && typed != "" {
+				d = 0
+			}
+			if d > max(1, max(len(name), len(typed))/3) {
+				continue
+			}
+			if bestDist < 0 || d < bestDist {
+				best, bestDist = name, d
+			}
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance of a and b in bytes
+// (command names are ASCII): insertions, deletions, substitutions and
+// transpositions of neighbours ("jbo" is one step from "job").
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }
 
 // usageError is a mistake in how a command was called: exit code 2, with the

@@ -111,6 +111,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"job", "status", "web", "-verbose"}, "flag -verbose must come before the arguments"},
 		{[]string{"job", "frob"}, `unknown command "frob"`},
 		{[]string{"frob"}, `unknown command "frob"`},
+		{[]string{"jbo", "status"}, `unknown command "jbo": did you mean "job"?`},
+		{[]string{"job", "stauts"}, `unknown command "stauts": did you mean "status"?`},
+		{[]string{"operator", "raft", "list-peer"}, `unknown command "list-peer": did you mean "list-peers"?`},
+		{[]string{"nod", "status"}, `unknown command "nod": did you mean "node"?`},
 		{[]string{"alloc", "status"}, "this command takes one argument: an allocation ID or prefix"},
 		{[]string{"node", "status", "a", "b"}, "this command takes at most one argument: a node ID or prefix (got 2 arguments)"},
 		{[]string{"server", "members", "x"}, "this command takes no arguments"},
@@ -164,11 +168,12 @@ func TestHelpOnEveryCommand(t *testing.T) {
 	}
 	walk(nil, newApp(nil, nil).Commands)
 
-	if r := runCLI(t); r.code != 0 || !strings.Contains(r.stdout, "job") {
-		t.Errorf("orch without arguments: %d %q", r.code, r.stdout)
+	// Without a command: the usage on stderr, exit 1 (Nomad's behaviour).
+	if r := runCLI(t); r.code != exitError || !strings.Contains(r.stderr, "job") || r.stdout != "" {
+		t.Errorf("orch without arguments: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
-	if r := runCLI(t, "job"); r.code != 0 || !strings.Contains(r.stdout, "status") {
-		t.Errorf("orch job: %d %q", r.code, r.stdout)
+	if r := runCLI(t, "job"); r.code != exitError || !strings.Contains(r.stderr, "status") || r.stdout != "" {
+		t.Errorf("orch job: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
 

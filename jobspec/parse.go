@@ -18,11 +18,22 @@ type Options struct {
 	// VarFiles are -var-file paths: HCL files of `name = value` attributes,
 	// applied in order before Vars.
 	VarFiles []string
+	// VarSources are variable files given as text (the API's
+	// JobsParseRequest.Variables), applied after VarFiles and before Vars;
+	// Name is the file name errors carry.
+	VarSources []VarSource
 	// Env is the environment as os.Environ returns it ("KEY=VALUE"); entries
-	// ORCH_VAR_name=value set variables, before VarFiles and Vars. Entries
+	// NOMAD_VAR_name=value then ORCH_VAR_name=value set variables, before
+	// VarFiles and Vars. Entries
 	// naming variables the file does not declare are ignored. nil reads none:
 	// the parser never reads the process environment itself.
 	Env []string
+}
+
+// VarSource is the text of a variable file and the name its errors carry.
+type VarSource struct {
+	Name string
+	Src  []byte
 }
 
 var rootSchema = bodySchema{BodySchema: hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{

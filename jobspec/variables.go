@@ -13,8 +13,12 @@ import (
 )
 
 // EnvVarPrefix is the prefix of environment variables that set job file
-// variables: ORCH_VAR_port=9090 sets var.port (Nomad's NOMAD_VAR_ convention).
+// variables: ORCH_VAR_port=9090 sets var.port.
 const EnvVarPrefix = "ORCH_VAR_"
+
+// NomadEnvVarPrefix is Nomad's prefix for the same, honoured so that a Nomad
+// user's environment works unchanged; ORCH_VAR_ wins when both set a variable.
+const NomadEnvVarPrefix = "NOMAD_VAR_"
 
 var variableSchema = bodySchema{
 	BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{
@@ -34,7 +38,8 @@ type variable struct {
 }
 
 // resolveVariables declares the variable blocks and sets e.vars from, in
-// increasing precedence: defaults, ORCH_VAR_ environment variables, -var-file
+// increasing precedence: defaults, NOMAD_VAR_ then ORCH_VAR_ environment
+// variables, -var-file
 // files in order, -var flags in order. A variable whose value is wrong or
 // missing is reported and set to unknown, so that its uses do not report again.
 func (e *evaluator) resolveVariables(blocks hcl.Blocks, opts Options) hcl.Diagnostics {
@@ -60,6 +65,9 @@ func (e *evaluator) resolveVariables(blocks hcl.Blocks, opts Options) hcl.Diagno
 		e.vars[v.name] = cty.DynamicVal
 	}
 
+	// setValue converts val to v's type. rng is where a wrong value is
+	// reported: the value's own text in a file, or the variable's
+	// declaration (with its type) for a value from a flag or the environment.
 	setValue := func(v *variable, val cty.Value, rng *hcl.Range, what string) {
 		conv, msg := convertTo(val, v.typ)
 		if msg != "" {
@@ -88,25 +96,37 @@ func (e *evaluator) resolveVariables(blocks hcl.Blocks, opts Options) hcl.Diagno
 		setValue(v, val, v.def.Expr.Range().Ptr(), "its default")
 	}
 
-	for _, kv := range opts.Env {
-		name, raw, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(name, EnvVarPrefix) {
-			continue
-		}
-		name = strings.TrimPrefix(name, EnvVarPrefix)
-		v := vars[name]
-		if v == nil {
-			continue // the environment is shared by many job files: ignore what this one does not declare
-		}
-		val, d := parseRawValue(raw, v.typ, fmt.Sprintf("<environment variable %s%s>", EnvVarPrefix, name))
-		diags = append(diags, d...)
-		if !d.HasErrors() {
-			setValue(v, val, nil, "environment variable "+EnvVarPrefix+name)
+	for _, prefix := range []string{NomadEnvVarPrefix, EnvVarPrefix} {
+		for _, kv := range opts.Env {
+			name, raw, ok := strings.Cut(kv, "=")
+			if !ok || !strings.HasPrefix(name, prefix) {
+				continue
+			}
+			v := vars[strings.TrimPrefix(name, prefix)]
+			if v == nil {
+				continue // the environment is shared by many job files: ignore what this one does not declare
+			}
+			val, d := parseRawValue(raw, v.typ, "<environment variable "+name+">")
+			diags = append(diags, d...)
+			if !d.HasErrors() {
+				setValue(v, val, v.decl.Ptr(), "environment variable "+name)
+			}
 		}
 	}
 
 	for _, path := range opts.VarFiles {
-		diags = append(diags, e.applyVarFile(path, vars, setValue)...)
+		file, d := e.parser.ParseHCLFile(path)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			diags = append(diags, applyVarFile(file, "-var-file "+path, vars, setValue)...)
+		}
+	}
+	for _, src := range opts.VarSources {
+		file, d := e.parser.ParseHCL(src.Src, src.Name)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			diags = append(diags, applyVarFile(file, src.Name, vars, setValue)...)
+		}
 	}
 
 	for _, arg := range opts.Vars {
@@ -123,7 +143,7 @@ func (e *evaluator) resolveVariables(blocks hcl.Blocks, opts Options) hcl.Diagno
 		val, d := parseRawValue(raw, v.typ, fmt.Sprintf("<value for var.%s>", name))
 		diags = append(diags, d...)
 		if !d.HasErrors() {
-			setValue(v, val, nil, fmt.Sprintf("-var %q", arg))
+			setValue(v, val, v.decl.Ptr(), fmt.Sprintf("-var %q", arg))
 		}
 	}
 
@@ -167,12 +187,10 @@ func declareVariable(b *hcl.Block) (*variable, hcl.Diagnostics) {
 	return v, diags
 }
 
-// applyVarFile reads an HCL file of `name = value` attributes.
-func (e *evaluator) applyVarFile(path string, vars map[string]*variable, setValue func(*variable, cty.Value, *hcl.Range, string)) hcl.Diagnostics {
-	file, diags := e.parser.ParseHCLFile(path)
-	if diags.HasErrors() {
-		return diags
-	}
+// applyVarFile sets variables from a parsed file of `name = value`
+// attributes; what names the file in errors.
+func applyVarFile(file *hcl.File, what string, vars map[string]*variable, setValue func(*variable, cty.Value, *hcl.Range, string)) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	attrs, d := file.Body.JustAttributes()
 	diags = append(diags, d...)
 	sorted := make([]*hcl.Attribute, 0, len(attrs))
@@ -189,7 +207,7 @@ func (e *evaluator) applyVarFile(path string, vars map[string]*variable, setValu
 		val, d := a.Expr.Value(nil)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
-			setValue(v, val, a.Expr.Range().Ptr(), "-var-file "+path)
+			setValue(v, val, a.Expr.Range().Ptr(), what)
 		}
 	}
 	return diags

@@ -86,8 +86,12 @@ func TestVariableValues(t *testing.T) {
 		{"later -var wins", Options{Vars: []string{"count=2", "count=3"}}, with("count", 3)},
 		{"-var-file", Options{VarFiles: []string{varFile}}, with("count", 7, "name", "from file", "labels", map[string]any{"a": "b"})},
 		{"later -var-file wins", Options{VarFiles: []string{varFile, varFile2}}, with("count", 7, "name", "from file 2", "labels", map[string]any{"a": "b"})},
-		{"environment", Options{Env: []string{"ORCH_VAR_count=9", "ORCH_VAR_undeclared=1", "PATH=/bin", "ORCH_VAR_name=env"}},
-			with("count", 9, "name", "env")},
+		{"environment", Options{Env: []string{"ORCH_VAR_count=9", "ORCH_VAR_undeclared=1", "PATH=/bin", "ORCH_VAR_name=env", `NOMAD_VAR_dcs=["x"]`}},
+			with("count", 9, "name", "env", "dcs", []any{"x"})},
+		{"ORCH_VAR_ wins over NOMAD_VAR_ in any order", Options{Env: []string{"ORCH_VAR_count=9", "NOMAD_VAR_count=8", "NOMAD_VAR_name=nomad"}},
+			with("count", 9, "name", "nomad")},
+		{"-var wins over the environment", Options{Env: []string{"ORCH_VAR_count=9", "NOMAD_VAR_name=nomad"}, Vars: []string{"count=4", "name=flag"}},
+			with("count", 4, "name", "flag")},
 		{"precedence: env < file < -var", Options{
 			Env: []string{"ORCH_VAR_count=9", "ORCH_VAR_on=true"}, VarFiles: []string{varFile}, Vars: []string{"name=flag"},
 		}, with("count", 7, "on", true, "name", "flag", "labels", map[string]any{"a": "b"})},
@@ -113,13 +117,13 @@ func TestVariableErrors(t *testing.T) {
 		want string
 	}{
 		{"bad -var number", varsJob, Options{Vars: []string{"count=abc"}},
-			`invalid value for variable "count" from -var "count=abc"; a number is required`},
+			`job.hcl:2:1: invalid value for variable "count" from -var "count=abc"; a number is required`},
 		{"bad -var bool", varsJob, Options{Vars: []string{"on=yes"}},
-			`invalid value for variable "on" from -var "on=yes"; a bool is required`},
+			`job.hcl:6:1: invalid value for variable "on" from -var "on=yes"; a bool is required`},
 		{"bad -var list syntax", varsJob, Options{Vars: []string{`dcs=["a",`}},
 			`<value for var.dcs>:1:6: Missing expression; Expected the start of an expression, but found the end of the file.`},
 		{"bad -var list element", varsJob, Options{Vars: []string{`dcs=[["a"]]`}},
-			`invalid value for variable "dcs" from -var "dcs=[[\"a\"]]"; element 0: string required, but have tuple`},
+			`job.hcl:10:1: invalid value for variable "dcs" from -var "dcs=[[\"a\"]]"; element 0: string required, but have tuple`},
 		{"bad -var object field", `variable "o" {
   type = object({ a = list(number) })
 }
@@ -128,11 +132,15 @@ job "j" {
     task "t" { driver = "raw_exec" }
   }
 }`, Options{Vars: []string{`o={ a = ["x"] }`}},
-			`invalid value for variable "o" from -var "o={ a = [\"x\"] }"; a[0]: a number is required`},
+			`job.hcl:1:1: invalid value for variable "o" from -var "o={ a = [\"x\"] }"; a[0]: a number is required`},
 		{"-var without =", varsJob, Options{Vars: []string{"count"}}, `invalid -var "count"; expected NAME=VALUE`},
 		{"-var undeclared", varsJob, Options{Vars: []string{"cnt=1"}}, `-var "cnt=1": variable "cnt" is not declared in the job file`},
 		{"bad env value", varsJob, Options{Env: []string{"ORCH_VAR_count=x"}},
-			`invalid value for variable "count" from environment variable ORCH_VAR_count; a number is required`},
+			`job.hcl:2:1: invalid value for variable "count" from environment variable ORCH_VAR_count; a number is required`},
+		{"bad NOMAD_VAR_ value", varsJob, Options{Env: []string{"NOMAD_VAR_on=yes"}},
+			`job.hcl:6:1: invalid value for variable "on" from environment variable NOMAD_VAR_on; a bool is required`},
+		{"bad env list", varsJob, Options{Env: []string{"ORCH_VAR_dcs=[1"}},
+			`<environment variable ORCH_VAR_dcs>:1:1: Unterminated tuple constructor expression; There is no corresponding closing bracket before the end of the file. This may be caused by incorrect bracket nesting elsewhere in this file.`},
 		{"bad -var-file", varsJob, Options{VarFiles: []string{badFile}},
 			badFile + `:1:9: invalid value for variable "count" from -var-file ` + badFile + `; a number is required
 ` + badFile + `:2:1: variable "nope" is not declared in the job file`},
@@ -190,7 +198,7 @@ job "j" {
     }
   }
 }`, Options{Vars: []string{"n=x"}},
-			`invalid value for variable "n" from -var "n=x"; a number is required`},
+			`job.hcl:1:1: invalid value for variable "n" from -var "n=x"; a number is required`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("job.hcl", []byte(tc.src), tc.opts)

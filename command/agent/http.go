@@ -248,6 +248,13 @@ func (s *HTTPServer) registerRoutes() {
 		{"PUT /v1/job/{id}/plan", s.jobPlan},
 		{"POST /v1/job/{id}/plan", s.jobPlan},
 		{"GET /v1/job/{id}/summary", s.jobSummary},
+		{"GET /v1/job/{id}/scale", s.jobScaleStatus},
+		{"PUT /v1/validate/job", s.jobValidate},
+		{"POST /v1/validate/job", s.jobValidate},
+		{"PUT /v1/jobs/parse", s.jobsParse},
+		{"POST /v1/jobs/parse", s.jobsParse},
+		{"PUT /v1/job/{id}/scale", s.jobScale},
+		{"POST /v1/job/{id}/scale", s.jobScale},
 
 		{"GET /v1/nodes", s.nodeList},
 		{"GET /v1/node/{id}", s.nodeGet},

@@ -66,16 +66,27 @@ func ruleNamespace(op string) routeRule {
 
 // routeRules holds the rule of every route pattern the mux serves.
 var routeRules = map[string]routeRule{
-	"GET /v1/jobs":                            ruleNamespace(acl.CapListJobs),
-	"PUT /v1/jobs":                            ruleNamespace(acl.CapSubmitJob),
-	"POST /v1/jobs":                           ruleNamespace(acl.CapSubmitJob),
-	"GET /v1/job/{id}":                        ruleNamespace(acl.CapReadJob),
-	"PUT /v1/job/{id}":                        ruleNamespace(acl.CapSubmitJob),
-	"POST /v1/job/{id}":                       ruleNamespace(acl.CapSubmitJob),
-	"DELETE /v1/job/{id}":                     ruleNamespace(acl.CapSubmitJob),
-	"GET /v1/job/{id}/allocations":            ruleNamespace(acl.CapReadJob),
-	"GET /v1/job/{id}/evaluations":            ruleNamespace(acl.CapReadJob),
-	"GET /v1/job/{id}/summary":                ruleNamespace(acl.CapReadJob),
+	"GET /v1/jobs":                 ruleNamespace(acl.CapListJobs),
+	"PUT /v1/jobs":                 ruleNamespace(acl.CapSubmitJob),
+	"POST /v1/jobs":                ruleNamespace(acl.CapSubmitJob),
+	"GET /v1/job/{id}":             ruleNamespace(acl.CapReadJob),
+	"PUT /v1/job/{id}":             ruleNamespace(acl.CapSubmitJob),
+	"POST /v1/job/{id}":            ruleNamespace(acl.CapSubmitJob),
+	"DELETE /v1/job/{id}":          ruleNamespace(acl.CapSubmitJob),
+	"GET /v1/job/{id}/allocations": ruleNamespace(acl.CapReadJob),
+	"GET /v1/job/{id}/evaluations": ruleNamespace(acl.CapReadJob),
+	"GET /v1/job/{id}/summary":     ruleNamespace(acl.CapReadJob),
+	// Scaling registers the job again (Job.Register), so it needs submit-job;
+	// Nomad's narrower scale-job waits for a Job.Scale RPC.
+	"GET /v1/job/{id}/scale":  ruleNamespace(acl.CapReadJob),
+	"PUT /v1/job/{id}/scale":  ruleNamespace(acl.CapSubmitJob),
+	"POST /v1/job/{id}/scale": ruleNamespace(acl.CapSubmitJob),
+	// Validating and parsing read nothing of the cluster; Nomad asks for
+	// read-job and parse-job.
+	"PUT /v1/validate/job":                    ruleNamespace(acl.CapReadJob),
+	"POST /v1/validate/job":                   ruleNamespace(acl.CapReadJob),
+	"PUT /v1/jobs/parse":                      ruleNamespace(acl.CapParseJob),
+	"POST /v1/jobs/parse":                     ruleNamespace(acl.CapParseJob),
 	"PUT /v1/job/{id}/plan":                   ruleNamespace(acl.CapSubmitJob),
 	"POST /v1/job/{id}/plan":                  ruleNamespace(acl.CapSubmitJob),
 	"GET /v1/nodes":                           ruleNodeRead,

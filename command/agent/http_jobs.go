@@ -197,6 +197,8 @@ func decodeJobBody(r io.Reader, body any) (*structs.Job, error) {
 		wire = b.Job
 	case *api.JobPlanRequest:
 		wire = b.Job
+	case *api.JobValidateRequest:
+		wire = b.Job
 	default:
 		panic(fmt.Sprintf("agent: decodeJobBody: unexpected body type %T", body))
 	}
