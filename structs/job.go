@@ -56,6 +56,9 @@ type Job struct {
 	Meta        map[string]string
 	Affinities  []*Affinity // placement preferences; see affinity.go
 	Spreads     []*Spread   // see spread.go
+	// Update is the job's update block (update.go): the default of every
+	// group's; Canonicalize copies it into the groups that have none.
+	Update *UpdateStrategy
 
 	// Stop is set by a deregister without purge: the job stays, its allocations stop.
 	Stop   bool
@@ -64,7 +67,10 @@ type Job struct {
 	StatusDescription string
 
 	// Version counts the registrations that changed the job's specification.
-	Version    uint64
+	Version uint64
+	// Stable is set once a deployment of this version succeeded (or by the
+	// operator): auto_revert goes back to the latest stable version.
+	Stable     bool
 	SubmitTime int64 // unix nanoseconds
 
 	CreateIndex    uint64
@@ -86,6 +92,9 @@ type TaskGroup struct {
 	Networks   []*NetworkResource
 	Affinities []*Affinity
 	Spreads    []*Spread
+	// Update is the group's effective update block (update.go); nil: no
+	// deployment, a new version replaces every allocation at once.
+	Update *UpdateStrategy
 }
 
 // Task is one process (or container) run by a driver.
@@ -175,6 +184,7 @@ func (j *Job) Copy() *Job {
 	c.Constraints = copyConstraints(j.Constraints)
 	c.Meta = maps.Clone(j.Meta)
 	c.Affinities, c.Spreads = copyAffinities(j.Affinities), copySpreads(j.Spreads)
+	c.Update = j.Update.Copy()
 	c.TaskGroups = make([]*TaskGroup, len(j.TaskGroups))
 	for i, tg := range j.TaskGroups {
 		c.TaskGroups[i] = tg.Copy()
@@ -191,6 +201,7 @@ func (tg *TaskGroup) Copy() *TaskGroup {
 	c.Constraints = copyConstraints(tg.Constraints)
 	c.Meta = maps.Clone(tg.Meta)
 	c.Affinities, c.Spreads = copyAffinities(tg.Affinities), copySpreads(tg.Spreads)
+	c.Update = tg.Update.Copy()
 	if tg.RestartPolicy != nil {
 		rp := *tg.RestartPolicy
 		c.RestartPolicy = &rp

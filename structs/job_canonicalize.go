@@ -32,7 +32,8 @@ func DefaultRestartPolicy(jobType JobType) *RestartPolicy {
 //   - job: Namespace "default", Region "global", Name = ID, Type "service",
 //     Priority 50, Datacenters ["*"], NodePool "default", when empty or zero;
 //   - group: RestartPolicy = DefaultRestartPolicy(Type) and EphemeralDisk 300 MB
-//     when nil; network Mode "host" when empty;
+//     when nil; network Mode "host" when empty; Update = a copy of the job's
+//     when nil (dropped in batch jobs), HealthCheck "checks" when empty;
 //   - task: KillTimeout 5s when zero, KillSignal "SIGINT" when empty, Resources
 //     cpu 100 MHz and memory 300 MB when nil, and each of cpu and memory that is
 //     zero gets its default;
@@ -75,6 +76,12 @@ func (j *Job) Canonicalize() {
 	canonicalizeConstraints(j.Constraints)
 	for _, tg := range j.TaskGroups {
 		tg.canonicalize(j.Type)
+		if tg != nil {
+			tg.canonicalizeUpdate(j.Update, j.Type)
+		}
+	}
+	if j.Type == JobTypeBatch || j.Type == JobTypeSysBatch {
+		j.Update = nil
 	}
 }
 

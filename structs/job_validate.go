@@ -169,6 +169,7 @@ func (v *validator) job(j *Job) {
 		}
 		seen[tg.Name] = true
 		v.taskGroup(tg)
+		v.updateStrategy(tg.Update, tg.Count, j.Type)
 	}
 }
 

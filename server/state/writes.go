@@ -46,7 +46,7 @@ func specChanged(old, job *structs.Job) (bool, error) {
 	norm := func(j *structs.Job) ([]byte, error) {
 		c := *j
 		c.Status, c.StatusDescription = "", ""
-		c.Version, c.SubmitTime = 0, 0
+		c.Version, c.Stable, c.SubmitTime = 0, false, 0
 		c.CreateIndex, c.ModifyIndex, c.JobModifyIndex = 0, 0, 0
 		return structs.EncodeCanonical(&c) // map order must not count as a change
 	}
