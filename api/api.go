@@ -198,7 +198,12 @@ func (c *Client) Address() string { return c.base.String() }
 
 // query sends GET path with q's parameters and decodes the JSON body into out.
 func (c *Client) query(path string, q *QueryOptions, out any) (*QueryMeta, error) {
-	params := url.Values{}
+	return c.queryParams(path, url.Values{}, q, out)
+}
+
+// queryParams is query with parameters of the endpoint's own (params is
+// modified).
+func (c *Client) queryParams(path string, params url.Values, q *QueryOptions, out any) (*QueryMeta, error) {
 	var ctx context.Context
 	if q != nil {
 		if q.WaitIndex > 0 {

@@ -14,6 +14,8 @@ func jobCommand() *cli.Command {
 			jobValidateCommand(),
 			jobStatusCommand(),
 			jobStopCommand(),
+			jobHistoryCommand(),
+			jobRevertCommand(),
 		},
 	}
 }

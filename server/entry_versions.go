@@ -43,7 +43,7 @@ const (
 	// tags carry no entry version reads exactly this.
 	BaseEntryVersion EntryVersion = 1
 	// MaxEntryVersion is the highest entry version this build reads.
-	MaxEntryVersion EntryVersion = 3
+	MaxEntryVersion EntryVersion = 4
 )
 
 // TagEntryVersion is the gossip tag in which a server advertises the highest
@@ -71,6 +71,7 @@ var entryTypes = map[MessageType]entryType{
 	MsgApplyPlanResults:  {version: 1, apply: (*FSM).applyPlanResults},
 	MsgAllocClientUpdate: {version: 1, apply: (*FSM).applyAllocClientUpdate},
 	MsgSchedulerConfig:   {version: 2, apply: (*FSM).applySchedulerConfig},
+	MsgJobStability:      {version: 4, apply: (*FSM).applyJobStability},
 }
 
 func init() {

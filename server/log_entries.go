@@ -19,15 +19,16 @@ type MessageType uint8
 
 // Log entry types. Never renumber: they are on disk.
 const (
-	MsgJobRegister       MessageType = 1 // JobRegisterEntry
-	MsgJobDeregister     MessageType = 2 // JobDeregisterEntry
-	MsgEvalUpdate        MessageType = 3 // EvalUpdateEntry
-	MsgNodeRegister      MessageType = 4 // NodeRegisterEntry
-	MsgNodeUpdateStatus  MessageType = 5 // NodeUpdateStatusEntry
-	MsgApplyPlanResults  MessageType = 6 // ApplyPlanResultsEntry
-	MsgAllocClientUpdate MessageType = 7 // AllocClientUpdateEntry
-	MsgSchedulerConfig   MessageType = 8 // SchedulerConfigEntry
-	MsgWrite             MessageType = 9 // WriteEntry
+	MsgJobRegister       MessageType = 1  // JobRegisterEntry
+	MsgJobDeregister     MessageType = 2  // JobDeregisterEntry
+	MsgEvalUpdate        MessageType = 3  // EvalUpdateEntry
+	MsgNodeRegister      MessageType = 4  // NodeRegisterEntry
+	MsgNodeUpdateStatus  MessageType = 5  // NodeUpdateStatusEntry
+	MsgApplyPlanResults  MessageType = 6  // ApplyPlanResultsEntry
+	MsgAllocClientUpdate MessageType = 7  // AllocClientUpdateEntry
+	MsgSchedulerConfig   MessageType = 8  // SchedulerConfigEntry
+	MsgWrite             MessageType = 9  // WriteEntry
+	MsgJobStability      MessageType = 10 // JobStabilityEntry
 )
 
 // MsgIgnoreUnknownFlag, set on a type, lets a server that does not know the
@@ -97,6 +98,14 @@ type AllocClientUpdateEntry struct {
 type SchedulerConfigEntry struct {
 	Config *structs.SchedulerConfiguration
 	CAS    bool
+}
+
+// JobStabilityEntry (entry version 4) marks a kept version of a job stable
+// or not.
+type JobStabilityEntry struct {
+	JobID   string
+	Version uint64
+	Stable  bool
 }
 
 // WriteEntry (entry version 3) wraps the entry of a write a client asked

@@ -17,21 +17,22 @@ func _() {
 	_ = x[MsgAllocClientUpdate-7]
 	_ = x[MsgSchedulerConfig-8]
 	_ = x[MsgWrite-9]
+	_ = x[MsgJobStability-10]
 	_ = x[MsgIgnoreUnknownFlag-128]
 }
 
 const (
-	_MessageType_name_0 = "JobRegisterJobDeregisterEvalUpdateNodeRegisterNodeUpdateStatusApplyPlanResultsAllocClientUpdateSchedulerConfigWrite"
+	_MessageType_name_0 = "JobRegisterJobDeregisterEvalUpdateNodeRegisterNodeUpdateStatusApplyPlanResultsAllocClientUpdateSchedulerConfigWriteJobStability"
 	_MessageType_name_1 = "IgnoreUnknownFlag"
 )
 
 var (
-	_MessageType_index_0 = [...]uint8{0, 11, 24, 34, 46, 62, 78, 95, 110, 115}
+	_MessageType_index_0 = [...]uint8{0, 11, 24, 34, 46, 62, 78, 95, 110, 115, 127}
 )
 
 func (i MessageType) String() string {
 	switch {
-	case 1 <= i && i <= 9:
+	case 1 <= i && i <= 10:
 		i -= 1
 		return _MessageType_name_0[_MessageType_index_0[i]:_MessageType_index_0[i+1]]
 	case i == 128:

@@ -151,6 +151,11 @@ func (s *HTTPServer) registerRoutes() {
 		{"GET /v1/job/{id}/evaluations", s.jobEvaluations},
 		{"PUT /v1/job/{id}/plan", s.jobPlan},
 		{"POST /v1/job/{id}/plan", s.jobPlan},
+		{"GET /v1/job/{id}/versions", s.jobVersions},
+		{"PUT /v1/job/{id}/revert", s.jobRevert},
+		{"POST /v1/job/{id}/revert", s.jobRevert},
+		{"PUT /v1/job/{id}/stable", s.jobStable},
+		{"POST /v1/job/{id}/stable", s.jobStable},
 
 		{"GET /v1/nodes", s.nodeList},
 		{"GET /v1/node/{id}", s.nodeGet},

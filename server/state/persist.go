@@ -24,6 +24,7 @@ const (
 	recordEval
 	recordSchedulerConfig // appended: see scheduler_config.go
 	recordRequest         // appended: see requests.go
+	recordJobVersion      // appended: see job_versions.go
 )
 
 // Persist writes every object of the snapshot to w (the Raft FSM snapshot).
@@ -35,7 +36,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		}
 		return enc.Encode(v)
 	}
-	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableSchedulerConfig} {
+	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableSchedulerConfig, TableJobVersions} {
 		if err := put(recordIndex, &indexEntry{Key: t, Value: s.Index(t)}); err != nil {
 			return fmt.Errorf("state: persisting index of %s: %w", t, err)
 		}
@@ -61,6 +62,9 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		}
 	}
 	if err := s.persistSchedulerConfig(put); err != nil {
+		return err
+	}
+	if err := s.persistJobVersions(put); err != nil {
 		return err
 	}
 	return s.persistRequests(put)
@@ -98,6 +102,8 @@ func (s *StateStore) Restore(r io.Reader) error {
 			table, obj = TableEvals, &structs.Evaluation{}
 		case recordSchedulerConfig:
 			table, obj = TableSchedulerConfig, &structs.SchedulerConfiguration{}
+		case recordJobVersion:
+			table, obj = TableJobVersions, &structs.Job{}
 		case recordRequest:
 			table, obj = TableRequests, &RequestOutcome{}
 		default:

@@ -37,5 +37,6 @@ func schema() *memdb.DBSchema {
 	}}
 	db.Tables[TableSchedulerConfig] = schedulerConfigTable()
 	db.Tables[TableRequests] = requestsTable()
+	db.Tables[TableJobVersions] = jobVersionsTable()
 	return db
 }

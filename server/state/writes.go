@@ -15,8 +15,9 @@ import (
 // them). An error leaves the transaction to be aborted.
 
 // UpsertJob inserts or updates a job. A registration that changes the job's
-// specification bumps Version and JobModifyIndex; one that changes nothing keeps
-// them, so re-running the same file is not a new version.
+// specification bumps Version and JobModifyIndex (and clears Stable); one that
+// changes nothing keeps them, so re-running the same file is not a new
+// version. Every write is also kept as that version (job_versions.go).
 func (w *WriteTxn) UpsertJob(job *structs.Job) error {
 	w.touch(TableJobs)
 	txn, index := w.txn, w.index
@@ -24,16 +25,21 @@ func (w *WriteTxn) UpsertJob(job *structs.Job) error {
 	if old := first[*structs.Job](txn, TableJobs, "id", job.ID); old != nil {
 		job.CreateIndex = old.CreateIndex
 		job.Version, job.JobModifyIndex = old.Version, old.JobModifyIndex
+		job.Stable = old.Stable
 		if changed, err := specChanged(old, job); err != nil {
 			return err
 		} else if changed {
 			job.Version = old.Version + 1
 			job.JobModifyIndex = index
+			job.Stable = false
 		}
 	} else {
 		job.CreateIndex, job.JobModifyIndex, job.Version = index, index, 0
 	}
-	return insertJobWithStatus(txn, job)
+	if err := insertJobWithStatus(txn, job); err != nil {
+		return err
+	}
+	return w.upsertJobVersion(job)
 }
 
 // UpsertJob runs WriteTxn.UpsertJob in a transaction of its own at index.
@@ -69,7 +75,7 @@ func (w *WriteTxn) DeleteJob(jobID string) error {
 	if _, err := w.txn.DeleteAll(TableJobs, "id", jobID); err != nil {
 		return fmt.Errorf("state: deleting job %q: %w", jobID, err)
 	}
-	return nil
+	return w.deleteJobVersions(jobID)
 }
 
 // DeleteJob runs WriteTxn.DeleteJob in a transaction of its own at index.
