@@ -144,6 +144,9 @@ func (s *genericScheduler) computePlan(eval *structs.Evaluation, state State) *a
 		Batch:        s.batch,
 		Allocs:       allocs,
 		TaintedNodes: taintedNodes(state, allocs),
+		Deployment:   state.LatestDeploymentByJobID(eval.JobID),
+		DeploymentID: s.deploymentID(job),
+		Now:          s.cfg.Now,
 	})
 
 	a := &attempt{
@@ -158,6 +161,7 @@ func (s *genericScheduler) computePlan(eval *structs.Evaluation, state State) *a
 		failed: map[string]*structs.AllocMetric{},
 		queued: map[string]int{},
 	}
+	a.plan.Deployment, a.plan.DeploymentUpdates = rec.Deployment, rec.DeploymentUpdates
 	a.snapshotIndex = a.plan.SnapshotIndex
 	if eval.AnnotatePlan {
 		a.plan.Annotations = annotate(rec)
@@ -182,6 +186,21 @@ func (s *genericScheduler) computePlan(eval *structs.Evaluation, state State) *a
 		s.computePlacements(eval, job, state, usage, rec.Place, a)
 	}
 	return a
+}
+
+// deploymentID mints the ID of the deployment a plan of job may create:
+// only for a job with a rolling update block, so that the others draw
+// nothing more from Rand.
+func (s *genericScheduler) deploymentID(job *structs.Job) string {
+	if job.Stopped() {
+		return ""
+	}
+	for _, tg := range job.TaskGroups {
+		if tg.Update.Rolling() {
+			return newID(s.cfg.Rand)
+		}
+	}
+	return ""
 }
 
 // computePlacements finds a node for each placement, in order. Once one
@@ -273,7 +292,18 @@ func (s *genericScheduler) newAlloc(eval *structs.Evaluation, job *structs.Job, 
 		Metrics:            metric,
 		CreateTime:         now,
 		ModifyTime:         now,
+		DeploymentID:       p.DeploymentID,
+		DeploymentStatus:   canaryStatus(p.Canary),
 	}
+}
+
+// canaryStatus is the deployment status a new allocation starts with: nil,
+// or for a canary one that says so.
+func canaryStatus(canary bool) *structs.AllocDeploymentStatus {
+	if !canary {
+		return nil
+	}
+	return &structs.AllocDeploymentStatus{Canary: true}
 }
 
 // inPlaceUpdate moves an existing allocation to the current version of the

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"reflect"
 	"slices"
+	"time"
 
 	"github.com/orch-io/orch/structs"
 )
@@ -27,6 +28,12 @@ type reconcileInput struct {
 	// TaintedNodes are the nodes, among those the allocations sit on, that can
 	// no longer run them: down, or gone from the state.
 	TaintedNodes map[string]bool
+	// Deployment is the job's latest deployment, nil if none
+	// (reconcile_update.go); DeploymentID the ID a deployment this plan
+	// creates gets, and Now its creation time.
+	Deployment   *structs.Deployment
+	DeploymentID string
+	Now          time.Time
 }
 
 // reconcileResult is what must change for a job to match its specification.
@@ -43,6 +50,10 @@ type reconcileResult struct {
 	InPlace []*structs.Allocation
 	// Ignore lists allocations left as they are.
 	Ignore []*structs.Allocation
+	// Deployment is created with the plan; DeploymentUpdates cancel
+	// superseded deployments (reconcile_update.go).
+	Deployment        *structs.Deployment
+	DeploymentUpdates []*structs.DeploymentStatusUpdate
 }
 
 // placement is one allocation to place.
@@ -58,6 +69,10 @@ type placement struct {
 	// is not taken down for a replacement that finds no node. When empty,
 	// Previous (if any) is already in reconcileResult.Stop.
 	StopPrevious string
+	// DeploymentID is the deployment the allocation is placed by; Canary
+	// marks a canary of it (reconcile_update.go).
+	DeploymentID string
+	Canary       bool
 }
 
 // stopDecision is one allocation to stop, and why.
@@ -221,6 +236,7 @@ func groupChangedDestructively(old, cur *structs.Job, group string) bool {
 // It is a pure function of its input.
 func reconcile(in reconcileInput) *reconcileResult {
 	res := &reconcileResult{}
+	dp := newDeploymentPlanner(in, res)
 	if in.Job.Stopped() {
 		for _, a := range in.Allocs {
 			if a.TerminalStatus() {
@@ -235,6 +251,10 @@ func reconcile(in reconcileInput) *reconcileResult {
 	c := &classifier{job: in.Job, batch: in.Batch, tainted: in.TaintedNodes, changed: map[versionGroup]bool{}}
 	byGroup := map[string][]classified{}
 	for _, a := range in.Allocs {
+		if dp.isPendingCanary(a) {
+			res.Ignore = append(res.Ignore, a)
+			continue
+		}
 		class, _ := c.classify(a)
 		switch class {
 		case classGone:
@@ -246,8 +266,11 @@ func reconcile(in reconcileInput) *reconcileResult {
 		}
 	}
 	for _, tg := range in.Job.TaskGroups {
+		start := len(res.Place)
 		reconcileGroup(in.Job, tg, byGroup[tg.Name], res)
+		dp.rollGroup(tg, res, start)
 	}
+	dp.finish(res)
 	return res
 }
 

@@ -86,6 +86,12 @@ type ApplyPlanResultsEntry struct {
 	EvalID string
 	Job    *structs.Job
 	Allocs []*structs.Allocation
+	// Deployment and DeploymentUpdates (entry version 4) create the
+	// deployment the allocations belong to and cancel superseded ones. A
+	// server older than version 4 ignores them. TODO(#8): gate plans that
+	// carry them on every server reading version 4.
+	Deployment        *structs.Deployment
+	DeploymentUpdates []*structs.DeploymentStatusUpdate
 }
 
 // AllocClientUpdateEntry records client-side status of allocations.

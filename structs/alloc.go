@@ -54,6 +54,12 @@ type Allocation struct {
 	PreemptedAllocations  []string
 	PreemptedByAllocation string
 
+	// DeploymentID is the deployment the allocation was placed by (""
+	// outside deployments); DeploymentStatus its health and canary flag
+	// (structs/deployment.go).
+	DeploymentID     string
+	DeploymentStatus *AllocDeploymentStatus
+
 	// Metrics explains the placement: how many nodes were evaluated and why the
 	// others were not chosen.
 	Metrics *AllocMetric
@@ -163,6 +169,7 @@ func (a *Allocation) Copy() *Allocation {
 	}
 	c.PreemptedAllocations = slices.Clone(a.PreemptedAllocations)
 	c.Metrics = a.Metrics.Copy()
+	c.DeploymentStatus = a.DeploymentStatus.Copy()
 	return &c
 }
 
@@ -257,6 +264,7 @@ type AllocListStub struct {
 	ClientStatus       AllocClientStatus
 	ClientDescription  string
 	TaskStates         map[string]*TaskState
+	DeploymentStatus   *AllocDeploymentStatus
 	CreateIndex        uint64
 	ModifyIndex        uint64
 	CreateTime         int64
@@ -270,6 +278,7 @@ func (a *Allocation) Stub() *AllocListStub {
 		NodeName: a.NodeName, JobID: a.JobID, TaskGroup: a.TaskGroup,
 		DesiredStatus: a.DesiredStatus, DesiredDescription: a.DesiredDescription,
 		ClientStatus: a.ClientStatus, ClientDescription: a.ClientDescription,
+		DeploymentStatus: a.DeploymentStatus.Copy(),
 		CreateIndex: a.CreateIndex, ModifyIndex: a.ModifyIndex, CreateTime: a.CreateTime, ModifyTime: a.ModifyTime,
 	}
 	if a.Job != nil {

@@ -25,6 +25,7 @@ const (
 	recordSchedulerConfig // appended: see scheduler_config.go
 	recordRequest         // appended: see requests.go
 	recordJobVersion      // appended: see job_versions.go
+	recordDeployment      // appended: see deployments.go
 )
 
 // Persist writes every object of the snapshot to w (the Raft FSM snapshot).
@@ -36,7 +37,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		}
 		return enc.Encode(v)
 	}
-	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableSchedulerConfig, TableJobVersions} {
+	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableSchedulerConfig, TableJobVersions, TableDeployments} {
 		if err := put(recordIndex, &indexEntry{Key: t, Value: s.Index(t)}); err != nil {
 			return fmt.Errorf("state: persisting index of %s: %w", t, err)
 		}
@@ -65,6 +66,9 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		return err
 	}
 	if err := s.persistJobVersions(put); err != nil {
+		return err
+	}
+	if err := s.persistDeployments(put); err != nil {
 		return err
 	}
 	return s.persistRequests(put)
@@ -102,6 +106,8 @@ func (s *StateStore) Restore(r io.Reader) error {
 			table, obj = TableEvals, &structs.Evaluation{}
 		case recordSchedulerConfig:
 			table, obj = TableSchedulerConfig, &structs.SchedulerConfiguration{}
+		case recordDeployment:
+			table, obj = TableDeployments, &structs.Deployment{}
 		case recordJobVersion:
 			table, obj = TableJobVersions, &structs.Job{}
 		case recordRequest:

@@ -29,6 +29,7 @@ func schema() *memdb.DBSchema {
 		TableNodes: {Name: TableNodes, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
 		TableAllocs: {Name: TableAllocs, Indexes: map[string]*memdb.IndexSchema{
 			"id": id("ID"), "job": by("job", "JobID"), "node": by("node", "NodeID"), "eval": by("eval", "EvalID"),
+			"deployment": by("deployment", "DeploymentID"),
 		}},
 		TableEvals: {Name: TableEvals, Indexes: map[string]*memdb.IndexSchema{
 			"id": id("ID"), "job": by("job", "JobID"),
@@ -38,5 +39,6 @@ func schema() *memdb.DBSchema {
 	db.Tables[TableSchedulerConfig] = schedulerConfigTable()
 	db.Tables[TableRequests] = requestsTable()
 	db.Tables[TableJobVersions] = jobVersionsTable()
+	db.Tables[TableDeployments] = deploymentsTable()
 	return db
 }

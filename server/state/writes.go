@@ -165,7 +165,9 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 	w.touch(TableAllocs)
 	txn, index := w.txn, w.index
 	jobs := map[string]bool{}
+	deployments := map[string]bool{}
 	for _, a := range allocs {
+		deployments[a.DeploymentID] = true
 		if old := first[*structs.Allocation](txn, TableAllocs, "id", a.ID); old != nil {
 			u := old.Copy()
 			u.DesiredStatus, u.DesiredDescription = a.DesiredStatus, a.DesiredDescription
@@ -181,6 +183,9 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 			if a.ModifyTime != 0 {
 				u.ModifyTime = a.ModifyTime
 			}
+			if a.DeploymentID != "" { // an in-place update joins the deployment
+				u.DeploymentID = a.DeploymentID
+			}
 			markLostIfNodeDown(txn, u)
 			a = u
 		} else {
@@ -194,6 +199,9 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 			return fmt.Errorf("state: inserting alloc %s: %w", a.ID, err)
 		}
 		jobs[a.JobID] = true
+	}
+	if err := w.refreshDeployments(deployments); err != nil {
+		return err
 	}
 	return refreshJobStatuses(txn, index, jobs)
 }
@@ -219,12 +227,14 @@ func markLostIfNodeDown(txn *memdb.Txn, a *structs.Allocation) {
 }
 
 // UpdateAllocsFromClient records what a client reports of its allocations:
-// ClientStatus, ClientDescription, TaskStates and ModifyTime. Updates for
+// ClientStatus, ClientDescription, TaskStates and ModifyTime, and the
+// deployment health (DeploymentStatus.Healthy, Timestamp) once. Updates for
 // allocations the store does not know (garbage collected) are skipped.
 func (w *WriteTxn) UpdateAllocsFromClient(allocs []*structs.Allocation) error {
 	w.touch(TableAllocs)
 	txn, index := w.txn, w.index
 	jobs := map[string]bool{}
+	deployments := map[string]bool{}
 	for _, a := range allocs {
 		old := first[*structs.Allocation](txn, TableAllocs, "id", a.ID)
 		if old == nil {
@@ -232,6 +242,9 @@ func (w *WriteTxn) UpdateAllocsFromClient(allocs []*structs.Allocation) error {
 		}
 		u := old.Copy()
 		u.ClientStatus, u.ClientDescription, u.TaskStates = a.ClientStatus, a.ClientDescription, a.TaskStates
+		if takeClientHealth(u, a.DeploymentStatus, index) {
+			deployments[u.DeploymentID] = true
+		}
 		if a.ModifyTime != 0 {
 			u.ModifyTime = a.ModifyTime
 		}
@@ -241,7 +254,30 @@ func (w *WriteTxn) UpdateAllocsFromClient(allocs []*structs.Allocation) error {
 		}
 		jobs[u.JobID] = true
 	}
+	if err := w.refreshDeployments(deployments); err != nil {
+		return err
+	}
 	return refreshJobStatuses(txn, index, jobs)
+}
+
+// takeClientHealth records the deployment health a client reported for u
+// (an allocation of a deployment), once: a health already decided stays.
+// It reports whether it recorded something.
+func takeClientHealth(u *structs.Allocation, reported *structs.AllocDeploymentStatus, index uint64) bool {
+	if u.DeploymentID == "" || reported == nil || reported.Healthy == nil {
+		return false
+	}
+	if u.DeploymentStatus != nil && u.DeploymentStatus.Healthy != nil {
+		return false
+	}
+	ds := u.DeploymentStatus.Copy()
+	if ds == nil {
+		ds = &structs.AllocDeploymentStatus{}
+	}
+	h := *reported.Healthy
+	ds.Healthy, ds.Timestamp, ds.ModifyIndex = &h, reported.Timestamp, index
+	u.DeploymentStatus = ds
+	return true
 }
 
 // UpdateAllocsFromClient runs WriteTxn.UpdateAllocsFromClient in a transaction of its own at index.
