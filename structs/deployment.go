@@ -174,7 +174,9 @@ func (s *AllocDeploymentStatus) Copy() *AllocDeploymentStatus {
 func (s *AllocDeploymentStatus) IsHealthy() bool { return s != nil && s.Healthy != nil && *s.Healthy }
 
 // IsUnhealthy reports whether the health is known and unhealthy.
-func (s *AllocDeploymentStatus) IsUnhealthy() bool { return s != nil && s.Healthy != nil && !*s.Healthy }
+func (s *AllocDeploymentStatus) IsUnhealthy() bool {
+	return s != nil && s.Healthy != nil && !*s.Healthy
+}
 
 // IsCanary reports whether the allocation is a canary.
 func (s *AllocDeploymentStatus) IsCanary() bool { return s != nil && s.Canary }
