@@ -35,7 +35,8 @@ type Config struct {
 	// AgentEnv is the environment tasks inherit (raw_exec passes the agent's);
 	// nil means os.Environ().
 	AgentEnv []string
-	// Now is the clock; nil means time.Now.
+	// Now is the clock; nil means time.Now. The health tracker's timers run
+	// on real time; Now only stamps.
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -54,7 +55,9 @@ type AllocRunner struct {
 
 	// syncCh asks the sync loop to persist and send (capacity 1: requests
 	// coalesce, and every sync reads the latest state).
-	syncCh   chan struct{}
+	syncCh chan struct{}
+	// healthCh tells the health watcher a task state changed (capacity 1).
+	healthCh chan struct{}
 	frozenCh chan struct{} // closed by freeze
 	loopDone chan struct{} // closed when the sync loop returns
 	waitCh   chan struct{} // closed when every task runner has returned
@@ -93,6 +96,7 @@ func New(cfg Config) *AllocRunner {
 		cfg:      cfg,
 		logger:   cfg.Logger.With("alloc_id", a.ID, "job_id", a.JobID),
 		syncCh:   make(chan struct{}, 1),
+		healthCh: make(chan struct{}, 1),
 		frozenCh: make(chan struct{}),
 		loopDone: make(chan struct{}),
 		waitCh:   make(chan struct{}),
@@ -168,6 +172,9 @@ func (ar *AllocRunner) Run() {
 			tr.kill(nil)
 		}
 	}
+	if cfg, ok := healthToTrack(alloc, tg); ok {
+		go ar.watchHealth(cfg, tg, ar.cfg.Now())
+	}
 	go func() {
 		for _, tr := range trs {
 			<-tr.doneCh()
@@ -235,7 +242,7 @@ func (ar *AllocRunner) newTaskRunners(alloc *structs.Allocation, tg *structs.Tas
 			StderrPath:    ar.dir.stderrPath(task.Name),
 			Env:           env,
 			State:         alloc.TaskStates[task.Name],
-			Notify:        ar.requestSync,
+			Notify:        ar.taskChanged,
 			Now:           ar.cfg.Now,
 			Logger:        ar.logger,
 		})
@@ -278,6 +285,7 @@ func (ar *AllocRunner) Update(alloc *structs.Allocation) {
 	if alloc.Job == nil {
 		alloc.Job = cur.Job
 	}
+	alloc.DeploymentStatus = keepLocalHealth(alloc.DeploymentStatus, cur.DeploymentStatus)
 	ar.mu.alloc = alloc
 	stop := alloc.ServerTerminal()
 	ar.mu.Unlock()
