@@ -72,6 +72,7 @@ var entryTypes = map[MessageType]entryType{
 	MsgAllocClientUpdate: {version: 1, apply: (*FSM).applyAllocClientUpdate},
 	MsgSchedulerConfig:   {version: 2, apply: (*FSM).applySchedulerConfig},
 	MsgJobStability:      {version: 4, apply: (*FSM).applyJobStability},
+	MsgDeploymentUpdate:  {version: 4, apply: (*FSM).applyDeploymentUpdate},
 }
 
 func init() {

@@ -29,6 +29,7 @@ const (
 	MsgSchedulerConfig   MessageType = 8  // SchedulerConfigEntry
 	MsgWrite             MessageType = 9  // WriteEntry
 	MsgJobStability      MessageType = 10 // JobStabilityEntry
+	MsgDeploymentUpdate  MessageType = 11 // DeploymentUpdateEntry
 )
 
 // MsgIgnoreUnknownFlag, set on a type, lets a server that does not know the
@@ -112,6 +113,33 @@ type JobStabilityEntry struct {
 	JobID   string
 	Version uint64
 	Stable  bool
+}
+
+// DeploymentUpdateEntry (entry version 4) is what the deployment watcher or
+// an operator decides about deployments, applied at one index: status
+// changes (end, pause, resume), promotions, allocation health set by hand,
+// versions marked stable, and the evaluations these call for.
+type DeploymentUpdateEntry struct {
+	StatusUpdates  []*structs.DeploymentStatusUpdate
+	Promotions     []*DeploymentPromotion
+	AllocHealth    *DeploymentAllocHealth
+	StableVersions []*JobStabilityEntry
+	Evals          []*structs.Evaluation
+	// Time is the leader's clock (unix nanoseconds), stamped on what changes.
+	Time int64
+}
+
+// DeploymentPromotion promotes the canaries of Groups (all when empty).
+type DeploymentPromotion struct {
+	DeploymentID string
+	Groups       []string
+}
+
+// DeploymentAllocHealth sets the health of allocations of a deployment.
+type DeploymentAllocHealth struct {
+	DeploymentID string
+	Healthy      []string
+	Unhealthy    []string
 }
 
 // WriteEntry (entry version 3) wraps the entry of a write a client asked

@@ -18,21 +18,22 @@ func _() {
 	_ = x[MsgSchedulerConfig-8]
 	_ = x[MsgWrite-9]
 	_ = x[MsgJobStability-10]
+	_ = x[MsgDeploymentUpdate-11]
 	_ = x[MsgIgnoreUnknownFlag-128]
 }
 
 const (
-	_MessageType_name_0 = "JobRegisterJobDeregisterEvalUpdateNodeRegisterNodeUpdateStatusApplyPlanResultsAllocClientUpdateSchedulerConfigWriteJobStability"
+	_MessageType_name_0 = "JobRegisterJobDeregisterEvalUpdateNodeRegisterNodeUpdateStatusApplyPlanResultsAllocClientUpdateSchedulerConfigWriteJobStabilityDeploymentUpdate"
 	_MessageType_name_1 = "IgnoreUnknownFlag"
 )
 
 var (
-	_MessageType_index_0 = [...]uint8{0, 11, 24, 34, 46, 62, 78, 95, 110, 115, 127}
+	_MessageType_index_0 = [...]uint8{0, 11, 24, 34, 46, 62, 78, 95, 110, 115, 127, 143}
 )
 
 func (i MessageType) String() string {
 	switch {
-	case 1 <= i && i <= 10:
+	case 1 <= i && i <= 11:
 		i -= 1
 		return _MessageType_name_0[_MessageType_index_0[i]:_MessageType_index_0[i+1]]
 	case i == 128:

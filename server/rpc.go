@@ -28,12 +28,13 @@ const firstByteTimeout = 10 * time.Second
 func (s *Server) registerEndpoints() error {
 	s.endpoints = &dispatcher{logger: s.logger, methods: map[string]*endpointMethod{}, received: s.config.testHooks.rpcReceived}
 	for name, rcvr := range map[string]any{
-		"Job":      &jobEndpoint{srv: s},
-		"Node":     &nodeEndpoint{srv: s},
-		"Alloc":    &allocEndpoint{srv: s},
-		"Eval":     &evalEndpoint{srv: s},
-		"Status":   &statusEndpoint{srv: s},
-		"Operator": &operatorEndpoint{srv: s},
+		"Job":        &jobEndpoint{srv: s},
+		"Node":       &nodeEndpoint{srv: s},
+		"Alloc":      &allocEndpoint{srv: s},
+		"Eval":       &evalEndpoint{srv: s},
+		"Status":     &statusEndpoint{srv: s},
+		"Operator":   &operatorEndpoint{srv: s},
+		"Deployment": &deploymentEndpoint{srv: s},
 	} {
 		if err := s.endpoints.register(name, rcvr); err != nil {
 			return err
