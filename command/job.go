@@ -16,6 +16,8 @@ func jobCommand() *cli.Command {
 			jobStopCommand(),
 			jobHistoryCommand(),
 			jobRevertCommand(),
+			jobDeploymentsCommand(),
+			jobPromoteCommand(),
 		},
 	}
 }

@@ -264,6 +264,7 @@ type AllocListStub struct {
 	ClientStatus       AllocClientStatus
 	ClientDescription  string
 	TaskStates         map[string]*TaskState
+	DeploymentID       string
 	DeploymentStatus   *AllocDeploymentStatus
 	CreateIndex        uint64
 	ModifyIndex        uint64
@@ -278,8 +279,8 @@ func (a *Allocation) Stub() *AllocListStub {
 		NodeName: a.NodeName, JobID: a.JobID, TaskGroup: a.TaskGroup,
 		DesiredStatus: a.DesiredStatus, DesiredDescription: a.DesiredDescription,
 		ClientStatus: a.ClientStatus, ClientDescription: a.ClientDescription,
-		DeploymentStatus: a.DeploymentStatus.Copy(),
-		CreateIndex:      a.CreateIndex, ModifyIndex: a.ModifyIndex, CreateTime: a.CreateTime, ModifyTime: a.ModifyTime,
+		DeploymentID: a.DeploymentID, DeploymentStatus: a.DeploymentStatus.Copy(),
+		CreateIndex: a.CreateIndex, ModifyIndex: a.ModifyIndex, CreateTime: a.CreateTime, ModifyTime: a.ModifyTime,
 	}
 	if a.Job != nil {
 		s.JobVersion = a.Job.Version
