@@ -160,4 +160,12 @@ func TestDeploymentFigures(t *testing.T) {
     min_healthy_time = "2s"
     healthy_deadline = "1m"
     progress_deadline = "2m"`)
+	// The same with max_parallel 2: after the canary, the other two roll
+	// together (three 2s health waits in a row become two).
+	measure("deployment_canary1_count3_autopromote_maxparallel2", 3, `    max_parallel = 2
+    canary = 1
+    auto_promote = true
+    min_healthy_time = "2s"
+    healthy_deadline = "1m"
+    progress_deadline = "2m"`)
 }
