@@ -131,3 +131,50 @@ func TestDeploymentRollsAndRevertsOnAServer(t *testing.T) {
 		t.Errorf("description %q", got)
 	}
 }
+
+// TestDeploymentSurvivesLeaderCrash: a rolling update in progress when the
+// leader crashes completes under the new leader, whose deployment watcher
+// is rebuilt from the replicated state.
+func TestDeploymentSurvivesLeaderCrash(t *testing.T) {
+	servers := startCluster(t, 3)
+	leader := leaderOf(servers)
+	registerNode(t, leader, testNode())
+	registerJob(t, leader, deploymentJob(4, 1, 0, false))
+	waitFor(t, 10*time.Second, "version 0 placed", func() bool {
+		live, _ := liveOutOfService(leader, "web")
+		return live == 4
+	})
+	reportHealth(t, leader, "web", true)
+	waitFor(t, 10*time.Second, "version 0 successful", func() bool {
+		return latestDeployment(leader, "web").Status == structs.DeploymentStatusSuccessful
+	})
+
+	v1 := deploymentJob(4, 1, 0, false)
+	v1.TaskGroups[0].Tasks[0].Config["args"] = []any{"2000"}
+	registerJob(t, leader, v1)
+	waitFor(t, 10*time.Second, "the first batch of version 1 placed", func() bool {
+		d := latestDeployment(leader, "web")
+		return d.JobVersion == 1 && d.TaskGroups["web"].PlacedAllocs == 1
+	})
+	reportHealth(t, leader, "web", true)
+	waitFor(t, 10*time.Second, "the second batch placed", func() bool {
+		return latestDeployment(leader, "web").TaskGroups["web"].PlacedAllocs == 2
+	})
+
+	crash(t, leader)
+	rest := without(servers, leader)
+	var next *Server
+	waitFor(t, 20*time.Second, "a new leader", func() bool {
+		next = leaderOf(rest)
+		return next != nil && next.broker.Enabled()
+	})
+	id := latestDeployment(next, "web").ID
+	waitFor(t, 30*time.Second, "version 1's deployment successful under the new leader", func() bool {
+		if _, out := liveOutOfService(next, "web"); out > 1 {
+			t.Fatalf("%d allocations out of service, max_parallel is 1", out)
+		}
+		reportHealth(t, next, "web", true)
+		d := next.state.Snapshot().DeploymentByID(id)
+		return d.Status == structs.DeploymentStatusSuccessful
+	})
+}
