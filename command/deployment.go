@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/scheduler"
 	"github.com/orch-io/orch/server/deploywatch"
 	"github.com/orch-io/orch/structs"
 	"github.com/urfave/cli/v2"
@@ -142,12 +143,36 @@ func describeDeployment(client *api.Client, d *structs.Deployment, now time.Time
 	if err != nil && !api.IsNotFound(err) {
 		return "", errorf(err, "Error reading the allocations of job %q", d.JobID)
 	}
-	return formatDeployment(d, job, stubs, now, verbose), nil
+	evals, _, err := client.Jobs().Evaluations(d.JobID, nil)
+	if err != nil && !api.IsNotFound(err) {
+		return "", errorf(err, "Error reading the evaluations of job %q", d.JobID)
+	}
+	return formatDeployment(d, job, stubs, placementFailures(d, evals), now, verbose), nil
+}
+
+// placementFailures says, per group, why the job's latest evaluation since
+// the deployment began could not place some of its allocations.
+func placementFailures(d *structs.Deployment, evals []*structs.Evaluation) map[string]string {
+	var latest *structs.Evaluation
+	for _, e := range evals {
+		if e.CreateIndex >= d.CreateIndex && e.Status != structs.EvalStatusBlocked && e.Status.Terminal() &&
+			(latest == nil || e.CreateIndex > latest.CreateIndex) {
+			latest = e
+		}
+	}
+	out := map[string]string{}
+	if latest != nil {
+		for g, m := range latest.FailedTGAllocs {
+			out[g] = scheduler.FailureReasons(m)
+		}
+	}
+	return out
 }
 
 // formatDeployment formats a deployment as Nomad does, with a line per
 // group saying what it waits for.
-func formatDeployment(d *structs.Deployment, job *structs.Job, stubs []*structs.AllocListStub, now time.Time, verbose bool) string {
+func formatDeployment(d *structs.Deployment, job *structs.Job, stubs []*structs.AllocListStub, failures map[string]string,
+	now time.Time, verbose bool) string {
 	var b strings.Builder
 	b.WriteString(formatKV([]kv{
 		{"ID", shortID(d.ID, verbose)},
@@ -158,7 +183,7 @@ func formatDeployment(d *structs.Deployment, job *structs.Job, stubs []*structs.
 	}))
 	b.WriteString("\nDeployed\n")
 	b.WriteString(formatDeploymentGroups(d, now))
-	if waiting := deploywatch.Waiting(d, job, stubAllocs(stubs, job), now); len(waiting) > 0 {
+	if waiting := deploywatch.Waiting(d, job, stubAllocs(stubs, job), failures, now); len(waiting) > 0 {
 		b.WriteString("\n")
 		for _, g := range d.GroupNames() {
 			if msg, ok := waiting[g]; ok {

@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/orch-io/orch/internal/structstest"
+	"github.com/orch-io/orch/structs"
 )
 
 // deploymentJobFile writes a job file of a count 2 raw_exec sleep with an
@@ -86,4 +90,26 @@ func TestJobRunFollowsTheDeployment(t *testing.T) {
 	if r := runCLI(t, "deployment", "fail", "-address", a.addr, latest); r.code == 0 || !strings.Contains(r.stderr, "can no longer change") {
 		t.Errorf("failing an ended deployment: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+}
+
+// TestDeploymentStatusSaysWhyItIsBlocked: a canary the scheduler could not
+// place is shown with the reason of the evaluation that tried.
+func TestDeploymentStatusSaysWhyItIsBlocked(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	job := structstest.Job("web")
+	job.TaskGroups[0].Count = 3
+	job.TaskGroups[0].Update = structs.DefaultUpdateStrategy()
+	d := structs.NewDeployment("3f2a1b2c-0000-4000-8000-000000000000", job, now)
+	d.TaskGroups["web"].DesiredCanaries = 1
+	d.CreateIndex = 10
+	evals := []*structs.Evaluation{
+		{ID: "e1", CreateIndex: 5, Status: structs.EvalStatusComplete,
+			FailedTGAllocs: map[string]*structs.AllocMetric{"web": {NodesEvaluated: 1, DimensionExhausted: map[string]int{"cpu": 1}}}},
+		{ID: "e2", CreateIndex: 11, Status: structs.EvalStatusComplete,
+			FailedTGAllocs: map[string]*structs.AllocMetric{"web": {NodesEvaluated: 3, DimensionExhausted: map[string]int{"memory": 3}}}},
+		{ID: "e3", CreateIndex: 12, Status: structs.EvalStatusBlocked},
+	}
+	got := formatDeployment(d, job, nil, placementFailures(d, evals), now, false)
+	mustContain(t, "deployment status", got,
+		"web: blocked: 1 canary cannot be placed: memory exhausted on 3 nodes; progress deadline in 10m0s")
 }

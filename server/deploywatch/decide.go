@@ -240,20 +240,22 @@ func fail(in Input, desc string) Decision {
 
 // Waiting says, per group of a running deployment, what it waits for, as
 // `orch deployment status` shows it; groups that wait for nothing are absent.
-func Waiting(d *structs.Deployment, job *structs.Job, allocs []*structs.Allocation, now time.Time) map[string]string {
+// failures gives, per group, why the job's latest evaluation could not place
+// some of its allocations ("memory exhausted on 3 nodes"), if it could not.
+func Waiting(d *structs.Deployment, job *structs.Job, allocs []*structs.Allocation, failures map[string]string, now time.Time) map[string]string {
 	out := map[string]string{}
 	if !d.Active() {
 		return out
 	}
 	for _, g := range view(d, allocs) {
-		if msg := g.waiting(d, job, now); msg != "" {
+		if msg := g.waiting(d, job, failures[g.name], now); msg != "" {
 			out[g.name] = msg
 		}
 	}
 	return out
 }
 
-func (g *groupView) waiting(d *structs.Deployment, job *structs.Job, now time.Time) string {
+func (g *groupView) waiting(d *structs.Deployment, job *structs.Job, failure string, now time.Time) string {
 	s := g.state
 	deadline := ""
 	if !s.RequireProgressBy.IsZero() {
@@ -270,7 +272,11 @@ func (g *groupView) waiting(d *structs.Deployment, job *structs.Job, now time.Ti
 			g.healthyCanaries, s.DesiredCanaries, shortID(d.ID), deadline)
 	}
 	if s.DesiredCanaries > 0 && !s.Promoted && g.canaries < s.DesiredCanaries {
-		return fmt.Sprintf("blocked: %d canaries of %d not placed yet%s", s.DesiredCanaries-g.canaries, s.DesiredCanaries, deadline)
+		missing := s.DesiredCanaries - g.canaries
+		if failure != "" {
+			return fmt.Sprintf("blocked: %s cannot be placed: %s%s", count(missing, "canary", "canaries"), failure, deadline)
+		}
+		return fmt.Sprintf("blocked: %d of %d canaries not placed yet%s", missing, s.DesiredCanaries, deadline)
 	}
 	var pending []*structs.Allocation
 	for _, a := range g.mine {
@@ -286,9 +292,20 @@ func (g *groupView) waiting(d *structs.Deployment, job *structs.Job, now time.Ti
 		return fmt.Sprintf("waiting: %d allocations must be healthy%s", len(pending), deadline)
 	}
 	if g.others > 0 || g.current < s.DesiredTotal {
+		if failure != "" {
+			return fmt.Sprintf("blocked: %s cannot be placed: %s%s",
+				count(s.DesiredTotal-g.current, "allocation", "allocations"), failure, deadline)
+		}
 		return fmt.Sprintf("placing: %d of %d allocations on the new version%s", g.current, s.DesiredTotal, deadline)
 	}
 	return ""
+}
+
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func jobGroup(job *structs.Job, name string) *structs.TaskGroup {

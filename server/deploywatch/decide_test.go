@@ -2,7 +2,6 @@ package deploywatch
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -127,7 +126,7 @@ func TestCanaryPromotion(t *testing.T) {
 		if auto != (len(dec.Promote) == 1) {
 			t.Fatalf("auto=%v: promote %v", auto, dec.Promote)
 		}
-		msg := Waiting(w.d, w.job, w.allocs, w.now)["web"]
+		msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]
 		want := `waiting for promotion: 2/2 canaries healthy (run "orch deployment promote d1"); progress deadline in 10m0s`
 		if auto {
 			want = "promoting automatically: 2/2 canaries healthy"
@@ -168,7 +167,11 @@ func TestProgressDeadline(t *testing.T) {
 	if dec.End != nil || !dec.NextCheck.Equal(w.now.Add(10*time.Minute)) {
 		t.Fatalf("%+v, want a check at the progress deadline", dec)
 	}
-	if msg := Waiting(w.d, w.job, w.allocs, w.now)["web"]; !strings.HasPrefix(msg, "blocked: 1 canaries of 1 not placed yet; progress deadline in 10m0s") {
+	if msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]; msg != "blocked: 1 of 1 canaries not placed yet; progress deadline in 10m0s" {
+		t.Errorf("waiting %q", msg)
+	}
+	failures := map[string]string{"web": "memory exhausted on 3 nodes"}
+	if msg := Waiting(w.d, w.job, w.allocs, failures, w.now)["web"]; msg != "blocked: 1 canary cannot be placed: memory exhausted on 3 nodes; progress deadline in 10m0s" {
 		t.Errorf("waiting %q", msg)
 	}
 	w.now = dec.NextCheck
@@ -244,7 +247,7 @@ func TestEveryDeploymentEnds(t *testing.T) {
 				continue
 			}
 			if dec.NextCheck.IsZero() {
-				t.Fatalf("seed %d: deployment %+v waits forever: %v", seed, w.d.TaskGroups["web"], Waiting(w.d, w.job, w.allocs, w.now))
+				t.Fatalf("seed %d: deployment %+v waits forever: %v", seed, w.d.TaskGroups["web"], Waiting(w.d, w.job, w.allocs, nil, w.now))
 			}
 			w.now = dec.NextCheck
 		}
