@@ -356,18 +356,7 @@ func jobDeploymentsCommand() *cli.Command {
 		Name: "deployments", Usage: "List the deployments of a job", UsageText: "orch job deployments [options] <job>",
 		Description: "Lists the job's deployments, newest first.\n\nExamples:\n  orch job deployments web",
 		Flags:       []cli.Flag{addressFlag(), verboseFlag()},
-		Action: func(c *cli.Context) error {
-			if err := checkArgs(c, 1, 1, "one argument: a job ID or prefix"); err != nil {
-				return err
-			}
-			client, err := apiClient(c)
-			if err != nil {
-				return err
-			}
-			job, err := lookupJob(client, c.Args().First())
-			if err != nil {
-				return err
-			}
+		Action: withJob(func(c *cli.Context, client *api.Client, job *structs.Job) error {
 			ds, _, err := client.Jobs().Deployments(job.ID, nil)
 			if err != nil {
 				return errorf(err, "Error listing the deployments of job %q", job.ID)
@@ -378,7 +367,7 @@ func jobDeploymentsCommand() *cli.Command {
 			}
 			fmt.Fprint(stdout(c), formatDeploymentList(ds, c.Bool("verbose")))
 			return nil
-		},
+		}),
 	}
 }
 
@@ -390,18 +379,7 @@ func jobPromoteCommand() *cli.Command {
 		Description: "Promotes the canaries of the job's latest deployment (of every group, or\nof the -group given).\n\nExamples:\n  orch job promote web",
 		Flags: []cli.Flag{addressFlag(), verboseFlag(),
 			&cli.StringSliceFlag{Name: "group", Usage: "promote only this group's canaries"}},
-		Action: func(c *cli.Context) error {
-			if err := checkArgs(c, 1, 1, "one argument: a job ID or prefix"); err != nil {
-				return err
-			}
-			client, err := apiClient(c)
-			if err != nil {
-				return err
-			}
-			job, err := lookupJob(client, c.Args().First())
-			if err != nil {
-				return err
-			}
+		Action: withJob(func(c *cli.Context, client *api.Client, job *structs.Job) error {
 			d, _, err := client.Jobs().LatestDeployment(job.ID, nil)
 			if err != nil {
 				return errorf(err, "Error reading the deployment of job %q", job.ID)
@@ -414,6 +392,25 @@ func jobPromoteCommand() *cli.Command {
 				return errorf(err, "Error promoting deployment %q", shortID(d.ID, false))
 			}
 			return afterDeploymentWrite(c, client, d, resp, "promoted")
-		},
+		}),
+	}
+}
+
+// withJob is the action of a command that takes one job (ID or prefix): it
+// checks the arguments, finds the job and runs fn.
+func withJob(fn func(c *cli.Context, client *api.Client, job *structs.Job) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if err := checkArgs(c, 1, 1, "one argument: a job ID or prefix"); err != nil {
+			return err
+		}
+		client, err := apiClient(c)
+		if err != nil {
+			return err
+		}
+		job, err := lookupJob(client, c.Args().First())
+		if err != nil {
+			return err
+		}
+		return fn(c, client, job)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/structs"
 	"github.com/urfave/cli/v2"
 )
@@ -28,14 +29,11 @@ Examples:
 			&cli.StringFlag{Name: "version", Usage: "show only this version"},
 			verboseFlag(),
 		},
-		Action: jobHistory,
+		Action: withJob(jobHistory),
 	}
 }
 
-func jobHistory(c *cli.Context) error {
-	if err := checkArgs(c, 1, 1, "one argument: a job ID or prefix"); err != nil {
-		return err
-	}
+func jobHistory(c *cli.Context, client *api.Client, job *structs.Job) error {
 	var only *uint64
 	if v := c.String("version"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
@@ -43,14 +41,6 @@ func jobHistory(c *cli.Context) error {
 			return usageErrorf(c, "-version %q: must be a version number", v)
 		}
 		only = &n
-	}
-	client, err := apiClient(c)
-	if err != nil {
-		return err
-	}
-	job, err := lookupJob(client, c.Args().First())
-	if err != nil {
-		return err
 	}
 	resp, _, err := client.Jobs().Versions(job.ID, c.Bool("p"), nil)
 	if err != nil {

@@ -154,18 +154,16 @@ func TestDeploymentFigures(t *testing.T) {
     min_healthy_time = "1s"
     healthy_deadline = "1m"
     progress_deadline = "2m"`)
-	measure("deployment_canary1_count3_autopromote", 3, `    max_parallel = 1
+	canary := func(maxParallel int) string {
+		return fmt.Sprintf(`    max_parallel = %d
     canary = 1
     auto_promote = true
     min_healthy_time = "2s"
     healthy_deadline = "1m"
-    progress_deadline = "2m"`)
+    progress_deadline = "2m"`, maxParallel)
+	}
+	measure("deployment_canary1_count3_autopromote", 3, canary(1))
 	// The same with max_parallel 2: after the canary, the other two roll
 	// together (three 2s health waits in a row become two).
-	measure("deployment_canary1_count3_autopromote_maxparallel2", 3, `    max_parallel = 2
-    canary = 1
-    auto_promote = true
-    min_healthy_time = "2s"
-    healthy_deadline = "1m"
-    progress_deadline = "2m"`)
+	measure("deployment_canary1_count3_autopromote_maxparallel2", 3, canary(2))
 }
