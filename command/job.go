@@ -14,6 +14,10 @@ func jobCommand() *cli.Command {
 			jobValidateCommand(),
 			jobStatusCommand(),
 			jobStopCommand(),
+			jobHistoryCommand(),
+			jobRevertCommand(),
+			jobDeploymentsCommand(),
+			jobPromoteCommand(),
 		},
 	}
 }

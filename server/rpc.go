@@ -40,6 +40,7 @@ func (s *Server) registerEndpoints() error {
 		"Operator":            &operatorEndpoint{srv: s},
 		"ACL":                 &aclEndpoint{srv: s},
 		"ServiceRegistration": &serviceEndpoint{srv: s},
+		"Deployment":          &deploymentEndpoint{srv: s},
 	} {
 		if err := s.endpoints.register(name, rcvr); err != nil {
 			return err
