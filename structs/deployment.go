@@ -144,4 +144,3 @@ type DeploymentStatusUpdate struct {
 	Status            DeploymentStatus
 	StatusDescription string
 }
-

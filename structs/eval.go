@@ -39,7 +39,7 @@ const (
 	// EvalTriggerNodeDrain: the drainer marked allocations of the job for
 	// migration off a draining node, or stopped them at its deadline.
 	EvalTriggerNodeDrain = "node-drain"
-	EvalTriggerMaxPlans = "max-plan-attempts"
+	EvalTriggerMaxPlans  = "max-plan-attempts"
 	// EvalTriggerDeploymentWatcher: the deployment watcher asks for the next
 	// batch of a deployment, or a promotion was made.
 	EvalTriggerDeploymentWatcher = "deployment-watcher"
