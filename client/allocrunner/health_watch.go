@@ -12,19 +12,27 @@ import (
 // allocation, which the sync loop then persists and sends to the servers
 // (DeploymentStatus.Healthy and Timestamp).
 
-// healthToTrack returns the health settings of an allocation whose health a
-// deployment waits for: placed by a deployment, health not known yet, its
-// group's update block not in "manual" mode (the operator sets that health).
-// health_check "checks" without checks behaves as "task_states".
-// TODO(#8): "checks" with service checks, once services exist.
+// healthToTrack returns the health settings of an allocation whose health
+// the servers wait for, health not known yet: one placed by a deployment
+// (its group's update block, unless in "manual" mode: the operator sets
+// that health), and outside deployments one of a group with a migrate block
+// (its settings), whose health paces a node drain, as in Nomad.
+// health_check "checks" behaves as "task_states".
+// TODO(#8): "checks" with the allocation's service checks (checks.Healthy).
 func healthToTrack(alloc *structs.Allocation, tg *structs.TaskGroup) (HealthConfig, bool) {
-	if alloc.DeploymentID == "" || tg.Update == nil || tg.Update.HealthCheck == structs.UpdateHealthCheckManual {
-		return HealthConfig{}, false
-	}
 	if ds := alloc.DeploymentStatus; ds != nil && ds.Healthy != nil {
 		return HealthConfig{}, false
 	}
-	return HealthConfig{MinHealthyTime: tg.Update.MinHealthyTime, HealthyDeadline: tg.Update.HealthyDeadline}, true
+	switch {
+	case alloc.DeploymentID != "":
+		if tg.Update == nil || tg.Update.HealthCheck == structs.UpdateHealthCheckManual {
+			return HealthConfig{}, false
+		}
+		return HealthConfig{MinHealthyTime: tg.Update.MinHealthyTime, HealthyDeadline: tg.Update.HealthyDeadline}, true
+	case tg.Migrate != nil:
+		return HealthConfig{MinHealthyTime: tg.Migrate.MinHealthyTime, HealthyDeadline: tg.Migrate.HealthyDeadline}, true
+	}
+	return HealthConfig{}, false
 }
 
 // taskChanged is the task runners' notification: persist and send, and

@@ -70,7 +70,12 @@ func TestAllocRunnerManualHealthIsNotTracked(t *testing.T) {
 		t.Fatal("checks mode without checks is not tracked as task states")
 	}
 	a.DeploymentID = ""
+	job.TaskGroups[0].Migrate = &structs.MigrateStrategy{MaxParallel: 1, MinHealthyTime: 7 * time.Second, HealthyDeadline: time.Minute}
+	if cfg, ok := healthToTrack(a, job.TaskGroups[0]); !ok || cfg.MinHealthyTime != 7*time.Second {
+		t.Fatalf("an allocation outside deployments, with a migrate block: %+v, %v; want tracked with the migrate settings", cfg, ok)
+	}
+	job.TaskGroups[0].Migrate = nil
 	if _, ok := healthToTrack(a, job.TaskGroups[0]); ok {
-		t.Fatal("an allocation outside deployments tracked")
+		t.Fatal("an allocation outside deployments and without a migrate block tracked")
 	}
 }

@@ -276,7 +276,7 @@ func (w *WriteTxn) UpdateAllocsFromClient(allocs []*structs.Allocation) error {
 		}
 		u := old.Copy()
 		u.ClientStatus, u.ClientDescription, u.TaskStates = a.ClientStatus, a.ClientDescription, a.TaskStates
-		if takeClientHealth(u, a.DeploymentStatus, index) {
+		if takeClientHealth(u, a.DeploymentStatus, index) && u.DeploymentID != "" {
 			deployments[u.DeploymentID] = true
 		}
 		if a.ModifyTime != 0 {
@@ -297,11 +297,11 @@ func (w *WriteTxn) UpdateAllocsFromClient(allocs []*structs.Allocation) error {
 	return refreshJobStatuses(txn, index, jobs)
 }
 
-// takeClientHealth records the deployment health a client reported for u
-// (an allocation of a deployment), once: a health already decided stays.
+// takeClientHealth records the health a client reported for u (an
+// allocation of a deployment, or one whose health paces a drain), once: a health already decided stays.
 // It reports whether it recorded something.
 func takeClientHealth(u *structs.Allocation, reported *structs.AllocDeploymentStatus, index uint64) bool {
-	if u.DeploymentID == "" || reported == nil || reported.Healthy == nil {
+	if reported == nil || reported.Healthy == nil {
 		return false
 	}
 	if u.DeploymentStatus != nil && u.DeploymentStatus.Healthy != nil {
