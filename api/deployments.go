@@ -39,9 +39,16 @@ func (d *Deployments) Allocations(id string, q *QueryOptions) ([]*structs.AllocL
 	if err != nil {
 		return nil, nil, err
 	}
-	var out []*structs.AllocListStub
-	meta, err := d.c.query(path, q, &out)
-	return out, meta, err
+	var wire []*AllocationListStub
+	meta, err := d.c.query(path, q, &wire)
+	if err != nil {
+		return nil, meta, err
+	}
+	out := make([]*structs.AllocListStub, len(wire))
+	for i, w := range wire {
+		out[i] = AllocStubToStructs(w)
+	}
+	return out, meta, nil
 }
 
 // write sends one of the deployment writes (PUT /v1/deployment/<action>/:id).
