@@ -14,9 +14,12 @@ func (c *Client) Deployments() *Deployments { return &Deployments{c: c} }
 
 // List returns the deployments; q.Prefix filters by ID prefix.
 func (d *Deployments) List(q *QueryOptions) ([]*structs.Deployment, *QueryMeta, error) {
-	var out []*structs.Deployment
-	meta, err := d.c.query("/v1/deployments", q, &out)
-	return out, meta, err
+	var wire []*Deployment
+	meta, err := d.c.query("/v1/deployments", q, &wire)
+	if err != nil {
+		return nil, meta, err
+	}
+	return mapList(wire, DeploymentToStructs), meta, nil
 }
 
 // Info returns the deployment with exactly this ID (404 *Error when none).
@@ -25,12 +28,12 @@ func (d *Deployments) Info(id string, q *QueryOptions) (*structs.Deployment, *Qu
 	if err != nil {
 		return nil, nil, err
 	}
-	var out structs.Deployment
-	meta, err := d.c.query(path, q, &out)
+	var wire Deployment
+	meta, err := d.c.query(path, q, &wire)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &out, meta, nil
+	return DeploymentToStructs(&wire), meta, nil
 }
 
 // Allocations returns the allocations the deployment placed.
@@ -44,11 +47,7 @@ func (d *Deployments) Allocations(id string, q *QueryOptions) ([]*structs.AllocL
 	if err != nil {
 		return nil, meta, err
 	}
-	out := make([]*structs.AllocListStub, len(wire))
-	for i, w := range wire {
-		out[i] = AllocStubToStructs(w)
-	}
-	return out, meta, nil
+	return mapList(wire, AllocStubToStructs), meta, nil
 }
 
 // write sends one of the deployment writes (PUT /v1/deployment/<action>/:id).
@@ -57,32 +56,32 @@ func (d *Deployments) write(action, id string, body any) (*structs.DeploymentUpd
 	if err != nil {
 		return nil, err
 	}
-	var out structs.DeploymentUpdateResponse
+	var out DeploymentUpdateResponse
 	if err := d.c.write(http.MethodPut, path, nil, body, &out); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return DeploymentUpdateToStructs(&out), nil
 }
 
 // Promote promotes the canaries of groups (all groups when empty).
 func (d *Deployments) Promote(id string, groups []string) (*structs.DeploymentUpdateResponse, error) {
-	return d.write("promote", id, map[string]any{"DeploymentID": id, "All": len(groups) == 0, "Groups": groups})
+	return d.write("promote", id, &DeploymentPromoteRequest{DeploymentID: id, All: len(groups) == 0, Groups: groups})
 }
 
 // Fail fails a running deployment.
 func (d *Deployments) Fail(id string) (*structs.DeploymentUpdateResponse, error) {
-	return d.write("fail", id, map[string]any{"DeploymentID": id})
+	return d.write("fail", id, &DeploymentFailRequest{DeploymentID: id})
 }
 
 // Pause pauses (pause) or resumes a deployment.
 func (d *Deployments) Pause(id string, pause bool) (*structs.DeploymentUpdateResponse, error) {
-	return d.write("pause", id, map[string]any{"DeploymentID": id, "Pause": pause})
+	return d.write("pause", id, &DeploymentPauseRequest{DeploymentID: id, Pause: pause})
 }
 
 // SetAllocHealth sets the health of allocations of the deployment by hand.
 func (d *Deployments) SetAllocHealth(id string, healthy, unhealthy []string) (*structs.DeploymentUpdateResponse, error) {
-	return d.write("allocation-health", id, map[string]any{"DeploymentID": id,
-		"HealthyAllocationIDs": healthy, "UnhealthyAllocationIDs": unhealthy})
+	return d.write("allocation-health", id, &DeploymentAllocHealthRequest{DeploymentID: id,
+		HealthyAllocationIDs: healthy, UnhealthyAllocationIDs: unhealthy})
 }
 
 // Deployments returns the job's deployments, newest first.
@@ -91,9 +90,12 @@ func (j *Jobs) Deployments(id string, q *QueryOptions) ([]*structs.Deployment, *
 	if err != nil {
 		return nil, nil, err
 	}
-	var out []*structs.Deployment
-	meta, err := j.c.query(path+"/deployments", q, &out)
-	return out, meta, err
+	var wire []*Deployment
+	meta, err := j.c.query(path+"/deployments", q, &wire)
+	if err != nil {
+		return nil, meta, err
+	}
+	return mapList(wire, DeploymentToStructs), meta, nil
 }
 
 // LatestDeployment returns the job's newest deployment, nil when it has none.
@@ -102,7 +104,10 @@ func (j *Jobs) LatestDeployment(id string, q *QueryOptions) (*structs.Deployment
 	if err != nil {
 		return nil, nil, err
 	}
-	var out *structs.Deployment
-	meta, err := j.c.query(path+"/deployment", q, &out)
-	return out, meta, err
+	var wire *Deployment
+	meta, err := j.c.query(path+"/deployment", q, &wire)
+	if err != nil || wire == nil {
+		return nil, meta, err
+	}
+	return DeploymentToStructs(wire), meta, nil
 }

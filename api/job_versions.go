@@ -19,12 +19,14 @@ func (j *Jobs) Versions(id string, diffs bool, q *QueryOptions) (*structs.JobVer
 	if diffs {
 		params.Set("diffs", "true")
 	}
-	var out structs.JobVersionsResponse
-	meta, err := j.c.queryWith(path+"/versions", q, params, &out)
+	var wire JobVersionsResponse
+	meta, err := j.c.queryWith(path+"/versions", q, params, &wire)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &out, meta, nil
+	out := JobVersionsToStructs(&wire)
+	out.QueryMeta = structs.QueryMeta{Index: meta.LastIndex, KnownLeader: meta.KnownLeader}
+	return out, meta, nil
 }
 
 // Revert registers version of the job again, as a new version (PUT
@@ -35,7 +37,7 @@ func (j *Jobs) Revert(id string, version uint64, enforcePriorVersion *uint64) (*
 	if err != nil {
 		return nil, err
 	}
-	body := &structs.JobRevertRequest{JobID: id, JobVersion: version, EnforcePriorVersion: enforcePriorVersion}
+	body := &JobRevertRequest{JobID: id, JobVersion: version, EnforcePriorVersion: enforcePriorVersion}
 	var out structs.JobRegisterResponse
 	if err := j.c.write(http.MethodPut, path+"/revert", nil, body, &out); err != nil {
 		return nil, err
@@ -49,10 +51,10 @@ func (j *Jobs) Stable(id string, version uint64, stable bool) (*structs.JobStabi
 	if err != nil {
 		return nil, err
 	}
-	body := &structs.JobStabilityRequest{JobID: id, JobVersion: version, Stable: stable}
-	var out structs.JobStabilityResponse
+	body := &JobStabilityRequest{JobID: id, JobVersion: version, Stable: stable}
+	var out JobStabilityResponse
 	if err := j.c.write(http.MethodPut, path+"/stable", nil, body, &out); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return &structs.JobStabilityResponse{WriteMeta: structs.WriteMeta{Index: out.Index}}, nil
 }

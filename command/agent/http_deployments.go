@@ -3,6 +3,7 @@ package agent
 import (
 	"net/http"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -50,23 +51,27 @@ func (s *HTTPServer) deploymentAllocations(r *http.Request) (any, error) {
 	return withMeta{body: nonNil(reply.Allocations), meta: reply.QueryMeta}, nil
 }
 
-// deploymentWrite is the shape of the deployment writes: PUT/POST
-// /v1/deployment/<action>/:id with a Nomad body whose DeploymentID, if set,
-// must match the path.
-func deploymentWrite[T any](s *HTTPServer, r *http.Request, method string, req *T, id *string, wr *structs.WriteRequest) (any, error) {
-	pathID, err := pathID(r, "deployment")
+// deploymentBody decodes the body of a deployment write (PUT/POST
+// /v1/deployment/<action>/:id) strictly into body, a wire type whose
+// DeploymentID is bodyID: when set, it must match the path. It returns the
+// path's deployment ID.
+func deploymentBody(r *http.Request, what string, body any, bodyID *string) (string, error) {
+	id, err := pathID(r, "deployment")
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	if r.ContentLength != 0 {
-		if err := decodeSmallBody(r, req, method); err != nil {
-			return nil, err
-		}
+	if err := decodeWireBody(r.Body, what, body); err != nil {
+		return "", err
 	}
-	if *id != "" && *id != pathID {
-		return nil, badRequest("DeploymentID %q in the body does not match %q in the path", *id, pathID)
+	if *bodyID != "" && *bodyID != id {
+		return "", badRequest("DeploymentID %q in the body does not match %q in the path", *bodyID, id)
 	}
-	*id, *wr = pathID, writeRequest(r)
+	return id, nil
+}
+
+// deploymentWrite sends a deployment write to method and answers its
+// DeploymentUpdateResponse.
+func (s *HTTPServer) deploymentWrite(r *http.Request, method string, req any) (any, error) {
 	var reply structs.DeploymentUpdateResponse
 	if err := s.backend.RPC(r.Context(), method, req, &reply); err != nil {
 		return nil, err
@@ -77,27 +82,46 @@ func deploymentWrite[T any](s *HTTPServer, r *http.Request, method string, req *
 // deploymentPromote is PUT/POST /v1/deployment/promote/:id, body
 // {"All": true} or {"Groups": ["web"]}.
 func (s *HTTPServer) deploymentPromote(r *http.Request) (any, error) {
-	var req structs.DeploymentPromoteRequest
-	return deploymentWrite(s, r, "Deployment.Promote", &req, &req.DeploymentID, &req.WriteRequest)
+	var body api.DeploymentPromoteRequest
+	id, err := deploymentBody(r, "deployment promotion", &body, &body.DeploymentID)
+	if err != nil {
+		return nil, err
+	}
+	return s.deploymentWrite(r, "Deployment.Promote", &structs.DeploymentPromoteRequest{DeploymentID: id,
+		All: body.All, Groups: body.Groups, WriteRequest: writeRequest(r)})
 }
 
 // deploymentFail is PUT/POST /v1/deployment/fail/:id.
 func (s *HTTPServer) deploymentFail(r *http.Request) (any, error) {
-	var req structs.DeploymentFailRequest
-	return deploymentWrite(s, r, "Deployment.Fail", &req, &req.DeploymentID, &req.WriteRequest)
+	var body api.DeploymentFailRequest
+	id, err := deploymentBody(r, "deployment failure", &body, &body.DeploymentID)
+	if err != nil {
+		return nil, err
+	}
+	return s.deploymentWrite(r, "Deployment.Fail", &structs.DeploymentFailRequest{DeploymentID: id, WriteRequest: writeRequest(r)})
 }
 
 // deploymentPause is PUT/POST /v1/deployment/pause/:id, body {"Pause": true|false}.
 func (s *HTTPServer) deploymentPause(r *http.Request) (any, error) {
-	var req structs.DeploymentPauseRequest
-	return deploymentWrite(s, r, "Deployment.Pause", &req, &req.DeploymentID, &req.WriteRequest)
+	var body api.DeploymentPauseRequest
+	id, err := deploymentBody(r, "deployment pause", &body, &body.DeploymentID)
+	if err != nil {
+		return nil, err
+	}
+	return s.deploymentWrite(r, "Deployment.Pause", &structs.DeploymentPauseRequest{DeploymentID: id,
+		Pause: body.Pause, WriteRequest: writeRequest(r)})
 }
 
 // deploymentAllocHealth is PUT/POST /v1/deployment/allocation-health/:id,
 // body {"HealthyAllocationIDs": [...], "UnhealthyAllocationIDs": [...]}.
 func (s *HTTPServer) deploymentAllocHealth(r *http.Request) (any, error) {
-	var req structs.DeploymentAllocHealthRequest
-	return deploymentWrite(s, r, "Deployment.SetAllocHealth", &req, &req.DeploymentID, &req.WriteRequest)
+	var body api.DeploymentAllocHealthRequest
+	id, err := deploymentBody(r, "allocation health", &body, &body.DeploymentID)
+	if err != nil {
+		return nil, err
+	}
+	return s.deploymentWrite(r, "Deployment.SetAllocHealth", &structs.DeploymentAllocHealthRequest{DeploymentID: id,
+		HealthyAllocationIDs: body.HealthyAllocationIDs, UnhealthyAllocationIDs: body.UnhealthyAllocationIDs, WriteRequest: writeRequest(r)})
 }
 
 // jobDeployments is GET /v1/job/:id/deployments → Job.Deployments.

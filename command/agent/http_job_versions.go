@@ -1,29 +1,12 @@
 package agent
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/structs"
 )
-
-// decodeSmallBody decodes a small JSON request body (a revert, a promotion,
-// ...) into v, naming what it expected in the error.
-func decodeSmallBody(r *http.Request, v any, what string) error {
-	data, err := io.ReadAll(io.LimitReader(r.Body, maxWireBody+1))
-	if err != nil {
-		return badRequest("reading the body: %v", err)
-	}
-	if len(data) > maxWireBody {
-		return badRequest("body larger than %d bytes", maxWireBody)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return badRequest("invalid %s JSON: %v", what, err)
-	}
-	return nil
-}
 
 // jobVersions is GET /v1/job/:id/versions[?diffs=true] → Job.GetJobVersions:
 // {"Versions": [...], "Diffs": [...]} as in Nomad, newest first.
@@ -55,16 +38,14 @@ func (s *HTTPServer) jobRevert(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req structs.JobRevertRequest
-	if err := decodeSmallBody(r, &req, "job revert"); err != nil {
+	var body api.JobRevertRequest
+	if err := decodeJobIDBody(r, id, "job revert", &body, &body.JobID); err != nil {
 		return nil, err
 	}
-	if req.JobID != "" && req.JobID != id {
-		return nil, badRequest("JobID %q in the body does not match %q in the path", req.JobID, id)
-	}
-	req.JobID, req.WriteRequest = id, writeRequest(r)
+	req := &structs.JobRevertRequest{JobID: id, JobVersion: body.JobVersion, EnforcePriorVersion: body.EnforcePriorVersion,
+		WriteRequest: writeRequest(r)}
 	var reply structs.JobRegisterResponse
-	if err := s.backend.RPC(r.Context(), "Job.Revert", &req, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Job.Revert", req, &reply); err != nil {
 		return nil, err
 	}
 	return withMeta{body: &reply, meta: structs.QueryMeta{Index: reply.Index, KnownLeader: true}}, nil
@@ -77,17 +58,26 @@ func (s *HTTPServer) jobStable(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req structs.JobStabilityRequest
-	if err := decodeSmallBody(r, &req, "job stability"); err != nil {
+	var body api.JobStabilityRequest
+	if err := decodeJobIDBody(r, id, "job stability", &body, &body.JobID); err != nil {
 		return nil, err
 	}
-	if req.JobID != "" && req.JobID != id {
-		return nil, badRequest("JobID %q in the body does not match %q in the path", req.JobID, id)
-	}
-	req.JobID, req.WriteRequest = id, writeRequest(r)
+	req := &structs.JobStabilityRequest{JobID: id, JobVersion: body.JobVersion, Stable: body.Stable, WriteRequest: writeRequest(r)}
 	var reply structs.JobStabilityResponse
-	if err := s.backend.RPC(r.Context(), "Job.Stable", &req, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Job.Stable", req, &reply); err != nil {
 		return nil, err
 	}
 	return withMeta{body: &reply, meta: structs.QueryMeta{Index: reply.Index, KnownLeader: true}}, nil
+}
+
+// decodeJobIDBody decodes the body of a write on one job strictly into body,
+// a wire type whose JobID is bodyID: when set, it must match id, the path's.
+func decodeJobIDBody(r *http.Request, id, what string, body any, bodyID *string) error {
+	if err := decodeWireBody(r.Body, what, body); err != nil {
+		return err
+	}
+	if *bodyID != "" && *bodyID != id {
+		return badRequest("JobID %q in the body does not match %q in the path", *bodyID, id)
+	}
+	return nil
 }

@@ -56,6 +56,12 @@ var cases = []conformanceCase{
 	{[]string{"PUT /v1/allocation/{id}/stop", "POST /v1/allocation/{id}/stop"}, testRescheduleMigrateAndStop},
 	{[]string{"PUT /v1/node/{id}/eligibility", "POST /v1/node/{id}/eligibility"}, testEligibility},
 	{[]string{"PUT /v1/node/{id}/drain", "POST /v1/node/{id}/drain"}, testDrain},
+	{[]string{"GET /v1/deployments", "GET /v1/deployment/{id}", "GET /v1/deployment/allocations/{id}",
+		"PUT /v1/deployment/promote/{id}", "POST /v1/deployment/promote/{id}", "PUT /v1/deployment/fail/{id}", "POST /v1/deployment/fail/{id}",
+		"PUT /v1/deployment/pause/{id}", "POST /v1/deployment/pause/{id}",
+		"PUT /v1/deployment/allocation-health/{id}", "POST /v1/deployment/allocation-health/{id}",
+		"GET /v1/job/{id}/deployments", "GET /v1/job/{id}/deployment", "GET /v1/job/{id}/versions",
+		"PUT /v1/job/{id}/revert", "POST /v1/job/{id}/revert", "PUT /v1/job/{id}/stable", "POST /v1/job/{id}/stable"}, testDeployments},
 	{[]string{"GET /v1/operator/snapshot", "PUT /v1/operator/snapshot", "POST /v1/operator/snapshot"}, testSnapshot},
 	{[]string{"GET /v1/metrics"}, testMetrics},
 }
