@@ -296,6 +296,9 @@ func (r *Runner) worker(ctx context.Context) {
 		}
 		prev := e.st.status
 		restart := e.st.record(e.target.check, res)
+		// Read under the lock: once e is back in the queue another worker
+		// may probe it and record its next result.
+		changed := prev != e.st.status
 		e.next = res.time.Add(e.target.check.Interval)
 		heap.Push(&r.mu.queue, e)
 		exec, task := e.target.exec, e.target.task
@@ -308,7 +311,7 @@ func (r *Runner) worker(ctx context.Context) {
 				r.cfg.Logger.Warn("restarting task for a failing check", "task", task, "error", err)
 			}
 		}
-		if prev != e.st.status && r.cfg.OnChange != nil {
+		if changed && r.cfg.OnChange != nil {
 			r.cfg.OnChange(allocIDOf(e))
 		}
 	}
