@@ -41,8 +41,9 @@ func JobToStructs(w *Job) *structs.Job {
 		Constraints: constraintsToStructs(w.Constraints), Affinities: affinitiesToStructs(w.Affinities),
 		Spreads: spreadsToStructs(w.Spreads), Meta: w.Meta,
 		Stop: deref(w.Stop, false), Status: structs.JobStatus(deref(w.Status, "")), StatusDescription: deref(w.StatusDescription, ""),
-		Version: deref(w.Version, 0), SubmitTime: deref(w.SubmitTime, 0),
+		Version: deref(w.Version, 0), Stable: deref(w.Stable, false), SubmitTime: deref(w.SubmitTime, 0),
 		CreateIndex: deref(w.CreateIndex, 0), ModifyIndex: deref(w.ModifyIndex, 0), JobModifyIndex: deref(w.JobModifyIndex, 0),
+		Update: updateToStructs(w.Update),
 	}
 	if w.TaskGroups != nil {
 		j.TaskGroups = make([]*structs.TaskGroup, len(w.TaskGroups))
@@ -63,6 +64,11 @@ func taskGroupToStructs(w *TaskGroup, job *Job, jobType structs.JobType) *struct
 		Spreads: spreadsToStructs(w.Spreads), Meta: w.Meta, Services: servicesToStructs(w.Services),
 		ReschedulePolicy: rescheduleToStructs(jobType, job.Reschedule, w.ReschedulePolicy),
 		Migrate:          migrateToStructs(jobType, job.Migrate, w.Migrate),
+	}
+	if w.Update != nil {
+		// The job's block, then the group's, field by field; a group
+		// without one gets the job's in Canonicalize.
+		tg.Update = updateToStructs(job.Update, w.Update)
 	}
 	if rp := w.RestartPolicy; rp != nil {
 		def := structs.DefaultRestartPolicy(jobType)
@@ -137,6 +143,36 @@ func migrateToStructs(jobType structs.JobType, blocks ...*MigrateStrategy) *stru
 		m.MinHealthyTime, m.HealthyDeadline = deref(b.MinHealthyTime, m.MinHealthyTime), deref(b.HealthyDeadline, m.HealthyDeadline)
 	}
 	return m
+}
+
+// updateToStructs is the update strategy from the blocks given (nil ones
+// skipped), each overriding the fields it sets, starting from Nomad's
+// defaults; nil when none is set.
+func updateToStructs(blocks ...*UpdateStrategy) *structs.UpdateStrategy {
+	var u *structs.UpdateStrategy
+	for _, b := range blocks {
+		if b == nil {
+			continue
+		}
+		if u == nil {
+			u = structs.DefaultUpdateStrategy()
+		}
+		u.Stagger, u.MaxParallel, u.HealthCheck = deref(b.Stagger, u.Stagger), deref(b.MaxParallel, u.MaxParallel), deref(b.HealthCheck, u.HealthCheck)
+		u.MinHealthyTime, u.HealthyDeadline = deref(b.MinHealthyTime, u.MinHealthyTime), deref(b.HealthyDeadline, u.HealthyDeadline)
+		u.ProgressDeadline, u.Canary = deref(b.ProgressDeadline, u.ProgressDeadline), deref(b.Canary, u.Canary)
+		u.AutoRevert, u.AutoPromote = deref(b.AutoRevert, u.AutoRevert), deref(b.AutoPromote, u.AutoPromote)
+	}
+	return u
+}
+
+// updateFromStructs is u on the wire (nil for nil).
+func updateFromStructs(u *structs.UpdateStrategy) *UpdateStrategy {
+	if u == nil {
+		return nil
+	}
+	return &UpdateStrategy{Stagger: ptr(u.Stagger), MaxParallel: ptr(u.MaxParallel), HealthCheck: ptr(u.HealthCheck),
+		MinHealthyTime: ptr(u.MinHealthyTime), HealthyDeadline: ptr(u.HealthyDeadline), ProgressDeadline: ptr(u.ProgressDeadline),
+		Canary: ptr(u.Canary), AutoRevert: ptr(u.AutoRevert), AutoPromote: ptr(u.AutoPromote)}
 }
 
 func taskToStructs(w *Task) *structs.Task {
@@ -249,8 +285,9 @@ func JobFromStructs(j *structs.Job) *Job {
 		Constraints: constraintsFromStructs(j.Constraints), Affinities: affinitiesFromStructs(j.Affinities),
 		Spreads: spreadsFromStructs(j.Spreads), Meta: j.Meta,
 		Stop: ptr(j.Stop), Status: ptr(string(j.Status)), StatusDescription: ptr(j.StatusDescription),
-		Version: ptr(j.Version), SubmitTime: ptr(j.SubmitTime),
+		Version: ptr(j.Version), Stable: ptr(j.Stable), SubmitTime: ptr(j.SubmitTime),
 		CreateIndex: ptr(j.CreateIndex), ModifyIndex: ptr(j.ModifyIndex), JobModifyIndex: ptr(j.JobModifyIndex),
+		Update: updateFromStructs(j.Update),
 	}
 	if j.TaskGroups != nil {
 		w.TaskGroups = make([]*TaskGroup, len(j.TaskGroups))
@@ -269,6 +306,7 @@ func taskGroupFromStructs(tg *structs.TaskGroup) *TaskGroup {
 		Name: ptr(tg.Name), Count: ptr(tg.Count),
 		Constraints: constraintsFromStructs(tg.Constraints), Affinities: affinitiesFromStructs(tg.Affinities),
 		Spreads: spreadsFromStructs(tg.Spreads), Meta: tg.Meta, Services: servicesFromStructs(tg.Services),
+		Update: updateFromStructs(tg.Update),
 	}
 	if rp := tg.RestartPolicy; rp != nil {
 		w.RestartPolicy = &RestartPolicy{Attempts: ptr(rp.Attempts), Interval: ptr(rp.Interval), Delay: ptr(rp.Delay), Mode: ptr(rp.Mode)}

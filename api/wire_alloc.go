@@ -21,6 +21,7 @@ type Allocation struct {
 	ClientStatus          string
 	ClientDescription     string
 	TaskStates            map[string]*TaskState
+	DeploymentID          string
 	DeploymentStatus      *AllocDeploymentStatus
 	FollowupEvalID        string
 	PreviousAllocation    string

@@ -24,7 +24,7 @@ type Job struct {
 	Constraints      []*Constraint
 	Affinities       []*Affinity
 	TaskGroups       []*TaskGroup
-	Update           Unsupported
+	Update           *UpdateStrategy
 	Multiregion      Unsupported
 	Spreads          []*Spread
 	Periodic         Unsupported
@@ -44,7 +44,7 @@ type Job struct {
 	NomadTokenID             Unsupported
 	Status                   *string
 	StatusDescription        *string
-	Stable                   Unsupported
+	Stable                   *bool
 	Version                  *uint64
 	SubmitTime               *int64
 	CreateIndex              *uint64
@@ -66,7 +66,7 @@ type TaskGroup struct {
 	Disconnect                Unsupported
 	ReschedulePolicy          *ReschedulePolicy
 	EphemeralDisk             *EphemeralDisk
-	Update                    Unsupported
+	Update                    *UpdateStrategy
 	Migrate                   *MigrateStrategy
 	Networks                  []*NetworkResource
 	Meta                      map[string]string
@@ -156,6 +156,20 @@ type MigrateStrategy struct {
 	HealthCheck     *string
 	MinHealthyTime  *time.Duration
 	HealthyDeadline *time.Duration
+}
+
+// UpdateStrategy is an update block on the wire (Nomad's UpdateStrategy:
+// durations in nanoseconds).
+type UpdateStrategy struct {
+	Stagger          *time.Duration
+	MaxParallel      *int
+	HealthCheck      *string
+	MinHealthyTime   *time.Duration
+	HealthyDeadline  *time.Duration
+	ProgressDeadline *time.Duration
+	Canary           *int
+	AutoRevert       *bool
+	AutoPromote      *bool
 }
 
 // EphemeralDisk is a group's ephemeral_disk block on the wire.

@@ -197,7 +197,7 @@ func TestCheckSupported(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := api.UnsupportedFields("", &body)
-	want := []string{"Job.TaskGroups[0].Tasks[0].Resources.Cores", "Job.TaskGroups[0].Tasks[0].Vault", "Job.Update", "PreserveCounts"} // in field order
+	want := []string{"Job.TaskGroups[0].Tasks[0].Resources.Cores", "Job.TaskGroups[0].Tasks[0].Vault", "PreserveCounts"} // in field order
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("unsupported fields: %q, want %q", got, want)
 	}

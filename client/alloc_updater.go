@@ -205,7 +205,8 @@ func clientUpdate(a *structs.Allocation) *structs.Allocation {
 		ID: a.ID, Namespace: a.Namespace, EvalID: a.EvalID, Name: a.Name, NodeID: a.NodeID,
 		NodeName: a.NodeName, JobID: a.JobID, TaskGroup: a.TaskGroup,
 		ClientStatus: a.ClientStatus, ClientDescription: a.ClientDescription,
-		ModifyTime: time.Now().UnixNano(),
+		DeploymentStatus: a.DeploymentStatus.Copy(),
+		ModifyTime:       time.Now().UnixNano(),
 	}
 	if a.TaskStates != nil {
 		u.TaskStates = make(map[string]*structs.TaskState, len(a.TaskStates))

@@ -15,6 +15,10 @@ func jobCommand() *cli.Command {
 			jobStatusCommand(),
 			jobStopCommand(),
 			jobScaleCommand(),
+			jobHistoryCommand(),
+			jobRevertCommand(),
+			jobDeploymentsCommand(),
+			jobPromoteCommand(),
 		},
 	}
 }

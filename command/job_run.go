@@ -76,7 +76,24 @@ func jobRun(c *cli.Context) error {
 		fmt.Fprintln(stdout(c), resp.EvalID)
 		return nil
 	}
-	return monitorEval(c, client, resp.EvalID, resp.EvalCreateIndex)
+	if err := monitorEval(c, client, resp.EvalID, resp.EvalCreateIndex); err != nil {
+		return err
+	}
+	return followJobDeployment(c, client, job.ID, resp.JobModifyIndex)
+}
+
+// followJobDeployment follows the deployment the registration of the job at
+// jobModifyIndex created, if any, as Nomad's `job run` does: until it ends,
+// or waits for a manual promotion.
+func followJobDeployment(c *cli.Context, client *api.Client, jobID string, jobModifyIndex uint64) error {
+	d, _, err := client.Jobs().LatestDeployment(jobID, nil)
+	if err != nil {
+		return errorf(err, "Error reading the deployment of job %q", jobID)
+	}
+	if d == nil || d.JobModifyIndex != jobModifyIndex {
+		return nil
+	}
+	return followDeployment(c, client, d.ID, true)
 }
 
 // monitorEval runs the evaluation monitor and turns its result into the

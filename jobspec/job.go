@@ -22,11 +22,11 @@ var (
 			},
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "group", LabelNames: []string{"name"}}, {Type: "constraint"}, {Type: "meta"},
-				{Type: "affinity"}, {Type: "spread"}, {Type: "reschedule"}, {Type: "migrate"},
+				{Type: "affinity"}, {Type: "spread"}, {Type: "reschedule"}, {Type: "migrate"}, {Type: "update"},
 			},
 		},
 		unsupportedAttrs: []string{"vault_token", "consul_token", "consul_namespace"},
-		unsupportedBlocks: []string{"update", "periodic",
+		unsupportedBlocks: []string{"periodic",
 			"parameterized", "multiregion", "vault", "consul", "ui"},
 	}
 
@@ -37,11 +37,12 @@ var (
 				{Type: "task", LabelNames: []string{"name"}}, {Type: "restart"}, {Type: "ephemeral_disk"},
 				{Type: "constraint"}, {Type: "meta"}, {Type: "network"},
 				{Type: "affinity"}, {Type: "spread"}, {Type: "service"}, {Type: "reschedule"}, {Type: "migrate"},
+				{Type: "update"},
 			},
 		},
 		unsupportedAttrs: []string{"max_client_disconnect", "stop_after_client_disconnect", "shutdown_delay",
 			"prevent_reschedule_on_lost"},
-		unsupportedBlocks: []string{"update",
+		unsupportedBlocks: []string{
 			"volume", "scaling", "consul", "vault", "disconnect"},
 	}
 
@@ -101,6 +102,14 @@ var (
 			{Name: "attempts"}, {Name: "interval"}, {Name: "delay"}, {Name: "mode"},
 		}},
 		unsupportedAttrs: []string{"render_templates"},
+	}
+
+	updateSchema = bodySchema{
+		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+			{Name: "max_parallel"}, {Name: "health_check"}, {Name: "min_healthy_time"}, {Name: "healthy_deadline"},
+			{Name: "progress_deadline"}, {Name: "auto_revert"}, {Name: "auto_promote"}, {Name: "canary"},
+			{Name: "stagger"},
+		}},
 	}
 
 	ephemeralDiskSchema = bodySchema{
@@ -176,7 +185,7 @@ func (d *decoder) job(b *hcl.Block) *structs.Job {
 	job.Spreads = d.spreads(c.Blocks.OfType("spread"), loc)
 	// A job-level reschedule block is every group's starting point (Nomad's
 	// merge); a group's own block overrides the fields it sets.
-	// So is a job-level migrate block.
+	// So are job-level migrate and update blocks.
 	var inherited groupDefaults
 	for _, rb := range d.atMostOne(c.Blocks.OfType("reschedule")) {
 		inherited.reschedule = d.reschedule(rb, structs.DefaultReschedulePolicy(job.Type), loc)
@@ -184,6 +193,10 @@ func (d *decoder) job(b *hcl.Block) *structs.Job {
 	for _, mb := range d.atMostOne(c.Blocks.OfType("migrate")) {
 		inherited.migrate = d.migrate(mb, structs.DefaultMigrateStrategy(job.Type), loc)
 	}
+	for _, ub := range d.atMostOne(c.Blocks.OfType("update")) {
+		job.Update = d.update(ub, structs.DefaultUpdateStrategy(), loc)
+	}
+	inherited.update = job.Update
 	for _, gb := range c.Blocks.OfType("group") {
 		job.TaskGroups = append(job.TaskGroups, d.group(gb, job.Type, inherited))
 	}
@@ -194,12 +207,20 @@ func (d *decoder) job(b *hcl.Block) *structs.Job {
 type groupDefaults struct {
 	reschedule *structs.ReschedulePolicy
 	migrate    *structs.MigrateStrategy
+	update     *structs.UpdateStrategy
 }
 
 func (d *decoder) group(b *hcl.Block, jobType structs.JobType, inherited groupDefaults) *structs.TaskGroup {
 	tg := &structs.TaskGroup{Name: b.Labels[0], Count: 1, ReschedulePolicy: inherited.reschedule.Copy(),
 		Migrate: inherited.migrate.Copy()}
 	loc := d.loc.addGroup(b)
+	// A group without its own update block runs the job's (Canonicalize
+	// copies it): its problems are the job block's, and are shown there.
+	for name, r := range d.loc.job.fields {
+		if strings.HasPrefix(name, "update") {
+			loc.field(name, r)
+		}
+	}
 
 	c := d.content(b.Body, groupSchema)
 	if a := c.Attributes["count"]; a != nil {
@@ -244,6 +265,13 @@ func (d *decoder) group(b *hcl.Block, jobType structs.JobType, inherited groupDe
 	tg.Affinities = d.affinities(c.Blocks.OfType("affinity"), loc)
 	tg.Spreads = d.spreads(c.Blocks.OfType("spread"), loc)
 	tg.Services = d.services(c.Blocks.OfType("service"), loc)
+	for _, ub := range d.atMostOne(c.Blocks.OfType("update")) {
+		base := inherited.update.Copy()
+		if base == nil {
+			base = structs.DefaultUpdateStrategy()
+		}
+		tg.Update = d.update(ub, base, loc)
+	}
 	for _, tb := range c.Blocks.OfType("task") {
 		tg.Tasks = append(tg.Tasks, d.task(tb))
 	}
@@ -410,6 +438,58 @@ func (d *decoder) migrate(b *hcl.Block, base *structs.MigrateStrategy, loc *scop
 		}
 	}
 	return m
+}
+
+// update decodes an update block over base (Nomad's defaults for a job's
+// block; the job's block for a group's), so that the fields it leaves out
+// keep base's values: a group's block overrides the job's field by field.
+func (d *decoder) update(b *hcl.Block, base *structs.UpdateStrategy, loc *scope) *structs.UpdateStrategy {
+	loc.field("update", b.DefRange)
+	u := base
+	c := d.content(b.Body, updateSchema)
+	for _, f := range []struct {
+		name string
+		dst  *int
+	}{{"max_parallel", &u.MaxParallel}, {"canary", &u.Canary}} {
+		if a := c.Attributes[f.name]; a != nil {
+			loc.field("update."+f.name, a.Range)
+			if n, ok := d.integer(a); ok {
+				*f.dst = n
+			}
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"min_healthy_time", &u.MinHealthyTime}, {"healthy_deadline", &u.HealthyDeadline},
+		{"progress_deadline", &u.ProgressDeadline}, {"stagger", &u.Stagger},
+	} {
+		if a := c.Attributes[f.name]; a != nil {
+			loc.field("update."+f.name, a.Range)
+			if dur, ok := d.duration(a); ok {
+				*f.dst = dur
+			}
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  *bool
+	}{{"auto_revert", &u.AutoRevert}, {"auto_promote", &u.AutoPromote}} {
+		if a := c.Attributes[f.name]; a != nil {
+			loc.field("update."+f.name, a.Range)
+			if v, ok := d.value(a, cty.Bool); ok {
+				*f.dst = v.True()
+			}
+		}
+	}
+	if a := c.Attributes["health_check"]; a != nil {
+		loc.field("update.health_check", a.Range)
+		if s, ok := d.str(a); ok {
+			u.HealthCheck = s
+		}
+	}
+	return u
 }
 
 func (d *decoder) task(b *hcl.Block) *structs.Task {

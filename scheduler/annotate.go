@@ -29,6 +29,10 @@ func annotate(rec *reconcileResult) *structs.PlanAnnotations {
 		of(a.TaskGroup).InPlaceUpdate++
 	}
 	for _, p := range rec.Place {
+		if p.Canary {
+			of(p.TaskGroup.Name).Canary++
+			continue
+		}
 		if p.StopPrevious != "" {
 			of(p.TaskGroup.Name).DestructiveUpdate++
 		} else {

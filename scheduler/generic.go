@@ -152,6 +152,8 @@ func (s *genericScheduler) computePlan(eval *structs.Evaluation, state State) *a
 		Batch:        s.batch,
 		Allocs:       allocs,
 		TaintedNodes: taintedNodes(state, allocs),
+		Deployment:   state.LatestDeploymentByJobID(eval.JobID),
+		DeploymentID: s.deploymentID(job),
 		Now:          s.cfg.Now,
 		EvalID:       eval.ID,
 	})
@@ -168,6 +170,7 @@ func (s *genericScheduler) computePlan(eval *structs.Evaluation, state State) *a
 		failed: map[string]*structs.AllocMetric{},
 		queued: map[string]int{},
 	}
+	a.plan.Deployment, a.plan.DeploymentUpdates = rec.Deployment, rec.DeploymentUpdates
 	a.snapshotIndex = a.plan.SnapshotIndex
 	if eval.AnnotatePlan {
 		a.plan.Annotations = annotate(rec)
@@ -194,6 +197,21 @@ func (s *genericScheduler) computePlan(eval *structs.Evaluation, state State) *a
 	a.followups = batchFollowups(eval, s.jobType, rec.RescheduleLater, s.cfg.Now, s.cfg.Rand)
 	appendFollowups(a.plan, a.followups)
 	return a
+}
+
+// deploymentID mints the ID of the deployment a plan of job may create:
+// only for a job with a rolling update block, so that the others draw
+// nothing more from Rand.
+func (s *genericScheduler) deploymentID(job *structs.Job) string {
+	if job.Stopped() {
+		return ""
+	}
+	for _, tg := range job.TaskGroups {
+		if tg.Update.Rolling() {
+			return newID(s.cfg.Rand)
+		}
+	}
+	return ""
 }
 
 // computePlacements finds a node for each placement, in order. Once one
@@ -285,6 +303,8 @@ func (s *genericScheduler) newAlloc(eval *structs.Evaluation, job *structs.Job, 
 		Metrics:            metric,
 		CreateTime:         now,
 		ModifyTime:         now,
+		DeploymentID:       p.DeploymentID,
+		DeploymentStatus:   canaryStatus(p.Canary),
 	}
 	if p.Previous != nil {
 		alloc.PreviousAllocation = p.Previous.ID
@@ -293,6 +313,15 @@ func (s *genericScheduler) newAlloc(eval *structs.Evaluation, job *structs.Job, 
 		alloc.RescheduleTracker = structs.NextTracker(p.Previous, p.TaskGroup.ReschedulePolicy, s.cfg.Now, p.Delay)
 	}
 	return alloc
+}
+
+// canaryStatus is the deployment status a new allocation starts with: nil,
+// or for a canary one that says so.
+func canaryStatus(canary bool) *structs.AllocDeploymentStatus {
+	if !canary {
+		return nil
+	}
+	return &structs.AllocDeploymentStatus{Canary: true}
 }
 
 // inPlaceUpdate moves an existing allocation to the current version of the

@@ -83,6 +83,10 @@ func FailureSummary(group string, count, failed int, m *structs.AllocMetric) str
 	return fmt.Sprintf("could not place %d of %d %s of group %s: %s", failed, count, noun, group, failureReasons(m))
 }
 
+// FailureReasons says why no node fitted, from the metric of a failed
+// placement: "memory exhausted on 3 nodes", ...
+func FailureReasons(m *structs.AllocMetric) string { return failureReasons(m) }
+
 func failureReasons(m *structs.AllocMetric) string {
 	if m == nil || m.NodesEvaluated == 0 {
 		return "no ready nodes in the job's datacenters"

@@ -30,10 +30,16 @@ type reconcileInput struct {
 	// no longer run them: down, or gone from the state.
 	TaintedNodes map[string]bool
 	// Now decides whether a failed allocation's reschedule delay has passed.
+	// It is also the creation time of a deployment the plan creates.
 	Now time.Time
 	// EvalID is the evaluation being processed: a failed allocation whose
 	// follow-up evaluation it is may be replaced now (see reconcile_reschedule.go).
 	EvalID string
+	// Deployment is the job's latest deployment, nil if none
+	// (reconcile_update.go); DeploymentID the ID a deployment this plan
+	// creates gets.
+	Deployment   *structs.Deployment
+	DeploymentID string
 }
 
 // reconcileResult is what must change for a job to match its specification.
@@ -53,6 +59,10 @@ type reconcileResult struct {
 	// RescheduleLater lists failed allocations to replace once their
 	// policy's delay has passed, and that have no follow-up evaluation yet.
 	RescheduleLater []delayedReschedule
+	// Deployment is created with the plan; DeploymentUpdates cancel
+	// superseded deployments (reconcile_update.go).
+	Deployment        *structs.Deployment
+	DeploymentUpdates []*structs.DeploymentStatusUpdate
 }
 
 // placement is one allocation to place.
@@ -72,6 +82,10 @@ type placement struct {
 	// replacement, after waiting Delay; the replacement carries its tracker.
 	Reschedule bool
 	Delay      time.Duration
+	// DeploymentID is the deployment the allocation is placed by; Canary
+	// marks a canary of it (reconcile_update.go).
+	DeploymentID string
+	Canary       bool
 }
 
 // stopDecision is one allocation to stop, and why.
@@ -261,6 +275,7 @@ func groupChangedDestructively(old, cur *structs.Job, group string) bool {
 // It is a pure function of its input.
 func reconcile(in reconcileInput) *reconcileResult {
 	res := &reconcileResult{}
+	dp := newDeploymentPlanner(in, res)
 	if in.Job.Stopped() {
 		for _, a := range in.Allocs {
 			if a.TerminalStatus() {
@@ -275,6 +290,10 @@ func reconcile(in reconcileInput) *reconcileResult {
 	c := newClassifier(in.Job, in.Batch, in.TaintedNodes, in.Now, in.EvalID)
 	byGroup := map[string][]classified{}
 	for _, a := range in.Allocs {
+		if dp.isPendingCanary(a) {
+			res.Ignore = append(res.Ignore, a)
+			continue
+		}
 		class, _ := c.classify(a)
 		switch class {
 		case classGone:
@@ -286,8 +305,11 @@ func reconcile(in reconcileInput) *reconcileResult {
 		}
 	}
 	for _, tg := range in.Job.TaskGroups {
+		start := len(res.Place)
 		reconcileGroup(c, tg, byGroup[tg.Name], res)
+		dp.rollGroup(tg, res, start)
 	}
+	dp.finish(res)
 	return res
 }
 

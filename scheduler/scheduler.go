@@ -23,6 +23,8 @@ type State interface {
 	AllocsByJob(jobID string) []*structs.Allocation
 	AllocsByNode(nodeID string) []*structs.Allocation
 	EvalByID(id string) *structs.Evaluation
+	// LatestDeploymentByJobID returns the job's newest deployment, or nil.
+	LatestDeploymentByJobID(jobID string) *structs.Deployment
 	LatestIndex() uint64
 	// SchedulerConfig returns the cluster's scheduler configuration (the
 	// default when none was set); never nil.

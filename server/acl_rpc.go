@@ -250,10 +250,23 @@ var rpcRules = map[string]rpcRule{
 	"Job.Deregister": inNamespace(acl.CapSubmitJob, func(s *state.Snapshot, a any) string {
 		return jobNamespace(s, a.(*structs.JobDeregisterRequest).JobID)
 	}),
-	"Job.GetJob":      jobRead,
-	"Job.Allocations": jobRead,
-	"Job.Evaluations": jobRead,
-	"Job.Summary":     jobRead,
+	"Job.GetJob":           jobRead,
+	"Job.Allocations":      jobRead,
+	"Job.Evaluations":      jobRead,
+	"Job.Summary":          jobRead,
+	"Job.Deployments":      jobRead,
+	"Job.LatestDeployment": jobRead,
+	// Job versions as in Nomad: the history is read-job, reverting and
+	// marking a version stable submit-job, in the job's namespace.
+	"Job.GetJobVersions": inNamespace(acl.CapReadJob, func(s *state.Snapshot, a any) string {
+		return jobNamespace(s, a.(*structs.JobVersionsRequest).JobID)
+	}),
+	"Job.Revert": inNamespace(acl.CapSubmitJob, func(s *state.Snapshot, a any) string {
+		return jobNamespace(s, a.(*structs.JobRevertRequest).JobID)
+	}),
+	"Job.Stable": inNamespace(acl.CapSubmitJob, func(s *state.Snapshot, a any) string {
+		return jobNamespace(s, a.(*structs.JobStabilityRequest).JobID)
+	}),
 	"Job.List": {check: anyToken.check, filter: func(z *authz, reply any) {
 		r := reply.(*structs.JobListResponse)
 		r.Jobs = keepNamespaces(z, r.Jobs, acl.CapListJobs, func(j *structs.JobListStub) string { return j.Namespace })
@@ -292,6 +305,22 @@ var rpcRules = map[string]rpcRule{
 		r := reply.(*structs.AllocListResponse)
 		r.Allocations = keepNamespaces(z, r.Allocations, acl.CapReadJob, func(a *structs.AllocListStub) string { return a.Namespace })
 	}},
+	// Deployments as in Nomad: reads are read-job, every change (promote,
+	// fail, pause, allocation health) submit-job, in the namespace of the
+	// deployment named.
+	"Deployment.List": {check: anyToken.check, filter: func(z *authz, reply any) {
+		r := reply.(*structs.DeploymentListResponse)
+		r.Deployments = keepNamespaces(z, r.Deployments, acl.CapReadJob, func(d *structs.Deployment) string { return d.Namespace })
+	}},
+	"Deployment.GetDeployment": deploymentRule(acl.CapReadJob, func(a any) string { return a.(*structs.DeploymentSpecificRequest).DeploymentID }),
+	"Deployment.Allocations":   deploymentRule(acl.CapReadJob, func(a any) string { return a.(*structs.DeploymentSpecificRequest).DeploymentID }),
+	"Deployment.Promote":       deploymentRule(acl.CapSubmitJob, func(a any) string { return a.(*structs.DeploymentPromoteRequest).DeploymentID }),
+	"Deployment.Fail":          deploymentRule(acl.CapSubmitJob, func(a any) string { return a.(*structs.DeploymentFailRequest).DeploymentID }),
+	"Deployment.Pause":         deploymentRule(acl.CapSubmitJob, func(a any) string { return a.(*structs.DeploymentPauseRequest).DeploymentID }),
+	"Deployment.SetAllocHealth": deploymentRule(acl.CapSubmitJob, func(a any) string {
+		return a.(*structs.DeploymentAllocHealthRequest).DeploymentID
+	}),
+
 	"Eval.GetEval":     evalRead,
 	"Eval.Allocations": evalRead,
 	"Eval.List": {check: anyToken.check, filter: func(z *authz, reply any) {
@@ -397,6 +426,16 @@ func ClientCallCapability(method string) (string, bool) {
 var jobRead = inNamespace(acl.CapReadJob, func(s *state.Snapshot, a any) string {
 	return jobNamespace(s, a.(*structs.JobSpecificRequest).JobID)
 })
+
+// deploymentRule checks op in the namespace of the deployment idOf names.
+func deploymentRule(op string, idOf func(args any) string) rpcRule {
+	return inNamespace(op, func(s *state.Snapshot, a any) string {
+		if d := s.DeploymentByID(idOf(a)); d != nil {
+			return d.Namespace
+		}
+		return ""
+	})
+}
 
 func nodeID(n *structs.Node) string {
 	if n == nil {

@@ -81,6 +81,8 @@ var entryTypes = map[MessageType]entryType{
 	MsgAllocDesiredTransition: {version: 4, apply: (*FSM).applyAllocDesiredTransition},
 	MsgNodeEligibility:        {version: 4, apply: (*FSM).applyNodeEligibility},
 	MsgNodeDrain:              {version: 4, apply: (*FSM).applyNodeDrain},
+	MsgJobStability:           {version: 4, apply: (*FSM).applyJobStability},
+	MsgDeploymentUpdate:       {version: 4, apply: (*FSM).applyDeploymentUpdate},
 }
 
 func init() {

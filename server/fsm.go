@@ -299,8 +299,19 @@ func (f *FSM) applyPlanResults(a *entryApply, body []byte) error {
 	if err := decodeEntry(MsgApplyPlanResults, body, &e); err != nil {
 		return err
 	}
+	if e.Deployment != nil {
+		if err := a.txn.UpsertDeployment(e.Deployment); err != nil {
+			return err
+		}
+	}
 	if err := a.txn.UpsertPlanResults(e.Job, e.Allocs); err != nil {
 		return err
+	}
+	for _, u := range e.DeploymentUpdates {
+		// A deployment gone since the plan was made has nothing to cancel.
+		if err := a.txn.UpdateDeploymentStatus(u, 0); err != nil && !errors.Is(err, structs.ErrNotFound) {
+			return err
+		}
 	}
 	if err := a.upsertEvals(preemptionEvals(a.txn.Read(), a.index, e.Allocs)); err != nil {
 		return err

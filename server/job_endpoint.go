@@ -42,32 +42,44 @@ func (j *jobEndpoint) Register(ctx context.Context, args *structs.JobRegisterReq
 		return nil
 	}
 
+	r, err := j.register(ctx, job, args.EnforceIndex, args.JobModifyIndex, args.RequestID)
+	if err != nil {
+		return err
+	}
+	reply.EvalID, reply.EvalCreateIndex, reply.JobModifyIndex, reply.Index = r.evalID, r.index, r.jobModifyIndex, r.index
+	return nil
+}
+
+// register commits a canonicalized, valid job with a job-register
+// evaluation in one Raft entry; with enforce, only if the stored job's
+// JobModifyIndex is jobModifyIndex (0: the job must not exist). Register and
+// Revert call it.
+func (j *jobEndpoint) register(ctx context.Context, job *structs.Job, enforce bool, jobModifyIndex uint64, requestID string) (jobWriteResult, error) {
 	entry := &JobRegisterEntry{}
-	if args.EnforceIndex {
+	if enforce {
 		// A fast answer for a stale index; the decisive check is the FSM's,
 		// in the transaction that writes the job.
-		if err := checkJobModifyIndex(job.ID, j.srv.state.JobByID(job.ID), args.JobModifyIndex); err != nil {
-			return err
+		if err := checkJobModifyIndex(job.ID, j.srv.state.JobByID(job.ID), jobModifyIndex); err != nil {
+			return jobWriteResult{}, err
 		}
-		entry.EnforceIndex, entry.JobModifyIndex = true, args.JobModifyIndex
+		entry.EnforceIndex, entry.JobModifyIndex = true, jobModifyIndex
 	}
 
 	now := time.Now().UnixNano()
 	// The servers own these fields; whatever the request says is dropped.
 	job.Status, job.StatusDescription = "", ""
 	job.SubmitTime = now
-	job.Version, job.CreateIndex, job.ModifyIndex, job.JobModifyIndex = 0, 0, 0, 0
+	job.Version, job.Stable, job.CreateIndex, job.ModifyIndex, job.JobModifyIndex = 0, false, 0, 0, 0
 
 	entry.Job, entry.Eval = job, newJobEval(job, structs.EvalTriggerJobRegister, now)
-	entry.Eval.RequestID = args.RequestID
-	out, err := j.srv.raftApplyWrite(ctx, MsgJobRegister, entry, args.RequestID)
+	entry.Eval.RequestID = requestID
+	out, err := j.srv.raftApplyWrite(ctx, MsgJobRegister, entry, requestID)
 	if err != nil {
-		return err
+		return jobWriteResult{}, err
 	}
 	r := j.jobWriteReply(out, entry.Eval.ID, job.ID)
-	reply.EvalID, reply.EvalCreateIndex, reply.JobModifyIndex, reply.Index = r.evalID, r.index, r.jobModifyIndex, r.index
-	j.srv.logger.Info("job registered", "job_id", job.ID, "eval_id", r.evalID, "index", r.index, "request_id", args.RequestID)
-	return nil
+	j.srv.logger.Info("job registered", "job_id", job.ID, "eval_id", r.evalID, "index", r.index, "request_id", requestID)
+	return r, nil
 }
 
 // jobWriteResult is the reply of a job register or deregister.

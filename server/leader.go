@@ -155,6 +155,7 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) {
 	run(func() { s.reapCancelableEvals(ctx) })
 	run(func() { s.reconcileServers(ctx) })
 	run(func() { s.runDrainer(ctx) })
+	run(func() { s.runDeploymentWatcher(ctx) })
 
 	// Every known node gets a full TTL (and grace) from now: a node must not
 	// be marked down because the previous leader died with its heartbeat.

@@ -43,6 +43,10 @@ const (
 	MsgAllocDesiredTransition MessageType = 11 // AllocDesiredTransitionEntry
 	MsgNodeEligibility        MessageType = 12 // NodeEligibilityEntry
 	MsgNodeDrain              MessageType = 13 // NodeDrainEntry
+
+	// Entry version 4: job stability and deployment updates (deployments).
+	MsgJobStability     MessageType = 14 // JobStabilityEntry
+	MsgDeploymentUpdate MessageType = 15 // DeploymentUpdateEntry
 )
 
 // MsgIgnoreUnknownFlag, set on a type, lets a server that does not know the
@@ -136,6 +140,12 @@ type ApplyPlanResultsEntry struct {
 	EvalID string
 	Job    *structs.Job
 	Allocs []*structs.Allocation
+	// Deployment and DeploymentUpdates (entry version 4) create the
+	// deployment the allocations belong to and cancel superseded ones. A
+	// server older than version 4 ignores them. TODO(#8): gate plans that
+	// carry them on every server reading version 4.
+	Deployment        *structs.Deployment
+	DeploymentUpdates []*structs.DeploymentStatusUpdate
 }
 
 // AllocClientUpdateEntry records client-side status of allocations.
@@ -148,6 +158,41 @@ type AllocClientUpdateEntry struct {
 type SchedulerConfigEntry struct {
 	Config *structs.SchedulerConfiguration
 	CAS    bool
+}
+
+// JobStabilityEntry (entry version 4) marks a kept version of a job stable
+// or not.
+type JobStabilityEntry struct {
+	JobID   string
+	Version uint64
+	Stable  bool
+}
+
+// DeploymentUpdateEntry (entry version 4) is what the deployment watcher or
+// an operator decides about deployments, applied at one index: status
+// changes (end, pause, resume), promotions, allocation health set by hand,
+// versions marked stable, and the evaluations these call for.
+type DeploymentUpdateEntry struct {
+	StatusUpdates  []*structs.DeploymentStatusUpdate
+	Promotions     []*DeploymentPromotion
+	AllocHealth    *DeploymentAllocHealth
+	StableVersions []*JobStabilityEntry
+	Evals          []*structs.Evaluation
+	// Time is the leader's clock (unix nanoseconds), stamped on what changes.
+	Time int64
+}
+
+// DeploymentPromotion promotes the canaries of Groups (all when empty).
+type DeploymentPromotion struct {
+	DeploymentID string
+	Groups       []string
+}
+
+// DeploymentAllocHealth sets the health of allocations of a deployment.
+type DeploymentAllocHealth struct {
+	DeploymentID string
+	Healthy      []string
+	Unhealthy    []string
 }
 
 // WriteEntry (entry version 3) wraps the entry of a write a client asked

@@ -39,6 +39,8 @@ type serverMetrics struct {
 	heartbeatExpirations *prometheus.CounterVec
 
 	drainActions *prometheus.CounterVec
+
+	deploymentActions *prometheus.CounterVec
 }
 
 func newServerMetrics(r *metrics.Registry) *serverMetrics {
@@ -79,6 +81,9 @@ func newServerMetrics(r *metrics.Registry) *serverMetrics {
 
 		drainActions: r.Counter("orch_drain_actions_total",
 			"What the drainer committed (leader only): allocations marked to migrate (migrate), stopped (stop), drains completed (complete), and steps that failed and are retried (error).", "action"),
+
+		deploymentActions: r.Counter("orch_deployment_actions_total",
+			"What the deployment watcher committed (leader only): deployments ended (by status: successful, failed, cancelled), canary promotions (promote), evaluations for a next batch (evaluate), auto-reverts (revert), and commits that failed and are retried (error).", "action"),
 	}
 }
 
@@ -121,6 +126,16 @@ func (s *Server) registerGauges(r *metrics.Registry) {
 			n := 0
 			for _, node := range s.state.Snapshot().Nodes("") {
 				if node.DrainStrategy != nil {
+					n++
+				}
+			}
+			emit(float64(n))
+		})
+	r.GaugeFunc("orch_deployment_active", "Deployments running or paused.", nil,
+		func(emit func(float64, ...string)) {
+			n := 0
+			for _, d := range s.state.Snapshot().Deployments("") {
+				if d.Active() {
 					n++
 				}
 			}
@@ -243,4 +258,19 @@ func (m *serverMetrics) drained(d drainer.Decision, err error) {
 		m.drainActions.WithLabelValues("migrate").Add(float64(len(d.Migrate)))
 		m.drainActions.WithLabelValues("stop").Add(float64(len(d.Stop)))
 	}
+}
+
+// deploymentsDecided counts what one pass of the deployment watcher
+// committed (or its failure).
+func (m *serverMetrics) deploymentsDecided(e *DeploymentUpdateEntry, reverts int, err error) {
+	if err != nil {
+		m.deploymentActions.WithLabelValues("error").Inc()
+		return
+	}
+	for _, u := range e.StatusUpdates {
+		m.deploymentActions.WithLabelValues(string(u.Status)).Inc()
+	}
+	m.deploymentActions.WithLabelValues("promote").Add(float64(len(e.Promotions)))
+	m.deploymentActions.WithLabelValues("evaluate").Add(float64(len(e.Evals)))
+	m.deploymentActions.WithLabelValues("revert").Add(float64(reverts))
 }

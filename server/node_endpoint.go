@@ -216,6 +216,7 @@ func (n *nodeEndpoint) UpdateAlloc(ctx context.Context, args *structs.AllocUpdat
 			ClientStatus:      a.ClientStatus,
 			ClientDescription: a.ClientDescription,
 			TaskStates:        a.TaskStates,
+			DeploymentStatus:  a.DeploymentStatus,
 			ModifyTime:        now,
 		})
 	}

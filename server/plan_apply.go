@@ -140,7 +140,7 @@ func (s *Server) applyPlanAsync(p *pendingPlan, inflight []*inflightPlan) (*infl
 		prev = inflight[len(inflight)-1]
 	}
 	allocs := planResultAllocs(snap, plan, result, time.Now().UnixNano())
-	if len(allocs) == 0 {
+	if len(allocs) == 0 && plan.Deployment == nil && len(plan.DeploymentUpdates) == 0 {
 		if result.RefreshIndex != 0 && prev != nil {
 			// The scheduler must refresh onto a state that holds the plans
 			// this one was checked against.
@@ -153,7 +153,8 @@ func (s *Server) applyPlanAsync(p *pendingPlan, inflight []*inflightPlan) (*infl
 		return nil, nil
 	}
 	sent := time.Now()
-	f, err := s.raftApplyAsync(MsgApplyPlanResults, &ApplyPlanResultsEntry{EvalID: plan.EvalID, Job: plan.Job, Allocs: allocs})
+	f, err := s.raftApplyAsync(MsgApplyPlanResults, &ApplyPlanResultsEntry{EvalID: plan.EvalID, Job: plan.Job, Allocs: allocs,
+		Deployment: plan.Deployment, DeploymentUpdates: plan.DeploymentUpdates})
 	if err != nil {
 		p.respond(nil, err)
 		return nil, err

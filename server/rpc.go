@@ -44,6 +44,7 @@ func (s *Server) registerEndpoints() error {
 		"ACL":                 &aclEndpoint{srv: s},
 		"ServiceRegistration": &serviceEndpoint{srv: s},
 		"Keyring":             &keyringEndpoint{srv: s},
+		"Deployment":          &deploymentEndpoint{srv: s},
 	} {
 		if err := s.endpoints.register(name, rcvr); err != nil {
 			return err

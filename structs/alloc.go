@@ -60,7 +60,10 @@ type Allocation struct {
 	// DesiredTransition asks the scheduler to migrate the allocation
 	// (migrate.go).
 	DesiredTransition DesiredTransition
-	// DeploymentStatus is the allocation's health (alloc_health.go).
+	// DeploymentID is the deployment the allocation was placed by (""
+	// outside deployments); DeploymentStatus its health as its client
+	// reports it and its canary flag (alloc_health.go).
+	DeploymentID     string
 	DeploymentStatus *AllocDeploymentStatus
 
 	// Rescheduling (reschedule.go): PreviousAllocation is the failed (or
@@ -278,6 +281,7 @@ type AllocListStub struct {
 	ClientDescription  string
 	TaskStates         map[string]*TaskState
 	DesiredTransition  DesiredTransition
+	DeploymentID       string
 	DeploymentStatus   *AllocDeploymentStatus
 	// Rescheduling, as on the allocation (see Allocation); as in Nomad,
 	// a replacement's PreviousAllocation is not in its list entry (its
@@ -299,6 +303,7 @@ func (a *Allocation) Stub() *AllocListStub {
 		DesiredStatus: a.DesiredStatus, DesiredDescription: a.DesiredDescription,
 		ClientStatus: a.ClientStatus, ClientDescription: a.ClientDescription,
 		DesiredTransition: a.DesiredTransition, DeploymentStatus: a.DeploymentStatus.Copy(),
+		DeploymentID:      a.DeploymentID,
 		NextAllocation:    a.NextAllocation,
 		RescheduleTracker: a.RescheduleTracker.Copy(), FollowupEvalID: a.FollowupEvalID,
 		CreateIndex: a.CreateIndex, ModifyIndex: a.ModifyIndex, CreateTime: a.CreateTime, ModifyTime: a.ModifyTime,

@@ -3,14 +3,15 @@ package structs
 import "time"
 
 // AllocDeploymentStatus is an allocation's health as its client reports it
-// (Nomad's field): Healthy is nil until the client decided.
-//
-// TODO(#8): the client-side health tracker (the deployments issue) fills
-// it; until then it is never set, and the drainer uses the stand-in
-// HealthyByTaskStates.
+// (Nomad's field; client/allocrunner tracks it for allocations of a
+// deployment and for migrating ones), and whether it is a canary of its
+// deployment.
 type AllocDeploymentStatus struct {
-	Healthy     *bool
-	Timestamp   time.Time
+	// Healthy is nil until the client decided.
+	Healthy *bool
+	// Timestamp is when the health was decided.
+	Timestamp time.Time
+	// Canary is set on a canary allocation, until its promotion.
 	Canary      bool
 	ModifyIndex uint64
 }
@@ -27,6 +28,17 @@ func (d *AllocDeploymentStatus) Copy() *AllocDeploymentStatus {
 	}
 	return &c
 }
+
+// IsHealthy reports whether the health is known and healthy.
+func (d *AllocDeploymentStatus) IsHealthy() bool { return d != nil && d.Healthy != nil && *d.Healthy }
+
+// IsUnhealthy reports whether the health is known and unhealthy.
+func (d *AllocDeploymentStatus) IsUnhealthy() bool {
+	return d != nil && d.Healthy != nil && !*d.Healthy
+}
+
+// IsCanary reports whether the allocation is a canary.
+func (d *AllocDeploymentStatus) IsCanary() bool { return d != nil && d.Canary }
 
 // HealthyByTaskStates is the servers' stand-in for client-reported health,
 // to be replaced by DeploymentStatus.Healthy once clients report it

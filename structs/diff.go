@@ -154,6 +154,14 @@ func DiffJobsContextual(old, next *Job) (*JobDiff, error) {
 		newAff, newSpr = next.Affinities, next.Spreads
 	}
 	d.Objects = append(d.Objects, diffPlacement(oldCons, newCons, oldAff, newAff, oldSpr, newSpr)...)
+	var oldUp, newUp *UpdateStrategy
+	if old != nil {
+		oldUp = old.Update
+	}
+	if next != nil {
+		newUp = next.Update
+	}
+	d.Objects = appendObject(d.Objects, diffObject("Update", updateFields(oldUp), updateFields(newUp)))
 	sortObjects(d.Objects)
 
 	oldByName := groupsByName(oldGroups)
@@ -178,12 +186,15 @@ func diffGroup(old, next *TaskGroup) *TaskGroupDiff {
 	var oldNets, newNets []*NetworkResource
 	var oldAff, newAff []*Affinity
 	var oldSpr, newSpr []*Spread
+	var oldUp, newUp *UpdateStrategy
 	if old != nil {
+		oldUp = old.Update
 		d.Name = old.Name
 		oldTasks, oldCons, oldRP, oldDisk = old.Tasks, old.Constraints, old.RestartPolicy, old.EphemeralDisk
 		oldNets, oldAff, oldSpr = old.Networks, old.Affinities, old.Spreads
 	}
 	if next != nil {
+		newUp = next.Update
 		d.Name = next.Name
 		newTasks, newCons, newRP, newDisk = next.Tasks, next.Constraints, next.RestartPolicy, next.EphemeralDisk
 		newNets, newAff, newSpr = next.Networks, next.Affinities, next.Spreads
@@ -196,6 +207,7 @@ func diffGroup(old, next *TaskGroup) *TaskGroupDiff {
 	d.Objects = appendObject(d.Objects, diffObject("EphemeralDisk", ephemeralDiskFields(oldDisk), ephemeralDiskFields(newDisk)))
 	d.Objects = appendObject(d.Objects, diffObject("Network", networkFields(oldNets), networkFields(newNets)))
 	d.Objects = append(d.Objects, diffObjectSet("Service", groupServices(old), groupServices(next), serviceFields)...)
+	d.Objects = appendObject(d.Objects, diffObject("Update", updateFields(oldUp), updateFields(newUp)))
 	sortObjects(d.Objects)
 
 	oldByName := tasksByName(oldTasks)

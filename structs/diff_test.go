@@ -351,7 +351,7 @@ func TestDiffJobsDoesNotModifyItsInputs(t *testing.T) {
 // of one job share it: DiffJobs refuses different IDs.)
 var serverOwnedJobFields = map[string]bool{
 	"ID":     true,
-	"Status": true, "StatusDescription": true, "Version": true, "SubmitTime": true,
+	"Status": true, "StatusDescription": true, "Version": true, "Stable": true, "SubmitTime": true,
 	"CreateIndex": true, "ModifyIndex": true, "JobModifyIndex": true,
 }
 
@@ -387,6 +387,10 @@ func TestDiffJobsSeesEveryField(t *testing.T) {
 		name := strings.Join(path, ".")
 		t.Run(name, func(t *testing.T) {
 			old, next := validJob(), validJob()
+			for _, j := range []*Job{old, next} { // so that the update blocks' fields are walked too
+				j.Update = DefaultUpdateStrategy()
+				j.TaskGroups[0].Update = DefaultUpdateStrategy()
+			}
 			if !mutateField(reflect.ValueOf(next).Elem(), path) {
 				t.Skipf("%s: nothing to change (an empty list or a nil block on the way)", name)
 			}

@@ -40,6 +40,9 @@ const (
 	// migration off a draining node, or stopped them at its deadline.
 	EvalTriggerNodeDrain = "node-drain"
 	EvalTriggerMaxPlans  = "max-plan-attempts"
+	// EvalTriggerDeploymentWatcher: the deployment watcher asks for the next
+	// batch of a deployment, or a promotion was made.
+	EvalTriggerDeploymentWatcher = "deployment-watcher"
 	// EvalTriggerPreemption: allocations of the job were evicted to make
 	// room for a job of higher priority; the job places them again.
 	EvalTriggerPreemption = "preemption"

@@ -56,6 +56,9 @@ type Job struct {
 	Meta        map[string]string
 	Affinities  []*Affinity // placement preferences; see affinity.go
 	Spreads     []*Spread   // see spread.go
+	// Update is the job's update block (update.go): the default of every
+	// group's; Canonicalize copies it into the groups that have none.
+	Update *UpdateStrategy
 
 	// Stop is set by a deregister without purge: the job stays, its allocations stop.
 	Stop   bool
@@ -64,7 +67,10 @@ type Job struct {
 	StatusDescription string
 
 	// Version counts the registrations that changed the job's specification.
-	Version    uint64
+	Version uint64
+	// Stable is set once a deployment of this version succeeded (or by the
+	// operator): auto_revert goes back to the latest stable version.
+	Stable     bool
 	SubmitTime int64 // unix nanoseconds
 
 	CreateIndex    uint64
@@ -93,6 +99,9 @@ type TaskGroup struct {
 	Spreads    []*Spread
 	// Services are the group's service blocks (services.go).
 	Services []*Service
+	// Update is the group's effective update block (update.go); nil: no
+	// deployment, a new version replaces every allocation at once.
+	Update *UpdateStrategy
 }
 
 // Task is one process (or container) run by a driver.
@@ -189,6 +198,7 @@ func (j *Job) Copy() *Job {
 	c.Constraints = copyConstraints(j.Constraints)
 	c.Meta = maps.Clone(j.Meta)
 	c.Affinities, c.Spreads = copyAffinities(j.Affinities), copySpreads(j.Spreads)
+	c.Update = j.Update.Copy()
 	if j.TaskGroups != nil {
 		c.TaskGroups = make([]*TaskGroup, len(j.TaskGroups))
 		for i, tg := range j.TaskGroups {
@@ -211,6 +221,7 @@ func (tg *TaskGroup) Copy() *TaskGroup {
 	c.EphemeralDisk = clonePtr(tg.EphemeralDisk)
 	c.ReschedulePolicy = tg.ReschedulePolicy.Copy()
 	c.Migrate = tg.Migrate.Copy()
+	c.Update = tg.Update.Copy()
 	c.Networks = copyNetworks(tg.Networks)
 	c.Services = copyServices(tg.Services)
 	if tg.Tasks != nil {

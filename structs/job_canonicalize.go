@@ -34,6 +34,8 @@ func DefaultRestartPolicy(jobType JobType) *RestartPolicy {
 //   - group: RestartPolicy = DefaultRestartPolicy(Type), ReschedulePolicy =
 //     DefaultReschedulePolicy(Type), Migrate = DefaultMigrateStrategy(Type)
 //     and EphemeralDisk 300 MB when nil; network Mode "host" when empty;
+//     Update = a copy of the job's when nil (dropped in batch jobs),
+//     HealthCheck "checks" when empty;
 //   - task: KillTimeout 5s when zero, KillSignal "SIGINT" when empty, Resources
 //     cpu 100 MHz and memory 300 MB when nil, and each of cpu and memory that is
 //     zero gets its default;
@@ -84,7 +86,11 @@ func (j *Job) Canonicalize() {
 					canonicalizeTemplates(t.Templates)
 				}
 			}
+			tg.canonicalizeUpdate(j.Update, j.Type)
 		}
+	}
+	if j.Type == JobTypeBatch || j.Type == JobTypeSysBatch {
+		j.Update = nil
 	}
 }
 

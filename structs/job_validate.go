@@ -200,6 +200,7 @@ func (v *validator) job(j *Job) {
 		v.taskGroup(tg)
 		v.reschedulePolicy(j.Type, tg.ReschedulePolicy)
 		v.migrateStrategy(tg.Migrate)
+		v.updateStrategy(tg.Update, tg.Count, j.Type)
 	}
 	v.groupIndex, v.group, v.taskIndex, v.task = -1, "", -1, ""
 	if allocs > v.limits.JobMaxAllocations {

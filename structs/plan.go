@@ -27,6 +27,13 @@ type Plan struct {
 	// SnapshotIndex is the state index the scheduler planned against.
 	SnapshotIndex uint64
 
+	// Deployment, when set, is created (or updated) with the plan: the
+	// deployment of the job's version its placements belong to.
+	Deployment *Deployment
+	// DeploymentUpdates change the status of deployments (an older
+	// version's cancelled).
+	DeploymentUpdates []*DeploymentStatusUpdate
+
 	// Annotations say, per group, what the plan changes; filled only for an
 	// evaluation with AnnotatePlan (a `job plan` dry run).
 	Annotations *PlanAnnotations
@@ -93,7 +100,9 @@ func (p *Plan) AppendPreemptedAlloc(alloc *Allocation, preemptorID string) {
 
 // IsNoOp reports whether the plan changes nothing. (Preemptions come only
 // with placements.)
-func (p *Plan) IsNoOp() bool { return len(p.NodeUpdate) == 0 && len(p.NodeAllocation) == 0 }
+func (p *Plan) IsNoOp() bool {
+	return len(p.NodeUpdate) == 0 && len(p.NodeAllocation) == 0 && p.Deployment == nil && len(p.DeploymentUpdates) == 0
+}
 
 // PlanResult is what the plan applier committed of a plan.
 type PlanResult struct {

@@ -20,6 +20,9 @@ import (
 //	Job.Evaluations   JobSpecificRequest   → JobEvaluationsResponse
 //	Job.Plan          JobPlanRequest       → JobPlanResponse (a dry run: commits nothing)
 //	Job.Summary       JobSpecificRequest   → JobSummaryResponse
+//	Job.GetJobVersions JobVersionsRequest  → JobVersionsResponse
+//	Job.Revert        JobRevertRequest     → JobRegisterResponse
+//	Job.Stable        JobStabilityRequest  → JobStabilityResponse
 //	Node.Register     NodeRegisterRequest  → NodeUpdateResponse
 //	Node.UpdateStatus NodeUpdateStatusRequest → NodeUpdateResponse   (the heartbeat)
 //	Node.GetClientAllocs NodeSpecificRequest → NodeClientAllocsResponse (blocking)
@@ -374,4 +377,44 @@ type RaftRemovePeerRequest struct {
 	// Address removes the server with this Raft address instead (ID "").
 	Address string
 	WriteRequest
+}
+
+// JobVersionsRequest reads the kept versions of a job; with Diffs, also the
+// difference of each version from the one before it.
+type JobVersionsRequest struct {
+	JobID string
+	Diffs bool
+	QueryOptions
+}
+
+// JobVersionsResponse carries a job's kept versions, newest first, and with
+// Diffs, Diffs[i] is what changed from Versions[i+1] to Versions[i] (one
+// fewer than the versions).
+type JobVersionsResponse struct {
+	Versions []*Job
+	Diffs    []*JobDiff
+	QueryMeta
+}
+
+// JobRevertRequest registers again a kept version of a job, as a new version.
+// EnforcePriorVersion, when set, makes it apply only if the job's current
+// version is that one.
+type JobRevertRequest struct {
+	JobID               string
+	JobVersion          uint64
+	EnforcePriorVersion *uint64
+	WriteRequest
+}
+
+// JobStabilityRequest marks a kept version of a job stable or not.
+type JobStabilityRequest struct {
+	JobID      string
+	JobVersion uint64
+	Stable     bool
+	WriteRequest
+}
+
+// JobStabilityResponse answers a JobStabilityRequest.
+type JobStabilityResponse struct {
+	WriteMeta
 }

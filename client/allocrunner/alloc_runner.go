@@ -46,7 +46,8 @@ type Config struct {
 	// Services reads the service registry for the tasks' templates; nil
 	// when there is none (a template that reads it fails to render).
 	Services template.ServiceSource
-	// Now is the clock; nil means time.Now.
+	// Now is the clock; nil means time.Now. The health tracker's timers run
+	// on real time; Now only stamps.
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Metrics are the client's task metrics; nil records nothing.
@@ -67,7 +68,9 @@ type AllocRunner struct {
 
 	// syncCh asks the sync loop to persist and send (capacity 1: requests
 	// coalesce, and every sync reads the latest state).
-	syncCh   chan struct{}
+	syncCh chan struct{}
+	// healthCh tells the health watcher a task state changed (capacity 1).
+	healthCh chan struct{}
 	frozenCh chan struct{} // closed by freeze
 	loopDone chan struct{} // closed when the sync loop returns
 	waitCh   chan struct{} // closed when every task runner has returned
@@ -109,6 +112,7 @@ func New(cfg Config) *AllocRunner {
 		cfg:      cfg,
 		logger:   cfg.Logger.With("alloc_id", a.ID, "job_id", a.JobID, "eval_id", a.EvalID, "request_id", a.RequestID),
 		syncCh:   make(chan struct{}, 1),
+		healthCh: make(chan struct{}, 1),
 		frozenCh: make(chan struct{}),
 		loopDone: make(chan struct{}),
 		waitCh:   make(chan struct{}),
@@ -185,6 +189,9 @@ func (ar *AllocRunner) Run() {
 		if stop {
 			tr.kill(nil)
 		}
+	}
+	if cfg, ok := healthToTrack(alloc, tg); ok {
+		go ar.watchHealth(cfg, tg, ar.cfg.Now())
 	}
 	go func() {
 		for _, tr := range trs {
@@ -264,7 +271,7 @@ func (ar *AllocRunner) newTaskRunners(alloc *structs.Allocation, tg *structs.Tas
 			Metrics:       ar.cfg.Metrics,
 			TaskConfig:    ar.taskConfig(alloc, task, env, taskEnv),
 			State:         alloc.TaskStates[task.Name],
-			Notify:        ar.requestSync,
+			Notify:        ar.taskChanged,
 			Now:           ar.cfg.Now,
 			Logger:        ar.logger,
 		})
@@ -337,6 +344,7 @@ func (ar *AllocRunner) Update(alloc *structs.Allocation) {
 	if alloc.Job == nil {
 		alloc.Job = cur.Job
 	}
+	alloc.DeploymentStatus = keepLocalHealth(alloc.DeploymentStatus, cur.DeploymentStatus)
 	ar.mu.alloc = alloc
 	stop := alloc.ServerTerminal()
 	ar.mu.Unlock()

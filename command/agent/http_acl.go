@@ -107,6 +107,27 @@ var routeRules = map[string]routeRule{
 	"PUT /v1/client/allocation/{id}/signal":   ruleInAllocNamespace,
 	"POST /v1/client/allocation/{id}/signal":  ruleInAllocNamespace,
 	"GET /v1/client/allocation/{id}/checks":   ruleInAllocNamespace,
+	// Job versions and deployments as in Nomad: reads read-job, changes
+	// submit-job, in the ?namespace= (the servers check again in the
+	// namespace of the job or deployment named).
+	"GET /v1/job/{id}/versions":                  ruleNamespace(acl.CapReadJob),
+	"PUT /v1/job/{id}/revert":                    ruleNamespace(acl.CapSubmitJob),
+	"POST /v1/job/{id}/revert":                   ruleNamespace(acl.CapSubmitJob),
+	"PUT /v1/job/{id}/stable":                    ruleNamespace(acl.CapSubmitJob),
+	"POST /v1/job/{id}/stable":                   ruleNamespace(acl.CapSubmitJob),
+	"GET /v1/job/{id}/deployments":               ruleNamespace(acl.CapReadJob),
+	"GET /v1/job/{id}/deployment":                ruleNamespace(acl.CapReadJob),
+	"GET /v1/deployments":                        ruleNamespace(acl.CapReadJob),
+	"GET /v1/deployment/{id}":                    ruleNamespace(acl.CapReadJob),
+	"GET /v1/deployment/allocations/{id}":        ruleNamespace(acl.CapReadJob),
+	"PUT /v1/deployment/promote/{id}":            ruleNamespace(acl.CapSubmitJob),
+	"POST /v1/deployment/promote/{id}":           ruleNamespace(acl.CapSubmitJob),
+	"PUT /v1/deployment/fail/{id}":               ruleNamespace(acl.CapSubmitJob),
+	"POST /v1/deployment/fail/{id}":              ruleNamespace(acl.CapSubmitJob),
+	"PUT /v1/deployment/pause/{id}":              ruleNamespace(acl.CapSubmitJob),
+	"POST /v1/deployment/pause/{id}":             ruleNamespace(acl.CapSubmitJob),
+	"PUT /v1/deployment/allocation-health/{id}":  ruleNamespace(acl.CapSubmitJob),
+	"POST /v1/deployment/allocation-health/{id}": ruleNamespace(acl.CapSubmitJob),
 	// The registry: reads need read-job, deleting an instance submit-job,
 	// in the ?namespace= (the servers check again in the instance's).
 	"GET /v1/services":                ruleNamespace(acl.CapReadJob),

@@ -27,7 +27,7 @@ var metricComponents = map[string]string{
 	"http": "orch_http_", "rpc": "orch_rpc_", "raft": "orch_raft_", "fsm": "orch_fsm_",
 	"broker": "orch_broker_", "scheduler": "orch_scheduler_", "plan": "orch_plan_",
 	"heartbeat": "orch_heartbeat_", "gossip": "orch_gossip_", "client": "orch_client_",
-	"drain": "orch_drain_",
+	"drain": "orch_drain_", "deployment": "orch_deployment_",
 }
 
 // loggerComponents map every "component" log attribute of the agent's code
@@ -38,6 +38,7 @@ var loggerComponents = map[string]string{
 	"server": "rpc", "fsm": "fsm", "broker": "broker", "blocked_evals": "broker", "worker": "scheduler",
 	"memberlist": "gossip", "http": "http", "client": "client", "rpc": "client",
 	"supervisor": "client", "supervisor-client": "client", "drainer": "drain",
+	"deployment_watcher": "deployment",
 }
 
 func TestMetricsEveryComponent(t *testing.T) {

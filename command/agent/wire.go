@@ -48,6 +48,19 @@ func toWire(v any) any {
 		return &api.NodeDrainUpdateResponse{NodeModifyIndex: v.Index, Index: v.Index}
 	case *structs.AllocStopResponse:
 		return &api.AllocStopResponse{EvalID: v.EvalID, Index: v.Index}
+	case *structs.Deployment:
+		if v == nil {
+			return v // a job without deployments: null, as Nomad sends
+		}
+		return api.DeploymentFromStructs(v)
+	case []*structs.Deployment:
+		return mapStubs(v, api.DeploymentFromStructs)
+	case *structs.DeploymentUpdateResponse:
+		return api.DeploymentUpdateFromStructs(v)
+	case *structs.JobVersionsResponse:
+		return api.JobVersionsFromStructs(v)
+	case *structs.JobStabilityResponse:
+		return &api.JobStabilityResponse{JobModifyIndex: v.Index, Index: v.Index}
 	case []*structs.NodePoolStub:
 		return mapStubs(v, func(p *structs.NodePoolStub) *api.NodePool {
 			return &api.NodePool{Name: p.Name, Description: fmt.Sprintf("%d registered node(s)", p.Nodes)}

@@ -59,6 +59,12 @@ var cases = []conformanceCase{
 	{[]string{"PUT /v1/allocation/{id}/stop", "POST /v1/allocation/{id}/stop"}, testRescheduleMigrateAndStop},
 	{[]string{"PUT /v1/node/{id}/eligibility", "POST /v1/node/{id}/eligibility"}, testEligibility},
 	{[]string{"PUT /v1/node/{id}/drain", "POST /v1/node/{id}/drain"}, testDrain},
+	{[]string{"GET /v1/deployments", "GET /v1/deployment/{id}", "GET /v1/deployment/allocations/{id}",
+		"PUT /v1/deployment/promote/{id}", "POST /v1/deployment/promote/{id}", "PUT /v1/deployment/fail/{id}", "POST /v1/deployment/fail/{id}",
+		"PUT /v1/deployment/pause/{id}", "POST /v1/deployment/pause/{id}",
+		"PUT /v1/deployment/allocation-health/{id}", "POST /v1/deployment/allocation-health/{id}",
+		"GET /v1/job/{id}/deployments", "GET /v1/job/{id}/deployment", "GET /v1/job/{id}/versions",
+		"PUT /v1/job/{id}/revert", "POST /v1/job/{id}/revert", "PUT /v1/job/{id}/stable", "POST /v1/job/{id}/stable"}, testDeployments},
 	{[]string{"GET /v1/operator/snapshot", "PUT /v1/operator/snapshot", "POST /v1/operator/snapshot"}, testSnapshot},
 	{[]string{"GET /v1/metrics"}, testMetrics},
 }
@@ -181,10 +187,21 @@ func testJobRegister(t *testing.T, e *env) {
 	if err == nil || !strings.Contains(err.Error(), "Job.TaskGroups[0].Tasks[0].Vault") {
 		t.Errorf("a job with a vault block: %v, want a refusal naming the field", err)
 	}
+	// An update block is taken, job-level and group-level merged field by
+	// field, and read back in Nomad's shape.
 	job = webJob("updated")
-	job.Update = &napi.UpdateStrategy{MaxParallel: ptr(2)}
-	if _, _, err := e.nomad.Jobs().Register(job, nil); err == nil || !strings.Contains(err.Error(), "Job.Update") {
-		t.Errorf("a job with an update block: %v, want a refusal naming the field", err)
+	job.Update = &napi.UpdateStrategy{MaxParallel: ptr(2), MinHealthyTime: ptr(3 * time.Second)}
+	job.TaskGroups[0].Update = &napi.UpdateStrategy{Canary: ptr(1)}
+	if _, _, err := e.nomad.Jobs().Register(job, nil); err != nil {
+		t.Fatalf("a job with an update block: %v", err)
+	}
+	got, _, err := e.nomad.Jobs().Info("updated", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := got.TaskGroups[0].Update; u == nil || *u.MaxParallel != 2 || *u.Canary != 1 || *u.MinHealthyTime != 3*time.Second ||
+		*u.HealthyDeadline != 5*time.Minute {
+		t.Errorf("the group's update block read back: %+v, want max_parallel 2, canary 1, min_healthy_time 3s, healthy_deadline 5m", u)
 	}
 }
 

@@ -19,8 +19,9 @@ var bodyFieldsNomadSends = []string{"Index"}
 // serverFieldsNomadSends are fields Nomad's own server sends (its structs
 // have them) that its client's types lack, as paths without list indices or
 // map keys, matched at the end of a field's path: an allocation list entry's
-// DesiredTransition, and the Delay of each reschedule event.
-var serverFieldsNomadSends = []string{"DesiredTransition", "RescheduleTracker.Events.Delay"}
+// DesiredTransition, the Delay of each reschedule event, and a deployment
+// group's AutoPromote.
+var serverFieldsNomadSends = []string{"DesiredTransition", "RescheduleTracker.Events.Delay", "TaskGroups.AutoPromote"}
 
 // orchExtensions are the paths of fields orch sends that Nomad's types do
 // not have: orch's own settings, documented where they are defined. Nomad's

@@ -28,6 +28,8 @@ const (
 	recordACLToken
 	recordACLBootstrap
 	recordServiceRegistration // appended: see services.go
+	recordJobVersion          // appended: see job_versions.go
+	recordDeployment          // appended: see deployments.go
 )
 
 // Persist writes every object of the snapshot to w (the Raft FSM snapshot).
@@ -40,7 +42,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		return enc.Encode(v)
 	}
 	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableSchedulerConfig,
-		TableACLPolicies, TableACLTokens, TableACLBootstrap, TableServiceRegistrations} {
+		TableACLPolicies, TableACLTokens, TableACLBootstrap, TableServiceRegistrations, TableJobVersions, TableDeployments} {
 		if err := put(recordIndex, &indexEntry{Key: t, Value: s.Index(t)}); err != nil {
 			return fmt.Errorf("state: persisting index of %s: %w", t, err)
 		}
@@ -72,6 +74,12 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		return err
 	}
 	if err := s.persistServiceRegistrations(put); err != nil {
+		return err
+	}
+	if err := s.persistJobVersions(put); err != nil {
+		return err
+	}
+	if err := s.persistDeployments(put); err != nil {
 		return err
 	}
 	return s.persistRequests(put)
@@ -109,6 +117,10 @@ func (s *StateStore) Restore(r io.Reader) error {
 			table, obj = TableEvals, &structs.Evaluation{}
 		case recordSchedulerConfig:
 			table, obj = TableSchedulerConfig, &structs.SchedulerConfiguration{}
+		case recordDeployment:
+			table, obj = TableDeployments, &structs.Deployment{}
+		case recordJobVersion:
+			table, obj = TableJobVersions, &structs.Job{}
 		case recordRequest:
 			table, obj = TableRequests, &RequestOutcome{}
 		case recordACLPolicy:

@@ -39,7 +39,7 @@ func (s *Snapshot) IndexUnwatched(table string) uint64 {
 // LatestIndex returns the Raft index of the last write to any table.
 func (s *Snapshot) LatestIndex() uint64 {
 	var max uint64
-	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals} {
+	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableDeployments} {
 		if i := s.Index(t); i > max {
 			max = i
 		}

@@ -30,6 +30,7 @@ func schema() *memdb.DBSchema {
 		TableNodes: {Name: TableNodes, Indexes: map[string]*memdb.IndexSchema{"id": id("ID"), "secret": by("secret", "SecretID")}},
 		TableAllocs: {Name: TableAllocs, Indexes: map[string]*memdb.IndexSchema{
 			"id": id("ID"), "job": by("job", "JobID"), "node": by("node", "NodeID"), "eval": by("eval", "EvalID"),
+			"deployment": by("deployment", "DeploymentID"),
 		}},
 		TableEvals: {Name: TableEvals, Indexes: map[string]*memdb.IndexSchema{
 			"id": id("ID"), "job": by("job", "JobID"),
@@ -40,5 +41,7 @@ func schema() *memdb.DBSchema {
 	db.Tables[TableRequests] = requestsTable()
 	aclTables(db)
 	db.Tables[TableServiceRegistrations] = serviceRegistrationsTable()
+	db.Tables[TableJobVersions] = jobVersionsTable()
+	db.Tables[TableDeployments] = deploymentsTable()
 	return db
 }

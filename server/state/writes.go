@@ -16,8 +16,9 @@ import (
 // them). An error leaves the transaction to be aborted.
 
 // UpsertJob inserts or updates a job. A registration that changes the job's
-// specification bumps Version and JobModifyIndex; one that changes nothing keeps
-// them, so re-running the same file is not a new version.
+// specification bumps Version and JobModifyIndex (and clears Stable); one that
+// changes nothing keeps them, so re-running the same file is not a new
+// version. Every write is also kept as that version (job_versions.go).
 func (w *WriteTxn) UpsertJob(job *structs.Job) error {
 	w.touch(TableJobs)
 	txn, index := w.txn, w.index
@@ -25,16 +26,21 @@ func (w *WriteTxn) UpsertJob(job *structs.Job) error {
 	if old := first[*structs.Job](txn, TableJobs, "id", job.ID); old != nil {
 		job.CreateIndex = old.CreateIndex
 		job.Version, job.JobModifyIndex = old.Version, old.JobModifyIndex
+		job.Stable = old.Stable
 		if changed, err := specChanged(old, job); err != nil {
 			return err
 		} else if changed {
 			job.Version = old.Version + 1
 			job.JobModifyIndex = index
+			job.Stable = false
 		}
 	} else {
 		job.CreateIndex, job.JobModifyIndex, job.Version = index, index, 0
 	}
-	return insertJobWithStatus(txn, job)
+	if err := insertJobWithStatus(txn, job); err != nil {
+		return err
+	}
+	return w.upsertJobVersion(job)
 }
 
 // UpsertJob runs WriteTxn.UpsertJob in a transaction of its own at index.
@@ -47,7 +53,7 @@ func specChanged(old, job *structs.Job) (bool, error) {
 	norm := func(j *structs.Job) ([]byte, error) {
 		c := *j
 		c.Status, c.StatusDescription = "", ""
-		c.Version, c.SubmitTime = 0, 0
+		c.Version, c.Stable, c.SubmitTime = 0, false, 0
 		c.CreateIndex, c.ModifyIndex, c.JobModifyIndex = 0, 0, 0
 		return structs.EncodeCanonical(&c) // map order must not count as a change
 	}
@@ -70,7 +76,7 @@ func (w *WriteTxn) DeleteJob(jobID string) error {
 	if _, err := w.txn.DeleteAll(TableJobs, "id", jobID); err != nil {
 		return fmt.Errorf("state: deleting job %q: %w", jobID, err)
 	}
-	return nil
+	return w.deleteJobVersions(jobID)
 }
 
 // DeleteJob runs WriteTxn.DeleteJob in a transaction of its own at index.
@@ -165,7 +171,9 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 	w.touch(TableAllocs)
 	txn, index := w.txn, w.index
 	jobs := map[string]bool{}
+	deployments := map[string]bool{}
 	for _, a := range allocs {
+		deployments[a.DeploymentID] = true
 		if old := first[*structs.Allocation](txn, TableAllocs, "id", a.ID); old != nil {
 			u := old.Copy()
 			u.DesiredStatus, u.DesiredDescription = a.DesiredStatus, a.DesiredDescription
@@ -183,6 +191,9 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 			}
 			if a.ModifyTime != 0 {
 				u.ModifyTime = a.ModifyTime
+			}
+			if a.DeploymentID != "" { // an in-place update joins the deployment
+				u.DeploymentID = a.DeploymentID
 			}
 			markLostIfNodeDown(txn, u)
 			a = u
@@ -203,6 +214,9 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 			return err
 		}
 		jobs[a.JobID] = true
+	}
+	if err := w.refreshDeployments(deployments); err != nil {
+		return err
 	}
 	return refreshJobStatuses(txn, index, jobs)
 }
@@ -247,12 +261,14 @@ func markLostIfNodeDown(txn *memdb.Txn, a *structs.Allocation) {
 }
 
 // UpdateAllocsFromClient records what a client reports of its allocations:
-// ClientStatus, ClientDescription, TaskStates and ModifyTime. Updates for
+// ClientStatus, ClientDescription, TaskStates and ModifyTime, and the
+// deployment health (DeploymentStatus.Healthy, Timestamp) once. Updates for
 // allocations the store does not know (garbage collected) are skipped.
 func (w *WriteTxn) UpdateAllocsFromClient(allocs []*structs.Allocation) error {
 	w.touch(TableAllocs)
 	txn, index := w.txn, w.index
 	jobs := map[string]bool{}
+	deployments := map[string]bool{}
 	for _, a := range allocs {
 		old := first[*structs.Allocation](txn, TableAllocs, "id", a.ID)
 		if old == nil {
@@ -260,6 +276,9 @@ func (w *WriteTxn) UpdateAllocsFromClient(allocs []*structs.Allocation) error {
 		}
 		u := old.Copy()
 		u.ClientStatus, u.ClientDescription, u.TaskStates = a.ClientStatus, a.ClientDescription, a.TaskStates
+		if takeClientHealth(u, a.DeploymentStatus, index) && u.DeploymentID != "" {
+			deployments[u.DeploymentID] = true
+		}
 		if a.ModifyTime != 0 {
 			u.ModifyTime = a.ModifyTime
 		}
@@ -272,7 +291,30 @@ func (w *WriteTxn) UpdateAllocsFromClient(allocs []*structs.Allocation) error {
 		}
 		jobs[u.JobID] = true
 	}
+	if err := w.refreshDeployments(deployments); err != nil {
+		return err
+	}
 	return refreshJobStatuses(txn, index, jobs)
+}
+
+// takeClientHealth records the health a client reported for u (an
+// allocation of a deployment, or one whose health paces a drain), once: a health already decided stays.
+// It reports whether it recorded something.
+func takeClientHealth(u *structs.Allocation, reported *structs.AllocDeploymentStatus, index uint64) bool {
+	if reported == nil || reported.Healthy == nil {
+		return false
+	}
+	if u.DeploymentStatus != nil && u.DeploymentStatus.Healthy != nil {
+		return false
+	}
+	ds := u.DeploymentStatus.Copy()
+	if ds == nil {
+		ds = &structs.AllocDeploymentStatus{}
+	}
+	h := *reported.Healthy
+	ds.Healthy, ds.Timestamp, ds.ModifyIndex = &h, reported.Timestamp, index
+	u.DeploymentStatus = ds
+	return true
 }
 
 // UpdateAllocsFromClient runs WriteTxn.UpdateAllocsFromClient in a transaction of its own at index.

@@ -1,0 +1,258 @@
+package deploywatch
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// world is a deployment scenario on an injected clock: a job at version 1
+// replacing version 0, its allocations, and the deployment.
+type world struct {
+	t      *testing.T
+	now    time.Time
+	job    *structs.Job
+	old    *structs.Job
+	d      *structs.Deployment
+	allocs []*structs.Allocation
+	n      int
+}
+
+func newWorld(t *testing.T, count int, update *structs.UpdateStrategy) *world {
+	w := &world{t: t, now: time.Unix(1_000_000, 0)}
+	w.old = &structs.Job{ID: "web", CreateIndex: 1, Version: 0, Stable: true,
+		TaskGroups: []*structs.TaskGroup{{Name: "web", Count: count, Update: update}}}
+	w.job = w.old.Copy()
+	w.job.Version, w.job.Stable = 1, false
+	w.d = structs.NewDeployment("d1", w.job, w.now)
+	w.d.TaskGroups["web"].DesiredCanaries = update.Canary
+	for range count {
+		w.place(w.old, "", false)
+	}
+	return w
+}
+
+func (w *world) place(job *structs.Job, deployment string, canary bool) *structs.Allocation {
+	w.n++
+	a := &structs.Allocation{ID: fmt.Sprintf("a%d", w.n), JobID: "web", Job: job, TaskGroup: "web",
+		DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusRunning, DeploymentID: deployment}
+	if canary {
+		a.DeploymentStatus = &structs.AllocDeploymentStatus{Canary: true}
+	}
+	w.allocs = append(w.allocs, a)
+	return a
+}
+
+// replace stops one allocation of the old version and places its successor.
+func (w *world) replace() *structs.Allocation {
+	for _, a := range w.allocs {
+		if a.Job == w.old && !a.TerminalStatus() {
+			a.DesiredStatus = structs.AllocDesiredStatusStop
+			return w.place(w.job, w.d.ID, false)
+		}
+	}
+	w.t.Fatal("nothing left to replace")
+	return nil
+}
+
+func (w *world) health(a *structs.Allocation, healthy bool) {
+	if a.DeploymentStatus == nil {
+		a.DeploymentStatus = &structs.AllocDeploymentStatus{}
+	}
+	a.DeploymentStatus.Healthy, a.DeploymentStatus.Timestamp = &healthy, w.now
+	if healthy && w.d.TaskGroups["web"].ProgressDeadline > 0 {
+		w.d.TaskGroups["web"].RequireProgressBy = w.now.Add(w.d.TaskGroups["web"].ProgressDeadline)
+	}
+}
+
+func (w *world) decide(evaluated int) Decision {
+	return Decide(Input{Deployment: w.d, Job: w.job, Allocs: w.allocs, LatestStable: w.old, EvaluatedHealthy: evaluated, Now: w.now})
+}
+
+func update(maxParallel, canary int) *structs.UpdateStrategy {
+	u := structs.DefaultUpdateStrategy()
+	u.MaxParallel, u.Canary = maxParallel, canary
+	return u
+}
+
+// TestRollingToSuccess: count 10, max_parallel 3, each batch healthy in turn:
+// the watcher asks for an evaluation after each healthy allocation, and ends
+// the deployment successful (the version stable) once all 10 are healthy.
+func TestRollingToSuccess(t *testing.T) {
+	w := newWorld(t, 10, update(3, 0))
+	evaluated := 0
+	for batch := 0; batch < 4; batch++ {
+		var placed []*structs.Allocation
+		for i := 0; i < 3 && batch*3+i < 10; i++ {
+			placed = append(placed, w.replace())
+		}
+		if dec := w.decide(evaluated); dec.End != nil || dec.Evaluate {
+			t.Fatalf("batch %d placed, none healthy: %+v", batch, dec)
+		}
+		w.now = w.now.Add(15 * time.Second)
+		for _, a := range placed {
+			w.health(a, true)
+		}
+		dec := w.decide(evaluated)
+		if batch < 3 {
+			if dec.End != nil || !dec.Evaluate {
+				t.Fatalf("batch %d healthy: %+v, want an evaluation for the next batch", batch, dec)
+			}
+			evaluated = dec.Healthy
+			continue
+		}
+		if dec.End == nil || dec.End.Status != structs.DeploymentStatusSuccessful || !dec.MarkStable {
+			t.Fatalf("all healthy: %+v, want successful and stable", dec)
+		}
+	}
+}
+
+// TestCanaryPromotion: canaries wait for promotion and say so; auto_promote
+// promotes once all are healthy.
+func TestCanaryPromotion(t *testing.T) {
+	for _, auto := range []bool{false, true} {
+		u := update(1, 2)
+		u.AutoPromote = auto
+		w := newWorld(t, 4, u)
+		c1, c2 := w.place(w.job, "d1", true), w.place(w.job, "d1", true)
+		w.health(c1, true)
+		if dec := w.decide(0); len(dec.Promote) != 0 {
+			t.Fatalf("auto=%v: promoted with one canary of two healthy", auto)
+		}
+		w.health(c2, true)
+		dec := w.decide(1)
+		if auto != (len(dec.Promote) == 1) {
+			t.Fatalf("auto=%v: promote %v", auto, dec.Promote)
+		}
+		msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]
+		want := `waiting for promotion: 2/2 canaries healthy (run "orch deployment promote d1"); progress deadline in 10m0s`
+		if auto {
+			want = "promoting automatically: 2/2 canaries healthy"
+		}
+		if msg != want {
+			t.Errorf("auto=%v: waiting %q, want %q", auto, msg, want)
+		}
+		// Nobody promotes: the progress deadline ends the wait.
+		w.now = w.now.Add(time.Hour)
+		if dec := w.decide(2); !auto && (dec.End == nil || dec.End.Status != structs.DeploymentStatusFailed) {
+			t.Fatalf("a deployment awaiting promotion past its progress deadline: %+v", dec)
+		}
+	}
+}
+
+// TestUnhealthyCanaryAutoReverts: an unhealthy canary fails the deployment,
+// which names the stable version to revert to.
+func TestUnhealthyCanaryAutoReverts(t *testing.T) {
+	u := update(1, 1)
+	u.AutoRevert = true
+	w := newWorld(t, 3, u)
+	w.health(w.place(w.job, "d1", true), false)
+	dec := w.decide(0)
+	if dec.End == nil || dec.End.Status != structs.DeploymentStatusFailed || dec.RevertTo != w.old {
+		t.Fatalf("%+v, want failed with a revert to version 0", dec)
+	}
+	if want := "Failed due to unhealthy allocations - rolling back to job version 0"; dec.End.StatusDescription != want {
+		t.Errorf("description %q, want %q", dec.End.StatusDescription, want)
+	}
+}
+
+// TestProgressDeadline: a canary that cannot be placed fails the deployment
+// when the progress deadline passes, not before; the watcher asks to be woken
+// then.
+func TestProgressDeadline(t *testing.T) {
+	w := newWorld(t, 3, update(1, 1))
+	dec := w.decide(0)
+	if dec.End != nil || !dec.NextCheck.Equal(w.now.Add(10*time.Minute)) {
+		t.Fatalf("%+v, want a check at the progress deadline", dec)
+	}
+	if msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]; msg != "blocked: 1 of 1 canaries not placed yet; progress deadline in 10m0s" {
+		t.Errorf("waiting %q", msg)
+	}
+	failures := map[string]string{"web": "memory exhausted on 3 nodes"}
+	if msg := Waiting(w.d, w.job, w.allocs, failures, w.now)["web"]; msg != "blocked: 1 canary cannot be placed: memory exhausted on 3 nodes; progress deadline in 10m0s" {
+		t.Errorf("waiting %q", msg)
+	}
+	w.now = dec.NextCheck
+	if dec := w.decide(0); dec.End == nil || dec.End.StatusDescription != structs.DeploymentDescProgressDeadline {
+		t.Fatalf("%+v, want failed on the progress deadline", dec)
+	}
+}
+
+// TestSupersededAndStopped: a newer version or a stopped job cancels.
+func TestSupersededAndStopped(t *testing.T) {
+	w := newWorld(t, 2, update(1, 0))
+	newer := w.job.Copy()
+	newer.Version = 2
+	w.job = newer
+	if dec := w.decide(0); dec.End == nil || dec.End.StatusDescription != structs.DeploymentDescNewerJob {
+		t.Fatalf("%+v", dec)
+	}
+	w.job = nil
+	if dec := w.decide(0); dec.End == nil || dec.End.StatusDescription != structs.DeploymentDescStoppedJob {
+		t.Fatalf("%+v", dec)
+	}
+}
+
+// TestEveryDeploymentEnds: whatever the clients report (or do not), once
+// events stop a running deployment ends by its progress deadline at the
+// latest.
+func TestEveryDeploymentEnds(t *testing.T) {
+	for seed := range 200 {
+		w := newWorld(t, 1+seed%5, update(1+seed%3, seed%2))
+		evaluated := 0
+		for step := 0; step < seed%25; step++ { // events stop at a different point for each seed
+			dec := w.decide(evaluated)
+			if dec.End != nil {
+				break
+			}
+			if dec.Evaluate {
+				evaluated = dec.Healthy
+			}
+			if len(dec.Promote) > 0 {
+				w.d.TaskGroups["web"].Promoted = true
+			}
+			switch (seed + step) % 4 {
+			case 0: // a placement happens
+				if w.d.TaskGroups["web"].DesiredCanaries > 0 && !w.d.TaskGroups["web"].Promoted {
+					w.place(w.job, "d1", true)
+				} else if step%3 != 0 {
+					w.replace()
+				}
+			case 1: // a client reports
+				for _, a := range w.allocs {
+					if a.DeploymentID == "d1" && a.DeploymentStatus == nil || (a.DeploymentStatus != nil && a.DeploymentStatus.Healthy == nil) {
+						w.health(a, seed%11 != 0 || step%2 == 0)
+						break
+					}
+				}
+			default: // time passes, nothing happens
+				if !dec.NextCheck.IsZero() {
+					w.now = dec.NextCheck
+				} else {
+					w.now = w.now.Add(time.Minute)
+				}
+			}
+		}
+		// Events stop: the clock runs to the next check, repeatedly.
+		for i := 0; i < 5; i++ {
+			dec := w.decide(evaluated)
+			if dec.End != nil {
+				w.d.Status = dec.End.Status
+				break
+			}
+			if len(dec.Promote) > 0 {
+				w.d.TaskGroups["web"].Promoted = true
+				continue
+			}
+			if dec.NextCheck.IsZero() {
+				t.Fatalf("seed %d: deployment %+v waits forever: %v", seed, w.d.TaskGroups["web"], Waiting(w.d, w.job, w.allocs, nil, w.now))
+			}
+			w.now = dec.NextCheck
+		}
+		if w.d.Active() {
+			t.Fatalf("seed %d: deployment still %s", seed, w.d.Status)
+		}
+	}
+}
