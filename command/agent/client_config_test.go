@@ -1,0 +1,61 @@
+package agent_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/command/agent"
+	"github.com/orch-io/orch/internal/agenttest"
+	"github.com/orch-io/orch/internal/structstest"
+	"github.com/orch-io/orch/structs"
+)
+
+// The client block's node_class, meta and reserved reach the registered
+// node: a ${meta.rack} constraint is met by the node whose meta says so and
+// not otherwise, and the reserved resources are held back.
+func TestClientConfigReachesTheNode(t *testing.T) {
+	a := agenttest.Start(t, agenttest.Options{Client: true, Configure: func(c *agent.Config) {
+		c.Client.NodeClass = "edge"
+		c.Client.Meta = map[string]string{"rack": "r7"}
+		c.Client.ReservedCPU, c.Client.ReservedMemoryMB, c.Client.ReservedDiskMB = 300, 200, 100
+	}})
+	n, _, err := a.API.Nodes().Info(a.NodeID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.NodeClass != "edge" || n.Meta["rack"] != "r7" {
+		t.Errorf("node class %q, meta %v", n.NodeClass, n.Meta)
+	}
+	if r := n.ReservedResources; r == nil || r.CPU != 300 || r.MemoryMB != 200 || r.DiskMB != 100 {
+		t.Errorf("reserved = %+v", r)
+	}
+
+	job := structstest.Job("on-r7")
+	job.Constraints = []*structs.Constraint{{LTarget: "${meta.rack}", RTarget: "r7", Operand: "="},
+		{LTarget: "${node.class}", RTarget: "edge", Operand: "="}}
+	if _, err := a.API.Jobs().Register(job); err != nil {
+		t.Fatal(err)
+	}
+	waitRunning(t, a, "on-r7")
+
+	job = structstest.Job("on-r8")
+	job.Constraints = []*structs.Constraint{{LTarget: "${meta.rack}", RTarget: "r8", Operand: "="}}
+	if _, err := a.API.Jobs().Register(job); err != nil {
+		t.Fatal(err)
+	}
+	err = agenttest.WaitFor(30*time.Second, func() (bool, string) {
+		evals, _, err := a.API.Jobs().Evaluations("on-r8", nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, e := range evals {
+			if f := e.FailedTGAllocs["web"]; f != nil && f.ConstraintFiltered["${meta.rack} = r8"] == 1 {
+				return true, ""
+			}
+		}
+		return false, "no evaluation of on-r8 that failed on the constraint"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
