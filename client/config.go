@@ -57,6 +57,10 @@ type Config struct {
 	// raw_exec is the client's own: it runs on the node's supervisor, which
 	// the client connects to (and starts).
 	Drivers []driver.Driver
+	// DisableRawExec leaves raw_exec out of the node's drivers: a job that
+	// needs it is not placed here (missing drivers). The agent sets it
+	// unless -dev or plugin "raw_exec" { config { enabled = true } }.
+	DisableRawExec bool
 	// SupervisorCommand starts the node's supervisor when none runs (see
 	// package client/supervisor); nil means `<this executable> supervisor
 	// -dir <data_dir>/supervisor`.

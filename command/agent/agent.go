@@ -134,6 +134,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			MinDynamicPort: cfg.Client.MinDynamicPort,
 			MaxDynamicPort: cfg.Client.MaxDynamicPort,
 			Drivers:        drivers,
+			DisableRawExec: !cfg.Plugins.RawExec,
 			Logger:         logger.With("component", "client"),
 			// Nothing restarts on a temporary data dir: its tasks go with it.
 			StopTasksOnShutdown: a.tmpDataDir != "",

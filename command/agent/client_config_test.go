@@ -59,3 +59,36 @@ func TestClientConfigReachesTheNode(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// raw_exec disabled (the default outside -dev): a job that needs it is not
+// placed, for missing drivers; the node does not offer the driver.
+func TestRawExecDisabledIsAMissingDriver(t *testing.T) {
+	a := agenttest.Start(t, agenttest.Options{Client: true, Configure: func(c *agent.Config) {
+		c.Plugins.RawExec = false
+	}})
+	n, _, err := a.API.Nodes().Info(a.NodeID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := n.Drivers["raw_exec"]; ok || n.Attributes["driver.raw_exec"] != "" {
+		t.Errorf("a node with raw_exec disabled offers it: %v", n.Drivers)
+	}
+	if _, err := a.API.Jobs().Register(structstest.Job("needs-raw-exec")); err != nil {
+		t.Fatal(err)
+	}
+	err = agenttest.WaitFor(30*time.Second, func() (bool, string) {
+		evals, _, err := a.API.Jobs().Evaluations("needs-raw-exec", nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, e := range evals {
+			if f := e.FailedTGAllocs["web"]; f != nil && f.ConstraintFiltered["missing drivers"] == 1 {
+				return true, ""
+			}
+		}
+		return false, "no evaluation of needs-raw-exec that failed on missing drivers"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -222,6 +222,7 @@ func DevConfig() *Config {
 	c.Server = ServerConfig{Enabled: true, BootstrapExpect: 1}
 	c.Client = ClientConfig{Enabled: true}
 	c.Plugins.Mock = true
+	c.Plugins.RawExec = true
 	c.Telemetry.PrometheusMetrics = true
 	c.Telemetry.PublishNodeMetrics = true
 	c.DevMode = true
