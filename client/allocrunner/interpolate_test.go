@@ -39,26 +39,19 @@ func TestInterpolate(t *testing.T) {
 
 func TestInterpolateConfigCopies(t *testing.T) {
 	vars := map[string]string{"P": "1"}
-	cfg := map[string]any{
-		"command": "/bin/${P}",
-		"args":    []any{"-p", "${P}", 3},
-		"list":    []string{"${P}"},
-		"nested":  map[string]any{"k": "${P}", "${P}": "key kept"},
-		"blocks":  []map[string]any{{"v": "${P}"}},
-		"labels":  map[string]string{"l": "${P}"},
-		"n":       7,
-		"b":       true,
+	config := func() map[string]any {
+		return map[string]any{
+			"command": "/bin/${P}",
+			"args":    []any{"-p", "${P}", 3},
+			"list":    []string{"${P}"},
+			"nested":  map[string]any{"k": "${P}", "${P}": "key kept"},
+			"blocks":  []map[string]any{{"v": "${P}"}},
+			"labels":  map[string]string{"l": "${P}"},
+			"n":       7,
+			"b":       true,
+		}
 	}
-	orig := map[string]any{
-		"command": "/bin/${P}",
-		"args":    []any{"-p", "${P}", 3},
-		"list":    []string{"${P}"},
-		"nested":  map[string]any{"k": "${P}", "${P}": "key kept"},
-		"blocks":  []map[string]any{{"v": "${P}"}},
-		"labels":  map[string]string{"l": "${P}"},
-		"n":       7,
-		"b":       true,
-	}
+	cfg, orig := config(), config()
 	want := map[string]any{
 		"command": "/bin/1",
 		"args":    []any{"-p", "1", 3},

@@ -43,17 +43,24 @@ func TestClientConfigReachesTheNode(t *testing.T) {
 	if _, err := a.API.Jobs().Register(job); err != nil {
 		t.Fatal(err)
 	}
-	err = agenttest.WaitFor(30*time.Second, func() (bool, string) {
-		evals, _, err := a.API.Jobs().Evaluations("on-r8", nil)
+	waitFiltered(t, a, "on-r8", "${meta.rack} = r8")
+}
+
+// waitFiltered waits for an evaluation of jobID whose group "web" failed
+// placement with its one node filtered for reason.
+func waitFiltered(t *testing.T, a *agenttest.Agent, jobID, reason string) {
+	t.Helper()
+	err := agenttest.WaitFor(30*time.Second, func() (bool, string) {
+		evals, _, err := a.API.Jobs().Evaluations(jobID, nil)
 		if err != nil {
 			return false, err.Error()
 		}
 		for _, e := range evals {
-			if f := e.FailedTGAllocs["web"]; f != nil && f.ConstraintFiltered["${meta.rack} = r8"] == 1 {
+			if f := e.FailedTGAllocs["web"]; f != nil && f.ConstraintFiltered[reason] == 1 {
 				return true, ""
 			}
 		}
-		return false, "no evaluation of on-r8 that failed on the constraint"
+		return false, "no evaluation of " + jobID + " that failed placement for " + reason
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -76,19 +83,5 @@ func TestRawExecDisabledIsAMissingDriver(t *testing.T) {
 	if _, err := a.API.Jobs().Register(structstest.Job("needs-raw-exec")); err != nil {
 		t.Fatal(err)
 	}
-	err = agenttest.WaitFor(30*time.Second, func() (bool, string) {
-		evals, _, err := a.API.Jobs().Evaluations("needs-raw-exec", nil)
-		if err != nil {
-			return false, err.Error()
-		}
-		for _, e := range evals {
-			if f := e.FailedTGAllocs["web"]; f != nil && f.ConstraintFiltered["missing drivers"] == 1 {
-				return true, ""
-			}
-		}
-		return false, "no evaluation of needs-raw-exec that failed on missing drivers"
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	waitFiltered(t, a, "needs-raw-exec", "missing drivers")
 }
