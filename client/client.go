@@ -116,7 +116,7 @@ func NewClient(cfg Config) (*Client, error) {
 		secretID:    id.SecretID,
 		db:          db,
 		allocsDir:   allocsDir,
-		drivers:     driversByName(rawexec.New(logger, sup), cfg.Drivers),
+		drivers:     driversByName(rawExecUnlessDisabled(cfg, logger, sup), cfg.Drivers),
 		registered:  make(chan struct{}),
 		watcherDone: make(chan struct{}),
 	}
@@ -345,10 +345,22 @@ func (c *Client) AllocChecks(allocID string) []*structs.CheckQueryResult {
 	return c.checks.AllocChecks(allocID)
 }
 
-// driversByName indexes the node's drivers: raw_exec and the configured ones.
+// rawExecUnlessDisabled is the raw_exec driver on the supervisor, or nil
+// when the configuration disables it.
+func rawExecUnlessDisabled(cfg Config, logger *slog.Logger, sup *supervisor.Client) driver.Driver {
+	if cfg.DisableRawExec {
+		return nil
+	}
+	return rawexec.New(logger, sup)
+}
+
+// driversByName indexes the node's drivers: raw_exec (nil: disabled) and the
+// configured ones.
 func driversByName(rawExec driver.Driver, ds []driver.Driver) map[string]driver.Driver {
 	m := make(map[string]driver.Driver, len(ds)+1)
-	m[rawExec.Name()] = rawExec
+	if rawExec != nil {
+		m[rawExec.Name()] = rawExec
+	}
 	for _, d := range ds {
 		m[d.Name()] = d
 	}

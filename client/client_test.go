@@ -147,7 +147,8 @@ func TestClientEndToEnd(t *testing.T) {
 	f := newFakeServer(t, ttl)
 	dataDir := t.TempDir()
 	cfg := testClientConfig(t, f, dataDir)
-	cfg.MinDynamicPort, cfg.MaxDynamicPort, cfg.ReservedPorts = 30000, 31000, "22,80"
+	cfg.MinDynamicPort, cfg.MaxDynamicPort, cfg.Reserved.ReservedHostPorts = 30000, 31000, "22,80"
+	cfg.Reserved.CPU, cfg.Reserved.MemoryMB, cfg.Reserved.DiskMB = 500, 256, 1024
 
 	c, err := NewClient(cfg)
 	if err != nil {
@@ -172,6 +173,9 @@ func TestClientEndToEnd(t *testing.T) {
 	}
 	if r := n.NodeResources; r == nil || r.CPU <= 0 || r.MemoryMB <= 0 || r.DiskMB <= 0 {
 		t.Errorf("resources = %+v", r)
+	}
+	if r := n.ReservedResources; r == nil || r.CPU != 500 || r.MemoryMB != 256 || r.DiskMB != 1024 || r.ReservedHostPorts != "22,80" {
+		t.Errorf("reserved = %+v", r)
 	}
 	if lo, hi := n.DynamicPortRange(); lo != 30000 || hi != 31000 || n.ReservedResources.ReservedHostPorts != "22,80" {
 		t.Errorf("port range %d-%d, reserved %+v", lo, hi, n.ReservedResources)
@@ -361,16 +365,18 @@ func TestNewClientConfigErrors(t *testing.T) {
 }
 
 func TestClientConfigPorts(t *testing.T) {
-	valid := Config{DataDir: "d", Servers: newFakeServer(t, time.Minute), MinDynamicPort: 30000, ReservedPorts: "22, 80,8000-8100"}
+	valid := Config{DataDir: "d", Servers: newFakeServer(t, time.Minute), MinDynamicPort: 30000, Reserved: structs.NodeResources{ReservedHostPorts: "22, 80,8000-8100"}}
 	if err := valid.Validate(); err != nil {
 		t.Fatalf("valid port settings: %v", err)
 	}
 	bad := valid
-	bad.MinDynamicPort, bad.MaxDynamicPort, bad.ReservedPorts = 40000, 30000, "80-70"
+	bad.MinDynamicPort, bad.MaxDynamicPort, bad.Reserved.ReservedHostPorts = 40000, 30000, "80-70"
+	bad.Reserved.CPU = -1
 	err := bad.Validate()
 	for _, want := range []string{
 		"min_dynamic_port = 40000: must not exceed max_dynamic_port (30000)",
 		`reserved.reserved_ports = "80-70": structs: invalid port specification "80-70": range "80-70": low end above high end`,
+		"reserved.cpu = -1: must be >= 0",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v lacks %q", err, want)

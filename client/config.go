@@ -47,13 +47,20 @@ type Config struct {
 	// picks dynamic ports from on this node; zero means Nomad's default
 	// (20000 and 32000).
 	MinDynamicPort, MaxDynamicPort int
-	// ReservedPorts are host ports no allocation may use, as "22,80,8000-8100".
-	ReservedPorts string
+	// Reserved is held back from allocations: CPU (MHz), MemoryMB and
+	// DiskMB of the fingerprinted totals, and ReservedHostPorts, host ports
+	// no allocation may use, as "22,80,8000-8100". Nomad reserves nothing by
+	// default.
+	Reserved structs.NodeResources
 	// Drivers are the task drivers the node offers besides raw_exec, each
 	// under its own Name. The agent builds them from its plugin blocks.
 	// raw_exec is the client's own: it runs on the node's supervisor, which
 	// the client connects to (and starts).
 	Drivers []driver.Driver
+	// DisableRawExec leaves raw_exec out of the node's drivers: a job that
+	// needs it is not placed here (missing drivers). The agent sets it
+	// unless -dev or plugin "raw_exec" { config { enabled = true } }.
+	DisableRawExec bool
 	// SupervisorCommand starts the node's supervisor when none runs (see
 	// package client/supervisor); nil means `<this executable> supervisor
 	// -dir <data_dir>/supervisor`.
@@ -203,8 +210,16 @@ func (cfg Config) validatePorts() []error {
 	if lo > hi {
 		errs = append(errs, fmt.Errorf("client config: min_dynamic_port = %d: must not exceed max_dynamic_port (%d)", lo, hi))
 	}
-	if _, err := structs.ParsePortRanges(cfg.ReservedPorts); err != nil {
-		errs = append(errs, fmt.Errorf("client config: reserved.reserved_ports = %q: %w", cfg.ReservedPorts, err))
+	if _, err := structs.ParsePortRanges(cfg.Reserved.ReservedHostPorts); err != nil {
+		errs = append(errs, fmt.Errorf("client config: reserved.reserved_ports = %q: %w", cfg.Reserved.ReservedHostPorts, err))
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"cpu", cfg.Reserved.CPU}, {"memory", cfg.Reserved.MemoryMB}, {"disk", cfg.Reserved.DiskMB}} {
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("client config: reserved.%s = %d: must be >= 0", f.name, f.v))
+		}
 	}
 	return errs
 }

@@ -29,7 +29,7 @@ func (c *Client) buildNode() *structs.Node {
 		Attributes:            fp.Attributes,
 		Meta:                  maps.Clone(c.cfg.Meta),
 		NodeResources:         fp.Resources,
-		ReservedResources:     &structs.NodeResources{}, // Nomad reserves nothing by default
+		ReservedResources:     &structs.NodeResources{CPU: c.cfg.Reserved.CPU, MemoryMB: c.cfg.Reserved.MemoryMB, DiskMB: c.cfg.Reserved.DiskMB, ReservedHostPorts: c.cfg.Reserved.ReservedHostPorts},
 		Drivers:               make(map[string]*structs.DriverInfo, len(c.drivers)),
 		Status:                structs.NodeStatusReady,
 		StatusUpdatedAt:       time.Now().Unix(),
@@ -38,7 +38,6 @@ func (c *Client) buildNode() *structs.Node {
 	if node.Meta == nil {
 		node.Meta = map[string]string{}
 	}
-	node.ReservedResources.ReservedHostPorts = c.cfg.ReservedPorts
 	if node.NodeResources != nil {
 		node.NodeResources.MinDynamicPort, node.NodeResources.MaxDynamicPort = c.cfg.MinDynamicPort, c.cfg.MaxDynamicPort
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -78,6 +79,12 @@ func startDevAgent(t testing.TB, dataDir string, ports [3]int) *agentProc {
 	return a
 }
 
+// rawExecConfig is the agent file that enables raw_exec.
+const rawExecConfig = `plugin "raw_exec" {
+  config { enabled = true }
+}
+`
+
 // startAgent starts `orch agent` with args on the given data dir and ports.
 // The agent is stopped (SIGTERM, then SIGKILL) when the test ends.
 func startAgent(t testing.TB, dataDir string, ports [3]int, args ...string) *agentProc {
@@ -90,6 +97,14 @@ func startAgent(t testing.TB, dataDir string, ports [3]int, args ...string) *age
 	logf, err := os.Create(a.logPath)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if slices.Contains(args, "-client") && !slices.Contains(args, "-config") {
+		// raw_exec is off outside -dev: client agents of the tests run it.
+		cfg := filepath.Join(t.TempDir(), "raw_exec.hcl")
+		if err := os.WriteFile(cfg, []byte(rawExecConfig), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "-config", cfg)
 	}
 	args = append([]string{"agent", "-data-dir", dataDir,
 		"-http-port", strconv.Itoa(ports[0]), "-rpc-port", strconv.Itoa(ports[1]), "-gossip-port", strconv.Itoa(ports[2]),

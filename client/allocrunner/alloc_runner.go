@@ -280,12 +280,20 @@ func (ar *AllocRunner) newTaskRunners(alloc *structs.Allocation, tg *structs.Tas
 }
 
 // taskConfig is what task's driver starts it with.
+//
+// ${...} in the task's config is interpolated with the variables of the
+// environment the driver gives the task (taskEnv for an isolating driver) and
+// the node's.
 func (ar *AllocRunner) taskConfig(alloc *structs.Allocation, task *structs.Task, env, taskEnv []string) *driver.TaskConfig {
+	seen := env
+	if d := ar.cfg.Drivers[task.Driver]; d != nil && d.Capabilities().Isolated {
+		seen = taskEnv
+	}
 	tc := &driver.TaskConfig{
 		AllocID:    alloc.ID,
 		JobID:      alloc.JobID,
 		TaskName:   task.Name,
-		Config:     task.Config,
+		Config:     interpolateConfig(task.Config, interpolationVars(seen, nodeVars(ar.cfg.Node, jobRegion(alloc)))),
 		Env:        env,
 		TaskEnv:    taskEnv,
 		Dir:        ar.dir.taskDir(task.Name),

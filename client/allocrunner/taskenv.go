@@ -1,6 +1,7 @@
 package allocrunner
 
 import (
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -24,17 +25,26 @@ type taskEnvInput struct {
 // agent's environment (as Nomad's raw_exec passes it), overridden by the task's
 // env block, overridden by the variables orch sets, each under both the ORCH_
 // and the NOMAD_ prefix so that Nomad job files keep working. A task cannot
-// change what orch tells it about itself.
+// change what orch tells it about itself. ${...} in the env block's values
+// and in the task's meta is interpolated (interpolate) with the runtime
+// variables and the node's; the meta is set as NOMAD_META_<key> (and
+// ORCH_META_<key>), under the key as written and upper-cased with any
+// character other than a letter, digit or '_' made '_'.
 func buildTaskEnv(in taskEnvInput) []string {
-	env := make(map[string]string, len(in.AgentEnv)+len(in.Task.Env)+32)
+	vars := interpolationVars(sortedEnv(taskEnvMap(in, in.Task.Env, nil)), nodeVars(in.Node, jobRegion(in.Alloc)))
+	env := taskEnvMap(in, interpolateStrings(in.Task.Env, vars), interpolateStrings(taskMeta(in.Alloc, in.Task), vars))
+	return sortedEnv(env)
+}
+
+// taskEnvMap is buildTaskEnv's environment with the given env block and meta.
+func taskEnvMap(in taskEnvInput, taskEnv, meta map[string]string) map[string]string {
+	env := make(map[string]string, len(in.AgentEnv)+len(taskEnv)+2*len(meta)+32)
 	for _, kv := range in.AgentEnv {
 		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
 			env[k] = v
 		}
 	}
-	for k, v := range in.Task.Env {
-		env[k] = v
-	}
+	maps.Copy(env, taskEnv)
 
 	a := in.Alloc
 	vars := map[string]string{
@@ -63,21 +73,47 @@ func buildTaskEnv(in taskEnvInput) []string {
 		vars["NODE_NAME"] = n.Name
 	}
 	addPortVars(vars, a, in.Node)
+	for k, v := range meta {
+		vars["META_"+k] = v
+		vars["META_"+envKey(k)] = v
+	}
 	for k, v := range vars {
 		env["ORCH_"+k] = v
 		env["NOMAD_"+k] = v
 	}
+	return env
+}
 
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+// envKey is a meta key as an environment variable name: upper case, with
+// every character other than a letter, digit or '_' made '_'.
+func envKey(k string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_':
+			return r
+		}
+		return '_'
+	}, k)
+}
+
+// sortedEnv returns env as "KEY=value" entries sorted by key.
+func sortedEnv(env map[string]string) []string {
+	keys := slices.Sorted(maps.Keys(env))
 	out := make([]string, len(keys))
 	for i, k := range keys {
 		out[i] = k + "=" + env[k]
 	}
 	return out
+}
+
+// jobRegion is the region of the allocation's job, "" when unknown.
+func jobRegion(a *structs.Allocation) string {
+	if a.Job == nil {
+		return ""
+	}
+	return a.Job.Region
 }
 
 // addPortVars sets, for each host port allocated to the group, as Nomad does:

@@ -73,6 +73,10 @@ type Capabilities struct {
 	Reattach bool
 	// Exec: Handle.Exec runs commands in the task's context.
 	Exec bool
+	// Isolated: the task sees its directories where they are mounted
+	// (/alloc, /local, /secrets) and uses TaskConfig.TaskEnv; ${...} in its
+	// config is interpolated with that view.
+	Isolated bool
 }
 
 // Handle is a started (or recovered) task. Its methods may be called from any

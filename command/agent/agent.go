@@ -121,17 +121,21 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			return nil, err
 		}
 		a.client, err = client.NewClient(client.Config{
-			DataDir:        dataDir,
-			NodeName:       cfg.NodeName,
-			Datacenter:     cfg.Datacenter,
-			Region:         cfg.Region,
-			NodePool:       cfg.Client.NodePool,
+			DataDir:    dataDir,
+			NodeName:   cfg.NodeName,
+			Datacenter: cfg.Datacenter,
+			Region:     cfg.Region,
+			NodePool:   cfg.Client.NodePool,
+			NodeClass:  cfg.Client.NodeClass,
+			Meta:       cfg.Client.Meta,
+			Reserved: structs.NodeResources{CPU: cfg.Client.ReservedCPU, MemoryMB: cfg.Client.ReservedMemoryMB,
+				DiskMB: cfg.Client.ReservedDiskMB, ReservedHostPorts: cfg.Client.ReservedPorts},
 			HTTPAddr:       httpAddr,
 			Servers:        a.rpc,
 			MinDynamicPort: cfg.Client.MinDynamicPort,
 			MaxDynamicPort: cfg.Client.MaxDynamicPort,
-			ReservedPorts:  cfg.Client.ReservedPorts,
 			Drivers:        drivers,
+			DisableRawExec: !cfg.Plugins.RawExec,
 			Logger:         logger.With("component", "client"),
 			// Nothing restarts on a temporary data dir: its tasks go with it.
 			StopTasksOnShutdown: a.tmpDataDir != "",

@@ -178,6 +178,14 @@ type ClientConfig struct {
 	ReservedPorts  string
 	// NodePool is the pool the client's node joins; "" means "default".
 	NodePool string
+	// NodeClass and Meta are the node's class and meta (constraints on
+	// ${node.class} and ${meta.<key>}; both feed its computed class).
+	NodeClass string
+	Meta      map[string]string
+	// ReservedCPU (MHz), ReservedMemoryMB and ReservedDiskMB are held back
+	// from allocations: the scheduler places against the node's totals less
+	// these.
+	ReservedCPU, ReservedMemoryMB, ReservedDiskMB int
 	// EmbeddedSupervisor runs the task supervisor inside the agent (tests of
 	// in-process agents; not settable from a file): see client.Config.
 	EmbeddedSupervisor bool
@@ -217,6 +225,7 @@ func DevConfig() *Config {
 	c.Server = ServerConfig{Enabled: true, BootstrapExpect: 1}
 	c.Client = ClientConfig{Enabled: true}
 	c.Plugins.Mock = true
+	c.Plugins.RawExec = true
 	c.Telemetry.PrometheusMetrics = true
 	c.Telemetry.PublishNodeMetrics = true
 	c.DevMode = true
@@ -303,21 +312,6 @@ type fileServer struct {
 	Encrypt                hcl.Expression `hcl:"encrypt,optional"`
 }
 
-type fileClient struct {
-	Enabled        *bool         `hcl:"enabled,optional"`
-	Servers        *[]string     `hcl:"servers,optional"`
-	MinDynamicPort *int          `hcl:"min_dynamic_port,optional"`
-	MaxDynamicPort *int          `hcl:"max_dynamic_port,optional"`
-	Reserved       *fileReserved `hcl:"reserved,block"`
-	NodePool       *string       `hcl:"node_pool,optional"`
-}
-
-// fileReserved is Nomad's client { reserved { ... } } block; only
-// reserved_ports is supported so far.
-type fileReserved struct {
-	ReservedPorts *string `hcl:"reserved_ports,optional"`
-}
-
 // ApplyFile reads the agent configuration file at path (HCL, or JSON when the
 // name ends in .json) and sets in c what the file sets: data_dir, bind_addr,
 // datacenter, region, name, log_level, ports { http rpc serf },
@@ -325,8 +319,8 @@ type fileReserved struct {
 // max_heartbeats_per_second heartbeat_grace encrypt }, server_join { retry_join retry_interval },
 // autopilot { cleanup_dead_servers dead_server_cleanup_time
 // server_stabilization_time max_trailing_logs min_quorum },
-// client { enabled servers node_pool min_dynamic_port max_dynamic_port
-// reserved { reserved_ports } }, limits { job_max_group_count
+// client { enabled servers node_pool node_class meta { ... }
+// min_dynamic_port max_dynamic_port reserved { cpu memory disk reserved_ports } }, limits { job_max_group_count
 // job_max_allocations job_max_size job_max_name_length job_max_map_entries
 // job_max_string_length task_config_max_depth }, telemetry { prometheus_metrics
 // collection_interval publish_allocation_metrics publish_node_metrics
@@ -445,17 +439,8 @@ func (c *Config) ApplyFile(path string) error {
 		}
 	}
 	if cl := fc.Client; cl != nil {
-		setBool(&n.Client.Enabled, cl.Enabled)
-		if cl.NodePool != nil {
-			n.Client.NodePool = *cl.NodePool
-		}
-		if cl.Servers != nil {
-			n.Client.Servers = *cl.Servers
-		}
-		setInt(&n.Client.MinDynamicPort, cl.MinDynamicPort)
-		setInt(&n.Client.MaxDynamicPort, cl.MaxDynamicPort)
-		if r := cl.Reserved; r != nil {
-			setString(&n.Client.ReservedPorts, r.ReservedPorts)
+		if err := applyClient(&n.Client, cl); err != nil {
+			return err
 		}
 	}
 	if t := fc.Telemetry; t != nil {

@@ -99,7 +99,17 @@ client {
   servers          = ["10.0.0.1:4647", "10.0.0.2:4647"]
   min_dynamic_port = 30000
   max_dynamic_port = 31000
-  reserved { reserved_ports = "22,8000-8100" }
+  node_class       = "gpu-large"
+  meta {
+    rack  = "r7"
+    zone_a = 3
+  }
+  reserved {
+    cpu            = 500
+    memory         = 256
+    disk           = 1024
+    reserved_ports = "22,8000-8100"
+  }
 }
 `)
 	if err := c.ApplyFile(path2); err != nil {
@@ -109,7 +119,9 @@ client {
 	want.Ports = Ports{HTTP: 8080, RPC: 5647, Serf: 8301}
 	want.Server.Enabled = false
 	want.Client = ClientConfig{Enabled: true, Servers: []string{"10.0.0.1:4647", "10.0.0.2:4647"},
-		NodePool: "gpu", MinDynamicPort: 30000, MaxDynamicPort: 31000, ReservedPorts: "22,8000-8100"}
+		NodePool: "gpu", MinDynamicPort: 30000, MaxDynamicPort: 31000, ReservedPorts: "22,8000-8100",
+		NodeClass: "gpu-large", Meta: map[string]string{"rack": "r7", "zone_a": "3"},
+		ReservedCPU: 500, ReservedMemoryMB: 256, ReservedDiskMB: 1024}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("after %s:\n got %+v\nwant %+v", path2, c, want)
 	}
@@ -159,6 +171,24 @@ client {
 			`:3:11: Unsuitable value type; Unsuitable value: a number is required`,
 			`:4:10: Unsuitable value type; Unsuitable value: value must be a whole number, between -9223372036854775808 and 9223372036854775807`,
 			`:7:14: Unsuitable value type; Unsuitable value: a bool is required`,
+		}},
+		{"bad client reserved and meta", `
+client {
+  reserved {
+    cpu    = -5
+    memory = 1.5
+    disk   = "lots"
+  }
+  meta {
+    ok   = "x"
+    list = ["a"]
+  }
+}
+`, []string{
+			`:4:14: client.reserved.cpu = -5: must be a whole number >= 0`,
+			`:5:14: client.reserved.memory = 1.5: must be a whole number >= 0`,
+			`:6:14: client.reserved.disk: must be a whole number >= 0`,
+			`:10:5: client.meta.list: must be a string, not tuple`,
 		}},
 		{"duplicate block", `
 client { enabled = true }

@@ -22,6 +22,10 @@ type PluginsConfig struct {
 	// Mock enables the mock driver: by a `plugin "mock"` block, and always in
 	// -dev.
 	Mock bool
+	// RawExec enables the raw_exec driver, which runs tasks as the agent's
+	// user without isolation: off unless -dev or
+	// `plugin "raw_exec" { config { enabled = true } }`, as in Nomad.
+	RawExec bool
 	// Docker configures the docker driver, which is always on (it reports
 	// itself undetected where no Docker engine answers).
 	Docker docker.PluginConfig
@@ -100,12 +104,18 @@ func applyPlugins(p *PluginsConfig, blocks []*filePlugin) error {
 			body = b.Config.Body
 		}
 		switch b.Name {
-		case rawexec.Name, mock.Name:
-			// No settings: the block enables the driver (raw_exec always is).
-			diags = append(diags, gohcl.DecodeBody(body, nil, &struct{}{})...)
-			if b.Name == mock.Name {
-				p.Mock = true
+		case rawexec.Name:
+			var fr struct {
+				Enabled *bool `hcl:"enabled,optional"`
 			}
+			diags = append(diags, gohcl.DecodeBody(body, nil, &fr)...)
+			if fr.Enabled != nil {
+				p.RawExec = *fr.Enabled
+			}
+		case mock.Name:
+			// No settings: the block enables the driver.
+			diags = append(diags, gohcl.DecodeBody(body, nil, &struct{}{})...)
+			p.Mock = true
 		case docker.Name:
 			d, err := applyDocker(&p.Docker, body)
 			diags = append(diags, d...)

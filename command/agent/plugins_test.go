@@ -16,8 +16,17 @@ func TestPluginBlocks(t *testing.T) {
 	if !DevConfig().Plugins.Mock {
 		t.Error("-dev does not enable the mock driver")
 	}
+	if c.Plugins.RawExec || !DevConfig().Plugins.RawExec {
+		t.Errorf("raw_exec enabled: %v by default (want false), %v in -dev (want true)", c.Plugins.RawExec, DevConfig().Plugins.RawExec)
+	}
+	bare := DefaultConfig()
+	if err := bare.ApplyFile(writeConfig(t, "bare.hcl", `plugin "raw_exec" {}`)); err != nil || bare.Plugins.RawExec {
+		t.Errorf(`plugin "raw_exec" {} enabled it (%v), as Nomad does not`, err)
+	}
 	path := writeConfig(t, "agent.hcl", `
-plugin "raw_exec" {}
+plugin "raw_exec" {
+  config { enabled = true }
+}
 plugin "mock" {
   config {}
 }
@@ -39,6 +48,9 @@ plugin "docker" {
 	}
 	if !c.Plugins.Mock {
 		t.Error(`plugin "mock" did not enable the mock driver`)
+	}
+	if !c.Plugins.RawExec {
+		t.Error(`raw_exec's enabled = true did not enable it`)
 	}
 	want := docker.PluginConfig{Endpoint: "unix:///run/docker.sock", VolumesEnabled: true,
 		Dangling: docker.DanglingConfig{Enabled: true, Period: time.Minute, CreationGrace: 30 * time.Second}}

@@ -85,7 +85,7 @@ func startCluster(t *testing.T) *cluster {
 		if a.server {
 			args = append(args, "-server", "-bootstrap-expect", "3")
 		} else {
-			args = append(args, "-client", "-servers", strings.Join(rpc, ","))
+			args = append(args, "-client", "-servers", strings.Join(rpc, ","), "-config", clientConfigPath)
 		}
 		run := append([]string{"run", "-d", "--name", a.container, "--hostname", a.name, "--label", labelSuite + "=1",
 			"--network", c.network, "--ip", a.ip, "-p", fmt.Sprintf("127.0.0.1::%d", httpPort), image}, args...)

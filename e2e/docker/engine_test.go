@@ -120,6 +120,9 @@ func mustDocker(t testing.TB, args ...string) string {
 	return out
 }
 
+// clientConfigPath is the agent file in the image that client agents load.
+const clientConfigPath = "/etc/orch/client.hcl"
+
 // buildImage builds orch and the helper as static binaries in dir and an
 // image FROM scratch holding them. Nothing is pulled.
 func buildImage(dir string) (string, error) {
@@ -136,7 +139,11 @@ func buildImage(dir string) (string, error) {
 	if err := os.Mkdir(filepath.Join(dir, "tmp"), 0o1777); err != nil {
 		return "", err
 	}
-	dockerfile := "FROM scratch\nCOPY orch e2ehelper /bin/\nCOPY tmp /tmp\nENTRYPOINT [\"/bin/orch\"]\n"
+	// raw_exec is off outside -dev: the clients enable it with this file.
+	if err := os.WriteFile(filepath.Join(dir, "client.hcl"), []byte("plugin \"raw_exec\" {\n  config { enabled = true }\n}\n"), 0o644); err != nil {
+		return "", err
+	}
+	dockerfile := "FROM scratch\nCOPY orch e2ehelper /bin/\nCOPY client.hcl " + clientConfigPath + "\nCOPY tmp /tmp\nENTRYPOINT [\"/bin/orch\"]\n"
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		return "", err
 	}

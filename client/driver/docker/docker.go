@@ -71,7 +71,7 @@ func (d *Docker) Name() string { return Name }
 // Capabilities implements driver.Driver: containers outlive the agent, and
 // commands run inside them.
 func (d *Docker) Capabilities() driver.Capabilities {
-	return driver.Capabilities{Reattach: true, Exec: true}
+	return driver.Capabilities{Reattach: true, Exec: true, Isolated: true}
 }
 
 // Fingerprint implements driver.Driver: the driver is detected and healthy
