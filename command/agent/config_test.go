@@ -2,14 +2,13 @@ package agent
 
 import (
 	"os"
-
-	"github.com/orch-io/orch/client/driver/docker"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/orch-io/orch/client/driver/docker"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -36,7 +35,7 @@ func TestDefaultAndDevConfig(t *testing.T) {
 	dev := DevConfig()
 	want.BindAddr, want.DevMode = "127.0.0.1", true
 	want.Server, want.Client = ServerConfig{Enabled: true, BootstrapExpect: 1}, ClientConfig{Enabled: true}
-	want.Plugins.Mock = true
+	want.Plugins.Mock, want.Plugins.RawExec = true, true
 	want.Telemetry = TelemetryConfig{PrometheusMetrics: true, PublishNodeMetrics: true}
 	if !reflect.DeepEqual(dev, want) {
 		t.Fatalf("DevConfig() = %+v", dev)
