@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -216,19 +217,19 @@ func testDeployments(t *testing.T, e *env) {
 			t.Errorf("%s %s %s: %d %s, want 400 naming %s", bad.method, bad.path, bad.body, code, out, bad.want)
 		}
 	}
-	canary3 := latestDeployment(t, e, last, "the last version's canary running", func(d *napi.Deployment) bool {
-		s := d.TaskGroups["web"]
-		return len(s.PlacedCanaries) == 1 && slices.Contains(runningAllocs(e, d.ID), s.PlacedCanaries[0])
-	}).TaskGroups["web"].PlacedCanaries[0]
-	if _, _, err := e.nomad.Deployments().SetAllocHealth(d3.ID, []string{canary3}, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	latestDeployment(t, e, last, "the last version's canary healthy", func(d *napi.Deployment) bool { return d.TaskGroups["web"].HealthyAllocs == 1 })
-	raw = rawDo(t, e, "POST", "/v1/deployment/promote/"+d3.ID, &napi.DeploymentPromoteRequest{DeploymentID: d3.ID, Groups: []string{"web"}})
-	strictDecode[napi.DeploymentUpdateResponse](t, "POST /v1/deployment/promote/:id", raw)
+	// POST fail while the deployment runs (after a promotion it may already
+	// have succeeded, and can then no longer change), then POST promote on
+	// the failed deployment, which is refused.
 	raw = rawDo(t, e, "POST", "/v1/deployment/fail/"+d3.ID, &napi.DeploymentFailRequest{DeploymentID: d3.ID})
 	strictDecode[napi.DeploymentUpdateResponse](t, "POST /v1/deployment/fail/:id", raw)
-	if d, _, err := e.nomad.Deployments().Info(d3.ID, nil); err != nil || d.Status != "failed" || !d.TaskGroups["web"].Promoted {
-		t.Errorf("the last version's deployment, promoted by POST then failed: %+v %v", d, err)
+	if d, _, err := e.nomad.Deployments().Info(d3.ID, nil); err != nil || d.Status != "failed" {
+		t.Errorf("the last version's deployment, failed by POST: %+v %v", d, err)
+	}
+	body, err := json.Marshal(&napi.DeploymentPromoteRequest{DeploymentID: d3.ID, Groups: []string{"web"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out := rawStatus(t, e, "POST", "/v1/deployment/promote/"+d3.ID, string(body)); code != http.StatusBadRequest || !strings.Contains(out, "can no longer change") {
+		t.Errorf("POST promote of a failed deployment: %d %s, want 400 saying it can no longer change", code, out)
 	}
 }
