@@ -41,6 +41,7 @@ func run() error {
 	fs.IntVar(&cfg.Count, "count", cfg.Count, "allocations per job")
 	c1m := fs.Bool("c1m", false, "the C1M case: -jobs 1000 -count 1000, invariants not checked")
 	fs.Float64Var(&cfg.MaxHeartbeatsPerSecond, "max-heartbeats-per-second", 0, "the servers' max_heartbeats_per_second (0: their default)")
+	fs.IntVar(&cfg.RaftMultiplier, "raft-multiplier", 0, "the servers' raft_multiplier (0: their default, 1)")
 	fs.DurationVar(&cfg.MinHeartbeatTTL, "min-heartbeat-ttl", 0, "the servers' min_heartbeat_ttl (0: their default)")
 	fs.DurationVar(&cfg.HeartbeatGrace, "heartbeat-grace", 0, "the servers' heartbeat_grace (0: their default)")
 	fs.BoolVar(&cfg.LeaderKill, "leader-kill", false, "SIGKILL the leader once half the allocations are placed (3 servers)")

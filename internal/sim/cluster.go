@@ -51,10 +51,16 @@ type cluster struct {
 // cfg.WorkDir. On error every process already started is stopped.
 func startCluster(cfg *Config) (*cluster, error) {
 	c := &cluster{}
+	if err := os.MkdirAll(cfg.WorkDir, 0o755); err != nil {
+		return nil, err
+	}
 	confPath := filepath.Join(cfg.WorkDir, "server.hcl")
 	conf := "server {\n"
 	if cfg.MaxHeartbeatsPerSecond > 0 {
 		conf += fmt.Sprintf("  max_heartbeats_per_second = %g\n", cfg.MaxHeartbeatsPerSecond)
+	}
+	if cfg.RaftMultiplier > 0 {
+		conf += fmt.Sprintf("  raft_multiplier = %d\n", cfg.RaftMultiplier)
 	}
 	if cfg.MinHeartbeatTTL > 0 {
 		conf += fmt.Sprintf("  min_heartbeat_ttl = %q\n", cfg.MinHeartbeatTTL.String())

@@ -28,6 +28,10 @@ type Config struct {
 	// MaxHeartbeatsPerSecond is the servers' max_heartbeats_per_second
 	// (0: the servers' default), which sets the TTL at this size.
 	MaxHeartbeatsPerSecond float64
+	// RaftMultiplier is the servers' raft_multiplier (0: their default, 1):
+	// raise it on a machine so loaded that a leader cannot reach its
+	// followers within 500ms.
+	RaftMultiplier int
 	// MinHeartbeatTTL and HeartbeatGrace are the servers' settings of the
 	// same names (0: their defaults, 10s and 10s).
 	MinHeartbeatTTL time.Duration
@@ -98,6 +102,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxHeartbeatsPerSecond < 0 {
 		bad("max heartbeats per second = %g: must be >= 0", c.MaxHeartbeatsPerSecond)
+	}
+	if c.RaftMultiplier < 0 || c.RaftMultiplier > 10 {
+		bad("raft multiplier = %d: must be in 0..10 (0: the servers' default)", c.RaftMultiplier)
 	}
 	if c.MinHeartbeatTTL < 0 {
 		bad("min heartbeat ttl = %s: must be >= 0", c.MinHeartbeatTTL)

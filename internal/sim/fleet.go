@@ -77,7 +77,12 @@ func (f *fleet) registerAll() error {
 	errs := make(chan error, len(f.nodes))
 	var wg sync.WaitGroup
 	for _, n := range f.nodes {
-		sem <- struct{}{}
+		select {
+		case sem <- struct{}{}:
+		case <-f.ctx.Done():
+			wg.Wait()
+			return f.ctx.Err()
+		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
@@ -91,19 +96,23 @@ func (f *fleet) registerAll() error {
 	}
 	wg.Wait()
 	close(errs)
-	return <-errs // nil when the channel is empty
+	if err := <-errs; err != nil {
+		return err
+	}
+	return f.ctx.Err()
 }
 
-// close kills every node, waits for their watches to end and closes the
-// sessions.
+// close kills every node, closes the sessions and waits for the watches to
+// end. The sessions are closed before the wait: a call blocked opening a
+// stream (yamux's OpenStream takes no context) ends only then.
 func (f *fleet) close() {
 	for _, n := range f.nodes {
 		n.kill()
 	}
-	f.wg.Wait()
 	for _, rpc := range f.rpcs {
 		rpc.Close()
 	}
+	f.wg.Wait()
 }
 
 func (f *fleet) noteError(err error) {

@@ -228,7 +228,12 @@ func (r *run) submitJobs(ctx context.Context) error {
 	var mu sync.Mutex
 	var errs []error
 	for i := range r.cfg.Jobs {
-		sem <- struct{}{}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return ctx.Err()
+		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()

@@ -57,6 +57,7 @@ func TestSmallSimulation(t *testing.T) {
 	cfg.Servers, cfg.Nodes, cfg.Sessions, cfg.Jobs, cfg.Count = 1, 200, 4, 10, 500
 	cfg.NodeLoss, cfg.Check = true, true
 	cfg.MinHeartbeatTTL, cfg.HeartbeatGrace = 2*time.Second, time.Second
+	cfg.Timeout = 4 * time.Minute // fail with the servers' log, before go test's own timeout
 	var log bytes.Buffer
 	res, err := Run(context.Background(), cfg, func(format string, args ...any) {
 		fmt.Fprintf(&log, format+"\n", args...)
