@@ -10,9 +10,9 @@ func (c *Client) Allocations() *Allocations { return &Allocations{c: c} }
 
 // List returns allocation summaries, sorted by ID; q.Prefix filters by ID prefix.
 func (a *Allocations) List(q *QueryOptions) ([]*structs.AllocListStub, *QueryMeta, error) {
-	var out []*structs.AllocListStub
+	var out []*AllocationListStub
 	meta, err := a.c.query("/v1/allocations", q, &out)
-	return out, meta, err
+	return mapList(out, AllocStubToStructs), meta, err
 }
 
 // Info returns the allocation with exactly this ID (404 *Error when there is none).
@@ -21,10 +21,10 @@ func (a *Allocations) Info(id string, q *QueryOptions) (*structs.Allocation, *Qu
 	if err != nil {
 		return nil, nil, err
 	}
-	var out structs.Allocation
+	var out Allocation
 	meta, err := a.c.query(path, q, &out)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &out, meta, nil
+	return AllocToStructs(&out), meta, nil
 }

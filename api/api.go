@@ -31,9 +31,13 @@ type Config struct {
 	// Address of the agent's HTTP API: "http://host:port", or "host:port"
 	// (http assumed). Empty means $ORCH_ADDR, or DefaultAddress.
 	Address string
-	// HTTPClient sends the requests; nil means a client without a timeout
-	// (blocking queries last up to their WaitTime).
+	// HTTPClient sends the requests; nil means one whose connections time
+	// out after DefaultDialTimeout (timeouts.go).
 	HTTPClient *http.Client
+	// RequestTimeout bounds the wait for a response's headers; blocking
+	// queries get their wait plus a margin instead (timeouts.go). 0 means
+	// DefaultRequestTimeout; a negative value means no bound.
+	RequestTimeout time.Duration
 	// NoLeaderRetry bounds how long a write the agent answers with 503 (no
 	// cluster leader: an election is in progress) is retried, with backoff
 	// from 100ms, before the 503 is returned. 0 means DefaultNoLeaderRetry;
@@ -138,9 +142,10 @@ func isDNSError(err error) bool {
 
 // Client talks to one agent. It is safe for concurrent use.
 type Client struct {
-	base          *url.URL
-	http          *http.Client
-	noLeaderRetry time.Duration
+	base           *url.URL
+	http           *http.Client
+	noLeaderRetry  time.Duration
+	requestTimeout time.Duration
 }
 
 // NewClient returns a client of the agent at cfg.Address (see Config). It
@@ -162,12 +167,15 @@ func NewClient(cfg *Config) (*Client, error) {
 		return nil, err
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{}
+		c.HTTPClient = defaultHTTPClient()
 	}
 	if c.NoLeaderRetry == 0 {
 		c.NoLeaderRetry = DefaultNoLeaderRetry
 	}
-	return &Client{base: base, http: c.HTTPClient, noLeaderRetry: c.NoLeaderRetry}, nil
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	return &Client{base: base, http: c.HTTPClient, noLeaderRetry: c.NoLeaderRetry, requestTimeout: c.RequestTimeout}, nil
 }
 
 // parseAddress accepts "http(s)://host:port[/]" or "host:port".
@@ -302,8 +310,10 @@ func (c *Client) doHeader(ctx context.Context, method, path string, params url.V
 	}
 	u.Path = unescaped
 	u.RawQuery = params.Encode()
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	bound := boundRequest(ctx, c.responseTimeout(params)) // timeouts.go
+	req, err := http.NewRequestWithContext(bound.ctx, method, u.String(), body)
 	if err != nil {
+		bound.done()
 		return nil, fmt.Errorf("building request %s %s: %w", method, path, err)
 	}
 	if body != nil {
@@ -313,12 +323,18 @@ func (c *Client) doHeader(ctx context.Context, method, path string, params url.V
 		req.Header[k] = v
 	}
 	resp, err := c.http.Do(req)
+	bound.gotResponse()
 	if err != nil {
-		if ctx.Err() != nil {
+		bound.done()
+		switch {
+		case ctx.Err() != nil:
 			return nil, ctx.Err()
+		case bound.timedOut():
+			return nil, &ConnError{Address: c.Address(), Err: bound.noResponseError()}
 		}
 		return nil, &ConnError{Address: c.Address(), Err: unwrapURLError(err)}
 	}
+	resp.Body = bound.releaseOnClose(resp.Body)
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

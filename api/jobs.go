@@ -31,16 +31,17 @@ type RegisterOptions struct {
 
 // RegisterOpts is Register with options; nil opts is Register.
 func (j *Jobs) RegisterOpts(job *structs.Job, opts *RegisterOptions) (*structs.JobRegisterResponse, error) {
-	var out structs.JobRegisterResponse
-	body := map[string]any{"Job": job}
+	var out JobRegisterResponse
+	body := &JobRegisterRequest{Job: JobFromStructs(job)}
 	if opts != nil && opts.EnforceIndex {
-		body["EnforceIndex"] = true
-		body["JobModifyIndex"] = opts.ModifyIndex
+		body.EnforceIndex = true
+		body.JobModifyIndex = opts.ModifyIndex
 	}
 	if err := j.c.write(http.MethodPut, "/v1/jobs", nil, body, &out); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return &structs.JobRegisterResponse{EvalID: out.EvalID, EvalCreateIndex: out.EvalCreateIndex,
+		JobModifyIndex: out.JobModifyIndex, Warnings: out.Warnings, WriteMeta: structs.WriteMeta{Index: out.Index}}, nil
 }
 
 // Plan asks what registering job would change, without changing anything
@@ -51,19 +52,19 @@ func (j *Jobs) Plan(job *structs.Job, diff bool) (*structs.JobPlanResponse, erro
 	if err != nil {
 		return nil, err
 	}
-	var out structs.JobPlanResponse
-	body := map[string]any{"Job": job, "Diff": diff}
+	var out JobPlanResponse
+	body := &JobPlanRequest{Job: JobFromStructs(job), Diff: diff}
 	if err := j.c.write(http.MethodPut, path+"/plan", nil, body, &out); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return PlanToStructs(&out), nil
 }
 
 // List returns the jobs, sorted by ID; q.Prefix filters by ID prefix.
 func (j *Jobs) List(q *QueryOptions) ([]*structs.JobListStub, *QueryMeta, error) {
-	var out []*structs.JobListStub
+	var out []*JobListStub
 	meta, err := j.c.query("/v1/jobs", q, &out)
-	return out, meta, err
+	return mapList(out, JobStubToStructs), meta, err
 }
 
 // Info returns the job with exactly this ID (404 *Error when there is none).
@@ -72,12 +73,12 @@ func (j *Jobs) Info(id string, q *QueryOptions) (*structs.Job, *QueryMeta, error
 	if err != nil {
 		return nil, nil, err
 	}
-	var out structs.Job
+	var out Job
 	meta, err := j.c.query(path, q, &out)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &out, meta, nil
+	return JobToStructs(&out), meta, nil
 }
 
 // Deregister stops the job (DELETE /v1/job/:id); purge also removes it. It
@@ -91,11 +92,12 @@ func (j *Jobs) Deregister(id string, purge bool) (*structs.JobDeregisterResponse
 	if purge {
 		params.Set("purge", "true")
 	}
-	var out structs.JobDeregisterResponse
+	var out JobDeregisterResponse
 	if err := j.c.write(http.MethodDelete, path, params, nil, &out); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return &structs.JobDeregisterResponse{EvalID: out.EvalID, EvalCreateIndex: out.EvalCreateIndex, JobModifyIndex: out.JobModifyIndex,
+		WriteMeta: structs.WriteMeta{Index: out.Index}}, nil
 }
 
 // Allocations returns the allocations of the job.
@@ -104,9 +106,9 @@ func (j *Jobs) Allocations(id string, q *QueryOptions) ([]*structs.AllocListStub
 	if err != nil {
 		return nil, nil, err
 	}
-	var out []*structs.AllocListStub
+	var out []*AllocationListStub
 	meta, err := j.c.query(path+"/allocations", q, &out)
-	return out, meta, err
+	return mapList(out, AllocStubToStructs), meta, err
 }
 
 // Evaluations returns the evaluations of the job.
@@ -115,7 +117,22 @@ func (j *Jobs) Evaluations(id string, q *QueryOptions) ([]*structs.Evaluation, *
 	if err != nil {
 		return nil, nil, err
 	}
-	var out []*structs.Evaluation
+	var out []*Evaluation
 	meta, err := j.c.query(path+"/evaluations", q, &out)
-	return out, meta, err
+	return mapList(out, EvalToStructs), meta, err
+}
+
+// Summary returns the job's allocation counts per group and client status
+// (GET /v1/job/:id/summary).
+func (j *Jobs) Summary(id string, q *QueryOptions) (*structs.JobSummary, *QueryMeta, error) {
+	path, err := idPath("/v1/job/", "job", id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out JobSummary
+	meta, err := j.c.query(path+"/summary", q, &out)
+	if err != nil {
+		return nil, nil, err
+	}
+	return JobSummaryToStructs(&out), meta, nil
 }

@@ -10,15 +10,15 @@ func (c *Client) Nodes() *Nodes { return &Nodes{c: c} }
 
 // List returns the client nodes, sorted by ID; q.Prefix filters by ID prefix.
 func (n *Nodes) List(q *QueryOptions) ([]*structs.NodeListStub, *QueryMeta, error) {
-	var out []*structs.NodeListStub
+	var out []*NodeListStub
 	meta, err := n.c.query("/v1/nodes", q, &out)
-	return out, meta, err
+	return mapList(out, NodeStubToStructs), meta, err
 }
 
-// Pools returns the node pools of the registered nodes, by name, with their
-// node counts (GET /v1/node/pools).
-func (n *Nodes) Pools(q *QueryOptions) ([]*structs.NodePoolStub, *QueryMeta, error) {
-	var out []*structs.NodePoolStub
+// Pools returns the node pools of the registered nodes, by name (GET
+// /v1/node/pools).
+func (n *Nodes) Pools(q *QueryOptions) ([]*NodePool, *QueryMeta, error) {
+	var out []*NodePool
 	meta, err := n.c.query("/v1/node/pools", q, &out)
 	return out, meta, err
 }
@@ -29,10 +29,22 @@ func (n *Nodes) Info(id string, q *QueryOptions) (*structs.Node, *QueryMeta, err
 	if err != nil {
 		return nil, nil, err
 	}
-	var out structs.Node
+	var out Node
 	meta, err := n.c.query(path, q, &out)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &out, meta, nil
+	return NodeToStructs(&out), meta, nil
+}
+
+// Allocations returns the allocations assigned to the node, whole (GET
+// /v1/node/:id/allocations).
+func (n *Nodes) Allocations(id string, q *QueryOptions) ([]*structs.Allocation, *QueryMeta, error) {
+	path, err := idPath("/v1/node/", "node", id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []*Allocation
+	meta, err := n.c.query(path+"/allocations", q, &out)
+	return mapList(out, AllocToStructs), meta, err
 }

@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/orch-io/orch/client/allocrunner"
 	"github.com/orch-io/orch/client/driver"
 	"github.com/orch-io/orch/client/driver/rawexec"
 	"github.com/orch-io/orch/client/state"
+	"github.com/orch-io/orch/client/supervisor"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -29,6 +32,10 @@ type Client struct {
 	allocsDir string
 	drivers   map[string]driver.Driver
 	updater   *allocUpdater
+	sup       *supervisor.Client
+	// supDone is closed when the embedded supervisor returns (nil: none).
+	supDone   chan struct{}
+	supCancel context.CancelFunc
 
 	ctx    context.Context // canceled by Shutdown; every loop selects on it
 	cancel context.CancelFunc
@@ -87,14 +94,22 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 
 	logger := cfg.Logger.With("node_id", id.NodeID)
+	sup, supDone, supCancel, err := startSupervisor(cfg, logger)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("client: %w", err)
+	}
 	c := &Client{
+		sup:         sup,
+		supDone:     supDone,
+		supCancel:   supCancel,
 		cfg:         cfg,
 		logger:      logger,
 		nodeID:      id.NodeID,
 		secretID:    id.SecretID,
 		db:          db,
 		allocsDir:   allocsDir,
-		drivers:     map[string]driver.Driver{rawexec.Name: rawexec.New(logger)},
+		drivers:     driversByName(rawexec.New(logger, sup), cfg.Drivers),
 		registered:  make(chan struct{}),
 		watcherDone: make(chan struct{}),
 	}
@@ -104,6 +119,10 @@ func NewClient(cfg Config) (*Client, error) {
 	c.mu.node = c.buildNode()
 
 	c.restoreAllocs()
+	c.startReconcilers()
+	if s, ok := cfg.Servers.(streamServer); ok {
+		s.ServeClientStreams(c.nodeID, c.ServeStream)
+	}
 
 	c.wg.Add(2)
 	go c.heartbeatLoop()
@@ -137,13 +156,17 @@ func (c *Client) Registered() bool {
 	}
 }
 
-// Shutdown stops the client: the loops stop, every task is stopped in parallel
-// (its kill signal, then SIGKILL after its kill timeout), pending status
-// updates are sent (best effort, bounded by ShutdownFlushTimeout) and the local
-// state is closed. The servers are not told the allocations ended: their
-// persisted state stays what it was (running), and the next NewClient on the
-// same data dir starts them again. Safe to call more than once; later calls
-// return the first one's result.
+// Shutdown stops the client: the loops stop, the alloc runners let go of
+// the tasks whose driver can reattach to them, which run on (raw_exec's
+// under the supervisor, docker's containers), and stop the others in
+// parallel (its kill signal, then SIGKILL after its kill timeout; every task
+// with StopTasksOnShutdown or an embedded supervisor), pending
+// status updates are sent (best effort, bounded by ShutdownFlushTimeout) and
+// the local state is closed. The servers are not told the allocations ended:
+// their persisted state stays what it was (running), and the next NewClient
+// on the same data dir reattaches to the tasks (or starts them again if they
+// were stopped). Safe to call more than once; later calls return the first
+// one's result.
 func (c *Client) Shutdown() error {
 	c.shutdownOnce.Do(func() {
 		c.logger.Info("client shutting down")
@@ -166,6 +189,7 @@ func (c *Client) Shutdown() error {
 		}
 		wg.Wait()
 		c.wg.Wait()
+		c.stopSupervisor(c.stopTasksOnShutdown())
 
 		select {
 		case <-c.registered:
@@ -181,6 +205,60 @@ func (c *Client) Shutdown() error {
 		c.logger.Info("client stopped")
 	})
 	return c.shutdownErr
+}
+
+// stopTasksOnShutdown reports whether Shutdown stops every task rather than
+// leave those that can be reattached to running: asked for, or forced by an
+// embedded supervisor, whose tasks cannot outlive this process.
+func (c *Client) stopTasksOnShutdown() bool {
+	return c.cfg.StopTasksOnShutdown || c.cfg.EmbeddedSupervisor
+}
+
+// startSupervisor connects to the node's supervisor, starting it (in this
+// process when cfg.EmbeddedSupervisor). done and cancel are nil unless embedded.
+func startSupervisor(cfg Config, logger *slog.Logger) (sup *supervisor.Client, done chan struct{}, cancel context.CancelFunc, err error) {
+	dir := filepath.Join(cfg.DataDir, "supervisor")
+	sc := supervisor.ClientConfig{Dir: dir, Command: cfg.SupervisorCommand, Logger: logger}
+	if cfg.EmbeddedSupervisor {
+		var ctx context.Context
+		ctx, cancel = context.WithCancel(context.Background())
+		done = make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := supervisor.RunEmbedded(ctx, dir, logger.With("component", "supervisor")); err != nil {
+				logger.Error("embedded supervisor", "error", err)
+			}
+		}()
+		sc.Command = func() *exec.Cmd { return nil }
+	}
+	ctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stop()
+	sup, err = supervisor.Dial(ctx, sc)
+	if err != nil {
+		if cancel != nil {
+			cancel()
+			<-done
+		}
+		return nil, nil, nil, err
+	}
+	return sup, done, cancel, nil
+}
+
+// stopSupervisor lets go of the supervisor; when the tasks were stopped, the
+// supervisor is stopped too.
+func (c *Client) stopSupervisor(tasksStopped bool) {
+	if tasksStopped {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := c.sup.StopSupervisor(ctx, true); err != nil {
+			c.logger.Warn("stopping the supervisor", "error", err)
+		}
+		cancel()
+	}
+	c.sup.Close()
+	if c.supCancel != nil {
+		c.supCancel()
+		<-c.supDone
+	}
 }
 
 // callRPC calls the servers within ctx.
@@ -210,14 +288,26 @@ func (c *Client) restoreAllocs() {
 // state and the updater.
 func (c *Client) newAllocRunner(alloc *structs.Allocation) *allocrunner.AllocRunner {
 	return allocrunner.New(allocrunner.Config{
-		Alloc:     alloc,
-		Node:      c.Node(),
-		AllocsDir: c.allocsDir,
-		Drivers:   c.drivers,
-		Persist:   c.db.PutAllocation,
-		Send:      c.updater.update,
-		Logger:    c.logger,
+		Alloc:               alloc,
+		Node:                c.Node(),
+		AllocsDir:           c.allocsDir,
+		Drivers:             c.drivers,
+		Handles:             c.db,
+		StopTasksOnShutdown: c.stopTasksOnShutdown(),
+		Persist:             c.db.PutAllocation,
+		Send:                c.updater.update,
+		Logger:              c.logger,
 	})
+}
+
+// driversByName indexes the node's drivers: raw_exec and the configured ones.
+func driversByName(rawExec driver.Driver, ds []driver.Driver) map[string]driver.Driver {
+	m := make(map[string]driver.Driver, len(ds)+1)
+	m[rawExec.Name()] = rawExec
+	for _, d := range ds {
+		m[d.Name()] = d
+	}
+	return m
 }
 
 // loadOrCreateIdentity returns the node identity saved in db, minting and

@@ -14,8 +14,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orch-io/orch/client/driver"
+	"github.com/orch-io/orch/client/driver/mock"
+	"github.com/orch-io/orch/client/driver/rawexec"
+	"github.com/orch-io/orch/client/supervisor/supervisortest"
 	"github.com/orch-io/orch/structs"
 )
+
+func TestMain(m *testing.M) {
+	supervisortest.MaybeRun()
+	os.Exit(m.Run())
+}
 
 func testLogger(t *testing.T) *slog.Logger {
 	if testing.Verbose() {
@@ -37,7 +46,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func testClientConfig(t *testing.T, servers RPCer, dataDir string) Config {
+	supDir := filepath.Join(dataDir, "supervisor")
+	supervisortest.Cleanup(t, supDir)
 	return Config{
+		SupervisorCommand:   supervisortest.Command(supDir),
 		DataDir:             dataDir,
 		NodeName:            "test-node",
 		Datacenter:          "dc1",
@@ -203,12 +215,13 @@ func TestClientEndToEnd(t *testing.T) {
 		t.Fatal("a2's process died with a1")
 	}
 
-	// Agent restart: tasks are stopped, the servers are not told they ended.
+	// Agent restart: tasks run on under the supervisor, the servers are not
+	// told anything.
 	if err := c.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
-	if processAlive(pid2) {
-		t.Error("a2's process survived Shutdown")
+	if !processAlive(pid2) {
+		t.Error("a2's process did not survive Shutdown")
 	}
 	if s := f.alloc(a2.ID).ClientStatus; s != structs.AllocClientStatusRunning {
 		t.Errorf("after Shutdown the servers think a2 is %s, want still running", s)
@@ -223,7 +236,10 @@ func TestClientEndToEnd(t *testing.T) {
 	if c2.NodeID() != nodeID {
 		t.Fatalf("node ID changed across a restart: %s → %s", nodeID, c2.NodeID())
 	}
-	newPID2 := taskPID(t, dataDir, a2.ID, pid2)
+	newPID2 := taskPID(t, dataDir, a2.ID, 0)
+	if newPID2 != pid2 {
+		t.Errorf("a2 runs as pid %d after the restart, want the same %d", newPID2, pid2)
+	}
 	// Once the new client has registered and taken in the servers' current
 	// list (it blocks on a newer index), a2 runs exactly once and a1 not at all.
 	waitFor(t, "registration of the restarted client", func() bool { regs, _ := f.stats(); return regs == 2 })
@@ -237,7 +253,11 @@ func TestClientEndToEnd(t *testing.T) {
 	if got := processesOfAlloc(t, a1.ID); got != 0 {
 		t.Errorf("the stopped a1 runs %d times after the restart", got)
 	}
-	waitClientStatus(t, f, a2.ID, structs.AllocClientStatusRunning)
+	for _, ev := range waitClientStatus(t, f, a2.ID, structs.AllocClientStatusRunning).TaskStates["web"].Events {
+		if ev.Type == structs.TaskRestarting || ev.Type == structs.TaskTerminated {
+			t.Errorf("a2 has a %q event after the agent restart: %s", ev.Type, ev.DisplayMessage)
+		}
+	}
 
 	// The servers garbage-collect both: their directories go, a2's process ends.
 	f.removeAlloc(a1.ID)
@@ -423,5 +443,19 @@ func TestHeartbeatRetry(t *testing.T) {
 	}
 	if got := heartbeatRetry(base, limit, 1000); got != limit {
 		t.Errorf("heartbeatRetry(1000) = %v, want %v", got, limit)
+	}
+}
+
+func TestClientConfigDrivers(t *testing.T) {
+	cfg := Config{DataDir: "d", Servers: newFakeServer(t, time.Minute),
+		Drivers: []driver.Driver{rawexec.New(nil, nil), mock.New(nil), mock.New(nil)}}
+	err := cfg.Validate()
+	for _, want := range []string{
+		`drivers: "raw_exec": must not be given: the client runs it on the node's supervisor`,
+		`drivers: "mock" given twice`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
 	}
 }

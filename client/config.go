@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os/exec"
 	"time"
 
+	"github.com/orch-io/orch/client/driver"
+	"github.com/orch-io/orch/client/driver/rawexec"
+	"github.com/orch-io/orch/internal/clock"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -44,6 +48,25 @@ type Config struct {
 	MinDynamicPort, MaxDynamicPort int
 	// ReservedPorts are host ports no allocation may use, as "22,80,8000-8100".
 	ReservedPorts string
+	// Drivers are the task drivers the node offers besides raw_exec, each
+	// under its own Name. The agent builds them from its plugin blocks.
+	// raw_exec is the client's own: it runs on the node's supervisor, which
+	// the client connects to (and starts).
+	Drivers []driver.Driver
+	// SupervisorCommand starts the node's supervisor when none runs (see
+	// package client/supervisor); nil means `<this executable> supervisor
+	// -dir <data_dir>/supervisor`.
+	SupervisorCommand func() *exec.Cmd
+	// EmbeddedSupervisor runs the supervisor inside this process
+	// (supervisor.RunEmbedded) instead: for in-process test agents, whose
+	// executable is a test binary. Tasks then cannot outlive the process, and
+	// Shutdown stops them.
+	EmbeddedSupervisor bool
+	// StopTasksOnShutdown makes Shutdown stop every task and the supervisor
+	// (a dev agent on a temporary data dir, which nothing will restart on).
+	// Otherwise tasks whose driver can reattach run on, and the next agent
+	// reattaches to them.
+	StopTasksOnShutdown bool
 	// Servers is how the client calls the servers. Required.
 	Servers RPCer
 	// Logger defaults to discarding.
@@ -66,6 +89,9 @@ type Config struct {
 	ShutdownFlushTimeout time.Duration
 	// NoHeartbeatJitter makes heartbeats exactly half the TTL apart (tests).
 	NoHeartbeatJitter bool
+	// Clock times the heartbeat loop: its waits and the node's status
+	// time. Default: the real clock; tests pass a clocktest.Fake.
+	Clock clock.Clock
 }
 
 // DefaultConfig returns the defaults of every optional field.
@@ -108,6 +134,9 @@ func (cfg Config) withDefaults(hostname string) Config {
 	if cfg.ShutdownFlushTimeout == 0 {
 		cfg.ShutdownFlushTimeout = d.ShutdownFlushTimeout
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real()
+	}
 	return cfg
 }
 
@@ -133,6 +162,16 @@ func (cfg Config) Validate() error {
 		}
 	}
 	errs = append(errs, cfg.validatePorts()...)
+	seen := map[string]bool{}
+	for _, d := range cfg.Drivers {
+		switch {
+		case d.Name() == rawexec.Name:
+			errs = append(errs, fmt.Errorf("client config: drivers: %q: must not be given: the client runs it on the node's supervisor", d.Name()))
+		case seen[d.Name()]:
+			errs = append(errs, fmt.Errorf("client config: drivers: %q given twice", d.Name()))
+		}
+		seen[d.Name()] = true
+	}
 	if cfg.MaxRetryInterval > 0 && cfg.RetryInterval > cfg.MaxRetryInterval {
 		errs = append(errs, fmt.Errorf("client config: retry_interval = %v: must not exceed max_retry_interval (%v)", cfg.RetryInterval, cfg.MaxRetryInterval))
 	}

@@ -1,29 +1,40 @@
 package client
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
 	"github.com/orch-io/orch/structs"
 )
 
-// defaultHeartbeatTTL is assumed when a server answers without a TTL.
+// defaultHeartbeatTTL is assumed when a server answers without a TTL, and
+// before the first answer.
 const defaultHeartbeatTTL = 10 * time.Second
 
+// maxHeartbeatCallTimeout caps heartbeatCallTimeout for long TTLs: a server
+// that has not answered a heartbeat in 5s is better given up for the next.
+const maxHeartbeatCallTimeout = 5 * time.Second
+
 // heartbeatLoop registers the node, then heartbeats for as long as the client
-// runs. A failed call is retried with backoff; a heartbeat the servers answer
-// with "not found" (they lost or purged the node) registers again at once.
-// Runs on its own goroutine until Shutdown.
+// runs. Each call is bounded by heartbeatCallTimeout of the last TTL the
+// servers gave. A failed call is retried with backoff; a heartbeat the
+// servers answer with "not found" (they lost or purged the node) registers
+// again at once. Waits are on Config.Clock. Runs on its own goroutine until
+// Shutdown.
 func (c *Client) heartbeatLoop() {
 	defer c.wg.Done()
 	needRegister := true
 	failures := 0
+	lastTTL := defaultHeartbeatTTL
 	for {
 		var ttl time.Duration
 		var err error
+		timeout := heartbeatCallTimeout(lastTTL)
 		if needRegister {
-			ttl, err = c.register()
+			ttl, err = c.register(timeout)
 			if err == nil {
 				needRegister = false
 				select {
@@ -33,7 +44,7 @@ func (c *Client) heartbeatLoop() {
 				}
 			}
 		} else {
-			ttl, err = c.heartbeat()
+			ttl, err = c.heartbeat(timeout)
 		}
 		if c.ctx.Err() != nil {
 			return
@@ -43,6 +54,9 @@ func (c *Client) heartbeatLoop() {
 		switch {
 		case err == nil:
 			failures = 0
+			if ttl > 0 {
+				lastTTL = ttl
+			}
 			wait = heartbeatInterval(ttl, c.heartbeatJitter())
 		case !needRegister && errors.Is(err, structs.ErrNotFound):
 			c.logger.Warn("servers do not know this node; registering again", "error", err)
@@ -53,26 +67,63 @@ func (c *Client) heartbeatLoop() {
 			c.logger.Warn("cannot reach the servers", "registering", needRegister, "retry_in", wait, "error", err)
 		}
 
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-c.ctx.Done():
-			t.Stop()
+		if !c.sleep(wait) {
 			return
 		}
 	}
 }
 
-// register sends Node.Register and returns the heartbeat TTL.
-func (c *Client) register() (time.Duration, error) {
+// sleep waits d on the client's clock and reports true, or false when the
+// client shuts down first.
+func (c *Client) sleep(d time.Duration) bool {
+	woke := make(chan struct{})
+	t := c.cfg.Clock.AfterFunc(d, func() { close(woke) })
+	select {
+	case <-woke:
+		return true
+	case <-c.ctx.Done():
+		t.Stop()
+		return false
+	}
+}
+
+// heartbeatCallTimeout bounds one registration or heartbeat call, given the
+// TTL the servers last gave: a third of it, at most maxHeartbeatCallTimeout.
+// A heartbeat is sent at most TTL/2 + TTL/10 after the last one, so a call
+// to a server that stopped answering gives up before the TTL runs out, and
+// the retry (after firstHeartbeatRetry) still reaches the next server within
+// the TTL and its grace.
+func heartbeatCallTimeout(ttl time.Duration) time.Duration {
+	if ttl <= 0 {
+		ttl = defaultHeartbeatTTL
+	}
+	return min(ttl/3, maxHeartbeatCallTimeout)
+}
+
+// callWithin calls the servers, giving up after timeout (or on Shutdown).
+// The deadline ends the call on the server side too, and the RPC client then
+// moves to the next server: one that stopped answering is not asked again.
+func (c *Client) callWithin(timeout time.Duration, method string, args, reply any) error {
+	ctx, cancel := context.WithTimeout(c.ctx, timeout)
+	defer cancel()
+	err := c.callRPC(ctx, method, args, reply)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && c.ctx.Err() == nil {
+		return fmt.Errorf("%s: no answer within %s: %w", method, timeout, err)
+	}
+	return err
+}
+
+// register sends Node.Register, bounded by timeout, and returns the
+// heartbeat TTL.
+func (c *Client) register(timeout time.Duration) (time.Duration, error) {
 	c.mu.Lock()
-	c.mu.node.StatusUpdatedAt = time.Now().Unix()
+	c.mu.node.StatusUpdatedAt = c.cfg.Clock.Now().Unix()
 	node := c.mu.node.Copy()
 	c.mu.Unlock()
 
 	var resp structs.NodeUpdateResponse
 	req := &structs.NodeRegisterRequest{Node: node, WriteRequest: structs.WriteRequest{Region: c.cfg.Region}}
-	if err := c.callRPC(c.ctx, "Node.Register", req, &resp); err != nil {
+	if err := c.callWithin(timeout, "Node.Register", req, &resp); err != nil {
 		return 0, err
 	}
 	c.logger.Info("node registered", "heartbeat_ttl", resp.HeartbeatTTL)
@@ -80,14 +131,15 @@ func (c *Client) register() (time.Duration, error) {
 	return resp.HeartbeatTTL, nil
 }
 
-// heartbeat sends Node.UpdateStatus and returns the heartbeat TTL.
-func (c *Client) heartbeat() (time.Duration, error) {
+// heartbeat sends Node.UpdateStatus, bounded by timeout, and returns the
+// heartbeat TTL.
+func (c *Client) heartbeat(timeout time.Duration) (time.Duration, error) {
 	var resp structs.NodeUpdateResponse
 	req := &structs.NodeUpdateStatusRequest{
 		NodeID: c.nodeID, SecretID: c.secretID, Status: structs.NodeStatusReady,
 		WriteRequest: structs.WriteRequest{Region: c.cfg.Region},
 	}
-	if err := c.callRPC(c.ctx, "Node.UpdateStatus", req, &resp); err != nil {
+	if err := c.callWithin(timeout, "Node.UpdateStatus", req, &resp); err != nil {
 		return 0, err
 	}
 	c.learnServers(resp.Servers)

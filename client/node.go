@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"maps"
 	"time"
 
@@ -41,12 +42,33 @@ func (c *Client) buildNode() *structs.Node {
 	if node.NodeResources != nil {
 		node.NodeResources.MinDynamicPort, node.NodeResources.MaxDynamicPort = c.cfg.MinDynamicPort, c.cfg.MaxDynamicPort
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), driverFingerprintTimeout)
+	defer cancel()
 	for name, d := range c.drivers {
-		info := d.Fingerprint()
+		info := d.Fingerprint(ctx)
 		node.Drivers[name] = info
-		if info.Detected && info.Healthy {
-			node.Attributes["driver."+name] = "1"
-		}
+		maps.Copy(node.Attributes, driverAttributes(name, info))
 	}
 	return node
+}
+
+// driverFingerprintTimeout bounds fingerprinting all the drivers (the docker
+// driver asks its daemon).
+const driverFingerprintTimeout = 10 * time.Second
+
+// driverAttributes are the node attributes of a driver's fingerprint:
+// "driver.<name>" = "1" when it is detected and healthy, and the driver's own
+// attributes ("driver.docker.version"). Pure.
+func driverAttributes(name string, info *structs.DriverInfo) map[string]string {
+	attrs := map[string]string{}
+	if !info.Detected {
+		return attrs
+	}
+	maps.Copy(attrs, info.Attributes)
+	if info.Healthy {
+		attrs["driver."+name] = "1"
+	} else {
+		delete(attrs, "driver."+name)
+	}
+	return attrs
 }

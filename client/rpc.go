@@ -39,6 +39,8 @@ type RPCClient struct {
 	// them at the end of the list, as a way back in.
 	seeds []string
 
+	serveFields // the streams servers open to this client (clientrpc.go)
+
 	mu struct {
 		sync.Mutex
 		servers []string
@@ -125,6 +127,12 @@ func (c *RPCClient) RPC(ctx context.Context, method string, args, reply any) err
 			return err
 		}
 		if ctx.Err() != nil {
+			// A server that let the deadline pass is not answering: the next
+			// call goes to the next server. A caller that merely gave up
+			// (shutdown) says nothing about the server.
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				c.dropSession(sess, err)
+			}
 			return fmt.Errorf("rpc %s: %w", method, err)
 		}
 		c.dropSession(sess, err)
@@ -176,6 +184,7 @@ func (c *RPCClient) getSession(ctx context.Context) (sess *yamux.Session, fresh 
 			return cur, false, nil
 		}
 		c.mu.session, c.mu.addr, c.mu.next = s, servers[idx], idx
+		go c.acceptStreams(s)
 		c.logger.Debug("connected to server", "server", servers[idx])
 		return s, true, nil
 	}

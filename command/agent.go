@@ -77,6 +77,11 @@ func runAgent(c *cli.Context) error {
 		return fmt.Errorf("orch agent: %w", err)
 	}
 	fmt.Fprintf(c.App.Writer, "==> orch agent started: HTTP API at http://%s\n", a.HTTPAddr())
+	if cfg.DevMode && cfg.DataDir == "" {
+		fmt.Fprintf(c.App.Writer, "==> data dir: %s (temporary: removed, with the tasks, when the agent stops)\n", a.DataDir())
+	} else {
+		fmt.Fprintf(c.App.Writer, "==> data dir: %s\n", a.DataDir())
+	}
 	sig := <-sigs
 	logger.Info("caught signal, shutting down gracefully", "signal", sig.String())
 	if err := a.Shutdown(); err != nil {

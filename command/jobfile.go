@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/jobspec"
 	"github.com/orch-io/orch/structs"
 	"github.com/urfave/cli/v2"
@@ -65,72 +65,45 @@ func readJobFile(c *cli.Context) (*structs.Job, error) {
 	return job, nil
 }
 
-// readJSONJob decodes a JSON job file. Errors carry path:line:col.
+// readJSONJob decodes a JSON job file as the HTTP API decodes a job body:
+// strictly (jobspec.DecodeJSON: an unknown field is an error naming its
+// path), refusing the fields of Nomad's JSON orch does not act on, and with
+// the API's defaults (api.JobToStructs: a group without Count runs one
+// instance). Errors carry path:line:col.
 func readJSONJob(path string) (*structs.Job, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	var wire api.Job
+	var target any = &wire
 	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &probe); err != nil {
-		return nil, positionJSONError(path, raw, err)
-	}
-	var job structs.Job
-	var target any = &job
-	for k := range probe {
-		if strings.EqualFold(k, "Job") {
-			target = &struct{ Job *structs.Job }{Job: &job}
+	if json.Unmarshal(raw, &probe) == nil {
+		for k := range probe {
+			if strings.EqualFold(k, "Job") {
+				target = &struct{ Job *api.Job }{Job: &wire}
+			}
 		}
 	}
-	if err := json.Unmarshal(raw, target); err != nil {
-		return nil, positionJSONError(path, raw, err)
+	if err := jobspec.DecodeJSON(raw, target); err != nil {
+		var je *jobspec.JSONError
+		if errors.As(err, &je) {
+			detail := je.Detail()
+			if je.Kind == jobspec.JSONType && je.Path == "" {
+				detail = `the file must hold a JSON object (a job, or {"Job": {...}}): ` + je.Rule
+			}
+			return nil, fmt.Errorf("%s:%d:%d: %s", path, je.Line, je.Column, detail)
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if err := api.CheckSupported("Job", &wire); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	job := api.JobToStructs(&wire)
 	if job.ID == "" {
 		return nil, fmt.Errorf("%s: the job has no \"ID\"", path)
 	}
-	return &job, nil
-}
-
-// positionJSONError prefixes a decoding error of raw with path:line:col.
-func positionJSONError(path string, raw []byte, err error) error {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	var off int64 = -1
-	switch {
-	case errors.As(err, &syn):
-		off = syn.Offset - 1
-	case errors.As(err, &typ):
-		off = typ.Offset
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		off = int64(len(raw))
-	}
-	if off < 0 {
-		return fmt.Errorf("%s: %v", path, err)
-	}
-	line, col := 1, 1
-	for _, ch := range raw[:min(off, int64(len(raw)))] {
-		if ch == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
-		}
-	}
-	return fmt.Errorf("%s:%d:%d: %s", path, line, col, describeDecodeError(raw, err))
-}
-
-// describeDecodeError words a decoding error for a person.
-func describeDecodeError(raw []byte, err error) string {
-	var typ *json.UnmarshalTypeError
-	if errors.As(err, &typ) {
-		if typ.Field == "" {
-			return fmt.Sprintf(`the file must hold a JSON object (a job, or {"Job": {...}}), not a JSON %s`, typ.Value)
-		}
-		return fmt.Sprintf("field %s: cannot use a JSON %s as %s", typ.Field, typ.Value, typ.Type)
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return "unexpected end of the file"
-	}
-	return err.Error()
+	return job, nil
 }
 
 // validateJob canonicalizes a copy of job and validates it: the checks the

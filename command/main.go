@@ -62,6 +62,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			serverCommand(),
 			versionCommand(),
 			operatorCommand(),
+			supervisorCommand(),
 		},
 	}
 	prepareCommands(app.Commands)

@@ -53,10 +53,12 @@ func nodePoolList(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	pools, _, err := client.Nodes().Pools(nil)
+	// The pools' node counts are orch's own: Nomad's pool list has none.
+	nodes, _, err := client.Nodes().List(nil)
 	if err != nil {
 		return errorf(err, "Error querying node pools")
 	}
+	pools := structs.NodePools(nodes)
 	if len(pools) == 0 {
 		fmt.Fprintln(stdout(c), "No node pools: no nodes registered")
 		return nil

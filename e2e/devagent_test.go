@@ -14,8 +14,8 @@ import (
 // TestDevAgentRunsJobsAcrossRestart walks the skeleton end to end: a batch job
 // runs to completion and leaves its output; a service job's three allocations
 // run as real processes, survive a graceful agent restart on the same data dir
-// (stopped cleanly, started again, never duplicated), and end when the job is
-// stopped.
+// (they run on under the supervisor, keep their PIDs, are never duplicated),
+// and end when the job is stopped.
 func TestDevAgentRunsJobsAcrossRestart(t *testing.T) {
 	dataDir := t.TempDir()
 	ports := freePorts(t)
@@ -57,11 +57,11 @@ func TestDevAgentRunsJobsAcrossRestart(t *testing.T) {
 	}
 	mustContain(t, "job status", status, "web", "running")
 
-	// Graceful restart on the same data dir.
+	// Graceful restart on the same data dir: the tasks run on.
 	a.stop()
-	for id := range before {
-		if pids := allocPIDs(id); len(pids) != 0 {
-			t.Fatalf("after the agent stopped, alloc %s still has processes %v", id, pids)
+	for id, pids := range before {
+		if !slices.Contains(allocPIDs(id), taskShell(pids)) {
+			t.Fatalf("after the agent stopped, alloc %s lost its task process %d", id, taskShell(pids))
 		}
 	}
 	a = startDevAgent(t, dataDir, ports)
@@ -70,9 +70,11 @@ func TestDevAgentRunsJobsAcrossRestart(t *testing.T) {
 		t.Fatalf("job web lost across the restart: %v", err)
 	}
 	after := waitWebRunning(t, a)
-	for id := range after {
+	for id, pids := range after {
 		if _, ok := before[id]; !ok {
 			t.Errorf("alloc %s is new after the restart; the restarted agent must run the same allocations", id)
+		} else if taskShell(pids) != taskShell(before[id]) {
+			t.Errorf("alloc %s: task pid %d after the restart, want the same %d", id, taskShell(pids), taskShell(before[id]))
 		}
 	}
 
@@ -130,6 +132,16 @@ func waitWebRunning(t *testing.T, a *agentProc) map[string][]int {
 		}
 	}
 	return procs
+}
+
+// taskShell is the task's /bin/sh among pids.
+func taskShell(pids []int) int {
+	for _, pid := range pids {
+		if comm, _ := os.ReadFile(filepath.Join("/proc", itoa(pid), "comm")); strings.TrimSpace(string(comm)) == "sh" {
+			return pid
+		}
+	}
+	return 0
 }
 
 // checkWebPorts checks that every allocation of web got its own dynamic http

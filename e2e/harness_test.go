@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orch-io/orch/client/supervisor/supervisortest"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -82,6 +83,9 @@ func startDevAgent(t testing.TB, dataDir string, ports [3]int) *agentProc {
 func startAgent(t testing.TB, dataDir string, ports [3]int, args ...string) *agentProc {
 	t.Helper()
 	a := &agentProc{t: t, dataDir: dataDir, ports: ports, exited: make(chan struct{})}
+	// Tasks outlive the agent under its supervisor: whatever happens, both
+	// go when the test ends (registered first, so it runs after the agent's stop).
+	supervisortest.Cleanup(t, filepath.Join(dataDir, "supervisor"))
 	a.logPath = filepath.Join(t.TempDir(), "agent.log")
 	logf, err := os.Create(a.logPath)
 	if err != nil {

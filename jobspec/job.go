@@ -67,13 +67,20 @@ var (
 			},
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "config"}, {Type: "env"}, {Type: "meta"}, {Type: "resources"}, {Type: "constraint"},
-				{Type: "affinity"},
+				{Type: "affinity"}, {Type: "logs"},
 			},
 		},
 		unsupportedAttrs: []string{"leader", "kind", "shutdown_delay"},
-		unsupportedBlocks: []string{"artifact", "template", "service", "vault", "consul", "lifecycle", "logs",
+		unsupportedBlocks: []string{"artifact", "template", "service", "vault", "consul", "lifecycle",
 			"volume_mount", "dispatch_payload", "scaling", "csi_plugin", "identity", "restart",
 			"action", "schedule"},
+	}
+
+	logsSchema = bodySchema{
+		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+			{Name: "max_files"}, {Name: "max_file_size"}, {Name: "disabled"},
+		}},
+		unsupportedAttrs: []string{"enabled"},
 	}
 
 	restartSchema = bodySchema{
@@ -325,9 +332,38 @@ func (d *decoder) task(b *hcl.Block) *structs.Task {
 			}
 		}
 	}
+	for _, lb := range d.atMostOne(c.Blocks.OfType("logs")) {
+		t.LogConfig = d.logs(lb, loc)
+	}
 	t.Constraints = d.constraints(c.Blocks.OfType("constraint"), loc)
 	t.Affinities = d.affinities(c.Blocks.OfType("affinity"), loc)
 	return t
+}
+
+// logs decodes a task's logs block; what it leaves out is Nomad's default
+// (10 files of 10 MB).
+func (d *decoder) logs(b *hcl.Block, loc *scope) *structs.LogConfig {
+	loc.field("logs", b.DefRange)
+	l := structs.DefaultLogConfig()
+	c := d.content(b.Body, logsSchema)
+	for _, f := range []struct {
+		name string
+		dst  *int
+	}{{"max_files", &l.MaxFiles}, {"max_file_size", &l.MaxFileSizeMB}} {
+		if a := c.Attributes[f.name]; a != nil {
+			loc.field("logs."+f.name, a.Range)
+			if n, ok := d.integer(a); ok {
+				*f.dst = n
+			}
+		}
+	}
+	if a := c.Attributes["disabled"]; a != nil {
+		loc.field("logs.disabled", a.Range)
+		if v, ok := d.value(a, cty.Bool); ok {
+			l.Disabled = v.True()
+		}
+	}
+	return l
 }
 
 // predicate decodes the attribute, value and operator of a constraint or

@@ -92,6 +92,10 @@ job "web" {
       }
       kill_timeout = "30s"
       kill_signal  = "SIGTERM"
+      logs {
+        max_files     = 3
+        max_file_size = 5
+      }
       constraint {
         attribute = "${meta.rack}"
         value     = "r1"
@@ -116,6 +120,7 @@ job "web" {
 						Meta:        map[string]string{"version": "1.2"},
 						Resources:   &structs.Resources{CPU: 250, MemoryMB: 128},
 						KillTimeout: 30 * time.Second, KillSignal: "SIGTERM",
+						LogConfig:   &structs.LogConfig{MaxFiles: 3, MaxFileSizeMB: 5},
 						Constraints: []*structs.Constraint{{LTarget: "${meta.rack}", Operand: "=", RTarget: "r1"}},
 					}},
 				}},
@@ -682,6 +687,7 @@ job.hcl:10:7: duplicate "config" block: only one is allowed here, the first is a
         memory = 5
       }
       kill_timeout = "-1s"
+      logs { max_files = 0 }
     }
   }
 }`,
@@ -691,7 +697,8 @@ job.hcl:5:5: group "web": count = -1: must be >= 0
 job.hcl:6:22: group "web": ephemeral_disk.size = 5: must be >= 10 (MB)
 job.hcl:7:15: group "web": restart.mode = "never": must be "fail" or "delay"
 job.hcl:12:9: group "web": task "server": resources.memory = 5: must be >= 10 (MB)
-job.hcl:14:7: group "web": task "server": kill_timeout = "-1s": must be >= 0`,
+job.hcl:14:7: group "web": task "server": kill_timeout = "-1s": must be >= 0
+job.hcl:15:14: group "web": task "server": logs.max_files = 0: must be >= 1`,
 		},
 		{
 			name: "validation problems point at the block",

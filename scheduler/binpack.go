@@ -46,8 +46,7 @@ func groupAsk(tg *structs.TaskGroup) structs.ComparableResources {
 	var c structs.ComparableResources
 	for _, t := range tg.Tasks {
 		if t.Resources != nil {
-			c.CPU += t.Resources.CPU
-			c.MemoryMB += t.Resources.MemoryMB
+			c.Add(structs.ComparableResources{CPU: t.Resources.CPU, MemoryMB: t.Resources.MemoryMB}) // saturating
 		}
 	}
 	if tg.EphemeralDisk != nil {

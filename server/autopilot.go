@@ -2,9 +2,8 @@ package server
 
 import (
 	"context"
-	"slices"
+	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -42,283 +41,187 @@ import (
 // again (a failed server's cleanup time restarts, a non-voter stabilizes
 // again), which only ever delays a change. Every decision is logged with the
 // server's gossip name and Raft ID.
+//
+// The decisions are a pure function, decideAutopilot (autopilot_decide.go),
+// of the Raft configuration, the gossip members, the non-voters' answers to
+// Status.RaftStats, the time (from Config.Clock) and the settings; this file
+// is the loop that gathers those and applies the decisions.
 
-// autopilot is the leader's bookkeeping for one leadership term.
+// autopilot is the leader's autopilot for one leadership term.
 type autopilot struct {
-	s   *Server
-	now func() time.Time
+	s *Server
+	// state is owned by the goroutine running the passes (reconcileServers).
+	state autopilotState
 
-	// healthySince: non-voters by ID, since when continuously healthy.
-	healthySince map[raft.ServerID]time.Time
-	// failedSince: servers of the configuration gossip shows failed, since
-	// when this leader has seen them so.
-	failedSince map[raft.ServerID]time.Time
-	// lastPromotion is when this leader last promoted a non-voter.
-	lastPromotion time.Time
-
-	// refused records the failed voters whose removal was due but refused
-	// to keep minVoters (so that it is logged once, and tests can see it).
-	mu      sync.Mutex
-	refused map[raft.ServerID]bool
-}
-
-func newAutopilot(s *Server) *autopilot {
-	return &autopilot{
-		s:            s,
-		now:          time.Now,
-		healthySince: map[raft.ServerID]time.Time{},
-		failedSince:  map[raft.ServerID]time.Time{},
-		refused:      map[raft.ServerID]bool{},
+	// mu guards what the passes publish for tests to read.
+	mu struct {
+		sync.Mutex
+		published autopilotState // a copy of state after the last pass
+		passes    uint64
 	}
 }
 
-// reconcile brings the Raft configuration in line with gossip once.
-func (a *autopilot) reconcile() {
+func newAutopilot(s *Server) *autopilot { return &autopilot{s: s} }
+
+// reconcileServers keeps the Raft configuration in line with gossip for as
+// long as this server leads (until ctx ends): a pass at once, at every gossip
+// membership change, and Autopilot.Interval (by Config.Clock) after the last
+// pass. Runs on the leader's goroutine for it (leader.go).
+func (s *Server) reconcileServers(ctx context.Context) {
+	ap := newAutopilot(s)
+	s.setAutopilot(ap)
+	defer s.setAutopilot(nil)
+	tick := make(chan struct{}, 1)
+	for {
+		ap.reconcile(ctx)
+		t := s.config.Clock.AfterFunc(s.config.Autopilot.Interval, func() {
+			select {
+			case tick <- struct{}{}:
+			default:
+			}
+		})
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-s.reconcileKick:
+		case <-tick:
+		}
+		t.Stop()
+	}
+}
+
+// reconcile runs one pass: observe, decide, apply. After a promotion it
+// decides once more at once, so that the failed servers the promoted one
+// replaces are removed in the same pass.
+func (a *autopilot) reconcile(ctx context.Context) {
+	defer a.publish()
+	for range 2 {
+		in, err := a.observe(ctx)
+		if err != nil {
+			a.s.logger.Warn("autopilot: observing the servers", "error", err)
+			return
+		}
+		dec := decideAutopilot(a.state, in)
+		a.state = dec.Next
+		promoted := false
+		for _, n := range dec.Notes {
+			a.s.logger.Log(ctx, n.Level, n.Msg, append([]any{"member", n.Name, "server_id", n.ID}, n.Attrs...)...)
+		}
+		for _, act := range dec.Actions {
+			if err := a.apply(act); err != nil {
+				a.s.logger.Error("autopilot: changing the raft configuration failed", "action", act.Kind.String(),
+					"member", act.Name, "server_id", act.ID, "error", err)
+				continue
+			}
+			a.state.applied(act, in.Now)
+			promoted = promoted || act.Kind == apPromote
+		}
+		if !promoted {
+			return
+		}
+	}
+}
+
+// observe gathers the input of a decision: the Raft configuration, the
+// region's servers in gossip, and the answers of the alive non-voters to
+// Status.RaftStats. The time is read last, so that a server is never
+// counted healthy from before it answered.
+func (a *autopilot) observe(ctx context.Context) (autopilotInput, error) {
 	s := a.s
 	f := s.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
-		s.logger.Warn("autopilot: reading raft configuration", "error", err)
-		return
+		return autopilotInput{}, fmt.Errorf("reading the raft configuration: %w", err)
 	}
-	inConfig := map[raft.ServerID]raft.Server{}
-	for _, srv := range f.Configuration().Servers {
-		inConfig[srv.ID] = srv
+	in := autopilotInput{
+		Config:          s.config.Autopilot,
+		BootstrapExpect: s.config.BootstrapExpect,
+		Self:            s.raftID,
+		SelfAddr:        s.RPCAddr(),
+		Servers:         f.Configuration().Servers,
+		Health:          map[raft.ServerID]apHealth{},
 	}
-	names := map[raft.ServerID]string{}
+	nonvoterAt := map[raft.ServerID]raft.ServerAddress{}
+	for _, srv := range in.Servers {
+		if srv.Suffrage == raft.Nonvoter {
+			nonvoterAt[srv.ID] = srv.Address
+		}
+	}
 	for _, m := range s.serverMembers() {
-		id, addr := raft.ServerID(m.Tags[TagServerID]), raft.ServerAddress(m.Tags[TagRPCAddr])
-		if id == "" || addr == "" || id == s.raftID {
-			continue
+		expect, _ := strconv.Atoi(m.Tags[TagBootstrapExpect])
+		am := apMember{
+			ID: raft.ServerID(m.Tags[TagServerID]), Name: m.Name, Addr: raft.ServerAddress(m.Tags[TagRPCAddr]),
+			State: m.State, BootstrapExpect: expect,
 		}
-		names[id] = m.Name
-		srv, ok := inConfig[id]
-		logger := s.logger.With("member", m.Name, "server_id", id)
-		switch m.State {
-		case memberlist.StateAlive:
-			if _, was := a.failedSince[id]; was {
-				logger.Info("autopilot: failed server is alive again; not removing it")
-				delete(a.failedSince, id)
-				a.setRefused(id, false)
-			}
-			switch {
-			case !ok:
-				logger.Info("autopilot: adding server as non-voter; promoted once caught up and stable", "rpc_addr", addr,
-					"stabilization_time", s.config.Autopilot.ServerStabilizationTime)
-				if err := s.raft.AddNonvoter(id, addr, 0, 0).Error(); err != nil {
-					logger.Error("autopilot: adding server as non-voter", "error", err)
-				}
-			case srv.Address != addr:
-				logger.Info("autopilot: updating server address", "from", srv.Address, "to", addr)
-				var err error
-				if srv.Suffrage == raft.Voter {
-					err = s.raft.AddVoter(id, addr, 0, 0).Error()
-				} else {
-					err = s.raft.AddNonvoter(id, addr, 0, 0).Error()
-				}
-				if err != nil {
-					logger.Error("autopilot: updating server address", "error", err)
-				}
-			case srv.Suffrage == raft.Nonvoter:
-				a.considerPromotion(m.Name, id, addr)
-			}
-		case memberlist.StateLeft:
-			delete(a.failedSince, id)
-			delete(a.healthySince, id)
-			a.setRefused(id, false)
-			if !ok {
-				continue
-			}
-			logger.Info("autopilot: removing server that left from the raft configuration")
-			if err := s.raft.RemoveServer(id, 0, 0).Error(); err != nil {
-				logger.Error("autopilot: removing server that left", "error", err)
-			}
-		case memberlist.StateDead:
-			delete(a.healthySince, id)
-			if !ok {
-				continue
-			}
-			if _, seen := a.failedSince[id]; !seen {
-				a.failedSince[id] = a.now()
-				if s.config.Autopilot.DisableDeadServerCleanup {
-					logger.Warn("autopilot: server failed; dead server cleanup is disabled: it stays in the raft configuration")
-				} else {
-					logger.Warn("autopilot: server failed; removing it from the raft configuration once replaced or after the cleanup time",
-						"dead_server_cleanup_time", s.config.Autopilot.DeadServerCleanupTime)
-				}
-			}
+		in.Members = append(in.Members, am)
+		if addr, ok := nonvoterAt[am.ID]; ok && addr == am.Addr && am.State == memberlist.StateAlive && am.ID != s.raftID {
+			stats, err := s.raftStatsOf(ctx, addr)
+			in.Health[am.ID] = apHealth{Stats: stats, Err: err}
 		}
 	}
-	a.cleanupDead(f.Configuration(), names)
+	in.LeaderLastIndex = s.raft.LastIndex()
+	in.Now = s.config.Clock.Now()
+	return in, nil
 }
 
-// raftStatsTimeout bounds autopilot's question to a non-voter, so that a
-// server that does not answer cannot stall the leader loop.
+// raftStatsTimeout bounds autopilot's Status.RaftStats call: a non-voter
+// that does not answer within it is not healthy, and the leader's loop moves
+// on.
 const raftStatsTimeout = 2 * time.Second
 
-// considerPromotion promotes the non-voter id once it has been healthy for
-// the stabilization time.
-func (a *autopilot) considerPromotion(name string, id raft.ServerID, addr raft.ServerAddress) {
-	s := a.s
-	logger := s.logger.With("member", name, "server_id", id)
+// raftStatsOf asks the server at addr for its own Raft progress, giving up
+// after raftStatsTimeout or when ctx ends.
+func (s *Server) raftStatsOf(ctx context.Context, addr raft.ServerAddress) (structs.RaftStatsResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, raftStatsTimeout)
+	defer cancel()
 	var stats structs.RaftStatsResponse
-	ctx, cancel := context.WithTimeout(s.shutdownCtx, raftStatsTimeout)
-	err := s.pool.RPC(ctx, string(addr), "Status.RaftStats", &structs.GenericRequest{}, &stats)
-	cancel()
-	leaderLast := s.raft.LastIndex()
-	var why string
-	switch {
-	case err != nil:
-		why = "not answering: " + err.Error()
-	case stats.ServerID != string(id):
-		why = "another server (" + stats.ServerID + ") answers at its address"
-	case stats.Leader != s.RPCAddr():
-		why = "not following this leader yet"
-	case leaderLast > stats.LastIndex && leaderLast-stats.LastIndex > s.config.Autopilot.MaxTrailingLogs:
-		why = "trails the leader by " + strconv.FormatUint(leaderLast-stats.LastIndex, 10) + " entries"
+	if err := s.pool.RPC(ctx, string(addr), "Status.RaftStats", &structs.GenericRequest{}, &stats); err != nil {
+		return structs.RaftStatsResponse{}, fmt.Errorf("autopilot: Status.RaftStats at %s: %w", addr, err)
 	}
-	if why != "" {
-		if _, was := a.healthySince[id]; was {
-			logger.Info("autopilot: non-voter no longer healthy; stabilization restarts", "reason", why)
-			delete(a.healthySince, id)
-		} else {
-			logger.Debug("autopilot: non-voter not healthy yet", "reason", why)
-		}
-		return
-	}
-	now := a.now()
-	since, ok := a.healthySince[id]
-	if !ok {
-		a.healthySince[id] = now
-		logger.Info("autopilot: non-voter caught up; promoting it once stable", "last_index", stats.LastIndex,
-			"leader_last_index", leaderLast, "stabilization_time", s.config.Autopilot.ServerStabilizationTime)
-		return
-	}
-	if now.Sub(since) < s.config.Autopilot.ServerStabilizationTime {
-		return
-	}
-	logger.Info("autopilot: promoting non-voter to voter", "healthy_for", now.Sub(since).Round(time.Millisecond),
-		"last_index", stats.LastIndex, "leader_last_index", leaderLast)
-	if err := s.raft.AddVoter(id, addr, 0, 0).Error(); err != nil {
-		logger.Error("autopilot: promoting non-voter", "error", err)
-		return
-	}
-	delete(a.healthySince, id)
-	a.lastPromotion = now
+	return stats, nil
 }
 
-// cleanupDead removes the failed servers that are due, in ID order, keeping
-// at least minVoters voters.
-func (a *autopilot) cleanupDead(conf raft.Configuration, names map[raft.ServerID]string) {
-	s := a.s
-	if s.config.Autopilot.DisableDeadServerCleanup || len(a.failedSince) == 0 {
-		return
+// apply makes one change to the Raft configuration and waits for it to be
+// committed.
+func (a *autopilot) apply(act apAction) error {
+	r := a.s.raft
+	switch act.Kind {
+	case apAddNonvoter:
+		return r.AddNonvoter(act.ID, act.Addr, 0, 0).Error()
+	case apUpdateAddress:
+		if act.Voter {
+			return r.AddVoter(act.ID, act.Addr, 0, 0).Error()
+		}
+		return r.AddNonvoter(act.ID, act.Addr, 0, 0).Error()
+	case apPromote:
+		return r.AddVoter(act.ID, act.Addr, 0, 0).Error()
+	case apRemove:
+		return r.RemoveServer(act.ID, 0, 0).Error()
 	}
-	suffrage := map[raft.ServerID]raft.ServerSuffrage{}
-	voters := 0
-	for _, srv := range conf.Servers {
-		suffrage[srv.ID] = srv.Suffrage
-		if srv.Suffrage == raft.Voter {
-			voters++
-		}
-	}
-	ids := make([]raft.ServerID, 0, len(a.failedSince))
-	for id := range a.failedSince {
-		ids = append(ids, id)
-	}
-	slices.SortFunc(ids, func(x, y raft.ServerID) int { return strings.Compare(string(x), string(y)) })
-	minVoters := a.minVoters()
-	now := a.now()
-	for _, id := range ids {
-		since := a.failedSince[id]
-		suff, ok := suffrage[id]
-		if !ok {
-			delete(a.failedSince, id) // removed by someone else (an operator)
-			a.setRefused(id, false)
-			continue
-		}
-		var reason string
-		switch {
-		case a.lastPromotion.After(since):
-			reason = "replaced: a server was promoted after it failed"
-		case now.Sub(since) >= s.config.Autopilot.DeadServerCleanupTime:
-			reason = "failed for longer than dead_server_cleanup_time"
-		default:
-			continue
-		}
-		logger := s.logger.With("member", names[id], "server_id", id)
-		if suff == raft.Voter && voters-1 < minVoters {
-			if !a.setRefused(id, true) {
-				logger.Warn("autopilot: not removing failed server: fewer voters than the minimum would remain",
-					"reason_due", reason, "voters", voters, "min_voters", minVoters)
-			}
-			continue
-		}
-		logger.Info("autopilot: removing failed server from the raft configuration", "reason", reason,
-			"failed_for", now.Sub(since).Round(time.Millisecond))
-		if err := s.raft.RemoveServer(id, 0, 0).Error(); err != nil {
-			logger.Error("autopilot: removing failed server", "error", err)
-			continue
-		}
-		delete(a.failedSince, id)
-		a.setRefused(id, false)
-		if suff == raft.Voter {
-			voters--
-		}
-	}
+	panic(fmt.Sprintf("autopilot: unknown action %v", act.Kind))
 }
 
-// minVoters is the fewest voters dead-server cleanup leaves: MinQuorum when
-// set, else the quorum of the expected cluster size, bootstrap_expect (this
-// server's, or, on a server that joined without one, the largest any server
-// of the region advertises).
-func (a *autopilot) minVoters() int {
-	s := a.s
-	if s.config.Autopilot.MinQuorum > 0 {
-		return s.config.Autopilot.MinQuorum
-	}
-	expect := s.config.BootstrapExpect
-	for _, m := range s.serverMembers() {
-		if n, err := strconv.Atoi(m.Tags[TagBootstrapExpect]); err == nil && n > expect {
-			expect = n
-		}
-	}
-	return quorumOf(expect)
-}
-
-// quorumOf is the majority of n voters: (n / 2) + 1; 1 for n <= 1.
-func quorumOf(n int) int {
-	if n <= 1 {
-		return 1
-	}
-	return n/2 + 1
-}
-
-// setRefused records whether the removal of id is being refused and reports
-// what it was before.
-func (a *autopilot) setRefused(id raft.ServerID, refused bool) (was bool) {
+// publish makes a copy of the state readable by observed.
+func (a *autopilot) publish() {
+	st := a.state.clone()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	was = a.refused[id]
-	if refused {
-		a.refused[id] = true
-	} else {
-		delete(a.refused, id)
-	}
-	return was
+	a.mu.published = st
+	a.mu.passes++
 }
 
-// removalRefused reports whether this leader refuses to remove the failed
-// server id to keep the minimum of voters.
-func (a *autopilot) removalRefused(id raft.ServerID) bool {
+// observed returns the state after the last pass and the number of passes
+// run so far. Safe from any goroutine.
+func (a *autopilot) observed() (autopilotState, uint64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.refused[id]
+	return a.mu.published, a.mu.passes
 }
 
 // setAutopilot publishes the running autopilot (nil when not leading).
 func (s *Server) setAutopilot(a *autopilot) { s.autopilot.Store(a) }
 
-// reconcileMembers runs one reconcile with bookkeeping of its own (no
+// reconcileMembers runs one pass with bookkeeping of its own (no
 // stabilization or failure times carried over): for tests that want a pass
 // at a known moment, alongside the leader's loop.
-func (s *Server) reconcileMembers() { newAutopilot(s).reconcile() }
+func (s *Server) reconcileMembers() { newAutopilot(s).reconcile(s.shutdownCtx) }

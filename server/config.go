@@ -9,7 +9,9 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/orch-io/orch/internal/clock"
 	"github.com/orch-io/orch/server/broker"
+	"github.com/orch-io/orch/structs"
 )
 
 // Default ports of the RPC listener and of gossip.
@@ -98,6 +100,11 @@ type Config struct {
 	// (autopilot.go).
 	Autopilot AutopilotConfig
 
+	// Limits bound what a job may ask for (counts, sizes, config depth, name
+	// lengths); Job.Register and Job.Plan reject a job beyond them. Zero
+	// fields take structs.DefaultLimits.
+	Limits structs.Limits
+
 	// MaxEntryVersionForTest, when not 0, makes the server behave as a build
 	// that reads Raft entry versions up to it only: it advertises it in
 	// gossip, its FSM treats entry types introduced later as unknown, and as
@@ -109,6 +116,15 @@ type Config struct {
 
 	// Logger receives every log line of the server. Default: slog.Default().
 	Logger *slog.Logger
+
+	// Clock is the server's source of time for its timers and the decisions
+	// taken on them: the heartbeat timers (and the time a node is marked
+	// down), autopilot's stabilization and cleanup times and its interval,
+	// the eval broker's timers (it replaces Broker.Clock), the schedulers'
+	// Now, and the times of failed and canceled evaluations. Default: the
+	// real clock; tests pass a clocktest.Fake. Plumbing timers (the batching
+	// window of allocation updates, RPC and Raft timeouts) stay on real time.
+	Clock clock.Clock
 }
 
 // AutopilotConfig configures the leader's management of the Raft
@@ -281,6 +297,9 @@ func (c *Config) Validate() error {
 	if err := c.Broker.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	for _, p := range c.Limits.Validate() {
+		errs = append(errs, errors.New("server config: "+p))
+	}
 	return errors.Join(errs...)
 }
 
@@ -325,6 +344,10 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Clock == nil {
+		c.Clock = clock.Real()
+	}
+	c.Broker.Clock = c.Clock
 	if c.RaftMultiplier == 0 {
 		c.RaftMultiplier = 1
 	}

@@ -166,3 +166,33 @@ func waitClosed(t *testing.T, ch chan struct{}, what string) {
 		t.Fatalf("timed out waiting for %s", what)
 	}
 }
+
+// A server that stops answering altogether (paused: it neither replies nor
+// reads) must not hold a caller whose context ends: the caller's read of the
+// reply is woken, not left to wait for the peer.
+func TestDispatch_CallerGivesUpOnAServerThatStopsAnswering(t *testing.T) {
+	d, _ := newTestDispatcher(t)
+	frozen := make(chan struct{})
+	t.Cleanup(func() { close(frozen) })
+	arrived := make(chan struct{})
+	d.received = func(context.Context, string) { // ignores its ctx: a paused process
+		close(arrived)
+		<-frozen
+	}
+	sess := serveTestDispatcher(t, d)
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		errc <- rpcwire.Call(ctx, sess, "Test.Echo", &structs.JobSpecificRequest{}, &structs.SingleJobResponse{})
+	}()
+	waitClosed(t, arrived, "the request to reach the server")
+	cancel()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Call = %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call still waits for a server that does not answer, after its context ended")
+	}
+}

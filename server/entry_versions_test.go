@@ -309,7 +309,9 @@ func TestEntryVersions_RollingUpgrade(t *testing.T) {
 	}
 	reg := registerJob(t, cur, testJob("web", 1, 64))
 	waitFor(t, 10*time.Second, "both servers apply the job registration", func() bool {
-		return cur.raft.AppliedIndex() >= reg.Index && old.raft.AppliedIndex() >= reg.Index
+		// The state store, not raft.AppliedIndex: Raft counts an entry applied
+		// when it hands it to the FSM, before the FSM has applied it.
+		return cur.state.LatestIndex() >= reg.Index && old.state.LatestIndex() >= reg.Index
 	})
 	if notes := notesOf(cur.fsm); !reflect.DeepEqual(notes, []string{"hello"}) {
 		t.Errorf("current server applied notes %v, want [hello]", notes)
@@ -370,7 +372,7 @@ func TestEntryVersions_RollingUpgrade(t *testing.T) {
 		t.Fatalf("SchedulerSetConfiguration after the upgrade: %+v, want updated", set)
 	}
 	waitFor(t, 10*time.Second, "the upgraded server applies the scheduler configuration", func() bool {
-		return up.raft.AppliedIndex() >= set.Index
+		return up.state.SchedulerConfig().ModifyIndex >= set.Index
 	})
 	if c := up.state.SchedulerConfig(); c.ModifyIndex != set.Index || c.SchedulerAlgorithm != structs.SchedulerAlgorithmSpread {
 		t.Errorf("scheduler configuration on the upgraded server = %+v, want spread at %d", c, set.Index)

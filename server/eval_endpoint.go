@@ -32,3 +32,24 @@ func (e *evalEndpoint) List(ctx context.Context, args *structs.EvalListRequest, 
 		return snap.IndexUnwatched(state.TableEvals), nil
 	})
 }
+
+// Allocations returns the summaries of the allocations an evaluation placed
+// or changed.
+func (e *evalEndpoint) Allocations(ctx context.Context, args *structs.EvalSpecificRequest, reply *structs.JobAllocationsResponse) error {
+	if done, err := e.srv.forward(ctx, "Eval.Allocations", args, reply); done {
+		return err
+	}
+	return e.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+		reply.Allocations = stubs(snap.AllocsByEval(args.EvalID))
+		return snap.IndexUnwatched(state.TableAllocs), nil
+	})
+}
+
+// stubs summarises allocations for a list answer.
+func stubs(allocs []*structs.Allocation) []*structs.AllocListStub {
+	out := make([]*structs.AllocListStub, 0, len(allocs))
+	for _, a := range allocs {
+		out = append(out, a.Stub())
+	}
+	return out
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/orch-io/orch/internal/clock"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -51,7 +52,7 @@ type heartbeats struct {
 }
 
 type heartbeatTimer struct {
-	t *time.Timer
+	t clock.Timer
 }
 
 func newHeartbeats(s *Server) *heartbeats {
@@ -117,7 +118,7 @@ func (h *heartbeats) reset(nodeID string) time.Duration {
 		old.t.Stop()
 	}
 	ht := &heartbeatTimer{}
-	ht.t = time.AfterFunc(ttl+h.srv.config.HeartbeatGrace, func() { h.expired(nodeID, ht) })
+	ht.t = h.srv.config.Clock.AfterFunc(ttl+h.srv.config.HeartbeatGrace, func() { h.expired(nodeID, ht) })
 	h.mu.timers[nodeID] = ht
 	return ttl
 }
@@ -132,7 +133,8 @@ func (h *heartbeats) clear(nodeID string) {
 	}
 }
 
-// expired runs in the timer's goroutine when ht ran out.
+// expired runs in the clock's goroutine when ht ran out (for a fake clock,
+// the one advancing it: it returns once the node is marked down).
 func (h *heartbeats) expired(nodeID string, ht *heartbeatTimer) {
 	h.mu.Lock()
 	if !h.mu.enabled || h.mu.timers[nodeID] != ht {
@@ -238,7 +240,7 @@ func (s *Server) markNodeDown(nodeID, why string) (uint64, error) {
 	if node == nil || node.Status == structs.NodeStatusDown {
 		return 0, nil
 	}
-	now := time.Now()
+	now := s.config.Clock.Now()
 	entry := &NodeUpdateStatusEntry{NodeID: nodeID, Status: structs.NodeStatusDown, UpdatedAt: now.Unix()}
 	seen := map[string]bool{}
 	for _, a := range snap.AllocsByNode(nodeID) {

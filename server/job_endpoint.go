@@ -30,7 +30,7 @@ func (j *jobEndpoint) Register(ctx context.Context, args *structs.JobRegisterReq
 	}
 	job := args.Job.Copy()
 	job.Canonicalize()
-	if err := validateJobForServer(job); err != nil {
+	if err := validateJobForServer(job, j.srv.config.Limits); err != nil {
 		return err
 	}
 	if first, err := j.srv.recordedOutcome(MsgJobRegister, args.RequestID); first != nil || err != nil {
@@ -106,13 +106,13 @@ func checkJobModifyIndex(id string, existing *structs.Job, want uint64) error {
 	return nil
 }
 
-// validateJobForServer runs the job's own validation and, for a job that
-// passes it, checks what this server needs: a scheduler for the job's type
-// and an ID. Every problem is reported, behind ErrInvalidJobPrefix,
-// separated by "; ".
-func validateJobForServer(job *structs.Job) error {
+// validateJobForServer runs the job's own validation within the server's
+// limits and, for a job that passes it, checks what this server needs: a
+// scheduler for the job's type and an ID. Every problem is reported, behind
+// ErrInvalidJobPrefix, separated by "; ", in an error of code CodeInvalid.
+func validateJobForServer(job *structs.Job, limits structs.Limits) error {
 	var problems []string
-	if err := job.Validate(); err != nil {
+	if err := job.ValidateWithLimits(limits); err != nil {
 		problems = flattenErrors(err)
 	} else {
 		if job.ID == "" {
@@ -219,10 +219,33 @@ func (j *jobEndpoint) List(ctx context.Context, args *structs.JobListRequest, re
 		jobs := snap.Jobs(args.Prefix)
 		reply.Jobs = make([]*structs.JobListStub, 0, len(jobs))
 		for _, job := range jobs {
-			reply.Jobs = append(reply.Jobs, job.Stub())
+			stub := job.Stub()
+			stub.JobSummary = structs.SummarizeJob(job, snap.AllocsByJob(job.ID), snap.EvalsByJob(job.ID))
+			reply.Jobs = append(reply.Jobs, stub)
 		}
-		return snap.IndexUnwatched(state.TableJobs), nil
+		return summaryIndex(snap), nil
 	})
+}
+
+// Summary returns the summary of a job's allocations (not found when the
+// job does not exist).
+func (j *jobEndpoint) Summary(ctx context.Context, args *structs.JobSpecificRequest, reply *structs.JobSummaryResponse) error {
+	if done, err := j.srv.forward(ctx, "Job.Summary", args, reply); done {
+		return err
+	}
+	return j.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+		reply.JobSummary = nil
+		if job := snap.JobByID(args.JobID); job != nil {
+			reply.JobSummary = structs.SummarizeJob(job, snap.AllocsByJob(job.ID), snap.EvalsByJob(job.ID))
+		}
+		return summaryIndex(snap), nil
+	})
+}
+
+// summaryIndex is the index of what job summaries are derived from: the
+// jobs, their allocations and their evaluations.
+func summaryIndex(snap *state.Snapshot) uint64 {
+	return max(snap.IndexUnwatched(state.TableJobs), snap.IndexUnwatched(state.TableAllocs), snap.IndexUnwatched(state.TableEvals))
 }
 
 // Allocations returns the summaries of a job's allocations.
@@ -231,11 +254,7 @@ func (j *jobEndpoint) Allocations(ctx context.Context, args *structs.JobSpecific
 		return err
 	}
 	return j.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		allocs := snap.AllocsByJob(args.JobID)
-		reply.Allocations = make([]*structs.AllocListStub, 0, len(allocs))
-		for _, a := range allocs {
-			reply.Allocations = append(reply.Allocations, a.Stub())
-		}
+		reply.Allocations = stubs(snap.AllocsByJob(args.JobID))
 		return snap.IndexUnwatched(state.TableAllocs), nil
 	})
 }

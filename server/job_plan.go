@@ -28,7 +28,7 @@ func (j *jobEndpoint) Plan(ctx context.Context, args *structs.JobPlanRequest, re
 	}
 	job := args.Job.Copy()
 	job.Canonicalize()
-	if err := validateJobForServer(job); err != nil {
+	if err := validateJobForServer(job, j.srv.config.Limits); err != nil {
 		return err
 	}
 

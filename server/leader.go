@@ -204,7 +204,7 @@ func (s *Server) reapFailedEvals(ctx context.Context, failures *evalFailures) {
 		if err != nil {
 			return // ctx ended
 		}
-		now := time.Now().UnixNano()
+		now := s.config.Clock.Now().UnixNano()
 		failed := eval.Copy()
 		failed.Status = structs.EvalStatusFailed
 		failed.StatusDescription = "evaluation reached the eval broker's delivery limit"
@@ -264,7 +264,7 @@ func (s *Server) reapCancelableEvals(ctx context.Context) {
 		if len(evals) == 0 {
 			continue
 		}
-		now := time.Now().UnixNano()
+		now := s.config.Clock.Now().UnixNano()
 		update := make([]*structs.Evaluation, len(evals))
 		for i, e := range evals {
 			c := e.Copy()
@@ -278,26 +278,5 @@ func (s *Server) reapCancelableEvals(ctx context.Context) {
 			continue
 		}
 		s.logger.Debug("superseded evaluations canceled", "count", len(update))
-	}
-}
-
-// reconcileServers keeps the Raft configuration in line with gossip for as
-// long as this server leads, at every membership change and every
-// Autopilot.Interval: see autopilot.go for what it adds, promotes and
-// removes.
-func (s *Server) reconcileServers(ctx context.Context) {
-	ap := newAutopilot(s)
-	s.setAutopilot(ap)
-	defer s.setAutopilot(nil)
-	t := time.NewTicker(s.config.Autopilot.Interval)
-	defer t.Stop()
-	for {
-		ap.reconcile()
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.reconcileKick:
-		case <-t.C:
-		}
 	}
 }

@@ -29,9 +29,21 @@ func checkSecret(node *structs.Node, secretID string) error {
 	return nil
 }
 
+// noteConn remembers, once the node's call succeeded (its secret checked),
+// the session the node called over: the way back to its client
+// (client_forward.go). Forwarded calls come from servers and are skipped.
+func (n *nodeEndpoint) noteConn(ctx context.Context, nodeID string, err *error) {
+	if *err == nil {
+		n.srv.nodeConns.note(ctx, nodeID)
+	}
+}
+
 // Register inserts a client node, or replaces its registration, with status
 // ready, and (re)starts its heartbeat timer.
-func (n *nodeEndpoint) Register(ctx context.Context, args *structs.NodeRegisterRequest, reply *structs.NodeUpdateResponse) error {
+func (n *nodeEndpoint) Register(ctx context.Context, args *structs.NodeRegisterRequest, reply *structs.NodeUpdateResponse) (err error) {
+	if !args.Forwarded && args.Node != nil {
+		defer n.noteConn(ctx, args.Node.ID, &err)
+	}
 	if done, err := n.srv.forward(ctx, "Node.Register", args, reply); done {
 		return err
 	}
@@ -83,7 +95,10 @@ func (n *nodeEndpoint) Register(ctx context.Context, args *structs.NodeRegisterR
 // UpdateStatus is the client's heartbeat: it restarts the node's timer and,
 // when the node was down, records it ready again. A client may also report
 // itself down (leaving).
-func (n *nodeEndpoint) UpdateStatus(ctx context.Context, args *structs.NodeUpdateStatusRequest, reply *structs.NodeUpdateResponse) error {
+func (n *nodeEndpoint) UpdateStatus(ctx context.Context, args *structs.NodeUpdateStatusRequest, reply *structs.NodeUpdateResponse) (err error) {
+	if !args.Forwarded {
+		defer n.noteConn(ctx, args.NodeID, &err)
+	}
 	if done, err := n.srv.forward(ctx, "Node.UpdateStatus", args, reply); done {
 		return err
 	}
@@ -245,5 +260,19 @@ func (n *nodeEndpoint) List(ctx context.Context, args *structs.NodeListRequest, 
 			reply.Nodes = append(reply.Nodes, node.Stub())
 		}
 		return snap.IndexUnwatched(state.TableNodes), nil
+	})
+}
+
+// Allocations returns every allocation assigned to a node, with its job, for
+// the API (GET /v1/node/:id/allocations): GetClientAllocs without the
+// node's secret, which only the node itself has. A node that does not exist
+// has none.
+func (n *nodeEndpoint) Allocations(ctx context.Context, args *structs.NodeSpecificRequest, reply *structs.NodeClientAllocsResponse) error {
+	if done, err := n.srv.forward(ctx, "Node.Allocations", args, reply); done {
+		return err
+	}
+	return n.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+		reply.Allocs = snap.AllocsByNode(args.NodeID)
+		return snap.IndexUnwatched(state.TableAllocs), nil
 	})
 }

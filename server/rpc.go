@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/hashicorp/yamux"
+	"github.com/orch-io/orch/internal/rpcwire"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -139,6 +140,8 @@ func (s *Server) serveMultiplex(conn net.Conn) {
 		return
 	}
 	defer s.trackSession(session, false)
+	defer s.nodeConns.forget(session)
+	ctx := withSession(s.shutdownCtx, session)
 	for {
 		stream, err := session.Accept()
 		if err != nil {
@@ -151,9 +154,24 @@ func (s *Server) serveMultiplex(conn net.Conn) {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.endpoints.serveStream(s.shutdownCtx, stream)
+			s.serveYamuxStream(ctx, stream)
 		}()
 	}
+}
+
+// serveYamuxStream serves one stream of a multiplexed session: a streaming
+// call (internal/rpcwire.StreamMarker first) or a net/rpc connection.
+func (s *Server) serveYamuxStream(ctx context.Context, stream net.Conn) {
+	var first [1]byte
+	if _, err := io.ReadFull(stream, first[:]); err != nil {
+		stream.Close()
+		return
+	}
+	if first[0] == rpcwire.StreamMarker {
+		s.serveStreamCall(ctx, stream)
+		return
+	}
+	s.endpoints.serveStream(ctx, rpcwire.NewPeekedConn(stream, first[0]))
 }
 
 // trackSession adds (or removes) a session to the set Shutdown closes. Adding

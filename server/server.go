@@ -79,6 +79,9 @@ type Server struct {
 
 	// pool holds the connections used to forward requests to the leader.
 	pool *connPool
+	// nodeConns are the sessions client agents hold to this server, by node
+	// (client_forward.go).
+	nodeConns *nodeConns
 	// leaderObs.ch is closed (and replaced) at every leader change Raft reports.
 	leaderObs struct {
 		sync.Mutex
@@ -126,6 +129,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.bootstrapKick = make(chan struct{}, 1)
 	s.reconcileKick = make(chan struct{}, 1)
 	s.pool = newConnPool(logger)
+	s.nodeConns = newNodeConns()
 	s.shutdownCtx, s.shutdownCancel = context.WithCancel(context.Background())
 	s.broker = broker.New(cfg.Broker, cfg.Logger)
 	s.blocked = broker.NewBlocked(s.broker)

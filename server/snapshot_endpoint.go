@@ -72,12 +72,13 @@ func (o *operatorEndpoint) SnapshotRestore(ctx context.Context, args *structs.Sn
 }
 
 func (s *Server) restoreSnapshot(data []byte) (uint64, error) {
+	// A file that is not a usable snapshot is the caller's mistake.
 	h, payload, err := ReadSnapshot(data)
 	if err != nil {
-		return 0, fmt.Errorf("snapshot restore: %w", err)
+		return 0, structs.NewError(structs.CodeInvalid, "snapshot restore: %w", err)
 	}
 	if _, err := decodeSnapshotState(payload); err != nil {
-		return 0, fmt.Errorf("snapshot restore: %w", err)
+		return 0, structs.NewError(structs.CodeInvalid, "snapshot restore: %w", err)
 	}
 	// Raft restores only once the latest configuration entry is committed;
 	// a barrier commits it (on a leader that has just been elected, it may

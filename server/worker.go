@@ -98,7 +98,7 @@ func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token st
 		Logger:  w.logger, // the scheduler adds the eval's attributes itself
 		State:   snap,
 		Planner: planner,
-		Now:     time.Now(),
+		Now:     w.srv.config.Clock.Now(),
 		Rand:    rand.New(rand.NewPCG(seed1, seed2)),
 	})
 	if err != nil {

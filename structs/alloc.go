@@ -132,8 +132,7 @@ func (a *Allocation) Comparable() ComparableResources {
 		return c
 	}
 	for _, r := range a.AllocatedResources.Tasks {
-		c.CPU += r.CPU
-		c.MemoryMB += r.MemoryMB
+		c.Add(ComparableResources{CPU: r.CPU, MemoryMB: r.MemoryMB})
 	}
 	c.DiskMB = a.AllocatedResources.Shared.DiskMB
 	return c
@@ -149,8 +148,7 @@ func (a *Allocation) Copy() *Allocation {
 		ar := *a.AllocatedResources
 		ar.Tasks = make(map[string]*Resources, len(a.AllocatedResources.Tasks))
 		for k, r := range a.AllocatedResources.Tasks {
-			rc := *r
-			ar.Tasks[k] = &rc
+			ar.Tasks[k] = clonePtr(r)
 		}
 		ar.Shared.Ports = slices.Clone(a.AllocatedResources.Shared.Ports)
 		c.AllocatedResources = &ar
@@ -204,6 +202,8 @@ const (
 	TaskRestoreFailed   = "Failed Restoring Task"
 	TaskSiblingFailed   = "Sibling Task Failed"
 	TaskClientReconnect = "Reconnected"
+	TaskRestartSignal   = "Restart Signaled"
+	TaskSignaling       = "Signaling"
 )
 
 // TaskEvent is one thing that happened to a task.
@@ -235,8 +235,7 @@ func (ts *TaskState) Copy() *TaskState {
 	c := *ts
 	c.Events = make([]*TaskEvent, len(ts.Events))
 	for i, e := range ts.Events {
-		ec := *e
-		c.Events[i] = &ec
+		c.Events[i] = clonePtr(e)
 	}
 	return &c
 }
@@ -332,9 +331,10 @@ func (m *AllocMetric) Copy() *AllocMetric {
 	c.ClassEligibility = maps.Clone(m.ClassEligibility)
 	c.ScoreMetaData = make([]*NodeScoreMeta, len(m.ScoreMetaData))
 	for i, s := range m.ScoreMetaData {
-		sc := *s
-		sc.Scores = maps.Clone(s.Scores)
-		c.ScoreMetaData[i] = &sc
+		if sc := clonePtr(s); sc != nil {
+			sc.Scores = maps.Clone(s.Scores)
+			c.ScoreMetaData[i] = sc
+		}
 	}
 	return &c
 }

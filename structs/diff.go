@@ -274,6 +274,11 @@ func taskFields(t *Task) map[string]string {
 		"KillTimeout": t.KillTimeout.String(),
 		"KillSignal":  t.KillSignal,
 	}
+	if l := t.LogConfig; l != nil {
+		f["LogConfig.MaxFiles"] = strconv.Itoa(l.MaxFiles)
+		f["LogConfig.MaxFileSizeMB"] = strconv.Itoa(l.MaxFileSizeMB)
+		f["LogConfig.Disabled"] = strconv.FormatBool(l.Disabled)
+	}
 	addMap(f, "Env", t.Env)
 	addMap(f, "Meta", t.Meta)
 	return f

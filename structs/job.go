@@ -101,6 +101,7 @@ type Task struct {
 	Resources   *Resources
 	KillTimeout time.Duration // default 5s
 	KillSignal  string        // default SIGINT, as in Nomad
+	LogConfig   *LogConfig    // nil: DefaultLogConfig
 }
 
 // Resources asked by one task.
@@ -171,13 +172,17 @@ func (j *Job) Copy() *Job {
 		return nil
 	}
 	c := *j
+	// Every list may hold nil entries (a job as decoded from JSON, before
+	// Validate rejects it); they are copied as nil, never dereferenced.
 	c.Datacenters = slices.Clone(j.Datacenters)
 	c.Constraints = copyConstraints(j.Constraints)
 	c.Meta = maps.Clone(j.Meta)
 	c.Affinities, c.Spreads = copyAffinities(j.Affinities), copySpreads(j.Spreads)
-	c.TaskGroups = make([]*TaskGroup, len(j.TaskGroups))
-	for i, tg := range j.TaskGroups {
-		c.TaskGroups[i] = tg.Copy()
+	if j.TaskGroups != nil {
+		c.TaskGroups = make([]*TaskGroup, len(j.TaskGroups))
+		for i, tg := range j.TaskGroups {
+			c.TaskGroups[i] = tg.Copy()
+		}
 	}
 	return &c
 }
@@ -191,18 +196,14 @@ func (tg *TaskGroup) Copy() *TaskGroup {
 	c.Constraints = copyConstraints(tg.Constraints)
 	c.Meta = maps.Clone(tg.Meta)
 	c.Affinities, c.Spreads = copyAffinities(tg.Affinities), copySpreads(tg.Spreads)
-	if tg.RestartPolicy != nil {
-		rp := *tg.RestartPolicy
-		c.RestartPolicy = &rp
-	}
-	if tg.EphemeralDisk != nil {
-		d := *tg.EphemeralDisk
-		c.EphemeralDisk = &d
-	}
+	c.RestartPolicy = clonePtr(tg.RestartPolicy)
+	c.EphemeralDisk = clonePtr(tg.EphemeralDisk)
 	c.Networks = copyNetworks(tg.Networks)
-	c.Tasks = make([]*Task, len(tg.Tasks))
-	for i, t := range tg.Tasks {
-		c.Tasks[i] = t.Copy()
+	if tg.Tasks != nil {
+		c.Tasks = make([]*Task, len(tg.Tasks))
+		for i, t := range tg.Tasks {
+			c.Tasks[i] = t.Copy()
+		}
 	}
 	return &c
 }
@@ -219,10 +220,8 @@ func (t *Task) Copy() *Task {
 	c.Meta = maps.Clone(t.Meta)
 	c.Constraints = copyConstraints(t.Constraints)
 	c.Affinities = copyAffinities(t.Affinities)
-	if t.Resources != nil {
-		r := *t.Resources
-		c.Resources = &r
-	}
+	c.Resources = clonePtr(t.Resources)
+	c.LogConfig = clonePtr(t.LogConfig)
 	return &c
 }
 
@@ -232,10 +231,18 @@ func copyConstraints(cs []*Constraint) []*Constraint {
 	}
 	out := make([]*Constraint, len(cs))
 	for i, c := range cs {
-		cc := *c
-		out[i] = &cc
+		out[i] = clonePtr(c) // a nil entry stays nil: Validate reports it
 	}
 	return out
+}
+
+// clonePtr returns a shallow copy of *p in a new variable, nil for nil.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
 }
 
 func copyConfig(m map[string]any) map[string]any {
@@ -274,6 +281,9 @@ type JobListStub struct {
 	CreateIndex       uint64
 	ModifyIndex       uint64
 	JobModifyIndex    uint64
+	// JobSummary counts the job's allocations (SummarizeJob); filled by the
+	// servers' Job.List.
+	JobSummary *JobSummary
 }
 
 // Stub summarises the job for list endpoints.
@@ -284,4 +294,23 @@ func (j *Job) Stub() *JobListStub {
 		Datacenters: slices.Clone(j.Datacenters), Version: j.Version, SubmitTime: j.SubmitTime,
 		CreateIndex: j.CreateIndex, ModifyIndex: j.ModifyIndex, JobModifyIndex: j.JobModifyIndex,
 	}
+}
+
+// LogConfig is a task's logs block: its stdout and stderr are each kept in at
+// most MaxFiles files of at most MaxFileSizeMB, as Nomad's.
+type LogConfig struct {
+	MaxFiles      int
+	MaxFileSizeMB int
+	Disabled      bool
+}
+
+// Nomad's defaults for a task's logs block.
+const (
+	DefaultLogMaxFiles      = 10
+	DefaultLogMaxFileSizeMB = 10
+)
+
+// DefaultLogConfig returns Nomad's defaults.
+func DefaultLogConfig() *LogConfig {
+	return &LogConfig{MaxFiles: DefaultLogMaxFiles, MaxFileSizeMB: DefaultLogMaxFileSizeMB}
 }

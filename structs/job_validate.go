@@ -7,12 +7,10 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 )
 
-// Limits checked by Validate.
+// Limits checked by Validate. The configurable ones are in Limits (limits.go).
 const (
-	MaxJobIDLength     = 128
 	MinTaskCPU         = 1  // MHz
 	MinTaskMemoryMB    = 10 // MB
 	MinEphemeralDiskMB = 10 // MB
@@ -80,22 +78,35 @@ func objectRef(kind, name string, index int) string {
 	return fmt.Sprintf("%s %q", kind, name)
 }
 
-// Validate checks a canonicalized job and returns every problem at once
-// (errors.Join of *ValidationError), each naming the field, the value and the
-// rule, for example `group "web": count = -1: must be >= 0`. It returns nil
-// when the job is valid. It has no side effects and never panics, whatever the
-// job holds (nil groups, tasks, policies are reported, not dereferenced).
-func (j *Job) Validate() error {
+// Validate is ValidateWithLimits with DefaultLimits.
+func (j *Job) Validate() error { return j.ValidateWithLimits(DefaultLimits()) }
+
+// ValidateWithLimits checks a canonicalized job and returns every problem at
+// once (errors.Join of *ValidationError), each naming the field, the value
+// and the rule, for example `group "web": count = -1: must be >= 0`. It
+// returns nil when the job is valid. Besides the rules of each field it
+// enforces limits (zero fields: their defaults): counts, sizes, the depth of
+// task configs and the length of names, and it requires IDs and names to be
+// usable as path segments. It has no side effects and never panics, whatever
+// the job holds (nil groups, tasks, policies are reported, not dereferenced).
+func (j *Job) ValidateWithLimits(limits Limits) error {
 	if j == nil {
 		return errors.New("structs: job is nil")
 	}
-	v := &validator{}
+	v := &validator{limits: limits.Resolve()}
 	v.job(j)
+	if len(v.errs) == 0 {
+		// Only a job that passed every other check is encoded: a too-deep
+		// config is reported as such, not as an encoding failure.
+		v.groupIndex, v.taskIndex = -1, -1
+		v.encodedSize(j)
+	}
 	return errors.Join(v.errs...)
 }
 
 // validator accumulates problems; group and task are the current position.
 type validator struct {
+	limits     Limits
 	errs       []error
 	groupIndex int
 	group      string
@@ -117,13 +128,22 @@ func (v *validator) job(j *Job) {
 	switch {
 	case j.ID == "":
 		v.add("id", `""`, "must not be empty")
-	case strings.ContainsRune(j.ID, 0):
-		v.add("id", strconv.Quote(j.ID), "must not contain a NUL character")
-	case strings.ContainsFunc(j.ID, unicode.IsSpace):
+	case strings.ContainsFunc(j.ID, unicode.IsSpace) && !strings.ContainsFunc(j.ID, unicode.IsControl):
 		v.add("id", strconv.Quote(j.ID), "must not contain spaces")
+	default:
+		// A job ID may hold "/" (Nomad's child jobs are parent/child; the
+		// API escapes it), but each of its segments must be a safe one.
+		for seg := range strings.SplitSeq(j.ID, "/") {
+			if rule := v.nameRule(seg, true); rule != "" {
+				v.add("id", strconv.Quote(j.ID), rule)
+				break
+			}
+		}
 	}
-	if n := utf8.RuneCountInString(j.ID); n > MaxJobIDLength {
-		v.add("id", strconv.Quote(j.ID), fmt.Sprintf("must be at most %d characters long (has %d)", MaxJobIDLength, n))
+	v.nameLength("id", j.ID)
+	v.nameLength("name", j.Name) // the ID's, unless set
+	if strings.ContainsRune(j.Name, 0) {
+		v.add("name", strconv.Quote(j.Name), "must not contain a NUL character")
 	}
 	if j.Region == "" {
 		v.add("region", `""`, "must not be empty")
@@ -150,11 +170,13 @@ func (v *validator) job(j *Job) {
 	v.constraints(j.Constraints)
 	v.affinities(j.Affinities)
 	v.spreads(j.Spreads)
+	v.stringMap("meta", j.Meta)
 
 	if len(j.TaskGroups) == 0 {
 		v.add("group", "", "a job needs at least one group")
 	}
 	seen := make(map[string]bool, len(j.TaskGroups))
+	allocs := 0
 	for i, tg := range j.TaskGroups {
 		v.groupIndex, v.group = i, ""
 		if tg == nil {
@@ -166,9 +188,19 @@ func (v *validator) job(j *Job) {
 			v.add("name", `""`, "must not be empty")
 		} else if seen[tg.Name] {
 			v.add("", "", "another group of the job has the same name")
+		} else {
+			v.segmentName(tg.Name)
 		}
 		seen[tg.Name] = true
+		if tg.Count > 0 && tg.Count <= v.limits.JobMaxGroupCount { // a count beyond is reported by itself
+			allocs = addSaturating(allocs, tg.Count)
+		}
 		v.taskGroup(tg)
+	}
+	v.groupIndex, v.group, v.taskIndex, v.task = -1, "", -1, ""
+	if allocs > v.limits.JobMaxAllocations {
+		v.add("group[*].count", "", fmt.Sprintf("the counts of the job's groups sum to %d: must be at most %d (limits.job_max_allocations)",
+			allocs, v.limits.JobMaxAllocations))
 	}
 }
 
@@ -176,14 +208,17 @@ func (v *validator) taskGroup(tg *TaskGroup) {
 	v.taskIndex, v.task = -1, ""
 	if tg.Count < 0 {
 		v.add("count", strconv.Itoa(tg.Count), "must be >= 0")
+	} else if tg.Count > v.limits.JobMaxGroupCount {
+		v.add("count", strconv.Itoa(tg.Count), fmt.Sprintf("must be at most %d (limits.job_max_group_count)", v.limits.JobMaxGroupCount))
 	}
 	v.restartPolicy(tg.RestartPolicy)
 	switch {
 	case tg.EphemeralDisk == nil:
 		v.add("ephemeral_disk", "", "must be set")
-	case tg.EphemeralDisk.SizeMB < MinEphemeralDiskMB:
-		v.add("ephemeral_disk.size", strconv.Itoa(tg.EphemeralDisk.SizeMB), fmt.Sprintf("must be >= %d (MB)", MinEphemeralDiskMB))
+	default:
+		v.resource("ephemeral_disk.size", tg.EphemeralDisk.SizeMB, MinEphemeralDiskMB, "MB")
 	}
+	v.stringMap("meta", tg.Meta)
 	v.constraints(tg.Constraints)
 	v.networks(tg.Networks)
 	v.affinities(tg.Affinities)
@@ -204,6 +239,8 @@ func (v *validator) taskGroup(tg *TaskGroup) {
 			v.add("name", `""`, "must not be empty")
 		} else if seen[t.Name] {
 			v.add("", "", "another task of the group has the same name")
+		} else {
+			v.segmentName(t.Name)
 		}
 		seen[t.Name] = true
 		v.taskFields(t)
@@ -242,15 +279,32 @@ func (v *validator) taskFields(t *Task) {
 	if r := t.Resources; r == nil {
 		v.add("resources", "", "must be set")
 	} else {
-		if r.CPU < MinTaskCPU {
-			v.add("resources.cpu", strconv.Itoa(r.CPU), fmt.Sprintf("must be >= %d (MHz)", MinTaskCPU))
+		v.resource("resources.cpu", r.CPU, MinTaskCPU, "MHz")
+		v.resource("resources.memory", r.MemoryMB, MinTaskMemoryMB, "MB")
+	}
+	v.stringMap("env", t.Env)
+	v.stringMap("meta", t.Meta)
+	v.taskConfig(t.Config)
+	if l := t.LogConfig; l != nil {
+		if l.MaxFiles < 1 {
+			v.add("logs.max_files", strconv.Itoa(l.MaxFiles), "must be >= 1")
 		}
-		if r.MemoryMB < MinTaskMemoryMB {
-			v.add("resources.memory", strconv.Itoa(r.MemoryMB), fmt.Sprintf("must be >= %d (MB)", MinTaskMemoryMB))
+		if l.MaxFileSizeMB < 1 {
+			v.add("logs.max_file_size", strconv.Itoa(l.MaxFileSizeMB), "must be >= 1 (MB)")
 		}
 	}
 	v.constraints(t.Constraints)
 	v.affinities(t.Affinities)
+}
+
+// resource checks an amount of a resource against its minimum and MaxResource.
+func (v *validator) resource(field string, value, least int, unit string) {
+	switch {
+	case value < least:
+		v.add(field, strconv.Itoa(value), fmt.Sprintf("must be >= %d (%s)", least, unit))
+	case value > MaxResource:
+		v.add(field, strconv.Itoa(value), fmt.Sprintf("must be at most %d (%s, 2^40)", MaxResource, unit))
+	}
 }
 
 func (v *validator) constraints(cs []*Constraint) {

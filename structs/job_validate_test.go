@@ -67,7 +67,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		{"id with space", func(j *Job) { j.ID = "my job" }, []string{`id = "my job": must not contain spaces`}},
 		{"id with NUL", func(j *Job) { j.ID = "a\x00b" }, []string{`id = "a\x00b": must not contain a NUL character`}},
 		{"id too long", func(j *Job) { j.ID = strings.Repeat("a", 129) },
-			[]string{`id = "` + strings.Repeat("a", 129) + `": must be at most 128 characters long (has 129)`}},
+			[]string{`id = "` + strings.Repeat("a", 64) + `"... (129 bytes): must be at most 128 characters long (has 129; limits.job_max_name_length)`}},
 		{"region and namespace", func(j *Job) { j.Region, j.Namespace = "", "" },
 			[]string{`region = "": must not be empty`, `namespace = "": must not be empty`}},
 		{"unknown type", func(j *Job) { j.Type = "daemon" }, []string{`type = "daemon": must be "service", "batch", "system" or "sysbatch"`}},

@@ -115,9 +115,12 @@ func (n *Node) Copy() *Node {
 	if n.Drivers != nil {
 		c.Drivers = make(map[string]*DriverInfo, len(n.Drivers))
 		for k, d := range n.Drivers {
-			dc := *d
-			dc.Attributes = maps.Clone(d.Attributes)
-			c.Drivers[k] = &dc
+			if dc := clonePtr(d); dc != nil {
+				dc.Attributes = maps.Clone(d.Attributes)
+				c.Drivers[k] = dc
+			} else {
+				c.Drivers[k] = nil
+			}
 		}
 	}
 	return &c

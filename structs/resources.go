@@ -9,18 +9,19 @@ type ComparableResources struct {
 	DiskMB   int
 }
 
-// Add adds o to c.
+// Add adds o to c. The sums saturate at the bounds of int instead of
+// wrapping, so that no sum of asks, however absurd, looks small.
 func (c *ComparableResources) Add(o ComparableResources) {
-	c.CPU += o.CPU
-	c.MemoryMB += o.MemoryMB
-	c.DiskMB += o.DiskMB
+	c.CPU = addSaturating(c.CPU, o.CPU)
+	c.MemoryMB = addSaturating(c.MemoryMB, o.MemoryMB)
+	c.DiskMB = addSaturating(c.DiskMB, o.DiskMB)
 }
 
-// Subtract subtracts o from c.
+// Subtract subtracts o from c, saturating as Add does.
 func (c *ComparableResources) Subtract(o ComparableResources) {
-	c.CPU -= o.CPU
-	c.MemoryMB -= o.MemoryMB
-	c.DiskMB -= o.DiskMB
+	c.CPU = subSaturating(c.CPU, o.CPU)
+	c.MemoryMB = subSaturating(c.MemoryMB, o.MemoryMB)
+	c.DiskMB = subSaturating(c.DiskMB, o.DiskMB)
 }
 
 // Superset reports whether c covers o in every dimension; if not, it names the

@@ -19,16 +19,19 @@ import (
 //	Job.Allocations   JobSpecificRequest   → JobAllocationsResponse
 //	Job.Evaluations   JobSpecificRequest   → JobEvaluationsResponse
 //	Job.Plan          JobPlanRequest       → JobPlanResponse (a dry run: commits nothing)
+//	Job.Summary       JobSpecificRequest   → JobSummaryResponse
 //	Node.Register     NodeRegisterRequest  → NodeUpdateResponse
 //	Node.UpdateStatus NodeUpdateStatusRequest → NodeUpdateResponse   (the heartbeat)
 //	Node.GetClientAllocs NodeSpecificRequest → NodeClientAllocsResponse (blocking)
 //	Node.UpdateAlloc  AllocUpdateRequest   → GenericResponse
 //	Node.GetNode      NodeSpecificRequest  → SingleNodeResponse
+//	Node.Allocations  NodeSpecificRequest  → NodeClientAllocsResponse (the API's; no secret)
 //	Node.List         NodeListRequest      → NodeListResponse
 //	Alloc.GetAlloc    AllocSpecificRequest → SingleAllocResponse
 //	Alloc.List        AllocListRequest     → AllocListResponse
 //	Eval.GetEval      EvalSpecificRequest  → SingleEvalResponse
 //	Eval.List         EvalListRequest      → EvalListResponse
+//	Eval.Allocations  EvalSpecificRequest  → JobAllocationsResponse
 //	Status.Leader     GenericRequest       → string (the leader's RPC address)
 //	Status.RaftStats  GenericRequest       → RaftStatsResponse (answered locally, never forwarded)
 //	Operator.RaftRemovePeer RaftRemovePeerRequest → GenericResponse
@@ -184,6 +187,13 @@ type SingleJobResponse struct {
 // JobListResponse carries job summaries, sorted by ID.
 type JobListResponse struct {
 	Jobs []*JobListStub
+	QueryMeta
+}
+
+// JobSummaryResponse carries the summary of one job, nil when the job does
+// not exist.
+type JobSummaryResponse struct {
+	JobSummary *JobSummary
 	QueryMeta
 }
 

@@ -63,11 +63,7 @@ func copySpreads(ss []*Spread) []*Spread {
 		if s.SpreadTarget != nil {
 			c.SpreadTarget = make([]*SpreadTarget, len(s.SpreadTarget))
 			for j, t := range s.SpreadTarget {
-				if t == nil {
-					continue
-				}
-				tc := *t
-				c.SpreadTarget[j] = &tc
+				c.SpreadTarget[j] = clonePtr(t)
 			}
 		}
 		out[i] = &c
@@ -81,11 +77,7 @@ func copyAffinities(as []*Affinity) []*Affinity {
 	}
 	out := make([]*Affinity, len(as))
 	for i, a := range as {
-		if a == nil {
-			continue
-		}
-		c := *a
-		out[i] = &c
+		out[i] = clonePtr(a)
 	}
 	return out
 }

@@ -24,6 +24,13 @@ type Config struct {
 	AllocsDir string
 	// Drivers are the task drivers of this node, by name. Read-only.
 	Drivers map[string]driver.Driver
+	// Handles persists the handles of running tasks, so that a restarted
+	// agent reattaches to them; nil keeps them nowhere (tests).
+	Handles HandleStore
+	// StopTasksOnShutdown makes Shutdown stop every task, even those whose
+	// driver could reattach to them (an agent nothing will restart on the
+	// same data dir: -dev).
+	StopTasksOnShutdown bool
 	// Persist saves the allocation with its client state (a copy the callee
 	// may keep). It is called after every change, on the runner's own goroutine,
 	// never after Shutdown or Destroy have begun. An error is logged.
@@ -88,6 +95,9 @@ func New(cfg Config) *AllocRunner {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Handles == nil {
+		cfg.Handles = noHandles{}
+	}
 	a := cfg.Alloc
 	ar := &AllocRunner{
 		cfg:      cfg,
@@ -135,8 +145,10 @@ func (ar *AllocRunner) Run() {
 		return
 	}
 	if alloc.ServerTerminal() {
-		ar.stoppedWhileDown()
-		close(ar.waitCh)
+		go func() {
+			ar.stoppedWhileDown()
+			close(ar.waitCh)
+		}()
 		return
 	}
 
@@ -224,16 +236,25 @@ func (ar *AllocRunner) newTaskRunners(alloc *structs.Allocation, tg *structs.Tas
 			Secrets:  ar.dir.secretsDir(task.Name),
 			AgentEnv: ar.cfg.AgentEnv,
 		})
+		// Isolating drivers: the directories as mounted in the task, and
+		// nothing of the agent's environment.
+		taskEnv := buildTaskEnv(taskEnvInput{
+			Alloc:    alloc,
+			Task:     task,
+			Node:     ar.cfg.Node,
+			AllocDir: "/alloc",
+			TaskDir:  "/local",
+			Secrets:  "/secrets",
+			AgentEnv: []string{},
+		})
 		trs[i] = newTaskRunner(taskRunnerConfig{
 			Alloc:         alloc,
 			Task:          task,
 			JobType:       alloc.Job.Type,
 			RestartPolicy: tg.RestartPolicy,
 			Driver:        ar.cfg.Drivers[task.Driver],
-			Dir:           ar.dir.taskDir(task.Name),
-			StdoutPath:    ar.dir.stdoutPath(task.Name),
-			StderrPath:    ar.dir.stderrPath(task.Name),
-			Env:           env,
+			Handles:       ar.cfg.Handles,
+			TaskConfig:    ar.taskConfig(alloc, task, env, taskEnv),
 			State:         alloc.TaskStates[task.Name],
 			Notify:        ar.requestSync,
 			Now:           ar.cfg.Now,
@@ -243,10 +264,40 @@ func (ar *AllocRunner) newTaskRunners(alloc *structs.Allocation, tg *structs.Tas
 	return trs
 }
 
+// taskConfig is what task's driver starts it with.
+func (ar *AllocRunner) taskConfig(alloc *structs.Allocation, task *structs.Task, env, taskEnv []string) *driver.TaskConfig {
+	tc := &driver.TaskConfig{
+		AllocID:    alloc.ID,
+		JobID:      alloc.JobID,
+		TaskName:   task.Name,
+		Config:     task.Config,
+		Env:        env,
+		TaskEnv:    taskEnv,
+		Dir:        ar.dir.taskDir(task.Name),
+		AllocDir:   ar.dir.sharedDir(),
+		LocalDir:   ar.dir.localDir(task.Name),
+		SecretsDir: ar.dir.secretsDir(task.Name),
+		StdoutPath: ar.dir.stdoutPath(task.Name),
+		StderrPath: ar.dir.stderrPath(task.Name),
+		Resources:  task.Resources,
+		Logs:       task.LogConfig,
+	}
+	if r := alloc.AllocatedResources; r != nil {
+		if tr := r.Tasks[task.Name]; tr != nil {
+			tc.Resources = tr
+		}
+		tc.Ports = r.Shared.Ports
+	}
+	return tc
+}
+
 // stoppedWhileDown handles an allocation restored from local state that the
 // servers had told to stop but whose tasks had not finished when the agent
-// shut down: nothing runs, so its tasks are recorded killed.
+// shut down: tasks left running for this agent to reattach to are stopped
+// and destroyed, and every unfinished task is recorded killed. It runs on a
+// goroutine of its own: stopping takes up to the tasks' kill timeouts.
 func (ar *AllocRunner) stoppedWhileDown() {
+	ar.destroyLeftRunning()
 	ar.mu.Lock()
 	a := ar.mu.alloc
 	now := ar.cfg.Now().UnixNano()
@@ -256,7 +307,7 @@ func (ar *AllocRunner) stoppedWhileDown() {
 		}
 		ts.State = structs.TaskStateDead
 		ts.FinishedAt = now
-		ts.AppendEvent(&structs.TaskEvent{Type: structs.TaskKilled, Time: now, DisplayMessage: "Task stopped while the client agent was down"})
+		ts.AppendEvent(&structs.TaskEvent{Type: structs.TaskKilled, Time: now, DisplayMessage: "Task killed: the servers stopped the allocation while the client agent was down"})
 	}
 	ar.mu.Unlock()
 	ar.requestSync()
@@ -291,25 +342,36 @@ func (ar *AllocRunner) Update(alloc *structs.Allocation) {
 	ar.requestSync()
 }
 
-// Shutdown stops the allocation's tasks because the agent is shutting down
-// (kill signal, then SIGKILL after the kill timeout) and returns once they are
-// dead. The client state is frozen first: the allocation stays persisted as it
-// was (e.g. running), so that the agent, when it comes back, runs it again, and
-// the servers are not told it ended.
+// Shutdown ends the runner because the agent is shutting down, and returns
+// once its task runners have returned. Tasks whose driver reattaches are left
+// running (unless StopTasksOnShutdown); the others are stopped (kill signal,
+// then SIGKILL after the kill timeout). The client state is frozen first: the allocation stays persisted
+// as it was (e.g. running), so that the agent, when it comes back, reattaches
+// to its tasks or runs them again, and the servers are not told it ended.
 func (ar *AllocRunner) Shutdown() {
+	ar.freeze()
+	for _, tr := range ar.taskRunners() {
+		if ar.cfg.StopTasksOnShutdown {
+			tr.kill(nil)
+		} else {
+			tr.shutdown()
+		}
+	}
+	<-ar.waitCh
+	<-ar.loopDone
+}
+
+// Destroy stops the allocation's tasks for good (every driver's, whatever it
+// can reattach to), then removes the allocation's directory. The client calls
+// it when the servers no longer list the allocation (they garbage-collected
+// it).
+func (ar *AllocRunner) Destroy() error {
 	ar.freeze()
 	for _, tr := range ar.taskRunners() {
 		tr.kill(nil)
 	}
 	<-ar.waitCh
 	<-ar.loopDone
-}
-
-// Destroy stops the allocation's tasks like Shutdown, then removes the
-// allocation's directory. The client calls it when the servers no longer list
-// the allocation (they garbage-collected it).
-func (ar *AllocRunner) Destroy() error {
-	ar.Shutdown()
 	dir, err := newAllocDir(ar.cfg.AllocsDir, ar.cfg.Alloc.ID)
 	if err != nil {
 		return nil // no directory was ever made

@@ -1,6 +1,7 @@
 package allocrunner
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,20 +14,24 @@ import (
 
 // newTestAllocRunner returns a runner of alloc in a fresh allocs directory,
 // recording what it persists and sends.
-func newTestAllocRunner(t *testing.T, alloc *structs.Allocation) (*AllocRunner, *recorder, string) {
+func newTestAllocRunner(t *testing.T, alloc *structs.Allocation, opts ...func(*Config)) (*AllocRunner, *recorder, string) {
 	t.Helper()
 	rec := &recorder{}
 	allocsDir := t.TempDir()
-	ar := New(Config{
+	cfg := Config{
 		Alloc:     alloc,
 		Node:      &structs.Node{ID: "node-1", Name: "n1", Datacenter: "dc1"},
 		AllocsDir: allocsDir,
-		Drivers:   testDrivers,
+		Drivers:   testDrivers(t),
 		Persist:   rec.persist,
 		Send:      rec.send,
 		Logger:    testLogger(t),
-	})
-	t.Cleanup(ar.Shutdown)
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ar := New(cfg)
+	t.Cleanup(func() { _ = ar.Destroy() })
 	return ar, rec, allocsDir
 }
 
@@ -177,32 +182,37 @@ func TestAllocRunnerTaskWaitingToRestartAgain(t *testing.T) {
 }
 
 func TestAllocRunnerShutdownFreezesState(t *testing.T) {
-	job := testJob(structs.JobTypeService, nil, shellTask("web", `echo $$ > pid; exec sleep 1000`))
-	ar, rec, allocsDir := newTestAllocRunner(t, testAlloc(job))
-	ar.Run()
-	a := waitStatus(t, rec, structs.AllocClientStatusRunning)
-	pidFile := filepath.Join(allocsDir, a.ID, "web", "pid")
-	var pid string
-	waitFor(t, "pid file", func() bool {
-		b, _ := os.ReadFile(pidFile)
-		pid = strings.TrimSpace(string(b))
-		return strings.HasSuffix(string(b), "\n")
-	})
+	for _, stopTasks := range []bool{false, true} {
+		t.Run(fmt.Sprintf("StopTasksOnShutdown=%v", stopTasks), func(t *testing.T) {
+			job := testJob(structs.JobTypeService, nil, shellTask("web", `echo $$ > pid; exec sleep 1000`))
+			ar, rec, allocsDir := newTestAllocRunner(t, testAlloc(job), func(c *Config) { c.StopTasksOnShutdown = stopTasks })
+			ar.Run()
+			a := waitStatus(t, rec, structs.AllocClientStatusRunning)
+			pidFile := filepath.Join(allocsDir, a.ID, "web", "pid")
+			var pid string
+			waitFor(t, "pid file", func() bool {
+				b, _ := os.ReadFile(pidFile)
+				pid = strings.TrimSpace(string(b))
+				return strings.HasSuffix(string(b), "\n")
+			})
 
-	ar.Shutdown()
-	if _, err := os.Stat("/proc/" + pid); err == nil {
-		t.Errorf("process %s still exists after Shutdown", pid)
-	}
-	last, n := rec.lastPersisted()
-	if last.ClientStatus != structs.AllocClientStatusRunning || last.TaskStates["web"].State != structs.TaskStateRunning {
-		t.Errorf("persisted %s (task %s); Shutdown must leave the running state", last.ClientStatus, last.TaskStates["web"].State)
-	}
-	if s := rec.lastSent(); s.ClientStatus != structs.AllocClientStatusRunning {
-		t.Errorf("sent %s after Shutdown", s.ClientStatus)
-	}
-	ar.Shutdown() // idempotent
-	if _, n2 := rec.lastPersisted(); n2 != n {
-		t.Errorf("persisted %d more times after Shutdown", n2-n)
+			// raw_exec tasks outlive the agent unless told otherwise.
+			ar.Shutdown()
+			if _, err := os.Stat("/proc/" + pid); (err == nil) == stopTasks {
+				t.Errorf("process %s exists after Shutdown: %v, want %v", pid, err == nil, !stopTasks)
+			}
+			last, n := rec.lastPersisted()
+			if last.ClientStatus != structs.AllocClientStatusRunning || last.TaskStates["web"].State != structs.TaskStateRunning {
+				t.Errorf("persisted %s (task %s); Shutdown must leave the running state", last.ClientStatus, last.TaskStates["web"].State)
+			}
+			if s := rec.lastSent(); s.ClientStatus != structs.AllocClientStatusRunning {
+				t.Errorf("sent %s after Shutdown", s.ClientStatus)
+			}
+			ar.Shutdown() // idempotent
+			if _, n2 := rec.lastPersisted(); n2 != n {
+				t.Errorf("persisted %d more times after Shutdown", n2-n)
+			}
+		})
 	}
 }
 

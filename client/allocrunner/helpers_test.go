@@ -9,6 +9,7 @@ import (
 
 	"github.com/orch-io/orch/client/driver"
 	"github.com/orch-io/orch/client/driver/rawexec"
+	"github.com/orch-io/orch/client/supervisor/supervisortest"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -40,7 +41,16 @@ func testAlloc(job *structs.Job) *structs.Allocation {
 	}
 }
 
-var testDrivers = map[string]driver.Driver{rawexec.Name: rawexec.New(nil)}
+// testDrivers returns raw_exec on a supervisor of the test's own.
+func testDrivers(t *testing.T) map[string]driver.Driver {
+	sup, _ := supervisortest.Start(t)
+	return map[string]driver.Driver{rawexec.Name: rawexec.New(nil, sup)}
+}
+
+func TestMain(m *testing.M) {
+	supervisortest.MaybeRun()
+	os.Exit(m.Run())
+}
 
 func testLogger(t *testing.T) *slog.Logger {
 	if testing.Verbose() {

@@ -26,14 +26,18 @@ type taskRunnerConfig struct {
 	// RestartPolicy is the group's; nil means the job type's default.
 	RestartPolicy *structs.RestartPolicy
 	// Driver runs the task; nil when the task's driver is not on this node.
-	Driver     driver.Driver
-	Dir        string // working directory
-	StdoutPath string
-	StderrPath string
-	Env        []string
+	Driver driver.Driver
+	// Handles persists the handle of the task's running instance; never nil.
+	Handles HandleStore
+	// TaskConfig is what the driver is started with (the runner reads it
+	// only).
+	TaskConfig *driver.TaskConfig
 	// State is the task's state restored from the client's local state; nil for a
-	// task never run. A restored task that is dead stays dead; any other is
-	// started again (tasks do not survive the agent yet).
+	// task never run. A restored task that is dead stays dead; one whose
+	// driver reattaches to its persisted handle goes on running (or has its
+	// exit while the agent was down recorded); one whose driver no longer has
+	// it is lost, an exit of unknown status that the restart policy judges;
+	// any other (it was stopped with the agent) is started again.
 	State *structs.TaskState
 	// Notify is called after every change of the task's state, on the task
 	// runner's goroutine. It must not block.
@@ -62,6 +66,13 @@ type taskRunner struct {
 		state *structs.TaskState
 		// killReason, if set by kill, is recorded as an event before Killing.
 		killReason *structs.TaskEvent
+		// detach, set by shutdown, makes run leave a running task running
+		// (its driver reattaches to it after the agent restarts).
+		detach bool
+		// running is the handle of the task while run waits for it (nil
+		// otherwise); restartAsked is set by restart (task_control.go).
+		running      driver.Handle
+		restartAsked bool
 	}
 }
 
@@ -100,6 +111,28 @@ func (tr *taskRunner) kill(reason *structs.TaskEvent) {
 	tr.killCancel()
 }
 
+// shutdown ends the runner because the agent is shutting down: a task whose
+// driver can reattach is left running (its handle stays persisted), any other
+// is killed as by kill. Returns at once; wait on doneCh.
+func (tr *taskRunner) shutdown() {
+	if tr.cfg.Driver == nil || !tr.cfg.Driver.Capabilities().Reattach {
+		tr.kill(nil)
+		return
+	}
+	tr.mu.Lock()
+	if tr.killCtx.Err() == nil {
+		tr.mu.detach = true
+	}
+	tr.mu.Unlock()
+	tr.killCancel()
+}
+
+func (tr *taskRunner) detaching() bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.mu.detach
+}
+
 // doneCh is closed once the task is dead for good and the runner has returned.
 func (tr *taskRunner) doneCh() <-chan struct{} { return tr.done }
 
@@ -115,7 +148,8 @@ func (tr *taskRunner) event(typ, msg string) *structs.TaskEvent {
 	return &structs.TaskEvent{Type: typ, Time: tr.cfg.Now().UnixNano(), DisplayMessage: msg}
 }
 
-// run is the task runner's goroutine. It returns when the task is dead for good.
+// run is the task runner's goroutine. It returns when the task is dead for
+// good, or left running for the next agent (shutdown).
 func (tr *taskRunner) run() {
 	defer close(tr.done)
 
@@ -123,19 +157,24 @@ func (tr *taskRunner) run() {
 	if st.State == structs.TaskStateDead {
 		return // finished before the agent restarted
 	}
-	if len(st.Events) == 0 {
+	// A task restored from the local state may still run: reattach.
+	var h driver.Handle
+	var lost *driver.ExitResult // a restored task its driver no longer has
+	if len(st.Events) > 0 {
+		h, lost = tr.recover()
+		if h == nil && lost == nil {
+			tr.update(func(st *structs.TaskState) {
+				ev := tr.event(structs.TaskRestarting, "Task restarted because the client agent restarted")
+				ev.RestartReason = "Client agent restarted"
+				st.AppendEvent(ev)
+			})
+		}
+	} else {
 		tr.update(func(st *structs.TaskState) {
 			st.AppendEvent(tr.event(structs.TaskReceived, "Task received by client"))
 			st.AppendEvent(tr.event(structs.TaskSetup, "Building Task Directory"))
 		})
-	} else {
-		tr.update(func(st *structs.TaskState) {
-			ev := tr.event(structs.TaskRestarting, "Task restarted because the client agent restarted")
-			ev.RestartReason = "Client agent restarted"
-			st.AppendEvent(ev)
-		})
 	}
-
 	killSignal, killTimeout, err := tr.killSettings()
 	if err != nil {
 		tr.failNow(structs.TaskFailedValidate, err)
@@ -148,41 +187,53 @@ func (tr *taskRunner) run() {
 
 	tracker := newRestartTracker(tr.cfg.RestartPolicy, tr.cfg.JobType, tr.cfg.Now())
 	for {
-		if tr.killCtx.Err() != nil {
-			tr.killedWhileNotRunning()
-			return
-		}
-
 		var decision restartDecision
-		h, err := tr.cfg.Driver.Start(tr.killCtx, &driver.TaskConfig{
-			AllocID:    tr.cfg.Alloc.ID,
-			TaskName:   tr.cfg.Task.Name,
-			Config:     tr.cfg.Task.Config,
-			Env:        tr.cfg.Env,
-			Dir:        tr.cfg.Dir,
-			StdoutPath: tr.cfg.StdoutPath,
-			StderrPath: tr.cfg.StderrPath,
-		})
 		switch {
-		case err != nil && tr.killCtx.Err() != nil:
-			tr.killedWhileNotRunning()
-			return
-		case errors.Is(err, driver.ErrInvalidConfig):
-			tr.failNow(structs.TaskDriverFailure, err)
-			return
-		case err != nil:
-			tr.logger.Warn("task failed to start", "error", err)
-			tr.update(func(st *structs.TaskState) {
-				ev := tr.event(structs.TaskDriverFailure, err.Error())
-				ev.DriverError = err.Error()
-				st.AppendEvent(ev)
-			})
-			decision = tracker.exited(tr.cfg.Now(), nil)
-		default:
+		case lost != nil:
+			tr.recordExit(lost)
+			decision = tracker.exited(tr.cfg.Now(), lost)
+			lost = nil
+		case h == nil:
+			if tr.killCtx.Err() != nil {
+				tr.killedWhileNotRunning()
+				return
+			}
+			var err error
+			h, err = tr.start()
+			switch {
+			case err != nil && tr.killCtx.Err() != nil:
+				tr.killedWhileNotRunning()
+				return
+			case errors.Is(err, driver.ErrUnrecoverable):
+				tr.failNow(structs.TaskDriverFailure, err)
+				return
+			case err != nil:
+				tr.logger.Warn("task failed to start", "error", err)
+				tr.update(func(st *structs.TaskState) {
+					ev := tr.event(structs.TaskDriverFailure, err.Error())
+					ev.DriverError = err.Error()
+					st.AppendEvent(ev)
+				})
+				decision = tracker.exited(tr.cfg.Now(), nil)
+			}
+		}
+		if h != nil {
+			tr.setRunning(h)
 			res, killed := tr.waitRunning(h)
-			if killed {
+			tr.setRunning(nil)
+			switch {
+			case killed && tr.detaching():
+				tr.logger.Info("agent shutting down; task left running", "handle", h.TaskHandle().ID)
+				return
+			case killed:
 				tr.stop(h, killSignal, killTimeout)
 				return
+			}
+			tr.release(h)
+			h = nil
+			if tr.takeRestartAsked() {
+				tr.restartingAsked()
+				continue
 			}
 			decision = tracker.exited(tr.cfg.Now(), res)
 		}
@@ -193,9 +244,86 @@ func (tr *taskRunner) run() {
 	}
 }
 
+// recover reattaches to the task instance whose handle the local state keeps,
+// and returns its handle. When the driver cannot reattach to it, the
+// instance is lost (it ended while the agent was down, or with the node) and
+// recover returns its unknown exit instead. Both are nil if no handle was
+// kept: the task was not left running.
+func (tr *taskRunner) recover() (driver.Handle, *driver.ExitResult) {
+	if tr.cfg.Driver == nil {
+		return nil, nil
+	}
+	name := tr.cfg.Task.Name
+	th, err := tr.cfg.Handles.TaskHandle(tr.cfg.Alloc.ID, name)
+	if err != nil {
+		tr.logger.Warn("reading the task's handle", "error", err)
+	}
+	if th == nil {
+		return nil, nil
+	}
+	if th.Driver != tr.cfg.Driver.Name() {
+		tr.logger.Warn("task handle of another driver; starting the task again", "handle_driver", th.Driver)
+		tr.forgetHandle()
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(tr.killCtx, recoverTimeout)
+	defer cancel()
+	h, err := tr.cfg.Driver.Recover(ctx, tr.cfg.TaskConfig, th)
+	if err != nil {
+		tr.logger.Warn("could not reattach to the task; it is lost", "handle", th.ID, "error", err)
+		tr.forgetHandle()
+		return nil, driver.Lost("the client agent restarted and could not reattach to the task: " + err.Error())
+	}
+	tr.logger.Info("reattached to the task", "handle", th.ID)
+	return h, nil
+}
+
+// recoverTimeout bounds one Recover call.
+const recoverTimeout = 30 * time.Second
+
+// start starts the task and persists its handle.
+func (tr *taskRunner) start() (driver.Handle, error) {
+	h, err := tr.cfg.Driver.Start(tr.killCtx, tr.cfg.TaskConfig)
+	if err != nil {
+		return nil, err
+	}
+	if err := tr.cfg.Handles.PutTaskHandle(tr.cfg.Alloc.ID, tr.cfg.Task.Name, h.TaskHandle()); err != nil {
+		// The task runs; only reattaching after an agent restart is lost.
+		tr.logger.Error("persisting the task's handle", "error", err)
+	}
+	tr.update(func(st *structs.TaskState) {
+		st.State = structs.TaskStateRunning
+		st.StartedAt = tr.cfg.Now().UnixNano()
+		st.FinishedAt = 0
+		st.AppendEvent(tr.event(structs.TaskStarted, "Task started by client"))
+	})
+	tr.logger.Info("task started", "handle", h.TaskHandle().ID)
+	return h, nil
+}
+
+// release has the driver release an exited task's resources and forgets its
+// handle.
+func (tr *taskRunner) release(h driver.Handle) {
+	ctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
+	defer cancel()
+	if err := h.Destroy(ctx); err != nil {
+		tr.logger.Warn("releasing the exited task", "error", err)
+	}
+	tr.forgetHandle()
+}
+
+func (tr *taskRunner) forgetHandle() {
+	if err := tr.cfg.Handles.DeleteTaskHandle(tr.cfg.Alloc.ID, tr.cfg.Task.Name); err != nil {
+		tr.logger.Warn("deleting the task's handle", "error", err)
+	}
+}
+
 // killSettings returns the task's kill signal and timeout, defaulted.
-func (tr *taskRunner) killSettings() (string, time.Duration, error) {
-	sig, timeout := tr.cfg.Task.KillSignal, tr.cfg.Task.KillTimeout
+func (tr *taskRunner) killSettings() (string, time.Duration, error) { return killSettings(tr.cfg.Task) }
+
+// killSettings returns task's kill signal and timeout, defaulted.
+func killSettings(task *structs.Task) (string, time.Duration, error) {
+	sig, timeout := task.KillSignal, task.KillTimeout
 	if sig == "" {
 		sig = defaultKillSignal
 	}
@@ -203,35 +331,42 @@ func (tr *taskRunner) killSettings() (string, time.Duration, error) {
 		timeout = defaultKillTimeout
 	}
 	if _, err := driver.ParseSignal(sig); err != nil {
-		return "", 0, fmt.Errorf("task %q: %w", tr.cfg.Task.Name, err)
+		return "", 0, fmt.Errorf("task %q: %w", task.Name, err)
 	}
 	return sig, timeout, nil
 }
 
-// waitRunning records the start of h and waits for it to exit. killed reports
-// that kill was called first; the task is then still running.
+// waitRunning waits for the running task h to exit and records the exit.
+// killed reports that kill or shutdown was called first; the task is then
+// still running.
 func (tr *taskRunner) waitRunning(h driver.Handle) (res *driver.ExitResult, killed bool) {
-	tr.logger.Info("task started", "pid", h.Pid())
-	tr.update(func(st *structs.TaskState) {
-		now := tr.cfg.Now().UnixNano()
-		st.State = structs.TaskStateRunning
-		st.StartedAt = now
-		st.FinishedAt = 0
-		st.AppendEvent(tr.event(structs.TaskStarted, "Task started by client"))
-	})
-
 	res, err := h.Wait(tr.killCtx)
 	if err != nil {
 		return nil, true
 	}
-	tr.logger.Info("task exited", "exit_code", res.ExitCode, "signal", res.Signal)
+	tr.recordExit(res)
+	return res, false
+}
+
+// recordExit records the task's exit as a Terminated event.
+func (tr *taskRunner) recordExit(res *driver.ExitResult) {
+	tr.logger.Info("task exited", "result", res.String())
 	tr.update(func(st *structs.TaskState) {
-		ev := tr.event(structs.TaskTerminated, fmt.Sprintf("Exit Code: %d, Signal: %d", res.ExitCode, res.Signal))
+		msg := fmt.Sprintf("Exit Code: %d, Signal: %d", res.ExitCode, res.Signal)
+		if res.OOMKilled {
+			msg += ", OOM Killed"
+		}
+		if res.Err != "" {
+			msg += ": " + res.Err
+		}
+		if res.Unknown != "" {
+			msg = "Unknown exit: " + res.Unknown
+		}
+		ev := tr.event(structs.TaskTerminated, msg)
 		ev.ExitCode = res.ExitCode
 		ev.Signal = res.Signal
 		st.AppendEvent(ev)
 	})
-	return res, false
 }
 
 // stop kills the running task h after kill was called, and records it dead.
@@ -251,6 +386,7 @@ func (tr *taskRunner) stop(h driver.Handle, signal string, timeout time.Duration
 	if err != nil { // cannot happen with a background context
 		res = &driver.ExitResult{ExitCode: -1}
 	}
+	tr.release(h)
 	tr.logger.Info("task killed", "exit_code", res.ExitCode, "signal", res.Signal)
 	tr.update(func(st *structs.TaskState) {
 		ev := tr.event(structs.TaskKilled, "Task successfully killed")

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orch-io/orch/client/driver"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -16,20 +17,21 @@ import (
 func newTestTaskRunner(t *testing.T, jobType structs.JobType, policy *structs.RestartPolicy, task *structs.Task) *taskRunner {
 	t.Helper()
 	dir := t.TempDir()
-	job := testJob(jobType, policy, task)
+	alloc := testAlloc(testJob(jobType, policy, task))
 	return newTaskRunner(taskRunnerConfig{
-		Alloc:         testAlloc(job),
+		Alloc:         alloc,
 		Task:          task,
 		JobType:       jobType,
 		RestartPolicy: policy,
-		Driver:        testDrivers[task.Driver],
-		Dir:           dir,
-		StdoutPath:    filepath.Join(dir, "out"),
-		StderrPath:    filepath.Join(dir, "err"),
-		Env:           os.Environ(),
-		Notify:        func() {},
-		Now:           time.Now,
-		Logger:        testLogger(t),
+		Driver:        testDrivers(t)[task.Driver],
+		Handles:       noHandles{},
+		TaskConfig: &driver.TaskConfig{
+			AllocID: alloc.ID, TaskName: task.Name, Config: task.Config, Env: os.Environ(), Dir: dir,
+			StdoutPath: filepath.Join(dir, task.Name+".stdout.0"), StderrPath: filepath.Join(dir, task.Name+".stderr.0"),
+		},
+		Notify: func() {},
+		Now:    time.Now,
+		Logger: testLogger(t),
 	})
 }
 
@@ -48,7 +50,7 @@ func TestTaskRunnerRestartsPerPolicyThenFails(t *testing.T) {
 	if st.State != structs.TaskStateDead || !st.Failed || st.Restarts != 2 {
 		t.Fatalf("state = %s failed=%v restarts=%d, want dead, failed, 2 restarts", st.State, st.Failed, st.Restarts)
 	}
-	runs, err := os.ReadFile(filepath.Join(tr.cfg.Dir, "runs"))
+	runs, err := os.ReadFile(filepath.Join(tr.cfg.TaskConfig.Dir, "runs"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +185,7 @@ func TestTaskRunnerRestoredDeadTaskStaysDead(t *testing.T) {
 	tr := newTestTaskRunner(t, structs.JobTypeBatch, nil, task)
 	tr.mu.state = &structs.TaskState{State: structs.TaskStateDead, Events: []*structs.TaskEvent{{Type: structs.TaskTerminated}}}
 	runToEnd(t, tr)
-	if _, err := os.Stat(filepath.Join(tr.cfg.Dir, "ran")); err == nil {
+	if _, err := os.Stat(filepath.Join(tr.cfg.TaskConfig.Dir, "ran")); err == nil {
 		t.Fatal("a restored dead task ran again")
 	}
 }

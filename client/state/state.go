@@ -24,6 +24,9 @@ var (
 	metaBucket   = []byte("meta")   // "version" → decimal schema version
 	nodeBucket   = []byte("node")   // "identity" → NodeIdentity
 	allocsBucket = []byte("allocs") // alloc ID → Allocation (with Job, ClientStatus, TaskStates)
+	// handlesBucket: "<alloc ID>/<task>" → driver.TaskHandle of the task's
+	// running instance (see handles.go).
+	handlesBucket = []byte("handles")
 
 	versionKey  = []byte("version")
 	identityKey = []byte("identity")
@@ -61,7 +64,7 @@ func Open(path string) (*DB, error) {
 		return nil, unreadable(path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{metaBucket, nodeBucket, allocsBucket} {
+		for _, b := range [][]byte{metaBucket, nodeBucket, allocsBucket, handlesBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -123,10 +126,13 @@ func (d *DB) PutAllocation(a *structs.Allocation) error {
 	return d.put(allocsBucket, []byte(a.ID), a)
 }
 
-// DeleteAllocation forgets an allocation; forgetting an unknown one is not an
-// error.
+// DeleteAllocation forgets an allocation and its tasks' handles; forgetting
+// an unknown one is not an error.
 func (d *DB) DeleteAllocation(id string) error {
 	return d.db.Update(func(tx *bolt.Tx) error {
+		if err := deleteHandlesOf(tx, id); err != nil {
+			return err
+		}
 		return tx.Bucket(allocsBucket).Delete([]byte(id))
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -20,6 +21,9 @@ import (
 type Agent struct {
 	cfg    *Config
 	logger *slog.Logger
+	// dataDir is the absolute data directory in use (a temporary one in dev
+	// mode without -data-dir).
+	dataDir string
 
 	server *server.Server
 	client *client.Client
@@ -69,6 +73,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 	if dataDir, err = filepath.Abs(dataDir); err != nil {
 		return nil, fmt.Errorf("agent: data_dir %q: %w", cfg.DataDir, err)
 	}
+	a.dataDir = dataDir
 	logger.Info("starting agent", "data_dir", dataDir, "bind", cfg.BindAddr, "dev", cfg.DevMode,
 		"server", cfg.Server.Enabled, "client", cfg.Client.Enabled)
 
@@ -87,6 +92,10 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 	}
 	httpAddr := net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.Ports.HTTP))
 	if cfg.Client.Enabled {
+		drivers, err := buildDrivers(cfg.Plugins, logger.With("component", "client"))
+		if err != nil {
+			return nil, err
+		}
 		a.client, err = client.NewClient(client.Config{
 			DataDir:        dataDir,
 			NodeName:       cfg.NodeName,
@@ -98,7 +107,11 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			MinDynamicPort: cfg.Client.MinDynamicPort,
 			MaxDynamicPort: cfg.Client.MaxDynamicPort,
 			ReservedPorts:  cfg.Client.ReservedPorts,
+			Drivers:        drivers,
 			Logger:         logger.With("component", "client"),
+			// Nothing restarts on a temporary data dir: its tasks go with it.
+			StopTasksOnShutdown: a.tmpDataDir != "",
+			EmbeddedSupervisor:  cfg.Client.EmbeddedSupervisor,
 		})
 		if err != nil {
 			return nil, err
@@ -192,6 +205,7 @@ func startServer(cfg *Config, dataDir string, logger *slog.Logger) (*server.Serv
 	if cfg.Server.MaxHeartbeatsPerSecond > 0 {
 		sc.MaxHeartbeatsPerSecond = cfg.Server.MaxHeartbeatsPerSecond
 	}
+	sc.Limits = cfg.Limits
 	sc.Autopilot = server.AutopilotConfig{
 		DisableDeadServerCleanup: !cfg.Autopilot.CleanupDeadServers,
 		DeadServerCleanupTime:    cfg.Autopilot.DeadServerCleanupTime,
@@ -240,8 +254,15 @@ func retryJoin(ctx context.Context, s joiner, join ServerJoin, logger *slog.Logg
 	}
 }
 
+// DataDir is the data directory the agent uses, absolute; in dev mode
+// without -data-dir a temporary one, removed at shutdown.
+func (a *Agent) DataDir() string { return a.dataDir }
+
 // HTTPAddr is the address the HTTP API listens on.
 func (a *Agent) HTTPAddr() string { return a.http.Addr() }
+
+// HTTPRoutes lists the HTTP API's routes (HTTPServer.Routes).
+func (a *Agent) HTTPRoutes() []string { return a.http.Routes() }
 
 // Backend is what the agent's HTTP API calls: a test serves the same API over
 // a wrapper of it to inject failures (internal/agenttest).
@@ -295,6 +316,22 @@ func (b backend) Members() *structs.AgentMembersResponse {
 	}
 	return &structs.AgentMembersResponse{ServerName: b.a.cfg.NodeName, ServerRegion: b.a.cfg.Region,
 		ServerDC: b.a.cfg.Datacenter, Members: []*structs.AgentMember{}}
+}
+
+// DialNode reaches a node's client: this agent's own client directly, else
+// through this agent's server, else through the server this client-only
+// agent is connected to.
+func (b backend) DialNode(ctx context.Context, nodeID string) (io.ReadWriteCloser, error) {
+	switch {
+	case b.a.client != nil && b.a.client.NodeID() == nodeID:
+		mine, theirs := net.Pipe()
+		go b.a.client.ServeStream(theirs)
+		return mine, nil
+	case b.a.server != nil:
+		return b.a.server.DialNode(ctx, nodeID)
+	default:
+		return b.a.rpcClient.DialNode(ctx, nodeID)
+	}
 }
 
 func (b backend) Health() *structs.AgentHealthResponse {

@@ -29,6 +29,7 @@ func TestNewReportsADamagedDataDir(t *testing.T) {
 			cfg := DevConfig()
 			cfg.DataDir = dir
 			cfg.Ports = testPorts(t)
+			cfg.Client.EmbeddedSupervisor = true // the test binary is no orch
 			a, err := New(cfg, slog.New(slog.DiscardHandler))
 			if err == nil {
 				a.Shutdown()

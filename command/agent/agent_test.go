@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -20,6 +21,7 @@ func TestClientOnlyAgentServesTheAPIThroughItsServers(t *testing.T) {
 	devCfg := DevConfig()
 	devCfg.DataDir = t.TempDir()
 	devCfg.Ports = testPorts(t)
+	devCfg.Client.EmbeddedSupervisor = true // the test binary is no orch
 	dev, err := New(devCfg, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +32,7 @@ func TestClientOnlyAgentServesTheAPIThroughItsServers(t *testing.T) {
 	cfg.DataDir, cfg.BindAddr, cfg.NodeName = t.TempDir(), "127.0.0.1", "client-only"
 	cfg.Ports = testPorts(t)
 	cfg.Client = ClientConfig{Enabled: true, NodePool: "batch-pool",
-		Servers: []string{fmt.Sprintf("127.0.0.1:%d", devCfg.Ports.RPC)}}
+		Servers: []string{fmt.Sprintf("127.0.0.1:%d", devCfg.Ports.RPC)}, EmbeddedSupervisor: true}
 	c, err := New(cfg, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +50,7 @@ func TestClientOnlyAgentServesTheAPIThroughItsServers(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	var pool string
 	for pool == "" {
-		var nodes []*structs.NodeListStub
+		var nodes []*api.NodeListStub
 		if code, err := get("/v1/nodes", &nodes); err == nil && code == http.StatusOK {
 			for _, n := range nodes {
 				if n.Name == "client-only" {

@@ -11,7 +11,9 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/orch-io/orch/client/driver/docker"
 	"github.com/orch-io/orch/server"
+	"github.com/orch-io/orch/structs"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -29,7 +31,12 @@ type Config struct {
 	ServerJoin ServerJoin
 	Autopilot  AutopilotConfig
 	Client     ClientConfig
-	LogLevel   string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
+	// Limits is the limits block: what a job may ask for (structs.Limits;
+	// zero fields are the defaults). The servers enforce it.
+	Limits structs.Limits
+	// Plugins configure the task drivers (plugins.go).
+	Plugins  PluginsConfig
+	LogLevel string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
 	// DevMode is `orch agent -dev`: everything on 127.0.0.1, data in a
 	// temporary directory. It is never read from a file.
 	DevMode bool
@@ -119,6 +126,9 @@ type ClientConfig struct {
 	ReservedPorts  string
 	// NodePool is the pool the client's node joins; "" means "default".
 	NodePool string
+	// EmbeddedSupervisor runs the task supervisor inside the agent (tests of
+	// in-process agents; not settable from a file): see client.Config.
+	EmbeddedSupervisor bool
 }
 
 // Default ports, as in Nomad.
@@ -143,6 +153,7 @@ func DefaultConfig() *Config {
 		Ports:      Ports{HTTP: DefaultHTTPPort, RPC: DefaultRPCPort, Serf: DefaultSerfPort},
 		LogLevel:   "INFO",
 		Autopilot:  AutopilotConfig{CleanupDeadServers: true},
+		Plugins:    PluginsConfig{Docker: docker.DefaultPluginConfig()},
 	}
 }
 
@@ -153,6 +164,7 @@ func DevConfig() *Config {
 	c.BindAddr = "127.0.0.1"
 	c.Server = ServerConfig{Enabled: true, BootstrapExpect: 1}
 	c.Client = ClientConfig{Enabled: true}
+	c.Plugins.Mock = true
 	c.DevMode = true
 	return c
 }
@@ -171,6 +183,19 @@ type fileConfig struct {
 	Client     *fileClient    `hcl:"client,block"`
 	ServerJoin *fileJoin      `hcl:"server_join,block"`
 	Autopilot  *fileAutopilot `hcl:"autopilot,block"`
+	Limits     *fileLimits    `hcl:"limits,block"`
+	Plugins    []*filePlugin  `hcl:"plugin,block"`
+}
+
+// fileLimits is the limits block (structs.Limits, README "Limits").
+type fileLimits struct {
+	JobMaxGroupCount   *int `hcl:"job_max_group_count,optional"`
+	JobMaxAllocations  *int `hcl:"job_max_allocations,optional"`
+	JobMaxSize         *int `hcl:"job_max_size,optional"`
+	JobMaxNameLength   *int `hcl:"job_max_name_length,optional"`
+	JobMaxMapEntries   *int `hcl:"job_max_map_entries,optional"`
+	JobMaxStringLength *int `hcl:"job_max_string_length,optional"`
+	TaskConfigMaxDepth *int `hcl:"task_config_max_depth,optional"`
 }
 
 type fileAutopilot struct {
@@ -229,7 +254,10 @@ type fileReserved struct {
 // autopilot { cleanup_dead_servers dead_server_cleanup_time
 // server_stabilization_time max_trailing_logs min_quorum },
 // client { enabled servers node_pool min_dynamic_port max_dynamic_port
-// reserved { reserved_ports } }. Unknown attributes
+// reserved { reserved_ports } }, limits { job_max_group_count
+// job_max_allocations job_max_size job_max_name_length job_max_map_entries
+// job_max_string_length task_config_max_depth }, plugin "NAME" { config { ... } }
+// (plugins.go). Unknown attributes
 // and blocks, values of the wrong type and duplicate blocks are errors, listed
 // one per line as `file:line:col: summary; detail`. On any error c is left
 // unchanged. Values are checked by Validate, not here.
@@ -316,6 +344,15 @@ func (c *Config) ApplyFile(path string) error {
 			return err
 		}
 	}
+	if l := fc.Limits; l != nil {
+		setInt(&n.Limits.JobMaxGroupCount, l.JobMaxGroupCount)
+		setInt(&n.Limits.JobMaxAllocations, l.JobMaxAllocations)
+		setInt(&n.Limits.JobMaxSize, l.JobMaxSize)
+		setInt(&n.Limits.JobMaxNameLength, l.JobMaxNameLength)
+		setInt(&n.Limits.JobMaxMapEntries, l.JobMaxMapEntries)
+		setInt(&n.Limits.JobMaxStringLength, l.JobMaxStringLength)
+		setInt(&n.Limits.TaskConfigMaxDepth, l.TaskConfigMaxDepth)
+	}
 	if cl := fc.Client; cl != nil {
 		setBool(&n.Client.Enabled, cl.Enabled)
 		if cl.NodePool != nil {
@@ -329,6 +366,9 @@ func (c *Config) ApplyFile(path string) error {
 		if r := cl.Reserved; r != nil {
 			setString(&n.Client.ReservedPorts, r.ReservedPorts)
 		}
+	}
+	if err := applyPlugins(&n.Plugins, fc.Plugins); err != nil {
+		return err
 	}
 	*c = n
 	return nil
@@ -410,6 +450,9 @@ func (c *Config) Validate() error {
 	if !slices.Contains(logLevels, strings.ToUpper(c.LogLevel)) {
 		add("log_level = %q: must be one of %s", c.LogLevel, strings.Join(logLevels, ", "))
 	}
+	for _, p := range c.Limits.Validate() {
+		add("%s", p)
+	}
 
 	ports := []struct {
 		name string
@@ -478,6 +521,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Autopilot.MinQuorum < 0 {
 		add("autopilot.min_quorum = %d: must be >= 0 (0: the quorum of bootstrap_expect)", c.Autopilot.MinQuorum)
+	}
+	if err := c.Plugins.Docker.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Server.RaftMultiplier < 0 || c.Server.RaftMultiplier > server.MaxRaftMultiplier {
 		add("server.raft_multiplier = %d: must be between 1 and %d (0: 1)", c.Server.RaftMultiplier, server.MaxRaftMultiplier)

@@ -2,11 +2,15 @@ package agent
 
 import (
 	"os"
+
+	"github.com/orch-io/orch/client/driver/docker"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/orch-io/orch/structs"
 )
 
 func writeConfig(t *testing.T, name, content string) string {
@@ -21,7 +25,7 @@ func writeConfig(t *testing.T, name, content string) string {
 func TestDefaultAndDevConfig(t *testing.T) {
 	def := DefaultConfig()
 	want := &Config{BindAddr: "0.0.0.0", Datacenter: "dc1", Region: "global", Ports: Ports{HTTP: 4646, RPC: 4647, Serf: 4648}, LogLevel: "INFO",
-		Autopilot: AutopilotConfig{CleanupDeadServers: true}}
+		Autopilot: AutopilotConfig{CleanupDeadServers: true}, Plugins: PluginsConfig{Docker: docker.DefaultPluginConfig()}}
 	if !reflect.DeepEqual(def, want) {
 		t.Fatalf("DefaultConfig() = %+v", def)
 	}
@@ -32,6 +36,7 @@ func TestDefaultAndDevConfig(t *testing.T) {
 	dev := DevConfig()
 	want.BindAddr, want.DevMode = "127.0.0.1", true
 	want.Server, want.Client = ServerConfig{Enabled: true, BootstrapExpect: 1}, ClientConfig{Enabled: true}
+	want.Plugins.Mock = true
 	if !reflect.DeepEqual(dev, want) {
 		t.Fatalf("DevConfig() = %+v", dev)
 	}
@@ -342,5 +347,50 @@ server {
 	}
 	if !reflect.DeepEqual(*c, before) {
 		t.Fatalf("a file with a bad value half-applied: %+v", c)
+	}
+}
+
+func TestApplyFileLimits(t *testing.T) {
+	c := DevConfig()
+	path := writeConfig(t, "limits.hcl", `
+limits {
+  job_max_group_count   = 100
+  job_max_allocations   = 500
+  job_max_size          = 1048576
+  job_max_name_length   = 64
+  job_max_map_entries   = 50
+  job_max_string_length = 4096
+  task_config_max_depth = 8
+}
+`)
+	if err := c.ApplyFile(path); err != nil {
+		t.Fatal(err)
+	}
+	want := structs.Limits{JobMaxGroupCount: 100, JobMaxAllocations: 500, JobMaxSize: 1 << 20, JobMaxNameLength: 64,
+		JobMaxMapEntries: 50, JobMaxStringLength: 4096, TaskConfigMaxDepth: 8}
+	if c.Limits != want {
+		t.Fatalf("limits = %+v, want %+v", c.Limits, want)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+
+	bad := DevConfig()
+	if err := bad.ApplyFile(writeConfig(t, "bad.hcl", "limits {\n  job_max_group_count = -1\n  task_config_max_depth = 5000\n}\n")); err != nil {
+		t.Fatal(err)
+	}
+	err := bad.Validate()
+	for _, want := range []string{
+		"limits.job_max_group_count = -1: must be >= 0 (0: the default)",
+		"limits.task_config_max_depth = 5000: must be at most 256",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("Validate: %v; want it to contain %q", err, want)
+		}
+	}
+	unknown := DevConfig()
+	err = unknown.ApplyFile(writeConfig(t, "unknown.hcl", "limits {\n  job_max_count = 1\n}\n"))
+	if err == nil || !strings.Contains(err.Error(), `unknown.hcl:2:3: Unsupported argument; An argument named "job_max_count" is not expected here`) {
+		t.Fatalf("unknown limit: %v", err)
 	}
 }

@@ -24,15 +24,23 @@ package agent
 // Invalid job bodies are also caught here before the RPC: the job is
 // canonicalized and validated on a copy, so that a user's mistake is a 400
 // whatever the server's error text says.
+//
+// Every request goes through ServeHTTP, which guards the agent against what a
+// request can do to it: a handler that panics answers 500 ("internal error")
+// and is logged with its route and stack, and the agent keeps serving; a body
+// is bounded in size and must keep arriving (httpLimits).
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +60,10 @@ type Backend interface {
 	Members() *structs.AgentMembersResponse
 	// Health returns the health of the agent's server and client halves.
 	Health() *structs.AgentHealthResponse
+	// DialNode opens a byte stream to the client endpoints of a node's client
+	// agent (structs/client_rpc.go), for one streaming call; ctx bounds the
+	// stream's life. A node no server reaches is a CodeNotFound error.
+	DialNode(ctx context.Context, nodeID string) (io.ReadWriteCloser, error)
 }
 
 // Blocking query limits: a query with ?index= and no ?wait= waits
@@ -71,20 +83,58 @@ const (
 	nomadLastContact  = "X-Nomad-LastContact"
 )
 
+// httpLimits bound what one request may hold of the agent.
+//
+// There is deliberately no server-wide ReadTimeout or WriteTimeout: a
+// blocking query legitimately answers after up to maxQueryWait, and a
+// snapshot download can take long, so a WriteTimeout would cut them; and
+// net/http cancels a request's context when a ReadTimeout expires while the
+// handler runs (its background read of the connection fails), which would
+// cancel blocking queries too. Instead headers must arrive within
+// readHeaderTimeout, a body must make progress (bodyReadTimeout between two
+// reads that return data, so a body shorter than its Content-Length cannot
+// hold a connection forever), and an idle keep-alive connection is closed
+// after idleTimeout.
+type httpLimits struct {
+	readHeaderTimeout time.Duration
+	bodyReadTimeout   time.Duration
+	idleTimeout       time.Duration
+	maxBody           int64 // bytes; the snapshot upload has its own bound
+}
+
+func defaultHTTPLimits() httpLimits {
+	return httpLimits{
+		readHeaderTimeout: 10 * time.Second,
+		bodyReadTimeout:   30 * time.Second,
+		idleTimeout:       2 * time.Minute,
+		maxBody:           maxJobBody,
+	}
+}
+
 // HTTPServer serves the HTTP API on one listener.
 type HTTPServer struct {
 	backend Backend
 	logger  *slog.Logger
+	limits  httpLimits
 	ln      net.Listener
 	srv     *http.Server
 	mux     *http.ServeMux
+	routes  []string // every pattern registered (handle); written before serving
 	// served is closed when Serve has returned.
 	served chan struct{}
+	// stopping ends every request's context at Shutdown, so blocking
+	// queries answer at once instead of holding the shutdown.
+	stopping context.CancelFunc
 }
 
 // NewHTTPServer listens on addr (host:port; port 0 picks a free port) at once
 // and serves the API on a goroutine of its own until Shutdown.
 func NewHTTPServer(addr string, backend Backend, logger *slog.Logger) (*HTTPServer, error) {
+	return newHTTPServer(addr, backend, logger, defaultHTTPLimits())
+}
+
+// newHTTPServer is NewHTTPServer with limits (tests shorten them).
+func newHTTPServer(addr string, backend Backend, logger *slog.Logger, limits httpLimits) (*HTTPServer, error) {
 	if backend == nil {
 		return nil, errors.New("agent: http server: nil backend")
 	}
@@ -98,6 +148,7 @@ func NewHTTPServer(addr string, backend Backend, logger *slog.Logger) (*HTTPServ
 	s := &HTTPServer{
 		backend: backend,
 		logger:  logger.With("component", "http"),
+		limits:  limits,
 		ln:      ln,
 		mux:     http.NewServeMux(),
 		served:  make(chan struct{}),
@@ -105,9 +156,14 @@ func NewHTTPServer(addr string, backend Backend, logger *slog.Logger) (*HTTPServ
 	s.registerRoutes()
 	s.srv = &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: limits.readHeaderTimeout,
+		IdleTimeout:       limits.idleTimeout,
+		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
+	base, stopping := context.WithCancel(context.Background())
+	s.srv.BaseContext = func(net.Listener) context.Context { return base }
+	s.stopping = stopping
 	go func() {
 		defer close(s.served)
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -121,16 +177,18 @@ func NewHTTPServer(addr string, backend Backend, logger *slog.Logger) (*HTTPServ
 // Addr returns the address the server listens on, host:port.
 func (s *HTTPServer) Addr() string { return s.ln.Addr().String() }
 
-// Shutdown stops accepting connections and waits for requests in flight, up to
-// ctx; blocking queries can last minutes, so when ctx ends first the remaining
-// connections are closed and ctx's error is returned.
+// Shutdown stops accepting connections, ends the requests in flight (their
+// contexts are cancelled: a blocking query answers what it has) and waits for
+// them, up to ctx. Connections still open when ctx ends (a client that
+// connected and never sent a request) are closed: the API is down either way.
 func (s *HTTPServer) Shutdown(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
+	s.stopping()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		s.logger.Debug("closing the HTTP connections still open at shutdown", "error", err)
 		_ = s.srv.Close()
 	}
 	<-s.served
-	return err
+	return nil
 }
 
 // registerRoutes wires every endpoint. Patterns without a method would accept
@@ -151,16 +209,22 @@ func (s *HTTPServer) registerRoutes() {
 		{"GET /v1/job/{id}/evaluations", s.jobEvaluations},
 		{"PUT /v1/job/{id}/plan", s.jobPlan},
 		{"POST /v1/job/{id}/plan", s.jobPlan},
+		{"GET /v1/job/{id}/summary", s.jobSummary},
 
 		{"GET /v1/nodes", s.nodeList},
 		{"GET /v1/node/{id}", s.nodeGet},
+		{"GET /v1/node/{id}/allocations", s.nodeAllocations},
 		{"GET /v1/node/pools", s.nodePools},
 		{"GET /v1/allocations", s.allocList},
 		{"GET /v1/allocation/{id}", s.allocGet},
 		{"GET /v1/evaluations", s.evalList},
 		{"GET /v1/evaluation/{id}", s.evalGet},
+		{"GET /v1/evaluation/{id}/allocations", s.evalAllocations},
 
 		{"GET /v1/status/leader", s.statusLeader},
+		{"GET /v1/status/peers", s.statusPeers},
+		{"GET /v1/regions", s.regions},
+		{"GET /v1/agent/servers", s.agentServers},
 		{"GET /v1/agent/members", s.agentMembers},
 		{"GET /v1/agent/health", s.agentHealth},
 
@@ -174,13 +238,26 @@ func (s *HTTPServer) registerRoutes() {
 		{"POST /v1/operator/raft/transfer-leadership", s.raftTransferLeadership},
 	}
 	for _, r := range routes {
-		s.mux.Handle(r.pattern, s.wrap(r.handler))
+		s.handle(r.pattern, s.wrap(r.handler))
 	}
 	s.registerSnapshotRoutes()
+	s.registerClientRoutes()
 }
 
-// ServeHTTP logs the request and routes it. Requests the mux cannot route get
-// a plain-text 404 or 405 that says what is wrong.
+// handle registers a route. Every route goes through it, so that Routes
+// lists them all (the conformance tests check that each has a case).
+func (s *HTTPServer) handle(pattern string, h http.Handler) {
+	s.routes = append(s.routes, pattern)
+	s.mux.Handle(pattern, h)
+}
+
+// Routes returns the patterns of every route, "METHOD /path/{id}", in the
+// order they were registered. The caller owns the slice.
+func (s *HTTPServer) Routes() []string { return slices.Clone(s.routes) }
+
+// ServeHTTP logs the request, bounds its body, recovers a panic of its
+// handler and routes it. Requests the mux cannot route get a plain-text 404
+// or 405 that says what is wrong.
 func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
@@ -190,6 +267,8 @@ func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	h, pattern := s.mux.Handler(r)
+	defer s.recoverPanic(rec, r, pattern)
+	s.limitBody(rec, r, pattern)
 	if pattern != "" {
 		// ServeMux.ServeHTTP (not h) sets the request's path values.
 		s.mux.ServeHTTP(rec, r)
@@ -215,6 +294,86 @@ func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// recoverPanic, deferred by ServeHTTP, turns a panic of a handler into a 500
+// whose body says it is an internal error, and a log line with the route, the
+// panic and its stack; the agent goes on serving. When the response had
+// already started, the connection is aborted instead, so that the client does
+// not take a truncated answer for a whole one. http.ErrAbortHandler (a
+// handler's deliberate abort) is left to net/http.
+func (s *HTTPServer) recoverPanic(w *statusRecorder, r *http.Request, route string) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	if route == "" {
+		route = "(unrouted)"
+	}
+	s.logger.Error("http handler panicked", "route", route, "method", r.Method, "path", r.URL.Path,
+		"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	if w.wroteHeader {
+		panic(http.ErrAbortHandler)
+	}
+	writeError(w, http.StatusInternalServerError,
+		fmt.Sprintf("internal error: %s %s failed: %v (a bug in the agent; it is logged with its stack)", r.Method, r.URL.Path, v))
+}
+
+// limitBody bounds the request's body: at most s.limits.maxBody bytes (the
+// snapshot upload has its own, larger bound), and no more than
+// bodyReadTimeout without progress.
+func (s *HTTPServer) limitBody(w http.ResponseWriter, r *http.Request, route string) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	limit := s.limits.maxBody
+	if strings.HasSuffix(route, " /v1/operator/snapshot") {
+		limit = maxSnapshotBody + 1 // the handler reports a larger one itself
+	}
+	b := &progressBody{
+		body:    http.MaxBytesReader(w, r.Body, limit),
+		w:       w,
+		rc:      http.NewResponseController(w),
+		timeout: s.limits.bodyReadTimeout,
+	}
+	// Also bounds what net/http discards of a body the handler did not read.
+	_ = b.rc.SetReadDeadline(time.Now().Add(b.timeout))
+	r.Body = b
+}
+
+// progressBody is a request body whose every read must return within
+// timeout: it sets the connection's read deadline before each read and
+// clears it once the body has been read whole, so that it never applies to
+// net/http's own read of the idle connection while the handler runs (which
+// cancels the request's context when it fails). A body that fails (too slow,
+// too large, cut) leaves the deadline as it is and makes the response close
+// the connection: net/http would otherwise try to read and discard the rest
+// of the body after the handler, waiting on a client that sends nothing.
+type progressBody struct {
+	body    io.ReadCloser
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (b *progressBody) Read(p []byte) (int, error) {
+	_ = b.rc.SetReadDeadline(time.Now().Add(b.timeout))
+	n, err := b.body.Read(p)
+	switch {
+	case err == io.EOF:
+		_ = b.rc.SetReadDeadline(time.Time{})
+	case err != nil:
+		b.w.Header().Set("Connection", "close")
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			err = fmt.Errorf("no data received for %s: %w", b.timeout, err)
+		}
+	}
+	return n, err
+}
+
+func (b *progressBody) Close() error { return b.body.Close() }
+
 // wrap turns an endpoint that returns a value or an error into a handler: the
 // value is written as JSON, the error as text with its status code.
 func (s *HTTPServer) wrap(fn func(*http.Request) (any, error)) http.Handler {
@@ -232,6 +391,7 @@ func (s *HTTPServer) wrap(fn func(*http.Request) (any, error)) http.Handler {
 		if st, ok := out.(withStatus); ok {
 			code, out = st.code, st.body
 		}
+		out = toWire(out)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
 		enc := json.NewEncoder(w)
@@ -379,16 +539,28 @@ func pathID(r *http.Request, what string) (string, error) {
 	return id, nil
 }
 
-// statusRecorder remembers the status code written, for the request log.
+// statusRecorder remembers the status code written, for the request log, and
+// whether the response has started, for recoverPanic.
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
+	status      int
+	wroteHeader bool
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = code, true
+	}
 	r.ResponseWriter.WriteHeader(code)
 }
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wroteHeader = true
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap gives http.ResponseController the connection's writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // probeWriter captures what the mux's own 404/405/redirect handler would write.
 type probeWriter struct {

@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/orch-io/orch/structs"
 )
@@ -46,4 +48,52 @@ func (s *HTTPServer) agentHealth(r *http.Request) (any, error) {
 		return withStatus{code: http.StatusServiceUnavailable, body: h}, nil
 	}
 	return h, nil
+}
+
+// statusPeers is GET /v1/status/peers: the RPC addresses of the Raft peers
+// (from Operator.RaftGetConfiguration), as in Nomad.
+func (s *HTTPServer) statusPeers(r *http.Request) (any, error) {
+	out, err := s.raftConfiguration(r)
+	if err != nil {
+		return nil, err
+	}
+	reply := out.(*structs.RaftConfigurationResponse)
+	peers := make([]string, 0, len(reply.Servers))
+	for _, srv := range reply.Servers {
+		peers = append(peers, srv.Address)
+	}
+	return peers, nil
+}
+
+// regions is GET /v1/regions: the regions of the servers gossip knows,
+// sorted (orch federates no regions: one, unless servers of several share a
+// gossip pool).
+func (s *HTTPServer) regions(r *http.Request) (any, error) {
+	seen := map[string]bool{}
+	if m := s.backend.Members(); m != nil {
+		if m.ServerRegion != "" {
+			seen[m.ServerRegion] = true
+		}
+		for _, mem := range m.Members {
+			if mem != nil && mem.Tags[structs.GossipTagRole] == structs.GossipRoleServer && mem.Tags[structs.GossipTagRegion] != "" {
+				seen[mem.Tags[structs.GossipTagRegion]] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen)), nil
+}
+
+// agentServers is GET /v1/agent/servers: the RPC addresses of the live
+// servers gossip knows, sorted, as Nomad's client agents answer it.
+func (s *HTTPServer) agentServers(r *http.Request) (any, error) {
+	servers := []string{}
+	if m := s.backend.Members(); m != nil {
+		for _, mem := range m.Members {
+			if mem != nil && mem.Status == "alive" && mem.Tags[structs.GossipTagRole] == structs.GossipRoleServer && mem.Tags[structs.GossipTagRPCAddr] != "" {
+				servers = append(servers, mem.Tags[structs.GossipTagRPCAddr])
+			}
+		}
+	}
+	slices.Sort(servers)
+	return servers, nil
 }

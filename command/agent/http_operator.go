@@ -1,11 +1,12 @@
 package agent
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
 
+	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/jobspec"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -40,10 +41,14 @@ func (s *HTTPServer) schedulerConfigPut(r *http.Request) (any, error) {
 	if len(data) > maxOperatorBody {
 		return nil, badRequest("body larger than %d bytes", maxOperatorBody)
 	}
-	var cfg structs.SchedulerConfiguration
-	if err := json.Unmarshal(data, &cfg); err != nil {
+	var wire api.SchedulerConfiguration
+	if err := jobspec.DecodeJSON(data, &wire); err != nil { // strict: unknown fields are errors
 		return nil, badRequest("invalid scheduler configuration JSON: %v", err)
 	}
+	if err := api.CheckSupported("", &wire); err != nil {
+		return nil, badRequest("invalid scheduler configuration: %v", err)
+	}
+	cfg := api.SchedulerConfigToStructs(&wire)
 	if err := cfg.Validate(); err != nil {
 		return nil, badRequest("invalid scheduler configuration: %v", err)
 	}

@@ -1,11 +1,12 @@
 package agent
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/orch-io/orch/structs"
 )
@@ -15,16 +16,12 @@ import (
 // in memory.
 const maxSnapshotBody = 1 << 30
 
-// badSnapshotMarker starts the server's errors about an unusable snapshot
-// file (server.ReadSnapshot's, wrapped by the restore), answered with 400.
-const badSnapshotMarker = "snapshot restore: snapshot: "
-
 // registerSnapshotRoutes wires the snapshot endpoints, whose bodies are
 // snapshot files (application/octet-stream), not JSON.
 func (s *HTTPServer) registerSnapshotRoutes() {
-	s.mux.Handle("GET /v1/operator/snapshot", http.HandlerFunc(s.snapshotSave))
-	s.mux.Handle("PUT /v1/operator/snapshot", http.HandlerFunc(s.snapshotRestore))
-	s.mux.Handle("POST /v1/operator/snapshot", http.HandlerFunc(s.snapshotRestore))
+	s.handle("GET /v1/operator/snapshot", http.HandlerFunc(s.snapshotSave))
+	s.handle("PUT /v1/operator/snapshot", http.HandlerFunc(s.snapshotRestore))
+	s.handle("POST /v1/operator/snapshot", http.HandlerFunc(s.snapshotRestore))
 }
 
 // snapshotSave is GET /v1/operator/snapshot → Operator.SnapshotSave: the body
@@ -42,6 +39,9 @@ func (s *HTTPServer) snapshotSave(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.Itoa(len(reply.Snapshot)))
+	// Nomad's client checks the download against this digest (RFC 3230).
+	sum := sha256.Sum256(reply.Snapshot)
+	w.Header().Set("Digest", "sha-256="+base64.StdEncoding.EncodeToString(sum[:]))
 	w.Header().Set(headerIndex, strconv.FormatUint(reply.Index, 10))
 	w.Header().Set(nomadIndex, strconv.FormatUint(reply.Index, 10))
 	if _, err := w.Write(reply.Snapshot); err != nil {
@@ -64,12 +64,8 @@ func (s *HTTPServer) snapshotRestore(w http.ResponseWriter, r *http.Request) {
 	var reply structs.GenericResponse
 	req := &structs.SnapshotRestoreRequest{Snapshot: data, WriteRequest: writeRequest(r)}
 	if err := s.backend.RPC(r.Context(), "Operator.SnapshotRestore", req, &reply); err != nil {
-		// The server's errors about the file itself (not a snapshot, bad
-		// checksum, undecodable state) all start so; net/rpc carries only
-		// the text.
-		if strings.Contains(err.Error(), badSnapshotMarker) {
-			err = badRequest("%s", err.Error())
-		}
+		// An unusable file (not a snapshot, bad checksum, undecodable
+		// state) comes back invalid: a 400.
 		s.writeRawError(w, r, err)
 		return
 	}

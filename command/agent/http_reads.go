@@ -110,3 +110,30 @@ func (s *HTTPServer) evalGet(r *http.Request) (any, error) {
 	}
 	return withMeta{body: reply.Eval, meta: reply.QueryMeta}, nil
 }
+
+// nodeAllocations is GET /v1/node/:id/allocations → Node.Allocations: the
+// node's allocations, whole (with their jobs), as in Nomad.
+func (s *HTTPServer) nodeAllocations(r *http.Request) (any, error) {
+	id, q, err := idAndQuery(r, "node")
+	if err != nil {
+		return nil, err
+	}
+	var reply structs.NodeClientAllocsResponse
+	if err := s.backend.RPC(r.Context(), "Node.Allocations", &structs.NodeSpecificRequest{NodeID: id, QueryOptions: q}, &reply); err != nil {
+		return nil, err
+	}
+	return withMeta{body: nonNil(reply.Allocs), meta: reply.QueryMeta}, nil
+}
+
+// evalAllocations is GET /v1/evaluation/:id/allocations → Eval.Allocations.
+func (s *HTTPServer) evalAllocations(r *http.Request) (any, error) {
+	id, q, err := idAndQuery(r, "evaluation")
+	if err != nil {
+		return nil, err
+	}
+	var reply structs.JobAllocationsResponse
+	if err := s.backend.RPC(r.Context(), "Eval.Allocations", &structs.EvalSpecificRequest{EvalID: id, QueryOptions: q}, &reply); err != nil {
+		return nil, err
+	}
+	return withMeta{body: nonNil(reply.Allocations), meta: reply.QueryMeta}, nil
+}

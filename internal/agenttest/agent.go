@@ -82,6 +82,8 @@ func New(dataDir string, opts Options) (*Agent, error) {
 		cfg.NodeName = fmt.Sprintf("agenttest-%d", agentSeq.Add(1))
 	}
 	cfg.Client.Enabled = opts.Client
+	// The test binary cannot be started as `orch supervisor`.
+	cfg.Client.EmbeddedSupervisor = true
 	if opts.NoLeader {
 		cfg.Server.BootstrapExpect = 3
 	}

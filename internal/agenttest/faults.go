@@ -5,6 +5,7 @@ package agenttest
 
 import (
 	"context"
+	"io"
 	"reflect"
 	"sync"
 	"testing"
@@ -142,6 +143,11 @@ func (f *Faults) RPC(ctx context.Context, method string, args, reply any) error 
 
 // Members implements agent.Backend.
 func (f *Faults) Members() *structs.AgentMembersResponse { return f.inner.Members() }
+
+// DialNode implements agent.Backend.
+func (f *Faults) DialNode(ctx context.Context, nodeID string) (io.ReadWriteCloser, error) {
+	return f.inner.DialNode(ctx, nodeID)
+}
 
 // Health implements agent.Backend.
 func (f *Faults) Health() *structs.AgentHealthResponse { return f.inner.Health() }

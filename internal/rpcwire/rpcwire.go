@@ -63,14 +63,20 @@ func Call(ctx context.Context, sess *yamux.Session, method string, args, reply a
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	stream, err := sess.OpenStream()
+	stream, err := openStream(ctx, sess)
 	if err != nil {
 		return err
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = stream.SetDeadline(dl)
 	}
-	stop := context.AfterFunc(ctx, func() { stream.Close() })
+	// Closing a yamux stream only half-closes it (FIN): a read waiting for
+	// a reply from a peer that stopped answering would go on waiting. A
+	// deadline in the past wakes it; the FIN tells the server to cancel.
+	stop := context.AfterFunc(ctx, func() {
+		_ = stream.SetDeadline(time.Unix(1, 0))
+		stream.Close()
+	})
 	defer stop()
 	rc := rpc.NewClientWithCodec(codec.MsgpackSpecRpc.ClientCodec(stream, structs.MsgpackHandle))
 	defer rc.Close() // closes the stream
@@ -87,5 +93,33 @@ func Call(ctx context.Context, sess *yamux.Session, method string, args, reply a
 		return structs.FromWire(string(se))
 	default:
 		return fmt.Errorf("%w (%w)", err, ErrSent)
+	}
+}
+
+// openStream opens a stream of sess, giving up when ctx ends. yamux's
+// OpenStream takes no context and blocks while the session has as many
+// unacknowledged opens as its accept backlog (a peer that is overloaded or
+// stopped answering); the open then goes on in the background and its
+// stream, if it comes, is closed.
+func openStream(ctx context.Context, sess *yamux.Session) (*yamux.Stream, error) {
+	type opened struct {
+		stream *yamux.Stream
+		err    error
+	}
+	done := make(chan opened, 1)
+	go func() {
+		st, err := sess.OpenStream()
+		done <- opened{st, err}
+	}()
+	select {
+	case o := <-done:
+		return o.stream, o.err
+	case <-ctx.Done():
+		go func() {
+			if o := <-done; o.stream != nil {
+				o.stream.Close()
+			}
+		}()
+		return nil, ctx.Err()
 	}
 }

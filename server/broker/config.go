@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/orch-io/orch/internal/clock"
 )
 
 // Defaults of Config, as DefaultConfig returns them.
@@ -118,27 +120,15 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Clock is the broker's source of time. Every timer the broker starts goes
-// through AfterFunc, so a fake clock controls all of them.
-type Clock interface {
-	Now() time.Time
-	// AfterFunc calls f in its own goroutine (or, for a fake clock, in the
-	// goroutine that advances it) once d has passed, unless stopped first.
-	AfterFunc(d time.Duration, f func()) Stopper
-}
+// Clock is the broker's source of time, the one of internal/clock (the
+// server passes its own). Every timer the broker starts goes through
+// AfterFunc, so a fake clock controls all of them.
+type Clock = clock.Clock
 
 // Stopper stops a timer started by Clock.AfterFunc. Stop reports whether it
 // stopped the timer before it fired; f may still run after Stop returns
 // false, and the broker's callbacks are written to ignore such late calls.
-type Stopper interface {
-	Stop() bool
-}
+type Stopper = clock.Timer
 
-// RealClock returns the Clock backed by package time.
-func RealClock() Clock { return realClock{} }
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) AfterFunc(d time.Duration, f func()) Stopper { return time.AfterFunc(d, f) }
+// RealClock returns the Clock of package time.
+func RealClock() Clock { return clock.Real() }

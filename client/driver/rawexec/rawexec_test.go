@@ -12,7 +12,19 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/client/driver"
+	"github.com/orch-io/orch/client/supervisor/supervisortest"
 )
+
+func TestMain(m *testing.M) {
+	supervisortest.MaybeRun()
+	os.Exit(m.Run())
+}
+
+// newDriver returns raw_exec on a supervisor of its own, stopped with the test.
+func newDriver(t *testing.T) *RawExec {
+	sup, _ := supervisortest.Start(t)
+	return New(nil, sup)
+}
 
 // taskConfig returns a TaskConfig running /bin/sh -c script in a fresh directory.
 func shTask(t *testing.T, script string) *driver.TaskConfig {
@@ -70,12 +82,12 @@ func readFile(t *testing.T, path string) string {
 
 func TestRunsCommandWithOutputFilesAndExitCode(t *testing.T) {
 	cfg := shTask(t, `echo hi; echo err >&2; echo "$GREETING" > greeting; exit 3`)
-	h, err := New(nil).Start(context.Background(), cfg)
+	h, err := newDriver(t).Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Pid() <= 0 {
-		t.Fatalf("Pid = %d", h.Pid())
+	if h.(*handle).pid <= 0 {
+		t.Fatalf("Pid = %d", h.(*handle).pid)
 	}
 	res := waitExit(t, h)
 	if res.ExitCode != 3 || res.Signal != 0 || res.Successful() {
@@ -101,7 +113,7 @@ func TestRunsCommandWithOutputFilesAndExitCode(t *testing.T) {
 }
 
 func TestSuccessfulExit(t *testing.T) {
-	h, err := New(nil).Start(context.Background(), shTask(t, `true`))
+	h, err := newDriver(t).Start(context.Background(), shTask(t, `true`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +126,7 @@ func TestStopSendsKillSignalThenKills(t *testing.T) {
 	// The task traps SIGINT (records it and keeps running), so Stop has to
 	// escalate to SIGKILL after the timeout.
 	cfg := shTask(t, `trap 'echo got-int > trapped' INT; echo ready > ready; while :; do sleep 0.05; done`)
-	h, err := New(nil).Start(context.Background(), cfg)
+	h, err := newDriver(t).Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,13 +146,13 @@ func TestStopSendsKillSignalThenKills(t *testing.T) {
 	if got := readFile(t, filepath.Join(cfg.Dir, "trapped")); got != "got-int\n" {
 		t.Errorf("the task did not see SIGINT first: %q", got)
 	}
-	if processExists(h.Pid()) {
-		t.Errorf("process %d still exists", h.Pid())
+	if processExists(h.(*handle).pid) {
+		t.Errorf("process %d still exists", h.(*handle).pid)
 	}
 }
 
 func TestStopWithSignalTheTaskHonours(t *testing.T) {
-	h, err := New(nil).Start(context.Background(), shTask(t, `exec sleep 1000`))
+	h, err := newDriver(t).Start(context.Background(), shTask(t, `exec sleep 1000`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +171,7 @@ func TestStopWithSignalTheTaskHonours(t *testing.T) {
 func TestStopKillsWholeProcessGroup(t *testing.T) {
 	// The shell starts a child that ignores SIGINT, records its PID, and waits.
 	cfg := shTask(t, `(trap '' INT; exec sleep 1000) & echo $! > child; wait`)
-	h, err := New(nil).Start(context.Background(), cfg)
+	h, err := newDriver(t).Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +197,7 @@ func TestStopKillsWholeProcessGroup(t *testing.T) {
 
 func TestLeftoversAreKilledWhenMainProcessExits(t *testing.T) {
 	cfg := shTask(t, `sleep 1000 & echo $! > child`)
-	h, err := New(nil).Start(context.Background(), cfg)
+	h, err := newDriver(t).Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +223,7 @@ func isZombie(pid int) bool {
 }
 
 func TestStopWithBadSignalKillsAndReports(t *testing.T) {
-	h, err := New(nil).Start(context.Background(), shTask(t, `exec sleep 1000`))
+	h, err := newDriver(t).Start(context.Background(), shTask(t, `exec sleep 1000`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +255,7 @@ func TestBadConfig(t *testing.T) {
 			cfg := shTask(t, "true")
 			cfg.TaskName = "x"
 			cfg.Config = tc.config
-			_, err := New(nil).Start(context.Background(), cfg)
+			_, err := newDriver(t).Start(context.Background(), cfg)
 			if !errors.Is(err, driver.ErrInvalidConfig) {
 				t.Fatalf("error = %v, want ErrInvalidConfig", err)
 			}
@@ -266,7 +278,7 @@ func TestArgsAsStringSlice(t *testing.T) {
 func TestMissingCommandIsAStartErrorNotAConfigError(t *testing.T) {
 	cfg := shTask(t, "")
 	cfg.Config = map[string]any{"command": "/nonexistent/orch-test-binary"}
-	_, err := New(nil).Start(context.Background(), cfg)
+	_, err := newDriver(t).Start(context.Background(), cfg)
 	if err == nil || errors.Is(err, driver.ErrInvalidConfig) {
 		t.Fatalf("error = %v, want a start error", err)
 	}
@@ -276,11 +288,11 @@ func TestMissingCommandIsAStartErrorNotAConfigError(t *testing.T) {
 }
 
 func TestFingerprint(t *testing.T) {
-	d := New(nil)
+	d := newDriver(t)
 	if d.Name() != "raw_exec" {
 		t.Errorf("Name = %q", d.Name())
 	}
-	fp := d.Fingerprint()
+	fp := d.Fingerprint(context.Background())
 	if !fp.Detected || !fp.Healthy {
 		t.Errorf("Fingerprint = %+v", fp)
 	}

@@ -1,0 +1,162 @@
+package api
+
+import "time"
+
+// Allocation is an allocation on the wire (GET /v1/allocation/:id).
+type Allocation struct {
+	ID                    string
+	Namespace             string
+	EvalID                string
+	Name                  string
+	NodeID                string
+	NodeName              string
+	JobID                 string
+	Job                   *Job
+	TaskGroup             string
+	AllocatedResources    *AllocatedResources
+	Metrics               *AllocationMetric
+	DesiredStatus         string
+	DesiredDescription    string
+	ClientStatus          string
+	ClientDescription     string
+	TaskStates            map[string]*TaskState
+	PreemptedAllocations  []string
+	PreemptedByAllocation string
+	CreateIndex           uint64
+	ModifyIndex           uint64
+	AllocModifyIndex      uint64
+	CreateTime            int64 // unix nanoseconds
+	ModifyTime            int64
+}
+
+// AllocationListStub is an entry of the allocation lists.
+type AllocationListStub struct {
+	ID                    string
+	EvalID                string
+	Name                  string
+	Namespace             string
+	NodeID                string
+	NodeName              string
+	JobID                 string
+	JobType               string
+	JobVersion            uint64
+	TaskGroup             string
+	AllocatedResources    *AllocatedResources `json:",omitempty"`
+	DesiredStatus         string
+	DesiredDescription    string
+	ClientStatus          string
+	ClientDescription     string
+	TaskStates            map[string]*TaskState
+	PreemptedAllocations  []string
+	PreemptedByAllocation string
+	CreateIndex           uint64
+	ModifyIndex           uint64
+	CreateTime            int64
+	ModifyTime            int64
+}
+
+// AllocatedResources are what the scheduler reserved for an allocation,
+// nested as Nomad's.
+type AllocatedResources struct {
+	Tasks  map[string]*AllocatedTaskResources
+	Shared AllocatedSharedResources
+}
+
+// AllocatedTaskResources are one task's reserved resources.
+type AllocatedTaskResources struct {
+	Cpu    AllocatedCpuResources
+	Memory AllocatedMemoryResources
+}
+
+// AllocatedCpuResources is a task's CPU, in MHz.
+type AllocatedCpuResources struct{ CpuShares int64 }
+
+// AllocatedMemoryResources is a task's memory.
+type AllocatedMemoryResources struct{ MemoryMB int64 }
+
+// AllocatedSharedResources are shared by a group's tasks.
+type AllocatedSharedResources struct {
+	DiskMB int64
+	Ports  []PortMapping
+}
+
+// PortMapping is a host port allocated to a group.
+type PortMapping struct {
+	Label  string
+	Value  int
+	To     int
+	HostIP string
+}
+
+// TaskState is a task's life on its client.
+type TaskState struct {
+	State       string
+	Failed      bool
+	Restarts    uint64
+	LastRestart time.Time
+	StartedAt   time.Time
+	FinishedAt  time.Time
+	Events      []*TaskEvent
+}
+
+// TaskEvent is one thing that happened to a task.
+type TaskEvent struct {
+	Type           string
+	Time           int64 // unix nanoseconds
+	DisplayMessage string
+	FailsTask      bool
+	RestartReason  string
+	DriverError    string
+	ExitCode       int
+	Signal         int
+	KillTimeout    time.Duration
+}
+
+// AllocationMetric explains a placement, or why it failed.
+type AllocationMetric struct {
+	NodesEvaluated     int
+	NodesFiltered      int
+	NodesAvailable     map[string]int
+	ClassFiltered      map[string]int
+	ConstraintFiltered map[string]int
+	NodesExhausted     int
+	ClassExhausted     map[string]int
+	DimensionExhausted map[string]int
+	AllocationTime     time.Duration
+	CoalescedFailures  int
+	ScoreMetaData      []*NodeScoreMeta
+}
+
+// NodeScoreMeta is the score of one node for one placement.
+type NodeScoreMeta struct {
+	NodeID    string
+	Scores    map[string]float64
+	NormScore float64
+}
+
+// Evaluation is an evaluation on the wire.
+type Evaluation struct {
+	ID                string
+	Priority          int
+	Type              string
+	TriggeredBy       string
+	Namespace         string
+	JobID             string
+	JobModifyIndex    uint64
+	NodeID            string
+	Status            string
+	StatusDescription string
+	WaitUntil         time.Time
+	NextEval          string
+	PreviousEval      string
+	BlockedEval       string
+	FailedTGAllocs    map[string]*AllocationMetric
+	ClassEligibility  map[string]bool
+	AnnotatePlan      bool
+	QueuedAllocations map[string]int
+	SnapshotIndex     uint64
+	CreateIndex       uint64
+	ModifyIndex       uint64
+	CreateTime        int64
+	ModifyTime        int64
+}

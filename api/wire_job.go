@@ -1,0 +1,312 @@
+package api
+
+import (
+	"time"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// The job as Nomad's JSON has it (wire.go says the rules). Pointer fields are
+// those Nomad's client leaves nil when unset; JobToStructs gives them orch's
+// defaults, for an API body and a `job run -json` file alike.
+
+// Job is a job on the wire.
+type Job struct {
+	Region           *string
+	Namespace        *string
+	ID               *string
+	Name             *string
+	Type             *string
+	Priority         *int
+	AllAtOnce        *bool
+	Datacenters      []string
+	NodePool         *string
+	Constraints      []*Constraint
+	Affinities       []*Affinity
+	TaskGroups       []*TaskGroup
+	Update           Unsupported
+	Multiregion      Unsupported
+	Spreads          []*Spread
+	Periodic         Unsupported
+	ParameterizedJob Unsupported
+	Reschedule       Unsupported
+	Migrate          Unsupported
+	Meta             map[string]string
+	UI               Unsupported
+
+	Stop                     *bool
+	ParentID                 Unsupported
+	Dispatched               Unsupported
+	DispatchIdempotencyToken Unsupported
+	Payload                  Unsupported
+	ConsulNamespace          Unsupported
+	VaultNamespace           Unsupported
+	NomadTokenID             Unsupported
+	Status                   *string
+	StatusDescription        *string
+	Stable                   Unsupported
+	Version                  *uint64
+	SubmitTime               *int64
+	CreateIndex              *uint64
+	ModifyIndex              *uint64
+	JobModifyIndex           *uint64
+	VersionTag               Unsupported
+}
+
+// TaskGroup is a task group on the wire.
+type TaskGroup struct {
+	Name                      *string
+	Count                     *int
+	Constraints               []*Constraint
+	Affinities                []*Affinity
+	Tasks                     []*Task
+	Spreads                   []*Spread
+	Volumes                   Unsupported
+	RestartPolicy             *RestartPolicy
+	Disconnect                Unsupported
+	ReschedulePolicy          Unsupported
+	EphemeralDisk             *EphemeralDisk
+	Update                    Unsupported
+	Migrate                   Unsupported
+	Networks                  []*NetworkResource
+	Meta                      map[string]string
+	Services                  Unsupported
+	ShutdownDelay             Unsupported
+	MaxRunDuration            Unsupported
+	StopAfterClientDisconnect Unsupported
+	MaxClientDisconnect       Unsupported
+	Scaling                   Unsupported
+	Consul                    Unsupported
+	PreventRescheduleOnLost   Unsupported
+}
+
+// Task is a task on the wire.
+type Task struct {
+	Name            string
+	Driver          string
+	User            string
+	Lifecycle       Unsupported
+	Config          map[string]any
+	Constraints     []*Constraint
+	Affinities      []*Affinity
+	Env             map[string]string
+	Services        Unsupported
+	Resources       *Resources
+	RestartPolicy   Unsupported
+	Meta            map[string]string
+	KillTimeout     *time.Duration
+	LogConfig       Unsupported
+	Artifacts       Unsupported
+	Vault           Unsupported
+	Consul          Unsupported
+	Templates       Unsupported
+	DispatchPayload Unsupported
+	VolumeMounts    Unsupported
+	CSIPluginConfig Unsupported
+	Leader          Unsupported
+	ShutdownDelay   Unsupported
+	KillSignal      string
+	Kind            Unsupported
+	ScalingPolicies Unsupported
+	Secrets         Unsupported
+	Identity        Unsupported
+	Identities      Unsupported
+	Actions         Unsupported
+	Schedule        Unsupported
+}
+
+// Resources are a task's resources on the wire.
+type Resources struct {
+	CPU         *int
+	Cores       Unsupported
+	MemoryMB    *int
+	MemoryMaxMB Unsupported
+	DiskMB      Unsupported
+	Networks    Unsupported
+	Devices     Unsupported
+	NUMA        Unsupported
+	SecretsMB   Unsupported
+	IOPS        Unsupported
+}
+
+// RestartPolicy is a group's restart block on the wire.
+type RestartPolicy struct {
+	Interval        *time.Duration
+	Attempts        *int
+	Delay           *time.Duration
+	Mode            *string
+	RenderTemplates Unsupported
+}
+
+// EphemeralDisk is a group's ephemeral_disk block on the wire.
+type EphemeralDisk struct {
+	Sticky  Unsupported
+	Migrate Unsupported
+	SizeMB  *int
+}
+
+// NetworkResource is a group's network block on the wire.
+type NetworkResource struct {
+	Mode          string
+	Device        Unsupported
+	CIDR          Unsupported
+	IP            Unsupported
+	DNS           Unsupported
+	ReservedPorts []Port
+	DynamicPorts  []Port
+	Hostname      Unsupported
+	MBits         Unsupported
+	CNI           Unsupported
+}
+
+// Port is a port of a network block on the wire.
+type Port struct {
+	Label           string
+	Value           int
+	To              int
+	HostNetwork     Unsupported
+	IgnoreCollision Unsupported
+}
+
+// Constraint is a constraint on the wire.
+type Constraint struct {
+	LTarget string
+	RTarget string
+	Operand string
+}
+
+// Affinity is an affinity on the wire; a nil Weight is the default weight.
+type Affinity struct {
+	LTarget string
+	RTarget string
+	Operand string
+	Weight  *int8
+}
+
+// Spread is a spread on the wire; a nil Weight is the default weight.
+type Spread struct {
+	Attribute    string
+	Weight       *int8
+	SpreadTarget []*SpreadTarget
+}
+
+// SpreadTarget is a spread's target on the wire.
+type SpreadTarget struct {
+	Value   string
+	Percent uint8
+}
+
+// JobListStub is an entry of GET /v1/jobs.
+type JobListStub struct {
+	ID                string
+	ParentID          string
+	Name              string
+	Namespace         string
+	Datacenters       []string
+	Type              string
+	Priority          int
+	Periodic          bool
+	ParameterizedJob  bool
+	Stop              bool
+	Status            string
+	StatusDescription string
+	JobSummary        *JobSummary
+	CreateIndex       uint64
+	ModifyIndex       uint64
+	JobModifyIndex    uint64
+	SubmitTime        int64
+}
+
+// JobSummary counts a job's allocations per group and client status: the
+// body of GET /v1/job/:id/summary and JobListStub.JobSummary.
+type JobSummary struct {
+	JobID       string
+	Namespace   string
+	Summary     map[string]TaskGroupSummary
+	Children    *JobChildrenSummary
+	CreateIndex uint64
+	ModifyIndex uint64
+}
+
+// TaskGroupSummary counts one group's allocations by client status; Queued
+// are those the scheduler could not place yet.
+type TaskGroupSummary struct {
+	Queued   int
+	Complete int
+	Failed   int
+	Running  int
+	Starting int
+	Lost     int
+	Unknown  int
+}
+
+// JobChildrenSummary counts the children of a periodic or parameterized job
+// by status (always zero: orch has no such jobs yet).
+type JobChildrenSummary struct {
+	Pending int64
+	Running int64
+	Dead    int64
+}
+
+// JobRegisterRequest is the body of PUT /v1/jobs and PUT /v1/job/:id.
+// Region, Namespace and SecretID are Nomad's WriteRequest; SecretID (an ACL
+// token) is read and ignored: orch has no ACLs, and a token is not part of
+// the job.
+type JobRegisterRequest struct {
+	Submission        Unsupported
+	Job               *Job
+	EnforceIndex      bool   `json:",omitempty"`
+	JobModifyIndex    uint64 `json:",omitempty"`
+	PolicyOverride    Unsupported
+	PreserveCounts    Unsupported
+	PreserveResources Unsupported
+	EvalPriority      Unsupported
+	Region            string `json:",omitempty"`
+	Namespace         string `json:",omitempty"`
+	SecretID          string `json:",omitempty"`
+}
+
+// JobPlanRequest is the body of PUT /v1/job/:id/plan.
+type JobPlanRequest struct {
+	Job            *Job
+	Diff           bool
+	PolicyOverride Unsupported
+	Region         string `json:",omitempty"`
+	Namespace      string `json:",omitempty"`
+	SecretID       string `json:",omitempty"`
+}
+
+// JobRegisterResponse answers a registration.
+type JobRegisterResponse struct {
+	EvalID          string
+	EvalCreateIndex uint64
+	JobModifyIndex  uint64
+	Warnings        string
+	// Index is the write's Raft index, in the body as Nomad's server sends
+	// it (Nomad's client type reads it from the X-Nomad-Index header).
+	Index uint64
+}
+
+// JobDeregisterResponse answers a deregistration.
+type JobDeregisterResponse struct {
+	EvalID          string
+	EvalCreateIndex uint64
+	JobModifyIndex  uint64
+	Index           uint64
+}
+
+// JobPlanResponse answers a plan. The diff types are Nomad's shape already.
+type JobPlanResponse struct {
+	JobModifyIndex uint64
+	CreatedEvals   []*Evaluation
+	Diff           *structs.JobDiff
+	Annotations    *PlanAnnotations
+	FailedTGAllocs map[string]*AllocationMetric
+	Warnings       string
+}
+
+// PlanAnnotations explain a plan.
+type PlanAnnotations struct {
+	DesiredTGUpdates map[string]*structs.DesiredUpdates
+	PreemptedAllocs  []*AllocationListStub
+}

@@ -1,0 +1,109 @@
+package rawexec
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/client/driver"
+	"github.com/orch-io/orch/client/supervisor"
+	"github.com/orch-io/orch/client/supervisor/supervisortest"
+)
+
+func TestCapabilitiesReattach(t *testing.T) {
+	if c := New(nil, nil).Capabilities(); !c.Reattach || c.Exec {
+		t.Errorf("Capabilities = %+v, want Reattach only", c)
+	}
+}
+
+// A second agent process (a second supervisor client) recovers the running
+// task from its persisted handle, and only the run the handle names.
+func TestRecoverFromTaskHandle(t *testing.T) {
+	sup, dir := supervisortest.Start(t)
+	cfg := shTask(t, `echo ready > ready; exec sleep 1000`)
+	h, err := New(nil, sup).Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := h.TaskHandle()
+	if th.Driver != Name || th.ID != "alloc-1.web" || th.Data[nonceKey] == "" {
+		t.Fatalf("TaskHandle = %+v, want the supervisor's task ID and a nonce", th)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sup2, err := supervisor.Dial(ctx, supervisor.ClientConfig{Dir: dir, Command: supervisortest.Command(dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sup2.Close)
+	d2 := New(nil, sup2)
+	h2, err := d2.Recover(ctx, cfg, th.Copy())
+	if err != nil {
+		t.Fatalf("Recover: %v", err)
+	}
+	if h2.(*handle).pid != h.(*handle).pid {
+		t.Errorf("recovered pid %d, want %d", h2.(*handle).pid, h.(*handle).pid)
+	}
+	stale := th.Copy()
+	stale.Data[nonceKey] = "another-run"
+	if _, err := d2.Recover(ctx, cfg, stale); !errors.Is(err, driver.ErrTaskNotFound) {
+		t.Errorf("Recover of another run: %v, want ErrTaskNotFound", err)
+	}
+	gone := th.Copy()
+	gone.ID = "alloc-2.web"
+	if _, err := d2.Recover(ctx, cfg, gone); !errors.Is(err, driver.ErrTaskNotFound) {
+		t.Errorf("Recover of an unknown task: %v, want ErrTaskNotFound", err)
+	}
+
+	st, err := h2.Stats(ctx)
+	if err != nil || st.MemoryRSSBytes == 0 {
+		t.Errorf("Stats = %+v, %v; want the process's memory", st, err)
+	}
+	if _, err := h2.Exec(ctx, []string{"true"}); !errors.Is(err, driver.ErrNotSupported) {
+		t.Errorf("Exec: %v, want ErrNotSupported", err)
+	}
+
+	// Destroy kills the task and the supervisor forgets it.
+	if err := h2.Destroy(ctx); err != nil {
+		t.Fatalf("Destroy: %v", err)
+	}
+	if res := waitExit(t, h); res.Signal != int(syscall.SIGKILL) {
+		t.Errorf("after Destroy the task's exit is %+v, want SIGKILL", res)
+	}
+	if _, ok := sup2.Task(th.ID); ok {
+		t.Error("the supervisor still knows the destroyed task")
+	}
+	if _, err := d2.Recover(ctx, cfg, th.Copy()); !errors.Is(err, driver.ErrTaskNotFound) {
+		t.Errorf("Recover after Destroy: %v, want ErrTaskNotFound", err)
+	}
+}
+
+func TestSignalReachesTheTask(t *testing.T) {
+	cfg := shTask(t, `trap 'echo got-hup > hup; exit 0' HUP; echo ready > ready; while :; do sleep 0.05; done`)
+	h, err := newDriver(t).Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "task ready", func() bool { _, err := os.Stat(filepath.Join(cfg.Dir, "ready")); return err == nil })
+	if err := h.Signal("SIGBOGUS"); err == nil || !strings.Contains(err.Error(), "SIGBOGUS") {
+		t.Errorf("Signal(SIGBOGUS) = %v, want an error naming it", err)
+	}
+	if err := h.Signal("SIGHUP"); err != nil {
+		t.Fatal(err)
+	}
+	if res := waitExit(t, h); !res.Successful() {
+		t.Errorf("exit %+v, want the trap's exit 0", res)
+	}
+	if got := readFile(t, filepath.Join(cfg.Dir, "hup")); got != "got-hup\n" {
+		t.Errorf("hup = %q", got)
+	}
+	if _, err := h.Stats(context.Background()); err == nil {
+		t.Error("Stats of an exited task: want an error")
+	}
+}

@@ -1,0 +1,115 @@
+package structs
+
+import "time"
+
+// Client endpoints: calls a server makes to the client agent that runs an
+// allocation (its files, its logs, restarting and signalling its tasks).
+// They are streaming calls (internal/rpcwire) on a stream the server opens
+// inside the yamux session the client holds to it, so clients need no
+// inbound port. The HTTP API reaches them through Server.DialNode.
+//
+// Methods (argument → frames after the answer):
+//
+//	ClientFS.List     FSRequest          → one []*AllocFileInfo
+//	ClientFS.Stat     FSRequest          → one AllocFileInfo
+//	ClientFS.Cat      FSRequest          → StreamFrame ... (Data; the stream ends at the file's end)
+//	ClientFS.Logs     FSLogsRequest      → StreamFrame ... (follows when asked; empty frames are heartbeats)
+//	ClientAlloc.Restart AllocRestartRequest → one GenericResponse
+//	ClientAlloc.Signal  AllocSignalRequest  → one GenericResponse
+//
+// A server's own streaming method, Server.DialNode (DialNodeRequest),
+// answers and then pipes the stream to the node's client: see
+// server/client_forward.go.
+const (
+	ClientFSList       = "ClientFS.List"
+	ClientFSStat       = "ClientFS.Stat"
+	ClientFSCat        = "ClientFS.Cat"
+	ClientFSLogs       = "ClientFS.Logs"
+	ClientAllocRestart = "ClientAlloc.Restart"
+	ClientAllocSignal  = "ClientAlloc.Signal"
+	ServerDialNode     = "Server.DialNode"
+)
+
+// DialNodeRequest asks a server for a stream to the client of NodeID.
+type DialNodeRequest struct {
+	NodeID string
+	// Forwarded is set by a server passing the request to another one, which
+	// must then answer from its own connections only (no loops).
+	Forwarded bool
+}
+
+// FSRequest names a path inside an allocation's directory.
+type FSRequest struct {
+	AllocID string
+	// Path is relative to the allocation directory; "" and "/" are its root.
+	Path string
+	// Offset and Limit select bytes of a Cat: from Offset, at most Limit
+	// (0: to the end).
+	Offset int64
+	Limit  int64
+}
+
+// Log origins: where FSLogsRequest.Offset counts from.
+const (
+	LogOriginStart = "start"
+	LogOriginEnd   = "end"
+)
+
+// FSLogsRequest asks for a task's stdout or stderr, across its rotated files
+// (<task>.<type>.0, .1, ...) read as one stream.
+type FSLogsRequest struct {
+	AllocID string
+	Task    string
+	// LogType is "stdout" or "stderr".
+	LogType string
+	// Origin is LogOriginStart or LogOriginEnd; Offset counts bytes from it
+	// (backwards from the end).
+	Origin string
+	Offset int64
+	// Follow keeps the stream open and sends what the task writes, across
+	// rotations, until the caller hangs up.
+	Follow bool
+}
+
+// AllocFileInfo describes one file of an allocation directory, as Nomad's
+// /v1/client/fs/ls and stat answer.
+type AllocFileInfo struct {
+	Name        string
+	IsDir       bool
+	Size        int64
+	FileMode    string
+	ModTime     time.Time
+	ContentType string `json:",omitempty"`
+}
+
+// StreamFrame is one piece of a file or log stream, as Nomad's
+// /v1/client/fs/logs sends them (JSON, Data base64). A frame with no Data and
+// no FileEvent is a heartbeat; when following, the first one also says that
+// everything written so far has been sent.
+type StreamFrame struct {
+	// Offset is where Data starts in File.
+	Offset    int64  `json:",omitempty"`
+	Data      []byte `json:",omitempty"`
+	File      string `json:",omitempty"`
+	FileEvent string `json:",omitempty"`
+}
+
+// IsHeartbeat reports whether f carries nothing.
+func (f *StreamFrame) IsHeartbeat() bool { return len(f.Data) == 0 && f.FileEvent == "" }
+
+// AllocRestartRequest restarts one task of an allocation in place (TaskName),
+// or all of its running tasks. A restart asked for is not a failure: it does
+// not count against the restart policy.
+type AllocRestartRequest struct {
+	AllocID  string
+	TaskName string
+	AllTasks bool
+}
+
+// AllocSignalRequest sends Signal ("SIGHUP"; default SIGKILL as Nomad's
+// API) to one task of an allocation (Task), or to all of its running tasks.
+type AllocSignalRequest struct {
+	AllocID string
+	Task    string
+	Signal  string
+}
