@@ -24,9 +24,13 @@ type fleet struct {
 	placed       atomic.Int64 // allocations handed to a node to run
 	running      atomic.Int64 // allocations running now, as reported and taken
 	allocUpdates atomic.Int64 // allocation updates the servers took
-	heartbeats   atomic.Int64 // heartbeats the servers answered
-	rpcErrors    atomic.Int64
-	ttl          atomic.Int64 // the last heartbeat TTL handed out, in ns
+	// allocsFetched counts the allocations the nodes fetched
+	// (Alloc.GetAllocs): one per new allocation and per change the
+	// servers made to one, however often the nodes' watches wake.
+	allocsFetched atomic.Int64
+	heartbeats    atomic.Int64 // heartbeats the servers answered
+	rpcErrors     atomic.Int64
+	ttl           atomic.Int64 // the last heartbeat TTL handed out, in ns
 
 	mu struct {
 		sync.Mutex

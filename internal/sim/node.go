@@ -177,18 +177,29 @@ func (n *simNode) kill() {
 	n.hbMu.Unlock()
 }
 
-// watch is the client's alloc watcher: a blocking Node.GetClientAllocs, and
-// for every answer, report each new allocation running (and each one the
+// watch is the client's alloc watcher: a blocking Node.GetClientAllocs (the
+// node's allocation IDs with their AllocModifyIndex), then a fetch of the
+// new or changed ones (Alloc.GetAllocs, as client/alloc_watcher.go does),
+// and for those, report each new allocation running (and each one the
 // servers stopped complete) through Node.UpdateAlloc before blocking again.
 func (n *simNode) watch() {
 	defer n.f.wg.Done()
 	var index uint64 = 1
+	// fetched is the AllocModifyIndex of each listed allocation as last
+	// fetched and handled; only the watch goroutine touches it.
+	fetched := map[string]uint64{}
 	for failures := 0; n.ctx.Err() == nil; {
-		var resp structs.NodeClientAllocsResponse
+		var list structs.NodeClientAllocsResponse
 		err := n.rpc.RPC(n.ctx, "Node.GetClientAllocs", &structs.NodeSpecificRequest{
 			NodeID: n.node.ID, SecretID: n.node.SecretID,
 			QueryOptions: structs.QueryOptions{MinQueryIndex: index, MaxQueryTime: 5 * time.Minute},
-		}, &resp)
+		}, &list)
+		if err == nil {
+			err = n.sync(&list, fetched)
+		}
+		if n.ctx.Err() != nil {
+			return
+		}
 		if err != nil {
 			if failures++; !n.retryAfter(err, failures) {
 				return
@@ -196,11 +207,34 @@ func (n *simNode) watch() {
 			continue
 		}
 		failures = 0
-		if updates := n.changes(resp.Allocs); len(updates) > 0 && !n.report(updates) {
-			return
-		}
-		index = max(resp.Index, 1)
+		index = max(list.Index, 1)
 	}
+}
+
+// sync fetches the listed allocations that are new or changed since
+// fetched says, reports what they call for, and only then records their
+// indexes (a failed report fetches them again); it forgets allocations no
+// longer listed.
+func (n *simNode) sync(list *structs.NodeClientAllocsResponse, fetched map[string]uint64) error {
+	if pull := client.PullAllocs(list.Allocs, fetched); len(pull) > 0 {
+		allocs, err := client.FetchAllocs(n.ctx, n.rpc, "", list, pull)
+		if err != nil {
+			return err
+		}
+		n.f.allocsFetched.Add(int64(len(allocs)))
+		if updates := n.changes(allocs); len(updates) > 0 && !n.report(updates) {
+			return n.ctx.Err()
+		}
+		for _, a := range allocs {
+			fetched[a.ID] = a.AllocModifyIndex
+		}
+	}
+	for id := range fetched {
+		if _, ok := list.Allocs[id]; !ok {
+			delete(fetched, id)
+		}
+	}
+	return nil
 }
 
 // changes returns the client updates the allocations call for: running for

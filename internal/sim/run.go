@@ -175,6 +175,7 @@ func (r *run) scenario(ctx, sctx context.Context, bg *sync.WaitGroup) error {
 	r.figure("heartbeat_ttl", time.Duration(r.f.ttl.Load()).Seconds(), "s", "the TTL the leader handed out last")
 	r.figure("false_node_downs", float64(downs.falseDowns()), "nodes", "nodes marked down that were not killed, whole run")
 	r.figure("rpc_errors", float64(r.f.rpcErrors.Load()), "calls", "failed calls of the simulated nodes (retried)")
+	r.figure("allocs_fetched", float64(r.f.allocsFetched.Load()), "allocs", "allocations the nodes fetched (new or changed by the servers only)")
 	return nil
 }
 
