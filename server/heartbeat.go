@@ -118,7 +118,7 @@ func (h *heartbeats) reset(nodeID string) time.Duration {
 		old.t.Stop()
 	}
 	ht := &heartbeatTimer{}
-	ht.t = h.srv.config.Clock.AfterFunc(ttl+h.srv.config.HeartbeatGrace, func() { h.expired(nodeID, ht) })
+	ht.t = h.srv.config.Clock.AfterFunc(ttl+h.srv.config.HeartbeatGrace, func() { _ = h.expired(nodeID, ht) })
 	h.mu.timers[nodeID] = ht
 	return ttl
 }
@@ -134,25 +134,36 @@ func (h *heartbeats) clear(nodeID string) {
 }
 
 // expired runs in the clock's goroutine when ht ran out (for a fake clock,
-// the one advancing it: it returns once the node is marked down).
-func (h *heartbeats) expired(nodeID string, ht *heartbeatTimer) {
+// the one advancing it: it returns once the node is marked down). It
+// reports whether it tried to mark the node down (markDown).
+func (h *heartbeats) expired(nodeID string, ht *heartbeatTimer) bool {
 	h.mu.Lock()
 	if !h.mu.enabled || h.mu.timers[nodeID] != ht {
 		h.mu.Unlock()
-		return // reset or stopped meanwhile
+		return false // reset or stopped meanwhile
 	}
 	delete(h.mu.timers, nodeID)
 	h.mu.Unlock()
-	h.markDown(nodeID, "missed heartbeat")
+	return h.markDown(nodeID, "missed heartbeat")
 }
 
-// markDown marks a node whose timer ran out down through Raft.
-func (h *heartbeats) markDown(nodeID, why string) {
+// markDown marks a node whose timer ran out down through Raft, and reports
+// whether it tried: only while Raft says this server leads. Raft learns of
+// a lost leadership before the leader loop does, and the timers stop only
+// then; a timer that runs out in between would try a write bound to fail
+// ("not the leader") while the new leader, which gave every node a full
+// TTL, is the one to judge the node.
+func (h *heartbeats) markDown(nodeID, why string) bool {
 	logger := h.srv.logger.With("node_id", nodeID)
+	if !h.srv.IsLeader() {
+		logger.Debug("not marking node down: this server no longer leads", "reason", why)
+		return false
+	}
 	logger.Warn("marking node down", "reason", why)
 	if _, err := h.srv.markNodeDown(nodeID, why); err != nil {
 		logger.Error("marking node down failed", "error", err)
 	}
+	return true
 }
 
 // clientMemberEvent acts on what gossip says of a client agent (tags
@@ -221,7 +232,7 @@ func (h *heartbeats) expireNow(nodeID, why string) {
 	ht.t.Stop()
 	delete(h.mu.timers, nodeID)
 	h.mu.Unlock()
-	go h.markDown(nodeID, why)
+	go func() { _ = h.markDown(nodeID, why) }()
 }
 
 // activeTimers returns the number of nodes with a running timer.

@@ -243,3 +243,47 @@ func TestGossipMetaLimitIsMemberlists(t *testing.T) {
 		t.Errorf("structs.GossipMetaMaxSize = %d, memberlist.MetaMaxSize = %d", structs.GossipMetaMaxSize, memberlist.MetaMaxSize)
 	}
 }
+
+// A server that no longer leads does not mark nodes down, even while its
+// timers still run (Raft learns of a lost leadership before the leader loop
+// stops them): a timer that runs out there leaves the node to the leader.
+// Here a follower's timers are turned on as a stepped-down leader's still
+// are; the one that runs out tries no write, and the node stays ready.
+func TestHeartbeatTimerOnAServerThatNoLongerLeadsMarksNothing(t *testing.T) {
+	cfgs := make([]Config, 3)
+	for i := range cfgs {
+		cfgs[i] = testConfig(t.TempDir())
+		cfgs[i].MinHeartbeatTTL, cfgs[i].HeartbeatGrace = time.Hour, time.Hour
+	}
+	servers := startClusterOf(t, cfgs...)
+	leader := leaderOf(servers)
+	node := testNode()
+	registerNode(t, leader, node)
+	f := followerOf(servers)
+	waitFor(t, 10*time.Second, "the node on the follower", func() bool { return nodeStatus(f, node.ID) == structs.NodeStatusReady })
+
+	h := f.heartbeats
+	h.setEnabled(true)
+	defer h.setEnabled(false)
+	h.reset(node.ID)
+	h.mu.Lock()
+	ht := h.mu.timers[node.ID]
+	h.mu.Unlock()
+	if h.expired(node.ID, ht) {
+		t.Fatal("a server that does not lead tried to mark a node down")
+	}
+	if h.activeTimers() != 0 {
+		t.Error("the timer that ran out is still held")
+	}
+	if st := nodeStatus(leader, node.ID); st != structs.NodeStatusReady {
+		t.Errorf("node %s after a follower's timer ran out, want ready", st)
+	}
+
+	// The same on the leader marks it down.
+	leader.heartbeats.mu.Lock()
+	lt := leader.heartbeats.mu.timers[node.ID]
+	leader.heartbeats.mu.Unlock()
+	if !leader.heartbeats.expired(node.ID, lt) || nodeStatus(leader, node.ID) != structs.NodeStatusDown {
+		t.Errorf("the leader's timer ran out and the node is %s, want down", nodeStatus(leader, node.ID))
+	}
+}

@@ -98,6 +98,9 @@ func (s *Server) leaderLoop(ctx context.Context) {
 	var wg sync.WaitGroup
 	s.establishLeadership(ctx, &wg)
 	<-ctx.Done()
+	// The heartbeat timers stop first: the workers may take seconds to
+	// finish their evaluation, and a follower must not mark nodes down.
+	s.heartbeats.setEnabled(false)
 	wg.Wait()
 	s.revokeLeadership()
 	s.logger.Info("lost cluster leadership")
