@@ -23,10 +23,12 @@ import (
 // (clientMemberEvent). Every server records those failures, so that a new
 // leader acts on the ones it saw as a follower.
 //
-// The rule after a leader change: timers only run on the leader, and a new
-// leader starts every node that is not down afresh, with a full TTL + grace
-// from the moment it becomes leader (it cannot know when the old leader last
-// heard from a node), so no healthy node is marked down because of the
+// The rule after a leader change: timers only run on the leader (a timer
+// that runs out acts only while Raft says this server leads), and a new
+// leader starts every node that is not down afresh, with the longest TTL a
+// client of a cluster that size may hold, plus grace, from the moment it
+// becomes leader (it cannot know when the old leader last heard from a node,
+// nor which TTL it gave), so no healthy node is marked down because of the
 // failover; clients retry a failed heartbeat after 200ms on the next server
 // (client.heartbeatRetry), so they reach the new leader well within that
 // grace. Nodes whose agents gossip saw fail are then expired at once
@@ -121,6 +123,36 @@ func (h *heartbeats) reset(nodeID string) time.Duration {
 	ht.t = h.srv.config.Clock.AfterFunc(ttl+h.srv.config.HeartbeatGrace, func() { _ = h.expired(nodeID, ht) })
 	h.mu.timers[nodeID] = ht
 	return ttl
+}
+
+// resume starts the timer of each of nodeIDs, on a new leader, with the
+// longest TTL the previous leader may have handed a client of a cluster of
+// clusterSize nodes (failoverTTL), plus the grace. reset would not do: it
+// sizes the TTL by the timers running so far, so the first nodes resumed
+// would get the minimum TTL although their clients, told a TTL scaled to the
+// whole cluster, heartbeat far less often.
+func (h *heartbeats) resume(nodeIDs []string, clusterSize int) {
+	cfg := h.srv.config
+	wait := failoverTTL(cfg.MinHeartbeatTTL, cfg.MaxHeartbeatsPerSecond, clusterSize) + cfg.HeartbeatGrace
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.mu.enabled {
+		return
+	}
+	for _, id := range nodeIDs {
+		if old := h.mu.timers[id]; old != nil {
+			old.t.Stop()
+		}
+		ht := &heartbeatTimer{}
+		ht.t = cfg.Clock.AfterFunc(wait, func() { _ = h.expired(id, ht) })
+		h.mu.timers[id] = ht
+	}
+}
+
+// failoverTTL is the longest TTL heartbeatTTL hands a client of a cluster of
+// nodes nodes: the scaled TTL with the largest stagger.
+func failoverTTL(minTTL time.Duration, maxPerSecond float64, nodes int) time.Duration {
+	return heartbeatTTL(minTTL, maxPerSecond, nodes, 1)
 }
 
 // clear stops the timer of a node that is no longer expected to heartbeat.

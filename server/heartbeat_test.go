@@ -224,11 +224,7 @@ func TestNewLeaderExpiresClientsGossipSawFail(t *testing.T) {
 		t.Fatalf("a follower changed the node's status to %q", st)
 	}
 	// Leadership again, as establishLeadership resumes it.
-	s.heartbeats.setEnabled(true)
-	for _, id := range []string{dead.ID, alive.ID} {
-		s.heartbeats.reset(id)
-	}
-	s.heartbeats.expireGossipFailed()
+	s.resumeHeartbeats()
 	waitFor(t, 10*time.Second, "the failed client's node is marked down", func() bool { return nodeStatus(s, dead.ID) == structs.NodeStatusDown })
 	if st := nodeStatus(s, alive.ID); st != structs.NodeStatusReady {
 		t.Errorf("the live client's node is %q, want ready", st)
@@ -285,5 +281,42 @@ func TestHeartbeatTimerOnAServerThatNoLongerLeadsMarksNothing(t *testing.T) {
 	leader.heartbeats.mu.Unlock()
 	if !leader.heartbeats.expired(node.ID, lt) || nodeStatus(leader, node.ID) != structs.NodeStatusDown {
 		t.Errorf("the leader's timer ran out and the node is %s, want down", nodeStatus(leader, node.ID))
+	}
+}
+
+// A new leader gives every node the longest TTL a client of a cluster this
+// size may hold, not the TTL reset would hand the next client: the first
+// nodes resumed would otherwise get the minimum while their clients,
+// told a TTL scaled to the whole cluster, heartbeat far less often, and
+// they were marked down on every failover of a large cluster.
+func TestNewLeaderGivesEveryNodeTheLongestTTL(t *testing.T) {
+	clk := clocktest.NewFake()
+	cfg := testConfig(t.TempDir())
+	cfg.Clock = clk
+	// 20 nodes at 1 heartbeat a second: a scaled TTL of 20 s, so a client
+	// holds a TTL in [20 s, 40 s); the minimum is 1 s.
+	cfg.MinHeartbeatTTL, cfg.MaxHeartbeatsPerSecond, cfg.HeartbeatGrace = time.Second, 1, time.Second
+	s := startServer(t, cfg)
+	var nodes []*structs.Node
+	for range 20 {
+		n := testNode()
+		registerNode(t, s, n)
+		nodes = append(nodes, n)
+	}
+
+	// A failover: the timers stop, and resume as on a new leader.
+	s.heartbeats.setEnabled(false)
+	s.resumeHeartbeats()
+	clk.Advance(40*time.Second + time.Second - time.Nanosecond) // the longest TTL + grace, a nanosecond short
+	for _, n := range nodes {
+		if st := nodeStatus(s, n.ID); st != structs.NodeStatusReady {
+			t.Fatalf("node %s is %s before the longest TTL + grace ran out after a failover, want ready", n.ID, st)
+		}
+	}
+	clk.Advance(time.Nanosecond)
+	for _, n := range nodes {
+		if st := nodeStatus(s, n.ID); st != structs.NodeStatusDown {
+			t.Errorf("node %s is %s once the longest TTL + grace ran out without a heartbeat, want down", n.ID, st)
+		}
 	}
 }
