@@ -25,10 +25,7 @@ func (c *Client) watchAllocs() {
 	var index uint64
 	first := true
 	failures := 0
-	// fetched is the AllocModifyIndex of each listed allocation as last
-	// fetched and reconciled: one the servers list with a higher index
-	// changed since, one missing here is new.
-	fetched := map[string]uint64{}
+	fetched := AllocIndexes{}
 	for {
 		var resp structs.NodeClientAllocsResponse
 		req := &structs.NodeSpecificRequest{
@@ -69,41 +66,53 @@ func (c *Client) watchAllocs() {
 }
 
 // syncAllocs fetches the listed allocations that are new or changed since
-// fetched says (PullAllocs, FetchAllocs) and reconciles with them. Only
-// once that succeeded does fetched take their indexes, so an allocation
-// whose start failed is fetched and tried again; it forgets allocations no
-// longer listed. Called only from the watcher goroutine.
-func (c *Client) syncAllocs(list *structs.NodeClientAllocsResponse, fetched map[string]uint64) error {
-	allocs, err := FetchAllocs(c.ctx, c.cfg.Servers, c.cfg.Region, list, PullAllocs(list.Allocs, fetched))
+// fetched says (AllocIndexes.Pull, FetchAllocs) and reconciles with them.
+// Only once that succeeded does fetched take their indexes, so an allocation
+// whose start failed is fetched and tried again. Called only from the
+// watcher goroutine.
+func (c *Client) syncAllocs(list *structs.NodeClientAllocsResponse, fetched AllocIndexes) error {
+	allocs, err := FetchAllocs(c.ctx, c.cfg.Servers, c.cfg.Region, list, fetched.Pull(list.Allocs))
 	if err != nil {
 		return err
 	}
 	if err := c.reconcileAllocs(list.Allocs, allocs); err != nil {
 		return err
 	}
-	for _, a := range allocs {
-		fetched[a.ID] = a.AllocModifyIndex
-	}
-	for id := range fetched {
-		if _, ok := list.Allocs[id]; !ok {
-			delete(fetched, id)
-		}
-	}
+	fetched.Took(list.Allocs, allocs)
 	return nil
 }
 
-// PullAllocs returns, sorted, the IDs of the listed allocations (a
-// Node.GetClientAllocs answer) that fetched lacks or holds at a lower
-// AllocModifyIndex: the ones to fetch.
-func PullAllocs(listed, fetched map[string]uint64) []string {
+// AllocIndexes is what an allocation watch has taken in: the
+// AllocModifyIndex of each listed allocation as last fetched and handled. One
+// the servers list (Node.GetClientAllocs) with a higher index changed since,
+// one missing here is new. Owned by the watch's goroutine; the simulated
+// clients of internal/sim keep one each too.
+type AllocIndexes map[string]uint64
+
+// Pull returns, sorted, the IDs of the listed allocations that f lacks or
+// holds at a lower AllocModifyIndex: the ones to fetch.
+func (f AllocIndexes) Pull(listed map[string]uint64) []string {
 	var pull []string
 	for id, modify := range listed {
-		if seen, ok := fetched[id]; !ok || modify > seen {
+		if seen, ok := f[id]; !ok || modify > seen {
 			pull = append(pull, id)
 		}
 	}
 	slices.Sort(pull)
 	return pull
+}
+
+// Took records that allocs were fetched and handled, and forgets the
+// allocations no longer listed.
+func (f AllocIndexes) Took(listed map[string]uint64, allocs []*structs.Allocation) {
+	for _, a := range allocs {
+		f[a.ID] = a.AllocModifyIndex
+	}
+	for id := range f {
+		if _, ok := listed[id]; !ok {
+			delete(f, id)
+		}
+	}
 }
 
 // FetchAllocs reads the allocations of ids with Alloc.GetAllocs, at most

@@ -185,9 +185,7 @@ func (n *simNode) kill() {
 func (n *simNode) watch() {
 	defer n.f.wg.Done()
 	var index uint64 = 1
-	// fetched is the AllocModifyIndex of each listed allocation as last
-	// fetched and handled; only the watch goroutine touches it.
-	fetched := map[string]uint64{}
+	fetched := client.AllocIndexes{} // only this goroutine touches it
 	for failures := 0; n.ctx.Err() == nil; {
 		var list structs.NodeClientAllocsResponse
 		err := n.rpc.RPC(n.ctx, "Node.GetClientAllocs", &structs.NodeSpecificRequest{
@@ -213,27 +211,20 @@ func (n *simNode) watch() {
 
 // sync fetches the listed allocations that are new or changed since
 // fetched says, reports what they call for, and only then records their
-// indexes (a failed report fetches them again); it forgets allocations no
-// longer listed.
-func (n *simNode) sync(list *structs.NodeClientAllocsResponse, fetched map[string]uint64) error {
-	if pull := client.PullAllocs(list.Allocs, fetched); len(pull) > 0 {
-		allocs, err := client.FetchAllocs(n.ctx, n.rpc, "", list, pull)
-		if err != nil {
+// indexes (a failed report fetches them again).
+func (n *simNode) sync(list *structs.NodeClientAllocsResponse, fetched client.AllocIndexes) error {
+	var allocs []*structs.Allocation
+	if pull := fetched.Pull(list.Allocs); len(pull) > 0 {
+		var err error
+		if allocs, err = client.FetchAllocs(n.ctx, n.rpc, "", list, pull); err != nil {
 			return err
 		}
 		n.f.allocsFetched.Add(int64(len(allocs)))
 		if updates := n.changes(allocs); len(updates) > 0 && !n.report(updates) {
 			return n.ctx.Err()
 		}
-		for _, a := range allocs {
-			fetched[a.ID] = a.AllocModifyIndex
-		}
 	}
-	for id := range fetched {
-		if _, ok := list.Allocs[id]; !ok {
-			delete(fetched, id)
-		}
-	}
+	fetched.Took(list.Allocs, allocs)
 	return nil
 }
 
