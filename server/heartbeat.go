@@ -116,13 +116,19 @@ func (h *heartbeats) reset(nodeID string) time.Duration {
 	if !h.mu.enabled {
 		return ttl
 	}
+	h.startTimerLocked(nodeID, ttl+h.srv.config.HeartbeatGrace)
+	return ttl
+}
+
+// startTimerLocked replaces the timer of nodeID by one that runs out after
+// wait.
+func (h *heartbeats) startTimerLocked(nodeID string, wait time.Duration) {
 	if old := h.mu.timers[nodeID]; old != nil {
 		old.t.Stop()
 	}
 	ht := &heartbeatTimer{}
-	ht.t = h.srv.config.Clock.AfterFunc(ttl+h.srv.config.HeartbeatGrace, func() { _ = h.expired(nodeID, ht) })
+	ht.t = h.srv.config.Clock.AfterFunc(wait, func() { _ = h.expired(nodeID, ht) })
 	h.mu.timers[nodeID] = ht
-	return ttl
 }
 
 // resume starts the timer of each of nodeIDs, on a new leader, with the
@@ -140,12 +146,7 @@ func (h *heartbeats) resume(nodeIDs []string, clusterSize int) {
 		return
 	}
 	for _, id := range nodeIDs {
-		if old := h.mu.timers[id]; old != nil {
-			old.t.Stop()
-		}
-		ht := &heartbeatTimer{}
-		ht.t = cfg.Clock.AfterFunc(wait, func() { _ = h.expired(id, ht) })
-		h.mu.timers[id] = ht
+		h.startTimerLocked(id, wait)
 	}
 }
 
@@ -183,8 +184,8 @@ func (h *heartbeats) expired(nodeID string, ht *heartbeatTimer) bool {
 // whether it tried: only while Raft says this server leads. Raft learns of
 // a lost leadership before the leader loop does, and the timers stop only
 // then; a timer that runs out in between would try a write bound to fail
-// ("not the leader") while the new leader, which gave every node a full
-// TTL, is the one to judge the node.
+// ("not the leader") while the new leader, which gave every node the
+// longest TTL it may hold, is the one to judge the node.
 func (h *heartbeats) markDown(nodeID, why string) bool {
 	logger := h.srv.logger.With("node_id", nodeID)
 	if !h.srv.IsLeader() {
