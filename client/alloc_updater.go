@@ -15,6 +15,11 @@ import (
 // rpcFunc calls the servers, giving up waiting when ctx ends (Client.callRPC).
 type rpcFunc func(ctx context.Context, method string, args, reply any) error
 
+// RPC makes an rpcFunc an RPCer.
+func (f rpcFunc) RPC(ctx context.Context, method string, args, reply any) error {
+	return f(ctx, method, args, reply)
+}
+
 // allocUpdater sends the client status of allocations to the servers
 // (Node.UpdateAlloc) in batches: updates are gathered for AllocUpdateInterval
 // and only the latest of each allocation is sent; a terminal status is sent at

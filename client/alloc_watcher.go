@@ -1,16 +1,19 @@
 package client
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/orch-io/orch/structs"
 )
 
 // watchAllocs is the alloc watcher: a blocking query on the node's allocations
-// (Node.GetClientAllocs), and on every answer with a new index, reconcile. It
-// starts once the node is registered and runs on its own goroutine until
-// Shutdown.
+// (Node.GetClientAllocs, which names each with its AllocModifyIndex), and on
+// every answer with a new index, fetch what is new or changed
+// (Alloc.GetAllocs) and reconcile. It starts once the node is registered and
+// runs on its own goroutine until Shutdown.
 func (c *Client) watchAllocs() {
 	defer close(c.watcherDone)
 	select {
@@ -22,6 +25,7 @@ func (c *Client) watchAllocs() {
 	var index uint64
 	first := true
 	failures := 0
+	fetched := AllocIndexes{}
 	for {
 		var resp structs.NodeClientAllocsResponse
 		req := &structs.NodeSpecificRequest{
@@ -35,7 +39,7 @@ func (c *Client) watchAllocs() {
 		if err == nil && (first || resp.Index != index) {
 			// An index lower than ours means the servers' state was rebuilt:
 			// take theirs and reconcile with what they say now.
-			err = c.reconcileAllocs(resp.Allocs)
+			err = c.syncAllocs(&resp, fetched)
 			if err == nil {
 				first = false
 				// At least 1, so that the next query blocks even while the
@@ -61,8 +65,84 @@ func (c *Client) watchAllocs() {
 	}
 }
 
+// syncAllocs fetches the listed allocations that are new or changed since
+// fetched says (AllocIndexes.Pull, FetchAllocs) and reconciles with them.
+// Only once that succeeded does fetched take their indexes, so an allocation
+// whose start failed is fetched and tried again. Called only from the
+// watcher goroutine.
+func (c *Client) syncAllocs(list *structs.NodeClientAllocsResponse, fetched AllocIndexes) error {
+	// Through callRPC: the fetch authenticates with the node's secret.
+	allocs, err := FetchAllocs(c.ctx, rpcFunc(c.callRPC), c.cfg.Region, list, fetched.Pull(list.Allocs))
+	if err != nil {
+		return err
+	}
+	if err := c.reconcileAllocs(list.Allocs, allocs); err != nil {
+		return err
+	}
+	fetched.Took(list.Allocs, allocs)
+	return nil
+}
+
+// AllocIndexes is what an allocation watch has taken in: the
+// AllocModifyIndex of each listed allocation as last fetched and handled. One
+// the servers list (Node.GetClientAllocs) with a higher index changed since,
+// one missing here is new. Owned by the watch's goroutine; the simulated
+// clients of internal/sim keep one each too.
+type AllocIndexes map[string]uint64
+
+// Pull returns, sorted, the IDs of the listed allocations that f lacks or
+// holds at a lower AllocModifyIndex: the ones to fetch.
+func (f AllocIndexes) Pull(listed map[string]uint64) []string {
+	var pull []string
+	for id, modify := range listed {
+		if seen, ok := f[id]; !ok || modify > seen {
+			pull = append(pull, id)
+		}
+	}
+	slices.Sort(pull)
+	return pull
+}
+
+// Took records that allocs were fetched and handled, and forgets the
+// allocations no longer listed.
+func (f AllocIndexes) Took(listed map[string]uint64, allocs []*structs.Allocation) {
+	for _, a := range allocs {
+		f[a.ID] = a.AllocModifyIndex
+	}
+	for id := range f {
+		if _, ok := listed[id]; !ok {
+			delete(f, id)
+		}
+	}
+}
+
+// FetchAllocs reads the allocations of ids with Alloc.GetAllocs, at most
+// structs.MaxAllocsGet a call, from a state no older than list (its index
+// minus one is the calls' MinQueryIndex). Allocations garbage collected
+// meanwhile are missing from the result; the caller owns the rest. The
+// simulated clients of internal/sim use it too.
+func FetchAllocs(ctx context.Context, servers RPCer, region string, list *structs.NodeClientAllocsResponse, ids []string) ([]*structs.Allocation, error) {
+	var out []*structs.Allocation
+	for batch := range slices.Chunk(ids, structs.MaxAllocsGet) {
+		req := &structs.AllocsGetRequest{AllocIDs: batch, QueryOptions: structs.QueryOptions{
+			Region: region, MinQueryIndex: max(list.Index, 1) - 1,
+		}}
+		var resp structs.AllocsGetResponse
+		if err := servers.RPC(ctx, "Alloc.GetAllocs", req, &resp); err != nil {
+			return nil, fmt.Errorf("fetching %d allocations: %w", len(batch), err)
+		}
+		if err := resp.Resolve(); err != nil {
+			return nil, err
+		}
+		out = append(out, resp.Allocs...)
+	}
+	return out, nil
+}
+
 // reconcileAllocs brings the runners in line with the servers' list of the
-// node's allocations (shared with the servers: only copies are kept):
+// node's allocations (listed: ID → AllocModifyIndex) and the allocations
+// fetched because they are new or changed (owned by the caller; the client
+// keeps copies):
 //   - a new allocation the servers want running is persisted, then run;
 //   - a known allocation the servers changed (AllocModifyIndex, or its desired
 //     status) is handed to its runner, which stops it if told to;
@@ -71,7 +151,7 @@ func (c *Client) watchAllocs() {
 //
 // An error (persisting failed) means the list should be reconciled again.
 // Called only from the watcher goroutine.
-func (c *Client) reconcileAllocs(allocs []*structs.Allocation) error {
+func (c *Client) reconcileAllocs(listed map[string]uint64, allocs []*structs.Allocation) error {
 	c.mu.Lock()
 	known := make(map[string]*runnerEntry, len(c.mu.runners))
 	for id, e := range c.mu.runners {
@@ -79,13 +159,11 @@ func (c *Client) reconcileAllocs(allocs []*structs.Allocation) error {
 	}
 	c.mu.Unlock()
 
-	listed := make(map[string]bool, len(allocs))
 	var persistErr error
 	for _, a := range allocs {
 		if a == nil || a.NodeID != "" && a.NodeID != c.nodeID {
 			continue
 		}
-		listed[a.ID] = true
 		if e, ok := known[a.ID]; ok {
 			if e.destroying {
 				continue
@@ -116,7 +194,7 @@ func (c *Client) reconcileAllocs(allocs []*structs.Allocation) error {
 	}
 
 	for id, e := range known {
-		if listed[id] || e.destroying {
+		if _, ok := listed[id]; ok || e.destroying {
 			continue
 		}
 		e.destroying = true

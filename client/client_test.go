@@ -289,16 +289,24 @@ func TestClientEndToEnd(t *testing.T) {
 	}
 }
 
-// An allocation evicted by preemption is stopped like a stopped one.
-func TestClientStopsEvictedAlloc(t *testing.T) {
-	f := newFakeServer(t, time.Second)
-	dataDir := t.TempDir()
+// startRegisteredClient starts a client of f on dataDir, shut down when
+// the test ends, and waits until it registered.
+func startRegisteredClient(t *testing.T, f *fakeServer, dataDir string) *Client {
+	t.Helper()
 	c, err := NewClient(testClientConfig(t, f, dataDir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Shutdown()
+	t.Cleanup(func() { c.Shutdown() })
 	waitFor(t, "the client to know it registered", c.Registered)
+	return c
+}
+
+// An allocation evicted by preemption is stopped like a stopped one.
+func TestClientStopsEvictedAlloc(t *testing.T) {
+	f := newFakeServer(t, time.Second)
+	dataDir := t.TempDir()
+	c := startRegisteredClient(t, f, dataDir)
 	a := f.addAlloc(c.NodeID(), sleeperJob(), 0)
 	waitClientStatus(t, f, a.ID, structs.AllocClientStatusRunning)
 	pid := taskPID(t, dataDir, a.ID, 0)

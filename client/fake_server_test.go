@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -33,6 +34,7 @@ type fakeServer struct {
 	heartbeats []time.Time
 	updates    int
 	queries    []uint64 // MinQueryIndex of every GetClientAllocs, in order
+	fetches    []string // the IDs every Alloc.GetAllocs asked for, in order
 }
 
 func newFakeServer(t *testing.T, ttl time.Duration) *fakeServer {
@@ -57,6 +59,8 @@ func (f *fakeServer) RPC(ctx context.Context, method string, args, reply any) er
 		return f.updateStatus(args.(*structs.NodeUpdateStatusRequest), reply.(*structs.NodeUpdateResponse))
 	case "Node.GetClientAllocs":
 		return f.getClientAllocs(ctx, args.(*structs.NodeSpecificRequest), reply.(*structs.NodeClientAllocsResponse))
+	case "Alloc.GetAllocs":
+		return f.getAllocs(args.(*structs.AllocsGetRequest), reply.(*structs.AllocsGetResponse))
 	case "Node.UpdateAlloc":
 		return f.updateAlloc(args.(*structs.AllocUpdateRequest), reply.(*structs.GenericResponse))
 	}
@@ -138,14 +142,50 @@ func (f *fakeServer) getClientAllocs(ctx context.Context, req *structs.NodeSpeci
 	return nil
 }
 
-func (f *fakeServer) allocsOfLocked(nodeID string) []*structs.Allocation {
-	var out []*structs.Allocation
+// allocsOfLocked is the GetClientAllocs answer: the node's allocations by
+// ID, each with its AllocModifyIndex.
+func (f *fakeServer) allocsOfLocked(nodeID string) map[string]uint64 {
+	out := map[string]uint64{}
 	for _, a := range f.allocs {
 		if a.NodeID == nodeID {
-			out = append(out, a) // shared: the client must copy
+			out[a.ID] = a.AllocModifyIndex
 		}
 	}
 	return out
+}
+
+// getAllocs answers Alloc.GetAllocs as the servers do: the allocations that
+// exist, each job once.
+func (f *fakeServer) getAllocs(req *structs.AllocsGetRequest, resp *structs.AllocsGetResponse) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fetches = append(f.fetches, req.AllocIDs...)
+	refs := map[*structs.Job]int{}
+	for _, id := range req.AllocIDs {
+		a := f.allocs[id]
+		if a == nil {
+			continue
+		}
+		ref, ok := refs[a.Job]
+		if !ok {
+			ref = len(resp.Jobs)
+			refs[a.Job] = ref
+			resp.Jobs = append(resp.Jobs, a.Job) // shared: the client must copy
+		}
+		c := *a
+		c.Job = nil
+		resp.Allocs = append(resp.Allocs, &c)
+		resp.JobRefs = append(resp.JobRefs, ref)
+	}
+	resp.Index = f.index
+	return nil
+}
+
+// fetched returns the IDs the client fetched with Alloc.GetAllocs so far.
+func (f *fakeServer) fetched() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.fetches)
 }
 
 func (f *fakeServer) updateAlloc(req *structs.AllocUpdateRequest, resp *structs.GenericResponse) error {

@@ -54,7 +54,7 @@ func (testNodeEndpoint) UpdateStatus(args *structs.NodeUpdateStatusRequest, repl
 	return nil
 }
 
-func (testNodeEndpoint) GetClientAllocs(args *structs.NodeSpecificRequest, reply *structs.NodeClientAllocsResponse) error {
+func (testNodeEndpoint) Allocations(args *structs.NodeSpecificRequest, reply *structs.NodeAllocsResponse) error {
 	job := &structs.Job{ID: "web", Type: structs.JobTypeService, TaskGroups: []*structs.TaskGroup{{
 		Name: "g", Tasks: []*structs.Task{{Name: "t", Driver: "raw_exec", KillTimeout: 3 * time.Second,
 			Config: map[string]any{"command": "/bin/sleep", "args": []any{"10"}}}},
@@ -166,8 +166,8 @@ func TestRPCClientCallsAndReusesSession(t *testing.T) {
 	}
 
 	// A reply with a job, its durations and its free-form config survives msgpack.
-	var allocs structs.NodeClientAllocsResponse
-	if err := c.RPC(t.Context(), "Node.GetClientAllocs", &structs.NodeSpecificRequest{NodeID: "n1", QueryOptions: structs.QueryOptions{MinQueryIndex: 41}}, &allocs); err != nil {
+	var allocs structs.NodeAllocsResponse
+	if err := c.RPC(t.Context(), "Node.Allocations", &structs.NodeSpecificRequest{NodeID: "n1", QueryOptions: structs.QueryOptions{MinQueryIndex: 41}}, &allocs); err != nil {
 		t.Fatal(err)
 	}
 	if len(allocs.Allocs) != 1 || allocs.Index != 42 {

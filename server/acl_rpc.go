@@ -181,6 +181,25 @@ var allocUpdate = rpcRule{check: func(z *authz, args any) error {
 	return nil
 }}
 
+// allocsGet lets a client fetch the allocations of its own node; anyone else
+// needs read-job in each allocation's namespace.
+var allocsGet = rpcRule{check: func(z *authz, args any) error {
+	client := z.clientNode()
+	for _, id := range args.(*structs.AllocsGetRequest).AllocIDs {
+		stored := z.snap.AllocByID(id)
+		if stored == nil {
+			continue // the endpoint skips unknown allocations
+		}
+		if client != nil && stored.NodeID == client.ID {
+			continue
+		}
+		if err := z.allow(func(a *acl.ACL) bool { return a.AllowNamespaceOperation(stored.Namespace, acl.CapReadJob) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}}
+
 // clientNode is the node whose secret the caller presents, nil when the
 // caller is no client.
 func (z *authz) clientNode() *structs.Node { return z.snap.NodeBySecret(z.secret) }
@@ -284,10 +303,11 @@ var rpcRules = map[string]rpcRule{
 	// Node.Allocations is the API's view of a node (Nomad's node read); of
 	// its allocations it shows those whose namespace the token may read.
 	"Node.Allocations": {check: nodeRead.check, filter: func(z *authz, reply any) {
-		r := reply.(*structs.NodeClientAllocsResponse)
+		r := reply.(*structs.NodeAllocsResponse)
 		r.Allocs = keepNamespaces(z, r.Allocs, acl.CapReadJob, func(a *structs.Allocation) string { return a.Namespace })
 	}},
 
+	"Alloc.GetAllocs": allocsGet,
 	"Alloc.GetAlloc": inNamespace(acl.CapReadJob, func(s *state.Snapshot, a any) string {
 		if al := s.AllocByID(a.(*structs.AllocSpecificRequest).AllocID); al != nil {
 			return al.Namespace

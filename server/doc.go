@@ -22,7 +22,8 @@
 // enqueues the evaluation; a worker dequeues it, runs the scheduler on a state
 // snapshot and submits the plan; the plan applier re-checks the plan against
 // the latest state and commits what fits in one Raft entry; clients see their
-// new allocations through a blocking Node.GetClientAllocs.
+// new allocations through a blocking Node.GetClientAllocs (IDs and
+// AllocModifyIndex) and fetch the new or changed ones with Alloc.GetAllocs.
 //
 // Upgrades. A cluster is upgraded one server at a time, so servers of
 // different builds share one Raft log. Every log entry type has an entry

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -32,9 +34,15 @@ func runFakeClient(ctx context.Context, servers []*Server, node *structs.Node) {
 			if err := s.RPC(ctx, "Node.GetClientAllocs", &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: node.SecretID}, &ca); err != nil {
 				continue
 			}
+			// The watch answers IDs; read the allocations themselves (a test
+			// fetches them all each time).
+			var got structs.AllocsGetResponse
+			if err := s.RPC(ctx, "Alloc.GetAllocs", &structs.AllocsGetRequest{AllocIDs: slices.Collect(maps.Keys(ca.Allocs))}, &got); err != nil {
+				continue
+			}
 			now := time.Now().UnixNano()
 			var report []*structs.Allocation
-			for _, a := range ca.Allocs {
+			for _, a := range got.Allocs {
 				switch {
 				case a.ServerTerminal() && !a.ClientTerminal():
 					report = append(report, &structs.Allocation{ID: a.ID, ClientStatus: structs.AllocClientStatusComplete, ModifyTime: now})

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -91,13 +93,20 @@ func TestEndToEnd_PlaceThenNodeDownThenReplace(t *testing.T) {
 		t.Errorf("job status = %v (%v), want running", job.Job, err)
 	}
 
-	// The client sees its allocations, with their job.
-	var ca structs.NodeClientAllocsResponse
-	if err := s.RPC(t.Context(), "Node.GetClientAllocs", &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: node.SecretID}, &ca); err != nil {
+	// The client sees its allocations, and fetches them with their job.
+	var list structs.NodeClientAllocsResponse
+	if err := s.RPC(t.Context(), "Node.GetClientAllocs", &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: node.SecretID}, &list); err != nil {
+		t.Fatal(err)
+	}
+	var ca structs.AllocsGetResponse
+	if err := s.RPC(t.Context(), "Alloc.GetAllocs", &structs.AllocsGetRequest{AllocIDs: slices.Sorted(maps.Keys(list.Allocs))}, &ca); err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.Resolve(); err != nil {
 		t.Fatal(err)
 	}
 	if len(ca.Allocs) != 2 || ca.Allocs[0].Job == nil || ca.Allocs[0].Job.ID != "web" {
-		t.Fatalf("Node.GetClientAllocs = %d allocs (first %+v), want 2 with their job", len(ca.Allocs), ca.Allocs)
+		t.Fatalf("Alloc.GetAllocs = %d allocs (first %+v), want 2 with their job", len(ca.Allocs), ca.Allocs)
 	}
 	// It reports them running.
 	var upd structs.GenericResponse

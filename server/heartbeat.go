@@ -23,10 +23,12 @@ import (
 // (clientMemberEvent). Every server records those failures, so that a new
 // leader acts on the ones it saw as a follower.
 //
-// The rule after a leader change: timers only run on the leader, and a new
-// leader starts every node that is not down afresh, with a full TTL + grace
-// from the moment it becomes leader (it cannot know when the old leader last
-// heard from a node), so no healthy node is marked down because of the
+// The rule after a leader change: timers only run on the leader (a timer
+// that runs out acts only while Raft says this server leads), and a new
+// leader starts every node that is not down afresh, with the longest TTL a
+// client of a cluster that size may hold, plus grace, from the moment it
+// becomes leader (it cannot know when the old leader last heard from a node,
+// nor which TTL it gave), so no healthy node is marked down because of the
 // failover; clients retry a failed heartbeat after 200ms on the next server
 // (client.heartbeatRetry), so they reach the new leader well within that
 // grace. Nodes whose agents gossip saw fail are then expired at once
@@ -114,13 +116,44 @@ func (h *heartbeats) reset(nodeID string) time.Duration {
 	if !h.mu.enabled {
 		return ttl
 	}
+	h.startTimerLocked(nodeID, ttl+h.srv.config.HeartbeatGrace)
+	return ttl
+}
+
+// startTimerLocked replaces the timer of nodeID by one that runs out after
+// wait.
+func (h *heartbeats) startTimerLocked(nodeID string, wait time.Duration) {
 	if old := h.mu.timers[nodeID]; old != nil {
 		old.t.Stop()
 	}
 	ht := &heartbeatTimer{}
-	ht.t = h.srv.config.Clock.AfterFunc(ttl+h.srv.config.HeartbeatGrace, func() { h.expired(nodeID, ht) })
+	ht.t = h.srv.config.Clock.AfterFunc(wait, func() { _ = h.expired(nodeID, ht) })
 	h.mu.timers[nodeID] = ht
-	return ttl
+}
+
+// resume starts the timer of each of nodeIDs, on a new leader, with the
+// longest TTL the previous leader may have handed a client of a cluster of
+// clusterSize nodes (failoverTTL), plus the grace. reset would not do: it
+// sizes the TTL by the timers running so far, so the first nodes resumed
+// would get the minimum TTL although their clients, told a TTL scaled to the
+// whole cluster, heartbeat far less often.
+func (h *heartbeats) resume(nodeIDs []string, clusterSize int) {
+	cfg := h.srv.config
+	wait := failoverTTL(cfg.MinHeartbeatTTL, cfg.MaxHeartbeatsPerSecond, clusterSize) + cfg.HeartbeatGrace
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.mu.enabled {
+		return
+	}
+	for _, id := range nodeIDs {
+		h.startTimerLocked(id, wait)
+	}
+}
+
+// failoverTTL is the longest TTL heartbeatTTL hands a client of a cluster of
+// nodes nodes: the scaled TTL with the largest stagger.
+func failoverTTL(minTTL time.Duration, maxPerSecond float64, nodes int) time.Duration {
+	return heartbeatTTL(minTTL, maxPerSecond, nodes, 1)
 }
 
 // clear stops the timer of a node that is no longer expected to heartbeat.
@@ -134,26 +167,37 @@ func (h *heartbeats) clear(nodeID string) {
 }
 
 // expired runs in the clock's goroutine when ht ran out (for a fake clock,
-// the one advancing it: it returns once the node is marked down).
-func (h *heartbeats) expired(nodeID string, ht *heartbeatTimer) {
+// the one advancing it: it returns once the node is marked down). It
+// reports whether it tried to mark the node down (markDown).
+func (h *heartbeats) expired(nodeID string, ht *heartbeatTimer) bool {
 	h.mu.Lock()
 	if !h.mu.enabled || h.mu.timers[nodeID] != ht {
 		h.mu.Unlock()
-		return // reset or stopped meanwhile
+		return false // reset or stopped meanwhile
 	}
 	delete(h.mu.timers, nodeID)
 	h.mu.Unlock()
 	h.srv.metrics.heartbeatExpirations.WithLabelValues("ttl").Inc()
-	h.markDown(nodeID, "missed heartbeat")
+	return h.markDown(nodeID, "missed heartbeat")
 }
 
-// markDown marks a node whose timer ran out down through Raft.
-func (h *heartbeats) markDown(nodeID, why string) {
+// markDown marks a node whose timer ran out down through Raft, and reports
+// whether it tried: only while Raft says this server leads. Raft learns of
+// a lost leadership before the leader loop does, and the timers stop only
+// then; a timer that runs out in between would try a write bound to fail
+// ("not the leader") while the new leader, which gave every node the
+// longest TTL it may hold, is the one to judge the node.
+func (h *heartbeats) markDown(nodeID, why string) bool {
 	logger := h.srv.logger.With("node_id", nodeID)
+	if !h.srv.IsLeader() {
+		logger.Debug("not marking node down: this server no longer leads", "reason", why)
+		return false
+	}
 	logger.Warn("marking node down", "reason", why)
 	if _, err := h.srv.markNodeDown(nodeID, why); err != nil {
 		logger.Error("marking node down failed", "error", err)
 	}
+	return true
 }
 
 // clientMemberEvent acts on what gossip says of a client agent (tags
@@ -223,7 +267,7 @@ func (h *heartbeats) expireNow(nodeID, why string) {
 	delete(h.mu.timers, nodeID)
 	h.mu.Unlock()
 	h.srv.metrics.heartbeatExpirations.WithLabelValues("gossip").Inc()
-	go h.markDown(nodeID, why)
+	go func() { _ = h.markDown(nodeID, why) }()
 }
 
 // activeTimers returns the number of nodes with a running timer.

@@ -224,11 +224,7 @@ func TestNewLeaderExpiresClientsGossipSawFail(t *testing.T) {
 		t.Fatalf("a follower changed the node's status to %q", st)
 	}
 	// Leadership again, as establishLeadership resumes it.
-	s.heartbeats.setEnabled(true)
-	for _, id := range []string{dead.ID, alive.ID} {
-		s.heartbeats.reset(id)
-	}
-	s.heartbeats.expireGossipFailed()
+	s.resumeHeartbeats()
 	waitFor(t, 10*time.Second, "the failed client's node is marked down", func() bool { return nodeStatus(s, dead.ID) == structs.NodeStatusDown })
 	if st := nodeStatus(s, alive.ID); st != structs.NodeStatusReady {
 		t.Errorf("the live client's node is %q, want ready", st)
@@ -241,5 +237,86 @@ func TestNewLeaderExpiresClientsGossipSawFail(t *testing.T) {
 func TestGossipMetaLimitIsMemberlists(t *testing.T) {
 	if structs.GossipMetaMaxSize != memberlist.MetaMaxSize {
 		t.Errorf("structs.GossipMetaMaxSize = %d, memberlist.MetaMaxSize = %d", structs.GossipMetaMaxSize, memberlist.MetaMaxSize)
+	}
+}
+
+// A server that no longer leads does not mark nodes down, even while its
+// timers still run (Raft learns of a lost leadership before the leader loop
+// stops them): a timer that runs out there leaves the node to the leader.
+// Here a follower's timers are turned on as a stepped-down leader's still
+// are; the one that runs out tries no write, and the node stays ready.
+func TestHeartbeatTimerOnAServerThatNoLongerLeadsMarksNothing(t *testing.T) {
+	cfgs := make([]Config, 3)
+	for i := range cfgs {
+		cfgs[i] = testConfig(t.TempDir())
+		cfgs[i].MinHeartbeatTTL, cfgs[i].HeartbeatGrace = time.Hour, time.Hour
+	}
+	servers := startClusterOf(t, cfgs...)
+	leader := leaderOf(servers)
+	node := testNode()
+	registerNode(t, leader, node)
+	f := followerOf(servers)
+	waitFor(t, 10*time.Second, "the node on the follower", func() bool { return nodeStatus(f, node.ID) == structs.NodeStatusReady })
+
+	h := f.heartbeats
+	h.setEnabled(true)
+	defer h.setEnabled(false)
+	h.reset(node.ID)
+	h.mu.Lock()
+	ht := h.mu.timers[node.ID]
+	h.mu.Unlock()
+	if h.expired(node.ID, ht) {
+		t.Fatal("a server that does not lead tried to mark a node down")
+	}
+	if h.activeTimers() != 0 {
+		t.Error("the timer that ran out is still held")
+	}
+	if st := nodeStatus(leader, node.ID); st != structs.NodeStatusReady {
+		t.Errorf("node %s after a follower's timer ran out, want ready", st)
+	}
+
+	// The same on the leader marks it down.
+	leader.heartbeats.mu.Lock()
+	lt := leader.heartbeats.mu.timers[node.ID]
+	leader.heartbeats.mu.Unlock()
+	if !leader.heartbeats.expired(node.ID, lt) || nodeStatus(leader, node.ID) != structs.NodeStatusDown {
+		t.Errorf("the leader's timer ran out and the node is %s, want down", nodeStatus(leader, node.ID))
+	}
+}
+
+// A new leader gives every node the longest TTL a client of a cluster this
+// size may hold, not the TTL reset would hand the next client: the first
+// nodes resumed would otherwise get the minimum while their clients,
+// told a TTL scaled to the whole cluster, heartbeat far less often, and
+// they were marked down on every failover of a large cluster.
+func TestNewLeaderGivesEveryNodeTheLongestTTL(t *testing.T) {
+	clk := clocktest.NewFake()
+	cfg := testConfig(t.TempDir())
+	cfg.Clock = clk
+	// 20 nodes at 1 heartbeat a second: a scaled TTL of 20 s, so a client
+	// holds a TTL in [20 s, 40 s); the minimum is 1 s.
+	cfg.MinHeartbeatTTL, cfg.MaxHeartbeatsPerSecond, cfg.HeartbeatGrace = time.Second, 1, time.Second
+	s := startServer(t, cfg)
+	var nodes []*structs.Node
+	for range 20 {
+		n := testNode()
+		registerNode(t, s, n)
+		nodes = append(nodes, n)
+	}
+
+	// A failover: the timers stop, and resume as on a new leader.
+	s.heartbeats.setEnabled(false)
+	s.resumeHeartbeats()
+	clk.Advance(40*time.Second + time.Second - time.Nanosecond) // the longest TTL + grace, a nanosecond short
+	for _, n := range nodes {
+		if st := nodeStatus(s, n.ID); st != structs.NodeStatusReady {
+			t.Fatalf("node %s is %s before the longest TTL + grace ran out after a failover, want ready", n.ID, st)
+		}
+	}
+	clk.Advance(time.Nanosecond)
+	for _, n := range nodes {
+		if st := nodeStatus(s, n.ID); st != structs.NodeStatusDown {
+			t.Errorf("node %s is %s once the longest TTL + grace ran out without a heartbeat, want down", n.ID, st)
+		}
 	}
 }

@@ -99,6 +99,9 @@ func (s *Server) leaderLoop(ctx context.Context) {
 	var wg sync.WaitGroup
 	s.establishLeadership(ctx, &wg)
 	<-ctx.Done()
+	// The heartbeat timers stop first: the workers may take seconds to
+	// finish their evaluation, and a follower must not mark nodes down.
+	s.heartbeats.setEnabled(false)
 	wg.Wait()
 	s.revokeLeadership()
 	s.logger.Info("lost cluster leadership")
@@ -157,18 +160,27 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) {
 	run(func() { s.runDrainer(ctx) })
 	run(func() { s.runDeploymentWatcher(ctx) })
 
-	// Every known node gets a full TTL (and grace) from now: a node must not
-	// be marked down because the previous leader died with its heartbeat.
-	s.heartbeats.setEnabled(true)
-	for _, n := range s.state.Snapshot().Nodes("") {
+	s.resumeHeartbeats()
+	s.logger.Info("leader duties started", "workers", s.config.NumSchedulers)
+}
+
+// resumeHeartbeats starts the heartbeat timers on a new leader: every node
+// that is not down gets the longest TTL a client of a cluster this size may
+// hold (and the grace) from now, since a node must not be marked down because
+// the previous leader died with its heartbeat or gave it a long TTL; a client
+// whose agent gossip saw fail (during the failover, say) does not get that
+// grace.
+func (s *Server) resumeHeartbeats() {
+	nodes := s.state.Snapshot().Nodes("")
+	var live []string
+	for _, n := range nodes {
 		if n.Status != structs.NodeStatusDown {
-			s.heartbeats.reset(n.ID)
+			live = append(live, n.ID)
 		}
 	}
-	// A client whose agent gossip saw fail (during the failover, say) does
-	// not get that grace.
+	s.heartbeats.setEnabled(true)
+	s.heartbeats.resume(live, len(nodes))
 	s.heartbeats.expireGossipFailed()
-	s.logger.Info("leader duties started", "workers", s.config.NumSchedulers)
 }
 
 // revokeLeadership undoes establishLeadership once its goroutines have ended.

@@ -156,8 +156,10 @@ func (n *nodeEndpoint) UpdateStatus(ctx context.Context, args *structs.NodeUpdat
 	return nil
 }
 
-// GetClientAllocs returns every allocation assigned to the node, with its job.
-// It blocks (MinQueryIndex) until one of them changes.
+// GetClientAllocs returns the ID and AllocModifyIndex of every allocation
+// assigned to the node; the client fetches the ones it lacks or that changed
+// with Alloc.GetAllocs, so an answer costs the same whatever the jobs weigh.
+// It blocks (MinQueryIndex) until one of the node's allocations changes.
 func (n *nodeEndpoint) GetClientAllocs(ctx context.Context, args *structs.NodeSpecificRequest, reply *structs.NodeClientAllocsResponse) error {
 	if done, err := n.srv.forward(ctx, "Node.GetClientAllocs", args, reply); done {
 		return err
@@ -170,11 +172,13 @@ func (n *nodeEndpoint) GetClientAllocs(ctx context.Context, args *structs.NodeSp
 		return err
 	}
 	return n.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		reply.Allocs = snap.AllocsByNode(args.NodeID)
+		allocs := snap.AllocsByNode(args.NodeID)
+		reply.Allocs = make(map[string]uint64, len(allocs))
 		// The index is that of the node's own allocations, so the client wakes
 		// for its changes only, not for every allocation in the cluster.
 		var index uint64
-		for _, a := range reply.Allocs {
+		for _, a := range allocs {
+			reply.Allocs[a.ID] = a.AllocModifyIndex
 			index = max(index, a.ModifyIndex)
 		}
 		if index == 0 {
@@ -265,10 +269,9 @@ func (n *nodeEndpoint) List(ctx context.Context, args *structs.NodeListRequest, 
 }
 
 // Allocations returns every allocation assigned to a node, with its job, for
-// the API (GET /v1/node/:id/allocations): GetClientAllocs without the
-// node's secret, which only the node itself has. A node that does not exist
-// has none.
-func (n *nodeEndpoint) Allocations(ctx context.Context, args *structs.NodeSpecificRequest, reply *structs.NodeClientAllocsResponse) error {
+// the API (GET /v1/node/:id/allocations); it needs no node secret. A node
+// that does not exist has none.
+func (n *nodeEndpoint) Allocations(ctx context.Context, args *structs.NodeSpecificRequest, reply *structs.NodeAllocsResponse) error {
 	if done, err := n.srv.forward(ctx, "Node.Allocations", args, reply); done {
 		return err
 	}

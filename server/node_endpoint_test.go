@@ -248,8 +248,8 @@ func TestNodeEndpoint_GetClientAllocsBlocksOnTheNodesAllocs(t *testing.T) {
 	}
 	select {
 	case resp := <-done:
-		if len(resp.Allocs) != 1 || resp.Allocs[0].Job == nil || resp.Allocs[0].Job.ID != job.ID || resp.Index != index {
-			t.Errorf("GetClientAllocs = %+v at %d: want the new alloc, with its job, at %d", resp.Allocs, resp.Index, index)
+		if len(resp.Allocs) != 1 || resp.Allocs[alloc.ID] != index || resp.Index != index {
+			t.Errorf("GetClientAllocs = %v at %d: want the new alloc, AllocModifyIndex %d, at %d", resp.Allocs, resp.Index, index, index)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("GetClientAllocs did not return when an alloc was placed on the node")

@@ -91,8 +91,8 @@ func TestBlockingQuery_ClientAllocsWakeOnlyForTheirNode(t *testing.T) {
 	}
 	select {
 	case resp := <-done:
-		if len(resp.Allocs) != 1 || resp.Allocs[0].ClientStatus != structs.AllocClientStatusRunning || resp.Index != index {
-			t.Fatalf("GetClientAllocs = %d allocs at %d, want node A's running alloc at %d", len(resp.Allocs), resp.Index, index)
+		if len(resp.Allocs) != 1 || resp.Allocs[allocA.ID] != indexA || resp.Index != index {
+			t.Fatalf("GetClientAllocs = %v at %d, want node A's alloc (AllocModifyIndex %d: a client update leaves it) at %d", resp.Allocs, resp.Index, indexA, index)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("GetClientAllocs did not return when node A's allocation changed")

@@ -25,12 +25,13 @@ import (
 //	Job.Stable        JobStabilityRequest  → JobStabilityResponse
 //	Node.Register     NodeRegisterRequest  → NodeUpdateResponse
 //	Node.UpdateStatus NodeUpdateStatusRequest → NodeUpdateResponse   (the heartbeat)
-//	Node.GetClientAllocs NodeSpecificRequest → NodeClientAllocsResponse (blocking)
+//	Node.GetClientAllocs NodeSpecificRequest → NodeClientAllocsResponse (blocking; IDs and AllocModifyIndex only)
 //	Node.UpdateAlloc  AllocUpdateRequest   → GenericResponse
 //	Node.GetNode      NodeSpecificRequest  → SingleNodeResponse
-//	Node.Allocations  NodeSpecificRequest  → NodeClientAllocsResponse (the API's; no secret)
+//	Node.Allocations  NodeSpecificRequest  → NodeAllocsResponse (the API's; no secret)
 //	Node.List         NodeListRequest      → NodeListResponse
 //	Alloc.GetAlloc    AllocSpecificRequest → SingleAllocResponse
+//	Alloc.GetAllocs   AllocsGetRequest     → AllocsGetResponse (a client's fetch of what changed)
 //	Alloc.List        AllocListRequest     → AllocListResponse
 //	Eval.GetEval      EvalSpecificRequest  → SingleEvalResponse
 //	Eval.List         EvalListRequest      → EvalListResponse
@@ -267,8 +268,18 @@ type NodeSpecificRequest struct {
 	QueryOptions
 }
 
-// NodeClientAllocsResponse carries every allocation assigned to a node, with its job.
+// NodeClientAllocsResponse is what a client's alloc watch learns of its
+// node's allocations: each one's ID and AllocModifyIndex (the last change the
+// servers made to it), so that the client fetches (Alloc.GetAllocs) only the
+// allocations it does not know or that changed since it fetched them. The
+// answer stays small whatever the allocations and their jobs weigh.
 type NodeClientAllocsResponse struct {
+	Allocs map[string]uint64
+	QueryMeta
+}
+
+// NodeAllocsResponse carries every allocation assigned to a node, with its job.
+type NodeAllocsResponse struct {
 	Allocs []*Allocation
 	QueryMeta
 }
@@ -307,6 +318,51 @@ type AllocSpecificRequest struct {
 type SingleAllocResponse struct {
 	Alloc *Allocation
 	QueryMeta
+}
+
+// MaxAllocsGet bounds the allocations one Alloc.GetAllocs asks for.
+const MaxAllocsGet = 10_000
+
+// AllocsGetRequest reads the allocations of the given IDs (at most
+// MaxAllocsGet). A client sets MinQueryIndex to the index of the
+// Node.GetClientAllocs answer it acts on, minus one, so that no server
+// answers from a state older than that answer.
+type AllocsGetRequest struct {
+	AllocIDs []string
+	QueryOptions
+}
+
+// AllocsGetResponse carries the allocations asked for that exist, in the
+// order asked. Each job version travels once: Allocs[i].Job is nil and
+// JobRefs[i] indexes Jobs (-1: the allocation has no job). Call Resolve
+// before using the allocations.
+type AllocsGetResponse struct {
+	Allocs  []*Allocation
+	Jobs    []*Job
+	JobRefs []int
+	QueryMeta
+}
+
+// Resolve gives each allocation its job back and checks that every
+// reference is in range; the response then owns the allocations.
+func (r *AllocsGetResponse) Resolve() error {
+	if len(r.JobRefs) != len(r.Allocs) {
+		return NewError(CodeInternal, "allocations answer: %d job references for %d allocations", len(r.JobRefs), len(r.Allocs))
+	}
+	for i, a := range r.Allocs {
+		ref := r.JobRefs[i]
+		switch {
+		case a == nil:
+			return NewError(CodeInternal, "allocations answer: allocation %d is nil", i)
+		case ref == -1:
+			a.Job = nil
+		case ref < 0 || ref >= len(r.Jobs):
+			return NewError(CodeInternal, "allocations answer: allocation %s: job reference %d: not in 0..%d", a.ID, ref, len(r.Jobs)-1)
+		default:
+			a.Job = r.Jobs[ref]
+		}
+	}
+	return nil
 }
 
 // AllocListRequest lists allocations (QueryOptions.Prefix filters by ID).

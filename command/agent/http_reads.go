@@ -118,7 +118,7 @@ func (s *HTTPServer) nodeAllocations(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var reply structs.NodeClientAllocsResponse
+	var reply structs.NodeAllocsResponse
 	if err := s.backend.RPC(r.Context(), "Node.Allocations", &structs.NodeSpecificRequest{NodeID: id, QueryOptions: q}, &reply); err != nil {
 		return nil, err
 	}

@@ -175,7 +175,12 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 	for _, a := range allocs {
 		deployments[a.DeploymentID] = true
 		if old := first[*structs.Allocation](txn, TableAllocs, "id", a.ID); old != nil {
-			u := old.Copy()
+			// A shallow copy: stored objects are never modified, so the new
+			// version shares what it does not replace (its metrics, task
+			// states, resources) with the old one instead of duplicating it
+			// per index.
+			u := new(structs.Allocation)
+			*u = *old
 			u.DesiredStatus, u.DesiredDescription = a.DesiredStatus, a.DesiredDescription
 			if a.PreemptedByAllocation != "" { // evicted by preemption
 				u.PreemptedByAllocation = a.PreemptedByAllocation
@@ -274,7 +279,10 @@ func (w *WriteTxn) UpdateAllocsFromClient(allocs []*structs.Allocation) error {
 		if old == nil {
 			continue
 		}
-		u := old.Copy()
+		// A shallow copy, as in UpsertPlanResults: the client's fields are
+		// replaced, the servers' shared with the previous version.
+		u := new(structs.Allocation)
+		*u = *old
 		u.ClientStatus, u.ClientDescription, u.TaskStates = a.ClientStatus, a.ClientDescription, a.TaskStates
 		if takeClientHealth(u, a.DeploymentStatus, index) && u.DeploymentID != "" {
 			deployments[u.DeploymentID] = true

@@ -1,0 +1,254 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/orch-io/orch/client"
+	"github.com/orch-io/orch/structs"
+)
+
+// server is one `orch agent -server` process of the simulated cluster.
+type server struct {
+	name    string
+	dataDir string
+	logPath string
+	ports   [3]int // http, rpc, gossip
+	cmd     *exec.Cmd
+	exited  chan struct{}
+}
+
+func (s *server) rpcAddr() string    { return fmt.Sprintf("127.0.0.1:%d", s.ports[1]) }
+func (s *server) gossipAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.ports[2]) }
+
+// alive reports whether the process has not exited.
+func (s *server) alive() bool {
+	select {
+	case <-s.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// cluster is the servers of one run. stop ends every process, whatever
+// happened before.
+type cluster struct {
+	servers []*server
+}
+
+// startCluster starts cfg.Servers servers on free loopback ports, all
+// bootstrapping together (bootstrap_expect) on their own data dirs under
+// cfg.WorkDir. On error every process already started is stopped.
+func startCluster(cfg *Config) (*cluster, error) {
+	c := &cluster{}
+	if err := os.MkdirAll(cfg.WorkDir, 0o755); err != nil {
+		return nil, err
+	}
+	confPath := filepath.Join(cfg.WorkDir, "server.hcl")
+	conf := "server {\n"
+	if cfg.MaxHeartbeatsPerSecond > 0 {
+		conf += fmt.Sprintf("  max_heartbeats_per_second = %g\n", cfg.MaxHeartbeatsPerSecond)
+	}
+	if cfg.RaftMultiplier > 0 {
+		conf += fmt.Sprintf("  raft_multiplier = %d\n", cfg.RaftMultiplier)
+	}
+	if cfg.MinHeartbeatTTL > 0 {
+		conf += fmt.Sprintf("  min_heartbeat_ttl = %q\n", cfg.MinHeartbeatTTL.String())
+	}
+	if cfg.HeartbeatGrace > 0 {
+		conf += fmt.Sprintf("  heartbeat_grace = %q\n", cfg.HeartbeatGrace.String())
+	}
+	conf += "}\n"
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	for i := range cfg.Servers {
+		ports, err := freePorts()
+		if err != nil {
+			return nil, err
+		}
+		name := fmt.Sprintf("s%d", i+1)
+		s := &server{name: name, dataDir: filepath.Join(cfg.WorkDir, name), ports: ports, exited: make(chan struct{})}
+		s.logPath = s.dataDir + ".log"
+		c.servers = append(c.servers, s)
+	}
+	join := c.servers[0].gossipAddr()
+	for _, s := range c.servers {
+		if err := s.start(cfg.OrchBin, confPath, len(c.servers), join); err != nil {
+			c.stop()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// start runs the server's process; its output goes to its log file.
+func (s *server) start(bin, confPath string, expect int, join string) error {
+	if err := os.MkdirAll(s.dataDir, 0o755); err != nil {
+		return err
+	}
+	logf, err := os.Create(s.logPath)
+	if err != nil {
+		return err
+	}
+	s.cmd = exec.Command(bin, "agent", "-server", "-config", confPath,
+		"-bootstrap-expect", strconv.Itoa(expect), "-bind", "127.0.0.1", "-node", s.name,
+		"-data-dir", s.dataDir, "-join", join, "-log-level", "warn",
+		"-http-port", strconv.Itoa(s.ports[0]), "-rpc-port", strconv.Itoa(s.ports[1]), "-gossip-port", strconv.Itoa(s.ports[2]))
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	if err := s.cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("starting server %s: %w", s.name, err)
+	}
+	go func() {
+		_ = s.cmd.Wait()
+		logf.Close()
+		close(s.exited)
+	}()
+	return nil
+}
+
+// kill SIGKILLs the server and waits for it to exit.
+func (s *server) kill() {
+	if s.alive() {
+		_ = s.cmd.Process.Kill()
+	}
+	<-s.exited
+}
+
+// stop ends every server: SIGTERM, then SIGKILL after 30s.
+func (c *cluster) stop() {
+	for _, s := range c.servers {
+		if s.cmd != nil && s.alive() {
+			_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		}
+	}
+	for _, s := range c.servers {
+		if s.cmd == nil {
+			continue
+		}
+		select {
+		case <-s.exited:
+		case <-time.After(30 * time.Second):
+			s.kill()
+		}
+	}
+}
+
+// rpcAddrs are the servers' RPC addresses, rotated by k so that sessions
+// spread over the servers.
+func (c *cluster) rpcAddrs(k int) []string {
+	addrs := make([]string, len(c.servers))
+	for i := range c.servers {
+		addrs[i] = c.servers[(i+k)%len(c.servers)].rpcAddr()
+	}
+	return addrs
+}
+
+// byRPCAddr returns the server with that RPC address, nil if none.
+func (c *cluster) byRPCAddr(addr string) *server {
+	for _, s := range c.servers {
+		if s.rpcAddr() == addr {
+			return s
+		}
+	}
+	return nil
+}
+
+// leader asks the servers still running who leads; nil while none does.
+func (c *cluster) leader(ctx context.Context, rpc *client.RPCClient) *server {
+	var addr string
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := rpc.RPC(cctx, "Status.Leader", &structs.GenericRequest{}, &addr); err != nil || addr == "" {
+		return nil
+	}
+	if s := c.byRPCAddr(addr); s != nil && s.alive() {
+		return s
+	}
+	return nil
+}
+
+// waitLeader waits until a running server leads and every running server
+// follows it.
+func (c *cluster) waitLeader(ctx context.Context, rpc *client.RPCClient) (*server, error) {
+	for {
+		if s := c.leader(ctx, rpc); s != nil {
+			return s, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for a leader: %w (server logs in %s)", ctx.Err(), filepath.Dir(c.servers[0].logPath))
+		case <-time.After(100 * time.Millisecond): // poll interval
+		}
+	}
+}
+
+// freePorts finds three ports free on loopback for TCP, the third also for
+// UDP (gossip).
+func freePorts() ([3]int, error) {
+	var ports [3]int
+	var held []net.Listener
+	defer func() {
+		for _, l := range held {
+			l.Close()
+		}
+	}()
+	for i := 0; i < 3; {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return ports, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			l.Close()
+			continue
+		}
+		u.Close()
+		held = append(held, l)
+		ports[i] = port
+		i++
+	}
+	return ports, nil
+}
+
+// procStat is what /proc tells of a process: resident memory and CPU time.
+type procStat struct {
+	rssBytes int64
+	cpu      time.Duration // user + system
+}
+
+// readProcStat reads /proc/<pid>/stat (utime, stime in clock ticks of
+// 1/100 s, rss in pages).
+func readProcStat(pid int) (procStat, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return procStat{}, errors.New("sim: /proc/<pid>/stat: no command name")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state); utime is field 14, stime 15, rss 24.
+	if len(f) < 22 {
+		return procStat{}, errors.New("sim: /proc/<pid>/stat: too few fields")
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	rss, _ := strconv.ParseInt(f[21], 10, 64)
+	const clockTick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	return procStat{rssBytes: rss * int64(os.Getpagesize()), cpu: time.Duration(utime+stime) * clockTick}, nil
+}
