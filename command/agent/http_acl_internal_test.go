@@ -3,14 +3,12 @@ package agent
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/orch-io/orch/acl"
-	"github.com/orch-io/orch/server"
 )
 
 // startACLHTTP starts a single server with ACLs and the HTTP API over it,
@@ -18,34 +16,7 @@ import (
 // leads.
 func startACLHTTP(t *testing.T) (*HTTPServer, string) {
 	t.Helper()
-	cfg := server.DevConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.NodeName = "acl-http-test"
-	cfg.RPCPort, cfg.GossipPort = 0, 0
-	cfg.NumSchedulers = 1
-	cfg.ACLEnabled = true
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	s, err := server.NewServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Shutdown() })
-	h, err := NewHTTPServerWithOptions("127.0.0.1:0", realBackend{Server: s}, nil, HTTPOptions{ACL: true, ACLTokenTTL: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = h.Shutdown(ctx)
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for !s.IsLeader() {
-		if time.Now().After(deadline) {
-			t.Fatal("the server did not become leader within 30s")
-		}
-		time.Sleep(10 * time.Millisecond) // poll interval
-	}
+	h := startServerHTTP(t, true, realBackend{}, nil, defaultHTTPLimits(), HTTPOptions{ACL: true, ACLTokenTTL: time.Minute})
 	return h, "http://" + h.Addr()
 }
 

@@ -90,19 +90,30 @@ func (b *syncBuffer) String() string {
 // HTTP server's log.
 func startRealHTTP(t *testing.T, panicOn string, limits httpLimits) (string, *syncBuffer) {
 	t.Helper()
+	logs := &syncBuffer{}
+	h := startServerHTTP(t, false, realBackend{panicOn: panicOn}, slog.New(slog.NewTextHandler(logs, nil)), limits, HTTPOptions{})
+	return "http://" + h.Addr(), logs
+}
+
+// startServerHTTP starts a single real server (with ACLs when acl) and the
+// HTTP API over it through backend (whose Server it fills in), and returns
+// the API once the server leads. Both stop when the test ends.
+func startServerHTTP(t *testing.T, aclEnabled bool, backend realBackend, logger *slog.Logger, limits httpLimits, opts HTTPOptions) *HTTPServer {
+	t.Helper()
 	cfg := server.DevConfig()
 	cfg.DataDir = t.TempDir()
-	cfg.NodeName = "hostile-test"
+	cfg.NodeName = "http-test"
 	cfg.RPCPort, cfg.GossipPort = 0, 0
 	cfg.NumSchedulers = 1
+	cfg.ACLEnabled = aclEnabled
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	s, err := server.NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Shutdown() })
-	logs := &syncBuffer{}
-	h, err := newHTTPServer("127.0.0.1:0", realBackend{Server: s, panicOn: panicOn}, slog.New(slog.NewTextHandler(logs, nil)), limits, HTTPOptions{})
+	backend.Server = s
+	h, err := newHTTPServer("127.0.0.1:0", backend, logger, limits, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +129,7 @@ func startRealHTTP(t *testing.T, panicOn string, limits httpLimits) (string, *sy
 		}
 		time.Sleep(10 * time.Millisecond) // polling a condition, with a deadline
 	}
-	return "http://" + h.Addr(), logs
+	return h
 }
 
 // hostileJob is a valid job body with one part replaced: field is the JSON
