@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/orch-io/orch/api"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/client/supervisor/supervisortest"
+	"github.com/orch-io/orch/internal/freeport"
+	"github.com/orch-io/orch/internal/testbin"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -25,21 +26,14 @@ import (
 var orchBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "orch-e2e-bin-")
+	bin, remove, err := testbin.Build(repoRoot())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	orchBin = filepath.Join(dir, "orch")
-	build := exec.Command("go", "build", "-o", orchBin, ".")
-	build.Dir = repoRoot()
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building orch: %v\n%s", err, out)
-		os.Exit(1)
-	}
+	orchBin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 
@@ -222,28 +216,9 @@ func (a *agentProc) orch(args ...string) (string, string, int) {
 // freePorts returns three ports free on 127.0.0.1 for TCP (and UDP for gossip).
 func freePorts(t testing.TB) [3]int {
 	t.Helper()
-	var ports [3]int
-	var held []net.Listener
-	defer func() {
-		for _, l := range held {
-			l.Close()
-		}
-	}()
-	for i := 0; i < 3; {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			l.Close()
-			continue
-		}
-		u.Close()
-		held = append(held, l)
-		ports[i] = port
-		i++
+	ports, err := freeport.Three()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return ports
 }

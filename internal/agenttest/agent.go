@@ -3,8 +3,8 @@ package agenttest
 import (
 	"errors"
 	"fmt"
+	"github.com/orch-io/orch/internal/freeport"
 	"log/slog"
-	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -205,31 +205,11 @@ func WaitFor(timeout time.Duration, cond func() (ok bool, missing string)) error
 	}
 }
 
-// freePorts picks an HTTP, RPC and gossip port free for TCP (and, for the
-// gossip port, UDP) on 127.0.0.1.
+// freePorts picks an HTTP, RPC and gossip port free on 127.0.0.1.
 func freePorts() (agent.Ports, error) {
-	var got []int
-	var held []net.Listener
-	defer func() {
-		for _, l := range held {
-			l.Close()
-		}
-	}()
-	for attempts := 0; len(got) < 3; attempts++ {
-		if attempts == 20 {
-			return agent.Ports{}, errors.New("agenttest: no free ports on 127.0.0.1")
-		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return agent.Ports{}, fmt.Errorf("agenttest: probing for a free port: %w", err)
-		}
-		held = append(held, l)
-		u, err := net.ListenPacket("udp", l.Addr().String())
-		if err != nil {
-			continue // the UDP side is taken: memberlist needs both
-		}
-		u.Close()
-		got = append(got, l.Addr().(*net.TCPAddr).Port)
+	p, err := freeport.Three()
+	if err != nil {
+		return agent.Ports{}, fmt.Errorf("agenttest: %w", err)
 	}
-	return agent.Ports{HTTP: got[0], RPC: got[1], Serf: got[2]}, nil
+	return agent.Ports{HTTP: p[0], RPC: p[1], Serf: p[2]}, nil
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"github.com/orch-io/orch/internal/freeport"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,7 +73,7 @@ func startCluster(cfg *Config) (*cluster, error) {
 		return nil, err
 	}
 	for i := range cfg.Servers {
-		ports, err := freePorts()
+		ports, err := freeport.Three()
 		if err != nil {
 			return nil, err
 		}
@@ -192,35 +192,6 @@ func (c *cluster) waitLeader(ctx context.Context, rpc *client.RPCClient) (*serve
 		case <-time.After(100 * time.Millisecond): // poll interval
 		}
 	}
-}
-
-// freePorts finds three ports free on loopback for TCP, the third also for
-// UDP (gossip).
-func freePorts() ([3]int, error) {
-	var ports [3]int
-	var held []net.Listener
-	defer func() {
-		for _, l := range held {
-			l.Close()
-		}
-	}()
-	for i := 0; i < 3; {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return ports, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			l.Close()
-			continue
-		}
-		u.Close()
-		held = append(held, l)
-		ports[i] = port
-		i++
-	}
-	return ports, nil
 }
 
 // procStat is what /proc tells of a process: resident memory and CPU time.

@@ -5,12 +5,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/orch-io/orch/internal/testbin"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -19,30 +19,16 @@ import (
 var orchBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "orch-sim-bin-")
+	wd, _ := os.Getwd()
+	bin, remove, err := testbin.Build(filepath.Join(wd, "..", "..")) // tests run in internal/sim
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	orchBin = filepath.Join(dir, "orch")
-	build := exec.Command("go", "build", "-o", orchBin, ".")
-	build.Dir = repoRoot()
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building orch: %v\n%s", err, out)
-		os.Exit(1)
-	}
+	orchBin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
-}
-
-func repoRoot() string {
-	if root := os.Getenv("ORCH_REPO_ROOT"); root != "" {
-		return root
-	}
-	wd, _ := os.Getwd()
-	return filepath.Join(wd, "..", "..") // tests run in internal/sim
 }
 
 // TestSmallSimulation runs 200 simulated nodes against a real server and
