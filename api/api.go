@@ -33,6 +33,13 @@ const (
 	EnvNomadToken = "NOMAD_TOKEN"
 )
 
+// EnvNamespace and EnvNomadNamespace name the environment variables that
+// set the default namespace of requests (the first set wins).
+const (
+	EnvNamespace      = "ORCH_NAMESPACE"
+	EnvNomadNamespace = "NOMAD_NAMESPACE"
+)
+
 // HeaderToken carries the ACL token of every request (Nomad's header, which
 // orch agents read).
 const HeaderToken = "X-Nomad-Token"
@@ -42,6 +49,13 @@ type Config struct {
 	// SecretID is the ACL token sent with every request. Empty means
 	// $ORCH_TOKEN, else $NOMAD_TOKEN, else none (anonymous).
 	SecretID string
+	// Namespace is sent as ?namespace= with every request that names none
+	// of its own (QueryOptions.Namespace; a job's own namespace on
+	// register): the namespace of the jobs, allocations, evaluations,
+	// deployments and services read and written; "*" lists every
+	// namespace. Empty means $ORCH_NAMESPACE, else $NOMAD_NAMESPACE, else
+	// none (the agent's default, "default").
+	Namespace string
 	// Address of the agent's HTTP API: "http://host:port", or "host:port"
 	// (http assumed). Empty means $ORCH_ADDR, or DefaultAddress.
 	Address string
@@ -80,6 +94,9 @@ type QueryOptions struct {
 	WaitTime  time.Duration
 	// Prefix filters list results by ID prefix.
 	Prefix string
+	// Namespace, when set, is the namespace read instead of the client's
+	// (Config.Namespace); "*" lists every namespace.
+	Namespace string
 	// AllowStale lets any server answer from its own state.
 	AllowStale bool
 	// Context, when set, cancels the request.
@@ -170,6 +187,7 @@ func isDNSError(err error) bool {
 // Client talks to one agent. It is safe for concurrent use.
 type Client struct {
 	token          string
+	namespace      string
 	base           *url.URL
 	http           *http.Client
 	noLeaderRetry  time.Duration
@@ -222,7 +240,13 @@ func NewClient(cfg *Config) (*Client, error) {
 			token = strings.TrimSpace(os.Getenv(env))
 		}
 	}
-	return &Client{token: token, base: base, http: c.HTTPClient, noLeaderRetry: c.NoLeaderRetry, requestTimeout: c.RequestTimeout}, nil
+	ns := strings.TrimSpace(c.Namespace)
+	for _, env := range []string{EnvNamespace, EnvNomadNamespace} {
+		if ns == "" {
+			ns = strings.TrimSpace(os.Getenv(env))
+		}
+	}
+	return &Client{token: token, namespace: ns, base: base, http: c.HTTPClient, noLeaderRetry: c.NoLeaderRetry, requestTimeout: c.RequestTimeout}, nil
 }
 
 // ErrInvalidAddress is wrapped by NewClient's error for an unusable
@@ -252,6 +276,10 @@ func parseAddress(addr string) (*url.URL, error) {
 	return u, nil
 }
 
+// Namespace returns the namespace the client sends with its requests ("":
+// none, the agent's default).
+func (c *Client) Namespace() string { return c.namespace }
+
 // Address returns the agent's address as the client uses it, without a trailing slash.
 func (c *Client) Address() string { return c.base.String() }
 
@@ -280,7 +308,13 @@ func (c *Client) queryWith(path string, q *QueryOptions, extra url.Values, out a
 		if q.AllowStale {
 			params.Set("stale", "true")
 		}
+		if q.Namespace != "" {
+			params.Set("namespace", q.Namespace)
+		}
 		ctx = q.Context
+	}
+	if c.namespace != "" && params.Get("namespace") == "" {
+		params.Set("namespace", c.namespace)
 	}
 	resp, err := c.do(ctx, http.MethodGet, path, params, nil)
 	if err != nil {
@@ -308,6 +342,12 @@ func (c *Client) write(method, path string, params url.Values, in, out any) erro
 			return fmt.Errorf("encoding the request to %s: %w", path, err)
 		}
 		payload = b
+	}
+	if c.namespace != "" {
+		// The client's namespace wins over a job's own, as Nomad's
+		// -namespace does.
+		params = cloneValues(params)
+		params.Set("namespace", c.namespace)
 	}
 	deadline := time.Now().Add(c.noLeaderRetry)
 	wait := noLeaderBackoffMin
@@ -449,6 +489,15 @@ func idPath(prefix, what, id string) (string, error) {
 		return "", fmt.Errorf("empty %s ID", what)
 	}
 	return prefix + url.PathEscape(id), nil
+}
+
+// cloneValues copies v (nil gives an empty set).
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
 }
 
 // decodeString decodes JSON held in a string, such as an error response's body.

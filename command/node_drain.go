@@ -183,7 +183,7 @@ type drainMonitor struct {
 	nodeID  string
 	verbose bool
 	ctx     context.Context
-	jobs    map[string]*structs.Job // by ID, fetched once, for their migrate blocks
+	jobs    map[structs.NamespacedID]*structs.Job // fetched once, for their migrate blocks
 	waiting string                  // the reasons last printed
 }
 
@@ -191,17 +191,18 @@ type drainMonitor struct {
 // servers' own decision (drainer.Decide) computed here from what the API
 // shows.
 func (m *drainMonitor) explain(node *structs.Node, all []*structs.AllocListStub) {
-	in := drainer.Input{Now: time.Now(), Node: node, Jobs: map[string]*structs.Job{}, JobAllocs: map[string][]*structs.Allocation{}}
+	in := drainer.Input{Now: time.Now(), Node: node, Jobs: map[structs.NamespacedID]*structs.Job{}, JobAllocs: map[structs.NamespacedID][]*structs.Allocation{}}
 	previous := previousAllocations(all)
 	for _, s := range all {
 		a := allocFromStub(s, previous)
+		key := drainer.JobKey(a)
 		if s.NodeID == m.nodeID {
 			in.Allocs = append(in.Allocs, a)
-			if job := m.job(s.JobID); job != nil {
-				in.Jobs[s.JobID] = job
+			if job := m.job(key); job != nil {
+				in.Jobs[key] = job
 			}
 		}
-		in.JobAllocs[s.JobID] = append(in.JobAllocs[s.JobID], a)
+		in.JobAllocs[key] = append(in.JobAllocs[key], a)
 	}
 	if w := strings.Join(drainer.Decide(in).Waiting, "; "); w != "" && w != m.waiting {
 		m.waiting = w
@@ -212,7 +213,7 @@ func (m *drainMonitor) explain(node *structs.Node, all []*structs.AllocListStub)
 // allocFromStub is the part of an allocation a list shows; previous is
 // previousAllocations of the list.
 func allocFromStub(s *structs.AllocListStub, previous map[string]string) *structs.Allocation {
-	return &structs.Allocation{ID: s.ID, Name: s.Name, NodeID: s.NodeID, JobID: s.JobID, TaskGroup: s.TaskGroup,
+	return &structs.Allocation{ID: s.ID, Name: s.Name, Namespace: s.Namespace, NodeID: s.NodeID, JobID: s.JobID, TaskGroup: s.TaskGroup,
 		DesiredStatus: s.DesiredStatus, ClientStatus: s.ClientStatus, TaskStates: s.TaskStates,
 		DesiredTransition: s.DesiredTransition, DeploymentStatus: s.DeploymentStatus,
 		PreviousAllocation: previous[s.ID], NextAllocation: s.NextAllocation, ModifyTime: s.ModifyTime}
@@ -232,10 +233,10 @@ func previousAllocations(all []*structs.AllocListStub) map[string]string {
 }
 
 // job returns the job with ID id, fetched once (nil when gone).
-func (m *drainMonitor) job(id string) *structs.Job {
+func (m *drainMonitor) job(id structs.NamespacedID) *structs.Job {
 	job, ok := m.jobs[id]
 	if !ok {
-		job, _, _ = m.client.Jobs().Info(id, &api.QueryOptions{Context: m.ctx})
+		job, _, _ = m.client.Jobs().Info(id.ID, &api.QueryOptions{Context: m.ctx, Namespace: id.Namespace})
 		m.jobs[id] = job // nil (gone, or an error) is remembered too
 	}
 	return job
@@ -253,14 +254,15 @@ func (m *drainMonitor) line(format string, args ...any) {
 
 func (m *drainMonitor) run() error {
 	seen := map[string]*allocSeen{}
-	m.jobs = map[string]*structs.Job{}
+	m.jobs = map[structs.NamespacedID]*structs.Job{}
 	var completeAt time.Time
 	for {
 		node, _, err := m.client.Nodes().Info(m.nodeID, &api.QueryOptions{Context: m.ctx})
 		if err != nil {
 			return errorf(err, "Error querying node %q", m.nodeID)
 		}
-		all, ameta, err := m.client.Allocations().List(&api.QueryOptions{Context: m.ctx})
+		// A node runs allocations of every namespace.
+		all, ameta, err := m.client.Allocations().List(&api.QueryOptions{Context: m.ctx, Namespace: structs.AllNamespaces})
 		if err != nil {
 			return errorf(err, "Error querying allocations")
 		}
@@ -285,7 +287,7 @@ func (m *drainMonitor) run() error {
 		}
 		// Wait for a change of the allocations; health (by time) and the
 		// node's own changes are seen within a second anyway.
-		q := &api.QueryOptions{Context: m.ctx, WaitIndex: ameta.LastIndex, WaitTime: time.Second}
+		q := &api.QueryOptions{Context: m.ctx, WaitIndex: ameta.LastIndex, WaitTime: time.Second, Namespace: structs.AllNamespaces}
 		if _, _, err := m.client.Allocations().List(q); err != nil {
 			return errorf(err, "Error querying allocations")
 		}
@@ -347,7 +349,7 @@ func (m *drainMonitor) healthy(r *structs.AllocListStub) bool {
 	if ds := r.DeploymentStatus; ds != nil && ds.Healthy != nil {
 		return *ds.Healthy
 	}
-	job := m.job(r.JobID)
+	job := m.job(structs.NamespacedID{Namespace: structs.NamespaceOr(r.Namespace), ID: r.JobID})
 	minHealthy := structs.DefaultMigrateStrategy(structs.JobTypeService).MinHealthyTime
 	if tg := groupOf(job, r.TaskGroup); tg != nil && tg.Migrate != nil {
 		minHealthy = tg.Migrate.MinHealthyTime

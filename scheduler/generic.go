@@ -145,14 +145,15 @@ type attempt struct {
 // computePlan reconciles the job with state and places what is missing. It
 // does not submit anything.
 func (s *genericScheduler) computePlan(eval *structs.Evaluation, state State) *attempt {
-	job := state.JobByID(eval.JobID)
-	allocs := state.AllocsByJob(eval.JobID)
+	ns := structs.NamespaceOr(eval.Namespace)
+	job := state.JobByID(ns, eval.JobID)
+	allocs := state.AllocsByJob(ns, eval.JobID)
 	rec := reconcile(reconcileInput{
 		Job:          job,
 		Batch:        s.batch,
 		Allocs:       allocs,
 		TaintedNodes: taintedNodes(state, allocs),
-		Deployment:   state.LatestDeploymentByJobID(eval.JobID),
+		Deployment:   state.LatestDeploymentByJobID(ns, eval.JobID),
 		DeploymentID: s.deploymentID(job),
 		Now:          s.cfg.Now,
 		EvalID:       eval.ID,

@@ -162,7 +162,7 @@ func TestStoppedOrPurgedJobStopsEverything(t *testing.T) {
 		job := h.run(mockJob().Count(3).Build())
 		eval := h.newEval(job, structs.EvalTriggerJobDeregister)
 		if purge {
-			must(t, h.store.DeleteJob(h.nextIndex(), job.ID))
+			must(t, h.store.DeleteJob(h.nextIndex(), "default", job.ID))
 		} else {
 			stopped := job.Copy()
 			stopped.Stop = true

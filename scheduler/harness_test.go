@@ -67,7 +67,7 @@ func (h *harness) upsertNodes(nodes ...*structs.Node) {
 func (h *harness) upsertJob(job *structs.Job) *structs.Job {
 	h.t.Helper()
 	must(h.t, h.store.UpsertJob(h.nextIndex(), job))
-	return h.store.JobByID(job.ID)
+	return h.store.JobByID("default", job.ID)
 }
 
 func (h *harness) setNodeStatus(nodeID string, status structs.NodeStatus) {
@@ -226,7 +226,7 @@ func (h *harness) lastEval() *structs.Evaluation {
 // running returns the job's allocations that are not terminal, by name.
 func (h *harness) running(jobID string) map[string]*structs.Allocation {
 	out := map[string]*structs.Allocation{}
-	for _, a := range h.store.Snapshot().AllocsByJob(jobID) {
+	for _, a := range h.store.Snapshot().AllocsByJob("default", jobID) {
 		if !a.TerminalStatus() {
 			if prev, dup := out[a.Name]; dup {
 				h.t.Errorf("two live allocations named %s: %s and %s", a.Name, prev.ID, a.ID)
@@ -241,7 +241,7 @@ func (h *harness) running(jobID string) map[string]*structs.Allocation {
 // share their name, one per node.
 func (h *harness) live(jobID string) []*structs.Allocation {
 	var out []*structs.Allocation
-	for _, a := range h.store.Snapshot().AllocsByJob(jobID) {
+	for _, a := range h.store.Snapshot().AllocsByJob("default", jobID) {
 		if !a.TerminalStatus() {
 			out = append(out, a)
 		}

@@ -164,7 +164,7 @@ func (p *preemptor) eligible(nu *nodeUsage) []candidate {
 		}
 		job := a.Job
 		if job == nil {
-			job = p.state.JobByID(a.JobID)
+			job = p.state.JobByID(a.Namespace, a.JobID)
 		}
 		if job == nil || job.Priority > p.job.Priority-preemptPriorityDelta {
 			continue

@@ -24,7 +24,7 @@ func TestPreemptionRecordsWhoPreemptedWhom(t *testing.T) {
 	if placed == nil {
 		t.Fatal("sys.web[0] not placed")
 	}
-	all := h.store.Snapshot().AllocsByJob("low")
+	all := h.store.Snapshot().AllocsByJob("default", "low")
 	if len(all) != 1 {
 		t.Fatalf("low has %d allocations, want 1", len(all))
 	}
@@ -52,7 +52,7 @@ func TestPreemptionSparesTheSameJob(t *testing.T) {
 	job.Type, job.Priority = structs.JobTypeSystem, 20
 	h.run(job)
 	// The new version has higher priority and a second group that needs room.
-	job = h.store.JobByID("sys").Copy()
+	job = h.store.JobByID("default", "sys").Copy()
 	job.Priority = 80
 	g := job.TaskGroups[0].Copy()
 	g.Name = "extra"
@@ -146,7 +146,7 @@ func checkPreemptions(t *testing.T, before State, job *structs.Job, p *structs.P
 			continue
 		}
 		for _, v := range victims {
-			old := before.JobByID(v.JobID)
+			old := before.JobByID("default", v.JobID)
 			if v.JobID == job.ID || old == nil || old.Priority > job.Priority-preemptPriorityDelta {
 				t.Errorf("job %s (priority %d) preempted %s of job %s (priority %v)", job.ID, job.Priority, v.ID, v.JobID, old)
 			}
@@ -186,7 +186,7 @@ func checkNoRoomEvenByPreemption(t *testing.T, snap State, job *structs.Job) {
 				continue
 			}
 			holds = holds || a.JobID == job.ID
-			other := snap.JobByID(a.JobID)
+			other := snap.JobByID("default", a.JobID)
 			if a.JobID == job.ID || other == nil || other.Priority > job.Priority-preemptPriorityDelta {
 				kept.Add(a.Comparable())
 			}

@@ -166,14 +166,14 @@ func runRandomScenario(t *testing.T, seed uint64) {
 func checkInvariants(t *testing.T, h *harness, event string) {
 	t.Helper()
 	snap := h.store.Snapshot()
-	job := snap.JobByID("job")
+	job := snap.JobByID("default", "job")
 	e := h.lastEval()
 	if e.Status != structs.EvalStatusComplete {
 		t.Fatalf("%s: eval %s: %s", event, e.Status, e.StatusDescription)
 	}
 	live := map[string]int{}
 	held := map[string]map[string]bool{}
-	for _, a := range snap.AllocsByJob(job.ID) {
+	for _, a := range snap.AllocsByJob("default", job.ID) {
 		if held[a.TaskGroup] == nil {
 			held[a.TaskGroup] = map[string]bool{}
 		}
@@ -262,7 +262,7 @@ func nodeWithRoomFor(snap State, job *structs.Job, tg *structs.TaskGroup) *struc
 // every group.
 func liveOf(snap State, job *structs.Job, tg *structs.TaskGroup) []*structs.Allocation {
 	var out []*structs.Allocation
-	for _, a := range snap.AllocsByJob(job.ID) {
+	for _, a := range snap.AllocsByJob("default", job.ID) {
 		if !a.TerminalStatus() && (tg == nil || a.TaskGroup == tg.Name) {
 			out = append(out, a)
 		}
@@ -358,7 +358,7 @@ func distinctViolation(snap State, job *structs.Job) string {
 func dumpState(h *harness) string {
 	snap := h.store.Snapshot()
 	var b strings.Builder
-	j := snap.JobByID("job")
+	j := snap.JobByID("default", "job")
 	fmt.Fprintf(&b, "job %s version %d stop=%v\n", j.Type, j.JobModifyIndex, j.Stop)
 	for _, tg := range j.TaskGroups {
 		fmt.Fprintf(&b, "  group %s count %d ask %+v\n", tg.Name, tg.Count, groupAsk(tg))
@@ -367,7 +367,7 @@ func dumpState(h *harness) string {
 		_, _, used := structs.AllocsFit(n, snap.AllocsByNode(n.ID))
 		fmt.Fprintf(&b, "  node %s %s %s %s offers %+v uses %+v\n", n.Name, n.Datacenter, n.Status, n.SchedulingEligibility, n.Comparable(), used)
 	}
-	for _, a := range snap.AllocsByJob("job") {
+	for _, a := range snap.AllocsByJob("default", "job") {
 		fmt.Fprintf(&b, "  alloc %s %s on %s: %s/%s version %d %q\n", a.ID[:8], a.Name, a.NodeName, a.DesiredStatus, a.ClientStatus, a.Job.JobModifyIndex, a.DesiredDescription)
 	}
 	return b.String()

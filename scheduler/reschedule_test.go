@@ -181,7 +181,7 @@ func TestFollowupEvalsAreBatched(t *testing.T) {
 	if len(h.created) != 3 {
 		t.Fatalf("%d follow-up evals for 1000 failures over 12s, want 3", len(h.created))
 	}
-	for _, a := range h.store.Snapshot().AllocsByJob(job.ID) {
+	for _, a := range h.store.Snapshot().AllocsByJob("default", job.ID) {
 		if a.FollowupEvalID == "" {
 			t.Fatalf("alloc %s has no follow-up eval", a.ID)
 		}

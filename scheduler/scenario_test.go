@@ -208,13 +208,13 @@ func (sc *scenario) do(t *testing.T, pos, cmd string) string {
 		if len(args) == 1 {
 			id = strings.TrimPrefix(args[0], "job=")
 		}
-		job := sc.h.store.JobByID(id)
+		job := sc.h.store.JobByID("default", id)
 		if job == nil {
 			fail("no job %s", id)
 		}
 		trigger := structs.EvalTriggerJobRegister
 		if name == "purge" {
-			must(t, sc.h.store.DeleteJob(sc.h.nextIndex(), id))
+			must(t, sc.h.store.DeleteJob(sc.h.nextIndex(), "default", id))
 			trigger = structs.EvalTriggerJobDeregister
 		}
 		plans, created := len(sc.h.plans), len(sc.h.created)
@@ -238,7 +238,7 @@ func (sc *scenario) job(args []string, fail func(string, ...any), atoi func(stri
 		}
 	}
 	var job *structs.Job
-	if cur := sc.h.store.JobByID(id); cur != nil {
+	if cur := sc.h.store.JobByID("default", id); cur != nil {
 		job = cur.Copy()
 	} else {
 		job = mockJob().ID(id).Build()
@@ -382,7 +382,7 @@ func (sc *scenario) render(jobID string, plans []*structs.Plan, created []*struc
 		status += "; queued " + strings.Join(queued, " ")
 	}
 	lines = append(lines, status)
-	job := sc.h.store.JobByID(jobID)
+	job := sc.h.store.JobByID("default", jobID)
 	for _, g := range slices.Sorted(maps.Keys(e.FailedTGAllocs)) {
 		m := e.FailedTGAllocs[g]
 		count := 0

@@ -15,16 +15,17 @@ import (
 // shared with the store and with other readers: the scheduler never modifies
 // them, it copies first. Returned slices belong to the caller.
 type State interface {
-	JobByID(id string) *structs.Job
+	// JobByID returns the job of the namespace, or nil.
+	JobByID(namespace, id string) *structs.Job
 	// Nodes returns the nodes whose ID starts with prefix ("" for all), sorted by ID.
 	Nodes(prefix string) []*structs.Node
 	NodeByID(id string) *structs.Node
 	// AllocsByJob and AllocsByNode return terminal allocations too, sorted by ID.
-	AllocsByJob(jobID string) []*structs.Allocation
+	AllocsByJob(namespace, jobID string) []*structs.Allocation
 	AllocsByNode(nodeID string) []*structs.Allocation
 	EvalByID(id string) *structs.Evaluation
 	// LatestDeploymentByJobID returns the job's newest deployment, or nil.
-	LatestDeploymentByJobID(jobID string) *structs.Deployment
+	LatestDeploymentByJobID(namespace, jobID string) *structs.Deployment
 	LatestIndex() uint64
 	// SchedulerConfig returns the cluster's scheduler configuration (the
 	// default when none was set); never nil.

@@ -86,8 +86,9 @@ func listSystemNodes(state State, job *structs.Job) *systemNodes {
 
 // computePlan decides, node by node, what the job needs. It submits nothing.
 func (s *systemScheduler) computePlan(eval *structs.Evaluation, state State) *attempt {
-	job := state.JobByID(eval.JobID)
-	allocs := state.AllocsByJob(eval.JobID)
+	ns := structs.NamespaceOr(eval.Namespace)
+	job := state.JobByID(ns, eval.JobID)
+	allocs := state.AllocsByJob(ns, eval.JobID)
 	a := &attempt{
 		job: job,
 		plan: &structs.Plan{

@@ -87,7 +87,7 @@ func TestSystemStopsOrphansAndPurgedJob(t *testing.T) {
 		t.Errorf("%d live allocations after removing a group, want 2", n)
 	}
 
-	must(t, h.store.DeleteJob(h.nextIndex(), job.ID))
+	must(t, h.store.DeleteJob(h.nextIndex(), "default", job.ID))
 	h.process(structs.JobTypeSystem, h.newEval(job, structs.EvalTriggerJobDeregister))
 	if n := len(h.live(job.ID)); n != 0 {
 		t.Errorf("%d live allocations after the job was purged, want 0", n)
@@ -315,14 +315,14 @@ func runRandomSystemScenario(t *testing.T, seed uint64) {
 func checkSystemInvariants(t *testing.T, h *harness, plans []*structs.Plan, event string) {
 	t.Helper()
 	snap := h.store.Snapshot()
-	job := snap.JobByID("job")
+	job := snap.JobByID("default", "job")
 	e := h.lastEval()
 	if e.Status != structs.EvalStatusComplete {
 		t.Fatalf("%s: eval %s: %s", event, e.Status, e.StatusDescription)
 	}
 	type key struct{ node, group string }
 	live, held := map[key]int{}, map[key]bool{}
-	for _, a := range snap.AllocsByJob(job.ID) {
+	for _, a := range snap.AllocsByJob("default", job.ID) {
 		k := key{a.NodeID, a.TaskGroup}
 		switch {
 		case !a.TerminalStatus():

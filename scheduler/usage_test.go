@@ -24,7 +24,7 @@ func TestPlanUsageFollowsTheSnapshotAndThePlan(t *testing.T) {
 	must(t, store.UpsertPlanResults(2, job, []*structs.Allocation{live, other, done, stopped}))
 	snap := store.Snapshot()
 
-	u := newPlanUsage(snap, snap.AllocsByJob(job.ID))
+	u := newPlanUsage(snap, snap.AllocsByJob("default", job.ID))
 	nu := u.candidates([]*structs.Node{node})[0]
 	if nu.collisions("web") != 1 {
 		t.Fatalf("collisions %d, want 1 (the live allocation only)", nu.collisions("web"))

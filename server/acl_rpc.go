@@ -16,9 +16,13 @@ import (
 // endpoint declares its rule here (TestEveryRPCMethodHasAnACLRule fails
 // otherwise).
 //
-// Jobs, allocations and evaluations are checked in the namespace of the
-// object they name, read from the state, not in the namespace the request
-// claims; lists are filtered to the namespaces the token may read.
+// A job is named by its namespace and ID: the calls about a job are checked
+// in the request's namespace, the one the endpoint reads the job from.
+// Allocations, evaluations, deployments and service instances, named by ID
+// alone, are checked in the namespace of the object, read from the state,
+// not in the namespace the request claims. Lists of one namespace need the
+// capability there; lists of every namespace ("*") are filtered to the
+// namespaces the token may read.
 
 // rpcRule authorizes one method's calls.
 type rpcRule struct {
@@ -103,16 +107,27 @@ func inNamespace(op string, nsOf func(snap *state.Snapshot, args any) string) rp
 	}}
 }
 
-func jobNamespace(snap *state.Snapshot, id string) string {
-	if j := snap.JobByID(id); j != nil {
-		return j.Namespace
-	}
-	return ""
+// inRequestNamespace checks capability op in the request's namespace: the
+// calls about a job, which the endpoint looks up in that namespace.
+func inRequestNamespace(op string) rpcRule {
+	return inNamespace(op, func(*state.Snapshot, any) string { return "" })
 }
 
-// submitJob checks submit-job in the job's namespace and, when a job of that
-// ID exists in another namespace, there too (IDs are unique across
-// namespaces: registering would replace it).
+// listIn checks a list: op in the request's namespace, or, for "*", any
+// valid token (the filter keeps what it may read).
+func listIn(op string, filter func(z *authz, reply any)) rpcRule {
+	return rpcRule{check: func(z *authz, args any) error {
+		ns := namespaceOf(args)
+		if ns == structs.AllNamespaces {
+			_, err := z.acl()
+			return err
+		}
+		return z.allow(func(a *acl.ACL) bool { return a.AllowNamespaceOperation(ns, op) })
+	}, filter: filter}
+}
+
+// submitJob checks submit-job in the job's namespace (the request's when the
+// job names none; the endpoint refuses a job that names another).
 var submitJob = rpcRule{check: func(z *authz, args any) error {
 	var job *structs.Job
 	switch a := args.(type) {
@@ -124,21 +139,11 @@ var submitJob = rpcRule{check: func(z *authz, args any) error {
 	if job == nil {
 		return nil // the endpoint refuses a request without a job
 	}
-	namespaces := []string{job.Namespace}
-	if job.Namespace == "" {
-		namespaces[0] = structs.DefaultNamespace
+	ns := job.Namespace
+	if ns == "" {
+		ns = namespaceOf(args)
 	}
-	if old := jobNamespace(z.snap, job.ID); old != "" && old != namespaces[0] {
-		namespaces = append(namespaces, old)
-	}
-	return z.allow(func(a *acl.ACL) bool {
-		for _, ns := range namespaces {
-			if !a.AllowNamespaceOperation(ns, acl.CapSubmitJob) {
-				return false
-			}
-		}
-		return true
-	})
+	return z.allow(func(a *acl.ACL) bool { return a.AllowNamespaceOperation(ns, acl.CapSubmitJob) })
 }}
 
 // nodeSecret lets a client node act for itself only: the credential must be
@@ -266,9 +271,7 @@ func keepNamespaces[T any](z *authz, items []T, op string, nsOf func(T) string) 
 var rpcRules = map[string]rpcRule{
 	"Job.Register": submitJob,
 	"Job.Plan":     submitJob,
-	"Job.Deregister": inNamespace(acl.CapSubmitJob, func(s *state.Snapshot, a any) string {
-		return jobNamespace(s, a.(*structs.JobDeregisterRequest).JobID)
-	}),
+	"Job.Deregister":       inRequestNamespace(acl.CapSubmitJob),
 	"Job.GetJob":           jobRead,
 	"Job.Allocations":      jobRead,
 	"Job.Evaluations":      jobRead,
@@ -277,19 +280,13 @@ var rpcRules = map[string]rpcRule{
 	"Job.LatestDeployment": jobRead,
 	// Job versions as in Nomad: the history is read-job, reverting and
 	// marking a version stable submit-job, in the job's namespace.
-	"Job.GetJobVersions": inNamespace(acl.CapReadJob, func(s *state.Snapshot, a any) string {
-		return jobNamespace(s, a.(*structs.JobVersionsRequest).JobID)
-	}),
-	"Job.Revert": inNamespace(acl.CapSubmitJob, func(s *state.Snapshot, a any) string {
-		return jobNamespace(s, a.(*structs.JobRevertRequest).JobID)
-	}),
-	"Job.Stable": inNamespace(acl.CapSubmitJob, func(s *state.Snapshot, a any) string {
-		return jobNamespace(s, a.(*structs.JobStabilityRequest).JobID)
-	}),
-	"Job.List": {check: anyToken.check, filter: func(z *authz, reply any) {
+	"Job.GetJobVersions": inRequestNamespace(acl.CapReadJob),
+	"Job.Revert":         inRequestNamespace(acl.CapSubmitJob),
+	"Job.Stable":         inRequestNamespace(acl.CapSubmitJob),
+	"Job.List": listIn(acl.CapListJobs, func(z *authz, reply any) {
 		r := reply.(*structs.JobListResponse)
 		r.Jobs = keepNamespaces(z, r.Jobs, acl.CapListJobs, func(j *structs.JobListStub) string { return j.Namespace })
-	}},
+	}),
 
 	"Node.Register":        nodeSecret(func(a any) string { return nodeID(a.(*structs.NodeRegisterRequest).Node) }),
 	"Node.UpdateStatus":    nodeSecret(func(a any) string { return a.(*structs.NodeUpdateStatusRequest).NodeID }),
@@ -321,17 +318,17 @@ var rpcRules = map[string]rpcRule{
 		}
 		return ""
 	}),
-	"Alloc.List": {check: anyToken.check, filter: func(z *authz, reply any) {
+	"Alloc.List": listIn(acl.CapReadJob, func(z *authz, reply any) {
 		r := reply.(*structs.AllocListResponse)
 		r.Allocations = keepNamespaces(z, r.Allocations, acl.CapReadJob, func(a *structs.AllocListStub) string { return a.Namespace })
-	}},
+	}),
 	// Deployments as in Nomad: reads are read-job, every change (promote,
 	// fail, pause, allocation health) submit-job, in the namespace of the
 	// deployment named.
-	"Deployment.List": {check: anyToken.check, filter: func(z *authz, reply any) {
+	"Deployment.List": listIn(acl.CapReadJob, func(z *authz, reply any) {
 		r := reply.(*structs.DeploymentListResponse)
 		r.Deployments = keepNamespaces(z, r.Deployments, acl.CapReadJob, func(d *structs.Deployment) string { return d.Namespace })
-	}},
+	}),
 	"Deployment.GetDeployment": deploymentRule(acl.CapReadJob, func(a any) string { return a.(*structs.DeploymentSpecificRequest).DeploymentID }),
 	"Deployment.Allocations":   deploymentRule(acl.CapReadJob, func(a any) string { return a.(*structs.DeploymentSpecificRequest).DeploymentID }),
 	"Deployment.Promote":       deploymentRule(acl.CapSubmitJob, func(a any) string { return a.(*structs.DeploymentPromoteRequest).DeploymentID }),
@@ -343,10 +340,10 @@ var rpcRules = map[string]rpcRule{
 
 	"Eval.GetEval":     evalRead,
 	"Eval.Allocations": evalRead,
-	"Eval.List": {check: anyToken.check, filter: func(z *authz, reply any) {
+	"Eval.List": listIn(acl.CapReadJob, func(z *authz, reply any) {
 		r := reply.(*structs.EvalListResponse)
 		r.Evaluations = keepNamespaces(z, r.Evaluations, acl.CapReadJob, func(e *structs.Evaluation) string { return e.Namespace })
-	}},
+	}),
 
 	// Status.Leader is open as in Nomad; Status.RaftStats (indexes and
 	// terms) is what a leader's autopilot asks the other servers, which
@@ -410,6 +407,30 @@ var rpcRules = map[string]rpcRule{
 	"ACL.GetToken":       management,
 	"ACL.GetTokenSelf":   anyToken,
 	"ACL.ResolveToken":   open, // answers the caller about its own credential
+
+	// Namespaces as in Nomad: management writes them; a token reads those
+	// it has any capability in (the list filtered, one namespace checked).
+	"Namespace.UpsertNamespaces": management,
+	"Namespace.DeleteNamespaces": management,
+	"Namespace.ListNamespaces": {check: anyToken.check, filter: func(z *authz, reply any) {
+		r := reply.(*structs.NamespaceListResponse)
+		a, err := z.acl()
+		if err != nil {
+			r.Namespaces = nil
+			return
+		}
+		out := r.Namespaces[:0]
+		for _, ns := range r.Namespaces {
+			if a.AllowNamespace(ns.Name) {
+				out = append(out, ns)
+			}
+		}
+		r.Namespaces = out
+	}},
+	"Namespace.GetNamespace": {check: func(z *authz, args any) error {
+		name := args.(*structs.NamespaceSpecificRequest).Name
+		return z.allow(func(a *acl.ACL) bool { return a.AllowNamespace(name) })
+	}},
 }
 
 // evalRead needs read-job in the evaluation's namespace.
@@ -443,9 +464,7 @@ func ClientCallCapability(method string) (string, bool) {
 	return c, ok
 }
 
-var jobRead = inNamespace(acl.CapReadJob, func(s *state.Snapshot, a any) string {
-	return jobNamespace(s, a.(*structs.JobSpecificRequest).JobID)
-})
+var jobRead = inRequestNamespace(acl.CapReadJob)
 
 // deploymentRule checks op in the namespace of the deployment idOf names.
 func deploymentRule(op string, idOf func(args any) string) rpcRule {

@@ -84,6 +84,10 @@ func TestACLTokensGateEveryCall(t *testing.T) {
 	if err := s.RPC(ctx, "Job.Register", &structs.JobRegisterRequest{Job: testJob("web", 1, 64), WriteRequest: w(mgmt)}, &jr); err != nil {
 		t.Fatalf("management register: %v", err)
 	}
+	if err := s.RPC(ctx, "Namespace.UpsertNamespaces", &structs.NamespaceUpsertRequest{
+		Namespaces: []*structs.Namespace{{Name: "prod"}}, WriteRequest: w(mgmt)}, &structs.GenericResponse{}); err != nil {
+		t.Fatalf("management creates a namespace: %v", err)
+	}
 	prod := testJob("prod-api", 1, 64)
 	prod.Namespace = "prod"
 	if err := s.RPC(ctx, "Job.Register", &structs.JobRegisterRequest{Job: prod, WriteRequest: w(mgmt)}, &jr); err != nil {
@@ -99,8 +103,24 @@ func TestACLTokensGateEveryCall(t *testing.T) {
 	denied(t, "read-only register", s.RPC(ctx, "Job.Register", &structs.JobRegisterRequest{Job: testJob("web2", 1, 64), WriteRequest: w(ro.SecretID)}, &jr))
 	denied(t, "read-only deregister", s.RPC(ctx, "Job.Deregister", &structs.JobDeregisterRequest{JobID: "web", WriteRequest: w(ro.SecretID)}, &structs.JobDeregisterResponse{}))
 
-	// Another namespace's job is out of reach, whatever namespace the request claims.
-	denied(t, "read a prod job", s.RPC(ctx, "Job.GetJob", &structs.JobSpecificRequest{JobID: "prod-api", QueryOptions: q(ro.SecretID)}, &sj))
+	// Another namespace's job is out of reach; in the request's namespace
+	// there is no such job.
+	inProd := q(ro.SecretID)
+	inProd.Namespace = "prod"
+	denied(t, "read a prod job", s.RPC(ctx, "Job.GetJob", &structs.JobSpecificRequest{JobID: "prod-api", QueryOptions: inProd}, &sj))
+	if err := s.RPC(ctx, "Job.GetJob", &structs.JobSpecificRequest{JobID: "prod-api", QueryOptions: q(ro.SecretID)}, &sj); err != nil || sj.Job != nil {
+		t.Fatalf("prod's job read in default: %+v, %v; want none", sj.Job, err)
+	}
+	denied(t, "list prod's jobs", s.RPC(ctx, "Job.List", &structs.JobListRequest{QueryOptions: inProd}, &structs.JobListResponse{}))
+	all := q(ro.SecretID)
+	all.Namespace = structs.AllNamespaces
+	var every structs.JobListResponse
+	if err := s.RPC(ctx, "Job.List", &structs.JobListRequest{QueryOptions: all}, &every); err != nil {
+		t.Fatal(err)
+	}
+	if len(every.Jobs) != 1 || every.Jobs[0].ID != "web" {
+		t.Fatalf("the list of every namespace shows only those the token reads: %+v", every.Jobs)
+	}
 	var list structs.JobListResponse
 	if err := s.RPC(ctx, "Job.List", &structs.JobListRequest{QueryOptions: q(ro.SecretID)}, &list); err != nil {
 		t.Fatal(err)
@@ -108,10 +128,15 @@ func TestACLTokensGateEveryCall(t *testing.T) {
 	if len(list.Jobs) != 1 || list.Jobs[0].ID != "web" {
 		t.Fatalf("the list shows only the default namespace's jobs: %+v", list.Jobs)
 	}
-	// A token that may write in default cannot replace prod's job by its ID.
+	// A token that may write in default cannot write prod's job, whether
+	// the job or the request names prod.
 	dev := aclToken(t, s, mgmt, "dev", `namespace "default" { policy = "write" }`)
 	hijack := testJob("prod-api", 1, 64)
-	denied(t, "register over another namespace's job", s.RPC(ctx, "Job.Register", &structs.JobRegisterRequest{Job: hijack, WriteRequest: w(dev.SecretID)}, &jr))
+	hijack.Namespace = "prod"
+	denied(t, "register in another namespace", s.RPC(ctx, "Job.Register", &structs.JobRegisterRequest{Job: hijack, WriteRequest: w(dev.SecretID)}, &jr))
+	wProd := w(dev.SecretID)
+	wProd.Namespace = "prod"
+	denied(t, "stop another namespace's job", s.RPC(ctx, "Job.Deregister", &structs.JobDeregisterRequest{JobID: "prod-api", WriteRequest: wProd}, &structs.JobDeregisterResponse{}))
 
 	// Only management manages ACLs.
 	denied(t, "client token lists tokens", s.RPC(ctx, "ACL.ListTokens", &structs.GenericRequest{QueryOptions: q(dev.SecretID)}, &structs.ACLTokenListResponse{}))

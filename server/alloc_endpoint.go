@@ -71,13 +71,14 @@ type jobVersion struct {
 	version        uint64
 }
 
-// List returns the summaries of the allocations whose ID starts with Prefix.
+// List returns the summaries of the allocations of the request's namespace
+// (every namespace with "*") whose ID starts with Prefix.
 func (a *allocEndpoint) List(ctx context.Context, args *structs.AllocListRequest, reply *structs.AllocListResponse) error {
 	if done, err := a.srv.forward(ctx, "Alloc.List", args, reply); done {
 		return err
 	}
-	return a.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		allocs := snap.Allocs(args.Prefix)
+	return a.srv.namespacedQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot, ns string) (uint64, error) {
+		allocs := filterNamespace(snap.Allocs(args.Prefix), ns, func(a *structs.Allocation) string { return a.Namespace })
 		reply.Allocations = make([]*structs.AllocListStub, 0, len(allocs))
 		for _, alloc := range allocs {
 			reply.Allocations = append(reply.Allocations, alloc.Stub())

@@ -33,7 +33,7 @@ func (a *allocEndpoint) Stop(ctx context.Context, args *structs.AllocStopRequest
 		return structs.NewError(structs.CodeInvalid, "allocation %s is already %s: there is nothing to stop",
 			alloc.ID, terminalWord(alloc))
 	}
-	job := a.srv.state.JobByID(alloc.JobID)
+	job := a.srv.state.JobByID(alloc.Namespace, alloc.JobID)
 	if job == nil {
 		return structs.NewError(structs.CodeNotFound, "job %q of allocation %s not found", alloc.JobID, alloc.ID)
 	}

@@ -281,7 +281,7 @@ func TestAutopilot_NewServerJoinsAsNonVoterThenPromoted(t *testing.T) {
 		t.Fatalf("the 4th server is %q a nanosecond before its stabilization time, want a non-voter", suffrageIn(l, id))
 	}
 	waitPromoted(t, clk, servers, id, func(*Server) bool { return true })
-	waitFor(t, 5*time.Second, "the promoted server has the jobs", func() bool { return fourth.state.JobByID("c") != nil })
+	waitFor(t, 5*time.Second, "the promoted server has the jobs", func() bool { return fourth.state.JobByID("default", "c") != nil })
 
 	// Status.RaftStats is answered by the server asked, not the leader.
 	var stats structs.RaftStatsResponse

@@ -103,7 +103,7 @@ func TestCluster_BootstrapExpectForwardingAndGracefulLeave(t *testing.T) {
 		t.Errorf("forwarded read meta = %+v, want a known leader and index >= %d", job.QueryMeta, reg.Index)
 	}
 	// A stale read is answered locally, with the follower's last contact.
-	waitFor(t, 5*time.Second, "the follower applies the write", func() bool { return f.state.JobByID("web") != nil })
+	waitFor(t, 5*time.Second, "the follower applies the write", func() bool { return f.state.JobByID("default", "web") != nil })
 	var stale structs.JobListResponse
 	if err := f.RPC(t.Context(), "Job.List", &structs.JobListRequest{QueryOptions: structs.QueryOptions{AllowStale: true}}, &stale); err != nil || len(stale.Jobs) != 1 {
 		t.Fatalf("stale Job.List on a follower = %d jobs, %v; want 1", len(stale.Jobs), err)

@@ -89,7 +89,7 @@ func TestDataDir_RestartKeepsState(t *testing.T) {
 	dir := usedDataDir(t)
 	s := startServer(t, testConfig(dir))
 	for _, id := range []string{"web", "api"} {
-		if s.state.Snapshot().JobByID(id) == nil {
+		if s.state.Snapshot().JobByID("default", id) == nil {
 			t.Errorf("job %s lost across a restart", id)
 		}
 	}

@@ -23,8 +23,8 @@ func (e *deploymentEndpoint) List(ctx context.Context, args *structs.DeploymentL
 	if done, err := e.srv.forward(ctx, "Deployment.List", args, reply); done {
 		return err
 	}
-	return e.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		reply.Deployments = snap.Deployments(args.Prefix)
+	return e.srv.namespacedQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot, ns string) (uint64, error) {
+		reply.Deployments = filterNamespace(snap.Deployments(args.Prefix), ns, func(d *structs.Deployment) string { return d.Namespace })
 		return snap.IndexUnwatched(state.TableDeployments), nil
 	})
 }
@@ -60,8 +60,8 @@ func (j *jobEndpoint) Deployments(ctx context.Context, args *structs.JobSpecific
 	if done, err := j.srv.forward(ctx, "Job.Deployments", args, reply); done {
 		return err
 	}
-	return j.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		reply.Deployments = snap.DeploymentsByJob(args.JobID)
+	return j.srv.namespacedQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot, ns string) (uint64, error) {
+		reply.Deployments = snap.DeploymentsByJob(ns, args.JobID)
 		return snap.IndexUnwatched(state.TableDeployments), nil
 	})
 }
@@ -71,8 +71,8 @@ func (j *jobEndpoint) LatestDeployment(ctx context.Context, args *structs.JobSpe
 	if done, err := j.srv.forward(ctx, "Job.LatestDeployment", args, reply); done {
 		return err
 	}
-	return j.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		reply.Deployment = snap.LatestDeploymentByJobID(args.JobID)
+	return j.srv.namespacedQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot, ns string) (uint64, error) {
+		reply.Deployment = snap.LatestDeploymentByJobID(ns, args.JobID)
 		return snap.IndexUnwatched(state.TableDeployments), nil
 	})
 }
@@ -203,7 +203,7 @@ func (e *deploymentEndpoint) Fail(ctx context.Context, args *structs.DeploymentF
 func autoRevertTarget(snap *state.Snapshot, d *structs.Deployment) *structs.Job {
 	for _, s := range d.TaskGroups {
 		if s.AutoRevert {
-			return snap.LatestStableVersion(d.JobID, d.JobVersion)
+			return snap.LatestStableVersion(d.Namespace, d.JobID, d.JobVersion)
 		}
 	}
 	return nil
@@ -213,7 +213,7 @@ func autoRevertTarget(snap *state.Snapshot, d *structs.Deployment) *structs.Job 
 // at the version d deployed.
 func (s *Server) revertJob(ctx context.Context, d *structs.Deployment, to *structs.Job) (jobWriteResult, error) {
 	j := &jobEndpoint{srv: s}
-	cur := s.state.JobByID(d.JobID)
+	cur := s.state.JobByID(d.Namespace, d.JobID)
 	if cur == nil || cur.Version != d.JobVersion {
 		return jobWriteResult{}, structs.NewError(structs.CodeConflict, "job %q moved on from version %d: not reverting", d.JobID, d.JobVersion)
 	}
@@ -228,7 +228,7 @@ func (e *deploymentEndpoint) commit(ctx context.Context, d *structs.Deployment, 
 	now := time.Now()
 	entry.Time = now.UnixNano()
 	if evaluate {
-		if job := e.srv.state.JobByID(d.JobID); job != nil {
+		if job := e.srv.state.JobByID(d.Namespace, d.JobID); job != nil {
 			entry.Evals = []*structs.Evaluation{deploymentEval(job, now)}
 		}
 	}
@@ -275,7 +275,7 @@ func (f *FSM) applyDeploymentUpdate(a *entryApply, body []byte) error {
 		}
 	}
 	for _, s := range e.StableVersions {
-		if err := a.txn.SetJobStability(s.JobID, s.Version, s.Stable); err != nil {
+		if err := a.txn.SetJobStability(s.Namespace, s.JobID, s.Version, s.Stable); err != nil {
 			return err
 		}
 	}

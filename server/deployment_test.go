@@ -24,7 +24,7 @@ func deploymentJob(count, maxParallel, canary int, autoRevert bool) *structs.Job
 func reportHealth(t *testing.T, s *Server, jobID string, healthy bool) int {
 	t.Helper()
 	snap := s.state.Snapshot()
-	d := snap.LatestDeploymentByJobID(jobID)
+	d := snap.LatestDeploymentByJobID("default", jobID)
 	if d == nil {
 		return 0
 	}
@@ -50,7 +50,7 @@ func reportHealth(t *testing.T, s *Server, jobID string, healthy bool) int {
 // liveOutOfService counts the job's live allocations placed by a
 // deployment that are not healthy.
 func liveOutOfService(s *Server, jobID string) (live, out int) {
-	for _, a := range s.state.Snapshot().AllocsByJob(jobID) {
+	for _, a := range s.state.Snapshot().AllocsByJob("default", jobID) {
 		if a.TerminalStatus() {
 			continue
 		}
@@ -63,7 +63,7 @@ func liveOutOfService(s *Server, jobID string) (live, out int) {
 }
 
 func latestDeployment(s *Server, jobID string) *structs.Deployment {
-	return s.state.Snapshot().LatestDeploymentByJobID(jobID)
+	return s.state.Snapshot().LatestDeploymentByJobID("default", jobID)
 }
 
 // TestDeploymentRollsAndRevertsOnAServer: on a real server (scheduler, plan
@@ -85,7 +85,7 @@ func TestDeploymentRollsAndRevertsOnAServer(t *testing.T) {
 	reportHealth(t, s, "web", true)
 	waitFor(t, 10*time.Second, "version 0's deployment successful and the version stable", func() bool {
 		d := latestDeployment(s, "web")
-		return d.Status == structs.DeploymentStatusSuccessful && s.state.JobByID("web").Stable
+		return d.Status == structs.DeploymentStatusSuccessful && s.state.JobByID("default", "web").Stable
 	})
 
 	v1 := deploymentJob(5, 2, 0, false)
@@ -108,7 +108,7 @@ func TestDeploymentRollsAndRevertsOnAServer(t *testing.T) {
 	if rounds < 3 {
 		t.Errorf("version 1 went out in %d health rounds, want at least 3 batches of at most 2", rounds)
 	}
-	if j := s.state.JobByID("web"); j.Version != 1 || !j.Stable {
+	if j := s.state.JobByID("default", "web"); j.Version != 1 || !j.Stable {
 		t.Fatalf("job version %d stable %v, want 1 stable", j.Version, j.Stable)
 	}
 
@@ -123,7 +123,7 @@ func TestDeploymentRollsAndRevertsOnAServer(t *testing.T) {
 	reportHealth(t, s, "web", false)
 	waitFor(t, 10*time.Second, "the bad version's deployment failed and the job reverted", func() bool {
 		d := s.state.Snapshot().DeploymentByID(failed.ID)
-		j := s.state.JobByID("web")
+		j := s.state.JobByID("default", "web")
 		return d.Status == structs.DeploymentStatusFailed && j.Version == 3 &&
 			fmt.Sprint(j.TaskGroups[0].Tasks[0].Config["args"]) == "[2000]"
 	})

@@ -76,10 +76,10 @@ func (s *Server) decideDeployments(snap *state.Snapshot, evaluated map[string]in
 			continue
 		}
 		active[d.ID] = true
-		job := snap.JobByID(d.JobID)
+		job := snap.JobByID(d.Namespace, d.JobID)
 		dec := deploywatch.Decide(deploywatch.Input{
-			Deployment: d, Job: job, Allocs: snap.AllocsByJob(d.JobID),
-			LatestStable:     snap.LatestStableVersion(d.JobID, d.JobVersion),
+			Deployment: d, Job: job, Allocs: snap.AllocsByJob(d.Namespace, d.JobID),
+			LatestStable:     snap.LatestStableVersion(d.Namespace, d.JobID, d.JobVersion),
 			EvaluatedHealthy: evaluated[d.ID], Now: now,
 		})
 		if dec.End != nil {
@@ -88,7 +88,7 @@ func (s *Server) decideDeployments(snap *state.Snapshot, evaluated map[string]in
 				"status", dec.End.Status, "description", dec.End.StatusDescription)
 		}
 		if dec.MarkStable {
-			entry.StableVersions = append(entry.StableVersions, &JobStabilityEntry{JobID: d.JobID, Version: d.JobVersion, Stable: true})
+			entry.StableVersions = append(entry.StableVersions, &JobStabilityEntry{Namespace: d.Namespace, JobID: d.JobID, Version: d.JobVersion, Stable: true})
 		}
 		if dec.RevertTo != nil {
 			reverts = append(reverts, revert{d: d, to: dec.RevertTo})

@@ -25,7 +25,7 @@ func BenchmarkDeploymentWatcherPass(b *testing.B) {
 			b.Fatal(err)
 		}
 		index++
-		job = st.JobByID(job.ID)
+		job = st.JobByID("default", job.ID)
 		d := structs.NewDeployment(fmt.Sprintf("dep-%04d", i), job, now)
 		var allocs []*structs.Allocation
 		for k := range 5 {

@@ -50,6 +50,9 @@ type dispatcher struct {
 	// checkPeer, when set, runs before each network call: an error fails
 	// the call (Server.checkServerOnly: who may send server-only traffic).
 	checkPeer func(ctx context.Context, method string, args any) error
+	// checkRegion, when set, refuses a call for another region
+	// (Server.checkRegion).
+	checkRegion func(args any) error
 	// authorize, when set (ACLs enabled), runs before every call, in process
 	// or not: an error fails the call, and the filter it returns, if any,
 	// runs on the reply (Server.authorizeRPC).
@@ -98,6 +101,11 @@ func (d *dispatcher) call(ctx context.Context, name string, m *endpointMethod, a
 			err = structs.NewError(structs.CodeInternal, "internal error in %s: %v", name, r)
 		}
 	}()
+	if d.checkRegion != nil {
+		if err := d.checkRegion(args.Interface()); err != nil {
+			return err
+		}
+	}
 	var filter func(any)
 	if d.authorize != nil {
 		if filter, err = d.authorize(ctx, name, args.Interface()); err != nil {

@@ -34,7 +34,7 @@ func BenchmarkDrain50ServiceAllocs(b *testing.B) {
 		}
 		waitFor(b, 30*time.Second, "50 allocations running", func() bool {
 			n := 0
-			for _, al := range s.state.Snapshot().AllocsByJob("web") {
+			for _, al := range s.state.Snapshot().AllocsByJob("default", "web") {
 				if al.ClientStatus == structs.AllocClientStatusRunning {
 					n++
 				}

@@ -69,18 +69,19 @@ func (s *Server) runDrainer(ctx context.Context) {
 // drainInput gathers from snap what Decide needs for node n.
 func drainInput(snap *state.Snapshot, n *structs.Node, now time.Time) drainer.Input {
 	in := drainer.Input{Now: now, Node: n, Allocs: snap.AllocsByNode(n.ID),
-		Jobs: map[string]*structs.Job{}, JobAllocs: map[string][]*structs.Allocation{}}
+		Jobs: map[structs.NamespacedID]*structs.Job{}, JobAllocs: map[structs.NamespacedID][]*structs.Allocation{}}
 	for _, a := range in.Allocs {
 		if a.ClientTerminal() {
 			continue
 		}
-		if _, ok := in.JobAllocs[a.JobID]; ok {
+		key := drainer.JobKey(a)
+		if _, ok := in.JobAllocs[key]; ok {
 			continue
 		}
-		if job := snap.JobByID(a.JobID); job != nil {
-			in.Jobs[a.JobID] = job
+		if job := snap.JobByID(key.Namespace, key.ID); job != nil {
+			in.Jobs[key] = job
 		}
-		in.JobAllocs[a.JobID] = snap.AllocsByJob(a.JobID)
+		in.JobAllocs[key] = snap.AllocsByJob(key.Namespace, key.ID)
 	}
 	return in
 }
@@ -101,21 +102,21 @@ func (s *Server) applyDrainDecision(ctx context.Context, n *structs.Node, d drai
 		return nil
 	}
 	entry := &AllocDesiredTransitionEntry{Transitions: map[string]structs.DesiredTransition{}}
-	jobs := map[string]bool{}
+	jobs := map[structs.NamespacedID]bool{}
 	for _, a := range d.Migrate {
 		entry.Transitions[a.ID] = structs.DesiredTransition{Migrate: true}
-		jobs[a.JobID] = true
+		jobs[drainer.JobKey(a)] = true
 	}
 	if len(d.Stop) > 0 {
 		entry.Stop = map[string]string{}
 		for _, a := range d.Stop {
 			entry.Stop[a.ID] = allocDrainDeadline
-			jobs[a.JobID] = true
+			jobs[drainer.JobKey(a)] = true
 		}
 	}
 	snap := s.state.Snapshot()
-	for _, id := range slices.Sorted(maps.Keys(jobs)) {
-		if job := snap.JobByID(id); job != nil {
+	for _, id := range sortedJobKeys(jobs) {
+		if job := snap.JobByID(id.Namespace, id.ID); job != nil {
 			e := newJobEval(job, structs.EvalTriggerNodeDrain, now.UnixNano())
 			e.NodeID, e.JobModifyIndex = n.ID, job.JobModifyIndex
 			entry.Evals = append(entry.Evals, e)
@@ -126,4 +127,9 @@ func (s *Server) applyDrainDecision(ctx context.Context, n *structs.Node, d drai
 		s.logger.Info("drain step", "node_id", n.ID, "migrate", len(d.Migrate), "stop", len(d.Stop), "evals", len(entry.Evals))
 	}
 	return err
+}
+
+// sortedJobKeys returns the keys of jobs in order (namespace, then ID).
+func sortedJobKeys(jobs map[structs.NamespacedID]bool) []structs.NamespacedID {
+	return slices.SortedFunc(maps.Keys(jobs), structs.NamespacedID.Compare)
 }

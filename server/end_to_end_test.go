@@ -126,7 +126,7 @@ func TestEndToEnd_PlaceThenNodeDownThenReplace(t *testing.T) {
 	var nodeEval *structs.Evaluation
 	waitFor(t, 10*time.Second, "node-update eval complete and allocs stopped", func() bool {
 		nodeEval = nil
-		for _, e := range s.state.Snapshot().EvalsByJob("web") {
+		for _, e := range s.state.Snapshot().EvalsByJob("default", "web") {
 			if e.TriggeredBy == structs.EvalTriggerNodeUpdate {
 				nodeEval = e
 			}

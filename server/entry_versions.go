@@ -83,6 +83,8 @@ var entryTypes = map[MessageType]entryType{
 	MsgNodeDrain:              {version: 4, apply: (*FSM).applyNodeDrain},
 	MsgJobStability:           {version: 4, apply: (*FSM).applyJobStability},
 	MsgDeploymentUpdate:       {version: 4, apply: (*FSM).applyDeploymentUpdate},
+	MsgNamespaceUpsert:        {version: 4, apply: (*FSM).applyNamespaceUpsert},
+	MsgNamespaceDelete:        {version: 4, apply: (*FSM).applyNamespaceDelete},
 }
 
 func init() {

@@ -325,7 +325,7 @@ func TestEntryVersions_RollingUpgrade(t *testing.T) {
 	if oldLog.lineWith("level=ERROR", "applying raft entry failed") {
 		t.Errorf("old server failed to apply an entry; its log:\n%s", oldLog.String())
 	}
-	oldJob, curJob := old.state.JobByID("web"), cur.state.JobByID("web")
+	oldJob, curJob := old.state.JobByID("default", "web"), cur.state.JobByID("default", "web")
 	if oldJob == nil || curJob == nil || oldJob.CreateIndex != reg.JobModifyIndex || oldJob.JobModifyIndex != curJob.JobModifyIndex {
 		t.Errorf("job on the old server = %+v\nwant the current server's %+v", oldJob, curJob)
 	}
@@ -377,7 +377,7 @@ func TestEntryVersions_RollingUpgrade(t *testing.T) {
 	if c := up.state.SchedulerConfig(); c.ModifyIndex != set.Index || c.SchedulerAlgorithm != structs.SchedulerAlgorithmSpread {
 		t.Errorf("scheduler configuration on the upgraded server = %+v, want spread at %d", c, set.Index)
 	}
-	if up.state.JobByID("web") == nil {
+	if up.state.JobByID("default", "web") == nil {
 		t.Errorf("the upgraded server lost the job it had before")
 	}
 }

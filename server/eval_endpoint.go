@@ -22,13 +22,14 @@ func (e *evalEndpoint) GetEval(ctx context.Context, args *structs.EvalSpecificRe
 	})
 }
 
-// List returns the evaluations whose ID starts with Prefix.
+// List returns the evaluations of the request's namespace (every namespace
+// with "*") whose ID starts with Prefix.
 func (e *evalEndpoint) List(ctx context.Context, args *structs.EvalListRequest, reply *structs.EvalListResponse) error {
 	if done, err := e.srv.forward(ctx, "Eval.List", args, reply); done {
 		return err
 	}
-	return e.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		reply.Evaluations = snap.Evals(args.Prefix)
+	return e.srv.namespacedQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot, ns string) (uint64, error) {
+		reply.Evaluations = filterNamespace(snap.Evals(args.Prefix), ns, func(e *structs.Evaluation) string { return e.Namespace })
 		return snap.IndexUnwatched(state.TableEvals), nil
 	})
 }

@@ -79,12 +79,12 @@ func TestForward_AbandonsALeaderThatStopsAnswering(t *testing.T) {
 
 	leader := leaderOf(servers)
 	evals := 0
-	for _, e := range leader.state.Snapshot().EvalsByJob("held") {
+	for _, e := range leader.state.Snapshot().EvalsByJob("default", "held") {
 		if e.TriggeredBy == structs.EvalTriggerJobRegister {
 			evals++
 		}
 	}
-	if leader.state.JobByID("held") == nil || evals != 1 {
-		t.Errorf("after the takeover: job stored = %v, %d job-register evaluations; want the job and exactly 1", leader.state.JobByID("held") != nil, evals)
+	if leader.state.JobByID("default", "held") == nil || evals != 1 {
+		t.Errorf("after the takeover: job stored = %v, %d job-register evaluations; want the job and exactly 1", leader.state.JobByID("default", "held") != nil, evals)
 	}
 }

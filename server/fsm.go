@@ -185,7 +185,7 @@ func (f *FSM) applyJobRegister(a *entryApply, body []byte) error {
 		return fmt.Errorf("server: JobRegister entry at index %d lacks its job or eval", a.index)
 	}
 	if a.wrapped && e.EnforceIndex {
-		if err := checkJobModifyIndex(e.Job.ID, a.txn.Read().JobByID(e.Job.ID), e.JobModifyIndex); err != nil {
+		if err := checkJobModifyIndex(e.Job.ID, a.txn.Read().JobByID(structs.NamespaceOr(e.Job.Namespace), e.Job.ID), e.JobModifyIndex); err != nil {
 			return err
 		}
 	}
@@ -212,11 +212,17 @@ func (f *FSM) applyJobDeregister(a *entryApply, body []byte) error {
 		return fmt.Errorf("server: JobDeregister entry at index %d lacks its eval", a.index)
 	}
 	a.jobModifyIndex = a.index
+	// An entry from before namespaces names none: its job is in "default"
+	// (as its evaluation says).
+	ns := e.Namespace
+	if ns == "" {
+		ns = structs.NamespaceOr(e.Eval.Namespace)
+	}
 	if e.Purge {
-		if err := a.txn.DeleteJob(e.JobID); err != nil {
+		if err := a.txn.DeleteJob(ns, e.JobID); err != nil {
 			return err
 		}
-	} else if job := a.txn.Read().JobByID(e.JobID); job != nil {
+	} else if job := a.txn.Read().JobByID(ns, e.JobID); job != nil {
 		stopped := job.Copy()
 		stopped.Stop = true
 		if err := a.txn.UpsertJob(stopped); err != nil {
@@ -230,7 +236,7 @@ func (f *FSM) applyJobDeregister(a *entryApply, body []byte) error {
 	}
 	a.evalID = e.Eval.ID
 	a.then(func() {
-		f.blocked.Untrack(e.JobID)
+		f.blocked.Untrack(ns, e.JobID)
 		f.handleEvals(e.Eval)
 	})
 	return nil
@@ -366,7 +372,7 @@ func (f *FSM) handleEvals(evals ...*structs.Evaluation) {
 		case e.Status == structs.EvalStatusBlocked:
 			f.blocked.Block(e)
 		case e.Status == structs.EvalStatusComplete && len(e.FailedTGAllocs) == 0:
-			f.blocked.Untrack(e.JobID)
+			f.blocked.Untrack(structs.NamespaceOr(e.Namespace), e.JobID)
 		}
 	}
 }

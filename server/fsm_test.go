@@ -53,7 +53,7 @@ func TestFSM_UnknownTypes(t *testing.T) {
 	if resp := applyEntry(t, f, 3, MsgJobRegister|MsgIgnoreUnknownFlag, &JobRegisterEntry{Job: job, Eval: eval}); resp != nil {
 		t.Fatalf("Apply(JobRegister|ignore) = %v", resp)
 	}
-	if f.state.JobByID("flagged") == nil {
+	if f.state.JobByID("default", "flagged") == nil {
 		t.Errorf("a known type carrying the ignore flag was not applied")
 	}
 }
@@ -98,7 +98,7 @@ func TestFSM_SnapshotRestoreRoundTrip(t *testing.T) {
 
 	g := restoredCopy(t, f)
 	got := g.state.Snapshot()
-	if j := got.JobByID("round"); j == nil || j.TaskGroups[0].Count != 2 || j.CreateIndex != 1 {
+	if j := got.JobByID("default", "round"); j == nil || j.TaskGroups[0].Count != 2 || j.CreateIndex != 1 {
 		t.Errorf("restored job = %+v, want job round with count 2 created at 1", j)
 	}
 	if e := got.EvalByID(eval.ID); e == nil || e.Status != structs.EvalStatusPending {

@@ -41,7 +41,7 @@ func TestFSM_EntryFailingHalfWayAppliesNothing(t *testing.T) {
 	if _, ok := applyEntry(t, f, 1, MsgJobRegister, bad).(error); !ok {
 		t.Fatalf("a register whose eval cannot be stored applied without error")
 	}
-	if f.state.JobByID("half") != nil || f.state.LatestIndex() != 0 {
+	if f.state.JobByID("default", "half") != nil || f.state.LatestIndex() != 0 {
 		t.Errorf("the failed entry left its job behind (latest index %d)", f.state.LatestIndex())
 	}
 
@@ -51,7 +51,7 @@ func TestFSM_EntryFailingHalfWayAppliesNothing(t *testing.T) {
 	if o.Err() == nil || o.EvalID != "" {
 		t.Errorf("outcome of the failed wrapped entry = %+v, want its error and no eval", o)
 	}
-	if f.state.JobByID("half") != nil || f.state.LatestIndex() != 0 {
+	if f.state.JobByID("default", "half") != nil || f.state.LatestIndex() != 0 {
 		t.Errorf("the failed wrapped entry left its job behind (latest index %d)", f.state.LatestIndex())
 	}
 	if got := f.state.RequestByID("r1"); got == nil || got.ErrMsg != o.ErrMsg {
@@ -76,10 +76,10 @@ func TestFSM_SnapshotNeverSeesJobWithoutItsEval(t *testing.T) {
 		defer wg.Done()
 		for {
 			snap := f.state.Snapshot()
-			all := snap.Jobs("")
+			all := snap.Jobs("*", "")
 			for _, j := range all {
 				checked++
-				if len(snap.EvalsByJob(j.ID)) != 1 {
+				if len(snap.EvalsByJob("default", j.ID)) != 1 {
 					violations = append(violations, j.ID)
 				}
 			}
@@ -131,18 +131,18 @@ func TestFSM_WriteAppliesOncePerRequestID(t *testing.T) {
 	if *again != *first {
 		t.Errorf("retry outcome = %+v, want the first %+v", again, first)
 	}
-	if got := f.state.JobByID("once"); got.Version != 0 || got.TaskGroups[0].Count != 1 {
+	if got := f.state.JobByID("default", "once"); got.Version != 0 || got.TaskGroups[0].Count != 1 {
 		t.Errorf("the retry changed the job: version %d, count %d", got.Version, got.TaskGroups[0].Count)
 	}
-	if evals := f.state.Snapshot().EvalsByJob("once"); len(evals) != 1 {
+	if evals := f.state.Snapshot().EvalsByJob("default", "once"); len(evals) != 1 {
 		t.Errorf("%d evals after a retried register, want 1", len(evals))
 	}
 
 	// The same ID for another kind of write is refused, and applies nothing.
 	body, _ := structs.Encode(&JobDeregisterEntry{JobID: "once", Eval: newJobEval(testJob("once", 1, 128), structs.EvalTriggerJobDeregister, 1)})
 	other := outcomeOf(t, applyEntry(t, f, 7, MsgWrite, &WriteEntry{RequestID: "req-1", Time: 3_000, Type: MsgJobDeregister, Body: body}))
-	if other.ErrCode != structs.CodeInvalid || f.state.JobByID("once").Stop {
-		t.Errorf("reused request ID for a deregister: outcome %+v, job stopped %v; want invalid, not stopped", other, f.state.JobByID("once").Stop)
+	if other.ErrCode != structs.CodeInvalid || f.state.JobByID("default", "once").Stop {
+		t.Errorf("reused request ID for a deregister: outcome %+v, job stopped %v; want invalid, not stopped", other, f.state.JobByID("default", "once").Stop)
 	}
 }
 
@@ -154,7 +154,7 @@ func TestFSM_RequestWindowSurvivesSnapshotRestore(t *testing.T) {
 	if *again != *first {
 		t.Errorf("after restore, retry outcome = %+v, want the first %+v", again, first)
 	}
-	if evals := restored.state.Snapshot().EvalsByJob("snap"); len(evals) != 1 {
+	if evals := restored.state.Snapshot().EvalsByJob("default", "snap"); len(evals) != 1 {
 		t.Errorf("%d evals after restore and retry, want 1", len(evals))
 	}
 }
@@ -173,7 +173,7 @@ func TestFSM_CheckIndexDecidedInTheTransaction(t *testing.T) {
 	if a.Err() != nil || b.ErrCode != structs.CodeConflict {
 		t.Fatalf("outcomes = %+v and %+v, want a success then a conflict", a, b)
 	}
-	if evals := f.state.Snapshot().EvalsByJob("cas"); len(evals) != 1 {
+	if evals := f.state.Snapshot().EvalsByJob("default", "cas"); len(evals) != 1 {
 		t.Errorf("%d evals, want 1 (only the winner's)", len(evals))
 	}
 	// Bare (a cluster still upgrading) the fields are not honoured: every

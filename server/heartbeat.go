@@ -288,13 +288,14 @@ func (s *Server) markNodeDown(nodeID, why string) (uint64, error) {
 	}
 	now := s.config.Clock.Now()
 	entry := &NodeUpdateStatusEntry{NodeID: nodeID, Status: structs.NodeStatusDown, UpdatedAt: now.Unix()}
-	seen := map[string]bool{}
+	seen := map[structs.NamespacedID]bool{}
 	for _, a := range snap.AllocsByNode(nodeID) {
-		if a.TerminalStatus() || seen[a.JobID] {
+		key := structs.NamespacedID{Namespace: structs.NamespaceOr(a.Namespace), ID: a.JobID}
+		if a.TerminalStatus() || seen[key] {
 			continue
 		}
-		seen[a.JobID] = true
-		job := snap.JobByID(a.JobID)
+		seen[key] = true
+		job := snap.JobByID(key.Namespace, key.ID)
 		if job == nil {
 			job = a.Job // purged: the eval still has to stop the allocation
 		}

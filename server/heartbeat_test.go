@@ -162,7 +162,7 @@ func TestGossipDeadClientIsMarkedDownAtOnce(t *testing.T) {
 		if nodeStatus(s, node.ID) != structs.NodeStatusDown {
 			return false
 		}
-		for _, e := range s.state.Snapshot().EvalsByJob("web") {
+		for _, e := range s.state.Snapshot().EvalsByJob("default", "web") {
 			if e.TriggeredBy == structs.EvalTriggerNodeUpdate && e.NodeID == node.ID {
 				return true
 			}

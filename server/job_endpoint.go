@@ -29,15 +29,30 @@ func (j *jobEndpoint) Register(ctx context.Context, args *structs.JobRegisterReq
 		return structs.NewError(structs.CodeInvalid, "%sthe request carries no job", ErrInvalidJobPrefix)
 	}
 	job := args.Job.Copy()
+	// The job's namespace is the request's when the job names none; a job
+	// that names another than the request is refused (the HTTP API gives
+	// both the same: ?namespace=, else the body's, else the job's).
+	switch {
+	case job.Namespace == "":
+		job.Namespace = args.Namespace
+	case args.Namespace != "" && args.Namespace != job.Namespace:
+		return structs.NewError(structs.CodeInvalid, "%sjob namespace %q differs from the request's namespace %q", ErrInvalidJobPrefix, job.Namespace, args.Namespace)
+	}
+	if err := j.srv.checkJobRegion(job); err != nil {
+		return err
+	}
 	job.Canonicalize()
 	if err := validateJobForServer(job, j.srv.config.Limits); err != nil {
+		return err
+	}
+	if err := requireNamespace(j.srv.state.Snapshot(), job.Namespace); err != nil {
 		return err
 	}
 	if first, err := j.srv.recordedOutcome(MsgJobRegister, args.RequestID); first != nil || err != nil {
 		if err != nil {
 			return err
 		}
-		r := j.jobWriteReply(first, "", job.ID)
+		r := j.jobWriteReply(first, "", job.Namespace, job.ID)
 		reply.EvalID, reply.EvalCreateIndex, reply.JobModifyIndex, reply.Index = r.evalID, r.index, r.jobModifyIndex, r.index
 		return nil
 	}
@@ -59,7 +74,7 @@ func (j *jobEndpoint) register(ctx context.Context, job *structs.Job, enforce bo
 	if enforce {
 		// A fast answer for a stale index; the decisive check is the FSM's,
 		// in the transaction that writes the job.
-		if err := checkJobModifyIndex(job.ID, j.srv.state.JobByID(job.ID), jobModifyIndex); err != nil {
+		if err := checkJobModifyIndex(job.ID, j.srv.state.JobByID(job.Namespace, job.ID), jobModifyIndex); err != nil {
 			return jobWriteResult{}, err
 		}
 		entry.EnforceIndex, entry.JobModifyIndex = true, jobModifyIndex
@@ -77,8 +92,8 @@ func (j *jobEndpoint) register(ctx context.Context, job *structs.Job, enforce bo
 	if err != nil {
 		return jobWriteResult{}, err
 	}
-	r := j.jobWriteReply(out, entry.Eval.ID, job.ID)
-	j.srv.logger.Info("job registered", "job_id", job.ID, "eval_id", r.evalID, "index", r.index, "request_id", requestID)
+	r := j.jobWriteReply(out, entry.Eval.ID, job.Namespace, job.ID)
+	j.srv.logger.Info("job registered", "job_id", job.ID, "namespace", job.Namespace, "eval_id", r.evalID, "index", r.index, "request_id", requestID)
 	return r, nil
 }
 
@@ -93,11 +108,11 @@ type jobWriteResult struct {
 // without an eval ID is that of a bare entry (raftApplyWrite, during a
 // rolling upgrade): its eval is evalID, and the job's modify index is read
 // from the state, as before request IDs.
-func (j *jobEndpoint) jobWriteReply(o *state.RequestOutcome, evalID, jobID string) jobWriteResult {
+func (j *jobEndpoint) jobWriteReply(o *state.RequestOutcome, evalID, namespace, jobID string) jobWriteResult {
 	r := jobWriteResult{evalID: o.EvalID, index: o.Index, jobModifyIndex: o.JobModifyIndex}
 	if r.evalID == "" {
 		r.evalID, r.jobModifyIndex = evalID, o.Index
-		if stored := j.srv.state.JobByID(jobID); stored != nil {
+		if stored := j.srv.state.JobByID(structs.NamespaceOr(namespace), jobID); stored != nil {
 			r.jobModifyIndex = stored.JobModifyIndex
 		}
 	}
@@ -171,9 +186,12 @@ func newJobEval(job *structs.Job, trigger string, now int64) *structs.Evaluation
 	}
 }
 
-// jobNotFound is the error for an unknown job.
-func jobNotFound(id string) error {
-	return structs.NewError(structs.CodeNotFound, "job %q not found", id)
+// jobNotFound is the error for an unknown job of a namespace.
+func jobNotFound(namespace, id string) error {
+	if namespace == "" || namespace == structs.DefaultNamespace {
+		return structs.NewError(structs.CodeNotFound, "job %q not found", id)
+	}
+	return structs.NewError(structs.CodeNotFound, "job %q not found in namespace %q", id, namespace)
 }
 
 // Deregister stops a job (or, with Purge, removes it) and commits a
@@ -185,6 +203,10 @@ func (j *jobEndpoint) Deregister(ctx context.Context, args *structs.JobDeregiste
 	if args.JobID == "" {
 		return structs.NewError(structs.CodeInvalid, "job deregister: job ID is empty")
 	}
+	ns := structs.NamespaceOr(args.Namespace)
+	if err := requireNamespace(j.srv.state.Snapshot(), ns); err != nil {
+		return err
+	}
 	// A retry of a deregister that applied finds the job gone (purged):
 	// the first outcome answers it.
 	first, err := j.srv.recordedOutcome(MsgJobDeregister, args.RequestID)
@@ -193,21 +215,21 @@ func (j *jobEndpoint) Deregister(ctx context.Context, args *structs.JobDeregiste
 	}
 	var r jobWriteResult
 	if first != nil {
-		r = j.jobWriteReply(first, "", args.JobID)
+		r = j.jobWriteReply(first, "", ns, args.JobID)
 	} else {
-		job := j.srv.state.JobByID(args.JobID)
+		job := j.srv.state.JobByID(ns, args.JobID)
 		if job == nil {
-			return jobNotFound(args.JobID)
+			return jobNotFound(ns, args.JobID)
 		}
 		eval := newJobEval(job, structs.EvalTriggerJobDeregister, time.Now().UnixNano())
 		eval.RequestID = args.RequestID
 		out, err := j.srv.raftApplyWrite(ctx, MsgJobDeregister,
-			&JobDeregisterEntry{JobID: args.JobID, Purge: args.Purge, Eval: eval}, args.RequestID)
+			&JobDeregisterEntry{Namespace: ns, JobID: args.JobID, Purge: args.Purge, Eval: eval}, args.RequestID)
 		if err != nil {
 			return err
 		}
-		r = j.jobWriteReply(out, eval.ID, args.JobID)
-		j.srv.logger.Info("job deregistered", "job_id", args.JobID, "purge", args.Purge, "eval_id", r.evalID, "index", r.index, "request_id", args.RequestID)
+		r = j.jobWriteReply(out, eval.ID, ns, args.JobID)
+		j.srv.logger.Info("job deregistered", "job_id", args.JobID, "namespace", ns, "purge", args.Purge, "eval_id", r.evalID, "index", r.index, "request_id", args.RequestID)
 	}
 	reply.EvalID, reply.EvalCreateIndex, reply.JobModifyIndex, reply.Index = r.evalID, r.index, r.jobModifyIndex, r.index
 	return nil
@@ -218,23 +240,24 @@ func (j *jobEndpoint) GetJob(ctx context.Context, args *structs.JobSpecificReque
 	if done, err := j.srv.forward(ctx, "Job.GetJob", args, reply); done {
 		return err
 	}
-	return j.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		reply.Job = snap.JobByID(args.JobID)
+	return j.srv.namespacedQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot, ns string) (uint64, error) {
+		reply.Job = snap.JobByID(ns, args.JobID)
 		return snap.IndexUnwatched(state.TableJobs), nil
 	})
 }
 
-// List returns the summaries of the jobs whose ID starts with Prefix.
+// List returns the summaries of the jobs of the request's namespace (of
+// every namespace with "*") whose ID starts with Prefix.
 func (j *jobEndpoint) List(ctx context.Context, args *structs.JobListRequest, reply *structs.JobListResponse) error {
 	if done, err := j.srv.forward(ctx, "Job.List", args, reply); done {
 		return err
 	}
-	return j.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		jobs := snap.Jobs(args.Prefix)
+	return j.srv.namespacedQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot, ns string) (uint64, error) {
+		jobs := snap.Jobs(ns, args.Prefix)
 		reply.Jobs = make([]*structs.JobListStub, 0, len(jobs))
 		for _, job := range jobs {
 			stub := job.Stub()
-			stub.JobSummary = structs.SummarizeJob(job, snap.AllocsByJob(job.ID), snap.EvalsByJob(job.ID))
+			stub.JobSummary = structs.SummarizeJob(job, snap.AllocsByJob(job.Namespace, job.ID), snap.EvalsByJob(job.Namespace, job.ID))
 			reply.Jobs = append(reply.Jobs, stub)
 		}
 		return summaryIndex(snap), nil
@@ -247,10 +270,10 @@ func (j *jobEndpoint) Summary(ctx context.Context, args *structs.JobSpecificRequ
 	if done, err := j.srv.forward(ctx, "Job.Summary", args, reply); done {
 		return err
 	}
-	return j.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+	return j.srv.namespacedQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot, ns string) (uint64, error) {
 		reply.JobSummary = nil
-		if job := snap.JobByID(args.JobID); job != nil {
-			reply.JobSummary = structs.SummarizeJob(job, snap.AllocsByJob(job.ID), snap.EvalsByJob(job.ID))
+		if job := snap.JobByID(ns, args.JobID); job != nil {
+			reply.JobSummary = structs.SummarizeJob(job, snap.AllocsByJob(job.Namespace, job.ID), snap.EvalsByJob(job.Namespace, job.ID))
 		}
 		return summaryIndex(snap), nil
 	})
@@ -267,8 +290,8 @@ func (j *jobEndpoint) Allocations(ctx context.Context, args *structs.JobSpecific
 	if done, err := j.srv.forward(ctx, "Job.Allocations", args, reply); done {
 		return err
 	}
-	return j.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		reply.Allocations = stubs(snap.AllocsByJob(args.JobID))
+	return j.srv.namespacedQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot, ns string) (uint64, error) {
+		reply.Allocations = stubs(snap.AllocsByJob(ns, args.JobID))
 		return snap.IndexUnwatched(state.TableAllocs), nil
 	})
 }
@@ -278,8 +301,8 @@ func (j *jobEndpoint) Evaluations(ctx context.Context, args *structs.JobSpecific
 	if done, err := j.srv.forward(ctx, "Job.Evaluations", args, reply); done {
 		return err
 	}
-	return j.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		reply.Evaluations = snap.EvalsByJob(args.JobID)
+	return j.srv.namespacedQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot, ns string) (uint64, error) {
+		reply.Evaluations = snap.EvalsByJob(ns, args.JobID)
 		return snap.IndexUnwatched(state.TableEvals), nil
 	})
 }

@@ -101,7 +101,7 @@ func TestJobEndpoint_RegisterRejectsInvalidJobs(t *testing.T) {
 			}
 		})
 	}
-	if jobs := s.state.Snapshot().Jobs(""); len(jobs) != 0 {
+	if jobs := s.state.Snapshot().Jobs("*", ""); len(jobs) != 0 {
 		t.Errorf("invalid registrations stored %d jobs", len(jobs))
 	}
 }
@@ -121,7 +121,7 @@ func TestJobEndpoint_EnforceIndex(t *testing.T) {
 	if err := s.RPC(t.Context(), "Job.Register", stale, &resp); !errors.Is(err, structs.ErrConflict) {
 		t.Errorf("register with a stale index = %v, want an enforce-index conflict", err)
 	}
-	if got := s.state.JobByID("cas"); got.TaskGroups[0].Count != 1 {
+	if got := s.state.JobByID("default", "cas"); got.TaskGroups[0].Count != 1 {
 		t.Errorf("a rejected registration changed the job: count %d", got.TaskGroups[0].Count)
 	}
 	changed := testJob("cas", 2, 128)
@@ -140,7 +140,7 @@ func TestJobEndpoint_DeregisterStopsOrPurges(t *testing.T) {
 	if err := s.RPC(t.Context(), "Job.Deregister", &structs.JobDeregisterRequest{JobID: "stopme"}, &resp); err != nil {
 		t.Fatal(err)
 	}
-	job := s.state.JobByID("stopme")
+	job := s.state.JobByID("default", "stopme")
 	if job == nil || !job.Stop {
 		t.Errorf("after stop: job = %+v, want it kept with Stop set", job)
 	}
@@ -152,7 +152,7 @@ func TestJobEndpoint_DeregisterStopsOrPurges(t *testing.T) {
 	if err := s.RPC(t.Context(), "Job.Deregister", &structs.JobDeregisterRequest{JobID: "purgeme", Purge: true}, &resp); err != nil {
 		t.Fatal(err)
 	}
-	if s.state.JobByID("purgeme") != nil {
+	if s.state.JobByID("default", "purgeme") != nil {
 		t.Errorf("purged job still stored")
 	}
 	if s.state.Snapshot().EvalByID(resp.EvalID) == nil {

@@ -27,13 +27,25 @@ func (j *jobEndpoint) Plan(ctx context.Context, args *structs.JobPlanRequest, re
 		return structs.NewError(structs.CodeInvalid, "%sthe request carries no job", ErrInvalidJobPrefix)
 	}
 	job := args.Job.Copy()
+	switch {
+	case job.Namespace == "":
+		job.Namespace = args.Namespace
+	case args.Namespace != "" && args.Namespace != job.Namespace:
+		return structs.NewError(structs.CodeInvalid, "%sjob namespace %q differs from the request's namespace %q", ErrInvalidJobPrefix, job.Namespace, args.Namespace)
+	}
+	if err := j.srv.checkJobRegion(job); err != nil {
+		return err
+	}
 	job.Canonicalize()
 	if err := validateJobForServer(job, j.srv.config.Limits); err != nil {
 		return err
 	}
 
 	snap := j.srv.state.Snapshot()
-	existing := snap.JobByID(job.ID)
+	if err := requireNamespace(snap, job.Namespace); err != nil {
+		return err
+	}
+	existing := snap.JobByID(job.Namespace, job.ID)
 	now := time.Now()
 	next, err := predictStoredJob(existing, job, snap.LatestIndex()+1, now)
 	if err != nil {
@@ -114,11 +126,11 @@ type planState struct {
 var _ scheduler.State = (*planState)(nil)
 
 // JobByID implements scheduler.State.
-func (s *planState) JobByID(id string) *structs.Job {
-	if id == s.job.ID {
+func (s *planState) JobByID(namespace, id string) *structs.Job {
+	if id == s.job.ID && namespace == s.job.Namespace {
 		return s.job
 	}
-	return s.Snapshot.JobByID(id)
+	return s.Snapshot.JobByID(namespace, id)
 }
 
 // dryRunPlanner is the scheduler.Planner of a dry run: it records what the

@@ -21,7 +21,7 @@ func planJob(t *testing.T, s *Server, job *structs.Job) *structs.JobPlanResponse
 // liveAllocs returns the job's allocations that are not terminal.
 func liveAllocs(s *Server, jobID string) []*structs.Allocation {
 	var out []*structs.Allocation
-	for _, a := range s.state.Snapshot().AllocsByJob(jobID) {
+	for _, a := range s.state.Snapshot().AllocsByJob("default", jobID) {
 		if !a.TerminalStatus() {
 			out = append(out, a)
 		}
@@ -48,7 +48,7 @@ func TestJobPlanRunsTheSchedulerAndCommitsNothing(t *testing.T) {
 	if got := s.state.LatestIndex(); got != before {
 		t.Errorf("plan moved the state index from %d to %d", before, got)
 	}
-	if s.state.JobByID("web") != nil || len(s.state.Snapshot().EvalsByJob("web")) != 0 || len(s.state.Snapshot().AllocsByJob("web")) != 0 {
+	if s.state.JobByID("default", "web") != nil || len(s.state.Snapshot().EvalsByJob("default", "web")) != 0 || len(s.state.Snapshot().AllocsByJob("default", "web")) != 0 {
 		t.Fatal("plan stored a job, an evaluation or an allocation")
 	}
 
@@ -60,7 +60,7 @@ func TestJobPlanRunsTheSchedulerAndCommitsNothing(t *testing.T) {
 		e := s.state.Snapshot().EvalByID(ran.EvalID)
 		return len(liveAllocs(s, "web")) == 2 && e != nil && e.Status == structs.EvalStatusComplete
 	})
-	stored := s.state.JobByID("web")
+	stored := s.state.JobByID("default", "web")
 	resp = planJob(t, s, testJob("web", 2, 256))
 	if u := resp.Annotations.DesiredTGUpdates["web"]; u == nil || *u != (structs.DesiredUpdates{Ignore: 2}) {
 		t.Errorf("unchanged job: annotations %+v, want 2 ignored", u)
@@ -94,7 +94,7 @@ func TestJobPlanRunsTheSchedulerAndCommitsNothing(t *testing.T) {
 	if got := s.state.LatestIndex(); got != before {
 		t.Errorf("plan moved the state index from %d to %d", before, got)
 	}
-	if after := liveAllocs(s, "web"); len(after) != len(allocsBefore) || s.state.JobByID("web").JobModifyIndex != stored.JobModifyIndex {
+	if after := liveAllocs(s, "web"); len(after) != len(allocsBefore) || s.state.JobByID("default", "web").JobModifyIndex != stored.JobModifyIndex {
 		t.Errorf("plan changed the job or its allocations: %d allocs, was %d", len(after), len(allocsBefore))
 	}
 

@@ -18,8 +18,8 @@ func (j *jobEndpoint) GetJobVersions(ctx context.Context, args *structs.JobVersi
 	if done, err := j.srv.forward(ctx, "Job.GetJobVersions", args, reply); done {
 		return err
 	}
-	return j.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		reply.Versions, reply.Diffs = snap.JobVersions(args.JobID), nil
+	return j.srv.namespacedQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot, ns string) (uint64, error) {
+		reply.Versions, reply.Diffs = snap.JobVersions(ns, args.JobID), nil
 		if args.Diffs {
 			for i := 0; i+1 < len(reply.Versions); i++ {
 				d, err := structs.DiffJobs(reply.Versions[i+1], reply.Versions[i])
@@ -44,14 +44,18 @@ func (j *jobEndpoint) Revert(ctx context.Context, args *structs.JobRevertRequest
 		if err != nil {
 			return err
 		}
-		r := j.jobWriteReply(first, "", args.JobID)
+		r := j.jobWriteReply(first, "", args.Namespace, args.JobID)
 		reply.EvalID, reply.EvalCreateIndex, reply.JobModifyIndex, reply.Index = r.evalID, r.index, r.jobModifyIndex, r.index
 		return nil
 	}
 	snap := j.srv.state.Snapshot()
-	cur := snap.JobByID(args.JobID)
+	ns := structs.NamespaceOr(args.Namespace)
+	if err := requireNamespace(snap, ns); err != nil {
+		return err
+	}
+	cur := snap.JobByID(ns, args.JobID)
 	if cur == nil {
-		return jobNotFound(args.JobID)
+		return jobNotFound(ns, args.JobID)
 	}
 	if args.EnforcePriorVersion != nil && cur.Version != *args.EnforcePriorVersion {
 		return structs.NewError(structs.CodeConflict, "job %q is at version %d, not %d (enforce prior version)",
@@ -60,7 +64,7 @@ func (j *jobEndpoint) Revert(ctx context.Context, args *structs.JobRevertRequest
 	if args.JobVersion == cur.Version {
 		return structs.NewError(structs.CodeInvalid, "job %q is already at version %d: there is nothing to revert", args.JobID, cur.Version)
 	}
-	old := snap.JobByIDAndVersion(args.JobID, args.JobVersion)
+	old := snap.JobByIDAndVersion(ns, args.JobID, args.JobVersion)
 	if old == nil {
 		return structs.NewError(structs.CodeNotFound, "job %q has no version %d (only the last %d are kept)",
 			args.JobID, args.JobVersion, state.JobTrackedVersions)
@@ -89,11 +93,15 @@ func (j *jobEndpoint) Stable(ctx context.Context, args *structs.JobStabilityRequ
 		return err
 	}
 	// A fast answer for an unknown job; the FSM checks the version again.
-	if j.srv.state.JobByID(args.JobID) == nil {
-		return jobNotFound(args.JobID)
+	ns := structs.NamespaceOr(args.Namespace)
+	if err := requireNamespace(j.srv.state.Snapshot(), ns); err != nil {
+		return err
+	}
+	if j.srv.state.JobByID(ns, args.JobID) == nil {
+		return jobNotFound(ns, args.JobID)
 	}
 	out, err := j.srv.raftApplyWrite(ctx, MsgJobStability,
-		&JobStabilityEntry{JobID: args.JobID, Version: args.JobVersion, Stable: args.Stable}, args.RequestID)
+		&JobStabilityEntry{Namespace: ns, JobID: args.JobID, Version: args.JobVersion, Stable: args.Stable}, args.RequestID)
 	if err != nil {
 		return err
 	}
@@ -106,7 +114,7 @@ func (f *FSM) applyJobStability(a *entryApply, body []byte) error {
 	if err := decodeEntry(MsgJobStability, body, &e); err != nil {
 		return err
 	}
-	if err := a.txn.SetJobStability(e.JobID, e.Version, e.Stable); err != nil {
+	if err := a.txn.SetJobStability(e.Namespace, e.JobID, e.Version, e.Stable); err != nil {
 		return fmt.Errorf("server: JobStability entry at index %d: %w", a.index, err)
 	}
 	return nil

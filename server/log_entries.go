@@ -47,6 +47,11 @@ const (
 	// Entry version 4: job stability and deployment updates (deployments).
 	MsgJobStability     MessageType = 14 // JobStabilityEntry
 	MsgDeploymentUpdate MessageType = 15 // DeploymentUpdateEntry
+
+	// Entry version 4: namespaces (namespace_endpoint.go). They start at 50,
+	// leaving 16-39 to the entry types other work adds meanwhile.
+	MsgNamespaceUpsert MessageType = 50 // NamespaceUpsertEntry
+	MsgNamespaceDelete MessageType = 51 // NamespaceDeleteEntry
 )
 
 // MsgIgnoreUnknownFlag, set on a type, lets a server that does not know the
@@ -108,9 +113,12 @@ type NodeDrainEntry struct {
 // JobDeregisterEntry stops a job (Stop set, job kept) or, with Purge, removes
 // it, and records its evaluation at the same index.
 type JobDeregisterEntry struct {
-	JobID string
-	Purge bool
-	Eval  *structs.Evaluation
+	// Namespace is the job's; absent in entries from before namespaces
+	// (then the evaluation's, or "default").
+	Namespace string
+	JobID     string
+	Purge     bool
+	Eval      *structs.Evaluation
 }
 
 // EvalUpdateEntry inserts or updates evaluations.
@@ -163,9 +171,12 @@ type SchedulerConfigEntry struct {
 // JobStabilityEntry (entry version 4) marks a kept version of a job stable
 // or not.
 type JobStabilityEntry struct {
-	JobID   string
-	Version uint64
-	Stable  bool
+	// Namespace is the job's ("" in entries from before namespaces:
+	// "default").
+	Namespace string
+	JobID     string
+	Version   uint64
+	Stable    bool
 }
 
 // DeploymentUpdateEntry (entry version 4) is what the deployment watcher or
@@ -241,6 +252,19 @@ type ACLTokenDeleteEntry struct {
 type ACLBootstrapEntry struct {
 	Token      *structs.ACLToken
 	ResetIndex uint64
+}
+
+// NamespaceUpsertEntry (entry version 4) creates namespaces or replaces
+// their description and meta, validated by the leader.
+type NamespaceUpsertEntry struct {
+	Namespaces []*structs.Namespace
+}
+
+// NamespaceDeleteEntry (entry version 4) deletes namespaces by name; the
+// FSM refuses the whole entry when one is "default" or still has a job that
+// is not dead.
+type NamespaceDeleteEntry struct {
+	Namespaces []string
 }
 
 // encodeEntry builds a log entry.

@@ -115,7 +115,7 @@ func TestHeartbeat_ExpiryMarksNodeDownWithEvals(t *testing.T) {
 	})
 	down := s.state.NodeByID(node.ID)
 	var nodeEval *structs.Evaluation
-	for _, e := range s.state.Snapshot().EvalsByJob(job.ID) {
+	for _, e := range s.state.Snapshot().EvalsByJob("default", job.ID) {
 		if e.TriggeredBy == structs.EvalTriggerNodeUpdate {
 			nodeEval = e
 		}

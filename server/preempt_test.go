@@ -29,7 +29,7 @@ func TestPreemption_SystemJobEvictsLowPriorityAlloc(t *testing.T) {
 	registerJob(t, s, sys)
 	var placed *structs.Allocation
 	waitFor(t, 10*time.Second, "system allocation placed", func() bool {
-		for _, a := range s.state.Snapshot().AllocsByJob("sys") {
+		for _, a := range s.state.Snapshot().AllocsByJob("default", "sys") {
 			if !a.TerminalStatus() {
 				placed = a
 				return true
@@ -40,7 +40,7 @@ func TestPreemption_SystemJobEvictsLowPriorityAlloc(t *testing.T) {
 
 	snap := s.state.Snapshot()
 	var evicted []*structs.Allocation
-	for _, a := range snap.AllocsByJob("low") {
+	for _, a := range snap.AllocsByJob("default", "low") {
 		if a.DesiredStatus == structs.AllocDesiredStatusEvict {
 			evicted = append(evicted, a)
 		}
@@ -57,7 +57,7 @@ func TestPreemption_SystemJobEvictsLowPriorityAlloc(t *testing.T) {
 
 	var follow *structs.Evaluation
 	waitFor(t, 10*time.Second, "the preemption eval of job low completes", func() bool {
-		for _, e := range s.state.Snapshot().EvalsByJob("low") {
+		for _, e := range s.state.Snapshot().EvalsByJob("default", "low") {
 			if e.TriggeredBy == structs.EvalTriggerPreemption && e.Status == structs.EvalStatusComplete {
 				follow = e
 				return true

@@ -100,7 +100,7 @@ func TestJobEndpoint_ConcurrentCheckIndexOneWins(t *testing.T) {
 // scheduler adds others: blocked, follow-ups).
 func registerEvals(s *Server, jobID string) []*structs.Evaluation {
 	var out []*structs.Evaluation
-	for _, e := range s.state.Snapshot().EvalsByJob(jobID) {
+	for _, e := range s.state.Snapshot().EvalsByJob("default", jobID) {
 		if e.TriggeredBy == structs.EvalTriggerJobRegister {
 			out = append(out, e)
 		}

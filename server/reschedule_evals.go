@@ -21,7 +21,7 @@ var allocFailureNamespace = uuid.MustParse("0b6f3c1e-7d2a-4e59-8c41-6a9e2f5d3b70
 // deterministic: IDs derive from the index and the job, times from the
 // updates.
 func allocFailureEvals(st interface {
-	JobByID(string) *structs.Job
+	JobByID(string, string) *structs.Job
 	AllocByID(string) *structs.Allocation
 }, index uint64, updates []*structs.Allocation) []*structs.Evaluation {
 	var out []*structs.Evaluation
@@ -38,7 +38,7 @@ func allocFailureEvals(st interface {
 		if seen[key] {
 			continue
 		}
-		job := st.JobByID(old.JobID)
+		job := st.JobByID(structs.NamespaceOr(old.Namespace), old.JobID)
 		if job.Stopped() {
 			continue
 		}

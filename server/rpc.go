@@ -30,7 +30,7 @@ const firstByteTimeout = 10 * time.Second
 // dispatcher (dispatch.go).
 func (s *Server) registerEndpoints() error {
 	s.endpoints = &dispatcher{logger: s.logger, methods: map[string]*endpointMethod{}, received: s.config.testHooks.rpcReceived,
-		metrics: s.metrics, checkPeer: s.checkServerOnly}
+		metrics: s.metrics, checkPeer: s.checkServerOnly, checkRegion: s.checkRegion}
 	if s.config.ACLEnabled {
 		s.endpoints.authorize = s.authorizeRPC
 	}
@@ -45,6 +45,7 @@ func (s *Server) registerEndpoints() error {
 		"ServiceRegistration": &serviceEndpoint{srv: s},
 		"Keyring":             &keyringEndpoint{srv: s},
 		"Deployment":          &deploymentEndpoint{srv: s},
+		"Namespace":           &namespaceEndpoint{srv: s},
 	} {
 		if err := s.endpoints.register(name, rcvr); err != nil {
 			return err

@@ -125,7 +125,7 @@ func TestRPC_InProcessCallsReturnCopies(t *testing.T) {
 		t.Fatal(err)
 	}
 	got.Job.TaskGroups[0].Count = 99
-	if s.state.JobByID("copy").TaskGroups[0].Count != 1 {
+	if s.state.JobByID("default", "copy").TaskGroups[0].Count != 1 {
 		t.Errorf("modifying an RPC reply changed the state store")
 	}
 }

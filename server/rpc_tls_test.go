@@ -55,7 +55,7 @@ func TestTLS_ClusterFormsAndForwards(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "every server applies the job", func() bool {
 		for _, s := range servers {
-			if j := s.state.JobByID("over-tls"); j == nil {
+			if j := s.state.JobByID("default", "over-tls"); j == nil {
 				return false
 			}
 		}
@@ -96,7 +96,7 @@ func TestTLS_Refusals(t *testing.T) {
 	if !errors.Is(err, structs.ErrPermissionDenied) {
 		t.Errorf("a forwarded request with a client certificate: %v, want permission denied", err)
 	}
-	if j := s.state.JobByID("posing"); j != nil {
+	if j := s.state.JobByID("default", "posing"); j != nil {
 		t.Error("the refused forwarded write was applied")
 	}
 

@@ -31,7 +31,7 @@ func TestServer_RegisterCommitsJobAndEvalInOneEntryAndSurvivesRestart(t *testing
 	if resp.EvalID == "" || resp.Index == 0 || resp.EvalCreateIndex != resp.Index || resp.JobModifyIndex != resp.Index {
 		t.Fatalf("register response = %+v: want an eval ID and all indexes equal and non-zero", resp)
 	}
-	job := s.state.JobByID("web")
+	job := s.state.JobByID("default", "web")
 	eval := s.state.Snapshot().EvalByID(resp.EvalID)
 	if job == nil || eval == nil {
 		t.Fatalf("after register: job = %v, eval = %v; want both stored", job, eval)
@@ -62,7 +62,7 @@ func TestServer_RegisterCommitsJobAndEvalInOneEntryAndSurvivesRestart(t *testing
 		t.Fatalf("Shutdown: %v", err)
 	}
 	s2 := startServer(t, testConfig(dir))
-	waitFor(t, 5*time.Second, "restarted server replays the job", func() bool { return s2.state.JobByID("web") != nil })
+	waitFor(t, 5*time.Second, "restarted server replays the job", func() bool { return s2.state.JobByID("default", "web") != nil })
 	if e := s2.state.Snapshot().EvalByID(resp.EvalID); e == nil {
 		t.Fatalf("eval %s lost across restart", resp.EvalID)
 	}
@@ -91,7 +91,7 @@ func TestServer_RestartFromRaftSnapshot(t *testing.T) {
 	}
 	s2 := startServer(t, testConfig(dir))
 	waitFor(t, 5*time.Second, "restored server has both jobs", func() bool {
-		return s2.state.JobByID("snap") != nil && s2.state.JobByID("after-snap") != nil
+		return s2.state.JobByID("default", "snap") != nil && s2.state.JobByID("default", "after-snap") != nil
 	})
 	if s2.state.Snapshot().EvalByID(resp.EvalID) == nil {
 		t.Fatalf("eval %s lost across snapshot restore", resp.EvalID)

@@ -94,8 +94,8 @@ func (e *serviceEndpoint) List(ctx context.Context, args *structs.ServiceRegistr
 	if done, err := e.srv.forward(ctx, "ServiceRegistration.List", args, reply); done {
 		return err
 	}
-	return e.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		reply.Services = structs.ServiceList(snap.ServiceRegistrations(), namespaceOrDefault(args.Namespace))
+	return e.srv.namespacedQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot, ns string) (uint64, error) {
+		reply.Services = structs.ServiceList(snap.ServiceRegistrations(), ns)
 		return snap.IndexUnwatched(state.TableServiceRegistrations), nil
 	})
 }
@@ -105,8 +105,8 @@ func (e *serviceEndpoint) GetService(ctx context.Context, args *structs.ServiceR
 	if done, err := e.srv.forward(ctx, "ServiceRegistration.GetService", args, reply); done {
 		return err
 	}
-	return e.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		reply.Services = snap.ServiceRegistrationsByName(namespaceOrDefault(args.Namespace), args.ServiceName)
+	return e.srv.namespacedQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot, ns string) (uint64, error) {
+		reply.Services = snap.ServiceRegistrationsByName(ns, args.ServiceName)
 		return snap.IndexUnwatched(state.TableServiceRegistrations), nil
 	})
 }
@@ -120,11 +120,4 @@ func (e *serviceEndpoint) AllocServices(ctx context.Context, args *structs.Alloc
 		reply.Services = snap.ServiceRegistrationsByAlloc(args.AllocID)
 		return snap.IndexUnwatched(state.TableServiceRegistrations), nil
 	})
-}
-
-func namespaceOrDefault(ns string) string {
-	if ns == "" {
-		return structs.DefaultNamespace
-	}
-	return ns
 }

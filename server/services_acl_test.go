@@ -29,7 +29,7 @@ func TestACLServiceRegistry(t *testing.T) {
 	}
 	var alloc *structs.Allocation
 	waitFor(t, 10*time.Second, "web placed", func() bool {
-		allocs := s.state.Snapshot().AllocsByJob("web")
+		allocs := s.state.Snapshot().AllocsByJob("default", "web")
 		if len(allocs) > 0 {
 			alloc = allocs[0]
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/server/state"
+	"github.com/orch-io/orch/structs"
 )
 
 // The snapshot file of `orch operator snapshot save/inspect/restore`:
@@ -127,7 +128,7 @@ func InspectSnapshot(data []byte) (*SnapshotSummary, error) {
 	snap := st.Snapshot()
 	return &SnapshotSummary{
 		SnapshotHeader: h,
-		Jobs:           len(snap.Jobs("")),
+		Jobs:           len(snap.Jobs(structs.AllNamespaces, "")),
 		Nodes:          len(snap.Nodes("")),
 		Allocs:         len(snap.Allocs("")),
 		Evals:          len(snap.Evals("")),

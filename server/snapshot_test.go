@@ -90,7 +90,7 @@ func TestSnapshot_SaveWipeRestore(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "checksum") {
 		t.Fatalf("restoring a corrupt snapshot: err = %v, want a checksum error", err)
 	}
-	if n := len(dst.state.Snapshot().Jobs("")); n != 0 {
+	if n := len(dst.state.Snapshot().Jobs("*", "")); n != 0 {
 		t.Fatalf("%d jobs after a refused restore, want 0", n)
 	}
 
@@ -102,7 +102,7 @@ func TestSnapshot_SaveWipeRestore(t *testing.T) {
 		what      string
 		got, want []string
 	}{
-		{"jobs", ids(got.Jobs(""), func(j *structs.Job) string { return j.ID }), ids(want.Jobs(""), func(j *structs.Job) string { return j.ID })},
+		{"jobs", ids(got.Jobs("*", ""), func(j *structs.Job) string { return j.ID }), ids(want.Jobs("*", ""), func(j *structs.Job) string { return j.ID })},
 		{"nodes", ids(got.Nodes(""), func(n *structs.Node) string { return n.ID }), ids(want.Nodes(""), func(n *structs.Node) string { return n.ID })},
 		{"allocs", ids(got.Allocs(""), func(a *structs.Allocation) string { return a.ID }), ids(want.Allocs(""), func(a *structs.Allocation) string { return a.ID })},
 		{"evals", ids(got.Evals(""), func(e *structs.Evaluation) string { return e.ID }), ids(want.Evals(""), func(e *structs.Evaluation) string { return e.ID })},
@@ -125,7 +125,7 @@ func TestSnapshot_SaveWipeRestore(t *testing.T) {
 	}
 	registerJob(t, dst, testJob("cache", 1, 128))
 	waitFor(t, 10*time.Second, "the new job placed on a restored node", func() bool {
-		return len(dst.state.Snapshot().AllocsByJob("cache")) == 1
+		return len(dst.state.Snapshot().AllocsByJob("default", "cache")) == 1
 	})
 }
 
@@ -146,7 +146,7 @@ func TestSnapshot_RestoreReachesFollowers(t *testing.T) {
 	}
 	waitFor(t, 15*time.Second, "every server holds the restored job", func() bool {
 		for _, s := range servers {
-			if s.state.Snapshot().JobByID("web") == nil {
+			if s.state.Snapshot().JobByID("default", "web") == nil {
 				return false
 			}
 		}
@@ -157,7 +157,7 @@ func TestSnapshot_RestoreReachesFollowers(t *testing.T) {
 
 	// A stale save is answered by the follower itself, from its own state.
 	f := followerOf(servers)
-	waitFor(t, 10*time.Second, "the follower applies the new job", func() bool { return f.state.Snapshot().JobByID("api") != nil })
+	waitFor(t, 10*time.Second, "the follower applies the new job", func() bool { return f.state.Snapshot().JobByID("default", "api") != nil })
 	var stale structs.SnapshotSaveResponse
 	if err := f.RPC(t.Context(), "Operator.SnapshotSave", &structs.GenericRequest{QueryOptions: structs.QueryOptions{AllowStale: true}}, &stale); err != nil {
 		t.Fatalf("stale Operator.SnapshotSave on a follower: %v", err)

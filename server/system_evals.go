@@ -24,7 +24,7 @@ func isSystemType(t structs.JobType) bool {
 // every system and sysbatch job in snap that is not stopped.
 func systemJobEvals(snap *state.Snapshot, nodeID string, now time.Time) []*structs.Evaluation {
 	var evals []*structs.Evaluation
-	for _, job := range snap.Jobs("") {
+	for _, job := range snap.Jobs(structs.AllNamespaces, "") {
 		if !isSystemType(job.Type) || job.Stopped() {
 			continue
 		}

@@ -52,7 +52,7 @@ func TestEndToEnd_SystemJobFollowsNodes(t *testing.T) {
 		return liveByNode(t, s, "sys")[n3.ID] != nil
 	})
 	var nodeEval *structs.Evaluation
-	for _, e := range s.state.Snapshot().EvalsByJob("sys") {
+	for _, e := range s.state.Snapshot().EvalsByJob("default", "sys") {
 		if e.TriggeredBy == structs.EvalTriggerNodeUpdate && e.NodeID == n3.ID {
 			nodeEval = e
 		}
@@ -63,7 +63,7 @@ func TestEndToEnd_SystemJobFollowsNodes(t *testing.T) {
 	if a := liveByNode(t, s, "sys")[n3.ID]; a.EvalID != nodeEval.ID {
 		t.Errorf("allocation on node 3 came from eval %s, want the node-update eval %s", a.EvalID, nodeEval.ID)
 	}
-	for _, e := range s.state.Snapshot().EvalsByJob("stopped") {
+	for _, e := range s.state.Snapshot().EvalsByJob("default", "stopped") {
 		if e.TriggeredBy == structs.EvalTriggerNodeUpdate {
 			t.Errorf("stopped job got node-update eval %s", e.ID)
 		}

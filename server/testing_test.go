@@ -151,5 +151,5 @@ func storeJobUnscheduled(t *testing.T, s *Server, job *structs.Job) *structs.Job
 	if _, err := s.raftApply(MsgJobRegister, &JobRegisterEntry{Job: job, Eval: eval}); err != nil {
 		t.Fatalf("storing job %q: %v", job.ID, err)
 	}
-	return s.state.JobByID(job.ID)
+	return s.state.JobByID("default", job.ID)
 }

@@ -56,7 +56,7 @@ func TestWorker_SchedulerPanicFailsOnlyItsEval(t *testing.T) {
 		e := s.state.Snapshot().EvalByID(fine.EvalID)
 		return e != nil && e.Status == structs.EvalStatusComplete
 	})
-	if n := len(s.state.Snapshot().AllocsByJob("fine")); n != 2 {
+	if n := len(s.state.Snapshot().AllocsByJob("default", "fine")); n != 2 {
 		t.Errorf("job fine: %d allocations, want 2", n)
 	}
 	if !s.IsLeader() {

@@ -136,6 +136,8 @@ func (q *QueryOptions) SetRequestID(string)      {}
 func (w *WriteRequest) GetRequestID() string     { return w.RequestID }
 func (w *WriteRequest) SetRequestID(id string)   { w.RequestID = id }
 func (q *QueryOptions) RequestNamespace() string { return q.Namespace }
+func (q *QueryOptions) RequestRegion() string    { return q.Region }
+func (w *WriteRequest) RequestRegion() string    { return w.Region }
 func (w *WriteRequest) RequestNamespace() string { return w.Namespace }
 func (q *QueryOptions) GetAuthToken() string     { return q.AuthToken }
 func (q *QueryOptions) SetAuthToken(t string)    { q.AuthToken = t }

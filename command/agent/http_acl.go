@@ -51,27 +51,36 @@ var (
 )
 
 // ruleNamespace needs capability op in the request's ?namespace= (default
-// "default"; a job's registration carries its job's namespace there, as
-// Nomad's client sends it). The servers check again in the namespace of the
-// object itself.
+// "default"); with "*" (a list of every namespace) any valid token passes,
+// and the servers filter the list to the namespaces the token may read. The
+// servers check again in the namespace of the object itself.
 func ruleNamespace(op string) routeRule {
 	return func(a *acl.ACL, r *http.Request) bool {
 		ns := r.URL.Query().Get("namespace")
 		if ns == "" {
 			ns = structs.DefaultNamespace
 		}
+		if ns == structs.AllNamespaces {
+			return true
+		}
 		return a.AllowNamespaceOperation(ns, op)
 	}
 }
 
+// ruleJobBody: a valid token here; the servers check submit-job in the
+// namespace the job registers in (?namespace=, else the body's).
+var ruleJobBody = ruleToken
+
 // routeRules holds the rule of every route pattern the mux serves.
 var routeRules = map[string]routeRule{
-	"GET /v1/jobs":                 ruleNamespace(acl.CapListJobs),
-	"PUT /v1/jobs":                 ruleNamespace(acl.CapSubmitJob),
-	"POST /v1/jobs":                ruleNamespace(acl.CapSubmitJob),
+	"GET /v1/jobs": ruleNamespace(acl.CapListJobs),
+	// A registration's namespace may come from its body (the job's own):
+	// the servers check submit-job in the namespace the job goes to.
+	"PUT /v1/jobs":                 ruleJobBody,
+	"POST /v1/jobs":                ruleJobBody,
 	"GET /v1/job/{id}":             ruleNamespace(acl.CapReadJob),
-	"PUT /v1/job/{id}":             ruleNamespace(acl.CapSubmitJob),
-	"POST /v1/job/{id}":            ruleNamespace(acl.CapSubmitJob),
+	"PUT /v1/job/{id}":             ruleJobBody,
+	"POST /v1/job/{id}":            ruleJobBody,
 	"DELETE /v1/job/{id}":          ruleNamespace(acl.CapSubmitJob),
 	"GET /v1/job/{id}/allocations": ruleNamespace(acl.CapReadJob),
 	"GET /v1/job/{id}/evaluations": ruleNamespace(acl.CapReadJob),
@@ -87,8 +96,8 @@ var routeRules = map[string]routeRule{
 	"POST /v1/validate/job":                   ruleNamespace(acl.CapReadJob),
 	"PUT /v1/jobs/parse":                      ruleNamespace(acl.CapParseJob),
 	"POST /v1/jobs/parse":                     ruleNamespace(acl.CapParseJob),
-	"PUT /v1/job/{id}/plan":                   ruleNamespace(acl.CapSubmitJob),
-	"POST /v1/job/{id}/plan":                  ruleNamespace(acl.CapSubmitJob),
+	"PUT /v1/job/{id}/plan":                   ruleJobBody,
+	"POST /v1/job/{id}/plan":                  ruleJobBody,
 	"GET /v1/nodes":                           ruleNodeRead,
 	"GET /v1/node/{id}":                       ruleNodeRead,
 	"GET /v1/node/{id}/allocations":           ruleNodeRead, // the servers filter by read-job

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -31,7 +32,7 @@ func (s *HTTPServer) jobRegister(r *http.Request) (any, error) {
 		Job:            job,
 		EnforceIndex:   body.EnforceIndex,
 		JobModifyIndex: body.JobModifyIndex,
-		WriteRequest:   writeRequest(r),
+		WriteRequest:   jobWriteRequest(r, job, body.Namespace, body.Region),
 	}
 	var reply structs.JobRegisterResponse
 	if err := s.backend.RPC(r.Context(), "Job.Register", req, &reply); err != nil {
@@ -56,7 +57,7 @@ func (s *HTTPServer) jobPlan(r *http.Request) (any, error) {
 	if job.ID != id {
 		return nil, badRequest("job ID %q in the body does not match %q in the path", job.ID, id)
 	}
-	req := &structs.JobPlanRequest{Job: job, Diff: body.Diff, WriteRequest: writeRequest(r)}
+	req := &structs.JobPlanRequest{Job: job, Diff: body.Diff, WriteRequest: jobWriteRequest(r, job, body.Namespace, body.Region)}
 	var reply structs.JobPlanResponse
 	if err := s.backend.RPC(r.Context(), "Job.Plan", req, &reply); err != nil {
 		return nil, err
@@ -148,6 +149,22 @@ func (s *HTTPServer) jobEvaluations(r *http.Request) (any, error) {
 func writeRequest(r *http.Request) structs.WriteRequest {
 	q := r.URL.Query()
 	return structs.WriteRequest{Region: q.Get("region"), Namespace: q.Get("namespace"), RequestID: requestID(r)}
+}
+
+// jobWriteRequest is the write request of a job's registration or plan, as
+// Nomad decides it: the namespace is ?namespace= (the CLI's -namespace),
+// else the body's, else the job's own, else "default", and the job is put
+// in it; the region is ?region=, else the body's, else the job's (the
+// servers refuse one that is not theirs).
+func jobWriteRequest(r *http.Request, job *structs.Job, bodyNamespace, bodyRegion string) structs.WriteRequest {
+	wr := writeRequest(r)
+	ns := cmp.Or(wr.Namespace, bodyNamespace, job.Namespace, structs.DefaultNamespace)
+	job.Namespace, wr.Namespace = ns, ns
+	if region := cmp.Or(wr.Region, bodyRegion); region != "" && region != "global" {
+		job.Region = region
+	}
+	wr.Region = cmp.Or(wr.Region, bodyRegion)
+	return wr
 }
 
 // idAndQuery reads the {id} path value and the query options of a read.

@@ -204,19 +204,17 @@ func (bl *Blocked) Unblock(class string, index uint64) {
 	}
 }
 
-// Untrack stops tracking the blocked evaluation of job jobID (in any
-// namespace: job IDs are unique across namespaces in orch's state store),
+// Untrack stops tracking the blocked evaluation of job jobID of namespace,
 // because the job was deregistered or an evaluation of it completed without
 // blocking. The evaluation becomes cancelable, so that it still ends.
-func (bl *Blocked) Untrack(jobID string) {
+func (bl *Blocked) Untrack(namespace, jobID string) {
 	bl.mu.Lock()
 	defer bl.mu.Unlock()
-	for key, eval := range bl.mu.byJob {
-		if key.jobID == jobID {
-			delete(bl.mu.byJob, key)
-			bl.mu.cancelable = append(bl.mu.cancelable, eval)
-			bl.logger.Debug("blocked eval untracked", "eval_id", eval.ID, "job_id", jobID)
-		}
+	key := jobKey{namespace: structs.NamespaceOr(namespace), jobID: jobID}
+	if eval, ok := bl.mu.byJob[key]; ok {
+		delete(bl.mu.byJob, key)
+		bl.mu.cancelable = append(bl.mu.cancelable, eval)
+		bl.logger.Debug("blocked eval untracked", "eval_id", eval.ID, "job_id", jobID, "namespace", key.namespace)
 	}
 }
 

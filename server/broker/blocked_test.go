@@ -130,8 +130,8 @@ func TestBlockedUntrack(t *testing.T) {
 	api := newEval("api").Blocked(1).Build()
 	bl.Block(web)
 	bl.Block(api)
-	bl.Untrack("web")
-	bl.Untrack("no-such-job")
+	bl.Untrack("default", "web")
+	bl.Untrack("default", "no-such-job")
 	wantBlocked(t, bl, 1, 1)
 	if c := bl.Cancelable(0); len(c) != 1 || c[0].ID != web.ID {
 		t.Fatalf("Cancelable = %v, want the untracked eval %s", evalIDs(c), web.ID)

@@ -17,10 +17,11 @@ type Input struct {
 	Node *structs.Node
 	// Allocs are the node's allocations, terminal ones included.
 	Allocs []*structs.Allocation
-	// Jobs holds, by ID, the jobs of Allocs (a purged job is absent).
-	Jobs map[string]*structs.Job
-	// JobAllocs holds, by job ID, every allocation of those jobs, on any node.
-	JobAllocs map[string][]*structs.Allocation
+	// Jobs holds, by namespace and ID (JobKey), the jobs of Allocs (a
+	// purged job is absent).
+	Jobs map[structs.NamespacedID]*structs.Job
+	// JobAllocs holds, by JobKey, every allocation of those jobs, on any node.
+	JobAllocs map[structs.NamespacedID][]*structs.Allocation
 }
 
 // Decision is what the drain does next.
@@ -91,7 +92,7 @@ func Decide(in Input) Decision {
 		if a.ClientTerminal() {
 			continue
 		}
-		k := kindOf(in.Jobs[a.JobID], a)
+		k := kindOf(in.Jobs[JobKey(a)], a)
 		if k == kindSystem && ds.IgnoreSystemJobs {
 			continue
 		}
@@ -126,9 +127,9 @@ func Decide(in Input) Decision {
 	batch := 0
 	var system []*structs.Allocation
 	for _, a := range live {
-		switch kindOf(in.Jobs[a.JobID], a) {
+		switch kindOf(in.Jobs[JobKey(a)], a) {
 		case kindService:
-			k := groupKey{a.JobID, a.TaskGroup}
+			k := groupKey{JobKey(a), a.TaskGroup}
 			groups[k] = append(groups[k], a)
 		case kindBatch:
 			batch++
@@ -159,10 +160,18 @@ func Decide(in Input) Decision {
 }
 
 // groupKey names a task group of a job.
-type groupKey struct{ job, group string }
+type groupKey struct {
+	job   structs.NamespacedID
+	group string
+}
 
 func (k groupKey) compare(o groupKey) int {
-	return cmp.Or(cmp.Compare(k.job, o.job), cmp.Compare(k.group, o.group))
+	return cmp.Or(cmp.Compare(k.job.Namespace, o.job.Namespace), cmp.Compare(k.job.ID, o.job.ID), cmp.Compare(k.group, o.group))
+}
+
+// JobKey is the key of an allocation's job in Input's maps.
+func JobKey(a *structs.Allocation) structs.NamespacedID {
+	return structs.NamespacedID{Namespace: structs.NamespaceOr(a.Namespace), ID: a.JobID}
 }
 
 // migrateGroup marks as many of one service group's allocations on the node

@@ -49,12 +49,15 @@ func (s *sim) run(job *structs.Job, node string, index int) *structs.Allocation 
 }
 
 func (s *sim) input() Input {
-	in := Input{Now: s.now, Node: s.node, Jobs: s.jobs, JobAllocs: map[string][]*structs.Allocation{}}
+	in := Input{Now: s.now, Node: s.node, Jobs: map[structs.NamespacedID]*structs.Job{}, JobAllocs: map[structs.NamespacedID][]*structs.Allocation{}}
+	for id, j := range s.jobs {
+		in.Jobs[structs.NamespacedID{Namespace: structs.NamespaceOr(j.Namespace), ID: id}] = j
+	}
 	for _, a := range s.allocs {
 		if a.NodeID == s.node.ID {
 			in.Allocs = append(in.Allocs, a)
 		}
-		in.JobAllocs[a.JobID] = append(in.JobAllocs[a.JobID], a)
+		in.JobAllocs[JobKey(a)] = append(in.JobAllocs[JobKey(a)], a)
 	}
 	return in
 }

@@ -17,7 +17,7 @@ func deploymentsTable() *memdb.TableSchema {
 		Name: TableDeployments,
 		Indexes: map[string]*memdb.IndexSchema{
 			"id":  {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
-			"job": {Name: "job", Indexer: &memdb.StringFieldIndex{Field: "JobID"}},
+			"job": nsJobIndex("job", "JobID"),
 		},
 	}
 }
@@ -33,15 +33,15 @@ func (s *Snapshot) Deployments(prefix string) []*structs.Deployment {
 }
 
 // DeploymentsByJob returns a job's deployments, newest first.
-func (s *Snapshot) DeploymentsByJob(jobID string) []*structs.Deployment {
-	out := watchedList[*structs.Deployment](s, TableDeployments, "job", jobID)
+func (s *Snapshot) DeploymentsByJob(namespace, jobID string) []*structs.Deployment {
+	out := watchedList[*structs.Deployment](s, TableDeployments, "job", namespace, jobID)
 	slices.SortFunc(out, func(a, b *structs.Deployment) int { return compareDesc(a.CreateIndex, b.CreateIndex) })
 	return out
 }
 
 // LatestDeploymentByJobID returns the job's newest deployment, or nil.
-func (s *Snapshot) LatestDeploymentByJobID(jobID string) *structs.Deployment {
-	if ds := s.DeploymentsByJob(jobID); len(ds) > 0 {
+func (s *Snapshot) LatestDeploymentByJobID(namespace, jobID string) *structs.Deployment {
+	if ds := s.DeploymentsByJob(namespace, jobID); len(ds) > 0 {
 		return ds[0]
 	}
 	return nil
@@ -55,6 +55,7 @@ func (s *Snapshot) AllocsByDeployment(id string) []*structs.Allocation {
 // UpsertDeployment inserts or replaces a deployment, its group counters
 // derived from its allocations.
 func (w *WriteTxn) UpsertDeployment(d *structs.Deployment) error {
+	defaultNamespaceOf(d)
 	if old := first[*structs.Deployment](w.txn, TableDeployments, "id", d.ID); old != nil {
 		d.CreateIndex = old.CreateIndex
 	} else {

@@ -18,7 +18,7 @@ func TestDeploymentCountersFollowTheAllocations(t *testing.T) {
 	job.TaskGroups[0].Update = structs.DefaultUpdateStrategy()
 	must(t, s.UpsertJob(1, job))
 	t0 := time.Unix(1_000_000, 0)
-	d := structs.NewDeployment("d1", s.JobByID("web"), t0)
+	d := structs.NewDeployment("d1", s.JobByID("default", "web"), t0)
 	d.TaskGroups["web"].DesiredCanaries = 1
 	canary, other := testAlloc(job, "n1"), testAlloc(job, "n1")
 	canary.DeploymentID, other.DeploymentID = "d1", "d1"

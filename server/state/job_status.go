@@ -17,13 +17,13 @@ import (
 // completes (the blocked evals untrack it; reapCancelableEvals commits the
 // cancel a few seconds later), which the job's status need not wait for.
 func jobStatus(txn *memdb.Txn, job *structs.Job) structs.JobStatus {
-	allocs := list[*structs.Allocation](txn, TableAllocs, "job", job.ID)
+	allocs := list[*structs.Allocation](txn, TableAllocs, "job", job.Namespace, job.ID)
 	for _, a := range allocs {
 		if !a.TerminalStatus() {
 			return structs.JobStatusRunning
 		}
 	}
-	for _, e := range list[*structs.Evaluation](txn, TableEvals, "job", job.ID) {
+	for _, e := range list[*structs.Evaluation](txn, TableEvals, "job", job.Namespace, job.ID) {
 		if e.TerminalStatus() || (job.Stop && e.Status == structs.EvalStatusBlocked) {
 			continue
 		}
@@ -46,10 +46,10 @@ func insertJobWithStatus(txn *memdb.Txn, job *structs.Job) error {
 
 // refreshJobStatuses re-derives the status of the named jobs after their
 // allocations or evaluations changed, writing only the jobs whose status moved.
-func refreshJobStatuses(txn *memdb.Txn, index uint64, jobIDs map[string]bool) error {
+func refreshJobStatuses(txn *memdb.Txn, index uint64, jobIDs map[structs.NamespacedID]bool) error {
 	touched := false
 	for id := range jobIDs {
-		job := first[*structs.Job](txn, TableJobs, "id", id)
+		job := first[*structs.Job](txn, TableJobs, "id", id.Namespace, id.ID)
 		if job == nil {
 			continue
 		}

@@ -71,7 +71,7 @@ func TestJobStatus(t *testing.T) {
 				evals = append(evals, &structs.Evaluation{ID: structs.GenerateUUID(), JobID: job.ID, Status: st})
 			}
 			must(t, s.UpsertEvals(4, evals))
-			if got := s.JobByID("web").Status; got != tc.want {
+			if got := s.JobByID("default", "web").Status; got != tc.want {
 				t.Errorf("status %s, want %s", got, tc.want)
 			}
 		})

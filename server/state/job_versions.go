@@ -23,29 +23,33 @@ func jobVersionsTable() *memdb.TableSchema {
 		Name: TableJobVersions,
 		Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
-				&memdb.StringFieldIndex{Field: "ID"}, &memdb.UintFieldIndex{Field: "Version"},
+				&memdb.StringFieldIndex{Field: "Namespace"}, &memdb.StringFieldIndex{Field: "ID"},
+				&memdb.UintFieldIndex{Field: "Version"},
 			}}},
+			// job: the versions of one job (an "id" prefix would also
+			// match the jobs whose ID starts with its ID).
+			"job": nsJobIndex("job", "ID"),
 		},
 	}
 }
 
 // JobVersions returns the kept versions of a job, newest first (empty when
 // the job is unknown).
-func (s *Snapshot) JobVersions(jobID string) []*structs.Job {
-	out := watchedList[*structs.Job](s, TableJobVersions, "id_prefix", jobID)
+func (s *Snapshot) JobVersions(namespace, jobID string) []*structs.Job {
+	out := watchedList[*structs.Job](s, TableJobVersions, "job", namespace, jobID)
 	slices.SortFunc(out, func(a, b *structs.Job) int { return compareDesc(a.Version, b.Version) })
 	return out
 }
 
 // JobByIDAndVersion returns one kept version of a job, or nil.
-func (s *Snapshot) JobByIDAndVersion(jobID string, version uint64) *structs.Job {
-	return watchedFirst[*structs.Job](s, TableJobVersions, "id", jobID, version)
+func (s *Snapshot) JobByIDAndVersion(namespace, jobID string, version uint64) *structs.Job {
+	return watchedFirst[*structs.Job](s, TableJobVersions, "id", namespace, jobID, version)
 }
 
 // LatestStableVersion returns the newest kept version of the job marked
 // stable, other than the version skip, or nil.
-func (s *Snapshot) LatestStableVersion(jobID string, skip uint64) *structs.Job {
-	for _, j := range s.JobVersions(jobID) {
+func (s *Snapshot) LatestStableVersion(namespace, jobID string, skip uint64) *structs.Job {
+	for _, j := range s.JobVersions(namespace, jobID) {
 		if j.Stable && j.Version != skip {
 			return j
 		}
@@ -71,7 +75,7 @@ func (w *WriteTxn) upsertJobVersion(job *structs.Job) error {
 	if err := w.txn.Insert(TableJobVersions, job); err != nil {
 		return fmt.Errorf("state: inserting version %d of job %q: %w", job.Version, job.ID, err)
 	}
-	versions := list[*structs.Job](w.txn, TableJobVersions, "id_prefix", job.ID)
+	versions := list[*structs.Job](w.txn, TableJobVersions, "job", job.Namespace, job.ID)
 	if len(versions) <= JobTrackedVersions {
 		return nil
 	}
@@ -94,9 +98,9 @@ func (w *WriteTxn) upsertJobVersion(job *structs.Job) error {
 }
 
 // deleteJobVersions forgets every version of a purged job.
-func (w *WriteTxn) deleteJobVersions(jobID string) error {
+func (w *WriteTxn) deleteJobVersions(namespace, jobID string) error {
 	w.touch(TableJobVersions)
-	if _, err := w.txn.DeleteAll(TableJobVersions, "id_prefix", jobID); err != nil {
+	if _, err := w.txn.DeleteAll(TableJobVersions, "job", namespace, jobID); err != nil {
 		return fmt.Errorf("state: deleting versions of job %q: %w", jobID, err)
 	}
 	return nil
@@ -105,8 +109,9 @@ func (w *WriteTxn) deleteJobVersions(jobID string) error {
 // SetJobStability marks a kept version of a job stable or not; when it is the
 // job's current version, the job too. An unknown job or version is a
 // structs.CodeNotFound error.
-func (w *WriteTxn) SetJobStability(jobID string, version uint64, stable bool) error {
-	old := first[*structs.Job](w.txn, TableJobVersions, "id", jobID, version)
+func (w *WriteTxn) SetJobStability(namespace, jobID string, version uint64, stable bool) error {
+	namespace = structs.NamespaceOr(namespace)
+	old := first[*structs.Job](w.txn, TableJobVersions, "id", namespace, jobID, version)
 	if old == nil {
 		return structs.NewError(structs.CodeNotFound, "job %q has no version %d (only the last %d are kept)", jobID, version, JobTrackedVersions)
 	}
@@ -116,7 +121,7 @@ func (w *WriteTxn) SetJobStability(jobID string, version uint64, stable bool) er
 	if err := w.txn.Insert(TableJobVersions, v); err != nil {
 		return fmt.Errorf("state: updating version %d of job %q: %w", version, jobID, err)
 	}
-	if cur := first[*structs.Job](w.txn, TableJobs, "id", jobID); cur != nil && cur.Version == version {
+	if cur := first[*structs.Job](w.txn, TableJobs, "id", namespace, jobID); cur != nil && cur.Version == version {
 		c := cur.Copy()
 		c.Stable, c.ModifyIndex = stable, w.index
 		w.touch(TableJobs)
@@ -128,8 +133,8 @@ func (w *WriteTxn) SetJobStability(jobID string, version uint64, stable bool) er
 }
 
 // SetJobStability runs WriteTxn.SetJobStability in a transaction of its own at index.
-func (s *StateStore) SetJobStability(index uint64, jobID string, version uint64, stable bool) error {
-	return s.write(index, func(w *WriteTxn) error { return w.SetJobStability(jobID, version, stable) })
+func (s *StateStore) SetJobStability(index uint64, namespace, jobID string, version uint64, stable bool) error {
+	return s.write(index, func(w *WriteTxn) error { return w.SetJobStability(namespace, jobID, version, stable) })
 }
 
 // persistJobVersions writes every kept version to a snapshot.

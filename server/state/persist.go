@@ -30,6 +30,7 @@ const (
 	recordServiceRegistration // appended: see services.go
 	recordJobVersion          // appended: see job_versions.go
 	recordDeployment          // appended: see deployments.go
+	recordNamespace           // appended: see namespaces.go
 )
 
 // Persist writes every object of the snapshot to w (the Raft FSM snapshot).
@@ -42,12 +43,12 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		return enc.Encode(v)
 	}
 	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableSchedulerConfig,
-		TableACLPolicies, TableACLTokens, TableACLBootstrap, TableServiceRegistrations, TableJobVersions, TableDeployments} {
+		TableACLPolicies, TableACLTokens, TableACLBootstrap, TableServiceRegistrations, TableJobVersions, TableDeployments, TableNamespaces} {
 		if err := put(recordIndex, &indexEntry{Key: t, Value: s.Index(t)}); err != nil {
 			return fmt.Errorf("state: persisting index of %s: %w", t, err)
 		}
 	}
-	for _, j := range s.Jobs("") {
+	for _, j := range s.Jobs(structs.AllNamespaces, "") {
 		if err := put(recordJob, j); err != nil {
 			return fmt.Errorf("state: persisting job %q: %w", j.ID, err)
 		}
@@ -80,6 +81,9 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		return err
 	}
 	if err := s.persistDeployments(put); err != nil {
+		return err
+	}
+	if err := s.persistNamespaces(put); err != nil {
 		return err
 	}
 	return s.persistRequests(put)
@@ -131,15 +135,22 @@ func (s *StateStore) Restore(r io.Reader) error {
 			table, obj = TableACLBootstrap, &ACLBootstrap{}
 		case recordServiceRegistration:
 			table, obj = TableServiceRegistrations, &structs.ServiceRegistration{}
+		case recordNamespace:
+			table, obj = TableNamespaces, &structs.Namespace{}
 		default:
 			return fmt.Errorf("state: restoring record %d: unknown kind %d", n, kind)
 		}
 		if err := dec.Decode(obj); err != nil {
 			return fmt.Errorf("state: restoring record %d (%s): %w", n, table, err)
 		}
+		defaultNamespaceOf(obj) // a snapshot from before namespaces
+
 		if err := txn.Insert(table, obj); err != nil {
 			return fmt.Errorf("state: restoring record %d (%s): %w", n, table, err)
 		}
+	}
+	if err := ensureDefaultNamespace(txn); err != nil {
+		return err
 	}
 	txn.Commit()
 	s.db.Store(db)

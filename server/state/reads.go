@@ -1,6 +1,8 @@
 package state
 
 import (
+	"strings"
+
 	"github.com/hashicorp/go-memdb"
 	"github.com/orch-io/orch/structs"
 )
@@ -39,7 +41,7 @@ func (s *Snapshot) IndexUnwatched(table string) uint64 {
 // LatestIndex returns the Raft index of the last write to any table.
 func (s *Snapshot) LatestIndex() uint64 {
 	var max uint64
-	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableDeployments} {
+	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableDeployments, TableNamespaces} {
 		if i := s.Index(t); i > max {
 			max = i
 		}
@@ -47,14 +49,26 @@ func (s *Snapshot) LatestIndex() uint64 {
 	return max
 }
 
-// JobByID returns the job, or nil.
-func (s *Snapshot) JobByID(id string) *structs.Job {
-	return watchedFirst[*structs.Job](s, TableJobs, "id", id)
+// JobByID returns the job of the namespace, or nil.
+func (s *Snapshot) JobByID(namespace, id string) *structs.Job {
+	return watchedFirst[*structs.Job](s, TableJobs, "id", namespace, id)
 }
 
-// Jobs returns the jobs whose ID starts with prefix ("" for all).
-func (s *Snapshot) Jobs(prefix string) []*structs.Job {
-	return watchedList[*structs.Job](s, TableJobs, "id_prefix", prefix)
+// Jobs returns the jobs of the namespace whose ID starts with prefix (""
+// for all), sorted by ID; namespace "*" (structs.AllNamespaces) lists those
+// of every namespace, sorted by namespace and ID.
+func (s *Snapshot) Jobs(namespace, prefix string) []*structs.Job {
+	if namespace != structs.AllNamespaces {
+		return watchedList[*structs.Job](s, TableJobs, "id_prefix", namespace, prefix)
+	}
+	all := watchedList[*structs.Job](s, TableJobs, "id")
+	out := all[:0]
+	for _, j := range all {
+		if strings.HasPrefix(j.ID, prefix) {
+			out = append(out, j)
+		}
+	}
+	return out
 }
 
 // NodeByID returns the node, or nil.
@@ -87,8 +101,8 @@ func (s *Snapshot) Allocs(prefix string) []*structs.Allocation {
 }
 
 // AllocsByJob returns every allocation of the job, terminal ones included.
-func (s *Snapshot) AllocsByJob(jobID string) []*structs.Allocation {
-	return watchedList[*structs.Allocation](s, TableAllocs, "job", jobID)
+func (s *Snapshot) AllocsByJob(namespace, jobID string) []*structs.Allocation {
+	return watchedList[*structs.Allocation](s, TableAllocs, "job", namespace, jobID)
 }
 
 // AllocsByNode returns every allocation on the node, terminal ones included.
@@ -112,8 +126,8 @@ func (s *Snapshot) Evals(prefix string) []*structs.Evaluation {
 }
 
 // EvalsByJob returns every evaluation of the job.
-func (s *Snapshot) EvalsByJob(jobID string) []*structs.Evaluation {
-	return watchedList[*structs.Evaluation](s, TableEvals, "job", jobID)
+func (s *Snapshot) EvalsByJob(namespace, jobID string) []*structs.Evaluation {
+	return watchedList[*structs.Evaluation](s, TableEvals, "job", namespace, jobID)
 }
 
 // watchedFirst is first on a snapshot, adding what it read to its Watch.
@@ -177,8 +191,10 @@ func (s *StateStore) Index(table string) uint64 { return s.Snapshot().Index(tabl
 // LatestIndex returns the Raft index of the last write to any table.
 func (s *StateStore) LatestIndex() uint64 { return s.Snapshot().LatestIndex() }
 
-// JobByID returns the job, or nil.
-func (s *StateStore) JobByID(id string) *structs.Job { return s.Snapshot().JobByID(id) }
+// JobByID returns the job of the namespace, or nil.
+func (s *StateStore) JobByID(namespace, id string) *structs.Job {
+	return s.Snapshot().JobByID(namespace, id)
+}
 
 // NodeByID returns the node, or nil.
 func (s *StateStore) NodeByID(id string) *structs.Node { return s.Snapshot().NodeByID(id) }

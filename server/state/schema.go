@@ -25,15 +25,20 @@ func schema() *memdb.DBSchema {
 		return &memdb.IndexSchema{Name: name, Indexer: &memdb.StringFieldIndex{Field: field}, AllowMissing: true}
 	}
 	db := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
-		TableJobs: {Name: TableJobs, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		// Jobs are keyed by namespace and ID: the same ID in two namespaces
+		// is two jobs.
+		TableJobs: {Name: TableJobs, Indexes: map[string]*memdb.IndexSchema{"id": {Name: "id", Unique: true,
+			Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+				&memdb.StringFieldIndex{Field: "Namespace"}, &memdb.StringFieldIndex{Field: "ID"},
+			}}}}},
 		// secret: the ACL rules recognise a client by its node's secret.
 		TableNodes: {Name: TableNodes, Indexes: map[string]*memdb.IndexSchema{"id": id("ID"), "secret": by("secret", "SecretID")}},
 		TableAllocs: {Name: TableAllocs, Indexes: map[string]*memdb.IndexSchema{
-			"id": id("ID"), "job": by("job", "JobID"), "node": by("node", "NodeID"), "eval": by("eval", "EvalID"),
+			"id": id("ID"), "job": nsJobIndex("job", "JobID"), "node": by("node", "NodeID"), "eval": by("eval", "EvalID"),
 			"deployment": by("deployment", "DeploymentID"),
 		}},
 		TableEvals: {Name: TableEvals, Indexes: map[string]*memdb.IndexSchema{
-			"id": id("ID"), "job": by("job", "JobID"),
+			"id": id("ID"), "job": nsJobIndex("job", "JobID"),
 		}},
 		tableIndex: {Name: tableIndex, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 	}}
@@ -43,5 +48,6 @@ func schema() *memdb.DBSchema {
 	db.Tables[TableServiceRegistrations] = serviceRegistrationsTable()
 	db.Tables[TableJobVersions] = jobVersionsTable()
 	db.Tables[TableDeployments] = deploymentsTable()
+	db.Tables[TableNamespaces] = namespacesTable()
 	return db
 }

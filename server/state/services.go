@@ -73,6 +73,7 @@ func (s *Snapshot) ServiceRegistrationsByNode(nodeID string) []*structs.ServiceR
 // It returns how many were dropped.
 func (w *WriteTxn) UpsertServiceRegistrations(regs []*structs.ServiceRegistration) (dropped int, err error) {
 	for _, r := range regs {
+		defaultNamespaceOf(r)
 		if !w.mayRegister(r) {
 			dropped++
 			continue

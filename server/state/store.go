@@ -31,6 +31,11 @@ func NewStateStore() *StateStore {
 	if err != nil {
 		panic(fmt.Sprintf("state: invalid schema: %v", err)) // a programming error, caught by every test
 	}
+	txn := db.Txn(true)
+	if err := ensureDefaultNamespace(txn); err != nil {
+		panic(err) // as above
+	}
+	txn.Commit()
 	s := &StateStore{}
 	s.db.Store(db)
 	s.mu.abandon = make(chan struct{})

@@ -26,7 +26,7 @@ func TestUpsertJobBumpsVersionOnlyWhenTheSpecChanges(t *testing.T) {
 	s := NewStateStore()
 	must(t, s.UpsertJob(10, testJob("web")))
 	must(t, s.UpsertJob(11, testJob("web"))) // same spec again
-	j := s.JobByID("web")
+	j := s.JobByID("default", "web")
 	if j.Version != 0 || j.JobModifyIndex != 10 || j.ModifyIndex != 11 || j.CreateIndex != 10 {
 		t.Fatalf("re-registering the same spec: version=%d jobModify=%d modify=%d create=%d, want 0/10/11/10",
 			j.Version, j.JobModifyIndex, j.ModifyIndex, j.CreateIndex)
@@ -34,7 +34,7 @@ func TestUpsertJobBumpsVersionOnlyWhenTheSpecChanges(t *testing.T) {
 	changed := testJob("web")
 	changed.TaskGroups[0].Count = 3
 	must(t, s.UpsertJob(12, changed))
-	if j := s.JobByID("web"); j.Version != 1 || j.JobModifyIndex != 12 {
+	if j := s.JobByID("default", "web"); j.Version != 1 || j.JobModifyIndex != 12 {
 		t.Fatalf("changed spec: version=%d jobModify=%d, want 1/12", j.Version, j.JobModifyIndex)
 	}
 	if got := s.Index(TableJobs); got != 12 {
@@ -57,7 +57,7 @@ func TestUpsertJobIgnoresMapOrder(t *testing.T) {
 	for i := uint64(2); i < 30; i++ {
 		must(t, s.UpsertJob(i, withMaps()))
 	}
-	if j := s.JobByID("web"); j.Version != 0 || j.JobModifyIndex != 1 {
+	if j := s.JobByID("default", "web"); j.Version != 0 || j.JobModifyIndex != 1 {
 		t.Fatalf("re-registering the same spec 28 times: version=%d jobModify=%d, want 0/1", j.Version, j.JobModifyIndex)
 	}
 }
@@ -66,7 +66,7 @@ func TestJobStatusFollowsEvalsAndAllocs(t *testing.T) {
 	s := NewStateStore()
 	job := testJob("web")
 	must(t, s.UpsertJob(1, job))
-	status := func() structs.JobStatus { return s.JobByID("web").Status }
+	status := func() structs.JobStatus { return s.JobByID("default", "web").Status }
 	eval := &structs.Evaluation{ID: structs.GenerateUUID(), JobID: "web", Status: structs.EvalStatusPending}
 	must(t, s.UpsertEvals(2, []*structs.Evaluation{eval}))
 	if status() != structs.JobStatusPending {
@@ -126,7 +126,7 @@ func TestPersistRestoreRoundTrip(t *testing.T) {
 	r := NewStateStore()
 	must(t, r.Restore(&buf))
 	snap := r.Snapshot()
-	if snap.JobByID("web") == nil || snap.NodeByID("n1") == nil || snap.AllocByID(alloc.ID) == nil || snap.EvalByID("e1") == nil {
+	if snap.JobByID("default", "web") == nil || snap.NodeByID("n1") == nil || snap.AllocByID(alloc.ID) == nil || snap.EvalByID("e1") == nil {
 		t.Fatal("restore lost objects")
 	}
 	if snap.LatestIndex() != 4 || snap.Index(TableAllocs) != 3 {
@@ -138,7 +138,7 @@ func TestPersistRestoreRoundTrip(t *testing.T) {
 	if err := r.Restore(bytes.NewReader([]byte{0x07, 0x01})); err == nil {
 		t.Fatal("restoring garbage must fail")
 	}
-	if r.JobByID("web") == nil {
+	if r.JobByID("default", "web") == nil {
 		t.Fatal("a failed restore must leave the store as it was")
 	}
 }
@@ -148,10 +148,10 @@ func TestPrefixLists(t *testing.T) {
 	for i, id := range []string{"web", "web-2", "api"} {
 		must(t, s.UpsertJob(uint64(i+1), testJob(id)))
 	}
-	if got := s.Snapshot().Jobs("web"); len(got) != 2 || got[0].ID != "web" || got[1].ID != "web-2" {
+	if got := s.Snapshot().Jobs("default", "web"); len(got) != 2 || got[0].ID != "web" || got[1].ID != "web-2" {
 		t.Fatalf("Jobs(web) = %v", got)
 	}
-	if got := s.Snapshot().Jobs(""); len(got) != 3 {
+	if got := s.Snapshot().Jobs("*", ""); len(got) != 3 {
 		t.Fatalf("Jobs() = %d jobs, want 3", len(got))
 	}
 }

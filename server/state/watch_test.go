@@ -62,7 +62,7 @@ func TestWatchOfOneObject(t *testing.T) {
 	must(t, s.UpsertEvals(3, []*structs.Evaluation{{ID: "e1", JobID: "web", Status: structs.EvalStatusPending}}))
 
 	snap, w := s.WatchSnapshot()
-	if snap.JobByID("web") == nil || snap.EvalByID("e1") == nil {
+	if snap.JobByID("default", "web") == nil || snap.EvalByID("e1") == nil {
 		t.Fatal("missing job or eval")
 	}
 	must(t, s.UpsertJob(4, testJob("api-2")))
@@ -99,7 +99,7 @@ func TestWatchFiresOnRestore(t *testing.T) {
 	must(t, s.Snapshot().Persist(&buf))
 
 	snap, w := s.WatchSnapshot()
-	snap.JobByID("web")
+	snap.JobByID("default", "web")
 	must(t, s.Restore(&buf))
 	if !w.Changed() {
 		t.Fatal("a restore did not fire a watch taken before it")
@@ -112,7 +112,7 @@ func TestWatchFiresOnRestore(t *testing.T) {
 func TestWatchWaitEndsWithContext(t *testing.T) {
 	s := NewStateStore()
 	snap, w := s.WatchSnapshot()
-	snap.Jobs("")
+	snap.Jobs("*", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := w.Wait(ctx); !errors.Is(err, context.Canceled) {

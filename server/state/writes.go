@@ -19,11 +19,18 @@ import (
 // specification bumps Version and JobModifyIndex (and clears Stable); one that
 // changes nothing keeps them, so re-running the same file is not a new
 // version. Every write is also kept as that version (job_versions.go).
+//
+// The job's namespace must exist (structs.CodeInvalid otherwise); a job
+// without one is in "default".
 func (w *WriteTxn) UpsertJob(job *structs.Job) error {
+	defaultNamespaceOf(job)
+	if err := w.requireNamespace(job.Namespace); err != nil {
+		return err
+	}
 	w.touch(TableJobs)
 	txn, index := w.txn, w.index
 	job.ModifyIndex = index
-	if old := first[*structs.Job](txn, TableJobs, "id", job.ID); old != nil {
+	if old := first[*structs.Job](txn, TableJobs, "id", job.Namespace, job.ID); old != nil {
 		job.CreateIndex = old.CreateIndex
 		job.Version, job.JobModifyIndex = old.Version, old.JobModifyIndex
 		job.Stable = old.Stable
@@ -71,25 +78,27 @@ func specChanged(old, job *structs.Job) (bool, error) {
 // DeleteJob removes a job (a purge). Its allocations and evaluations stay: the
 // scheduler stops the allocations, and garbage collection removes them later.
 // Deleting an absent job is not an error.
-func (w *WriteTxn) DeleteJob(jobID string) error {
+func (w *WriteTxn) DeleteJob(namespace, jobID string) error {
+	namespace = structs.NamespaceOr(namespace)
 	w.touch(TableJobs)
-	if _, err := w.txn.DeleteAll(TableJobs, "id", jobID); err != nil {
+	if _, err := w.txn.DeleteAll(TableJobs, "id", namespace, jobID); err != nil {
 		return fmt.Errorf("state: deleting job %q: %w", jobID, err)
 	}
-	return w.deleteJobVersions(jobID)
+	return w.deleteJobVersions(namespace, jobID)
 }
 
 // DeleteJob runs WriteTxn.DeleteJob in a transaction of its own at index.
-func (s *StateStore) DeleteJob(index uint64, jobID string) error {
-	return s.write(index, func(w *WriteTxn) error { return w.DeleteJob(jobID) })
+func (s *StateStore) DeleteJob(index uint64, namespace, jobID string) error {
+	return s.write(index, func(w *WriteTxn) error { return w.DeleteJob(namespace, jobID) })
 }
 
 // UpsertEvals inserts or updates evaluations.
 func (w *WriteTxn) UpsertEvals(evals []*structs.Evaluation) error {
 	w.touch(TableEvals)
 	txn, index := w.txn, w.index
-	jobs := map[string]bool{}
+	jobs := map[structs.NamespacedID]bool{}
 	for _, e := range evals {
+		defaultNamespaceOf(e)
 		e.ModifyIndex = index
 		if old := first[*structs.Evaluation](txn, TableEvals, "id", e.ID); old != nil {
 			e.CreateIndex = old.CreateIndex
@@ -99,7 +108,7 @@ func (w *WriteTxn) UpsertEvals(evals []*structs.Evaluation) error {
 		if err := txn.Insert(TableEvals, e); err != nil {
 			return fmt.Errorf("state: inserting eval %s: %w", e.ID, err)
 		}
-		jobs[e.JobID] = true
+		jobs[structs.NamespacedID{Namespace: e.Namespace, ID: e.JobID}] = true
 	}
 	return refreshJobStatuses(txn, index, jobs)
 }
@@ -170,7 +179,7 @@ func (s *StateStore) UpdateNodeStatus(index uint64, nodeID string, status struct
 func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocation) error {
 	w.touch(TableAllocs)
 	txn, index := w.txn, w.index
-	jobs := map[string]bool{}
+	jobs := map[structs.NamespacedID]bool{}
 	deployments := map[string]bool{}
 	for _, a := range allocs {
 		deployments[a.DeploymentID] = true
@@ -207,6 +216,10 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 			if a.Job == nil {
 				a.Job = job
 			}
+			if a.Namespace == "" && a.Job != nil {
+				a.Namespace = a.Job.Namespace
+			}
+			defaultNamespaceOf(a)
 			if err := linkPrevious(txn, index, a); err != nil {
 				return err
 			}
@@ -218,7 +231,7 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 		if err := w.pruneServicesOfAlloc(a); err != nil {
 			return err
 		}
-		jobs[a.JobID] = true
+		jobs[structs.NamespacedID{Namespace: a.Namespace, ID: a.JobID}] = true
 	}
 	if err := w.refreshDeployments(deployments); err != nil {
 		return err
@@ -272,7 +285,7 @@ func markLostIfNodeDown(txn *memdb.Txn, a *structs.Allocation) {
 func (w *WriteTxn) UpdateAllocsFromClient(allocs []*structs.Allocation) error {
 	w.touch(TableAllocs)
 	txn, index := w.txn, w.index
-	jobs := map[string]bool{}
+	jobs := map[structs.NamespacedID]bool{}
 	deployments := map[string]bool{}
 	for _, a := range allocs {
 		old := first[*structs.Allocation](txn, TableAllocs, "id", a.ID)
@@ -297,7 +310,7 @@ func (w *WriteTxn) UpdateAllocsFromClient(allocs []*structs.Allocation) error {
 		if err := w.pruneServicesOfAlloc(u); err != nil {
 			return err
 		}
-		jobs[u.JobID] = true
+		jobs[structs.NamespacedID{Namespace: u.Namespace, ID: u.JobID}] = true
 	}
 	if err := w.refreshDeployments(deployments); err != nil {
 		return err
