@@ -184,7 +184,7 @@ type drainMonitor struct {
 	verbose bool
 	ctx     context.Context
 	jobs    map[structs.NamespacedID]*structs.Job // fetched once, for their migrate blocks
-	waiting string                  // the reasons last printed
+	waiting string                                // the reasons last printed
 }
 
 // explain prints, when they change, the reasons the drain waits: the

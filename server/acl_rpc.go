@@ -269,8 +269,8 @@ func keepNamespaces[T any](z *authz, items []T, op string, nsOf func(T) string) 
 
 // rpcRules is the rule of every RPC method.
 var rpcRules = map[string]rpcRule{
-	"Job.Register": submitJob,
-	"Job.Plan":     submitJob,
+	"Job.Register":         submitJob,
+	"Job.Plan":             submitJob,
 	"Job.Deregister":       inRequestNamespace(acl.CapSubmitJob),
 	"Job.GetJob":           jobRead,
 	"Job.Allocations":      jobRead,

@@ -16,7 +16,9 @@ var preemptionNamespace = uuid.MustParse("5f0c6e52-3a8e-4c1b-9a57-0d1f2a4b6c8e")
 // The FSM calls it on every server, so it is deterministic: the IDs are
 // derived from the index and the job, the times from the evicted allocations
 // (stamped by the plan applier).
-func preemptionEvals(st interface{ JobByID(string, string) *structs.Job }, index uint64, allocs []*structs.Allocation) []*structs.Evaluation {
+func preemptionEvals(st interface {
+	JobByID(string, string) *structs.Job
+}, index uint64, allocs []*structs.Allocation) []*structs.Evaluation {
 	var out []*structs.Evaluation
 	seen := map[string]bool{}
 	for _, a := range allocs {
