@@ -39,6 +39,19 @@ func tokenFlag() cli.Flag {
 	}
 }
 
+// namespaceFlag is -namespace, on every command that has -address
+// (addAgentFlags): the namespace of the jobs, allocations, evaluations,
+// deployments and services the command reads and writes ("*" lists every
+// namespace); default $ORCH_NAMESPACE, else $NOMAD_NAMESPACE, else the
+// agent's ("default"; a job file's own namespace when it names one).
+func namespaceFlag() cli.Flag {
+	return &cli.StringFlag{
+		Name:    "namespace",
+		Usage:   "the `NAMESPACE` of the jobs and what derives from them (\"*\": every namespace, on lists)",
+		EnvVars: []string{api.EnvNamespace, api.EnvNomadNamespace},
+	}
+}
+
 // tlsFlags are the flags of a client of an agent whose HTTP API serves TLS
 // (Nomad's names; defaults from the environment, api.TLSConfig).
 func tlsFlags() []cli.Flag {
@@ -70,6 +83,9 @@ func addAgentFlags(cmd *cli.Command) {
 	if !has("token") {
 		cmd.Flags = append(cmd.Flags, tokenFlag())
 	}
+	if !has("namespace") {
+		cmd.Flags = append(cmd.Flags, namespaceFlag())
+	}
 	if !has("ca-cert") {
 		cmd.Flags = append(cmd.Flags, tlsFlags()...)
 	}
@@ -79,8 +95,9 @@ func addAgentFlags(cmd *cli.Command) {
 // -token and the TLS flags.
 func apiClient(c *cli.Context) (*api.Client, error) {
 	client, err := api.NewClient(&api.Config{
-		Address:  c.String("address"),
-		SecretID: c.String("token"),
+		Address:   c.String("address"),
+		SecretID:  c.String("token"),
+		Namespace: c.String("namespace"),
 		TLSConfig: api.TLSConfig{
 			CACert:        c.String("ca-cert"),
 			ClientCert:    c.String("client-cert"),

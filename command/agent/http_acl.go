@@ -190,6 +190,16 @@ var routeRules = map[string]routeRule{
 	"PUT /v1/acl/token/{id}":                     ruleManagement,
 	"POST /v1/acl/token/{id}":                    ruleManagement,
 	"DELETE /v1/acl/token/{id}":                  ruleManagement,
+	// Namespaces as in Nomad: any token lists them (the servers keep those
+	// it has a capability in) and reads one it has a capability in;
+	// management writes them.
+	"GET /v1/namespaces":          ruleToken,
+	"GET /v1/namespace/{name}":    ruleToken,
+	"PUT /v1/namespace/{name}":    ruleManagement,
+	"POST /v1/namespace/{name}":   ruleManagement,
+	"PUT /v1/namespace":           ruleManagement,
+	"POST /v1/namespace":          ruleManagement,
+	"DELETE /v1/namespace/{name}": ruleManagement,
 }
 
 // requestToken is the request's token: X-Nomad-Token, X-Orch-Token, or an

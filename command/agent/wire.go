@@ -61,6 +61,10 @@ func toWire(v any) any {
 		return api.JobVersionsFromStructs(v)
 	case *structs.JobStabilityResponse:
 		return &api.JobStabilityResponse{JobModifyIndex: v.Index, Index: v.Index}
+	case *structs.Namespace:
+		return api.NamespaceFromStructs(v)
+	case []*structs.Namespace:
+		return mapStubs(v, api.NamespaceFromStructs)
 	case []*structs.NodePoolStub:
 		return mapStubs(v, func(p *structs.NodePoolStub) *api.NodePool {
 			return &api.NodePool{Name: p.Name, Description: fmt.Sprintf("%d registered node(s)", p.Nodes)}
