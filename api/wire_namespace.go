@@ -8,9 +8,10 @@ import (
 
 // Namespace is a namespace on the wire (Nomad's api.Namespace): the body of
 // PUT/POST /v1/namespace[/:name], an answer of GET /v1/namespace/:name and
-// an entry of GET /v1/namespaces. Quotas, capabilities and the node pool,
-// Vault and Consul configurations are Nomad Enterprise's or not orch's: a
-// body that sets one is refused by name.
+// an entry of GET /v1/namespaces. Quotas, capabilities, the node pool,
+// Vault and Consul configurations and the workload identities' extra claims
+// are Nomad Enterprise's or not orch's: a body that sets one is refused by
+// name.
 type Namespace struct {
 	Name                  string
 	Description           string
@@ -22,6 +23,8 @@ type Namespace struct {
 	Meta                  map[string]string
 	CreateIndex           uint64
 	ModifyIndex           uint64
+	RequiredExtraClaims   Unsupported
+	OptionalExtraClaims   Unsupported
 }
 
 // NamespaceFromStructs converts a namespace for the wire.
