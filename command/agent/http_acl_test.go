@@ -23,6 +23,9 @@ func TestACLTourWithTokens(t *testing.T) {
 	if _, err := mgmt.Jobs().Register(structstest.Job("web")); err != nil {
 		t.Fatalf("management registers: %v", err)
 	}
+	if err := mgmt.Namespaces().Register(&structs.Namespace{Name: "prod"}); err != nil {
+		t.Fatalf("management creates a namespace: %v", err)
+	}
 	prod := structstest.Job("billing")
 	prod.Namespace = "prod"
 	if _, err := mgmt.Jobs().Register(prod); err != nil {
@@ -57,11 +60,34 @@ func TestACLTourWithTokens(t *testing.T) {
 	if jobs, _, err := ro.Jobs().List(nil); err != nil || len(jobs) != 1 || jobs[0].ID != "web" {
 		t.Fatalf("read-only lists only default's jobs: %v %v", jobs, err)
 	}
-	if _, _, err := ro.Jobs().Info("billing", nil); !api.IsPermissionDenied(err) {
+	inProd := &api.QueryOptions{Namespace: "prod"}
+	if _, _, err := ro.Jobs().Info("billing", inProd); !api.IsPermissionDenied(err) {
 		t.Fatalf("read-only reads prod's job: %v", err)
+	}
+	if _, _, err := ro.Jobs().List(inProd); !api.IsPermissionDenied(err) {
+		t.Fatalf("read-only lists prod's jobs: %v", err)
+	}
+	if _, _, err := ro.Jobs().Info("billing", nil); !api.IsNotFound(err) {
+		t.Fatalf("prod's job read in default: %v, want not found", err)
+	}
+	every := &api.QueryOptions{Namespace: structs.AllNamespaces}
+	if jobs, _, err := ro.Jobs().List(every); err != nil || len(jobs) != 1 || jobs[0].ID != "web" {
+		t.Fatalf("read-only lists every namespace: %v %v, want default's job only", jobs, err)
+	}
+	if nss, _, err := ro.Namespaces().List(nil); err != nil || len(nss) != 1 || nss[0].Name != "default" {
+		t.Fatalf("read-only lists the namespaces: %v %v, want default only", nss, err)
+	}
+	if _, _, err := ro.Namespaces().Info("prod", nil); !api.IsPermissionDenied(err) {
+		t.Fatalf("read-only reads namespace prod: %v", err)
+	}
+	if err := ro.Namespaces().Register(&structs.Namespace{Name: "mine"}); !api.IsPermissionDenied(err) {
+		t.Fatalf("a client token creates a namespace: %v", err)
 	}
 
 	_, pr := token("prod")
+	if jobs, _, err := pr.Jobs().List(every); err != nil || len(jobs) != 1 || jobs[0].ID != "billing" {
+		t.Fatalf("prod token lists every namespace: %v %v, want prod's job only", jobs, err)
+	}
 	if _, _, err := pr.Jobs().Info("web", nil); !api.IsPermissionDenied(err) {
 		t.Fatalf("prod token reads default's job: %v", err)
 	}
@@ -112,6 +138,9 @@ func tokenClient(t *testing.T, a *agenttest.Agent, policy string) (*structs.ACLT
 func TestACLClientRoutes(t *testing.T) {
 	a := agenttest.Start(t, agenttest.Options{ACL: true, Client: true})
 	mgmt := a.API
+	if err := mgmt.Namespaces().Register(&structs.Namespace{Name: "prod"}); err != nil {
+		t.Fatal(err)
+	}
 	job := structstest.Job("billing")
 	job.Namespace = "prod"
 	allocID := runningAlloc(t, a, job).ID

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/command/agent"
 	"github.com/orch-io/orch/internal/agenttest"
 	"github.com/orch-io/orch/internal/structstest"
@@ -430,7 +431,7 @@ func runningAlloc(t *testing.T, a *agenttest.Agent, job *structs.Job) *structs.A
 	}
 	var running *structs.AllocListStub
 	err := agenttest.WaitFor(30*time.Second, func() (bool, string) {
-		allocs, _, err := a.API.Jobs().Allocations(job.ID, nil)
+		allocs, _, err := a.API.Jobs().Allocations(job.ID, &api.QueryOptions{Namespace: job.Namespace})
 		if err != nil {
 			return false, err.Error()
 		}
