@@ -140,6 +140,51 @@ func (a *ACL) AllowNamespace(ns string) bool {
 	return len(set) > 0
 }
 
+// AllowNamespaceOperationAnywhere reports whether the ACL grants op in some
+// namespace (a block, exact or wildcard, that grants it and does not deny):
+// what a request for every namespace ("*"), or one whose namespace is known
+// only to the servers, needs before they filter or decide.
+func (a *ACL) AllowNamespaceOperationAnywhere(op string) bool {
+	if a.management {
+		return true
+	}
+	grants := func(set capSet) bool {
+		_, denied := set[CapDeny]
+		_, ok := set[op]
+		return ok && !denied
+	}
+	for _, set := range a.exact {
+		if grants(set) {
+			return true
+		}
+	}
+	for _, g := range a.globs {
+		if grants(g.caps) {
+			return true
+		}
+	}
+	return false
+}
+
+// AllowAnyNamespace reports whether the ACL grants anything in some
+// namespace (what listing the namespaces needs).
+func (a *ACL) AllowAnyNamespace() bool {
+	if a.management {
+		return true
+	}
+	for _, set := range a.exact {
+		if _, denied := set[CapDeny]; !denied && len(set) > 0 {
+			return true
+		}
+	}
+	for _, g := range a.globs {
+		if _, denied := g.caps[CapDeny]; !denied && len(g.caps) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *ACL) allow(l level, write bool) bool {
 	if a.management {
 		return true

@@ -61,15 +61,21 @@ func ruleNamespace(op string) routeRule {
 			ns = structs.DefaultNamespace
 		}
 		if ns == structs.AllNamespaces {
-			return true
+			return a.AllowNamespaceOperationAnywhere(op)
 		}
 		return a.AllowNamespaceOperation(ns, op)
 	}
 }
 
-// ruleJobBody: a valid token here; the servers check submit-job in the
-// namespace the job registers in (?namespace=, else the body's).
-var ruleJobBody = ruleToken
+// ruleJobBody: submit-job in ?namespace= when the request names one, else
+// in some namespace (the job's own, in the body, may be any); the servers
+// check submit-job in the namespace the job registers in.
+var ruleJobBody routeRule = func(a *acl.ACL, r *http.Request) bool {
+	if ns := r.URL.Query().Get("namespace"); ns != "" {
+		return a.AllowNamespaceOperation(ns, acl.CapSubmitJob)
+	}
+	return a.AllowNamespaceOperationAnywhere(acl.CapSubmitJob)
+}
 
 // routeRules holds the rule of every route pattern the mux serves.
 var routeRules = map[string]routeRule{
@@ -193,8 +199,11 @@ var routeRules = map[string]routeRule{
 	// Namespaces as in Nomad: any token lists them (the servers keep those
 	// it has a capability in) and reads one it has a capability in;
 	// management writes them.
-	"GET /v1/namespaces":          ruleToken,
-	"GET /v1/namespace/{name}":    ruleToken,
+	"GET /v1/namespaces": func(a *acl.ACL, _ *http.Request) bool { return a.AllowAnyNamespace() },
+	"GET /v1/namespace/{name}": func(a *acl.ACL, r *http.Request) bool {
+		// Decided before routing: the path value is not set yet.
+		return a.AllowNamespace(strings.TrimPrefix(r.URL.Path, "/v1/namespace/"))
+	},
 	"PUT /v1/namespace/{name}":    ruleManagement,
 	"POST /v1/namespace/{name}":   ruleManagement,
 	"PUT /v1/namespace":           ruleManagement,

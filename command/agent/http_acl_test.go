@@ -80,6 +80,9 @@ func TestACLTourWithTokens(t *testing.T) {
 	if _, _, err := ro.Namespaces().Info("prod", nil); !api.IsPermissionDenied(err) {
 		t.Fatalf("read-only reads namespace prod: %v", err)
 	}
+	if ns, _, err := ro.Namespaces().Info("default", nil); err != nil || ns.Name != "default" {
+		t.Fatalf("read-only reads namespace default: %v %v", ns, err)
+	}
 	if err := ro.Namespaces().Register(&structs.Namespace{Name: "mine"}); !api.IsPermissionDenied(err) {
 		t.Fatalf("a client token creates a namespace: %v", err)
 	}
