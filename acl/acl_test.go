@@ -93,3 +93,22 @@ node { policy = "read" }`)})
 		}
 	}
 }
+
+func TestAnywhereChecks(t *testing.T) {
+	a := New([]*Policy{mustParse(t, `namespace "team-*" { policy = "read" }
+namespace "ops" { capabilities = ["deny"] }`)})
+	if !a.AllowNamespaceOperationAnywhere(CapReadJob) || a.AllowNamespaceOperationAnywhere(CapSubmitJob) {
+		t.Error("read-job is granted somewhere (team-*), submit-job nowhere")
+	}
+	if !a.AllowAnyNamespace() {
+		t.Error("a policy with a namespace block grants something somewhere")
+	}
+	none := New([]*Policy{mustParse(t, `namespace "ops" { capabilities = ["deny"] }
+node { policy = "read" }`)})
+	if none.AllowAnyNamespace() || none.AllowNamespaceOperationAnywhere(CapReadJob) || New(nil).AllowAnyNamespace() {
+		t.Error("a deny, or no policy, grants nothing in any namespace")
+	}
+	if !Management.AllowAnyNamespace() || !Management.AllowNamespaceOperationAnywhere(CapSubmitJob) {
+		t.Error("management may do everything")
+	}
+}

@@ -28,18 +28,22 @@ func _() {
 	_ = x[MsgNodeDrain-13]
 	_ = x[MsgJobStability-14]
 	_ = x[MsgDeploymentUpdate-15]
+	_ = x[MsgNamespaceUpsert-50]
+	_ = x[MsgNamespaceDelete-51]
 	_ = x[MsgIgnoreUnknownFlag-128]
 }
 
 const (
 	_MessageType_name_0 = "JobRegisterJobDeregisterEvalUpdateNodeRegisterNodeUpdateStatusApplyPlanResultsAllocClientUpdateSchedulerConfigWriteServiceRegistrationsAllocDesiredTransitionNodeEligibilityNodeDrainJobStabilityDeploymentUpdate"
 	_MessageType_name_1 = "ACLPolicyUpsertACLPolicyDeleteACLTokenUpsertACLTokenDeleteACLBootstrap"
-	_MessageType_name_2 = "IgnoreUnknownFlag"
+	_MessageType_name_2 = "NamespaceUpsertNamespaceDelete"
+	_MessageType_name_3 = "IgnoreUnknownFlag"
 )
 
 var (
 	_MessageType_index_0 = [...]uint8{0, 11, 24, 34, 46, 62, 78, 95, 110, 115, 135, 157, 172, 181, 193, 209}
 	_MessageType_index_1 = [...]uint8{0, 15, 30, 44, 58, 70}
+	_MessageType_index_2 = [...]uint8{0, 15, 30}
 )
 
 func (i MessageType) String() string {
@@ -50,8 +54,11 @@ func (i MessageType) String() string {
 	case 40 <= i && i <= 44:
 		i -= 40
 		return _MessageType_name_1[_MessageType_index_1[i]:_MessageType_index_1[i+1]]
+	case 50 <= i && i <= 51:
+		i -= 50
+		return _MessageType_name_2[_MessageType_index_2[i]:_MessageType_index_2[i+1]]
 	case i == 128:
-		return _MessageType_name_2
+		return _MessageType_name_3
 	default:
 		return "MessageType(" + strconv.FormatInt(int64(i), 10) + ")"
 	}

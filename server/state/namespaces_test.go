@@ -154,7 +154,9 @@ func TestRestoreSnapshotFromBeforeNamespaces(t *testing.T) {
 	}
 
 	// And a snapshot of namespaces restores them.
-	must(t, s.write(8, func(w *WriteTxn) error { return w.UpsertNamespaces([]*structs.Namespace{{Name: "a", Description: "A"}}) }))
+	must(t, s.write(8, func(w *WriteTxn) error {
+		return w.UpsertNamespaces([]*structs.Namespace{{Name: "a", Description: "A"}})
+	}))
 	var out bytes.Buffer
 	must(t, s.Snapshot().Persist(&out))
 	r := NewStateStore()
