@@ -76,7 +76,14 @@ func listJobs(c *cli.Context, client *api.Client) error {
 	for i, j := range jobs {
 		rows[i] = []string{j.ID, string(j.Type), strconv.Itoa(j.Priority), jobStatusText(j.Status, j.Stop), formatUnixNano(j.SubmitTime)}
 	}
-	fmt.Fprint(stdout(c), formatTable([]string{"ID", "Type", "Priority", "Status", "Submit Date"}, rows))
+	header := []string{"ID", "Type", "Priority", "Status", "Submit Date"}
+	if client.Namespace() == structs.AllNamespaces { // every namespace: say whose (as Nomad)
+		header = slices.Insert(header, 1, "Namespace")
+		for i, j := range jobs {
+			rows[i] = slices.Insert(rows[i], 1, j.Namespace)
+		}
+	}
+	fmt.Fprint(stdout(c), formatTable(header, rows))
 	return nil
 }
 

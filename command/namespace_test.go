@@ -46,7 +46,7 @@ func TestNamespaceCommands(t *testing.T) {
 		t.Errorf("default's jobs show team-a's:\n%s", out)
 	}
 	mustContain(t, "job status -namespace", ok("job", "status", "-address", a.addr, "-namespace", "team-a"), "web")
-	mustContain(t, "job status -namespace *", ok("job", "status", "-address", a.addr, "-namespace", "*"), "web")
+	mustContain(t, "job status -namespace *", ok("job", "status", "-address", a.addr, "-namespace", "*"), "Namespace", "team-a")
 	t.Setenv("ORCH_NAMESPACE", "team-a")
 	mustContain(t, "job status with ORCH_NAMESPACE", ok("job", "status", "-address", a.addr, "web"), "team-a")
 	t.Setenv("ORCH_NAMESPACE", "")
