@@ -136,10 +136,7 @@ func (e *namespaceEndpoint) DeleteNamespaces(ctx context.Context, args *structs.
 		return structs.NewError(structs.CodeInvalid, "Namespaces: %d: must be 1 to %d", len(args.Namespaces), maxNamespaceBatch)
 	}
 	// A fast answer; the FSM checks again in the transaction.
-	w := e.srv.state.Begin(0)
-	err := w.DeleteNamespaces(args.Namespaces)
-	w.Abort()
-	if err != nil {
+	if err := e.srv.state.Snapshot().CheckNamespacesDeletable(args.Namespaces); err != nil {
 		return err
 	}
 	out, err := e.srv.raftApplyWrite(ctx, MsgNamespaceDelete, &NamespaceDeleteEntry{Namespaces: args.Namespaces}, args.RequestID)

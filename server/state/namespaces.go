@@ -76,25 +76,38 @@ func mapsEqual(a, b map[string]string) bool {
 // an absent namespace is structs.CodeNotFound. Nothing is removed unless
 // every name may be.
 func (w *WriteTxn) DeleteNamespaces(names []string) error {
-	for _, name := range names {
-		if name == structs.DefaultNamespace {
-			return structs.NewError(structs.CodeInvalid, "namespace %q cannot be deleted", name)
-		}
-		if first[*structs.Namespace](w.txn, TableNamespaces, "id", name) == nil {
-			return structs.NewError(structs.CodeNotFound, "namespace %q not found", name)
-		}
-		for _, j := range list[*structs.Job](w.txn, TableJobs, "id_prefix", name, "") {
-			if j.Status != structs.JobStatusDead {
-				return structs.NewError(structs.CodeInvalid,
-					"namespace %q has the non-terminal job %q (status %s): stop every job of a namespace (and wait until it is dead) before deleting it",
-					name, j.ID, j.Status)
-			}
-		}
+	if err := checkNamespacesDeletable(w.txn, names); err != nil {
+		return err
 	}
 	for _, name := range names {
 		w.touch(TableNamespaces)
 		if _, err := w.txn.DeleteAll(TableNamespaces, "id", name); err != nil {
 			return fmt.Errorf("state: deleting namespace %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// CheckNamespacesDeletable is DeleteNamespaces' verdict on the snapshot,
+// without deleting anything (an endpoint's fast answer).
+func (s *Snapshot) CheckNamespacesDeletable(names []string) error {
+	return checkNamespacesDeletable(s.txn, names)
+}
+
+func checkNamespacesDeletable(txn *memdb.Txn, names []string) error {
+	for _, name := range names {
+		if name == structs.DefaultNamespace {
+			return structs.NewError(structs.CodeInvalid, "namespace %q cannot be deleted", name)
+		}
+		if first[*structs.Namespace](txn, TableNamespaces, "id", name) == nil {
+			return structs.NewError(structs.CodeNotFound, "namespace %q not found", name)
+		}
+		for _, j := range list[*structs.Job](txn, TableJobs, "id_prefix", name, "") {
+			if j.Status != structs.JobStatusDead {
+				return structs.NewError(structs.CodeInvalid,
+					"namespace %q has the non-terminal job %q (status %s): stop every job of a namespace (and wait until it is dead) before deleting it",
+					name, j.ID, j.Status)
+			}
 		}
 	}
 	return nil
