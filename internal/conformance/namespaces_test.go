@@ -117,6 +117,11 @@ func testNamespaces(t *testing.T, e *env) {
 	if _, _, err := e.nomad.Jobs().List(&napi.QueryOptions{Region: "mars"}); err == nil || !strings.Contains(err.Error(), `region "mars"`) {
 		t.Errorf("jobs of an unknown region: %v", err)
 	}
+	martian := webJob("martian")
+	martian.Region = ptr("mars")
+	if _, _, err := e.nomad.Jobs().Register(martian, nil); err == nil || !strings.Contains(err.Error(), `"mars"`) {
+		t.Errorf("a job of an unknown region: %v", err)
+	}
 
 	// A namespace with a live job is not deleted; default never is.
 	if _, err := e.nomad.Namespaces().Delete("team-a", nil); err == nil || !strings.Contains(err.Error(), "non-terminal job") {
