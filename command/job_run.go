@@ -79,14 +79,19 @@ func jobRun(c *cli.Context) error {
 	if err := monitorEval(c, client, resp.EvalID, resp.EvalCreateIndex); err != nil {
 		return err
 	}
-	return followJobDeployment(c, client, job.ID, resp.JobModifyIndex)
+	// The job went to the client's namespace (-namespace), else its own.
+	ns := client.Namespace()
+	if ns == "" {
+		ns = job.Namespace
+	}
+	return followJobDeployment(c, client, job.ID, ns, resp.JobModifyIndex)
 }
 
 // followJobDeployment follows the deployment the registration of the job at
 // jobModifyIndex created, if any, as Nomad's `job run` does: until it ends,
 // or waits for a manual promotion.
-func followJobDeployment(c *cli.Context, client *api.Client, jobID string, jobModifyIndex uint64) error {
-	d, _, err := client.Jobs().LatestDeployment(jobID, nil)
+func followJobDeployment(c *cli.Context, client *api.Client, jobID, namespace string, jobModifyIndex uint64) error {
+	d, _, err := client.Jobs().LatestDeployment(jobID, &api.QueryOptions{Namespace: namespace})
 	if err != nil {
 		return errorf(err, "Error reading the deployment of job %q", jobID)
 	}

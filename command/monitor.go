@@ -117,7 +117,7 @@ func (m *monitor) printAllocs(eval *structs.Evaluation, seen map[string]bool) er
 	if eval.JobID == "" {
 		return nil
 	}
-	allocs, _, err := m.client.Jobs().Allocations(eval.JobID, &api.QueryOptions{Context: m.ctx})
+	allocs, _, err := m.client.Jobs().Allocations(eval.JobID, &api.QueryOptions{Context: m.ctx, Namespace: eval.Namespace})
 	if api.IsNotFound(err) {
 		return nil // purged
 	}

@@ -4,7 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/internal/structstest"
+	"github.com/orch-io/orch/structs"
 )
 
 func TestNamespaceCommands(t *testing.T) {
@@ -58,5 +60,29 @@ func TestNamespaceCommands(t *testing.T) {
 	mustContain(t, "delete", ok("namespace", "delete", "-address", a.addr, "team-a"), `Successfully deleted namespace "team-a"!`)
 	if out := ok("namespace", "list", "-address", a.addr); strings.Contains(out, "team-a") {
 		t.Errorf("team-a listed after its delete:\n%s", out)
+	}
+}
+
+// A job file naming its namespace runs there, and `job run` monitors it
+// there, without -namespace.
+func TestJobRunInTheJobFilesNamespace(t *testing.T) {
+	t.Setenv("ORCH_NAMESPACE", "")
+	t.Setenv("NOMAD_NAMESPACE", "")
+	a := startClientAgent(t)
+	if err := a.API.Namespaces().Register(&structs.Namespace{Name: "team-a"}); err != nil {
+		t.Fatal(err)
+	}
+	job := structstest.Job("web")
+	job.Namespace = "team-a"
+	r := runCLI(t, "job", "run", "-json", "-address", a.addr, writeJSONJob(t, job, true))
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	mustContain(t, "job run", r.stdout, `Allocation "`, `created: node "`, `finished with status "complete"`)
+	if a.job(t, "web") != nil {
+		t.Error("the job went to default")
+	}
+	if j, _, err := a.API.Jobs().Info("web", &api.QueryOptions{Namespace: "team-a"}); err != nil || j.Namespace != "team-a" {
+		t.Errorf("the job in team-a: %+v %v", j, err)
 	}
 }
