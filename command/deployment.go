@@ -135,11 +135,12 @@ func deploymentStatus(c *cli.Context) error {
 // describeDeployment is `deployment status`: the deployment, its groups and
 // what it waits for.
 func describeDeployment(client *api.Client, d *structs.Deployment, now time.Time, verbose bool) (string, error) {
-	job, _, err := client.Jobs().Info(d.JobID, nil)
+	inNS := &api.QueryOptions{Namespace: d.Namespace} // the deployment's job is in its namespace
+	job, _, err := client.Jobs().Info(d.JobID, inNS)
 	if err != nil && !api.IsNotFound(err) {
 		return "", errorf(err, "Error reading job %q", d.JobID)
 	}
-	stubs, _, err := client.Jobs().Allocations(d.JobID, nil)
+	stubs, _, err := client.Jobs().Allocations(d.JobID, inNS)
 	if err != nil && !api.IsNotFound(err) {
 		return "", errorf(err, "Error reading the allocations of job %q", d.JobID)
 	}
@@ -158,7 +159,7 @@ func describeDeployment(client *api.Client, d *structs.Deployment, now time.Time
 			s.DeploymentID = d.ID
 		}
 	}
-	evals, _, err := client.Jobs().Evaluations(d.JobID, nil)
+	evals, _, err := client.Jobs().Evaluations(d.JobID, inNS)
 	if err != nil && !api.IsNotFound(err) {
 		return "", errorf(err, "Error reading the evaluations of job %q", d.JobID)
 	}
