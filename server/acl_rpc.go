@@ -409,6 +409,10 @@ var rpcRules = map[string]rpcRule{
 	"ACL.ListTokens":     management,
 	"ACL.GetToken":       management,
 	"ACL.GetTokenSelf":   anyToken,
+	"ACL.UpsertRoles":    management,
+	"ACL.DeleteRoles":    management,
+	"ACL.ListRoles":      management,
+	"ACL.GetRole":        management,
 	"ACL.ResolveToken":   open, // answers the caller about its own credential
 }
 

@@ -181,6 +181,14 @@ var routeRules = map[string]routeRule{
 	"PUT /v1/acl/token/{id}":                     ruleManagement,
 	"POST /v1/acl/token/{id}":                    ruleManagement,
 	"DELETE /v1/acl/token/{id}":                  ruleManagement,
+	"GET /v1/acl/roles":                          ruleManagement,
+	"PUT /v1/acl/role":                           ruleManagement,
+	"POST /v1/acl/role":                          ruleManagement,
+	"GET /v1/acl/role/name/{name}":               ruleManagement,
+	"GET /v1/acl/role/{id}":                      ruleManagement,
+	"PUT /v1/acl/role/{id}":                      ruleManagement,
+	"POST /v1/acl/role/{id}":                     ruleManagement,
+	"DELETE /v1/acl/role/{id}":                   ruleManagement,
 }
 
 // requestToken is the request's token: X-Nomad-Token, X-Orch-Token, or an

@@ -30,6 +30,7 @@ const (
 	recordServiceRegistration // appended: see services.go
 	recordJobVersion          // appended: see job_versions.go
 	recordDeployment          // appended: see deployments.go
+	recordACLRole             // appended: see acl.go
 )
 
 // Persist writes every object of the snapshot to w (the Raft FSM snapshot).
@@ -42,7 +43,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		return enc.Encode(v)
 	}
 	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableSchedulerConfig,
-		TableACLPolicies, TableACLTokens, TableACLBootstrap, TableServiceRegistrations, TableJobVersions, TableDeployments} {
+		TableACLPolicies, TableACLTokens, TableACLBootstrap, TableServiceRegistrations, TableJobVersions, TableDeployments, TableACLRoles} {
 		if err := put(recordIndex, &indexEntry{Key: t, Value: s.Index(t)}); err != nil {
 			return fmt.Errorf("state: persisting index of %s: %w", t, err)
 		}
@@ -129,6 +130,8 @@ func (s *StateStore) Restore(r io.Reader) error {
 			table, obj = TableACLTokens, &structs.ACLToken{}
 		case recordACLBootstrap:
 			table, obj = TableACLBootstrap, &ACLBootstrap{}
+		case recordACLRole:
+			table, obj = TableACLRoles, &structs.ACLRole{}
 		case recordServiceRegistration:
 			table, obj = TableServiceRegistrations, &structs.ServiceRegistration{}
 		default:
