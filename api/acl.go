@@ -122,3 +122,68 @@ func (a *ACL) TokenSelf(q *QueryOptions) (*structs.ACLToken, *QueryMeta, error) 
 	}
 	return &out, meta, nil
 }
+
+// RoleCreate creates a role; the answer carries its ID.
+func (a *ACL) RoleCreate(r *structs.ACLRole) (*structs.ACLRole, error) {
+	var out structs.ACLRole
+	if err := a.c.write(http.MethodPost, "/v1/acl/role", nil, r, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RoleUpdate replaces the role of r.ID.
+func (a *ACL) RoleUpdate(r *structs.ACLRole) (*structs.ACLRole, error) {
+	path, err := idPath("/v1/acl/role/", "role", r.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out structs.ACLRole
+	if err := a.c.write(http.MethodPost, path, nil, r, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RoleDelete deletes a role by ID.
+func (a *ACL) RoleDelete(id string) error {
+	path, err := idPath("/v1/acl/role/", "role", id)
+	if err != nil {
+		return err
+	}
+	return a.c.write(http.MethodDelete, path, nil, nil, nil)
+}
+
+// Roles lists the roles.
+func (a *ACL) Roles(q *QueryOptions) ([]*structs.ACLRole, *QueryMeta, error) {
+	var out []*structs.ACLRole
+	meta, err := a.c.query("/v1/acl/roles", q, &out)
+	return out, meta, err
+}
+
+// RoleInfo reads one role by ID.
+func (a *ACL) RoleInfo(id string, q *QueryOptions) (*structs.ACLRole, *QueryMeta, error) {
+	path, err := idPath("/v1/acl/role/", "role", id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.roleRead(path, q)
+}
+
+// RoleByName reads one role by name.
+func (a *ACL) RoleByName(name string, q *QueryOptions) (*structs.ACLRole, *QueryMeta, error) {
+	path, err := idPath("/v1/acl/role/name/", "role name", name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.roleRead(path, q)
+}
+
+func (a *ACL) roleRead(path string, q *QueryOptions) (*structs.ACLRole, *QueryMeta, error) {
+	var out structs.ACLRole
+	meta, err := a.c.query(path, q, &out)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &out, meta, nil
+}

@@ -43,6 +43,8 @@ type Client struct {
 	services *serviceregistration.Registrar
 	// checks runs the checks of those services.
 	checks *checks.Runner
+	// keyring is the agent's gossip keyring (keyring.go).
+	keyring keyringHolder
 
 	ctx    context.Context // canceled by Shutdown; every loop selects on it
 	cancel context.CancelFunc

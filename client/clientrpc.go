@@ -111,6 +111,12 @@ func (c *Client) serveCall(ctx context.Context, cancel context.CancelFunc, metho
 			return err
 		}
 		return one(&structs.GenericResponse{}, c.signalAlloc(&args))
+	case structs.ClientAgentKeyring:
+		var args structs.ClientKeyringRequest
+		if err := recvArgs(&args); err != nil {
+			return err
+		}
+		return one(c.applyKeyring(&args))
 	case structs.ClientAllocChecks:
 		var args structs.AllocChecksRequest
 		if err := recvArgs(&args); err != nil {

@@ -82,6 +82,38 @@ func TestACLCommands(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("deleted token info: code %d", r.code)
 	}
+
+	// Roles: a token holding one by name; the role's policies can be replaced.
+	r = runCLI(t, "acl", "role", "create", addr, mgmt, "-name=viewers", "-description=read things", "-policy=readonly")
+	if r.code != 0 {
+		t.Fatalf("role create: %s", r.stderr)
+	}
+	roleID := field(r.stdout, "ID")
+	mustContain(t, "role create", r.stdout, "Name         = viewers", "Policies     = readonly")
+	r = runCLI(t, "acl", "role", "create", addr, mgmt, "-name=bad name", "-policy=readonly")
+	if r.code != 2 || !strings.Contains(r.stderr, `role name "bad name"`) {
+		t.Fatalf("a bad role name: code %d %s", r.code, r.stderr)
+	}
+	r = runCLI(t, "acl", "role", "list", addr, mgmt)
+	mustContain(t, "role list", r.stdout, roleID, "viewers", "read things")
+	r = runCLI(t, "acl", "role", "info", addr, mgmt, "-by-name", "viewers")
+	mustContain(t, "role info", r.stdout, "ID           = "+roleID)
+	r = runCLI(t, "acl", "token", "create", addr, mgmt, "-name=holder", "-role-name=viewers")
+	if r.code != 0 {
+		t.Fatalf("token create with a role: %s", r.stderr)
+	}
+	mustContain(t, "token with a role", r.stdout, "Roles        = [viewers]")
+	t.Setenv("NOMAD_TOKEN", field(r.stdout, "Secret ID"))
+	if r = runCLI(t, "node", "status", addr); r.code != 0 {
+		t.Fatalf("a token holding the role lists nodes: %s", r.stderr)
+	}
+	t.Setenv("NOMAD_TOKEN", "")
+	r = runCLI(t, "acl", "role", "update", addr, mgmt, "-name=readers", roleID)
+	mustContain(t, "role update", r.stdout, "Name         = readers", "Policies     = readonly")
+	r = runCLI(t, "acl", "role", "delete", addr, mgmt, roleID)
+	if r.code != 0 {
+		t.Fatalf("role delete: %s", r.stderr)
+	}
 	r = runCLI(t, "acl", "policy", "delete", addr, mgmt, "readonly")
 	if r.code != 0 {
 		t.Fatalf("policy delete: %s", r.stderr)

@@ -85,7 +85,7 @@ func (s *Server) resolveFromState(snap *state.Snapshot, secret string) (*resolve
 	if tok.Type == structs.ACLManagementToken {
 		return &resolvedToken{token: tok, acl: acl.Management}, nil
 	}
-	return &resolvedToken{token: tok, acl: s.compilePolicies(snap, tok.Policies)}, nil
+	return &resolvedToken{token: tok, acl: s.compilePolicies(snap, tokenPolicyNames(snap, tok))}, nil
 }
 
 // compilePolicies compiles the named policies that exist. Stored policies

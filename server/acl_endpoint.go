@@ -198,7 +198,12 @@ func (e *aclEndpoint) UpsertTokens(ctx context.Context, args *structs.ACLTokenUp
 			errs = append(errs, err)
 			continue
 		}
-		tok := &structs.ACLToken{Name: t.Name, Type: t.Type, Policies: t.Policies, Global: t.Global}
+		roles, err := linkRoles(snap, t.Roles)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		tok := &structs.ACLToken{Name: t.Name, Type: t.Type, Policies: t.Policies, Roles: roles, Global: t.Global}
 		if t.AccessorID == "" {
 			tok.AccessorID, tok.SecretID, tok.CreateTime = structs.GenerateUUID(), structs.GenerateUUID(), now
 			if t.ExpirationTTL > 0 {
@@ -316,7 +321,7 @@ func (e *aclEndpoint) ResolveToken(_ context.Context, args *structs.GenericReque
 	if args.AuthToken != "" {
 		tok := *snap.ACLTokenBySecret(args.AuthToken)
 		tok.SecretID = ""
-		reply.Token, names = &tok, tok.Policies
+		reply.Token, names = &tok, tokenPolicyNames(snap, &tok)
 	}
 	for _, n := range names {
 		if p := snap.ACLPolicyByName(n); p != nil {

@@ -406,6 +406,10 @@ var rpcRules = map[string]rpcRule{
 	"ACL.ListTokens":     management,
 	"ACL.GetToken":       management,
 	"ACL.GetTokenSelf":   anyToken,
+	"ACL.UpsertRoles":    management,
+	"ACL.DeleteRoles":    management,
+	"ACL.ListRoles":      management,
+	"ACL.GetRole":        management,
 	"ACL.ResolveToken":   open, // answers the caller about its own credential
 
 	// Namespaces as in Nomad: management writes them; a token reads those

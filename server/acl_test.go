@@ -312,3 +312,75 @@ func TestACLClientCallsNeedTheirCapability(t *testing.T) {
 	denied(t, "read-logs token, fs", dial(logs.SecretID, structs.ClientFSCat))
 	denied(t, "read-logs token, restart", dial(logs.SecretID, structs.ClientAllocRestart))
 }
+
+// TestACLRolesFollowedAtOnce: a token holding a role may do what the role's
+// policies allow, as the role is at each call: an update or a deletion of
+// the role takes effect on the next RPC, through the resolution cache, and
+// survives a snapshot and restore.
+func TestACLRolesFollowedAtOnce(t *testing.T) {
+	s, mgmt := startACLServer(t)
+	ctx := t.Context()
+	w := structs.WriteRequest{AuthToken: mgmt}
+	var gr structs.GenericResponse
+	if err := s.RPC(ctx, "ACL.UpsertPolicies", &structs.ACLPolicyUpsertRequest{Policies: []*structs.ACLPolicy{
+		{Name: "nodes", Rules: `node { policy = "read" }`},
+		{Name: "jobs", Rules: `namespace "default" { policy = "read" }`},
+	}, WriteRequest: w}, &gr); err != nil {
+		t.Fatal(err)
+	}
+	var rr structs.ACLRoleUpsertResponse
+	if err := s.RPC(ctx, "ACL.UpsertRoles", &structs.ACLRoleUpsertRequest{Roles: []*structs.ACLRole{
+		{Name: "ops", Policies: []*structs.ACLRolePolicyLink{{Name: "nodes"}}},
+	}, WriteRequest: w}, &rr); err != nil {
+		t.Fatal(err)
+	}
+	role := rr.Roles[0]
+	var tr structs.ACLTokenUpsertResponse
+	if err := s.RPC(ctx, "ACL.UpsertTokens", &structs.ACLTokenUpsertRequest{Tokens: []*structs.ACLToken{
+		{Name: "holder", Type: structs.ACLClientToken, Roles: []*structs.ACLTokenRoleLink{{Name: "ops"}}},
+	}, WriteRequest: w}, &tr); err != nil {
+		t.Fatal(err)
+	}
+	holder := structs.QueryOptions{AuthToken: tr.Tokens[0].SecretID}
+	if l := tr.Tokens[0].Roles; len(l) != 1 || l[0].ID != role.ID || l[0].Name != "ops" {
+		t.Fatalf("token role links = %+v, want the role's ID and name", l)
+	}
+	var nl structs.NodeListResponse
+	if err := s.RPC(ctx, "Node.List", &structs.NodeListRequest{QueryOptions: holder}, &nl); err != nil {
+		t.Fatalf("the role grants node reads: %v", err)
+	}
+	var jl structs.SingleJobResponse
+	readJob := &structs.JobSpecificRequest{JobID: "web", QueryOptions: holder}
+	denied(t, "job read before the update", s.RPC(ctx, "Job.GetJob", readJob, &jl))
+
+	role.Policies = []*structs.ACLRolePolicyLink{{Name: "jobs"}}
+	if err := s.RPC(ctx, "ACL.UpsertRoles", &structs.ACLRoleUpsertRequest{Roles: []*structs.ACLRole{role}, WriteRequest: w}, &rr); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RPC(ctx, "Job.GetJob", readJob, &jl); err != nil {
+		t.Fatalf("after the update, the role grants job reads: %v", err)
+	}
+	denied(t, "node list after the update", s.RPC(ctx, "Node.List", &structs.NodeListRequest{QueryOptions: holder}, &nl))
+
+	// The roles survive a snapshot and restore.
+	snap := s.state.Snapshot()
+	var buf strings.Builder
+	if err := snap.Persist(&stringWriter{&buf}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.state.Restore(strings.NewReader(buf.String())); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.state.Snapshot().ACLRoleByName("ops"); got == nil || got.ID != role.ID || got.PolicyNames()[0] != "jobs" {
+		t.Fatalf("role after restore = %+v", got)
+	}
+
+	if err := s.RPC(ctx, "ACL.DeleteRoles", &structs.ACLRoleDeleteRequest{IDs: []string{role.ID}, WriteRequest: w}, &gr); err != nil {
+		t.Fatal(err)
+	}
+	denied(t, "job read after the deletion", s.RPC(ctx, "Job.GetJob", readJob, &jl))
+}
+
+type stringWriter struct{ b *strings.Builder }
+
+func (w *stringWriter) Write(p []byte) (int, error) { return w.b.Write(p) }

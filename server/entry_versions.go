@@ -43,7 +43,7 @@ const (
 	// tags carry no entry version reads exactly this.
 	BaseEntryVersion EntryVersion = 1
 	// MaxEntryVersion is the highest entry version this build reads.
-	MaxEntryVersion EntryVersion = 4
+	MaxEntryVersion EntryVersion = 5
 )
 
 // TagEntryVersion is the gossip tag in which a server advertises the highest
@@ -83,8 +83,11 @@ var entryTypes = map[MessageType]entryType{
 	MsgNodeDrain:              {version: 4, apply: (*FSM).applyNodeDrain},
 	MsgJobStability:           {version: 4, apply: (*FSM).applyJobStability},
 	MsgDeploymentUpdate:       {version: 4, apply: (*FSM).applyDeploymentUpdate},
-	MsgNamespaceUpsert:        {version: 4, apply: (*FSM).applyNamespaceUpsert},
-	MsgNamespaceDelete:        {version: 4, apply: (*FSM).applyNamespaceDelete},
+	MsgNamespaceUpsert:        {version: 5, apply: (*FSM).applyNamespaceUpsert},
+	MsgNamespaceDelete:        {version: 5, apply: (*FSM).applyNamespaceDelete},
+
+	MsgACLRoleUpsert: {version: 5, apply: (*FSM).applyACLRoleUpsert},
+	MsgACLRoleDelete: {version: 5, apply: (*FSM).applyACLRoleDelete},
 }
 
 func init() {

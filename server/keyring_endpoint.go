@@ -8,9 +8,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 	"github.com/orch-io/orch/internal/gossipkey"
+	"github.com/orch-io/orch/internal/rpcwire"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -53,15 +55,17 @@ func (s *Server) keyringOp(ctx context.Context, method string, args *structs.Key
 		}
 	}
 	*reply = structs.KeyringResponse{Messages: map[string]string{}, Keys: map[string]int{}}
-	if args.Local {
-		return s.keyringApplyLocal(args.Key, reply, op)
-	}
 	var mu sync.Mutex
+	// add counts the answer of one server (with the client agents it
+	// reached) or one client agent.
 	add := func(name string, r *structs.KeyringResponse, err error) {
 		mu.Lock()
 		defer mu.Unlock()
-		reply.NumNodes++
-		if err != nil {
+		reply.NumNodes += max(r.NumNodes, 1)
+		for n, msg := range r.Messages {
+			reply.Messages[n] = msg
+		}
+		if err != nil && len(r.Messages) == 0 {
 			reply.Messages[name] = err.Error()
 		}
 		for k, n := range r.Keys {
@@ -69,8 +73,22 @@ func (s *Server) keyringOp(ctx context.Context, method string, args *structs.Key
 		}
 	}
 	var local structs.KeyringResponse
-	add(s.config.NodeName, &local, s.keyringApplyLocal(args.Key, &local, op))
+	localErr := s.keyringApplyLocal(args.Key, &local, op)
 	var wg sync.WaitGroup
+	// The client-only agents connected to this server follow it (every
+	// server does this for its own: together they reach every client).
+	// They are asked after this server applied the operation, so an
+	// install reaches them only once a server can read the key.
+	if localErr == nil {
+		s.keyringClients(ctx, &wg, keyringOps[method], args.Key, add)
+	}
+	if args.Local {
+		// This server's answer, with its clients' added.
+		wg.Wait()
+		add(s.config.NodeName, &local, localErr)
+		return s.keyringResult(method, reply, localErr)
+	}
+	add(s.config.NodeName, &local, localErr)
 	for _, m := range s.serverMembers() {
 		if m.Name == s.config.NodeName || m.State != memberlist.StateAlive {
 			continue
@@ -86,8 +104,26 @@ func (s *Server) keyringOp(ctx context.Context, method string, args *structs.Key
 		}()
 	}
 	wg.Wait()
+	return s.keyringResult(method, reply, nil)
+}
+
+// keyringOps maps the keyring methods to the client agents' operations.
+var keyringOps = map[string]string{
+	"Keyring.List":    structs.KeyringOpList,
+	"Keyring.Install": structs.KeyringOpInstall,
+	"Keyring.Use":     structs.KeyringOpUse,
+	"Keyring.Remove":  structs.KeyringOpRemove,
+}
+
+// keyringResult is the error of a keyring operation whose answers reply
+// gathered: nil when every agent applied it. local, when set, is this
+// server's own failure (the answer of a Local call).
+func (s *Server) keyringResult(method string, reply *structs.KeyringResponse, local error) error {
 	if len(reply.Messages) == 0 {
 		return nil
+	}
+	if local != nil && len(reply.Messages) == 1 {
+		return local
 	}
 	var msgs []string
 	for _, name := range slices.Sorted(maps.Keys(reply.Messages)) {
@@ -95,10 +131,60 @@ func (s *Server) keyringOp(ctx context.Context, method string, args *structs.Key
 	}
 	code := structs.CodeInternal
 	if len(reply.Messages) == reply.NumNodes {
-		code = structs.CodeInvalid // refused everywhere: the request, not a server, is at fault
+		code = structs.CodeInvalid // refused everywhere: the request, not an agent, is at fault
 	}
-	return structs.NewError(code, "%s failed on %d of %d servers: %s", method, len(reply.Messages), reply.NumNodes, strings.Join(msgs, "; "))
+	return structs.NewError(code, "%s failed on %d of %d agents: %s", method, len(reply.Messages), reply.NumNodes, strings.Join(msgs, "; "))
 }
+
+// keyringClients applies a keyring operation, in parallel under wg, to every
+// client-only agent whose connection this server holds, and adds each
+// answer. The client of a combined agent shares the server's gossip and
+// keyring: it is not asked.
+func (s *Server) keyringClients(ctx context.Context, wg *sync.WaitGroup, op, key string, add func(string, *structs.KeyringResponse, error)) {
+	s.nodeConns.mu.Lock()
+	nodes := slices.Collect(maps.Keys(s.nodeConns.byNode))
+	local := s.nodeConns.localNode
+	s.nodeConns.mu.Unlock()
+	for _, id := range nodes {
+		if id == local {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := "client " + id
+			if n := s.state.Snapshot().NodeByID(id); n != nil {
+				name = n.Name + " (client)"
+			}
+			var r structs.KeyringResponse
+			err := s.callClientAgent(ctx, id, structs.ClientAgentKeyring, &structs.ClientKeyringRequest{Op: op, Key: key}, &r)
+			if err != nil {
+				r = structs.KeyringResponse{}
+			}
+			add(name, &r, err)
+		}()
+	}
+}
+
+// callClientAgent makes a one-answer client-agent call on the connection
+// this server holds to nodeID's client.
+func (s *Server) callClientAgent(ctx context.Context, nodeID, method string, args, reply any) error {
+	ctx, cancel := context.WithTimeout(ctx, clientAgentCallTimeout)
+	defer cancel()
+	conn, err := s.dialNodeHere(nodeID)
+	if err != nil {
+		return err
+	}
+	st, err := rpcwire.OpenStream(ctx, conn, method, args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.Recv(reply)
+}
+
+// clientAgentCallTimeout bounds one client-agent call a server makes.
+const clientAgentCallTimeout = 10 * time.Second
 
 // keyringApplyLocal applies op to this server's keyring and lists it.
 func (s *Server) keyringApplyLocal(key string, reply *structs.KeyringResponse, op func(*gossipkey.Ring, string) error) error {

@@ -38,6 +38,9 @@ const (
 	MsgACLTokenUpsert  MessageType = 42 // ACLTokenUpsertEntry
 	MsgACLTokenDelete  MessageType = 43 // ACLTokenDeleteEntry
 	MsgACLBootstrap    MessageType = 44 // ACLBootstrapEntry
+	// Entry version 5: ACL roles.
+	MsgACLRoleUpsert MessageType = 45 // ACLRoleUpsertEntry
+	MsgACLRoleDelete MessageType = 46 // ACLRoleDeleteEntry
 
 	// Entry version 4: alloc stop, node eligibility and drain (drain.go).
 	MsgAllocDesiredTransition MessageType = 11 // AllocDesiredTransitionEntry
@@ -244,6 +247,17 @@ type ACLTokenUpsertEntry struct {
 // ACLTokenDeleteEntry (entry version 4) deletes tokens by accessor ID.
 type ACLTokenDeleteEntry struct {
 	AccessorIDs []string
+}
+
+// ACLRoleUpsertEntry (entry version 5) creates or replaces roles, IDs set by
+// the leader; a name taken by another role fails the entry.
+type ACLRoleUpsertEntry struct {
+	Roles []*structs.ACLRole
+}
+
+// ACLRoleDeleteEntry (entry version 5) deletes roles by ID.
+type ACLRoleDeleteEntry struct {
+	IDs []string
 }
 
 // ACLBootstrapEntry (entry version 4) stores the first management token,

@@ -23,6 +23,8 @@ func _() {
 	_ = x[MsgACLTokenUpsert-42]
 	_ = x[MsgACLTokenDelete-43]
 	_ = x[MsgACLBootstrap-44]
+	_ = x[MsgACLRoleUpsert-45]
+	_ = x[MsgACLRoleDelete-46]
 	_ = x[MsgAllocDesiredTransition-11]
 	_ = x[MsgNodeEligibility-12]
 	_ = x[MsgNodeDrain-13]
@@ -35,14 +37,14 @@ func _() {
 
 const (
 	_MessageType_name_0 = "JobRegisterJobDeregisterEvalUpdateNodeRegisterNodeUpdateStatusApplyPlanResultsAllocClientUpdateSchedulerConfigWriteServiceRegistrationsAllocDesiredTransitionNodeEligibilityNodeDrainJobStabilityDeploymentUpdate"
-	_MessageType_name_1 = "ACLPolicyUpsertACLPolicyDeleteACLTokenUpsertACLTokenDeleteACLBootstrap"
+	_MessageType_name_1 = "ACLPolicyUpsertACLPolicyDeleteACLTokenUpsertACLTokenDeleteACLBootstrapACLRoleUpsertACLRoleDelete"
 	_MessageType_name_2 = "NamespaceUpsertNamespaceDelete"
 	_MessageType_name_3 = "IgnoreUnknownFlag"
 )
 
 var (
 	_MessageType_index_0 = [...]uint8{0, 11, 24, 34, 46, 62, 78, 95, 110, 115, 135, 157, 172, 181, 193, 209}
-	_MessageType_index_1 = [...]uint8{0, 15, 30, 44, 58, 70}
+	_MessageType_index_1 = [...]uint8{0, 15, 30, 44, 58, 70, 83, 96}
 	_MessageType_index_2 = [...]uint8{0, 15, 30}
 )
 
@@ -51,7 +53,7 @@ func (i MessageType) String() string {
 	case 1 <= i && i <= 15:
 		i -= 1
 		return _MessageType_name_0[_MessageType_index_0[i]:_MessageType_index_0[i+1]]
-	case 40 <= i && i <= 44:
+	case 40 <= i && i <= 46:
 		i -= 40
 		return _MessageType_name_1[_MessageType_index_1[i]:_MessageType_index_1[i+1]]
 	case 50 <= i && i <= 51:

@@ -23,6 +23,10 @@ import (
 //	ACL.GetToken       ACLTokenSpecificRequest  → SingleACLTokenResponse
 //	ACL.GetTokenSelf   GenericRequest           → SingleACLTokenResponse (the caller's AuthToken)
 //	ACL.ResolveToken   GenericRequest           → ResolveACLTokenResponse (the caller's AuthToken, with its policies)
+//	ACL.UpsertRoles    ACLRoleUpsertRequest     → ACLRoleUpsertResponse
+//	ACL.DeleteRoles    ACLRoleDeleteRequest     → GenericResponse
+//	ACL.ListRoles      GenericRequest           → ACLRoleListResponse
+//	ACL.GetRole        ACLRoleSpecificRequest   → SingleACLRoleResponse (by ID, or by Name when ID is empty)
 
 // Token types.
 const (
@@ -39,6 +43,7 @@ const (
 	maxACLNameLen        = 128
 	maxACLDescriptionLen = 256
 	maxACLTokenPolicies  = 64
+	maxACLTokenRoles     = 64
 )
 
 // ACLPolicy is a named policy: Rules is its source in the policy language.
@@ -86,6 +91,11 @@ type ACLToken struct {
 	Name       string
 	Type       string
 	Policies   []string
+	// Roles links the token to roles: it holds their policies too, as they
+	// are when a request is authorized (a role changed or deleted later
+	// changes what the token may do). The servers fill both fields of each
+	// link from the role that exists when the token is written.
+	Roles []*ACLTokenRoleLink
 	// Global tokens are replicated to every region (orch runs one region:
 	// every token is, and the flag is kept for Nomad's API).
 	Global bool
@@ -109,6 +119,7 @@ type ACLTokenListStub struct {
 	Name           string
 	Type           string
 	Policies       []string
+	Roles          []*ACLTokenRoleLink
 	Global         bool
 	ExpirationTime *time.Time `json:",omitempty"`
 	CreateTime     time.Time
@@ -116,10 +127,17 @@ type ACLTokenListStub struct {
 	ModifyIndex    uint64
 }
 
+// ACLTokenRoleLink names a role a token holds: by ID (what counts) and by
+// name (for people).
+type ACLTokenRoleLink struct {
+	ID   string
+	Name string
+}
+
 // Stub returns the token's list form.
 func (t *ACLToken) Stub() *ACLTokenListStub {
 	return &ACLTokenListStub{AccessorID: t.AccessorID, Name: t.Name, Type: t.Type, Policies: t.Policies,
-		Global: t.Global, ExpirationTime: t.ExpirationTime, CreateTime: t.CreateTime,
+		Roles: t.Roles, Global: t.Global, ExpirationTime: t.ExpirationTime, CreateTime: t.CreateTime,
 		CreateIndex: t.CreateIndex, ModifyIndex: t.ModifyIndex}
 }
 
@@ -131,12 +149,15 @@ func (t *ACLToken) Validate() error {
 	}
 	switch t.Type {
 	case ACLClientToken:
-		if len(t.Policies) == 0 {
-			errs = append(errs, errors.New(`token Type = "client": Policies = []: a client token needs at least one policy`))
+		if len(t.Policies) == 0 && len(t.Roles) == 0 {
+			errs = append(errs, errors.New(`token Type = "client": Policies = [], Roles = []: a client token needs at least one policy or role`))
 		}
 	case ACLManagementToken:
 		if len(t.Policies) > 0 {
 			errs = append(errs, fmt.Errorf(`token Type = "management": Policies = %q: a management token takes no policies`, t.Policies))
+		}
+		if len(t.Roles) > 0 {
+			errs = append(errs, errors.New(`token Type = "management": Roles: a management token takes no roles`))
 		}
 	default:
 		errs = append(errs, fmt.Errorf(`token Type = %q: must be "client" or "management"`, t.Type))
@@ -147,6 +168,14 @@ func (t *ACLToken) Validate() error {
 	for _, p := range t.Policies {
 		if err := ValidateACLName("policy", p); err != nil {
 			errs = append(errs, fmt.Errorf("token Policies: %w", err))
+		}
+	}
+	if len(t.Roles) > maxACLTokenRoles {
+		errs = append(errs, fmt.Errorf("token Roles: %d: must be at most %d", len(t.Roles), maxACLTokenRoles))
+	}
+	for i, r := range t.Roles {
+		if r == nil || r.ID == "" && r.Name == "" {
+			errs = append(errs, fmt.Errorf("token Roles[%d]: a role link needs an ID or a Name", i))
 		}
 	}
 	if t.ExpirationTTL < 0 {
@@ -251,5 +280,97 @@ type ResolveACLTokenResponse struct {
 	Enabled  bool
 	Token    *ACLToken
 	Policies []*ACLPolicy
+	QueryMeta
+}
+
+// ACLRole is a named set of policies that tokens hold by link: changing the
+// role changes every token that holds it. ID is set by the servers; Name is
+// unique.
+type ACLRole struct {
+	ID          string
+	Name        string
+	Description string
+	Policies    []*ACLRolePolicyLink
+	CreateIndex uint64
+	ModifyIndex uint64
+}
+
+// ACLRolePolicyLink names a policy of a role.
+type ACLRolePolicyLink struct {
+	Name string
+}
+
+// PolicyNames returns the names of the role's policies.
+func (r *ACLRole) PolicyNames() []string {
+	names := make([]string, 0, len(r.Policies))
+	for _, p := range r.Policies {
+		if p != nil {
+			names = append(names, p.Name)
+		}
+	}
+	return names
+}
+
+// Validate checks what a caller may set on a role, all problems at once.
+func (r *ACLRole) Validate() error {
+	var errs []error
+	if err := ValidateACLName("role", r.Name); err != nil {
+		errs = append(errs, err)
+	}
+	if len(r.Description) > maxACLDescriptionLen {
+		errs = append(errs, fmt.Errorf("role %q: Description: %d bytes: must be at most %d", r.Name, len(r.Description), maxACLDescriptionLen))
+	}
+	if len(r.Policies) == 0 {
+		errs = append(errs, fmt.Errorf("role %q: Policies = []: a role needs at least one policy", r.Name))
+	}
+	if len(r.Policies) > maxACLTokenPolicies {
+		errs = append(errs, fmt.Errorf("role %q: Policies: %d: must be at most %d", r.Name, len(r.Policies), maxACLTokenPolicies))
+	}
+	for i, p := range r.Policies {
+		if p == nil {
+			errs = append(errs, fmt.Errorf("role %q: Policies[%d]: missing", r.Name, i))
+			continue
+		}
+		if err := ValidateACLName("policy", p.Name); err != nil {
+			errs = append(errs, fmt.Errorf("role %q: Policies[%d]: %w", r.Name, i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ACLRoleUpsertRequest creates roles (empty ID) or replaces them (by ID).
+type ACLRoleUpsertRequest struct {
+	Roles []*ACLRole
+	WriteRequest
+}
+
+// ACLRoleUpsertResponse carries the roles as stored.
+type ACLRoleUpsertResponse struct {
+	Roles []*ACLRole
+	WriteMeta
+}
+
+// ACLRoleDeleteRequest deletes roles by ID.
+type ACLRoleDeleteRequest struct {
+	IDs []string
+	WriteRequest
+}
+
+// ACLRoleSpecificRequest reads one role by ID, or by Name when ID is empty.
+type ACLRoleSpecificRequest struct {
+	ID   string
+	Name string
+	QueryOptions
+}
+
+// ACLRoleListResponse carries the roles, sorted by ID.
+type ACLRoleListResponse struct {
+	Roles []*ACLRole
+	QueryMeta
+}
+
+// SingleACLRoleResponse carries one role, nil when not found.
+type SingleACLRoleResponse struct {
+	Role *ACLRole
 	QueryMeta
 }

@@ -21,3 +21,25 @@ type KeyringResponse struct {
 	Keys     map[string]int
 	NumNodes int
 }
+
+// ClientAgentKeyring is the client-agent call (a streaming call the server
+// holding the node's connection opens inside it, like the calls of
+// client_rpc.go) that applies a keyring operation to a client-only agent's
+// gossip keyring: ClientKeyringRequest → one KeyringResponse (NumNodes 1).
+// Servers make it themselves, for an operator's keyring operation; it is
+// no allocation's, so it does not pass through Server.DialNode.
+const ClientAgentKeyring = "ClientAgent.Keyring"
+
+// Keyring operations of ClientKeyringRequest.Op.
+const (
+	KeyringOpList    = "list"
+	KeyringOpInstall = "install"
+	KeyringOpUse     = "use"
+	KeyringOpRemove  = "remove"
+)
+
+// ClientKeyringRequest is one keyring operation on a client agent.
+type ClientKeyringRequest struct {
+	Op  string
+	Key string
+}

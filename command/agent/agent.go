@@ -189,6 +189,9 @@ func (a *Agent) startClientGossip() error {
 		return err
 	}
 	a.gossip = g
+	if g.keyring != nil {
+		a.client.SetKeyring(ringKeyring{g.keyring})
+	}
 	a.startJoin(g)
 	return nil
 }

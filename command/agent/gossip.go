@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -202,4 +203,31 @@ func (e *clientGossipEvents) event(n *memberlist.Node, alive bool) {
 	if len(list) > 0 && e.onServers != nil {
 		e.onServers(list)
 	}
+}
+
+// ringKeyring is a client-only agent's gossip keyring as the client serves
+// the servers' keyring operations on it (client.Keyring).
+type ringKeyring struct{ ring *gossipkey.Ring }
+
+func (k ringKeyring) Apply(op, key string) ([]string, error) {
+	var err error
+	switch op {
+	case structs.KeyringOpList:
+	case structs.KeyringOpInstall:
+		err = k.ring.Install(key)
+	case structs.KeyringOpUse:
+		err = k.ring.Use(key)
+	case structs.KeyringOpRemove:
+		err = k.ring.Remove(key)
+	default:
+		return nil, structs.NewError(structs.CodeInvalid, "keyring operation %q: must be list, install, use or remove", op)
+	}
+	if err != nil {
+		if errors.Is(err, gossipkey.ErrKeyNotInstalled) || errors.Is(err, gossipkey.ErrPrimaryKey) {
+			return nil, structs.NewError(structs.CodeInvalid, "%v", err)
+		}
+		return nil, fmt.Errorf("agent: keyring: %w", err)
+	}
+	keys, _ := k.ring.List()
+	return keys, nil
 }

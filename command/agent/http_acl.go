@@ -204,11 +204,19 @@ var routeRules = map[string]routeRule{
 		// Decided before routing: the path value is not set yet.
 		return a.AllowNamespace(strings.TrimPrefix(r.URL.Path, "/v1/namespace/"))
 	},
-	"PUT /v1/namespace/{name}":    ruleManagement,
-	"POST /v1/namespace/{name}":   ruleManagement,
-	"PUT /v1/namespace":           ruleManagement,
-	"POST /v1/namespace":          ruleManagement,
-	"DELETE /v1/namespace/{name}": ruleManagement,
+	"PUT /v1/namespace/{name}":     ruleManagement,
+	"POST /v1/namespace/{name}":    ruleManagement,
+	"PUT /v1/namespace":            ruleManagement,
+	"POST /v1/namespace":           ruleManagement,
+	"DELETE /v1/namespace/{name}":  ruleManagement,
+	"GET /v1/acl/roles":            ruleManagement,
+	"PUT /v1/acl/role":             ruleManagement,
+	"POST /v1/acl/role":            ruleManagement,
+	"GET /v1/acl/role/name/{name}": ruleManagement,
+	"GET /v1/acl/role/{id}":        ruleManagement,
+	"PUT /v1/acl/role/{id}":        ruleManagement,
+	"POST /v1/acl/role/{id}":       ruleManagement,
+	"DELETE /v1/acl/role/{id}":     ruleManagement,
 }
 
 // requestToken is the request's token: X-Nomad-Token, X-Orch-Token, or an

@@ -14,7 +14,8 @@ import (
 
 // The ACL endpoints, Nomad's paths and shapes: /v1/acl/bootstrap,
 // /v1/acl/policies, /v1/acl/policy/{name}, /v1/acl/tokens, /v1/acl/token,
-// /v1/acl/token/{id}, /v1/acl/token/self. Who may call them: routeRules.
+// /v1/acl/token/{id}, /v1/acl/token/self, /v1/acl/roles, /v1/acl/role,
+// /v1/acl/role/{id}, /v1/acl/role/name/{name}. Who may call them: routeRules.
 
 // maxACLBody bounds an ACL request body (a policy's rules are at most 64 KiB).
 const maxACLBody = 128 << 10
@@ -39,6 +40,14 @@ func (s *HTTPServer) registerACLRoutes() {
 		{"PUT /v1/acl/token/{id}", s.aclTokenPut},
 		{"POST /v1/acl/token/{id}", s.aclTokenPut},
 		{"DELETE /v1/acl/token/{id}", s.aclTokenDelete},
+		{"GET /v1/acl/roles", s.aclRoleList},
+		{"PUT /v1/acl/role", s.aclRolePut},
+		{"POST /v1/acl/role", s.aclRolePut},
+		{"GET /v1/acl/role/name/{name}", s.aclRoleGetByName},
+		{"GET /v1/acl/role/{id}", s.aclRoleGet},
+		{"PUT /v1/acl/role/{id}", s.aclRolePut},
+		{"POST /v1/acl/role/{id}", s.aclRolePut},
+		{"DELETE /v1/acl/role/{id}", s.aclRoleDelete},
 	} {
 		s.mux.Handle(r.pattern, s.wrap(r.handler))
 	}
@@ -179,12 +188,12 @@ func (s *HTTPServer) aclTokenSelf(r *http.Request) (any, error) {
 }
 
 // aclTokenBody is a token as Nomad's clients send it: ExpirationTTL as a
-// duration string ("1h") or nanoseconds; Roles must be empty (roles are not
-// supported); the server-set fields are ignored.
+// duration string ("1h") or nanoseconds; Roles links by ID or name; the
+// server-set fields are ignored.
 type aclTokenBody struct {
 	AccessorID, SecretID, Name, Type string
 	Policies                         []string
-	Roles                            []any
+	Roles                            []*structs.ACLTokenRoleLink
 	Global                           bool
 	ExpirationTTL                    json.RawMessage
 	ExpirationTime                   *time.Time
@@ -224,14 +233,12 @@ func (s *HTTPServer) aclTokenPut(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, badRequest("%v", err)
 	}
-	if len(b.Roles) > 0 {
-		return nil, badRequest("token Roles: ACL roles are not supported; give the token Policies")
-	}
 	id := r.PathValue("id")
 	if id != "" && b.AccessorID != "" && b.AccessorID != id {
 		return nil, badRequest("token AccessorID %q differs from the ID in the path %q", b.AccessorID, id)
 	}
-	tok := &structs.ACLToken{AccessorID: id, Name: b.Name, Type: b.Type, Policies: b.Policies, Global: b.Global, ExpirationTTL: ttl}
+	tok := &structs.ACLToken{AccessorID: id, Name: b.Name, Type: b.Type, Policies: b.Policies, Roles: b.Roles,
+		Global: b.Global, ExpirationTTL: ttl}
 	if tok.Type == "" {
 		tok.Type = structs.ACLClientToken
 	}
@@ -254,6 +261,94 @@ func (s *HTTPServer) aclTokenDelete(r *http.Request) (any, error) {
 	req := &structs.ACLTokenDeleteRequest{AccessorIDs: []string{id}, WriteRequest: writeRequest(r)}
 	var reply structs.GenericResponse
 	if err := s.backend.RPC(r.Context(), "ACL.DeleteTokens", req, &reply); err != nil {
+		return nil, err
+	}
+	return map[string]uint64{"Index": reply.Index}, nil
+}
+
+func (s *HTTPServer) aclRoleList(r *http.Request) (any, error) {
+	q, err := parseQueryOptions(r)
+	if err != nil {
+		return nil, err
+	}
+	var reply structs.ACLRoleListResponse
+	if err := s.backend.RPC(r.Context(), "ACL.ListRoles", &structs.GenericRequest{QueryOptions: q}, &reply); err != nil {
+		return nil, err
+	}
+	return withMeta{body: nonNil(reply.Roles), meta: reply.QueryMeta}, nil
+}
+
+func (s *HTTPServer) aclRoleGet(r *http.Request) (any, error) {
+	id, q, err := idAndQuery(r, "role")
+	if err != nil {
+		return nil, err
+	}
+	return s.aclRoleRead(r, &structs.ACLRoleSpecificRequest{ID: id, QueryOptions: q}, "ACL role "+id)
+}
+
+func (s *HTTPServer) aclRoleGetByName(r *http.Request) (any, error) {
+	q, err := parseQueryOptions(r)
+	if err != nil {
+		return nil, err
+	}
+	name := r.PathValue("name")
+	if err := structs.ValidateACLName("role", name); err != nil {
+		return nil, badRequest("%v", err)
+	}
+	return s.aclRoleRead(r, &structs.ACLRoleSpecificRequest{Name: name, QueryOptions: q}, fmt.Sprintf("ACL role %q", name))
+}
+
+func (s *HTTPServer) aclRoleRead(r *http.Request, req *structs.ACLRoleSpecificRequest, what string) (any, error) {
+	var reply structs.SingleACLRoleResponse
+	if err := s.backend.RPC(r.Context(), "ACL.GetRole", req, &reply); err != nil {
+		return nil, err
+	}
+	if reply.Role == nil {
+		return nil, notFound("%s not found", what)
+	}
+	return withMeta{body: reply.Role, meta: reply.QueryMeta}, nil
+}
+
+// aclRolePut creates (POST /v1/acl/role) or updates (POST /v1/acl/role/{id})
+// a role; the answer is the role as stored.
+func (s *HTTPServer) aclRolePut(r *http.Request) (any, error) {
+	var b struct {
+		ID, Name, Description    string
+		Policies                 []*structs.ACLRolePolicyLink
+		CreateIndex, ModifyIndex uint64
+	}
+	if err := readACLBody(r, &b); err != nil {
+		return nil, err
+	}
+	id := r.PathValue("id")
+	switch {
+	case id == "" && b.ID != "":
+		return nil, badRequest("role ID %q: a new role gets its ID from the servers; update a role at /v1/acl/role/%s", b.ID, b.ID)
+	case id != "" && b.ID != "" && b.ID != id:
+		return nil, badRequest("role ID %q differs from the ID in the path %q", b.ID, id)
+	}
+	req := &structs.ACLRoleUpsertRequest{
+		Roles:        []*structs.ACLRole{{ID: id, Name: b.Name, Description: b.Description, Policies: b.Policies}},
+		WriteRequest: writeRequest(r),
+	}
+	var reply structs.ACLRoleUpsertResponse
+	if err := s.backend.RPC(r.Context(), "ACL.UpsertRoles", req, &reply); err != nil {
+		return nil, err
+	}
+	if len(reply.Roles) == 0 {
+		return nil, notFound("ACL role %s not found", id)
+	}
+	return reply.Roles[0], nil
+}
+
+func (s *HTTPServer) aclRoleDelete(r *http.Request) (any, error) {
+	id, err := pathID(r, "role")
+	if err != nil {
+		return nil, err
+	}
+	req := &structs.ACLRoleDeleteRequest{IDs: []string{id}, WriteRequest: writeRequest(r)}
+	var reply structs.GenericResponse
+	if err := s.backend.RPC(r.Context(), "ACL.DeleteRoles", req, &reply); err != nil {
 		return nil, err
 	}
 	return map[string]uint64{"Index": reply.Index}, nil

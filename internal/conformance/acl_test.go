@@ -21,6 +21,8 @@ var aclCases = []conformanceCase{
 		"GET /v1/acl/policy/{name}", "DELETE /v1/acl/policy/{name}"}, testACLPolicies},
 	{[]string{"PUT /v1/acl/token", "POST /v1/acl/token", "PUT /v1/acl/token/{id}", "POST /v1/acl/token/{id}",
 		"GET /v1/acl/tokens", "GET /v1/acl/token/{id}", "GET /v1/acl/token/self", "DELETE /v1/acl/token/{id}"}, testACLTokens},
+	{[]string{"PUT /v1/acl/role", "POST /v1/acl/role", "GET /v1/acl/roles", "GET /v1/acl/role/{id}",
+		"GET /v1/acl/role/name/{name}", "PUT /v1/acl/role/{id}", "POST /v1/acl/role/{id}", "DELETE /v1/acl/role/{id}"}, testACLRoles},
 }
 
 // TestNomadClientACL drives the ACL routes of a dev agent with ACLs on
@@ -154,5 +156,101 @@ func testACLTokens(t *testing.T, e *env) {
 	}
 	if _, _, err := alice.ACLTokens().Self(nil); err == nil {
 		t.Error("a deleted token still reads itself")
+	}
+}
+
+// testACLRoles: a role's policies reach the tokens that hold it, and leave
+// them when the role changes or goes.
+func testACLRoles(t *testing.T, e *env) {
+	for _, p := range []*napi.ACLPolicy{
+		{Name: "role-reader", Rules: `namespace "default" { policy = "read" }`},
+		{Name: "role-nodes", Rules: `node { policy = "read" }`},
+	} {
+		if _, err := e.nomad.ACLPolicies().Upsert(p, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	role, _, err := e.nomad.ACLRoles().Create(&napi.ACLRole{Name: "viewers", Description: "read jobs",
+		Policies: []*napi.ACLRolePolicyLink{{Name: "role-reader"}}}, nil)
+	if err != nil || role.ID == "" || role.Name != "viewers" || len(role.Policies) != 1 || role.CreateIndex == 0 {
+		t.Fatalf("create: %+v %v", role, err)
+	}
+	raw := rawDo(t, e, "PUT", "/v1/acl/role", &napi.ACLRole{Name: "node-viewers", Policies: []*napi.ACLRolePolicyLink{{Name: "role-nodes"}}})
+	other := strictDecode[napi.ACLRole](t, "PUT /v1/acl/role", raw)
+	if _, _, err := e.nomad.ACLRoles().Create(&napi.ACLRole{Name: "viewers", Policies: []*napi.ACLRolePolicyLink{{Name: "role-reader"}}}, nil); err == nil || !strings.Contains(err.Error(), "taken") {
+		t.Errorf("a second role named viewers: %v, want a refusal", err)
+	}
+	if _, _, err := e.nomad.ACLRoles().Create(&napi.ACLRole{Name: "ghost", Policies: []*napi.ACLRolePolicyLink{{Name: "nope"}}}, nil); err == nil || !strings.Contains(err.Error(), `policy "nope" not found`) {
+		t.Errorf("a role naming a missing policy: %v, want a refusal naming it", err)
+	}
+	list, _, err := e.nomad.ACLRoles().List(nil)
+	if err != nil || len(list) != 2 {
+		t.Errorf("list: %+v %v", list, err)
+	}
+	strictGetAuth[[]*napi.ACLRoleListStub](t, e.agent.URL, e.token, "/v1/acl/roles")
+	if got, _, err := e.nomad.ACLRoles().Get(role.ID, nil); err != nil || got.Name != "viewers" || got.Description != "read jobs" {
+		t.Errorf("get: %+v %v", got, err)
+	}
+	strictGetAuth[napi.ACLRole](t, e.agent.URL, e.token, "/v1/acl/role/"+role.ID)
+	if got, _, err := e.nomad.ACLRoles().GetByName("viewers", nil); err != nil || got.ID != role.ID {
+		t.Errorf("get by name: %+v %v", got, err)
+	}
+	strictGetAuth[napi.ACLRole](t, e.agent.URL, e.token, "/v1/acl/role/name/viewers")
+
+	// A token holding the role by name reads jobs, not nodes.
+	tok, _, err := e.nomad.ACLTokens().Create(&napi.ACLToken{Name: "carol", Type: "client",
+		Roles: []*napi.ACLTokenRoleLink{{Name: "viewers"}}}, nil)
+	if err != nil || len(tok.Roles) != 1 || tok.Roles[0].ID != role.ID || tok.Roles[0].Name != "viewers" {
+		t.Fatalf("token with a role: %+v %v", tok, err)
+	}
+	carol, err := napi.NewClient(&napi.Config{Address: e.agent.URL, SecretID: tok.SecretID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := carol.Jobs().List(nil); err != nil {
+		t.Errorf("the role's token lists jobs: %v", err)
+	}
+	if _, _, err := carol.Nodes().List(nil); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("the role's token lists nodes: %v, want 403", err)
+	}
+	// The role now grants node reads instead: the tokens holding it follow
+	// (at once on the servers; through an agent's token cache within
+	// acl.token_ttl, so a token not yet cached shows it here).
+	role.Policies = []*napi.ACLRolePolicyLink{{Name: "role-nodes"}}
+	if up, _, err := e.nomad.ACLRoles().Update(role, nil); err != nil || up.Policies[0].Name != "role-nodes" {
+		t.Fatalf("update (PUT): %+v %v", up, err)
+	}
+	holder := func(name string) *napi.Client {
+		tok, _, err := e.nomad.ACLTokens().Create(&napi.ACLToken{Name: name, Type: "client",
+			Roles: []*napi.ACLTokenRoleLink{{ID: role.ID}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := napi.NewClient(&napi.Config{Address: e.agent.URL, SecretID: tok.SecretID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	dave := holder("dave")
+	if _, _, err := dave.Nodes().List(nil); err != nil {
+		t.Errorf("after the role's update, a token holding it lists nodes: %v", err)
+	}
+	if _, _, err := dave.Jobs().List(nil); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("after the role's update, a token holding it lists jobs: %v, want 403", err)
+	}
+	raw = rawDo(t, e, "POST", "/v1/acl/role/"+other.ID, &napi.ACLRole{ID: other.ID, Name: "node-viewers2", Policies: other.Policies})
+	if up := strictDecode[napi.ACLRole](t, "POST /v1/acl/role/:id", raw); up.Name != "node-viewers2" || up.ID != other.ID {
+		t.Errorf("update (POST): %+v", up)
+	}
+	if _, err := e.nomad.ACLRoles().Delete(role.ID, nil); err != nil {
+		t.Errorf("delete: %v", err)
+	}
+	if _, _, err := e.nomad.ACLTokens().Create(&napi.ACLToken{Name: "erin", Type: "client",
+		Roles: []*napi.ACLTokenRoleLink{{ID: role.ID}}}, nil); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("a token holding a deleted role: %v, want a refusal naming it", err)
+	}
+	if _, _, err := e.nomad.ACLRoles().Get(role.ID, nil); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("a deleted role: %v, want 404", err)
 	}
 }

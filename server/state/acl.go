@@ -13,6 +13,7 @@ const (
 	TableACLPolicies  = "acl_policies"
 	TableACLTokens    = "acl_tokens"
 	TableACLBootstrap = "acl_bootstrap"
+	TableACLRoles     = "acl_roles"
 )
 
 // ACLBootstrap records that the ACL system was bootstrapped: Index is the
@@ -29,6 +30,10 @@ func aclTables(db *memdb.DBSchema) {
 	db.Tables[TableACLTokens] = &memdb.TableSchema{Name: TableACLTokens, Indexes: map[string]*memdb.IndexSchema{
 		"id":     {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "AccessorID"}},
 		"secret": {Name: "secret", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "SecretID"}},
+	}}
+	db.Tables[TableACLRoles] = &memdb.TableSchema{Name: TableACLRoles, Indexes: map[string]*memdb.IndexSchema{
+		"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+		"name": {Name: "name", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}},
 	}}
 	db.Tables[TableACLBootstrap] = &memdb.TableSchema{Name: TableACLBootstrap, Indexes: map[string]*memdb.IndexSchema{
 		"id": {Name: "id", Unique: true, AllowMissing: true,
@@ -73,10 +78,25 @@ func (s *Snapshot) ACLBootstrapIndex() uint64 {
 	return 0
 }
 
-// ACLIndex is the index of the last write to the policies or the tokens:
-// what a cache of resolved tokens is valid for.
+// ACLRoleByID returns the role, or nil.
+func (s *Snapshot) ACLRoleByID(id string) *structs.ACLRole {
+	return watchedFirst[*structs.ACLRole](s, TableACLRoles, "id", id)
+}
+
+// ACLRoleByName returns the role named name, or nil.
+func (s *Snapshot) ACLRoleByName(name string) *structs.ACLRole {
+	return watchedFirst[*structs.ACLRole](s, TableACLRoles, "name", name)
+}
+
+// ACLRoles returns every role, sorted by ID.
+func (s *Snapshot) ACLRoles() []*structs.ACLRole {
+	return watchedList[*structs.ACLRole](s, TableACLRoles, "id_prefix", "")
+}
+
+// ACLIndex is the index of the last write to the policies, the tokens or
+// the roles: what a cache of resolved tokens is valid for.
 func (s *Snapshot) ACLIndex() uint64 {
-	return max(s.IndexUnwatched(TableACLPolicies), s.IndexUnwatched(TableACLTokens))
+	return max(s.IndexUnwatched(TableACLPolicies), s.IndexUnwatched(TableACLTokens), s.IndexUnwatched(TableACLRoles))
 }
 
 // UpsertACLPolicies stores policies (which the store then owns), keeping the
@@ -133,6 +153,39 @@ func (w *WriteTxn) DeleteACLTokens(ids []string) error {
 	return nil
 }
 
+// UpsertACLRoles stores roles (which the store then owns), keeping the
+// create index of those that exist. A name taken by another role fails the
+// whole write with structs.CodeConflict (decided here, in the entry's
+// transaction, so two racing creates of one name store one role).
+func (w *WriteTxn) UpsertACLRoles(roles []*structs.ACLRole) error {
+	for _, r := range roles {
+		if other := first[*structs.ACLRole](w.txn, TableACLRoles, "name", r.Name); other != nil && other.ID != r.ID {
+			return structs.NewError(structs.CodeConflict, "ACL role name %q is taken by role %s", r.Name, other.ID)
+		}
+		r.CreateIndex, r.ModifyIndex = w.index, w.index
+		if old := first[*structs.ACLRole](w.txn, TableACLRoles, "id", r.ID); old != nil {
+			r.CreateIndex = old.CreateIndex
+		}
+		if err := w.txn.Insert(TableACLRoles, r); err != nil {
+			return fmt.Errorf("state: inserting ACL role %s: %w", r.ID, err)
+		}
+	}
+	w.touch(TableACLRoles)
+	return nil
+}
+
+// DeleteACLRoles deletes roles by ID; absent ones are skipped. Tokens keep
+// their links, which grant nothing without the role.
+func (w *WriteTxn) DeleteACLRoles(ids []string) error {
+	for _, id := range ids {
+		if _, err := w.txn.DeleteAll(TableACLRoles, "id", id); err != nil {
+			return fmt.Errorf("state: deleting ACL role %s: %w", id, err)
+		}
+	}
+	w.touch(TableACLRoles)
+	return nil
+}
+
 // BootstrapACL stores the first management token and records the
 // bootstrap, provided the recorded bootstrap index is resetIndex (0: never
 // bootstrapped); otherwise it fails with structs.CodeInvalid and changes
@@ -165,6 +218,11 @@ func (s *Snapshot) persistACL(put func(recordKind, any) error) error {
 	for _, t := range s.ACLTokens() {
 		if err := put(recordACLToken, t); err != nil {
 			return fmt.Errorf("state: persisting ACL token %s: %w", t.AccessorID, err)
+		}
+	}
+	for _, r := range s.ACLRoles() {
+		if err := put(recordACLRole, r); err != nil {
+			return fmt.Errorf("state: persisting ACL role %s: %w", r.ID, err)
 		}
 	}
 	if i := s.ACLBootstrapIndex(); i != 0 {

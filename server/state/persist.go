@@ -31,6 +31,7 @@ const (
 	recordJobVersion          // appended: see job_versions.go
 	recordDeployment          // appended: see deployments.go
 	recordNamespace           // appended: see namespaces.go
+	recordACLRole             // appended: see acl.go
 )
 
 // Persist writes every object of the snapshot to w (the Raft FSM snapshot).
@@ -43,7 +44,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		return enc.Encode(v)
 	}
 	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableSchedulerConfig,
-		TableACLPolicies, TableACLTokens, TableACLBootstrap, TableServiceRegistrations, TableJobVersions, TableDeployments, TableNamespaces} {
+		TableACLPolicies, TableACLTokens, TableACLBootstrap, TableServiceRegistrations, TableJobVersions, TableDeployments, TableNamespaces, TableACLRoles} {
 		if err := put(recordIndex, &indexEntry{Key: t, Value: s.Index(t)}); err != nil {
 			return fmt.Errorf("state: persisting index of %s: %w", t, err)
 		}
@@ -133,6 +134,8 @@ func (s *StateStore) Restore(r io.Reader) error {
 			table, obj = TableACLTokens, &structs.ACLToken{}
 		case recordACLBootstrap:
 			table, obj = TableACLBootstrap, &ACLBootstrap{}
+		case recordACLRole:
+			table, obj = TableACLRoles, &structs.ACLRole{}
 		case recordServiceRegistration:
 			table, obj = TableServiceRegistrations, &structs.ServiceRegistration{}
 		case recordNamespace:
