@@ -1,5 +1,5 @@
 // Package checks runs the checks of the services of a client's allocations
-// (`check` blocks: http, tcp, script) and keeps their status.
+// (`check` blocks: http, tcp, grpc, script) and keeps their status.
 //
 // The brains are pure: state.record folds one probe result into a check's
 // status (success_before_passing, failures_before_critical) and says when
