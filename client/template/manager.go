@@ -49,7 +49,7 @@ type Config struct {
 	// fail_on_error failed).
 	Script func(ctx context.Context, cmd []string) (exitCode int, output string, err error)
 	Kill   func(reason string)
-	Logger  *slog.Logger
+	Logger *slog.Logger
 }
 
 // Manager renders one task's templates (see the package doc). RenderAll
