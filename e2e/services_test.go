@@ -311,3 +311,36 @@ func TestCanaryWithFailingCheckAutoReverts(t *testing.T) {
 		return job.Version == 2 && strings.Contains(fmt.Sprint(job.TaskGroups[0].Tasks[0].Config["args"]), "echo ok > health") && running == 2, nil
 	})
 }
+
+// TestExampleJobsWithServices: the Nomad-style job files of examples/ that
+// use services, checks and templates validate and run: api deploys once its
+// checks pass, frontend renders api's two instances, checked's http, tcp and
+// script checks all pass.
+func TestExampleJobsWithServices(t *testing.T) {
+	python3(t)
+	a := startDevAgent(t, t.TempDir(), freePorts(t))
+	for _, f := range []string{"examples/api.hcl", "examples/frontend.hcl", "examples/checked.hcl"} {
+		if out, errOut, code := a.orch("job", "validate", f); code != 0 {
+			t.Fatalf("job validate %s: exit %d\n%s%s", f, code, out, errOut)
+		}
+		if out, errOut, code := a.orch("job", "run", f); code != 0 {
+			t.Fatalf("job run %s: exit %d\n%s%s", f, code, out, errOut)
+		}
+	}
+	var frontend string
+	a.waitFor("frontend rendering api's 2 instances", 30*time.Second, func() (bool, error) {
+		if r := a.running(t, "frontend"); len(r) == 1 {
+			frontend = r[0].ID
+		}
+		up := lines(a.cat(frontend, "server/local/upstreams.txt"))
+		return len(up) == 2 && strings.HasSuffix(up[0], " v1") && strings.HasSuffix(up[1], " v1"), fmt.Errorf("upstreams %q", up)
+	})
+	checked := a.running(t, "checked")
+	if len(checked) != 1 {
+		t.Fatalf("checked: %d running", len(checked))
+	}
+	a.waitFor("checked's three checks passing", 30*time.Second, func() (bool, error) {
+		out, _, code := a.orch("alloc", "checks", checked[0].ID)
+		return code == 0 && strings.Count(out, "passing") == 3, fmt.Errorf("%s", out)
+	})
+}
