@@ -139,7 +139,9 @@ func (w *canaryWatch) run(ctx context.Context, id, namespace string) {
 			continue
 		}
 		failures = 0
-		index = max(reply.Index, index+1)
+		if reply.Index > 0 {
+			index = reply.Index // the same index again: the query's wait passed
+		}
 		d := reply.Deployment
 		newly, pending := false, false
 		w.mu.Lock()
