@@ -83,6 +83,10 @@ func templatesToStructs(w []*Template) []*structs.Template {
 			LeftDelim: deref(t.LeftDelim, ""), RightDelim: deref(t.RightDelim, ""),
 			Envvars: deref(t.Envvars, false), ErrMissingKey: deref(t.ErrMissingKey, false),
 		}
+		if cs := t.ChangeScript; cs != nil {
+			out[i].ChangeScript = &structs.ChangeScript{Command: deref(cs.Command, ""), Args: cs.Args,
+				Timeout: deref(cs.Timeout, 0), FailOnError: deref(cs.FailOnError, false)}
+		}
 	}
 	return out
 }
@@ -140,6 +144,9 @@ func templatesFromStructs(ts []*structs.Template) []*Template {
 			SourcePath: ptr(t.SourcePath), DestPath: ptr(t.DestPath), EmbeddedTmpl: ptr(t.EmbeddedTmpl),
 			ChangeMode: ptr(t.ChangeMode), ChangeSignal: ptr(t.ChangeSignal), Splay: ptr(t.Splay), Perms: ptr(t.Perms),
 			LeftDelim: ptr(t.LeftDelim), RightDelim: ptr(t.RightDelim), Envvars: ptr(t.Envvars), ErrMissingKey: ptr(t.ErrMissingKey),
+		}
+		if cs := t.ChangeScript; cs != nil {
+			out[i].ChangeScript = &ChangeScript{Command: ptr(cs.Command), Args: cs.Args, Timeout: ptr(cs.Timeout), FailOnError: ptr(cs.FailOnError)}
 		}
 	}
 	return out

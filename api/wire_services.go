@@ -81,7 +81,7 @@ type Template struct {
 	DestPath      *string
 	EmbeddedTmpl  *string
 	ChangeMode    *string
-	ChangeScript  Unsupported
+	ChangeScript  *ChangeScript
 	ChangeSignal  *string
 	Once          Unsupported
 	Splay         *time.Duration
@@ -94,6 +94,17 @@ type Template struct {
 	VaultGrace    Unsupported
 	Wait          Unsupported
 	ErrMissingKey *bool
+}
+
+// ChangeScript is a template's change_script block on the wire.
+type ChangeScript struct {
+	Command     *string
+	Args        []string
+	Timeout     *time.Duration
+	FailOnError *bool
+	// RunOnFirstRender (running the script after the first render too) is
+	// not implemented.
+	RunOnFirstRender Unsupported
 }
 
 // AllocCheckStatus is the latest result of one check, an entry of GET

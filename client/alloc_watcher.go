@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/orch-io/orch/client/allocrunner"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -218,7 +219,17 @@ func (c *Client) destroyAlloc(id string, e *runnerEntry) {
 	if err := c.db.DeleteAllocation(id); err != nil {
 		c.logger.Error("forgetting allocation", "alloc_id", id, "error", err)
 	}
+	deploymentID := e.ar.Alloc().DeploymentID
 	c.mu.Lock()
 	delete(c.mu.runners, id)
+	others := make([]*allocrunner.AllocRunner, 0, len(c.mu.runners))
+	for _, other := range c.mu.runners {
+		others = append(others, other.ar)
+	}
 	c.mu.Unlock()
+	if deploymentID != "" && !slices.ContainsFunc(others, func(ar *allocrunner.AllocRunner) bool {
+		return ar.Alloc().DeploymentID == deploymentID
+	}) {
+		c.canaries.forget(deploymentID)
+	}
 }

@@ -45,6 +45,8 @@ type Client struct {
 	checks *checks.Runner
 	// keyring is the agent's gossip keyring (keyring.go).
 	keyring keyringHolder
+	// canaries learns when canaries are promoted (their services' tags).
+	canaries *canaryWatch
 
 	ctx    context.Context // canceled by Shutdown; every loop selects on it
 	cancel context.CancelFunc
@@ -129,7 +131,8 @@ func NewClient(cfg Config) (*Client, error) {
 		RPC: c.callRPC, Region: cfg.Region, Window: cfg.AllocUpdateInterval,
 		RetryInterval: cfg.RetryInterval, MaxRetryInterval: cfg.MaxRetryInterval, Logger: logger,
 	})
-	c.checks = checks.NewRunner(checks.Config{Clock: cfg.Clock, Logger: logger})
+	c.checks = checks.NewRunner(checks.Config{Clock: cfg.Clock, Logger: logger, OnChange: c.checksChanged})
+	c.canaries = newCanaryWatch(c.callRPC, cfg.Region, logger, &c.wg, c.reregisterDeployment)
 	c.mu.runners = make(map[string]*runnerEntry)
 	c.mu.node = c.buildNode()
 
@@ -329,8 +332,10 @@ func (c *Client) newAllocRunner(alloc *structs.Allocation) *allocrunner.AllocRun
 		Persist:             c.db.PutAllocation,
 		StopTasksOnShutdown: c.stopTasksOnShutdown(),
 		Services:            registrySource{rpc: c.callRPC, region: c.cfg.Region},
+		Checks:              func() []*structs.CheckQueryResult { return c.checks.AllocChecks(alloc.ID) },
 		Send: func(a *structs.Allocation) {
-			c.services.AllocUpdated(a, node)
+			c.canaries.track(c.ctx, a)
+			c.services.AllocUpdated(c.canaries.view(a), node)
 			c.checks.AllocUpdated(a, node, ar)
 			c.updater.update(a)
 		},
@@ -340,9 +345,39 @@ func (c *Client) newAllocRunner(alloc *structs.Allocation) *allocrunner.AllocRun
 	return ar
 }
 
+// reregisterDeployment sends again the service instances of the
+// allocations of a deployment whose canaries were promoted: they now carry
+// their services' tags.
+func (c *Client) reregisterDeployment(deploymentID string) {
+	node := c.Node()
+	c.mu.Lock()
+	var ars []*allocrunner.AllocRunner
+	for _, e := range c.mu.runners {
+		if !e.destroying {
+			ars = append(ars, e.ar)
+		}
+	}
+	c.mu.Unlock()
+	for _, ar := range ars {
+		if a := ar.Alloc(); a.DeploymentID == deploymentID {
+			c.services.AllocUpdated(c.canaries.view(a), node)
+		}
+	}
+}
+
+// checksChanged is the check runner's OnChange: the allocation's runner
+// reassesses its health.
+func (c *Client) checksChanged(allocID string) {
+	c.mu.Lock()
+	e := c.mu.runners[allocID]
+	c.mu.Unlock()
+	if e != nil {
+		e.ar.ChecksChanged()
+	}
+}
+
 // AllocChecks returns the latest results of the checks of an allocation
-// this client runs, sorted by ID; empty when it runs none. The deployment
-// health tracker judges them with checks.Healthy.
+// this client runs, sorted by ID; empty when it runs none.
 func (c *Client) AllocChecks(allocID string) []*structs.CheckQueryResult {
 	return c.checks.AllocChecks(allocID)
 }

@@ -36,8 +36,18 @@ func supervisorCommand() *cli.Command {
 				return err
 			}
 			// The agent starts it in a session of its own, so no terminal
-			// signal reaches it; SIGHUP is ignored for a supervisor started by hand.
-			signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+			// signal reaches it; SIGHUP (a supervisor started by hand) and
+			// SIGPIPE are caught and dropped, not ignored: an ignored signal
+			// stays ignored in the tasks it starts (a shell then cannot
+			// even trap SIGHUP, so change_mode "signal" would not reach
+			// it), a caught one is back to its default in them.
+			dropped := make(chan os.Signal, 1)
+			signal.Notify(dropped, syscall.SIGHUP, syscall.SIGPIPE)
+			defer signal.Stop(dropped)
+			go func() {
+				for range dropped {
+				}
+			}()
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			if err := supervisor.Run(ctx, c.String("dir"), logger.With("component", "supervisor")); err != nil {

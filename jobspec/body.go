@@ -19,6 +19,9 @@ type bodySchema struct {
 	hcl.BodySchema
 	unsupportedAttrs  []string
 	unsupportedBlocks []string
+	// why says, for some of the unsupported names, what they need that orch
+	// lacks; it follows the error.
+	why map[string]string
 }
 
 // content is body.Content(schema) that reports the not-yet-supported names of
@@ -31,14 +34,14 @@ func content(body hcl.Body, s bodySchema) (*hcl.BodyContent, hcl.Diagnostics) {
 		filtered := &hclsyntax.Body{Attributes: hclsyntax.Attributes{}, SrcRange: sb.SrcRange, EndRange: sb.EndRange}
 		for name, a := range sb.Attributes {
 			if slices.Contains(s.unsupportedAttrs, name) {
-				diags = append(diags, errorAt(a.NameRange, "argument %q is not supported yet", name))
+				diags = append(diags, errorAt(a.NameRange, "argument %q is not supported yet%s", name, s.reason(name)))
 				continue
 			}
 			filtered.Attributes[name] = a
 		}
 		for _, b := range sb.Blocks {
 			if slices.Contains(s.unsupportedBlocks, b.Type) {
-				diags = append(diags, errorAt(b.TypeRange, "block %q is not supported yet", b.Type))
+				diags = append(diags, errorAt(b.TypeRange, "block %q is not supported yet%s", b.Type, s.reason(b.Type)))
 				continue
 			}
 			filtered.Blocks = append(filtered.Blocks, b)
@@ -47,6 +50,14 @@ func content(body hcl.Body, s bodySchema) (*hcl.BodyContent, hcl.Diagnostics) {
 	}
 	c, d := body.Content(&s.BodySchema)
 	return c, append(diags, d...)
+}
+
+// reason is ": " and why name is unsupported, or "" when not said.
+func (s bodySchema) reason(name string) string {
+	if w := s.why[name]; w != "" {
+		return ": " + w
+	}
+	return ""
 }
 
 // decoder turns evaluated attributes into Go values, collecting diagnostics.

@@ -148,12 +148,20 @@ func TestHelloExampleRuns(t *testing.T) {
 // exactly one of a job and an *Error. `go test` runs the seeds; run
 // `go test -fuzz FuzzParse ./jobspec` to search further.
 func FuzzParse(f *testing.F) {
-	for _, path := range []string{"../examples/hello.hcl", "../examples/web.hcl"} {
+	examples, err := filepath.Glob("../examples/*.hcl")
+	if err != nil || len(examples) < 5 {
+		f.Fatalf("examples: %v, %v", examples, err)
+	}
+	for _, path := range examples {
 		src, err := os.ReadFile(path)
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(string(src), "count=2")
+		f.Add(string(src), "")
+		if _, err := ParseFile(path, Options{}); err != nil {
+			f.Errorf("%s: %v", path, err)
+		}
 	}
 	f.Add(varsJob, `dcs=["a"]`)
 	f.Add(`locals { a = local }`+"\n"+`job "j" { }`, "")

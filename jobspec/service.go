@@ -42,6 +42,8 @@ var (
 		},
 		// expose needs Connect; the others are Consul's.
 		unsupportedAttrs: []string{"expose", "body", "tls_server_name", "notes"},
+		why: map[string]string{"expose": "it exposes the check through a Consul Connect sidecar proxy, and orch has no Connect; " +
+			"point the check at a port of the group's network instead"},
 	}
 	checkRestartSchema = bodySchema{
 		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{
@@ -49,13 +51,22 @@ var (
 		}},
 	}
 	templateSchema = bodySchema{
-		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-			{Name: "data"}, {Name: "source"}, {Name: "destination"}, {Name: "change_mode"},
-			{Name: "change_signal"}, {Name: "env"}, {Name: "perms"}, {Name: "splay"},
-			{Name: "left_delimiter"}, {Name: "right_delimiter"}, {Name: "error_on_missing_key"},
-		}},
+		BodySchema: hcl.BodySchema{
+			Attributes: []hcl.AttributeSchema{
+				{Name: "data"}, {Name: "source"}, {Name: "destination"}, {Name: "change_mode"},
+				{Name: "change_signal"}, {Name: "env"}, {Name: "perms"}, {Name: "splay"},
+				{Name: "left_delimiter"}, {Name: "right_delimiter"}, {Name: "error_on_missing_key"},
+			},
+			Blocks: []hcl.BlockHeaderSchema{{Type: "change_script"}},
+		},
 		unsupportedAttrs:  []string{"uid", "gid", "vault_grace"},
-		unsupportedBlocks: []string{"wait", "change_script"},
+		unsupportedBlocks: []string{"wait"},
+	}
+	changeScriptSchema = bodySchema{
+		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+			{Name: "command"}, {Name: "args"}, {Name: "timeout"}, {Name: "fail_on_error"},
+		}},
+		unsupportedAttrs: []string{"run_on_first_render"},
 	}
 )
 
@@ -202,7 +213,8 @@ func (d *decoder) templates(blocks hcl.Blocks, loc *scope) []*structs.Template {
 		prefix := fmt.Sprintf("template[%d]", i)
 		loc.field(prefix, b.DefRange)
 		t := &structs.Template{Splay: structs.DefaultTemplateSplay}
-		f := fields{d: d, c: d.content(b.Body, templateSchema), loc: loc, prefix: prefix}
+		c := d.content(b.Body, templateSchema)
+		f := fields{d: d, c: c, loc: loc, prefix: prefix}
 		f.str("data", &t.EmbeddedTmpl)
 		f.str("source", &t.SourcePath)
 		f.str("destination", &t.DestPath)
@@ -214,6 +226,15 @@ func (d *decoder) templates(blocks hcl.Blocks, loc *scope) []*structs.Template {
 		f.duration("splay", &t.Splay)
 		f.boolean("env", &t.Envvars)
 		f.boolean("error_on_missing_key", &t.ErrMissingKey)
+		for _, sb := range d.atMostOne(c.Blocks.OfType("change_script")) {
+			loc.field(prefix+".change_script", sb.DefRange)
+			t.ChangeScript = &structs.ChangeScript{}
+			sf := fields{d: d, c: d.content(sb.Body, changeScriptSchema), loc: loc, prefix: prefix + ".change_script"}
+			sf.str("command", &t.ChangeScript.Command)
+			sf.list("args", &t.ChangeScript.Args)
+			sf.duration("timeout", &t.ChangeScript.Timeout)
+			sf.boolean("fail_on_error", &t.ChangeScript.FailOnError)
+		}
 		out = append(out, t)
 	}
 	return out

@@ -166,7 +166,36 @@ job.hcl:13:7: group "g": service[0].check[1].task = "": a script check of a grou
       check {
         expose = true
       }
-    }`), `job.hcl:8:9: argument "expose" is not supported yet`},
+    }`), `job.hcl:8:9: argument "expose" is not supported yet: it exposes the check through a Consul Connect sidecar proxy, and orch has no Connect; point the check at a port of the group's network instead`},
+		{"change_script problems", `job "j" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      template {
+        data        = "x"
+        destination = "local/x"
+        change_mode = "script"
+      }
+      template {
+        data        = "y"
+        destination = "local/y"
+        change_mode = "script"
+        change_script {
+          args = ["-x"]
+        }
+      }
+      template {
+        data        = "z"
+        destination = "local/z"
+        change_script {
+          command = "/bin/true"
+        }
+      }
+    }
+  }
+}`, `job.hcl:5:7: group "g": task "t": template[0].change_script: change_mode "script" needs a change_script block with a command
+job.hcl:14:9: group "g": task "t": template[1].change_script.command = "": must be set
+job.hcl:21:9: group "g": task "t": template[2].change_script: is used only with change_mode "script", not "restart"`},
 		{"consul key in a template", `job "j" {
   group "g" {
     task "t" {
@@ -190,9 +219,56 @@ job.hcl:6:9: group "g": task "t": template[0].data: function "secret" is not sup
   }
 }`, `job.hcl:5:7: group "g": task "t": template[0]: needs data or a source
 job.hcl:5:7: group "g": task "t": template[0].destination = "": must be set
-job.hcl:6:9: group "g": task "t": template[0].change_mode = "reload": must be "restart", "signal" or "noop"`},
+job.hcl:6:9: group "g": task "t": template[0].change_mode = "reload": must be "restart", "signal", "noop" or "script"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) { wantParseError(t, tc.src, tc.want) })
+	}
+}
+
+// A grpc check and a template with change_mode "script" parse to what they
+// say, with Nomad's defaults (a change_script times out after 5s).
+func TestParseGRPCCheckAndChangeScript(t *testing.T) {
+	job, err := Parse("job.hcl", []byte(`job "j" {
+  group "g" {
+    network {
+      port "grpc" {}
+    }
+    service {
+      port = "grpc"
+      check {
+        type            = "grpc"
+        grpc_service    = "api.v1"
+        grpc_use_tls    = true
+        tls_skip_verify = true
+        interval        = "5s"
+      }
+    }
+    task "t" {
+      driver = "raw_exec"
+      template {
+        data        = "x"
+        destination = "local/x"
+        change_mode = "script"
+        change_script {
+          command       = "/local/reload.sh"
+          args          = ["-q"]
+          fail_on_error = true
+        }
+      }
+    }
+  }
+}`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := job.TaskGroups[0].Services[0].Checks[0]
+	if c.Type != structs.CheckTypeGRPC || c.GRPCService != "api.v1" || !c.GRPCUseTLS || !c.TLSSkipVerify || c.Timeout != structs.DefaultCheckTimeout {
+		t.Errorf("grpc check %s", dump(c))
+	}
+	cs := job.TaskGroups[0].Tasks[0].Templates[0].ChangeScript
+	want := &structs.ChangeScript{Command: "/local/reload.sh", Args: []string{"-q"}, Timeout: structs.DefaultChangeScriptTimeout, FailOnError: true}
+	if dump(cs) != dump(want) {
+		t.Errorf("change_script %s, want %s", dump(cs), dump(want))
 	}
 }
 

@@ -329,7 +329,7 @@ var rpcRules = map[string]rpcRule{
 		r := reply.(*structs.DeploymentListResponse)
 		r.Deployments = keepNamespaces(z, r.Deployments, acl.CapReadJob, func(d *structs.Deployment) string { return d.Namespace })
 	}),
-	"Deployment.GetDeployment": deploymentRule(acl.CapReadJob, func(a any) string { return a.(*structs.DeploymentSpecificRequest).DeploymentID }),
+	"Deployment.GetDeployment": deploymentRead,
 	"Deployment.Allocations":   deploymentRule(acl.CapReadJob, func(a any) string { return a.(*structs.DeploymentSpecificRequest).DeploymentID }),
 	"Deployment.Promote":       deploymentRule(acl.CapSubmitJob, func(a any) string { return a.(*structs.DeploymentPromoteRequest).DeploymentID }),
 	"Deployment.Fail":          deploymentRule(acl.CapSubmitJob, func(a any) string { return a.(*structs.DeploymentFailRequest).DeploymentID }),
@@ -479,6 +479,18 @@ func deploymentRule(op string, idOf func(args any) string) rpcRule {
 		return ""
 	})
 }
+
+// deploymentRead lets read-job in its namespace read a deployment, and a
+// client read the deployments of its own node's allocations: it learns from
+// them when its canaries are promoted (their services' tags).
+var deploymentRead = rpcRule{check: func(z *authz, args any) error {
+	id := args.(*structs.DeploymentSpecificRequest).DeploymentID
+	if node := z.clientNode(); node != nil && id != "" &&
+		slices.ContainsFunc(z.snap.AllocsByNode(node.ID), func(a *structs.Allocation) bool { return a.DeploymentID == id }) {
+		return nil
+	}
+	return deploymentRule(acl.CapReadJob, func(a any) string { return a.(*structs.DeploymentSpecificRequest).DeploymentID }).check(z, args)
+}}
 
 func nodeID(n *structs.Node) string {
 	if n == nil {

@@ -101,3 +101,45 @@ func TestACLServiceRegistry(t *testing.T) {
 		t.Errorf("submit-job deletes an instance: %v", err)
 	}
 }
+
+// With ACLs on, a client reads the deployments of its own node's
+// allocations (it follows its canaries' promotion), and no others.
+func TestACLClientReadsItsAllocationsDeployment(t *testing.T) {
+	s, mgmt := startACLServer(t)
+	ctx := t.Context()
+	var nodes []*structs.Node
+	for range 2 {
+		n := testNode()
+		nodes = append(nodes, n)
+		if err := s.RPC(ctx, "Node.Register", &structs.NodeRegisterRequest{Node: n, WriteRequest: structs.WriteRequest{AuthToken: n.SecretID}}, &structs.NodeUpdateResponse{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	job := testJob("web", 1, 64)
+	job.TaskGroups[0].Update = &structs.UpdateStrategy{MaxParallel: 1, HealthCheck: structs.UpdateHealthCheckTaskStates,
+		MinHealthyTime: time.Second, HealthyDeadline: time.Minute, ProgressDeadline: 10 * time.Minute}
+	if err := s.RPC(ctx, "Job.Register", &structs.JobRegisterRequest{Job: job, WriteRequest: structs.WriteRequest{AuthToken: mgmt}}, &structs.JobRegisterResponse{}); err != nil {
+		t.Fatal(err)
+	}
+	var alloc *structs.Allocation
+	waitFor(t, 10*time.Second, "web placed with a deployment", func() bool {
+		allocs := s.state.Snapshot().AllocsByJob(structs.DefaultNamespace, "web")
+		if len(allocs) > 0 && allocs[0].DeploymentID != "" {
+			alloc = allocs[0]
+		}
+		return alloc != nil
+	})
+	get := func(secret string) error {
+		return s.RPC(ctx, "Deployment.GetDeployment", &structs.DeploymentSpecificRequest{DeploymentID: alloc.DeploymentID,
+			QueryOptions: structs.QueryOptions{AuthToken: secret}}, &structs.SingleDeploymentResponse{})
+	}
+	for _, n := range nodes {
+		if n.ID == alloc.NodeID {
+			if err := get(n.SecretID); err != nil {
+				t.Errorf("the allocation's node reads its deployment: %v", err)
+			}
+		} else {
+			denied(t, "another node reads the deployment", get(n.SecretID))
+		}
+	}
+}

@@ -123,7 +123,6 @@ func (v *validator) check(field string, c *ServiceCheck, s *Service, tg *TaskGro
 		}
 	case CheckTypeTCP:
 	case CheckTypeGRPC:
-		v.add(field+".type", `"grpc"`, `is not supported yet; use "http", "tcp" or "script"`)
 	case CheckTypeScript:
 		if c.Command == "" {
 			v.add(field+".command", `""`, "a script check needs a command")
@@ -138,7 +137,7 @@ func (v *validator) check(field string, c *ServiceCheck, s *Service, tg *TaskGro
 	default:
 		v.add(field+".type", strconv.Quote(c.Type), `must be "http", "tcp", "grpc" or "script"`)
 	}
-	if c.Type == CheckTypeHTTP || c.Type == CheckTypeTCP {
+	if c.Type == CheckTypeHTTP || c.Type == CheckTypeTCP || c.Type == CheckTypeGRPC {
 		if c.PortLabel == "" && s.PortLabel == "" {
 			v.add(field+".port", `""`, fmt.Sprintf("a %s check needs a port: set one on the check or on its service", c.Type))
 		}

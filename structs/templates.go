@@ -3,6 +3,7 @@ package structs
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -21,7 +22,13 @@ const (
 	TemplateChangeModeRestart = "restart"
 	TemplateChangeModeSignal  = "signal"
 	TemplateChangeModeNoop    = "noop"
+	// TemplateChangeModeScript runs the template's change_script in the
+	// task (through its driver's exec).
+	TemplateChangeModeScript = "script"
 )
+
+// DefaultChangeScriptTimeout is Nomad's timeout of a change_script.
+const DefaultChangeScriptTimeout = 5 * time.Second
 
 // DefaultTemplateSplay is Nomad's: a change is applied after a random delay
 // of up to this, so that many allocations do not restart at once.
@@ -49,10 +56,32 @@ type Template struct {
 	// ErrMissingKey fails the render on a missing map key instead of
 	// writing "<no value>".
 	ErrMissingKey bool
+	// ChangeScript is what change_mode "script" runs; nil otherwise.
+	ChangeScript *ChangeScript
 }
 
-// Copy returns a copy of the template.
-func (t *Template) Copy() *Template { return clonePtr(t) }
+// ChangeScript is a template's `change_script` block: a command run in the
+// task's context after a re-render changed the file.
+type ChangeScript struct {
+	Command string
+	Args    []string
+	// Timeout bounds a run (DefaultChangeScriptTimeout when zero).
+	Timeout time.Duration
+	// FailOnError kills the task (failed) when the script cannot run, times
+	// out or exits non-zero; otherwise that is only logged and recorded.
+	FailOnError bool
+}
+
+// Copy returns a deep copy of the template.
+func (t *Template) Copy() *Template {
+	c := clonePtr(t)
+	if c != nil && t.ChangeScript != nil {
+		cs := *t.ChangeScript
+		cs.Args = slices.Clone(t.ChangeScript.Args)
+		c.ChangeScript = &cs
+	}
+	return c
+}
 
 func copyTemplates(ts []*Template) []*Template {
 	if ts == nil {
@@ -106,6 +135,9 @@ func canonicalizeTemplates(ts []*Template) {
 		if t.RightDelim == "" {
 			t.RightDelim = "}}"
 		}
+		if t.ChangeScript != nil && t.ChangeScript.Timeout == 0 {
+			t.ChangeScript.Timeout = DefaultChangeScriptTimeout
+		}
 	}
 }
 
@@ -141,10 +173,20 @@ func (v *validator) templates(ts []*Template) {
 			if !strings.HasPrefix(strings.ToUpper(t.ChangeSignal), "SIG") {
 				v.add(field+".change_signal", strconv.Quote(t.ChangeSignal), `change_mode "signal" needs a signal name such as "SIGHUP"`)
 			}
-		case "script":
-			v.add(field+".change_mode", `"script"`, `is not supported yet; use "restart", "signal" or "noop"`)
+		case TemplateChangeModeScript:
+			switch cs := t.ChangeScript; {
+			case cs == nil:
+				v.add(field+".change_script", "", `change_mode "script" needs a change_script block with a command`)
+			case cs.Command == "":
+				v.add(field+".change_script.command", `""`, "must be set")
+			case cs.Timeout < 0:
+				v.add(field+".change_script.timeout", quoteDuration(cs.Timeout), "must be >= 0")
+			}
 		default:
-			v.add(field+".change_mode", strconv.Quote(t.ChangeMode), `must be "restart", "signal" or "noop"`)
+			v.add(field+".change_mode", strconv.Quote(t.ChangeMode), `must be "restart", "signal", "noop" or "script"`)
+		}
+		if t.ChangeScript != nil && t.ChangeMode != TemplateChangeModeScript {
+			v.add(field+".change_script", "", fmt.Sprintf(`is used only with change_mode "script", not %q`, t.ChangeMode))
 		}
 		if t.Splay < 0 {
 			v.add(field+".splay", quoteDuration(t.Splay), "must be >= 0")

@@ -46,6 +46,11 @@ type Config struct {
 	// Services reads the service registry for the tasks' templates; nil
 	// when there is none (a template that reads it fails to render).
 	Services template.ServiceSource
+	// Checks returns the latest results of the allocation's checks (the
+	// client's check runner's), for its health in health_check "checks"
+	// mode; nil when there are none. Whoever runs the checks calls
+	// ChecksChanged when one changes.
+	Checks func() []*structs.CheckQueryResult
 	// Now is the clock; nil means time.Now. The health tracker's timers run
 	// on real time; Now only stamps.
 	Now    func() time.Time
@@ -69,7 +74,8 @@ type AllocRunner struct {
 	// syncCh asks the sync loop to persist and send (capacity 1: requests
 	// coalesce, and every sync reads the latest state).
 	syncCh chan struct{}
-	// healthCh tells the health watcher a task state changed (capacity 1).
+	// healthCh tells the health watcher a task state or a check changed
+	// (capacity 1).
 	healthCh chan struct{}
 	frozenCh chan struct{} // closed by freeze
 	loopDone chan struct{} // closed when the sync loop returns

@@ -16,23 +16,67 @@ import (
 // the servers wait for, health not known yet: one placed by a deployment
 // (its group's update block, unless in "manual" mode: the operator sets
 // that health), and outside deployments one of a group with a migrate block
-// (its settings), whose health paces a node drain, as in Nomad.
-// health_check "checks" behaves as "task_states".
-// TODO(#8): "checks" with the allocation's service checks (checks.Healthy).
+// (its settings), whose health paces a node drain, as in Nomad. In
+// health_check "checks" mode the checks that count are waited for too; a
+// group without any is judged by its task states, as in Nomad.
 func healthToTrack(alloc *structs.Allocation, tg *structs.TaskGroup) (HealthConfig, bool) {
 	if ds := alloc.DeploymentStatus; ds != nil && ds.Healthy != nil {
 		return HealthConfig{}, false
 	}
 	switch {
 	case alloc.DeploymentID != "":
-		if tg.Update == nil || tg.Update.HealthCheck == structs.UpdateHealthCheckManual {
+		u := tg.Update
+		if u == nil || u.HealthCheck == structs.UpdateHealthCheckManual {
 			return HealthConfig{}, false
 		}
-		return HealthConfig{MinHealthyTime: tg.Update.MinHealthyTime, HealthyDeadline: tg.Update.HealthyDeadline}, true
+		cfg := HealthConfig{MinHealthyTime: u.MinHealthyTime, HealthyDeadline: u.HealthyDeadline}
+		if u.HealthCheck == structs.UpdateHealthCheckChecks {
+			cfg.Checks = countedChecks(tg)
+		}
+		return cfg, true
 	case tg.Migrate != nil:
-		return HealthConfig{MinHealthyTime: tg.Migrate.MinHealthyTime, HealthyDeadline: tg.Migrate.HealthyDeadline}, true
+		m := tg.Migrate
+		cfg := HealthConfig{MinHealthyTime: m.MinHealthyTime, HealthyDeadline: m.HealthyDeadline}
+		if m.HealthCheck == structs.MigrateHealthChecks {
+			cfg.Checks = countedChecks(tg)
+		}
+		return cfg, true
 	}
 	return HealthConfig{}, false
+}
+
+// countedChecks is how many checks of the group's and its tasks' services
+// (of the built-in registry, which the client runs) count for its health:
+// those whose on_update is not "ignore".
+func countedChecks(tg *structs.TaskGroup) int {
+	n := 0
+	count := func(ss []*structs.Service) {
+		for _, s := range ss {
+			if s == nil || (s.Provider != "" && s.Provider != structs.ServiceProviderNomad) {
+				continue
+			}
+			for _, c := range s.Checks {
+				if c != nil && c.OnUpdate != structs.OnUpdateIgnore {
+					n++
+				}
+			}
+		}
+	}
+	count(tg.Services)
+	for _, t := range tg.Tasks {
+		count(t.Services)
+	}
+	return n
+}
+
+// ChecksChanged tells the runner a check of its allocation changed status
+// (or started, or stopped): the health is reassessed. Never blocks; the
+// client's check runner calls it (checks.Config.OnChange).
+func (ar *AllocRunner) ChecksChanged() {
+	select {
+	case ar.healthCh <- struct{}{}:
+	default:
+	}
 }
 
 // taskChanged is the task runners' notification: persist and send, and
@@ -57,7 +101,11 @@ func (ar *AllocRunner) watchHealth(cfg HealthConfig, tg *structs.TaskGroup, star
 	defer timer.Stop()
 	for {
 		now := ar.cfg.Now()
-		v := h.Observe(ar.taskStates(), now)
+		var checks []*structs.CheckQueryResult
+		if cfg.Checks > 0 && ar.cfg.Checks != nil {
+			checks = ar.cfg.Checks()
+		}
+		v := h.Observe(ar.taskStates(), checks, now)
 		if v.Decided {
 			ar.recordHealth(v, now)
 			return

@@ -407,6 +407,9 @@ func (tr *taskRunner) stop(h driver.Handle, signal string, timeout time.Duration
 		ev.ExitCode = res.ExitCode
 		ev.Signal = res.Signal
 		st.AppendEvent(ev)
+		if r := tr.mu.killReason; r != nil && r.FailsTask {
+			st.Failed = true // killed for a failure of its own (a change_script)
+		}
 		st.State = structs.TaskStateDead
 		st.FinishedAt = tr.cfg.Now().UnixNano()
 	})

@@ -1,6 +1,7 @@
 package allocrunner
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -40,6 +41,21 @@ func (ar *AllocRunner) newTemplates(alloc *structs.Allocation, task *structs.Tas
 				return fmt.Errorf("task %q: %w", task.Name, ErrTaskNotRunning)
 			}
 			return h.Signal(sig)
+		},
+		Script: func(ctx context.Context, cmd []string) (int, string, error) {
+			res, err := ar.ExecTask(ctx, task.Name, cmd)
+			if err != nil {
+				return 0, "", err
+			}
+			out := string(res.Stdout) + string(res.Stderr)
+			if len(out) > 1<<10 {
+				out = out[:1<<10]
+			}
+			return res.ExitCode, out, nil
+		},
+		Kill: func(reason string) {
+			ev := &structs.TaskEvent{Type: structs.TaskKilling, Time: ar.cfg.Now().UnixNano(), DisplayMessage: reason, FailsTask: true}
+			tr().kill(ev)
 		},
 		Logger: ar.logger.With("task", task.Name),
 	})

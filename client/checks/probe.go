@@ -48,6 +48,8 @@ func probe(ctx context.Context, client *http.Client, t *target, now func() time.
 		r = probeHTTP(ctx, client, t)
 	case structs.CheckTypeTCP:
 		r = probeTCP(ctx, t)
+	case structs.CheckTypeGRPC:
+		r = probeGRPC(ctx, t)
 	case structs.CheckTypeScript:
 		r = probeScript(ctx, t)
 	default:

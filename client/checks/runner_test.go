@@ -120,8 +120,8 @@ func TestRunnerProbesOnItsScheduleAndRestartsThroughTheTask(t *testing.T) {
 	if s["tcp"].Mode != structs.CheckModeReadiness || s["http"].Mode != structs.CheckModeHealthiness {
 		t.Errorf("modes: %s %s", s["tcp"].Mode, s["http"].Mode)
 	}
-	if ok, _ := Healthy(r.AllocChecks(a.ID), 0, clk.Now()); !ok {
-		t.Errorf("passing http + warning ignore_warnings script: not healthy")
+	if s["http"].HealthySince == 0 || s["script"].HealthySince == 0 || s["tcp"].HealthySince == 0 {
+		t.Errorf("passing http, tcp + warning ignore_warnings script: not all healthy: %+v %+v %+v", s["http"], s["tcp"], s["script"])
 	}
 
 	// Nothing runs again before the interval.
@@ -142,8 +142,8 @@ func TestRunnerProbesOnItsScheduleAndRestartsThroughTheTask(t *testing.T) {
 	if got := statuses(r, a.ID)["http"]; got.Status != C || got.StatusCode != 503 {
 		t.Fatalf("after failures: %+v", got)
 	}
-	if ok, _ := Healthy(r.AllocChecks(a.ID), 0, clk.Now()); ok {
-		t.Errorf("critical require_healthy check: healthy")
+	if got := statuses(r, a.ID)["http"]; got.HealthySince != 0 {
+		t.Errorf("critical require_healthy check: healthy since %d", got.HealthySince)
 	}
 
 	// The allocation stops: its checks go.

@@ -103,27 +103,3 @@ func healthyStatus(c *structs.ServiceCheck, status string) bool {
 	return status == structs.CheckStatusPassing ||
 		(status == structs.CheckStatusWarning && c.OnUpdate == structs.OnUpdateIgnoreWarnings)
 }
-
-// Healthy is the health of an allocation for a deployment that gates on
-// checks (health_check = "checks"): healthy once every check that counts
-// (on_update require_healthy, or ignore_warnings, where a warning counts as
-// passing) has passed without interruption for minHealthy, as of now. It
-// returns whether the allocation is healthy and, when not, when it would be
-// if nothing changes (zero if some check does not pass). An allocation
-// without checks that count is healthy.
-func Healthy(results []*structs.CheckQueryResult, minHealthy time.Duration, now time.Time) (healthy bool, at time.Time) {
-	var latest time.Time
-	for _, r := range results {
-		if r.OnUpdate == structs.OnUpdateIgnore {
-			continue
-		}
-		if r.HealthySince == 0 {
-			return false, time.Time{}
-		}
-		if t := time.Unix(0, r.HealthySince); t.After(latest) {
-			latest = t
-		}
-	}
-	at = latest.Add(minHealthy)
-	return !now.Before(at), at
-}

@@ -62,27 +62,7 @@ func TestCheckRestartAfterLimitOutsideGrace(t *testing.T) {
 	}
 }
 
-func TestHealthyNeedsEveryCountedCheckPassingForMinHealthy(t *testing.T) {
-	at := func(d time.Duration) int64 { return t0.Add(d).UnixNano() }
-	results := []*structs.CheckQueryResult{
-		{OnUpdate: structs.OnUpdateRequireHealthy, Status: P, HealthySince: at(10 * time.Second)},
-		{OnUpdate: structs.OnUpdateIgnoreWarnings, Status: W, HealthySince: at(20 * time.Second)},
-		{OnUpdate: structs.OnUpdateIgnore, Status: C},
-	}
-	if ok, when := Healthy(results, 10*time.Second, t0.Add(25*time.Second)); ok || !when.Equal(t0.Add(30*time.Second)) {
-		t.Fatalf("at 25s: healthy=%v at %v, want false at 30s", ok, when)
-	}
-	if ok, _ := Healthy(results, 10*time.Second, t0.Add(30*time.Second)); !ok {
-		t.Fatal("at 30s: not healthy")
-	}
-	results[0].Status, results[0].HealthySince = C, 0
-	if ok, when := Healthy(results, 0, t0.Add(time.Hour)); ok || !when.IsZero() {
-		t.Fatalf("a critical check: healthy=%v at %v", ok, when)
-	}
-	if ok, _ := Healthy(nil, time.Minute, t0); !ok {
-		t.Fatal("no checks: not healthy")
-	}
-
+func TestHealthySinceFollowsOnUpdate(t *testing.T) {
 	// healthySince follows on_update: a warning keeps an ignore_warnings
 	// check healthy since it first passed.
 	c := &structs.ServiceCheck{OnUpdate: structs.OnUpdateIgnoreWarnings}

@@ -54,7 +54,11 @@ func ActiveServices(alloc *structs.Allocation) []Active {
 }
 
 // Instances returns the service instances alloc should have registered in
-// its present state, on node (see ActiveServices). The caller owns them.
+// its present state, on node (see ActiveServices). The instances of a
+// canary (DeploymentStatus.Canary; the client clears it in the copy it
+// passes once the deployment promoted the canary) carry their services'
+// canary_tags, when set, in place of their tags, as in Nomad. The caller
+// owns them.
 func Instances(alloc *structs.Allocation, node *structs.Node) []*structs.ServiceRegistration {
 	active := ActiveServices(alloc)
 	if len(active) == 0 {
@@ -68,9 +72,14 @@ func Instances(alloc *structs.Allocation, node *structs.Node) []*structs.Service
 	if node != nil {
 		dc = node.Datacenter
 	}
+	canary := alloc.DeploymentStatus.IsCanary()
 	out := make([]*structs.ServiceRegistration, 0, len(active))
 	for _, as := range active {
 		s := as.Service
+		tags := s.Tags
+		if canary && len(s.CanaryTags) > 0 {
+			tags = s.CanaryTags
+		}
 		addr, port := Address(alloc, node, s.PortLabel, s.AddressMode)
 		if s.Address != "" {
 			addr = s.Address
@@ -78,7 +87,7 @@ func Instances(alloc *structs.Allocation, node *structs.Node) []*structs.Service
 		out = append(out, &structs.ServiceRegistration{
 			ID:          structs.ServiceRegistrationID(alloc.ID, as.Owner, as.Name, s.PortLabel),
 			ServiceName: as.Name, Namespace: ns, NodeID: alloc.NodeID, Datacenter: dc,
-			JobID: alloc.JobID, AllocID: alloc.ID, Tags: append([]string(nil), s.Tags...),
+			JobID: alloc.JobID, AllocID: alloc.ID, Tags: append([]string(nil), tags...),
 			Address: addr, Port: port,
 		})
 	}

@@ -3,6 +3,7 @@ package serviceregistration
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 
@@ -52,6 +53,24 @@ func TestInstancesFollowTheAllocationAndItsTasks(t *testing.T) {
 	a.DesiredStatus = structs.AllocDesiredStatusStop
 	if got := Instances(a, node); len(got) != 0 {
 		t.Errorf("stopped by the servers: %+v", got)
+	}
+}
+
+// A canary's instances carry canary_tags where its service sets them, its
+// tags elsewhere; once no longer a canary (promoted), its tags.
+func TestCanaryInstancesCarryCanaryTags(t *testing.T) {
+	a, node := testAlloc()
+	tg := a.Job.TaskGroups[0]
+	tg.Services[0].CanaryTags = []string{"canary"}
+	a.DeploymentID = "d1"
+	a.DeploymentStatus = &structs.AllocDeploymentStatus{Canary: true}
+	got := Instances(a, node)
+	if len(got) != 2 || !slices.Equal(got[0].Tags, []string{"canary"}) || len(got[1].Tags) != 0 {
+		t.Fatalf("canary: %+v %+v, want the group service with canary_tags, the task service (no canary_tags) with its tags", got[0], got[1])
+	}
+	a.DeploymentStatus.Canary = false
+	if got := Instances(a, node); !slices.Equal(got[0].Tags, []string{"v1"}) {
+		t.Fatalf("promoted: tags %v, want [v1]", got[0].Tags)
 	}
 }
 

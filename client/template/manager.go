@@ -43,7 +43,13 @@ type Config struct {
 	// file: restart the task, or send it a signal.
 	Restart func(reason string) error
 	Signal  func(signal string) error
-	Logger  *slog.Logger
+	// Script runs a change_script's command in the running task (its
+	// driver's exec) within ctx, returning its exit code and output; Kill
+	// kills the task, failed, for reason (a change_script with
+	// fail_on_error failed).
+	Script func(ctx context.Context, cmd []string) (exitCode int, output string, err error)
+	Kill   func(reason string)
+	Logger *slog.Logger
 }
 
 // Manager renders one task's templates (see the package doc). RenderAll
@@ -301,11 +307,12 @@ func (m *Manager) watch(ctx context.Context, name string) {
 
 // apply carries out the change modes of the changed templates after a
 // random splay (the longest of theirs): one restart if any asks for it,
-// else each distinct signal once.
+// else each distinct signal once and each change_script, as Nomad does.
 func (m *Manager) apply(ctx context.Context, changed []int) {
 	var splay time.Duration
 	restart := false
 	signals := map[string]bool{}
+	var scripts []*structs.ChangeScript
 	for _, i := range changed {
 		t := m.cfg.Templates[i]
 		splay = max(splay, t.Splay)
@@ -314,9 +321,13 @@ func (m *Manager) apply(ctx context.Context, changed []int) {
 			restart = true
 		case structs.TemplateChangeModeSignal:
 			signals[t.ChangeSignal] = true
+		case structs.TemplateChangeModeScript:
+			if t.ChangeScript != nil {
+				scripts = append(scripts, t.ChangeScript)
+			}
 		}
 	}
-	if !restart && len(signals) == 0 {
+	if !restart && len(signals) == 0 && len(scripts) == 0 {
 		return
 	}
 	if splay > 0 {
@@ -337,4 +348,38 @@ func (m *Manager) apply(ctx context.Context, changed []int) {
 			m.cfg.Logger.Warn("signalling the task after a template changed", "signal", sig, "error", err)
 		}
 	}
+	for _, cs := range scripts {
+		if err := m.runScript(ctx, cs); err != nil {
+			m.cfg.Logger.Warn("change_script after a template changed", "command", cs.Command, "error", err)
+			if cs.FailOnError && m.cfg.Kill != nil && ctx.Err() == nil {
+				m.cfg.Kill(fmt.Sprintf("Template's change_script failed: %v", err))
+				return
+			}
+		}
+	}
+}
+
+// runScript runs one change_script within its timeout; a run that cannot
+// start, times out or exits non-zero is an error.
+func (m *Manager) runScript(ctx context.Context, cs *structs.ChangeScript) error {
+	if m.cfg.Script == nil {
+		return fmt.Errorf("the task's driver cannot run commands in it")
+	}
+	timeout := cs.Timeout
+	if timeout <= 0 {
+		timeout = structs.DefaultChangeScriptTimeout
+	}
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	code, out, err := m.cfg.Script(sctx, append([]string{cs.Command}, cs.Args...))
+	switch {
+	case sctx.Err() == context.DeadlineExceeded:
+		return fmt.Errorf("%q timed out after %v", cs.Command, timeout)
+	case err != nil:
+		return fmt.Errorf("%q: %w", cs.Command, err)
+	case code != 0:
+		return fmt.Errorf("%q exited %d: %s", cs.Command, code, strings.TrimSpace(out))
+	}
+	m.cfg.Logger.Info("change_script ran after a template changed", "command", cs.Command)
+	return nil
 }

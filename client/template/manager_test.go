@@ -164,3 +164,74 @@ func TestFunctionsMatchTheValidatedList(t *testing.T) {
 		t.Errorf("the renderer offers %q; add it to structs.TemplateFunctions", name)
 	}
 }
+
+// change_mode "script": a re-render runs the change_script (command and
+// args) through Script; a failing one kills the task only with
+// fail_on_error.
+func TestChangeScript(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		exit        int
+		failOnError bool
+		wantKill    bool
+	}{
+		{name: "succeeds", exit: 0, failOnError: true},
+		{name: "fails, logged only", exit: 2},
+		{name: "fails with fail_on_error", exit: 2, failOnError: true, wantKill: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := newRegistry()
+			reg.set("db", "10.0.0.1")
+			tmpl := &structs.Template{EmbeddedTmpl: `{{ range nomadService "db" }}{{ .Address }}{{ end }}`, DestPath: "local/db",
+				ChangeMode: structs.TemplateChangeModeScript, Perms: "0644", LeftDelim: "{{", RightDelim: "}}",
+				ChangeScript: &structs.ChangeScript{Command: "/local/reload.sh", Args: []string{"-q"}, Timeout: time.Second, FailOnError: tc.failOnError}}
+			ran := make(chan []string, 4)
+			killed := make(chan string, 4)
+			m := New(Config{Templates: []*structs.Template{tmpl}, TaskDir: t.TempDir(), Source: reg,
+				Script: func(ctx context.Context, cmd []string) (int, string, error) {
+					if _, ok := ctx.Deadline(); !ok {
+						t.Error("change_script run without its timeout")
+					}
+					ran <- cmd
+					return tc.exit, "reload output", nil
+				},
+				Kill:    func(reason string) { killed <- reason },
+				Restart: func(string) error { t.Error("restart asked by a script template"); return nil },
+				Signal:  func(string) error { t.Error("signal asked by a script template"); return nil }})
+			if _, err := m.RenderAll(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan struct{})
+			go func() { defer close(done); m.Run(ctx) }()
+			t.Cleanup(func() { cancel(); <-done })
+			reg.set("db", "10.0.0.2")
+			select {
+			case cmd := <-ran:
+				if strings.Join(cmd, " ") != "/local/reload.sh -q" {
+					t.Fatalf("ran %q", cmd)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no change_script run after the service changed")
+			}
+			if tc.wantKill {
+				select {
+				case reason := <-killed:
+					if !strings.Contains(reason, "exited 2: reload output") {
+						t.Errorf("kill reason %q", reason)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("a failing change_script with fail_on_error did not kill the task")
+				}
+				return
+			}
+			cancel()
+			<-done
+			select {
+			case reason := <-killed:
+				t.Fatalf("killed (%q) without fail_on_error or failure", reason)
+			default:
+			}
+		})
+	}
+}

@@ -32,6 +32,9 @@ func testServices(t *testing.T, e *env) {
 	}}
 	tg.Tasks[0].Templates = []*napi.Template{{
 		EmbeddedTmpl: ptr(`task={{ env "NOMAD_TASK_NAME" }}`), DestPath: ptr("local/hello.txt"), ChangeMode: ptr("noop"),
+	}, {
+		EmbeddedTmpl: ptr(`x`), DestPath: ptr("local/x"), ChangeMode: ptr("script"),
+		ChangeScript: &napi.ChangeScript{Command: ptr("/bin/true"), Args: []string{"-q"}, Timeout: ptr(3 * time.Second), FailOnError: ptr(true)},
 	}}
 	if _, _, err := e.nomad.Jobs().Register(job, nil); err != nil {
 		t.Fatalf("registering a job with a service and a template: %v", err)
@@ -49,7 +52,8 @@ func testServices(t *testing.T, e *env) {
 		*s[0].Checks[0].CheckRestart.Grace != time.Minute {
 		t.Errorf("services as Nomad's client reads them: %+v", s)
 	}
-	if tm := got.TaskGroups[0].Tasks[0].Templates; len(tm) != 1 || *tm[0].DestPath != "local/hello.txt" || *tm[0].Splay != 5*time.Second {
+	if tm := got.TaskGroups[0].Tasks[0].Templates; len(tm) != 2 || *tm[0].DestPath != "local/hello.txt" || *tm[0].Splay != 5*time.Second ||
+		tm[1].ChangeScript == nil || *tm[1].ChangeScript.Command != "/bin/true" || *tm[1].ChangeScript.Timeout != 3*time.Second || !*tm[1].ChangeScript.FailOnError {
 		t.Errorf("templates as Nomad's client reads them: %+v", tm)
 	}
 	strictGet[napi.Job](t, e.agent.URL, "/v1/job/svc")

@@ -15,9 +15,9 @@ import (
 	"github.com/orch-io/orch/client/supervisor/supervisortest"
 )
 
-func TestCapabilitiesReattach(t *testing.T) {
-	if c := New(nil, nil).Capabilities(); !c.Reattach || c.Exec {
-		t.Errorf("Capabilities = %+v, want Reattach only", c)
+func TestCapabilitiesReattachAndExec(t *testing.T) {
+	if c := New(nil, nil).Capabilities(); !c.Reattach || !c.Exec {
+		t.Errorf("Capabilities = %+v, want Reattach and Exec", c)
 	}
 }
 
@@ -65,8 +65,20 @@ func TestRecoverFromTaskHandle(t *testing.T) {
 	if err != nil || st.MemoryRSSBytes == 0 {
 		t.Errorf("Stats = %+v, %v; want the process's memory", st, err)
 	}
-	if _, err := h2.Exec(ctx, []string{"true"}); !errors.Is(err, driver.ErrNotSupported) {
-		t.Errorf("Exec: %v, want ErrNotSupported", err)
+	// Exec runs in the task's environment and directory (the recovered
+	// handle's too), with its exit code and output.
+	res, err := h2.Exec(ctx, []string{"/bin/sh", "-c", `cat ready; echo "$GREETING" >&2; exit 3`})
+	if err != nil {
+		t.Fatalf("Exec: %v", err)
+	}
+	if res.ExitCode != 3 || string(res.Stdout) != "ready\n" || string(res.Stderr) != "hi\n" {
+		t.Errorf("Exec = exit %d (%q, %q); want exit 3, the task directory's file and its environment", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	short, cancelShort := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancelShort()
+	start := time.Now()
+	if _, err := h2.Exec(short, []string{"/bin/sh", "-c", "sleep 30 & sleep 30"}); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+		t.Errorf("Exec past its context: %v after %v, want DeadlineExceeded at once (the process group killed)", err, time.Since(start))
 	}
 
 	// Destroy kills the task and the supervisor forgets it.
