@@ -422,7 +422,10 @@ type JobPlanResponse struct {
 	// Diff is the contextual diff (structs.DiffJobsContextual) against the
 	// stored job; nil unless the request asked for it.
 	Diff     *JobDiff
-	Warnings string
+	// Deployment is the deployment registering the job would create
+	// (canaries, desired counts per group), nil when it would create none.
+	Deployment *Deployment
+	Warnings   string
 	WriteMeta
 }
 
