@@ -391,16 +391,6 @@ func awaitsManualPromotion(waiting map[string]string) bool {
 	return false
 }
 
-func indent(s, prefix string) string {
-	lines := strings.SplitAfter(s, "\n")
-	for i, l := range lines {
-		if l != "" && l != "\n" {
-			lines[i] = prefix + l
-		}
-	}
-	return strings.Join(lines, "")
-}
-
 // jobDeploymentsCommand is `orch job deployments`.
 func jobDeploymentsCommand() *cli.Command {
 	return &cli.Command{
