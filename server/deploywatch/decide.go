@@ -299,6 +299,14 @@ func (g *groupView) waiting(d *structs.Deployment, job *structs.Job, failure str
 		}
 		return fmt.Sprintf("waiting: %d allocations must be healthy%s", len(pending), deadline)
 	}
+	if g.others > 0 && g.current >= s.DesiredTotal {
+		maxParallel := 0
+		if tg := jobGroup(job, g.name); tg != nil && tg.Update != nil {
+			maxParallel = tg.Update.MaxParallel
+		}
+		return fmt.Sprintf("retiring: %s of the old version left to stop, %d at a time (max_parallel)%s",
+			count(g.others, "allocation", "allocations"), maxParallel, deadline)
+	}
 	if g.others > 0 || g.current < s.DesiredTotal {
 		if failure != "" {
 			return fmt.Sprintf("blocked: %s cannot be placed: %s%s",
