@@ -45,6 +45,8 @@ import (
 //	eval [job=job]   processes an eval and prints the plan, the eval and the live allocations
 //	purge [job=job]  deletes the job, as `job stop -purge` does, and processes
 //	                 its deregister eval like eval
+//	health, clock, watch, promote, deployment, client-stops and the job's
+//	    update arguments drive deployments: see scenario_deploy_test.go
 //	scheduler-config [preempt=system,sysbatch,batch,service]
 //	    sets the cluster's scheduler configuration: preemption enabled for the
 //	    listed scheduler types only (default configuration: system)
