@@ -317,6 +317,9 @@ func EvalToStructs(w *Evaluation) *structs.Evaluation {
 func PlanFromStructs(p *structs.JobPlanResponse) *JobPlanResponse {
 	w := &JobPlanResponse{JobModifyIndex: p.JobModifyIndex, Diff: p.Diff, FailedTGAllocs: metricsFromStructs(p.FailedTGAllocs),
 		Warnings: p.Warnings, CreatedEvals: mapList(p.CreatedEvals, EvalFromStructs)}
+	if p.Deployment != nil {
+		w.Deployment = DeploymentFromStructs(p.Deployment)
+	}
 	if a := p.Annotations; a != nil {
 		w.Annotations = &PlanAnnotations{DesiredTGUpdates: a.DesiredTGUpdates, PreemptedAllocs: mapList(a.PreemptedAllocs, AllocStubFromStructs)}
 	}
@@ -327,6 +330,9 @@ func PlanFromStructs(p *structs.JobPlanResponse) *JobPlanResponse {
 func PlanToStructs(w *JobPlanResponse) *structs.JobPlanResponse {
 	p := &structs.JobPlanResponse{JobModifyIndex: w.JobModifyIndex, Diff: w.Diff, FailedTGAllocs: metricsToStructs(w.FailedTGAllocs),
 		Warnings: w.Warnings, CreatedEvals: mapList(w.CreatedEvals, EvalToStructs)}
+	if w.Deployment != nil {
+		p.Deployment = DeploymentToStructs(w.Deployment)
+	}
 	if a := w.Annotations; a != nil {
 		p.Annotations = &structs.PlanAnnotations{DesiredTGUpdates: a.DesiredTGUpdates, PreemptedAllocs: mapList(a.PreemptedAllocs, AllocStubToStructs)}
 	}

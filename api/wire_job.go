@@ -336,7 +336,9 @@ type JobPlanResponse struct {
 	Diff           *structs.JobDiff
 	Annotations    *PlanAnnotations
 	FailedTGAllocs map[string]*AllocationMetric
-	Warnings       string
+	// Deployment is orch's: the deployment the change would create.
+	Deployment *Deployment `json:",omitempty"`
+	Warnings   string
 }
 
 // PlanAnnotations explain a plan.

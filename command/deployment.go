@@ -135,20 +135,42 @@ func deploymentStatus(c *cli.Context) error {
 // describeDeployment is `deployment status`: the deployment, its groups and
 // what it waits for.
 func describeDeployment(client *api.Client, d *structs.Deployment, now time.Time, verbose bool) (string, error) {
+	ctx, err := readDeploymentContext(client, d)
+	if err != nil {
+		return "", err
+	}
+	return formatDeployment(d, ctx.job, ctx.stubs, ctx.failures, now, verbose), nil
+}
+
+// deploymentContext is what a deployment's view needs beside it: its job,
+// the job's allocations (with those of the deployment marked) and why the
+// latest evaluation could not place some.
+type deploymentContext struct {
+	job      *structs.Job
+	stubs    []*structs.AllocListStub
+	failures map[string]string
+}
+
+// waiting says per group what d waits for.
+func (dc *deploymentContext) waiting(d *structs.Deployment, now time.Time) map[string]string {
+	return deploywatch.Waiting(d, dc.job, stubAllocs(dc.stubs, dc.job), dc.failures, now)
+}
+
+func readDeploymentContext(client *api.Client, d *structs.Deployment) (*deploymentContext, error) {
 	inNS := &api.QueryOptions{Namespace: d.Namespace} // the deployment's job is in its namespace
 	job, _, err := client.Jobs().Info(d.JobID, inNS)
 	if err != nil && !api.IsNotFound(err) {
-		return "", errorf(err, "Error reading job %q", d.JobID)
+		return nil, errorf(err, "Error reading job %q", d.JobID)
 	}
 	stubs, _, err := client.Jobs().Allocations(d.JobID, inNS)
 	if err != nil && !api.IsNotFound(err) {
-		return "", errorf(err, "Error reading the allocations of job %q", d.JobID)
+		return nil, errorf(err, "Error reading the allocations of job %q", d.JobID)
 	}
 	// A list entry does not name its deployment (Nomad's shape): the
 	// deployment's own list tells which are its.
 	mine, _, err := client.Deployments().Allocations(d.ID, nil)
 	if err != nil && !api.IsNotFound(err) {
-		return "", errorf(err, "Error reading the allocations of deployment %q", shortID(d.ID, false))
+		return nil, errorf(err, "Error reading the allocations of deployment %q", shortID(d.ID, false))
 	}
 	ofDeployment := map[string]bool{}
 	for _, a := range mine {
@@ -161,9 +183,9 @@ func describeDeployment(client *api.Client, d *structs.Deployment, now time.Time
 	}
 	evals, _, err := client.Jobs().Evaluations(d.JobID, inNS)
 	if err != nil && !api.IsNotFound(err) {
-		return "", errorf(err, "Error reading the evaluations of job %q", d.JobID)
+		return nil, errorf(err, "Error reading the evaluations of job %q", d.JobID)
 	}
-	return formatDeployment(d, job, stubs, placementFailures(d, evals), now, verbose), nil
+	return &deploymentContext{job: job, stubs: stubs, failures: placementFailures(d, evals)}, nil
 }
 
 // placementFailures says, per group, why the job's latest evaluation since
@@ -316,32 +338,35 @@ func afterDeploymentWrite(c *cli.Context, client *api.Client, d *structs.Deploym
 	return nil
 }
 
-// followDeployment prints the deployment's progress on every change until
-// it ends: exit 0 when successful, 1 with the reason otherwise. With
+// followDeployment shows the deployment's progress live (a table redrawn
+// in place on a terminal, plain lines otherwise: deployment_progress.go)
+// until it ends: exit 0 when successful, 1 with the reason otherwise. With
 // untilPromotion it also returns (0) once the deployment waits for a manual
 // promotion, saying how to promote.
-// TODO(#8): redraw the table in place on a terminal.
 func followDeployment(c *cli.Context, client *api.Client, id string, untilPromotion bool) error {
 	verbose := c.Bool("verbose")
 	out := stdout(c)
 	fmt.Fprintf(out, "==> %s: Monitoring deployment %q\n", formatTime(time.Now()), shortID(id, verbose))
+	p := newProgressPrinter(out, time.Now)
 	var index uint64
-	last := ""
 	for {
-		d, meta, err := client.Deployments().Info(id, &api.QueryOptions{WaitIndex: index, WaitTime: monitorWait, Context: c.Context})
+		// On a terminal the deadline counts down: wake every second.
+		wait := monitorWait
+		if p.tty {
+			wait = time.Second
+		}
+		d, meta, err := client.Deployments().Info(id, &api.QueryOptions{WaitIndex: index, WaitTime: wait, Context: c.Context})
 		if err != nil {
 			return errorf(err, "Error reading deployment %q", id)
 		}
 		index = meta.LastIndex
-		text, err := describeDeployment(client, d, time.Now(), verbose)
+		dc, err := readDeploymentContext(client, d)
 		if err != nil {
 			return err
 		}
-		if text != last {
-			fmt.Fprintf(out, "\n%s", indent(text, "    "))
-			last = text
-		}
-		if untilPromotion && d.Status == structs.DeploymentStatusRunning && strings.Contains(text, "waiting for promotion") {
+		waiting := dc.waiting(d, time.Now())
+		p.update(d, waiting)
+		if untilPromotion && d.Status == structs.DeploymentStatusRunning && awaitsManualPromotion(waiting) {
 			fmt.Fprintf(out, "\n==> %s: Deployment %q waits for promotion: run \"orch deployment promote %s\"\n",
 				formatTime(time.Now()), shortID(id, verbose), shortID(id, verbose))
 			return nil
@@ -356,14 +381,15 @@ func followDeployment(c *cli.Context, client *api.Client, id string, untilPromot
 	}
 }
 
-func indent(s, prefix string) string {
-	lines := strings.SplitAfter(s, "\n")
-	for i, l := range lines {
-		if l != "" && l != "\n" {
-			lines[i] = prefix + l
+// awaitsManualPromotion reports whether a group waits for an operator's
+// promotion (deploywatch.Waiting's words).
+func awaitsManualPromotion(waiting map[string]string) bool {
+	for _, msg := range waiting {
+		if strings.HasPrefix(msg, "waiting for promotion") {
+			return true
 		}
 	}
-	return strings.Join(lines, "")
+	return false
 }
 
 // jobDeploymentsCommand is `orch job deployments`.

@@ -59,7 +59,7 @@ func TestJobRunFollowsTheDeployment(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("job run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	mustContain(t, "job run", r.stdout, "Monitoring deployment", "Healthy", `successful: Deployment completed successfully`)
+	mustContain(t, "job run", r.stdout, "Monitoring deployment", "healthy=0", "healthy=2", `successful: Deployment completed successfully`)
 
 	r = runCLI(t, "job", "run", "-address", a.addr, deploymentJobFile(t, "3601", 1))
 	if r.code != 0 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/orch-io/orch/structs"
@@ -76,6 +77,7 @@ func jobPlan(c *cli.Context) error {
 		b.WriteString("\n")
 	}
 	b.WriteString(formatPlanDryRun(resp))
+	b.WriteString(formatPlanDeployment(resp.Deployment, job))
 	b.WriteString(formatPlanPreemptions(resp, verbose))
 	b.WriteString(formatCheckIndexHint(resp.JobModifyIndex, jobFileArgs(c)))
 	fmt.Fprint(stdout(c), b.String())
@@ -133,6 +135,35 @@ func formatPlanDryRun(resp *structs.JobPlanResponse) string {
 		}
 	}
 	return b.String()
+}
+
+// formatPlanDeployment describes the deployment the change would create:
+// per group, the allocations it deploys, its canaries, how many it replaces
+// at once, and whether it promotes and reverts by itself; empty when none.
+func formatPlanDeployment(d *structs.Deployment, job *structs.Job) string {
+	if d == nil || len(d.TaskGroups) == 0 {
+		return ""
+	}
+	var rows [][]string
+	for _, name := range d.GroupNames() {
+		s := d.TaskGroups[name]
+		maxParallel := "-"
+		if tg := job.LookupTaskGroup(name); tg != nil && tg.Update != nil {
+			maxParallel = strconv.Itoa(tg.Update.MaxParallel)
+		}
+		deadline := "none"
+		if s.ProgressDeadline > 0 {
+			deadline = s.ProgressDeadline.String()
+		}
+		rows = append(rows, []string{name, strconv.Itoa(s.DesiredTotal), strconv.Itoa(s.DesiredCanaries), maxParallel,
+			strconv.FormatBool(s.AutoPromote), strconv.FormatBool(s.AutoRevert), deadline})
+	}
+	out := "\nDeployment:\n- The change creates a deployment"
+	if d.RequiresPromotion() {
+		out += "; its canaries wait for a promotion (\"orch deployment promote\") unless auto_promote"
+	}
+	out += ".\n" + formatTable([]string{"Task Group", "Desired", "Canaries", "Max Parallel", "Auto Promote", "Auto Revert", "Progress Deadline"}, rows)
+	return out
 }
 
 // formatPlanPreemptions lists the allocations of other jobs the plan would

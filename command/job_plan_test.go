@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/orch-io/orch/internal/structstest"
 	"github.com/orch-io/orch/structs"
@@ -254,5 +255,31 @@ func TestShellQuote(t *testing.T) {
 		if got := shellQuote(in); got != want {
 			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestJobPlanShowsTheDeployment: a change of a job with an update block
+// shows the deployment it would create: canaries, max_parallel per group.
+func TestJobPlanShowsTheDeployment(t *testing.T) {
+	a := startClientAgent(t)
+	job := structstest.Job("web")
+	job.TaskGroups[0].Count = 3
+	job.TaskGroups[0].Update = &structs.UpdateStrategy{MaxParallel: 2, Canary: 1, HealthCheck: structs.UpdateHealthCheckTaskStates,
+		MinHealthyTime: time.Second, HealthyDeadline: time.Minute, ProgressDeadline: 10 * time.Minute, AutoRevert: true}
+	storeRunning(t, a, job)
+	next := job.Copy()
+	next.TaskGroups[0].Tasks[0].Env = map[string]string{"V": "2"}
+	path := writeJSONJob(t, next, true)
+	r := runCLI(t, "job", "plan", "-diff=false", "-json", "-address", a.addr, path)
+	want := `Scheduler dry-run:
+- All tasks successfully allocated.
+
+Deployment:
+- The change creates a deployment; its canaries wait for a promotion ("orch deployment promote") unless auto_promote.
+Task Group  Desired  Canaries  Max Parallel  Auto Promote  Auto Revert  Progress Deadline
+web         3        1         2             false         true         10m0s
+`
+	if r.code != 1 || !strings.HasPrefix(r.stdout, want) {
+		t.Errorf("exit %d, want 1\nstdout:\n%s\nwant prefix:\n%s\nstderr:\n%s", r.code, r.stdout, want, r.stderr)
 	}
 }

@@ -20,8 +20,15 @@ func jobRunCommand() *cli.Command {
 the cluster, and monitors the evaluation it triggers until the scheduler is
 done with it: allocations created, placement failures, final status.
 
-Exit codes: 0 when every allocation was placed, 2 when some could not be
-placed (or the flags and arguments are wrong), 1 on any other error.
+When the job's groups have an update block, it then follows the deployment
+the new version created: a table of each group (desired, placed, healthy,
+unhealthy, progress deadline) redrawn in place on a terminal, plain lines
+otherwise; it ends when the deployment does, or waits for a promotion.
+
+Exit codes: 0 when every allocation was placed (and the deployment, if any,
+succeeded or waits for a promotion), 2 when some could not be placed (or the
+flags and arguments are wrong), 1 on any other error, a failed deployment
+included (its reason printed).
 
 Examples:
   orch job run web.hcl

@@ -360,7 +360,9 @@ func taintedNodes(state State, allocs []*structs.Allocation) map[string]bool {
 	tainted := map[string]bool{}
 	seen := map[string]bool{}
 	for _, a := range allocs {
-		if a.TerminalStatus() || seen[a.NodeID] {
+		// Stopped allocations their client has not stopped yet count too
+		// (paceRetirements does not wait for a node that is down).
+		if a.ClientTerminal() || seen[a.NodeID] {
 			continue
 		}
 		seen[a.NodeID] = true

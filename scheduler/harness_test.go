@@ -163,8 +163,18 @@ func (h *harness) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, State, er
 		return result, nil, nil
 	}
 	result.AllocIndex = h.nextIndex()
-	if len(commit) > 0 {
-		must(h.t, h.store.UpsertPlanResults(result.AllocIndex, plan.Job, commit))
+	if len(commit) > 0 || plan.Deployment != nil || len(plan.DeploymentUpdates) > 0 {
+		// As the FSM applies a plan: its deployment, its allocations, then
+		// the deployments it cancels, in one transaction.
+		w := h.store.Begin(result.AllocIndex)
+		if plan.Deployment != nil {
+			must(h.t, w.UpsertDeployment(plan.Deployment))
+		}
+		must(h.t, w.UpsertPlanResults(plan.Job, commit))
+		for _, u := range plan.DeploymentUpdates {
+			must(h.t, w.UpdateDeploymentStatus(u, 0))
+		}
+		must(h.t, w.Commit())
 	}
 	h.checkNotOverCommitted()
 	if len(rejected) > 0 {

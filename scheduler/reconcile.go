@@ -305,9 +305,10 @@ func reconcile(in reconcileInput) *reconcileResult {
 		}
 	}
 	for _, tg := range in.Job.TaskGroups {
-		start := len(res.Place)
+		start, stopStart := len(res.Place), len(res.Stop)
 		reconcileGroup(c, tg, byGroup[tg.Name], res)
 		dp.rollGroup(tg, res, start)
+		dp.paceRetirements(tg, res, stopStart)
 	}
 	dp.finish(res)
 	return res

@@ -26,6 +26,11 @@ import (
 //     beside the old ones, and do not claim their names. Once promoted they
 //     take their names over, which stops the old allocations they replace;
 //     the rest then rolls as above. canary = count is a blue-green update.
+//   - Once promoted, the old allocations the canaries replace are stopped at
+//     the pace of max_parallel too (a blue-green update does not drop the
+//     whole old set at once): a plan stops at most max_parallel of them minus
+//     those stopped before whose client has not stopped them yet; the watcher
+//     asks for the next evaluation as clients report them stopped.
 //   - A paused or failed deployment makes no destructive update and places
 //     no canary (auto-revert, if set, registers a new version instead); nor
 //     does one that ended otherwise.
@@ -48,13 +53,14 @@ type deploymentPlanner struct {
 	// canaryIndexes, per group, the indexes held by canaries not promoted yet.
 	canaryIndexes map[string]map[int]bool
 	allocs        []*structs.Allocation
+	tainted       map[string]bool
 }
 
 // newDeploymentPlanner looks at the job's latest deployment: it cancels it
 // (into res) when it deploys an older version, or when the job is stopped.
 func newDeploymentPlanner(in reconcileInput, res *reconcileResult) *deploymentPlanner {
 	dp := &deploymentPlanner{job: in.Job, now: in.Now, newID: in.DeploymentID, allocs: in.Allocs,
-		canaryIndexes: map[string]map[int]bool{}}
+		canaryIndexes: map[string]map[int]bool{}, tainted: in.TaintedNodes}
 	d := in.Deployment
 	if d == nil {
 		return dp
@@ -260,4 +266,50 @@ func (dp *deploymentPlanner) finish(res *reconcileResult) {
 	if dp.created {
 		res.Deployment = dp.current
 	}
+}
+
+// paceRetirements limits the stops, among those reconcileGroup added to res
+// from index start on, of older allocations whose names promoted canaries
+// took over: at most max_parallel are being stopped at once. The others are
+// left running for a later evaluation.
+func (dp *deploymentPlanner) paceRetirements(tg *structs.TaskGroup, res *reconcileResult, start int) {
+	u, d := tg.Update, dp.current
+	if !u.Rolling() || d == nil || !d.Active() {
+		return
+	}
+	state := d.TaskGroups[tg.Name]
+	if state == nil || state.DesiredCanaries == 0 || !state.Promoted {
+		return
+	}
+	allowed := max(0, u.MaxParallel-dp.retiring(tg.Name))
+	kept := res.Stop[start:start]
+	for _, st := range res.Stop[start:] {
+		if st.Description == allocNotNeeded && dp.olderVersion(st.Alloc) {
+			if allowed == 0 {
+				res.Ignore = append(res.Ignore, st.Alloc)
+				continue
+			}
+			allowed--
+		}
+		kept = append(kept, st)
+	}
+	res.Stop = append(res.Stop[:start], kept...)
+}
+
+// olderVersion reports whether a runs another version than the deployed one.
+func (dp *deploymentPlanner) olderVersion(a *structs.Allocation) bool {
+	return a.Job != nil && (a.Job.Version != dp.current.JobVersion || a.Job.CreateIndex != dp.current.JobCreateIndex)
+}
+
+// retiring counts the group's older allocations the servers stopped as not
+// needed and their client has not stopped yet (on a node that is still up).
+func (dp *deploymentPlanner) retiring(group string) int {
+	n := 0
+	for _, a := range dp.allocs {
+		if a.TaskGroup == group && a.ServerTerminal() && !a.ClientTerminal() && a.DesiredDescription == allocNotNeeded &&
+			!dp.tainted[a.NodeID] && dp.olderVersion(a) {
+			n++
+		}
+	}
+	return n
 }

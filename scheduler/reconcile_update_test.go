@@ -64,7 +64,9 @@ func (r *rollout) eval() *reconcileResult {
 		r.deps = append(r.deps, res.Deployment.Copy())
 	}
 	for _, st := range res.Stop {
-		r.replace(st.Alloc, func(a *structs.Allocation) { a.DesiredStatus = structs.AllocDesiredStatusStop })
+		r.replace(st.Alloc, func(a *structs.Allocation) {
+			a.DesiredStatus, a.DesiredDescription = structs.AllocDesiredStatusStop, st.Description
+		})
 	}
 	for _, a := range res.InPlace {
 		r.replace(a, func(a *structs.Allocation) { a.Job = r.job })
@@ -80,6 +82,17 @@ func (r *rollout) eval() *reconcileResult {
 		}
 	}
 	return res
+}
+
+// clientStops has the clients stop what the servers stopped.
+func (r *rollout) clientStops() {
+	for i, a := range r.allocs {
+		if a.ServerTerminal() && !a.ClientTerminal() {
+			c := a.Copy()
+			c.ClientStatus = structs.AllocClientStatusComplete
+			r.allocs[i] = c
+		}
+	}
 }
 
 func (r *rollout) replace(old *structs.Allocation, change func(*structs.Allocation)) {
@@ -199,6 +212,9 @@ func TestRollingNeverExceedsMaxParallel(t *testing.T) {
 					d.Status = structs.DeploymentStatusFailed
 					check(fmt.Sprintf("%d: fail %s", step, d.ID))
 				}
+			case k < 9:
+				r.clientStops()
+				check(fmt.Sprintf("%d: clients stop", step))
 			default:
 				r.newVersion()
 				check(fmt.Sprintf("%d: version %d", step, r.job.Version))
@@ -310,7 +326,7 @@ func TestCanaryScenario(t *testing.T) {
 }
 
 // TestBlueGreenScenario: canary = count places the full new set beside the
-// old; promotion stops the old set.
+// old; promotion stops the old set, max_parallel at a time.
 func TestBlueGreenScenario(t *testing.T) {
 	r := newRollout(t, 3, 1, 3)
 	r.eval()
@@ -325,8 +341,16 @@ func TestBlueGreenScenario(t *testing.T) {
 		r.setHealth(a, true)
 	}
 	r.latest().TaskGroups["web"].Promoted = true
-	if res := r.eval(); len(res.Stop) != 3 || len(res.Place) != 0 {
-		t.Fatalf("promotion: %d stopped, %d placed; want the 3 blue stopped", len(res.Stop), len(res.Place))
+	// The blue set stops at the pace of max_parallel (1): one more only once
+	// the client stopped the previous one.
+	for i := range 3 {
+		if res := r.eval(); len(res.Stop) != 1 || len(res.Place) != 0 {
+			t.Fatalf("promotion, round %d: %d stopped, %d placed; want 1 blue stopped", i, len(res.Stop), len(res.Place))
+		}
+		if res := r.eval(); len(res.Stop) != 0 {
+			t.Fatalf("promotion, round %d: %d stopped before the client stopped the previous one", i, len(res.Stop))
+		}
+		r.clientStops()
 	}
 	if live, oos, current := r.counts(); live != 3 || oos != 0 || current != 3 {
 		t.Fatalf("after promotion: %d live, %d out of service, %d current", live, oos, current)

@@ -45,6 +45,8 @@ import (
 //	eval [job=job]   processes an eval and prints the plan, the eval and the live allocations
 //	purge [job=job]  deletes the job, as `job stop -purge` does, and processes
 //	                 its deregister eval like eval
+//	health, clock, watch, promote, deployment, client-stops and the job's
+//	    update arguments drive deployments: see scenario_deploy_test.go
 //	scheduler-config [preempt=system,sysbatch,batch,service]
 //	    sets the cluster's scheduler configuration: preemption enabled for the
 //	    listed scheduler types only (default configuration: system)
@@ -66,7 +68,7 @@ func runScenarioFile(t *testing.T, file string) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	sc := &scenario{h: newHarness(t), jobs: map[string]*structs.Job{}}
+	sc := &scenario{h: newHarness(t), jobs: map[string]*structs.Job{}, evaluated: map[string]int{}}
 	var out []string // the file as rewritten
 	var last string  // output of the last command
 	for i := 0; i < len(lines); i++ {
@@ -100,6 +102,9 @@ func runScenarioFile(t *testing.T, file string) {
 type scenario struct {
 	h    *harness
 	jobs map[string]*structs.Job
+	// evaluated is the watcher's memory: per deployment, the healthy
+	// allocations its last evaluation saw (scenario_deploy_test.go).
+	evaluated map[string]int
 }
 
 func (sc *scenario) do(t *testing.T, pos, cmd string) string {
@@ -221,6 +226,9 @@ func (sc *scenario) do(t *testing.T, pos, cmd string) string {
 		sc.h.process(job.Type, sc.h.newEval(job, trigger))
 		return sc.render(job.ID, sc.h.plans[plans:], sc.h.created[created:])
 	default:
+		if out, ok := sc.deployCommand(name, args, fail); ok {
+			return out
+		}
 		fail("unknown command")
 	}
 	return ""
@@ -319,7 +327,9 @@ func (sc *scenario) job(args []string, fail func(string, ...any), atoi func(stri
 				n.DynamicPorts = append(n.DynamicPorts, structs.Port{Label: v})
 			}
 		default:
-			fail("unknown job argument %q", arg)
+			if !updateArg(tg, k, v, fail, atoi) {
+				fail("unknown job argument %q", arg)
+			}
 		}
 	}
 	sc.h.upsertJob(job)
@@ -404,12 +414,37 @@ func (sc *scenario) render(jobID string, plans []*structs.Plan, created []*struc
 		lines = append(lines, fmt.Sprintf("blocked eval (%s)", b.TriggeredBy))
 	}
 	perNode := map[string][]string{}
+	deployed := sc.h.store.Snapshot().LatestDeploymentByJobID("default", jobID) != nil
 	for _, a := range sc.h.live(jobID) {
-		perNode[a.NodeName] = append(perNode[a.NodeName], a.Name)
+		perNode[a.NodeName] = append(perNode[a.NodeName], allocLabel(a, deployed))
 	}
 	for _, n := range slices.Sorted(maps.Keys(perNode)) {
 		slices.Sort(perNode[n])
 		lines = append(lines, fmt.Sprintf("%s: %s", n, strings.Join(perNode[n], " ")))
 	}
+	if d := sc.renderDeployment(jobID, false); d != "" {
+		lines = append(lines, d)
+	}
 	return strings.Join(lines, "\n")
+}
+
+// allocLabel names a live allocation in a scenario's output; for a job that
+// deploys, with its version and deployment flags: c canary, + healthy,
+// - unhealthy (job.web[0]/v1c+).
+func allocLabel(a *structs.Allocation, deployed bool) string {
+	if !deployed {
+		return a.Name
+	}
+	l := fmt.Sprintf("%s/v%d", a.Name, a.Job.Version)
+	ds := a.DeploymentStatus
+	if ds.IsCanary() {
+		l += "c"
+	}
+	switch {
+	case ds.IsHealthy():
+		l += "+"
+	case ds.IsUnhealthy():
+		l += "-"
+	}
+	return l
 }

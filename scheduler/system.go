@@ -102,6 +102,7 @@ func (s *systemScheduler) computePlan(eval *structs.Evaluation, state State) *at
 		queued: map[string]int{},
 	}
 	a.snapshotIndex = a.plan.SnapshotIndex
+	dp := s.systemDeployment(state, eval.Namespace, eval.JobID, job, allocs, a.plan)
 	if job.Stopped() {
 		for _, al := range allocs {
 			if !al.TerminalStatus() {
@@ -181,6 +182,10 @@ func (s *systemScheduler) computePlan(eval *structs.Evaluation, state State) *at
 		}
 	}
 	for _, gp := range groups {
+		gp.roll(dp)
+	}
+	finishSystemDeployment(dp, groups, a.plan)
+	for _, gp := range groups {
 		for _, pp := range gp.pending {
 			gp.place(pp.nu, pp.p)
 		}
@@ -201,6 +206,8 @@ type systemGroupPlan struct {
 	name  string // of every allocation of the group: job.group[0], as in Nomad
 	// pending are the placements decided, made once every stop is known.
 	pending []pendingPlacement
+	// desired counts the candidate nodes that should run the group.
+	desired int
 }
 
 type pendingPlacement struct {
@@ -222,6 +229,7 @@ func (gp *systemGroupPlan) node(nu *nodeUsage, cas []classified) {
 		}
 		return
 	}
+	gp.desired++
 	// Keep the best allocation; stop any other live one (a node runs one).
 	var keep *classified
 	for i := range cas {

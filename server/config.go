@@ -90,6 +90,14 @@ type Config struct {
 	MaxHeartbeatsPerSecond float64
 	HeartbeatGrace         time.Duration
 
+	// DeploymentGCThreshold is how long a deployment must have been over
+	// (successful, failed, cancelled) before the leader's GC removes it;
+	// the latest deployment of each job is kept. Default 1h, as Nomad's
+	// deployment_gc_threshold. DeploymentGCInterval is how often it looks
+	// (default 5m, as Nomad's GC interval).
+	DeploymentGCThreshold time.Duration
+	DeploymentGCInterval  time.Duration
+
 	// AllocUpdateBatchWindow is how long client allocation updates are
 	// coalesced into one Raft entry. Default 50ms.
 	AllocUpdateBatchWindow time.Duration
@@ -220,6 +228,8 @@ const (
 	DefaultMinHeartbeatTTL        = 10 * time.Second
 	DefaultMaxHeartbeatsPerSecond = 50.0
 	DefaultHeartbeatGrace         = 10 * time.Second
+	DefaultDeploymentGCThreshold  = time.Hour
+	DefaultDeploymentGCInterval   = 5 * time.Minute
 	DefaultAllocUpdateBatchWindow = 50 * time.Millisecond
 	DefaultLeaderWaitTimeout      = 5 * time.Second
 
@@ -249,6 +259,8 @@ func DefaultConfig() Config {
 		MaxHeartbeatsPerSecond: DefaultMaxHeartbeatsPerSecond,
 		HeartbeatGrace:         DefaultHeartbeatGrace,
 		AllocUpdateBatchWindow: DefaultAllocUpdateBatchWindow,
+		DeploymentGCThreshold:  DefaultDeploymentGCThreshold,
+		DeploymentGCInterval:   DefaultDeploymentGCInterval,
 		Broker:                 broker.DefaultConfig(),
 	}
 }
@@ -296,6 +308,7 @@ func (c *Config) Validate() error {
 	}{
 		{"min_heartbeat_ttl", c.MinHeartbeatTTL}, {"heartbeat_grace", c.HeartbeatGrace},
 		{"alloc_update_batch_window", c.AllocUpdateBatchWindow}, {"leader_wait_timeout", c.LeaderWaitTimeout},
+		{"deployment_gc_threshold", c.DeploymentGCThreshold}, {"deployment gc interval", c.DeploymentGCInterval},
 		{"raft heartbeat timeout", c.RaftTimeouts.Heartbeat}, {"raft election timeout", c.RaftTimeouts.Election},
 		{"raft leader lease timeout", c.RaftTimeouts.LeaderLease}, {"raft commit timeout", c.RaftTimeouts.Commit},
 		{"raft snapshot interval", c.RaftTimeouts.SnapshotInterval},
@@ -353,6 +366,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MinHeartbeatTTL == 0 {
 		c.MinHeartbeatTTL = DefaultMinHeartbeatTTL
+	}
+	if c.DeploymentGCThreshold == 0 {
+		c.DeploymentGCThreshold = DefaultDeploymentGCThreshold
+	}
+	if c.DeploymentGCInterval == 0 {
+		c.DeploymentGCInterval = DefaultDeploymentGCInterval
 	}
 	if c.MaxHeartbeatsPerSecond == 0 {
 		c.MaxHeartbeatsPerSecond = DefaultMaxHeartbeatsPerSecond

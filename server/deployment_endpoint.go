@@ -279,6 +279,9 @@ func (f *FSM) applyDeploymentUpdate(a *entryApply, body []byte) error {
 			return err
 		}
 	}
+	if err := a.txn.DeleteDeployments(e.GC); err != nil {
+		return err
+	}
 	if len(e.Evals) > 0 {
 		a.evalID = e.Evals[0].ID
 	}

@@ -178,3 +178,30 @@ func TestDeploymentSurvivesLeaderCrash(t *testing.T) {
 		return d.Status == structs.DeploymentStatusSuccessful
 	})
 }
+
+// TestDeploymentGC: the leader's GC removes, through Raft, the deployments
+// that ended DeploymentGCThreshold ago, keeping the latest of each job.
+func TestDeploymentGC(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.DeploymentGCThreshold, cfg.DeploymentGCInterval = time.Millisecond, 20*time.Millisecond
+	s := startServer(t, cfg)
+	registerNode(t, s, testNode())
+	var ids []string
+	for v := range 2 {
+		job := deploymentJob(2, 2, 0, false)
+		job.TaskGroups[0].Tasks[0].Config["args"] = []any{fmt.Sprint(1000 + v)}
+		registerJob(t, s, job)
+		waitFor(t, 10*time.Second, fmt.Sprintf("version %d deployed", v), func() bool {
+			reportHealth(t, s, "web", true)
+			d := latestDeployment(s, "web")
+			return d != nil && d.JobVersion == uint64(v) && d.Status == structs.DeploymentStatusSuccessful
+		})
+		ids = append(ids, latestDeployment(s, "web").ID)
+	}
+	waitFor(t, 10*time.Second, "the first deployment collected", func() bool {
+		return s.state.Snapshot().DeploymentByID(ids[0]) == nil
+	})
+	if s.state.Snapshot().DeploymentByID(ids[1]) == nil {
+		t.Fatal("the GC removed the job's latest deployment")
+	}
+}

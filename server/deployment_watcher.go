@@ -15,7 +15,7 @@ import (
 // DeploymentUpdateEntry, registers the reverts, then sleeps until something
 // it read changes or the earliest deadline passes. It holds no state that
 // matters: a new leader rebuilds it from the state store (the only memory,
-// how many healthy allocations the last evaluation it asked for saw, at
+// the progress the last evaluation it asked for saw, at
 // worst costs one extra evaluation after a failover).
 
 // deploymentWatcherRetry is how long the watcher waits after a failed
@@ -64,7 +64,7 @@ type revert struct {
 
 // decideDeployments decides for every active deployment of snap at now. It
 // returns the entry to commit, the reverts to register after it, and when to
-// look again at the latest. It updates evaluated (deployment ID → healthy
+// look again at the latest. It updates evaluated (deployment ID → progress
 // allocations at its last evaluation) for the evaluations it asks for.
 func (s *Server) decideDeployments(snap *state.Snapshot, evaluated map[string]int, now time.Time) (*DeploymentUpdateEntry, []revert, time.Time) {
 	entry := &DeploymentUpdateEntry{}
@@ -79,8 +79,8 @@ func (s *Server) decideDeployments(snap *state.Snapshot, evaluated map[string]in
 		job := snap.JobByID(d.Namespace, d.JobID)
 		dec := deploywatch.Decide(deploywatch.Input{
 			Deployment: d, Job: job, Allocs: snap.AllocsByJob(d.Namespace, d.JobID),
-			LatestStable:     snap.LatestStableVersion(d.Namespace, d.JobID, d.JobVersion),
-			EvaluatedHealthy: evaluated[d.ID], Now: now,
+			LatestStable:      snap.LatestStableVersion(d.Namespace, d.JobID, d.JobVersion),
+			EvaluatedProgress: evaluated[d.ID], Now: now,
 		})
 		if dec.End != nil {
 			entry.StatusUpdates = append(entry.StatusUpdates, dec.End)
@@ -98,7 +98,7 @@ func (s *Server) decideDeployments(snap *state.Snapshot, evaluated map[string]in
 		}
 		if dec.Evaluate && job != nil {
 			entry.Evals = append(entry.Evals, deploymentEval(job, now))
-			evaluated[d.ID] = dec.Healthy
+			evaluated[d.ID] = dec.Progress
 		}
 		if !dec.NextCheck.IsZero() && (next.IsZero() || dec.NextCheck.Before(next)) {
 			next = dec.NextCheck

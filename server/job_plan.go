@@ -72,6 +72,7 @@ func (j *jobEndpoint) Plan(ctx context.Context, args *structs.JobPlanRequest, re
 
 	if n := len(planner.plans); n > 0 {
 		reply.Annotations = planner.plans[n-1].Annotations
+		reply.Deployment = planner.plans[n-1].Deployment
 	}
 	if n := len(planner.updated); n > 0 {
 		reply.FailedTGAllocs = planner.updated[n-1].FailedTGAllocs

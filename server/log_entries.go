@@ -192,6 +192,8 @@ type DeploymentUpdateEntry struct {
 	AllocHealth    *DeploymentAllocHealth
 	StableVersions []*JobStabilityEntry
 	Evals          []*structs.Evaluation
+	// GC lists ended deployments the leader's GC removes.
+	GC []string
 	// Time is the leader's clock (unix nanoseconds), stamped on what changes.
 	Time int64
 }

@@ -423,8 +423,11 @@ type JobPlanResponse struct {
 	CreatedEvals []*Evaluation
 	// Diff is the contextual diff (structs.DiffJobsContextual) against the
 	// stored job; nil unless the request asked for it.
-	Diff     *JobDiff
-	Warnings string
+	Diff *JobDiff
+	// Deployment is the deployment registering the job would create
+	// (canaries, desired counts per group), nil when it would create none.
+	Deployment *Deployment
+	Warnings   string
 	WriteMeta
 }
 

@@ -236,6 +236,9 @@ func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slo
 	if cfg.Server.RaftSnapshotThreshold > 0 {
 		sc.RaftTimeouts.SnapshotThreshold = uint64(cfg.Server.RaftSnapshotThreshold)
 	}
+	if cfg.Server.DeploymentGCThreshold > 0 {
+		sc.DeploymentGCThreshold = cfg.Server.DeploymentGCThreshold
+	}
 	if cfg.Server.RaftSnapshotInterval > 0 {
 		sc.RaftTimeouts.SnapshotInterval = cfg.Server.RaftSnapshotInterval
 	}

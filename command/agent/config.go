@@ -93,6 +93,9 @@ type ServerConfig struct {
 	// last one, checking at this interval (0: 8192 entries, 120s).
 	RaftSnapshotThreshold int
 	RaftSnapshotInterval  time.Duration
+	// DeploymentGCThreshold: how long a deployment has been over before
+	// the GC may remove it (0: 1h, Nomad's deployment_gc_threshold).
+	DeploymentGCThreshold time.Duration
 	// MinHeartbeatTTL, MaxHeartbeatsPerSecond and HeartbeatGrace tune client
 	// failure detection, as Nomad's settings of the same names (0: the
 	// server's defaults, 10s, 50 and 10s).
@@ -305,6 +308,7 @@ type fileServer struct {
 
 	RaftSnapshotThreshold *int           `hcl:"raft_snapshot_threshold,optional"`
 	RaftSnapshotInterval  hcl.Expression `hcl:"raft_snapshot_interval,optional"`
+	DeploymentGCThreshold hcl.Expression `hcl:"deployment_gc_threshold,optional"`
 
 	MinHeartbeatTTL        hcl.Expression `hcl:"min_heartbeat_ttl,optional"`
 	MaxHeartbeatsPerSecond *float64       `hcl:"max_heartbeats_per_second,optional"`
@@ -388,6 +392,7 @@ func (c *Config) ApplyFile(path string) error {
 			decodeDuration(s.MinHeartbeatTTL, "server.min_heartbeat_ttl", &n.Server.MinHeartbeatTTL),
 			decodeDuration(s.HeartbeatGrace, "server.heartbeat_grace", &n.Server.HeartbeatGrace),
 			decodeDuration(s.RaftSnapshotInterval, "server.raft_snapshot_interval", &n.Server.RaftSnapshotInterval),
+			decodeDuration(s.DeploymentGCThreshold, "server.deployment_gc_threshold", &n.Server.DeploymentGCThreshold),
 			decodeEncrypt(s.Encrypt, &n.Server.Encrypt),
 		); err != nil {
 			return err
@@ -606,6 +611,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.RaftSnapshotThreshold < 0 {
 		add("server.raft_snapshot_threshold = %d: must be >= 0 (0: 8192)", c.Server.RaftSnapshotThreshold)
+	}
+	if c.Server.DeploymentGCThreshold < 0 {
+		add("server.deployment_gc_threshold = %s: must be >= 0 (0: 1h)", c.Server.DeploymentGCThreshold)
 	}
 	if c.Server.RaftSnapshotInterval < 0 {
 		add("server.raft_snapshot_interval = %s: must be >= 0 (0: 120s)", c.Server.RaftSnapshotInterval)

@@ -17,11 +17,11 @@ type Input struct {
 	// LatestStable is the job's newest stable version other than the
 	// deployed one, nil if none: the target of an auto-revert.
 	LatestStable *structs.Job
-	// EvaluatedHealthy is the number of healthy allocations of the
-	// deployment when the watcher last asked for an evaluation (0 when it
-	// never did, on this leader).
-	EvaluatedHealthy int
-	Now              time.Time
+	// EvaluatedProgress is the deployment's progress (see Decision.Progress)
+	// when the watcher last asked for an evaluation (0 when it never did, on
+	// this leader).
+	EvaluatedProgress int
+	Now               time.Time
 }
 
 // Decision is what to do. The zero Decision does nothing.
@@ -36,9 +36,11 @@ type Decision struct {
 	// Promote lists the groups whose canaries to promote (auto_promote).
 	Promote []string
 	// Evaluate asks for an evaluation of the job: there is a next batch to
-	// place (Healthy is the count it was asked at).
+	// place or to stop. Progress is what it was asked at: the deployment's
+	// healthy allocations plus, in groups whose canaries were promoted, the
+	// older allocations their clients stopped (paced as the next batch is).
 	Evaluate bool
-	Healthy  int
+	Progress int
 	// NextCheck is when to decide again if nothing changes before (zero:
 	// only a change can alter the decision).
 	NextCheck time.Time
@@ -61,6 +63,9 @@ type groupView struct {
 	// failed counts the deployment's allocations whose client failed them
 	// before a health was reported.
 	failed int
+	// retired counts, once the group's canaries are promoted, the older
+	// allocations their clients stopped.
+	retired int
 }
 
 func view(d *structs.Deployment, allocs []*structs.Allocation) []*groupView {
@@ -90,6 +95,9 @@ func view(d *structs.Deployment, allocs []*structs.Allocation) []*groupView {
 				}
 			}
 			if a.TerminalStatus() {
+				if !mine && g.state.Promoted && g.state.DesiredCanaries > 0 && a.ClientTerminal() {
+					g.retired++
+				}
 				continue
 			}
 			if mine {
@@ -185,15 +193,15 @@ func Decide(in Input) Decision {
 	if promote := autoPromote(groups); len(promote) > 0 {
 		dec.Promote, dec.Evaluate = promote, true
 	}
-	healthy := 0
+	progress := 0
 	for _, g := range groups {
-		healthy += g.healthy
+		progress += g.healthy + g.retired
 	}
-	if healthy > in.EvaluatedHealthy {
+	if progress > in.EvaluatedProgress {
 		dec.Evaluate = true
 	}
 	if dec.Evaluate {
-		dec.Healthy = healthy
+		dec.Progress = progress
 	}
 	return dec
 }
@@ -290,6 +298,14 @@ func (g *groupView) waiting(d *structs.Deployment, job *structs.Job, failure str
 				len(pending), tg.Update.MinHealthyTime, deadline)
 		}
 		return fmt.Sprintf("waiting: %d allocations must be healthy%s", len(pending), deadline)
+	}
+	if g.others > 0 && g.current >= s.DesiredTotal {
+		maxParallel := 0
+		if tg := jobGroup(job, g.name); tg != nil && tg.Update != nil {
+			maxParallel = tg.Update.MaxParallel
+		}
+		return fmt.Sprintf("retiring: %s of the old version left to stop, %d at a time (max_parallel)%s",
+			count(g.others, "allocation", "allocations"), maxParallel, deadline)
 	}
 	if g.others > 0 || g.current < s.DesiredTotal {
 		if failure != "" {

@@ -68,7 +68,7 @@ func (w *world) health(a *structs.Allocation, healthy bool) {
 }
 
 func (w *world) decide(evaluated int) Decision {
-	return Decide(Input{Deployment: w.d, Job: w.job, Allocs: w.allocs, LatestStable: w.old, EvaluatedHealthy: evaluated, Now: w.now})
+	return Decide(Input{Deployment: w.d, Job: w.job, Allocs: w.allocs, LatestStable: w.old, EvaluatedProgress: evaluated, Now: w.now})
 }
 
 func update(maxParallel, canary int) *structs.UpdateStrategy {
@@ -100,7 +100,7 @@ func TestRollingToSuccess(t *testing.T) {
 			if dec.End != nil || !dec.Evaluate {
 				t.Fatalf("batch %d healthy: %+v, want an evaluation for the next batch", batch, dec)
 			}
-			evaluated = dec.Healthy
+			evaluated = dec.Progress
 			continue
 		}
 		if dec.End == nil || dec.End.Status != structs.DeploymentStatusSuccessful || !dec.MarkStable {
@@ -208,7 +208,7 @@ func TestEveryDeploymentEnds(t *testing.T) {
 				break
 			}
 			if dec.Evaluate {
-				evaluated = dec.Healthy
+				evaluated = dec.Progress
 			}
 			if len(dec.Promote) > 0 {
 				w.d.TaskGroups["web"].Promoted = true

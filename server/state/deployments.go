@@ -75,6 +75,23 @@ func (w *WriteTxn) putDeployment(d *structs.Deployment) error {
 	return nil
 }
 
+// DeleteDeployments removes ended deployments (the GC's). A deployment
+// gone already, or still active, is left as it is: the GC decided on an
+// older state.
+func (w *WriteTxn) DeleteDeployments(ids []string) error {
+	for _, id := range ids {
+		d := first[*structs.Deployment](w.txn, TableDeployments, "id", id)
+		if d == nil || d.Active() {
+			continue
+		}
+		w.touch(TableDeployments)
+		if err := w.txn.Delete(TableDeployments, d); err != nil {
+			return fmt.Errorf("state: deleting deployment %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
 // UpdateDeploymentStatus sets the status of a deployment. A deployment that
 // has ended keeps its status: an update racing its end is ignored. An unknown
 // deployment is a structs.CodeNotFound error.
