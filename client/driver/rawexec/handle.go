@@ -27,9 +27,15 @@ type handle struct {
 	pid     int
 	started time.Time
 	logger  *slog.Logger
+	// env and dir are the task's environment and directory, for exec.
+	env []string
+	dir string
 }
 
-var _ driver.Handle = (*handle)(nil)
+var (
+	_ driver.Handle       = (*handle)(nil)
+	_ driver.ExecStreamer = (*handle)(nil)
+)
 
 // TaskHandle implements driver.Handle.
 func (h *handle) TaskHandle() *driver.TaskHandle {
@@ -77,11 +83,6 @@ func (h *handle) Signal(signal string) error {
 		return err
 	}
 	return h.sup.Signal(context.Background(), h.id, signal)
-}
-
-// Exec implements driver.Handle: raw_exec has no context to run commands in.
-func (h *handle) Exec(context.Context, []string) (*driver.ExecResult, error) {
-	return nil, fmt.Errorf("raw_exec: exec: %w", driver.ErrNotSupported)
 }
 
 // Destroy implements driver.Handle: a task still running is killed, then the

@@ -16,8 +16,8 @@ import (
 )
 
 func TestCapabilitiesReattach(t *testing.T) {
-	if c := New(nil, nil).Capabilities(); !c.Reattach || c.Exec {
-		t.Errorf("Capabilities = %+v, want Reattach only", c)
+	if c := New(nil, nil).Capabilities(); !c.Reattach || !c.Exec || c.Isolated {
+		t.Errorf("Capabilities = %+v, want Reattach and Exec", c)
 	}
 }
 
@@ -65,8 +65,9 @@ func TestRecoverFromTaskHandle(t *testing.T) {
 	if err != nil || st.MemoryRSSBytes == 0 {
 		t.Errorf("Stats = %+v, %v; want the process's memory", st, err)
 	}
-	if _, err := h2.Exec(ctx, []string{"true"}); !errors.Is(err, driver.ErrNotSupported) {
-		t.Errorf("Exec: %v, want ErrNotSupported", err)
+	// A recovered handle still execs in the task's directory.
+	if res, err := h2.Exec(ctx, []string{"pwd"}); err != nil || strings.TrimSpace(string(res.Stdout)) != cfg.Dir {
+		t.Errorf("Exec pwd = %+v, %v; want the task's directory %s", res, err, cfg.Dir)
 	}
 
 	// Destroy kills the task and the supervisor forgets it.

@@ -39,8 +39,11 @@ func New(logger *slog.Logger, sup *supervisor.Client) *RawExec {
 func (d *RawExec) Name() string { return Name }
 
 // Capabilities implements driver.Driver: tasks are the supervisor's, so they
-// outlive the agent.
-func (d *RawExec) Capabilities() driver.Capabilities { return driver.Capabilities{Reattach: true} }
+// outlive the agent; commands run in a task's directory and environment
+// (exec.go).
+func (d *RawExec) Capabilities() driver.Capabilities {
+	return driver.Capabilities{Reattach: true, Exec: true}
+}
 
 // Fingerprint implements driver.Driver: raw_exec needs nothing but the
 // supervisor, so it is always detected and healthy.
@@ -126,5 +129,6 @@ func (d *RawExec) handle(cfg *driver.TaskConfig, st *supervisor.TaskStatus) *han
 	return &handle{
 		sup: d.sup, id: st.ID, nonce: st.Nonce, pid: st.PID, started: st.StartedAt,
 		logger: d.logger.With("alloc_id", cfg.AllocID, "task", cfg.TaskName, "pid", st.PID),
+		env:    cfg.Env, dir: cfg.Dir,
 	}
 }
