@@ -40,6 +40,10 @@ func healthToTrack(alloc *structs.Allocation, tg *structs.TaskGroup) (HealthConf
 func (ar *AllocRunner) taskChanged() {
 	ar.requestSync()
 	select {
+	case ar.lifecycleCh <- struct{}{}:
+	default:
+	}
+	select {
 	case ar.healthCh <- struct{}{}:
 	default:
 	}
@@ -48,9 +52,12 @@ func (ar *AllocRunner) taskChanged() {
 // watchHealth reassesses the allocation's health until it is decided, or the
 // runner is shut down. Its own goroutine; start is when the tasks started.
 func (ar *AllocRunner) watchHealth(cfg HealthConfig, tg *structs.TaskGroup, start time.Time) {
-	tasks := make([]string, len(tg.Tasks))
-	for i, t := range tg.Tasks {
-		tasks[i] = t.Name
+	// Ephemeral lifecycle tasks run to completion: they do not count.
+	var tasks []string
+	for _, t := range tg.Tasks {
+		if !roleOf(t).ephemeral() {
+			tasks = append(tasks, t.Name)
+		}
 	}
 	h := NewHealthTracker(cfg, start, tasks)
 	timer := time.NewTimer(time.Hour)
