@@ -64,3 +64,37 @@ func testClientAllocExec(t *testing.T, e *env) {
 		t.Errorf("exec messages: %+v, want hello then the exit", got)
 	}
 }
+
+// testLifecycleWire: a task's lifecycle block travels as Nomad's
+// TaskLifecycle: Nomad's client validates a job with one, a bad hook is a
+// validation error naming the field, and a parsed job file carries it.
+func testLifecycleWire(t *testing.T, e *env) {
+	job := webJob("with-init")
+	init := napi.NewTask("init", "raw_exec").SetConfig("command", "/bin/true")
+	init.Lifecycle = &napi.TaskLifecycle{Hook: "prestart"}
+	job.TaskGroups[0].AddTask(init)
+	resp, _, err := e.nomad.Jobs().Validate(job, nil)
+	if err != nil || len(resp.ValidationErrors) != 0 {
+		t.Errorf("validate a job with a prestart task: %+v %v", resp, err)
+	}
+	init.Lifecycle.Hook = "prestrat"
+	resp, _, err = e.nomad.Jobs().Validate(job, nil)
+	if err != nil || len(resp.ValidationErrors) != 1 || !strings.Contains(resp.ValidationErrors[0], `lifecycle.hook = "prestrat"`) {
+		t.Errorf("validate a bad hook: %+v %v", resp, err)
+	}
+	parsed, err := e.nomad.Jobs().ParseHCL(`job "p" {
+  group "g" {
+    task "side" {
+      driver = "raw_exec"
+      lifecycle {
+        hook    = "prestart"
+        sidecar = true
+      }
+      config { command = "/bin/true" }
+    }
+  }
+}`, true)
+	if err != nil || parsed.TaskGroups[0].Tasks[0].Lifecycle == nil || *parsed.TaskGroups[0].Tasks[0].Lifecycle != (napi.TaskLifecycle{Hook: "prestart", Sidecar: true}) {
+		t.Errorf("parse a lifecycle block: %+v %v", parsed, err)
+	}
+}
