@@ -3,7 +3,11 @@ package command
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -66,6 +70,26 @@ func TestAllocExec(t *testing.T) {
 		t.Errorf("exec in an unknown task: code %d, stderr %q", r.code, r.stderr)
 	}
 
+	// The caller hanging up kills the command.
+	hangup, hang := context.WithCancel(ctx)
+	pidFile := filepath.Join(a.Agent.Agent.DataDir(), "client", "allocs", alloc.ID, "alloc", "exec.pid")
+	ended := make(chan error, 1)
+	go func() {
+		_, err := a.API.Allocations().Exec(hangup, alloc.ID, api.ExecOptions{Command: []string{"/bin/sh", "-c", `echo $$ > "$NOMAD_ALLOC_DIR/exec.pid"; exec sleep 1000`}, Stdin: blockingReader{hangup}})
+		ended <- err
+	}()
+	var pid int
+	waitFor(t, "the exec'd command's pid", func() bool {
+		b, err := os.ReadFile(pidFile)
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && pid > 0
+	})
+	hang()
+	if err := <-ended; err == nil {
+		t.Error("a session cut short reported no error")
+	}
+	waitFor(t, "the exec'd command to be killed", func() bool { return syscall.Kill(pid, 0) != nil })
+
 	// A stopped allocation has nothing to exec into.
 	if _, err := a.API.Jobs().Deregister("exec", false); err != nil {
 		t.Fatal(err)
@@ -78,4 +102,12 @@ func TestAllocExec(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "is complete: exec needs a running task") {
 		t.Errorf("exec into a stopped allocation: code %d, stderr %q", r.code, r.stderr)
 	}
+}
+
+// blockingReader is a stdin that sends nothing until ctx ends.
+type blockingReader struct{ ctx context.Context }
+
+func (r blockingReader) Read([]byte) (int, error) {
+	<-r.ctx.Done()
+	return 0, r.ctx.Err()
 }
