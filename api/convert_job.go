@@ -185,6 +185,7 @@ func taskToStructs(w *Task) *structs.Task {
 		KillTimeout: deref(w.KillTimeout, 0), KillSignal: w.KillSignal,
 		Services: servicesToStructs(w.Services), Templates: templatesToStructs(w.Templates),
 		LogConfig: logConfigToStructs(w.LogConfig),
+		Lifecycle: lifecycleToStructs(w.Lifecycle),
 	}
 	if r := w.Resources; r != nil {
 		t.Resources = &structs.Resources{CPU: deref(r.CPU, 0), MemoryMB: deref(r.MemoryMB, 0)}
@@ -193,6 +194,22 @@ func taskToStructs(w *Task) *structs.Task {
 }
 
 // logConfigToStructs fills what the block leaves out with Nomad's defaults.
+// lifecycleToStructs converts a lifecycle block; Nomad's client sends an
+// empty one (no hook) for a main task, which is none.
+func lifecycleToStructs(w *TaskLifecycle) *structs.TaskLifecycle {
+	if w == nil || (w.Hook == "" && !w.Sidecar) {
+		return nil
+	}
+	return &structs.TaskLifecycle{Hook: w.Hook, Sidecar: w.Sidecar}
+}
+
+func lifecycleFromStructs(l *structs.TaskLifecycle) *TaskLifecycle {
+	if l == nil {
+		return nil
+	}
+	return &TaskLifecycle{Hook: l.Hook, Sidecar: l.Sidecar}
+}
+
 func logConfigToStructs(w *LogConfig) *structs.LogConfig {
 	if w == nil {
 		return nil
@@ -349,6 +366,7 @@ func taskFromStructs(t *structs.Task) *Task {
 		KillTimeout: ptr(t.KillTimeout), KillSignal: t.KillSignal,
 		Services: servicesFromStructs(t.Services), Templates: templatesFromStructs(t.Templates),
 		LogConfig: logConfigFromStructs(t.LogConfig),
+		Lifecycle: lifecycleFromStructs(t.Lifecycle),
 	}
 	if r := t.Resources; r != nil {
 		w.Resources = &Resources{CPU: ptr(r.CPU), MemoryMB: ptr(r.MemoryMB)}

@@ -80,12 +80,18 @@ type TaskGroup struct {
 	PreventRescheduleOnLost   Unsupported
 }
 
+// TaskLifecycle is a task's lifecycle block on the wire.
+type TaskLifecycle struct {
+	Hook    string `json:"Hook"`
+	Sidecar bool   `json:"Sidecar"`
+}
+
 // Task is a task on the wire.
 type Task struct {
 	Name            string
 	Driver          string
 	User            string
-	Lifecycle       Unsupported
+	Lifecycle       *TaskLifecycle
 	Config          map[string]any
 	Constraints     []*Constraint
 	Affinities      []*Affinity

@@ -126,6 +126,12 @@ func (c *Client) serveCall(ctx context.Context, cancel context.CancelFunc, metho
 			return st.Answer(err)
 		}
 		return one(c.AllocChecks(args.AllocID), nil)
+	case structs.ClientAllocExec:
+		var args structs.ExecRequest
+		if err := st.Recv(&args); err != nil {
+			return st.Answer(structs.NewError(structs.CodeInvalid, "decoding the arguments of %s: %v", method, err))
+		}
+		return c.execAlloc(ctx, cancel, &args, st)
 	}
 	var skip struct{}
 	_ = st.Recv(&skip)

@@ -19,7 +19,7 @@ func allocCommand() *cli.Command {
 		Name:        "alloc",
 		Usage:       "Inspect allocations",
 		UsageText:   "orch alloc <subcommand> [options] [args]",
-		Subcommands: []*cli.Command{allocStatusCommand(), allocChecksCommand(), allocLogsCommand(), allocFSCommand(), allocRestartCommand(), allocSignalCommand(), allocStopCommand()},
+		Subcommands: []*cli.Command{allocStatusCommand(), allocChecksCommand(), allocLogsCommand(), allocFSCommand(), allocRestartCommand(), allocSignalCommand(), allocExecCommand(), allocStopCommand()},
 	}
 }
 

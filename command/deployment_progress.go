@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/structs"
+	"golang.org/x/term"
 )
 
 // The live view of a deployment that `job run` and `deployment status
@@ -35,14 +36,10 @@ func newProgressPrinter(out io.Writer, now func() time.Time) *progressPrinter {
 	return &progressPrinter{out: out, tty: isTerminal(out), now: now, last: map[string]string{}}
 }
 
-// isTerminal reports whether w is a terminal (a character device).
+// isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // update draws d; waiting says per group what it waits for

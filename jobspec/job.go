@@ -69,12 +69,17 @@ var (
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "config"}, {Type: "env"}, {Type: "meta"}, {Type: "resources"}, {Type: "constraint"},
 				{Type: "affinity"}, {Type: "logs"}, {Type: "service"}, {Type: "template"},
+				{Type: "lifecycle"},
 			},
 		},
 		unsupportedAttrs: []string{"leader", "kind", "shutdown_delay"},
-		unsupportedBlocks: []string{"artifact", "vault", "consul", "lifecycle",
+		unsupportedBlocks: []string{"artifact", "vault", "consul",
 			"volume_mount", "dispatch_payload", "scaling", "csi_plugin", "identity", "restart",
 			"action", "schedule"},
+	}
+
+	lifecycleSchema = bodySchema{
+		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "hook", Required: true}, {Name: "sidecar"}}},
 	}
 
 	logsSchema = bodySchema{
@@ -545,11 +550,32 @@ func (d *decoder) task(b *hcl.Block) *structs.Task {
 	for _, lb := range d.atMostOne(c.Blocks.OfType("logs")) {
 		t.LogConfig = d.logs(lb, loc)
 	}
+	for _, lb := range d.atMostOne(c.Blocks.OfType("lifecycle")) {
+		t.Lifecycle = d.lifecycle(lb, loc)
+	}
 	t.Constraints = d.constraints(c.Blocks.OfType("constraint"), loc)
 	t.Affinities = d.affinities(c.Blocks.OfType("affinity"), loc)
 	t.Services = d.services(c.Blocks.OfType("service"), loc)
 	t.Templates = d.templates(c.Blocks.OfType("template"), loc)
 	return t
+}
+
+// lifecycle decodes a task's lifecycle block; Validate checks the hook.
+func (d *decoder) lifecycle(b *hcl.Block, loc *scope) *structs.TaskLifecycle {
+	loc.field("lifecycle", b.DefRange)
+	l := &structs.TaskLifecycle{}
+	c := d.content(b.Body, lifecycleSchema)
+	if a := c.Attributes["hook"]; a != nil {
+		loc.field("lifecycle.hook", a.Range)
+		l.Hook, _ = d.str(a)
+	}
+	if a := c.Attributes["sidecar"]; a != nil {
+		loc.field("lifecycle.sidecar", a.Range)
+		if v, ok := d.value(a, cty.Bool); ok {
+			l.Sidecar = v.True()
+		}
+	}
+	return l
 }
 
 // logs decodes a task's logs block; what it leaves out is Nomad's default

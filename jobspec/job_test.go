@@ -653,6 +653,28 @@ job.hcl:23:7: group "g": task "t": constraint[1].attribute = "": must not be emp
 job.hcl:23:7: group "g": task "t": constraint[1].value = "": must be set for operator "set_contains"`,
 		},
 		{
+			name: "lifecycle hook and sidecar",
+			src: `job "j" {
+  group "g" {
+    task "init" {
+      driver = "raw_exec"
+      lifecycle {
+        hook = "prestrat"
+      }
+    }
+    task "cleanup" {
+      driver = "raw_exec"
+      lifecycle {
+        hook    = "poststop"
+        sidecar = true
+      }
+    }
+  }
+}`,
+			want: `job.hcl:6:9: group "g": task "init": lifecycle.hook = "prestrat": must be "prestart", "poststart" or "poststop"
+job.hcl:13:9: group "g": task "cleanup": lifecycle.sidecar = true: a poststop task cannot be a sidecar`,
+		},
+		{
 			name: "duplicates",
 			src: `job "j" {
   meta { a = "1" }

@@ -458,6 +458,7 @@ var clientCallCapability = map[string]string{
 	structs.ClientAllocRestart: acl.CapAllocLifecycle,
 	structs.ClientAllocSignal:  acl.CapAllocLifecycle,
 	structs.ClientAllocChecks:  acl.CapReadJob,
+	structs.ClientAllocExec:    acl.CapAllocExec,
 }
 
 // ClientCallCapability is the capability client method needs in its

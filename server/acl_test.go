@@ -311,6 +311,12 @@ func TestACLClientCallsNeedTheirCapability(t *testing.T) {
 	}
 	denied(t, "read-logs token, fs", dial(logs.SecretID, structs.ClientFSCat))
 	denied(t, "read-logs token, restart", dial(logs.SecretID, structs.ClientAllocRestart))
+	denied(t, "read-logs token, exec", dial(logs.SecretID, structs.ClientAllocExec))
+	exec := aclToken(t, s, mgmt, "exec", `namespace "default" { capabilities = ["alloc-exec"] }`)
+	if err := dial(exec.SecretID, structs.ClientAllocExec); err != nil {
+		t.Errorf("alloc-exec token, exec: %v", err)
+	}
+	denied(t, "alloc-exec token, signal", dial(exec.SecretID, structs.ClientAllocSignal))
 }
 
 // TestACLRolesFollowedAtOnce: a token holding a role may do what the role's

@@ -225,6 +225,7 @@ const (
 	TaskFailedValidate  = "Failed Validation"
 	TaskRestoreFailed   = "Failed Restoring Task"
 	TaskSiblingFailed   = "Sibling Task Failed"
+	TaskMainDead        = "Main Tasks Dead"
 	TaskClientReconnect = "Reconnected"
 	TaskRestartSignal   = "Restart Signaled"
 	TaskSignaling       = "Signaling"

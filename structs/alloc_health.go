@@ -43,14 +43,25 @@ func (d *AllocDeploymentStatus) IsCanary() bool { return d != nil && d.Canary }
 // HealthyByTaskStates is the servers' stand-in for client-reported health,
 // to be replaced by DeploymentStatus.Healthy once clients report it
 // (TODO(#8)): the allocation is healthy at now when it runs and every task
-// has been running for at least minHealthy. It also returns when that will
-// be (or was) the case, zero when it cannot tell (a task not running).
+// has been running for at least minHealthy (tasks with a lifecycle hook
+// that are not sidecars run to completion: they do not count). It also
+// returns when that will be (or was) the case, zero when it cannot tell (a
+// task not running).
 func (a *Allocation) HealthyByTaskStates(minHealthy time.Duration, now time.Time) (bool, time.Time) {
 	if a.ClientStatus != AllocClientStatusRunning || len(a.TaskStates) == 0 {
 		return false, time.Time{}
 	}
+	var tg *TaskGroup
+	if a.Job != nil {
+		tg = a.Job.LookupTaskGroup(a.TaskGroup)
+	}
 	var latest int64
-	for _, ts := range a.TaskStates {
+	for name, ts := range a.TaskStates {
+		if tg != nil {
+			if t := tg.LookupTask(name); t != nil && t.Lifecycle != nil && !t.Lifecycle.Sidecar {
+				continue
+			}
+		}
 		if ts == nil || ts.State != TaskStateRunning || ts.StartedAt == 0 {
 			return false, time.Time{}
 		}

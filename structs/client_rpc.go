@@ -17,6 +17,11 @@ import "time"
 //	ClientAlloc.Restart AllocRestartRequest → one GenericResponse
 //	ClientAlloc.Signal  AllocSignalRequest  → one GenericResponse
 //	ClientAlloc.Checks  AllocChecksRequest  → one []*CheckQueryResult
+//	ClientAlloc.Exec    ExecRequest         → ExecOutput ... (the last one Exited)
+//
+// ClientAlloc.Exec is the one call whose caller goes on sending after the
+// args: ExecInput frames (stdin, its close, terminal sizes) until the
+// command exits.
 //
 // A server's own streaming method, Server.DialNode (DialNodeRequest),
 // answers and then pipes the stream to the node's client: see
@@ -29,6 +34,7 @@ const (
 	ClientAllocRestart = "ClientAlloc.Restart"
 	ClientAllocSignal  = "ClientAlloc.Signal"
 	ClientAllocChecks  = "ClientAlloc.Checks"
+	ClientAllocExec    = "ClientAlloc.Exec"
 	ServerDialNode     = "Server.DialNode"
 )
 
@@ -74,6 +80,8 @@ func NewClientCallArgs(method string) (ClientCallArgs, bool) {
 		return new(AllocSignalRequest), true
 	case ClientAllocChecks:
 		return new(AllocChecksRequest), true
+	case ClientAllocExec:
+		return new(ExecRequest), true
 	}
 	return nil, false
 }
@@ -83,6 +91,7 @@ func (r *FSLogsRequest) CallAllocID() string       { return r.AllocID }
 func (r *AllocRestartRequest) CallAllocID() string { return r.AllocID }
 func (r *AllocSignalRequest) CallAllocID() string  { return r.AllocID }
 func (r *AllocChecksRequest) CallAllocID() string  { return r.AllocID }
+func (r *ExecRequest) CallAllocID() string         { return r.AllocID }
 
 // FSRequest names a path inside an allocation's directory.
 type FSRequest struct {
@@ -164,4 +173,38 @@ type AllocSignalRequest struct {
 // allocation (its client runs them).
 type AllocChecksRequest struct {
 	AllocID string
+}
+
+// ExecRequest runs Cmd in the context of a running task of an allocation
+// (orch alloc exec, Nomad's /v1/client/allocation/:id/exec).
+type ExecRequest struct {
+	AllocID string
+	Task    string
+	// Cmd is the command and its arguments; Cmd[0] is looked up as the
+	// task's driver does.
+	Cmd []string
+	// Tty runs the command on a pseudo-terminal (stdout and stderr are then
+	// one stream, sent as stdout); Height and Width are its first size.
+	Tty           bool
+	Height, Width int
+}
+
+// ExecInput is one frame from the caller of an exec: stdin data, the close
+// of stdin, or a new terminal size (Height and Width both > 0). A frame with
+// none of them is a heartbeat.
+type ExecInput struct {
+	Stdin         []byte
+	StdinClose    bool
+	Height, Width int
+}
+
+// ExecOutput is one frame of an exec's output; the last one has Exited set,
+// with the command's ExitCode, or Error when it could not run or was cut
+// short.
+type ExecOutput struct {
+	Stdout   []byte
+	Stderr   []byte
+	Exited   bool
+	ExitCode int
+	Error    string
 }

@@ -296,6 +296,10 @@ func taskFields(t *Task) map[string]string {
 		f["LogConfig.MaxFileSizeMB"] = strconv.Itoa(l.MaxFileSizeMB)
 		f["LogConfig.Disabled"] = strconv.FormatBool(l.Disabled)
 	}
+	if l := t.Lifecycle; l != nil {
+		f["Lifecycle.Hook"] = l.Hook
+		f["Lifecycle.Sidecar"] = strconv.FormatBool(l.Sidecar)
+	}
 	addMap(f, "Env", t.Env)
 	addMap(f, "Meta", t.Meta)
 	return f

@@ -122,6 +122,29 @@ type Task struct {
 	Services []*Service
 	// Templates are the task's template blocks (templates.go).
 	Templates []*Template
+	// Lifecycle makes the task a prestart, poststart or poststop task of
+	// its group; nil: a main task.
+	Lifecycle *TaskLifecycle
+}
+
+// Task lifecycle hooks, Nomad's.
+const (
+	TaskLifecycleHookPrestart  = "prestart"
+	TaskLifecycleHookPoststart = "poststart"
+	TaskLifecycleHookPoststop  = "poststop"
+)
+
+// TaskLifecycle is a task's lifecycle block. The client starts a group's
+// prestart tasks first, its main tasks once every prestart task that is not
+// a sidecar has completed successfully and every prestart sidecar runs, its
+// poststart tasks once every main task runs, and its poststop tasks once
+// every main task has stopped. A task that is not a sidecar runs to
+// completion: its successful exit ends it, whatever the job's type. Sidecars
+// run (and restart) as long as the main tasks do, and are stopped when
+// they have all stopped.
+type TaskLifecycle struct {
+	Hook    string
+	Sidecar bool
 }
 
 // Resources asked by one task.
@@ -249,6 +272,7 @@ func (t *Task) Copy() *Task {
 	c.LogConfig = clonePtr(t.LogConfig)
 	c.Services = copyServices(t.Services)
 	c.Templates = copyTemplates(t.Templates)
+	c.Lifecycle = clonePtr(t.Lifecycle)
 	return &c
 }
 

@@ -303,6 +303,17 @@ func (v *validator) taskFields(t *Task) {
 	}
 	v.constraints(t.Constraints)
 	v.affinities(t.Affinities)
+	if l := t.Lifecycle; l != nil {
+		switch l.Hook {
+		case TaskLifecycleHookPrestart, TaskLifecycleHookPoststart, TaskLifecycleHookPoststop:
+		default:
+			v.add("lifecycle.hook", strconv.Quote(l.Hook), fmt.Sprintf("must be %q, %q or %q",
+				TaskLifecycleHookPrestart, TaskLifecycleHookPoststart, TaskLifecycleHookPoststop))
+		}
+		if l.Sidecar && l.Hook == TaskLifecycleHookPoststop {
+			v.add("lifecycle.sidecar", "true", "a poststop task cannot be a sidecar")
+		}
+	}
 }
 
 // resource checks an amount of a resource against its minimum and MaxResource.

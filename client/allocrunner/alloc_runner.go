@@ -77,9 +77,11 @@ type AllocRunner struct {
 	// healthCh tells the health watcher a task state or a check changed
 	// (capacity 1).
 	healthCh chan struct{}
-	frozenCh chan struct{} // closed by freeze
-	loopDone chan struct{} // closed when the sync loop returns
-	waitCh   chan struct{} // closed when every task runner has returned
+	// lifecycleCh wakes lifecycleLoop on a task change (lifecycle.go).
+	lifecycleCh chan struct{}
+	frozenCh    chan struct{} // closed by freeze
+	loopDone    chan struct{} // closed when the sync loop returns
+	waitCh      chan struct{} // closed when every task runner has returned
 
 	mu struct {
 		sync.Mutex
@@ -115,13 +117,14 @@ func New(cfg Config) *AllocRunner {
 	}
 	a := cfg.Alloc
 	ar := &AllocRunner{
-		cfg:      cfg,
-		logger:   cfg.Logger.With("alloc_id", a.ID, "job_id", a.JobID, "eval_id", a.EvalID, "request_id", a.RequestID),
-		syncCh:   make(chan struct{}, 1),
-		healthCh: make(chan struct{}, 1),
-		frozenCh: make(chan struct{}),
-		loopDone: make(chan struct{}),
-		waitCh:   make(chan struct{}),
+		cfg:         cfg,
+		logger:      cfg.Logger.With("alloc_id", a.ID, "job_id", a.JobID, "eval_id", a.EvalID, "request_id", a.RequestID),
+		syncCh:      make(chan struct{}, 1),
+		healthCh:    make(chan struct{}, 1),
+		lifecycleCh: make(chan struct{}, 1),
+		frozenCh:    make(chan struct{}),
+		loopDone:    make(chan struct{}),
+		waitCh:      make(chan struct{}),
 	}
 	ar.mu.alloc = a
 	return ar
@@ -179,7 +182,14 @@ func (ar *AllocRunner) Run() {
 		return
 	}
 
-	trs := ar.newTaskRunners(alloc, tg)
+	var gates [numGates]chan struct{}
+	lifecycle := hasLifecycle(tg)
+	if lifecycle {
+		for g := gateNone + 1; g < numGates; g++ { // gateNone stays nil: no wait
+			gates[g] = make(chan struct{})
+		}
+	}
+	trs := ar.newTaskRunners(alloc, tg, gates)
 	ar.mu.Lock()
 	if ar.mu.frozen { // shut down while setting up: nothing was started
 		ar.mu.Unlock()
@@ -192,9 +202,12 @@ func (ar *AllocRunner) Run() {
 
 	for _, tr := range trs {
 		go tr.run()
-		if stop {
+		if stop && roleOf(tr.cfg.Task) != rolePoststop {
 			tr.kill(nil)
 		}
+	}
+	if lifecycle {
+		go ar.lifecycleLoop(trs, gates)
 	}
 	if cfg, ok := healthToTrack(alloc, tg); ok {
 		go ar.watchHealth(cfg, tg, ar.cfg.Now())
@@ -243,7 +256,9 @@ func (ar *AllocRunner) setup(alloc *structs.Allocation) (*structs.TaskGroup, err
 	return tg, nil
 }
 
-func (ar *AllocRunner) newTaskRunners(alloc *structs.Allocation, tg *structs.TaskGroup) []*taskRunner {
+// newTaskRunners makes the runners of tg's tasks; gates are the lifecycle
+// gates their roles wait at (all nil: no task has a lifecycle).
+func (ar *AllocRunner) newTaskRunners(alloc *structs.Allocation, tg *structs.TaskGroup, gates [numGates]chan struct{}) []*taskRunner {
 	trs := make([]*taskRunner, len(tg.Tasks))
 	for i, task := range tg.Tasks {
 		env := buildTaskEnv(taskEnvInput{
@@ -280,6 +295,8 @@ func (ar *AllocRunner) newTaskRunners(alloc *structs.Allocation, tg *structs.Tas
 			Notify:        ar.taskChanged,
 			Now:           ar.cfg.Now,
 			Logger:        ar.logger,
+			Gate:          gates[roleOf(task).gate()],
+			Ephemeral:     roleOf(task).ephemeral(),
 		})
 	}
 	return trs
@@ -366,7 +383,9 @@ func (ar *AllocRunner) Update(alloc *structs.Allocation) {
 	if stop {
 		ar.logger.Info("servers stopped the allocation", "reason", alloc.DesiredDescription)
 		for _, tr := range ar.taskRunners() {
-			tr.kill(nil)
+			if roleOf(tr.cfg.Task) != rolePoststop { // they run once the others stopped
+				tr.kill(nil)
+			}
 		}
 	}
 	ar.requestSync()
@@ -476,7 +495,7 @@ func (ar *AllocRunner) sync() {
 		for _, tr := range ar.mu.tasks {
 			if ts := a.TaskStates[tr.cfg.Task.Name]; ts != nil && ts.Failed && failedTask == "" {
 				failedTask = tr.cfg.Task.Name
-			} else {
+			} else if roleOf(tr.cfg.Task) != rolePoststop { // they run once the others stopped
 				siblings = append(siblings, tr)
 			}
 		}

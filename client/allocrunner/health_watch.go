@@ -84,6 +84,10 @@ func (ar *AllocRunner) ChecksChanged() {
 func (ar *AllocRunner) taskChanged() {
 	ar.requestSync()
 	select {
+	case ar.lifecycleCh <- struct{}{}:
+	default:
+	}
+	select {
 	case ar.healthCh <- struct{}{}:
 	default:
 	}
@@ -92,9 +96,12 @@ func (ar *AllocRunner) taskChanged() {
 // watchHealth reassesses the allocation's health until it is decided, or the
 // runner is shut down. Its own goroutine; start is when the tasks started.
 func (ar *AllocRunner) watchHealth(cfg HealthConfig, tg *structs.TaskGroup, start time.Time) {
-	tasks := make([]string, len(tg.Tasks))
-	for i, t := range tg.Tasks {
-		tasks[i] = t.Name
+	// Ephemeral lifecycle tasks run to completion: they do not count.
+	var tasks []string
+	for _, t := range tg.Tasks {
+		if !roleOf(t).ephemeral() {
+			tasks = append(tasks, t.Name)
+		}
 	}
 	h := NewHealthTracker(cfg, start, tasks)
 	timer := time.NewTimer(time.Hour)

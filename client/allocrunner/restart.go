@@ -64,7 +64,9 @@ func defaultRestartPolicy(jobType structs.JobType) structs.RestartPolicy {
 // runner owns it.
 type restartTracker struct {
 	policy structs.RestartPolicy
-	batch  bool
+	// runToCompletion: a successful exit completes the task (batch jobs,
+	// ephemeral lifecycle tasks).
+	runToCompletion bool
 
 	// intervalStart is when the current interval began; count is the number of
 	// restarts granted in it.
@@ -79,14 +81,14 @@ func newRestartTracker(policy *structs.RestartPolicy, jobType structs.JobType, n
 	if policy != nil {
 		p = *policy
 	}
-	return &restartTracker{policy: p, batch: jobType == structs.JobTypeBatch || jobType == structs.JobTypeSysBatch, intervalStart: now}
+	return &restartTracker{policy: p, runToCompletion: jobType == structs.JobTypeBatch || jobType == structs.JobTypeSysBatch, intervalStart: now}
 }
 
 // exited decides what follows the task's exit at now. res is nil when the task
 // could not be started at all (a start error that may go away: it counts as a
 // failed run).
 func (rt *restartTracker) exited(now time.Time, res *driver.ExitResult) restartDecision {
-	if rt.batch && res != nil && res.Successful() {
+	if rt.runToCompletion && res != nil && res.Successful() {
 		return restartDecision{Action: actionComplete, Reason: reasonUnnecessary}
 	}
 

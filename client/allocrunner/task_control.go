@@ -181,3 +181,30 @@ func (ar *AllocRunner) RestartTask(task, reason string) error {
 	}
 	return nil
 }
+
+// ExecTaskStreaming runs opts.Cmd in the running task's context (orch alloc
+// exec) and returns its exit code once it exits. A task that does not run
+// is a conflict error naming its state; an allocation without the task is
+// a not-found error. Safe from any goroutine.
+func (ar *AllocRunner) ExecTaskStreaming(ctx context.Context, task string, opts *driver.ExecOptions) (int, error) {
+	tr := ar.taskRunner(task)
+	if tr == nil {
+		return 0, structs.NewError(structs.CodeNotFound, "allocation %s has no task %q", ar.ID(), task)
+	}
+	h, err := tr.runningHandle()
+	if err != nil {
+		return 0, err
+	}
+	return driver.ExecStreaming(ctx, h, opts)
+}
+
+// CheckExec reports, without running anything, the error ExecTaskStreaming
+// would return at once for task.
+func (ar *AllocRunner) CheckExec(task string) error {
+	tr := ar.taskRunner(task)
+	if tr == nil {
+		return structs.NewError(structs.CodeNotFound, "allocation %s has no task %q", ar.ID(), task)
+	}
+	_, err := tr.runningHandle()
+	return err
+}

@@ -50,6 +50,13 @@ type taskRunnerConfig struct {
 	Logger *slog.Logger
 	// Metrics records starts, restarts and driver errors; nil records nothing.
 	Metrics *Metrics
+	// Gate, when not nil, holds the task's first start until it is closed
+	// (its lifecycle role's turn: lifecycle.go). A task restored after it
+	// had started does not wait.
+	Gate <-chan struct{}
+	// Ephemeral tasks (lifecycle hooks that are not sidecars) run to
+	// completion: a successful exit ends them whatever the job's type.
+	Ephemeral bool
 }
 
 // taskRunner drives one task through its life: start it with its driver, wait
@@ -193,7 +200,16 @@ func (tr *taskRunner) run() {
 		return
 	}
 
+	if tr.cfg.Gate != nil && h == nil && lost == nil && st.StartedAt == 0 {
+		select {
+		case <-tr.cfg.Gate:
+		case <-tr.killCtx.Done():
+			tr.killedWhileNotRunning()
+			return
+		}
+	}
 	tracker := newRestartTracker(tr.cfg.RestartPolicy, tr.cfg.JobType, tr.cfg.Now())
+	tracker.runToCompletion = tracker.runToCompletion || tr.cfg.Ephemeral
 	for {
 		var decision restartDecision
 		switch {

@@ -135,8 +135,8 @@ func tokenClient(t *testing.T, a *agenttest.Agent, policy string) (*structs.ACLT
 }
 
 // TestACLClientRoutes: the files,
-// logs, restart and signal of an allocation need Nomad's read-fs, read-logs
-// and alloc-lifecycle in the allocation's namespace, whatever namespace the
+// logs, restart, signal and exec of an allocation need Nomad's read-fs,
+// read-logs, alloc-lifecycle and alloc-exec in the allocation's namespace, whatever namespace the
 // request names.
 func TestACLClientRoutes(t *testing.T) {
 	a := agenttest.Start(t, agenttest.Options{ACL: true, Client: true})
@@ -170,6 +170,11 @@ namespace "default" { capabilities = ["read-fs", "read-logs", "alloc-lifecycle"]
 		return err
 	}
 	signal := func(c *api.Client) error { return c.Allocations().Signal(allocID, "server", "SIGWINCH") }
+	exec := func(c *api.Client) error {
+		_, err := c.Allocations().Exec(ctx, allocID, api.ExecOptions{Command: []string{"true"}})
+		return err
+	}
+	execOnly := client("exec-only", `namespace "prod" { capabilities = ["read-job", "alloc-exec"] }`) // Nomad asks read-job too
 	for _, tc := range []struct {
 		who     string
 		c       *api.Client
@@ -187,6 +192,11 @@ namespace "default" { capabilities = ["read-fs", "read-logs", "alloc-lifecycle"]
 		{"prod-writer", prodWriter, "logs", logs, true},
 		{"prod-writer", prodWriter, "signal", signal, true},
 		{"management", mgmt, "signal", signal, true},
+		{"logs-only", logsOnly, "exec", exec, false},
+		{"elsewhere", elsewhere, "exec", exec, false},
+		{"exec-only", execOnly, "exec", exec, true},
+		{"exec-only", execOnly, "signal", signal, false},
+		{"prod-writer", prodWriter, "exec", exec, true},
 	} {
 		err := tc.do(tc.c)
 		if tc.allowed && err != nil {

@@ -44,6 +44,7 @@ func (s *HTTPServer) registerClientRoutes() {
 		s.mux.Handle(m+" /v1/client/allocation/{id}/restart", s.wrap(s.allocRestart))
 		s.mux.Handle(m+" /v1/client/allocation/{id}/signal", s.wrap(s.allocSignal))
 	}
+	s.mux.Handle("GET /v1/client/allocation/{id}/exec", http.HandlerFunc(s.allocExec))
 }
 
 // openClientCall finds the node of the allocation named in the path and
@@ -60,25 +61,31 @@ func (s *HTTPServer) openClientCall(ctx context.Context, r *http.Request, method
 // request may make method on it (authorizeClientCall) and returns the dial
 // to its node.
 func (s *HTTPServer) clientCallDial(ctx context.Context, r *http.Request, method string) (*structs.DialNodeRequest, error) {
+	dial, _, err := s.clientCallDialAlloc(ctx, r, method)
+	return dial, err
+}
+
+// clientCallDialAlloc is clientCallDial that also returns the allocation.
+func (s *HTTPServer) clientCallDialAlloc(ctx context.Context, r *http.Request, method string) (*structs.DialNodeRequest, *structs.Allocation, error) {
 	id, err := pathID(r, "allocation")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var reply structs.SingleAllocResponse
 	if err := s.backend.RPC(ctx, "Alloc.GetAlloc", &structs.AllocSpecificRequest{AllocID: id}, &reply); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if reply.Alloc == nil {
-		return nil, notFound("allocation %q not found", id)
+		return nil, nil, notFound("allocation %q not found", id)
 	}
 	if reply.Alloc.NodeID == "" {
-		return nil, notFound("allocation %s is not placed on a node", id)
+		return nil, nil, notFound("allocation %s is not placed on a node", id)
 	}
 	if err := s.authorizeClientCall(ctx, r, method, reply.Alloc.Namespace); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return &structs.DialNodeRequest{NodeID: reply.Alloc.NodeID, AllocID: id, Method: method,
-		AllocIndex: reply.Index, AuthToken: requestToken(r)}, nil
+		AllocIndex: reply.Index, AuthToken: requestToken(r)}, reply.Alloc, nil
 }
 
 // dialClientCall opens dial's call with args on the allocation's node.

@@ -50,6 +50,8 @@ var cases = []conformanceCase{
 	{[]string{"GET /v1/status/leader", "GET /v1/agent/members", "GET /v1/agent/health"}, testStatusAndAgent},
 	{[]string{"GET /v1/status/peers", "GET /v1/regions", "GET /v1/agent/servers"}, testPeersRegionsServers},
 	{[]string{"GET /v1/client/fs/ls/{id}", "GET /v1/client/fs/stat/{id}", "GET /v1/client/fs/cat/{id}", "GET /v1/client/fs/logs/{id}"}, testClientFS},
+	{[]string{"GET /v1/client/allocation/{id}/exec"}, testClientAllocExec},
+	{nil, testLifecycleWire}, // routes covered above: the job's wire shape
 	{[]string{"PUT /v1/client/allocation/{id}/signal", "POST /v1/client/allocation/{id}/signal",
 		"PUT /v1/client/allocation/{id}/restart", "POST /v1/client/allocation/{id}/restart"}, testClientAllocLifecycle},
 	{[]string{"GET /v1/services", "GET /v1/service/{id}", "DELETE /v1/service/{id}/{regid}",

@@ -406,3 +406,24 @@ func TestBadConfigNamesEveryProblem(t *testing.T) {
 		t.Errorf("error = %v", err)
 	}
 }
+
+// An interactive exec: stdin reaches the command in the container, output
+// and exit code come back; on a terminal too.
+func TestExecStreamingInTheContainer(t *testing.T) {
+	d := newDriver(t, DefaultPluginConfig())
+	cfg := newTaskConfig(t, map[string]any{"image": testImage, "args": []any{"wait"}})
+	h := start(t, d, cfg)
+	waitFile(t, cfg.StdoutPath, "waiting")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, tty := range []bool{false, true} {
+		var out, errOut bytes.Buffer
+		code, err := driver.ExecStreaming(ctx, h, &driver.ExecOptions{
+			Cmd: []string{"/app", "upper"}, Tty: tty, Size: driver.TerminalSize{Height: 24, Width: 80},
+			Stdin: strings.NewReader("hello\n"), Stdout: &out, Stderr: &errOut,
+		})
+		if err != nil || code != 3 || !strings.Contains(out.String(), "HELLO") {
+			t.Errorf("tty %v: exec = %d, %v, stdout %q, stderr %q; want 3 and HELLO", tty, code, err, out.String(), errOut.String())
+		}
+	}
+}

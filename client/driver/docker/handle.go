@@ -289,3 +289,89 @@ func (h *handle) Exec(ctx context.Context, cmd []string) (*driver.ExecResult, er
 	}
 	return &driver.ExecResult{Stdout: out.Bytes(), Stderr: errOut.Bytes(), ExitCode: ins.ExitCode}, nil
 }
+
+var _ driver.ExecStreamer = (*handle)(nil)
+
+// ExecStreaming implements driver.ExecStreamer with a Docker exec attached
+// to the caller's streams (on a terminal of the engine's when asked). ctx
+// ending closes the attachment; the engine then ends the exec's streams
+// (a command that ignores its closed input may run on: Docker has no kill
+// of an exec).
+func (h *handle) ExecStreaming(ctx context.Context, opts *driver.ExecOptions) (int, error) {
+	if len(opts.Cmd) == 0 {
+		return 0, errors.New("docker: exec: empty command")
+	}
+	size := client.ConsoleSize{Height: uint(max(opts.Size.Height, 0)), Width: uint(max(opts.Size.Width, 0))}
+	if !opts.Tty || size.Height == 0 || size.Width == 0 {
+		size = client.ConsoleSize{}
+	}
+	ex, err := h.d.api.ExecCreate(ctx, h.id, client.ExecCreateOptions{
+		Cmd: opts.Cmd, TTY: opts.Tty, ConsoleSize: size,
+		AttachStdin: true, AttachStdout: true, AttachStderr: true,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("docker: exec in %s: %w", short(h.id), err)
+	}
+	att, err := h.d.api.ExecAttach(ctx, ex.ID, client.ExecAttachOptions{TTY: opts.Tty, ConsoleSize: size})
+	if err != nil {
+		return 0, fmt.Errorf("docker: exec in %s: %w", short(h.id), err)
+	}
+	defer att.Close()
+	stop := context.AfterFunc(ctx, att.Close)
+	defer stop()
+	go func() {
+		_, _ = io.Copy(att.Conn, opts.Stdin)
+		if opts.Tty {
+			// ^D, as a user would type it. Not a close: on a terminal the
+			// engine ends the whole attachment when its input closes.
+			_, _ = att.Conn.Write([]byte{4})
+			return
+		}
+		_ = att.CloseWrite()
+	}()
+	if opts.Tty && opts.Resize != nil {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			for {
+				select {
+				case sz, ok := <-opts.Resize:
+					if !ok {
+						return
+					}
+					if sz.Height > 0 && sz.Width > 0 {
+						_, _ = h.d.api.ExecResize(ctx, ex.ID, client.ExecResizeOptions{Height: uint(sz.Height), Width: uint(sz.Width)})
+					}
+				case <-done:
+					return
+				}
+			}
+		}()
+	}
+	if opts.Tty {
+		_, err = io.Copy(opts.Stdout, att.Reader)
+	} else {
+		_, err = stdcopy.StdCopy(opts.Stdout, opts.Stderr, att.Reader)
+	}
+	if ctx.Err() != nil {
+		return 0, fmt.Errorf("docker: exec in %s: %w", short(h.id), ctx.Err())
+	}
+	if err != nil {
+		return 0, fmt.Errorf("docker: exec in %s: reading output: %w", short(h.id), err)
+	}
+	// The streams may end a moment before the engine records the exit.
+	for wait := 5 * time.Millisecond; ; wait *= 2 {
+		ins, err := h.d.api.ExecInspect(ctx, ex.ID, client.ExecInspectOptions{})
+		if err != nil {
+			return 0, fmt.Errorf("docker: exec in %s: %w", short(h.id), err)
+		}
+		if !ins.Running || wait > time.Second {
+			return ins.ExitCode, nil
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return 0, fmt.Errorf("docker: exec in %s: %w", short(h.id), ctx.Err())
+		}
+	}
+}

@@ -3,6 +3,7 @@ package mock
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -175,6 +176,13 @@ func TestRecoverFindsRunningTaskAndDestroyForgetsIt(t *testing.T) {
 	}
 	if r, err := h.Exec(context.Background(), []string{"echo", "hi"}); err != nil || string(r.Stdout) != "echo hi\n" {
 		t.Errorf("Exec = %+v, %v", r, err)
+	}
+	// An interactive exec falls back to Exec: the output once it exits.
+	var out strings.Builder
+	if code, err := driver.ExecStreaming(context.Background(), h, &driver.ExecOptions{
+		Cmd: []string{"echo", "hi"}, Stdin: strings.NewReader(""), Stdout: &out, Stderr: io.Discard,
+	}); err != nil || code != 0 || out.String() != "echo hi\n" {
+		t.Errorf("ExecStreaming = %d, %v, %q", code, err, out.String())
 	}
 	if err := h.Destroy(context.Background()); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,13 +27,15 @@ type handle struct {
 	pid     int
 	started time.Time
 	logger  *slog.Logger
-	// env and dir are the task's environment and working directory, for
-	// the commands Exec runs.
+	// env and dir are the task's environment and directory, for exec.
 	env []string
 	dir string
 }
 
-var _ driver.Handle = (*handle)(nil)
+var (
+	_ driver.Handle       = (*handle)(nil)
+	_ driver.ExecStreamer = (*handle)(nil)
+)
 
 // TaskHandle implements driver.Handle.
 func (h *handle) TaskHandle() *driver.TaskHandle {
@@ -82,53 +83,6 @@ func (h *handle) Signal(signal string) error {
 		return err
 	}
 	return h.sup.Signal(context.Background(), h.id, signal)
-}
-
-// execOutputLimit bounds what Exec keeps of each stream.
-const execOutputLimit = 64 << 10
-
-// Exec implements driver.Handle: raw_exec isolates nothing, so the task's
-// context is its environment and working directory; the command runs there
-// as a child of the agent, in a process group of its own that is killed
-// when ctx ends (script checks, change scripts). A command without a slash
-// is looked up in the agent's PATH, a relative one in the task directory.
-func (h *handle) Exec(ctx context.Context, cmdline []string) (*driver.ExecResult, error) {
-	if len(cmdline) == 0 || cmdline[0] == "" {
-		return nil, errors.New("raw_exec: exec: no command")
-	}
-	path, err := resolveCommand(cmdline[0], h.dir)
-	if err != nil {
-		return nil, fmt.Errorf("raw_exec: exec %q: %w", cmdline[0], err)
-	}
-	cmd := exec.CommandContext(ctx, path, cmdline[1:]...)
-	cmd.Env, cmd.Dir = h.env, h.dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = time.Second
-	var stdout, stderr limitedBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("raw_exec: exec %q: %w", cmdline[0], ctx.Err())
-	}
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-	case err != nil:
-		return nil, fmt.Errorf("raw_exec: exec %q: %w", cmdline[0], err)
-	}
-	return &driver.ExecResult{Stdout: stdout.b, Stderr: stderr.b, ExitCode: cmd.ProcessState.ExitCode()}, nil
-}
-
-// limitedBuffer keeps the first execOutputLimit bytes written to it and
-// drops the rest (the command never blocks on a full pipe).
-type limitedBuffer struct{ b []byte }
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := execOutputLimit - len(l.b); room > 0 {
-		l.b = append(l.b, p[:min(room, len(p))]...)
-	}
-	return len(p), nil
 }
 
 // Destroy implements driver.Handle: a task still running is killed, then the

@@ -15,8 +15,8 @@ import (
 	"github.com/orch-io/orch/client/supervisor/supervisortest"
 )
 
-func TestCapabilitiesReattachAndExec(t *testing.T) {
-	if c := New(nil, nil).Capabilities(); !c.Reattach || !c.Exec {
+func TestCapabilitiesReattach(t *testing.T) {
+	if c := New(nil, nil).Capabilities(); !c.Reattach || !c.Exec || c.Isolated {
 		t.Errorf("Capabilities = %+v, want Reattach and Exec", c)
 	}
 }
@@ -79,6 +79,10 @@ func TestRecoverFromTaskHandle(t *testing.T) {
 	start := time.Now()
 	if _, err := h2.Exec(short, []string{"/bin/sh", "-c", "sleep 30 & sleep 30"}); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
 		t.Errorf("Exec past its context: %v after %v, want DeadlineExceeded at once (the process group killed)", err, time.Since(start))
+	}
+	// A recovered handle still execs in the task's directory.
+	if res, err := h2.Exec(ctx, []string{"pwd"}); err != nil || strings.TrimSpace(string(res.Stdout)) != cfg.Dir {
+		t.Errorf("Exec pwd = %+v, %v; want the task's directory %s", res, err, cfg.Dir)
 	}
 
 	// Destroy kills the task and the supervisor forgets it.

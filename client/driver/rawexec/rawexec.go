@@ -39,7 +39,8 @@ func New(logger *slog.Logger, sup *supervisor.Client) *RawExec {
 func (d *RawExec) Name() string { return Name }
 
 // Capabilities implements driver.Driver: tasks are the supervisor's, so they
-// outlive the agent; commands run in a task's environment (Handle.Exec).
+// outlive the agent; commands run in a task's directory and environment
+// (exec.go).
 func (d *RawExec) Capabilities() driver.Capabilities {
 	return driver.Capabilities{Reattach: true, Exec: true}
 }

@@ -3,7 +3,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -23,6 +25,10 @@ func main() {
 	case "exit": // exit N
 		n, _ := strconv.Atoi(os.Args[2])
 		os.Exit(n)
+	case "upper": // upper: copy stdin to stdout in capitals, then exit 3
+		b, _ := io.ReadAll(os.Stdin)
+		os.Stdout.Write(bytes.ToUpper(b))
+		os.Exit(3)
 	case "env": // env NAME: print the variable
 		fmt.Println(os.Getenv(os.Args[2]))
 	case "serve": // serve PORT: answer "hello from orch" until SIGTERM
