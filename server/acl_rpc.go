@@ -361,6 +361,9 @@ var rpcRules = map[string]rpcRule{
 	"Operator.SchedulerSetConfiguration": operatorWrite,
 	"Operator.SnapshotSave":              management,
 	"Operator.SnapshotRestore":           management,
+	// Nomad's /v1/system endpoints need a management token.
+	"System.GarbageCollect":        management,
+	"System.ReconcileJobSummaries": management,
 	// The gossip keyring is the agent's, as in Nomad: agent read to list,
 	// agent write to change.
 	"Keyring.List":    agentRead,

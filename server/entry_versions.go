@@ -43,7 +43,7 @@ const (
 	// tags carry no entry version reads exactly this.
 	BaseEntryVersion EntryVersion = 1
 	// MaxEntryVersion is the highest entry version this build reads.
-	MaxEntryVersion EntryVersion = 4
+	MaxEntryVersion EntryVersion = 5
 )
 
 // TagEntryVersion is the gossip tag in which a server advertises the highest
@@ -83,6 +83,8 @@ var entryTypes = map[MessageType]entryType{
 	MsgNodeDrain:              {version: 4, apply: (*FSM).applyNodeDrain},
 	MsgJobStability:           {version: 4, apply: (*FSM).applyJobStability},
 	MsgDeploymentUpdate:       {version: 4, apply: (*FSM).applyDeploymentUpdate},
+
+	MsgCoreGC: {version: 5, apply: (*FSM).applyCoreGC},
 }
 
 func init() {

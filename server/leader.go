@@ -159,6 +159,7 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) {
 	run(func() { s.reconcileServers(ctx) })
 	run(func() { s.runDrainer(ctx) })
 	run(func() { s.runDeploymentWatcher(ctx) })
+	run(func() { s.runCoreGC(ctx) })
 
 	s.resumeHeartbeats()
 	s.logger.Info("leader duties started", "workers", s.config.NumSchedulers)

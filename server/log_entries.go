@@ -47,6 +47,9 @@ const (
 	// Entry version 4: job stability and deployment updates (deployments).
 	MsgJobStability     MessageType = 14 // JobStabilityEntry
 	MsgDeploymentUpdate MessageType = 15 // DeploymentUpdateEntry
+
+	// Entry version 5: garbage collection (core_gc.go).
+	MsgCoreGC MessageType = 16 // CoreGCEntry
 )
 
 // MsgIgnoreUnknownFlag, set on a type, lets a server that does not know the

@@ -45,6 +45,7 @@ func (s *Server) registerEndpoints() error {
 		"ServiceRegistration": &serviceEndpoint{srv: s},
 		"Keyring":             &keyringEndpoint{srv: s},
 		"Deployment":          &deploymentEndpoint{srv: s},
+		"System":              &systemEndpoint{srv: s},
 	} {
 		if err := s.endpoints.register(name, rcvr); err != nil {
 			return err

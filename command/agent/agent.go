@@ -245,6 +245,8 @@ func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slo
 	if cfg.Server.MaxHeartbeatsPerSecond > 0 {
 		sc.MaxHeartbeatsPerSecond = cfg.Server.MaxHeartbeatsPerSecond
 	}
+	sc.JobGCInterval, sc.JobGCThreshold = cfg.Server.JobGCInterval, cfg.Server.JobGCThreshold
+	sc.EvalGCThreshold, sc.DeploymentGCThreshold = cfg.Server.EvalGCThreshold, cfg.Server.DeploymentGCThreshold
 	sc.Limits = cfg.Limits
 	sc.ACLEnabled = cfg.ACL.Enabled
 	sc.TLS = rpcTLS

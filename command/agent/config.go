@@ -99,6 +99,13 @@ type ServerConfig struct {
 	MinHeartbeatTTL        time.Duration
 	MaxHeartbeatsPerSecond float64
 	HeartbeatGrace         time.Duration
+	// JobGCInterval, JobGCThreshold, EvalGCThreshold and
+	// DeploymentGCThreshold tune the servers' garbage collection, Nomad's
+	// settings of the same names (0: 5m, 4h, 1h, 1h).
+	JobGCInterval         time.Duration
+	JobGCThreshold        time.Duration
+	EvalGCThreshold       time.Duration
+	DeploymentGCThreshold time.Duration
 	// Encrypt is the gossip encryption key, base64 (config_gossip.go); a
 	// client-only agent reads it too.
 	Encrypt string
@@ -310,6 +317,11 @@ type fileServer struct {
 	MaxHeartbeatsPerSecond *float64       `hcl:"max_heartbeats_per_second,optional"`
 	HeartbeatGrace         hcl.Expression `hcl:"heartbeat_grace,optional"`
 	Encrypt                hcl.Expression `hcl:"encrypt,optional"`
+
+	JobGCInterval         hcl.Expression `hcl:"job_gc_interval,optional"`
+	JobGCThreshold        hcl.Expression `hcl:"job_gc_threshold,optional"`
+	EvalGCThreshold       hcl.Expression `hcl:"eval_gc_threshold,optional"`
+	DeploymentGCThreshold hcl.Expression `hcl:"deployment_gc_threshold,optional"`
 }
 
 // ApplyFile reads the agent configuration file at path (HCL, or JSON when the
@@ -388,6 +400,10 @@ func (c *Config) ApplyFile(path string) error {
 			decodeDuration(s.MinHeartbeatTTL, "server.min_heartbeat_ttl", &n.Server.MinHeartbeatTTL),
 			decodeDuration(s.HeartbeatGrace, "server.heartbeat_grace", &n.Server.HeartbeatGrace),
 			decodeDuration(s.RaftSnapshotInterval, "server.raft_snapshot_interval", &n.Server.RaftSnapshotInterval),
+			decodeDuration(s.JobGCInterval, "server.job_gc_interval", &n.Server.JobGCInterval),
+			decodeDuration(s.JobGCThreshold, "server.job_gc_threshold", &n.Server.JobGCThreshold),
+			decodeDuration(s.EvalGCThreshold, "server.eval_gc_threshold", &n.Server.EvalGCThreshold),
+			decodeDuration(s.DeploymentGCThreshold, "server.deployment_gc_threshold", &n.Server.DeploymentGCThreshold),
 			decodeEncrypt(s.Encrypt, &n.Server.Encrypt),
 		); err != nil {
 			return err
@@ -600,6 +616,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.HeartbeatGrace < 0 {
 		add("server.heartbeat_grace = %s: must be >= 0 (0: the default)", c.Server.HeartbeatGrace)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"job_gc_interval", c.Server.JobGCInterval}, {"job_gc_threshold", c.Server.JobGCThreshold},
+		{"eval_gc_threshold", c.Server.EvalGCThreshold}, {"deployment_gc_threshold", c.Server.DeploymentGCThreshold}} {
+		if d.v < 0 {
+			add("server.%s = %s: must be >= 0 (0: the default)", d.name, d.v)
+		}
 	}
 	if c.Server.MaxHeartbeatsPerSecond < 0 {
 		add("server.max_heartbeats_per_second = %g: must be >= 0 (0: the default)", c.Server.MaxHeartbeatsPerSecond)

@@ -64,6 +64,10 @@ server {
   min_heartbeat_ttl = "5s"
   heartbeat_grace   = "2s"
   max_heartbeats_per_second = 100.5
+  job_gc_interval   = "1m"
+  job_gc_threshold  = "2h"
+  eval_gc_threshold = "30m"
+  deployment_gc_threshold = "10m"
 }
 `)
 	if err := c.ApplyFile(path); err != nil {
@@ -74,7 +78,8 @@ server {
 	want.Ports.RPC = 5647
 	want.Server = ServerConfig{Enabled: true, BootstrapExpect: 3, RaftMultiplier: 2, NumSchedulers: 4,
 		RaftSnapshotThreshold: 100, RaftSnapshotInterval: 30 * time.Second,
-		MinHeartbeatTTL: 5 * time.Second, HeartbeatGrace: 2 * time.Second, MaxHeartbeatsPerSecond: 100.5}
+		MinHeartbeatTTL: 5 * time.Second, HeartbeatGrace: 2 * time.Second, MaxHeartbeatsPerSecond: 100.5,
+		JobGCInterval: time.Minute, JobGCThreshold: 2 * time.Hour, EvalGCThreshold: 30 * time.Minute, DeploymentGCThreshold: 10 * time.Minute}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("after %s:\n got %+v\nwant %+v", path, c, want)
 	}

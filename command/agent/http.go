@@ -316,6 +316,7 @@ func (s *HTTPServer) registerRoutes() {
 	s.registerMetricsRoutes()
 	s.registerDrainRoutes()
 	s.registerKeyringRoutes()
+	s.registerSystemRoutes()
 }
 
 // routeMux is the API's ServeMux, remembering every pattern registered on

@@ -134,8 +134,11 @@ var routeRules = map[string]routeRule{
 	"GET /v1/service/{id}":            ruleNamespace(acl.CapReadJob),
 	"DELETE /v1/service/{id}/{regid}": ruleNamespace(acl.CapSubmitJob),
 	"GET /v1/status/leader":           ruleOpen,
-	"GET /v1/agent/health":            ruleOpen,
-	"GET /v1/agent/members":           ruleNodeRead,
+	// Nomad's /v1/system writes need a management token.
+	"PUT /v1/system/gc":                  ruleManagement,
+	"PUT /v1/system/reconcile/summaries": ruleManagement,
+	"GET /v1/agent/health":               ruleOpen,
+	"GET /v1/agent/members":              ruleNodeRead,
 	// Nomad leaves /v1/regions and /v1/status/peers open; orch opens only
 	// health and the leader (README "Securing a cluster"). Both the regions
 	// and the servers are the agent's gossip view; the peers are Raft's.

@@ -65,6 +65,7 @@ var cases = []conformanceCase{
 		"PUT /v1/deployment/allocation-health/{id}", "POST /v1/deployment/allocation-health/{id}",
 		"GET /v1/job/{id}/deployments", "GET /v1/job/{id}/deployment", "GET /v1/job/{id}/versions",
 		"PUT /v1/job/{id}/revert", "POST /v1/job/{id}/revert", "PUT /v1/job/{id}/stable", "POST /v1/job/{id}/stable"}, testDeployments},
+	{[]string{"PUT /v1/system/gc", "PUT /v1/system/reconcile/summaries"}, testSystem},
 	{[]string{"GET /v1/operator/snapshot", "PUT /v1/operator/snapshot", "POST /v1/operator/snapshot"}, testSnapshot},
 	{[]string{"GET /v1/metrics"}, testMetrics},
 }
