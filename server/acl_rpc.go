@@ -436,6 +436,8 @@ var clientCallCapability = map[string]string{
 	structs.ClientAllocRestart: acl.CapAllocLifecycle,
 	structs.ClientAllocSignal:  acl.CapAllocLifecycle,
 	structs.ClientAllocChecks:  acl.CapReadJob,
+	// Collecting an allocation on its client is submit-job, as Nomad's.
+	structs.ClientAllocGC: acl.CapSubmitJob,
 }
 
 // ClientCallCapability is the capability client method needs in its

@@ -142,6 +142,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			EmbeddedSupervisor:  cfg.Client.EmbeddedSupervisor,
 			Metrics:             a.metrics,
 			PublishNodeMetrics:  cfg.Telemetry.PublishNodeMetrics,
+			GC:                  cfg.Client.GC,
 		})
 		if err != nil {
 			return nil, err

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/orch-io/orch/client"
 	"github.com/orch-io/orch/client/driver/docker"
 	"github.com/orch-io/orch/server"
 	"github.com/orch-io/orch/structs"
@@ -193,6 +194,10 @@ type ClientConfig struct {
 	// from allocations: the scheduler places against the node's totals less
 	// these.
 	ReservedCPU, ReservedMemoryMB, ReservedDiskMB int
+	// GC is the garbage collection of terminal allocations: gc_interval,
+	// gc_max_allocs, gc_disk_usage_threshold, gc_inode_usage_threshold,
+	// gc_parallel_destroys (zero: Nomad's defaults; the client validates).
+	GC client.GCPolicy
 	// EmbeddedSupervisor runs the task supervisor inside the agent (tests of
 	// in-process agents; not settable from a file): see client.Config.
 	EmbeddedSupervisor bool

@@ -317,6 +317,7 @@ func (s *HTTPServer) registerRoutes() {
 	s.registerDrainRoutes()
 	s.registerKeyringRoutes()
 	s.registerSystemRoutes()
+	s.registerClientNodeRoutes()
 }
 
 // routeMux is the API's ServeMux, remembering every pattern registered on

@@ -107,6 +107,15 @@ var routeRules = map[string]routeRule{
 	"PUT /v1/client/allocation/{id}/signal":   ruleInAllocNamespace,
 	"POST /v1/client/allocation/{id}/signal":  ruleInAllocNamespace,
 	"GET /v1/client/allocation/{id}/checks":   ruleInAllocNamespace,
+	// An allocation's client GC is submit-job in its namespace (decided by
+	// the handler, as the other client calls); a node's GC and metadata are
+	// node write (read for reading the metadata), as in Nomad.
+	"GET /v1/client/allocation/{id}/gc": ruleInAllocNamespace,
+	"PUT /v1/client/allocation/{id}/gc": ruleInAllocNamespace,
+	"GET /v1/client/gc":                 ruleNodeWrite,
+	"PUT /v1/client/gc":                 ruleNodeWrite,
+	"GET /v1/client/metadata":           ruleNodeRead,
+	"POST /v1/client/metadata":          ruleNodeWrite,
 	// Job versions and deployments as in Nomad: reads read-job, changes
 	// submit-job, in the ?namespace= (the servers check again in the
 	// namespace of the job or deployment named).
