@@ -39,7 +39,11 @@ Examples:
 			Usage:     "Read a node's metadata",
 			UsageText: "orch node meta read [-node-id ID] [-json]",
 			Description: `Shows a node's metadata as its client holds it: all of it (static and
-dynamic merged), the dynamic keys, and the static keys. Needs node:read.`,
+dynamic merged), the dynamic keys, and the static keys. Needs node:read.
+
+Examples:
+  orch node meta read
+  orch node meta read -node-id f840a518 -json`,
 			Flags:  []cli.Flag{addressFlag(), nodeID, &cli.BoolFlag{Name: "json", Usage: "print the answer as JSON"}},
 			Action: nodeMetaRead,
 		}},

@@ -37,7 +37,10 @@ Example:
 				UsageText: "orch system reconcile summaries [options]",
 				Description: `Nomad's repair of stored job summaries. orch derives a job's summary from
 its allocations and evaluations on every read, so there is nothing to
-repair: the command succeeds once the leader answers.`,
+repair: the command succeeds once the leader answers.
+
+Example:
+  orch system reconcile summaries`,
 				Flags:  []cli.Flag{addressFlag()},
 				Action: systemReconcileSummaries,
 			}},
