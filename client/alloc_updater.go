@@ -81,6 +81,14 @@ func (u *allocUpdater) drop(allocID string) {
 	u.mu.Unlock()
 }
 
+// pendingFor reports whether an update of the allocation waits to be sent.
+func (u *allocUpdater) pendingFor(allocID string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	_, ok := u.mu.pending[allocID]
+	return ok
+}
+
 // run sends updates until ctx ends. It waits for ready (the node is registered)
 // before sending anything.
 func (u *allocUpdater) run(ctx context.Context, ready <-chan struct{}) {

@@ -166,7 +166,7 @@ func (c *Client) reconcileAllocs(listed map[string]uint64, allocs []*structs.All
 			continue
 		}
 		if e, ok := known[a.ID]; ok {
-			if e.destroying {
+			if e.destroying.Load() {
 				continue
 			}
 			cur := e.ar.Alloc()
@@ -176,7 +176,7 @@ func (c *Client) reconcileAllocs(listed map[string]uint64, allocs []*structs.All
 			}
 			continue
 		}
-		if a.DesiredStatus != structs.AllocDesiredStatusRun || a.ClientTerminal() {
+		if a.DesiredStatus != structs.AllocDesiredStatusRun || a.ClientTerminal() || c.wasCollected(a.ID) {
 			continue // nothing to run; the servers will forget it in time
 		}
 
@@ -195,15 +195,28 @@ func (c *Client) reconcileAllocs(listed map[string]uint64, allocs []*structs.All
 	}
 
 	for id, e := range known {
-		if _, ok := listed[id]; ok || e.destroying {
+		if _, ok := listed[id]; ok || !e.destroying.CompareAndSwap(false, true) {
 			continue
 		}
-		e.destroying = true
 		c.logger.Info("allocation no longer listed by the servers; removing it", "alloc_id", id)
 		c.wg.Add(1)
 		go c.destroyAlloc(id, e)
 	}
+	c.mu.Lock()
+	for id := range c.mu.collected {
+		if _, ok := listed[id]; !ok {
+			delete(c.mu.collected, id)
+		}
+	}
+	c.mu.Unlock()
 	return persistErr
+}
+
+// wasCollected reports whether the client GC removed the allocation.
+func (c *Client) wasCollected(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.collected[id]
 }
 
 // destroyAlloc stops and forgets an allocation the servers no longer list. It

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/orch-io/orch/client/allocrunner"
@@ -56,6 +57,12 @@ type Client struct {
 	watcherDone chan struct{}
 	wg          sync.WaitGroup // heartbeat loop, updater, GC goroutines
 
+	// metaMu serializes applies of dynamic node metadata (read, merge,
+	// persist). reregister asks the heartbeat loop to register the node
+	// again (an apply whose registration failed).
+	metaMu     sync.Mutex
+	reregister atomic.Bool
+
 	shutdownOnce sync.Once
 	shutdownErr  error
 
@@ -63,15 +70,20 @@ type Client struct {
 		sync.Mutex
 		node    *structs.Node
 		runners map[string]*runnerEntry // by alloc ID
+		// collected holds the allocations the client GC removed while the
+		// servers still list them: the watcher must not run them again.
+		// Forgotten once the servers stop listing them.
+		collected map[string]bool
 	}
 }
 
 // runnerEntry is one allocation the client runs (or ran and still lists).
 type runnerEntry struct {
 	ar *allocrunner.AllocRunner
-	// destroying: the servers no longer list the allocation; it is being
-	// stopped and forgotten. Read and written only by the watcher goroutine.
-	destroying bool
+	// destroying: the servers no longer list the allocation, or the
+	// client GC collected it; it is being stopped and forgotten. Set once,
+	// by whoever claims it (the watcher, the GC).
+	destroying atomic.Bool
 }
 
 // NewClient starts a client agent: it opens (or creates) the local state,
@@ -134,7 +146,9 @@ func NewClient(cfg Config) (*Client, error) {
 	c.checks = checks.NewRunner(checks.Config{Clock: cfg.Clock, Logger: logger, OnChange: c.checksChanged})
 	c.canaries = newCanaryWatch(c.callRPC, cfg.Region, logger, &c.wg, c.reregisterDeployment)
 	c.mu.runners = make(map[string]*runnerEntry)
+	c.mu.collected = make(map[string]bool)
 	c.mu.node = c.buildNode()
+	c.loadDynamicMeta()
 
 	c.restoreAllocs()
 	c.startReconcilers()
@@ -142,7 +156,8 @@ func NewClient(cfg Config) (*Client, error) {
 		s.ServeClientStreams(c.nodeID, c.ServeStream)
 	}
 
-	c.wg.Add(4)
+	c.wg.Add(5)
+	go c.runGC()
 	go func() {
 		defer c.wg.Done()
 		c.checks.Run(c.ctx)
@@ -353,7 +368,7 @@ func (c *Client) reregisterDeployment(deploymentID string) {
 	c.mu.Lock()
 	var ars []*allocrunner.AllocRunner
 	for _, e := range c.mu.runners {
-		if !e.destroying {
+		if !e.destroying.Load() {
 			ars = append(ars, e.ar)
 		}
 	}

@@ -132,202 +132,6 @@ func processesOfAlloc(t *testing.T, allocID string) int {
 	return n
 }
 
-func waitClientStatus(t *testing.T, f *fakeServer, allocID string, want structs.AllocClientStatus) *structs.Allocation {
-	t.Helper()
-	var a *structs.Allocation
-	waitFor(t, "alloc "+allocID+" "+string(want)+" on the server", func() bool {
-		a = f.alloc(allocID)
-		return a != nil && a.ClientStatus == want
-	})
-	return a
-}
-
-func TestClientEndToEnd(t *testing.T) {
-	const ttl = time.Second
-	f := newFakeServer(t, ttl)
-	dataDir := t.TempDir()
-	cfg := testClientConfig(t, f, dataDir)
-	cfg.MinDynamicPort, cfg.MaxDynamicPort, cfg.Reserved.ReservedHostPorts = 30000, 31000, "22,80"
-	cfg.Reserved.CPU, cfg.Reserved.MemoryMB, cfg.Reserved.DiskMB = 500, 256, 1024
-
-	c, err := NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Shutdown()
-	nodeID := c.NodeID()
-
-	// Registration, with the fingerprint.
-	waitFor(t, "registration", func() bool { return f.node(nodeID) != nil })
-	waitFor(t, "the client to know it registered", c.Registered)
-	n := f.node(nodeID)
-	if n.Name != "test-node" || n.Datacenter != "dc1" || n.HTTPAddr != "127.0.0.1:4646" || n.Meta["rack"] != "r1" ||
-		n.Status != structs.NodeStatusReady || n.SecretID == "" {
-		t.Errorf("registered node = %+v", n)
-	}
-	if n.Attributes["driver.raw_exec"] != "1" || n.Attributes["kernel.name"] != "linux" || n.Attributes["unique.hostname"] == "" {
-		t.Errorf("attributes = %v", n.Attributes)
-	}
-	if d := n.Drivers["raw_exec"]; d == nil || !d.Detected || !d.Healthy {
-		t.Errorf("drivers = %v", n.Drivers)
-	}
-	if r := n.NodeResources; r == nil || r.CPU <= 0 || r.MemoryMB <= 0 || r.DiskMB <= 0 {
-		t.Errorf("resources = %+v", r)
-	}
-	if r := n.ReservedResources; r == nil || r.CPU != 500 || r.MemoryMB != 256 || r.DiskMB != 1024 || r.ReservedHostPorts != "22,80" {
-		t.Errorf("reserved = %+v", r)
-	}
-	if lo, hi := n.DynamicPortRange(); lo != 30000 || hi != 31000 || n.ReservedResources.ReservedHostPorts != "22,80" {
-		t.Errorf("port range %d-%d, reserved %+v", lo, hi, n.ReservedResources)
-	}
-	if got := c.Node(); got.ID != nodeID || got.Attributes["cpu.numcores"] == "" {
-		t.Errorf("Node() = %+v", got)
-	}
-
-	// Heartbeats, well within the TTL.
-	waitFor(t, "3 heartbeats", func() bool { _, hb := f.stats(); return len(hb) >= 3 })
-	_, hbs := f.stats()
-	for i := 1; i < len(hbs); i++ {
-		if gap := hbs[i].Sub(hbs[i-1]); gap >= ttl || gap < ttl/4 {
-			t.Errorf("heartbeats %d and %d are %v apart; want about %v (TTL %v)", i-1, i, gap, ttl/2, ttl)
-		}
-	}
-
-	// Two allocations: both run, the servers hear they run.
-	job := sleeperJob()
-	a1 := f.addAlloc(nodeID, job, 0)
-	a2 := f.addAlloc(nodeID, job, 1)
-	waitClientStatus(t, f, a1.ID, structs.AllocClientStatusRunning)
-	running := waitClientStatus(t, f, a2.ID, structs.AllocClientStatusRunning)
-	if ts := running.TaskStates["web"]; ts == nil || ts.State != structs.TaskStateRunning {
-		t.Errorf("task state on the server = %+v", ts)
-	}
-	pid1 := taskPID(t, dataDir, a1.ID, 0)
-	pid2 := taskPID(t, dataDir, a2.ID, 0)
-	if processesOfAlloc(t, a1.ID) != 1 || processesOfAlloc(t, a2.ID) != 1 {
-		t.Fatalf("processes: %d of a1, %d of a2; want 1 each", processesOfAlloc(t, a1.ID), processesOfAlloc(t, a2.ID))
-	}
-
-	// The servers stop a1: its process ends, it is complete.
-	f.stopAlloc(a1.ID)
-	done := waitClientStatus(t, f, a1.ID, structs.AllocClientStatusComplete)
-	waitFor(t, "a1's process to end", func() bool { return !processAlive(pid1) })
-	if ts := done.TaskStates["web"]; ts.State != structs.TaskStateDead || ts.Failed {
-		t.Errorf("a1 task state = %+v", ts)
-	}
-	if !processAlive(pid2) {
-		t.Fatal("a2's process died with a1")
-	}
-
-	// Agent restart: tasks run on under the supervisor, the servers are not
-	// told anything.
-	if err := c.Shutdown(); err != nil {
-		t.Fatal(err)
-	}
-	if !processAlive(pid2) {
-		t.Error("a2's process did not survive Shutdown")
-	}
-	if s := f.alloc(a2.ID).ClientStatus; s != structs.AllocClientStatusRunning {
-		t.Errorf("after Shutdown the servers think a2 is %s, want still running", s)
-	}
-
-	queriesBefore := f.queryCount()
-	c2, err := NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Shutdown()
-	if c2.NodeID() != nodeID {
-		t.Fatalf("node ID changed across a restart: %s → %s", nodeID, c2.NodeID())
-	}
-	newPID2 := taskPID(t, dataDir, a2.ID, 0)
-	if newPID2 != pid2 {
-		t.Errorf("a2 runs as pid %d after the restart, want the same %d", newPID2, pid2)
-	}
-	// Once the new client has registered and taken in the servers' current
-	// list (it blocks on a newer index), a2 runs exactly once and a1 not at all.
-	waitFor(t, "registration of the restarted client", func() bool { regs, _ := f.stats(); return regs == 2 })
-	idx := f.currentIndex()
-	waitFor(t, "the client to catch up with the servers", func() bool { return f.queriedSince(queriesBefore, idx) })
-	if got := processesOfAlloc(t, a2.ID); got != 1 {
-		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", newPID2))
-		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", newPID2))
-		t.Errorf("a2 runs %d times after the restart, want once; pid %d alive=%v environ %d bytes err %v stat %s", got, newPID2, processAlive(newPID2), len(env), err, stat)
-	}
-	if got := processesOfAlloc(t, a1.ID); got != 0 {
-		t.Errorf("the stopped a1 runs %d times after the restart", got)
-	}
-	for _, ev := range waitClientStatus(t, f, a2.ID, structs.AllocClientStatusRunning).TaskStates["web"].Events {
-		if ev.Type == structs.TaskRestarting || ev.Type == structs.TaskTerminated {
-			t.Errorf("a2 has a %q event after the agent restart: %s", ev.Type, ev.DisplayMessage)
-		}
-	}
-
-	// The servers garbage-collect both: their directories go, a2's process ends.
-	f.removeAlloc(a1.ID)
-	f.removeAlloc(a2.ID)
-	for _, id := range []string{a1.ID, a2.ID} {
-		dir := filepath.Join(dataDir, "client", "allocs", id)
-		waitFor(t, "alloc dir "+id+" removed", func() bool { _, err := os.Stat(dir); return os.IsNotExist(err) })
-	}
-	waitFor(t, "a2's process to end", func() bool { return !processAlive(newPID2) })
-
-	if err := c2.Shutdown(); err != nil {
-		t.Fatal(err)
-	}
-	// Forgotten allocations stay forgotten.
-	c3, err := NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c3.Shutdown()
-	c3.mu.Lock()
-	left := len(c3.mu.runners)
-	c3.mu.Unlock()
-	if left != 0 {
-		t.Errorf("%d allocations restored after they were garbage-collected", left)
-	}
-}
-
-// startRegisteredClient starts a client of f on dataDir, shut down when
-// the test ends, and waits until it registered.
-func startRegisteredClient(t *testing.T, f *fakeServer, dataDir string) *Client {
-	t.Helper()
-	c, err := NewClient(testClientConfig(t, f, dataDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Shutdown() })
-	waitFor(t, "the client to know it registered", c.Registered)
-	return c
-}
-
-// An allocation evicted by preemption is stopped like a stopped one.
-func TestClientStopsEvictedAlloc(t *testing.T) {
-	f := newFakeServer(t, time.Second)
-	dataDir := t.TempDir()
-	c := startRegisteredClient(t, f, dataDir)
-	a := f.addAlloc(c.NodeID(), sleeperJob(), 0)
-	waitClientStatus(t, f, a.ID, structs.AllocClientStatusRunning)
-	pid := taskPID(t, dataDir, a.ID, 0)
-
-	f.evictAlloc(a.ID, "other")
-	waitClientStatus(t, f, a.ID, structs.AllocClientStatusComplete)
-	waitFor(t, "the evicted allocation's process to end", func() bool { return !processAlive(pid) })
-}
-
-func TestClientRegistersAgainWhenServersForgetTheNode(t *testing.T) {
-	f := newFakeServer(t, 200*time.Millisecond)
-	c, err := NewClient(testClientConfig(t, f, t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Shutdown()
-	waitFor(t, "registration", func() bool { return f.node(c.NodeID()) != nil })
-	f.forgetNode(c.NodeID())
-	waitFor(t, "registration again", func() bool { regs, _ := f.stats(); return regs == 2 && f.node(c.NodeID()) != nil })
-}
-
 // flakyServers fails the first failures calls, then passes them on.
 type flakyServers struct {
 	next     RPCer
@@ -373,7 +177,7 @@ func TestNewClientConfigErrors(t *testing.T) {
 }
 
 func TestClientConfigPorts(t *testing.T) {
-	valid := Config{DataDir: "d", Servers: newFakeServer(t, time.Minute), MinDynamicPort: 30000, Reserved: structs.NodeResources{ReservedHostPorts: "22, 80,8000-8100"}}
+	valid := Config{DataDir: "d", Servers: noServers, MinDynamicPort: 30000, Reserved: structs.NodeResources{ReservedHostPorts: "22, 80,8000-8100"}}
 	if err := valid.Validate(); err != nil {
 		t.Fatalf("valid port settings: %v", err)
 	}
@@ -461,7 +265,7 @@ func TestHeartbeatRetry(t *testing.T) {
 }
 
 func TestClientConfigDrivers(t *testing.T) {
-	cfg := Config{DataDir: "d", Servers: newFakeServer(t, time.Minute),
+	cfg := Config{DataDir: "d", Servers: noServers,
 		Drivers: []driver.Driver{rawexec.New(nil, nil), mock.New(nil), mock.New(nil)}}
 	err := cfg.Validate()
 	for _, want := range []string{
@@ -473,3 +277,6 @@ func TestClientConfigDrivers(t *testing.T) {
 		}
 	}
 }
+
+// noServers is an RPCer for configurations that are only validated.
+var noServers = rpcFunc(func(context.Context, string, any, any) error { return errors.New("no servers") })

@@ -117,6 +117,30 @@ func (c *Client) serveCall(ctx context.Context, cancel context.CancelFunc, metho
 			return err
 		}
 		return one(c.applyKeyring(&args))
+	case structs.ClientAllocGC:
+		var args structs.AllocGCRequest
+		if err := recvArgs(&args); err != nil {
+			return err
+		}
+		return one(&structs.GenericResponse{}, c.GCAlloc(args.AllocID))
+	case structs.ClientNodeGC:
+		var args structs.NodeGCRequest
+		if err := recvArgs(&args); err != nil {
+			return err
+		}
+		return one(&structs.NodeGCResponse{Collected: c.GC()}, nil)
+	case structs.ClientNodeMetaRead:
+		var args structs.NodeMetaReadRequest
+		if err := recvArgs(&args); err != nil {
+			return err
+		}
+		return one(c.NodeMeta())
+	case structs.ClientNodeMetaApply:
+		var args structs.NodeMetaApplyRequest
+		if err := recvArgs(&args); err != nil {
+			return err
+		}
+		return one(c.ApplyNodeMeta(args.Meta))
 	case structs.ClientAllocChecks:
 		var args structs.AllocChecksRequest
 		if err := recvArgs(&args); err != nil {

@@ -106,6 +106,13 @@ type Config struct {
 	// Clock times the heartbeat loop: its waits and the node's status
 	// time. Default: the real clock; tests pass a clocktest.Fake.
 	Clock clock.Clock
+
+	// GC is the garbage collection of terminal allocations (gc.go); zero
+	// fields take Nomad's defaults.
+	GC GCPolicy
+
+	// gcRanForTest, when set, is called after each periodic collection.
+	gcRanForTest func()
 }
 
 // DefaultConfig returns the defaults of every optional field.
@@ -154,6 +161,7 @@ func (cfg Config) withDefaults(hostname string) Config {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real()
 	}
+	cfg.GC = cfg.GC.withDefaults()
 	return cfg
 }
 
@@ -179,6 +187,7 @@ func (cfg Config) Validate() error {
 		}
 	}
 	errs = append(errs, cfg.validatePorts()...)
+	errs = append(errs, cfg.GC.validate()...)
 	seen := map[string]bool{}
 	for _, d := range cfg.Drivers {
 		switch {

@@ -33,6 +33,9 @@ func (c *Client) heartbeatLoop() {
 		var ttl time.Duration
 		var err error
 		timeout := heartbeatCallTimeout(lastTTL)
+		if c.reregister.Swap(false) {
+			needRegister = true
+		}
 		if needRegister {
 			ttl, err = c.register(timeout)
 			if err == nil {

@@ -22,6 +22,8 @@ type clientMetrics struct {
 	rpcDuration *prometheus.HistogramVec
 	rpcRequests *prometheus.CounterVec
 	tasks       *allocrunner.Metrics
+	// allocsCollected counts the allocations the client GC removed.
+	allocsCollected prometheus.Counter
 }
 
 func newClientMetrics(c *Client) *clientMetrics {
@@ -32,6 +34,8 @@ func newClientMetrics(c *Client) *clientMetrics {
 		rpcRequests: r.Counter("orch_client_rpc_requests_total",
 			"Calls of the client to the servers, by method and error code (ok for success).", "method", "code"),
 		tasks: allocrunner.NewMetrics(r),
+		allocsCollected: r.Counter("orch_client_gc_allocations_total",
+			"Terminal allocations the client's garbage collection removed (directory and local state).").WithLabelValues(),
 	}
 	r.GaugeFunc("orch_client_allocations", "Allocations this client runs or still lists, by client status.", []string{"status"},
 		func(emit func(float64, ...string)) {

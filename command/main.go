@@ -64,6 +64,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			serverCommand(),
 			versionCommand(),
 			operatorCommand(),
+			systemCommand(),
 			supervisorCommand(),
 			aclCommand(),
 			tlsCommand(),

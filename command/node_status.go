@@ -19,7 +19,7 @@ func nodeCommand() *cli.Command {
 		Name:        "node",
 		Usage:       "Inspect client nodes",
 		UsageText:   "orch node <subcommand> [options] [args]",
-		Subcommands: []*cli.Command{nodeStatusCommand(), nodePoolCommand(), nodeEligibilityCommand(), nodeDrainCommand()},
+		Subcommands: []*cli.Command{nodeStatusCommand(), nodePoolCommand(), nodeEligibilityCommand(), nodeDrainCommand(), nodeMetaCommand()},
 	}
 }
 

@@ -62,7 +62,13 @@ func (a *agentProc) addr() string { return fmt.Sprintf("http://127.0.0.1:%d", a.
 // waits until its client node is ready.
 func startDevAgent(t testing.TB, dataDir string, ports [3]int) *agentProc {
 	t.Helper()
-	a := startAgent(t, dataDir, ports, "-dev", "-node", "e2e-node")
+	return startDevAgentBin(t, orchBin, dataDir, ports)
+}
+
+// startDevAgentBin is startDevAgent running the orch binary bin.
+func startDevAgentBin(t testing.TB, bin, dataDir string, ports [3]int) *agentProc {
+	t.Helper()
+	a := startAgentBin(t, bin, dataDir, ports, "-dev", "-node", "e2e-node")
 	a.waitFor("the client node to be ready", 30*time.Second, func() (bool, error) {
 		var nodes []*structs.NodeListStub
 		if err := a.get("/v1/nodes", &nodes); err != nil {
@@ -82,6 +88,12 @@ const rawExecConfig = `plugin "raw_exec" {
 // startAgent starts `orch agent` with args on the given data dir and ports.
 // The agent is stopped (SIGTERM, then SIGKILL) when the test ends.
 func startAgent(t testing.TB, dataDir string, ports [3]int, args ...string) *agentProc {
+	t.Helper()
+	return startAgentBin(t, orchBin, dataDir, ports, args...)
+}
+
+// startAgentBin is startAgent running the orch binary bin.
+func startAgentBin(t testing.TB, bin, dataDir string, ports [3]int, args ...string) *agentProc {
 	t.Helper()
 	a := &agentProc{t: t, dataDir: dataDir, ports: ports, exited: make(chan struct{})}
 	// Tasks outlive the agent under its supervisor: whatever happens, both
@@ -103,7 +115,7 @@ func startAgent(t testing.TB, dataDir string, ports [3]int, args ...string) *age
 	args = append([]string{"agent", "-data-dir", dataDir,
 		"-http-port", strconv.Itoa(ports[0]), "-rpc-port", strconv.Itoa(ports[1]), "-gossip-port", strconv.Itoa(ports[2]),
 		"-log-level", "debug"}, args...)
-	a.cmd = exec.Command(orchBin, args...)
+	a.cmd = exec.Command(bin, args...)
 	a.cmd.Stdout, a.cmd.Stderr = logf, logf
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -522,6 +522,7 @@ func (d *decoder) task(b *hcl.Block) *structs.Task {
 	for _, cb := range d.atMostOne(c.Blocks.OfType("config")) {
 		t.Config = map[string]any{}
 		for _, a := range d.justAttributes(cb.Body) {
+			loc.field("config."+a.Name, a.Range)
 			v, diags := d.ev.eval(a.Expr)
 			d.diags = append(d.diags, diags...)
 			if !diags.HasErrors() && v.IsWhollyKnown() {
@@ -531,6 +532,7 @@ func (d *decoder) task(b *hcl.Block) *structs.Task {
 	}
 	t.Env = d.mapAttrOrBlock(c, "env")
 	t.Meta = d.mapAttrOrBlock(c, "meta")
+	mapLocations(loc, c, "env", "meta")
 	for _, rb := range d.atMostOne(c.Blocks.OfType("resources")) {
 		loc.field("resources", rb.DefRange)
 		t.Resources = &structs.Resources{}
@@ -684,4 +686,23 @@ func quoted(ss []string) []string {
 		out[i] = strconv.Quote(s)
 	}
 	return out
+}
+
+// mapLocations records where the env or meta of a block were set: the
+// attribute, or each key of the block (as structs names it: env["KEY"]).
+func mapLocations(loc *scope, c *hcl.BodyContent, names ...string) {
+	for _, name := range names {
+		if a := c.Attributes[name]; a != nil {
+			loc.field(name, a.Range)
+			continue
+		}
+		for _, b := range c.Blocks.OfType(name) {
+			loc.field(name, b.DefRange)
+			if attrs, diags := b.Body.JustAttributes(); !diags.HasErrors() {
+				for k, a := range attrs {
+					loc.field(name+"["+strconv.Quote(k)+"]", a.Range)
+				}
+			}
+		}
+	}
 }

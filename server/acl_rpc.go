@@ -358,6 +358,9 @@ var rpcRules = map[string]rpcRule{
 	"Operator.SchedulerSetConfiguration": operatorWrite,
 	"Operator.SnapshotSave":              management,
 	"Operator.SnapshotRestore":           management,
+	// Nomad's /v1/system endpoints need a management token.
+	"System.GarbageCollect":        management,
+	"System.ReconcileJobSummaries": management,
 	// The gossip keyring is the agent's, as in Nomad: agent read to list,
 	// agent write to change.
 	"Keyring.List":    agentRead,
@@ -459,6 +462,8 @@ var clientCallCapability = map[string]string{
 	structs.ClientAllocSignal:  acl.CapAllocLifecycle,
 	structs.ClientAllocChecks:  acl.CapReadJob,
 	structs.ClientAllocExec:    acl.CapAllocExec,
+	// Collecting an allocation on its client is submit-job, as Nomad's.
+	structs.ClientAllocGC: acl.CapSubmitJob,
 }
 
 // ClientCallCapability is the capability client method needs in its

@@ -124,6 +124,9 @@ const clientCallStateWait = 10 * time.Second
 // namespace. Every server a request passes through decides again, from its
 // own state: none trusts another's decision.
 func (s *Server) authorizeClientCall(ctx context.Context, req *structs.DialNodeRequest) error {
+	if structs.NodeCall(req.Method) {
+		return s.authorizeNodeCall(ctx, req)
+	}
 	capability, ok := clientCallCapability[req.Method]
 	if !ok {
 		return structs.NewError(structs.CodeInvalid, "%s: method = %q: not a client call", structs.ServerDialNode, req.Method)
@@ -151,6 +154,39 @@ func (s *Server) authorizeClientCall(ctx context.Context, req *structs.DialNodeR
 	}
 	z := &authz{srv: s, snap: snap, secret: req.AuthToken}
 	return z.allow(func(a *acl.ACL) bool { return a.AllowNamespaceOperation(alloc.Namespace, capability) })
+}
+
+// authorizeNodeCall decides a client call about a node as a whole (node GC,
+// node metadata): it names no allocation, the node exists (once this
+// server's state has reached req.AllocIndex, which is then the index at
+// which the caller read the node), and, with ACLs, req's token may read the
+// node (metadata read) or write it (the others), as in Nomad.
+func (s *Server) authorizeNodeCall(ctx context.Context, req *structs.DialNodeRequest) error {
+	if req.AllocID != "" {
+		return structs.NewError(structs.CodeInvalid, "%s: method %s is about a node: alloc_id = %q must be empty", structs.ServerDialNode, req.Method, req.AllocID)
+	}
+	ctx, cancel := context.WithTimeout(ctx, clientCallStateWait)
+	defer cancel()
+	var node *structs.Node
+	var snap *state.Snapshot
+	_ = runBlockingQuery(ctx, s.state, 1, nil, func(sn *state.Snapshot) (uint64, error) {
+		snap, node = sn, sn.NodeByID(req.NodeID)
+		if node != nil || sn.IndexUnwatched(state.TableNodes) >= req.AllocIndex {
+			return 2, nil
+		}
+		return 0, nil
+	})
+	switch {
+	case node == nil:
+		return structs.NewError(structs.CodeNotFound, "node %q not found", req.NodeID)
+	case !s.config.ACLEnabled:
+		return nil
+	}
+	z := &authz{srv: s, snap: snap, secret: req.AuthToken}
+	if req.Method == structs.ClientNodeMetaRead {
+		return z.allow((*acl.ACL).AllowNodeRead)
+	}
+	return z.allow((*acl.ACL).AllowNodeWrite)
 }
 
 // dialNodeHere opens a stream to nodeID over a connection this server holds.

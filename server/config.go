@@ -102,6 +102,14 @@ type Config struct {
 	// coalesced into one Raft entry. Default 50ms.
 	AllocUpdateBatchWindow time.Duration
 
+	// Garbage collection (core_gc.go), Nomad's names: the leader collects
+	// every JobGCInterval what ended longer ago than the thresholds.
+	// Defaults: 5m, 4h, 1h, 1h.
+	// (DeploymentGCThreshold, above, is shared with the deployment GC.)
+	JobGCInterval   time.Duration
+	JobGCThreshold  time.Duration
+	EvalGCThreshold time.Duration
+
 	// Broker configures the eval broker (nack timeout, delivery limit).
 	Broker broker.Config
 
@@ -232,6 +240,9 @@ const (
 	DefaultDeploymentGCInterval   = 5 * time.Minute
 	DefaultAllocUpdateBatchWindow = 50 * time.Millisecond
 	DefaultLeaderWaitTimeout      = 5 * time.Second
+	DefaultJobGCInterval          = 5 * time.Minute
+	DefaultJobGCThreshold         = 4 * time.Hour
+	DefaultEvalGCThreshold        = time.Hour
 
 	// Raft timings at RaftMultiplier 1; see RaftMultiplier.
 	BaseRaftHeartbeatTimeout = 500 * time.Millisecond
@@ -315,6 +326,8 @@ func (c *Config) Validate() error {
 		{"autopilot server_stabilization_time", c.Autopilot.ServerStabilizationTime},
 		{"autopilot dead_server_cleanup_time", c.Autopilot.DeadServerCleanupTime},
 		{"autopilot interval", c.Autopilot.Interval},
+		{"job_gc_interval", c.JobGCInterval}, {"job_gc_threshold", c.JobGCThreshold},
+		{"eval_gc_threshold", c.EvalGCThreshold}, {"deployment_gc_threshold", c.DeploymentGCThreshold},
 	} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("server config: %s = %s: must be >= 0", d.name, d.v))
@@ -384,6 +397,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LeaderWaitTimeout == 0 {
 		c.LeaderWaitTimeout = DefaultLeaderWaitTimeout
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&c.JobGCInterval, DefaultJobGCInterval}, {&c.JobGCThreshold, DefaultJobGCThreshold},
+		{&c.EvalGCThreshold, DefaultEvalGCThreshold}, {&c.DeploymentGCThreshold, DefaultDeploymentGCThreshold}} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

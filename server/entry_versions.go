@@ -88,6 +88,8 @@ var entryTypes = map[MessageType]entryType{
 
 	MsgACLRoleUpsert: {version: 5, apply: (*FSM).applyACLRoleUpsert},
 	MsgACLRoleDelete: {version: 5, apply: (*FSM).applyACLRoleDelete},
+
+	MsgCoreGC: {version: 5, apply: (*FSM).applyCoreGC},
 }
 
 func init() {

@@ -51,10 +51,12 @@ const (
 	MsgJobStability     MessageType = 14 // JobStabilityEntry
 	MsgDeploymentUpdate MessageType = 15 // DeploymentUpdateEntry
 
-	// Entry version 4: namespaces (namespace_endpoint.go). They start at 50,
+	// Entry version 5: namespaces (namespace_endpoint.go). They start at 50,
 	// leaving 16-39 to the entry types other work adds meanwhile.
 	MsgNamespaceUpsert MessageType = 50 // NamespaceUpsertEntry
 	MsgNamespaceDelete MessageType = 51 // NamespaceDeleteEntry
+	// Entry version 5: garbage collection (core_gc.go).
+	MsgCoreGC MessageType = 16 // CoreGCEntry
 )
 
 // MsgIgnoreUnknownFlag, set on a type, lets a server that does not know the

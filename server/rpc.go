@@ -46,6 +46,7 @@ func (s *Server) registerEndpoints() error {
 		"Keyring":             &keyringEndpoint{srv: s},
 		"Deployment":          &deploymentEndpoint{srv: s},
 		"Namespace":           &namespaceEndpoint{srv: s},
+		"System":              &systemEndpoint{srv: s},
 	} {
 		if err := s.endpoints.register(name, rcvr); err != nil {
 			return err

@@ -21,4 +21,6 @@ type testHooks struct {
 	// came over the network, with the call's context: a test can hold it (a
 	// leader that stops answering) until ctx ends.
 	rpcReceived func(ctx context.Context, method string)
+	// gcRan, when set, is called after each periodic garbage collection.
+	gcRan func()
 }

@@ -82,6 +82,14 @@ func NewClientCallArgs(method string) (ClientCallArgs, bool) {
 		return new(AllocChecksRequest), true
 	case ClientAllocExec:
 		return new(ExecRequest), true
+	case ClientAllocGC:
+		return new(AllocGCRequest), true
+	case ClientNodeGC:
+		return new(NodeGCRequest), true
+	case ClientNodeMetaRead:
+		return new(NodeMetaReadRequest), true
+	case ClientNodeMetaApply:
+		return new(NodeMetaApplyRequest), true
 	}
 	return nil, false
 }

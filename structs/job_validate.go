@@ -173,6 +173,7 @@ func (v *validator) job(j *Job) {
 	v.affinities(j.Affinities)
 	v.spreads(j.Spreads)
 	v.stringMap("meta", j.Meta)
+	v.interpolatedMap("meta", j.Meta)
 
 	if len(j.TaskGroups) == 0 {
 		v.add("group", "", "a job needs at least one group")
@@ -224,6 +225,7 @@ func (v *validator) taskGroup(tg *TaskGroup) {
 		v.resource("ephemeral_disk.size", tg.EphemeralDisk.SizeMB, MinEphemeralDiskMB, "MB")
 	}
 	v.stringMap("meta", tg.Meta)
+	v.interpolatedMap("meta", tg.Meta)
 	v.constraints(tg.Constraints)
 	v.networks(tg.Networks)
 	v.affinities(tg.Affinities)
@@ -293,6 +295,9 @@ func (v *validator) taskFields(t *Task) {
 	v.stringMap("env", t.Env)
 	v.stringMap("meta", t.Meta)
 	v.taskConfig(t.Config)
+	v.interpolatedMap("env", t.Env)
+	v.interpolatedMap("meta", t.Meta)
+	v.interpolatedConfig("config", t.Config, 0)
 	if l := t.LogConfig; l != nil {
 		if l.MaxFiles < 1 {
 			v.add("logs.max_files", strconv.Itoa(l.MaxFiles), "must be >= 1")

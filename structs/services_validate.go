@@ -26,6 +26,7 @@ func (v *validator) services(ss []*Service, jobName string, tg *TaskGroup, task 
 			continue
 		}
 		name := s.ServiceName(jobName, tg.Name, taskName)
+		v.interpolated(field+".name", s.Name)
 		if !strings.Contains(name, "${") && !validServiceName.MatchString(name) {
 			v.add(field+".name", strconv.Quote(s.Name),
 				fmt.Sprintf("becomes %q: a service name must be letters, digits and dashes, not starting or ending with a dash, at most 63 characters", name))

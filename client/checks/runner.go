@@ -88,7 +88,7 @@ func NewRunner(cfg Config) *Runner {
 // exec runs the allocation's script checks and restarts its tasks.
 func (r *Runner) AllocUpdated(alloc *structs.Allocation, node *structs.Node, exec TaskExecer) {
 	want := map[string]*entry{}
-	for _, as := range serviceregistration.ActiveServices(alloc) {
+	for _, as := range serviceregistration.ActiveServices(alloc, node) {
 		for _, c := range as.Service.Checks {
 			if c == nil {
 				continue

@@ -21,8 +21,9 @@ type Active struct {
 // present state: none once the allocation is terminal (on either side); its
 // group's services while its client status is running; each task's
 // services while that task runs; only those of provider "nomad". In the
-// job's order; the caller owns the slice.
-func ActiveServices(alloc *structs.Allocation) []Active {
+// job's order; the caller owns the slice. Names are interpolated with
+// alloc's variables and node's (nil: node references stay; names.go).
+func ActiveServices(alloc *structs.Allocation, node *structs.Node) []Active {
 	if alloc == nil || alloc.Job == nil || alloc.TerminalStatus() {
 		return nil
 	}
@@ -35,7 +36,7 @@ func ActiveServices(alloc *structs.Allocation) []Active {
 		if s == nil || (s.Provider != "" && s.Provider != structs.ServiceProviderNomad) {
 			return
 		}
-		out = append(out, Active{Service: s, Task: task, Owner: owner, Name: s.ServiceName(alloc.Job.Name, alloc.TaskGroup, task)})
+		out = append(out, Active{Service: s, Task: task, Owner: owner, Name: serviceName(s, alloc, node, task)})
 	}
 	if alloc.ClientStatus == structs.AllocClientStatusRunning {
 		for _, s := range tg.Services {
@@ -60,7 +61,7 @@ func ActiveServices(alloc *structs.Allocation) []Active {
 // canary_tags, when set, in place of their tags, as in Nomad. The caller
 // owns them.
 func Instances(alloc *structs.Allocation, node *structs.Node) []*structs.ServiceRegistration {
-	active := ActiveServices(alloc)
+	active := ActiveServices(alloc, node)
 	if len(active) == 0 {
 		return nil
 	}

@@ -142,6 +142,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			EmbeddedSupervisor:  cfg.Client.EmbeddedSupervisor,
 			Metrics:             a.metrics,
 			PublishNodeMetrics:  cfg.Telemetry.PublishNodeMetrics,
+			GC:                  cfg.Client.GC,
 		})
 		if err != nil {
 			return nil, err
@@ -251,6 +252,8 @@ func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slo
 	if cfg.Server.MaxHeartbeatsPerSecond > 0 {
 		sc.MaxHeartbeatsPerSecond = cfg.Server.MaxHeartbeatsPerSecond
 	}
+	sc.JobGCInterval, sc.JobGCThreshold = cfg.Server.JobGCInterval, cfg.Server.JobGCThreshold
+	sc.EvalGCThreshold = cfg.Server.EvalGCThreshold
 	sc.Limits = cfg.Limits
 	sc.ACLEnabled = cfg.ACL.Enabled
 	sc.TLS = rpcTLS

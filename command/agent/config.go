@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/orch-io/orch/client"
 	"github.com/orch-io/orch/client/driver/docker"
 	"github.com/orch-io/orch/server"
 	"github.com/orch-io/orch/structs"
@@ -102,6 +103,12 @@ type ServerConfig struct {
 	MinHeartbeatTTL        time.Duration
 	MaxHeartbeatsPerSecond float64
 	HeartbeatGrace         time.Duration
+	// JobGCInterval, JobGCThreshold and EvalGCThreshold (with
+	// DeploymentGCThreshold above) tune the servers' garbage collection,
+	// Nomad's settings of the same names (0: 5m, 4h, 1h).
+	JobGCInterval   time.Duration
+	JobGCThreshold  time.Duration
+	EvalGCThreshold time.Duration
 	// Encrypt is the gossip encryption key, base64 (config_gossip.go); a
 	// client-only agent reads it too.
 	Encrypt string
@@ -189,6 +196,10 @@ type ClientConfig struct {
 	// from allocations: the scheduler places against the node's totals less
 	// these.
 	ReservedCPU, ReservedMemoryMB, ReservedDiskMB int
+	// GC is the garbage collection of terminal allocations: gc_interval,
+	// gc_max_allocs, gc_disk_usage_threshold, gc_inode_usage_threshold,
+	// gc_parallel_destroys (zero: Nomad's defaults; the client validates).
+	GC client.GCPolicy
 	// EmbeddedSupervisor runs the task supervisor inside the agent (tests of
 	// in-process agents; not settable from a file): see client.Config.
 	EmbeddedSupervisor bool
@@ -314,6 +325,10 @@ type fileServer struct {
 	MaxHeartbeatsPerSecond *float64       `hcl:"max_heartbeats_per_second,optional"`
 	HeartbeatGrace         hcl.Expression `hcl:"heartbeat_grace,optional"`
 	Encrypt                hcl.Expression `hcl:"encrypt,optional"`
+
+	JobGCInterval   hcl.Expression `hcl:"job_gc_interval,optional"`
+	JobGCThreshold  hcl.Expression `hcl:"job_gc_threshold,optional"`
+	EvalGCThreshold hcl.Expression `hcl:"eval_gc_threshold,optional"`
 }
 
 // ApplyFile reads the agent configuration file at path (HCL, or JSON when the
@@ -392,6 +407,9 @@ func (c *Config) ApplyFile(path string) error {
 			decodeDuration(s.MinHeartbeatTTL, "server.min_heartbeat_ttl", &n.Server.MinHeartbeatTTL),
 			decodeDuration(s.HeartbeatGrace, "server.heartbeat_grace", &n.Server.HeartbeatGrace),
 			decodeDuration(s.RaftSnapshotInterval, "server.raft_snapshot_interval", &n.Server.RaftSnapshotInterval),
+			decodeDuration(s.JobGCInterval, "server.job_gc_interval", &n.Server.JobGCInterval),
+			decodeDuration(s.JobGCThreshold, "server.job_gc_threshold", &n.Server.JobGCThreshold),
+			decodeDuration(s.EvalGCThreshold, "server.eval_gc_threshold", &n.Server.EvalGCThreshold),
 			decodeDuration(s.DeploymentGCThreshold, "server.deployment_gc_threshold", &n.Server.DeploymentGCThreshold),
 			decodeEncrypt(s.Encrypt, &n.Server.Encrypt),
 		); err != nil {
@@ -605,6 +623,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.HeartbeatGrace < 0 {
 		add("server.heartbeat_grace = %s: must be >= 0 (0: the default)", c.Server.HeartbeatGrace)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"job_gc_interval", c.Server.JobGCInterval}, {"job_gc_threshold", c.Server.JobGCThreshold},
+		{"eval_gc_threshold", c.Server.EvalGCThreshold}} {
+		if d.v < 0 {
+			add("server.%s = %s: must be >= 0 (0: the default)", d.name, d.v)
+		}
 	}
 	if c.Server.MaxHeartbeatsPerSecond < 0 {
 		add("server.max_heartbeats_per_second = %g: must be >= 0 (0: the default)", c.Server.MaxHeartbeatsPerSecond)

@@ -20,6 +20,12 @@ type fileClient struct {
 	NodePool       *string       `hcl:"node_pool,optional"`
 	NodeClass      *string       `hcl:"node_class,optional"`
 	Meta           *fileMeta     `hcl:"meta,block"`
+
+	GCInterval            hcl.Expression `hcl:"gc_interval,optional"`
+	GCMaxAllocs           *int           `hcl:"gc_max_allocs,optional"`
+	GCDiskUsageThreshold  *float64       `hcl:"gc_disk_usage_threshold,optional"`
+	GCInodeUsageThreshold *float64       `hcl:"gc_inode_usage_threshold,optional"`
+	GCParallelDestroys    *int           `hcl:"gc_parallel_destroys,optional"`
 }
 
 // fileReserved is Nomad's client { reserved { ... } } block: what of the
@@ -58,6 +64,19 @@ func applyClient(n *ClientConfig, cl *fileClient) error {
 		n.MaxDynamicPort = *cl.MaxDynamicPort
 	}
 	var errs []error
+	if cl.GCMaxAllocs != nil {
+		n.GC.MaxAllocs = *cl.GCMaxAllocs
+	}
+	if cl.GCParallelDestroys != nil {
+		n.GC.ParallelDestroys = *cl.GCParallelDestroys
+	}
+	if cl.GCDiskUsageThreshold != nil {
+		n.GC.DiskUsageThreshold = *cl.GCDiskUsageThreshold
+	}
+	if cl.GCInodeUsageThreshold != nil {
+		n.GC.InodeUsageThreshold = *cl.GCInodeUsageThreshold
+	}
+	errs = append(errs, decodeDuration(cl.GCInterval, "client.gc_interval", &n.GC.Interval))
 	if r := cl.Reserved; r != nil {
 		if r.ReservedPorts != nil {
 			n.ReservedPorts = *r.ReservedPorts

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orch-io/orch/client"
 	"github.com/orch-io/orch/client/driver/docker"
 	"github.com/orch-io/orch/structs"
 )
@@ -64,6 +65,10 @@ server {
   min_heartbeat_ttl = "5s"
   heartbeat_grace   = "2s"
   max_heartbeats_per_second = 100.5
+  job_gc_interval   = "1m"
+  job_gc_threshold  = "2h"
+  eval_gc_threshold = "30m"
+  deployment_gc_threshold = "10m"
 }
 `)
 	if err := c.ApplyFile(path); err != nil {
@@ -74,7 +79,8 @@ server {
 	want.Ports.RPC = 5647
 	want.Server = ServerConfig{Enabled: true, BootstrapExpect: 3, RaftMultiplier: 2, NumSchedulers: 4,
 		RaftSnapshotThreshold: 100, RaftSnapshotInterval: 30 * time.Second,
-		MinHeartbeatTTL: 5 * time.Second, HeartbeatGrace: 2 * time.Second, MaxHeartbeatsPerSecond: 100.5}
+		MinHeartbeatTTL: 5 * time.Second, HeartbeatGrace: 2 * time.Second, MaxHeartbeatsPerSecond: 100.5,
+		JobGCInterval: time.Minute, JobGCThreshold: 2 * time.Hour, EvalGCThreshold: 30 * time.Minute, DeploymentGCThreshold: 10 * time.Minute}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("after %s:\n got %+v\nwant %+v", path, c, want)
 	}
@@ -109,6 +115,11 @@ client {
     disk           = 1024
     reserved_ports = "22,8000-8100"
   }
+  gc_interval              = "30s"
+  gc_max_allocs            = 20
+  gc_disk_usage_threshold  = 90
+  gc_inode_usage_threshold = 75.5
+  gc_parallel_destroys     = 4
 }
 `)
 	if err := c.ApplyFile(path2); err != nil {
@@ -120,7 +131,8 @@ client {
 	want.Client = ClientConfig{Enabled: true, Servers: []string{"10.0.0.1:4647", "10.0.0.2:4647"},
 		NodePool: "gpu", MinDynamicPort: 30000, MaxDynamicPort: 31000, ReservedPorts: "22,8000-8100",
 		NodeClass: "gpu-large", Meta: map[string]string{"rack": "r7", "zone_a": "3"},
-		ReservedCPU: 500, ReservedMemoryMB: 256, ReservedDiskMB: 1024}
+		ReservedCPU: 500, ReservedMemoryMB: 256, ReservedDiskMB: 1024,
+		GC: client.GCPolicy{Interval: 30 * time.Second, MaxAllocs: 20, DiskUsageThreshold: 90, InodeUsageThreshold: 75.5, ParallelDestroys: 4}}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("after %s:\n got %+v\nwant %+v", path2, c, want)
 	}

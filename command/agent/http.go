@@ -317,6 +317,8 @@ func (s *HTTPServer) registerRoutes() {
 	s.registerDrainRoutes()
 	s.registerKeyringRoutes()
 	s.registerNamespaceRoutes()
+	s.registerSystemRoutes()
+	s.registerClientNodeRoutes()
 }
 
 // routeMux is the API's ServeMux, remembering every pattern registered on

@@ -123,6 +123,15 @@ var routeRules = map[string]routeRule{
 	"POST /v1/client/allocation/{id}/signal":  ruleInAllocNamespace,
 	"GET /v1/client/allocation/{id}/checks":   ruleInAllocNamespace,
 	"GET /v1/client/allocation/{id}/exec":     ruleInAllocNamespace,
+	// An allocation's client GC is submit-job in its namespace (decided by
+	// the handler, as the other client calls); a node's GC and metadata are
+	// node write (read for reading the metadata), as in Nomad.
+	"GET /v1/client/allocation/{id}/gc": ruleInAllocNamespace,
+	"PUT /v1/client/allocation/{id}/gc": ruleInAllocNamespace,
+	"GET /v1/client/gc":                 ruleNodeWrite,
+	"PUT /v1/client/gc":                 ruleNodeWrite,
+	"GET /v1/client/metadata":           ruleNodeRead,
+	"POST /v1/client/metadata":          ruleNodeWrite,
 	// Job versions and deployments as in Nomad: reads read-job, changes
 	// submit-job, in the ?namespace= (the servers check again in the
 	// namespace of the job or deployment named).
@@ -150,8 +159,11 @@ var routeRules = map[string]routeRule{
 	"GET /v1/service/{id}":            ruleNamespace(acl.CapReadJob),
 	"DELETE /v1/service/{id}/{regid}": ruleNamespace(acl.CapSubmitJob),
 	"GET /v1/status/leader":           ruleOpen,
-	"GET /v1/agent/health":            ruleOpen,
-	"GET /v1/agent/members":           ruleNodeRead,
+	// Nomad's /v1/system writes need a management token.
+	"PUT /v1/system/gc":                  ruleManagement,
+	"PUT /v1/system/reconcile/summaries": ruleManagement,
+	"GET /v1/agent/health":               ruleOpen,
+	"GET /v1/agent/members":              ruleNodeRead,
 	// Nomad leaves /v1/regions and /v1/status/peers open; orch opens only
 	// health and the leader (README "Securing a cluster"). Both the regions
 	// and the servers are the agent's gossip view; the peers are Raft's.

@@ -68,6 +68,9 @@ var cases = []conformanceCase{
 		"GET /v1/job/{id}/deployments", "GET /v1/job/{id}/deployment", "GET /v1/job/{id}/versions",
 		"PUT /v1/job/{id}/revert", "POST /v1/job/{id}/revert", "PUT /v1/job/{id}/stable", "POST /v1/job/{id}/stable"}, testDeployments},
 	{namespaceRoutes, testNamespaces},
+	{[]string{"PUT /v1/system/gc", "PUT /v1/system/reconcile/summaries"}, testSystem},
+	{[]string{"GET /v1/client/gc", "PUT /v1/client/gc", "GET /v1/client/allocation/{id}/gc", "PUT /v1/client/allocation/{id}/gc"}, testClientGC},
+	{[]string{"GET /v1/client/metadata", "POST /v1/client/metadata"}, testNodeMeta},
 	{[]string{"GET /v1/operator/snapshot", "PUT /v1/operator/snapshot", "POST /v1/operator/snapshot"}, testSnapshot},
 	{[]string{"GET /v1/metrics"}, testMetrics},
 }

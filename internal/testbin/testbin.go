@@ -14,6 +14,13 @@ import (
 // which the Makefile exports) into a temporary directory and returns the
 // binary's path and a function that removes it.
 func Build(root string) (bin string, remove func(), err error) {
+	return BuildVersion(root, "")
+}
+
+// BuildVersion is Build with command.Version set to version by -ldflags
+// ("": the source's own), as a release build sets it: a second, different
+// binary of the same source, for upgrade tests.
+func BuildVersion(root, version string) (bin string, remove func(), err error) {
 	if r := os.Getenv("ORCH_REPO_ROOT"); r != "" {
 		root = r
 	}
@@ -22,7 +29,11 @@ func Build(root string) (bin string, remove func(), err error) {
 		return "", nil, err
 	}
 	bin = filepath.Join(dir, "orch")
-	build := exec.Command("go", "build", "-o", bin, ".")
+	args := []string{"build", "-o", bin}
+	if version != "" {
+		args = append(args, "-ldflags", "-X github.com/orch-io/orch/command.Version="+version)
+	}
+	build := exec.Command("go", append(args, ".")...)
 	build.Dir = root
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {

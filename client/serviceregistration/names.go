@@ -1,0 +1,76 @@
+package serviceregistration
+
+import (
+	"maps"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/orch-io/orch/structs"
+)
+
+// Service names are interpolated on the client before registration, as
+// Nomad interpolates them with the task's environment: the job, group and
+// task names (structs.InterpolateNames: ${NOMAD_JOB_NAME}, ${BASE}, ...),
+// then the allocation's runtime variables (${NOMAD_ALLOC_INDEX},
+// ${NOMAD_DC}, ${NOMAD_REGION}, ${NOMAD_NAMESPACE}, ${NOMAD_META_<key>}; also
+// as ORCH_), and the node's (${meta.<key>}, ${attr.<name>},
+// ${node.datacenter|unique.id|unique.name|class|region|pool}). A reference
+// none of them holds is left as written, as Nomad leaves it.
+
+var refRE = regexp.MustCompile(`\$\{([A-Za-z0-9_.\-\[\]]+)\}`)
+
+// serviceName is the name of service s of alloc's task (or group, task "")
+// on node (nil: unknown, node references stay).
+func serviceName(s *structs.Service, alloc *structs.Allocation, node *structs.Node, task string) string {
+	name := s.ServiceName(alloc.Job.Name, alloc.TaskGroup, task)
+	if !strings.Contains(name, "${") {
+		return name
+	}
+	vars := nameVars(alloc, node, task)
+	return refRE.ReplaceAllStringFunc(name, func(ref string) string {
+		if v, ok := vars[ref[2:len(ref)-1]]; ok {
+			return v
+		}
+		return ref
+	})
+}
+
+// nameVars are the variables a service name may reference. Pure.
+func nameVars(alloc *structs.Allocation, node *structs.Node, task string) map[string]string {
+	rt := map[string]string{
+		"ALLOC_ID": alloc.ID, "ALLOC_NAME": alloc.Name, "ALLOC_INDEX": strconv.Itoa(alloc.Index()),
+		"JOB_ID": alloc.JobID, "NAMESPACE": alloc.Job.Namespace, "REGION": alloc.Job.Region,
+	}
+	meta := maps.Clone(alloc.Job.Meta)
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	if tg := alloc.Job.LookupTaskGroup(alloc.TaskGroup); tg != nil {
+		maps.Copy(meta, tg.Meta)
+		for _, t := range tg.Tasks {
+			if t.Name == task {
+				maps.Copy(meta, t.Meta)
+			}
+		}
+	}
+	for k, v := range meta {
+		rt["META_"+k] = v
+	}
+	vars := map[string]string{}
+	if node != nil {
+		rt["DC"], rt["NODE_ID"], rt["NODE_NAME"] = node.Datacenter, node.ID, node.Name
+		vars["node.datacenter"], vars["node.unique.id"], vars["node.unique.name"] = node.Datacenter, node.ID, node.Name
+		vars["node.class"], vars["node.pool"], vars["node.region"] = node.NodeClass, node.NodePool, alloc.Job.Region
+		for k, v := range node.Meta {
+			vars["meta."+k] = v
+		}
+		for k, v := range node.Attributes {
+			vars["attr."+k] = v
+		}
+	}
+	for k, v := range rt {
+		vars["NOMAD_"+k], vars["ORCH_"+k] = v, v
+	}
+	return vars
+}
