@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/client/driver/docker"
+	execdriver "github.com/orch-io/orch/client/driver/exec"
 	"github.com/orch-io/orch/client/driver/rawexec"
 	"github.com/orch-io/orch/internal/agenttest"
 	"github.com/orch-io/orch/structs"
@@ -16,8 +17,8 @@ import (
 // TestFigureAllocPlacedToRunning measures, on a dev agent, the time from an
 // allocation's placement (its CreateTime, set by the leader) to its task
 // running (the task's StartedAt, set by the client once the driver started
-// it), over 100 allocations placed one after another, for raw_exec and for
-// docker with a local image. Both clocks are this machine's. It prints
+// it), over 100 allocations placed one after another, for raw_exec, exec
+// (as root) and docker with a local image. Both clocks are this machine's. It prints
 // FIGURE lines; set ORCH_FIGURES=1 to run it (about a minute).
 func TestFigureAllocPlacedToRunning(t *testing.T) {
 	if os.Getenv("ORCH_FIGURES") == "" {
@@ -27,6 +28,13 @@ func TestFigureAllocPlacedToRunning(t *testing.T) {
 	a := agenttest.Start(t, agenttest.Options{Client: true})
 	t.Run("raw_exec", func(t *testing.T) {
 		measure(t, a, n, &structs.Task{Name: "t", Driver: rawexec.Name,
+			Config: map[string]any{"command": "/bin/sleep", "args": []any{"1000"}}})
+	})
+	t.Run("exec", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("exec needs root")
+		}
+		measure(t, a, n, &structs.Task{Name: "t", Driver: execdriver.Name,
 			Config: map[string]any{"command": "/bin/sleep", "args": []any{"1000"}}})
 	})
 	t.Run("docker", func(t *testing.T) {
