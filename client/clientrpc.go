@@ -120,6 +120,12 @@ func (c *Client) serveCall(ctx context.Context, cancel context.CancelFunc, metho
 			return st.Answer(err)
 		}
 		return one(c.AllocChecks(args.AllocID), nil)
+	case structs.ClientAllocStats:
+		var args structs.AllocStatsRequest
+		if err := recvArgs(&args); err != nil {
+			return err
+		}
+		return one(c.allocStats(ctx, &args))
 	}
 	var skip struct{}
 	_ = st.Recv(&skip)

@@ -433,6 +433,7 @@ var clientCallCapability = map[string]string{
 	structs.ClientAllocRestart: acl.CapAllocLifecycle,
 	structs.ClientAllocSignal:  acl.CapAllocLifecycle,
 	structs.ClientAllocChecks:  acl.CapReadJob,
+	structs.ClientAllocStats:   acl.CapReadJob,
 }
 
 // ClientCallCapability is the capability client method needs in its

@@ -17,6 +17,7 @@ import "time"
 //	ClientAlloc.Restart AllocRestartRequest → one GenericResponse
 //	ClientAlloc.Signal  AllocSignalRequest  → one GenericResponse
 //	ClientAlloc.Checks  AllocChecksRequest  → one []*CheckQueryResult
+//	ClientAlloc.Stats   AllocStatsRequest   → one AllocResourceUsage
 //
 // A server's own streaming method, Server.DialNode (DialNodeRequest),
 // answers and then pipes the stream to the node's client: see
@@ -29,6 +30,7 @@ const (
 	ClientAllocRestart = "ClientAlloc.Restart"
 	ClientAllocSignal  = "ClientAlloc.Signal"
 	ClientAllocChecks  = "ClientAlloc.Checks"
+	ClientAllocStats   = "ClientAlloc.Stats"
 	ServerDialNode     = "Server.DialNode"
 )
 
@@ -74,6 +76,8 @@ func NewClientCallArgs(method string) (ClientCallArgs, bool) {
 		return new(AllocSignalRequest), true
 	case ClientAllocChecks:
 		return new(AllocChecksRequest), true
+	case ClientAllocStats:
+		return new(AllocStatsRequest), true
 	}
 	return nil, false
 }

@@ -107,6 +107,7 @@ var routeRules = map[string]routeRule{
 	"PUT /v1/client/allocation/{id}/signal":   ruleInAllocNamespace,
 	"POST /v1/client/allocation/{id}/signal":  ruleInAllocNamespace,
 	"GET /v1/client/allocation/{id}/checks":   ruleInAllocNamespace,
+	"GET /v1/client/allocation/{id}/stats":    ruleInAllocNamespace,
 	// Job versions and deployments as in Nomad: reads read-job, changes
 	// submit-job, in the ?namespace= (the servers check again in the
 	// namespace of the job or deployment named).
