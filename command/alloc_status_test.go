@@ -40,7 +40,7 @@ func TestAllocStatusCLI(t *testing.T) {
 		"Client Status       = running\n",
 		"Desired Status      = run\n",
 		`Task "server" is "running"`,
-		"Task Resources:\nCPU      Memory  Disk\n100 MHz  128 MB  300 MB\n",
+		"Task Resources:\nCPU", "/100 MHz", "/128 MiB  300 MB\n", // used/allocated: the task runs
 		"Recent Events:\nTime",
 		"Started",
 	)
