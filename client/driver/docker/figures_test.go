@@ -2,8 +2,10 @@ package docker_test
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +27,14 @@ func TestFigureAllocPlacedToRunning(t *testing.T) {
 		t.Skip("set ORCH_FIGURES=1 to measure start latencies")
 	}
 	const n = 100
+	// exec tasks' cgroups are made under "orch"; the tasks' own go with
+	// them, the parent once the agent stopped (registered first: runs last).
+	t.Cleanup(func() {
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/orch")
+		for _, d := range dirs {
+			_ = syscall.Rmdir(d)
+		}
+	})
 	a := agenttest.Start(t, agenttest.Options{Client: true})
 	t.Run("raw_exec", func(t *testing.T) {
 		measure(t, a, n, &structs.Task{Name: "t", Driver: rawexec.Name,
