@@ -132,7 +132,7 @@ func NewClient(cfg Config) (*Client, error) {
 		secretID:    id.SecretID,
 		db:          db,
 		allocsDir:   allocsDir,
-		drivers:     driversByName(rawExecUnlessDisabled(cfg, logger, sup), cfg.Drivers),
+		drivers:     driversByName(rawExecUnlessDisabled(cfg, logger, sup), supervised(cfg, sup)),
 		registered:  make(chan struct{}),
 		watcherDone: make(chan struct{}),
 	}
@@ -404,6 +404,15 @@ func rawExecUnlessDisabled(cfg Config, logger *slog.Logger, sup *supervisor.Clie
 		return nil
 	}
 	return rawexec.New(logger, sup)
+}
+
+// supervised is cfg's drivers with those built on the supervisor.
+func supervised(cfg Config, sup *supervisor.Client) []driver.Driver {
+	ds := append([]driver.Driver(nil), cfg.Drivers...)
+	for _, build := range cfg.SupervisedDrivers {
+		ds = append(ds, build(sup))
+	}
+	return ds
 }
 
 // driversByName indexes the node's drivers: raw_exec (nil: disabled) and the

@@ -156,6 +156,12 @@ func (c *Client) serveCall(ctx context.Context, cancel context.CancelFunc, metho
 			return st.Answer(structs.NewError(structs.CodeInvalid, "decoding the arguments of %s: %v", method, err))
 		}
 		return c.execAlloc(ctx, cancel, &args, st)
+	case structs.ClientAllocStats:
+		var args structs.AllocStatsRequest
+		if err := recvArgs(&args); err != nil {
+			return err
+		}
+		return one(c.allocStats(ctx, &args))
 	}
 	var skip struct{}
 	_ = st.Recv(&skip)

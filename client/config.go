@@ -11,6 +11,7 @@ import (
 
 	"github.com/orch-io/orch/client/driver"
 	"github.com/orch-io/orch/client/driver/rawexec"
+	"github.com/orch-io/orch/client/supervisor"
 	"github.com/orch-io/orch/internal/clock"
 	"github.com/orch-io/orch/structs"
 )
@@ -57,6 +58,9 @@ type Config struct {
 	// raw_exec is the client's own: it runs on the node's supervisor, which
 	// the client connects to (and starts).
 	Drivers []driver.Driver
+	// SupervisedDrivers build drivers whose tasks the node's supervisor
+	// runs (exec), once the client connected to it.
+	SupervisedDrivers []func(sup *supervisor.Client) driver.Driver
 	// DisableRawExec leaves raw_exec out of the node's drivers: a job that
 	// needs it is not placed here (missing drivers). The agent sets it
 	// unless -dev or plugin "raw_exec" { config { enabled = true } }.

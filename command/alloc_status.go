@@ -50,7 +50,12 @@ func allocStatus(c *cli.Context) error {
 	if err != nil {
 		return errorf(err, "Error querying allocation %q", id)
 	}
-	fmt.Fprint(stdout(c), formatAllocStatus(alloc, time.Now(), c.Bool("verbose")))
+	// Usage is the client's too: shown for running allocations.
+	var usage *structs.AllocResourceUsage
+	if alloc.ClientStatus == structs.AllocClientStatusRunning {
+		usage, _ = client.Allocations().Stats(id)
+	}
+	fmt.Fprint(stdout(c), formatAllocStatusUsage(alloc, usage, time.Now(), c.Bool("verbose")))
 	// Check results are the client's: shown when this agent runs it.
 	if checks, err := client.Allocations().Checks(id); err == nil && len(checks) > 0 {
 		fmt.Fprint(stdout(c), "\nChecks\n"+formatChecks(checks, time.Now(), c.Bool("verbose")))
@@ -60,6 +65,12 @@ func allocStatus(c *cli.Context) error {
 
 // formatAllocStatus renders one allocation and its tasks.
 func formatAllocStatus(a *structs.Allocation, now time.Time, verbose bool) string {
+	return formatAllocStatusUsage(a, nil, now, verbose)
+}
+
+// formatAllocStatusUsage renders one allocation and its tasks, with their
+// resource usage when known (usage may be nil).
+func formatAllocStatusUsage(a *structs.Allocation, usage *structs.AllocResourceUsage, now time.Time, verbose bool) string {
 	var b strings.Builder
 	version := "<unknown>"
 	if a.Job != nil {
@@ -117,7 +128,11 @@ func formatAllocStatus(a *structs.Allocation, now time.Time, verbose bool) strin
 	}
 	for _, name := range names {
 		b.WriteString("\n")
-		b.WriteString(formatTaskState(a, name, verbose))
+		var tu *structs.TaskResourceUsage
+		if usage != nil {
+			tu = usage.Tasks[name]
+		}
+		b.WriteString(formatTaskState(a, name, tu, verbose))
 	}
 	if verbose && a.Metrics != nil {
 		b.WriteString("\n")
@@ -211,7 +226,8 @@ func formatPlacementMetrics(m *structs.AllocMetric, verbose bool) string {
 func formatScore(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
 
 // formatTaskState renders one task of an allocation: state, resources, events.
-func formatTaskState(a *structs.Allocation, name string, verbose bool) string {
+// With usage, CPU and Memory read used/allocated, as Nomad prints them.
+func formatTaskState(a *structs.Allocation, name string, usage *structs.TaskResourceUsage, verbose bool) string {
 	var b strings.Builder
 	ts := a.TaskStates[name]
 	state := string(structs.TaskStatePending)
@@ -226,9 +242,17 @@ func formatTaskState(a *structs.Allocation, name string, verbose bool) string {
 	if a.AllocatedResources != nil {
 		if r := a.AllocatedResources.Tasks[name]; r != nil {
 			b.WriteString("Task Resources:\n")
+			cpu, mem := fmt.Sprintf("%d MHz", r.CPU), fmt.Sprintf("%d MB", r.MemoryMB)
+			if u := usage; u != nil && u.ResourceUsage != nil && u.ResourceUsage.CpuStats != nil && u.ResourceUsage.MemoryStats != nil {
+				used := u.ResourceUsage.MemoryStats.RSS
+				if u.ResourceUsage.MemoryStats.Usage != 0 {
+					used = u.ResourceUsage.MemoryStats.Usage
+				}
+				cpu = fmt.Sprintf("%.0f/%d MHz", u.ResourceUsage.CpuStats.TotalTicks, r.CPU)
+				mem = fmt.Sprintf("%s/%d MiB", formatMiB(used), r.MemoryMB)
+			}
 			b.WriteString(formatTable([]string{"CPU", "Memory", "Disk"}, [][]string{{
-				fmt.Sprintf("%d MHz", r.CPU), fmt.Sprintf("%d MB", r.MemoryMB),
-				fmt.Sprintf("%d MB", a.AllocatedResources.Shared.DiskMB),
+				cpu, mem, fmt.Sprintf("%d MB", a.AllocatedResources.Shared.DiskMB),
 			}}))
 		}
 	}
@@ -279,3 +303,6 @@ func describeTaskEvent(e *structs.TaskEvent) string {
 	}
 	return ""
 }
+
+// formatMiB prints bytes as MiB with one decimal.
+func formatMiB(b uint64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1, 64) }

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func TestAllocStatusCLI(t *testing.T) {
 		"Client Status       = running\n",
 		"Desired Status      = run\n",
 		`Task "server" is "running"`,
-		"Task Resources:\nCPU      Memory  Disk\n100 MHz  128 MB  300 MB\n",
+		"Task Resources:\nCPU", "/100 MHz", "/128 MiB  300 MB\n", // used/allocated: the task runs
 		"Recent Events:\nTime",
 		"Started",
 	)
@@ -190,4 +191,17 @@ func TestFormatPlanPreemptions(t *testing.T) {
 	if got := formatPlanPreemptions(resp, false); got != want {
 		t.Errorf("got\n%q\nwant\n%q", got, want)
 	}
+}
+
+func TestFormatAllocStatusUsage(t *testing.T) {
+	job := structstest.Job("web")
+	node := structstest.Node("f840a518-0000-0000-0000-000000000000", "node-1")
+	alloc := structstest.Alloc("a1b2c3d4-0000-0000-0000-000000000000", "e1e2e3e4-0000-0000-0000-000000000000", job, node, "web", 0)
+	r := alloc.AllocatedResources.Tasks["server"]
+	usage := &structs.AllocResourceUsage{Tasks: map[string]*structs.TaskResourceUsage{"server": {ResourceUsage: &structs.ResourceUsage{
+		MemoryStats: &structs.MemoryStats{RSS: 1 << 20, Usage: 3 << 19},
+		CpuStats:    &structs.CpuStats{TotalTicks: 12.4, Percent: 0.5},
+	}}}}
+	out := formatAllocStatusUsage(alloc, usage, time.Now(), false)
+	mustContain(t, "alloc status usage", out, fmt.Sprintf("12/%d MHz", r.CPU), fmt.Sprintf("1.5/%d MiB", r.MemoryMB))
 }

@@ -58,8 +58,8 @@ func TestNodeStatusCLI(t *testing.T) {
 		allocs[0].ID[:8]+"  web",
 	)
 	// docker is there where a Docker engine answers.
-	if !regexp.MustCompile(`\nDrivers     = (docker,)?mock,raw_exec\n`).MatchString(r.stdout) {
-		t.Errorf("node status: drivers line: want mock and raw_exec (and docker where an engine answers):\n%s", r.stdout)
+	if !regexp.MustCompile(`\nDrivers     = (docker,)?(exec,)?mock,raw_exec\n`).MatchString(r.stdout) {
+		t.Errorf("node status: drivers line: want mock and raw_exec (and docker where an engine answers, exec as root):\n%s", r.stdout)
 	}
 	r = runCLI(t, "node", "status", "-verbose", "-address", a.addr, a.NodeID[:4])
 	mustContain(t, "node status -verbose", r.stdout, "ID          = "+a.NodeID+"\n", "\nAttributes\n", "kernel.name ")

@@ -463,7 +463,8 @@ var clientCallCapability = map[string]string{
 	structs.ClientAllocChecks:  acl.CapReadJob,
 	structs.ClientAllocExec:    acl.CapAllocExec,
 	// Collecting an allocation on its client is submit-job, as Nomad's.
-	structs.ClientAllocGC: acl.CapSubmitJob,
+	structs.ClientAllocGC:    acl.CapSubmitJob,
+	structs.ClientAllocStats: acl.CapReadJob,
 }
 
 // ClientCallCapability is the capability client method needs in its

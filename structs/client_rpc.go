@@ -23,6 +23,8 @@ import "time"
 // args: ExecInput frames (stdin, its close, terminal sizes) until the
 // command exits.
 //
+//	ClientAlloc.Stats   AllocStatsRequest   → one AllocResourceUsage
+//
 // A server's own streaming method, Server.DialNode (DialNodeRequest),
 // answers and then pipes the stream to the node's client: see
 // server/client_forward.go.
@@ -35,6 +37,7 @@ const (
 	ClientAllocSignal  = "ClientAlloc.Signal"
 	ClientAllocChecks  = "ClientAlloc.Checks"
 	ClientAllocExec    = "ClientAlloc.Exec"
+	ClientAllocStats   = "ClientAlloc.Stats"
 	ServerDialNode     = "Server.DialNode"
 )
 
@@ -90,6 +93,8 @@ func NewClientCallArgs(method string) (ClientCallArgs, bool) {
 		return new(NodeMetaReadRequest), true
 	case ClientNodeMetaApply:
 		return new(NodeMetaApplyRequest), true
+	case ClientAllocStats:
+		return new(AllocStatsRequest), true
 	}
 	return nil, false
 }

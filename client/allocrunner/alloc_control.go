@@ -1,11 +1,13 @@
 package allocrunner
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
 	"sync"
 
+	"github.com/orch-io/orch/client/driver"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -76,4 +78,32 @@ func forEachTask(trs []*taskRunner, fn func(*taskRunner) error) error {
 		return errs[0] // keeps its code
 	}
 	return errors.Join(errs...)
+}
+
+// TaskStats samples the resource usage of the allocation's running tasks,
+// or of task alone ("" for all), by name.
+func (ar *AllocRunner) TaskStats(ctx context.Context, task string) (map[string]*driver.TaskStats, error) {
+	trs, err := ar.pickTasks(task)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*driver.TaskStats, len(trs))
+	for _, tr := range trs {
+		h, err := tr.runningHandle()
+		if err != nil {
+			if task != "" {
+				return nil, err
+			}
+			continue
+		}
+		st, err := h.Stats(ctx)
+		if err != nil {
+			if task != "" {
+				return nil, structs.NewError(structs.CodeConflict, "task %q: %v", task, err)
+			}
+			continue // it exited meanwhile
+		}
+		out[tr.cfg.Task.Name] = st
+	}
+	return out, nil
 }

@@ -115,6 +115,9 @@ type TaskConfig struct {
 	AllocID  string
 	JobID    string
 	TaskName string
+	// User is the task's user field: the user isolating drivers run it as
+	// ("" is the driver's default).
+	User string
 	// Config is the task's driver-specific configuration (the job's config block).
 	Config map[string]any
 	// Env is the task's complete environment, "KEY=value" entries, the

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -52,6 +53,8 @@ type Client struct {
 		nextID  uint64
 		pending map[uint64]chan *message
 		pid     int
+		// features are the connected supervisor's (its hello).
+		features []string
 		// tasks is the last known record of every task, merged from hellos,
 		// answers and exit events; exited holds a channel per task, closed
 		// once its current run (Nonce) has exited.
@@ -116,6 +119,14 @@ func (c *Client) PID() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.mu.pid
+}
+
+// Supports reports whether the supervisor of the current connection has
+// feature (FeatureIsolation); false while disconnected.
+func (c *Client) Supports(feature string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.conn != nil && slices.Contains(c.mu.features, feature)
 }
 
 // loop keeps a connection up until Close.
@@ -196,6 +207,7 @@ func (c *Client) connect() (*clientConn, error) {
 	}
 	c.mu.conn = cc
 	c.mu.pid = hello.PID
+	c.mu.features = hello.Features
 	c.mu.nextID = 1
 	close(c.mu.ready)
 	c.mu.Unlock()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/orch-io/orch/client/supervisor/launch"
 )
 
 // ProtocolVersion is the version of the wire protocol this code speaks. The
@@ -47,7 +49,20 @@ type message struct {
 	PID     int           `json:"pid,omitempty"`
 	Task    *TaskStatus   `json:"task,omitempty"`
 	Tasks   []*TaskStatus `json:"tasks,omitempty"`
+	// Features, in a hello's answer, are what this supervisor can do beyond
+	// its protocol version (FeatureIsolation). Added without a version bump
+	// so that a new agent still talks to an old supervisor about the tasks
+	// both know; a driver needing a feature checks it (Client.Supports).
+	Features []string `json:"features,omitempty"`
 }
+
+// FeatureIsolation: the supervisor honours TaskSpec.Isolation. A
+// supervisor without it would ignore the field and run the task
+// unisolated, so the exec driver refuses to start on it.
+const FeatureIsolation = "isolation"
+
+// features are this supervisor's.
+var features = []string{FeatureIsolation}
 
 // Error codes of a response.
 const (
@@ -96,6 +111,12 @@ type TaskSpec struct {
 	Env  []string `json:"env"`
 	Dir  string   `json:"dir"`
 	Logs LogSpec  `json:"logs"`
+	// Isolation, if set, runs the task in new namespaces, in a root of its
+	// own, in cgroups and as another user (package launch): the supervisor
+	// starts its own binary as the launcher, which execs into Path. Path
+	// may then be a name looked up in the task's root with Env's PATH, and
+	// Dir is inside the task's root.
+	Isolation *launch.Isolation `json:"isolation,omitempty"`
 }
 
 // LogSpec says where a task's output goes: <Dir>/<Name>.stdout.N and

@@ -283,7 +283,7 @@ func (s *Supervisor) handle(ctx context.Context, c *conn, req *request) *message
 			tasks = append(tasks, t.status.copy())
 		}
 		s.mu.Unlock()
-		return &message{Version: ProtocolVersion, PID: os.Getpid(), Tasks: tasks}
+		return &message{Version: ProtocolVersion, PID: os.Getpid(), Tasks: tasks, Features: features}
 	case opStart:
 		st, err := s.start(req.Spec)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	. "github.com/orch-io/orch/client/supervisor"
+	"github.com/orch-io/orch/client/supervisor/launch"
 	"github.com/orch-io/orch/client/supervisor/supervisortest"
 )
 
@@ -300,5 +301,31 @@ func TestDialRefusesASocketPathTooLong(t *testing.T) {
 	_, err := Dial(t.Context(), ClientConfig{Dir: dir})
 	if err == nil || !strings.Contains(err.Error(), "use a shorter data_dir") {
 		t.Fatalf("Dial in a %d-byte directory = %v, want the socket path limit named", len(dir), err)
+	}
+}
+
+// The supervisor says it isolates tasks, refuses an isolation it does not
+// know, and reports a launcher's failure as the start's error (here: no
+// such program, without namespaces, so the test needs no root).
+func TestIsolationFeatureAndLaunchErrors(t *testing.T) {
+	n := newNode(t)
+	c := n.dial()
+	if !c.Supports(FeatureIsolation) {
+		t.Fatal("the supervisor does not announce isolation")
+	}
+	bad := n.spec("bad", "true")
+	bad.Isolation = &launch.Isolation{Namespaces: []string{"time"}}
+	if _, err := c.Start(ctxT(t), bad); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `namespace "time"`) {
+		t.Errorf("start with namespace time: %v, want invalid, naming it", err)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("the launcher's setgroups needs root")
+	}
+	missing := n.spec("missing", "")
+	missing.Path, missing.Args = "no-such-program", []string{"no-such-program"}
+	missing.Env = []string{"PATH=/nonexistent"}
+	missing.Isolation = &launch.Isolation{}
+	if _, err := c.Start(ctxT(t), missing); err == nil || !strings.Contains(err.Error(), `"no-such-program": not found in PATH /nonexistent`) {
+		t.Errorf("start of a missing program: %v, want the launcher's error", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/client/driver"
+	"github.com/orch-io/orch/client/supervisor/launch"
 	"github.com/orch-io/orch/client/tasklog"
 )
 
@@ -25,7 +26,15 @@ func checkSpec(spec *TaskSpec) error {
 	case !validID(spec.ID):
 		errs = append(errs, fmt.Errorf("id %q: must be 1-200 characters without '/' or NUL, not starting with '.'", spec.ID))
 	}
-	if !filepath.IsAbs(spec.Path) {
+	switch {
+	case spec.Isolation != nil:
+		if spec.Path == "" {
+			errs = append(errs, errors.New("path: required"))
+		}
+		if _, err := launch.CloneFlags(spec.Isolation.Namespaces); err != nil {
+			errs = append(errs, fmt.Errorf("isolation: %w", err))
+		}
+	case !filepath.IsAbs(spec.Path):
 		errs = append(errs, fmt.Errorf("path %q: must be absolute", spec.Path))
 	}
 	if len(spec.Args) == 0 {
@@ -41,47 +50,98 @@ func checkSpec(spec *TaskSpec) error {
 }
 
 // start runs spec. A start retried with the same nonce while the task runs
-// returns the running task.
+// returns the running task. An isolated task is started once the launcher
+// exec'd it: a failure of the launcher is the start's error.
 func (s *Supervisor) start(spec *TaskSpec) (*TaskStatus, error) {
 	if err := checkSpec(spec); err != nil {
 		return nil, err
 	}
+	st, launchErrors, err := s.startLocked(spec)
+	if err != nil || launchErrors == nil {
+		return st, err
+	}
+	// Read outside s.mu: the reaper may reap a failed launcher meanwhile.
+	msg, err := io.ReadAll(launchErrors)
+	launchErrors.Close()
+	if err == nil && len(msg) > 0 {
+		err = errors.New(string(msg))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("task %q: %w", spec.ID, err)
+	}
+	return st, nil
+}
+
+// launcher returns how to start spec's launcher: its path, argv and
+// environment, the clone flags of its namespaces, and the descriptor it
+// reports errors on (the child's end of the pipe, at index errFD of files).
+func launcher(spec *TaskSpec, errFD int) (path string, args, env []string, flags uintptr, err error) {
+	flags, err = launch.CloneFlags(spec.Isolation.Namespaces)
+	if err != nil {
+		return "", nil, nil, 0, err
+	}
+	b, err := json.Marshal(&launch.Spec{
+		Path: spec.Path, Args: spec.Args, Env: spec.Env, Dir: spec.Dir,
+		ErrFD: errFD, Isolation: *spec.Isolation,
+	})
+	if err != nil {
+		return "", nil, nil, 0, err
+	}
+	// This very binary: it links package launch, whose init runs the
+	// launcher (also after an upgrade replaced the file on disk).
+	return "/proc/self/exe", []string{launch.Arg0}, []string{launch.SpecEnv + "=" + string(b)}, flags, nil
+}
+
+func (s *Supervisor) startLocked(spec *TaskSpec) (*TaskStatus, *os.File, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t := s.mu.tasks[spec.ID]; t != nil && t.status.State == TaskRunning {
 		if t.status.Nonce == spec.Nonce {
-			return t.status.copy(), nil
+			return t.status.copy(), nil, nil
 		}
-		return nil, fmt.Errorf("%w: %q (pid %d)", ErrConflict, spec.ID, t.status.PID)
+		return nil, nil, fmt.Errorf("%w: %q (pid %d)", ErrConflict, spec.ID, t.status.PID)
 	}
 
 	// The process is started and registered under s.mu, so the reaper, which
 	// takes s.mu, cannot reap it as a stranger however fast it exits.
 	streams, err := openStreams(spec.Logs)
 	if err != nil {
-		return nil, fmt.Errorf("task %q: %w", spec.ID, err)
+		return nil, nil, fmt.Errorf("task %q: %w", spec.ID, err)
 	}
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		streams.closeAll()
-		return nil, err
+		return nil, nil, err
 	}
 	files := []*os.File{devnull, streams.outW, streams.errW}
 	if streams.outKeep != nil {
 		files = append(files, streams.outKeep, streams.errKeep)
 	}
-	proc, err := os.StartProcess(spec.Path, spec.Args, &os.ProcAttr{
-		Dir:   spec.Dir,
-		Env:   spec.Env,
-		Files: files,
-		// Own process group: signals and kills reach everything the task starts.
-		Sys: &syscall.SysProcAttr{Setpgid: true},
-	})
+	path, args, env, dir := spec.Path, spec.Args, spec.Env, spec.Dir
+	// Own process group: signals and kills reach everything the task starts.
+	sys := &syscall.SysProcAttr{Setpgid: true}
+	var launchR, launchW *os.File
+	if spec.Isolation != nil {
+		if launchR, launchW, err = os.Pipe(); err == nil {
+			files = append(files, launchW)
+			path, args, env, sys.Cloneflags, err = launcher(spec, len(files)-1)
+			dir = ""
+		}
+		if err != nil {
+			devnull.Close()
+			streams.closeAll()
+			closeFiles(launchR, launchW)
+			return nil, nil, fmt.Errorf("task %q: %w", spec.ID, err)
+		}
+	}
+	proc, err := os.StartProcess(path, args, &os.ProcAttr{Dir: dir, Env: env, Files: files, Sys: sys})
 	devnull.Close()
 	streams.closeTaskEnds()
+	closeFiles(launchW)
 	if err != nil {
 		streams.closeReaders()
-		return nil, fmt.Errorf("task %q: start %s: %w", spec.ID, spec.Path, err)
+		closeFiles(launchR)
+		return nil, nil, fmt.Errorf("task %q: start %s: %w", spec.ID, spec.Path, err)
 	}
 	pid := proc.Pid
 	_ = proc.Release() // reaped by the reaper, never through os.Process
@@ -101,7 +161,7 @@ func (s *Supervisor) start(spec *TaskSpec) (*TaskStatus, error) {
 	s.logger.Info("task started", "task_id", spec.ID, "pid", pid, "path", spec.Path)
 	out := st.copy()
 	s.persist(out) // under s.mu: an exit's record must not be overwritten by this one
-	return out, nil
+	return out, launchR, nil
 }
 
 // streams are the pipes of one task's stdout and stderr.

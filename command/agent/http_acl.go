@@ -126,12 +126,13 @@ var routeRules = map[string]routeRule{
 	// An allocation's client GC is submit-job in its namespace (decided by
 	// the handler, as the other client calls); a node's GC and metadata are
 	// node write (read for reading the metadata), as in Nomad.
-	"GET /v1/client/allocation/{id}/gc": ruleInAllocNamespace,
-	"PUT /v1/client/allocation/{id}/gc": ruleInAllocNamespace,
-	"GET /v1/client/gc":                 ruleNodeWrite,
-	"PUT /v1/client/gc":                 ruleNodeWrite,
-	"GET /v1/client/metadata":           ruleNodeRead,
-	"POST /v1/client/metadata":          ruleNodeWrite,
+	"GET /v1/client/allocation/{id}/gc":    ruleInAllocNamespace,
+	"PUT /v1/client/allocation/{id}/gc":    ruleInAllocNamespace,
+	"GET /v1/client/gc":                    ruleNodeWrite,
+	"PUT /v1/client/gc":                    ruleNodeWrite,
+	"GET /v1/client/metadata":              ruleNodeRead,
+	"POST /v1/client/metadata":             ruleNodeWrite,
+	"GET /v1/client/allocation/{id}/stats": ruleInAllocNamespace,
 	// Job versions and deployments as in Nomad: reads read-job, changes
 	// submit-job, in the ?namespace= (the servers check again in the
 	// namespace of the job or deployment named).

@@ -27,6 +27,7 @@ import (
 //	           plain=true the bytes alone
 //	PUT/POST /v1/client/allocation/:id/restart {"TaskName", "AllTasks"}
 //	PUT/POST /v1/client/allocation/:id/signal  {"Task", "Signal"}
+//	GET      /v1/client/allocation/:id/stats?task= → AllocResourceUsage
 
 func (s *HTTPServer) registerClientRoutes() {
 	for _, r := range []struct {
@@ -37,6 +38,7 @@ func (s *HTTPServer) registerClientRoutes() {
 		{"GET /v1/client/fs/stat/{id}", s.fsStat},
 		{"GET /v1/client/fs/cat/{id}", s.fsCat},
 		{"GET /v1/client/fs/logs/{id}", s.fsLogs},
+		{"GET /v1/client/allocation/{id}/stats", s.allocStats},
 	} {
 		s.mux.Handle(r.pattern, r.handler)
 	}
@@ -271,4 +273,13 @@ func (s *HTTPServer) allocSignal(r *http.Request) (any, error) {
 	var out structs.GenericResponse
 	err := s.clientUnary(r, structs.ClientAllocSignal, func(id string) any { body.AllocID = id; return &body }, &out)
 	return &out, err
+}
+
+// allocStats is GET /v1/client/allocation/:id/stats.
+func (s *HTTPServer) allocStats(w http.ResponseWriter, r *http.Request) {
+	var out structs.AllocResourceUsage
+	task := r.URL.Query().Get("task")
+	s.writeJSON(w, r, &out, s.clientUnary(r, structs.ClientAllocStats, func(id string) any {
+		return &structs.AllocStatsRequest{AllocID: id, Task: task}
+	}, &out))
 }

@@ -12,8 +12,10 @@ import (
 
 	"github.com/orch-io/orch/client/driver"
 	"github.com/orch-io/orch/client/driver/docker"
+	execdriver "github.com/orch-io/orch/client/driver/exec"
 	"github.com/orch-io/orch/client/driver/mock"
 	"github.com/orch-io/orch/client/driver/rawexec"
+	"github.com/orch-io/orch/client/supervisor"
 )
 
 // PluginsConfig configures the task drivers, from Nomad's
@@ -26,6 +28,10 @@ type PluginsConfig struct {
 	// user without isolation: off unless -dev or
 	// `plugin "raw_exec" { config { enabled = true } }`, as in Nomad.
 	RawExec bool
+	// Exec configures the exec driver, which is always on (it reports
+	// itself undetected unless the agent runs as root, unhealthy without
+	// cgroups).
+	Exec execdriver.PluginConfig
 	// Docker configures the docker driver, which is always on (it reports
 	// itself undetected where no Docker engine answers).
 	Docker docker.PluginConfig
@@ -71,8 +77,36 @@ func applyDocker(c *docker.PluginConfig, body hcl.Body) (hcl.Diagnostics, error)
 	return nil, nil
 }
 
+// fileExec is the config block of `plugin "exec"`.
+type fileExec struct {
+	ChrootEnv    *map[string]string `hcl:"chroot_env,optional"`
+	CgroupParent *string            `hcl:"cgroup_parent,optional"`
+	PidsLimit    *int               `hcl:"pids_limit,optional"`
+}
+
+// applyExec sets in c what an exec config block sets.
+func applyExec(c *execdriver.PluginConfig, body hcl.Body, at hcl.Range) hcl.Diagnostics {
+	var fe fileExec
+	if diags := gohcl.DecodeBody(body, nil, &fe); diags.HasErrors() {
+		return diags
+	}
+	if fe.ChrootEnv != nil {
+		c.ChrootEnv = *fe.ChrootEnv
+	}
+	if fe.CgroupParent != nil {
+		c.CgroupParent = *fe.CgroupParent
+	}
+	if fe.PidsLimit != nil {
+		c.PidsLimit = *fe.PidsLimit
+	}
+	if err := c.Validate(); err != nil {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Subject: &at, Summary: `plugin "exec": ` + err.Error()}}
+	}
+	return nil
+}
+
 // pluginNames are the plugin blocks an agent file may hold.
-var pluginNames = []string{rawexec.Name, mock.Name, docker.Name}
+var pluginNames = []string{rawexec.Name, execdriver.Name, mock.Name, docker.Name}
 
 // filePlugin is one `plugin "NAME" { config { ... } }` block.
 type filePlugin struct {
@@ -116,6 +150,8 @@ func applyPlugins(p *PluginsConfig, blocks []*filePlugin) error {
 			// No settings: the block enables the driver.
 			diags = append(diags, gohcl.DecodeBody(body, nil, &struct{}{})...)
 			p.Mock = true
+		case execdriver.Name:
+			diags = append(diags, applyExec(&p.Exec, body, at)...)
 		case docker.Name:
 			d, err := applyDocker(&p.Docker, body)
 			diags = append(diags, d...)
@@ -144,4 +180,12 @@ func buildDrivers(p PluginsConfig, logger *slog.Logger) ([]driver.Driver, error)
 		ds = append(ds, mock.New(logger))
 	}
 	return slices.Clip(ds), nil
+}
+
+// supervisedDrivers returns the drivers whose tasks the node's supervisor
+// runs, besides raw_exec: exec.
+func supervisedDrivers(p PluginsConfig, logger *slog.Logger) []func(*supervisor.Client) driver.Driver {
+	return []func(*supervisor.Client) driver.Driver{
+		func(sup *supervisor.Client) driver.Driver { return execdriver.New(p.Exec, logger, sup) },
+	}
 }

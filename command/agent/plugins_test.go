@@ -93,7 +93,7 @@ plugin "docker" {
 		t.Fatal("want an error")
 	}
 	for _, want := range []string{
-		path + `:2:1: plugin "podman": unknown plugin; known plugins: raw_exec, mock, docker`,
+		path + `:2:1: plugin "podman": unknown plugin; known plugins: raw_exec, exec, mock, docker`,
 		path + `:5:5: Unsupported argument; An argument named "run_for" is not expected here.`,
 		path + `:8:1: plugin "mock": duplicate block; first defined at ` + path + `:3:1`,
 	} {
@@ -103,5 +103,34 @@ plugin "docker" {
 	}
 	if c.Plugins.Mock {
 		t.Error("a file with errors changed the config")
+	}
+}
+
+func TestPluginExecBlock(t *testing.T) {
+	c := DefaultConfig()
+	err := c.ApplyFile(writeConfig(t, "exec.hcl", `
+plugin "exec" {
+  config {
+    chroot_env = { "/bin" = "/bin", "/opt/tools" = "/tools" }
+    cgroup_parent = "jobs"
+    pids_limit = 512
+  }
+}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := c.Plugins.Exec
+	if e.ChrootEnv["/opt/tools"] != "/tools" || len(e.ChrootEnv) != 2 || e.CgroupParent != "jobs" || e.PidsLimit != 512 {
+		t.Errorf("exec plugin config = %+v", e)
+	}
+	bad := DefaultConfig()
+	err = bad.ApplyFile(writeConfig(t, "bad.hcl", `
+plugin "exec" {
+  config {
+    chroot_env = { "bin" = "/bin" }
+  }
+}`))
+	if err == nil || !strings.Contains(err.Error(), `chroot_env: "bin" = "/bin": both paths must be absolute`) || !strings.Contains(err.Error(), "bad.hcl:2:1") {
+		t.Errorf("relative chroot_env: %v, want an error naming it and its block", err)
 	}
 }

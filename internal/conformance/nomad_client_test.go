@@ -54,6 +54,7 @@ var cases = []conformanceCase{
 	{nil, testLifecycleWire}, // routes covered above: the job's wire shape
 	{[]string{"PUT /v1/client/allocation/{id}/signal", "POST /v1/client/allocation/{id}/signal",
 		"PUT /v1/client/allocation/{id}/restart", "POST /v1/client/allocation/{id}/restart"}, testClientAllocLifecycle},
+	{[]string{"GET /v1/client/allocation/{id}/stats"}, testClientAllocStats},
 	{[]string{"GET /v1/services", "GET /v1/service/{id}", "DELETE /v1/service/{id}/{regid}",
 		"GET /v1/client/allocation/{id}/checks"}, testServices},
 	{[]string{"GET /v1/operator/scheduler/configuration", "PUT /v1/operator/scheduler/configuration", "POST /v1/operator/scheduler/configuration"}, testSchedulerConfig},
@@ -538,6 +539,27 @@ func testClientFS(t *testing.T, e *env) {
 		t.Errorf("logs: %v", err)
 	default:
 	}
+}
+
+// testClientAllocStats reads the usage of the running task through Nomad's
+// client (AllocResourceUsage) and strictly.
+func testClientAllocStats(t *testing.T, e *env) {
+	alloc, _, err := e.nomad.Allocations().Info(e.allocID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	usage, err := e.nomad.Allocations().Stats(alloc, nil)
+	if err != nil {
+		t.Fatalf("stats: %v", err)
+	}
+	tu := usage.Tasks["server"]
+	if tu == nil || tu.ResourceUsage == nil || tu.ResourceUsage.MemoryStats == nil || tu.ResourceUsage.MemoryStats.RSS == 0 || tu.ResourceUsage.CpuStats == nil {
+		t.Fatalf("stats = %+v, want the server task's memory and cpu", usage)
+	}
+	if usage.ResourceUsage == nil || usage.ResourceUsage.MemoryStats.RSS != tu.ResourceUsage.MemoryStats.RSS {
+		t.Errorf("allocation usage %+v, want the one task's sum", usage.ResourceUsage)
+	}
+	strictGet[napi.AllocResourceUsage](t, e.agent.URL, "/v1/client/allocation/"+e.allocID+"/stats?task=server")
 }
 
 func testClientAllocLifecycle(t *testing.T, e *env) {
