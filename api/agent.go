@@ -35,6 +35,16 @@ func (a *Agent) Members() (*structs.AgentMembersResponse, error) {
 	return &out, nil
 }
 
+// Self returns the agent's configuration, gossip member and stats
+// (GET /v1/agent/self).
+func (a *Agent) Self() (*structs.AgentSelf, error) {
+	var out structs.AgentSelf
+	if _, err := a.c.query("/v1/agent/self", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Health returns the health of the agent's server and client halves. An
 // unhealthy agent answers 503 with the same body: that is a result here, not
 // an error; check the Ok fields.

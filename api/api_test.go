@@ -291,7 +291,7 @@ func TestStatusAndAgent(t *testing.T) {
 		t.Errorf("leader: %q %v", leader, err)
 	}
 	m, err := c.Agent().Members()
-	if err != nil || len(m.Members) != 1 || m.Members[0].Tags["role"] != "server" || m.ServerDC != "dc1" {
+	if err != nil || len(m.Members) != 1 || m.Members[0].Tags["role"] != "nomad" || m.ServerDC != "dc1" {
 		t.Errorf("members: %+v %v", m, err)
 	}
 	h, err := c.Agent().Health()

@@ -441,6 +441,7 @@ func JobStubFromStructs(s *structs.JobListStub) *JobListStub {
 		Priority: s.Priority, Stop: s.Stop, Status: string(s.Status), StatusDescription: s.StatusDescription,
 		JobSummary:  JobSummaryFromStructs(s.JobSummary),
 		CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex, JobModifyIndex: s.JobModifyIndex, SubmitTime: s.SubmitTime,
+		Meta: s.Meta,
 	}
 }
 

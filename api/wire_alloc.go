@@ -204,4 +204,38 @@ type Evaluation struct {
 	ModifyIndex       uint64
 	CreateTime        int64
 	ModifyTime        int64
+	// RelatedEvals are the evaluations linked to this one by NextEval,
+	// PreviousEval and BlockedEval, transitively: sent on
+	// GET /v1/evaluation/:id?related=true (as Nomad's client asks).
+	RelatedEvals []*EvaluationStub `json:",omitempty"`
+}
+
+// EvaluationStub is an evaluation in RelatedEvals.
+type EvaluationStub struct {
+	ID                string
+	Priority          int
+	Type              string
+	TriggeredBy       string
+	Namespace         string
+	JobID             string
+	NodeID            string
+	DeploymentID      string
+	Status            string
+	StatusDescription string
+	WaitUntil         time.Time
+	NextEval          string
+	PreviousEval      string
+	BlockedEval       string
+	CreateIndex       uint64
+	ModifyIndex       uint64
+	CreateTime        int64
+	ModifyTime        int64
+}
+
+// EvalStubFromWire is e as a RelatedEvals entry.
+func EvalStubFromWire(e *Evaluation) *EvaluationStub {
+	return &EvaluationStub{ID: e.ID, Priority: e.Priority, Type: e.Type, TriggeredBy: e.TriggeredBy, Namespace: e.Namespace,
+		JobID: e.JobID, NodeID: e.NodeID, Status: e.Status, StatusDescription: e.StatusDescription, WaitUntil: e.WaitUntil,
+		NextEval: e.NextEval, PreviousEval: e.PreviousEval, BlockedEval: e.BlockedEval, CreateIndex: e.CreateIndex,
+		ModifyIndex: e.ModifyIndex, CreateTime: e.CreateTime, ModifyTime: e.ModifyTime}
 }

@@ -255,6 +255,8 @@ type JobListStub struct {
 	ModifyIndex       uint64
 	JobModifyIndex    uint64
 	SubmitTime        int64
+	// Meta is sent only with ?meta=true, as Nomad's.
+	Meta map[string]string `json:",omitempty"`
 }
 
 // JobSummary counts a job's allocations per group and client status: the
@@ -293,7 +295,11 @@ type JobChildrenSummary struct {
 // token) is read and ignored: orch has no ACLs, and a token is not part of
 // the job.
 type JobRegisterRequest struct {
-	Submission        Unsupported
+	// Submission is the job file as Nomad's CLI (1.6 and later) sends it
+	// with every `job run`. orch accepts it, checked for its shape, and does
+	// not keep it (README "Nomad's tools"): refusing it would break Nomad's
+	// CLI, and orch's job versions keep the job itself.
+	Submission        *JobSubmission `json:",omitempty"`
 	Job               *Job
 	EnforceIndex      bool   `json:",omitempty"`
 	JobModifyIndex    uint64 `json:",omitempty"`
@@ -389,4 +395,14 @@ type JobsParseRequest struct {
 	HCLv1        bool `json:"hclv1,omitempty"`
 	Variables    string
 	Canonicalize bool
+}
+
+// JobSubmission is the source of a job as submitted (Nomad's): its file's
+// text, format ("hcl2" or "json") and the variables given with -var and
+// -var-file.
+type JobSubmission struct {
+	Source        string
+	Format        string
+	VariableFlags map[string]string `json:",omitempty"`
+	Variables     string            `json:",omitempty"`
 }

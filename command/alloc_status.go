@@ -36,7 +36,7 @@ state, resources and recent events, newest first.
 Examples:
   orch alloc status 8ba85cef
   orch alloc status -verbose 8b`,
-		Flags:  []cli.Flag{addressFlag(), verboseFlag()},
+		Flags:  append([]cli.Flag{addressFlag(), verboseFlag()}, outputFlags()...),
 		Action: allocStatus,
 	}
 }
@@ -49,6 +49,9 @@ func allocStatus(c *cli.Context) error {
 	alloc, _, err := client.Allocations().Info(id, nil)
 	if err != nil {
 		return errorf(err, "Error querying allocation %q", id)
+	}
+	if ok, err := formatted(c, alloc); ok {
+		return err
 	}
 	// Usage is the client's too: shown for running allocations.
 	var usage *structs.AllocResourceUsage

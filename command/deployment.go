@@ -33,12 +33,12 @@ func deploymentCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			{Name: "list", Usage: "List deployments", UsageText: "orch deployment list [options]",
 				Description: "Lists every deployment, newest first.\n\nExamples:\n  orch deployment list",
-				Flags:       []cli.Flag{addressFlag(), verboseFlag()}, Action: deploymentList},
+				Flags:       append([]cli.Flag{addressFlag(), verboseFlag()}, outputFlags()...), Action: deploymentList},
 			idAction("status", "Show a deployment and what it waits for",
 				`Shows the deployment (its ID or a unique prefix), per group: desired, placed,
 healthy and unhealthy allocations, canaries, promotion and progress deadline,
 and what the deployment waits for. -monitor follows it until it ends.`, deploymentStatus,
-				&cli.BoolFlag{Name: "monitor", Usage: "follow the deployment until it ends"}),
+				append([]cli.Flag{&cli.BoolFlag{Name: "monitor", Usage: "follow the deployment until it ends"}}, outputFlags()...)...),
 			idAction("promote", "Promote the canaries of a deployment",
 				"Promotes the canaries of every group, or of the -group given (repeatable).\n\nExamples:\n  orch deployment promote 3f2a1b2c\n  orch deployment promote -group web 3f2a1b2c", deploymentPromote,
 				&cli.StringSliceFlag{Name: "group", Usage: "promote only this group's canaries"}),
@@ -99,6 +99,9 @@ func deploymentList(c *cli.Context) error {
 	if err != nil {
 		return errorf(err, "Error listing deployments")
 	}
+	if ok, err := formatted(c, ds); ok {
+		return err
+	}
 	if len(ds) == 0 {
 		fmt.Fprintln(stdout(c), "No deployments found")
 		return nil
@@ -120,6 +123,9 @@ func formatDeploymentList(ds []*structs.Deployment, verbose bool) string {
 
 func deploymentStatus(c *cli.Context) error {
 	return withDeployment(c, func(client *api.Client, d *structs.Deployment) error {
+		if ok, err := formatted(c, d); ok {
+			return err
+		}
 		if c.Bool("monitor") {
 			return followDeployment(c, client, d.ID, false)
 		}

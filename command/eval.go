@@ -98,7 +98,7 @@ created.
 Examples:
   orch eval status 0f3cd6e5
   orch eval status -verbose 0f3`,
-		Flags:  []cli.Flag{addressFlag(), verboseFlag()},
+		Flags:  append([]cli.Flag{addressFlag(), verboseFlag()}, outputFlags()...),
 		Action: evalStatus,
 	}
 }
@@ -118,6 +118,9 @@ func evalStatus(c *cli.Context) error {
 	eval, _, err := client.Evaluations().Info(id, nil)
 	if err != nil {
 		return errorf(err, "Error querying evaluation %q", id)
+	}
+	if ok, err := formatted(c, eval); ok {
+		return err
 	}
 	fmt.Fprint(stdout(c), formatEvalStatus(eval, time.Now(), c.Bool("verbose")))
 	return nil

@@ -13,6 +13,8 @@ func jobCommand() *cli.Command {
 			jobPlanCommand(),
 			jobValidateCommand(),
 			jobStatusCommand(),
+			jobInspectCommand(),
+			jobAllocsCommand(),
 			jobStopCommand(),
 			jobScaleCommand(),
 			jobHistoryCommand(),

@@ -30,7 +30,7 @@ Examples:
   orch job status
   orch job status web
   orch job status -verbose -address http://10.0.0.1:4646 web`,
-		Flags:  []cli.Flag{addressFlag(), verboseFlag()},
+		Flags:  append([]cli.Flag{addressFlag(), verboseFlag()}, outputFlags()...),
 		Action: jobStatus,
 	}
 }
@@ -58,6 +58,10 @@ func jobStatus(c *cli.Context) error {
 	if err != nil {
 		return errorf(err, "Error querying the evaluations of job %q", job.ID)
 	}
+	// Nomad's -json of one job: its status, a list of one.
+	if ok, err := formatted(c, []any{map[string]any{"Job": job, "Allocations": allocs, "Evaluations": evals}}); ok {
+		return err
+	}
 	fmt.Fprint(stdout(c), formatJobStatus(job, allocs, evals, time.Now(), c.Bool("verbose")))
 	return nil
 }
@@ -67,6 +71,9 @@ func listJobs(c *cli.Context, client *api.Client) error {
 	jobs, _, err := client.Jobs().List(nil)
 	if err != nil {
 		return errorf(err, "Error querying jobs")
+	}
+	if ok, err := formatted(c, jobs); ok {
+		return err
 	}
 	if len(jobs) == 0 {
 		fmt.Fprintln(stdout(c), "No running jobs")

@@ -85,7 +85,7 @@ allocations use, and the allocations; -verbose adds attributes and meta.
 Examples:
   orch node status
   orch node status -verbose f840a518`,
-		Flags:  []cli.Flag{addressFlag(), verboseFlag()},
+		Flags:  append([]cli.Flag{addressFlag(), verboseFlag()}, outputFlags()...),
 		Action: nodeStatus,
 	}
 }
@@ -104,6 +104,9 @@ func nodeStatus(c *cli.Context) error {
 		if err != nil {
 			return errorf(err, "Error querying nodes")
 		}
+		if ok, err := formatted(c, nodes); ok {
+			return err
+		}
 		if len(nodes) == 0 {
 			fmt.Fprintln(stdout(c), "No nodes registered")
 			return nil
@@ -118,6 +121,9 @@ func nodeStatus(c *cli.Context) error {
 	node, _, err := client.Nodes().Info(id, nil)
 	if err != nil {
 		return errorf(err, "Error querying node %q", id)
+	}
+	if ok, err := formatted(c, node); ok {
+		return err
 	}
 	allocs, running, err := nodeAllocs(client, id)
 	if err != nil {

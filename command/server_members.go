@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/structs"
 	"github.com/urfave/cli/v2"
 )
@@ -63,7 +64,7 @@ func serverMembers(c *cli.Context) error {
 func formatMembers(members []*structs.AgentMember, leader string) string {
 	var servers []*structs.AgentMember
 	for _, m := range members {
-		if role := m.Tags["role"]; role == "" || role == "server" {
+		if api.IsServerMember(m) {
 			servers = append(servers, m)
 		}
 	}

@@ -35,13 +35,16 @@ type FSM struct {
 	maxVersion EntryVersion
 	// metrics is the server's; nil in tests of the FSM alone.
 	metrics *serverMetrics
+	// events receives the events of every entry applied (events.go).
+	events *EventBuffer
 }
 
 var _ raft.FSM = (*FSM)(nil)
 
 // NewFSM returns an FSM writing to st and feeding evaluations to b and bl.
 func NewFSM(st *state.StateStore, b *broker.Broker, bl *broker.Blocked, logger *slog.Logger) *FSM {
-	return &FSM{state: st, broker: b, blocked: bl, logger: logger.With("component", "fsm"), maxVersion: MaxEntryVersion}
+	return &FSM{state: st, broker: b, blocked: bl, logger: logger.With("component", "fsm"), maxVersion: MaxEntryVersion,
+		events: NewEventBuffer(DefaultEventBufferSize)}
 }
 
 // Apply applies one entry in one state-store transaction, committed once:
@@ -74,6 +77,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 	for _, fn := range a.afterCommit {
 		fn()
 	}
+	f.events.Publish(eventsOf(l.Index, a.txn.Changes()))
 	if a.outcome != nil {
 		return a.outcome
 	}

@@ -31,3 +31,15 @@ type AgentHealthResponse struct {
 	Client *AgentHealth `json:"client,omitempty"`
 	Server *AgentHealth `json:"server,omitempty"`
 }
+
+// AgentSelf is the body of GET /v1/agent/self, in Nomad's shape: the
+// agent's configuration (the parts Nomad's tools read, under Nomad's names:
+// Region, Datacenter, NodeName, Version, Server, Client, ACL, Ports), its
+// own gossip member (a client-only agent has only its name) and its stats by
+// section ("agent", "runtime", "nomad" and "raft" on servers, "client" with
+// "node_id" on clients).
+type AgentSelf struct {
+	Config map[string]any               `json:"config"`
+	Member AgentMember                  `json:"member"`
+	Stats  map[string]map[string]string `json:"stats"`
+}

@@ -335,6 +335,9 @@ type JobListStub struct {
 	// JobSummary counts the job's allocations (SummarizeJob); filled by the
 	// servers' Job.List.
 	JobSummary *JobSummary
+	// Meta is the job's meta; the API sends it only with ?meta=true (as
+	// Nomad). Shared with the job: read only.
+	Meta map[string]string
 }
 
 // Stub summarises the job for list endpoints.
@@ -344,6 +347,7 @@ func (j *Job) Stub() *JobListStub {
 		Status: j.Status, StatusDescription: j.StatusDescription, Stop: j.Stop,
 		Datacenters: slices.Clone(j.Datacenters), Version: j.Version, SubmitTime: j.SubmitTime,
 		CreateIndex: j.CreateIndex, ModifyIndex: j.ModifyIndex, JobModifyIndex: j.JobModifyIndex,
+		Meta: j.Meta,
 	}
 }
 

@@ -47,6 +47,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/internal/metrics"
+	"github.com/orch-io/orch/server"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -62,6 +63,11 @@ type Backend interface {
 	Members() *structs.AgentMembersResponse
 	// Health returns the health of the agent's server and client halves.
 	Health() *structs.AgentHealthResponse
+	// Self returns what /v1/agent/self shows of the agent.
+	Self() *structs.AgentSelf
+	// Events is the event buffer of the agent's server, nil on a
+	// client-only agent (/v1/event/stream).
+	Events() *server.EventBuffer
 	// DialNode opens a byte stream to the client endpoints of a node's client
 	// agent (structs/client_rpc.go), for the one streaming call req names;
 	// ctx bounds the stream's life. A node no server reaches is a
@@ -297,6 +303,12 @@ func (s *HTTPServer) registerRoutes() {
 		{"GET /v1/agent/servers", s.agentServers},
 		{"GET /v1/agent/members", s.agentMembers},
 		{"GET /v1/agent/health", s.agentHealth},
+		{"GET /v1/agent/self", s.agentSelf},
+
+		{"PUT /v1/search", s.search},
+		{"POST /v1/search", s.search},
+		{"PUT /v1/search/fuzzy", s.fuzzySearch},
+		{"POST /v1/search/fuzzy", s.fuzzySearch},
 
 		{"GET /v1/operator/scheduler/configuration", s.schedulerConfigGet},
 		{"PUT /v1/operator/scheduler/configuration", s.schedulerConfigPut},
@@ -319,6 +331,7 @@ func (s *HTTPServer) registerRoutes() {
 	s.registerNamespaceRoutes()
 	s.registerSystemRoutes()
 	s.registerClientNodeRoutes()
+	s.mux.Handle("GET /v1/event/stream", http.HandlerFunc(s.eventStream))
 }
 
 // routeMux is the API's ServeMux, remembering every pattern registered on
@@ -363,6 +376,12 @@ func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if pattern != "" && !s.authorize(rec, r, pattern) {
 		return
+	}
+	if pattern != "" {
+		if err := checkQuery(pattern, r); err != nil {
+			s.writeRawError(rec, r, err)
+			return
+		}
 	}
 	if pattern != "" {
 		// ServeMux.ServeHTTP (not h) sets the request's path values.
@@ -487,6 +506,10 @@ func (s *HTTPServer) wrap(fn func(*http.Request) (any, error)) http.Handler {
 			code, out = st.code, st.body
 		}
 		out = toWire(out)
+		if out, err = applyListQuery(w, r, out); err != nil {
+			s.writeRawError(w, r, err)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
 		enc := json.NewEncoder(w)

@@ -77,6 +77,13 @@ var ruleJobBody routeRule = func(a *acl.ACL, r *http.Request) bool {
 	return a.AllowNamespaceOperationAnywhere(acl.CapSubmitJob)
 }
 
+// ruleJobOrNodeRead: read-job in the request's ?namespace= or node read,
+// for the routes that show objects of both kinds and leave out each one the
+// token may not read (search, the event stream), as Nomad's.
+var ruleJobOrNodeRead routeRule = func(a *acl.ACL, r *http.Request) bool {
+	return ruleNamespace(acl.CapReadJob)(a, r) || a.AllowNodeRead()
+}
+
 // routeRules holds the rule of every route pattern the mux serves.
 var routeRules = map[string]routeRule{
 	"GET /v1/jobs": ruleNamespace(acl.CapListJobs),
@@ -165,6 +172,16 @@ var routeRules = map[string]routeRule{
 	"PUT /v1/system/reconcile/summaries": ruleManagement,
 	"GET /v1/agent/health":               ruleOpen,
 	"GET /v1/agent/members":              ruleNodeRead,
+	"GET /v1/agent/self":                 ruleAgentRead, // as Nomad
+	// Search reads each kind through its list RPC, whose own checks leave
+	// out what the token may not read (as Nomad's search does).
+	// The stream filters each event by the token: read-job in the event's
+	// namespace, node read for nodes (as Nomad).
+	"GET /v1/event/stream":  ruleJobOrNodeRead,
+	"PUT /v1/search":        ruleJobOrNodeRead,
+	"POST /v1/search":       ruleJobOrNodeRead,
+	"PUT /v1/search/fuzzy":  ruleJobOrNodeRead,
+	"POST /v1/search/fuzzy": ruleJobOrNodeRead,
 	// Nomad leaves /v1/regions and /v1/status/peers open; orch opens only
 	// health and the leader (README "Securing a cluster"). Both the regions
 	// and the servers are the agent's gossip view; the peers are Raft's.

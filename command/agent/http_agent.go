@@ -97,3 +97,14 @@ func (s *HTTPServer) agentServers(r *http.Request) (any, error) {
 	slices.Sort(servers)
 	return servers, nil
 }
+
+// agentSelf is GET /v1/agent/self: the agent's configuration, member and
+// stats in Nomad's shape (structs.AgentSelf; the member's tags as
+// /v1/agent/members sends them).
+func (s *HTTPServer) agentSelf(r *http.Request) (any, error) {
+	self := s.backend.Self()
+	if self == nil {
+		self = &structs.AgentSelf{}
+	}
+	return self, nil
+}

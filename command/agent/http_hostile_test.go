@@ -66,6 +66,8 @@ func do(t *testing.T, method, url, body string) response {
 
 func (realBackend) Members() *structs.AgentMembersResponse { return &structs.AgentMembersResponse{} }
 func (realBackend) Health() *structs.AgentHealthResponse   { return &structs.AgentHealthResponse{} }
+func (realBackend) Events() *server.EventBuffer            { return nil }
+func (realBackend) Self() *structs.AgentSelf               { return &structs.AgentSelf{} }
 
 // syncBuffer is a log destination safe for concurrent writers.
 type syncBuffer struct {

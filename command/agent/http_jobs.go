@@ -95,9 +95,22 @@ func (s *HTTPServer) jobList(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	withJobMeta, err := queryBool(r, "meta")
+	if err != nil {
+		return nil, err
+	}
 	var reply structs.JobListResponse
 	if err := s.backend.RPC(r.Context(), "Job.List", &structs.JobListRequest{QueryOptions: q}, &reply); err != nil {
 		return nil, err
+	}
+	if !withJobMeta {
+		for i, j := range reply.Jobs {
+			if j != nil && j.Meta != nil {
+				stub := *j
+				stub.Meta = nil
+				reply.Jobs[i] = &stub
+			}
+		}
 	}
 	return withMeta{body: nonNil(reply.Jobs), meta: reply.QueryMeta}, nil
 }

@@ -1,7 +1,11 @@
 package agent
 
 import (
+	"cmp"
 	"net/http"
+	"slices"
+
+	"github.com/orch-io/orch/api"
 
 	"github.com/orch-io/orch/structs"
 )
@@ -108,7 +112,49 @@ func (s *HTTPServer) evalGet(r *http.Request) (any, error) {
 	if reply.Eval == nil {
 		return nil, notFound("evaluation %q not found", id)
 	}
-	return withMeta{body: reply.Eval, meta: reply.QueryMeta}, nil
+	related, err := queryBool(r, "related")
+	if err != nil || !related {
+		return withMeta{body: reply.Eval, meta: reply.QueryMeta}, err
+	}
+	out := api.EvalFromStructs(reply.Eval)
+	if out.RelatedEvals, err = s.relatedEvals(r, reply.Eval); err != nil {
+		return nil, err
+	}
+	return withMeta{body: out, meta: reply.QueryMeta}, nil
+}
+
+// maxRelatedEvals bounds the chain relatedEvals follows.
+const maxRelatedEvals = 100
+
+// relatedEvals follows ev's NextEval, PreviousEval and BlockedEval links,
+// transitively, as Nomad's ?related=true: the chain's evaluations other
+// than ev, oldest first. A link to an evaluation garbage-collected since is
+// skipped.
+func (s *HTTPServer) relatedEvals(r *http.Request, ev *structs.Evaluation) ([]*api.EvaluationStub, error) {
+	seen := map[string]bool{ev.ID: true}
+	queue := []*structs.Evaluation{ev}
+	var out []*api.EvaluationStub
+	for len(queue) > 0 && len(seen) <= maxRelatedEvals {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, id := range []string{cur.NextEval, cur.PreviousEval, cur.BlockedEval} {
+			if id == "" || seen[id] {
+				continue
+			}
+			seen[id] = true
+			var reply structs.SingleEvalResponse
+			if err := s.backend.RPC(r.Context(), "Eval.GetEval", &structs.EvalSpecificRequest{EvalID: id, QueryOptions: structs.QueryOptions{AllowStale: true}}, &reply); err != nil {
+				return nil, err
+			}
+			if reply.Eval == nil {
+				continue
+			}
+			queue = append(queue, reply.Eval)
+			out = append(out, api.EvalStubFromWire(api.EvalFromStructs(reply.Eval)))
+		}
+	}
+	slices.SortFunc(out, func(a, b *api.EvaluationStub) int { return cmp.Compare(a.CreateIndex, b.CreateIndex) })
+	return out, nil
 }
 
 // nodeAllocations is GET /v1/node/:id/allocations → Node.Allocations: the

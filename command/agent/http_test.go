@@ -508,7 +508,7 @@ func TestHTTPStatusAndAgent(t *testing.T) {
 		t.Fatalf("members: %v", m)
 	}
 	tags := members[0].(map[string]any)["Tags"].(map[string]any)
-	if m["ServerDC"] != "dc1" || tags["role"] != "server" || tags["rpc_addr"] != leader {
+	if m["ServerDC"] != "dc1" || tags["role"] != "nomad" || tags["rpc_addr"] != leader {
 		t.Errorf("members: %v", m)
 	}
 	if r := do(t, "GET", url+"/v1/agent/health", ""); r.code != 200 || !strings.Contains(r.body, `"server":{"ok":true`) {

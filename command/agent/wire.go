@@ -16,6 +16,14 @@ import (
 // have Nomad's shape.
 func toWire(v any) any {
 	switch v := v.(type) {
+	case *structs.AgentMembersResponse:
+		return api.MembersFromStructs(v)
+	case *structs.AgentSelf:
+		out := *v
+		if v.Member.Name != "" && v.Member.Tags != nil {
+			out.Member = *api.MemberFromStructs(&v.Member)
+		}
+		return &out
 	case *structs.Job:
 		return api.JobFromStructs(v)
 	case []*structs.JobListStub:

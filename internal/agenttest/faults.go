@@ -13,6 +13,7 @@ import (
 
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/command/agent"
+	"github.com/orch-io/orch/server"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -151,6 +152,12 @@ func (f *Faults) DialNode(ctx context.Context, req *structs.DialNodeRequest) (io
 
 // Health implements agent.Backend.
 func (f *Faults) Health() *structs.AgentHealthResponse { return f.inner.Health() }
+
+// Events implements agent.Backend.
+func (f *Faults) Events() *server.EventBuffer { return f.inner.Events() }
+
+// Self implements agent.Backend.
+func (f *Faults) Self() *structs.AgentSelf { return f.inner.Self() }
 
 // queryOptionsOf returns the QueryOptions a read request embeds.
 func queryOptionsOf(args any) (structs.QueryOptions, bool) {

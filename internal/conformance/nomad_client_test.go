@@ -91,13 +91,13 @@ func TestNomadClient(t *testing.T) {
 	}
 	e.allocID = waitRunning(t, nomad, "web")
 
-	for _, c := range cases {
+	for _, c := range slices.Concat(cases, wireCases) {
 		t.Run(strings.Join(c.routes, ","), func(t *testing.T) { c.run(t, e) })
 	}
 
 	t.Run("every route has a case", func(t *testing.T) {
 		var covered []string
-		for _, c := range slices.Concat(cases, aclCases) {
+		for _, c := range slices.Concat(cases, aclCases, wireCases) {
 			covered = append(covered, c.routes...)
 		}
 		covered = append(covered, keyringRoutes...)

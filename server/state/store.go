@@ -77,7 +77,9 @@ type WriteTxn struct {
 // ends it with Commit or Abort (Abort after Commit does nothing, so
 // `defer w.Abort()` is the idiom).
 func (s *StateStore) Begin(index uint64) *WriteTxn {
-	return &WriteTxn{store: s, txn: s.db.Load().Txn(true), index: index, touched: map[string]bool{}}
+	txn := s.db.Load().Txn(true)
+	txn.TrackChanges() // for Changes: the event stream's source
+	return &WriteTxn{store: s, txn: txn, index: index, touched: map[string]bool{}}
 }
 
 // Index returns the Raft index of the entry the transaction applies.
@@ -107,6 +109,27 @@ func (w *WriteTxn) Commit() error {
 	w.done = true
 	w.txn.Commit() // closes the watch channels of what it changed
 	return nil
+}
+
+// Change is one object a transaction wrote: Before is nil for an insert,
+// After nil for a delete. The objects are the state store's: read only.
+type Change struct {
+	Table         string
+	Before, After any
+}
+
+// Changes lists the objects the transaction wrote, in order (the state
+// store's own bookkeeping left out); after Commit, what it committed; after
+// Abort, nothing. The FSM makes the event stream's events from them.
+func (w *WriteTxn) Changes() []Change {
+	var out []Change
+	for _, c := range w.txn.Changes() {
+		if c.Table == tableIndex {
+			continue
+		}
+		out = append(out, Change{Table: c.Table, Before: c.Before, After: c.After})
+	}
+	return out
 }
 
 // Abort discards the transaction; after Commit it does nothing.
