@@ -207,7 +207,7 @@ func waitForCluster(t *testing.T, servers []*clusterServer, n int) *clusterServe
 			}
 			alive := 0
 			for _, m := range members.Members {
-				if m.Status == "alive" && m.Tags["role"] == "server" {
+				if m.Status == "alive" && api.IsServerMember(m) {
 					alive++
 				}
 			}

@@ -76,13 +76,14 @@ func followerOf(servers []*Server) *Server {
 
 func TestCluster_BootstrapExpectForwardingAndGracefulLeave(t *testing.T) {
 	servers := startCluster(t, 3)
+	// A follower learns it is a member when the leader's configuration
+	// reaches it, which may come after the leader is elected.
 	for _, s := range servers {
-		s.members.Lock()
-		existing := s.raftExisting
-		s.members.Unlock()
-		if !existing {
-			t.Errorf("server %s does not advertise raft state after bootstrap", s.config.NodeName)
-		}
+		waitFor(t, 10*time.Second, "server "+s.config.NodeName+" to advertise raft state after bootstrap", func() bool {
+			s.members.Lock()
+			defer s.members.Unlock()
+			return s.raftExisting
+		})
 	}
 
 	// A write on a follower is forwarded to the leader.

@@ -285,7 +285,7 @@ func (c *cluster) waitHealthy() *agent {
 			}
 			alive := 0
 			for _, m := range members.Members {
-				if m.Status == "alive" && m.Tags["role"] == "server" {
+				if m.Status == "alive" && api.IsServerMember(m) {
 					alive++
 				}
 			}
