@@ -220,8 +220,11 @@ func (tg *TaskGroup) LookupTask(name string) *Task {
 	return nil
 }
 
-// Stopped reports whether the job is stopped (deregistered without purge) or gone.
-func (j *Job) Stopped() bool { return j == nil || j.Stop }
+// Stopped reports whether the job should run nothing: it was stopped, or it
+// is a periodic or parameterized parent, whose children run instead (the
+// schedulers place nothing for it, and stop what an earlier, plain version
+// of it placed).
+func (j *Job) Stopped() bool { return j == nil || j.Stop || j.IsParent() }
 
 // Copy returns a deep copy of the job.
 func (j *Job) Copy() *Job {
