@@ -94,7 +94,11 @@ func (s *Server) runPeriodicLauncher(ctx context.Context) {
 		waitCtx, cancel := context.WithCancel(ctx)
 		var timer interface{ Stop() bool }
 		if !wake.IsZero() {
-			timer = s.config.Clock.AfterFunc(wake.Sub(now), cancel)
+			timer = s.config.Clock.AfterFunc(wake.Sub(s.config.Clock.Now()), cancel)
+			// The clock may have passed wake before the timer was set.
+			if !s.config.Clock.Now().Before(wake) {
+				cancel()
+			}
 		}
 		_ = watch.Wait(waitCtx) // returns on a change, the timer or the end
 		if timer != nil {

@@ -78,7 +78,14 @@ func TestPeriodicLaunchesOnceAcrossLeaderFailover(t *testing.T) {
 	}
 	servers := startClusterOf(t, cfgs...)
 	leader := leaderOf(servers)
-	registerJob(t, leader, periodicJob("rep", "* * * * *"))
+	// Retried with one request ID: a young cluster under load may change leader.
+	reg := &structs.JobRegisterRequest{Job: periodicJob("rep", "* * * * *"), WriteRequest: structs.WriteRequest{RequestID: structs.GenerateUUID()}}
+	waitFor(t, 30*time.Second, "the periodic job registered", func() bool {
+		var resp structs.JobRegisterResponse
+		l := leaderOf(servers)
+		return l != nil && l.RPC(t.Context(), "Job.Register", reg, &resp) == nil
+	})
+	leader = leaderOf(servers)
 	if evals := leader.state.Snapshot().EvalsByJob("default", "rep"); len(evals) != 1 {
 		t.Fatalf("parent has %d evals, want its registration's", len(evals))
 	}
