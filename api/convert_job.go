@@ -43,7 +43,10 @@ func JobToStructs(w *Job) *structs.Job {
 		Stop: deref(w.Stop, false), Status: structs.JobStatus(deref(w.Status, "")), StatusDescription: deref(w.StatusDescription, ""),
 		Version: deref(w.Version, 0), Stable: deref(w.Stable, false), SubmitTime: deref(w.SubmitTime, 0),
 		CreateIndex: deref(w.CreateIndex, 0), ModifyIndex: deref(w.ModifyIndex, 0), JobModifyIndex: deref(w.JobModifyIndex, 0),
-		Update: updateToStructs(w.Update),
+		Update:   updateToStructs(w.Update),
+		Periodic: periodicToStructs(w.Periodic), ParameterizedJob: parameterizedToStructs(w.ParameterizedJob),
+		ParentID: deref(w.ParentID, ""), Dispatched: w.Dispatched, Payload: w.Payload,
+		DispatchIdempotencyToken: deref(w.DispatchIdempotencyToken, ""),
 	}
 	if w.TaskGroups != nil {
 		j.TaskGroups = make([]*structs.TaskGroup, len(w.TaskGroups))
@@ -187,6 +190,9 @@ func taskToStructs(w *Task) *structs.Task {
 		LogConfig: logConfigToStructs(w.LogConfig),
 		Lifecycle: lifecycleToStructs(w.Lifecycle),
 	}
+	if w.DispatchPayload != nil {
+		t.DispatchPayload = &structs.DispatchPayloadConfig{File: w.DispatchPayload.File}
+	}
 	if r := w.Resources; r != nil {
 		t.Resources = &structs.Resources{CPU: deref(r.CPU, 0), MemoryMB: deref(r.MemoryMB, 0)}
 	}
@@ -304,7 +310,10 @@ func JobFromStructs(j *structs.Job) *Job {
 		Stop: ptr(j.Stop), Status: ptr(string(j.Status)), StatusDescription: ptr(j.StatusDescription),
 		Version: ptr(j.Version), Stable: ptr(j.Stable), SubmitTime: ptr(j.SubmitTime),
 		CreateIndex: ptr(j.CreateIndex), ModifyIndex: ptr(j.ModifyIndex), JobModifyIndex: ptr(j.JobModifyIndex),
-		Update: updateFromStructs(j.Update),
+		Update:   updateFromStructs(j.Update),
+		Periodic: periodicFromStructs(j.Periodic), ParameterizedJob: parameterizedFromStructs(j.ParameterizedJob),
+		ParentID: ptr(j.ParentID), Dispatched: j.Dispatched, Payload: j.Payload,
+		DispatchIdempotencyToken: ptr(j.DispatchIdempotencyToken),
 	}
 	if j.TaskGroups != nil {
 		w.TaskGroups = make([]*TaskGroup, len(j.TaskGroups))
@@ -367,6 +376,9 @@ func taskFromStructs(t *structs.Task) *Task {
 		Services: servicesFromStructs(t.Services), Templates: templatesFromStructs(t.Templates),
 		LogConfig: logConfigFromStructs(t.LogConfig),
 		Lifecycle: lifecycleFromStructs(t.Lifecycle),
+	}
+	if t.DispatchPayload != nil {
+		w.DispatchPayload = &DispatchPayloadConfig{File: t.DispatchPayload.File}
 	}
 	if r := t.Resources; r != nil {
 		w.Resources = &Resources{CPU: ptr(r.CPU), MemoryMB: ptr(r.MemoryMB)}
@@ -437,7 +449,8 @@ func portsFromStructs(ps []structs.Port) []Port {
 // JobStubFromStructs is a job list entry on the wire.
 func JobStubFromStructs(s *structs.JobListStub) *JobListStub {
 	return &JobListStub{
-		ID: s.ID, Name: s.Name, Namespace: s.Namespace, Datacenters: s.Datacenters, Type: string(s.Type),
+		ID: s.ID, ParentID: s.ParentID, Periodic: s.Periodic, ParameterizedJob: s.Parameterized,
+		Name: s.Name, Namespace: s.Namespace, Datacenters: s.Datacenters, Type: string(s.Type),
 		Priority: s.Priority, Stop: s.Stop, Status: string(s.Status), StatusDescription: s.StatusDescription,
 		JobSummary:  JobSummaryFromStructs(s.JobSummary),
 		CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex, JobModifyIndex: s.JobModifyIndex, SubmitTime: s.SubmitTime,
@@ -449,7 +462,8 @@ func JobStubFromStructs(s *structs.JobListStub) *JobListStub {
 // list entry lacks, is 0).
 func JobStubToStructs(w *JobListStub) *structs.JobListStub {
 	return &structs.JobListStub{
-		ID: w.ID, Name: w.Name, Namespace: w.Namespace, Datacenters: w.Datacenters, Type: structs.JobType(w.Type),
+		ID: w.ID, ParentID: w.ParentID, Periodic: w.Periodic, Parameterized: w.ParameterizedJob,
+		Name: w.Name, Namespace: w.Namespace, Datacenters: w.Datacenters, Type: structs.JobType(w.Type),
 		Priority: w.Priority, Stop: w.Stop, Status: structs.JobStatus(w.Status), StatusDescription: w.StatusDescription,
 		JobSummary:  JobSummaryToStructs(w.JobSummary),
 		CreateIndex: w.CreateIndex, ModifyIndex: w.ModifyIndex, JobModifyIndex: w.JobModifyIndex, SubmitTime: w.SubmitTime,
@@ -462,7 +476,7 @@ func JobSummaryFromStructs(s *structs.JobSummary) *JobSummary {
 		return nil
 	}
 	w := &JobSummary{JobID: s.JobID, Namespace: s.Namespace, Summary: make(map[string]TaskGroupSummary, len(s.Summary)),
-		Children: &JobChildrenSummary{}, CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex}
+		Children: &JobChildrenSummary{Pending: s.Children.Pending, Running: s.Children.Running, Dead: s.Children.Dead}, CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex}
 	for name, g := range s.Summary {
 		w.Summary[name] = TaskGroupSummary(g)
 	}
@@ -476,8 +490,42 @@ func JobSummaryToStructs(w *JobSummary) *structs.JobSummary {
 	}
 	s := &structs.JobSummary{JobID: w.JobID, Namespace: w.Namespace, Summary: make(map[string]structs.TaskGroupSummary, len(w.Summary)),
 		CreateIndex: w.CreateIndex, ModifyIndex: w.ModifyIndex}
+	if c := w.Children; c != nil {
+		s.Children = structs.JobChildrenSummary{Pending: c.Pending, Running: c.Running, Dead: c.Dead}
+	}
 	for name, g := range w.Summary {
 		s.Summary[name] = structs.TaskGroupSummary(g)
 	}
 	return s
+}
+
+// periodicToStructs gives an absent Enabled Nomad's default, true.
+func periodicToStructs(w *PeriodicConfig) *structs.PeriodicConfig {
+	if w == nil {
+		return nil
+	}
+	return &structs.PeriodicConfig{Enabled: deref(w.Enabled, true), Spec: deref(w.Spec, ""), Specs: w.Specs,
+		SpecType: deref(w.SpecType, ""), ProhibitOverlap: deref(w.ProhibitOverlap, false), TimeZone: deref(w.TimeZone, "")}
+}
+
+func periodicFromStructs(p *structs.PeriodicConfig) *PeriodicConfig {
+	if p == nil {
+		return nil
+	}
+	return &PeriodicConfig{Enabled: ptr(p.Enabled), Spec: ptr(p.Spec), Specs: p.Specs, SpecType: ptr(p.SpecType),
+		ProhibitOverlap: ptr(p.ProhibitOverlap), TimeZone: ptr(p.TimeZone)}
+}
+
+func parameterizedToStructs(w *ParameterizedJobConfig) *structs.ParameterizedJobConfig {
+	if w == nil {
+		return nil
+	}
+	return &structs.ParameterizedJobConfig{Payload: w.Payload, MetaRequired: w.MetaRequired, MetaOptional: w.MetaOptional}
+}
+
+func parameterizedFromStructs(p *structs.ParameterizedJobConfig) *ParameterizedJobConfig {
+	if p == nil {
+		return nil
+	}
+	return &ParameterizedJobConfig{Payload: p.Payload, MetaRequired: p.MetaRequired, MetaOptional: p.MetaOptional}
 }

@@ -27,18 +27,18 @@ type Job struct {
 	Update           *UpdateStrategy
 	Multiregion      Unsupported
 	Spreads          []*Spread
-	Periodic         Unsupported
-	ParameterizedJob Unsupported
+	Periodic         *PeriodicConfig
+	ParameterizedJob *ParameterizedJobConfig
 	Reschedule       *ReschedulePolicy
 	Migrate          *MigrateStrategy
 	Meta             map[string]string
 	UI               Unsupported
 
 	Stop                     *bool
-	ParentID                 Unsupported
-	Dispatched               Unsupported
-	DispatchIdempotencyToken Unsupported
-	Payload                  Unsupported
+	ParentID                 *string
+	Dispatched               bool
+	DispatchIdempotencyToken *string
+	Payload                  []byte
 	ConsulNamespace          Unsupported
 	VaultNamespace           Unsupported
 	NomadTokenID             Unsupported
@@ -106,7 +106,7 @@ type Task struct {
 	Vault           Unsupported
 	Consul          Unsupported
 	Templates       []*Template
-	DispatchPayload Unsupported
+	DispatchPayload *DispatchPayloadConfig
 	VolumeMounts    Unsupported
 	CSIPluginConfig Unsupported
 	Leader          Unsupported
@@ -283,7 +283,7 @@ type TaskGroupSummary struct {
 }
 
 // JobChildrenSummary counts the children of a periodic or parameterized job
-// by status (always zero: orch has no such jobs yet).
+// by status (zero for other jobs).
 type JobChildrenSummary struct {
 	Pending int64
 	Running int64
@@ -405,4 +405,56 @@ type JobSubmission struct {
 	Format        string
 	VariableFlags map[string]string `json:",omitempty"`
 	Variables     string            `json:",omitempty"`
+}
+
+// PeriodicConfig is a job's periodic block on the wire (Nomad's).
+type PeriodicConfig struct {
+	Enabled         *bool
+	Spec            *string
+	Specs           []string
+	SpecType        *string
+	ProhibitOverlap *bool
+	TimeZone        *string
+}
+
+// ParameterizedJobConfig is a job's parameterized block on the wire.
+type ParameterizedJobConfig struct {
+	Payload      string
+	MetaRequired []string
+	MetaOptional []string
+}
+
+// DispatchPayloadConfig is a task's dispatch_payload block on the wire.
+type DispatchPayloadConfig struct {
+	File string
+}
+
+// JobDispatchRequest is the body of PUT/POST /v1/job/:id/dispatch
+// (Nomad's; Payload is base64 in JSON). The idempotency token comes in the
+// query (?idempotency_token=), as Nomad's client sends it.
+type JobDispatchRequest struct {
+	JobID            string
+	Payload          []byte
+	Meta             map[string]string
+	IdPrefixTemplate Unsupported
+	Priority         Unsupported
+	Region           string `json:",omitempty"`
+	Namespace        string `json:",omitempty"`
+	SecretID         string `json:",omitempty"`
+}
+
+// JobDispatchResponse answers a dispatch.
+type JobDispatchResponse struct {
+	DispatchedJobID string
+	EvalID          string
+	EvalCreateIndex uint64
+	JobCreateIndex  uint64
+	Index           uint64
+}
+
+// PeriodicForceResponse answers PUT /v1/job/:id/periodic/force.
+type PeriodicForceResponse struct {
+	EvalID          string
+	EvalCreateIndex uint64
+	Index           uint64
 }

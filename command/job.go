@@ -17,6 +17,8 @@ func jobCommand() *cli.Command {
 			jobAllocsCommand(),
 			jobStopCommand(),
 			jobScaleCommand(),
+			jobPeriodicCommand(),
+			jobDispatchCommand(),
 			jobHistoryCommand(),
 			jobRevertCommand(),
 			jobDeploymentsCommand(),

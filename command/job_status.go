@@ -50,6 +50,9 @@ func jobStatus(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if job.IsParent() {
+		return parentJobStatus(c, client, job)
+	}
 	allocs, _, err := client.Jobs().Allocations(job.ID, nil)
 	if err != nil {
 		return errorf(err, "Error querying the allocations of job %q", job.ID)
@@ -81,7 +84,7 @@ func listJobs(c *cli.Context, client *api.Client) error {
 	}
 	rows := make([][]string, len(jobs))
 	for i, j := range jobs {
-		rows[i] = []string{j.ID, string(j.Type), strconv.Itoa(j.Priority), jobStatusText(j.Status, j.Stop), formatUnixNano(j.SubmitTime)}
+		rows[i] = []string{j.ID, jobTypeText(j), strconv.Itoa(j.Priority), jobStatusText(j.Status, j.Stop), formatUnixNano(j.SubmitTime)}
 	}
 	header := []string{"ID", "Type", "Priority", "Status", "Submit Date"}
 	if client.Namespace() == structs.AllNamespaces { // every namespace: say whose (as Nomad)
@@ -243,4 +246,94 @@ func formatAllocTable(allocs []*structs.AllocListStub, now time.Time, verbose, w
 			string(a.DesiredStatus), string(a.ClientStatus), relUnixNano(a.CreateTime, now), relUnixNano(a.ModifyTime, now)}
 	}
 	return formatTable(header, rows)
+}
+
+// jobTypeText is a list entry's type, with Nomad's "/periodic" and
+// "/parameterized" for a parent, whose children are summarized after it.
+func jobTypeText(j *structs.JobListStub) string {
+	t := string(j.Type)
+	switch {
+	case j.Periodic:
+		t += "/periodic"
+	case j.Parameterized:
+		t += "/parameterized"
+	}
+	if (j.Periodic || j.Parameterized) && j.JobSummary != nil {
+		c := j.JobSummary.Children
+		t += fmt.Sprintf(" (children: %d pending, %d running, %d dead)", c.Pending, c.Running, c.Dead)
+	}
+	return t
+}
+
+// parentJobStatus prints a periodic or parameterized job as Nomad's `job
+// status`: its fields (with the next periodic launch), the summary of its
+// children and the table of its children.
+func parentJobStatus(c *cli.Context, client *api.Client, job *structs.Job) error {
+	children, _, err := client.Jobs().List(&api.QueryOptions{Prefix: job.ID + "/"})
+	if err != nil {
+		return errorf(err, "Error querying the children of job %q", job.ID)
+	}
+	children = slices.DeleteFunc(children, func(j *structs.JobListStub) bool { return j.ParentID != job.ID })
+	if ok, err := formatted(c, []any{map[string]any{"Job": job, "Children": children}}); ok {
+		return err
+	}
+	fmt.Fprint(stdout(c), formatParentJobStatus(job, children, time.Now()))
+	return nil
+}
+
+func formatParentJobStatus(job *structs.Job, children []*structs.JobListStub, now time.Time) string {
+	var b strings.Builder
+	fields := []kv{
+		{"ID", job.ID},
+		{"Name", job.Name},
+		{"Submit Date", formatUnixNano(job.SubmitTime)},
+		{"Type", string(job.Type)},
+		{"Priority", strconv.Itoa(job.Priority)},
+		{"Datacenters", strings.Join(job.Datacenters, ",")},
+		{"Namespace", job.Namespace},
+		{"Status", jobStatusText(job.Status, job.Stop)},
+		{"Periodic", strconv.FormatBool(job.IsPeriodic())},
+		{"Parameterized", strconv.FormatBool(job.IsParameterized())},
+	}
+	if p := job.Periodic; p != nil {
+		next := "none (disabled)"
+		if p.Enabled && !job.Stop {
+			if t := p.Next(now); !t.IsZero() {
+				next = fmt.Sprintf("%s (%s from now)", t.Format(time.RFC3339), t.Sub(now).Round(time.Second))
+			}
+		}
+		fields = append(fields, kv{"Next Periodic Launch", next})
+	}
+	b.WriteString(formatKV(fields))
+
+	var sum structs.JobChildrenSummary
+	for _, c := range children {
+		switch c.Status {
+		case structs.JobStatusDead:
+			sum.Dead++
+		case structs.JobStatusRunning:
+			sum.Running++
+		default:
+			sum.Pending++
+		}
+	}
+	b.WriteString("\nChildren Job Summary\n")
+	b.WriteString(formatTable([]string{"Pending", "Running", "Dead"},
+		[][]string{{strconv.FormatInt(sum.Pending, 10), strconv.FormatInt(sum.Running, 10), strconv.FormatInt(sum.Dead, 10)}}))
+
+	title := "Previously Launched Jobs"
+	if job.IsParameterized() {
+		title = "Dispatched Jobs"
+	}
+	b.WriteString("\n" + title + "\n")
+	if len(children) == 0 {
+		b.WriteString("No instances of this job found\n")
+		return b.String()
+	}
+	rows := make([][]string, len(children))
+	for i, c := range children {
+		rows[i] = []string{c.ID, string(c.Status)}
+	}
+	b.WriteString(formatTable([]string{"ID", "Status"}, rows))
+	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/orch-io/orch/structs"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -23,11 +24,27 @@ var (
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "group", LabelNames: []string{"name"}}, {Type: "constraint"}, {Type: "meta"},
 				{Type: "affinity"}, {Type: "spread"}, {Type: "reschedule"}, {Type: "migrate"}, {Type: "update"},
+				{Type: "periodic"}, {Type: "parameterized"},
 			},
 		},
-		unsupportedAttrs: []string{"vault_token", "consul_token", "consul_namespace"},
-		unsupportedBlocks: []string{"periodic",
-			"parameterized", "multiregion", "vault", "consul", "ui"},
+		unsupportedAttrs:  []string{"vault_token", "consul_token", "consul_namespace"},
+		unsupportedBlocks: []string{"multiregion", "vault", "consul", "ui"},
+	}
+
+	periodicSchema = bodySchema{
+		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+			{Name: "cron"}, {Name: "crons"}, {Name: "prohibit_overlap"}, {Name: "time_zone"}, {Name: "enabled"},
+		}},
+	}
+
+	parameterizedSchema = bodySchema{
+		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+			{Name: "payload"}, {Name: "meta_required"}, {Name: "meta_optional"},
+		}},
+	}
+
+	dispatchPayloadSchema = bodySchema{
+		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "file", Required: true}}},
 	}
 
 	groupSchema = bodySchema{
@@ -69,12 +86,12 @@ var (
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "config"}, {Type: "env"}, {Type: "meta"}, {Type: "resources"}, {Type: "constraint"},
 				{Type: "affinity"}, {Type: "logs"}, {Type: "service"}, {Type: "template"},
-				{Type: "lifecycle"},
+				{Type: "lifecycle"}, {Type: "dispatch_payload"},
 			},
 		},
 		unsupportedAttrs: []string{"leader", "kind", "shutdown_delay"},
 		unsupportedBlocks: []string{"artifact", "vault", "consul",
-			"volume_mount", "dispatch_payload", "scaling", "csi_plugin", "identity", "restart",
+			"volume_mount", "scaling", "csi_plugin", "identity", "restart",
 			"action", "schedule"},
 	}
 
@@ -202,6 +219,12 @@ func (d *decoder) job(b *hcl.Block) *structs.Job {
 		job.Update = d.update(ub, structs.DefaultUpdateStrategy(), loc)
 	}
 	inherited.update = job.Update
+	for _, pb := range d.atMostOne(c.Blocks.OfType("periodic")) {
+		job.Periodic = d.periodic(pb, loc)
+	}
+	for _, pb := range d.atMostOne(c.Blocks.OfType("parameterized")) {
+		job.ParameterizedJob = d.parameterized(pb, loc)
+	}
 	for _, gb := range c.Blocks.OfType("group") {
 		job.TaskGroups = append(job.TaskGroups, d.group(gb, job.Type, inherited))
 	}
@@ -555,11 +578,90 @@ func (d *decoder) task(b *hcl.Block) *structs.Task {
 	for _, lb := range d.atMostOne(c.Blocks.OfType("lifecycle")) {
 		t.Lifecycle = d.lifecycle(lb, loc)
 	}
+	for _, db := range d.atMostOne(c.Blocks.OfType("dispatch_payload")) {
+		loc.field("dispatch_payload", db.DefRange)
+		t.DispatchPayload = &structs.DispatchPayloadConfig{}
+		if a := d.content(db.Body, dispatchPayloadSchema).Attributes["file"]; a != nil {
+			loc.field("dispatch_payload.file", a.Range)
+			t.DispatchPayload.File, _ = d.str(a)
+		}
+	}
 	t.Constraints = d.constraints(c.Blocks.OfType("constraint"), loc)
 	t.Affinities = d.affinities(c.Blocks.OfType("affinity"), loc)
 	t.Services = d.services(c.Blocks.OfType("service"), loc)
 	t.Templates = d.templates(c.Blocks.OfType("template"), loc)
 	return t
+}
+
+// periodic decodes a job's periodic block (Nomad's: enabled unless
+// enabled = false); Validate checks the cron expressions and the time zone,
+// and the errors point at each.
+func (d *decoder) periodic(b *hcl.Block, loc *scope) *structs.PeriodicConfig {
+	loc.field("periodic", b.DefRange)
+	p := &structs.PeriodicConfig{Enabled: true}
+	c := d.content(b.Body, periodicSchema)
+	if a := c.Attributes["cron"]; a != nil {
+		loc.field("periodic.cron", a.Range)
+		p.Spec, _ = d.str(a)
+	}
+	if a := c.Attributes["crons"]; a != nil {
+		loc.field("periodic.crons", a.Range)
+		if specs, ok := d.stringList(a); ok {
+			p.Specs = specs
+			d.listElementLocations(loc, "periodic.crons", a)
+		}
+	}
+	if a := c.Attributes["time_zone"]; a != nil {
+		loc.field("periodic.time_zone", a.Range)
+		p.TimeZone, _ = d.str(a)
+	}
+	for _, f := range []struct {
+		name string
+		dst  *bool
+	}{{"prohibit_overlap", &p.ProhibitOverlap}, {"enabled", &p.Enabled}} {
+		if a := c.Attributes[f.name]; a != nil {
+			loc.field("periodic."+f.name, a.Range)
+			if v, ok := d.value(a, cty.Bool); ok {
+				*f.dst = v.True()
+			}
+		}
+	}
+	return p
+}
+
+// parameterized decodes a job's parameterized block.
+func (d *decoder) parameterized(b *hcl.Block, loc *scope) *structs.ParameterizedJobConfig {
+	loc.field("parameterized", b.DefRange)
+	p := &structs.ParameterizedJobConfig{}
+	c := d.content(b.Body, parameterizedSchema)
+	if a := c.Attributes["payload"]; a != nil {
+		loc.field("parameterized.payload", a.Range)
+		p.Payload, _ = d.str(a)
+	}
+	for _, f := range []struct {
+		name string
+		dst  *[]string
+	}{{"meta_required", &p.MetaRequired}, {"meta_optional", &p.MetaOptional}} {
+		if a := c.Attributes[f.name]; a != nil {
+			loc.field("parameterized."+f.name, a.Range)
+			if l, ok := d.stringList(a); ok {
+				*f.dst = l
+				d.listElementLocations(loc, "parameterized."+f.name, a)
+			}
+		}
+	}
+	return p
+}
+
+// listElementLocations records where each element of a list attribute
+// written as a literal is, as field[i], so that an error about one element
+// points at it.
+func (d *decoder) listElementLocations(loc *scope, field string, a *hcl.Attribute) {
+	if tuple, ok := a.Expr.(*hclsyntax.TupleConsExpr); ok {
+		for i, e := range tuple.Exprs {
+			loc.field(fmt.Sprintf("%s[%d]", field, i), e.Range())
+		}
+	}
 }
 
 // lifecycle decodes a task's lifecycle block; Validate checks the hook.

@@ -283,6 +283,10 @@ var rpcRules = map[string]rpcRule{
 	"Job.GetJobVersions": inRequestNamespace(acl.CapReadJob),
 	"Job.Revert":         inRequestNamespace(acl.CapSubmitJob),
 	"Job.Stable":         inRequestNamespace(acl.CapSubmitJob),
+	// Periodic and parameterized jobs as in Nomad: a force is submit-job,
+	// a dispatch dispatch-job (which Nomad's "write" policy grants).
+	"Job.PeriodicForce": inRequestNamespace(acl.CapSubmitJob),
+	"Job.Dispatch":      inRequestNamespace(acl.CapDispatchJob),
 	"Job.List": listIn(acl.CapListJobs, func(z *authz, reply any) {
 		r := reply.(*structs.JobListResponse)
 		r.Jobs = keepNamespaces(z, r.Jobs, acl.CapListJobs, func(j *structs.JobListStub) string { return j.Namespace })

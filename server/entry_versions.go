@@ -89,7 +89,8 @@ var entryTypes = map[MessageType]entryType{
 	MsgACLRoleUpsert: {version: 5, apply: (*FSM).applyACLRoleUpsert},
 	MsgACLRoleDelete: {version: 5, apply: (*FSM).applyACLRoleDelete},
 
-	MsgCoreGC: {version: 5, apply: (*FSM).applyCoreGC},
+	MsgCoreGC:    {version: 5, apply: (*FSM).applyCoreGC},
+	MsgJobLaunch: {version: 5, apply: (*FSM).applyJobLaunch},
 }
 
 func init() {

@@ -80,7 +80,7 @@ func (j *jobEndpoint) register(ctx context.Context, job *structs.Job, enforce bo
 		entry.EnforceIndex, entry.JobModifyIndex = true, jobModifyIndex
 	}
 
-	now := time.Now().UnixNano()
+	now := j.srv.config.Clock.Now().UnixNano()
 	// The servers own these fields; whatever the request says is dropped.
 	job.Status, job.StatusDescription = "", ""
 	job.SubmitTime = now
@@ -257,7 +257,7 @@ func (j *jobEndpoint) List(ctx context.Context, args *structs.JobListRequest, re
 		reply.Jobs = make([]*structs.JobListStub, 0, len(jobs))
 		for _, job := range jobs {
 			stub := job.Stub()
-			stub.JobSummary = structs.SummarizeJob(job, snap.AllocsByJob(job.Namespace, job.ID), snap.EvalsByJob(job.Namespace, job.ID))
+			stub.JobSummary = summarizeJob(snap, job)
 			reply.Jobs = append(reply.Jobs, stub)
 		}
 		return summaryIndex(snap), nil
@@ -273,7 +273,7 @@ func (j *jobEndpoint) Summary(ctx context.Context, args *structs.JobSpecificRequ
 	return j.srv.namespacedQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot, ns string) (uint64, error) {
 		reply.JobSummary = nil
 		if job := snap.JobByID(ns, args.JobID); job != nil {
-			reply.JobSummary = structs.SummarizeJob(job, snap.AllocsByJob(job.Namespace, job.ID), snap.EvalsByJob(job.Namespace, job.ID))
+			reply.JobSummary = summarizeJob(snap, job)
 		}
 		return summaryIndex(snap), nil
 	})
@@ -305,4 +305,13 @@ func (j *jobEndpoint) Evaluations(ctx context.Context, args *structs.JobSpecific
 		reply.Evaluations = snap.EvalsByJob(ns, args.JobID)
 		return snap.IndexUnwatched(state.TableEvals), nil
 	})
+}
+
+// summarizeJob is the job's summary, its children counted when it is a parent.
+func summarizeJob(snap *state.Snapshot, job *structs.Job) *structs.JobSummary {
+	sum := structs.SummarizeJob(job, snap.AllocsByJob(job.Namespace, job.ID), snap.EvalsByJob(job.Namespace, job.ID))
+	if job.IsParent() {
+		sum.Children = structs.CountChildren(snap.ChildJobs(job.Namespace, job.ID))
+	}
+	return sum
 }

@@ -161,6 +161,7 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) {
 	run(func() { s.runDeploymentWatcher(ctx) })
 	run(func() { s.runDeploymentGC(ctx) })
 	run(func() { s.runCoreGC(ctx) })
+	run(func() { s.runPeriodicLauncher(ctx) })
 
 	s.resumeHeartbeats()
 	s.logger.Info("leader duties started", "workers", s.config.NumSchedulers)

@@ -57,6 +57,8 @@ const (
 	MsgNamespaceDelete MessageType = 51 // NamespaceDeleteEntry
 	// Entry version 5: garbage collection (core_gc.go).
 	MsgCoreGC MessageType = 16 // CoreGCEntry
+	// Entry version 5: launches of periodic and parameterized jobs (periodic.go).
+	MsgJobLaunch MessageType = 17 // JobLaunchEntry
 )
 
 // MsgIgnoreUnknownFlag, set on a type, lets a server that does not know the
@@ -77,6 +79,21 @@ type JobRegisterEntry struct {
 	// that predates these fields and would ignore them.
 	EnforceIndex   bool
 	JobModifyIndex uint64
+}
+
+// JobLaunchEntry launches a child of a periodic job (Launch set: the
+// launcher's, or a force with Force) or of a parameterized job (a dispatch):
+// the child job and its evaluation, at one index. The FSM makes a launch
+// happen once: a scheduled launch whose time is not after the recorded
+// launch of its parent applies nothing (a new leader retrying it), nor does
+// a child whose ID exists, nor a dispatch whose idempotency token a child of
+// the parent already carries. Child nil with Launch set records a skipped
+// launch (prohibit_overlap).
+type JobLaunchEntry struct {
+	Child  *structs.Job
+	Eval   *structs.Evaluation
+	Launch *structs.PeriodicLaunch
+	Force  bool
 }
 
 // AllocDesiredTransitionEntry sets the desired transition of allocations

@@ -267,6 +267,19 @@ func jobFields(j *Job) map[string]string {
 		"NodePool":  j.NodePool,
 	}
 	addMap(f, "Meta", j.Meta)
+	if p := j.Periodic; p != nil {
+		f["Periodic.Enabled"] = strconv.FormatBool(p.Enabled)
+		f["Periodic.Spec"] = p.Spec
+		f["Periodic.Specs"] = strings.Join(p.Specs, ", ")
+		f["Periodic.SpecType"] = p.SpecType
+		f["Periodic.ProhibitOverlap"] = strconv.FormatBool(p.ProhibitOverlap)
+		f["Periodic.TimeZone"] = p.TimeZone
+	}
+	if p := j.ParameterizedJob; p != nil {
+		f["ParameterizedJob.Payload"] = p.Payload
+		f["ParameterizedJob.MetaRequired"] = strings.Join(p.MetaRequired, ", ")
+		f["ParameterizedJob.MetaOptional"] = strings.Join(p.MetaOptional, ", ")
+	}
 	return f
 }
 
@@ -299,6 +312,9 @@ func taskFields(t *Task) map[string]string {
 	if l := t.Lifecycle; l != nil {
 		f["Lifecycle.Hook"] = l.Hook
 		f["Lifecycle.Sidecar"] = strconv.FormatBool(l.Sidecar)
+	}
+	if d := t.DispatchPayload; d != nil {
+		f["DispatchPayload.File"] = d.File
 	}
 	addMap(f, "Env", t.Env)
 	addMap(f, "Meta", t.Meta)

@@ -353,6 +353,8 @@ var serverOwnedJobFields = map[string]bool{
 	"ID":     true,
 	"Status": true, "StatusDescription": true, "Version": true, "Stable": true, "SubmitTime": true,
 	"CreateIndex": true, "ModifyIndex": true, "JobModifyIndex": true,
+	// A child job's: set by the launcher or a dispatch, never by a user.
+	"ParentID": true, "Dispatched": true, "Payload": true, "DispatchIdempotencyToken": true,
 }
 
 // TestDiffJobsSeesEveryField changes, one at a time, every field of a job and

@@ -29,6 +29,7 @@ func (s EvalStatus) Terminal() bool {
 const (
 	EvalTriggerJobRegister   = "job-register"
 	EvalTriggerJobDeregister = "job-deregister"
+	EvalTriggerPeriodicJob   = "periodic-job"
 	EvalTriggerNodeUpdate    = "node-update"
 	EvalTriggerQueuedAllocs  = "queued-allocs"
 	EvalTriggerAllocStop     = "alloc-stop"

@@ -59,6 +59,18 @@ type Job struct {
 	// Update is the job's update block (update.go): the default of every
 	// group's; Canonicalize copies it into the groups that have none.
 	Update *UpdateStrategy
+	// Periodic makes the job a periodic parent, ParameterizedJob a
+	// parameterized one (periodic.go): neither is scheduled itself.
+	Periodic         *PeriodicConfig
+	ParameterizedJob *ParameterizedJobConfig
+	// ParentID is the periodic or parameterized job this one was launched
+	// from ("" for a job registered by a user); Dispatched is set on a
+	// dispatched child, which carries the dispatch's Payload (at most
+	// DispatchPayloadSizeLimit bytes) and, in Meta, its meta.
+	ParentID                 string
+	Dispatched               bool
+	Payload                  []byte
+	DispatchIdempotencyToken string
 
 	// Stop is set by a deregister without purge: the job stays, its allocations stop.
 	Stop   bool
@@ -125,6 +137,8 @@ type Task struct {
 	// Lifecycle makes the task a prestart, poststart or poststop task of
 	// its group; nil: a main task.
 	Lifecycle *TaskLifecycle
+	// DispatchPayload writes a dispatched job's payload to local/<File>.
+	DispatchPayload *DispatchPayloadConfig
 }
 
 // Task lifecycle hooks, Nomad's.
@@ -206,8 +220,11 @@ func (tg *TaskGroup) LookupTask(name string) *Task {
 	return nil
 }
 
-// Stopped reports whether the job is stopped (deregistered without purge) or gone.
-func (j *Job) Stopped() bool { return j == nil || j.Stop }
+// Stopped reports whether the job should run nothing: it was stopped, or it
+// is a periodic or parameterized parent, whose children run instead (the
+// schedulers place nothing for it, and stop what an earlier, plain version
+// of it placed).
+func (j *Job) Stopped() bool { return j == nil || j.Stop || j.IsParent() }
 
 // Copy returns a deep copy of the job.
 func (j *Job) Copy() *Job {
@@ -222,6 +239,8 @@ func (j *Job) Copy() *Job {
 	c.Meta = maps.Clone(j.Meta)
 	c.Affinities, c.Spreads = copyAffinities(j.Affinities), copySpreads(j.Spreads)
 	c.Update = j.Update.Copy()
+	c.Periodic, c.ParameterizedJob = j.Periodic.Copy(), j.ParameterizedJob.Copy()
+	c.Payload = slices.Clone(j.Payload)
 	if j.TaskGroups != nil {
 		c.TaskGroups = make([]*TaskGroup, len(j.TaskGroups))
 		for i, tg := range j.TaskGroups {
@@ -273,6 +292,7 @@ func (t *Task) Copy() *Task {
 	c.Services = copyServices(t.Services)
 	c.Templates = copyTemplates(t.Templates)
 	c.Lifecycle = clonePtr(t.Lifecycle)
+	c.DispatchPayload = clonePtr(t.DispatchPayload)
 	return &c
 }
 
@@ -319,6 +339,9 @@ func copyConfig(m map[string]any) map[string]any {
 // JobListStub is the summary of a job returned by list endpoints.
 type JobListStub struct {
 	ID                string
+	ParentID          string
+	Periodic          bool
+	Parameterized     bool
 	Name              string
 	Namespace         string
 	Type              JobType
@@ -343,7 +366,8 @@ type JobListStub struct {
 // Stub summarises the job for list endpoints.
 func (j *Job) Stub() *JobListStub {
 	return &JobListStub{
-		ID: j.ID, Name: j.Name, Namespace: j.Namespace, Type: j.Type, Priority: j.Priority,
+		ID: j.ID, ParentID: j.ParentID, Periodic: j.IsPeriodic(), Parameterized: j.IsParameterized(),
+		Name: j.Name, Namespace: j.Namespace, Type: j.Type, Priority: j.Priority,
 		Status: j.Status, StatusDescription: j.StatusDescription, Stop: j.Stop,
 		Datacenters: slices.Clone(j.Datacenters), Version: j.Version, SubmitTime: j.SubmitTime,
 		CreateIndex: j.CreateIndex, ModifyIndex: j.ModifyIndex, JobModifyIndex: j.JobModifyIndex,

@@ -76,6 +76,17 @@ func (j *Job) Canonicalize() {
 		j.NodePool = NodePoolDefault
 	}
 	canonicalizeConstraints(j.Constraints)
+	if p := j.Periodic; p != nil {
+		if p.SpecType == "" {
+			p.SpecType = PeriodicSpecCron
+		}
+		if p.TimeZone == "" {
+			p.TimeZone = "UTC"
+		}
+	}
+	if p := j.ParameterizedJob; p != nil && p.Payload == "" {
+		p.Payload = DispatchPayloadOptional
+	}
 	for _, tg := range j.TaskGroups {
 		tg.canonicalize(j.Type)
 		if tg != nil {

@@ -8,6 +8,9 @@ type JobSummary struct {
 	JobID     string
 	Namespace string
 	Summary   map[string]TaskGroupSummary // by group name; every group of the job
+	// Children counts the child jobs of a periodic or parameterized job by
+	// status (CountChildren); zero for other jobs.
+	Children JobChildrenSummary
 	// CreateIndex is the job's; ModifyIndex the highest index of the job and
 	// of what was counted.
 	CreateIndex uint64
@@ -73,4 +76,28 @@ func SummarizeJob(job *Job, allocs []*Allocation, evals []*Evaluation) *JobSumma
 		s.ModifyIndex = max(s.ModifyIndex, latest.ModifyIndex)
 	}
 	return s
+}
+
+// JobChildrenSummary counts the children of a periodic or parameterized job
+// by status, as Nomad's.
+type JobChildrenSummary struct {
+	Pending int64
+	Running int64
+	Dead    int64
+}
+
+// CountChildren counts children by their status.
+func CountChildren(children []*Job) JobChildrenSummary {
+	var c JobChildrenSummary
+	for _, j := range children {
+		switch j.Status {
+		case JobStatusDead:
+			c.Dead++
+		case JobStatusRunning:
+			c.Running++
+		default:
+			c.Pending++
+		}
+	}
+	return c
 }

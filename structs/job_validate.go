@@ -174,6 +174,8 @@ func (v *validator) job(j *Job) {
 	v.spreads(j.Spreads)
 	v.stringMap("meta", j.Meta)
 	v.interpolatedMap("meta", j.Meta)
+	v.periodic(j)
+	v.parameterized(j)
 
 	if len(j.TaskGroups) == 0 {
 		v.add("group", "", "a job needs at least one group")
@@ -252,6 +254,7 @@ func (v *validator) taskGroup(tg *TaskGroup) {
 		}
 		seen[t.Name] = true
 		v.taskFields(t)
+		v.dispatchPayload(t.DispatchPayload)
 		v.services(t.Services, v.jobName, tg, t)
 		v.templates(t.Templates)
 	}

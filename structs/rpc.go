@@ -23,6 +23,8 @@ import (
 //	Job.GetJobVersions JobVersionsRequest  → JobVersionsResponse
 //	Job.Revert        JobRevertRequest     → JobRegisterResponse
 //	Job.Stable        JobStabilityRequest  → JobStabilityResponse
+//	Job.PeriodicForce JobPeriodicForceRequest → JobPeriodicForceResponse
+//	Job.Dispatch      JobDispatchRequest   → JobDispatchResponse
 //	Node.Register     NodeRegisterRequest  → NodeUpdateResponse
 //	Node.UpdateStatus NodeUpdateStatusRequest → NodeUpdateResponse   (the heartbeat)
 //	Node.GetClientAllocs NodeSpecificRequest → NodeClientAllocsResponse (blocking; IDs and AllocModifyIndex only)
@@ -478,4 +480,37 @@ type JobStabilityRequest struct {
 // JobStabilityResponse answers a JobStabilityRequest.
 type JobStabilityResponse struct {
 	WriteMeta
+}
+
+// JobPeriodicForceRequest launches a periodic job now (Job.PeriodicForce).
+type JobPeriodicForceRequest struct {
+	JobID string
+	WriteRequest
+}
+
+// JobPeriodicForceResponse answers a periodic force: the child's evaluation.
+type JobPeriodicForceResponse struct {
+	EvalID          string
+	EvalCreateIndex uint64
+	Index           uint64
+}
+
+// JobDispatchRequest dispatches a parameterized job (Job.Dispatch). A
+// dispatch whose IdempotencyToken a child of the job already carries
+// returns that child instead of a new one.
+type JobDispatchRequest struct {
+	JobID            string
+	Payload          []byte
+	Meta             map[string]string
+	IdempotencyToken string
+	WriteRequest
+}
+
+// JobDispatchResponse answers a dispatch.
+type JobDispatchResponse struct {
+	DispatchedJobID string
+	EvalID          string
+	EvalCreateIndex uint64
+	JobCreateIndex  uint64
+	Index           uint64
 }

@@ -252,6 +252,9 @@ func (ar *AllocRunner) setup(alloc *structs.Allocation) (*structs.TaskGroup, err
 	if err := dir.build(names); err != nil {
 		return nil, fmt.Errorf("building the allocation directory: %w", err)
 	}
+	if err := dir.writeDispatchPayloads(alloc.Job, tg); err != nil {
+		return nil, err
+	}
 	ar.dir = dir
 	return tg, nil
 }

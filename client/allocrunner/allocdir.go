@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/orch-io/orch/structs"
 )
 
 // sharedDirName is the directory the tasks of an allocation share. A task may
@@ -95,6 +97,29 @@ func (d *allocDir) build(tasks []string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// writeDispatchPayloads writes a dispatched job's payload to local/<file> of
+// each task of tg with a dispatch_payload block, before any task starts
+// (Nomad's). The file must stay in the task's local directory.
+func (d *allocDir) writeDispatchPayloads(job *structs.Job, tg *structs.TaskGroup) error {
+	for _, t := range tg.Tasks {
+		if t.DispatchPayload == nil || !job.Dispatched {
+			continue
+		}
+		local := d.localDir(t.Name)
+		path := filepath.Join(local, t.DispatchPayload.File)
+		if rel, err := filepath.Rel(local, path); err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+			return fmt.Errorf("task %q: dispatch_payload.file = %q: must stay in the task's local directory", t.Name, t.DispatchPayload.File)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("task %q: writing the dispatch payload: %w", t.Name, err)
+		}
+		if err := os.WriteFile(path, job.Payload, 0o644); err != nil {
+			return fmt.Errorf("task %q: writing the dispatch payload: %w", t.Name, err)
+		}
+	}
+	return nil
 }
 
 // destroy removes the allocation's directory and everything in it.

@@ -103,6 +103,11 @@ var routeRules = map[string]routeRule{
 	"GET /v1/job/{id}/scale":  ruleNamespace(acl.CapReadJob),
 	"PUT /v1/job/{id}/scale":  ruleNamespace(acl.CapSubmitJob),
 	"POST /v1/job/{id}/scale": ruleNamespace(acl.CapSubmitJob),
+	// Nomad's: forcing a periodic job is submit-job, dispatching dispatch-job.
+	"PUT /v1/job/{id}/periodic/force":  ruleNamespace(acl.CapSubmitJob),
+	"POST /v1/job/{id}/periodic/force": ruleNamespace(acl.CapSubmitJob),
+	"PUT /v1/job/{id}/dispatch":        ruleNamespace(acl.CapDispatchJob),
+	"POST /v1/job/{id}/dispatch":       ruleNamespace(acl.CapDispatchJob),
 	// Validating and parsing read nothing of the cluster; Nomad asks for
 	// read-job and parse-job.
 	"PUT /v1/validate/job":                    ruleNamespace(acl.CapReadJob),

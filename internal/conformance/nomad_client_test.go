@@ -69,6 +69,8 @@ var cases = []conformanceCase{
 		"GET /v1/job/{id}/deployments", "GET /v1/job/{id}/deployment", "GET /v1/job/{id}/versions",
 		"PUT /v1/job/{id}/revert", "POST /v1/job/{id}/revert", "PUT /v1/job/{id}/stable", "POST /v1/job/{id}/stable"}, testDeployments},
 	{namespaceRoutes, testNamespaces},
+	{[]string{"PUT /v1/job/{id}/periodic/force", "POST /v1/job/{id}/periodic/force",
+		"PUT /v1/job/{id}/dispatch", "POST /v1/job/{id}/dispatch"}, testPeriodicAndDispatch},
 	{[]string{"PUT /v1/system/gc", "PUT /v1/system/reconcile/summaries"}, testSystem},
 	{[]string{"GET /v1/client/gc", "PUT /v1/client/gc", "GET /v1/client/allocation/{id}/gc", "PUT /v1/client/allocation/{id}/gc"}, testClientGC},
 	{[]string{"GET /v1/client/metadata", "POST /v1/client/metadata"}, testNodeMeta},

@@ -17,6 +17,9 @@ import (
 // completes (the blocked evals untrack it; reapCancelableEvals commits the
 // cancel a few seconds later), which the job's status need not wait for.
 func jobStatus(txn *memdb.Txn, job *structs.Job) structs.JobStatus {
+	if job.IsParent() && !job.Stop {
+		return structs.JobStatusRunning // Nomad's: a parent runs while not stopped
+	}
 	allocs := list[*structs.Allocation](txn, TableAllocs, "job", job.Namespace, job.ID)
 	for _, a := range allocs {
 		if !a.TerminalStatus() {

@@ -32,6 +32,7 @@ const (
 	recordDeployment          // appended: see deployments.go
 	recordNamespace           // appended: see namespaces.go
 	recordACLRole             // appended: see acl.go
+	recordPeriodicLaunch      // appended: see periodic.go
 )
 
 // Persist writes every object of the snapshot to w (the Raft FSM snapshot).
@@ -44,7 +45,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		return enc.Encode(v)
 	}
 	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableSchedulerConfig,
-		TableACLPolicies, TableACLTokens, TableACLBootstrap, TableServiceRegistrations, TableJobVersions, TableDeployments, TableNamespaces, TableACLRoles} {
+		TableACLPolicies, TableACLTokens, TableACLBootstrap, TableServiceRegistrations, TableJobVersions, TableDeployments, TableNamespaces, TableACLRoles, TablePeriodicLaunches} {
 		if err := put(recordIndex, &indexEntry{Key: t, Value: s.Index(t)}); err != nil {
 			return fmt.Errorf("state: persisting index of %s: %w", t, err)
 		}
@@ -85,6 +86,9 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		return err
 	}
 	if err := s.persistNamespaces(put); err != nil {
+		return err
+	}
+	if err := s.persistPeriodicLaunches(put); err != nil {
 		return err
 	}
 	return s.persistRequests(put)
@@ -140,6 +144,8 @@ func (s *StateStore) Restore(r io.Reader) error {
 			table, obj = TableServiceRegistrations, &structs.ServiceRegistration{}
 		case recordNamespace:
 			table, obj = TableNamespaces, &structs.Namespace{}
+		case recordPeriodicLaunch:
+			table, obj = TablePeriodicLaunches, &structs.PeriodicLaunch{}
 		default:
 			return fmt.Errorf("state: restoring record %d: unknown kind %d", n, kind)
 		}

@@ -49,5 +49,6 @@ func schema() *memdb.DBSchema {
 	db.Tables[TableJobVersions] = jobVersionsTable()
 	db.Tables[TableDeployments] = deploymentsTable()
 	db.Tables[TableNamespaces] = namespacesTable()
+	db.Tables[TablePeriodicLaunches] = periodicLaunchesTable()
 	return db
 }

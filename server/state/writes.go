@@ -84,6 +84,9 @@ func (w *WriteTxn) DeleteJob(namespace, jobID string) error {
 	if _, err := w.txn.DeleteAll(TableJobs, "id", namespace, jobID); err != nil {
 		return fmt.Errorf("state: deleting job %q: %w", jobID, err)
 	}
+	if err := w.deletePeriodicLaunch(namespace, jobID); err != nil {
+		return err
+	}
 	return w.deleteJobVersions(namespace, jobID)
 }
 
