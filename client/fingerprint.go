@@ -26,7 +26,7 @@ const defaultCPUMHz = 1000
 // does the reading; everything else about the fingerprint is pure.
 type hostFacts struct {
 	NumCores      int
-	CoreIDs       []int // the cores this process may run on (its affinity), sorted
+	CoreIDs       []int   // the cores this process may run on (its affinity), sorted
 	CPUMHz        float64 // per core; 0 if unknown
 	MemTotalBytes uint64
 	DiskFreeBytes uint64 // on the file system of the data directory
