@@ -308,8 +308,10 @@ func (d *Exec) Recover(_ context.Context, cfg *driver.TaskConfig, th *driver.Tas
 }
 
 func (d *Exec) handle(cfg *driver.TaskConfig, st *supervisor.TaskStatus, cg cgroup, lim limits) *handle {
+	cred, _ := lookupUser(cfg.User) // Start looked it up; a failure fails exec into the task only
 	return &handle{
 		sup: d.sup, id: st.ID, nonce: st.Nonce, pid: st.PID, started: st.StartedAt, cg: cg, limits: lim,
+		env: taskEnv(cfg.TaskEnv), cred: cred,
 		logger: d.logger.With("alloc_id", cfg.AllocID, "task", cfg.TaskName, "pid", st.PID),
 	}
 }

@@ -234,6 +234,39 @@ func TestMemoryMaxIsTheHardLimit(t *testing.T) {
 	}
 }
 
+// orch alloc exec into an exec task: the command runs in the task's PID
+// namespace (it sees the task's processes only), its root (no /root), its
+// cgroup and as its user.
+func TestExecEntersTheTask(t *testing.T) {
+	d, _, _ := newDriver(t)
+	cfg := shTask(t, `echo ready > /local/ready; exec sleep 1000`)
+	h := start(t, d, cfg)
+	waitFor(t, "task ready", func() bool { _, err := os.Stat(filepath.Join(cfg.LocalDir, "ready")); return err == nil })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	res, err := h.Exec(ctx, []string{"ps", "-eo", "pid,user,comm"})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("ps: %+v, %v", res, err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(res.Stdout)), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[1], "1 nobody   sleep") || !strings.Contains(lines[2], "nobody   ps") {
+		t.Fatalf("ps in the task sees:\n%s\nwant its PID 1 (sleep) and itself, as nobody", res.Stdout)
+	}
+	res, err = h.Exec(ctx, []string{"ls", "/root"})
+	if err != nil || res.ExitCode == 0 {
+		t.Fatalf("ls /root: %+v, %v; want it to fail", res, err)
+	}
+	res, err = h.Exec(ctx, []string{"sh", "-c", "cat /local/ready; cat /proc/self/cgroup; echo $GREETING"})
+	if err != nil || res.ExitCode != 0 || !strings.HasPrefix(string(res.Stdout), "ready\n") ||
+		!strings.Contains(string(res.Stdout), taskID(cfg)) || !strings.HasSuffix(string(res.Stdout), "hi\n") {
+		t.Fatalf("the command does not see the task's files, cgroup and environment: %+v, %v (stdout %s)", res, err, res.Stdout)
+	}
+	if _, err := h.Exec(ctx, []string{"no-such-command"}); err != nil {
+		t.Fatalf("a missing command is an exit code, not an error: %v", err)
+	}
+}
+
 func TestCommandNotFoundFailsTheStart(t *testing.T) {
 	d, _, _ := newDriver(t)
 	cfg := shTask(t, "")
