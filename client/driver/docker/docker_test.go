@@ -205,6 +205,16 @@ func TestRunsLocalImageWithLogsLimitsAndExitCode(t *testing.T) {
 	if res := waitExit(t, start(t, d, cfg2)); res.ExitCode != 3 || res.Signal != 0 {
 		t.Errorf("result = %v, want exit code 3", res)
 	}
+	cfg4 := newTaskConfig(t, map[string]any{"image": testImage, "args": []any{"exit", "0"}})
+	cfg4.Resources = &structs.Resources{CPU: 1000, Cores: 1, MemoryMB: 32, MemoryMaxMB: 96, ReservedCores: []int{0}}
+	h4 := start(t, d, cfg4)
+	ins4, err := d.api.ContainerInspect(context.Background(), h4.TaskHandle().ID, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hc := ins4.Container.HostConfig; hc.CpusetCpus != "0" || hc.Memory != 96<<20 || hc.MemoryReservation != 32<<20 {
+		t.Errorf("cores and memory_max: cpuset %q, memory %d, reservation %d; want 0, 96 MiB, 32 MiB", hc.CpusetCpus, hc.Memory, hc.MemoryReservation)
+	}
 	cfg3 := newTaskConfig(t, map[string]any{"image": testImage, "args": []any{"env", "GREETING"}})
 	waitExit(t, start(t, d, cfg3))
 	if got := readFile(t, cfg3.StdoutPath); got != "hi\n" {
