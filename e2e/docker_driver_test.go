@@ -73,7 +73,7 @@ func TestDockerTaskOutlivesAgent(t *testing.T) {
 	dataDir := t.TempDir()
 	ports := freePorts(t)
 	port := freePorts(t)[0]
-	a := startAgent(t, dataDir, ports, "-dev", "-node", "e2e-docker")
+	a := startDockerDevAgent(t, dataDir, ports)
 	if out, stderr, code := a.orch("job", "run", "-detach", writeJob(t, "web", dockerServeJob(port))); code != 0 {
 		t.Fatalf("job run: exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -112,7 +112,7 @@ func TestDockerTaskOutlivesAgent(t *testing.T) {
 	}
 	<-a.exited
 	answers("the container to answer while no agent runs")
-	a = startAgent(t, dataDir, ports, "-dev", "-node", "e2e-docker")
+	a = startDockerDevAgent(t, dataDir, ports)
 	a.waitFor("the allocation to run again", 60*time.Second, func() (bool, error) {
 		var al structs.Allocation
 		if err := a.get("/v1/allocation/"+id, &al); err != nil {
@@ -152,4 +152,24 @@ func removeContainersOf(allocID string) {
 	for _, c := range list.Items {
 		_, _ = api.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
 	}
+}
+
+// startDockerDevAgent starts a dev agent and waits until its node runs
+// docker.
+func startDockerDevAgent(t *testing.T, dataDir string, ports [3]int) *agentProc {
+	t.Helper()
+	a := startAgent(t, dataDir, ports, "-dev", "-node", "e2e-docker")
+	a.waitFor("the client node to run docker", 60*time.Second, func() (bool, error) {
+		var nodes []*structs.NodeListStub
+		if err := a.get("/v1/nodes", &nodes); err != nil || len(nodes) != 1 {
+			return false, nil
+		}
+		var n structs.Node
+		if err := a.get("/v1/node/"+nodes[0].ID, &n); err != nil {
+			return false, nil
+		}
+		d := n.Drivers["docker"]
+		return n.Status == structs.NodeStatusReady && d != nil && d.Healthy, nil
+	})
+	return a
 }
