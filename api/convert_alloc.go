@@ -128,8 +128,9 @@ func allocatedFromStructs(r *structs.AllocatedResources) *AllocatedResources {
 		w.Tasks = make(map[string]*AllocatedTaskResources, len(r.Tasks))
 		for name, t := range r.Tasks {
 			if t != nil {
-				w.Tasks[name] = &AllocatedTaskResources{Cpu: AllocatedCpuResources{CpuShares: int64(t.CPU)},
-					Memory: AllocatedMemoryResources{MemoryMB: int64(t.MemoryMB)}}
+				w.Tasks[name] = &AllocatedTaskResources{
+					Cpu:    AllocatedCpuResources{CpuShares: int64(t.CPU), ReservedCores: coresToWire(t.ReservedCores)},
+					Memory: AllocatedMemoryResources{MemoryMB: int64(t.MemoryMB), MemoryMaxMB: int64(t.MemoryMaxMB)}}
 			}
 		}
 	}
@@ -151,7 +152,9 @@ func allocatedToStructs(w *AllocatedResources) *structs.AllocatedResources {
 		r.Tasks = make(map[string]*structs.Resources, len(w.Tasks))
 		for name, t := range w.Tasks {
 			if t != nil {
-				r.Tasks[name] = &structs.Resources{CPU: int(t.Cpu.CpuShares), MemoryMB: int(t.Memory.MemoryMB)}
+				cores := coresToStructs(t.Cpu.ReservedCores)
+				r.Tasks[name] = &structs.Resources{CPU: int(t.Cpu.CpuShares), Cores: len(cores), ReservedCores: cores,
+					MemoryMB: int(t.Memory.MemoryMB), MemoryMaxMB: int(t.Memory.MemoryMaxMB)}
 			}
 		}
 	}

@@ -194,7 +194,8 @@ func taskToStructs(w *Task) *structs.Task {
 		t.DispatchPayload = &structs.DispatchPayloadConfig{File: w.DispatchPayload.File}
 	}
 	if r := w.Resources; r != nil {
-		t.Resources = &structs.Resources{CPU: deref(r.CPU, 0), MemoryMB: deref(r.MemoryMB, 0)}
+		t.Resources = &structs.Resources{CPU: deref(r.CPU, 0), Cores: deref(r.Cores, 0),
+			MemoryMB: deref(r.MemoryMB, 0), MemoryMaxMB: deref(r.MemoryMaxMB, 0)}
 	}
 	return t
 }
@@ -381,7 +382,7 @@ func taskFromStructs(t *structs.Task) *Task {
 		w.DispatchPayload = &DispatchPayloadConfig{File: t.DispatchPayload.File}
 	}
 	if r := t.Resources; r != nil {
-		w.Resources = &Resources{CPU: ptr(r.CPU), MemoryMB: ptr(r.MemoryMB)}
+		w.Resources = &Resources{CPU: ptr(r.CPU), Cores: ptr(r.Cores), MemoryMB: ptr(r.MemoryMB), MemoryMaxMB: ptr(r.MemoryMaxMB)}
 	}
 	return w
 }

@@ -1,6 +1,10 @@
 package api
 
-import "github.com/orch-io/orch/structs"
+import (
+	"math"
+
+	"github.com/orch-io/orch/structs"
+)
 
 // Conversions between the node's wire types and structs (see wire.go).
 
@@ -11,7 +15,7 @@ func NodeFromStructs(n *structs.Node) *Node {
 	}
 	return &Node{
 		ID: n.ID, Datacenter: n.Datacenter, Name: n.Name, HTTPAddr: n.HTTPAddr, Attributes: n.Attributes,
-		NodeResources: nodeResourcesFromStructs(n.NodeResources), ReservedResources: reservedFromStructs(n.ReservedResources),
+		NodeResources: nodeResourcesFromStructs(n.NodeResources, n.SchedulableCores()), ReservedResources: reservedFromStructs(n.ReservedResources),
 		Meta: n.Meta, NodeClass: n.NodeClass, NodePool: n.Pool(), SchedulingEligibility: string(n.SchedulingEligibility),
 		Drain: n.Draining(), DrainStrategy: drainStrategyFromStructs(n.DrainStrategy), LastDrain: drainMetadataFromStructs(n.LastDrain),
 		Events: mapList(n.Events, nodeEventFromStructs),
@@ -43,7 +47,7 @@ func NodeStubFromStructs(s *structs.NodeListStub) *NodeListStub {
 		Address: s.Address, ID: s.ID, Datacenter: s.Datacenter, Name: s.Name, NodeClass: s.NodeClass, NodePool: s.NodePool,
 		SchedulingEligibility: string(s.SchedulingEligibility), Status: string(s.Status), StatusDescription: s.StatusDescription,
 		Drain: s.Drain, LastDrain: drainMetadataFromStructs(s.LastDrain),
-		Drivers: driversFromStructs(s.Drivers), NodeResources: nodeResourcesFromStructs(s.NodeResources),
+		Drivers: driversFromStructs(s.Drivers), NodeResources: nodeResourcesFromStructs(s.NodeResources, s.NodeResources.CoreIDs()),
 		CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex,
 	}
 }
@@ -59,13 +63,17 @@ func NodeStubToStructs(w *NodeListStub) *structs.NodeListStub {
 	}
 }
 
-func nodeResourcesFromStructs(r *structs.NodeResources) *NodeResources {
+// nodeResourcesFromStructs: reservable are the cores allocations may
+// reserve (Node.SchedulableCores).
+func nodeResourcesFromStructs(r *structs.NodeResources, reservable []int) *NodeResources {
 	if r == nil {
 		return nil
 	}
 	return &NodeResources{
-		Cpu: NodeCpuResources{CpuShares: int64(r.CPU)}, Memory: NodeMemoryResources{MemoryMB: int64(r.MemoryMB)},
-		Disk: NodeDiskResources{DiskMB: int64(r.DiskMB)}, MinDynamicPort: r.MinDynamicPort, MaxDynamicPort: r.MaxDynamicPort,
+		Cpu: NodeCpuResources{CpuShares: int64(r.CPU), TotalCpuCores: uint16(min(len(r.Cores), math.MaxUint16)),
+			ReservableCpuCores: coresToWire(reservable)},
+		Memory: NodeMemoryResources{MemoryMB: int64(r.MemoryMB)},
+		Disk:   NodeDiskResources{DiskMB: int64(r.DiskMB)}, MinDynamicPort: r.MinDynamicPort, MaxDynamicPort: r.MaxDynamicPort,
 	}
 }
 
@@ -73,8 +81,9 @@ func nodeResourcesToStructs(w *NodeResources) *structs.NodeResources {
 	if w == nil {
 		return nil
 	}
+	// The wire names the reservable cores only: they stand for the node's.
 	return &structs.NodeResources{CPU: int(w.Cpu.CpuShares), MemoryMB: int(w.Memory.MemoryMB), DiskMB: int(w.Disk.DiskMB),
-		MinDynamicPort: w.MinDynamicPort, MaxDynamicPort: w.MaxDynamicPort}
+		MinDynamicPort: w.MinDynamicPort, MaxDynamicPort: w.MaxDynamicPort, Cores: coresToStructs(w.Cpu.ReservableCpuCores)}
 }
 
 // reservedFromStructs: reserved amounts are never negative (Validate of the
@@ -160,4 +169,28 @@ func nodeEventFromStructs(e *structs.NodeEvent) *NodeEvent {
 
 func nodeEventToStructs(w *NodeEvent) *structs.NodeEvent {
 	return &structs.NodeEvent{Message: w.Message, Subsystem: w.Subsystem, Details: w.Details, Timestamp: w.Timestamp, CreateIndex: w.CreateIndex}
+}
+
+// coresToWire converts core IDs to Nomad's []uint16; nil stays nil. IDs are
+// at most structs.MaxCoreID.
+func coresToWire(cores []int) []uint16 {
+	if cores == nil {
+		return nil
+	}
+	out := make([]uint16, len(cores))
+	for i, c := range cores {
+		out[i] = uint16(min(max(c, 0), math.MaxUint16))
+	}
+	return out
+}
+
+func coresToStructs(cores []uint16) []int {
+	if cores == nil {
+		return nil
+	}
+	out := make([]int, len(cores))
+	for i, c := range cores {
+		out[i] = int(c)
+	}
+	return out
 }

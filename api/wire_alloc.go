@@ -113,11 +113,18 @@ type AllocatedTaskResources struct {
 	Memory AllocatedMemoryResources
 }
 
-// AllocatedCpuResources is a task's CPU, in MHz.
-type AllocatedCpuResources struct{ CpuShares int64 }
+// AllocatedCpuResources is a task's CPU, in MHz, and the cores it holds.
+type AllocatedCpuResources struct {
+	CpuShares     int64
+	ReservedCores []uint16
+}
 
-// AllocatedMemoryResources is a task's memory.
-type AllocatedMemoryResources struct{ MemoryMB int64 }
+// AllocatedMemoryResources is a task's memory; MemoryMaxMB is its hard
+// limit under memory oversubscription, 0 without.
+type AllocatedMemoryResources struct {
+	MemoryMB    int64
+	MemoryMaxMB int64
+}
 
 // AllocatedSharedResources are shared by a group's tasks.
 type AllocatedSharedResources struct {

@@ -124,9 +124,9 @@ type Task struct {
 // Resources are a task's resources on the wire.
 type Resources struct {
 	CPU         *int
-	Cores       Unsupported
+	Cores       *int
 	MemoryMB    *int
-	MemoryMaxMB Unsupported
+	MemoryMaxMB *int
 	DiskMB      Unsupported
 	Networks    Unsupported
 	Devices     Unsupported

@@ -70,8 +70,14 @@ type NodeResources struct {
 	MaxDynamicPort int
 }
 
-// NodeCpuResources is a node's CPU, in MHz.
-type NodeCpuResources struct{ CpuShares int64 }
+// NodeCpuResources is a node's CPU, in MHz, and its cores: all of them
+// (TotalCpuCores) and those allocations may reserve (ReservableCpuCores:
+// less the node's reserved cores).
+type NodeCpuResources struct {
+	CpuShares          int64
+	TotalCpuCores      uint16
+	ReservableCpuCores []uint16
+}
 
 // NodeMemoryResources is a node's memory.
 type NodeMemoryResources struct{ MemoryMB int64 }

@@ -8,7 +8,7 @@ import "github.com/orch-io/orch/structs"
 type SchedulerConfiguration struct {
 	SchedulerAlgorithm            string
 	PreemptionConfig              structs.PreemptionConfig
-	MemoryOversubscriptionEnabled Unsupported
+	MemoryOversubscriptionEnabled bool
 	RejectJobRegistration         Unsupported
 	PauseEvalBroker               Unsupported
 	NodeLimitForFeasibilityChecks Unsupported
@@ -21,5 +21,6 @@ type SchedulerConfiguration struct {
 // SchedulerConfigToStructs is the configuration as orch's.
 func SchedulerConfigToStructs(w *SchedulerConfiguration) structs.SchedulerConfiguration {
 	return structs.SchedulerConfiguration{SchedulerAlgorithm: structs.SchedulerAlgorithm(w.SchedulerAlgorithm),
-		PreemptionConfig: w.PreemptionConfig, SampleSize: w.SampleSize, CreateIndex: w.CreateIndex, ModifyIndex: w.ModifyIndex}
+		PreemptionConfig: w.PreemptionConfig, SampleSize: w.SampleSize,
+		MemoryOversubscriptionEnabled: w.MemoryOversubscriptionEnabled, CreateIndex: w.CreateIndex, ModifyIndex: w.ModifyIndex}
 }

@@ -192,12 +192,12 @@ func TestCheckSupported(t *testing.T) {
 	var body api.JobRegisterRequest
 	err := json.Unmarshal([]byte(`{"Job": {"ID": "j", "Periodic": null, "Dispatched": false, "Payload": "", "Multiregion": {},
 		"Update": {"MaxParallel": 2}, "TaskGroups": [{"Name": "g", "Volumes": {}, "Tasks": [{"Name": "t", "Leader": false,
-		"Vault": {"Policies": ["p"]}, "Resources": {"CPU": 100, "Cores": 2}}]}]}, "PreserveCounts": true}`), &body)
+		"Vault": {"Policies": ["p"]}, "Resources": {"CPU": 100, "DiskMB": 2}}]}]}, "PreserveCounts": true}`), &body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := api.UnsupportedFields("", &body)
-	want := []string{"Job.TaskGroups[0].Tasks[0].Resources.Cores", "Job.TaskGroups[0].Tasks[0].Vault", "PreserveCounts"} // in field order
+	want := []string{"Job.TaskGroups[0].Tasks[0].Resources.DiskMB", "Job.TaskGroups[0].Tasks[0].Vault", "PreserveCounts"} // in field order
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("unsupported fields: %q, want %q", got, want)
 	}

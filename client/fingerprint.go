@@ -7,9 +7,13 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/orch-io/orch/structs"
 )
@@ -22,6 +26,7 @@ const defaultCPUMHz = 1000
 // does the reading; everything else about the fingerprint is pure.
 type hostFacts struct {
 	NumCores      int
+	CoreIDs       []int   // the cores this process may run on (its affinity), sorted
 	CPUMHz        float64 // per core; 0 if unknown
 	MemTotalBytes uint64
 	DiskFreeBytes uint64 // on the file system of the data directory
@@ -42,6 +47,14 @@ func gatherHostFacts(dataDir string) (hostFacts, error) {
 		Arch:       runtime.GOARCH,
 	}
 	var errs []error
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err == nil {
+		for c := range 8 * int(unsafe.Sizeof(set)) {
+			if set.IsSet(c) {
+				f.CoreIDs = append(f.CoreIDs, c)
+			}
+		}
+	}
 
 	if r, err := os.Open("/proc/cpuinfo"); err == nil {
 		f.CPUMHz = parseCPUInfoMHz(r)
@@ -92,6 +105,13 @@ func fingerprintFromFacts(f hostFacts) fingerprint {
 		mhz = defaultCPUMHz
 	}
 	cores := max(f.NumCores, 1)
+	ids := f.CoreIDs
+	if len(ids) != cores { // unknown affinity: cores 0..n-1
+		ids = make([]int, cores)
+		for i := range ids {
+			ids[i] = i
+		}
+	}
 	total := cores * mhz
 	memMB := int(f.MemTotalBytes / (1024 * 1024))
 	diskMB := int(f.DiskFreeBytes / (1024 * 1024))
@@ -117,7 +137,7 @@ func fingerprintFromFacts(f hostFacts) fingerprint {
 	}
 	return fingerprint{
 		Attributes: attrs,
-		Resources:  &structs.NodeResources{CPU: total, MemoryMB: memMB, DiskMB: diskMB},
+		Resources:  &structs.NodeResources{CPU: total, MemoryMB: memMB, DiskMB: diskMB, Cores: slices.Clone(ids)},
 	}
 }
 

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -51,7 +52,7 @@ func TestFingerprintFromFacts(t *testing.T) {
 			t.Errorf("attribute %s = %q, want %q", k, fp.Attributes[k], v)
 		}
 	}
-	if r := fp.Resources; r.CPU != 10384 || r.MemoryMB != 8192 || r.DiskMB != 100 {
+	if r := fp.Resources; r.CPU != 10384 || r.MemoryMB != 8192 || r.DiskMB != 100 || !slices.Equal(r.Cores, []int{0, 1, 2, 3}) {
 		t.Errorf("resources = %+v", r)
 	}
 
@@ -69,6 +70,9 @@ func TestGatherHostFacts(t *testing.T) {
 	f, err := gatherHostFacts(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(f.CoreIDs) != f.NumCores {
+		t.Errorf("cores %v, want %d of them (the affinity)", f.CoreIDs, f.NumCores)
 	}
 	if f.NumCores < 1 || f.MemTotalBytes == 0 || f.DiskFreeBytes == 0 || f.KernelRelease == "" || f.Hostname == "" {
 		t.Errorf("facts = %+v", f)

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/orch-io/orch/structs"
@@ -19,17 +20,18 @@ func (c *Client) buildNode() *structs.Node {
 	fp := fingerprintFromFacts(facts)
 
 	node := &structs.Node{
-		ID:                    c.nodeID,
-		SecretID:              c.secretID,
-		Name:                  c.cfg.NodeName,
-		Datacenter:            c.cfg.Datacenter,
-		NodeClass:             c.cfg.NodeClass,
-		NodePool:              c.cfg.NodePool,
-		HTTPAddr:              c.cfg.HTTPAddr,
-		Attributes:            fp.Attributes,
-		Meta:                  maps.Clone(c.cfg.Meta),
-		NodeResources:         fp.Resources,
-		ReservedResources:     &structs.NodeResources{CPU: c.cfg.Reserved.CPU, MemoryMB: c.cfg.Reserved.MemoryMB, DiskMB: c.cfg.Reserved.DiskMB, ReservedHostPorts: c.cfg.Reserved.ReservedHostPorts},
+		ID:            c.nodeID,
+		SecretID:      c.secretID,
+		Name:          c.cfg.NodeName,
+		Datacenter:    c.cfg.Datacenter,
+		NodeClass:     c.cfg.NodeClass,
+		NodePool:      c.cfg.NodePool,
+		HTTPAddr:      c.cfg.HTTPAddr,
+		Attributes:    fp.Attributes,
+		Meta:          maps.Clone(c.cfg.Meta),
+		NodeResources: fp.Resources,
+		ReservedResources: &structs.NodeResources{CPU: c.cfg.Reserved.CPU, MemoryMB: c.cfg.Reserved.MemoryMB, DiskMB: c.cfg.Reserved.DiskMB,
+			ReservedHostPorts: c.cfg.Reserved.ReservedHostPorts, Cores: slices.Clone(c.cfg.Reserved.Cores)},
 		Drivers:               make(map[string]*structs.DriverInfo, len(c.drivers)),
 		Status:                structs.NodeStatusReady,
 		StatusUpdatedAt:       time.Now().Unix(),
@@ -40,6 +42,12 @@ func (c *Client) buildNode() *structs.Node {
 	}
 	if node.NodeResources != nil {
 		node.NodeResources.MinDynamicPort, node.NodeResources.MaxDynamicPort = c.cfg.MinDynamicPort, c.cfg.MaxDynamicPort
+		for _, core := range c.cfg.Reserved.Cores {
+			if !slices.Contains(node.NodeResources.Cores, core) {
+				c.logger.Warn("reserved core is not one of the node's cores: nothing to hold back", "core", core,
+					"node_cores", structs.FormatCoreList(node.NodeResources.Cores))
+			}
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), driverFingerprintTimeout)
 	defer cancel()

@@ -70,6 +70,9 @@ func jobPlan(c *cli.Context) error {
 	if err != nil {
 		return planFailed(errorf(err, "Error during plan"))
 	}
+	if resp.Warnings != "" {
+		fmt.Fprintf(stderr(c), "Job Warnings:\n%s\n\n", resp.Warnings)
+	}
 	verbose := c.Bool("verbose")
 	var b strings.Builder
 	if diff && resp.Diff != nil {

@@ -69,6 +69,7 @@ func formatSchedulerConfig(cfg *structs.SchedulerConfiguration) string {
 	return formatKV([]kv{
 		{"Scheduler Algorithm", string(cfg.EffectiveAlgorithm())},
 		{"Sample Size", sample},
+		{"Memory Oversubscription", strconv.FormatBool(cfg.MemoryOversubscriptionEnabled)},
 		{"Preemption System Scheduler", strconv.FormatBool(p.SystemSchedulerEnabled)},
 		{"Preemption Service Scheduler", strconv.FormatBool(p.ServiceSchedulerEnabled)},
 		{"Preemption Batch Scheduler", strconv.FormatBool(p.BatchSchedulerEnabled)},
@@ -96,6 +97,7 @@ Examples:
 			addressFlag(),
 			&cli.StringFlag{Name: "scheduler-algorithm", Usage: `"binpack" (fill nodes) or "spread" (prefer the emptiest nodes)`},
 			&cli.IntFlag{Name: "sample-size", Usage: "least feasible nodes scored per placement (0: the default, about log2 of the nodes)"},
+			&cli.BoolFlag{Name: "memory-oversubscription", Usage: "let tasks use memory_max above their memory"},
 			&cli.BoolFlag{Name: "preempt-system-scheduler", Usage: "let system jobs preempt allocations"},
 			&cli.BoolFlag{Name: "preempt-sysbatch-scheduler", Usage: "let sysbatch jobs preempt allocations"},
 			&cli.BoolFlag{Name: "preempt-batch-scheduler", Usage: "let batch jobs preempt allocations"},
@@ -143,6 +145,7 @@ func operatorSchedulerSet(c *cli.Context) error {
 		flag string
 		dst  *bool
 	}{
+		{"memory-oversubscription", &cfg.MemoryOversubscriptionEnabled},
 		{"preempt-system-scheduler", &cfg.PreemptionConfig.SystemSchedulerEnabled},
 		{"preempt-sysbatch-scheduler", &cfg.PreemptionConfig.SysBatchSchedulerEnabled},
 		{"preempt-batch-scheduler", &cfg.PreemptionConfig.BatchSchedulerEnabled},

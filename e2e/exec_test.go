@@ -189,6 +189,20 @@ func TestExecTasksOutliveAgent(t *testing.T) {
 	}
 	noRestarts(t, a, "execs")
 
+	// orch alloc exec enters a re-attached task: its PID tree (PID 1 is the
+	// task's sleep), its root (no /root), its user.
+	for id := range before {
+		out, stderr, code := a.orch("alloc", "exec", "-i=false", id, "ps", "-eo", "pid,user,comm")
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if code != 0 || len(lines) != 3 || !strings.Contains(lines[1], "1 nobody   sleep") {
+			t.Errorf("alloc exec ps: exit %d, output:\n%s\n%s\nwant the task's PID 1 (sleep) and ps only", code, out, stderr)
+		}
+		if out, _, code := a.orch("alloc", "exec", "-i=false", id, "ls", "/root"); code == 0 {
+			t.Errorf("alloc exec ls /root: exit 0 (%s), want a failure: /root is not in the task's root", out)
+		}
+		break
+	}
+
 	if out, stderr, code := a.orch("job", "stop", "-detach", "execs"); code != 0 {
 		t.Fatalf("job stop: exit %d\n%s\n%s", code, out, stderr)
 	}

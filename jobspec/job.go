@@ -140,8 +140,8 @@ var (
 	}
 
 	resourcesSchema = bodySchema{
-		BodySchema:        hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "cpu"}, {Name: "memory"}}},
-		unsupportedAttrs:  []string{"cores", "memory_max", "secrets", "disk", "iops"},
+		BodySchema:        hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "cpu"}, {Name: "cores"}, {Name: "memory"}, {Name: "memory_max"}}},
+		unsupportedAttrs:  []string{"secrets", "disk", "iops"},
 		unsupportedBlocks: []string{"device", "network", "numa"},
 	}
 
@@ -563,7 +563,7 @@ func (d *decoder) task(b *hcl.Block) *structs.Task {
 		for _, f := range []struct {
 			name string
 			dst  *int
-		}{{"cpu", &t.Resources.CPU}, {"memory", &t.Resources.MemoryMB}} {
+		}{{"cpu", &t.Resources.CPU}, {"cores", &t.Resources.Cores}, {"memory", &t.Resources.MemoryMB}, {"memory_max", &t.Resources.MemoryMaxMB}} {
 			if a := rc.Attributes[f.name]; a != nil {
 				loc.field("resources."+f.name, a.Range)
 				if n, ok := d.integer(a); ok {

@@ -525,7 +525,7 @@ job.hcl:6:7: Unsupported argument; An argument named "bar" is not expected here.
       leader = true
       resources {
         cpu        = 100
-        memory_max = 512
+        iops       = 512
       }
     }
     ephemeral_disk { sticky = true }
@@ -538,7 +538,7 @@ job.hcl:8:5: block "volume" is not supported yet
 job.hcl:11:7: block "vault" is not supported yet
 job.hcl:12:7: block "artifact" is not supported yet
 job.hcl:13:7: argument "leader" is not supported yet
-job.hcl:16:9: argument "memory_max" is not supported yet
+job.hcl:16:9: argument "iops" is not supported yet
 job.hcl:19:22: argument "sticky" is not supported yet`,
 		},
 		{
@@ -721,6 +721,24 @@ job.hcl:7:15: group "web": restart.mode = "never": must be "fail" or "delay"
 job.hcl:12:9: group "web": task "server": resources.memory = 5: must be >= 10 (MB)
 job.hcl:14:7: group "web": task "server": kill_timeout = "-1s": must be >= 0
 job.hcl:15:14: group "web": task "server": logs.max_files = 0: must be >= 1`,
+		},
+		{
+			name: "cores with cpu, memory_max below memory",
+			src: `job "j" {
+  group "web" {
+    task "server" {
+      driver = "exec"
+      resources {
+        cpu        = 100
+        cores      = 2
+        memory     = 256
+        memory_max = 128
+      }
+    }
+  }
+}`,
+			want: `job.hcl:7:9: group "web": task "server": resources.cores = 2: cannot be used with resources.cpu (= 100): a task asks for cpu (MHz) or for cores, not both
+job.hcl:9:9: group "web": task "server": resources.memory_max = 128: must be >= resources.memory (256 MB): it is the most the task may use, memory what it is guaranteed`,
 		},
 		{
 			name: "validation problems point at the block",

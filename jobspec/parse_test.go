@@ -77,7 +77,7 @@ func TestExamplesParse(t *testing.T) {
 		t.Fatalf("hello.hcl: %s", dump(hello))
 	}
 	ht := hello.TaskGroups[0].Tasks[0]
-	if ht.Driver != "raw_exec" || *ht.Resources != (structs.Resources{CPU: 50, MemoryMB: 32}) {
+	if ht.Driver != "raw_exec" || !reflect.DeepEqual(*ht.Resources, structs.Resources{CPU: 50, MemoryMB: 32}) {
 		t.Fatalf("hello task: %s", dump(ht))
 	}
 
@@ -90,7 +90,7 @@ func TestExamplesParse(t *testing.T) {
 		t.Fatalf("web.hcl: %s", dump(web))
 	}
 	wt := wg.Tasks[0]
-	if wt.Driver != "raw_exec" || *wt.Resources != (structs.Resources{CPU: 100, MemoryMB: 64}) || wt.Env["MESSAGE"] != "still serving" {
+	if wt.Driver != "raw_exec" || !reflect.DeepEqual(*wt.Resources, structs.Resources{CPU: 100, MemoryMB: 64}) || wt.Env["MESSAGE"] != "still serving" {
 		t.Fatalf("web task: %s", dump(wt))
 	}
 	// Three instances must fit on one machine: a dynamic port only, and no

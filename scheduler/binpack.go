@@ -14,20 +14,29 @@ const binPackMaxScore = 18.0
 type binPack struct {
 	ask    structs.ComparableResources // what one allocation of the group uses
 	ports  *portAsk                    // the host ports it needs; nil when none
+	cores  int                         // the cores it reserves (cores.go), also cpu
 	spread bool
 }
 
 func newBinPack(tg *structs.TaskGroup, spread bool) *binPack {
-	return &binPack{ask: groupAsk(tg), ports: newPortAsk(tg), spread: spread}
+	return &binPack{ask: groupAsk(tg), ports: newPortAsk(tg), cores: groupCores(tg), spread: spread}
 }
 
 // fit returns node's bin-packing score with one more allocation of the group,
 // or the name of the first exhausted dimension ("cpu", "memory", "disk",
-// "ports": a static port taken or reserved, or the dynamic range used up)
+// "cores": too few free cores, "ports": a static port taken or reserved, or
+// the dynamic range used up)
 // when it does not fit.
 func (b *binPack) fit(nu *nodeUsage) (score float64, exhausted string) {
 	used := nu.used
 	used.Add(b.ask)
+	if b.cores > 0 {
+		ok, mhz := coresFit(nu, b.cores)
+		if !ok {
+			return 0, structs.DimensionCores
+		}
+		used.Add(structs.ComparableResources{CPU: mhz})
+	}
 	if ok, dim := nu.node.Comparable().Superset(used); !ok {
 		return 0, dim
 	}

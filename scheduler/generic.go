@@ -256,6 +256,7 @@ func (s *genericScheduler) computePlacements(eval *structs.Evaluation, job *stru
 			}
 			alloc.AllocatedResources.Shared.Ports = ports
 		}
+		stack.finishResources(nu, p.TaskGroup, alloc)
 		if stack.preempt != nil {
 			recordPreemptions(a.plan, alloc, stack.preempt.victims)
 		}

@@ -68,6 +68,9 @@ type stack struct {
 	// spreadFit scores the resource fit with the spread algorithm (emptier
 	// nodes first) instead of bin-packing.
 	spreadFit bool
+	// oversubscribe keeps the tasks' memory_max in their allocations
+	// (SchedulerConfiguration.MemoryOversubscriptionEnabled).
+	oversubscribe bool
 	// avoid holds the nodes the placement in hand should avoid (its
 	// predecessors failed there; see reschedulePenalty), nil for none. The
 	// caller sets it before each selectNode.
@@ -115,8 +118,23 @@ func newStack(jobType structs.JobType, job *structs.Job, source *nodeSource, usa
 // algorithm, and a sample size that widens the default sample.
 func (s *stack) configure(cfg *structs.SchedulerConfiguration) {
 	s.spreadFit = cfg.EffectiveAlgorithm() == structs.SchedulerAlgorithmSpread
+	s.oversubscribe = cfg != nil && cfg.MemoryOversubscriptionEnabled
 	if cfg != nil && cfg.SampleSize > 0 {
 		s.limit = max(s.limit, min(cfg.SampleSize, s.source.len()))
+	}
+}
+
+// finishResources completes what alloc, placed on nu, reserves: the cores
+// of tasks that ask for them, and memory_max only with memory
+// oversubscription (without it, tasks are limited to their memory).
+func (s *stack) finishResources(nu *nodeUsage, tg *structs.TaskGroup, alloc *structs.Allocation) {
+	if !s.oversubscribe {
+		for _, r := range alloc.AllocatedResources.Tasks {
+			r.MemoryMaxMB = 0
+		}
+	}
+	if s.groups[tg.Name] != nil && s.groups[tg.Name].fit.cores > 0 {
+		assignCores(nu, tg, alloc)
 	}
 }
 

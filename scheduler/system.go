@@ -140,6 +140,9 @@ func (s *systemScheduler) computePlan(eval *structs.Evaluation, state State) *at
 	usage := newPlanUsage(state, allocs)
 	source := &nodeSource{nodes: usage.candidates(nodes.candidates), available: nodes.available}
 	st := newStack(s.g.jobType, job, source, usage)
+	if cfg := state.SchedulerConfig(); cfg != nil {
+		st.oversubscribe = cfg.MemoryOversubscriptionEnabled
+	}
 	if preemptionEnabled(state.SchedulerConfig(), s.g.jobType) {
 		st.enablePreemption(state)
 	}
@@ -293,6 +296,7 @@ func (gp *systemGroupPlan) place(nu *nodeUsage, p placement) {
 		}
 		alloc.AllocatedResources.Shared.Ports = ports
 	}
+	gp.st.finishResources(chosen, gp.tg, alloc)
 	if gp.st.preempt != nil {
 		recordPreemptions(a.plan, alloc, gp.st.preempt.victims)
 	}

@@ -63,6 +63,9 @@ type nodeUsage struct {
 	jobAllocs map[string]int
 	// ports are the node's host ports in use, as the plan leaves them (see ports.go).
 	ports nodePorts
+	// cores counts the allocations holding each core, as the plan leaves
+	// them (see cores.go); nil while none holds one.
+	cores map[int]int
 }
 
 // newPlanUsage starts an empty plan over state. jobAllocs are the allocations
@@ -120,6 +123,7 @@ func (u *planUsage) scan(nu *nodeUsage) {
 			if !a.TerminalStatus() {
 				nu.used.Add(a.Comparable())
 				nu.addPorts(a, 1)
+				nu.addCores(a, 1)
 			}
 		}
 		nu.scanned = true
@@ -144,6 +148,7 @@ func (u *planUsage) place(nu *nodeUsage, a *structs.Allocation) {
 	}
 	nu.used.Add(a.Comparable())
 	nu.addPorts(a, 1)
+	nu.addCores(a, 1)
 	u.addJobAlloc(nu, a.TaskGroup, 1)
 }
 
@@ -156,6 +161,7 @@ func (u *planUsage) stop(a *structs.Allocation) {
 	nu := u.jobNode(a)
 	nu.used.Subtract(a.Comparable())
 	nu.addPorts(a, -1)
+	nu.addCores(a, -1)
 	u.addJobAlloc(nu, a.TaskGroup, -1)
 }
 
@@ -167,5 +173,6 @@ func (u *planUsage) unstop(a *structs.Allocation) {
 	nu := u.jobNode(a)
 	nu.used.Add(a.Comparable())
 	nu.addPorts(a, 1)
+	nu.addCores(a, 1)
 	u.addJobAlloc(nu, a.TaskGroup, 1)
 }

@@ -62,6 +62,7 @@ func (j *jobEndpoint) Register(ctx context.Context, args *structs.JobRegisterReq
 		return err
 	}
 	reply.EvalID, reply.EvalCreateIndex, reply.JobModifyIndex, reply.Index = r.evalID, r.index, r.jobModifyIndex, r.index
+	reply.Warnings = jobWarnings(job, j.srv.state.SchedulerConfig())
 	return nil
 }
 

@@ -45,6 +45,7 @@ func (j *jobEndpoint) Plan(ctx context.Context, args *structs.JobPlanRequest, re
 	if err := requireNamespace(snap, job.Namespace); err != nil {
 		return err
 	}
+	reply.Warnings = jobWarnings(job, snap.SchedulerConfig())
 	existing := snap.JobByID(job.Namespace, job.ID)
 	now := time.Now()
 	next, err := predictStoredJob(existing, job, snap.LatestIndex()+1, now)

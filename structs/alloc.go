@@ -170,7 +170,7 @@ func (a *Allocation) Copy() *Allocation {
 		ar := *a.AllocatedResources
 		ar.Tasks = make(map[string]*Resources, len(a.AllocatedResources.Tasks))
 		for k, r := range a.AllocatedResources.Tasks {
-			ar.Tasks[k] = clonePtr(r)
+			ar.Tasks[k] = r.Copy()
 		}
 		ar.Shared.Ports = slices.Clone(a.AllocatedResources.Shared.Ports)
 		c.AllocatedResources = &ar

@@ -325,10 +325,21 @@ func resourcesFields(r *Resources) map[string]string {
 	if r == nil {
 		return nil
 	}
-	return map[string]string{
+	f := map[string]string{
 		"CPU":      strconv.Itoa(r.CPU),
 		"MemoryMB": strconv.Itoa(r.MemoryMB),
 	}
+	// Newer fields only when set, so plans of jobs without them read as before.
+	if r.Cores != 0 {
+		f["Cores"] = strconv.Itoa(r.Cores)
+	}
+	if r.MemoryMaxMB != 0 {
+		f["MemoryMaxMB"] = strconv.Itoa(r.MemoryMaxMB)
+	}
+	if len(r.ReservedCores) > 0 {
+		f["ReservedCores"] = FormatCoreList(r.ReservedCores)
+	}
+	return f
 }
 
 func restartPolicyFields(p *RestartPolicy) map[string]string {

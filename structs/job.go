@@ -161,10 +161,30 @@ type TaskLifecycle struct {
 	Sidecar bool
 }
 
-// Resources asked by one task.
+// Resources asked by one task, or (in AllocatedResources.Tasks) given to it.
 type Resources struct {
-	CPU      int // MHz
+	CPU int // MHz; with Cores, the MHz of those cores on the node (allocated only)
+	// Cores asks for that many whole CPU cores, the task's alone. A task asks
+	// for cpu or for cores, not both (Validate).
+	Cores    int
 	MemoryMB int
+	// MemoryMaxMB is the most memory the task may use when memory
+	// oversubscription is enabled (SchedulerConfiguration), MemoryMB being
+	// what the scheduler reserves; 0 means MemoryMB. In AllocatedResources it
+	// is 0 unless oversubscription was enabled when the task was placed.
+	MemoryMaxMB int `json:",omitempty"`
+	// ReservedCores are the IDs of the cores the scheduler gave the task
+	// (AllocatedResources only), sorted; len(ReservedCores) == Cores.
+	ReservedCores []int `json:",omitempty"`
+}
+
+// Copy returns a deep copy. Safe on nil.
+func (r *Resources) Copy() *Resources {
+	c := clonePtr(r)
+	if c != nil {
+		c.ReservedCores = slices.Clone(r.ReservedCores)
+	}
+	return c
 }
 
 // EphemeralDisk is the scratch disk shared by the tasks of a group.
@@ -287,7 +307,7 @@ func (t *Task) Copy() *Task {
 	c.Meta = maps.Clone(t.Meta)
 	c.Constraints = copyConstraints(t.Constraints)
 	c.Affinities = copyAffinities(t.Affinities)
-	c.Resources = clonePtr(t.Resources)
+	c.Resources = t.Resources.Copy()
 	c.LogConfig = clonePtr(t.LogConfig)
 	c.Services = copyServices(t.Services)
 	c.Templates = copyTemplates(t.Templates)

@@ -145,7 +145,7 @@ func (t *Task) canonicalize() {
 	if t.Resources == nil {
 		t.Resources = &Resources{}
 	}
-	if t.Resources.CPU == 0 {
+	if t.Resources.CPU == 0 && t.Resources.Cores == 0 { // cores stand for cpu
 		t.Resources.CPU = DefaultTaskCPU
 	}
 	if t.Resources.MemoryMB == 0 {

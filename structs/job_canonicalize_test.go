@@ -69,7 +69,7 @@ func TestCanonicalizeKeepsWhatIsSet(t *testing.T) {
 		t.Fatalf("group fields overwritten: %+v rp=%+v", tg, tg.RestartPolicy)
 	}
 	task := tg.Tasks[0]
-	if task.KillTimeout != time.Second || task.KillSignal != "SIGTERM" || *task.Resources != (Resources{CPU: 100, MemoryMB: 64}) {
+	if task.KillTimeout != time.Second || task.KillSignal != "SIGTERM" || !reflect.DeepEqual(*task.Resources, Resources{CPU: 100, MemoryMB: 64}) {
 		t.Fatalf("task fields: %+v resources %+v", task, task.Resources)
 	}
 	ops := []string{job.Constraints[0].Operand, tg.Constraints[0].Operand, tg.Constraints[1].Operand, task.Constraints[0].Operand, task.Constraints[1].Operand}

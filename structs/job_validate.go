@@ -292,8 +292,23 @@ func (v *validator) taskFields(t *Task) {
 	if r := t.Resources; r == nil {
 		v.add("resources", "", "must be set")
 	} else {
-		v.resource("resources.cpu", r.CPU, MinTaskCPU, "MHz")
+		switch {
+		case r.Cores != 0 && r.CPU != 0:
+			v.add("resources.cores", strconv.Itoa(r.Cores), fmt.Sprintf("cannot be used with resources.cpu (= %d): a task asks for cpu (MHz) or for cores, not both", r.CPU))
+		case r.Cores != 0:
+			v.resource("resources.cores", r.Cores, 1, "cores")
+		default:
+			v.resource("resources.cpu", r.CPU, MinTaskCPU, "MHz")
+		}
 		v.resource("resources.memory", r.MemoryMB, MinTaskMemoryMB, "MB")
+		if r.MemoryMaxMB != 0 && r.MemoryMaxMB < r.MemoryMB {
+			v.add("resources.memory_max", strconv.Itoa(r.MemoryMaxMB), fmt.Sprintf("must be >= resources.memory (%d MB): it is the most the task may use, memory what it is guaranteed", r.MemoryMB))
+		} else if r.MemoryMaxMB > MaxResource {
+			v.resource("resources.memory_max", r.MemoryMaxMB, 0, "MB")
+		}
+		if len(r.ReservedCores) > 0 {
+			v.add("resources.ReservedCores", fmt.Sprint(r.ReservedCores), "is the scheduler's to set, not the job's")
+		}
 	}
 	v.stringMap("env", t.Env)
 	v.stringMap("meta", t.Meta)

@@ -1,6 +1,9 @@
 package structs
 
-import "maps"
+import (
+	"maps"
+	"slices"
+)
 
 // NodeStatus is the liveness of a client node, decided by the leader.
 type NodeStatus string
@@ -74,6 +77,27 @@ type NodeResources struct {
 	// ReservedHostPorts lists host ports no allocation may use, as
 	// "22,80,8000-8100" (Node.ReservedResources only). See Node.ReservedPorts.
 	ReservedHostPorts string `json:",omitempty"`
+	// Cores are the IDs of the node's CPU cores (Node.NodeResources), or of
+	// those no allocation may reserve (Node.ReservedResources). See
+	// SchedulableCores.
+	Cores []int `json:",omitempty"`
+}
+
+// Copy returns a deep copy. Safe on nil.
+func (r *NodeResources) Copy() *NodeResources {
+	c := clonePtr(r)
+	if c != nil {
+		c.Cores = slices.Clone(r.Cores)
+	}
+	return c
+}
+
+// CoreIDs returns r.Cores. Safe on nil.
+func (r *NodeResources) CoreIDs() []int {
+	if r == nil {
+		return nil
+	}
+	return r.Cores
 }
 
 // DriverInfo is the fingerprint of one task driver on a node.
@@ -117,14 +141,7 @@ func (n *Node) Copy() *Node {
 		ec.Details = maps.Clone(e.Details)
 		c.Events[i] = &ec
 	}
-	if n.NodeResources != nil {
-		r := *n.NodeResources
-		c.NodeResources = &r
-	}
-	if n.ReservedResources != nil {
-		r := *n.ReservedResources
-		c.ReservedResources = &r
-	}
+	c.NodeResources, c.ReservedResources = n.NodeResources.Copy(), n.ReservedResources.Copy()
 	if n.Drivers != nil {
 		c.Drivers = make(map[string]*DriverInfo, len(n.Drivers))
 		for k, d := range n.Drivers {

@@ -41,8 +41,9 @@ func (c ComparableResources) Superset(o ComparableResources) (bool, string) {
 // AllocsFit reports whether allocs, all together, fit on node. Terminal
 // allocations (desired stop or client terminal) use nothing and are skipped.
 // When they do not fit, dimension names the first exhausted one: "cpu",
-// "memory", "disk", or "ports" when two allocations hold the same host port or
-// one holds a port reserved on the node. used is the sum of what the
+// "memory", "disk", "ports" when two allocations hold the same host port or
+// one holds a port reserved on the node, or "cores" when two hold the same
+// core or one holds a core the node does not offer. used is the sum of what the
 // non-terminal allocations ask.
 func AllocsFit(node *Node, allocs []*Allocation) (fit bool, dimension string, used ComparableResources) {
 	for _, a := range allocs {
@@ -54,6 +55,9 @@ func AllocsFit(node *Node, allocs []*Allocation) (fit bool, dimension string, us
 	ok, dim := node.Comparable().Superset(used)
 	if ok && PortCollision(node, allocs) != "" {
 		ok, dim = false, DimensionPorts
+	}
+	if ok && coreCollision(node, allocs) != "" {
+		ok, dim = false, DimensionCores
 	}
 	return ok, dim, used
 }

@@ -36,6 +36,10 @@ type SchedulerConfiguration struct {
 	// log2 of the candidate nodes; batch jobs look at 2 unless this is set).
 	// Larger samples place better and cost more.
 	SampleSize int
+	// MemoryOversubscriptionEnabled lets tasks use memory_max: the scheduler
+	// reserves their memory and the drivers let them use up to memory_max.
+	// Off, memory_max is ignored (job register warns).
+	MemoryOversubscriptionEnabled bool
 
 	CreateIndex uint64
 	ModifyIndex uint64

@@ -129,7 +129,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			NodeClass:  cfg.Client.NodeClass,
 			Meta:       cfg.Client.Meta,
 			Reserved: structs.NodeResources{CPU: cfg.Client.ReservedCPU, MemoryMB: cfg.Client.ReservedMemoryMB,
-				DiskMB: cfg.Client.ReservedDiskMB, ReservedHostPorts: cfg.Client.ReservedPorts},
+				DiskMB: cfg.Client.ReservedDiskMB, ReservedHostPorts: cfg.Client.ReservedPorts, Cores: cfg.Client.ReservedCores},
 			HTTPAddr:          httpAddr,
 			Servers:           a.rpc,
 			MinDynamicPort:    cfg.Client.MinDynamicPort,

@@ -196,6 +196,8 @@ type ClientConfig struct {
 	// from allocations: the scheduler places against the node's totals less
 	// these.
 	ReservedCPU, ReservedMemoryMB, ReservedDiskMB int
+	// ReservedCores are cores no task may reserve (reserved { cores = "0-1" }).
+	ReservedCores []int
 	// GC is the garbage collection of terminal allocations: gc_interval,
 	// gc_max_allocs, gc_disk_usage_threshold, gc_inode_usage_threshold,
 	// gc_parallel_destroys (zero: Nomad's defaults; the client validates).

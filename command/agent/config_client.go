@@ -8,6 +8,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/orch-io/orch/structs"
 )
 
 // fileClient is the client block.
@@ -35,6 +37,7 @@ type fileReserved struct {
 	MemoryMB      hcl.Expression `hcl:"memory,optional"`
 	DiskMB        hcl.Expression `hcl:"disk,optional"`
 	ReservedPorts *string        `hcl:"reserved_ports,optional"`
+	Cores         hcl.Expression `hcl:"cores,optional"`
 }
 
 // fileMeta is a meta { key = "value" ... } block: any attribute names.
@@ -84,7 +87,8 @@ func applyClient(n *ClientConfig, cl *fileClient) error {
 		errs = append(errs,
 			decodeAmount(r.CPU, "client.reserved.cpu", &n.ReservedCPU),
 			decodeAmount(r.MemoryMB, "client.reserved.memory", &n.ReservedMemoryMB),
-			decodeAmount(r.DiskMB, "client.reserved.disk", &n.ReservedDiskMB))
+			decodeAmount(r.DiskMB, "client.reserved.disk", &n.ReservedDiskMB),
+			decodeCoreList(r.Cores, "client.reserved.cores", &n.ReservedCores))
 	}
 	if cl.Meta != nil {
 		meta, err := decodeMeta(cl.Meta.Body, "client.meta")
@@ -117,6 +121,29 @@ func decodeAmount(expr hcl.Expression, name string, dst *int) error {
 		return fmt.Errorf("%s: %s = %s: must be a whole number >= 0", at, name, bf.Text('g', -1))
 	}
 	*dst = int(i)
+	return nil
+}
+
+// decodeCoreList sets *dst to the cores of the cpuset list ("0-1,3") expr
+// holds, if it is set.
+func decodeCoreList(expr hcl.Expression, name string, dst *[]int) error {
+	if expr == nil {
+		return nil
+	}
+	v, diags := expr.Value(nil)
+	if !diags.HasErrors() && v.IsNull() {
+		return nil
+	}
+	r := expr.Range()
+	at := fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+	if diags.HasErrors() || v.Type() != cty.String || !v.IsKnown() {
+		return fmt.Errorf("%s: %s: must be a string of core IDs and ranges, as \"0-1,3\"", at, name)
+	}
+	cores, err := structs.ParseCoreList(v.AsString())
+	if err != nil {
+		return fmt.Errorf("%s: %s = %w", at, name, err)
+	}
+	*dst = cores
 	return nil
 }
 

@@ -114,6 +114,7 @@ client {
     memory         = 256
     disk           = 1024
     reserved_ports = "22,8000-8100"
+    cores          = "0-1,3"
   }
   gc_interval              = "30s"
   gc_max_allocs            = 20
@@ -131,7 +132,7 @@ client {
 	want.Client = ClientConfig{Enabled: true, Servers: []string{"10.0.0.1:4647", "10.0.0.2:4647"},
 		NodePool: "gpu", MinDynamicPort: 30000, MaxDynamicPort: 31000, ReservedPorts: "22,8000-8100",
 		NodeClass: "gpu-large", Meta: map[string]string{"rack": "r7", "zone_a": "3"},
-		ReservedCPU: 500, ReservedMemoryMB: 256, ReservedDiskMB: 1024,
+		ReservedCPU: 500, ReservedMemoryMB: 256, ReservedDiskMB: 1024, ReservedCores: []int{0, 1, 3},
 		GC: client.GCPolicy{Interval: 30 * time.Second, MaxAllocs: 20, DiskUsageThreshold: 90, InodeUsageThreshold: 75.5, ParallelDestroys: 4}}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("after %s:\n got %+v\nwant %+v", path2, c, want)
@@ -189,6 +190,7 @@ client {
     cpu    = -5
     memory = 1.5
     disk   = "lots"
+    cores  = "0-x"
   }
   meta {
     ok   = "x"
@@ -199,7 +201,8 @@ client {
 			`:4:14: client.reserved.cpu = -5: must be a whole number >= 0`,
 			`:5:14: client.reserved.memory = 1.5: must be a whole number >= 0`,
 			`:6:14: client.reserved.disk: must be a whole number >= 0`,
-			`:10:5: client.meta.list: must be a string, not tuple`,
+			`:7:14: client.reserved.cores = "0-x": "0-x" is not a range of core IDs ("0-3": low <= high <= 4095)`,
+			`:11:5: client.meta.list: must be a string, not tuple`,
 		}},
 		{"duplicate block", `
 client { enabled = true }

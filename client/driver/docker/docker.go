@@ -202,8 +202,14 @@ func (d *Docker) createOptions(cfg *driver.TaskConfig, tc taskConfig) client.Con
 		Mounts:       taskMounts(cfg),
 	}
 	if r := cfg.Resources; r != nil {
+		// With memory_max (allocated only under memory oversubscription) it
+		// is the hard limit and memory the reservation, as in Nomad.
 		hc.Memory = int64(r.MemoryMB) * 1024 * 1024
+		if r.MemoryMaxMB > r.MemoryMB {
+			hc.Memory, hc.MemoryReservation = int64(r.MemoryMaxMB)*1024*1024, hc.Memory
+		}
 		hc.CPUShares = int64(r.CPU)
+		hc.CpusetCpus = structs.FormatCoreList(r.ReservedCores)
 	}
 	for _, v := range tc.Volumes {
 		parts := strings.Split(v, ":")

@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -9,15 +8,15 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/orch-io/orch/internal/dockertest"
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
@@ -28,7 +27,7 @@ import (
 
 // testImage is built once per test run FROM scratch with the static binary
 // of testdata/app: no image can be pulled on the machines tests run on.
-const testImage = "orch-test-app:latest"
+const testImage = dockertest.Image
 
 var (
 	imageOnce sync.Once
@@ -57,54 +56,9 @@ func newDriver(t *testing.T, cfg PluginConfig) *Docker {
 }
 
 func buildTestImage(api *client.Client) error {
-	dir, err := os.MkdirTemp("", "orch-docker-test")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "app")
-	cmd := exec.Command("go", "build", "-o", bin, "./testdata/app")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return errors.New(string(out))
-	}
-	app, err := os.ReadFile(bin)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		mode int64
-		data []byte
-	}{
-		{"Dockerfile", 0o644, []byte("FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n")},
-		{"app", 0o755, app},
-	} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data))}); err != nil {
-			return err
-		}
-		if _, err := tw.Write(f.data); err != nil {
-			return err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	res, err := api.ImageBuild(context.Background(), &buf, client.ImageBuildOptions{Tags: []string{testImage}, Remove: true, ForceRemove: true})
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	out, err := io.ReadAll(res.Body)
-	if err != nil {
-		return err
-	}
-	if bytes.Contains(out, []byte(`"error"`)) {
-		return errors.New(string(out))
-	}
-	return nil
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	return dockertest.BuildImage(ctx, api, "testdata/app")
 }
 
 func newTaskConfig(t *testing.T, config map[string]any) *driver.TaskConfig {
@@ -204,6 +158,16 @@ func TestRunsLocalImageWithLogsLimitsAndExitCode(t *testing.T) {
 	cfg2 := newTaskConfig(t, map[string]any{"image": testImage, "args": []any{"exit", "3"}})
 	if res := waitExit(t, start(t, d, cfg2)); res.ExitCode != 3 || res.Signal != 0 {
 		t.Errorf("result = %v, want exit code 3", res)
+	}
+	cfg4 := newTaskConfig(t, map[string]any{"image": testImage, "args": []any{"exit", "0"}})
+	cfg4.Resources = &structs.Resources{CPU: 1000, Cores: 1, MemoryMB: 32, MemoryMaxMB: 96, ReservedCores: []int{0}}
+	h4 := start(t, d, cfg4)
+	ins4, err := d.api.ContainerInspect(context.Background(), h4.TaskHandle().ID, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hc := ins4.Container.HostConfig; hc.CpusetCpus != "0" || hc.Memory != 96<<20 || hc.MemoryReservation != 32<<20 {
+		t.Errorf("cores and memory_max: cpuset %q, memory %d, reservation %d; want 0, 96 MiB, 32 MiB", hc.CpusetCpus, hc.Memory, hc.MemoryReservation)
 	}
 	cfg3 := newTaskConfig(t, map[string]any{"image": testImage, "args": []any{"env", "GREETING"}})
 	waitExit(t, start(t, d, cfg3))

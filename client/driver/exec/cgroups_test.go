@@ -135,6 +135,30 @@ func TestCgroupV2Writes(t *testing.T) {
 	}
 }
 
+// Under memory oversubscription, v2's hard limit is memory_max and memory
+// is protected (memory.low).
+func TestCgroupV2Oversubscription(t *testing.T) {
+	root := t.TempDir()
+	cg := newCgroup(cgroupV2, root, "orch", "a1.web", false)
+	if err := cg.create(limits{MemoryBytes: 64 << 20, MemoryMaxBytes: 256 << 20, CPUShares: 100}); err != nil {
+		t.Fatal(err)
+	}
+	for f, v := range map[string]string{
+		"cgroup.subtree_control": "+cpu +memory +pids",
+		"orch/a1.web/memory.max": "268435456",
+		"orch/a1.web/memory.low": "67108864",
+		"orch/a1.web/pids.max":   "max",
+		"orch/a1.web/cpu.weight": "4",
+	} {
+		if got := readFileT(t, filepath.Join(root, f)); got != v {
+			t.Errorf("%s = %q, want %q", f, got, v)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "orch/a1.web/cpuset.cpus")); err == nil {
+		t.Error("cpuset.cpus written without cores")
+	}
+}
+
 func TestSharesToWeight(t *testing.T) {
 	for shares, want := range map[int64]int64{1: 1, 2: 1, 1024: 39, 262144: 10000, 1 << 30: 10000} {
 		if got := sharesToWeight(shares); got != want {

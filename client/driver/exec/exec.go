@@ -98,8 +98,10 @@ func (d *Exec) Fingerprint(context.Context) *structs.DriverInfo {
 // taskID names a task to the supervisor and names its cgroup.
 func taskID(cfg *driver.TaskConfig) string { return cfg.AllocID + "." + cfg.TaskName }
 
-func (d *Exec) cgroupOf(v cgroupVersion, id string) cgroup {
-	return newCgroup(v, d.cfg.CgroupRoot, d.cfg.CgroupParent, id, false)
+// cgroupOf is the task's cgroup; with cores (a cpuset in lim) it is also in
+// the cpuset controller.
+func (d *Exec) cgroupOf(v cgroupVersion, id string, lim limits) cgroup {
+	return newCgroup(v, d.cfg.CgroupRoot, d.cfg.CgroupParent, id, lim.Cpuset != "")
 }
 
 // Start implements driver.Driver.
@@ -127,8 +129,8 @@ func (d *Exec) Start(ctx context.Context, cfg *driver.TaskConfig) (driver.Handle
 	}
 
 	id := taskID(cfg)
-	cg := d.cgroupOf(v, id)
 	lim := d.limits(cfg, tc)
+	cg := d.cgroupOf(v, id, lim)
 	_ = cg.destroy() // a previous run's, should it have been left behind
 	if err := cg.create(lim); err != nil {
 		_ = cg.destroy()
@@ -162,7 +164,9 @@ func (d *Exec) Start(ctx context.Context, cfg *driver.TaskConfig) (driver.Handle
 	return h, nil
 }
 
-// limits are the task's resources as cgroup limits.
+// limits are the task's resources as cgroup limits: memory hard, or with
+// memory_max (allocated only under memory oversubscription) memory_max hard
+// and memory soft; cpu as shares; its reserved cores as its cpuset.
 func (d *Exec) limits(cfg *driver.TaskConfig, tc taskConfig) limits {
 	l := limits{PidsMax: int64(d.cfg.PidsLimit)}
 	if tc.PidsLimit > 0 {
@@ -170,7 +174,11 @@ func (d *Exec) limits(cfg *driver.TaskConfig, tc taskConfig) limits {
 	}
 	if r := cfg.Resources; r != nil {
 		l.MemoryBytes = int64(r.MemoryMB) << 20
+		if r.MemoryMaxMB > r.MemoryMB {
+			l.MemoryMaxBytes = int64(r.MemoryMaxMB) << 20
+		}
 		l.CPUShares = int64(r.CPU)
+		l.Cpuset = structs.FormatCoreList(r.ReservedCores)
 	}
 	return l
 }
@@ -295,12 +303,15 @@ func (d *Exec) Recover(_ context.Context, cfg *driver.TaskConfig, th *driver.Tas
 		return nil, fmt.Errorf("task %q: %w", cfg.TaskName, err)
 	}
 	tc, _ := parseConfig(cfg.TaskName, cfg.Config)
-	return d.handle(cfg, st, d.cgroupOf(v, th.ID), d.limits(cfg, tc)), nil
+	lim := d.limits(cfg, tc)
+	return d.handle(cfg, st, d.cgroupOf(v, th.ID, lim), lim), nil
 }
 
 func (d *Exec) handle(cfg *driver.TaskConfig, st *supervisor.TaskStatus, cg cgroup, lim limits) *handle {
+	cred, _ := lookupUser(cfg.User) // Start looked it up; a failure fails exec into the task only
 	return &handle{
 		sup: d.sup, id: st.ID, nonce: st.Nonce, pid: st.PID, started: st.StartedAt, cg: cg, limits: lim,
+		env: taskEnv(cfg.TaskEnv), cred: cred,
 		logger: d.logger.With("alloc_id", cfg.AllocID, "task", cfg.TaskName, "pid", st.PID),
 	}
 }

@@ -182,6 +182,91 @@ func TestMemoryLimitOOMKills(t *testing.T) {
 	}
 }
 
+// A task given cores runs on them only (its cpuset cgroup), and its cpu
+// shares are their MHz.
+func TestCoresPinTheTask(t *testing.T) {
+	d, _, _ := newDriver(t)
+	core := 0
+	if n := len(onlineCores(t)); n > 1 {
+		core = n - 1
+	}
+	cfg := shTask(t, `grep Cpus_allowed_list /proc/self/status > /local/out`)
+	cfg.Resources = &structs.Resources{CPU: 1000, Cores: 1, MemoryMB: 64, ReservedCores: []int{core}}
+	h := start(t, d, cfg)
+	if res := waitExit(t, h); !res.Successful() {
+		t.Fatalf("exit %+v", res)
+	}
+	out, _ := os.ReadFile(filepath.Join(cfg.LocalDir, "out"))
+	if got := strings.Fields(string(out)); len(got) != 2 || got[1] != fmt.Sprint(core) {
+		t.Fatalf("task's %q, want Cpus_allowed_list %d", out, core)
+	}
+}
+
+// onlineCores are the machine's cores, as the fingerprint reads them.
+func onlineCores(t *testing.T) []int {
+	b, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		t.Skipf("no cpu list: %v", err)
+	}
+	cores, err := structs.ParseCoreList(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cores
+}
+
+// With memory oversubscription (memory_max allocated), the task may use up
+// to memory_max: memory is only its soft limit.
+func TestMemoryMaxIsTheHardLimit(t *testing.T) {
+	d, _, _ := newDriver(t)
+	cfg := shTask(t, `head -c 67108864 /dev/zero | tail | wc -c > /local/out`)
+	cfg.Resources = &structs.Resources{CPU: 100, MemoryMB: 32, MemoryMaxMB: 160}
+	h := start(t, d, cfg)
+	if res := waitExit(t, h); !res.Successful() || res.OOMKilled {
+		t.Fatalf("exit %+v: a task using 2× memory and less than memory_max is killed", res)
+	}
+	if out, _ := os.ReadFile(filepath.Join(cfg.LocalDir, "out")); strings.TrimSpace(string(out)) != "67108864" {
+		t.Fatalf("output %q", out)
+	}
+	lim := d.limits(cfg, taskConfig{})
+	if lim.hardMemory() != 160<<20 || lim.softMemory() != 32<<20 {
+		t.Fatalf("limits %+v, want hard 160 MiB, soft 32 MiB", lim)
+	}
+}
+
+// orch alloc exec into an exec task: the command runs in the task's PID
+// namespace (it sees the task's processes only), its root (no /root), its
+// cgroup and as its user.
+func TestExecEntersTheTask(t *testing.T) {
+	d, _, _ := newDriver(t)
+	cfg := shTask(t, `echo ready > /local/ready; exec sleep 1000`)
+	h := start(t, d, cfg)
+	waitFor(t, "task ready", func() bool { _, err := os.Stat(filepath.Join(cfg.LocalDir, "ready")); return err == nil })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	res, err := h.Exec(ctx, []string{"ps", "-eo", "pid,user,comm"})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("ps: %+v, %v", res, err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(res.Stdout)), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[1], "1 nobody   sleep") || !strings.Contains(lines[2], "nobody   ps") {
+		t.Fatalf("ps in the task sees:\n%s\nwant its PID 1 (sleep) and itself, as nobody", res.Stdout)
+	}
+	res, err = h.Exec(ctx, []string{"ls", "/root"})
+	if err != nil || res.ExitCode == 0 {
+		t.Fatalf("ls /root: %+v, %v; want it to fail", res, err)
+	}
+	res, err = h.Exec(ctx, []string{"sh", "-c", "cat /local/ready; cat /proc/self/cgroup; echo $GREETING"})
+	if err != nil || res.ExitCode != 0 || !strings.HasPrefix(string(res.Stdout), "ready\n") ||
+		!strings.Contains(string(res.Stdout), taskID(cfg)) || !strings.HasSuffix(string(res.Stdout), "hi\n") {
+		t.Fatalf("the command does not see the task's files, cgroup and environment: %+v, %v (stdout %s)", res, err, res.Stdout)
+	}
+	if _, err := h.Exec(ctx, []string{"no-such-command"}); err != nil {
+		t.Fatalf("a missing command is an exit code, not an error: %v", err)
+	}
+}
+
 func TestCommandNotFoundFailsTheStart(t *testing.T) {
 	d, _, _ := newDriver(t)
 	cfg := shTask(t, "")
@@ -190,7 +275,7 @@ func TestCommandNotFoundFailsTheStart(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no-such-command") {
 		t.Fatalf("Start = %v, want an error naming the command", err)
 	}
-	if _, err := os.Stat(d.cgroupOf(d.version, taskID(cfg)).dirs()[0]); err == nil {
+	if _, err := os.Stat(d.cgroupOf(d.version, taskID(cfg), limits{}).dirs()[0]); err == nil {
 		t.Error("the failed start left its cgroup")
 	}
 }
@@ -236,7 +321,7 @@ func TestRecoverStatsDestroy(t *testing.T) {
 	if err := h2.Destroy(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range d2.cgroupOf(d2.version, th.ID).dirs() {
+	for _, p := range d2.cgroupOf(d2.version, th.ID, limits{}).dirs() {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("cgroup %s still exists after Destroy", p)
 		}

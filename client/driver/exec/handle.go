@@ -26,6 +26,10 @@ type handle struct {
 	cg      cgroup
 	limits  limits
 	logger  *slog.Logger
+	// env and cred are the task's environment and user, for exec into it
+	// (enter.go); cred is nil when the user could not be looked up.
+	env  []string
+	cred *credential
 
 	// oom is read once the task exited, before Destroy removes the cgroup.
 	oomOnce sync.Once
@@ -88,12 +92,6 @@ func (h *handle) Signal(signal string) error {
 		return err
 	}
 	return h.sup.Signal(context.Background(), h.id, signal)
-}
-
-// Exec implements driver.Handle: not yet (it would enter the task's
-// namespaces through the launcher).
-func (h *handle) Exec(context.Context, []string) (*driver.ExecResult, error) {
-	return nil, fmt.Errorf("exec: exec: %w", driver.ErrNotSupported)
 }
 
 // Stats implements driver.Handle from the task's cgroup: every process of
