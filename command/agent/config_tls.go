@@ -24,9 +24,9 @@ type TLSConfig struct {
 	// rpc = false it dials plain (server.RPCTLSMode). A client agent only
 	// dials: for it the option changes nothing.
 	RPCUpgradeMode bool
-	CAFile   string
-	CertFile string
-	KeyFile  string
+	CAFile         string
+	CertFile       string
+	KeyFile        string
 	// VerifyServerHostname: an agent dialling a server accepts only a
 	// certificate naming server.<region>.nomad (or .orch), and a server
 	// accepts Raft and forwarded requests only from such a certificate.
