@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,26 @@ func TestEveryRouteHasAnACLRule(t *testing.T) {
 		if !served[p] {
 			t.Errorf("routeRules names %q, which no handler serves", p)
 		}
+	}
+}
+
+// TestAPIRoutesAreTheServedOnes: APIRoutes, which the e2e tests enumerate,
+// lists exactly the routes a running API serves, and marks open exactly
+// those without a rule.
+func TestAPIRoutesAreTheServedOnes(t *testing.T) {
+	h, _ := startACLHTTP(t)
+	var listed []string
+	for _, r := range APIRoutes() {
+		listed = append(listed, r.Pattern)
+		if rule, ok := routeRules[r.Pattern]; r.Open != (ok && rule == nil) {
+			t.Errorf("%s: Open = %v, rule %v", r.Pattern, r.Open, rule)
+		}
+	}
+	served := h.Routes()
+	slices.Sort(listed)
+	slices.Sort(served) // some routes are registered from a map
+	if !slices.Equal(listed, served) {
+		t.Errorf("APIRoutes = %v\nserved   = %v", listed, served)
 	}
 }
 
