@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -128,4 +129,17 @@ func mustCompile(t testing.TB, rules string) *acl.ACL {
 		t.Fatal(err)
 	}
 	return acl.New([]*acl.Policy{p})
+}
+
+// TestNamespaceParamIsQueryGet: namespaceParam reads ?namespace= as
+// r.URL.Query().Get does, escapes and malformed pairs included.
+func TestNamespaceParamIsQueryGet(t *testing.T) {
+	for _, q := range []string{"", "namespace=prod", "a=1&namespace=prod&namespace=dev", "namespace=", "namespace",
+		"namespace=a%2Fb", "namespace=a+b", "namesp%61ce=x", "namespace=%zz&namespace=ok", "x=%zz&namespace=ok",
+		"namespace=%2A", "&&namespace=p", "namespacex=1", "index=3&wait=1s", "namespace=a;b&namespace=c", "a=1;namespace=x"} {
+		r := &http.Request{URL: &url.URL{RawQuery: q}}
+		if got, want := namespaceParam(r), r.URL.Query().Get("namespace"); got != want {
+			t.Errorf("%q: namespaceParam = %q, Query().Get = %q", q, got, want)
+		}
+	}
 }
