@@ -129,10 +129,15 @@ type Config struct {
 	ACLEnabled bool
 
 	// TLS, when set, is the server's TLS material and checks (the agent's
-	// tls block with rpc = true): every RPC connection, accepted or dialled
-	// (Raft, forwarding, clients), is mutual TLS, and plain ones are
-	// refused (rpc_tls.go). Every server of a cluster must agree on it.
+	// tls block with rpc = true, or rpc_upgrade_mode = true): the RPC port
+	// accepts mutual TLS connections (rpc_tls.go). RPCTLSMode says whether
+	// it dials with TLS and whether it still accepts plain connections.
 	TLS *tlsutil.Store
+
+	// RPCTLSMode is how the RPC port uses TLS when TLS is set; the zero
+	// value is the secure one (TLS only). The other modes exist for a
+	// running cluster's migration to TLS (README "Securing a cluster").
+	RPCTLSMode RPCTLSMode
 
 	// GossipEncrypt is the agent's server.encrypt: a base64 key (16, 24 or
 	// 32 bytes) that encrypts gossip. The server keeps its keyring in

@@ -131,8 +131,8 @@ func (s *Server) handleConn(conn net.Conn) {
 		if typ, ok = s.readConnType(conn); !ok {
 			return
 		}
-	case s.config.TLS != nil && (typ == structs.RPCTypeRaft || typ == structs.RPCTypeMultiplex):
-		s.logger.Warn("refused a plaintext RPC connection: this server requires TLS (tls { rpc = true }); configure the caller's tls block with the cluster's CA and a certificate",
+	case !s.acceptsPlain() && (typ == structs.RPCTypeRaft || typ == structs.RPCTypeMultiplex):
+		s.logger.Warn("refused a plaintext RPC connection: this server requires TLS (tls { rpc = true }, no rpc_upgrade_mode); configure the caller's tls block with the cluster's CA and a certificate",
 			"remote", conn.RemoteAddr())
 		conn.Close()
 		return

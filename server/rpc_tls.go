@@ -13,7 +13,8 @@ import (
 // structs.RPCTypeTLS is a TLS handshake (mutual: the caller's certificate must
 // be signed by the cluster's CA), and the first byte inside it says again
 // whether it is Raft or a multiplexed session. With TLS configured, plain
-// connections are refused: a server never serves a caller it cannot identify.
+// connections are refused (a server never serves a caller it cannot
+// identify), except in the migration modes of RPCTLSMode.
 //
 // Who the caller is (its certificate's role, tlsutil.PeerRole) matters for
 // server-only traffic when verify_server_hostname is on: Raft, and requests a
@@ -42,6 +43,9 @@ func withPeer(ctx context.Context, p peer) context.Context {
 func (s *Server) mayActAsServer(p peer) bool {
 	if s.config.TLS == nil || !s.config.TLS.Options().VerifyServerHostname {
 		return true
+	}
+	if !p.tls && s.acceptsPlain() {
+		return true // upgrade modes: a plain peer is trusted as without TLS
 	}
 	return p.tls && p.role == tlsutil.RoleServer
 }
@@ -81,7 +85,7 @@ func isForwarded(args any) bool {
 // reason logged).
 func (s *Server) acceptTLS(conn net.Conn) (net.Conn, peer, bool) {
 	if s.config.TLS == nil {
-		s.logger.Warn("refused a TLS RPC connection: this server has no tls block with rpc = true", "remote", conn.RemoteAddr())
+		s.logger.Warn("refused a TLS RPC connection: this server has no tls block with rpc = true (or rpc_upgrade_mode = true)", "remote", conn.RemoteAddr())
 		conn.Close()
 		return nil, peer{}, false
 	}
@@ -99,8 +103,36 @@ func (s *Server) acceptTLS(conn net.Conn) (net.Conn, peer, bool) {
 // outgoingTLS is the TLS configuration of a new connection this server
 // dials to another's RPC port (Raft, forwarding), or nil without TLS.
 func (s *Server) outgoingTLS() *tls.Config {
-	if s.config.TLS == nil {
+	if s.config.TLS == nil || s.config.RPCTLSMode == RPCTLSAccept {
 		return nil
 	}
 	return s.config.TLS.OutgoingRPC()
+}
+
+// RPCTLSMode is how a server with TLS material (Config.TLS) uses it on the
+// RPC port. A cluster moves from plain RPC to TLS without downtime through
+// the modes in order, one rolling restart each: every server first accepts
+// TLS (RPCTLSAccept), then dials with it (RPCTLSUpgrade), then refuses plain
+// connections (RPCTLSRequire). At each step every connection is between a
+// dialer and a server that speak a common protocol.
+type RPCTLSMode int
+
+const (
+	// RPCTLSRequire (tls { rpc = true }): every connection, accepted or
+	// dialled, is mutual TLS; plain connections are refused.
+	RPCTLSRequire RPCTLSMode = iota
+	// RPCTLSUpgrade (rpc = true, rpc_upgrade_mode = true): dials with TLS,
+	// accepts TLS and plain connections. A plain peer is trusted as in a
+	// cluster without TLS (it may send Raft and forwarded requests even with
+	// verify_server_hostname): the mode is for a migration, not to stay.
+	RPCTLSUpgrade
+	// RPCTLSAccept (rpc = false, rpc_upgrade_mode = true): dials plain,
+	// accepts TLS and plain connections: the first step of a migration, so
+	// that servers already dialling with TLS find every server accepting it.
+	RPCTLSAccept
+)
+
+// acceptsPlain reports whether the RPC port serves plain connections.
+func (s *Server) acceptsPlain() bool {
+	return s.config.TLS == nil || s.config.RPCTLSMode != RPCTLSRequire
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -127,4 +128,111 @@ func TestTLS_Refusals(t *testing.T) {
 func isTimeout(err error) bool {
 	var te interface{ Timeout() bool }
 	return errors.As(err, &te) && te.Timeout()
+}
+
+// TestTLS_RPCUpgradeMode: without rpc_upgrade_mode a server with TLS refuses
+// plain connections (RPC and Raft); with it (either upgrade mode) it serves
+// both, and a plain peer may send Raft even with verify_server_hostname.
+func TestTLS_RPCUpgradeMode(t *testing.T) {
+	ca := tlstest.NewCA(t)
+	client := ca.Store("client", tlsutil.RoleClient, tlsOpts)
+	for _, tc := range []struct {
+		mode     RPCTLSMode
+		plainOK  bool
+		name     string
+		dialsTLS bool
+	}{
+		{RPCTLSRequire, false, "require", true},
+		{RPCTLSUpgrade, true, "upgrade", true},
+		{RPCTLSAccept, true, "accept", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tlsConfigs(t, ca, 1)[0]
+			cfg.RPCTLSMode = tc.mode
+			s := startServer(t, cfg)
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			var leader string
+			if err := callWith(ctx, s, client.OutgoingRPC(), "Status.Leader", &structs.GenericRequest{}, &leader); err != nil || leader == "" {
+				t.Errorf("TLS call: leader %q, %v", leader, err)
+			}
+			leader = ""
+			err := callWith(ctx, s, nil, "Status.Leader", &structs.GenericRequest{}, &leader)
+			if tc.plainOK && (err != nil || leader == "") {
+				t.Errorf("plain call: leader %q, %v; want served", leader, err)
+			}
+			if !tc.plainOK && err == nil {
+				t.Error("plain call served; want refused")
+			}
+
+			conn, err := rpcwire.DialConn(ctx, s.RPCAddr(), structs.RPCTypeRaft, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			wait := 200 * time.Millisecond // a kept connection: the read times out
+			if !tc.plainOK {
+				wait = 10 * time.Second // a refused one: EOF at once
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(wait))
+			_, err = conn.Read(make([]byte, 1))
+			if tc.plainOK && !isTimeout(err) {
+				t.Errorf("plain Raft connection: read %v, want a timeout (kept open)", err)
+			}
+			if !tc.plainOK && !errors.Is(err, io.EOF) {
+				t.Errorf("plain Raft connection: read %v, want EOF (refused)", err)
+			}
+			if got := s.outgoingTLS() != nil; got != tc.dialsTLS {
+				t.Errorf("dials with TLS: %v, want %v", got, tc.dialsTLS)
+			}
+		})
+	}
+}
+
+// TestTLS_MigrationSteps: a running cluster moves to TLS one server at a
+// time through the modes (none → accept → upgrade → require), so at every
+// step two neighbouring modes share the cluster. Each such mixed cluster
+// forms, and a write sent to each server reaches every server.
+func TestTLS_MigrationSteps(t *testing.T) {
+	ca := tlstest.NewCA(t)
+	const none = RPCTLSMode(-1)
+	for _, step := range []struct {
+		name      string
+		old, next RPCTLSMode
+	}{
+		{"plain-to-accept", none, RPCTLSAccept},
+		{"accept-to-upgrade", RPCTLSAccept, RPCTLSUpgrade},
+		{"upgrade-to-require", RPCTLSUpgrade, RPCTLSRequire},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			cfgs := tlsConfigs(t, ca, 3)
+			for i := range cfgs {
+				mode := step.next
+				if i == 0 {
+					mode = step.old
+				}
+				if mode == none {
+					cfgs[i].TLS = nil
+				} else {
+					cfgs[i].RPCTLSMode = mode
+				}
+			}
+			servers := startClusterOf(t, cfgs...)
+			for i, s := range servers {
+				id := fmt.Sprintf("via-%d", i)
+				var resp structs.JobRegisterResponse
+				if err := s.RPC(t.Context(), "Job.Register", &structs.JobRegisterRequest{Job: testJob(id, 0, 64)}, &resp); err != nil {
+					t.Fatalf("Job.Register through server %d (leader %v): %v", i, s.IsLeader(), err)
+				}
+				waitFor(t, 10*time.Second, "every server applies "+id, func() bool {
+					for _, s := range servers {
+						if s.state.JobByID("default", id) == nil {
+							return false
+						}
+					}
+					return true
+				})
+			}
+		})
+	}
 }

@@ -94,7 +94,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 		}
 	}
 	var rpcTLS *tlsutil.Store // nil: plain RPC
-	if cfg.TLS.RPC {
+	if cfg.TLS.RPC || (cfg.Server.Enabled && cfg.TLS.RPCUpgradeMode) {
 		rpcTLS = a.tls
 	}
 	if cfg.Server.Enabled {
@@ -106,7 +106,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 	} else {
 		// With no -servers the client waits for gossip to name them.
 		var opts []client.RPCOption
-		if rpcTLS != nil {
+		if cfg.TLS.RPC {
 			opts = append(opts, client.RPCWithTLS(rpcTLS.OutgoingRPC))
 		}
 		if a.rpcClient, err = client.NewRPCClient(cfg.Client.Servers, logger.With("component", "rpc"), opts...); err != nil {
@@ -218,7 +218,8 @@ func (a *Agent) startJoin(j joiner) {
 }
 
 // startServer starts the server half of the agent; rpcTLS, when set, makes
-// its RPC port mutual TLS.
+// its RPC port accept mutual TLS (and refuse plain connections unless the
+// tls block has rpc_upgrade_mode).
 func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slog.Logger, reg *metrics.Registry) (*server.Server, error) {
 	sc := server.DefaultConfig()
 	if cfg.DevMode {
@@ -258,6 +259,7 @@ func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slo
 	sc.Limits = cfg.Limits
 	sc.ACLEnabled = cfg.ACL.Enabled
 	sc.TLS = rpcTLS
+	sc.RPCTLSMode = cfg.TLS.rpcMode()
 	sc.GossipEncrypt = cfg.Server.Encrypt
 	sc.Autopilot = server.AutopilotConfig{
 		DisableDeadServerCleanup: !cfg.Autopilot.CleanupDeadServers,

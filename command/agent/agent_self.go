@@ -26,7 +26,7 @@ func (b backend) Self() *structs.AgentSelf {
 			"Server":     map[string]any{"Enabled": b.a.server != nil, "BootstrapExpect": cfg.Server.BootstrapExpect},
 			"Client":     map[string]any{"Enabled": b.a.client != nil},
 			"ACL":        map[string]any{"Enabled": cfg.ACL.Enabled},
-			"TLSConfig":  map[string]any{"EnableHTTP": cfg.TLS.HTTP, "EnableRPC": cfg.TLS.RPC},
+			"TLSConfig":  map[string]any{"EnableHTTP": cfg.TLS.HTTP, "EnableRPC": cfg.TLS.RPC, "RPCUpgradeMode": cfg.TLS.RPCUpgradeMode},
 		},
 		Member: structs.AgentMember{Name: cfg.NodeName},
 		Stats: map[string]map[string]string{

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/orch-io/orch/internal/tlsutil"
+	"github.com/orch-io/orch/server"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -15,11 +16,17 @@ import (
 // API over TLS. Both use the same CA, certificate and key, which SIGHUP
 // reloads (Agent.Reload).
 type TLSConfig struct {
-	HTTP     bool
-	RPC      bool
-	CAFile   string
-	CertFile string
-	KeyFile  string
+	HTTP bool
+	RPC  bool
+	// RPCUpgradeMode (rpc_upgrade_mode) makes a server's RPC port accept
+	// plain connections as well as TLS ones, for a running cluster's
+	// migration to TLS: with rpc = true the server dials with TLS, with
+	// rpc = false it dials plain (server.RPCTLSMode). A client agent only
+	// dials: for it the option changes nothing.
+	RPCUpgradeMode bool
+	CAFile         string
+	CertFile       string
+	KeyFile        string
 	// VerifyServerHostname: an agent dialling a server accepts only a
 	// certificate naming server.<region>.nomad (or .orch), and a server
 	// accepts Raft and forwarded requests only from such a certificate.
@@ -34,7 +41,20 @@ type TLSConfig struct {
 }
 
 // Enabled reports whether the agent uses TLS anywhere.
-func (c TLSConfig) Enabled() bool { return c.HTTP || c.RPC }
+func (c TLSConfig) Enabled() bool { return c.HTTP || c.RPC || c.RPCUpgradeMode }
+
+// rpcMode is the server's use of TLS on the RPC port; meaningful when
+// c.RPC or c.RPCUpgradeMode.
+func (c TLSConfig) rpcMode() server.RPCTLSMode {
+	switch {
+	case !c.RPCUpgradeMode:
+		return server.RPCTLSRequire
+	case c.RPC:
+		return server.RPCTLSUpgrade
+	default:
+		return server.RPCTLSAccept
+	}
+}
 
 // files are the PEM files of the block.
 func (c TLSConfig) files() tlsutil.Files {
@@ -53,6 +73,7 @@ func (c TLSConfig) store(region string) (*tlsutil.Store, error) {
 type fileTLS struct {
 	HTTP                 *bool          `hcl:"http,optional"`
 	RPC                  *bool          `hcl:"rpc,optional"`
+	RPCUpgradeMode       *bool          `hcl:"rpc_upgrade_mode,optional"`
 	CAFile               hcl.Expression `hcl:"ca_file,optional"`
 	CertFile             hcl.Expression `hcl:"cert_file,optional"`
 	KeyFile              hcl.Expression `hcl:"key_file,optional"`
@@ -73,7 +94,7 @@ func applyTLS(c *TLSConfig, f *fileTLS) error {
 	for _, b := range []struct {
 		dst *bool
 		v   *bool
-	}{{&c.HTTP, f.HTTP}, {&c.RPC, f.RPC}, {&c.VerifyServerHostname, f.VerifyServerHostname}, {&c.VerifyHTTPSClient, f.VerifyHTTPSClient}} {
+	}{{&c.HTTP, f.HTTP}, {&c.RPC, f.RPC}, {&c.RPCUpgradeMode, f.RPCUpgradeMode}, {&c.VerifyServerHostname, f.VerifyServerHostname}, {&c.VerifyHTTPSClient, f.VerifyHTTPSClient}} {
 		if b.v != nil {
 			*b.dst = *b.v
 		}
@@ -134,7 +155,7 @@ func (c TLSConfig) validate() []error {
 	}
 	for _, f := range []struct{ name, path string }{{"ca_file", c.CAFile}, {"cert_file", c.CertFile}, {"key_file", c.KeyFile}} {
 		if f.path == "" {
-			errs = append(errs, fmt.Errorf(`%stls.%s = "": required with tls.http or tls.rpc = true`, where(f.name), f.name))
+			errs = append(errs, fmt.Errorf(`%stls.%s = "": required with tls.http, tls.rpc or tls.rpc_upgrade_mode = true`, where(f.name), f.name))
 		}
 	}
 	if len(errs) > 0 {

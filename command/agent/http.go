@@ -360,6 +360,31 @@ func (m *routeMux) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.mux.Ser
 // order they were registered. The caller owns the slice.
 func (s *HTTPServer) Routes() []string { return slices.Clone(s.mux.patterns) }
 
+// APIRoute is one route of the HTTP API, as APIRoutes lists it.
+type APIRoute struct {
+	// Pattern is the route's "METHOD /path/{id}".
+	Pattern string
+	// Open is true for the routes that need no token with ACLs on
+	// (/v1/agent/health, /v1/status/leader, /v1/acl/bootstrap).
+	Open bool
+}
+
+// APIRoutes returns every route of the HTTP API, as Routes of any
+// HTTPServer would, without starting one, with whether ACLs leave it open:
+// for the end-to-end tests that hold a running cluster to every route (a
+// route added later is covered by them without a change). The caller owns
+// the slice.
+func APIRoutes() []APIRoute {
+	s := &HTTPServer{mux: &routeMux{mux: http.NewServeMux()}}
+	s.registerRoutes()
+	routes := make([]APIRoute, 0, len(s.mux.patterns))
+	for _, p := range s.mux.patterns {
+		rule, declared := routeRules[p]
+		routes = append(routes, APIRoute{Pattern: p, Open: declared && rule == nil})
+	}
+	return routes
+}
+
 // ServeHTTP logs the request, bounds its body, recovers a panic of its
 // handler and routes it. Requests the mux cannot route get a plain-text 404
 // or 405 that says what is wrong.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +37,26 @@ func TestEveryRouteHasAnACLRule(t *testing.T) {
 		if !served[p] {
 			t.Errorf("routeRules names %q, which no handler serves", p)
 		}
+	}
+}
+
+// TestAPIRoutesAreTheServedOnes: APIRoutes, which the e2e tests enumerate,
+// lists exactly the routes a running API serves, and marks open exactly
+// those without a rule.
+func TestAPIRoutesAreTheServedOnes(t *testing.T) {
+	h, _ := startACLHTTP(t)
+	var listed []string
+	for _, r := range APIRoutes() {
+		listed = append(listed, r.Pattern)
+		if rule, ok := routeRules[r.Pattern]; r.Open != (ok && rule == nil) {
+			t.Errorf("%s: Open = %v, rule %v", r.Pattern, r.Open, rule)
+		}
+	}
+	served := h.Routes()
+	slices.Sort(listed)
+	slices.Sort(served) // some routes are registered from a map
+	if !slices.Equal(listed, served) {
+		t.Errorf("APIRoutes = %v\nserved   = %v", listed, served)
 	}
 }
 
@@ -107,4 +129,17 @@ func mustCompile(t testing.TB, rules string) *acl.ACL {
 		t.Fatal(err)
 	}
 	return acl.New([]*acl.Policy{p})
+}
+
+// TestNamespaceParamIsQueryGet: namespaceParam reads ?namespace= as
+// r.URL.Query().Get does, escapes and malformed pairs included.
+func TestNamespaceParamIsQueryGet(t *testing.T) {
+	for _, q := range []string{"", "namespace=prod", "a=1&namespace=prod&namespace=dev", "namespace=", "namespace",
+		"namespace=a%2Fb", "namespace=a+b", "namesp%61ce=x", "namespace=%zz&namespace=ok", "x=%zz&namespace=ok",
+		"namespace=%2A", "&&namespace=p", "namespacex=1", "index=3&wait=1s", "namespace=a;b&namespace=c", "a=1;namespace=x"} {
+		r := &http.Request{URL: &url.URL{RawQuery: q}}
+		if got, want := namespaceParam(r), r.URL.Query().Get("namespace"); got != want {
+			t.Errorf("%q: namespaceParam = %q, Query().Get = %q", q, got, want)
+		}
+	}
 }

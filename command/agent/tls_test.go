@@ -17,6 +17,7 @@ import (
 	"github.com/orch-io/orch/internal/structstest"
 	"github.com/orch-io/orch/internal/tlsutil"
 	"github.com/orch-io/orch/internal/tlsutil/tlstest"
+	"github.com/orch-io/orch/server"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -200,7 +201,21 @@ tls {
 	if err := DefaultConfig().ApplyFile(notString); err == nil || !strings.Contains(err.Error(), "num.hcl:2:13: tls.ca_file: must be a string") {
 		t.Errorf("ca_file = 3: %v", err)
 	}
-	unknown := writeConfig(t, "unknown.hcl", "tls {\n  rpc_upgrade_mode = true\n}\n")
+	upgrade := DefaultConfig()
+	if err := upgrade.ApplyFile(writeConfig(t, "upgrade.hcl", "tls {\n  rpc_upgrade_mode = true\n}\n")); err != nil {
+		t.Fatal(err)
+	}
+	if !upgrade.TLS.RPCUpgradeMode || upgrade.TLS.rpcMode() != server.RPCTLSAccept {
+		t.Errorf("rpc_upgrade_mode = true alone: %+v, mode %v; want the accept step", upgrade.TLS, upgrade.TLS.rpcMode())
+	}
+	if err := upgrade.Validate(); err == nil || !strings.Contains(err.Error(), `upgrade.hcl:1:1: tls.ca_file = "": required with tls.http, tls.rpc or tls.rpc_upgrade_mode = true`) {
+		t.Errorf("rpc_upgrade_mode without files: %v", err)
+	}
+	upgrade.TLS.RPC = true
+	if upgrade.TLS.rpcMode() != server.RPCTLSUpgrade {
+		t.Errorf("rpc and rpc_upgrade_mode: mode %v, want upgrade", upgrade.TLS.rpcMode())
+	}
+	unknown := writeConfig(t, "unknown.hcl", "tls {\n  tls_cipher_suites = \"x\"\n}\n")
 	if err := DefaultConfig().ApplyFile(unknown); err == nil || !strings.Contains(err.Error(), "unknown.hcl:2:") {
 		t.Errorf("unknown attribute: %v", err)
 	}
