@@ -183,8 +183,13 @@ func (s *Server) authorizeNodeCall(ctx context.Context, req *structs.DialNodeReq
 		return nil
 	}
 	z := &authz{srv: s, snap: snap, secret: req.AuthToken}
-	if req.Method == structs.ClientNodeMetaRead {
+	switch req.Method {
+	case structs.ClientNodeMetaRead:
 		return z.allow((*acl.ACL).AllowNodeRead)
+	case structs.ClientAgentMonitor:
+		return z.allow((*acl.ACL).AllowAgentRead)
+	case structs.ClientAgentProfile:
+		return z.allow((*acl.ACL).AllowAgentWrite)
 	}
 	return z.allow((*acl.ACL).AllowNodeWrite)
 }
