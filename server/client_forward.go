@@ -245,6 +245,10 @@ func (s *Server) serveStreamCall(ctx context.Context, conn io.ReadWriteCloser) {
 		conn.Close()
 		return
 	}
+	if method == structs.AgentMonitor || method == structs.AgentProfile {
+		s.serveAgentCall(ctx, method, st)
+		return
+	}
 	if method != structs.ServerDialNode {
 		var skip struct{}
 		_ = st.Recv(&skip)
