@@ -156,6 +156,15 @@ func (c *Client) serveCall(ctx context.Context, cancel context.CancelFunc, metho
 			return st.Answer(structs.NewError(structs.CodeInvalid, "decoding the arguments of %s: %v", method, err))
 		}
 		return c.execAlloc(ctx, cancel, &args, st)
+	case structs.ClientAgentMonitor, structs.ClientAgentProfile:
+		args, _ := structs.NewClientCallArgs(method)
+		if err := recvArgs(args); err != nil {
+			return err
+		}
+		if c.cfg.AgentCalls == nil {
+			return st.Answer(structs.NewError(structs.CodeInvalid, "%s: this client agent serves no agent calls", method))
+		}
+		return c.cfg.AgentCalls(ctx, method, args, st)
 	case structs.ClientAllocStats:
 		var args structs.AllocStatsRequest
 		if err := recvArgs(&args); err != nil {
@@ -257,4 +266,21 @@ func (c *RPCClient) DialNode(ctx context.Context, req *structs.DialNodeRequest) 
 		return nil, err
 	}
 	return st.Conn(), nil
+}
+
+// DialServer opens a stream to the streaming endpoints of the server this
+// client is connected to, on which the caller opens one agent debugging
+// call (structs.AgentMonitor, AgentProfile; the server authorizes it and
+// passes it on to the server it names). ctx bounds the dial.
+func (c *RPCClient) DialServer(ctx context.Context) (io.ReadWriteCloser, error) {
+	sess, _, err := c.getSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stream, err := sess.OpenStream()
+	if err != nil {
+		c.dropSession(sess, err)
+		return nil, err
+	}
+	return stream, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/orch-io/orch/internal/metrics"
 	"log/slog"
 	"os/exec"
 	"time"
@@ -13,6 +12,8 @@ import (
 	"github.com/orch-io/orch/client/driver/rawexec"
 	"github.com/orch-io/orch/client/supervisor"
 	"github.com/orch-io/orch/internal/clock"
+	"github.com/orch-io/orch/internal/metrics"
+	"github.com/orch-io/orch/internal/rpcwire"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -86,6 +87,11 @@ type Config struct {
 	// Metrics is the agent's registry the client defines its series in
 	// (client/metrics.go). Default: a registry of its own.
 	Metrics *metrics.Registry
+	// AgentCalls serves the agent debugging calls about this client's agent
+	// (structs.ClientAgentMonitor, ClientAgentProfile; the servers
+	// authorized them): it answers on st and sends the frames until ctx
+	// ends. Nil: they are refused.
+	AgentCalls func(ctx context.Context, method string, args any, st *rpcwire.Stream) error
 	// PublishNodeMetrics adds the host's memory and disk gauges
 	// (telemetry.publish_node_metrics).
 	PublishNodeMetrics bool

@@ -70,6 +70,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			aclCommand(),
 			tlsCommand(),
 			namespaceCommand(),
+			monitorCommand(),
 		},
 	}
 	prepareCommands(app.Commands)

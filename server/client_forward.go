@@ -183,8 +183,13 @@ func (s *Server) authorizeNodeCall(ctx context.Context, req *structs.DialNodeReq
 		return nil
 	}
 	z := &authz{srv: s, snap: snap, secret: req.AuthToken}
-	if req.Method == structs.ClientNodeMetaRead {
+	switch req.Method {
+	case structs.ClientNodeMetaRead:
 		return z.allow((*acl.ACL).AllowNodeRead)
+	case structs.ClientAgentMonitor:
+		return z.allow((*acl.ACL).AllowAgentRead)
+	case structs.ClientAgentProfile:
+		return z.allow((*acl.ACL).AllowAgentWrite)
 	}
 	return z.allow((*acl.ACL).AllowNodeWrite)
 }
@@ -238,6 +243,10 @@ func (s *Server) serveStreamCall(ctx context.Context, conn io.ReadWriteCloser) {
 	method, st, err := rpcwire.ReadStreamHeader(conn)
 	if err != nil {
 		conn.Close()
+		return
+	}
+	if method == structs.AgentMonitor || method == structs.AgentProfile {
+		s.serveAgentCall(ctx, method, st)
 		return
 	}
 	if method != structs.ServerDialNode {

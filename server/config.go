@@ -163,6 +163,12 @@ type Config struct {
 	// (server/metrics.go). Default: a registry of its own.
 	Metrics *metrics.Registry
 
+	// AgentCalls serves the agent debugging calls (structs.AgentMonitor,
+	// structs.AgentProfile) meant for this server's agent, once the server
+	// has authorized them: it answers on st and sends the frames, until ctx
+	// ends. Nil: they are refused.
+	AgentCalls AgentCallFunc
+
 	// Clock is the server's source of time for its timers and the decisions
 	// taken on them: the heartbeat timers (and the time a node is marked
 	// down), autopilot's stabilization and cleanup times and its interval,

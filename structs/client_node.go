@@ -19,7 +19,7 @@ const (
 // (its DialNodeRequest names no allocation).
 func NodeCall(method string) bool {
 	switch method {
-	case ClientNodeGC, ClientNodeMetaRead, ClientNodeMetaApply:
+	case ClientNodeGC, ClientNodeMetaRead, ClientNodeMetaApply, ClientAgentMonitor, ClientAgentProfile:
 		return true
 	}
 	return false

@@ -95,6 +95,10 @@ func NewClientCallArgs(method string) (ClientCallArgs, bool) {
 		return new(NodeMetaApplyRequest), true
 	case ClientAllocStats:
 		return new(AllocStatsRequest), true
+	case ClientAgentMonitor:
+		return new(MonitorRequest), true
+	case ClientAgentProfile:
+		return new(ProfileRequest), true
 	}
 	return nil, false
 }

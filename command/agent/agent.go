@@ -14,6 +14,7 @@ import (
 
 	"github.com/orch-io/orch/client"
 	"github.com/orch-io/orch/internal/gossipkey"
+	"github.com/orch-io/orch/internal/logmon"
 	"github.com/orch-io/orch/internal/metrics"
 	"github.com/orch-io/orch/internal/tlsutil"
 	"github.com/orch-io/orch/server"
@@ -39,6 +40,9 @@ type Agent struct {
 
 	// tmpDataDir is removed on shutdown: dev mode without -data-dir.
 	tmpDataDir string
+
+	// logs fans the agent's log out to monitors (internal/logmon).
+	logs *logmon.Broadcaster
 
 	// metrics is the agent's one registry: the server, the client and the
 	// HTTP API define their series in it.
@@ -66,7 +70,11 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 	}
 	// The error returns below set a to nil: stop what was started through
 	// a variable of their own.
-	started := &Agent{cfg: cfg, logger: logger}
+	// Every logger of the agent derives from this one: monitors see them
+	// all, at their own level.
+	logs := logmon.New()
+	logger = slog.New(logmon.NewHandler(logger.Handler(), logs))
+	started := &Agent{cfg: cfg, logger: logger, logs: logs}
 	a = started
 	defer func() {
 		if err != nil {
@@ -98,7 +106,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 		rpcTLS = a.tls
 	}
 	if cfg.Server.Enabled {
-		if a.server, err = startServer(cfg, dataDir, rpcTLS, logger, a.metrics); err != nil {
+		if a.server, err = startServer(cfg, dataDir, rpcTLS, logger, a.metrics, a.serveAgentCall); err != nil {
 			return nil, err
 		}
 		a.rpc = a.server // in process: the same endpoints the network RPC reaches
@@ -142,6 +150,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			StopTasksOnShutdown: a.tmpDataDir != "",
 			EmbeddedSupervisor:  cfg.Client.EmbeddedSupervisor,
 			Metrics:             a.metrics,
+			AgentCalls:          a.serveAgentCall,
 			PublishNodeMetrics:  cfg.Telemetry.PublishNodeMetrics,
 			GC:                  cfg.Client.GC,
 		})
@@ -154,7 +163,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			}
 		}
 	}
-	httpOpts := HTTPOptions{Metrics: a.metrics, PrometheusMetrics: cfg.Telemetry.PrometheusMetrics}
+	httpOpts := HTTPOptions{Metrics: a.metrics, PrometheusMetrics: cfg.Telemetry.PrometheusMetrics, EnableDebug: cfg.EnableDebug, AgentName: started.name()}
 	if cfg.ACL.Enabled {
 		httpOpts.ACL, httpOpts.ACLTokenTTL = true, cfg.ACL.aclCacheTTL()
 	}
@@ -220,7 +229,7 @@ func (a *Agent) startJoin(j joiner) {
 // startServer starts the server half of the agent; rpcTLS, when set, makes
 // its RPC port accept mutual TLS (and refuse plain connections unless the
 // tls block has rpc_upgrade_mode).
-func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slog.Logger, reg *metrics.Registry) (*server.Server, error) {
+func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slog.Logger, reg *metrics.Registry, calls server.AgentCallFunc) (*server.Server, error) {
 	sc := server.DefaultConfig()
 	if cfg.DevMode {
 		sc = server.DevConfig()
@@ -270,6 +279,7 @@ func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slo
 	}
 	sc.Logger = logger // the server names its components itself
 	sc.Metrics = reg
+	sc.AgentCalls = calls
 	return server.NewServer(sc)
 }
 
@@ -422,6 +432,18 @@ func (b backend) DialNode(ctx context.Context, req *structs.DialNodeRequest) (io
 	default:
 		return b.a.rpcClient.DialNode(ctx, req)
 	}
+}
+
+// Logs is the agent's log fan-out, for monitors.
+func (b backend) Logs() *logmon.Broadcaster { return b.a.logs }
+
+// DialServer reaches the streaming endpoints of a server: this agent's own
+// in process, or the one a client-only agent is connected to.
+func (b backend) DialServer(ctx context.Context) (io.ReadWriteCloser, error) {
+	if b.a.server != nil {
+		return b.a.server.DialAgent(), nil
+	}
+	return b.a.rpcClient.DialServer(ctx)
 }
 
 func (b backend) Health() *structs.AgentHealthResponse {

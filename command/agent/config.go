@@ -45,6 +45,9 @@ type Config struct {
 	// TLS is the tls block (config_tls.go).
 	TLS      TLSConfig
 	LogLevel string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
+	// EnableDebug (enable_debug, as Nomad's) serves the agent's Go profiles
+	// at /v1/agent/pprof/ (with ACLs, to agent:write tokens only).
+	EnableDebug bool
 	// DevMode is `orch agent -dev`: everything on 127.0.0.1, data in a
 	// temporary directory. It is never read from a file.
 	DevMode bool
@@ -251,22 +254,23 @@ func DevConfig() *Config {
 // fileConfig is the shape of an agent configuration file. Pointers tell
 // "absent" from zero, so that only what a file sets changes the Config.
 type fileConfig struct {
-	DataDir    *string        `hcl:"data_dir,optional"`
-	BindAddr   *string        `hcl:"bind_addr,optional"`
-	Datacenter *string        `hcl:"datacenter,optional"`
-	Region     *string        `hcl:"region,optional"`
-	Name       *string        `hcl:"name,optional"`
-	LogLevel   *string        `hcl:"log_level,optional"`
-	Ports      *filePorts     `hcl:"ports,block"`
-	Server     *fileServer    `hcl:"server,block"`
-	Client     *fileClient    `hcl:"client,block"`
-	ServerJoin *fileJoin      `hcl:"server_join,block"`
-	Autopilot  *fileAutopilot `hcl:"autopilot,block"`
-	Limits     *fileLimits    `hcl:"limits,block"`
-	Plugins    []*filePlugin  `hcl:"plugin,block"`
-	ACL        *fileACL       `hcl:"acl,block"`
-	Telemetry  *fileTelemetry `hcl:"telemetry,block"`
-	TLS        *fileTLS       `hcl:"tls,block"`
+	DataDir     *string        `hcl:"data_dir,optional"`
+	BindAddr    *string        `hcl:"bind_addr,optional"`
+	Datacenter  *string        `hcl:"datacenter,optional"`
+	Region      *string        `hcl:"region,optional"`
+	Name        *string        `hcl:"name,optional"`
+	LogLevel    *string        `hcl:"log_level,optional"`
+	EnableDebug *bool          `hcl:"enable_debug,optional"`
+	Ports       *filePorts     `hcl:"ports,block"`
+	Server      *fileServer    `hcl:"server,block"`
+	Client      *fileClient    `hcl:"client,block"`
+	ServerJoin  *fileJoin      `hcl:"server_join,block"`
+	Autopilot   *fileAutopilot `hcl:"autopilot,block"`
+	Limits      *fileLimits    `hcl:"limits,block"`
+	Plugins     []*filePlugin  `hcl:"plugin,block"`
+	ACL         *fileACL       `hcl:"acl,block"`
+	Telemetry   *fileTelemetry `hcl:"telemetry,block"`
+	TLS         *fileTLS       `hcl:"tls,block"`
 }
 
 type fileACL struct {
@@ -335,7 +339,7 @@ type fileServer struct {
 
 // ApplyFile reads the agent configuration file at path (HCL, or JSON when the
 // name ends in .json) and sets in c what the file sets: data_dir, bind_addr,
-// datacenter, region, name, log_level, ports { http rpc serf },
+// datacenter, region, name, log_level, enable_debug, ports { http rpc serf },
 // server { enabled bootstrap_expect raft_multiplier min_heartbeat_ttl
 // max_heartbeats_per_second heartbeat_grace encrypt }, server_join { retry_join retry_interval },
 // autopilot { cleanup_dead_servers dead_server_cleanup_time
@@ -394,6 +398,7 @@ func (c *Config) ApplyFile(path string) error {
 	setString(&n.Region, fc.Region)
 	setString(&n.NodeName, fc.Name)
 	setString(&n.LogLevel, fc.LogLevel)
+	setBool(&n.EnableDebug, fc.EnableDebug)
 	if p := fc.Ports; p != nil {
 		setInt(&n.Ports.HTTP, p.HTTP)
 		setInt(&n.Ports.RPC, p.RPC)

@@ -46,6 +46,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/orch-io/orch/internal/logmon"
 	"github.com/orch-io/orch/internal/metrics"
 	"github.com/orch-io/orch/server"
 	"github.com/orch-io/orch/structs"
@@ -73,6 +74,13 @@ type Backend interface {
 	// ctx bounds the stream's life. A node no server reaches is a
 	// CodeNotFound error; a call req's token may not make is refused.
 	DialNode(ctx context.Context, req *structs.DialNodeRequest) (io.ReadWriteCloser, error)
+	// Logs is the agent's log fan-out (orch monitor).
+	Logs() *logmon.Broadcaster
+	// DialServer opens a byte stream to a server's streaming endpoints (the
+	// agent's own, or the one a client-only agent is connected to), on
+	// which the caller opens one agent debugging call (Agent.Monitor,
+	// Agent.Profile); ctx bounds the dial.
+	DialServer(ctx context.Context) (io.ReadWriteCloser, error)
 }
 
 // Blocking query limits: a query with ?index= and no ?wait= waits
@@ -335,6 +343,7 @@ func (s *HTTPServer) registerRoutes() {
 	s.registerNamespaceRoutes()
 	s.registerSystemRoutes()
 	s.registerClientNodeRoutes()
+	s.registerAgentDebugRoutes()
 	s.mux.Handle("GET /v1/event/stream", http.HandlerFunc(s.eventStream))
 }
 

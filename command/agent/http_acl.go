@@ -211,6 +211,10 @@ var routeRules = map[string]routeRule{
 	"GET /v1/agent/health":               ruleOpen,
 	"GET /v1/agent/members":              ruleNodeRead,
 	"GET /v1/agent/self":                 ruleAgentRead, // as Nomad
+	// The live log and the profiles, as Nomad: a profile can stall the
+	// agent (CPU, trace) and shows its memory.
+	"GET /v1/agent/monitor":         ruleAgentRead,
+	"GET /v1/agent/pprof/{profile}": ruleAgentWrite,
 	// Search reads each kind through its list RPC, whose own checks leave
 	// out what the token may not read (as Nomad's search does).
 	// The stream filters each event by the token: read-job in the event's

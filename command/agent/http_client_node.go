@@ -120,8 +120,13 @@ func (s *HTTPServer) nodeCallDial(ctx context.Context, r *http.Request, nodeID, 
 			return nil, err
 		}
 		allowed := a.AllowNodeWrite()
-		if method == structs.ClientNodeMetaRead {
+		switch method {
+		case structs.ClientNodeMetaRead:
 			allowed = a.AllowNodeRead()
+		case structs.ClientAgentMonitor:
+			allowed = a.AllowAgentRead()
+		case structs.ClientAgentProfile:
+			allowed = a.AllowAgentWrite()
 		}
 		if !allowed {
 			return nil, structs.NewError(structs.CodePermissionDenied, "Permission denied")

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orch-io/orch/internal/logmon"
 	"github.com/orch-io/orch/server"
 	"github.com/orch-io/orch/structs"
 )
@@ -68,6 +69,10 @@ func (realBackend) Members() *structs.AgentMembersResponse { return &structs.Age
 func (realBackend) Health() *structs.AgentHealthResponse   { return &structs.AgentHealthResponse{} }
 func (realBackend) Events() *server.EventBuffer            { return nil }
 func (realBackend) Self() *structs.AgentSelf               { return &structs.AgentSelf{} }
+func (realBackend) Logs() *logmon.Broadcaster              { return logmon.New() }
+func (b realBackend) DialServer(context.Context) (io.ReadWriteCloser, error) {
+	return b.Server.DialAgent(), nil
+}
 
 // syncBuffer is a log destination safe for concurrent writers.
 type syncBuffer struct {

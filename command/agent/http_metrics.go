@@ -25,6 +25,10 @@ type HTTPOptions struct {
 	ACLTokenTTL time.Duration
 	// TLS, when set, serves HTTPS with it (tls { http = true }).
 	TLS *tls.Config
+	// EnableDebug serves /v1/agent/pprof/ (enable_debug).
+	EnableDebug bool
+	// AgentName names the agent in answers.
+	AgentName string
 }
 
 // httpMetrics are the API's series: requests per route pattern (the mux's,

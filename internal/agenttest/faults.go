@@ -13,6 +13,7 @@ import (
 
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/command/agent"
+	"github.com/orch-io/orch/internal/logmon"
 	"github.com/orch-io/orch/server"
 	"github.com/orch-io/orch/structs"
 )
@@ -148,6 +149,14 @@ func (f *Faults) Members() *structs.AgentMembersResponse { return f.inner.Member
 // DialNode implements agent.Backend.
 func (f *Faults) DialNode(ctx context.Context, req *structs.DialNodeRequest) (io.ReadWriteCloser, error) {
 	return f.inner.DialNode(ctx, req)
+}
+
+// Logs implements agent.Backend.
+func (f *Faults) Logs() *logmon.Broadcaster { return f.inner.Logs() }
+
+// DialServer implements agent.Backend.
+func (f *Faults) DialServer(ctx context.Context) (io.ReadWriteCloser, error) {
+	return f.inner.DialServer(ctx)
 }
 
 // Health implements agent.Backend.

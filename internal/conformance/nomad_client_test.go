@@ -11,6 +11,7 @@ import (
 	"time"
 
 	napi "github.com/hashicorp/nomad/api"
+	"github.com/orch-io/orch/command/agent"
 	"github.com/orch-io/orch/internal/agenttest"
 )
 
@@ -76,12 +77,13 @@ var cases = []conformanceCase{
 	{[]string{"GET /v1/client/metadata", "POST /v1/client/metadata"}, testNodeMeta},
 	{[]string{"GET /v1/operator/snapshot", "PUT /v1/operator/snapshot", "POST /v1/operator/snapshot"}, testSnapshot},
 	{[]string{"GET /v1/metrics"}, testMetrics},
+	{agentDebugRoutes, testAgentDebug},
 }
 
 // TestNomadClient drives a real dev agent through Nomad's Go client, one
 // case per group of routes, and checks that every route has a case.
 func TestNomadClient(t *testing.T) {
-	a := agenttest.Start(t, agenttest.Options{Client: true})
+	a := agenttest.Start(t, agenttest.Options{Client: true, Configure: func(c *agent.Config) { c.EnableDebug = true }})
 	nomad, err := napi.NewClient(&napi.Config{Address: a.URL})
 	if err != nil {
 		t.Fatal(err)
