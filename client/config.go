@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/orch-io/orch/internal/metrics"
+	"github.com/orch-io/orch/internal/tracing"
 	"log/slog"
 	"os/exec"
 	"time"
@@ -86,6 +87,9 @@ type Config struct {
 	// Metrics is the agent's registry the client defines its series in
 	// (client/metrics.go). Default: a registry of its own.
 	Metrics *metrics.Registry
+	// Tracer records the spans of the allocations the servers placed in a
+	// trace (Allocation.TraceParent); nil is tracing off.
+	Tracer *tracing.Tracer
 	// PublishNodeMetrics adds the host's memory and disk gauges
 	// (telemetry.publish_node_metrics).
 	PublishNodeMetrics bool

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/orch-io/orch/internal/metrics"
+	"github.com/orch-io/orch/internal/tracing"
 	"log/slog"
 	"net"
 	"os"
@@ -157,6 +158,10 @@ type Config struct {
 	// Metrics is the agent's registry the server defines its series in
 	// (server/metrics.go). Default: a registry of its own.
 	Metrics *metrics.Registry
+
+	// Tracer records the server's spans (internal/tracing); nil is tracing
+	// off, the default.
+	Tracer *tracing.Tracer
 
 	// Clock is the server's source of time for its timers and the decisions
 	// taken on them: the heartbeat timers (and the time a node is marked

@@ -16,6 +16,7 @@ import (
 	"github.com/orch-io/orch/internal/gossipkey"
 	"github.com/orch-io/orch/internal/metrics"
 	"github.com/orch-io/orch/internal/tlsutil"
+	"github.com/orch-io/orch/internal/tracing"
 	"github.com/orch-io/orch/server"
 	"github.com/orch-io/orch/structs"
 )
@@ -43,6 +44,9 @@ type Agent struct {
 	// metrics is the agent's one registry: the server, the client and the
 	// HTTP API define their series in it.
 	metrics *metrics.Registry
+	// tracer records the agent's spans when telemetry.otlp_endpoint is set
+	// (nil: tracing off); the server, the client and the HTTP API share it.
+	tracer *tracing.Tracer
 	// tls is the agent's TLS material (tls block with http or rpc), nil
 	// without; Reload reloads it.
 	tls *tlsutil.Store
@@ -85,6 +89,11 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 	}
 	a.dataDir = dataDir
 	a.metrics = newAgentRegistry(cfg)
+	if cfg.Telemetry.OTLPEndpoint != "" {
+		if a.tracer, err = newAgentTracer(cfg); err != nil {
+			return nil, err
+		}
+	}
 	logger.Info("starting agent", "data_dir", dataDir, "bind", cfg.BindAddr, "dev", cfg.DevMode,
 		"server", cfg.Server.Enabled, "client", cfg.Client.Enabled)
 
@@ -98,7 +107,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 		rpcTLS = a.tls
 	}
 	if cfg.Server.Enabled {
-		if a.server, err = startServer(cfg, dataDir, rpcTLS, logger, a.metrics); err != nil {
+		if a.server, err = startServer(cfg, dataDir, rpcTLS, logger, a.metrics, a.tracer); err != nil {
 			return nil, err
 		}
 		a.rpc = a.server // in process: the same endpoints the network RPC reaches
@@ -142,6 +151,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			StopTasksOnShutdown: a.tmpDataDir != "",
 			EmbeddedSupervisor:  cfg.Client.EmbeddedSupervisor,
 			Metrics:             a.metrics,
+			Tracer:              a.tracer,
 			PublishNodeMetrics:  cfg.Telemetry.PublishNodeMetrics,
 			GC:                  cfg.Client.GC,
 		})
@@ -154,7 +164,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			}
 		}
 	}
-	httpOpts := HTTPOptions{Metrics: a.metrics, PrometheusMetrics: cfg.Telemetry.PrometheusMetrics}
+	httpOpts := HTTPOptions{Metrics: a.metrics, PrometheusMetrics: cfg.Telemetry.PrometheusMetrics, Tracer: a.tracer}
 	if cfg.ACL.Enabled {
 		httpOpts.ACL, httpOpts.ACLTokenTTL = true, cfg.ACL.aclCacheTTL()
 	}
@@ -219,7 +229,7 @@ func (a *Agent) startJoin(j joiner) {
 
 // startServer starts the server half of the agent; rpcTLS, when set, makes
 // its RPC port mutual TLS.
-func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slog.Logger, reg *metrics.Registry) (*server.Server, error) {
+func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slog.Logger, reg *metrics.Registry, tracer *tracing.Tracer) (*server.Server, error) {
 	sc := server.DefaultConfig()
 	if cfg.DevMode {
 		sc = server.DevConfig()
@@ -268,6 +278,7 @@ func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slo
 	}
 	sc.Logger = logger // the server names its components itself
 	sc.Metrics = reg
+	sc.Tracer = tracer
 	return server.NewServer(sc)
 }
 
@@ -319,6 +330,21 @@ func newAgentRegistry(cfg *Config) *metrics.Registry {
 		host, _ = os.Hostname()
 	}
 	return metrics.NewRegistry(map[string]string{"host": host})
+}
+
+// newAgentTracer is the agent's tracer, exporting to telemetry.otlp_endpoint;
+// its spans name the agent (service.instance.id) by its node name, else the
+// host name.
+func newAgentTracer(cfg *Config) (*tracing.Tracer, error) {
+	name := cfg.NodeName
+	if name == "" {
+		name, _ = os.Hostname()
+	}
+	t, err := tracing.New(tracing.Config{Endpoint: cfg.Telemetry.OTLPEndpoint, ServiceName: "orch", InstanceID: name})
+	if err != nil {
+		return nil, fmt.Errorf("agent: telemetry.otlp_endpoint: %w", err)
+	}
+	return t, nil
 }
 
 // Metrics is the agent's metrics registry.
@@ -381,6 +407,14 @@ func (a *Agent) Shutdown() error {
 	}
 	if a.rpcClient != nil {
 		errs = append(errs, a.rpcClient.Close())
+	}
+	if a.tracer != nil {
+		// Last: the spans of the shutdown itself are exported too.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := a.tracer.Shutdown(ctx); err != nil {
+			a.logger.Warn("exporting the last trace spans failed", "error", err)
+		}
+		cancel()
 	}
 	if a.tmpDataDir != "" {
 		errs = append(errs, os.RemoveAll(a.tmpDataDir))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/internal/metrics"
+	"github.com/orch-io/orch/internal/tracing"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -25,6 +26,9 @@ type HTTPOptions struct {
 	ACLTokenTTL time.Duration
 	// TLS, when set, serves HTTPS with it (tls { http = true }).
 	TLS *tls.Config
+	// Tracer, when set (telemetry.otlp_endpoint), records a span per
+	// request (http_trace.go); nil is tracing off.
+	Tracer *tracing.Tracer
 }
 
 // httpMetrics are the API's series: requests per route pattern (the mux's,
