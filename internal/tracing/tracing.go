@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -35,6 +36,9 @@ type Config struct {
 // ValidateEndpoint checks an otlp_endpoint value: host:port with a port in
 // 1..65535. field names it in the error.
 func ValidateEndpoint(field, endpoint string) error {
+	if strings.Contains(endpoint, "://") {
+		return fmt.Errorf("%s = %q: must be host:port, without a scheme (an OTLP/HTTP collector, such as localhost:4318)", field, endpoint)
+	}
 	host, port, err := net.SplitHostPort(endpoint)
 	if err != nil {
 		return fmt.Errorf("%s = %q: must be host:port (an OTLP/HTTP collector, such as localhost:4318): %v", field, endpoint, err)
