@@ -126,7 +126,9 @@ type Error struct {
 // certainly not applied ("no_leader") or may have been ("indeterminate").
 const (
 	HeaderRequestID = "X-Orch-Request-ID"
-	HeaderErrorCode = "X-Orch-Error-Code"
+	// HeaderTraceParent carries a W3C trace context (RegisterOptions.TraceParent).
+	HeaderTraceParent = "traceparent"
+	HeaderErrorCode   = "X-Orch-Error-Code"
 )
 
 // Error codes of HeaderErrorCode a write is retried on (see retryWrite).
@@ -335,6 +337,11 @@ func (c *Client) queryWith(path string, q *QueryOptions, extra url.Values, out a
 // so that a write during a failover succeeds once a new leader is elected,
 // and is applied once.
 func (c *Client) write(method, path string, params url.Values, in, out any) error {
+	return c.writeHeader(method, path, params, in, out, nil)
+}
+
+// writeHeader is write with extra request headers (a traceparent).
+func (c *Client) writeHeader(method, path string, params url.Values, in, out any, extra http.Header) error {
 	var payload []byte
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -352,6 +359,9 @@ func (c *Client) write(method, path string, params url.Values, in, out any) erro
 	deadline := time.Now().Add(c.noLeaderRetry)
 	wait := noLeaderBackoffMin
 	hdr := http.Header{HeaderRequestID: {uuid.NewString()}}
+	for k, v := range extra {
+		hdr[k] = v
+	}
 	for {
 		var body io.Reader
 		if payload != nil {

@@ -27,6 +27,10 @@ type RegisterOptions struct {
 	// in between is an *Error with status 409.
 	EnforceIndex bool
 	ModifyIndex  uint64
+	// TraceParent, when set, is sent as the W3C traceparent header: agents
+	// that trace (telemetry.otlp_endpoint) record the registration and
+	// everything it causes in that trace.
+	TraceParent string
 }
 
 // RegisterOpts is Register with options; nil opts is Register.
@@ -37,7 +41,11 @@ func (j *Jobs) RegisterOpts(job *structs.Job, opts *RegisterOptions) (*structs.J
 		body.EnforceIndex = true
 		body.JobModifyIndex = opts.ModifyIndex
 	}
-	if err := j.c.write(http.MethodPut, "/v1/jobs", jobNamespaceParam(job), body, &out); err != nil {
+	var hdr http.Header
+	if opts != nil && opts.TraceParent != "" {
+		hdr = http.Header{HeaderTraceParent: {opts.TraceParent}}
+	}
+	if err := j.c.writeHeader(http.MethodPut, "/v1/jobs", jobNamespaceParam(job), body, &out, hdr); err != nil {
 		return nil, err
 	}
 	return &structs.JobRegisterResponse{EvalID: out.EvalID, EvalCreateIndex: out.EvalCreateIndex,

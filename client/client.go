@@ -356,6 +356,7 @@ func (c *Client) newAllocRunner(alloc *structs.Allocation) *allocrunner.AllocRun
 		},
 		Logger:  c.logger,
 		Metrics: c.metrics.tasks,
+		Tracer:  c.cfg.Tracer,
 	})
 	return ar
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/orch-io/orch/internal/clock"
 	"github.com/orch-io/orch/internal/metrics"
 	"github.com/orch-io/orch/internal/rpcwire"
+	"github.com/orch-io/orch/internal/tracing"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -92,6 +93,9 @@ type Config struct {
 	// authorized them): it answers on st and sends the frames until ctx
 	// ends. Nil: they are refused.
 	AgentCalls func(ctx context.Context, method string, args any, st *rpcwire.Stream) error
+	// Tracer records the spans of the allocations the servers placed in a
+	// trace (Allocation.TraceParent); nil is tracing off.
+	Tracer *tracing.Tracer
 	// PublishNodeMetrics adds the host's memory and disk gauges
 	// (telemetry.publish_node_metrics).
 	PublishNodeMetrics bool

@@ -2,6 +2,8 @@ package command
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -64,13 +66,22 @@ func jobRun(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var opts *api.RegisterOptions
+	opts := &api.RegisterOptions{}
 	if c.IsSet("check-index") {
-		opts = &api.RegisterOptions{EnforceIndex: true, ModifyIndex: c.Uint64("check-index")}
+		opts.EnforceIndex, opts.ModifyIndex = true, c.Uint64("check-index")
+	}
+	var traceID string
+	if c.Bool("verbose") {
+		// The trace of this run: agents that trace record every step of it
+		// (HTTP, RPC, Raft, scheduler, plan, the task's start) under this ID.
+		opts.TraceParent, traceID = newTraceParent()
 	}
 	resp, err := client.Jobs().RegisterOpts(job, opts)
 	if err != nil {
 		return errorf(err, "Error submitting job")
+	}
+	if traceID != "" {
+		fmt.Fprintf(stdout(c), "==> Trace ID %q (recorded where the agents set telemetry.otlp_endpoint)\n", traceID)
 	}
 	if resp.Warnings != "" {
 		fmt.Fprintf(stderr(c), "Job Warnings:\n%s\n\n", resp.Warnings)
@@ -92,6 +103,14 @@ func jobRun(c *cli.Context) error {
 		ns = job.Namespace
 	}
 	return followJobDeployment(c, client, job.ID, ns, resp.JobModifyIndex)
+}
+
+// newTraceParent returns a new sampled W3C traceparent and its trace ID.
+func newTraceParent() (traceparent, traceID string) {
+	var b [24]byte
+	_, _ = rand.Read(b[:]) // crypto/rand: never fails
+	traceID, spanID := hex.EncodeToString(b[:16]), hex.EncodeToString(b[16:])
+	return "00-" + traceID + "-" + spanID + "-01", traceID
 }
 
 // followJobDeployment follows the deployment the registration of the job at

@@ -1,12 +1,15 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/orch-io/orch/internal/tlsutil/tlstest"
+	"github.com/orch-io/orch/internal/tracing"
+	"github.com/orch-io/orch/internal/tracing/tracingtest"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -19,13 +22,32 @@ func BenchmarkClusterJobRegister64(b *testing.B) {
 	for i := range cfgs {
 		cfgs[i] = testConfig(b.TempDir())
 	}
-	benchJobRegister64(b, startClusterOf(b, lanTimings(cfgs)...))
+	benchJobRegister64(b, startClusterOf(b, lanTimings(cfgs)...), nil)
+}
+
+// BenchmarkClusterJobRegister64Traced is BenchmarkClusterJobRegister64
+// with tracing on and every registration in a sampled trace of its own: the
+// servers record their RPC, Raft apply, broker, scheduler and plan spans and
+// export them over OTLP/HTTP to an in-process receiver.
+func BenchmarkClusterJobRegister64Traced(b *testing.B) {
+	rcv := tracingtest.NewReceiver(b)
+	tracer, err := tracing.New(tracing.Config{Endpoint: rcv.Endpoint(), InstanceID: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = tracer.Shutdown(context.Background()) })
+	cfgs := make([]Config, 3)
+	for i := range cfgs {
+		cfgs[i] = testConfig(b.TempDir())
+		cfgs[i].Tracer = tracer
+	}
+	benchJobRegister64(b, startClusterOf(b, lanTimings(cfgs)...), tracer)
 }
 
 // BenchmarkClusterJobRegister64TLS is BenchmarkClusterJobRegister64 with
 // mutual TLS on the RPC port: Raft replication runs inside TLS.
 func BenchmarkClusterJobRegister64TLS(b *testing.B) {
-	benchJobRegister64(b, startClusterOf(b, lanTimings(tlsConfigs(b, tlstest.NewCA(b), 3))...))
+	benchJobRegister64(b, startClusterOf(b, lanTimings(tlsConfigs(b, tlstest.NewCA(b), 3))...), nil)
 }
 
 // lanTimings gives cfgs the production Raft timings (not dev mode's), so
@@ -38,8 +60,9 @@ func lanTimings(cfgs []Config) []Config {
 }
 
 // benchJobRegister64 registers b.N jobs on the leader of servers from 64
-// concurrent writers and reports commits per second.
-func benchJobRegister64(b *testing.B, servers []*Server) {
+// concurrent writers and reports commits per second. With tracer, each
+// registration is the root span of a trace of its own.
+func benchJobRegister64(b *testing.B, servers []*Server, tracer *tracing.Tracer) {
 	leader := leaderOf(servers)
 	const writers = 64
 	var next atomic.Int64
@@ -57,7 +80,10 @@ func benchJobRegister64(b *testing.B, servers []*Server) {
 				}
 				job := testJob(fmt.Sprintf("bench-%d", i), 0, 64)
 				var resp structs.JobRegisterResponse
-				if err := leader.RPC(b.Context(), "Job.Register", &structs.JobRegisterRequest{Job: job}, &resp); err != nil {
+				ctx, span := tracer.Start(b.Context(), "bench register")
+				err := leader.RPC(ctx, "Job.Register", &structs.JobRegisterRequest{Job: job}, &resp)
+				span.End()
+				if err != nil {
 					errs <- err
 					return
 				}

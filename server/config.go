@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/orch-io/orch/internal/metrics"
+	"github.com/orch-io/orch/internal/tracing"
 	"log/slog"
 	"net"
 	"os"
@@ -168,6 +169,9 @@ type Config struct {
 	// has authorized them: it answers on st and sends the frames, until ctx
 	// ends. Nil: they are refused.
 	AgentCalls AgentCallFunc
+	// Tracer records the server's spans (internal/tracing); nil is tracing
+	// off, the default.
+	Tracer *tracing.Tracer
 
 	// Clock is the server's source of time for its timers and the decisions
 	// taken on them: the heartbeat timers (and the time a node is marked

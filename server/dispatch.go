@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
+	"github.com/orch-io/orch/internal/tracing"
 	"github.com/orch-io/orch/structs"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // The RPC dispatcher: orch's own replacement for net/rpc's server, speaking
@@ -59,6 +61,8 @@ type dispatcher struct {
 	authorize func(ctx context.Context, method string, args any) (filter func(reply any), err error)
 	// metrics are the server's: every call is counted and timed.
 	metrics *serverMetrics
+	// tracer records a span per call that belongs to a trace (nil: off).
+	tracer *tracing.Tracer
 }
 
 var (
@@ -94,6 +98,11 @@ func (d *dispatcher) call(ctx context.Context, name string, m *endpointMethod, a
 	rc := &rpcCall{}
 	ctx = context.WithValue(ctx, rpcCallKey{}, rc)
 	defer func(start time.Time) { d.metrics.observeRPC(name, rc, start, err) }(time.Now())
+	if d.tracer.Enabled() {
+		var span trace.Span
+		ctx, span = d.startRPCSpan(ctx, name, args.Interface())
+		defer func() { endSpan(span, err) }()
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			d.logger.Error("RPC handler panicked; the request fails, the server goes on",

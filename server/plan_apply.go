@@ -10,6 +10,7 @@ import (
 	"github.com/orch-io/orch/server/broker"
 	"github.com/orch-io/orch/server/state"
 	"github.com/orch-io/orch/structs"
+	"go.opentelemetry.io/otel/attribute"
 )
 
 // The plan applier is the single writer of allocations. Schedulers plan
@@ -124,13 +125,17 @@ func (s *Server) applyPlanAsync(p *pendingPlan, inflight []*inflightPlan) (*infl
 	if plan.Job != nil {
 		logger = logger.With("job_id", plan.Job.ID)
 	}
+	// With tracing off these spans record nothing and cost nothing.
+	tctx, applySpan := s.config.Tracer.StartFrom(context.Background(), plan.TraceParent, "plan apply")
 	snap := s.state.Snapshot()
 	var view broker.PlanState = snap
 	if len(inflight) > 0 {
 		view = newPlanOverlay(snap, inflight)
 	}
 	verifyStart := time.Now()
+	_, verifySpan := s.config.Tracer.StartFrom(tctx, "", "plan verify")
 	result := broker.EvaluatePlan(view, plan)
+	verifySpan.End()
 	s.metrics.observePlan(plan, result, verifyStart)
 	if result.RefreshIndex != 0 {
 		logger.Debug("plan partly rejected: the scheduler will refresh", "refresh_index", result.RefreshIndex)
@@ -150,18 +155,27 @@ func (s *Server) applyPlanAsync(p *pendingPlan, inflight []*inflightPlan) (*infl
 			}
 		}
 		p.respond(result, nil)
+		applySpan.End()
 		return nil, nil
 	}
 	sent := time.Now()
+	_, commitSpan := s.config.Tracer.StartFrom(tctx, "", "plan commit")
+	if commitSpan.IsRecording() {
+		commitSpan.SetAttributes(attribute.String("orch.eval_id", plan.EvalID), attribute.Int("orch.allocs", len(allocs)))
+	}
 	f, err := s.raftApplyAsync(MsgApplyPlanResults, &ApplyPlanResultsEntry{EvalID: plan.EvalID, Job: plan.Job, Allocs: allocs,
 		Deployment: plan.Deployment, DeploymentUpdates: plan.DeploymentUpdates})
 	if err != nil {
 		p.respond(nil, err)
+		endSpan(commitSpan, err)
+		endSpan(applySpan, err)
 		return nil, err
 	}
 	next := &inflightPlan{allocs: allocs, done: make(chan struct{})}
 	go func() {
 		index, err := raftApplyResult(MsgApplyPlanResults, f)
+		endSpan(commitSpan, err)
+		defer endSpan(applySpan, err)
 		if prev != nil {
 			<-prev.done // finish in order
 		}

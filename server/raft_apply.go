@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/orch-io/orch/internal/tracing"
 	"github.com/orch-io/orch/server/state"
 	"github.com/orch-io/orch/structs"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Committing writes, and what a caller may conclude when that fails.
@@ -119,9 +121,15 @@ func errRequestReused(first *state.RequestOutcome) error {
 // set; the caller fills the reply as it did before request IDs.
 //
 // Call on the leader (after forward), from any goroutine.
-func (s *Server) raftApplyWrite(ctx context.Context, t MessageType, body any, requestID string) (*state.RequestOutcome, error) {
+func (s *Server) raftApplyWrite(ctx context.Context, t MessageType, body any, requestID string) (out *state.RequestOutcome, err error) {
 	if o, err := s.recordedOutcome(t, requestID); o != nil || err != nil {
 		return o, err
+	}
+	if s.config.Tracer.Enabled() {
+		var span trace.Span
+		ctx, span = s.config.Tracer.StartFrom(ctx, "", "raft apply "+t.String())
+		defer func() { endSpan(span, err) }()
+		stampEvalTraces(body, tracing.TraceParent(ctx))
 	}
 	// The inner type is gated as a bare entry of it would be.
 	if err := s.checkEntryVersion(t); err != nil {

@@ -30,7 +30,7 @@ const firstByteTimeout = 10 * time.Second
 // dispatcher (dispatch.go).
 func (s *Server) registerEndpoints() error {
 	s.endpoints = &dispatcher{logger: s.logger, methods: map[string]*endpointMethod{}, received: s.config.testHooks.rpcReceived,
-		metrics: s.metrics, checkPeer: s.checkServerOnly, checkRegion: s.checkRegion}
+		metrics: s.metrics, checkPeer: s.checkServerOnly, checkRegion: s.checkRegion, tracer: s.config.Tracer}
 	if s.config.ACLEnabled {
 		s.endpoints.authorize = s.authorizeRPC
 	}

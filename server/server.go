@@ -141,8 +141,9 @@ func NewServer(cfg Config) (*Server, error) {
 	s.nodeConns = newNodeConns()
 	s.shutdownCtx, s.shutdownCancel = context.WithCancel(context.Background())
 	s.metrics = newServerMetrics(cfg.Metrics)
-	cfg.Broker.ObserveWait = func(t structs.JobType, d time.Duration) {
-		s.metrics.brokerWait.WithLabelValues(string(t)).Observe(d.Seconds())
+	cfg.Broker.ObserveWait = func(eval *structs.Evaluation, d time.Duration) {
+		s.metrics.brokerWait.WithLabelValues(string(eval.Type)).Observe(d.Seconds())
+		s.traceBrokerWait(eval, d)
 	}
 	s.broker = broker.New(cfg.Broker, cfg.Logger)
 	s.blocked = broker.NewBlocked(s.broker)

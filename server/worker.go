@@ -10,9 +10,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/orch-io/orch/internal/tracing"
 	"github.com/orch-io/orch/scheduler"
 	"github.com/orch-io/orch/server/state"
 	"github.com/orch-io/orch/structs"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Workers run the schedulers. Each one loops on the leader: dequeue an
@@ -66,6 +69,13 @@ func (w *worker) run(ctx context.Context) {
 func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token string) {
 	logger := w.logger.With("eval_id", eval.ID, "job_id", eval.JobID, "request_id", eval.RequestID, "eval_type", eval.Type, "triggered_by", eval.TriggeredBy)
 	acked := false
+	if tr := w.srv.config.Tracer; tr.Enabled() {
+		var span trace.Span
+		ctx, span = tr.StartFrom(ctx, eval.TraceParent, "scheduler eval", trace.WithAttributes(
+			attribute.String("orch.eval_id", eval.ID), attribute.String("orch.job_id", eval.JobID),
+			attribute.String("orch.eval_type", string(eval.Type)), attribute.String("orch.triggered_by", eval.TriggeredBy)))
+		defer func() { span.SetAttributes(attribute.Bool("orch.acked", acked)); span.End() }()
+	}
 	defer func(start time.Time) { w.srv.metrics.observeEval(eval.Type, start, acked) }(time.Now())
 	nack := func(why string, err error, attrs ...any) {
 		logger.Error(why, append([]any{"error", err}, attrs...)...)
@@ -201,11 +211,18 @@ func (p *evalPlanner) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, sched
 		return nil, nil, fmt.Errorf("server: evaluation %s no longer held by this worker: %w", p.evalID, err)
 	}
 	stampRequestID(plan, p.requestID)
+	ctx := p.ctx
+	if tr := srv.config.Tracer; tr.Enabled() {
+		var span trace.Span
+		ctx, span = tr.StartFrom(ctx, "", "plan submit")
+		defer span.End()
+		stampPlanTraces(plan, tracing.TraceParent(ctx))
+	}
 	pending, err := p.w.plans.Enqueue(plan)
 	if err != nil {
 		return nil, nil, err
 	}
-	result, err := pending.Wait(p.ctx)
+	result, err := pending.Wait(ctx)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -36,12 +36,16 @@ type Allocation struct {
 	// RequestID is the request ID of the evaluation that placed the
 	// allocation (Evaluation.RequestID), for the client's logs.
 	RequestID string
-	Name      string // "<job>.<group>[<index>]"
-	NodeID    string
-	NodeName  string
-	JobID     string
-	Job       *Job // the job version the allocation runs; shared, read-only
-	TaskGroup string
+	// TraceParent is the W3C trace context of the plan apply that placed
+	// the allocation (Evaluation.TraceParent's trace), "" when untraced:
+	// the client's alloc runner and task starts join that trace.
+	TraceParent string
+	Name        string // "<job>.<group>[<index>]"
+	NodeID      string
+	NodeName    string
+	JobID       string
+	Job         *Job // the job version the allocation runs; shared, read-only
+	TaskGroup   string
 
 	AllocatedResources *AllocatedResources
 

@@ -63,7 +63,12 @@ type Evaluation struct {
 	// evaluation (WriteRequest.RequestID), "" for the servers' own: the
 	// workers, the plan applier and the clients log it, so that one grep
 	// follows a request from the API to its tasks.
-	RequestID         string
+	RequestID string
+	// TraceParent is the W3C trace context of the span that committed the
+	// evaluation (internal/tracing), "" when tracing is off or nothing
+	// traced asked for it: the broker, the worker and the plan applier add
+	// their spans to that trace.
+	TraceParent       string
 	Status            EvalStatus
 	StatusDescription string
 

@@ -7,8 +7,11 @@ type Plan struct {
 	// RequestID is the evaluation's (Evaluation.RequestID), set by the
 	// worker, for the plan applier's logs.
 	RequestID string
-	Priority  int
-	Job       *Job // the job version the new allocations run
+	// TraceParent is the W3C trace context of the worker's span that
+	// submitted the plan, "" when untraced (internal/tracing).
+	TraceParent string
+	Priority    int
+	Job         *Job // the job version the new allocations run
 
 	// AllAtOnce: commit everything or nothing.
 	AllAtOnce bool

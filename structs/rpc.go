@@ -77,6 +77,10 @@ type QueryOptions struct {
 	// AuthToken is the caller's credential when ACLs are enabled: an ACL
 	// token's secret ID, or a client node's secret ID (see acl.go).
 	AuthToken string
+	// TraceParent is the W3C trace context of the caller's span, set by a
+	// server that forwards the call (internal/tracing), "" when tracing is
+	// off: the leader's spans join the caller's trace.
+	TraceParent string
 }
 
 // QueryMeta is returned by every read.
@@ -100,6 +104,8 @@ type WriteRequest struct {
 	Forwarded bool
 	// AuthToken is the caller's credential (see QueryOptions.AuthToken).
 	AuthToken string
+	// TraceParent: see QueryOptions.TraceParent.
+	TraceParent string
 }
 
 // RPCInfo is what servers need to know of a request to route it: every
@@ -116,6 +122,14 @@ type RPCInfo interface {
 	// RequestNamespace is the namespace the request names ("" when none).
 	RequestNamespace() string
 	Authenticated
+	Traced
+}
+
+// Traced is a request that carries a W3C trace context (TraceParent): every
+// request embedding QueryOptions or WriteRequest.
+type Traced interface {
+	GetTraceParent() string
+	SetTraceParent(string)
 }
 
 // Authenticated is a request that carries a credential: every request
@@ -145,6 +159,10 @@ func (q *QueryOptions) GetAuthToken() string     { return q.AuthToken }
 func (q *QueryOptions) SetAuthToken(t string)    { q.AuthToken = t }
 func (w *WriteRequest) GetAuthToken() string     { return w.AuthToken }
 func (w *WriteRequest) SetAuthToken(t string)    { w.AuthToken = t }
+func (q *QueryOptions) GetTraceParent() string   { return q.TraceParent }
+func (q *QueryOptions) SetTraceParent(t string)  { q.TraceParent = t }
+func (w *WriteRequest) GetTraceParent() string   { return w.TraceParent }
+func (w *WriteRequest) SetTraceParent(t string)  { w.TraceParent = t }
 
 // QueryOpts returns the options of a read (every request embedding
 // QueryOptions has it).

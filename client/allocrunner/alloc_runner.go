@@ -1,6 +1,7 @@
 package allocrunner
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -9,7 +10,9 @@ import (
 
 	"github.com/orch-io/orch/client/driver"
 	"github.com/orch-io/orch/client/template"
+	"github.com/orch-io/orch/internal/tracing"
 	"github.com/orch-io/orch/structs"
+	"go.opentelemetry.io/otel/attribute"
 )
 
 // Config is what an AllocRunner needs.
@@ -57,6 +60,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics are the client's task metrics; nil records nothing.
 	Metrics *Metrics
+	// Tracer records the allocation's start (and its tasks') as spans of
+	// the trace that placed it (Allocation.TraceParent); nil records nothing.
+	Tracer *tracing.Tracer
 }
 
 // AllocRunner runs one allocation: it builds its directory, runs a task runner
@@ -171,6 +177,11 @@ func (ar *AllocRunner) Run() {
 		return
 	}
 
+	traceCtx, span := ar.cfg.Tracer.StartFrom(context.Background(), alloc.TraceParent, "client alloc run")
+	defer span.End() // at once: the task starts are its children, timed on their own
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("orch.alloc_id", alloc.ID), attribute.String("orch.node_id", alloc.NodeID))
+	}
 	tg, err := ar.setup(alloc)
 	if err != nil {
 		ar.logger.Error("allocation cannot run", "error", err)
@@ -189,7 +200,7 @@ func (ar *AllocRunner) Run() {
 			gates[g] = make(chan struct{})
 		}
 	}
-	trs := ar.newTaskRunners(alloc, tg, gates)
+	trs := ar.newTaskRunners(traceCtx, alloc, tg, gates)
 	ar.mu.Lock()
 	if ar.mu.frozen { // shut down while setting up: nothing was started
 		ar.mu.Unlock()
@@ -261,7 +272,7 @@ func (ar *AllocRunner) setup(alloc *structs.Allocation) (*structs.TaskGroup, err
 
 // newTaskRunners makes the runners of tg's tasks; gates are the lifecycle
 // gates their roles wait at (all nil: no task has a lifecycle).
-func (ar *AllocRunner) newTaskRunners(alloc *structs.Allocation, tg *structs.TaskGroup, gates [numGates]chan struct{}) []*taskRunner {
+func (ar *AllocRunner) newTaskRunners(traceCtx context.Context, alloc *structs.Allocation, tg *structs.TaskGroup, gates [numGates]chan struct{}) []*taskRunner {
 	trs := make([]*taskRunner, len(tg.Tasks))
 	for i, task := range tg.Tasks {
 		env := buildTaskEnv(taskEnvInput{
@@ -293,6 +304,8 @@ func (ar *AllocRunner) newTaskRunners(alloc *structs.Allocation, tg *structs.Tas
 			Driver:        ar.cfg.Drivers[task.Driver],
 			Handles:       ar.cfg.Handles,
 			Metrics:       ar.cfg.Metrics,
+			Tracer:        ar.cfg.Tracer,
+			TraceCtx:      traceCtx,
 			TaskConfig:    ar.taskConfig(alloc, task, env, taskEnv),
 			State:         alloc.TaskStates[task.Name],
 			Notify:        ar.taskChanged,

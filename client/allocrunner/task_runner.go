@@ -10,7 +10,10 @@ import (
 
 	"github.com/orch-io/orch/client/driver"
 	"github.com/orch-io/orch/client/template"
+	"github.com/orch-io/orch/internal/tracing"
 	"github.com/orch-io/orch/structs"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 )
 
 // Task defaults, as in Nomad, for jobs that were not canonicalized.
@@ -50,6 +53,10 @@ type taskRunnerConfig struct {
 	Logger *slog.Logger
 	// Metrics records starts, restarts and driver errors; nil records nothing.
 	Metrics *Metrics
+	// Tracer records a span per driver start under TraceCtx's span (the
+	// alloc runner's, when the allocation is traced); nil records nothing.
+	Tracer   *tracing.Tracer
+	TraceCtx context.Context
 	// Gate, when not nil, holds the task's first start until it is closed
 	// (its lifecycle role's turn: lifecycle.go). A task restored after it
 	// had started does not wait.
@@ -312,11 +319,20 @@ func (tr *taskRunner) start() (driver.Handle, error) {
 		return nil, err
 	}
 	started := time.Now()
+	_, span := tr.cfg.Tracer.StartFrom(tr.cfg.TraceCtx, "", "task start")
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("orch.task", tr.cfg.Task.Name), attribute.String("orch.driver", tr.cfg.Task.Driver),
+			attribute.String("orch.alloc_id", tr.cfg.Alloc.ID))
+	}
 	h, err := tr.cfg.Driver.Start(tr.killCtx, tc)
 	tr.cfg.Metrics.taskStarted(tr.cfg.Task.Driver, started, err)
 	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+		span.End()
 		return nil, err
 	}
+	span.End()
 	if err := tr.cfg.Handles.PutTaskHandle(tr.cfg.Alloc.ID, tr.cfg.Task.Name, h.TaskHandle()); err != nil {
 		// The task runs; only reattaching after an agent restart is lost.
 		tr.logger.Error("persisting the task's handle", "error", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/orch-io/orch/internal/logmon"
 	"github.com/orch-io/orch/internal/metrics"
 	"github.com/orch-io/orch/internal/tlsutil"
+	"github.com/orch-io/orch/internal/tracing"
 	"github.com/orch-io/orch/server"
 	"github.com/orch-io/orch/structs"
 )
@@ -47,6 +48,9 @@ type Agent struct {
 	// metrics is the agent's one registry: the server, the client and the
 	// HTTP API define their series in it.
 	metrics *metrics.Registry
+	// tracer records the agent's spans when telemetry.otlp_endpoint is set
+	// (nil: tracing off); the server, the client and the HTTP API share it.
+	tracer *tracing.Tracer
 	// tls is the agent's TLS material (tls block with http or rpc), nil
 	// without; Reload reloads it.
 	tls *tlsutil.Store
@@ -93,6 +97,11 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 	}
 	a.dataDir = dataDir
 	a.metrics = newAgentRegistry(cfg)
+	if cfg.Telemetry.OTLPEndpoint != "" {
+		if a.tracer, err = newAgentTracer(cfg); err != nil {
+			return nil, err
+		}
+	}
 	logger.Info("starting agent", "data_dir", dataDir, "bind", cfg.BindAddr, "dev", cfg.DevMode,
 		"server", cfg.Server.Enabled, "client", cfg.Client.Enabled)
 
@@ -106,7 +115,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 		rpcTLS = a.tls
 	}
 	if cfg.Server.Enabled {
-		if a.server, err = startServer(cfg, dataDir, rpcTLS, logger, a.metrics, a.serveAgentCall); err != nil {
+		if a.server, err = startServer(cfg, dataDir, rpcTLS, logger, a.metrics, a.serveAgentCall, a.tracer); err != nil {
 			return nil, err
 		}
 		a.rpc = a.server // in process: the same endpoints the network RPC reaches
@@ -151,6 +160,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			EmbeddedSupervisor:  cfg.Client.EmbeddedSupervisor,
 			Metrics:             a.metrics,
 			AgentCalls:          a.serveAgentCall,
+			Tracer:              a.tracer,
 			PublishNodeMetrics:  cfg.Telemetry.PublishNodeMetrics,
 			GC:                  cfg.Client.GC,
 		})
@@ -163,7 +173,7 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			}
 		}
 	}
-	httpOpts := HTTPOptions{Metrics: a.metrics, PrometheusMetrics: cfg.Telemetry.PrometheusMetrics, EnableDebug: cfg.EnableDebug, AgentName: started.name()}
+	httpOpts := HTTPOptions{Metrics: a.metrics, PrometheusMetrics: cfg.Telemetry.PrometheusMetrics, EnableDebug: cfg.EnableDebug, AgentName: started.name(), Tracer: a.tracer}
 	if cfg.ACL.Enabled {
 		httpOpts.ACL, httpOpts.ACLTokenTTL = true, cfg.ACL.aclCacheTTL()
 	}
@@ -229,7 +239,7 @@ func (a *Agent) startJoin(j joiner) {
 // startServer starts the server half of the agent; rpcTLS, when set, makes
 // its RPC port accept mutual TLS (and refuse plain connections unless the
 // tls block has rpc_upgrade_mode).
-func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slog.Logger, reg *metrics.Registry, calls server.AgentCallFunc) (*server.Server, error) {
+func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slog.Logger, reg *metrics.Registry, calls server.AgentCallFunc, tracer *tracing.Tracer) (*server.Server, error) {
 	sc := server.DefaultConfig()
 	if cfg.DevMode {
 		sc = server.DevConfig()
@@ -280,6 +290,7 @@ func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slo
 	sc.Logger = logger // the server names its components itself
 	sc.Metrics = reg
 	sc.AgentCalls = calls
+	sc.Tracer = tracer
 	return server.NewServer(sc)
 }
 
@@ -331,6 +342,21 @@ func newAgentRegistry(cfg *Config) *metrics.Registry {
 		host, _ = os.Hostname()
 	}
 	return metrics.NewRegistry(map[string]string{"host": host})
+}
+
+// newAgentTracer is the agent's tracer, exporting to telemetry.otlp_endpoint;
+// its spans name the agent (service.instance.id) by its node name, else the
+// host name.
+func newAgentTracer(cfg *Config) (*tracing.Tracer, error) {
+	name := cfg.NodeName
+	if name == "" {
+		name, _ = os.Hostname()
+	}
+	t, err := tracing.New(tracing.Config{Endpoint: cfg.Telemetry.OTLPEndpoint, ServiceName: "orch", InstanceID: name})
+	if err != nil {
+		return nil, fmt.Errorf("agent: telemetry.otlp_endpoint: %w", err)
+	}
+	return t, nil
 }
 
 // Metrics is the agent's metrics registry.
@@ -393,6 +419,14 @@ func (a *Agent) Shutdown() error {
 	}
 	if a.rpcClient != nil {
 		errs = append(errs, a.rpcClient.Close())
+	}
+	if a.tracer != nil {
+		// Last: the spans of the shutdown itself are exported too.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := a.tracer.Shutdown(ctx); err != nil {
+			a.logger.Warn("exporting the last trace spans failed", "error", err)
+		}
+		cancel()
 	}
 	if a.tmpDataDir != "" {
 		errs = append(errs, os.RemoveAll(a.tmpDataDir))

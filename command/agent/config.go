@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/orch-io/orch/client"
 	"github.com/orch-io/orch/client/driver/docker"
+	"github.com/orch-io/orch/internal/tracing"
 	"github.com/orch-io/orch/server"
 	"github.com/orch-io/orch/structs"
 	"github.com/zclconf/go-cty/cty"
@@ -157,6 +158,10 @@ type TelemetryConfig struct {
 	// PublishNodeMetrics (publish_node_metrics) adds the host's memory and
 	// disk gauges of a client.
 	PublishNodeMetrics bool
+	// OTLPEndpoint (otlp_endpoint, host:port) turns tracing on: spans are
+	// exported over OTLP/HTTP to http://OTLPEndpoint/v1/traces. Default
+	// "": off (internal/tracing).
+	OTLPEndpoint string
 	// DisableHostname (disable_hostname) drops the host label every series
 	// carries otherwise (the agent's name: orch adds a label where Nomad's
 	// statsd sinks prefixed the name).
@@ -285,6 +290,7 @@ type fileTelemetry struct {
 	PublishAllocationMetrics *bool          `hcl:"publish_allocation_metrics,optional"`
 	PublishNodeMetrics       *bool          `hcl:"publish_node_metrics,optional"`
 	DisableHostname          *bool          `hcl:"disable_hostname,optional"`
+	OTLPEndpoint             *string        `hcl:"otlp_endpoint,optional"`
 }
 
 // fileLimits is the limits block (structs.Limits, README "Limits").
@@ -478,6 +484,9 @@ func (c *Config) ApplyFile(path string) error {
 		setBool(&n.Telemetry.PublishAllocationMetrics, t.PublishAllocationMetrics)
 		setBool(&n.Telemetry.PublishNodeMetrics, t.PublishNodeMetrics)
 		setBool(&n.Telemetry.DisableHostname, t.DisableHostname)
+		if t.OTLPEndpoint != nil {
+			n.Telemetry.OTLPEndpoint = *t.OTLPEndpoint
+		}
 		if err := decodeDuration(t.CollectionInterval, "telemetry.collection_interval", &n.Telemetry.CollectionInterval); err != nil {
 			return err
 		}
@@ -676,6 +685,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Telemetry.CollectionInterval < 0 {
 		add("telemetry.collection_interval = %s: must be >= 0", c.Telemetry.CollectionInterval)
+	}
+	if c.Telemetry.OTLPEndpoint != "" {
+		if err := tracing.ValidateEndpoint("telemetry.otlp_endpoint", c.Telemetry.OTLPEndpoint); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.Server.RaftMultiplier < 0 || c.Server.RaftMultiplier > server.MaxRaftMultiplier {
 		add("server.raft_multiplier = %d: must be between 1 and %d (0: 1)", c.Server.RaftMultiplier, server.MaxRaftMultiplier)

@@ -296,6 +296,11 @@ func TestValidate(t *testing.T) {
 		}},
 		{"num_schedulers", func(c *Config) { c.Server.NumSchedulers = -1 },
 			[]string{`server.num_schedulers = -1: must be >= 0 (0: one per CPU core)`}},
+		{"otlp_endpoint", func(c *Config) { c.Telemetry.OTLPEndpoint = "collector:4318" }, nil},
+		{"bad otlp_endpoint", func(c *Config) { c.Telemetry.OTLPEndpoint = "http://collector" },
+			[]string{`telemetry.otlp_endpoint = "http://collector": must be host:port, without a scheme (an OTLP/HTTP collector, such as localhost:4318)`}},
+		{"otlp_endpoint port", func(c *Config) { c.Telemetry.OTLPEndpoint = "collector:0" },
+			[]string{`telemetry.otlp_endpoint = "collector:0": port "0" must be a number between 1 and 65535`}},
 		{"raft_multiplier", func(c *Config) { c.Server.RaftMultiplier = 11 },
 			[]string{`server.raft_multiplier = 11: must be between 1 and 10 (0: 1)`}},
 		{"everything at once", func(c *Config) { *c = Config{} }, []string{

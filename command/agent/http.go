@@ -407,6 +407,11 @@ func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	h, pattern := s.mux.Handler(r)
 	defer s.metrics.track(pattern, rec)()
+	if s.opts.Tracer.Enabled() {
+		var end func()
+		r, end = s.startTrace(rec, r, pattern)
+		defer end()
+	}
 	defer s.recoverPanic(rec, r, pattern)
 	s.limitBody(rec, r, pattern)
 	if tok := requestToken(r); tok != "" {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/internal/metrics"
+	"github.com/orch-io/orch/internal/tracing"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -29,6 +30,9 @@ type HTTPOptions struct {
 	EnableDebug bool
 	// AgentName names the agent in answers.
 	AgentName string
+	// Tracer, when set (telemetry.otlp_endpoint), records a span per
+	// request (http_trace.go); nil is tracing off.
+	Tracer *tracing.Tracer
 }
 
 // httpMetrics are the API's series: requests per route pattern (the mux's,

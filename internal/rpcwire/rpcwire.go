@@ -21,6 +21,7 @@ import (
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/hashicorp/yamux"
+	"github.com/orch-io/orch/internal/tracing"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -84,9 +85,18 @@ var ErrSent = errors.New("the request may have been received")
 // and closes the stream. An error the endpoint returned comes back as a
 // *structs.Error with its code. Any other error is the transport's (or ctx's,
 // wrapped); it wraps ErrSent when the request had been written by then.
+//
+// When ctx carries a trace span (internal/tracing) and args is a
+// structs.Traced request, args' TraceParent is set to it, so that the
+// callee's spans join the caller's trace.
 func Call(ctx context.Context, sess *yamux.Session, method string, args, reply any) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if t, ok := args.(structs.Traced); ok {
+		if tp := tracing.TraceParent(ctx); tp != "" {
+			t.SetTraceParent(tp)
+		}
 	}
 	stream, err := openStream(ctx, sess)
 	if err != nil {

@@ -314,7 +314,7 @@ func (b *Broker) Dequeue(ctx context.Context, types []structs.JobType) (eval *st
 func (b *Broker) popReadyLocked(types []structs.JobType) (*structs.Evaluation, bool) {
 	r, ok := b.popReadyEvalLocked(types)
 	if ok && b.cfg.ObserveWait != nil {
-		b.cfg.ObserveWait(r.eval.Type, b.cfg.Clock.Now().Sub(r.readyAt))
+		b.cfg.ObserveWait(r.eval, b.cfg.Clock.Now().Sub(r.readyAt))
 	}
 	return r.eval, ok
 }

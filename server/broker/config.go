@@ -57,7 +57,7 @@ type Config struct {
 	// ObserveWait, when set, is told how long each dequeued evaluation
 	// waited ready (by Clock), for the server's metrics. It runs with the
 	// broker's lock held: it must be quick and must not call the broker.
-	ObserveWait func(t structs.JobType, wait time.Duration)
+	ObserveWait func(eval *structs.Evaluation, wait time.Duration)
 }
 
 // DefaultConfig returns the configuration a server uses unless told otherwise.
