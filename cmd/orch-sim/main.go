@@ -48,6 +48,7 @@ func run() error {
 	fs.BoolVar(&cfg.NodeLoss, "node-loss", false, "once all run, kill -node-loss-percent of the nodes without leaving")
 	fs.Float64Var(&cfg.NodeLossPercent, "node-loss-percent", cfg.NodeLossPercent, "percent of nodes -node-loss kills")
 	fs.DurationVar(&cfg.Steady, "steady", 0, "hold a steady state this long at the end; measures leader CPU and false node-downs")
+	fs.DurationVar(&cfg.Profile, "profile", 0, "capture this long a CPU profile of every server from the first submit, and a heap profile once all run, into the work dir (orch built with -tags pprof)")
 	fs.BoolVar(&cfg.Check, "check", true, "check the invariants at the end")
 	fs.DurationVar(&cfg.SampleInterval, "sample", cfg.SampleInterval, "time series step")
 	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "bound on the whole run")

@@ -49,6 +49,13 @@ type Config struct {
 	// it counts false node-downs, of which there must be none.
 	Steady time.Duration
 
+	// Profile, when > 0, captures a CPU profile of this length of every
+	// server from the first submit, into WorkDir/<server>.cpu.pprof (and a
+	// heap profile once all run, <server>.heap.pprof). The servers' binary
+	// must be built with `-tags pprof` (see pprof.go): they serve Go's
+	// profiles on the address the simulator gives each in ORCH_PPROF_ADDR.
+	Profile time.Duration
+
 	// Check verifies the invariants at the end (reads every allocation:
 	// leave it off for the 1M case).
 	Check bool
@@ -120,6 +127,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Steady < 0 {
 		bad("steady = %s: must be >= 0", c.Steady)
+	}
+	if c.Profile < 0 {
+		bad("profile = %s: must be >= 0", c.Profile)
 	}
 	if c.SampleInterval <= 0 {
 		bad("sample interval = %s: must be > 0", c.SampleInterval)

@@ -138,6 +138,10 @@ func (r *run) scenario(ctx, sctx context.Context, bg *sync.WaitGroup) error {
 	if cfg.LeaderKill {
 		go func() { killDone <- r.killLeaderAtHalf(ctx) }()
 	}
+	if cfg.Profile > 0 {
+		bg.Add(1)
+		go func() { defer bg.Done(); r.profileServers(ctx, "profile", "cpu") }()
+	}
 	if err := r.submitJobs(ctx); err != nil {
 		return err
 	}
@@ -158,6 +162,9 @@ func (r *run) scenario(ctx, sctx context.Context, bg *sync.WaitGroup) error {
 		if err := <-killDone; err != nil {
 			return err
 		}
+	}
+	if cfg.Profile > 0 {
+		r.profileServers(ctx, "heap", "heap")
 	}
 	used := len(r.f.runningByNode())
 	r.figure("nodes_used", float64(used), "nodes", "nodes running at least one allocation")
