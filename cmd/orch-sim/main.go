@@ -47,6 +47,8 @@ func run() error {
 	fs.BoolVar(&cfg.LeaderKill, "leader-kill", false, "SIGKILL the leader once half the allocations are placed (3 servers)")
 	fs.BoolVar(&cfg.NodeLoss, "node-loss", false, "once all run, kill -node-loss-percent of the nodes without leaving")
 	fs.Float64Var(&cfg.NodeLossPercent, "node-loss-percent", cfg.NodeLossPercent, "percent of nodes -node-loss kills")
+	fs.Float64Var(&cfg.Churn, "churn", 0, "once all run, update or stop this many jobs a second (in turn) for -churn-for, then measure until settled")
+	fs.DurationVar(&cfg.ChurnFor, "churn-for", cfg.ChurnFor, "how long -churn lasts")
 	fs.DurationVar(&cfg.Steady, "steady", 0, "hold a steady state this long at the end; measures leader CPU and false node-downs")
 	fs.DurationVar(&cfg.Profile, "profile", 0, "capture this long a CPU profile of every server from the first submit, and a heap profile once all run, into the work dir (orch built with -tags pprof)")
 	fs.BoolVar(&cfg.Check, "check", true, "check the invariants at the end")

@@ -45,6 +45,12 @@ type Config struct {
 	// their allocations run elsewhere.
 	NodeLoss        bool
 	NodeLossPercent float64
+	// Churn, when > 0, changes this many jobs a second for ChurnFor once
+	// everything runs (an update replacing a job's allocations, or a stop,
+	// in turn), then registers the stopped jobs again and measures until the
+	// cluster has settled.
+	Churn    float64
+	ChurnFor time.Duration
 	// Steady keeps the cluster idle for this long at the end (no faults):
 	// it counts false node-downs, of which there must be none.
 	Steady time.Duration
@@ -74,6 +80,7 @@ func DefaultConfig() Config {
 		Jobs:            100,
 		Count:           1000,
 		NodeLossPercent: 1,
+		ChurnFor:        30 * time.Second,
 		SampleInterval:  time.Second,
 		Timeout:         20 * time.Minute,
 	}
@@ -124,6 +131,12 @@ func (c *Config) Validate() error {
 	}
 	if c.NodeLoss && (c.NodeLossPercent <= 0 || c.NodeLossPercent >= 100) {
 		bad("node loss percent = %g: must be in (0, 100)", c.NodeLossPercent)
+	}
+	if c.Churn < 0 || c.Churn > 1000 {
+		bad("churn = %g: must be in 0..1000 job changes a second", c.Churn)
+	}
+	if c.Churn > 0 && c.ChurnFor <= 0 {
+		bad("churn for = %s: must be > 0 with churn", c.ChurnFor)
 	}
 	if c.Steady < 0 {
 		bad("steady = %s: must be >= 0", c.Steady)
