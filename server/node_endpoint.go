@@ -159,7 +159,8 @@ func (n *nodeEndpoint) UpdateStatus(ctx context.Context, args *structs.NodeUpdat
 // GetClientAllocs returns the ID and AllocModifyIndex of every allocation
 // assigned to the node; the client fetches the ones it lacks or that changed
 // with Alloc.GetAllocs, so an answer costs the same whatever the jobs weigh.
-// It blocks (MinQueryIndex) until one of the node's allocations changes.
+// It blocks (MinQueryIndex) until the servers give the node an allocation or
+// change one of its allocations (AllocModifyIndex).
 func (n *nodeEndpoint) GetClientAllocs(ctx context.Context, args *structs.NodeSpecificRequest, reply *structs.NodeClientAllocsResponse) error {
 	if done, err := n.srv.forward(ctx, "Node.GetClientAllocs", args, reply); done {
 		return err
@@ -172,20 +173,31 @@ func (n *nodeEndpoint) GetClientAllocs(ctx context.Context, args *structs.NodeSp
 		return err
 	}
 	return n.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		allocs := snap.AllocsByNode(args.NodeID)
-		reply.Allocs = make(map[string]uint64, len(allocs))
-		// The index is that of the node's own allocations, so the client wakes
-		// for its changes only, not for every allocation in the cluster.
-		var index uint64
-		for _, a := range allocs {
-			reply.Allocs[a.ID] = a.AllocModifyIndex
-			index = max(index, a.ModifyIndex)
-		}
-		if index == 0 {
-			index = snap.IndexUnwatched(state.TableAllocs)
-		}
-		return index, nil
+		return clientAllocs(snap, args.NodeID, reply), nil
 	})
+}
+
+// clientAllocs fills reply with the node's allocations (ID → AllocModifyIndex)
+// and returns the index of the answer: the highest AllocModifyIndex, which
+// rises for what the client must act on (a new allocation, a stop, a new job
+// version, a migration), not for other nodes' allocations nor for the
+// client's own status reports, which change ModifyIndex only. Each report
+// still re-runs the query on the server (it changes what the query read),
+// but the client is not answered, so it does not list and fetch again after
+// each of its reports. An allocation garbage collected away does not answer
+// either: it was terminal, and the next answer omits it.
+func clientAllocs(snap *state.Snapshot, nodeID string, reply *structs.NodeClientAllocsResponse) uint64 {
+	allocs := snap.AllocsByNode(nodeID)
+	reply.Allocs = make(map[string]uint64, len(allocs))
+	var index uint64
+	for _, a := range allocs {
+		reply.Allocs[a.ID] = a.AllocModifyIndex
+		index = max(index, a.AllocModifyIndex)
+	}
+	if index == 0 {
+		index = snap.IndexUnwatched(state.TableAllocs)
+	}
+	return index
 }
 
 // UpdateAlloc records client-side status of allocations (ClientStatus,

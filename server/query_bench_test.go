@@ -96,3 +96,88 @@ func benchmarkWriteWithWaiters(b *testing.B, waiters int) {
 	wg.Wait()
 	b.ReportMetric(float64(runs.Load()-firstRuns)/float64(b.N), "wakeups/op")
 }
+
+// BenchmarkOwnReportWithWatch measures a client's status report of one of its
+// 50 allocations while the client holds its allocation watch (as every
+// client does between reports). The report changes what the watch read, so
+// the query runs again on the server (wakeups/op), but it answers the client
+// (answers/op: a round trip, a listing and a comparison on the client) only
+// when the index the query reports rises. "ModifyIndex" is the index the
+// watch reported before (any change to the node's allocations, the client's
+// own reports included: one answer per report); "AllocModifyIndex" is
+// clientAllocs', which only the servers' changes raise.
+func BenchmarkOwnReportWithWatch(b *testing.B) {
+	byModifyIndex := func(snap *state.Snapshot, nodeID string, reply *structs.NodeClientAllocsResponse) uint64 {
+		var index uint64
+		reply.Allocs = map[string]uint64{}
+		for _, a := range snap.AllocsByNode(nodeID) {
+			reply.Allocs[a.ID] = a.AllocModifyIndex
+			index = max(index, a.ModifyIndex)
+		}
+		return index
+	}
+	b.Run("ModifyIndex", func(b *testing.B) { benchmarkOwnReportWithWatch(b, byModifyIndex) })
+	b.Run("AllocModifyIndex", func(b *testing.B) { benchmarkOwnReportWithWatch(b, clientAllocs) })
+}
+
+func benchmarkOwnReportWithWatch(b *testing.B, query func(*state.Snapshot, string, *structs.NodeClientAllocsResponse) uint64) {
+	const perNode = 50
+	st := state.NewStateStore()
+	var index uint64
+	next := func() uint64 { index++; return index }
+	job := testJob("reports", perNode, 128)
+	if err := st.UpsertJob(next(), job); err != nil {
+		b.Fatal(err)
+	}
+	node := structs.GenerateUUID()
+	var allocs []*structs.Allocation
+	for range perNode {
+		allocs = append(allocs, &structs.Allocation{ID: structs.GenerateUUID(), NodeID: node, JobID: job.ID, TaskGroup: "web",
+			DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusPending})
+	}
+	if err := st.UpsertPlanResults(next(), nil, allocs); err != nil {
+		b.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var runs, answers atomic.Int64
+	waiting := make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		minIndex := index
+		for ctx.Err() == nil {
+			var reply structs.NodeClientAllocsResponse
+			_ = runBlockingQuery(ctx, st, minIndex, func(*state.Watch) {
+				select {
+				case waiting <- struct{}{}:
+				default:
+				}
+			}, func(snap *state.Snapshot) (uint64, error) {
+				runs.Add(1)
+				i := query(snap, node, &reply)
+				minIndex = max(minIndex, i)
+				return i, nil
+			})
+			answers.Add(1)
+		}
+	}()
+	<-waiting
+	firstRuns, firstAnswers := runs.Load(), answers.Load()
+
+	statuses := []structs.AllocClientStatus{structs.AllocClientStatusRunning, structs.AllocClientStatusPending}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		update := &structs.Allocation{ID: allocs[i%perNode].ID, ClientStatus: statuses[(i/perNode)%2]}
+		if err := st.UpdateAllocsFromClient(next(), []*structs.Allocation{update}); err != nil {
+			b.Fatal(err)
+		}
+		<-waiting // the watch ran again and waits once more
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(runs.Load()-firstRuns)/float64(b.N), "wakeups/op")
+	b.ReportMetric(float64(answers.Load()-firstAnswers)/float64(b.N), "answers/op")
+	cancel()
+	<-done
+}

@@ -81,25 +81,40 @@ func TestBlockingQuery_ClientAllocsWakeOnlyForTheirNode(t *testing.T) {
 		t.Fatal("writes to other nodes' allocations, node A's registration and another job woke node A's allocation watch")
 	}
 
+	// The client's own status report changes what the query read, so it
+	// runs again, but it does not answer: nothing there for the client to
+	// act on (AllocModifyIndex unchanged).
 	update := &structs.Allocation{ID: allocA.ID, ClientStatus: structs.AllocClientStatusRunning}
-	index, err := s.raftApply(MsgAllocClientUpdate, &AllocClientUpdateEntry{Allocs: []*structs.Allocation{update}})
-	if err != nil {
+	if _, err := s.raftApply(MsgAllocClientUpdate, &AllocClientUpdateEntry{Allocs: []*structs.Allocation{update}}); err != nil {
 		t.Fatal(err)
 	}
 	if !watch.Changed() {
 		t.Fatal("a change to node A's allocation did not fire its watch")
 	}
+	nextWait(t, waits, "node A's allocation watch, again after the client's own report")
 	select {
 	case resp := <-done:
-		if len(resp.Allocs) != 1 || resp.Allocs[allocA.ID] != indexA || resp.Index != index {
-			t.Fatalf("GetClientAllocs = %v at %d, want node A's alloc (AllocModifyIndex %d: a client update leaves it) at %d", resp.Allocs, resp.Index, indexA, index)
+		t.Fatalf("the client's own status report answered its allocation watch: %v at %d", resp.Allocs, resp.Index)
+	default:
+	}
+
+	// A change by the servers (a stop) answers it.
+	stop := &structs.Allocation{ID: allocA.ID, DesiredStatus: structs.AllocDesiredStatusStop, DesiredDescription: "stopped by a test"}
+	stopped, err := s.raftApply(MsgApplyPlanResults, &ApplyPlanResultsEntry{Job: job, Allocs: []*structs.Allocation{stop}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case resp := <-done:
+		if len(resp.Allocs) != 1 || resp.Allocs[allocA.ID] != stopped || resp.Index != stopped {
+			t.Fatalf("GetClientAllocs = %v at %d, want node A's alloc at AllocModifyIndex %d, at %d", resp.Allocs, resp.Index, stopped, stopped)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("GetClientAllocs did not return when node A's allocation changed")
+		t.Fatal("GetClientAllocs did not return when the servers stopped node A's allocation")
 	}
 	select {
 	case <-waits:
-		t.Fatal("the query waited twice: something other than its own change woke it")
+		t.Fatal("the query waited a third time: something other than the two changes woke it")
 	default:
 	}
 }

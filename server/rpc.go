@@ -187,18 +187,24 @@ func (s *Server) serveMultiplex(conn net.Conn, p peer) {
 	defer s.trackSession(session, false)
 	defer s.nodeConns.forget(session)
 	ctx := withPeer(withSession(s.shutdownCtx, session), p)
+	streams := newOpenStreams()
 	for {
-		stream, err := session.Accept()
+		stream, err := session.AcceptStream()
 		if err != nil {
+			// Wake the readers before Close, which marks the streams
+			// closed only after the receive loop exits (rpc_streams.go).
+			streams.end()
 			if !session.IsClosed() && !errors.Is(err, io.EOF) {
 				s.logger.Debug("yamux session ended", "remote", conn.RemoteAddr(), "error", err)
 			}
 			session.Close()
 			return
 		}
+		streams.add(stream)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer streams.remove(stream)
 			s.serveYamuxStream(ctx, stream)
 		}()
 	}

@@ -117,6 +117,34 @@ func TestRPC_UnknownStreamTypeIsClosed(t *testing.T) {
 	}
 }
 
+// A session the caller closes ends the server's accept loop of it (the
+// session is forgotten), instead of leaving a goroutine accepting on a closed
+// session, which would spin.
+func TestRPC_ClosedSessionEndsItsAcceptLoop(t *testing.T) {
+	s := startServer(t, testConfig(t.TempDir()))
+	open := func() int {
+		s.sessions.Lock()
+		defer s.sessions.Unlock()
+		return len(s.sessions.m)
+	}
+	c := dialRPC(t, s.RPCAddr())
+	var leader string
+	if err := c.call("Status.Leader", &structs.GenericRequest{}, &leader); err != nil {
+		t.Fatal(err)
+	}
+	if n := open(); n != 1 {
+		t.Fatalf("%d sessions open after a call, want 1", n)
+	}
+	c.session.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for open() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the server still serves a session its caller closed 10s ago")
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval
+	}
+}
+
 func TestRPC_InProcessCallsReturnCopies(t *testing.T) {
 	s := startServer(t, testConfig(t.TempDir()))
 	registerJob(t, s, testJob("copy", 1, 128))

@@ -102,12 +102,13 @@ func Call(ctx context.Context, sess *yamux.Session, method string, args, reply a
 	if err != nil {
 		return err
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = stream.SetDeadline(dl)
-	}
 	// Closing a yamux stream only half-closes it (FIN): a read waiting for
 	// a reply from a peer that stopped answering would go on waiting. A
 	// deadline in the past wakes it; the FIN tells the server to cancel.
+	// ctx's deadline ends the call the same way (ctx is done then), so the
+	// stream gets no deadline of its own: yamux starts a timer for every
+	// read that waits on a stream with a deadline, which cost a follower
+	// forwarding the nodes' calls a sixth of its CPU.
 	stop := context.AfterFunc(ctx, func() {
 		_ = stream.SetDeadline(time.Unix(1, 0))
 		stream.Close()

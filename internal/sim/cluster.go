@@ -23,8 +23,10 @@ type server struct {
 	dataDir string
 	logPath string
 	ports   [3]int // http, rpc, gossip
-	cmd     *exec.Cmd
-	exited  chan struct{}
+	// pprofPort serves Go's profiles (Config.Profile), 0 when not asked.
+	pprofPort int
+	cmd       *exec.Cmd
+	exited    chan struct{}
 }
 
 func (s *server) rpcAddr() string    { return fmt.Sprintf("127.0.0.1:%d", s.ports[1]) }
@@ -79,6 +81,13 @@ func startCluster(cfg *Config) (*cluster, error) {
 		}
 		name := fmt.Sprintf("s%d", i+1)
 		s := &server{name: name, dataDir: filepath.Join(cfg.WorkDir, name), ports: ports, exited: make(chan struct{})}
+		if cfg.Profile > 0 {
+			more, err := freeport.Three()
+			if err != nil {
+				return nil, err
+			}
+			s.pprofPort = more[0]
+		}
 		s.logPath = s.dataDir + ".log"
 		c.servers = append(c.servers, s)
 	}
@@ -106,6 +115,9 @@ func (s *server) start(bin, confPath string, expect int, join string) error {
 		"-data-dir", s.dataDir, "-join", join, "-log-level", "warn",
 		"-http-port", strconv.Itoa(s.ports[0]), "-rpc-port", strconv.Itoa(s.ports[1]), "-gossip-port", strconv.Itoa(s.ports[2]))
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	if s.pprofPort != 0 {
+		s.cmd.Env = append(os.Environ(), fmt.Sprintf("ORCH_PPROF_ADDR=127.0.0.1:%d", s.pprofPort))
+	}
 	if err := s.cmd.Start(); err != nil {
 		logf.Close()
 		return fmt.Errorf("starting server %s: %w", s.name, err)

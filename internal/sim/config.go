@@ -45,9 +45,22 @@ type Config struct {
 	// their allocations run elsewhere.
 	NodeLoss        bool
 	NodeLossPercent float64
+	// Churn, when > 0, changes this many jobs a second for ChurnFor once
+	// everything runs (an update replacing a job's allocations, or a stop,
+	// in turn), then registers the stopped jobs again and measures until the
+	// cluster has settled.
+	Churn    float64
+	ChurnFor time.Duration
 	// Steady keeps the cluster idle for this long at the end (no faults):
 	// it counts false node-downs, of which there must be none.
 	Steady time.Duration
+
+	// Profile, when > 0, captures a CPU profile of this length of every
+	// server from the first submit, into WorkDir/<server>.cpu.pprof (and a
+	// heap profile once all run, <server>.heap.pprof). The servers' binary
+	// must be built with `-tags pprof` (see pprof.go): they serve Go's
+	// profiles on the address the simulator gives each in ORCH_PPROF_ADDR.
+	Profile time.Duration
 
 	// Check verifies the invariants at the end (reads every allocation:
 	// leave it off for the 1M case).
@@ -67,6 +80,7 @@ func DefaultConfig() Config {
 		Jobs:            100,
 		Count:           1000,
 		NodeLossPercent: 1,
+		ChurnFor:        30 * time.Second,
 		SampleInterval:  time.Second,
 		Timeout:         20 * time.Minute,
 	}
@@ -118,8 +132,17 @@ func (c *Config) Validate() error {
 	if c.NodeLoss && (c.NodeLossPercent <= 0 || c.NodeLossPercent >= 100) {
 		bad("node loss percent = %g: must be in (0, 100)", c.NodeLossPercent)
 	}
+	if c.Churn < 0 || c.Churn > 1000 {
+		bad("churn = %g: must be in 0..1000 job changes a second", c.Churn)
+	}
+	if c.Churn > 0 && c.ChurnFor <= 0 {
+		bad("churn for = %s: must be > 0 with churn", c.ChurnFor)
+	}
 	if c.Steady < 0 {
 		bad("steady = %s: must be >= 0", c.Steady)
+	}
+	if c.Profile < 0 {
+		bad("profile = %s: must be >= 0", c.Profile)
 	}
 	if c.SampleInterval <= 0 {
 		bad("sample interval = %s: must be > 0", c.SampleInterval)

@@ -138,6 +138,10 @@ func (r *run) scenario(ctx, sctx context.Context, bg *sync.WaitGroup) error {
 	if cfg.LeaderKill {
 		go func() { killDone <- r.killLeaderAtHalf(ctx) }()
 	}
+	if cfg.Profile > 0 {
+		bg.Add(1)
+		go func() { defer bg.Done(); r.profileServers(ctx, "profile", "cpu") }()
+	}
 	if err := r.submitJobs(ctx); err != nil {
 		return err
 	}
@@ -159,9 +163,17 @@ func (r *run) scenario(ctx, sctx context.Context, bg *sync.WaitGroup) error {
 			return err
 		}
 	}
+	if cfg.Profile > 0 {
+		r.profileServers(ctx, "heap", "heap")
+	}
 	used := len(r.f.runningByNode())
 	r.figure("nodes_used", float64(used), "nodes", "nodes running at least one allocation")
 
+	if cfg.Churn > 0 {
+		if err := r.churn(ctx); err != nil {
+			return err
+		}
+	}
 	if cfg.NodeLoss {
 		if err := r.loseNodes(ctx); err != nil {
 			return err
@@ -238,33 +250,36 @@ func (r *run) submitJobs(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			var resp structs.JobRegisterResponse
-			req := &structs.JobRegisterRequest{Job: simJob(i, r.cfg.Count)}
-			req.RequestID = structs.GenerateUUID()
-			// Retried with the same request ID: applied at most once
-			// across a leader kill.
-			var err error
-			for attempt := 0; attempt < 20; attempt++ {
-				cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				err = r.admin.RPC(cctx, "Job.Register", req, &resp)
-				cancel()
-				if err == nil || ctx.Err() != nil {
-					break
-				}
-				select {
-				case <-ctx.Done():
-				case <-time.After(250 * time.Millisecond): // retry pause across a failover
-				}
-			}
+			err := r.registerJob(ctx, simJob(i, r.cfg.Count))
 			if err != nil {
 				mu.Lock()
-				errs = append(errs, fmt.Errorf("registering job %s: %w", req.Job.ID, err))
+				errs = append(errs, err)
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// callRetried makes a write with one request ID, retried up to 20 times
+// (each within 30s) across a failover: applied at most once.
+func (r *run) callRetried(ctx context.Context, method string, req interface{ SetRequestID(string) }, reply any) error {
+	req.SetRequestID(structs.GenerateUUID())
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err = r.admin.RPC(cctx, method, req, reply)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond): // retry pause across a failover
+		}
+	}
+	return err
 }
 
 // killLeaderAtHalf SIGKILLs the leader once half the allocations are placed

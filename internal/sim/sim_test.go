@@ -89,6 +89,36 @@ func TestSmallSimulation(t *testing.T) {
 	}
 }
 
+// TestChurnSimulation updates and stops jobs at a rate once everything runs
+// (-churn): the cluster must settle again, every job with all its
+// allocations running exactly once and the invariants holding.
+func TestChurnSimulation(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.OrchBin, cfg.WorkDir, cfg.OutDir = orchBin, t.TempDir(), ""
+	cfg.Servers, cfg.Nodes, cfg.Sessions, cfg.Jobs, cfg.Count = 1, 40, 2, 4, 50
+	cfg.Churn, cfg.ChurnFor, cfg.Check = 4, 2*time.Second, true
+	cfg.Timeout = 3 * time.Minute
+	var log bytes.Buffer
+	res, err := Run(context.Background(), cfg, func(format string, args ...any) {
+		fmt.Fprintf(&log, format+"\n", args...)
+	})
+	if err != nil {
+		t.Logf("progress:\n%s", log.String())
+		b, _ := os.ReadFile(filepath.Join(cfg.WorkDir, "s1.log"))
+		t.Logf("s1.log (tail):\n%s", tail(b, 8000))
+		t.Fatal(err)
+	}
+	if len(res.Violations) > 0 {
+		t.Fatalf("invariants broken after churn:\n%s", strings.Join(res.Violations, "\n"))
+	}
+	if n := figureValue(res, "churn_changes"); n < 2 {
+		t.Errorf("churn_changes = %g, want at least an update and a stop", n)
+	}
+	if figureValue(res, "churn_settle_seconds") < 0 {
+		t.Error("no churn_settle_seconds figure")
+	}
+}
+
 // figureValue is the value of the named figure of res, -1 when missing.
 func figureValue(res *Result, name string) float64 {
 	for _, f := range res.Figures {

@@ -1,0 +1,98 @@
+package rpcwire
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/rpc"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
+	"github.com/hashicorp/yamux"
+	"github.com/orch-io/orch/structs"
+)
+
+// Echo is the test's endpoint: Echo.Now answers at once, Echo.Never after the
+// test ends (a server that stopped answering).
+type Echo struct{ never chan struct{} }
+
+func (e *Echo) Now(args string, reply *string) error { *reply = args; return nil }
+func (e *Echo) Never(args string, reply *string) error {
+	<-e.never
+	return nil
+}
+
+// session returns the client side of a yamux session whose server side serves
+// Echo with net/rpc over msgpack, one connection per stream, as a server does.
+func session(tb testing.TB) *yamux.Session {
+	tb.Helper()
+	c, s := net.Pipe()
+	cfg := yamux.DefaultConfig()
+	cfg.LogOutput = io.Discard
+	srv, err := yamux.Server(s, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cli, err := yamux.Client(c, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	echo := &Echo{never: make(chan struct{})}
+	rs := rpc.NewServer()
+	if err := rs.Register(echo); err != nil {
+		tb.Fatal(err)
+	}
+	go func() {
+		for {
+			st, err := srv.Accept()
+			if err != nil {
+				return
+			}
+			go rs.ServeCodec(codec.MsgpackSpecRpc.ServerCodec(st, structs.MsgpackHandle))
+		}
+	}()
+	tb.Cleanup(func() { close(echo.never); cli.Close(); srv.Close() })
+	return cli
+}
+
+// A call whose server never answers returns when its context's deadline
+// passes: the deadline wakes the read waiting for the reply.
+func TestCall_DeadlineEndsAWaitForAReply(t *testing.T) {
+	sess := session(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	var reply string
+	done := make(chan error, 1)
+	go func() { done <- Call(ctx, sess, "Echo.Never", "x", &reply) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrSent) {
+			t.Fatalf("Call = %v, want the deadline, the request sent", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a call past its deadline is still waiting for its reply")
+	}
+	// The session still serves other calls.
+	if err := Call(context.Background(), sess, "Echo.Now", "y", &reply); err != nil || reply != "y" {
+		t.Fatalf("Call after a timed-out one = %q, %v", reply, err)
+	}
+}
+
+// BenchmarkCall is one call with a deadline (every call has one) on a shared
+// session. Each read that waits for the reply used to start a timer of its
+// own (yamux arms one per blocked read of a stream with a deadline); the
+// deadline is now armed once, by the context.
+func BenchmarkCall(b *testing.B) {
+	sess := session(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		var reply string
+		if err := Call(ctx, sess, "Echo.Now", "x", &reply); err != nil {
+			b.Fatal(err)
+		}
+		cancel()
+	}
+}

@@ -1,0 +1,68 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// profileServers fetches a profile of every running server (kind "profile":
+// CPU over cfg.Profile; "heap") from the pprof listener Config.Profile asks
+// them to open, into WorkDir/<server>.<suffix>.pprof, all at once. A server
+// that does not answer (built without `-tags pprof`, or killed) is logged,
+// not an error: the profiles are an aid, not a figure.
+func (r *run) profileServers(ctx context.Context, kind, suffix string) {
+	var wg sync.WaitGroup
+	for _, s := range r.c.servers {
+		if s.pprofPort == 0 || !s.alive() {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			path := filepath.Join(r.cfg.WorkDir, s.name+"."+suffix+".pprof")
+			url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/%s", s.pprofPort, kind)
+			if kind == "profile" {
+				url += fmt.Sprintf("?seconds=%d", int(r.cfg.Profile.Seconds()))
+			}
+			if err := fetchProfile(ctx, url, path, r.cfg.Profile); err != nil {
+				r.logf("profile of %s: %v (is %s built with -tags pprof?)", s.name, err, r.cfg.OrchBin)
+				return
+			}
+			r.logf("profile of %s: %s", s.name, path)
+		}()
+	}
+	wg.Wait()
+}
+
+// fetchProfile GETs url into path, within length plus a minute.
+func fetchProfile(ctx context.Context, url, path string, length time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, length+time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

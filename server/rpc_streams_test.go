@@ -1,0 +1,58 @@
+package server
+
+import (
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/yamux"
+)
+
+// end wakes a read waiting on a served stream: it returns an error at once
+// instead of waiting (or, once the session is shutting down, spinning) until
+// yamux marks the stream closed.
+func TestOpenStreams_EndWakesWaitingReads(t *testing.T) {
+	c, s := net.Pipe()
+	cfg := yamux.DefaultConfig()
+	cfg.LogOutput = io.Discard
+	srv, err := yamux.Server(s, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := yamux.Client(c, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close(); srv.Close() })
+	opened, err := cli.OpenStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer opened.Close()
+	if _, err := opened.Write([]byte{1}); err != nil { // the SYN reaches the server
+		t.Fatal(err)
+	}
+	st, err := srv.AcceptStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	streams := newOpenStreams()
+	streams.add(st)
+	read := make(chan error, 1)
+	go func() {
+		var b [2]byte
+		_, _ = io.ReadFull(st, b[:1]) // the byte written
+		_, err := st.Read(b[:])       // waits: nothing more comes
+		read <- err
+	}()
+	streams.end()
+	select {
+	case err := <-read:
+		if err == nil {
+			t.Fatal("a woken read returned no error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a read on a stream of an ended session is still waiting")
+	}
+}
