@@ -109,17 +109,7 @@ func jobStatusText(status structs.JobStatus, stop bool) string {
 // (with verbose) evaluations, and allocations.
 func formatJobStatus(job *structs.Job, allocs []*structs.AllocListStub, evals []*structs.Evaluation, now time.Time, verbose bool) string {
 	var b strings.Builder
-	b.WriteString(formatKV([]kv{
-		{"ID", job.ID},
-		{"Name", job.Name},
-		{"Submit Date", formatUnixNano(job.SubmitTime)},
-		{"Type", string(job.Type)},
-		{"Priority", strconv.Itoa(job.Priority)},
-		{"Datacenters", strings.Join(job.Datacenters, ",")},
-		{"Namespace", job.Namespace},
-		{"Status", jobStatusText(job.Status, job.Stop)},
-		{"Version", strconv.FormatUint(job.Version, 10)},
-	}))
+	b.WriteString(formatKV(append(jobFieldsKV(job), kv{"Version", strconv.FormatUint(job.Version, 10)})))
 
 	latest := latestEval(evals)
 	b.WriteString("\nSummary\n")
@@ -283,18 +273,9 @@ func parentJobStatus(c *cli.Context, client *api.Client, job *structs.Job) error
 
 func formatParentJobStatus(job *structs.Job, children []*structs.JobListStub, now time.Time) string {
 	var b strings.Builder
-	fields := []kv{
-		{"ID", job.ID},
-		{"Name", job.Name},
-		{"Submit Date", formatUnixNano(job.SubmitTime)},
-		{"Type", string(job.Type)},
-		{"Priority", strconv.Itoa(job.Priority)},
-		{"Datacenters", strings.Join(job.Datacenters, ",")},
-		{"Namespace", job.Namespace},
-		{"Status", jobStatusText(job.Status, job.Stop)},
-		{"Periodic", strconv.FormatBool(job.IsPeriodic())},
-		{"Parameterized", strconv.FormatBool(job.IsParameterized())},
-	}
+	fields := append(jobFieldsKV(job),
+		kv{"Periodic", strconv.FormatBool(job.IsPeriodic())},
+		kv{"Parameterized", strconv.FormatBool(job.IsParameterized())})
 	if p := job.Periodic; p != nil {
 		next := "none (disabled)"
 		if p.Enabled && !job.Stop {
@@ -336,4 +317,18 @@ func formatParentJobStatus(job *structs.Job, children []*structs.JobListStub, no
 	}
 	b.WriteString(formatTable([]string{"ID", "Status"}, rows))
 	return b.String()
+}
+
+// jobFieldsKV are the fields `job status` shows first for every job.
+func jobFieldsKV(job *structs.Job) []kv {
+	return []kv{
+		{"ID", job.ID},
+		{"Name", job.Name},
+		{"Submit Date", formatUnixNano(job.SubmitTime)},
+		{"Type", string(job.Type)},
+		{"Priority", strconv.Itoa(job.Priority)},
+		{"Datacenters", strings.Join(job.Datacenters, ",")},
+		{"Namespace", job.Namespace},
+		{"Status", jobStatusText(job.Status, job.Stop)},
+	}
 }
