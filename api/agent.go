@@ -46,13 +46,13 @@ func (a *Agent) Self() (*structs.AgentSelf, error) {
 }
 
 // Health returns the health of the agent's server and client halves. An
-// unhealthy agent answers 503 with the same body: that is a result here, not
-// an error; check the Ok fields.
+// agent that is not ready answers 500 (older agents: 503) with the same body:
+// that is a result here, not an error; check the Ok fields.
 func (a *Agent) Health() (*structs.AgentHealthResponse, error) {
 	var out structs.AgentHealthResponse
 	_, err := a.c.query("/v1/agent/health", nil, &out)
 	var apiErr *Error
-	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusServiceUnavailable {
+	if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusInternalServerError || apiErr.StatusCode == http.StatusServiceUnavailable) {
 		if derr := decodeString(apiErr.Message, &out); derr == nil && (out.Server != nil || out.Client != nil) {
 			return &out, nil
 		}

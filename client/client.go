@@ -62,6 +62,10 @@ type Client struct {
 	// again (an apply whose registration failed).
 	metaMu     sync.Mutex
 	reregister atomic.Bool
+	// heartbeatUntil is when the servers' last accepted heartbeat (or
+	// registration) runs out: its time plus the TTL they gave, Unix
+	// nanoseconds of Config.Clock; 0 before the first.
+	heartbeatUntil atomic.Int64
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -195,6 +199,21 @@ func (c *Client) Registered() bool {
 	default:
 		return false
 	}
+}
+
+// Ready reports whether the client is registered and heartbeating: the
+// servers accepted a heartbeat within its last TTL. The message says why
+// not. Safe for concurrent use.
+func (c *Client) Ready() (bool, string) {
+	if !c.Registered() {
+		return false, "the node has not registered with the servers yet"
+	}
+	until := time.Unix(0, c.heartbeatUntil.Load())
+	if now := c.cfg.Clock.Now(); now.After(until) {
+		return false, fmt.Sprintf("no heartbeat accepted by the servers for %s (its TTL ran out at %s)",
+			now.Sub(until).Round(time.Second), until.UTC().Format(time.RFC3339))
+	}
+	return true, "ok"
 }
 
 // Shutdown stops the client: the loops stop, the alloc runners let go of

@@ -60,6 +60,7 @@ func (c *Client) heartbeatLoop() {
 			if ttl > 0 {
 				lastTTL = ttl
 			}
+			c.heartbeatUntil.Store(c.cfg.Clock.Now().Add(lastTTL).UnixNano())
 			wait = heartbeatInterval(ttl, c.heartbeatJitter())
 		case !needRegister && errors.Is(err, structs.ErrNotFound):
 			c.logger.Warn("servers do not know this node; registering again", "error", err)

@@ -330,11 +330,17 @@ func (s *Server) Leader() string {
 // RPCAddr returns the advertised address of the RPC listener (host:port).
 func (s *Server) RPCAddr() string { return s.rpcAdvertise.String() }
 
-// Health reports the server half of the agent's health: ok once a leader is
-// known.
+// Health reports whether the server half of the agent is ready to serve:
+// a leader is known and this server has applied what Raft committed (within
+// the trailing entries autopilot tolerates of a healthy server).
 func (s *Server) Health() *structs.AgentHealth {
 	if s.Leader() == "" {
 		return &structs.AgentHealth{Ok: false, Message: "no known cluster leader"}
+	}
+	applied, commit := s.raft.AppliedIndex(), s.raft.CommitIndex()
+	if lag := s.config.Autopilot.MaxTrailingLogs; lag > 0 && commit > applied+lag {
+		return &structs.AgentHealth{Ok: false, Message: fmt.Sprintf(
+			"catching up: applied index %d is %d behind the commit index %d (more than %d)", applied, commit-applied, commit, lag)}
 	}
 	return &structs.AgentHealth{Ok: true, Message: "ok"}
 }

@@ -486,11 +486,8 @@ func (b backend) Health() *structs.AgentHealthResponse {
 		h.Server = b.a.server.Health()
 	}
 	if c := b.a.client; c != nil {
-		h.Client = &structs.AgentHealth{Ok: true, Message: "ok"}
-		if !c.Registered() {
-			h.Client = &structs.AgentHealth{Message: "the node has not registered with the servers yet"}
-		}
-		h.Client.NodeID = c.NodeID()
+		ok, msg := c.Ready()
+		h.Client = &structs.AgentHealth{Ok: ok, Message: msg, NodeID: c.NodeID()}
 	}
 	return h
 }

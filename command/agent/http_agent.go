@@ -37,15 +37,35 @@ func (s *HTTPServer) agentMembers(r *http.Request) (any, error) {
 	return m, nil
 }
 
-// agentHealth is GET /v1/agent/health: 200 when every half the agent runs is
-// ok, 503 (with the same body) when one is not.
+// agentHealth is GET /v1/agent/health. By default it is readiness: 200
+// when every half the agent runs is ready (a server: a leader is known and
+// its state has applied what Raft committed; a client: registered and
+// heartbeating), 500 with the same body, whose messages say why, when one
+// is not (as Nomad). ?type=live is liveness: 200 whenever the agent
+// answers, for a supervisor that should restart only a hung agent.
 func (s *HTTPServer) agentHealth(r *http.Request) (any, error) {
+	switch t := r.URL.Query().Get("type"); t {
+	case "", "ready":
+	case "live":
+		h := &structs.AgentHealthResponse{}
+		if b := s.backend.Health(); b != nil {
+			if b.Server != nil {
+				h.Server = &structs.AgentHealth{Ok: true, Message: "alive"}
+			}
+			if b.Client != nil {
+				h.Client = &structs.AgentHealth{Ok: true, Message: "alive", NodeID: b.Client.NodeID}
+			}
+		}
+		return h, nil
+	default:
+		return nil, badRequest("type = %q: must be live or ready (the default)", t)
+	}
 	h := s.backend.Health()
 	if h == nil {
 		h = &structs.AgentHealthResponse{}
 	}
 	if (h.Server != nil && !h.Server.Ok) || (h.Client != nil && !h.Client.Ok) {
-		return withStatus{code: http.StatusServiceUnavailable, body: h}, nil
+		return withStatus{code: http.StatusInternalServerError, body: h}, nil
 	}
 	return h, nil
 }

@@ -162,7 +162,7 @@ var routeQuery = map[string]queryRule{
 	"GET /v1/regions":               qNone,
 	"GET /v1/agent/servers":         qNone,
 	"GET /v1/agent/members":         qNone,
-	"GET /v1/agent/health":          qNone,
+	"GET /v1/agent/health":          {params: []string{"type"}},
 	"GET /v1/agent/self":            qNone,
 	"GET /v1/agent/monitor":         {params: []string{"log_level", "log_json", "node_id", "server_id"}},
 	"GET /v1/agent/pprof/{profile}": {params: []string{"seconds", "debug", "gc", "node_id", "server_id"}},

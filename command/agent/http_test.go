@@ -267,8 +267,14 @@ func TestHTTPNoLeader(t *testing.T) {
 	if r := do(t, "GET", a.URL+"/v1/status/leader", ""); r.code != 200 || strings.TrimSpace(r.body) != `""` {
 		t.Errorf("leader without one: %d %q", r.code, r.body)
 	}
-	if r := do(t, "GET", a.URL+"/v1/agent/health", ""); r.code != 503 || !strings.Contains(r.body, "no known cluster leader") {
+	if r := do(t, "GET", a.URL+"/v1/agent/health", ""); r.code != 500 || !strings.Contains(r.body, "no known cluster leader") {
 		t.Errorf("health without a leader: %d %q", r.code, r.body)
+	}
+	if r := do(t, "GET", a.URL+"/v1/agent/health?type=live", ""); r.code != 200 || !strings.Contains(r.body, "alive") {
+		t.Errorf("liveness without a leader: %d %q", r.code, r.body)
+	}
+	if r := do(t, "GET", a.URL+"/v1/agent/health?type=bogus", ""); r.code != 400 || !strings.Contains(r.body, "must be live or ready") {
+		t.Errorf("bad type: %d %q", r.code, r.body)
 	}
 	if r := <-read; r.code != 503 || !strings.Contains(r.body, "no cluster leader") {
 		t.Errorf("no leader: %d %q", r.code, r.body)
