@@ -77,7 +77,6 @@ func TestPeriodicLaunchesOnceAcrossLeaderFailover(t *testing.T) {
 		cfgs[i].Clock = clk
 	}
 	servers := startClusterOf(t, cfgs...)
-	leader := leaderOf(servers)
 	// Retried with one request ID: a young cluster under load may change leader.
 	reg := &structs.JobRegisterRequest{Job: periodicJob("rep", "* * * * *"), WriteRequest: structs.WriteRequest{RequestID: structs.GenerateUUID()}}
 	waitFor(t, 30*time.Second, "the periodic job registered", func() bool {
