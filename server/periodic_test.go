@@ -84,7 +84,7 @@ func TestPeriodicLaunchesOnceAcrossLeaderFailover(t *testing.T) {
 		l := leaderOf(servers)
 		return l != nil && l.RPC(t.Context(), "Job.Register", reg, &resp) == nil
 	})
-	leader = leaderOf(servers)
+	leader := leaderOf(servers)
 	if evals := leader.state.Snapshot().EvalsByJob("default", "rep"); len(evals) != 1 {
 		t.Fatalf("parent has %d evals, want its registration's", len(evals))
 	}
