@@ -20,7 +20,9 @@ func monitorCommand() *cli.Command {
 		Usage:     "Stream the log lines of an agent",
 		UsageText: "orch monitor [-log-level debug] [-json] [-node-id ID | -server-id NAME]",
 		Description: "Streams the log of the agent at -address (or of a client agent by node ID, or of a server\n" +
-			"by name or \"leader\") until interrupted. The level may be lower than the agent's log_level.",
+			"by name or \"leader\") until interrupted. The level may be lower than the agent's log_level.\n\n" +
+			"Example:\n" +
+			"  orch monitor -log-level debug -server-id leader",
 		Flags: []cli.Flag{
 			addressFlag(),
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "lowest `LEVEL` shown: trace, debug, info, warn, error"},

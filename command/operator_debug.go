@@ -37,7 +37,9 @@ func operatorDebugCommand() *cli.Command {
 			"node ID) and, every -interval, the metrics of the agent at -address; once: agent self, members,\n" +
 			"Raft configuration, nodes, jobs, and Go profiles (CPU for -pprof-duration, heap, goroutines) of\n" +
 			"every agent named whose enable_debug is set. Writes DIR/orch-debug-<time>.tar.gz, one\n" +
-			"directory per agent; what could not be captured is listed in errors.txt.",
+			"directory per agent; what could not be captured is listed in errors.txt.\n\n" +
+			"Example:\n" +
+			"  orch operator debug -duration 2m -interval 30s -node-id all -output /tmp",
 		Flags: []cli.Flag{
 			addressFlag(),
 			&cli.DurationFlag{Name: "duration", Value: 30 * time.Second, Usage: "how long to capture logs and metrics"},
