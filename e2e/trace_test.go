@@ -24,12 +24,6 @@ import (
 // apply, scheduler, plan) and the client (task start), linked parent to
 // child across the processes.
 func TestFollowOneWriteAcrossTheCluster(t *testing.T) {
-	// Known bug, found by this test: the client logs request_id="" for the
-	// allocation of a write forwarded by a follower (the servers log it).
-	// Skipped until the allocation carries it; see the closing note.
-	if os.Getenv("ORCH_TRACE_E2E") == "" {
-		t.Skip("client logs lose the request ID of a forwarded write (known bug); set ORCH_TRACE_E2E=1 to run")
-	}
 	rcv := tracingtest.NewReceiver(t)
 	telemetry := fmt.Sprintf("telemetry {\n  otlp_endpoint = %q\n}\n", rcv.Endpoint())
 	serverCfg := filepath.Join(t.TempDir(), "server.hcl")

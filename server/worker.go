@@ -105,7 +105,7 @@ func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token st
 	if f := w.srv.config.testHooks.newScheduler; f != nil {
 		newScheduler = f
 	}
-	planner := &evalPlanner{w: w, ctx: ctx, evalID: eval.ID, requestID: eval.RequestID, token: token}
+	planner := &evalPlanner{w: w, ctx: ctx, evalID: eval.ID, requestID: eval.RequestID, traceParent: eval.TraceParent, token: token}
 	sched, err := newScheduler(eval.Type, scheduler.Config{
 		Logger:  w.logger, // the scheduler adds the eval's attributes itself
 		State:   snap,
@@ -195,7 +195,10 @@ type evalPlanner struct {
 	ctx       context.Context
 	evalID    string
 	requestID string // the evaluation's, carried onto its plans and allocations
-	token     string
+	// traceParent is the evaluation's trace context, carried onto the
+	// follow-up evaluations it creates.
+	traceParent string
+	token       string
 }
 
 var _ scheduler.Planner = (*evalPlanner)(nil)
@@ -256,7 +259,19 @@ func (p *evalPlanner) UpdateEval(eval *structs.Evaluation) error {
 
 // CreateEval commits a new evaluation; the FSM hands a blocked one to the
 // blocked evals and a pending one to the broker.
+// A follow-up (blocked, rolling, retry) carries the request ID of the
+// evaluation that made it, so the allocations it places later still name
+// the write that caused them.
 func (p *evalPlanner) CreateEval(eval *structs.Evaluation) error {
+	if (eval.RequestID == "" && p.requestID != "") || (eval.TraceParent == "" && p.traceParent != "") {
+		eval = eval.Copy()
+		if eval.RequestID == "" {
+			eval.RequestID = p.requestID
+		}
+		if eval.TraceParent == "" {
+			eval.TraceParent = p.traceParent
+		}
+	}
 	return p.commitEval(eval)
 }
 
