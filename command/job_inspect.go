@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/structs"
 	"github.com/urfave/cli/v2"
 )
 
@@ -26,22 +27,11 @@ Examples:
   orch job inspect web > web.json
   orch job inspect -t '{{.Job.Version}}' web`,
 		Flags:  append([]cli.Flag{addressFlag()}, outputFlags()...),
-		Action: jobInspect,
+		Action: withJob(jobInspect),
 	}
 }
 
-func jobInspect(c *cli.Context) error {
-	if err := checkArgs(c, 1, 1, "one argument: a job ID or prefix"); err != nil {
-		return err
-	}
-	client, err := apiClient(c)
-	if err != nil {
-		return err
-	}
-	job, err := lookupJob(client, c.Args().First())
-	if err != nil {
-		return err
-	}
+func jobInspect(c *cli.Context, _ *api.Client, job *structs.Job) error {
 	body := map[string]any{"Job": job}
 	if c.String("t") != "" {
 		_, err := formatted(c, body)

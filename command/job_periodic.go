@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/structs"
 	"github.com/urfave/cli/v2"
 )
@@ -31,22 +32,11 @@ prohibit_overlap say, then monitors the child's evaluation.
 Example:
   orch job periodic force nightly-report`,
 		Flags:  []cli.Flag{addressFlag(), &cli.BoolFlag{Name: "detach", Usage: "print the evaluation ID and return without monitoring"}, verboseFlag()},
-		Action: jobPeriodicForce,
+		Action: withJob(jobPeriodicForce),
 	}
 }
 
-func jobPeriodicForce(c *cli.Context) error {
-	if err := checkArgs(c, 1, 1, "a job ID or prefix"); err != nil {
-		return err
-	}
-	client, err := apiClient(c)
-	if err != nil {
-		return err
-	}
-	job, err := lookupJob(client, c.Args().First())
-	if err != nil {
-		return err
-	}
+func jobPeriodicForce(c *cli.Context, client *api.Client, job *structs.Job) error {
 	resp, err := client.Jobs().PeriodicForce(job.ID)
 	if err != nil {
 		return errorf(err, "Error forcing periodic job %q", job.ID)

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -74,22 +72,9 @@ func enter(spec *EnterSpec) error {
 	if err := os.Chdir("/"); err != nil {
 		return err
 	}
-	path := spec.Path
-	if !strings.Contains(path, "/") {
-		p, err := lookPath(path, spec.Env)
-		if err != nil {
-			return err
-		}
-		path = p
-	}
-	if err := syscall.Setgroups(toInts(spec.Groups)); err != nil {
-		return fmt.Errorf("setgroups: %w", err)
-	}
-	if err := syscall.Setgid(int(spec.GID)); err != nil {
-		return fmt.Errorf("setgid %d: %w", spec.GID, err)
-	}
-	if err := syscall.Setuid(int(spec.UID)); err != nil {
-		return fmt.Errorf("setuid %d: %w", spec.UID, err)
+	path, err := resolveAndDrop(spec.Path, spec.Env, spec.Groups, spec.GID, spec.UID)
+	if err != nil {
+		return err
 	}
 	// Killed with the agent's thread that started it (an exec session ends
 	// with the agent). Set after setuid, which clears it.

@@ -174,22 +174,9 @@ func run(spec *Spec) error {
 			return err
 		}
 	}
-	path := spec.Path
-	if !strings.Contains(path, "/") {
-		p, err := lookPath(path, spec.Env)
-		if err != nil {
-			return err
-		}
-		path = p
-	}
-	if err := syscall.Setgroups(toInts(iso.Groups)); err != nil {
-		return fmt.Errorf("setgroups: %w", err)
-	}
-	if err := syscall.Setgid(int(iso.GID)); err != nil {
-		return fmt.Errorf("setgid %d: %w", iso.GID, err)
-	}
-	if err := syscall.Setuid(int(iso.UID)); err != nil {
-		return fmt.Errorf("setuid %d: %w", iso.UID, err)
+	path, err := resolveAndDrop(spec.Path, spec.Env, iso.Groups, iso.GID, iso.UID)
+	if err != nil {
+		return err
 	}
 	dir := spec.Dir
 	if dir == "" {
@@ -411,4 +398,27 @@ func lookPath(name string, env []string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%q: not found in PATH %s", name, path)
+}
+
+// resolveAndDrop finds path on the task's PATH (inside its root, which the
+// caller has entered) and then becomes the task's user: groups, gid, uid, in
+// that order, since each needs the privilege the next one drops.
+func resolveAndDrop(path string, env []string, groups []uint32, gid, uid uint32) (string, error) {
+	if !strings.Contains(path, "/") {
+		p, err := lookPath(path, env)
+		if err != nil {
+			return "", err
+		}
+		path = p
+	}
+	if err := syscall.Setgroups(toInts(groups)); err != nil {
+		return "", fmt.Errorf("setgroups: %w", err)
+	}
+	if err := syscall.Setgid(int(gid)); err != nil {
+		return "", fmt.Errorf("setgid %d: %w", gid, err)
+	}
+	if err := syscall.Setuid(int(uid)); err != nil {
+		return "", fmt.Errorf("setuid %d: %w", uid, err)
+	}
+	return path, nil
 }
