@@ -104,7 +104,13 @@ func TestDockerTaskOutlivesAgent(t *testing.T) {
 		}
 		return al.ID, fmt.Sprint(al.TaskStates["app"].StartedAt)
 	}
-	id, startedBefore := container()
+	// The container may answer before the client's report of its start
+	// reaches the server: wait for the recorded start time.
+	var id, startedBefore string
+	waitFor(t, "the task's start time recorded on the server", 30*time.Second, func() (bool, error) {
+		id, startedBefore = container()
+		return startedBefore != "0", nil
+	})
 	t.Cleanup(func() { removeContainersOf(id) })
 
 	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
