@@ -169,6 +169,9 @@ func (s *Server) runCoreGC(ctx context.Context) {
 	for {
 		tick := make(chan struct{})
 		t := s.config.Clock.AfterFunc(s.config.JobGCInterval, func() { close(tick) })
+		if h := s.config.testHooks.gcArmed; h != nil {
+			h()
+		}
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -115,19 +115,25 @@ func TestCoreGCThroughRaftIsIdempotent(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.Clock = clk
 	cfg.JobGCInterval, cfg.EvalGCThreshold, cfg.JobGCThreshold = time.Minute, time.Hour, 4*time.Hour
-	ran := make(chan struct{}, 16)
+	armed, ran := make(chan struct{}, 16), make(chan struct{}, 16)
+	cfg.testHooks.gcArmed = func() { armed <- struct{}{} }
 	cfg.testHooks.gcRan = func() { ran <- struct{}{} }
 	s := startServer(t, cfg)
-	// tick advances the fake clock past the interval and waits for the
-	// collection it starts to have finished.
+	// tick waits for the leader's collection loop to arm its timer, advances
+	// the fake clock past it and waits for the collection to have finished.
+	wait := func(ch chan struct{}, what string) {
+		t.Helper()
+		select {
+		case <-ch:
+		case <-time.After(30 * time.Second):
+			t.Fatal(what)
+		}
+	}
 	tick := func(d time.Duration) {
 		t.Helper()
+		wait(armed, "the periodic collection never armed its timer")
 		clk.Advance(d)
-		select {
-		case <-ran:
-		case <-time.After(10 * time.Second):
-			t.Fatal("no periodic collection after the interval")
-		}
+		wait(ran, "no periodic collection after the interval")
 	}
 
 	j := structstest.Job("gone")

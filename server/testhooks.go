@@ -21,6 +21,9 @@ type testHooks struct {
 	// came over the network, with the call's context: a test can hold it (a
 	// leader that stops answering) until ctx ends.
 	rpcReceived func(ctx context.Context, method string)
+	// gcArmed, when set, is called each time the periodic garbage collection
+	// has armed its timer: a test with a fake clock advances it only then.
+	gcArmed func()
 	// gcRan, when set, is called after each periodic garbage collection.
 	gcRan func()
 }

@@ -61,9 +61,15 @@ func TestRecoverFromTaskHandle(t *testing.T) {
 		t.Errorf("Recover of an unknown task: %v, want ErrTaskNotFound", err)
 	}
 
-	st, err := h2.Stats(ctx)
-	if err != nil || st.MemoryRSSBytes == 0 {
-		t.Errorf("Stats = %+v, %v; want the process's memory", st, err)
+	// The stats show the process's resident memory (polled: right after
+	// the shell's exec of sleep, the new image has no pages yet).
+	var st *driver.TaskStats
+	waitFor(t, "Stats to show the process's memory", func() bool {
+		st, err = h2.Stats(ctx)
+		return err == nil && st.MemoryRSSBytes > 0
+	})
+	if st.CPUTotal < 0 || st.Time.IsZero() {
+		t.Errorf("Stats = %+v", st)
 	}
 	// Exec runs in the task's environment and directory (the recovered
 	// handle's too), with its exit code and output.
