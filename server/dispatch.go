@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
+	"github.com/orch-io/orch/internal/rpcwire"
 	"github.com/orch-io/orch/internal/tracing"
 	"github.com/orch-io/orch/structs"
 	"go.opentelemetry.io/otel/trace"
@@ -171,7 +172,9 @@ func (d *dispatcher) inProcess(ctx context.Context, name string, args, reply any
 func (d *dispatcher) serveStream(parent context.Context, conn io.ReadWriteCloser) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	cdc := codec.MsgpackSpecRpc.ServerCodec(conn, structs.MsgpackHandle)
+	bc := rpcwire.NewBufConn(conn)
+	cdc := codec.MsgpackSpecRpc.ServerCodec(bc, structs.MsgpackHandle)
+	defer bc.Release() // runs last: after the calls wrote their answers
 	defer cdc.Close()
 	var (
 		writeMu sync.Mutex
@@ -210,6 +213,7 @@ func (d *dispatcher) serveStream(parent context.Context, conn io.ReadWriteCloser
 			respond(req, nil, structs.NewError(structs.CodeInvalid, "decoding the arguments of %s: %v", req.ServiceMethod, err))
 			continue
 		}
+		bc.Idle() // the stream waits for the next request (or the caller's hang-up) without a buffer
 		calls.Add(1)
 		go func() {
 			defer calls.Done()

@@ -260,3 +260,63 @@ func TestNodeEndpoint_GetClientAllocsBlocksOnTheNodesAllocs(t *testing.T) {
 		t.Errorf("GetClientAllocs with a wrong secret: err = %v", err)
 	}
 }
+
+// A node without allocations is not answered when other nodes get theirs
+// (its answer's index stays put), and is answered when the servers collect
+// one of its allocations, so its client forgets it.
+func TestNodeEndpoint_GetClientAllocsOfAnEmptyNode(t *testing.T) {
+	s := startServer(t, testConfig(t.TempDir()))
+	empty, busy := testNode(), testNode()
+	registerNode(t, s, empty)
+	registerNode(t, s, busy)
+	job := storeJobUnscheduled(t, s, testJob("watched", 1, 128))
+	watch := func(node *structs.Node, min uint64, wait time.Duration) *structs.NodeClientAllocsResponse {
+		t.Helper()
+		var resp structs.NodeClientAllocsResponse
+		req := &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: node.SecretID,
+			QueryOptions: structs.QueryOptions{MinQueryIndex: min, MaxQueryTime: wait}}
+		if err := s.RPC(t.Context(), "Node.GetClientAllocs", req, &resp); err != nil {
+			t.Error(err) // not Fatal: one call runs in a goroutine of its own
+		}
+		return &resp
+	}
+	place := func(node *structs.Node) (*structs.Allocation, uint64) {
+		t.Helper()
+		a := &structs.Allocation{
+			ID: structs.GenerateUUID(), Name: structs.AllocName(job.ID, "web", 0), NodeID: node.ID, JobID: job.ID, TaskGroup: "web",
+			DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusPending,
+		}
+		index, err := s.raftApply(MsgApplyPlanResults, &ApplyPlanResultsEntry{Job: job, Allocs: []*structs.Allocation{a}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, index
+	}
+
+	first := watch(empty, 0, 0)
+	place(busy)
+	// Answered at the end of its wait, at the same index: its client lists
+	// nothing again.
+	if resp := watch(empty, first.Index, 200*time.Millisecond); resp.Index != first.Index || len(resp.Allocs) != 0 {
+		t.Errorf("after another node's placement the empty node is answered %v at %d, want nothing new at %d", resp.Allocs, resp.Index, first.Index)
+	}
+
+	a, placed := place(empty)
+	if resp := watch(empty, first.Index, time.Minute); resp.Index != placed || len(resp.Allocs) != 1 {
+		t.Fatalf("after its own placement the node is answered %v at %d, want the allocation at %d", resp.Allocs, resp.Index, placed)
+	}
+	done := make(chan *structs.NodeClientAllocsResponse, 1)
+	go func() { done <- watch(empty, placed, time.Minute) }()
+	collected, err := s.raftApply(MsgCoreGC, &CoreGCEntry{AllocIDs: []string{a.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case resp := <-done:
+		if resp.Index != collected || len(resp.Allocs) != 0 {
+			t.Errorf("after the collection of its allocation the node is answered %v at %d, want none at %d", resp.Allocs, resp.Index, collected)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the collection of the node's allocation did not answer its watch")
+	}
+}

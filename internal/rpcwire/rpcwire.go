@@ -15,6 +15,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/rpc"
 	"time"
@@ -114,9 +115,7 @@ func Call(ctx context.Context, sess *yamux.Session, method string, args, reply a
 		stream.Close()
 	})
 	defer stop()
-	rc := rpc.NewClientWithCodec(codec.MsgpackSpecRpc.ClientCodec(stream, structs.MsgpackHandle))
-	defer rc.Close() // closes the stream
-	err = rc.Call(method, args, reply)
+	err = roundTrip(stream, method, args, reply)
 	var se rpc.ServerError
 	switch {
 	case err == nil:
@@ -130,6 +129,29 @@ func Call(ctx context.Context, sess *yamux.Session, method string, args, reply a
 	default:
 		return fmt.Errorf("%w (%w)", err, ErrSent)
 	}
+}
+
+// roundTrip writes one request on stream, reads its answer into reply and
+// closes the stream. It drives the codec itself, in the caller's goroutine:
+// a net/rpc.Client would start a reading goroutine for each call. The
+// endpoint's error comes back as an rpc.ServerError.
+func roundTrip(stream io.ReadWriteCloser, method string, args, reply any) error {
+	bc := NewBufConn(stream)
+	cc := codec.MsgpackSpecRpc.ClientCodec(bc, structs.MsgpackHandle)
+	defer bc.Release()
+	defer cc.Close() // closes the stream
+	if err := cc.WriteRequest(&rpc.Request{ServiceMethod: method, Seq: 1}, args); err != nil {
+		return err
+	}
+	var resp rpc.Response
+	if err := cc.ReadResponseHeader(&resp); err != nil {
+		return err
+	}
+	if resp.Error != "" {
+		_ = cc.ReadResponseBody(nil)
+		return rpc.ServerError(resp.Error)
+	}
+	return cc.ReadResponseBody(reply)
 }
 
 // openStream opens a stream of sess, giving up when ctx ends. yamux's
