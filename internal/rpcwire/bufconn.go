@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"io"
 	"sync"
-
 )
 
 // Codecs over pooled buffers. go-msgpack's RPC codec gives each connection
@@ -55,7 +54,7 @@ func (c *BufConn) Read(p []byte) (int, error) { return c.reader().Read(p) }
 // ReadByte and UnreadByte make BufConn an io.ByteScanner: the decoder reads
 // byte by byte from the buffer instead of wrapping a reader of its own.
 func (c *BufConn) ReadByte() (byte, error) { return c.reader().ReadByte() }
-func (c *BufConn) UnreadByte() error      { return c.reader().UnreadByte() }
+func (c *BufConn) UnreadByte() error       { return c.reader().UnreadByte() }
 
 // Buffered is what the read buffer holds (0 without one).
 func (c *BufConn) Buffered() int {
