@@ -304,9 +304,9 @@ type NamespaceDeleteEntry struct {
 
 // encodeEntry builds a log entry.
 func encodeEntry(t MessageType, body any) ([]byte, error) {
-	buf, err := structs.Encode(body)
+	buf, err := structs.EncodeAfter([]byte{byte(t)}, body)
 	if err != nil {
 		return nil, fmt.Errorf("server: encoding %s entry: %w", t, err)
 	}
-	return append([]byte{byte(t)}, buf...), nil
+	return buf, nil
 }

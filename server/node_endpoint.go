@@ -172,13 +172,22 @@ func (n *nodeEndpoint) GetClientAllocs(ctx context.Context, args *structs.NodeSp
 	if err := checkSecret(node, args.SecretID); err != nil {
 		return err
 	}
-	return n.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		return clientAllocs(snap, args.NodeID, reply), nil
+	// The query re-runs at every change of the node's allocations (its own
+	// reports too) and answers rarely: the answer is built once, at the end.
+	var allocs []*structs.Allocation
+	err := n.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
+		allocs = snap.AllocsByNode(args.NodeID)
+		return clientAllocsIndex(snap, args.NodeID, allocs), nil
 	})
+	reply.Allocs = make(map[string]uint64, len(allocs))
+	for _, a := range allocs {
+		reply.Allocs[a.ID] = a.AllocModifyIndex
+	}
+	return err
 }
 
-// clientAllocs fills reply with the node's allocations (ID → AllocModifyIndex)
-// and returns the index of the answer: the highest AllocModifyIndex, which
+// clientAllocsIndex is the index of the answer to a client's watch (its
+// allocations' IDs → AllocModifyIndex): their highest AllocModifyIndex, which
 // rises for what the client must act on (a new allocation, a stop, a new job
 // version, a migration), not for other nodes' allocations nor for the
 // client's own status reports, which change ModifyIndex only. Each report
@@ -191,12 +200,9 @@ func (n *nodeEndpoint) GetClientAllocs(ctx context.Context, args *structs.NodeSp
 // allocations table's index: that one rises with every other node's
 // placements, and each empty node would be answered (and list again) after
 // every plan; at 5,000 nodes those were 9 of 10 calls.
-func clientAllocs(snap *state.Snapshot, nodeID string, reply *structs.NodeClientAllocsResponse) uint64 {
-	allocs := snap.AllocsByNode(nodeID)
-	reply.Allocs = make(map[string]uint64, len(allocs))
+func clientAllocsIndex(snap *state.Snapshot, nodeID string, allocs []*structs.Allocation) uint64 {
 	var index uint64
 	for _, a := range allocs {
-		reply.Allocs[a.ID] = a.AllocModifyIndex
 		index = max(index, a.AllocModifyIndex)
 	}
 	return max(index, snap.AllocsRemovedIndex(nodeID), 1)

@@ -89,6 +89,11 @@ type Allocation struct {
 	AllocModifyIndex uint64 // last change made by the servers (not the client)
 	CreateTime       int64  // unix nanoseconds
 	ModifyTime       int64
+
+	// usage is Comparable() of usageOf, the AllocatedResources it was
+	// computed from (CacheComparable). Not encoded.
+	usage   ComparableResources
+	usageOf *AllocatedResources
 }
 
 // AllocatedResources are the resources the scheduler reserved for an allocation.
@@ -153,6 +158,9 @@ func (a *Allocation) TerminalStatus() bool { return a.ServerTerminal() || a.Clie
 
 // Comparable sums what the allocation asks of its node.
 func (a *Allocation) Comparable() ComparableResources {
+	if a.usageOf != nil && a.usageOf == a.AllocatedResources {
+		return a.usage
+	}
 	var c ComparableResources
 	if a.AllocatedResources == nil {
 		return c
@@ -162,6 +170,15 @@ func (a *Allocation) Comparable() ComparableResources {
 	}
 	c.DiskMB = a.AllocatedResources.Shared.DiskMB
 	return c
+}
+
+// CacheComparable records Comparable() in a, for the schedulers' sums over
+// every allocation of each candidate node. The state store calls it before
+// it shares a; the cache holds only for the AllocatedResources it was
+// computed from (a copy has its own and computes again).
+func (a *Allocation) CacheComparable() {
+	a.usageOf = nil
+	a.usage, a.usageOf = a.Comparable(), a.AllocatedResources
 }
 
 // Copy returns a deep copy of the allocation, except Job, which is shared.

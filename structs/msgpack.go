@@ -3,6 +3,7 @@ package structs
 import (
 	"bytes"
 	"reflect"
+	"sync"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 )
@@ -28,11 +29,39 @@ func newMsgpackHandle(canonical bool) *codec.MsgpackHandle {
 }
 
 // Encode msgpack-encodes v.
-func Encode(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	err := codec.NewEncoder(&buf, MsgpackHandle).Encode(v)
-	return buf.Bytes(), err
+func Encode(v any) ([]byte, error) { return EncodeAfter(nil, v) }
+
+// EncodeAfter msgpack-encodes v after prefix (a Raft entry's type byte):
+// one slice of exactly the size of both. The encoding is built in a reused
+// buffer and copied out once: a buffer grown from empty allocates about
+// twice what it ends with, and Raft entries of large plans are megabytes.
+func EncodeAfter(prefix []byte, v any) ([]byte, error) {
+	s := encoders.Get().(*scratchEncoder)
+	s.buf.Reset()
+	s.buf.Write(prefix)
+	s.enc.Reset(&s.buf)
+	err := s.enc.Encode(v)
+	out := bytes.Clone(s.buf.Bytes())
+	if s.buf.Cap() <= maxScratch {
+		encoders.Put(s)
+	}
+	return out, err
 }
+
+// scratchEncoder is an Encoder with the buffer it writes to.
+type scratchEncoder struct {
+	buf bytes.Buffer
+	enc *codec.Encoder
+}
+
+// maxScratch bounds the buffers kept for reuse (larger ones are dropped).
+const maxScratch = 8 << 20
+
+var encoders = sync.Pool{New: func() any {
+	s := &scratchEncoder{}
+	s.enc = codec.NewEncoder(&s.buf, MsgpackHandle)
+	return s
+}}
 
 // Decode msgpack-decodes buf into out.
 func Decode(buf []byte, out any) error {

@@ -25,7 +25,7 @@ func (w *WriteTxn) UpdateAllocsDesiredTransitions(transitions map[string]structs
 		u := old.Copy()
 		u.DesiredTransition = t
 		u.ModifyIndex, u.AllocModifyIndex = index, index
-		if err := txn.Insert(TableAllocs, u); err != nil {
+		if err := insertAlloc(txn, u); err != nil {
 			return fmt.Errorf("state: updating alloc %s: %w", id, err)
 		}
 	}

@@ -153,6 +153,9 @@ func (s *StateStore) Restore(r io.Reader) error {
 			return fmt.Errorf("state: restoring record %d (%s): %w", n, table, err)
 		}
 		defaultNamespaceOf(obj) // a snapshot from before namespaces
+		if a, ok := obj.(*structs.Allocation); ok {
+			a.CacheComparable()
+		}
 
 		if err := txn.Insert(table, obj); err != nil {
 			return fmt.Errorf("state: restoring record %d (%s): %w", n, table, err)

@@ -228,7 +228,7 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 			}
 		}
 		a.ModifyIndex, a.AllocModifyIndex = index, index
-		if err := txn.Insert(TableAllocs, a); err != nil {
+		if err := insertAlloc(txn, a); err != nil {
 			return fmt.Errorf("state: inserting alloc %s: %w", a.ID, err)
 		}
 		if err := w.pruneServicesOfAlloc(a); err != nil {
@@ -260,7 +260,7 @@ func linkPrevious(txn *memdb.Txn, index uint64, a *structs.Allocation) error {
 	u := prev.Copy()
 	u.NextAllocation = a.ID
 	u.ModifyIndex = index
-	if err := txn.Insert(TableAllocs, u); err != nil {
+	if err := insertAlloc(txn, u); err != nil {
 		return fmt.Errorf("state: linking alloc %s to its replacement %s: %w", prev.ID, a.ID, err)
 	}
 	return nil
@@ -307,7 +307,7 @@ func (w *WriteTxn) UpdateAllocsFromClient(allocs []*structs.Allocation) error {
 			u.ModifyTime = a.ModifyTime
 		}
 		u.ModifyIndex = index
-		if err := txn.Insert(TableAllocs, u); err != nil {
+		if err := insertAlloc(txn, u); err != nil {
 			return fmt.Errorf("state: updating alloc %s: %w", a.ID, err)
 		}
 		if err := w.pruneServicesOfAlloc(u); err != nil {
@@ -344,4 +344,11 @@ func takeClientHealth(u *structs.Allocation, reported *structs.AllocDeploymentSt
 // UpdateAllocsFromClient runs WriteTxn.UpdateAllocsFromClient in a transaction of its own at index.
 func (s *StateStore) UpdateAllocsFromClient(index uint64, allocs []*structs.Allocation) error {
 	return s.write(index, func(w *WriteTxn) error { return w.UpdateAllocsFromClient(allocs) })
+}
+
+// insertAlloc inserts (or replaces) a, with its resources summed once for
+// the schedulers (Allocation.CacheComparable).
+func insertAlloc(txn *memdb.Txn, a *structs.Allocation) error {
+	a.CacheComparable()
+	return txn.Insert(TableAllocs, a)
 }
