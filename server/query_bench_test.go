@@ -122,7 +122,7 @@ func BenchmarkOwnReportWithWatch(b *testing.B) {
 		for _, a := range allocs {
 			reply.Allocs[a.ID] = a.AllocModifyIndex
 		}
-		return clientAllocsIndex(snap, nodeID, allocs)
+		return clientAllocsIndex(allocs)
 	}
 	b.Run("ModifyIndex", func(b *testing.B) { benchmarkOwnReportWithWatch(b, byModifyIndex) })
 	b.Run("AllocModifyIndex", func(b *testing.B) { benchmarkOwnReportWithWatch(b, byAllocModifyIndex) })

@@ -25,6 +25,7 @@ func (w *WriteTxn) UpdateAllocsDesiredTransitions(transitions map[string]structs
 		u := old.Copy()
 		u.DesiredTransition = t
 		u.ModifyIndex, u.AllocModifyIndex = index, index
+		w.touch(nodeAllocsKey(u.NodeID))
 		if err := insertAlloc(txn, u); err != nil {
 			return fmt.Errorf("state: updating alloc %s: %w", id, err)
 		}

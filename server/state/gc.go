@@ -40,27 +40,11 @@ func (w *WriteTxn) DeleteAllocs(ids []string) error {
 			return fmt.Errorf("state: deleting alloc %s: %w", id, err)
 		}
 		w.touch(TableAllocs)
-		w.touch(allocsRemovedKey(a.NodeID))
+		w.touch(nodeAllocsKey(a.NodeID))
 		jobs[structs.NamespacedID{Namespace: a.Namespace, ID: a.JobID}] = true
 		if err := w.deleteServicesBy("alloc", a.ID); err != nil {
 			return err
 		}
 	}
 	return refreshJobStatuses(w.txn, w.index, jobs)
-}
-
-// allocsRemovedKey is the index-table key that records, per node, the last
-// write that removed one of its allocations (AllocsRemovedIndex).
-func allocsRemovedKey(nodeID string) string { return "allocs-removed/" + nodeID }
-
-// AllocsRemovedIndex is the Raft index of the last garbage collection that
-// removed one of node's allocations (0 when none did). It is not watched: a
-// removal also changes the node's allocations, which a query that lists them
-// watches already (and the key of a node without removals is absent, whose
-// watch would fire at every write).
-func (s *Snapshot) AllocsRemovedIndex(nodeID string) uint64 {
-	if e := first[*indexEntry](s.txn, tableIndex, "id", allocsRemovedKey(nodeID)); e != nil {
-		return e.Value
-	}
-	return 0
 }

@@ -25,6 +25,23 @@ func (s *Snapshot) Index(table string) uint64 {
 	return 0
 }
 
+// nodeAllocsKey is the index-table key of the last write by the servers to
+// a node's allocations: one placed, changed (AllocModifyIndex) or collected.
+// The clients' own reports do not touch it.
+func nodeAllocsKey(nodeID string) string { return "node-allocs/" + nodeID }
+
+// NodeAllocsIndex is the Raft index of the last write by the servers to
+// node's allocations (a placement, a change that raises AllocModifyIndex, a
+// garbage collection), watched: a client's allocation watch waits on it
+// alone, not on every report of its own. 0 when the node never had one (or
+// the state comes from a snapshot older than the key).
+func (s *Snapshot) NodeAllocsIndex(nodeID string) uint64 {
+	if e := watchedFirst[*indexEntry](s, tableIndex, "id", nodeAllocsKey(nodeID)); e != nil {
+		return e.Value
+	}
+	return 0
+}
+
 // IndexUnwatched returns the Raft index of the last write to table without
 // adding it to the Watch. It labels the result of a blocking query that
 // watches the objects it read: a write that changes one of them also raises

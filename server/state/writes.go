@@ -228,6 +228,7 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 			}
 		}
 		a.ModifyIndex, a.AllocModifyIndex = index, index
+		w.touch(nodeAllocsKey(a.NodeID))
 		if err := insertAlloc(txn, a); err != nil {
 			return fmt.Errorf("state: inserting alloc %s: %w", a.ID, err)
 		}
