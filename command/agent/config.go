@@ -47,7 +47,8 @@ type Config struct {
 	TLS      TLSConfig
 	LogLevel string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
 	// EnableDebug (enable_debug, as Nomad's) serves the agent's Go profiles
-	// at /v1/agent/pprof/ (with ACLs, to agent:write tokens only).
+	// at /v1/agent/pprof/ when ACLs are disabled. With ACLs enabled they are
+	// served to agent:write tokens, set or not (Nomad's rule).
 	EnableDebug bool
 	// DevMode is `orch agent -dev`: everything on 127.0.0.1, data in a
 	// temporary directory. It is never read from a file.
