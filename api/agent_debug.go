@@ -67,7 +67,8 @@ type PprofOptions struct {
 }
 
 // Pprof takes the agent's profile ("profile", "trace", "goroutine", "heap",
-// ...; GET /v1/agent/pprof/:profile): the agent needs enable_debug.
+// ...; GET /v1/agent/pprof/:profile): with ACLs the token needs agent:write,
+// without ACLs the agent needs enable_debug.
 func (a *Agent) Pprof(ctx context.Context, profile string, opts PprofOptions) ([]byte, error) {
 	params := opts.params()
 	params.Set("seconds", strconv.Itoa(opts.Seconds))

@@ -176,6 +176,12 @@ func NewClient(cfg Config) (*Client, error) {
 		c.services.Run(c.ctx, c.registered)
 	}()
 	go c.watchAllocs()
+	if cfg.PublishAllocationMetrics {
+		u := &allocUsage{}
+		c.registerAllocUsage(u)
+		c.wg.Add(1)
+		go c.runAllocUsage(u)
+	}
 	logger.Info("client started", "node_name", cfg.NodeName, "datacenter", cfg.Datacenter, "data_dir", cfg.DataDir)
 	return c, nil
 }

@@ -99,6 +99,12 @@ type Config struct {
 	// PublishNodeMetrics adds the host's memory and disk gauges
 	// (telemetry.publish_node_metrics).
 	PublishNodeMetrics bool
+	// PublishAllocationMetrics adds the resource usage of every running
+	// task (telemetry.publish_allocation_metrics), sampled every
+	// CollectionInterval (telemetry.collection_interval; default 1s) by
+	// alloc_metrics.go.
+	PublishAllocationMetrics bool
+	CollectionInterval       time.Duration
 
 	// Tuning; tests shorten these.
 
@@ -138,6 +144,7 @@ func DefaultConfig() Config {
 		AllocUpdateInterval:  200 * time.Millisecond,
 		AllocQueryWait:       5 * time.Minute,
 		ShutdownFlushTimeout: 2 * time.Second,
+		CollectionInterval:   time.Second,
 	}
 }
 
@@ -172,6 +179,9 @@ func (cfg Config) withDefaults(hostname string) Config {
 	if cfg.ShutdownFlushTimeout == 0 {
 		cfg.ShutdownFlushTimeout = d.ShutdownFlushTimeout
 	}
+	if cfg.CollectionInterval == 0 {
+		cfg.CollectionInterval = d.CollectionInterval
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real()
 	}
@@ -194,7 +204,7 @@ func (cfg Config) Validate() error {
 	}{
 		{"retry_interval", cfg.RetryInterval}, {"max_retry_interval", cfg.MaxRetryInterval},
 		{"alloc_update_interval", cfg.AllocUpdateInterval}, {"alloc_query_wait", cfg.AllocQueryWait},
-		{"shutdown_flush_timeout", cfg.ShutdownFlushTimeout},
+		{"shutdown_flush_timeout", cfg.ShutdownFlushTimeout}, {"collection_interval", cfg.CollectionInterval},
 	} {
 		if f.d < 0 {
 			errs = append(errs, fmt.Errorf("client config: %s = %v: must not be negative", f.name, f.d))

@@ -15,8 +15,9 @@ import (
 
 // The client's metrics (docs/metrics.md): its calls to the servers, its
 // allocations by status, the task runners' starts, restarts and driver
-// errors (allocrunner.Metrics), and, with telemetry.publish_node_metrics, the
-// host's memory and disk. Gauges are read at scrape time.
+// errors (allocrunner.Metrics), with telemetry.publish_node_metrics the
+// host's memory and disk, and with telemetry.publish_allocation_metrics each
+// running task's usage (alloc_metrics.go). Gauges are read at scrape time.
 
 type clientMetrics struct {
 	rpcDuration *prometheus.HistogramVec
@@ -87,12 +88,7 @@ func (m *clientMetrics) observeRPC(method string, start time.Time, err error) {
 
 // allocs returns the client's allocations as their runners hold them.
 func (c *Client) allocs() []*structs.Allocation {
-	c.mu.Lock()
-	runners := make([]*allocrunner.AllocRunner, 0, len(c.mu.runners))
-	for _, e := range c.mu.runners {
-		runners = append(runners, e.ar)
-	}
-	c.mu.Unlock()
+	runners := c.runners()
 	out := make([]*structs.Allocation, len(runners))
 	for i, ar := range runners {
 		out[i] = ar.Alloc()

@@ -36,8 +36,9 @@ func operatorDebugCommand() *cli.Command {
 		Description: "For -duration, captures the log of every agent named (servers by name or \"leader\", clients by\n" +
 			"node ID) and, every -interval, the metrics of the agent at -address; once: agent self, members,\n" +
 			"Raft configuration, nodes, jobs, and Go profiles (CPU for -pprof-duration, heap, goroutines) of\n" +
-			"every agent named whose enable_debug is set. Writes DIR/orch-debug-<time>.tar.gz, one\n" +
-			"directory per agent; what could not be captured is listed in errors.txt.\n\n" +
+			"every agent named that serves them (with ACLs: to agent:write tokens; without: enable_debug).\n" +
+			"Writes DIR/orch-debug-<time>.tar.gz, one directory per agent; what could not be captured is\n" +
+			"listed in errors.txt.\n\n" +
 			"Example:\n" +
 			"  orch operator debug -duration 2m -interval 30s -node-id all -output /tmp",
 		Flags: []cli.Flag{

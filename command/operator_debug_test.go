@@ -103,6 +103,11 @@ func TestMonitorCLI(t *testing.T) {
 		done <- monitorLogs(ctx, a.API, api.MonitorOptions{LogLevel: "debug", JSON: true, AgentTarget: api.AgentTarget{ServerID: "leader"}}, pw)
 		pw.Close()
 	}()
+	// A line logged before the monitor subscribed never reaches it: the
+	// first read would then wait for the next line, on a quiet agent the
+	// monitor's heartbeat frame 10 s later. So the request whose line the
+	// test looks for is made only once the monitor is subscribed.
+	waitSubscribed(t, a)
 	buf := make([]byte, 64<<10)
 	var got []byte
 	for !bytes.Contains(got, []byte(`"msg":"http request"`)) {
@@ -119,6 +124,18 @@ func TestMonitorCLI(t *testing.T) {
 	go io.Copy(io.Discard, pr)
 	if err := <-done; err != nil {
 		t.Errorf("monitor after cancel: %v", err)
+	}
+}
+
+// waitSubscribed waits until a monitor follows a's log.
+func waitSubscribed(t *testing.T, a *agenttest.Agent) {
+	t.Helper()
+	logs := a.Agent.Backend().Logs()
+	err := agenttest.WaitFor(10*time.Second, func() (bool, string) {
+		return logs.Subscribers() > 0, "no monitor subscribed to the agent's log"
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -385,11 +385,17 @@ func (f *FSM) handleEvals(evals ...*structs.Evaluation) {
 // (an immutable memdb view); Persist, which raft runs concurrently with
 // Apply, streams it.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
-	return &fsmSnapshot{snap: f.state.Snapshot()}, nil
+	if f.metrics != nil {
+		defer since(f.metrics.snapshot, time.Now(), "snapshot")
+	}
+	return &fsmSnapshot{snap: f.state.Snapshot(), metrics: f.metrics}, nil
 }
 
 // Restore replaces the whole state with a snapshot written by Persist.
 func (f *FSM) Restore(rc io.ReadCloser) error {
+	if f.metrics != nil {
+		defer since(f.metrics.snapshot, time.Now(), "restore")
+	}
 	defer rc.Close()
 	if err := f.state.Restore(rc); err != nil {
 		return fmt.Errorf("server: restoring raft snapshot: %w", err)
@@ -399,9 +405,14 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 
 type fsmSnapshot struct {
 	snap *state.Snapshot
+	// metrics is the FSM's (nil in tests of the FSM alone).
+	metrics *serverMetrics
 }
 
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if s.metrics != nil {
+		defer since(s.metrics.snapshot, time.Now(), "persist")
+	}
 	if err := s.snap.Persist(sink); err != nil {
 		sink.Cancel()
 		return fmt.Errorf("server: persisting raft snapshot: %w", err)

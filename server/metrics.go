@@ -24,6 +24,9 @@ type serverMetrics struct {
 	raftCommit    *prometheus.HistogramVec
 	leaderChanges *prometheus.CounterVec
 	fsmApply      *prometheus.HistogramVec
+	// snapshot is the FSM's side of Raft snapshots, by op: snapshot,
+	// persist, restore.
+	snapshot *prometheus.HistogramVec
 
 	brokerWait *prometheus.HistogramVec
 
@@ -56,6 +59,8 @@ func newServerMetrics(r *metrics.Registry) *serverMetrics {
 			"Times this server gained (acquired) or lost (lost) leadership.", "change"),
 		fsmApply: r.Histogram("orch_fsm_apply_duration_seconds",
 			"Time the FSM takes to apply one Raft entry in its state-store transaction, by entry type.", "type"),
+		snapshot: r.Histogram("orch_raft_snapshot_duration_seconds",
+			"Time the FSM spends on Raft snapshots, by op: snapshot (capture the state, blocking Apply), persist (stream it to the snapshot store, concurrent with Apply), restore (replace the state with a snapshot: at start, one installed from the leader, or an operator's restore). Failed ones are counted too.", "op"),
 
 		brokerWait: r.Histogram("orch_broker_wait_duration_seconds",
 			"Time an evaluation waited ready in the eval broker before a worker dequeued it, by scheduler type.", "type"),

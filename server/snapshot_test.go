@@ -66,9 +66,19 @@ func TestSnapshot_SaveWipeRestore(t *testing.T) {
 		return len(src.state.Snapshot().Allocs("")) == 6
 	})
 
+	snapshotsBefore := snapshotSamples(t, src, "snapshot") + snapshotSamples(t, src, "persist")
 	var saved structs.SnapshotSaveResponse
 	if err := src.RPC(t.Context(), "Operator.SnapshotSave", &structs.GenericRequest{}, &saved); err != nil {
 		t.Fatalf("Operator.SnapshotSave: %v", err)
+	}
+	// The save took a Raft snapshot: the FSM captured and persisted it.
+	for _, op := range []string{"snapshot", "persist"} {
+		if n := snapshotSamples(t, src, op); n < 1 {
+			t.Errorf("orch_raft_snapshot_duration_seconds{op=%q}: %d samples after a snapshot save, want >= 1", op, n)
+		}
+	}
+	if after := snapshotSamples(t, src, "snapshot") + snapshotSamples(t, src, "persist"); after < snapshotsBefore+2 {
+		t.Errorf("snapshot and persist samples: %d before the save, %d after: want 2 more", snapshotsBefore, after)
 	}
 	sum, err := InspectSnapshot(saved.Snapshot)
 	if err != nil {
@@ -94,8 +104,12 @@ func TestSnapshot_SaveWipeRestore(t *testing.T) {
 		t.Fatalf("%d jobs after a refused restore, want 0", n)
 	}
 
+	restoresBefore := snapshotSamples(t, dst, "restore")
 	if err := dst.RPC(t.Context(), "Operator.SnapshotRestore", &structs.SnapshotRestoreRequest{Snapshot: saved.Snapshot}, &resp); err != nil {
 		t.Fatalf("Operator.SnapshotRestore: %v", err)
+	}
+	if n := snapshotSamples(t, dst, "restore"); n != restoresBefore+1 {
+		t.Errorf("orch_raft_snapshot_duration_seconds{op=\"restore\"}: %d samples before the restore, %d after: want one more", restoresBefore, n)
 	}
 	got := dst.state.Snapshot()
 	for _, c := range []struct {
@@ -165,4 +179,27 @@ func TestSnapshot_RestoreReachesFollowers(t *testing.T) {
 	if sum, err := InspectSnapshot(stale.Snapshot); err != nil || sum.Jobs != 2 {
 		t.Fatalf("follower's snapshot: %+v, %v; want 2 jobs", sum, err)
 	}
+}
+
+// snapshotSamples is the sample count of s's
+// orch_raft_snapshot_duration_seconds{op=op}.
+func snapshotSamples(t *testing.T, s *Server, op string) uint64 {
+	t.Helper()
+	fams, err := s.config.Metrics.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != "orch_raft_snapshot_duration_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "op" && l.GetValue() == op {
+					return m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+	}
+	return 0
 }

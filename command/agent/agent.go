@@ -156,13 +156,15 @@ func New(cfg *Config, logger *slog.Logger) (a *Agent, err error) {
 			DisableRawExec:    !cfg.Plugins.RawExec,
 			Logger:            logger.With("component", "client"),
 			// Nothing restarts on a temporary data dir: its tasks go with it.
-			StopTasksOnShutdown: a.tmpDataDir != "",
-			EmbeddedSupervisor:  cfg.Client.EmbeddedSupervisor,
-			Metrics:             a.metrics,
-			AgentCalls:          a.serveAgentCall,
-			Tracer:              a.tracer,
-			PublishNodeMetrics:  cfg.Telemetry.PublishNodeMetrics,
-			GC:                  cfg.Client.GC,
+			StopTasksOnShutdown:      a.tmpDataDir != "",
+			EmbeddedSupervisor:       cfg.Client.EmbeddedSupervisor,
+			Metrics:                  a.metrics,
+			AgentCalls:               a.serveAgentCall,
+			Tracer:                   a.tracer,
+			PublishNodeMetrics:       cfg.Telemetry.PublishNodeMetrics,
+			PublishAllocationMetrics: cfg.Telemetry.PublishAllocationMetrics,
+			CollectionInterval:       cfg.Telemetry.CollectionInterval,
+			GC:                       cfg.Client.GC,
 		})
 		if err != nil {
 			return nil, err

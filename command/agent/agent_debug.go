@@ -26,11 +26,18 @@ import (
 // maxProfileSeconds bounds a CPU profile or trace.
 const maxProfileSeconds = 300
 
-// errDebugDisabled is the answer to a profile request of an agent without
-// enable_debug.
+// profilesServed is Nomad's rule for an agent's Go profiles: with ACLs
+// enabled they are served to tokens with agent:write, enable_debug or not
+// (the token was checked before the call got here: by the HTTP route's rule,
+// and by every server a call for another agent passed through); without
+// ACLs, only with enable_debug.
+func profilesServed(enableDebug, aclEnabled bool) bool { return enableDebug || aclEnabled }
+
+// errDebugDisabled is the answer to a profile request of an agent that does
+// not serve them (profilesServed).
 func errDebugDisabled(name string) error {
 	return structs.NewError(structs.CodeNotFound,
-		"the profiling endpoints of agent %s are disabled: set enable_debug = true in its configuration and restart it", name)
+		"the profiling endpoints of agent %s are disabled: set enable_debug = true in its configuration and restart it (or enable ACLs: a token with agent:write may then take profiles)", name)
 }
 
 // serveAgentCall serves an authorized debugging call for this agent: it
@@ -52,7 +59,7 @@ func (a *Agent) serveAgentCall(ctx context.Context, method string, args any, st 
 		st.WatchHangup(cancel)
 		return streamLogs(ctx, sub, func(f *structs.StreamFrame) error { return st.Send(f) })
 	case *structs.ProfileRequest:
-		if !a.cfg.EnableDebug {
+		if !profilesServed(a.cfg.EnableDebug, a.cfg.ACL.Enabled) {
 			return st.Answer(errDebugDisabled(a.name()))
 		}
 		out, err := takeProfile(ctx, req)

@@ -47,7 +47,8 @@ type Config struct {
 	TLS      TLSConfig
 	LogLevel string // TRACE, DEBUG, INFO, WARN or ERROR, in any case
 	// EnableDebug (enable_debug, as Nomad's) serves the agent's Go profiles
-	// at /v1/agent/pprof/ (with ACLs, to agent:write tokens only).
+	// at /v1/agent/pprof/ when ACLs are disabled. With ACLs enabled they are
+	// served to agent:write tokens, set or not (Nomad's rule).
 	EnableDebug bool
 	// DevMode is `orch agent -dev`: everything on 127.0.0.1, data in a
 	// temporary directory. It is never read from a file.
@@ -147,13 +148,13 @@ type TelemetryConfig struct {
 	// PrometheusMetrics (prometheus_metrics) serves
 	// /v1/metrics?format=prometheus. Default false, as in Nomad; -dev sets it.
 	PrometheusMetrics bool
-	// CollectionInterval (collection_interval, default 1s) is accepted for
-	// Nomad's configurations; orch reads its gauges at scrape time, so it
-	// changes nothing.
+	// CollectionInterval (collection_interval, default 1s) is how often a
+	// client samples its tasks' usage for publish_allocation_metrics. The
+	// other gauges are read at scrape time: it does not apply to them.
 	CollectionInterval time.Duration
-	// PublishAllocationMetrics (publish_allocation_metrics) is accepted;
-	// per-allocation resource usage is not published yet (drivers report
-	// no usage). TODO(#16).
+	// PublishAllocationMetrics (publish_allocation_metrics) adds the usage
+	// (memory, CPU time) of every running task of a client, labelled by
+	// allocation and task, as Nomad's. Default false; -dev sets it.
 	PublishAllocationMetrics bool
 	// PublishNodeMetrics (publish_node_metrics) adds the host's memory and
 	// disk gauges of a client.
@@ -252,6 +253,7 @@ func DevConfig() *Config {
 	c.Plugins.RawExec = true
 	c.Telemetry.PrometheusMetrics = true
 	c.Telemetry.PublishNodeMetrics = true
+	c.Telemetry.PublishAllocationMetrics = true
 	c.DevMode = true
 	return c
 }

@@ -37,7 +37,7 @@ func TestDefaultAndDevConfig(t *testing.T) {
 	want.BindAddr, want.DevMode = "127.0.0.1", true
 	want.Server, want.Client = ServerConfig{Enabled: true, BootstrapExpect: 1}, ClientConfig{Enabled: true}
 	want.Plugins.Mock, want.Plugins.RawExec = true, true
-	want.Telemetry = TelemetryConfig{PrometheusMetrics: true, PublishNodeMetrics: true}
+	want.Telemetry = TelemetryConfig{PrometheusMetrics: true, PublishNodeMetrics: true, PublishAllocationMetrics: true}
 	if !reflect.DeepEqual(dev, want) {
 		t.Fatalf("DevConfig() = %+v", dev)
 	}

@@ -12,13 +12,16 @@ import (
 // The agent's debugging endpoints, Nomad's paths and parameters:
 //
 //	GET /v1/agent/monitor?log_level=&log_json=&node_id=&server_id=   (agent:read)
-//	GET /v1/agent/pprof/{profile}?seconds=&debug=&gc=&node_id=&server_id=  (agent:write, enable_debug)
+//	GET /v1/agent/pprof/{profile}?seconds=&debug=&gc=&node_id=&server_id=  (agent:write; enable_debug without ACLs)
 //
 // Without node_id or server_id they are about this agent; node_id reaches a
 // client agent as the client calls do (Server.DialNode), server_id a server
 // through the server this agent talks to (structs.AgentMonitor). The monitor
 // answers a stream of JSON StreamFrames whose Data (base64) is log lines, as
 // Nomad's api.Agent().Monitor decodes it; a profile answers its bytes.
+// The agent that serves a profile decides whether it serves profiles at all
+// (profilesServed: with ACLs, to agent:write tokens; without, only with
+// enable_debug), as Nomad's does.
 
 func (s *HTTPServer) registerAgentDebugRoutes() {
 	s.mux.Handle("GET /v1/agent/monitor", http.HandlerFunc(s.agentMonitor))
@@ -135,7 +138,7 @@ func (s *HTTPServer) agentPprof(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	} else {
-		if !s.opts.EnableDebug {
+		if !profilesServed(s.opts.EnableDebug, s.opts.ACL) {
 			s.writeRawError(w, r, errDebugDisabled(s.opts.AgentName))
 			return
 		}

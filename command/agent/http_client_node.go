@@ -107,12 +107,19 @@ func (s *HTTPServer) nodeCallDial(ctx context.Context, r *http.Request, nodeID, 
 		}
 		nodeID = h.Client.NodeID
 	}
+	// The agent calls need agent:read or agent:write and nothing else, as
+	// Nomad's: their node is not looked up here with the caller's token
+	// (which may lack node:read) but by the servers, whose Server.DialNode
+	// answers not found for a node they do not know.
+	agentCall := method == structs.ClientAgentMonitor || method == structs.ClientAgentProfile
 	var reply structs.SingleNodeResponse
-	if err := s.backend.RPC(ctx, "Node.GetNode", &structs.NodeSpecificRequest{NodeID: nodeID}, &reply); err != nil {
-		return nil, err
-	}
-	if reply.Node == nil {
-		return nil, notFound("node %q not found", nodeID)
+	if !agentCall {
+		if err := s.backend.RPC(ctx, "Node.GetNode", &structs.NodeSpecificRequest{NodeID: nodeID}, &reply); err != nil {
+			return nil, err
+		}
+		if reply.Node == nil {
+			return nil, notFound("node %q not found", nodeID)
+		}
 	}
 	if s.acl != nil {
 		a, err := s.acl.resolve(ctx, s.backend, requestToken(r))

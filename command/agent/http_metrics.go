@@ -26,7 +26,8 @@ type HTTPOptions struct {
 	ACLTokenTTL time.Duration
 	// TLS, when set, serves HTTPS with it (tls { http = true }).
 	TLS *tls.Config
-	// EnableDebug serves /v1/agent/pprof/ (enable_debug).
+	// EnableDebug serves /v1/agent/pprof/ (enable_debug) without ACLs; with
+	// ACL set it is served to agent:write tokens either way.
 	EnableDebug bool
 	// AgentName names the agent in answers.
 	AgentName string

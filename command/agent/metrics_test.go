@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"flag"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -322,5 +323,48 @@ func TestTelemetryConfig(t *testing.T) {
 	}
 	if err := agent.DefaultConfig().ApplyFile(path); err == nil || !strings.Contains(err.Error(), `agent.hcl:2:25: telemetry.collection_interval = "soon"`) {
 		t.Errorf("bad collection_interval: %v", err)
+	}
+}
+
+// TestMetricsAllocUsage: with publish_allocation_metrics (-dev sets it) a
+// running task's memory and CPU time are published with its allocation's
+// labels, and leave once the allocation stops.
+func TestMetricsAllocUsage(t *testing.T) {
+	a := agenttest.Start(t, agenttest.Options{Client: true,
+		Configure: func(c *agent.Config) { c.Telemetry.CollectionInterval = 100 * time.Millisecond }})
+	if _, err := a.API.Jobs().Register(structstest.Job("usage")); err != nil {
+		t.Fatal(err)
+	}
+	waitRunning(t, a, "usage")
+	allocs, _, err := a.API.Jobs().Allocations("usage", nil)
+	if err != nil || len(allocs) != 1 {
+		t.Fatalf("allocations of usage: %v, %v", allocs, err)
+	}
+	labels := map[string]string{"namespace": "default", "job": "usage", "task_group": "web", "alloc_id": allocs[0].ID, "task": "server"}
+	err = agenttest.WaitFor(10*time.Second, func() (bool, string) {
+		fams := scrape(t, a.URL)
+		rss, ok := value(fams, "orch_client_alloc_memory_rss_bytes", labels)
+		if !ok || rss <= 0 {
+			return false, fmt.Sprintf("orch_client_alloc_memory_rss_bytes%v = %v (present %v), want > 0", labels, rss, ok)
+		}
+		if _, ok := value(fams, "orch_client_alloc_cpu_seconds_total", labels); !ok {
+			return false, fmt.Sprintf("no orch_client_alloc_cpu_seconds_total%v", labels)
+		}
+		return true, ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.API.Jobs().Deregister("usage", false); err != nil {
+		t.Fatal(err)
+	}
+	err = agenttest.WaitFor(30*time.Second, func() (bool, string) {
+		if _, ok := value(scrape(t, a.URL), "orch_client_alloc_memory_rss_bytes", labels); ok {
+			return false, "the stopped allocation's usage still published"
+		}
+		return true, ""
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

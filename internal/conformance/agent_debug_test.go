@@ -2,11 +2,14 @@ package conformance
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	napi "github.com/hashicorp/nomad/api"
+	"github.com/orch-io/orch/internal/agenttest"
+	"github.com/orch-io/orch/internal/logmon"
 )
 
 var agentDebugRoutes = []string{"GET /v1/agent/monitor", "GET /v1/agent/pprof/{profile}"}
@@ -30,12 +33,19 @@ func testAgentDebug(t *testing.T, e *env) {
 			for k, v := range tc.params {
 				params[k] = v
 			}
+			// The line looked for must be logged once the monitor is
+			// subscribed (an earlier one never reaches it, and the wait
+			// would be for the next line, or the 10 s heartbeat): wait for
+			// the previous case's monitor to go, then for this one.
+			logs := e.agent.Agent.Backend().Logs()
+			waitSubscribers(t, logs, 0)
 			stop := make(chan struct{})
 			defer close(stop)
 			frames, errs := e.nomad.Agent().Monitor(stop, &napi.QueryOptions{Params: params})
 			if frames == nil {
 				t.Fatalf("Monitor: %v", <-errs)
 			}
+			waitSubscribers(t, logs, 1)
 			// The agent logs every HTTP request at debug (its log_level is
 			// info): one is enough to see a line come through.
 			deadline := time.After(30 * time.Second)
@@ -71,5 +81,17 @@ func testAgentDebug(t *testing.T, e *env) {
 	}
 	if _, err := e.nomad.Agent().Lookup("nonesuch", napi.PprofOptions{}, nil); err == nil || !strings.Contains(err.Error(), "no such profile") {
 		t.Errorf("unknown profile: %v", err)
+	}
+}
+
+// waitSubscribers waits until logs has n subscribers.
+func waitSubscribers(t *testing.T, logs *logmon.Broadcaster, n int) {
+	t.Helper()
+	err := agenttest.WaitFor(10*time.Second, func() (bool, string) {
+		got := logs.Subscribers()
+		return got == n, fmt.Sprintf("%d monitors follow the agent's log, want %d", got, n)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

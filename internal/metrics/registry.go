@@ -134,29 +134,44 @@ func (r *Registry) Histogram(name, help string, labels ...string) *prometheus.Hi
 // started anew in the same process (a server restarted on the agent's
 // registry) is the one read.
 func (r *Registry) GaugeFunc(name, help string, labels []string, collect func(emit func(v float64, labelValues ...string))) {
+	r.valueFunc(Def{name, KindGauge, labels, help}, prometheus.GaugeValue, collect)
+}
+
+// CounterFunc defines a counter read at scrape time, as GaugeFunc does a
+// gauge: for totals something else keeps (a task's CPU time, which its
+// driver reports). collect must emit values that only grow, except when the
+// thing counted starts anew (a new series, or a reset Prometheus' rate
+// handles).
+func (r *Registry) CounterFunc(name, help string, labels []string, collect func(emit func(v float64, labelValues ...string))) {
+	r.valueFunc(Def{name, KindCounter, labels, help}, prometheus.CounterValue, collect)
+}
+
+// valueFunc defines d, collected by collect at scrape time.
+func (r *Registry) valueFunc(d Def, vt prometheus.ValueType, collect func(emit func(v float64, labelValues ...string))) {
 	r.mu.Lock()
-	fc, ok := r.mu.funcs[name]
+	fc, ok := r.mu.funcs[d.Name]
 	if !ok {
-		fc = &funcCollector{desc: prometheus.NewDesc(name, help, labels, nil)}
-		r.mu.funcs[name] = fc
+		fc = &funcCollector{desc: prometheus.NewDesc(d.Name, d.Help, d.Labels, nil), valueType: vt}
+		r.mu.funcs[d.Name] = fc
 	}
 	fc.collect.Store(&collect)
 	r.mu.Unlock()
 	if !ok {
-		r.register(Def{name, KindGauge, labels, help}, fc)
+		r.register(d, fc)
 	}
 }
 
-// funcCollector is a GaugeFunc's collector.
+// funcCollector is a GaugeFunc's or CounterFunc's collector.
 type funcCollector struct {
-	desc    *prometheus.Desc
-	collect atomic.Pointer[func(emit func(v float64, labelValues ...string))]
+	desc      *prometheus.Desc
+	valueType prometheus.ValueType
+	collect   atomic.Pointer[func(emit func(v float64, labelValues ...string))]
 }
 
 func (c *funcCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c *funcCollector) Collect(ch chan<- prometheus.Metric) {
 	(*c.collect.Load())(func(v float64, lv ...string) {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, v, lv...)
+		ch <- prometheus.MustNewConstMetric(c.desc, c.valueType, v, lv...)
 	})
 }
