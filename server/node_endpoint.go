@@ -174,23 +174,34 @@ func (n *nodeEndpoint) GetClientAllocs(ctx context.Context, args *structs.NodeSp
 	}
 	// The query waits on the index of the servers' writes to the node's
 	// allocations, not on the allocations: those change at each of the
-	// client's own reports too. It lists them once, to answer.
-	var last *state.Snapshot
+	// client's own reports too. The answer lists them once, from the latest
+	// state (a wait holds no snapshot: 5,000 waiting clients would pin 5,000
+	// versions of the state).
 	err := n.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		last = snap
-		if index := snap.NodeAllocsIndex(args.NodeID); index > 0 {
-			return index, nil
-		}
-		// A node never given an allocation, or a state restored from a
-		// snapshot older than the index: its allocations say.
-		return clientAllocsIndex(snap.AllocsByNode(args.NodeID)), nil
+		return nodeAllocsIndex(snap, args.NodeID), nil
 	})
-	allocs := last.AllocsByNode(args.NodeID)
+	if err != nil {
+		return err
+	}
+	snap := n.srv.state.Snapshot()
+	allocs := snap.AllocsByNode(args.NodeID)
 	reply.Allocs = make(map[string]uint64, len(allocs))
 	for _, a := range allocs {
 		reply.Allocs[a.ID] = a.AllocModifyIndex
 	}
-	return err
+	reply.Index = max(reply.Index, nodeAllocsIndex(snap, args.NodeID))
+	return nil
+}
+
+// nodeAllocsIndex is the index of the answer to a client's watch: the
+// state's index of the servers' writes to the node's allocations, or, for a
+// node never given an allocation or a state restored from a snapshot older
+// than that index, what its allocations say (clientAllocsIndex).
+func nodeAllocsIndex(snap *state.Snapshot, nodeID string) uint64 {
+	if index := snap.NodeAllocsIndex(nodeID); index > 0 {
+		return index
+	}
+	return clientAllocsIndex(snap.AllocsByNode(nodeID))
 }
 
 // clientAllocsIndex is the index of the answer to a client's watch (its
