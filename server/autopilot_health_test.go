@@ -54,7 +54,7 @@ func TestDecideHealth(t *testing.T) {
 
 	// A minute later s3 fails: unhealthy, no failure tolerated; s2's
 	// StableSince stays, s3's moves to now.
-	h, rec = decideHealth(rec, apHealthInput(time.Minute, s1to3, append(apAlive("s1", "s2"), apDead("s3")...),
+	h, _ = decideHealth(rec, apHealthInput(time.Minute, s1to3, append(apAlive("s1", "s2"), apDead("s3")...),
 		map[raft.ServerID]apHealth{"s2": all["s2"]}))
 	by = healthByID(h)
 	if h.Healthy || h.FailureTolerance != 0 || by["s3"].Healthy || by["s3"].SerfStatus != "failed" || by["s3"].LastContact != -1 ||
