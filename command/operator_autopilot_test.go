@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/orch-io/orch/command/agent"
+	"github.com/orch-io/orch/internal/agenttest"
 )
 
 // waitAutopilotSeeded waits until the agent's leader has stored its
@@ -12,16 +15,11 @@ import (
 // check-and-set does not race the seed.
 func waitAutopilotSeeded(t *testing.T, addr string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	if !waitFor(t, "the leader stored the autopilot configuration", func() bool {
 		r := runCLI(t, "operator", "autopilot", "get-config", "-address", addr, "-t", "{{.ModifyIndex}}")
-		if r.code == 0 && r.stdout != "0" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("autopilot configuration not stored within 10s: exit %d %q %s", r.code, r.stdout, r.stderr)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition, with a deadline
+		return r.code == 0 && r.stdout != "0"
+	}) {
+		t.FailNow()
 	}
 }
 
@@ -116,4 +114,17 @@ func TestOperatorAutopilotHealthCLI(t *testing.T) {
 	if !got.Healthy || len(got.Servers) != 1 || got.Servers[0].LastContact != "0s" || got.Servers[0].StableSince.IsZero() {
 		t.Errorf("health -json = %+v", got)
 	}
+}
+
+// The agent's autopilot block seeds the cluster's configuration.
+func TestOperatorAutopilotSeededFromAgentConfig(t *testing.T) {
+	addr := agenttest.Start(t, agenttest.Options{Configure: func(c *agent.Config) {
+		c.Autopilot.CleanupDeadServers = false
+		c.Autopilot.MaxTrailingLogs = 77
+		c.Autopilot.LastContactThreshold = 1500 * time.Millisecond
+	}}).URL
+	waitAutopilotSeeded(t, addr)
+	r := runCLI(t, "operator", "autopilot", "get-config", "-address", addr)
+	mustContain(t, "get-config", r.stdout, "CleanupDeadServers      = false\n", "LastContactThreshold    = 1.5s\n",
+		"MaxTrailingLogs         = 77\n", "ServerStabilizationTime = 2s\n")
 }

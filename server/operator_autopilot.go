@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"github.com/orch-io/orch/server/state"
 	"github.com/orch-io/orch/structs"
 )
@@ -62,15 +63,18 @@ func (o *operatorEndpoint) AutopilotSetConfiguration(ctx context.Context, args *
 }
 
 // ServerHealth answers the health of the servers as the leader's autopilot
-// saw them in its last pass (autopilot_health.go), waiting for its first
-// pass when it has just started.
+// saw them in its last pass (autopilot_health.go), waiting (up to
+// healthWaitTimeout) for the autopilot of a new leader to start and make its
+// first pass.
 func (o *operatorEndpoint) ServerHealth(ctx context.Context, args *structs.GenericRequest, reply *structs.OperatorHealthReply) error {
 	if done, err := o.srv.forward(ctx, "Operator.ServerHealth", args, reply); done {
 		return err
 	}
-	ap := o.srv.autopilot.Load()
-	if ap == nil {
-		return structs.NewError(structs.CodeNoLeader, "%w: this server's autopilot is not running (it is not the leader, or has just become it)", structs.ErrNoLeader)
+	ctx, cancel := context.WithTimeout(ctx, healthWaitTimeout)
+	defer cancel()
+	ap, err := o.srv.runningAutopilot(ctx)
+	if err != nil {
+		return err
 	}
 	select {
 	case <-ap.firstPass:
@@ -81,6 +85,35 @@ func (o *operatorEndpoint) ServerHealth(ctx context.Context, args *structs.Gener
 	*reply = *h
 	reply.Servers, reply.Voters = slices.Clone(h.Servers), slices.Clone(h.Voters)
 	return nil
+}
+
+// healthWaitTimeout bounds how long ServerHealth waits for a new leader's
+// autopilot to start and make its first pass.
+const healthWaitTimeout = 10 * time.Second
+
+// autopilotStartPoll is how often runningAutopilot looks for the autopilot
+// of a leader that has not started its duties yet.
+const autopilotStartPoll = 10 * time.Millisecond
+
+// runningAutopilot returns the leader's running autopilot. A server that
+// has just won an election starts it once its FSM has caught up (leader.go):
+// meanwhile it waits, until ctx ends or it no longer leads.
+func (s *Server) runningAutopilot(ctx context.Context) (*autopilot, error) {
+	t := time.NewTicker(autopilotStartPoll)
+	defer t.Stop()
+	for {
+		if ap := s.autopilot.Load(); ap != nil {
+			return ap, nil
+		}
+		if s.raft.State() != raft.Leader {
+			return nil, structs.NewError(structs.CodeNoLeader, "%w: this server's autopilot is not running: it is not the leader", structs.ErrNoLeader)
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return nil, structs.NewError(structs.CodeNoLeader, "%w: this server leads but has not started its autopilot yet: %v", structs.ErrNoLeader, ctx.Err())
+		}
+	}
 }
 
 func (f *FSM) applyAutopilotConfig(a *entryApply, body []byte) error {
