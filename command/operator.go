@@ -19,7 +19,7 @@ func operatorCommand() *cli.Command {
 			Usage:       "Read and set the scheduler configuration",
 			UsageText:   "orch operator scheduler <subcommand> [options]",
 			Subcommands: []*cli.Command{operatorSchedulerGetCommand(), operatorSchedulerSetCommand()},
-		}, operatorRaftCommand(), operatorSnapshotCommand(), operatorGossipCommand(), operatorDebugCommand()},
+		}, operatorAutopilotCommand(), operatorRaftCommand(), operatorSnapshotCommand(), operatorGossipCommand(), operatorDebugCommand()},
 	}
 }
 

@@ -89,6 +89,10 @@ func wireOf(v any) any {
 		return mapAll(v, api.DeploymentFromStructs)
 	case *structs.JobSummary:
 		return api.JobSummaryFromStructs(v)
+	case *structs.AutopilotConfig:
+		return api.AutopilotConfigFromStructs(v)
+	case *structs.OperatorHealthReply:
+		return api.OperatorHealthFromStructs(v)
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, x := range v {

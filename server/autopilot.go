@@ -43,25 +43,41 @@ import (
 // server's gossip name and Raft ID.
 //
 // The decisions are a pure function, decideAutopilot (autopilot_decide.go),
-// of the Raft configuration, the gossip members, the non-voters' answers to
-// Status.RaftStats, the time (from Config.Clock) and the settings; this file
-// is the loop that gathers those and applies the decisions.
+// of the Raft configuration, the gossip members, the servers' answers to
+// Status.RaftStats, the time (from Config.Clock) and the settings (the
+// cluster's replicated configuration, operator_autopilot.go, read at every
+// pass); this file is the loop that gathers those and applies the
+// decisions. Each pass also reports every server's health (decideHealth,
+// autopilot_health.go) for Operator.ServerHealth.
 
 // autopilot is the leader's autopilot for one leadership term.
 type autopilot struct {
 	s *Server
-	// state is owned by the goroutine running the passes (reconcileServers).
-	state autopilotState
+	// state, healthRecords and seeded are owned by the goroutine running
+	// the passes (reconcileServers).
+	state         autopilotState
+	healthRecords map[raft.ServerID]healthRecord
+	// seeded: the state holds a replicated configuration (seedFailures:
+	// how many seeding attempts failed, for the log).
+	seeded       bool
+	seedFailures int
 
-	// mu guards what the passes publish for tests to read.
+	// firstPass is closed when the first pass has published.
+	firstPass     chan struct{}
+	firstPassOnce sync.Once
+
+	// mu guards what the passes publish: the state and settings for tests,
+	// the health for Operator.ServerHealth.
 	mu struct {
 		sync.Mutex
 		published autopilotState // a copy of state after the last pass
+		settings  AutopilotConfig
+		health    *structs.OperatorHealthReply
 		passes    uint64
 	}
 }
 
-func newAutopilot(s *Server) *autopilot { return &autopilot{s: s} }
+func newAutopilot(s *Server) *autopilot { return &autopilot{s: s, firstPass: make(chan struct{})} }
 
 // reconcileServers keeps the Raft configuration in line with gossip for as
 // long as this server leads (until ctx ends): a pass at once, at every gossip
@@ -95,13 +111,18 @@ func (s *Server) reconcileServers(ctx context.Context) {
 // decides once more at once, so that the failed servers the promoted one
 // replaces are removed in the same pass.
 func (a *autopilot) reconcile(ctx context.Context) {
-	defer a.publish()
+	var health *structs.OperatorHealthReply
+	var settings AutopilotConfig
+	defer func() { a.publish(health, settings) }()
+	a.seed(ctx)
 	for range 2 {
 		in, err := a.observe(ctx)
 		if err != nil {
 			a.s.logger.Warn("autopilot: observing the servers", "error", err)
 			return
 		}
+		settings = in.Config
+		health, a.healthRecords = decideHealth(a.healthRecords, in)
 		dec := decideAutopilot(a.state, in)
 		a.state = dec.Next
 		promoted := false
@@ -123,10 +144,30 @@ func (a *autopilot) reconcile(ctx context.Context) {
 	}
 }
 
-// observe gathers the input of a decision: the Raft configuration, the
-// region's servers in gossip, and the answers of the alive non-voters to
-// Status.RaftStats. The time is read last, so that a server is never
-// counted healthy from before it answered.
+// seed stores the agent's settings as the cluster's configuration when the
+// state holds none (seedAutopilotConfig), until that has succeeded once in
+// this term. Failures are logged on the first attempt and then once every
+// hundred.
+func (a *autopilot) seed(ctx context.Context) {
+	if a.seeded {
+		return
+	}
+	ok, err := a.s.seedAutopilotConfig(ctx)
+	a.seeded = ok
+	if err != nil {
+		if a.seedFailures%100 == 0 {
+			a.s.logger.Warn("autopilot: storing this agent's settings as the cluster's configuration failed; using them meanwhile",
+				"attempts", a.seedFailures+1, "error", err)
+		}
+		a.seedFailures++
+	}
+}
+
+// observe gathers the input of a decision: the settings, the Raft
+// configuration, the region's servers in gossip, and the answers of the
+// other alive servers of the configuration to Status.RaftStats (asked
+// concurrently). The time is read last, so that a server is never counted
+// healthy from before it answered.
 func (a *autopilot) observe(ctx context.Context) (autopilotInput, error) {
 	s := a.s
 	f := s.raft.GetConfiguration()
@@ -134,32 +175,43 @@ func (a *autopilot) observe(ctx context.Context) (autopilotInput, error) {
 		return autopilotInput{}, fmt.Errorf("reading the raft configuration: %w", err)
 	}
 	in := autopilotInput{
-		Config:          s.config.Autopilot,
+		Config:          s.autopilotSettings(s.state.AutopilotConfig()),
 		BootstrapExpect: s.config.BootstrapExpect,
 		Self:            s.raftID,
 		SelfAddr:        s.RPCAddr(),
 		Servers:         f.Configuration().Servers,
 		Health:          map[raft.ServerID]apHealth{},
 	}
-	nonvoterAt := map[raft.ServerID]raft.ServerAddress{}
+	configuredAt := map[raft.ServerID]raft.ServerAddress{}
 	for _, srv := range in.Servers {
-		if srv.Suffrage == raft.Nonvoter {
-			nonvoterAt[srv.ID] = srv.Address
-		}
+		configuredAt[srv.ID] = srv.Address
 	}
+	var ask []apMember
 	for _, m := range s.serverMembers() {
 		expect, _ := strconv.Atoi(m.Tags[TagBootstrapExpect])
 		am := apMember{
 			ID: raft.ServerID(m.Tags[TagServerID]), Name: m.Name, Addr: raft.ServerAddress(m.Tags[TagRPCAddr]),
-			State: m.State, BootstrapExpect: expect,
+			State: m.State, BootstrapExpect: expect, Version: m.Tags[TagVersion],
 		}
 		in.Members = append(in.Members, am)
-		if addr, ok := nonvoterAt[am.ID]; ok && addr == am.Addr && am.State == memberlist.StateAlive && am.ID != s.raftID {
-			stats, err := s.raftStatsOf(ctx, addr)
-			in.Health[am.ID] = apHealth{Stats: stats, Err: err}
+		if addr, ok := configuredAt[am.ID]; ok && addr == am.Addr && am.State == memberlist.StateAlive && am.ID != s.raftID {
+			ask = append(ask, am)
 		}
 	}
+	answers := make([]apHealth, len(ask))
+	var wg sync.WaitGroup
+	for i, m := range ask {
+		wg.Go(func() {
+			stats, err := s.raftStatsOf(ctx, m.Addr)
+			answers[i] = apHealth{Stats: stats, Err: err}
+		})
+	}
+	wg.Wait()
+	for i, m := range ask {
+		in.Health[m.ID] = answers[i]
+	}
 	in.LeaderLastIndex = s.raft.LastIndex()
+	in.LeaderLastTerm = s.raft.CurrentTerm()
 	in.Now = s.config.Clock.Now()
 	return in, nil
 }
@@ -201,13 +253,39 @@ func (a *autopilot) apply(act apAction) error {
 	panic(fmt.Sprintf("autopilot: unknown action %v", act.Kind))
 }
 
-// publish makes a copy of the state readable by observed.
-func (a *autopilot) publish() {
+// publish makes a copy of the state, the settings and the health of the
+// pass (when it observed the servers; nil keeps the last) readable by
+// observed and health.
+func (a *autopilot) publish(health *structs.OperatorHealthReply, settings AutopilotConfig) {
 	st := a.state.clone()
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.mu.published = st
+	if health != nil {
+		a.mu.health, a.mu.settings = health, settings
+	}
 	a.mu.passes++
+	published := a.mu.health != nil
+	a.mu.Unlock()
+	if published {
+		a.firstPassOnce.Do(func() { close(a.firstPass) })
+	}
+}
+
+// health returns the health of the servers the last pass that observed
+// them reported (nil before one did; see firstPass). The caller must not
+// modify it. Safe from any goroutine.
+func (a *autopilot) health() *structs.OperatorHealthReply {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.mu.health
+}
+
+// settings returns the settings the last pass that observed the servers
+// decided by. Safe from any goroutine.
+func (a *autopilot) settings() AutopilotConfig {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.mu.settings
 }
 
 // observed returns the state after the last pass and the number of passes

@@ -25,6 +25,8 @@ type apMember struct {
 	State memberlist.NodeStateType // StateAlive, StateLeft or StateDead (failed)
 	// BootstrapExpect is the bootstrap_expect it advertises, 0 if none.
 	BootstrapExpect int
+	// Version is the orch version it advertises.
+	Version string
 }
 
 // apHealth is what a non-voter answered to Status.RaftStats, or why it did
@@ -43,14 +45,16 @@ type autopilotInput struct {
 	// Self and SelfAddr are the leader's Raft ID and RPC address.
 	Self     raft.ServerID
 	SelfAddr string
-	// LeaderLastIndex is the last index of the leader's Raft log.
+	// LeaderLastIndex is the last index of the leader's Raft log, and
+	// LeaderLastTerm its term.
 	LeaderLastIndex uint64
+	LeaderLastTerm  uint64
 	// Servers is the Raft configuration.
 	Servers []raft.Server
 	// Members are the region's servers gossip knows, in any order.
 	Members []apMember
-	// Health holds the answers of the alive non-voters of the
-	// configuration; a non-voter missing here counts as not answering.
+	// Health holds the answers of the alive servers of the configuration
+	// (but the leader); one missing here counts as not answering.
 	Health map[raft.ServerID]apHealth
 }
 
@@ -228,21 +232,8 @@ func decideAutopilot(prev autopilotState, in autopilotInput) autopilotDecision {
 // considerPromotion records whether the non-voter m is healthy and returns
 // its promotion once it has been for the stabilization time.
 func considerPromotion(st *autopilotState, in autopilotInput, m apMember, note func(slog.Level, apMember, string, ...any)) (apAction, bool) {
-	h, asked := in.Health[m.ID]
-	var why string
-	switch {
-	case !asked:
-		why = "not asked for its raft stats"
-	case h.Err != nil:
-		why = "not answering: " + h.Err.Error()
-	case h.Stats.ServerID != string(m.ID):
-		why = "another server (" + h.Stats.ServerID + ") answers at its address"
-	case h.Stats.Leader != in.SelfAddr:
-		why = "not following this leader yet"
-	case in.LeaderLastIndex > h.Stats.LastIndex && in.LeaderLastIndex-h.Stats.LastIndex > in.Config.MaxTrailingLogs:
-		why = "trails the leader by " + strconv.FormatUint(in.LeaderLastIndex-h.Stats.LastIndex, 10) + " entries"
-	}
-	if why != "" {
+	h := in.Health[m.ID]
+	if why := healthProblem(in, m); why != "" {
 		if _, was := st.healthySince[m.ID]; was {
 			note(slog.LevelInfo, m, "autopilot: non-voter no longer healthy; stabilization restarts", "reason", why)
 			delete(st.healthySince, m.ID)

@@ -185,6 +185,11 @@ type Config struct {
 
 // AutopilotConfig configures the leader's management of the Raft
 // configuration (autopilot.go). Zero fields take the defaults.
+//
+// The settings structs.AutopilotConfig has (all but DeadServerCleanupTime
+// and Interval) only seed the cluster's replicated configuration: a first
+// leader that finds none stored stores these, and from then on the stored
+// one rules (operator_autopilot.go).
 type AutopilotConfig struct {
 	// ServerStabilizationTime is how long a server that joined a running
 	// cluster (added as a non-voter) must stay healthy, alive in gossip and
@@ -193,6 +198,9 @@ type AutopilotConfig struct {
 	// MaxTrailingLogs is how many entries a non-voter's Raft log may trail
 	// the leader's and still count as caught up. Default 100.
 	MaxTrailingLogs uint64
+	// LastContactThreshold is how long a server may go without hearing from
+	// the leader and still count as healthy. Default 200ms.
+	LastContactThreshold time.Duration
 	// DisableDeadServerCleanup keeps failed servers in the Raft
 	// configuration until an operator removes them (or they come back).
 	DisableDeadServerCleanup bool
@@ -212,8 +220,9 @@ type AutopilotConfig struct {
 
 // Defaults of AutopilotConfig.
 const (
-	DefaultServerStabilizationTime = 2 * time.Second
-	DefaultMaxTrailingLogs         = 100
+	DefaultServerStabilizationTime = structs.DefaultServerStabilizationTime
+	DefaultMaxTrailingLogs         = structs.DefaultMaxTrailingLogs
+	DefaultLastContactThreshold    = structs.DefaultLastContactThreshold
 	DefaultDeadServerCleanupTime   = 5 * time.Minute
 	DefaultAutopilotInterval       = time.Second
 )
@@ -224,6 +233,9 @@ func (a AutopilotConfig) withDefaults() AutopilotConfig {
 	}
 	if a.MaxTrailingLogs == 0 {
 		a.MaxTrailingLogs = DefaultMaxTrailingLogs
+	}
+	if a.LastContactThreshold == 0 {
+		a.LastContactThreshold = DefaultLastContactThreshold
 	}
 	if a.DeadServerCleanupTime == 0 {
 		a.DeadServerCleanupTime = DefaultDeadServerCleanupTime
@@ -340,6 +352,7 @@ func (c *Config) Validate() error {
 		{"raft snapshot interval", c.RaftTimeouts.SnapshotInterval},
 		{"autopilot server_stabilization_time", c.Autopilot.ServerStabilizationTime},
 		{"autopilot dead_server_cleanup_time", c.Autopilot.DeadServerCleanupTime},
+		{"autopilot last_contact_threshold", c.Autopilot.LastContactThreshold},
 		{"autopilot interval", c.Autopilot.Interval},
 		{"job_gc_interval", c.JobGCInterval}, {"job_gc_threshold", c.JobGCThreshold},
 		{"eval_gc_threshold", c.EvalGCThreshold}, {"deployment_gc_threshold", c.DeploymentGCThreshold},

@@ -91,6 +91,8 @@ var entryTypes = map[MessageType]entryType{
 
 	MsgCoreGC:    {version: 5, apply: (*FSM).applyCoreGC},
 	MsgJobLaunch: {version: 5, apply: (*FSM).applyJobLaunch},
+
+	MsgAutopilotConfig: {version: 5, apply: (*FSM).applyAutopilotConfig},
 }
 
 func init() {

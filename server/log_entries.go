@@ -59,6 +59,9 @@ const (
 	MsgCoreGC MessageType = 16 // CoreGCEntry
 	// Entry version 5: launches of periodic and parameterized jobs (periodic.go).
 	MsgJobLaunch MessageType = 17 // JobLaunchEntry
+	// Entry version 5: the replicated autopilot configuration
+	// (operator_autopilot.go).
+	MsgAutopilotConfig MessageType = 18 // AutopilotConfigEntry
 )
 
 // MsgIgnoreUnknownFlag, set on a type, lets a server that does not know the
@@ -187,6 +190,14 @@ type AllocClientUpdateEntry struct {
 // stored one's ModifyIndex is Config.ModifyIndex.
 type SchedulerConfigEntry struct {
 	Config *structs.SchedulerConfiguration
+	CAS    bool
+}
+
+// AutopilotConfigEntry (entry version 5) sets the autopilot configuration;
+// with CAS only if the stored one's ModifyIndex is Config.ModifyIndex (0:
+// none stored, how the first leader seeds it from its agent's settings).
+type AutopilotConfigEntry struct {
+	Config *structs.AutopilotConfig
 	CAS    bool
 }
 

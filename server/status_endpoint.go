@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"strconv"
+	"time"
 
+	"github.com/hashicorp/raft"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -17,10 +20,10 @@ func (s *statusEndpoint) Leader(ctx context.Context, args *structs.GenericReques
 	return nil
 }
 
-// RaftStats reports this server's own Raft log and FSM progress (the leader's
-// autopilot compares it with its own before promoting a non-voter). It has
-// no forward line on purpose: the question is about the server asked, so it
-// must answer locally.
+// RaftStats reports this server's own Raft log and FSM progress and when it
+// last heard from the leader (the leader's autopilot compares it with its
+// own to judge the server's health). It has no forward line on purpose: the
+// question is about the server asked, so it must answer locally.
 func (s *statusEndpoint) RaftStats(ctx context.Context, args *structs.GenericRequest, reply *structs.RaftStatsResponse) error {
 	r := s.srv.raft
 	*reply = structs.RaftStatsResponse{
@@ -28,6 +31,21 @@ func (s *statusEndpoint) RaftStats(ctx context.Context, args *structs.GenericReq
 		LastIndex:    r.LastIndex(),
 		AppliedIndex: r.AppliedIndex(),
 		Leader:       s.srv.Leader(),
+		LastTerm:     lastLogTerm(r),
+	}
+	switch last := r.LastContact(); {
+	case r.State() == raft.Leader:
+	case last.IsZero():
+		reply.LastContact = -1
+	default:
+		// Raft's own clock, not Config.Clock: raft stamps it with time.Now.
+		reply.LastContact = max(0, time.Since(last))
 	}
 	return nil
+}
+
+// lastLogTerm is the term of the last entry of r's log (0 if unknown).
+func lastLogTerm(r *raft.Raft) uint64 {
+	n, _ := strconv.ParseUint(r.Stats()["last_log_term"], 10, 64)
+	return n
 }

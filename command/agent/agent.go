@@ -288,6 +288,7 @@ func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slo
 		ServerStabilizationTime:  cfg.Autopilot.ServerStabilizationTime,
 		MaxTrailingLogs:          uint64(cfg.Autopilot.MaxTrailingLogs),
 		MinQuorum:                cfg.Autopilot.MinQuorum,
+		LastContactThreshold:     cfg.Autopilot.LastContactThreshold,
 	}
 	sc.Logger = logger // the server names its components itself
 	sc.Metrics = reg

@@ -16,13 +16,14 @@ autopilot {
   server_stabilization_time = "5s"
   max_trailing_logs         = 250
   min_quorum                = 3
+  last_contact_threshold    = "750ms"
 }
 `)
 	if err := c.ApplyFile(path); err != nil {
 		t.Fatal(err)
 	}
 	want := AutopilotConfig{CleanupDeadServers: false, DeadServerCleanupTime: 10 * time.Minute,
-		ServerStabilizationTime: 5 * time.Second, MaxTrailingLogs: 250, MinQuorum: 3}
+		ServerStabilizationTime: 5 * time.Second, MaxTrailingLogs: 250, MinQuorum: 3, LastContactThreshold: 750 * time.Millisecond}
 	if c.Autopilot != want {
 		t.Fatalf("Autopilot = %+v, want %+v", c.Autopilot, want)
 	}
@@ -58,13 +59,15 @@ func TestValidateAutopilot(t *testing.T) {
 	c := DefaultConfig()
 	c.DataDir = "/var/lib/orch"
 	c.Server = ServerConfig{Enabled: true, BootstrapExpect: 3}
-	c.Autopilot = AutopilotConfig{DeadServerCleanupTime: -time.Second, ServerStabilizationTime: -time.Second, MaxTrailingLogs: -1, MinQuorum: -1}
+	c.Autopilot = AutopilotConfig{DeadServerCleanupTime: -time.Second, ServerStabilizationTime: -time.Second, MaxTrailingLogs: -1, MinQuorum: -1,
+		LastContactThreshold: -time.Millisecond}
 	err := c.Validate()
 	for _, want := range []string{
 		`autopilot.dead_server_cleanup_time = -1s: must be >= 0 (0: 5m0s)`,
 		`autopilot.server_stabilization_time = -1s: must be >= 0 (0: 2s)`,
 		`autopilot.max_trailing_logs = -1: must be >= 0 (0: 100)`,
 		`autopilot.min_quorum = -1: must be >= 0 (0: the quorum of bootstrap_expect)`,
+		`autopilot.last_contact_threshold = -1ms: must be >= 0 (0: 200ms)`,
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v; want it to contain %q", err, want)

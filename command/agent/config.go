@@ -139,6 +139,9 @@ type AutopilotConfig struct {
 	// MinQuorum (min_quorum, default the quorum of bootstrap_expect): the
 	// fewest voters dead-server cleanup leaves.
 	MinQuorum int
+	// LastContactThreshold (last_contact_threshold, default 200ms): how long
+	// a server may go without hearing from the leader and count as healthy.
+	LastContactThreshold time.Duration
 }
 
 // TelemetryConfig is Nomad's telemetry block. orch always keeps its
@@ -312,6 +315,7 @@ type fileAutopilot struct {
 	ServerStabilizationTime hcl.Expression `hcl:"server_stabilization_time,optional"`
 	MaxTrailingLogs         *int           `hcl:"max_trailing_logs,optional"`
 	MinQuorum               *int           `hcl:"min_quorum,optional"`
+	LastContactThreshold    hcl.Expression `hcl:"last_contact_threshold,optional"`
 }
 
 type fileJoin struct {
@@ -351,7 +355,8 @@ type fileServer struct {
 // server { enabled bootstrap_expect raft_multiplier min_heartbeat_ttl
 // max_heartbeats_per_second heartbeat_grace encrypt }, server_join { retry_join retry_interval },
 // autopilot { cleanup_dead_servers dead_server_cleanup_time
-// server_stabilization_time max_trailing_logs min_quorum },
+// server_stabilization_time max_trailing_logs min_quorum
+// last_contact_threshold },
 // client { enabled servers node_pool node_class meta { ... }
 // min_dynamic_port max_dynamic_port reserved { cpu memory disk reserved_ports } }, limits { job_max_group_count
 // job_max_allocations job_max_size job_max_name_length job_max_map_entries
@@ -449,6 +454,7 @@ func (c *Config) ApplyFile(path string) error {
 		if err := errors.Join(
 			decodeDuration(a.DeadServerCleanupTime, "autopilot.dead_server_cleanup_time", &n.Autopilot.DeadServerCleanupTime),
 			decodeDuration(a.ServerStabilizationTime, "autopilot.server_stabilization_time", &n.Autopilot.ServerStabilizationTime),
+			decodeDuration(a.LastContactThreshold, "autopilot.last_contact_threshold", &n.Autopilot.LastContactThreshold),
 		); err != nil {
 			return err
 		}
@@ -668,6 +674,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Autopilot.DeadServerCleanupTime < 0 {
 		add("autopilot.dead_server_cleanup_time = %s: must be >= 0 (0: %s)", c.Autopilot.DeadServerCleanupTime, server.DefaultDeadServerCleanupTime)
+	}
+	if c.Autopilot.LastContactThreshold < 0 {
+		add("autopilot.last_contact_threshold = %s: must be >= 0 (0: %s)", c.Autopilot.LastContactThreshold, server.DefaultLastContactThreshold)
 	}
 	if c.Autopilot.ServerStabilizationTime < 0 {
 		add("autopilot.server_stabilization_time = %s: must be >= 0 (0: %s)", c.Autopilot.ServerStabilizationTime, server.DefaultServerStabilizationTime)

@@ -326,6 +326,11 @@ func (s *HTTPServer) registerRoutes() {
 		{"PUT /v1/operator/scheduler/configuration", s.schedulerConfigPut},
 		{"POST /v1/operator/scheduler/configuration", s.schedulerConfigPut},
 
+		{"GET /v1/operator/autopilot/configuration", s.autopilotConfigGet},
+		{"PUT /v1/operator/autopilot/configuration", s.autopilotConfigPut},
+		{"POST /v1/operator/autopilot/configuration", s.autopilotConfigPut},
+		{"GET /v1/operator/autopilot/health", s.autopilotHealth},
+
 		{"GET /v1/operator/raft/configuration", s.raftConfiguration},
 		{"DELETE /v1/operator/raft/peer", s.raftRemovePeer},
 		{"PUT /v1/operator/raft/transfer-leadership", s.raftTransferLeadership},

@@ -184,6 +184,10 @@ var routeQuery = map[string]queryRule{
 	"PUT /v1/allocation/{id}/stop":   {zeroOnly: []string{"no_shutdown_delay", "idempotency_token"}},
 	"POST /v1/allocation/{id}/stop":  {zeroOnly: []string{"no_shutdown_delay", "idempotency_token"}},
 
+	"GET /v1/operator/autopilot/configuration":   qNone,
+	"PUT /v1/operator/autopilot/configuration":   qCAS,
+	"POST /v1/operator/autopilot/configuration":  qCAS,
+	"GET /v1/operator/autopilot/health":          qNone,
 	"GET /v1/operator/scheduler/configuration":   qNone,
 	"PUT /v1/operator/scheduler/configuration":   qCAS,
 	"POST /v1/operator/scheduler/configuration":  qCAS,

@@ -59,6 +59,8 @@ var cases = []conformanceCase{
 	{[]string{"GET /v1/services", "GET /v1/service/{id}", "DELETE /v1/service/{id}/{regid}",
 		"GET /v1/client/allocation/{id}/checks"}, testServices},
 	{[]string{"GET /v1/operator/scheduler/configuration", "PUT /v1/operator/scheduler/configuration", "POST /v1/operator/scheduler/configuration"}, testSchedulerConfig},
+	{[]string{"GET /v1/operator/autopilot/configuration", "PUT /v1/operator/autopilot/configuration", "POST /v1/operator/autopilot/configuration",
+		"GET /v1/operator/autopilot/health"}, testAutopilot},
 	{[]string{"GET /v1/operator/raft/configuration", "DELETE /v1/operator/raft/peer", "PUT /v1/operator/raft/transfer-leadership", "POST /v1/operator/raft/transfer-leadership"}, testRaft},
 	{[]string{"PUT /v1/allocation/{id}/stop", "POST /v1/allocation/{id}/stop"}, testRescheduleMigrateAndStop},
 	{[]string{"PUT /v1/node/{id}/eligibility", "POST /v1/node/{id}/eligibility"}, testEligibility},

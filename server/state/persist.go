@@ -33,6 +33,7 @@ const (
 	recordNamespace           // appended: see namespaces.go
 	recordACLRole             // appended: see acl.go
 	recordPeriodicLaunch      // appended: see periodic.go
+	recordAutopilotConfig     // appended: see autopilot_config.go
 )
 
 // Persist writes every object of the snapshot to w (the Raft FSM snapshot).
@@ -45,7 +46,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		return enc.Encode(v)
 	}
 	for _, t := range []string{TableJobs, TableNodes, TableAllocs, TableEvals, TableSchedulerConfig,
-		TableACLPolicies, TableACLTokens, TableACLBootstrap, TableServiceRegistrations, TableJobVersions, TableDeployments, TableNamespaces, TableACLRoles, TablePeriodicLaunches} {
+		TableACLPolicies, TableACLTokens, TableACLBootstrap, TableServiceRegistrations, TableJobVersions, TableDeployments, TableNamespaces, TableACLRoles, TablePeriodicLaunches, TableAutopilotConfig} {
 		if err := put(recordIndex, &indexEntry{Key: t, Value: s.Index(t)}); err != nil {
 			return fmt.Errorf("state: persisting index of %s: %w", t, err)
 		}
@@ -91,6 +92,9 @@ func (s *Snapshot) Persist(w io.Writer) error {
 	if err := s.persistPeriodicLaunches(put); err != nil {
 		return err
 	}
+	if err := s.persistAutopilotConfig(put); err != nil {
+		return err
+	}
 	return s.persistRequests(put)
 }
 
@@ -126,6 +130,8 @@ func (s *StateStore) Restore(r io.Reader) error {
 			table, obj = TableEvals, &structs.Evaluation{}
 		case recordSchedulerConfig:
 			table, obj = TableSchedulerConfig, &structs.SchedulerConfiguration{}
+		case recordAutopilotConfig:
+			table, obj = TableAutopilotConfig, &structs.AutopilotConfig{}
 		case recordDeployment:
 			table, obj = TableDeployments, &structs.Deployment{}
 		case recordJobVersion:

@@ -50,5 +50,6 @@ func schema() *memdb.DBSchema {
 	db.Tables[TableDeployments] = deploymentsTable()
 	db.Tables[TableNamespaces] = namespacesTable()
 	db.Tables[TablePeriodicLaunches] = periodicLaunchesTable()
+	db.Tables[TableAutopilotConfig] = autopilotConfigTable()
 	return db
 }
