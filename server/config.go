@@ -67,6 +67,10 @@ type Config struct {
 	// Default: runtime.NumCPU().
 	NumSchedulers int
 
+	// EventBufferSize is the number of Raft entries whose events the FSM
+	// keeps for event stream readers (0: DefaultEventBufferSize).
+	EventBufferSize int
+
 	// Version is advertised in gossip so that servers can tell what the others
 	// understand (DESIGN.md §4).
 	Version string

@@ -17,8 +17,11 @@ import (
 // falls so far behind that the batch it needs next was overwritten is
 // dropped (ErrSubscriptionDropped), as Nomad drops a slow consumer.
 
-// DefaultEventBufferSize is the number of batches (Raft entries) kept.
-const DefaultEventBufferSize = 4096
+// DefaultEventBufferSize is the number of batches (Raft entries) kept:
+// Nomad's default event_buffer_size. Each batch holds copies of what its
+// entry wrote (a plan's allocations): at 4,096 a leader placing 100,000
+// allocations kept a tenth of its heap here.
+const DefaultEventBufferSize = 100
 
 // ErrSubscriptionDropped ends the subscription of a consumer that fell
 // behind the buffer.

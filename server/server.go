@@ -148,6 +148,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.broker = broker.New(cfg.Broker, cfg.Logger)
 	s.blocked = broker.NewBlocked(s.broker)
 	s.fsm = NewFSM(s.state, s.broker, s.blocked, cfg.Logger)
+	s.fsm.events = NewEventBuffer(cfg.EventBufferSize)
 	s.fsm.maxVersion = s.maxEntryVersion()
 	s.fsm.metrics = s.metrics
 	s.heartbeats = newHeartbeats(s)

@@ -257,6 +257,7 @@ func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slo
 	if cfg.Server.NumSchedulers > 0 {
 		sc.NumSchedulers = cfg.Server.NumSchedulers
 	}
+	sc.EventBufferSize = cfg.Server.EventBufferSize
 	if cfg.Server.RaftSnapshotThreshold > 0 {
 		sc.RaftTimeouts.SnapshotThreshold = uint64(cfg.Server.RaftSnapshotThreshold)
 	}

@@ -94,6 +94,9 @@ type ServerConfig struct {
 	// NumSchedulers is how many scheduler workers the server runs (0: one per
 	// CPU core, Nomad's default).
 	NumSchedulers int
+	// EventBufferSize is how many Raft entries' events the server keeps for
+	// /v1/event/stream readers to resume from (0: 100, Nomad's default).
+	EventBufferSize int
 	// RaftSnapshotThreshold and RaftSnapshotInterval: Raft takes a snapshot
 	// (and compacts its log) once this many entries were written since the
 	// last one, checking at this interval (0: 8192 entries, 120s).
@@ -334,6 +337,7 @@ type fileServer struct {
 	BootstrapExpect *int  `hcl:"bootstrap_expect,optional"`
 	RaftMultiplier  *int  `hcl:"raft_multiplier,optional"`
 	NumSchedulers   *int  `hcl:"num_schedulers,optional"`
+	EventBufferSize *int  `hcl:"event_buffer_size,optional"`
 
 	RaftSnapshotThreshold *int           `hcl:"raft_snapshot_threshold,optional"`
 	RaftSnapshotInterval  hcl.Expression `hcl:"raft_snapshot_interval,optional"`
@@ -353,7 +357,7 @@ type fileServer struct {
 // name ends in .json) and sets in c what the file sets: data_dir, bind_addr,
 // datacenter, region, name, log_level, enable_debug, ports { http rpc serf },
 // server { enabled bootstrap_expect raft_multiplier min_heartbeat_ttl
-// max_heartbeats_per_second heartbeat_grace encrypt }, server_join { retry_join retry_interval },
+// max_heartbeats_per_second heartbeat_grace encrypt event_buffer_size }, server_join { retry_join retry_interval },
 // autopilot { cleanup_dead_servers dead_server_cleanup_time
 // server_stabilization_time max_trailing_logs min_quorum
 // last_contact_threshold },
@@ -422,6 +426,7 @@ func (c *Config) ApplyFile(path string) error {
 		setInt(&n.Server.BootstrapExpect, s.BootstrapExpect)
 		setInt(&n.Server.RaftMultiplier, s.RaftMultiplier)
 		setInt(&n.Server.NumSchedulers, s.NumSchedulers)
+		setInt(&n.Server.EventBufferSize, s.EventBufferSize)
 		setInt(&n.Server.RaftSnapshotThreshold, s.RaftSnapshotThreshold)
 		if err := errors.Join(
 			decodeDuration(s.MinHeartbeatTTL, "server.min_heartbeat_ttl", &n.Server.MinHeartbeatTTL),
@@ -671,6 +676,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.NumSchedulers < 0 {
 		add("server.num_schedulers = %d: must be >= 0 (0: one per CPU core)", c.Server.NumSchedulers)
+	}
+	if c.Server.EventBufferSize < 0 {
+		add("server.event_buffer_size = %d: must be >= 0 (0: %d)", c.Server.EventBufferSize, server.DefaultEventBufferSize)
 	}
 	if c.Autopilot.DeadServerCleanupTime < 0 {
 		add("autopilot.dead_server_cleanup_time = %s: must be >= 0 (0: %s)", c.Autopilot.DeadServerCleanupTime, server.DefaultDeadServerCleanupTime)

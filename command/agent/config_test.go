@@ -60,6 +60,7 @@ server {
   bootstrap_expect = 3
   raft_multiplier  = 2
   num_schedulers   = 4
+  event_buffer_size = 500
   raft_snapshot_threshold = 100
   raft_snapshot_interval  = "30s"
   min_heartbeat_ttl = "5s"
@@ -77,7 +78,7 @@ server {
 	want := DefaultConfig()
 	want.DataDir, want.Region, want.LogLevel = "/var/lib/orch", "eu", "debug"
 	want.Ports.RPC = 5647
-	want.Server = ServerConfig{Enabled: true, BootstrapExpect: 3, RaftMultiplier: 2, NumSchedulers: 4,
+	want.Server = ServerConfig{Enabled: true, BootstrapExpect: 3, RaftMultiplier: 2, NumSchedulers: 4, EventBufferSize: 500,
 		RaftSnapshotThreshold: 100, RaftSnapshotInterval: 30 * time.Second,
 		MinHeartbeatTTL: 5 * time.Second, HeartbeatGrace: 2 * time.Second, MaxHeartbeatsPerSecond: 100.5,
 		JobGCInterval: time.Minute, JobGCThreshold: 2 * time.Hour, EvalGCThreshold: 30 * time.Minute, DeploymentGCThreshold: 10 * time.Minute}
@@ -296,6 +297,8 @@ func TestValidate(t *testing.T) {
 		}},
 		{"num_schedulers", func(c *Config) { c.Server.NumSchedulers = -1 },
 			[]string{`server.num_schedulers = -1: must be >= 0 (0: one per CPU core)`}},
+		{"event_buffer_size", func(c *Config) { c.Server.EventBufferSize = -1 },
+			[]string{`server.event_buffer_size = -1: must be >= 0 (0: 100)`}},
 		{"otlp_endpoint", func(c *Config) { c.Telemetry.OTLPEndpoint = "collector:4318" }, nil},
 		{"bad otlp_endpoint", func(c *Config) { c.Telemetry.OTLPEndpoint = "http://collector" },
 			[]string{`telemetry.otlp_endpoint = "http://collector": must be host:port, without a scheme (an OTLP/HTTP collector, such as localhost:4318)`}},

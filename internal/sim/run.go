@@ -187,6 +187,9 @@ func (r *run) scenario(ctx, sctx context.Context, bg *sync.WaitGroup) error {
 	r.figure("heartbeat_ttl", time.Duration(r.f.ttl.Load()).Seconds(), "s", "the TTL the leader handed out last")
 	r.figure("false_node_downs", float64(downs.falseDowns()), "nodes", "nodes marked down that were not killed, whole run")
 	r.figure("rpc_errors", float64(r.f.rpcErrors.Load()), "calls", "failed calls of the simulated nodes (retried)")
+	if err := r.f.lastError(); err != nil {
+		r.logf("last RPC error of a node: %v", err)
+	}
 	r.figure("allocs_fetched", float64(r.f.allocsFetched.Load()), "allocs", "allocations the nodes fetched (new or changed by the servers only)")
 	return nil
 }
