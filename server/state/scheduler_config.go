@@ -11,11 +11,14 @@ import (
 // cluster, once one has been set.
 const TableSchedulerConfig = "scheduler_config"
 
-// schedulerConfigTable is a singleton: its only index is true for every
-// object, and unique.
-func schedulerConfigTable() *memdb.TableSchema {
+// schedulerConfigTable is a singleton (singletonTable).
+func schedulerConfigTable() *memdb.TableSchema { return singletonTable(TableSchedulerConfig) }
+
+// singletonTable is the schema of a table of one object (a configuration):
+// its only index is true for every object, and unique.
+func singletonTable(name string) *memdb.TableSchema {
 	return &memdb.TableSchema{
-		Name: TableSchedulerConfig,
+		Name: name,
 		Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, AllowMissing: true,
 				Indexer: &memdb.ConditionalIndex{Conditional: func(any) (bool, error) { return true, nil }}},
@@ -53,43 +56,61 @@ func (s *StateStore) UpsertSchedulerConfig(index uint64, config *structs.Schedul
 // UpsertSchedulerConfig is StateStore.UpsertSchedulerConfig inside the
 // transaction.
 func (w *WriteTxn) UpsertSchedulerConfig(config *structs.SchedulerConfiguration, cas bool) (bool, error) {
-	var old *structs.SchedulerConfiguration
-	if raw, err := w.txn.First(TableSchedulerConfig, "id"); err != nil {
-		return false, fmt.Errorf("state: reading scheduler config: %w", err)
+	return upsertSingleton(w, TableSchedulerConfig, "scheduler config", config, cas,
+		func(c *structs.SchedulerConfiguration) (*uint64, *uint64) { return &c.CreateIndex, &c.ModifyIndex })
+}
+
+// upsertSingleton stores config as the one object of table (with cas, only
+// if the stored one's ModifyIndex is config's, 0 when none is stored) and
+// reports whether it did. indexes points at an object's CreateIndex and
+// ModifyIndex; what names the object in errors.
+func upsertSingleton[T any](w *WriteTxn, table, what string, config *T, cas bool, indexes func(*T) (create, modify *uint64)) (bool, error) {
+	var old *T
+	if raw, err := w.txn.First(table, "id"); err != nil {
+		return false, fmt.Errorf("state: reading %s: %w", what, err)
 	} else if raw != nil {
-		old = raw.(*structs.SchedulerConfiguration)
+		old = raw.(*T)
 	}
+	create, modify := indexes(config)
 	if cas {
 		var current uint64
 		if old != nil {
-			current = old.ModifyIndex
+			_, m := indexes(old)
+			current = *m
 		}
-		if current != config.ModifyIndex {
+		if current != *modify {
 			return false, nil
 		}
 	}
-	w.touch(TableSchedulerConfig)
-	config.CreateIndex, config.ModifyIndex = w.index, w.index
+	w.touch(table)
+	*create, *modify = w.index, w.index
 	if old != nil {
-		config.CreateIndex = old.CreateIndex
+		c, _ := indexes(old)
+		*create = *c
 	}
-	if err := w.txn.Insert(TableSchedulerConfig, config); err != nil {
-		return false, fmt.Errorf("state: inserting scheduler config: %w", err)
+	if err := w.txn.Insert(table, config); err != nil {
+		return false, fmt.Errorf("state: inserting %s: %w", what, err)
 	}
 	return true, nil
 }
 
 // persistSchedulerConfig writes the stored configuration, if any, to a snapshot.
 func (s *Snapshot) persistSchedulerConfig(put func(recordKind, any) error) error {
-	raw, err := s.txn.First(TableSchedulerConfig, "id")
+	return s.persistSingleton(TableSchedulerConfig, recordSchedulerConfig, "scheduler config", put)
+}
+
+// persistSingleton writes the one object of table, if any, to a snapshot as
+// a record of kind.
+func (s *Snapshot) persistSingleton(table string, kind recordKind, what string, put func(recordKind, any) error) error {
+	raw, err := s.txn.First(table, "id")
 	if err != nil {
-		return fmt.Errorf("state: persisting scheduler config: %w", err)
+		return fmt.Errorf("state: persisting %s: %w", what, err)
 	}
 	if raw == nil {
 		return nil
 	}
-	if err := put(recordSchedulerConfig, raw); err != nil {
-		return fmt.Errorf("state: persisting scheduler config: %w", err)
+	if err := put(kind, raw); err != nil {
+		return fmt.Errorf("state: persisting %s: %w", what, err)
 	}
 	return nil
 }
