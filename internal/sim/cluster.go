@@ -235,3 +235,20 @@ func readProcStat(pid int) (procStat, error) {
 	const clockTick = 10 * time.Millisecond // USER_HZ is 100 on Linux
 	return procStat{rssBytes: rss * int64(os.Getpagesize()), cpu: time.Duration(utime+stime) * clockTick}, nil
 }
+
+// lastIndex asks s itself (a connection of its own, not forwarded) for the
+// last index of its Raft log.
+func (c *cluster) lastIndex(ctx context.Context, s *server) (uint64, error) {
+	rpc, err := client.NewRPCClient([]string{s.rpcAddr()}, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer rpc.Close()
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var stats structs.RaftStatsResponse
+	if err := rpc.RPC(cctx, "Status.RaftStats", &structs.GenericRequest{}, &stats); err != nil {
+		return 0, fmt.Errorf("Status.RaftStats of %s: %w", s.name, err)
+	}
+	return stats.LastIndex, nil
+}

@@ -41,9 +41,11 @@ type fleet struct {
 		wasRunning map[string]bool
 		doubleRun  []string
 		lastErr    error
-		// firstPlacedAfter is when the first allocation was placed after
-		// mark (a leader kill), zero until then.
+		// firstPlacedAfter is when the first allocation created after
+		// markIndex (the killed leader's last Raft index: a plan of the new
+		// leader) was handed to a node, zero until then.
 		mark             time.Time
+		markIndex        uint64
 		firstPlacedAfter time.Time
 		// runningAfterMark are the times allocations began running after
 		// mark (a node loss), in order.
@@ -126,10 +128,10 @@ func (f *fleet) noteError(err error) {
 }
 
 // placedAlloc counts an allocation handed to a node.
-func (f *fleet) placedAlloc() {
+func (f *fleet) placedAlloc(a *structs.Allocation) {
 	f.placed.Add(1)
 	f.mu.Lock()
-	if !f.mu.mark.IsZero() && f.mu.firstPlacedAfter.IsZero() {
+	if !f.mu.mark.IsZero() && f.mu.firstPlacedAfter.IsZero() && a.CreateIndex > f.mu.markIndex {
 		f.mu.firstPlacedAfter = time.Now()
 	}
 	f.mu.Unlock()
@@ -162,11 +164,12 @@ func (f *fleet) stoppedAlloc(u *structs.Allocation) {
 	}
 }
 
-// setMark starts measuring what follows an event (a kill) from t.
-func (f *fleet) setMark(t time.Time) {
+// setMark starts measuring what follows an event (a kill) from t; index is
+// the last Raft index before it (0: any allocation placed after t counts).
+func (f *fleet) setMark(t time.Time, index uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.mu.mark, f.mu.firstPlacedAfter, f.mu.runningAfterMark = t, time.Time{}, nil
+	f.mu.mark, f.mu.markIndex, f.mu.firstPlacedAfter, f.mu.runningAfterMark = t, index, time.Time{}, nil
 }
 
 // killNodes kills the given nodes and forgets their running allocations

@@ -239,7 +239,7 @@ func (n *simNode) changes(allocs []*structs.Allocation) []*structs.Allocation {
 		var status structs.AllocClientStatus
 		switch {
 		case !known && a.DesiredStatus == structs.AllocDesiredStatusRun && !a.ClientTerminal():
-			n.f.placedAlloc()
+			n.f.placedAlloc(a)
 			status = structs.AllocClientStatusRunning
 		case known && cur == structs.AllocClientStatusRunning && a.DesiredStatus != structs.AllocDesiredStatusRun:
 			status = structs.AllocClientStatusComplete

@@ -300,8 +300,15 @@ func (r *run) killLeaderAtHalf(ctx context.Context) error {
 		r.logf("leader kill: every allocation was placed before the kill; nothing to measure")
 		return nil
 	}
+	// The victim's last Raft index: an allocation created after it comes
+	// from a plan the new leader committed (entries the victim appended
+	// but did not commit have lower indexes).
+	index, err := r.c.lastIndex(ctx, victim)
+	if err != nil {
+		return fmt.Errorf("leader kill: %w", err)
+	}
 	killed := time.Now()
-	r.f.setMark(killed)
+	r.f.setMark(killed, index)
 	victim.kill()
 	r.logf("leader %s killed at %d placed", victim.name, r.f.placed.Load())
 	newLeader, err := r.c.waitLeader(ctx, r.admin)
@@ -313,7 +320,7 @@ func (r *run) killLeaderAtHalf(ctx context.Context) error {
 		return err
 	}
 	r.figure("leader_kill_to_new_leader", elected.Seconds(), "s", "leader SIGKILLed mid-run → a new leader answers ("+newLeader.name+")")
-	r.figure("leader_kill_to_first_placement", r.f.firstPlacedAfterMark().Sub(killed).Seconds(), "s", "leader SIGKILLed mid-run → first allocation placed after it")
+	r.figure("leader_kill_to_first_placement", r.f.firstPlacedAfterMark().Sub(killed).Seconds(), "s", "leader SIGKILLed mid-run → first allocation of the new leader's plans handed to a node")
 	return nil
 }
 
@@ -332,7 +339,7 @@ func (r *run) loseNodes(ctx context.Context) error {
 	k = min(k, len(candidates))
 	victims := candidates[:k]
 	killed := time.Now()
-	r.f.setMark(killed)
+	r.f.setMark(killed, 0)
 	lost := r.f.killNodes(victims)
 	r.logf("node loss: %d nodes killed without leaving, %d allocations lost", k, lost)
 	if lost == 0 {
