@@ -219,17 +219,39 @@ func formatNodeStatus(n *structs.Node, allocs []*structs.AllocListStub, running 
 	for _, a := range running {
 		used.Add(a.Comparable())
 	}
-	b.WriteString("\nAllocated Resources\n")
-	b.WriteString(formatTable([]string{"CPU", "Memory", "Disk"}, [][]string{{
+	header := []string{"CPU", "Memory", "Disk"}
+	row := []string{
 		fmt.Sprintf("%d/%d MHz", used.CPU, total.CPU),
 		fmt.Sprintf("%d/%d MB", used.MemoryMB, total.MemoryMB),
 		fmt.Sprintf("%d/%d MB", used.DiskMB, total.DiskMB),
-	}}))
-	if r := n.ReservedResources; r != nil && (r.CPU > 0 || r.MemoryMB > 0 || r.DiskMB > 0) {
+	}
+	// Cores, on a node that offers them: how many its allocations hold of
+	// those it offers, and which.
+	if offered := n.SchedulableCores(); len(offered) > 0 {
+		var held []int
+		for _, a := range running {
+			for _, r := range a.AllocatedResources.Tasks {
+				if r != nil {
+					held = append(held, r.ReservedCores...)
+				}
+			}
+		}
+		slices.Sort(held)
+		cell := fmt.Sprintf("%d/%d", len(held), len(offered))
+		if len(held) > 0 {
+			cell += " (" + structs.FormatCoreList(held) + ")"
+		}
+		header, row = append(header, "Cores"), append(row, cell)
+	}
+	b.WriteString("\nAllocated Resources\n")
+	b.WriteString(formatTable(header, [][]string{row}))
+	if r := n.ReservedResources; r != nil && (r.CPU > 0 || r.MemoryMB > 0 || r.DiskMB > 0 || len(r.Cores) > 0) {
+		header, row := []string{"CPU", "Memory", "Disk"}, []string{fmt.Sprintf("%d MHz", r.CPU), fmt.Sprintf("%d MB", r.MemoryMB), fmt.Sprintf("%d MB", r.DiskMB)}
+		if len(r.Cores) > 0 {
+			header, row = append(header, "Cores"), append(row, structs.FormatCoreList(r.Cores))
+		}
 		b.WriteString("\nReserved Resources\n")
-		b.WriteString(formatTable([]string{"CPU", "Memory", "Disk"}, [][]string{{
-			fmt.Sprintf("%d MHz", r.CPU), fmt.Sprintf("%d MB", r.MemoryMB), fmt.Sprintf("%d MB", r.DiskMB),
-		}}))
+		b.WriteString(formatTable(header, [][]string{row}))
 	}
 
 	b.WriteString("\nAllocations\n")

@@ -127,4 +127,14 @@ func TestFormatNodeStatus(t *testing.T) {
 		"\nMeta\nrack = r1\n",
 		"docker    true      false    daemon not running",
 	)
+
+	// A node that offers cores shows how many its allocations hold, which,
+	// and the ones it keeps back.
+	n1.NodeResources.Cores = []int{0, 1, 2, 3}
+	n1.ReservedResources.Cores = []int{0}
+	running.AllocatedResources.Tasks["server"].ReservedCores = []int{2, 3}
+	mustContain(t, "node status with cores", formatNodeStatus(n1, stubs, []*structs.Allocation{running}, time.Now(), false),
+		"Disk           Cores\n", "2/3 (2-3)\n",
+		"\nReserved Resources\nCPU      Memory  Disk  Cores\n500 MHz  512 MB  0 MB  0\n",
+	)
 }

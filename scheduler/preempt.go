@@ -144,6 +144,7 @@ func (p *preemptor) apply(nu *nodeUsage, victims []*structs.Allocation, n int) {
 			nu.used.Add(c)
 		}
 		nu.addPorts(v, -n)
+		nu.addCores(v, -n)
 	}
 }
 
@@ -195,6 +196,28 @@ func (p *preemptor) choose(nu *nodeUsage, fit *binPack) *preemptionChoice {
 			}
 		}
 	}
+	// 1b. Holders of cores, lowest priority first, until enough are free
+	// for a group that reserves cores.
+	if fit.cores > 0 {
+		short := fit.cores - len(nu.freeCores())
+		for _, i := range chosen {
+			short -= cands[i].alloc.AllocatedResources.Cores()
+		}
+		for i, c := range cands {
+			if short <= 0 {
+				break
+			}
+			if held := c.alloc.AllocatedResources.Cores(); !taken[i] && held > 0 {
+				taken[i] = true
+				chosen = append(chosen, i)
+				short -= held
+			}
+		}
+		if short > 0 {
+			return nil // the eligible allocations do not hold enough cores
+		}
+	}
+	fixed := len(chosen) // the victims above stay: their ports or cores are needed
 	// 2. Greedy on the resources still missing.
 	capacity := nu.node.Comparable()
 	want := nu.used
@@ -233,16 +256,9 @@ func (p *preemptor) choose(nu *nodeUsage, fit *binPack) *preemptionChoice {
 		chosen = append(chosen, pick)
 		freed.Add(cands[pick].res)
 	}
-	// 3. Drop victims not needed, last chosen first (port holders are needed).
-	nPorts := 0
-	if fit.ports != nil {
-		for _, i := range chosen {
-			if holdsAnyPort(cands[i].alloc, fit.ports.static) {
-				nPorts++
-			}
-		}
-	}
-	for k := len(chosen) - 1; k >= nPorts; k-- {
+	// 3. Drop victims not needed, last chosen first (the holders of needed
+	// ports and cores stay).
+	for k := len(chosen) - 1; k >= fixed; k-- {
 		without := freed
 		without.Subtract(cands[chosen[k]].res)
 		if isZero(missing(without)) {
@@ -300,15 +316,6 @@ func holdsPort(a *structs.Allocation, port int) bool {
 	}
 	for _, p := range a.AllocatedResources.Shared.Ports {
 		if p.Value == port {
-			return true
-		}
-	}
-	return false
-}
-
-func holdsAnyPort(a *structs.Allocation, ports []structs.Port) bool {
-	for _, p := range ports {
-		if holdsPort(a, p.Value) {
 			return true
 		}
 	}

@@ -201,3 +201,30 @@ func checkNoRoomEvenByPreemption(t *testing.T, snap State, job *structs.Job) {
 		}
 	}
 }
+
+// Cores are preempted like the other resources: a higher-priority group that
+// reserves cores evicts a lower-priority holder of them (and its cores go to
+// the preemptor), though cpu and memory alone would fit.
+func TestPreemptionFreesCores(t *testing.T) {
+	h := newHarness(t)
+	h.upsertNodes(coresNode("a", 4, 1)) // cores 1-3 schedulable
+	low := coresJob("low", 1, 3)
+	low.Priority = 20
+	h.run(low)
+	if a := h.running("low")["low.web[0]"]; a == nil || a.AllocatedResources.Cores() != 3 {
+		t.Fatalf("low does not hold the node's 3 cores: %+v", a)
+	}
+	sys := coresJob("sys", 1, 1)
+	sys.Type, sys.Priority = structs.JobTypeSystem, 80
+	h.run(sys)
+	placed := h.running("sys")["sys.web[0]"]
+	if placed == nil {
+		t.Fatalf("sys not placed: %+v", h.lastEval().FailedTGAllocs)
+	}
+	if got := placed.AllocatedResources.Tasks["web"].ReservedCores; len(got) != 1 || got[0] == 0 {
+		t.Errorf("sys got cores %v, want one schedulable core", got)
+	}
+	if len(placed.PreemptedAllocations) != 1 {
+		t.Errorf("sys preempted %v, want low's allocation", placed.PreemptedAllocations)
+	}
+}
