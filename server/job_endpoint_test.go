@@ -144,9 +144,11 @@ func TestJobEndpoint_DeregisterStopsOrPurges(t *testing.T) {
 	if job == nil || !job.Stop {
 		t.Errorf("after stop: job = %+v, want it kept with Stop set", job)
 	}
+	// JobModifyIndex, not ModifyIndex: the worker may already have marked
+	// the stopped job dead, a later write to the job's status.
 	eval := s.state.Snapshot().EvalByID(resp.EvalID)
-	if eval == nil || eval.TriggeredBy != structs.EvalTriggerJobDeregister || eval.CreateIndex != resp.Index || job.ModifyIndex != resp.Index {
-		t.Errorf("stop eval = %+v, job modified at %d: want a job-deregister eval committed with the stop at %d", eval, job.ModifyIndex, resp.Index)
+	if eval == nil || eval.TriggeredBy != structs.EvalTriggerJobDeregister || eval.CreateIndex != resp.Index || job.JobModifyIndex != resp.Index {
+		t.Errorf("stop eval = %+v, job's specification modified at %d: want a job-deregister eval committed with the stop at %d", eval, job.JobModifyIndex, resp.Index)
 	}
 
 	if err := s.RPC(t.Context(), "Job.Deregister", &structs.JobDeregisterRequest{JobID: "purgeme", Purge: true}, &resp); err != nil {
