@@ -14,12 +14,12 @@ import (
 // before the first answer.
 const defaultHeartbeatTTL = 10 * time.Second
 
-// maxHeartbeatCallTimeout caps heartbeatCallTimeout for long TTLs: a server
+// maxHeartbeatCallTimeout caps HeartbeatCallTimeout for long TTLs: a server
 // that has not answered a heartbeat in 5s is better given up for the next.
 const maxHeartbeatCallTimeout = 5 * time.Second
 
 // heartbeatLoop registers the node, then heartbeats for as long as the client
-// runs. Each call is bounded by heartbeatCallTimeout of the last TTL the
+// runs. Each call is bounded by HeartbeatCallTimeout of the last TTL the
 // servers gave. A failed call is retried with backoff; a heartbeat the
 // servers answer with "not found" (they lost or purged the node) registers
 // again at once. Waits are on Config.Clock. Runs on its own goroutine until
@@ -32,7 +32,7 @@ func (c *Client) heartbeatLoop() {
 	for {
 		var ttl time.Duration
 		var err error
-		timeout := heartbeatCallTimeout(lastTTL)
+		timeout := HeartbeatCallTimeout(lastTTL)
 		if c.reregister.Swap(false) {
 			needRegister = true
 		}
@@ -91,13 +91,13 @@ func (c *Client) sleep(d time.Duration) bool {
 	}
 }
 
-// heartbeatCallTimeout bounds one registration or heartbeat call, given the
+// HeartbeatCallTimeout bounds one registration or heartbeat call, given the
 // TTL the servers last gave: a third of it, at most maxHeartbeatCallTimeout.
 // A heartbeat is sent at most TTL/2 + TTL/10 after the last one, so a call
 // to a server that stopped answering gives up before the TTL runs out, and
 // the retry (after firstHeartbeatRetry) still reaches the next server within
 // the TTL and its grace.
-func heartbeatCallTimeout(ttl time.Duration) time.Duration {
+func HeartbeatCallTimeout(ttl time.Duration) time.Duration {
 	if ttl <= 0 {
 		ttl = defaultHeartbeatTTL
 	}

@@ -19,9 +19,9 @@ func TestHeartbeatCallTimeout(t *testing.T) {
 		{10 * time.Minute, maxHeartbeatCallTimeout},
 		{0, defaultHeartbeatTTL / 3},
 	} {
-		got := heartbeatCallTimeout(tc.ttl)
+		got := HeartbeatCallTimeout(tc.ttl)
 		if got != tc.want {
-			t.Errorf("heartbeatCallTimeout(%v) = %v, want %v", tc.ttl, got, tc.want)
+			t.Errorf("HeartbeatCallTimeout(%v) = %v, want %v", tc.ttl, got, tc.want)
 		}
 		// What the bound is for: a heartbeat sent as late as the loop
 		// sends one, which then times out, is given up before the TTL runs

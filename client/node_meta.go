@@ -87,7 +87,7 @@ func (c *Client) ApplyNodeMeta(meta map[string]*string) (*structs.NodeMetaRespon
 	c.metaMu.Unlock()
 	c.logger.Info("node metadata applied", "keys", slices.Sorted(maps.Keys(meta)))
 
-	if _, err := c.register(heartbeatCallTimeout(defaultHeartbeatTTL)); err != nil {
+	if _, err := c.register(HeartbeatCallTimeout(defaultHeartbeatTTL)); err != nil {
 		c.reregister.Store(true)
 		return nil, structs.NewError(structs.CodeIndeterminate, "node metadata saved on the node but not yet sent to the servers (retried with the next heartbeat): %v", err)
 	}

@@ -87,7 +87,7 @@ func (n *simNode) register() (time.Duration, error) {
 	for failures := 0; ; failures++ {
 		n.node.StatusUpdatedAt = time.Now().Unix()
 		var resp structs.NodeUpdateResponse
-		err := n.rpc.RPC(n.ctx, "Node.Register", &structs.NodeRegisterRequest{Node: n.node}, &resp)
+		err := n.callWithin("Node.Register", &structs.NodeRegisterRequest{Node: n.node}, &resp)
 		if err == nil {
 			n.f.ttl.Store(int64(resp.HeartbeatTTL))
 			return resp.HeartbeatTTL, nil
@@ -122,6 +122,17 @@ func (n *simNode) start(ttl time.Duration) {
 	go n.watch()
 }
 
+// callWithin makes a registration or heartbeat call bounded as a real
+// client bounds it (client.HeartbeatCallTimeout of the last TTL handed out):
+// a call stuck on a server that stopped answering, or on a session whose
+// opens are backed up, gives up and is retried before the TTL runs out,
+// instead of holding the node's heartbeats until the servers mark it down.
+func (n *simNode) callWithin(method string, args, reply any) error {
+	ctx, cancel := context.WithTimeout(n.ctx, client.HeartbeatCallTimeout(time.Duration(n.f.ttl.Load())))
+	defer cancel()
+	return n.rpc.RPC(ctx, method, args, reply)
+}
+
 // heartbeatInterval is a real client's: half the TTL plus up to a tenth.
 func heartbeatInterval(ttl time.Duration) time.Duration {
 	if ttl <= 0 {
@@ -138,7 +149,7 @@ func (n *simNode) heartbeat() {
 		return
 	}
 	var resp structs.NodeUpdateResponse
-	err := n.rpc.RPC(n.ctx, "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{
+	err := n.callWithin("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{
 		NodeID: n.node.ID, SecretID: n.node.SecretID, Status: structs.NodeStatusReady,
 	}, &resp)
 	next := heartbeatInterval(resp.HeartbeatTTL)
