@@ -311,7 +311,13 @@ func TestRecoverStatsDestroy(t *testing.T) {
 		t.Errorf("Recover of another run: %v, want ErrTaskNotFound", err)
 	}
 	// sleep is PID 1 without a SIGINT handler: the kernel drops the
-	// signal, and the stop kills it after the timeout.
+	// signal, and the stop kills it after the timeout. (Once the shell has
+	// exec'd it: "ready" is written before, and the shell exits on SIGINT.)
+	pid := h2.(*handle).pid
+	waitFor(t, "the task's shell to exec sleep", func() bool {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		return strings.TrimSpace(string(b)) == "sleep"
+	})
 	if err := h2.Stop("SIGINT", 100*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
