@@ -252,13 +252,8 @@ type serveFields struct {
 // call req names, which the server authorizes. ctx bounds the dial and the
 // stream's life.
 func (c *RPCClient) DialNode(ctx context.Context, req *structs.DialNodeRequest) (io.ReadWriteCloser, error) {
-	sess, _, err := c.getSession(ctx)
+	stream, err := c.DialServer(ctx)
 	if err != nil {
-		return nil, err
-	}
-	stream, err := sess.OpenStream()
-	if err != nil {
-		c.dropSession(sess, err)
 		return nil, err
 	}
 	st, err := rpcwire.OpenStream(ctx, stream, structs.ServerDialNode, req)
@@ -277,9 +272,11 @@ func (c *RPCClient) DialServer(ctx context.Context) (io.ReadWriteCloser, error) 
 	if err != nil {
 		return nil, err
 	}
-	stream, err := sess.OpenStream()
+	stream, err := rpcwire.OpenSessionStream(ctx, sess)
 	if err != nil {
-		c.dropSession(sess, err)
+		if ctx.Err() == nil {
+			c.dropSession(sess, err)
+		}
 		return nil, err
 	}
 	return stream, nil

@@ -165,17 +165,6 @@ func removeContainersOf(allocID string) {
 func startDockerDevAgent(t *testing.T, dataDir string, ports [3]int) *agentProc {
 	t.Helper()
 	a := startAgent(t, dataDir, ports, "-dev", "-node", "e2e-docker")
-	a.waitFor("the client node to run docker", 60*time.Second, func() (bool, error) {
-		var nodes []*structs.NodeListStub
-		if err := a.get("/v1/nodes", &nodes); err != nil || len(nodes) != 1 {
-			return false, nil
-		}
-		var n structs.Node
-		if err := a.get("/v1/node/"+nodes[0].ID, &n); err != nil {
-			return false, nil
-		}
-		d := n.Drivers["docker"]
-		return n.Status == structs.NodeStatusReady && d != nil && d.Healthy, nil
-	})
+	a.waitForDriver("docker", 60*time.Second)
 	return a
 }

@@ -77,18 +77,7 @@ func startExecDevAgent(t *testing.T, dataDir string, ports [3]int, parent string
 		t.Fatal(err)
 	}
 	a := startAgent(t, dataDir, ports, "-dev", "-node", "e2e-node", "-config", cfg)
-	a.waitFor("the client node to run exec", 30*time.Second, func() (bool, error) {
-		var nodes []*structs.NodeListStub
-		if err := a.get("/v1/nodes", &nodes); err != nil || len(nodes) != 1 {
-			return false, nil
-		}
-		var n structs.Node
-		if err := a.get("/v1/node/"+nodes[0].ID, &n); err != nil {
-			return false, nil
-		}
-		d := n.Drivers["exec"]
-		return n.Status == structs.NodeStatusReady && d != nil && d.Healthy, nil
-	})
+	a.waitForDriver("exec", 30*time.Second)
 	return a
 }
 

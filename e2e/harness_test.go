@@ -175,6 +175,24 @@ func (a *agentProc) waitFor(what string, timeout time.Duration, cond func() (boo
 	waitFor(a.t, what, timeout, cond)
 }
 
+// waitForDriver waits until the agent's only node is ready and runs
+// driver (healthy).
+func (a *agentProc) waitForDriver(driver string, timeout time.Duration) {
+	a.t.Helper()
+	a.waitFor("the client node to run "+driver, timeout, func() (bool, error) {
+		var nodes []*structs.NodeListStub
+		if err := a.get("/v1/nodes", &nodes); err != nil || len(nodes) != 1 {
+			return false, err
+		}
+		var n structs.Node
+		if err := a.get("/v1/node/"+nodes[0].ID, &n); err != nil {
+			return false, err
+		}
+		d := n.Drivers[driver]
+		return n.Status == structs.NodeStatusReady && d != nil && d.Healthy, nil
+	})
+}
+
 func waitFor(t testing.TB, what string, timeout time.Duration, cond func() (bool, error)) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)

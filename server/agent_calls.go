@@ -101,9 +101,11 @@ func (s *Server) serveAgentCall(ctx context.Context, method string, st *rpcwire.
 		_ = st.Answer(structs.NewError(structs.CodeInternal, "%s: reaching server %s: %v", method, serverID, err))
 		return
 	}
-	stream, err := sess.OpenStream()
+	stream, err := rpcwire.OpenSessionStream(ctx, sess)
 	if err != nil {
-		s.pool.drop(addr, sess)
+		if ctx.Err() == nil {
+			s.pool.drop(addr, sess)
+		}
 		_ = st.Answer(structs.NewError(structs.CodeInternal, "%s: reaching server %s: %v", method, serverID, err))
 		return
 	}

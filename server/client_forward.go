@@ -93,7 +93,7 @@ func (s *Server) DialNode(ctx context.Context, req *structs.DialNodeRequest) (io
 	if err := s.authorizeClientCall(ctx, req); err != nil {
 		return nil, err
 	}
-	conn, err := s.dialNodeHere(req.NodeID)
+	conn, err := s.dialNodeHere(ctx, req.NodeID)
 	if err == nil || !errors.Is(err, structs.ErrNotFound) {
 		return conn, err
 	}
@@ -194,8 +194,9 @@ func (s *Server) authorizeNodeCall(ctx context.Context, req *structs.DialNodeReq
 	return z.allow((*acl.ACL).AllowNodeWrite)
 }
 
-// dialNodeHere opens a stream to nodeID over a connection this server holds.
-func (s *Server) dialNodeHere(nodeID string) (io.ReadWriteCloser, error) {
+// dialNodeHere opens a stream to nodeID over a connection this server holds,
+// giving up when ctx ends.
+func (s *Server) dialNodeHere(ctx context.Context, nodeID string) (io.ReadWriteCloser, error) {
 	s.nodeConns.mu.Lock()
 	sess := s.nodeConns.byNode[nodeID]
 	local, serve := s.nodeConns.localNode, s.nodeConns.localServe
@@ -208,7 +209,7 @@ func (s *Server) dialNodeHere(nodeID string) (io.ReadWriteCloser, error) {
 	if sess == nil || sess.IsClosed() {
 		return nil, structs.NewError(structs.CodeNotFound, "node %s is not connected to server %s", nodeID, s.RPCAddr())
 	}
-	stream, err := sess.OpenStream()
+	stream, err := rpcwire.OpenSessionStream(ctx, sess)
 	if err != nil {
 		return nil, structs.NewError(structs.CodeNotFound, "node %s: its connection to server %s failed: %v", nodeID, s.RPCAddr(), err)
 	}
@@ -221,9 +222,11 @@ func (s *Server) dialNodeVia(ctx context.Context, addr string, req *structs.Dial
 	if err != nil {
 		return nil, err
 	}
-	stream, err := sess.OpenStream()
+	stream, err := rpcwire.OpenSessionStream(ctx, sess)
 	if err != nil {
-		s.pool.drop(addr, sess)
+		if ctx.Err() == nil {
+			s.pool.drop(addr, sess)
+		}
 		return nil, err
 	}
 	fwd := *req
@@ -269,7 +272,7 @@ func (s *Server) serveStreamCall(ctx context.Context, conn io.ReadWriteCloser) {
 			err = s.authorizeClientCall(ctx, &args)
 		}
 		if err == nil {
-			node, err = s.dialNodeHere(args.NodeID)
+			node, err = s.dialNodeHere(ctx, args.NodeID)
 		}
 	default:
 		node, err = s.DialNode(ctx, &args)

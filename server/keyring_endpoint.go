@@ -171,7 +171,7 @@ func (s *Server) keyringClients(ctx context.Context, wg *sync.WaitGroup, op, key
 func (s *Server) callClientAgent(ctx context.Context, nodeID, method string, args, reply any) error {
 	ctx, cancel := context.WithTimeout(ctx, clientAgentCallTimeout)
 	defer cancel()
-	conn, err := s.dialNodeHere(nodeID)
+	conn, err := s.dialNodeHere(ctx, nodeID)
 	if err != nil {
 		return err
 	}

@@ -178,7 +178,7 @@ func (n *nodeEndpoint) GetClientAllocs(ctx context.Context, args *structs.NodeSp
 	// state (a wait holds no snapshot: 5,000 waiting clients would pin 5,000
 	// versions of the state).
 	err := n.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		return nodeAllocsIndex(snap, args.NodeID), nil
+		return nodeAllocsIndex(snap, args.NodeID, func() []*structs.Allocation { return snap.AllocsByNode(args.NodeID) }), nil
 	})
 	if err != nil {
 		return err
@@ -189,19 +189,20 @@ func (n *nodeEndpoint) GetClientAllocs(ctx context.Context, args *structs.NodeSp
 	for _, a := range allocs {
 		reply.Allocs[a.ID] = a.AllocModifyIndex
 	}
-	reply.Index = max(reply.Index, nodeAllocsIndex(snap, args.NodeID))
+	reply.Index = max(reply.Index, nodeAllocsIndex(snap, args.NodeID, func() []*structs.Allocation { return allocs }))
 	return nil
 }
 
 // nodeAllocsIndex is the index of the answer to a client's watch: the
 // state's index of the servers' writes to the node's allocations, or, for a
 // node never given an allocation or a state restored from a snapshot older
-// than that index, what its allocations say (clientAllocsIndex).
-func nodeAllocsIndex(snap *state.Snapshot, nodeID string) uint64 {
+// than that index, what its allocations (listed by allocs, only then) say
+// (clientAllocsIndex).
+func nodeAllocsIndex(snap *state.Snapshot, nodeID string, allocs func() []*structs.Allocation) uint64 {
 	if index := snap.NodeAllocsIndex(nodeID); index > 0 {
 		return index
 	}
-	return clientAllocsIndex(snap.AllocsByNode(nodeID))
+	return clientAllocsIndex(allocs())
 }
 
 // clientAllocsIndex is the index of the answer to a client's watch (its

@@ -515,17 +515,9 @@ func (c *Config) ApplyFile(path string) error {
 // as an expression, so that a bad value is reported at its file:line:col.
 // An absent attribute leaves dst alone.
 func decodeDuration(expr hcl.Expression, name string, dst *time.Duration) error {
-	if expr == nil {
-		return nil
-	}
-	v, diags := expr.Value(nil)
-	if !diags.HasErrors() && v.IsNull() {
-		return nil
-	}
-	r := expr.Range()
-	at := fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
-	if diags.HasErrors() || v.Type() != cty.String || !v.IsKnown() {
-		return fmt.Errorf(`%s: %s: must be a duration string such as "10s"`, at, name)
+	v, at, set, err := attrValue(expr, name, cty.String, `must be a duration string such as "10s"`)
+	if !set || err != nil {
+		return err
 	}
 	d, err := time.ParseDuration(v.AsString())
 	if err != nil {
@@ -533,6 +525,27 @@ func decodeDuration(expr hcl.Expression, name string, dst *time.Duration) error 
 	}
 	*dst = d
 	return nil
+}
+
+// attrValue evaluates an attribute gohcl left as an expression (so that a
+// bad value is reported at its file:line:col, at). set is false when the
+// attribute is absent or null: the caller leaves its value alone. A value
+// that does not evaluate to a known value of type want is an error naming
+// the position, the attribute and rule.
+func attrValue(expr hcl.Expression, name string, want cty.Type, rule string) (v cty.Value, at string, set bool, err error) {
+	if expr == nil {
+		return cty.NilVal, "", false, nil
+	}
+	v, diags := expr.Value(nil)
+	if !diags.HasErrors() && v.IsNull() {
+		return cty.NilVal, "", false, nil
+	}
+	r := expr.Range()
+	at = fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+	if diags.HasErrors() || v.Type() != want || !v.IsKnown() {
+		return cty.NilVal, at, true, fmt.Errorf("%s: %s: %s", at, name, rule)
+	}
+	return v, at, true, nil
 }
 
 // diagnosticsError lists diags one per line as `file:line:col: summary; detail`.

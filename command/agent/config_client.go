@@ -103,17 +103,9 @@ func applyClient(n *ClientConfig, cl *fileClient) error {
 
 // decodeAmount sets *dst to the whole number >= 0 expr holds, if it is set.
 func decodeAmount(expr hcl.Expression, name string, dst *int) error {
-	if expr == nil {
-		return nil
-	}
-	v, diags := expr.Value(nil)
-	if !diags.HasErrors() && v.IsNull() {
-		return nil
-	}
-	r := expr.Range()
-	at := fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
-	if diags.HasErrors() || v.Type() != cty.Number || !v.IsKnown() {
-		return fmt.Errorf("%s: %s: must be a whole number >= 0", at, name)
+	v, at, set, err := attrValue(expr, name, cty.Number, "must be a whole number >= 0")
+	if !set || err != nil {
+		return err
 	}
 	bf := v.AsBigFloat()
 	i, acc := bf.Int64()
@@ -127,17 +119,9 @@ func decodeAmount(expr hcl.Expression, name string, dst *int) error {
 // decodeCoreList sets *dst to the cores of the cpuset list ("0-1,3") expr
 // holds, if it is set.
 func decodeCoreList(expr hcl.Expression, name string, dst *[]int) error {
-	if expr == nil {
-		return nil
-	}
-	v, diags := expr.Value(nil)
-	if !diags.HasErrors() && v.IsNull() {
-		return nil
-	}
-	r := expr.Range()
-	at := fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
-	if diags.HasErrors() || v.Type() != cty.String || !v.IsKnown() {
-		return fmt.Errorf("%s: %s: must be a string of core IDs and ranges, as \"0-1,3\"", at, name)
+	v, at, set, err := attrValue(expr, name, cty.String, `must be a string of core IDs and ranges, as "0-1,3"`)
+	if !set || err != nil {
+		return err
 	}
 	cores, err := structs.ParseCoreList(v.AsString())
 	if err != nil {

@@ -99,7 +99,7 @@ func Call(ctx context.Context, sess *yamux.Session, method string, args, reply a
 			t.SetTraceParent(tp)
 		}
 	}
-	stream, err := openStream(ctx, sess)
+	stream, err := OpenSessionStream(ctx, sess)
 	if err != nil {
 		return err
 	}
@@ -154,12 +154,12 @@ func roundTrip(stream io.ReadWriteCloser, method string, args, reply any) error 
 	return cc.ReadResponseBody(reply)
 }
 
-// openStream opens a stream of sess, giving up when ctx ends. yamux's
+// OpenSessionStream opens a stream of sess, giving up when ctx ends. yamux's
 // OpenStream takes no context and blocks while the session has as many
 // unacknowledged opens as its accept backlog (a peer that is overloaded or
 // stopped answering); the open then goes on in the background and its
 // stream, if it comes, is closed.
-func openStream(ctx context.Context, sess *yamux.Session) (*yamux.Stream, error) {
+func OpenSessionStream(ctx context.Context, sess *yamux.Session) (*yamux.Stream, error) {
 	type opened struct {
 		stream *yamux.Stream
 		err    error
