@@ -235,7 +235,7 @@ func MetricFromStructs(m *structs.AllocMetric) *AllocationMetric {
 		w.ScoreMetaData = make([]*NodeScoreMeta, len(m.ScoreMetaData))
 		for i, s := range m.ScoreMetaData {
 			if s != nil {
-				w.ScoreMetaData[i] = &NodeScoreMeta{NodeID: s.NodeID, Scores: s.Scores, NormScore: s.NormScore}
+				w.ScoreMetaData[i] = &NodeScoreMeta{NodeID: s.NodeID, Scores: s.Scores.Map(), NormScore: s.NormScore}
 			}
 		}
 	}
@@ -257,7 +257,7 @@ func MetricToStructs(w *AllocationMetric) *structs.AllocMetric {
 		m.ScoreMetaData = make([]*structs.NodeScoreMeta, len(w.ScoreMetaData))
 		for i, s := range w.ScoreMetaData {
 			if s != nil {
-				m.ScoreMetaData[i] = &structs.NodeScoreMeta{NodeID: s.NodeID, Scores: s.Scores, NormScore: s.NormScore}
+				m.ScoreMetaData[i] = &structs.NodeScoreMeta{NodeID: s.NodeID, Scores: structs.NodeScoresOf(s.Scores), NormScore: s.NormScore}
 			}
 		}
 	}

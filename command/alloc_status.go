@@ -202,8 +202,8 @@ func formatPlacementMetrics(m *structs.AllocMetric, verbose bool) string {
 	}
 	names := map[string]bool{}
 	for _, s := range m.ScoreMetaData {
-		for n := range s.Scores {
-			names[n] = true
+		for _, sc := range s.Scores {
+			names[sc.Name] = true
 		}
 	}
 	columns := slices.Sorted(maps.Keys(names))
@@ -211,7 +211,7 @@ func formatPlacementMetrics(m *structs.AllocMetric, verbose bool) string {
 	for i, s := range m.ScoreMetaData {
 		row := []string{shortID(s.NodeID, verbose)}
 		for _, n := range columns {
-			v, ok := s.Scores[n]
+			v, ok := s.Scores.Get(n)
 			if !ok {
 				row = append(row, "-")
 				continue

@@ -142,8 +142,8 @@ func TestFormatAllocStatusVerboseShowsPlacementScores(t *testing.T) {
 		NodesEvaluated: 3, NodesFiltered: 1, AllocationTime: int64(1500 * time.Microsecond),
 		ConstraintFiltered: map[string]int{"${attr.kernel.name} = linux": 1},
 		ScoreMetaData: []*structs.NodeScoreMeta{
-			{NodeID: "f840a518-0000-0000-0000-000000000000", Scores: map[string]float64{"binpack": 0.3333333, "job-anti-affinity": 0}, NormScore: 0.1666666},
-			{NodeID: "c0ffee00-0000-0000-0000-000000000000", Scores: map[string]float64{"binpack": 0.125}, NormScore: 0.125},
+			{NodeID: "f840a518-0000-0000-0000-000000000000", Scores: structs.NodeScores{{Name: "binpack", Value: 0.3333333}, {Name: "job-anti-affinity", Value: 0}}, NormScore: 0.1666666},
+			{NodeID: "c0ffee00-0000-0000-0000-000000000000", Scores: structs.NodeScores{{Name: "binpack", Value: 0.125}}, NormScore: 0.125},
 		},
 	}
 	if out := formatAllocStatus(alloc, time.Now(), false); strings.Contains(out, "Placement Metrics") {

@@ -37,7 +37,7 @@ func TestAntiAffinitySpreadsAGroupOverIdenticalNodes(t *testing.T) {
 		// Bin-packing alone would stack them: the first node to get one is the fullest.
 		for _, a := range planAllocs(h.lastPlan().NodeAllocation) {
 			for _, sm := range a.Metrics.ScoreMetaData {
-				if v, ok := sm.Scores[scoreJobAntiAffinity]; ok && v >= 0 {
+				if v, ok := sm.Scores.Get(scoreJobAntiAffinity); ok && v >= 0 {
 					t.Errorf("seed %d: anti-affinity score %v must be negative", seed, v)
 				}
 			}

@@ -25,7 +25,7 @@ func TestReschedulePenaltySteersAReplacementOffTheNodeItFailedOn(t *testing.T) {
 		}
 		var penalised bool
 		for _, sm := range m.ScoreMetaData {
-			if v, ok := sm.Scores[scoreReschedulePenalty]; ok {
+			if v, ok := sm.Scores.Get(scoreReschedulePenalty); ok {
 				penalised = sm.NodeID == avoid && v == -1
 			}
 		}

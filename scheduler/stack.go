@@ -309,10 +309,11 @@ func scoreMetaData(top []scoredNode) []*structs.NodeScoreMeta {
 	}
 	out := make([]*structs.NodeScoreMeta, len(top))
 	for i, sn := range top {
-		scores := make(map[string]float64, sn.n)
-		for _, s := range sn.scores[:sn.n] {
-			scores[s.name] = s.value
+		scores := make(structs.NodeScores, sn.n)
+		for j, s := range sn.scores[:sn.n] {
+			scores[j] = structs.NodeScore{Name: s.name, Value: s.value}
 		}
+		scores.Sort()
 		out[i] = &structs.NodeScoreMeta{NodeID: sn.nu.id, Scores: scores, NormScore: sn.final}
 	}
 	return out

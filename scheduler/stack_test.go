@@ -82,7 +82,7 @@ func TestSelectNodePicksTheBestOfTheSampleAndExplainsIt(t *testing.T) {
 		t.Errorf("metric %+v", m)
 	}
 	if len(m.ScoreMetaData) != 2 || m.ScoreMetaData[0].NodeID != "node-snug" || m.ScoreMetaData[1].NodeID != "node-big" ||
-		m.ScoreMetaData[0].NormScore <= m.ScoreMetaData[1].NormScore || m.ScoreMetaData[0].Scores[scoreBinPack] != m.ScoreMetaData[0].NormScore {
+		m.ScoreMetaData[0].NormScore <= m.ScoreMetaData[1].NormScore || func() float64 { v, _ := m.ScoreMetaData[0].Scores.Get(scoreBinPack); return v }() != m.ScoreMetaData[0].NormScore {
 		t.Errorf("score meta: %+v %+v", m.ScoreMetaData[0], m.ScoreMetaData[1])
 	}
 }

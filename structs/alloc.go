@@ -372,7 +372,7 @@ type AllocMetric struct {
 // NodeScoreMeta is the score of one node for one placement.
 type NodeScoreMeta struct {
 	NodeID    string
-	Scores    map[string]float64
+	Scores    NodeScores
 	NormScore float64
 }
 
@@ -391,7 +391,7 @@ func (m *AllocMetric) Copy() *AllocMetric {
 	c.ScoreMetaData = make([]*NodeScoreMeta, len(m.ScoreMetaData))
 	for i, s := range m.ScoreMetaData {
 		if sc := clonePtr(s); sc != nil {
-			sc.Scores = maps.Clone(s.Scores)
+			sc.Scores = slices.Clone(s.Scores)
 			c.ScoreMetaData[i] = sc
 		}
 	}
