@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -235,4 +236,78 @@ func checkSame(t *testing.T, a *agentProc, before map[string]int) {
 		}
 	}
 	noRestarts(t, a, "sleepers")
+}
+
+// TestStoppedWhileClientDownStopsAfterReattach: a client-only agent runs 3
+// tasks and dies (SIGKILL); the job is stopped on the servers meanwhile, which
+// nothing can pass on to the tasks; started again on its data dir, the client
+// stops them and reports them stopped, and starts nothing anew.
+func TestStoppedWhileClientDownStopsAfterReattach(t *testing.T) {
+	const n = 3
+	a := startDevAgent(t, t.TempDir(), freePorts(t))
+	clientDir, clientPorts := t.TempDir(), freePorts(t)
+	startClient := func() *agentProc {
+		return startAgent(t, clientDir, clientPorts, "-client", "-servers", fmt.Sprintf("127.0.0.1:%d", a.ports[1]), "-node", "e2e-down")
+	}
+	c := startClient()
+	pinned := strings.Replace(sleepersJob(n), `datacenters = ["*"]`, `datacenters = ["*"]
+  constraint {
+    attribute = "${node.unique.name}"
+    value     = "e2e-down"
+  }`, 1)
+	if out, stderr, code := a.orch("job", "run", "-detach", writeJob(t, "sleepers", pinned)); code != 0 {
+		t.Fatalf("job run: exit %d\n%s\n%s", code, out, stderr)
+	}
+	before := runningPIDs(t, a, "sleepers", n)
+
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-c.exited
+	if out, stderr, code := a.orch("job", "stop", "-detach", "sleepers"); code != 0 {
+		t.Fatalf("job stop: exit %d\n%s\n%s", code, out, stderr)
+	}
+	a.waitFor("the servers to stop every allocation", 30*time.Second, func() (bool, error) {
+		var allocs []*structs.AllocListStub
+		if err := a.get("/v1/job/sleepers/allocations", &allocs); err != nil {
+			return false, err
+		}
+		for _, al := range allocs {
+			if al.DesiredStatus != structs.AllocDesiredStatusStop {
+				return false, nil
+			}
+		}
+		return len(allocs) == n, nil
+	})
+	for id, pid := range before {
+		if got := allocPIDs(id); !slices.Equal(got, []int{pid}) {
+			t.Fatalf("while the client is down, alloc %s has processes %v, want [%d]", id, got, pid)
+		}
+	}
+
+	startClient()
+	a.waitFor("the restarted client to stop the tasks and report it", 60*time.Second, func() (bool, error) {
+		for id := range before {
+			if len(allocPIDs(id)) != 0 {
+				return false, nil
+			}
+			var al structs.Allocation
+			if err := a.get("/v1/allocation/"+id, &al); err != nil {
+				return false, err
+			}
+			if !al.ClientTerminal() {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	var allocs []*structs.AllocListStub
+	if err := a.get("/v1/job/sleepers/allocations", &allocs); err != nil {
+		t.Fatal(err)
+	}
+	for _, al := range allocs {
+		if _, ok := before[al.ID]; !ok {
+			t.Errorf("allocation %s (%s/%s) appeared after the stop", al.ID, al.DesiredStatus, al.ClientStatus)
+		}
+	}
 }
