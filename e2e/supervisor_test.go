@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -308,6 +309,77 @@ func TestStoppedWhileClientDownStopsAfterReattach(t *testing.T) {
 	for _, al := range allocs {
 		if _, ok := before[al.ID]; !ok {
 			t.Errorf("allocation %s (%s/%s) appeared after the stop", al.ID, al.DesiredStatus, al.ClientStatus)
+		}
+	}
+}
+
+// TestTasksGoneWithAgentAndSupervisorAreRestarted plays a node reboot without
+// one: the agent, the supervisor and every task die together (SIGKILL). On
+// start, the client reports each run as an unknown exit and the restart
+// policy applies: here, one restart in place.
+func TestTasksGoneWithAgentAndSupervisorAreRestarted(t *testing.T) {
+	const n = 3
+	dataDir := t.TempDir()
+	ports := freePorts(t)
+	a := startDevAgent(t, dataDir, ports)
+	job := strings.Replace(sleepersJob(n), `group "s" {`, `group "s" {
+    restart {
+      attempts = 1
+      interval = "1h"
+      delay    = "0s"
+      mode     = "fail"
+    }`, 1)
+	if out, stderr, code := a.orch("job", "run", "-detach", writeJob(t, "sleepers", job)); code != 0 {
+		t.Fatalf("job run: exit %d\n%s\n%s", code, out, stderr)
+	}
+	before := runningPIDs(t, a, "sleepers", n)
+
+	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-a.exited
+	sups := supervisortest.SupervisorPIDs(filepath.Join(dataDir, "supervisor"))
+	if len(sups) != 1 {
+		t.Fatalf("supervisors: %v, want one", sups)
+	}
+	for _, pid := range append(sups, slices.Collect(maps.Values(before))...) {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "every task to be gone", 30*time.Second, func() (bool, error) {
+		for id := range before {
+			if len(allocPIDs(id)) != 0 {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+
+	a = startDevAgent(t, dataDir, ports)
+	after := runningPIDs(t, a, "sleepers", n)
+	a.waitFor("each task restarted once after an unknown exit", 30*time.Second, func() (bool, error) {
+		for id := range before {
+			var al structs.Allocation
+			if err := a.get("/v1/allocation/"+id, &al); err != nil {
+				return false, err
+			}
+			ts := al.TaskStates["sleep"]
+			if ts == nil || ts.Restarts != 1 || ts.State != structs.TaskStateRunning {
+				return false, nil
+			}
+			unknown := slices.ContainsFunc(ts.Events, func(ev *structs.TaskEvent) bool {
+				return ev.Type == structs.TaskTerminated && ev.ExitCode == -1 && strings.HasPrefix(ev.DisplayMessage, "Unknown exit: ")
+			})
+			if !unknown {
+				return false, fmt.Errorf("alloc %s: no unknown exit among %+v", id, ts.Events)
+			}
+		}
+		return true, nil
+	})
+	for id, pid := range before {
+		if after[id] == 0 || after[id] == pid {
+			t.Errorf("alloc %s runs as pid %d, want a new process (was %d)", id, after[id], pid)
 		}
 	}
 }
