@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -235,4 +237,149 @@ func checkSame(t *testing.T, a *agentProc, before map[string]int) {
 		}
 	}
 	noRestarts(t, a, "sleepers")
+}
+
+// TestStoppedWhileClientDownStopsAfterReattach: a client-only agent runs 3
+// tasks and dies (SIGKILL); the job is stopped on the servers meanwhile, which
+// nothing can pass on to the tasks; started again on its data dir, the client
+// stops them and reports them stopped, and starts nothing anew.
+func TestStoppedWhileClientDownStopsAfterReattach(t *testing.T) {
+	const n = 3
+	a := startDevAgent(t, t.TempDir(), freePorts(t))
+	clientDir, clientPorts := t.TempDir(), freePorts(t)
+	startClient := func() *agentProc {
+		return startAgent(t, clientDir, clientPorts, "-client", "-servers", fmt.Sprintf("127.0.0.1:%d", a.ports[1]), "-node", "e2e-down")
+	}
+	c := startClient()
+	pinned := strings.Replace(sleepersJob(n), `datacenters = ["*"]`, `datacenters = ["*"]
+  constraint {
+    attribute = "${node.unique.name}"
+    value     = "e2e-down"
+  }`, 1)
+	if out, stderr, code := a.orch("job", "run", "-detach", writeJob(t, "sleepers", pinned)); code != 0 {
+		t.Fatalf("job run: exit %d\n%s\n%s", code, out, stderr)
+	}
+	before := runningPIDs(t, a, "sleepers", n)
+
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-c.exited
+	if out, stderr, code := a.orch("job", "stop", "-detach", "sleepers"); code != 0 {
+		t.Fatalf("job stop: exit %d\n%s\n%s", code, out, stderr)
+	}
+	a.waitFor("the servers to stop every allocation", 30*time.Second, func() (bool, error) {
+		var allocs []*structs.AllocListStub
+		if err := a.get("/v1/job/sleepers/allocations", &allocs); err != nil {
+			return false, err
+		}
+		for _, al := range allocs {
+			if al.DesiredStatus != structs.AllocDesiredStatusStop {
+				return false, nil
+			}
+		}
+		return len(allocs) == n, nil
+	})
+	for id, pid := range before {
+		if got := allocPIDs(id); !slices.Equal(got, []int{pid}) {
+			t.Fatalf("while the client is down, alloc %s has processes %v, want [%d]", id, got, pid)
+		}
+	}
+
+	startClient()
+	a.waitFor("the restarted client to stop the tasks and report it", 60*time.Second, func() (bool, error) {
+		for id := range before {
+			if len(allocPIDs(id)) != 0 {
+				return false, nil
+			}
+			var al structs.Allocation
+			if err := a.get("/v1/allocation/"+id, &al); err != nil {
+				return false, err
+			}
+			if !al.ClientTerminal() {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	var allocs []*structs.AllocListStub
+	if err := a.get("/v1/job/sleepers/allocations", &allocs); err != nil {
+		t.Fatal(err)
+	}
+	for _, al := range allocs {
+		if _, ok := before[al.ID]; !ok {
+			t.Errorf("allocation %s (%s/%s) appeared after the stop", al.ID, al.DesiredStatus, al.ClientStatus)
+		}
+	}
+}
+
+// TestTasksGoneWithAgentAndSupervisorAreRestarted plays a node reboot without
+// one: the agent, the supervisor and every task die together (SIGKILL). On
+// start, the client reports each run as an unknown exit and the restart
+// policy applies: here, one restart in place.
+func TestTasksGoneWithAgentAndSupervisorAreRestarted(t *testing.T) {
+	const n = 3
+	dataDir := t.TempDir()
+	ports := freePorts(t)
+	a := startDevAgent(t, dataDir, ports)
+	job := strings.Replace(sleepersJob(n), `group "s" {`, `group "s" {
+    restart {
+      attempts = 1
+      interval = "1h"
+      delay    = "0s"
+      mode     = "fail"
+    }`, 1)
+	if out, stderr, code := a.orch("job", "run", "-detach", writeJob(t, "sleepers", job)); code != 0 {
+		t.Fatalf("job run: exit %d\n%s\n%s", code, out, stderr)
+	}
+	before := runningPIDs(t, a, "sleepers", n)
+
+	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-a.exited
+	sups := supervisortest.SupervisorPIDs(filepath.Join(dataDir, "supervisor"))
+	if len(sups) != 1 {
+		t.Fatalf("supervisors: %v, want one", sups)
+	}
+	for _, pid := range append(sups, slices.Collect(maps.Values(before))...) {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "every task to be gone", 30*time.Second, func() (bool, error) {
+		for id := range before {
+			if len(allocPIDs(id)) != 0 {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+
+	a = startDevAgent(t, dataDir, ports)
+	after := runningPIDs(t, a, "sleepers", n)
+	a.waitFor("each task restarted once after an unknown exit", 30*time.Second, func() (bool, error) {
+		for id := range before {
+			var al structs.Allocation
+			if err := a.get("/v1/allocation/"+id, &al); err != nil {
+				return false, err
+			}
+			ts := al.TaskStates["sleep"]
+			if ts == nil || ts.Restarts != 1 || ts.State != structs.TaskStateRunning {
+				return false, nil
+			}
+			unknown := slices.ContainsFunc(ts.Events, func(ev *structs.TaskEvent) bool {
+				return ev.Type == structs.TaskTerminated && ev.ExitCode == -1 && strings.HasPrefix(ev.DisplayMessage, "Unknown exit: ")
+			})
+			if !unknown {
+				return false, fmt.Errorf("alloc %s: no unknown exit among %+v", id, ts.Events)
+			}
+		}
+		return true, nil
+	})
+	for id, pid := range before {
+		if after[id] == 0 || after[id] == pid {
+			t.Errorf("alloc %s runs as pid %d, want a new process (was %d)", id, after[id], pid)
+		}
+	}
 }

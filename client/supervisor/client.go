@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ClientConfig configures a Client.
@@ -174,7 +176,7 @@ func (c *Client) connect() (*clientConn, error) {
 	stop := context.AfterFunc(c.ctx, func() { nc.Close() })
 	defer stop()
 	// The hello is answered before anything else is sent on this connection.
-	if err := cc.send(&request{ID: 1, Op: opHello, Version: ProtocolVersion}); err != nil {
+	if err := cc.send(&request{ID: 1, Op: opHello, Version: helloVersion}); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -197,6 +199,12 @@ func (c *Client) connect() (*clientConn, error) {
 	}
 	_ = nc.SetReadDeadline(time.Time{})
 	if err := errorOf(&hello); err != nil {
+		if errors.Is(err, ErrInvalid) {
+			// Only a supervisor of an older protocol refuses a hello (an
+			// upgrade that changed the protocol): it must make way for one
+			// of this build. The next connection starts that one.
+			c.retire(nc, err)
+		}
 		nc.Close()
 		return nil, err
 	}
@@ -214,6 +222,51 @@ func (c *Client) connect() (*clientConn, error) {
 	c.logger.Info("connected to the supervisor", "pid", hello.PID, "tasks", len(hello.Tasks))
 	cc.scanner = sc
 	return cc, nil
+}
+
+// retire stops the supervisor at the other end of nc, which refused this
+// client's hello (why), and waits for it to exit. SIGTERM ends a supervisor
+// and leaves its tasks running; the next supervisor adopts them by PID, so
+// exits the retired one would have observed come out as unknown exits.
+func (c *Client) retire(nc net.Conn, why error) {
+	pid, err := peerPID(nc)
+	if err != nil || pid <= 1 || pid == os.Getpid() {
+		c.logger.Error("the supervisor refused this agent's hello and cannot be replaced", "error", why, "peer_pid", pid, "peer_error", err)
+		return
+	}
+	c.logger.Warn("replacing a supervisor of an older protocol: its tasks run on and the new one adopts them",
+		"pid", pid, "error", why)
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		return
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) && c.ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond) // poll interval while it exits
+	}
+}
+
+// peerPID is the PID of the process that listens at the other end of the
+// unix socket connection nc (SO_PEERCRED).
+func peerPID(nc net.Conn) (int, error) {
+	uc, ok := nc.(*net.UnixConn)
+	if !ok {
+		return 0, fmt.Errorf("not a unix socket: %T", nc)
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var cred *unix.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return 0, err
+	}
+	if credErr != nil {
+		return 0, credErr
+	}
+	return int(cred.Pid), nil
 }
 
 func newScanner(nc net.Conn) *bufio.Scanner {

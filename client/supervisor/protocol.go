@@ -12,8 +12,17 @@ import (
 // ProtocolVersion is the version of the wire protocol this code speaks. The
 // hello exchange carries it; a supervisor answers a client of a newer version
 // with an error, so that an upgraded agent replaces an old supervisor only
-// when it must (see Client).
+// when it must: the Client then stops that supervisor (SIGTERM: its tasks run
+// on) and starts one of its own build, which adopts them (Client.connect).
 const ProtocolVersion = 1
+
+// helloVersion is the version a Client says hello with, and speaksUpTo the
+// newest a supervisor accepts: both ProtocolVersion, except in the tests that
+// play an upgrade of the protocol.
+var (
+	helloVersion = ProtocolVersion
+	speaksUpTo   = ProtocolVersion
+)
 
 // Operations of a request.
 const (

@@ -272,8 +272,8 @@ func (s *Supervisor) handle(ctx context.Context, c *conn, req *request) *message
 	}
 	switch req.Op {
 	case opHello:
-		if req.Version > ProtocolVersion {
-			return errMessage(codeInvalid, fmt.Sprintf("protocol version %d: this supervisor speaks up to %d", req.Version, ProtocolVersion))
+		if req.Version > speaksUpTo {
+			return errMessage(codeInvalid, fmt.Sprintf("protocol version %d: this supervisor speaks up to %d", req.Version, speaksUpTo))
 		}
 		s.mu.Lock()
 		s.mu.conns[c] = struct{}{}
@@ -283,7 +283,7 @@ func (s *Supervisor) handle(ctx context.Context, c *conn, req *request) *message
 			tasks = append(tasks, t.status.copy())
 		}
 		s.mu.Unlock()
-		return &message{Version: ProtocolVersion, PID: os.Getpid(), Tasks: tasks, Features: features}
+		return &message{Version: speaksUpTo, PID: os.Getpid(), Tasks: tasks, Features: features}
 	case opStart:
 		st, err := s.start(req.Spec)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -252,6 +253,48 @@ func TestSupervisorKilledTasksAreAdopted(t *testing.T) {
 	}
 	if !res.ExitUnknown || res.ExitCode != -1 {
 		t.Fatalf("exit = %+v, want an unknown exit", res)
+	}
+	waitFor(t, "the task to go", func() bool { return !alive(st.PID) })
+}
+
+// TestUpgradedAgentReplacesAnOlderSupervisor: an agent of a newer protocol
+// finds a supervisor of the older one running a task; the old supervisor
+// refuses its hello, so the agent stops it (the task runs on) and starts one
+// of its own build, which adopts the task.
+func TestUpgradedAgentReplacesAnOlderSupervisor(t *testing.T) {
+	n := newNode(t)
+	old := n.dial()
+	st, err := old.Start(ctxT(t), n.spec("t", `exec sleep 1000`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldPID := old.PID()
+	old.Close()
+
+	t.Cleanup(SpeakNewerProtocol()) // after the newer client's Close
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	newer := supervisortest.Command(n.dir)
+	c, err := Dial(ctx, ClientConfig{Dir: n.dir, Command: func() *exec.Cmd {
+		cmd := newer()
+		cmd.Env = append(cmd.Env, NewerEnv)
+		return cmd
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	if c.PID() == oldPID {
+		t.Fatalf("still connected to the old supervisor %d", oldPID)
+	}
+	waitFor(t, "the old supervisor to exit", func() bool { return !alive(oldPID) })
+	got, ok := c.Task("t")
+	if !ok || got.State != TaskRunning || !got.Adopted || got.PID != st.PID || !alive(st.PID) {
+		t.Fatalf("task = %+v (found %v), want pid %d running, adopted by the new supervisor", got, ok, st.PID)
+	}
+	res, err := c.Stop(ctxT(t), "t", "SIGTERM", time.Minute)
+	if err != nil || !res.ExitUnknown {
+		t.Fatalf("stop = %+v, %v; want an unknown exit", res, err)
 	}
 	waitFor(t, "the task to go", func() bool { return !alive(st.PID) })
 }
