@@ -76,11 +76,11 @@ func (s *Server) runPlanApplier(ctx context.Context, q *planQueue, window int) {
 			return
 		}
 		for len(inflight) > 0 && isDone(inflight[0]) {
-			inflight = inflight[1:]
+			inflight = dropOldest(inflight)
 		}
 		if len(inflight) >= max(window, 1) {
 			<-inflight[0].done
-			inflight = inflight[1:]
+			inflight = dropOldest(inflight)
 		}
 		next, err := s.applyPlanAsync(p, inflight)
 		if err != nil {
@@ -90,6 +90,14 @@ func (s *Server) runPlanApplier(ctx context.Context, q *planQueue, window int) {
 			inflight = append(inflight, next)
 		}
 	}
+}
+
+// dropOldest removes the oldest plan, clearing its slot: the backing array
+// would otherwise keep its allocations (a whole plan's) alive until append
+// moves the slice.
+func dropOldest(inflight []*inflightPlan) []*inflightPlan {
+	inflight[0] = nil
+	return inflight[1:]
 }
 
 func isDone(p *inflightPlan) bool {

@@ -184,6 +184,7 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 	txn, index := w.txn, w.index
 	jobs := map[structs.NamespacedID]bool{}
 	deployments := map[string]bool{}
+	share := newSharer(txn)
 	for _, a := range allocs {
 		deployments[a.DeploymentID] = true
 		if old := first[*structs.Allocation](txn, TableAllocs, "id", a.ID); old != nil {
@@ -223,6 +224,7 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 				a.Namespace = a.Job.Namespace
 			}
 			defaultNamespaceOf(a)
+			share.placed(a)
 			if err := linkPrevious(txn, index, a); err != nil {
 				return err
 			}
@@ -291,11 +293,13 @@ func (w *WriteTxn) UpdateAllocsFromClient(allocs []*structs.Allocation) error {
 	txn, index := w.txn, w.index
 	jobs := map[structs.NamespacedID]bool{}
 	deployments := map[string]bool{}
+	share := newSharer(txn)
 	for _, a := range allocs {
 		old := first[*structs.Allocation](txn, TableAllocs, "id", a.ID)
 		if old == nil {
 			continue
 		}
+		share.reported(a.TaskStates)
 		// A shallow copy, as in UpsertPlanResults: the client's fields are
 		// replaced, the servers' shared with the previous version.
 		u := new(structs.Allocation)
