@@ -1,21 +1,30 @@
 package state
 
 import (
+	"maps"
+	"reflect"
+
 	"github.com/hashicorp/go-memdb"
 
 	"github.com/orch-io/orch/structs"
 )
 
-// sharer makes the allocations one entry writes share their equal strings:
-// with the objects they refer to (their node's ID and name, their job's ID,
-// namespace and group name) and with each other (the evaluation that placed
-// them, the nodes their placement scored, their task events). A decoded
-// Raft entry holds a copy of every string of every allocation; at a million
-// allocations those copies were about 0.5 KB per allocation, and nothing
-// reads them as separate values. It lives for one entry.
+// sharer makes the allocations one entry writes share what they have equal:
+// strings with the objects they refer to (their node's ID and name, their
+// job's ID, namespace and group name) and with each other (the evaluation
+// that placed them, the nodes their placement scored, their task events),
+// and equal resources and node counts with each other. A decoded Raft entry
+// holds a copy of everything of every allocation; those copies were about
+// 1 KB per allocation, and nothing reads them as separate values. It lives
+// for one entry.
 type sharer struct {
 	txn     *memdb.Txn
 	strings map[string]string
+	// The last node counts and resources seen: the allocations a plan
+	// places for one group mostly have equal ones, and stored objects are
+	// never modified, so equal ones can be one.
+	nodesAvailable map[string]int
+	resources      *structs.AllocatedResources
 }
 
 func newSharer(txn *memdb.Txn) *sharer {
@@ -72,6 +81,18 @@ func (sh *sharer) placed(a *structs.Allocation) {
 			if s != nil {
 				s.NodeID = sh.nodeID(s.NodeID)
 			}
+		}
+		if m.NodesAvailable != nil && sh.nodesAvailable != nil && maps.Equal(m.NodesAvailable, sh.nodesAvailable) {
+			m.NodesAvailable = sh.nodesAvailable
+		} else if m.NodesAvailable != nil {
+			sh.nodesAvailable = m.NodesAvailable
+		}
+	}
+	if r := a.AllocatedResources; r != nil {
+		if sh.resources != nil && reflect.DeepEqual(r, sh.resources) {
+			a.AllocatedResources = sh.resources
+		} else {
+			sh.resources = r
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"unsafe"
@@ -24,7 +25,9 @@ func TestPlacedAllocationsShareTheirStrings(t *testing.T) {
 		a := testAlloc(job, strings.Clone(node.ID))
 		a.Job, a.Namespace = job, "default"
 		a.JobID, a.NodeName, a.EvalID = strings.Clone("web"), strings.Clone("node-1"), strings.Clone(evalID)
-		a.Metrics = &structs.AllocMetric{ScoreMetaData: []*structs.NodeScoreMeta{{NodeID: strings.Clone(node.ID)}}}
+		a.Metrics = &structs.AllocMetric{ScoreMetaData: []*structs.NodeScoreMeta{{NodeID: strings.Clone(node.ID)}},
+			NodesAvailable: map[string]int{"dc1": 1}}
+		a.AllocatedResources = &structs.AllocatedResources{Tasks: map[string]*structs.Resources{"t": {CPU: 100, MemoryMB: 64}}}
 		placed = append(placed, a)
 	}
 	must(t, s.UpsertPlanResults(3, job, placed))
@@ -43,6 +46,12 @@ func TestPlacedAllocationsShareTheirStrings(t *testing.T) {
 	same("JobID", first.JobID, stJob.ID)
 	same("score NodeID", first.Metrics.ScoreMetaData[0].NodeID, stNode.ID)
 	same("EvalID", first.EvalID, second.EvalID)
+	if first.AllocatedResources != second.AllocatedResources {
+		t.Error("equal AllocatedResources are separate copies")
+	}
+	if reflect.ValueOf(first.Metrics.NodesAvailable).Pointer() != reflect.ValueOf(second.Metrics.NodesAvailable).Pointer() {
+		t.Error("equal NodesAvailable maps are separate copies")
+	}
 
 	// A client's report shares its task events' strings.
 	report := func(a *structs.Allocation) *structs.Allocation {
