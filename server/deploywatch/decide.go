@@ -2,6 +2,8 @@ package deploywatch
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/orch-io/orch/structs"
@@ -294,10 +296,9 @@ func (g *groupView) waiting(d *structs.Deployment, job *structs.Job, failure str
 	}
 	if len(pending) > 0 {
 		if tg := jobGroup(job, g.name); tg != nil && tg.Update != nil {
-			return fmt.Sprintf("waiting: %d allocations must be healthy (running for min_healthy_time %s)%s",
-				len(pending), tg.Update.MinHealthyTime, deadline)
+			return "waiting: " + pendingHealth(pending, tg, d, now) + deadline
 		}
-		return fmt.Sprintf("waiting: %d allocations must be healthy%s", len(pending), deadline)
+		return fmt.Sprintf("waiting: %s must be healthy%s", count(len(pending), "allocation", "allocations"), deadline)
 	}
 	if g.others > 0 && g.current >= s.DesiredTotal {
 		maxParallel := 0
@@ -315,6 +316,78 @@ func (g *groupView) waiting(d *structs.Deployment, job *structs.Job, failure str
 		return fmt.Sprintf("placing: %d of %d allocations on the new version%s", g.current, s.DesiredTotal, deadline)
 	}
 	return ""
+}
+
+// pendingHealth says what the allocations of a deployment whose health is
+// not known yet wait for, from their task states (as the servers see them):
+// "2 allocations must stay healthy for 8s more (min_healthy_time 10s)", "1
+// allocation starting", the client's verdict (or their checks, in "checks"
+// mode) once min_healthy_time passed, or, in "manual" mode, the operator.
+func pendingHealth(pending []*structs.Allocation, tg *structs.TaskGroup, d *structs.Deployment, now time.Time) string {
+	u := tg.Update
+	if u.HealthCheck == structs.UpdateHealthCheckManual {
+		return fmt.Sprintf("%s must be set healthy by an operator (health_check \"manual\": run \"orch deployment allocation-health -healthy ALLOC %s\")",
+			count(len(pending), "allocation", "allocations"), shortID(d.ID))
+	}
+	var starting, staying, reporting int
+	var longest time.Duration
+	for _, a := range pending {
+		ok, at := a.HealthyByTaskStates(u.MinHealthyTime, now)
+		switch {
+		case at.IsZero():
+			starting++
+		case !ok:
+			staying++
+			longest = max(longest, at.Sub(now))
+		default:
+			reporting++
+		}
+	}
+	var parts []string
+	if staying > 0 {
+		parts = append(parts, fmt.Sprintf("%s must stay healthy for %s more (min_healthy_time %s)",
+			count(staying, "allocation", "allocations"), roundUp(longest), u.MinHealthyTime))
+	}
+	if starting > 0 {
+		part := count(starting, "allocation", "allocations") + " starting"
+		if staying == 0 {
+			part += fmt.Sprintf(" (then healthy for min_healthy_time %s)", u.MinHealthyTime)
+		}
+		parts = append(parts, part)
+	}
+	if reporting > 0 {
+		what := "the client's health report"
+		if u.HealthCheck == structs.UpdateHealthCheckChecks && hasChecks(tg) {
+			what = "their checks to pass (health_check \"checks\") or the client's report"
+		}
+		parts = append(parts, fmt.Sprintf("%s ran for min_healthy_time, waiting for %s", count(reporting, "allocation", "allocations"), what))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// hasChecks reports whether a check of the group's or its tasks' services
+// counts for health (on_update other than "ignore").
+func hasChecks(tg *structs.TaskGroup) bool {
+	services := slices.Clone(tg.Services)
+	for _, t := range tg.Tasks {
+		services = append(services, t.Services...)
+	}
+	for _, s := range services {
+		for _, c := range s.Checks {
+			if c != nil && c.OnUpdate != structs.OnUpdateIgnore {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// roundUp rounds a wait to the second above (a wait of 200ms reads "1s").
+func roundUp(d time.Duration) time.Duration {
+	if r := d.Truncate(time.Second); r < d {
+		return r + time.Second
+	}
+	return d
 }
 
 func count(n int, one, many string) string {

@@ -256,3 +256,52 @@ func TestEveryDeploymentEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitingSaysHowLong: the allocations of a rolling deployment whose
+// health is not known yet are described from their task states: how long
+// the running ones must stay healthy still (the longest wait, rounded up),
+// how many are starting, which ran long enough and wait for the client's
+// verdict; in "manual" mode, that an operator sets it and how.
+func TestWaitingSaysHowLong(t *testing.T) {
+	w := newWorld(t, 4, update(3, 0))
+	u := w.job.TaskGroups[0].Update
+	running := func(a *structs.Allocation, since time.Duration) {
+		a.TaskStates = map[string]*structs.TaskState{"t": {State: structs.TaskStateRunning, StartedAt: w.now.Add(-since).UnixNano()}}
+	}
+	a1, a2, a3 := w.replace(), w.replace(), w.replace()
+	running(a1, 2*time.Second)
+	running(a2, 1500*time.Millisecond)
+	a3.ClientStatus = structs.AllocClientStatusPending
+	want := "waiting: 2 allocations must stay healthy for 9s more (min_healthy_time 10s); 1 allocation starting; progress deadline in 10m0s"
+	if msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]; msg != want {
+		t.Errorf("waiting %q\n want %q", msg, want)
+	}
+	running(a3, 0)
+	a3.ClientStatus = structs.AllocClientStatusRunning
+	w.job.TaskGroups[0].Services = []*structs.Service{{Name: "web", Checks: []*structs.ServiceCheck{{Name: "alive", Type: "tcp"}}}}
+	w.now = w.now.Add(9 * time.Second)
+	want = "waiting: 1 allocation must stay healthy for 1s more (min_healthy_time 10s); " +
+		`2 allocations ran for min_healthy_time, waiting for their checks to pass (health_check "checks") or the client's report; progress deadline in 9m51s`
+	if msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]; msg != want {
+		t.Errorf("waiting %q\n want %q", msg, want)
+	}
+	w.job.TaskGroups[0].Services = nil
+	want = "waiting: 1 allocation must stay healthy for 1s more (min_healthy_time 10s); " +
+		"2 allocations ran for min_healthy_time, waiting for the client's health report; progress deadline in 9m51s"
+	if msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]; msg != want {
+		t.Errorf("waiting %q\n want %q", msg, want)
+	}
+	u.HealthCheck = structs.UpdateHealthCheckTaskStates
+	w.health(a1, true)
+	w.health(a2, true)
+	a3.TaskStates = nil
+	want = "waiting: 1 allocation starting (then healthy for min_healthy_time 10s); progress deadline in 10m0s"
+	if msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]; msg != want {
+		t.Errorf("waiting %q\n want %q", msg, want)
+	}
+	u.HealthCheck = structs.UpdateHealthCheckManual
+	want = `waiting: 1 allocation must be set healthy by an operator (health_check "manual": run "orch deployment allocation-health -healthy ALLOC d1"); progress deadline in 10m0s`
+	if msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]; msg != want {
+		t.Errorf("waiting %q\n want %q", msg, want)
+	}
+}
