@@ -195,9 +195,9 @@ func TestSupersededAndStopped(t *testing.T) {
 	}
 }
 
-// TestEveryDeploymentEnds: whatever the clients report (or do not), once
-// events stop a running deployment ends by its progress deadline at the
-// latest.
+// TestEveryDeploymentEnds: whatever the clients report (or do not), and
+// whatever nodes are lost, once events stop a running deployment ends by
+// its progress deadline at the latest.
 func TestEveryDeploymentEnds(t *testing.T) {
 	for seed := range 200 {
 		w := newWorld(t, 1+seed%5, update(1+seed%3, seed%2))
@@ -213,7 +213,7 @@ func TestEveryDeploymentEnds(t *testing.T) {
 			if len(dec.Promote) > 0 {
 				w.d.TaskGroups["web"].Promoted = true
 			}
-			switch (seed + step) % 4 {
+			switch (seed + step) % 5 {
 			case 0: // a placement happens
 				if w.d.TaskGroups["web"].DesiredCanaries > 0 && !w.d.TaskGroups["web"].Promoted {
 					w.place(w.job, "d1", true)
@@ -227,6 +227,8 @@ func TestEveryDeploymentEnds(t *testing.T) {
 						break
 					}
 				}
+			case 2: // a node is lost: one of its allocations is lost and replaced
+				w.loseOne(step)
 			default: // time passes, nothing happens
 				if !dec.NextCheck.IsZero() {
 					w.now = dec.NextCheck
@@ -304,4 +306,23 @@ func TestWaitingSaysHowLong(t *testing.T) {
 	if msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]; msg != want {
 		t.Errorf("waiting %q\n want %q", msg, want)
 	}
+}
+
+// loseOne has a live allocation (the n-th, cyclically) lost with its node and
+// places its replacement, as the scheduler does: of the deployed version,
+// under the deployment (a canary again when it was one not promoted yet).
+func (w *world) loseOne(n int) {
+	var live []*structs.Allocation
+	for _, a := range w.allocs {
+		if !a.TerminalStatus() {
+			live = append(live, a)
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	a := live[n%len(live)]
+	a.ClientStatus, a.DesiredStatus = structs.AllocClientStatusLost, structs.AllocDesiredStatusStop
+	canary := a.DeploymentStatus.IsCanary() && !w.d.TaskGroups["web"].Promoted
+	w.place(w.job, w.d.ID, canary)
 }
