@@ -68,6 +68,11 @@ type groupView struct {
 	// retired counts, once the group's canaries are promoted, the older
 	// allocations their clients stopped.
 	retired int
+	// adopted are the live allocations of the deployed version an earlier
+	// deployment placed (a version that changed them in place: a count or
+	// restart change, a revert to the spec that runs): their health counts
+	// too, so a version is not marked stable on allocations known unhealthy.
+	adopted []*structs.Allocation
 }
 
 func view(d *structs.Deployment, allocs []*structs.Allocation) []*groupView {
@@ -110,6 +115,9 @@ func view(d *structs.Deployment, allocs []*structs.Allocation) []*groupView {
 				if !(ds.IsCanary() && !g.state.Promoted) {
 					g.current++
 				}
+				if !mine && a.DeploymentID != "" {
+					g.adopted = append(g.adopted, a)
+				}
 			case !(mine && ds.IsCanary()):
 				g.others++
 			}
@@ -142,7 +150,23 @@ func (g *groupView) complete() bool {
 			return false
 		}
 	}
+	for _, a := range g.adopted {
+		if !a.DeploymentStatus.IsHealthy() {
+			return false
+		}
+	}
 	return true
+}
+
+// adoptedUnhealthy reports whether an allocation the deployed version
+// changed in place is known unhealthy.
+func (g *groupView) adoptedUnhealthy() bool {
+	for _, a := range g.adopted {
+		if a.DeploymentStatus.IsUnhealthy() {
+			return true
+		}
+	}
+	return false
 }
 
 // Decide returns what to do next with in.Deployment.
@@ -160,7 +184,7 @@ func Decide(in Input) Decision {
 	groups := view(d, in.Allocs)
 
 	for _, g := range groups {
-		if g.unhealthy > 0 || g.failed > 0 {
+		if g.unhealthy > 0 || g.failed > 0 || g.adoptedUnhealthy() {
 			return fail(in, structs.DeploymentDescFailedAllocations)
 		}
 	}
@@ -289,7 +313,7 @@ func (g *groupView) waiting(d *structs.Deployment, job *structs.Job, failure str
 		return fmt.Sprintf("blocked: %d of %d canaries not placed yet%s", missing, s.DesiredCanaries, deadline)
 	}
 	var pending []*structs.Allocation
-	for _, a := range g.mine {
+	for _, a := range append(slices.Clone(g.mine), g.adopted...) {
 		if !a.DeploymentStatus.IsHealthy() {
 			pending = append(pending, a)
 		}

@@ -326,3 +326,43 @@ func (w *world) loseOne(n int) {
 	canary := a.DeploymentStatus.IsCanary() && !w.d.TaskGroups["web"].Promoted
 	w.place(w.job, w.d.ID, canary)
 }
+
+// TestInPlaceVersionDeployment: a version that changed the running
+// allocations in place (they stay those of an earlier deployment) ends
+// successful once they are healthy, marking the version stable; one of
+// them unhealthy fails it; one whose health is not known yet is waited for.
+func TestInPlaceVersionDeployment(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		health []*bool
+		want   structs.DeploymentStatus // "" while it waits
+	}{
+		{"healthy", []*bool{ptr(true), ptr(true)}, structs.DeploymentStatusSuccessful},
+		{"one unhealthy", []*bool{ptr(true), ptr(false)}, structs.DeploymentStatusFailed},
+		{"one not known yet", []*bool{ptr(true), nil}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, 0, update(1, 0))
+			w.d.TaskGroups["web"].DesiredTotal = len(tc.health)
+			for _, h := range tc.health {
+				a := w.place(w.job, "d0", false) // changed in place from the previous version
+				a.DeploymentStatus = &structs.AllocDeploymentStatus{Healthy: h}
+			}
+			dec := w.decide(0)
+			switch {
+			case tc.want == "" && dec.End != nil:
+				t.Fatalf("ended %+v, want it to wait", dec.End)
+			case tc.want == "":
+				if msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]; msg == "" {
+					t.Error("waits, but says for nothing")
+				}
+			case dec.End == nil || dec.End.Status != tc.want:
+				t.Fatalf("decision %+v, want %s", dec, tc.want)
+			case dec.MarkStable != (tc.want == structs.DeploymentStatusSuccessful):
+				t.Fatalf("mark stable %v with %s", dec.MarkStable, tc.want)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
