@@ -353,12 +353,20 @@ func pendingHealth(pending []*structs.Allocation, tg *structs.TaskGroup, d *stru
 		return fmt.Sprintf("%s must be set healthy by an operator (health_check \"manual\": run \"orch deployment allocation-health -healthy ALLOC %s\")",
 			count(len(pending), "allocation", "allocations"), shortID(d.ID))
 	}
-	var starting, staying, reporting int
+	var starting, restarting, staying, reporting int
 	var longest time.Duration
+	restarted := "" // the first restarting allocation's task and restarts
 	for _, a := range pending {
 		ok, at := a.HealthyByTaskStates(u.MinHealthyTime, now)
 		switch {
 		case at.IsZero():
+			if task, n := restartingTask(a); n > 0 {
+				restarting++
+				if restarted == "" {
+					restarted = fmt.Sprintf("task %q restarted %s", task, count(n, "time", "times"))
+				}
+				continue
+			}
 			starting++
 		case !ok:
 			staying++
@@ -372,9 +380,13 @@ func pendingHealth(pending []*structs.Allocation, tg *structs.TaskGroup, d *stru
 		parts = append(parts, fmt.Sprintf("%s must stay healthy for %s more (min_healthy_time %s)",
 			count(staying, "allocation", "allocations"), roundUp(longest), u.MinHealthyTime))
 	}
+	if restarting > 0 {
+		parts = append(parts, fmt.Sprintf("%s restarting (%s; unhealthy unless healthy within healthy_deadline %s)",
+			count(restarting, "allocation", "allocations"), restarted, u.HealthyDeadline))
+	}
 	if starting > 0 {
 		part := count(starting, "allocation", "allocations") + " starting"
-		if staying == 0 {
+		if staying == 0 && restarting == 0 {
 			part += fmt.Sprintf(" (then healthy for min_healthy_time %s)", u.MinHealthyTime)
 		}
 		parts = append(parts, part)
@@ -387,6 +399,22 @@ func pendingHealth(pending []*structs.Allocation, tg *structs.TaskGroup, d *stru
 		parts = append(parts, fmt.Sprintf("%s ran for min_healthy_time, waiting for %s", count(reporting, "allocation", "allocations"), what))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// restartingTask returns a task of a that is not running and restarted
+// (the one with the most restarts, by name on a tie), and its restarts; 0
+// when none.
+func restartingTask(a *structs.Allocation) (string, int) {
+	task, most := "", 0
+	for name, ts := range a.TaskStates {
+		if ts == nil || ts.State == structs.TaskStateRunning || ts.Restarts == 0 {
+			continue
+		}
+		if n := int(ts.Restarts); n > most || n == most && name < task {
+			task, most = name, n
+		}
+	}
+	return task, most
 }
 
 // hasChecks reports whether a check of the group's or its tasks' services

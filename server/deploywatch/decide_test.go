@@ -262,8 +262,8 @@ func TestEveryDeploymentEnds(t *testing.T) {
 // TestWaitingSaysHowLong: the allocations of a rolling deployment whose
 // health is not known yet are described from their task states: how long
 // the running ones must stay healthy still (the longest wait, rounded up),
-// how many are starting, which ran long enough and wait for the client's
-// verdict; in "manual" mode, that an operator sets it and how.
+// how many are starting or restarting, which ran long enough and wait for
+// the client's verdict; in "manual" mode, that an operator sets it and how.
 func TestWaitingSaysHowLong(t *testing.T) {
 	w := newWorld(t, 4, update(3, 0))
 	u := w.job.TaskGroups[0].Update
@@ -298,6 +298,11 @@ func TestWaitingSaysHowLong(t *testing.T) {
 	w.health(a2, true)
 	a3.TaskStates = nil
 	want = "waiting: 1 allocation starting (then healthy for min_healthy_time 10s); progress deadline in 10m0s"
+	if msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]; msg != want {
+		t.Errorf("waiting %q\n want %q", msg, want)
+	}
+	a3.TaskStates = map[string]*structs.TaskState{"t": {State: structs.TaskStatePending, Restarts: 2}}
+	want = `waiting: 1 allocation restarting (task "t" restarted 2 times; unhealthy unless healthy within healthy_deadline 5m0s); progress deadline in 10m0s`
 	if msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]; msg != want {
 		t.Errorf("waiting %q\n want %q", msg, want)
 	}
