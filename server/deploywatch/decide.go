@@ -320,7 +320,7 @@ func (g *groupView) waiting(d *structs.Deployment, job *structs.Job, failure str
 	}
 	if len(pending) > 0 {
 		if tg := jobGroup(job, g.name); tg != nil && tg.Update != nil {
-			return "waiting: " + pendingHealth(pending, tg, d, now) + deadline
+			return "waiting: " + pendingHealth(pending, tg, now) + deadline
 		}
 		return fmt.Sprintf("waiting: %s must be healthy%s", count(len(pending), "allocation", "allocations"), deadline)
 	}
@@ -347,11 +347,13 @@ func (g *groupView) waiting(d *structs.Deployment, job *structs.Job, failure str
 // "2 allocations must stay healthy for 8s more (min_healthy_time 10s)", "1
 // allocation starting", the client's verdict (or their checks, in "checks"
 // mode) once min_healthy_time passed, or, in "manual" mode, the operator.
-func pendingHealth(pending []*structs.Allocation, tg *structs.TaskGroup, d *structs.Deployment, now time.Time) string {
+func pendingHealth(pending []*structs.Allocation, tg *structs.TaskGroup, now time.Time) string {
 	u := tg.Update
 	if u.HealthCheck == structs.UpdateHealthCheckManual {
+		// An allocation changed in place stays in the deployment that
+		// placed it: its health is set there.
 		return fmt.Sprintf("%s must be set healthy by an operator (health_check \"manual\": run \"orch deployment allocation-health -healthy ALLOC %s\")",
-			count(len(pending), "allocation", "allocations"), shortID(d.ID))
+			count(len(pending), "allocation", "allocations"), shortID(pending[0].DeploymentID))
 	}
 	var starting, restarting, staying, reporting int
 	var longest time.Duration
