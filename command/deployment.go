@@ -43,6 +43,17 @@ and what the deployment waits for. -monitor follows it until it ends.`, deployme
 				"Promotes the canaries of every group, or of the -group given (repeatable).\n\nExamples:\n  orch deployment promote 3f2a1b2c\n  orch deployment promote -group web 3f2a1b2c", deploymentPromote,
 				&cli.StringSliceFlag{Name: "group", Usage: "promote only this group's canaries"}),
 			idAction("fail", "Fail a running deployment (auto_revert applies)", "", deploymentFail),
+			idAction("allocation-health", "Set the health of a deployment's allocations (health_check \"manual\")",
+				`Marks allocations of the deployment (IDs or unique prefixes) healthy or
+unhealthy, as an operator does for a group whose update block has
+health_check = "manual" (PUT /v1/deployment/allocation-health/:id). An
+unhealthy allocation fails the deployment (auto_revert applies).
+
+Examples:
+  orch deployment allocation-health -healthy 6d14f2b8 -healthy c45325a3 3f2a1b2c
+  orch deployment allocation-health -unhealthy ff249640 3f2a1b2c`, deploymentAllocHealth,
+				&cli.StringSliceFlag{Name: "healthy", Usage: "an allocation to mark healthy (repeatable)"},
+				&cli.StringSliceFlag{Name: "unhealthy", Usage: "an allocation to mark unhealthy (repeatable)"}),
 			idAction("pause", "Pause a deployment", "", deploymentPause),
 			idAction("resume", "Resume a paused deployment", "", deploymentResume),
 		},
@@ -275,7 +286,8 @@ func formatDeploymentGroups(d *structs.Deployment, now time.Time) string {
 }
 
 // stubAllocs turns allocation summaries into the allocations
-// deploywatch.Waiting reads (group, deployment, health, statuses, version).
+// deploywatch.Waiting reads (group, deployment, health, statuses, version,
+// task states).
 func stubAllocs(stubs []*structs.AllocListStub, job *structs.Job) []*structs.Allocation {
 	var createIndex uint64
 	if job != nil {
@@ -283,9 +295,13 @@ func stubAllocs(stubs []*structs.AllocListStub, job *structs.Job) []*structs.All
 	}
 	out := make([]*structs.Allocation, len(stubs))
 	for i, s := range stubs {
+		j := &structs.Job{ID: s.JobID, Version: s.JobVersion, CreateIndex: createIndex}
+		if job != nil && job.Version == s.JobVersion {
+			j.TaskGroups = job.TaskGroups // which tasks count for health (not prestart ones)
+		}
 		out[i] = &structs.Allocation{ID: s.ID, Name: s.Name, TaskGroup: s.TaskGroup, DeploymentID: s.DeploymentID,
 			DeploymentStatus: s.DeploymentStatus, ClientStatus: s.ClientStatus, DesiredStatus: s.DesiredStatus,
-			Job: &structs.Job{ID: s.JobID, Version: s.JobVersion, CreateIndex: createIndex}}
+			TaskStates: s.TaskStates, Job: j}
 	}
 	return out
 }
@@ -311,6 +327,50 @@ func deploymentFail(c *cli.Context) error {
 			return nil
 		}
 		return afterDeploymentWrite(c, client, d, resp, "failed")
+	})
+}
+
+func deploymentAllocHealth(c *cli.Context) error {
+	healthyRefs, unhealthyRefs := c.StringSlice("healthy"), c.StringSlice("unhealthy")
+	if len(healthyRefs)+len(unhealthyRefs) == 0 {
+		return usageErrorf(c, "-healthy or -unhealthy: give at least one allocation")
+	}
+	return withDeployment(c, func(client *api.Client, d *structs.Deployment) error {
+		stubs, _, err := client.Deployments().Allocations(d.ID, nil)
+		if err != nil {
+			return errorf(err, "Error reading the allocations of deployment %q", shortID(d.ID, false))
+		}
+		resolve := func(refs []string) ([]string, error) {
+			var out []string
+			for _, ref := range refs {
+				var ids []string
+				for _, a := range stubs {
+					if strings.HasPrefix(a.ID, ref) {
+						ids = append(ids, a.ID)
+					}
+				}
+				id, err := pickOne("allocation of deployment "+shortID(d.ID, false), ref, ids, structs.ShortID)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, id)
+			}
+			return out, nil
+		}
+		healthy, err := resolve(healthyRefs)
+		if err != nil {
+			return err
+		}
+		unhealthy, err := resolve(unhealthyRefs)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Deployments().SetAllocHealth(d.ID, healthy, unhealthy)
+		if err != nil {
+			return errorf(err, "Error setting allocation health in deployment %q", shortID(d.ID, false))
+		}
+		return afterDeploymentWrite(c, client, d, resp,
+			fmt.Sprintf("updated: %d allocations marked healthy, %d unhealthy", len(healthy), len(unhealthy)))
 	})
 }
 

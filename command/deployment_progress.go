@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -94,9 +95,14 @@ func progressTable(d *structs.Deployment, waiting map[string]string, now time.Ti
 	return lines
 }
 
+// stayHealthyFor matches the countdown of deploywatch.Waiting's "N
+// allocations must stay healthy for 8s more".
+var stayHealthyFor = regexp.MustCompile(`must stay healthy for \S+ more`)
+
 // progressLine is a group's plain line. It leaves out what changes with the
-// clock alone (the time left before the progress deadline), so that it
-// changes only when the deployment does.
+// clock alone (the time left before the progress deadline, and how long
+// allocations must stay healthy still), so that it changes only when the
+// deployment does.
 func progressLine(name string, s *structs.DeploymentState, active bool, waiting string) string {
 	line := fmt.Sprintf("%s: desired=%d placed=%d healthy=%d unhealthy=%d", name, s.DesiredTotal, s.PlacedAllocs,
 		s.HealthyAllocs, s.UnhealthyAllocs)
@@ -108,6 +114,7 @@ func progressLine(name string, s *structs.DeploymentState, active bool, waiting 
 	}
 	if waiting != "" {
 		waiting, _, _ = strings.Cut(waiting, "; progress deadline in")
+		waiting = stayHealthyFor.ReplaceAllString(waiting, "must stay healthy")
 		line += "; " + waiting
 	}
 	return line

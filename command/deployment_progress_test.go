@@ -30,18 +30,26 @@ func TestProgressPlainLines(t *testing.T) {
 	now = now.Add(time.Second)
 	waiting["web"] = "waiting: 1 allocations must be healthy; progress deadline in 9m59s"
 	p.update(progressDeployment(1, 0), waiting) // only the clock moved: nothing
+	waiting["web"] = "waiting: 1 allocation must stay healthy for 3s more (min_healthy_time 3s); progress deadline in 9m59s"
+	p.update(progressDeployment(1, 0), waiting)
+	now = now.Add(time.Second)
+	waiting["web"] = "waiting: 1 allocation must stay healthy for 2s more (min_healthy_time 3s); progress deadline in 9m58s"
+	p.update(progressDeployment(1, 0), waiting) // only the clock moved: nothing
 	p.update(progressDeployment(2, 1), map[string]string{})
 	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
-	if len(lines) != 2 || strings.Contains(out.String(), "\x1b") {
-		t.Fatalf("want 2 plain lines, got:\n%q", out.String())
+	if len(lines) != 3 || strings.Contains(out.String(), "\x1b") {
+		t.Fatalf("want 3 plain lines, got:\n%q", out.String())
+	}
+	if !strings.HasSuffix(lines[1], "; waiting: 1 allocation must stay healthy (min_healthy_time 3s)") {
+		t.Errorf("line 2: %q", lines[1])
 	}
 	for i, want := range []string{"web: desired=3 placed=1 healthy=0 unhealthy=0 progress-deadline=", "; waiting: 1 allocations must be healthy"} {
 		if !strings.Contains(lines[0], want) {
 			t.Errorf("line 1 %q lacks %q (%d)", lines[0], want, i)
 		}
 	}
-	if !strings.HasSuffix(lines[1], "web: desired=3 placed=2 healthy=1 unhealthy=0 progress-deadline=2026-01-02T03:14:05Z") {
-		t.Errorf("line 2: %q", lines[1])
+	if !strings.HasSuffix(lines[2], "web: desired=3 placed=2 healthy=1 unhealthy=0 progress-deadline=2026-01-02T03:14:05Z") {
+		t.Errorf("line 3: %q", lines[2])
 	}
 }
 

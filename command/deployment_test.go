@@ -113,3 +113,65 @@ func TestDeploymentStatusSaysWhyItIsBlocked(t *testing.T) {
 	mustContain(t, "deployment status", got,
 		"web: blocked: 1 canary cannot be placed: memory exhausted on 3 nodes; progress deadline in 10m0s")
 }
+
+// TestDeploymentAllocationHealthManual: with health_check = "manual" nothing
+// is healthy until an operator says so: `deployment status` says who it
+// waits for and how; `deployment allocation-health -healthy` (allocation
+// prefixes) marks the allocations healthy and the deployment succeeds;
+// without an allocation it is a usage error.
+func TestDeploymentAllocationHealthManual(t *testing.T) {
+	a := startClientAgent(t)
+	path := deploymentJobFile(t, "3600", 0)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src = []byte(strings.Replace(string(src), `min_healthy_time  = "300ms"`, `min_healthy_time  = "300ms"
+    health_check      = "manual"`, 1))
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, "job", "run", "-detach", "-address", a.addr, path); r.code != 0 {
+		t.Fatalf("job run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var d *structs.Deployment
+	var allocs []*structs.AllocListStub
+	if !waitFor(t, "the deployment's 2 allocations running", func() bool {
+		var err error
+		d, _, err = a.API.Jobs().LatestDeployment("web", nil)
+		if err != nil || d == nil {
+			return false
+		}
+		allocs, _, err = a.API.Deployments().Allocations(d.ID, nil)
+		running := 0
+		for _, al := range allocs {
+			if al.ClientStatus == structs.AllocClientStatusRunning {
+				running++
+			}
+		}
+		return err == nil && running == 2
+	}) {
+		return
+	}
+	short := d.ID[:8]
+	r := runCLI(t, "deployment", "status", "-address", a.addr, short)
+	mustContain(t, "deployment status", r.stdout, fmt.Sprintf(
+		`web: waiting: 2 allocations must be set healthy by an operator (health_check "manual": run "orch deployment allocation-health -healthy ALLOC %s")`, short))
+
+	if r := runCLI(t, "deployment", "allocation-health", "-address", a.addr, short); r.code != 2 {
+		t.Errorf("allocation-health without an allocation: exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, "deployment", "allocation-health", "-address", a.addr, "-healthy", "zzzz", short); r.code == 0 || !strings.Contains(r.stderr, `prefix "zzzz"`) {
+		t.Errorf("allocation-health of an unknown allocation: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, "deployment", "allocation-health", "-address", a.addr, "-healthy", allocs[0].ID[:8], "-healthy", allocs[1].ID, short)
+	if r.code != 0 {
+		t.Fatalf("allocation-health: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	mustContain(t, "allocation-health", r.stdout, "2 allocations marked healthy, 0 unhealthy")
+	r = runCLI(t, "deployment", "status", "-monitor", "-address", a.addr, short)
+	if r.code != 0 {
+		t.Fatalf("deployment status -monitor: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	mustContain(t, "monitor", r.stdout, "Deployment completed successfully")
+}

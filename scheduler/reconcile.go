@@ -305,9 +305,9 @@ func reconcile(in reconcileInput) *reconcileResult {
 		}
 	}
 	for _, tg := range in.Job.TaskGroups {
-		start, stopStart := len(res.Place), len(res.Stop)
+		start, stopStart, inPlaceStart := len(res.Place), len(res.Stop), len(res.InPlace)
 		reconcileGroup(c, tg, byGroup[tg.Name], res)
-		dp.rollGroup(tg, res, start)
+		dp.rollGroup(tg, res, start, len(res.InPlace) > inPlaceStart)
 		dp.paceRetirements(tg, res, stopStart)
 	}
 	dp.finish(res)

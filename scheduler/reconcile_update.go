@@ -31,6 +31,10 @@ import (
 //     whole old set at once): a plan stops at most max_parallel of them minus
 //     those stopped before whose client has not stopped them yet; the watcher
 //     asks for the next evaluation as clients report them stopped.
+//   - A version that changes the group's allocations in place only (a count
+//     or restart change, a revert to the spec that runs) gets a deployment
+//     too, as in Nomad: the watcher ends it successful once those
+//     allocations are healthy, which marks the version stable.
 //   - A paused or failed deployment makes no destructive update and places
 //     no canary (auto-revert, if set, registers a new version instead); nor
 //     does one that ended otherwise.
@@ -118,7 +122,11 @@ func canaryGone(a *structs.Allocation) bool {
 // rollGroup applies the group's update block to the placements reconcileGroup
 // added to res from index start on: it limits the destructive updates, places
 // the missing canaries, and stamps the new allocations with the deployment.
-func (dp *deploymentPlanner) rollGroup(tg *structs.TaskGroup, res *reconcileResult, start int) {
+// A new version that only updates allocations in place (inPlace: a count or
+// restart change, a revert to the spec that runs) gets a deployment too,
+// which ends successful at the watcher's next look and marks the version
+// stable, as in Nomad.
+func (dp *deploymentPlanner) rollGroup(tg *structs.TaskGroup, res *reconcileResult, start int, inPlace bool) {
 	u := tg.Update
 	if !u.Rolling() {
 		return
@@ -132,6 +140,9 @@ func (dp *deploymentPlanner) rollGroup(tg *structs.TaskGroup, res *reconcileResu
 	}
 	canaries := dp.desiredCanaries(tg, destructive)
 	if len(places) == 0 && canaries == 0 {
+		if inPlace {
+			dp.deployment(tg, 0)
+		}
 		return
 	}
 	d := dp.deployment(tg, canaries)

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,15 @@ type rollout struct {
 	deps   []*structs.Deployment // oldest first
 	ids    int
 	now    time.Time
+	// tainted are the nodes lost since the last evaluation (of rolloutNodes,
+	// where the allocations are placed in turn); lostRepl the allocations
+	// placed to replace an allocation of a lost node.
+	tainted  map[string]bool
+	lostRepl map[string]bool
 }
+
+// rolloutNodes is how many nodes a rollout's allocations are spread over.
+const rolloutNodes = 4
 
 func newRollout(t *testing.T, count, maxParallel, canary int) *rollout {
 	u := structs.DefaultUpdateStrategy()
@@ -29,7 +38,7 @@ func newRollout(t *testing.T, count, maxParallel, canary int) *rollout {
 	job := &structs.Job{ID: "web", Namespace: "default", Type: structs.JobTypeService, CreateIndex: 1,
 		TaskGroups: []*structs.TaskGroup{{Name: "web", Count: count, Update: u,
 			Tasks: []*structs.Task{{Name: "t", Driver: "raw_exec", Config: map[string]any{"command": "v0"}}}}}}
-	return &rollout{t: t, job: job, now: time.Unix(1_000_000, 0)}
+	return &rollout{t: t, job: job, now: time.Unix(1_000_000, 0), tainted: map[string]bool{}, lostRepl: map[string]bool{}}
 }
 
 func (r *rollout) latest() *structs.Deployment {
@@ -51,7 +60,16 @@ func (r *rollout) newVersion() {
 // eval runs the reconciler and applies its result.
 func (r *rollout) eval() *reconcileResult {
 	r.ids++
-	res := reconcile(reconcileInput{Job: r.job, Allocs: r.allocs, Deployment: r.latest(),
+	// The names whose allocation is out of service because of a node loss:
+	// on a lost node, or replacing one and not healthy yet. Whatever
+	// replaces them is too.
+	lostNames := map[string]bool{}
+	for _, a := range r.allocs {
+		if !a.TerminalStatus() && (r.tainted[a.NodeID] || r.lostRepl[a.ID] && !a.DeploymentStatus.IsHealthy()) {
+			lostNames[a.Name] = true
+		}
+	}
+	res := reconcile(reconcileInput{Job: r.job, Allocs: r.allocs, Deployment: r.latest(), TaintedNodes: r.tainted,
 		DeploymentID: fmt.Sprintf("d%d", r.ids), Now: r.now})
 	for _, u := range res.DeploymentUpdates {
 		for _, d := range r.deps {
@@ -66,6 +84,9 @@ func (r *rollout) eval() *reconcileResult {
 	for _, st := range res.Stop {
 		r.replace(st.Alloc, func(a *structs.Allocation) {
 			a.DesiredStatus, a.DesiredDescription = structs.AllocDesiredStatusStop, st.Description
+			if st.Description == allocLost {
+				a.ClientStatus = structs.AllocClientStatusLost
+			}
 		})
 	}
 	for _, a := range res.InPlace {
@@ -73,7 +94,15 @@ func (r *rollout) eval() *reconcileResult {
 	}
 	for _, p := range res.Place {
 		r.ids++
-		a := &structs.Allocation{ID: fmt.Sprintf("a%d", r.ids), Name: p.Name, JobID: r.job.ID, Job: r.job,
+		node := fmt.Sprintf("n%d", r.ids%rolloutNodes)
+		for i := 0; r.tainted[node] && i < rolloutNodes; i++ {
+			node = fmt.Sprintf("n%d", (r.ids+i)%rolloutNodes)
+		}
+		if lostNames[p.Name] && !p.Canary {
+			delete(lostNames, p.Name)
+			r.lostRepl[fmt.Sprintf("a%d", r.ids)] = true
+		}
+		a := &structs.Allocation{ID: fmt.Sprintf("a%d", r.ids), Name: p.Name, JobID: r.job.ID, Job: r.job, NodeID: node,
 			TaskGroup: p.TaskGroup.Name, DesiredStatus: structs.AllocDesiredStatusRun,
 			ClientStatus: structs.AllocClientStatusRunning, DeploymentID: p.DeploymentID, DeploymentStatus: canaryStatus(p.Canary)}
 		r.allocs = append(r.allocs, a)
@@ -81,7 +110,24 @@ func (r *rollout) eval() *reconcileResult {
 			r.replace(p.Previous, func(a *structs.Allocation) { a.DesiredStatus = structs.AllocDesiredStatusStop })
 		}
 	}
+	clear(r.tainted) // the lost nodes come back, empty
 	return res
+}
+
+// loseNode loses a node that runs live allocations (false when none does):
+// the next evaluation sees it tainted.
+func (r *rollout) loseNode(rng *rand.Rand) bool {
+	var nodes []string
+	for _, a := range r.allocs {
+		if !a.TerminalStatus() && !slices.Contains(nodes, a.NodeID) {
+			nodes = append(nodes, a.NodeID)
+		}
+	}
+	if len(nodes) == 0 {
+		return false
+	}
+	r.tainted[nodes[rng.IntN(len(nodes))]] = true
+	return true
 }
 
 // clientStops has the clients stop what the servers stopped.
@@ -149,6 +195,14 @@ func (r *rollout) canariesHealthy(d *structs.Deployment) bool {
 // live allocations running the current version and healthy (or placed
 // outside deployments).
 func (r *rollout) counts() (live, outOfService, current int) {
+	live, outOfService, current, _ = r.countsWithLost()
+	return live, outOfService, current
+}
+
+// countsWithLost is counts, and how many of the out of service allocations
+// replace allocations of a lost node (a node loss, not the deployment, took
+// them out of service).
+func (r *rollout) countsWithLost() (live, outOfService, current, lostOutOfService int) {
 	d := r.latest()
 	for _, a := range r.allocs {
 		if a.TerminalStatus() {
@@ -158,19 +212,25 @@ func (r *rollout) counts() (live, outOfService, current int) {
 		pendingCanary := d != nil && a.DeploymentID == d.ID && a.DeploymentStatus.IsCanary() && !d.TaskGroups["web"].Promoted
 		if a.DeploymentID != "" && !a.DeploymentStatus.IsHealthy() && !pendingCanary {
 			outOfService++
+			if r.lostRepl[a.ID] {
+				lostOutOfService++
+			}
 		}
 		if a.Job.Version == r.job.Version && (a.DeploymentID == "" || a.DeploymentStatus.IsHealthy()) && !pendingCanary {
 			current++
 		}
 	}
-	return live, outOfService, current
+	return live, outOfService, current, lostOutOfService
 }
 
 // TestRollingNeverExceedsMaxParallel is the property of DESIGN invariant 6:
 // for random sequences of health reports (mostly healthy, some not),
-// promotions of healthy canaries, deployments failing and new versions, a
-// job that starts fully in service never has more than max_parallel
-// allocations out of service, nor more than count + canary live.
+// promotions of healthy canaries, deployments failing, node losses and new
+// versions, a job that starts fully in service never has more than
+// max_parallel allocations out of service because of its deployments (the
+// replacements of a lost node's allocations are out of service because of
+// the loss: they are not limited, but limit the deployment's own updates),
+// nor more than count + canary live.
 func TestRollingNeverExceedsMaxParallel(t *testing.T) {
 	for seed := range uint64(300) {
 		rng := rand.New(rand.NewPCG(seed, 8))
@@ -187,14 +247,14 @@ func TestRollingNeverExceedsMaxParallel(t *testing.T) {
 		var trace []string
 		check := func(event string) {
 			trace = append(trace, event)
-			live, oos, _ := r.counts()
-			if oos > maxParallel || live > count+canary {
-				t.Fatalf("seed %d (count %d, max_parallel %d, canary %d): %d out of service, %d live after:\n%s",
-					seed, count, maxParallel, canary, oos, live, strings.Join(trace, "\n"))
+			live, oos, _, lost := r.countsWithLost()
+			if oos-lost > maxParallel || live > count+canary {
+				t.Fatalf("seed %d (count %d, max_parallel %d, canary %d): %d out of service (%d of them replacing lost ones), %d live after:\n%s",
+					seed, count, maxParallel, canary, oos, lost, live, strings.Join(trace, "\n"))
 			}
 		}
 		for step := range 40 {
-			switch k := rng.IntN(10); {
+			switch k := rng.IntN(11); {
 			case k < 6:
 				if waiting := r.awaitingHealth(); len(waiting) > 0 {
 					a := waiting[rng.IntN(len(waiting))]
@@ -215,9 +275,13 @@ func TestRollingNeverExceedsMaxParallel(t *testing.T) {
 			case k < 9:
 				r.clientStops()
 				check(fmt.Sprintf("%d: clients stop", step))
-			default:
+			case k < 10:
 				r.newVersion()
 				check(fmt.Sprintf("%d: version %d", step, r.job.Version))
+			default:
+				if r.loseNode(rng) {
+					check(fmt.Sprintf("%d: nodes lost %v", step, r.tainted))
+				}
 			}
 			res := r.eval()
 			check(fmt.Sprintf("%d: eval: %d placed, %d stopped, %d ignored, deployment %v; allocs %s", step, len(res.Place), len(res.Stop), len(res.Ignore), res.Deployment != nil, r.describe()))

@@ -130,6 +130,13 @@ func TestDeploymentRollsAndRevertsOnAServer(t *testing.T) {
 	if got := s.state.Snapshot().DeploymentByID(failed.ID).StatusDescription; got != "Failed due to unhealthy allocations - rolling back to job version 1" {
 		t.Errorf("description %q", got)
 	}
+	// The reverted version only changes the running allocations in place:
+	// its deployment ends successful on their health, and it is stable.
+	waitFor(t, 10*time.Second, "the reverted version's deployment successful and the version stable", func() bool {
+		d := latestDeployment(s, "web")
+		j := s.state.JobByID("default", "web")
+		return d.JobVersion == 3 && d.Status == structs.DeploymentStatusSuccessful && j.Version == 3 && j.Stable
+	})
 }
 
 // TestDeploymentSurvivesLeaderCrash: a rolling update in progress when the

@@ -2,6 +2,8 @@ package deploywatch
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/orch-io/orch/structs"
@@ -66,6 +68,11 @@ type groupView struct {
 	// retired counts, once the group's canaries are promoted, the older
 	// allocations their clients stopped.
 	retired int
+	// adopted are the live allocations of the deployed version an earlier
+	// deployment placed (a version that changed them in place: a count or
+	// restart change, a revert to the spec that runs): their health counts
+	// too, so a version is not marked stable on allocations known unhealthy.
+	adopted []*structs.Allocation
 }
 
 func view(d *structs.Deployment, allocs []*structs.Allocation) []*groupView {
@@ -108,6 +115,9 @@ func view(d *structs.Deployment, allocs []*structs.Allocation) []*groupView {
 				if !(ds.IsCanary() && !g.state.Promoted) {
 					g.current++
 				}
+				if !mine && a.DeploymentID != "" {
+					g.adopted = append(g.adopted, a)
+				}
 			case !(mine && ds.IsCanary()):
 				g.others++
 			}
@@ -140,7 +150,23 @@ func (g *groupView) complete() bool {
 			return false
 		}
 	}
+	for _, a := range g.adopted {
+		if !a.DeploymentStatus.IsHealthy() {
+			return false
+		}
+	}
 	return true
+}
+
+// adoptedUnhealthy reports whether an allocation the deployed version
+// changed in place is known unhealthy.
+func (g *groupView) adoptedUnhealthy() bool {
+	for _, a := range g.adopted {
+		if a.DeploymentStatus.IsUnhealthy() {
+			return true
+		}
+	}
+	return false
 }
 
 // Decide returns what to do next with in.Deployment.
@@ -158,7 +184,7 @@ func Decide(in Input) Decision {
 	groups := view(d, in.Allocs)
 
 	for _, g := range groups {
-		if g.unhealthy > 0 || g.failed > 0 {
+		if g.unhealthy > 0 || g.failed > 0 || g.adoptedUnhealthy() {
 			return fail(in, structs.DeploymentDescFailedAllocations)
 		}
 	}
@@ -287,17 +313,16 @@ func (g *groupView) waiting(d *structs.Deployment, job *structs.Job, failure str
 		return fmt.Sprintf("blocked: %d of %d canaries not placed yet%s", missing, s.DesiredCanaries, deadline)
 	}
 	var pending []*structs.Allocation
-	for _, a := range g.mine {
+	for _, a := range append(slices.Clone(g.mine), g.adopted...) {
 		if !a.DeploymentStatus.IsHealthy() {
 			pending = append(pending, a)
 		}
 	}
 	if len(pending) > 0 {
 		if tg := jobGroup(job, g.name); tg != nil && tg.Update != nil {
-			return fmt.Sprintf("waiting: %d allocations must be healthy (running for min_healthy_time %s)%s",
-				len(pending), tg.Update.MinHealthyTime, deadline)
+			return "waiting: " + pendingHealth(pending, tg, now) + deadline
 		}
-		return fmt.Sprintf("waiting: %d allocations must be healthy%s", len(pending), deadline)
+		return fmt.Sprintf("waiting: %s must be healthy%s", count(len(pending), "allocation", "allocations"), deadline)
 	}
 	if g.others > 0 && g.current >= s.DesiredTotal {
 		maxParallel := 0
@@ -315,6 +340,108 @@ func (g *groupView) waiting(d *structs.Deployment, job *structs.Job, failure str
 		return fmt.Sprintf("placing: %d of %d allocations on the new version%s", g.current, s.DesiredTotal, deadline)
 	}
 	return ""
+}
+
+// pendingHealth says what the allocations of a deployment whose health is
+// not known yet wait for, from their task states (as the servers see them):
+// "2 allocations must stay healthy for 8s more (min_healthy_time 10s)", "1
+// allocation starting", the client's verdict (or their checks, in "checks"
+// mode) once min_healthy_time passed, or, in "manual" mode, the operator.
+func pendingHealth(pending []*structs.Allocation, tg *structs.TaskGroup, now time.Time) string {
+	u := tg.Update
+	if u.HealthCheck == structs.UpdateHealthCheckManual {
+		// An allocation changed in place stays in the deployment that
+		// placed it: its health is set there.
+		return fmt.Sprintf("%s must be set healthy by an operator (health_check \"manual\": run \"orch deployment allocation-health -healthy ALLOC %s\")",
+			count(len(pending), "allocation", "allocations"), shortID(pending[0].DeploymentID))
+	}
+	var starting, restarting, staying, reporting int
+	var longest time.Duration
+	restarted := "" // the first restarting allocation's task and restarts
+	for _, a := range pending {
+		ok, at := a.HealthyByTaskStates(u.MinHealthyTime, now)
+		switch {
+		case at.IsZero():
+			if task, n := restartingTask(a); n > 0 {
+				restarting++
+				if restarted == "" {
+					restarted = fmt.Sprintf("task %q restarted %s", task, count(n, "time", "times"))
+				}
+				continue
+			}
+			starting++
+		case !ok:
+			staying++
+			longest = max(longest, at.Sub(now))
+		default:
+			reporting++
+		}
+	}
+	var parts []string
+	if staying > 0 {
+		parts = append(parts, fmt.Sprintf("%s must stay healthy for %s more (min_healthy_time %s)",
+			count(staying, "allocation", "allocations"), roundUp(longest), u.MinHealthyTime))
+	}
+	if restarting > 0 {
+		parts = append(parts, fmt.Sprintf("%s restarting (%s; unhealthy unless healthy within healthy_deadline %s)",
+			count(restarting, "allocation", "allocations"), restarted, u.HealthyDeadline))
+	}
+	if starting > 0 {
+		part := count(starting, "allocation", "allocations") + " starting"
+		if staying == 0 && restarting == 0 {
+			part += fmt.Sprintf(" (then healthy for min_healthy_time %s)", u.MinHealthyTime)
+		}
+		parts = append(parts, part)
+	}
+	if reporting > 0 {
+		what := "the client's health report"
+		if u.HealthCheck == structs.UpdateHealthCheckChecks && hasChecks(tg) {
+			what = "their checks to pass (health_check \"checks\") or the client's report"
+		}
+		parts = append(parts, fmt.Sprintf("%s ran for min_healthy_time, waiting for %s", count(reporting, "allocation", "allocations"), what))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// restartingTask returns a task of a that is not running and restarted
+// (the one with the most restarts, by name on a tie), and its restarts; 0
+// when none.
+func restartingTask(a *structs.Allocation) (string, int) {
+	task, most := "", 0
+	for name, ts := range a.TaskStates {
+		if ts == nil || ts.State == structs.TaskStateRunning || ts.Restarts == 0 {
+			continue
+		}
+		if n := int(ts.Restarts); n > most || n == most && name < task {
+			task, most = name, n
+		}
+	}
+	return task, most
+}
+
+// hasChecks reports whether a check of the group's or its tasks' services
+// counts for health (on_update other than "ignore").
+func hasChecks(tg *structs.TaskGroup) bool {
+	services := slices.Clone(tg.Services)
+	for _, t := range tg.Tasks {
+		services = append(services, t.Services...)
+	}
+	for _, s := range services {
+		for _, c := range s.Checks {
+			if c != nil && c.OnUpdate != structs.OnUpdateIgnore {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// roundUp rounds a wait to the second above (a wait of 200ms reads "1s").
+func roundUp(d time.Duration) time.Duration {
+	if r := d.Truncate(time.Second); r < d {
+		return r + time.Second
+	}
+	return d
 }
 
 func count(n int, one, many string) string {

@@ -195,9 +195,9 @@ func TestSupersededAndStopped(t *testing.T) {
 	}
 }
 
-// TestEveryDeploymentEnds: whatever the clients report (or do not), once
-// events stop a running deployment ends by its progress deadline at the
-// latest.
+// TestEveryDeploymentEnds: whatever the clients report (or do not), and
+// whatever nodes are lost, once events stop a running deployment ends by
+// its progress deadline at the latest.
 func TestEveryDeploymentEnds(t *testing.T) {
 	for seed := range 200 {
 		w := newWorld(t, 1+seed%5, update(1+seed%3, seed%2))
@@ -213,7 +213,7 @@ func TestEveryDeploymentEnds(t *testing.T) {
 			if len(dec.Promote) > 0 {
 				w.d.TaskGroups["web"].Promoted = true
 			}
-			switch (seed + step) % 4 {
+			switch (seed + step) % 5 {
 			case 0: // a placement happens
 				if w.d.TaskGroups["web"].DesiredCanaries > 0 && !w.d.TaskGroups["web"].Promoted {
 					w.place(w.job, "d1", true)
@@ -227,6 +227,8 @@ func TestEveryDeploymentEnds(t *testing.T) {
 						break
 					}
 				}
+			case 2: // a node is lost: one of its allocations is lost and replaced
+				w.loseOne(step)
 			default: // time passes, nothing happens
 				if !dec.NextCheck.IsZero() {
 					w.now = dec.NextCheck
@@ -256,3 +258,116 @@ func TestEveryDeploymentEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitingSaysHowLong: the allocations of a rolling deployment whose
+// health is not known yet are described from their task states: how long
+// the running ones must stay healthy still (the longest wait, rounded up),
+// how many are starting or restarting, which ran long enough and wait for
+// the client's verdict; in "manual" mode, that an operator sets it and how.
+func TestWaitingSaysHowLong(t *testing.T) {
+	w := newWorld(t, 4, update(3, 0))
+	u := w.job.TaskGroups[0].Update
+	running := func(a *structs.Allocation, since time.Duration) {
+		a.TaskStates = map[string]*structs.TaskState{"t": {State: structs.TaskStateRunning, StartedAt: w.now.Add(-since).UnixNano()}}
+	}
+	a1, a2, a3 := w.replace(), w.replace(), w.replace()
+	running(a1, 2*time.Second)
+	running(a2, 1500*time.Millisecond)
+	a3.ClientStatus = structs.AllocClientStatusPending
+	want := "waiting: 2 allocations must stay healthy for 9s more (min_healthy_time 10s); 1 allocation starting; progress deadline in 10m0s"
+	if msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]; msg != want {
+		t.Errorf("waiting %q\n want %q", msg, want)
+	}
+	running(a3, 0)
+	a3.ClientStatus = structs.AllocClientStatusRunning
+	w.job.TaskGroups[0].Services = []*structs.Service{{Name: "web", Checks: []*structs.ServiceCheck{{Name: "alive", Type: "tcp"}}}}
+	w.now = w.now.Add(9 * time.Second)
+	want = "waiting: 1 allocation must stay healthy for 1s more (min_healthy_time 10s); " +
+		`2 allocations ran for min_healthy_time, waiting for their checks to pass (health_check "checks") or the client's report; progress deadline in 9m51s`
+	if msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]; msg != want {
+		t.Errorf("waiting %q\n want %q", msg, want)
+	}
+	w.job.TaskGroups[0].Services = nil
+	want = "waiting: 1 allocation must stay healthy for 1s more (min_healthy_time 10s); " +
+		"2 allocations ran for min_healthy_time, waiting for the client's health report; progress deadline in 9m51s"
+	if msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]; msg != want {
+		t.Errorf("waiting %q\n want %q", msg, want)
+	}
+	u.HealthCheck = structs.UpdateHealthCheckTaskStates
+	w.health(a1, true)
+	w.health(a2, true)
+	a3.TaskStates = nil
+	want = "waiting: 1 allocation starting (then healthy for min_healthy_time 10s); progress deadline in 10m0s"
+	if msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]; msg != want {
+		t.Errorf("waiting %q\n want %q", msg, want)
+	}
+	a3.TaskStates = map[string]*structs.TaskState{"t": {State: structs.TaskStatePending, Restarts: 2}}
+	want = `waiting: 1 allocation restarting (task "t" restarted 2 times; unhealthy unless healthy within healthy_deadline 5m0s); progress deadline in 10m0s`
+	if msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]; msg != want {
+		t.Errorf("waiting %q\n want %q", msg, want)
+	}
+	u.HealthCheck = structs.UpdateHealthCheckManual
+	want = `waiting: 1 allocation must be set healthy by an operator (health_check "manual": run "orch deployment allocation-health -healthy ALLOC d1"); progress deadline in 10m0s`
+	if msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]; msg != want {
+		t.Errorf("waiting %q\n want %q", msg, want)
+	}
+}
+
+// loseOne has a live allocation (the n-th, cyclically) lost with its node and
+// places its replacement, as the scheduler does: of the deployed version,
+// under the deployment (a canary again when it was one not promoted yet).
+func (w *world) loseOne(n int) {
+	var live []*structs.Allocation
+	for _, a := range w.allocs {
+		if !a.TerminalStatus() {
+			live = append(live, a)
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	a := live[n%len(live)]
+	a.ClientStatus, a.DesiredStatus = structs.AllocClientStatusLost, structs.AllocDesiredStatusStop
+	canary := a.DeploymentStatus.IsCanary() && !w.d.TaskGroups["web"].Promoted
+	w.place(w.job, w.d.ID, canary)
+}
+
+// TestInPlaceVersionDeployment: a version that changed the running
+// allocations in place (they stay those of an earlier deployment) ends
+// successful once they are healthy, marking the version stable; one of
+// them unhealthy fails it; one whose health is not known yet is waited for.
+func TestInPlaceVersionDeployment(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		health []*bool
+		want   structs.DeploymentStatus // "" while it waits
+	}{
+		{"healthy", []*bool{ptr(true), ptr(true)}, structs.DeploymentStatusSuccessful},
+		{"one unhealthy", []*bool{ptr(true), ptr(false)}, structs.DeploymentStatusFailed},
+		{"one not known yet", []*bool{ptr(true), nil}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, 0, update(1, 0))
+			w.d.TaskGroups["web"].DesiredTotal = len(tc.health)
+			for _, h := range tc.health {
+				a := w.place(w.job, "d0", false) // changed in place from the previous version
+				a.DeploymentStatus = &structs.AllocDeploymentStatus{Healthy: h}
+			}
+			dec := w.decide(0)
+			switch {
+			case tc.want == "" && dec.End != nil:
+				t.Fatalf("ended %+v, want it to wait", dec.End)
+			case tc.want == "":
+				if msg := Waiting(w.d, w.job, w.allocs, nil, w.now)["web"]; msg == "" {
+					t.Error("waits, but says for nothing")
+				}
+			case dec.End == nil || dec.End.Status != tc.want:
+				t.Fatalf("decision %+v, want %s", dec, tc.want)
+			case dec.MarkStable != (tc.want == structs.DeploymentStatusSuccessful):
+				t.Fatalf("mark stable %v with %s", dec.MarkStable, tc.want)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
