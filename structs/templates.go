@@ -99,7 +99,10 @@ func copyTemplates(ts []*Template) []*Template {
 var TemplateFunctions = []string{
 	"nomadService", "nomadServices", "env", "file",
 	"split", "join", "toJSON", "toJSONPretty", "parseJSON", "timestamp",
-	"toLower", "toUpper", "trimSpace", "replaceAll", "contains", "parseInt", "parseBool",
+	"toLower", "toUpper", "trimSpace", "replaceAll", "parseInt", "parseBool", "parseFloat",
+	"trimPrefix", "trimSuffix", "in", "contains", "containsAny", "containsAll",
+	"base64Encode", "base64Decode", "regexMatch", "regexReplaceAll",
+	"add", "subtract", "multiply", "loop", "envOrDefault", "byTag",
 }
 
 // unsupportedTemplateFunctions are the functions of Nomad's templates

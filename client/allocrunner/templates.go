@@ -18,23 +18,35 @@ func (ar *AllocRunner) newTemplates(alloc *structs.Allocation, task *structs.Tas
 	if len(task.Templates) == 0 {
 		return nil
 	}
-	envMap := make(map[string]string, len(env))
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			envMap[k] = v
-		}
+	// What `env` reads: the task's environment and, as in Nomad, the
+	// node's attr.*, meta.* and node.* (their dotted names clash with no
+	// variable). Destinations and sources interpolate the same names
+	// ("${NOMAD_TASK_DIR}/app.conf"); the job's templates are shared, so
+	// the interpolated ones are copies.
+	envMap := interpolationVars(env, nodeVars(ar.cfg.Node, jobRegion(alloc)))
+	tmpls := make([]*structs.Template, len(task.Templates))
+	for i, t := range task.Templates {
+		c := t.Copy()
+		c.DestPath = interpolate(c.DestPath, envMap)
+		c.SourcePath = interpolate(c.SourcePath, envMap)
+		tmpls[i] = c
 	}
 	ns := alloc.Namespace
 	if ns == "" && alloc.Job != nil {
 		ns = alloc.Job.Namespace
 	}
 	return template.New(template.Config{
-		Templates: task.Templates,
+		Templates: tmpls,
 		TaskDir:   ar.dir.taskDir(task.Name),
+		Root:      ar.dir.dir,
 		Env:       envMap,
 		Namespace: ns,
 		Source:    ar.cfg.Services,
-		Restart:   func(reason string) error { return ar.RestartTask(task.Name, reason) },
+		// A re-render's restart is asked for, as a user's: at once, and not
+		// counted against the restart policy (check_restart's is).
+		Restart: func(reason string) error {
+			return tr().restartFor("Template with change_mode restart re-rendered", reason)
+		},
 		Signal: func(sig string) error {
 			h := tr().runningNow()
 			if h == nil {

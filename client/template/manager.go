@@ -32,9 +32,12 @@ type ServiceSource interface {
 // Config is what a Manager needs.
 type Config struct {
 	Templates []*structs.Template // read only
-	// TaskDir is the task's directory: destinations and sources are
-	// relative to it.
+	// TaskDir is the task's directory: relative destinations and sources
+	// are relative to it. Root (the allocation's directory; TaskDir when
+	// empty) is where destinations must stay: an absolute destination (a
+	// "${NOMAD_TASK_DIR}/app.conf" its owner interpolated) must be in it.
 	TaskDir   string
+	Root      string
 	Env       map[string]string // the task's environment, for env
 	Namespace string
 	Source    ServiceSource
@@ -191,9 +194,12 @@ func (m *Manager) renderOne(t *structs.Template, deps map[string]bool) (string, 
 
 // write writes a rendered template to its destination, atomically.
 func (m *Manager) write(t *structs.Template, out string) error {
-	dest := filepath.Join(m.cfg.TaskDir, t.DestPath)
-	perms, err := strconv.ParseUint(t.Perms, 8, 32)
+	dest, err := m.destination(t.DestPath)
 	if err != nil {
+		return err
+	}
+	perms, perr := strconv.ParseUint(t.Perms, 8, 32)
+	if perr != nil {
 		perms = 0o644
 	}
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
@@ -210,6 +216,23 @@ func (m *Manager) write(t *structs.Template, out string) error {
 		return fmt.Errorf("template %q: %w", t.DestPath, err)
 	}
 	return nil
+}
+
+// destination returns where a template's file goes: dest under TaskDir,
+// or dest itself when absolute; either must stay within Root.
+func (m *Manager) destination(dest string) (string, error) {
+	path := filepath.Clean(dest)
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(m.cfg.TaskDir, path)
+	}
+	root := m.cfg.Root
+	if root == "" {
+		root = m.cfg.TaskDir
+	}
+	if rel, err := filepath.Rel(root, path); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("template %q: destination %s is outside the allocation's directory %s", dest, path, root)
+	}
+	return path, nil
 }
 
 // parseEnv reads KEY=value lines (blank lines and # comments skipped).

@@ -235,3 +235,64 @@ func TestChangeScript(t *testing.T) {
 		})
 	}
 }
+
+// Templates written for Nomad render: the instances and services carry
+// Nomad's field names (Name, Node; Tags.Contains) beside orch's, and
+// consul-template's common functions take their arguments in its order
+// (the piped value last).
+func TestNomadTemplateNamesAndFunctions(t *testing.T) {
+	reg := newRegistry()
+	reg.set("db", "10.0.0.1", "10.0.0.2")
+	for _, tc := range []struct{ tmpl, want string }{
+		{`{{ range nomadService "db" }}{{ .Name }}/{{ .ServiceName }} {{ .Tags }} {{ .Node }}{{ .NodeID }};{{ end }}`, "db/db [t10.0.0.1] ;db/db [t10.0.0.2] ;"},
+		{`{{ range nomadServices }}{{ .Name }}={{ .ServiceName }}{{ end }}`, "db=db"},
+		{`{{ range nomadService "db" }}{{ if .Tags.Contains "t10.0.0.2" }}{{ .Address }}{{ end }}{{ if .Tags | contains "t10.0.0.1" }}+{{ end }}{{ end }}`, "+10.0.0.2"},
+		{`{{ with index (nomadService "db") 0 }}{{ .Address }}:{{ .Port }}{{ end }}`, "10.0.0.1:80"},
+		{`{{ range $tag, $s := nomadService "db" | byTag }}{{ $tag }}:{{ len $s }} {{ end }}`, "t10.0.0.1:1 t10.0.0.2:1 "},
+		{`{{ in (split "," "a,b") "b" }} {{ "abc" | contains "b" }} {{ split "," "a,b" | containsAll (split "," "a,b") }} {{ split "," "a" | containsAny (split "," "x,y") }}`, "true true true false"},
+		{`{{ 5 | subtract 2 }} {{ add 1 2 }} {{ multiply 3 "4" }} {{ range loop 3 }}{{ . }}{{ end }} {{ range loop 2 4 }}{{ . }}{{ end }}`, "3 3 12 012 23"},
+		{`{{ "v1.2" | trimPrefix "v" | trimSuffix ".2" }} {{ "aGk=" | base64Decode }} {{ base64Encode "hi" }} {{ "a1b22" | regexReplaceAll "[0-9]+" "#" }} {{ regexMatch "^a" "abc" }} {{ parseFloat "1.5" }}`, "1 hi aGk= a#b# true 1.5"},
+		{`{{ envOrDefault "NAME" "x" }} {{ envOrDefault "NOPE" "x" }} {{ env "node.unique.name" }} {{ timestamp "unix" }}`, "web x n1 86400"},
+	} {
+		m := New(Config{Templates: []*structs.Template{{EmbeddedTmpl: tc.tmpl, DestPath: "out", Perms: "0644", LeftDelim: "{{", RightDelim: "}}"}},
+			TaskDir: t.TempDir(), Source: reg, Env: map[string]string{"NAME": "web", "node.unique.name": "n1"},
+			Now: func() time.Time { return time.Unix(86400, 0) }})
+		if _, err := m.RenderAll(t.Context()); err != nil {
+			t.Errorf("%s: %v", tc.tmpl, err)
+			continue
+		}
+		if b, _ := os.ReadFile(filepath.Join(m.cfg.TaskDir, "out")); string(b) != tc.want {
+			t.Errorf("%s rendered %q, want %q", tc.tmpl, b, tc.want)
+		}
+	}
+}
+
+// A destination is relative to the task's directory, or absolute (as an
+// interpolated "${NOMAD_TASK_DIR}/x" is) within the allocation's; none
+// may leave it.
+func TestDestinationsStayInTheAllocation(t *testing.T) {
+	root := t.TempDir()
+	taskDir := filepath.Join(root, "web")
+	for _, tc := range []struct{ dest, wantFile, wantErr string }{
+		{dest: "local/a.conf", wantFile: filepath.Join(taskDir, "local", "a.conf")},
+		{dest: filepath.Join(taskDir, "local", "b.conf"), wantFile: filepath.Join(taskDir, "local", "b.conf")},
+		{dest: filepath.Join(root, "alloc", "c.conf"), wantFile: filepath.Join(root, "alloc", "c.conf")},
+		{dest: "../../escape.conf", wantErr: "is outside the allocation's directory"},
+		{dest: "/etc/orch-escape.conf", wantErr: "is outside the allocation's directory"},
+	} {
+		m := New(Config{Templates: []*structs.Template{{EmbeddedTmpl: "x", DestPath: tc.dest, Perms: "0644", LeftDelim: "{{", RightDelim: "}}"}},
+			TaskDir: taskDir, Root: root, Source: newRegistry()})
+		_, err := m.RenderAll(t.Context())
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: err %v, want %q", tc.dest, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.dest, err)
+		} else if b, _ := os.ReadFile(tc.wantFile); string(b) != "x" {
+			t.Errorf("%s: %s holds %q", tc.dest, tc.wantFile, b)
+		}
+	}
+}
