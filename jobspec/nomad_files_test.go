@@ -1,6 +1,8 @@
 package jobspec
 
 import (
+	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,6 +23,7 @@ func TestNomadStyleServiceJobFilesValidate(t *testing.T) {
 		"product-api.nomad.hcl":    {services: 1, checks: 1, templates: 2, sample: "product-api product-api http"},
 		"service-lookup.nomad.hcl": {templates: 2},
 	}
+	restarts := map[string]string{} // file → its first check's check_restart
 	files, err := filepath.Glob("testdata/nomad/*.hcl")
 	if err != nil || len(files) != len(want) {
 		t.Fatalf("testdata/nomad: %v %v, want the %d files of this test", files, err, len(want))
@@ -59,6 +62,10 @@ func TestNomadStyleServiceJobFilesValidate(t *testing.T) {
 						first = s.Checks[0].Type
 					}
 					sample = strings.Join([]string{s.Name, s.PortLabel, first}, " ")
+					if len(s.Checks) > 0 && s.Checks[0].CheckRestart != nil {
+						r := s.Checks[0].CheckRestart
+						restarts[filepath.Base(path)] = fmt.Sprintf("%d %v", r.Limit, r.Grace)
+					}
 				}
 			}
 		}
@@ -66,5 +73,10 @@ func TestNomadStyleServiceJobFilesValidate(t *testing.T) {
 			t.Errorf("%s: %d services, %d checks, %d templates, first %q; want %d, %d, %d, %q",
 				path, services, checks, templates, sample, w.services, w.checks, w.templates, w.sample)
 		}
+	}
+	// A service's check_restart is its checks' (demo-webapp's), a check's
+	// own is kept (redis' script check has one, its tcp check none).
+	if want := map[string]string{"demo-webapp.nomad.hcl": "3 10s"}; !maps.Equal(restarts, want) {
+		t.Errorf("check_restart of the first checks %v, want %v", restarts, want)
 	}
 }

@@ -13,6 +13,7 @@ import (
 //
 //	service {
 //	  name = "${NOMAD_JOB_NAME}-web"  port = "http"  tags = ["v1"]  provider = "nomad"
+//	  check_restart { limit = 3 }     # its checks' default
 //	  check { type = "http"  path = "/health"  interval = "10s"  timeout = "2s"
 //	          check_restart { limit = 3  grace = "30s" } }
 //	}
@@ -24,7 +25,7 @@ var (
 				{Name: "name"}, {Name: "port"}, {Name: "tags"}, {Name: "canary_tags"}, {Name: "address"},
 				{Name: "address_mode"}, {Name: "provider"}, {Name: "meta"}, {Name: "task"}, {Name: "on_update"},
 			},
-			Blocks: []hcl.BlockHeaderSchema{{Type: "check"}, {Type: "meta"}},
+			Blocks: []hcl.BlockHeaderSchema{{Type: "check"}, {Type: "meta"}, {Type: "check_restart"}},
 		},
 		unsupportedAttrs:  []string{"enable_tag_override", "tagged_addresses", "kind", "cluster"},
 		unsupportedBlocks: []string{"connect", "identity", "canary_meta", "weights"},
@@ -148,10 +149,15 @@ func (d *decoder) services(blocks hcl.Blocks, loc *scope) []*structs.Service {
 		var onUpdate string
 		f.str("on_update", &onUpdate)
 		s.Meta = d.mapAttrOrBlock(c, "meta")
+		restart := d.checkRestart(c, loc, prefix)
 		for j, cb := range c.Blocks.OfType("check") {
 			ch := d.check(cb, loc, fmt.Sprintf("%s.check[%d]", prefix, j))
 			if ch.OnUpdate == "" {
 				ch.OnUpdate = onUpdate // the service's on_update is its checks' default
+			}
+			if ch.CheckRestart == nil && restart != nil {
+				rc := *restart // so is its check_restart, as Nomad's
+				ch.CheckRestart = &rc
 			}
 			if ch.TaskName == "" {
 				ch.TaskName = s.TaskName
@@ -195,15 +201,23 @@ func (d *decoder) check(b *hcl.Block, loc *scope, prefix string) *structs.Servic
 			}
 		}
 	}
+	ch.CheckRestart = d.checkRestart(c, loc, prefix)
+	return ch
+}
+
+// checkRestart decodes the check_restart block of a check or a service
+// (nil without one).
+func (d *decoder) checkRestart(c *hcl.BodyContent, loc *scope, prefix string) *structs.CheckRestart {
+	var r *structs.CheckRestart
 	for _, rb := range d.atMostOne(c.Blocks.OfType("check_restart")) {
 		loc.field(prefix+".check_restart", rb.DefRange)
-		ch.CheckRestart = &structs.CheckRestart{}
+		r = &structs.CheckRestart{}
 		rf := fields{d: d, c: d.content(rb.Body, checkRestartSchema), loc: loc, prefix: prefix + ".check_restart"}
-		rf.integer("limit", &ch.CheckRestart.Limit)
-		rf.duration("grace", &ch.CheckRestart.Grace)
-		rf.boolean("ignore_warnings", &ch.CheckRestart.IgnoreWarnings)
+		rf.integer("limit", &r.Limit)
+		rf.duration("grace", &r.Grace)
+		rf.boolean("ignore_warnings", &r.IgnoreWarnings)
 	}
-	return ch
+	return r
 }
 
 // templates decodes a task's template blocks; splay is 5s unless set.

@@ -30,6 +30,11 @@ job "demo-webapp" {
         interval = "2s"
         timeout  = "2s"
       }
+
+      check_restart {
+        limit = 3
+        grace = "10s"
+      }
     }
 
     task "server" {
