@@ -87,6 +87,9 @@ func templatesToStructs(w []*Template) []*structs.Template {
 			out[i].ChangeScript = &structs.ChangeScript{Command: deref(cs.Command, ""), Args: cs.Args,
 				Timeout: deref(cs.Timeout, 0), FailOnError: deref(cs.FailOnError, false)}
 		}
+		if w := t.Wait; w != nil {
+			out[i].Wait = &structs.TemplateWait{Min: deref(w.Min, 0), Max: deref(w.Max, 0)}
+		}
 	}
 	return out
 }
@@ -147,6 +150,9 @@ func templatesFromStructs(ts []*structs.Template) []*Template {
 		}
 		if cs := t.ChangeScript; cs != nil {
 			out[i].ChangeScript = &ChangeScript{Command: ptr(cs.Command), Args: cs.Args, Timeout: ptr(cs.Timeout), FailOnError: ptr(cs.FailOnError)}
+		}
+		if w := t.Wait; w != nil {
+			out[i].Wait = &WaitConfig{Min: ptr(w.Min), Max: ptr(w.Max)}
 		}
 	}
 	return out

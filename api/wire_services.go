@@ -92,8 +92,14 @@ type Template struct {
 	RightDelim    *string
 	Envvars       *bool
 	VaultGrace    Unsupported
-	Wait          Unsupported
+	Wait          *WaitConfig
 	ErrMissingKey *bool
+}
+
+// WaitConfig is a template's wait block on the wire.
+type WaitConfig struct {
+	Min *time.Duration
+	Max *time.Duration
 }
 
 // ChangeScript is a template's change_script block on the wire.

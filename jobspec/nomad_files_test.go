@@ -24,6 +24,7 @@ func TestNomadStyleServiceJobFilesValidate(t *testing.T) {
 		"service-lookup.nomad.hcl": {templates: 2},
 	}
 	restarts := map[string]string{} // file → its first check's check_restart
+	waits := map[string]string{}    // file → a template's wait
 	files, err := filepath.Glob("testdata/nomad/*.hcl")
 	if err != nil || len(files) != len(want) {
 		t.Fatalf("testdata/nomad: %v %v, want the %d files of this test", files, err, len(want))
@@ -52,6 +53,11 @@ func TestNomadStyleServiceJobFilesValidate(t *testing.T) {
 			for _, task := range tg.Tasks {
 				all = append(all, task.Services...)
 				templates += len(task.Templates)
+				for _, tm := range task.Templates {
+					if tm.Wait != nil {
+						waits[filepath.Base(path)] = fmt.Sprintf("%v %v", tm.Wait.Min, tm.Wait.Max)
+					}
+				}
 			}
 			for _, s := range all {
 				services++
@@ -78,5 +84,8 @@ func TestNomadStyleServiceJobFilesValidate(t *testing.T) {
 	// own is kept (redis' script check has one, its tcp check none).
 	if want := map[string]string{"demo-webapp.nomad.hcl": "3 10s"}; !maps.Equal(restarts, want) {
 		t.Errorf("check_restart of the first checks %v, want %v", restarts, want)
+	}
+	if want := map[string]string{"nginx.nomad.hcl": "2s 10s"}; !maps.Equal(waits, want) {
+		t.Errorf("template waits %v, want %v", waits, want)
 	}
 }

@@ -58,10 +58,12 @@ var (
 				{Name: "change_signal"}, {Name: "env"}, {Name: "perms"}, {Name: "splay"},
 				{Name: "left_delimiter"}, {Name: "right_delimiter"}, {Name: "error_on_missing_key"},
 			},
-			Blocks: []hcl.BlockHeaderSchema{{Type: "change_script"}},
+			Blocks: []hcl.BlockHeaderSchema{{Type: "change_script"}, {Type: "wait"}},
 		},
-		unsupportedAttrs:  []string{"uid", "gid", "vault_grace"},
-		unsupportedBlocks: []string{"wait"},
+		unsupportedAttrs: []string{"uid", "gid", "vault_grace"},
+	}
+	waitSchema = bodySchema{
+		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "min"}, {Name: "max"}}},
 	}
 	changeScriptSchema = bodySchema{
 		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{
@@ -248,6 +250,13 @@ func (d *decoder) templates(blocks hcl.Blocks, loc *scope) []*structs.Template {
 			sf.list("args", &t.ChangeScript.Args)
 			sf.duration("timeout", &t.ChangeScript.Timeout)
 			sf.boolean("fail_on_error", &t.ChangeScript.FailOnError)
+		}
+		for _, wb := range d.atMostOne(c.Blocks.OfType("wait")) {
+			loc.field(prefix+".wait", wb.DefRange)
+			t.Wait = &structs.TemplateWait{}
+			wf := fields{d: d, c: d.content(wb.Body, waitSchema), loc: loc, prefix: prefix + ".wait"}
+			wf.duration("min", &t.Wait.Min)
+			wf.duration("max", &t.Wait.Max)
 		}
 		out = append(out, t)
 	}

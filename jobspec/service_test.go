@@ -208,6 +208,21 @@ job.hcl:21:9: group "g": task "t": template[2].change_script: is used only with 
   }
 }`, `job.hcl:6:9: group "g": task "t": template[0].data: function "key" is not supported (Consul KV)
 job.hcl:6:9: group "g": task "t": template[0].data: function "secret" is not supported (Vault)`},
+		{"template wait bounds", `job "j" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      template {
+        data        = "x"
+        destination = "local/x"
+        wait {
+          min = "10s"
+          max = "5s"
+        }
+      }
+    }
+  }
+}`, `job.hcl:10:11: group "g": task "t": template[0].wait.max = "5s": must be at least wait.min (10s)`},
 		{"template without destination or content", `job "j" {
   group "g" {
     task "t" {

@@ -277,6 +277,9 @@ func (m *Manager) Run(ctx context.Context) {
 			return
 		case <-m.changed:
 		}
+		if !m.quiesce(ctx) {
+			return
+		}
 		changed, _, err := m.render(ctx, false)
 		if err != nil {
 			m.cfg.Logger.Warn("re-rendering templates", "error", err)
@@ -284,6 +287,48 @@ func (m *Manager) Run(ctx context.Context) {
 		}
 		if len(changed) > 0 {
 			m.apply(ctx, changed)
+		}
+	}
+}
+
+// waitBounds are the quiescence bounds of the templates' wait blocks: the
+// longest Min and Max (Max 4 × Min when unset, as consul-template's); zero
+// when none waits. One manager renders all of a task's templates together,
+// so the most patient one sets the pace.
+func waitBounds(ts []*structs.Template) (lo, hi time.Duration) {
+	for _, t := range ts {
+		if t.Wait == nil || t.Wait.Min <= 0 {
+			continue
+		}
+		lo = max(lo, t.Wait.Min)
+		if t.Wait.Max > 0 {
+			hi = max(hi, t.Wait.Max)
+		} else {
+			hi = max(hi, 4*t.Wait.Min)
+		}
+	}
+	return lo, max(lo, hi)
+}
+
+// quiesce waits, after a change, until no other change came for the
+// templates' wait.min, or wait.max passed since the first; at once without
+// wait blocks. False when ctx ended.
+func (m *Manager) quiesce(ctx context.Context) bool {
+	lo, hi := waitBounds(m.cfg.Templates)
+	if lo <= 0 {
+		return ctx.Err() == nil
+	}
+	deadline := time.Now().Add(hi)
+	timer := time.NewTimer(lo)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer.C:
+			return true
+		case <-m.changed:
+			timer.Reset(min(lo, max(time.Until(deadline), 0)))
 		}
 	}
 }

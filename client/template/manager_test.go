@@ -296,3 +296,80 @@ func TestDestinationsStayInTheAllocation(t *testing.T) {
 		}
 	}
 }
+
+func TestWaitBounds(t *testing.T) {
+	w := func(lo, hi time.Duration) *structs.Template {
+		return &structs.Template{Wait: &structs.TemplateWait{Min: lo, Max: hi}}
+	}
+	for _, tc := range []struct {
+		ts     []*structs.Template
+		lo, hi time.Duration
+	}{
+		{nil, 0, 0},
+		{[]*structs.Template{{}}, 0, 0},
+		{[]*structs.Template{w(2*time.Second, 0)}, 2 * time.Second, 8 * time.Second},
+		{[]*structs.Template{w(time.Second, 10*time.Second), w(3*time.Second, 5*time.Second), {}}, 3 * time.Second, 10 * time.Second},
+	} {
+		if lo, hi := waitBounds(tc.ts); lo != tc.lo || hi != tc.hi {
+			t.Errorf("waitBounds = %v, %v; want %v, %v", lo, hi, tc.lo, tc.hi)
+		}
+	}
+}
+
+// A template with a wait block re-renders only once what it reads has
+// been quiet for wait.min: with a long one, a change renders nothing yet;
+// with a short one, a burst of changes ends in a render of the last.
+func TestWaitDelaysTheReRender(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wait time.Duration
+	}{{"long", time.Hour}, {"short", 50 * time.Millisecond}} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := newRegistry()
+			reg.set("db", "10.0.0.1")
+			dir := t.TempDir()
+			signals := make(chan string, 10)
+			m := New(Config{Templates: []*structs.Template{{EmbeddedTmpl: `{{ range nomadService "db" }}{{ .Address }}{{ end }}`, DestPath: "db",
+				ChangeMode: structs.TemplateChangeModeSignal, ChangeSignal: "SIGHUP", Perms: "0644", LeftDelim: "{{", RightDelim: "}}",
+				Wait: &structs.TemplateWait{Min: tc.wait}}},
+				TaskDir: dir, Source: reg, Signal: func(s string) error { signals <- s; return nil }})
+			if _, err := m.RenderAll(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan struct{})
+			go func() { defer close(done); m.Run(ctx) }()
+			t.Cleanup(func() { cancel(); <-done })
+			read := func() string { b, _ := os.ReadFile(filepath.Join(dir, "db")); return string(b) }
+			reg.set("db", "10.0.0.2")
+			reg.set("db", "10.0.0.3")
+			if tc.wait == time.Hour {
+				select {
+				case <-signals:
+					t.Fatalf("re-rendered (%q) before wait.min", read())
+				case <-time.After(300 * time.Millisecond):
+				}
+				if got := read(); got != "10.0.0.1" {
+					t.Fatalf("the file reads %q before wait.min", got)
+				}
+				cancel()
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
+					t.Fatal("Run did not end with its context while waiting")
+				}
+				return
+			}
+			// Once quiet, the last change is rendered (the two sets may
+			// straddle a wait.min on a loaded machine: then twice).
+			deadline := time.After(10 * time.Second)
+			for read() != "10.0.0.3" {
+				select {
+				case <-signals:
+				case <-deadline:
+					t.Fatalf("the file reads %q 10s after the changes, want the last", read())
+				}
+			}
+		})
+	}
+}

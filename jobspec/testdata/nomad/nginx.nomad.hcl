@@ -50,6 +50,11 @@ EOF
         destination   = "local/load-balancer.conf"
         change_mode   = "signal"
         change_signal = "SIGHUP"
+
+        wait {
+          min = "2s"
+          max = "10s"
+        }
       }
     }
   }
