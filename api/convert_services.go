@@ -49,7 +49,7 @@ func servicesToStructs(w []*Service) []*structs.Service {
 func checkToStructs(c *ServiceCheck) *structs.ServiceCheck {
 	return &structs.ServiceCheck{
 		Name: c.Name, Type: c.Type, Command: c.Command, Args: c.Args, TaskName: c.TaskName,
-		Path: c.Path, Method: c.Method, Protocol: c.Protocol, Header: c.Header,
+		Path: c.Path, Method: c.Method, Protocol: c.Protocol, Header: c.Header, Body: c.Body,
 		PortLabel: c.PortLabel, AddressMode: c.AddressMode, Interval: c.Interval, Timeout: c.Timeout,
 		InitialStatus: c.InitialStatus, SuccessBeforePassing: c.SuccessBeforePassing,
 		FailuresBeforeCritical: c.FailuresBeforeCritical, OnUpdate: c.OnUpdate,
@@ -124,7 +124,7 @@ func checkFromStructs(c *structs.ServiceCheck) ServiceCheck {
 	w := ServiceCheck{
 		Name: c.Name, Type: c.Type, Command: c.Command, Args: c.Args, Path: c.Path, Protocol: c.Protocol,
 		PortLabel: c.PortLabel, AddressMode: c.AddressMode, Interval: c.Interval, Timeout: c.Timeout,
-		InitialStatus: c.InitialStatus, TLSSkipVerify: c.TLSSkipVerify, Header: c.Header, Method: c.Method,
+		InitialStatus: c.InitialStatus, TLSSkipVerify: c.TLSSkipVerify, Header: c.Header, Method: c.Method, Body: c.Body,
 		GRPCService: c.GRPCService, GRPCUseTLS: c.GRPCUseTLS, TaskName: c.TaskName,
 		SuccessBeforePassing: c.SuccessBeforePassing, FailuresBeforeCritical: c.FailuresBeforeCritical, OnUpdate: c.OnUpdate,
 	}

@@ -61,7 +61,7 @@ type ServiceCheck struct {
 	SuccessBeforePassing   int
 	FailuresBeforeCritical int
 	FailuresBeforeWarning  Unsupported
-	Body                   Unsupported
+	Body                   string
 	OnUpdate               string
 }
 

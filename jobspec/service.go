@@ -37,12 +37,12 @@ var (
 				{Name: "method"}, {Name: "protocol"}, {Name: "port"}, {Name: "address_mode"},
 				{Name: "interval"}, {Name: "timeout"}, {Name: "initial_status"},
 				{Name: "success_before_passing"}, {Name: "failures_before_critical"}, {Name: "on_update"},
-				{Name: "grpc_service"}, {Name: "grpc_use_tls"}, {Name: "tls_skip_verify"}, {Name: "task"},
+				{Name: "grpc_service"}, {Name: "grpc_use_tls"}, {Name: "tls_skip_verify"}, {Name: "task"}, {Name: "body"},
 			},
 			Blocks: []hcl.BlockHeaderSchema{{Type: "header"}, {Type: "check_restart"}},
 		},
 		// expose needs Connect; the others are Consul's.
-		unsupportedAttrs: []string{"expose", "body", "tls_server_name", "notes"},
+		unsupportedAttrs: []string{"expose", "tls_server_name", "notes"},
 		why: map[string]string{"expose": "it exposes the check through a Consul Connect sidecar proxy, and orch has no Connect; " +
 			"point the check at a port of the group's network instead"},
 	}
@@ -183,7 +183,7 @@ func (d *decoder) check(b *hcl.Block, loc *scope, prefix string) *structs.Servic
 		{"name", &ch.Name}, {"type", &ch.Type}, {"command", &ch.Command}, {"path", &ch.Path},
 		{"method", &ch.Method}, {"protocol", &ch.Protocol}, {"port", &ch.PortLabel},
 		{"address_mode", &ch.AddressMode}, {"initial_status", &ch.InitialStatus},
-		{"on_update", &ch.OnUpdate}, {"grpc_service", &ch.GRPCService}, {"task", &ch.TaskName},
+		{"on_update", &ch.OnUpdate}, {"grpc_service", &ch.GRPCService}, {"task", &ch.TaskName}, {"body", &ch.Body},
 	} {
 		f.str(s.name, s.dst)
 	}

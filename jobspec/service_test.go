@@ -303,3 +303,35 @@ func wantParseError(t *testing.T, src, want string) {
 		t.Fatalf("error:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// An http check's body is sent with its request (Nomad's body).
+func TestParseHTTPCheckBody(t *testing.T) {
+	job, err := Parse("job.hcl", []byte(`job "j" {
+  group "g" {
+    network {
+      port "http" {}
+    }
+    service {
+      name = "s"
+      port = "http"
+      check {
+        type     = "http"
+        method   = "POST"
+        path     = "/ping"
+        body     = "{\"ping\": true}"
+        interval = "10s"
+        timeout  = "2s"
+      }
+    }
+    task "t" {
+      driver = "raw_exec"
+    }
+  }
+}`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := job.TaskGroups[0].Services[0].Checks[0]; c.Body != `{"ping": true}` || c.Method != "POST" {
+		t.Errorf("check %+v", c)
+	}
+}

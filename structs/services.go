@@ -102,11 +102,12 @@ type ServiceCheck struct {
 	Command  string
 	Args     []string
 	TaskName string
-	// Path, Method, Protocol and Header shape an http check's request.
+	// Path, Method, Protocol, Header and Body shape an http check's request.
 	Path     string
 	Method   string
 	Protocol string // "http" (default) or "https"
 	Header   map[string][]string
+	Body     string
 	// PortLabel overrides the service's port; AddressMode its address mode.
 	PortLabel   string
 	AddressMode string
