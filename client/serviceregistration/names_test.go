@@ -1,6 +1,7 @@
 package serviceregistration
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/orch-io/orch/structs"
@@ -30,5 +31,33 @@ func TestServiceNamesAreInterpolatedBeforeRegistration(t *testing.T) {
 	// Without the node, node references stay as written.
 	if as := ActiveServices(a, nil); as[1].Name != "${meta.rack}-0-gold" {
 		t.Errorf("without the node: %q", as[1].Name)
+	}
+}
+
+// Tags, canary tags and an address interpolate as names do, with the
+// ports' variables too (traefik-style tags name the port).
+func TestServiceTagsAndAddressAreInterpolated(t *testing.T) {
+	a, node := testAlloc()
+	node.Meta = map[string]string{"zone": "z1"}
+	tg := a.Job.TaskGroups[0]
+	tg.Services = []*structs.Service{{Name: "api", PortLabel: "http", Address: "${attr.unique.hostname}",
+		Tags:       []string{"traefik.http.services.${NOMAD_JOB_NAME}.loadbalancer.server.port=${NOMAD_HOST_PORT_http}", "zone-${meta.zone}", "i${NOMAD_ALLOC_INDEX}", "${NOMAD_ADDR_http}"},
+		CanaryTags: []string{"canary-${NOMAD_PORT_http}"}}}
+	tg.Tasks[0].Services = nil
+	node.Attributes = map[string]string{"unique.hostname": "host-1"}
+	got := Instances(a, node)
+	if len(got) != 1 {
+		t.Fatalf("%d instances", len(got))
+	}
+	want := []string{"traefik.http.services.shop.loadbalancer.server.port=25000", "zone-z1", "i0", "127.0.0.1:25000"}
+	if r := got[0]; !slices.Equal(r.Tags, want) || r.Address != "host-1" {
+		t.Errorf("tags %q address %q; want %q host-1", r.Tags, r.Address, want)
+	}
+	a.DeploymentStatus = &structs.AllocDeploymentStatus{Canary: true}
+	if got := Instances(a, node); !slices.Equal(got[0].Tags, []string{"canary-8080"}) {
+		t.Errorf("canary tags %q, want [canary-8080] (to, the port the task listens on)", got[0].Tags)
+	}
+	if tg.Services[0].Tags[1] != "zone-${meta.zone}" {
+		t.Error("the job's service was changed in place")
 	}
 }
