@@ -29,6 +29,39 @@ func serviceName(s *structs.Service, alloc *structs.Allocation, node *structs.No
 	return interpolate(s.Name, alloc, node, task)
 }
 
+// InterpolateCheck returns c with its address-like texts (path, command,
+// args, header values, body) interpolated as a service's are: c itself when
+// none holds a reference, else a copy.
+func InterpolateCheck(c *structs.ServiceCheck, alloc *structs.Allocation, node *structs.Node, task string) *structs.ServiceCheck {
+	refs := strings.Contains(c.Path, "${") || strings.Contains(c.Command, "${") || strings.Contains(c.Body, "${")
+	for _, a := range c.Args {
+		refs = refs || strings.Contains(a, "${")
+	}
+	for _, vs := range c.Header {
+		for _, v := range vs {
+			refs = refs || strings.Contains(v, "${")
+		}
+	}
+	if !refs {
+		return c
+	}
+	out := c.Copy()
+	out.Path = interpolate(c.Path, alloc, node, task)
+	out.Command = interpolate(c.Command, alloc, node, task)
+	out.Body = interpolate(c.Body, alloc, node, task)
+	out.Args = interpolateAll(c.Args, alloc, node, task)
+	for k, vs := range out.Header {
+		out.Header[k] = interpolateAll(vs, alloc, node, task)
+	}
+	return out
+}
+
+// Interpolate is text (a service's address) of alloc's task (or group,
+// task "") with its references replaced, as registration does.
+func Interpolate(text string, alloc *structs.Allocation, node *structs.Node, task string) string {
+	return interpolate(text, alloc, node, task)
+}
+
 // interpolate is text (a service's name, a tag, an address) of alloc's
 // task (or group, task "") with its references replaced.
 func interpolate(text string, alloc *structs.Allocation, node *structs.Node, task string) string {

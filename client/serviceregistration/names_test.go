@@ -61,3 +61,21 @@ func TestServiceTagsAndAddressAreInterpolated(t *testing.T) {
 		t.Error("the job's service was changed in place")
 	}
 }
+
+func TestCheckTextsAreInterpolated(t *testing.T) {
+	a, node := testAlloc()
+	plain := &structs.ServiceCheck{Name: "c", Type: "http", Path: "/health"}
+	if got := InterpolateCheck(plain, a, node, ""); got != plain {
+		t.Error("a check without references was copied")
+	}
+	c := &structs.ServiceCheck{Name: "c", Type: "script", Path: "/a/${NOMAD_ALLOC_INDEX}", Command: "/bin/check-${NOMAD_JOB_NAME}",
+		Args: []string{"--port", "${NOMAD_PORT_http}"}, Header: map[string][]string{"X-Node": {"${node.unique.name}"}}, Body: "${NOMAD_TASK_NAME}"}
+	got := InterpolateCheck(c, a, node, "server")
+	if got.Path != "/a/0" || got.Command != "/bin/check-shop" || !slices.Equal(got.Args, []string{"--port", "8080"}) ||
+		got.Header["X-Node"][0] != "n1" || got.Body != "server" {
+		t.Errorf("interpolated check %+v", got)
+	}
+	if c.Args[1] != "${NOMAD_PORT_http}" || c.Header["X-Node"][0] != "${node.unique.name}" {
+		t.Error("the job's check was changed in place")
+	}
+}
