@@ -235,7 +235,11 @@ func (m *Manager) destination(dest string) (string, error) {
 	return path, nil
 }
 
-// parseEnv reads KEY=value lines (blank lines and # comments skipped).
+// parseEnv reads KEY=value lines as Nomad reads an env template (the
+// dotenv format): blank lines and # comments skipped, an "export " prefix
+// and the spaces around the key and the value dropped; a value in double
+// quotes takes \n, \t, \" and \\ escapes, one in single quotes is
+// literal, an unquoted one ends at a " #" comment.
 func parseEnv(s string) map[string]string {
 	out := map[string]string{}
 	sc := bufio.NewScanner(strings.NewReader(s))
@@ -244,11 +248,50 @@ func parseEnv(s string) map[string]string {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if k, v, ok := strings.Cut(line, "="); ok && k != "" {
-			out[strings.TrimSpace(k)] = v
+		line = strings.TrimPrefix(line, "export ")
+		k, v, ok := strings.Cut(line, "=")
+		if k = strings.TrimSpace(k); !ok || k == "" {
+			continue
 		}
+		out[k] = envValue(strings.TrimSpace(v))
 	}
 	return out
+}
+
+// envValue is the value of one env template line (see parseEnv).
+func envValue(v string) string {
+	switch {
+	case len(v) >= 2 && v[0] == '\'' && strings.IndexByte(v[1:], '\'') >= 0:
+		return v[1 : 1+strings.IndexByte(v[1:], '\'')]
+	case len(v) >= 2 && v[0] == '"':
+		var b strings.Builder
+		for i := 1; i < len(v); i++ {
+			c := v[i]
+			switch {
+			case c == '"':
+				return b.String()
+			case c == '\\' && i+1 < len(v):
+				i++
+				switch v[i] {
+				case 'n':
+					b.WriteByte('\n')
+				case 't':
+					b.WriteByte('\t')
+				case 'r':
+					b.WriteByte('\r')
+				default: // \" \\ \$ and the rest: the character itself
+					b.WriteByte(v[i])
+				}
+			default:
+				b.WriteByte(c)
+			}
+		}
+		return v // no closing quote: as written
+	}
+	if i := strings.Index(v, " #"); i >= 0 {
+		v = strings.TrimSpace(v[:i])
+	}
+	return v
 }
 
 // Run watches what the templates read and re-renders on every change until

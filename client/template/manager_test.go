@@ -2,6 +2,7 @@ package template
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -371,5 +372,28 @@ func TestWaitDelaysTheReRender(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An env template is read as Nomad reads one (dotenv): quotes, escapes,
+// export, spaces around "=", comments.
+func TestParseEnv(t *testing.T) {
+	got := parseEnv(`
+# a comment
+DB_CONNECTION="host=10.0.0.1 port=5432 user=postgres"
+BIND_ADDRESS = "127.0.0.1:9090"
+export TOKEN=abc
+LITERAL='a "b" \n c'
+ESCAPED="line1\nline2 \"q\" \\"
+PLAIN=x y # trailing comment
+EMPTY=
+HASH=a#b
+`)
+	want := map[string]string{
+		"DB_CONNECTION": "host=10.0.0.1 port=5432 user=postgres", "BIND_ADDRESS": "127.0.0.1:9090", "TOKEN": "abc",
+		"LITERAL": `a "b" \n c`, "ESCAPED": "line1\nline2 \"q\" \\", "PLAIN": "x y", "EMPTY": "", "HASH": "a#b",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("parsed\n %q\nwant\n %q", got, want)
 	}
 }
