@@ -126,3 +126,56 @@ func TestNomadStyleTemplateRendersAndRestarts(t *testing.T) {
 		t.Errorf("restart events %q, delayed restarts %q; want the template's, at once", signaled, delayed)
 	}
 }
+
+// An env = true template's variables reach the task's environment and, as
+// in Nomad, its config's ${...} references; its dotenv quotes are read.
+func TestEnvTemplateFeedsTheConfig(t *testing.T) {
+	dir := t.TempDir()
+	a, err := agenttest.New(dir, agenttest.Options{Client: true, NodeName: "node-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := a.Stop(); err != nil {
+			t.Errorf("stopping the agent: %v", err)
+		}
+	})
+	path := filepath.Join(t.TempDir(), "envjob.hcl")
+	src := `job "envjob" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "printf '%s|%s' \"$1\" \"$GREETING\" > local/out; sleep 3600", "sh", "${GREETING}"]
+      }
+      template {
+        data        = "GREETING = \"hello {{ env \"NOMAD_TASK_NAME\" }}\"\n"
+        destination = "secrets/file.env"
+        env         = true
+      }
+    }
+  }
+}`
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, "job", "run", "-address", a.URL, "-detach", path); r.code != 0 {
+		t.Fatalf("job run: %s%s", r.stdout, r.stderr)
+	}
+	var out string
+	if !waitFor(t, "the task's output", func() bool {
+		allocs, _, err := a.API.Jobs().Allocations("envjob", nil)
+		if err != nil || len(allocs) != 1 {
+			return false
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, "client", "allocs", allocs[0].ID, "t", "local", "out"))
+		out = string(b)
+		return out != ""
+	}) {
+		return
+	}
+	if out != "hello t|hello t" {
+		t.Errorf("config argument | environment = %q, want %q", out, "hello t|hello t")
+	}
+}

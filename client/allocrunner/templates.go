@@ -75,7 +75,7 @@ func (ar *AllocRunner) newTemplates(alloc *structs.Allocation, task *structs.Tas
 
 // renderTemplates renders the task's templates before a start and returns
 // the config to start it with: the task's, with the environment of its env
-// = true templates added. The first successful render starts the watch of
+// = true templates added (and interpolated in its config). The first successful render starts the watch of
 // what the templates read, for the task runner's life.
 func (tr *taskRunner) renderTemplates() (*driver.TaskConfig, error) {
 	m := tr.cfg.Templates
@@ -92,6 +92,9 @@ func (tr *taskRunner) renderTemplates() (*driver.TaskConfig, error) {
 	}
 	tc := *tr.cfg.TaskConfig
 	tc.Env, tc.TaskEnv = withEnv(tc.Env, env), withEnv(tc.TaskEnv, env)
+	// As in Nomad, the task's config may name them too ("${DB_ADDR}"): the
+	// references the first interpolation left (no such variable then).
+	tc.Config = interpolateConfig(tc.Config, env)
 	return &tc, nil
 }
 
