@@ -23,7 +23,7 @@ func servicesToStructs(w []*Service) []*structs.Service {
 		}
 		svc := &structs.Service{
 			Name: s.Name, TaskName: s.TaskName, PortLabel: s.PortLabel, AddressMode: s.AddressMode, Address: s.Address,
-			Tags: s.Tags, CanaryTags: s.CanaryTags, Provider: s.Provider, Meta: s.Meta,
+			Tags: s.Tags, CanaryTags: s.CanaryTags, Provider: s.Provider, Meta: s.Meta, CanaryMeta: s.CanaryMeta,
 		}
 		if s.Checks != nil {
 			svc.Checks = make([]*structs.ServiceCheck, len(s.Checks))
@@ -105,7 +105,7 @@ func servicesFromStructs(ss []*structs.Service) []*Service {
 		}
 		w := &Service{
 			Name: s.Name, Tags: s.Tags, CanaryTags: s.CanaryTags, PortLabel: s.PortLabel, AddressMode: s.AddressMode,
-			Address: s.Address, Meta: s.Meta, TaskName: s.TaskName, Provider: s.Provider,
+			Address: s.Address, Meta: s.Meta, CanaryMeta: s.CanaryMeta, TaskName: s.TaskName, Provider: s.Provider,
 		}
 		if s.Checks != nil {
 			w.Checks = make([]ServiceCheck, 0, len(s.Checks))

@@ -23,7 +23,7 @@ type Service struct {
 	CheckRestart    *CheckRestart
 	Connect         Unsupported
 	Meta            map[string]string
-	CanaryMeta      Unsupported
+	CanaryMeta      map[string]string
 	TaggedAddresses Unsupported
 	TaskName        string
 	OnUpdate        string

@@ -88,4 +88,9 @@ func TestNomadStyleServiceJobFilesValidate(t *testing.T) {
 	if want := map[string]string{"nginx.nomad.hcl": "2s 10s"}; !maps.Equal(waits, want) {
 		t.Errorf("template waits %v, want %v", waits, want)
 	}
+	if job, err := ParseFile("testdata/nomad/redis.nomad.hcl", Options{}); err != nil {
+		t.Error(err)
+	} else if s := job.TaskGroups[0].Services[0]; s.Meta["role"] != "cache" || s.CanaryMeta["role"] != "cache-canary" {
+		t.Errorf("redis' meta %v, canary_meta %v", s.Meta, s.CanaryMeta)
+	}
 }

@@ -23,12 +23,12 @@ var (
 		BodySchema: hcl.BodySchema{
 			Attributes: []hcl.AttributeSchema{
 				{Name: "name"}, {Name: "port"}, {Name: "tags"}, {Name: "canary_tags"}, {Name: "address"},
-				{Name: "address_mode"}, {Name: "provider"}, {Name: "meta"}, {Name: "task"}, {Name: "on_update"},
+				{Name: "address_mode"}, {Name: "provider"}, {Name: "meta"}, {Name: "canary_meta"}, {Name: "task"}, {Name: "on_update"},
 			},
-			Blocks: []hcl.BlockHeaderSchema{{Type: "check"}, {Type: "meta"}, {Type: "check_restart"}},
+			Blocks: []hcl.BlockHeaderSchema{{Type: "check"}, {Type: "meta"}, {Type: "canary_meta"}, {Type: "check_restart"}},
 		},
 		unsupportedAttrs:  []string{"enable_tag_override", "tagged_addresses", "kind", "cluster"},
-		unsupportedBlocks: []string{"connect", "identity", "canary_meta", "weights"},
+		unsupportedBlocks: []string{"connect", "identity", "weights"},
 	}
 	checkSchema = bodySchema{
 		BodySchema: hcl.BodySchema{
@@ -151,6 +151,7 @@ func (d *decoder) services(blocks hcl.Blocks, loc *scope) []*structs.Service {
 		var onUpdate string
 		f.str("on_update", &onUpdate)
 		s.Meta = d.mapAttrOrBlock(c, "meta")
+		s.CanaryMeta = d.mapAttrOrBlock(c, "canary_meta")
 		restart := d.checkRestart(c, loc, prefix)
 		for j, cb := range c.Blocks.OfType("check") {
 			ch := d.check(cb, loc, fmt.Sprintf("%s.check[%d]", prefix, j))

@@ -90,6 +90,9 @@ type Service struct {
 	CanaryTags []string
 	Provider   string
 	Meta       map[string]string
+	// CanaryMeta is a canary's meta (Nomad's canary_meta); like Meta it is
+	// kept in the job: the built-in registry, as Nomad's, stores neither.
+	CanaryMeta map[string]string
 	Checks     []*ServiceCheck
 }
 
@@ -180,6 +183,7 @@ func (s *Service) Copy() *Service {
 	c.Tags = slices.Clone(s.Tags)
 	c.CanaryTags = slices.Clone(s.CanaryTags)
 	c.Meta = maps.Clone(s.Meta)
+	c.CanaryMeta = maps.Clone(s.CanaryMeta)
 	if s.Checks != nil {
 		c.Checks = make([]*ServiceCheck, len(s.Checks))
 		for i, ch := range s.Checks {

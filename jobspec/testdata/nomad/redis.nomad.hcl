@@ -36,6 +36,14 @@ job "redis" {
       provider     = "nomad"
       tags         = ["global", "cache"]
       canary_tags  = ["canary"]
+
+      meta {
+        role = "cache"
+      }
+
+      canary_meta {
+        role = "cache-canary"
+      }
       address_mode = "host"
 
       check {
