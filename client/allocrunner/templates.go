@@ -48,10 +48,14 @@ func (ar *AllocRunner) newTemplates(alloc *structs.Allocation, task *structs.Tas
 			return tr().restartFor("Template with change_mode restart re-rendered", reason)
 		},
 		Signal: func(sig string) error {
-			h := tr().runningNow()
+			r := tr()
+			h := r.runningNow()
 			if h == nil {
 				return fmt.Errorf("task %q: %w", task.Name, ErrTaskNotRunning)
 			}
+			r.update(func(st *structs.TaskState) { // Nomad's event
+				st.AppendEvent(r.event(structs.TaskSignaling, "Template re-rendered"))
+			})
 			return h.Signal(sig)
 		},
 		Script: func(ctx context.Context, cmd []string) (int, string, error) {
