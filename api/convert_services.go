@@ -23,7 +23,7 @@ func servicesToStructs(w []*Service) []*structs.Service {
 		}
 		svc := &structs.Service{
 			Name: s.Name, TaskName: s.TaskName, PortLabel: s.PortLabel, AddressMode: s.AddressMode, Address: s.Address,
-			Tags: s.Tags, CanaryTags: s.CanaryTags, Provider: s.Provider, Meta: s.Meta,
+			Tags: s.Tags, CanaryTags: s.CanaryTags, Provider: s.Provider, Meta: s.Meta, CanaryMeta: s.CanaryMeta,
 		}
 		if s.Checks != nil {
 			svc.Checks = make([]*structs.ServiceCheck, len(s.Checks))
@@ -49,7 +49,7 @@ func servicesToStructs(w []*Service) []*structs.Service {
 func checkToStructs(c *ServiceCheck) *structs.ServiceCheck {
 	return &structs.ServiceCheck{
 		Name: c.Name, Type: c.Type, Command: c.Command, Args: c.Args, TaskName: c.TaskName,
-		Path: c.Path, Method: c.Method, Protocol: c.Protocol, Header: c.Header,
+		Path: c.Path, Method: c.Method, Protocol: c.Protocol, Header: c.Header, Body: c.Body,
 		PortLabel: c.PortLabel, AddressMode: c.AddressMode, Interval: c.Interval, Timeout: c.Timeout,
 		InitialStatus: c.InitialStatus, SuccessBeforePassing: c.SuccessBeforePassing,
 		FailuresBeforeCritical: c.FailuresBeforeCritical, OnUpdate: c.OnUpdate,
@@ -87,6 +87,9 @@ func templatesToStructs(w []*Template) []*structs.Template {
 			out[i].ChangeScript = &structs.ChangeScript{Command: deref(cs.Command, ""), Args: cs.Args,
 				Timeout: deref(cs.Timeout, 0), FailOnError: deref(cs.FailOnError, false)}
 		}
+		if w := t.Wait; w != nil {
+			out[i].Wait = &structs.TemplateWait{Min: deref(w.Min, 0), Max: deref(w.Max, 0)}
+		}
 	}
 	return out
 }
@@ -102,7 +105,7 @@ func servicesFromStructs(ss []*structs.Service) []*Service {
 		}
 		w := &Service{
 			Name: s.Name, Tags: s.Tags, CanaryTags: s.CanaryTags, PortLabel: s.PortLabel, AddressMode: s.AddressMode,
-			Address: s.Address, Meta: s.Meta, TaskName: s.TaskName, Provider: s.Provider,
+			Address: s.Address, Meta: s.Meta, CanaryMeta: s.CanaryMeta, TaskName: s.TaskName, Provider: s.Provider,
 		}
 		if s.Checks != nil {
 			w.Checks = make([]ServiceCheck, 0, len(s.Checks))
@@ -121,7 +124,7 @@ func checkFromStructs(c *structs.ServiceCheck) ServiceCheck {
 	w := ServiceCheck{
 		Name: c.Name, Type: c.Type, Command: c.Command, Args: c.Args, Path: c.Path, Protocol: c.Protocol,
 		PortLabel: c.PortLabel, AddressMode: c.AddressMode, Interval: c.Interval, Timeout: c.Timeout,
-		InitialStatus: c.InitialStatus, TLSSkipVerify: c.TLSSkipVerify, Header: c.Header, Method: c.Method,
+		InitialStatus: c.InitialStatus, TLSSkipVerify: c.TLSSkipVerify, Header: c.Header, Method: c.Method, Body: c.Body,
 		GRPCService: c.GRPCService, GRPCUseTLS: c.GRPCUseTLS, TaskName: c.TaskName,
 		SuccessBeforePassing: c.SuccessBeforePassing, FailuresBeforeCritical: c.FailuresBeforeCritical, OnUpdate: c.OnUpdate,
 	}
@@ -147,6 +150,9 @@ func templatesFromStructs(ts []*structs.Template) []*Template {
 		}
 		if cs := t.ChangeScript; cs != nil {
 			out[i].ChangeScript = &ChangeScript{Command: ptr(cs.Command), Args: cs.Args, Timeout: ptr(cs.Timeout), FailOnError: ptr(cs.FailOnError)}
+		}
+		if w := t.Wait; w != nil {
+			out[i].Wait = &WaitConfig{Min: ptr(w.Min), Max: ptr(w.Max)}
 		}
 	}
 	return out

@@ -23,7 +23,7 @@ type Service struct {
 	CheckRestart    *CheckRestart
 	Connect         Unsupported
 	Meta            map[string]string
-	CanaryMeta      Unsupported
+	CanaryMeta      map[string]string
 	TaggedAddresses Unsupported
 	TaskName        string
 	OnUpdate        string
@@ -61,7 +61,7 @@ type ServiceCheck struct {
 	SuccessBeforePassing   int
 	FailuresBeforeCritical int
 	FailuresBeforeWarning  Unsupported
-	Body                   Unsupported
+	Body                   string
 	OnUpdate               string
 }
 
@@ -92,8 +92,14 @@ type Template struct {
 	RightDelim    *string
 	Envvars       *bool
 	VaultGrace    Unsupported
-	Wait          Unsupported
+	Wait          *WaitConfig
 	ErrMissingKey *bool
+}
+
+// WaitConfig is a template's wait block on the wire.
+type WaitConfig struct {
+	Min *time.Duration
+	Max *time.Duration
 }
 
 // ChangeScript is a template's change_script block on the wire.

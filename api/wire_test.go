@@ -219,10 +219,10 @@ func TestCheckSupported(t *testing.T) {
 func TestServicesToStructsDefaults(t *testing.T) {
 	var body api.JobRegisterRequest
 	if err := json.Unmarshal([]byte(`{"Job": {"ID": "j", "TaskGroups": [{"Name": "g",
-		"Services": [{"Name": "s", "TaskName": "t", "OnUpdate": "ignore", "CheckRestart": {"Limit": 2, "Grace": 1000000000},
+		"Services": [{"Name": "s", "TaskName": "t", "OnUpdate": "ignore", "CheckRestart": {"Limit": 2, "Grace": 1000000000}, "CanaryMeta": {"a": "b"},
 			"Checks": [{"Name": "a", "Type": "tcp"}, {"Name": "b", "Type": "tcp", "OnUpdate": "require_healthy", "TaskName": "u",
 				"CheckRestart": {"Limit": 5}}]}],
-		"Tasks": [{"Name": "t", "Templates": [{"EmbeddedTmpl": "x", "DestPath": "local/x"}]}]}]}}`), &body); err != nil {
+		"Tasks": [{"Name": "t", "Templates": [{"EmbeddedTmpl": "x", "DestPath": "local/x", "Wait": {"Min": 2000000000, "Max": null}}]}]}]}}`), &body); err != nil {
 		t.Fatal(err)
 	}
 	if err := api.CheckSupported("", &body); err != nil {
@@ -237,8 +237,15 @@ func TestServicesToStructsDefaults(t *testing.T) {
 	if !reflect.DeepEqual(checks, want) {
 		t.Errorf("checks:\n got %+v %+v\nwant %+v %+v", checks[0], checks[1], want[0], want[1])
 	}
-	if tm := j.TaskGroups[0].Tasks[0].Templates[0]; tm.Splay != structs.DefaultTemplateSplay || tm.EmbeddedTmpl != "x" || tm.DestPath != "local/x" {
+	if m := api.JobFromStructs(j).TaskGroups[0].Services[0].CanaryMeta; m["a"] != "b" {
+		t.Errorf("canary meta back on the wire: %v", m)
+	}
+	if tm := j.TaskGroups[0].Tasks[0].Templates[0]; tm.Splay != structs.DefaultTemplateSplay || tm.EmbeddedTmpl != "x" || tm.DestPath != "local/x" ||
+		tm.Wait == nil || *tm.Wait != (structs.TemplateWait{Min: 2 * time.Second}) {
 		t.Errorf("template: %+v", tm)
+	}
+	if w := api.JobFromStructs(j).TaskGroups[0].Tasks[0].Templates[0].Wait; w == nil || *w.Min != 2*time.Second || *w.Max != 0 {
+		t.Errorf("template wait back on the wire: %+v", w)
 	}
 
 	var connect api.JobRegisterRequest

@@ -10,6 +10,7 @@ import (
 
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/internal/agenttest"
+	"github.com/orch-io/orch/structs"
 )
 
 const templateAPIJob = `job "api" {
@@ -94,12 +95,13 @@ func TestTemplateFollowsTheRegistry(t *testing.T) {
 	run("api", fmt.Sprintf(templateAPIJob, 2))
 	waitFor(t, "two api instances", func() bool { return instances() == 2 })
 	run("web", templateWebJob)
-	var webDir string
+	var webDir, webAlloc string
 	waitFor(t, "web running", func() bool {
 		allocs, _, err := a.API.Jobs().Allocations("web", nil)
 		if err != nil || len(allocs) == 0 {
 			return false
 		}
+		webAlloc = allocs[0].ID
 		webDir = filepath.Join(dir, "client", "allocs", allocs[0].ID, "web", "local")
 		b, err := os.ReadFile(filepath.Join(webDir, "count"))
 		return err == nil && len(b) > 0
@@ -155,5 +157,18 @@ func TestTemplateFollowsTheRegistry(t *testing.T) {
 	waitFor(t, "web signalled", func() bool {
 		b, err := os.ReadFile(filepath.Join(webDir, "hups"))
 		return err == nil && strings.Contains(string(b), "hup")
+	})
+	// The task's events say why, as Nomad's do.
+	waitFor(t, `a "Signaling: Template re-rendered" task event`, func() bool {
+		alloc, _, err := a.API.Allocations().Info(webAlloc, nil)
+		if err != nil || alloc.TaskStates["web"] == nil {
+			return false
+		}
+		for _, ev := range alloc.TaskStates["web"].Events {
+			if ev.Type == structs.TaskSignaling && ev.DisplayMessage == "Template re-rendered" {
+				return true
+			}
+		}
+		return false
 	})
 }

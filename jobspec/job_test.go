@@ -799,7 +799,7 @@ job.hcl:16:27: invalid value for "static"; a number is required`,
       port "b" { static = 80 }
       port "c" { static = 70000 }
       port "a" {}
-      port "9x" { to = -1 }
+      port "9x" { to = -2 }
     }
     task "t" { driver = "raw_exec" }
   }
@@ -807,8 +807,8 @@ job.hcl:16:27: invalid value for "static"; a number is required`,
 			want: `job.hcl:5:18: group "g": network.port["b"].static = 80: port "a" of the group has the same static port
 job.hcl:6:18: group "g": network.port["c"].static = 70000: must be between 1 and 65535
 job.hcl:7:12: group "g": network.port["a"]: another port of the group has the same label
-job.hcl:8:12: group "g": network.port["9x"]: label must be letters, digits and underscores, not starting with a digit
-job.hcl:8:19: group "g": network.port["9x"].to = -1: must be between 0 and 65535`,
+job.hcl:8:12: group "g": network.port["9x"]: label must be letters, digits, underscores and dashes, starting with a letter or underscore
+job.hcl:8:19: group "g": network.port["9x"].to = -2: must be between -1 (the host port) and 65535`,
 		},
 		{
 			name: "job without groups",

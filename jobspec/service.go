@@ -13,6 +13,7 @@ import (
 //
 //	service {
 //	  name = "${NOMAD_JOB_NAME}-web"  port = "http"  tags = ["v1"]  provider = "nomad"
+//	  check_restart { limit = 3 }     # its checks' default
 //	  check { type = "http"  path = "/health"  interval = "10s"  timeout = "2s"
 //	          check_restart { limit = 3  grace = "30s" } }
 //	}
@@ -22,12 +23,12 @@ var (
 		BodySchema: hcl.BodySchema{
 			Attributes: []hcl.AttributeSchema{
 				{Name: "name"}, {Name: "port"}, {Name: "tags"}, {Name: "canary_tags"}, {Name: "address"},
-				{Name: "address_mode"}, {Name: "provider"}, {Name: "meta"}, {Name: "task"}, {Name: "on_update"},
+				{Name: "address_mode"}, {Name: "provider"}, {Name: "meta"}, {Name: "canary_meta"}, {Name: "task"}, {Name: "on_update"},
 			},
-			Blocks: []hcl.BlockHeaderSchema{{Type: "check"}, {Type: "meta"}},
+			Blocks: []hcl.BlockHeaderSchema{{Type: "check"}, {Type: "meta"}, {Type: "canary_meta"}, {Type: "check_restart"}},
 		},
 		unsupportedAttrs:  []string{"enable_tag_override", "tagged_addresses", "kind", "cluster"},
-		unsupportedBlocks: []string{"connect", "identity", "canary_meta", "weights"},
+		unsupportedBlocks: []string{"connect", "identity", "weights"},
 	}
 	checkSchema = bodySchema{
 		BodySchema: hcl.BodySchema{
@@ -36,12 +37,12 @@ var (
 				{Name: "method"}, {Name: "protocol"}, {Name: "port"}, {Name: "address_mode"},
 				{Name: "interval"}, {Name: "timeout"}, {Name: "initial_status"},
 				{Name: "success_before_passing"}, {Name: "failures_before_critical"}, {Name: "on_update"},
-				{Name: "grpc_service"}, {Name: "grpc_use_tls"}, {Name: "tls_skip_verify"}, {Name: "task"},
+				{Name: "grpc_service"}, {Name: "grpc_use_tls"}, {Name: "tls_skip_verify"}, {Name: "task"}, {Name: "body"},
 			},
 			Blocks: []hcl.BlockHeaderSchema{{Type: "header"}, {Type: "check_restart"}},
 		},
 		// expose needs Connect; the others are Consul's.
-		unsupportedAttrs: []string{"expose", "body", "tls_server_name", "notes"},
+		unsupportedAttrs: []string{"expose", "tls_server_name", "notes"},
 		why: map[string]string{"expose": "it exposes the check through a Consul Connect sidecar proxy, and orch has no Connect; " +
 			"point the check at a port of the group's network instead"},
 	}
@@ -57,10 +58,12 @@ var (
 				{Name: "change_signal"}, {Name: "env"}, {Name: "perms"}, {Name: "splay"},
 				{Name: "left_delimiter"}, {Name: "right_delimiter"}, {Name: "error_on_missing_key"},
 			},
-			Blocks: []hcl.BlockHeaderSchema{{Type: "change_script"}},
+			Blocks: []hcl.BlockHeaderSchema{{Type: "change_script"}, {Type: "wait"}},
 		},
-		unsupportedAttrs:  []string{"uid", "gid", "vault_grace"},
-		unsupportedBlocks: []string{"wait"},
+		unsupportedAttrs: []string{"uid", "gid", "vault_grace"},
+	}
+	waitSchema = bodySchema{
+		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "min"}, {Name: "max"}}},
 	}
 	changeScriptSchema = bodySchema{
 		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{
@@ -148,10 +151,16 @@ func (d *decoder) services(blocks hcl.Blocks, loc *scope) []*structs.Service {
 		var onUpdate string
 		f.str("on_update", &onUpdate)
 		s.Meta = d.mapAttrOrBlock(c, "meta")
+		s.CanaryMeta = d.mapAttrOrBlock(c, "canary_meta")
+		restart := d.checkRestart(c, loc, prefix)
 		for j, cb := range c.Blocks.OfType("check") {
 			ch := d.check(cb, loc, fmt.Sprintf("%s.check[%d]", prefix, j))
 			if ch.OnUpdate == "" {
 				ch.OnUpdate = onUpdate // the service's on_update is its checks' default
+			}
+			if ch.CheckRestart == nil && restart != nil {
+				rc := *restart // so is its check_restart, as Nomad's
+				ch.CheckRestart = &rc
 			}
 			if ch.TaskName == "" {
 				ch.TaskName = s.TaskName
@@ -175,7 +184,7 @@ func (d *decoder) check(b *hcl.Block, loc *scope, prefix string) *structs.Servic
 		{"name", &ch.Name}, {"type", &ch.Type}, {"command", &ch.Command}, {"path", &ch.Path},
 		{"method", &ch.Method}, {"protocol", &ch.Protocol}, {"port", &ch.PortLabel},
 		{"address_mode", &ch.AddressMode}, {"initial_status", &ch.InitialStatus},
-		{"on_update", &ch.OnUpdate}, {"grpc_service", &ch.GRPCService}, {"task", &ch.TaskName},
+		{"on_update", &ch.OnUpdate}, {"grpc_service", &ch.GRPCService}, {"task", &ch.TaskName}, {"body", &ch.Body},
 	} {
 		f.str(s.name, s.dst)
 	}
@@ -195,15 +204,23 @@ func (d *decoder) check(b *hcl.Block, loc *scope, prefix string) *structs.Servic
 			}
 		}
 	}
+	ch.CheckRestart = d.checkRestart(c, loc, prefix)
+	return ch
+}
+
+// checkRestart decodes the check_restart block of a check or a service
+// (nil without one).
+func (d *decoder) checkRestart(c *hcl.BodyContent, loc *scope, prefix string) *structs.CheckRestart {
+	var r *structs.CheckRestart
 	for _, rb := range d.atMostOne(c.Blocks.OfType("check_restart")) {
 		loc.field(prefix+".check_restart", rb.DefRange)
-		ch.CheckRestart = &structs.CheckRestart{}
+		r = &structs.CheckRestart{}
 		rf := fields{d: d, c: d.content(rb.Body, checkRestartSchema), loc: loc, prefix: prefix + ".check_restart"}
-		rf.integer("limit", &ch.CheckRestart.Limit)
-		rf.duration("grace", &ch.CheckRestart.Grace)
-		rf.boolean("ignore_warnings", &ch.CheckRestart.IgnoreWarnings)
+		rf.integer("limit", &r.Limit)
+		rf.duration("grace", &r.Grace)
+		rf.boolean("ignore_warnings", &r.IgnoreWarnings)
 	}
-	return ch
+	return r
 }
 
 // templates decodes a task's template blocks; splay is 5s unless set.
@@ -234,6 +251,13 @@ func (d *decoder) templates(blocks hcl.Blocks, loc *scope) []*structs.Template {
 			sf.list("args", &t.ChangeScript.Args)
 			sf.duration("timeout", &t.ChangeScript.Timeout)
 			sf.boolean("fail_on_error", &t.ChangeScript.FailOnError)
+		}
+		for _, wb := range d.atMostOne(c.Blocks.OfType("wait")) {
+			loc.field(prefix+".wait", wb.DefRange)
+			t.Wait = &structs.TemplateWait{}
+			wf := fields{d: d, c: d.content(wb.Body, waitSchema), loc: loc, prefix: prefix + ".wait"}
+			wf.duration("min", &t.Wait.Min)
+			wf.duration("max", &t.Wait.Max)
 		}
 		out = append(out, t)
 	}

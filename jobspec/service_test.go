@@ -208,6 +208,21 @@ job.hcl:21:9: group "g": task "t": template[2].change_script: is used only with 
   }
 }`, `job.hcl:6:9: group "g": task "t": template[0].data: function "key" is not supported (Consul KV)
 job.hcl:6:9: group "g": task "t": template[0].data: function "secret" is not supported (Vault)`},
+		{"template wait bounds", `job "j" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      template {
+        data        = "x"
+        destination = "local/x"
+        wait {
+          min = "10s"
+          max = "5s"
+        }
+      }
+    }
+  }
+}`, `job.hcl:10:11: group "g": task "t": template[0].wait.max = "5s": must be at least wait.min (10s)`},
 		{"template without destination or content", `job "j" {
   group "g" {
     task "t" {
@@ -286,5 +301,37 @@ func wantParseError(t *testing.T, src, want string) {
 	}
 	if got := err.Error(); got != want {
 		t.Fatalf("error:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// An http check's body is sent with its request (Nomad's body).
+func TestParseHTTPCheckBody(t *testing.T) {
+	job, err := Parse("job.hcl", []byte(`job "j" {
+  group "g" {
+    network {
+      port "http" {}
+    }
+    service {
+      name = "s"
+      port = "http"
+      check {
+        type     = "http"
+        method   = "POST"
+        path     = "/ping"
+        body     = "{\"ping\": true}"
+        interval = "10s"
+        timeout  = "2s"
+      }
+    }
+    task "t" {
+      driver = "raw_exec"
+    }
+  }
+}`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := job.TaskGroups[0].Services[0].Checks[0]; c.Body != `{"ping": true}` || c.Method != "POST" {
+		t.Errorf("check %+v", c)
 	}
 }

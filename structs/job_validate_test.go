@@ -127,16 +127,17 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		{"bad ports", func(j *Job) {
 			j.TaskGroups[0].Networks = []*NetworkResource{{Mode: "bridge",
 				ReservedPorts: []Port{{Label: "db", Value: 5432}, {Label: "db2", Value: 5432}, {Label: "big", Value: 65536}, {Label: "zero"}},
-				DynamicPorts:  []Port{{Label: "db"}, {Label: "1x"}, {Label: "y", Value: 3, To: -1}}}}
+				DynamicPorts:  []Port{{Label: "db"}, {Label: "1x"}, {Label: "y", Value: 3, To: -2}, {Label: "z-1", To: -1}, {Label: "-z"}}}}
 		}, []string{
 			`group "web": network.mode = "bridge": must be "host" (other modes are not supported yet)`,
 			`group "web": network.port["db2"].static = 5432: port "db" of the group has the same static port`,
 			`group "web": network.port["big"].static = 65536: must be between 1 and 65535`,
 			`group "web": network.port["zero"].static = 0: must be between 1 and 65535`,
 			`group "web": network.port["db"]: another port of the group has the same label`,
-			`group "web": network.port["1x"]: label must be letters, digits and underscores, not starting with a digit`,
+			`group "web": network.port["1x"]: label must be letters, digits, underscores and dashes, starting with a letter or underscore`,
 			`group "web": network.port["y"].static = 3: must not be set on a dynamic port`,
-			`group "web": network.port["y"].to = -1: must be between 0 and 65535`,
+			`group "web": network.port["y"].to = -2: must be between -1 (the host port) and 65535`,
+			`group "web": network.port["-z"]: label must be letters, digits, underscores and dashes, starting with a letter or underscore`,
 		}},
 		{"two networks", func(j *Job) {
 			j.TaskGroups[1].Networks = []*NetworkResource{{Mode: "host"}, nil}

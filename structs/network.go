@@ -195,8 +195,9 @@ func parsePort(s string) (int, error) {
 }
 
 // validPortLabel reports whether label can name a port: it becomes part of
-// environment variable names (ORCH_PORT_<label>), so it must be an identifier:
-// letters, digits and underscores, not starting with a digit.
+// environment variable names (ORCH_PORT_<label>), so it is letters, digits,
+// underscores and (as Nomad's job files use them: port "product-api",
+// ${NOMAD_PORT_product-api}) dashes, starting with a letter or underscore.
 func validPortLabel(label string) bool {
 	if label == "" {
 		return false
@@ -204,7 +205,7 @@ func validPortLabel(label string) bool {
 	for i, c := range label {
 		switch {
 		case c == '_', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
-		case c >= '0' && c <= '9' && i > 0:
+		case (c >= '0' && c <= '9' || c == '-') && i > 0:
 		default:
 			return false
 		}
@@ -214,7 +215,7 @@ func validPortLabel(label string) bool {
 
 // networks validates a group's network blocks: at most one (as in Nomad), mode
 // "host", each label a unique identifier, static ports within 1..65535 and
-// not repeated, "to" within 0..65535 (-1 is not supported yet).
+// not repeated, "to" within -1..65535 (-1 and 0: the host port, as Nomad's).
 func (v *validator) networks(ns []*NetworkResource) {
 	if len(ns) > 1 {
 		v.add("network", "", fmt.Sprintf("a group may have only one network block (has %d)", len(ns)))
@@ -237,7 +238,7 @@ func (v *validator) networks(ns []*NetworkResource) {
 			pf := fmt.Sprintf("%s.port[%q]", field, p.Label)
 			switch {
 			case !validPortLabel(p.Label):
-				v.add(pf, "", "label must be letters, digits and underscores, not starting with a digit")
+				v.add(pf, "", "label must be letters, digits, underscores and dashes, starting with a letter or underscore")
 			case labels[p.Label]:
 				v.add(pf, "", "another port of the group has the same label")
 			}
@@ -253,8 +254,8 @@ func (v *validator) networks(ns []*NetworkResource) {
 			} else if p.Value != 0 {
 				v.add(pf+".static", strconv.Itoa(p.Value), "must not be set on a dynamic port")
 			}
-			if p.To < 0 || p.To > MaxPort {
-				v.add(pf+".to", strconv.Itoa(p.To), fmt.Sprintf("must be between 0 and %d", MaxPort))
+			if p.To < -1 || p.To > MaxPort {
+				v.add(pf+".to", strconv.Itoa(p.To), fmt.Sprintf("must be between -1 (the host port) and %d", MaxPort))
 			}
 		}
 		for _, p := range n.ReservedPorts {

@@ -90,6 +90,9 @@ type Service struct {
 	CanaryTags []string
 	Provider   string
 	Meta       map[string]string
+	// CanaryMeta is a canary's meta (Nomad's canary_meta); like Meta it is
+	// kept in the job: the built-in registry, as Nomad's, stores neither.
+	CanaryMeta map[string]string
 	Checks     []*ServiceCheck
 }
 
@@ -102,11 +105,12 @@ type ServiceCheck struct {
 	Command  string
 	Args     []string
 	TaskName string
-	// Path, Method, Protocol and Header shape an http check's request.
+	// Path, Method, Protocol, Header and Body shape an http check's request.
 	Path     string
 	Method   string
 	Protocol string // "http" (default) or "https"
 	Header   map[string][]string
+	Body     string
 	// PortLabel overrides the service's port; AddressMode its address mode.
 	PortLabel   string
 	AddressMode string
@@ -179,6 +183,7 @@ func (s *Service) Copy() *Service {
 	c.Tags = slices.Clone(s.Tags)
 	c.CanaryTags = slices.Clone(s.CanaryTags)
 	c.Meta = maps.Clone(s.Meta)
+	c.CanaryMeta = maps.Clone(s.CanaryMeta)
 	if s.Checks != nil {
 		c.Checks = make([]*ServiceCheck, len(s.Checks))
 		for i, ch := range s.Checks {

@@ -58,6 +58,18 @@ type Template struct {
 	ErrMissingKey bool
 	// ChangeScript is what change_mode "script" runs; nil otherwise.
 	ChangeScript *ChangeScript
+	// Wait is the `wait` block: nil re-renders at once after what the
+	// template reads changed.
+	Wait *TemplateWait
+}
+
+// TemplateWait is a template's `wait` block (consul-template's quiescence):
+// after a change, a re-render waits until nothing more changed for Min, but
+// no longer than Max after the first change (4 × Min when Max is zero, as
+// consul-template's).
+type TemplateWait struct {
+	Min time.Duration
+	Max time.Duration
 }
 
 // ChangeScript is a template's `change_script` block: a command run in the
@@ -80,6 +92,10 @@ func (t *Template) Copy() *Template {
 		cs.Args = slices.Clone(t.ChangeScript.Args)
 		c.ChangeScript = &cs
 	}
+	if c != nil && t.Wait != nil {
+		w := *t.Wait
+		c.Wait = &w
+	}
 	return c
 }
 
@@ -99,7 +115,10 @@ func copyTemplates(ts []*Template) []*Template {
 var TemplateFunctions = []string{
 	"nomadService", "nomadServices", "env", "file",
 	"split", "join", "toJSON", "toJSONPretty", "parseJSON", "timestamp",
-	"toLower", "toUpper", "trimSpace", "replaceAll", "contains", "parseInt", "parseBool",
+	"toLower", "toUpper", "trimSpace", "replaceAll", "parseInt", "parseBool", "parseFloat",
+	"trimPrefix", "trimSuffix", "in", "contains", "containsAny", "containsAll",
+	"base64Encode", "base64Decode", "regexMatch", "regexReplaceAll",
+	"add", "subtract", "multiply", "loop", "envOrDefault", "byTag",
 }
 
 // unsupportedTemplateFunctions are the functions of Nomad's templates
@@ -190,6 +209,16 @@ func (v *validator) templates(ts []*Template) {
 		}
 		if t.Splay < 0 {
 			v.add(field+".splay", quoteDuration(t.Splay), "must be >= 0")
+		}
+		if w := t.Wait; w != nil {
+			switch {
+			case w.Min < 0:
+				v.add(field+".wait.min", quoteDuration(w.Min), "must be >= 0")
+			case w.Max < 0:
+				v.add(field+".wait.max", quoteDuration(w.Max), "must be >= 0")
+			case w.Max > 0 && w.Max < w.Min:
+				v.add(field+".wait.max", quoteDuration(w.Max), fmt.Sprintf("must be at least wait.min (%v)", w.Min))
+			}
 		}
 		if p, err := strconv.ParseUint(t.Perms, 8, 32); err != nil || p > 0o777 {
 			v.add(field+".perms", strconv.Quote(t.Perms), `must be octal file permissions such as "0644"`)

@@ -61,6 +61,14 @@ func (tr *taskRunner) restartingAsked() {
 // kill timeout) and has run start it again. It returns once the task has
 // stopped; called from any goroutine.
 func (tr *taskRunner) restart() error {
+	return tr.restartFor("User requested task to restart", "User requested restart")
+}
+
+// restartFor is restart with the event's description and restart reason:
+// a restart asked for (by a user, or by a template whose change_mode is
+// "restart"), immediate and not counted against the restart policy, as
+// Nomad's.
+func (tr *taskRunner) restartFor(description, reason string) error {
 	h, err := tr.runningHandle()
 	if err != nil {
 		return err
@@ -73,8 +81,8 @@ func (tr *taskRunner) restart() error {
 	tr.mu.restartAsked = true
 	tr.mu.Unlock()
 	tr.update(func(st *structs.TaskState) {
-		ev := tr.event(structs.TaskRestartSignal, "User requested task to restart")
-		ev.RestartReason = "User requested restart"
+		ev := tr.event(structs.TaskRestartSignal, description)
+		ev.RestartReason = reason
 		st.AppendEvent(ev)
 	})
 	return h.Stop(sig, timeout)

@@ -18,28 +18,44 @@ func (ar *AllocRunner) newTemplates(alloc *structs.Allocation, task *structs.Tas
 	if len(task.Templates) == 0 {
 		return nil
 	}
-	envMap := make(map[string]string, len(env))
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			envMap[k] = v
-		}
+	// What `env` reads: the task's environment and, as in Nomad, the
+	// node's attr.*, meta.* and node.* (their dotted names clash with no
+	// variable). Destinations and sources interpolate the same names
+	// ("${NOMAD_TASK_DIR}/app.conf"); the job's templates are shared, so
+	// the interpolated ones are copies.
+	envMap := interpolationVars(env, nodeVars(ar.cfg.Node, jobRegion(alloc)))
+	tmpls := make([]*structs.Template, len(task.Templates))
+	for i, t := range task.Templates {
+		c := t.Copy()
+		c.DestPath = interpolate(c.DestPath, envMap)
+		c.SourcePath = interpolate(c.SourcePath, envMap)
+		tmpls[i] = c
 	}
 	ns := alloc.Namespace
 	if ns == "" && alloc.Job != nil {
 		ns = alloc.Job.Namespace
 	}
 	return template.New(template.Config{
-		Templates: task.Templates,
+		Templates: tmpls,
 		TaskDir:   ar.dir.taskDir(task.Name),
+		Root:      ar.dir.dir,
 		Env:       envMap,
 		Namespace: ns,
 		Source:    ar.cfg.Services,
-		Restart:   func(reason string) error { return ar.RestartTask(task.Name, reason) },
+		// A re-render's restart is asked for, as a user's: at once, and not
+		// counted against the restart policy (check_restart's is).
+		Restart: func(reason string) error {
+			return tr().restartFor("Template with change_mode restart re-rendered", reason)
+		},
 		Signal: func(sig string) error {
-			h := tr().runningNow()
+			r := tr()
+			h := r.runningNow()
 			if h == nil {
 				return fmt.Errorf("task %q: %w", task.Name, ErrTaskNotRunning)
 			}
+			r.update(func(st *structs.TaskState) { // Nomad's event
+				st.AppendEvent(r.event(structs.TaskSignaling, "Template re-rendered"))
+			})
 			return h.Signal(sig)
 		},
 		Script: func(ctx context.Context, cmd []string) (int, string, error) {
@@ -63,7 +79,7 @@ func (ar *AllocRunner) newTemplates(alloc *structs.Allocation, task *structs.Tas
 
 // renderTemplates renders the task's templates before a start and returns
 // the config to start it with: the task's, with the environment of its env
-// = true templates added. The first successful render starts the watch of
+// = true templates added (and interpolated in its config). The first successful render starts the watch of
 // what the templates read, for the task runner's life.
 func (tr *taskRunner) renderTemplates() (*driver.TaskConfig, error) {
 	m := tr.cfg.Templates
@@ -80,6 +96,9 @@ func (tr *taskRunner) renderTemplates() (*driver.TaskConfig, error) {
 	}
 	tc := *tr.cfg.TaskConfig
 	tc.Env, tc.TaskEnv = withEnv(tc.Env, env), withEnv(tc.TaskEnv, env)
+	// As in Nomad, the task's config may name them too ("${DB_ADDR}"): the
+	// references the first interpolation left (no such variable then).
+	tc.Config = interpolateConfig(tc.Config, env)
 	return &tc, nil
 }
 

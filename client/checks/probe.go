@@ -65,7 +65,11 @@ func probeHTTP(ctx context.Context, client *http.Client, t *target) result {
 	if !strings.Contains(url, "://") {
 		url = c.Protocol + "://" + t.addr + c.Path
 	}
-	req, err := http.NewRequestWithContext(ctx, c.Method, url, nil)
+	var reqBody io.Reader
+	if c.Body != "" {
+		reqBody = strings.NewReader(c.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, c.Method, url, reqBody)
 	if err != nil {
 		return result{status: structs.CheckStatusCritical, output: err.Error()}
 	}

@@ -108,9 +108,10 @@ func newEntry(alloc *structs.Allocation, node *structs.Node, as serviceregistrat
 	mode := cmpOr(c.AddressMode, as.Service.AddressMode)
 	addr, p := serviceregistration.Address(alloc, node, port, mode)
 	if as.Service.Address != "" && c.PortLabel == "" {
-		addr = as.Service.Address
+		addr = serviceregistration.Interpolate(as.Service.Address, alloc, node, as.Task)
 	}
 	task := cmpOr(c.TaskName, as.Task)
+	c = serviceregistration.InterpolateCheck(c, alloc, node, as.Task)
 	mode = structs.CheckModeHealthiness
 	if c.OnUpdate == structs.OnUpdateIgnore {
 		mode = structs.CheckModeReadiness

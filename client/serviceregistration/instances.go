@@ -83,12 +83,12 @@ func Instances(alloc *structs.Allocation, node *structs.Node) []*structs.Service
 		}
 		addr, port := Address(alloc, node, s.PortLabel, s.AddressMode)
 		if s.Address != "" {
-			addr = s.Address
+			addr = interpolate(s.Address, alloc, node, as.Task)
 		}
 		out = append(out, &structs.ServiceRegistration{
 			ID:          structs.ServiceRegistrationID(alloc.ID, as.Owner, as.Name, s.PortLabel),
 			ServiceName: as.Name, Namespace: ns, NodeID: alloc.NodeID, Datacenter: dc,
-			JobID: alloc.JobID, AllocID: alloc.ID, Tags: append([]string(nil), tags...),
+			JobID: alloc.JobID, AllocID: alloc.ID, Tags: interpolateAll(tags, alloc, node, as.Task),
 			Address: addr, Port: port,
 		})
 	}

@@ -32,9 +32,12 @@ type ServiceSource interface {
 // Config is what a Manager needs.
 type Config struct {
 	Templates []*structs.Template // read only
-	// TaskDir is the task's directory: destinations and sources are
-	// relative to it.
+	// TaskDir is the task's directory: relative destinations and sources
+	// are relative to it. Root (the allocation's directory; TaskDir when
+	// empty) is where destinations must stay: an absolute destination (a
+	// "${NOMAD_TASK_DIR}/app.conf" its owner interpolated) must be in it.
 	TaskDir   string
+	Root      string
 	Env       map[string]string // the task's environment, for env
 	Namespace string
 	Source    ServiceSource
@@ -191,9 +194,12 @@ func (m *Manager) renderOne(t *structs.Template, deps map[string]bool) (string, 
 
 // write writes a rendered template to its destination, atomically.
 func (m *Manager) write(t *structs.Template, out string) error {
-	dest := filepath.Join(m.cfg.TaskDir, t.DestPath)
-	perms, err := strconv.ParseUint(t.Perms, 8, 32)
+	dest, err := m.destination(t.DestPath)
 	if err != nil {
+		return err
+	}
+	perms, perr := strconv.ParseUint(t.Perms, 8, 32)
+	if perr != nil {
 		perms = 0o644
 	}
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
@@ -212,7 +218,28 @@ func (m *Manager) write(t *structs.Template, out string) error {
 	return nil
 }
 
-// parseEnv reads KEY=value lines (blank lines and # comments skipped).
+// destination returns where a template's file goes: dest under TaskDir,
+// or dest itself when absolute; either must stay within Root.
+func (m *Manager) destination(dest string) (string, error) {
+	path := filepath.Clean(dest)
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(m.cfg.TaskDir, path)
+	}
+	root := m.cfg.Root
+	if root == "" {
+		root = m.cfg.TaskDir
+	}
+	if rel, err := filepath.Rel(root, path); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("template %q: destination %s is outside the allocation's directory %s", dest, path, root)
+	}
+	return path, nil
+}
+
+// parseEnv reads KEY=value lines as Nomad reads an env template (the
+// dotenv format): blank lines and # comments skipped, an "export " prefix
+// and the spaces around the key and the value dropped; a value in double
+// quotes takes \n, \t, \" and \\ escapes, one in single quotes is
+// literal, an unquoted one ends at a " #" comment.
 func parseEnv(s string) map[string]string {
 	out := map[string]string{}
 	sc := bufio.NewScanner(strings.NewReader(s))
@@ -221,11 +248,50 @@ func parseEnv(s string) map[string]string {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if k, v, ok := strings.Cut(line, "="); ok && k != "" {
-			out[strings.TrimSpace(k)] = v
+		line = strings.TrimPrefix(line, "export ")
+		k, v, ok := strings.Cut(line, "=")
+		if k = strings.TrimSpace(k); !ok || k == "" {
+			continue
 		}
+		out[k] = envValue(strings.TrimSpace(v))
 	}
 	return out
+}
+
+// envValue is the value of one env template line (see parseEnv).
+func envValue(v string) string {
+	switch {
+	case len(v) >= 2 && v[0] == '\'' && strings.IndexByte(v[1:], '\'') >= 0:
+		return v[1 : 1+strings.IndexByte(v[1:], '\'')]
+	case len(v) >= 2 && v[0] == '"':
+		var b strings.Builder
+		for i := 1; i < len(v); i++ {
+			c := v[i]
+			switch {
+			case c == '"':
+				return b.String()
+			case c == '\\' && i+1 < len(v):
+				i++
+				switch v[i] {
+				case 'n':
+					b.WriteByte('\n')
+				case 't':
+					b.WriteByte('\t')
+				case 'r':
+					b.WriteByte('\r')
+				default: // \" \\ \$ and the rest: the character itself
+					b.WriteByte(v[i])
+				}
+			default:
+				b.WriteByte(c)
+			}
+		}
+		return v // no closing quote: as written
+	}
+	if i := strings.Index(v, " #"); i >= 0 {
+		v = strings.TrimSpace(v[:i])
+	}
+	return v
 }
 
 // Run watches what the templates read and re-renders on every change until
@@ -254,6 +320,9 @@ func (m *Manager) Run(ctx context.Context) {
 			return
 		case <-m.changed:
 		}
+		if !m.quiesce(ctx) {
+			return
+		}
 		changed, _, err := m.render(ctx, false)
 		if err != nil {
 			m.cfg.Logger.Warn("re-rendering templates", "error", err)
@@ -261,6 +330,48 @@ func (m *Manager) Run(ctx context.Context) {
 		}
 		if len(changed) > 0 {
 			m.apply(ctx, changed)
+		}
+	}
+}
+
+// waitBounds are the quiescence bounds of the templates' wait blocks: the
+// longest Min and Max (Max 4 × Min when unset, as consul-template's); zero
+// when none waits. One manager renders all of a task's templates together,
+// so the most patient one sets the pace.
+func waitBounds(ts []*structs.Template) (lo, hi time.Duration) {
+	for _, t := range ts {
+		if t.Wait == nil || t.Wait.Min <= 0 {
+			continue
+		}
+		lo = max(lo, t.Wait.Min)
+		if t.Wait.Max > 0 {
+			hi = max(hi, t.Wait.Max)
+		} else {
+			hi = max(hi, 4*t.Wait.Min)
+		}
+	}
+	return lo, max(lo, hi)
+}
+
+// quiesce waits, after a change, until no other change came for the
+// templates' wait.min, or wait.max passed since the first; at once without
+// wait blocks. False when ctx ended.
+func (m *Manager) quiesce(ctx context.Context) bool {
+	lo, hi := waitBounds(m.cfg.Templates)
+	if lo <= 0 {
+		return ctx.Err() == nil
+	}
+	deadline := time.Now().Add(hi)
+	timer := time.NewTimer(lo)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer.C:
+			return true
+		case <-m.changed:
+			timer.Reset(min(lo, max(time.Until(deadline), 0)))
 		}
 	}
 }

@@ -2,6 +2,7 @@ package template
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -233,5 +234,166 @@ func TestChangeScript(t *testing.T) {
 			default:
 			}
 		})
+	}
+}
+
+// Templates written for Nomad render: the instances and services carry
+// Nomad's field names (Name, Node; Tags.Contains) beside orch's, and
+// consul-template's common functions take their arguments in its order
+// (the piped value last).
+func TestNomadTemplateNamesAndFunctions(t *testing.T) {
+	reg := newRegistry()
+	reg.set("db", "10.0.0.1", "10.0.0.2")
+	for _, tc := range []struct{ tmpl, want string }{
+		{`{{ range nomadService "db" }}{{ .Name }}/{{ .ServiceName }} {{ .Tags }} {{ .Node }}{{ .NodeID }};{{ end }}`, "db/db [t10.0.0.1] ;db/db [t10.0.0.2] ;"},
+		{`{{ range nomadServices }}{{ .Name }}={{ .ServiceName }}{{ end }}`, "db=db"},
+		{`{{ range nomadService "db" }}{{ if .Tags.Contains "t10.0.0.2" }}{{ .Address }}{{ end }}{{ if .Tags | contains "t10.0.0.1" }}+{{ end }}{{ end }}`, "+10.0.0.2"},
+		{`{{ with index (nomadService "db") 0 }}{{ .Address }}:{{ .Port }}{{ end }}`, "10.0.0.1:80"},
+		{`{{ range $tag, $s := nomadService "db" | byTag }}{{ $tag }}:{{ len $s }} {{ end }}`, "t10.0.0.1:1 t10.0.0.2:1 "},
+		{`{{ in (split "," "a,b") "b" }} {{ "abc" | contains "b" }} {{ split "," "a,b" | containsAll (split "," "a,b") }} {{ split "," "a" | containsAny (split "," "x,y") }}`, "true true true false"},
+		{`{{ 5 | subtract 2 }} {{ add 1 2 }} {{ multiply 3 "4" }} {{ range loop 3 }}{{ . }}{{ end }} {{ range loop 2 4 }}{{ . }}{{ end }}`, "3 3 12 012 23"},
+		{`{{ "v1.2" | trimPrefix "v" | trimSuffix ".2" }} {{ "aGk=" | base64Decode }} {{ base64Encode "hi" }} {{ "a1b22" | regexReplaceAll "[0-9]+" "#" }} {{ regexMatch "^a" "abc" }} {{ parseFloat "1.5" }}`, "1 hi aGk= a#b# true 1.5"},
+		{`{{ envOrDefault "NAME" "x" }} {{ envOrDefault "NOPE" "x" }} {{ env "node.unique.name" }} {{ timestamp "unix" }}`, "web x n1 86400"},
+	} {
+		m := New(Config{Templates: []*structs.Template{{EmbeddedTmpl: tc.tmpl, DestPath: "out", Perms: "0644", LeftDelim: "{{", RightDelim: "}}"}},
+			TaskDir: t.TempDir(), Source: reg, Env: map[string]string{"NAME": "web", "node.unique.name": "n1"},
+			Now: func() time.Time { return time.Unix(86400, 0) }})
+		if _, err := m.RenderAll(t.Context()); err != nil {
+			t.Errorf("%s: %v", tc.tmpl, err)
+			continue
+		}
+		if b, _ := os.ReadFile(filepath.Join(m.cfg.TaskDir, "out")); string(b) != tc.want {
+			t.Errorf("%s rendered %q, want %q", tc.tmpl, b, tc.want)
+		}
+	}
+}
+
+// A destination is relative to the task's directory, or absolute (as an
+// interpolated "${NOMAD_TASK_DIR}/x" is) within the allocation's; none
+// may leave it.
+func TestDestinationsStayInTheAllocation(t *testing.T) {
+	root := t.TempDir()
+	taskDir := filepath.Join(root, "web")
+	for _, tc := range []struct{ dest, wantFile, wantErr string }{
+		{dest: "local/a.conf", wantFile: filepath.Join(taskDir, "local", "a.conf")},
+		{dest: filepath.Join(taskDir, "local", "b.conf"), wantFile: filepath.Join(taskDir, "local", "b.conf")},
+		{dest: filepath.Join(root, "alloc", "c.conf"), wantFile: filepath.Join(root, "alloc", "c.conf")},
+		{dest: "../../escape.conf", wantErr: "is outside the allocation's directory"},
+		{dest: "/etc/orch-escape.conf", wantErr: "is outside the allocation's directory"},
+	} {
+		m := New(Config{Templates: []*structs.Template{{EmbeddedTmpl: "x", DestPath: tc.dest, Perms: "0644", LeftDelim: "{{", RightDelim: "}}"}},
+			TaskDir: taskDir, Root: root, Source: newRegistry()})
+		_, err := m.RenderAll(t.Context())
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: err %v, want %q", tc.dest, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.dest, err)
+		} else if b, _ := os.ReadFile(tc.wantFile); string(b) != "x" {
+			t.Errorf("%s: %s holds %q", tc.dest, tc.wantFile, b)
+		}
+	}
+}
+
+func TestWaitBounds(t *testing.T) {
+	w := func(lo, hi time.Duration) *structs.Template {
+		return &structs.Template{Wait: &structs.TemplateWait{Min: lo, Max: hi}}
+	}
+	for _, tc := range []struct {
+		ts     []*structs.Template
+		lo, hi time.Duration
+	}{
+		{nil, 0, 0},
+		{[]*structs.Template{{}}, 0, 0},
+		{[]*structs.Template{w(2*time.Second, 0)}, 2 * time.Second, 8 * time.Second},
+		{[]*structs.Template{w(time.Second, 10*time.Second), w(3*time.Second, 5*time.Second), {}}, 3 * time.Second, 10 * time.Second},
+	} {
+		if lo, hi := waitBounds(tc.ts); lo != tc.lo || hi != tc.hi {
+			t.Errorf("waitBounds = %v, %v; want %v, %v", lo, hi, tc.lo, tc.hi)
+		}
+	}
+}
+
+// A template with a wait block re-renders only once what it reads has
+// been quiet for wait.min: with a long one, a change renders nothing yet;
+// with a short one, a burst of changes ends in a render of the last.
+func TestWaitDelaysTheReRender(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wait time.Duration
+	}{{"long", time.Hour}, {"short", 50 * time.Millisecond}} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := newRegistry()
+			reg.set("db", "10.0.0.1")
+			dir := t.TempDir()
+			signals := make(chan string, 10)
+			m := New(Config{Templates: []*structs.Template{{EmbeddedTmpl: `{{ range nomadService "db" }}{{ .Address }}{{ end }}`, DestPath: "db",
+				ChangeMode: structs.TemplateChangeModeSignal, ChangeSignal: "SIGHUP", Perms: "0644", LeftDelim: "{{", RightDelim: "}}",
+				Wait: &structs.TemplateWait{Min: tc.wait}}},
+				TaskDir: dir, Source: reg, Signal: func(s string) error { signals <- s; return nil }})
+			if _, err := m.RenderAll(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan struct{})
+			go func() { defer close(done); m.Run(ctx) }()
+			t.Cleanup(func() { cancel(); <-done })
+			read := func() string { b, _ := os.ReadFile(filepath.Join(dir, "db")); return string(b) }
+			reg.set("db", "10.0.0.2")
+			reg.set("db", "10.0.0.3")
+			if tc.wait == time.Hour {
+				select {
+				case <-signals:
+					t.Fatalf("re-rendered (%q) before wait.min", read())
+				case <-time.After(300 * time.Millisecond):
+				}
+				if got := read(); got != "10.0.0.1" {
+					t.Fatalf("the file reads %q before wait.min", got)
+				}
+				cancel()
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
+					t.Fatal("Run did not end with its context while waiting")
+				}
+				return
+			}
+			// Once quiet, the last change is rendered (the two sets may
+			// straddle a wait.min on a loaded machine: then twice).
+			deadline := time.After(10 * time.Second)
+			for read() != "10.0.0.3" {
+				select {
+				case <-signals:
+				case <-deadline:
+					t.Fatalf("the file reads %q 10s after the changes, want the last", read())
+				}
+			}
+		})
+	}
+}
+
+// An env template is read as Nomad reads one (dotenv): quotes, escapes,
+// export, spaces around "=", comments.
+func TestParseEnv(t *testing.T) {
+	got := parseEnv(`
+# a comment
+DB_CONNECTION="host=10.0.0.1 port=5432 user=postgres"
+BIND_ADDRESS = "127.0.0.1:9090"
+export TOKEN=abc
+LITERAL='a "b" \n c'
+ESCAPED="line1\nline2 \"q\" \\"
+PLAIN=x y # trailing comment
+EMPTY=
+HASH=a#b
+`)
+	want := map[string]string{
+		"DB_CONNECTION": "host=10.0.0.1 port=5432 user=postgres", "BIND_ADDRESS": "127.0.0.1:9090", "TOKEN": "abc",
+		"LITERAL": `a "b" \n c`, "ESCAPED": "line1\nline2 \"q\" \\", "PLAIN": "x y", "EMPTY": "", "HASH": "a#b",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("parsed\n %q\nwant\n %q", got, want)
 	}
 }
