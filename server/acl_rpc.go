@@ -474,12 +474,62 @@ var clientCallCapability = map[string]string{
 	structs.ClientAllocStats: acl.CapReadJob,
 }
 
-// ClientCallCapability is the capability client method needs in its
-// allocation's namespace (for the HTTP API's own check of calls it makes to
-// its agent's client in process); false for no client call.
-func ClientCallCapability(method string) (string, bool) {
+// ClientCallCapabilities are the capabilities client method needs in the
+// namespace of alloc, the allocation it is about (the servers' check, and
+// the HTTP API's own of the calls it makes to its agent's client in
+// process); false for no client call. Exec into an allocation with a task
+// whose driver does not isolate its file system (raw_exec) also needs
+// alloc-node-exec, as in Nomad: such a task's shell is a shell on the node.
+// Nomad decides per task; orch per allocation (any task of its group),
+// since the dial does not name the task: stricter for a group that mixes
+// drivers.
+func ClientCallCapabilities(method string, alloc *structs.Allocation) ([]string, bool) {
 	c, ok := clientCallCapability[method]
-	return c, ok
+	if !ok {
+		return nil, false
+	}
+	if method == structs.ClientAllocExec && !allocFSIsolated(alloc) {
+		return []string{c, acl.CapAllocNodeExec}, true
+	}
+	return []string{c}, true
+}
+
+// fsIsolatedDrivers are the task drivers whose tasks see only their own
+// directories (driver.Capabilities.Isolated; a test of command/agent checks
+// that the drivers it registers agree). Any other driver, an unknown one
+// included, counts as the node's file system.
+var fsIsolatedDrivers = map[string]bool{"exec": true, "docker": true}
+
+// DriverIsolatesFS reports whether the tasks of driver name are isolated
+// from the node's file system (Nomad's FSIsolation other than none).
+func DriverIsolatesFS(name string) bool { return fsIsolatedDrivers[name] }
+
+// allocFSIsolated reports whether every task of alloc's group runs with a
+// driver that isolates its file system; false when the group is unknown.
+func allocFSIsolated(alloc *structs.Allocation) bool {
+	if alloc == nil || alloc.Job == nil {
+		return false
+	}
+	tg := alloc.Job.LookupTaskGroup(alloc.TaskGroup)
+	if tg == nil {
+		return false
+	}
+	for _, t := range tg.Tasks {
+		if t == nil || !DriverIsolatesFS(t.Driver) {
+			return false
+		}
+	}
+	return true
+}
+
+// allowAll reports whether a grants every capability of caps in namespace ns.
+func allowAll(a *acl.ACL, ns string, caps []string) bool {
+	for _, c := range caps {
+		if !a.AllowNamespaceOperation(ns, c) {
+			return false
+		}
+	}
+	return true
 }
 
 var jobRead = inRequestNamespace(acl.CapReadJob)

@@ -312,11 +312,36 @@ func TestACLClientCallsNeedTheirCapability(t *testing.T) {
 	denied(t, "read-logs token, fs", dial(logs.SecretID, structs.ClientFSCat))
 	denied(t, "read-logs token, restart", dial(logs.SecretID, structs.ClientAllocRestart))
 	denied(t, "read-logs token, exec", dial(logs.SecretID, structs.ClientAllocExec))
+	// Exec into a raw_exec task (no file system isolation) is a shell on
+	// the node: Nomad asks alloc-node-exec as well, which "write" lacks.
 	exec := aclToken(t, s, mgmt, "exec", `namespace "default" { capabilities = ["alloc-exec"] }`)
-	if err := dial(exec.SecretID, structs.ClientAllocExec); err != nil {
-		t.Errorf("alloc-exec token, exec: %v", err)
+	writer := aclToken(t, s, mgmt, "writer", `namespace "default" { policy = "write" }`)
+	nodeExec := aclToken(t, s, mgmt, "node-exec", `namespace "default" { capabilities = ["alloc-exec", "alloc-node-exec"] }`)
+	denied(t, "alloc-exec token, exec into raw_exec", dial(exec.SecretID, structs.ClientAllocExec))
+	denied(t, "write policy, exec into raw_exec", dial(writer.SecretID, structs.ClientAllocExec))
+	if err := dial(nodeExec.SecretID, structs.ClientAllocExec); err != nil {
+		t.Errorf("alloc-exec and alloc-node-exec token, exec into raw_exec: %v", err)
 	}
 	denied(t, "alloc-exec token, signal", dial(exec.SecretID, structs.ClientAllocSignal))
+
+	// Into an isolated task (exec, docker) alloc-exec is enough.
+	isolated := testJob("isolated", 1, 64)
+	isolated.TaskGroups[0].Tasks[0].Driver = "docker"
+	isolated = storeJobUnscheduled(t, s, isolated)
+	isoAlloc, _ := placeAlloc(t, s, isolated, node.ID)
+	dialIso := func(secret string) error {
+		conn, err := s.DialNode(t.Context(), &structs.DialNodeRequest{NodeID: node.ID, AllocID: isoAlloc.ID, Method: structs.ClientAllocExec, AuthToken: secret})
+		if err == nil {
+			conn.Close()
+		}
+		return err
+	}
+	for _, tok := range []*structs.ACLToken{exec, writer} {
+		if err := dialIso(tok.SecretID); err != nil {
+			t.Errorf("token %s, exec into a docker task: %v", tok.Name, err)
+		}
+	}
+	denied(t, "read-logs token, exec into a docker task", dialIso(logs.SecretID))
 }
 
 // TestACLRolesFollowedAtOnce: a token holding a role may do what the role's

@@ -386,15 +386,15 @@ func (c *httpACL) resolve(ctx context.Context, backend Backend, token string) (*
 }
 
 // authorizeClientCall checks, with ACLs, that the request's token has the
-// capability of client method in namespace, the allocation's: the route's
+// capabilities of client method in the namespace of alloc: the route's
 // rule saw only ?namespace=. It is the only check of a call the agent's
 // own client serves in process; the servers check the others again
 // (Server.DialNode).
-func (s *HTTPServer) authorizeClientCall(ctx context.Context, r *http.Request, method, namespace string) error {
+func (s *HTTPServer) authorizeClientCall(ctx context.Context, r *http.Request, method string, alloc *structs.Allocation) error {
 	if s.acl == nil {
 		return nil
 	}
-	capability, ok := server.ClientCallCapability(method)
+	caps, ok := server.ClientCallCapabilities(method, alloc)
 	if !ok {
 		return structs.NewError(structs.CodeInternal, "%s is no client call", method)
 	}
@@ -402,8 +402,10 @@ func (s *HTTPServer) authorizeClientCall(ctx context.Context, r *http.Request, m
 	if err != nil {
 		return err
 	}
-	if !a.AllowNamespaceOperation(namespace, capability) {
-		return structs.NewError(structs.CodePermissionDenied, "Permission denied")
+	for _, c := range caps {
+		if !a.AllowNamespaceOperation(alloc.Namespace, c) {
+			return structs.NewError(structs.CodePermissionDenied, "Permission denied")
+		}
 	}
 	return nil
 }

@@ -137,7 +137,7 @@ func tokenClient(t *testing.T, a *agenttest.Agent, policy string) (*structs.ACLT
 // TestACLClientRoutes: the files,
 // logs, restart, signal and exec of an allocation need Nomad's read-fs,
 // read-logs, alloc-lifecycle and alloc-exec in the allocation's namespace, whatever namespace the
-// request names.
+// request names; exec into a raw_exec task also alloc-node-exec.
 func TestACLClientRoutes(t *testing.T) {
 	a := agenttest.Start(t, agenttest.Options{ACL: true, Client: true})
 	mgmt := a.API
@@ -175,6 +175,9 @@ namespace "default" { capabilities = ["read-fs", "read-logs", "alloc-lifecycle"]
 		return err
 	}
 	execOnly := client("exec-only", `namespace "prod" { capabilities = ["read-job", "alloc-exec"] }`) // Nomad asks read-job too
+	// The task is raw_exec's, with no file system isolation: exec into it
+	// needs alloc-node-exec as well, which "write" does not grant (Nomad's).
+	nodeExec := client("node-exec", `namespace "prod" { capabilities = ["read-job", "alloc-exec", "alloc-node-exec"] }`)
 	for _, tc := range []struct {
 		who     string
 		c       *api.Client
@@ -194,9 +197,11 @@ namespace "default" { capabilities = ["read-fs", "read-logs", "alloc-lifecycle"]
 		{"management", mgmt, "signal", signal, true},
 		{"logs-only", logsOnly, "exec", exec, false},
 		{"elsewhere", elsewhere, "exec", exec, false},
-		{"exec-only", execOnly, "exec", exec, true},
+		{"exec-only", execOnly, "exec", exec, false},
 		{"exec-only", execOnly, "signal", signal, false},
-		{"prod-writer", prodWriter, "exec", exec, true},
+		{"node-exec", nodeExec, "exec", exec, true},
+		{"prod-writer", prodWriter, "exec", exec, false},
+		{"management", mgmt, "exec", exec, true},
 	} {
 		err := tc.do(tc.c)
 		if tc.allowed && err != nil {
