@@ -113,6 +113,17 @@ func inRequestNamespace(op string) rpcRule {
 	return inNamespace(op, func(*state.Snapshot, any) string { return "" })
 }
 
+// anyOfInRequestNamespace checks that the token has one of ops in the
+// request's namespace.
+func anyOfInRequestNamespace(ops ...string) rpcRule {
+	return rpcRule{check: func(z *authz, args any) error {
+		ns := namespaceOf(args)
+		return z.allow(func(a *acl.ACL) bool {
+			return slices.ContainsFunc(ops, func(op string) bool { return a.AllowNamespaceOperation(ns, op) })
+		})
+	}}
+}
+
 // listIn checks a list: op in the request's namespace, or, for "*", any
 // valid token (the filter keeps what it may read).
 func listIn(op string, filter func(z *authz, reply any)) rpcRule {
@@ -287,6 +298,9 @@ var rpcRules = map[string]rpcRule{
 	// a dispatch dispatch-job (which Nomad's "write" policy grants).
 	"Job.PeriodicForce": inRequestNamespace(acl.CapSubmitJob),
 	"Job.Dispatch":      inRequestNamespace(acl.CapDispatchJob),
+	// Scaling a group is scale-job or submit-job, as in Nomad: the request
+	// carries a group and a count, not a job.
+	"Job.Scale": anyOfInRequestNamespace(acl.CapScaleJob, acl.CapSubmitJob),
 	"Job.List": listIn(acl.CapListJobs, func(z *authz, reply any) {
 		r := reply.(*structs.JobListResponse)
 		r.Jobs = keepNamespaces(z, r.Jobs, acl.CapListJobs, func(j *structs.JobListStub) string { return j.Namespace })

@@ -415,3 +415,40 @@ func TestACLRolesFollowedAtOnce(t *testing.T) {
 type stringWriter struct{ b *strings.Builder }
 
 func (w *stringWriter) Write(p []byte) (int, error) { return w.b.Write(p) }
+
+// TestACLScaleJobScalesWithoutSubmitJob: Job.Scale needs scale-job or
+// submit-job in the job's namespace (Nomad's), changes the group's count
+// alone, and refuses a stale JobModifyIndex; a scale-job token still cannot
+// register a job.
+func TestACLScaleJobScalesWithoutSubmitJob(t *testing.T) {
+	s, mgmt := startACLServer(t)
+	ctx := t.Context()
+	var reg structs.JobRegisterResponse
+	if err := s.RPC(ctx, "Job.Register", &structs.JobRegisterRequest{Job: testJob("web", 1, 64), WriteRequest: structs.WriteRequest{AuthToken: mgmt}}, &reg); err != nil {
+		t.Fatal(err)
+	}
+	scaler := aclToken(t, s, mgmt, "scaler", `namespace "default" { capabilities = ["scale-job"] }`)
+	reader := aclToken(t, s, mgmt, "reader", `namespace "default" { policy = "read" }`)
+	elsewhere := aclToken(t, s, mgmt, "elsewhere", `namespace "prod" { policy = "write" }`)
+	scale := func(secret string, count int, index uint64) error {
+		var reply structs.JobRegisterResponse
+		return s.RPC(ctx, "Job.Scale", &structs.JobScaleRequest{JobID: "web", Group: "web", Count: count, JobModifyIndex: index,
+			WriteRequest: structs.WriteRequest{AuthToken: secret}}, &reply)
+	}
+	denied(t, "anonymous scale", scale("", 2, 0))
+	denied(t, "read policy, scale", scale(reader.SecretID, 2, 0))
+	denied(t, "a token of another namespace, scale", scale(elsewhere.SecretID, 2, 0))
+	if err := scale(scaler.SecretID, 3, 0); err != nil {
+		t.Fatalf("scale-job token, scale: %v", err)
+	}
+	job := s.state.JobByID("default", "web")
+	if got := job.LookupTaskGroup("web").Count; got != 3 || job.Version != 1 {
+		t.Errorf("after scaling to 3: count %d, version %d", got, job.Version)
+	}
+	if err := scale(scaler.SecretID, 1, reg.JobModifyIndex); !errors.Is(err, structs.ErrConflict) {
+		t.Errorf("scale with a stale JobModifyIndex: %v, want a conflict", err)
+	}
+	var rr structs.JobRegisterResponse
+	denied(t, "scale-job token, register", s.RPC(ctx, "Job.Register", &structs.JobRegisterRequest{Job: testJob("other", 1, 64),
+		WriteRequest: structs.WriteRequest{AuthToken: scaler.SecretID}}, &rr))
+}

@@ -274,3 +274,37 @@ func TestACLServicesAndChecks(t *testing.T) {
 		t.Errorf("read-only deletes an instance: %v, want permission denied", err)
 	}
 }
+
+// TestACLScaleJob: PUT /v1/job/:id/scale takes scale-job (or submit-job),
+// as Nomad's: a token with scale-job alone scales a group and cannot
+// register; a read-only token cannot scale.
+func TestACLScaleJob(t *testing.T) {
+	a := agenttest.Start(t, agenttest.Options{ACL: true})
+	job := structstest.Job("web")
+	if _, err := a.API.Jobs().Register(job); err != nil {
+		t.Fatal(err)
+	}
+	group := job.TaskGroups[0].Name
+	for name, rules := range map[string]string{
+		"scaler":   `namespace "default" { capabilities = ["scale-job"] }`,
+		"readonly": `namespace "default" { policy = "read" }`,
+	} {
+		if err := a.API.ACL().PolicyUpsert(&structs.ACLPolicy{Name: name, Rules: rules}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, scaler := tokenClient(t, a, "scaler")
+	_, ro := tokenClient(t, a, "readonly")
+	if _, err := ro.Jobs().Scale("web", group, 2, "ro"); !api.IsPermissionDenied(err) {
+		t.Errorf("read-only token scales: %v, want permission denied", err)
+	}
+	if _, err := scaler.Jobs().Scale("web", group, 2, "scaler"); err != nil {
+		t.Fatalf("scale-job token scales: %v", err)
+	}
+	if j, _, err := a.API.Jobs().Info("web", nil); err != nil || j.LookupTaskGroup(group).Count != 2 {
+		t.Errorf("after scaling to 2: %v", err)
+	}
+	if _, err := scaler.Jobs().Register(structstest.Job("web2")); !api.IsPermissionDenied(err) {
+		t.Errorf("scale-job token registers: %v, want permission denied", err)
+	}
+}
