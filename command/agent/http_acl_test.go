@@ -3,6 +3,7 @@ package agent_test
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"testing"
 	"time"
@@ -306,5 +307,36 @@ func TestACLScaleJob(t *testing.T) {
 	}
 	if _, err := scaler.Jobs().Register(structstest.Job("web2")); !api.IsPermissionDenied(err) {
 		t.Errorf("scale-job token registers: %v, want permission denied", err)
+	}
+}
+
+// TestACLTokenHeaders: the token is read from X-Nomad-Token, X-Orch-Token
+// or Authorization: Bearer; a wrong token in any of them is refused.
+func TestACLTokenHeaders(t *testing.T) {
+	a := agenttest.Start(t, agenttest.Options{ACL: true})
+	for _, h := range []struct{ name, prefix string }{
+		{"X-Nomad-Token", ""}, {"X-Orch-Token", ""}, {"Authorization", "Bearer "},
+	} {
+		for _, tc := range []struct {
+			secret string
+			want   int
+		}{
+			{a.ManagementToken, http.StatusOK},
+			{"00000000-0000-0000-0000-000000000000", http.StatusForbidden},
+		} {
+			req, err := http.NewRequest(http.MethodGet, a.URL+"/v1/jobs", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set(h.name, h.prefix+tc.secret)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("%s: %s%s: %d, want %d", h.name, h.prefix, tc.secret, resp.StatusCode, tc.want)
+			}
+		}
 	}
 }
