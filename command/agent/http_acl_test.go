@@ -1,6 +1,8 @@
 package agent_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/command/agent"
 	"github.com/orch-io/orch/internal/agenttest"
 	"github.com/orch-io/orch/internal/structstest"
 	"github.com/orch-io/orch/structs"
@@ -337,6 +340,107 @@ func TestACLTokenHeaders(t *testing.T) {
 			if resp.StatusCode != tc.want {
 				t.Errorf("%s: %s%s: %d, want %d", h.name, h.prefix, tc.secret, resp.StatusCode, tc.want)
 			}
+		}
+	}
+}
+
+// TestACLEventStreamFollowsTheToken: the event stream sends a token only
+// the events of the namespaces it may read, and ends once the token is
+// deleted (within token_ttl, at the next batch or heartbeat).
+func TestACLEventStreamFollowsTheToken(t *testing.T) {
+	a := agenttest.Start(t, agenttest.Options{ACL: true, Configure: func(c *agent.Config) {
+		c.ACL.TokenTTL, c.ACL.PolicyTTL = 200*time.Millisecond, 200*time.Millisecond
+	}})
+	mgmt := a.API
+	if err := mgmt.Namespaces().Register(&structs.Namespace{Name: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := mgmt.ACL().PolicyUpsert(&structs.ACLPolicy{Name: "prod-read", Rules: `namespace "prod" { policy = "read" }`}); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := tokenClient(t, a, "prod-read")
+
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.URL+"/v1/event/stream?topic=Job&namespace=*", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(agent.HeaderNomadToken, tok.SecretID)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("event stream with a prod token: %s", resp.Status)
+	}
+	type frame struct {
+		Events []struct{ Key, Namespace string }
+	}
+	frames := make(chan frame)
+	go func() {
+		defer close(frames)
+		dec := json.NewDecoder(resp.Body)
+		for {
+			var f frame
+			if dec.Decode(&f) != nil {
+				return
+			}
+			select {
+			case frames <- f:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	// default's job first: its event comes before prod's, so it was
+	// filtered out by the time prod's arrives.
+	web := structstest.Job("web")
+	if _, err := mgmt.Jobs().Register(web); err != nil {
+		t.Fatal(err)
+	}
+	billing := structstest.Job("billing")
+	billing.Namespace = "prod"
+	if _, err := mgmt.Jobs().Register(billing); err != nil {
+		t.Fatal(err)
+	}
+	for seen := false; !seen; {
+		select {
+		case f, ok := <-frames:
+			if !ok {
+				t.Fatal("the stream ended before prod's event")
+			}
+			for _, ev := range f.Events {
+				if ev.Namespace != "prod" {
+					t.Errorf("a prod-only token got an event of namespace %q (%s)", ev.Namespace, ev.Key)
+				}
+				seen = seen || ev.Key == "billing"
+			}
+		case <-ctx.Done():
+			t.Fatal("no event of prod's job")
+		}
+	}
+
+	if err := mgmt.ACL().TokenDelete(tok.AccessorID); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		// A new event makes a batch, before which the stream checks its token.
+		job := structstest.Job(fmt.Sprintf("after-%d", i))
+		job.Namespace = "prod"
+		if _, err := mgmt.Jobs().Register(job); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case _, ok := <-frames:
+			if !ok {
+				return // ended
+			}
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("the stream of a deleted token did not end")
 		}
 	}
 }
