@@ -148,7 +148,10 @@ var submitJob = rpcRule{check: func(z *authz, args any) error {
 		job = a.Job
 	}
 	if job == nil {
-		return nil // the endpoint refuses a request without a job
+		// The endpoint refuses a request without a job; the caller still
+		// needs a valid token to hear that.
+		_, err := z.acl()
+		return err
 	}
 	ns := job.Namespace
 	if ns == "" {

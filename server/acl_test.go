@@ -73,6 +73,8 @@ func TestACLTokensGateEveryCall(t *testing.T) {
 	var jr structs.JobRegisterResponse
 	denied(t, "anonymous register", s.RPC(ctx, "Job.Register", &structs.JobRegisterRequest{Job: testJob("web", 1, 64)}, &jr))
 	denied(t, "unknown token", s.RPC(ctx, "Job.Register", &structs.JobRegisterRequest{Job: testJob("web", 1, 64), WriteRequest: w(structs.GenerateUUID())}, &jr))
+	denied(t, "unknown token, register without a job", s.RPC(ctx, "Job.Register", &structs.JobRegisterRequest{WriteRequest: w(structs.GenerateUUID())}, &jr))
+	denied(t, "unknown token, plan without a job", s.RPC(ctx, "Job.Plan", &structs.JobPlanRequest{WriteRequest: w(structs.GenerateUUID())}, &structs.JobPlanResponse{}))
 	var nl structs.NodeListResponse
 	denied(t, "anonymous node list", s.RPC(ctx, "Node.List", &structs.NodeListRequest{}, &nl))
 	var leader string
