@@ -67,9 +67,9 @@ func TestParseRefusesOversizedPolicy(t *testing.T) {
 	}
 }
 
-// FuzzParse: no input makes Parse panic, and what it accepts compiles into an
+// FuzzACLPolicy: no input makes Parse panic, and what it accepts compiles into an
 // ACL that answers without panicking.
-func FuzzParse(f *testing.F) {
+func FuzzACLPolicy(f *testing.F) {
 	for _, s := range []string{
 		`namespace "default" { policy = "write" }`,
 		`namespace "*" { capabilities = ["list-jobs", "deny"] } node { policy = "read" }`,

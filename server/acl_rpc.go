@@ -113,6 +113,17 @@ func inRequestNamespace(op string) rpcRule {
 	return inNamespace(op, func(*state.Snapshot, any) string { return "" })
 }
 
+// anyOfInRequestNamespace checks that the token has one of ops in the
+// request's namespace.
+func anyOfInRequestNamespace(ops ...string) rpcRule {
+	return rpcRule{check: func(z *authz, args any) error {
+		ns := namespaceOf(args)
+		return z.allow(func(a *acl.ACL) bool {
+			return slices.ContainsFunc(ops, func(op string) bool { return a.AllowNamespaceOperation(ns, op) })
+		})
+	}}
+}
+
 // listIn checks a list: op in the request's namespace, or, for "*", any
 // valid token (the filter keeps what it may read).
 func listIn(op string, filter func(z *authz, reply any)) rpcRule {
@@ -137,7 +148,10 @@ var submitJob = rpcRule{check: func(z *authz, args any) error {
 		job = a.Job
 	}
 	if job == nil {
-		return nil // the endpoint refuses a request without a job
+		// The endpoint refuses a request without a job; the caller still
+		// needs a valid token to hear that.
+		_, err := z.acl()
+		return err
 	}
 	ns := job.Namespace
 	if ns == "" {
@@ -287,6 +301,9 @@ var rpcRules = map[string]rpcRule{
 	// a dispatch dispatch-job (which Nomad's "write" policy grants).
 	"Job.PeriodicForce": inRequestNamespace(acl.CapSubmitJob),
 	"Job.Dispatch":      inRequestNamespace(acl.CapDispatchJob),
+	// Scaling a group is scale-job or submit-job, as in Nomad: the request
+	// carries a group and a count, not a job.
+	"Job.Scale": anyOfInRequestNamespace(acl.CapScaleJob, acl.CapSubmitJob),
 	"Job.List": listIn(acl.CapListJobs, func(z *authz, reply any) {
 		r := reply.(*structs.JobListResponse)
 		r.Jobs = keepNamespaces(z, r.Jobs, acl.CapListJobs, func(j *structs.JobListStub) string { return j.Namespace })
@@ -474,12 +491,62 @@ var clientCallCapability = map[string]string{
 	structs.ClientAllocStats: acl.CapReadJob,
 }
 
-// ClientCallCapability is the capability client method needs in its
-// allocation's namespace (for the HTTP API's own check of calls it makes to
-// its agent's client in process); false for no client call.
-func ClientCallCapability(method string) (string, bool) {
+// ClientCallCapabilities are the capabilities client method needs in the
+// namespace of alloc, the allocation it is about (the servers' check, and
+// the HTTP API's own of the calls it makes to its agent's client in
+// process); false for no client call. Exec into an allocation with a task
+// whose driver does not isolate its file system (raw_exec) also needs
+// alloc-node-exec, as in Nomad: such a task's shell is a shell on the node.
+// Nomad decides per task; orch per allocation (any task of its group),
+// since the dial does not name the task: stricter for a group that mixes
+// drivers.
+func ClientCallCapabilities(method string, alloc *structs.Allocation) ([]string, bool) {
 	c, ok := clientCallCapability[method]
-	return c, ok
+	if !ok {
+		return nil, false
+	}
+	if method == structs.ClientAllocExec && !allocFSIsolated(alloc) {
+		return []string{c, acl.CapAllocNodeExec}, true
+	}
+	return []string{c}, true
+}
+
+// fsIsolatedDrivers are the task drivers whose tasks see only their own
+// directories (driver.Capabilities.Isolated; a test of command/agent checks
+// that the drivers it registers agree). Any other driver, an unknown one
+// included, counts as the node's file system.
+var fsIsolatedDrivers = map[string]bool{"exec": true, "docker": true}
+
+// DriverIsolatesFS reports whether the tasks of driver name are isolated
+// from the node's file system (Nomad's FSIsolation other than none).
+func DriverIsolatesFS(name string) bool { return fsIsolatedDrivers[name] }
+
+// allocFSIsolated reports whether every task of alloc's group runs with a
+// driver that isolates its file system; false when the group is unknown.
+func allocFSIsolated(alloc *structs.Allocation) bool {
+	if alloc == nil || alloc.Job == nil {
+		return false
+	}
+	tg := alloc.Job.LookupTaskGroup(alloc.TaskGroup)
+	if tg == nil {
+		return false
+	}
+	for _, t := range tg.Tasks {
+		if t == nil || !DriverIsolatesFS(t.Driver) {
+			return false
+		}
+	}
+	return true
+}
+
+// allowAll reports whether a grants every capability of caps in namespace ns.
+func allowAll(a *acl.ACL, ns string, caps []string) bool {
+	for _, c := range caps {
+		if !a.AllowNamespaceOperation(ns, c) {
+			return false
+		}
+	}
+	return true
 }
 
 var jobRead = inRequestNamespace(acl.CapReadJob)

@@ -73,6 +73,8 @@ func TestACLTokensGateEveryCall(t *testing.T) {
 	var jr structs.JobRegisterResponse
 	denied(t, "anonymous register", s.RPC(ctx, "Job.Register", &structs.JobRegisterRequest{Job: testJob("web", 1, 64)}, &jr))
 	denied(t, "unknown token", s.RPC(ctx, "Job.Register", &structs.JobRegisterRequest{Job: testJob("web", 1, 64), WriteRequest: w(structs.GenerateUUID())}, &jr))
+	denied(t, "unknown token, register without a job", s.RPC(ctx, "Job.Register", &structs.JobRegisterRequest{WriteRequest: w(structs.GenerateUUID())}, &jr))
+	denied(t, "unknown token, plan without a job", s.RPC(ctx, "Job.Plan", &structs.JobPlanRequest{WriteRequest: w(structs.GenerateUUID())}, &structs.JobPlanResponse{}))
 	var nl structs.NodeListResponse
 	denied(t, "anonymous node list", s.RPC(ctx, "Node.List", &structs.NodeListRequest{}, &nl))
 	var leader string
@@ -312,11 +314,36 @@ func TestACLClientCallsNeedTheirCapability(t *testing.T) {
 	denied(t, "read-logs token, fs", dial(logs.SecretID, structs.ClientFSCat))
 	denied(t, "read-logs token, restart", dial(logs.SecretID, structs.ClientAllocRestart))
 	denied(t, "read-logs token, exec", dial(logs.SecretID, structs.ClientAllocExec))
+	// Exec into a raw_exec task (no file system isolation) is a shell on
+	// the node: Nomad asks alloc-node-exec as well, which "write" lacks.
 	exec := aclToken(t, s, mgmt, "exec", `namespace "default" { capabilities = ["alloc-exec"] }`)
-	if err := dial(exec.SecretID, structs.ClientAllocExec); err != nil {
-		t.Errorf("alloc-exec token, exec: %v", err)
+	writer := aclToken(t, s, mgmt, "writer", `namespace "default" { policy = "write" }`)
+	nodeExec := aclToken(t, s, mgmt, "node-exec", `namespace "default" { capabilities = ["alloc-exec", "alloc-node-exec"] }`)
+	denied(t, "alloc-exec token, exec into raw_exec", dial(exec.SecretID, structs.ClientAllocExec))
+	denied(t, "write policy, exec into raw_exec", dial(writer.SecretID, structs.ClientAllocExec))
+	if err := dial(nodeExec.SecretID, structs.ClientAllocExec); err != nil {
+		t.Errorf("alloc-exec and alloc-node-exec token, exec into raw_exec: %v", err)
 	}
 	denied(t, "alloc-exec token, signal", dial(exec.SecretID, structs.ClientAllocSignal))
+
+	// Into an isolated task (exec, docker) alloc-exec is enough.
+	isolated := testJob("isolated", 1, 64)
+	isolated.TaskGroups[0].Tasks[0].Driver = "docker"
+	isolated = storeJobUnscheduled(t, s, isolated)
+	isoAlloc, _ := placeAlloc(t, s, isolated, node.ID)
+	dialIso := func(secret string) error {
+		conn, err := s.DialNode(t.Context(), &structs.DialNodeRequest{NodeID: node.ID, AllocID: isoAlloc.ID, Method: structs.ClientAllocExec, AuthToken: secret})
+		if err == nil {
+			conn.Close()
+		}
+		return err
+	}
+	for _, tok := range []*structs.ACLToken{exec, writer} {
+		if err := dialIso(tok.SecretID); err != nil {
+			t.Errorf("token %s, exec into a docker task: %v", tok.Name, err)
+		}
+	}
+	denied(t, "read-logs token, exec into a docker task", dialIso(logs.SecretID))
 }
 
 // TestACLRolesFollowedAtOnce: a token holding a role may do what the role's
@@ -390,3 +417,40 @@ func TestACLRolesFollowedAtOnce(t *testing.T) {
 type stringWriter struct{ b *strings.Builder }
 
 func (w *stringWriter) Write(p []byte) (int, error) { return w.b.Write(p) }
+
+// TestACLScaleJobScalesWithoutSubmitJob: Job.Scale needs scale-job or
+// submit-job in the job's namespace (Nomad's), changes the group's count
+// alone, and refuses a stale JobModifyIndex; a scale-job token still cannot
+// register a job.
+func TestACLScaleJobScalesWithoutSubmitJob(t *testing.T) {
+	s, mgmt := startACLServer(t)
+	ctx := t.Context()
+	var reg structs.JobRegisterResponse
+	if err := s.RPC(ctx, "Job.Register", &structs.JobRegisterRequest{Job: testJob("web", 1, 64), WriteRequest: structs.WriteRequest{AuthToken: mgmt}}, &reg); err != nil {
+		t.Fatal(err)
+	}
+	scaler := aclToken(t, s, mgmt, "scaler", `namespace "default" { capabilities = ["scale-job"] }`)
+	reader := aclToken(t, s, mgmt, "reader", `namespace "default" { policy = "read" }`)
+	elsewhere := aclToken(t, s, mgmt, "elsewhere", `namespace "prod" { policy = "write" }`)
+	scale := func(secret string, count int, index uint64) error {
+		var reply structs.JobRegisterResponse
+		return s.RPC(ctx, "Job.Scale", &structs.JobScaleRequest{JobID: "web", Group: "web", Count: count, JobModifyIndex: index,
+			WriteRequest: structs.WriteRequest{AuthToken: secret}}, &reply)
+	}
+	denied(t, "anonymous scale", scale("", 2, 0))
+	denied(t, "read policy, scale", scale(reader.SecretID, 2, 0))
+	denied(t, "a token of another namespace, scale", scale(elsewhere.SecretID, 2, 0))
+	if err := scale(scaler.SecretID, 3, 0); err != nil {
+		t.Fatalf("scale-job token, scale: %v", err)
+	}
+	job := s.state.JobByID("default", "web")
+	if got := job.LookupTaskGroup("web").Count; got != 3 || job.Version != 1 {
+		t.Errorf("after scaling to 3: count %d, version %d", got, job.Version)
+	}
+	if err := scale(scaler.SecretID, 1, reg.JobModifyIndex); !errors.Is(err, structs.ErrConflict) {
+		t.Errorf("scale with a stale JobModifyIndex: %v, want a conflict", err)
+	}
+	var rr structs.JobRegisterResponse
+	denied(t, "scale-job token, register", s.RPC(ctx, "Job.Register", &structs.JobRegisterRequest{Job: testJob("other", 1, 64),
+		WriteRequest: structs.WriteRequest{AuthToken: scaler.SecretID}}, &rr))
+}

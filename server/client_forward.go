@@ -127,8 +127,7 @@ func (s *Server) authorizeClientCall(ctx context.Context, req *structs.DialNodeR
 	if structs.NodeCall(req.Method) {
 		return s.authorizeNodeCall(ctx, req)
 	}
-	capability, ok := clientCallCapability[req.Method]
-	if !ok {
+	if _, ok := clientCallCapability[req.Method]; !ok {
 		return structs.NewError(structs.CodeInvalid, "%s: method = %q: not a client call", structs.ServerDialNode, req.Method)
 	}
 	ctx, cancel := context.WithTimeout(ctx, clientCallStateWait)
@@ -152,8 +151,9 @@ func (s *Server) authorizeClientCall(ctx context.Context, req *structs.DialNodeR
 	case !s.config.ACLEnabled:
 		return nil
 	}
+	caps, _ := ClientCallCapabilities(req.Method, alloc)
 	z := &authz{srv: s, snap: snap, secret: req.AuthToken}
-	return z.allow(func(a *acl.ACL) bool { return a.AllowNamespaceOperation(alloc.Namespace, capability) })
+	return z.allow(func(a *acl.ACL) bool { return allowAll(a, alloc.Namespace, caps) })
 }
 
 // authorizeNodeCall decides a client call about a node as a whole (node GC,

@@ -25,6 +25,7 @@ import (
 //	Job.Stable        JobStabilityRequest  → JobStabilityResponse
 //	Job.PeriodicForce JobPeriodicForceRequest → JobPeriodicForceResponse
 //	Job.Dispatch      JobDispatchRequest   → JobDispatchResponse
+//	Job.Scale         JobScaleRequest      → JobRegisterResponse
 //	Node.Register     NodeRegisterRequest  → NodeUpdateResponse
 //	Node.UpdateStatus NodeUpdateStatusRequest → NodeUpdateResponse   (the heartbeat)
 //	Node.GetClientAllocs NodeSpecificRequest → NodeClientAllocsResponse (blocking; IDs and AllocModifyIndex only)
@@ -189,6 +190,19 @@ type JobRegisterRequest struct {
 	// EnforceIndex: register only if the job's JobModifyIndex is JobModifyIndex
 	// (0: only if the job does not exist).
 	EnforceIndex   bool
+	JobModifyIndex uint64
+	WriteRequest
+}
+
+// JobScaleRequest sets the count of one group of a job (Job.Scale, Nomad's
+// PUT /v1/job/:id/scale): the servers register the job again with that
+// count alone changed, which Nomad's scale-job capability allows without
+// submit-job. The write is checked against JobModifyIndex (0: the job's
+// current one), so that a concurrent update is a conflict, never lost.
+type JobScaleRequest struct {
+	JobID          string
+	Group          string
+	Count          int
 	JobModifyIndex uint64
 	WriteRequest
 }

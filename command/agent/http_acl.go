@@ -110,6 +110,11 @@ var ruleJobBody routeRule = func(a *acl.ACL, r *http.Request) bool {
 	return a.AllowNamespaceOperationAnywhere(acl.CapSubmitJob)
 }
 
+// ruleScaleJob: scale-job or submit-job in the request's ?namespace=.
+var ruleScaleJob routeRule = func(a *acl.ACL, r *http.Request) bool {
+	return ruleNamespace(acl.CapScaleJob)(a, r) || ruleNamespace(acl.CapSubmitJob)(a, r)
+}
+
 // ruleJobOrNodeRead: read-job in the request's ?namespace= or node read,
 // for the routes that show objects of both kinds and leave out each one the
 // token may not read (search, the event stream), as Nomad's.
@@ -131,11 +136,12 @@ var routeRules = map[string]routeRule{
 	"GET /v1/job/{id}/allocations": ruleNamespace(acl.CapReadJob),
 	"GET /v1/job/{id}/evaluations": ruleNamespace(acl.CapReadJob),
 	"GET /v1/job/{id}/summary":     ruleNamespace(acl.CapReadJob),
-	// Scaling registers the job again (Job.Register), so it needs submit-job;
-	// Nomad's narrower scale-job waits for a Job.Scale RPC.
+	// Scaling is scale-job or submit-job (Job.Scale), as in Nomad. The
+	// status reads the job and its allocations: read-job (Nomad also takes
+	// read-job-scaling alone).
 	"GET /v1/job/{id}/scale":  ruleNamespace(acl.CapReadJob),
-	"PUT /v1/job/{id}/scale":  ruleNamespace(acl.CapSubmitJob),
-	"POST /v1/job/{id}/scale": ruleNamespace(acl.CapSubmitJob),
+	"PUT /v1/job/{id}/scale":  ruleScaleJob,
+	"POST /v1/job/{id}/scale": ruleScaleJob,
 	// Nomad's: forcing a periodic job is submit-job, dispatching dispatch-job.
 	"PUT /v1/job/{id}/periodic/force":  ruleNamespace(acl.CapSubmitJob),
 	"POST /v1/job/{id}/periodic/force": ruleNamespace(acl.CapSubmitJob),
@@ -386,15 +392,15 @@ func (c *httpACL) resolve(ctx context.Context, backend Backend, token string) (*
 }
 
 // authorizeClientCall checks, with ACLs, that the request's token has the
-// capability of client method in namespace, the allocation's: the route's
+// capabilities of client method in the namespace of alloc: the route's
 // rule saw only ?namespace=. It is the only check of a call the agent's
 // own client serves in process; the servers check the others again
 // (Server.DialNode).
-func (s *HTTPServer) authorizeClientCall(ctx context.Context, r *http.Request, method, namespace string) error {
+func (s *HTTPServer) authorizeClientCall(ctx context.Context, r *http.Request, method string, alloc *structs.Allocation) error {
 	if s.acl == nil {
 		return nil
 	}
-	capability, ok := server.ClientCallCapability(method)
+	caps, ok := server.ClientCallCapabilities(method, alloc)
 	if !ok {
 		return structs.NewError(structs.CodeInternal, "%s is no client call", method)
 	}
@@ -402,8 +408,10 @@ func (s *HTTPServer) authorizeClientCall(ctx context.Context, r *http.Request, m
 	if err != nil {
 		return err
 	}
-	if !a.AllowNamespaceOperation(namespace, capability) {
-		return structs.NewError(structs.CodePermissionDenied, "Permission denied")
+	for _, c := range caps {
+		if !a.AllowNamespaceOperation(alloc.Namespace, c) {
+			return structs.NewError(structs.CodePermissionDenied, "Permission denied")
+		}
 	}
 	return nil
 }

@@ -143,3 +143,64 @@ func TestNamespaceParamIsQueryGet(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteRulesFollowNomad: the routes added after the first ACL round
+// (periodic force, dispatch, scale, autopilot, monitor, pprof, the event
+// stream, search, services, the keyring, metrics, snapshots) take the
+// capability Nomad's API documentation names, and not a neighbouring one.
+func TestRouteRulesFollowNomad(t *testing.T) {
+	ns := func(caps ...string) string {
+		return `namespace "default" { capabilities = ["` + strings.Join(caps, `", "`) + `"] }`
+	}
+	for _, tc := range []struct {
+		route   string
+		allowed []string // policies that pass
+		refused []string // policies that do not
+	}{
+		{"PUT /v1/job/{id}/periodic/force", []string{ns("submit-job")}, []string{ns("dispatch-job"), ns("read-job")}},
+		{"PUT /v1/job/{id}/dispatch", []string{ns("dispatch-job")}, []string{ns("read-job"), ns("scale-job")}},
+		{"PUT /v1/job/{id}/scale", []string{ns("scale-job"), ns("submit-job"), `namespace "default" { policy = "scale" }`},
+			[]string{ns("read-job"), ns("read-job-scaling"), `namespace "default" { policy = "read" }`}},
+		{"GET /v1/job/{id}/scale", []string{ns("read-job")}, []string{ns("list-jobs")}},
+		{"GET /v1/operator/autopilot/configuration", []string{`operator { policy = "read" }`}, []string{`node { policy = "write" }`, `agent { policy = "write" }`}},
+		{"PUT /v1/operator/autopilot/configuration", []string{`operator { policy = "write" }`}, []string{`operator { policy = "read" }`}},
+		{"GET /v1/operator/autopilot/health", []string{`operator { policy = "read" }`}, []string{`agent { policy = "write" }`}},
+		{"GET /v1/agent/monitor", []string{`agent { policy = "read" }`}, []string{`node { policy = "write" }`, `operator { policy = "write" }`}},
+		{"GET /v1/agent/pprof/{profile}", []string{`agent { policy = "write" }`}, []string{`agent { policy = "read" }`}},
+		{"GET /v1/event/stream", []string{ns("read-job"), `node { policy = "read" }`}, []string{ns("list-jobs"), `agent { policy = "write" }`}},
+		{"PUT /v1/search", []string{ns("read-job"), `node { policy = "read" }`}, []string{`agent { policy = "write" }`}},
+		{"GET /v1/services", []string{ns("read-job")}, []string{ns("list-jobs")}},
+		{"DELETE /v1/service/{id}/{regid}", []string{ns("submit-job")}, []string{ns("read-job")}},
+		{"GET /v1/agent/keyring/list", []string{`agent { policy = "read" }`}, []string{`operator { policy = "write" }`}},
+		{"PUT /v1/agent/keyring/install", []string{`agent { policy = "write" }`}, []string{`agent { policy = "read" }`}},
+		{"GET /v1/metrics", []string{`agent { policy = "read" }`}, []string{`node { policy = "write" }`}},
+		{"GET /v1/operator/snapshot", nil, []string{`operator { policy = "write" }`}},
+		{"PUT /v1/client/gc", []string{`node { policy = "write" }`}, []string{`node { policy = "read" }`}},
+		{"POST /v1/client/metadata", []string{`node { policy = "write" }`}, []string{`node { policy = "read" }`}},
+		{"PUT /v1/node/{id}/drain", []string{`node { policy = "write" }`}, []string{`node { policy = "read" }`}},
+	} {
+		rule, ok := routeRules[tc.route]
+		if !ok || rule == nil {
+			t.Errorf("%s: no rule, or open", tc.route)
+			continue
+		}
+		method, path, _ := strings.Cut(tc.route, " ")
+		r, err := http.NewRequest(method, "http://x"+strings.NewReplacer("{id}", "x", "{profile}", "heap", "{regid}", "y").Replace(path), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range tc.allowed {
+			if !rule(mustCompile(t, p), r) {
+				t.Errorf("%s: refused to %s", tc.route, p)
+			}
+		}
+		for _, p := range tc.refused {
+			if rule(mustCompile(t, p), r) {
+				t.Errorf("%s: allowed to %s", tc.route, p)
+			}
+		}
+		if !rule(acl.Management, r) {
+			t.Errorf("%s: refused to management", tc.route)
+		}
+	}
+}

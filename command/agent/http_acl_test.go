@@ -1,13 +1,17 @@
 package agent_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"testing"
 	"time"
 
 	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/command/agent"
 	"github.com/orch-io/orch/internal/agenttest"
 	"github.com/orch-io/orch/internal/structstest"
 	"github.com/orch-io/orch/structs"
@@ -137,7 +141,7 @@ func tokenClient(t *testing.T, a *agenttest.Agent, policy string) (*structs.ACLT
 // TestACLClientRoutes: the files,
 // logs, restart, signal and exec of an allocation need Nomad's read-fs,
 // read-logs, alloc-lifecycle and alloc-exec in the allocation's namespace, whatever namespace the
-// request names.
+// request names; exec into a raw_exec task also alloc-node-exec.
 func TestACLClientRoutes(t *testing.T) {
 	a := agenttest.Start(t, agenttest.Options{ACL: true, Client: true})
 	mgmt := a.API
@@ -175,6 +179,9 @@ namespace "default" { capabilities = ["read-fs", "read-logs", "alloc-lifecycle"]
 		return err
 	}
 	execOnly := client("exec-only", `namespace "prod" { capabilities = ["read-job", "alloc-exec"] }`) // Nomad asks read-job too
+	// The task is raw_exec's, with no file system isolation: exec into it
+	// needs alloc-node-exec as well, which "write" does not grant (Nomad's).
+	nodeExec := client("node-exec", `namespace "prod" { capabilities = ["read-job", "alloc-exec", "alloc-node-exec"] }`)
 	for _, tc := range []struct {
 		who     string
 		c       *api.Client
@@ -194,9 +201,11 @@ namespace "default" { capabilities = ["read-fs", "read-logs", "alloc-lifecycle"]
 		{"management", mgmt, "signal", signal, true},
 		{"logs-only", logsOnly, "exec", exec, false},
 		{"elsewhere", elsewhere, "exec", exec, false},
-		{"exec-only", execOnly, "exec", exec, true},
+		{"exec-only", execOnly, "exec", exec, false},
 		{"exec-only", execOnly, "signal", signal, false},
-		{"prod-writer", prodWriter, "exec", exec, true},
+		{"node-exec", nodeExec, "exec", exec, true},
+		{"prod-writer", prodWriter, "exec", exec, false},
+		{"management", mgmt, "exec", exec, true},
 	} {
 		err := tc.do(tc.c)
 		if tc.allowed && err != nil {
@@ -267,5 +276,171 @@ func TestACLServicesAndChecks(t *testing.T) {
 	}
 	if err := reader.Services().Delete("api", regs[0].ID); !api.IsPermissionDenied(err) {
 		t.Errorf("read-only deletes an instance: %v, want permission denied", err)
+	}
+}
+
+// TestACLScaleJob: PUT /v1/job/:id/scale takes scale-job (or submit-job),
+// as Nomad's: a token with scale-job alone scales a group and cannot
+// register; a read-only token cannot scale.
+func TestACLScaleJob(t *testing.T) {
+	a := agenttest.Start(t, agenttest.Options{ACL: true})
+	job := structstest.Job("web")
+	if _, err := a.API.Jobs().Register(job); err != nil {
+		t.Fatal(err)
+	}
+	group := job.TaskGroups[0].Name
+	for name, rules := range map[string]string{
+		"scaler":   `namespace "default" { capabilities = ["scale-job"] }`,
+		"readonly": `namespace "default" { policy = "read" }`,
+	} {
+		if err := a.API.ACL().PolicyUpsert(&structs.ACLPolicy{Name: name, Rules: rules}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, scaler := tokenClient(t, a, "scaler")
+	_, ro := tokenClient(t, a, "readonly")
+	if _, err := ro.Jobs().Scale("web", group, 2, "ro"); !api.IsPermissionDenied(err) {
+		t.Errorf("read-only token scales: %v, want permission denied", err)
+	}
+	if _, err := scaler.Jobs().Scale("web", group, 2, "scaler"); err != nil {
+		t.Fatalf("scale-job token scales: %v", err)
+	}
+	if j, _, err := a.API.Jobs().Info("web", nil); err != nil || j.LookupTaskGroup(group).Count != 2 {
+		t.Errorf("after scaling to 2: %v", err)
+	}
+	if _, err := scaler.Jobs().Register(structstest.Job("web2")); !api.IsPermissionDenied(err) {
+		t.Errorf("scale-job token registers: %v, want permission denied", err)
+	}
+}
+
+// TestACLTokenHeaders: the token is read from X-Nomad-Token, X-Orch-Token
+// or Authorization: Bearer; a wrong token in any of them is refused.
+func TestACLTokenHeaders(t *testing.T) {
+	a := agenttest.Start(t, agenttest.Options{ACL: true})
+	for _, h := range []struct{ name, prefix string }{
+		{"X-Nomad-Token", ""}, {"X-Orch-Token", ""}, {"Authorization", "Bearer "},
+	} {
+		for _, tc := range []struct {
+			secret string
+			want   int
+		}{
+			{a.ManagementToken, http.StatusOK},
+			{"00000000-0000-0000-0000-000000000000", http.StatusForbidden},
+		} {
+			req, err := http.NewRequest(http.MethodGet, a.URL+"/v1/jobs", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set(h.name, h.prefix+tc.secret)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("%s: %s%s: %d, want %d", h.name, h.prefix, tc.secret, resp.StatusCode, tc.want)
+			}
+		}
+	}
+}
+
+// TestACLEventStreamFollowsTheToken: the event stream sends a token only
+// the events of the namespaces it may read, and ends once the token is
+// deleted (within token_ttl, at the next batch or heartbeat).
+func TestACLEventStreamFollowsTheToken(t *testing.T) {
+	a := agenttest.Start(t, agenttest.Options{ACL: true, Configure: func(c *agent.Config) {
+		c.ACL.TokenTTL, c.ACL.PolicyTTL = 200*time.Millisecond, 200*time.Millisecond
+	}})
+	mgmt := a.API
+	if err := mgmt.Namespaces().Register(&structs.Namespace{Name: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := mgmt.ACL().PolicyUpsert(&structs.ACLPolicy{Name: "prod-read", Rules: `namespace "prod" { policy = "read" }`}); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := tokenClient(t, a, "prod-read")
+
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.URL+"/v1/event/stream?topic=Job&namespace=*", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(agent.HeaderNomadToken, tok.SecretID)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("event stream with a prod token: %s", resp.Status)
+	}
+	type frame struct {
+		Events []struct{ Key, Namespace string }
+	}
+	frames := make(chan frame)
+	go func() {
+		defer close(frames)
+		dec := json.NewDecoder(resp.Body)
+		for {
+			var f frame
+			if dec.Decode(&f) != nil {
+				return
+			}
+			select {
+			case frames <- f:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	// default's job first: its event comes before prod's, so it was
+	// filtered out by the time prod's arrives.
+	web := structstest.Job("web")
+	if _, err := mgmt.Jobs().Register(web); err != nil {
+		t.Fatal(err)
+	}
+	billing := structstest.Job("billing")
+	billing.Namespace = "prod"
+	if _, err := mgmt.Jobs().Register(billing); err != nil {
+		t.Fatal(err)
+	}
+	for seen := false; !seen; {
+		select {
+		case f, ok := <-frames:
+			if !ok {
+				t.Fatal("the stream ended before prod's event")
+			}
+			for _, ev := range f.Events {
+				if ev.Namespace != "prod" {
+					t.Errorf("a prod-only token got an event of namespace %q (%s)", ev.Namespace, ev.Key)
+				}
+				seen = seen || ev.Key == "billing"
+			}
+		case <-ctx.Done():
+			t.Fatal("no event of prod's job")
+		}
+	}
+
+	if err := mgmt.ACL().TokenDelete(tok.AccessorID); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		// A new event makes a batch, before which the stream checks its token.
+		job := structstest.Job(fmt.Sprintf("after-%d", i))
+		job.Namespace = "prod"
+		if _, err := mgmt.Jobs().Register(job); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case _, ok := <-frames:
+			if !ok {
+				return // ended
+			}
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("the stream of a deleted token did not end")
+		}
 	}
 }

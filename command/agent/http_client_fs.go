@@ -83,7 +83,7 @@ func (s *HTTPServer) clientCallDialAlloc(ctx context.Context, r *http.Request, m
 	if reply.Alloc.NodeID == "" {
 		return nil, nil, notFound("allocation %s is not placed on a node", id)
 	}
-	if err := s.authorizeClientCall(ctx, r, method, reply.Alloc.Namespace); err != nil {
+	if err := s.authorizeClientCall(ctx, r, method, reply.Alloc); err != nil {
 		return nil, nil, err
 	}
 	return &structs.DialNodeRequest{NodeID: reply.Alloc.NodeID, AllocID: id, Method: method,

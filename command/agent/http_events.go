@@ -167,6 +167,25 @@ func (s *HTTPServer) eventStream(w http.ResponseWriter, r *http.Request) {
 	}()
 	heartbeat := time.NewTicker(eventHeartbeat)
 	defer heartbeat.Stop()
+	// tokenStillValid resolves the token again (from the cache, so at most
+	// token_ttl old) before anything is sent: a deleted or expired token
+	// ends the stream, and a changed policy applies, within token_ttl (Nomad
+	// ends the subscription of a deleted token). Any other error (no
+	// leader for a moment) keeps the last resolution.
+	tokenStillValid := func() bool {
+		if s.acl == nil {
+			return true
+		}
+		a, err := s.acl.resolve(r.Context(), s.backend, requestToken(r))
+		switch {
+		case err == nil:
+			token = a
+		case errors.Is(err, structs.ErrPermissionDenied):
+			s.logger.Info("event stream ended: its token is no longer valid", "remote", r.RemoteAddr, "error", err)
+			return false
+		}
+		return true
+	}
 	for {
 		select {
 		case <-r.Context().Done():
@@ -177,10 +196,13 @@ func (s *HTTPServer) eventStream(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		case <-heartbeat.C:
-			if enc.Encode(struct{}{}) != nil || rc.Flush() != nil {
+			if !tokenStillValid() || enc.Encode(struct{}{}) != nil || rc.Flush() != nil {
 				return
 			}
 		case bs := <-batches:
+			if !tokenStillValid() {
+				return
+			}
 			for _, b := range bs {
 				var out []*wireEvent
 				for _, ev := range b.Events {

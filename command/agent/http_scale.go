@@ -81,9 +81,9 @@ func scaleStatus(job *structs.Job, allocs []*structs.AllocListStub) *api.JobScal
 }
 
 // jobScale is PUT/POST /v1/job/:id/scale with Nomad's ScalingRequest: the
-// group's count is changed by registering the job again with it, checked
-// against the JobModifyIndex read (or the request's) so that a concurrent
-// update is a 409, never overwritten.
+// servers change the group's count by registering the job again with it
+// (Job.Scale), checked against the job's JobModifyIndex (or the request's)
+// so that a concurrent update is a 409, never overwritten.
 func (s *HTTPServer) jobScale(r *http.Request) (any, error) {
 	id, err := pathID(r, "job")
 	if err != nil {
@@ -98,35 +98,12 @@ func (s *HTTPServer) jobScale(r *http.Request) (any, error) {
 		return nil, err
 	}
 
-	wr := writeRequest(r)
-	var jobReply structs.SingleJobResponse
-	get := &structs.JobSpecificRequest{JobID: id, QueryOptions: structs.QueryOptions{Region: wr.Region, Namespace: wr.Namespace}}
-	if err := s.backend.RPC(r.Context(), "Job.GetJob", get, &jobReply); err != nil {
-		return nil, err
-	}
-	job := jobReply.Job
-	if job == nil {
-		return nil, notFound("job %q not found", id)
-	}
-	if job.Stop {
-		return nil, &httpError{code: http.StatusConflict, msg: fmt.Sprintf("job %q is stopped: run it again before scaling it", id)}
-	}
-	tg := job.LookupTaskGroup(group)
-	if tg == nil {
-		return nil, badRequest("Target.Group = %q: job %q has no such group", group, id)
-	}
-	enforce := job.JobModifyIndex
-	if body.JobModifyIndex != 0 {
-		enforce = body.JobModifyIndex
-	}
-	job = job.Copy()
-	job.LookupTaskGroup(group).Count = int(*body.Count)
-	req := &structs.JobRegisterRequest{Job: job, EnforceIndex: true, JobModifyIndex: enforce, WriteRequest: wr}
+	req := &structs.JobScaleRequest{JobID: id, Group: group, Count: int(*body.Count), JobModifyIndex: body.JobModifyIndex, WriteRequest: writeRequest(r)}
 	var reply structs.JobRegisterResponse
-	if err := s.backend.RPC(r.Context(), "Job.Register", req, &reply); err != nil {
+	if err := s.backend.RPC(r.Context(), "Job.Scale", req, &reply); err != nil {
 		return nil, err
 	}
-	s.logger.Info("job scaled", "job_id", id, "group", group, "from", tg.Count, "to", *body.Count, "message", body.Message)
+	s.logger.Info("job scaled", "job_id", id, "group", group, "to", *body.Count, "message", body.Message)
 	return withMeta{body: &reply, meta: structs.QueryMeta{Index: reply.Index, KnownLeader: true}}, nil
 }
 

@@ -94,8 +94,19 @@ func (s *Snapshot) ACLRoles() []*structs.ACLRole {
 }
 
 // ACLIndex is the index of the last write to the policies, the tokens or
-// the roles: what a cache of resolved tokens is valid for.
+// the roles: what a cache of resolved tokens is valid for. A snapshot of
+// the store answers from the index the store kept at its last commit (one
+// atomic load instead of three lookups: every RPC's ACL check asks); the
+// view of a write transaction looks it up, its own writes included.
 func (s *Snapshot) ACLIndex() uint64 {
+	if s.aclIndexRead {
+		return s.aclIndex
+	}
+	return s.indexedACLIndex()
+}
+
+// indexedACLIndex is ACLIndex looked up in the index table.
+func (s *Snapshot) indexedACLIndex() uint64 {
 	return max(s.IndexUnwatched(TableACLPolicies), s.IndexUnwatched(TableACLTokens), s.IndexUnwatched(TableACLRoles))
 }
 

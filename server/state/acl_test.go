@@ -51,3 +51,53 @@ func TestACLBootstrapOnceThenResetAndPersist(t *testing.T) {
 		t.Fatal("a deleted token must not resolve")
 	}
 }
+
+// TestACLIndexKeptAtCommit: a snapshot's ACL index (kept by the store at
+// each commit, read before the snapshot's view) is the one its index table
+// holds, after writes to each ACL table, other writes and a restore.
+func TestACLIndexKeptAtCommit(t *testing.T) {
+	s := NewStateStore()
+	check := func(st *StateStore, what string, want uint64) {
+		t.Helper()
+		snap := st.Snapshot()
+		if got, looked := snap.ACLIndex(), snap.indexedACLIndex(); got != want || looked != want {
+			t.Errorf("after %s: ACLIndex %d, index table %d, want %d", what, got, looked, want)
+		}
+	}
+	check(s, "nothing", 0)
+	writes := []struct {
+		what  string
+		index uint64
+		write func(w *WriteTxn) error
+		want  uint64
+	}{
+		{"a policy", 3, func(w *WriteTxn) error {
+			return w.UpsertACLPolicies([]*structs.ACLPolicy{{Name: "r", Rules: `node { policy = "read" }`}})
+		}, 3},
+		{"a token", 4, func(w *WriteTxn) error {
+			return w.UpsertACLTokens([]*structs.ACLToken{{AccessorID: "t", SecretID: "t-secret", Type: structs.ACLClientToken, Policies: []string{"r"}}})
+		}, 4},
+		{"a namespace", 5, func(w *WriteTxn) error {
+			return w.UpsertNamespaces([]*structs.Namespace{{Name: "other"}})
+		}, 4},
+		{"a role", 6, func(w *WriteTxn) error {
+			return w.UpsertACLRoles([]*structs.ACLRole{{ID: "role", Name: "role", Policies: []*structs.ACLRolePolicyLink{{Name: "r"}}}})
+		}, 6},
+		{"a token's deletion", 7, func(w *WriteTxn) error { return w.DeleteACLTokens([]string{"t"}) }, 7},
+	}
+	for _, wr := range writes {
+		if err := s.write(wr.index, wr.write); err != nil {
+			t.Fatalf("%s: %v", wr.what, err)
+		}
+		check(s, wr.what, wr.want)
+	}
+	var buf bytes.Buffer
+	if err := s.Snapshot().Persist(&buf); err != nil {
+		t.Fatal(err)
+	}
+	r := NewStateStore()
+	if err := r.Restore(&buf); err != nil {
+		t.Fatal(err)
+	}
+	check(r, "a restore", 7)
+}

@@ -172,6 +172,7 @@ func (s *StateStore) Restore(r io.Reader) error {
 	}
 	txn.Commit()
 	s.db.Store(db)
+	s.aclIndex.Store((&Snapshot{txn: db.Txn(false)}).indexedACLIndex())
 	s.abandonWatches()
 	return nil
 }

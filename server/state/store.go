@@ -15,6 +15,11 @@ import (
 // goroutine concurrently with writes, through snapshots.
 type StateStore struct {
 	db atomic.Pointer[memdb.MemDB] // replaced whole by Restore
+	// aclIndex is the ACL index (Snapshot.ACLIndex) of the latest commit,
+	// stored after the commit (or restore) is visible: every RPC's ACL check
+	// reads it, and three index lookups were most of that check's cost.
+	// Invariant: a Snapshot that read it first sees at least that commit.
+	aclIndex atomic.Uint64
 
 	mu struct {
 		sync.Mutex
@@ -49,11 +54,16 @@ type Snapshot struct {
 	txn *memdb.Txn
 	// watch, when not nil, collects the watch channels of every read.
 	watch *Watch
+	// aclIndex, when aclIndexRead, is the store's ACL index read before txn
+	// was opened: txn holds at least the writes up to it (ACLIndex).
+	aclIndex     uint64
+	aclIndexRead bool
 }
 
 // Snapshot returns a view of the latest committed state.
 func (s *StateStore) Snapshot() *Snapshot {
-	return &Snapshot{txn: s.db.Load().Txn(false)}
+	aclIndex := s.aclIndex.Load() // before the view: see StateStore.aclIndex
+	return &Snapshot{txn: s.db.Load().Txn(false), aclIndex: aclIndex, aclIndexRead: true}
 }
 
 // WriteTxn is one write transaction: everything one Raft log entry does to
@@ -108,6 +118,9 @@ func (w *WriteTxn) Commit() error {
 	}
 	w.done = true
 	w.txn.Commit() // closes the watch channels of what it changed
+	if w.touched[TableACLPolicies] || w.touched[TableACLTokens] || w.touched[TableACLRoles] {
+		w.store.aclIndex.Store(w.index)
+	}
 	return nil
 }
 
