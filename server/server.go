@@ -387,8 +387,8 @@ func (s *Server) Shutdown() error {
 		// The leadership monitor stops the leader's goroutines on
 		// shutdownCtx; wait for it before stopping Raft under them.
 		<-s.leaderMonitorDone
-		if err := s.raft.Shutdown().Error(); err != nil {
-			errs = append(errs, fmt.Errorf("server: stopping raft: %w", err))
+		if err := shutdownRaft(s.raft, raftShutdownTimeout); err != nil {
+			errs = append(errs, err)
 		}
 		if err := s.raftTransport.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("server: closing raft transport: %w", err))
@@ -406,6 +406,27 @@ func (s *Server) Shutdown() error {
 		s.logger.Info("server stopped")
 	})
 	return s.shutdownErr
+}
+
+// raftShutdownTimeout bounds the wait for Raft's goroutines to stop.
+const raftShutdownTimeout = 30 * time.Second
+
+// shutdownRaft stops r, waiting at most timeout: a leadership transfer under
+// way when the leader stepped down for another reason can block one of
+// Raft's goroutines forever (hashicorp/raft#696), and Raft's Shutdown waits
+// for all of them. The server then shuts down the rest and says so.
+func shutdownRaft(r *raft.Raft, timeout time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- r.Shutdown().Error() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("server: stopping raft: %w", err)
+		}
+		return nil
+	case <-time.After(timeout):
+		return fmt.Errorf("server: stopping raft: its goroutines did not stop within %s (a stuck leadership transfer, hashicorp/raft#696?)", timeout)
+	}
 }
 
 // leadershipTransferTimeout bounds the wait for another server to take over
