@@ -45,6 +45,7 @@ func JobToStructs(w *Job) *structs.Job {
 		CreateIndex: deref(w.CreateIndex, 0), ModifyIndex: deref(w.ModifyIndex, 0), JobModifyIndex: deref(w.JobModifyIndex, 0),
 		Update:   updateToStructs(w.Update),
 		Periodic: periodicToStructs(w.Periodic), ParameterizedJob: parameterizedToStructs(w.ParameterizedJob),
+		UI:       uiToStructs(w.UI),
 		ParentID: deref(w.ParentID, ""), Dispatched: w.Dispatched, Payload: w.Payload,
 		DispatchIdempotencyToken: deref(w.DispatchIdempotencyToken, ""),
 	}
@@ -313,6 +314,7 @@ func JobFromStructs(j *structs.Job) *Job {
 		CreateIndex: ptr(j.CreateIndex), ModifyIndex: ptr(j.ModifyIndex), JobModifyIndex: ptr(j.JobModifyIndex),
 		Update:   updateFromStructs(j.Update),
 		Periodic: periodicFromStructs(j.Periodic), ParameterizedJob: parameterizedFromStructs(j.ParameterizedJob),
+		UI:       uiFromStructs(j.UI),
 		ParentID: ptr(j.ParentID), Dispatched: j.Dispatched, Payload: j.Payload,
 		DispatchIdempotencyToken: ptr(j.DispatchIdempotencyToken),
 	}
@@ -498,6 +500,34 @@ func JobSummaryToStructs(w *JobSummary) *structs.JobSummary {
 		s.Summary[name] = structs.TaskGroupSummary(g)
 	}
 	return s
+}
+
+func uiToStructs(w *JobUIConfig) *structs.JobUIConfig {
+	if w == nil {
+		return nil
+	}
+	u := &structs.JobUIConfig{Description: w.Description}
+	for _, l := range w.Links {
+		var s *structs.JobUILink // a null link stays null: Validate refuses it
+		if l != nil {
+			s = &structs.JobUILink{Label: l.Label, URL: l.URL}
+		}
+		u.Links = append(u.Links, s)
+	}
+	return u
+}
+
+func uiFromStructs(u *structs.JobUIConfig) *JobUIConfig {
+	if u == nil {
+		return nil
+	}
+	w := &JobUIConfig{Description: u.Description}
+	for _, l := range u.Links {
+		if l != nil {
+			w.Links = append(w.Links, &JobUILink{Label: l.Label, URL: l.URL})
+		}
+	}
+	return w
 }
 
 // periodicToStructs gives an absent Enabled Nomad's default, true.

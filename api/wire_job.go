@@ -32,7 +32,7 @@ type Job struct {
 	Reschedule       *ReschedulePolicy
 	Migrate          *MigrateStrategy
 	Meta             map[string]string
-	UI               Unsupported
+	UI               *JobUIConfig
 
 	Stop                     *bool
 	ParentID                 *string
@@ -408,6 +408,18 @@ type JobSubmission struct {
 }
 
 // PeriodicConfig is a job's periodic block on the wire (Nomad's).
+// JobUIConfig is a job's ui block in Nomad's JSON.
+type JobUIConfig struct {
+	Description string
+	Links       []*JobUILink
+}
+
+// JobUILink is one link of a job's ui block.
+type JobUILink struct {
+	Label string
+	URL   string
+}
+
 type PeriodicConfig struct {
 	Enabled         *bool
 	Spec            *string

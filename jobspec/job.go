@@ -24,11 +24,22 @@ var (
 			Blocks: []hcl.BlockHeaderSchema{
 				{Type: "group", LabelNames: []string{"name"}}, {Type: "constraint"}, {Type: "meta"},
 				{Type: "affinity"}, {Type: "spread"}, {Type: "reschedule"}, {Type: "migrate"}, {Type: "update"},
-				{Type: "periodic"}, {Type: "parameterized"},
+				{Type: "periodic"}, {Type: "parameterized"}, {Type: "ui"},
 			},
 		},
 		unsupportedAttrs:  []string{"vault_token", "consul_token", "consul_namespace"},
-		unsupportedBlocks: []string{"multiregion", "vault", "consul", "ui"},
+		unsupportedBlocks: []string{"multiregion", "vault", "consul"},
+	}
+
+	uiSchema = bodySchema{
+		BodySchema: hcl.BodySchema{
+			Attributes: []hcl.AttributeSchema{{Name: "description"}},
+			Blocks:     []hcl.BlockHeaderSchema{{Type: "link"}},
+		},
+	}
+
+	uiLinkSchema = bodySchema{
+		BodySchema: hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "label"}, {Name: "url"}}},
 	}
 
 	periodicSchema = bodySchema{
@@ -224,6 +235,9 @@ func (d *decoder) job(b *hcl.Block) *structs.Job {
 	}
 	for _, pb := range d.atMostOne(c.Blocks.OfType("parameterized")) {
 		job.ParameterizedJob = d.parameterized(pb, loc)
+	}
+	for _, ub := range d.atMostOne(c.Blocks.OfType("ui")) {
+		job.UI = d.ui(ub, loc)
 	}
 	for _, gb := range c.Blocks.OfType("group") {
 		job.TaskGroups = append(job.TaskGroups, d.group(gb, job.Type, inherited))
@@ -627,6 +641,34 @@ func (d *decoder) periodic(b *hcl.Block, loc *scope) *structs.PeriodicConfig {
 		}
 	}
 	return p
+}
+
+// ui decodes a job's ui block (Nomad's web UI presentation: a description
+// and links), kept in the job as Nomad keeps it.
+func (d *decoder) ui(b *hcl.Block, loc *scope) *structs.JobUIConfig {
+	loc.field("ui", b.DefRange)
+	u := &structs.JobUIConfig{}
+	c := d.content(b.Body, uiSchema)
+	if a := c.Attributes["description"]; a != nil {
+		loc.field("ui.description", a.Range)
+		u.Description, _ = d.str(a)
+	}
+	for i, lb := range c.Blocks.OfType("link") {
+		field := fmt.Sprintf("ui.link[%d]", i)
+		loc.field(field, lb.DefRange)
+		l := &structs.JobUILink{}
+		lc := d.content(lb.Body, uiLinkSchema)
+		if a := lc.Attributes["label"]; a != nil {
+			loc.field(field+".label", a.Range)
+			l.Label, _ = d.str(a)
+		}
+		if a := lc.Attributes["url"]; a != nil {
+			loc.field(field+".url", a.Range)
+			l.URL, _ = d.str(a)
+		}
+		u.Links = append(u.Links, l)
+	}
+	return u
 }
 
 // parameterized decodes a job's parameterized block.

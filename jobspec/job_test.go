@@ -512,7 +512,7 @@ job.hcl:6:7: Unsupported argument; An argument named "bar" is not expected here.
 			name: "not supported yet",
 			src: `job "j" {
   vault_token = "x"
-  ui {}
+  multiregion {}
   group "g" {
     network {
       port "http" { host_network = "public" }
@@ -532,7 +532,7 @@ job.hcl:6:7: Unsupported argument; An argument named "bar" is not expected here.
   }
 }`,
 			want: `job.hcl:2:3: argument "vault_token" is not supported yet
-job.hcl:3:3: block "ui" is not supported yet
+job.hcl:3:3: block "multiregion" is not supported yet
 job.hcl:6:21: argument "host_network" is not supported yet
 job.hcl:8:5: block "volume" is not supported yet
 job.hcl:11:7: block "vault" is not supported yet

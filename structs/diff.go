@@ -280,6 +280,16 @@ func jobFields(j *Job) map[string]string {
 		f["ParameterizedJob.MetaRequired"] = strings.Join(p.MetaRequired, ", ")
 		f["ParameterizedJob.MetaOptional"] = strings.Join(p.MetaOptional, ", ")
 	}
+	if u := j.UI; u != nil {
+		f["UI.Description"] = u.Description
+		links := make([]string, len(u.Links))
+		for i, l := range u.Links {
+			if l != nil {
+				links[i] = l.Label + " <" + l.URL + ">"
+			}
+		}
+		f["UI.Links"] = strings.Join(links, ", ")
+	}
 	return f
 }
 

@@ -63,6 +63,9 @@ type Job struct {
 	// parameterized one (periodic.go): neither is scheduled itself.
 	Periodic         *PeriodicConfig
 	ParameterizedJob *ParameterizedJobConfig
+	// UI is the job's ui block, Nomad's presentation of the job in its web
+	// UI (a description and links); nothing in orch acts on it.
+	UI *JobUIConfig
 	// ParentID is the periodic or parameterized job this one was launched
 	// from ("" for a job registered by a user); Dispatched is set on a
 	// dispatched child, which carries the dispatch's Payload (at most
@@ -260,6 +263,7 @@ func (j *Job) Copy() *Job {
 	c.Affinities, c.Spreads = copyAffinities(j.Affinities), copySpreads(j.Spreads)
 	c.Update = j.Update.Copy()
 	c.Periodic, c.ParameterizedJob = j.Periodic.Copy(), j.ParameterizedJob.Copy()
+	c.UI = j.UI.Copy()
 	c.Payload = slices.Clone(j.Payload)
 	if j.TaskGroups != nil {
 		c.TaskGroups = make([]*TaskGroup, len(j.TaskGroups))
@@ -412,4 +416,33 @@ const (
 // DefaultLogConfig returns Nomad's defaults.
 func DefaultLogConfig() *LogConfig {
 	return &LogConfig{MaxFiles: DefaultLogMaxFiles, MaxFileSizeMB: DefaultLogMaxFileSizeMB}
+}
+
+// JobUIConfig is a job's ui block, as Nomad's: a description and links the
+// web UI shows with the job.
+type JobUIConfig struct {
+	Description string
+	Links       []*JobUILink
+}
+
+// JobUILink is one link of a job's ui block.
+type JobUILink struct {
+	Label string
+	URL   string
+}
+
+// Copy returns a deep copy of the ui block.
+func (u *JobUIConfig) Copy() *JobUIConfig {
+	if u == nil {
+		return nil
+	}
+	c := *u
+	c.Links = make([]*JobUILink, len(u.Links))
+	for i, l := range u.Links {
+		c.Links[i] = clonePtr(l)
+	}
+	if u.Links == nil {
+		c.Links = nil
+	}
+	return &c
 }

@@ -176,6 +176,13 @@ func (v *validator) job(j *Job) {
 	v.interpolatedMap("meta", j.Meta)
 	v.periodic(j)
 	v.parameterized(j)
+	if j.UI != nil {
+		for i, l := range j.UI.Links {
+			if l == nil {
+				v.add(fmt.Sprintf("ui.link[%d]", i), "", "must not be null")
+			}
+		}
+	}
 
 	if len(j.TaskGroups) == 0 {
 		v.add("group", "", "a job needs at least one group")

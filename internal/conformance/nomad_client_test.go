@@ -91,6 +91,7 @@ func TestNomadClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := &env{agent: a, nomad: nomad, job: webJob("web")}
+	e.job.UI = &napi.JobUIConfig{Description: "serves the **web**", Links: []*napi.JobUILink{{Label: "runbook", URL: "https://wiki.example.com/web"}}}
 	e.reg, _, err = nomad.Jobs().Register(e.job, nil)
 	if err != nil {
 		t.Fatalf("Nomad's client cannot register a job: %v", err)
@@ -272,6 +273,10 @@ func testJobInfo(t *testing.T, e *env) {
 		*task.KillTimeout != 5*time.Second || *task.Resources.CPU != 100 || *task.Resources.MemoryMB != 128 ||
 		task.Config["command"] != "/bin/sleep" || *job.Version != 0 || *job.JobModifyIndex != e.reg.JobModifyIndex {
 		t.Errorf("job as Nomad's client reads it: %+v", job)
+	}
+	if ui := job.UI; ui == nil || ui.Description != "serves the **web**" || len(ui.Links) != 1 ||
+		ui.Links[0].Label != "runbook" || ui.Links[0].URL != "https://wiki.example.com/web" {
+		t.Errorf("the job's ui block as Nomad's client reads it: %+v", ui)
 	}
 	strictGet[napi.Job](t, e.agent.URL, "/v1/job/web")
 }
