@@ -55,6 +55,9 @@ type Supervisor struct {
 		// reaper reaps them (other PIDs it reaps are orphans of tasks).
 		children map[int]*task
 		conns    map[*conn]struct{} // that said hello: exit events go to them
+		// stopping: an embedded supervisor is stopping; it starts nothing
+		// more (stopEmbedded).
+		stopping bool
 	}
 }
 
@@ -133,12 +136,33 @@ func run(ctx context.Context, dir string, logger *slog.Logger, embedded bool) er
 		if err != nil {
 			if ctx.Err() != nil {
 				logger.Info("supervisor stopping")
+				if embedded {
+					s.stopEmbedded()
+				}
 				return nil
 			}
 			return fmt.Errorf("supervisor: accept: %w", err)
 		}
 		go s.serve(ctx, newConn(nc))
 	}
+}
+
+// stopEmbedded kills the tasks of an embedded supervisor, which cannot
+// outlive its process, and starts no more: a start still on its way when the
+// agent stopped its tasks would otherwise leave a process behind (one did, in
+// the tests that run agents with embedded supervisors).
+func (s *Supervisor) stopEmbedded() {
+	s.mu.Lock()
+	s.mu.stopping = true
+	pids := make([]int, 0, len(s.mu.children))
+	for pid := range s.mu.children {
+		pids = append(pids, pid)
+	}
+	s.mu.Unlock()
+	for _, pid := range pids {
+		killGroup(pid, syscall.SIGKILL)
+	}
+	s.reapAll()
 }
 
 // reapLoop reaps every child that exits, on each SIGCHLD.

@@ -372,3 +372,40 @@ func TestIsolationFeatureAndLaunchErrors(t *testing.T) {
 		t.Errorf("start of a missing program: %v, want the launcher's error", err)
 	}
 }
+
+// An embedded supervisor's tasks cannot outlive its process: when it stops,
+// it kills the tasks still running (a start that raced the agent's stop
+// left one behind) and starts nothing more.
+func TestEmbeddedSupervisorStopKillsItsTasks(t *testing.T) {
+	n := newNode(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- RunEmbedded(ctx, n.dir, slog.New(slog.DiscardHandler)) }()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("RunEmbedded = %v", err)
+			}
+		}
+	}
+	t.Cleanup(stop)
+	dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer dcancel()
+	c, err := Dial(dctx, ClientConfig{Dir: n.dir, Command: func() *exec.Cmd { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	st, err := c.Start(ctxT(t), n.spec("left", `exec sleep 1000`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !alive(st.PID) {
+		t.Fatalf("task %d not running after its start", st.PID)
+	}
+	stop()
+	waitFor(t, "the embedded supervisor's task killed", func() bool { return !alive(st.PID) })
+}

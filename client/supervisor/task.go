@@ -95,6 +95,9 @@ func launcher(spec *TaskSpec, errFD int) (path string, args, env []string, flags
 func (s *Supervisor) startLocked(spec *TaskSpec) (*TaskStatus, *os.File, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.mu.stopping {
+		return nil, nil, fmt.Errorf("%w: task %q: the supervisor is stopping", ErrInvalid, spec.ID)
+	}
 	if t := s.mu.tasks[spec.ID]; t != nil && t.status.State == TaskRunning {
 		if t.status.Nonce == spec.Nonce {
 			return t.status.copy(), nil, nil
