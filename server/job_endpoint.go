@@ -48,7 +48,16 @@ func (j *jobEndpoint) Register(ctx context.Context, args *structs.JobRegisterReq
 	if err := requireNamespace(j.srv.state.Snapshot(), job.Namespace); err != nil {
 		return err
 	}
-	if first, err := j.srv.recordedOutcome(MsgJobRegister, args.RequestID); first != nil || err != nil {
+	return j.registerOnce(ctx, job, args.EnforceIndex, args.JobModifyIndex, args.RequestID, reply)
+}
+
+// registerOnce registers job as the write requestID names (see register) and
+// fills reply. A retry of a write that already committed is answered from
+// its recorded outcome and registers nothing again. Register and Scale call
+// it.
+func (j *jobEndpoint) registerOnce(ctx context.Context, job *structs.Job, enforce bool, jobModifyIndex uint64,
+	requestID string, reply *structs.JobRegisterResponse) error {
+	if first, err := j.srv.recordedOutcome(MsgJobRegister, requestID); first != nil || err != nil {
 		if err != nil {
 			return err
 		}
@@ -56,8 +65,7 @@ func (j *jobEndpoint) Register(ctx context.Context, args *structs.JobRegisterReq
 		reply.EvalID, reply.EvalCreateIndex, reply.JobModifyIndex, reply.Index = r.evalID, r.index, r.jobModifyIndex, r.index
 		return nil
 	}
-
-	r, err := j.register(ctx, job, args.EnforceIndex, args.JobModifyIndex, args.RequestID)
+	r, err := j.register(ctx, job, enforce, jobModifyIndex, requestID)
 	if err != nil {
 		return err
 	}

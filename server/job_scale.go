@@ -38,19 +38,5 @@ func (j *jobEndpoint) Scale(ctx context.Context, args *structs.JobScaleRequest, 
 	if err := validateJobForServer(job, j.srv.config.Limits); err != nil {
 		return err
 	}
-	if first, err := j.srv.recordedOutcome(MsgJobRegister, args.RequestID); first != nil || err != nil {
-		if err != nil {
-			return err
-		}
-		r := j.jobWriteReply(first, "", job.Namespace, job.ID)
-		reply.EvalID, reply.EvalCreateIndex, reply.JobModifyIndex, reply.Index = r.evalID, r.index, r.jobModifyIndex, r.index
-		return nil
-	}
-	r, err := j.register(ctx, job, true, enforce, args.RequestID)
-	if err != nil {
-		return err
-	}
-	reply.EvalID, reply.EvalCreateIndex, reply.JobModifyIndex, reply.Index = r.evalID, r.index, r.jobModifyIndex, r.index
-	reply.Warnings = jobWarnings(job, j.srv.state.SchedulerConfig())
-	return nil
+	return j.registerOnce(ctx, job, true, enforce, args.RequestID, reply)
 }
