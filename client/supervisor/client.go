@@ -236,13 +236,20 @@ func (c *Client) retire(nc net.Conn, why error) {
 	}
 	c.logger.Warn("replacing a supervisor of an older protocol: its tasks run on and the new one adopts them",
 		"pid", pid, "error", why)
+	// The pidfd, opened before the signal, names this process even if its
+	// PID is reused once it exits.
+	pidfd, err := openPidfd(pid)
+	if err != nil {
+		return
+	}
+	defer pidfd.Close()
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		return
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) && c.ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond) // poll interval while it exits
-	}
+	_ = pidfd.SetReadDeadline(time.Now().Add(30 * time.Second))
+	stop := context.AfterFunc(c.ctx, func() { _ = pidfd.SetReadDeadline(time.Now()) })
+	defer stop()
+	_ = waitPidfd(pidfd) // its exit, the deadline or this client's end
 }
 
 // peerPID is the PID of the process that listens at the other end of the

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -154,15 +156,18 @@ func run(ctx context.Context, dir string, logger *slog.Logger, embedded bool) er
 func (s *Supervisor) stopEmbedded() {
 	s.mu.Lock()
 	s.mu.stopping = true
-	pids := make([]int, 0, len(s.mu.children))
-	for pid := range s.mu.children {
-		pids = append(pids, pid)
-	}
 	s.mu.Unlock()
-	for _, pid := range pids {
+	for _, pid := range s.childPIDs() {
 		killGroup(pid, syscall.SIGKILL)
 	}
 	s.reapAll()
+}
+
+// childPIDs are the PIDs of the running tasks this process started.
+func (s *Supervisor) childPIDs() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Collect(maps.Keys(s.mu.children))
 }
 
 // reapLoop reaps every child that exits, on each SIGCHLD.
@@ -215,13 +220,7 @@ func (s *Supervisor) nextExited() (int, error) {
 	if !s.embedded {
 		return peekExited()
 	}
-	s.mu.Lock()
-	pids := make([]int, 0, len(s.mu.children))
-	for pid := range s.mu.children {
-		pids = append(pids, pid)
-	}
-	s.mu.Unlock()
-	for _, pid := range pids {
+	for _, pid := range s.childPIDs() {
 		if exited, err := peekExitedPID(pid); err == nil && exited {
 			return pid, nil
 		}

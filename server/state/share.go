@@ -20,6 +20,7 @@ import (
 type sharer struct {
 	txn     *memdb.Txn
 	strings map[string]string
+	nodes   map[string]*structs.Node // looked up, nil for none
 	// The last node counts and resources seen: the allocations a plan
 	// places for one group mostly have equal ones, and stored objects are
 	// never modified, so equal ones can be one.
@@ -28,7 +29,7 @@ type sharer struct {
 }
 
 func newSharer(txn *memdb.Txn) *sharer {
-	return &sharer{txn: txn, strings: map[string]string{}}
+	return &sharer{txn: txn, strings: map[string]string{}, nodes: map[string]*structs.Node{}}
 }
 
 // of returns the first string equal to s this sharer saw.
@@ -43,17 +44,27 @@ func (sh *sharer) of(s string) string {
 	return s
 }
 
+// node returns the stored node with this ID (nil when there is none), looked
+// up once per entry; its ID string is the one the entry's strings share.
+func (sh *sharer) node(id string) *structs.Node {
+	if n, ok := sh.nodes[id]; ok {
+		return n
+	}
+	n := first[*structs.Node](sh.txn, TableNodes, "id", id)
+	sh.nodes[id] = n
+	if n != nil {
+		sh.strings[n.ID] = n.ID
+	}
+	return n
+}
+
 // nodeID returns the stored node's own ID string for id (the first one seen
 // when no node has it).
 func (sh *sharer) nodeID(id string) string {
-	if v, ok := sh.strings[id]; ok {
-		return v
+	if n := sh.node(id); n != nil {
+		return n.ID
 	}
-	if n := first[*structs.Node](sh.txn, TableNodes, "id", id); n != nil {
-		id = n.ID
-	}
-	sh.strings[id] = id
-	return id
+	return sh.of(id)
 }
 
 // placed shares the strings of a new allocation.
@@ -69,9 +80,11 @@ func (sh *sharer) placed(a *structs.Allocation) {
 			a.TaskGroup = tg.Name
 		}
 	}
-	a.NodeID = sh.nodeID(a.NodeID)
-	if n := first[*structs.Node](sh.txn, TableNodes, "id", a.NodeID); n != nil && a.NodeName == n.Name {
-		a.NodeName = n.Name
+	if n := sh.node(a.NodeID); n != nil {
+		a.NodeID = n.ID
+		if a.NodeName == n.Name {
+			a.NodeName = n.Name
+		}
 	}
 	a.EvalID = sh.of(a.EvalID)
 	a.DeploymentID = sh.of(a.DeploymentID)
