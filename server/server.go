@@ -416,16 +416,27 @@ const raftShutdownTimeout = 30 * time.Second
 // Raft's goroutines forever (hashicorp/raft#696), and Raft's Shutdown waits
 // for all of them. The server then shuts down the rest and says so.
 func shutdownRaft(r *raft.Raft, timeout time.Duration) error {
+	finished, err := futureWithin(r.Shutdown(), timeout)
+	switch {
+	case !finished:
+		return fmt.Errorf("server: stopping raft: its goroutines did not stop within %s (a stuck leadership transfer, hashicorp/raft#696?)", timeout)
+	case err != nil:
+		return fmt.Errorf("server: stopping raft: %w", err)
+	}
+	return nil
+}
+
+// futureWithin waits at most timeout for f; finished is false when it did
+// not end in time (the wait goes on in the background, and its error is
+// dropped).
+func futureWithin(f raft.Future, timeout time.Duration) (finished bool, err error) {
 	done := make(chan error, 1)
-	go func() { done <- r.Shutdown().Error() }()
+	go func() { done <- f.Error() }()
 	select {
 	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("server: stopping raft: %w", err)
-		}
-		return nil
+		return true, err
 	case <-time.After(timeout):
-		return fmt.Errorf("server: stopping raft: its goroutines did not stop within %s (a stuck leadership transfer, hashicorp/raft#696?)", timeout)
+		return false, nil
 	}
 }
 
@@ -453,17 +464,14 @@ func (s *Server) transferLeadership() {
 		return
 	}
 	start := time.Now()
-	done := make(chan error, 1)
-	go func() { done <- s.raft.LeadershipTransfer().Error() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			s.logger.Warn("leadership transfer failed", "error", err)
-			return
-		}
-		s.logger.Info("leadership transferred", "took", time.Since(start), "leader", s.Leader())
-	case <-time.After(leadershipTransferTimeout):
+	finished, err := futureWithin(s.raft.LeadershipTransfer(), leadershipTransferTimeout)
+	switch {
+	case !finished:
 		s.logger.Warn("leadership transfer did not finish in time; shutting down anyway", "timeout", leadershipTransferTimeout)
+	case err != nil:
+		s.logger.Warn("leadership transfer failed", "error", err)
+	default:
+		s.logger.Info("leadership transferred", "took", time.Since(start), "leader", s.Leader())
 	}
 }
 
