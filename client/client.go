@@ -62,6 +62,9 @@ type Client struct {
 	// again (an apply whose registration failed).
 	metaMu     sync.Mutex
 	reregister atomic.Bool
+	// heartbeatKick wakes the heartbeat loop to heartbeat at once (the
+	// connection to the servers was lost: they give the node a short grace).
+	heartbeatKick chan struct{}
 	// heartbeatUntil is when the servers' last accepted heartbeat (or
 	// registration) runs out: its time plus the TTL they gave, Unix
 	// nanoseconds of Config.Clock; 0 before the first.
@@ -139,6 +142,8 @@ func NewClient(cfg Config) (*Client, error) {
 		drivers:     driversByName(rawExecUnlessDisabled(cfg, logger, sup), supervised(cfg, sup)),
 		registered:  make(chan struct{}),
 		watcherDone: make(chan struct{}),
+
+		heartbeatKick: make(chan struct{}, 1),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.metrics = newClientMetrics(c)
@@ -158,6 +163,9 @@ func NewClient(cfg Config) (*Client, error) {
 	c.startReconcilers()
 	if s, ok := cfg.Servers.(streamServer); ok {
 		s.ServeClientStreams(c.nodeID, c.ServeStream)
+	}
+	if s, ok := cfg.Servers.(sessionWatcher); ok {
+		s.OnSessionLost(c.kickHeartbeat)
 	}
 
 	c.wg.Add(5)
@@ -260,6 +268,7 @@ func (c *Client) Shutdown() error {
 		select {
 		case <-c.registered:
 			ctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownFlushTimeout)
+			c.sayStopping(ctx)
 			if err := c.updater.flush(ctx); err != nil {
 				c.logger.Warn("could not send the last allocation updates", "error", err)
 			}

@@ -227,6 +227,7 @@ func (c *RPCClient) acceptStreams(sess *yamux.Session) {
 	for {
 		stream, err := sess.AcceptStream()
 		if err != nil {
+			c.sessionEnded(sess) // AcceptStream fails only once the session ended
 			return
 		}
 		c.serveMu.Lock()

@@ -71,23 +71,54 @@ func (c *Client) heartbeatLoop() {
 			c.logger.Warn("cannot reach the servers", "registering", needRegister, "retry_in", wait, "error", err)
 		}
 
-		if !c.sleep(wait) {
+		if !c.sleepOrKick(wait) {
 			return
 		}
 	}
 }
 
-// sleep waits d on the client's clock and reports true, or false when the
-// client shuts down first.
-func (c *Client) sleep(d time.Duration) bool {
+// sessionWatcher is what of the RPC client tells of a lost connection
+// (RPCClient); the in-process server of a combined agent has none.
+type sessionWatcher interface{ OnSessionLost(func()) }
+
+// kickHeartbeat makes the heartbeat loop heartbeat now: the connection to
+// the servers was lost, and they give a node whose connection ended only
+// reconnect_grace to heartbeat again (server/session_liveness.go).
+func (c *Client) kickHeartbeat() {
+	select {
+	case c.heartbeatKick <- struct{}{}:
+	default:
+	}
+}
+
+// sleepOrKick waits d on the client's clock, or until kickHeartbeat, and
+// reports true, or false when the client shuts down first.
+func (c *Client) sleepOrKick(d time.Duration) bool {
 	woke := make(chan struct{})
 	t := c.cfg.Clock.AfterFunc(d, func() { close(woke) })
+	defer t.Stop()
 	select {
 	case <-woke:
 		return true
+	case <-c.heartbeatKick:
+		return true
 	case <-c.ctx.Done():
-		t.Stop()
 		return false
+	}
+}
+
+// sayStopping tells the servers, in a last heartbeat, that the agent stops
+// on purpose and its tasks keep running, so the end of its connection is no
+// sign of failure and the node keeps its TTL to come back (a restart, an
+// upgrade). Best effort, within ctx.
+func (c *Client) sayStopping(ctx context.Context) {
+	req := &structs.NodeUpdateStatusRequest{
+		NodeID: c.nodeID, SecretID: c.secretID, Status: structs.NodeStatusReady, AgentStopping: true,
+		WriteRequest: structs.WriteRequest{Region: c.cfg.Region},
+	}
+	var resp structs.NodeUpdateResponse
+	if err := c.callRPC(ctx, "Node.UpdateStatus", req, &resp); err != nil {
+		c.logger.Warn("could not tell the servers the agent is stopping", "error", err)
 	}
 }
 

@@ -168,6 +168,8 @@ type recordingServers struct {
 	mu   sync.Mutex
 	regs int
 	hbs  []time.Time
+	// stopping counts the heartbeats that said the agent is stopping.
+	stopping int
 	// watched are the indexes of the Node.GetClientAllocs answers.
 	watched []uint64
 	fetched []string
@@ -185,6 +187,9 @@ func (r *recordingServers) RPC(ctx context.Context, method string, args, reply a
 		r.regs++
 	case "Node.UpdateStatus":
 		r.hbs = append(r.hbs, time.Now())
+		if args.(*structs.NodeUpdateStatusRequest).AgentStopping {
+			r.stopping++
+		}
 	case "Node.GetClientAllocs":
 		r.watched = append(r.watched, reply.(*structs.NodeClientAllocsResponse).Index)
 	case "Alloc.GetAllocs":
@@ -196,6 +201,9 @@ func (r *recordingServers) RPC(ctx context.Context, method string, args, reply a
 	}
 	return nil
 }
+
+// OnSessionLost passes the client's hook to the RPC client.
+func (r *recordingServers) OnSessionLost(f func()) { r.next.(sessionWatcher).OnSessionLost(f) }
 
 func (r *recordingServers) stats() (regs int, hbs []time.Time) {
 	r.mu.Lock()
@@ -475,6 +483,51 @@ func TestClientRegistersAgainWhenServersForgetTheNode(t *testing.T) {
 		err := s2.RPC(t.Context(), "Node.GetNode", &structs.NodeSpecificRequest{NodeID: c.NodeID()}, &nr)
 		return regs == 2 && err == nil && nr.Node != nil
 	})
+}
+
+// TestClientHeartbeatsAtOnceWhenItsConnectionEnds: the servers give a node
+// whose connection ended only reconnect_grace to heartbeat again
+// (server/session_liveness.go), so a client whose connection ends
+// heartbeats at once, over a new one, not when its TTL (here an hour) says.
+// A client that stops says so in a last heartbeat, so that the end of its
+// connection is not taken for a failure.
+func TestClientHeartbeatsAtOnceWhenItsConnectionEnds(t *testing.T) {
+	_, rpc := startRealServerWith(t, func(c *server.Config) { c.MinHeartbeatTTL = time.Hour })
+	rec := &recordingServers{next: rpc}
+	c, err := NewClient(testClientConfig(t, rec, t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown()
+	waitFor(t, "registration", c.Registered)
+	_, before := rec.stats()
+	rpc.mu.Lock()
+	sess := rpc.mu.session
+	rpc.mu.Unlock()
+	if sess == nil {
+		t.Fatal("the client holds no connection after registering")
+	}
+	sess.Close()
+	waitFor(t, "a heartbeat after the connection ended", func() bool {
+		_, hbs := rec.stats()
+		return len(hbs) > len(before)
+	})
+	rpc.mu.Lock()
+	again := rpc.mu.session
+	rpc.mu.Unlock()
+	if again == nil || again == sess {
+		t.Error("the heartbeat did not go over a new connection")
+	}
+
+	if err := c.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	stopping := rec.stopping
+	rec.mu.Unlock()
+	if stopping != 1 {
+		t.Errorf("%d heartbeats said the agent is stopping, want 1 (at Shutdown)", stopping)
+	}
 }
 
 // TestAllocWatcherFetchesOnlyNewOrChangedAllocs: the watch fetches an

@@ -52,6 +52,9 @@ type RPCClient struct {
 		session *yamux.Session
 		addr    string // the session's server
 		closed  bool
+		// onLost is called when a session ends other than by Close
+		// (OnSessionLost).
+		onLost func()
 	}
 }
 
@@ -223,6 +226,35 @@ func (c *RPCClient) dropSession(sess *yamux.Session, cause error) {
 	}
 	c.mu.Unlock()
 	sess.Close()
+}
+
+// OnSessionLost makes f be called, on its own goroutine, each time the
+// connection to a server ends other than by Close: the server closed it
+// (it stopped, or its pings went unanswered), the network failed, or a
+// call's failure dropped it. The next call connects to the next server. A
+// client heartbeats at once from f: the servers give a node whose
+// connection ended only a short grace to heartbeat again
+// (server/session_liveness.go).
+func (c *RPCClient) OnSessionLost(f func()) {
+	c.mu.Lock()
+	c.mu.onLost = f
+	c.mu.Unlock()
+}
+
+// sessionEnded forgets sess, which ended, if it is still the shared
+// session (the next call connects to the next server), and calls the
+// session-lost hook unless the client was closed.
+func (c *RPCClient) sessionEnded(sess *yamux.Session) {
+	c.mu.Lock()
+	if c.mu.session == sess {
+		c.mu.session = nil
+		c.mu.next = (c.mu.next + 1) % max(1, len(c.mu.servers))
+	}
+	closed, onLost := c.mu.closed, c.mu.onLost
+	c.mu.Unlock()
+	if !closed && onLost != nil {
+		go onLost()
+	}
 }
 
 // Close closes the connection; calls in flight fail, later calls return

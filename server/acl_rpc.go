@@ -313,7 +313,15 @@ var rpcRules = map[string]rpcRule{
 	"Node.UpdateStatus":    nodeSecret(func(a any) string { return a.(*structs.NodeUpdateStatusRequest).NodeID }),
 	"Node.GetClientAllocs": nodeSecret(func(a any) string { return a.(*structs.NodeSpecificRequest).NodeID }),
 	"Node.UpdateAlloc":     allocUpdate,
-	"Node.GetNode":         nodeRead,
+	// A server's report of a lost client connection (session_liveness.go):
+	// forwarded by a server only; checkServerOnly vouches for the peer.
+	"Node.SessionLost": {check: func(_ *authz, args any) error {
+		if isForwarded(args) {
+			return nil
+		}
+		return errPermissionDenied()
+	}},
+	"Node.GetNode": nodeRead,
 	// Draining a node and its eligibility are node write, as in Nomad.
 	"Node.UpdateDrain":       nodeWrite,
 	"Node.UpdateEligibility": nodeWrite,

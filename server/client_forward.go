@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -30,47 +31,87 @@ import (
 // A combined agent's own client talks to its server in process, with no
 // session: the agent's client registers itself with ServeClientStreams.
 
-// sessionCtxKey carries, in an RPC handler's context, the yamux session the
-// call arrived on.
+// sessionCtxKey carries, in an RPC handler's context, the session the call
+// arrived on (a *muxSession).
 type sessionCtxKey struct{}
 
-func withSession(ctx context.Context, sess *yamux.Session) context.Context {
-	return context.WithValue(ctx, sessionCtxKey{}, sess)
+func withSession(ctx context.Context, ms *muxSession) context.Context {
+	return context.WithValue(ctx, sessionCtxKey{}, ms)
+}
+
+// sessionOf returns the session a call arrived on, nil for an in-process call.
+func sessionOf(ctx context.Context) *muxSession {
+	ms, _ := ctx.Value(sessionCtxKey{}).(*muxSession)
+	return ms
+}
+
+// muxSession is a multiplexed session this server accepted, named so that
+// the leader can tell it from any other (session_liveness.go).
+type muxSession struct {
+	sess *yamux.Session
+	// heard tells when the session last received anything.
+	heard *readClock
+	// name is unique across servers and their restarts: this server's
+	// instance name, a slash, a sequence number.
+	name string
+	// pinged is set once the session carries a client's heartbeats: from
+	// then on this server pings it (pingSession).
+	pinged atomic.Bool
+	// ended is set when the session closed (nodeConns.forget); guarded by
+	// nodeConns.mu.
+	ended bool
 }
 
 // nodeConns maps node IDs to the sessions their clients hold to this server.
 // Safe for concurrent use.
 type nodeConns struct {
+	// instance names this server's run in its sessions' names; seq numbers
+	// them (newSession).
+	instance string
+	seq      atomic.Uint64
+
 	mu     sync.Mutex
-	byNode map[string]*yamux.Session
+	byNode map[string]*muxSession
 	// local serves the client endpoints of a client in this process.
 	localNode  string
 	localServe func(io.ReadWriteCloser)
 }
 
-func newNodeConns() *nodeConns { return &nodeConns{byNode: make(map[string]*yamux.Session)} }
-
-// note records that nodeID's client called over the session in ctx, if any
-// (an in-process call has none).
-func (n *nodeConns) note(ctx context.Context, nodeID string) {
-	sess, _ := ctx.Value(sessionCtxKey{}).(*yamux.Session)
-	if sess == nil || nodeID == "" {
-		return
-	}
-	n.mu.Lock()
-	n.byNode[nodeID] = sess
-	n.mu.Unlock()
+func newNodeConns() *nodeConns {
+	return &nodeConns{instance: structs.GenerateUUID()[:8], byNode: make(map[string]*muxSession)}
 }
 
-// forget drops every node whose session is sess (it closed).
-func (n *nodeConns) forget(sess *yamux.Session) {
+// newSession names a session this server accepted on the connection heard.
+func (n *nodeConns) newSession(sess *yamux.Session, heard *readClock) *muxSession {
+	return &muxSession{sess: sess, heard: heard, name: fmt.Sprintf("%s/%d", n.instance, n.seq.Add(1))}
+}
+
+// note records that nodeID's client called over the session ms. It reports
+// false when ms has ended meanwhile (the node is not recorded).
+func (n *nodeConns) note(ms *muxSession, nodeID string) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if ms.ended {
+		return false
+	}
+	n.byNode[nodeID] = ms
+	return true
+}
+
+// forget marks ms ended and drops every node whose session it is, and
+// returns them.
+func (n *nodeConns) forget(ms *muxSession) []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	ms.ended = true
+	var lost []string
 	for id, s := range n.byNode {
-		if s == sess {
+		if s == ms {
 			delete(n.byNode, id)
+			lost = append(lost, id)
 		}
 	}
+	return lost
 }
 
 // ServeClientStreams makes the server reach the client of nodeID, which
@@ -198,7 +239,7 @@ func (s *Server) authorizeNodeCall(ctx context.Context, req *structs.DialNodeReq
 // giving up when ctx ends.
 func (s *Server) dialNodeHere(ctx context.Context, nodeID string) (io.ReadWriteCloser, error) {
 	s.nodeConns.mu.Lock()
-	sess := s.nodeConns.byNode[nodeID]
+	ms := s.nodeConns.byNode[nodeID]
 	local, serve := s.nodeConns.localNode, s.nodeConns.localServe
 	s.nodeConns.mu.Unlock()
 	if nodeID == local && serve != nil {
@@ -206,10 +247,10 @@ func (s *Server) dialNodeHere(ctx context.Context, nodeID string) (io.ReadWriteC
 		go serve(theirs)
 		return mine, nil
 	}
-	if sess == nil || sess.IsClosed() {
+	if ms == nil || ms.sess.IsClosed() {
 		return nil, structs.NewError(structs.CodeNotFound, "node %s is not connected to server %s", nodeID, s.RPCAddr())
 	}
-	stream, err := rpcwire.OpenSessionStream(ctx, sess)
+	stream, err := rpcwire.OpenSessionStream(ctx, ms.sess)
 	if err != nil {
 		return nil, structs.NewError(structs.CodeNotFound, "node %s: its connection to server %s failed: %v", nodeID, s.RPCAddr(), err)
 	}

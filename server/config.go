@@ -94,6 +94,11 @@ type Config struct {
 	MinHeartbeatTTL        time.Duration
 	MaxHeartbeatsPerSecond float64
 	HeartbeatGrace         time.Duration
+	// ReconnectGrace is how long a node whose client's connection to a
+	// server was lost (closed, or no answer to the server's pings) has to
+	// connect again and heartbeat before it is marked down, when that is
+	// sooner than its TTL and grace (session_liveness.go). Default 5s.
+	ReconnectGrace time.Duration
 
 	// DeploymentGCThreshold is how long a deployment must have been over
 	// (successful, failed, cancelled) before the leader's GC removes it;
@@ -267,6 +272,7 @@ const (
 	DefaultMinHeartbeatTTL        = 10 * time.Second
 	DefaultMaxHeartbeatsPerSecond = 50.0
 	DefaultHeartbeatGrace         = 10 * time.Second
+	DefaultReconnectGrace         = 5 * time.Second
 	DefaultDeploymentGCThreshold  = time.Hour
 	DefaultDeploymentGCInterval   = 5 * time.Minute
 	DefaultAllocUpdateBatchWindow = 50 * time.Millisecond
@@ -300,6 +306,7 @@ func DefaultConfig() Config {
 		MinHeartbeatTTL:        DefaultMinHeartbeatTTL,
 		MaxHeartbeatsPerSecond: DefaultMaxHeartbeatsPerSecond,
 		HeartbeatGrace:         DefaultHeartbeatGrace,
+		ReconnectGrace:         DefaultReconnectGrace,
 		AllocUpdateBatchWindow: DefaultAllocUpdateBatchWindow,
 		DeploymentGCThreshold:  DefaultDeploymentGCThreshold,
 		DeploymentGCInterval:   DefaultDeploymentGCInterval,
@@ -349,6 +356,7 @@ func (c *Config) Validate() error {
 		v    time.Duration
 	}{
 		{"min_heartbeat_ttl", c.MinHeartbeatTTL}, {"heartbeat_grace", c.HeartbeatGrace},
+		{"reconnect_grace", c.ReconnectGrace},
 		{"alloc_update_batch_window", c.AllocUpdateBatchWindow}, {"leader_wait_timeout", c.LeaderWaitTimeout},
 		{"deployment_gc_threshold", c.DeploymentGCThreshold}, {"deployment gc interval", c.DeploymentGCInterval},
 		{"raft heartbeat timeout", c.RaftTimeouts.Heartbeat}, {"raft election timeout", c.RaftTimeouts.Election},
@@ -423,6 +431,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HeartbeatGrace == 0 {
 		c.HeartbeatGrace = DefaultHeartbeatGrace
+	}
+	if c.ReconnectGrace == 0 {
+		c.ReconnectGrace = DefaultReconnectGrace
 	}
 	if c.AllocUpdateBatchWindow == 0 {
 		c.AllocUpdateBatchWindow = DefaultAllocUpdateBatchWindow

@@ -55,7 +55,19 @@ type heartbeats struct {
 
 type heartbeatTimer struct {
 	t clock.Timer
+	// deadline is when it runs out; why is the reason it then gives.
+	deadline time.Time
+	why      string
+	// session names the connection the node's last heartbeat came in on
+	// (muxSession.name), "" when unknown (an in-process client, a timer
+	// resumed by a new leader, a client agent stopping on purpose): a report
+	// that the session was lost shortens the timer only if it still names
+	// the session (sessionLost).
+	session string
 }
+
+// whyMissedHeartbeat is why a node whose TTL and grace ran out is marked down.
+const whyMissedHeartbeat = "missed heartbeat"
 
 func newHeartbeats(s *Server) *heartbeats {
 	h := &heartbeats{srv: s}
@@ -106,27 +118,28 @@ func heartbeatTTL(minTTL time.Duration, maxPerSecond float64, nodes int, stagger
 	return ttl + time.Duration(stagger*float64(ttl))
 }
 
-// reset (re)starts the timer of node nodeID and returns the TTL to give the
-// client. When this server is not acting as leader no timer is started (the
-// TTL is still computed, the caller fails the write anyway).
-func (h *heartbeats) reset(nodeID string) time.Duration {
+// reset (re)starts the timer of node nodeID, whose heartbeat came in on
+// session ("" if unknown), and returns the TTL to give the client. When this
+// server is not acting as leader no timer is started (the TTL is still
+// computed, the caller fails the write anyway).
+func (h *heartbeats) reset(nodeID, session string) time.Duration {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ttl := h.ttlLocked()
 	if !h.mu.enabled {
 		return ttl
 	}
-	h.startTimerLocked(nodeID, ttl+h.srv.config.HeartbeatGrace)
+	h.startTimerLocked(nodeID, ttl+h.srv.config.HeartbeatGrace, session, whyMissedHeartbeat)
 	return ttl
 }
 
 // startTimerLocked replaces the timer of nodeID by one that runs out after
-// wait.
-func (h *heartbeats) startTimerLocked(nodeID string, wait time.Duration) {
+// wait, giving why.
+func (h *heartbeats) startTimerLocked(nodeID string, wait time.Duration, session, why string) {
 	if old := h.mu.timers[nodeID]; old != nil {
 		old.t.Stop()
 	}
-	ht := &heartbeatTimer{}
+	ht := &heartbeatTimer{deadline: h.srv.config.Clock.Now().Add(wait), why: why, session: session}
 	ht.t = h.srv.config.Clock.AfterFunc(wait, func() { _ = h.expired(nodeID, ht) })
 	h.mu.timers[nodeID] = ht
 }
@@ -146,7 +159,7 @@ func (h *heartbeats) resume(nodeIDs []string, clusterSize int) {
 		return
 	}
 	for _, id := range nodeIDs {
-		h.startTimerLocked(id, wait)
+		h.startTimerLocked(id, wait, "", whyMissedHeartbeat)
 	}
 }
 
@@ -177,8 +190,12 @@ func (h *heartbeats) expired(nodeID string, ht *heartbeatTimer) bool {
 	}
 	delete(h.mu.timers, nodeID)
 	h.mu.Unlock()
-	h.srv.metrics.heartbeatExpirations.WithLabelValues("ttl").Inc()
-	return h.markDown(nodeID, "missed heartbeat")
+	kind := "ttl"
+	if ht.why != whyMissedHeartbeat {
+		kind = "connection"
+	}
+	h.srv.metrics.heartbeatExpirations.WithLabelValues(kind).Inc()
+	return h.markDown(nodeID, ht.why)
 }
 
 // markDown marks a node whose timer ran out down through Raft, and reports

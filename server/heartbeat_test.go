@@ -110,12 +110,12 @@ func BenchmarkHeartbeatReset(b *testing.B) {
 	ids := make([]string, nodes)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("node-%d", i)
-		h.reset(ids[i])
+		h.reset(ids[i], "")
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		h.reset(ids[i%nodes])
+		h.reset(ids[i%nodes], "")
 	}
 }
 
@@ -261,7 +261,7 @@ func TestHeartbeatTimerOnAServerThatNoLongerLeadsMarksNothing(t *testing.T) {
 	h := f.heartbeats
 	h.setEnabled(true)
 	defer h.setEnabled(false)
-	h.reset(node.ID)
+	h.reset(node.ID, "")
 	h.mu.Lock()
 	ht := h.mu.timers[node.ID]
 	h.mu.Unlock()

@@ -40,6 +40,10 @@ type serverMetrics struct {
 	planRejections *prometheus.CounterVec
 
 	heartbeatExpirations *prometheus.CounterVec
+	// connectionLosses counts the nodes whose lost connection the leader
+	// acted on (shortened) or left to their TTL (refused: too many at once),
+	// session_liveness.go.
+	connectionLosses *prometheus.CounterVec
 
 	drainActions *prometheus.CounterVec
 
@@ -82,7 +86,9 @@ func newServerMetrics(r *metrics.Registry) *serverMetrics {
 			"Nodes of plans the plan applier refused (no longer fit), the scheduler refreshing and planning again."),
 
 		heartbeatExpirations: r.Counter("orch_heartbeat_expirations_total",
-			"Client heartbeat timers that expired (the node is marked down), by cause (ttl, gossip).", "cause"),
+			"Client heartbeat timers that expired (the node is marked down), by cause (ttl, gossip, connection: lost and not re-established within reconnect_grace).", "cause"),
+		connectionLosses: r.Counter("orch_heartbeat_connection_losses_total",
+			"Nodes whose client's connection ended, reported to the leader: given reconnect_grace to heartbeat again (shortened), or left to their TTL because too many lost theirs at once (refused).", "outcome"),
 
 		drainActions: r.Counter("orch_drain_actions_total",
 			"What the drainer committed (leader only): allocations marked to migrate (migrate), stopped (stop), drains completed (complete), and steps that failed and are retried (error).", "action"),

@@ -31,11 +31,25 @@ func checkSecret(node *structs.Node, secretID string) error {
 
 // noteConn remembers, once the node's call succeeded (its secret checked),
 // the session the node called over: the way back to its client
-// (client_forward.go). Forwarded calls come from servers and are skipped.
+// (client_forward.go), which this server now pings (session_liveness.go).
+// Forwarded calls come from servers and are skipped.
 func (n *nodeEndpoint) noteConn(ctx context.Context, nodeID string, err *error) {
 	if *err == nil {
-		n.srv.nodeConns.note(ctx, nodeID)
+		n.srv.noteNodeSession(ctx, nodeID)
 	}
+}
+
+// sessionName is the name of the session a client's call came in on, for
+// the leader's timers; "" for an in-process call. A forwarded call keeps the
+// name the first server gave it.
+func sessionName(ctx context.Context, forwarded bool, given string) string {
+	if forwarded {
+		return given
+	}
+	if ms := sessionOf(ctx); ms != nil {
+		return ms.name
+	}
+	return ""
 }
 
 // Register inserts a client node, or replaces its registration, with status
@@ -44,6 +58,7 @@ func (n *nodeEndpoint) Register(ctx context.Context, args *structs.NodeRegisterR
 	if !args.Forwarded && args.Node != nil {
 		defer n.noteConn(ctx, args.Node.ID, &err)
 	}
+	args.Session = sessionName(ctx, args.Forwarded, args.Session)
 	if done, err := n.srv.forward(ctx, "Node.Register", args, reply); done {
 		return err
 	}
@@ -85,7 +100,7 @@ func (n *nodeEndpoint) Register(ctx context.Context, args *structs.NodeRegisterR
 	if err != nil {
 		return err
 	}
-	reply.HeartbeatTTL = n.srv.heartbeats.reset(node.ID)
+	reply.HeartbeatTTL = n.srv.heartbeats.reset(node.ID, args.Session)
 	reply.Servers = n.srv.serverAddrs()
 	reply.Index = index
 	n.srv.logger.Info("node registered", "node_id", node.ID, "name", node.Name, "index", index, "system_evals", len(entry.Evals))
@@ -99,6 +114,7 @@ func (n *nodeEndpoint) UpdateStatus(ctx context.Context, args *structs.NodeUpdat
 	if !args.Forwarded {
 		defer n.noteConn(ctx, args.NodeID, &err)
 	}
+	args.Session = sessionName(ctx, args.Forwarded, args.Session)
 	if done, err := n.srv.forward(ctx, "Node.UpdateStatus", args, reply); done {
 		return err
 	}
@@ -149,7 +165,13 @@ func (n *nodeEndpoint) UpdateStatus(ctx context.Context, args *structs.NodeUpdat
 		n.srv.logger.Info("node status changed", "node_id", node.ID, "from", node.Status, "to", status, "index", index)
 	}
 	if status != structs.NodeStatusDown {
-		reply.HeartbeatTTL = n.srv.heartbeats.reset(node.ID)
+		session := args.Session
+		if args.AgentStopping {
+			// Its connection is about to end on purpose: not a failure.
+			session = ""
+			n.srv.logger.Info("client agent stopping; the node keeps its TTL", "node_id", node.ID)
+		}
+		reply.HeartbeatTTL = n.srv.heartbeats.reset(node.ID, session)
 	}
 	reply.Servers = n.srv.serverAddrs()
 	reply.Index = index

@@ -174,7 +174,8 @@ func (s *Server) serveMultiplex(conn net.Conn, p peer) {
 	cfg := yamux.DefaultConfig()
 	cfg.LogOutput = nil
 	cfg.Logger = newStdLogger(s.logger, "yamux")
-	session, err := yamux.Server(conn, cfg)
+	rc := newReadClock(conn)
+	session, err := yamux.Server(rc, cfg)
 	if err != nil {
 		s.logger.Error("starting yamux session failed", "remote", conn.RemoteAddr(), "error", err)
 		conn.Close()
@@ -185,8 +186,9 @@ func (s *Server) serveMultiplex(conn net.Conn, p peer) {
 		return
 	}
 	defer s.trackSession(session, false)
-	defer s.nodeConns.forget(session)
-	ctx := withPeer(withSession(s.shutdownCtx, session), p)
+	ms := s.nodeConns.newSession(session, rc)
+	defer s.sessionEnded(ms)
+	ctx := withPeer(withSession(s.shutdownCtx, ms), p)
 	streams := newOpenStreams()
 	for {
 		stream, err := session.AcceptStream()

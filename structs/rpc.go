@@ -276,6 +276,10 @@ type JobEvaluationsResponse struct {
 // NodeRegisterRequest registers (or re-registers) a client node.
 type NodeRegisterRequest struct {
 	Node *Node
+	// Session is set by the server the client called (whatever the client
+	// sent): the connection the call came in on, named for the leader's
+	// heartbeat timers (NodeSessionLostRequest). "" for an in-process call.
+	Session string
 	WriteRequest
 }
 
@@ -284,6 +288,22 @@ type NodeUpdateStatusRequest struct {
 	NodeID   string
 	SecretID string
 	Status   NodeStatus
+	// AgentStopping says the client agent is stopping on purpose (a restart,
+	// an upgrade) and its tasks keep running: the end of its connection is no
+	// sign of failure, and the node keeps a whole TTL to come back.
+	AgentStopping bool
+	// Session: as NodeRegisterRequest's, set by the server.
+	Session string
+	WriteRequest
+}
+
+// NodeSessionLostRequest is sent on by a server to the leader when a
+// connection (Session) that carried the last registration or heartbeat of
+// each of NodeIDs closed: the peer closed it, or stopped answering pings.
+// Only servers send it.
+type NodeSessionLostRequest struct {
+	Session string
+	NodeIDs []string
 	WriteRequest
 }
 

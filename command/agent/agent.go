@@ -273,6 +273,9 @@ func startServer(cfg *Config, dataDir string, rpcTLS *tlsutil.Store, logger *slo
 	if cfg.Server.HeartbeatGrace > 0 {
 		sc.HeartbeatGrace = cfg.Server.HeartbeatGrace
 	}
+	if cfg.Server.ReconnectGrace > 0 {
+		sc.ReconnectGrace = cfg.Server.ReconnectGrace
+	}
 	if cfg.Server.MaxHeartbeatsPerSecond > 0 {
 		sc.MaxHeartbeatsPerSecond = cfg.Server.MaxHeartbeatsPerSecond
 	}

@@ -111,6 +111,10 @@ type ServerConfig struct {
 	MinHeartbeatTTL        time.Duration
 	MaxHeartbeatsPerSecond float64
 	HeartbeatGrace         time.Duration
+	// ReconnectGrace is how long a node whose client lost its connection
+	// to a server has to reconnect before it is marked down (orch's, not
+	// Nomad's; 0: the server's default, 5s).
+	ReconnectGrace time.Duration
 	// JobGCInterval, JobGCThreshold and EvalGCThreshold (with
 	// DeploymentGCThreshold above) tune the servers' garbage collection,
 	// Nomad's settings of the same names (0: 5m, 4h, 1h).
@@ -346,6 +350,7 @@ type fileServer struct {
 	MinHeartbeatTTL        hcl.Expression `hcl:"min_heartbeat_ttl,optional"`
 	MaxHeartbeatsPerSecond *float64       `hcl:"max_heartbeats_per_second,optional"`
 	HeartbeatGrace         hcl.Expression `hcl:"heartbeat_grace,optional"`
+	ReconnectGrace         hcl.Expression `hcl:"reconnect_grace,optional"`
 	Encrypt                hcl.Expression `hcl:"encrypt,optional"`
 
 	JobGCInterval   hcl.Expression `hcl:"job_gc_interval,optional"`
@@ -357,7 +362,7 @@ type fileServer struct {
 // name ends in .json) and sets in c what the file sets: data_dir, bind_addr,
 // datacenter, region, name, log_level, enable_debug, ports { http rpc serf },
 // server { enabled bootstrap_expect raft_multiplier min_heartbeat_ttl
-// max_heartbeats_per_second heartbeat_grace encrypt event_buffer_size }, server_join { retry_join retry_interval },
+// max_heartbeats_per_second heartbeat_grace reconnect_grace encrypt event_buffer_size }, server_join { retry_join retry_interval },
 // autopilot { cleanup_dead_servers dead_server_cleanup_time
 // server_stabilization_time max_trailing_logs min_quorum
 // last_contact_threshold },
@@ -431,6 +436,7 @@ func (c *Config) ApplyFile(path string) error {
 		if err := errors.Join(
 			decodeDuration(s.MinHeartbeatTTL, "server.min_heartbeat_ttl", &n.Server.MinHeartbeatTTL),
 			decodeDuration(s.HeartbeatGrace, "server.heartbeat_grace", &n.Server.HeartbeatGrace),
+			decodeDuration(s.ReconnectGrace, "server.reconnect_grace", &n.Server.ReconnectGrace),
 			decodeDuration(s.RaftSnapshotInterval, "server.raft_snapshot_interval", &n.Server.RaftSnapshotInterval),
 			decodeDuration(s.JobGCInterval, "server.job_gc_interval", &n.Server.JobGCInterval),
 			decodeDuration(s.JobGCThreshold, "server.job_gc_threshold", &n.Server.JobGCThreshold),
@@ -665,6 +671,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.HeartbeatGrace < 0 {
 		add("server.heartbeat_grace = %s: must be >= 0 (0: the default)", c.Server.HeartbeatGrace)
+	}
+	if c.Server.ReconnectGrace < 0 {
+		add("server.reconnect_grace = %s: must be >= 0 (0: the default)", c.Server.ReconnectGrace)
 	}
 	for _, d := range []struct {
 		name string

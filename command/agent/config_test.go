@@ -65,6 +65,7 @@ server {
   raft_snapshot_interval  = "30s"
   min_heartbeat_ttl = "5s"
   heartbeat_grace   = "2s"
+  reconnect_grace   = "3s"
   max_heartbeats_per_second = 100.5
   job_gc_interval   = "1m"
   job_gc_threshold  = "2h"
@@ -81,7 +82,8 @@ server {
 	want.Server = ServerConfig{Enabled: true, BootstrapExpect: 3, RaftMultiplier: 2, NumSchedulers: 4, EventBufferSize: 500,
 		RaftSnapshotThreshold: 100, RaftSnapshotInterval: 30 * time.Second,
 		MinHeartbeatTTL: 5 * time.Second, HeartbeatGrace: 2 * time.Second, MaxHeartbeatsPerSecond: 100.5,
-		JobGCInterval: time.Minute, JobGCThreshold: 2 * time.Hour, EvalGCThreshold: 30 * time.Minute, DeploymentGCThreshold: 10 * time.Minute}
+		ReconnectGrace: 3 * time.Second,
+		JobGCInterval:  time.Minute, JobGCThreshold: 2 * time.Hour, EvalGCThreshold: 30 * time.Minute, DeploymentGCThreshold: 10 * time.Minute}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("after %s:\n got %+v\nwant %+v", path, c, want)
 	}
@@ -290,9 +292,11 @@ func TestValidate(t *testing.T) {
 			[]string{`server.bootstrap_expect = 0: must be >= 1 when the server is enabled`}},
 		{"heartbeat settings", func(c *Config) {
 			c.Server.MinHeartbeatTTL, c.Server.HeartbeatGrace, c.Server.MaxHeartbeatsPerSecond = -time.Second, -time.Second, -1
+			c.Server.ReconnectGrace = -time.Second
 		}, []string{
 			`server.min_heartbeat_ttl = -1s: must be >= 0 (0: the default)`,
 			`server.heartbeat_grace = -1s: must be >= 0 (0: the default)`,
+			`server.reconnect_grace = -1s: must be >= 0 (0: the default)`,
 			`server.max_heartbeats_per_second = -1: must be >= 0 (0: the default)`,
 		}},
 		{"num_schedulers", func(c *Config) { c.Server.NumSchedulers = -1 },

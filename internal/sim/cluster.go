@@ -61,6 +61,9 @@ func startCluster(cfg *Config) (*cluster, error) {
 	if cfg.MaxHeartbeatsPerSecond > 0 {
 		conf += fmt.Sprintf("  max_heartbeats_per_second = %g\n", cfg.MaxHeartbeatsPerSecond)
 	}
+	if cfg.NumSchedulers > 0 {
+		conf += fmt.Sprintf("  num_schedulers = %d\n", cfg.NumSchedulers)
+	}
 	if cfg.RaftMultiplier > 0 {
 		conf += fmt.Sprintf("  raft_multiplier = %d\n", cfg.RaftMultiplier)
 	}
@@ -69,6 +72,9 @@ func startCluster(cfg *Config) (*cluster, error) {
 	}
 	if cfg.HeartbeatGrace > 0 {
 		conf += fmt.Sprintf("  heartbeat_grace = %q\n", cfg.HeartbeatGrace.String())
+	}
+	if cfg.ReconnectGrace > 0 {
+		conf += fmt.Sprintf("  reconnect_grace = %q\n", cfg.ReconnectGrace.String())
 	}
 	conf += "}\n"
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {

@@ -32,10 +32,15 @@ type Config struct {
 	// raise it on a machine so loaded that a leader cannot reach its
 	// followers within 500ms.
 	RaftMultiplier int
+	// NumSchedulers is the servers' num_schedulers (0: their default, one
+	// worker per core).
+	NumSchedulers int
 	// MinHeartbeatTTL and HeartbeatGrace are the servers' settings of the
 	// same names (0: their defaults, 10s and 10s).
 	MinHeartbeatTTL time.Duration
 	HeartbeatGrace  time.Duration
+	// ReconnectGrace is the servers' reconnect_grace (0: their default, 5s).
+	ReconnectGrace time.Duration
 
 	// LeaderKill SIGKILLs the leader once half the allocations are placed
 	// (needs 3 servers) and measures until scheduling resumes.
@@ -45,6 +50,12 @@ type Config struct {
 	// their allocations run elsewhere.
 	NodeLoss        bool
 	NodeLossPercent float64
+	// NodeLossMode is how a node dies: NodeLossCrash (its host falls
+	// silent, the default) or NodeLossExit (its agent's process dies, and
+	// its kernel closes its connection). Either way it says nothing to the
+	// servers first. Each victim first gets a connection of its own, as a
+	// real client has (the simulated nodes otherwise share Sessions).
+	NodeLossMode string
 	// Churn, when > 0, changes this many jobs a second for ChurnFor once
 	// everything runs (an update replacing a job's allocations, or a stop,
 	// in turn), then registers the stopped jobs again and measures until the
@@ -71,6 +82,12 @@ type Config struct {
 	Timeout time.Duration
 }
 
+// How a node dies (Config.NodeLossMode).
+const (
+	NodeLossCrash = "crash"
+	NodeLossExit  = "exit"
+)
+
 // DefaultConfig is the 100k case: 3 servers, 5,000 nodes, 100 jobs × 1,000.
 func DefaultConfig() Config {
 	return Config{
@@ -80,6 +97,7 @@ func DefaultConfig() Config {
 		Jobs:            100,
 		Count:           1000,
 		NodeLossPercent: 1,
+		NodeLossMode:    NodeLossCrash,
 		ChurnFor:        30 * time.Second,
 		SampleInterval:  time.Second,
 		Timeout:         20 * time.Minute,
@@ -120,11 +138,20 @@ func (c *Config) Validate() error {
 	if c.RaftMultiplier < 0 || c.RaftMultiplier > 10 {
 		bad("raft multiplier = %d: must be in 0..10 (0: the servers' default)", c.RaftMultiplier)
 	}
+	if c.NumSchedulers < 0 || c.NumSchedulers > 64 {
+		bad("num schedulers = %d: must be in 0..64 (0: the servers' default)", c.NumSchedulers)
+	}
 	if c.MinHeartbeatTTL < 0 {
 		bad("min heartbeat ttl = %s: must be >= 0", c.MinHeartbeatTTL)
 	}
 	if c.HeartbeatGrace < 0 {
 		bad("heartbeat grace = %s: must be >= 0", c.HeartbeatGrace)
+	}
+	if c.ReconnectGrace < 0 {
+		bad("reconnect grace = %s: must be >= 0", c.ReconnectGrace)
+	}
+	if c.NodeLossMode != NodeLossCrash && c.NodeLossMode != NodeLossExit {
+		bad("node loss mode = %q: must be %q or %q", c.NodeLossMode, NodeLossCrash, NodeLossExit)
 	}
 	if c.LeaderKill && c.Servers != 3 {
 		bad("leader kill with servers = %d: needs 3 servers", c.Servers)

@@ -73,6 +73,19 @@ func newFleet(ctx context.Context, cfg *Config, c *cluster) (*fleet, error) {
 	for i := range cfg.Nodes {
 		f.nodes = append(f.nodes, newSimNode(f, i, f.rpcs[i%len(f.rpcs)]))
 	}
+	// A client whose connection ends heartbeats at once (as client.Client
+	// does): the servers give it reconnect_grace to.
+	for k, rpc := range f.rpcs {
+		var mine []*simNode
+		for i := k; i < len(f.nodes); i += len(f.rpcs) {
+			mine = append(mine, f.nodes[i])
+		}
+		rpc.OnSessionLost(func() {
+			for _, n := range mine {
+				n.kickHeartbeat()
+			}
+		})
+	}
 	return f, nil
 }
 
@@ -113,10 +126,17 @@ func (f *fleet) registerAll() error {
 // stream (yamux's OpenStream takes no context) ends only then.
 func (f *fleet) close() {
 	for _, n := range f.nodes {
-		n.kill()
+		n.kill(NodeLossExit)
 	}
 	for _, rpc := range f.rpcs {
 		rpc.Close()
+	}
+	for _, n := range f.nodes {
+		n.rpcMu.Lock()
+		if n.own != nil {
+			n.own.sess.Close()
+		}
+		n.rpcMu.Unlock()
 	}
 	f.wg.Wait()
 }
@@ -172,12 +192,13 @@ func (f *fleet) setMark(t time.Time, index uint64) {
 	f.mu.mark, f.mu.markIndex, f.mu.firstPlacedAfter, f.mu.runningAfterMark = t, index, time.Time{}, nil
 }
 
-// killNodes kills the given nodes and forgets their running allocations
-// (they are lost); it returns how many allocations ran on them.
-func (f *fleet) killNodes(victims []*simNode) int {
+// killNodes kills the given nodes (Config.NodeLossMode) and forgets their
+// running allocations (they are lost); it returns how many allocations ran
+// on them.
+func (f *fleet) killNodes(victims []*simNode, mode string) int {
 	dead := map[*simNode]bool{}
 	for _, n := range victims {
-		n.kill()
+		n.kill(mode)
 		dead[n] = true
 	}
 	f.mu.Lock()

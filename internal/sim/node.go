@@ -37,8 +37,12 @@ const (
 // simNode is one simulated client node. Its watch runs on its own goroutine
 // (a blocking call needs one); its heartbeats run on a timer's goroutine.
 type simNode struct {
-	f      *fleet
-	rpc    *client.RPCClient // shared with the other nodes of its session
+	f *fleet
+	// rpc is the session the node shares with others, or after isolate,
+	// own: a connection of its own.
+	rpcMu  sync.Mutex
+	rpc    client.RPCer
+	own    *ownSession
 	node   *structs.Node
 	class  nodeClass
 	ctx    context.Context
@@ -53,7 +57,7 @@ type simNode struct {
 }
 
 // newSimNode builds node i: class i%5, rack i%25, datacenter i%3.
-func newSimNode(f *fleet, i int, rpc *client.RPCClient) *simNode {
+func newSimNode(f *fleet, i int, rpc client.RPCer) *simNode {
 	class := nodeClasses[i%len(nodeClasses)]
 	n := &simNode{f: f, rpc: rpc, class: class, allocs: map[string]structs.AllocClientStatus{}}
 	n.ctx, n.cancel = context.WithCancel(f.ctx)
@@ -130,7 +134,41 @@ func (n *simNode) start(ttl time.Duration) {
 func (n *simNode) callWithin(method string, args, reply any) error {
 	ctx, cancel := context.WithTimeout(n.ctx, client.HeartbeatCallTimeout(time.Duration(n.f.ttl.Load())))
 	defer cancel()
-	return n.rpc.RPC(ctx, method, args, reply)
+	return n.caller().RPC(ctx, method, args, reply)
+}
+
+// caller is what the node calls the servers through.
+func (n *simNode) caller() client.RPCer {
+	n.rpcMu.Lock()
+	defer n.rpcMu.Unlock()
+	return n.rpc
+}
+
+// isolate moves the node to a connection of its own to addr, as a real
+// client holds, and heartbeats over it, so that the leader's timer names
+// that connection.
+func (n *simNode) isolate(ctx context.Context, addr string) error {
+	own, err := dialOwn(ctx, addr)
+	if err != nil {
+		return err
+	}
+	n.rpcMu.Lock()
+	n.rpc, n.own = own, own
+	n.rpcMu.Unlock()
+	var resp structs.NodeUpdateResponse
+	return n.callWithin("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{
+		NodeID: n.node.ID, SecretID: n.node.SecretID, Status: structs.NodeStatusReady,
+	}, &resp)
+}
+
+// kickHeartbeat heartbeats at once, as a real client does when its
+// connection ends: the servers give it reconnect_grace to heartbeat again.
+func (n *simNode) kickHeartbeat() {
+	n.hbMu.Lock()
+	defer n.hbMu.Unlock()
+	if n.hbTimer != nil && n.ctx.Err() == nil {
+		n.hbTimer.Reset(0)
+	}
 }
 
 // heartbeatInterval is a real client's: half the TTL plus up to a tenth.
@@ -177,9 +215,20 @@ func (n *simNode) heartbeat() {
 	n.hbMu.Unlock()
 }
 
-// kill stops the node without a word to the servers, as a machine that
-// loses power: its watch and heartbeats end.
-func (n *simNode) kill() {
+// kill stops the node without a word to the servers: its watch and
+// heartbeats end, and its own connection, if it has one, falls silent (mode
+// NodeLossCrash: a machine that loses power) or is closed (NodeLossExit: the
+// agent's process died and its kernel closed the socket).
+func (n *simNode) kill(mode string) {
+	n.rpcMu.Lock()
+	if own := n.own; own != nil {
+		if mode == NodeLossExit {
+			own.sess.Close()
+		} else {
+			own.conn.Silence()
+		}
+	}
+	n.rpcMu.Unlock()
 	n.cancel()
 	n.hbMu.Lock()
 	if n.hbTimer != nil {
@@ -199,7 +248,7 @@ func (n *simNode) watch() {
 	fetched := client.AllocIndexes{} // only this goroutine touches it
 	for failures := 0; n.ctx.Err() == nil; {
 		var list structs.NodeClientAllocsResponse
-		err := n.rpc.RPC(n.ctx, "Node.GetClientAllocs", &structs.NodeSpecificRequest{
+		err := n.caller().RPC(n.ctx, "Node.GetClientAllocs", &structs.NodeSpecificRequest{
 			NodeID: n.node.ID, SecretID: n.node.SecretID,
 			QueryOptions: structs.QueryOptions{MinQueryIndex: index, MaxQueryTime: 5 * time.Minute},
 		}, &list)
@@ -227,7 +276,7 @@ func (n *simNode) sync(list *structs.NodeClientAllocsResponse, fetched client.Al
 	var allocs []*structs.Allocation
 	if pull := fetched.Pull(list.Allocs); len(pull) > 0 {
 		var err error
-		if allocs, err = client.FetchAllocs(n.ctx, n.rpc, "", list, pull); err != nil {
+		if allocs, err = client.FetchAllocs(n.ctx, n.caller(), "", list, pull); err != nil {
 			return err
 		}
 		n.f.allocsFetched.Add(int64(len(allocs)))
@@ -287,7 +336,7 @@ func taskState(status structs.AllocClientStatus, now int64) *structs.TaskState {
 func (n *simNode) report(updates []*structs.Allocation) bool {
 	for failures := 0; ; failures++ {
 		var resp structs.GenericResponse
-		err := n.rpc.RPC(n.ctx, "Node.UpdateAlloc", &structs.AllocUpdateRequest{Alloc: updates}, &resp)
+		err := n.caller().RPC(n.ctx, "Node.UpdateAlloc", &structs.AllocUpdateRequest{Alloc: updates}, &resp)
 		if err == nil {
 			break
 		}

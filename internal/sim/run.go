@@ -338,10 +338,16 @@ func (r *run) loseNodes(ctx context.Context) error {
 	k := int(math.Ceil(float64(len(r.f.nodes)) * r.cfg.NodeLossPercent / 100))
 	k = min(k, len(candidates))
 	victims := candidates[:k]
+	addrs := r.c.rpcAddrs(0)
+	for i, n := range victims {
+		if err := n.isolate(ctx, addrs[i%len(addrs)]); err != nil {
+			return fmt.Errorf("node loss: giving %s a connection of its own: %w", n.node.Name, err)
+		}
+	}
 	killed := time.Now()
 	r.f.setMark(killed, 0)
-	lost := r.f.killNodes(victims)
-	r.logf("node loss: %d nodes killed without leaving, %d allocations lost", k, lost)
+	lost := r.f.killNodes(victims, r.cfg.NodeLossMode)
+	r.logf("node loss (%s): %d nodes killed without leaving, %d allocations lost", r.cfg.NodeLossMode, k, lost)
 	if lost == 0 {
 		return nil
 	}
