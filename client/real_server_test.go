@@ -7,6 +7,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -626,4 +627,44 @@ func TestClientStopsEvictedAlloc(t *testing.T) {
 	waitServerStatus(t, s, victim, structs.AllocClientStatusComplete)
 	waitFor(t, "the evicted allocation's process to end", func() bool { return !processAlive(pid) })
 	waitJobAllocs(t, s, "high", 1, structs.AllocClientStatusRunning)
+}
+
+// TestDroppedConnectionClosesOnlyOnceTheNextOneServed: the servers take a
+// connection closed by its client for a dead client (its node then has only
+// reconnect_grace to heartbeat again), so a client that drops a connection
+// after a failure (a server slow to answer) leaves it open until a call
+// succeeded on the next one: the heartbeat that follows is then what the
+// servers' timer of the node names, and the old connection's end changes
+// nothing.
+func TestDroppedConnectionClosesOnlyOnceTheNextOneServed(t *testing.T) {
+	_, rpc := startRealServer(t)
+	node := &structs.Node{ID: structs.GenerateUUID(), SecretID: structs.GenerateUUID(), Name: "dropper", Datacenter: "dc1"}
+	var reply structs.NodeUpdateResponse
+	if err := rpc.RPC(t.Context(), "Node.Register", &structs.NodeRegisterRequest{Node: node}, &reply); err != nil {
+		t.Fatal(err)
+	}
+	rpc.mu.Lock()
+	old := rpc.mu.session
+	rpc.mu.Unlock()
+	lost := make(chan struct{}, 1)
+	rpc.OnSessionLost(func() { lost <- struct{}{} })
+	rpc.dropSession(old, errors.New("no answer in time"))
+	select {
+	case <-lost:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session-lost hook did not run when the connection was dropped")
+	}
+	if old.IsClosed() {
+		t.Fatal("the dropped connection was closed before a call succeeded on the next one")
+	}
+	hb := &structs.NodeUpdateStatusRequest{NodeID: node.ID, SecretID: node.SecretID, Status: structs.NodeStatusReady}
+	if err := rpc.RPC(t.Context(), "Node.UpdateStatus", hb, &reply); err != nil {
+		t.Fatal(err)
+	}
+	if !old.IsClosed() {
+		t.Error("the dropped connection is still open after a call succeeded on the next one")
+	}
+	if n := len(rpc.retiringSessions()); n != 0 {
+		t.Errorf("%d connections still retiring", n)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -55,8 +56,19 @@ type RPCClient struct {
 		// onLost is called when a session ends other than by Close
 		// (OnSessionLost).
 		onLost func()
+		// retiring are sessions dropped after a failure but left open: the
+		// servers take a connection closed by its client for a dead client
+		// (server/session_liveness.go), so the client closes one only once
+		// a call succeeded on a newer one (the heartbeat that follows a
+		// drop is then what the servers' timer of the node names), or after
+		// retireTimeout.
+		retiring []*yamux.Session
 	}
+	nRetiring atomic.Int32 // len(mu.retiring), read without the lock on every call
 }
+
+// retireTimeout bounds how long a dropped session is left open.
+const retireTimeout = 30 * time.Second
 
 var _ RPCer = (*RPCClient)(nil)
 
@@ -144,6 +156,9 @@ func (c *RPCClient) RPC(ctx context.Context, method string, args, reply any) err
 		err = rpcwire.Call(ctx, sess, method, args, reply)
 		var coded *structs.Error
 		if err == nil || errors.As(err, &coded) {
+			if c.nRetiring.Load() > 0 {
+				c.closeRetiring(sess)
+			}
 			return err
 		}
 		if ctx.Err() != nil {
@@ -215,17 +230,60 @@ func (c *RPCClient) getSession(ctx context.Context) (sess *yamux.Session, fresh 
 	return nil, false, fmt.Errorf("client: no server reachable: %w", errors.Join(errs...))
 }
 
-// dropSession closes sess after a failure and, if it is still the shared one,
-// forgets it and moves to the next server.
+// dropSession drops sess after a failure: if it is still the shared one,
+// the next call connects to the next server and the session-lost hook runs
+// (a client heartbeats at once); sess itself is closed once a call succeeds
+// on a newer session (closeRetiring), or after retireTimeout.
 func (c *RPCClient) dropSession(sess *yamux.Session, cause error) {
 	c.mu.Lock()
-	if c.mu.session == sess {
+	current := c.mu.session == sess
+	if current {
 		c.logger.Warn("dropping connection to server", "server", c.mu.addr, "error", cause)
 		c.mu.session = nil
 		c.mu.next = (c.mu.next + 1) % max(1, len(c.mu.servers))
 	}
+	retire := current && !c.mu.closed && !sess.IsClosed()
+	if retire {
+		c.mu.retiring = append(c.mu.retiring, sess)
+		c.nRetiring.Store(int32(len(c.mu.retiring)))
+	}
+	closed, onLost := c.mu.closed, c.mu.onLost
 	c.mu.Unlock()
-	sess.Close()
+	if retire {
+		time.AfterFunc(retireTimeout, func() { c.closeRetiring(nil) })
+	} else if !slices.Contains(c.retiringSessions(), sess) {
+		sess.Close()
+	}
+	if current && !closed && onLost != nil {
+		go onLost()
+	}
+}
+
+// retiringSessions returns the sessions dropped but not yet closed.
+func (c *RPCClient) retiringSessions() []*yamux.Session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.mu.retiring)
+}
+
+// closeRetiring closes the dropped sessions, but newer (on which a call just
+// succeeded; nil: all).
+func (c *RPCClient) closeRetiring(newer *yamux.Session) {
+	c.mu.Lock()
+	var keep, done []*yamux.Session
+	for _, s := range c.mu.retiring {
+		if s == newer {
+			keep = append(keep, s)
+		} else {
+			done = append(done, s)
+		}
+	}
+	c.mu.retiring = keep
+	c.nRetiring.Store(int32(len(keep)))
+	c.mu.Unlock()
+	for _, s := range done {
+		s.Close()
+	}
 }
 
 // OnSessionLost makes f be called, on its own goroutine, each time the
@@ -246,13 +304,17 @@ func (c *RPCClient) OnSessionLost(f func()) {
 // session-lost hook unless the client was closed.
 func (c *RPCClient) sessionEnded(sess *yamux.Session) {
 	c.mu.Lock()
-	if c.mu.session == sess {
+	current := c.mu.session == sess
+	if current {
 		c.mu.session = nil
 		c.mu.next = (c.mu.next + 1) % max(1, len(c.mu.servers))
 	}
+	c.mu.retiring = slices.DeleteFunc(c.mu.retiring, func(s *yamux.Session) bool { return s == sess })
+	c.nRetiring.Store(int32(len(c.mu.retiring)))
 	closed, onLost := c.mu.closed, c.mu.onLost
 	c.mu.Unlock()
-	if !closed && onLost != nil {
+	// A dropped session ran the hook when it was dropped.
+	if current && !closed && onLost != nil {
 		go onLost()
 	}
 }
@@ -265,6 +327,7 @@ func (c *RPCClient) Close() error {
 	c.mu.session = nil
 	c.mu.closed = true
 	c.mu.Unlock()
+	c.closeRetiring(nil)
 	if s != nil {
 		return s.Close()
 	}

@@ -49,17 +49,13 @@ func sessionOf(ctx context.Context) *muxSession {
 // the leader can tell it from any other (session_liveness.go).
 type muxSession struct {
 	sess *yamux.Session
-	// heard tells when the session last received anything.
-	heard *readClock
 	// name is unique across servers and their restarts: this server's
 	// instance name, a slash, a sequence number.
 	name string
-	// pinged is set once the session carries a client's heartbeats: from
-	// then on this server pings it (pingSession).
-	pinged atomic.Bool
-	// ended is set when the session closed (nodeConns.forget); guarded by
+	// ended is set when the session closed (nodeConns.forget), peerClosed
+	// when its client's end closed it (session_liveness.go); guarded by
 	// nodeConns.mu.
-	ended bool
+	ended, peerClosed bool
 }
 
 // nodeConns maps node IDs to the sessions their clients hold to this server.
@@ -81,9 +77,9 @@ func newNodeConns() *nodeConns {
 	return &nodeConns{instance: structs.GenerateUUID()[:8], byNode: make(map[string]*muxSession)}
 }
 
-// newSession names a session this server accepted on the connection heard.
-func (n *nodeConns) newSession(sess *yamux.Session, heard *readClock) *muxSession {
-	return &muxSession{sess: sess, heard: heard, name: fmt.Sprintf("%s/%d", n.instance, n.seq.Add(1))}
+// newSession names a session this server accepted.
+func (n *nodeConns) newSession(sess *yamux.Session) *muxSession {
+	return &muxSession{sess: sess, name: fmt.Sprintf("%s/%d", n.instance, n.seq.Add(1))}
 }
 
 // note records that nodeID's client called over the session ms. It reports

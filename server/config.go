@@ -94,10 +94,10 @@ type Config struct {
 	MinHeartbeatTTL        time.Duration
 	MaxHeartbeatsPerSecond float64
 	HeartbeatGrace         time.Duration
-	// ReconnectGrace is how long a node whose client's connection to a
-	// server was lost (closed, or no answer to the server's pings) has to
-	// connect again and heartbeat before it is marked down, when that is
-	// sooner than its TTL and grace (session_liveness.go). Default 5s.
+	// ReconnectGrace, when > 0, is how long a node whose client closed its
+	// connection to a server (its agent died) has to connect again and
+	// heartbeat before it is marked down, when that is sooner than its TTL
+	// and grace (session_liveness.go). 0 (the default): off, the TTL alone.
 	ReconnectGrace time.Duration
 
 	// DeploymentGCThreshold is how long a deployment must have been over
@@ -272,7 +272,6 @@ const (
 	DefaultMinHeartbeatTTL        = 10 * time.Second
 	DefaultMaxHeartbeatsPerSecond = 50.0
 	DefaultHeartbeatGrace         = 10 * time.Second
-	DefaultReconnectGrace         = 5 * time.Second
 	DefaultDeploymentGCThreshold  = time.Hour
 	DefaultDeploymentGCInterval   = 5 * time.Minute
 	DefaultAllocUpdateBatchWindow = 50 * time.Millisecond
@@ -306,7 +305,6 @@ func DefaultConfig() Config {
 		MinHeartbeatTTL:        DefaultMinHeartbeatTTL,
 		MaxHeartbeatsPerSecond: DefaultMaxHeartbeatsPerSecond,
 		HeartbeatGrace:         DefaultHeartbeatGrace,
-		ReconnectGrace:         DefaultReconnectGrace,
 		AllocUpdateBatchWindow: DefaultAllocUpdateBatchWindow,
 		DeploymentGCThreshold:  DefaultDeploymentGCThreshold,
 		DeploymentGCInterval:   DefaultDeploymentGCInterval,
@@ -431,9 +429,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HeartbeatGrace == 0 {
 		c.HeartbeatGrace = DefaultHeartbeatGrace
-	}
-	if c.ReconnectGrace == 0 {
-		c.ReconnectGrace = DefaultReconnectGrace
 	}
 	if c.AllocUpdateBatchWindow == 0 {
 		c.AllocUpdateBatchWindow = DefaultAllocUpdateBatchWindow

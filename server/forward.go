@@ -199,9 +199,16 @@ func (s *Server) observeLeader() {
 		for {
 			select {
 			case <-obs:
+				leader := s.Leader()
 				s.leaderObs.Lock()
 				close(s.leaderObs.ch)
 				s.leaderObs.ch = make(chan struct{})
+				if s.leaderObs.last != "" && leader != s.leaderObs.last {
+					s.leaderObs.changedAt = time.Now()
+				}
+				if leader != "" {
+					s.leaderObs.last = leader
+				}
 				s.leaderObs.Unlock()
 				if s.Leader() != "" {
 					s.markRaftExisting() // a member of a cluster now

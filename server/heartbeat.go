@@ -50,6 +50,10 @@ type heartbeats struct {
 		// reported failed (not left gracefully), kept on every server so
 		// that a new leader acts on failures it saw as a follower.
 		gossipFailed map[string]bool
+		// connDowns are when nodes were last marked down for a lost
+		// connection, oldest first, within connectionLossWindow
+		// (session_liveness.go).
+		connDowns []time.Time
 	}
 }
 
@@ -193,6 +197,9 @@ func (h *heartbeats) expired(nodeID string, ht *heartbeatTimer) bool {
 	kind := "ttl"
 	if ht.why != whyMissedHeartbeat {
 		kind = "connection"
+		h.mu.Lock()
+		h.mu.connDowns = append(h.mu.connDowns, h.srv.config.Clock.Now())
+		h.mu.Unlock()
 	}
 	h.srv.metrics.heartbeatExpirations.WithLabelValues(kind).Inc()
 	return h.markDown(nodeID, ht.why)

@@ -88,7 +88,7 @@ func newServerMetrics(r *metrics.Registry) *serverMetrics {
 		heartbeatExpirations: r.Counter("orch_heartbeat_expirations_total",
 			"Client heartbeat timers that expired (the node is marked down), by cause (ttl, gossip, connection: lost and not re-established within reconnect_grace).", "cause"),
 		connectionLosses: r.Counter("orch_heartbeat_connection_losses_total",
-			"Nodes whose client's connection ended, reported to the leader: given reconnect_grace to heartbeat again (shortened), or left to their TTL because too many lost theirs at once (refused).", "outcome"),
+			"Nodes whose client's connection ended, reported to the leader: given reconnect_grace to heartbeat again (shortened), or left to their TTL: too many lost theirs at once (refused), the server that saw it was unsettled (unsettled: no leader, or a leader change within 10s), or that server ended the connection itself (server_ended: keepalive unanswered, write timeout).", "outcome"),
 
 		drainActions: r.Counter("orch_drain_actions_total",
 			"What the drainer committed (leader only): allocations marked to migrate (migrate), stopped (stop), drains completed (complete), and steps that failed and are retried (error).", "action"),

@@ -174,8 +174,7 @@ func (s *Server) serveMultiplex(conn net.Conn, p peer) {
 	cfg := yamux.DefaultConfig()
 	cfg.LogOutput = nil
 	cfg.Logger = newStdLogger(s.logger, "yamux")
-	rc := newReadClock(conn)
-	session, err := yamux.Server(rc, cfg)
+	session, err := yamux.Server(conn, cfg)
 	if err != nil {
 		s.logger.Error("starting yamux session failed", "remote", conn.RemoteAddr(), "error", err)
 		conn.Close()
@@ -186,13 +185,15 @@ func (s *Server) serveMultiplex(conn net.Conn, p peer) {
 		return
 	}
 	defer s.trackSession(session, false)
-	ms := s.nodeConns.newSession(session, rc)
-	defer s.sessionEnded(ms)
+	ms := s.nodeConns.newSession(session)
+	var ended error // what the session's receive loop ended on
+	defer func() { s.sessionEnded(ms, ended) }()
 	ctx := withPeer(withSession(s.shutdownCtx, ms), p)
 	streams := newOpenStreams()
 	for {
 		stream, err := session.AcceptStream()
 		if err != nil {
+			ended = err
 			// Wake the readers before Close, which marks the streams
 			// closed only after the receive loop exits (rpc_streams.go).
 			streams.end()

@@ -87,10 +87,14 @@ type Server struct {
 	// nodeConns are the sessions client agents hold to this server, by node
 	// (client_forward.go).
 	nodeConns *nodeConns
-	// leaderObs.ch is closed (and replaced) at every leader change Raft reports.
+	// leaderObs.ch is closed (and replaced) at every leader change Raft
+	// reports. changedAt is when a known leader (last) was last lost or
+	// replaced; a first leader is no change.
 	leaderObs struct {
 		sync.Mutex
-		ch chan struct{}
+		ch        chan struct{}
+		last      string
+		changedAt time.Time
 	}
 
 	heartbeats   *heartbeats

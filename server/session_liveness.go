@@ -2,98 +2,91 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net"
-	"sync/atomic"
+	"io"
+	"syscall"
 	"time"
 
 	"github.com/orch-io/orch/structs"
 )
 
-// Connection liveness: finding a lost node in seconds at any cluster size.
+// Connection liveness: finding a node whose agent died in seconds, at any
+// cluster size. Off unless reconnect_grace is set (below: what it costs
+// under overload).
 //
 // A client agent holds one multiplexed session to one server and registers
-// and heartbeats over it (client_forward.go). Once a session has carried a
-// client's registration or heartbeat, the server that accepted it watches
-// it: a session that received nothing for sessionPingInterval is pinged (the
-// answer is traffic), and one that received nothing at all for
-// sessionSilenceTimeout is closed. Anything received counts, so a session
-// busy with large transfers, whose pings wait behind them, is not taken for
-// dead; and a check that comes late (this server was starved of CPU: what
-// it has not read yet says nothing of the peer) judges nothing. When a
-// session that carried the last heartbeat of some nodes ends, for any
-// reason but this server's shutdown (the client closed it, the client's
-// process died and its kernel closed it, its host fell silent), the server
-// tells the leader (Node.SessionLost), which shortens the timer of each of
-// those nodes to reconnect_grace, unless the node's last heartbeat came in
-// on another session since. A client whose session ends connects again at
-// once and heartbeats (client.RPCClient's session-lost hook), which restarts
-// its timer as usual; a client agent that stops on purpose says so in a last
-// heartbeat (AgentStopping), which unties its timer from the session, so a
-// restart or an upgrade keeps the TTL.
+// and heartbeats over it (client_forward.go). When the client's end closes
+// a session that carried the last heartbeat of some nodes (its process
+// exited or was killed, and its kernel closed the socket: the server reads
+// EOF or a reset), the server tells the leader (Node.SessionLost), which
+// shortens the timer of each of those nodes to reconnect_grace, unless the
+// node's last heartbeat came in on another session since. A client whose
+// session ends connects again at once and heartbeats (client.RPCClient's
+// session-lost hook), which restarts its timer as usual; a client agent that
+// stops on purpose says so in a last heartbeat (AgentStopping), which unties
+// its timer from the session, so a restart or an upgrade keeps the TTL; a
+// live client that drops a connection after a failure (a server slow to
+// answer) leaves it open until a call succeeded on its next one, so that its
+// end names a session the timer no longer does.
 //
-// So a node whose host dies is marked down about sessionSilenceTimeout +
-// reconnect_grace after it died, and one whose agent process dies about
-// reconnect_grace after, whatever the cluster's size, where the TTL and its
-// grace grow with the cluster (heartbeatTTL: about 100 s + 10 s at 5,000
-// nodes with the defaults). The pings cost each server a few bytes a second
-// per idle client connected to it, and the leader nothing until a session
-// ends.
+// So a node whose agent dies is marked down about reconnect_grace after,
+// whatever the cluster's size, where the TTL and its grace grow with the
+// cluster (heartbeatTTL: about 100 s + 10 s at 5,000 nodes with the
+// defaults). It costs nothing until a session ends.
 //
-// Many losses at once look like a fault of the servers or of the network
-// rather than of the clients (an overloaded server that stopped reading, a
-// partition): the leader shortens the timers of at most
-// maxConnectionSuspects(nodes) nodes at a time, and leaves the others to
-// their TTL, as the TTL alone would (Kubernetes slows its evictions in a
-// zone where most nodes fail at once, for the same reason).
+// Only the client's end closing counts. A session this server ended (yamux's
+// keepalive went unanswered, a write timed out) may have ended by this
+// server's own fault, and a host that falls silent is left to the TTL:
+// judging silence needs the server to read on time, and an overloaded
+// server does not (the simulator showed it: sessions of live clients judged
+// silent, their nodes marked down, their allocations rescheduled, more load,
+// more sessions judged silent).
+//
+// Connections that end by the cluster's own fault must not mark nodes down
+// either: that feeds the fault. The guards below bound it but do not rule it
+// out: in the simulator, whose nodes share 16 connections (about 300 nodes
+// each), an overload after a node loss made live nodes lose theirs and 82
+// of them were marked down before the guards held; hence off by default. So a server reports nothing while it is
+// unsettled (no leader, or a leader change within the last 10 s: clients
+// time out and reconnect then); and many losses at once look like a fault of
+// the servers or of the network rather than of the clients: the leader
+// shortens the timers of at most maxConnectionSuspects(nodes) nodes within
+// connectionLossWindow, those waiting and those it marked down together, and
+// leaves the others to their TTL, as the TTL alone would (Kubernetes limits
+// its eviction rate, and stops evicting in a zone where most nodes fail at
+// once, for the same reason).
 //
 // The TTL still runs: a client whose session stays open but who stopped
 // heartbeating is marked down when it runs out.
 
 const (
-	// sessionPingInterval: how often a server looks at a session that
-	// carries client heartbeats, and pings it if it received nothing
-	// since the last look. sessionSilenceTimeout: how long it may receive
-	// nothing at all before the server closes it.
-	sessionPingInterval   = time.Second
-	sessionSilenceTimeout = 3 * time.Second
 	// sessionLostReportTimeout bounds telling the leader of a lost session
 	// (through leader changes).
 	sessionLostReportTimeout = 10 * time.Second
+	// sessionReportSettle: a server reports lost sessions only once its
+	// view has been settled this long (unsettled).
+	sessionReportSettle = 10 * time.Second
 )
 
 // maxConnectionSuspects is how many of nodes nodes may wait out a shortened
-// timer at once: a tenth of them, at least 10.
-func maxConnectionSuspects(nodes int) int { return max(10, nodes/10) }
+// timer or be marked down for a lost connection within connectionLossWindow:
+// a fiftieth of them, at least 10.
+func maxConnectionSuspects(nodes int) int { return max(10, nodes/50) }
 
-// readClock is a connection that tells when it last received anything.
-type readClock struct {
-	net.Conn
-	last atomic.Int64 // Unix nanoseconds
-}
+// connectionLossWindow: see maxConnectionSuspects.
+const connectionLossWindow = time.Minute
 
-func newReadClock(c net.Conn) *readClock {
-	rc := &readClock{Conn: c}
-	rc.last.Store(time.Now().UnixNano())
-	return rc
-}
-
-func (c *readClock) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	if n > 0 {
-		c.last.Store(time.Now().UnixNano())
-	}
-	return n, err
-}
-
-// silentFor is how long the connection has received nothing, at now.
-func (c *readClock) silentFor(now time.Time) time.Duration {
-	return now.Sub(time.Unix(0, c.last.Load()))
+// closedByPeer reports whether a session's receive loop ended with err
+// because the other end closed the connection (EOF, a reset; an abrupt end
+// of TLS), not because this server ended it.
+func closedByPeer(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // noteNodeSession records, once a client's registration or heartbeat
-// succeeded, the session it came in on (the way back to the client, and the
-// session the leader's timer now names), and starts pinging the session.
+// succeeded, the session it came in on: the way back to the client, and the
+// session the leader's timer now names.
 func (s *Server) noteNodeSession(ctx context.Context, nodeID string) {
 	ms := sessionOf(ctx)
 	if ms == nil || nodeID == "" {
@@ -101,71 +94,61 @@ func (s *Server) noteNodeSession(ctx context.Context, nodeID string) {
 	}
 	if !s.nodeConns.note(ms, nodeID) {
 		// The session ended during the call, after sessionEnded looked.
-		if s.shutdownCtx.Err() != nil {
+		if !ms.peerClosed || s.shutdownCtx.Err() != nil {
 			return
 		}
 		s.wg.Add(1)
 		go s.reportSessionLost(ms.name, []string{nodeID})
-		return
-	}
-	if ms.pinged.CompareAndSwap(false, true) {
-		s.wg.Add(1)
-		go s.pingSession(ms)
 	}
 }
 
-// pingSession watches ms until it ends: every sessionPingInterval, it pings
-// the session if it received nothing since the last look, and closes it if
-// it received nothing for sessionSilenceTimeout.
-func (s *Server) pingSession(ms *muxSession) {
-	defer s.wg.Done()
-	tick := time.NewTicker(sessionPingInterval)
-	defer tick.Stop()
-	var pinging atomic.Bool // one ping at a time: it ends with its answer or the session
-	last := time.Now()
-	for {
-		select {
-		case <-tick.C:
-		case <-ms.sess.CloseChan():
-			return
-		case <-s.shutdownCtx.Done():
-			return
-		}
-		now := time.Now()
-		late := now.Sub(last) > 2*sessionPingInterval
-		last = now
-		silent := ms.heard.silentFor(now)
-		switch {
-		case late:
-			// This server was starved (of CPU, or stopped): what it has not
-			// read yet says nothing of the peer. Judge at the next look.
-		case silent >= sessionSilenceTimeout:
-			s.logger.Warn("closing a client connection that received nothing, not even an answer to a ping",
-				"remote", ms.sess.RemoteAddr(), "silent_for", silent.Round(time.Millisecond))
-			ms.sess.Close()
-			return
-		case silent >= sessionPingInterval && pinging.CompareAndSwap(false, true):
-			go func() {
-				defer pinging.Store(false)
-				_, _ = ms.sess.Ping()
-			}()
-		}
-	}
-}
-
-// sessionEnded runs when a session this server accepted ends: the nodes
-// whose last heartbeat came in on it are reported to the leader, unless this
+// sessionEnded runs when a session this server accepted ends, with the
+// error its receive loop ended on: the nodes whose last heartbeat came in on
+// it are reported to the leader if the client's end closed it, unless this
 // server is shutting down (its clients move to another server, which
-// restarts their timers).
-func (s *Server) sessionEnded(ms *muxSession) {
+// restarts their timers) or unsettled.
+func (s *Server) sessionEnded(ms *muxSession, err error) {
+	peerClosed := closedByPeer(err)
+	s.nodeConns.mu.Lock()
+	ms.peerClosed = peerClosed
+	s.nodeConns.mu.Unlock()
 	lost := s.nodeConns.forget(ms)
-	if len(lost) == 0 || s.shutdownCtx.Err() != nil {
+	if len(lost) == 0 || s.shutdownCtx.Err() != nil || s.config.ReconnectGrace <= 0 {
 		return
 	}
-	s.logger.Info("the connection of client agents ended; telling the leader",
+	if !peerClosed {
+		s.logger.Debug("this server ended a connection of client agents: not reported, the nodes keep their TTL",
+			"remote", ms.sess.RemoteAddr(), "nodes", len(lost), "error", err)
+		s.metrics.connectionLosses.WithLabelValues("server_ended").Add(float64(len(lost)))
+		return
+	}
+	if why := s.unsettled(time.Now()); why != "" {
+		s.logger.Warn("the connection of client agents ended while this server is unsettled: not reported, the nodes keep their TTL",
+			"remote", ms.sess.RemoteAddr(), "nodes", len(lost), "because", why)
+		s.metrics.connectionLosses.WithLabelValues("unsettled").Add(float64(len(lost)))
+		return
+	}
+	s.logger.Info("client agents closed their connection; telling the leader",
 		"remote", ms.sess.RemoteAddr(), "nodes", len(lost))
 	s.wg.Add(1)
 	go s.reportSessionLost(ms.name, lost)
+}
+
+// unsettled says why this server does not trust what it sees of its
+// clients' connections at now, "" when it does: it knows no leader, or the
+// leader changed within sessionReportSettle (clients time out and reconnect
+// then).
+func (s *Server) unsettled(now time.Time) string {
+	if s.Leader() == "" {
+		return "no leader"
+	}
+	s.leaderObs.Lock()
+	changed := s.leaderObs.changedAt
+	s.leaderObs.Unlock()
+	if now.Sub(changed) < sessionReportSettle {
+		return fmt.Sprintf("the leader changed %s ago", now.Sub(changed).Round(time.Millisecond))
+	}
+	return ""
 }
 
 // reportSessionLost tells the leader (itself, or over a forward) that
@@ -206,10 +189,10 @@ func (n *nodeEndpoint) SessionLost(ctx context.Context, args *structs.NodeSessio
 // last heartbeat came in on session, when it would run out later than that.
 // It returns how many it shortened.
 func (h *heartbeats) sessionLost(session string, nodeIDs []string) int {
-	if session == "" {
+	grace := h.srv.config.ReconnectGrace
+	if session == "" || grace <= 0 {
 		return 0
 	}
-	grace := h.srv.config.ReconnectGrace
 	why := fmt.Sprintf("its client's connection to the servers was lost and not made again within reconnect_grace (%s)", grace)
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -226,7 +209,10 @@ func (h *heartbeats) sessionLost(session string, nodeIDs []string) int {
 	if len(shorten) == 0 {
 		return 0
 	}
-	suspects := 0
+	for len(h.mu.connDowns) > 0 && now.Sub(h.mu.connDowns[0]) > connectionLossWindow {
+		h.mu.connDowns = h.mu.connDowns[1:]
+	}
+	suspects := len(h.mu.connDowns)
 	for _, ht := range h.mu.timers {
 		if ht.why != whyMissedHeartbeat {
 			suspects++
@@ -234,7 +220,7 @@ func (h *heartbeats) sessionLost(session string, nodeIDs []string) int {
 	}
 	if limit := maxConnectionSuspects(len(h.mu.timers)); suspects+len(shorten) > limit {
 		h.srv.logger.Warn("too many nodes lost their connection at once to be a fault of theirs: leaving them to their TTL",
-			"nodes", len(shorten), "already_waiting", suspects, "limit", limit)
+			"nodes", len(shorten), "waiting_or_down_within", connectionLossWindow, "already", suspects, "limit", limit)
 		h.srv.metrics.connectionLosses.WithLabelValues("refused").Add(float64(len(shorten)))
 		return 0
 	}

@@ -111,9 +111,9 @@ type ServerConfig struct {
 	MinHeartbeatTTL        time.Duration
 	MaxHeartbeatsPerSecond float64
 	HeartbeatGrace         time.Duration
-	// ReconnectGrace is how long a node whose client lost its connection
-	// to a server has to reconnect before it is marked down (orch's, not
-	// Nomad's; 0: the server's default, 5s).
+	// ReconnectGrace, when > 0, is how long a node whose client agent
+	// closed its connection to a server (it died) has to reconnect before it
+	// is marked down (orch's, not Nomad's; 0: off, the TTL alone).
 	ReconnectGrace time.Duration
 	// JobGCInterval, JobGCThreshold and EvalGCThreshold (with
 	// DeploymentGCThreshold above) tune the servers' garbage collection,
@@ -673,7 +673,7 @@ func (c *Config) Validate() error {
 		add("server.heartbeat_grace = %s: must be >= 0 (0: the default)", c.Server.HeartbeatGrace)
 	}
 	if c.Server.ReconnectGrace < 0 {
-		add("server.reconnect_grace = %s: must be >= 0 (0: the default)", c.Server.ReconnectGrace)
+		add("server.reconnect_grace = %s: must be >= 0 (0: off)", c.Server.ReconnectGrace)
 	}
 	for _, d := range []struct {
 		name string

@@ -296,7 +296,7 @@ func TestValidate(t *testing.T) {
 		}, []string{
 			`server.min_heartbeat_ttl = -1s: must be >= 0 (0: the default)`,
 			`server.heartbeat_grace = -1s: must be >= 0 (0: the default)`,
-			`server.reconnect_grace = -1s: must be >= 0 (0: the default)`,
+			`server.reconnect_grace = -1s: must be >= 0 (0: off)`,
 			`server.max_heartbeats_per_second = -1: must be >= 0 (0: the default)`,
 		}},
 		{"num_schedulers", func(c *Config) { c.Server.NumSchedulers = -1 },

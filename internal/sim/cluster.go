@@ -212,6 +212,32 @@ func (c *cluster) waitLeader(ctx context.Context, rpc *client.RPCClient) (*serve
 	}
 }
 
+// waitSettled waits until the same server has led for settle: the servers
+// do not act on lost client connections for 10 s after a leader change
+// (server/session_liveness.go), and a fault injected before would measure
+// the TTL instead.
+func (c *cluster) waitSettled(ctx context.Context, rpc *client.RPCClient, settle time.Duration) error {
+	var leader *server
+	since := time.Now()
+	for {
+		s, err := c.waitLeader(ctx, rpc)
+		if err != nil {
+			return err
+		}
+		if s != leader {
+			leader, since = s, time.Now()
+		}
+		if time.Since(since) >= settle {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for a settled leader: %w", ctx.Err())
+		case <-time.After(200 * time.Millisecond): // poll interval
+		}
+	}
+}
+
 // procStat is what /proc tells of a process: resident memory and CPU time.
 type procStat struct {
 	rssBytes int64

@@ -39,7 +39,7 @@ type Config struct {
 	// same names (0: their defaults, 10s and 10s).
 	MinHeartbeatTTL time.Duration
 	HeartbeatGrace  time.Duration
-	// ReconnectGrace is the servers' reconnect_grace (0: their default, 5s).
+	// ReconnectGrace is the servers' reconnect_grace (0: off, their default).
 	ReconnectGrace time.Duration
 
 	// LeaderKill SIGKILLs the leader once half the allocations are placed
@@ -50,11 +50,13 @@ type Config struct {
 	// their allocations run elsewhere.
 	NodeLoss        bool
 	NodeLossPercent float64
-	// NodeLossMode is how a node dies: NodeLossCrash (its host falls
-	// silent, the default) or NodeLossExit (its agent's process dies, and
-	// its kernel closes its connection). Either way it says nothing to the
-	// servers first. Each victim first gets a connection of its own, as a
-	// real client has (the simulated nodes otherwise share Sessions).
+	// NodeLossMode is how a node dies: NodeLossExit (its agent's process
+	// dies and its kernel closes its connection: the servers see it and
+	// give the node reconnect_grace, the default) or NodeLossCrash (its host
+	// falls silent: the node is found by its TTL). Either way it says
+	// nothing to the servers first. Each victim first gets a connection of
+	// its own, as a real client has (the simulated nodes otherwise share
+	// Sessions).
 	NodeLossMode string
 	// Churn, when > 0, changes this many jobs a second for ChurnFor once
 	// everything runs (an update replacing a job's allocations, or a stop,
@@ -97,7 +99,7 @@ func DefaultConfig() Config {
 		Jobs:            100,
 		Count:           1000,
 		NodeLossPercent: 1,
-		NodeLossMode:    NodeLossCrash,
+		NodeLossMode:    NodeLossExit,
 		ChurnFor:        30 * time.Second,
 		SampleInterval:  time.Second,
 		Timeout:         20 * time.Minute,

@@ -338,6 +338,9 @@ func (r *run) loseNodes(ctx context.Context) error {
 	k := int(math.Ceil(float64(len(r.f.nodes)) * r.cfg.NodeLossPercent / 100))
 	k = min(k, len(candidates))
 	victims := candidates[:k]
+	if err := r.c.waitSettled(ctx, r.admin, 12*time.Second); err != nil {
+		return err
+	}
 	addrs := r.c.rpcAddrs(0)
 	for i, n := range victims {
 		if err := n.isolate(ctx, addrs[i%len(addrs)]); err != nil {

@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 
 // TestSmallSimulation runs 200 simulated nodes against a real server and
 // places 5,000 allocations (10 jobs × 500), then kills 1% of the nodes
-// without a leave (their hosts fall silent): the invariants
+// without a leave (their agents killed): the invariants
 // must hold at the end — no node over-committed, every allocation running
 // exactly once on the node that reported it, every evaluation terminal —
 // the lost allocations must run elsewhere, and the nodes must have fetched
@@ -48,8 +48,8 @@ func TestSmallSimulation(t *testing.T) {
 	cfg.OrchBin, cfg.WorkDir, cfg.OutDir = orchBin, t.TempDir(), t.TempDir()
 	cfg.Servers, cfg.Nodes, cfg.Sessions, cfg.Jobs, cfg.Count = 1, 200, 4, 10, 500
 	cfg.NodeLoss, cfg.Check = true, true
-	// The TTL is an hour: a lost node can only be found by its connection
-	// (its host falls silent, the server's pings go unanswered) and
+	// The TTL is an hour: a lost node (its agent killed, the connection
+	// closed by its kernel) can only be found by its connection and
 	// reconnect_grace.
 	cfg.MinHeartbeatTTL, cfg.HeartbeatGrace, cfg.ReconnectGrace = time.Hour, time.Hour, time.Second
 	cfg.Timeout = 4 * time.Minute // fail with the servers' log, before go test's own timeout
