@@ -203,6 +203,20 @@ func (r *recordingServers) RPC(ctx context.Context, method string, args, reply a
 	return nil
 }
 
+// startRecordedClient starts a client of rpc's servers whose calls rec
+// records, waits for its registration, and shuts it down when the test ends.
+func startRecordedClient(t *testing.T, rpc *RPCClient) (*Client, *recordingServers) {
+	t.Helper()
+	rec := &recordingServers{next: rpc}
+	c, err := NewClient(testClientConfig(t, rec, t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Shutdown() })
+	waitFor(t, "registration", c.Registered)
+	return c, rec
+}
+
 // OnSessionLost passes the client's hook to the RPC client.
 func (r *recordingServers) OnSessionLost(f func()) { r.next.(sessionWatcher).OnSessionLost(f) }
 
@@ -467,13 +481,7 @@ func TestClientRegistersAgainWhenServersForgetTheNode(t *testing.T) {
 	}
 	onPort := func(c *server.Config) { c.RPCPort, c.MinHeartbeatTTL = ports[0], 200*time.Millisecond }
 	s1, rpc := startRealServerWith(t, onPort)
-	rec := &recordingServers{next: rpc}
-	c, err := NewClient(testClientConfig(t, rec, t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Shutdown()
-	waitFor(t, "registration", c.Registered)
+	c, rec := startRecordedClient(t, rpc)
 	if err := s1.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
@@ -494,13 +502,7 @@ func TestClientRegistersAgainWhenServersForgetTheNode(t *testing.T) {
 // connection is not taken for a failure.
 func TestClientHeartbeatsAtOnceWhenItsConnectionEnds(t *testing.T) {
 	_, rpc := startRealServerWith(t, func(c *server.Config) { c.MinHeartbeatTTL = time.Hour })
-	rec := &recordingServers{next: rpc}
-	c, err := NewClient(testClientConfig(t, rec, t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Shutdown()
-	waitFor(t, "registration", c.Registered)
+	c, rec := startRecordedClient(t, rpc)
 	_, before := rec.stats()
 	rpc.mu.Lock()
 	sess := rpc.mu.session

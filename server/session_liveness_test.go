@@ -24,6 +24,18 @@ func timerOf(s *Server, nodeID string) (session string, deadline time.Time, ok b
 	return ht.session, ht.deadline, true
 }
 
+// livenessConfig is a server configuration whose TTL and grace are an hour
+// (a node can only be found by its connection), with reconnect_grace grace;
+// clk, if not nil, is its clock.
+func livenessConfig(t *testing.T, clk *clocktest.Fake, grace time.Duration) Config {
+	cfg := testConfig(t.TempDir())
+	if clk != nil {
+		cfg.Clock = clk
+	}
+	cfg.MinHeartbeatTTL, cfg.HeartbeatGrace, cfg.ReconnectGrace = time.Hour, time.Hour, grace
+	return cfg
+}
+
 // A report that a session was lost shortens to reconnect_grace the timer of
 // the nodes whose last heartbeat came in on it, and no other: not a node
 // that heartbeated on another session since (it reconnected before the
@@ -32,10 +44,7 @@ func timerOf(s *Server, nodeID string) (session string, deadline time.Time, ok b
 // timer marks its node down when the grace passes.
 func TestSessionLostShortensOnlyTheTimersOfThatSession(t *testing.T) {
 	clk := clocktest.NewFake()
-	cfg := testConfig(t.TempDir())
-	cfg.Clock = clk
-	cfg.MinHeartbeatTTL, cfg.HeartbeatGrace, cfg.ReconnectGrace = time.Hour, time.Hour, 3*time.Second
-	s := startServer(t, cfg)
+	s := startServer(t, livenessConfig(t, clk, 3*time.Second))
 	lost, moved, stopping, soon := testNode(), testNode(), testNode(), testNode()
 	for _, n := range []*structs.Node{lost, moved, stopping, soon} {
 		registerNode(t, s, n)
@@ -105,9 +114,7 @@ func callOn(t *testing.T, sess *yamux.Session, method string, args any) {
 // on the same connection, a client that said it was stopping, and one that
 // had moved to another connection, keep their TTL.
 func TestClosedConnectionMarksItsNodeDownAfterReconnectGrace(t *testing.T) {
-	cfg := testConfig(t.TempDir())
-	cfg.MinHeartbeatTTL, cfg.HeartbeatGrace, cfg.ReconnectGrace = time.Hour, time.Hour, 200*time.Millisecond
-	s := startServer(t, cfg)
+	s := startServer(t, livenessConfig(t, nil, 200*time.Millisecond))
 	died, stopping, moved := testNode(), testNode(), testNode()
 	first := agentSession(t, s)
 	for _, n := range []*structs.Node{died, stopping, moved} {
@@ -136,9 +143,7 @@ func TestClosedConnectionMarksItsNodeDownAfterReconnectGrace(t *testing.T) {
 // write timed out: maybe by its own fault, overloaded) is not reported: the
 // node keeps its TTL.
 func TestConnectionTheServerEndedIsNotReported(t *testing.T) {
-	cfg := testConfig(t.TempDir())
-	cfg.MinHeartbeatTTL, cfg.HeartbeatGrace, cfg.ReconnectGrace = time.Hour, time.Hour, 200*time.Millisecond
-	s := startServer(t, cfg)
+	s := startServer(t, livenessConfig(t, nil, 200*time.Millisecond))
 	node := testNode()
 	callOn(t, agentSession(t, s), "Node.Register", &structs.NodeRegisterRequest{Node: node})
 	s.nodeConns.mu.Lock()
@@ -168,8 +173,7 @@ func TestSessionLostIsForServersOnly(t *testing.T) {
 func TestLostConnectionOnAFollowerReachesTheLeader(t *testing.T) {
 	cfgs := make([]Config, 3)
 	for i := range cfgs {
-		cfgs[i] = testConfig(t.TempDir())
-		cfgs[i].MinHeartbeatTTL, cfgs[i].HeartbeatGrace, cfgs[i].ReconnectGrace = time.Hour, time.Hour, 200*time.Millisecond
+		cfgs[i] = livenessConfig(t, nil, 200*time.Millisecond)
 	}
 	servers := startClusterOf(t, cfgs...)
 	leader, follower := leaderOf(servers), followerOf(servers)
@@ -190,9 +194,7 @@ func TestLostConnectionOnAFollowerReachesTheLeader(t *testing.T) {
 // others to their TTL.
 func TestTooManyLostConnectionsAtOnceAreLeftToTheTTL(t *testing.T) {
 	clk := clocktest.NewFake()
-	cfg := testConfig(t.TempDir())
-	cfg.Clock = clk
-	cfg.MinHeartbeatTTL, cfg.HeartbeatGrace, cfg.ReconnectGrace = time.Hour, time.Hour, 5*time.Second
+	cfg := livenessConfig(t, clk, 5*time.Second)
 	s := startServer(t, cfg)
 	h := s.heartbeats
 	var first, second []string
@@ -242,9 +244,7 @@ func TestTooManyLostConnectionsAtOnceAreLeftToTheTTL(t *testing.T) {
 // connections that ended meanwhile: clients time out and reconnect then,
 // and the nodes keep their TTL.
 func TestUnsettledServerDoesNotReportLostConnections(t *testing.T) {
-	cfg := testConfig(t.TempDir())
-	cfg.MinHeartbeatTTL, cfg.HeartbeatGrace, cfg.ReconnectGrace = time.Hour, time.Hour, 200*time.Millisecond
-	s := startServer(t, cfg)
+	s := startServer(t, livenessConfig(t, nil, 200*time.Millisecond))
 	node := testNode()
 	sess := agentSession(t, s)
 	callOn(t, sess, "Node.Register", &structs.NodeRegisterRequest{Node: node})
@@ -265,9 +265,7 @@ func TestUnsettledServerDoesNotReportLostConnections(t *testing.T) {
 // Without reconnect_grace (the default) a lost connection changes nothing:
 // the TTL alone finds the node.
 func TestConnectionLossIsOffWithoutReconnectGrace(t *testing.T) {
-	cfg := testConfig(t.TempDir())
-	cfg.MinHeartbeatTTL, cfg.HeartbeatGrace = time.Hour, time.Hour
-	s := startServer(t, cfg)
+	s := startServer(t, livenessConfig(t, nil, 0))
 	s.heartbeats.reset("node-1", "a/1")
 	if n := s.heartbeats.sessionLost("a/1", []string{"node-1"}); n != 0 {
 		t.Errorf("sessionLost without reconnect_grace shortened %d timers, want 0", n)
