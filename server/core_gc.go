@@ -1,7 +1,9 @@
 package server
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"time"
 
 	"github.com/orch-io/orch/server/state"
@@ -89,15 +91,34 @@ func decideGC(snap *state.Snapshot, now time.Time, th gcThresholds) *CoreGCEntry
 		}
 	}
 
+	// Allocations keep no index by evaluation: the candidates are taken job
+	// by job, and each job's allocations read once.
+	var candidates []*structs.Evaluation
 	for _, e := range snap.Evals("") {
 		if jobGone[structs.NamespacedID{Namespace: e.Namespace, ID: e.JobID}] || !e.TerminalStatus() || !older(e.ModifyTime, th.Eval) {
 			continue
 		}
+		candidates = append(candidates, e)
+	}
+	slices.SortFunc(candidates, func(a, b *structs.Evaluation) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.JobID, b.JobID))
+	})
+	var (
+		cur    structs.NamespacedID
+		byEval map[string][]*structs.Allocation // cur's allocations, by evaluation
+	)
+	for _, e := range candidates {
 		job := snap.JobByID(e.Namespace, e.JobID)
 		if job != nil && (job.Type == structs.JobTypeBatch || job.Status != structs.JobStatusRunning) {
 			continue
 		}
-		allocs := snap.AllocsByEval(e.ID)
+		if key := (structs.NamespacedID{Namespace: e.Namespace, ID: e.JobID}); byEval == nil || key != cur {
+			cur, byEval = key, map[string][]*structs.Allocation{}
+			for _, a := range snap.AllocsByJob(key.Namespace, key.ID) {
+				byEval[a.EvalID] = append(byEval[a.EvalID], a)
+			}
+		}
+		allocs := byEval[e.ID]
 		ok := true
 		for _, a := range allocs {
 			ok = ok && allocCollectable(snap, job, a)

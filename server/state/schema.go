@@ -34,7 +34,8 @@ func schema() *memdb.DBSchema {
 		// secret: the ACL rules recognise a client by its node's secret.
 		TableNodes: {Name: TableNodes, Indexes: map[string]*memdb.IndexSchema{"id": id("ID"), "secret": by("secret", "SecretID")}},
 		TableAllocs: {Name: TableAllocs, Indexes: map[string]*memdb.IndexSchema{
-			"id": id("ID"), "job": nsJobIndex("job", "JobID"), "node": by("node", "NodeID"), "eval": by("eval", "EvalID"),
+			// No index by evaluation: see Snapshot.AllocsByEval.
+			"id": id("ID"), "job": nsJobIndex("job", "JobID"), "node": by("node", "NodeID"),
 			"deployment": by("deployment", "DeploymentID"),
 		}},
 		TableEvals: {Name: TableEvals, Indexes: map[string]*memdb.IndexSchema{

@@ -203,3 +203,27 @@ func TestStoppingAnAllocationOnADownNodeMarksItLost(t *testing.T) {
 		}
 	}
 }
+
+// AllocsByEval, without an index by evaluation, finds the allocations of the
+// evaluation's job that name it: not those of the job's other evaluations,
+// not another job's; none once the evaluation is gone.
+func TestAllocsByEvalReadsTheJobsAllocations(t *testing.T) {
+	s := NewStateStore()
+	web, api := testJob("web"), testJob("api")
+	must(t, s.UpsertJob(1, web))
+	must(t, s.UpsertJob(2, api))
+	first := &structs.Evaluation{ID: structs.GenerateUUID(), Namespace: "default", JobID: "web", Status: structs.EvalStatusComplete}
+	second := &structs.Evaluation{ID: structs.GenerateUUID(), Namespace: "default", JobID: "web", Status: structs.EvalStatusComplete}
+	must(t, s.UpsertEvals(3, []*structs.Evaluation{first, second}))
+	a1, a2, b := testAlloc(web, "n1"), testAlloc(web, "n2"), testAlloc(api, "n1")
+	a1.EvalID, a2.EvalID, b.EvalID = first.ID, second.ID, first.ID
+	must(t, s.UpsertPlanResults(4, web, []*structs.Allocation{a1, a2}))
+	must(t, s.UpsertPlanResults(5, api, []*structs.Allocation{b}))
+	got := s.Snapshot().AllocsByEval(first.ID)
+	if len(got) != 1 || got[0].ID != a1.ID {
+		t.Fatalf("AllocsByEval(first) = %d allocations, want only %s", len(got), a1.ID)
+	}
+	if got := s.Snapshot().AllocsByEval("no-such-eval"); got != nil {
+		t.Errorf("AllocsByEval of an unknown evaluation = %d allocations, want none", len(got))
+	}
+}
