@@ -266,20 +266,18 @@ func (c *RPCClient) retiringSessions() []*yamux.Session {
 	return slices.Clone(c.mu.retiring)
 }
 
-// closeRetiring closes the dropped sessions, but newer (on which a call just
-// succeeded; nil: all).
+// closeRetiring closes the dropped sessions once a call succeeded on the
+// shared session newer (nil: at once, all of them). A call that succeeded on
+// a dropped session itself proves nothing of the next one.
 func (c *RPCClient) closeRetiring(newer *yamux.Session) {
 	c.mu.Lock()
-	var keep, done []*yamux.Session
-	for _, s := range c.mu.retiring {
-		if s == newer {
-			keep = append(keep, s)
-		} else {
-			done = append(done, s)
-		}
+	if newer != nil && c.mu.session != newer {
+		c.mu.Unlock()
+		return
 	}
-	c.mu.retiring = keep
-	c.nRetiring.Store(int32(len(keep)))
+	done := c.mu.retiring
+	c.mu.retiring = nil
+	c.nRetiring.Store(0)
 	c.mu.Unlock()
 	for _, s := range done {
 		s.Close()
@@ -288,7 +286,7 @@ func (c *RPCClient) closeRetiring(newer *yamux.Session) {
 
 // OnSessionLost makes f be called, on its own goroutine, each time the
 // connection to a server ends other than by Close: the server closed it
-// (it stopped, or its pings went unanswered), the network failed, or a
+// (it stopped, or its keepalive went unanswered), the network failed, or a
 // call's failure dropped it. The next call connects to the next server. A
 // client heartbeats at once from f: the servers give a node whose
 // connection ended only a short grace to heartbeat again
