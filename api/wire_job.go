@@ -407,7 +407,6 @@ type JobSubmission struct {
 	Variables     string            `json:",omitempty"`
 }
 
-// PeriodicConfig is a job's periodic block on the wire (Nomad's).
 // JobUIConfig is a job's ui block in Nomad's JSON.
 type JobUIConfig struct {
 	Description string
@@ -420,6 +419,7 @@ type JobUILink struct {
 	URL   string
 }
 
+// PeriodicConfig is a job's periodic block on the wire (Nomad's).
 type PeriodicConfig struct {
 	Enabled         *bool
 	Spec            *string

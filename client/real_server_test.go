@@ -666,7 +666,7 @@ func TestDroppedConnectionClosesOnlyOnceTheNextOneServed(t *testing.T) {
 	if !old.IsClosed() {
 		t.Error("the dropped connection is still open after a call succeeded on the next one")
 	}
-	if n := len(rpc.retiringSessions()); n != 0 {
+	if n := rpc.nRetiring.Load(); n != 0 {
 		t.Errorf("%d connections still retiring", n)
 	}
 }

@@ -247,23 +247,17 @@ func (c *RPCClient) dropSession(sess *yamux.Session, cause error) {
 		c.mu.retiring = append(c.mu.retiring, sess)
 		c.nRetiring.Store(int32(len(c.mu.retiring)))
 	}
+	retiring := retire || slices.Contains(c.mu.retiring, sess)
 	closed, onLost := c.mu.closed, c.mu.onLost
 	c.mu.Unlock()
 	if retire {
 		time.AfterFunc(retireTimeout, func() { c.closeRetiring(nil) })
-	} else if !slices.Contains(c.retiringSessions(), sess) {
+	} else if !retiring {
 		sess.Close()
 	}
 	if current && !closed && onLost != nil {
 		go onLost()
 	}
-}
-
-// retiringSessions returns the sessions dropped but not yet closed.
-func (c *RPCClient) retiringSessions() []*yamux.Session {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.mu.retiring)
 }
 
 // closeRetiring closes the dropped sessions once a call succeeded on the

@@ -649,23 +649,14 @@ func (d *decoder) ui(b *hcl.Block, loc *scope) *structs.JobUIConfig {
 	loc.field("ui", b.DefRange)
 	u := &structs.JobUIConfig{}
 	c := d.content(b.Body, uiSchema)
-	if a := c.Attributes["description"]; a != nil {
-		loc.field("ui.description", a.Range)
-		u.Description, _ = d.str(a)
-	}
+	fields{d: d, c: c, loc: loc, prefix: "ui"}.str("description", &u.Description)
 	for i, lb := range c.Blocks.OfType("link") {
 		field := fmt.Sprintf("ui.link[%d]", i)
 		loc.field(field, lb.DefRange)
 		l := &structs.JobUILink{}
-		lc := d.content(lb.Body, uiLinkSchema)
-		if a := lc.Attributes["label"]; a != nil {
-			loc.field(field+".label", a.Range)
-			l.Label, _ = d.str(a)
-		}
-		if a := lc.Attributes["url"]; a != nil {
-			loc.field(field+".url", a.Range)
-			l.URL, _ = d.str(a)
-		}
+		f := fields{d: d, c: d.content(lb.Body, uiLinkSchema), loc: loc, prefix: field}
+		f.str("label", &l.Label)
+		f.str("url", &l.URL)
 		u.Links = append(u.Links, l)
 	}
 	return u

@@ -52,9 +52,10 @@ type muxSession struct {
 	// name is unique across servers and their restarts: this server's
 	// instance name, a slash, a sequence number.
 	name string
-	// ended is set when the session closed (nodeConns.forget), peerClosed
-	// when its client's end closed it (session_liveness.go); guarded by
-	// nodeConns.mu.
+	// Guarded by nodeConns.mu: nodes are those whose last call came in on
+	// this session; ended is set when it closed (nodeConns.forget),
+	// peerClosed when its client's end closed it (session_liveness.go).
+	nodes             map[string]bool
 	ended, peerClosed bool
 }
 
@@ -79,7 +80,7 @@ func newNodeConns() *nodeConns {
 
 // newSession names a session this server accepted.
 func (n *nodeConns) newSession(sess *yamux.Session) *muxSession {
-	return &muxSession{sess: sess, name: fmt.Sprintf("%s/%d", n.instance, n.seq.Add(1))}
+	return &muxSession{sess: sess, name: fmt.Sprintf("%s/%d", n.instance, n.seq.Add(1)), nodes: map[string]bool{}}
 }
 
 // note records that nodeID's client called over the session ms. It reports
@@ -90,23 +91,26 @@ func (n *nodeConns) note(ms *muxSession, nodeID string) bool {
 	if ms.ended {
 		return false
 	}
+	if prev := n.byNode[nodeID]; prev != nil && prev != ms {
+		delete(prev.nodes, nodeID)
+	}
 	n.byNode[nodeID] = ms
+	ms.nodes[nodeID] = true
 	return true
 }
 
-// forget marks ms ended and drops every node whose session it is, and
-// returns them.
-func (n *nodeConns) forget(ms *muxSession) []string {
+// forget marks ms ended (closed by its peer or not) and drops the nodes
+// whose session it is, and returns them.
+func (n *nodeConns) forget(ms *muxSession, peerClosed bool) []string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	ms.ended = true
-	var lost []string
-	for id, s := range n.byNode {
-		if s == ms {
-			delete(n.byNode, id)
-			lost = append(lost, id)
-		}
+	ms.ended, ms.peerClosed = true, peerClosed
+	lost := make([]string, 0, len(ms.nodes))
+	for id := range ms.nodes {
+		delete(n.byNode, id)
+		lost = append(lost, id)
 	}
+	ms.nodes = nil
 	return lost
 }
 

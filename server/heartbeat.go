@@ -193,14 +193,12 @@ func (h *heartbeats) expired(nodeID string, ht *heartbeatTimer) bool {
 		return false // reset or stopped meanwhile
 	}
 	delete(h.mu.timers, nodeID)
-	h.mu.Unlock()
 	kind := "ttl"
 	if ht.why != whyMissedHeartbeat {
 		kind = "connection"
-		h.mu.Lock()
 		h.mu.connDowns = append(h.mu.connDowns, h.srv.config.Clock.Now())
-		h.mu.Unlock()
 	}
+	h.mu.Unlock()
 	h.srv.metrics.heartbeatExpirations.WithLabelValues(kind).Inc()
 	return h.markDown(nodeID, ht.why)
 }

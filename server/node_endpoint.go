@@ -31,8 +31,8 @@ func checkSecret(node *structs.Node, secretID string) error {
 
 // noteConn remembers, once the node's call succeeded (its secret checked),
 // the session the node called over: the way back to its client
-// (client_forward.go), which this server now pings (session_liveness.go).
-// Forwarded calls come from servers and are skipped.
+// (client_forward.go), and the session the leader's timer of the node names
+// (session_liveness.go). Forwarded calls come from servers and are skipped.
 func (n *nodeEndpoint) noteConn(ctx context.Context, nodeID string, err *error) {
 	if *err == nil {
 		n.srv.noteNodeSession(ctx, nodeID)

@@ -109,10 +109,7 @@ func (s *Server) noteNodeSession(ctx context.Context, nodeID string) {
 // restarts their timers) or unsettled.
 func (s *Server) sessionEnded(ms *muxSession, err error) {
 	peerClosed := closedByPeer(err)
-	s.nodeConns.mu.Lock()
-	ms.peerClosed = peerClosed
-	s.nodeConns.mu.Unlock()
-	lost := s.nodeConns.forget(ms)
+	lost := s.nodeConns.forget(ms, peerClosed)
 	if len(lost) == 0 || s.shutdownCtx.Err() != nil || s.config.ReconnectGrace <= 0 {
 		return
 	}

@@ -258,7 +258,7 @@ func (j *Job) Copy() *Job {
 	// Every list may hold nil entries (a job as decoded from JSON, before
 	// Validate rejects it); they are copied as nil, never dereferenced.
 	c.Datacenters = slices.Clone(j.Datacenters)
-	c.Constraints = copyConstraints(j.Constraints)
+	c.Constraints = clonePtrs(j.Constraints)
 	c.Meta = maps.Clone(j.Meta)
 	c.Affinities, c.Spreads = copyAffinities(j.Affinities), copySpreads(j.Spreads)
 	c.Update = j.Update.Copy()
@@ -280,7 +280,7 @@ func (tg *TaskGroup) Copy() *TaskGroup {
 		return nil
 	}
 	c := *tg
-	c.Constraints = copyConstraints(tg.Constraints)
+	c.Constraints = clonePtrs(tg.Constraints)
 	c.Meta = maps.Clone(tg.Meta)
 	c.Affinities, c.Spreads = copyAffinities(tg.Affinities), copySpreads(tg.Spreads)
 	c.RestartPolicy = clonePtr(tg.RestartPolicy)
@@ -309,7 +309,7 @@ func (t *Task) Copy() *Task {
 	c.Config = copyConfig(t.Config)
 	c.Env = maps.Clone(t.Env)
 	c.Meta = maps.Clone(t.Meta)
-	c.Constraints = copyConstraints(t.Constraints)
+	c.Constraints = clonePtrs(t.Constraints)
 	c.Affinities = copyAffinities(t.Affinities)
 	c.Resources = t.Resources.Copy()
 	c.LogConfig = clonePtr(t.LogConfig)
@@ -320,13 +320,15 @@ func (t *Task) Copy() *Task {
 	return &c
 }
 
-func copyConstraints(cs []*Constraint) []*Constraint {
-	if cs == nil {
+// clonePtrs returns a copy of s whose entries are shallow copies of s's,
+// nil for nil (a nil entry stays nil: Validate reports it).
+func clonePtrs[T any](s []*T) []*T {
+	if s == nil {
 		return nil
 	}
-	out := make([]*Constraint, len(cs))
-	for i, c := range cs {
-		out[i] = clonePtr(c) // a nil entry stays nil: Validate reports it
+	out := make([]*T, len(s))
+	for i, p := range s {
+		out[i] = clonePtr(p)
 	}
 	return out
 }
@@ -437,12 +439,6 @@ func (u *JobUIConfig) Copy() *JobUIConfig {
 		return nil
 	}
 	c := *u
-	c.Links = make([]*JobUILink, len(u.Links))
-	for i, l := range u.Links {
-		c.Links[i] = clonePtr(l)
-	}
-	if u.Links == nil {
-		c.Links = nil
-	}
+	c.Links = clonePtrs(u.Links)
 	return &c
 }

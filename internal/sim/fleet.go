@@ -121,7 +121,8 @@ func (f *fleet) registerAll() error {
 	return f.ctx.Err()
 }
 
-// close kills every node, closes the sessions and waits for the watches to
+// close kills every node (which closes the connections of its own, killed
+// or not), closes the shared sessions and waits for the watches to
 // end. The sessions are closed before the wait: a call blocked opening a
 // stream (yamux's OpenStream takes no context) ends only then.
 func (f *fleet) close() {
@@ -130,13 +131,6 @@ func (f *fleet) close() {
 	}
 	for _, rpc := range f.rpcs {
 		rpc.Close()
-	}
-	for _, n := range f.nodes {
-		n.rpcMu.Lock()
-		if n.own != nil {
-			n.own.sess.Close()
-		}
-		n.rpcMu.Unlock()
 	}
 	f.wg.Wait()
 }
