@@ -218,6 +218,7 @@ func crash(t *testing.T, s *Server) {
 		_ = s.raft.Shutdown().Error()
 		_ = s.raftTransport.Close()
 		_ = s.rpcListener.Close()
+		s.raftTransport.CloseStreams() // a dead process's connections close
 		s.closeSessions()
 		s.pool.Close()
 		s.wg.Wait()

@@ -45,6 +45,10 @@ type serverMetrics struct {
 	// session_liveness.go.
 	connectionLosses *prometheus.CounterVec
 
+	// leaderProbes counts the followers' probes of a leader whose Raft
+	// connection closed (raft_failover.go).
+	leaderProbes *prometheus.CounterVec
+
 	drainActions *prometheus.CounterVec
 
 	deploymentActions *prometheus.CounterVec
@@ -89,6 +93,9 @@ func newServerMetrics(r *metrics.Registry) *serverMetrics {
 			"Client heartbeat timers that expired (the node is marked down), by cause (ttl, gossip, connection: lost and not re-established within reconnect_grace).", "cause"),
 		connectionLosses: r.Counter("orch_heartbeat_connection_losses_total",
 			"Nodes whose client's connection ended, reported to the leader: given reconnect_grace to heartbeat again (shortened), or left to their TTL: too many lost theirs at once (refused), the server that saw it was unsettled (unsettled: no leader, or a leader change within 10s), or that server ended the connection itself (server_ended: keepalive unanswered, write timeout).", "outcome"),
+
+		leaderProbes: r.Counter("orch_raft_leader_probes_total",
+			"Probes by this follower of a leader whose Raft connection its peer closed: the leader's port still answered (alive), refused it and this server stood for election at once (stood), or refused it but another server won first (elected).", "outcome"),
 
 		drainActions: r.Counter("orch_drain_actions_total",
 			"What the drainer committed (leader only): allocations marked to migrate (migrate), stopped (stop), drains completed (complete), and steps that failed and are retried (error).", "action"),

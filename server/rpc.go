@@ -85,6 +85,7 @@ func (s *Server) listenRPC(advertiseIP string) error {
 	port := ln.Addr().(*net.TCPAddr).Port
 	s.rpcAdvertise = &net.TCPAddr{IP: net.ParseIP(advertiseIP), Port: port}
 	s.raftLayer = newRaftLayer(s.rpcAdvertise, s.outgoingTLS)
+	s.raftLayer.onPeerClose = s.raftPeerClosed
 	return nil
 }
 
@@ -263,11 +264,14 @@ func (s *Server) closeSessions() {
 // the connections whose first byte was RPCTypeRaft (inside TLS or not), Dial
 // writes that byte (inside TLS when tlsConfig gives a configuration).
 type raftLayer struct {
-	addr      net.Addr
-	tlsConfig func() *tls.Config
-	conns     chan net.Conn
-	closed    chan struct{}
-	closeOnce sync.Once
+	addr net.Addr
+	// onPeerClose, when set, is called when the other end of an accepted
+	// connection closes it (raft_failover.go).
+	onPeerClose func()
+	tlsConfig   func() *tls.Config
+	conns       chan net.Conn
+	closed      chan struct{}
+	closeOnce   sync.Once
 }
 
 var _ raft.StreamLayer = (*raftLayer)(nil)
@@ -290,6 +294,9 @@ func (l *raftLayer) handoff(conn net.Conn) {
 func (l *raftLayer) Accept() (net.Conn, error) {
 	select {
 	case conn := <-l.conns:
+		if l.onPeerClose != nil {
+			conn = &peerWatchedConn{Conn: conn, onPeerClose: l.onPeerClose}
+		}
 		return conn, nil
 	case <-l.closed:
 		return nil, fmt.Errorf("server: raft layer closed: %w", net.ErrClosed)

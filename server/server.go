@@ -58,6 +58,7 @@ type Server struct {
 	rpcListener  net.Listener
 	rpcAdvertise *net.TCPAddr
 	raftLayer    *raftLayer
+	failover     raftFailover
 	sessions     struct {
 		sync.Mutex
 		m      map[*yamux.Session]struct{}

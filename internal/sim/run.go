@@ -84,11 +84,11 @@ func Run(ctx context.Context, cfg Config, logf Logf) (res *Result, err error) {
 	r.res.Samples = r.smp.samples()
 	r.res.Figures = append(r.res.Figures, Figure{"leader_rss_peak", float64(r.smp.peakRSS()) / (1 << 20), "MiB", "leader resident memory, peak"})
 	if cfg.Check {
-		r.res.Checked = true
 		r.res.Violations, err = check(ctx, r.admin, &cfg, r.f)
 		if err != nil {
 			return r.res, err
 		}
+		r.res.Checked = true
 	}
 	if cfg.OutDir != "" {
 		if err := writeCSV(filepath.Join(cfg.OutDir, "sim.csv"), r.res.Samples); err != nil {

@@ -1,0 +1,196 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Fast failover when the leader's process dies.
+//
+// Raft finds a dead leader by silence: a follower waits a heartbeat timeout
+// (then up to as long again, at random) before it stands, and the pre-vote
+// round adds a round trip. A leader whose process died (killed, crashed, out
+// of memory) on a host that is still up says so at once: its kernel closes
+// the Raft connections it held to the followers, and its port refuses new
+// ones. A follower that sees a Raft connection closed by its peer dials the
+// leader's port; when that is refused (or the connection is reset before the
+// server could have read from it), the process is gone and the follower
+// starts an election at once, as if the leader had handed it leadership
+// (Raft's TimeoutNow: no pre-vote, and voters do not wait out their own
+// timeout). The followers take turns, in the order of their IDs, so that
+// they do not split the vote; one that sees a new leader in the meantime
+// does nothing.
+//
+// Safety is Raft's: an election only ever costs a term. A host that fell
+// silent (power, network) closes nothing and refuses nothing; the heartbeat
+// timeout finds it as before.
+
+// leaderProbeTimeout bounds the dial (and the read after it) that asks
+// whether the leader's process is still there.
+const leaderProbeTimeout = 250 * time.Millisecond
+
+// raftFailover runs at most one probe at a time; a connection that closes
+// during a probe calls for one more after it (a dying process's connections
+// and listener close one after another, not at once).
+type raftFailover struct {
+	mu      sync.Mutex
+	probing bool
+	again   bool
+}
+
+// start reports whether the caller is to probe now; when a probe runs, it
+// asks that one to go again.
+func (f *raftFailover) start() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.probing {
+		f.again = true
+		return false
+	}
+	f.probing = true
+	return true
+}
+
+// next reports whether the probe that ended is to run once more.
+func (f *raftFailover) next() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.again {
+		f.again = false
+		return true
+	}
+	f.probing = false
+	return false
+}
+
+// raftPeerClosed is called when the other end of an accepted Raft
+// connection closed it. On a follower with a known leader it probes whether
+// the leader's process is gone (in the background: this runs on the
+// transport's read path).
+func (s *Server) raftPeerClosed() {
+	if s.raft == nil || s.shutdownCtx.Err() != nil {
+		return
+	}
+	if !s.failover.start() {
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			s.standIfLeaderGone()
+			if !s.failover.next() {
+				return
+			}
+		}
+	}()
+}
+
+// standIfLeaderGone starts an election when the leader refuses connections,
+// after this server's turn among the other voters.
+func (s *Server) standIfLeaderGone() {
+	if s.raft.State() != raft.Follower {
+		return
+	}
+	addr, id := s.raft.LeaderWithID()
+	if addr == "" || id == s.raftID {
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.shutdownCtx, 2*leaderProbeTimeout)
+	defer cancel()
+	if !processGone(ctx, string(addr)) {
+		s.metrics.leaderProbes.WithLabelValues("alive").Inc()
+		return
+	}
+	turn := s.failoverTurn(id)
+	if turn < 0 {
+		return // not a voter, or no configuration
+	}
+	// The first in turn stands at once; each next one a leader lease later,
+	// if nobody won meanwhile.
+	if wait := time.Duration(turn) * s.config.RaftTimeouts.LeaderLease; wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-s.shutdownCtx.Done():
+			return
+		}
+	}
+	if _, cur := s.raft.LeaderWithID(); cur != id || s.raft.State() != raft.Follower {
+		s.metrics.leaderProbes.WithLabelValues("elected").Inc()
+		return
+	}
+	s.logger.Warn("the leader's process is gone (it closed its Raft connection and its port refuses connections); standing for election now",
+		"leader", id, "leader_addr", addr)
+	s.metrics.leaderProbes.WithLabelValues("stood").Inc()
+	local := s.raftTransport.LocalAddr()
+	req := &raft.TimeoutNowRequest{RPCHeader: raft.RPCHeader{
+		ProtocolVersion: raft.ProtocolVersionMax,
+		ID:              []byte(s.raftID),
+		Addr:            s.raftTransport.EncodePeer(s.raftID, local),
+	}}
+	if err := s.raftTransport.TimeoutNow(s.raftID, local, req, &raft.TimeoutNowResponse{}); err != nil {
+		s.logger.Warn("could not start an election; the heartbeat timeout will", "error", err)
+	}
+}
+
+// failoverTurn is this server's place among the voters other than the dead
+// leader, ordered by ID; -1 when it is not one of them.
+func (s *Server) failoverTurn(dead raft.ServerID) int {
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return -1
+	}
+	var ids []raft.ServerID
+	for _, srv := range f.Configuration().Servers {
+		if srv.Suffrage == raft.Voter && srv.ID != dead {
+			ids = append(ids, srv.ID)
+		}
+	}
+	slices.Sort(ids)
+	return slices.Index(ids, s.raftID)
+}
+
+// processGone reports whether nothing listens at addr any more: the dial is
+// refused, or the connection is reset or closed before this side sent a
+// byte (a dying process's listener may take a connection into its backlog
+// just before the kernel closes it). A timeout (a silent host, a busy one)
+// is not proof.
+func processGone(ctx context.Context, addr string) bool {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return errors.Is(err, syscall.ECONNREFUSED)
+	}
+	defer conn.Close()
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(leaderProbeTimeout)
+	}
+	_ = conn.SetReadDeadline(deadline)
+	var b [1]byte
+	_, err = conn.Read(b[:])
+	return closedByPeer(err)
+}
+
+// peerWatchedConn calls onPeerClose once when a read finds the connection
+// closed by the other end.
+type peerWatchedConn struct {
+	net.Conn
+	once        sync.Once
+	onPeerClose func()
+}
+
+func (c *peerWatchedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil && closedByPeer(err) {
+		c.once.Do(c.onPeerClose)
+	}
+	return n, err
+}

@@ -1,0 +1,110 @@
+package server
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// slowRaftTimeouts gives every server a heartbeat and election timeout far
+// longer than the test's waits, so that only the fast failover can elect a
+// new leader within them.
+func slowRaftTimeouts(t *testing.T, servers []*Server) {
+	t.Helper()
+	for _, s := range servers {
+		rc := s.raft.ReloadableConfig()
+		rc.HeartbeatTimeout, rc.ElectionTimeout = 10*time.Minute, 10*time.Minute
+		if err := s.raft.ReloadConfig(rc); err != nil {
+			t.Fatalf("raising %s's raft timeouts: %v", s.config.NodeName, err)
+		}
+	}
+}
+
+// A leader whose process dies is replaced at once: its followers see its
+// Raft connections close and its port refuse, and one stands for election
+// without waiting out a heartbeat timeout (ten minutes here).
+func TestLeaderCrashStartsElectionAtOnce(t *testing.T) {
+	servers := startCluster(t, 3)
+	slowRaftTimeouts(t, servers)
+	old := leaderOf(servers)
+	rest := without(servers, old)
+	crash(t, old)
+
+	var next *Server
+	waitFor(t, 30*time.Second, "a new leader among the two left", func() bool {
+		next = leaderOf(rest)
+		return next != nil && next.broker.Enabled()
+	})
+	stood := 0.0
+	for _, s := range rest {
+		stood += testutil.ToFloat64(s.metrics.leaderProbes.WithLabelValues("stood"))
+	}
+	if stood < 1 {
+		t.Errorf("no follower stood for election after a probe (stood = %v); the new leader came from elsewhere", stood)
+	}
+	registerJobs(t, next, "after-failover")
+}
+
+// A follower that sees a Raft connection close while the leader's process
+// lives (the transport's pool closes connections) probes, finds the port
+// answering, and leaves the leader be.
+func TestLiveLeaderKeepsLeadingAfterAProbe(t *testing.T) {
+	servers := startCluster(t, 3)
+	slowRaftTimeouts(t, servers)
+	leader := leaderOf(servers)
+	term := leader.raft.Stats()["term"]
+	rest := without(servers, leader)
+	for _, s := range rest {
+		s.raftPeerClosed()
+	}
+	waitFor(t, 10*time.Second, "both followers' probes answered", func() bool {
+		for _, s := range rest {
+			if testutil.ToFloat64(s.metrics.leaderProbes.WithLabelValues("alive")) < 1 {
+				return false
+			}
+		}
+		return true
+	})
+	registerJobs(t, leader, "still-leading")
+	if !leader.IsLeader() || leader.raft.Stats()["term"] != term {
+		t.Errorf("leadership moved after probes of a live leader: leader %v, term %s → %s",
+			leader.IsLeader(), term, leader.raft.Stats()["term"])
+	}
+	for _, s := range rest {
+		if got := testutil.ToFloat64(s.metrics.leaderProbes.WithLabelValues("stood")); got != 0 {
+			t.Errorf("%s stood for election against a live leader (%v times)", s.config.NodeName, got)
+		}
+	}
+}
+
+func TestProcessGone(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer conn.Close() // held open, as a server waiting for a first byte
+		}
+	}()
+	if processGone(t.Context(), ln.Addr().String()) {
+		t.Errorf("a listening port judged gone")
+	}
+
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := closed.Addr().String()
+	closed.Close()
+	if !processGone(t.Context(), addr) {
+		t.Errorf("a closed port %s judged alive", addr)
+	}
+}
