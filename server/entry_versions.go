@@ -43,7 +43,7 @@ const (
 	// tags carry no entry version reads exactly this.
 	BaseEntryVersion EntryVersion = 1
 	// MaxEntryVersion is the highest entry version this build reads.
-	MaxEntryVersion EntryVersion = 5
+	MaxEntryVersion EntryVersion = 6
 )
 
 // TagEntryVersion is the gossip tag in which a server advertises the highest
@@ -93,6 +93,8 @@ var entryTypes = map[MessageType]entryType{
 	MsgJobLaunch: {version: 5, apply: (*FSM).applyJobLaunch},
 
 	MsgAutopilotConfig: {version: 5, apply: (*FSM).applyAutopilotConfig},
+
+	MsgNodesDown: {version: 6, apply: (*FSM).applyNodesDown},
 }
 
 func init() {

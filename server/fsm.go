@@ -304,6 +304,20 @@ func (f *FSM) applyNodeUpdateStatus(a *entryApply, body []byte) error {
 	return nil
 }
 
+func (f *FSM) applyNodesDown(a *entryApply, body []byte) error {
+	var e NodesDownEntry
+	if err := decodeEntry(MsgNodesDown, body, &e); err != nil {
+		return err
+	}
+	for _, id := range e.NodeIDs {
+		err := a.txn.UpdateNodeStatus(id, structs.NodeStatusDown, e.UpdatedAt)
+		if err != nil && structs.CodeOf(err) != structs.CodeNotFound {
+			return err
+		}
+	}
+	return a.upsertEvals(e.Evals)
+}
+
 func (f *FSM) applyPlanResults(a *entryApply, body []byte) error {
 	var e ApplyPlanResultsEntry
 	if err := decodeEntry(MsgApplyPlanResults, body, &e); err != nil {

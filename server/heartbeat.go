@@ -7,7 +7,6 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/orch-io/orch/internal/clock"
-	"github.com/orch-io/orch/structs"
 )
 
 // Node liveness. The leader keeps one timer per client node, reset by every
@@ -297,50 +296,4 @@ func (h *heartbeats) activeTimers() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.mu.timers)
-}
-
-// markNodeDown records through Raft that a node is down, with a node-update
-// evaluation for every job with non-terminal allocations on it, in one entry.
-// It returns the entry's index, or 0 when the node is unknown or already down.
-func (s *Server) markNodeDown(nodeID, why string) (uint64, error) {
-	snap := s.state.Snapshot()
-	node := snap.NodeByID(nodeID)
-	if node == nil || node.Status == structs.NodeStatusDown {
-		return 0, nil
-	}
-	now := s.config.Clock.Now()
-	entry := &NodeUpdateStatusEntry{NodeID: nodeID, Status: structs.NodeStatusDown, UpdatedAt: now.Unix()}
-	seen := map[structs.NamespacedID]bool{}
-	for _, a := range snap.AllocsByNode(nodeID) {
-		key := structs.NamespacedID{Namespace: structs.NamespaceOr(a.Namespace), ID: a.JobID}
-		if a.TerminalStatus() || seen[key] {
-			continue
-		}
-		seen[key] = true
-		job := snap.JobByID(key.Namespace, key.ID)
-		if job == nil {
-			job = a.Job // purged: the eval still has to stop the allocation
-		}
-		if job == nil {
-			continue
-		}
-		entry.Evals = append(entry.Evals, &structs.Evaluation{
-			ID:          structs.GenerateUUID(),
-			Namespace:   job.Namespace,
-			Priority:    job.Priority,
-			Type:        job.Type,
-			TriggeredBy: structs.EvalTriggerNodeUpdate,
-			JobID:       job.ID,
-			NodeID:      nodeID,
-			Status:      structs.EvalStatusPending,
-			CreateTime:  now.UnixNano(),
-			ModifyTime:  now.UnixNano(),
-		})
-	}
-	index, err := s.raftApply(MsgNodeUpdateStatus, entry)
-	if err != nil {
-		return 0, err
-	}
-	s.logger.Info("node marked down", "node_id", nodeID, "reason", why, "evals", len(entry.Evals), "index", index)
-	return index, nil
 }

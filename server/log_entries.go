@@ -62,6 +62,8 @@ const (
 	// Entry version 5: the replicated autopilot configuration
 	// (operator_autopilot.go).
 	MsgAutopilotConfig MessageType = 18 // AutopilotConfigEntry
+	// Entry version 6: nodes marked down together (heartbeat.go).
+	MsgNodesDown MessageType = 19 // NodesDownEntry
 )
 
 // MsgIgnoreUnknownFlag, set on a type, lets a server that does not know the
@@ -163,6 +165,18 @@ type NodeRegisterEntry struct {
 type NodeUpdateStatusEntry struct {
 	NodeID    string
 	Status    structs.NodeStatus
+	UpdatedAt int64 // unix seconds
+	Evals     []*structs.Evaluation
+}
+
+// NodesDownEntry (entry version 6) marks several nodes down at once, with
+// one evaluation per job that had allocations on any of them: the leader
+// group-commits the nodes whose timers ran out together (a rack's power, a
+// batch of killed agents), so that each job is rescheduled once for all of
+// them instead of once per node. A node already gone from the state is
+// skipped.
+type NodesDownEntry struct {
+	NodeIDs   []string
 	UpdatedAt int64 // unix seconds
 	Evals     []*structs.Evaluation
 }

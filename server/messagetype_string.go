@@ -35,25 +35,26 @@ func _() {
 	_ = x[MsgCoreGC-16]
 	_ = x[MsgJobLaunch-17]
 	_ = x[MsgAutopilotConfig-18]
+	_ = x[MsgNodesDown-19]
 	_ = x[MsgIgnoreUnknownFlag-128]
 }
 
 const (
-	_MessageType_name_0 = "JobRegisterJobDeregisterEvalUpdateNodeRegisterNodeUpdateStatusApplyPlanResultsAllocClientUpdateSchedulerConfigWriteServiceRegistrationsAllocDesiredTransitionNodeEligibilityNodeDrainJobStabilityDeploymentUpdateCoreGCJobLaunchAutopilotConfig"
+	_MessageType_name_0 = "JobRegisterJobDeregisterEvalUpdateNodeRegisterNodeUpdateStatusApplyPlanResultsAllocClientUpdateSchedulerConfigWriteServiceRegistrationsAllocDesiredTransitionNodeEligibilityNodeDrainJobStabilityDeploymentUpdateCoreGCJobLaunchAutopilotConfigNodesDown"
 	_MessageType_name_1 = "ACLPolicyUpsertACLPolicyDeleteACLTokenUpsertACLTokenDeleteACLBootstrapACLRoleUpsertACLRoleDelete"
 	_MessageType_name_2 = "NamespaceUpsertNamespaceDelete"
 	_MessageType_name_3 = "IgnoreUnknownFlag"
 )
 
 var (
-	_MessageType_index_0 = [...]uint8{0, 11, 24, 34, 46, 62, 78, 95, 110, 115, 135, 157, 172, 181, 193, 209, 215, 224, 239}
+	_MessageType_index_0 = [...]uint8{0, 11, 24, 34, 46, 62, 78, 95, 110, 115, 135, 157, 172, 181, 193, 209, 215, 224, 239, 248}
 	_MessageType_index_1 = [...]uint8{0, 15, 30, 44, 58, 70, 83, 96}
 	_MessageType_index_2 = [...]uint8{0, 15, 30}
 )
 
 func (i MessageType) String() string {
 	switch {
-	case 1 <= i && i <= 18:
+	case 1 <= i && i <= 19:
 		i -= 1
 		return _MessageType_name_0[_MessageType_index_0[i]:_MessageType_index_0[i+1]]
 	case 40 <= i && i <= 46:

@@ -59,6 +59,7 @@ type Server struct {
 	rpcAdvertise *net.TCPAddr
 	raftLayer    *raftLayer
 	failover     raftFailover
+	nodeDowns    nodeDowns
 	sessions     struct {
 		sync.Mutex
 		m      map[*yamux.Session]struct{}
