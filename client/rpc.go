@@ -63,6 +63,11 @@ type RPCClient struct {
 		// drop is then what the servers' timer of the node names), or after
 		// retireTimeout.
 		retiring []*yamux.Session
+		// dialing is the connection attempt under way, which every call
+		// that finds no session waits for instead of dialing too: when a
+		// shared session ends, its callers would otherwise each open a
+		// connection to the server at once and all but one close theirs.
+		dialing *dialAttempt
 	}
 	nRetiring atomic.Int32 // len(mu.retiring), read without the lock on every call
 }
@@ -177,26 +182,66 @@ func (c *RPCClient) RPC(ctx context.Context, method string, args, reply any) err
 	}
 }
 
+// dialAttempt is one connection attempt; done is closed once its outcome
+// is set: sess, or err (gaveUp: the dialing call's context ended first).
+type dialAttempt struct {
+	done   chan struct{}
+	sess   *yamux.Session
+	err    error
+	gaveUp bool
+}
+
 // getSession returns the shared session, connecting first if there is none.
-// fresh reports that it was made by this call.
+// fresh reports that the session is new: made by this call, or by the
+// attempt it waited for.
 func (c *RPCClient) getSession(ctx context.Context) (sess *yamux.Session, fresh bool, err error) {
-	c.mu.Lock()
-	if c.mu.closed {
+	for {
+		c.mu.Lock()
+		if c.mu.closed {
+			c.mu.Unlock()
+			return nil, false, ErrRPCClosed
+		}
+		if s := c.mu.session; s != nil && !s.IsClosed() {
+			c.mu.Unlock()
+			return s, false, nil
+		}
+		d := c.mu.dialing
+		if d == nil {
+			break // with the lock: this call dials
+		}
 		c.mu.Unlock()
-		return nil, false, ErrRPCClosed
-	}
-	if s := c.mu.session; s != nil && !s.IsClosed() {
-		c.mu.Unlock()
-		return s, false, nil
+		select {
+		case <-d.done:
+		case <-ctx.Done():
+			return nil, false, fmt.Errorf("client: waiting for a connection to a server: %w", ctx.Err())
+		}
+		// The attempt of a caller that gave up (its deadline, a shutdown)
+		// says nothing of the servers: try again with this call's.
+		if !d.gaveUp {
+			return d.sess, true, d.err
+		}
 	}
 	servers := append([]string(nil), c.mu.servers...)
 	first := c.mu.next
+	d := &dialAttempt{done: make(chan struct{})}
+	c.mu.dialing = d
 	c.mu.Unlock()
-	if len(servers) == 0 {
-		return nil, false, ErrNoServers
-	}
 
-	// Connect without the lock; if another call connected meanwhile, its session wins.
+	d.sess, d.err = c.dial(ctx, servers, first)
+	d.gaveUp = d.err != nil && ctx.Err() != nil
+	c.mu.Lock()
+	c.mu.dialing = nil
+	c.mu.Unlock()
+	close(d.done)
+	return d.sess, d.sess != nil, d.err
+}
+
+// dial connects to the first of servers (from index first on) that answers
+// and makes it the shared session, without the lock.
+func (c *RPCClient) dial(ctx context.Context, servers []string, first int) (*yamux.Session, error) {
+	if len(servers) == 0 {
+		return nil, ErrNoServers
+	}
 	var errs []error
 	for i := range servers {
 		idx := (first + i) % len(servers)
@@ -216,18 +261,14 @@ func (c *RPCClient) getSession(ctx context.Context) (sess *yamux.Session, fresh 
 		defer c.mu.Unlock()
 		if c.mu.closed {
 			s.Close()
-			return nil, false, ErrRPCClosed
-		}
-		if cur := c.mu.session; cur != nil && !cur.IsClosed() {
-			s.Close()
-			return cur, false, nil
+			return nil, ErrRPCClosed
 		}
 		c.mu.session, c.mu.addr, c.mu.next = s, servers[idx], idx
 		go c.acceptStreams(s)
 		c.logger.Debug("connected to server", "server", servers[idx])
-		return s, true, nil
+		return s, nil
 	}
-	return nil, false, fmt.Errorf("client: no server reachable: %w", errors.Join(errs...))
+	return nil, fmt.Errorf("client: no server reachable: %w", errors.Join(errs...))
 }
 
 // dropSession drops sess after a failure: if it is still the shared one,

@@ -236,6 +236,29 @@ func TestRPCClientReconnectsAfterServerDropsConnection(t *testing.T) {
 	}
 }
 
+// Calls that find no connection wait for the one being made: when a shared
+// connection ends, its callers do not each open one at once.
+func TestRPCClientCallsShareOneConnectionAttempt(t *testing.T) {
+	srv := startTestRPCServer(t)
+	c := newTestRPCClient(t, srv.addr())
+	const calls = 50
+	errs := make(chan error, calls)
+	for range calls {
+		go func() {
+			var r structs.NodeUpdateResponse
+			errs <- c.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &r)
+		}()
+	}
+	for range calls {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := srv.accepts.Load(); n != 1 {
+		t.Errorf("%d concurrent first calls opened %d connections, want 1", calls, n)
+	}
+}
+
 func TestRPCClientNoServerReachable(t *testing.T) {
 	c := newTestRPCClient(t, deadAddr(t), deadAddr(t))
 	err := c.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &structs.NodeUpdateResponse{})
