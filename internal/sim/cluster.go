@@ -144,6 +144,17 @@ func (s *server) kill() {
 	<-s.exited
 }
 
+// dumpStacks makes every live server write its goroutines' stacks to its
+// log and exit (Go's SIGQUIT), so that a failed run leaves what each server
+// was doing.
+func (c *cluster) dumpStacks() {
+	for _, s := range c.servers {
+		if s.cmd != nil && s.alive() {
+			_ = s.cmd.Process.Signal(syscall.SIGQUIT)
+		}
+	}
+}
+
 // stop ends every server: SIGTERM, then SIGKILL after 30s.
 func (c *cluster) stop() {
 	for _, s := range c.servers {

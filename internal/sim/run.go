@@ -52,6 +52,12 @@ func Run(ctx context.Context, cfg Config, logf Logf) (res *Result, err error) {
 		return nil, err
 	}
 	defer r.c.stop()
+	defer func() {
+		if err != nil && ctx.Err() == nil {
+			r.c.dumpStacks()
+			logf("the run failed: each server wrote its goroutines' stacks to its log in %s", cfg.WorkDir)
+		}
+	}()
 	if r.admin, err = client.NewRPCClient(r.c.rpcAddrs(0), nil); err != nil {
 		return nil, err
 	}
