@@ -80,6 +80,7 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go hardExit()
 	start := time.Now()
 	logf := func(format string, args ...any) {
 		fmt.Printf("[%6.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
@@ -98,4 +99,21 @@ func run() error {
 		os.RemoveAll(cfg.WorkDir)
 	}
 	return nil
+}
+
+// hardExit ends the process when a run interrupted by a signal has not
+// stopped 30s later, or at a second signal: a run whose simulated nodes are
+// all retrying against servers that stopped answering can take long to
+// unwind. Its servers die with it (they are started with Pdeathsig).
+func hardExit() {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	<-sigs
+	select {
+	case <-sigs:
+		fmt.Fprintln(os.Stderr, "orch-sim: second signal: exiting now")
+	case <-time.After(30 * time.Second):
+		fmt.Fprintln(os.Stderr, "orch-sim: not stopped 30s after the signal: exiting now")
+	}
+	os.Exit(130)
 }

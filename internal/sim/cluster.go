@@ -121,6 +121,9 @@ func (s *server) start(bin, confPath string, expect int, join string) error {
 		"-data-dir", s.dataDir, "-join", join, "-log-level", "warn",
 		"-http-port", strconv.Itoa(s.ports[0]), "-rpc-port", strconv.Itoa(s.ports[1]), "-gossip-port", strconv.Itoa(s.ports[2]))
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	// A simulator that dies (SIGKILL, a crash) takes its servers with it:
+	// left running, they would load the machine under the next run.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if s.pprofPort != 0 {
 		s.cmd.Env = append(os.Environ(), fmt.Sprintf("ORCH_PPROF_ADDR=127.0.0.1:%d", s.pprofPort))
 	}
