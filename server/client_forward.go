@@ -177,7 +177,7 @@ func (s *Server) authorizeClientCall(ctx context.Context, req *structs.DialNodeR
 	var snap *state.Snapshot
 	// minIndex 1 and answers of 0 or 2: wait until the allocation appears
 	// or the state reaches the caller's index.
-	_ = runBlockingQuery(ctx, s.state, 1, nil, func(sn *state.Snapshot) (uint64, error) {
+	_ = runBlockingQuery(ctx, s.state, s.queryGate, 1, nil, func(sn *state.Snapshot) (uint64, error) {
 		snap, alloc = sn, sn.AllocByID(req.AllocID)
 		if alloc != nil || sn.IndexUnwatched(state.TableAllocs) >= req.AllocIndex {
 			return 2, nil
@@ -210,7 +210,7 @@ func (s *Server) authorizeNodeCall(ctx context.Context, req *structs.DialNodeReq
 	defer cancel()
 	var node *structs.Node
 	var snap *state.Snapshot
-	_ = runBlockingQuery(ctx, s.state, 1, nil, func(sn *state.Snapshot) (uint64, error) {
+	_ = runBlockingQuery(ctx, s.state, s.queryGate, 1, nil, func(sn *state.Snapshot) (uint64, error) {
 		snap, node = sn, sn.NodeByID(req.NodeID)
 		if node != nil || sn.IndexUnwatched(state.TableNodes) >= req.AllocIndex {
 			return 2, nil

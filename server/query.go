@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"math/rand/v2"
+	"runtime"
 	"time"
 
 	"github.com/orch-io/orch/server/state"
@@ -46,7 +47,7 @@ func (s *Server) blockingQuery(ctx context.Context, opts *structs.QueryOptions, 
 		ctx, cancel = context.WithTimeout(ctx, wait)
 		defer cancel()
 	}
-	err := runBlockingQuery(ctx, s.state, opts.MinQueryIndex, s.config.testHooks.queryWaiting, func(snap *state.Snapshot) (uint64, error) {
+	err := runBlockingQuery(ctx, s.state, s.queryGate, opts.MinQueryIndex, s.config.testHooks.queryWaiting, func(snap *state.Snapshot) (uint64, error) {
 		index, err := query(snap)
 		meta.Index = max(index, 1)
 		return meta.Index, err
@@ -61,23 +62,60 @@ func (s *Server) blockingQuery(ctx context.Context, opts *structs.QueryOptions, 
 // result). An error from query is returned at once. Between runs it waits
 // for a change to what the last run read; waiting, when not nil, is called
 // with it before each wait (a test hook).
-func runBlockingQuery(ctx context.Context, st *state.StateStore, minIndex uint64, waiting func(*state.Watch), query func(snap *state.Snapshot) (uint64, error)) error {
+func runBlockingQuery(ctx context.Context, st *state.StateStore, gate queryGate, minIndex uint64, waiting func(*state.Watch), query func(snap *state.Snapshot) (uint64, error)) error {
+	if !gate.enter(ctx) {
+		return nil
+	}
 	if minIndex == 0 {
 		_, err := query(st.Snapshot())
+		gate.leave()
 		return err
 	}
 	for {
 		snap, watch := st.WatchSnapshot()
 		index, err := query(snap)
+		gate.leave()
 		if err != nil || index > minIndex {
 			return err
 		}
 		if waiting != nil {
 			waiting(watch)
 		}
-		if watch.Wait(ctx) != nil {
+		if watch.Wait(ctx) != nil || !gate.enter(ctx) {
 			return nil
 		}
+	}
+}
+
+// queryGate bounds how many query runs a server makes at once; nil bounds
+// nothing. A write that many blocking queries read (a plan of 1,000
+// allocations wakes the watches of 1,000 nodes) would otherwise make them
+// all runnable at once, and the goroutines that keep the server in its
+// cluster (Raft's heartbeats and replication, the leader's lease) would
+// wait behind them: on a loaded machine, seconds, long enough for a leader
+// to lose its lease. A query waiting for its turn is parked, not runnable.
+type queryGate chan struct{}
+
+// newQueryGate allows four query runs per processor at once.
+func newQueryGate() queryGate { return make(queryGate, 4*runtime.GOMAXPROCS(0)) }
+
+// enter waits for a turn; false when ctx ended first.
+func (g queryGate) enter(ctx context.Context) bool {
+	if g == nil {
+		return true
+	}
+	select {
+	case g <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// leave ends a turn.
+func (g queryGate) leave() {
+	if g != nil {
+		<-g
 	}
 }
 

@@ -67,7 +67,7 @@ func benchmarkWriteWithWaiters(b *testing.B, waiters int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = runBlockingQuery(ctx, st, minIndex, onWait, func(snap *state.Snapshot) (uint64, error) {
+			_ = runBlockingQuery(ctx, st, nil, minIndex, onWait, func(snap *state.Snapshot) (uint64, error) {
 				runs.Add(1)
 				var index uint64
 				for _, a := range snap.AllocsByNode(node) {
@@ -156,7 +156,7 @@ func benchmarkOwnReportWithWatch(b *testing.B, query func(*state.Snapshot, strin
 		minIndex := index
 		for ctx.Err() == nil {
 			var reply structs.NodeClientAllocsResponse
-			_ = runBlockingQuery(ctx, st, minIndex, func(*state.Watch) {
+			_ = runBlockingQuery(ctx, st, nil, minIndex, func(*state.Watch) {
 				select {
 				case waiting <- struct{}{}:
 				default:

@@ -149,3 +149,36 @@ func TestBlockingQuery_WakesOnSnapshotRestore(t *testing.T) {
 		t.Fatal("the watch taken on the restored state fired without a write")
 	}
 }
+
+// A query run waits for a turn at the server's gate: with every turn taken,
+// a woken blocking query stays parked until one is given back.
+func TestBlockingQuery_WaitsForATurnAtTheGate(t *testing.T) {
+	st := state.NewStateStore()
+	gate := make(queryGate, 1)
+	gate <- struct{}{} // the only turn, taken
+	ran := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- runBlockingQuery(t.Context(), st, gate, 0, nil, func(*state.Snapshot) (uint64, error) {
+			ran <- struct{}{}
+			return 1, nil
+		})
+	}()
+	select {
+	case <-ran:
+		t.Fatal("the query ran while the gate's only turn was taken")
+	case <-time.After(100 * time.Millisecond): // a run, had it started, would have reported by now
+	}
+	gate.leave()
+	select {
+	case <-ran:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the query did not run once the turn was given back")
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(gate) != 0 {
+		t.Errorf("the query kept its turn: %d taken after it ended", len(gate))
+	}
+}

@@ -60,6 +60,7 @@ type Server struct {
 	raftLayer    *raftLayer
 	failover     raftFailover
 	nodeDowns    nodeDowns
+	queryGate    queryGate
 	sessions     struct {
 		sync.Mutex
 		m      map[*yamux.Session]struct{}
@@ -133,6 +134,7 @@ func NewServer(cfg Config) (*Server, error) {
 		logger:     logger,
 		state:      state.NewStateStore(),
 		raftNotify: make(chan bool, 16),
+		queryGate:  newQueryGate(),
 
 		reassertLeader: make(chan chan error),
 
