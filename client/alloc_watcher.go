@@ -27,16 +27,18 @@ func (c *Client) watchAllocs() {
 	first := true
 	failures := 0
 	fetched := AllocIndexes{}
+	confirm := false
 	for {
 		var resp structs.NodeClientAllocsResponse
-		req := &structs.NodeSpecificRequest{
-			NodeID: c.nodeID, SecretID: c.secretID,
-			QueryOptions: structs.QueryOptions{Region: c.cfg.Region, MinQueryIndex: index, MaxQueryTime: c.cfg.AllocQueryWait},
-		}
+		req := WatchAllocsRequest(c.nodeID, c.secretID, c.cfg.Region, index, c.cfg.AllocQueryWait, confirm)
 		err := c.callRPC(c.ctx, "Node.GetClientAllocs", req, &resp)
 		if c.ctx.Err() != nil {
 			return
 		}
+		if confirm = err == nil && !confirm && StaleBehind(&resp, index); confirm {
+			continue
+		}
+		confirm = false
 		if err == nil && (first || resp.Index != index) {
 			// An index lower than ours means the servers' state was rebuilt:
 			// take theirs and reconcile with what they say now.
@@ -64,6 +66,31 @@ func (c *Client) watchAllocs() {
 			return
 		}
 	}
+}
+
+// WatchAllocsRequest is a Node.GetClientAllocs request of the allocation
+// watch from index on. Any server answers it from its own state (AllowStale,
+// as Nomad's client asks): the watches of thousands of nodes spread over the
+// servers instead of all waiting on the leader, which a write of 1,000
+// allocations would make wake 1,000 of them at once, beside its Raft
+// duties. A follower behind the client's index answers only once it caught
+// up, or, when the wait runs out first, with an older view (StaleBehind);
+// confirm then asks the leader for its current one instead (no wait): only
+// the leader's word may take allocations away.
+func WatchAllocsRequest(nodeID, secretID, region string, index uint64, wait time.Duration, confirm bool) *structs.NodeSpecificRequest {
+	q := structs.QueryOptions{Region: region, MinQueryIndex: index, MaxQueryTime: wait, AllowStale: true}
+	if confirm {
+		q.MinQueryIndex, q.AllowStale = 0, false
+	}
+	return &structs.NodeSpecificRequest{NodeID: nodeID, SecretID: secretID, QueryOptions: q}
+}
+
+// StaleBehind reports whether resp, the answer of a server that may lag (an
+// AllowStale watch), is older than index, what the watch has taken in: a
+// follower still catching up, or a state rebuilt from an older snapshot.
+// The leader is asked to tell which (WatchAllocsRequest with confirm).
+func StaleBehind(resp *structs.NodeClientAllocsResponse, index uint64) bool {
+	return resp.Index < index
 }
 
 // syncAllocs fetches the listed allocations that are new or changed since
@@ -126,7 +153,7 @@ func FetchAllocs(ctx context.Context, servers RPCer, region string, list *struct
 	var out []*structs.Allocation
 	for batch := range slices.Chunk(ids, structs.MaxAllocsGet) {
 		req := &structs.AllocsGetRequest{AllocIDs: batch, QueryOptions: structs.QueryOptions{
-			Region: region, MinQueryIndex: max(list.Index, 1) - 1,
+			Region: region, MinQueryIndex: max(list.Index, 1) - 1, AllowStale: true,
 		}}
 		var resp structs.AllocsGetResponse
 		if err := servers.RPC(ctx, "Alloc.GetAllocs", req, &resp); err != nil {

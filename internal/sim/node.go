@@ -246,12 +246,15 @@ func (n *simNode) watch() {
 	defer n.f.wg.Done()
 	var index uint64 = 1
 	fetched := client.AllocIndexes{} // only this goroutine touches it
+	confirm := false
 	for failures := 0; n.ctx.Err() == nil; {
 		var list structs.NodeClientAllocsResponse
-		err := n.caller().RPC(n.ctx, "Node.GetClientAllocs", &structs.NodeSpecificRequest{
-			NodeID: n.node.ID, SecretID: n.node.SecretID,
-			QueryOptions: structs.QueryOptions{MinQueryIndex: index, MaxQueryTime: 5 * time.Minute},
-		}, &list)
+		err := n.caller().RPC(n.ctx, "Node.GetClientAllocs",
+			client.WatchAllocsRequest(n.node.ID, n.node.SecretID, "", index, 5*time.Minute, confirm), &list)
+		if confirm = err == nil && !confirm && client.StaleBehind(&list, index); confirm {
+			continue
+		}
+		confirm = false
 		if err == nil {
 			err = n.sync(&list, fetched)
 		}
