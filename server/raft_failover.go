@@ -71,7 +71,8 @@ func (f *raftFailover) next() bool {
 }
 
 // raftPeerClosed is called when the other end of an accepted Raft
-// connection closed it. On a follower with a known leader it probes whether
+// connection closed it, or when the leader has been silent a while
+// (watchLeaderSilence). On a follower with a known leader it probes whether
 // the leader's process is gone (in the background: this runs on the
 // transport's read path).
 func (s *Server) raftPeerClosed() {
@@ -91,6 +92,32 @@ func (s *Server) raftPeerClosed() {
 			}
 		}
 	}()
+}
+
+// watchLeaderSilence probes the leader whenever a follower has not heard
+// from it for a quarter of the heartbeat timeout, every tenth of it, until
+// ctx ends. A closed connection is the first sign of a dead process, but
+// not a sure one: a big process's kernel frees its memory before it closes
+// its sockets (seconds for gigabytes on a loaded host), and a probe made
+// while the listener still takes connections judges the leader alive. The
+// leader's heartbeats come every tenth of the timeout, so a quarter of
+// silence costs a live leader a probe or two when it is slow; a dead one is
+// found as soon as its port refuses.
+func (s *Server) watchLeaderSilence(ctx context.Context) {
+	tick := time.NewTicker(max(s.config.RaftTimeouts.Heartbeat/10, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+		// Raft's current timeout: an operator (or a test) may reload it.
+		timeout := s.raft.ReloadableConfig().HeartbeatTimeout
+		if s.raft.State() == raft.Follower && time.Since(s.raft.LastContact()) > timeout/4 {
+			s.raftPeerClosed()
+		}
+	}
 }
 
 // standIfLeaderGone starts an election when the leader refuses connections,

@@ -47,6 +47,34 @@ func TestLeaderCrashStartsElectionAtOnce(t *testing.T) {
 	registerJobs(t, next, "after-failover")
 }
 
+// A leader whose sockets stay open a while after its death (a big
+// process's kernel frees its memory first) is found by its silence: a
+// follower that has not heard from it for a quarter of the heartbeat
+// timeout probes its port. The connection probe is off here, and the
+// heartbeat timeout (20 s) is longer than the wait.
+func TestLeaderSilenceProbedBeforeTheHeartbeatTimeout(t *testing.T) {
+	cfgs := make([]Config, 3)
+	for i := range cfgs {
+		cfgs[i] = testConfig(t.TempDir())
+		cfgs[i].testHooks.noPeerCloseProbe = true
+	}
+	servers := startClusterOf(t, cfgs...)
+	for _, s := range servers {
+		rc := s.raft.ReloadableConfig()
+		rc.HeartbeatTimeout, rc.ElectionTimeout = 20*time.Second, 20*time.Second
+		if err := s.raft.ReloadConfig(rc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := leaderOf(servers)
+	rest := without(servers, old)
+	crash(t, old)
+	waitFor(t, 15*time.Second, "a new leader among the two left", func() bool {
+		l := leaderOf(rest)
+		return l != nil && l.broker.Enabled()
+	})
+}
+
 // A follower that sees a Raft connection close while the leader's process
 // lives (the transport's pool closes connections) probes, finds the port
 // answering, and leaves the leader be.

@@ -85,7 +85,9 @@ func (s *Server) listenRPC(advertiseIP string) error {
 	port := ln.Addr().(*net.TCPAddr).Port
 	s.rpcAdvertise = &net.TCPAddr{IP: net.ParseIP(advertiseIP), Port: port}
 	s.raftLayer = newRaftLayer(s.rpcAdvertise, s.outgoingTLS)
-	s.raftLayer.onPeerClose = s.raftPeerClosed
+	if !s.config.testHooks.noPeerCloseProbe {
+		s.raftLayer.onPeerClose = s.raftPeerClosed
+	}
 	return nil
 }
 

@@ -176,8 +176,12 @@ func NewServer(cfg Config) (*Server, error) {
 		s.rpcListener.Close()
 		return nil, err
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.serveRPC()
+	go func() {
+		defer s.wg.Done()
+		s.watchLeaderSilence(s.shutdownCtx)
+	}()
 	go s.monitorLeadership()
 	if err := s.setupGossip(advertiseIP); err != nil {
 		_ = s.Shutdown()

@@ -26,4 +26,7 @@ type testHooks struct {
 	gcArmed func()
 	// gcRan, when set, is called after each periodic garbage collection.
 	gcRan func()
+	// noPeerCloseProbe turns off the probe of the leader when a Raft
+	// connection closes (raft_failover.go): only its silence is watched.
+	noPeerCloseProbe bool
 }
