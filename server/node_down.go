@@ -17,7 +17,11 @@ import (
 // after another, each committing its own plan. So the leader group-commits:
 // while one entry is being committed, the nodes that go down meanwhile
 // gather, and the next entry (NodesDownEntry) marks them all with one
-// evaluation per job. The first node waits for nothing.
+// evaluation per job. The first node waits nodeDownGather for the others
+// of its instant.
+
+// nodeDownGather is how long the first node of a batch waits for others.
+const nodeDownGather = 25 * time.Millisecond
 
 // nodeDowns group-commits node downs (markNodeDown).
 type nodeDowns struct {
@@ -58,6 +62,14 @@ func (s *Server) markNodeDown(nodeID, why string) (uint64, error) {
 	d.mu.Unlock()
 
 	if commit {
+		// Timers that run out together (the connections of a rack's agents
+		// closed in the same instant) fire within milliseconds of each
+		// other: gather them into the first entry too, or each job on the
+		// first node would be evaluated twice.
+		select {
+		case <-time.After(nodeDownGather):
+		case <-s.shutdownCtx.Done():
+		}
 		s.commitNodeDowns()
 	}
 	<-b.done

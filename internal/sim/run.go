@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -97,6 +98,9 @@ func Run(ctx context.Context, cfg Config, logf Logf) (res *Result, err error) {
 		r.res.Checked = true
 	}
 	if cfg.OutDir != "" {
+		if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+			return r.res, err
+		}
 		if err := writeCSV(filepath.Join(cfg.OutDir, "sim.csv"), r.res.Samples); err != nil {
 			return r.res, err
 		}
