@@ -379,6 +379,10 @@ var rpcRules = map[string]rpcRule{
 	// present no token.
 	"Status.Leader":    open,
 	"Status.RaftStats": open,
+	// A follower asks the other servers whether their leader's process is
+	// gone before it stands (raft_failover.go); the answer probes only the
+	// asked server's own leader.
+	"Status.LeaderGone": open,
 
 	"Operator.RaftGetConfiguration":      operatorRead,
 	"Operator.RaftRemovePeer":            operatorWrite,

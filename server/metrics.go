@@ -95,7 +95,7 @@ func newServerMetrics(r *metrics.Registry) *serverMetrics {
 			"Nodes whose client's connection ended, reported to the leader: given reconnect_grace to heartbeat again (shortened), or left to their TTL: too many lost theirs at once (refused), the server that saw it was unsettled (unsettled: no leader, or a leader change within 10s), or that server ended the connection itself (server_ended: keepalive unanswered, write timeout).", "outcome"),
 
 		leaderProbes: r.Counter("orch_raft_leader_probes_total",
-			"Probes by this follower of a leader whose Raft connection its peer closed: the leader's port still answered (alive), refused it and this server stood for election at once (stood), or refused it but another server won first (elected).", "outcome"),
+			"Probes by this follower of a leader whose Raft connection its peer closed: the leader's port still answered (alive), refused it but the other servers still reached it (disputed), refused it and this server stood for election at once (stood), or refused it but another server won first (elected).", "outcome"),
 
 		drainActions: r.Counter("orch_drain_actions_total",
 			"What the drainer committed (leader only): allocations marked to migrate (migrate), stopped (stop), drains completed (complete), and steps that failed and are retried (error).", "action"),

@@ -6,10 +6,12 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/orch-io/orch/structs"
 )
 
 // Fast failover when the leader's process dies.
@@ -27,6 +29,11 @@ import (
 // timeout). The followers take turns, in the order of their IDs, so that
 // they do not split the vote; one that sees a new leader in the meantime
 // does nothing.
+//
+// Before it stands, the follower asks the other voters whether their leader
+// is gone too (Status.LeaderGone): a firewall that rejects one follower's
+// packets looks like a dead process from there, and TimeoutNow skips the
+// pre-vote that would protect a leader that still reaches a quorum.
 //
 // Safety is Raft's: an election only ever costs a term. A host that fell
 // silent (power, network) closes nothing and refuses nothing; the heartbeat
@@ -132,13 +139,28 @@ func (s *Server) standIfLeaderGone() {
 	}
 	ctx, cancel := context.WithTimeout(s.shutdownCtx, 2*leaderProbeTimeout)
 	defer cancel()
-	if !processGone(ctx, string(addr)) {
+	probe := processGone
+	if s.config.testHooks.leaderProbe != nil {
+		probe = s.config.testHooks.leaderProbe
+	}
+	if !probe(ctx, string(addr)) {
 		s.metrics.leaderProbes.WithLabelValues("alive").Inc()
 		return
 	}
-	turn := s.failoverTurn(id)
+	turn, others, quorum := s.failoverTurn(id)
 	if turn < 0 {
 		return // not a voter, or no configuration
+	}
+	// A firewall that rejects this server's packets to the leader looks
+	// like a dead process from here. Stand only when a quorum of the
+	// voters, this one included, find the leader gone: a leader that still
+	// reaches a quorum keeps leading (Raft's TimeoutNow skips the pre-vote
+	// that would otherwise protect it).
+	if agree := 1 + s.othersFindLeaderGone(others); agree < quorum {
+		s.logger.Warn("the leader refuses this server's connections, but the other servers still reach it: not standing",
+			"leader", id, "leader_addr", addr, "agree", agree, "quorum", quorum)
+		s.metrics.leaderProbes.WithLabelValues("disputed").Inc()
+		return
 	}
 	// The first in turn stands at once; each next one a leader lease later,
 	// if nobody won meanwhile.
@@ -168,20 +190,66 @@ func (s *Server) standIfLeaderGone() {
 }
 
 // failoverTurn is this server's place among the voters other than the dead
-// leader, ordered by ID; -1 when it is not one of them.
-func (s *Server) failoverTurn(dead raft.ServerID) int {
+// leader, ordered by ID (-1 when it is not one of them), the addresses of
+// the other ones, and the quorum of all the voters.
+func (s *Server) failoverTurn(dead raft.ServerID) (turn int, others []raft.ServerAddress, quorum int) {
 	f := s.raft.GetConfiguration()
 	if f.Error() != nil {
-		return -1
+		return -1, nil, 0
 	}
 	var ids []raft.ServerID
+	voters := 0
 	for _, srv := range f.Configuration().Servers {
-		if srv.Suffrage == raft.Voter && srv.ID != dead {
-			ids = append(ids, srv.ID)
+		if srv.Suffrage != raft.Voter {
+			continue
+		}
+		voters++
+		if srv.ID == dead {
+			continue
+		}
+		ids = append(ids, srv.ID)
+		if srv.ID != s.raftID {
+			others = append(others, srv.Address)
 		}
 	}
 	slices.Sort(ids)
-	return slices.Index(ids, s.raftID)
+	return slices.Index(ids, s.raftID), others, voters/2 + 1
+}
+
+// othersFindLeaderGone asks each of the other voters (Status.LeaderGone)
+// whether its leader's process is gone, at once, and counts the yeses.
+func (s *Server) othersFindLeaderGone(others []raft.ServerAddress) int {
+	ctx, cancel := context.WithTimeout(s.shutdownCtx, 4*leaderProbeTimeout)
+	defer cancel()
+	var yes atomic.Int32
+	var wg sync.WaitGroup
+	for _, addr := range others {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var gone bool
+			if err := s.pool.RPC(ctx, string(addr), "Status.LeaderGone", &structs.GenericRequest{}, &gone); err == nil && gone {
+				yes.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return int(yes.Load())
+}
+
+// ownLeaderGone reports whether this server knows no leader, or its
+// leader's process is gone (Status.LeaderGone).
+func (s *Server) ownLeaderGone(ctx context.Context) bool {
+	if s.raft.State() == raft.Leader {
+		return false
+	}
+	addr, _ := s.raft.LeaderWithID()
+	if addr == "" {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*leaderProbeTimeout)
+	defer cancel()
+	return processGone(ctx, string(addr))
 }
 
 // processGone reports whether nothing listens at addr any more: the dial is

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"context"
 	"net"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,5 +137,40 @@ func TestProcessGone(t *testing.T) {
 	closed.Close()
 	if !processGone(t.Context(), addr) {
 		t.Errorf("a closed port %s judged alive", addr)
+	}
+}
+
+// A follower whose probe finds the leader gone (a firewall rejecting its
+// packets, here a test hook) but whose peers still reach the leader does not
+// stand: the leader keeps its term.
+func TestFollowerAloneFindingTheLeaderGoneDoesNotStand(t *testing.T) {
+	var lonelyIndex atomic.Int32
+	lonelyIndex.Store(-1)
+	cfgs := make([]Config, 3)
+	for i := range cfgs {
+		cfgs[i] = testConfig(t.TempDir())
+		cfgs[i].testHooks.leaderProbe = func(ctx context.Context, addr string) bool {
+			if lonelyIndex.Load() == int32(i) {
+				return true
+			}
+			return processGone(ctx, addr)
+		}
+	}
+	servers := startClusterOf(t, cfgs...)
+	slowRaftTimeouts(t, servers)
+	leader := leaderOf(servers)
+	term := leader.raft.Stats()["term"]
+	lonely := followerOf(servers)
+	lonelyIndex.Store(int32(slices.Index(servers, lonely)))
+
+	lonely.raftPeerClosed()
+	waitFor(t, 10*time.Second, "the lonely follower's probe disputed", func() bool {
+		return testutil.ToFloat64(lonely.metrics.leaderProbes.WithLabelValues("disputed")) >= 1
+	})
+	if !leader.IsLeader() || leader.raft.Stats()["term"] != term {
+		t.Errorf("leadership moved: leader %v, term %s → %s", leader.IsLeader(), term, leader.raft.Stats()["term"])
+	}
+	if got := testutil.ToFloat64(lonely.metrics.leaderProbes.WithLabelValues("stood")); got != 0 {
+		t.Errorf("the lonely follower stood %v times", got)
 	}
 }

@@ -44,6 +44,18 @@ func (s *statusEndpoint) RaftStats(ctx context.Context, args *structs.GenericReq
 	return nil
 }
 
+// LeaderGone answers whether this server's own leader's process is gone: its
+// port refuses connections (processGone), or this server knows no leader.
+// A follower that found its leader gone asks the other voters before it
+// stands for election (raft_failover.go): a leader that the others still
+// reach is not dead, whatever a firewall tells one follower. It probes only
+// this server's leader, whatever the caller thinks it is, and is answered
+// locally, never forwarded.
+func (s *statusEndpoint) LeaderGone(ctx context.Context, args *structs.GenericRequest, reply *bool) error {
+	*reply = s.srv.ownLeaderGone(ctx)
+	return nil
+}
+
 // lastLogTerm is the term of the last entry of r's log (0 if unknown).
 func lastLogTerm(r *raft.Raft) uint64 {
 	n, _ := strconv.ParseUint(r.Stats()["last_log_term"], 10, 64)

@@ -29,4 +29,8 @@ type testHooks struct {
 	// noPeerCloseProbe turns off the probe of the leader when a Raft
 	// connection closes (raft_failover.go): only its silence is watched.
 	noPeerCloseProbe bool
+	// leaderProbe, when set, replaces this server's own probe of its leader
+	// (processGone) when it considers standing (not when another server
+	// asks it, Status.LeaderGone).
+	leaderProbe func(ctx context.Context, addr string) bool
 }

@@ -41,6 +41,7 @@ import (
 //	Eval.Allocations  EvalSpecificRequest  → JobAllocationsResponse
 //	Status.Leader     GenericRequest       → string (the leader's RPC address)
 //	Status.RaftStats  GenericRequest       → RaftStatsResponse (answered locally, never forwarded)
+//	Status.LeaderGone GenericRequest       → bool (the asked server's leader refuses connections; answered locally)
 //	Operator.RaftRemovePeer RaftRemovePeerRequest → GenericResponse
 //	Operator.*        Raft membership and snapshots: see structs/operator.go
 //
