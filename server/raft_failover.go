@@ -237,14 +237,17 @@ func (s *Server) othersFindLeaderGone(others []raft.ServerAddress) int {
 	return int(yes.Load())
 }
 
-// ownLeaderGone reports whether this server knows no leader, or its
-// leader's process is gone (Status.LeaderGone).
+// ownLeaderGone reports whether this server knows no leader, has not heard
+// from it for a quarter of the heartbeat timeout (the leader heartbeats
+// every tenth: a dying process whose sockets are not closed yet still
+// accepts a probe's connection into its backlog), or finds its leader's
+// process gone (Status.LeaderGone).
 func (s *Server) ownLeaderGone(ctx context.Context) bool {
 	if s.raft.State() == raft.Leader {
 		return false
 	}
 	addr, _ := s.raft.LeaderWithID()
-	if addr == "" {
+	if addr == "" || time.Since(s.raft.LastContact()) > s.raft.ReloadableConfig().HeartbeatTimeout/4 {
 		return true
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*leaderProbeTimeout)

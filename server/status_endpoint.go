@@ -45,7 +45,8 @@ func (s *statusEndpoint) RaftStats(ctx context.Context, args *structs.GenericReq
 }
 
 // LeaderGone answers whether this server's own leader's process is gone: its
-// port refuses connections (processGone), or this server knows no leader.
+// port refuses connections (processGone), or this server knows no leader or
+// has not heard from it for a quarter of the heartbeat timeout.
 // A follower that found its leader gone asks the other voters before it
 // stands for election (raft_failover.go): a leader that the others still
 // reach is not dead, whatever a firewall tells one follower. It probes only
