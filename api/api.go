@@ -362,6 +362,7 @@ func (c *Client) writeHeader(method, path string, params url.Values, in, out any
 	for k, v := range extra {
 		hdr[k] = v
 	}
+	var unsure *Error // the last attempt answered indeterminate (perhaps applied)
 	for {
 		var body io.Reader
 		if payload != nil {
@@ -372,12 +373,35 @@ func (c *Client) writeHeader(method, path string, params url.Values, in, out any
 			defer resp.Body.Close()
 			return c.decode(resp, path, out)
 		}
+		var apiErr *Error
+		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusServiceUnavailable && apiErr.Code == codeIndeterminate {
+			unsure = apiErr
+		}
 		if !retryWrite(err) || time.Now().Add(wait).After(deadline) {
-			return err
+			return settleWriteError(err, unsure)
 		}
 		time.Sleep(wait) // backoff between retries
 		wait = min(2*wait, noLeaderBackoffMax)
 	}
+}
+
+// settleWriteError is the error of a write whose last attempt failed with
+// err, when an earlier attempt was answered indeterminate (unsure): that
+// attempt may have been applied, so a last attempt that learned nothing of
+// the outcome (the agent unreachable, the cluster still without a leader)
+// leaves the write indeterminate, not failed. An answer of the servers to
+// the retry (which carries the same request ID, so they answer with the
+// first outcome) is the write's error.
+func settleWriteError(err error, unsure *Error) error {
+	if unsure == nil {
+		return err
+	}
+	var apiErr *Error
+	if errors.As(err, &apiErr) && apiErr.StatusCode != http.StatusServiceUnavailable {
+		return err
+	}
+	return &Error{StatusCode: unsure.StatusCode, Code: unsure.Code,
+		Message: fmt.Sprintf("%s; a retry then failed: %v", unsure.Message, err)}
 }
 
 // retryWrite reports whether a write that failed with err may be sent again

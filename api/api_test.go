@@ -382,6 +382,33 @@ func TestWritesRetryIndeterminateWithTheSameRequestID(t *testing.T) {
 	}
 }
 
+// A write answered indeterminate whose retry cannot reach the agent (it
+// died) stays indeterminate: the first attempt may have been applied, so the
+// caller must not be told the write failed.
+func TestWriteIndeterminateThenUnreachableStaysIndeterminate(t *testing.T) {
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv.Listener.Close() // the agent goes away: the retry is refused
+		w.Header().Set(api.HeaderErrorCode, "indeterminate")
+		http.Error(w, "leadership lost while committing log", http.StatusServiceUnavailable)
+	})
+	srv.Config.SetKeepAlivesEnabled(false)
+	srv.Start()
+	defer srv.Close()
+	c, err := api.NewClient(&api.Config{Address: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Jobs().Register(structstest.Job("web"))
+	var apiErr *api.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable || apiErr.Code != "indeterminate" {
+		t.Fatalf("Register = %v (%T), want the indeterminate 503 of the first attempt", err, err)
+	}
+	if !strings.Contains(err.Error(), "a retry then failed") || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("error %q does not say the retry could not reach the agent", err)
+	}
+}
+
 // A 409 (or any error that is not a 503) is not retried.
 func TestWritesDoNotRetryConflicts(t *testing.T) {
 	var calls atomic.Int64
