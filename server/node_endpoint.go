@@ -188,6 +188,17 @@ func (n *nodeEndpoint) GetClientAllocs(ctx context.Context, args *structs.NodeSp
 		return err
 	}
 	node := n.srv.state.NodeByID(args.NodeID)
+	if node == nil && args.AllowStale && !args.Forwarded && !n.srv.IsLeader() {
+		// A client's watch is a stale read (client.WatchAllocsRequest), and
+		// a follower may not have applied the node's registration yet: the
+		// leader has.
+		fwd := *args
+		fwd.AllowStale = false
+		if done, err := n.srv.forward(ctx, "Node.GetClientAllocs", &fwd, reply); done {
+			return err
+		}
+		node = n.srv.state.NodeByID(args.NodeID) // this server became the leader
+	}
 	if node == nil {
 		return nodeNotFound(args.NodeID)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/orch-io/orch/server/state"
 	"github.com/orch-io/orch/structs"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // waitingQueries is a Config.testHooks.queryWaiting that hands the test the
@@ -180,5 +181,24 @@ func TestBlockingQuery_WaitsForATurnAtTheGate(t *testing.T) {
 	}
 	if len(gate) != 0 {
 		t.Errorf("the query kept its turn: %d taken after it ended", len(gate))
+	}
+}
+
+// A client's stale watch on a follower that does not know the node (it has
+// not applied the registration yet) is answered by the leader, not with
+// "node not found".
+func TestClientWatchOfANodeUnknownToTheFollowerGoesToTheLeader(t *testing.T) {
+	servers := startCluster(t, 3)
+	follower := followerOf(servers)
+	req := &structs.NodeSpecificRequest{NodeID: structs.GenerateUUID(), SecretID: structs.GenerateUUID(),
+		QueryOptions: structs.QueryOptions{AllowStale: true}}
+	var resp structs.NodeClientAllocsResponse
+	err := follower.RPC(t.Context(), "Node.GetClientAllocs", req, &resp)
+	if structs.CodeOf(err) != structs.CodeNotFound {
+		t.Fatalf("GetClientAllocs of a node nobody knows = %v, want not found (from the leader)", err)
+	}
+	forwarded := testutil.ToFloat64(follower.metrics.rpcRequests.WithLabelValues("Node.GetClientAllocs", "forwarded", string(structs.CodeNotFound)))
+	if forwarded != 1 {
+		t.Errorf("the follower forwarded %v GetClientAllocs calls to the leader, want 1", forwarded)
 	}
 }
