@@ -277,11 +277,10 @@ func (c *RPCClient) dial(ctx context.Context, servers []string, first int) (*yam
 // on a newer session (closeRetiring), or after retireTimeout.
 func (c *RPCClient) dropSession(sess *yamux.Session, cause error) {
 	c.mu.Lock()
-	current := c.mu.session == sess
+	addr := c.mu.addr
+	current := c.forgetLocked(sess)
 	if current {
-		c.logger.Warn("dropping connection to server", "server", c.mu.addr, "error", cause)
-		c.mu.session = nil
-		c.mu.next = (c.mu.next + 1) % max(1, len(c.mu.servers))
+		c.logger.Warn("dropping connection to server", "server", addr, "error", cause)
 	}
 	retire := current && !c.mu.closed && !sess.IsClosed()
 	if retire {
@@ -299,6 +298,18 @@ func (c *RPCClient) dropSession(sess *yamux.Session, cause error) {
 	if current && !closed && onLost != nil {
 		go onLost()
 	}
+}
+
+// forgetLocked forgets sess if it is the shared session, so that the next
+// call connects to the next server, and reports whether it was. c.mu is
+// held.
+func (c *RPCClient) forgetLocked(sess *yamux.Session) bool {
+	if c.mu.session != sess {
+		return false
+	}
+	c.mu.session = nil
+	c.mu.next = (c.mu.next + 1) % max(1, len(c.mu.servers))
+	return true
 }
 
 // closeRetiring closes the dropped sessions once a call succeeded on the
@@ -337,11 +348,7 @@ func (c *RPCClient) OnSessionLost(f func()) {
 // session-lost hook unless the client was closed.
 func (c *RPCClient) sessionEnded(sess *yamux.Session) {
 	c.mu.Lock()
-	current := c.mu.session == sess
-	if current {
-		c.mu.session = nil
-		c.mu.next = (c.mu.next + 1) % max(1, len(c.mu.servers))
-	}
+	current := c.forgetLocked(sess)
 	c.mu.retiring = slices.DeleteFunc(c.mu.retiring, func(s *yamux.Session) bool { return s == sess })
 	c.nRetiring.Store(int32(len(c.mu.retiring)))
 	closed, onLost := c.mu.closed, c.mu.onLost

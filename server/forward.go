@@ -210,7 +210,7 @@ func (s *Server) observeLeader() {
 					s.leaderObs.last = leader
 				}
 				s.leaderObs.Unlock()
-				if s.Leader() != "" {
+				if leader != "" {
 					s.markRaftExisting() // a member of a cluster now
 				}
 			case <-s.shutdownCtx.Done():

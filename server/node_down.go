@@ -105,22 +105,22 @@ func (s *Server) commitNodeDowns() {
 func (s *Server) commitNodesDown(batch []nodeDown) (map[string]bool, uint64, error) {
 	snap := s.state.Snapshot()
 	marked := map[string]bool{}
+	var downs []nodeDown // the nodes to mark, each once, in batch order
 	var ids []string
-	whys := map[string]string{}
 	for _, d := range batch {
 		node := snap.NodeByID(d.id)
 		if node == nil || node.Status == structs.NodeStatusDown || marked[d.id] {
 			continue
 		}
 		marked[d.id] = true
+		downs = append(downs, d)
 		ids = append(ids, d.id)
-		whys[d.id] = d.why
 	}
-	if len(ids) == 0 {
+	if len(downs) == 0 {
 		return nil, 0, nil
 	}
 	now := s.config.Clock.Now()
-	if len(ids) > 1 {
+	if len(downs) > 1 {
 		entry := &NodesDownEntry{NodeIDs: ids, UpdatedAt: now.Unix(), Evals: nodeDownEvals(snap, ids, now)}
 		index, err := s.raftApply(MsgNodesDown, entry)
 		var lagging *EntryVersionError
@@ -128,21 +128,21 @@ func (s *Server) commitNodesDown(batch []nodeDown) (map[string]bool, uint64, err
 			if err != nil {
 				return nil, 0, err
 			}
-			for _, id := range ids {
-				s.logger.Info("node marked down", "node_id", id, "reason", whys[id], "with_nodes", len(ids), "evals", len(entry.Evals), "index", index)
+			for _, d := range downs {
+				s.logger.Info("node marked down", "node_id", d.id, "reason", d.why, "with_nodes", len(downs), "evals", len(entry.Evals), "index", index)
 			}
 			return marked, index, nil
 		}
 	}
 	var last uint64
-	for _, id := range ids {
-		entry := &NodeUpdateStatusEntry{NodeID: id, Status: structs.NodeStatusDown, UpdatedAt: now.Unix(),
-			Evals: nodeDownEvals(snap, []string{id}, now)}
+	for _, d := range downs {
+		entry := &NodeUpdateStatusEntry{NodeID: d.id, Status: structs.NodeStatusDown, UpdatedAt: now.Unix(),
+			Evals: nodeDownEvals(snap, []string{d.id}, now)}
 		index, err := s.raftApply(MsgNodeUpdateStatus, entry)
 		if err != nil {
 			return marked, 0, err
 		}
-		s.logger.Info("node marked down", "node_id", id, "reason", whys[id], "evals", len(entry.Evals), "index", index)
+		s.logger.Info("node marked down", "node_id", d.id, "reason", d.why, "evals", len(entry.Evals), "index", index)
 		last = index
 	}
 	return marked, last, nil

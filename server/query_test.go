@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -152,32 +153,38 @@ func TestBlockingQuery_WakesOnSnapshotRestore(t *testing.T) {
 }
 
 // A query run waits for a turn at the server's gate: with every turn taken,
-// a woken blocking query stays parked until one is given back.
+// a query does not run (it gives up when its context ends), and it runs once
+// a turn is given back.
 func TestBlockingQuery_WaitsForATurnAtTheGate(t *testing.T) {
 	st := state.NewStateStore()
 	gate := make(queryGate, 1)
 	gate <- struct{}{} // the only turn, taken
-	ran := make(chan struct{}, 1)
+	ran := make(chan struct{}, 2)
+	query := func(*state.Snapshot) (uint64, error) {
+		ran <- struct{}{}
+		return 1, nil
+	}
+
+	// Its context ends while the turn is taken: it returns without running.
+	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() {
-		done <- runBlockingQuery(t.Context(), st, gate, 0, nil, func(*state.Snapshot) (uint64, error) {
-			ran <- struct{}{}
-			return 1, nil
-		})
-	}()
-	select {
-	case <-ran:
-		t.Fatal("the query ran while the gate's only turn was taken")
-	case <-time.After(100 * time.Millisecond): // a run, had it started, would have reported by now
-	}
-	gate.leave()
-	select {
-	case <-ran:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the query did not run once the turn was given back")
-	}
+	go func() { done <- runBlockingQuery(ctx, st, gate, 0, nil, query) }()
+	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+	if len(ran) != 0 {
+		t.Fatal("the query ran while the gate's only turn was taken")
+	}
+
+	// The turn is given back: it runs, and gives the turn back in turn.
+	go func() { done <- runBlockingQuery(t.Context(), st, gate, 0, nil, query) }()
+	gate.leave()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(ran) != 1 {
+		t.Fatal("the query did not run once the turn was given back")
 	}
 	if len(gate) != 0 {
 		t.Errorf("the query kept its turn: %d taken after it ended", len(gate))

@@ -43,87 +43,56 @@ import (
 // whether the leader's process is still there.
 const leaderProbeTimeout = 250 * time.Millisecond
 
-// raftFailover runs at most one probe at a time; a connection that closes
+// raftFailover wakes the follower's leader watch (watchLeader) when a Raft
+// connection closes. The kick holds one wake-up: a connection that closes
 // during a probe calls for one more after it (a dying process's connections
 // and listener close one after another, not at once).
 type raftFailover struct {
-	mu      sync.Mutex
-	probing bool
-	again   bool
+	kick chan struct{}
 }
 
-// start reports whether the caller is to probe now; when a probe runs, it
-// asks that one to go again.
-func (f *raftFailover) start() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.probing {
-		f.again = true
-		return false
-	}
-	f.probing = true
-	return true
-}
-
-// next reports whether the probe that ended is to run once more.
-func (f *raftFailover) next() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.again {
-		f.again = false
-		return true
-	}
-	f.probing = false
-	return false
-}
+func newRaftFailover() raftFailover { return raftFailover{kick: make(chan struct{}, 1)} }
 
 // raftPeerClosed is called when the other end of an accepted Raft
-// connection closed it, or when the leader has been silent a while
-// (watchLeaderSilence). On a follower with a known leader it probes whether
-// the leader's process is gone (in the background: this runs on the
-// transport's read path).
+// connection closed it: the leader watch probes the leader. It runs on the
+// transport's read path, so it only leaves word.
 func (s *Server) raftPeerClosed() {
-	if s.raft == nil || s.shutdownCtx.Err() != nil {
-		return
+	select {
+	case s.failover.kick <- struct{}{}:
+	default: // a probe is due already
 	}
-	if !s.failover.start() {
-		return
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			s.standIfLeaderGone()
-			if !s.failover.next() {
-				return
-			}
-		}
-	}()
 }
 
-// watchLeaderSilence probes the leader whenever a follower has not heard
-// from it for a quarter of the heartbeat timeout, every tenth of it, until
-// ctx ends. A closed connection is the first sign of a dead process, but
-// not a sure one: a big process's kernel frees its memory before it closes
-// its sockets (seconds for gigabytes on a loaded host), and a probe made
-// while the listener still takes connections judges the leader alive. The
-// leader's heartbeats come every tenth of the timeout, so a quarter of
-// silence costs a live leader a probe or two when it is slow; a dead one is
-// found as soon as its port refuses.
-func (s *Server) watchLeaderSilence(ctx context.Context) {
+// leaderSilent reports whether this follower has not heard from its leader
+// for a quarter of Raft's current heartbeat timeout (an operator, or a
+// test, may reload it); the leader heartbeats every tenth of it.
+func (s *Server) leaderSilent() bool {
+	return time.Since(s.raft.LastContact()) > s.raft.ReloadableConfig().HeartbeatTimeout/4
+}
+
+// watchLeader probes the leader (standIfLeaderGone), one probe at a time,
+// when a Raft connection closed (raftPeerClosed) and whenever a follower has
+// been without word from the leader for a quarter of the heartbeat timeout
+// (checked every tenth of it), until ctx ends. A closed connection is the
+// first sign of a dead process, but not a sure one: a big process's kernel
+// frees its memory before it closes its sockets (seconds for gigabytes on a
+// loaded host), and a probe made while the listener still takes connections
+// judges the leader alive. A slow live leader costs a probe or two; a dead
+// one is found as soon as its port refuses.
+func (s *Server) watchLeader(ctx context.Context) {
 	tick := time.NewTicker(max(s.config.RaftTimeouts.Heartbeat/10, 10*time.Millisecond))
 	defer tick.Stop()
 	for {
 		select {
+		case <-s.failover.kick:
 		case <-tick.C:
+			if s.raft.State() != raft.Follower || !s.leaderSilent() {
+				continue
+			}
 		case <-ctx.Done():
 			return
 		}
-		// Raft's current timeout: an operator (or a test) may reload it.
-		timeout := s.raft.ReloadableConfig().HeartbeatTimeout
-		if s.raft.State() == raft.Follower && time.Since(s.raft.LastContact()) > timeout/4 {
-			s.raftPeerClosed()
-		}
+		s.standIfLeaderGone()
 	}
 }
 
@@ -247,7 +216,7 @@ func (s *Server) ownLeaderGone(ctx context.Context) bool {
 		return false
 	}
 	addr, _ := s.raft.LeaderWithID()
-	if addr == "" || time.Since(s.raft.LastContact()) > s.raft.ReloadableConfig().HeartbeatTimeout/4 {
+	if addr == "" || s.leaderSilent() {
 		return true
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*leaderProbeTimeout)

@@ -135,6 +135,7 @@ func NewServer(cfg Config) (*Server, error) {
 		state:      state.NewStateStore(),
 		raftNotify: make(chan bool, 16),
 		queryGate:  newQueryGate(),
+		failover:   newRaftFailover(),
 
 		reassertLeader: make(chan chan error),
 
@@ -180,7 +181,7 @@ func NewServer(cfg Config) (*Server, error) {
 	go s.serveRPC()
 	go func() {
 		defer s.wg.Done()
-		s.watchLeaderSilence(s.shutdownCtx)
+		s.watchLeader(s.shutdownCtx)
 	}()
 	go s.monitorLeadership()
 	if err := s.setupGossip(advertiseIP); err != nil {
