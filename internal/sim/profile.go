@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sync"
 	"time"
 )
@@ -65,4 +66,28 @@ func fetchProfile(ctx context.Context, url, path string, length time.Duration) e
 		return err
 	}
 	return f.Close()
+}
+
+// profileSelf captures the simulator's own CPU profile over cfg.Profile into
+// WorkDir/sim.cpu.pprof: what the simulated nodes cost, beside the servers.
+func (r *run) profileSelf(ctx context.Context) {
+	path := filepath.Join(r.cfg.WorkDir, "sim.cpu.pprof")
+	f, err := os.Create(path)
+	if err != nil {
+		r.logf("profile of the simulator: %v", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		r.logf("profile of the simulator: %v", err)
+		return
+	}
+	t := time.NewTimer(r.cfg.Profile)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	pprof.StopCPUProfile()
+	r.logf("profile of the simulator: %s", path)
 }

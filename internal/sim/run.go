@@ -151,6 +151,8 @@ func (r *run) scenario(ctx, sctx context.Context, bg *sync.WaitGroup) error {
 	if cfg.Profile > 0 {
 		bg.Add(1)
 		go func() { defer bg.Done(); r.profileServers(ctx, "profile", "cpu") }()
+		bg.Add(1)
+		go func() { defer bg.Done(); r.profileSelf(ctx) }()
 	}
 	if err := r.submitJobs(ctx); err != nil {
 		return err
