@@ -206,12 +206,14 @@ func (n *nodeEndpoint) GetClientAllocs(ctx context.Context, args *structs.NodeSp
 		return err
 	}
 	// The query waits on the index of the servers' writes to the node's
-	// allocations, not on the allocations: those change at each of the
-	// client's own reports too. The answer lists them once, from the latest
-	// state (a wait holds no snapshot: 5,000 waiting clients would pin 5,000
-	// versions of the state).
+	// allocations (its own key of the state's index table, set at its
+	// registration), not on the allocations: those change at each of the
+	// client's own reports too, and neither other nodes' placements nor
+	// reports wake it. The answer lists them once, from the latest state (a
+	// wait holds no snapshot: 5,000 waiting clients would pin 5,000 versions
+	// of the state).
 	err := n.srv.blockingQuery(ctx, &args.QueryOptions, &reply.QueryMeta, func(snap *state.Snapshot) (uint64, error) {
-		return nodeAllocsIndex(snap, args.NodeID, func() []*structs.Allocation { return snap.AllocsByNode(args.NodeID) }), nil
+		return max(snap.NodeAllocsIndex(args.NodeID), 1), nil
 	})
 	if err != nil {
 		return err
@@ -222,39 +224,8 @@ func (n *nodeEndpoint) GetClientAllocs(ctx context.Context, args *structs.NodeSp
 	for _, a := range allocs {
 		reply.Allocs[a.ID] = a.AllocModifyIndex
 	}
-	reply.Index = max(reply.Index, nodeAllocsIndex(snap, args.NodeID, func() []*structs.Allocation { return allocs }))
+	reply.Index = max(reply.Index, snap.NodeAllocsIndex(args.NodeID))
 	return nil
-}
-
-// nodeAllocsIndex is the index of the answer to a client's watch: the
-// state's index of the servers' writes to the node's allocations, or, for a
-// node never given an allocation or a state restored from a snapshot older
-// than that index, what its allocations (listed by allocs, only then) say
-// (clientAllocsIndex).
-func nodeAllocsIndex(snap *state.Snapshot, nodeID string, allocs func() []*structs.Allocation) uint64 {
-	if index := snap.NodeAllocsIndex(nodeID); index > 0 {
-		return index
-	}
-	return clientAllocsIndex(allocs())
-}
-
-// clientAllocsIndex is the index of the answer to a client's watch (its
-// allocations' IDs → AllocModifyIndex) from the allocations themselves:
-// their highest AllocModifyIndex, which rises for what the client must act
-// on (a new allocation, a stop, a new job version, a migration), not for
-// other nodes' allocations nor for the client's own status reports, which
-// change ModifyIndex only. (NodeAllocsIndex, which the state keeps, is that
-// and the garbage collection of the node's allocations, so the client
-// forgets them and removes their directories.) A node without allocations
-// answers 1, not the allocations table's index: that one rises with every
-// other node's placements, and each empty node would be answered (and list
-// again) after every plan; at 5,000 nodes those were 9 of 10 calls.
-func clientAllocsIndex(allocs []*structs.Allocation) uint64 {
-	var index uint64
-	for _, a := range allocs {
-		index = max(index, a.AllocModifyIndex)
-	}
-	return max(index, 1)
 }
 
 // UpdateAlloc records client-side status of allocations (ClientStatus,

@@ -51,6 +51,11 @@ func (s *Snapshot) Persist(w io.Writer) error {
 			return fmt.Errorf("state: persisting index of %s: %w", t, err)
 		}
 	}
+	for _, e := range list[*indexEntry](s.txn, tableIndex, "id_prefix", nodeAllocsKey("")) {
+		if err := put(recordIndex, e); err != nil {
+			return fmt.Errorf("state: persisting index %s: %w", e.Key, err)
+		}
+	}
 	for _, j := range s.Jobs(structs.AllNamespaces, "") {
 		if err := put(recordJob, j); err != nil {
 			return fmt.Errorf("state: persisting job %q: %w", j.ID, err)
@@ -170,9 +175,33 @@ func (s *StateStore) Restore(r io.Reader) error {
 	if err := ensureDefaultNamespace(txn); err != nil {
 		return err
 	}
+	if err := ensureNodeAllocsKeys(txn); err != nil {
+		return err
+	}
 	txn.Commit()
 	s.db.Store(db)
 	s.aclIndex.Store((&Snapshot{txn: db.Txn(false)}).indexedACLIndex())
 	s.abandonWatches()
+	return nil
+}
+
+// ensureNodeAllocsKeys gives every node of a snapshot written before the
+// snapshots kept them its key of the index table (nodeAllocsKey): the last
+// change the servers made to its allocations, as far as they tell
+// (AllocModifyIndex), or its registration.
+func ensureNodeAllocsKeys(txn *memdb.Txn) error {
+	for _, n := range list[*structs.Node](txn, TableNodes, "id") {
+		key := nodeAllocsKey(n.ID)
+		if first[*indexEntry](txn, tableIndex, "id", key) != nil {
+			continue
+		}
+		index := n.CreateIndex
+		for _, a := range list[*structs.Allocation](txn, TableAllocs, "node", n.ID) {
+			index = max(index, a.AllocModifyIndex)
+		}
+		if err := txn.Insert(tableIndex, &indexEntry{Key: key, Value: index}); err != nil {
+			return fmt.Errorf("state: restoring index %s: %w", key, err)
+		}
+	}
 	return nil
 }

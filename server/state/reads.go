@@ -33,8 +33,9 @@ func nodeAllocsKey(nodeID string) string { return "node-allocs/" + nodeID }
 // NodeAllocsIndex is the Raft index of the last write by the servers to
 // node's allocations (a placement, a change that raises AllocModifyIndex, a
 // garbage collection), watched: a client's allocation watch waits on it
-// alone, not on every report of its own. 0 when the node never had one (or
-// the state comes from a snapshot older than the key).
+// alone, not on every report of its own. A node has the key from its
+// registration (its index until it gets an allocation); 0 for an unknown
+// node.
 func (s *Snapshot) NodeAllocsIndex(nodeID string) uint64 {
 	if e := watchedFirst[*indexEntry](s, tableIndex, "id", nodeAllocsKey(nodeID)); e != nil {
 		return e.Value

@@ -163,7 +163,7 @@ func TestUpdateNodeStatusOfUnknownNode(t *testing.T) {
 	}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

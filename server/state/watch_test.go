@@ -119,3 +119,93 @@ func TestWatchWaitEndsWithContext(t *testing.T) {
 		t.Fatalf("Wait with a canceled context: %v, want context.Canceled", err)
 	}
 }
+
+// A node without allocations has its own key from its registration: its
+// client's watch (NodeAllocsIndex) sleeps through every other node's
+// placements and reports. Without the key it watched the nearest existing
+// node of the index table's radix tree, which those writes change.
+func TestWatchOfEmptyNodeIgnoresOtherNodes(t *testing.T) {
+	s := NewStateStore()
+	job := testJob("web")
+	must(t, s.UpsertJob(1, job))
+	index := uint64(1)
+	var others []string
+	for range 300 {
+		index++
+		id := structs.GenerateUUID()
+		must(t, s.UpsertNode(index, &structs.Node{ID: id}))
+		others = append(others, id)
+	}
+	empty := structs.GenerateUUID()
+	index++
+	must(t, s.UpsertNode(index, &structs.Node{ID: empty}))
+	registered := index
+
+	snap, w := s.WatchSnapshot()
+	if got := snap.NodeAllocsIndex(empty); got != registered {
+		t.Fatalf("NodeAllocsIndex of a node without allocations = %d, want its registration's %d", got, registered)
+	}
+	var placed []*structs.Allocation
+	for _, id := range others {
+		index++
+		a := testAlloc(job, id)
+		must(t, s.UpsertPlanResults(index, job, []*structs.Allocation{a}))
+		placed = append(placed, a)
+	}
+	for _, a := range placed {
+		index++
+		must(t, s.UpdateAllocsFromClient(index, []*structs.Allocation{{ID: a.ID, ClientStatus: structs.AllocClientStatusRunning}}))
+	}
+	if w.Changed() {
+		t.Fatal("placements on and reports of 300 other nodes fired the watch of a node without allocations")
+	}
+	index++
+	must(t, s.UpsertPlanResults(index, job, []*structs.Allocation{testAlloc(job, empty)}))
+	if !w.Changed() {
+		t.Fatal("the node's first allocation did not fire its watch")
+	}
+}
+
+// The nodes' keys travel in snapshots; a snapshot written before they did
+// gets them back on restore, from the nodes' allocations.
+func TestNodeAllocsIndexSurvivesSnapshots(t *testing.T) {
+	s := NewStateStore()
+	job := testJob("web")
+	must(t, s.UpsertJob(1, job))
+	must(t, s.UpsertNode(2, &structs.Node{ID: "busy"}))
+	must(t, s.UpsertNode(3, &structs.Node{ID: "idle"}))
+	must(t, s.UpsertPlanResults(4, job, []*structs.Allocation{testAlloc(job, "busy")}))
+	must(t, s.UpsertJob(5, testJob("other"))) // a later index that is not a node's
+	want := map[string]uint64{"busy": 4, "idle": 3}
+
+	restored := func(s *StateStore) *Snapshot {
+		t.Helper()
+		var buf bytes.Buffer
+		must(t, s.Snapshot().Persist(&buf))
+		r := NewStateStore()
+		must(t, r.Restore(&buf))
+		return r.Snapshot()
+	}
+	for node, index := range want {
+		if got := restored(s).NodeAllocsIndex(node); got != index {
+			t.Errorf("NodeAllocsIndex(%s) after a restore = %d, want %d", node, got, index)
+		}
+	}
+
+	// An older snapshot: without the keys.
+	txn := s.db.Load().Txn(true)
+	for node := range want {
+		if _, err := txn.DeleteAll(tableIndex, "id", nodeAllocsKey(node)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	txn.Commit()
+	if got := s.Snapshot().NodeAllocsIndex("idle"); got != 0 {
+		t.Fatalf("NodeAllocsIndex after deleting the key = %d, want 0", got)
+	}
+	for node, index := range want {
+		if got := restored(s).NodeAllocsIndex(node); got != index {
+			t.Errorf("NodeAllocsIndex(%s) after a restore of a snapshot without the keys = %d, want %d", node, got, index)
+		}
+	}
+}

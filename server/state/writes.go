@@ -134,6 +134,13 @@ func (w *WriteTxn) UpsertNode(node *structs.Node) error {
 		node.DrainStrategy, node.LastDrain, node.Events = old.DrainStrategy, old.LastDrain, old.Events
 	} else {
 		node.CreateIndex = index
+		// The node's own key of the index table from the start: its
+		// client's allocation watch waits on that leaf alone. Without it
+		// the watch would wait on the nearest existing node of the radix
+		// tree, a shared ancestor that every other node's placements and
+		// reports change: each write would wake the watches of most nodes
+		// that have no allocation.
+		w.touch(nodeAllocsKey(node.ID))
 	}
 	if node.SchedulingEligibility == "" {
 		node.SchedulingEligibility = structs.NodeEligible
