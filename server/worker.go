@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"github.com/orch-io/orch/internal/tracing"
 	"github.com/orch-io/orch/scheduler"
 	"github.com/orch-io/orch/server/state"
@@ -40,6 +41,10 @@ type worker struct {
 	plans    *planQueue
 	failures *evalFailures
 	logger   *slog.Logger
+	// finishing is closed once the previous evaluation's final status has
+	// committed and the evaluation was acked: the worker takes the next one
+	// without waiting for that commit (nil when nothing is pending).
+	finishing chan struct{}
 }
 
 func newWorker(s *Server, id int, plans *planQueue, failures *evalFailures) *worker {
@@ -48,6 +53,7 @@ func newWorker(s *Server, id int, plans *planQueue, failures *evalFailures) *wor
 
 // run processes evaluations until ctx ends (leadership lost or shutdown).
 func (w *worker) run(ctx context.Context) {
+	defer w.awaitFinishing()
 	for {
 		eval, token, err := w.srv.broker.Dequeue(ctx, workerJobTypes)
 		if err != nil {
@@ -60,6 +66,15 @@ func (w *worker) run(ctx context.Context) {
 	}
 }
 
+// awaitFinishing waits until the previous evaluation's status has committed
+// and it was acked (or nacked).
+func (w *worker) awaitFinishing() {
+	if w.finishing != nil {
+		<-w.finishing
+		w.finishing = nil
+	}
+}
+
 // process runs the scheduler on one evaluation and acks or nacks it. A panic
 // in the scheduler is a bug, but one evaluation must not take the leader down
 // with it (and every next leader, to which the evaluation would move): it is
@@ -68,21 +83,28 @@ func (w *worker) run(ctx context.Context) {
 // delivery limit the reaper marks it failed with the panic as the reason.
 func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token string) {
 	logger := w.logger.With("eval_id", eval.ID, "job_id", eval.JobID, "request_id", eval.RequestID, "eval_type", eval.Type, "triggered_by", eval.TriggeredBy)
-	acked := false
+	received := time.Now()
+	var span trace.Span
 	if tr := w.srv.config.Tracer; tr.Enabled() {
-		var span trace.Span
 		ctx, span = tr.StartFrom(ctx, eval.TraceParent, "scheduler eval", trace.WithAttributes(
 			attribute.String("orch.eval_id", eval.ID), attribute.String("orch.job_id", eval.JobID),
 			attribute.String("orch.eval_type", string(eval.Type)), attribute.String("orch.triggered_by", eval.TriggeredBy)))
-		defer func() { span.SetAttributes(attribute.Bool("orch.acked", acked)); span.End() }()
 	}
-	defer func(start time.Time) { w.srv.metrics.observeEval(eval.Type, start, acked) }(time.Now())
+	// ended runs once the evaluation is acked or nacked.
+	ended := func(acked bool) {
+		if span != nil {
+			span.SetAttributes(attribute.Bool("orch.acked", acked))
+			span.End()
+		}
+		w.srv.metrics.observeEval(eval.Type, received, acked)
+	}
 	nack := func(why string, err error, attrs ...any) {
 		logger.Error(why, append([]any{"error", err}, attrs...)...)
 		w.failures.record(eval.ID, fmt.Sprintf("%s: %v", why, err))
 		if err := w.srv.broker.Nack(eval.ID, token); err != nil {
 			logger.Debug("nack failed", "error", err)
 		}
+		ended(false)
 	}
 	var seed string // set once drawn: it reproduces the scheduler's choices
 	defer func() {
@@ -124,13 +146,38 @@ func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token st
 		nack("scheduler failed", err)
 		return
 	}
-	w.failures.forget(eval.ID)
-	if err := w.srv.broker.Ack(eval.ID, token); err != nil {
-		logger.Warn("ack failed", "error", err)
+	finish := func(err error) {
+		if err != nil {
+			nack("committing the evaluation's status", err)
+			return
+		}
+		w.failures.forget(eval.ID)
+		if err := w.srv.broker.Ack(eval.ID, token); err != nil {
+			logger.Warn("ack failed", "error", err)
+			ended(false)
+			return
+		}
+		ended(true)
+		logger.Debug("evaluation processed", "duration", time.Since(start), "snapshot_index", snap.LatestIndex(), "seed", seed)
+	}
+	if planner.status == nil {
+		finish(nil)
 		return
 	}
-	acked = true
-	logger.Debug("evaluation processed", "duration", time.Since(start), "snapshot_index", snap.LatestIndex(), "seed", seed)
+	// The evaluation's final status is on its way to Raft: the worker takes
+	// the next evaluation while it commits, and the ack waits for the commit
+	// (an evaluation acked before its status committed would stay pending in
+	// the state and nowhere in the broker if the commit failed). The broker
+	// hands out no other evaluation of the job until the ack, and Raft
+	// commits this worker's entries in the order it sent them. At most one
+	// evaluation per worker finishes this way.
+	w.awaitFinishing()
+	done := make(chan struct{})
+	w.finishing = done
+	go func() {
+		defer close(done)
+		finish(planner.status.wait())
+	}()
 }
 
 // evalFailures remembers why each evaluation was last nacked by a worker, so
@@ -199,6 +246,7 @@ type evalPlanner struct {
 	// follow-up evaluations it creates.
 	traceParent string
 	token       string
+	status      *pendingStatus // the final status, once sent (UpdateEval)
 }
 
 var _ scheduler.Planner = (*evalPlanner)(nil)
@@ -252,9 +300,37 @@ func stampRequestID(plan *structs.Plan, requestID string) {
 	}
 }
 
-// UpdateEval commits the evaluation's new status.
+// UpdateEval sends the evaluation's final status to Raft; the worker waits
+// for the commit before it acks the evaluation (pendingStatus).
 func (p *evalPlanner) UpdateEval(eval *structs.Evaluation) error {
-	return p.commitEval(eval)
+	if p.status != nil {
+		return fmt.Errorf("server: evaluation %s: final status sent twice", p.evalID)
+	}
+	srv := p.w.srv
+	if err := srv.checkEntryVersion(MsgEvalUpdate); err != nil {
+		return err
+	}
+	sent := time.Now()
+	f, err := srv.raftApplyAsync(MsgEvalUpdate, &EvalUpdateEntry{Evals: []*structs.Evaluation{p.stamp(eval)}})
+	if err != nil {
+		return err
+	}
+	p.status = &pendingStatus{srv: srv, future: f, sent: sent}
+	return nil
+}
+
+// pendingStatus is an evaluation's final status sent to Raft.
+type pendingStatus struct {
+	srv    *Server
+	future raft.ApplyFuture
+	sent   time.Time
+}
+
+// wait returns once the status has committed, with raftApply's errors.
+func (s *pendingStatus) wait() error {
+	defer since(s.srv.metrics.raftCommit, s.sent, MsgEvalUpdate.String())
+	_, err := raftApplyResult(MsgEvalUpdate, s.future)
+	return err
 }
 
 // CreateEval commits a new evaluation; the FSM hands a blocked one to the
@@ -276,12 +352,17 @@ func (p *evalPlanner) CreateEval(eval *structs.Evaluation) error {
 }
 
 func (p *evalPlanner) commitEval(eval *structs.Evaluation) error {
+	_, err := p.w.srv.raftApply(MsgEvalUpdate, &EvalUpdateEntry{Evals: []*structs.Evaluation{p.stamp(eval)}})
+	return err
+}
+
+// stamp returns a copy of eval to commit, with its times set.
+func (p *evalPlanner) stamp(eval *structs.Evaluation) *structs.Evaluation {
 	c := eval.Copy()
 	p.w.srv.metrics.observePlacementFailures(c)
 	c.ModifyTime = time.Now().UnixNano()
 	if c.CreateTime == 0 {
 		c.CreateTime = c.ModifyTime
 	}
-	_, err := p.w.srv.raftApply(MsgEvalUpdate, &EvalUpdateEntry{Evals: []*structs.Evaluation{c}})
-	return err
+	return c
 }
