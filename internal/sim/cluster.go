@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/orch-io/orch/internal/freeport"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/client"
+	"github.com/orch-io/orch/internal/freeport"
 	"github.com/orch-io/orch/structs"
 )
 
@@ -81,30 +82,82 @@ func startCluster(cfg *Config) (*cluster, error) {
 		return nil, err
 	}
 	for i := range cfg.Servers {
-		ports, err := freeport.Three()
-		if err != nil {
-			return nil, err
-		}
 		name := fmt.Sprintf("s%d", i+1)
-		s := &server{name: name, dataDir: filepath.Join(cfg.WorkDir, name), ports: ports, exited: make(chan struct{})}
-		if cfg.Profile > 0 {
-			more, err := freeport.Three()
-			if err != nil {
-				return nil, err
-			}
-			s.pprofPort = more[0]
-		}
+		s := &server{name: name, dataDir: filepath.Join(cfg.WorkDir, name)}
 		s.logPath = s.dataDir + ".log"
 		c.servers = append(c.servers, s)
 	}
-	join := c.servers[0].gossipAddr()
-	for _, s := range c.servers {
-		if err := s.start(cfg.OrchBin, confPath, len(c.servers), join); err != nil {
+	for i, s := range c.servers {
+		join := "" // the first server: itself
+		if i > 0 {
+			join = c.servers[0].gossipAddr()
+		}
+		if err := s.startListening(cfg, confPath, len(c.servers), join); err != nil {
 			c.stop()
 			return nil, err
 		}
 	}
 	return c, nil
+}
+
+// startListening starts the server on free ports and waits until its RPC
+// port answers. The ports were free when picked, but a process may take one
+// before the server binds it (the servers already running dial out from
+// ephemeral ports): a server that exits because a port is taken starts
+// again on others.
+func (s *server) startListening(cfg *Config, confPath string, expect int, join string) error {
+	for attempt := 1; ; attempt++ {
+		ports, err := freeport.Three()
+		if err != nil {
+			return err
+		}
+		s.ports, s.exited = ports, make(chan struct{})
+		if cfg.Profile > 0 {
+			more, err := freeport.Three()
+			if err != nil {
+				return err
+			}
+			s.pprofPort = more[0]
+		}
+		to := join
+		if to == "" {
+			to = s.gossipAddr()
+		}
+		if err := s.start(cfg.OrchBin, confPath, expect, to); err != nil {
+			return err
+		}
+		err = s.waitListening(30 * time.Second)
+		if err == nil {
+			return nil
+		}
+		s.kill()
+		log, _ := os.ReadFile(s.logPath)
+		if attempt < 5 && strings.Contains(string(log), "address already in use") {
+			continue
+		}
+		return fmt.Errorf("server %s: %w; its log:\n%s", s.name, err, log)
+	}
+}
+
+// waitListening waits until the server's RPC port accepts a connection, or
+// fails when the server exits or timeout passes first.
+func (s *server) waitListening(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		conn, err := net.DialTimeout("tcp", s.rpcAddr(), time.Second)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		select {
+		case <-s.exited:
+			return errors.New("exited at start")
+		case <-time.After(50 * time.Millisecond): // poll interval
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("RPC port %d not listening after %s", s.ports[1], timeout)
+		}
+	}
 }
 
 // start runs the server's process; its output goes to its log file.

@@ -48,8 +48,13 @@ type fleet struct {
 		markIndex        uint64
 		firstPlacedAfter time.Time
 		// runningAfterMark are the times allocations began running after
-		// mark (a node loss), in order.
+		// mark (a node loss), in order; createdAfterMark and
+		// handedAfterMark are when the servers committed the allocations
+		// placed after mark (their CreateTime) and when they reached their
+		// nodes: where the time between a loss and the running went.
 		runningAfterMark []time.Time
+		createdAfterMark []time.Time
+		handedAfterMark  []time.Time
 		// killed holds the IDs of the nodes the simulation killed.
 		killed map[string]bool
 	}
@@ -144,9 +149,14 @@ func (f *fleet) noteError(err error) {
 // placedAlloc counts an allocation handed to a node.
 func (f *fleet) placedAlloc(a *structs.Allocation) {
 	f.placed.Add(1)
+	now := time.Now()
 	f.mu.Lock()
-	if !f.mu.mark.IsZero() && f.mu.firstPlacedAfter.IsZero() && a.CreateIndex > f.mu.markIndex {
-		f.mu.firstPlacedAfter = time.Now()
+	if !f.mu.mark.IsZero() && a.CreateIndex > f.mu.markIndex {
+		if f.mu.firstPlacedAfter.IsZero() {
+			f.mu.firstPlacedAfter = now
+		}
+		f.mu.createdAfterMark = append(f.mu.createdAfterMark, time.Unix(0, a.CreateTime))
+		f.mu.handedAfterMark = append(f.mu.handedAfterMark, now)
 	}
 	f.mu.Unlock()
 }
@@ -183,7 +193,8 @@ func (f *fleet) stoppedAlloc(u *structs.Allocation) {
 func (f *fleet) setMark(t time.Time, index uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.mu.mark, f.mu.markIndex, f.mu.firstPlacedAfter, f.mu.runningAfterMark = t, index, time.Time{}, nil
+	f.mu.mark, f.mu.markIndex, f.mu.firstPlacedAfter = t, index, time.Time{}
+	f.mu.runningAfterMark, f.mu.createdAfterMark, f.mu.handedAfterMark = nil, nil, nil
 }
 
 // killNodes kills the given nodes (Config.NodeLossMode) and forgets their
@@ -249,4 +260,15 @@ func (f *fleet) runningAfterMarkTimes() []time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.mu.runningAfterMark)
+}
+
+// placedAfterMarkTimes are when the allocations placed after the mark were
+// committed by the servers and when they reached their nodes, each sorted.
+func (f *fleet) placedAfterMarkTimes() (created, handed []time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	created, handed = slices.Clone(f.mu.createdAfterMark), slices.Clone(f.mu.handedAfterMark)
+	slices.SortFunc(created, time.Time.Compare)
+	slices.SortFunc(handed, time.Time.Compare)
+	return created, handed
 }

@@ -13,11 +13,11 @@ import (
 )
 
 // profileServers fetches a profile of every running server (kind "profile":
-// CPU over cfg.Profile; "heap") from the pprof listener Config.Profile asks
+// CPU over length; "trace": an execution trace over length; "heap") from the pprof listener Config.Profile asks
 // them to open, into WorkDir/<server>.<suffix>.pprof, all at once. A server
 // that does not answer (built without `-tags pprof`, or killed) is logged,
 // not an error: the profiles are an aid, not a figure.
-func (r *run) profileServers(ctx context.Context, kind, suffix string) {
+func (r *run) profileServers(ctx context.Context, kind, suffix string, length time.Duration) {
 	var wg sync.WaitGroup
 	for _, s := range r.c.servers {
 		if s.pprofPort == 0 || !s.alive() {
@@ -26,12 +26,15 @@ func (r *run) profileServers(ctx context.Context, kind, suffix string) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			path := filepath.Join(r.cfg.WorkDir, s.name+"."+suffix+".pprof")
-			url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/%s", s.pprofPort, kind)
-			if kind == "profile" {
-				url += fmt.Sprintf("?seconds=%d", int(r.cfg.Profile.Seconds()))
+			path := filepath.Join(r.cfg.WorkDir, s.name+"."+suffix)
+			if kind != "trace" {
+				path += ".pprof"
 			}
-			if err := fetchProfile(ctx, url, path, r.cfg.Profile); err != nil {
+			url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/%s", s.pprofPort, kind)
+			if kind == "profile" || kind == "trace" {
+				url += fmt.Sprintf("?seconds=%d", int(length.Seconds()))
+			}
+			if err := fetchProfile(ctx, url, path, length); err != nil {
 				r.logf("profile of %s: %v (is %s built with -tags pprof?)", s.name, err, r.cfg.OrchBin)
 				return
 			}

@@ -150,7 +150,7 @@ func (r *run) scenario(ctx, sctx context.Context, bg *sync.WaitGroup) error {
 	}
 	if cfg.Profile > 0 {
 		bg.Add(1)
-		go func() { defer bg.Done(); r.profileServers(ctx, "profile", "cpu") }()
+		go func() { defer bg.Done(); r.profileServers(ctx, "profile", "cpu", cfg.Profile) }()
 		bg.Add(1)
 		go func() { defer bg.Done(); r.profileSelf(ctx) }()
 	}
@@ -176,7 +176,7 @@ func (r *run) scenario(ctx, sctx context.Context, bg *sync.WaitGroup) error {
 		}
 	}
 	if cfg.Profile > 0 {
-		r.profileServers(ctx, "heap", "heap")
+		r.profileServers(ctx, "heap", "heap", 0)
 	}
 	used := len(r.f.runningByNode())
 	r.figure("nodes_used", float64(used), "nodes", "nodes running at least one allocation")
@@ -336,6 +336,10 @@ func (r *run) killLeaderAtHalf(ctx context.Context) error {
 	return nil
 }
 
+// nodeLossTrace is how long the execution traces of a node loss run (with
+// -profile).
+const nodeLossTrace = 10 * time.Second
+
 // loseNodes kills NodeLossPercent of the nodes (those running allocations
 // first) without a leave, and measures until their allocations run
 // elsewhere: p50, p99 and all.
@@ -359,6 +363,15 @@ func (r *run) loseNodes(ctx context.Context) error {
 			return fmt.Errorf("node loss: giving %s a connection of its own: %w", n.node.Name, err)
 		}
 	}
+	if r.cfg.Profile > 0 {
+		// What the servers do from the kill until the lost allocations
+		// run elsewhere: an execution trace (go tool trace) and a CPU
+		// profile of each.
+		var traced sync.WaitGroup
+		defer traced.Wait()
+		traced.Go(func() { r.profileServers(ctx, "trace", "node-loss.trace", nodeLossTrace) })
+		traced.Go(func() { r.profileServers(ctx, "profile", "node-loss.cpu", nodeLossTrace) })
+	}
 	killed := time.Now()
 	r.f.setMark(killed, 0)
 	lost := r.f.killNodes(victims, r.cfg.NodeLossMode)
@@ -369,14 +382,21 @@ func (r *run) loseNodes(ctx context.Context) error {
 	if _, err := r.waitFor(ctx, "the lost allocations running elsewhere", func() bool { return r.f.running.Load() >= int64(r.cfg.Allocs()) }); err != nil {
 		return err
 	}
-	times := r.f.runningAfterMarkTimes()
-	at := func(q float64) float64 {
+	at := func(times []time.Time, q float64) float64 {
+		if len(times) == 0 {
+			return 0
+		}
 		i := min(len(times)-1, max(0, int(math.Ceil(q*float64(lost)))-1))
 		return times[i].Sub(killed).Seconds()
 	}
-	r.figure("node_loss_p50", at(0.50), "s", fmt.Sprintf("%d%% of nodes killed without leaving → half their allocations running elsewhere", int(r.cfg.NodeLossPercent)))
-	r.figure("node_loss_p99", at(0.99), "s", "… 99% of them")
-	r.figure("node_loss_all", at(1), "s", fmt.Sprintf("… all %d of them", lost))
+	running := r.f.runningAfterMarkTimes()
+	created, handed := r.f.placedAfterMarkTimes()
+	r.figure("node_loss_p50", at(running, 0.50), "s", fmt.Sprintf("%d%% of nodes killed without leaving → half their allocations running elsewhere", int(r.cfg.NodeLossPercent)))
+	r.figure("node_loss_p99", at(running, 0.99), "s", "… 99% of them")
+	r.figure("node_loss_all", at(running, 1), "s", fmt.Sprintf("… all %d of them", lost))
+	r.figure("node_loss_committed_p50", at(created, 0.50), "s", "… half their replacements committed by the servers (allocation CreateTime)")
+	r.figure("node_loss_committed_p99", at(created, 0.99), "s", "… 99% of them")
+	r.figure("node_loss_handed_p99", at(handed, 0.99), "s", "… 99% of them handed to their nodes")
 	return nil
 }
 
