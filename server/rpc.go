@@ -177,7 +177,7 @@ func (s *Server) serveMultiplex(conn net.Conn, p peer) {
 	cfg := yamux.DefaultConfig()
 	cfg.LogOutput = nil
 	cfg.Logger = newStdLogger(s.logger, "yamux")
-	session, err := yamux.Server(conn, cfg)
+	session, err := yamux.Server(rpcwire.JoinFrames(conn), cfg)
 	if err != nil {
 		s.logger.Error("starting yamux session failed", "remote", conn.RemoteAddr(), "error", err)
 		conn.Close()

@@ -34,7 +34,7 @@ func Dial(ctx context.Context, addr string, cfg *yamux.Config, tlsCfg *tls.Confi
 	if err != nil {
 		return nil, err
 	}
-	s, err := yamux.Client(conn, cfg)
+	s, err := yamux.Client(JoinFrames(conn), cfg)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("%s: %w", addr, err)

@@ -27,7 +27,7 @@ func dialOwn(ctx context.Context, addr string) (*ownSession, error) {
 	conn := netfault.NewSilent(raw)
 	cfg := yamux.DefaultConfig()
 	cfg.LogOutput = io.Discard
-	sess, err := yamux.Client(conn, cfg)
+	sess, err := yamux.Client(rpcwire.JoinFrames(conn), cfg)
 	if err != nil {
 		conn.Close()
 		return nil, err
