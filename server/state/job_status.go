@@ -20,9 +20,18 @@ func jobStatus(txn *memdb.Txn, job *structs.Job) structs.JobStatus {
 	if job.IsParent() && !job.Stop {
 		return structs.JobStatusRunning // Nomad's: a parent runs while not stopped
 	}
-	allocs := list[*structs.Allocation](txn, TableAllocs, "job", job.Namespace, job.ID)
-	for _, a := range allocs {
-		if !a.TerminalStatus() {
+	// Every plan and every batch of client reports derives the status of
+	// each job it touches: the walk stops at the first live allocation
+	// (usually the first) instead of listing all of a job's thousands
+	// (BenchmarkClientReportsOfLargeJobs).
+	it, err := txn.Get(TableAllocs, "job", job.Namespace, job.ID)
+	if err != nil {
+		panic(err) // only a schema mistake gets here
+	}
+	hasAllocs := false
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		hasAllocs = true
+		if !raw.(*structs.Allocation).TerminalStatus() {
 			return structs.JobStatusRunning
 		}
 	}
@@ -32,7 +41,7 @@ func jobStatus(txn *memdb.Txn, job *structs.Job) structs.JobStatus {
 		}
 		return structs.JobStatusPending
 	}
-	if job.Stop || len(allocs) > 0 {
+	if job.Stop || hasAllocs {
 		return structs.JobStatusDead
 	}
 	return structs.JobStatusPending
