@@ -140,7 +140,9 @@ func (s *Server) standIfLeaderGone() {
 			return
 		}
 	}
-	if _, cur := s.raft.LeaderWithID(); cur != id || s.raft.State() != raft.Follower {
+	// A server that stood before this one and lost (its log was behind)
+	// leaves the leader unknown, not elected: then this one stands too.
+	if _, cur := s.raft.LeaderWithID(); (cur != "" && cur != id) || s.raft.State() != raft.Follower {
 		s.metrics.leaderProbes.WithLabelValues("elected").Inc()
 		return
 	}
