@@ -27,16 +27,25 @@ func (p *acceptAll) CreateEval(*structs.Evaluation) error { return nil }
 // count-1000 service job (100 MHz, 256 MB each) processed from a snapshot of
 // 5,000 empty nodes (4000 MHz, 8192 MB, one datacenter) to a complete plan.
 func BenchmarkServiceCount1000On5000Nodes(b *testing.B) {
-	nodes := make([]*structs.Node, 5000)
-	for i := range nodes {
-		nodes[i] = mockNode(fmt.Sprintf("n%05d", i)).CPU(4000).Mem(8192).Build()
-		nodes[i].ID = fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
-		nodes[i].ComputeClass() // as the server does on register
+	nodes := plainNodes(5000)
+	for _, n := range nodes {
+		n.ComputeClass() // as the server does on register
 	}
 	placed := runPlacementBench(b, storeOf(b, nodes), mockJob().Count(1000).CPU(100).Mem(256).Build())
 	if placed != 1000*b.N {
 		b.Fatalf("placed %d allocations in %d ops, want 1000 per op", placed, b.N)
 	}
+}
+
+// plainNodes returns n nodes of 4000 MHz and 8192 MB in one datacenter,
+// with IDs in order.
+func plainNodes(n int) []*structs.Node {
+	nodes := make([]*structs.Node, n)
+	for i := range nodes {
+		nodes[i] = mockNode(fmt.Sprintf("n%05d", i)).CPU(4000).Mem(8192).Build()
+		nodes[i].ID = fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
+	}
+	return nodes
 }
 
 // The benchmarks (keep the names): one op is one evaluation of one

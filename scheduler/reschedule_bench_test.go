@@ -25,12 +25,7 @@ func BenchmarkReschedule1000FailuresOn5000Nodes(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		h := newHarness(b)
-		nodes := make([]*structs.Node, 5000)
-		for i := range nodes {
-			nodes[i] = mockNode(fmt.Sprintf("n%05d", i)).CPU(4000).Mem(8192).Build()
-			nodes[i].ID = fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
-		}
-		h.upsertNodes(nodes...)
+		h.upsertNodes(plainNodes(5000)...)
 		job := h.run(mockJob().Count(1000).CPU(100).Mem(256).Reschedule(structs.DefaultReschedulePolicy(structs.JobTypeService)).Build())
 		live := h.live(job.ID)
 		var failed []*structs.Allocation
@@ -76,12 +71,7 @@ func BenchmarkReschedule1000FailuresOn5000Nodes(b *testing.B) {
 // allocations stopped, their replacements placed), nothing committed.
 func BenchmarkNodeDownEvalCount1000On5000Nodes(b *testing.B) {
 	h := newHarness(b)
-	nodes := make([]*structs.Node, 5000)
-	for i := range nodes {
-		nodes[i] = mockNode(fmt.Sprintf("n%05d", i)).CPU(4000).Mem(8192).Build()
-		nodes[i].ID = fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
-	}
-	h.upsertNodes(nodes...)
+	h.upsertNodes(plainNodes(5000)...)
 	job := h.run(mockJob().Count(1000).CPU(100).Mem(256).Build())
 	lost := 0
 	down := map[string]bool{}

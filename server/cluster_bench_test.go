@@ -18,11 +18,17 @@ import (
 // 64 concurrent writers calling Job.Register on the leader. Jobs have count
 // 0, so the schedulers add an evaluation each and place nothing.
 func BenchmarkClusterJobRegister64(b *testing.B) {
-	cfgs := make([]Config, 3)
+	benchJobRegister64(b, startLANCluster(b, 3), nil)
+}
+
+// startLANCluster starts n servers in this process with the production Raft
+// timings (lanTimings).
+func startLANCluster(b *testing.B, n int) []*Server {
+	cfgs := make([]Config, n)
 	for i := range cfgs {
 		cfgs[i] = testConfig(b.TempDir())
 	}
-	benchJobRegister64(b, startClusterOf(b, lanTimings(cfgs)...), nil)
+	return startClusterOf(b, lanTimings(cfgs)...)
 }
 
 // BenchmarkClusterJobRegister64Traced is BenchmarkClusterJobRegister64

@@ -16,12 +16,7 @@ import (
 // evaluations per op and evals/s: each one is a small plan and its status,
 // two Raft commits, so the figure is about commit latency, not CPU.
 func BenchmarkClusterNodesDown(b *testing.B) {
-	cfgs := make([]Config, 3)
-	for i := range cfgs {
-		cfgs[i] = testConfig(b.TempDir())
-	}
-	servers := startClusterOf(b, lanTimings(cfgs)...)
-	leader := leaderOf(servers)
+	leader := leaderOf(startLANCluster(b, 3))
 	ctx := b.Context()
 	for range 200 {
 		var resp structs.NodeUpdateResponse
