@@ -63,3 +63,53 @@ func TestWorker_SchedulerPanicFailsOnlyItsEval(t *testing.T) {
 		t.Error("the server lost its leadership")
 	}
 }
+
+// badStatusScheduler sends, for the evaluations of one job, a final status
+// the state store refuses (an evaluation without an ID), and hands the
+// others to the real scheduler.
+type badStatusScheduler struct {
+	jobID   string
+	planner scheduler.Planner
+	real    scheduler.Scheduler
+}
+
+func (b *badStatusScheduler) Process(eval *structs.Evaluation) error {
+	if eval.JobID != b.jobID {
+		return b.real.Process(eval)
+	}
+	bad := eval.Copy()
+	bad.ID, bad.Status = "", structs.EvalStatusComplete
+	return b.planner.UpdateEval(bad)
+}
+
+// The worker takes the next evaluation while the last one's status commits
+// and acks only once it has: a status that fails to commit nacks the
+// evaluation (the reaper marks it failed at the delivery limit, with the
+// commit's error), and the worker goes on.
+func TestWorker_StatusCommitFailureNacks(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.NumSchedulers = 1
+	cfg.Broker = broker.Config{DeliveryLimit: 2, SubsequentNackDelay: -1, FailedFollowupDelay: time.Hour, FailedFollowupDelayRange: -1}
+	cfg.testHooks.newScheduler = func(typ structs.JobType, c scheduler.Config) (scheduler.Scheduler, error) {
+		real, err := scheduler.New(typ, c)
+		return &badStatusScheduler{jobID: "doomed", planner: c.Planner, real: real}, err
+	}
+	s := startServer(t, cfg)
+	registerNode(t, s, testNode())
+
+	doomed := registerJob(t, s, testJob("doomed", 1, 128))
+	waitFor(t, 20*time.Second, "the eval whose status failed to commit is failed", func() bool {
+		e := s.state.Snapshot().EvalByID(doomed.EvalID)
+		return e != nil && e.Status == structs.EvalStatusFailed
+	})
+	failed := s.state.Snapshot().EvalByID(doomed.EvalID)
+	if !strings.Contains(failed.StatusDescription, "committing the evaluation's status") {
+		t.Errorf("failed eval's description = %q, want the status commit's error", failed.StatusDescription)
+	}
+
+	fine := registerJob(t, s, testJob("fine", 2, 128))
+	waitFor(t, 20*time.Second, "the other job's eval is complete", func() bool {
+		e := s.state.Snapshot().EvalByID(fine.EvalID)
+		return e != nil && e.Status == structs.EvalStatusComplete
+	})
+}
