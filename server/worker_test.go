@@ -26,29 +26,39 @@ func (p *panickingScheduler) Process(eval *structs.Evaluation) error {
 	return p.real.Process(eval)
 }
 
-// A scheduler panic fails its evaluation, not the leader: the worker recovers,
-// nacks the evaluation until the broker's delivery limit, the reaper marks it
-// failed with the panic as the reason, and the same worker goes on to
-// schedule other jobs.
-func TestWorker_SchedulerPanicFailsOnlyItsEval(t *testing.T) {
+// startWithScheduler starts a server with one worker, a broker that gives
+// up on an evaluation after two deliveries, and wrap around each scheduler
+// the worker makes; it registers one node.
+func startWithScheduler(t *testing.T, wrap func(c scheduler.Config, real scheduler.Scheduler) scheduler.Scheduler) *Server {
+	t.Helper()
 	cfg := testConfig(t.TempDir())
-	cfg.NumSchedulers = 1 // the worker that panicked must be the one that goes on
+	cfg.NumSchedulers = 1 // the worker that failed must be the one that goes on
 	cfg.Broker = broker.Config{DeliveryLimit: 2, SubsequentNackDelay: -1, FailedFollowupDelay: time.Hour, FailedFollowupDelayRange: -1}
 	cfg.testHooks.newScheduler = func(typ structs.JobType, c scheduler.Config) (scheduler.Scheduler, error) {
 		real, err := scheduler.New(typ, c)
-		return &panickingScheduler{jobID: "doomed", real: real}, err
+		return wrap(c, real), err
 	}
 	s := startServer(t, cfg)
 	registerNode(t, s, testNode())
+	return s
+}
 
+// checkDoomedFailsFineRuns registers job "doomed" and waits for its
+// evaluation to fail with a description holding each of want, then
+// registers job "fine" and waits for its evaluation to complete and its two
+// allocations to be placed, on a server still leading.
+func checkDoomedFailsFineRuns(t *testing.T, s *Server, want ...string) {
+	t.Helper()
 	doomed := registerJob(t, s, testJob("doomed", 1, 128))
-	waitFor(t, 20*time.Second, "the panicking job's eval is failed", func() bool {
+	waitFor(t, 20*time.Second, "the doomed job's eval is failed", func() bool {
 		e := s.state.Snapshot().EvalByID(doomed.EvalID)
 		return e != nil && e.Status == structs.EvalStatusFailed
 	})
 	failed := s.state.Snapshot().EvalByID(doomed.EvalID)
-	if !strings.Contains(failed.StatusDescription, "scheduler panicked") || !strings.Contains(failed.StatusDescription, "assignment to entry in nil map") {
-		t.Errorf("failed eval's description = %q, want the panic", failed.StatusDescription)
+	for _, w := range want {
+		if !strings.Contains(failed.StatusDescription, w) {
+			t.Errorf("failed eval's description = %q, want %q in it", failed.StatusDescription, w)
+		}
 	}
 
 	fine := registerJob(t, s, testJob("fine", 2, 128))
@@ -62,6 +72,17 @@ func TestWorker_SchedulerPanicFailsOnlyItsEval(t *testing.T) {
 	if !s.IsLeader() {
 		t.Error("the server lost its leadership")
 	}
+}
+
+// A scheduler panic fails its evaluation, not the leader: the worker recovers,
+// nacks the evaluation until the broker's delivery limit, the reaper marks it
+// failed with the panic as the reason, and the same worker goes on to
+// schedule other jobs.
+func TestWorker_SchedulerPanicFailsOnlyItsEval(t *testing.T) {
+	s := startWithScheduler(t, func(_ scheduler.Config, real scheduler.Scheduler) scheduler.Scheduler {
+		return &panickingScheduler{jobID: "doomed", real: real}
+	})
+	checkDoomedFailsFineRuns(t, s, "scheduler panicked", "assignment to entry in nil map")
 }
 
 // badStatusScheduler sends, for the evaluations of one job, a final status
@@ -87,29 +108,8 @@ func (b *badStatusScheduler) Process(eval *structs.Evaluation) error {
 // evaluation (the reaper marks it failed at the delivery limit, with the
 // commit's error), and the worker goes on.
 func TestWorker_StatusCommitFailureNacks(t *testing.T) {
-	cfg := testConfig(t.TempDir())
-	cfg.NumSchedulers = 1
-	cfg.Broker = broker.Config{DeliveryLimit: 2, SubsequentNackDelay: -1, FailedFollowupDelay: time.Hour, FailedFollowupDelayRange: -1}
-	cfg.testHooks.newScheduler = func(typ structs.JobType, c scheduler.Config) (scheduler.Scheduler, error) {
-		real, err := scheduler.New(typ, c)
-		return &badStatusScheduler{jobID: "doomed", planner: c.Planner, real: real}, err
-	}
-	s := startServer(t, cfg)
-	registerNode(t, s, testNode())
-
-	doomed := registerJob(t, s, testJob("doomed", 1, 128))
-	waitFor(t, 20*time.Second, "the eval whose status failed to commit is failed", func() bool {
-		e := s.state.Snapshot().EvalByID(doomed.EvalID)
-		return e != nil && e.Status == structs.EvalStatusFailed
+	s := startWithScheduler(t, func(c scheduler.Config, real scheduler.Scheduler) scheduler.Scheduler {
+		return &badStatusScheduler{jobID: "doomed", planner: c.Planner, real: real}
 	})
-	failed := s.state.Snapshot().EvalByID(doomed.EvalID)
-	if !strings.Contains(failed.StatusDescription, "committing the evaluation's status") {
-		t.Errorf("failed eval's description = %q, want the status commit's error", failed.StatusDescription)
-	}
-
-	fine := registerJob(t, s, testJob("fine", 2, 128))
-	waitFor(t, 20*time.Second, "the other job's eval is complete", func() bool {
-		e := s.state.Snapshot().EvalByID(fine.EvalID)
-		return e != nil && e.Status == structs.EvalStatusComplete
-	})
+	checkDoomedFailsFineRuns(t, s, "committing the evaluation's status")
 }
