@@ -73,20 +73,16 @@ func BenchmarkNodeDownEvalCount1000On5000Nodes(b *testing.B) {
 	h := newHarness(b)
 	h.upsertNodes(plainNodes(5000)...)
 	job := h.run(mockJob().Count(1000).CPU(100).Mem(256).Build())
-	lost := 0
+	live := h.live(job.ID)
 	down := map[string]bool{}
-	for _, a := range h.live(job.ID) {
-		if lost >= 27 {
-			break
-		}
+	for _, a := range live[:27] {
 		if !down[a.NodeID] {
 			down[a.NodeID] = true
 			h.setNodeStatus(a.NodeID, structs.NodeStatusDown)
 		}
-		lost++
 	}
-	lost = 0
-	for _, a := range h.live(job.ID) {
+	lost := 0 // the 27 and every other allocation on their nodes
+	for _, a := range live {
 		if down[a.NodeID] {
 			lost++
 		}

@@ -311,25 +311,25 @@ func (s *Server) serverID() (string, error) {
 // An entry of a type some server of the cluster may not read yet is refused
 // with an *EntryVersionError (checkEntryVersion).
 func (s *Server) raftApply(t MessageType, body any) (uint64, error) {
-	if s.raft.State() != raft.Leader {
-		return 0, errNotLeader()
-	}
-	if err := s.checkEntryVersion(t); err != nil {
-		return 0, err
-	}
-	buf, err := encodeEntry(t, body)
+	defer since(s.metrics.raftCommit, time.Now(), t.String())
+	f, err := s.raftApplyChecked(t, body)
 	if err != nil {
 		return 0, err
 	}
-	defer since(s.metrics.raftCommit, time.Now(), t.String())
-	f := s.raft.Apply(buf, raftApplyTimeout)
-	if err := waitApplied(context.Background(), t, f); err != nil {
-		return 0, err
+	return raftApplyResult(t, f)
+}
+
+// raftApplyChecked sends an entry to Raft, as raftApply does, without
+// waiting for its commit (raftApplyResult waits): on the leader only, and
+// only an entry every server of the cluster reads (checkEntryVersion).
+func (s *Server) raftApplyChecked(t MessageType, body any) (raft.ApplyFuture, error) {
+	if s.raft.State() != raft.Leader {
+		return nil, errNotLeader()
 	}
-	if resp, ok := f.Response().(error); ok && resp != nil {
-		return f.Index(), resp
+	if err := s.checkEntryVersion(t); err != nil {
+		return nil, err
 	}
-	return f.Index(), nil
+	return s.raftApplyAsync(t, body)
 }
 
 // IsLeader reports whether this server is the Raft leader.

@@ -307,11 +307,8 @@ func (p *evalPlanner) UpdateEval(eval *structs.Evaluation) error {
 		return fmt.Errorf("server: evaluation %s: final status sent twice", p.evalID)
 	}
 	srv := p.w.srv
-	if err := srv.checkEntryVersion(MsgEvalUpdate); err != nil {
-		return err
-	}
 	sent := time.Now()
-	f, err := srv.raftApplyAsync(MsgEvalUpdate, &EvalUpdateEntry{Evals: []*structs.Evaluation{p.stamp(eval)}})
+	f, err := srv.raftApplyChecked(MsgEvalUpdate, &EvalUpdateEntry{Evals: []*structs.Evaluation{p.stamp(eval)}})
 	if err != nil {
 		return err
 	}

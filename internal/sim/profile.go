@@ -13,8 +13,10 @@ import (
 )
 
 // profileServers fetches a profile of every running server (kind "profile":
-// CPU over length; "trace": an execution trace over length; "heap") from the pprof listener Config.Profile asks
-// them to open, into WorkDir/<server>.<suffix>.pprof, all at once. A server
+// CPU over length; "trace": an execution trace over length; "heap") from
+// the pprof listener Config.Profile asks them to open, into
+// WorkDir/<server>.<suffix> (suffix names the file's kind too: "cpu.pprof",
+// "node-loss.trace"), all at once. A server
 // that does not answer (built without `-tags pprof`, or killed) is logged,
 // not an error: the profiles are an aid, not a figure.
 func (r *run) profileServers(ctx context.Context, kind, suffix string, length time.Duration) {
@@ -27,9 +29,6 @@ func (r *run) profileServers(ctx context.Context, kind, suffix string, length ti
 		go func() {
 			defer wg.Done()
 			path := filepath.Join(r.cfg.WorkDir, s.name+"."+suffix)
-			if kind != "trace" {
-				path += ".pprof"
-			}
 			url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/%s", s.pprofPort, kind)
 			if kind == "profile" || kind == "trace" {
 				url += fmt.Sprintf("?seconds=%d", int(length.Seconds()))

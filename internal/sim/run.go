@@ -150,7 +150,7 @@ func (r *run) scenario(ctx, sctx context.Context, bg *sync.WaitGroup) error {
 	}
 	if cfg.Profile > 0 {
 		bg.Add(1)
-		go func() { defer bg.Done(); r.profileServers(ctx, "profile", "cpu", cfg.Profile) }()
+		go func() { defer bg.Done(); r.profileServers(ctx, "profile", "cpu.pprof", cfg.Profile) }()
 		bg.Add(1)
 		go func() { defer bg.Done(); r.profileSelf(ctx) }()
 	}
@@ -176,7 +176,7 @@ func (r *run) scenario(ctx, sctx context.Context, bg *sync.WaitGroup) error {
 		}
 	}
 	if cfg.Profile > 0 {
-		r.profileServers(ctx, "heap", "heap", 0)
+		r.profileServers(ctx, "heap", "heap.pprof", 0)
 	}
 	used := len(r.f.runningByNode())
 	r.figure("nodes_used", float64(used), "nodes", "nodes running at least one allocation")
@@ -370,7 +370,7 @@ func (r *run) loseNodes(ctx context.Context) error {
 		var traced sync.WaitGroup
 		defer traced.Wait()
 		traced.Go(func() { r.profileServers(ctx, "trace", "node-loss.trace", nodeLossTrace) })
-		traced.Go(func() { r.profileServers(ctx, "profile", "node-loss.cpu", nodeLossTrace) })
+		traced.Go(func() { r.profileServers(ctx, "profile", "node-loss.cpu.pprof", nodeLossTrace) })
 	}
 	killed := time.Now()
 	r.f.setMark(killed, 0)
