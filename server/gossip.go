@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"path/filepath"
 	"slices"
@@ -108,7 +109,11 @@ func (s *Server) setupGossip(advertiseIP string) error {
 	if err != nil {
 		return fmt.Errorf("server: starting gossip on %s:%d: %w", s.config.BindAddr, s.config.GossipPort, err)
 	}
+	// Read once, before any other member can make memberlist rewrite its
+	// local node (LocalNode returns a pointer into memberlist's state).
+	local := ml.LocalNode()
 	s.gossip, s.gossipDelegate = ml, delegate
+	s.gossipAddr = net.JoinHostPort(local.Addr.String(), strconv.Itoa(int(local.Port)))
 	return nil
 }
 
@@ -216,12 +221,16 @@ func (s *Server) markMemberLeft(id string) {
 }
 
 // serverMembers returns a copy of the servers of this region gossip knows.
-func (s *Server) serverMembers() []serverMember {
+func (s *Server) serverMembers() []serverMember { return s.serverMembersIn(s.config.Region) }
+
+// serverMembersIn returns a copy of the servers of region gossip knows, of
+// every region when region is "".
+func (s *Server) serverMembersIn(region string) []serverMember {
 	s.members.Lock()
 	defer s.members.Unlock()
 	out := make([]serverMember, 0, len(s.members.m))
 	for _, m := range s.members.m {
-		if m.Tags[TagRegion] == s.config.Region {
+		if region == "" || m.Tags[TagRegion] == region {
 			out = append(out, *m)
 		}
 	}
@@ -299,13 +308,7 @@ func (s *Server) tryBootstrap() bool {
 }
 
 // GossipAddr returns the advertised gossip address (host:port).
-func (s *Server) GossipAddr() string {
-	if s.gossip == nil {
-		return ""
-	}
-	n := s.gossip.LocalNode()
-	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
-}
+func (s *Server) GossipAddr() string { return s.gossipAddr }
 
 // Join contacts the agents at addrs (host:port of their gossip ports) and
 // returns how many were reached.
@@ -317,9 +320,11 @@ func (s *Server) Join(addrs []string) (int, error) {
 	return n, nil
 }
 
-// Members lists the agents gossip knows, sorted by name, this server
-// included, and the servers it knew that failed or left. The leader's entry
-// carries the tag leader=true.
+// Members lists the servers gossip knows (or knew: those that failed or
+// left), sorted by name, this server included. The leader's entry carries
+// the tag leader=true. It reads the copies gossipEvents keeps, never
+// memberlist's own nodes: memberlist.Members returns pointers into its state,
+// which its goroutines update under a lock of their own.
 func (s *Server) Members() *structs.AgentMembersResponse {
 	resp := &structs.AgentMembersResponse{
 		ServerName:   s.config.NodeName,
@@ -333,39 +338,16 @@ func (s *Server) Members() *structs.AgentMembersResponse {
 			voters[string(srv.ID)] = strconv.FormatBool(srv.Suffrage == raft.Voter)
 		}
 	}
-	for _, n := range s.gossip.Members() {
-		tags, err := structs.DecodeGossipTags(n.Meta)
-		if err != nil {
-			s.logger.Warn("undecodable gossip tags", "member", n.Name, "error", err)
-			tags = map[string]string{}
-		}
-		if tags[TagRole] == structs.GossipRoleClient {
-			continue // the members are the servers, as in Nomad
-		}
-		if tags[TagRole] == structs.GossipRoleServer && leader != "" && tags[TagRPCAddr] == leader {
+	for _, m := range s.serverMembersIn("") {
+		tags := maps.Clone(m.Tags) // shared with the kept copy, which is never changed in place
+		if leader != "" && m.State == memberlist.StateAlive && tags[TagRPCAddr] == leader {
 			tags[TagLeader] = "true"
 		}
 		if v, ok := voters[tags[TagServerID]]; ok {
 			tags[TagVoter] = v
 		}
 		resp.Members = append(resp.Members, &structs.AgentMember{
-			Name:   n.Name,
-			Addr:   n.Addr.String(),
-			Port:   n.Port,
-			Status: memberStatus(n.State),
-			Tags:   tags,
-		})
-	}
-	seen := map[string]bool{}
-	for _, m := range resp.Members {
-		seen[m.Name] = true
-	}
-	for _, m := range s.serverMembers() {
-		if seen[m.Name] || m.State == memberlist.StateAlive {
-			continue
-		}
-		resp.Members = append(resp.Members, &structs.AgentMember{
-			Name: m.Name, Addr: m.Addr, Port: m.Port, Status: memberStatus(m.State), Tags: m.Tags,
+			Name: m.Name, Addr: m.Addr, Port: m.Port, Status: memberStatus(m.State), Tags: tags,
 		})
 	}
 	slices.SortFunc(resp.Members, func(a, b *structs.AgentMember) int { return strings.Compare(a.Name, b.Name) })

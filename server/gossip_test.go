@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"testing"
 	"time"
 )
@@ -60,4 +61,39 @@ func TestGossip_JoinSeesTheOtherAgent(t *testing.T) {
 	if leaders != 1 {
 		t.Errorf("%d members tagged leader, want 1", leaders)
 	}
+}
+
+// Members reads while gossip rewrites what it lists: another server changing
+// its tags makes memberlist update its node in place. Under -race this fails
+// when Members reads memberlist's nodes instead of the copies kept from its
+// events.
+func TestGossip_MembersWhileAnotherServerChangesItsTags(t *testing.T) {
+	a := startServer(t, testConfig(t.TempDir()))
+	cfg := testConfig(t.TempDir())
+	cfg.BootstrapExpect = 0
+	b, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Shutdown() })
+	if _, err := b.Join([]string{a.GossipAddr()}); err != nil {
+		t.Fatal(err)
+	}
+	const last = "19"
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 20 {
+			b.setGossipTag("test", strconv.Itoa(i))
+		}
+	}()
+	waitFor(t, 10*time.Second, "a sees b's last tag", func() bool {
+		for _, m := range a.Members().Members {
+			if m.Name == cfg.NodeName && m.Tags["test"] == last {
+				return true
+			}
+		}
+		return false
+	})
+	<-done
 }

@@ -159,12 +159,12 @@ func (s *Server) registerGauges(r *metrics.Registry) {
 			}
 			emit(float64(n))
 		})
-	r.GaugeFunc("orch_gossip_members", "Servers gossip knows, by state (alive, suspect, left, failed).", []string{"state"},
+	r.GaugeFunc("orch_gossip_members", "Servers gossip knows, by state (alive, left, failed).", []string{"state"},
 		func(emit func(float64, ...string)) {
 			if s.gossip == nil {
 				return
 			}
-			counts := map[string]int{"alive": 0, "suspect": 0, "left": 0, "failed": 0}
+			counts := map[string]int{"alive": 0, "left": 0, "failed": 0}
 			for _, m := range s.Members().Members {
 				counts[m.Status]++
 			}

@@ -69,6 +69,8 @@ type Server struct {
 
 	gossip         *memberlist.Memberlist
 	gossipDelegate *gossipDelegate
+	// gossipAddr is the advertised gossip address (host:port).
+	gossipAddr string
 	// keyring encrypts gossip; nil when gossip is plain text.
 	keyring *gossipkey.Ring
 	// members are the servers gossip knows, by node name, with their last
