@@ -25,6 +25,9 @@ func newMsgpackHandle(canonical bool) *codec.MsgpackHandle {
 	// from the HTTP API) from every RPC, Raft entry and snapshot.
 	h.TypeInfos = codec.NewTypeInfos([]string{"codec"})
 	h.Canonical = canonical
+	// NodeScores write their map themselves, as raw msgpack
+	// (scores.go); nothing else encodes codec.Raw.
+	h.Raw = true
 	return h
 }
 

@@ -1,8 +1,10 @@
 package structs
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -58,5 +60,75 @@ func TestNodeScoresEncodeAsAMap(t *testing.T) {
 	buf, _ := Encode(&NodeScoreMeta{NodeID: "n2"})
 	if err := Decode(buf, &none); err != nil || none.Scores != nil {
 		t.Fatalf("nil scores decoded as %#v (%v)", none.Scores, err)
+	}
+}
+
+// The scores' own msgpack writer gives the bytes the map's canonical
+// encoding gives, for names of every msgpack string size, and the reader takes
+// any encoding of such a map: keys in any order, numbers of any type.
+func TestNodeScoresMsgpackMatchesTheMap(t *testing.T) {
+	long := func(n int) string { return strings.Repeat("s", n) }
+	for _, m := range []map[string]float64{
+		{},
+		{"binpack": 0.5},
+		{"binpack": -1.5, "job-anti-affinity": 0, "node-affinity": 1e300, long(31): 2, long(32): 3, long(255): 4, long(256): 5, long(70000): 6},
+	} {
+		s := NodeScoresOf(m)
+		mine, err := EncodeCanonical(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := EncodeCanonical(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(mine, theirs) {
+			t.Errorf("scores of %d names encode as %x, the map as %x", len(m), mine, theirs)
+		}
+		random, err := Encode(m) // keys in Go's map order
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back NodeScores
+		if err := Decode(random, &back); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(back, s) {
+			t.Errorf("decoded %v, want %v", back, s)
+		}
+	}
+
+	ints := map[string]any{"a": 1, "b": -3, "c": 300, "d": -70000, "e": uint64(1 << 40), "f": float32(0.5)}
+	buf, err := Encode(ints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back NodeScores
+	if err := Decode(buf, &back); err != nil {
+		t.Fatal(err)
+	}
+	want := NodeScores{{"a", 1}, {"b", -3}, {"c", 300}, {"d", -70000}, {"e", 1 << 40}, {"f", 0.5}}
+	if !reflect.DeepEqual(back, want) {
+		t.Errorf("decoded %v, want %v", back, want)
+	}
+}
+
+// A broken map of scores is an error of the decoding, never a panic.
+func TestNodeScoresMsgpackRejectsBrokenInput(t *testing.T) {
+	good := NodeScoresOf(map[string]float64{"binpack": 0.5, "job-anti-affinity": -1}).AppendMsgpack(nil)
+	for i := range len(good) {
+		if _, err := DecodeMsgpackScores(good[:i]); err == nil {
+			t.Errorf("the first %d of %d bytes decoded without error", i, len(good))
+		}
+	}
+	for _, b := range [][]byte{{0x91, 0x01}, {0x81, 0x01, 0x01}, {0x81, 0xa1, 'x', 0xa1, 'y'}, append(good, 0x00)} {
+		if _, err := DecodeMsgpackScores(b); err == nil {
+			t.Errorf("%x decoded without error", b)
+		}
+	}
+	buf, _ := Encode(map[string]any{"Scores": []int{1}})
+	var meta NodeScoreMeta
+	if err := Decode(buf, &meta); err == nil || !strings.Contains(err.Error(), "node scores") {
+		t.Errorf("a list for scores: error %v, want one naming node scores", err)
 	}
 }
