@@ -30,65 +30,65 @@ const (
 
 // Allocation is one instance of a task group placed on one node.
 type Allocation struct {
-	ID        string
-	Namespace string
-	EvalID    string
+	ID        string `codec:",omitempty"`
+	Namespace string `codec:",omitempty"`
+	EvalID    string `codec:",omitempty"`
 	// RequestID is the request ID of the evaluation that placed the
 	// allocation (Evaluation.RequestID), for the client's logs.
-	RequestID string
+	RequestID string `codec:",omitempty"`
 	// TraceParent is the W3C trace context of the plan apply that placed
 	// the allocation (Evaluation.TraceParent's trace), "" when untraced:
 	// the client's alloc runner and task starts join that trace.
-	TraceParent string
-	Name        string // "<job>.<group>[<index>]"
-	NodeID      string
-	NodeName    string
-	JobID       string
-	Job         *Job // the job version the allocation runs; shared, read-only
-	TaskGroup   string
+	TraceParent string `codec:",omitempty"`
+	Name        string `codec:",omitempty"` // "<job>.<group>[<index>]"
+	NodeID      string `codec:",omitempty"`
+	NodeName    string `codec:",omitempty"`
+	JobID       string `codec:",omitempty"`
+	Job         *Job   `codec:",omitempty"` // the job version the allocation runs; shared, read-only
+	TaskGroup   string `codec:",omitempty"`
 
-	AllocatedResources *AllocatedResources
+	AllocatedResources *AllocatedResources `codec:",omitempty"`
 
-	DesiredStatus      AllocDesiredStatus
-	DesiredDescription string
-	ClientStatus       AllocClientStatus
-	ClientDescription  string
-	TaskStates         map[string]*TaskState
+	DesiredStatus      AllocDesiredStatus    `codec:",omitempty"`
+	DesiredDescription string                `codec:",omitempty"`
+	ClientStatus       AllocClientStatus     `codec:",omitempty"`
+	ClientDescription  string                `codec:",omitempty"`
+	TaskStates         map[string]*TaskState `codec:",omitempty"`
 
 	// PreemptedAllocations lists the allocations this one evicted to make
 	// room on its node (preemption); PreemptedByAllocation is the allocation
 	// that evicted this one (DesiredStatus evict).
-	PreemptedAllocations  []string
-	PreemptedByAllocation string
+	PreemptedAllocations  []string `codec:",omitempty"`
+	PreemptedByAllocation string   `codec:",omitempty"`
 
 	// DesiredTransition asks the scheduler to migrate the allocation
 	// (migrate.go).
-	DesiredTransition DesiredTransition
+	DesiredTransition DesiredTransition `codec:",omitempty"`
 	// DeploymentID is the deployment the allocation was placed by (""
 	// outside deployments); DeploymentStatus its health as its client
 	// reports it and its canary flag (alloc_health.go).
-	DeploymentID     string
-	DeploymentStatus *AllocDeploymentStatus
+	DeploymentID     string                 `codec:",omitempty"`
+	DeploymentStatus *AllocDeploymentStatus `codec:",omitempty"`
 
 	// Rescheduling (reschedule.go): PreviousAllocation is the failed (or
 	// stopped, or lost) allocation this one replaces, NextAllocation its own
 	// replacement; RescheduleTracker the replacements that led here;
 	// FollowupEvalID the delayed evaluation that will replace this failed
 	// allocation once its policy's delay has passed.
-	PreviousAllocation string
-	NextAllocation     string
-	RescheduleTracker  *RescheduleTracker
-	FollowupEvalID     string
+	PreviousAllocation string             `codec:",omitempty"`
+	NextAllocation     string             `codec:",omitempty"`
+	RescheduleTracker  *RescheduleTracker `codec:",omitempty"`
+	FollowupEvalID     string             `codec:",omitempty"`
 
 	// Metrics explains the placement: how many nodes were evaluated and why the
 	// others were not chosen.
-	Metrics *AllocMetric
+	Metrics *AllocMetric `codec:",omitempty"`
 
-	CreateIndex      uint64
-	ModifyIndex      uint64
-	AllocModifyIndex uint64 // last change made by the servers (not the client)
-	CreateTime       int64  // unix nanoseconds
-	ModifyTime       int64
+	CreateIndex      uint64 `codec:",omitempty"`
+	ModifyIndex      uint64 `codec:",omitempty"`
+	AllocModifyIndex uint64 `codec:",omitempty"` // last change made by the servers (not the client)
+	CreateTime       int64  `codec:",omitempty"` // unix nanoseconds
+	ModifyTime       int64  `codec:",omitempty"`
 
 	// usage is Comparable() of usageOf, the AllocatedResources it was
 	// computed from (CacheComparable). Not encoded.
@@ -220,13 +220,13 @@ const (
 
 // TaskState is a task's life on its client, with its recent events.
 type TaskState struct {
-	State       TaskStateName
-	Failed      bool
-	Restarts    uint64
-	LastRestart int64 // unix nanoseconds
-	StartedAt   int64
-	FinishedAt  int64
-	Events      []*TaskEvent // oldest first, at most MaxTaskEvents
+	State       TaskStateName `codec:",omitempty"`
+	Failed      bool          `codec:",omitempty"`
+	Restarts    uint64        `codec:",omitempty"`
+	LastRestart int64         `codec:",omitempty"` // unix nanoseconds
+	StartedAt   int64         `codec:",omitempty"`
+	FinishedAt  int64         `codec:",omitempty"`
+	Events      []*TaskEvent  `codec:",omitempty"` // oldest first, at most MaxTaskEvents
 }
 
 // MaxTaskEvents bounds TaskState.Events; older events are dropped.
@@ -254,15 +254,15 @@ const (
 
 // TaskEvent is one thing that happened to a task.
 type TaskEvent struct {
-	Type           string
-	Time           int64 // unix nanoseconds
-	DisplayMessage string
-	ExitCode       int
-	Signal         int
-	FailsTask      bool
-	RestartReason  string
-	KillTimeout    int64 // nanoseconds
-	DriverError    string
+	Type           string `codec:",omitempty"`
+	Time           int64  `codec:",omitempty"` // unix nanoseconds
+	DisplayMessage string `codec:",omitempty"`
+	ExitCode       int    `codec:",omitempty"`
+	Signal         int    `codec:",omitempty"`
+	FailsTask      bool   `codec:",omitempty"`
+	RestartReason  string `codec:",omitempty"`
+	KillTimeout    int64  `codec:",omitempty"` // nanoseconds
+	DriverError    string `codec:",omitempty"`
 }
 
 // AppendEvent adds ev, dropping the oldest events beyond MaxTaskEvents.
@@ -344,36 +344,36 @@ func (a *Allocation) Stub() *AllocListStub {
 
 // AllocMetric explains a placement decision, or why placement failed.
 type AllocMetric struct {
-	NodesEvaluated     int
-	NodesFiltered      int
-	NodesAvailable     map[string]int // eligible nodes per datacenter
-	ConstraintFiltered map[string]int // by constraint, "${attr.kernel.name} = linux"
-	NodesExhausted     int
-	DimensionExhausted map[string]int // "cpu", "memory", "disk"
+	NodesEvaluated     int            `codec:",omitempty"`
+	NodesFiltered      int            `codec:",omitempty"`
+	NodesAvailable     map[string]int `codec:",omitempty"` // eligible nodes per datacenter
+	ConstraintFiltered map[string]int `codec:",omitempty"` // by constraint, "${attr.kernel.name} = linux"
+	NodesExhausted     int            `codec:",omitempty"`
+	DimensionExhausted map[string]int `codec:",omitempty"` // "cpu", "memory", "disk"
 	// ClassFiltered counts the nodes rejected by the checks cached per computed
 	// class (drivers, constraints), by node class (nodes without one are not
 	// counted), as in Nomad.
-	ClassFiltered map[string]int
+	ClassFiltered map[string]int `codec:",omitempty"`
 	// ClassExhausted counts the nodes that passed every check but had no room
 	// left, by node class (nodes without one are not counted), as in Nomad.
-	ClassExhausted map[string]int
+	ClassExhausted map[string]int `codec:",omitempty"`
 	// ClassEligibility records, for a failed placement, the verdict of the
 	// class checks per computed class seen in the evaluation: false when the
 	// class can never run the group (whatever its free capacity), true when
 	// it passed them. Classes not in it were not seen. The blocked evals use
 	// it to ignore capacity that appears on infeasible classes.
-	ClassEligibility map[string]bool
+	ClassEligibility map[string]bool `codec:",omitempty"`
 	// ScoreMetaData holds the best scores seen, best first.
-	ScoreMetaData     []*NodeScoreMeta
-	CoalescedFailures int // further identical failures of the same group
-	AllocationTime    int64
+	ScoreMetaData     []*NodeScoreMeta `codec:",omitempty"`
+	CoalescedFailures int              `codec:",omitempty"` // further identical failures of the same group
+	AllocationTime    int64            `codec:",omitempty"`
 }
 
 // NodeScoreMeta is the score of one node for one placement.
 type NodeScoreMeta struct {
-	NodeID    string
-	Scores    NodeScores
-	NormScore float64
+	NodeID    string     `codec:",omitempty"`
+	Scores    NodeScores `codec:",omitempty"`
+	NormScore float64    `codec:",omitempty"`
 }
 
 // Copy returns a deep copy of the metric.

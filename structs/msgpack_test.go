@@ -2,6 +2,7 @@ package structs
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -43,5 +44,46 @@ func TestMsgpackKeepsFieldsHiddenFromJSON(t *testing.T) {
 	}
 	if out.SecretID != "s3cret" {
 		t.Fatalf("msgpack round trip dropped Node.SecretID (json:\"-\"): got %q", out.SecretID)
+	}
+}
+
+// An allocation's msgpack carries only the fields that are set: a client's
+// report of a running allocation names five of them, not all thirty, and
+// decodes to the same allocation.
+func TestMsgpackAllocationOmitsEmptyFields(t *testing.T) {
+	in := wireRunning(1)
+	buf, err := Encode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	if err := Decode(buf, &fields); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for k := range fields {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	if want := []string{"ClientStatus", "ID", "ModifyTime", "TaskStates"}; !slices.Equal(names, want) {
+		t.Errorf("encoded fields %v, want %v", names, want)
+	}
+	var out Allocation
+	if err := Decode(buf, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(&out, in) {
+		t.Errorf("round trip changed the allocation:\n in: %+v\nout: %+v", in, &out)
+	}
+	place := wirePlacement(1)
+	if buf, err = Encode(place); err != nil {
+		t.Fatal(err)
+	}
+	out = Allocation{}
+	if err := Decode(buf, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(&out, place) {
+		t.Errorf("round trip changed the placement:\n in: %+v\nout: %+v", place, &out)
 	}
 }
