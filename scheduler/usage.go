@@ -16,6 +16,8 @@ import (
 // (for job anti-affinity). Used by one goroutine, for one plan.
 type planUsage struct {
 	state State
+	// usage is the state's per-node usage, when it keeps one.
+	usage NodeUsageReader
 	// jobNodes holds the records of the nodes that run allocations of the job
 	// (in the snapshot), the only ones stop and unstop may look up by ID.
 	// Other candidates' records live in the node source only: no map insert
@@ -72,6 +74,7 @@ type nodeUsage struct {
 // of the job being planned, as in the state.
 func newPlanUsage(state State, jobAllocs []*structs.Allocation) *planUsage {
 	u := &planUsage{state: state, jobNodes: map[string]*nodeUsage{}}
+	u.usage, _ = state.(NodeUsageReader)
 	for _, a := range jobAllocs {
 		if a.TerminalStatus() {
 			continue
@@ -116,8 +119,29 @@ func (u *planUsage) candidates(nodes []*structs.Node) []*nodeUsage {
 	return out
 }
 
-// scan sums the snapshot allocations of the candidate into its usage, once.
+// NodeUsageReader is what a State may also offer: per node, what its live
+// (non-terminal) allocations use, and whether that sum is all a plan needs
+// of them (plain: none holds host ports or reserved cores, which only the
+// allocations name). The server's state store keeps it with every write.
+// A State whose AllocsByNode differs from its store's must not offer it.
+type NodeUsageReader interface {
+	NodeUsage(nodeID string) (used structs.ComparableResources, plain bool)
+}
+
+// scan sums the snapshot allocations of the candidate into its usage, once:
+// from the state's per-node usage when it is plain, else allocation by
+// allocation.
 func (u *planUsage) scan(nu *nodeUsage) {
+	if nu.scanned {
+		return
+	}
+	if u.usage != nil {
+		if used, plain := u.usage.NodeUsage(nu.id); plain {
+			nu.used.Add(used)
+			nu.scanned = true
+			return
+		}
+	}
 	if !nu.scanned {
 		for _, a := range u.state.AllocsByNode(nu.id) {
 			if !a.TerminalStatus() {

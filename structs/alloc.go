@@ -172,6 +172,24 @@ func (a *Allocation) Comparable() ComparableResources {
 	return c
 }
 
+// HoldsPortsOrCores reports whether the allocation asks for host ports or
+// reserved cores: what a sum of resources does not tell.
+func (a *Allocation) HoldsPortsOrCores() bool {
+	r := a.AllocatedResources
+	if r == nil {
+		return false
+	}
+	if len(r.Shared.Ports) > 0 {
+		return true
+	}
+	for _, t := range r.Tasks {
+		if t != nil && len(t.ReservedCores) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // CacheComparable records Comparable() in a, for the schedulers' sums over
 // every allocation of each candidate node. The state store calls it before
 // it shares a; the cache holds only for the AllocatedResources it was

@@ -178,6 +178,9 @@ func (s *StateStore) Restore(r io.Reader) error {
 	if err := ensureNodeAllocsKeys(txn); err != nil {
 		return err
 	}
+	if err := rebuildNodeUsage(txn); err != nil {
+		return err
+	}
 	txn.Commit()
 	s.db.Store(db)
 	s.aclIndex.Store((&Snapshot{txn: db.Txn(false)}).indexedACLIndex())

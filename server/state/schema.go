@@ -52,5 +52,6 @@ func schema() *memdb.DBSchema {
 	db.Tables[TableNamespaces] = namespacesTable()
 	db.Tables[TablePeriodicLaunches] = periodicLaunchesTable()
 	db.Tables[TableAutopilotConfig] = autopilotConfigTable()
+	db.Tables[TableNodeUsage] = nodeUsageTable()
 	return db
 }

@@ -194,7 +194,8 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 	share := newSharer(txn)
 	for _, a := range allocs {
 		deployments[a.DeploymentID] = true
-		if old := first[*structs.Allocation](txn, TableAllocs, "id", a.ID); old != nil {
+		old := first[*structs.Allocation](txn, TableAllocs, "id", a.ID)
+		if old != nil {
 			// A shallow copy: stored objects are never modified, so the new
 			// version shares what it does not replace (its metrics, task
 			// states, resources) with the old one instead of duplicating it
@@ -238,7 +239,7 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 		}
 		a.ModifyIndex, a.AllocModifyIndex = index, index
 		w.touch(nodeAllocsKey(a.NodeID))
-		if err := insertAlloc(txn, a); err != nil {
+		if err := insertAlloc(txn, old, a); err != nil {
 			return fmt.Errorf("state: inserting alloc %s: %w", a.ID, err)
 		}
 		if err := w.pruneServicesOfAlloc(a); err != nil {
@@ -270,7 +271,7 @@ func linkPrevious(txn *memdb.Txn, index uint64, a *structs.Allocation) error {
 	u := prev.Copy()
 	u.NextAllocation = a.ID
 	u.ModifyIndex = index
-	if err := insertAlloc(txn, u); err != nil {
+	if err := insertAlloc(txn, prev, u); err != nil {
 		return fmt.Errorf("state: linking alloc %s to its replacement %s: %w", prev.ID, a.ID, err)
 	}
 	return nil
@@ -319,7 +320,7 @@ func (w *WriteTxn) UpdateAllocsFromClient(allocs []*structs.Allocation) error {
 			u.ModifyTime = a.ModifyTime
 		}
 		u.ModifyIndex = index
-		if err := insertAlloc(txn, u); err != nil {
+		if err := insertAlloc(txn, old, u); err != nil {
 			return fmt.Errorf("state: updating alloc %s: %w", a.ID, err)
 		}
 		if err := w.pruneServicesOfAlloc(u); err != nil {
@@ -358,9 +359,13 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, allocs []*structs.Allo
 	return s.write(index, func(w *WriteTxn) error { return w.UpdateAllocsFromClient(allocs) })
 }
 
-// insertAlloc inserts (or replaces) a, with its resources summed once for
-// the schedulers (Allocation.CacheComparable).
-func insertAlloc(txn *memdb.Txn, a *structs.Allocation) error {
+// insertAlloc inserts a, the new version of old (nil for a new
+// allocation), with its resources summed once for the schedulers
+// (Allocation.CacheComparable), and moves its node's usage (node_usage.go).
+func insertAlloc(txn *memdb.Txn, old, a *structs.Allocation) error {
 	a.CacheComparable()
-	return txn.Insert(TableAllocs, a)
+	if err := txn.Insert(TableAllocs, a); err != nil {
+		return err
+	}
+	return updateNodeUsage(txn, old, a)
 }
