@@ -273,6 +273,16 @@ func (o *planOverlay) AllocsByNode(nodeID string) []*structs.Allocation {
 	return append(out, extra...)
 }
 
+// NodeUsage is the snapshot's for the nodes no plan in flight touches, and
+// not plain for the others: a reader of it (scheduler.NodeUsageReader) must
+// not take a sum that misses the overlay's allocations.
+func (o *planOverlay) NodeUsage(nodeID string) (structs.ComparableResources, bool) {
+	if len(o.byNode[nodeID]) > 0 {
+		return structs.ComparableResources{}, false
+	}
+	return o.Snapshot.NodeUsage(nodeID)
+}
+
 // planResultAllocs flattens the accepted part of a plan into the allocations
 // of one ApplyPlanResults entry, stops and evictions first, in node order
 // (evictions keep their PreemptedByAllocation). New allocations

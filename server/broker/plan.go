@@ -143,6 +143,12 @@ func EvaluateNodePlan(snap PlanState, plan *structs.Plan, nodeID string) (fits b
 	for _, a := range places {
 		removed[a.ID] = struct{}{}
 	}
+	if fits, used, ok := fitByUsage(snap, node, nodeID, places, removed); ok {
+		if !fits {
+			return false, exhausted(node, nodeID, used)
+		}
+		return true, ""
+	}
 	existing := snap.AllocsByNode(nodeID)
 	proposed := make([]*structs.Allocation, 0, len(existing)+len(places))
 	for _, a := range existing {
@@ -161,9 +167,56 @@ func EvaluateNodePlan(snap PlanState, plan *structs.Plan, nodeID string) (fits b
 		return false, fmt.Sprintf("node %q: %s exhausted: %s", nodeID, dimension, structs.PortCollision(node, proposed))
 	}
 	if !ok {
-		free := node.Comparable()
-		return false, fmt.Sprintf("node %q: %s exhausted: allocations after the plan ask cpu=%d MHz memory=%d MB disk=%d MB of cpu=%d memory=%d disk=%d",
-			nodeID, dimension, used.CPU, used.MemoryMB, used.DiskMB, free.CPU, free.MemoryMB, free.DiskMB)
+		return false, exhausted(node, nodeID, used)
 	}
 	return true, ""
+}
+
+// exhausted says which resource of the node the allocations after a plan,
+// using used, exhaust.
+func exhausted(node *structs.Node, nodeID string, used structs.ComparableResources) string {
+	free := node.Comparable()
+	_, dimension := free.Superset(used)
+	return fmt.Sprintf("node %q: %s exhausted: allocations after the plan ask cpu=%d MHz memory=%d MB disk=%d MB of cpu=%d memory=%d disk=%d",
+		nodeID, dimension, used.CPU, used.MemoryMB, used.DiskMB, free.CPU, free.MemoryMB, free.DiskMB)
+}
+
+// usageReader is what a PlanState may also offer (the server's state
+// store does): per node, what its live allocations use, and whether that sum
+// is all a fit needs (plain: none of them holds host ports or reserved cores),
+// as scheduler.NodeUsageReader; and allocations by ID.
+type usageReader interface {
+	NodeUsage(nodeID string) (used structs.ComparableResources, plain bool)
+	AllocByID(id string) *structs.Allocation
+}
+
+// fitByUsage decides the fit of places on the node from its kept usage,
+// without listing its allocations: the usage, less the live allocations
+// the plan removes or replaces, plus places. ok is false when it cannot
+// decide (no usage kept, or ports or cores to check): then the allocations
+// must be listed.
+func fitByUsage(snap PlanState, node *structs.Node, nodeID string, places []*structs.Allocation, removed map[string]struct{}) (fits bool, used structs.ComparableResources, ok bool) {
+	r, has := snap.(usageReader)
+	if !has {
+		return false, used, false
+	}
+	for _, a := range places {
+		if a.HoldsPortsOrCores() {
+			return false, used, false
+		}
+	}
+	used, plain := r.NodeUsage(nodeID)
+	if !plain {
+		return false, used, false
+	}
+	for id := range removed {
+		if a := r.AllocByID(id); a != nil && a.NodeID == nodeID && !a.TerminalStatus() {
+			used.Subtract(a.Comparable())
+		}
+	}
+	for _, a := range places {
+		used.Add(a.Comparable())
+	}
+	fits, _ = node.Comparable().Superset(used)
+	return fits, used, true
 }

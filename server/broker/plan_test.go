@@ -246,7 +246,43 @@ func TestEvaluatePlanAllAtOnce(t *testing.T) {
 // TestEvaluatePlanNeverOverCommits is a property test: for random states and
 // plans, applying what EvaluatePlan accepts never over-commits a node, and a
 // node is rejected only when a naive recomputation says it does not fit.
+// usagePlanState is a fakePlanState that also offers the per-node usage
+// the state store keeps (usageReader), summed from its allocations: the
+// plan is then checked from the sums, not from the lists.
+type usagePlanState struct{ *fakePlanState }
+
+func (s usagePlanState) NodeUsage(nodeID string) (used structs.ComparableResources, plain bool) {
+	plain = true
+	for _, a := range s.allocs[nodeID] {
+		if !a.TerminalStatus() {
+			used.Add(a.Comparable())
+			plain = plain && !a.HoldsPortsOrCores()
+		}
+	}
+	return used, plain
+}
+
+func (s usagePlanState) AllocByID(id string) *structs.Allocation {
+	for _, list := range s.allocs {
+		for _, a := range list {
+			if a.ID == id {
+				return a
+			}
+		}
+	}
+	return nil
+}
+
+// EvaluatePlan never over-commits and accepts what fits, whether it lists
+// each node's allocations or reads the sums the state store keeps.
 func TestEvaluatePlanNeverOverCommits(t *testing.T) {
+	t.Run("listed", func(t *testing.T) { checkNeverOverCommits(t, func(s *fakePlanState) PlanState { return s }) })
+	t.Run("usage", func(t *testing.T) {
+		checkNeverOverCommits(t, func(s *fakePlanState) PlanState { return usagePlanState{s} })
+	})
+}
+
+func checkNeverOverCommits(t *testing.T, view func(*fakePlanState) PlanState) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := range 300 {
 		snap := newFakePlanState(uint64(round + 1))
@@ -282,7 +318,7 @@ func TestEvaluatePlanNeverOverCommits(t *testing.T) {
 			}
 		}
 
-		result := EvaluatePlan(snap, plan)
+		result := EvaluatePlan(view(snap), plan)
 		rejectedAny := false
 		for nodeID, places := range plan.NodeAllocation {
 			_, accepted := result.NodeAllocation[nodeID]
