@@ -78,6 +78,9 @@ func startCluster(cfg *Config) (*cluster, error) {
 		conf += fmt.Sprintf("  reconnect_grace = %q\n", cfg.ReconnectGrace.String())
 	}
 	conf += "}\n"
+	// The servers' metrics at /v1/metrics?format=prometheus: what the
+	// simulator's summary reads of the plan applier and the workers.
+	conf += "telemetry {\n  prometheus_metrics = true\n}\n"
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
