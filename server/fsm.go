@@ -37,6 +37,9 @@ type FSM struct {
 	metrics *serverMetrics
 	// events receives the events of every entry applied (events.go).
 	events *EventBuffer
+	// pre holds the entries this server, leading, decoded ahead
+	// (fsm_predecode.go).
+	pre predecoder
 }
 
 var _ raft.FSM = (*FSM)(nil)
@@ -64,7 +67,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 	if f.metrics != nil {
 		defer since(f.metrics.fsmApply, time.Now(), t.String())
 	}
-	a := &entryApply{f: f, index: l.Index, txn: f.state.Begin(l.Index)}
+	a := &entryApply{f: f, index: l.Index, txn: f.state.Begin(l.Index), pre: f.pre.take(l.Data)}
 	defer func() { a.txn.Abort() }() // a.txn changes on restart
 	err := f.applyType(a, t, l.Data[1:])
 	if err == nil {
@@ -90,6 +93,9 @@ type entryApply struct {
 	f     *FSM
 	index uint64
 	txn   *state.WriteTxn
+	// pre is the entry's body decoded ahead by this server as leader
+	// (fsm_predecode.go); nil when it was not.
+	pre any
 	// wrapped is set inside a WriteEntry, where the entry fields of version 3
 	// (JobRegisterEntry.EnforceIndex) are honoured.
 	wrapped bool
@@ -319,9 +325,12 @@ func (f *FSM) applyNodesDown(a *entryApply, body []byte) error {
 }
 
 func (f *FSM) applyPlanResults(a *entryApply, body []byte) error {
-	var e ApplyPlanResultsEntry
-	if err := decodeEntry(MsgApplyPlanResults, body, &e); err != nil {
-		return err
+	e, ok := a.pre.(*ApplyPlanResultsEntry)
+	if !ok {
+		e = new(ApplyPlanResultsEntry)
+		if err := decodeEntry(MsgApplyPlanResults, body, e); err != nil {
+			return err
+		}
 	}
 	if e.Deployment != nil {
 		if err := a.txn.UpsertDeployment(e.Deployment); err != nil {
@@ -353,9 +362,12 @@ func (f *FSM) applyPlanResults(a *entryApply, body []byte) error {
 }
 
 func (f *FSM) applyAllocClientUpdate(a *entryApply, body []byte) error {
-	var e AllocClientUpdateEntry
-	if err := decodeEntry(MsgAllocClientUpdate, body, &e); err != nil {
-		return err
+	e, ok := a.pre.(*AllocClientUpdateEntry)
+	if !ok {
+		e = new(AllocClientUpdateEntry)
+		if err := decodeEntry(MsgAllocClientUpdate, body, e); err != nil {
+			return err
+		}
 	}
 	// Which updates make an allocation terminal for the first time: those
 	// free capacity.

@@ -192,6 +192,7 @@ func (s *Server) revokeLeadership() {
 	s.heartbeats.setEnabled(false)
 	s.blocked.SetEnabled(false)
 	s.broker.SetEnabled(false)
+	s.fsm.pre.clear()
 }
 
 // restoreEvals puts the state store's open evaluations into the broker and

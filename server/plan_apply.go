@@ -212,7 +212,10 @@ func (s *Server) raftApplyAsync(t MessageType, body any) (raft.ApplyFuture, erro
 	if s.raft.State() != raft.Leader {
 		return nil, errNotLeader()
 	}
-	return s.raft.Apply(buf, raftApplyTimeout), nil
+	if !s.fsm.pre.start(buf) {
+		return s.raft.Apply(buf, raftApplyTimeout), nil
+	}
+	return predecodedFuture{ApplyFuture: s.raft.Apply(buf, raftApplyTimeout), drop: func() { s.fsm.pre.drop(buf) }}, nil
 }
 
 // raftApplyResult waits for f and returns its index, with the errors of
