@@ -159,7 +159,7 @@ func (w *WriteTxn) SetAllocHealth(deploymentID string, healthy, unhealthy []stri
 			}
 			u.DeploymentStatus.Healthy, u.DeploymentStatus.Timestamp = &h, now
 			u.DeploymentStatus.ModifyIndex, u.ModifyIndex = w.index, w.index
-			if err := insertAlloc(w.txn, old, u); err != nil {
+			if err := w.insertAlloc(old, u); err != nil {
 				return fmt.Errorf("state: updating alloc %s: %w", id, err)
 			}
 		}

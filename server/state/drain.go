@@ -26,7 +26,7 @@ func (w *WriteTxn) UpdateAllocsDesiredTransitions(transitions map[string]structs
 		u.DesiredTransition = t
 		u.ModifyIndex, u.AllocModifyIndex = index, index
 		w.touch(nodeAllocsKey(u.NodeID))
-		if err := insertAlloc(txn, old, u); err != nil {
+		if err := w.insertAlloc(old, u); err != nil {
 			return fmt.Errorf("state: updating alloc %s: %w", id, err)
 		}
 	}

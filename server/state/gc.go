@@ -39,9 +39,7 @@ func (w *WriteTxn) DeleteAllocs(ids []string) error {
 		if err := w.txn.Delete(TableAllocs, a); err != nil {
 			return fmt.Errorf("state: deleting alloc %s: %w", id, err)
 		}
-		if err := updateNodeUsage(w.txn, a, nil); err != nil {
-			return err
-		}
+		w.updateNodeUsage(a, nil)
 		w.touch(TableAllocs)
 		w.touch(nodeAllocsKey(a.NodeID))
 		jobs[structs.NamespacedID{Namespace: a.Namespace, ID: a.JobID}] = true

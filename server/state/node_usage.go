@@ -49,15 +49,17 @@ func (s *Snapshot) NodeUsage(nodeID string) (used structs.ComparableResources, p
 
 // updateNodeUsage moves the usage of the allocation's node from the version
 // old to the version a; either may be nil (a placement, a deletion). Both
-// must have their resources cached (insertAlloc does it).
-func updateNodeUsage(txn *memdb.Txn, old, a *structs.Allocation) error {
+// must have their resources cached (insertAlloc does it). The transaction
+// changes its own copy of the node's record, written on commit: a plan
+// places many allocations on one node, and the record is written once.
+func (w *WriteTxn) updateNodeUsage(old, a *structs.Allocation) {
 	oldLive := old != nil && !old.TerminalStatus()
 	live := a != nil && !a.TerminalStatus()
 	switch {
 	case !oldLive && !live:
-		return nil
+		return
 	case oldLive && live && old.Comparable() == a.Comparable() && old.HoldsPortsOrCores() == a.HoldsPortsOrCores():
-		return nil // a client's report, most often: nothing its node counts changed
+		return // a client's report, most often: nothing its node counts changed
 	}
 	var nodeID string
 	if a != nil {
@@ -65,9 +67,16 @@ func updateNodeUsage(txn *memdb.Txn, old, a *structs.Allocation) error {
 	} else {
 		nodeID = old.NodeID
 	}
-	u := &NodeUsage{NodeID: nodeID}
-	if cur := first[*NodeUsage](txn, TableNodeUsage, "id", nodeID); cur != nil {
-		*u = *cur
+	u := w.usage[nodeID]
+	if u == nil {
+		u = &NodeUsage{NodeID: nodeID}
+		if cur := first[*NodeUsage](w.txn, TableNodeUsage, "id", nodeID); cur != nil {
+			*u = *cur
+		}
+		if w.usage == nil {
+			w.usage = map[string]*NodeUsage{}
+		}
+		w.usage[nodeID] = u
 	}
 	if oldLive {
 		u.Used.Subtract(old.Comparable())
@@ -83,15 +92,24 @@ func updateNodeUsage(txn *memdb.Txn, old, a *structs.Allocation) error {
 			u.Held++
 		}
 	}
-	if u.Live <= 0 {
-		if _, err := txn.DeleteAll(TableNodeUsage, "id", nodeID); err != nil {
+}
+
+// flushNodeUsage writes the records the transaction changed: a node left
+// without live allocations loses its record. Distinct keys: the order of
+// the writes does not change the result.
+func (w *WriteTxn) flushNodeUsage() error {
+	for nodeID, u := range w.usage {
+		var err error
+		if u.Live <= 0 {
+			_, err = w.txn.DeleteAll(TableNodeUsage, "id", nodeID)
+		} else {
+			err = w.txn.Insert(TableNodeUsage, u)
+		}
+		if err != nil {
 			return fmt.Errorf("state: node usage of %s: %w", nodeID, err)
 		}
-		return nil
 	}
-	if err := txn.Insert(TableNodeUsage, u); err != nil {
-		return fmt.Errorf("state: node usage of %s: %w", nodeID, err)
-	}
+	w.usage = nil
 	return nil
 }
 

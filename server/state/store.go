@@ -80,7 +80,11 @@ type WriteTxn struct {
 	txn     *memdb.Txn
 	index   uint64
 	touched map[string]bool // tables whose index becomes index on commit
-	done    bool
+	// usage holds the node usage records the transaction changed, its own
+	// copies, written to the node_usage table once, on commit
+	// (node_usage.go): reads inside the transaction see them as they were.
+	usage map[string]*NodeUsage
+	done  bool
 }
 
 // Begin opens the write transaction of the log entry at index. The caller
@@ -111,6 +115,9 @@ func (w *WriteTxn) Commit() error {
 		return errors.New("state: commit of a transaction that already ended")
 	}
 	defer w.Abort()
+	if err := w.flushNodeUsage(); err != nil {
+		return err
+	}
 	for table := range w.touched {
 		if err := w.txn.Insert(tableIndex, &indexEntry{Key: table, Value: w.index}); err != nil {
 			return fmt.Errorf("state: updating index of %s: %w", table, err)
@@ -137,7 +144,7 @@ type Change struct {
 func (w *WriteTxn) Changes() []Change {
 	var out []Change
 	for _, c := range w.txn.Changes() {
-		if c.Table == tableIndex {
+		if c.Table == tableIndex || c.Table == TableNodeUsage {
 			continue
 		}
 		out = append(out, Change{Table: c.Table, Before: c.Before, After: c.After})

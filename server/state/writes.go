@@ -233,13 +233,13 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 			}
 			defaultNamespaceOf(a)
 			share.placed(a)
-			if err := linkPrevious(txn, index, a); err != nil {
+			if err := w.linkPrevious(index, a); err != nil {
 				return err
 			}
 		}
 		a.ModifyIndex, a.AllocModifyIndex = index, index
 		w.touch(nodeAllocsKey(a.NodeID))
-		if err := insertAlloc(txn, old, a); err != nil {
+		if err := w.insertAlloc(old, a); err != nil {
 			return fmt.Errorf("state: inserting alloc %s: %w", a.ID, err)
 		}
 		if err := w.pruneServicesOfAlloc(a); err != nil {
@@ -260,7 +260,8 @@ func (s *StateStore) UpsertPlanResults(index uint64, job *structs.Job, allocs []
 
 // linkPrevious points the allocation a new one replaces forward to it
 // (NextAllocation), so that the reconciler no longer counts the failed one.
-func linkPrevious(txn *memdb.Txn, index uint64, a *structs.Allocation) error {
+func (w *WriteTxn) linkPrevious(index uint64, a *structs.Allocation) error {
+	txn := w.txn
 	if a.PreviousAllocation == "" {
 		return nil
 	}
@@ -271,7 +272,7 @@ func linkPrevious(txn *memdb.Txn, index uint64, a *structs.Allocation) error {
 	u := prev.Copy()
 	u.NextAllocation = a.ID
 	u.ModifyIndex = index
-	if err := insertAlloc(txn, prev, u); err != nil {
+	if err := w.insertAlloc(prev, u); err != nil {
 		return fmt.Errorf("state: linking alloc %s to its replacement %s: %w", prev.ID, a.ID, err)
 	}
 	return nil
@@ -320,7 +321,7 @@ func (w *WriteTxn) UpdateAllocsFromClient(allocs []*structs.Allocation) error {
 			u.ModifyTime = a.ModifyTime
 		}
 		u.ModifyIndex = index
-		if err := insertAlloc(txn, old, u); err != nil {
+		if err := w.insertAlloc(old, u); err != nil {
 			return fmt.Errorf("state: updating alloc %s: %w", a.ID, err)
 		}
 		if err := w.pruneServicesOfAlloc(u); err != nil {
@@ -362,10 +363,11 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, allocs []*structs.Allo
 // insertAlloc inserts a, the new version of old (nil for a new
 // allocation), with its resources summed once for the schedulers
 // (Allocation.CacheComparable), and moves its node's usage (node_usage.go).
-func insertAlloc(txn *memdb.Txn, old, a *structs.Allocation) error {
+func (w *WriteTxn) insertAlloc(old, a *structs.Allocation) error {
 	a.CacheComparable()
-	if err := txn.Insert(TableAllocs, a); err != nil {
+	if err := w.txn.Insert(TableAllocs, a); err != nil {
 		return err
 	}
-	return updateNodeUsage(txn, old, a)
+	w.updateNodeUsage(old, a)
+	return nil
 }
