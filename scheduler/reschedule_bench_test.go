@@ -74,34 +74,15 @@ func BenchmarkNodeDownEvalCount1000On5000Nodes(b *testing.B) {
 	h.upsertNodes(plainNodes(5000)...)
 	job := h.run(mockJob().Count(1000).CPU(100).Mem(256).Build())
 	live := h.live(job.ID)
-	down := map[string]bool{}
-	for _, a := range live[:27] {
-		if !down[a.NodeID] {
-			down[a.NodeID] = true
-			h.setNodeStatus(a.NodeID, structs.NodeStatusDown)
-		}
-	}
+	down := h.downNodesOf(live[:27])
 	lost := 0 // the 27 and every other allocation on their nodes
 	for _, a := range live {
 		if down[a.NodeID] {
 			lost++
 		}
 	}
-	eval := h.newEval(job, structs.EvalTriggerNodeUpdate)
-	snap := h.store.Snapshot()
-	planner := &acceptAll{}
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		s, err := New(job.Type, Config{State: snap, Planner: planner, Now: testNow, Rand: rand.New(rand.NewPCG(uint64(i), 1))})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Process(eval); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if planner.placed != lost*b.N {
-		b.Fatalf("placed %d allocations in %d ops, want the %d lost per op", planner.placed, b.N, lost)
+	if placed := benchNodeDownEval(b, h, job); placed != lost*b.N {
+		b.Fatalf("placed %d allocations in %d ops, want the %d lost per op", placed, b.N, lost)
 	}
 	b.ReportMetric(float64(lost), "lost/op")
 }
@@ -119,14 +100,30 @@ func BenchmarkNodeDownEvalOnBusyNodes(b *testing.B) {
 	for i := range 100 {
 		job = h.run(mockJob().ID(fmt.Sprintf("job-%03d", i)).Count(1000).CPU(100).Mem(128).Build())
 	}
-	live := h.live(job.ID)
+	h.downNodesOf(h.live(job.ID)[:27])
+	placed := benchNodeDownEval(b, h, job)
+	if placed == 0 {
+		b.Fatal("placed nothing")
+	}
+	b.ReportMetric(float64(placed)/float64(b.N), "placed/op")
+}
+
+// downNodesOf marks the nodes of allocs down and returns them.
+func (h *harness) downNodesOf(allocs []*structs.Allocation) map[string]bool {
 	down := map[string]bool{}
-	for _, a := range live[:27] {
+	for _, a := range allocs {
 		if !down[a.NodeID] {
 			down[a.NodeID] = true
 			h.setNodeStatus(a.NodeID, structs.NodeStatusDown)
 		}
 	}
+	return down
+}
+
+// benchNodeDownEval runs, once per op, the node-update evaluation of job
+// from one snapshot of h to a complete plan, committing nothing, and
+// returns the allocations placed over all ops.
+func benchNodeDownEval(b *testing.B, h *harness, job *structs.Job) int {
 	eval := h.newEval(job, structs.EvalTriggerNodeUpdate)
 	snap := h.store.Snapshot()
 	planner := &acceptAll{}
@@ -140,8 +137,5 @@ func BenchmarkNodeDownEvalOnBusyNodes(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	if planner.placed == 0 {
-		b.Fatal("placed nothing")
-	}
-	b.ReportMetric(float64(planner.placed)/float64(b.N), "placed/op")
+	return planner.placed
 }

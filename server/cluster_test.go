@@ -149,14 +149,7 @@ func TestCluster_NoBootstrapNextToExistingState(t *testing.T) {
 	a := startServer(t, testConfig(t.TempDir())) // a single-server cluster: has state
 	cfg := testConfig(t.TempDir())
 	cfg.BootstrapExpect = 2
-	b, err := NewServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Shutdown() })
-	if _, err := b.Join([]string{a.GossipAddr()}); err != nil {
-		t.Fatal(err)
-	}
+	b := joinedServer(t, a, cfg)
 	// b sees 2 servers, one with state: it must not bootstrap; a, the
 	// leader, adds it to its own cluster instead.
 	waitFor(t, 10*time.Second, "b added to a's cluster", func() bool {

@@ -33,19 +33,26 @@ func TestGossip_MembersListsThisServerAsLeader(t *testing.T) {
 	}
 }
 
-func TestGossip_JoinSeesTheOtherAgent(t *testing.T) {
-	a := startServer(t, testConfig(t.TempDir()))
-	cfg := testConfig(t.TempDir())
-	cfg.BootstrapExpect = 0 // never leads: only its gossip matters here
+// joinedServer starts a server with cfg (not started as a cluster member
+// would be: only its gossip runs) and joins it to a's gossip.
+func joinedServer(t *testing.T, a *Server, cfg Config) *Server {
+	t.Helper()
 	b, err := NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Shutdown() })
-
 	if n, err := b.Join([]string{a.GossipAddr()}); err != nil || n != 1 {
 		t.Fatalf("Join = %d, %v; want 1 contacted", n, err)
 	}
+	return b
+}
+
+func TestGossip_JoinSeesTheOtherAgent(t *testing.T) {
+	a := startServer(t, testConfig(t.TempDir()))
+	cfg := testConfig(t.TempDir())
+	cfg.BootstrapExpect = 0 // never leads: only its gossip matters here
+	b := joinedServer(t, a, cfg)
 	waitFor(t, 10*time.Second, "both servers see each other", func() bool {
 		return len(a.Members().Members) == 2 && len(b.Members().Members) == 2
 	})
@@ -71,14 +78,7 @@ func TestGossip_MembersWhileAnotherServerChangesItsTags(t *testing.T) {
 	a := startServer(t, testConfig(t.TempDir()))
 	cfg := testConfig(t.TempDir())
 	cfg.BootstrapExpect = 0
-	b, err := NewServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Shutdown() })
-	if _, err := b.Join([]string{a.GossipAddr()}); err != nil {
-		t.Fatal(err)
-	}
+	b := joinedServer(t, a, cfg)
 	const last = "19"
 	done := make(chan struct{})
 	go func() {

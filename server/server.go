@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -423,6 +425,22 @@ func (s *Server) Shutdown() error {
 	return s.shutdownErr
 }
 
+// raftStacks returns the stacks of the goroutines running Raft's code: what
+// a Raft that does not stop waits for.
+func raftStacks() string {
+	var buf bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&buf, 2); err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, g := range strings.Split(buf.String(), "\n\n") {
+		if strings.Contains(g, "hashicorp/raft.") {
+			out = append(out, g)
+		}
+	}
+	return strings.Join(out, "\n\n")
+}
+
 // raftShutdownTimeout bounds the wait for Raft's goroutines to stop.
 const raftShutdownTimeout = 30 * time.Second
 
@@ -434,7 +452,7 @@ func shutdownRaft(r *raft.Raft, timeout time.Duration) error {
 	finished, err := futureWithin(r.Shutdown(), timeout)
 	switch {
 	case !finished:
-		return fmt.Errorf("server: stopping raft: its goroutines did not stop within %s (a stuck leadership transfer, hashicorp/raft#696?)", timeout)
+		return fmt.Errorf("server: stopping raft: its goroutines did not stop within %s (a stuck leadership transfer, hashicorp/raft#696?); Raft's goroutines:\n%s", timeout, raftStacks())
 	case err != nil:
 		return fmt.Errorf("server: stopping raft: %w", err)
 	}
