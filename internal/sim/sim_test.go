@@ -79,6 +79,17 @@ func TestSmallSimulation(t *testing.T) {
 	if fetched := figureValue(res, "allocs_fetched"); fetched < float64(cfg.Allocs()) || fetched > 2*float64(cfg.Allocs()) {
 		t.Errorf("the nodes fetched %.0f allocations, want about %d (each once, twice at most if the servers changed it)", fetched, cfg.Allocs())
 	}
+	// The leader's split, from its metrics: a plan at least per job, every
+	// report in some entry, the FSM busy some of the time and never more.
+	if plans := figureValue(res, "plans"); plans < float64(cfg.Jobs) {
+		t.Errorf("plans = %.0f, want at least one per job (%d)", plans, cfg.Jobs)
+	}
+	if per := figureValue(res, "client_reports_per_entry"); per < 1 || per > float64(cfg.Allocs()) {
+		t.Errorf("client_reports_per_entry = %.1f, want between 1 and %d", per, cfg.Allocs())
+	}
+	if busy := figureValue(res, "fsm_busy"); busy <= 0 || busy > 100 {
+		t.Errorf("fsm_busy = %.1f%%, want more than 0 and at most 100", busy)
+	}
 	if len(res.Samples) == 0 {
 		t.Fatal("no sample in the time series")
 	}
