@@ -135,22 +135,19 @@ func (u *planUsage) scan(nu *nodeUsage) {
 	if nu.scanned {
 		return
 	}
+	nu.scanned = true
 	if u.usage != nil {
 		if used, plain := u.usage.NodeUsage(nu.id); plain {
 			nu.used.Add(used)
-			nu.scanned = true
 			return
 		}
 	}
-	if !nu.scanned {
-		for _, a := range u.state.AllocsByNode(nu.id) {
-			if !a.TerminalStatus() {
-				nu.used.Add(a.Comparable())
-				nu.addPorts(a, 1)
-				nu.addCores(a, 1)
-			}
+	for _, a := range u.state.AllocsByNode(nu.id) {
+		if !a.TerminalStatus() {
+			nu.used.Add(a.Comparable())
+			nu.addPorts(a, 1)
+			nu.addCores(a, 1)
 		}
-		nu.scanned = true
 	}
 }
 

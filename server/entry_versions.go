@@ -57,6 +57,9 @@ type entryType struct {
 	// apply applies an entry of the type (its body without the type byte)
 	// in the entry's transaction; see FSM.Apply.
 	apply func(f *FSM, a *entryApply, body []byte) error
+	// ahead, when set, returns a fresh body of the type: the leader decodes
+	// such entries ahead of its FSM (fsm_predecode.go).
+	ahead func() any
 }
 
 // entryTypes lists every entry type this build reads, by number (the type
@@ -68,8 +71,8 @@ var entryTypes = map[MessageType]entryType{
 	MsgEvalUpdate:           {version: 1, apply: (*FSM).applyEvalUpdate},
 	MsgNodeRegister:         {version: 1, apply: (*FSM).applyNodeRegister},
 	MsgNodeUpdateStatus:     {version: 1, apply: (*FSM).applyNodeUpdateStatus},
-	MsgApplyPlanResults:     {version: 1, apply: (*FSM).applyPlanResults},
-	MsgAllocClientUpdate:    {version: 1, apply: (*FSM).applyAllocClientUpdate},
+	MsgApplyPlanResults:     {version: 1, apply: (*FSM).applyPlanResults, ahead: func() any { return new(ApplyPlanResultsEntry) }},
+	MsgAllocClientUpdate:    {version: 1, apply: (*FSM).applyAllocClientUpdate, ahead: func() any { return new(AllocClientUpdateEntry) }},
 	MsgSchedulerConfig:      {version: 2, apply: (*FSM).applySchedulerConfig},
 	MsgACLPolicyUpsert:      {version: 4, apply: (*FSM).applyACLPolicyUpsert},
 	MsgACLPolicyDelete:      {version: 4, apply: (*FSM).applyACLPolicyDelete},

@@ -325,12 +325,9 @@ func (f *FSM) applyNodesDown(a *entryApply, body []byte) error {
 }
 
 func (f *FSM) applyPlanResults(a *entryApply, body []byte) error {
-	e, ok := a.pre.(*ApplyPlanResultsEntry)
-	if !ok {
-		e = new(ApplyPlanResultsEntry)
-		if err := decodeEntry(MsgApplyPlanResults, body, e); err != nil {
-			return err
-		}
+	e, err := entryBody[ApplyPlanResultsEntry](a, MsgApplyPlanResults, body)
+	if err != nil {
+		return err
 	}
 	if e.Deployment != nil {
 		if err := a.txn.UpsertDeployment(e.Deployment); err != nil {
@@ -362,12 +359,9 @@ func (f *FSM) applyPlanResults(a *entryApply, body []byte) error {
 }
 
 func (f *FSM) applyAllocClientUpdate(a *entryApply, body []byte) error {
-	e, ok := a.pre.(*AllocClientUpdateEntry)
-	if !ok {
-		e = new(AllocClientUpdateEntry)
-		if err := decodeEntry(MsgAllocClientUpdate, body, e); err != nil {
-			return err
-		}
+	e, err := entryBody[AllocClientUpdateEntry](a, MsgAllocClientUpdate, body)
+	if err != nil {
+		return err
 	}
 	// Which updates make an allocation terminal for the first time: those
 	// free capacity.

@@ -26,9 +26,21 @@ type leaderSeries map[string]float64
 var wanted = []string{"orch_plan_verify_duration_seconds", "orch_plan_commit_duration_seconds",
 	"orch_fsm_apply_duration_seconds", "orch_scheduler_eval_duration_seconds"}
 
-// scrapeLeader reads the leader's metrics; the server is nil when no leader
-// answered.
-func (r *run) scrapeLeader(ctx context.Context) (*server, leaderSeries, error) {
+// leaderScrape is one reading of the leader's metrics, or why there is none.
+type leaderScrape struct {
+	leader *server
+	series leaderSeries
+	err    error
+}
+
+// scrapeLeader reads the leader's metrics.
+func (r *run) scrapeLeader(ctx context.Context) leaderScrape {
+	s, series, err := r.readLeader(ctx)
+	return leaderScrape{s, series, err}
+}
+
+// readLeader reads the metrics of the server that leads now.
+func (r *run) readLeader(ctx context.Context) (*server, leaderSeries, error) {
 	s := r.c.leader(ctx, r.admin)
 	if s == nil {
 		return nil, nil, fmt.Errorf("no leader to read metrics from")
@@ -38,7 +50,7 @@ func (r *run) scrapeLeader(ctx context.Context) (*server, leaderSeries, error) {
 	url := fmt.Sprintf("http://127.0.0.1:%d/v1/metrics?format=prometheus", s.ports[0])
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("metrics of %s: %w", s.name, err)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -96,9 +108,22 @@ func parseSeries(line string) (name, typ string, v float64, ok bool) {
 	return name, typ, v, true
 }
 
-// applierSplit adds the figures of the leader's time between two scrapes of
-// the same leader, over wall seconds.
-func (r *run) applierSplit(before, after leaderSeries, wall float64) {
+// applierSplit adds the figures of the leader's time between two scrapes,
+// over wall seconds; it only logs why when either failed or the leader
+// changed between them.
+func (r *run) applierSplit(from, to leaderScrape, wall float64) {
+	switch {
+	case from.err != nil:
+		r.logf("no split of the leader's time: %v", from.err)
+		return
+	case to.err != nil:
+		r.logf("no split of the leader's time: %v", to.err)
+		return
+	case from.leader != to.leader:
+		r.logf("no split of the leader's time: the leader changed (%s, then %s)", from.leader.name, to.leader.name)
+		return
+	}
+	before, after := from.series, to.series
 	d := func(key string) float64 { return after[key] - before[key] }
 	mean := func(family, typ string) (float64, float64) {
 		n := d(family + "_count/" + typ)

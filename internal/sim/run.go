@@ -154,7 +154,7 @@ func (r *run) scenario(ctx, sctx context.Context, bg *sync.WaitGroup) error {
 		bg.Add(1)
 		go func() { defer bg.Done(); r.profileSelf(ctx) }()
 	}
-	splitFrom, before, scrapeErr := r.scrapeLeader(ctx)
+	before := r.scrapeLeader(ctx)
 	if err := r.submitJobs(ctx); err != nil {
 		return err
 	}
@@ -171,20 +171,7 @@ func (r *run) scenario(ctx, sctx context.Context, bg *sync.WaitGroup) error {
 	r.figure("submit_to_all_placed", placed.Sub(submitted).Seconds(), "s", "first submit → every allocation handed to its node")
 	r.figure("submit_to_all_running", total, "s", "first submit → every allocation reported running")
 	r.figure("placement_rate", float64(cfg.Allocs())/total, "allocs/s", "allocations running per second, end to end")
-	if scrapeErr == nil {
-		splitTo, after, err := r.scrapeLeader(ctx)
-		switch {
-		case err != nil:
-			scrapeErr = err
-		case splitTo != splitFrom:
-			scrapeErr = fmt.Errorf("the leader changed (%s, then %s)", splitFrom.name, splitTo.name)
-		default:
-			r.applierSplit(before, after, total)
-		}
-	}
-	if scrapeErr != nil {
-		r.logf("no split of the leader's time: %v", scrapeErr)
-	}
+	r.applierSplit(before, r.scrapeLeader(ctx), total)
 	if cfg.LeaderKill {
 		if err := <-killDone; err != nil {
 			return err

@@ -39,7 +39,7 @@ func (w *WriteTxn) DeleteAllocs(ids []string) error {
 		if err := w.txn.Delete(TableAllocs, a); err != nil {
 			return fmt.Errorf("state: deleting alloc %s: %w", id, err)
 		}
-		w.updateNodeUsage(a, nil)
+		w.usage.move(w.txn, a, nil)
 		w.touch(TableAllocs)
 		w.touch(nodeAllocsKey(a.NodeID))
 		jobs[structs.NamespacedID{Namespace: a.Namespace, ID: a.JobID}] = true

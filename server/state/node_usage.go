@@ -47,12 +47,15 @@ func (s *Snapshot) NodeUsage(nodeID string) (used structs.ComparableResources, p
 	return u.Used, u.Held == 0 && !negative
 }
 
-// updateNodeUsage moves the usage of the allocation's node from the version
-// old to the version a; either may be nil (a placement, a deletion). Both
-// must have their resources cached (insertAlloc does it). The transaction
-// changes its own copy of the node's record, written on commit: a plan
-// places many allocations on one node, and the record is written once.
-func (w *WriteTxn) updateNodeUsage(old, a *structs.Allocation) {
+// nodeUsages are a transaction's own copies of the node usage records it
+// changed, by node ID, written to the table once, on commit: a plan places
+// many allocations on one node, and the record is written once.
+type nodeUsages map[string]*NodeUsage
+
+// move moves the usage of the allocation's node from the version old to
+// the version a; either may be nil (a placement, a deletion). Both must have
+// their resources cached (insertAlloc does it).
+func (m nodeUsages) move(txn *memdb.Txn, old, a *structs.Allocation) {
 	oldLive := old != nil && !old.TerminalStatus()
 	live := a != nil && !a.TerminalStatus()
 	switch {
@@ -67,75 +70,58 @@ func (w *WriteTxn) updateNodeUsage(old, a *structs.Allocation) {
 	} else {
 		nodeID = old.NodeID
 	}
-	u := w.usage[nodeID]
+	u := m[nodeID]
 	if u == nil {
 		u = &NodeUsage{NodeID: nodeID}
-		if cur := first[*NodeUsage](w.txn, TableNodeUsage, "id", nodeID); cur != nil {
+		if cur := first[*NodeUsage](txn, TableNodeUsage, "id", nodeID); cur != nil {
 			*u = *cur
 		}
-		if w.usage == nil {
-			w.usage = map[string]*NodeUsage{}
-		}
-		w.usage[nodeID] = u
+		m[nodeID] = u
 	}
 	if oldLive {
-		u.Used.Subtract(old.Comparable())
-		u.Live--
-		if old.HoldsPortsOrCores() {
-			u.Held--
-		}
+		u.add(old, -1)
 	}
 	if live {
-		u.Used.Add(a.Comparable())
-		u.Live++
-		if a.HoldsPortsOrCores() {
-			u.Held++
-		}
+		u.add(a, 1)
 	}
 }
 
-// flushNodeUsage writes the records the transaction changed: a node left
-// without live allocations loses its record. Distinct keys: the order of
-// the writes does not change the result.
-func (w *WriteTxn) flushNodeUsage() error {
-	for nodeID, u := range w.usage {
+// add counts a (n = 1) or takes it out (n = -1).
+func (u *NodeUsage) add(a *structs.Allocation, n int) {
+	if n > 0 {
+		u.Used.Add(a.Comparable())
+	} else {
+		u.Used.Subtract(a.Comparable())
+	}
+	u.Live += n
+	if a.HoldsPortsOrCores() {
+		u.Held += n
+	}
+}
+
+// flush writes the records: a node left without live allocations loses its
+// record. Distinct keys: the order of the writes does not change the result.
+func (m nodeUsages) flush(txn *memdb.Txn) error {
+	for nodeID, u := range m {
 		var err error
 		if u.Live <= 0 {
-			_, err = w.txn.DeleteAll(TableNodeUsage, "id", nodeID)
+			_, err = txn.DeleteAll(TableNodeUsage, "id", nodeID)
 		} else {
-			err = w.txn.Insert(TableNodeUsage, u)
+			err = txn.Insert(TableNodeUsage, u)
 		}
 		if err != nil {
 			return fmt.Errorf("state: node usage of %s: %w", nodeID, err)
 		}
 	}
-	w.usage = nil
 	return nil
 }
 
 // rebuildNodeUsage derives every node's usage from the allocations, into a
 // store that has none (a restore).
 func rebuildNodeUsage(txn *memdb.Txn) error {
-	usage := map[string]*NodeUsage{}
+	usage := nodeUsages{}
 	for _, a := range list[*structs.Allocation](txn, TableAllocs, "id") {
-		if a.TerminalStatus() {
-			continue
-		}
-		u := usage[a.NodeID]
-		if u == nil {
-			u = &NodeUsage{NodeID: a.NodeID}
-			usage[a.NodeID] = u
-		}
-		u.Used.Add(a.Comparable())
-		u.Live++
-		if a.HoldsPortsOrCores() {
-			u.Held++
-		}
+		usage.move(txn, nil, a)
 	}
-	for _, u := range usage {
-		if err := txn.Insert(TableNodeUsage, u); err != nil {
-			return fmt.Errorf("state: node usage of %s: %w", u.NodeID, err)
-		}
-	}
-	return nil
+	return usage.flush(txn)
 }

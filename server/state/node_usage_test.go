@@ -28,14 +28,11 @@ func checkNodeUsage(t *testing.T, step string, s *StateStore, nodes ...string) {
 }
 
 // The usage kept per node follows every kind of write of an allocation:
-// placements, client reports, stops, in-place updates, a node going down,
-// garbage collection, and a snapshot's restore.
+// placements, client reports, stops, in-place updates, garbage collection,
+// and a snapshot's restore.
 func TestNodeUsageFollowsAllocationWrites(t *testing.T) {
-	s := NewStateStore()
 	job := testJob("web")
-	must(t, s.UpsertJob(1, job))
-	must(t, s.UpsertNode(2, &structs.Node{ID: "n1", Status: structs.NodeStatusReady}))
-	must(t, s.UpsertNode(3, &structs.Node{ID: "n2", Status: structs.NodeStatusReady}))
+	s := storeWithJob(t, job, "n1", "n2")
 	res := func(cpu, mem int, ports ...int) *structs.AllocatedResources {
 		r := &structs.AllocatedResources{Tasks: map[string]*structs.Resources{"t": {CPU: cpu, MemoryMB: mem}},
 			Shared: structs.AllocatedSharedResources{DiskMB: 10}}

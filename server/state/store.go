@@ -80,10 +80,10 @@ type WriteTxn struct {
 	txn     *memdb.Txn
 	index   uint64
 	touched map[string]bool // tables whose index becomes index on commit
-	// usage holds the node usage records the transaction changed, its own
-	// copies, written to the node_usage table once, on commit
-	// (node_usage.go): reads inside the transaction see them as they were.
-	usage map[string]*NodeUsage
+	// usage holds the node usage records the transaction changed, written
+	// on commit (node_usage.go): reads inside the transaction see them as
+	// they were.
+	usage nodeUsages
 	done  bool
 }
 
@@ -93,7 +93,7 @@ type WriteTxn struct {
 func (s *StateStore) Begin(index uint64) *WriteTxn {
 	txn := s.db.Load().Txn(true)
 	txn.TrackChanges() // for Changes: the event stream's source
-	return &WriteTxn{store: s, txn: txn, index: index, touched: map[string]bool{}}
+	return &WriteTxn{store: s, txn: txn, index: index, touched: map[string]bool{}, usage: nodeUsages{}}
 }
 
 // Index returns the Raft index of the entry the transaction applies.
@@ -115,7 +115,7 @@ func (w *WriteTxn) Commit() error {
 		return errors.New("state: commit of a transaction that already ended")
 	}
 	defer w.Abort()
-	if err := w.flushNodeUsage(); err != nil {
+	if err := w.usage.flush(w.txn); err != nil {
 		return err
 	}
 	for table := range w.touched {

@@ -170,12 +170,21 @@ func must(t testing.TB, err error) {
 	}
 }
 
-func TestStoppingAnAllocationOnADownNodeMarksItLost(t *testing.T) {
+// storeWithJob is a store holding job (at index 1) and a ready node of each
+// ID (at the next indexes).
+func storeWithJob(t *testing.T, job *structs.Job, nodes ...string) *StateStore {
+	t.Helper()
 	s := NewStateStore()
-	job := testJob("web")
 	must(t, s.UpsertJob(1, job))
-	must(t, s.UpsertNode(2, &structs.Node{ID: "up", Status: structs.NodeStatusReady}))
-	must(t, s.UpsertNode(3, &structs.Node{ID: "down", Status: structs.NodeStatusReady}))
+	for i, id := range nodes {
+		must(t, s.UpsertNode(uint64(2+i), &structs.Node{ID: id, Status: structs.NodeStatusReady}))
+	}
+	return s
+}
+
+func TestStoppingAnAllocationOnADownNodeMarksItLost(t *testing.T) {
+	job := testJob("web")
+	s := storeWithJob(t, job, "up", "down")
 	onUp, onDown, done := testAlloc(job, "up"), testAlloc(job, "down"), testAlloc(job, "down")
 	must(t, s.UpsertPlanResults(4, job, []*structs.Allocation{onUp, onDown, done}))
 	must(t, s.UpdateAllocsFromClient(5, []*structs.Allocation{

@@ -368,6 +368,6 @@ func (w *WriteTxn) insertAlloc(old, a *structs.Allocation) error {
 	if err := w.txn.Insert(TableAllocs, a); err != nil {
 		return err
 	}
-	w.updateNodeUsage(old, a)
+	w.usage.move(w.txn, old, a)
 	return nil
 }
