@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -154,4 +155,56 @@ func (r *run) applierSplit(from, to leaderScrape, wall float64) {
 	}
 	r.figure("eval_ms", evalMs, "ms", "mean time a worker took per evaluation (scheduling, plans, status)")
 	r.figure("fsm_busy", fsmBusy/wall*100, "%", "share of the run the leader's FSM goroutine was applying entries (wall time)")
+}
+
+// cpuReading is the CPU time (user + system) each process of the run had
+// used at one moment: every server, and the simulator itself. Between two
+// readings it says how the machine's cores were shared while placing.
+type cpuReading struct {
+	servers map[*server]time.Duration // servers whose /proc could be read
+	sim     time.Duration
+}
+
+// readCPU reads the CPU time of the servers and of this process.
+func (r *run) readCPU() cpuReading {
+	c := cpuReading{servers: map[*server]time.Duration{}}
+	for _, s := range r.c.servers {
+		if !s.alive() {
+			continue
+		}
+		if st, err := readProcStat(s.cmd.Process.Pid); err == nil {
+			c.servers[s] = st.cpu
+		}
+	}
+	if st, err := readProcStat(os.Getpid()); err == nil {
+		c.sim = st.cpu
+	}
+	return c
+}
+
+// cpuSplit adds the cores each part of the run used on average between two
+// readings, over wall seconds (first submit → all running): the leader (when it led at both ends), the
+// other servers together, the simulator (its 5,000 nodes and the harness).
+func (r *run) cpuSplit(from, to cpuReading, leader *server, wall float64) {
+	if wall <= 0 {
+		return
+	}
+	var leaderCPU, others time.Duration
+	for s, end := range to.servers {
+		begin, ok := from.servers[s]
+		if !ok {
+			continue // restarted or unreadable at the start
+		}
+		if s == leader {
+			leaderCPU = end - begin
+		} else {
+			others += end - begin
+		}
+	}
+	cores := func(d time.Duration) float64 { return d.Seconds() / wall }
+	if leader != nil {
+		r.figure("cpu_leader", cores(leaderCPU), "cores", "mean cores the leader used, first submit → all running")
+	}
+	r.figure("cpu_other_servers", cores(others), "cores", "mean cores the other servers used together")
+	r.figure("cpu_sim", cores(to.sim-from.sim), "cores", "mean cores the simulator (its nodes and the harness) used")
 }

@@ -154,7 +154,7 @@ func (r *run) scenario(ctx, sctx context.Context, bg *sync.WaitGroup) error {
 		bg.Add(1)
 		go func() { defer bg.Done(); r.profileSelf(ctx) }()
 	}
-	before := r.scrapeLeader(ctx)
+	before, cpuBefore := r.scrapeLeader(ctx), r.readCPU()
 	if err := r.submitJobs(ctx); err != nil {
 		return err
 	}
@@ -171,7 +171,13 @@ func (r *run) scenario(ctx, sctx context.Context, bg *sync.WaitGroup) error {
 	r.figure("submit_to_all_placed", placed.Sub(submitted).Seconds(), "s", "first submit → every allocation handed to its node")
 	r.figure("submit_to_all_running", total, "s", "first submit → every allocation reported running")
 	r.figure("placement_rate", float64(cfg.Allocs())/total, "allocs/s", "allocations running per second, end to end")
-	r.applierSplit(before, r.scrapeLeader(ctx), total)
+	after := r.scrapeLeader(ctx)
+	r.applierSplit(before, after, total)
+	var leader *server
+	if before.err == nil && after.err == nil && before.leader == after.leader {
+		leader = after.leader
+	}
+	r.cpuSplit(cpuBefore, r.readCPU(), leader, total)
 	if cfg.LeaderKill {
 		if err := <-killDone; err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,12 @@ func TestSmallSimulation(t *testing.T) {
 	}
 	if busy := figureValue(res, "fsm_busy"); busy <= 0 || busy > 100 {
 		t.Errorf("fsm_busy = %.1f%%, want more than 0 and at most 100", busy)
+	}
+	// The machine's cores, shared: each part used some, none more than all.
+	for _, name := range []string{"cpu_leader", "cpu_sim"} {
+		if cores := figureValue(res, name); cores <= 0 || cores > float64(runtime.NumCPU()) {
+			t.Errorf("%s = %.2f cores, want more than 0 and at most %d", name, cores, runtime.NumCPU())
+		}
 	}
 	if len(res.Samples) == 0 {
 		t.Fatal("no sample in the time series")
