@@ -183,8 +183,9 @@ func (r *run) readCPU() cpuReading {
 }
 
 // cpuSplit adds the cores each part of the run used on average between two
-// readings, over wall seconds (first submit → all running): the leader (when it led at both ends), the
-// other servers together, the simulator (its 5,000 nodes and the harness).
+// readings, over wall seconds (first submit → all running): the leader (when
+// it led at both ends), the other servers together, the simulator (its
+// nodes and the harness).
 func (r *run) cpuSplit(from, to cpuReading, leader *server, wall float64) {
 	if wall <= 0 {
 		return
