@@ -43,10 +43,18 @@ func (s *Server) forward(ctx context.Context, method string, args, reply any) (f
 	if info.IsRead() && info.AllowStaleRead() {
 		return false, nil
 	}
-	if s.IsLeader() {
+	if s.leads() {
 		return false, nil
 	}
+	deadline := time.Now().Add(s.config.LeaderWaitTimeout)
 	if info.IsForwarded() {
+		// Answered here only as the leader; a leader just elected first
+		// catches up with the log (leads).
+		if s.IsLeader() {
+			if _, isSelf := s.waitForLeader(ctx, deadline, ""); isSelf {
+				return false, nil
+			}
+		}
 		return true, structs.NewError(structs.CodeNoLeader, "%s was forwarded to this server, which is not the leader", method)
 	}
 	markForwarded(ctx)
@@ -54,7 +62,6 @@ func (s *Server) forward(ctx context.Context, method string, args, reply any) (f
 		info.SetRequestID(structs.GenerateUUID())
 	}
 	info.SetForwarded()
-	deadline := time.Now().Add(s.config.LeaderWaitTimeout)
 	var (
 		failed  string // the leader the last attempt went to, if it failed
 		lastErr error
@@ -151,11 +158,12 @@ func (s *Server) waitForLeader(ctx context.Context, deadline time.Time, notAddr 
 	defer timer.Stop()
 	for {
 		changed := s.leaderChanged()
-		if s.IsLeader() {
+		if s.leads() {
 			return "", true
 		}
 		// Our own address as leader while not leading is a leadership being
-		// lost: wait for the next observation.
+		// lost, or won and not yet established: wait for the next
+		// observation (wakeLeaderWaiters).
 		if addr := s.Leader(); addr != "" && addr != s.RPCAddr() && addr != notAddr {
 			return addr, false
 		}
@@ -180,6 +188,19 @@ func (s *Server) leaderChanged() <-chan struct{} {
 	return s.leaderObs.ch
 }
 
+// wakeLeaderWaiters wakes the waiters of leaderChanged: this server's
+// leadership was established or ended.
+func (s *Server) wakeLeaderWaiters() {
+	s.leaderObs.Lock()
+	defer s.leaderObs.Unlock()
+	s.wakeLeaderWaitersLocked()
+}
+
+func (s *Server) wakeLeaderWaitersLocked() {
+	close(s.leaderObs.ch)
+	s.leaderObs.ch = make(chan struct{})
+}
+
 // observeLeader registers a Raft observer of leader changes and wakes the
 // waiters of leaderChanged at each, until shutdown.
 func (s *Server) observeLeader() {
@@ -201,8 +222,7 @@ func (s *Server) observeLeader() {
 			case <-obs:
 				leader := s.Leader()
 				s.leaderObs.Lock()
-				close(s.leaderObs.ch)
-				s.leaderObs.ch = make(chan struct{})
+				s.wakeLeaderWaitersLocked()
 				if s.leaderObs.last != "" && leader != s.leaderObs.last {
 					s.leaderObs.changedAt = time.Now()
 				}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -94,5 +95,56 @@ func TestForward_AbandonsALeaderThatStopsAnswering(t *testing.T) {
 	}
 	if leader.state.JobByID("default", "held") == nil || evals != 1 {
 		t.Errorf("after the takeover: job stored = %v, %d job-register evaluations; want the job and exactly 1", leader.state.JobByID("default", "held") != nil, evals)
+	}
+}
+
+// A server Raft has just elected may not have applied what earlier leaders
+// committed (a restarted server replays its log only once an entry of its
+// own term commits): until its leadership is established it answers nothing
+// only the leader answers — a client heard "node not found" from such a
+// leader — and a request waits for it instead.
+func TestForward_WaitsUntilTheLeadershipIsEstablished(t *testing.T) {
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	cfg := testConfig(t.TempDir())
+	cfg.testHooks.beforeEstablish = func(ctx context.Context) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	}
+	s, err := NewServer(cfg)
+	if err != nil {
+		t.Fatalf("NewServer: %v", err)
+	}
+	t.Cleanup(func() {
+		releaseOnce.Do(func() { close(release) })
+		if err := s.Shutdown(); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	waitFor(t, 10*time.Second, "Raft to elect the server", s.IsLeader)
+
+	register := func(timeout time.Duration) error {
+		ctx, cancel := context.WithTimeout(t.Context(), timeout)
+		defer cancel()
+		var reply structs.NodeUpdateResponse
+		return s.RPC(ctx, "Node.Register", &structs.NodeRegisterRequest{Node: testNode()}, &reply)
+	}
+	if err := register(300 * time.Millisecond); structs.CodeOf(err) != structs.CodeNoLeader {
+		t.Fatalf("register on a leader not established: err = %v, want a %s error", err, structs.CodeNoLeader)
+	}
+	if s.leads() {
+		t.Fatal("the server leads before its leader loop established it")
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- register(30 * time.Second) }()
+	releaseOnce.Do(func() { close(release) })
+	if err := <-done; err != nil {
+		t.Fatalf("register once the leadership is established: %v", err)
+	}
+	if !s.leads() {
+		t.Fatal("the server answered as leader without leading")
 	}
 }

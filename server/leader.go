@@ -95,10 +95,16 @@ func (s *Server) leaderLoop(ctx context.Context) {
 			return
 		}
 	}
+	if hook := s.config.testHooks.beforeEstablish; hook != nil {
+		hook(ctx)
+	}
 	s.reconcileOwnAddress()
 	var wg sync.WaitGroup
 	s.establishLeadership(ctx, &wg)
+	s.established.Store(true)
+	s.wakeLeaderWaiters()
 	<-ctx.Done()
+	s.established.Store(false)
 	// The heartbeat timers stop first: the workers may take seconds to
 	// finish their evaluation, and a follower must not mark nodes down.
 	s.heartbeats.setEnabled(false)

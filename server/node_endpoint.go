@@ -137,7 +137,7 @@ func (n *nodeEndpoint) UpdateStatus(ctx context.Context, args *structs.NodeUpdat
 	}
 	// Heartbeats are only meaningful on the leader, which owns the timers
 	// (forward sent them there; this one lost leadership meanwhile).
-	if !n.srv.IsLeader() {
+	if !n.srv.leads() {
 		return fmt.Errorf("%w: this server is not the leader", structs.ErrNoLeader)
 	}
 
@@ -267,7 +267,7 @@ func (n *nodeEndpoint) UpdateAlloc(ctx context.Context, args *structs.AllocUpdat
 	if err := errors.Join(problems...); err != nil {
 		return err
 	}
-	if !n.srv.IsLeader() {
+	if !n.srv.leads() {
 		return fmt.Errorf("%w: this server is not the leader", structs.ErrNoLeader)
 	}
 	index, err := n.srv.allocUpdates.submit(n.srv.shutdownCtx, updates)

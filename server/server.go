@@ -103,6 +103,11 @@ type Server struct {
 		last      string
 		changedAt time.Time
 	}
+	// established is whether this server's leadership is established: Raft
+	// says leader from the moment it wins an election, before its FSM has
+	// applied what earlier leaders committed; leaderLoop sets it once its
+	// barrier is applied and the leader's duties run (leads).
+	established atomic.Bool
 
 	heartbeats   *heartbeats
 	allocUpdates *allocUpdateBatcher
@@ -338,6 +343,11 @@ func (s *Server) raftApplyChecked(t MessageType, body any) (raft.ApplyFuture, er
 
 // IsLeader reports whether this server is the Raft leader.
 func (s *Server) IsLeader() bool { return s.raft.State() == raft.Leader }
+
+// leads reports whether this server leads and may answer what only the
+// leader answers: its leadership is established (established), so its state
+// holds every entry committed before its term.
+func (s *Server) leads() bool { return s.established.Load() && s.IsLeader() }
 
 // Leader returns the RPC address of the cluster leader, "" if none is known.
 func (s *Server) Leader() string {

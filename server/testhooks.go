@@ -33,4 +33,8 @@ type testHooks struct {
 	// (processGone) when it considers standing (not when another server
 	// asks it, Status.LeaderGone).
 	leaderProbe func(ctx context.Context, addr string) bool
+	// beforeEstablish, when set, is called by the leader loop once its
+	// barrier is applied, before the leadership is established: a test
+	// holds a leader Raft elected that does not lead yet.
+	beforeEstablish func(ctx context.Context)
 }

@@ -49,7 +49,7 @@ func startServer(t testing.TB, cfg Config) *Server {
 		}
 	})
 	waitFor(t, 10*time.Second, "server becomes leader and enables its broker", func() bool {
-		return s.IsLeader() && s.broker.Enabled() && s.heartbeats.enabledForTest()
+		return s.leads() && s.broker.Enabled() && s.heartbeats.enabledForTest()
 	})
 	return s
 }
