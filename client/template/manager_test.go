@@ -81,17 +81,20 @@ func TestRenderFunctionsAndReRenderOnChange(t *testing.T) {
 		{EmbeddedTmpl: "DBS=[[ len (nomadService \"db\") ]]\n# comment\n", DestPath: "local/env", Envvars: true,
 			ChangeMode: structs.TemplateChangeModeNoop, Perms: "0644", LeftDelim: "[[", RightDelim: "]]"},
 	}
-	signals := make(chan string, 10)
+	read := func() string {
+		b, _ := os.ReadFile(filepath.Join(dir, "local", "out.txt"))
+		return string(b)
+	}
+	// A signal carries the file as the render that sent it wrote it: the
+	// manager signals after writing, before rendering again.
+	type signal struct{ name, file string }
+	signals := make(chan signal, 10)
 	m := New(Config{Templates: tmpls, TaskDir: dir, Env: map[string]string{"NAME": "web"}, Source: reg,
-		Signal:  func(s string) error { signals <- s; return nil },
+		Signal:  func(s string) error { signals <- signal{s, read()}; return nil },
 		Restart: func(string) error { t.Error("restart asked by a signal template"); return nil }})
 	env, err := m.RenderAll(t.Context())
 	if err != nil {
 		t.Fatal(err)
-	}
-	read := func() string {
-		b, _ := os.ReadFile(filepath.Join(dir, "local", "out.txt"))
-		return string(b)
 	}
 	want := "10.0.0.1:80 10.0.0.2:80 |cache,db,|web|HELLO|a+b|1|1"
 	if got := read(); got != want {
@@ -109,16 +112,22 @@ func TestRenderFunctionsAndReRenderOnChange(t *testing.T) {
 	go func() { defer close(done); m.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	reg.set("db", "10.0.0.3")
-	select {
-	case sig := <-signals:
-		if sig != "SIGHUP" {
-			t.Fatalf("signal %q", sig)
+	// Each service query of the template is watched on its own, so a render
+	// may come between their answers, as consul-template's does without a
+	// wait block: the change shows after one signal or a few, each one a
+	// file that changed.
+	want = "10.0.0.3:80 |cache,db,|web|HELLO|a+b|0|1"
+	timeout := time.After(10 * time.Second)
+	for done := false; !done; {
+		select {
+		case sig := <-signals:
+			if sig.name != "SIGHUP" {
+				t.Fatalf("signal %q", sig.name)
+			}
+			done = sig.file == want
+		case <-timeout:
+			t.Fatalf("no signal with the file re-rendered after the service changed; the file: %q, want %q", read(), want)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no signal after the service changed")
-	}
-	if got := read(); !strings.HasPrefix(got, "10.0.0.3:80 |") {
-		t.Fatalf("re-rendered %q", got)
 	}
 	// A change the files do not show (cache's address: the templates list
 	// only its name) renders nothing new.
