@@ -54,9 +54,12 @@ func (a *allocEndpoint) GetAllocs(ctx context.Context, args *structs.AllocsGetRe
 					reply.Jobs = append(reply.Jobs, job)
 				}
 			}
-			// A shallow copy: the store's allocation keeps its job.
+			// A shallow copy: the store's allocation keeps its job and its
+			// placement metrics. A client has no use for the metrics (the
+			// scored nodes are half of a placement's bytes); the HTTP API's
+			// reads of an allocation carry them.
 			c := *alloc
-			c.Job = nil
+			c.Job, c.Metrics = nil, nil
 			reply.Allocs = append(reply.Allocs, &c)
 			reply.JobRefs = append(reply.JobRefs, ref)
 		}

@@ -9,8 +9,8 @@ import (
 )
 
 // Alloc.GetAllocs answers the allocations asked for that exist, in the
-// order asked, each job version once, and leaves the store's allocations
-// whole; too many IDs are refused by code.
+// order asked, each job version once, without their placement metrics, and
+// leaves the store's allocations whole; too many IDs are refused by code.
 func TestAllocEndpoint_GetAllocsSendsEachJobOnce(t *testing.T) {
 	s := startServer(t, testConfig(t.TempDir()))
 	node := testNode()
@@ -19,7 +19,13 @@ func TestAllocEndpoint_GetAllocsSendsEachJobOnce(t *testing.T) {
 	db := storeJobUnscheduled(t, s, testJob("db", 1, 128))
 	w1, _ := placeAlloc(t, s, web, node.ID)
 	w2, _ := placeAlloc(t, s, web, node.ID)
-	d1, index := placeAlloc(t, s, db, node.ID)
+	d1 := &structs.Allocation{ID: structs.GenerateUUID(), Name: structs.AllocName(db.ID, "web", 0), NodeID: node.ID,
+		Namespace: db.Namespace, JobID: db.ID, TaskGroup: "web", DesiredStatus: structs.AllocDesiredStatusRun,
+		ClientStatus: structs.AllocClientStatusPending, Metrics: &structs.AllocMetric{NodesEvaluated: 3}}
+	index, err := s.raftApply(MsgApplyPlanResults, &ApplyPlanResultsEntry{Job: db, Allocs: []*structs.Allocation{d1}})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	var resp structs.AllocsGetResponse
 	req := &structs.AllocsGetRequest{AllocIDs: []string{d1.ID, "no-such-alloc", w1.ID, w2.ID},
@@ -33,6 +39,9 @@ func TestAllocEndpoint_GetAllocsSendsEachJobOnce(t *testing.T) {
 	for _, a := range resp.Allocs {
 		if a.Job != nil {
 			t.Errorf("allocation %s carries its job on the wire; want it in Jobs only", a.ID)
+		}
+		if a.Metrics != nil {
+			t.Errorf("allocation %s carries its placement metrics to the client", a.ID)
 		}
 	}
 	if err := resp.Resolve(); err != nil {
@@ -48,9 +57,12 @@ func TestAllocEndpoint_GetAllocsSendsEachJobOnce(t *testing.T) {
 	if a := s.state.Snapshot().AllocByID(w1.ID); a.Job == nil {
 		t.Error("answering took the job off the state store's allocation")
 	}
+	if a := s.state.Snapshot().AllocByID(d1.ID); a.Metrics == nil {
+		t.Error("answering took the placement metrics off the state store's allocation")
+	}
 
 	tooMany := &structs.AllocsGetRequest{AllocIDs: make([]string, structs.MaxAllocsGet+1)}
-	err := s.RPC(t.Context(), "Alloc.GetAllocs", tooMany, &structs.AllocsGetResponse{})
+	err = s.RPC(t.Context(), "Alloc.GetAllocs", tooMany, &structs.AllocsGetResponse{})
 	if !errors.Is(err, structs.ErrInvalid) {
 		t.Errorf("%d IDs: err = %v, want an invalid-request error", len(tooMany.AllocIDs), err)
 	}

@@ -390,9 +390,10 @@ type AllocsGetRequest struct {
 }
 
 // AllocsGetResponse carries the allocations asked for that exist, in the
-// order asked. Each job version travels once: Allocs[i].Job is nil and
-// JobRefs[i] indexes Jobs (-1: the allocation has no job). Call Resolve
-// before using the allocations.
+// order asked, without their placement metrics (Metrics is nil: what a
+// client runs does not need them). Each job version travels once:
+// Allocs[i].Job is nil and JobRefs[i] indexes Jobs (-1: the allocation has
+// no job). Call Resolve before using the allocations.
 type AllocsGetResponse struct {
 	Allocs  []*Allocation
 	Jobs    []*Job
