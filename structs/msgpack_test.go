@@ -47,19 +47,32 @@ func TestMsgpackKeepsFieldsHiddenFromJSON(t *testing.T) {
 	}
 }
 
+// mustEncode is encode(v) (Encode or EncodeCanonical); an error fails t.
+func mustEncode(t *testing.T, encode func(any) ([]byte, error), v any) []byte {
+	t.Helper()
+	buf, err := encode(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf
+}
+
+// mustDecode decodes buf into out; an error fails t.
+func mustDecode(t *testing.T, buf []byte, out any) {
+	t.Helper()
+	if err := Decode(buf, out); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // An allocation's msgpack carries only the fields that are set: a client's
 // report of a running allocation names five of them, not all thirty, and
 // decodes to the same allocation.
 func TestMsgpackAllocationOmitsEmptyFields(t *testing.T) {
 	in := wireRunning(1)
-	buf, err := Encode(in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	buf := mustEncode(t, Encode, in)
 	var fields map[string]any
-	if err := Decode(buf, &fields); err != nil {
-		t.Fatal(err)
-	}
+	mustDecode(t, buf, &fields)
 	var names []string
 	for k := range fields {
 		names = append(names, k)
@@ -69,20 +82,13 @@ func TestMsgpackAllocationOmitsEmptyFields(t *testing.T) {
 		t.Errorf("encoded fields %v, want %v", names, want)
 	}
 	var out Allocation
-	if err := Decode(buf, &out); err != nil {
-		t.Fatal(err)
-	}
+	mustDecode(t, buf, &out)
 	if !reflect.DeepEqual(&out, in) {
 		t.Errorf("round trip changed the allocation:\n in: %+v\nout: %+v", in, &out)
 	}
 	place := wirePlacement(1)
-	if buf, err = Encode(place); err != nil {
-		t.Fatal(err)
-	}
 	out = Allocation{}
-	if err := Decode(buf, &out); err != nil {
-		t.Fatal(err)
-	}
+	mustDecode(t, mustEncode(t, Encode, place), &out)
 	if !reflect.DeepEqual(&out, place) {
 		t.Errorf("round trip changed the placement:\n in: %+v\nout: %+v", place, &out)
 	}

@@ -74,39 +74,20 @@ func TestNodeScoresMsgpackMatchesTheMap(t *testing.T) {
 		{"binpack": -1.5, "job-anti-affinity": 0, "node-affinity": 1e300, long(31): 2, long(32): 3, long(255): 4, long(256): 5, long(70000): 6},
 	} {
 		s := NodeScoresOf(m)
-		mine, err := EncodeCanonical(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		theirs, err := EncodeCanonical(m)
-		if err != nil {
-			t.Fatal(err)
-		}
+		mine, theirs := mustEncode(t, EncodeCanonical, s), mustEncode(t, EncodeCanonical, m)
 		if !bytes.Equal(mine, theirs) {
 			t.Errorf("scores of %d names encode as %x, the map as %x", len(m), mine, theirs)
 		}
-		random, err := Encode(m) // keys in Go's map order
-		if err != nil {
-			t.Fatal(err)
-		}
 		var back NodeScores
-		if err := Decode(random, &back); err != nil {
-			t.Fatal(err)
-		}
+		mustDecode(t, mustEncode(t, Encode, m), &back) // keys in Go's map order
 		if !reflect.DeepEqual(back, s) {
 			t.Errorf("decoded %v, want %v", back, s)
 		}
 	}
 
 	ints := map[string]any{"a": 1, "b": -3, "c": 300, "d": -70000, "e": uint64(1 << 40), "f": float32(0.5)}
-	buf, err := Encode(ints)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var back NodeScores
-	if err := Decode(buf, &back); err != nil {
-		t.Fatal(err)
-	}
+	mustDecode(t, mustEncode(t, Encode, ints), &back)
 	want := NodeScores{{"a", 1}, {"b", -3}, {"c", 300}, {"d", -70000}, {"e", 1 << 40}, {"f", 0.5}}
 	if !reflect.DeepEqual(back, want) {
 		t.Errorf("decoded %v, want %v", back, want)
@@ -126,7 +107,7 @@ func TestNodeScoresMsgpackRejectsBrokenInput(t *testing.T) {
 			t.Errorf("%x decoded without error", b)
 		}
 	}
-	buf, _ := Encode(map[string]any{"Scores": []int{1}})
+	buf := mustEncode(t, Encode, map[string]any{"Scores": []int{1}})
 	var meta NodeScoreMeta
 	if err := Decode(buf, &meta); err == nil || !strings.Contains(err.Error(), "node scores") {
 		t.Errorf("a list for scores: error %v, want one naming node scores", err)

@@ -109,6 +109,15 @@ func parseSeries(line string) (name, typ string, v float64, ok bool) {
 	return name, typ, v, true
 }
 
+// steadyLeader is the server that led at both scrapes; nil when either
+// failed or the leader changed between them.
+func steadyLeader(from, to leaderScrape) *server {
+	if from.err != nil || to.err != nil || from.leader != to.leader {
+		return nil
+	}
+	return to.leader
+}
+
 // applierSplit adds the figures of the leader's time between two scrapes,
 // over wall seconds; it only logs why when either failed or the leader
 // changed between them.
@@ -183,9 +192,9 @@ func (r *run) readCPU() cpuReading {
 }
 
 // cpuSplit adds the cores each part of the run used on average between two
-// readings, over wall seconds (first submit → all running): the leader (when
-// it led at both ends), the other servers together, the simulator (its
-// nodes and the harness).
+// readings, over wall seconds (first submit → all running): the leader and
+// the other servers together (all servers together when no one led at both
+// ends), the simulator (its nodes and the harness).
 func (r *run) cpuSplit(from, to cpuReading, leader *server, wall float64) {
 	if wall <= 0 {
 		return
@@ -205,7 +214,9 @@ func (r *run) cpuSplit(from, to cpuReading, leader *server, wall float64) {
 	cores := func(d time.Duration) float64 { return d.Seconds() / wall }
 	if leader != nil {
 		r.figure("cpu_leader", cores(leaderCPU), "cores", "mean cores the leader used, first submit → all running")
+		r.figure("cpu_other_servers", cores(others), "cores", "mean cores the other servers used together")
+	} else {
+		r.figure("cpu_servers", cores(others), "cores", "mean cores the servers used together (the leader changed)")
 	}
-	r.figure("cpu_other_servers", cores(others), "cores", "mean cores the other servers used together")
 	r.figure("cpu_sim", cores(to.sim-from.sim), "cores", "mean cores the simulator (its nodes and the harness) used")
 }

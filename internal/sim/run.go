@@ -173,11 +173,7 @@ func (r *run) scenario(ctx, sctx context.Context, bg *sync.WaitGroup) error {
 	r.figure("placement_rate", float64(cfg.Allocs())/total, "allocs/s", "allocations running per second, end to end")
 	after := r.scrapeLeader(ctx)
 	r.applierSplit(before, after, total)
-	var leader *server
-	if before.err == nil && after.err == nil && before.leader == after.leader {
-		leader = after.leader
-	}
-	r.cpuSplit(cpuBefore, r.readCPU(), leader, total)
+	r.cpuSplit(cpuBefore, r.readCPU(), steadyLeader(before, after), total)
 	if cfg.LeaderKill {
 		if err := <-killDone; err != nil {
 			return err

@@ -243,9 +243,6 @@ func TestEvaluatePlanAllAtOnce(t *testing.T) {
 	}
 }
 
-// TestEvaluatePlanNeverOverCommits is a property test: for random states and
-// plans, applying what EvaluatePlan accepts never over-commits a node, and a
-// node is rejected only when a naive recomputation says it does not fit.
 // usagePlanState is a fakePlanState that also offers the per-node usage
 // the state store keeps (usageReader), summed from its allocations: the
 // plan is then checked from the sums, not from the lists.
@@ -282,6 +279,10 @@ func TestEvaluatePlanNeverOverCommits(t *testing.T) {
 	})
 }
 
+// checkNeverOverCommits is a property test: for random states and plans
+// (seen through view), applying what EvaluatePlan accepts never
+// over-commits a node, and a node is rejected only when a naive
+// recomputation says it does not fit.
 func checkNeverOverCommits(t *testing.T, view func(*fakePlanState) PlanState) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := range 300 {

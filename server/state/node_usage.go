@@ -13,7 +13,7 @@ import (
 // at a candidate node reads one record instead of listing and summing the
 // node's allocations (at 5,000 nodes, summing was the largest part of a
 // placement's cost: scheduler.planUsage.scan). It is derived from the
-// allocations: snapshots do not carry it, a restore rebuilds it.
+// allocations: snapshots do not carry it, a restore sums it as it reads them.
 
 // TableNodeUsage holds one *NodeUsage per node that runs live allocations.
 const TableNodeUsage = "node_usage"
@@ -114,14 +114,4 @@ func (m nodeUsages) flush(txn *memdb.Txn) error {
 		}
 	}
 	return nil
-}
-
-// rebuildNodeUsage derives every node's usage from the allocations, into a
-// store that has none (a restore).
-func rebuildNodeUsage(txn *memdb.Txn) error {
-	usage := nodeUsages{}
-	for _, a := range list[*structs.Allocation](txn, TableAllocs, "id") {
-		usage.move(txn, nil, a)
-	}
-	return usage.flush(txn)
 }

@@ -18,7 +18,7 @@ func checkNodeUsage(t *testing.T, step string, s *StateStore, nodes ...string) {
 		for _, a := range snap.AllocsByNode(n) {
 			if !a.TerminalStatus() {
 				want.Add(a.Comparable())
-				wantPlain = wantPlain && len(a.AllocatedResources.Shared.Ports) == 0
+				wantPlain = wantPlain && !a.HoldsPortsOrCores()
 			}
 		}
 		if got, plain := snap.NodeUsage(n); got != want || plain != wantPlain {

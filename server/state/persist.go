@@ -112,6 +112,7 @@ func (s *StateStore) Restore(r io.Reader) error {
 	}
 	txn := db.Txn(true)
 	defer txn.Abort()
+	usage := nodeUsages{}
 	dec := codec.NewDecoder(r, structs.MsgpackHandle)
 	for n := 0; ; n++ {
 		var kind recordKind
@@ -166,6 +167,7 @@ func (s *StateStore) Restore(r io.Reader) error {
 		defaultNamespaceOf(obj) // a snapshot from before namespaces
 		if a, ok := obj.(*structs.Allocation); ok {
 			a.CacheComparable()
+			usage.move(txn, nil, a) // snapshots do not carry the node usage
 		}
 
 		if err := txn.Insert(table, obj); err != nil {
@@ -178,7 +180,7 @@ func (s *StateStore) Restore(r io.Reader) error {
 	if err := ensureNodeAllocsKeys(txn); err != nil {
 		return err
 	}
-	if err := rebuildNodeUsage(txn); err != nil {
+	if err := usage.flush(txn); err != nil {
 		return err
 	}
 	txn.Commit()

@@ -233,7 +233,7 @@ func (w *WriteTxn) UpsertPlanResults(job *structs.Job, allocs []*structs.Allocat
 			}
 			defaultNamespaceOf(a)
 			share.placed(a)
-			if err := w.linkPrevious(index, a); err != nil {
+			if err := w.linkPrevious(a); err != nil {
 				return err
 			}
 		}
@@ -260,18 +260,17 @@ func (s *StateStore) UpsertPlanResults(index uint64, job *structs.Job, allocs []
 
 // linkPrevious points the allocation a new one replaces forward to it
 // (NextAllocation), so that the reconciler no longer counts the failed one.
-func (w *WriteTxn) linkPrevious(index uint64, a *structs.Allocation) error {
-	txn := w.txn
+func (w *WriteTxn) linkPrevious(a *structs.Allocation) error {
 	if a.PreviousAllocation == "" {
 		return nil
 	}
-	prev := first[*structs.Allocation](txn, TableAllocs, "id", a.PreviousAllocation)
+	prev := first[*structs.Allocation](w.txn, TableAllocs, "id", a.PreviousAllocation)
 	if prev == nil || prev.NextAllocation == a.ID {
 		return nil
 	}
 	u := prev.Copy()
 	u.NextAllocation = a.ID
-	u.ModifyIndex = index
+	u.ModifyIndex = w.index
 	if err := w.insertAlloc(prev, u); err != nil {
 		return fmt.Errorf("state: linking alloc %s to its replacement %s: %w", prev.ID, a.ID, err)
 	}
