@@ -29,3 +29,33 @@ func TestAgentFlagsJoinAndBootstrapExpect(t *testing.T) {
 			got.ServerJoin.RetryJoin, got.Server.BootstrapExpect, got.Server.Enabled, want)
 	}
 }
+
+// A server agent raises the collector's target unless GOGC is set; a
+// client-only agent keeps Go's default.
+func TestServerGCPercent(t *testing.T) {
+	env := func(gogc string) func(string) string {
+		return func(k string) string {
+			if k == "GOGC" {
+				return gogc
+			}
+			return ""
+		}
+	}
+	for _, c := range []struct {
+		server bool
+		gogc   string
+		want   int
+		set    bool
+	}{
+		{server: true, want: defaultServerGCPercent, set: true},
+		{server: true, gogc: "50"},
+		{server: true, gogc: "off"},
+		{server: false},
+		{server: false, gogc: "300"},
+	} {
+		got, set := serverGCPercent(c.server, env(c.gogc))
+		if got != c.want || set != c.set {
+			t.Errorf("server %v, GOGC %q: got (%d, %v), want (%d, %v)", c.server, c.gogc, got, set, c.want, c.set)
+		}
+	}
+}
