@@ -3,6 +3,8 @@ package rpcwire
 import (
 	"encoding/binary"
 	"net"
+	"sync"
+	"time"
 )
 
 // yamux writes each frame with two writes, its 12-byte header and then its
@@ -26,15 +28,18 @@ const (
 	joinMax = 16 << 10
 )
 
-// JoinFrames wraps conn for yamux.Client or yamux.Server (see above). The
-// result is not safe for concurrent writes: yamux writes from one goroutine.
-func JoinFrames(conn net.Conn) net.Conn { return &frameConn{Conn: conn} }
+// JoinFrames wraps conn for yamux.Client or yamux.Server (see above), and
+// batches its writes (batchWriter). The result is not safe for concurrent
+// writes: yamux writes from one goroutine.
+func JoinFrames(conn net.Conn) net.Conn {
+	return &frameConn{Conn: conn, out: newBatchWriter(conn)}
+}
 
 type frameConn struct {
 	net.Conn
+	out     *batchWriter
 	held    []byte // a data frame's header waiting for its body, or empty
 	bodyLen int    // the held frame's body length
-	buf     []byte // header and body of one write, reused
 }
 
 func (c *frameConn) Write(p []byte) (int, error) {
@@ -42,14 +47,15 @@ func (c *frameConn) Write(p []byte) (int, error) {
 		held := c.held
 		c.held = c.held[:0]
 		if len(p) != c.bodyLen {
-			if _, err := c.Conn.Write(held); err != nil {
+			if err := c.out.write(held, p); err != nil {
 				return 0, err
 			}
-			return c.Conn.Write(p)
+			return len(p), nil
 		}
-		c.buf = append(append(c.buf[:0], held...), p...)
-		n, err := c.Conn.Write(c.buf)
-		return max(n-len(held), 0), err
+		if err := c.out.write(held, p); err != nil {
+			return 0, err
+		}
+		return len(p), nil
 	}
 	if len(p) == frameHeaderSize && p[1] == frameTypeData {
 		if n := int(binary.BigEndian.Uint32(p[8:12])); n > 0 && n <= joinMax {
@@ -58,5 +64,119 @@ func (c *frameConn) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 	}
-	return c.Conn.Write(p)
+	if err := c.out.write(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Close sends what is still batched (for at most closeFlushTimeout), then
+// closes the connection.
+func (c *frameConn) Close() error {
+	c.out.close()
+	return c.Conn.Close()
+}
+
+// A batchWriter writes to a connection from a goroutine of its own, and
+// every frame queued while that goroutine was in its last write goes out in
+// its next one. A session carries the frames of many concurrent calls
+// (a stream's open, its request, its answer, its close, window updates), and
+// each write on TCP is a system call and a segment that wakes the peer: on a
+// busy session the frames of many calls now share them. An idle session's
+// frame is written as soon as the goroutine runs.
+//
+// A write returns once its bytes are queued: the connection's errors come
+// back from the writes after it (yamux then ends the session, as it did on
+// the failed write itself). Writers wait while maxPending bytes are queued,
+// so a peer that does not read still holds yamux back.
+type batchWriter struct {
+	conn    net.Conn
+	mu      sync.Mutex
+	cond    *sync.Cond // the flusher waits for bytes, writers for room
+	pending *[]byte    // queued bytes (pooled), nil when none
+	err     error      // the connection's first write error
+	closing bool
+	done    chan struct{} // closed when the flusher returns
+}
+
+const (
+	maxPending = 256 << 10
+	// closeFlushTimeout bounds how long Close sends what is queued.
+	closeFlushTimeout = time.Second
+)
+
+// batchBufs are the queues' buffers: an idle connection holds none.
+var batchBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+func newBatchWriter(conn net.Conn) *batchWriter {
+	b := &batchWriter{conn: conn, done: make(chan struct{})}
+	b.cond = sync.NewCond(&b.mu)
+	go b.flush()
+	return b
+}
+
+// write queues parts, in order, as one piece.
+func (b *batchWriter) write(parts ...[]byte) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.err == nil && !b.closing && b.pending != nil && len(*b.pending) >= maxPending {
+		b.cond.Wait()
+	}
+	switch {
+	case b.err != nil:
+		return b.err
+	case b.closing:
+		return net.ErrClosed
+	}
+	if b.pending == nil {
+		b.pending = batchBufs.Get().(*[]byte)
+		b.cond.Broadcast()
+	}
+	for _, p := range parts {
+		*b.pending = append(*b.pending, p...)
+	}
+	return nil
+}
+
+// flush writes what is queued, all of it at once, until the connection
+// fails or closes.
+func (b *batchWriter) flush() {
+	defer close(b.done)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for {
+		for b.pending == nil && !b.closing {
+			b.cond.Wait()
+		}
+		if b.pending == nil {
+			return // closing, and everything sent
+		}
+		out := b.pending
+		b.pending = nil
+		b.cond.Broadcast() // room for waiting writers
+		b.mu.Unlock()
+		_, err := b.conn.Write(*out)
+		if cap(*out) <= maxPending {
+			*out = (*out)[:0]
+			batchBufs.Put(out)
+		}
+		b.mu.Lock()
+		if err != nil {
+			b.err = err
+			b.pending = nil // dropped: the session is over
+			b.cond.Broadcast()
+			return
+		}
+	}
+}
+
+// close stops the writes, lets the flusher send what is queued within
+// closeFlushTimeout, and waits for it to return.
+func (b *batchWriter) close() {
+	b.mu.Lock()
+	b.closing = true
+	b.cond.Broadcast()
+	b.mu.Unlock()
+	_ = b.conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
+	<-b.done
 }
