@@ -13,7 +13,7 @@ import (
 )
 
 // netRPCClient is a client as a client agent builds one: dial the RPC port,
-// say RPCTypeMultiplex, run a yamux client session, one stream per call.
+// say RPCTypeMultiplex, run a yamux client session, calls on its streams.
 type netRPCClient struct {
 	session *yamux.Session
 }
