@@ -164,8 +164,8 @@ func (d *dispatcher) inProcess(ctx context.Context, name string, args, reply any
 	return nil
 }
 
-// serveStream serves the calls of one yamux stream (rpcwire makes them one
-// after another, reusing its streams) until the caller closes it. Calls run
+// serveStream serves the calls of one yamux stream (in practice one call:
+// rpcwire opens a stream per call) until the caller closes it. Calls run
 // concurrently; their context ends when the stream does, so a caller that
 // hangs up cancels what it asked for (a blocking query, a forwarded write
 // still waiting). parent ends every call at server shutdown.
@@ -193,14 +193,6 @@ func (d *dispatcher) serveStream(parent context.Context, conn io.ReadWriteCloser
 		}
 	}
 	for {
-		// Wait for the next call without a read buffer: a stream the caller
-		// keeps for its next calls (rpcwire's idle streams) holds none.
-		if err := bc.Await(); err != nil {
-			if !errors.Is(err, io.EOF) && ctx.Err() == nil {
-				d.logger.Debug("RPC stream ended", "error", err)
-			}
-			break
-		}
 		req := new(rpc.Request)
 		if err := cdc.ReadRequestHeader(req); err != nil {
 			if !errors.Is(err, io.EOF) && ctx.Err() == nil {

@@ -19,8 +19,7 @@ import (
 // The RPC port carries two protocols on one TCP listener. A connection's first
 // byte says which (structs.RPCTypeRaft, structs.RPCTypeMultiplex): Raft's
 // network transport, or a yamux session whose every stream is one msgpack
-// net/rpc connection (a client makes one call at a time on a stream, and
-// reuses its streams: rpcwire.Call). A first byte of
+// net/rpc connection (a client opens one stream per call). A first byte of
 // structs.RPCTypeTLS wraps either in TLS (rpc_tls.go).
 
 // firstByteTimeout bounds how long an accepted connection may take to say what

@@ -13,7 +13,7 @@ import (
 )
 
 // netRPCClient is a client as a client agent builds one: dial the RPC port,
-// say RPCTypeMultiplex, run a yamux client session, calls on its streams.
+// say RPCTypeMultiplex, run a yamux client session, one stream per call.
 type netRPCClient struct {
 	session *yamux.Session
 }

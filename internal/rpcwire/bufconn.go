@@ -8,7 +8,7 @@ import (
 
 // Codecs over pooled buffers. go-msgpack's RPC codec gives each connection
 // a bufio.Reader and a bufio.Writer of its own unless the connection is
-// buffered already, and a codec per call: at 5,000 nodes those
+// buffered already, and orch opens a stream per call: at 5,000 nodes those
 // two buffers were a quarter of everything a leader allocated. A BufConn
 // takes its buffers from pools when a read or a write needs them and gives
 // them back as soon as they are empty (Flush; Idle between messages), so a
@@ -36,54 +36,17 @@ type BufConn struct {
 	r    *bufio.Reader // nil when no read is under way
 	wmu  sync.Mutex
 	w    *bufio.Writer // nil when nothing waits to be flushed
-	// first is the byte Await read, which the next read returns first.
-	first firstByte
-}
-
-// firstByte reads its byte, if it holds one, then from conn.
-type firstByte struct {
-	conn io.Reader
-	b    byte
-	has  bool
-}
-
-func (f *firstByte) Read(p []byte) (int, error) {
-	if f.has && len(p) > 0 {
-		p[0], f.has = f.b, false
-		return 1, nil
-	}
-	return f.conn.Read(p)
 }
 
 // NewBufConn wraps conn.
-func NewBufConn(conn io.ReadWriteCloser) *BufConn {
-	c := &BufConn{conn: conn}
-	c.first.conn = conn
-	return c
-}
+func NewBufConn(conn io.ReadWriteCloser) *BufConn { return &BufConn{conn: conn} }
 
 func (c *BufConn) reader() *bufio.Reader {
 	if c.r == nil {
 		c.r = readers.Get().(*bufio.Reader)
-		c.r.Reset(&c.first)
+		c.r.Reset(c.conn)
 	}
 	return c.r
-}
-
-// Await waits, without a read buffer, until the next message starts (its
-// first byte is read, for the reads after it), or returns the connection's
-// error (io.EOF when the peer closed it). Call it after Idle, between
-// messages: a stream that waits for its next call holds no buffer.
-func (c *BufConn) Await() error {
-	if c.r != nil && c.r.Buffered() > 0 || c.first.has {
-		return nil
-	}
-	var b [1]byte
-	if _, err := io.ReadFull(c.conn, b[:]); err != nil {
-		return err
-	}
-	c.first.b, c.first.has = b[0], true
-	return nil
 }
 
 func (c *BufConn) Read(p []byte) (int, error) { return c.reader().Read(p) }

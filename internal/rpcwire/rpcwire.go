@@ -1,9 +1,9 @@
 // Package rpcwire is the calling side of orch's RPC protocol, shared by the
 // client agent (reaching servers) and the servers (forwarding to the leader):
 // a TCP connection to the RPC port opened with the multiplex byte (inside
-// TLS when the cluster uses it: DialConn), one yamux session over it, and
-// msgpack net/rpc calls on its streams, one at a time per stream (streams
-// are reused: streamPool). The serving side is server/rpc.go.
+// TLS when the cluster uses it: DialConn), one yamux
+// session over it, and one msgpack net/rpc call per yamux stream. The serving
+// side is server/rpc.go.
 //
 // Cancellation crosses the wire by closing the call's stream: when the
 // caller's context ends, Call closes the stream, and the server, which reads
@@ -18,7 +18,6 @@ import (
 	"io"
 	"net"
 	"net/rpc"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
@@ -83,8 +82,8 @@ func DialConn(ctx context.Context, addr string, inner byte, tlsCfg *tls.Config) 
 // the request may have reached the server, which may have acted on it.
 var ErrSent = errors.New("the request may have been received")
 
-// Call makes one call of method ("Job.Register") on a stream of sess (an
-// idle one, or a new one; see streamPool). An error the endpoint returned comes back as a
+// Call makes one call of method ("Job.Register") on a new stream of sess,
+// and closes the stream. An error the endpoint returned comes back as a
 // *structs.Error with its code. Any other error is the transport's (or ctx's,
 // wrapped); it wraps ErrSent when the request had been written by then.
 //
@@ -100,13 +99,9 @@ func Call(ctx context.Context, sess *yamux.Session, method string, args, reply a
 			t.SetTraceParent(tp)
 		}
 	}
-	pool := poolOf(sess)
-	stream := pool.get()
-	if stream == nil {
-		var err error
-		if stream, err = OpenSessionStream(ctx, sess); err != nil {
-			return err
-		}
+	stream, err := OpenSessionStream(ctx, sess)
+	if err != nil {
+		return err
 	}
 	// Closing a yamux stream only half-closes it (FIN): a read waiting for
 	// a reply from a peer that stopped answering would go on waiting. A
@@ -119,14 +114,8 @@ func Call(ctx context.Context, sess *yamux.Session, method string, args, reply a
 		_ = stream.SetDeadline(time.Unix(1, 0))
 		stream.Close()
 	})
-	clean, err := roundTrip(stream, method, args, reply)
-	// A stream whose call ended cleanly (answered, not cancelled) takes the
-	// session's next call; any other is closed.
-	if stop() && clean {
-		pool.put(stream)
-	} else {
-		stream.Close()
-	}
+	defer stop()
+	err = roundTrip(stream, method, args, reply)
 	var se rpc.ServerError
 	switch {
 	case err == nil:
@@ -142,110 +131,27 @@ func Call(ctx context.Context, sess *yamux.Session, method string, args, reply a
 	}
 }
 
-// roundTrip writes one request on stream and reads its answer into reply. It
-// drives the codec itself, in the caller's goroutine: a net/rpc.Client would
-// start a reading goroutine for each call. The endpoint's error comes back
-// as an rpc.ServerError. clean reports that the answer was read whole and
-// nothing more is buffered: the stream can carry another call.
-func roundTrip(stream io.ReadWriteCloser, method string, args, reply any) (clean bool, err error) {
+// roundTrip writes one request on stream, reads its answer into reply and
+// closes the stream. It drives the codec itself, in the caller's goroutine:
+// a net/rpc.Client would start a reading goroutine for each call. The
+// endpoint's error comes back as an rpc.ServerError.
+func roundTrip(stream io.ReadWriteCloser, method string, args, reply any) error {
 	bc := NewBufConn(stream)
 	cc := codec.MsgpackSpecRpc.ClientCodec(bc, structs.MsgpackHandle)
-	defer bc.Release() // the codec is dropped without Close: that would close the stream
+	defer bc.Release()
+	defer cc.Close() // closes the stream
 	if err := cc.WriteRequest(&rpc.Request{ServiceMethod: method, Seq: 1}, args); err != nil {
-		return false, err
+		return err
 	}
 	var resp rpc.Response
 	if err := cc.ReadResponseHeader(&resp); err != nil {
-		return false, err
+		return err
 	}
 	if resp.Error != "" {
-		if err := cc.ReadResponseBody(nil); err != nil {
-			return false, rpc.ServerError(resp.Error)
-		}
-		return bc.Buffered() == 0, rpc.ServerError(resp.Error)
+		_ = cc.ReadResponseBody(nil)
+		return rpc.ServerError(resp.Error)
 	}
-	if err := cc.ReadResponseBody(reply); err != nil {
-		return false, err
-	}
-	return bc.Buffered() == 0, nil
-}
-
-// Streams are reused, one call at a time: opening and closing a yamux stream
-// per call cost four frames besides the request and the answer (the open,
-// its acknowledgement, a close each way), each a write and a wake-up on both
-// sides, and a goroutine on the server. A call takes an idle stream of its
-// session, or opens one; a stream whose call ended cleanly goes back, up to
-// maxIdleStreams per session (the server holds a waiting goroutine for each).
-// The server serves a stream's calls one after another (server/dispatch.go),
-// and never ends a stream itself but with its session: a pooled stream dies
-// with its session, whose pool is then dropped.
-
-// maxIdleStreams bounds the idle streams kept per session.
-const maxIdleStreams = 2
-
-type streamPool struct {
-	sess *yamux.Session
-	mu   sync.Mutex
-	idle []*yamux.Stream
-}
-
-// pools holds each session's idle streams, from its first call until it closes.
-var pools sync.Map // *yamux.Session -> *streamPool
-
-func poolOf(sess *yamux.Session) *streamPool {
-	if p, ok := pools.Load(sess); ok {
-		return p.(*streamPool)
-	}
-	p, loaded := pools.LoadOrStore(sess, &streamPool{sess: sess})
-	if !loaded {
-		go func() {
-			<-sess.CloseChan()
-			pools.Delete(sess)
-			p.(*streamPool).drain()
-		}()
-	}
-	return p.(*streamPool)
-}
-
-// get returns an idle stream, or nil.
-func (p *streamPool) get() *yamux.Stream {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.sess.IsClosed() {
-		return nil
-	}
-	n := len(p.idle)
-	if n == 0 {
-		return nil
-	}
-	st := p.idle[n-1]
-	p.idle[n-1] = nil
-	p.idle = p.idle[:n-1]
-	return st
-}
-
-// put keeps st for the next call, or closes it when enough are kept.
-func (p *streamPool) put(st *yamux.Stream) {
-	p.mu.Lock()
-	if len(p.idle) < maxIdleStreams && !p.sess.IsClosed() {
-		p.idle = append(p.idle, st)
-		st = nil
-	}
-	p.mu.Unlock()
-	if st != nil {
-		st.Close()
-	}
-}
-
-// drain closes the idle streams (the session closed).
-func (p *streamPool) drain() {
-	p.mu.Lock()
-	idle := p.idle
-	p.idle = nil
-	p.mu.Unlock()
-	for _, st := range idle {
-		st.Close()
-	}
+	return cc.ReadResponseBody(reply)
 }
 
 // OpenSessionStream opens a stream of sess, giving up when ctx ends. yamux's

@@ -6,9 +6,6 @@ import (
 	"io"
 	"net"
 	"net/rpc"
-	"runtime"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,8 +18,7 @@ import (
 // test ends (a server that stopped answering).
 type Echo struct{ never chan struct{} }
 
-func (e *Echo) Now(args string, reply *string) error  { *reply = args; return nil }
-func (e *Echo) Fail(args string, reply *string) error { return errors.New("failed: " + args) }
+func (e *Echo) Now(args string, reply *string) error { *reply = args; return nil }
 func (e *Echo) Never(args string, reply *string) error {
 	<-e.never
 	return nil
@@ -32,14 +28,6 @@ func (e *Echo) Never(args string, reply *string) error {
 // Echo with net/rpc over msgpack, one connection per stream, as a server does.
 func session(tb testing.TB) *yamux.Session {
 	tb.Helper()
-	sess, _ := countingSession(tb)
-	return sess
-}
-
-// countingSession is session, with the count of streams the server accepted.
-func countingSession(tb testing.TB) (*yamux.Session, *atomic.Int32) {
-	tb.Helper()
-	var accepted atomic.Int32
 	c, s := net.Pipe()
 	cfg := yamux.DefaultConfig()
 	cfg.LogOutput = io.Discard
@@ -62,69 +50,11 @@ func countingSession(tb testing.TB) (*yamux.Session, *atomic.Int32) {
 			if err != nil {
 				return
 			}
-			accepted.Add(1)
 			go rs.ServeCodec(codec.MsgpackSpecRpc.ServerCodec(st, structs.MsgpackHandle))
 		}
 	}()
 	tb.Cleanup(func() { close(echo.never); cli.Close(); srv.Close() })
-	return cli, &accepted
-}
-
-// Calls one after another share one stream, answers and endpoint errors
-// alike; a call cancelled while it waits closes its stream, and the next
-// call opens another.
-func TestCall_ReusesStreams(t *testing.T) {
-	sess, accepted := countingSession(t)
-	var reply string
-	for i := range 5 {
-		if err := Call(t.Context(), sess, "Echo.Now", "x", &reply); err != nil || reply != "x" {
-			t.Fatalf("call %d = %q, %v", i, reply, err)
-		}
-		if err := Call(t.Context(), sess, "Echo.Fail", "y", &reply); err == nil || !strings.Contains(err.Error(), "failed: y") {
-			t.Fatalf("failing call %d = %v", i, err)
-		}
-	}
-	if n := accepted.Load(); n != 1 {
-		t.Fatalf("the server accepted %d streams for 10 calls made one after another, want 1", n)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-	defer cancel()
-	if err := Call(ctx, sess, "Echo.Never", "z", &reply); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Call past its deadline = %v", err)
-	}
-	if err := Call(t.Context(), sess, "Echo.Now", "w", &reply); err != nil || reply != "w" {
-		t.Fatalf("call after a cancelled one = %q, %v", reply, err)
-	}
-	if n := accepted.Load(); n != 2 {
-		t.Fatalf("the server accepted %d streams, want 2: the cancelled call's stream must not be reused", n)
-	}
-}
-
-// A session's idle streams are dropped when it closes, and a call on a
-// closed session fails without writing anything.
-func TestCall_ClosedSessionDropsItsStreams(t *testing.T) {
-	sess := session(t)
-	var reply string
-	if err := Call(t.Context(), sess, "Echo.Now", "x", &reply); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := pools.Load(sess); !ok {
-		t.Fatal("no idle stream kept after a call")
-	}
-	sess.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, ok := pools.Load(sess); !ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the closed session's pool is still kept after 10s")
-		}
-		runtime.Gosched()
-	}
-	if err := Call(t.Context(), sess, "Echo.Now", "x", &reply); err == nil || errors.Is(err, ErrSent) {
-		t.Fatalf("Call on a closed session = %v, want an error without ErrSent", err)
-	}
+	return cli
 }
 
 // A call whose server never answers returns when its context's deadline
