@@ -162,7 +162,11 @@ func TestCanonicalJobsHoldNoGeneratedMap(t *testing.T) {
 	for _, v := range generatedTypes {
 		generated[reflect.TypeOf(v).Elem()] = true
 	}
-	seen := map[reflect.Type]bool{}
+	type visit struct {
+		typ         reflect.Type
+		inGenerated bool
+	}
+	seen := map[visit]bool{}
 	var walk func(typ reflect.Type, inGenerated bool, path string)
 	walk = func(typ reflect.Type, inGenerated bool, path string) {
 		switch typ.Kind() {
@@ -175,10 +179,10 @@ func TestCanonicalJobsHoldNoGeneratedMap(t *testing.T) {
 			walk(typ.Elem(), inGenerated, path)
 		case reflect.Struct:
 			inGenerated = inGenerated || generated[typ]
-			if seen[typ] {
+			if seen[visit{typ, inGenerated}] {
 				return
 			}
-			seen[typ] = true
+			seen[visit{typ, inGenerated}] = true
 			for i := range typ.NumField() {
 				if f := typ.Field(i); f.IsExported() {
 					walk(f.Type, inGenerated, typ.Name()+"."+f.Name)
