@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -72,7 +73,12 @@ func runAgent(c *cli.Context) error {
 
 	if percent, ok := serverGCPercent(cfg.Server.Enabled, os.Getenv); ok {
 		debug.SetGCPercent(percent)
-		logger.Info("server agent: garbage collection target raised (GOGC unset; set it to choose another)", "gogc", percent)
+		limit := serverMemoryLimit(os.Getenv, os.ReadFile)
+		if limit > 0 {
+			debug.SetMemoryLimit(limit)
+		}
+		logger.Info("server agent: garbage collection target raised (GOGC unset; set it to choose another)",
+			"gogc", percent, "soft_memory_limit_mib", limit>>20)
 	}
 
 	// Listen for signals before starting, so none is lost in between.
@@ -171,4 +177,39 @@ func serverGCPercent(server bool, getenv func(string) string) (int, bool) {
 		return 0, false
 	}
 	return defaultServerGCPercent, true
+}
+
+// serverMemoryLimit is the soft memory limit (bytes) a server agent sets with
+// its raised GC target, unless GOMEMLIMIT is set: three quarters of the
+// memory it may use (its cgroup's limit, else the machine's), so that the
+// raised target never takes a large state's heap past what the host holds;
+// below it the collector works as GOGC says. 0 when unknown.
+func serverMemoryLimit(getenv func(string) string, readFile func(string) ([]byte, error)) int64 {
+	if getenv("GOMEMLIMIT") != "" {
+		return 0
+	}
+	var mem int64
+	consider := func(n int64) {
+		if n > 0 && (mem == 0 || n < mem) {
+			mem = n
+		}
+	}
+	// cgroup v2, then v1 ("max" or a huge number: no limit).
+	for _, path := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		if b, err := readFile(path); err == nil {
+			if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n < 1<<60 {
+				consider(n)
+			}
+		}
+	}
+	if b, err := readFile("/proc/meminfo"); err == nil {
+		for line := range strings.Lines(string(b)) {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+				if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+					consider(kb << 10)
+				}
+			}
+		}
+	}
+	return mem / 4 * 3
 }

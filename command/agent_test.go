@@ -1,6 +1,7 @@
 package command
 
 import (
+	"os"
 	"reflect"
 	"testing"
 
@@ -56,6 +57,44 @@ func TestServerGCPercent(t *testing.T) {
 		got, set := serverGCPercent(c.server, env(c.gogc))
 		if got != c.want || set != c.set {
 			t.Errorf("server %v, GOGC %q: got (%d, %v), want (%d, %v)", c.server, c.gogc, got, set, c.want, c.set)
+		}
+	}
+}
+
+// The soft memory limit is three quarters of the smaller of the cgroup's
+// limit and the machine's memory, none when GOMEMLIMIT is set or nothing is
+// known.
+func TestServerMemoryLimit(t *testing.T) {
+	files := func(m map[string]string) func(string) ([]byte, error) {
+		return func(path string) ([]byte, error) {
+			if v, ok := m[path]; ok {
+				return []byte(v), nil
+			}
+			return nil, os.ErrNotExist
+		}
+	}
+	noEnv := func(string) string { return "" }
+	meminfo := "MemTotal:       25165824 kB\nMemFree:        1000 kB\n" // 24 GiB
+	for _, c := range []struct {
+		name  string
+		env   func(string) string
+		files map[string]string
+		want  int64
+	}{
+		{"machine", noEnv, map[string]string{"/proc/meminfo": meminfo}, 18 << 30},
+		{"cgroup v1 unlimited", noEnv, map[string]string{"/proc/meminfo": meminfo, "/sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n"}, 18 << 30},
+		{"cgroup v2 limit", noEnv, map[string]string{"/proc/meminfo": meminfo, "/sys/fs/cgroup/memory.max": "4294967296\n"}, 3 << 30},
+		{"cgroup v2 max", noEnv, map[string]string{"/proc/meminfo": meminfo, "/sys/fs/cgroup/memory.max": "max\n"}, 18 << 30},
+		{"GOMEMLIMIT set", func(k string) string {
+			if k == "GOMEMLIMIT" {
+				return "8GiB"
+			}
+			return ""
+		}, map[string]string{"/proc/meminfo": meminfo}, 0},
+		{"nothing known", noEnv, nil, 0},
+	} {
+		if got := serverMemoryLimit(c.env, files(c.files)); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
 		}
 	}
 }
