@@ -177,10 +177,11 @@ func (s *Server) serveMultiplex(conn net.Conn, p peer) {
 	cfg := yamux.DefaultConfig()
 	cfg.LogOutput = nil
 	cfg.Logger = newStdLogger(s.logger, "yamux")
-	session, err := yamux.Server(rpcwire.JoinFrames(conn), cfg)
+	framed := rpcwire.JoinFrames(conn)
+	session, err := yamux.Server(framed, cfg)
 	if err != nil {
 		s.logger.Error("starting yamux session failed", "remote", conn.RemoteAddr(), "error", err)
-		conn.Close()
+		framed.Close() // its writer goroutine too
 		return
 	}
 	if !s.trackSession(session, true) {

@@ -31,7 +31,8 @@ const (
 
 // JoinFrames wraps conn for yamux.Client or yamux.Server (see above), and
 // batches its writes (batchWriter). The result is not safe for concurrent
-// writes: yamux writes from one goroutine.
+// writes: yamux writes from one goroutine. Close it, not conn: that also
+// ends its writer goroutine (a yamux session does when it ends).
 func JoinFrames(conn net.Conn) net.Conn {
 	return &frameConn{Conn: conn, out: newBatchWriter(conn)}
 }

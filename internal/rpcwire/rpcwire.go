@@ -34,9 +34,10 @@ func Dial(ctx context.Context, addr string, cfg *yamux.Config, tlsCfg *tls.Confi
 	if err != nil {
 		return nil, err
 	}
-	s, err := yamux.Client(JoinFrames(conn), cfg)
+	framed := JoinFrames(conn)
+	s, err := yamux.Client(framed, cfg)
 	if err != nil {
-		conn.Close()
+		framed.Close() // its writer goroutine too
 		return nil, fmt.Errorf("%s: %w", addr, err)
 	}
 	return s, nil

@@ -27,9 +27,10 @@ func dialOwn(ctx context.Context, addr string) (*ownSession, error) {
 	conn := netfault.NewSilent(raw)
 	cfg := yamux.DefaultConfig()
 	cfg.LogOutput = io.Discard
-	sess, err := yamux.Client(rpcwire.JoinFrames(conn), cfg)
+	framed := rpcwire.JoinFrames(conn)
+	sess, err := yamux.Client(framed, cfg)
 	if err != nil {
-		conn.Close()
+		framed.Close() // its writer goroutine too
 		return nil, err
 	}
 	return &ownSession{conn: conn, sess: sess}, nil
