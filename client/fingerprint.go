@@ -63,7 +63,7 @@ func gatherHostFacts(dataDir string) (hostFacts, error) {
 	if r, err := os.Open("/proc/meminfo"); err != nil {
 		errs = append(errs, fmt.Errorf("memory: %w", err))
 	} else {
-		f.MemTotalBytes, err = parseMemTotal(r)
+		f.MemTotalBytes, err = ParseMemTotal(r)
 		r.Close()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("memory: %w", err))
@@ -156,8 +156,8 @@ func parseCPUInfoMHz(r io.Reader) float64 {
 	return 0
 }
 
-// parseMemTotal returns MemTotal of /proc/meminfo in bytes.
-func parseMemTotal(r io.Reader) (uint64, error) {
+// ParseMemTotal returns MemTotal of /proc/meminfo (read from r) in bytes.
+func ParseMemTotal(r io.Reader) (uint64, error) {
 	s := bufio.NewScanner(r)
 	for s.Scan() {
 		k, v, ok := strings.Cut(s.Text(), ":")

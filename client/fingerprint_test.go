@@ -17,14 +17,14 @@ func TestParseCPUInfoMHz(t *testing.T) {
 }
 
 func TestParseMemTotal(t *testing.T) {
-	got, err := parseMemTotal(strings.NewReader("MemTotal:       24684092 kB\nMemFree:         1000 kB\n"))
+	got, err := ParseMemTotal(strings.NewReader("MemTotal:       24684092 kB\nMemFree:         1000 kB\n"))
 	if err != nil || got != 24684092*1024 {
 		t.Errorf("MemTotal = %d, %v", got, err)
 	}
-	if _, err := parseMemTotal(strings.NewReader("MemFree: 1 kB\n")); err == nil {
+	if _, err := ParseMemTotal(strings.NewReader("MemFree: 1 kB\n")); err == nil {
 		t.Error("no error without MemTotal")
 	}
-	if _, err := parseMemTotal(strings.NewReader("MemTotal: lots kB\n")); err == nil {
+	if _, err := ParseMemTotal(strings.NewReader("MemTotal: lots kB\n")); err == nil {
 		t.Error("no error for a bad number")
 	}
 }

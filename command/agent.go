@@ -1,6 +1,7 @@
 package command
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/orch-io/orch/client"
 	"github.com/orch-io/orch/command/agent"
 )
 
@@ -203,12 +205,8 @@ func serverMemoryLimit(getenv func(string) string, readFile func(string) ([]byte
 		}
 	}
 	if b, err := readFile("/proc/meminfo"); err == nil {
-		for line := range strings.Lines(string(b)) {
-			if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
-				if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil {
-					consider(kb << 10)
-				}
-			}
+		if total, err := client.ParseMemTotal(bytes.NewReader(b)); err == nil && total < 1<<62 {
+			consider(int64(total))
 		}
 	}
 	return mem / 4 * 3

@@ -44,23 +44,17 @@ type frameConn struct {
 }
 
 func (c *frameConn) Write(p []byte) (int, error) {
-	if len(c.held) > 0 {
-		// Its body (or, which yamux does not do, anything else: it goes
-		// out after the held header all the same).
-		held := c.held
-		c.held = c.held[:0]
-		if err := c.out.write(held, p); err != nil {
-			return 0, err
-		}
-		return len(p), nil
-	}
-	if len(p) == frameHeaderSize && p[1] == frameTypeData {
+	// p goes out after the held header, if any: its body (or, which yamux
+	// does not do, anything else).
+	held := c.held
+	c.held = c.held[:0]
+	if len(held) == 0 && len(p) == frameHeaderSize && p[1] == frameTypeData {
 		if n := int(binary.BigEndian.Uint32(p[8:12])); n > 0 && n <= joinMax {
-			c.held = append(c.held[:0], p...)
+			c.held = append(c.held, p...)
 			return len(p), nil
 		}
 	}
-	if err := c.out.write(p); err != nil {
+	if err := c.out.write(held, p); err != nil {
 		return 0, err
 	}
 	return len(p), nil
