@@ -1,10 +1,13 @@
 package server
 
 import (
+	"net"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/raft"
 	"github.com/orch-io/orch/internal/clock/clocktest"
 	"github.com/orch-io/orch/structs"
@@ -133,9 +136,24 @@ func waitPromoted(t *testing.T, clk *clocktest.Fake, servers []*Server, id raft.
 // probes and suspicion), so that the test need not wait for it.
 func crashAndReportFailed(t *testing.T, victim *Server, others []*Server) {
 	t.Helper()
-	node := *victim.gossip.LocalNode()
-	node.Meta = slices.Clone(node.Meta)
 	crash(t, victim)
+	// Built from the victim's name and tags, not copied from memberlist's
+	// LocalNode: that points into memberlist's state, which a tag update
+	// (markRaftExisting) rewrites under memberlist's lock, not ours.
+	host, port, err := net.SplitHostPort(victim.GossipAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := memberlist.Node{
+		Name: victim.config.NodeName,
+		Addr: net.ParseIP(host),
+		Port: uint16(p),
+		Meta: slices.Clone(victim.gossipDelegate.NodeMeta(memberlist.MetaMaxSize)),
+	}
 	for _, s := range others {
 		gossipEvents{s}.NotifyLeave(&node)
 	}
