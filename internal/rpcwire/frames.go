@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -60,11 +61,39 @@ func (c *frameConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Close sends what is still batched (for at most closeFlushTimeout), then
-// closes the connection.
+// Close returns at once; the writer goroutine sends what is still batched
+// (for at most closeFlushTimeout), then closes the connection. A read under
+// way returns net.ErrClosed at once.
+//
+// yamux's Session.Close marks the session shut down, closes the connection,
+// waits for its receive loop to end, and only then closes the session's
+// streams; meanwhile a stream read (or a write waiting for window) loops at
+// full speed, finding the shutdown and then the stream still open (yamux
+// v0.1.2; hashicorp/yamux#176). A Close that waited for the flush, up to a
+// second for a peer slow to read, kept every reader of the session spinning
+// that long: at a leader change, with sessions dropped by the dozen, the
+// machine's CPU went to the spinning and the calls timed out, dropping more
+// sessions. Hence the receive loop is woken and Close does not wait.
 func (c *frameConn) Close() error {
-	c.out.close()
-	return c.Conn.Close()
+	if !c.out.startClose() {
+		return nil
+	}
+	_ = c.Conn.SetReadDeadline(time.Unix(1, 0)) // wake the reader (yamux's receive loop)
+	go func() {
+		<-c.out.done
+		c.Conn.Close()
+	}()
+	return nil
+}
+
+// Read reads from the connection; once Close began, its error is
+// net.ErrClosed (which yamux does not log), not the deadline that woke it.
+func (c *frameConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil && c.out.closed.Load() {
+		err = net.ErrClosed
+	}
+	return n, err
 }
 
 // A batchWriter writes to a connection from a goroutine of its own, and
@@ -86,6 +115,7 @@ type batchWriter struct {
 	pending *[]byte    // queued bytes (pooled), nil when none
 	err     error      // the connection's first write error
 	closing bool
+	closed  atomic.Bool   // closing, read without the lock
 	done    chan struct{} // closed when the flusher returns
 }
 
@@ -160,13 +190,18 @@ func (b *batchWriter) flush() {
 	}
 }
 
-// close stops the writes, lets the flusher send what is queued within
-// closeFlushTimeout, and waits for it to return.
-func (b *batchWriter) close() {
+// startClose stops the writes and lets the flusher send what is queued
+// within closeFlushTimeout (done is closed when it returns). It reports
+// false when the writer was closing already.
+func (b *batchWriter) startClose() bool {
 	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closing {
+		return false
+	}
 	b.closing = true
+	b.closed.Store(true)
 	b.cond.Broadcast()
-	b.mu.Unlock()
 	_ = b.conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
-	<-b.done
+	return true
 }

@@ -3,8 +3,10 @@ package rpcwire
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -21,6 +23,9 @@ type countingConn struct {
 	cond   *sync.Cond
 	writes [][]byte
 	held   bool
+	closed bool
+	// readDeadline, once past, ends reads
+	readDeadline time.Time
 }
 
 func newCountingConn() *countingConn {
@@ -41,7 +46,55 @@ func (c *countingConn) Write(p []byte) (int, error) {
 }
 
 func (c *countingConn) SetWriteDeadline(time.Time) error { return nil }
-func (c *countingConn) Close() error                     { return nil }
+
+// SetReadDeadline wakes Read when t is past.
+func (c *countingConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.readDeadline = t
+	c.cond.Broadcast()
+	return nil
+}
+
+// Read waits for a read deadline that has passed: nothing ever arrives.
+func (c *countingConn) Read([]byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.readDeadline.IsZero() || time.Now().Before(c.readDeadline) {
+		c.cond.Wait()
+	}
+	return 0, os.ErrDeadlineExceeded
+}
+
+func (c *countingConn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	c.cond.Broadcast()
+	return nil
+}
+
+// waitClosed waits until the connection is closed (or fails t after 10 s).
+func (c *countingConn) waitClosed(t *testing.T) {
+	t.Helper()
+	timer := time.AfterFunc(10*time.Second, func() { c.mu.Lock(); c.cond.Broadcast(); c.mu.Unlock() })
+	defer timer.Stop()
+	deadline := time.Now().Add(10 * time.Second)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for !c.closed {
+		if time.Now().After(deadline) {
+			t.Fatal("the connection was not closed within 10 s")
+		}
+		c.cond.Wait()
+	}
+}
+
+func (c *countingConn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
 
 func (c *countingConn) hold(held bool) {
 	c.mu.Lock()
@@ -136,25 +189,68 @@ func TestJoinFramesBatchesWhileAWriteIsUnderWay(t *testing.T) {
 	}
 }
 
-// Close sends what is queued before it closes the connection.
+// Close returns at once, even while a write is stuck; what was queued is
+// sent before the connection closes.
 func TestJoinFramesCloseSendsWhatIsQueued(t *testing.T) {
 	under := newCountingConn()
 	c := JoinFrames(under)
 	under.hold(true)
 	writeAll(t, c, header(1, 1))
-	under.waitWrites(t, 1)
+	under.waitWrites(t, 1) // the flusher is in that write, held
 	writeAll(t, c, header(1, 2))
 	closed := make(chan error, 1)
 	go func() { closed <- c.Close() }()
-	under.hold(false)
-	if err := <-closed; err != nil {
-		t.Fatal(err)
-	}
-	if got := under.waitWrites(t, 2); !bytes.Equal(got[1], header(1, 2)) {
-		t.Fatalf("second write %q, want the frame queued before Close", got[1])
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		under.hold(false)
+		t.Fatal("Close waited for the stuck write")
 	}
 	if _, err := c.Write(header(1, 3)); err == nil {
 		t.Fatal("a write after Close succeeded")
+	}
+	if under.isClosed() {
+		t.Fatal("the connection closed before the queued frame was sent")
+	}
+	under.hold(false)
+	if got := under.waitWrites(t, 2); !bytes.Equal(got[1], header(1, 2)) {
+		t.Fatalf("second write %q, want the frame queued before Close", got[1])
+	}
+	under.waitClosed(t)
+	if err := c.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+// Close wakes a read under way, with net.ErrClosed, while a write is still
+// stuck: yamux's Session.Close waits for its receive loop to end before it
+// closes the streams, whose readers spin meanwhile (see frameConn.Close).
+func TestJoinFramesCloseWakesTheReader(t *testing.T) {
+	under := newCountingConn()
+	c := JoinFrames(under)
+	defer under.hold(false)
+	under.hold(true)
+	writeAll(t, c, header(1, 1))
+	under.waitWrites(t, 1) // the flusher is stuck in that write
+	read := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 1))
+		read <- err
+	}()
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close() }()
+	for _, ch := range []chan error{closed, read} {
+		select {
+		case err := <-ch:
+			if ch == read && !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("read after Close: %v, want net.ErrClosed", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Close waited for the stuck write, or did not wake the read under way")
+		}
 	}
 }
 
