@@ -69,7 +69,8 @@ type RPCClient struct {
 		// connection to the server at once and all but one close theirs.
 		dialing *dialAttempt
 	}
-	nRetiring atomic.Int32 // len(mu.retiring), read without the lock on every call
+	nRetiring atomic.Int32    // len(mu.retiring), read without the lock on every call
+	answers   rpcwire.Answers // whether a session answered while a call waited
 }
 
 // retireTimeout bounds how long a dropped session is left open.
@@ -158,9 +159,11 @@ func (c *RPCClient) RPC(ctx context.Context, method string, args, reply any) err
 		if err != nil {
 			return err
 		}
+		mark := c.answers.Mark()
 		err = rpcwire.Call(ctx, sess, method, args, reply)
 		var coded *structs.Error
 		if err == nil || errors.As(err, &coded) {
+			c.answers.Answered(sess)
 			if c.nRetiring.Load() > 0 {
 				c.closeRetiring(sess)
 			}
@@ -168,9 +171,12 @@ func (c *RPCClient) RPC(ctx context.Context, method string, args, reply any) err
 		}
 		if ctx.Err() != nil {
 			// A server that let the deadline pass is not answering: the next
-			// call goes to the next server. A caller that merely gave up
+			// call goes to the next server. Unless it answered other calls
+			// of this session meanwhile: then this call was slow (it waited
+			// for a leader), the session is alive, and dropping it would
+			// fail every other call on it. A caller that merely gave up
 			// (shutdown) says nothing about the server.
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) && !c.answers.Since(sess, mark) {
 				c.dropSession(sess, err)
 			}
 			return fmt.Errorf("rpc %s: %w", method, err)

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -313,5 +314,107 @@ func TestRPCClientSetServersFailsOverToLearnedServers(t *testing.T) {
 	}
 	if b.accepts.Load() != 1 {
 		t.Errorf("learned server accepted %d connections, want 1", b.accepts.Load())
+	}
+}
+
+// testSlowEndpoint stands for a call the server holds (a write waiting for
+// a leader): Wait tells started, then answers once release is closed.
+type testSlowEndpoint struct {
+	started chan struct{}
+	release chan struct{}
+}
+
+func (e testSlowEndpoint) Wait(args *structs.GenericRequest, reply *structs.GenericResponse) error {
+	e.started <- struct{}{}
+	<-e.release
+	return nil
+}
+
+func startSlowEndpoint(t *testing.T, srv *testRPCServer) testSlowEndpoint {
+	t.Helper()
+	e := testSlowEndpoint{started: make(chan struct{}, 1), release: make(chan struct{})}
+	if err := srv.rpc.RegisterName("Slow", e); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { close(e.release) })
+	return e
+}
+
+// expiring is a context whose deadline passes when the test says so:
+// expire makes it done with context.DeadlineExceeded.
+type expiring struct {
+	context.Context
+	done chan struct{}
+}
+
+func newExpiring(t *testing.T) *expiring {
+	return &expiring{Context: t.Context(), done: make(chan struct{})}
+}
+
+func (e *expiring) Done() <-chan struct{} { return e.done }
+func (e *expiring) Err() error {
+	select {
+	case <-e.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+func (e *expiring) expire() { close(e.done) }
+
+// A call whose deadline passes on a session that answered nothing since it
+// began drops the session: the next call connects anew (to the next server).
+func TestRPCClientDropsSessionThatLetsTheDeadlinePass(t *testing.T) {
+	srv := startTestRPCServer(t)
+	slow := startSlowEndpoint(t, srv)
+	c := newTestRPCClient(t, srv.addr())
+	ctx := newExpiring(t)
+	errc := make(chan error, 1)
+	go func() { errc <- c.RPC(ctx, "Slow.Wait", &structs.GenericRequest{}, &structs.GenericResponse{}) }()
+	<-slow.started
+	ctx.expire()
+	if err := <-errc; !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("slow call: %v, want its deadline", err)
+	}
+	var r structs.NodeUpdateResponse
+	if err := c.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &r); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.accepts.Load(); n != 2 {
+		t.Errorf("server accepted %d connections, want 2 (the silent session dropped)", n)
+	}
+}
+
+// A call whose deadline passes while the session answered other calls says
+// nothing of the session (the server held that one call, waiting for a
+// leader): the session stays, and with it every other call on it.
+func TestRPCClientKeepsSessionThatAnswersOtherCalls(t *testing.T) {
+	srv := startTestRPCServer(t)
+	slow := startSlowEndpoint(t, srv)
+	c := newTestRPCClient(t, srv.addr())
+	lost := make(chan struct{}, 1)
+	c.OnSessionLost(func() { lost <- struct{}{} })
+	ctx := newExpiring(t)
+	errc := make(chan error, 1)
+	go func() { errc <- c.RPC(ctx, "Slow.Wait", &structs.GenericRequest{}, &structs.GenericResponse{}) }()
+	<-slow.started
+	var r structs.NodeUpdateResponse
+	if err := c.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &r); err != nil {
+		t.Fatal(err)
+	}
+	ctx.expire()
+	if err := <-errc; !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("slow call: %v, want its deadline", err)
+	}
+	if err := c.RPC(t.Context(), "Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "n1"}, &r); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.accepts.Load(); n != 1 {
+		t.Errorf("server accepted %d connections, want 1 (the answering session kept)", n)
+	}
+	select {
+	case <-lost:
+		t.Error("the session-lost hook ran for a session that answered")
+	default:
 	}
 }

@@ -30,6 +30,7 @@ type connPool struct {
 	mu       sync.Mutex
 	sessions map[string]*yamux.Session
 	closed   bool
+	answers  rpcwire.Answers // whether a session answered while a call waited
 }
 
 func newConnPool(logger *slog.Logger, tlsConfig func() *tls.Config) *connPool {
@@ -51,13 +52,25 @@ func (p *connPool) RPC(ctx context.Context, addr, method string, args, reply any
 		if err != nil {
 			return err
 		}
+		mark := p.answers.Mark()
 		err = rpcwire.Call(ctx, sess, method, args, reply)
 		var coded *structs.Error
 		if err == nil || errors.As(err, &coded) {
+			p.answers.Answered(sess)
 			return err
 		}
+		if ctx.Err() != nil {
+			// The caller gave up (Call closed the stream, which cancels the
+			// call on the server): that says nothing of the session, which
+			// carries every other forwarded call. A deadline that passed
+			// with nothing answered meanwhile is a server not answering.
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) && !p.answers.Since(sess, mark) {
+				p.drop(addr, sess)
+			}
+			return fmt.Errorf("server: rpc %s to %s: %w", method, addr, err)
+		}
 		p.drop(addr, sess)
-		if fresh || attempt > 0 || errors.Is(err, rpcwire.ErrSent) || ctx.Err() != nil {
+		if fresh || attempt > 0 || errors.Is(err, rpcwire.ErrSent) {
 			return fmt.Errorf("server: rpc %s to %s: %w", method, addr, err)
 		}
 	}
