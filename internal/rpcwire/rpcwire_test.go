@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/rpc"
+	"runtime"
 	"testing"
 	"time"
 
@@ -94,5 +95,88 @@ func BenchmarkCall(b *testing.B) {
 			b.Fatal(err)
 		}
 		cancel()
+	}
+}
+// unclosableConn ignores Close, so a yamux session over it cannot end its
+// receive loop (as when that goroutine is starved): Session.Close then waits
+// with the session marked shut down and its streams still open.
+type unclosableConn struct{ net.Conn }
+
+func (unclosableConn) Close() error { return nil }
+
+// A call under way returns when its session closes, even while yamux's
+// receive loop has not ended (without the pool's wake-up the call's read
+// spins, finding the session shut down and its stream open, until it does).
+func TestCall_SessionCloseWakesTheCallsUnderWay(t *testing.T) {
+	c, s := net.Pipe()
+	cfg := yamux.DefaultConfig()
+	cfg.LogOutput = io.Discard
+	srv, err := yamux.Server(s, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := yamux.Client(unclosableConn{c}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	t.Cleanup(func() {
+		c.Close() // the receive loop ends, and with it Session.Close
+		<-closed
+		srv.Close()
+	})
+	requested := make(chan struct{})
+	go func() {
+		st, err := srv.Accept()
+		if err != nil {
+			return
+		}
+		defer st.Close()
+		// Read the whole request, never answer: the call is then in (or
+		// on its way to) its read of the answer.
+		cdc := codec.MsgpackSpecRpc.ServerCodec(st, structs.MsgpackHandle)
+		var req rpc.Request
+		if cdc.ReadRequestHeader(&req) == nil && cdc.ReadRequestBody(nil) == nil {
+			close(requested)
+		}
+		_, _ = io.Copy(io.Discard, st)
+	}()
+	done := make(chan error, 1)
+	go func() {
+		var reply string
+		done <- Call(t.Context(), sess, "Echo.Never", "x", &reply)
+	}()
+	<-requested
+	go func() { sess.Close(); close(closed) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a call on a closed session succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a call under way did not return when its session closed")
+	}
+}
+
+// A session's record of its calls is dropped when it closes.
+func TestCall_ClosedSessionIsForgotten(t *testing.T) {
+	sess := session(t)
+	var reply string
+	if err := Call(t.Context(), sess, "Echo.Now", "x", &reply); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := sessions.Load(sess); !ok {
+		t.Fatal("no record of the session after a call")
+	}
+	sess.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := sessions.Load(sess); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the closed session is still recorded after 10s")
+		}
+		runtime.Gosched()
 	}
 }
