@@ -97,6 +97,7 @@ func BenchmarkCall(b *testing.B) {
 		cancel()
 	}
 }
+
 // unclosableConn ignores Close, so a yamux session over it cannot end its
 // receive loop (as when that goroutine is starved): Session.Close then waits
 // with the session marked shut down and its streams still open.
