@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -77,14 +78,21 @@ func (c *countingConn) Close() error {
 // waitClosed waits until the connection is closed (or fails t after 10 s).
 func (c *countingConn) waitClosed(t *testing.T) {
 	t.Helper()
+	c.waitUntil(t, "the connection closed", func() bool { return c.closed })
+}
+
+// waitUntil waits until cond, called with the lock held, holds (or fails t
+// after 10 s).
+func (c *countingConn) waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
 	timer := time.AfterFunc(10*time.Second, func() { c.mu.Lock(); c.cond.Broadcast(); c.mu.Unlock() })
 	defer timer.Stop()
 	deadline := time.Now().Add(10 * time.Second)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for !c.closed {
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("the connection was not closed within 10 s")
+			t.Fatalf("%s: not within 10 s", what)
 		}
 		c.cond.Wait()
 	}
@@ -107,17 +115,9 @@ func (c *countingConn) hold(held bool) {
 // 10 s) and returns them.
 func (c *countingConn) waitWrites(t *testing.T, n int) [][]byte {
 	t.Helper()
-	timer := time.AfterFunc(10*time.Second, func() { c.mu.Lock(); c.cond.Broadcast(); c.mu.Unlock() })
-	defer timer.Stop()
-	deadline := time.Now().Add(10 * time.Second)
+	c.waitUntil(t, fmt.Sprintf("%d writes reached the connection", n), func() bool { return len(c.writes) >= n })
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for len(c.writes) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d writes reached the connection, want %d", len(c.writes), n)
-		}
-		c.cond.Wait()
-	}
 	return slices.Clone(c.writes)
 }
 

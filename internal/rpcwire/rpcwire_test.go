@@ -30,16 +30,7 @@ func (e *Echo) Never(args string, reply *string) error {
 func session(tb testing.TB) *yamux.Session {
 	tb.Helper()
 	c, s := net.Pipe()
-	cfg := yamux.DefaultConfig()
-	cfg.LogOutput = io.Discard
-	srv, err := yamux.Server(s, cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cli, err := yamux.Client(c, cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	cli, srv := pipeSessions(tb, c, s)
 	echo := &Echo{never: make(chan struct{})}
 	rs := rpc.NewServer()
 	if err := rs.Register(echo); err != nil {
@@ -98,6 +89,23 @@ func BenchmarkCall(b *testing.B) {
 	}
 }
 
+// pipeSessions runs a yamux client session on c and a server session on s
+// (the two ends of a pipe), quiet.
+func pipeSessions(tb testing.TB, c, s net.Conn) (cli, srv *yamux.Session) {
+	tb.Helper()
+	cfg := yamux.DefaultConfig()
+	cfg.LogOutput = io.Discard
+	srv, err := yamux.Server(s, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cli, err = yamux.Client(c, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cli, srv
+}
+
 // unclosableConn ignores Close, so a yamux session over it cannot end its
 // receive loop (as when that goroutine is starved): Session.Close then waits
 // with the session marked shut down and its streams still open.
@@ -110,16 +118,7 @@ func (unclosableConn) Close() error { return nil }
 // spins, finding the session shut down and its stream open, until it does).
 func TestCall_SessionCloseWakesTheCallsUnderWay(t *testing.T) {
 	c, s := net.Pipe()
-	cfg := yamux.DefaultConfig()
-	cfg.LogOutput = io.Discard
-	srv, err := yamux.Server(s, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := yamux.Client(unclosableConn{c}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess, srv := pipeSessions(t, unclosableConn{c}, s)
 	closed := make(chan struct{})
 	t.Cleanup(func() {
 		c.Close() // the receive loop ends, and with it Session.Close
