@@ -6,7 +6,6 @@ import (
 	"net"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -125,9 +124,9 @@ func (s *Server) standIfLeaderGone() {
 	// voters, this one included, find the leader gone: a leader that still
 	// reaches a quorum keeps leading (Raft's TimeoutNow skips the pre-vote
 	// that would otherwise protect it).
-	if agree := 1 + s.othersFindLeaderGone(others); agree < quorum {
+	if yes, unanswered := s.othersFindLeaderGone(others); 1+yes < quorum {
 		s.logger.Warn("the leader refuses this server's connections, but the other servers still reach it: not standing",
-			"leader", id, "leader_addr", addr, "agree", agree, "quorum", quorum)
+			"leader", id, "leader_addr", addr, "agree", 1+yes, "quorum", quorum, "unanswered", unanswered)
 		s.metrics.leaderProbes.WithLabelValues("disputed").Inc()
 		return
 	}
@@ -188,24 +187,32 @@ func (s *Server) failoverTurn(dead raft.ServerID) (turn int, others []raft.Serve
 }
 
 // othersFindLeaderGone asks each of the other voters (Status.LeaderGone)
-// whether its leader's process is gone, at once, and counts the yeses.
-func (s *Server) othersFindLeaderGone(others []raft.ServerAddress) int {
+// whether its leader's process is gone, at once, and counts the yeses; the
+// calls that failed come back as unanswered (the first error of each, for
+// the log: a dispute is then the network's or the other server's load).
+func (s *Server) othersFindLeaderGone(others []raft.ServerAddress) (yes int, unanswered []string) {
 	ctx, cancel := context.WithTimeout(s.shutdownCtx, 4*leaderProbeTimeout)
 	defer cancel()
-	var yes atomic.Int32
+	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, addr := range others {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var gone bool
-			if err := s.pool.RPC(ctx, string(addr), "Status.LeaderGone", &structs.GenericRequest{}, &gone); err == nil && gone {
-				yes.Add(1)
+			err := s.pool.RPC(ctx, string(addr), "Status.LeaderGone", &structs.GenericRequest{}, &gone)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				unanswered = append(unanswered, string(addr)+": "+err.Error())
+			case gone:
+				yes++
 			}
 		}()
 	}
 	wg.Wait()
-	return int(yes.Load())
+	return yes, unanswered
 }
 
 // ownLeaderGone reports whether this server knows no leader, has not heard
