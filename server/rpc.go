@@ -193,25 +193,25 @@ func (s *Server) serveMultiplex(conn net.Conn, p peer) {
 	var ended error // what the session's receive loop ended on
 	defer func() { s.sessionEnded(ms, ended) }()
 	ctx := withPeer(withSession(s.shutdownCtx, ms), p)
-	streams := newOpenStreams()
+	streams := rpcwire.NewStreams()
 	for {
 		stream, err := session.AcceptStream()
 		if err != nil {
 			ended = err
 			// Wake the readers before Close, which marks the streams
-			// closed only after the receive loop exits (rpc_streams.go).
-			streams.end()
+			// closed only after the receive loop exits (rpcwire.Streams).
+			streams.End()
 			if !session.IsClosed() && !errors.Is(err, io.EOF) {
 				s.logger.Debug("yamux session ended", "remote", conn.RemoteAddr(), "error", err)
 			}
 			session.Close()
 			return
 		}
-		streams.add(stream)
+		streams.Add(stream)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			defer streams.remove(stream)
+			defer streams.Remove(stream)
 			s.serveYamuxStream(ctx, stream)
 		}()
 	}

@@ -111,11 +111,10 @@ func (c *frameConn) Read(p []byte) (int, error) {
 type batchWriter struct {
 	conn    net.Conn
 	mu      sync.Mutex
-	cond    *sync.Cond // the flusher waits for bytes, writers for room
-	pending *[]byte    // queued bytes (pooled), nil when none
-	err     error      // the connection's first write error
-	closing bool
-	closed  atomic.Bool   // closing, read without the lock
+	cond    *sync.Cond    // the flusher waits for bytes, writers for room
+	pending *[]byte       // queued bytes (pooled), nil when none
+	err     error         // the connection's first write error
+	closed  atomic.Bool   // Close began; set with mu held (the waits check it under mu)
 	done    chan struct{} // closed when the flusher returns
 }
 
@@ -139,13 +138,13 @@ func newBatchWriter(conn net.Conn) *batchWriter {
 func (b *batchWriter) write(parts ...[]byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for b.err == nil && !b.closing && b.pending != nil && len(*b.pending) >= maxPending {
+	for b.err == nil && !b.closed.Load() && b.pending != nil && len(*b.pending) >= maxPending {
 		b.cond.Wait()
 	}
 	switch {
 	case b.err != nil:
 		return b.err
-	case b.closing:
+	case b.closed.Load():
 		return net.ErrClosed
 	}
 	if b.pending == nil {
@@ -165,7 +164,7 @@ func (b *batchWriter) flush() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for {
-		for b.pending == nil && !b.closing {
+		for b.pending == nil && !b.closed.Load() {
 			b.cond.Wait()
 		}
 		if b.pending == nil {
@@ -196,10 +195,9 @@ func (b *batchWriter) flush() {
 func (b *batchWriter) startClose() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closing {
+	if b.closed.Load() {
 		return false
 	}
-	b.closing = true
 	b.closed.Store(true)
 	b.cond.Broadcast()
 	_ = b.conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))

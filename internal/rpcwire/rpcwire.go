@@ -106,8 +106,8 @@ func Call(ctx context.Context, sess *yamux.Session, method string, args, reply a
 		return err
 	}
 	calls := callsOf(sess)
-	calls.track(stream)
-	defer calls.untrack(stream)
+	calls.Add(stream)
+	defer calls.Remove(stream)
 	// Closing a yamux stream only half-closes it (FIN): a read waiting for
 	// a reply from a peer that stopped answering would go on waiting. A
 	// deadline in the past wakes it; the FIN tells the server to cancel.
@@ -159,68 +159,23 @@ func roundTrip(stream io.ReadWriteCloser, method string, args, reply any) error 
 	return cc.ReadResponseBody(reply)
 }
 
-// sessionCalls are the streams of a session's calls under way, so that the
-// session's end wakes them at once. yamux (v0.1.2) closes a session's
-// shutdown channel first and marks its streams closed only after its receive
-// loop has ended, and meanwhile a stream's Read (or a write waiting for
-// window) takes the closed channel for "look again" and spins
-// (hashicorp/yamux#176; server/rpc_streams.go does the same for the streams
-// a server serves). With hundreds of calls on a session (the simulator's
-// shared sessions, a follower forwarding to the leader), the spinning calls
-// starved the receive loops that would have ended them: after a leader
-// change, the sessions dropped then could keep a process's cores busy for
-// tens of seconds. A deadline in the past makes those reads and writes
-// return at once.
-type sessionCalls struct {
-	mu    sync.Mutex
-	busy  map[*yamux.Stream]struct{}
-	ended bool // the session closed
-}
+// sessions holds each session's calls under way (Streams), from its first
+// call until it closes, when they are woken.
+var sessions sync.Map // *yamux.Session -> *Streams
 
-// sessions holds each session's calls, from its first call until it closes.
-var sessions sync.Map // *yamux.Session -> *sessionCalls
-
-func callsOf(sess *yamux.Session) *sessionCalls {
+func callsOf(sess *yamux.Session) *Streams {
 	if c, ok := sessions.Load(sess); ok {
-		return c.(*sessionCalls)
+		return c.(*Streams)
 	}
-	c, loaded := sessions.LoadOrStore(sess, &sessionCalls{busy: map[*yamux.Stream]struct{}{}})
+	c, loaded := sessions.LoadOrStore(sess, NewStreams())
 	if !loaded {
 		go func() {
 			<-sess.CloseChan()
 			sessions.Delete(sess)
-			c.(*sessionCalls).end()
+			c.(*Streams).End()
 		}()
 	}
-	return c.(*sessionCalls)
-}
-
-// track records st as a call's (woken at once if the session has ended).
-func (c *sessionCalls) track(st *yamux.Stream) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ended {
-		_ = st.SetDeadline(time.Unix(1, 0))
-		return
-	}
-	c.busy[st] = struct{}{}
-}
-
-// untrack forgets st once its call ended.
-func (c *sessionCalls) untrack(st *yamux.Stream) {
-	c.mu.Lock()
-	delete(c.busy, st)
-	c.mu.Unlock()
-}
-
-// end wakes the calls under way (the session closed).
-func (c *sessionCalls) end() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.ended = true
-	for st := range c.busy {
-		_ = st.SetDeadline(time.Unix(1, 0))
-	}
+	return c.(*Streams)
 }
 
 // OpenSessionStream opens a stream of sess, giving up when ctx ends. yamux's

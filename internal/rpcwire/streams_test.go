@@ -1,29 +1,18 @@
-package server
+package rpcwire
 
 import (
 	"io"
 	"net"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/yamux"
 )
 
-// end wakes a read waiting on a served stream: it returns an error at once
+// End wakes a read waiting on a served stream: it returns an error at once
 // instead of waiting (or, once the session is shutting down, spinning) until
 // yamux marks the stream closed.
-func TestOpenStreams_EndWakesWaitingReads(t *testing.T) {
+func TestStreams_EndWakesWaitingReads(t *testing.T) {
 	c, s := net.Pipe()
-	cfg := yamux.DefaultConfig()
-	cfg.LogOutput = io.Discard
-	srv, err := yamux.Server(s, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cli, err := yamux.Client(c, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cli, srv := pipeSessions(t, c, s)
 	t.Cleanup(func() { cli.Close(); srv.Close() })
 	opened, err := cli.OpenStream()
 	if err != nil {
@@ -37,8 +26,8 @@ func TestOpenStreams_EndWakesWaitingReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	streams := newOpenStreams()
-	streams.add(st)
+	streams := NewStreams()
+	streams.Add(st)
 	read := make(chan error, 1)
 	go func() {
 		var b [2]byte
@@ -46,7 +35,7 @@ func TestOpenStreams_EndWakesWaitingReads(t *testing.T) {
 		_, err := st.Read(b[:])       // waits: nothing more comes
 		read <- err
 	}()
-	streams.end()
+	streams.End()
 	select {
 	case err := <-read:
 		if err == nil {
